@@ -1,0 +1,300 @@
+"""The throwaway infrastructure: RabbitMQ 3.10 (+management, +prometheus), PostgreSQL, moto's S3 server, Prometheus.
+
+Each server runs as a background process on 127.0.0.1 with its data under the stack's run directory and is
+stopped by PID (see infra/procs.py). The demo and the test suite use separate stacks (ports and run dirs), so
+tests can run while the demo is up. Passwords are generated when a stack starts; nothing secret is in the repo.
+
+Recipe and pitfalls: ../shared/notes/feasibility.md §2, §5-7, §10.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra import procs
+from infra.procs import ProcTable
+
+REPO = Path(__file__).resolve().parents[1]
+APT_PACKAGES = [
+    "rabbitmq-server", "prometheus", "postgresql", "poppler-utils", "fonts-dejavu-core",
+    "chromium", "softhsm2", "libnss3-tools", "opensc", "curl", "procps", "iproute2",
+]
+
+
+@dataclass(frozen=True)
+class StackPorts:
+    amqp: int
+    mgmt: int
+    postgres: int
+    s3: int
+    prometheus: int
+
+    @property
+    def rabbit_metrics(self) -> int:
+        return self.amqp + 1
+
+    @property
+    def erlang_dist(self) -> int:
+        return self.amqp + 2
+
+    @property
+    def epmd(self) -> int:
+        return self.amqp + 3
+
+
+DEMO_PORTS = StackPorts(amqp=5682, mgmt=15682, postgres=5442, s3=19010, prometheus=19091)
+TEST_PORTS = StackPorts(amqp=25673, mgmt=35673, postgres=25432, s3=19000, prometheus=19090)
+
+
+def missing_apt_packages(packages: list[str] = APT_PACKAGES) -> list[str]:
+    out = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${db:Status-Abbrev}\n", *packages],
+                         capture_output=True, text=True, check=False).stdout
+    installed = {line.split()[0] for line in out.splitlines() if len(line.split()) > 1 and line.split()[1] == "ii"}
+    return [p for p in packages if p not in installed]
+
+
+def ensure_system_packages() -> None:
+    missing = missing_apt_packages()
+    if not missing:
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    # Without policy-rc.d, postinst scripts would start system-wide RabbitMQ/PostgreSQL on default ports.
+    policy = Path("/usr/sbin/policy-rc.d")
+    created = False
+    if not policy.exists():
+        policy.write_text("#!/bin/sh\nexit 101\n")
+        policy.chmod(0o755)
+        created = True
+    try:
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
+    finally:
+        if created:
+            policy.unlink()
+
+
+class Stack:
+    """One set of infrastructure servers. `env()` gives the URLs processes and tests need."""
+
+    def __init__(self, name: str, run_dir: Path, ports: StackPorts) -> None:
+        self.name = name
+        self.run_dir = Path(run_dir)
+        self.ports = ports
+        self.table = ProcTable(self.run_dir)
+        self.secrets_path = self.run_dir / "secrets.json"
+
+    # -- secrets generated per run -------------------------------------------------------------
+    def secrets(self) -> dict[str, str]:
+        if self.secrets_path.exists():
+            return json.loads(self.secrets_path.read_text())
+        data = {"rabbit_admin": secrets.token_urlsafe(18), "postgres_app": secrets.token_urlsafe(18),
+                "s3_secret": secrets.token_urlsafe(18)}
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.secrets_path.write_text(json.dumps(data))
+        self.secrets_path.chmod(0o600)
+        return data
+
+    def env(self) -> dict[str, str]:
+        s = self.secrets()
+        p = self.ports
+        return {
+            "RABBIT_HOST": "127.0.0.1",
+            "RABBIT_PORT": str(p.amqp),
+            "RABBIT_ADMIN_USER": "admin",
+            "RABBIT_ADMIN_PASSWORD": s["rabbit_admin"],
+            "AMQP_ADMIN_URI": f"amqp://admin:{s['rabbit_admin']}@127.0.0.1:{p.amqp}/",
+            "RABBIT_API_URI": f"http://admin:{s['rabbit_admin']}@127.0.0.1:{p.mgmt}",
+            "RABBIT_METRICS_URL": f"http://127.0.0.1:{p.rabbit_metrics}/metrics",
+            "POSTGRES_ADMIN_URL": f"postgresql+psycopg://postgres@127.0.0.1:{p.postgres}/postgres",
+            "TEST_DATABASE_URL": f"postgresql+psycopg://app:{s['postgres_app']}@127.0.0.1:{p.postgres}/app",
+            "S3_TEST_ENDPOINT": f"127.0.0.1:{p.s3}",
+            "S3_TEST_ACCESS_KEY": "congvan",
+            "S3_TEST_SECRET_KEY": s["s3_secret"],
+            "PROMETHEUS_URL": f"http://127.0.0.1:{p.prometheus}",
+            "STACK_RUN_DIR": str(self.run_dir),
+        }
+
+    def write_env_file(self) -> Path:
+        path = self.run_dir / "env"
+        path.write_text("".join(f"{k}={v}\n" for k, v in self.env().items()))
+        path.chmod(0o600)
+        return path
+
+    def running(self) -> dict[str, procs.Proc]:
+        return {n: p for n, p in self.table.load().items() if procs.alive(p.pid)}
+
+    # -- RabbitMQ ----------------------------------------------------------------------------------
+    def rabbit_env(self) -> dict[str, str]:
+        b = self.run_dir / "rabbitmq"
+        p = self.ports
+        return {
+            "HOME": str(b / "home"),
+            "RABBITMQ_NODENAME": f"{self.name}@localhost",
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(p.amqp),
+            "RABBITMQ_DIST_PORT": str(p.erlang_dist),
+            "ERL_EPMD_PORT": str(p.epmd),
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+            "RABBITMQ_MNESIA_BASE": str(b / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(b / "log"),
+            "RABBITMQ_CONFIG_FILE": str(b / "rabbitmq.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(b / "enabled_plugins"),
+            "RABBITMQ_PID_FILE": str(b / "rabbit.pid"),
+            "RABBITMQ_CONF_ENV_FILE": str(b / "rabbitmq-env.conf"),
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+        }
+
+    def start_rabbitmq(self, definitions: dict | None = None) -> None:
+        b = self.run_dir / "rabbitmq"
+        for sub in ("mnesia", "log", "home"):
+            (b / sub).mkdir(parents=True, exist_ok=True)
+        p = self.ports
+        admin_pw = self.secrets()["rabbit_admin"]
+        defs = definitions or {}
+        defs = {
+            "vhosts": [{"name": "/"}, *defs.get("vhosts", [])],
+            "users": [{"name": "admin", "password": admin_pw, "tags": ["administrator"]}, *defs.get("users", [])],
+            "permissions": [{"user": "admin", "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"},
+                            *defs.get("permissions", [])],
+            **{k: v for k, v in defs.items() if k not in ("vhosts", "users", "permissions")},
+        }
+        (b / "definitions.json").write_text(json.dumps(defs, indent=1))
+        (b / "definitions.json").chmod(0o600)
+        (b / "rabbitmq.conf").write_text(
+            f"listeners.tcp.1 = 127.0.0.1:{p.amqp}\n"
+            f"management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {p.mgmt}\n"
+            f"prometheus.tcp.ip = 127.0.0.1\nprometheus.tcp.port = {p.rabbit_metrics}\n"
+            "prometheus.return_per_object_metrics = true\n"
+            "loopback_users = none\nlog.console = false\nlog.file.level = warning\n"
+            f"load_definitions = {b / 'definitions.json'}\n"
+        )
+        (b / "enabled_plugins").write_text("[rabbitmq_management,rabbitmq_prometheus].\n")
+        (b / "rabbitmq-env.conf").write_text("")
+        env = self.rabbit_env()
+        # A private epmd first: otherwise the first Erlang process starts one on 0.0.0.0:4369 that outlives us.
+        procs.spawn(self.table, "epmd", ["epmd", "-address", "127.0.0.1", "-port", str(p.epmd)],
+                    env=env, port=p.epmd, kind="infra", stop_grace=2)
+        procs.spawn(self.table, "rabbitmq", ["/usr/lib/rabbitmq/bin/rabbitmq-server"], env=env, port=p.amqp,
+                    health_url=f"http://127.0.0.1:{p.rabbit_metrics}/metrics", kind="infra",
+                    stop_grace=float(os.environ.get("RMQ_STOP_GRACE", "15")))
+
+    def wait_rabbitmq(self, timeout: float = 90) -> None:
+        proc = self.table.load()["rabbitmq"]
+        procs.wait_until(lambda: procs.port_open(self.ports.amqp) and procs.http_ok(proc.health_url),
+                         timeout, "RabbitMQ", proc)
+
+    def rabbitmqctl(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["/usr/lib/rabbitmq/bin/rabbitmqctl", *args], env={**os.environ, **self.rabbit_env()},
+                              capture_output=True, text=True, check=False)
+
+    # -- PostgreSQL --------------------------------------------------------------------------------
+    def start_postgres(self) -> None:
+        pgbin = sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1]
+        b = self.run_dir / "postgres"
+        # PostgreSQL refuses root; the data dir must belong to `postgres` and every parent be traversable.
+        for d in (b, b / "sock"):
+            d.mkdir(parents=True, exist_ok=True)
+            shutil.chown(d, "postgres", "postgres")
+            d.chmod(0o700)
+        p = self.ports
+        self._traversable(b)
+        if not (b / "data" / "PG_VERSION").exists():
+            subprocess.run(["runuser", "-u", "postgres", "--", str(pgbin / "initdb"), "-D", str(b / "data"),
+                            "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
+                           check=True, capture_output=True)
+        procs.spawn(self.table, "postgres",
+                    [str(pgbin / "postgres"), "-D", str(b / "data"), "-p", str(p.postgres), "-k", str(b / "sock"),
+                     "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+                     "-c", "full_page_writes=off", "-c", "max_connections=300"],
+                    user="postgres", port=p.postgres, kind="infra", stop_grace=10)
+
+    def _traversable(self, path: Path) -> None:
+        for parent in [path, *path.parents]:
+            if parent == Path("/"):
+                break
+            mode = parent.stat().st_mode
+            if not mode & 0o001:
+                parent.chmod(mode | 0o001)
+
+    def wait_postgres(self, timeout: float = 60) -> None:
+        proc = self.table.load()["postgres"]
+        procs.wait_until(lambda: procs.port_open(self.ports.postgres), timeout, "PostgreSQL", proc)
+        pw = self.secrets()["postgres_app"]
+        sql = (f"DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname='app') THEN "
+               f"CREATE ROLE app LOGIN SUPERUSER PASSWORD '{pw}'; END IF; END$$;")
+        psql = ["psql", "-h", "127.0.0.1", "-p", str(self.ports.postgres), "-U", "postgres", "-v", "ON_ERROR_STOP=1",
+                "-qc"]
+        procs.wait_until(lambda: subprocess.run([*psql, "select 1"], capture_output=True).returncode == 0,
+                         timeout, "PostgreSQL accepting queries", proc)
+        subprocess.run([*psql, sql], check=True, capture_output=True)
+        exists = subprocess.run([*psql[:-1], "-tAc", "select 1 from pg_database where datname='app'"],
+                                capture_output=True, text=True).stdout.strip()
+        if not exists:
+            subprocess.run([*psql, "create database app owner app"], check=True, capture_output=True)
+
+    # -- S3 (moto) ---------------------------------------------------------------------------------
+    def start_moto(self) -> None:
+        p = self.ports
+        procs.spawn(self.table, "s3", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(p.s3)],
+                    port=p.s3, health_url=f"http://127.0.0.1:{p.s3}/moto-api/", kind="infra", stop_grace=3)
+
+    # -- Prometheus --------------------------------------------------------------------------------
+    def start_prometheus(self, config_text: str | None = None, rule_files: list[Path] | None = None) -> None:
+        b = self.run_dir / "prometheus"
+        (b / "tsdb").mkdir(parents=True, exist_ok=True)
+        p = self.ports
+        config = config_text or (
+            "global: {scrape_interval: 5s, evaluation_interval: 5s}\n"
+            "scrape_configs:\n"
+            f"  - job_name: rabbitmq\n    static_configs: [{{targets: ['127.0.0.1:{p.rabbit_metrics}']}}]\n"
+        )
+        (b / "prometheus.yml").write_text(config)
+        procs.spawn(self.table, "prometheus",
+                    ["prometheus", f"--config.file={b / 'prometheus.yml'}", f"--storage.tsdb.path={b / 'tsdb'}",
+                     f"--web.listen-address=127.0.0.1:{p.prometheus}", "--web.enable-lifecycle"],
+                    port=p.prometheus, health_url=f"http://127.0.0.1:{p.prometheus}/-/ready", kind="infra",
+                    stop_grace=5)
+
+    def wait_http(self, name: str, timeout: float = 60) -> None:
+        proc = self.table.load()[name]
+        procs.wait_until(lambda: procs.http_ok(proc.health_url), timeout, name, proc)
+
+    # -- the whole stack ---------------------------------------------------------------------------
+    def start(self, *, rabbitmq: bool = True, postgres: bool = True, s3: bool = True, prometheus: bool = True,
+              rabbit_definitions: dict | None = None, prometheus_config: str | None = None) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.run_dir.chmod(0o755)
+        if rabbitmq:
+            self.start_rabbitmq(rabbit_definitions)
+        if s3:
+            self.start_moto()
+        if prometheus:
+            self.start_prometheus(prometheus_config)
+        if postgres:
+            self.start_postgres()
+        if rabbitmq:
+            self.wait_rabbitmq()
+        if s3:
+            self.wait_http("s3")
+        if prometheus:
+            self.wait_http("prometheus")
+        if postgres:
+            self.wait_postgres()
+        self.write_env_file()
+
+    def stop(self, *, remove: bool = True) -> None:
+        table = self.table.load()
+        # Reverse start order: clients before the broker, the broker before its epmd.
+        for name in reversed(list(table)):
+            procs.stop(table[name])
+        if remove and self.run_dir.exists():
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+        elif self.table.path.exists():
+            self.table.save({})

@@ -1,0 +1,171 @@
+"""nameko glue shared by every agency service: the acting user, RED metrics, the database, and a client.
+
+In a service:
+
+    class RegistryService:
+        name = "registry"
+        actor = ActingUser()                     # self.actor.required() -> Actor, or Unauthenticated
+        metrics = RpcMetrics()                   # requests / errors / duration per method
+        db = DatabaseProvider("registry", models.Base.metadata)
+
+Outside (gateway, edge, tests): `ServiceClient(amqp_uri).call("registry", "list_incoming", actor, ...)`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from nameko.standalone.rpc import ClusterRpcProxy
+from sqlalchemy import MetaData
+
+from services.common.actor import Actor
+from services.common.db import Database
+from services.common.errors import CongVanError
+from services.common.observability import RPC_DURATION, RPC_REQUESTS
+from services.common.settings import CommonSettings
+
+log = logging.getLogger(__name__)
+
+ACTOR_KEY = "actor"
+
+
+class _ActorAccess:
+    def __init__(self, data: dict[str, Any] | None) -> None:
+        self._data = data
+
+    def required(self) -> Actor:
+        return Actor.from_dict(self._data)
+
+    def optional(self) -> Actor | None:
+        return Actor.from_dict(self._data) if self._data else None
+
+
+class ActingUser(DependencyProvider):
+    """The actor the caller put in the nameko context. Calls without one are refused by `required()`."""
+
+    def get_dependency(self, worker_ctx) -> _ActorAccess:
+        return _ActorAccess(worker_ctx.data.get(ACTOR_KEY))
+
+
+class RpcMetrics(DependencyProvider):
+    def setup(self) -> None:
+        self.agency = str(self.container.config.get("AGENCY_ID", ""))
+        self._starts: dict[int, float] = {}
+
+    def worker_setup(self, worker_ctx) -> None:
+        self._starts[id(worker_ctx)] = time.perf_counter()
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None) -> None:
+        started = self._starts.pop(id(worker_ctx), None)
+        method = worker_ctx.entrypoint.method_name
+        service = worker_ctx.service_name
+        if exc_info is None:
+            outcome = "ok"
+        elif isinstance(exc_info[1], CongVanError):
+            outcome = "refused"  # a business rule said no: not a server fault
+        else:
+            outcome = "error"
+            log.error("%s.%s failed", service, method, exc_info=exc_info)
+        RPC_REQUESTS.labels(self.agency, service, method, outcome).inc()
+        if started is not None:
+            RPC_DURATION.labels(self.agency, service, method).observe(time.perf_counter() - started)
+
+
+def settings_from_config(config: dict[str, Any]) -> CommonSettings:
+    """nameko passes its config dict to extensions; map the keys we use onto CommonSettings."""
+    keys = {k.lower(): v for k, v in config.items() if isinstance(k, str)}
+    return CommonSettings(**{k: v for k, v in keys.items() if k in CommonSettings.model_fields and v is not None})
+
+
+class DatabaseProvider(DependencyProvider):
+    """One `Database` per container (service instance), tables created at start."""
+
+    def __init__(self, service: str, metadata: MetaData) -> None:
+        self.service = service
+        self.metadata = metadata
+        self.database: Database | None = None
+
+    def setup(self) -> None:
+        settings = settings_from_config(self.container.config)
+        self.database = Database(self.service, settings.agency_id, self.metadata, settings)
+        self.database.create_all()
+
+    def stop(self) -> None:
+        if self.database:
+            self.database.dispose()
+
+    def get_dependency(self, worker_ctx) -> Database:
+        assert self.database is not None
+        return self.database
+
+
+class ServiceClient:
+    """A small pool of standalone nameko proxies for processes that are not nameko services.
+
+    A ClusterRpcProxy holds one connection and one reply queue and is not thread-safe; opening one per
+    call costs a connection each time. The pool keeps a few open and lends them out one at a time.
+    """
+
+    def __init__(self, amqp_uri: str, size: int = 4, timeout: float = 30.0) -> None:
+        self.config = {"AMQP_URI": amqp_uri}
+        self.size = size
+        self.timeout = timeout
+        self._idle: queue.LifoQueue = queue.LifoQueue()
+        self._created = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _proxy(self) -> Iterator[Any]:
+        try:
+            holder = self._idle.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                create = self._created < self.size
+                if create:
+                    self._created += 1
+            if create:
+                holder = ClusterRpcProxy(self.config, timeout=self.timeout)
+                holder.proxy = holder.start()
+            else:
+                holder = self._idle.get(timeout=self.timeout)
+        broken = False
+        try:
+            yield holder
+        except CongVanError:
+            raise
+        except Exception:
+            broken = True  # the connection or reply queue may be unusable now
+            raise
+        finally:
+            if broken:
+                self._discard(holder)
+            else:
+                self._idle.put(holder)
+
+    def _discard(self, holder: Any) -> None:
+        with self._lock:
+            self._created -= 1
+        try:
+            holder.stop()
+        except Exception:  # already broken; nothing more to release
+            log.debug("stopping a broken rpc proxy failed", exc_info=True)
+
+    def call(self, service: str, method: str, actor: Actor | None, *args: Any, **kwargs: Any) -> Any:
+        with self._proxy() as holder:
+            holder._worker_ctx.data[ACTOR_KEY] = actor.to_dict() if actor else None
+            return getattr(getattr(holder.proxy, service), method)(*args, **kwargs)
+
+    def close(self) -> None:
+        while True:
+            try:
+                holder = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            self._discard(holder)

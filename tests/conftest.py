@@ -1,0 +1,90 @@
+"""Fixtures over the real infrastructure started by the project's own scripts (infra/stack.py).
+
+`congvan test` starts the test stack and exports its URLs. Running `pytest tests/...` by hand works too:
+the `stack_env` fixture then reuses a running stack (`congvan stack up`) or starts one for the session.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.testrun import make_test_stack
+from services.common.rabbit_admin import RabbitAdmin
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def stack_env() -> Iterator[dict[str, str]]:
+    if os.environ.get("RABBIT_API_URI"):
+        yield dict(os.environ)
+        return
+    stack = make_test_stack()
+    started = False
+    if not stack.running().get("rabbitmq"):
+        stack.stop()
+        stack.start()
+        started = True
+    env = stack.env()
+    os.environ.update(env)
+    try:
+        yield env
+    finally:
+        if started:
+            stack.stop()
+
+
+@pytest.fixture(scope="session")
+def rabbit_admin(stack_env) -> Iterator[RabbitAdmin]:
+    admin = RabbitAdmin(stack_env["RABBIT_API_URI"])
+    yield admin
+    admin.close()
+
+
+@pytest.fixture
+def fresh_vhost(rabbit_admin, stack_env) -> Iterator[str]:
+    """An empty vhost for one test, with the admin allowed everywhere; its AMQP URI is returned."""
+    name = f"t-{secrets.token_hex(4)}"
+    rabbit_admin.add_vhost(name)
+    rabbit_admin.set_permissions(name, stack_env["RABBIT_ADMIN_USER"])
+    user, pw = stack_env["RABBIT_ADMIN_USER"], stack_env["RABBIT_ADMIN_PASSWORD"]
+    yield f"amqp://{user}:{pw}@127.0.0.1:{stack_env['RABBIT_PORT']}/{name}"
+    rabbit_admin.delete_vhost(name)
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(stack_env) -> str:
+    return stack_env["TEST_DATABASE_URL"]
+
+
+@pytest.fixture
+def pg_url(pg_admin_url) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test (dropped afterwards), so parallel runs never collide."""
+    import sqlalchemy as sa
+
+    name = f"t_{secrets.token_hex(6)}"
+    admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    base = pg_admin_url.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def s3_config(stack_env) -> dict[str, str]:
+    return {"endpoint": stack_env["S3_TEST_ENDPOINT"], "access_key": stack_env["S3_TEST_ACCESS_KEY"],
+            "secret_key": stack_env["S3_TEST_SECRET_KEY"]}
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
