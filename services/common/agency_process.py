@@ -1,0 +1,94 @@
+"""One agency's document service: its nameko services in one process, on the agency's own vhost.
+
+    python -m services.common.agency_process --agency 000.00.00.H60 --amqp-uri amqp://.../agency.000.00.00.H60 \
+        --metrics-port 19211
+
+The process is eventlet-patched (nameko needs it), serves /metrics and /healthz, and runs every service
+listed in SERVICES whose module exists. Settings come from the environment (docs/configuration.md);
+command-line flags override them.
+"""
+
+import eventlet
+
+eventlet.monkey_patch()
+
+import argparse  # noqa: E402
+import importlib  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+
+from nameko.runners import ServiceRunner  # noqa: E402
+
+from services.common.observability import serve_metrics  # noqa: E402
+from services.common.settings import CommonSettings  # noqa: E402
+
+# module:Class of each agency service, in start order. Each owns its tables (ARCHITECTURE.md).
+SERVICES = [
+    "services.storage.service:StorageService",
+    "services.signing.service:SigningService",
+    "services.registry.service:RegistryService",
+    "services.routing.service:RoutingService",
+    "services.reporting.service:ReportingService",
+]
+
+log = logging.getLogger("congvan.agency")
+
+
+def load_services(names: list[str]) -> list[type]:
+    classes = []
+    for spec in names:
+        module_name, cls_name = spec.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:  # not built yet: the others still run
+                log.warning("service %s is not available: %s", spec, exc)
+                continue
+            raise
+        classes.append(getattr(module, cls_name))
+    return classes
+
+
+def nameko_config(settings: CommonSettings) -> dict:
+    config = {k.upper(): v for k, v in settings.model_dump().items() if v is not None}
+    config["DATA_DIR"] = str(settings.data_dir)
+    config["AMQP_URI"] = settings.amqp_uri
+    config["max_workers"] = int(os.environ.get("NAMEKO_MAX_WORKERS", "10"))
+    config["serializer"] = "json"
+    return config
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--agency", help="organ id (AGENCY_ID)")
+    parser.add_argument("--amqp-uri")
+    parser.add_argument("--metrics-port", type=int)
+    parser.add_argument("--services", help="comma-separated module:Class list (default: all)")
+    args = parser.parse_args()
+    overrides = {k: v for k, v in {"agency_id": args.agency, "amqp_uri": args.amqp_uri,
+                                   "metrics_port": args.metrics_port}.items() if v}
+    settings = CommonSettings(**overrides)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    classes = load_services(args.services.split(",") if args.services else SERVICES)
+    runner = ServiceRunner(nameko_config(settings))
+    for cls in classes:
+        runner.add_service(cls)
+    running = {"ok": False}
+    serve_metrics(settings.metrics_port, lambda: {"services": running["ok"]},
+                  agency=settings.agency_id, services=",".join(c.name for c in classes))
+    runner.start()
+    running["ok"] = True
+    log.info("agency %s: %s running", settings.agency_id, ", ".join(c.name for c in classes))
+
+    def _stop(*_):
+        running["ok"] = False
+        eventlet.spawn_n(runner.stop)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    runner.wait()
+
+
+if __name__ == "__main__":
+    main()
