@@ -1,0 +1,309 @@
+"""The hubs' broker layout and its credentials, and the pika plumbing every interconnect process shares.
+
+Layout (one vhost per hub, one per agency; `ns` is `topology.extra["namespace"]`, empty in the demo, unique
+per test so tests can share a broker):
+
+    vhost <ns>hub.<code>
+      exchange submit   (fanout)  -> queue relay          the hub's work queue: agencies and neighbour hubs
+                                                          publish here, the hub validates and routes
+      exchange deliver  (direct)  -> inbox.<organ id>     key <organ id>: one inbox per served agency
+                                  -> upstream             key "up": to the parent hub (provincial hubs)
+                                  -> down.<child code>    key "hub.<child>": to a provincial hub (national)
+      exchange dlx      (fanout)  -> dead                 dead letters (delivery-limit reached)
+      policy dead-letter on every queue but `dead`: delivery-limit, dead-letter-exchange dlx
+    vhost <ns>agency.<organ id>
+      exchanges registry.events, routing.events (nameko's topic exchanges)
+        -> queue interconnect.edge.outgoing (keys outgoing_package, outgoing_status)
+
+Users: `<ns>agency.<organ id>` (on its hub's vhost: write submit, read its own inbox, configure nothing),
+`<ns>hub.<code>` (everything on its vhost; write submit on its parent's and its children's vhosts),
+`<ns>svc.<organ id>` (everything on the agency's vhost). Every publisher sets `user_id` to its own user, and
+the broker refuses a message whose user_id is not the connection's user, so the hub knows who sent what.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pika
+import pika.exceptions
+
+from infra.topology import Topology
+from services.common.rabbit_admin import RabbitAdmin
+
+log = logging.getLogger(__name__)
+
+SUBMIT = "submit"
+DELIVER = "deliver"
+DLX = "dlx"
+RELAY_QUEUE = "relay"
+UPSTREAM_QUEUE = "upstream"
+DEAD_QUEUE = "dead"
+UP_KEY = "up"
+EDGE_OUTGOING = "interconnect.edge.outgoing"
+AGENCY_EVENT_EXCHANGES = ("registry.events", "routing.events")
+EDGE_EVENT_KEYS = ("outgoing_package", "outgoing_status")
+DELIVERY_LIMIT = int(os.environ.get("HUB_DELIVERY_LIMIT", "5"))
+QUORUM = {"x-queue-type": "quorum"}
+CREDENTIALS_FILE = "credentials.json"
+
+
+def inbox_queue(organ_id: str) -> str:
+    return f"inbox.{organ_id}"
+
+
+def down_queue(hub_code: str) -> str:
+    return f"down.{hub_code}"
+
+
+def hub_key(hub_code: str) -> str:
+    """Routing key on the national hub's deliver exchange for packages going down to a provincial hub."""
+    return f"hub.{hub_code}"
+
+
+def namespace(topology: Topology) -> str:
+    return str(topology.extra.get("namespace", ""))
+
+
+def hub_vhost(topology: Topology, code: str) -> str:
+    return f"{namespace(topology)}hub.{code}"
+
+
+def agency_vhost(topology: Topology, organ_id: str) -> str:
+    return f"{namespace(topology)}agency.{organ_id}"
+
+
+def hub_user(topology: Topology, code: str) -> str:
+    return f"{namespace(topology)}hub.{code}"
+
+
+def agency_user(topology: Topology, organ_id: str) -> str:
+    return f"{namespace(topology)}agency.{organ_id}"
+
+
+def services_user(topology: Topology, organ_id: str) -> str:
+    return f"{namespace(topology)}svc.{organ_id}"
+
+
+def children(topology: Topology, code: str) -> list[str]:
+    return [h.code for h in topology.hubs if h.parent == code]
+
+
+@dataclass
+class Credentials:
+    """Broker address and the generated passwords of every interconnect user (run_dir/credentials.json, 0600)."""
+
+    host: str
+    port: int
+    passwords: dict[str, str] = field(default_factory=dict)
+
+    def uri(self, user: str, vhost: str) -> str:
+        def q(text: str) -> str:
+            return urllib.parse.quote(text, safe="")
+
+        return f"amqp://{q(user)}:{q(self.passwords[user])}@{self.host}:{self.port}/{q(vhost)}"
+
+    def params(self, user: str, vhost: str, heartbeat: int = 30) -> pika.ConnectionParameters:
+        return pika.ConnectionParameters(
+            host=self.host, port=self.port, virtual_host=vhost,
+            credentials=pika.PlainCredentials(user, self.passwords[user]),
+            heartbeat=heartbeat, blocked_connection_timeout=60, connection_attempts=1,
+            client_properties={"connection_name": f"{user}@{vhost}"},
+        )
+
+    def save(self, run_dir: Path) -> Path:
+        path = Path(run_dir) / CREDENTIALS_FILE
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        # Created 0600 before the secrets are written, so they are never readable by others.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(asdict(self), f, indent=1)
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, run_dir: Path) -> Credentials:
+        data = json.loads((Path(run_dir) / CREDENTIALS_FILE).read_text())
+        return cls(host=data["host"], port=int(data["port"]), passwords=dict(data["passwords"]))
+
+
+def _amqp_listener(admin: RabbitAdmin) -> tuple[str, int]:
+    for listener in admin._get("/overview").get("listeners", []):
+        if listener.get("protocol") == "amqp":
+            ip = listener.get("ip_address") or "127.0.0.1"
+            return ("127.0.0.1" if ip in ("::", "0.0.0.0") else ip), int(listener["port"])  # noqa: S104
+    raise RuntimeError("RabbitMQ reports no AMQP listener")
+
+
+def _basic_user(admin: RabbitAdmin) -> str:
+    import base64
+
+    header = admin.client.auth._auth_header  # httpx.BasicAuth keeps "Basic base64(user:pw)"
+    return base64.b64decode(header.split(" ", 1)[1]).decode().split(":", 1)[0]
+
+
+def _declare_exchange(admin: RabbitAdmin, vhost: str, name: str, kind: str) -> None:
+    admin._put(f"/exchanges/{admin._q(vhost)}/{admin._q(name)}",
+               {"type": kind, "durable": True, "auto_delete": False, "internal": False, "arguments": {}})
+
+
+def _declare_queue(admin: RabbitAdmin, vhost: str, name: str) -> None:
+    admin._put(f"/queues/{admin._q(vhost)}/{admin._q(name)}",
+               {"durable": True, "auto_delete": False, "arguments": dict(QUORUM)})
+
+
+def _bind(admin: RabbitAdmin, vhost: str, exchange: str, queue: str, key: str = "") -> None:
+    r = admin.client.post(f"{admin.base}/bindings/{admin._q(vhost)}/e/{admin._q(exchange)}/q/{admin._q(queue)}",
+                          json={"routing_key": key, "arguments": {}})
+    r.raise_for_status()  # binding twice is a no-op in AMQP, so this is idempotent
+
+
+def _exact(*names: str) -> str:
+    return "^(" + "|".join(re.escape(n) for n in names) + ")$" if names else "^$"
+
+
+def provision(admin: RabbitAdmin, topology: Topology, run_dir: Path, *, amqp_host: str | None = None,
+              amqp_port: int | None = None, delivery_limit: int = DELIVERY_LIMIT) -> Credentials:
+    """Create (or bring up to date) every vhost, user, permission, exchange, queue and policy. Idempotent:
+    passwords already in run_dir/credentials.json are kept, declarations are repeated harmlessly."""
+    run_dir = Path(run_dir)
+    try:
+        creds = Credentials.load(run_dir)
+    except FileNotFoundError:
+        host, port = _amqp_listener(admin)
+        creds = Credentials(host=amqp_host or host, port=amqp_port or port)
+    if amqp_host:
+        creds.host = amqp_host
+    if amqp_port:
+        creds.port = amqp_port
+    me = _basic_user(admin)
+
+    def user(name: str) -> str:
+        creds.passwords.setdefault(name, secrets.token_urlsafe(24))
+        admin.add_user(name, creds.passwords[name])
+        return name
+
+    for hub in topology.hubs:
+        vhost = hub_vhost(topology, hub.code)
+        admin.add_vhost(vhost)
+        admin.set_permissions(vhost, me)
+        user(hub_user(topology, hub.code))
+        for name, kind in ((SUBMIT, "fanout"), (DELIVER, "direct"), (DLX, "fanout")):
+            _declare_exchange(admin, vhost, name, kind)
+        # Dead letters first: a queue must not exist for a moment without its policy's target.
+        _declare_queue(admin, vhost, DEAD_QUEUE)
+        _bind(admin, vhost, DLX, DEAD_QUEUE)
+        admin.set_policy(vhost, "dead-letter", "^(?!dead$).*",
+                         {"delivery-limit": delivery_limit, "dead-letter-exchange": DLX}, apply_to="queues")
+        _declare_queue(admin, vhost, RELAY_QUEUE)
+        _bind(admin, vhost, SUBMIT, RELAY_QUEUE)
+        if hub.parent:
+            _declare_queue(admin, vhost, UPSTREAM_QUEUE)
+            _bind(admin, vhost, DELIVER, UPSTREAM_QUEUE, UP_KEY)
+        for child in children(topology, hub.code):
+            _declare_queue(admin, vhost, down_queue(child))
+            _bind(admin, vhost, DELIVER, down_queue(child), hub_key(child))
+        for agency in topology.agencies_of(hub.code):
+            _declare_queue(admin, vhost, inbox_queue(agency.organ_id))
+            _bind(admin, vhost, DELIVER, inbox_queue(agency.organ_id), agency.organ_id)
+
+    for hub in topology.hubs:
+        vhost = hub_vhost(topology, hub.code)
+        admin.set_permissions(vhost, hub_user(topology, hub.code))
+        # Neighbour hubs may only drop packages into this hub's submit exchange.
+        neighbours = [c for c in children(topology, hub.code)] + ([hub.parent] if hub.parent else [])
+        for other in neighbours:
+            admin.set_permissions(vhost, hub_user(topology, other), configure="^$", write=_exact(SUBMIT), read="^$")
+        for agency in topology.agencies_of(hub.code):
+            admin.set_permissions(vhost, user(agency_user(topology, agency.organ_id)), configure="^$",
+                                  write=_exact(SUBMIT), read=_exact(inbox_queue(agency.organ_id)))
+
+    for agency in topology.agencies:
+        vhost = agency_vhost(topology, agency.organ_id)
+        admin.add_vhost(vhost)
+        admin.set_permissions(vhost, me)
+        admin.set_permissions(vhost, user(services_user(topology, agency.organ_id)))
+        admin.set_policy(vhost, "dead-letter", f"^{re.escape(EDGE_OUTGOING)}$",
+                         {"delivery-limit": delivery_limit, "dead-letter-exchange": DLX}, apply_to="queues")
+        _declare_exchange(admin, vhost, DLX, "fanout")
+        _declare_queue(admin, vhost, DEAD_QUEUE)
+        _bind(admin, vhost, DLX, DEAD_QUEUE)
+        _declare_queue(admin, vhost, EDGE_OUTGOING)
+        for exchange in AGENCY_EVENT_EXCHANGES:
+            _declare_exchange(admin, vhost, exchange, "topic")  # as nameko declares them: durable topic
+            for key in EDGE_EVENT_KEYS:
+                _bind(admin, vhost, exchange, EDGE_OUTGOING, key)
+
+    creds.save(run_dir)
+    return creds
+
+
+def unprovision(admin: RabbitAdmin, topology: Topology) -> None:
+    """Remove every vhost and user `provision` created (tests, `congvan down --fresh`)."""
+    for hub in topology.hubs:
+        admin.delete_vhost(hub_vhost(topology, hub.code))
+        admin.delete_user(hub_user(topology, hub.code))
+    for agency in topology.agencies:
+        admin.delete_vhost(agency_vhost(topology, agency.organ_id))
+        admin.delete_user(agency_user(topology, agency.organ_id))
+        admin.delete_user(services_user(topology, agency.organ_id))
+
+
+# --- pika plumbing ---------------------------------------------------------------------------------
+
+TRANSIENT = (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError,
+             pika.exceptions.StreamLostError, ConnectionError, OSError)
+
+
+class Backoff:
+    """Exponential back-off with jitter for reconnects and transient failures: 0.2 s doubling to 10 s."""
+
+    def __init__(self, first: float = 0.2, cap: float = 10.0) -> None:
+        self.first, self.cap, self.current = first, cap, first
+
+    def wait(self, stop: Callable[[], bool] | None = None) -> None:
+        import random
+
+        delay = self.current * (0.5 + random.random())
+        self.current = min(self.cap, self.current * 2)
+        end = time.monotonic() + delay
+        while time.monotonic() < end and not (stop and stop()):
+            time.sleep(0.05)
+
+    def reset(self) -> None:
+        self.current = self.first
+
+
+@contextmanager
+def confirmed_channel(params: pika.ConnectionParameters) -> Iterator[tuple[pika.BlockingConnection, Any]]:
+    conn = pika.BlockingConnection(params)
+    try:
+        ch = conn.channel()
+        ch.confirm_delivery()
+        yield conn, ch
+    finally:
+        if conn.is_open:
+            try:
+                conn.close()
+            except Exception:  # closing a broken connection: nothing left to release
+                log.debug("close failed", exc_info=True)
+
+
+def publish(ch: Any, exchange: str, key: str, body: bytes, *, user_id: str, message_id: str,
+            headers: dict[str, Any] | None = None, mandatory: bool = False) -> None:
+    """Persistent publish on a confirming channel; returns once the broker confirmed (raises otherwise)."""
+    ch.basic_publish(exchange, key, body, pika.BasicProperties(
+        delivery_mode=2, user_id=user_id, message_id=message_id, headers=headers or {},
+        content_type="application/xml", timestamp=int(time.time())), mandatory=mandatory)

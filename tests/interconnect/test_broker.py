@@ -1,0 +1,93 @@
+"""Broker provisioning: vhosts, users, permissions, quorum queues, dead-lettering; the broker's own checks."""
+
+from __future__ import annotations
+
+import stat
+
+import pika
+import pika.exceptions
+import pytest
+
+from services.interconnect import broker
+from tests.interconnect.conftest import G22, H17_A, H60_A, H60_B
+
+
+def test_provision_creates_layout_and_is_idempotent(provisioned, rabbit_admin):
+    topology, creds, run_dir = provisioned
+    again = broker.provision(rabbit_admin, topology, run_dir, delivery_limit=3)
+    assert again.passwords == creds.passwords  # a second run keeps the generated passwords
+    mode = stat.S_IMODE((run_dir / broker.CREDENTIALS_FILE).stat().st_mode)
+    assert mode == 0o600
+    h60 = {q["name"]: q for q in rabbit_admin.queues(broker.hub_vhost(topology, "H60"))}
+    assert set(h60) == {"relay", "upstream", "dead", f"inbox.{H60_A}", f"inbox.{H60_B}"}
+    assert all(q["type"] == "quorum" for q in h60.values())
+    national = {q["name"] for q in rabbit_admin.queues(broker.hub_vhost(topology, "national"))}
+    assert national == {"relay", "dead", "down.H60", "down.H17", f"inbox.{G22}"}
+    agency = {q["name"] for q in rabbit_admin.queues(broker.agency_vhost(topology, H17_A))}
+    assert agency == {broker.EDGE_OUTGOING, "dead"}
+
+
+def _connect(creds, topology, user, vhost_code):
+    return pika.BlockingConnection(creds.params(user, broker.hub_vhost(topology, vhost_code)))
+
+
+def test_agency_cannot_read_another_agencys_inbox(provisioned):
+    topology, creds, _ = provisioned
+    conn = _connect(creds, topology, broker.agency_user(topology, H60_A), "H60")
+    try:
+        ch = conn.channel()
+        ch.basic_get(broker.inbox_queue(H60_A))  # its own inbox: allowed
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker) as err:
+            ch = conn.channel()
+            ch.basic_get(broker.inbox_queue(H60_B))
+        assert err.value.reply_code == 403
+    finally:
+        conn.close()
+
+
+def test_agency_cannot_publish_as_someone_else_or_elsewhere(provisioned):
+    topology, creds, _ = provisioned
+    user = broker.agency_user(topology, H60_A)
+    conn = _connect(creds, topology, user, "H60")
+    try:
+        ch = conn.channel()
+        ch.confirm_delivery()
+        broker.publish(ch, broker.SUBMIT, "", b"<x/>", user_id=user, message_id="m1")  # its own name: accepted
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker) as forged:
+            broker.publish(ch, broker.SUBMIT, "", b"<x/>", user_id=broker.agency_user(topology, H60_B),
+                           message_id="m2")
+        assert forged.value.reply_code == 406  # PRECONDITION_FAILED: user_id is not the connection's user
+        ch = conn.channel()
+        with pytest.raises(pika.exceptions.ChannelClosedByBroker) as direct:
+            ch.confirm_delivery()
+            broker.publish(ch, broker.DELIVER, H60_B, b"<x/>", user_id=user, message_id="m3")
+        assert direct.value.reply_code == 403  # only the submit exchange is writable
+    finally:
+        if conn.is_open:
+            conn.close()
+
+
+def test_agency_user_has_no_access_to_other_hubs(provisioned):
+    topology, creds, _ = provisioned
+    with pytest.raises(pika.exceptions.ProbableAccessDeniedError):
+        _connect(creds, topology, broker.agency_user(topology, H60_A), "H17")
+
+
+def test_a_message_failing_too_often_is_dead_lettered(provisioned):
+    topology, creds, _ = provisioned
+    user = broker.hub_user(topology, "H60")
+    conn = _connect(creds, topology, user, "H60")
+    try:
+        ch = conn.channel()
+        ch.confirm_delivery()
+        broker.publish(ch, broker.SUBMIT, "", b"<poison/>", user_id=user, message_id="poison")
+        for _ in range(10):  # each rejected delivery counts; the limit (3) sends it to `dead`
+            method, _props, _body = ch.basic_get(broker.RELAY_QUEUE)
+            if method is None:
+                break
+            ch.basic_nack(method.delivery_tag, requeue=True)
+        method, props, body = ch.basic_get(broker.DEAD_QUEUE)
+        assert body == b"<poison/>" and props.message_id == "poison"
+        assert method is not None and ch.basic_get(broker.RELAY_QUEUE)[0] is None
+    finally:
+        conn.close()
