@@ -6,8 +6,10 @@ components keep separate MetaData objects below.
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
-from sqlalchemy.orm import DeclarativeBase
+from datetime import datetime
+
+from sqlalchemy import DateTime, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class DirectoryBase(DeclarativeBase):
@@ -26,6 +28,72 @@ class EdgeBase(DeclarativeBase):
 
 
 # --- hub relay log (HubBase) ----------------------------------------------------------------------
+class RelayLogEntry(HubBase):
+    """One event of one package at one hub, chained: row_hash = SHA-256(prev_hash + this row's fields).
+
+    `seq` is contiguous from 1, so a removed row leaves a gap; relaylog.verify() recomputes the chain.
+    """
+
+    __tablename__ = "hub_relay_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    hub: Mapped[str] = mapped_column(String(64))
+    at: Mapped[str] = mapped_column(String(40))              # ISO 8601 UTC, hashed as written
+    event: Mapped[str] = mapped_column(String(16))           # received|validated|routed|rejected|delivered
+    message_id: Mapped[str] = mapped_column(String(128), index=True)
+    document_id: Mapped[str] = mapped_column(String(256), default="")
+    sender: Mapped[str] = mapped_column(String(64), default="")
+    recipients: Mapped[str] = mapped_column(Text, default="")  # comma-separated organ ids
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+
 
 
 # --- agency edge: inbox, outbox, per-recipient status view (EdgeBase) -----------------------------
+class EdgeOutbox(EdgeBase):
+    """Every package the edge sent to its hub, keyed by the registry's message_id (deduplication)."""
+
+    __tablename__ = "edge_outbox"
+
+    message_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))              # edoc | status
+    document_id: Mapped[str] = mapped_column(String(256), default="")
+    recipients: Mapped[str] = mapped_column(Text, default="")  # comma-separated organ ids
+    status_code: Mapped[str | None] = mapped_column(String(4), nullable=True)
+    raw_sha256: Mapped[str] = mapped_column(String(64))        # the edXML as sent, in the blob store
+    raw_size: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class EdgeInbox(EdgeBase):
+    """Every package received from the hub, once per (DocumentId, sender, recipient, kind)."""
+
+    __tablename__ = "edge_inbox"
+    __table_args__ = (UniqueConstraint("document_id", "sender", "recipient", "kind", name="uq_edge_inbox_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(String(256))
+    sender: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))              # edoc:<BussinessDocType> | status:<code>:<timestamp>
+    raw_sha256: Mapped[str] = mapped_column(String(64))
+    raw_size: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    handed_over_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    reply_message_id: Mapped[str | None] = mapped_column(String(128), nullable=True)  # our automatic 01/02
+
+
+class EdgeRecipientStatus(EdgeBase):
+    """The latest status each recipient reported about one of our documents (the sender's per-recipient view)."""
+
+    __tablename__ = "edge_recipient_status"
+
+    document_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    recipient: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status_code: Mapped[str] = mapped_column(String(4))
+    description: Mapped[str] = mapped_column(Text, default="")
+    history: Mapped[str] = mapped_column(Text, default="")     # codes in arrival order: "01,03,04"
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
