@@ -1,0 +1,249 @@
+"""The gateway: the staff web app (Vietnamese) and the REST API /api/v1. The only door for people."""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+from gateway.accounts import LockoutPolicy
+from gateway.auth import Accounts, actor_of, csrf_ok
+from gateway.backends import Backends
+from gateway.models import Base, User, WebSession
+from gateway.settings import GatewaySettings, get_gateway_settings
+from services.common.actor import ROLE_LABELS_VI, Actor, Role
+from services.common.db import Database
+from services.common.errors import CongVanError, Forbidden, Unauthenticated
+
+log = logging.getLogger(__name__)
+HERE = Path(__file__).parent
+SESSION_COOKIE = "cv_session"
+
+PAGE_REQUESTS = Counter("congvan_http_requests_total", "HTTP requests by route and status class",
+                        ["route", "method", "status"])
+PAGE_DURATION = Histogram("congvan_http_request_duration_seconds", "HTTP request time", ["route", "method"],
+                          buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+
+class Gateway:
+    """What the routes need: accounts, service backends, templates, settings."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self.db = Database("gateway", "gateway", Base.metadata, settings)
+        self.db.create_all()
+        self.accounts = Accounts(self.db, LockoutPolicy(settings.lockout_failures,
+                                                        timedelta(minutes=settings.lockout_minutes)),
+                                 idle=timedelta(minutes=settings.session_idle_minutes))
+        self.backends = Backends.from_file(settings.agencies_file, settings.rpc_timeout)
+        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.templates.env.globals["ROLE_LABELS"] = {r.value: label for r, label in ROLE_LABELS_VI.items()}
+
+
+class Viewer:
+    """The signed-in person on this request."""
+
+    def __init__(self, user: User, session: WebSession | None, via_token: bool = False) -> None:
+        self.user = user
+        self.session = session
+        self.via_token = via_token
+        self.actor: Actor = actor_of(user)
+
+    @property
+    def csrf(self) -> str:
+        return self.session.csrf_token if self.session else ""
+
+    def has(self, *roles: str) -> bool:
+        return self.actor.has(*roles)
+
+
+def gw(request: Request) -> Gateway:
+    return request.app.state.gateway
+
+
+def optional_viewer(request: Request, g: Gateway = Depends(gw)) -> Viewer | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        user = g.accounts.token_user(auth[7:].strip())
+        if user is None:
+            raise Unauthenticated("Mã truy cập không hợp lệ hoặc đã bị thu hồi.")
+        return Viewer(user, None, via_token=True)
+    found = g.accounts.session_user(request.cookies.get(SESSION_COOKIE))
+    return Viewer(*found) if found else None
+
+
+class LoginRequired(Exception):
+    pass
+
+
+class PasswordChangeRequired(Exception):
+    pass
+
+
+def viewer(request: Request, v: Viewer | None = Depends(optional_viewer)) -> Viewer:
+    if v is None:
+        if request.url.path.startswith("/api/"):
+            raise Unauthenticated("Cần đăng nhập hoặc mã truy cập.")
+        raise LoginRequired()
+    if v.user.must_change_password and not v.via_token and request.url.path != "/doi-mat-khau":
+        raise PasswordChangeRequired()
+    return v
+
+
+async def csrf_checked(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
+    """Every state-changing form post carries the session's CSRF token (token-authenticated API calls are exempt)."""
+    if v.via_token:
+        return v
+    given = request.headers.get("x-csrf-token")
+    if given is None:
+        form = await request.form()
+        given = form.get("csrf_token")
+    if not csrf_ok(v.csrf, given if isinstance(given, str) else None):
+        raise Forbidden("Phiên làm việc không hợp lệ (CSRF). Hãy tải lại trang và thử lại.", reason="csrf")
+    return v
+
+
+def render(request: Request, template: str, v: Viewer | None, status_code: int = 200, **context: Any) -> Response:
+    g = gw(request)
+    ctx = {"request": request, "viewer": v, "agency_name": g.backends.name_of(v.user.agency_id) if v else "",
+           "Role": Role, **context}
+    return g.templates.TemplateResponse(request, template, ctx, status_code=status_code)
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or get_gateway_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        yield
+        app.state.gateway.backends.close()
+
+    app = FastAPI(title="Công Văn API", version="1", lifespan=lifespan, docs_url="/api/docs",
+                  openapi_url="/api/v1/openapi.json", redoc_url=None)
+    app.state.gateway = Gateway(settings)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    _install_middleware(app)
+    _install_errors(app)
+    _install_core_routes(app)
+    from gateway import api, web
+
+    web.install(app)
+    api.install(app)
+    return app
+
+
+def _install_middleware(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def red_metrics(request: Request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        PAGE_REQUESTS.labels(path, request.method, f"{response.status_code // 100}xx").inc()
+        PAGE_DURATION.labels(path, request.method).observe(time.perf_counter() - started)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+
+def _install_errors(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def _login(request: Request, _exc: LoginRequired):
+        return RedirectResponse(f"/dang-nhap?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def _change(_request: Request, _exc: PasswordChangeRequired):
+        return RedirectResponse("/doi-mat-khau", status_code=303)
+
+    @app.exception_handler(CongVanError)
+    async def _domain_error(request: Request, exc: CongVanError):
+        status = exc.http_status
+        if status >= 500:
+            log.error("%s %s: %s %s", request.method, request.url.path, exc.code, exc.details)
+        else:
+            log.info("%s %s refused: %s %s", request.method, request.url.path, exc.code, exc.details)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(problem(exc), status_code=status, media_type="application/problem+json")
+        v = None
+        try:
+            found = gw(request).accounts.session_user(request.cookies.get(SESSION_COOKIE))
+            v = Viewer(*found) if found else None
+        except Exception:
+            log.debug("no viewer for the error page", exc_info=True)
+        return render(request, "error.html", v, status_code=status, error=exc)
+
+
+def problem(exc: CongVanError) -> dict[str, Any]:
+    """RFC 9457 problem details, with the Vietnamese message as the title people see."""
+    return {"type": f"https://congvan.gov.vn/problems/{exc.code}", "title": exc.message_vi, "status": exc.http_status,
+            "code": exc.code, "detail": exc.message_vi,
+            "errors": {k: v for k, v in exc.details.items() if k in ("field", "fields", "value", "reason")}}
+
+
+def _install_core_routes(app: FastAPI) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "process": "gateway"}
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/dang-nhap", response_class=HTMLResponse, include_in_schema=False)
+    def login_form(request: Request, next: str = "/"):
+        return render(request, "login.html", None, next=_safe_next(next), error=None)
+
+    @app.post("/dang-nhap", include_in_schema=False)
+    def login(request: Request, username: str = Form(...), password: str = Form(...), next: str = Form("/"),
+              g: Gateway = Depends(gw)):
+        address = request.client.host if request.client else ""
+        try:
+            user = g.accounts.authenticate(username, password, address)
+        except (Unauthenticated, Forbidden) as exc:
+            return render(request, "login.html", None, status_code=exc.http_status, next=_safe_next(next),
+                          error=exc.message_vi, username=username)
+        token, _csrf = g.accounts.open_session(user)
+        target = "/doi-mat-khau" if user.must_change_password else _safe_next(next)
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=g.settings.cookie_secure,
+                            path="/")
+        return response
+
+    @app.post("/dang-xuat", include_in_schema=False)
+    def logout(request: Request, _v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        g.accounts.close_session(request.cookies.get(SESSION_COOKIE))
+        response = RedirectResponse("/dang-nhap", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    @app.get("/doi-mat-khau", response_class=HTMLResponse, include_in_schema=False)
+    def change_password_form(request: Request, v: Viewer = Depends(viewer)):
+        return render(request, "change_password.html", v, error=None)
+
+    @app.post("/doi-mat-khau", include_in_schema=False)
+    def change_password(request: Request, old_password: str = Form(...), new_password: str = Form(...),
+                        confirm_password: str = Form(...), v: Viewer = Depends(csrf_checked),
+                        g: Gateway = Depends(gw)):
+        if new_password != confirm_password:
+            return render(request, "change_password.html", v, status_code=422,
+                          error="Mật khẩu nhập lại không khớp.")
+        try:
+            g.accounts.change_password(v.user.id, old_password, new_password)
+        except CongVanError as exc:
+            return render(request, "change_password.html", v, status_code=exc.http_status, error=exc.message_vi)
+        return RedirectResponse("/?thong-bao=doi-mat-khau", status_code=303)
+
+
+def _safe_next(target: str) -> str:
+    # Only same-site paths: an open redirect after login would be a phishing aid.
+    return target if target.startswith("/") and not target.startswith("//") else "/"

@@ -1,0 +1,212 @@
+"""Authentication: argon2 password hashes, server-side sessions, lockout, API tokens, CSRF tokens.
+
+Sessions live in the gateway's database (only a SHA-256 of the cookie is stored), so logging out or locking an
+account ends every session at once — a signed client-side cookie could not be revoked.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+
+from gateway.accounts import LockoutPolicy, check_account_name, check_password
+from gateway.models import ApiToken, LoginEvent, User, WebSession
+from services.common.actor import Actor
+from services.common.clock import now_utc
+from services.common.db import Database
+from services.common.errors import CongVanError, Forbidden, Unauthenticated, ValidationFailed
+
+_hasher = PasswordHasher()
+# Verifying against this when the account does not exist keeps the timing of both answers alike.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    # SQLite returns naive datetimes even for timezone=True columns; everything we store is UTC.
+    if moment is not None and moment.tzinfo is None:
+        from datetime import UTC
+
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def actor_of(user: User, on_behalf_of: str | None = None) -> Actor:
+    return Actor(user_id=user.id, username=user.username, agency_id=user.agency_id, roles=frozenset(user.roles),
+                 full_name=user.full_name, unit=user.unit, on_behalf_of=on_behalf_of)
+
+
+class Accounts:
+    def __init__(self, db: Database, lockout: LockoutPolicy | None = None, idle: timedelta = timedelta(hours=2)):
+        self.db = db
+        self.lockout = lockout or LockoutPolicy()
+        self.idle = idle
+
+    # -- accounts ---------------------------------------------------------------------------------
+    def create_user(self, *, username: str, full_name: str, agency_id: str, roles: list[str], password: str,
+                    unit: str | None = None, position: str = "", email: str = "",
+                    must_change_password: bool = True) -> User:
+        if reason := check_account_name(username):
+            raise ValidationFailed(reason, field="username", value=username)
+        if reason := check_password(password, username):
+            raise ValidationFailed(reason, field="password")
+        with self.db.session() as s:
+            if s.scalar(select(User).where(User.username == username)):
+                raise ValidationFailed(f"Tài khoản '{username}' đã tồn tại; quản trị viên cần chọn tên khác.",
+                                       field="username", value=username)
+            user = User(id=str(uuid.uuid4()), username=username, full_name=full_name, agency_id=agency_id,
+                        unit=unit, position=position, roles=list(roles), email=email,
+                        password_hash=hash_password(password), must_change_password=must_change_password,
+                        failed_logins=0, created_at=now_utc())
+            s.add(user)
+        return user
+
+    def get(self, user_id: str) -> User | None:
+        with self.db.session() as s:
+            return s.get(User, user_id)
+
+    def by_username(self, username: str) -> User | None:
+        with self.db.session() as s:
+            return s.scalar(select(User).where(User.username == username))
+
+    def list_users(self, agency_id: str) -> list[User]:
+        with self.db.session() as s:
+            return list(s.scalars(select(User).where(User.agency_id == agency_id).order_by(User.username)))
+
+    def set_disabled(self, user_id: str, disabled: bool) -> None:
+        """Staff who leave are locked, never deleted, so their history stays whole."""
+        with self.db.session() as s:
+            user = s.get(User, user_id)
+            if user is None:
+                raise ValidationFailed("Không tìm thấy tài khoản.", user_id=user_id)
+            user.disabled = disabled
+            if disabled:
+                s.execute(update(WebSession).where(WebSession.user_id == user_id).values(revoked=True))
+
+    # -- login ------------------------------------------------------------------------------------
+    def authenticate(self, username: str, password: str, address: str = "") -> User:
+        # The outcome (event row, failure counter, lock) is committed before any error is raised:
+        # raising inside the unit of work would roll the record of the failed attempt back.
+        with self.db.session() as s:
+            user, error = self._check_login(s, username.strip().lower(), password, now_utc())
+            self._event(s, username, "ok" if error is None else error.details["reason"], address)
+        if error is not None:
+            raise error
+        return user
+
+    def _check_login(self, s, username: str, password: str, now: datetime):
+        user = s.scalar(select(User).where(User.username == username))
+        if user is None:
+            with contextlib.suppress(VerificationError):
+                _hasher.verify(_DUMMY_HASH, password)
+            return None, _refusal(Unauthenticated, "unknown_user", "Tên đăng nhập hoặc mật khẩu không đúng.")
+        if user.disabled:
+            return None, _refusal(Forbidden, "disabled", "Tài khoản đã bị khóa. Liên hệ quản trị viên.")
+        locked_until = _aware(user.locked_until)
+        if locked_until and locked_until > now:
+            minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
+            return None, _refusal(Forbidden, "locked_out",
+                                     f"Tài khoản tạm khóa do đăng nhập sai nhiều lần; thử lại sau {minutes} phút.")
+        try:
+            _hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            user.failed_logins += 1
+            user.locked_until = self.lockout.after_failure(user.failed_logins, now)
+            if user.locked_until:
+                user.failed_logins = 0
+                minutes = int(self.lockout.lock_for.total_seconds() // 60)
+                return None, _refusal(Forbidden, "locked_now",
+                                         f"Đăng nhập sai quá số lần cho phép; tài khoản tạm khóa {minutes} phút.")
+            return None, _refusal(Unauthenticated, "bad_password", "Tên đăng nhập hoặc mật khẩu không đúng.")
+        user.failed_logins = 0
+        user.locked_until = None
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+        return user, None
+
+    @staticmethod
+    def _event(s, username: str, outcome: str, address: str) -> None:
+        s.add(LoginEvent(username=username[:64], at=now_utc(), outcome=outcome, address=address[:64]))
+
+    def change_password(self, user_id: str, old: str, new: str) -> None:
+        with self.db.session() as s:
+            user = s.get(User, user_id)
+            try:
+                _hasher.verify(user.password_hash, old)
+            except (VerificationError, InvalidHashError):
+                raise ValidationFailed("Mật khẩu hiện tại không đúng.", field="old_password") from None
+            if old == new:
+                raise ValidationFailed("Mật khẩu mới phải khác mật khẩu cũ.", field="new_password")
+            if reason := check_password(new, user.username):
+                raise ValidationFailed(reason, field="new_password")
+            user.password_hash = hash_password(new)
+            user.must_change_password = False
+
+    # -- sessions ---------------------------------------------------------------------------------
+    def open_session(self, user: User) -> tuple[str, str]:
+        """Returns (cookie value, csrf token)."""
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(24)
+        now = now_utc()
+        with self.db.session() as s:
+            s.add(WebSession(id_hash=_digest(token), user_id=user.id, csrf_token=csrf, created_at=now, last_seen=now))
+        return token, csrf
+
+    def session_user(self, token: str | None) -> tuple[User, WebSession] | None:
+        if not token:
+            return None
+        now = now_utc()
+        with self.db.session() as s:
+            sess = s.get(WebSession, _digest(token))
+            if sess is None or sess.revoked or now - _aware(sess.last_seen) > self.idle:
+                return None
+            user = s.get(User, sess.user_id)
+            if user is None or user.disabled:
+                return None
+            if now - _aware(sess.last_seen) > timedelta(minutes=1):  # fewer writes per page view
+                sess.last_seen = now
+            return user, sess
+
+    def close_session(self, token: str | None) -> None:
+        if token:
+            with self.db.session() as s:
+                s.execute(update(WebSession).where(WebSession.id_hash == _digest(token)).values(revoked=True))
+
+    # -- API tokens -------------------------------------------------------------------------------
+    def issue_api_token(self, user_id: str, label: str) -> str:
+        token = "cv_" + secrets.token_urlsafe(32)
+        with self.db.session() as s:
+            s.add(ApiToken(id_hash=_digest(token), user_id=user_id, label=label, created_at=now_utc()))
+        return token
+
+    def token_user(self, token: str) -> User | None:
+        with self.db.session() as s:
+            row = s.get(ApiToken, _digest(token))
+            if row is None or row.revoked:
+                return None
+            user = s.get(User, row.user_id)
+            return None if user is None or user.disabled else user
+
+
+def _refusal(kind: type[CongVanError], reason: str, message_vi: str) -> CongVanError:
+    """A refused login: the error to raise, with the reason recorded in the login events."""
+    return kind(message_vi, reason=reason)
+
+
+def csrf_ok(expected: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(expected, given)

@@ -1,0 +1,61 @@
+"""Calls from the gateway to an agency's services (nameko RPC on the agency's vhost), with the acting user."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from pathlib import Path
+from typing import Any
+
+from services.common.actor import Actor
+from services.common.errors import CongVanError, NotFound
+from services.common.rpc import ServiceClient
+
+log = logging.getLogger(__name__)
+
+
+class ServiceUnavailable(CongVanError):
+    code = "service_unavailable"
+    http_status = 503
+
+
+class Backends:
+    """One pooled ServiceClient per agency, created on first use."""
+
+    def __init__(self, agencies: dict[str, dict[str, Any]], timeout: float = 30.0) -> None:
+        self.agencies = agencies
+        self.timeout = timeout
+        self._clients: dict[str, ServiceClient] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_file(cls, path: Path | None, timeout: float = 30.0) -> Backends:
+        agencies = json.loads(Path(path).read_text()) if path and Path(path).exists() else {}
+        return cls(agencies, timeout)
+
+    def name_of(self, agency_id: str) -> str:
+        return self.agencies.get(agency_id, {}).get("name", agency_id)
+
+    def client(self, agency_id: str) -> ServiceClient:
+        with self._lock:
+            if agency_id not in self._clients:
+                info = self.agencies.get(agency_id)
+                if not info:
+                    raise NotFound("Cơ quan chưa được cấu hình trên cổng này.", agency_id=agency_id)
+                self._clients[agency_id] = ServiceClient(info["amqp_uri"], timeout=self.timeout)
+            return self._clients[agency_id]
+
+    def call(self, actor: Actor, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return self.client(actor.agency_id).call(service, method, actor, *args, **kwargs)
+        except CongVanError:
+            raise
+        except Exception as exc:  # broker down, service not running, timeout
+            log.exception("rpc %s.%s for %s failed", service, method, actor.agency_id)
+            raise ServiceUnavailable("Hệ thống đang bận hoặc dịch vụ chưa sẵn sàng; vui lòng thử lại sau.",
+                                     service=service, method=method, error=type(exc).__name__) from exc
+
+    def close(self) -> None:
+        for client in self._clients.values():
+            client.close()
