@@ -1,0 +1,99 @@
+"""The hub relay log: every package received, validated, routed, rejected and delivered, in a hash chain.
+
+Each row stores `row_hash = SHA-256(prev_hash | seq | hub | at | event | message_id | document_id | sender |
+recipients | sha256 | detail)` and the previous row's hash; `seq` is contiguous from 1. `verify()` recomputes
+the chain, so a changed field, a removed row (gap or broken link) or an inserted row (broken link) is found.
+Removing rows from the end is only visible against a published head: `head()` gives (seq, hash) to record
+elsewhere (the operator's report, a metric).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from services.common.db import Database
+from services.interconnect.models import RelayLogEntry
+
+GENESIS = "0" * 64
+EVENTS = ("received", "validated", "routed", "rejected", "delivered")
+
+
+def row_hash(prev_hash: str, seq: int, hub: str, at: str, event: str, message_id: str, document_id: str,
+             sender: str, recipients: str, sha256: str, detail: str) -> str:
+    fields = [prev_hash, str(seq), hub, at, event, message_id, document_id, sender, recipients, sha256, detail]
+    # Length-prefixed so that moving a separator between two fields changes the hash.
+    text = "".join(f"{len(f)}:{f}" for f in fields)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Problem:
+    seq: int
+    kind: str        # changed | removed | inserted
+    message_vi: str
+
+
+class RelayLog:
+    def __init__(self, database: Database, hub: str) -> None:
+        self.db = database
+        self.hub = hub
+        self._lock = threading.Lock()  # one writer per process; the DB transaction guards across processes
+
+    def append(self, event: str, message_id: str, *, document_id: str = "", sender: str = "",
+               recipients: list[str] | tuple[str, ...] = (), sha256: str = "", detail: str = "") -> RelayLogEntry:
+        if event not in EVENTS:
+            raise ValueError(f"unknown relay event {event!r}")
+        with self._lock, self.db.session() as s:
+            if s.bind.dialect.name == "postgresql":  # serialise appenders: the chain needs the true last row
+                s.execute(select(RelayLogEntry.seq).with_for_update().order_by(RelayLogEntry.seq.desc()).limit(1))
+            last = s.execute(select(RelayLogEntry).order_by(RelayLogEntry.seq.desc()).limit(1)).scalar_one_or_none()
+            seq = (last.seq + 1) if last else 1
+            prev = last.row_hash if last else GENESIS
+            at = datetime.now(UTC).isoformat(timespec="microseconds")
+            rcpt = ",".join(recipients)
+            entry = RelayLogEntry(seq=seq, hub=self.hub, at=at, event=event, message_id=message_id,
+                                  document_id=document_id, sender=sender, recipients=rcpt, sha256=sha256,
+                                  detail=detail, prev_hash=prev,
+                                  row_hash=row_hash(prev, seq, self.hub, at, event, message_id, document_id,
+                                                    sender, rcpt, sha256, detail))
+            s.add(entry)
+            return entry
+
+    def entries(self, message_id: str | None = None) -> list[RelayLogEntry]:
+        with self.db.session() as s:
+            q = select(RelayLogEntry).order_by(RelayLogEntry.seq)
+            if message_id:
+                q = q.where(RelayLogEntry.message_id == message_id)
+            return list(s.execute(q).scalars())
+
+    def head(self) -> tuple[int, str]:
+        with self.db.session() as s:
+            last = s.execute(select(RelayLogEntry).order_by(RelayLogEntry.seq.desc()).limit(1)).scalar_one_or_none()
+            return (last.seq, last.row_hash) if last else (0, GENESIS)
+
+    def verify(self, expected_head: tuple[int, str] | None = None) -> list[Problem]:
+        problems: list[Problem] = []
+        prev, expected_seq = GENESIS, 1
+        with self.db.session() as s:
+            for e in s.execute(select(RelayLogEntry).order_by(RelayLogEntry.seq)).scalars():
+                if e.seq != expected_seq:
+                    problems.append(Problem(e.seq, "removed",
+                                            f"Thiếu bản ghi số {expected_seq}–{e.seq - 1} trong nhật ký chuyển tiếp."))
+                if e.prev_hash != prev:
+                    problems.append(Problem(e.seq, "inserted" if e.seq == expected_seq else "removed",
+                                            f"Bản ghi số {e.seq} không nối tiếp bản ghi trước (chuỗi băm bị đứt)."))
+                actual = row_hash(e.prev_hash, e.seq, e.hub, e.at, e.event, e.message_id, e.document_id,
+                                  e.sender, e.recipients, e.sha256, e.detail)
+                if actual != e.row_hash:
+                    problems.append(Problem(e.seq, "changed",
+                                            f"Bản ghi số {e.seq} đã bị sửa (mã băm không khớp nội dung)."))
+                prev, expected_seq = e.row_hash, e.seq + 1
+        if expected_head and expected_head[0] >= expected_seq:
+            problems.append(Problem(expected_head[0], "removed",
+                                    f"Các bản ghi cuối từ số {expected_seq} đến {expected_head[0]} đã bị xóa."))
+        return problems
