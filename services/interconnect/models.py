@@ -6,9 +6,9 @@ components keep separate MetaData objects below.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import DateTime, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, DateTime, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -25,6 +25,23 @@ class EdgeBase(DeclarativeBase):
 
 
 # --- agency directory (DirectoryBase) ------------------------------------------------------------
+class DirectoryAgency(DirectoryBase):
+    """One agency of the directory (services/interconnect/directory.py), versioned by validity and successor
+    for the 2025 reorganisation. `name_key` is the name folded for diacritics-insensitive search."""
+
+    __tablename__ = "directory_agency"
+
+    organ_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    name_key: Mapped[str] = mapped_column(String(300), index=True)
+    parent: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    level: Mapped[int] = mapped_column(Integer)
+    hub: Mapped[str] = mapped_column(String(32), index=True)
+    valid_from: Mapped[date | None] = mapped_column(Date, nullable=True)
+    valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
+    successor: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 # --- hub relay log (HubBase) ----------------------------------------------------------------------
