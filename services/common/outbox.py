@@ -1,0 +1,246 @@
+"""Transactional outbox: events that leave a service are written in the same transaction as the change.
+
+A service adds the table to its own metadata and an `OutboxRelay` to its class:
+
+    # models.py
+    outbox = make_outbox_table(Base.metadata)
+
+    # service.py
+    class RegistryService:
+        name = "registry"
+        db = DatabaseProvider("registry", Base.metadata)
+        outbox = OutboxRelay()                       # dispatches as `registry.events`, finds `db` itself
+
+        @rpc
+        def accept(self, ...):
+            with self.db.session() as session:
+                ...                                  # the business change
+                enqueue(session, "outgoing_status", {...})   # same transaction
+            self.outbox.kick()                       # optional: dispatch now instead of at the next tick
+
+The relay dispatches pending rows in id order as nameko events of the owning service (exchange
+`<service>.events`, routing key = event type, publisher confirms on) and marks a row sent only after the
+broker confirmed it. Delivery is at least once: a crash between confirm and commit re-sends the row, so every
+payload carries `message_id` (uuid4) and consumers deduplicate on it.
+
+Several instances of a service may run: each claims a batch with SELECT ... FOR UPDATE SKIP LOCKED on
+PostgreSQL (strict order within a batch; across instances batches may interleave). On SQLite, BEGIN IMMEDIATE
+in services/common/db.py makes the relay a single writer.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+from nameko.events import EventDispatcher
+from prometheus_client import Gauge
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    event,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from services.common.clock import now_utc
+from services.common.db import Database
+
+log = logging.getLogger(__name__)
+
+OUTBOX_TABLE = "outbox"
+
+OUTBOX_BACKLOG = Gauge(
+    "congvan_outbox_backlog", "Outbox rows not yet dispatched, by agency and service", ["agency", "service"],
+)
+
+Publish = Callable[[str, dict[str, Any]], None]
+
+
+def _columns() -> list[Column]:
+    return [
+        # BIGINT on PostgreSQL, INTEGER (rowid alias, autoincrement) on SQLite
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("message_id", String(36), nullable=False, unique=True),
+        Column("event_type", String(100), nullable=False),
+        Column("payload", JSON, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("sent_at", DateTime(timezone=True), nullable=True, index=True),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("last_error", Text, nullable=True),
+    ]
+
+
+def make_outbox_table(metadata: MetaData) -> Table:
+    """The outbox table in a service's own metadata (so `create_all` makes it in the service's schema/file)."""
+    if OUTBOX_TABLE in metadata.tables:
+        return metadata.tables[OUTBOX_TABLE]
+    return Table(OUTBOX_TABLE, metadata, *_columns())
+
+
+# Every service's outbox has the same name and columns and lives in the service's own schema (search_path) or
+# SQLite file, so one Table object writes to any of them: callers need not pass theirs around.
+_generic = make_outbox_table(MetaData())
+
+# Relays of this process, woken after a commit that enqueued something.
+_relays: weakref.WeakSet[OutboxRelay] = weakref.WeakSet()
+
+
+def _kick_all(_session: Session) -> None:
+    for relay in list(_relays):
+        relay.kick()
+
+
+def enqueue(session: Session, event_type: str, payload: dict[str, Any], table: Table | None = None) -> str:
+    """Write one event in the caller's transaction; returns its message_id (also put in the payload)."""
+    message_id = str(payload.get("message_id") or uuid.uuid4())
+    body = {**payload, "message_id": message_id}
+    session.execute((table if table is not None else _generic).insert().values(
+        message_id=message_id, event_type=event_type, payload=body, created_at=now_utc(), attempts=0))
+    if not session.info.get("_outbox_kick"):
+        # Dispatch right after the commit rather than at the next tick; a rollback never reaches this hook.
+        event.listen(session, "after_commit", _kick_all)
+        session.info["_outbox_kick"] = True
+    return message_id
+
+
+def pending_count(session: Session, table: Table | None = None) -> int:
+    t = table if table is not None else _generic
+    return int(session.execute(select(func.count()).select_from(t).where(t.c.sent_at.is_(None))).scalar_one())
+
+
+def relay_pending(database: Database, publish: Publish, batch: int = 100, table: Table | None = None) -> int:
+    """Dispatch pending rows in id order, batch by batch; returns how many were sent.
+
+    Stops at the first failing publish (keeping order): that row's attempts/last_error are recorded and it is
+    retried at the next call. Rows already confirmed are committed as sent.
+    """
+    t = table if table is not None else _generic
+    claim = select(t.c.id, t.c.event_type, t.c.payload).where(t.c.sent_at.is_(None)).order_by(t.c.id).limit(batch)
+    sent = 0
+    while True:
+        if database.engine.dialect.name == "postgresql":
+            # The claimed rows stay locked while they are published, so a second relay skips them.
+            with database.session() as session:
+                rows = session.execute(claim.with_for_update(skip_locked=True)).all()
+                done, error = _publish_rows(rows, publish, database.service)
+                _mark(session, t, done, error)
+        else:
+            # SQLite: BEGIN IMMEDIATE locks the whole file, and a writer waiting on it blocks in C (under eventlet,
+            # the whole process). Never hold it across the broker round trip: read, publish, then mark. One relay
+            # per SQLite file (one process) makes this safe.
+            with database.session() as session:
+                rows = session.execute(claim).all()
+            done, error = _publish_rows(rows, publish, database.service)
+            with database.session() as session:
+                _mark(session, t, done, error)
+        sent += len(done)
+        if not rows or error is not None or len(rows) < batch:
+            return sent
+
+
+def _publish_rows(rows, publish: Publish, service: str) -> tuple[list[int], tuple[int, str] | None]:
+    done: list[int] = []
+    for row in rows:
+        try:
+            publish(row.event_type, row.payload)
+        except Exception as exc:  # broker down or message refused: keep the row (and those after it), retry later
+            log.warning("outbox %s: dispatch of %s #%s failed: %s", service, row.event_type, row.id, exc)
+            return done, (row.id, str(exc)[:2000])
+        done.append(row.id)
+    return done, None
+
+
+def _mark(session: Session, t: Table, done: list[int], error: tuple[int, str] | None) -> None:
+    if done:
+        session.execute(update(t).where(t.c.id.in_(done)).values(
+            sent_at=now_utc(), attempts=t.c.attempts + 1, last_error=None))
+    if error is not None:
+        session.execute(update(t).where(t.c.id == error[0]).values(attempts=t.c.attempts + 1, last_error=error[1]))
+
+
+class OutboxRelay(EventDispatcher):
+    """Dispatches a service's outbox as its nameko events, every `interval` seconds and when kicked.
+
+    It is an EventDispatcher (declares `<service>.events`, publishes with confirms), used from its own
+    managed thread instead of from workers. The service's `Database` comes from its DatabaseProvider
+    (attribute `db_attr`). `self.outbox.kick()` in a worker wakes it at once.
+    """
+
+    def __init__(self, db_attr: str = "db", interval: float = 0.5, batch: int = 100, **options: Any) -> None:
+        super().__init__(**options)
+        self.db_attr = db_attr
+        self.interval = interval
+        self.batch = batch
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = None
+
+    def setup(self) -> None:
+        super().setup()
+        self.agency = str(self.container.config.get("AGENCY_ID", ""))
+
+    def _database(self) -> Database:
+        for dep in self.container.dependencies:
+            if getattr(dep, "attr_name", None) == self.db_attr and getattr(dep, "database", None) is not None:
+                return dep.database
+        raise RuntimeError(f"OutboxRelay: no DatabaseProvider at attribute {self.db_attr!r}")
+
+    def start(self) -> None:
+        self._stopping = False
+        _relays.add(self)
+        self._thread = self.container.spawn_managed_thread(self._run, identifier="outbox_relay")
+
+    def stop(self) -> None:
+        self._stopping = True
+        _relays.discard(self)
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.wait()
+            self._thread = None
+
+    def kill(self) -> None:
+        self._stopping = True
+        _relays.discard(self)
+        if self._thread is not None:
+            self._thread.kill()
+            self._thread = None
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def publish(self, event_type: str, payload: dict[str, Any]) -> None:
+        # Headers of no worker: the relay is not handling a call; consumers key on payload["message_id"].
+        self.publisher.publish(payload, exchange=self.exchange, routing_key=event_type)
+
+    def drain(self) -> int:
+        database = self._database()
+        sent = relay_pending(database, self.publish, self.batch)
+        with database.session() as session:
+            OUTBOX_BACKLOG.labels(self.agency, self.container.service_name).set(pending_count(session))
+        return sent
+
+    def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()  # before draining: a kick that lands during the drain triggers another one
+            try:
+                self.drain()
+            except Exception:  # the database may be briefly unreachable; the next tick retries
+                log.exception("outbox relay of %s failed", self.container.service_name)
+            self._wake.wait(self.interval)
+
+    def get_dependency(self, worker_ctx) -> OutboxRelay:
+        return self

@@ -1,0 +1,70 @@
+"""OutboxRelay in a real nameko container: a committed row becomes a `<service>.events` message."""
+
+from __future__ import annotations
+
+import pytest
+from kombu import Connection, Exchange, Queue
+from nameko.containers import ServiceContainer
+from nameko.rpc import rpc
+from nameko.testing.services import entrypoint_hook
+from sqlalchemy import MetaData
+
+from services.common.outbox import OutboxRelay, enqueue, make_outbox_table, pending_count
+from services.common.rpc import DatabaseProvider
+
+pytestmark = pytest.mark.eventlet
+
+metadata = MetaData()
+make_outbox_table(metadata)
+
+
+class OutboxDemo:
+    name = "outboxdemo"
+    db = DatabaseProvider("outboxdemo", metadata)
+    outbox = OutboxRelay(interval=600.0)  # no tick during the test: only the after-commit kick can deliver
+
+    @rpc
+    def change(self, n: int, fail: bool = False) -> str:
+        with self.db.session() as session:
+            mid = enqueue(session, "thing_changed", {"n": n})
+            if fail:
+                raise ValueError("rolled back")
+        return mid
+
+
+def _read(conn: Connection, queue: Queue, count: int, timeout: float = 10.0) -> list[dict]:
+    got: list[dict] = []
+
+    def on_message(body, message):
+        got.append(body)
+        message.ack()
+
+    with conn.Consumer(queue, callbacks=[on_message], accept=["json"]):
+        while len(got) < count:
+            conn.drain_events(timeout=timeout)
+    return got
+
+
+def test_relay_dispatches_committed_events_only(fresh_vhost, tmp_path):
+    config = {"AMQP_URI": fresh_vhost, "AGENCY_ID": "000.00.00.T02", "DATA_DIR": str(tmp_path),
+              "serializer": "json"}
+    container = ServiceContainer(OutboxDemo, config)
+    container.start()
+    try:
+        with Connection(fresh_vhost) as conn:
+            exchange = Exchange("outboxdemo.events", type="topic", durable=True)
+            queue = Queue("test.outboxdemo", exchange=exchange, routing_key="thing_changed", durable=False)
+            queue(conn.channel()).declare()
+            with entrypoint_hook(container, "change") as change:
+                first = change(1)
+                with pytest.raises(ValueError):
+                    change(2, fail=True)
+                third = change(3)
+            bodies = _read(conn, queue, 2)
+            assert [b["message_id"] for b in bodies] == [first, third]
+            assert [b["n"] for b in bodies] == [1, 3]
+        relay = next(d for d in container.dependencies if isinstance(d, OutboxRelay))
+        with relay._database().session() as s:
+            assert pending_count(s) == 0
+    finally:
+        container.stop()
