@@ -8,6 +8,12 @@ listed in SERVICES whose module exists. Settings come from the environment (docs
 command-line flags override them.
 """
 
+import os
+
+# psycopg's default C wait loop ignores eventlet: a query waiting on a row lock would freeze every green
+# thread of the process. Its select()-based loop is green once select is patched. Set before psycopg loads.
+os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_select")
+
 import eventlet
 
 eventlet.monkey_patch()
@@ -15,7 +21,6 @@ eventlet.monkey_patch()
 import argparse  # noqa: E402
 import importlib  # noqa: E402
 import logging  # noqa: E402
-import os  # noqa: E402
 import signal  # noqa: E402
 
 from nameko.runners import ServiceRunner  # noqa: E402
