@@ -8,15 +8,22 @@ under a hash are those bytes.
     store = blob_store(settings)            # local folder by default, S3 when S3_ENDPOINT is set
     info = store.put(stream)                 # streams, hashes, stores once; -> BlobInfo(sha256, size)
     with store.open(info.sha256) as f: ...   # a binary file object
+    with store.open_range(sha, 0, 65536) as f: ...   # bytes [start, end) for previews (like data[start:end])
+
+Both backends (LocalBlobStore here, S3BlobStore in s3.py) pass the same contract tests
+(tests/storage/test_blob_contract.py). Upload rules (formats, names) live in ingest.py, not here.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -39,6 +46,54 @@ class BlobStore(Protocol):
     def open(self, sha256: str) -> BinaryIO: ...
     def read(self, sha256: str) -> bytes: ...
     def exists(self, sha256: str) -> bool: ...
+    def stat(self, sha256: str) -> BlobInfo: ...
+    def open_range(self, sha256: str, start: int, end: int | None = None) -> BinaryIO: ...
+    def iter_blobs(self) -> Iterator[str]: ...
+    def delete(self, sha256: str) -> bool: ...
+    def lock(self, sha256: str, until: date) -> bool: ...
+    def legal_hold(self, sha256: str, on: bool) -> bool: ...
+    def health(self) -> bool: ...
+
+
+class RangeReader(io.RawIOBase):
+    """At most `length` bytes of an open binary file, closing it when closed."""
+
+    def __init__(self, raw: BinaryIO, length: int) -> None:
+        super().__init__()
+        self._raw = raw
+        self._left = length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self._left <= 0:
+            return 0
+        want = min(len(buffer), self._left)
+        data = self._raw.read(want)
+        buffer[: len(data)] = data
+        self._left -= len(data)
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def check_range(sha256: str, size: int, start: int, end: int | None) -> int:
+    """The end (exclusive) of a valid range [start, end) of a blob of `size` bytes; end is clipped to the size."""
+    end = size if end is None else min(end, size)
+    if start < 0 or (start >= size and size > 0) or end < start:
+        raise ValidationFailed("Khoảng dữ liệu yêu cầu không hợp lệ.", code="bad_range", sha256=sha256,
+                               start=start, end=end, size=size)
+    return end
+
+
+def too_large_error(max_size: int) -> ValidationFailed:
+    mb = max_size / (1024 * 1024)
+    return ValidationFailed(f"Tệp vượt quá {mb:g} MB.", code="too_large", max_size=max_size)
 
 
 def _check_hash(sha256: str) -> str:
@@ -67,8 +122,7 @@ class LocalBlobStore:
                 while chunk := stream.read(CHUNK):
                     size += len(chunk)
                     if max_size is not None and size > max_size:
-                        raise ValidationFailed("Tệp vượt quá dung lượng cho phép.", code="too_large",
-                                               max_size=max_size)
+                        raise too_large_error(max_size)
                     digest.update(chunk)
                     tmp.write(chunk)
                 tmp.flush()
@@ -108,6 +162,47 @@ class LocalBlobStore:
     def copy_to(self, sha256: str, target: BinaryIO) -> None:
         with self.open(sha256) as f:
             shutil.copyfileobj(f, target, CHUNK)
+
+    def stat(self, sha256: str) -> BlobInfo:
+        path = self.path(sha256)
+        try:
+            return BlobInfo(sha256, path.stat().st_size)
+        except FileNotFoundError:
+            raise NotFound("Không tìm thấy tệp.", sha256=sha256) from None
+
+    def open_range(self, sha256: str, start: int, end: int | None = None) -> BinaryIO:
+        """Bytes [start, end) of a blob (end None: to the end), as a binary stream."""
+        size = self.stat(sha256).size
+        end = check_range(sha256, size, start, end)
+        f = self.open(sha256)
+        f.seek(start)
+        return io.BufferedReader(RangeReader(f, end - start), CHUNK)  # type: ignore[return-value]
+
+    def iter_blobs(self) -> Iterator[str]:
+        for first in sorted(self.root.iterdir()):
+            if not first.is_dir() or len(first.name) != 2:
+                continue
+            for second in sorted(first.iterdir()):
+                for blob in sorted(second.iterdir()):
+                    if len(blob.name) == 64:
+                        yield blob.name
+
+    def delete(self, sha256: str) -> bool:
+        """Remove a blob. The storage service decides when (retention); the folder itself cannot lock files."""
+        try:
+            self.path(sha256).unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
+    def lock(self, sha256: str, until: date) -> bool:
+        return False  # a plain folder has no write-once lock; the storage service enforces retention
+
+    def legal_hold(self, sha256: str, on: bool) -> bool:
+        return False
+
+    def health(self) -> bool:
+        return self.root.is_dir() and os.access(self.root, os.W_OK)
 
 
 def blob_store(settings: CommonSettings | None = None, agency_id: str | None = None) -> BlobStore:
