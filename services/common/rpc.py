@@ -159,7 +159,10 @@ class ServiceClient:
 
     def call(self, service: str, method: str, actor: Actor | None, *args: Any, **kwargs: Any) -> Any:
         with self._proxy() as holder:
-            holder._worker_ctx.data[ACTOR_KEY] = actor.to_dict() if actor else None
+            if actor is None:
+                holder._worker_ctx.data.pop(ACTOR_KEY, None)
+            else:
+                holder._worker_ctx.data[ACTOR_KEY] = actor.to_dict()
             return getattr(getattr(holder.proxy, service), method)(*args, **kwargs)
 
     def close(self) -> None:

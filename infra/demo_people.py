@@ -1,0 +1,45 @@
+"""The demo's staff: one person per role in each demo agency. Passwords are generated at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Person:
+    full_name: str
+    unit: str          # unit abbreviation, part of the account name
+    roles: tuple[str, ...]
+    position: str
+
+
+PEOPLE: dict[str, tuple[Person, ...]] = {
+    "000.00.00.H60": (
+        Person("Lê Thị Hoa", "vptq", ("clerk",), "Văn thư"),
+        Person("Nguyễn Văn An", "vptq", ("leader",), "Chủ tịch"),
+        Person("Phạm Minh Tuấn", "thtq", ("department_head",), "Trưởng phòng Tổng hợp"),
+        Person("Đỗ Thu Trang", "thtq", ("specialist",), "Chuyên viên"),
+        Person("Hoàng Đức Mạnh", "vptq", ("admin",), "Quản trị hệ thống"),
+    ),
+    "000.00.09.H60": (
+        Person("Vũ Thị Lan", "snv", ("clerk",), "Văn thư"),
+        Person("Trịnh Quang Huy", "snv", ("leader",), "Giám đốc"),
+        Person("Bùi Thanh Sơn", "tccb", ("department_head",), "Trưởng phòng Tổ chức cán bộ"),
+        Person("Ngô Thị Mai", "tccb", ("specialist",), "Chuyên viên"),
+        Person("Đinh Văn Khoa", "snv", ("admin",), "Quản trị hệ thống"),
+    ),
+    "000.00.00.H17": (
+        Person("Trần Văn Nam", "vpdn", ("clerk",), "Văn thư"),
+        Person("Lê Quang Vinh", "vpdn", ("leader",), "Chủ tịch"),
+        Person("Phan Thị Hằng", "thdn", ("department_head",), "Trưởng phòng Tổng hợp"),
+        Person("Huỳnh Văn Phúc", "thdn", ("specialist",), "Chuyên viên"),
+        Person("Võ Thị Ngọc", "vpdn", ("admin",), "Quản trị hệ thống"),
+    ),
+    "000.00.00.G22": (
+        Person("Nguyễn Thị Thu", "vpcp", ("clerk",), "Văn thư"),
+        Person("Trần Đức Long", "vpcp", ("leader",), "Bộ trưởng, Chủ nhiệm"),
+        Person("Lý Văn Bình", "tkbt", ("department_head",), "Vụ trưởng"),
+        Person("Mai Thị Yến", "tkbt", ("specialist",), "Chuyên viên"),
+        Person("Đặng Văn Tài", "vpcp", ("admin",), "Quản trị hệ thống"),
+    ),
+}

@@ -1,0 +1,28 @@
+"""Prometheus scrape configuration generated from a topology, so that every process is scraped."""
+
+from __future__ import annotations
+
+import yaml
+
+from infra.stack import StackPorts
+from infra.topology import Topology
+
+
+def scrape_targets(topology: Topology) -> dict[str, list[dict]]:
+    hubs = [{"targets": [f"127.0.0.1:{h.metrics_port}"], "labels": {"hub": h.code}} for h in topology.hubs]
+    services = [{"targets": [f"127.0.0.1:{a.services_metrics_port}"], "labels": {"agency": a.organ_id}}
+                for a in topology.agencies]
+    edges = [{"targets": [f"127.0.0.1:{a.edge_metrics_port}"], "labels": {"agency": a.organ_id}}
+             for a in topology.agencies]
+    gateway = [{"targets": [f"127.0.0.1:{topology.gateway_port}"]}]
+    return {"hub": hubs, "agency_services": services, "edge": edges, "gateway": gateway}
+
+
+def config(topology: Topology, ports: StackPorts, rule_files: list[str] | None = None,
+           interval: str = "5s") -> str:
+    jobs = [{"job_name": "rabbitmq", "static_configs": [{"targets": [f"127.0.0.1:{ports.rabbit_metrics}"]}]}]
+    jobs += [{"job_name": name, "static_configs": targets} for name, targets in scrape_targets(topology).items()]
+    doc = {"global": {"scrape_interval": interval, "evaluation_interval": interval}, "scrape_configs": jobs}
+    if rule_files:
+        doc["rule_files"] = rule_files
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
