@@ -8,11 +8,13 @@ keeps its data under var/demo/ (SQLite files and a local folder: the embedded de
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 import shutil
 import sys
 import time
+from pathlib import Path
 
 from infra import procs
 from infra.procs import ProcTable
@@ -22,12 +24,8 @@ from infra.topology import DEMO, Topology
 
 DEMO_DIR = REPO / "var" / "demo"
 STACK_DIR = DEMO_DIR / "stack"
-DATA_DIR = DEMO_DIR / "data"
-TOPOLOGY_FILE = DEMO_DIR / "topology.json"
-AGENCIES_FILE = DEMO_DIR / "agencies.json"
 ACCOUNTS_FILE = DEMO_DIR / "accounts.txt"
 DIRECTORY_FILE = REPO / "infra" / "demo" / "agencies.json"
-PKI_DIR = DEMO_DIR / "pki"
 TSA_PORT = 19230
 
 
@@ -55,13 +53,13 @@ def up(fresh: bool = False, topology: Topology = DEMO) -> None:
         shutil.rmtree(DEMO_DIR)
     stack.stop(remove=False)  # leftovers of a killed run
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
-    TOPOLOGY_FILE.write_text(topology.to_json())
     _say("Starting RabbitMQ and Prometheus ...")
     stack.start(postgres=False, s3=False, prometheus=True,
                 prometheus_config=prometheus_config(topology, DEMO_PORTS))
+    deployment = Deployment(topology, DEMO_DIR, stack.table, stack.env()["RABBIT_API_URI"])
     try:
-        _start_application(stack, topology)
-        accounts = _seed(topology)
+        deployment.start()
+        accounts = deployment.seed(ACCOUNTS_FILE)
     except BaseException:
         _say("Start-up failed; stopping what was started. Logs: " + str(STACK_DIR / "log"))
         stack.stop(remove=False)
@@ -74,62 +72,118 @@ def up(fresh: bool = False, topology: Topology = DEMO) -> None:
     _say("Stop with: ./congvan down")
 
 
-def _env() -> dict[str, str]:
-    return {"DATA_DIR": str(DATA_DIR), "PYTHONPATH": str(REPO), "LOG_LEVEL": "INFO",
-            "PKI_DIR": str(PKI_DIR), "TSA_URL": f"http://127.0.0.1:{TSA_PORT}/"}
+class Deployment:
+    """The application processes of a topology (PKI, TSA, hubs, agencies, edges, gateway) on a running broker.
 
+    The demo uses it with DEMO on its own stack; end-to-end tests use it with a namespaced topology on the test
+    stack's broker, with ports of their own.
+    """
 
-def _start_application(stack: Stack, topology: Topology) -> None:
-    from services.common.rabbit_admin import RabbitAdmin
-    from services.interconnect.broker import Credentials, agency_vhost, provision, services_user
+    def __init__(self, topology: Topology, run_dir: Path, table: ProcTable, rabbit_api_uri: str,
+                 tsa_port: int = TSA_PORT, directory_file: Path = DIRECTORY_FILE) -> None:
+        self.topology = topology
+        self.run_dir = Path(run_dir)
+        self.data_dir = self.run_dir / "data"
+        self.pki_dir = self.run_dir / "pki"
+        self.topology_file = self.run_dir / "topology.json"
+        self.agencies_file = self.run_dir / "agencies.json"
+        self.table = table
+        self.rabbit_api_uri = rabbit_api_uri
+        self.tsa_port = tsa_port
+        self.directory_file = directory_file
 
-    admin = RabbitAdmin(stack.env()["RABBIT_API_URI"])
-    _say("Provisioning vhosts, users and queues ...")
-    provision(admin, topology, DEMO_DIR)
-    creds = Credentials.load(DEMO_DIR)
-    table = stack.table
-    env = _env()
-    _init_pki(topology)
-    waits: list[procs.Proc] = []
-    if _module_exists("services.signing.tsa"):
-        waits.append(procs.spawn(table, "tsa", _py("-m", "services.signing.tsa", "--port", str(TSA_PORT),
-                                                   "--pki-dir", str(PKI_DIR)), env=env, port=TSA_PORT))
-    common = ["--topology", str(TOPOLOGY_FILE), "--run-dir", str(DEMO_DIR)]
-    for hub in sorted(topology.hubs, key=lambda h: h.parent is not None):
-        waits.append(procs.spawn(
-            table, f"hub.{hub.code}",
-            _py("-m", "services.interconnect.hub", "--hub", hub.code, *common, "--directory", str(DIRECTORY_FILE),
-                "--metrics-port", str(hub.metrics_port)),
-            env=env, port=hub.metrics_port, health_url=f"http://127.0.0.1:{hub.metrics_port}/healthz"))
-    agencies = {}
-    for agency in topology.agencies:
-        uri = creds.uri(services_user(topology, agency.organ_id), agency_vhost(topology, agency.organ_id))
-        agencies[agency.organ_id] = {"name": agency.name, "amqp_uri": uri, "abbreviation": agency.abbreviation,
-                                     "place": agency.place}
-        agency_env = {**env, "AGENCY_ID": agency.organ_id, "AMQP_URI": uri}
-        waits.append(procs.spawn(
-            table, f"agency.{agency.organ_id}",
-            _py("-m", "services.common.agency_process", "--metrics-port", str(agency.services_metrics_port)),
-            env=agency_env, port=agency.services_metrics_port,
-            health_url=f"http://127.0.0.1:{agency.services_metrics_port}/healthz"))
-        waits.append(procs.spawn(
-            table, f"edge.{agency.organ_id}",
-            _py("-m", "services.interconnect.edge", "--agency", agency.organ_id, *common,
-                "--metrics-port", str(agency.edge_metrics_port)),
-            env=agency_env, port=agency.edge_metrics_port,
-            health_url=f"http://127.0.0.1:{agency.edge_metrics_port}/healthz"))
-    AGENCIES_FILE.write_text(json.dumps(agencies, ensure_ascii=False, indent=1))
-    AGENCIES_FILE.chmod(0o600)
-    gateway_env = {**env, "AGENCIES_FILE": str(AGENCIES_FILE), "DIRECTORY_FILE": str(DIRECTORY_FILE)}
-    waits.append(procs.spawn(table, "gateway", _py("-m", "gateway", "--port", str(topology.gateway_port)),
-                             env=gateway_env, port=topology.gateway_port,
-                             health_url=f"http://127.0.0.1:{topology.gateway_port}/healthz"))
-    _say(f"Waiting for {len(waits)} processes ...")
-    for proc in waits:
-        if proc.health_url:
-            procs.wait_until(lambda p=proc: procs.http_ok(p.health_url), 120, proc.name, proc)
-        else:
-            procs.wait_until(lambda p=proc: procs.port_open(p.port), 60, proc.name, proc)
+    def env(self) -> dict[str, str]:
+        return {"DATA_DIR": str(self.data_dir), "PYTHONPATH": str(REPO), "LOG_LEVEL": "INFO",
+                "PKI_DIR": str(self.pki_dir), "TSA_URL": f"http://127.0.0.1:{self.tsa_port}/"}
+
+    def start(self) -> None:
+        from services.common.rabbit_admin import RabbitAdmin
+        from services.interconnect.broker import Credentials, agency_vhost, provision, services_user
+
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.topology_file.write_text(self._with_directory().to_json())
+        admin = RabbitAdmin(self.rabbit_api_uri)
+        _say("Provisioning vhosts, users and queues ...")
+        provision(admin, self.topology, self.run_dir)
+        admin.close()
+        creds = Credentials.load(self.run_dir)
+        env = self.env()
+        self._init_pki()
+        waits: list[procs.Proc] = []
+        if _module_exists("services.signing.tsa"):
+            waits.append(procs.spawn(self.table, "tsa",
+                                     _py("-m", "services.signing.tsa", "--port", str(self.tsa_port),
+                                         "--pki-dir", str(self.pki_dir)), env=env, port=self.tsa_port))
+        common = ["--topology", str(self.topology_file), "--run-dir", str(self.run_dir)]
+        for hub in sorted(self.topology.hubs, key=lambda h: h.parent is not None):
+            waits.append(procs.spawn(
+                self.table, f"hub.{hub.code}",
+                _py("-m", "services.interconnect.hub", "--hub", hub.code, *common,
+                    "--metrics-port", str(hub.metrics_port)),
+                env=env, port=hub.metrics_port, health_url=f"http://127.0.0.1:{hub.metrics_port}/healthz"))
+        agencies = {}
+        for agency in self.topology.agencies:
+            uri = creds.uri(services_user(self.topology, agency.organ_id), agency_vhost(self.topology, agency.organ_id))
+            agencies[agency.organ_id] = {"name": agency.name, "amqp_uri": uri, "abbreviation": agency.abbreviation,
+                                         "place": agency.place}
+            agency_env = {**env, "AGENCY_ID": agency.organ_id, "AMQP_URI": uri}
+            waits.append(procs.spawn(
+                self.table, f"agency.{agency.organ_id}",
+                _py("-m", "services.common.agency_process", "--metrics-port", str(agency.services_metrics_port)),
+                env=agency_env, port=agency.services_metrics_port,
+                health_url=f"http://127.0.0.1:{agency.services_metrics_port}/healthz"))
+            waits.append(procs.spawn(
+                self.table, f"edge.{agency.organ_id}",
+                _py("-m", "services.interconnect.edge", "--agency", agency.organ_id, *common,
+                    "--metrics-port", str(agency.edge_metrics_port)),
+                env=agency_env, port=agency.edge_metrics_port,
+                health_url=f"http://127.0.0.1:{agency.edge_metrics_port}/healthz"))
+        self.agencies_file.write_text(json.dumps(agencies, ensure_ascii=False, indent=1))
+        self.agencies_file.chmod(0o600)
+        gateway_env = {**env, "AGENCIES_FILE": str(self.agencies_file), "DIRECTORY_FILE": str(self.directory_file)}
+        waits.append(procs.spawn(self.table, "gateway", _py("-m", "gateway", "--port", str(self.topology.gateway_port)),
+                                 env=gateway_env, port=self.topology.gateway_port,
+                                 health_url=f"http://127.0.0.1:{self.topology.gateway_port}/healthz"))
+        _say(f"Waiting for {len(waits)} processes ...")
+        for proc in waits:
+            if proc.health_url:
+                procs.wait_until(lambda p=proc: procs.http_ok(p.health_url), 120, proc.name, proc)
+            else:
+                procs.wait_until(lambda p=proc: procs.port_open(p.port), 60, proc.name, proc)
+
+    def _with_directory(self) -> Topology:
+        """The hubs seed their copy of the agency directory from the topology file's `extra.directory`."""
+        if not self.directory_file.exists() or "directory" in self.topology.extra:
+            return self.topology
+        records = json.loads(self.directory_file.read_text())
+        records = records.get("agencies", records) if isinstance(records, dict) else records
+        return dataclasses.replace(self.topology, extra={**self.topology.extra, "directory": records})
+
+    def agencies(self) -> dict[str, dict]:
+        return json.loads(self.agencies_file.read_text())
+
+    def _init_pki(self) -> None:
+        if not _module_exists("services.signing.pki") or (self.pki_dir / "root-ca.pem").exists():
+            return
+        from services.signing import pki
+
+        _say("Creating the demo PKI (root CA, issuing CA, seals, leaders, TSA) ...")
+        pki.init_demo_pki(self.pki_dir, self.topology)
+
+    def seed(self, accounts_file: Path | None = None) -> str:
+        """Accounts for each role of each agency (passwords generated now, never committed), then registers."""
+        text = seed_accounts(self.topology, self.data_dir, accounts_file)
+        from infra.demo_seed import seed_agency_services
+
+        for organ_id, info in self.agencies().items():
+            seed_agency_services(self.topology.agency(organ_id), info["amqp_uri"])
+        return text
+
+    def stop(self) -> None:
+        table = self.table.load()
+        for name in reversed(list(table)):
+            if table[name].kind != "infra":
+                procs.stop(table[name])
 
 
 def _module_exists(name: str) -> bool:
@@ -138,17 +192,7 @@ def _module_exists(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
-def _init_pki(topology: Topology) -> None:
-    if not _module_exists("services.signing.pki") or (PKI_DIR / "root-ca.pem").exists():
-        return
-    from services.signing import pki
-
-    _say("Creating the demo PKI (root CA, issuing CA, seals, leaders, TSA) ...")
-    pki.init_demo_pki(PKI_DIR, topology)
-
-
-def _seed(topology: Topology) -> str:
-    """Accounts for each role of each agency; passwords generated now and printed (never committed)."""
+def seed_accounts(topology: Topology, data_dir: Path, accounts_file: Path | None = None) -> str:
     from gateway.accounts import account_name
     from gateway.auth import Accounts
     from gateway.models import Base
@@ -156,8 +200,7 @@ def _seed(topology: Topology) -> str:
     from infra.demo_people import PEOPLE
     from services.common.db import Database
 
-    settings = GatewaySettings(data_dir=DATA_DIR)
-    db = Database("gateway", "gateway", Base.metadata, settings)
+    db = Database("gateway", "gateway", Base.metadata, GatewaySettings(data_dir=data_dir))
     db.create_all()
     accounts = Accounts(db)
     lines = []
@@ -165,9 +208,8 @@ def _seed(topology: Topology) -> str:
         lines.append(f"  {agency.name} ({agency.organ_id})")
         for person in PEOPLE.get(agency.organ_id, ()):
             username = account_name(person.full_name, person.unit)
-            existing = accounts.by_username(username)
             shown = "(không đổi)"
-            if existing is None:
+            if accounts.by_username(username) is None:
                 shown = f"Demo-{secrets.token_urlsafe(6)}-1"
                 # Demo accounts skip the forced first change so a newcomer can try every role at once;
                 # accounts created by an administrator must change their password at first login.
@@ -177,21 +219,13 @@ def _seed(topology: Topology) -> str:
             lines.append(f"    {username:<16} {shown:<22} {', '.join(person.roles):<16} {person.full_name}")
     db.dispose()
     text = "\n".join(lines)
-    if not ACCOUNTS_FILE.exists():
-        ACCOUNTS_FILE.write_text(text + "\n")
-        ACCOUNTS_FILE.chmod(0o600)
-    else:
-        text = ACCOUNTS_FILE.read_text().rstrip()
-    _seed_services(topology)
+    if accounts_file is not None:
+        if accounts_file.exists():
+            text = accounts_file.read_text().rstrip()
+        else:
+            accounts_file.write_text(text + "\n")
+            accounts_file.chmod(0o600)
     return text
-
-
-def _seed_services(topology: Topology) -> None:
-    """Registers of the current year in every agency (the administrator's yearly task)."""
-    from infra.demo_seed import seed_agency_services
-
-    for agency in topology.agencies:
-        seed_agency_services(agency, json.loads(AGENCIES_FILE.read_text())[agency.organ_id]["amqp_uri"])
 
 
 def down() -> None:
