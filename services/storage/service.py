@@ -1,0 +1,136 @@
+"""nameko service `storage`: file records, retention, deletion, scrub and statistics of one agency's files.
+
+Bytes do not travel over RPC: processes of the agency put them in the blob store directly (ingest.py, blobs.py)
+and then call `record_file` with the hash. Every call takes the actor from the nameko context and is refused
+for another agency's actor.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+from sqlalchemy import select, text
+
+from services.common.actor import Actor, Role
+from services.common.errors import Forbidden
+from services.common.rpc import ActingUser, DatabaseProvider, RpcMetrics
+from services.storage import domain, records
+from services.storage.blobs import BlobStore, blob_store
+from services.storage.models import Base, StoredFile
+from services.storage.scrub import STORED_BYTES, STORED_OBJECTS, scrub
+from services.storage.settings import StorageSettings
+
+MANAGE_ROLES = (Role.CLERK, Role.LEADER, Role.ADMIN, Role.SYSTEM)
+
+
+def storage_settings_from_config(config: dict) -> StorageSettings:
+    keys = {k.lower(): v for k, v in config.items() if isinstance(k, str)}
+    return StorageSettings(**{k: v for k, v in keys.items() if k in StorageSettings.model_fields and v is not None})
+
+
+class BlobStoreProvider(DependencyProvider):
+    """The agency's blob store (local folder or S3), built once per container."""
+
+    def setup(self) -> None:
+        settings = storage_settings_from_config(self.container.config)
+        self.store = blob_store(settings, settings.agency_id)
+
+    def get_dependency(self, worker_ctx) -> BlobStore:
+        return self.store
+
+
+class StorageService:
+    name = "storage"
+
+    actor = ActingUser()
+    metrics = RpcMetrics()
+    db = DatabaseProvider("storage", Base.metadata)
+    store = BlobStoreProvider()
+
+    def _actor(self, *roles: str) -> Actor:
+        actor = self.actor.required()
+        actor.require_agency(self.db.agency_id)
+        if roles:
+            actor.require(*roles)
+        return actor
+
+    @rpc
+    def record_file(self, sha256: str, display_name: str, content_type: str, size: int, kind: str,
+                    owner_ref: str, replaces: int | None = None) -> dict:
+        actor = self._actor()
+        with self.db.session() as s:
+            f = records.record(s, self.store, sha256=sha256, display_name=display_name, content_type=content_type,
+                               size=size, kind=kind, owner_ref=owner_ref, user_id=actor.user_id, replaces=replaces)
+            s.flush()
+            return records.file_dict(f)
+
+    @rpc
+    def get_file(self, file_id: int) -> dict:
+        self._actor()
+        with self.db.session() as s:
+            return records.file_dict(records.get(s, file_id))
+
+    @rpc
+    def list_files(self, owner_ref: str, include_deleted: bool = False) -> list[dict]:
+        self._actor()
+        with self.db.session() as s:
+            q = select(StoredFile).where(StoredFile.owner_ref == owner_ref).order_by(StoredFile.id)
+            if not include_deleted:
+                q = q.where(StoredFile.deleted_at.is_(None))
+            return [records.file_dict(f) for f in s.scalars(q)]
+
+    @rpc
+    def set_retention(self, file_id: int | None = None, sha256: str | None = None,
+                      until: date | str = "permanent") -> list[dict]:
+        self._actor(*MANAGE_ROLES)
+        wanted = domain.parse_retention(until)
+        with self.db.session() as s:
+            files = records.files_for(s, file_id=file_id, sha256=sha256)
+            records.set_retention(s, self.store, files, wanted)
+            return [records.file_dict(f) for f in files]
+
+    @rpc
+    def set_legal_hold(self, file_id: int, on: bool = True) -> dict:
+        self._actor(Role.LEADER, Role.ADMIN, Role.SYSTEM)
+        with self.db.session() as s:
+            f = records.get(s, file_id)
+            f.legal_hold = bool(on)
+            for v in f.versions:
+                self.store.legal_hold(v.sha256, bool(on))
+            return records.file_dict(f)
+
+    @rpc
+    def delete_file(self, file_id: int) -> dict:
+        actor = self._actor()
+        with self.db.session() as s:
+            f = records.get(s, file_id)
+            if f.created_by != actor.user_id and not actor.has(Role.CLERK, Role.ADMIN, Role.SYSTEM):
+                raise Forbidden("Chỉ người tải lên, văn thư hoặc quản trị mới được xóa tệp.", file_id=file_id,
+                                user=actor.username)
+            removed = records.delete(s, self.store, f, actor.user_id)
+            return {**records.file_dict(f), "removed_blobs": removed}
+
+    @rpc
+    def scrub(self) -> dict:
+        self._actor(Role.ADMIN, Role.SYSTEM)
+        with self.db.session() as s:
+            expected = records.live_shas(s)
+        return scrub(self.store, expected, agency=self.db.agency_id).to_dict()
+
+    @rpc
+    def stats(self) -> dict:
+        self._actor()
+        with self.db.session() as s:
+            result = records.stats(s)
+        STORED_OBJECTS.labels(self.db.agency_id).set(result["objects"])
+        STORED_BYTES.labels(self.db.agency_id).set(result["bytes"])
+        return result
+
+    @rpc
+    def health(self) -> dict:
+        self._actor()
+        with self.db.session() as s:
+            db_ok = s.execute(text("SELECT 1")).scalar() == 1
+        return {"database": db_ok, "store": bool(self.store.health())}
