@@ -1,0 +1,255 @@
+"""Pure rules of routing: handling states, deadlines, urgency order, delegation, status feedback. No I/O.
+
+Incoming handling (DOMAIN.md incoming 6–10, STANDARDS.md §8.3):
+
+    received ──submit──► submitted ──direct──► assigned ──first action──► in_progress ◄──► waiting
+                                                   │                          │
+                                                   └──────────────────────────┴──► done (kept | no_action | answered)
+
+Statuses reported to an EXTERNAL sender: 04 on the first assignment, 05 on the first action (once), 06 when done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from enum import StrEnum
+from typing import Any
+
+from services.common.actor import Actor, Role
+from services.common.clock import VN_TZ, to_vn
+from services.common.errors import Conflict, Forbidden, ValidationFailed
+from services.common.workcalendar import WorkCalendar
+
+# -- urgency ------------------------------------------------------------------------------------------------
+
+PRIORITY_LABELS = {0: "Thường", 1: "Khẩn", 2: "Thượng khẩn", 3: "Hỏa tốc", 4: "Hỏa tốc hẹn giờ"}
+
+
+def is_urgent(priority: int | None) -> bool:
+    return (priority or 0) >= 1
+
+
+def urgency_prefix(priority: int | None) -> str:
+    """"[Hỏa tốc] " in front of a title, so urgency shows in lists, notifications and e-mail subjects."""
+    return f"[{PRIORITY_LABELS.get(int(priority or 0), 'Khẩn')}] " if is_urgent(priority) else ""
+
+
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=VN_TZ)
+
+
+def list_order(priority: int | None, due: datetime | None, created: datetime | None) -> tuple:
+    """Urgent first (hỏa tốc before khẩn) [000 Đ5.3], then the nearest deadline, then the oldest."""
+    return (-(priority or 0), to_vn(due) if due else FAR_FUTURE, to_vn(created) if created else FAR_FUTURE)
+
+
+# -- incoming handling --------------------------------------------------------------------------------------
+
+class HandlingStatus(StrEnum):
+    RECEIVED = "received"        # registered, waiting for the clerk to submit it
+    SUBMITTED = "submitted"      # waiting for the leader's directive / the distributor
+    ASSIGNED = "assigned"        # main handler named, nothing done yet
+    IN_PROGRESS = "in_progress"
+    WAITING = "waiting"          # for a meeting, a verification...: a note says why
+    DONE = "done"
+
+
+STATUS_LABELS_VI = {
+    HandlingStatus.RECEIVED: "Chờ trình",
+    HandlingStatus.SUBMITTED: "Chờ phân công",
+    HandlingStatus.ASSIGNED: "Đã phân công",
+    HandlingStatus.IN_PROGRESS: "Đang xử lý",
+    HandlingStatus.WAITING: "Tạm dừng chờ",
+    HandlingStatus.DONE: "Hoàn thành",
+}
+
+
+class Outcome(StrEnum):
+    KEPT = "kept"                # lưu tham khảo
+    NO_ACTION = "no_action"      # không cần xử lý, có lý do
+    ANSWERED = "answered"        # trả lời bằng văn bản đi đã ban hành
+
+
+OUTCOME_LABELS_VI = {
+    Outcome.KEPT: "Lưu tham khảo",
+    Outcome.NO_ACTION: "Không cần xử lý",
+    Outcome.ANSWERED: "Đã trả lời bằng văn bản đi",
+}
+
+
+class AssignmentKind(StrEnum):
+    MAIN = "main"
+    COORDINATOR = "coordinator"
+    INFO = "info"
+
+
+ACTIVE_STATES = {HandlingStatus.ASSIGNED, HandlingStatus.IN_PROGRESS, HandlingStatus.WAITING}
+
+
+def require_state(status: str, allowed: Iterable[HandlingStatus], action_vi: str) -> None:
+    if status not in {s.value for s in allowed}:
+        label = STATUS_LABELS_VI.get(HandlingStatus(status), status)
+        raise Conflict(f"Không thể {action_vi}: văn bản đang ở trạng thái \"{label}\".", status=status,
+                       allowed=sorted(s.value for s in allowed))
+
+
+def after_action(status: str, started: bool) -> tuple[HandlingStatus, bool]:
+    """A handler's action moves an assigned or waiting item to in progress; 05 is sent the first time only."""
+    require_state(status, ACTIVE_STATES, "xử lý văn bản")
+    return HandlingStatus.IN_PROGRESS, not started
+
+
+# -- status feedback to the external sender ------------------------------------------------------------------
+
+STATUS_ASSIGNED, STATUS_IN_PROGRESS, STATUS_DONE = "04", "05", "06"
+
+STATUS_DESCRIPTIONS = {
+    STATUS_ASSIGNED: "Lãnh đạo: Phân công xử lý",
+    STATUS_IN_PROGRESS: "Đang xử lý văn bản đến",
+    STATUS_DONE: "Hoàn thành xử lý văn bản đến",
+}
+
+
+def parse_document_id(document_id: str) -> dict[str, str]:
+    """`000.00.00.H60,2026/11/21,12/UBND-VX` -> organ id, promulgation date (ISO) and code (number/notation)."""
+    parts = (document_id or "").split(",", 2)
+    if len(parts) != 3:
+        return {"organ_id": parts[0] if parts else "", "promulgation_date": "", "code": ""}
+    organ, day, code = parts
+    return {"organ_id": organ, "promulgation_date": day.replace("/", "-"), "code": code}
+
+
+def status_message(*, code: str, agency_id: str, agency_name: str, sender_organ_id: str, document_id: str,
+                   doc_code: str, promulgation_date: str, staff_name: str, staff_unit: str, at: datetime,
+                   description: str | None = None) -> dict[str, Any]:
+    """The status JSON of docs/messages.md; the outbox adds `message_id`."""
+    return {
+        "kind": "status",
+        "from": {"organ_id": agency_id, "organ_name": agency_name},
+        "to": {"organ_id": sender_organ_id},
+        "response_for": {"organ_id": sender_organ_id, "code": doc_code, "promulgation_date": promulgation_date,
+                         "document_id": document_id},
+        "staff": {"department": staff_unit or "", "name": staff_name or "", "mobile": "", "email": ""},
+        "status_code": code,
+        "description": description or STATUS_DESCRIPTIONS[code],
+        "timestamp": to_vn(at).isoformat(timespec="seconds"),
+    }
+
+
+# -- deadlines ------------------------------------------------------------------------------------------------
+
+def end_of_day(day: date, calendar: WorkCalendar) -> datetime:
+    """A deadline given as a date means the end of that day's working time."""
+    return datetime.combine(day, calendar.periods[-1][1], tzinfo=VN_TZ)
+
+
+def parse_deadline(value: str | date | datetime | None, calendar: WorkCalendar) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, datetime):
+        return to_vn(value)
+    if isinstance(value, date):
+        return end_of_day(value, calendar)
+    text = str(value)
+    try:
+        if len(text) == 10:
+            return end_of_day(date.fromisoformat(text), calendar)
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValidationFailed("Hạn xử lý không hợp lệ (dạng YYYY-MM-DD hoặc YYYY-MM-DDTHH:MM).",
+                               value=text) from exc
+    return to_vn(moment if moment.tzinfo else moment.replace(tzinfo=VN_TZ))
+
+
+def handling_deadline(*, leader: datetime | None, document: datetime | None, assigned_at: datetime,
+                      default_days: int, calendar: WorkCalendar) -> tuple[datetime, str]:
+    """Deadline and where it came from: the leader's, else the document's, else the agency default [000 Đ7]."""
+    if leader is not None:
+        return leader, "leader"
+    if document is not None:
+        return document, "document"
+    return calendar.add_working_days(assigned_at, default_days), "default"
+
+
+# -- delegation -------------------------------------------------------------------------------------------------
+
+class Scope(StrEnum):
+    ASSIGN = "assign"     # phân công, bút phê
+    APPROVE = "approve"   # duyệt, ký ban hành
+
+
+@dataclass(frozen=True)
+class Authority:
+    """Who acts, and in whose name when acting under a delegation (ủy quyền)."""
+
+    user_id: str
+    on_behalf_of: str | None = None
+
+
+@dataclass(frozen=True)
+class DelegationGrant:
+    leader_user_id: str
+    delegate_user_id: str
+    starts_at: datetime
+    ends_at: datetime
+    scopes: frozenset[str]
+    revoked: bool = False
+
+    def covers(self, user_id: str, scope: str, now: datetime) -> bool:
+        return (not self.revoked and self.delegate_user_id == user_id and scope in self.scopes
+                and to_vn(self.starts_at) <= to_vn(now) < to_vn(self.ends_at))
+
+
+def leader_authority(actor: Actor, scope: Scope, grants: Iterable[DelegationGrant], now: datetime) -> Authority:
+    """A leader acts in their own name; anyone else only under a delegation valid NOW for this scope."""
+    if actor.has(Role.LEADER) and not actor.on_behalf_of:
+        return Authority(actor.user_id)
+    for grant in grants:
+        if grant.covers(actor.user_id, scope, now) and actor.on_behalf_of in (None, grant.leader_user_id):
+            return Authority(actor.user_id, on_behalf_of=grant.leader_user_id)
+    what = "phân công xử lý" if scope == Scope.ASSIGN else "duyệt, ký văn bản"
+    raise Forbidden(f"Bạn không có quyền {what}: cần là lãnh đạo cơ quan hoặc được ủy quyền trong thời hạn.",
+                    user=actor.username, scope=str(scope))
+
+
+def check_delegation_period(starts_at: datetime, ends_at: datetime) -> None:
+    if ends_at <= starts_at:
+        raise ValidationFailed("Thời hạn ủy quyền không hợp lệ: ngày kết thúc phải sau ngày bắt đầu.",
+                               starts_at=starts_at.isoformat(), ends_at=ends_at.isoformat())
+
+
+def parse_instant(value: str | datetime, field_vi: str) -> datetime:
+    if isinstance(value, datetime):
+        return to_vn(value)
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise ValidationFailed(f"{field_vi} không hợp lệ.", value=str(value)) from exc
+    if len(str(value)) == 10:
+        moment = datetime.combine(moment.date(), time(0, 0))
+    return to_vn(moment if moment.tzinfo else moment.replace(tzinfo=VN_TZ))
+
+
+# -- permissions on units -----------------------------------------------------------------------------------
+
+def require_same_unit(actor: Actor, unit: str | None, what_vi: str) -> None:
+    """A department head acts only inside their own unit [001 Đ4.1]."""
+    if not unit or actor.unit != unit:
+        raise Forbidden(f"Lãnh đạo phòng chỉ được {what_vi} trong đơn vị của mình.",
+                        user=actor.username, own_unit=actor.unit, target_unit=unit)
+
+
+def progress_summary(items: Iterable[dict[str, Any]]) -> dict[str, int]:
+    """Counts per state for a leader's view of a unit; items carry `status` and `due_state`."""
+    summary = {"total": 0, "in_progress": 0, "waiting": 0, "done": 0, "overdue": 0, "due_soon": 0}
+    for item in items:
+        summary["total"] += 1
+        status = item["status"]
+        if status == HandlingStatus.DONE:
+            summary["done"] += 1
+            continue
+        summary["waiting" if status == HandlingStatus.WAITING else "in_progress"] += 1
+        if item.get("due_state") in ("overdue", "due_soon"):
+            summary[item["due_state"]] += 1
+    return summary

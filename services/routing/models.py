@@ -1,0 +1,277 @@
+"""Tables of the routing service (its own schema / SQLite file). Times are stored in UTC.
+
+Ids of other services' records (incoming_id, document_id, outgoing_id, user ids) are kept as strings: routing
+never joins another service's tables, it keeps what the events told it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.outbox import make_outbox_table
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData()
+
+
+UTCDateTime = DateTime(timezone=True)
+
+
+class AgencyConfig(Base):
+    """Per-agency settings that differ between provinces (DOMAIN.md: configuration, not code)."""
+
+    __tablename__ = "agency_config"
+    agency_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    agency_name: Mapped[str] = mapped_column(String(300), default="")
+    calendar: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    registration_limit_hours: Mapped[int] = mapped_column(Integer, default=8)
+    default_deadline_days: Mapped[int] = mapped_column(Integer, default=10)
+    due_soon_hours: Mapped[int] = mapped_column(Integer, default=8)
+    distributor_user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    review_chain: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+
+
+class Staff(Base):
+    """What routing needs to know about people: unit, roles (whom to notify), e-mail, position (signer)."""
+
+    __tablename__ = "staff"
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), default="")
+    full_name: Mapped[str] = mapped_column(String(200), default="")
+    unit: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    email: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    position: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Handling(Base):
+    """The handling record of one registered incoming document."""
+
+    __tablename__ = "handling"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incoming_id: Mapped[str] = mapped_column(String(64), unique=True)
+    document_id: Mapped[str] = mapped_column(String(200), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    document_due: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    external: Mapped[bool] = mapped_column(Boolean, default=False)
+    sender_organ_id: Mapped[str] = mapped_column(String(40), default="")
+    sender_organ_name: Mapped[str] = mapped_column(String(300), default="")
+    doc_code: Mapped[str] = mapped_column(String(100), default="")
+    promulgation_date: Mapped[str] = mapped_column(String(10), default="")
+    status: Mapped[str] = mapped_column(String(20), default="received", index=True)
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    outcome_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    waiting_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    submitted_to: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    directive: Mapped[str | None] = mapped_column(Text, nullable=True)
+    directed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    directed_on_behalf_of: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    deadline_source: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reply_draft_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Assignment(Base):
+    """Main handler / coordinator / for-information reader: a person, or a unit (its heads act for it)."""
+
+    __tablename__ = "assignment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    handling_id: Mapped[int] = mapped_column(ForeignKey("handling.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    unit: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    assigned_by: Mapped[str] = mapped_column(String(64))
+    on_behalf_of: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class HandlingEvent(Base):
+    """The handling history: every action with who did it (and for whom), traceable [000 Đ13.4b]."""
+
+    __tablename__ = "handling_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    handling_id: Mapped[int] = mapped_column(ForeignKey("handling.id"), index=True)
+    action: Mapped[str] = mapped_column(String(30))
+    user_id: Mapped[str] = mapped_column(String(64))
+    on_behalf_of: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Link(Base):
+    """A link between two records (incoming, draft, task, outgoing, dossier), in either direction."""
+
+    __tablename__ = "link"
+    __table_args__ = (UniqueConstraint("from_kind", "from_id", "to_kind", "to_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    from_kind: Mapped[str] = mapped_column(String(20))
+    from_id: Mapped[str] = mapped_column(String(64))
+    to_kind: Mapped[str] = mapped_column(String(20))
+    to_id: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Draft(Base):
+    __tablename__ = "draft"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(Text)
+    type_code: Mapped[str] = mapped_column(String(20), default="CV")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    drafted_by: Mapped[str] = mapped_column(String(64), index=True)
+    unit: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="drafting")  # drafting|in_review|returned|signed
+    answers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    chain: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    signed_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    signed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    signed_on_behalf_of: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DraftVersion(Base):
+    __tablename__ = "draft_version"
+    __table_args__ = (UniqueConstraint("draft_id", "number"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("draft.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    pdf_sha256: Mapped[str] = mapped_column(String(64))
+    appendix_sha256s: Mapped[list[str]] = mapped_column(JSON, default=list)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DraftParticipant(Base):
+    """Who may see a draft: drafts are visible only to the people handling them [003 Đ4.2]."""
+
+    __tablename__ = "draft_participant"
+    __table_args__ = (UniqueConstraint("draft_id", "user_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("draft.id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(20))  # author | commenter | reviewer
+
+
+class DraftComment(Base):
+    __tablename__ = "draft_comment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    draft_id: Mapped[int] = mapped_column(ForeignKey("draft.id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    on_behalf_of: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    kind: Mapped[str] = mapped_column(String(20))  # comment | approve | return | submit | sign
+    step: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Task(Base):
+    __tablename__ = "task"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(64))
+    on_behalf_of: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    assignee: Mapped[str] = mapped_column(String(64), index=True)
+    unit: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    due: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | closed
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class TaskMember(Base):
+    __tablename__ = "task_member"
+    __table_args__ = (UniqueConstraint("task_id", "user_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # assignee | coordinator | creator
+
+
+class TaskComment(Base):
+    __tablename__ = "task_comment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("task.id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20))  # comment | progress | close
+    progress: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Notice(Base):
+    __tablename__ = "notice"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text, default="")
+    units: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)  # None: all staff
+    published_by: Mapped[str] = mapped_column(String(64))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class NoticeRead(Base):
+    __tablename__ = "notice_read"
+    __table_args__ = (UniqueConstraint("notice_id", "user_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notice.id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(64))
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Delegation(Base):
+    __tablename__ = "delegation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    leader_user_id: Mapped[str] = mapped_column(String(64), index=True)
+    delegate_user_id: Mapped[str] = mapped_column(String(64), index=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Notification(Base):
+    """In-app notification; `email_state` pending → sent | failed | none drives the SMTP sender."""
+
+    __tablename__ = "notification"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(30))  # assigned | urgent | due_soon | overdue | review | ...
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text, default="")
+    ref_kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    ref_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    email_state: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    email_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+outbox = make_outbox_table(Base.metadata)

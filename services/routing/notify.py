@@ -1,0 +1,176 @@
+"""Notifications: in-app rows written with the business change, e-mail sent afterwards over SMTP.
+
+The in-app notification is part of the transaction (a rolled-back assignment notifies nobody). E-mail is sent
+after the commit by `deliver_pending`, which marks each row sent or failed, so a crash never sends twice a row
+already marked and an SMTP outage only delays mail. Subjects are Vietnamese: `EmailMessage` with the SMTP
+policy encodes them as RFC 2047 UTF-8 encoded-words.
+
+Settings (environment or nameko config): SMTP_HOST (unset: no e-mail), SMTP_PORT (25), SMTP_FROM.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import threading
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formataddr, make_msgid
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.common.clock import now_utc
+from services.common.db import Database
+from services.routing.models import Notification, Staff
+
+log = logging.getLogger(__name__)
+
+MAX_EMAIL_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Mailer:
+    host: str
+    port: int = 25
+    sender: str = "congvan@localhost"
+    sender_name: str = "Hệ thống Công Văn"
+    timeout: float = 20.0
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any] | None = None) -> Mailer | None:
+        config = {str(k).upper(): v for k, v in (config or {}).items()}
+        host = config.get("SMTP_HOST") or os.environ.get("SMTP_HOST")
+        if not host:
+            return None
+        port = int(config.get("SMTP_PORT") or os.environ.get("SMTP_PORT") or 25)
+        sender = str(config.get("SMTP_FROM") or os.environ.get("SMTP_FROM") or "congvan@localhost")
+        return cls(host=str(host), port=port, sender=sender)
+
+    def build(self, to: str, subject: str, body: str) -> EmailMessage:
+        msg = EmailMessage(policy=SMTP)
+        msg["From"] = formataddr((self.sender_name, self.sender))
+        msg["To"] = to
+        msg["Subject"] = subject
+        msg["Message-ID"] = make_msgid(domain=self.sender.rsplit("@", 1)[-1])
+        msg.set_content(body)
+        return msg
+
+    def send(self, to: str, subject: str, body: str) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            smtp.send_message(self.build(to, subject, body))
+
+
+def notify(session: Session, user_ids: list[str] | set[str], kind: str, title: str, body: str = "",
+           ref_kind: str | None = None, ref_id: str | int | None = None, dedupe_key: str | None = None) -> int:
+    """Add in-app notifications; with a dedupe key (reminders), a repeat for the same user is skipped."""
+    added = 0
+    for user_id in sorted({u for u in user_ids if u}):
+        key = f"{dedupe_key}:{user_id}" if dedupe_key else None
+        if key and session.scalar(select(Notification.id).where(Notification.dedupe_key == key)):
+            continue
+        row = Notification(user_id=user_id, kind=kind, title=title, body=body, ref_kind=ref_kind,
+                           ref_id=str(ref_id) if ref_id is not None else None, dedupe_key=key,
+                           created_at=now_utc(), email_state="pending")
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:  # a concurrent reminder run added it first
+            continue
+        added += 1
+    return added
+
+
+def deliver_pending(database: Database, mailer: Mailer | None, limit: int = 200) -> dict[str, int]:
+    """Send the e-mail of pending notifications; people without an address get `none`."""
+    counts = {"sent": 0, "failed": 0, "skipped": 0}
+    if mailer is None:
+        return counts
+    with database.session() as session:
+        rows = session.scalars(select(Notification).where(Notification.email_state == "pending")
+                               .order_by(Notification.id).limit(limit)).all()
+        emails = {s.user_id: s.email for s in session.scalars(
+            select(Staff).where(Staff.user_id.in_({r.user_id for r in rows})))}
+        for row in rows:
+            address = emails.get(row.user_id)
+            if not address:
+                row.email_state = "none"
+                counts["skipped"] += 1
+                continue
+            try:
+                mailer.send(address, row.title, row.body or row.title)
+            except (OSError, smtplib.SMTPException) as exc:
+                row.email_attempts += 1
+                row.email_error = str(exc)[:2000]
+                if row.email_attempts >= MAX_EMAIL_ATTEMPTS:
+                    row.email_state = "failed"
+                counts["failed"] += 1
+                log.warning("e-mail of notification %s to %s failed: %s", row.id, address, exc)
+                continue
+            row.email_state = "sent"
+            row.email_attempts += 1
+            counts["sent"] += 1
+    return counts
+
+
+class MailSender(DependencyProvider):
+    """The SMTP sender of a nameko service: a managed thread that delivers pending notification e-mail.
+
+    It is woken after every call that may have notified someone (`kick()`), and polls every `interval`
+    seconds for rows left pending by an SMTP outage. Settings: SMTP_HOST / SMTP_PORT / SMTP_FROM.
+    """
+
+    def __init__(self, db_attr: str = "db", interval: float = 30.0) -> None:
+        self.db_attr = db_attr
+        self.interval = interval
+        self.mailer: Mailer | None = None
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = None
+
+    def setup(self) -> None:
+        self.mailer = Mailer.from_config(self.container.config)
+
+    def start(self) -> None:
+        self._stopping = False
+        if self.mailer is not None:
+            self._thread = self.container.spawn_managed_thread(self._run, identifier="mail_sender")
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.wait()
+            self._thread = None
+
+    def kill(self) -> None:
+        self._stopping = True
+        if self._thread is not None:
+            self._thread.kill()
+            self._thread = None
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def _database(self) -> Database:
+        for dep in self.container.dependencies:
+            if getattr(dep, "attr_name", None) == self.db_attr and getattr(dep, "database", None) is not None:
+                return dep.database
+        raise RuntimeError(f"MailSender: no DatabaseProvider at attribute {self.db_attr!r}")
+
+    def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                deliver_pending(self._database(), self.mailer)
+            except Exception:  # database briefly unreachable: the next tick retries
+                log.exception("notification e-mail delivery failed")
+            self._wake.wait(self.interval)
+
+    def get_dependency(self, worker_ctx) -> MailSender:
+        return self

@@ -1,0 +1,285 @@
+"""The routing nameko service: thin entrypoints over services.routing.app.Routing.
+
+Every RPC takes the acting user from the nameko context; the application re-checks agency and role.
+Events in: `registry.incoming_registered`, `registry.outgoing_issued`.
+Events out (outbox, exchange `routing.events`): `outgoing_status` (04/05/06 to external senders),
+`draft_signed` (the registry puts the signed draft into the clerk's "waiting to issue").
+RPC out: `signing.sign_leader(pdf_sha256, signer_user_id, reason)` when the leader approves and signs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from nameko.dependency_providers import Config
+from nameko.events import event_handler
+from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
+
+from services.common.actor import system_actor
+from services.common.errors import CongVanError
+from services.common.outbox import OutboxRelay
+from services.common.rpc import ActingUser, DatabaseProvider, RpcMetrics, settings_from_config
+from services.routing.app import Routing, SigningUnavailable
+from services.routing.models import Base
+from services.routing.notify import MailSender
+
+log = logging.getLogger(__name__)
+
+REMINDER_INTERVAL = float(os.environ.get("ROUTING_REMINDER_INTERVAL", "300"))
+
+
+class RoutingService:
+    name = "routing"
+
+    actor = ActingUser()
+    metrics = RpcMetrics()
+    db = DatabaseProvider("routing", Base.metadata)
+    outbox = OutboxRelay()
+    mail = MailSender()
+    signing = RpcProxy("signing")
+    config = Config()
+
+    # -- plumbing -----------------------------------------------------------------------------------------------
+
+    def _app(self) -> Routing:
+        blobs = None
+        if self.config.get("ROUTING_CHECK_BLOBS", True):
+            from services.storage.blobs import blob_store
+
+            settings = settings_from_config(self.config)
+            blobs = blob_store(settings, self.db.agency_id)
+        return Routing(self.db, self.db.agency_id, sign=self._sign, blobs=blobs)
+
+    def _sign(self, pdf_sha256: str, signer_user_id: str, reason: str) -> dict[str, Any]:
+        try:
+            return self.signing.sign_leader(pdf_sha256, signer_user_id, reason)
+        except CongVanError:
+            raise  # the signing service's own answer (no key, bad PDF...) already speaks Vietnamese
+        except Exception as exc:
+            log.warning("signing unavailable: %s", exc)
+            raise SigningUnavailable("Không ký được văn bản: dịch vụ ký số đang không sẵn sàng. "
+                                     "Dự thảo chưa được duyệt, vui lòng thử lại sau.",
+                                     reason=type(exc).__name__) from exc
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        result = getattr(self._app(), method)(self.actor.required(), *args, **kwargs)
+        self.mail.kick()  # notifications written by the call go out by e-mail now, not at the next tick
+        return result
+
+    def _system(self) -> Any:
+        return system_actor(self.db.agency_id, "routing")
+
+    # -- events in ----------------------------------------------------------------------------------------------
+
+    @event_handler("registry", "incoming_registered", requeue_on_error=True)
+    def on_incoming_registered(self, payload: dict[str, Any]) -> None:
+        try:
+            self._app().on_incoming_registered(self._system(), payload)
+        except CongVanError:  # a malformed event will not get better by retrying
+            log.exception("incoming_registered refused: %s", payload.get("incoming_id"))
+        self.mail.kick()
+
+    @event_handler("registry", "outgoing_issued", requeue_on_error=True)
+    def on_outgoing_issued(self, payload: dict[str, Any]) -> None:
+        try:
+            self._app().on_outgoing_issued(self._system(), payload)
+        except CongVanError:
+            log.exception("outgoing_issued refused: %s", payload.get("outgoing_id"))
+
+    @timer(interval=REMINDER_INTERVAL)
+    def reminders(self) -> None:
+        self._app().run_reminders(self._system())
+        self.mail.kick()
+
+    # -- configuration ------------------------------------------------------------------------------------------
+
+    @rpc
+    def configure(self, **changes: Any) -> dict[str, Any]:
+        return self._call("configure", **changes)
+
+    @rpc
+    def get_config(self) -> dict[str, Any]:
+        return self._call("get_config")
+
+    @rpc
+    def sync_staff(self, entries: list[dict[str, Any]]) -> int:
+        return self._call("sync_staff", entries)
+
+    @rpc
+    def registration_deadline(self, arrived_at: str) -> dict[str, Any]:
+        return self._call("registration_deadline", arrived_at)
+
+    # -- incoming handling --------------------------------------------------------------------------------------
+
+    @rpc
+    def submit_incoming(self, incoming_id: str, to_user_id: str | None = None, note: str = "") -> dict[str, Any]:
+        return self._call("submit_incoming", incoming_id, to_user_id, note)
+
+    @rpc
+    def direct_incoming(self, incoming_id: str, directive: str, main: dict[str, str],
+                        coordinators: list[dict[str, str]] | None = None, readers: list[dict[str, str]] | None = None,
+                        deadline: str | None = None) -> dict[str, Any]:
+        return self._call("direct_incoming", incoming_id, directive, main, coordinators, readers, deadline)
+
+    @rpc
+    def reassign_incoming(self, incoming_id: str, user_id: str, kind: str = "main", note: str = "") -> dict[str, Any]:
+        return self._call("reassign_incoming", incoming_id, user_id, kind, note)
+
+    @rpc
+    def forward_incoming(self, incoming_id: str, to_user_id: str, note: str = "") -> dict[str, Any]:
+        return self._call("forward_incoming", incoming_id, to_user_id, note)
+
+    @rpc
+    def keep_for_reference(self, incoming_id: str, note: str = "") -> dict[str, Any]:
+        return self._call("keep_for_reference", incoming_id, note)
+
+    @rpc
+    def close_no_action(self, incoming_id: str, reason: str) -> dict[str, Any]:
+        return self._call("close_no_action", incoming_id, reason)
+
+    @rpc
+    def mark_waiting(self, incoming_id: str, note: str) -> dict[str, Any]:
+        return self._call("mark_waiting", incoming_id, note)
+
+    @rpc
+    def resume_incoming(self, incoming_id: str, note: str = "") -> dict[str, Any]:
+        return self._call("resume_incoming", incoming_id, note)
+
+    @rpc
+    def send_opinion(self, incoming_id: str, text: str) -> dict[str, Any]:
+        return self._call("send_opinion", incoming_id, text)
+
+    @rpc
+    def mark_read(self, incoming_id: str) -> dict[str, Any]:
+        return self._call("mark_read", incoming_id)
+
+    @rpc
+    def get_incoming(self, incoming_id: str) -> dict[str, Any]:
+        return self._call("get_incoming", incoming_id)
+
+    @rpc
+    def list_incoming(self, box: str = "mine") -> list[dict[str, Any]]:
+        return self._call("list_incoming", box)
+
+    @rpc
+    def link(self, from_kind: str, from_id: str, to_kind: str, to_id: str) -> dict[str, Any]:
+        return self._call("link", from_kind, from_id, to_kind, to_id)
+
+    # -- drafts -------------------------------------------------------------------------------------------------
+
+    @rpc
+    def create_draft(self, title: str, pdf_sha256: str, type_code: str = "CV",
+                     appendix_sha256s: list[str] | None = None, answers: list[str] | None = None,
+                     priority: int = 0, note: str = "") -> dict[str, Any]:
+        return self._call("create_draft", title, pdf_sha256, type_code, appendix_sha256s, answers, priority, note)
+
+    @rpc
+    def add_draft_version(self, draft_id: int, pdf_sha256: str, appendix_sha256s: list[str] | None = None,
+                          note: str = "") -> dict[str, Any]:
+        return self._call("add_draft_version", draft_id, pdf_sha256, appendix_sha256s, note)
+
+    @rpc
+    def invite_commenters(self, draft_id: int, user_ids: list[str]) -> dict[str, Any]:
+        return self._call("invite_commenters", draft_id, user_ids)
+
+    @rpc
+    def comment_draft(self, draft_id: int, text: str) -> dict[str, Any]:
+        return self._call("comment_draft", draft_id, text)
+
+    @rpc
+    def submit_draft(self, draft_id: int, note: str = "") -> dict[str, Any]:
+        return self._call("submit_draft", draft_id, note)
+
+    @rpc
+    def approve_draft(self, draft_id: int, comment: str = "") -> dict[str, Any]:
+        return self._call("approve_draft", draft_id, comment)
+
+    @rpc
+    def return_draft(self, draft_id: int, comment: str) -> dict[str, Any]:
+        return self._call("return_draft", draft_id, comment)
+
+    @rpc
+    def get_draft(self, draft_id: int) -> dict[str, Any]:
+        return self._call("get_draft", draft_id)
+
+    @rpc
+    def list_drafts(self) -> list[dict[str, Any]]:
+        return self._call("list_drafts")
+
+    # -- tasks, notices, delegation -------------------------------------------------------------------------------
+
+    @rpc
+    def create_task(self, title: str, assignee: str | None = None, description: str = "",
+                    coordinators: list[str] | None = None, due: str | None = None, priority: int = 0,
+                    links: list[dict[str, str]] | None = None) -> dict[str, Any]:
+        return self._call("create_task", title, assignee, description, coordinators, due, priority, links)
+
+    @rpc
+    def comment_task(self, task_id: int, text: str) -> dict[str, Any]:
+        return self._call("comment_task", task_id, text)
+
+    @rpc
+    def task_progress(self, task_id: int, progress: int, note: str = "") -> dict[str, Any]:
+        return self._call("task_progress", task_id, progress, note)
+
+    @rpc
+    def close_task(self, task_id: int, note: str = "") -> dict[str, Any]:
+        return self._call("close_task", task_id, note)
+
+    @rpc
+    def get_task(self, task_id: int) -> dict[str, Any]:
+        return self._call("get_task", task_id)
+
+    @rpc
+    def list_tasks(self, include_closed: bool = False) -> list[dict[str, Any]]:
+        return self._call("list_tasks", include_closed)
+
+    @rpc
+    def publish_notice(self, title: str, body: str = "", units: list[str] | None = None) -> dict[str, Any]:
+        return self._call("publish_notice", title, body, units)
+
+    @rpc
+    def list_notices(self) -> list[dict[str, Any]]:
+        return self._call("list_notices")
+
+    @rpc
+    def read_notice(self, notice_id: int) -> dict[str, Any]:
+        return self._call("read_notice", notice_id)
+
+    @rpc
+    def notice_readers(self, notice_id: int) -> dict[str, Any]:
+        return self._call("notice_readers", notice_id)
+
+    @rpc
+    def delegate(self, delegate_user_id: str, starts_at: str, ends_at: str, scopes: list[str] | None = None,
+                 note: str = "") -> dict[str, Any]:
+        return self._call("delegate", delegate_user_id, starts_at, ends_at, scopes, note)
+
+    @rpc
+    def revoke_delegation(self, delegation_id: int) -> dict[str, Any]:
+        return self._call("revoke_delegation", delegation_id)
+
+    @rpc
+    def list_delegations(self) -> list[dict[str, Any]]:
+        return self._call("list_delegations")
+
+    # -- leaders' view, notifications ---------------------------------------------------------------------------
+
+    @rpc
+    def unit_progress(self, unit: str | None = None) -> list[dict[str, Any]]:
+        return self._call("unit_progress", unit)
+
+    @rpc
+    def run_reminders(self) -> dict[str, int]:
+        return self._call("run_reminders")
+
+    @rpc
+    def list_notifications(self, unread_only: bool = False, limit: int = 100) -> list[dict[str, Any]]:
+        return self._call("list_notifications", unread_only, limit)
+
+    @rpc
+    def mark_notification_read(self, notification_id: int) -> bool:
+        return self._call("mark_notification_read", notification_id)
