@@ -1,0 +1,46 @@
+"""Tables of the signing service (its own metadata; no other service reads them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.clock import now_utc
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class KeyBinding(Base):
+    """Which key signs for a holder: a leader (user id) or the agency seal (holder `agency:<organ id>`)."""
+
+    __tablename__ = "signing_key_bindings"
+    holder: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))           # personal | seal
+    key_ref: Mapped[dict] = mapped_column(JSON)             # keys.check_ref: pkcs12 file or pkcs11 labels
+    display_name: Mapped[str] = mapped_column(String(300), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc)
+
+
+class AppearanceImage(Base):
+    """The blue signature image of a person, or the red seal image of the agency (holder `agency:<id>`)."""
+
+    __tablename__ = "signing_images"
+    holder: Mapped[str] = mapped_column(String(200), primary_key=True)
+    png_sha256: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc)
+
+
+class Operation(Base):
+    """Result of a signing operation, by a hash of (operation, input, parameters): a redelivered request gets
+    the same signed file back instead of a second signature."""
+
+    __tablename__ = "signing_operations"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(40))
+    input_sha256: Mapped[str] = mapped_column(String(64), index=True)
+    result: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)

@@ -1,0 +1,110 @@
+"""nameko entrypoints of the signing service: thin wrappers over workflow.Signing with role checks.
+
+    prepare_draft(pdf_sha256, layout=None)                        -> {"sha256"}
+    sign_leader(pdf_sha256, signer_user_id, reason="")            -> {"sha256"}
+    fill_and_seal(pdf_sha256, number_text, date_text, notation, appendix_sha256s=[]) -> {"sha256", "appendices"}
+    verify(pdf_sha256)                                            -> report (docs/signing.md)
+    set_signature_image(user_id, png_sha256), set_seal_image(png_sha256)
+    register_certificate(holder, kind, key_ref, display_name="")
+    health()
+All PDFs and images are addressed by SHA-256 in the agency's blob store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+
+from services.common.actor import Role
+from services.common.errors import Forbidden
+from services.common.rpc import ActingUser, DatabaseProvider, RpcMetrics
+from services.signing import models
+from services.signing.settings import signing_settings_from_config
+from services.signing.workflow import Signing, seal_holder
+
+
+class SigningProvider(DependencyProvider):
+    """The signing settings of the container; `bind` makes a workflow over the worker's database."""
+
+    def setup(self) -> None:
+        self.settings = signing_settings_from_config(self.container.config)
+
+    def get_dependency(self, worker_ctx) -> Any:
+        return self
+
+    def bind(self, database) -> Signing:
+        return Signing(self.settings, database)
+
+
+class SigningService:
+    name = "signing"
+    actor = ActingUser()
+    metrics = RpcMetrics()
+    db = DatabaseProvider("signing", models.Base.metadata)
+    config = SigningProvider()
+
+    def _signing(self) -> Signing:
+        return self.config.bind(self.db)
+
+    @rpc
+    def health(self) -> dict:
+        return {"service": self.name, "ok": True, "tsa": bool(self.config.settings.signing_tsa_url),
+                "key_source": self.config.settings.signing_key_source}
+
+    @rpc
+    def prepare_draft(self, pdf_sha256: str, layout: dict | None = None) -> dict:
+        actor = self.actor.required()
+        actor.require_agency(self.config.settings.agency_id)
+        return self._signing().prepare_draft(pdf_sha256, layout)
+
+    @rpc
+    def sign_leader(self, pdf_sha256: str, signer_user_id: str, reason: str = "") -> dict:
+        actor = self.actor.required()
+        actor.require_agency(self.config.settings.agency_id)
+        if not actor.has(Role.SYSTEM):
+            actor.require(Role.LEADER)
+            if signer_user_id not in (actor.user_id, actor.username):
+                raise Forbidden("Chỉ người ký mới được dùng chữ ký số của mình.", actor=actor.user_id,
+                                signer=signer_user_id)
+        return self._signing().sign_leader(pdf_sha256, signer_user_id, reason)
+
+    @rpc
+    def fill_and_seal(self, pdf_sha256: str, number_text: str, date_text: str, notation: str,
+                      appendix_sha256s: list[str] | None = None) -> dict:
+        actor = self.actor.required()
+        actor.require_agency(self.config.settings.agency_id)
+        actor.require(Role.CLERK, Role.SYSTEM)
+        return self._signing().fill_and_seal(pdf_sha256, number_text, date_text, notation, appendix_sha256s or [])
+
+    @rpc
+    def verify(self, pdf_sha256: str) -> dict:
+        actor = self.actor.required()
+        actor.require_agency(self.config.settings.agency_id)
+        return self._signing().verify(pdf_sha256)
+
+    @rpc
+    def set_signature_image(self, user_id: str, png_sha256: str) -> dict:
+        actor = self.actor.required()
+        actor.require_agency(self.config.settings.agency_id)
+        if user_id != actor.user_id:
+            actor.require(Role.ADMIN, Role.SYSTEM)
+        return self._signing().set_image(user_id, png_sha256)
+
+    @rpc
+    def set_seal_image(self, png_sha256: str) -> dict:
+        actor = self.actor.required()
+        actor.require_agency(self.config.settings.agency_id)
+        actor.require(Role.ADMIN, Role.CLERK, Role.SYSTEM)
+        return self._signing().set_image(seal_holder(self.config.settings.agency_id), png_sha256)
+
+    @rpc
+    def register_certificate(self, holder: str, kind: str, key_ref: dict, display_name: str = "") -> dict:
+        """Bind a key (PKCS#12 file or PKCS#11 labels) to a leader (user id) or, kind "seal", to the agency."""
+        actor = self.actor.required()
+        actor.require_agency(self.config.settings.agency_id)
+        actor.require(Role.ADMIN, Role.SYSTEM)
+        if kind == "seal":
+            holder = seal_holder(self.config.settings.agency_id)
+        return self._signing().register_certificate(holder, kind, key_ref, display_name)

@@ -1,0 +1,218 @@
+"""The signing operations of one agency over its blob store and tables; service.py exposes them over RPC.
+
+Kept apart from nameko so that tests, the CLI and the benchmark run the same code without a broker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from datetime import datetime
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+from pyhanko.sign.signers.pdf_cms import Signer
+from pyhanko.sign.timestamps.api import TimeStamper
+
+from services.common.clock import now_vn
+from services.common.db import Database
+from services.common.errors import NotFound, ValidationFailed
+from services.signing import fonts, layout, pades
+from services.signing.keys import check_ref, open_signer
+from services.signing.models import AppearanceImage, KeyBinding, Operation
+from services.signing.pki import find_leader, load_pki
+from services.signing.settings import SigningSettings
+from services.signing.verify import trust_store, verify_pdf
+from services.storage.blobs import BlobStore, blob_store
+
+MAX_TEXT = 200
+
+
+def seal_holder(agency_id: str) -> str:
+    return f"agency:{agency_id}"
+
+
+def _text(value: str, what: str) -> str:
+    value = (value or "").strip()
+    if not value or len(value) > MAX_TEXT or "\n" in value:
+        raise ValidationFailed(f"{what} không hợp lệ (một dòng, tối đa {MAX_TEXT} ký tự).", value=value)
+    return value
+
+
+def signer_name(signer: Signer) -> str:
+    subject = signer.signing_cert.subject.native
+    return str(subject.get("common_name") or signer.signing_cert.subject.human_friendly)
+
+
+def appearance_time(moment: datetime) -> str:
+    return moment.strftime("%d/%m/%Y %H:%M:%S") + " (GMT+7)"
+
+
+class Signing:
+    def __init__(self, settings: SigningSettings, database: Database, blobs: BlobStore | None = None) -> None:
+        self.settings = settings
+        self.agency_id = settings.agency_id
+        self.db = database
+        self.blobs = blobs or blob_store(settings, settings.agency_id)
+
+    # ------------------------------------------------------------ helpers
+
+    def _font(self, name: str = fonts.SERIF):
+        return fonts.stamp_font(self.settings.font_dir, name)
+
+    def _timestamper(self) -> TimeStamper | None:
+        if not self.settings.signing_tsa_url:
+            return None
+        from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+
+        return RequestsHTTPTimeStamper(self.settings.signing_tsa_url, timeout=10)
+
+    def _remembered(self, operation: str, input_sha: str, params: Any) -> tuple[str, dict | None]:
+        key = hashlib.sha256(json.dumps([operation, input_sha, params], ensure_ascii=False,
+                                        sort_keys=True).encode()).hexdigest()
+        with self.db.session() as s:
+            row = s.get(Operation, key)
+            if row and all(self.blobs.exists(v) for v in _shas(row.result)):
+                return key, dict(row.result)
+        return key, None
+
+    def _remember(self, key: str, operation: str, input_sha: str, result: dict) -> dict:
+        with self.db.session() as s:
+            if s.get(Operation, key) is None:
+                s.add(Operation(key=key, operation=operation, input_sha256=input_sha, result=result))
+        return result
+
+    def _key_ref(self, holder: str, kind: str) -> dict[str, Any]:
+        with self.db.session() as s:
+            row = s.get(KeyBinding, holder)
+            if row:
+                return dict(row.key_ref)
+        if self.settings.signing_key_source == "pkcs11":
+            return {"source": "pkcs11", "key_label": holder}
+        try:
+            pki = load_pki(self.settings.pki_dir)
+        except (NotFound, FileNotFoundError):
+            pki = None
+        if pki is not None:
+            if kind == "seal" and self.agency_id in pki.manifest.get("agencies", {}):
+                return {"source": "pkcs12", "p12": pki.agency(self.agency_id)["seal"]["p12"]}
+            if kind == "personal":
+                leader = find_leader(pki, self.agency_id, holder)
+                if leader:
+                    return {"source": "pkcs12", "p12": leader["p12"]}
+        what = "Cơ quan chưa đăng ký khóa ký số con dấu." if kind == "seal" else \
+            "Người ký chưa đăng ký chứng thư số / khóa ký số."
+        raise NotFound(what, holder=holder, code="no_key")
+
+    def _image(self, holder: str) -> Image.Image | None:
+        with self.db.session() as s:
+            row = s.get(AppearanceImage, holder)
+            sha = row.png_sha256 if row else None
+        return _open_png(self.blobs.read(sha)) if sha else None
+
+    def _pdf(self, sha256: str) -> bytes:
+        data = self.blobs.read(sha256)
+        if not data.startswith(b"%PDF"):
+            raise ValidationFailed("Tệp không phải PDF.", sha256=sha256, code="not_pdf")
+        return data
+
+    def _put(self, data: bytes) -> str:
+        return self.blobs.put_bytes(data).sha256
+
+    # ------------------------------------------------------------ registration
+
+    def register_certificate(self, holder: str, kind: str, key_ref: dict[str, Any], display_name: str = "") -> dict:
+        if kind not in ("personal", "seal"):
+            raise ValidationFailed("Loại khóa phải là personal hoặc seal.", kind=kind)
+        ref = check_ref(key_ref)
+        with open_signer(ref, self.settings) as signer:  # refuse a reference that cannot sign
+            name = display_name or signer_name(signer)
+        with self.db.session() as s:
+            row = s.get(KeyBinding, holder)
+            if row is None:
+                s.add(KeyBinding(holder=holder, kind=kind, key_ref=ref, display_name=name))
+            else:
+                row.kind, row.key_ref, row.display_name = kind, ref, name
+        return {"holder": holder, "kind": kind, "name": name}
+
+    def set_image(self, holder: str, png_sha256: str) -> dict:
+        _open_png(self.blobs.read(png_sha256))
+        with self.db.session() as s:
+            row = s.get(AppearanceImage, holder)
+            if row is None:
+                s.add(AppearanceImage(holder=holder, png_sha256=png_sha256))
+            else:
+                row.png_sha256 = png_sha256
+        return {"holder": holder, "png_sha256": png_sha256}
+
+    # ------------------------------------------------------------ operations
+
+    def prepare_draft(self, pdf_sha256: str, layout_spec: dict | None = None) -> dict:
+        places = layout.resolve_layout(layout_spec)
+        key, done = self._remembered("prepare", pdf_sha256, layout_spec)
+        if done:
+            return done
+        out = pades.prepare(self._pdf(pdf_sha256), places)
+        return self._remember(key, "prepare", pdf_sha256, {"sha256": self._put(out)})
+
+    def sign_leader(self, pdf_sha256: str, signer_user_id: str, reason: str = "") -> dict:
+        key, done = self._remembered("leader", pdf_sha256, [signer_user_id, reason])
+        if done:
+            return done
+        pdf = self._pdf(pdf_sha256)
+        with open_signer(self._key_ref(signer_user_id, "personal"), self.settings) as signer:
+            name = signer_name(signer)
+            image = self._image(signer_user_id) or layout.default_signature_image(
+                name, fonts.system_font(fonts.SERIF_ITALIC))
+            text = f"{name}\n{appearance_time(now_vn())}"
+            out = pades.sign_leader(pdf, signer, pades.Appearance(font=self._font(), image=image, text=text),
+                                    reason=reason, timestamper=self._timestamper())
+        return self._remember(key, "leader", pdf_sha256, {"sha256": self._put(out)})
+
+    def fill_and_seal(self, pdf_sha256: str, number_text: str, date_text: str, notation: str,
+                      appendix_sha256s: list[str] | None = None) -> dict:
+        number_text, date_text = _text(number_text, "Số văn bản"), _text(date_text, "Ngày ban hành")
+        notation = _text(notation, "Số, ký hiệu")
+        appendix_sha256s = list(appendix_sha256s or [])
+        params = [number_text, date_text, notation, appendix_sha256s]
+        key, done = self._remembered("fill_and_seal", pdf_sha256, params)
+        if done:
+            return done
+        pdf = self._pdf(pdf_sha256)
+        if layout.LEADER_FIELD not in pades.signed_fields(pdf):
+            raise ValidationFailed("Văn bản chưa có chữ ký của người có thẩm quyền; chưa thể cấp số và đóng dấu.",
+                                   code="not_signed_by_leader")
+        appendices = [self._pdf(sha) for sha in appendix_sha256s]
+        filled = pades.fill_fields(pdf, {layout.NUMBER_FIELD: number_text, layout.DATE_FIELD: date_text},
+                                   self._font())
+        stamper = self._timestamper()
+        with open_signer(self._key_ref(seal_holder(self.agency_id), "seal"), self.settings) as signer:
+            image = self._image(seal_holder(self.agency_id)) or layout.default_seal_image(
+                signer_name(signer), fonts.system_font(fonts.SERIF_BOLD))
+            sealed = pades.seal(filled, signer, image, timestamper=stamper)
+            text = f"{notation}\n{now_vn().isoformat(timespec='seconds')}"
+            sealed_appendices = [pades.seal_appendix(a, signer, text, self._font(), timestamper=stamper)
+                                 for a in appendices]
+        result = {"sha256": self._put(sealed), "appendices": [self._put(a) for a in sealed_appendices]}
+        return self._remember(key, "fill_and_seal", pdf_sha256, result)
+
+    def verify(self, pdf_sha256: str) -> dict:
+        report = verify_pdf(self._pdf(pdf_sha256), trust_store(self.settings))
+        report["sha256"] = pdf_sha256
+        return report
+
+
+def _shas(result: dict) -> list[str]:
+    return [result["sha256"], *result.get("appendices", [])]
+
+
+def _open_png(data: bytes) -> Image.Image:
+    try:
+        image = Image.open(io.BytesIO(data))
+        image.load()
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValidationFailed("Ảnh chữ ký/con dấu phải là tệp PNG hợp lệ.", error=str(exc)) from exc
+    if image.format != "PNG":
+        raise ValidationFailed("Ảnh chữ ký/con dấu phải là tệp PNG (nền trong suốt).", format=image.format)
+    return image.convert("RGBA")

@@ -1,0 +1,51 @@
+"""Fixtures of the signing tests: one test PKI per session (generated, never committed), a workflow per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from infra.topology import DEMO
+from services.common.db import Database
+from services.signing import models, pki, sample
+from services.signing.settings import SigningSettings
+from services.signing.workflow import Signing
+
+AGENCY = "000.00.00.H60"
+LEADER = "annv.ubnd"
+
+
+@pytest.fixture(scope="session")
+def test_pki(tmp_path_factory) -> pki.Pki:
+    return pki.init_pki(tmp_path_factory.mktemp("pki"), pki.demo_agencies(DEMO.agencies))
+
+
+@pytest.fixture(scope="session")
+def font_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("fonts")
+
+
+def make_settings(test_pki: pki.Pki, data_dir: Path, font_dir: Path, **more) -> SigningSettings:
+    # the rescaled fonts are shared between tests: rescaling takes about a second
+    (data_dir / "fonts").symlink_to(font_dir, target_is_directory=True)
+    return SigningSettings(agency_id=AGENCY, data_dir=data_dir, signing_pki_dir=test_pki.dir, **more)
+
+
+@pytest.fixture
+def settings(test_pki, tmp_path, font_dir) -> SigningSettings:
+    return make_settings(test_pki, tmp_path, font_dir)
+
+
+@pytest.fixture
+def signing(settings) -> Iterator[Signing]:
+    db = Database("signing", AGENCY, models.Base.metadata, settings)
+    db.create_all()
+    yield Signing(settings, db)
+    db.dispose()
+
+
+@pytest.fixture(scope="session")
+def draft_bytes() -> bytes:
+    return sample.draft_pdf()
