@@ -7,6 +7,7 @@ checks the actor's agency and role, runs in one transaction, writes its history,
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from services.common.actor import Actor, Role
 from services.common.clock import now_utc, to_vn
 from services.common.db import Database
-from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from services.common.errors import Conflict, CongVanError, Forbidden, NotFound, ValidationFailed
 from services.common.outbox import enqueue
 from services.common.workcalendar import WorkCalendar, calendar_for
 from services.routing import domain
@@ -44,6 +45,8 @@ from services.routing.models import (
     TaskMember,
 )
 from services.routing.notify import notify
+
+log = logging.getLogger(__name__)
 
 Signer = Callable[[str, str, str], dict[str, Any]]
 
@@ -724,8 +727,15 @@ class Routing:
             raise SigningUnavailable("Dịch vụ ký số chưa sẵn sàng; dự thảo chưa được duyệt, vui lòng thử lại sau.")
         reason = "Phê duyệt và ký ban hành" + (f" (thay mặt {authority.on_behalf_of})"
                                                if authority.on_behalf_of else "")
-        signed = self.sign(pdf_sha256, actor.user_id, reason)
-        signed_sha = signed["sha256"]
+        try:
+            signed_sha = str(self.sign(pdf_sha256, actor.user_id, reason)["sha256"])
+        except CongVanError:
+            raise  # the signing service's own refusal (no key, bad PDF...) already speaks Vietnamese
+        except Exception as exc:  # broker, unknown service, timeout: the approval fails cleanly
+            log.warning("signing unavailable for draft %s: %s", draft_id, exc)
+            raise SigningUnavailable("Không ký được văn bản: dịch vụ ký số đang không sẵn sàng. "
+                                     "Dự thảo chưa được duyệt, vui lòng thử lại sau.", draft_id=draft_id,
+                                     reason=type(exc).__name__) from exc
         with self._unit_of_work(actor) as session:
             draft, step, authority = self._reviewer(session, actor, draft_id)
             if draft.step != step_index or self._version(session, draft).pdf_sha256 != pdf_sha256:

@@ -22,7 +22,7 @@ from services.common.actor import system_actor
 from services.common.errors import CongVanError
 from services.common.outbox import OutboxRelay
 from services.common.rpc import ActingUser, DatabaseProvider, RpcMetrics, settings_from_config
-from services.routing.app import Routing, SigningUnavailable
+from services.routing.app import Routing
 from services.routing.models import Base
 from services.routing.notify import MailSender
 
@@ -54,15 +54,8 @@ class RoutingService:
         return Routing(self.db, self.db.agency_id, sign=self._sign, blobs=blobs)
 
     def _sign(self, pdf_sha256: str, signer_user_id: str, reason: str) -> dict[str, Any]:
-        try:
-            return self.signing.sign_leader(pdf_sha256, signer_user_id, reason)
-        except CongVanError:
-            raise  # the signing service's own answer (no key, bad PDF...) already speaks Vietnamese
-        except Exception as exc:
-            log.warning("signing unavailable: %s", exc)
-            raise SigningUnavailable("Không ký được văn bản: dịch vụ ký số đang không sẵn sàng. "
-                                     "Dự thảo chưa được duyệt, vui lòng thử lại sau.",
-                                     reason=type(exc).__name__) from exc
+        # Failures (unknown service, broker trouble) become SigningUnavailable in Routing._sign.
+        return self.signing.sign_leader(pdf_sha256, signer_user_id, reason)
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         result = getattr(self._app(), method)(self.actor.required(), *args, **kwargs)

@@ -1,0 +1,128 @@
+"""Outgoing review: versioned drafts, comments, the configured chain, the leader's approval and signature."""
+
+import pytest
+
+from services.common.errors import Forbidden, NotFound, ValidationFailed
+from services.routing.app import SigningUnavailable
+from tests.routing.conftest import outbox_rows, pdf
+
+
+@pytest.fixture
+def draft(routing, people, blobs):
+    return routing.create_draft(people.spec_kt, "Kế hoạch phát triển kinh tế năm 2026", pdf(blobs, "v1"),
+                                type_code="KH", appendix_sha256s=[pdf(blobs, "phu luc")])
+
+
+def test_chain_to_signature_lands_in_waiting_to_issue(routing, database, people, blobs, signer, draft):
+    draft_id = draft["draft_id"]
+    routing.invite_commenters(people.spec_kt, draft_id, [people.spec_kt2.user_id])
+    routing.comment_draft(people.spec_kt2, draft_id, "Nên bổ sung số liệu quý IV.")
+    v2 = routing.add_draft_version(people.spec_kt, draft_id, pdf(blobs, "v2"), draft["appendix_sha256s"],
+                                   "Đã bổ sung số liệu")
+    assert v2["version"] == 2
+
+    routing.submit_draft(people.spec_kt, draft_id)
+    with pytest.raises(Forbidden):  # a specialist cannot approve
+        routing.approve_draft(people.spec_kt2, draft_id)
+    with pytest.raises((Forbidden, NotFound)):  # the head of ANOTHER unit cannot review KT's draft
+        routing.approve_draft(people.head_th, draft_id)
+    step = routing.approve_draft(people.head_kt, draft_id, "Nội dung đạt")["step"]
+    assert step["key"] == "office"
+    step = routing.approve_draft(people.spec_vp, draft_id, "Thể thức đúng quy định")["step"]
+    assert step["key"] == "leader" and step["signs"]
+    assert outbox_rows(database) == []
+
+    signed = routing.approve_draft(people.leader, draft_id, "Đồng ý ban hành")
+    assert signed["status"] == "signed" and signed["signed_by"] == people.leader.user_id
+    assert signer.calls == [(v2["pdf_sha256"], people.leader.user_id, "Phê duyệt và ký ban hành")]
+    [event] = outbox_rows(database, "draft_signed")
+    assert event["draft_id"] == draft_id and event["pdf_sha256"] == signed["signed_sha256"] != v2["pdf_sha256"]
+    assert blobs.exists(event["pdf_sha256"])
+    assert event["signer"] == {"user_id": people.leader.user_id, "full_name": "Nguyễn Văn An", "position": "Chủ tịch"}
+    assert (event["title"], event["type_code"], event["drafted_by"], event["unit"]) == (
+        "Kế hoạch phát triển kinh tế năm 2026", "KH", people.spec_kt.user_id, "KT")
+    assert event["appendix_sha256s"] == draft["appendix_sha256s"] and event["answers"] == []
+
+    full = routing.get_draft(people.spec_kt, draft_id)
+    assert [c["kind"] for c in full["comments"]] == ["comment", "submit", "approve", "approve", "sign"]
+    assert [v["number"] for v in full["versions"]] == [1, 2]
+    assert any(n["title"].startswith("Dự thảo đã được duyệt và ký")
+               for n in routing.list_notifications(people.spec_kt))
+
+
+def test_return_with_comments_then_resubmit_from_the_first_step(routing, people, blobs, draft):
+    draft_id = draft["draft_id"]
+    routing.submit_draft(people.spec_kt, draft_id)
+    routing.approve_draft(people.head_kt, draft_id)
+    with pytest.raises(ValidationFailed):
+        routing.return_draft(people.spec_vp, draft_id, "")
+    returned = routing.return_draft(people.spec_vp, draft_id, "Sai thể thức phần nơi nhận")
+    assert returned["status"] == "returned" and returned["step"] is None
+    notes = [n for n in routing.list_notifications(people.spec_kt) if n["kind"] == "returned"]
+    assert notes and "Sai thể thức phần nơi nhận" in notes[0]["body"]
+    routing.add_draft_version(people.spec_kt, draft_id, pdf(blobs, "v2 sua the thuc"))
+    again = routing.submit_draft(people.spec_kt, draft_id)
+    assert again["status"] == "in_review" and again["step"]["key"] == "department"
+
+
+def test_drafts_are_visible_only_to_participants(routing, people, draft):
+    draft_id = draft["draft_id"]
+    for outsider in (people.spec_kt2, people.spec_th, people.head_kt, people.leader):
+        with pytest.raises(NotFound):
+            routing.get_draft(outsider, draft_id)
+        assert routing.list_drafts(outsider) == []
+    routing.invite_commenters(people.spec_kt, draft_id, [people.spec_kt2.user_id])
+    assert routing.get_draft(people.spec_kt2, draft_id)["draft_id"] == draft_id
+    routing.submit_draft(people.spec_kt, draft_id)
+    # the department head of the drafter's unit sees it now: it waits at their step
+    assert [d["draft_id"] for d in routing.list_drafts(people.head_kt)] == [draft_id]
+    assert routing.list_drafts(people.head_th) == [] and routing.list_drafts(people.leader) == []
+
+
+def test_signing_unavailable_changes_nothing(routing, database, people, signer, draft):
+    draft_id = draft["draft_id"]
+    routing.submit_draft(people.spec_kt, draft_id)
+    routing.approve_draft(people.head_kt, draft_id)
+    routing.approve_draft(people.spec_vp, draft_id)
+    signer.available = False
+    with pytest.raises(SigningUnavailable) as err:
+        routing.approve_draft(people.leader, draft_id)
+    assert "dịch vụ ký số đang không sẵn sàng" in err.value.message_vi
+    routing.sign = None
+    with pytest.raises(SigningUnavailable):
+        routing.approve_draft(people.leader, draft_id)
+    after = routing.get_draft(people.leader, draft_id)
+    assert (after["status"], after["step"]["key"], after["signed_sha256"]) == ("in_review", "leader", None)
+    assert outbox_rows(database) == []
+
+
+def test_delegate_approves_and_signs_only_inside_the_period(routing, database, people, clock, draft):
+    draft_id = draft["draft_id"]
+    routing.submit_draft(people.spec_kt, draft_id)
+    routing.approve_draft(people.head_kt, draft_id)
+    routing.approve_draft(people.spec_vp, draft_id)
+    routing.delegate(people.leader, people.deputy.user_id, "2026-03-09", "2026-03-14", ["approve"])
+    with pytest.raises(NotFound):  # before the period the delegate is not a participant at all
+        routing.approve_draft(people.deputy, draft_id)
+    clock.set(2026, 3, 10, 9, 0)
+    signed = routing.approve_draft(people.deputy, draft_id, "KT. Chủ tịch, Phó Chủ tịch ký")
+    assert (signed["signed_by"], signed["signed_on_behalf_of"]) == (people.deputy.user_id, people.leader.user_id)
+    [event] = outbox_rows(database, "draft_signed")
+    assert event["on_behalf_of"] == people.leader.user_id
+
+
+def test_review_chain_is_per_agency_configuration(routing, people, blobs):
+    with pytest.raises(ValidationFailed):  # the last step must be the leader's signature
+        routing.configure(people.admin, review_chain=[{"key": "dept", "roles": ["department_head"]}])
+    routing.configure(people.admin, review_chain=[
+        {"key": "dept", "label": "Lãnh đạo phòng", "roles": ["department_head"], "same_unit": True},
+        {"key": "leader", "label": "Lãnh đạo cơ quan", "roles": ["leader"], "signs": True}])
+    draft = routing.create_draft(people.spec_kt, "Thông báo lịch họp", pdf(blobs, "tb"), type_code="TB")
+    routing.submit_draft(people.spec_kt, draft["draft_id"])
+    assert routing.approve_draft(people.head_kt, draft["draft_id"])["step"]["key"] == "leader"
+    assert routing.approve_draft(people.leader, draft["draft_id"])["status"] == "signed"
+
+
+def test_draft_files_must_be_in_the_blob_store(routing, people):
+    with pytest.raises(NotFound):
+        routing.create_draft(people.spec_kt, "Không có tệp", "0" * 64)
