@@ -1,0 +1,289 @@
+"""Pure rules of the registry: field lists and lengths (NĐ 30 Phụ lục VI), numbering display, states, visibility.
+
+No I/O here; operations.py applies these rules to the database.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from services.common.actor import Actor, Role
+from services.common.errors import CongVanError, Forbidden, ValidationFailed
+from services.registry.catalog import (
+    DOCUMENT_TYPES,
+    LEGACY_FLASH_TIMED,
+    NO_ABBREVIATION_TYPES,
+    SECRECY_MARKINGS,
+    Urgency,
+)
+
+
+class ServiceUnavailable(CongVanError):
+    code = "unavailable"
+    http_status = 503
+
+
+# --- directions, registers, states -------------------------------------------------------------------------
+
+class Direction:
+    INCOMING = "incoming"
+    OUTGOING = "outgoing"
+    COPIES = "copies"
+    ALL = (INCOMING, OUTGOING, COPIES)
+
+
+DIRECTION_LABELS = {Direction.INCOMING: "Sổ văn bản đến", Direction.OUTGOING: "Sổ văn bản đi",
+                    Direction.COPIES: "Sổ bản sao"}
+SCOPE_ALL = "all"
+
+
+class State:
+    # incoming
+    WAITING_RECEPTION = "waiting_reception"   # chờ tiếp nhận
+    REGISTERED = "registered"                 # đã vào sổ
+    REJECTED = "rejected"                     # đã từ chối
+    REVOKED = "revoked"                       # bên gửi đã thu hồi / lấy lại
+    # outgoing
+    WAITING_ISSUE = "waiting_issue"           # chờ ban hành
+    ISSUED = "issued"                         # đã ban hành, đã gửi
+    RECALLED = "recalled"                     # đã thu hồi (đóng băng)
+
+
+STATE_LABELS = {
+    State.WAITING_RECEPTION: "Chờ tiếp nhận", State.REGISTERED: "Đã vào sổ", State.REJECTED: "Đã từ chối",
+    State.REVOKED: "Đã bị thu hồi", State.WAITING_ISSUE: "Chờ ban hành", State.ISSUED: "Đã ban hành",
+    State.RECALLED: "Đã thu hồi",
+}
+
+TRANSITIONS: dict[str, dict[str, set[str]]] = {
+    Direction.INCOMING: {
+        State.WAITING_RECEPTION: {State.REGISTERED, State.REJECTED, State.REVOKED},
+        State.REGISTERED: {State.REVOKED},
+    },
+    Direction.OUTGOING: {
+        State.WAITING_ISSUE: {State.ISSUED},
+        State.ISSUED: {State.RECALLED},
+    },
+}
+
+
+def check_transition(direction: str, current: str, target: str) -> None:
+    if target not in TRANSITIONS.get(direction, {}).get(current, set()):
+        raise ValidationFailed(
+            f"Không thể chuyển văn bản từ trạng thái “{STATE_LABELS.get(current, current)}” "
+            f"sang “{STATE_LABELS.get(target, target)}”.",
+            code="invalid_transition", current=current, target=target)
+
+
+# --- field lists and lengths (Phụ lục VI Phần II) ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str          # the Vietnamese name, as NĐ 30 writes it
+    max_len: int
+    kind: str = "str"   # str | int | date
+
+
+OUTGOING_FIELDS = (
+    Field("file_organ_id", "Mã định danh cơ quan lập danh mục hồ sơ", 13),
+    Field("file_catalog", "Năm hình thành hồ sơ", 4, "int"),
+    Field("file_notation", "Số và ký hiệu hồ sơ", 20),
+    Field("doc_ordinal", "Số thứ tự văn bản trong hồ sơ", 3, "int"),
+    Field("type_name", "Tên loại văn bản", 100),
+    Field("code_number", "Số của văn bản", 11),
+    Field("code_notation", "Ký hiệu của văn bản", 30),
+    Field("issued_date", "Ngày, tháng, năm văn bản", 10, "date"),
+    Field("organ_name", "Tên cơ quan, tổ chức ban hành", 200),
+    Field("subject", "Trích yếu nội dung", 500),
+    Field("language", "Ngôn ngữ", 30),
+    Field("page_amount", "Số trang", 3, "int"),
+    Field("description", "Ghi chú", 500),
+    Field("signer_position", "Chức vụ người ký", 100),
+    Field("signer_full_name", "Họ tên người ký", 50),
+    Field("priority", "Mức độ khẩn", 1, "int"),
+    Field("issued_amount", "Số lượng bản phát hành", 3, "int"),
+    Field("due_date", "Hạn trả lời", 10, "date"),
+)
+RECIPIENT_FIELDS = (Field("organ_id", "Mã định danh nơi nhận", 13), Field("organ_name", "Tên nơi nhận", 200))
+
+INCOMING_FIELDS = (
+    *[f for f in OUTGOING_FIELDS if f.key not in {"issued_amount", "due_date"}],
+    Field("arrival_date", "Ngày đến", 10, "date"),
+    Field("arrival_number", "Số đến", 10, "int"),
+    Field("to_places", "Đơn vị hoặc người nhận", 1000),
+    Field("trace", "Ý kiến phân phối, chỉ đạo, trạng thái xử lý", 1_000_000),
+    Field("due_date", "Thời hạn giải quyết", 10, "date"),
+)
+
+# Organ identifiers: legacy 13 characters; the post-2025 form is longer (STANDARDS §2.2, §8.4).
+ORGAN_ID_MAX = 35
+CODE_NUMBER_RE = re.compile(r"^\d{1,11}$")
+CODE_NOTATION_RE = re.compile(r"^(?:\d{4}/)?[0-9A-Za-zĐđ]+(?:-[0-9A-Za-zĐđ]+)*$")
+
+PAPER_INCOMING_REQUIRED = (("code_number", "Số của văn bản"), ("code_notation", "Ký hiệu của văn bản"),
+                           ("subject", "Trích yếu nội dung"))
+OUTGOING_REQUIRED = (("subject", "Trích yếu nội dung"), ("type_code", "Loại văn bản"))
+
+
+def _too_long(field: Field, value: Any) -> bool:
+    if value is None or value == "":
+        return False
+    if field.kind == "int":
+        return len(str(int(value))) > field.max_len
+    if field.kind == "date":
+        return False  # dates are parsed, not measured
+    text = value if isinstance(value, str) else "; ".join(map(str, value)) if isinstance(value, list) else str(value)
+    return len(text) > field.max_len
+
+
+def check_lengths(metadata: dict[str, Any], fields: tuple[Field, ...]) -> None:
+    for field in fields:
+        key = field.key
+        if key not in metadata:
+            continue
+        value = metadata[key]
+        if field.kind == "int" and value not in (None, ""):
+            try:
+                int(value)
+            except (TypeError, ValueError):
+                raise ValidationFailed(f"Trường “{field.label}” phải là số.", code="not_a_number",
+                                       field=key, value=str(value)[:50]) from None
+        if field.kind == "date" and value not in (None, ""):
+            parse_date(value, field)
+        if _too_long(field, value):
+            raise ValidationFailed(
+                f"Trường “{field.label}” dài quá {field.max_len} ký tự.", code="too_long", field=key,
+                max_len=field.max_len, length=len(str(value)))
+
+
+def check_required(metadata: dict[str, Any], required: tuple[tuple[str, str], ...]) -> None:
+    for key, label in required:
+        value = metadata.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise ValidationFailed(f"Thiếu trường bắt buộc “{label}”.", code="missing_field", field=key)
+
+
+def parse_date(value: Any, field: Field | None = None) -> date:
+    if isinstance(value, date):
+        return value
+    text = str(value).strip().replace("/", "-")
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        label = field.label if field else "Ngày"
+        raise ValidationFailed(f"Trường “{label}” không phải là ngày hợp lệ (YYYY-MM-DD).", code="bad_date",
+                               field=field.key if field else "date", value=text[:30]) from None
+
+
+def refuse_secret(metadata: dict[str, Any]) -> None:
+    """Secret documents never enter the system (DOMAIN.md rules; QĐ 28)."""
+    marking = metadata.get("secrecy")
+    if marking is None or str(marking).strip().upper() in {"", "NONE", "0", "KHÔNG", "KHONG"}:
+        return
+    raise ValidationFailed(
+        "Không được nhập văn bản mật vào hệ thống (văn bản có đánh dấu độ mật).", code="secret_document",
+        field="secrecy", marking=str(marking)[:30], known=str(marking).strip().upper() in SECRECY_MARKINGS)
+
+
+def check_notation(code_notation: str) -> None:
+    if not CODE_NOTATION_RE.match(code_notation or ""):
+        raise ValidationFailed("Ký hiệu của văn bản không đúng thể thức (ví dụ: QĐ-UBND, UBND-VX).",
+                               code="bad_notation", field="code_notation", value=(code_notation or "")[:40])
+
+
+def check_type_code(type_code: str) -> None:
+    if type_code not in DOCUMENT_TYPES:
+        raise ValidationFailed("Loại văn bản không có trong danh mục (Phụ lục III, Nghị định 30/2020).",
+                               code="unknown_type", field="type_code", value=str(type_code)[:20])
+
+
+def urgency(value: Any) -> int:
+    try:
+        number = int(value or 0)
+    except (TypeError, ValueError):
+        number = -1
+    if number == LEGACY_FLASH_TIMED:
+        return int(Urgency.FLASH)
+    if number not in {u.value for u in Urgency}:
+        raise ValidationFailed("Mức độ khẩn không hợp lệ (thường, khẩn, thượng khẩn, hỏa tốc).",
+                               code="bad_urgency", field="priority", value=str(value)[:10])
+    return number
+
+
+def check_recipients(recipients: list[dict[str, Any]]) -> list[dict[str, str]]:
+    if not recipients:
+        raise ValidationFailed("Thiếu trường bắt buộc “Nơi nhận”.", code="missing_field", field="recipients")
+    seen: set[str] = set()
+    clean = []
+    for r in recipients:
+        organ_id = str(r.get("organ_id") or "").strip()
+        organ_name = str(r.get("organ_name") or "").strip()
+        if not organ_id:
+            raise ValidationFailed("Thiếu trường bắt buộc “Mã định danh nơi nhận”.", code="missing_field",
+                                   field="recipients.organ_id")
+        if len(organ_id) > ORGAN_ID_MAX:
+            raise ValidationFailed(f"Trường “Mã định danh nơi nhận” dài quá {ORGAN_ID_MAX} ký tự.",
+                                   code="too_long", field="recipients.organ_id")
+        if len(organ_name) > 200:
+            raise ValidationFailed("Trường “Tên nơi nhận” dài quá 200 ký tự.", code="too_long",
+                                   field="recipients.organ_name")
+        if organ_id in seen:
+            raise ValidationFailed("Nơi nhận bị trùng.", code="duplicate_recipient", field="recipients",
+                                   organ_id=organ_id)
+        seen.add(organ_id)
+        clean.append({"organ_id": organ_id, "organ_name": organ_name,
+                      "channel": str(r.get("channel") or "interconnect")})
+    return clean
+
+
+# --- numbering display (NĐ 30 Điều 15, Phụ lục I.II.3) ----------------------------------------------------
+
+def format_number(number: int) -> str:
+    """Numbers below 10 carry a leading zero: 5 -> '05'."""
+    return f"{number:02d}"
+
+
+def make_notation(type_code: str, agency_abbr: str, unit_abbr: str | None = None) -> str:
+    """`QĐ-UBND` for a typed document; `UBND-VX` for a công văn (agency + drafting unit)."""
+    if type_code in NO_ABBREVIATION_TYPES:
+        return "-".join(p for p in (agency_abbr, unit_abbr) if p)
+    return "-".join(p for p in (type_code, agency_abbr) if p)
+
+
+def number_display(number: int | str, notation: str) -> str:
+    n = format_number(int(number)) if str(number).isdigit() else str(number)
+    return f"Số: {n}/{notation}"
+
+
+def document_id(organ_id: str, issued: date, number: int | str, notation: str) -> str:
+    """edXML DocumentId: `<organ>,<yyyy/mm/dd>,<number>/<notation>`."""
+    n = format_number(int(number)) if str(number).isdigit() else str(number)
+    return f"{organ_id},{issued:%Y/%m/%d},{n}/{notation}"
+
+
+# --- who may see what (DOMAIN.md rules; issue 5 item 5) ----------------------------------------------------
+
+PUBLIC_INSIDE_AGENCY = {State.REGISTERED, State.ISSUED, State.RECALLED, State.REVOKED}
+
+
+def can_view(actor: Actor, agency_id: str, state: str, handlers: list[str]) -> bool:
+    if actor.agency_id != agency_id:
+        return False
+    if state in PUBLIC_INSIDE_AGENCY:
+        return True
+    if actor.has(Role.CLERK, Role.SYSTEM, Role.ADMIN):
+        return True  # the clerk's desk: waiting for reception / issue, and rejected ones
+    return actor.user_id in handlers or (actor.on_behalf_of is not None and actor.on_behalf_of in handlers)
+
+
+def require_view(actor: Actor, agency_id: str, state: str, handlers: list[str], doc_id: str) -> None:
+    if not can_view(actor, agency_id, state, handlers):
+        raise Forbidden("Bạn không có quyền xem văn bản này.", user=actor.username, document=doc_id)
+
+
+def dedupe_key(document_id_: str, sender: str, recipient: str, kind: int | str) -> str:
+    return f"{document_id_}|{sender}|{recipient}|{kind}"

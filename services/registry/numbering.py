@@ -1,0 +1,83 @@
+"""Gap-free, unique numbers from a register (sổ văn bản), under any concurrency.
+
+The register row is the counter. Allocation locks it (SELECT ... FOR UPDATE on PostgreSQL; on SQLite the
+transaction already holds the write lock from BEGIN IMMEDIATE, services/common/db.py), takes `next_number`
+and increments it in the same transaction as the document that uses the number: a rollback returns the
+number, so there are no gaps; the lock makes two clerks never get the same one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.common.clock import now_utc, vn_date
+from services.common.errors import Conflict, NotFound, ValidationFailed
+from services.registry.domain import DIRECTION_LABELS, SCOPE_ALL
+from services.registry.models import Register
+
+
+def numbering_year(moment: datetime | None = None) -> int:
+    """The register year of an instant: the calendar year in Vietnam (31 Dec 17:00 UTC is 1 Jan there)."""
+    return vn_date(moment or now_utc()).year
+
+
+def lock_register(session: Session, register_id: str, agency_id: str, direction: str) -> Register:
+    reg = session.execute(select(Register).where(Register.id == register_id).with_for_update()).scalar_one_or_none()
+    if reg is None or reg.agency_id != agency_id:
+        raise NotFound("Không tìm thấy sổ văn bản.", register_id=register_id)
+    if reg.direction != direction:
+        raise ValidationFailed(f"Phải chọn {DIRECTION_LABELS[direction].lower()}.", code="wrong_register",
+                               register_id=register_id, direction=reg.direction, wanted=direction)
+    return reg
+
+
+def check_year(reg: Register, moment: datetime | None) -> None:
+    year = numbering_year(moment)
+    if reg.year != year:
+        raise Conflict(f"Sổ “{reg.name}” là sổ năm {reg.year}; số văn bản năm {year} phải lấy từ sổ năm {year}.",
+                       code="register_year", register_year=reg.year, year=year)
+
+
+def allocate(session: Session, register_id: str, agency_id: str, direction: str,
+             moment: datetime | None = None, expected: int | None = None) -> int:
+    """Take the next number of the register in the caller's transaction.
+
+    `expected`: the number the caller already used (e.g. printed into a signed PDF); if another clerk took it
+    meanwhile, Conflict is raised and nothing is taken.
+    """
+    reg = lock_register(session, register_id, agency_id, direction)
+    check_year(reg, moment)
+    number = int(reg.next_number)
+    if expected is not None and expected != number:
+        raise Conflict(f"Số {expected:02d} không còn trống trong sổ “{reg.name}”; số tiếp theo là {number:02d}.",
+                       code="number_taken", expected=expected, next_number=number)
+    reg.next_number = number + 1
+    session.flush()
+    return number
+
+
+def peek(session: Session, register_id: str, agency_id: str, direction: str) -> int:
+    reg = session.get(Register, register_id)
+    if reg is None or reg.agency_id != agency_id:
+        raise NotFound("Không tìm thấy sổ văn bản.", register_id=register_id)
+    if reg.direction != direction:
+        raise ValidationFailed(f"Phải chọn {DIRECTION_LABELS[direction].lower()}.", code="wrong_register",
+                               register_id=register_id)
+    return int(reg.next_number)
+
+
+def find_register(session: Session, agency_id: str, direction: str, year: int,
+                  type_code: str | None = None) -> Register:
+    """The register for a document: the type's own book if the agency keeps one, else the 'all' book."""
+    scopes = [s for s in (type_code, SCOPE_ALL) if s]
+    regs = {r.scope: r for r in session.execute(select(Register).where(
+        Register.agency_id == agency_id, Register.direction == direction, Register.year == year,
+        Register.scope.in_(scopes))).scalars()}
+    for scope in scopes:
+        if scope in regs:
+            return regs[scope]
+    raise NotFound(f"Chưa có {DIRECTION_LABELS[direction].lower()} năm {year}; quản trị cần tạo sổ trước.",
+                   code="no_register", direction=direction, year=year)
