@@ -2,8 +2,8 @@
 
 The in-app notification is part of the transaction (a rolled-back assignment notifies nobody). E-mail is sent
 after the commit by `deliver_pending`, which marks each row sent or failed, so a crash never sends twice a row
-already marked and an SMTP outage only delays mail. Subjects are Vietnamese: `EmailMessage` with the SMTP
-policy encodes them as RFC 2047 UTF-8 encoded-words.
+already marked and an SMTP outage only delays mail. Subjects are Vietnamese, sent as RFC 2047 UTF-8
+encoded-words (base64).
 
 Settings (environment or nameko config): SMTP_HOST (unset: no e-mail), SMTP_PORT (25), SMTP_FROM.
 """
@@ -15,9 +15,9 @@ import os
 import smtplib
 import threading
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import formataddr, make_msgid
+from email.header import Header
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, make_msgid
 from typing import Any
 
 from nameko.extensions import DependencyProvider
@@ -52,13 +52,16 @@ class Mailer:
         sender = str(config.get("SMTP_FROM") or os.environ.get("SMTP_FROM") or "congvan@localhost")
         return cls(host=str(host), port=port, sender=sender)
 
-    def build(self, to: str, subject: str, body: str) -> EmailMessage:
-        msg = EmailMessage(policy=SMTP)
-        msg["From"] = formataddr((self.sender_name, self.sender))
+    def build(self, to: str, subject: str, body: str) -> MIMEText:
+        # compat32 + Header: every character of the subject, spaces included, is inside base64 encoded-words.
+        # (The modern policy's folder drops the space after an encoded-word when it folds a long Vietnamese
+        # subject: "xử lý: Văn bản" arrives as "xử lý:Văn bản".)
+        msg = MIMEText(body, "plain", "utf-8")
+        msg["From"] = formataddr((self.sender_name, self.sender), charset="utf-8")
         msg["To"] = to
-        msg["Subject"] = subject
+        msg["Subject"] = Header(subject, "utf-8")
+        msg["Date"] = formatdate(localtime=False)
         msg["Message-ID"] = make_msgid(domain=self.sender.rsplit("@", 1)[-1])
-        msg.set_content(body)
         return msg
 
     def send(self, to: str, subject: str, body: str) -> None:
