@@ -263,16 +263,17 @@ def demo_agencies(agencies: Iterable[Any]) -> list[AgencyEntry]:
     return out
 
 
-def init_pki(pki_dir: Path, agencies: Iterable[AgencyEntry]) -> Pki:
-    """Create a fresh PKI in pki_dir (an existing one is replaced)."""
+def init_pki(pki_dir: Path, agencies: Iterable[AgencyEntry], ca_prefix: str = "Công Văn Test") -> Pki:
+    """Create a fresh PKI in pki_dir (an existing one is replaced). `ca_prefix` names the CAs."""
     pki_dir = Path(pki_dir)
     pki_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(pki_dir, 0o700)
     password = secrets.token_urlsafe(24).encode()
     _write_private(pki_dir / ".password", password + b"\n")
-    root = issue(None, _name("Công Văn Test Root CA", org="Công Văn (thử nghiệm)"), is_ca=True, ca_path_len=1,
+    org = "Công Văn (thử nghiệm)"
+    root = issue(None, _name(f"{ca_prefix} Root CA", org=org), is_ca=True, ca_path_len=1,
                  not_after=datetime.now(UTC) + timedelta(days=20 * 365))
-    issuing = issue(root, _name("Công Văn Test Issuing CA", org="Công Văn (thử nghiệm)"), is_ca=True,
+    issuing = issue(root, _name(f"{ca_prefix} Issuing CA", org=org), is_ca=True,
                     ca_path_len=0, crl_name="root.crl", not_after=datetime.now(UTC) + timedelta(days=10 * 365))
     pki = Pki(pki_dir, password, root, issuing, {"root": "root.pem", "issuing": "issuing.pem",
                                                  "crls": ["root.crl", "issuing.crl"], "agencies": {},
@@ -281,7 +282,7 @@ def init_pki(pki_dir: Path, agencies: Iterable[AgencyEntry]) -> Pki:
     write_p12(pki_dir / "keys/issuing.p12", issuing, [root.cert], password, "issuing")
     (pki_dir / "root.pem").write_bytes(pem(root.cert))
     (pki_dir / "issuing.pem").write_bytes(pem(issuing.cert))
-    tsa = issue(issuing, _name("Công Văn Test TSA", org="Công Văn (thử nghiệm)"), kind="tsa",
+    tsa = issue(issuing, _name(f"{ca_prefix} TSA", org=org), kind="tsa",
                 crl_name="issuing.crl")
     pki.manifest["tsa"] = save_signer(pki, tsa, "keys/tsa.p12", "tsa")
     for entry in agencies:

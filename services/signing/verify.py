@@ -165,6 +165,9 @@ def _facts(embedded, store: TrustStore, context: ValidationContext) -> domain.Si
     facts.trust_problem = status.trust_problem_indic.name if status.trust_problem_indic else None
     if status.revoked:
         facts.revocation = "revoked"
+    elif status.validation_path is None:
+        # no path to a trusted root: a CRL found by issuer name proves nothing about this certificate
+        facts.revocation, facts.revocation_source = "unknown", None
     if status.validation_path is not None and status.trusted:
         anchor = status.validation_path.trust_anchor.authority.name
         facts.trust_root = anchor.native.get("common_name") or anchor.human_friendly
