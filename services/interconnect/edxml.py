@@ -188,7 +188,6 @@ _CTE_RE = re.compile(
 )
 _SLOT_ATTR = "cvslot"
 _DOCTYPE_RE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
-_FIRST_ELEMENT_RE = re.compile(rb"<[A-Za-z_]")
 
 
 def _xml_parser() -> etree.XMLParser:
@@ -199,13 +198,26 @@ def _xml_parser() -> etree.XMLParser:
 
 
 def _refuse_doctype(data: bytes) -> None:
-    """A DOCTYPE can only come before the root element; refuse it outright (XXE, billion laughs)."""
+    """A DOCTYPE can only come in the prolog, before the root element; refuse it outright (XXE, billion
+    laughs). The prolog is walked item by item, so a comment cannot hide a DOCTYPE behind a fake `<a`."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or data[:4] in (b"\x00<\x00?", b"<\x00?\x00"):
         raise _format_error("chỉ chấp nhận gói tin mã hóa UTF-8 (QCVN 102:2016)")
-    first = _FIRST_ELEMENT_RE.search(data)
-    prolog = data[: first.start()] if first else data
-    if _DOCTYPE_RE.search(prolog):
-        raise _format_error("gói tin có khai báo DOCTYPE/ENTITY, không được phép")
+    position = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    while True:
+        while position < len(data) and data[position] in b" \t\r\n":
+            position += 1
+        if data.startswith(b"<?", position):
+            terminator = b"?>"
+        elif data.startswith(b"<!--", position):
+            terminator = b"-->"
+        elif _DOCTYPE_RE.match(data, position):
+            raise _format_error("gói tin có khai báo DOCTYPE/ENTITY, không được phép")
+        else:
+            return   # the root element (or garbage the XML parser will refuse)
+        end = data.find(terminator, position)
+        if end < 0:
+            return
+        position = end + len(terminator)
 
 
 def _split_payloads(data: bytes) -> tuple[bytes, list[bytes]]:

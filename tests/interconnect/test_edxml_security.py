@@ -57,6 +57,15 @@ def test_xxe_to_a_local_file_is_refused_and_the_file_never_read(tmp_path):
         assert "TOP-SECRET-CANARY" not in str(caught.value) + caught.value.detail
 
 
+def test_doctype_behind_a_comment_is_refused_too():
+    data = (b'<?xml version="1.0"?>\n<!-- <a> looks like a root -->\n<?pi x?>\n'
+            b'<!DOCTYPE edXML [<!ENTITY l0 "lol">]>' + _read("vpcp-status_inbox_01.edxml")[39:])
+    for call in (edxml.parse, edxml.peek):
+        with pytest.raises(edxml.EdxmlError) as caught:
+            call(data)
+        assert "DOCTYPE" in caught.value.detail
+
+
 def test_entity_reference_without_doctype_is_not_expanded(tmp_path):
     data = _read("vpcp-status_inbox_01.edxml").replace(b"<edXML:Description>", b"<edXML:Description>&xxe;")
     assert _reason(data).reason == "FORMAT_ERROR"   # undefined entity: refused, nothing resolved
