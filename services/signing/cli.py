@@ -1,0 +1,73 @@
+"""`congvan pki init` and `congvan pdf verify`; infra/cli.py calls register(app).
+
+    congvan pki init [--dir DIR] [--agencies demo|TOPOLOGY.json]
+    congvan pdf verify FILE [--trust ROOT.pem ...]    JSON report; exit 0 only if every signature is valid
+                                                       and trusted
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from services.common.errors import CongVanError
+from services.signing import pki
+from services.signing.settings import SigningSettings
+from services.signing.verify import trust_store, verify_pdf
+
+
+def _agencies(spec: str) -> list[pki.AgencyEntry]:
+    from infra.topology import DEMO, Topology
+
+    topology = DEMO if spec == "demo" else Topology.load(Path(spec))
+    return pki.demo_agencies(topology.agencies)
+
+
+def pki_init(directory: Path | None = typer.Option(None, "--dir", help="PKI directory (default DATA_DIR/pki)"),
+             agencies: str = typer.Option("demo", "--agencies", help="'demo' or a topology JSON file")) -> None:
+    """Create the test PKI: root and issuing CA, CRLs, TSA, a seal per agency, a leader per agency."""
+    target = directory or SigningSettings().pki_dir
+    made = pki.init_pki(target, _agencies(agencies))
+    typer.echo(json.dumps({"dir": str(made.dir), "root": str(made.root_pem),
+                           "agencies": {k: {"seal": v["seal"]["subject"],
+                                            "leaders": [ldr["username"] for ldr in v["leaders"]]}
+                                        for k, v in made.manifest["agencies"].items()}},
+                          ensure_ascii=False, indent=2))
+
+
+def pdf_verify(file: Path = typer.Argument(..., exists=True, dir_okay=False),
+               trust: list[Path] = typer.Option([], "--trust", help="trusted root (PEM/DER); repeatable")) -> None:
+    """Verify every signature of FILE; print the report as JSON."""
+    settings = SigningSettings()
+    if trust:
+        settings.signing_trust_roots = list(trust)
+    try:
+        report = verify_pdf(file.read_bytes(), trust_store(settings))
+    except CongVanError as exc:
+        typer.echo(json.dumps({"verdict": "error", **exc.to_dict()}, ensure_ascii=False, indent=2))
+        raise typer.Exit(2) from exc
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    ok = bool(report["signatures"]) and all(s["valid"] and s["trusted"] for s in report["signatures"])
+    raise typer.Exit(0 if ok else 1)
+
+
+def register(app: typer.Typer) -> None:
+    pki_app = typer.Typer(help="Hạ tầng khóa công khai thử nghiệm (test PKI)")
+    pki_app.command("init")(pki_init)
+    pdf_app = typer.Typer(help="Kiểm tra chữ ký số trên tệp PDF")
+    pdf_app.command("verify")(pdf_verify)
+    app.add_typer(pki_app, name="pki")
+    app.add_typer(pdf_app, name="pdf")
+
+
+def main() -> None:
+    app = typer.Typer()
+    register(app)
+    app(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()
