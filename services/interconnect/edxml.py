@@ -711,6 +711,14 @@ def peek(data: bytes, *, max_bytes: int = MAX_BYTES) -> dict[str, Any]:
             "doc_type": head["business"]["doc_type"], "trace": head["trace"], "namespace": namespace}
 
 
+def check_recipient(header: dict[str, Any], organ_id: str) -> None:
+    """WRONG_RECIPIENT unless `organ_id` is among the package's recipients (STANDARDS §8.6.2); for the edge."""
+    recipients = ([item["organ_id"] for item in header.get("to") or []] if header.get("kind") == "edoc"
+                  else [(header.get("to") or {}).get("organ_id")])
+    if organ_id not in recipients:
+        raise EdxmlError("WRONG_RECIPIENT", f"gói tin gửi cho {', '.join(map(str, recipients))}, không phải {organ_id}")
+
+
 # --- building ---------------------------------------------------------------------------------------------------
 
 _INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")

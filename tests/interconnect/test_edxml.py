@@ -284,3 +284,15 @@ def test_append_trace_to_a_status_without_trace_list():
     assert header["trace"] == [{"organ_id": "hub.H17", "timestamp": "2026-01-02T03:04:05+07:00"}]
     assert header["status_code"] == "01"
     assert edxml.peek(data)["trace"] == header["trace"]
+
+
+def test_check_recipient():
+    edoc = edxml.parse(_read("bkav-edoc_update.edxml")).header
+    edxml.check_recipient(edoc, "000.00.12.H53")
+    with pytest.raises(edxml.EdxmlError) as caught:
+        edxml.check_recipient(edoc, "000.00.00.H60")
+    assert caught.value.reason == "WRONG_RECIPIENT" and "000.00.00.H60" in caught.value.detail
+    status = edxml.parse(_read("vpcp-status_cancellation_13.edxml")).header
+    edxml.check_recipient(status, "000.00.00.H41")
+    with pytest.raises(edxml.EdxmlError):
+        edxml.check_recipient(status, "000.00.00.G22")
