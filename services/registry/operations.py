@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -78,6 +78,8 @@ def profile(session: Session, agency_id: str) -> AgencyProfile:
 
 
 def _iso(value: Any) -> str | None:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # SQLite drops the zone; everything is stored in UTC
     return value.isoformat() if value is not None else None
 
 
