@@ -1,0 +1,168 @@
+"""Pure rules of the hubs and the edge: where a recipient's copy goes, why a package is refused, status texts.
+
+No I/O here: the hub and the edge feed facts in (who published, what the directory says) and act on the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+UP_KEY = "up"
+MAX_PACKAGE_BYTES = 64 * 1024 * 1024
+
+# AMQP headers the interconnect sets (the edXML itself is the body, untouched but for the trace).
+H_RECIPIENTS = "x-recipients"      # organ ids this copy is for (set by the first hub, narrowed at each hop)
+H_TO = "x-to"                      # destination of a status (edXML status packages carry no To)
+H_ORIGIN = "x-origin"              # organ id of the submitting agency, as authenticated by the first hub
+H_SUBMITTED = "x-submitted-at"     # epoch milliseconds (AMQP tables have no floats) when the edge published
+
+
+def epoch_ms() -> int:
+    import time
+
+    return int(time.time() * 1000)
+
+
+def age_seconds(epoch_milliseconds: object) -> float | None:
+    import time
+
+    if not isinstance(epoch_milliseconds, int):
+        return None
+    return max(0.0, time.time() - epoch_milliseconds / 1000)
+
+
+def trace_organ_id(hub_code: str) -> str:
+    """How a hub names itself in the TraceHeaderList: `hub.H60`, `hub.national`.
+
+    A hub is not an agency and has no mã định danh of its own; `hub.<code>` cannot collide with an agency
+    identifier (neither grammar starts with a lower-case word), and it names the broker vhost an operator
+    looks at. The messages contract (docs/messages.md) uses the same form.
+    """
+    return f"hub.{hub_code}"
+
+
+def hub_key(hub_code: str) -> str:
+    return f"hub.{hub_code}"
+
+
+class Reason(StrEnum):
+    """Why a hub or an edge refuses a package (STANDARDS.md §3 list, plus transport cases)."""
+
+    FORMAT_ERROR = "FORMAT_ERROR"
+    TOO_LARGE = "TOO_LARGE"
+    FORGED_SENDER = "FORGED_SENDER"
+    UNKNOWN_RECIPIENT = "UNKNOWN_RECIPIENT"
+    LOCKED_RECIPIENT = "LOCKED_RECIPIENT"
+    NOT_CONNECTED = "NOT_CONNECTED"
+    WRONG_RECIPIENT = "WRONG_RECIPIENT"
+    MISSING_OR_CORRUPT_ATTACHMENT = "MISSING_OR_CORRUPT_ATTACHMENT"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+
+
+REASON_VI = {
+    Reason.FORMAT_ERROR: "Gói tin edXML không hợp lệ",
+    Reason.TOO_LARGE: "Gói tin vượt quá dung lượng cho phép",
+    Reason.FORGED_SENDER: "Cơ quan gửi trong gói tin không trùng với tài khoản đã gửi",
+    Reason.UNKNOWN_RECIPIENT: "Không tìm thấy cơ quan nhận trong danh bạ",
+    Reason.LOCKED_RECIPIENT: "Cơ quan nhận đã ngừng hoạt động hoặc bị khóa",
+    Reason.NOT_CONNECTED: "Cơ quan nhận chưa kết nối trục liên thông",
+    Reason.WRONG_RECIPIENT: "Gửi sai nơi nhận",
+    Reason.MISSING_OR_CORRUPT_ATTACHMENT: "Tệp đính kèm bị thiếu hoặc hỏng",
+    Reason.UNAUTHENTICATED: "Không xác định được tài khoản gửi",
+}
+
+
+def reason_text(reason: Reason, detail: str = "") -> str:
+    base = REASON_VI[reason]
+    return f"{base}: {detail}" if detail else f"{base}."
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the copies of one package go: routing key -> recipients, and recipients refused with a reason."""
+
+    routes: dict[str, list[str]]
+    refused: dict[str, tuple[Reason, str]]
+
+
+def route_key(my_hub: str, child_hubs: Iterable[str], has_parent: bool, recipient: str,
+              serving_hub: str | None) -> str | None:
+    """The deliver-exchange key of one recipient's copy at hub `my_hub`, or None if nobody serves it.
+
+    Recipients served here go to their inbox (key = organ id). A provincial hub sends every other
+    recipient up (the national hub knows the whole country); the national hub sends it down to the
+    provincial hub that serves it.
+    """
+    if serving_hub is None:
+        return None
+    if serving_hub == my_hub:
+        return recipient
+    if serving_hub in set(child_hubs):
+        return hub_key(serving_hub)
+    return UP_KEY if has_parent else None
+
+
+def place(my_hub: str, child_hubs: Iterable[str], has_parent: bool, recipients: Iterable[str],
+          directory_facts: dict[str, tuple[bool, str, str | None]]) -> Placement:
+    """`directory_facts[organ] = (deliverable, reason_vi, serving_hub)` as the directory answered."""
+    children = list(child_hubs)
+    routes: dict[str, list[str]] = {}
+    refused: dict[str, tuple[Reason, str]] = {}
+    for organ in dict.fromkeys(recipients):  # keep order, drop duplicates
+        deliverable, reason_vi, serving = directory_facts.get(organ, (False, "", None))
+        if serving is None and not deliverable:
+            refused[organ] = (Reason.UNKNOWN_RECIPIENT, reason_vi or organ)
+            continue
+        if not deliverable:
+            refused[organ] = (Reason.LOCKED_RECIPIENT, reason_vi or organ)
+            continue
+        key = route_key(my_hub, children, has_parent, organ, serving)
+        if key is None:
+            refused[organ] = (Reason.NOT_CONNECTED, organ)
+        else:
+            routes.setdefault(key, []).append(organ)
+    return Placement(routes, refused)
+
+
+def rejection_status(*, reporter: dict[str, str], sender: str, response_for: dict[str, str], reason: Reason,
+                     detail: str, at: datetime) -> dict[str, Any]:
+    """A status 02 (Từ chối tiếp nhận) back to `sender`, in the JSON shape of docs/messages.md.
+
+    `reporter` is the recipient that could not be reached when there is one (so the sender's per-recipient
+    view updates the right line), else the hub itself.
+    """
+    return {
+        "kind": "status",
+        "from": reporter,
+        "to": {"organ_id": sender},
+        "response_for": response_for,
+        "staff": {"department": "", "name": "Trục liên thông", "mobile": "", "email": ""},
+        "status_code": "02",
+        "description": reason_text(reason, detail),
+        "reason": str(reason),
+        "timestamp": at.isoformat(timespec="seconds"),
+    }
+
+
+def response_for_of(header: dict[str, Any] | None, sender: str, fallback_id: str) -> dict[str, str]:
+    """The ResponseFor block naming the document a status is about (best effort for unparseable packages)."""
+    header = header or {}
+    code = "/".join(x for x in (str(header.get("code_number") or ""), str(header.get("code_notation") or "")) if x)
+    return {
+        "organ_id": sender,
+        "code": code or "0/KXĐ",
+        "promulgation_date": str(header.get("promulgation_date") or ""),
+        "document_id": str(header.get("document_id") or fallback_id),
+    }
+
+
+def inbox_kind(package: dict[str, Any]) -> str:
+    """The dedupe key's `kind` part: edoc by business type; statuses by code and timestamp (05 may repeat)."""
+    if package.get("kind") == "status":
+        return f"status:{package.get('status_code')}:{package.get('timestamp', '')}"
+    business = package.get("business") or {}
+    return f"edoc:{business.get('doc_type', 0)}"

@@ -1,0 +1,388 @@
+"""An agency's interconnect edge: the only part of an agency that talks to its hub (pika).
+
+    python -m services.interconnect.edge --agency ORGAN_ID --topology FILE --run-dir DIR --metrics-port N
+
+Outgoing: consume `interconnect.edge.outgoing` (the registry's and routing's `outgoing_package` /
+`outgoing_status` events) on the agency's vhost; deduplicate on message_id; build the edXML (attachment bytes
+from the agency's blob store by SHA-256); record it in the edge outbox; publish it to the hub's submit
+exchange with confirms; then ack.
+Incoming: consume the agency's inbox on the hub; store the raw .edxml and every attachment in the blob store;
+deduplicate on (DocumentId, sender, recipient, kind); hand it to `registry.receive_package` (or
+`record_status`); commit; send status 01 back; ack only after the local commit and the confirmed 01.
+Every step is idempotent, so a crash anywhere means a redelivery, never a loss or a double registration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import threading
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pika
+from sqlalchemy import func, select
+
+from infra.topology import Topology
+from services.common.actor import system_actor
+from services.common.clock import now_vn
+from services.common.db import Database
+from services.common.errors import CongVanError
+from services.common.observability import serve_metrics
+from services.common.rpc import ServiceClient
+from services.common.settings import CommonSettings
+from services.interconnect import broker, domain, edxml
+from services.interconnect import metrics as m
+from services.interconnect.domain import H_SUBMITTED, Reason
+from services.interconnect.hub import Loop
+from services.interconnect.models import EdgeBase, EdgeInbox, EdgeOutbox, EdgeRecipientStatus
+from services.storage.blobs import BlobStore, blob_store
+
+log = logging.getLogger("congvan.edge")
+RPC_ATTEMPTS = 8
+
+
+class Edge:
+    """The rules of one agency's edge over its database, blob store and registry client; transport below."""
+
+    def __init__(self, topology: Topology, organ_id: str, creds: broker.Credentials, database: Database,
+                 blobs: BlobStore, registry: ServiceClient) -> None:
+        self.topology = topology
+        self.organ_id = organ_id
+        self.spec = topology.agency(organ_id)
+        self.creds = creds
+        self.db = database
+        self.blobs = blobs
+        self.registry = registry
+        self.user = broker.agency_user(topology, organ_id)
+        self.actor = system_actor(organ_id, "interconnect-edge")
+        self.stopping = threading.Event()
+
+    # -- outgoing -----------------------------------------------------------------------------------------
+    def prepare_outgoing(self, payload: dict[str, Any]) -> EdgeOutbox:
+        """The outbox row of an outgoing event (built and stored once; later deliveries reuse it)."""
+        message_id = str(payload.get("message_id") or uuid.uuid5(uuid.NAMESPACE_URL,
+                                                                  json.dumps(payload, sort_keys=True)))
+        with self.db.session() as s:
+            row = s.get(EdgeOutbox, message_id)
+            if row is not None:
+                return row
+        kind = "status" if payload.get("kind") == "status" else "edoc"
+        if kind == "status":
+            raw = edxml.build_status(payload)
+            recipients = [str((payload.get("to") or {}).get("organ_id") or "")]
+            document_id = str((payload.get("response_for") or {}).get("document_id") or "")
+        else:
+            attachments = [(meta, self.blobs.read(meta["sha256"])) for meta in payload.get("attachments") or []]
+            raw = edxml.build_edoc(payload, attachments)
+            recipients = [str(t.get("organ_id")) for t in payload.get("to") or []]
+            document_id = str(payload.get("document_id") or "")
+        info = self.blobs.put_bytes(raw)
+        row = EdgeOutbox(message_id=message_id, kind=kind, document_id=document_id,
+                         recipients=",".join(recipients), status_code=payload.get("status_code"),
+                         raw_sha256=info.sha256, raw_size=info.size, created_at=datetime.now(UTC))
+        with self.db.session() as s:
+            if s.get(EdgeOutbox, message_id) is None:
+                s.add(row)
+        return row
+
+    def mark_sent(self, message_id: str) -> None:
+        with self.db.session() as s:
+            row = s.get(EdgeOutbox, message_id)
+            if row is not None and row.sent_at is None:
+                row.sent_at = datetime.now(UTC)
+
+    def backlog(self) -> int:
+        with self.db.session() as s:
+            return int(s.scalar(select(func.count()).select_from(EdgeOutbox).where(EdgeOutbox.sent_at.is_(None))))
+
+    # -- incoming -----------------------------------------------------------------------------------------
+    def take_incoming(self, body: bytes, headers: dict[str, Any]) -> list[EdgeOutbox]:
+        """Handle one package from the inbox; returns the outbox rows (our automatic 01/02) still to publish."""
+        try:
+            parsed = edxml.parse(body)
+        except edxml.EdxmlError as exc:
+            return self._answer_unreadable(body, exc)
+        header = dict(parsed.header)
+        if parsed.kind == "status":
+            return self._take_status(body, header)
+        sender = str((header.get("from") or {}).get("organ_id") or "")
+        if self.organ_id not in [str(t.get("organ_id")) for t in header.get("to") or []]:
+            return [self._reply(header, sender, "02", domain.reason_text(Reason.WRONG_RECIPIENT, self.organ_id),
+                                key="wrong")]
+        kind = domain.inbox_kind(header)
+        document_id = str(header.get("document_id") or "")
+        with self.db.session() as s:
+            row = s.execute(select(EdgeInbox).where(
+                EdgeInbox.document_id == document_id, EdgeInbox.sender == sender,
+                EdgeInbox.recipient == self.organ_id, EdgeInbox.kind == kind)).scalar_one_or_none()
+            done = row is not None and row.handed_over_at is not None
+        if done:  # a duplicate: registered already; re-send our 01 if it never left
+            m.EDGE_RECEIVED.labels(self.organ_id, "edoc", "duplicate").inc()
+            return self._unsent([row.reply_message_id])
+        raw = self.blobs.put_bytes(body)
+        for attachment in parsed.attachments:
+            self.blobs.put_bytes(attachment.data)
+        package = {**header, "received_at": datetime.now(UTC).isoformat(), "raw_sha256": raw.sha256,
+                   "raw_size": raw.size}
+        try:
+            self._rpc("receive_package", package)
+        except CongVanError as exc:  # the registry refused it: tell the sender why
+            m.EDGE_RECEIVED.labels(self.organ_id, "edoc", "refused").inc()
+            return [self._reply(header, sender, "02", exc.message_vi, key=f"refused:{kind}")]
+        reply = self._reply(header, sender, "01", "Đã đến - Phần mềm quản lý văn bản đã nhận, văn thư chưa xử lý",
+                            key=kind)
+        self._record_inbox(document_id, sender, kind, raw.sha256, raw.size, reply.message_id)
+        m.EDGE_RECEIVED.labels(self.organ_id, "edoc", "registered").inc()
+        age = domain.age_seconds(headers.get(H_SUBMITTED))
+        if age is not None:
+            m.EDGE_LATENCY.labels(self.organ_id).observe(age)
+        return self._unsent([reply.message_id])
+
+    def _take_status(self, body: bytes, header: dict[str, Any]) -> list[EdgeOutbox]:
+        sender = str((header.get("from") or {}).get("organ_id") or "")
+        kind = domain.inbox_kind(header)
+        document_id = str((header.get("response_for") or {}).get("document_id") or "")
+        with self.db.session() as s:
+            exists = s.execute(select(EdgeInbox.id).where(
+                EdgeInbox.document_id == document_id, EdgeInbox.sender == sender,
+                EdgeInbox.recipient == self.organ_id, EdgeInbox.kind == kind)).first()
+        if exists:
+            m.EDGE_RECEIVED.labels(self.organ_id, "status", "duplicate").inc()
+            return []
+        raw = self.blobs.put_bytes(body)
+        try:
+            self._rpc("record_status", {**header, "received_at": datetime.now(UTC).isoformat(),
+                                        "raw_sha256": raw.sha256})
+        except CongVanError as exc:  # not ours to argue with: keep it in our view, log the refusal
+            log.warning("registry refused status %s for %s: %s", header.get("status_code"), document_id, exc)
+        self._record_inbox(document_id, sender, kind, raw.sha256, raw.size, None)
+        self._update_view(document_id, sender, header)
+        m.EDGE_RECEIVED.labels(self.organ_id, "status", "recorded").inc()
+        return []
+
+    def _record_inbox(self, document_id: str, sender: str, kind: str, sha: str, size: int,
+                      reply_id: str | None) -> None:
+        now = datetime.now(UTC)
+        with self.db.session() as s:
+            row = s.execute(select(EdgeInbox).where(
+                EdgeInbox.document_id == document_id, EdgeInbox.sender == sender,
+                EdgeInbox.recipient == self.organ_id, EdgeInbox.kind == kind)).scalar_one_or_none()
+            if row is None:
+                s.add(EdgeInbox(document_id=document_id, sender=sender, recipient=self.organ_id, kind=kind,
+                                raw_sha256=sha, raw_size=size, received_at=now, handed_over_at=now,
+                                reply_message_id=reply_id))
+            elif row.handed_over_at is None:
+                row.handed_over_at, row.reply_message_id = now, reply_id
+
+    def _update_view(self, document_id: str, recipient: str, header: dict[str, Any]) -> None:
+        code = str(header.get("status_code") or "")
+        with self.db.session() as s:
+            row = s.get(EdgeRecipientStatus, (document_id, recipient))
+            if row is None:
+                s.add(EdgeRecipientStatus(document_id=document_id, recipient=recipient, status_code=code,
+                                          description=str(header.get("description") or ""), history=code,
+                                          updated_at=datetime.now(UTC)))
+            else:
+                row.status_code, row.description = code, str(header.get("description") or "")
+                row.history = f"{row.history},{code}" if row.history else code
+                row.updated_at = datetime.now(UTC)
+
+    def _reply(self, header: dict[str, Any], sender: str, code: str, description: str, key: str) -> EdgeOutbox:
+        """Our own status (01, or 02 for what we cannot hand over), recorded in the outbox once."""
+        document_id = str(header.get("document_id") or "")
+        status = {
+            "kind": "status",
+            "message_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.organ_id}|{document_id}|{sender}|{key}|{code}")),
+            "from": {"organ_id": self.organ_id, "organ_name": self.spec.name},
+            "to": {"organ_id": sender},
+            "response_for": domain.response_for_of(header, sender, document_id or "0"),
+            "staff": {"department": "Văn thư", "name": "Hệ thống", "mobile": "", "email": ""},
+            "status_code": code,
+            "description": description,
+            "timestamp": now_vn().isoformat(timespec="seconds"),
+        }
+        return self.prepare_outgoing(status)
+
+    def _answer_unreadable(self, body: bytes, exc: edxml.EdxmlError) -> list[EdgeOutbox]:
+        m.EDGE_RECEIVED.labels(self.organ_id, "unknown", "unreadable").inc()
+        try:
+            facts = edxml.peek(body)
+        except Exception:
+            facts = None
+        if not facts or facts.get("kind") != "edoc" or not facts.get("from"):
+            log.warning("dropping an unreadable package nobody can be told about: %s", exc.detail)
+            return []
+        header = {"document_id": facts.get("document_id")}
+        return [self._reply(header, str(facts["from"]), "02", exc.message_vi, key="unreadable")]
+
+    def _unsent(self, message_ids: list[str | None]) -> list[EdgeOutbox]:
+        with self.db.session() as s:
+            rows = [s.get(EdgeOutbox, mid) for mid in message_ids if mid]
+            return [r for r in rows if r is not None and r.sent_at is None]
+
+    def _rpc(self, method: str, package: dict[str, Any]) -> Any:
+        """Call the registry, retrying transient failures with back-off (not the broker's redelivery, which
+        would count towards the dead-letter limit); business refusals (CongVanError) are not retried."""
+        backoff = broker.Backoff(0.5, 10.0)
+        for attempt in range(1, RPC_ATTEMPTS + 1):
+            try:
+                return self.registry.call("registry", method, self.actor, package)
+            except CongVanError:
+                raise
+            except Exception as exc:
+                if attempt == RPC_ATTEMPTS or self.stopping.is_set():
+                    raise
+                log.warning("registry.%s failed (%s), retrying", method, exc.__class__.__name__)
+                backoff.wait(self.stopping.is_set)
+        raise AssertionError("unreachable")
+
+
+# --- transport -------------------------------------------------------------------------------------------
+
+
+class HubPublisher:
+    """A confirming channel to the hub as the agency's own user, opened lazily and reopened after a failure."""
+
+    def __init__(self, edge: Edge) -> None:
+        self.edge = edge
+        self._ctx = None
+        self._ch: Any = None
+
+    def send(self, row: EdgeOutbox) -> None:
+        body = self.edge.blobs.read(row.raw_sha256)
+        try:
+            if self._ch is None:
+                params = self.edge.creds.params(self.edge.user, broker.hub_vhost(self.edge.topology,
+                                                                                self.edge.spec.hub))
+                self._ctx = broker.confirmed_channel(params)
+                _conn, self._ch = self._ctx.__enter__()
+            broker.publish(self._ch, broker.SUBMIT, "", body, user_id=self.edge.user, message_id=row.message_id,
+                           headers={H_SUBMITTED: domain.epoch_ms()})
+        except BaseException:
+            self.close()
+            raise
+        self.edge.mark_sent(row.message_id)
+        m.EDGE_SENT.labels(self.edge.organ_id, row.kind).inc()
+
+    def close(self) -> None:
+        ctx, self._ctx, self._ch = self._ctx, None, None
+        if ctx is not None:
+            try:
+                ctx.__exit__(None, None, None)
+            except Exception:  # the connection is gone already
+                log.debug("closing the hub channel failed", exc_info=True)
+
+
+class OutgoingLoop(Loop):
+    def __init__(self, edge: Edge) -> None:
+        super().__init__(f"outgoing:{edge.organ_id}")
+        self.edge = edge
+
+    def session(self) -> None:
+        publisher = HubPublisher(self.edge)
+        params = self.edge.creds.params(broker.services_user(self.edge.topology, self.edge.organ_id),
+                                        broker.agency_vhost(self.edge.topology, self.edge.organ_id))
+        try:
+            with broker.confirmed_channel(params) as (_conn, ch):
+                def handle(method, _props, body) -> None:
+                    try:
+                        payload = json.loads(body)
+                        row = self.edge.prepare_outgoing(payload)
+                    except (ValueError, edxml.EdxmlError, CongVanError) as exc:
+                        # Not buildable now, not buildable later: dead-letter at once for an operator.
+                        log.error("outgoing event refused: %s", exc)
+                        ch.basic_nack(method.delivery_tag, requeue=False)
+                        return
+                    if row.sent_at is None:
+                        publisher.send(row)
+                    ch.basic_ack(method.delivery_tag)
+                    m.OUTBOX_BACKLOG.labels(self.edge.organ_id).set(self.edge.backlog())
+
+                self.consume(ch, broker.EDGE_OUTGOING, handle)
+        finally:
+            publisher.close()
+
+
+class IncomingLoop(Loop):
+    def __init__(self, edge: Edge) -> None:
+        super().__init__(f"incoming:{edge.organ_id}")
+        self.edge = edge
+
+    def session(self) -> None:
+        publisher = HubPublisher(self.edge)
+        params = self.edge.creds.params(self.edge.user, broker.hub_vhost(self.edge.topology, self.edge.spec.hub))
+        try:
+            conn = pika.BlockingConnection(params)
+            try:
+                ch = conn.channel()
+
+                def handle(method, props, body) -> None:
+                    try:
+                        replies = self.edge.take_incoming(body, dict(props.headers or {}))
+                    except broker.TRANSIENT:
+                        raise
+                    except Exception:
+                        log.exception("incoming %s failed; it will be retried, then dead-lettered",
+                                      props.message_id)
+                        ch.basic_nack(method.delivery_tag, requeue=True)
+                        return
+                    for row in replies:
+                        publisher.send(row)
+                    ch.basic_ack(method.delivery_tag)
+
+                self.consume(ch, broker.inbox_queue(self.edge.organ_id), handle)
+            finally:
+                if conn.is_open:
+                    conn.close()
+        finally:
+            publisher.close()
+
+
+# --- the process ---------------------------------------------------------------------------------------
+
+
+def build_edge(topology: Topology, organ_id: str, run_dir: Path, settings: CommonSettings | None = None) -> Edge:
+    settings = settings or CommonSettings(agency_id=organ_id)
+    creds = broker.Credentials.load(run_dir)
+    database = Database("edge", organ_id, EdgeBase.metadata, settings)
+    database.create_all()
+    registry = ServiceClient(creds.uri(broker.services_user(topology, organ_id),
+                                       broker.agency_vhost(topology, organ_id)), size=2, timeout=30)
+    return Edge(topology, organ_id, creds, database, blob_store(settings, organ_id), registry)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Cổng liên thông của một cơ quan")
+    parser.add_argument("--agency", required=True)
+    parser.add_argument("--topology", required=True, type=Path)
+    parser.add_argument("--run-dir", required=True, type=Path)
+    parser.add_argument("--metrics-port", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pika").setLevel(logging.WARNING)
+    topology = Topology.load(args.topology)
+    edge = build_edge(topology, args.agency, args.run_dir)
+    loops: list[Loop] = [OutgoingLoop(edge), IncomingLoop(edge)]
+    for loop in loops:
+        loop.start()
+    serve_metrics(args.metrics_port, lambda: {lp.name: lp.connected.is_set() for lp in loops}, agency=args.agency)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    log.info("edge of %s running", args.agency)
+    stop.wait()
+    edge.stopping.set()
+    for loop in loops:
+        loop.stopping.set()
+    for loop in loops:
+        loop.join(timeout=5)
+    edge.registry.close()
+
+
+if __name__ == "__main__":
+    main()

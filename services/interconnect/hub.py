@@ -1,0 +1,384 @@
+"""A hub of the interconnect (trục liên thông): validates, traces and routes edXML packages on RabbitMQ (pika).
+
+    python -m services.interconnect.hub --hub H60 --topology FILE --run-dir DIR --metrics-port N
+
+Three kinds of loops, each on its own connections and thread, each reconnecting with back-off:
+- the relay: consume `relay` (what agencies and neighbour hubs submitted), validate, append this hub to the
+  TraceHeaderList, publish one copy per next hop to `deliver` (inboxes, `upstream`, `down.<child>`), and ack
+  only once every onward publish is confirmed. Refusals go back to the sender as status 02.
+- the uplink (provincial hubs): move `upstream` into the parent hub's submit exchange.
+- the downlinks (national hub): move `down.<child>` into each child hub's submit exchange.
+A message that keeps failing is dead-lettered by the broker after the delivery limit (`congvan dlq`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import signal
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import pika
+import pika.exceptions
+
+from infra.topology import Topology
+from services.common.clock import now_vn
+from services.common.db import Database
+from services.common.observability import serve_metrics
+from services.common.settings import CommonSettings
+from services.interconnect import broker, domain, edxml
+from services.interconnect import metrics as m
+from services.interconnect.domain import H_ORIGIN, H_RECIPIENTS, H_SUBMITTED, H_TO, Reason
+from services.interconnect.models import HubBase
+from services.interconnect.relaylog import RelayLog
+
+log = logging.getLogger("congvan.hub")
+PREFETCH = 32
+
+
+class RecipientDirectory(Protocol):
+    def serving_hub(self, organ_id: str) -> str | None: ...
+    def is_deliverable(self, organ_id: str) -> tuple[bool, str]: ...
+
+
+@dataclass
+class Copy:
+    key: str
+    body: bytes
+    headers: dict[str, Any]
+    message_id: str
+
+
+@dataclass
+class Outcome:
+    copies: list[Copy] = field(default_factory=list)
+
+
+class Hub:
+    """The relay rules of one hub, over a directory and a relay log; the transport is in `RelayLoop`."""
+
+    def __init__(self, topology: Topology, code: str, directory: RecipientDirectory, relay_log: RelayLog,
+                 max_bytes: int = domain.MAX_PACKAGE_BYTES) -> None:
+        self.topology = topology
+        self.spec = topology.hub(code)
+        self.code = code
+        self.directory = directory
+        self.log = relay_log
+        self.max_bytes = max_bytes
+        self.children = broker.children(topology, code)
+        self.me = domain.trace_organ_id(code)
+        self.user = broker.hub_user(topology, code)
+        self._agency_users = {broker.agency_user(topology, a.organ_id): a.organ_id for a in topology.agencies}
+        self._neighbour_users = {broker.hub_user(topology, h) for h in [*self.children, self.spec.parent] if h}
+
+    # -- one submitted message -> onward copies ----------------------------------------------------------
+    def handle(self, body: bytes, props: pika.BasicProperties) -> Outcome:
+        message_id = props.message_id or hashlib.sha256(body).hexdigest()
+        headers = dict(props.headers or {})
+        sha = hashlib.sha256(body).hexdigest()
+        user = props.user_id or ""
+        if user in self._neighbour_users:
+            return self._relay_from_hub(body, headers, message_id, sha, user)
+        sender = self._agency_users.get(user)
+        self.log.append("received", message_id, sender=sender or user, sha256=sha, detail=f"user={user}")
+        if sender is None:
+            # Nobody to answer: the broker only lets our own users publish here, so this is a misconfiguration.
+            self._reject_log(message_id, sha, user, Reason.UNAUTHENTICATED, f"user_id={user!r}")
+            return Outcome()
+        if len(body) > self.max_bytes:
+            return self._refuse_all(body, None, sender, message_id, sha, Reason.TOO_LARGE,
+                                    f"{len(body)} byte > {self.max_bytes} byte")
+        try:
+            parsed = edxml.parse(body)
+        except edxml.EdxmlError as exc:
+            reason = Reason(exc.reason) if exc.reason in Reason.__members__ else Reason.FORMAT_ERROR
+            return self._refuse_all(body, None, sender, message_id, sha, reason, exc.detail)
+        header = parsed.header
+        claimed = (header.get("from") or {}).get("organ_id", "")
+        if claimed != sender:
+            return self._refuse_all(body, header, sender, message_id, sha, Reason.FORGED_SENDER,
+                                    f"gói tin ghi {claimed or '(trống)'}, tài khoản gửi là {sender}")
+        if parsed.kind == "status":
+            # build_status puts the destination in ResponseFor/OrganId (the original recipient for a 13).
+            to = (header.get("to") or {}).get("organ_id") or (header.get("response_for") or {}).get("organ_id")
+            recipients = [str(to)] if to else []
+            headers[H_TO] = recipients[0] if recipients else ""
+        else:
+            recipients = [str(t.get("organ_id", "")) for t in header.get("to") or []]
+        if not recipients:
+            return self._refuse_all(body, header, sender, message_id, sha, Reason.FORMAT_ERROR,
+                                    "không có cơ quan nhận")
+        self.log.append("validated", message_id, document_id=self._doc_id(header), sender=sender,
+                        recipients=recipients, sha256=sha, detail=parsed.kind)
+        headers[H_ORIGIN] = sender
+        headers.setdefault(H_SUBMITTED, domain.epoch_ms())
+        return self._route(body, header, parsed.kind, sender, recipients, headers, message_id, sha)
+
+    def _relay_from_hub(self, body: bytes, headers: dict[str, Any], message_id: str, sha: str,
+                        user: str) -> Outcome:
+        """A neighbour hub already validated this package; route the recipients it addressed to us."""
+        recipients = [str(r) for r in headers.get(H_RECIPIENTS) or []]
+        sender = str(headers.get(H_ORIGIN, ""))
+        self.log.append("received", message_id, sender=sender, recipients=recipients, sha256=sha,
+                        detail=f"from {user}")
+        kind = "status" if headers.get(H_TO) else "edoc"
+        return self._route(body, None, kind, sender, recipients, headers, message_id, sha)
+
+    def _route(self, body: bytes, header: dict[str, Any] | None, kind: str, sender: str, recipients: list[str],
+               headers: dict[str, Any], message_id: str, sha: str) -> Outcome:
+        facts = {}
+        for organ in recipients:
+            ok, reason_vi = self.directory.is_deliverable(organ)
+            facts[organ] = (ok, reason_vi, self.directory.serving_hub(organ))
+        placement = domain.place(self.code, self.children, bool(self.spec.parent), recipients, facts)
+        traced = edxml.append_trace(body, self.me, now_vn())
+        out = Outcome()
+        for key, organs in placement.routes.items():
+            out.copies.append(Copy(key, traced, {**headers, H_RECIPIENTS: organs}, message_id))
+            self.log.append("delivered" if key in organs else "routed", message_id,
+                            document_id=self._doc_id(header), sender=sender, recipients=organs,
+                            sha256=hashlib.sha256(traced).hexdigest(), detail=f"key={key}")
+            m.RELAYED.labels(self.code, kind, "inbox" if key in organs else key).inc()
+        for organ, (reason, detail) in placement.refused.items():
+            if kind == "status":  # a status nobody can take is logged, never answered (no status loops)
+                self._reject_log(message_id, sha, sender, reason, detail, [organ])
+                continue
+            out.copies.extend(self._refusal(header, sender, message_id, sha, reason, detail,
+                                            reporter=organ).copies)
+        return out
+
+    def _refuse_all(self, body: bytes, header: dict[str, Any] | None, sender: str, message_id: str, sha: str,
+                    reason: Reason, detail: str) -> Outcome:
+        if header is None:
+            try:  # best effort: name the document in the status if the envelope is readable at all
+                header = edxml.peek(body)
+            except Exception:
+                header = None
+        if header and header.get("status_code"):
+            self._reject_log(message_id, sha, sender, reason, detail)
+            return Outcome()
+        return self._refusal(header, sender, message_id, sha, reason, detail, reporter=None)
+
+    def _refusal(self, header: dict[str, Any] | None, sender: str, message_id: str, sha: str, reason: Reason,
+                 detail: str, reporter: str | None) -> Outcome:
+        self._reject_log(message_id, sha, sender, reason, detail, [reporter] if reporter else [])
+        status = domain.rejection_status(
+            reporter={"organ_id": reporter or self.me, "organ_name": self.spec.name},
+            sender=sender, response_for=domain.response_for_of(header, sender, message_id),
+            reason=reason, detail=detail, at=now_vn())
+        body = edxml.append_trace(edxml.build_status(status), self.me, now_vn())
+        status_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.me}/{message_id}/{reporter}/{reason}"))
+        headers = {H_TO: sender, H_ORIGIN: self.me, H_SUBMITTED: domain.epoch_ms()}
+        placement = domain.place(self.code, self.children, bool(self.spec.parent), [sender],
+                                 {sender: (True, "", self.directory.serving_hub(sender))})
+        return Outcome([Copy(key, body, {**headers, H_RECIPIENTS: organs}, status_id)
+                        for key, organs in placement.routes.items()])
+
+    def _reject_log(self, message_id: str, sha: str, sender: str, reason: Reason, detail: str,
+                    recipients: list[str] | None = None) -> None:
+        m.REJECTED.labels(self.code, str(reason)).inc()
+        self.log.append("rejected", message_id, sender=sender, recipients=recipients or [], sha256=sha,
+                        detail=f"{reason}: {detail}")
+        log.info("rejected %s from %s: %s %s", message_id, sender, reason, detail)
+
+    @staticmethod
+    def _doc_id(header: dict[str, Any] | None) -> str:
+        if not header:
+            return ""
+        return str(header.get("document_id") or (header.get("response_for") or {}).get("document_id") or "")
+
+
+# --- transport ------------------------------------------------------------------------------------------
+
+
+class Loop(threading.Thread):
+    """A consumer that reconnects with back-off until stopped; `once(conn)` runs one connected session."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name=name, daemon=True)
+        self.stopping = threading.Event()
+        self.connected = threading.Event()
+
+    def run(self) -> None:
+        backoff = broker.Backoff()
+        while not self.stopping.is_set():
+            try:
+                self.session()
+                backoff.reset()
+            except broker.TRANSIENT as exc:
+                self.connected.clear()
+                log.warning("%s: %s; reconnecting", self.name, exc.__class__.__name__)
+                backoff.wait(self.stopping.is_set)
+            except Exception:
+                self.connected.clear()
+                log.exception("%s failed; restarting", self.name)
+                backoff.wait(self.stopping.is_set)
+
+    def session(self) -> None:
+        raise NotImplementedError
+
+    def consume(self, ch: Any, queue: str, handle) -> None:
+        ch.basic_qos(prefetch_count=PREFETCH)
+        self.connected.set()
+        for method, props, body in ch.consume(queue, inactivity_timeout=0.5):
+            if self.stopping.is_set():
+                break
+            if method is None:
+                continue
+            handle(method, props, body)
+        ch.cancel()
+
+
+class RelayLoop(Loop):
+    def __init__(self, hub: Hub, creds: broker.Credentials, clock: m.InboxClock | None = None) -> None:
+        super().__init__(f"relay:{hub.code}")
+        self.hub, self.creds, self.clock = hub, creds, clock
+
+    def session(self) -> None:
+        params = self.creds.params(self.hub.user, broker.hub_vhost(self.hub.topology, self.hub.code))
+        with broker.confirmed_channel(params) as (_conn, ch):
+            def handle(method, props, body) -> None:
+                try:
+                    outcome = self.hub.handle(body, props)
+                except broker.TRANSIENT:
+                    raise
+                except Exception:
+                    log.exception("relay of %s failed; it will be retried, then dead-lettered", props.message_id)
+                    ch.basic_nack(method.delivery_tag, requeue=True)
+                    return
+                for copy in outcome.copies:
+                    self._publish(ch, copy)
+                ch.basic_ack(method.delivery_tag)
+
+            self.consume(ch, broker.RELAY_QUEUE, handle)
+
+    def _publish(self, ch: Any, copy: Copy) -> None:
+        broker.publish(ch, broker.DELIVER, copy.key, copy.body, user_id=self.hub.user, message_id=copy.message_id,
+                       headers=copy.headers, mandatory=True)
+        if copy.key in (copy.headers.get(H_RECIPIENTS) or []):  # into a served agency's inbox
+            age = domain.age_seconds(copy.headers.get(H_SUBMITTED))
+            if age is not None:
+                m.RELAY_LATENCY.labels(self.hub.code).observe(age)
+            if self.clock:
+                self.clock.published(broker.inbox_queue(copy.key))
+
+
+class Forwarder(Loop):
+    """Moves one local queue into a neighbour hub's submit exchange; acks locally after the remote confirm."""
+
+    def __init__(self, name: str, creds: broker.Credentials, user: str, local_vhost: str, queue: str,
+                 remote_vhost: str) -> None:
+        super().__init__(name)
+        self.creds, self.user, self.local_vhost, self.queue, self.remote_vhost = (
+            creds, user, local_vhost, queue, remote_vhost)
+
+    def session(self) -> None:
+        with broker.confirmed_channel(self.creds.params(self.user, self.remote_vhost)) as (_rc, remote), \
+                broker.confirmed_channel(self.creds.params(self.user, self.local_vhost)) as (_lc, local):
+            def handle(method, props, body) -> None:
+                broker.publish(remote, broker.SUBMIT, "", body, user_id=self.user, message_id=props.message_id,
+                               headers=dict(props.headers or {}))
+                local.basic_ack(method.delivery_tag)
+
+            self.consume(local, self.queue, handle)
+
+
+# --- the process ----------------------------------------------------------------------------------------
+
+
+class TopologyRecipients:
+    """Connected agencies as the topology file lists them: used only while directory.py is not installed."""
+
+    def __init__(self, topology: Topology) -> None:
+        self.hubs = {a.organ_id: a.hub for a in topology.agencies}
+
+    def serving_hub(self, organ_id: str) -> str | None:
+        return self.hubs.get(organ_id)
+
+    def is_deliverable(self, organ_id: str) -> tuple[bool, str]:
+        return (True, "") if organ_id in self.hubs else (False, f"{organ_id} không có trong danh bạ")
+
+
+def open_directory(topology: Topology, code: str, settings: CommonSettings) -> RecipientDirectory:
+    """The hub's copy of the agency directory (services/interconnect/directory.py), seeded from the topology
+    file's `extra.directory` records (or its agencies) when it is empty."""
+    try:
+        from services.interconnect.directory import Directory
+    except ModuleNotFoundError as exc:
+        if exc.name != "services.interconnect.directory":
+            raise
+        log.warning("services.interconnect.directory is not available: routing on the topology's agencies")
+        return TopologyRecipients(topology)
+    from services.interconnect.models import DirectoryBase
+
+    database = Database("directory", f"{broker.namespace(topology)}hub.{code}", DirectoryBase.metadata, settings)
+    database.create_all()
+    directory = Directory(database)
+    records = topology.extra.get("directory") or [
+        {"organ_id": a.organ_id, "name": a.name, "hub": a.hub, "parent": a.parent} for a in topology.agencies]
+    directory.import_records(records)
+    return directory
+
+
+def build_hub(topology: Topology, code: str, run_dir: Path) -> Hub:
+    settings = CommonSettings(data_dir=Path(run_dir) / "data")
+    database = Database("hub", f"{broker.namespace(topology)}hub.{code}", HubBase.metadata, settings)
+    database.create_all()
+    relay_log = RelayLog(database, domain.trace_organ_id(code))
+    return Hub(topology, code, open_directory(topology, code, settings), relay_log)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Trục liên thông văn bản: one hub")
+    parser.add_argument("--hub", required=True)
+    parser.add_argument("--topology", required=True, type=Path)
+    parser.add_argument("--run-dir", required=True, type=Path)
+    parser.add_argument("--metrics-port", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pika").setLevel(logging.WARNING)
+    topology = Topology.load(args.topology)
+    creds = broker.Credentials.load(args.run_dir)
+    hub = build_hub(topology, args.hub, args.run_dir)
+    clock = m.InboxClock()
+    loops: list[Loop] = [RelayLoop(hub, creds, clock)]
+    vhost = broker.hub_vhost(topology, args.hub)
+    if hub.spec.parent:
+        loops.append(Forwarder(f"uplink:{args.hub}", creds, hub.user, vhost, broker.UPSTREAM_QUEUE,
+                               broker.hub_vhost(topology, hub.spec.parent)))
+    for child in hub.children:
+        loops.append(Forwarder(f"downlink:{child}", creds, hub.user, vhost, broker.down_queue(child),
+                               broker.hub_vhost(topology, child)))
+    for loop in loops:
+        loop.start()
+    _start_poller(topology, args.hub, args.run_dir, clock)
+    serve_metrics(args.metrics_port, lambda: {lp.name: lp.connected.is_set() for lp in loops}, hub=args.hub)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    log.info("hub %s running (%s)", args.hub, ", ".join(lp.name for lp in loops))
+    stop.wait()
+    for loop in loops:
+        loop.stopping.set()
+    for loop in loops:
+        loop.join(timeout=5)
+
+
+def _start_poller(topology: Topology, code: str, run_dir: Path, clock: m.InboxClock) -> None:
+    """Queue gauges need the management API; its URI comes from RABBIT_API_URI (absent: no gauges)."""
+    import os
+
+    from services.common.rabbit_admin import RabbitAdmin
+
+    api = os.environ.get("RABBIT_API_URI")
+    if api:
+        m.QueuePoller(RabbitAdmin(api), broker.hub_vhost(topology, code), code, oldest=clock.oldest_age).start()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""Prometheus metrics of the hubs and edges (served by services.common.observability.serve_metrics).
+
+Queue gauges (inbox depth, age of the oldest message, dead letters) are read from the management API by a
+poller in the hub process, since only the broker knows them; counters and latency are counted where they happen.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from services.common.rabbit_admin import RabbitAdmin
+
+log = logging.getLogger(__name__)
+
+RELAYED = Counter("congvan_hub_packages_relayed_total", "Packages routed onward by a hub, by kind and next hop",
+                  ["hub", "kind", "hop"])
+REJECTED = Counter("congvan_hub_packages_rejected_total", "Packages or recipients refused, by reason",
+                   ["hub", "reason"])
+RELAY_LATENCY = Histogram("congvan_relay_latency_seconds",
+                          "From the sender's edge publishing to the package being in the receiver's inbox",
+                          ["hub"], buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+EDGE_SENT = Counter("congvan_edge_packages_sent_total", "Packages an edge sent to its hub", ["agency", "kind"])
+EDGE_RECEIVED = Counter("congvan_edge_packages_received_total", "Packages an edge took from its inbox, by outcome",
+                        ["agency", "kind", "outcome"])
+EDGE_LATENCY = Histogram("congvan_edge_end_to_end_seconds",
+                         "From the sender's edge publishing to the receiving registry having it",
+                         ["agency"], buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60))
+OUTBOX_BACKLOG = Gauge("congvan_edge_outbox_backlog", "Outgoing packages recorded but not yet confirmed by the hub",
+                       ["agency"])
+INBOX_DEPTH = Gauge("congvan_hub_inbox_depth", "Messages waiting in an agency's inbox", ["hub", "agency"])
+INBOX_OLDEST_AGE = Gauge("congvan_hub_inbox_oldest_age_seconds", "Age of the oldest message waiting in an inbox",
+                         ["hub", "agency"])
+DEAD_LETTERS = Gauge("congvan_hub_dead_letters", "Messages in the hub's dead-letter queue", ["hub"])
+
+
+class QueuePoller:
+    """Every `interval` seconds, copy queue depths from the management API into gauges (a daemon thread)."""
+
+    def __init__(self, admin: RabbitAdmin, vhost: str, hub: str, interval: float = 10.0,
+                 oldest: Callable[[str, int], float | None] | None = None) -> None:
+        self.admin, self.vhost, self.hub, self.interval = admin, vhost, hub, interval
+        self.oldest = oldest
+        self._stop = threading.Event()
+
+    def poll_once(self) -> None:
+        for q in self.admin.queues(self.vhost):
+            name, depth = q["name"], int(q.get("messages", 0) or 0)
+            if name.startswith("inbox."):
+                agency = name.removeprefix("inbox.")
+                INBOX_DEPTH.labels(self.hub, agency).set(depth)
+                age = self.oldest(name, depth) if (self.oldest and depth) else None
+                INBOX_OLDEST_AGE.labels(self.hub, agency).set(age or 0.0)
+            elif name == "dead":
+                DEAD_LETTERS.labels(self.hub).set(depth)
+
+    def start(self) -> None:
+        def loop() -> None:
+            while not self._stop.wait(self.interval):
+                try:
+                    self.poll_once()
+                except Exception as exc:  # the broker may be restarting; the next round will tell
+                    log.info("queue poll failed: %s", exc)
+
+        threading.Thread(target=loop, name="queue-poller", daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+class InboxClock:
+    """Publish times of the last messages the hub put into each inbox, to tell the age of the oldest waiting one.
+
+    Quorum queues on RabbitMQ 3.10 report no head-message timestamp, and peeking would count as a delivery
+    (towards the dead-letter limit). Inboxes are FIFO, so with `depth` messages waiting the oldest is the
+    depth-th most recent publish. Only known for messages published since this hub process started.
+    """
+
+    def __init__(self, keep: int = 100_000) -> None:
+        from collections import deque
+
+        self.keep = keep
+        self._times: dict[str, deque[float]] = {}
+        self._deque = deque
+        self._lock = threading.Lock()
+
+    def published(self, queue: str, at: float | None = None) -> None:
+        with self._lock:
+            self._times.setdefault(queue, self._deque(maxlen=self.keep)).append(at or time.time())
+
+    def oldest_age(self, queue: str, depth: int) -> float | None:
+        with self._lock:
+            times = self._times.get(queue)
+            if not times or depth <= 0 or depth > len(times):
+                return None
+            return max(0.0, time.time() - times[-depth])

@@ -1,0 +1,79 @@
+"""A stand-in `registry` nameko service for the interconnect tests (run as a real agency process).
+
+It records what the edge hands over in its own SQLite file (DATA_DIR/<agency>/fake_registry.sqlite3): every
+call (to see the edge's own deduplication) and every registration, unique on (document_id, sender, recipient,
+kind) as the real registry deduplicates; and it dispatches `outgoing_package` / `outgoing_status` events the
+way the real registry's outbox does.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from nameko.events import EventDispatcher
+from nameko.extensions import DependencyProvider
+from nameko.rpc import rpc
+
+from services.common.db import agency_slug
+
+
+class _Store(DependencyProvider):
+    def setup(self) -> None:
+        root = Path(self.container.config["DATA_DIR"]) / agency_slug(self.container.config.get("AGENCY_ID", ""))
+        root.mkdir(parents=True, exist_ok=True)
+        self.path = root / "fake_registry.sqlite3"
+        with self._conn() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS calls (method TEXT, body TEXT)")
+            db.execute("CREATE TABLE IF NOT EXISTS registered (document_id TEXT, sender TEXT, kind TEXT, body TEXT,"
+                       " UNIQUE (document_id, sender, kind))")
+
+    def _conn(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.path, timeout=30, isolation_level=None)
+
+    def get_dependency(self, worker_ctx):
+        return self._conn
+
+
+class FakeRegistry:
+    name = "registry"
+    store = _Store()
+    dispatch = EventDispatcher()
+
+    def _record(self, method: str, package: dict, kind: str, document_id: str) -> None:
+        with self.store() as db:
+            db.execute("INSERT INTO calls VALUES (?, ?)", (method, json.dumps(package)))
+            db.execute("INSERT OR IGNORE INTO registered VALUES (?, ?, ?, ?)",
+                       (document_id, package["from"]["organ_id"], kind, json.dumps(package)))
+
+    @rpc
+    def receive_package(self, package: dict) -> dict:
+        kind = f"edoc:{(package.get('business') or {}).get('doc_type', 0)}"
+        self._record("receive_package", package, kind, package["document_id"])
+        return {"status": "waiting"}
+
+    @rpc
+    def record_status(self, status: dict) -> dict:
+        kind = f"status:{status['status_code']}:{status.get('timestamp')}"
+        self._record("record_status", status, kind, status["response_for"]["document_id"])
+        return {"ok": True}
+
+    @rpc
+    def send_package(self, package: dict) -> None:
+        self.dispatch("outgoing_package", package)
+
+    @rpc
+    def send_status(self, status: dict) -> None:
+        self.dispatch("outgoing_status", status)
+
+    @rpc
+    def registered(self) -> list[dict]:
+        with self.store() as db:
+            return [{"document_id": d, "sender": s, "kind": k, "package": json.loads(b)}
+                    for d, s, k, b in db.execute("SELECT document_id, sender, kind, body FROM registered")]
+
+    @rpc
+    def calls(self, method: str) -> int:
+        with self.store() as db:
+            return db.execute("SELECT count(*) FROM calls WHERE method = ?", (method,)).fetchone()[0]

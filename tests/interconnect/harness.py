@@ -1,0 +1,176 @@
+"""Runs a small interconnect network as real processes: hubs, agency edges and stand-in registries.
+
+Every process is started in its own session and stopped (SIGTERM, then SIGKILL) by `Network.stop`, which the
+fixtures call in `finally`, so a failing test leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from infra.topology import Topology
+from services.common.rpc import ServiceClient
+from services.common.settings import CommonSettings
+from services.interconnect import broker
+from services.storage.blobs import blob_store
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Network:
+    def __init__(self, topology: Topology, creds: broker.Credentials, run_dir: Path, env: dict[str, str]) -> None:
+        self.topology, self.creds, self.run_dir = topology, creds, Path(run_dir)
+        self.data_dir = self.run_dir / "data"
+        self.env = {**os.environ, **env, "DATA_DIR": str(self.data_dir), "PYTHONUNBUFFERED": "1"}
+        self.env.pop("DATABASE_URL", None)
+        self.procs: dict[str, tuple[subprocess.Popen, int]] = {}
+        self.clients: dict[str, ServiceClient] = {}
+
+    # -- processes ------------------------------------------------------------------------------------
+    def _spawn(self, name: str, argv: list[str], port: int) -> None:
+        log = open(self.run_dir / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the child's lifetime
+        proc = subprocess.Popen([sys.executable, *argv], cwd=REPO, env=self.env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        self.procs[name] = (proc, port)
+
+    def start_hub(self, code: str) -> None:
+        port = self.procs[f"hub:{code}"][1] if f"hub:{code}" in self.procs else free_port()
+        self._spawn(f"hub:{code}", ["-m", "services.interconnect.hub", "--hub", code, "--topology",
+                                    str(self.run_dir / "topology.json"), "--run-dir", str(self.run_dir),
+                                    "--metrics-port", str(port)], port)
+
+    def start_edge(self, organ_id: str) -> None:
+        port = self.procs[f"edge:{organ_id}"][1] if f"edge:{organ_id}" in self.procs else free_port()
+        self._spawn(f"edge:{organ_id}", ["-m", "services.interconnect.edge", "--agency", organ_id, "--topology",
+                                         str(self.run_dir / "topology.json"), "--run-dir", str(self.run_dir),
+                                         "--metrics-port", str(port)], port)
+
+    def start_registry(self, organ_id: str) -> None:
+        port = free_port()
+        self._spawn(f"registry:{organ_id}",
+                    ["-m", "services.common.agency_process", "--agency", organ_id,
+                     "--amqp-uri", self.services_uri(organ_id), "--metrics-port", str(port),
+                     "--services", "tests.interconnect.fake_registry:FakeRegistry"], port)
+
+    def start(self, agencies: list[str]) -> None:
+        for hub in self.topology.hubs:
+            self.start_hub(hub.code)
+        for organ in agencies:
+            self.start_registry(organ)
+            self.start_edge(organ)
+        self.wait_healthy()
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        for name, (proc, port) in self.procs.items():
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{name} exited: {(self.run_dir / f'{name}.log').read_text()[-3000:]}")
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                        if r.status == 200:
+                            break
+                except OSError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{name} not healthy: {(self.run_dir / f'{name}.log').read_text()[-3000:]}")
+                time.sleep(0.2)
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        proc, _port = self.procs[name]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        proc.wait(timeout=30)
+
+    def stop(self) -> None:
+        for client in self.clients.values():
+            client.close()
+        for proc, _port in self.procs.values():
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    continue
+        for proc, _port in self.procs.values():
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
+
+    # -- the agencies' side ---------------------------------------------------------------------------
+    def services_uri(self, organ_id: str) -> str:
+        return self.creds.uri(broker.services_user(self.topology, organ_id),
+                              broker.agency_vhost(self.topology, organ_id))
+
+    def registry(self, organ_id: str) -> ServiceClient:
+        if organ_id not in self.clients:
+            self.clients[organ_id] = ServiceClient(self.services_uri(organ_id), size=1, timeout=30)
+        return self.clients[organ_id]
+
+    def call(self, organ_id: str, method: str, *args: Any) -> Any:
+        return self.registry(organ_id).call("registry", method, None, *args)
+
+    def put_blob(self, organ_id: str, data: bytes) -> str:
+        return blob_store(CommonSettings(data_dir=self.data_dir), organ_id).put_bytes(data).sha256
+
+    def read_blob(self, organ_id: str, sha256: str) -> bytes:
+        return blob_store(CommonSettings(data_dir=self.data_dir), organ_id).read(sha256)
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60, what: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout}s for {what}")
+        time.sleep(0.2)
+
+
+def edoc(topology: Topology, sender: str, recipients: list[str], number: int, attachments: list[dict],
+         doc_type: int = 0, target: str | None = None, message_id: str | None = None) -> dict[str, Any]:
+    import uuid
+
+    agency = topology.agency(sender)
+    day = date(2026, 11, 21)
+    notation = f"{agency.abbreviation}-VX"
+    return {
+        "kind": "edoc",
+        "message_id": message_id or str(uuid.uuid4()),
+        "document_id": f"{sender},{day:%Y/%m/%d},{number}/{notation}",
+        "business": {"doc_type": doc_type, "reason": "Văn bản điện tử mới", "target_document_id": target,
+                     "paper": 0, "staff": {"department": "Văn thư", "name": "Lê Văn Hùng", "mobile": "",
+                                           "email": ""}, "document_info": None, "replacements": []},
+        "from": {"organ_id": sender, "organ_name": agency.name, "organization_in_charge": "", "address": "",
+                 "email": "", "telephone": "", "fax": "", "website": ""},
+        "to": [{"organ_id": r, "organ_name": topology.agency(r).name} for r in recipients],
+        "code_number": str(number), "code_notation": notation,
+        "promulgation_place": agency.place, "promulgation_date": day.isoformat(),
+        "document_type": {"type": 1, "type_detail": 0, "type_name": "Công văn"},
+        "subject": f"Về việc thử nghiệm liên thông số {number}", "content": "Nội dung thử nghiệm",
+        "signer": {"competence": "TM. ỦY BAN NHÂN DÂN", "position": "Chủ tịch", "full_name": "Nguyễn Văn An"},
+        "due_date": None, "to_places": ["Như trên", "Lưu: VT"],
+        "other": {"priority": 0, "sphere_of_promulgation": "", "typer_notation": "", "promulgation_amount": 1,
+                  "page_amount": 1, "appendixes": [], "direction": False},
+        "response_for": [], "steering_type": 0, "trace": [], "attachments": attachments,
+    }
