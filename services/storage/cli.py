@@ -62,3 +62,7 @@ def stats(agency: str = typer.Option(None, help="Mã định danh cơ quan (mặ
 
 if __name__ == "__main__":
     app()
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="storage")

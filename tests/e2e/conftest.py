@@ -1,0 +1,53 @@
+"""A whole deployment for end-to-end tests: hubs, agencies, edges and the gateway as real processes.
+
+It is the demo's topology with its own namespace on the test broker (vhosts `e2e<hex>.hub.H60`, ...) and free
+ports, so it never collides with the demo or with other tests. Every process is stopped afterwards, even on failure.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+from infra import procs
+from infra.demo import Deployment
+from infra.procs import ProcTable
+from infra.topology import DEMO, Topology
+
+
+def e2e_topology() -> Topology:
+    hubs = tuple(dataclasses.replace(h, metrics_port=procs.free_port()) for h in DEMO.hubs)
+    agencies = tuple(dataclasses.replace(a, services_metrics_port=procs.free_port(),
+                                         edge_metrics_port=procs.free_port()) for a in DEMO.agencies)
+    return Topology(hubs=hubs, agencies=agencies, gateway_port=procs.free_port(),
+                    extra={"namespace": f"e2e{secrets.token_hex(3)}."})
+
+
+@pytest.fixture(scope="module")
+def deployment(stack_env, tmp_path_factory) -> Iterator[Deployment]:
+    run_dir = tmp_path_factory.mktemp("deployment")
+    topology = e2e_topology()
+    dep = Deployment(topology, run_dir, ProcTable(run_dir), stack_env["RABBIT_API_URI"], tsa_port=procs.free_port())
+    try:
+        dep.start()
+        dep.accounts_text = dep.seed(run_dir / "accounts.txt")
+        yield dep
+    finally:
+        dep.stop()
+        from services.common.rabbit_admin import RabbitAdmin
+        from services.interconnect.broker import unprovision
+
+        admin = RabbitAdmin(stack_env["RABBIT_API_URI"])
+        unprovision(admin, topology)
+        admin.close()
+
+
+def demo_password(dep: Deployment, username: str) -> str:
+    for line in dep.accounts_text.splitlines():
+        parts = line.split()
+        if parts and parts[0] == username:
+            return parts[1]
+    raise KeyError(username)
