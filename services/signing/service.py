@@ -26,7 +26,7 @@ from services.signing.workflow import Signing, seal_holder
 
 
 class SigningProvider(DependencyProvider):
-    """The signing settings of the container; `bind` makes a workflow over the worker's database."""
+    """The signing settings of the container; `workflow` makes one over the worker's database."""
 
     def setup(self) -> None:
         self.settings = signing_settings_from_config(self.container.config)
@@ -34,7 +34,7 @@ class SigningProvider(DependencyProvider):
     def get_dependency(self, worker_ctx) -> Any:
         return self
 
-    def bind(self, database) -> Signing:
+    def workflow(self, database) -> Signing:
         return Signing(self.settings, database)
 
 
@@ -46,7 +46,7 @@ class SigningService:
     config = SigningProvider()
 
     def _signing(self) -> Signing:
-        return self.config.bind(self.db)
+        return self.config.workflow(self.db)
 
     @rpc
     def health(self) -> dict:

@@ -1,0 +1,69 @@
+"""The nameko `signing` service in a real agency process on a fresh vhost, called over RPC."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from infra import procs
+from services.common.actor import Actor
+from services.common.errors import Forbidden
+from services.common.rpc import ServiceClient
+from services.signing import layout, sample
+from services.storage.blobs import blob_store
+from tests.signing.conftest import AGENCY, LEADER
+
+LEADER_ACTOR = Actor(user_id="u-leader", username=LEADER, agency_id=AGENCY, roles=frozenset({"leader"}),
+                     full_name="Nguyễn Văn An")
+CLERK = Actor(user_id="u-clerk", username="hoalt.vp", agency_id=AGENCY, roles=frozenset({"clerk"}),
+              full_name="Lê Thị Hoa")
+
+
+@pytest.fixture
+def signing_process(fresh_vhost, settings):
+    port = procs.free_port()
+    env = {**os.environ, "DATA_DIR": str(settings.data_dir), "SIGNING_PKI_DIR": str(settings.pki_dir)}
+    with open(settings.data_dir / "agency.log", "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "services.common.agency_process", "--agency", AGENCY, "--amqp-uri", fresh_vhost,
+             "--metrics-port", str(port), "--services", "services.signing.service:SigningService"],
+            stdout=log, stderr=subprocess.STDOUT, env=env)
+        client = ServiceClient(fresh_vhost, size=2, timeout=60)
+        try:
+            procs.wait_until(lambda: procs.http_ok(f"http://127.0.0.1:{port}/healthz"), 60, "signing service")
+            yield client
+        finally:
+            client.close()
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def test_flow_over_rpc(signing_process, settings):
+    client = signing_process
+    blobs = blob_store(settings, AGENCY)
+    draft = blobs.put_bytes(sample.draft_pdf()).sha256
+    png = blobs.put_bytes(layout.png_bytes(layout.default_signature_image("An", _italic()))).sha256
+
+    assert client.call("signing", "health", CLERK)["ok"] is True
+    assert client.call("signing", "set_signature_image", LEADER_ACTOR, "u-leader", png)["png_sha256"] == png
+    prepared = client.call("signing", "prepare_draft", CLERK, draft)
+    with pytest.raises(Forbidden):  # a clerk cannot use the leader's key
+        client.call("signing", "sign_leader", CLERK, prepared["sha256"], LEADER)
+    signed = client.call("signing", "sign_leader", LEADER_ACTOR, prepared["sha256"], LEADER, "Đồng ý ban hành")
+    sealed = client.call("signing", "fill_and_seal", CLERK, signed["sha256"], "Số: 17/QĐ-UBND",
+                         "Tuyên Quang, ngày 23 tháng 11 năm 2026", "17/QĐ-UBND", [])
+    report = client.call("signing", "verify", CLERK, sealed["sha256"])
+    assert report["verdict"] == "valid" and report["legally_valid"] is True
+    assert {s["field"] for s in report["signatures"] if s["valid"]} == {"LanhDao", "DauCoQuan"}
+
+
+def _italic():
+    from services.signing import fonts
+
+    return fonts.system_font(fonts.SERIF_ITALIC)
