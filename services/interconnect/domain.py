@@ -18,6 +18,7 @@ MAX_PACKAGE_BYTES = 64 * 1024 * 1024
 H_RECIPIENTS = "x-recipients"      # organ ids this copy is for (set by the first hub, narrowed at each hop)
 H_TO = "x-to"                      # destination of a status (edXML status packages carry no To)
 H_ORIGIN = "x-origin"              # organ id of the submitting agency, as authenticated by the first hub
+ORIGINAL_USER = "x-original-user"  # set by `congvan dlq redrive`: who submitted a re-driven message
 H_SUBMITTED = "x-submitted-at"     # epoch milliseconds (AMQP tables have no floats) when the edge published
 
 

@@ -82,6 +82,8 @@ class Hub:
         headers = dict(props.headers or {})
         sha = hashlib.sha256(body).hexdigest()
         user = props.user_id or ""
+        if user == self.user:  # re-driven by an operator from `dead`: judge it as its first submitter
+            user = str(headers.get(domain.ORIGINAL_USER) or "")
         if user in self._neighbour_users:
             return self._relay_from_hub(body, headers, message_id, sha, user)
         sender = self._agency_users.get(user)

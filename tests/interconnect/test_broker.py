@@ -8,7 +8,7 @@ import pika
 import pika.exceptions
 import pytest
 
-from services.interconnect import broker
+from services.interconnect import broker, domain, ops_cli
 from tests.interconnect.conftest import G22, H17_A, H60_A, H60_B
 
 
@@ -89,5 +89,16 @@ def test_a_message_failing_too_often_is_dead_lettered(provisioned):
         method, props, body = ch.basic_get(broker.DEAD_QUEUE)
         assert body == b"<poison/>" and props.message_id == "poison"
         assert method is not None and ch.basic_get(broker.RELAY_QUEUE)[0] is None
+        ch.basic_nack(method.delivery_tag, requeue=True)
+    finally:
+        conn.close()
+    # The operator sees it, with where it died and why, and puts it back.
+    [row] = ops_cli.dead_letters(topology, creds, "H60")
+    assert (row["message_id"], row["queue"], row["reason"]) == ("poison", "relay", "delivery_limit")
+    assert ops_cli.redrive(topology, creds, "H60", "poison") == 1
+    conn = _connect(creds, topology, user, "H60")
+    try:
+        _method, props, body = conn.channel().basic_get(broker.RELAY_QUEUE, auto_ack=True)
+        assert body == b"<poison/>" and props.headers[domain.ORIGINAL_USER] == user
     finally:
         conn.close()

@@ -108,3 +108,41 @@ def test_the_hubs_relay_log_verifies(network):
         log = RelayLog(db, f"hub.{code}")
         assert log.verify() == [] and log.head()[0] > 0
         db.dispose()
+
+
+def _submit_raw(net: Network, organ: str, body: bytes, message_id: str) -> None:
+    import pika
+
+    user = broker.agency_user(net.topology, organ)
+    vhost = broker.hub_vhost(net.topology, net.topology.agency(organ).hub)
+    conn = pika.BlockingConnection(net.creds.params(user, vhost))
+    try:
+        ch = conn.channel()
+        ch.confirm_delivery()
+        broker.publish(ch, broker.SUBMIT, "", body, user_id=user, message_id=message_id)
+    finally:
+        conn.close()
+
+
+def test_bad_packages_come_back_as_status_02_and_the_hub_keeps_running(network):
+    from services.interconnect import edxml
+
+    forged = edoc(network.topology, H60_B, [H17_A], 9, [])  # claims to come from H60_B, sent by H60_A
+    bad = {
+        "forged": edxml.build_edoc(forged, []),
+        "malformed": b"<edXML><edXMLEnvelope><unclosed></edXML>",
+        "xxe": b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><edXML>&e;</edXML>',
+        "laughs": b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;">]><edXML>&b;</edXML>',
+    }
+    for name, body in bad.items():
+        _submit_raw(network, H60_A, body, f"bad-{name}")
+
+    def statuses() -> dict[str, str]:
+        return {r["document_id"]: r["package"]["description"] for r in _registered(network, H60_A, "status:02")}
+
+    got = wait_for(lambda: (s := statuses()) and len(s) >= 4 and s, what="four statuses 02")
+    assert "không trùng với tài khoản đã gửi" in got[forged["document_id"]]
+    for name in ("malformed", "xxe", "laughs"):
+        assert got[f"bad-{name}"].startswith("Gói tin edXML không hợp lệ"), got[f"bad-{name}"]
+    assert not [r for r in _registered(network, H17_A) if r["document_id"] == forged["document_id"]]
+    _send_and_wait(network, H60_A, H60_B, 10)  # the hub still relays

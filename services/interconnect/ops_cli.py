@@ -1,0 +1,133 @@
+"""Operator commands of the interconnect: `congvan dlq list|redrive`, `congvan relaylog verify`.
+
+They read the broker address and passwords from RUN_DIR/credentials.json (written by broker.provision) and
+the topology from RUN_DIR/topology.json unless --topology is given.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from infra.topology import Topology
+from services.interconnect import broker
+from services.interconnect.domain import ORIGINAL_USER
+
+RUN_DIR = typer.Option(..., "--run-dir", envvar="CONGVAN_RUN_DIR", help="Run directory holding credentials.json")
+TOPOLOGY = typer.Option(None, "--topology", help="Topology file (default: RUN_DIR/topology.json)")
+
+
+def _load(run_dir: Path, topology: Path | None) -> tuple[Topology, broker.Credentials]:
+    return Topology.load(topology or run_dir / "topology.json"), broker.Credentials.load(run_dir)
+
+
+def _where(topology: Topology, name: str) -> tuple[str, str]:
+    """(vhost, user) of a hub code or an agency organ id."""
+    if any(h.code == name for h in topology.hubs):
+        return broker.hub_vhost(topology, name), broker.hub_user(topology, name)
+    return broker.agency_vhost(topology, name), broker.services_user(topology, name)
+
+
+def _origin(props: Any) -> tuple[str, str]:
+    deaths = (props.headers or {}).get("x-death") or []
+    if deaths:
+        first = deaths[0]
+        reason = first.get("reason", b"")
+        return str(first.get("queue", "")), reason.decode() if isinstance(reason, bytes) else str(reason)
+    return "", ""
+
+
+def dead_letters(topology: Topology, creds: broker.Credentials, name: str) -> list[dict[str, Any]]:
+    """Every dead letter of a hub or an agency vhost, read without removing any (all are requeued)."""
+    vhost, user = _where(topology, name)
+    rows = []
+    with broker.confirmed_channel(creds.params(user, vhost)) as (_conn, ch):
+        tags = []
+        while True:
+            method, props, body = ch.basic_get(broker.DEAD_QUEUE)
+            if method is None:
+                break
+            tags.append(method.delivery_tag)
+            queue, reason = _origin(props)
+            rows.append({"message_id": props.message_id, "queue": queue, "reason": reason, "size": len(body),
+                         "user_id": props.user_id})
+        for tag in tags:
+            ch.basic_nack(tag, requeue=True)
+    return rows
+
+
+def redrive(topology: Topology, creds: broker.Credentials, name: str, message_id: str | None) -> int:
+    """Put dead letters back on the queue they died in (all of them, or one message id); returns the count."""
+    vhost, user = _where(topology, name)
+    moved = 0
+    with broker.confirmed_channel(creds.params(user, vhost)) as (_conn, ch):
+        keep = []
+        while True:
+            method, props, body = ch.basic_get(broker.DEAD_QUEUE)
+            if method is None:
+                break
+            queue, _reason = _origin(props)
+            if not queue or (message_id and props.message_id != message_id):
+                keep.append(method.delivery_tag)
+                continue
+            headers = {k: v for k, v in (props.headers or {}).items() if not k.startswith("x-death")}
+            # The broker stamps our own user on the copy; the hub reads who really submitted it from here.
+            headers.setdefault(ORIGINAL_USER, props.user_id or "")
+            # Republished through the default exchange straight into the original queue, confirmed, then
+            # removed from `dead`: a crash in between leaves a duplicate, which every consumer tolerates.
+            broker.publish(ch, "", queue, body, user_id=user, message_id=props.message_id or "", headers=headers)
+            ch.basic_ack(method.delivery_tag)
+            moved += 1
+        for tag in keep:
+            ch.basic_nack(tag, requeue=True)
+    return moved
+
+
+def register(app: typer.Typer) -> None:
+    dlq = typer.Typer(help="Gói tin bị chuyển vào hàng đợi lỗi (dead letters).", no_args_is_help=True)
+    relaylog_app = typer.Typer(help="Nhật ký chuyển tiếp của trục liên thông.", no_args_is_help=True)
+    app.add_typer(dlq, name="dlq")
+    app.add_typer(relaylog_app, name="relaylog")
+
+    @dlq.command("list")
+    def dlq_list(name: str = typer.Argument(..., help="Mã trục (H60, national) hoặc mã định danh cơ quan"),
+                 run_dir: Path = RUN_DIR, topology: Path | None = TOPOLOGY) -> None:
+        """Liệt kê các gói tin trong hàng đợi lỗi."""
+        topo, creds = _load(run_dir, topology)
+        rows = dead_letters(topo, creds, name)
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+        typer.echo(f"{len(rows)} gói tin trong hàng đợi lỗi của {name}.", err=True)
+
+    @dlq.command("redrive")
+    def dlq_redrive(name: str = typer.Argument(...), message_id: str | None = typer.Option(None, "--message-id"),
+                    run_dir: Path = RUN_DIR, topology: Path | None = TOPOLOGY) -> None:
+        """Đưa gói tin từ hàng đợi lỗi trở lại hàng đợi ban đầu để xử lý lại."""
+        topo, creds = _load(run_dir, topology)
+        typer.echo(f"Đã đưa lại {redrive(topo, creds, name, message_id)} gói tin vào hàng đợi xử lý.")
+
+    @relaylog_app.command("verify")
+    def relaylog_verify(hub: str = typer.Argument(..., help="Mã trục: H60, national"), run_dir: Path = RUN_DIR,
+                        topology: Path | None = TOPOLOGY) -> None:
+        """Kiểm tra chuỗi băm của nhật ký chuyển tiếp; mã thoát 1 nếu có bản ghi bị sửa, xóa hoặc chèn."""
+        from services.common.db import Database
+        from services.common.settings import CommonSettings
+        from services.interconnect.models import HubBase
+        from services.interconnect.relaylog import RelayLog
+
+        topo = Topology.load(topology or run_dir / "topology.json")
+        db = Database("hub", f"{broker.namespace(topo)}hub.{hub}", HubBase.metadata,
+                      CommonSettings(data_dir=run_dir / "data"))
+        try:
+            log = RelayLog(db, f"hub.{hub}")
+            problems = log.verify()
+            seq, head = log.head()
+        finally:
+            db.dispose()
+        for p in problems:
+            typer.echo(f"[{p.kind}] {p.message_vi}")
+        if problems:
+            raise typer.Exit(1)
+        typer.echo(f"Nhật ký chuyển tiếp của trục {hub} toàn vẹn: {seq} bản ghi, mã băm cuối {head}.")
