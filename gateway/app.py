@@ -47,6 +47,19 @@ class Gateway:
         self.backends = Backends.from_file(settings.agencies_file, settings.rpc_timeout)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["ROLE_LABELS"] = {r.value: label for r, label in ROLE_LABELS_VI.items()}
+        self._directory = None
+
+    def directory(self):
+        """The gateway's copy of the agency directory (recipient picker), imported from DIRECTORY_FILE once."""
+        if self._directory is None:
+            from services.interconnect.directory import Directory
+            from services.interconnect.models import DirectoryBase
+
+            directory = Directory(Database("directory", "gateway", DirectoryBase.metadata, self.settings))
+            if self.settings.directory_file and Path(self.settings.directory_file).exists():
+                directory.import_file(Path(self.settings.directory_file))
+            self._directory = directory
+        return self._directory
 
 
 class Viewer:
@@ -134,9 +147,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     _install_middleware(app)
     _install_errors(app)
     _install_core_routes(app)
-    from gateway import api, web
+    from gateway import api, documents, web
 
     web.install(app)
+    documents.install(app)
     api.install(app)
     return app
 

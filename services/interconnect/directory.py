@@ -256,6 +256,13 @@ class Directory:
                           f"{record.organ_id} ({record.name}).")
         return True, ""
 
+    def deliverable(self, on: date | None = None) -> list[AgencyRecord]:
+        """Every agency that can receive on that day, by level and code: a recipient picker for a small directory."""
+        with self.database.session() as session:
+            rows = session.scalars(select(DirectoryAgency).order_by(DirectoryAgency.level, DirectoryAgency.organ_id))
+            records = [_record(row) for row in rows]
+        return [r for r in records if self.is_deliverable(r.organ_id, on)[0]]
+
     def served_by(self, hub: str) -> list[AgencyRecord]:
         """Every agency a hub serves (its inboxes), expired ones included."""
         with self.database.session() as session:

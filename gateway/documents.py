@@ -1,0 +1,186 @@
+"""Clerk's document pages: send a signed document, receive, the registers, a document's page, file downloads."""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from datetime import date
+from typing import Any
+
+from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+
+from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
+from gateway.web import panel
+from services.common.errors import CongVanError, NotFound, ValidationFailed
+from services.registry.catalog import DOCUMENT_TYPES, REJECT_REASONS, STATUS_LABELS, URGENCY_LABELS
+from services.storage.blobs import blob_store
+from services.storage.ingest import ingest
+
+CHUNK = 256 * 1024
+RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)$")
+
+
+def _recipients(g: Gateway, v: Viewer) -> list[dict[str, str]]:
+    return [{"organ_id": r.organ_id, "name": r.name} for r in g.directory().deliverable()
+            if r.organ_id != v.user.agency_id]
+
+
+def _registers(g: Gateway, v: Viewer, direction: str) -> list[dict[str, Any]]:
+    return g.backends.call(v.actor, "registry", "list_registers", year=date.today().year, direction=direction)
+
+
+def _send_page(request: Request, g: Gateway, v: Viewer, form: dict[str, Any], error: str | None = None,
+               status_code: int = 200) -> Response:
+    return render(request, "send.html", v, status_code=status_code, form=form, error=error,
+                  types=sorted(DOCUMENT_TYPES.items(), key=lambda kv: kv[1]),
+                  priorities=[(int(k), label) for k, label in URGENCY_LABELS.items()],
+                  recipients=_recipients(g, v), max_mb=g.settings.max_upload_mb, today=date.today().isoformat())
+
+
+def _decorate(doc: dict[str, Any]) -> dict[str, Any]:
+    doc["priority_label"] = URGENCY_LABELS.get(doc.get("priority") or 0, "")
+    for r in doc.get("recipients") or []:
+        r["status_label"] = STATUS_LABELS.get(r.get("status_code") or "", "")
+    return doc
+
+
+def _meta(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    signer = doc.get("signer") or {}
+    return [
+        ("Loại văn bản", doc.get("type_name")), ("Cơ quan ban hành", doc.get("organ_name")),
+        ("Ngày văn bản", doc.get("issued_date")), ("Mã văn bản", doc.get("document_id")),
+        ("Số đến", doc.get("number") if doc.get("direction") == "incoming" else None),
+        ("Ngày đến", doc.get("arrival_date")), ("Hạn xử lý", doc.get("due_date")),
+        ("Người ký", " ".join(x for x in (signer.get("position"), signer.get("full_name")) if x)),
+        ("Nơi nhận", ", ".join(doc.get("to_places") or [])),
+        ("Chữ ký số", (doc.get("verification") or {}).get("summary_vi") or doc.get("verification_state")),
+        ("Lưu ý", "; ".join(w.get("message", str(w)) if isinstance(w, dict) else str(w)
+                            for w in doc.get("warnings") or [])),
+    ]
+
+
+def install(app: FastAPI) -> None:
+    @app.get("/van-ban-di/gui", response_class=HTMLResponse, include_in_schema=False)
+    def send_form(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        v.actor.require("clerk")
+        return _send_page(request, g, v, {"type_code": "CV"})
+
+    @app.post("/van-ban-di/gui", include_in_schema=False)
+    def send(request: Request, code_number: str = Form(...), code_notation: str = Form(...),
+             promulgation_date: str = Form(...), type_code: str = Form("CV"), priority: int = Form(0),
+             subject: str = Form(...), signer_full_name: str = Form(""), signer_position: str = Form(""),
+             recipients: list[str] = Form(...), file: UploadFile = File(...), v: Viewer = Depends(csrf_checked),
+             g: Gateway = Depends(gw)):
+        v.actor.require("clerk")
+        form = {"code_number": code_number, "code_notation": code_notation, "promulgation_date": promulgation_date,
+                "type_code": type_code, "priority": priority, "subject": subject, "recipients": recipients,
+                "signer_full_name": signer_full_name, "signer_position": signer_position}
+        try:
+            doc = send_signed(g, v, form, file)
+        except CongVanError as exc:
+            return _send_page(request, g, v, form, exc.message_vi, exc.http_status)
+        return RedirectResponse(f"/van-ban/{doc['id']}?thong-bao=da-gui", status_code=303)
+
+    @app.get("/van-ban-den/cho-tiep-nhan", response_class=HTMLResponse, include_in_schema=False)
+    def waiting_reception(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        return render(request, "list.html", v,
+                      panel=panel(g, v, "Văn bản đến chờ tiếp nhận", "registry", "list_waiting_reception"))
+
+    @app.get("/van-ban-den", response_class=HTMLResponse, include_in_schema=False)
+    def incoming_register(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        return render(request, "list.html", v, panel=panel(g, v, "Sổ văn bản đến", "registry", "list_incoming"))
+
+    @app.get("/van-ban-di", response_class=HTMLResponse, include_in_schema=False)
+    def outgoing_register(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        return render(request, "list.html", v, panel=panel(g, v, "Sổ văn bản đi", "registry", "list_outgoing"))
+
+    @app.get("/van-ban-di/cho-ban-hanh", response_class=HTMLResponse, include_in_schema=False)
+    def waiting_issue(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        return render(request, "list.html", v,
+                      panel=panel(g, v, "Văn bản đi chờ ban hành", "registry", "list_waiting_issue"))
+
+    @app.get("/van-ban/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
+    def document_page(request: Request, doc_id: str, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        doc = _decorate(g.backends.call(v.actor, "registry", "get_document", doc_id))
+        registers = []
+        if doc.get("direction") == "incoming" and v.has("clerk") and doc.get("state") == "waiting_reception":
+            registers = _registers(g, v, "incoming")
+        return render(request, "document.html", v, doc=doc, meta=_meta(doc), registers=registers,
+                      reject_reasons=REJECT_REASONS)
+
+    @app.post("/van-ban-den/{doc_id}/tiep-nhan", include_in_schema=False)
+    def accept(doc_id: str, register_id: str = Form(...), v: Viewer = Depends(csrf_checked),
+               g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "registry", "accept_incoming", doc_id, register_id)
+        return RedirectResponse(f"/van-ban/{doc_id}?thong-bao=da-tiep-nhan", status_code=303)
+
+    @app.post("/van-ban-den/{doc_id}/tu-choi", include_in_schema=False)
+    def reject(doc_id: str, reason_code: str = Form(...), text: str = Form(...), v: Viewer = Depends(csrf_checked),
+               g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "registry", "reject_incoming", doc_id, reason_code, text)
+        return RedirectResponse(f"/van-ban/{doc_id}?thong-bao=da-tu-choi", status_code=303)
+
+    @app.get("/tep/{doc_id}/{sha256}", include_in_schema=False)
+    def download(request: Request, doc_id: str, sha256: str, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        return file_response(request, g, v, doc_id, sha256)
+
+
+def send_signed(g: Gateway, v: Viewer, form: dict[str, Any], file: UploadFile) -> dict[str, Any]:
+    """Stream the file into the agency's blob store (checked by content), record it, register and dispatch."""
+    if not form["recipients"]:
+        raise ValidationFailed("Thiếu trường bắt buộc “Nơi nhận”.", field="recipients")
+    directory = g.directory()
+    recipients = []
+    for organ_id in form["recipients"]:
+        record = directory.get(organ_id)
+        if record is None:
+            raise ValidationFailed(f"Không có cơ quan mã {organ_id} trong danh bạ.", field="recipients")
+        recipients.append({"organ_id": record.organ_id, "organ_name": record.name})
+    store = blob_store(g.settings, v.user.agency_id)
+    result = ingest(store, file.file, file.filename or "van-ban.pdf", purpose="to_sign",
+                    max_size=g.settings.max_upload_mb * 1024 * 1024)
+    g.backends.call(v.actor, "storage", "record_file", result.sha256, result.display_name, result.content_type,
+                    result.size, "signed_original", f"outgoing:{form['code_number']}/{form['code_notation']}")
+    registers = _registers(g, v, "outgoing")
+    if not registers:
+        raise ValidationFailed("Chưa có sổ văn bản đi của năm nay; quản trị viên cần tạo sổ.", field="register")
+    metadata = {"code_number": form["code_number"].strip(), "code_notation": form["code_notation"].strip(),
+                "issued_date": form["promulgation_date"], "type_code": form["type_code"],
+                "subject": form["subject"], "priority": int(form["priority"]),
+                "signer_full_name": form["signer_full_name"], "signer_position": form["signer_position"],
+                "pdf_name": result.display_name}
+    return g.backends.call(v.actor, "registry", "register_outgoing_signed", metadata, result.sha256, recipients,
+                           registers[0]["id"])
+
+
+def file_response(request: Request, g: Gateway, v: Viewer, doc_id: str, sha256: str) -> Response:
+    """Only files of a document the viewer may see (the registry decides); Range requests serve previews."""
+    doc = g.backends.call(v.actor, "registry", "get_document", doc_id)
+    files = {a["sha256"]: a for a in doc.get("attachments") or []}
+    if sha256 not in files:
+        raise NotFound("Không tìm thấy tệp trong văn bản này.", doc_id=doc_id, sha256=sha256)
+    info = files[sha256]
+    store = blob_store(g.settings, v.user.agency_id)
+    size = int(info.get("size") or store.stat(sha256).size)
+    name = info.get("name") or f"{sha256[:12]}.bin"
+    headers = {"Accept-Ranges": "bytes",
+               "Content-Disposition": f"attachment; filename*=UTF-8''{urllib.parse.quote(name)}",
+               "Cache-Control": "private, no-store"}
+    ctype = info.get("content_type") or "application/octet-stream"
+    match = RANGE_RE.match(request.headers.get("range", ""))
+    if match and (match.group(1) or match.group(2)):
+        start = int(match.group(1)) if match.group(1) else max(0, size - int(match.group(2)))
+        end = min(size, int(match.group(2)) + 1) if match.group(1) and match.group(2) else size
+        if start >= size or start >= end:
+            return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
+        body = store.open_range(sha256, start, end)
+        return Response(body, status_code=206, media_type=ctype,
+                        headers={**headers, "Content-Range": f"bytes {start}-{end - 1}/{size}"})
+
+    def chunks():
+        with store.open(sha256) as f:
+            while block := f.read(CHUNK):
+                yield block
+
+    return StreamingResponse(chunks(), media_type=ctype, headers={**headers, "Content-Length": str(size)})
