@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 
 from infra.stack import StackPorts
@@ -26,3 +28,12 @@ def config(topology: Topology, ports: StackPorts, rule_files: list[str] | None =
     if rule_files:
         doc["rule_files"] = rule_files
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+
+
+RULES_DIR = Path(__file__).resolve().parent / "prometheus"
+ALERT_RULES = RULES_DIR / "alerts.yml"
+
+
+def rule_files() -> list[str]:
+    """Absolute paths of the alert rule files, for `config(..., rule_files=rule_files())`."""
+    return [str(ALERT_RULES)]
