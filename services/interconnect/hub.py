@@ -307,10 +307,11 @@ class TopologyRecipients:
 
 
 def open_directory(topology: Topology, code: str, settings: CommonSettings) -> RecipientDirectory:
-    """The hub's copy of the agency directory (services/interconnect/directory.py), seeded from the topology
-    file's `extra.directory` records (or its agencies) when it is empty."""
+    """The hub's copy of the agency directory (services/interconnect/directory.py). An empty one is seeded from
+    the topology: `extra.directory_file` (JSON/CSV, e.g. infra/demo/agencies.json), else `extra.directory`
+    records, else the topology's own agencies."""
     try:
-        from services.interconnect.directory import Directory
+        from services.interconnect.directory import Directory, read_file
     except ModuleNotFoundError as exc:
         if exc.name != "services.interconnect.directory":
             raise
@@ -321,9 +322,14 @@ def open_directory(topology: Topology, code: str, settings: CommonSettings) -> R
     database = Database("directory", f"{broker.namespace(topology)}hub.{code}", DirectoryBase.metadata, settings)
     database.create_all()
     directory = Directory(database)
-    records = topology.extra.get("directory") or [
-        {"organ_id": a.organ_id, "name": a.name, "hub": a.hub, "parent": a.parent} for a in topology.agencies]
-    directory.import_records(records)
+    if directory.count() == 0:
+        if topology.extra.get("directory_file"):
+            records = read_file(Path(topology.extra["directory_file"]))
+        else:
+            records = topology.extra.get("directory") or [
+                {"organ_id": a.organ_id, "name": a.name, "hub": a.hub, "parent": a.parent}
+                for a in topology.agencies]
+        directory.import_records(records)
     return directory
 
 
