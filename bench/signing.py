@@ -1,0 +1,95 @@
+"""Signing benchmark: medians of leader sign, fill, seal, verify, verify of a 5-signature PDF, and the raw baseline.
+
+    .venv/bin/python -m bench.signing [--runs 15]
+
+Baseline, same run and same prepared PDF: one plain pyHanko PAdES signature (PdfSigner, no appearance) with the
+same PKCS#12 key. Ratio of interest: (fill + seal) / raw signature, i.e. what the clerk's step costs compared
+with signing once. Everything runs in a temporary directory with a fresh test PKI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import signers
+from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter
+
+from infra.topology import DEMO
+from services.signing import fonts, layout, pades, pki, sample
+from services.signing.keys import open_signer
+from services.signing.settings import SigningSettings
+from services.signing.verify import trust_store, verify_pdf
+
+NUMBER, DATE = "Số: 15/QĐ-UBND", "Tuyên Quang, ngày 21 tháng 11 năm 2026"
+
+
+def median_ms(fn: Callable[[], object], runs: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(runs):
+        t = time.perf_counter()
+        out = fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times), out
+
+
+def five_signatures(prepared: bytes, signer, font: Path) -> bytes:
+    pdf = pades.sign_leader(prepared, signer, pades.Appearance(font=font, text="x"))
+    pdf = pades.fill_fields(pdf, {layout.NUMBER_FIELD: NUMBER, layout.DATE_FIELD: DATE}, font)
+    pdf = pades.seal(pdf, signer, layout.default_seal_image("Cơ quan", fonts.system_font(fonts.SERIF_BOLD)))
+    for i in range(3):  # three more approval signatures in new invisible fields
+        pdf = pades.sign(pdf, signer, f"KiemTra{i}")
+    return pdf
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=15)
+    runs = parser.parse_args().runs
+    with tempfile.TemporaryDirectory() as tmp:
+        made = pki.init_pki(Path(tmp) / "pki", pki.demo_agencies(DEMO.agencies[:1]))
+        settings = SigningSettings(agency_id=DEMO.agencies[0].organ_id, data_dir=Path(tmp), signing_pki_dir=made.dir)
+        font = fonts.stamp_font(settings.font_dir)
+        agency = made.agency(DEMO.agencies[0].organ_id)
+        prepared = pades.prepare(sample.draft_pdf(), layout.resolve_layout())
+        store = trust_store(settings)
+        image = layout.default_signature_image("Nguyễn Văn An", fonts.system_font(fonts.SERIF_ITALIC))
+        seal_image = layout.default_seal_image(agency["name"], fonts.system_font(fonts.SERIF_BOLD))
+        with open_signer({"source": "pkcs12", "p12": agency["leaders"][0]["p12"]}, settings) as leader, \
+                open_signer({"source": "pkcs12", "p12": agency["seal"]["p12"]}, settings) as seal_key:
+            def raw() -> bytes:
+                meta = signers.PdfSignatureMetadata(field_name="Raw", subfilter=SigSeedSubFilter.PADES,
+                                                    md_algorithm="sha256")
+                out = io.BytesIO()
+                signers.PdfSigner(meta, signer=leader, new_field_spec=SigFieldSpec("Raw")).sign_pdf(
+                    IncrementalPdfFileWriter(io.BytesIO(prepared)), output=out)
+                return out.getvalue()
+
+            appearance = pades.Appearance(font=font, image=image, text="Nguyễn Văn An\n21/11/2026 10:15:30")
+            raw_ms, _ = median_ms(raw, runs)
+            leader_ms, signed = median_ms(lambda: pades.sign_leader(prepared, leader, appearance), runs)
+            fill_ms, filled = median_ms(lambda: pades.fill_fields(
+                signed, {layout.NUMBER_FIELD: NUMBER, layout.DATE_FIELD: DATE}, font), runs)
+            seal_ms, sealed = median_ms(lambda: pades.seal(filled, seal_key, seal_image), runs)
+            verify_ms, report = median_ms(lambda: verify_pdf(sealed, store), runs)
+            five = five_signatures(prepared, seal_key, font)
+            verify5_ms, report5 = median_ms(lambda: verify_pdf(five, store), max(3, runs // 3))
+    assert report["verdict"] == "valid" and len(report5["signatures"]) == 5  # type: ignore[index]
+    rows = [("raw pyHanko signature (baseline)", raw_ms), ("leader sign (visible, image, certify)", leader_ms),
+            ("fill number + date", fill_ms), ("seal sign (visible, image)", seal_ms),
+            ("verify issued PDF (2 signatures)", verify_ms), ("verify PDF with 5 signatures", verify5_ms)]
+    print(f"signing benchmark, median of {runs} runs (ms)")
+    for name, ms in rows:
+        print(f"  {name:<40} {ms:8.1f}   ×{ms / raw_ms:5.2f} raw")
+    print(f"  fill + seal vs one raw signature: ×{(fill_ms + seal_ms) / raw_ms:.2f}")
+    print(f"  issued PDF size: {len(sealed) // 1024} KB (draft {len(prepared) // 1024} KB)")
+
+
+if __name__ == "__main__":
+    main()
