@@ -64,7 +64,10 @@ def install(app: FastAPI) -> None:
     @app.get("/van-ban-di/gui", response_class=HTMLResponse, include_in_schema=False)
     def send_form(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
         v.actor.require("clerk")
-        return _send_page(request, g, v, {"type_code": "CV"})
+        registers = _registers(g, v, "outgoing")
+        # Numbers are gap-free: the register's next number is the one this document must carry.
+        upcoming = f"{registers[0]['next_number']:02d}" if registers else ""
+        return _send_page(request, g, v, {"type_code": "CV", "code_number": upcoming})
 
     @app.post("/van-ban-di/gui", include_in_schema=False)
     def send(request: Request, code_number: str = Form(...), code_notation: str = Form(...),

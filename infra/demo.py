@@ -163,12 +163,12 @@ class Deployment:
         return json.loads(self.agencies_file.read_text())
 
     def _init_pki(self) -> None:
-        if not _module_exists("services.signing.pki") or (self.pki_dir / "root-ca.pem").exists():
+        if not _module_exists("services.signing.pki") or (self.pki_dir / "manifest.json").exists():
             return
         from services.signing import pki
 
         _say("Creating the demo PKI (root CA, issuing CA, seals, leaders, TSA) ...")
-        pki.init_demo_pki(self.pki_dir, self.topology)
+        pki.init_pki(self.pki_dir, pki.demo_agencies(self.topology.agencies))
 
     def seed(self, accounts_file: Path | None = None) -> str:
         """Accounts for each role of each agency (passwords generated now, never committed), then registers."""

@@ -6,8 +6,7 @@ from services.common.actor import Actor, Role
 from services.common.clock import now_vn
 from services.common.errors import Conflict
 from services.common.rpc import ServiceClient
-
-DIRECTIONS = ("incoming", "outgoing", "copy")
+from services.registry.domain import Direction
 
 
 def seeding_admin(organ_id: str) -> Actor:
@@ -22,7 +21,7 @@ def seed_agency_services(agency, amqp_uri: str) -> None:
     try:
         client.call("registry", "set_agency_profile", actor, agency.name, agency.abbreviation, agency.place)
         year = now_vn().year
-        for direction in DIRECTIONS:
+        for direction in Direction.ALL:
             try:
                 client.call("registry", "create_register", actor, direction, year)
             except Conflict:
