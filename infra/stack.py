@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 APT_PACKAGES = [
     "rabbitmq-server", "prometheus", "postgresql", "poppler-utils", "fonts-dejavu-core",
     "chromium", "softhsm2", "libnss3-tools", "opensc", "curl", "procps", "iproute2",
+    "tesseract-ocr", "tesseract-ocr-vie", "ghostscript",   # OCR of scans for search (ocrmypdf)
 ]
 
 
