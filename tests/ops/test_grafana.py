@@ -82,3 +82,11 @@ def test_provisioning_points_at_the_generated_and_rabbitmq_folders():
     assert paths == {"congvan": "/var/lib/grafana/dashboards/congvan",
                      "rabbitmq": "/var/lib/grafana/dashboards/rabbitmq"}
     assert (GRAFANA / "rabbitmq" / "README.md").exists()
+
+
+def test_operations_doc_lists_every_panel_and_its_queries():
+    doc = (Path(build.__file__).parents[2] / "docs" / "operations.md").read_text()
+    for _board, _row, p in build.panels():
+        assert f"| {p.title} |" in doc, f"docs/operations.md misses panel {p.title!r}"
+        for q in p.queries:
+            assert q.expr.replace("|", "\\|") in doc, f"docs/operations.md has a stale query for {p.title!r}"
