@@ -1,0 +1,259 @@
+"""Search of registry documents: attribute filters plus full text of subject and file contents.
+
+Text is folded before indexing and before querying (lower case, no diacritics, đ → d), so "quyet dinh" finds
+"quyết định" on both engines. Full text lives in `search_text` (one row per document); on SQLite an FTS5 table
+`search_fts` mirrors it (the embedded default), on PostgreSQL a GIN index over to_tsvector('simple', body).
+Results are filtered to what the actor may see (domain.can_view), in SQL first and re-checked in Python.
+
+Contents: `pdftotext` (poppler) for PDFs with a text layer; scans without text go through ocrmypdf with
+Tesseract's Vietnamese data, then pdftotext.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unicodedata
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import DDL, DateTime, ForeignKey, String, Text, cast, column, event, func, or_, select, table, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from services.common.actor import Actor, Role
+from services.common.clock import now_utc
+from services.common.db import Database
+from services.common.errors import Forbidden
+from services.registry import domain
+from services.registry.models import Attachment, Base, Document
+
+log = logging.getLogger(__name__)
+
+Fetch = Callable[[str], bytes]      # sha256 -> bytes (the agency's blob store)
+MIN_TEXT_CHARS = 20                 # a PDF with less text than this is treated as a scan
+PAGE_SIZE_MAX = 200
+
+
+class SearchText(Base):
+    __tablename__ = "search_text"
+    document_pk: Mapped[str] = mapped_column(ForeignKey("document.id"), primary_key=True)
+    body: Mapped[str] = mapped_column(Text, default="")           # folded metadata + contents
+    file_text: Mapped[str] = mapped_column(Text, default="")      # extracted contents, as extracted
+    ocr: Mapped[bool] = mapped_column(default=False)
+    indexed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    source_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# The engine-specific index is created with the table (create_all), on each engine only.
+event.listen(SearchText.__table__, "after_create", DDL(
+    "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(document_pk UNINDEXED, body, "
+    "tokenize = 'unicode61 remove_diacritics 2')").execute_if(dialect="sqlite"))
+event.listen(SearchText.__table__, "after_create", DDL(
+    "CREATE INDEX IF NOT EXISTS ix_search_text_fts ON search_text USING gin (to_tsvector('simple', body))"
+).execute_if(dialect="postgresql"))
+
+_fts = table("search_fts", column("document_pk"), column("body"), column("rank"))
+
+
+# --- pure: folding and query building ------------------------------------------------------------------------
+
+def fold(value: str) -> str:
+    """'Quyết định ĐIỀU CHỈNH' -> 'quyet dinh dieu chinh'."""
+    decomposed = unicodedata.normalize("NFD", value.replace("đ", "d").replace("Đ", "D"))
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"\s+", " ", stripped.lower()).strip()
+
+
+def terms(query: str) -> list[str]:
+    return re.findall(r"[0-9a-z]+", fold(query))
+
+
+def fts5_match(words: list[str]) -> str:
+    """Every word must occur: FTS5 string with each word quoted (no operator injection)."""
+    return " ".join(f'"{w}"' for w in words)
+
+
+def metadata_text(doc: Document) -> str:
+    return " ".join(str(p) for p in (
+        doc.type_name, doc.code_number, doc.code_notation, doc.subject, doc.organ_name, doc.sender_organ_name,
+        doc.signer_full_name, doc.signer_position, doc.description, doc.content) if p)
+
+
+# --- contents: text layer, else OCR ------------------------------------------------------------------------
+
+def pdf_text(data: bytes) -> str:
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        run = subprocess.run(["pdftotext", "-enc", "UTF-8", tmp.name, "-"], capture_output=True, timeout=120,
+                             check=False)
+    return run.stdout.decode("utf-8", "replace") if run.returncode == 0 else ""
+
+
+def ocr_pdf(data: bytes, language: str = "vie") -> bytes:
+    """A PDF with an OCR text layer added (ocrmypdf + Tesseract 'vie'); the page images are kept as they are."""
+    with tempfile.TemporaryDirectory(prefix="congvan-ocr-") as tmp:
+        src, out = os.path.join(tmp, "in.pdf"), os.path.join(tmp, "out.pdf")
+        with open(src, "wb") as f:
+            f.write(data)
+        # A child process: ocrmypdf uses worker pools and must not share an eventlet-patched interpreter.
+        run = subprocess.run([sys.executable, "-m", "ocrmypdf", "-l", language, "--skip-text", "--output-type",
+                              "pdf", "--jobs", "1", "--quiet", src, out], capture_output=True, timeout=600,
+                             check=False)
+        if run.returncode != 0:
+            log.warning("OCR failed (%s): %s", run.returncode, run.stderr.decode(errors="replace")[-500:])
+            return b""
+        with open(out, "rb") as f:
+            return f.read()
+
+
+def extract_text(data: bytes, ocr: bool = True) -> tuple[str, bool]:
+    """(text, whether OCR was used)."""
+    found = pdf_text(data)
+    if len(found.strip()) >= MIN_TEXT_CHARS or not ocr:
+        return found, False
+    layered = ocr_pdf(data)
+    return (pdf_text(layered), True) if layered else (found, False)
+
+
+# --- indexing ------------------------------------------------------------------------------------------------
+
+def index_document(db: Database, document_pk: str, fetch: Fetch | None = None, ocr: bool = True) -> bool:
+    """(Re)index one document: metadata, and the text of its PDF files when `fetch` can read them."""
+    with db.session() as session:
+        doc = session.get(Document, document_pk)
+        if doc is None:
+            return False
+        contents, used_ocr = [], False
+        if fetch is not None:
+            for att in session.execute(select(Attachment).where(Attachment.document_pk == doc.id)).scalars():
+                if att.content_type != "application/pdf":
+                    continue
+                try:
+                    found, was_ocr = extract_text(fetch(att.sha256), ocr)
+                except Exception:  # a missing or unreadable blob leaves the metadata searchable
+                    log.warning("cannot read %s of %s for the index", att.sha256, doc.id, exc_info=True)
+                    continue
+                contents.append(found)
+                used_ocr = used_ocr or was_ocr
+        _write(session, doc, "\n".join(contents), used_ocr)
+        return True
+
+
+def index_metadata_only(session: Session, doc: Document, file_text: str = "") -> None:
+    """For bulk loads (benchmark): index inside the caller's transaction."""
+    _write(session, doc, file_text, False)
+
+
+def _write(session: Session, doc: Document, file_text: str, used_ocr: bool) -> None:
+    # Words only: both engines then tokenise the same way (PostgreSQL's parser would keep "05/qd-ubnd" whole).
+    body = " ".join(terms(f"{metadata_text(doc)}\n{file_text}"))
+    row = session.get(SearchText, doc.id) or SearchText(document_pk=doc.id)
+    row.body, row.file_text, row.ocr = body, file_text, used_ocr
+    row.indexed_at, row.source_updated_at = now_utc(), doc.updated_at
+    session.add(row)
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("DELETE FROM search_fts WHERE document_pk = :pk"), {"pk": doc.id})
+        session.execute(text("INSERT INTO search_fts (document_pk, body) VALUES (:pk, :body)"),
+                        {"pk": doc.id, "body": body})
+
+
+def index_pending(db: Database, fetch: Fetch | None = None, limit: int = 100, ocr: bool = True) -> int:
+    """Index documents never indexed or changed since: called on a timer by the service."""
+    with db.session() as session:
+        pks = session.execute(
+            select(Document.id).outerjoin(SearchText, SearchText.document_pk == Document.id)
+            .where(or_(SearchText.document_pk.is_(None), SearchText.source_updated_at < Document.updated_at))
+            .limit(limit)).scalars().all()
+    for pk in pks:
+        index_document(db, pk, fetch, ocr)
+    return len(pks)
+
+
+# --- querying ------------------------------------------------------------------------------------------------
+
+FILTERS = ("text", "number", "notation", "issuer", "date_from", "date_to", "type_code", "signer", "priority",
+           "state", "register_id", "direction", "handler")
+
+
+def search(db: Database, actor: Actor, filters: dict[str, Any] | None = None, page: int = 1,
+           size: int = 50) -> dict[str, Any]:
+    """Documents of the actor's agency that the actor may see, matching every given filter."""
+    if db.agency_id and actor.agency_id != db.agency_id:
+        raise Forbidden("Không được truy cập dữ liệu của cơ quan khác.", user=actor.username, own=actor.agency_id,
+                        asked=db.agency_id)
+    filters = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
+    page, size = max(1, int(page or 1)), max(1, min(int(size or 50), PAGE_SIZE_MAX))
+    with db.session() as session:
+        dialect = session.get_bind().dialect.name
+        query = _visible(select(Document), actor)
+        query = _attribute_filters(query, filters)
+        words = terms(str(filters.get("text") or ""))
+        order: list[Any] = []
+        if words and dialect == "sqlite":
+            query = query.join(_fts, _fts.c.document_pk == Document.id).where(
+                text("search_fts MATCH :match").bindparams(match=fts5_match(words)))
+            order.append(_fts.c.rank)
+        elif words:
+            tsq = func.to_tsquery("simple", " & ".join(words))
+            vector = func.to_tsvector("simple", SearchText.body)
+            query = query.join(SearchText, SearchText.document_pk == Document.id).where(vector.op("@@")(tsq))
+            order.append(func.ts_rank(vector, tsq).desc())
+        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        order += [Document.issued_date.desc().nulls_last(), Document.id]
+        docs = session.execute(query.order_by(*order).offset((page - 1) * size).limit(size)).scalars().all()
+        from services.registry.operations import summary
+
+        items = [summary(d) for d in docs if domain.can_view(actor, d.agency_id, d.state, d.handlers or [])]
+        return {"items": items, "total": total, "page": page, "size": size}
+
+
+def _visible(query, actor: Actor):
+    query = query.where(Document.agency_id == actor.agency_id)
+    if actor.has(Role.CLERK, Role.SYSTEM, Role.ADMIN):
+        return query
+    # Drafts and the reception desk: only their handlers (the JSON list holds quoted user ids).
+    mine = [actor.user_id] + ([actor.on_behalf_of] if actor.on_behalf_of else [])
+    return query.where(or_(Document.state.in_(domain.PUBLIC_INSIDE_AGENCY),
+                           *[cast(Document.handlers, String).like(f'%"{u}"%') for u in mine]))
+
+
+def _attribute_filters(query, f: dict[str, Any]):
+    if "number" in f:
+        query = query.where(or_(Document.code_number == str(f["number"]).lstrip("0"),
+                                Document.code_number == str(f["number"]), Document.number == _int(f["number"])))
+    if "notation" in f:
+        query = query.where(Document.code_notation.ilike(f"%{f['notation']}%"))
+    if "issuer" in f:
+        query = query.where(or_(Document.organ_id == f["issuer"], Document.organ_name.ilike(f"%{f['issuer']}%")))
+    if "date_from" in f:
+        query = query.where(Document.issued_date >= domain.parse_date(f["date_from"]))
+    if "date_to" in f:
+        query = query.where(Document.issued_date <= domain.parse_date(f["date_to"]))
+    if "type_code" in f:
+        query = query.where(Document.type_code == f["type_code"])
+    if "signer" in f:
+        query = query.where(Document.signer_full_name.ilike(f"%{f['signer']}%"))
+    if "priority" in f:
+        query = query.where(Document.priority == int(f["priority"]))
+    if "state" in f:
+        query = query.where(Document.state == f["state"])
+    if "register_id" in f:
+        query = query.where(Document.register_id == f["register_id"])
+    if "direction" in f:
+        query = query.where(Document.direction == f["direction"])
+    if "handler" in f:
+        query = query.where(cast(Document.handlers, String).like(f'%"{f["handler"]}"%'))
+    return query
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
