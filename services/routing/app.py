@@ -219,7 +219,7 @@ class Routing:
                 registered_at=_utc(domain.parse_instant(event["registered_at"], "Thời điểm vào sổ"))
                 if event.get("registered_at") else now,
                 document_due=_utc(domain.parse_deadline(event.get("due_date"), calendar)),
-                external=bool(event.get("external")),
+                external=domain.is_external(event, self.agency_id),
                 sender_organ_id=sender.get("organ_id") or doc["organ_id"],
                 sender_organ_name=sender.get("organ_name") or "",
                 doc_code=event.get("code") or doc["code"],
@@ -748,7 +748,7 @@ class Routing:
             self._comment(session, draft, authority.user_id, authority.on_behalf_of, "sign", comment, step.key)
             self._add_participant(session, draft, actor.user_id, "reviewer")
             enqueue(session, "draft_signed", {
-                "draft_id": draft.id, "title": draft.title, "type_code": draft.type_code,
+                "draft_id": draft.id, "title": draft.title, "subject": draft.title, "type_code": draft.type_code,
                 "pdf_sha256": signed_sha, "appendix_sha256s": list(version.appendix_sha256s or []),
                 "signer": {"user_id": actor.user_id, "full_name": actor.full_name,
                            "position": (staff.position if staff and staff.position else "")},

@@ -111,6 +111,14 @@ STATUS_DESCRIPTIONS = {
 }
 
 
+def is_external(event: dict[str, Any], own_agency_id: str) -> bool:
+    """Statuses go back only to another agency: the event's `external` flag, else a sender that is not us."""
+    if "external" in event and event["external"] is not None:
+        return bool(event["external"])
+    sender = (event.get("sender") or {}).get("organ_id") or ""
+    return bool(sender) and sender != own_agency_id
+
+
 def parse_document_id(document_id: str) -> dict[str, str]:
     """`000.00.00.H60,2026/11/21,12/UBND-VX` -> organ id, promulgation date (ISO) and code (number/notation)."""
     parts = (document_id or "").split(",", 2)

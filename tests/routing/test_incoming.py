@@ -188,3 +188,17 @@ def test_registration_deadline_is_a_per_agency_setting(routing, people):
         "2026-02-23T11:25:00+07:00"
     with pytest.raises(Forbidden):
         routing.configure(people.clerk, registration_limit_hours=2)
+
+
+def test_external_sender_inferred_when_the_event_has_no_flag(routing, database, people, system):
+    event = registered_event("IN-14")
+    del event["external"]  # the registry's event names the sender only
+    own = {**registered_event("IN-15"), "sender": {"organ_id": AGENCY, "organ_name": AGENCY_NAME}}
+    del own["external"]
+    for e in (event, own):
+        routing.on_incoming_registered(system, e)
+        routing.submit_incoming(people.clerk, e["incoming_id"], people.leader.user_id)
+        routing.direct_incoming(people.leader, e["incoming_id"], "Xem", main={"user_id": people.spec_kt.user_id})
+    assert routing.get_incoming(people.clerk, "IN-14")["external"] is True
+    assert routing.get_incoming(people.clerk, "IN-15")["external"] is False
+    assert statuses(database) == ["04"]

@@ -36,7 +36,8 @@ def test_chain_to_signature_lands_in_waiting_to_issue(routing, database, people,
     assert signed["status"] == "signed" and signed["signed_by"] == people.leader.user_id
     assert signer.calls == [(v2["pdf_sha256"], people.leader.user_id, "Phê duyệt và ký ban hành")]
     [event] = outbox_rows(database, "draft_signed")
-    assert event["draft_id"] == draft_id and event["pdf_sha256"] == signed["signed_sha256"] != v2["pdf_sha256"]
+    assert event["draft_id"] == draft_id and event["subject"] == event["title"]
+    assert event["pdf_sha256"] == signed["signed_sha256"] != v2["pdf_sha256"]
     assert blobs.exists(event["pdf_sha256"])
     assert event["signer"] == {"user_id": people.leader.user_id, "full_name": "Nguyễn Văn An", "position": "Chủ tịch"}
     assert (event["title"], event["type_code"], event["drafted_by"], event["unit"]) == (
