@@ -230,6 +230,11 @@ class Directory:
             record = successor
         return record
 
+    def current_id(self, organ_id: str, on: date | None = None) -> str:
+        """The id a package addressed to `organ_id` is delivered under on `on`: its successor's once replaced."""
+        record = self.resolve(organ_id, on)
+        return record.organ_id if record is not None else organ_id
+
     def serving_hub(self, organ_id: str, on: date | None = None) -> str | None:
         """The hub that delivers to `organ_id` today: the hub of the agency it resolves to; None if unknown."""
         record = self.resolve(organ_id, on)

@@ -5,7 +5,7 @@ No I/O here: the hub and the edge feed facts in (who published, what the directo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -20,6 +20,7 @@ H_TO = "x-to"                      # destination of a status (edXML status packa
 H_ORIGIN = "x-origin"              # organ id of the submitting agency, as authenticated by the first hub
 ORIGINAL_USER = "x-original-user"  # set by `congvan dlq redrive`: who submitted a re-driven message
 H_SUBMITTED = "x-submitted-at"     # epoch milliseconds (AMQP tables have no floats) when the edge published
+H_READDRESSED = "x-readdressed"    # {addressed organ id: successor organ id} set by a hub (2025 mergers)
 
 
 def epoch_ms() -> int:
@@ -80,6 +81,28 @@ REASON_VI = {
 def reason_text(reason: Reason, detail: str = "") -> str:
     base = REASON_VI[reason]
     return f"{base}: {detail}" if detail else f"{base}."
+
+
+def readdress(previous: object, recipients: Iterable[str], current_id: Callable[[str], str]) -> dict[str, str]:
+    """{addressed id: successor id} for recipients replaced in the directory, merged with what an earlier hub
+    already readdressed (`previous`, the header it set): a successor of a successor is followed to the end."""
+    moved = {str(k): str(v) for k, v in previous.items()} if isinstance(previous, dict) else {}
+    for organ in recipients:
+        successor = current_id(organ)
+        if successor != organ:
+            moved[organ] = successor
+    for old, new in list(moved.items()):  # chain an earlier hop's successor through this directory too
+        moved[old] = moved.get(new, new)
+    return moved
+
+
+def accepts(organ_id: str, addressed: Iterable[str], readdressed: object) -> bool:
+    """Whether an edge may take a package: addressed to it, or to an agency a hub readdressed to it."""
+    addressed = list(addressed)
+    if organ_id in addressed:
+        return True
+    moved = readdressed if isinstance(readdressed, dict) else {}
+    return any(str(moved.get(organ, "")) == organ_id for organ in addressed)
 
 
 @dataclass(frozen=True)

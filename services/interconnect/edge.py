@@ -111,7 +111,8 @@ class Edge:
         if parsed.kind == "status":
             return self._take_status(body, header)
         sender = str((header.get("from") or {}).get("organ_id") or "")
-        if self.organ_id not in [str(t.get("organ_id")) for t in header.get("to") or []]:
+        addressed = [str(t.get("organ_id")) for t in header.get("to") or []]
+        if not domain.accepts(self.organ_id, addressed, headers.get(domain.H_READDRESSED)):
             return [self._reply(header, sender, "02", domain.reason_text(Reason.WRONG_RECIPIENT, self.organ_id),
                                 key="wrong")]
         kind = domain.inbox_kind(header)

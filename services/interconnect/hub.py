@@ -33,7 +33,7 @@ from services.common.observability import serve_metrics
 from services.common.settings import CommonSettings
 from services.interconnect import broker, domain, edxml
 from services.interconnect import metrics as m
-from services.interconnect.domain import H_ORIGIN, H_RECIPIENTS, H_SUBMITTED, H_TO, Reason
+from services.interconnect.domain import H_ORIGIN, H_READDRESSED, H_RECIPIENTS, H_SUBMITTED, H_TO, Reason
 from services.interconnect.models import HubBase
 from services.interconnect.relaylog import RelayLog
 
@@ -44,6 +44,7 @@ PREFETCH = 32
 class RecipientDirectory(Protocol):
     def serving_hub(self, organ_id: str) -> str | None: ...
     def is_deliverable(self, organ_id: str) -> tuple[bool, str]: ...
+    def current_id(self, organ_id: str) -> str: ...
 
 
 @dataclass
@@ -133,20 +134,32 @@ class Hub:
 
     def _route(self, body: bytes, header: dict[str, Any] | None, kind: str, sender: str, recipients: list[str],
                headers: dict[str, Any], message_id: str, sha: str) -> Outcome:
+        # A recipient replaced by a successor (2025 mergers) is routed, and its inbox found, under the
+        # successor's id; the package itself still names the original, so the map travels in a header for
+        # the receiving edge and stays in the relay log.
+        readdressed = domain.readdress(headers.get(H_READDRESSED), recipients, self.directory.current_id)
+        current = [readdressed.get(organ, organ) for organ in recipients]
         facts = {}
-        for organ in recipients:
+        for organ in current:
             ok, reason_vi = self.directory.is_deliverable(organ)
             facts[organ] = (ok, reason_vi, self.directory.serving_hub(organ))
-        placement = domain.place(self.code, self.children, bool(self.spec.parent), recipients, facts)
+        placement = domain.place(self.code, self.children, bool(self.spec.parent), current, facts)
         traced = edxml.append_trace(body, self.me, now_vn())
         out = Outcome()
         for key, organs in placement.routes.items():
-            out.copies.append(Copy(key, traced, {**headers, H_RECIPIENTS: organs}, message_id))
+            copy_headers = {**headers, H_RECIPIENTS: organs}
+            moved = {old: new for old, new in readdressed.items() if new in organs}
+            if moved:
+                copy_headers[H_READDRESSED] = moved
+            out.copies.append(Copy(key, traced, copy_headers, message_id))
+            detail = f"key={key}" + "".join(f"; {old} -> {new} (kế thừa)" for old, new in moved.items())
             self.log.append("delivered" if key in organs else "routed", message_id,
                             document_id=self._doc_id(header), sender=sender, recipients=organs,
-                            sha256=hashlib.sha256(traced).hexdigest(), detail=f"key={key}")
+                            sha256=hashlib.sha256(traced).hexdigest(), detail=detail)
             m.RELAYED.labels(self.code, kind, "inbox" if key in organs else key).inc()
+        originals = {new: old for old, new in readdressed.items()}
         for organ, (reason, detail) in placement.refused.items():
+            organ = originals.get(organ, organ)  # the sender tracks the recipient it addressed
             if kind == "status":  # a status nobody can take is logged, never answered (no status loops)
                 self._reject_log(message_id, sha, sender, reason, detail, [organ])
                 continue
@@ -304,6 +317,9 @@ class TopologyRecipients:
 
     def is_deliverable(self, organ_id: str) -> tuple[bool, str]:
         return (True, "") if organ_id in self.hubs else (False, f"{organ_id} không có trong danh bạ")
+
+    def current_id(self, organ_id: str) -> str:
+        return organ_id
 
 
 def open_directory(topology: Topology, code: str, settings: CommonSettings) -> RecipientDirectory:

@@ -1,0 +1,197 @@
+"""End to end over the real broker (hubs, edges, stand-in registries as processes): the rest of a package's life.
+
+Hostile attachments refused by a hub with a precise status 02, the status round trip 01→06 at the sender,
+revoke / update / replace and take-back 13/15/16 both ways, and a recipient replaced by its successor in the
+directory (the 2025 mergers) delivered to the successor.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import zipfile
+
+import pytest
+
+from services.common.db import Database
+from services.common.settings import CommonSettings
+from services.interconnect import broker, edxml
+from services.interconnect.models import EdgeBase, EdgeRecipientStatus, HubBase
+from services.interconnect.relaylog import RelayLog
+from tests.interconnect.conftest import G22, H17_A, H60_A, H60_B, make_topology
+from tests.interconnect.harness import Network, edoc, wait_for
+from tests.interconnect.test_relay import _attachment, _registered, _send_and_wait, _statuses, _submit_raw
+
+MERGED = "000.00.12.H60"  # a Tuyên Quang department merged into Sở Nội vụ (H60_B) in 2025
+
+
+@pytest.fixture
+def topology():
+    topology = make_topology("")
+    records = [{"organ_id": a.organ_id, "name": a.name, "hub": a.hub, "parent": a.parent}
+               for a in topology.agencies]
+    records.append({"organ_id": MERGED, "name": "Sở Lao động - Thương binh và Xã hội tỉnh Tuyên Quang",
+                    "hub": "H60", "parent": H60_A, "valid_to": "2025-06-30", "successor": H60_B})
+    topology.extra["directory"] = records
+    return topology
+
+
+@pytest.fixture
+def network(provisioned, stack_env):
+    topology, creds, run_dir = provisioned
+    net = Network(topology, creds, run_dir, {"RABBIT_API_URI": stack_env["RABBIT_API_URI"]})
+    try:
+        net.start([H60_A, H60_B, H17_A, G22])
+        yield net
+    finally:
+        net.stop()
+
+
+def _status(net: Network, sender: str, to: str, about: dict, code: str, description: str, second: int) -> dict:
+    return {
+        "kind": "status", "message_id": f"{about['document_id']}|{sender}|{code}",
+        "from": {"organ_id": sender, "organ_name": net.topology.agency(sender).name},
+        "to": {"organ_id": to},
+        "response_for": {"organ_id": about["from"]["organ_id"],
+                         "code": f"{about['code_number']}/{about['code_notation']}",
+                         "promulgation_date": about["promulgation_date"], "document_id": about["document_id"]},
+        "staff": {"department": "Văn thư", "name": "Trần Thị Mai", "mobile": "", "email": ""},
+        "status_code": code, "description": description,
+        "timestamp": f"2026-11-21T10:00:{second:02d}+07:00",
+    }
+
+
+def _view(net: Network, organ: str, document_id: str, recipient: str) -> tuple[str, str] | None:
+    """The sender edge's per-recipient view (status, history) of one document."""
+    db = Database("edge", organ, EdgeBase.metadata, CommonSettings(data_dir=net.data_dir))
+    try:
+        with db.session() as s:
+            row = s.get(EdgeRecipientStatus, (document_id, recipient))
+            return (row.status_code, row.history) if row is not None else None
+    finally:
+        db.dispose()
+
+
+def _relay_log(net: Network, code: str) -> list[dict]:
+    db = Database("hub", f"{broker.namespace(net.topology)}hub.{code}", HubBase.metadata,
+                  CommonSettings(data_dir=net.data_dir))
+    try:
+        return [{"event": e.event, "message_id": e.message_id, "recipients": e.recipients.split(","),
+                 "detail": e.detail} for e in RelayLog(db, f"hub.{code}").entries()]
+    finally:
+        db.dispose()
+
+
+def _zip(name: str, content: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def test_zip_bomb_and_unlisted_attachment_get_status_02_with_the_reason_and_the_hub_keeps_running(network):
+    bomb_header = edoc(network.topology, H60_A, [H17_A], 21, [])
+    bomb = edxml.build_edoc(bomb_header, [({"name": "van-ban.pdf", "content_type": "application/pdf"}, b"x")])
+    bomb = bomb.replace(base64.b64encode(b"x"), base64.b64encode(_zip("van-ban.pdf", b"\0" * (40 * 2**20))))
+    bomb = bomb.replace(b">application/pdf<", b">application/zip<")
+
+    unlisted_header = edoc(network.topology, H60_A, [H17_A], 22, [])
+    unlisted = edxml.build_edoc(unlisted_header, [({"name": "a.pdf", "content_type": "application/pdf"}, b"A"),
+                                                  ({"name": "b.pdf", "content_type": "application/pdf"}, b"B")])
+    start = unlisted.index(b"<edXML:Reference>", unlisted.index(b"<edXML:Reference>") + 1)
+    end = unlisted.index(b"</edXML:Reference>", start) + len(b"</edXML:Reference>")
+    unlisted = unlisted[:start] + unlisted[end:]
+
+    _submit_raw(network, H60_A, bomb, "bad-bomb")
+    _submit_raw(network, H60_A, unlisted, "bad-unlisted")
+
+    def refusals() -> dict[str, str]:
+        return {r["document_id"]: r["package"]["description"] for r in _registered(network, H60_A, "status:02")}
+
+    got = wait_for(lambda: (s := refusals()) and len(s) >= 2 and s, what="two statuses 02")
+    assert got[bomb_header["document_id"]].startswith("Gói tin vượt quá dung lượng cho phép")
+    assert "zip bomb" in got[bomb_header["document_id"]]
+    assert got[unlisted_header["document_id"]] == (
+        "Tệp đính kèm bị thiếu hoặc hỏng: tệp 2 được đính kèm nhưng không có trong danh mục (manifest)")
+    rejected = [r for r in _relay_log(network, "H60") if r["event"] == "rejected"]
+    assert {r["message_id"] for r in rejected} >= {"bad-bomb", "bad-unlisted"}
+    assert not [r for r in _registered(network, H17_A)
+                if r["document_id"] in (bomb_header["document_id"], unlisted_header["document_id"])]
+    _send_and_wait(network, H60_A, H17_A, 23)  # the hub still relays
+
+
+def test_status_round_trip_01_to_06_is_visible_at_the_sender(network):
+    sent, got, _ = _send_and_wait(network, H60_A, H17_A, 31)
+    wait_for(lambda: _statuses(network, H60_A, sent["document_id"]) == ["01"], what="01")
+    steps = [("03", "Đã tiếp nhận, vào sổ văn bản đến số 45"), ("04", "Đã phân công Phòng Nội vụ xử lý"),
+             ("05", "Đang xử lý"), ("06", "Đã hoàn thành xử lý")]
+    for second, (code, text) in enumerate(steps, start=1):
+        network.call(H17_A, "send_status", _status(network, H17_A, H60_A, got, code, text, second))
+    wait_for(lambda: sorted(_statuses(network, H60_A, sent["document_id"])) == ["01", "03", "04", "05", "06"],
+             what="01, 03, 04, 05, 06 at the sender")
+    view = wait_for(lambda: (v := _view(network, H60_A, sent["document_id"], H17_A)) and v[0] == "06" and v,
+                    what="the sender's view at 06")
+    assert sorted(view[1].split(",")) == ["01", "03", "04", "05", "06"]
+
+
+def test_revoke_update_replace_and_take_back_13_15_16_both_ways(network):
+    first, first_got, _ = _send_and_wait(network, H60_A, H17_A, 41)
+    second, second_got, _ = _send_and_wait(network, H60_A, H17_A, 42)
+
+    # update (2) and replace (3) of the first document, revoke (1) of the second: registered as their own kinds
+    for number, doc_type, target in ((43, 2, first), (44, 3, first), (45, 1, second)):
+        meta, _ = _attachment(network, H60_A)
+        package = edoc(network.topology, H60_A, [H17_A], number, [meta], doc_type=doc_type,
+                       target=target["document_id"])
+        network.call(H60_A, "send_package", package)
+        rows = wait_for(lambda p=package, t=doc_type: [r for r in _registered(network, H17_A, f"edoc:{t}")
+                                           if r["document_id"] == p["document_id"]], what=f"doc_type {doc_type}")
+        assert rows[0]["package"]["business"]["target_document_id"] == target["document_id"]
+
+    # take-back: the sender asks (13, to the recipient); the recipient agrees for one (15), refuses the other (16)
+    for n, about in enumerate((first_got, second_got)):
+        network.call(H60_A, "send_status", _status(network, H60_A, H17_A, about, "13", "Đề nghị lấy lại văn bản", n))
+    for about in (first, second):
+        wait_for(lambda a=about: _statuses(network, H17_A, a["document_id"]) == ["13"], what="13 at the recipient")
+    network.call(H17_A, "send_status", _status(network, H17_A, H60_A, first_got, "15", "Đồng ý cho lấy lại", 10))
+    network.call(H17_A, "send_status", _status(network, H17_A, H60_A, second_got, "16", "Từ chối: đã xử lý", 11))
+    wait_for(lambda: "15" in _statuses(network, H60_A, first["document_id"]), what="15 at the sender")
+    wait_for(lambda: "16" in _statuses(network, H60_A, second["document_id"]), what="16 at the sender")
+    assert wait_for(lambda: (v := _view(network, H60_A, first["document_id"], H17_A)) and v[0] == "15" and v)
+    assert wait_for(lambda: (v := _view(network, H60_A, second["document_id"], H17_A)) and v[0] == "16" and v)
+
+
+def test_a_recipient_replaced_by_its_successor_is_delivered_to_the_successor(network):
+    meta, _ = _attachment(network, H17_A)
+    package = edoc(network.topology, H17_A, [H60_B], 51, [meta])
+    package["to"] = [{"organ_id": MERGED, "organ_name": "Sở Lao động - Thương binh và Xã hội tỉnh Tuyên Quang"}]
+    network.call(H17_A, "send_package", package)
+    rows = wait_for(lambda: [r for r in _registered(network, H60_B) if r["document_id"] == package["document_id"]],
+                    what="the package at the successor")
+    assert [t["organ_id"] for t in rows[0]["package"]["to"]] == [MERGED]  # the package is untouched
+    assert [t["organ_id"] for t in rows[0]["package"]["trace"]] == ["hub.H17", "hub.national", "hub.H60"]
+    wait_for(lambda: _statuses(network, H17_A, package["document_id"]) == ["01"], what="01 from the successor")
+    assert _registered(network, H17_A, "status:01")[0]["package"]["from"]["organ_id"] == H60_B
+    assert not _registered(network, H17_A, "status:02")
+    for code in ("H17", "national", "H60"):  # every hop logs the original id next to the successor's
+        moved = [r for r in _relay_log(network, code) if r["message_id"] == package["message_id"]
+                 and r["event"] in ("routed", "delivered")]
+        assert moved and f"{MERGED} -> {H60_B}" in moved[0]["detail"], (code, moved)
+    delivered = [r for r in _relay_log(network, "H60") if r["event"] == "delivered"
+                 and r["message_id"] == package["message_id"]]
+    assert delivered[0]["recipients"] == [H60_B]
+    assert _dead(network) == 0  # nothing was dead-lettered on the way (the bug this test guards against)
+
+
+def _dead(net: Network) -> int:
+    import pika
+
+    total = 0
+    for hub in net.topology.hubs:
+        conn = pika.BlockingConnection(net.creds.params(broker.hub_user(net.topology, hub.code),
+                                                        broker.hub_vhost(net.topology, hub.code)))
+        try:
+            total += conn.channel().queue_declare(broker.DEAD_QUEUE, passive=True).method.message_count
+        finally:
+            conn.close()
+    return total
