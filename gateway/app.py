@@ -47,6 +47,7 @@ class Gateway:
         self.backends = Backends.from_file(settings.agencies_file, settings.rpc_timeout)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["ROLE_LABELS"] = {r.value: label for r, label in ROLE_LABELS_VI.items()}
+        self.templates.env.filters["vn_time"] = vn_time
         self._directory = None
 
     def directory(self):
@@ -195,6 +196,23 @@ def _install_errors(app: FastAPI) -> None:
         except Exception:
             log.debug("no viewer for the error page", exc_info=True)
         return render(request, "error.html", v, status_code=status, error=exc)
+
+
+def vn_time(value: str | None) -> str:
+    """ISO timestamps as people in Vietnam read them: 21/11/2026 13:16."""
+    if not value:
+        return ""
+    from datetime import datetime
+
+    from services.common.clock import to_vn
+
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if len(str(value)) == 10:
+        return moment.strftime("%d/%m/%Y")
+    return to_vn(moment).strftime("%d/%m/%Y %H:%M")
 
 
 def problem(exc: CongVanError) -> dict[str, Any]:

@@ -38,8 +38,20 @@ def _send_page(request: Request, g: Gateway, v: Viewer, form: dict[str, Any], er
                   recipients=_recipients(g, v), max_mb=g.settings.max_upload_mb, today=date.today().isoformat())
 
 
+HISTORY_LABELS = {
+    "received": "Nhận gói tin liên thông", "verified": "Kiểm tra chữ ký số", "registered": "Vào sổ văn bản đến",
+    "rejected": "Từ chối tiếp nhận", "status": "Nhận trạng thái từ nơi nhận", "issued": "Ban hành",
+    "submitted_for_issue": "Chuyển văn thư ban hành", "recalled": "Thu hồi", "change_accepted": "Đồng ý thay đổi",
+    "change_refused": "Từ chối thay đổi", "revoked": "Văn bản bị thu hồi", "change_requested": "Yêu cầu thay đổi",
+    "replaced": "Được thay thế", "paper_copy_received": "Nhận bản giấy",
+}
+
+
 def _decorate(doc: dict[str, Any]) -> dict[str, Any]:
     doc["priority_label"] = URGENCY_LABELS.get(doc.get("priority") or 0, "")
+    for h in doc.get("history") or []:
+        h["action_label"] = HISTORY_LABELS.get(h.get("action"), h.get("action"))
+        h["actor_name"] = h.get("username") or ""
     for r in doc.get("recipients") or []:
         r["status_label"] = STATUS_LABELS.get(r.get("status_code") or "", "")
     return doc

@@ -26,6 +26,7 @@ PLUGINS = [
     "services.registry.cli",
     "services.routing.cli",
     "services.reporting.cli",
+    "infra.ops_cli",
     "gateway.cli",
 ]
 

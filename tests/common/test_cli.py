@@ -12,7 +12,8 @@ def test_every_plugin_registers_its_commands():
     cli._load_plugins()
     result = CliRunner().invoke(cli.app, ["--help"])
     assert result.exit_code == 0, result.output
-    for command in ("up", "down", "status", "test", "stack", "edxml", "directory", "storage"):
+    for command in ("up", "down", "status", "test", "stack", "edxml", "directory", "storage", "pki",
+                    "pdf", "dlq", "relaylog", "backup", "restore", "audit"):
         assert command in result.output, f"'{command}' missing from congvan --help"
 
 

@@ -26,7 +26,7 @@ def e2e_topology() -> Topology:
                     extra={"namespace": f"e2e{secrets.token_hex(3)}."})
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def deployment(stack_env, tmp_path_factory) -> Iterator[Deployment]:
     run_dir = tmp_path_factory.mktemp("deployment")
     topology = e2e_topology()

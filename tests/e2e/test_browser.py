@@ -1,0 +1,87 @@
+"""The story in a real browser (Playwright driving Debian's Chromium; no browser is downloaded).
+
+The Tuyên Quang clerk sends a signed PDF to Đà Nẵng from the web page; the Đà Nẵng clerk sees it waiting for
+reception, opens it and registers it; Tuyên Quang then sees status 03 (Đã tiếp nhận). Screenshots of the key screens
+are saved in tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.e2e.conftest import demo_password
+from tests.e2e.helpers import vietnamese_pdf
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+def sign_in(browser, base: str, username: str, password: str) -> Page:
+    page = browser.new_context(viewport={"width": 1280, "height": 860}, locale="vi-VN").new_page()
+    page.goto(f"{base}/dang-nhap")
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu").fill(password)
+    page.get_by_role("button", name="Đăng nhập").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Xin chào")
+    return page
+
+
+def test_send_receive_and_register_in_the_browser(deployment, browser, artifacts_dir, tmp_path):
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    subject = "Về việc báo cáo tình hình ứng dụng chữ ký số năm 2026"
+    pdf_path = tmp_path / "Báo cáo chữ ký số.pdf"
+    pdf_path.write_bytes(vietnamese_pdf("ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", subject))
+
+    sender = sign_in(browser, base, "hoalt.vptq", demo_password(deployment, "hoalt.vptq"))
+    sender.screenshot(path=str(artifacts_dir / "01-trang-chu-van-thu.png"), full_page=True)
+    sender.get_by_role("link", name="Gửi văn bản").click()
+    sender.get_by_label("Ký hiệu").fill("UBND-KGVX")
+    sender.get_by_label("Loại văn bản").select_option("BC")
+    sender.get_by_label("Độ khẩn").select_option("1")
+    sender.get_by_label("Trích yếu").fill(subject)
+    sender.get_by_label("Người ký", exact=True).fill("Nguyễn Văn An")
+    sender.get_by_label("Nơi nhận").select_option("000.00.00.H17")
+    sender.get_by_label("Tệp văn bản").set_input_files(str(pdf_path))
+    sender.screenshot(path=str(artifacts_dir / "02-gui-van-ban.png"), full_page=True)
+    sender.get_by_role("button", name="Gửi văn bản").click()
+    expect(sender.get_by_role("status")).to_have_text("Đã gửi văn bản.")
+    expect(sender.locator("h1")).to_contain_text("/UBND-KGVX")
+    outgoing_url = sender.url
+
+    receiver = sign_in(browser, base, "namtv.vpdn", demo_password(deployment, "namtv.vpdn"))
+    receiver.get_by_role("link", name="Chờ tiếp nhận").click()
+    row = receiver.get_by_role("row").filter(has_text=subject)
+    for _ in range(120):  # delivery is asynchronous: reload until it arrives (bounded)
+        if row.count():
+            break
+        receiver.wait_for_timeout(500)
+        receiver.reload()
+    expect(row).to_have_count(1)
+    expect(row).to_have_class(re.compile("urgent"))  # khẩn sorts first and is marked
+    receiver.screenshot(path=str(artifacts_dir / "03-cho-tiep-nhan.png"), full_page=True)
+    row.get_by_role("link").click()
+    expect(receiver.get_by_text("hub.national")).to_be_visible()
+    receiver.screenshot(path=str(artifacts_dir / "04-van-ban-den.png"), full_page=True)
+    receiver.get_by_role("button", name="Tiếp nhận và vào sổ").click()
+    expect(receiver.get_by_role("status")).to_have_text("Đã tiếp nhận và vào sổ văn bản đến.")
+
+    for _ in range(120):
+        sender.goto(outgoing_url)
+        if sender.get_by_text("Đã tiếp nhận", exact=False).count():
+            break
+        sender.wait_for_timeout(500)
+    expect(sender.get_by_role("cell", name=re.compile("03 Đã tiếp nhận"))).to_be_visible()
+    sender.screenshot(path=str(artifacts_dir / "05-trang-thai-noi-nhan.png"), full_page=True)
