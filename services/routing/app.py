@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 Signer = Callable[[str, str, str], dict[str, Any]]
 
+_CALENDARS: dict[str, WorkCalendar] = {}
+
 LINK_KINDS = {"incoming", "outgoing", "draft", "task", "dossier"}
 DRAFT_TYPES_MAX = 20
 
@@ -77,7 +79,7 @@ class Routing:
         self.sign = sign
         self.blobs = blobs
         self.clock = clock
-        self._calendars: dict[str, WorkCalendar] = {}
+        self._calendars = _CALENDARS  # shared: the service builds a Routing per call, holidays are costly
 
     # == plumbing ================================================================================================
 

@@ -28,6 +28,8 @@ from services.routing.notify import MailSender
 
 log = logging.getLogger(__name__)
 
+_BLOB_STORES: dict[tuple, Any] = {}
+
 REMINDER_INTERVAL = float(os.environ.get("ROUTING_REMINDER_INTERVAL", "300"))
 
 
@@ -47,10 +49,12 @@ class RoutingService:
     def _app(self) -> Routing:
         blobs = None
         if self.config.get("ROUTING_CHECK_BLOBS", True):
-            from services.storage.blobs import blob_store
+            key = (self.db.agency_id, self.config.get("S3_ENDPOINT"), str(self.config.get("DATA_DIR")))
+            if key not in _BLOB_STORES:  # one client per agency store, not one per call
+                from services.storage.blobs import blob_store
 
-            settings = settings_from_config(self.config)
-            blobs = blob_store(settings, self.db.agency_id)
+                _BLOB_STORES[key] = blob_store(settings_from_config(self.config), self.db.agency_id)
+            blobs = _BLOB_STORES[key]
         return Routing(self.db, self.db.agency_id, sign=self._sign, blobs=blobs)
 
     def _sign(self, pdf_sha256: str, signer_user_id: str, reason: str) -> dict[str, Any]:
