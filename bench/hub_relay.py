@@ -1,0 +1,228 @@
+"""Relay throughput and latency of the hubs against the raw broker, in the same run on the same RabbitMQ.
+
+    .venv/bin/python -m bench.hub_relay [--count 400] [--size 200000]
+
+Relay: packages of about 200 KB (one attachment) from a Tuyên Quang agency (000.00.00.H60) to a Đà Nẵng agency
+(000.00.00.H17), published with confirms as the agency's own broker user to hub.H60's submit exchange and
+consumed from the recipient's inbox on hub.H17: hub.H60 validates (full hardened edXML parse, SHA-256, sender
+check, directory) and routes up, hub.national routes down, hub.H17 delivers; each hub appends its trace and
+writes its relay log. The three hubs are real processes (`python -m services.interconnect.hub`).
+Baseline: the same bytes, published with confirms to one quorum queue on the same broker and consumed.
+Both sides flood: one publisher waits for each confirm (as the edge does), one consumer acks each message, so
+the latency percentiles include queueing behind the packages published before.
+The topology is namespaced (`b<hex>.`) and removed afterwards; nothing else on the broker is touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from datetime import date
+from pathlib import Path
+
+import pika
+
+from infra.topology import AgencySpec, HubSpec, Topology
+from services.common.rabbit_admin import RabbitAdmin
+from services.interconnect import broker, edxml
+
+REPO = Path(__file__).resolve().parents[1]
+STACK_ENV = Path("/tmp/congvan-test-stack/env")
+SENDER, RECIPIENT = "000.00.00.H60", "000.00.00.H17"
+NATIONAL_DAY = 30_000
+
+
+def stack_env() -> dict[str, str]:
+    env = dict(os.environ)
+    if "RABBIT_API_URI" not in env and STACK_ENV.exists():
+        env.update(line.strip().split("=", 1) for line in STACK_ENV.read_text().splitlines() if "=" in line)
+    return env
+
+
+def topology() -> Topology:
+    return Topology(
+        hubs=(HubSpec("national", "Trục liên thông văn bản quốc gia", None, 0),
+              HubSpec("H60", "Trục liên thông văn bản tỉnh Tuyên Quang", "national", 0),
+              HubSpec("H17", "Trục liên thông văn bản thành phố Đà Nẵng", "national", 0)),
+        agencies=(AgencySpec(SENDER, "Ủy ban nhân dân tỉnh Tuyên Quang", "UBND", "H60", "Tuyên Quang", 0, 0),
+                  AgencySpec(RECIPIENT, "Ủy ban nhân dân thành phố Đà Nẵng", "UBND", "H17", "Đà Nẵng", 0, 0)),
+        extra={"namespace": f"b{secrets.token_hex(3)}."})
+
+
+def package(top: Topology, attachment_size: int) -> bytes:
+    sender, recipient = top.agency(SENDER), top.agency(RECIPIENT)
+    day = date(2026, 11, 21)
+    header = {
+        "kind": "edoc", "document_id": f"{SENDER},{day:%Y/%m/%d},1/UBND-VX",
+        "business": {"doc_type": 0, "reason": "", "target_document_id": None, "paper": 0,
+                     "staff": {"department": "Văn thư", "name": "Lê Văn Hùng", "mobile": "", "email": ""},
+                     "document_info": None, "replacements": []},
+        "from": {"organ_id": SENDER, "organ_name": sender.name, "organization_in_charge": "", "address": "",
+                 "email": "", "telephone": "", "fax": "", "website": ""},
+        "to": [{"organ_id": RECIPIENT, "organ_name": recipient.name}],
+        "code_number": "1", "code_notation": "UBND-VX", "promulgation_place": "Tuyên Quang",
+        "promulgation_date": day.isoformat(),
+        "document_type": {"type": 1, "type_detail": 0, "type_name": "Công văn"},
+        "subject": "Về việc đo thông lượng trục liên thông", "content": "",
+        "signer": {"competence": "TM. ỦY BAN NHÂN DÂN", "position": "Chủ tịch", "full_name": "Nguyễn Văn An"},
+        "due_date": None, "to_places": ["Như trên"],
+        "other": {"priority": 0, "sphere_of_promulgation": "", "typer_notation": "", "promulgation_amount": 1,
+                  "page_amount": 1, "appendixes": [], "direction": False},
+        "response_for": [], "steering_type": 0, "trace": [],
+    }
+    pdf = b"%PDF-1.7\n" + os.urandom(attachment_size - 9)
+    return edxml.build_edoc(header, [({"name": "Công văn.pdf", "content_type": "application/pdf"}, pdf)])
+
+
+def flood(publish_params: pika.ConnectionParameters, exchange: str, key: str, user: str,
+          consume_params: pika.ConnectionParameters, queue: str, body: bytes, count: int,
+          paced: bool = False, prefix: str = "flood") -> dict[str, float]:
+    """Publish `count` copies with confirms while consuming them; rate and latency percentiles. `paced`: one
+    package at a time (the next leaves once the previous arrived), the latency of an idle network."""
+    sent: dict[str, float] = {}
+    received: dict[str, float] = {}
+    ready = threading.Event()
+    arrived = threading.Condition()
+
+    def consume() -> None:
+        conn = pika.BlockingConnection(consume_params)
+        try:
+            ch = conn.channel()
+            ch.basic_qos(prefetch_count=32)
+            ready.set()
+            for method, props, _body in ch.consume(queue, inactivity_timeout=120):
+                if method is None:
+                    raise TimeoutError(f"{len(received)}/{count} received, then nothing for 120 s")
+                with arrived:
+                    received[props.message_id] = time.perf_counter()
+                    arrived.notify_all()
+                ch.basic_ack(method.delivery_tag)
+                if len(received) >= count:
+                    break
+            ch.cancel()
+        finally:
+            conn.close()
+
+    consumer = threading.Thread(target=consume, daemon=True)
+    consumer.start()
+    ready.wait(30)
+    start = time.perf_counter()
+    with broker.confirmed_channel(publish_params) as (_conn, ch):
+        for i in range(count):
+            message_id = f"bench-{prefix}-{i}"
+            sent[message_id] = time.perf_counter()
+            broker.publish(ch, exchange, key, body, user_id=user, message_id=message_id)
+            if paced:
+                with arrived:
+                    if not arrived.wait_for(lambda m=message_id: m in received, timeout=120):
+                        raise TimeoutError(f"{message_id} did not arrive within 120 s")
+    consumer.join(timeout=600)
+    if len(received) < count:
+        raise RuntimeError(f"only {len(received)}/{count} arrived")
+    latencies = sorted(received[k] - sent[k] for k in sent)
+    elapsed = max(received.values()) - start
+    return {"rate": count / elapsed, "p50": statistics.median(latencies),
+            "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_hubs(top: Topology, run_dir: Path) -> list[subprocess.Popen]:
+    env = {**os.environ, "DATA_DIR": str(run_dir / "data")}
+    env.pop("DATABASE_URL", None)
+    procs = []
+    for hub in top.hubs:
+        port = free_port()
+        log = open(run_dir / f"hub-{hub.code}.log", "ab")  # noqa: SIM115 - kept open for the child's lifetime
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "services.interconnect.hub", "--hub", hub.code, "--topology",
+             str(run_dir / "topology.json"), "--run-dir", str(run_dir), "--metrics-port", str(port)],
+            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+        log.close()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or procs[-1].poll() is not None:
+                raise RuntimeError(f"hub {hub.code} did not become healthy (see {run_dir})")
+            time.sleep(0.2)
+    return procs
+
+
+def stop(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=400)
+    parser.add_argument("--paced", type=int, default=30, help="packages sent one at a time for idle latency")
+    parser.add_argument("--size", type=int, default=200_000, help="approximate package size in bytes")
+    args = parser.parse_args()
+    env = stack_env()
+    admin = RabbitAdmin(env["RABBIT_API_URI"])
+    top = topology()
+    run_dir = Path(tempfile.mkdtemp(prefix="bench-hub-relay-"))
+    (run_dir / "topology.json").write_text(top.to_json())
+    body = package(top, int(args.size * 0.73))  # base64 and the envelope add the rest
+    procs: list[subprocess.Popen] = []
+    try:
+        creds = broker.provision(admin, top, run_dir)
+        h60, h17 = broker.hub_vhost(top, "H60"), broker.hub_vhost(top, "H17")
+        hub_user = broker.hub_user(top, "H60")
+        raw_queue = "bench.raw"
+        with broker.confirmed_channel(creds.params(hub_user, h60)) as (_conn, ch):
+            ch.queue_declare(raw_queue, durable=True, arguments=broker.QUORUM)
+        raw_args = (creds.params(hub_user, h60), "", raw_queue, hub_user, creds.params(hub_user, h60), raw_queue,
+                    body)
+        raw = flood(*raw_args, args.count)
+        raw_idle = flood(*raw_args, args.paced, paced=True, prefix="paced")
+        procs = start_hubs(top, run_dir)
+        agency = broker.agency_user(top, SENDER)
+        relay_args = (creds.params(agency, h60), broker.SUBMIT, "", agency,
+                      creds.params(broker.agency_user(top, RECIPIENT), h17), broker.inbox_queue(RECIPIENT), body)
+        relay_idle = flood(*relay_args, args.paced, paced=True, prefix="paced")
+        relay = flood(*relay_args, args.count)
+    finally:
+        stop(procs)
+        broker.unprovision(admin, top)
+    print(f"{args.count} packages of {len(body) / 1000:.0f} KB, {SENDER} -> hub.H60 -> hub.national -> hub.H17 "
+          f"-> {RECIPIENT}")
+    print(f"{'path':<44} {'packages/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'30,000 packages':>16}")
+    for name, fig in (("raw: pika publish+confirm -> consume (1 q)", raw), ("relay through three hubs", relay)):
+        day = NATIONAL_DAY / fig["rate"]
+        print(f"{name:<44} {fig['rate']:>10.1f} {fig['p50'] * 1000:>9.0f} {fig['p99'] * 1000:>9.0f} "
+              f"{day / 60:>12.1f} min")
+    print(f"one at a time ({args.paced} packages), latency p50/p99 ms: raw {raw_idle['p50'] * 1000:.0f}/"
+          f"{raw_idle['p99'] * 1000:.0f}, relay {relay_idle['p50'] * 1000:.0f}/{relay_idle['p99'] * 1000:.0f}")
+    print(f"ratio relay/raw (packages/s): {relay['rate'] / raw['rate']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
