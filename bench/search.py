@@ -1,0 +1,159 @@
+"""Search latency and indexing rate on a generated corpus, SQLite FTS5 (embedded) and PostgreSQL full text.
+
+    .venv/bin/python -m bench.search [--sizes 10000] [--engines sqlite,postgres] [--queries 200]
+    .venv/bin/python -m bench.search --sizes 10000,1000000     # the 1M corpus: long, never part of the tests
+
+Each document gets metadata and ~150 words of text from a Vietnamese vocabulary; indexing goes through
+search.index_metadata_only (the same folding and tables as the service). Queries: two folded words, a word +
+issuer + date range, a rare word, and a filter-only query (type + year), as a clerk (sees everything).
+Baseline in the same run: the same two-word query as `subject ILIKE '%...%'` on the smaller corpus.
+Printed: indexing rate, p50/p95 per query kind and size, and p95(largest)/p95(smallest).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import secrets
+import statistics
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from services.common.actor import Actor, Role
+from services.common.db import Database
+from services.common.settings import CommonSettings
+from services.registry import search
+from services.registry.models import Base, Document
+
+STACK_ENV = Path("/tmp/congvan-test-stack/env")
+AGENCY = "000.00.00.B02"
+VOCABULARY = ("quyết định kế hoạch thông báo báo cáo công văn điều chỉnh quy hoạch sử dụng đất tài nguyên môi "
+              "trường giáo dục đào tạo y tế dịch bệnh phòng chống thiên tai lụt bão đê điều thủy lợi nông nghiệp "
+              "giao thông xây dựng đầu tư ngân sách tài chính cán bộ công chức tuyển dụng khen thưởng kỷ luật "
+              "thanh tra khiếu nại chuyển đổi số văn hóa du lịch an ninh quốc phòng huyện xã phường tỉnh thành phố "
+              "ủy ban nhân dân sở phòng ban trung tâm hợp tác quốc tế lao động việc làm bảo hiểm xã hội người có "
+              "công")
+WORDS = tuple(VOCABULARY.split())
+RARE = "tinhkhiet"   # one document in 5,000 carries it
+TYPES = (("QĐ", "Quyết định"), ("TB", "Thông báo"), ("KH", "Kế hoạch"), ("BC", "Báo cáo"), (None, "Công văn"))
+ISSUERS = ("Sở Tài chính", "Sở Nội vụ", "Sở Y tế", "Sở Giáo dục và Đào tạo", "UBND huyện Sơn Dương")
+
+
+def _env() -> dict[str, str]:
+    return dict(line.split("=", 1) for line in STACK_ENV.read_text().splitlines() if "=" in line)
+
+
+def _load(db: Database, size: int, rng: random.Random) -> float:
+    start = time.perf_counter()
+    batch = 2000
+    for first in range(0, size, batch):
+        with db.session() as session:
+            for n in range(first, min(size, first + batch)):
+                code, name = TYPES[n % len(TYPES)]
+                words = rng.choices(WORDS, k=150)
+                if n % 5000 == 7:
+                    words.append(RARE)
+                doc = Document(agency_id=AGENCY, direction="incoming", state="registered", type_code=code,
+                               type_name=name, code_number=str(n % 9999 + 1), code_notation="UBND-VX",
+                               issued_date=date(2025, 1, 1) + timedelta(days=n % 365),
+                               organ_name=ISSUERS[n % len(ISSUERS)], subject=" ".join(rng.choices(WORDS, k=12)),
+                               signer_full_name="Nguyễn Văn An", year=2025)
+                session.add(doc)
+                session.flush()
+                search.index_metadata_only(session, doc, " ".join(words))
+    return size / (time.perf_counter() - start)
+
+
+QUERIES = {
+    "two words": {"text": "quy hoach dat"},
+    "word+issuer+dates": {"text": "dich benh", "issuer": "Sở Y tế", "date_from": "2025-03-01",
+                          "date_to": "2025-06-30"},
+    "rare word": {"text": RARE},
+    "filters only": {"type_code": "QĐ", "date_from": "2025-05-01", "date_to": "2025-05-31"},
+}
+
+
+def _time(db: Database, actor: Actor, filters: dict, runs: int) -> tuple[float, float]:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        search.search(db, actor, filters, size=20)
+        samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+def _baseline(db: Database, runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        with db.session() as s:
+            s.execute(sa.select(Document.id).where(Document.subject.ilike("%quy hoạch%"),
+                                                   Document.subject.ilike("%đất%")).limit(20)).all()
+        samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    return samples[int(len(samples) * 0.95) - 1]
+
+
+def _database(engine: str, tmp: Path, tag: str) -> tuple[Database, callable]:
+    if engine == "sqlite":
+        db = Database("registry", AGENCY, Base.metadata, CommonSettings(agency_id=AGENCY, data_dir=tmp / tag))
+        return db, lambda: None
+    admin_url = _env()["TEST_DATABASE_URL"]
+    name = f"bench_search_{secrets.token_hex(4)}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    db = Database("registry", AGENCY, Base.metadata,
+                  CommonSettings(agency_id=AGENCY, database_url=f"{admin_url.rsplit('/', 1)[0]}/{name}"))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return db, drop
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10000")
+    parser.add_argument("--engines", default="sqlite,postgres")
+    parser.add_argument("--queries", type=int, default=200)
+    args = parser.parse_args()
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    actor = Actor("bench", "bench", AGENCY, frozenset({Role.CLERK}))
+    with tempfile.TemporaryDirectory(prefix="congvan-bench-search-") as tmp:
+        for engine in args.engines.split(","):
+            p95s: dict[int, float] = {}
+            for size in sizes:
+                db, drop = _database(engine, Path(tmp), f"{engine}{size}")
+                try:
+                    db.create_all()
+                    rate = _load(db, size, random.Random(size))
+                    if engine == "postgres":
+                        with db.engine.begin() as conn:
+                            conn.execute(sa.text("ANALYZE"))
+                    print(f"{engine} {size:>9,} docs: indexing {rate:8.0f} docs/s")
+                    worst = 0.0
+                    for label, filters in QUERIES.items():
+                        p50, p95 = _time(db, actor, filters, args.queries)
+                        worst = max(worst, p95)
+                        print(f"  {label:<20} p50 {p50:7.2f} ms   p95 {p95:7.2f} ms")
+                    p95s[size] = worst
+                    if size == sizes[0]:
+                        print(f"  baseline subject ILIKE (no index)   p95 {_baseline(db, args.queries):7.2f} ms")
+                finally:
+                    db.dispose()
+                    drop()
+            if len(sizes) > 1:
+                ratio = p95s[sizes[-1]] / p95s[sizes[0]]
+                print(f"{engine}: worst p95({sizes[-1]:,}) / p95({sizes[0]:,}) = {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
