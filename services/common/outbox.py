@@ -58,6 +58,7 @@ from sqlalchemy.orm import Session
 
 from services.common.clock import now_utc
 from services.common.db import Database
+from services.common.rpc import sibling_database
 
 log = logging.getLogger(__name__)
 
@@ -194,10 +195,7 @@ class OutboxRelay(EventDispatcher):
         self.agency = str(self.container.config.get("AGENCY_ID", ""))
 
     def _database(self) -> Database:
-        for dep in self.container.dependencies:
-            if getattr(dep, "attr_name", None) == self.db_attr and getattr(dep, "database", None) is not None:
-                return dep.database
-        raise RuntimeError(f"OutboxRelay: no DatabaseProvider at attribute {self.db_attr!r}")
+        return sibling_database(self.container, self.db_attr, "OutboxRelay")
 
     def start(self) -> None:
         self._stopping = False

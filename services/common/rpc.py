@@ -106,6 +106,15 @@ class DatabaseProvider(DependencyProvider):
         return self.database
 
 
+def sibling_database(container, attr_name: str, owner: str) -> Database:
+    """The Database of the service's DatabaseProvider at `attr_name`, for extensions (outbox relay, mail sender)
+    that read and write the service's own tables from outside a worker."""
+    for dep in container.dependencies:
+        if getattr(dep, "attr_name", None) == attr_name and getattr(dep, "database", None) is not None:
+            return dep.database
+    raise RuntimeError(f"{owner}: no DatabaseProvider at attribute {attr_name!r}")
+
+
 class ServiceClient:
     """A small pool of standalone nameko proxies for processes that are not nameko services.
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from services.common.clock import now_utc
 from services.common.db import Database
+from services.common.rpc import sibling_database
 from services.routing.models import Notification, Staff
 
 log = logging.getLogger(__name__)
@@ -161,10 +162,7 @@ class MailSender(DependencyProvider):
         self._wake.set()
 
     def _database(self) -> Database:
-        for dep in self.container.dependencies:
-            if getattr(dep, "attr_name", None) == self.db_attr and getattr(dep, "database", None) is not None:
-                return dep.database
-        raise RuntimeError(f"MailSender: no DatabaseProvider at attribute {self.db_attr!r}")
+        return sibling_database(self.container, self.db_attr, "MailSender")
 
     def _run(self) -> None:
         while not self._stopping:
