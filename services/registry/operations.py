@@ -235,14 +235,58 @@ def _verify_main(package: dict[str, Any], verify: Verify | None) -> tuple[str, d
     if not pdfs:
         return "none", None
     if verify is None:
-        return "pending", None
+        return "pending", {"pdf_sha256": pdfs[0]}
     try:
-        verdict = verify(pdfs[0])
-    except Exception as exc:  # signing absent or slow: keep the package, verify later
+        report = verify(pdfs[0])
+    except Exception as exc:  # signing absent or slow: keep the package, verify later (reverify_pending)
         log.info("signature verification deferred: %s", exc)
-        return "pending", {"error": str(exc)[:300]}
-    valid = bool(verdict.get("valid")) if isinstance(verdict, dict) else False
-    return ("valid" if valid else "invalid"), verdict if isinstance(verdict, dict) else {"result": str(verdict)}
+        return "pending", {"pdf_sha256": pdfs[0], "error": str(exc)[:300]}
+    return verification_outcome(report)
+
+
+def verification_outcome(report: Any) -> tuple[str, dict[str, Any]]:
+    """The state kept for signing's report (docs/signing.md): "valid" only when it says `legally_valid`.
+
+    Anything else (unsigned, seal missing, broken, untrusted) is "invalid": the document is shown "chỉ có giá trị
+    tham khảo" and the clerk may reject it with INVALID_SIGNATURE. Only an explicit `legally_valid: true` counts,
+    so a malformed answer never makes a document legally valid.
+    """
+    if not isinstance(report, dict):
+        return "invalid", {"result": str(report)[:300], "legally_valid": False}
+    return ("valid" if report.get("legally_valid") is True else "invalid"), report
+
+
+def reject_reasons(verification_state: str) -> list[str]:
+    """Reasons the clerk may pick: a legally valid signature cannot be refused as invalid (DOMAIN.md, incoming 2)."""
+    return [code for code in REJECT_REASONS if code != "INVALID_SIGNATURE" or verification_state != "valid"]
+
+
+def reverify_pending(db: Database, actor: Actor, verify: Verify, limit: int = 20) -> list[dict[str, Any]]:
+    """Ask signing again for the documents whose verification was deferred (signing absent or slow)."""
+    _in_agency(db, actor)
+    actor.require(Role.SYSTEM)
+    with db.session() as session:
+        pending = session.execute(
+            select(Document.id, Document.verification)
+            .where(Document.agency_id == actor.agency_id, Document.direction == Direction.INCOMING,
+                   Document.verification_state == "pending")
+            .order_by(Document.received_at).limit(limit)).all()
+    first_pdf = {pk: v["pdf_sha256"] for pk, v in pending if isinstance(v, dict) and v.get("pdf_sha256")}
+    done = []
+    for doc_pk, sha in first_pdf.items():
+        try:
+            state, report = verification_outcome(verify(sha))
+        except Exception as exc:  # still unavailable: try again on the next round
+            log.info("signature verification still deferred for %s: %s", doc_pk, exc)
+            break
+        with db.session() as session:
+            doc = session.get(Document, doc_pk)
+            if doc is None or doc.verification_state != "pending":
+                continue
+            doc.verification_state, doc.verification = state, report
+            _history(session, doc, actor, "verified", {"state": state, "verdict": report.get("verdict")})
+        done.append({"incoming_id": doc_pk, "verification_state": state})
+    return done
 
 
 def _incoming_from_package(actor: Actor, p: dict[str, Any], key: str, kind: int) -> Document:
@@ -381,7 +425,9 @@ def summary(doc: Document) -> dict[str, Any]:
         "received_at": _iso(doc.received_at), "due_date": _iso(doc.due_date),
         "late_entry": doc.late_entry, "happened_at": _iso(doc.happened_at),
         "sender_organ_id": doc.sender_organ_id, "sender_organ_name": doc.sender_organ_name,
-        "verification_state": doc.verification_state, "warnings": doc.warnings or [],
+        "verification_state": doc.verification_state, "legally_valid": doc.verification_state == "valid",
+        "reject_reasons": reject_reasons(doc.verification_state) if doc.direction == Direction.INCOMING else [],
+        "warnings": doc.warnings or [],
         "no_paper_copy": doc.no_paper_copy, "frozen": doc.frozen, "handled": doc.handled,
         "source_channel": doc.source_channel, "business_type": doc.business_type,
         "pending_change": (doc.pending_change or {}).get("kind"), "replaced_by": doc.replaced_by,
@@ -511,6 +557,10 @@ def reject_incoming(db: Database, actor: Actor, incoming_id: str, reason_code: s
     with db.session() as session:
         doc = _load(session, actor, incoming_id, Direction.INCOMING, for_update=True)
         domain.check_transition(Direction.INCOMING, doc.state, State.REJECTED)
+        if reason_code not in reject_reasons(doc.verification_state):
+            raise ValidationFailed("Chữ ký số của văn bản đã được kiểm tra là hợp lệ; không thể từ chối vì lý do "
+                                   "chữ ký số không hợp lệ.", code="signature_valid", field="reason_code",
+                                   verdict=(doc.verification or {}).get("verdict"))
         if doc.source_channel != "interconnect":
             raise ValidationFailed("Chỉ từ chối được văn bản nhận qua trục liên thông.", code="not_interconnect")
         doc.state, doc.reject_reason, doc.reject_text = State.REJECTED, reason_code, text.strip()

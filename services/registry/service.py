@@ -6,20 +6,45 @@ Events leave through the transactional outbox (OutboxRelay dispatches them as `r
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import eventlet
 from nameko.events import event_handler
+from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
 
 from services.common.actor import system_actor
 from services.common.outbox import OutboxRelay
-from services.common.rpc import ActingUser, DatabaseProvider, RpcMetrics
+from services.common.rpc import ACTOR_KEY, ActingUser, DatabaseProvider, RpcMetrics
+from services.registry import domain
 from services.registry import operations as ops
 from services.registry.models import Base
 
 VERIFY_TIMEOUT = 3.0     # receive_package must not wait long for a verdict: it is recorded as pending instead
 SIGN_TIMEOUT = 30.0
+# deferred verifications are retried this often (seconds); the environment may shorten it (tests, demo)
+REVERIFY_INTERVAL = float(os.environ.get("REGISTRY_REVERIFY_INTERVAL", "30"))
+
+
+def stamp_texts(number: str, date_text: str, notation: str, place: str) -> tuple[str, str]:
+    """What the clerk's step writes in the PDF fields (NĐ 30 Phụ lục I, ô 2 and ô 4).
+
+    `number` is the register's number ("05"), `date_text` dd/mm/yyyy: "Số: 05/QĐ-UBND" and
+    "Tuyên Quang, ngày 05 tháng 3 năm 2026" (a day below 10 and a month below 3 get a leading zero, NĐ 30 Phụ lục I).
+    """
+    day, month, year = (int(part) for part in date_text.split("/"))
+    month_text = f"{month:02d}" if month < 3 else str(month)
+    date_field = f"ngày {day:02d} tháng {month_text} năm {year}"
+    return domain.number_display(number, notation), f"{place}, {date_field}" if place else date_field
+
+
+class WorkerContext(DependencyProvider):
+    """The worker's nameko context, so that a timer can put the system actor in it before calling another service."""
+
+    def get_dependency(self, worker_ctx) -> Any:
+        return worker_ctx
 
 
 class RegistryService:
@@ -29,6 +54,7 @@ class RegistryService:
     db = DatabaseProvider("registry", Base.metadata)
     outbox = OutboxRelay(interval=0.5)
     signing = RpcProxy("signing")
+    context = WorkerContext()
 
     # --- adapters to the signing service (nameko RPC) ---
 
@@ -38,9 +64,21 @@ class RegistryService:
 
     def _sign(self, pdf_sha256: str, number_text: str, date_text: str, notation: str,
               appendices: list[str]) -> dict[str, Any]:
+        with self.db.session() as session:
+            place = ops.profile(session, self.db.agency_id).place or ""
+        number_field, date_field = stamp_texts(number_text, date_text, notation, place)
         with eventlet.Timeout(SIGN_TIMEOUT):
-            return self.signing.fill_and_seal.call_async(pdf_sha256, number_text, date_text, notation,
+            return self.signing.fill_and_seal.call_async(pdf_sha256, number_field, date_field, notation,
                                                          appendices).result()
+
+    @timer(interval=REVERIFY_INTERVAL)
+    def reverify_pending(self) -> None:
+        """Verifications deferred by receive_package (signing absent or slow) are asked again in the background."""
+        actor = system_actor(self.db.agency_id, "registry")
+        self.context.data[ACTOR_KEY] = actor.to_dict()  # signing.verify requires an acting user
+        done = ops.reverify_pending(self.db, actor, self._verify)
+        if done:
+            self.outbox.kick()
 
     # --- administration ---
 
