@@ -16,11 +16,13 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
+from nameko.timer import timer
 
 from services.common.actor import Role
 from services.common.errors import Forbidden
 from services.common.rpc import ActingUser, DatabaseProvider, RpcMetrics
 from services.signing import models
+from services.signing.certificates import export_expiry
 from services.signing.settings import signing_settings_from_config
 from services.signing.workflow import Signing, seal_holder
 
@@ -38,6 +40,9 @@ class SigningProvider(DependencyProvider):
         return Signing(self.settings, database)
 
 
+CERTIFICATE_METRICS_INTERVAL = 3600.0  # notAfter does not move; only new bindings and renewals change it
+
+
 class SigningService:
     name = "signing"
     actor = ActingUser()
@@ -52,6 +57,11 @@ class SigningService:
     def health(self) -> dict:
         return {"service": self.name, "ok": True, "tsa": bool(self.config.settings.signing_tsa_url),
                 "key_source": self.config.settings.signing_key_source}
+
+    @timer(interval=CERTIFICATE_METRICS_INTERVAL, eager=True)
+    def export_certificate_expiry(self) -> None:
+        """congvan_signing_certificate_expiry_timestamp_seconds for the keys held (certificates.py)."""
+        export_expiry(self.config.settings, self.db)
 
     @rpc
     def prepare_draft(self, pdf_sha256: str, layout: dict | None = None) -> dict:
@@ -107,4 +117,6 @@ class SigningService:
         actor.require(Role.ADMIN, Role.SYSTEM)
         if kind == "seal":
             holder = seal_holder(self.config.settings.agency_id)
-        return self._signing().register_certificate(holder, kind, key_ref, display_name)
+        result = self._signing().register_certificate(holder, kind, key_ref, display_name)
+        export_expiry(self.config.settings, self.db)  # the new certificate is watched at once
+        return result

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 
@@ -34,7 +35,7 @@ def signing_process(fresh_vhost, settings):
         client = ServiceClient(fresh_vhost, size=2, timeout=60)
         try:
             procs.wait_until(lambda: procs.http_ok(f"http://127.0.0.1:{port}/healthz"), 60, "signing service")
-            yield client
+            yield client, port
         finally:
             client.close()
             proc.terminate()
@@ -45,7 +46,7 @@ def signing_process(fresh_vhost, settings):
 
 
 def test_flow_over_rpc(signing_process, settings):
-    client = signing_process
+    client, port = signing_process
     blobs = blob_store(settings, AGENCY)
     draft = blobs.put_bytes(sample.draft_pdf()).sha256
     png = blobs.put_bytes(layout.png_bytes(layout.default_signature_image("An", _italic()))).sha256
@@ -61,6 +62,19 @@ def test_flow_over_rpc(signing_process, settings):
     report = client.call("signing", "verify", CLERK, sealed["sha256"])
     assert report["verdict"] == "valid" and report["legally_valid"] is True
     assert {s["field"] for s in report["signatures"] if s["valid"]} == {"LanhDao", "DauCoQuan"}
+
+    # the expiry of the certificates held is exported at start (an eager timer) for the ops alert
+    procs.wait_until(lambda: len(_expiry_lines(port)) == 2, 60, "certificate expiry metric")
+    expiry = _expiry_lines(port)
+    assert any('role="seal"' in line and 'subject="Ủy ban nhân dân tỉnh Tuyên Quang"' in line for line in expiry)
+    assert any('role="leader"' in line and 'subject="Nguyễn Văn An"' in line for line in expiry)
+
+
+def _expiry_lines(port: int) -> list[str]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as resp:
+        metrics = resp.read().decode()
+    return [line for line in metrics.splitlines()
+            if line.startswith("congvan_signing_certificate_expiry_timestamp_seconds{")]
 
 
 def _italic():

@@ -1,0 +1,83 @@
+"""The certificates of the keys this agency's signing service holds, and their expiry as a Prometheus gauge.
+
+    congvan_signing_certificate_expiry_timestamp_seconds{agency, role, subject, serial} = notAfter (Unix time)
+
+The ops alert `SigningCertificateExpiresSoon` fires 30 days before. Keys held: every registered binding
+(PKCS#12 file or PKCS#11 token) and, for holders without a binding, the agency's seal and leaders of the PKI
+manifest (the PKCS#12 default). A key that cannot be opened is logged and left out, never fatal: the
+metric must not take the service down.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import Gauge
+from sqlalchemy import select
+
+from services.common.db import Database
+from services.common.errors import CongVanError
+from services.signing.keys import open_signer
+from services.signing.models import KeyBinding
+from services.signing.pki import load_pki
+from services.signing.settings import SigningSettings
+
+log = logging.getLogger(__name__)
+
+CERTIFICATE_EXPIRY = Gauge(
+    "congvan_signing_certificate_expiry_timestamp_seconds",
+    "notAfter of each signing certificate held by the agency's signing service, Unix time",
+    ["agency", "role", "subject", "serial"],
+)
+
+
+@dataclass(frozen=True)
+class HeldCertificate:
+    holder: str
+    role: str          # leader | seal
+    subject: str       # the certificate's common name
+    serial: str        # hex
+    not_after: float   # Unix time
+
+
+def key_refs(settings: SigningSettings, database: Database) -> dict[str, tuple[str, dict[str, Any]]]:
+    """holder -> (role, key reference): registered bindings first, then the PKI manifest's defaults."""
+    refs: dict[str, tuple[str, dict[str, Any]]] = {}
+    try:
+        agency = load_pki(settings.pki_dir).manifest.get("agencies", {}).get(settings.agency_id) or {}
+    except (CongVanError, FileNotFoundError):  # no PKI dir: production keys are all registered
+        agency = {}
+    if settings.signing_key_source == "pkcs12" and agency:
+        refs[f"agency:{settings.agency_id}"] = ("seal", {"source": "pkcs12", "p12": agency["seal"]["p12"]})
+        for leader in agency.get("leaders") or []:
+            refs[leader["username"]] = ("leader", {"source": "pkcs12", "p12": leader["p12"]})
+    with database.session() as session:
+        for row in session.execute(select(KeyBinding)).scalars():
+            refs[row.holder] = ("seal" if row.kind == "seal" else "leader", dict(row.key_ref))
+    return refs
+
+
+def held_certificates(settings: SigningSettings, database: Database) -> list[HeldCertificate]:
+    out = []
+    for holder, (role, ref) in key_refs(settings, database).items():
+        try:
+            with open_signer(ref, settings) as signer:
+                cert = signer.signing_cert
+        except (CongVanError, OSError, ValueError) as exc:
+            log.warning("certificate of %s not readable for the expiry metric: %s", holder, exc)
+            continue
+        subject = cert.subject.native.get("common_name") or cert.subject.human_friendly
+        out.append(HeldCertificate(holder, role, str(subject), format(cert.serial_number, "x"),
+                                   cert.not_valid_after.timestamp()))
+    return out
+
+
+def export_expiry(settings: SigningSettings, database: Database) -> list[HeldCertificate]:
+    """Set the gauge to exactly the certificates held now (a replaced certificate's series disappears)."""
+    certificates = held_certificates(settings, database)
+    CERTIFICATE_EXPIRY.clear()
+    for c in certificates:
+        CERTIFICATE_EXPIRY.labels(settings.agency_id, c.role, c.subject, c.serial).set(c.not_after)
+    return certificates
