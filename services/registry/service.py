@@ -20,6 +20,7 @@ from services.common.outbox import OutboxRelay
 from services.common.rpc import ACTOR_KEY, ActingUser, DatabaseProvider, RpcMetrics
 from services.registry import domain
 from services.registry import operations as ops
+from services.registry.dossier_service import DossierEntrypoints
 from services.registry.models import Base
 
 VERIFY_TIMEOUT = 3.0     # receive_package must not wait long for a verdict: it is recorded as pending instead
@@ -47,7 +48,7 @@ class WorkerContext(DependencyProvider):
         return worker_ctx
 
 
-class RegistryService:
+class RegistryService(DossierEntrypoints):
     name = "registry"
     actor = ActingUser()
     metrics = RpcMetrics()
