@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import urllib.request
 
 import pytest
 from nameko.exceptions import RemoteError
 
-from infra import procs
 from services.common.actor import Actor
 from services.common.errors import Unauthenticated, ValidationFailed
 from services.common.rpc import ServiceClient
+from tests.agency import running_agency_process
 
 ACTOR = Actor(user_id="u1", username="hoalt.vp", agency_id="000.00.00.H60", roles=frozenset({"clerk"}),
               full_name="Lê Thị Hoa", unit="VP")
@@ -21,23 +19,10 @@ ACTOR = Actor(user_id="u1", username="hoalt.vp", agency_id="000.00.00.H60", role
 
 @pytest.fixture
 def echo_process(fresh_vhost, tmp_path):
-    port = procs.free_port()
     env = {**os.environ, "DATA_DIR": str(tmp_path)}
-    with open(tmp_path / "agency.log", "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "services.common.agency_process", "--agency", "000.00.00.H60",
-             "--amqp-uri", fresh_vhost, "--metrics-port", str(port),
-             "--services", "tests.common.echo_service:EchoService"],
-            stdout=log, stderr=subprocess.STDOUT, env=env)
-        try:
-            procs.wait_until(lambda: procs.http_ok(f"http://127.0.0.1:{port}/healthz"), 60, "echo service")
-            yield fresh_vhost, port
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with running_agency_process("tests.common.echo_service:EchoService", fresh_vhost, tmp_path / "agency.log", env,
+                                ready_timeout=60) as port:
+        yield fresh_vhost, port
 
 
 def test_actor_travels_in_the_context(echo_process):

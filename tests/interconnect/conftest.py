@@ -14,6 +14,7 @@ import pytest
 
 from infra.topology import AgencySpec, HubSpec, Topology
 from services.interconnect import broker
+from tests.interconnect.harness import Network
 
 H60_A = "000.00.00.H60"   # UBND tỉnh Tuyên Quang
 H60_B = "000.00.09.H60"   # Sở Nội vụ tỉnh Tuyên Quang
@@ -54,3 +55,15 @@ def provisioned(rabbit_admin, topology, tmp_path) -> Iterator[tuple[Topology, br
         yield topology, creds, run_dir
     finally:
         broker.unprovision(rabbit_admin, topology)
+
+
+@pytest.fixture
+def network(provisioned, stack_env):
+    """Hubs and the edges of four agencies as real processes on the module's provisioned topology."""
+    topology, creds, run_dir = provisioned
+    net = Network(topology, creds, run_dir, {"RABBIT_API_URI": stack_env["RABBIT_API_URI"]})
+    try:
+        net.start([H60_A, H60_B, H17_A, G22])
+        yield net
+    finally:
+        net.stop()

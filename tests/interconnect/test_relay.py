@@ -5,22 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 
-import pytest
-
 from services.interconnect import broker
 from tests.interconnect.conftest import G22, H17_A, H60_A, H60_B
 from tests.interconnect.harness import Network, edoc, wait_for
-
-
-@pytest.fixture
-def network(provisioned, stack_env):
-    topology, creds, run_dir = provisioned
-    net = Network(topology, creds, run_dir, {"RABBIT_API_URI": stack_env["RABBIT_API_URI"]})
-    try:
-        net.start([H60_A, H60_B, H17_A, G22])
-        yield net
-    finally:
-        net.stop()
 
 
 def _attachment(net: Network, sender: str, size: int = 50_000) -> tuple[dict, bytes]:

@@ -18,7 +18,7 @@ from services.common.settings import CommonSettings
 from services.interconnect import broker, edxml
 from services.interconnect.models import EdgeBase, EdgeRecipientStatus, HubBase
 from services.interconnect.relaylog import RelayLog
-from tests.interconnect.conftest import G22, H17_A, H60_A, H60_B, make_topology
+from tests.interconnect.conftest import H17_A, H60_A, H60_B, make_topology
 from tests.interconnect.harness import Network, edoc, wait_for
 from tests.interconnect.test_relay import _attachment, _registered, _send_and_wait, _statuses, _submit_raw
 
@@ -34,17 +34,6 @@ def topology():
                     "hub": "H60", "parent": H60_A, "valid_to": "2025-06-30", "successor": H60_B})
     topology.extra["directory"] = records
     return topology
-
-
-@pytest.fixture
-def network(provisioned, stack_env):
-    topology, creds, run_dir = provisioned
-    net = Network(topology, creds, run_dir, {"RABBIT_API_URI": stack_env["RABBIT_API_URI"]})
-    try:
-        net.start([H60_A, H60_B, H17_A, G22])
-        yield net
-    finally:
-        net.stop()
 
 
 def _status(net: Network, sender: str, to: str, about: dict, code: str, description: str, second: int) -> dict:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from services.signing import layout, models, pki, sample
 from services.signing.settings import SigningSettings
 from services.signing.workflow import Signing
 from services.storage.blobs import blob_store
+from tests.agency import running_agency_process
 from tests.registry.conftest import AGENCY, OTHER, package, person
 
 SERVICES = ("services.storage.service:StorageService,services.signing.service:SigningService,"
@@ -47,17 +47,12 @@ def agency(fresh_vhost, test_pki, tmp_path):
     """The agency process; yields (client, blob store of the agency, data dir). Stopped even when a test fails."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    port = procs.free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("S3_ENDPOINT", "DATABASE_URL")}
     env.update({"DATA_DIR": str(data_dir), "SIGNING_PKI_DIR": str(test_pki.dir), "PKI_DIR": str(test_pki.dir),
                 "REGISTRY_REVERIFY_INTERVAL": "2"})
-    with open(tmp_path / "agency.log", "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "services.common.agency_process", "--agency", AGENCY, "--amqp-uri", fresh_vhost,
-             "--metrics-port", str(port), "--services", SERVICES], stdout=log, stderr=subprocess.STDOUT, env=env)
+    with running_agency_process(SERVICES, fresh_vhost, tmp_path / "agency.log", env, agency=AGENCY):
         client = ServiceClient(fresh_vhost, size=2, timeout=120)
         try:
-            procs.wait_until(lambda: procs.http_ok(f"http://127.0.0.1:{port}/healthz"), 90, "agency process")
             client.call("registry", "set_agency_profile", ADMIN, "Ủy ban nhân dân tỉnh Tuyên Quang", "UBND",
                         "Tuyên Quang")
             registers = {d: client.call("registry", "create_register", ADMIN, d, numbering_year())["id"]
@@ -65,11 +60,6 @@ def agency(fresh_vhost, test_pki, tmp_path):
             yield client, blob_store(CommonSettings(agency_id=AGENCY, data_dir=data_dir)), registers
         finally:
             client.close()
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def signed_by_other_agency(test_pki: pki.Pki, work: Path) -> bytes:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import urllib.request
 
 import pytest
@@ -15,6 +13,7 @@ from services.common.errors import Forbidden
 from services.common.rpc import ServiceClient
 from services.signing import layout, sample
 from services.storage.blobs import blob_store
+from tests.agency import running_agency_process
 from tests.signing.conftest import AGENCY, LEADER
 
 LEADER_ACTOR = Actor(user_id="u-leader", username=LEADER, agency_id=AGENCY, roles=frozenset({"leader"}),
@@ -25,24 +24,14 @@ CLERK = Actor(user_id="u-clerk", username="hoalt.vp", agency_id=AGENCY, roles=fr
 
 @pytest.fixture
 def signing_process(fresh_vhost, settings):
-    port = procs.free_port()
     env = {**os.environ, "DATA_DIR": str(settings.data_dir), "SIGNING_PKI_DIR": str(settings.pki_dir)}
-    with open(settings.data_dir / "agency.log", "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "services.common.agency_process", "--agency", AGENCY, "--amqp-uri", fresh_vhost,
-             "--metrics-port", str(port), "--services", "services.signing.service:SigningService"],
-            stdout=log, stderr=subprocess.STDOUT, env=env)
+    with running_agency_process("services.signing.service:SigningService", fresh_vhost,
+                                settings.data_dir / "agency.log", env, agency=AGENCY, ready_timeout=60) as port:
         client = ServiceClient(fresh_vhost, size=2, timeout=60)
         try:
-            procs.wait_until(lambda: procs.http_ok(f"http://127.0.0.1:{port}/healthz"), 60, "signing service")
             yield client, port
         finally:
             client.close()
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def test_flow_over_rpc(signing_process, settings):
