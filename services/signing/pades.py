@@ -86,16 +86,17 @@ def page_size(pdf: bytes, index: int) -> tuple[float, float]:
     return float(media[2]) - float(media[0]), float(media[3]) - float(media[1])
 
 
+def _form_fields(pdf: bytes) -> list:
+    """The AcroForm's field dictionaries (none when the PDF has no form)."""
+    root = _reader(pdf).root
+    if "/AcroForm" not in root:
+        return []
+    return [ref.get_object() for ref in root["/AcroForm"].get("/Fields", [])]
+
+
 def field_names(pdf: bytes) -> dict[str, str]:
     """Terminal AcroForm fields: name → /FT (/Sig, /Tx, ...)."""
-    root = _reader(pdf).root
-    out: dict[str, str] = {}
-    if "/AcroForm" not in root:
-        return out
-    for ref in root["/AcroForm"].get("/Fields", []):
-        fld = ref.get_object()
-        out[str(fld.get("/T"))] = str(fld.get("/FT"))
-    return out
+    return {str(fld.get("/T")): str(fld.get("/FT")) for fld in _form_fields(pdf)}
 
 
 def signed_fields(pdf: bytes) -> list[str]:
@@ -260,15 +261,7 @@ def fill_fields(pdf: bytes, values: dict[str, str], font: Path, font_size: int =
 
 
 def field_values(pdf: bytes) -> dict[str, str]:
-    root = _reader(pdf).root
-    out: dict[str, str] = {}
-    if "/AcroForm" not in root:
-        return out
-    for ref in root["/AcroForm"].get("/Fields", []):
-        fld = ref.get_object()
-        if fld.get("/FT") == "/Tx" and "/V" in fld:
-            out[str(fld["/T"])] = str(fld["/V"])
-    return out
+    return {str(fld["/T"]): str(fld["/V"]) for fld in _form_fields(pdf) if fld.get("/FT") == "/Tx" and "/V" in fld}
 
 
 def seal(pdf: bytes, signer: Signer, image: Image.Image, *, timestamper: TimeStamper | None = None,
