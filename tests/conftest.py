@@ -102,3 +102,12 @@ def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if "eventlet" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def deployment(stack_env, tmp_path_factory):
+    """The demo topology as real processes on the test broker (namespaced vhosts, free ports), seeded with the
+    demo's accounts; one per test run, shared by every end-to-end and screen test. Tests create their own data."""
+    from tests.deployment import start_deployment
+
+    yield from start_deployment(stack_env, tmp_path_factory)

@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from tests.e2e.conftest import demo_password
+from tests.deployment import demo_password
 from tests.e2e.helpers import vietnamese_pdf
 
 pytestmark = pytest.mark.browser

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from tests.e2e.conftest import demo_password
+from tests.deployment import demo_password
 from tests.e2e.helpers import csrf_of, signed_in, vietnamese_pdf, wait_for
 
 SENDER, RECEIVER = "000.00.00.H60", "000.00.00.H17"

@@ -1,4 +1,5 @@
-"""A whole deployment for end-to-end tests: hubs, agencies, edges and the gateway as real processes.
+"""A whole deployment for end-to-end and screen tests (fixture `deployment` in tests/conftest.py): hubs,
+agencies, edges and the gateway as real processes.
 
 It is the demo's topology with its own namespace on the test broker (vhosts `e2e<hex>.hub.H60`, ...) and free
 ports, so it never collides with the demo or with other tests. Every process is stopped afterwards, even on failure.
@@ -9,8 +10,6 @@ from __future__ import annotations
 import dataclasses
 import secrets
 from collections.abc import Iterator
-
-import pytest
 
 from infra import procs
 from infra.demo import Deployment
@@ -26,8 +25,7 @@ def e2e_topology() -> Topology:
                     extra={"namespace": f"e2e{secrets.token_hex(3)}."})
 
 
-@pytest.fixture(scope="session")
-def deployment(stack_env, tmp_path_factory) -> Iterator[Deployment]:
+def start_deployment(stack_env, tmp_path_factory) -> Iterator[Deployment]:
     run_dir = tmp_path_factory.mktemp("deployment")
     topology = e2e_topology()
     dep = Deployment(topology, run_dir, ProcTable(run_dir), stack_env["RABBIT_API_URI"], tsa_port=procs.free_port())
