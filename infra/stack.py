@@ -26,6 +26,7 @@ APT_PACKAGES = [
     "rabbitmq-server", "prometheus", "postgresql", "poppler-utils", "fonts-dejavu-core",
     "chromium", "softhsm2", "libnss3-tools", "opensc", "curl", "procps", "iproute2",
     "tesseract-ocr", "tesseract-ocr-vie", "ghostscript",   # OCR of scans for search (ocrmypdf)
+    "libreoffice-writer-nogui",   # DOCX/ODT drafts converted to PDF before signing (gateway/drafting.py)
 ]
 
 
