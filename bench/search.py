@@ -2,6 +2,8 @@
 
     .venv/bin/python -m bench.search [--sizes 10000] [--engines sqlite,postgres] [--queries 200]
     .venv/bin/python -m bench.search --sizes 10000,1000000     # the 1M corpus: long, never part of the tests
+    .venv/bin/python -m bench.search --sizes 1000000 --engines sqlite --keep /var/tmp/congvan-bench --load-only
+        # build the corpus once (kept with its indexing rate), then query it again later without reloading
 
 Each document gets metadata and ~150 words of text from a Vietnamese vocabulary; indexing goes through
 search.index_metadata_only (the same folding and tables as the service). Queries: two folded words, a word +
@@ -99,24 +101,41 @@ def _baseline(db: Database, runs: int) -> float:
     return samples[int(len(samples) * 0.95) - 1]
 
 
-def _database(engine: str, tmp: Path, tag: str) -> tuple[Database, callable]:
+def _database(engine: str, tmp: Path, tag: str, keep: bool) -> tuple[Database, callable]:
     if engine == "sqlite":
         db = Database("registry", AGENCY, Base.metadata, CommonSettings(agency_id=AGENCY, data_dir=tmp / tag))
         return db, lambda: None
     admin_url = _env()["TEST_DATABASE_URL"]
-    name = f"bench_search_{secrets.token_hex(4)}"
+    name = f"bench_search_keep_{tag}" if keep else f"bench_search_{secrets.token_hex(4)}"
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+        if not exists:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     db = Database("registry", AGENCY, Base.metadata,
                   CommonSettings(agency_id=AGENCY, database_url=f"{admin_url.rsplit('/', 1)[0]}/{name}"))
 
     def drop() -> None:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
     return db, drop
+
+
+def _corpus(db: Database, engine: str, size: int, marker: Path | None) -> float:
+    """Load the corpus, or reuse a kept one (its indexing rate was recorded when it was loaded)."""
+    if marker is not None and marker.exists():
+        return float(marker.read_text())
+    db.create_all()
+    rate = _load(db, size, random.Random(size))
+    if engine == "postgres":
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("ANALYZE"))
+    if marker is not None:
+        marker.write_text(f"{rate}")
+    return rate
 
 
 def main() -> None:
@@ -124,33 +143,36 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000")
     parser.add_argument("--engines", default="sqlite,postgres")
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--keep", type=Path, help="keep the corpora here (SQLite) or in named databases, reuse them")
+    parser.add_argument("--load-only", action="store_true", help="build (or find) the corpora, run no query")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     actor = Actor("bench", "bench", AGENCY, frozenset({Role.CLERK}))
     with tempfile.TemporaryDirectory(prefix="congvan-bench-search-") as tmp:
+        root = args.keep or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
         for engine in args.engines.split(","):
             p95s: dict[int, float] = {}
             for size in sizes:
-                db, drop = _database(engine, Path(tmp), f"{engine}{size}")
+                db, drop = _database(engine, root, f"{engine}{size}", args.keep is not None)
+                marker = root / f"{engine}{size}.loaded" if args.keep else None
                 try:
-                    db.create_all()
-                    rate = _load(db, size, random.Random(size))
-                    if engine == "postgres":
-                        with db.engine.begin() as conn:
-                            conn.execute(sa.text("ANALYZE"))
-                    print(f"{engine} {size:>9,} docs: indexing {rate:8.0f} docs/s")
+                    rate = _corpus(db, engine, size, marker)
+                    print(f"{engine} {size:>9,} docs: indexing {rate:8.0f} docs/s", flush=True)
+                    if args.load_only:
+                        continue
                     worst = 0.0
                     for label, filters in QUERIES.items():
                         p50, p95 = _time(db, actor, filters, args.queries)
                         worst = max(worst, p95)
-                        print(f"  {label:<20} p50 {p50:7.2f} ms   p95 {p95:7.2f} ms")
+                        print(f"  {label:<20} p50 {p50:7.2f} ms   p95 {p95:7.2f} ms", flush=True)
                     p95s[size] = worst
                     if size == sizes[0]:
                         print(f"  baseline subject ILIKE (no index)   p95 {_baseline(db, args.queries):7.2f} ms")
                 finally:
                     db.dispose()
                     drop()
-            if len(sizes) > 1:
+            if len(p95s) > 1:
                 ratio = p95s[sizes[-1]] / p95s[sizes[0]]
                 print(f"{engine}: worst p95({sizes[-1]:,}) / p95({sizes[0]:,}) = {ratio:.2f}")
 

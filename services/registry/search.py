@@ -158,9 +158,14 @@ def _write(session: Session, doc: Document, file_text: str, used_ocr: bool) -> N
     row.indexed_at, row.source_updated_at = now_utc(), doc.updated_at
     session.add(row)
     if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("DELETE FROM search_fts WHERE document_pk = :pk"), {"pk": doc.id})
-        session.execute(text("INSERT INTO search_fts (document_pk, body) VALUES (:pk, :body)"),
-                        {"pk": doc.id, "body": body})
+        # The FTS row shares search_text's rowid: replacing it is a lookup by rowid, where a DELETE on the
+        # UNINDEXED document_pk column scanned the whole FTS table on every write (quadratic bulk loads).
+        session.flush()
+        rowid = session.execute(text("SELECT rowid FROM search_text WHERE document_pk = :pk"),
+                                {"pk": doc.id}).scalar_one()
+        session.execute(text("DELETE FROM search_fts WHERE rowid = :rowid"), {"rowid": rowid})
+        session.execute(text("INSERT INTO search_fts (rowid, document_pk, body) VALUES (:rowid, :pk, :body)"),
+                        {"rowid": rowid, "pk": doc.id, "body": body})
 
 
 def index_pending(db: Database, fetch: Fetch | None = None, limit: int = 100, ocr: bool = True) -> int:
