@@ -51,6 +51,29 @@ class StackPorts:
         return self.amqp + 3
 
 
+def free_stack_ports(low: int = 40000, high: int = 60000, attempts: int = 200) -> StackPorts:
+    """Ports for one more stack (a fault-injection test's own broker): AMQP and the three after it, and the
+    other servers' ports, all free on 127.0.0.1 right now."""
+    import random
+    import socket
+
+    def free(port: int) -> bool:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+            return True
+
+    rng = random.Random()
+    for _ in range(attempts):
+        base = rng.randrange(low, high - 10, 10)
+        ports = StackPorts(amqp=base, mgmt=base + 5, postgres=base + 6, s3=base + 7, prometheus=base + 8)
+        if all(free(base + i) for i in range(9)):
+            return ports
+    raise RuntimeError(f"no free block of ports in {low}-{high}")
+
+
 DEMO_PORTS = StackPorts(amqp=5682, mgmt=15682, postgres=5442, s3=19010, prometheus=19091)
 TEST_PORTS = StackPorts(amqp=25673, mgmt=35673, postgres=25432, s3=19000, prometheus=19090)
 
@@ -183,9 +206,26 @@ class Stack:
         # A private epmd first: otherwise the first Erlang process starts one on 0.0.0.0:4369 that outlives us.
         procs.spawn(self.table, "epmd", ["epmd", "-address", "127.0.0.1", "-port", str(p.epmd)],
                     env=env, port=p.epmd, kind="infra", stop_grace=2)
-        procs.spawn(self.table, "rabbitmq", ["/usr/lib/rabbitmq/bin/rabbitmq-server"], env=env, port=p.amqp,
-                    health_url=f"http://127.0.0.1:{p.rabbit_metrics}/metrics", kind="infra",
+        self._spawn_rabbitmq()
+
+    def _spawn_rabbitmq(self) -> None:
+        p = self.ports
+        procs.spawn(self.table, "rabbitmq", ["/usr/lib/rabbitmq/bin/rabbitmq-server"], env=self.rabbit_env(),
+                    port=p.amqp, health_url=f"http://127.0.0.1:{p.rabbit_metrics}/metrics", kind="infra",
                     stop_grace=float(os.environ.get("RMQ_STOP_GRACE", "15")))
+
+    def restart_rabbitmq(self, *, hard: bool = False, timeout: float = 90) -> None:
+        """Stop the broker (SIGTERM, or SIGKILL with `hard`) and start it again on the same data directory,
+        keeping its epmd; returns once it accepts connections again (fault-injection tests)."""
+        proc = self.table.load()["rabbitmq"]
+        if hard:
+            procs.kill_hard(proc)
+        else:
+            procs.stop(proc)
+        procs.wait_until(lambda: not procs.port_open(self.ports.amqp) and not procs._group_alive(proc.pid), 30,
+                         "RabbitMQ stopped")
+        self._spawn_rabbitmq()
+        self.wait_rabbitmq(timeout)
 
     def wait_rabbitmq(self, timeout: float = 90) -> None:
         proc = self.table.load()["rabbitmq"]
