@@ -176,7 +176,7 @@ class Deployment:
         from infra.demo_seed import seed_agency_services
 
         for organ_id, info in self.agencies().items():
-            seed_agency_services(self.topology.agency(organ_id), info["amqp_uri"])
+            seed_agency_services(self.topology.agency(organ_id), info["amqp_uri"], self.data_dir)
         return text
 
     def stop(self) -> None:
