@@ -1,6 +1,10 @@
-"""Seed an agency's services the way its administrator would: the agency profile and this year's registers."""
+"""Seed an agency's services the way its administrator would: the agency profile, this year's registers and the
+staff directory of routing (units, heads, leaders) from the demo's accounts."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 from services.common.actor import Actor, Role
 from services.common.clock import now_vn
@@ -14,8 +18,39 @@ def seeding_admin(organ_id: str) -> Actor:
                  roles=frozenset({Role.ADMIN, Role.SYSTEM}), full_name="Khởi tạo dữ liệu mẫu")
 
 
-def seed_agency_services(agency, amqp_uri: str) -> None:
-    """Idempotent: an existing register is left as it is."""
+def demo_staff(organ_id: str, data_dir: Path) -> list[dict[str, Any]]:
+    """The demo people of an agency (infra/demo_people.py) with the user ids the gateway gave their accounts.
+
+    Routing keys people by the gateway's user id (the actor of every call), so the accounts must exist first.
+    """
+    from gateway.accounts import account_name
+    from gateway.auth import Accounts
+    from gateway.models import Base
+    from gateway.settings import GatewaySettings
+    from infra.demo_people import PEOPLE
+    from services.common.db import Database
+
+    db = Database("gateway", "gateway", Base.metadata, GatewaySettings(data_dir=data_dir))
+    try:
+        accounts = Accounts(db)
+        entries = []
+        for person in PEOPLE.get(organ_id, ()):
+            user = accounts.by_username(account_name(person.full_name, person.unit))
+            if user is None or user.agency_id != organ_id:
+                continue
+            entries.append({"user_id": user.id, "username": user.username, "full_name": user.full_name,
+                            "unit": user.unit, "roles": sorted(user.roles), "position": user.position or "",
+                            "email": user.email or None, "active": not user.disabled})
+        return entries
+    finally:
+        db.dispose()
+
+
+def seed_agency_services(agency, amqp_uri: str, data_dir: Path | None = None) -> None:
+    """Idempotent: an existing register is left as it is; staff entries are overwritten with the same values.
+
+    With `data_dir` (where the gateway keeps its accounts), routing also learns the demo's staff.
+    """
     actor = seeding_admin(agency.organ_id)
     client = ServiceClient(amqp_uri, size=1, timeout=60)
     try:
@@ -26,5 +61,8 @@ def seed_agency_services(agency, amqp_uri: str) -> None:
                 client.call("registry", "create_register", actor, direction, year)
             except Conflict:
                 continue
+        if data_dir is not None:
+            client.call("routing", "configure", actor, agency_name=agency.name)
+            client.call("routing", "sync_staff", actor, demo_staff(agency.organ_id, Path(data_dir)))
     finally:
         client.close()

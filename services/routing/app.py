@@ -190,6 +190,19 @@ class Routing:
                 session.add(staff)
             return len(entries)
 
+    def list_staff(self, actor: Actor, include_inactive: bool = False) -> list[dict[str, Any]]:
+        """The directory for pickers (any user of the agency): by unit, then leaders first, then name."""
+        with self._unit_of_work(actor) as session:
+            query = select(Staff)
+            if not include_inactive:
+                query = query.where(Staff.active)
+            rows = [s for s in session.scalars(query) if not s.user_id.startswith("system:")]
+            rows.sort(key=lambda s: (s.unit or "", Role.LEADER.value not in (s.roles or []),
+                                     Role.DEPARTMENT_HEAD.value not in (s.roles or []), s.full_name or ""))
+            return [{"user_id": s.user_id, "username": s.username, "full_name": s.full_name, "unit": s.unit,
+                     "position": s.position or "", "roles": list(s.roles or []), "email": s.email,
+                     "active": bool(s.active)} for s in rows]
+
     def registration_deadline(self, actor: Actor, arrived_at: str) -> dict[str, Any]:
         """When an arrived document must be registered and forwarded, with the agency's limit (4 or 8 h)."""
         with self._unit_of_work(actor) as session:

@@ -25,6 +25,7 @@ from services.common.rpc import ActingUser, DatabaseProvider, RpcMetrics, settin
 from services.routing.app import Routing
 from services.routing.models import Base
 from services.routing.notify import MailSender
+from services.routing.report_queries import ReportQueries
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ _BLOB_STORES: dict[tuple, Any] = {}
 REMINDER_INTERVAL = float(os.environ.get("ROUTING_REMINDER_INTERVAL", "300"))
 
 
-class RoutingService:
+class RoutingService(ReportQueries):
     name = "routing"
 
     actor = ActingUser()
@@ -104,6 +105,10 @@ class RoutingService:
     @rpc
     def sync_staff(self, entries: list[dict[str, Any]]) -> int:
         return self._call("sync_staff", entries)
+
+    @rpc
+    def list_staff(self, include_inactive: bool = False) -> list[dict[str, Any]]:
+        return self._call("list_staff", include_inactive)
 
     @rpc
     def registration_deadline(self, arrived_at: str) -> dict[str, Any]:
