@@ -61,3 +61,44 @@ class LockoutPolicy:
     def after_failure(self, failures: int, now: datetime) -> datetime | None:
         """The time until which the account is locked after this many consecutive failures, if any."""
         return now + self.lock_for if failures >= self.max_failures else None
+
+
+# Roles an administrator may give to people (the system role belongs to processes only).
+STAFF_ROLES = ("clerk", "leader", "department_head", "specialist", "admin")
+UNIT_CODE_RE = re.compile(r"^[a-z0-9]{1,32}$")
+
+
+def check_roles(roles: list[str]) -> str | None:
+    """None when the roles are acceptable for a person, else the Vietnamese reason."""
+    if not roles:
+        return "Cần chọn ít nhất một vai trò."
+    if unknown := [r for r in roles if r not in STAFF_ROLES]:
+        return f"Vai trò không hợp lệ: {', '.join(unknown)}."
+    return None
+
+
+def unit_code(text: str) -> str:
+    """The unit part of account names: ASCII, lower case, letters and digits only ("Văn phòng" -> "vanphong")."""
+    return re.sub(r"[^a-z0-9]", "", ascii_fold(text).lower())
+
+
+def next_free_name(wanted: str, taken: set[str]) -> str:
+    """The administrator's way out of a duplicate: `hunglv.stttt` -> `hunglv2.stttt`, `hunglv3.stttt`, ..."""
+    if wanted not in taken:
+        return wanted
+    stem, _, unit = wanted.partition(".")
+    stem = stem.rstrip("0123456789")
+    n = 2
+    while f"{stem}{n}.{unit}" in taken:
+        n += 1
+    return f"{stem}{n}.{unit}"
+
+
+def temporary_password() -> str:
+    """A one-time password the administrator hands over; the person must change it at first login."""
+    import secrets
+
+    while True:
+        candidate = f"Cv-{secrets.token_urlsafe(9)}-{secrets.randbelow(90) + 10}"
+        if check_password(candidate) is None:
+            return candidate

@@ -153,6 +153,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     web.install(app)
     documents.install(app)
     api.install(app)
+    from gateway import admin
+
+    admin.install(app)
     return app
 
 

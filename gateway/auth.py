@@ -17,12 +17,19 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 
-from gateway.accounts import LockoutPolicy, check_account_name, check_password
-from gateway.models import ApiToken, LoginEvent, User, WebSession
+from gateway.accounts import (
+    UNIT_CODE_RE,
+    LockoutPolicy,
+    check_account_name,
+    check_password,
+    check_roles,
+    temporary_password,
+)
+from gateway.models import AdminEvent, ApiToken, LoginEvent, Unit, User, WebSession
 from services.common.actor import Actor
 from services.common.clock import now_utc
 from services.common.db import Database
-from services.common.errors import CongVanError, Forbidden, Unauthenticated, ValidationFailed
+from services.common.errors import CongVanError, Forbidden, NotFound, Unauthenticated, ValidationFailed
 
 _hasher = PasswordHasher()
 # Verifying against this when the account does not exist keeps the timing of both answers alike.
@@ -97,6 +104,90 @@ class Accounts:
             user.disabled = disabled
             if disabled:
                 s.execute(update(WebSession).where(WebSession.user_id == user_id).values(revoked=True))
+
+    # -- administration (scoped to the administrator's agency) -----------------------------------------------
+    def user_in_agency(self, agency_id: str, user_id: str) -> User:
+        """Another agency's account is answered exactly like a missing one (no hint that it exists)."""
+        with self.db.session() as s:
+            user = s.get(User, user_id)
+            if user is None or user.agency_id != agency_id:
+                raise NotFound("Không tìm thấy tài khoản.", user_id=user_id)
+            return user
+
+    def usernames(self) -> set[str]:
+        with self.db.session() as s:
+            return set(s.scalars(select(User.username)))
+
+    def update_user(self, agency_id: str, user_id: str, *, full_name: str, unit: str | None, position: str,
+                    roles: list[str], email: str = "") -> User:
+        if reason := check_roles(roles):
+            raise ValidationFailed(reason, field="roles", value=roles)
+        if not full_name.strip():
+            raise ValidationFailed("Họ tên không được để trống.", field="full_name")
+        with self.db.session() as s:
+            user = s.get(User, user_id)
+            if user is None or user.agency_id != agency_id:
+                raise NotFound("Không tìm thấy tài khoản.", user_id=user_id)
+            if set(roles) != set(user.roles or []):
+                # New roles take effect at once: sessions opened under the old ones end.
+                s.execute(update(WebSession).where(WebSession.user_id == user_id).values(revoked=True))
+            user.full_name, user.unit, user.position = full_name.strip()[:100], unit, position.strip()[:100]
+            user.roles, user.email = list(roles), email.strip()[:100]
+            return user
+
+    def reset_password(self, agency_id: str, user_id: str) -> str:
+        """A temporary password, to be changed at the next login; open sessions end and any lockout is lifted."""
+        password = temporary_password()
+        with self.db.session() as s:
+            user = s.get(User, user_id)
+            if user is None or user.agency_id != agency_id:
+                raise NotFound("Không tìm thấy tài khoản.", user_id=user_id)
+            user.password_hash = hash_password(password)
+            user.must_change_password = True
+            user.failed_logins = 0
+            user.locked_until = None
+            s.execute(update(WebSession).where(WebSession.user_id == user_id).values(revoked=True))
+        return password
+
+    def record_admin_event(self, admin: User, target_user_id: str | None, action: str, **details) -> None:
+        with self.db.session() as s:
+            s.add(AdminEvent(agency_id=admin.agency_id, at=now_utc(), admin_user_id=admin.id,
+                             target_user_id=target_user_id, action=action, details=details))
+
+    def admin_events(self, agency_id: str, target_user_id: str | None = None, limit: int = 50) -> list[AdminEvent]:
+        with self.db.session() as s:
+            query = select(AdminEvent).where(AdminEvent.agency_id == agency_id)
+            if target_user_id:
+                query = query.where(AdminEvent.target_user_id == target_user_id)
+            return list(s.scalars(query.order_by(AdminEvent.id.desc()).limit(limit)))
+
+    def login_events(self, username: str, limit: int = 20) -> list[LoginEvent]:
+        with self.db.session() as s:
+            return list(s.scalars(select(LoginEvent).where(LoginEvent.username == username)
+                                  .order_by(LoginEvent.id.desc()).limit(limit)))
+
+    # -- units ------------------------------------------------------------------------------------------------
+    def list_units(self, agency_id: str) -> list[Unit]:
+        with self.db.session() as s:
+            return list(s.scalars(select(Unit).where(Unit.agency_id == agency_id).order_by(Unit.code)))
+
+    def save_unit(self, agency_id: str, code: str, name: str) -> Unit:
+        """Create a unit, or rename it when the code exists (codes are part of account names: never changed)."""
+        code = code.strip().lower()
+        if not UNIT_CODE_RE.fullmatch(code):
+            raise ValidationFailed("Mã đơn vị chỉ gồm chữ thường không dấu và chữ số, tối đa 32 ký tự (ví dụ vptq).",
+                                   field="code", value=code)
+        if not name.strip():
+            raise ValidationFailed("Tên đơn vị không được để trống.", field="name")
+        with self.db.session() as s:
+            unit = s.scalar(select(Unit).where(Unit.agency_id == agency_id, Unit.code == code))
+            if unit is None:
+                unit = Unit(agency_id=agency_id, code=code, name=name.strip()[:200], active=True)
+                s.add(unit)
+            else:
+                unit.name = name.strip()[:200]
+            s.flush()
+            return unit
 
     # -- login ------------------------------------------------------------------------------------
     def authenticate(self, username: str, password: str, address: str = "") -> User:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -60,3 +60,30 @@ class LoginEvent(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str] = mapped_column(String(32))
     address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Unit(Base):
+    """A unit (phòng, ban, văn phòng) of an agency; its code is the suffix of its staff's account names."""
+
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("agency_id", "code", name="uq_units_agency_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agency_id: Mapped[str] = mapped_column(String(64), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class AdminEvent(Base):
+    """What an administrator changed (accounts are never deleted; their history stays readable)."""
+
+    __tablename__ = "admin_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    agency_id: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    admin_user_id: Mapped[str] = mapped_column(String(36))
+    target_user_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)

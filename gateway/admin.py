@@ -1,0 +1,351 @@
+"""Administration screens (/quan-tri), for the agency's administrator only and scoped to the admin's agency:
+people (create, edit, lock/unlock, reset password), units, registers, catalogues and routing's configuration.
+
+Every change to a person is pushed to routing (`routing.sync_staff`) so that routing knows whom it may assign,
+notify or ask to review; if routing does not answer, the change stays and the page says the sync is pending.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date
+from typing import Any
+
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from gateway.accounts import STAFF_ROLES, account_name, check_roles, next_free_name, temporary_password, unit_code
+from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
+from gateway.models import User
+from services.common.actor import Role
+from services.common.errors import CongVanError, ValidationFailed
+from services.registry.catalog import DOCUMENT_TYPES, REJECT_REASONS, STATUS_LABELS, URGENCY_LABELS
+from services.registry.domain import DIRECTION_LABELS, SCOPE_ALL
+
+PERIOD_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
+
+NOTICES = {
+    "da-luu": "Đã lưu thay đổi.", "da-khoa": "Đã khóa tài khoản; các phiên đăng nhập của tài khoản đã kết thúc.",
+    "da-mo-khoa": "Đã mở khóa tài khoản.", "da-tao-so": "Đã tạo sổ văn bản.", "da-luu-don-vi": "Đã lưu đơn vị.",
+    "da-luu-cau-hinh": "Đã lưu cấu hình.",
+}
+SYNC_PENDING = ("Thay đổi đã được lưu nhưng chưa đồng bộ được sang dịch vụ điều hành (phân công, thông báo): "
+                "{reason} Hãy lưu lại sau ít phút.")
+
+
+# -- pure helpers (tested without I/O) ---------------------------------------------------------------------
+
+def parse_periods(text: str) -> list[list[str]]:
+    """Working hours as typed by the admin, "07:30-11:30, 13:30-17:00" -> [["07:30", "11:30"], ["13:30", "17:00"]]."""
+    periods: list[list[str]] = []
+    for part in [p.strip() for p in re.split(r"[,;\n]", text or "") if p.strip()]:
+        match = PERIOD_RE.fullmatch(part)
+        if not match:
+            raise ValidationFailed(f"Giờ làm việc “{part}” không đúng dạng HH:MM-HH:MM.", field="periods", value=part)
+        h1, m1, h2, m2 = (int(x) for x in match.groups())
+        if not (0 <= h1 < 24 and 0 <= h2 < 24 and m1 < 60 and m2 < 60) or (h1, m1) >= (h2, m2):
+            raise ValidationFailed(f"Khoảng giờ “{part}” không hợp lệ.", field="periods", value=part)
+        periods.append([f"{h1:02d}:{m1:02d}", f"{h2:02d}:{m2:02d}"])
+    if not periods:
+        raise ValidationFailed("Cần ít nhất một khoảng giờ làm việc.", field="periods")
+    return periods
+
+
+def parse_days(text: str, field: str) -> list[str]:
+    """One date per line or separated by commas, as YYYY-MM-DD or DD/MM/YYYY; returned as ISO dates."""
+    days = []
+    for part in [p.strip() for p in re.split(r"[,;\n]", text or "") if p.strip()]:
+        try:
+            day = date.fromisoformat(part) if "-" in part else date(*reversed([int(x) for x in part.split("/")]))
+        except (ValueError, TypeError):
+            raise ValidationFailed(f"Ngày “{part}” không hợp lệ (dạng DD/MM/YYYY).", field=field, value=part) from None
+        days.append(day.isoformat())
+    return sorted(set(days))
+
+
+def config_changes(form: dict[str, Any]) -> dict[str, Any]:
+    """The configuration form -> `routing.configure` keyword arguments (routing checks them again)."""
+    def positive(name: str, label: str) -> int:
+        try:
+            value = int(str(form.get(name, "")).strip())
+        except ValueError:
+            raise ValidationFailed(f"“{label}” phải là số nguyên dương.", field=name) from None
+        if value <= 0:
+            raise ValidationFailed(f"“{label}” phải lớn hơn 0.", field=name, value=value)
+        return value
+
+    chain_text = str(form.get("review_chain") or "").strip()
+    try:
+        chain = json.loads(chain_text) if chain_text else None
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(f"Quy trình trình duyệt không phải JSON hợp lệ (dòng {exc.lineno}).",
+                               field="review_chain") from None
+    if chain is not None and not isinstance(chain, list):
+        raise ValidationFailed("Quy trình trình duyệt phải là một danh sách các bước.", field="review_chain")
+    return {
+        "agency_name": str(form.get("agency_name") or "").strip()[:200],
+        "registration_limit_hours": positive("registration_limit_hours", "Thời hạn vào sổ (giờ làm việc)"),
+        "default_deadline_days": positive("default_deadline_days", "Hạn xử lý mặc định (ngày làm việc)"),
+        "due_soon_hours": positive("due_soon_hours", "Báo sắp đến hạn trước (giờ)"),
+        "calendar": {"periods": parse_periods(str(form.get("periods") or "")),
+                     "extra_days_off": parse_days(str(form.get("extra_days_off") or ""), "extra_days_off"),
+                     "make_up_days": parse_days(str(form.get("make_up_days") or ""), "make_up_days"),
+                     "public_holidays": bool(form.get("public_holidays"))},
+        "review_chain": chain,
+    }
+
+
+def staff_entry(user: User) -> dict[str, Any]:
+    """What routing's staff directory keeps of a person."""
+    return {"user_id": user.id, "username": user.username, "full_name": user.full_name, "unit": user.unit,
+            "email": user.email or None, "position": user.position or "", "roles": list(user.roles or []),
+            "active": not user.disabled}
+
+
+# -- dependencies ------------------------------------------------------------------------------------------
+
+def admin_viewer(v: Viewer = Depends(viewer)) -> Viewer:
+    v.actor.require(Role.ADMIN)
+    return v
+
+
+def admin_post(v: Viewer = Depends(csrf_checked)) -> Viewer:
+    v.actor.require(Role.ADMIN)
+    return v
+
+
+def _sync(g: Gateway, v: Viewer, user: User) -> str | None:
+    """Push the person to routing; the warning to show when routing cannot be reached."""
+    try:
+        g.backends.call(v.actor, "routing", "sync_staff", [staff_entry(user)])
+    except CongVanError as exc:
+        return SYNC_PENDING.format(reason=exc.message_vi)
+    return None
+
+
+def _units(g: Gateway, agency_id: str) -> list[dict[str, Any]]:
+    """Declared units, plus units that people carry but nobody declared yet (older accounts, the demo)."""
+    declared = {u.code: {"code": u.code, "name": u.name, "declared": True} for u in g.accounts.list_units(agency_id)}
+    for user in g.accounts.list_users(agency_id):
+        code = (user.unit or "").lower()
+        if code and code not in declared:
+            declared[code] = {"code": code, "name": "", "declared": False}
+    return sorted(declared.values(), key=lambda u: u["code"])
+
+
+def _roles_from(form_roles: list[str]) -> list[str]:
+    return [r for r in STAFF_ROLES if r in form_roles]
+
+
+def _users_page(request: Request, g: Gateway, v: Viewer, form: dict[str, Any] | None = None, error: str | None = None,
+                status_code: int = 200, issued: dict[str, str] | None = None, warning: str | None = None) -> Response:
+    return render(request, "admin_users.html", v, status_code=status_code, users=g.accounts.list_users(
+        v.user.agency_id), units=_units(g, v.user.agency_id), roles=STAFF_ROLES, form=form or {"roles": []},
+        error=error, issued=issued, warning=warning, notices=NOTICES, section="users")
+
+
+def _user_page(request: Request, g: Gateway, v: Viewer, user: User, error: str | None = None,
+               status_code: int = 200, issued: str | None = None, warning: str | None = None) -> Response:
+    return render(request, "admin_user.html", v, status_code=status_code, person=user,
+                  units=_units(g, v.user.agency_id), roles=STAFF_ROLES, error=error, issued=issued, warning=warning,
+                  events=g.accounts.admin_events(v.user.agency_id, user.id),
+                  logins=g.accounts.login_events(user.username), notices=NOTICES, section="users")
+
+
+# -- routes ------------------------------------------------------------------------------------------------
+
+def install(app: FastAPI) -> None:
+    @app.get("/quan-tri", include_in_schema=False)
+    def admin_home(_v: Viewer = Depends(admin_viewer)):
+        return RedirectResponse("/quan-tri/nguoi-dung", status_code=303)
+
+    _install_people(app)
+    _install_units(app)
+    _install_registers(app)
+    _install_catalogues(app)
+    _install_configuration(app)
+
+
+def _install_people(app: FastAPI) -> None:
+    @app.get("/quan-tri/nguoi-dung", response_class=HTMLResponse, include_in_schema=False)
+    def users(request: Request, v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)):
+        return _users_page(request, g, v)
+
+    @app.post("/quan-tri/nguoi-dung", include_in_schema=False)
+    def create_user(request: Request, full_name: str = Form(...), unit: str = Form(...), position: str = Form(""),
+                    email: str = Form(""), roles: list[str] = Form([]), username: str = Form(""),
+                    v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
+        form = {"full_name": full_name, "unit": unit, "position": position, "email": email, "roles": roles,
+                "username": username}
+        try:
+            if reason := check_roles(roles):
+                raise ValidationFailed(reason, field="roles")
+            wanted = username.strip().lower() or account_name(full_name, unit_code(unit))
+        except ValueError as exc:
+            return _users_page(request, g, v, form, str(exc), 422)
+        except CongVanError as exc:
+            return _users_page(request, g, v, form, exc.message_vi, exc.http_status)
+        taken = g.accounts.usernames()
+        if wanted in taken:
+            # The rule gives the same name to two people; the administrator decides the name (a digit is offered).
+            form["username"] = next_free_name(wanted, taken)
+            return _users_page(request, g, v, form, f"Tài khoản “{wanted}” đã có người dùng. Đề xuất tên "
+                               f"“{form['username']}”; kiểm tra lại hoặc sửa rồi bấm Tạo tài khoản.", 409)
+        password = temporary_password()
+        try:
+            user = g.accounts.create_user(username=wanted, full_name=full_name.strip(), agency_id=v.user.agency_id,
+                                          roles=_roles_from(roles), password=password, unit=unit_code(unit).upper(),
+                                          position=position.strip(), email=email.strip(), must_change_password=True)
+        except CongVanError as exc:
+            return _users_page(request, g, v, form, exc.message_vi, exc.http_status)
+        g.accounts.record_admin_event(v.user, user.id, "create", username=user.username, roles=user.roles,
+                                      unit=user.unit)
+        warning = _sync(g, v, user)
+        return _users_page(request, g, v, issued={"username": user.username, "password": password,
+                                                   "full_name": user.full_name}, warning=warning)
+
+    @app.get("/quan-tri/nguoi-dung/{user_id}", response_class=HTMLResponse, include_in_schema=False)
+    def user_page(request: Request, user_id: str, v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)):
+        return _user_page(request, g, v, g.accounts.user_in_agency(v.user.agency_id, user_id))
+
+    @app.post("/quan-tri/nguoi-dung/{user_id}", include_in_schema=False)
+    def update_user(request: Request, user_id: str, full_name: str = Form(...), unit: str = Form(...),
+                    position: str = Form(""), email: str = Form(""), roles: list[str] = Form([]),
+                    v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
+        person = g.accounts.user_in_agency(v.user.agency_id, user_id)
+        if person.id == v.user.id and Role.ADMIN.value not in roles:
+            return _user_page(request, g, v, person, "Không thể tự bỏ vai trò quản trị của chính mình.", 422)
+        try:
+            user = g.accounts.update_user(v.user.agency_id, user_id, full_name=full_name,
+                                          unit=unit_code(unit).upper() or None, position=position,
+                                          roles=_roles_from(roles), email=email)
+        except CongVanError as exc:
+            return _user_page(request, g, v, person, exc.message_vi, exc.http_status)
+        g.accounts.record_admin_event(v.user, user.id, "update", roles=user.roles, unit=user.unit,
+                                      position=user.position)
+        if warning := _sync(g, v, user):
+            return _user_page(request, g, v, user, warning=warning)
+        return RedirectResponse(f"/quan-tri/nguoi-dung/{user_id}?tb=da-luu", status_code=303)
+
+    def _set_locked(request: Request, user_id: str, locked: bool, v: Viewer, g: Gateway) -> Response:
+        person = g.accounts.user_in_agency(v.user.agency_id, user_id)
+        if person.id == v.user.id:
+            return _user_page(request, g, v, person, "Không thể tự khóa tài khoản của chính mình.", 422)
+        g.accounts.set_disabled(user_id, locked)
+        g.accounts.record_admin_event(v.user, user_id, "lock" if locked else "unlock")
+        user = g.accounts.user_in_agency(v.user.agency_id, user_id)
+        if warning := _sync(g, v, user):
+            return _user_page(request, g, v, user, warning=warning)
+        return RedirectResponse(f"/quan-tri/nguoi-dung/{user_id}?tb={'da-khoa' if locked else 'da-mo-khoa'}",
+                                status_code=303)
+
+    @app.post("/quan-tri/nguoi-dung/{user_id}/khoa", include_in_schema=False)
+    def lock_user(request: Request, user_id: str, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
+        return _set_locked(request, user_id, True, v, g)
+
+    @app.post("/quan-tri/nguoi-dung/{user_id}/mo-khoa", include_in_schema=False)
+    def unlock_user(request: Request, user_id: str, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
+        return _set_locked(request, user_id, False, v, g)
+
+    @app.post("/quan-tri/nguoi-dung/{user_id}/dat-lai-mat-khau", include_in_schema=False)
+    def reset_password(request: Request, user_id: str, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
+        g.accounts.user_in_agency(v.user.agency_id, user_id)
+        password = g.accounts.reset_password(v.user.agency_id, user_id)
+        g.accounts.record_admin_event(v.user, user_id, "reset_password")
+        return _user_page(request, g, v, g.accounts.user_in_agency(v.user.agency_id, user_id), issued=password)
+
+
+def _install_units(app: FastAPI) -> None:
+    @app.get("/quan-tri/don-vi", response_class=HTMLResponse, include_in_schema=False)
+    def units(request: Request, v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)):
+        return render(request, "admin_units.html", v, units=_units(g, v.user.agency_id), error=None, form={},
+                      notices=NOTICES, section="units")
+
+    @app.post("/quan-tri/don-vi", include_in_schema=False)
+    def save_unit(request: Request, code: str = Form(...), name: str = Form(...), v: Viewer = Depends(admin_post),
+                  g: Gateway = Depends(gw)):
+        try:
+            g.accounts.save_unit(v.user.agency_id, code, name)
+        except CongVanError as exc:
+            return render(request, "admin_units.html", v, status_code=exc.http_status,
+                          units=_units(g, v.user.agency_id), error=exc.message_vi, form={"code": code, "name": name},
+                          notices=NOTICES, section="units")
+        return RedirectResponse("/quan-tri/don-vi?tb=da-luu-don-vi", status_code=303)
+
+
+def _install_registers(app: FastAPI) -> None:
+    def page(request: Request, g: Gateway, v: Viewer, error: str | None = None, status_code: int = 200,
+             form: dict[str, Any] | None = None) -> Response:
+        registers = g.backends.call(v.actor, "registry", "list_registers")
+        return render(request, "admin_registers.html", v, status_code=status_code, registers=registers,
+                      directions=DIRECTION_LABELS, types=sorted(DOCUMENT_TYPES.items(), key=lambda kv: kv[1]),
+                      error=error, form=form or {"year": date.today().year}, notices=NOTICES, section="registers")
+
+    @app.get("/quan-tri/so-van-ban", response_class=HTMLResponse, include_in_schema=False)
+    def registers(request: Request, v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)):
+        return page(request, g, v)
+
+    @app.post("/quan-tri/so-van-ban", include_in_schema=False)
+    def create_register(request: Request, direction: str = Form(...), year: int = Form(...),
+                        scope: str = Form(SCOPE_ALL), name: str = Form(""), v: Viewer = Depends(admin_post),
+                        g: Gateway = Depends(gw)):
+        try:
+            g.backends.call(v.actor, "registry", "create_register", direction, year, scope or SCOPE_ALL,
+                            name.strip() or None)
+        except CongVanError as exc:
+            return page(request, g, v, exc.message_vi, exc.http_status,
+                        {"direction": direction, "year": year, "scope": scope, "name": name})
+        return RedirectResponse("/quan-tri/so-van-ban?tb=da-tao-so", status_code=303)
+
+
+def _install_catalogues(app: FastAPI) -> None:
+    @app.get("/quan-tri/danh-muc", response_class=HTMLResponse, include_in_schema=False)
+    def catalogues(request: Request, v: Viewer = Depends(admin_viewer)):
+        return render(request, "admin_catalogues.html", v,
+                      types=sorted(DOCUMENT_TYPES.items(), key=lambda kv: kv[1]),
+                      urgencies=[(int(k), label) for k, label in URGENCY_LABELS.items()],
+                      statuses=sorted(STATUS_LABELS.items()), reject_reasons=REJECT_REASONS,
+                      directions=DIRECTION_LABELS, notices=NOTICES, section="catalogues")
+
+
+def _install_configuration(app: FastAPI) -> None:
+    def page(request: Request, v: Viewer, config: dict[str, Any]) -> Response:
+        calendar = config.get("calendar") or {}
+        form = {
+            "agency_name": config.get("agency_name") or "",
+            "registration_limit_hours": config.get("registration_limit_hours"),
+            "default_deadline_days": config.get("default_deadline_days"),
+            "due_soon_hours": config.get("due_soon_hours"),
+            "periods": ", ".join(f"{a}-{b}" for a, b in calendar.get("periods") or []),
+            "extra_days_off": "\n".join(calendar.get("extra_days_off") or []),
+            "make_up_days": "\n".join(calendar.get("make_up_days") or []),
+            "public_holidays": calendar.get("public_holidays", True),
+            "review_chain": json.dumps(config.get("review_chain") or [], ensure_ascii=False, indent=2),
+        }
+        return render(request, "admin_config.html", v, form=form, error=None, notices=NOTICES, section="config")
+
+    @app.get("/quan-tri/cau-hinh", response_class=HTMLResponse, include_in_schema=False)
+    def configuration(request: Request, v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)):
+        return page(request, v, g.backends.call(v.actor, "routing", "get_config"))
+
+    @app.post("/quan-tri/cau-hinh", include_in_schema=False)
+    async def save_configuration(request: Request, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
+        form = dict((await request.form()).items())
+        try:
+            changes = config_changes(form)
+            g.backends.call(v.actor, "routing", "configure", **changes)
+        except CongVanError as exc:
+            return _config_error_page(request, v, form, exc)
+        g.accounts.record_admin_event(v.user, None, "configure", keys=sorted(changes))
+        return RedirectResponse("/quan-tri/cau-hinh?tb=da-luu-cau-hinh", status_code=303)
+
+
+def _config_error_page(request: Request, v: Viewer, form: dict[str, Any], exc: CongVanError) -> Response:
+    """Re-show what the admin typed, with the reason, rather than the stored configuration."""
+    shown = {k: form.get(k, "") for k in ("agency_name", "registration_limit_hours", "default_deadline_days",
+                                          "due_soon_hours", "periods", "extra_days_off", "make_up_days",
+                                          "review_chain")}
+    shown["public_holidays"] = bool(form.get("public_holidays"))
+    return render(request, "admin_config.html", v, status_code=exc.http_status, form=shown, error=exc.message_vi,
+                  notices=NOTICES, section="config")
