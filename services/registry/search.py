@@ -22,7 +22,23 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DDL, DateTime, ForeignKey, String, Text, cast, column, event, func, or_, select, table, text
+from sqlalchemy import (
+    DDL,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    cast,
+    column,
+    event,
+    func,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.common.actor import Actor, Role
@@ -37,6 +53,11 @@ log = logging.getLogger(__name__)
 Fetch = Callable[[str], bytes]      # sha256 -> bytes (the agency's blob store)
 MIN_TEXT_CHARS = 20                 # a PDF with less text than this is treated as a scan
 PAGE_SIZE_MAX = 200
+# Common words match a large share of the corpus: ranking and counting every match grew linearly with it (seconds
+# at 1M documents). A text query ranks at most RANK_CAP matches (the most recently indexed on SQLite), and totals
+# are exact up to COUNT_CAP, then reported as "more than" (total_capped): people narrow with filters instead.
+RANK_CAP = 1000
+COUNT_CAP = 1000
 
 
 class SearchText(Base):
@@ -58,6 +79,10 @@ event.listen(SearchText.__table__, "after_create", DDL(
 ).execute_if(dialect="postgresql"))
 
 _fts = table("search_fts", column("document_pk"), column("body"), column("rank"))
+
+# Filters on issue dates and the default order (newest first) walk this index instead of sorting the agency's
+# documents. Declared here because search is what needs it; it lives on the registry's own table and metadata.
+Index("ix_document_issued", Document.agency_id, Document.issued_date)
 
 
 # --- pure: folding and query building ------------------------------------------------------------------------
@@ -188,34 +213,63 @@ FILTERS = ("text", "number", "notation", "issuer", "date_from", "date_to", "type
 
 def search(db: Database, actor: Actor, filters: dict[str, Any] | None = None, page: int = 1,
            size: int = 50) -> dict[str, Any]:
-    """Documents of the actor's agency that the actor may see, matching every given filter."""
+    """Documents of the actor's agency that the actor may see, matching every given filter.
+
+    Text queries: the best-ranked first among at most RANK_CAP matches; otherwise newest first. `total` is exact
+    up to COUNT_CAP; beyond it `total` is COUNT_CAP and `total_capped` is true."""
     if db.agency_id and actor.agency_id != db.agency_id:
         raise Forbidden("Không được truy cập dữ liệu của cơ quan khác.", user=actor.username, own=actor.agency_id,
                         asked=db.agency_id)
     filters = {k: v for k, v in (filters or {}).items() if v not in (None, "")}
     page, size = max(1, int(page or 1)), max(1, min(int(size or 50), PAGE_SIZE_MAX))
+    words = terms(str(filters.get("text") or ""))
     with db.session() as session:
-        dialect = session.get_bind().dialect.name
-        query = _visible(select(Document), actor)
-        query = _attribute_filters(query, filters)
-        words = terms(str(filters.get("text") or ""))
-        order: list[Any] = []
-        if words and dialect == "sqlite":
-            query = query.join(_fts, _fts.c.document_pk == Document.id).where(
-                text("search_fts MATCH :match").bindparams(match=fts5_match(words)))
-            order.append(_fts.c.rank)
-        elif words:
-            tsq = func.to_tsquery("simple", " & ".join(words))
-            vector = func.to_tsvector("simple", SearchText.body)
-            query = query.join(SearchText, SearchText.document_pk == Document.id).where(vector.op("@@")(tsq))
-            order.append(func.ts_rank(vector, tsq).desc())
-        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        order += [Document.issued_date.desc().nulls_last(), Document.id]
-        docs = session.execute(query.order_by(*order).offset((page - 1) * size).limit(size)).scalars().all()
+        if words:
+            ranked = _ranked_matches(session, actor, filters, words)
+            total, capped = len(ranked), len(ranked) >= RANK_CAP
+            wanted = ranked[(page - 1) * size:page * size]
+            found = {d.id: d for d in session.execute(select(Document).where(Document.id.in_(wanted))).scalars()}
+            docs = [found[pk] for pk in wanted if pk in found]
+        else:
+            query = _attribute_filters(_visible(select(Document), actor), filters)
+            counted = _attribute_filters(_visible(select(Document.id), actor), filters).limit(COUNT_CAP + 1)
+            total = session.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
+            total, capped = min(total, COUNT_CAP), total > COUNT_CAP
+            docs = session.execute(query.order_by(Document.issued_date.desc().nulls_last(), Document.id)
+                                   .offset((page - 1) * size).limit(size)).scalars().all()
         from services.registry.operations import summary
 
         items = [summary(d) for d in docs if domain.can_view(actor, d.agency_id, d.state, d.handlers or [])]
-        return {"items": items, "total": total, "page": page, "size": size}
+        return {"items": items, "total": total, "total_capped": capped, "page": page, "size": size}
+
+
+def _ranked_matches(session: Session, actor: Actor, filters: dict[str, Any], words: list[str]) -> list[str]:
+    """Ids of at most RANK_CAP visible matches, best first (ties: newest issued first).
+
+    The full-text index finds the matches (FTS5, or PostgreSQL's GIN index); only the capped set is ranked."""
+    candidates = _attribute_filters(_visible(select(Document.id, Document.issued_date), actor), filters)
+    if session.get_bind().dialect.name == "sqlite":
+        # FTS5 walks its doclists newest row first and stops at the cap; bm25 (`rank`, lower is better) is computed
+        # for the visited rows only.
+        rows = session.execute(
+            candidates.add_columns(_fts.c.rank.label("score"))
+            .join(_fts, _fts.c.document_pk == Document.id)
+            .where(text("search_fts MATCH :match").bindparams(match=fts5_match(words)))
+            .order_by(literal_column("search_fts.rowid").desc()).limit(RANK_CAP)).all()
+        scored = [(row.score, row) for row in rows]
+    else:
+        tsq = func.to_tsquery("simple", " & ".join(words))
+        vector = func.to_tsvector("simple", SearchText.body)
+        # The LIMIT keeps the planner from flattening: the GIN index filters, ts_rank runs on the capped set only.
+        capped = (candidates.join(SearchText, SearchText.document_pk == Document.id)
+                  .where(vector.op("@@")(tsq)).limit(RANK_CAP).subquery())
+        rows = session.execute(
+            select(capped.c.id, capped.c.issued_date, func.ts_rank(vector, tsq).label("score"))
+            .join(SearchText, SearchText.document_pk == capped.c.id)).all()
+        scored = [(-row.score, row) for row in rows]
+    scored.sort(key=lambda pair: (pair[0], -(pair[1].issued_date.toordinal() if pair[1].issued_date else 0),
+                                  pair[1].id))
+    return [row.id for _, row in scored]
 
 
 def _visible(query, actor: Actor):

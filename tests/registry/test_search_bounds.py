@@ -1,0 +1,35 @@
+"""Common-word queries are bounded: only RANK_CAP matches are ranked, totals are capped (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from services.registry import search as sr
+from tests.registry.test_search import Blobs, ids_of, paper
+
+
+def test_a_common_word_ranks_a_capped_set_and_reports_a_capped_total(db, clerk, registers, monkeypatch):
+    blobs = Blobs()
+    docs = [paper(db, clerk, blobs, n, f"Kế hoạch phòng chống dịch bệnh đợt {n}", issued_date=f"2026-01-{n:02d}")
+            for n in range(1, 7)]
+    monkeypatch.setattr(sr, "RANK_CAP", 4)
+    monkeypatch.setattr(sr, "COUNT_CAP", 4)
+
+    got = sr.search(db, clerk, {"text": "dich benh"}, size=3)
+    assert got["total"] == 4 and got["total_capped"] is True
+    assert len(got["items"]) == 3
+    rest = sr.search(db, clerk, {"text": "dich benh"}, page=2, size=3)
+    assert len(rest["items"]) == 1 and not ids_of(rest) & ids_of(got)       # the pages split the capped set
+    assert (ids_of(got) | ids_of(rest)) <= set(docs)
+
+    browse = sr.search(db, clerk, {"direction": "incoming"}, size=2)     # filters only: newest first, capped count
+    assert browse["total"] == 4 and browse["total_capped"] is True
+    assert [i["id"] for i in browse["items"]] == [docs[5], docs[4]]
+
+
+def test_below_the_caps_totals_are_exact_and_the_best_match_comes_first(db, clerk, registers):
+    blobs = Blobs()
+    weak = paper(db, clerk, blobs, 1, "Báo cáo tổng hợp", "thiên tai được nhắc một lần", issued_date="2026-03-01")
+    strong = paper(db, clerk, blobs, 2, "Thiên tai: phòng chống thiên tai", "thiên tai thiên tai thiên tai",
+                   issued_date="2026-01-01")
+    got = sr.search(db, clerk, {"text": "thien tai"})
+    assert got["total"] == 2 and got["total_capped"] is False
+    assert [i["id"] for i in got["items"]] == [strong, weak]
