@@ -80,7 +80,7 @@ def main() -> None:
     for cls in classes:
         runner.add_service(cls)
     running = {"ok": False}
-    serve_metrics(settings.metrics_port, lambda: {"services": running["ok"]},
+    serve_metrics(settings.metrics_port, lambda: {"services": running["ok"]}, host=settings.metrics_host,
                   agency=settings.agency_id, services=",".join(c.name for c in classes))
     runner.start()
     running["ok"] = True

@@ -371,7 +371,8 @@ def main(argv: list[str] | None = None) -> None:
     loops: list[Loop] = [OutgoingLoop(edge), IncomingLoop(edge)]
     for loop in loops:
         loop.start()
-    serve_metrics(args.metrics_port, lambda: {lp.name: lp.connected.is_set() for lp in loops}, agency=args.agency)
+    serve_metrics(args.metrics_port, lambda: {lp.name: lp.connected.is_set() for lp in loops},
+                  host=CommonSettings().metrics_host, agency=args.agency)  # METRICS_HOST
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

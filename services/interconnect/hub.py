@@ -381,7 +381,8 @@ def main(argv: list[str] | None = None) -> None:
     for loop in loops:
         loop.start()
     _start_poller(topology, args.hub, args.run_dir, clock)
-    serve_metrics(args.metrics_port, lambda: {lp.name: lp.connected.is_set() for lp in loops}, hub=args.hub)
+    serve_metrics(args.metrics_port, lambda: {lp.name: lp.connected.is_set() for lp in loops},
+                  host=CommonSettings().metrics_host, hub=args.hub)  # METRICS_HOST
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
