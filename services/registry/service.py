@@ -22,6 +22,7 @@ from services.registry import domain
 from services.registry import operations as ops
 from services.registry.dossier_service import DossierEntrypoints
 from services.registry.models import Base
+from services.registry.report_queries import ReportQueries
 
 VERIFY_TIMEOUT = 3.0     # receive_package must not wait long for a verdict: it is recorded as pending instead
 SIGN_TIMEOUT = 30.0
@@ -48,7 +49,7 @@ class WorkerContext(DependencyProvider):
         return worker_ctx
 
 
-class RegistryService(DossierEntrypoints):
+class RegistryService(DossierEntrypoints, ReportQueries):
     name = "registry"
     actor = ActingUser()
     metrics = RpcMetrics()
