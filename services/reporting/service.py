@@ -1,0 +1,226 @@
+"""nameko service `reporting`: reports and printable registers of one agency, and the overdue gauge.
+
+It owns no business data: every figure comes from the read-only RPCs `registry.report_register` and
+`routing.report_handlings` (services/*/report_queries.py), called with the caller's acting user (the nameko
+context travels with the call), so the registry and routing re-check agency and role as well.
+
+RPCs: `report(date_from, date_to)`, `report_file(date_from, date_to, fmt)`, `register_file(direction,
+date_from, date_to, fmt)` (files come back as {filename, content_type, data (base64)}), `refresh_overdue()`.
+Gauge `congvan_documents_overdue{agency,unit}`: open incoming documents past their handling deadline, per unit
+of the main handler; refreshed every REPORTING_OVERDUE_INTERVAL seconds (default 300) and on demand.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import threading
+from datetime import date
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from nameko.rpc import RpcProxy, rpc
+from nameko.timer import timer
+from prometheus_client import Gauge
+
+from services.common.actor import Actor, Role, system_actor
+from services.common.clock import now_utc, vn_date
+from services.common.errors import ValidationFailed
+from services.common.rpc import ACTOR_KEY, ActingUser, RpcMetrics
+from services.reporting import domain, pdf, xlsx
+
+log = logging.getLogger(__name__)
+
+OVERDUE_INTERVAL = float(os.environ.get("REPORTING_OVERDUE_INTERVAL", "300"))
+
+DOCUMENTS_OVERDUE = Gauge("congvan_documents_overdue",
+                          "Incoming documents still open past their handling deadline, per unit of the main handler",
+                          ["agency", "unit"])
+
+REPORT_READERS = (Role.LEADER, Role.DEPARTMENT_HEAD, Role.CLERK, Role.ADMIN)
+REGISTER_READERS = (Role.CLERK, Role.LEADER, Role.ADMIN)
+FORMATS = {"pdf": "application/pdf",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+
+
+class OverdueGauge:
+    """Sets the gauge for one agency, removing the units that no longer have overdue documents."""
+
+    def __init__(self, agency: str) -> None:
+        self.agency = agency
+        self._units: set[str] = set()
+        self._lock = threading.Lock()
+
+    def set(self, per_unit: dict[str, int]) -> None:
+        with self._lock:
+            for unit in self._units - set(per_unit):
+                DOCUMENTS_OVERDUE.labels(self.agency, unit).set(0)
+            for unit, count in per_unit.items():
+                DOCUMENTS_OVERDUE.labels(self.agency, unit).set(count)
+            # Units seen once keep a 0 series: a panel shows "none overdue" rather than "no data".
+            self._units |= set(per_unit)
+            if not self._units:
+                DOCUMENTS_OVERDUE.labels(self.agency, domain.NO_UNIT).set(0)
+
+
+class Agency(DependencyProvider):
+    """The agency this service serves, and its gauge."""
+
+    def setup(self) -> None:
+        self.agency_id = str(self.container.config.get("AGENCY_ID", ""))
+        self.gauge = OverdueGauge(self.agency_id)
+
+    def get_dependency(self, worker_ctx) -> Agency:
+        return self
+
+
+class WorkerContext(DependencyProvider):
+    """The worker's context, so that the timer can act as the agency's system actor towards routing."""
+
+    def get_dependency(self, worker_ctx) -> Any:
+        return worker_ctx
+
+
+def _period(date_from: str | None, date_to: str | None) -> tuple[str, str]:
+    try:
+        start = date.fromisoformat(str(date_from)[:10]) if date_from else vn_date(now_utc()).replace(day=1)
+        end = date.fromisoformat(str(date_to)[:10]) if date_to else vn_date(now_utc())
+    except ValueError as exc:
+        raise ValidationFailed("Ngày không hợp lệ (dạng YYYY-MM-DD).", field="date",
+                               value=f"{date_from}..{date_to}") from exc
+    if end < start:
+        raise ValidationFailed("Ngày kết thúc phải sau ngày bắt đầu.", field="date_to", value=str(date_to))
+    return start.isoformat(), end.isoformat()
+
+
+def _file(name: str, fmt: str, data: bytes) -> dict[str, Any]:
+    return {"filename": f"{name}.{fmt}", "content_type": FORMATS[fmt], "size": len(data),
+            "data": base64.b64encode(data).decode("ascii")}
+
+
+def _check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ValidationFailed("Định dạng tệp không được hỗ trợ (chỉ PDF hoặc XLSX).", field="fmt", value=fmt)
+    return fmt
+
+
+class ReportingService:
+    name = "reporting"
+    actor = ActingUser()
+    metrics = RpcMetrics()
+    agency = Agency()
+    context = WorkerContext()
+    registry = RpcProxy("registry")
+    routing = RpcProxy("routing")
+
+    # --- plumbing ---
+
+    def _caller(self, *roles: str) -> Actor:
+        actor = self.actor.required()
+        actor.require_agency(self.agency.agency_id)
+        actor.require(*roles)
+        return actor
+
+    def _unit_scope(self, actor: Actor) -> str | None:
+        """Department heads see their own unit only; leaders, clerks and administrators the whole agency."""
+        if actor.has(Role.LEADER, Role.CLERK, Role.ADMIN):
+            return None
+        return actor.unit or domain.NO_UNIT
+
+    def _build(self, actor: Actor, date_from: str, date_to: str) -> dict[str, Any]:
+        unit = self._unit_scope(actor)
+        facts = self.routing.report_handlings(date_from, date_to)
+        incoming = self.registry.report_register("incoming", date_from, date_to)
+        outgoing = self.registry.report_register("outgoing", date_from, date_to)
+        summary = domain.incoming_summary(facts, now_utc(), unit)
+        rejected = incoming["arrived_by_state"].get("rejected", 0)
+        return {
+            "agency_id": self.agency.agency_id, "organ_name": incoming.get("organ_name") or self.agency.agency_id,
+            "date_from": date_from, "date_to": date_to, "unit": unit,
+            "registered": len(incoming["rows"]), "rejected": rejected if unit is None else 0,
+            "arrived_by_state": incoming["arrived_by_state"] if unit is None else {},
+            "incoming": summary,
+            # Outgoing figures are the agency's: a department head sees them only for the whole agency view.
+            "outgoing": domain.outgoing_summary(outgoing["rows"] if unit is None else []),
+            "generated_at": now_utc().isoformat(timespec="seconds"),
+        }
+
+    # --- reports ---
+
+    @rpc
+    def report(self, date_from: str | None = None, date_to: str | None = None) -> dict[str, Any]:
+        actor = self._caller(*REPORT_READERS)
+        start, end = _period(date_from, date_to)
+        result = self._build(actor, start, end)
+        self._refresh_from_open()
+        return result
+
+    @rpc
+    def report_file(self, date_from: str | None = None, date_to: str | None = None,
+                    fmt: str = "pdf") -> dict[str, Any]:
+        actor = self._caller(*REPORT_READERS)
+        _check_format(fmt)
+        start, end = _period(date_from, date_to)
+        report = self._build(actor, start, end)
+        sections = domain.report_sections(report)
+        title = "BÁO CÁO TÌNH HÌNH TIẾP NHẬN, XỬ LÝ VĂN BẢN"
+        period = domain.period_text(start, end)
+        maker = pdf.report_pdf if fmt == "pdf" else xlsx.report_xlsx
+        return _file(f"bao-cao-{start}-{end}", fmt, maker(title, report["organ_name"], period, sections))
+
+    # --- printable registers ---
+
+    @rpc
+    def register_rows(self, direction: str, date_from: str, date_to: str) -> dict[str, Any]:
+        """The register's lines (already in the ten columns of Phụ lục IV) for the screen."""
+        self._caller(*REGISTER_READERS)
+        start, end = _period(date_from, date_to)
+        return self._register(direction, start, end)
+
+    def _register(self, direction: str, start: str, end: str) -> dict[str, Any]:
+        if direction not in domain.REGISTER_TITLES:
+            raise ValidationFailed("Loại sổ không hợp lệ (văn bản đến hoặc văn bản đi).", field="direction",
+                                   value=direction)
+        data = self.registry.report_register(direction, start, end)
+        if direction == "incoming":
+            facts = self.routing.report_handlings(None, None) if data["rows"] else None
+            columns, lines = domain.INCOMING_COLUMNS, domain.incoming_register_rows(data["rows"], facts)
+        else:
+            columns, lines = domain.OUTGOING_COLUMNS, domain.outgoing_register_rows(data["rows"])
+        return {"title": domain.REGISTER_TITLES[direction], "organ_name": data.get("organ_name") or "",
+                "period": domain.period_text(start, end), "columns": [c[0] for c in columns],
+                "widths": [c[1] for c in columns], "rows": lines, "date_from": start, "date_to": end}
+
+    @rpc
+    def register_file(self, direction: str, date_from: str, date_to: str, fmt: str = "pdf") -> dict[str, Any]:
+        self._caller(*REGISTER_READERS)
+        _check_format(fmt)
+        start, end = _period(date_from, date_to)
+        reg = self._register(direction, start, end)
+        columns = list(zip(reg["columns"], reg["widths"], strict=True))
+        maker = pdf.register_pdf if fmt == "pdf" else xlsx.register_xlsx
+        name = "so-van-ban-den" if direction == "incoming" else "so-van-ban-di"
+        return _file(f"{name}-{start}-{end}", fmt, maker(reg["title"], reg["organ_name"], reg["period"], columns,
+                                                          reg["rows"]))
+
+    # --- the overdue gauge ---
+
+    def _refresh_from_open(self) -> dict[str, int]:
+        facts = self.routing.report_handlings(None, None, True)
+        per_unit = domain.overdue_by_unit(facts, now_utc())
+        self.agency.gauge.set(per_unit)
+        return per_unit
+
+    @rpc
+    def refresh_overdue(self) -> dict[str, int]:
+        self._caller(*REPORT_READERS, Role.SYSTEM)
+        return self._refresh_from_open()
+
+    @timer(interval=OVERDUE_INTERVAL)
+    def refresh_overdue_timer(self) -> None:
+        self.context.data[ACTOR_KEY] = system_actor(self.agency.agency_id, "reporting").to_dict()
+        try:
+            self._refresh_from_open()
+        except Exception:  # routing absent or busy: the next tick tries again; the gauge keeps its last value
+            log.warning("overdue gauge refresh failed", exc_info=True)

@@ -1,0 +1,240 @@
+"""The reporting service with the real registry and routing in one agency process, on a fresh vhost.
+
+Data is made through the registry's and routing's RPCs (paper incoming, leader's directive, handler's actions,
+outgoing registered and a recipient's status); the report's figures, the printed registers (pdftotext, openpyxl)
+and the overdue gauge must equal what was made, and another agency's user or a specialist gets nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import secrets
+import subprocess
+import urllib.request
+from datetime import timedelta
+
+import pytest
+from openpyxl import load_workbook
+
+from infra import procs
+from services.common.actor import Actor, Role, system_actor
+from services.common.clock import now_utc, vn_date
+from services.common.errors import Forbidden, ValidationFailed
+from services.common.rpc import ServiceClient
+from services.common.workcalendar import WorkCalendar
+from services.registry.numbering import numbering_year
+from services.reporting import domain
+from tests.agency import running_agency_process
+
+AGENCY = "000.00.00.H60"
+OTHER = "000.00.00.H17"
+SERVICES = ("services.registry.service:RegistryService,services.routing.service:RoutingService,"
+            "services.reporting.service:ReportingService")
+
+
+def person(user: str, *roles: str, unit: str | None = None, agency: str = AGENCY, name: str = "") -> Actor:
+    return Actor(user_id=user, username=user, agency_id=agency, roles=frozenset(roles), full_name=name or user,
+                 unit=unit)
+
+
+ADMIN = person("quantri", Role.ADMIN)
+CLERK = person("thuvt.vp", Role.CLERK, unit="VP", name="Vũ Thị Thu")
+LEADER = person("hunglv", Role.LEADER, name="Lê Văn Hùng")
+HEAD = person("namtv.kt", Role.DEPARTMENT_HEAD, unit="KT", name="Trần Văn Nam")
+SPEC1 = person("anhnt.kt", Role.SPECIALIST, unit="KT", name="Nguyễn Thị Ánh")
+SPEC2 = person("binhlq.nv", Role.SPECIALIST, unit="NV", name="Lê Quang Bình")
+STRANGER = person("lanpt", Role.LEADER, agency=OTHER, name="Phạm Thị Lan")
+
+
+def paper(n: int, subject: str) -> dict:
+    return {"code_number": str(n), "code_notation": "UBND-VX", "subject": subject, "type_code": "CV",
+            "organ_name": "Ủy ban nhân dân tỉnh Tuyên Quang", "issued_date": vn_date(now_utc()).isoformat()}
+
+
+@pytest.fixture(scope="module")
+def module_vhost(rabbit_admin, stack_env):
+    """A vhost of its own for this module's agency process (the data is made once, read by every test)."""
+    name = f"t-reporting-{secrets.token_hex(4)}"
+    rabbit_admin.add_vhost(name)
+    rabbit_admin.set_permissions(name, stack_env["RABBIT_ADMIN_USER"])
+    user, pw = stack_env["RABBIT_ADMIN_USER"], stack_env["RABBIT_ADMIN_PASSWORD"]
+    yield f"amqp://{user}:{pw}@127.0.0.1:{stack_env['RABBIT_PORT']}/{name}"
+    rabbit_admin.delete_vhost(name)
+
+
+@pytest.fixture(scope="module")
+def made(module_vhost, tmp_path_factory):
+    """One agency process and the data made through its RPCs; yields (client, metrics port, what was made)."""
+    tmp = tmp_path_factory.mktemp("reporting")
+    data_dir = tmp / "data"
+    data_dir.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("S3_ENDPOINT", "DATABASE_URL")}
+    env.update({"DATA_DIR": str(data_dir), "ROUTING_CHECK_BLOBS": "0", "REPORTING_OVERDUE_INTERVAL": "2"})
+    with running_agency_process(SERVICES, module_vhost, tmp / "agency.log", env, agency=AGENCY) as port:
+        client = ServiceClient(module_vhost, size=2, timeout=60)
+        try:
+            yield client, port, make_data(client)
+        finally:
+            client.close()
+
+
+def make_data(client: ServiceClient) -> dict:
+    call = client.call
+    call("registry", "set_agency_profile", ADMIN, "Ủy ban nhân dân tỉnh Hà Giang", "UBND", "Hà Giang")
+    registers = {d: call("registry", "create_register", ADMIN, d, numbering_year())["id"]
+                 for d in ("incoming", "outgoing")}
+    call("routing", "sync_staff", ADMIN, [
+        {"user_id": a.user_id, "username": a.username, "full_name": a.full_name, "unit": a.unit,
+         "roles": sorted(a.roles)} for a in (CLERK, LEADER, HEAD, SPEC1, SPEC2)])
+    subjects = ["Về việc triển khai kế hoạch chuyển đổi số năm 2026",
+                "Về việc báo cáo tình hình thực hiện dự án đường tỉnh",
+                "Về việc tổ chức hội nghị tổng kết công tác văn thư"]
+    docs = [call("registry", "register_paper_incoming", CLERK, paper(10 + i, s), [f"{i:064x}"])
+            for i, s in enumerate(subjects)]
+    procs.wait_until(lambda: len(call("routing", "report_handlings", LEADER)["handlings"]) == 3, 60,
+                     "routing opened the three handlings")
+    overdue, handled, _waiting = (d["id"] for d in docs)
+    past = (vn_date(now_utc()) - timedelta(days=20)).isoformat()
+    future = (vn_date(now_utc()) + timedelta(days=40)).isoformat()
+    call("routing", "submit_incoming", CLERK, overdue, LEADER.user_id)
+    call("routing", "direct_incoming", LEADER, overdue, "Phòng Kinh tế chủ trì, tham mưu",
+         {"user_id": SPEC1.user_id}, None, None, past)
+    call("routing", "submit_incoming", CLERK, handled, LEADER.user_id)
+    call("routing", "direct_incoming", LEADER, handled, "Giao Phòng Nội vụ", {"user_id": SPEC2.user_id},
+         None, None, future)
+    call("routing", "keep_for_reference", SPEC2, handled, "Lưu tham khảo")
+
+    recipient = {"organ_id": OTHER, "organ_name": "Ủy ban nhân dân tỉnh Tuyên Quang"}
+    outgoing = []
+    for type_code, notation, subject in (("CV", "UBND-VP", "Về việc góp ý dự thảo quy chế"),
+                                         ("QĐ", "QĐ-UBND", "Quyết định ban hành quy chế văn thư")):
+        outgoing.append(call("registry", "register_outgoing_signed", CLERK,
+                             {"subject": subject, "type_code": type_code, "code_notation": notation,
+                              "signer_position": "Chủ tịch", "signer_full_name": "Lê Văn Hùng",
+                              "to_places": ["Như trên"]},
+                             f"{len(outgoing) + 7:064x}", [recipient], registers["outgoing"]))
+    edge = system_actor(AGENCY, "interconnect")
+    call("registry", "record_status", edge, {"status_code": "03", "from": recipient,
+                                             "response_for": {"document_id": outgoing[0]["document_id"]},
+                                             "timestamp": now_utc().isoformat()})
+    return {"incoming": docs, "subjects": subjects, "overdue_id": overdue, "deadline": past,
+            "outgoing": outgoing, "today": vn_date(now_utc()).isoformat()}
+
+
+def decoded(result: dict) -> bytes:
+    return base64.b64decode(result["data"])
+
+
+def test_report_figures_equal_what_was_made(made):
+    client, _port, data = made
+    report = client.call("reporting", "report", LEADER, data["today"], data["today"])
+    totals = report["incoming"]["totals"]
+    assert (report["registered"], totals["received"], totals["handled"], totals["in_progress"],
+            totals["overdue"]) == (3, 3, 1, 2, 1)
+    [late] = report["incoming"]["overdue"]
+    assert late["incoming_id"] == data["overdue_id"] and late["handler_name"] == SPEC1.full_name
+    assert late["unit"] == "KT" and late["subject"] == data["subjects"][0]
+    cal = WorkCalendar()
+    deadline = domain.parse_instant(late["deadline"])
+    expected = domain.working_days_late(cal, deadline, now_utc())
+    assert expected >= 10 and late["working_days_late"] in (expected, expected + 1)  # a day may turn meanwhile
+    units = {u["unit"]: u for u in report["incoming"]["by_unit"]}
+    assert units["KT"]["overdue"] == 1 and units["NV"]["handled"] == 1 and units[""]["in_progress"] == 1
+    people = {p["user_id"]: p for p in report["incoming"]["by_person"]}
+    assert people[SPEC2.user_id]["handled"] == 1 and people[SPEC1.user_id]["overdue"] == 1
+    out = report["outgoing"]
+    assert (out["total"], out["signed"], out["signed_share"]) == (2, 2, 1.0)
+    assert {e["type_code"]: e["count"] for e in out["by_type"]} == {"CV": 1, "QĐ": 1}
+    assert (out["recipients"], out["recipients_reported"], out["status_coverage"]) == (2, 1, 0.5)
+    # Nothing was held longer than the 8 working hours: registered, submitted and directed just now.
+    assert report["incoming"]["late_forwarders"] == []
+
+
+def test_department_head_sees_only_their_unit(made):
+    client, _port, data = made
+    report = client.call("reporting", "report", HEAD, data["today"], data["today"])
+    assert report["unit"] == "KT" and report["incoming"]["totals"]["received"] == 1
+    assert [o["incoming_id"] for o in report["incoming"]["overdue"]] == [data["overdue_id"]]
+    assert report["outgoing"]["total"] == 0
+
+
+def test_other_agency_and_specialists_get_nothing(made):
+    client, _port, data = made
+    for method, args in (("report", (data["today"], data["today"])),
+                         ("register_file", ("incoming", data["today"], data["today"], "pdf"))):
+        with pytest.raises(Forbidden):
+            client.call("reporting", method, STRANGER, *args)
+    with pytest.raises(Forbidden):
+        client.call("reporting", "report", SPEC1, data["today"], data["today"])
+    with pytest.raises(Forbidden):  # the registry refuses it too, not only reporting
+        client.call("registry", "report_register", STRANGER, "incoming", data["today"], data["today"])
+    with pytest.raises(ValidationFailed):
+        client.call("reporting", "register_file", CLERK, "incoming", data["today"], data["today"], "docx")
+
+
+def pdftotext(pdf: bytes, tmp_path) -> str:
+    path = tmp_path / "register.pdf"
+    path.write_bytes(pdf)
+    # -raw keeps the content-stream order, so a header wrapped inside its cell stays together.
+    return subprocess.run(["pdftotext", "-raw", str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def test_incoming_register_pdf_has_the_columns_and_rows(made, tmp_path, artifacts_dir):
+    client, _port, data = made
+    result = client.call("reporting", "register_file", CLERK, "incoming", data["today"], data["today"], "pdf")
+    assert result["content_type"] == "application/pdf" and result["filename"].endswith(".pdf")
+    pdf = decoded(result)
+    (artifacts_dir / "so-van-ban-den.pdf").write_bytes(pdf)
+    info = subprocess.run(["pdfinfo", "-"], input=pdf, check=True, capture_output=True).stdout.decode()
+    assert "841.89 x 595.276" in info  # A4 landscape, in points
+    text = pdftotext(pdf, tmp_path)
+    flat = " ".join(text.split())
+    assert "SỔ ĐĂNG KÝ VĂN BẢN ĐẾN" in flat and "ỦY BAN NHÂN DÂN TỈNH HÀ GIANG" in flat
+    for header, _width in domain.INCOMING_COLUMNS:  # every column of NĐ 30 Phụ lục IV
+        assert header in flat, header
+    assert "(1) (2) (3) (4) (5) (6) (7) (8) (9) (10)" in flat
+    for n in (10, 11, 12):
+        assert f"{n}/UBND-VX" in flat
+    assert "triển khai kế hoạch chuyển đổi" in flat and SPEC1.full_name in flat
+    assert "Tổng số: 3 văn bản." in flat
+
+
+def test_outgoing_register_xlsx_reads_back(made):
+    client, _port, data = made
+    result = client.call("reporting", "register_file", CLERK, "outgoing", data["today"], data["today"], "xlsx")
+    assert result["content_type"].endswith("spreadsheetml.sheet")
+    ws = load_workbook(io.BytesIO(decoded(result))).active
+    assert ws["A2"].value == "SỔ ĐĂNG KÝ VĂN BẢN ĐI"
+    headers = [ws.cell(5, c).value for c in range(1, 11)]
+    assert headers == [c[0] for c in domain.OUTGOING_COLUMNS]
+    rows = [[ws.cell(r, c).value for c in range(1, 11)] for r in range(7, ws.max_row + 1)]
+    assert [r[0] for r in rows] == [o["number_and_notation"].removeprefix("Số: ") for o in data["outgoing"]]
+    assert rows[0][2] == "Công văn: Về việc góp ý dự thảo quy chế" and rows[0][3] == "Chủ tịch Lê Văn Hùng"
+    assert "Đã tiếp nhận" in rows[0][8] and "Chưa báo nhận" in rows[1][8]
+
+
+def test_report_files(made, tmp_path):
+    client, _port, data = made
+    pdf = client.call("reporting", "report_file", LEADER, data["today"], data["today"], "pdf")
+    flat = " ".join(pdftotext(decoded(pdf), tmp_path).split())
+    assert "BÁO CÁO TÌNH HÌNH TIẾP NHẬN, XỬ LÝ VĂN BẢN" in flat and "Văn bản đến quá hạn" in flat
+    assert data["subjects"][0][:30] in flat
+    book = load_workbook(io.BytesIO(decoded(client.call("reporting", "report_file", LEADER, data["today"],
+                                                        data["today"], "xlsx"))))
+    first = book.worksheets[0]
+    assert [first.cell(6, c).value for c in range(1, 7)] == [3, 1, 2, 1, 0, 0]
+
+
+def metric_lines(port: int) -> list[str]:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    return [line for line in text.splitlines() if line.startswith("congvan_documents_overdue{")]
+
+
+def test_overdue_gauge(made):
+    client, port, _data = made
+    assert client.call("reporting", "refresh_overdue", LEADER) == {"KT": 1}
+    lines = metric_lines(port)
+    assert f'congvan_documents_overdue{{agency="{AGENCY}",unit="KT"}} 1.0' in lines
