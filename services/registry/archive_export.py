@@ -13,6 +13,7 @@ import hashlib
 import io
 import uuid
 import xml.etree.ElementTree as ET
+import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +26,7 @@ from services.common.db import Database
 from services.registry import dossiers as dz
 
 Fetch = Callable[[str], bytes]
+Put = Callable[[bytes], str]        # bytes -> sha256 (the agency's blob store), so other processes can serve them
 METS = "http://www.loc.gov/METS/"
 PREMIS = "http://www.loc.gov/premis/v3"
 XLINK = "http://www.w3.org/1999/xlink"
@@ -51,7 +53,10 @@ def merge_pdfs(parts: list[bytes]) -> bytes:
     return out.getvalue()
 
 
-def export_dossier(db: Database, actor: Actor, dossier_id: str, fetch: Fetch, out_dir: Path) -> dict[str, Any]:
+def export_dossier(db: Database, actor: Actor, dossier_id: str, fetch: Fetch, out_dir: Path,
+                   put: Put | None = None) -> dict[str, Any]:
+    """Writes the package under out_dir; with `put`, also stores hoso.pdf, METS.xml and the whole package as a zip
+    in the blob store (the gateway serves the downloads from there)."""
     dossier, items = dz.closed_dossier_files(db, actor, dossier_id)
     objid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"congvan:dossier:{dossier['id']}")).upper()
     root = Path(out_dir) / objid
@@ -75,8 +80,20 @@ def export_dossier(db: Database, actor: Actor, dossier_id: str, fetch: Fetch, ou
     combined_sha = hashlib.sha256(combined).hexdigest()
     mets = build_mets(objid, dossier, files, combined_sha, len(combined))
     (root / "METS.xml").write_bytes(mets)
-    return {"objid": objid, "path": str(root), "mets": str(root / "METS.xml"), "pdf": str(data_dir / "hoso.pdf"),
-            "pdf_sha256": combined_sha, "files": [{"href": f["href"], "sha256": f["sha256_actual"]} for f in files]}
+    result = {"objid": objid, "path": str(root), "mets": str(root / "METS.xml"), "pdf": str(data_dir / "hoso.pdf"),
+              "pdf_sha256": combined_sha, "files": [{"href": f["href"], "sha256": f["sha256_actual"]} for f in files]}
+    if put is not None:
+        result["blobs"] = {"pdf": put(combined), "mets": put(mets), "zip": put(package_zip(root))}
+    return result
+
+
+def package_zip(root: Path) -> bytes:
+    """The package folder as one zip, paths starting with <OBJID>/ (stored: PDFs do not compress)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            zf.write(path, f"{root.name}/{path.relative_to(root).as_posix()}")
+    return out.getvalue()
 
 
 def build_mets(objid: str, dossier: dict[str, Any], files: list[dict[str, Any]], combined_sha: str,

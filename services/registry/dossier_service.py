@@ -107,7 +107,8 @@ class DossierEntrypoints:
     @rpc
     def export_dossier(self, dossier_id: str) -> dict:
         out = Path(self._export_dir()) / "exports"
-        return archive_export.export_dossier(self.db, self.actor.required(), dossier_id, self.blobs.read, out)
+        return archive_export.export_dossier(self.db, self.actor.required(), dossier_id, self.blobs.read, out,
+                                             put=lambda data: self.blobs.put_bytes(data).sha256)
 
     def _export_dir(self) -> str:
         engine_url = str(self.db.engine.url)

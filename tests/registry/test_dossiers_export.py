@@ -59,3 +59,31 @@ def test_export_hashes_match_the_stored_files_and_pdf_is_chronological(db, clerk
     assert hoso.findtext("FileCode/FileNotation") == "09.HC" and hoso.findtext("Maintenance") == "Vĩnh viễn"
     assert (hoso.findtext("StartDate"), hoso.findtext("EndDate"), hoso.findtext("DocTotal")) == (
         "2026-01-02", "2026-03-01", "3")
+
+
+def test_export_stores_pdf_mets_and_zip_in_the_blob_store(db, clerk, registers, tmp_path):
+    import io
+    import zipfile
+
+    store = blob_store(CommonSettings(agency_id=AGENCY, data_dir=tmp_path / "data"))
+    keeper = person("anhnv.vp", Role.SPECIALIST)
+    dossier = dz.open_dossier(db, keeper, title="Hồ sơ tiếp công dân", file_notation="10.HC", retention="10 năm",
+                              start_date="2026-01-02")["id"]
+    sha = store.put_bytes(text_pdf("Thong bao tiep cong dan")).sha256
+    doc = ops.register_paper_incoming(db, clerk, {"code_number": "31", "code_notation": "TB-UBND",
+                                                  "subject": "Thông báo", "organ_name": "UBND huyện",
+                                                  "issued_date": "2026-01-20", "page_amount": 1}, [sha])["id"]
+    dz.add_document(db, keeper, dossier, doc)
+    dz.close_dossier(db, keeper, dossier)
+
+    got = archive_export.export_dossier(db, keeper, dossier, store.read, tmp_path / "out",
+                                        put=lambda data: store.put_bytes(data).sha256)
+    blobs = got["blobs"]
+    assert blobs["pdf"] == got["pdf_sha256"] and store.read(blobs["pdf"]) == Path(got["pdf"]).read_bytes()
+    assert store.read(blobs["mets"]) == Path(got["mets"]).read_bytes()
+    with zipfile.ZipFile(io.BytesIO(store.read(blobs["zip"]))) as zf:
+        names = set(zf.namelist())
+        assert f"{got['objid']}/METS.xml" in names
+        assert f"{got['objid']}/representations/rep1/data/hoso.pdf" in names
+        stored = [n for n in names if n.endswith(".pdf") and not n.endswith("hoso.pdf")]
+        assert [hashlib.sha256(zf.read(n)).hexdigest() for n in stored] == [sha]

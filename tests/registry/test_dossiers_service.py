@@ -60,6 +60,7 @@ def test_dossier_life_cycle_search_and_export_over_rpc(fresh_vhost, tmp_path):
             assert call(keeper, "close_dossier", dossier)["doc_total"] == 1
             exported = call(keeper, "export_dossier", dossier)
             assert exported["files"] == [{"href": exported["files"][0]["href"], "sha256": sha}]
+            assert blob_store(settings).read(exported["blobs"]["pdf"]) == Path(exported["pdf"]).read_bytes()
             assert call(keeper, "submit_dossier", dossier)["state"] == "submitted"
             assert call(clerk, "archive_decide", dossier, True)["state"] == "archived"
             deadline = time.monotonic() + 60   # the indexer runs on a timer: wait for it, do not time it
