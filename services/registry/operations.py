@@ -507,6 +507,7 @@ def _incoming_registered_event(session: Session, doc: Document) -> None:
         "incoming_id": doc.id, "document_id": doc.document_id, "subject": doc.subject, "priority": doc.priority,
         "due_date": _iso(doc.due_date), "registered_at": _iso(doc.registered_at),
         "sender": {"organ_id": doc.organ_id, "organ_name": doc.organ_name}, "arrival_number": doc.number,
+        "external": doc.source_channel == "interconnect",
     })
 
 
