@@ -234,7 +234,7 @@ class Routing:
                 registered_at=_utc(domain.parse_instant(event["registered_at"], "Thời điểm vào sổ"))
                 if event.get("registered_at") else now,
                 document_due=_utc(domain.parse_deadline(event.get("due_date"), calendar)),
-                external=domain.is_external(event, self.agency_id),
+                external=domain.is_external(event),
                 sender_organ_id=sender.get("organ_id") or doc["organ_id"],
                 sender_organ_name=sender.get("organ_name") or "",
                 doc_code=event.get("code") or doc["code"],

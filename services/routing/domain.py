@@ -111,12 +111,10 @@ STATUS_DESCRIPTIONS = {
 }
 
 
-def is_external(event: dict[str, Any], own_agency_id: str) -> bool:
-    """Statuses go back only to another agency: the event's `external` flag, else a sender that is not us."""
-    if "external" in event and event["external"] is not None:
-        return bool(event["external"])
-    sender = (event.get("sender") or {}).get("organ_id") or ""
-    return bool(sender) and sender != own_agency_id
+def is_external(event: dict[str, Any]) -> bool:
+    """Statuses go back only for documents that arrived through the interconnect: the registry's `external`
+    flag. A paper letter of another agency has no interconnect path back, so the sender does not decide it."""
+    return bool(event.get("external"))
 
 
 def parse_document_id(document_id: str) -> dict[str, str]:

@@ -63,4 +63,5 @@ def test_seeded_staff_lets_the_leader_direct_to_the_department_head(deployment, 
                     "Giao phòng Tổng hợp chủ trì rà soát, báo cáo trước ngày 30/11.",
                     {"user_id": head["user_id"]}, None, None, "2026-11-30")
     assert view["status"] == "assigned" and view["directed_by"] == leader["user_id"]
+    assert view["external"] is False  # a paper arrival: the registry says so, no status goes back
     assert any(h["incoming_id"] == incoming_id for h in h60.call("routing", "list_incoming", actor_of(head), "mine"))

@@ -190,15 +190,18 @@ def test_registration_deadline_is_a_per_agency_setting(routing, people):
         routing.configure(people.clerk, registration_limit_hours=2)
 
 
-def test_external_sender_inferred_when_the_event_has_no_flag(routing, database, people, system):
-    event = registered_event("IN-14")
-    del event["external"]  # the registry's event names the sender only
-    own = {**registered_event("IN-15"), "sender": {"organ_id": AGENCY, "organ_name": AGENCY_NAME}}
-    del own["external"]
-    for e in (event, own):
+def test_statuses_follow_the_registry_external_flag_not_the_sender(routing, database, people, system):
+    """A paper letter of another agency has no interconnect path back: only `external` (arrived through the
+    interconnect, set by the registry) sends statuses; an event without the flag is not external."""
+    paper = registered_event("IN-14", external=False)  # sender is another agency, but it came on paper
+    unflagged = registered_event("IN-15")
+    del unflagged["external"]
+    electronic = registered_event("IN-16", external=True)
+    for e in (paper, unflagged, electronic):
         routing.on_incoming_registered(system, e)
         routing.submit_incoming(people.clerk, e["incoming_id"], people.leader.user_id)
         routing.direct_incoming(people.leader, e["incoming_id"], "Xem", main={"user_id": people.spec_kt.user_id})
-    assert routing.get_incoming(people.clerk, "IN-14")["external"] is True
-    assert routing.get_incoming(people.clerk, "IN-15")["external"] is False
-    assert statuses(database) == ["04"]
+    assert [routing.get_incoming(people.clerk, i)["external"] for i in ("IN-14", "IN-15", "IN-16")] == \
+        [False, False, True]
+    assert [r["response_for"]["document_id"] for r in outbox_rows(database, "outgoing_status")] == \
+        [electronic["document_id"]]
