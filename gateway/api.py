@@ -1,15 +1,53 @@
-"""REST API /api/v1: token (or session) authentication, the same rules as the pages, problem+json errors."""
+"""REST API /api/v1 for other systems: token (or session) authentication, the same rules as the pages (the
+acting user travels to the services, which check agency and role again), page-number pagination and RFC 9457
+problem+json errors with the Vietnamese message as the title. Described in docs/api.md.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, Generic, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Security
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
+from services.common.errors import NotFound
+from services.registry.catalog import STATUS_LABELS
 
-router = APIRouter(prefix="/api/v1", tags=["v1"])
+PROBLEM = "application/problem+json"
+MAX_SIZE = 100
+DOC_ID = r"^[A-Za-z0-9._:-]{1,64}$"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+T = TypeVar("T")
+
+
+# -- models --------------------------------------------------------------------------------------------------
+
+class Problem(BaseModel):
+    """RFC 9457 problem details; `title` is the Vietnamese message to show people."""
+
+    type: str = Field(description="URI of the problem kind, https://congvan.gov.vn/problems/<code>")
+    title: str = Field(description="Thông báo lỗi bằng tiếng Việt")
+    status: int
+    code: str = Field(description="Machine code: unauthenticated, forbidden, not_found, validation_failed, ...")
+    detail: str | None = None
+    errors: Any = Field(None, description="Fields at fault, when the request was invalid")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list: `page` counts from 1, `size` is at most 100, `total` counts every matching item."""
+
+    items: list[T]
+    total: int = Field(ge=0)
+    page: int = Field(ge=1)
+    size: int = Field(ge=1)
 
 
 class Me(BaseModel):
@@ -23,25 +61,342 @@ class Me(BaseModel):
 
 
 class TokenRequest(BaseModel):
-    label: str
+    label: str = Field(min_length=1, max_length=100, description="What the token is for (shown to the admin)")
 
 
 class TokenIssued(BaseModel):
-    token: str
+    token: str = Field(description="Send as `Authorization: Bearer <token>`; shown only once")
     label: str
 
 
-@router.get("/me", response_model=Me, summary="Người dùng hiện tại")
+class Register(BaseModel):
+    id: str
+    direction: str = Field(description="incoming | outgoing | copies")
+    scope: str = Field(description="`all` or a document type code (NĐ 30 Phụ lục III)")
+    year: int
+    name: str
+    next_number: int = Field(description="The number the next document registered in it will carry")
+    label: str
+
+
+class DocumentSummary(BaseModel):
+    """A document as listed in a register (incoming or outgoing)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(description="The document's id in this agency (use it in /incoming/{id}, /outgoing/{id})")
+    direction: str
+    state: str
+    state_label: str | None = None
+    document_id: str | None = Field(None, description="edXML DocumentId (the same at sender and recipients)")
+    code_number: str | None = None
+    code_notation: str | None = None
+    number_and_notation: str | None = None
+    type_code: str | None = None
+    type_name: str | None = None
+    issued_date: str | None = None
+    organ_id: str | None = None
+    organ_name: str | None = None
+    subject: str | None = None
+    priority: int | None = Field(None, description="0 thường, 1 khẩn, 2 thượng khẩn, 3 hỏa tốc")
+    number: int | str | None = Field(None, description="Number in this agency's register")
+    year: int | None = None
+    register_id: str | None = None
+    arrival_date: str | None = None
+    registered_at: str | None = None
+    due_date: str | None = None
+    sender_organ_id: str | None = None
+    sender_organ_name: str | None = None
+    verification_state: str | None = None
+    legally_valid: bool | None = None
+
+
+class RecipientStatus(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    organ_id: str
+    organ_name: str | None = None
+    channel: str | None = None
+    status_code: str | None = Field(None, description="01 đã đến … 06 hoàn thành; null: queued, not confirmed yet")
+    status_label: str = ""
+    description: str | None = None
+    status_at: str | None = None
+    recall_state: str | None = None
+
+
+class Attachment(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    name: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+    sha256: str
+    role: str | None = None
+
+
+class HistoryEntry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    at: str | None = None
+    username: str | None = None
+    action: str
+    details: Any = None
+
+
+class DocumentDetail(DocumentSummary):
+    content: str | None = None
+    signer: dict[str, Any] | None = None
+    to_places: list[str] | None = None
+    trace: Any = None
+    verification: Any = None
+    attachments: list[Attachment] = []
+    recipients: list[RecipientStatus] = []
+    history: list[HistoryEntry] = []
+
+
+class OutgoingStatuses(BaseModel):
+    id: str
+    document_id: str | None
+    recipients: list[RecipientStatus]
+
+
+class Draft(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    draft_id: int
+    title: str
+    type_code: str | None = None
+    priority: int | None = None
+    status: str
+    drafted_by: str | None = None
+    unit: str | None = None
+    version: int | None = None
+    step: dict[str, Any] | None = Field(None, description="The review step the draft waits at")
+    updated_at: str | None = None
+
+
+class Task(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    task_id: int
+    title: str
+    description: str | None = None
+    priority: int | None = None
+    assignee: str | None = None
+    unit: str | None = None
+    due: str | None = None
+    status: str
+    progress: int | None = None
+    due_state: str | None = Field(None, description="ok | due_soon | overdue")
+
+
+# -- routes ---------------------------------------------------------------------------------------------------
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "model": Problem, "content": {PROBLEM: {}}}
+
+
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: _problem("Chưa đăng nhập hoặc mã truy cập không hợp lệ"),
+    403: _problem("Vai trò không được phép"),
+    422: _problem("Tham số không hợp lệ"),
+    503: _problem("Dịch vụ của cơ quan chưa sẵn sàng"),
+}
+NOT_FOUND = {404: _problem("Không tìm thấy (hoặc thuộc cơ quan khác)")}
+
+# Documents the scheme; the token itself is checked by gateway.app.optional_viewer (a session cookie works too).
+bearer = HTTPBearer(auto_error=False, scheme_name="token",
+                    description="A token from POST /api/v1/tokens: `Authorization: Bearer cv_...`")
+router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Security(bearer)])
+
+DESCRIPTION = """REST API of Công Văn for other systems of the agency (portals, reporting, one-stop shops).
+
+* **Authentication**: `Authorization: Bearer <token>`; a token is issued by `POST /api/v1/tokens` from a signed-in
+  session and acts as that person: the same agency, the same roles, the same rules as the screens.
+* **Pagination**: `?page=1&size=20` (size at most 100); lists answer `{items, total, page, size}`.
+* **Errors**: `application/problem+json` (RFC 9457); `title` is the Vietnamese message to show people, `code` a
+  stable machine code. Another agency's document is answered 404, exactly like a missing one.
+"""
+TAGS = [
+    {"name": "Tài khoản", "description": "The caller and its tokens"},
+    {"name": "Sổ văn bản", "description": "Registers of the agency (NĐ 30/2020)"},
+    {"name": "Văn bản đến", "description": "Incoming documents: register, waiting for reception, detail"},
+    {"name": "Văn bản đi", "description": "Outgoing documents and their statuses at each recipient"},
+    {"name": "Dự thảo và công việc", "description": "The caller's drafts and tasks"},
+]
+
+PageNo = Query(1, ge=1, le=100_000, description="Page number, from 1")
+PageSize = Query(20, ge=1, le=MAX_SIZE, description=f"Items per page, 1 to {MAX_SIZE}")
+
+
+def _clean(text: str | None) -> str | None:
+    # Control characters never belong in a search; PostgreSQL refuses NUL outright.
+    if text is None:
+        return None
+    return _CONTROL.sub("", text).strip() or None
+
+
+def _slice(rows: list[dict[str, Any]], page: int, size: int) -> dict[str, Any]:
+    start = (page - 1) * size
+    return {"items": rows[start:start + size], "total": len(rows), "page": page, "size": size}
+
+
+def _document(g: Gateway, v: Viewer, doc_id: str, direction: str) -> dict[str, Any]:
+    doc = g.backends.call(v.actor, "registry", "get_document", doc_id)
+    if doc.get("direction") != direction:
+        raise NotFound("Không tìm thấy văn bản.", doc_id=doc_id)
+    for r in doc.get("recipients") or []:
+        r["status_label"] = STATUS_LABELS.get(r.get("status_code") or "", "")
+    return doc
+
+
+def _filters(year: int | None, text: str | None, priority: int | None, register_id: str | None) -> dict[str, Any]:
+    filters = {"year": year, "text": _clean(text), "priority": priority, "register_id": _clean(register_id)}
+    return {k: v for k, v in filters.items() if v is not None}
+
+
+@router.get("/me", response_model=Me, tags=["Tài khoản"], summary="Người dùng hiện tại")
 def me(v: Viewer = Depends(viewer), g: Gateway = Depends(gw)) -> dict[str, Any]:
     u = v.user
     return {"user_id": u.id, "username": u.username, "full_name": u.full_name, "agency_id": u.agency_id,
             "agency_name": g.backends.name_of(u.agency_id), "unit": u.unit, "roles": list(u.roles)}
 
 
-@router.post("/tokens", response_model=TokenIssued, status_code=201, summary="Cấp mã truy cập cho hệ thống khác")
+@router.post("/tokens", response_model=TokenIssued, status_code=201, tags=["Tài khoản"],
+             summary="Cấp mã truy cập cho hệ thống khác",
+             description="The token acts as the signed-in user (same agency, same roles). From a browser session "
+                         "the `X-CSRF-Token` header is required.")
 def issue_token(body: TokenRequest, v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, str]:
-    return {"token": g.accounts.issue_api_token(v.user.id, body.label[:100]), "label": body.label[:100]}
+    label = _clean(body.label) or "api"
+    return {"token": g.accounts.issue_api_token(v.user.id, label[:100]), "label": label[:100]}
+
+
+@router.get("/registers", response_model=list[Register], tags=["Sổ văn bản"], summary="Sổ văn bản của cơ quan")
+def registers(year: int | None = Query(None, ge=2000, le=2100),
+              direction: str | None = Query(None, pattern="^(incoming|outgoing|copies)$"),
+              v: Viewer = Depends(viewer), g: Gateway = Depends(gw)) -> list[dict[str, Any]]:
+    return g.backends.call(v.actor, "registry", "list_registers", year=year, direction=direction)
+
+
+@router.get("/incoming", response_model=Page[DocumentSummary], tags=["Văn bản đến"],
+            summary="Sổ văn bản đến", description="Registered incoming documents, urgent first.")
+def incoming(page: int = PageNo, size: int = PageSize, year: int | None = Query(None, ge=2000, le=2100),
+             text: str | None = Query(None, max_length=200, description="Words of the subject (trích yếu)"),
+             priority: int | None = Query(None, ge=0, le=3), register_id: str | None = Query(None, max_length=64),
+             v: Viewer = Depends(viewer), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return g.backends.call(v.actor, "registry", "list_incoming", _filters(year, text, priority, register_id),
+                           page, size)
+
+
+@router.get("/incoming/waiting-reception", response_model=Page[DocumentSummary], tags=["Văn bản đến"],
+            summary="Văn bản đến chờ tiếp nhận", description="Clerk, leader or admin; urgent first.")
+def waiting_reception(page: int = PageNo, size: int = PageSize, v: Viewer = Depends(viewer),
+                      g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return g.backends.call(v.actor, "registry", "list_waiting_reception", page, size)
+
+
+@router.get("/incoming/{doc_id}", response_model=DocumentDetail, responses=NOT_FOUND, tags=["Văn bản đến"],
+            summary="Chi tiết văn bản đến")
+def incoming_detail(doc_id: str = Path(pattern=DOC_ID), v: Viewer = Depends(viewer),
+                    g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return _document(g, v, doc_id, "incoming")
+
+
+@router.get("/outgoing", response_model=Page[DocumentSummary], tags=["Văn bản đi"], summary="Sổ văn bản đi")
+def outgoing(page: int = PageNo, size: int = PageSize, year: int | None = Query(None, ge=2000, le=2100),
+             text: str | None = Query(None, max_length=200, description="Words of the subject (trích yếu)"),
+             priority: int | None = Query(None, ge=0, le=3), register_id: str | None = Query(None, max_length=64),
+             v: Viewer = Depends(viewer), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return g.backends.call(v.actor, "registry", "list_outgoing", _filters(year, text, priority, register_id),
+                           page, size)
+
+
+@router.get("/outgoing/waiting-issue", response_model=Page[DocumentSummary], tags=["Văn bản đi"],
+            summary="Văn bản đi chờ ban hành")
+def waiting_issue(page: int = PageNo, size: int = PageSize, v: Viewer = Depends(viewer),
+                  g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return g.backends.call(v.actor, "registry", "list_waiting_issue", page, size)
+
+
+@router.get("/outgoing/{doc_id}", response_model=DocumentDetail, responses=NOT_FOUND, tags=["Văn bản đi"],
+            summary="Chi tiết văn bản đi")
+def outgoing_detail(doc_id: str = Path(pattern=DOC_ID), v: Viewer = Depends(viewer),
+                    g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return _document(g, v, doc_id, "outgoing")
+
+
+@router.get("/outgoing/{doc_id}/statuses", response_model=OutgoingStatuses, responses=NOT_FOUND,
+            tags=["Văn bản đi"], summary="Trạng thái xử lý tại từng nơi nhận",
+            description="One entry per recipient with the last status it sent back (01 đã đến, 02 từ chối, "
+                        "03 đã tiếp nhận, 04 phân công, 05 đang xử lý, 06 hoàn thành, 13/15/16 lấy lại).")
+def outgoing_statuses(doc_id: str = Path(pattern=DOC_ID), v: Viewer = Depends(viewer),
+                      g: Gateway = Depends(gw)) -> dict[str, Any]:
+    doc = _document(g, v, doc_id, "outgoing")
+    return {"id": doc["id"], "document_id": doc.get("document_id"), "recipients": doc.get("recipients") or []}
+
+
+@router.get("/drafts", response_model=Page[Draft], tags=["Dự thảo và công việc"], summary="Dự thảo của tôi",
+            description="Drafts the user takes part in and drafts waiting at a review step the user may act on.")
+def drafts(page: int = PageNo, size: int = PageSize, v: Viewer = Depends(viewer),
+           g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return _slice(g.backends.call(v.actor, "routing", "list_drafts"), page, size)
+
+
+@router.get("/tasks", response_model=Page[Task], tags=["Dự thảo và công việc"], summary="Công việc của tôi")
+def tasks(page: int = PageNo, size: int = PageSize, include_closed: bool = False, v: Viewer = Depends(viewer),
+          g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return _slice(g.backends.call(v.actor, "routing", "list_tasks", include_closed), page, size)
+
+
+# -- errors of the framework itself, as problem+json on /api ----------------------------------------------------
+
+HTTP_TITLES = {404: "Không tìm thấy địa chỉ yêu cầu.", 405: "Phương thức không được hỗ trợ cho địa chỉ này.",
+               401: "Cần đăng nhập hoặc mã truy cập.", 403: "Không được phép."}
+
+
+def _framework_problem(status: int, code: str, title: str, errors: Any = None) -> JSONResponse:
+    body = {"type": f"https://congvan.gov.vn/problems/{code}", "title": title, "status": status, "code": code,
+            "detail": title, "errors": errors}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _problem_media_types(app: FastAPI) -> None:
+    """FastAPI documents a response model as application/json; errors are served as application/problem+json."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for response in operation.get("responses", {}).values():
+                    content = response.get("content") or {}
+                    if PROBLEM in content:
+                        response["content"] = {PROBLEM: content.get("application/json") or content[PROBLEM]}
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install(app: FastAPI) -> None:
+    app.description = DESCRIPTION
+    app.openapi_tags = TAGS
     app.include_router(router)
+    _problem_media_types(app)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        if not request.url.path.startswith("/api/"):
+            return await request_validation_exception_handler(request, exc)
+        errors = [{"field": ".".join(str(p) for p in e.get("loc", ())[1:]), "reason": e.get("type")}
+                  for e in exc.errors()]
+        return _framework_problem(422, "validation_failed", "Dữ liệu gửi lên không hợp lệ.", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException):
+        if not request.url.path.startswith("/api/"):
+            return await http_exception_handler(request, exc)
+        title = HTTP_TITLES.get(exc.status_code, "Yêu cầu không thực hiện được.")
+        return _framework_problem(exc.status_code, f"http_{exc.status_code}", title)

@@ -1,0 +1,149 @@
+"""REST API /api/v1: the OpenAPI document and problem+json in-process; lists, details, statuses and the agency
+boundary against the real deployment (fixture `deployment`)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import httpx
+
+from tests.deployment import demo_password
+from tests.e2e.helpers import csrf_of, signed_in, vietnamese_pdf, wait_for
+from tests.gateway.conftest import login
+
+H60, H17 = "000.00.00.H60", "000.00.00.H17"
+
+
+# -- helpers shared with the security tests ------------------------------------------------------------------
+
+def base_url(dep) -> str:
+    return f"http://127.0.0.1:{dep.topology.gateway_port}"
+
+
+def session_for(dep, username: str) -> httpx.Client:
+    return signed_in(base_url(dep), username, demo_password(dep, username))
+
+
+def token_for(dep, username: str) -> httpx.Client:
+    """An API client holding a bearer token (and no cookie) for the demo user."""
+    web = session_for(dep, username)
+    try:
+        r = web.post("/api/v1/tokens", json={"label": "kiểm thử"}, headers={"x-csrf-token": csrf_of(web.get("/").text)})
+        assert r.status_code == 201, r.text
+        token = r.json()["token"]
+    finally:
+        web.close()
+    return httpx.Client(base_url=base_url(dep), timeout=60, headers={"authorization": f"Bearer {token}"})
+
+
+def send_document(client: httpx.Client, subject: str, recipient: str, notation: str = "UBND-VP") -> dict:
+    """The clerk sends a signed PDF from the web form; returns the outgoing document's id, number and PDF."""
+    form = client.get("/van-ban-di/gui")
+    assert form.status_code == 200, form.text[:500]
+    number = re.search(r'name="code_number"[^>]*value="(\d+)"', form.text).group(1)
+    pdf = vietnamese_pdf("ỦY BAN NHÂN DÂN", f"{subject}\nKính gửi: nơi nhận {secrets.token_hex(4)}")
+    sent = client.post("/van-ban-di/gui", data={
+        "csrf_token": csrf_of(form.text), "code_number": number, "code_notation": notation,
+        "promulgation_date": "2026-11-20", "type_code": "CV", "priority": "0", "subject": subject,
+        "signer_full_name": "Nguyễn Văn An", "signer_position": "Chủ tịch", "recipients": [recipient],
+    }, files={"file": ("van-ban.pdf", pdf, "application/pdf")})
+    assert sent.status_code == 303, sent.text[:2000]
+    doc_id = re.match(r"/van-ban/([^?]+)", sent.headers["location"]).group(1)
+    return {"id": doc_id, "number": number, "pdf": pdf}
+
+
+# -- in-process: the contract ------------------------------------------------------------------------------------
+
+def test_openapi_documents_every_route_with_models_tags_and_problem_errors(client):
+    schema = client.get("/api/v1/openapi.json").json()
+    paths = schema["paths"]
+    for path in ("/api/v1/incoming", "/api/v1/incoming/{doc_id}", "/api/v1/incoming/waiting-reception",
+                 "/api/v1/outgoing", "/api/v1/outgoing/{doc_id}", "/api/v1/outgoing/{doc_id}/statuses",
+                 "/api/v1/registers", "/api/v1/drafts", "/api/v1/tasks", "/api/v1/me"):
+        op = paths[path]["get"]
+        assert op["tags"] and op["summary"], path
+        assert "$ref" in str(op["responses"]["200"]["content"]["application/json"]["schema"]), path
+        assert set(op["responses"]["401"]["content"]) == {"application/problem+json"}, path
+    assert not any(p.startswith("/van-ban") or p.startswith("/quan-tri") for p in paths)  # pages stay out
+    params = {p["name"] for p in paths["/api/v1/incoming"]["get"]["parameters"]}
+    assert {"page", "size"} <= params
+    assert "token" in schema["components"]["securitySchemes"]
+
+
+def test_framework_errors_are_problem_json_in_vietnamese(client):
+    login(client, "hoalt.vp")
+    unknown = client.get("/api/v1/khong-co")
+    assert unknown.status_code == 404 and unknown.headers["content-type"] == "application/problem+json"
+    assert unknown.json()["title"] == "Không tìm thấy địa chỉ yêu cầu."
+    bad = client.get("/api/v1/incoming", params={"size": 1000})
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    assert bad.json()["title"] == "Dữ liệu gửi lên không hợp lệ." and bad.json()["errors"][0]["field"] == "size"
+    # pages keep FastAPI's own answers
+    assert client.get("/khong-co").headers["content-type"].startswith("application/json")
+
+
+def test_without_backends_the_api_says_the_service_is_not_ready(client):
+    login(client, "hoalt.vp")
+    r = client.get("/api/v1/registers")
+    assert r.headers["content-type"] == "application/problem+json" and r.status_code in (404, 503)
+    assert r.json()["title"]
+
+
+# -- against the deployment -------------------------------------------------------------------------------------
+
+def test_outgoing_list_detail_and_statuses_follow_the_document(deployment):
+    clerk = session_for(deployment, "hoalt.vptq")
+    api = token_for(deployment, "hoalt.vptq")
+    subject = f"Về việc thử API liên thông {secrets.token_hex(4)}"
+    sent = send_document(clerk, subject, H17)
+
+    registers = api.get("/api/v1/registers", params={"direction": "outgoing"}).json()
+    assert registers and all(r["direction"] == "outgoing" for r in registers)
+
+    listed = api.get("/api/v1/outgoing", params={"text": subject, "size": 5}).json()
+    assert listed["total"] == 1 and listed["page"] == 1 and listed["size"] == 5
+    assert listed["items"][0]["id"] == sent["id"] and listed["items"][0]["subject"] == subject
+    paged = api.get("/api/v1/outgoing", params={"size": 1, "page": 1}).json()
+    assert len(paged["items"]) == 1 and paged["total"] >= 1
+
+    detail = api.get(f"/api/v1/outgoing/{sent['id']}").json()
+    assert detail["subject"] == subject and detail["attachments"] and detail["history"]
+    assert [r["organ_id"] for r in detail["recipients"]] == [H17]
+    assert api.get(f"/api/v1/incoming/{sent['id']}").status_code == 404  # not an incoming one
+
+    def arrived():
+        statuses = api.get(f"/api/v1/outgoing/{sent['id']}/statuses").json()["recipients"]
+        return statuses if statuses[0]["status_code"] == "01" else None
+
+    statuses = wait_for(arrived, 90, "status 01 back at the sender")
+    assert statuses[0]["status_label"] == "Đã đến"
+
+    receiver = token_for(deployment, "namtv.vpdn")
+    waiting = wait_for(lambda: [d for d in receiver.get("/api/v1/incoming/waiting-reception",
+                                                        params={"size": 100}).json()["items"]
+                                if d["subject"] == subject], 60, "the document waiting for reception")
+    assert waiting[0]["state"] == "waiting_reception"
+    # the recipient's own copy has its own id; the sender's id means nothing to it
+    assert receiver.get(f"/api/v1/outgoing/{sent['id']}").status_code == 404
+    for c in (clerk, api, receiver):
+        c.close()
+
+
+def test_another_agency_and_the_wrong_role_are_refused_as_problem_json(deployment):
+    clerk = session_for(deployment, "hoalt.vptq")
+    sent = send_document(clerk, f"Văn bản riêng của Tuyên Quang {secrets.token_hex(4)}", "000.00.00.G22")
+    other = token_for(deployment, "namtv.vpdn")
+    r = other.get(f"/api/v1/outgoing/{sent['id']}/statuses")
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+    assert "Không tìm thấy" in r.json()["title"]
+    specialist = token_for(deployment, "trangdt.thtq")
+    refused = specialist.get("/api/v1/incoming/waiting-reception")
+    assert refused.status_code == 403 and "không có quyền" in refused.json()["title"]
+    mine = specialist.get("/api/v1/tasks").json()
+    assert mine["page"] == 1 and isinstance(mine["items"], list)
+    assert specialist.get("/api/v1/drafts").status_code == 200
+    anonymous = httpx.get(f"{base_url(deployment)}/api/v1/outgoing")
+    assert anonymous.status_code == 401 and anonymous.json()["title"] == "Cần đăng nhập hoặc mã truy cập."
+    for c in (clerk, other, specialist):
+        c.close()
