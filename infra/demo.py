@@ -94,7 +94,10 @@ class Deployment:
 
     def env(self) -> dict[str, str]:
         return {"DATA_DIR": str(self.data_dir), "PYTHONPATH": str(REPO), "LOG_LEVEL": "INFO",
-                "PKI_DIR": str(self.pki_dir), "TSA_URL": f"http://127.0.0.1:{self.tsa_port}/"}
+                "PKI_DIR": str(self.pki_dir), "TSA_URL": f"http://127.0.0.1:{self.tsa_port}/",
+                # The names the signing service reads (services/signing/settings.py): without them it looked
+                # for keys under DATA_DIR/pki and no leader or seal could sign in a deployment.
+                "SIGNING_PKI_DIR": str(self.pki_dir), "SIGNING_TSA_URL": f"http://127.0.0.1:{self.tsa_port}/"}
 
     def start(self) -> None:
         from services.common.rabbit_admin import RabbitAdmin
