@@ -136,9 +136,69 @@ def install(app: FastAPI) -> None:
         g.backends.call(v.actor, "registry", "reject_incoming", doc_id, reason_code, text)
         return RedirectResponse(f"/van-ban/{doc_id}?thong-bao=da-tu-choi", status_code=303)
 
+    @app.get("/van-ban-di/{doc_id}/ban-hanh", response_class=HTMLResponse, include_in_schema=False)
+    def issue_form(request: Request, doc_id: str, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        v.actor.require("clerk")
+        return _issue_page(request, g, v, doc_id)
+
+    @app.post("/van-ban-di/{doc_id}/ban-hanh", include_in_schema=False)
+    def issue(request: Request, doc_id: str, register_id: str = Form(...), recipients: list[str] = Form([]),
+              priority: int = Form(0), no_paper_copy: bool = Form(False), v: Viewer = Depends(csrf_checked),
+              g: Gateway = Depends(gw)):
+        v.actor.require("clerk")
+        try:
+            chosen = _chosen_recipients(g, recipients)
+            g.backends.call(v.actor, "registry", "issue_outgoing", doc_id, register_id, chosen, priority,
+                            no_paper_copy)
+        except CongVanError as exc:
+            return _issue_page(request, g, v, doc_id, exc.message_vi, exc.http_status, recipients)
+        return RedirectResponse(f"/van-ban/{doc_id}?thong-bao=da-gui", status_code=303)
+
     @app.get("/tep/{doc_id}/{sha256}", include_in_schema=False)
     def download(request: Request, doc_id: str, sha256: str, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
         return file_response(request, g, v, doc_id, sha256)
+
+
+def _chosen_recipients(g: Gateway, organ_ids: list[str]) -> list[dict[str, str]]:
+    if not organ_ids:
+        raise ValidationFailed("Thiếu trường bắt buộc “Nơi nhận”.", field="recipients")
+    chosen = []
+    for organ_id in organ_ids:
+        record = g.directory().get(organ_id)
+        if record is None:
+            raise ValidationFailed(f"Không có cơ quan mã {organ_id} trong danh bạ.", field="recipients")
+        chosen.append({"organ_id": record.organ_id, "organ_name": record.name})
+    return chosen
+
+
+def _answered_senders(g: Gateway, v: Viewer, doc: dict[str, Any]) -> list[str]:
+    """A reply goes back to whoever sent the documents it answers: those are offered as recipients."""
+    senders = []
+    for link in doc.get("links") or []:
+        if link.get("kind") != "answers" or not link.get("to"):
+            continue
+        try:
+            answered = g.backends.call(v.actor, "registry", "get_document", link["to"])
+        except CongVanError:
+            continue
+        organ = answered.get("sender_organ_id") or answered.get("organ_id")
+        if organ and organ not in senders:
+            senders.append(organ)
+    return senders
+
+
+def _issue_page(request: Request, g: Gateway, v: Viewer, doc_id: str, error: str | None = None,
+                status_code: int = 200, chosen: list[str] | None = None) -> Response:
+    """The clerk's "ban hành": the register gives the number and date, signing fills them and seals, the
+    interconnect sends to the recipients."""
+    doc = _decorate(g.backends.call(v.actor, "registry", "get_document", doc_id))
+    if doc.get("direction") != "outgoing" or doc.get("state") != "waiting_issue":
+        raise ValidationFailed("Văn bản này không ở trạng thái chờ ban hành.", state=doc.get("state"))
+    registers = _registers(g, v, "outgoing")
+    return render(request, "drafting_issue.html", v, status_code=status_code, doc=doc, registers=registers,
+                  recipients=_recipients(g, v), chosen=chosen if chosen is not None else _answered_senders(g, v, doc),
+                  priorities=[(int(k), label) for k, label in URGENCY_LABELS.items()], error=error,
+                  upcoming=f"{registers[0]['next_number']:02d}" if registers else "", today=date.today())
 
 
 def send_signed(g: Gateway, v: Viewer, form: dict[str, Any], file: UploadFile) -> dict[str, Any]:

@@ -1,0 +1,273 @@
+"""Drafting screens (dự thảo): my drafts and drafts waiting for me, a new draft (PDF, or DOCX/ODT converted to
+PDF), versions, comments, submission along the review chain, approve / return at each step and the leader's
+"Duyệt và ký". Routing decides who may see and act; these pages only ask and show."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import tempfile
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+
+from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
+from services.common.errors import CongVanError, NotFound, ValidationFailed
+from services.registry.catalog import DOCUMENT_TYPES, URGENCY_LABELS
+from services.routing.chains import ChainStep
+from services.storage.blobs import blob_store
+from services.storage.ingest import ingest
+
+log = logging.getLogger(__name__)
+CHUNK = 256 * 1024
+OFFICE_EXTENSIONS = (".docx", ".odt")
+CONVERT_TIMEOUT = 180
+
+STATUS_LABELS = {"drafting": "Đang soạn", "in_review": "Đang trình duyệt", "returned": "Bị trả lại",
+                 "signed": "Đã ký, chờ ban hành"}
+COMMENT_LABELS = {"comment": "Góp ý", "submit": "Trình duyệt", "approve": "Đồng ý, chuyển bước sau",
+                  "return": "Trả lại", "sign": "Duyệt và ký"}
+NOTICES = {"da-tao": "Đã tạo dự thảo.", "da-them-phien-ban": "Đã tải lên phiên bản mới.",
+           "da-moi-gop-y": "Đã mời góp ý.", "da-gop-y": "Đã gửi ý kiến.", "da-trinh": "Đã trình duyệt dự thảo.",
+           "da-duyet": "Đã duyệt, dự thảo chuyển sang bước sau.", "da-tra-lai": "Đã trả lại dự thảo cho người soạn.",
+           "da-ky": "Đã duyệt và ký số dự thảo; văn bản chuyển văn thư chờ ban hành."}
+
+
+# -- files ---------------------------------------------------------------------------------------------------------
+
+def office_to_pdf(data: bytes, name: str) -> bytes:
+    """DOCX/ODT → PDF with LibreOffice (headless), in a throwaway profile so concurrent conversions never share
+    a lock. Signing works on PDF only; the converted PDF is what reviewers read and the leader signs."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        raise ValidationFailed("Máy chủ chưa cài bộ chuyển đổi DOCX/ODT sang PDF; hãy tải lên tệp PDF.",
+                               code="no_converter", name=name)
+    suffix = Path(name).suffix.lower()
+    with tempfile.TemporaryDirectory(prefix="congvan-convert-") as tmp:
+        src = Path(tmp) / f"du-thao{suffix}"
+        src.write_bytes(data)
+        profile = Path(tmp) / "profile"
+        cmd = [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+               "--convert-to", "pdf", "--outdir", tmp, str(src)]
+        try:
+            subprocess.run(cmd, capture_output=True, timeout=CONVERT_TIMEOUT, check=False)
+        except subprocess.TimeoutExpired as exc:
+            raise ValidationFailed("Chuyển đổi tệp sang PDF quá lâu; hãy tải lên tệp PDF.", code="convert_timeout",
+                                   name=name) from exc
+        out = Path(tmp) / "du-thao.pdf"
+        if not out.exists() or not out.read_bytes().startswith(b"%PDF"):
+            raise ValidationFailed(f"Không chuyển được tệp '{name}' sang PDF; hãy kiểm tra tệp hoặc tải lên PDF.",
+                                   code="convert_failed", name=name)
+        return out.read_bytes()
+
+
+def store_draft_file(g: Gateway, v: Viewer, upload: UploadFile, owner_ref: str) -> tuple[str, str]:
+    """Checks and stores the upload; returns (sha256 of the PDF prepared for signing, display name).
+
+    A DOCX/ODT is kept as uploaded (its own record) and converted; the PDF gets the empty number/date fields and
+    the signature fields (signing.prepare_draft) so the clerk can fill them later without breaking the signature.
+    """
+    name = upload.filename or "du-thao.pdf"
+    if not name.strip() or upload.size == 0:
+        raise ValidationFailed("Chưa chọn tệp dự thảo.", field="file")
+    store = blob_store(g.settings, v.user.agency_id)
+    max_size = g.settings.max_upload_mb * 1024 * 1024
+    office = name.lower().endswith(OFFICE_EXTENSIONS)
+    result = ingest(store, upload.file, name, purpose="attachment" if office else "to_sign", max_size=max_size)
+    g.backends.call(v.actor, "storage", "record_file", result.sha256, result.display_name, result.content_type,
+                    result.size, "draft", owner_ref)
+    pdf_sha, pdf_name = result.sha256, result.display_name
+    if office:
+        pdf = office_to_pdf(store.read(result.sha256), name)
+        info = store.put_bytes(pdf)
+        pdf_sha, pdf_name = info.sha256, f"{Path(result.display_name).stem}.pdf"
+        g.backends.call(v.actor, "storage", "record_file", pdf_sha, pdf_name, "application/pdf", len(pdf),
+                        "draft", owner_ref)
+    prepared = g.backends.call(v.actor, "signing", "prepare_draft", pdf_sha)
+    return str(prepared["sha256"]), pdf_name
+
+
+def stream_blob(g: Gateway, v: Viewer, sha256: str, name: str) -> Response:
+    store = blob_store(g.settings, v.user.agency_id)
+    size = store.stat(sha256).size
+
+    def chunks():
+        with store.open(sha256) as f:
+            while block := f.read(CHUNK):
+                yield block
+
+    headers = {"Content-Disposition": f"inline; filename*=UTF-8''{urllib.parse.quote(name)}",
+               "Cache-Control": "private, no-store", "Content-Length": str(size)}
+    return StreamingResponse(chunks(), media_type="application/pdf", headers=headers)
+
+
+# -- views ---------------------------------------------------------------------------------------------------------
+
+def _step(view: dict[str, Any]) -> ChainStep | None:
+    s = view.get("step")
+    if not s:
+        return None
+    return ChainStep(key=s["key"], label=s["label"], roles=frozenset(s.get("roles") or ()), unit=s.get("unit"),
+                     same_unit=bool(s.get("same_unit")), signs=bool(s.get("signs")))
+
+
+def waits_for(view: dict[str, Any], v: Viewer) -> bool:
+    """Whether the draft waits at a step the viewer's own role fits (routing checks again on every action)."""
+    step = _step(view)
+    return view.get("status") == "in_review" and step is not None and step.admits(v.actor, view.get("unit"))
+
+
+def _people(g: Gateway, v: Viewer) -> dict[str, Any]:
+    return {u.id: u for u in g.accounts.list_users(v.user.agency_id)}
+
+
+def _decorate(view: dict[str, Any], people: dict[str, Any]) -> dict[str, Any]:
+    def name(user_id: str | None) -> str:
+        person = people.get(user_id or "")
+        return person.full_name if person else (user_id or "")
+
+    view["status_label"] = STATUS_LABELS.get(view.get("status"), view.get("status"))
+    view["type_name"] = DOCUMENT_TYPES.get(view.get("type_code"), view.get("type_code"))
+    view["priority_label"] = URGENCY_LABELS.get(view.get("priority") or 0, "")
+    view["drafted_by_name"] = name(view.get("drafted_by"))
+    view["signed_by_name"] = name(view.get("signed_by"))
+    for c in view.get("comments") or []:
+        c["user_name"] = name(c.get("user_id"))
+        c["kind_label"] = COMMENT_LABELS.get(c.get("kind"), c.get("kind"))
+        c["on_behalf_name"] = name(c.get("on_behalf_of")) if c.get("on_behalf_of") else ""
+    for ver in view.get("versions") or []:
+        ver["uploaded_by_name"] = name(ver.get("uploaded_by"))
+    view["participant_names"] = [name(p) for p in view.get("participants") or []]
+    return view
+
+
+def _draft_page(request: Request, g: Gateway, v: Viewer, draft_id: int, error: str | None = None,
+                status_code: int = 200) -> Response:
+    people = _people(g, v)
+    view = _decorate(g.backends.call(v.actor, "routing", "get_draft", draft_id), people)
+    verdict = None
+    if view.get("signed_sha256"):
+        try:
+            verdict = g.backends.call(v.actor, "signing", "verify", view["signed_sha256"])
+        except CongVanError as exc:
+            verdict = {"summary_vi": exc.message_vi, "legally_valid": False}
+    colleagues = sorted((u for u in people.values() if u.id not in (view.get("participants") or [])
+                         and not u.disabled and "admin" not in (u.roles or [])), key=lambda u: u.full_name)
+    return render(request, "drafting_draft.html", v, status_code=status_code, draft=view, verdict=verdict,
+                  is_author=view.get("drafted_by") == v.user.id, waits_for_me=waits_for(view, v),
+                  colleagues=colleagues, error=error, notice=NOTICES.get(request.query_params.get("tb", "")))
+
+
+def _new_page(request: Request, g: Gateway, v: Viewer, form: dict[str, Any], error: str | None = None,
+              status_code: int = 200) -> Response:
+    answers = []
+    for incoming_id in form.get("answers") or []:
+        try:
+            doc = g.backends.call(v.actor, "registry", "get_document", incoming_id)
+            number = f"{doc.get('code_number') or ''}/{doc.get('code_notation') or ''}"
+            answers.append({"id": incoming_id, "label": f"{number} — {doc.get('subject') or ''}"})
+        except CongVanError:
+            answers.append({"id": incoming_id, "label": incoming_id})
+    return render(request, "drafting_new.html", v, status_code=status_code, form=form, error=error, answers=answers,
+                  types=sorted(DOCUMENT_TYPES.items(), key=lambda kv: kv[1]),
+                  priorities=[(int(k), label) for k, label in URGENCY_LABELS.items()],
+                  max_mb=g.settings.max_upload_mb)
+
+
+def _back(draft_id: int, notice: str) -> RedirectResponse:
+    return RedirectResponse(f"/du-thao/{draft_id}?tb={notice}", status_code=303)
+
+
+def install(app: FastAPI) -> None:
+    @app.get("/du-thao", response_class=HTMLResponse, include_in_schema=False)
+    def drafts(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        people = _people(g, v)
+        rows = [_decorate(d, people) for d in g.backends.call(v.actor, "routing", "list_drafts")]
+        waiting = [d for d in rows if waits_for(d, v)]
+        mine = [d for d in rows if d.get("drafted_by") == v.user.id and d not in waiting]
+        others = [d for d in rows if d not in waiting and d not in mine]
+        return render(request, "drafting_list.html", v, waiting=waiting, mine=mine, others=others)
+
+    @app.get("/du-thao/moi", response_class=HTMLResponse, include_in_schema=False)
+    def new_form(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        v.actor.require("specialist", "department_head", "leader")
+        answers = [a for a in request.query_params.getlist("tra-loi") if a]
+        return _new_page(request, g, v, {"type_code": "CV", "priority": 0, "answers": answers})
+
+    @app.post("/du-thao/moi", include_in_schema=False)
+    def create(request: Request, title: str = Form(""), type_code: str = Form("CV"), priority: int = Form(0),
+               note: str = Form(""), answers: list[str] = Form([]), file: UploadFile = File(...),
+               v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        v.actor.require("specialist", "department_head", "leader")
+        form = {"title": title, "type_code": type_code, "priority": priority, "note": note,
+                "answers": [a for a in answers if a]}
+        try:
+            if not title.strip():
+                raise ValidationFailed("Trích yếu dự thảo không được để trống.", field="title")
+            if type_code not in DOCUMENT_TYPES:
+                raise ValidationFailed("Loại văn bản không hợp lệ.", field="type_code", value=type_code)
+            sha, _name = store_draft_file(g, v, file, f"draft:new:{v.user.id}")
+            view = g.backends.call(v.actor, "routing", "create_draft", title.strip(), sha, type_code,
+                                   None, form["answers"], int(priority), note)
+        except CongVanError as exc:
+            return _new_page(request, g, v, form, exc.message_vi, exc.http_status)
+        return _back(view["draft_id"], "da-tao")
+
+    @app.get("/du-thao/{draft_id}", response_class=HTMLResponse, include_in_schema=False)
+    def draft_page(request: Request, draft_id: int, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        return _draft_page(request, g, v, draft_id)
+
+    @app.get("/du-thao/{draft_id}/tep/{sha256}", include_in_schema=False)
+    def draft_file(draft_id: int, sha256: str, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        view = g.backends.call(v.actor, "routing", "get_draft", draft_id)  # routing decides who may see
+        versions = {ver["pdf_sha256"]: ver["number"] for ver in view.get("versions") or []}
+        if sha256 == view.get("signed_sha256"):
+            return stream_blob(g, v, sha256, f"du-thao-{draft_id}-da-ky.pdf")
+        if sha256 not in versions:
+            raise NotFound("Không tìm thấy tệp trong dự thảo này.", draft_id=draft_id, sha256=sha256)
+        return stream_blob(g, v, sha256, f"du-thao-{draft_id}-phien-ban-{versions[sha256]}.pdf")
+
+    @app.post("/du-thao/{draft_id}/phien-ban", include_in_schema=False)
+    def new_version(request: Request, draft_id: int, note: str = Form(""), file: UploadFile = File(...),
+                    v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        try:
+            sha, _name = store_draft_file(g, v, file, f"draft:{draft_id}")
+            g.backends.call(v.actor, "routing", "add_draft_version", draft_id, sha, None, note)
+        except ValidationFailed as exc:  # the upload was refused: say why on the draft's page
+            return _draft_page(request, g, v, draft_id, exc.message_vi, exc.http_status)
+        return _back(draft_id, "da-them-phien-ban")
+
+    @app.post("/du-thao/{draft_id}/moi-gop-y", include_in_schema=False)
+    def invite(draft_id: int, user_ids: list[str] = Form([]), v: Viewer = Depends(csrf_checked),
+               g: Gateway = Depends(gw)):
+        people = _people(g, v)
+        chosen = [u for u in user_ids if u in people]  # only colleagues of the viewer's own agency
+        if not chosen:
+            raise ValidationFailed("Chưa chọn người được mời góp ý.", field="user_ids")
+        g.backends.call(v.actor, "routing", "invite_commenters", draft_id, chosen)
+        return _back(draft_id, "da-moi-gop-y")
+
+    @app.post("/du-thao/{draft_id}/gop-y", include_in_schema=False)
+    def comment(draft_id: int, text: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "routing", "comment_draft", draft_id, text)
+        return _back(draft_id, "da-gop-y")
+
+    @app.post("/du-thao/{draft_id}/trinh", include_in_schema=False)
+    def submit(draft_id: int, note: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "routing", "submit_draft", draft_id, note)
+        return _back(draft_id, "da-trinh")
+
+    @app.post("/du-thao/{draft_id}/duyet", include_in_schema=False)
+    def approve(draft_id: int, comment: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        view = g.backends.call(v.actor, "routing", "approve_draft", draft_id, comment)
+        return _back(draft_id, "da-ky" if view.get("status") == "signed" else "da-duyet")
+
+    @app.post("/du-thao/{draft_id}/tra-lai", include_in_schema=False)
+    def give_back(draft_id: int, comment: str = Form(""), v: Viewer = Depends(csrf_checked),
+                  g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "routing", "return_draft", draft_id, comment)
+        return _back(draft_id, "da-tra-lai")

@@ -1,0 +1,192 @@
+"""Drafting screens over HTTP against the real demo deployment (routing, signing, storage as real processes):
+who may approve, a returned draft comes back with the reviewer's comment, versions are listed, a DOCX draft is
+converted to PDF, and another agency's draft id is not found."""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import httpx
+import pytest
+
+from infra.demo_seed import seeding_admin
+from services.common.rpc import ServiceClient
+from services.signing.pki import load_pki
+from tests.deployment import demo_password
+from tests.e2e.helpers import csrf_of, signed_in, vietnamese_pdf
+
+H60, H17 = "000.00.00.H60", "000.00.00.H17"
+SPECIALIST, HEAD, LEADER, CLERK = "trangdt.thtq", "tuanpm.thtq", "annv.vptq", "hoalt.vptq"
+SPECIALIST_H17 = "phuchv.thdn"
+
+# The demo has no "Văn phòng" unit with reviewers, so the default chain's office step would wait for nobody:
+# the department head reviews the content, then the leader approves and signs.
+DEMO_CHAIN = [
+    {"key": "department", "label": "Lãnh đạo phòng", "roles": ["department_head"], "same_unit": True},
+    {"key": "leader", "label": "Lãnh đạo cơ quan", "roles": ["leader"], "signs": True},
+]
+
+
+def user_id(client: httpx.Client) -> str:
+    return client.get("/api/v1/me").json()["user_id"]
+
+
+def prepare_agency_for_drafts(deployment, organ_id: str, leader_username: str) -> None:
+    """What an agency's administrator does once: the review chain, and the leader's key bound to his account."""
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    leader = signed_in(base, leader_username, demo_password(deployment, leader_username))
+    try:
+        leader_id = user_id(leader)
+    finally:
+        leader.close()
+    p12 = load_pki(deployment.pki_dir).agency(organ_id)["leaders"][0]["p12"]
+    client = ServiceClient(deployment.agencies()[organ_id]["amqp_uri"], size=1, timeout=60)
+    try:
+        admin = seeding_admin(organ_id)
+        client.call("routing", "configure", admin, review_chain=DEMO_CHAIN)
+        client.call("signing", "register_certificate", admin, leader_id, "personal",
+                    {"source": "pkcs12", "p12": p12})
+    finally:
+        client.close()
+
+
+def create_draft(client: httpx.Client, title: str, file: tuple[str, bytes, str] | None = None,
+                 answers: list[str] | None = None) -> int:
+    form = client.get("/du-thao/moi")
+    assert form.status_code == 200, form.text[:500]
+    file = file or ("Dự thảo.pdf", vietnamese_pdf("ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", title), "application/pdf")
+    r = client.post("/du-thao/moi", data={"csrf_token": csrf_of(form.text), "title": title, "type_code": "CV",
+                                          "priority": "0", "note": "", "answers": answers or []},
+                    files={"file": file})
+    assert r.status_code == 303, r.text[:2000]
+    return int(re.search(r"/du-thao/(\d+)", r.headers["location"]).group(1))
+
+
+def post(client: httpx.Client, draft_id: int, action: str, **data: str) -> httpx.Response:
+    page = client.get(f"/du-thao/{draft_id}")
+    return client.post(f"/du-thao/{draft_id}/{action}", data={"csrf_token": csrf_of(page.text), **data})
+
+
+@pytest.fixture(scope="module")
+def gateway(deployment):
+    prepare_agency_for_drafts(deployment, H60, LEADER)
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    opened: list[httpx.Client] = []
+
+    def login(username: str) -> httpx.Client:
+        client = signed_in(base, username, demo_password(deployment, username))
+        opened.append(client)
+        return client
+
+    yield login
+    for client in opened:
+        client.close()
+
+
+def test_a_specialist_cannot_approve_a_draft(gateway):
+    specialist = gateway(SPECIALIST)
+    draft_id = create_draft(specialist, "Về việc rà soát thủ tục hành chính năm 2026 (thử quyền duyệt)")
+    assert post(specialist, draft_id, "trinh").status_code == 303
+    page = specialist.get(f"/du-thao/{draft_id}")
+    assert "Đang trình duyệt" in page.text and 'action="/du-thao/' + str(draft_id) + '/duyet"' not in page.text
+
+    refused = post(specialist, draft_id, "duyet", comment="tự duyệt")
+    assert refused.status_code == 403
+    assert "Bạn không có quyền duyệt ở bước" in refused.text
+    assert "Đang trình duyệt" in specialist.get(f"/du-thao/{draft_id}").text  # nothing changed
+
+
+def test_a_returned_draft_comes_back_with_the_comment_and_versions_are_listed(gateway):
+    specialist, head = gateway(SPECIALIST), gateway(HEAD)
+    title = "Về việc tổ chức tập huấn văn thư lưu trữ (thử trả lại)"
+    draft_id = create_draft(specialist, title)
+    post(specialist, draft_id, "trinh", note="Kính trình anh xem")
+
+    waiting = head.get("/du-thao").text
+    section = waiting.split('id="cho-toi-duyet"')[1].split("</section>")[0]
+    assert title in section, "the draft is not in the head's 'waiting for me' list"
+    head_page = head.get(f"/du-thao/{draft_id}").text
+    assert "Đồng ý, chuyển bước sau" in head_page and "Trả lại người soạn" in head_page
+
+    comment = "Bổ sung căn cứ Nghị định 30/2020/NĐ-CP và thời gian tập huấn."
+    assert post(head, draft_id, "tra-lai", comment=comment).status_code == 303
+
+    page = specialist.get(f"/du-thao/{draft_id}").text
+    assert "Bị trả lại" in page and comment in page and "Phạm Minh Tuấn" in page
+
+    form = specialist.get(f"/du-thao/{draft_id}")
+    pdf = vietnamese_pdf("ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", title + "\nCăn cứ Nghị định 30/2020/NĐ-CP")
+    r = specialist.post(f"/du-thao/{draft_id}/phien-ban", data={"csrf_token": csrf_of(form.text),
+                                                               "note": "Đã bổ sung căn cứ"},
+                        files={"file": ("Dự thảo v2.pdf", pdf, "application/pdf")})
+    assert r.status_code == 303, r.text[:1000]
+    page = specialist.get(f"/du-thao/{draft_id}").text
+    versions = page.split('id="phien-ban"')[1].split("</table>")[0]
+    assert re.findall(r"<tr><td>(\d+)</td>", versions) == ["1", "2"]
+    assert "Đã bổ sung căn cứ" in versions
+    files = re.findall(rf'href="(/du-thao/{draft_id}/tep/[0-9a-f]{{64}})"', versions)
+    assert len(files) == 2 and files[0] != files[1]
+    first = specialist.get(files[0])
+    assert first.status_code == 200 and first.content.startswith(b"%PDF")
+
+    # Resubmitted, the chain starts again at the department head.
+    post(specialist, draft_id, "trinh")
+    assert "Lãnh đạo phòng" in head.get(f"/du-thao/{draft_id}").text
+
+
+def minimal_docx(text: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml",
+                   '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/'
+                   '2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-'
+                   'package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+                   '<Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-'
+                   'officedocument.wordprocessingml.document.main+xml"/></Types>')
+        z.writestr("_rels/.rels",
+                   '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+                   'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/'
+                   'officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>')
+        z.writestr("word/document.xml",
+                   '<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+                   f'wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body>'
+                   '</w:document>')
+    return buf.getvalue()
+
+
+def test_a_docx_draft_is_converted_to_a_pdf_prepared_for_signing(gateway):
+    specialist = gateway(SPECIALIST)
+    title = "Về việc góp ý dự thảo quy chế làm việc (tệp DOCX)"
+    draft_id = create_draft(specialist, title, ("Quy chế làm việc.docx", minimal_docx("QUY CHẾ LÀM VIỆC"),
+                                                "application/vnd.openxmlformats-officedocument."
+                                                "wordprocessingml.document"))
+    page = specialist.get(f"/du-thao/{draft_id}").text
+    link = re.search(rf'href="(/du-thao/{draft_id}/tep/[0-9a-f]{{64}})"', page).group(1)
+    pdf = specialist.get(link)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    # prepare_draft added the fields the leader and the clerk fill later
+    assert b"/LanhDao" in pdf.content or b"(LanhDao)" in pdf.content
+
+
+def test_a_draft_of_another_agency_is_not_found(gateway):
+    ours = gateway(SPECIALIST)
+    theirs = gateway(SPECIALIST_H17)
+    mine = create_draft(ours, "Về việc kiểm tra công tác văn thư (H60)")
+    title = "Về việc chuẩn bị hội nghị tổng kết (dự thảo của Đà Nẵng)"
+    their_id = create_draft(theirs, title)
+    for _ in range(20):  # make the id one that does not exist at H60 among ours (ids are per agency)
+        if their_id > mine:
+            break
+        their_id = create_draft(theirs, title)
+    assert their_id > mine
+    assert theirs.get(f"/du-thao/{their_id}").status_code == 200
+    page = ours.get(f"/du-thao/{their_id}")
+    assert page.status_code == 404 and title not in page.text
+    assert "Không tìm thấy dự thảo" in page.text
+    their_file = re.search(r'/tep/([0-9a-f]{64})', theirs.get(f"/du-thao/{their_id}").text).group(1)
+    assert ours.get(f"/du-thao/{their_id}/tep/{their_file}").status_code == 404
+    assert post(ours, mine, "trinh").status_code == 303
+    assert ours.post(f"/du-thao/{their_id}/duyet", data={
+        "csrf_token": csrf_of(ours.get(f"/du-thao/{mine}").text)}).status_code == 404
