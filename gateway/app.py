@@ -156,20 +156,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     from gateway import admin
 
     admin.install(app)
-    from gateway import dossiers, search
-
-    dossiers.install(app)
-    search.install(app)
     from gateway import drafting
 
     drafting.install(app)
-    from gateway import handling, work
-
-    handling.install(app)
-    work.install(app)
-    from gateway import reports
-
-    reports.install(app)
     return app
 
 
