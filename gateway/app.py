@@ -159,6 +159,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     from gateway import drafting
 
     drafting.install(app)
+    from gateway import reports
+
+    reports.install(app)
     return app
 
 

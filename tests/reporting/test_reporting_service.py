@@ -9,118 +9,17 @@ from __future__ import annotations
 
 import base64
 import io
-import os
-import secrets
 import subprocess
 import urllib.request
-from datetime import timedelta
 
 import pytest
 from openpyxl import load_workbook
 
-from infra import procs
-from services.common.actor import Actor, Role, system_actor
-from services.common.clock import now_utc, vn_date
+from services.common.clock import now_utc
 from services.common.errors import Forbidden, ValidationFailed
-from services.common.rpc import ServiceClient
 from services.common.workcalendar import WorkCalendar
-from services.registry.numbering import numbering_year
 from services.reporting import domain
-from tests.agency import running_agency_process
-
-AGENCY = "000.00.00.H60"
-OTHER = "000.00.00.H17"
-SERVICES = ("services.registry.service:RegistryService,services.routing.service:RoutingService,"
-            "services.reporting.service:ReportingService")
-
-
-def person(user: str, *roles: str, unit: str | None = None, agency: str = AGENCY, name: str = "") -> Actor:
-    return Actor(user_id=user, username=user, agency_id=agency, roles=frozenset(roles), full_name=name or user,
-                 unit=unit)
-
-
-ADMIN = person("quantri", Role.ADMIN)
-CLERK = person("thuvt.vp", Role.CLERK, unit="VP", name="Vũ Thị Thu")
-LEADER = person("hunglv", Role.LEADER, name="Lê Văn Hùng")
-HEAD = person("namtv.kt", Role.DEPARTMENT_HEAD, unit="KT", name="Trần Văn Nam")
-SPEC1 = person("anhnt.kt", Role.SPECIALIST, unit="KT", name="Nguyễn Thị Ánh")
-SPEC2 = person("binhlq.nv", Role.SPECIALIST, unit="NV", name="Lê Quang Bình")
-STRANGER = person("lanpt", Role.LEADER, agency=OTHER, name="Phạm Thị Lan")
-
-
-def paper(n: int, subject: str) -> dict:
-    return {"code_number": str(n), "code_notation": "UBND-VX", "subject": subject, "type_code": "CV",
-            "organ_name": "Ủy ban nhân dân tỉnh Tuyên Quang", "issued_date": vn_date(now_utc()).isoformat()}
-
-
-@pytest.fixture(scope="module")
-def module_vhost(rabbit_admin, stack_env):
-    """A vhost of its own for this module's agency process (the data is made once, read by every test)."""
-    name = f"t-reporting-{secrets.token_hex(4)}"
-    rabbit_admin.add_vhost(name)
-    rabbit_admin.set_permissions(name, stack_env["RABBIT_ADMIN_USER"])
-    user, pw = stack_env["RABBIT_ADMIN_USER"], stack_env["RABBIT_ADMIN_PASSWORD"]
-    yield f"amqp://{user}:{pw}@127.0.0.1:{stack_env['RABBIT_PORT']}/{name}"
-    rabbit_admin.delete_vhost(name)
-
-
-@pytest.fixture(scope="module")
-def made(module_vhost, tmp_path_factory):
-    """One agency process and the data made through its RPCs; yields (client, metrics port, what was made)."""
-    tmp = tmp_path_factory.mktemp("reporting")
-    data_dir = tmp / "data"
-    data_dir.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("S3_ENDPOINT", "DATABASE_URL")}
-    env.update({"DATA_DIR": str(data_dir), "ROUTING_CHECK_BLOBS": "0", "REPORTING_OVERDUE_INTERVAL": "2"})
-    with running_agency_process(SERVICES, module_vhost, tmp / "agency.log", env, agency=AGENCY) as port:
-        client = ServiceClient(module_vhost, size=2, timeout=60)
-        try:
-            yield client, port, make_data(client)
-        finally:
-            client.close()
-
-
-def make_data(client: ServiceClient) -> dict:
-    call = client.call
-    call("registry", "set_agency_profile", ADMIN, "Ủy ban nhân dân tỉnh Hà Giang", "UBND", "Hà Giang")
-    registers = {d: call("registry", "create_register", ADMIN, d, numbering_year())["id"]
-                 for d in ("incoming", "outgoing")}
-    call("routing", "sync_staff", ADMIN, [
-        {"user_id": a.user_id, "username": a.username, "full_name": a.full_name, "unit": a.unit,
-         "roles": sorted(a.roles)} for a in (CLERK, LEADER, HEAD, SPEC1, SPEC2)])
-    subjects = ["Về việc triển khai kế hoạch chuyển đổi số năm 2026",
-                "Về việc báo cáo tình hình thực hiện dự án đường tỉnh",
-                "Về việc tổ chức hội nghị tổng kết công tác văn thư"]
-    docs = [call("registry", "register_paper_incoming", CLERK, paper(10 + i, s), [f"{i:064x}"])
-            for i, s in enumerate(subjects)]
-    procs.wait_until(lambda: len(call("routing", "report_handlings", LEADER)["handlings"]) == 3, 60,
-                     "routing opened the three handlings")
-    overdue, handled, _waiting = (d["id"] for d in docs)
-    past = (vn_date(now_utc()) - timedelta(days=20)).isoformat()
-    future = (vn_date(now_utc()) + timedelta(days=40)).isoformat()
-    call("routing", "submit_incoming", CLERK, overdue, LEADER.user_id)
-    call("routing", "direct_incoming", LEADER, overdue, "Phòng Kinh tế chủ trì, tham mưu",
-         {"user_id": SPEC1.user_id}, None, None, past)
-    call("routing", "submit_incoming", CLERK, handled, LEADER.user_id)
-    call("routing", "direct_incoming", LEADER, handled, "Giao Phòng Nội vụ", {"user_id": SPEC2.user_id},
-         None, None, future)
-    call("routing", "keep_for_reference", SPEC2, handled, "Lưu tham khảo")
-
-    recipient = {"organ_id": OTHER, "organ_name": "Ủy ban nhân dân tỉnh Tuyên Quang"}
-    outgoing = []
-    for type_code, notation, subject in (("CV", "UBND-VP", "Về việc góp ý dự thảo quy chế"),
-                                         ("QĐ", "QĐ-UBND", "Quyết định ban hành quy chế văn thư")):
-        outgoing.append(call("registry", "register_outgoing_signed", CLERK,
-                             {"subject": subject, "type_code": type_code, "code_notation": notation,
-                              "signer_position": "Chủ tịch", "signer_full_name": "Lê Văn Hùng",
-                              "to_places": ["Như trên"]},
-                             f"{len(outgoing) + 7:064x}", [recipient], registers["outgoing"]))
-    edge = system_actor(AGENCY, "interconnect")
-    call("registry", "record_status", edge, {"status_code": "03", "from": recipient,
-                                             "response_for": {"document_id": outgoing[0]["document_id"]},
-                                             "timestamp": now_utc().isoformat()})
-    return {"incoming": docs, "subjects": subjects, "overdue_id": overdue, "deadline": past,
-            "outgoing": outgoing, "today": vn_date(now_utc()).isoformat()}
+from tests.reporting.conftest import AGENCY, CLERK, HEAD, LEADER, SPEC1, SPEC2, STRANGER
 
 
 def decoded(result: dict) -> bytes:
