@@ -1,4 +1,4 @@
-"""Pages of the staff web app (server-rendered, Vietnamese)."""
+"""Pages of the staff web app (server-rendered, Vietnamese): the home page per role and shared page helpers."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from fastapi.responses import HTMLResponse
 from gateway.app import Gateway, Viewer, gw, render, viewer
 from services.common.errors import CongVanError
 
+DUE_LABELS = {"overdue": "Quá hạn", "due_soon": "Sắp đến hạn", "on_time": "Trong hạn"}
+
 
 @dataclass
 class Panel:
@@ -18,6 +20,8 @@ class Panel:
     rows: list[dict[str, Any]] | None = field(default_factory=list)
     error: str | None = None
     link: str | None = None
+    kind: str = "documents"  # which row template: documents | handlings | drafts | tasks | progress | notices
+    empty: str = "Không có văn bản nào."
 
 
 def panel(g: Gateway, v: Viewer, title: str, service: str, method: str, link: str | None = None,
@@ -31,17 +35,144 @@ def panel(g: Gateway, v: Viewer, title: str, service: str, method: str, link: st
     return Panel(title, list(rows or []), None, link)
 
 
+def fetch(g: Gateway, v: Viewer, title: str, method: str, kind: str, link: str | None = None,
+          keep: Any = None, empty: str = "Không có mục nào.", **kwargs: Any) -> Panel:
+    """A routing list as a panel, optionally filtered by `keep(row)`."""
+    found = panel(g, v, title, "routing", method, link, **kwargs)
+    found.kind, found.empty = kind, empty
+    if found.rows is not None and keep is not None:
+        found.rows = [r for r in found.rows if keep(r)]
+    return found
+
+
+class People:
+    """The agency's staff as the gateway knows them (it is the source of truth for accounts): names for ids,
+    pickers for assignments. Locked accounts keep their names in history but are not offered in pickers."""
+
+    def __init__(self, g: Gateway, agency_id: str) -> None:
+        self.users = g.accounts.list_users(agency_id)
+        self.by_id = {u.id: u for u in self.users}
+
+    def name(self, user_id: str | None) -> str:
+        if not user_id:
+            return ""
+        if user_id.startswith("system:"):
+            return "Hệ thống"
+        user = self.by_id.get(user_id)
+        return user.full_name if user else user_id
+
+    def label(self, user_id: str | None) -> str:
+        user = self.by_id.get(user_id or "")
+        if user is None:
+            return self.name(user_id)
+        return f"{user.full_name} ({user.position or user.unit or ''})" if (user.position or user.unit) \
+            else user.full_name
+
+    def active(self, *roles: str, unit: str | None = None, exclude: str | None = None) -> list[Any]:
+        """Staff who can receive work: not locked, not only an administrator."""
+        out = [u for u in self.users if not u.disabled and u.id != exclude and set(u.roles or []) - {"admin"}]
+        if roles:
+            out = [u for u in out if set(roles) & set(u.roles or [])]
+        if unit:
+            out = [u for u in out if u.unit == unit]
+        return out
+
+    def units(self) -> list[str]:
+        """Units with at least one department head: only those can receive a document as a unit."""
+        return sorted({u.unit for u in self.users if u.unit and not u.disabled
+                       and "department_head" in (u.roles or [])})
+
+
+def is_signing_step(draft: dict[str, Any]) -> bool:
+    step = draft.get("step") or {}
+    return draft.get("status") == "in_review" and bool(step.get("signs"))
+
+
+def _unit_overdue(progress: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [item | {"unit": p["unit"]} for p in progress for item in p.get("overdue_items") or []]
+
+
 def home_panels(g: Gateway, v: Viewer) -> list[Panel]:
     panels: list[Panel] = []
+    if v.has("leader"):
+        panels += leader_panels(g, v)
+    if v.has("department_head"):
+        panels += head_panels(g, v)
+    if v.has("specialist"):
+        panels.append(fetch(g, v, "Văn bản cần xử lý", "list_incoming", "handlings", "/xu-ly", box="mine"))
+        panels.append(fetch(g, v, "Dự thảo", "list_drafts", "drafts", "/du-thao", empty="Không có dự thảo nào."))
+    if v.has("leader", "department_head", "specialist"):
+        panels.append(fetch(g, v, "Công việc", "list_tasks", "tasks", "/cong-viec", empty="Không có công việc nào."))
     if v.has("clerk"):
+        panels.append(fetch(g, v, "Văn bản đến chờ trình", "list_incoming", "handlings", "/xu-ly?hop=cho-trinh",
+                            box="to_submit"))
         panels.append(panel(g, v, "Văn bản đến chờ tiếp nhận", "registry", "list_waiting_reception",
                             "/van-ban-den/cho-tiep-nhan"))
         panels.append(panel(g, v, "Văn bản đi chờ ban hành", "registry", "list_waiting_issue",
                             "/van-ban-di/cho-ban-hanh"))
+    if not v.has("admin") or len(v.user.roles or []) > 1:
+        panels.append(fetch(g, v, "Thông báo nội bộ chưa đọc", "list_notices", "notices", "/thong-bao",
+                            keep=lambda n: not n.get("read_at"), empty="Không có thông báo mới."))
     return panels
 
 
+def leader_panels(g: Gateway, v: Viewer) -> list[Panel]:
+    progress = fetch(g, v, "Theo dõi tiến độ các đơn vị", "unit_progress", "progress", "/tien-do",
+                     empty="Chưa có văn bản nào được giao.")
+    overdue = Panel("Văn bản quá hạn", None if progress.rows is None else _unit_overdue(progress.rows),
+                    progress.error, "/tien-do", "handlings", "Không có văn bản quá hạn.")
+    return [
+        fetch(g, v, "Chờ cho ý kiến, chỉ đạo", "list_incoming", "handlings", "/xu-ly?hop=cho-y-kien",
+              box="to_direct"),
+        fetch(g, v, "Dự thảo chờ duyệt ký", "list_drafts", "drafts", "/du-thao", keep=is_signing_step,
+              empty="Không có dự thảo chờ duyệt ký."),
+        overdue, progress,
+    ]
+
+
+def head_panels(g: Gateway, v: Viewer) -> list[Panel]:
+    unit = v.user.unit
+
+    def to_assign(h: dict[str, Any]) -> bool:
+        # Given to my unit and not yet handed to a person of it.
+        active = [a for a in h.get("assignments") or [] if a.get("active")]
+        return (any(a.get("unit") == unit for a in active)
+                and not any(a.get("kind") == "main" and a.get("user_id") for a in active))
+
+    def mine(h: dict[str, Any]) -> bool:
+        return any(a.get("active") and a.get("user_id") == v.user.id for a in h.get("assignments") or [])
+
+    progress = fetch(g, v, "Tiến độ của đơn vị", "unit_progress", "progress", "/tien-do")
+    return [
+        fetch(g, v, "Văn bản cần phân công trong đơn vị", "list_incoming", "handlings", "/xu-ly", keep=to_assign,
+              box="mine"),
+        fetch(g, v, "Văn bản tôi xử lý", "list_incoming", "handlings", "/xu-ly", keep=mine, box="mine"),
+        Panel("Văn bản quá hạn của đơn vị", None if progress.rows is None else _unit_overdue(progress.rows),
+              progress.error, "/tien-do", "handlings", "Không có văn bản quá hạn."),
+    ]
+
+
+def admin_links() -> list[tuple[str, str]]:
+    return [("/quan-tri/nguoi-dung", "Người dùng"), ("/quan-tri/don-vi", "Đơn vị"),
+            ("/quan-tri/so-van-ban", "Sổ văn bản"), ("/quan-tri/danh-muc", "Danh mục"),
+            ("/quan-tri/cau-hinh", "Cấu hình")]
+
+
+def template_globals() -> dict[str, Any]:
+    from services.routing.domain import OUTCOME_LABELS_VI, PRIORITY_LABELS, STATUS_LABELS_VI
+
+    return {"DUE_LABELS": DUE_LABELS, "PRIORITY_LABELS": PRIORITY_LABELS,
+            "HANDLING_LABELS": {str(k): v for k, v in STATUS_LABELS_VI.items()},
+            "OUTCOME_LABELS": {str(k): v for k, v in OUTCOME_LABELS_VI.items()},
+            "DRAFT_LABELS": {"drafting": "Đang soạn", "in_review": "Đang trình duyệt", "returned": "Bị trả lại",
+                             "signed": "Đã ký, chờ ban hành", "issued": "Đã ban hành"},
+            "TASK_LABELS": {"open": "Đang thực hiện", "closed": "Đã kết thúc"}}
+
+
 def install(app: FastAPI) -> None:
+    app.state.gateway.templates.env.globals.update(template_globals())
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        return render(request, "home.html", v, panels=home_panels(g, v))
+        return render(request, "home.html", v, panels=home_panels(g, v), people=People(g, v.user.agency_id),
+                      admin_links=admin_links() if v.has("admin") else [])

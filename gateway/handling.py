@@ -1,0 +1,227 @@
+"""Incoming handling screens (điều hành văn bản đến): lists, the handling page with its timeline and the forms of
+each role — the clerk submits, the leader writes the directive (bút phê) and assigns, the department head
+re-assigns inside the unit, the main handler forwards / keeps / closes / waits / links / drafts a reply,
+coordinators send opinions, readers confirm reading. Every rule is checked again by the routing service."""
+
+from __future__ import annotations
+
+import urllib.parse
+from typing import Any
+
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
+from gateway.web import Panel, People, fetch
+from services.common.errors import CongVanError, ValidationFailed
+
+BOXES = {  # URL name -> (routing box, title, who sees the tab)
+    "can-xu-ly": ("mine", "Văn bản cần xử lý", ("leader", "department_head", "specialist", "clerk")),
+    "cho-trinh": ("to_submit", "Văn bản đến chờ trình", ("clerk",)),
+    "cho-y-kien": ("to_direct", "Chờ cho ý kiến, chỉ đạo", ("leader", "department_head", "specialist")),
+    "da-xu-ly": ("done", "Văn bản đã xử lý", ("leader", "department_head", "specialist", "clerk")),
+    "tat-ca": ("all", "Tất cả văn bản đến trong luồng xử lý", ("leader", "clerk", "admin")),
+}
+
+HISTORY_LABELS = {
+    "registered": "Vào sổ văn bản đến", "submitted": "Trình lãnh đạo", "directed": "Bút phê, phân công xử lý",
+    "reassigned": "Giao lại trong đơn vị", "forwarded": "Chuyển xử lý", "waiting": "Tạm dừng chờ",
+    "resumed": "Tiếp tục xử lý", "opinion": "Ý kiến phối hợp", "reply_drafted": "Soạn văn bản trả lời",
+    "done_kept": "Lưu tham khảo, kết thúc", "done_no_action": "Kết thúc, không cần xử lý",
+    "done_answered": "Đã trả lời bằng văn bản đi",
+}
+KIND_LABELS = {"main": "Xử lý chính", "coordinator": "Phối hợp", "info": "Để biết"}
+LINK_KINDS = {"incoming": "Văn bản đến", "outgoing": "Văn bản đi", "draft": "Dự thảo", "task": "Công việc",
+              "dossier": "Hồ sơ"}
+RESULTS = {
+    "da-trinh": "Đã trình văn bản.", "da-phan-cong": "Đã bút phê và phân công xử lý.",
+    "da-giao-lai": "Đã giao lại trong đơn vị.", "da-chuyen": "Đã chuyển xử lý.",
+    "da-luu": "Đã lưu tham khảo; văn bản được kết thúc.", "da-ket-thuc": "Đã kết thúc văn bản không cần xử lý.",
+    "da-tam-dung": "Đã tạm dừng chờ.", "da-tiep-tuc": "Đã tiếp tục xử lý.", "da-gui-y-kien": "Đã gửi ý kiến.",
+    "da-doc": "Đã xác nhận đọc.", "da-lien-ket": "Đã liên kết văn bản.",
+}
+
+
+def link_href(kind: str, record_id: str) -> str:
+    quoted = urllib.parse.quote(str(record_id), safe="")
+    return {"incoming": f"/xu-ly/{quoted}", "outgoing": f"/van-ban/{quoted}", "draft": f"/du-thao/{quoted}",
+            "task": f"/cong-viec/{quoted}", "dossier": f"/ho-so/{quoted}", "notice": f"/thong-bao/{quoted}",
+            "delegation": "/uy-quyen"}.get(kind, "#")
+
+
+def parse_target(value: str) -> dict[str, str]:
+    """`user:<id>` or `unit:<code>` from a picker into routing's {"user_id"} / {"unit"}."""
+    kind, _, ref = (value or "").partition(":")
+    if kind not in ("user", "unit") or not ref:
+        raise ValidationFailed("Chọn người hoặc đơn vị được giao.", field="main", value=value)
+    return {"user_id": ref} if kind == "user" else {"unit": ref}
+
+
+def holds(v: Viewer, a: dict[str, Any]) -> bool:
+    """Mirror of routing's rule, only to decide which forms to show (routing decides again)."""
+    if not a.get("active"):
+        return False
+    if a.get("user_id"):
+        return a["user_id"] == v.user.id
+    return a.get("unit") == v.user.unit and v.has("department_head")
+
+
+def abilities(g: Gateway, v: Viewer, h: dict[str, Any]) -> dict[str, bool]:
+    status, assignments = h["status"], h.get("assignments") or []
+    open_ = status in ("assigned", "in_progress", "waiting")
+    directable = status in ("received", "submitted")
+    can_direct = directable and (v.has("leader") or h.get("submitted_to") == v.user.id
+                                 or (h.get("submitted_to") and _delegated_by(g, v, h["submitted_to"])))
+    main = open_ and any(a["kind"] == "main" and holds(v, a) for a in assignments)
+    return {
+        "submit": directable and v.has("clerk"),
+        "direct": bool(can_direct),
+        "reassign": open_ and v.has("department_head")
+        and any(a.get("active") and a.get("unit") == v.user.unit for a in assignments),
+        "main": main, "waiting": main and status == "waiting",
+        "opinion": open_ and any(a["kind"] == "coordinator" and holds(v, a) for a in assignments),
+        "read": any(a["kind"] == "info" and holds(v, a) and not a.get("read_at") for a in assignments),
+    }
+
+
+def _delegated_by(g: Gateway, v: Viewer, leader_id: str) -> bool:
+    try:
+        grants = g.backends.call(v.actor, "routing", "list_delegations")
+    except CongVanError:
+        return False
+    return any(d["active"] and d["leader_user_id"] == leader_id and "assign" in d["scopes"]
+               and d["delegate_user_id"] == v.user.id for d in grants)
+
+
+def timeline(h: dict[str, Any], people: People) -> list[dict[str, Any]]:
+    out = []
+    for e in h.get("history") or []:
+        data = e.get("data") or {}
+        detail = []
+        if data.get("to"):
+            detail.append(f"cho {people.name(data['to'])}")
+        if data.get("kind") and data["kind"] in KIND_LABELS:
+            detail.append(KIND_LABELS[data["kind"]].lower())
+        if data.get("deadline"):
+            detail.append(f"hạn {_vn(data['deadline'])}")
+        out.append({"at": e.get("at"), "who": people.name(e.get("user_id")),
+                    "on_behalf_of": people.name(e.get("on_behalf_of")) if e.get("on_behalf_of") else "",
+                    "label": HISTORY_LABELS.get(e["action"], e["action"]), "detail": ", ".join(detail),
+                    "note": e.get("note") or ""})
+    return out
+
+
+def _vn(value: str) -> str:
+    from gateway.app import vn_time
+
+    return vn_time(value)
+
+
+def _document(g: Gateway, v: Viewer, incoming_id: str) -> dict[str, Any] | None:
+    """The registry's record (number, sender, files); the handling page still works if the registry is slow."""
+    try:
+        return g.backends.call(v.actor, "registry", "get_document", incoming_id)
+    except CongVanError:
+        return None
+
+
+def handling_page(request: Request, g: Gateway, v: Viewer, incoming_id: str) -> HTMLResponse:
+    h = g.backends.call(v.actor, "routing", "get_incoming", incoming_id)
+    people = People(g, v.user.agency_id)
+    can = abilities(g, v, h)
+    return render(
+        request, "handling_page.html", v, h=h, doc=_document(g, v, incoming_id), can=can, people=people,
+        events=timeline(h, people), KIND_LABELS=KIND_LABELS, LINK_KINDS=LINK_KINDS, link_href=link_href,
+        result=RESULTS.get(request.query_params.get("ket-qua", ""), ""),
+        leaders=people.active("leader"), staff=people.active(exclude=v.user.id), units=people.units(),
+        unit_staff=people.active(unit=v.user.unit, exclude=v.user.id) if can["reassign"] else [])
+
+
+def _done(incoming_id: str, result: str) -> RedirectResponse:
+    return RedirectResponse(f"/xu-ly/{urllib.parse.quote(incoming_id, safe='')}?ket-qua={result}", status_code=303)
+
+
+def install(app: FastAPI) -> None:
+    @app.get("/xu-ly", response_class=HTMLResponse, include_in_schema=False)
+    def boxes(request: Request, hop: str = "", v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        tabs = [(key, title) for key, (_box, title, roles) in BOXES.items() if v.has(*roles)]
+        if not tabs:
+            v.actor.require("leader", "department_head", "specialist", "clerk")
+        chosen = hop if hop in dict(tabs) else ("cho-y-kien" if v.has("leader") else tabs[0][0])
+        box, title, _roles = BOXES[chosen]
+        found: Panel = fetch(g, v, title, "list_incoming", "handlings", None, empty="Không có văn bản nào.", box=box)
+        return render(request, "handling_list.html", v, panel=found, tabs=tabs, chosen=chosen)
+
+    @app.get("/xu-ly/{incoming_id}", response_class=HTMLResponse, include_in_schema=False)
+    def page(request: Request, incoming_id: str, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        return handling_page(request, g, v, incoming_id)
+
+    @app.post("/xu-ly/{incoming_id}/trinh", include_in_schema=False)
+    def submit(incoming_id: str, to_user_id: str = Form(...), note: str = Form(""),
+               v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "routing", "submit_incoming", incoming_id, to_user_id or None, note)
+        return _done(incoming_id, "da-trinh")
+
+    @app.post("/xu-ly/{incoming_id}/but-phe", include_in_schema=False)
+    def direct(incoming_id: str, directive: str = Form(...), main: str = Form(...),
+               coordinators: list[str] = Form([]), readers: list[str] = Form([]), deadline: str = Form(""),
+               v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "routing", "direct_incoming", incoming_id, directive, parse_target(main),
+                        [parse_target(c) for c in coordinators if c], [parse_target(r) for r in readers if r],
+                        deadline or None)
+        return _done(incoming_id, "da-phan-cong")
+
+    @app.post("/xu-ly/{incoming_id}/giao-lai", include_in_schema=False)
+    def reassign(incoming_id: str, user_id: str = Form(...), kind: str = Form("main"), note: str = Form(""),
+                 v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        if kind not in KIND_LABELS:
+            raise ValidationFailed("Vai trò giao việc không hợp lệ.", field="kind", value=kind)
+        g.backends.call(v.actor, "routing", "reassign_incoming", incoming_id, user_id, kind, note)
+        return _done(incoming_id, "da-giao-lai")
+
+    @app.post("/xu-ly/{incoming_id}/chuyen", include_in_schema=False)
+    def forward(incoming_id: str, to_user_id: str = Form(...), note: str = Form(""),
+                v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "routing", "forward_incoming", incoming_id, to_user_id, note)
+        return _done(incoming_id, "da-chuyen")
+
+    @app.post("/xu-ly/{incoming_id}/luu-tham-khao", include_in_schema=False)
+    def keep(incoming_id: str, note: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "routing", "keep_for_reference", incoming_id, note)
+        return _done(incoming_id, "da-luu")
+
+    @app.post("/xu-ly/{incoming_id}/ket-thuc", include_in_schema=False)
+    def close(incoming_id: str, reason: str = Form(""), v: Viewer = Depends(csrf_checked),
+              g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "routing", "close_no_action", incoming_id, reason)
+        return _done(incoming_id, "da-ket-thuc")
+
+    @app.post("/xu-ly/{incoming_id}/tam-dung", include_in_schema=False)
+    def wait(incoming_id: str, note: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "routing", "mark_waiting", incoming_id, note)
+        return _done(incoming_id, "da-tam-dung")
+
+    @app.post("/xu-ly/{incoming_id}/tiep-tuc", include_in_schema=False)
+    def resume(incoming_id: str, note: str = Form(""), v: Viewer = Depends(csrf_checked),
+               g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "routing", "resume_incoming", incoming_id, note)
+        return _done(incoming_id, "da-tiep-tuc")
+
+    @app.post("/xu-ly/{incoming_id}/y-kien", include_in_schema=False)
+    def opinion(incoming_id: str, text: str = Form(""), v: Viewer = Depends(csrf_checked),
+                g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "routing", "send_opinion", incoming_id, text)
+        return _done(incoming_id, "da-gui-y-kien")
+
+    @app.post("/xu-ly/{incoming_id}/da-doc", include_in_schema=False)
+    def read(incoming_id: str, v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "routing", "mark_read", incoming_id)
+        return _done(incoming_id, "da-doc")
+
+    @app.post("/xu-ly/{incoming_id}/lien-ket", include_in_schema=False)
+    def link(incoming_id: str, kind: str = Form(...), target_id: str = Form(...),
+             v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        if kind not in LINK_KINDS or not target_id.strip():
+            raise ValidationFailed("Chọn loại và mã văn bản cần liên kết.", field="target_id", value=target_id)
+        g.backends.call(v.actor, "routing", "link", "incoming", incoming_id, kind, target_id.strip())
+        return _done(incoming_id, "da-lien-ket")

@@ -1,0 +1,178 @@
+"""Work screens: tasks (công việc), internal notices (thông báo nội bộ) with read receipts, delegation (ủy quyền),
+the progress / overdue view of units, and in-app reminders. The routing service owns and re-checks every rule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
+from gateway.handling import link_href
+from gateway.web import Panel, People, fetch
+from services.common.clock import now_vn
+from services.common.errors import ValidationFailed
+
+RESULTS = {
+    "da-tao": "Đã tạo công việc.", "da-gui-y-kien": "Đã gửi ý kiến.", "da-cap-nhat": "Đã cập nhật tiến độ.",
+    "da-ket-thuc": "Đã kết thúc công việc.", "da-dang": "Đã đăng thông báo.", "da-uy-quyen": "Đã ủy quyền.",
+    "da-thu-hoi": "Đã kết thúc ủy quyền.",
+}
+SCOPE_LABELS = {"assign": "Phân công, bút phê", "approve": "Duyệt, ký văn bản"}
+COMMENT_LABELS = {"comment": "Ý kiến", "progress": "Cập nhật tiến độ", "close": "Kết thúc"}
+NOTICE_ROLES = ("leader", "clerk", "admin", "department_head")
+
+
+def _result(request: Request) -> str:
+    return RESULTS.get(request.query_params.get("ket-qua", ""), "")
+
+
+def _people(g: Gateway, v: Viewer) -> People:
+    return People(g, v.user.agency_id)
+
+
+def _int(value: str, field: str, label: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed(f"{label} phải là số.", field=field, value=value) from None
+
+
+def install(app: FastAPI) -> None:
+    _install_tasks(app)
+    _install_notices(app)
+    _install_delegation(app)
+    _install_progress(app)
+
+
+# -- tasks ------------------------------------------------------------------------------------------------------
+
+def _install_tasks(app: FastAPI) -> None:
+    @app.get("/cong-viec", response_class=HTMLResponse, include_in_schema=False)
+    def tasks(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        closed = request.query_params.get("da-ket-thuc") == "1"
+        found: Panel = fetch(g, v, "Công việc", "list_tasks", "tasks", None, empty="Không có công việc nào.",
+                             include_closed=closed)
+        people = _people(g, v)
+        return render(request, "work_tasks.html", v, panel=found, people=people, staff=people.active(),
+                      closed=closed, result=_result(request))
+
+    @app.post("/cong-viec", include_in_schema=False)
+    def create_task(title: str = Form(...), assignee: str = Form(""), description: str = Form(""),
+                    coordinators: list[str] = Form([]), due: str = Form(""), priority: str = Form("0"),
+                    link_kind: str = Form(""), link_id: str = Form(""),
+                    v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        links = [{"kind": link_kind, "id": link_id.strip()}] if link_kind and link_id.strip() else None
+        task = g.backends.call(v.actor, "routing", "create_task", title, assignee or None, description,
+                               [c for c in coordinators if c], due or None, _int(priority, "priority", "Độ khẩn"),
+                               links)
+        return RedirectResponse(f"/cong-viec/{task['task_id']}?ket-qua=da-tao", status_code=303)
+
+    @app.get("/cong-viec/{task_id}", response_class=HTMLResponse, include_in_schema=False)
+    def task_page(request: Request, task_id: int, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        task = g.backends.call(v.actor, "routing", "get_task", task_id)
+        return render(request, "work_task.html", v, t=task, people=_people(g, v), result=_result(request),
+                      COMMENT_LABELS=COMMENT_LABELS, link_href=link_href,
+                      MEMBER_LABELS={"creator": "Người giao", "assignee": "Người thực hiện",
+                                     "coordinator": "Phối hợp"})
+
+    @app.post("/cong-viec/{task_id}/y-kien", include_in_schema=False)
+    def comment(task_id: int, text: str = Form(...), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        if not text.strip():
+            raise ValidationFailed("Ý kiến không được để trống.", field="text")
+        g.backends.call(v.actor, "routing", "comment_task", task_id, text)
+        return RedirectResponse(f"/cong-viec/{task_id}?ket-qua=da-gui-y-kien", status_code=303)
+
+    @app.post("/cong-viec/{task_id}/tien-do", include_in_schema=False)
+    def progress(task_id: int, progress: str = Form(...), note: str = Form(""), v: Viewer = Depends(csrf_checked),
+                 g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "routing", "task_progress", task_id, _int(progress, "progress", "Tiến độ"), note)
+        return RedirectResponse(f"/cong-viec/{task_id}?ket-qua=da-cap-nhat", status_code=303)
+
+    @app.post("/cong-viec/{task_id}/ket-thuc", include_in_schema=False)
+    def close(task_id: int, note: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "routing", "close_task", task_id, note)
+        return RedirectResponse(f"/cong-viec/{task_id}?ket-qua=da-ket-thuc", status_code=303)
+
+
+# -- notices ----------------------------------------------------------------------------------------------------
+
+def _install_notices(app: FastAPI) -> None:
+    @app.get("/thong-bao", response_class=HTMLResponse, include_in_schema=False)
+    def notices(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        found = fetch(g, v, "Thông báo nội bộ", "list_notices", "notices", None, empty="Chưa có thông báo nào.")
+        people = _people(g, v)
+        units = sorted({u.unit for u in people.users if u.unit})
+        if v.has("department_head") and not v.has("leader", "clerk", "admin"):
+            units = [v.user.unit] if v.user.unit else []
+        return render(request, "work_notices.html", v, panel=found, people=people, units=units,
+                      can_publish=v.has(*NOTICE_ROLES), result=_result(request))
+
+    @app.post("/thong-bao", include_in_schema=False)
+    def publish(title: str = Form(...), body: str = Form(""), units: list[str] = Form([]),
+                v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        notice = g.backends.call(v.actor, "routing", "publish_notice", title, body, [u for u in units if u] or None)
+        return RedirectResponse(f"/thong-bao/{notice['notice_id']}?ket-qua=da-dang", status_code=303)
+
+    @app.get("/thong-bao/{notice_id}", response_class=HTMLResponse, include_in_schema=False)
+    def notice_page(request: Request, notice_id: int, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        # Opening the notice is the read receipt (idempotent in routing: one receipt per person).
+        notice = g.backends.call(v.actor, "routing", "read_notice", notice_id)
+        readers = None
+        if notice["published_by"] == v.user.id or v.has("leader"):
+            readers = g.backends.call(v.actor, "routing", "notice_readers", notice_id)
+        return render(request, "work_notice.html", v, n=notice, readers=readers, people=_people(g, v),
+                      result=_result(request))
+
+
+# -- delegation -------------------------------------------------------------------------------------------------
+
+def _install_delegation(app: FastAPI) -> None:
+    @app.get("/uy-quyen", response_class=HTMLResponse, include_in_schema=False)
+    def delegations(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        rows = g.backends.call(v.actor, "routing", "list_delegations")
+        people = _people(g, v)
+        start = now_vn().replace(second=0, microsecond=0)
+        return render(request, "work_delegations.html", v, rows=rows, people=people,
+                      staff=people.active(exclude=v.user.id), SCOPE_LABELS=SCOPE_LABELS, result=_result(request),
+                      default_start=start.strftime("%Y-%m-%dT%H:%M"),
+                      default_end=(start + timedelta(days=7)).replace(hour=17, minute=0).strftime("%Y-%m-%dT%H:%M"))
+
+    @app.post("/uy-quyen", include_in_schema=False)
+    def delegate(delegate_user_id: str = Form(...), starts_at: str = Form(...), ends_at: str = Form(...),
+                 scopes: list[str] = Form([]), note: str = Form(""), v: Viewer = Depends(csrf_checked),
+                 g: Gateway = Depends(gw)):
+        if not scopes:
+            raise ValidationFailed("Chọn ít nhất một phạm vi ủy quyền.", field="scopes")
+        g.backends.call(v.actor, "routing", "delegate", delegate_user_id, starts_at, ends_at, scopes, note)
+        return RedirectResponse("/uy-quyen?ket-qua=da-uy-quyen", status_code=303)
+
+    @app.post("/uy-quyen/{delegation_id}/ket-thuc", include_in_schema=False)
+    def revoke(delegation_id: int, v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "routing", "revoke_delegation", delegation_id)
+        return RedirectResponse("/uy-quyen?ket-qua=da-thu-hoi", status_code=303)
+
+
+# -- progress and reminders -------------------------------------------------------------------------------------
+
+def _install_progress(app: FastAPI) -> None:
+    @app.get("/tien-do", response_class=HTMLResponse, include_in_schema=False)
+    def progress(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        v.actor.require("leader", "department_head")
+        unit = request.query_params.get("don-vi") or None
+        rows: list[dict[str, Any]] = g.backends.call(v.actor, "routing", "unit_progress", unit)
+        return render(request, "work_progress.html", v, panel=Panel("Tiến độ xử lý văn bản đến", rows,
+                                                                     kind="progress"), units=rows, unit=unit,
+                      people=_people(g, v))
+
+    @app.get("/nhac-viec", response_class=HTMLResponse, include_in_schema=False)
+    def reminders(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        rows = g.backends.call(v.actor, "routing", "list_notifications", False, 100)
+        return render(request, "work_reminders.html", v, rows=rows, link_href=link_href)
+
+    @app.post("/nhac-viec/{notification_id}/da-doc", include_in_schema=False)
+    def reminder_read(notification_id: int, v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "routing", "mark_notification_read", notification_id)
+        return RedirectResponse("/nhac-viec", status_code=303)
