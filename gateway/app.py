@@ -162,6 +162,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     from gateway import reports
 
     reports.install(app)
+    from gateway import handling, work
+
+    handling.install(app)
+    work.install(app)
     return app
 
 
