@@ -184,7 +184,8 @@ class ReportingService:
                                    value=direction)
         data = self.registry.report_register(direction, start, end)
         if direction == "incoming":
-            facts = self.routing.report_handlings(None, None) if data["rows"] else None
+            # A document's handling opens when it is registered, on or after its arrival day: from `start` on.
+            facts = self.routing.report_handlings(start, None) if data["rows"] else None
             columns, lines = domain.INCOMING_COLUMNS, domain.incoming_register_rows(data["rows"], facts)
         else:
             columns, lines = domain.OUTGOING_COLUMNS, domain.outgoing_register_rows(data["rows"])
@@ -217,7 +218,9 @@ class ReportingService:
         self._caller(*REPORT_READERS, Role.SYSTEM)
         return self._refresh_from_open()
 
-    @timer(interval=OVERDUE_INTERVAL)
+    # eager: the gauge has values from the start, not only after the first interval (routing may still be
+    # starting then: the failure is logged and the next tick tries again).
+    @timer(interval=OVERDUE_INTERVAL, eager=True)
     def refresh_overdue_timer(self) -> None:
         self.context.data[ACTOR_KEY] = system_actor(self.agency.agency_id, "reporting").to_dict()
         try:
