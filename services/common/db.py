@@ -84,13 +84,19 @@ def sqlite_autocommit_off(engine: Engine) -> None:
 class Database:
     """An engine, its session factory and the metadata of one service's tables."""
 
-    def __init__(self, service: str, agency_id: str, metadata: MetaData, settings: CommonSettings | None = None):
+    def __init__(self, service: str, agency_id: str, metadata: MetaData, settings: CommonSettings | None = None,
+                 audit: bool = False):
         self.service = service
         self.agency_id = agency_id
         self.engine = make_engine(service, agency_id, settings)
         sqlite_autocommit_off(self.engine)
         self.metadata = metadata
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        if audit:
+            # Every write of the service's sessions also lands in its hash-chained audit_log (docs/operations.md).
+            from services.common import audit as audit_chain
+
+            audit_chain.install(self)
 
     def create_all(self) -> None:
         self.metadata.create_all(self.engine)
