@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import greenlet
 from sqlalchemy import (
     DDL,
     BigInteger,
@@ -235,3 +237,213 @@ def discover(settings: CommonSettings) -> Iterator[tuple[str, Engine]]:
                 yield str(path), engine
         finally:
             engine.dispose()
+
+
+# --- automatic audit of every write of a service (installed by `Database(..., audit=True)`) ------------------
+#
+# Collected per flush (after_flush: primary keys are assigned and attribute history is still there) and per Core
+# INSERT/UPDATE/DELETE sent through the session (do_orm_execute); written at the ROOT commit (before_commit), so
+# the chain's lock (PostgreSQL) is taken only at the end of the business transaction: a writer never waits for a
+# row lock while holding it, so the audit lock adds no deadlock. A rolled-back savepoint discards what it
+# collected (after_soft_rollback); the end of the root transaction discards whatever is left.
+
+# Derived or technical tables: the transactional outbox (a delivery queue whose rows only mirror business
+# changes already audited), the search index (rebuilt from documents), and the log itself.
+NOT_AUDITED = frozenset({AUDIT_TABLE, "outbox", "search_text", "search_fts"})
+_SECRET_WORDS = ("password", "secret", "private_key", "token", "pin")
+_LONG = 500
+_PENDING = "congvan_audit_pending"
+
+# The nameko worker of each greenlet (one worker per greenthread; a plain thread is its own greenlet). Keyed by
+# greenlet rather than a threading.local, which is green only if created after eventlet's monkey-patching.
+_workers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def set_worker(worker_ctx: Any) -> None:
+    """Called by DatabaseProvider in the worker's greenthread: the nameko context the acting user comes from."""
+    _workers[greenlet.getcurrent()] = worker_ctx
+
+
+def clear_worker() -> None:
+    _workers.pop(greenlet.getcurrent(), None)
+
+
+def current_actor() -> tuple[Actor | None, str]:
+    """(the acting user of the current nameko worker or None, "<service>.<method>" or "")."""
+    ctx = _workers.get(greenlet.getcurrent())
+    if ctx is None:
+        return None, ""
+    entrypoint = getattr(ctx, "entrypoint", None)
+    via = f"{getattr(ctx, 'service_name', '')}.{getattr(entrypoint, 'method_name', '')}" if entrypoint else ""
+    data = (getattr(ctx, "data", None) or {}).get("actor")
+    try:
+        return (Actor.from_dict(data) if data else None), via
+    except Exception:  # a malformed actor is the RPC's problem to refuse; the audit row then says system
+        return None, via
+
+
+def _plain(column: str, value: Any) -> Any:
+    """A value as the audit row keeps it: secrets masked, bytes and long text as their SHA-256."""
+    if value is None:
+        return None
+    if any(w in column.lower() for w in _SECRET_WORDS):
+        return "***"
+    if isinstance(value, bytes | bytearray | memoryview):
+        data = bytes(value)
+        return {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    if isinstance(value, str) and len(value) > _LONG:
+        return {"sha256": hashlib.sha256(value.encode()).hexdigest(), "chars": len(value), "start": value[:100]}
+    if isinstance(value, bool | int | float | str | dict | list):
+        return value
+    return str(value)
+
+
+@dataclass
+class _Entry:
+    action: str
+    entity: str
+    entity_id: str
+    details: dict[str, Any]
+    # The session transaction it was collected in and its ancestors: the objects themselves, so that an id()
+    # cannot be reused by a later savepoint while the entry waits for the commit.
+    transactions: tuple[Any, ...]
+
+
+def _transactions(session: Session) -> tuple[Any, ...]:
+    tx = session.get_nested_transaction() or session.get_transaction()
+    chain = []
+    while tx is not None:
+        chain.append(tx)
+        tx = tx.parent
+    return tuple(chain)
+
+
+def _entries_of_flush(session: Session, excluded: frozenset[str]) -> list[_Entry]:
+    entries: list[_Entry] = []
+    where = _transactions(session)
+    for kind, objects in (("insert", session.new), ("update", session.dirty), ("delete", session.deleted)):
+        for obj in objects:
+            state = inspect(obj)
+            mapper = state.mapper
+            table = mapper.persist_selectable
+            name = getattr(table, "name", str(table))
+            if name in excluded:
+                continue
+            loaded = state.dict
+            key = ",".join(str(loaded.get(mapper.get_property_by_column(c).key)) for c in mapper.primary_key)
+            if kind == "update":
+                changes = {}
+                for attr in mapper.column_attrs:
+                    hist = state.attrs[attr.key].history
+                    if hist.added or hist.deleted:
+                        old = hist.deleted[0] if hist.deleted else None
+                        new = hist.added[0] if hist.added else None
+                        if old != new:
+                            changes[attr.key] = [_plain(attr.key, old), _plain(attr.key, new)]
+                if not changes:
+                    continue            # in session.dirty, but nothing persisted changed
+                details: dict[str, Any] = {"changes": changes}
+            else:
+                details = {"values": {a.key: _plain(a.key, loaded.get(a.key)) for a in mapper.column_attrs
+                                      if a.key in loaded}}
+            entries.append(_Entry(kind, name, key, details, where))
+    return entries
+
+
+def _entry_of_statement(state: Any, rowcount: int) -> _Entry:
+    stmt = state.statement
+    table = stmt.table
+    action = "insert" if state.is_insert else "update" if state.is_update else "delete"
+    details: dict[str, Any] = {"rows": rowcount, "statement": True}
+    where = getattr(stmt, "whereclause", None)
+    if where is not None:
+        details["where"] = str(where)
+    params = state.parameters
+    if isinstance(params, dict):
+        params = {k: _plain(str(k), v) for k, v in params.items()}
+    elif isinstance(params, list):
+        params = [{k: _plain(str(k), v) for k, v in p.items()} for p in params[:20]]
+    try:
+        compiled = {k: _plain(k, v) for k, v in stmt.compile().params.items()}
+    except Exception:  # parameters of some constructs only exist at execution
+        compiled = {}
+    details["params"] = params or compiled
+    return _Entry(action, getattr(table, "name", str(table)), "", details, ())
+
+
+def write_entries(connection: Any, agency: str, entries: list[tuple[Actor | None, str, _Entry]]) -> None:
+    """Append the rows of one transaction to the chain, in order, on the transaction's connection."""
+    if not entries:
+        return
+    t = _generic
+    if connection.dialect.name == "postgresql":
+        connection.execute(text(f"LOCK TABLE {AUDIT_TABLE} IN SHARE ROW EXCLUSIVE MODE"))
+    last = connection.execute(select(t.c.seq, t.c.row_hash).order_by(t.c.seq.desc()).limit(1)).first()
+    seq, prev = (last.seq, last.row_hash) if last else (0, GENESIS)
+    rows = []
+    for actor, via, e in entries:
+        seq += 1
+        details = dict(e.details, via=via) if via else e.details
+        values = {"seq": seq, "at": datetime.now(UTC).isoformat(timespec="microseconds"),
+                  "agency": actor.agency_id if actor else agency,
+                  "actor": actor.user_id if actor else "system",
+                  "on_behalf_of": (actor.on_behalf_of or "") if actor else "",
+                  "action": e.action, "entity": e.entity, "entity_id": e.entity_id, "details": canonical(details)}
+        digest = row_hash(prev, **values)
+        rows.append({**values, "prev_hash": prev, "row_hash": digest})
+        prev = digest
+    connection.execute(t.insert(), rows)
+
+
+def install(database: Database, exclude: frozenset[str] | set[str] = frozenset()) -> None:
+    """Audit every INSERT, UPDATE (changed columns, old and new) and DELETE that the database's sessions make
+    on the service's tables, in the same transaction; the acting user comes from the current nameko worker."""
+    make_audit_table(database.metadata)
+    excluded = frozenset(NOT_AUDITED | set(exclude))
+    factory = database.sessions
+
+    def pending(session: Session) -> list:
+        return session.info.setdefault(_PENDING, [])
+
+    @event.listens_for(factory, "after_flush")
+    def _collect(session: Session, _flush_context) -> None:
+        actor, via = current_actor()
+        pending(session).extend((actor, via, e) for e in _entries_of_flush(session, excluded))
+
+    @event.listens_for(factory, "do_orm_execute")
+    def _statement(state) -> Any:
+        if not (state.is_insert or state.is_update or state.is_delete):
+            return None
+        table = getattr(state.statement, "table", None)
+        if table is None or getattr(table, "name", None) in excluded:
+            return None
+        result = state.invoke_statement()
+        rowcount = getattr(result, "rowcount", -1)
+        if rowcount != 0:
+            actor, via = current_actor()
+            entry = _entry_of_statement(state, rowcount)
+            entry.transactions = _transactions(state.session)
+            pending(state.session).append((actor, via, entry))
+        return result
+
+    @event.listens_for(factory, "before_commit")
+    def _write(session: Session) -> None:
+        if session.in_nested_transaction():
+            return                           # a savepoint: its rows are written with the root transaction
+        session.flush()                      # the commit's own flush would come after this hook
+        entries = session.info.pop(_PENDING, [])
+        if entries:
+            write_entries(session.connection(), database.agency_id, entries)
+
+    @event.listens_for(factory, "after_soft_rollback")
+    def _discard(session: Session, previous_transaction) -> None:
+        if previous_transaction.parent is None:
+            session.info.pop(_PENDING, None)
+        elif _PENDING in session.info:
+            session.info[_PENDING] = [p for p in session.info[_PENDING]
+                                      if not any(t is previous_transaction for t in p[2].transactions)]
+
+    @event.listens_for(factory, "after_transaction_end")
+    def _end(session: Session, transaction) -> None:
+        if transaction.parent is None:
+            session.info.pop(_PENDING, None)
