@@ -52,6 +52,12 @@ def _decorate(doc: dict[str, Any]) -> dict[str, Any]:
     for h in doc.get("history") or []:
         h["action_label"] = HISTORY_LABELS.get(h.get("action"), h.get("action"))
         h["actor_name"] = h.get("username") or ""
+        details = h.get("details") or {}
+        if h.get("action") == "status" and details.get("status_code") and not h.get("note"):
+            # The sender follows its document by these codes (01 → 03 → 04 ...): show them in the timeline.
+            code = str(details["status_code"])
+            h["note"] = " — ".join(x for x in (f"{code} {STATUS_LABELS.get(code, '')}".strip(),
+                                               details.get("organ_id") or "") if x)
     for r in doc.get("recipients") or []:
         r["status_label"] = STATUS_LABELS.get(r.get("status_code") or "", "")
     return doc
