@@ -3,6 +3,7 @@ and the relay-log adapter over a real hub relay log on SQLite."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
 from services.common.clock import VN_TZ
@@ -125,3 +126,31 @@ def test_hub_summary_from_real_relay_logs(tmp_path):
     agencies = {a["organ_id"]: a for a in report["agencies"]}
     assert agencies["000.00.00.H60"]["sent"] == 1 and agencies["000.00.00.H17"]["received"] == 1
     assert agencies["000.00.09.H60"]["rejected"] == 1
+
+
+def test_report_hubs_command(tmp_path):
+    """`congvan report hubs` over the relay logs of a run directory laid out like the demo's."""
+    from typer.testing import CliRunner
+
+    from infra.cli import _load_plugins, app
+    from infra.topology import DEMO
+
+    (tmp_path / "topology.json").write_text(DEMO.to_json())
+    db = Database("hub", "hub.H60", HubBase.metadata, CommonSettings(data_dir=tmp_path / "data"))
+    db.create_all()
+    try:
+        log = RelayLog(db, "hub.H60")
+        log.append("received", "m9", sender="000.00.09.H60")
+        log.append("rejected", "m9", sender="000.00.09.H60", detail="TOO_LARGE: 60000000 byte > 52428800 byte")
+    finally:
+        db.dispose()
+    _load_plugins()
+    result = CliRunner().invoke(app, ["report", "hubs", "--run-dir", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    hubs = {h["hub"]: h for h in report["hubs"]}
+    assert set(hubs) == {h.code for h in DEMO.hubs}
+    assert hubs["H60"]["rejected_by_reason"] == {"TOO_LARGE": 1}
+    assert {a["organ_id"]: a["rejected"] for a in report["agencies"]} == {"000.00.09.H60": 1}
+    text = CliRunner().invoke(app, ["report", "hubs", "--run-dir", str(tmp_path)])
+    assert text.exit_code == 0 and "TOO_LARGE: 1" in text.output and "Từ chối" in text.output
