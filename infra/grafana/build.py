@@ -135,8 +135,11 @@ AGENCY = Board(
               "chối, error: lỗi máy chủ).",
               (Q(f"sum by (service, outcome) (rate(congvan_rpc_requests_total{A}[{RATE}]))",
                  "{{service}} {{outcome}}"),), unit="reqps"),
+            # `or 0 * total`: a service without any error shows 0 %, not "no data" (the error series only exists
+            # after the first error).
             P("Tỷ lệ lỗi RPC", "Phần lời gọi kết thúc bằng lỗi máy chủ, theo dịch vụ.",
-              (Q(f'sum by (service) (rate(congvan_rpc_requests_total{{agency=~"$agency", outcome="error"}}[{RATE}]))'
+              (Q(f'(sum by (service) (rate(congvan_rpc_requests_total{{agency=~"$agency", outcome="error"}}[{RATE}]))'
+                 f" or 0 * sum by (service) (rate(congvan_rpc_requests_total{A}[{RATE}])))"
                  f" / sum by (service) (rate(congvan_rpc_requests_total{A}[{RATE}]))", "{{service}}"),),
               unit="percentunit"),
             P("Thời gian xử lý RPC (p95)", "Phân vị 95 thời gian xử lý RPC theo dịch vụ.",
