@@ -33,3 +33,19 @@ def test_below_the_caps_totals_are_exact_and_the_best_match_comes_first(db, cler
     got = sr.search(db, clerk, {"text": "thien tai"})
     assert got["total"] == 2 and got["total_capped"] is False
     assert [i["id"] for i in got["items"]] == [strong, weak]
+
+
+def test_a_bulk_loaded_batch_is_found_like_documents_indexed_one_by_one(db, clerk, registers):
+    from services.registry.models import Document
+
+    with db.session() as session:
+        batch = [(Document(agency_id=clerk.agency_id, direction="incoming", state="registered", type_code="BC",
+                           type_name="Báo cáo", code_number=str(n), code_notation="BC-UBND",
+                           subject=f"Báo cáo số {n}", organ_name="Sở Nông nghiệp"),
+                  "Tình hình sản xuất vụ Đông Xuân" if n % 2 else "Kết quả tiêm phòng gia súc") for n in range(1, 5)]
+        for doc, _ in batch:
+            session.add(doc)
+        sr.index_new_batch(session, batch)
+        ids = [doc.id for doc, _ in batch]
+    assert ids_of(sr.search(db, clerk, {"text": "dong xuan"})) == {ids[0], ids[2]}
+    assert ids_of(sr.search(db, clerk, {"text": "gia suc", "issuer": "Nông nghiệp"})) == {ids[1], ids[3]}
