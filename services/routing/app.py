@@ -48,7 +48,7 @@ from services.routing.notify import notify
 
 log = logging.getLogger(__name__)
 
-Signer = Callable[[str, str, str], dict[str, Any]]
+Signer = Callable[..., dict[str, Any]]  # (pdf_sha256, signer_user_id, reason, on_behalf_of=None, signer_position="")
 
 _CALENDARS: dict[str, WorkCalendar] = {}
 
@@ -59,6 +59,14 @@ DRAFT_TYPES_MAX = 20
 class SigningUnavailable(Conflict):
     code = "signing_unavailable"
     http_status = 503
+
+
+class SigningTimeout(TimeoutError):
+    """The signing service did not answer within the configured time (service.py raises it)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"signing did not answer within {seconds:g} s")
+        self.seconds = seconds
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -740,13 +748,18 @@ class Routing:
         # The signature is made BEFORE the transaction: if signing is unavailable nothing changes here.
         if self.sign is None:
             raise SigningUnavailable("Dịch vụ ký số chưa sẵn sàng; dự thảo chưa được duyệt, vui lòng thử lại sau.")
-        reason = "Phê duyệt và ký ban hành" + (f" (thay mặt {authority.on_behalf_of})"
-                                               if authority.on_behalf_of else "")
+        on_behalf_of, position = self._signing_authority(actor, authority)
         try:
-            signed_sha = str(self.sign(pdf_sha256, actor.user_id, reason)["sha256"])
+            signed_sha = str(self.sign(pdf_sha256, actor.user_id, "Phê duyệt và ký ban hành", on_behalf_of,
+                                       position)["sha256"])
         except CongVanError:
             raise  # the signing service's own refusal (no key, bad PDF...) already speaks Vietnamese
-        except Exception as exc:  # broker, unknown service, timeout: the approval fails cleanly
+        except SigningTimeout as exc:  # nothing was written here; a late signature is remembered by signing
+            log.warning("signing timed out for draft %s: %s", draft_id, exc)
+            raise SigningUnavailable(f"Không ký được văn bản: dịch vụ ký số không trả lời trong {exc.seconds:g} "
+                                     "giây. Dự thảo chưa được duyệt, vui lòng thử lại sau.", draft_id=draft_id,
+                                     reason="timeout", seconds=exc.seconds) from exc
+        except Exception as exc:  # broker, unknown service: the approval fails cleanly
             log.warning("signing unavailable for draft %s: %s", draft_id, exc)
             raise SigningUnavailable("Không ký được văn bản: dịch vụ ký số đang không sẵn sàng. "
                                      "Dự thảo chưa được duyệt, vui lòng thử lại sau.", draft_id=draft_id,
@@ -766,14 +779,33 @@ class Routing:
                 "draft_id": draft.id, "title": draft.title, "subject": draft.title, "type_code": draft.type_code,
                 "pdf_sha256": signed_sha, "appendix_sha256s": list(version.appendix_sha256s or []),
                 "signer": {"user_id": actor.user_id, "full_name": actor.full_name,
-                           "position": (staff.position if staff and staff.position else "")},
-                "on_behalf_of": authority.on_behalf_of,
+                           "position": (staff.position if staff and staff.position else ""),
+                           # edXML SignerInfo.Competence, e.g. "TUQ. CHỦ TỊCH" (empty: in their own name)
+                           "competence": (f"{on_behalf_of['form']} {on_behalf_of['position'].upper()}"
+                                          if on_behalf_of else "")},
+                "on_behalf_of": authority.on_behalf_of, "on_behalf_of_leader": on_behalf_of,
                 "answers": list(draft.answers or []), "drafted_by": draft.drafted_by, "unit": draft.unit,
                 "priority": draft.priority,
             })
             notify(session, [draft.drafted_by], "signed", f"Dự thảo đã được duyệt và ký: {draft.title}",
                    ref_kind="draft", ref_id=draft.id)
             return self._draft_view(session, draft)
+
+    def _signing_authority(self, actor: Actor, authority: Authority) -> tuple[dict[str, str] | None, str]:
+        """The verified delegation for signing ("TUQ." + the leader's name and position) and the signer's own
+        position, from the staff directory. A leader signing in their own name gets (None, position)."""
+        with self.db.session() as session:
+            signer = session.get(Staff, actor.user_id)
+            position = signer.position if signer and signer.position else ""
+            if not authority.on_behalf_of:
+                return None, position
+            leader = session.get(Staff, authority.on_behalf_of)
+            if leader is None or not leader.position or not leader.full_name:
+                raise ValidationFailed("Chưa có họ tên, chức vụ của lãnh đạo ủy quyền trong danh bạ nên chưa ký "
+                                       "thay được; quản trị viên cần cập nhật danh bạ.",
+                                       leader_user_id=authority.on_behalf_of)
+            return {"user_id": leader.user_id, "full_name": leader.full_name, "position": leader.position,
+                    "form": "TUQ."}, position
 
     def return_draft(self, actor: Actor, draft_id: int, comment: str) -> dict[str, Any]:
         if not (comment or "").strip():

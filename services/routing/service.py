@@ -4,7 +4,8 @@ Every RPC takes the acting user from the nameko context; the application re-chec
 Events in: `registry.incoming_registered`, `registry.outgoing_issued`.
 Events out (outbox, exchange `routing.events`): `outgoing_status` (04/05/06 to external senders),
 `draft_signed` (the registry puts the signed draft into the clerk's "waiting to issue").
-RPC out: `signing.sign_leader(pdf_sha256, signer_user_id, reason)` when the leader approves and signs.
+RPC out: `signing.sign_leader(pdf_sha256, signer_user_id, reason, on_behalf_of, signer_position)` when the leader
+(or a delegate, on the leader's behalf) approves and signs; bounded by ROUTING_SIGNING_TIMEOUT seconds.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import os
 from typing import Any
 
+import eventlet
 from nameko.dependency_providers import Config
 from nameko.events import event_handler
 from nameko.rpc import RpcProxy, rpc
@@ -22,7 +24,7 @@ from services.common.actor import system_actor
 from services.common.errors import CongVanError
 from services.common.outbox import OutboxRelay
 from services.common.rpc import ActingUser, DatabaseProvider, RpcMetrics, settings_from_config
-from services.routing.app import Routing
+from services.routing.app import Routing, SigningTimeout
 from services.routing.models import Base
 from services.routing.notify import MailSender
 from services.routing.report_queries import ReportQueries
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 _BLOB_STORES: dict[tuple, Any] = {}
 
 REMINDER_INTERVAL = float(os.environ.get("ROUTING_REMINDER_INTERVAL", "300"))
+SIGNING_TIMEOUT = float(os.environ.get("ROUTING_SIGNING_TIMEOUT", "30"))
 
 
 class RoutingService(ReportQueries):
@@ -58,9 +61,17 @@ class RoutingService(ReportQueries):
             blobs = _BLOB_STORES[key]
         return Routing(self.db, self.db.agency_id, sign=self._sign, blobs=blobs)
 
-    def _sign(self, pdf_sha256: str, signer_user_id: str, reason: str) -> dict[str, Any]:
-        # Failures (unknown service, broker trouble) become SigningUnavailable in Routing._sign.
-        return self.signing.sign_leader(pdf_sha256, signer_user_id, reason)
+    def _sign(self, pdf_sha256: str, signer_user_id: str, reason: str, on_behalf_of: dict | None = None,
+              signer_position: str = "") -> dict[str, Any]:
+        # Failures (unknown service, broker trouble) become SigningUnavailable in Routing._sign. A signing service
+        # that is stopped leaves the request queued: without a bound the approval would hang, so wait at most
+        # ROUTING_SIGNING_TIMEOUT seconds. A signature made after we gave up is remembered by signing (same
+        # input, same result) and reused when the leader approves again.
+        seconds = float(self.config.get("ROUTING_SIGNING_TIMEOUT") or SIGNING_TIMEOUT)
+        reply = self.signing.sign_leader.call_async(pdf_sha256, signer_user_id, reason, on_behalf_of,
+                                                    signer_position)
+        with eventlet.Timeout(seconds, SigningTimeout(seconds)):
+            return reply.result()
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         result = getattr(self._app(), method)(self.actor.required(), *args, **kwargs)

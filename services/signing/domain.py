@@ -20,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from services.common.errors import ValidationFailed
+
 LEADER = "leader"
 SEAL = "seal"
 UNKNOWN = "unknown"
@@ -73,6 +75,7 @@ class SignatureFacts:
     serial: str = ""
     signing_time: str | None = None
     timestamp_time: str | None = None
+    reason: str | None = None              # /Reason: for a delegate, who signs for whom (TUQ./KT./TL.)
     readable: bool = True                  # False: the signature could not be parsed at all
     intact: bool = False                   # the signed bytes hash to the signed digest
     crypto_valid: bool = False             # the signature value verifies with the certificate's key
@@ -182,3 +185,75 @@ def judge_document(signatures: list[SignatureFacts], empty_fields: list[str]) ->
     names = ", ".join(s.signer for s in judged if s.signer)
     return DocumentVerdict(Verdict.VALID, True, f"Văn bản có giá trị pháp lý: {len(judged)} chữ ký số hợp lệ và "
                            f"được tin cậy ({names}).", [])
+
+
+# -- signing on someone's behalf (NĐ 30/2020 Điều 13, Phụ lục I ô 7a) -------------------------------------------
+
+AUTHORITY_FORMS = {"TUQ.": "thừa ủy quyền", "KT.": "ký thay", "TL.": "thừa lệnh"}
+
+
+@dataclass(frozen=True)
+class OnBehalfOf:
+    """The leader in whose name a delegate signs, as routing verified the delegation."""
+
+    user_id: str
+    full_name: str
+    position: str
+    form: str = "TUQ."
+
+    def to_dict(self) -> dict[str, str]:
+        return {"user_id": self.user_id, "full_name": self.full_name, "position": self.position, "form": self.form}
+
+
+def parse_on_behalf_of(data: dict | None) -> OnBehalfOf | None:
+    """None stays None (the signer signs in their own name); anything else must be complete."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise ValidationFailed("Thông tin ký thay mặt không hợp lệ.", got=type(data).__name__)
+    values = {k: str(data.get(k) or "").strip() for k in ("user_id", "full_name", "position")}
+    missing = [k for k, v in values.items() if not v]
+    if missing:
+        raise ValidationFailed("Thiếu thông tin người ủy quyền (mã, họ tên, chức vụ) để ký thay mặt.",
+                               missing=missing)
+    form = str(data.get("form") or "TUQ.").strip()
+    if not form.endswith("."):
+        form += "."
+    if form not in AUTHORITY_FORMS:
+        raise ValidationFailed("Hình thức ký thay không hợp lệ (TUQ., KT. hoặc TL.).", form=form,
+                               allowed=sorted(AUTHORITY_FORMS))
+    if any(len(v) > 100 or "\n" in v for v in values.values()):
+        raise ValidationFailed("Thông tin người ủy quyền quá dài hoặc nhiều dòng.", **values)
+    return OnBehalfOf(form=form, **values)
+
+
+def vi_upper(text: str) -> str:
+    """Upper case as NĐ 30 writes authority and position lines ("TUQ. CHỦ TỊCH"); str.upper keeps diacritics."""
+    return " ".join(text.split()).upper()
+
+
+def authority_line(on_behalf: OnBehalfOf) -> str:
+    """Ô 7a: "TUQ. CHỦ TỊCH" (the form, then the position of the leader in whose name the delegate signs)."""
+    return f"{on_behalf.form} {vi_upper(on_behalf.position)}"
+
+
+def signature_text(signer_name: str, signer_position: str, when: str, on_behalf: OnBehalfOf | None) -> str:
+    """The text of a personal signature's appearance: under a delegation the NĐ 30 signing line comes first
+    (authority line, the signer's own position), then the signer's name and the time."""
+    if on_behalf is None:
+        return f"{signer_name}\n{when}"
+    lines = [authority_line(on_behalf)]
+    if signer_position.strip():
+        lines.append(vi_upper(signer_position))
+    return "\n".join([*lines, signer_name, when])
+
+
+def signature_reason(reason: str, signer_name: str, signer_position: str, on_behalf: OnBehalfOf | None) -> str:
+    """The /Reason of the signature. Under a delegation it says who signs for whom, so the signed file itself
+    carries the authority (a verifier sees "TUQ. CHỦ TỊCH … Nguyễn Văn An" without our database)."""
+    reason = (reason or "").strip() or "Phê duyệt và ký ban hành"
+    if on_behalf is None:
+        return reason
+    who = f"{signer_position.strip()} {signer_name}".strip()
+    return (f"{authority_line(on_behalf)} ({on_behalf.full_name}) – {who} "
+            f"{AUTHORITY_FORMS[on_behalf.form]} ký: {reason}")

@@ -164,6 +164,10 @@ def _text_style(font: Path, size: int) -> TextBoxStyle:
     return TextBoxStyle(font=GlyphAccumulatorFactory(str(font), font_size=size), font_size=size)
 
 
+def _lines(text: str) -> int:
+    return max(2, len(text.splitlines()))  # the image keeps the room above the text (a delegate's has 4 lines)
+
+
 def leader_style(appearance: Appearance) -> TextStampStyle:
     """Signature image centred in the upper part, the signer's name and the time underneath."""
     return TextStampStyle(
@@ -174,7 +178,7 @@ def leader_style(appearance: Appearance) -> TextStampStyle:
         background_opacity=1.0,
         background_layout=layout.SimpleBoxLayoutRule(
             x_align=layout.AxisAlignment.ALIGN_MID, y_align=layout.AxisAlignment.ALIGN_MAX,
-            margins=layout.Margins(left=2, right=2, top=1, bottom=2 * appearance.font_size + 6),
+            margins=layout.Margins(left=2, right=2, top=1, bottom=_lines(appearance.text) * appearance.font_size + 6),
             inner_content_scaling=layout.InnerScaling.SHRINK_TO_FIT),
         inner_content_layout=layout.SimpleBoxLayoutRule(
             x_align=layout.AxisAlignment.ALIGN_MID, y_align=layout.AxisAlignment.ALIGN_MIN,

@@ -34,12 +34,22 @@ from services.common.errors import NotFound
 DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")  # id-kp-documentSigning (RFC 9336)
 CRL_BASE = "http://pki.congvan.test"  # written in the CRL distribution points; never fetched (offline CRLs)
 
-# Demo leaders, one per demo agency (infra/topology.py DEMO). Account names follow DOMAIN.md.
+# Demo leaders, one per demo agency (infra/topology.py DEMO), named as in infra/demo_people.py so the demo's
+# accounts find their certificates. H60 keeps the account name its tests and CLI examples use.
 DEMO_LEADERS: dict[str, tuple[str, str, str]] = {
     "000.00.00.H60": ("Nguyễn Văn An", "Chủ tịch", "annv.ubnd"),
-    "000.00.09.H60": ("Trần Thị Bình", "Giám đốc", "binhtt.snv"),
-    "000.00.00.H17": ("Lê Văn Cường", "Chủ tịch", "cuonglv.ubnd"),
-    "000.00.00.G22": ("Phạm Minh Đức", "Bộ trưởng, Chủ nhiệm", "ducpm.vpcp"),
+    "000.00.09.H60": ("Trịnh Quang Huy", "Giám đốc", "huytq.snv"),
+    "000.00.00.H17": ("Lê Quang Vinh", "Chủ tịch", "vinhlq.vpdn"),
+    "000.00.00.G22": ("Trần Đức Long", "Bộ trưởng, Chủ nhiệm", "longtd.vpcp"),
+}
+
+# Other demo people who sign with a personal certificate: the department heads, who sign on a leader's behalf
+# (TUQ.) when the leader delegates approving to them.
+DEMO_SIGNERS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "000.00.00.H60": (("Phạm Minh Tuấn", "Trưởng phòng Tổng hợp", "tuanpm.thtq"),),
+    "000.00.09.H60": (("Bùi Thanh Sơn", "Trưởng phòng Tổ chức cán bộ", "sonbt.tccb"),),
+    "000.00.00.H17": (("Phan Thị Hằng", "Trưởng phòng Tổng hợp", "hangpt.thdn"),),
+    "000.00.00.G22": (("Lý Văn Bình", "Vụ trưởng", "binhlv.tkbt"),),
 }
 
 
@@ -252,6 +262,7 @@ class AgencyEntry:
     leader_name: str
     leader_title: str
     leader_username: str
+    signers: tuple[tuple[str, str, str], ...] = ()  # (name, title, username) of other personal certificates
 
 
 def demo_agencies(agencies: Iterable[Any]) -> list[AgencyEntry]:
@@ -259,7 +270,7 @@ def demo_agencies(agencies: Iterable[Any]) -> list[AgencyEntry]:
     out = []
     for i, a in enumerate(agencies):
         name, title, user = DEMO_LEADERS.get(a.organ_id, (f"Lãnh Đạo Số {i + 1}", "Thủ trưởng", f"lanhdao{i + 1}"))
-        out.append(AgencyEntry(a.organ_id, a.name, name, title, user))
+        out.append(AgencyEntry(a.organ_id, a.name, name, title, user, DEMO_SIGNERS.get(a.organ_id, ())))
     return out
 
 
@@ -295,15 +306,23 @@ def init_pki(pki_dir: Path, agencies: Iterable[AgencyEntry], ca_prefix: str = "C
             "leaders": [{"name": entry.leader_name, "title": entry.leader_title, "username": entry.leader_username,
                          **save_signer(pki, leader, f"agencies/{slug}/leader-{entry.leader_username}.p12",
                                        entry.leader_username)}],
+            "signers": [{"name": name, "title": title, "username": username,
+                         **save_signer(pki, issue_signer(pki, name, org=entry.name, title=title),
+                                       f"agencies/{slug}/signer-{username}.p12", username)}
+                        for name, title, username in entry.signers],
         }
     write_crls(pki)
     _save_manifest(pki)
     return pki
 
 
+def personal_certificates(pki: Pki, agency_id: str) -> list[dict[str, Any]]:
+    """The personal certificates the PKI issued in an agency: its leader first, then the other signers."""
+    agency = pki.manifest.get("agencies", {}).get(agency_id) or {}
+    return [*(agency.get("leaders") or []), *(agency.get("signers") or [])]
+
+
 def find_leader(pki: Pki, agency_id: str, user: str) -> dict[str, Any] | None:
-    """The demo leader of an agency whose username (or registered user id) is `user`."""
-    agency = pki.manifest.get("agencies", {}).get(agency_id)
-    if not agency:
-        return None
-    return next((ldr for ldr in agency["leaders"] if user in (ldr["username"], ldr.get("user_id"))), None)
+    """The demo leader (or other demo signer) of an agency whose username (or registered user id) is `user`."""
+    return next((p for p in personal_certificates(pki, agency_id) if user in (p["username"], p.get("user_id"))),
+                None)

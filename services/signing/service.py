@@ -1,7 +1,7 @@
 """nameko entrypoints of the signing service: thin wrappers over workflow.Signing with role checks.
 
     prepare_draft(pdf_sha256, layout=None)                        -> {"sha256"}
-    sign_leader(pdf_sha256, signer_user_id, reason="")            -> {"sha256"}
+    sign_leader(pdf_sha256, signer_user_id, reason="", on_behalf_of=None, signer_position="") -> {"sha256"}
     fill_and_seal(pdf_sha256, number_text, date_text, notation, appendix_sha256s=[]) -> {"sha256", "appendices"}
     verify(pdf_sha256)                                            -> report (docs/signing.md)
     set_signature_image(user_id, png_sha256), set_seal_image(png_sha256)
@@ -23,6 +23,7 @@ from services.common.errors import Forbidden
 from services.common.rpc import ActingUser, DatabaseProvider, RpcMetrics
 from services.signing import models
 from services.signing.certificates import export_expiry
+from services.signing.domain import parse_on_behalf_of
 from services.signing.settings import signing_settings_from_config
 from services.signing.workflow import Signing, seal_holder
 
@@ -70,15 +71,23 @@ class SigningService:
         return self._signing().prepare_draft(pdf_sha256, layout)
 
     @rpc
-    def sign_leader(self, pdf_sha256: str, signer_user_id: str, reason: str = "") -> dict:
+    def sign_leader(self, pdf_sha256: str, signer_user_id: str, reason: str = "",
+                    on_behalf_of: dict | None = None, signer_position: str = "") -> dict:
+        """A leader signs in their own name; anyone else only with `on_behalf_of` (user_id, full_name,
+        position, form "TUQ."/"KT."/"TL."): the delegation routing verified. Everyone signs with their own key."""
         actor = self.actor.required()
         actor.require_agency(self.config.settings.agency_id)
+        on_behalf = parse_on_behalf_of(on_behalf_of)
         if not actor.has(Role.SYSTEM):
-            actor.require(Role.LEADER)
+            if on_behalf is None and not actor.has(Role.LEADER):
+                raise Forbidden("Chỉ lãnh đạo cơ quan, hoặc người được ủy quyền trong thời hạn, mới được ký "
+                                "văn bản ban hành.", actor=actor.user_id, roles=sorted(actor.roles))
             if signer_user_id not in (actor.user_id, actor.username):
                 raise Forbidden("Chỉ người ký mới được dùng chữ ký số của mình.", actor=actor.user_id,
                                 signer=signer_user_id)
-        return self._signing().sign_leader(pdf_sha256, signer_user_id, reason)
+            if on_behalf is not None and on_behalf.user_id == actor.user_id:
+                raise Forbidden("Không thể ký thay mặt chính mình.", actor=actor.user_id)
+        return self._signing().sign_leader(pdf_sha256, signer_user_id, reason, on_behalf_of, signer_position)
 
     @rpc
     def fill_and_seal(self, pdf_sha256: str, number_text: str, date_text: str, notation: str,
@@ -108,6 +117,14 @@ class SigningService:
         actor.require_agency(self.config.settings.agency_id)
         actor.require(Role.ADMIN, Role.CLERK, Role.SYSTEM)
         return self._signing().set_image(seal_holder(self.config.settings.agency_id), png_sha256)
+
+    @rpc
+    def personal_certificates(self) -> list[dict]:
+        """Personal certificates issued by the PKI dir for this agency (name, title, key reference)."""
+        actor = self.actor.required()
+        actor.require_agency(self.config.settings.agency_id)
+        actor.require(Role.ADMIN, Role.SYSTEM)
+        return self._signing().personal_certificates()
 
     @rpc
     def register_certificate(self, holder: str, kind: str, key_ref: dict, display_name: str = "") -> dict:

@@ -148,6 +148,8 @@ def _facts(embedded, store: TrustStore, context: ValidationContext) -> domain.Si
     facts.issuer = _cn(cert.issuer)
     facts.serial = format(cert.serial_number, "X")
     facts.certifying = embedded.docmdp_level is not None
+    reason = embedded.sig_object.get("/Reason")
+    facts.reason = str(reason) if reason is not None else None
     facts.revocation, facts.revocation_source = store.revocation_of(cert)
     try:
         SIGNER_KEY_USAGE.validate(embedded.signer_cert)
@@ -193,7 +195,7 @@ def verify_pdf(pdf: bytes, store: TrustStore) -> dict[str, Any]:
     context = store.context()
     facts = [_facts(e, store, context) for e in embedded]
     doc = domain.judge_document(facts, empty)
-    keep = ("field", "role", "signer", "issuer", "serial", "signing_time", "timestamp_time", "trusted",
+    keep = ("field", "role", "signer", "issuer", "serial", "signing_time", "timestamp_time", "reason", "trusted",
             "trust_root", "intact", "coverage", "modification_level", "docmdp_ok", "certifying", "valid",
             "reasons_vi")
     signatures = []

@@ -18,10 +18,10 @@ from pyhanko.sign.timestamps.api import TimeStamper
 from services.common.clock import now_vn
 from services.common.db import Database
 from services.common.errors import NotFound, ValidationFailed
-from services.signing import fonts, layout, pades
+from services.signing import domain, fonts, layout, pades
 from services.signing.keys import check_ref, open_signer
 from services.signing.models import AppearanceImage, KeyBinding, Operation
-from services.signing.pki import find_leader, load_pki
+from services.signing.pki import find_leader, load_pki, personal_certificates
 from services.signing.settings import SigningSettings
 from services.signing.verify import trust_store, verify_pdf
 from services.storage.blobs import BlobStore, blob_store
@@ -43,6 +43,11 @@ def _text(value: str, what: str) -> str:
 def signer_name(signer: Signer) -> str:
     subject = signer.signing_cert.subject.native
     return str(subject.get("common_name") or signer.signing_cert.subject.human_friendly)
+
+
+def signer_title(signer: Signer) -> str:
+    """The title (chức vụ) written in the signer's certificate, if any."""
+    return str(signer.signing_cert.subject.native.get("title") or "")
 
 
 def appearance_time(moment: datetime) -> str:
@@ -136,6 +141,16 @@ class Signing:
                 row.kind, row.key_ref, row.display_name = kind, ref, name
         return {"holder": holder, "kind": kind, "name": name}
 
+    def personal_certificates(self) -> list[dict]:
+        """The personal certificates of this agency in the PKI dir (for an administrator to bind to accounts)."""
+        try:
+            pki = load_pki(self.settings.pki_dir)
+        except (NotFound, FileNotFoundError):
+            return []
+        return [{"name": p["name"], "title": p.get("title", ""), "username": p["username"],
+                 "serial": p.get("serial"), "key_ref": {"source": "pkcs12", "p12": p["p12"]}}
+                for p in personal_certificates(pki, self.agency_id)]
+
     def set_image(self, holder: str, png_sha256: str) -> dict:
         _open_png(self.blobs.read(png_sha256))
         with self.db.session() as s:
@@ -156,18 +171,27 @@ class Signing:
         out = pades.prepare(self._pdf(pdf_sha256), places)
         return self._remember(key, "prepare", pdf_sha256, {"sha256": self._put(out)})
 
-    def sign_leader(self, pdf_sha256: str, signer_user_id: str, reason: str = "") -> dict:
-        key, done = self._remembered("leader", pdf_sha256, [signer_user_id, reason])
+    def sign_leader(self, pdf_sha256: str, signer_user_id: str, reason: str = "",
+                    on_behalf_of: dict | None = None, signer_position: str = "") -> dict:
+        """The personal signature in the leader's field: the leader's own, or a delegate's with THEIR OWN key
+        and the NĐ 30 signing line ("TUQ. CHỦ TỊCH") in the appearance and the reason (service.py checks who)."""
+        on_behalf = domain.parse_on_behalf_of(on_behalf_of)
+        params: list[Any] = [signer_user_id, reason]
+        if on_behalf is not None:  # keeps the keys of operations remembered before delegation existed
+            params += [on_behalf.to_dict(), signer_position]
+        key, done = self._remembered("leader", pdf_sha256, params)
         if done:
             return done
         pdf = self._pdf(pdf_sha256)
         with open_signer(self._key_ref(signer_user_id, "personal"), self.settings) as signer:
             name = signer_name(signer)
+            position = signer_position or signer_title(signer)
             image = self._image(signer_user_id) or layout.default_signature_image(
                 name, fonts.system_font(fonts.SERIF_ITALIC))
-            text = f"{name}\n{appearance_time(now_vn())}"
+            text = domain.signature_text(name, position, appearance_time(now_vn()), on_behalf)
             out = pades.sign_leader(pdf, signer, pades.Appearance(font=self._font(), image=image, text=text),
-                                    reason=reason, timestamper=self._timestamper())
+                                    reason=domain.signature_reason(reason, name, position, on_behalf),
+                                    timestamper=self._timestamper())
         return self._remember(key, "leader", pdf_sha256, {"sha256": self._put(out)})
 
     def fill_and_seal(self, pdf_sha256: str, number_text: str, date_text: str, notation: str,

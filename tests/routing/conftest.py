@@ -87,12 +87,15 @@ class SignerDouble:
     def __init__(self, store: LocalBlobStore) -> None:
         self.store = store
         self.calls: list[tuple[str, str, str]] = []
+        self.on_behalf_of: list[tuple[dict | None, str]] = []
         self.available = True
 
-    def __call__(self, pdf_sha256: str, signer_user_id: str, reason: str) -> dict:
+    def __call__(self, pdf_sha256: str, signer_user_id: str, reason: str, on_behalf_of: dict | None = None,
+                 signer_position: str = "") -> dict:
         if not self.available:
             raise ConnectionError("signing service is down")
         self.calls.append((pdf_sha256, signer_user_id, reason))
+        self.on_behalf_of.append((on_behalf_of, signer_position))
         signed = self.store.read(pdf_sha256) + f"\n%signed by {signer_user_id}".encode()
         return {"sha256": self.store.put_bytes(signed).sha256}
 
@@ -109,7 +112,8 @@ def routing(database, people, clock, blobs, signer) -> Routing:
     app.sync_staff(people.admin, [
         {"user_id": p.user_id, "username": p.username, "full_name": p.full_name, "unit": p.unit,
          "roles": sorted(p.roles), "email": f"{p.user_id}@danang.gov.vn",
-         "position": "Chủ tịch" if p is people.leader else ""} for p in people.all()])
+         "position": {"u-leader": "Chủ tịch", "u-deputy": "Chánh Văn phòng"}.get(p.user_id, "")}
+        for p in people.all()])
     return app
 
 

@@ -39,7 +39,8 @@ def test_chain_to_signature_lands_in_waiting_to_issue(routing, database, people,
     assert event["draft_id"] == draft_id and event["subject"] == event["title"]
     assert event["pdf_sha256"] == signed["signed_sha256"] != v2["pdf_sha256"]
     assert blobs.exists(event["pdf_sha256"])
-    assert event["signer"] == {"user_id": people.leader.user_id, "full_name": "Nguyễn Văn An", "position": "Chủ tịch"}
+    assert event["signer"] == {"user_id": people.leader.user_id, "full_name": "Nguyễn Văn An", "position": "Chủ tịch",
+                               "competence": ""}
     assert (event["title"], event["type_code"], event["drafted_by"], event["unit"]) == (
         "Kế hoạch phát triển kinh tế năm 2026", "KH", people.spec_kt.user_id, "KT")
     assert event["appendix_sha256s"] == draft["appendix_sha256s"] and event["answers"] == []
@@ -97,7 +98,7 @@ def test_signing_unavailable_changes_nothing(routing, database, people, signer, 
     assert outbox_rows(database) == []
 
 
-def test_delegate_approves_and_signs_only_inside_the_period(routing, database, people, clock, draft):
+def test_delegate_approves_and_signs_only_inside_the_period(routing, database, people, clock, draft, signer):
     draft_id = draft["draft_id"]
     routing.submit_draft(people.spec_kt, draft_id)
     routing.approve_draft(people.head_kt, draft_id)
@@ -106,10 +107,24 @@ def test_delegate_approves_and_signs_only_inside_the_period(routing, database, p
     with pytest.raises(NotFound):  # before the period the delegate is not a participant at all
         routing.approve_draft(people.deputy, draft_id)
     clock.set(2026, 3, 10, 9, 0)
-    signed = routing.approve_draft(people.deputy, draft_id, "KT. Chủ tịch, Phó Chủ tịch ký")
+    signed = routing.approve_draft(people.deputy, draft_id, "Đồng ý ban hành")
     assert (signed["signed_by"], signed["signed_on_behalf_of"]) == (people.deputy.user_id, people.leader.user_id)
+    # the delegate signs with their own key; signing gets the verified delegation for the NĐ 30 signing line
+    assert signer.calls[-1][1] == people.deputy.user_id
+    assert signer.on_behalf_of[-1] == ({"user_id": people.leader.user_id, "full_name": "Nguyễn Văn An",
+                                        "position": "Chủ tịch", "form": "TUQ."}, "Chánh Văn phòng")
     [event] = outbox_rows(database, "draft_signed")
     assert event["on_behalf_of"] == people.leader.user_id
+    assert event["signer"]["competence"] == "TUQ. CHỦ TỊCH"
+    assert event["signer"]["position"] == "Chánh Văn phòng"
+
+
+def test_leader_signs_in_own_name_without_delegation_line(routing, people, signer, draft):
+    routing.submit_draft(people.spec_kt, draft["draft_id"])
+    routing.approve_draft(people.head_kt, draft["draft_id"])
+    routing.approve_draft(people.spec_vp, draft["draft_id"])
+    routing.approve_draft(people.leader, draft["draft_id"])
+    assert signer.on_behalf_of == [(None, "Chủ tịch")]
 
 
 def test_review_chain_is_per_agency_configuration(routing, people, blobs):
