@@ -156,6 +156,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     from gateway import admin
 
     admin.install(app)
+    from gateway import dossiers, search
+
+    dossiers.install(app)
+    search.install(app)
     from gateway import drafting
 
     drafting.install(app)
