@@ -108,8 +108,8 @@ def _pids_in_group(pgid: int) -> list[int]:
                 fields = f.read().split(") ", 1)[1].split()
             if int(fields[2]) == pgid:
                 pids.append(int(entry))
-        except (FileNotFoundError, IndexError, ValueError):
-            continue
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue  # the process ended between listdir and read (ESRCH): not in the group any more
     return pids
 
 
