@@ -46,6 +46,17 @@ def demo_staff(organ_id: str, data_dir: Path) -> list[dict[str, Any]]:
         db.dispose()
 
 
+def bind_personal_certificates(client: ServiceClient, actor: Actor, staff: list[dict[str, Any]]) -> None:
+    """The demo PKI issued certificates to the demo's leaders and department heads (delegates); bind each to the
+    account of the same name, as an administrator would, so they can sign from the screens."""
+    certificates = {c["name"]: c for c in client.call("signing", "personal_certificates", actor)}
+    for person in staff:
+        cert = certificates.get(person["full_name"])
+        if cert is not None:
+            client.call("signing", "register_certificate", actor, person["user_id"], "personal", cert["key_ref"],
+                        person["full_name"])
+
+
 def seed_agency_services(agency, amqp_uri: str, data_dir: Path | None = None) -> None:
     """Idempotent: an existing register is left as it is; staff entries are overwritten with the same values.
 
@@ -63,6 +74,8 @@ def seed_agency_services(agency, amqp_uri: str, data_dir: Path | None = None) ->
                 continue
         if data_dir is not None:
             client.call("routing", "configure", actor, agency_name=agency.name)
-            client.call("routing", "sync_staff", actor, demo_staff(agency.organ_id, Path(data_dir)))
+            staff = demo_staff(agency.organ_id, Path(data_dir))
+            client.call("routing", "sync_staff", actor, staff)
+            bind_personal_certificates(client, actor, staff)
     finally:
         client.close()

@@ -10,6 +10,7 @@ import pytest
 from services.common.actor import Actor, system_actor
 from services.common.rpc import ServiceClient
 from services.common.settings import CommonSettings
+from services.signing import sample
 from services.storage.blobs import blob_store
 from tests.e2e.helpers import vietnamese_pdf, wait_for
 
@@ -65,3 +66,20 @@ def test_seeded_staff_lets_the_leader_direct_to_the_department_head(deployment, 
     assert view["status"] == "assigned" and view["directed_by"] == leader["user_id"]
     assert view["external"] is False  # a paper arrival: the registry says so, no status goes back
     assert any(h["incoming_id"] == incoming_id for h in h60.call("routing", "list_incoming", actor_of(head), "mine"))
+
+
+def test_seeded_leader_and_department_head_sign_with_their_own_certificates(deployment, h60):
+    """The seeding binds the demo PKI's personal certificates to the accounts of the same name."""
+    staff = h60.call("routing", "list_staff", system_actor(AGENCY, "test"))
+    store = blob_store(CommonSettings(data_dir=deployment.data_dir, s3_endpoint=None, agency_id=AGENCY), AGENCY)
+    for entry, on_behalf_of in ((by_role(staff, "leader"), None),
+                                (by_role(staff, "department_head"),
+                                 {"user_id": by_role(staff, "leader")["user_id"], "full_name": "Nguyễn Văn An",
+                                  "position": "Chủ tịch"})):
+        draft = store.put_bytes(sample.draft_pdf()).sha256
+        prepared = h60.call("signing", "prepare_draft", actor_of(entry), draft)["sha256"]
+        signed = h60.call("signing", "sign_leader", actor_of(entry), prepared, entry["user_id"], "Đồng ý",
+                          on_behalf_of)["sha256"]
+        report = h60.call("signing", "verify", actor_of(entry), signed)
+        [personal] = report["signatures"]
+        assert personal["signer"] == entry["full_name"] and personal["trusted"] and personal["intact"]
