@@ -27,6 +27,7 @@ APT_PACKAGES = [
     "chromium", "softhsm2", "libnss3-tools", "opensc", "curl", "procps", "iproute2",
     "tesseract-ocr", "tesseract-ocr-vie", "ghostscript",   # OCR of scans for search (ocrmypdf)
     "libreoffice-writer-nogui",   # DOCX/ODT drafts converted to PDF before signing (gateway/drafting.py)
+    "fonts-liberation2",   # Times New Roman/Arial metrics with Vietnamese glyphs for converted DOCX/ODT drafts
 ]
 
 
