@@ -130,7 +130,8 @@ def _database(engine: str, tmp: Path, tag: str, keep: bool) -> tuple[Database, c
 def _corpus(db: Database, engine: str, size: int, marker: Path | None) -> float:
     """Load the corpus, or reuse a kept one (its indexing rate was recorded when it was loaded)."""
     if marker is not None and marker.exists():
-        for index in Document.__table__.indexes:   # a corpus kept from an older schema gets the newer indexes
+        db.create_all()                            # a corpus kept from an older schema gets the newer columns
+        for index in Document.__table__.indexes:   # and indexes
             index.create(db.engine, checkfirst=True)
         return float(marker.read_text())
     db.create_all()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from services.registry import operations as ops
 from services.registry import search as sr
+from tests.registry.conftest import make_registry_db, numbering_year
 from tests.registry.test_search import Blobs, ids_of, paper
 
 
@@ -49,3 +51,26 @@ def test_a_bulk_loaded_batch_is_found_like_documents_indexed_one_by_one(db, cler
         ids = [doc.id for doc, _ in batch]
     assert ids_of(sr.search(db, clerk, {"text": "dong xuan"})) == {ids[0], ids[2]}
     assert ids_of(sr.search(db, clerk, {"text": "gia suc", "issuer": "Nông nghiệp"})) == {ids[1], ids[3]}
+
+
+def test_a_postgresql_index_made_before_the_stored_vector_gets_it_at_the_next_start(clerk, admin, tmp_path,
+                                                                                     request):
+    from sqlalchemy import text
+
+    db = make_registry_db("postgres", tmp_path, request)   # the stored vector exists on PostgreSQL only
+    try:
+        ops.create_register(db, admin, "incoming", numbering_year())
+        with db.engine.begin() as conn:   # the schema as it was: no stored vector, an expression index
+            conn.execute(text("ALTER TABLE search_text DROP COLUMN body_tsv"))
+            conn.execute(text("CREATE INDEX ix_search_text_fts ON search_text USING gin "
+                              "(to_tsvector('simple', body))"))
+        doc = paper(db, clerk, Blobs(), 1, "Kế hoạch tổ chức Hội nghị tổng kết")   # indexed under the old schema
+        db.create_all()                                                            # what every service start runs
+        db.create_all()                                                            # and again: idempotent
+        with db.engine.connect() as conn:
+            indexes = set(conn.execute(text("SELECT indexname FROM pg_indexes WHERE tablename = 'search_text'"))
+                          .scalars())
+        assert "ix_search_text_tsv" in indexes and "ix_search_text_fts" not in indexes
+        assert ids_of(sr.search(db, clerk, {"text": "hoi nghi tong ket"})) == {doc}
+    finally:
+        db.dispose()
