@@ -24,6 +24,7 @@ class SigningSettings(CommonSettings):
     signing_key_source: Literal["pkcs12", "pkcs11"] = "pkcs12"
     signing_pkcs11_module: str = "/usr/lib/softhsm/libsofthsm2.so"
     signing_pkcs11_token_label: str = ""
+    signing_convert_timeout: float = Field(120, description="Seconds a DOCX/ODT → PDF conversion may take")
     signing_pkcs11_pin: SecretStr = Field(SecretStr(""), description="PIN of the token (from the environment)")
 
     @property

@@ -18,7 +18,7 @@ from pyhanko.sign.timestamps.api import TimeStamper
 from services.common.clock import now_vn
 from services.common.db import Database
 from services.common.errors import NotFound, ValidationFailed
-from services.signing import domain, fonts, layout, pades
+from services.signing import convert, domain, fonts, layout, pades
 from services.signing.keys import check_ref, open_signer
 from services.signing.models import AppearanceImage, KeyBinding, Operation
 from services.signing.pki import find_leader, load_pki, personal_certificates
@@ -168,8 +168,22 @@ class Signing:
         key, done = self._remembered("prepare", pdf_sha256, layout_spec)
         if done:
             return done
-        out = pades.prepare(self._pdf(pdf_sha256), places)
-        return self._remember(key, "prepare", pdf_sha256, {"sha256": self._put(out)})
+        pdf, result = self._draft_pdf(pdf_sha256)
+        out = pades.prepare(pdf, places)
+        return self._remember(key, "prepare", pdf_sha256, {"sha256": self._put(out), **result})
+
+    def _draft_pdf(self, sha256: str) -> tuple[bytes, dict]:
+        """The draft as PDF: a PDF as it is, a DOCX/ODT converted with LibreOffice (type read from the bytes)."""
+        data = self.blobs.read(sha256)
+        kind = convert.detect(data)
+        if kind == convert.PDF:
+            return data, {}
+        if kind is None and convert.looks_like_office(data):
+            kind = convert.DOCX  # a ZIP that is neither: report it as a broken document, the likeliest case
+        if kind is None:
+            raise ValidationFailed("Tệp dự thảo phải là PDF, DOCX hoặc ODT.", sha256=sha256, code="not_pdf")
+        pdf = convert.to_pdf(data, kind, timeout=self.settings.signing_convert_timeout)
+        return pdf, {"converted_from": kind, "pdf_sha256": self._put(pdf)}
 
     def sign_leader(self, pdf_sha256: str, signer_user_id: str, reason: str = "",
                     on_behalf_of: dict | None = None, signer_position: str = "") -> dict:
