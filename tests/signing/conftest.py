@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,9 +10,11 @@ import pytest
 
 from infra.topology import DEMO
 from services.common.db import Database
+from services.common.rpc import ServiceClient
 from services.signing import models, pki, sample
 from services.signing.settings import SigningSettings
 from services.signing.workflow import Signing
+from tests.agency import running_agency_process
 
 AGENCY = "000.00.00.H60"
 LEADER = "annv.ubnd"
@@ -49,3 +52,15 @@ def signing(settings) -> Iterator[Signing]:
 @pytest.fixture(scope="session")
 def draft_bytes() -> bytes:
     return sample.draft_pdf()
+
+
+@pytest.fixture
+def signing_process(fresh_vhost, settings):
+    env = {**os.environ, "DATA_DIR": str(settings.data_dir), "SIGNING_PKI_DIR": str(settings.pki_dir)}
+    with running_agency_process("services.signing.service:SigningService", fresh_vhost,
+                                settings.data_dir / "agency.log", env, agency=AGENCY, ready_timeout=60) as port:
+        client = ServiceClient(fresh_vhost, size=2, timeout=60)
+        try:
+            yield client, port
+        finally:
+            client.close()

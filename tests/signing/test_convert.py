@@ -112,3 +112,15 @@ def test_other_files_are_refused(signing):
     with pytest.raises(ValidationFailed) as err:
         signing.prepare_draft(sha)
     assert err.value.message_vi == "Tệp dự thảo phải là PDF, DOCX hoặc ODT."
+
+
+def test_conversion_runs_inside_the_nameko_service(signing_process, settings):
+    """The same conversion under eventlet (green subprocess and semaphore) in a real agency process."""
+    from services.storage.blobs import blob_store
+    from tests.signing.test_service import CLERK
+
+    client, _ = signing_process
+    sha = blob_store(settings, CLERK.agency_id).put_bytes(docx_bytes()).sha256
+    result = client.call("signing", "prepare_draft", CLERK, sha)
+    assert result["converted_from"] == "docx"
+    assert TITLE in " ".join(pdftotext(blob_store(settings, CLERK.agency_id).read(result["sha256"])).split())

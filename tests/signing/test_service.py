@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import urllib.request
 
 import pytest
@@ -10,28 +9,14 @@ import pytest
 from infra import procs
 from services.common.actor import Actor
 from services.common.errors import Forbidden
-from services.common.rpc import ServiceClient
 from services.signing import layout, sample
 from services.storage.blobs import blob_store
-from tests.agency import running_agency_process
 from tests.signing.conftest import AGENCY, LEADER
 
 LEADER_ACTOR = Actor(user_id="u-leader", username=LEADER, agency_id=AGENCY, roles=frozenset({"leader"}),
                      full_name="Nguyễn Văn An")
 CLERK = Actor(user_id="u-clerk", username="hoalt.vp", agency_id=AGENCY, roles=frozenset({"clerk"}),
               full_name="Lê Thị Hoa")
-
-
-@pytest.fixture
-def signing_process(fresh_vhost, settings):
-    env = {**os.environ, "DATA_DIR": str(settings.data_dir), "SIGNING_PKI_DIR": str(settings.pki_dir)}
-    with running_agency_process("services.signing.service:SigningService", fresh_vhost,
-                                settings.data_dir / "agency.log", env, agency=AGENCY, ready_timeout=60) as port:
-        client = ServiceClient(fresh_vhost, size=2, timeout=60)
-        try:
-            yield client, port
-        finally:
-            client.close()
 
 
 def test_flow_over_rpc(signing_process, settings):
