@@ -307,3 +307,63 @@ def publish(ch: Any, exchange: str, key: str, body: bytes, *, user_id: str, mess
     ch.basic_publish(exchange, key, body, pika.BasicProperties(
         delivery_mode=2, user_id=user_id, message_id=message_id, headers=headers or {},
         content_type="application/xml", timestamp=int(time.time())), mandatory=mandatory)
+
+
+class PublishWindow:
+    """Publisher confirms for a window of messages: publish several, then wait once for all their confirms.
+
+    pika's BlockingChannel waits for the confirm of each publish in turn (one broker round trip, and for a
+    quorum queue one fsync, per message). This turns confirm mode on through the channel's underlying
+    asynchronous channel (`BlockingChannel._impl`, pika 1.x) with our own callbacks, so `publish` returns at
+    once and `wait` drives the connection until every outstanding delivery tag is acked. A nack, a
+    `mandatory` message returned as unroutable, or no answer within `timeout` raises; the caller then acks
+    nothing of the window, and everything in it is consumed and published again (at-least-once: the
+    receivers deduplicate). The channel may also consume; only publishing must go through this object.
+    """
+
+    def __init__(self, conn: pika.BlockingConnection, ch: Any, timeout: float = 60.0) -> None:
+        self.conn, self.impl, self.timeout = conn, ch._impl, timeout
+        self.next_tag = 1          # a channel in confirm mode numbers publishes 1, 2, ...
+        self.pending: set[int] = set()
+        self.failures: list[str] = []
+        ready: list[bool] = []
+        self.impl.confirm_delivery(ack_nack_callback=self._on_confirm, callback=lambda _frame: ready.append(True))
+        self.impl.add_on_return_callback(self._on_return)
+        self._drive(lambda: bool(ready), "confirm.select-ok")
+
+    def _on_confirm(self, frame: Any) -> None:
+        method = frame.method
+        tags = {t for t in self.pending if t <= method.delivery_tag} if method.multiple else {method.delivery_tag}
+        self.pending -= tags
+        if isinstance(method, pika.spec.Basic.Nack):
+            self.failures.append(f"nack of {len(tags)} message(s)")
+
+    def _on_return(self, _channel: Any, method: Any, props: Any, _body: bytes) -> None:
+        self.failures.append(f"unroutable {props.message_id} ({method.exchange}/{method.routing_key}: "
+                             f"{method.reply_text})")
+
+    def _drive(self, done: Callable[[], bool], what: str) -> None:
+        deadline = time.monotonic() + self.timeout
+        while not done():
+            if time.monotonic() > deadline:
+                raise pika.exceptions.AMQPConnectionError(f"no {what} within {self.timeout:.0f}s")
+            self.conn.process_data_events(time_limit=0.05)
+
+    def publish(self, exchange: str, key: str, body: bytes, *, user_id: str, message_id: str,
+                headers: dict[str, Any] | None = None, mandatory: bool = False) -> None:
+        self.impl.basic_publish(exchange, key, body, pika.BasicProperties(
+            delivery_mode=2, user_id=user_id, message_id=message_id, headers=headers or {},
+            content_type="application/xml", timestamp=int(time.time())), mandatory=mandatory)
+        self.pending.add(self.next_tag)
+        self.next_tag += 1
+
+    def wait(self) -> None:
+        """Return once every message published so far is confirmed; raise if any was nacked or returned."""
+        self._drive(lambda: not self.pending, "publisher confirm")
+        if self.failures:
+            failures, self.failures = self.failures, []
+            raise PublishFailed("; ".join(failures))
+
+
+class PublishFailed(Exception):
+    """A message of a window was nacked by the broker or returned as unroutable."""

@@ -39,6 +39,7 @@ from services.interconnect.relaylog import RelayLog
 
 log = logging.getLogger("congvan.hub")
 PREFETCH = 32
+WINDOW = PREFETCH  # packages relayed between two waits for confirms (at most the prefetch)
 
 
 class RecipientDirectory(Protocol):
@@ -250,13 +251,26 @@ class Loop(threading.Thread):
 
 
 class RelayLoop(Loop):
-    def __init__(self, hub: Hub, creds: broker.Credentials, clock: m.InboxClock | None = None) -> None:
+    """Relays in windows: each package's onward copies are published at once; when the window is full or no
+    further package is already waiting, the loop waits for all their confirms, writes the window's relay-log
+    rows in one transaction, and acks the window (one multiple ack). A crash or a failed publish anywhere
+    before that ack means the whole window is redelivered and relayed again (at-least-once; receivers dedupe)."""
+
+    def __init__(self, hub: Hub, creds: broker.Credentials, clock: m.InboxClock | None = None,
+                 window: int = WINDOW) -> None:
         super().__init__(f"relay:{hub.code}")
-        self.hub, self.creds, self.clock = hub, creds, clock
+        self.hub, self.creds, self.clock, self.window = hub, creds, clock, window
 
     def session(self) -> None:
         params = self.creds.params(self.hub.user, broker.hub_vhost(self.hub.topology, self.hub.code))
-        with broker.confirmed_channel(params) as (_conn, ch):
+        conn = pika.BlockingConnection(params)
+        try:
+            ch = conn.channel()
+            publisher = broker.PublishWindow(conn, ch)
+            held: list[int] = []          # delivery tags handled, not yet acked
+            copies: list[Copy] = []       # their onward copies, for the metrics once confirmed
+            self.hub.log.hold()
+
             def handle(method, props, body) -> None:
                 try:
                     outcome = self.hub.handle(body, props)
@@ -265,22 +279,39 @@ class RelayLoop(Loop):
                 except Exception:
                     log.exception("relay of %s failed; it will be retried, then dead-lettered", props.message_id)
                     ch.basic_nack(method.delivery_tag, requeue=True)
-                    return
-                for copy in outcome.copies:
-                    self._publish(ch, copy)
-                ch.basic_ack(method.delivery_tag)
+                    outcome = None
+                if outcome is not None:
+                    for copy in outcome.copies:
+                        publisher.publish(broker.DELIVER, copy.key, copy.body, user_id=self.hub.user,
+                                          message_id=copy.message_id, headers=copy.headers, mandatory=True)
+                    held.append(method.delivery_tag)
+                    copies.extend(outcome.copies)
+                if held and (len(held) >= self.window or ch.get_waiting_message_count() == 0):
+                    publisher.wait()
+                    self.hub.log.flush()
+                    ch.basic_ack(held[-1], multiple=True)
+                    self._delivered(copies)
+                    held.clear()
+                    copies.clear()
+                    self.hub.log.hold()
 
             self.consume(ch, broker.RELAY_QUEUE, handle)
+        finally:
+            self.hub.log.discard()
+            if conn.is_open:
+                try:
+                    conn.close()
+                except Exception:  # closing a broken connection: nothing left to release
+                    log.debug("close failed", exc_info=True)
 
-    def _publish(self, ch: Any, copy: Copy) -> None:
-        broker.publish(ch, broker.DELIVER, copy.key, copy.body, user_id=self.hub.user, message_id=copy.message_id,
-                       headers=copy.headers, mandatory=True)
-        if copy.key in (copy.headers.get(H_RECIPIENTS) or []):  # into a served agency's inbox
-            age = domain.age_seconds(copy.headers.get(H_SUBMITTED))
-            if age is not None:
-                m.RELAY_LATENCY.labels(self.hub.code).observe(age)
-            if self.clock:
-                self.clock.published(broker.inbox_queue(copy.key))
+    def _delivered(self, copies: list[Copy]) -> None:
+        for copy in copies:
+            if copy.key in (copy.headers.get(H_RECIPIENTS) or []):  # into a served agency's inbox
+                age = domain.age_seconds(copy.headers.get(H_SUBMITTED))
+                if age is not None:
+                    m.RELAY_LATENCY.labels(self.hub.code).observe(age)
+                if self.clock:
+                    self.clock.published(broker.inbox_queue(copy.key))
 
 
 class Forwarder(Loop):
@@ -293,14 +324,29 @@ class Forwarder(Loop):
             creds, user, local_vhost, queue, remote_vhost)
 
     def session(self) -> None:
-        with broker.confirmed_channel(self.creds.params(self.user, self.remote_vhost)) as (_rc, remote), \
-                broker.confirmed_channel(self.creds.params(self.user, self.local_vhost)) as (_lc, local):
-            def handle(method, props, body) -> None:
-                broker.publish(remote, broker.SUBMIT, "", body, user_id=self.user, message_id=props.message_id,
-                               headers=dict(props.headers or {}))
-                local.basic_ack(method.delivery_tag)
+        remote_conn = pika.BlockingConnection(self.creds.params(self.user, self.remote_vhost))
+        try:
+            publisher = broker.PublishWindow(remote_conn, remote_conn.channel())
+            with broker.confirmed_channel(self.creds.params(self.user, self.local_vhost)) as (_lc, local):
+                held: list[int] = []
 
-            self.consume(local, self.queue, handle)
+                def handle(method, props, body) -> None:
+                    publisher.publish(broker.SUBMIT, "", body, user_id=self.user, message_id=props.message_id,
+                                      headers=dict(props.headers or {}))
+                    held.append(method.delivery_tag)
+                    # A window of forwards is confirmed by the neighbour before it is acked here.
+                    if len(held) >= WINDOW or local.get_waiting_message_count() == 0:
+                        publisher.wait()
+                        local.basic_ack(held[-1], multiple=True)
+                        held.clear()
+
+                self.consume(local, self.queue, handle)
+        finally:
+            if remote_conn.is_open:
+                try:
+                    remote_conn.close()
+                except Exception:  # closing a broken connection: nothing left to release
+                    log.debug("close failed", exc_info=True)
 
 
 # --- the process ----------------------------------------------------------------------------------------

@@ -39,30 +39,59 @@ class Problem:
 
 
 class RelayLog:
+    """The chain of one hub. `append` writes one row in its own transaction; between `hold()` and `flush()`
+    rows are kept in memory and written in one transaction (the relay loop holds a window of packages and
+    flushes it after their onward publishes are confirmed and before they are acked)."""
+
     def __init__(self, database: Database, hub: str) -> None:
         self.db = database
         self.hub = hub
         self._lock = threading.Lock()  # one writer per process; the DB transaction guards across processes
+        self._held: list[tuple] | None = None
 
     def append(self, event: str, message_id: str, *, document_id: str = "", sender: str = "",
-               recipients: list[str] | tuple[str, ...] = (), sha256: str = "", detail: str = "") -> RelayLogEntry:
+               recipients: list[str] | tuple[str, ...] = (), sha256: str = "", detail: str = "") -> None:
         if event not in EVENTS:
             raise ValueError(f"unknown relay event {event!r}")
+        row = (event, message_id, document_id, sender, ",".join(recipients), sha256, detail,
+               datetime.now(UTC).isoformat(timespec="microseconds"))
+        if self._held is not None:
+            self._held.append(row)
+            return
+        self._write([row])
+
+    def hold(self) -> None:
+        """Keep the next appends in memory until `flush` (or drop them with `discard`)."""
+        if self._held is None:
+            self._held = []
+
+    def flush(self) -> int:
+        """Write the held rows in one transaction, in the order they were appended; returns how many."""
+        rows, self._held = self._held or [], None
+        if rows:
+            self._write(rows)
+        return len(rows)
+
+    def discard(self) -> None:
+        """Forget held rows: their packages were not acked and will be relayed, and logged, again."""
+        self._held = None
+
+    def _write(self, rows: list[tuple]) -> None:
         with self._lock, self.db.session() as s:
             if s.bind.dialect.name == "postgresql":  # serialise appenders: the chain needs the true last row
                 s.execute(select(RelayLogEntry.seq).with_for_update().order_by(RelayLogEntry.seq.desc()).limit(1))
             last = s.execute(select(RelayLogEntry).order_by(RelayLogEntry.seq.desc()).limit(1)).scalar_one_or_none()
-            seq = (last.seq + 1) if last else 1
+            seq = last.seq if last else 0
             prev = last.row_hash if last else GENESIS
-            at = datetime.now(UTC).isoformat(timespec="microseconds")
-            rcpt = ",".join(recipients)
-            entry = RelayLogEntry(seq=seq, hub=self.hub, at=at, event=event, message_id=message_id,
-                                  document_id=document_id, sender=sender, recipients=rcpt, sha256=sha256,
-                                  detail=detail, prev_hash=prev,
-                                  row_hash=row_hash(prev, seq, self.hub, at, event, message_id, document_id,
-                                                    sender, rcpt, sha256, detail))
-            s.add(entry)
-            return entry
+            for event, message_id, document_id, sender, rcpt, sha256, detail, at in rows:
+                seq += 1
+                entry = RelayLogEntry(seq=seq, hub=self.hub, at=at, event=event, message_id=message_id,
+                                      document_id=document_id, sender=sender, recipients=rcpt, sha256=sha256,
+                                      detail=detail, prev_hash=prev,
+                                      row_hash=row_hash(prev, seq, self.hub, at, event, message_id, document_id,
+                                                        sender, rcpt, sha256, detail))
+                s.add(entry)
+                prev = entry.row_hash
 
     def entries(self, message_id: str | None = None) -> list[RelayLogEntry]:
         with self.db.session() as s:

@@ -102,3 +102,30 @@ def test_a_message_failing_too_often_is_dead_lettered(provisioned):
         assert body == b"<poison/>" and props.headers[domain.ORIGINAL_USER] == user
     finally:
         conn.close()
+
+
+def test_a_publish_window_confirms_many_and_refuses_an_unroutable_message(provisioned):
+    topology, creds, _ = provisioned
+    user = broker.hub_user(topology, "H60")
+    conn = _connect(creds, topology, user, "H60")
+    try:
+        window = broker.PublishWindow(conn, conn.channel())
+        for i in range(20):
+            window.publish(broker.DELIVER, H60_B, b"<edXML/>", user_id=user, message_id=f"w{i}", mandatory=True)
+        window.wait()
+        assert window.pending == set()
+        window.publish(broker.DELIVER, "000.00.99.H60", b"<edXML/>", user_id=user, message_id="nowhere",
+                       mandatory=True)
+        with pytest.raises(broker.PublishFailed, match="unroutable nowhere"):
+            window.wait()
+    finally:
+        conn.close()
+    conn = _connect(creds, topology, broker.agency_user(topology, H60_B), "H60")
+    try:
+        ch = conn.channel()
+        got = []
+        while (msg := ch.basic_get(broker.inbox_queue(H60_B), auto_ack=True))[0] is not None:
+            got.append(msg[1].message_id)
+        assert got == [f"w{i}" for i in range(20)]
+    finally:
+        conn.close()

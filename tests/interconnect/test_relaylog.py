@@ -63,3 +63,17 @@ def test_an_inserted_row_is_found(relay_log):
         s.execute(update(RelayLogEntry).where(RelayLogEntry.seq >= 103).values(seq=RelayLogEntry.seq - 99))
     kinds = {(p.seq, p.kind) for p in relay_log.verify()}
     assert (4, "inserted") in kinds
+
+
+def test_held_rows_are_written_in_one_chained_batch_and_discarded_rows_never(relay_log):
+    relay_log.hold()
+    for i in range(5, 9):
+        relay_log.append("delivered", f"m{i}", recipients=["000.00.09.H60"])
+    assert relay_log.head()[0] == 5  # nothing written while held
+    assert relay_log.flush() == 4
+    relay_log.hold()
+    relay_log.append("received", "lost-with-its-window")
+    relay_log.discard()
+    relay_log.append("received", "m9")  # not held any more: written at once
+    assert [e.message_id for e in relay_log.entries()][5:] == ["m5", "m6", "m7", "m8", "m9"]
+    assert relay_log.head()[0] == 10 and relay_log.verify() == []
