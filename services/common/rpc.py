@@ -25,6 +25,7 @@ from nameko.extensions import DependencyProvider
 from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import MetaData
 
+from services.common import audit as audit_chain
 from services.common.actor import Actor
 from services.common.db import Database
 from services.common.errors import CongVanError
@@ -85,17 +86,26 @@ def settings_from_config(config: dict[str, Any]) -> CommonSettings:
 
 
 class DatabaseProvider(DependencyProvider):
-    """One `Database` per container (service instance), tables created at start."""
+    """One `Database` per container (service instance), tables created at start. Every write through it lands
+    in the service's hash-chained audit_log, naming the worker's acting user (services/common/audit.py)."""
 
-    def __init__(self, service: str, metadata: MetaData) -> None:
+    def __init__(self, service: str, metadata: MetaData, audit: bool = True) -> None:
         self.service = service
         self.metadata = metadata
+        self.audit = audit
         self.database: Database | None = None
 
     def setup(self) -> None:
         settings = settings_from_config(self.container.config)
-        self.database = Database(self.service, settings.agency_id, self.metadata, settings)
+        self.database = Database(self.service, settings.agency_id, self.metadata, settings, audit=self.audit)
         self.database.create_all()
+
+    def worker_setup(self, worker_ctx) -> None:
+        # Runs in the worker's greenthread, like the handler: the audit hook finds the acting user there.
+        audit_chain.set_worker(worker_ctx)
+
+    def worker_teardown(self, worker_ctx) -> None:
+        audit_chain.clear_worker()
 
     def stop(self) -> None:
         if self.database:
