@@ -170,6 +170,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     handling.install(app)
     work.install(app)
+    from gateway import problems
+
+    problems.install(app)
     return app
 
 
