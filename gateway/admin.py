@@ -29,6 +29,7 @@ NOTICES = {
     "da-luu": "Đã lưu thay đổi.", "da-khoa": "Đã khóa tài khoản; các phiên đăng nhập của tài khoản đã kết thúc.",
     "da-mo-khoa": "Đã mở khóa tài khoản.", "da-tao-so": "Đã tạo sổ văn bản.", "da-luu-don-vi": "Đã lưu đơn vị.",
     "da-luu-cau-hinh": "Đã lưu cấu hình.",
+    "da-dong-bo": "Đã đồng bộ danh sách cán bộ sang dịch vụ điều hành.",
 }
 SYNC_PENDING = ("Thay đổi đã được lưu nhưng chưa đồng bộ được sang dịch vụ điều hành (phân công, thông báo): "
                 "{reason} Hãy lưu lại sau ít phút.")
@@ -204,6 +205,16 @@ def _install_people(app: FastAPI) -> None:
         warning = _sync(g, v, user)
         return _users_page(request, g, v, issued={"username": user.username, "password": password,
                                                    "full_name": user.full_name}, warning=warning)
+
+    @app.post("/quan-tri/nguoi-dung/dong-bo", include_in_schema=False)
+    def sync_all(request: Request, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
+        """Accounts made before routing ran (or by the demo seed) are pushed to routing in one go."""
+        people = g.accounts.list_users(v.user.agency_id)
+        try:
+            g.backends.call(v.actor, "routing", "sync_staff", [staff_entry(u) for u in people])
+        except CongVanError as exc:
+            return _users_page(request, g, v, warning=SYNC_PENDING.format(reason=exc.message_vi))
+        return RedirectResponse("/quan-tri/nguoi-dung?tb=da-dong-bo", status_code=303)
 
     @app.get("/quan-tri/nguoi-dung/{user_id}", response_class=HTMLResponse, include_in_schema=False)
     def user_page(request: Request, user_id: str, v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)):

@@ -37,9 +37,26 @@ def token_for(dep, username: str) -> httpx.Client:
     return httpx.Client(base_url=base_url(dep), timeout=60, headers={"authorization": f"Bearer {token}"})
 
 
+def busy(r: httpx.Response) -> bool:
+    """The gateway's documented answer when an agency service did not reply in time (problem+json 503)."""
+    return r.status_code == 503 and "service_unavailable" in r.text
+
+
+def request_retrying(client: httpx.Client, method: str, path: str, attempts: int = 4, **kwargs) -> httpx.Response:
+    """A request, again after a 503 "service_unavailable": a registry stalled by SQLite's write lock (reported with
+    issue 8: the search indexer holds the lock while it reads a PDF) answers 503 for 30 to 90 s. Only for requests
+    that change nothing or are refused anyway; the last 503 is returned as it is."""
+    r = client.request(method, path, **kwargs)
+    for _ in range(attempts - 1):
+        if not busy(r):
+            break
+        r = client.request(method, path, **kwargs)
+    return r
+
+
 def send_document(client: httpx.Client, subject: str, recipient: str, notation: str = "UBND-VP") -> dict:
     """The clerk sends a signed PDF from the web form; returns the outgoing document's id, number and PDF."""
-    form = client.get("/van-ban-di/gui")
+    form = request_retrying(client, "GET", "/van-ban-di/gui")
     assert form.status_code == 200, form.text[:500]
     number = re.search(r'name="code_number"[^>]*value="(\d+)"', form.text).group(1)
     pdf = vietnamese_pdf("ỦY BAN NHÂN DÂN", f"{subject}\nKính gửi: nơi nhận {secrets.token_hex(4)}")

@@ -1,0 +1,110 @@
+"""Administration screens against the real deployment: people reach routing's staff directory (sync_staff),
+registers are opened in the registry, the configuration goes to routing and comes back."""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+import string
+from contextlib import closing
+from datetime import date
+
+import pytest
+
+from services.common.actor import Actor
+from services.common.errors import NotFound
+from services.common.rpc import ServiceClient
+from tests.e2e.helpers import csrf_of, signed_in
+from tests.gateway.test_api import base_url, session_for
+
+H60, G22 = "000.00.00.H60", "000.00.00.G22"
+
+
+def _actor(client) -> Actor:
+    me = client.get("/api/v1/me").json()
+    return Actor(user_id=me["user_id"], username=me["username"], agency_id=me["agency_id"],
+                 roles=frozenset(me["roles"]), full_name=me["full_name"], unit=me["unit"])
+
+
+def _assign_task(dep, leader: Actor, assignee_id: str, title: str) -> dict:
+    with closing(ServiceClient(dep.agencies()[leader.agency_id]["amqp_uri"], size=1, timeout=60)) as rpc:
+        return rpc.call("routing", "create_task", leader, title, assignee_id)
+
+
+def test_people_created_and_locked_by_the_admin_reach_routing(deployment):
+    admin = session_for(deployment, "manhhd.vptq")
+    leader = session_for(deployment, "annv.vptq")
+    given = "".join(secrets.choice(string.ascii_lowercase) for _ in range(8)).capitalize()
+    page = admin.get("/quan-tri/nguoi-dung")
+    assert page.status_code == 200 and "Tạo tài khoản" in page.text
+    created = admin.post("/quan-tri/nguoi-dung", data={
+        "csrf_token": csrf_of(page.text), "full_name": f"Trần Văn {given}", "unit": "thtq",
+        "position": "Chuyên viên", "roles": ["specialist"]})
+    assert created.status_code == 200, created.text[:1000]
+    assert "chưa đồng bộ" not in created.text
+    username = re.search(r'class="issued-username">([^<]+)<', created.text).group(1)
+    password = re.search(r'class="issued-password">([^<]+)<', created.text).group(1)
+    assert username == f"{given.lower()}tv.thtq"
+
+    # routing knows the new person at once: the leader can assign work to them
+    newcomer = signed_in(base_url(deployment), username, password)
+    assert newcomer.get("/", follow_redirects=False).headers["location"] == "/doi-mat-khau"
+    user_id = re.search(rf'href="/quan-tri/nguoi-dung/([^"]+)">{re.escape(username)}<',
+                        admin.get("/quan-tri/nguoi-dung").text).group(1)
+    task = _assign_task(deployment, _actor(leader), user_id, f"Việc cho người mới {given}")
+    assert task["assignee"] == user_id and task["unit"] == "THTQ"
+
+    # locked: the sessions end and routing stops offering the person
+    person = admin.get(f"/quan-tri/nguoi-dung/{user_id}")
+    locked = admin.post(f"/quan-tri/nguoi-dung/{user_id}/khoa", data={"csrf_token": csrf_of(person.text)})
+    assert locked.status_code == 303 and locked.headers["location"].endswith("tb=da-khoa")
+    assert newcomer.get("/", follow_redirects=False).headers["location"].startswith("/dang-nhap")
+    with pytest.raises(NotFound):
+        _assign_task(deployment, _actor(leader), user_id, "Việc cho người đã nghỉ")
+    assert "Đã khóa" in admin.get(f"/quan-tri/nguoi-dung/{user_id}").text  # kept, never deleted
+    for c in (admin, leader, newcomer):
+        c.close()
+
+
+def test_admin_opens_a_register_in_the_registry(deployment):
+    admin = session_for(deployment, "manhhd.vptq")
+    page = admin.get("/quan-tri/so-van-ban")
+    assert page.status_code == 200 and "Sổ văn bản đến năm" in page.text
+    year = 2040 + secrets.randbelow(50)
+    data = {"csrf_token": csrf_of(page.text), "direction": "copies", "year": str(year), "scope": "all", "name": ""}
+    r = admin.post("/quan-tri/so-van-ban", data=data)
+    assert r.status_code == 303
+    assert f"Sổ bản sao năm {year}" in admin.get("/quan-tri/so-van-ban").text
+    again = admin.post("/quan-tri/so-van-ban", data=data)
+    assert again.status_code == 409 and "đã có" in again.text
+    clerk = session_for(deployment, "hoalt.vptq")
+    assert clerk.post("/quan-tri/so-van-ban", data={**data, "csrf_token": csrf_of(clerk.get("/").text),
+                                                    "year": str(year + 1)}).status_code == 403
+    admin.close()
+    clerk.close()
+
+
+def test_configuration_round_trips_through_routing(deployment):
+    admin = session_for(deployment, "taidv.vpcp")
+    page = admin.get("/quan-tri/cau-hinh")
+    assert page.status_code == 200 and "Giờ làm việc" in page.text
+    form = {name: value for name, value in re.findall(r'<input name="([a-z_]+)"[^>]*value="([^"]*)"', page.text)}
+    chain = re.search(r'<textarea name="review_chain"[^>]*>(.*?)</textarea>', page.text, re.S).group(1)
+    original = int(form["default_deadline_days"])
+    day_off = date(date.today().year + 1, 1, 2).strftime("%d/%m/%Y")
+    changed = {**form, "csrf_token": csrf_of(page.text), "default_deadline_days": str(original + 3),
+               "periods": "07:30-11:30, 13:30-17:00", "extra_days_off": day_off, "make_up_days": "",
+               "public_holidays": "1", "review_chain": html.unescape(chain)}
+    try:
+        saved = admin.post("/quan-tri/cau-hinh", data=changed)
+        assert saved.status_code == 303, saved.text[:1000]
+        shown = admin.get("/quan-tri/cau-hinh").text
+        assert f'value="{original + 3}"' in shown and "07:30-11:30, 13:30-17:00" in shown
+        assert date(date.today().year + 1, 1, 2).isoformat() in shown
+        broken = admin.post("/quan-tri/cau-hinh", data={**changed, "review_chain": '[{"key": "x"}]'})
+        assert broken.status_code == 422 and 'value="' in broken.text
+    finally:
+        admin.post("/quan-tri/cau-hinh", data={**changed, "default_deadline_days": str(original), "extra_days_off": ""})
+    assert f'value="{original}"' in admin.get("/quan-tri/cau-hinh").text
+    admin.close()
