@@ -21,6 +21,7 @@ CHUNK = 256 * 1024
 ITEM_KIND_LABELS = {"document": "Văn bản", "draft": "Dự thảo", "note": "Ghi chú, tài liệu làm việc",
                     "media": "Tư liệu (ảnh, ghi âm, phim)"}
 NOTICES = {"da-mo": "Đã mở hồ sơ.", "da-them": "Đã thêm vào hồ sơ.", "da-bo": "Đã bỏ khỏi hồ sơ.",
+           "da-sap-xep": "Đã sắp xếp lại; khi kết thúc, hồ sơ giữ thứ tự này.",
            "da-ket-thuc": "Đã kết thúc hồ sơ.", "da-nop": "Đã nộp lưu hồ sơ; chờ lưu trữ cơ quan tiếp nhận.",
            "da-lap-danh-muc": "Đã lập danh mục hồ sơ; chờ lãnh đạo phê duyệt.",
            "da-phe-duyet": "Đã phê duyệt danh mục hồ sơ.", "da-tiep-nhan": "Đã tiếp nhận hồ sơ vào lưu trữ.",
@@ -206,6 +207,15 @@ def _install_dossier(app: FastAPI) -> None:
         except CongVanError as exc:
             return _dossier_page(request, g, v, dossier_id, exc.message_vi, exc.http_status)
         return _back(dossier_id, "da-bo")
+
+    @app.post("/ho-so/{dossier_id}/sap-xep/{item_id}", include_in_schema=False)
+    def move_item(request: Request, dossier_id: str, item_id: str, ordinal: int = Form(...),
+                  v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        try:
+            g.backends.call(v.actor, "registry", "move_in_dossier", dossier_id, item_id, ordinal)
+        except CongVanError as exc:
+            return _dossier_page(request, g, v, dossier_id, exc.message_vi, exc.http_status)
+        return _back(dossier_id, "da-sap-xep")
 
     @app.post("/ho-so/{dossier_id}/ket-thuc", include_in_schema=False)
     def close(request: Request, dossier_id: str, title: str = Form(""), retention: str = Form(""),

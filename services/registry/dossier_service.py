@@ -87,6 +87,10 @@ class DossierEntrypoints:
         return dz.remove_item(self.db, self.actor.required(), dossier_id, item_id)
 
     @rpc
+    def move_in_dossier(self, dossier_id: str, item_id: str, ordinal: int) -> dict:
+        return dz.move_item(self.db, self.actor.required(), dossier_id, item_id, ordinal)
+
+    @rpc
     def close_dossier(self, dossier_id: str, remove_drafts: bool = False, title: str | None = None,
                       retention: Any = None, end_date: str | None = None) -> dict:
         return dz.close_dossier(self.db, self.actor.required(), dossier_id, remove_drafts, title, retention,

@@ -403,6 +403,35 @@ def remove_item(db: Database, actor: Actor, dossier_id: str, item_id: str) -> di
         return dossier_dict(session, dossier)
 
 
+def move_item(db: Database, actor: Actor, dossier_id: str, item_id: str, ordinal: int) -> dict:
+    """Put an item at position `ordinal` (1 = first), the others shift: the keeper arranges the documents in the
+    order the work was done (NĐ 30 allows that order or the chronological one). Moving to where it is changes
+    nothing; once arranged by hand, closing keeps this order instead of sorting by date."""
+    _agency(db, actor)
+    with db.session() as session:
+        dossier = _load(session, actor, dossier_id, for_update=True)
+        _require_keeper(actor, dossier)
+        require_editable(dossier)
+        items = _items(session, dossier)
+        moving = next((i for i in items if i.id == item_id), None)
+        if moving is None:
+            raise NotFound("Không tìm thấy văn bản trong hồ sơ.", dossier=dossier.id, item=item_id)
+        target = max(1, min(int(ordinal), len(items)))
+        if moving.ordinal != target:
+            items.remove(moving)
+            items.insert(target - 1, moving)
+            for position, item in enumerate(items, start=1):
+                item.ordinal = position
+            _event(session, dossier, actor, "item_moved", f"{item_id}:{target}")
+            session.flush()
+        return dossier_dict(session, dossier)
+
+
+def _arranged_by_hand(session: Session, dossier: Dossier) -> bool:
+    return session.execute(select(func.count()).select_from(DossierEvent).where(
+        DossierEvent.dossier_id == dossier.id, DossierEvent.action == "item_moved")).scalar_one() > 0
+
+
 def _next_ordinal(session: Session, dossier: Dossier) -> int:
     current = session.execute(select(func.max(DossierItem.ordinal))
                               .where(DossierItem.dossier_id == dossier.id)).scalar()
@@ -424,7 +453,8 @@ def _chronological(items: list[DossierItem]) -> list[DossierItem]:
 def close_dossier(db: Database, actor: Actor, dossier_id: str, remove_drafts: bool = False,
                   title: str | None = None, retention: Any = None, end_date: Any = None) -> dict:
     """Kết thúc hồ sơ: duplicates go; drafts are refused unless the keeper asks to remove them; title and retention
-    re-checked (and may be corrected here); items renumbered in chronological order; start/end and totals filled."""
+    re-checked (and may be corrected here); items renumbered in chronological order (or in the keeper's order if
+    arranged by hand); start/end and totals filled."""
     _agency(db, actor)
     with db.session() as session:
         dossier = _load(session, actor, dossier_id, for_update=True)
@@ -446,7 +476,8 @@ def close_dossier(db: Database, actor: Actor, dossier_id: str, remove_drafts: bo
             raise ValidationFailed("Hồ sơ chưa có văn bản nào, không thể kết thúc.", code="dossier_empty",
                                    dossier=dossier.id)
         kept = _drop_duplicates_and_drafts(session, items)
-        for ordinal, item in enumerate(_chronological(kept), start=1):
+        ordered = kept if _arranged_by_hand(session, dossier) else _chronological(kept)
+        for ordinal, item in enumerate(ordered, start=1):
             item.ordinal = ordinal
         dated = [i.item_date for i in kept if i.item_date]
         dossier.start_date = min([*dated, *([dossier.start_date] if dossier.start_date else [])], default=None)

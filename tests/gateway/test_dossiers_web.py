@@ -127,7 +127,12 @@ def test_dossier_life_cycle_through_the_pages(deployment, sent):
                         files={"file": ("du-thao.pdf", vietnamese_pdf("DỰ THẢO", "Tờ trình"), "application/pdf")})
     assert draft.status_code == 303, _text(draft)[:2000]
     page = _text(keeper.get(url))
-    assert "Quyết định phê duyệt đề án chuyển đổi số" in page and "Dự thảo tờ trình" in page
+    assert page.index("Quyết định phê duyệt đề án chuyển đổi số") < page.index("Dự thảo tờ trình")
+    up = re.search(rf'action="({url}/sap-xep/[^"]+)"[^>]*>\s*<input[^>]*>\s*<input type="hidden" '
+                   r'name="ordinal" value="1"', page)
+    assert keeper.post(up.group(1), data={"csrf_token": csrf_of(page), "ordinal": "1"}).status_code == 303
+    page = _text(keeper.get(url))
+    assert page.index("Dự thảo tờ trình") < page.index("Quyết định phê duyệt đề án chuyển đổi số")
 
     refused = keeper.post(f"{url}/ket-thuc", data={"csrf_token": csrf_of(page)})
     assert refused.status_code == 422

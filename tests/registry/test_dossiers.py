@@ -167,3 +167,26 @@ def test_other_agency_and_invisible_drafts_cannot_be_added(db, clerk, edge, keep
         dz.add_document(db, outsider, mine, "no-such-document")
     with db.session() as session:
         assert session.get(Dossier, mine).doc_total == 0
+
+
+def test_the_keeper_arranges_the_order_and_closing_keeps_it(db, clerk, keeper, registers):
+    dossier = dz.open_dossier(db, keeper, title="Hồ sơ giải quyết khiếu nại", file_notation="07.TTr",
+                              retention=10, start_date="2026-01-02")["id"]
+    first, second, third = (paper(db, clerk, n, issued) for n, issued in
+                            ((11, "2026-03-01"), (12, "2026-01-10"), (13, "2026-02-01")))
+    for doc in (first, second, third):
+        dz.add_document(db, keeper, dossier, doc)
+    items = {i["document_pk"]: i["id"] for i in dz.get_dossier(db, keeper, dossier)["items"]}
+    moved = dz.move_item(db, keeper, dossier, items[third], 1)
+    assert [i["document_pk"] for i in moved["items"]] == [third, first, second]
+    assert [i["ordinal"] for i in moved["items"]] == [1, 2, 3]
+    assert [i["document_pk"] for i in dz.move_item(db, keeper, dossier, items[first], 99)["items"]] == [
+        third, second, first]                                           # past the end: last
+    with pytest.raises(NotFound, match="Không tìm thấy văn bản trong hồ sơ"):
+        dz.move_item(db, keeper, dossier, "khong-co", 1)
+    with pytest.raises(Forbidden):
+        dz.move_item(db, person("chitt.kt", Role.SPECIALIST), dossier, items[first], 1)
+    closed = dz.close_dossier(db, keeper, dossier)
+    assert [i["document_pk"] for i in closed["items"]] == [third, second, first]   # not re-sorted by date
+    with pytest.raises(ValidationFailed, match="Hồ sơ đã kết thúc, không được sửa đổi"):
+        dz.move_item(db, keeper, dossier, items[first], 1)
