@@ -28,6 +28,10 @@ CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# Bounds, not timing checks: on a loaded 2-core machine a page with RPCs behind it can take several seconds,
+# and the default 5 s (assertions) / 30 s (actions) made the story flaky while other suites ran.
+expect.set_options(timeout=60_000)
+ACTION_TIMEOUT_MS = 120_000
 H60, H17 = "000.00.00.H60", "000.00.00.H17"
 
 
@@ -46,15 +50,27 @@ class Story:
         self.base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
         self.artifacts = artifacts_dir
         self.shots: list[Path] = []
+        self.pages: dict[str, Page] = {}
 
     def sign_in(self, username: str) -> Page:
         page = self.browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN").new_page()
+        page.set_default_timeout(ACTION_TIMEOUT_MS)
         page.goto(f"{self.base}/dang-nhap")
         page.get_by_label("Tên đăng nhập").fill(username)
         page.get_by_label("Mật khẩu").fill(demo_password(self.deployment, username))
         page.get_by_role("button", name="Đăng nhập").click()
         expect(page.get_by_role("heading", level=1)).to_contain_text("Xin chào")
+        self.pages[username] = page
         return page
+
+    def keep_failure_evidence(self) -> None:
+        """Every open page as it stands when the story fails (the artifacts of a CI run say where it stopped)."""
+        for username, page in self.pages.items():
+            try:
+                page.screenshot(path=str(self.artifacts / f"story-failure-{username}.png"), full_page=True)
+                print(f"--- {username} at {page.url}\n{page.locator('main').inner_text()[:1500]}")
+            except Exception as exc:  # a page that cannot even be captured must not hide the real failure
+                print(f"--- {username}: no capture ({exc})")
 
     def shot(self, page: Page, name: str) -> None:
         number = len(self.shots) + 1
@@ -89,6 +105,14 @@ def option_value(page: Page, select: str, text: str) -> str:
 def test_two_agencies_story_in_the_browser(deployment, browser, artifacts_dir, tmp_path):
     prepare_agency_for_drafts(deployment, H60, "annv.vptq")
     story = Story(browser, deployment, artifacts_dir)
+    try:
+        play(story, tmp_path)
+    except BaseException:
+        story.keep_failure_evidence()
+        raise
+
+
+def play(story: Story, tmp_path: Path) -> None:
     subject = "Về việc đề nghị chia sẻ kinh nghiệm triển khai liên thông văn bản điện tử"
     reply_title = "Về việc chia sẻ kinh nghiệm triển khai liên thông văn bản điện tử (trả lời Đà Nẵng)"
     original = tmp_path / "Công văn Đà Nẵng.pdf"

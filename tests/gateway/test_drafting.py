@@ -11,7 +11,11 @@ import zipfile
 import httpx
 import pytest
 
+from gateway.auth import Accounts
+from gateway.models import Base as GatewayBase
+from gateway.settings import GatewaySettings
 from infra.demo_seed import seeding_admin
+from services.common.db import Database
 from services.common.rpc import ServiceClient
 from services.signing.pki import load_pki
 from tests.deployment import demo_password
@@ -33,8 +37,20 @@ def user_id(client: httpx.Client) -> str:
     return client.get("/api/v1/me").json()["user_id"]
 
 
+def agency_staff(deployment, organ_id: str) -> list[dict]:
+    """The agency's accounts as routing's staff directory entries (the same values the demo seed syncs)."""
+    db = Database("gateway", "gateway", GatewayBase.metadata, GatewaySettings(data_dir=deployment.data_dir))
+    try:
+        return [{"user_id": u.id, "username": u.username, "full_name": u.full_name, "unit": u.unit,
+                 "roles": sorted(u.roles), "position": u.position or "", "active": not u.disabled}
+                for u in Accounts(db).list_users(organ_id)]
+    finally:
+        db.dispose()
+
+
 def prepare_agency_for_drafts(deployment, organ_id: str, leader_username: str) -> None:
-    """What an agency's administrator does once: the review chain, and the leader's key bound to his account."""
+    """What an agency's administrator does once: the staff directory in routing (re-assigning needs it), the
+    review chain, and the leader's key bound to his account."""
     base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
     leader = signed_in(base, leader_username, demo_password(deployment, leader_username))
     try:
@@ -45,6 +61,7 @@ def prepare_agency_for_drafts(deployment, organ_id: str, leader_username: str) -
     client = ServiceClient(deployment.agencies()[organ_id]["amqp_uri"], size=1, timeout=60)
     try:
         admin = seeding_admin(organ_id)
+        client.call("routing", "sync_staff", admin, agency_staff(deployment, organ_id))
         client.call("routing", "configure", admin, review_chain=DEMO_CHAIN)
         client.call("signing", "register_certificate", admin, leader_id, "personal",
                     {"source": "pkcs12", "p12": p12})
