@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import urllib.parse
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -40,8 +39,8 @@ class ResultPage:
     @property
     def summary(self) -> str:
         if self.capped:
-            return f"Hơn {self.total:,} văn bản phù hợp".replace(",", ".") + \
-                " (chỉ xếp hạng những văn bản này); hãy thêm điều kiện để thu hẹp."
+            return f"Có hơn {self.total:,} văn bản phù hợp, chỉ hiện {self.total:,} văn bản; ".replace(",", ".") + \
+                "hãy thêm điều kiện (ngày, loại, cơ quan ban hành…) để thu hẹp."
         return f"Tìm thấy {self.total:,} văn bản.".replace(",", ".") if self.total else "Không tìm thấy văn bản nào."
 
 
@@ -84,4 +83,4 @@ def install(app: FastAPI) -> None:
         return render(request, "search_page.html", v, filters=filters, results=results,
                       previous=page_link(filters, trang - 1) if trang > 1 else None,
                       next=page_link(filters, trang + 1) if results and results.has_next else None,
-                      year=date.today().year, **_choices(g, v))
+                      **_choices(g, v))

@@ -260,7 +260,8 @@ def search(db: Database, actor: Actor, filters: dict[str, Any] | None = None, pa
     with db.session() as session:
         if words:
             ranked = _ranked_matches(session, actor, filters, words)
-            total, capped = len(ranked), len(ranked) >= RANK_CAP
+            total, capped = min(len(ranked), RANK_CAP), len(ranked) > RANK_CAP
+            ranked = ranked[:RANK_CAP]
             wanted = ranked[(page - 1) * size:page * size]
             found = {d.id: d for d in session.execute(select(Document).where(Document.id.in_(wanted))).scalars()}
             docs = [found[pk] for pk in wanted if pk in found]
@@ -278,7 +279,8 @@ def search(db: Database, actor: Actor, filters: dict[str, Any] | None = None, pa
 
 
 def _ranked_matches(session: Session, actor: Actor, filters: dict[str, Any], words: list[str]) -> list[str]:
-    """Ids of at most RANK_CAP visible matches, best first (ties: newest issued first).
+    """Ids of at most RANK_CAP + 1 visible matches (the extra one tells that there are more), best first (ties:
+    newest issued first).
 
     The full-text index finds the matches (FTS5, or PostgreSQL's GIN index); only the capped set is ranked."""
     candidates = _attribute_filters(_visible(select(Document.id, Document.issued_date), actor), filters)
@@ -289,7 +291,7 @@ def _ranked_matches(session: Session, actor: Actor, filters: dict[str, Any], wor
             candidates.add_columns(_fts.c.rank.label("score"))
             .join(_fts, _fts.c.document_pk == Document.id)
             .where(text("search_fts MATCH :match").bindparams(match=fts5_match(words)))
-            .order_by(literal_column("search_fts.rowid").desc()).limit(RANK_CAP)).all()
+            .order_by(literal_column("search_fts.rowid").desc()).limit(RANK_CAP + 1)).all()
         scored = [(row.score, row) for row in rows]
     else:
         tsq = func.to_tsquery("simple", " & ".join(words))
@@ -299,7 +301,7 @@ def _ranked_matches(session: Session, actor: Actor, filters: dict[str, Any], wor
         rows = session.execute(
             candidates.add_columns(func.ts_rank(vector, tsq).label("score"))
             .join(SearchText, SearchText.document_pk == Document.id)
-            .where(vector.op("@@")(tsq)).limit(RANK_CAP)).all()
+            .where(vector.op("@@")(tsq)).limit(RANK_CAP + 1)).all()
         scored = [(-row.score, row) for row in rows]
     scored.sort(key=lambda pair: (pair[0], -(pair[1].issued_date.toordinal() if pair[1].issued_date else 0),
                                   pair[1].id))
