@@ -207,3 +207,54 @@ def test_a_draft_of_another_agency_is_not_found(gateway):
     assert post(ours, mine, "trinh").status_code == 303
     assert ours.post(f"/du-thao/{their_id}/duyet", data={
         "csrf_token": csrf_of(ours.get(f"/du-thao/{mine}").text)}).status_code == 404
+
+
+def test_an_invited_colleague_sees_the_draft_and_comments_others_do_not(gateway):
+    specialist, head, clerk = gateway(SPECIALIST), gateway(HEAD), gateway(CLERK)
+    title = "Về việc lấy ý kiến dự thảo kế hoạch chuyển đổi số (thử mời góp ý)"
+    draft_id = create_draft(specialist, title)
+    assert clerk.get(f"/du-thao/{draft_id}").status_code == 404  # not a participant, not a reviewer
+
+    page = specialist.get(f"/du-thao/{draft_id}").text
+    clerk_id = user_id(clerk)
+    invite_form = page.split('id="moi-gop-y"')[1].split("</section>")[0]
+    assert f'value="{clerk_id}"' in invite_form and "Lê Thị Hoa" in invite_form
+    r = post(specialist, draft_id, "moi-gop-y", user_ids=clerk_id)
+    assert r.status_code == 303
+
+    seen = clerk.get(f"/du-thao/{draft_id}")
+    assert seen.status_code == 200 and title in seen.text
+    assert title in clerk.get("/du-thao").text.split('id="tham-gia"')[1]
+    opinion = "Đề nghị bổ sung lộ trình số hóa hồ sơ lưu trữ."
+    assert post(clerk, draft_id, "gop-y", text=opinion).status_code == 303
+    comments = specialist.get(f"/du-thao/{draft_id}").text.split('id="y-kien"')[1]
+    assert opinion in comments and "Lê Thị Hoa" in comments and "Góp ý" in comments
+    # A commenter is not the author: cannot submit, and a reviewer who was not invited still cannot see it
+    assert post(clerk, draft_id, "trinh").status_code == 403
+    assert head.get(f"/du-thao/{draft_id}").status_code == 404
+
+
+def test_only_the_clerk_opens_the_issue_screen(gateway):
+    leader = gateway(LEADER)
+    refused = leader.get("/van-ban-di/khong-co/ban-hanh")
+    assert refused.status_code == 403
+    assert "quyền" in refused.text
+
+
+def test_waits_for_mirrors_the_step_rule():
+    from types import SimpleNamespace
+
+    from gateway.drafting import waits_for
+    from services.common.actor import Actor
+
+    def viewer_of(roles: set[str], unit: str):
+        return SimpleNamespace(actor=Actor(user_id="u", username="u", agency_id=H60, roles=frozenset(roles),
+                                           full_name="", unit=unit))
+
+    step = {"key": "department", "label": "Lãnh đạo phòng", "roles": ["department_head"], "unit": None,
+            "same_unit": True, "signs": False}
+    draft = {"status": "in_review", "step": step, "unit": "THTQ"}
+    assert waits_for(draft, viewer_of({"department_head"}, "THTQ"))
+    assert not waits_for(draft, viewer_of({"department_head"}, "VPTQ"))  # another unit's head
+    assert not waits_for(draft, viewer_of({"specialist"}, "THTQ"))
+    assert not waits_for({**draft, "status": "returned"}, viewer_of({"department_head"}, "THTQ"))
