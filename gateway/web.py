@@ -96,6 +96,12 @@ def home_panels(g: Gateway, v: Viewer) -> list[Panel]:
     panels: list[Panel] = []
     if v.has("leader"):
         panels += leader_panels(g, v)
+    elif v.has("department_head", "specialist"):
+        # A delegate (ủy quyền) directs documents submitted to the leader: shown only when there are some.
+        delegated = fetch(g, v, "Chờ cho ý kiến, chỉ đạo (được ủy quyền)", "list_incoming", "handlings",
+                          "/xu-ly?hop=cho-y-kien", box="to_direct")
+        if delegated.rows:
+            panels.append(delegated)
     if v.has("department_head"):
         panels += head_panels(g, v)
     if v.has("specialist"):
