@@ -1,6 +1,7 @@
 """The rest of the handling screens over HTTP against the real deployment: a delegate directs on the leader's
-behalf; the coordinator's opinion, the reader's receipt; the main handler waits (a reason is required), resumes,
-links a related document and forwards; the next handler closes with no action (a reason is required)."""
+behalf with a deadline already passed (overdue marks on the lists); the coordinator's opinion, the reader's
+receipt; the main handler waits (a reason is required), resumes, links a related document and forwards; the next
+handler closes with no action (a reason is required)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def test_delegate_directs_then_opinion_receipt_wait_resume_link_forward_and_clos
     base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
     subject = f"Về việc góp ý dự thảo quy định về lưu trữ điện tử ({secrets.token_hex(3)})"
     leader, head, specialist = (login(deployment, base, u) for u in (LEADER, HEAD, SPECIALIST))
+    yesterday = now_vn().date() - timedelta(days=1)
 
     form = leader.get("/uy-quyen").text
     start = now_vn().replace(second=0, microsecond=0) - timedelta(minutes=1)
@@ -50,10 +52,17 @@ def test_delegate_directs_then_opinion_receipt_wait_resume_link_forward_and_clos
     specialist_id = option_value(page, "main", "Huỳnh Văn Phúc")
     directed = post(head, f"/xu-ly/{incoming}/but-phe", page, directive="Đồng chí Phúc nghiên cứu, tham mưu góp ý.",
                     main=specialist_id, coordinators=[option_value(page, "coordinators", "Lê Quang Vinh")],
-                    readers=[option_value(page, "readers", "Trần Văn Nam")])
+                    readers=[option_value(page, "readers", "Trần Văn Nam")], deadline=yesterday.isoformat())
     assert directed.status_code == 303, directed.text[:1000]
     page = head.get(directed.headers["location"]).text
     assert "(thay mặt Lê Quang Vinh)" in page
+
+    # A deadline already passed: marked overdue on the handler's list and on the leader's overdue panel.
+    row = next(r for r in re.findall(r"<tr[^>]*>.*?</tr>", section(specialist.get("/").text, "Văn bản cần xử lý"),
+                                     re.S) if subject in r)
+    assert "Quá hạn" in row and "overdue" in row and yesterday.strftime("%d/%m/%Y") in row
+    assert subject in section(leader.get("/").text, "Văn bản quá hạn")
+    assert subject in leader.get("/tien-do?don-vi=THDN").text
     ended = post(leader, f"/uy-quyen/{delegation_id}/ket-thuc", leader.get("/uy-quyen").text)
     assert ended.status_code == 303
 
