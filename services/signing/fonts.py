@@ -8,6 +8,7 @@ taken from the system (Debian fonts-dejavu-core) and written under the data dire
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -40,22 +41,46 @@ def system_font(name: str) -> Path:
     return path
 
 
-def stamp_font(cache_dir: Path, name: str = SERIF) -> Path:
-    """Path of `name` rescaled to 1000 units per em under cache_dir (created on first use)."""
-    target = Path(cache_dir) / f"{Path(name).stem}-1000.ttf"
-    if target.exists():
-        return target
-    with _lock:
-        if target.exists():
-            return target
-        from fontTools.ttLib import TTFont
-        from fontTools.ttLib.scaleUpem import scale_upem
+# Tables a stamp does not need: OpenType layout (kerning, ligatures: Vietnamese letters are precomposed glyphs in
+# DejaVu and HarfBuzz composes NFD input from the cmap) and FontForge's timestamp. pyHanko re-reads the font and
+# fontTools re-subsets it on every signature; GPOS alone was ~15 % of a leader signature's CPU time.
+STAMP_DROP_TABLES = ("GPOS", "GSUB", "GDEF", "FFTM")
+_STAMP_RECIPE = b"upem=1000;drop=" + ",".join(STAMP_DROP_TABLES).encode()
+_stamp_paths: dict[tuple[str, str], Path] = {}
 
-        font = TTFont(system_font(name))
-        scale_upem(font, 1000)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".ttf")
-        os.close(fd)
-        font.save(tmp)
-        os.replace(tmp, target)  # concurrent processes never read a half-written font
+
+def stamp_font(cache_dir: Path, name: str = SERIF) -> Path:
+    """Path of `name` rescaled to 1000 units per em under cache_dir (created on first use).
+
+    The file is named after the SHA-256 of the system font and the recipe: a font updated by Debian, or a
+    changed recipe, makes a new file instead of reusing a stale one. Looked up once per process.
+    """
+    key = (str(cache_dir), name)
+    known = _stamp_paths.get(key)
+    if known is not None and known.exists():
+        return known
+    source = system_font(name)
+    digest = hashlib.sha256(source.read_bytes() + _STAMP_RECIPE).hexdigest()[:16]
+    target = Path(cache_dir) / f"{Path(name).stem}-1000-{digest}.ttf"
+    if not target.exists():
+        with _lock:
+            if not target.exists():
+                _make_stamp_font(source, target)
+    _stamp_paths[key] = target
     return target
+
+
+def _make_stamp_font(source: Path, target: Path) -> None:
+    from fontTools.ttLib import TTFont
+    from fontTools.ttLib.scaleUpem import scale_upem
+
+    font = TTFont(source)
+    scale_upem(font, 1000)
+    for tag in STAMP_DROP_TABLES:
+        if tag in font:
+            del font[tag]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".ttf")
+    os.close(fd)
+    font.save(tmp)
+    os.replace(tmp, target)  # concurrent processes never read a half-written font

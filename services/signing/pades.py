@@ -12,7 +12,11 @@ Appendices in separate files get one seal signature in a new field at the top ri
 
 from __future__ import annotations
 
+import hashlib
 import io
+import threading
+import zlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,7 +178,7 @@ def leader_style(appearance: Appearance) -> TextStampStyle:
         stamp_text=appearance.text,
         text_box_style=_text_style(appearance.font, appearance.font_size),
         border_width=0,
-        background=PdfImage(appearance.image) if appearance.image is not None else None,
+        background=CachedPdfImage(appearance.image) if appearance.image is not None else None,
         background_opacity=1.0,
         background_layout=layout.SimpleBoxLayoutRule(
             x_align=layout.AxisAlignment.ALIGN_MID, y_align=layout.AxisAlignment.ALIGN_MAX,
@@ -186,9 +190,73 @@ def leader_style(appearance: Appearance) -> TextStampStyle:
     )
 
 
+@dataclass(frozen=True)
+class _EncodedImage:
+    width: int
+    height: int
+    colour_space: str      # /DeviceRGB or /DeviceGray
+    data: bytes            # Flate-compressed samples
+    alpha: bytes | None    # Flate-compressed soft mask, if the image has transparency
+
+
+_ENCODED: OrderedDict[str, _EncodedImage] = OrderedDict()
+_ENCODED_MAX = 32
+_encoded_lock = threading.Lock()
+
+
+def _encode(image: Image.Image) -> _EncodedImage:
+    """Deflate an image's samples once per content (SHA-256 of mode, size and pixels) and keep the result: the
+    same signature and seal images come back on every signature, and deflating them in Python was most of a
+    visible signature's extra cost (docs/performance.md)."""
+    key = hashlib.sha256(f"{image.mode}{image.size}".encode() + image.tobytes()).hexdigest()
+    with _encoded_lock:
+        found = _ENCODED.get(key)
+        if found is not None:
+            _ENCODED.move_to_end(key)
+            return found
+    alpha = None
+    if image.mode in ("RGBA", "LA", "PA"):
+        alpha = zlib.compress(image.getchannel("A").tobytes())
+        image = image.convert("L" if image.mode == "LA" else "RGB")
+    elif image.mode not in ("RGB", "L"):
+        image = image.convert("RGB")
+    encoded = _EncodedImage(image.width, image.height, "/DeviceGray" if image.mode == "L" else "/DeviceRGB",
+                            zlib.compress(image.tobytes()), alpha)
+    with _encoded_lock:
+        _ENCODED[key] = encoded
+        while len(_ENCODED) > _ENCODED_MAX:
+            _ENCODED.popitem(last=False)
+    return encoded
+
+
+def _image_stream(width: int, height: int, colour_space: str, data: bytes) -> generic.StreamObject:
+    return generic.StreamObject({
+        pdf_name("/Type"): pdf_name("/XObject"), pdf_name("/Subtype"): pdf_name("/Image"),
+        pdf_name("/Width"): generic.NumberObject(width), pdf_name("/Height"): generic.NumberObject(height),
+        pdf_name("/ColorSpace"): pdf_name(colour_space), pdf_name("/BitsPerComponent"): generic.NumberObject(8),
+        pdf_name("/Filter"): pdf_name("/FlateDecode")}, encoded_data=data)
+
+
+class CachedPdfImage(PdfImage):
+    """pyHanko's PdfImage, but the image XObject is written from the cached compressed samples (_encode)."""
+
+    @property
+    def image_ref(self) -> generic.IndirectObject:
+        assert self.writer is not None
+        ref = self._image_ref
+        if ref is None or ref.get_pdf_handler() is not self.writer:
+            enc = _encode(self.image)
+            stream = _image_stream(enc.width, enc.height, enc.colour_space, enc.data)
+            if enc.alpha is not None:
+                stream[pdf_name("/SMask")] = self.writer.add_object(
+                    _image_stream(enc.width, enc.height, "/DeviceGray", enc.alpha))
+            self._image_ref = ref = self.writer.add_object(stream)
+        return ref
+
+
 def seal_style(image: Image.Image) -> StaticStampStyle:
     return StaticStampStyle(
-        background=PdfImage(image), background_opacity=1.0, border_width=0,
+        background=CachedPdfImage(image), background_opacity=1.0, border_width=0,
         background_layout=layout.SimpleBoxLayoutRule(
             x_align=layout.AxisAlignment.ALIGN_MID, y_align=layout.AxisAlignment.ALIGN_MID,
             inner_content_scaling=layout.InnerScaling.STRETCH_TO_FIT))

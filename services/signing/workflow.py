@@ -8,7 +8,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import threading
+from collections import OrderedDict
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from PIL import Image, UnidentifiedImageError
@@ -114,7 +117,12 @@ class Signing:
         with self.db.session() as s:
             row = s.get(AppearanceImage, holder)
             sha = row.png_sha256 if row else None
-        return _open_png(self.blobs.read(sha)) if sha else None
+        if not sha:
+            return None
+        cached = _PNGS.get(sha)  # content-addressed: the same hash is the same image for ever
+        if cached is None:
+            cached = _PNGS.put(sha, _open_png(self.blobs.read(sha)))
+        return cached
 
     def _pdf(self, sha256: str) -> bytes:
         data = self.blobs.read(sha256)
@@ -200,8 +208,7 @@ class Signing:
         with open_signer(self._key_ref(signer_user_id, "personal"), self.settings) as signer:
             name = signer_name(signer)
             position = signer_position or signer_title(signer)
-            image = self._image(signer_user_id) or layout.default_signature_image(
-                name, fonts.system_font(fonts.SERIF_ITALIC))
+            image = self._image(signer_user_id) or _default_signature(name)
             text = domain.signature_text(name, position, appearance_time(now_vn()), on_behalf)
             out = pades.sign_leader(pdf, signer, pades.Appearance(font=self._font(), image=image, text=text),
                                     reason=domain.signature_reason(reason, name, position, on_behalf),
@@ -226,8 +233,7 @@ class Signing:
                                    self._font())
         stamper = self._timestamper()
         with open_signer(self._key_ref(seal_holder(self.agency_id), "seal"), self.settings) as signer:
-            image = self._image(seal_holder(self.agency_id)) or layout.default_seal_image(
-                signer_name(signer), fonts.system_font(fonts.SERIF_BOLD))
+            image = self._image(seal_holder(self.agency_id)) or _default_seal(signer_name(signer))
             sealed = pades.seal(filled, signer, image, timestamper=stamper)
             text = f"{notation}\n{now_vn().isoformat(timespec='seconds')}"
             sealed_appendices = [pades.seal_appendix(a, signer, text, self._font(), timestamper=stamper)
@@ -239,6 +245,41 @@ class Signing:
         report = verify_pdf(self._pdf(pdf_sha256), trust_store(self.settings))
         report["sha256"] = pdf_sha256
         return report
+
+
+class _Lru:
+    """A small thread-safe LRU of decoded images (PIL images are only read after decoding)."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key: str) -> Image.Image | None:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        return None
+
+    def put(self, key: str, value: Image.Image) -> Image.Image:
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+
+_PNGS = _Lru(64)
+
+
+@lru_cache(maxsize=64)
+def _default_signature(name: str) -> Image.Image:
+    """The generated blue signature of a name (drawn once per name and process, not on every signature)."""
+    return layout.default_signature_image(name, fonts.system_font(fonts.SERIF_ITALIC))
+
+
+@lru_cache(maxsize=16)
+def _default_seal(agency_name: str) -> Image.Image:
+    return layout.default_seal_image(agency_name, fonts.system_font(fonts.SERIF_BOLD))
 
 
 def _shas(result: dict) -> list[str]:
