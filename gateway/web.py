@@ -110,10 +110,10 @@ def home_panels(g: Gateway, v: Viewer) -> list[Panel]:
     if v.has("leader", "department_head", "specialist"):
         panels.append(fetch(g, v, "Công việc", "list_tasks", "tasks", "/cong-viec", empty="Không có công việc nào."))
     if v.has("clerk"):
-        panels.append(fetch(g, v, "Văn bản đến chờ trình", "list_incoming", "handlings", "/xu-ly?hop=cho-trinh",
-                            box="to_submit"))
         panels.append(panel(g, v, "Văn bản đến chờ tiếp nhận", "registry", "list_waiting_reception",
                             "/van-ban-den/cho-tiep-nhan"))
+        panels.append(fetch(g, v, "Văn bản đến chờ trình", "list_incoming", "handlings", "/xu-ly?hop=cho-trinh",
+                            box="to_submit"))
         panels.append(panel(g, v, "Văn bản đi chờ ban hành", "registry", "list_waiting_issue",
                             "/van-ban-di/cho-ban-hanh"))
     if not v.has("admin") or len(v.user.roles or []) > 1:
