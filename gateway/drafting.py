@@ -121,6 +121,20 @@ def waits_for(view: dict[str, Any], v: Viewer) -> bool:
     return view.get("status") == "in_review" and step is not None and step.admits(v.actor, view.get("unit"))
 
 
+def step_people(g: Gateway, v: Viewer, view: dict[str, Any]) -> list[str] | None:
+    """Who may act at the step where the draft waits (routing's staff directory), so a chain step that fits
+    nobody (e.g. a unit that does not exist here) shows as such instead of leaving the draft silently stuck."""
+    step = _step(view)
+    if step is None or view.get("status") != "in_review":
+        return None
+    try:
+        staff = g.backends.call(v.actor, "routing", "list_staff")
+    except CongVanError:
+        return None
+    return [s.get("full_name") or s.get("username") or s["user_id"] for s in staff
+            if step.admits_person(set(s.get("roles") or []), s.get("unit"), view.get("unit"))]
+
+
 def _people(g: Gateway, v: Viewer) -> dict[str, Any]:
     return {u.id: u for u in g.accounts.list_users(v.user.agency_id)}
 
@@ -159,6 +173,7 @@ def _draft_page(request: Request, g: Gateway, v: Viewer, draft_id: int, error: s
                          and not u.disabled and "admin" not in (u.roles or [])), key=lambda u: u.full_name)
     return render(request, "drafting_draft.html", v, status_code=status_code, draft=view, verdict=verdict,
                   is_author=view.get("drafted_by") == v.user.id, waits_for_me=waits_for(view, v),
+                  reviewers=step_people(g, v, view),
                   colleagues=colleagues, error=error, notice=NOTICES.get(request.query_params.get("tb", "")))
 
 

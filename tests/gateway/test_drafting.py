@@ -258,3 +258,23 @@ def test_waits_for_mirrors_the_step_rule():
     assert not waits_for(draft, viewer_of({"department_head"}, "VPTQ"))  # another unit's head
     assert not waits_for(draft, viewer_of({"specialist"}, "THTQ"))
     assert not waits_for({**draft, "status": "returned"}, viewer_of({"department_head"}, "THTQ"))
+
+
+def test_the_draft_page_names_the_reviewers_of_the_step_and_warns_when_nobody_fits(deployment, gateway):
+    from services.routing.chains import DEFAULT_CHAIN
+
+    g22 = "000.00.00.G22"
+    client = ServiceClient(deployment.agencies()[g22]["amqp_uri"], size=1, timeout=60)
+    try:  # the default chain, said explicitly: its "Văn phòng" step wants unit VP, which G22's demo lacks
+        client.call("routing", "sync_staff", seeding_admin(g22), agency_staff(deployment, g22))
+        client.call("routing", "configure", seeding_admin(g22), review_chain=DEFAULT_CHAIN)
+    finally:
+        client.close()
+    specialist, head = gateway("yenmt.tkbt"), gateway("binhlv.tkbt")
+    draft_id = create_draft(specialist, "Về việc rà soát quy chế phối hợp (thử người duyệt của bước)")
+    post(specialist, draft_id, "trinh")
+    waiting = specialist.get(f"/du-thao/{draft_id}").text.split('id="dang-cho"')[1].split("</dd>")[0]
+    assert "Lãnh đạo phòng" in waiting and "Lý Văn Bình" in waiting
+    assert post(head, draft_id, "duyet", comment="Đồng ý").status_code == 303
+    waiting = specialist.get(f"/du-thao/{draft_id}").text.split('id="dang-cho"')[1].split("</dd>")[0]
+    assert "Văn phòng" in waiting and "chưa có cán bộ nào phù hợp" in waiting
