@@ -135,6 +135,13 @@ def flood(publish_params: pika.ConnectionParameters, exchange: str, key: str, us
             "p99": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads) so far, from /proc: unlike wall-clock rates it
+    barely moves when other work shares the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -208,7 +215,10 @@ def main() -> None:
         relay_args = (creds.params(agency, h60), broker.SUBMIT, "", agency,
                       creds.params(broker.agency_user(top, RECIPIENT), h17), broker.inbox_queue(RECIPIENT), body)
         relay_idle = flood(*relay_args, args.paced, paced=True, prefix="paced")
+        cpu_before = [cpu_seconds(proc.pid) for proc in procs]
         relay = flood(*relay_args, args.count)
+        cpu = {hub.code: (cpu_seconds(proc.pid) - before) / args.count
+               for hub, proc, before in zip(top.hubs, procs, cpu_before, strict=True)}
     finally:
         stop(procs)
         broker.unprovision(admin, top)
@@ -222,6 +232,8 @@ def main() -> None:
     print(f"one at a time ({args.paced} packages), latency p50/p99 ms: raw {raw_idle['p50'] * 1000:.0f}/"
           f"{raw_idle['p99'] * 1000:.0f}, relay {relay_idle['p50'] * 1000:.0f}/{relay_idle['p99'] * 1000:.0f}")
     print(f"ratio relay/raw (packages/s): {relay['rate'] / raw['rate']:.2f}")
+    print("hub CPU per package (ms): " + ", ".join(f"{code} {sec * 1000:.1f}" for code, sec in cpu.items())
+          + f"; the busiest hub alone on one core: {1 / max(cpu.values()):.0f} packages/s")
 
 
 if __name__ == "__main__":
