@@ -158,14 +158,19 @@ class OutboxFeeder(threading.Thread):
 
 
 def _registry_rows(net: Network, organ: str, sql: str) -> list[tuple]:
-    path = net.data_dir / agency_slug(organ) / "fake_registry.sqlite3"
-    if not path.exists():
-        return []
-    try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10) as db:
-            return list(db.execute(sql))
-    except sqlite3.OperationalError:  # created but not initialised yet, or busy beyond the timeout
-        return []
+    path = net.data_dir / agency_slug(organ) / "fake_registry.sqlite3"  # created before the registry is healthy
+    for attempt in range(10):
+        try:
+            db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+            try:
+                return list(db.execute(sql))
+            finally:
+                db.close()
+        except sqlite3.OperationalError:  # locked by the registry's writer beyond the timeout: read again
+            if attempt == 9:
+                raise
+            time.sleep(0.5)
+    raise AssertionError("unreachable")
 
 
 def registrations(net: Network, organ: str) -> Counter:
