@@ -171,22 +171,29 @@ def _draft_page(request: Request, g: Gateway, v: Viewer, draft_id: int, error: s
             verdict = {"summary_vi": exc.message_vi, "legally_valid": False}
     colleagues = sorted((u for u in people.values() if u.id not in (view.get("participants") or [])
                          and not u.disabled and "admin" not in (u.roles or [])), key=lambda u: u.full_name)
+    answered = [{"id": a, "label": _incoming_label(g, v, a)} for a in view.get("answers") or []]
     return render(request, "drafting_draft.html", v, status_code=status_code, draft=view, verdict=verdict,
+                  answered=answered,
                   is_author=view.get("drafted_by") == v.user.id, waits_for_me=waits_for(view, v),
                   reviewers=step_people(g, v, view),
                   colleagues=colleagues, error=error, notice=NOTICES.get(request.query_params.get("tb", "")))
+
+
+def _incoming_label(g: Gateway, v: Viewer, incoming_id: str) -> str:
+    """"12/UBND-VP — Về việc ..." for an incoming document the draft answers (its id if the registry is silent)."""
+    try:
+        doc = g.backends.call(v.actor, "registry", "get_document", incoming_id)
+    except CongVanError:
+        return incoming_id
+    number = f"{doc.get('code_number') or ''}/{doc.get('code_notation') or ''}"
+    return f"{number} — {doc.get('subject') or ''}"
 
 
 def _new_page(request: Request, g: Gateway, v: Viewer, form: dict[str, Any], error: str | None = None,
               status_code: int = 200) -> Response:
     answers = []
     for incoming_id in form.get("answers") or []:
-        try:
-            doc = g.backends.call(v.actor, "registry", "get_document", incoming_id)
-            number = f"{doc.get('code_number') or ''}/{doc.get('code_notation') or ''}"
-            answers.append({"id": incoming_id, "label": f"{number} — {doc.get('subject') or ''}"})
-        except CongVanError:
-            answers.append({"id": incoming_id, "label": incoming_id})
+        answers.append({"id": incoming_id, "label": _incoming_label(g, v, incoming_id)})
     return render(request, "drafting_new.html", v, status_code=status_code, form=form, error=error, answers=answers,
                   types=sorted(DOCUMENT_TYPES.items(), key=lambda kv: kv[1]),
                   priorities=[(int(k), label) for k, label in URGENCY_LABELS.items()],

@@ -83,7 +83,7 @@ class Story:
         for path in self.shots:
             shutil.copyfile(path, DOCS_SHOTS / path.name)
 
-    def open_row(self, page: Page, url: str, text: str, what: str, tries: int = 180) -> None:
+    def open_row(self, page: Page, url: str, text: str, what: str, tries: int = 360) -> None:
         """Delivery and events are asynchronous: reload the list until the row shows (bounded), then open it."""
         page.goto(f"{self.base}{url}")
         row = page.get_by_role("row").filter(has_text=text)
@@ -176,6 +176,7 @@ def play(story: Story, tmp_path: Path) -> None:
     story.shot(specialist, "chuyen-vien-soan-du-thao")
     specialist.get_by_role("button", name="Tạo dự thảo").click()
     expect(specialist.get_by_role("status")).to_have_text("Đã tạo dự thảo.")
+    expect(specialist.locator("dl.meta")).to_contain_text(subject)  # the reply knows what it answers
     specialist.get_by_label("Ghi chú khi trình").fill("Kính trình anh Tuấn xem xét.")
     specialist.get_by_role("button", name="Trình duyệt").click()
     expect(specialist.get_by_role("status")).to_have_text("Đã trình duyệt dự thảo.")
