@@ -68,6 +68,36 @@ def register(app: typer.Typer) -> None:
         if result.audit_problems:
             raise typer.Exit(1)
 
+    @audit_app.command("log")
+    def audit_log(data_dir: Path | None = DATA_DIR,
+                  where: str | None = typer.Option(None, "--where", help="Chỉ chuỗi có tên chứa chuỗi này "
+                                                                         "(ví dụ registry, 000_00_00_h60)"),
+                  entity: str | None = typer.Option(None, "--entity", help="Bảng (document, register, ...)"),
+                  entity_id: str | None = typer.Option(None, "--id", help="Khóa của bản ghi"),
+                  actor: str | None = typer.Option(None, "--actor", help="Mã người dùng, hoặc system"),
+                  limit: int = typer.Option(50, "--limit", min=1, help="Số bản ghi mới nhất mỗi chuỗi"),
+                  as_json: bool = typer.Option(False, "--json")) -> None:
+        """Ai đã thay đổi gì: các bản ghi mới nhất của nhật ký kiểm toán, lọc theo bảng, khóa, người thực hiện."""
+        from infra import backup
+        from services.common import audit
+
+        settings = _settings(data_dir)
+        found = []
+        for place, engine in audit.discover(settings):
+            key = backup.audit_key(settings, place)
+            if where and where not in key:
+                continue
+            for row in audit.entries(engine, entity=entity, entity_id=entity_id, actor=actor, limit=limit):
+                found.append({"where": key, **row})
+        if as_json:
+            typer.echo(json.dumps(found, ensure_ascii=False, indent=1))
+            return
+        for r in found:
+            behalf = f" (thay {r['on_behalf_of']})" if r["on_behalf_of"] else ""
+            typer.echo(f"{r['where']} #{r['seq']} {r['at']} {r['actor']}{behalf} {r['action']} "
+                       f"{r['entity']}:{r['entity_id']} {r['details']}")
+        typer.echo(f"{len(found)} bản ghi.")
+
     @audit_app.command("verify")
     def audit_verify(data_dir: Path | None = DATA_DIR,
                      against: Path | None = typer.Option(None, "--against", help="Bản sao lưu có ghi mã băm cuối "

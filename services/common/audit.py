@@ -211,6 +211,21 @@ def verify(target: Database | Engine, expected_head: tuple[int, str] | None = No
     return report
 
 
+def entries(target: Database | Engine, entity: str | None = None, entity_id: str | None = None,
+            actor: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest rows of one chain (oldest first), filtered: who changed what."""
+    query = select(_generic).order_by(_generic.c.seq.desc()).limit(limit)
+    if entity:
+        query = query.where(_generic.c.entity == entity)
+    if entity_id:
+        query = query.where(_generic.c.entity_id == str(entity_id))
+    if actor:
+        query = query.where(_generic.c.actor == actor)
+    with _engine(target).connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    return rows[::-1]
+
+
 def discover(settings: CommonSettings) -> Iterator[tuple[str, Engine]]:
     """Every database of a deployment that holds an audit table: SQLite files under DATA_DIR, or PostgreSQL
     schemas of DATABASE_URL. Yields (where, engine); the caller disposes of nothing (engines are disposed here)."""

@@ -92,6 +92,13 @@ def test_registry_flow_is_audited_and_tampering_is_found(agency):
         assert ("register", "update") in by_entity                    # the register's counter moved on
         assert not any(r.entity == "outbox" for r in rows)
 
+        shown = subprocess.run([sys.executable, "-m", "infra.cli", "audit", "log", "--where", "registry",
+                                "--entity", "document", "--actor", "thuvt.vp", "--json"], env=env,
+                               capture_output=True, text=True, timeout=120)
+        listed = json.loads(shown.stdout)
+        assert listed and (listed[0]["action"], listed[0]["entity_id"]) == ("insert", document.entity_id)
+        assert all(r["actor"] == "thuvt.vp" and r["entity"] == "document" for r in listed)
+
         code, reports = verify_cli(env)
         assert code == 0, reports
         mine = [r for r in reports if "registry" in r["where"]]
