@@ -16,7 +16,7 @@ from services.common.actor import Actor
 from services.common.errors import NotFound
 from services.common.rpc import ServiceClient
 from tests.e2e.helpers import csrf_of, signed_in
-from tests.gateway.test_api import base_url, session_for
+from tests.gateway.test_api import base_url, csrf_token_of, session_for
 
 H60, G22 = "000.00.00.H60", "000.00.00.G22"
 
@@ -79,7 +79,7 @@ def test_admin_opens_a_register_in_the_registry(deployment):
     again = admin.post("/quan-tri/so-van-ban", data=data)
     assert again.status_code == 409 and "đã có" in again.text
     clerk = session_for(deployment, "hoalt.vptq")
-    assert clerk.post("/quan-tri/so-van-ban", data={**data, "csrf_token": csrf_of(clerk.get("/").text),
+    assert clerk.post("/quan-tri/so-van-ban", data={**data, "csrf_token": csrf_token_of(clerk),
                                                     "year": str(year + 1)}).status_code == 403
     admin.close()
     clerk.close()
