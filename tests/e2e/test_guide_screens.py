@@ -5,7 +5,8 @@ Every demo role of UBND tỉnh Tuyên Quang (000.00.00.H60) signs in and makes, 
 each screen needs: the administrator creates an account (whose first login forces a password change); Sở Nội vụ's
 clerk sends a document; the clerk receives, registers and submits it; the leader writes the directive; the
 department head re-assigns; the specialist drafts the reply; the chain approves, the leader signs, the clerk
-issues; then tasks, notices, delegation, progress, reports, the printed register, search and a dossier. Each
+issues; Sở Nội vụ receives it (valid verdict) and registers it, and status 03 comes back; then tasks, notices,
+delegation, progress, reports, the printed register, search, a dossier and a problem report. Each
 screen is checked by the Vietnamese heading or element that names it, and saved as
 docs/screenshots/guide-NN-<name>.png (1280×800 viewport, full page; the home page also at phone width, 390 px).
 """
