@@ -165,21 +165,25 @@ def extract_text(data: bytes, ocr: bool = True) -> tuple[str, bool]:
 def index_document(db: Database, document_pk: str, fetch: Fetch | None = None, ocr: bool = True) -> bool:
     """(Re)index one document: metadata, and the text of its PDF files when `fetch` can read them."""
     with db.session() as session:
+        if session.get(Document, document_pk) is None:
+            return False
+        pdfs = list(session.execute(select(Attachment.sha256).where(
+            Attachment.document_pk == document_pk, Attachment.content_type == "application/pdf")).scalars())
+    # Extraction (pdftotext, OCR) runs with no transaction open: on SQLite a session holds the write lock, and
+    # under eventlet a writer waiting on that lock blocks the whole agency process for the busy timeout.
+    contents, used_ocr = [], False
+    for sha256 in pdfs if fetch is not None else []:
+        try:
+            found, was_ocr = extract_text(fetch(sha256), ocr)
+        except Exception:  # a missing or unreadable blob leaves the metadata searchable
+            log.warning("cannot read %s of %s for the index", sha256, document_pk, exc_info=True)
+            continue
+        contents.append(found)
+        used_ocr = used_ocr or was_ocr
+    with db.session() as session:
         doc = session.get(Document, document_pk)
         if doc is None:
             return False
-        contents, used_ocr = [], False
-        if fetch is not None:
-            for att in session.execute(select(Attachment).where(Attachment.document_pk == doc.id)).scalars():
-                if att.content_type != "application/pdf":
-                    continue
-                try:
-                    found, was_ocr = extract_text(fetch(att.sha256), ocr)
-                except Exception:  # a missing or unreadable blob leaves the metadata searchable
-                    log.warning("cannot read %s of %s for the index", att.sha256, doc.id, exc_info=True)
-                    continue
-                contents.append(found)
-                used_ocr = used_ocr or was_ocr
         _write(session, doc, "\n".join(contents), used_ocr)
         return True
 
