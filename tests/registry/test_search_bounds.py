@@ -74,3 +74,9 @@ def test_a_postgresql_index_made_before_the_stored_vector_gets_it_at_the_next_st
         assert ids_of(sr.search(db, clerk, {"text": "hoi nghi tong ket"})) == {doc}
     finally:
         db.dispose()
+
+
+def test_term_scores_favour_more_occurrences_and_shorter_texts():
+    often, once, once_long = sr.term_scores([[3, 2], [1, 1], [1, 1]], [100, 100, 400])
+    assert often > once > once_long > 0
+    assert sr.term_scores([], []) == []
