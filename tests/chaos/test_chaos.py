@@ -10,8 +10,8 @@ The packages enter through the sender's outbox exactly as the registry's outbox 
 `outgoing_package` events on the agency's `registry.events` exchange, consumed by the edge from
 `interconnect.edge.outgoing` (re-published after a broker failure, so the edge also sees duplicate events).
 While they flow, a seeded RNG (the seed is printed; `CHAOS_SEED=N` replays it) SIGKILLs a hub or an edge at a
-random moment and restarts it, and restarts the broker once. The dead-letter limit is raised for this topology so
-that redeliveries after kills cannot dead-letter.
+random moment and restarts it, and restarts the broker once while the outbox is still being fed. The dead-letter
+limit is raised for this topology so that redeliveries after kills cannot dead-letter.
 
 Counted afterwards, by DocumentId:
 - at each receiver's registry (the stand-in registry keeps one registration per (DocumentId, sender, kind), as
@@ -42,6 +42,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pika
 import pytest
 
@@ -65,6 +66,7 @@ DELIVERY_LIMIT = 100_000        # a message requeued by every kill must never re
 KILL_GAP = (1.0, 5.0)           # seconds between a restarted process being healthy and the next fault
 DOWN_FOR = (0.0, 2.0)           # seconds a killed process stays down
 MAX_KILLS = int(os.environ.get("CHAOS_MAX_KILLS", "30"))
+FEED_RATE = 40.0                # outgoing events per second: the outbox keeps filling while faults happen
 
 
 @pytest.fixture
@@ -119,8 +121,9 @@ def _packages(net: Network, attachment: dict) -> list[dict]:
 
 
 class OutboxFeeder(threading.Thread):
-    """Publishes the registry's `outgoing_package` events with confirms; after a broker failure the unconfirmed
-    event is published again (at-least-once, as the registry's outbox relay does)."""
+    """Publishes the registry's `outgoing_package` events with confirms at FEED_RATE; after a broker failure the
+    unconfirmed event is published again (at-least-once, as the registry's outbox relay does), so the edge may
+    see an event twice and must send its package once."""
 
     def __init__(self, net: Network, packages: list[dict]) -> None:
         super().__init__(name="outbox-feeder", daemon=True)
@@ -135,6 +138,7 @@ class OutboxFeeder(threading.Thread):
         params = self.net.creds.params(user, broker.agency_vhost(self.net.topology, SENDER))
         backoff = broker.Backoff()
         i = 0
+        began = time.monotonic()
         try:
             while i < len(self.packages) and not self.stopping.is_set():
                 try:
@@ -147,6 +151,9 @@ class OutboxFeeder(threading.Thread):
                                                                   message_id=package["message_id"]))
                             i += 1
                             self.published = i
+                            ahead = began + i / FEED_RATE - time.monotonic()
+                            if ahead > 0:
+                                time.sleep(ahead)
                 except broker.TRANSIENT:
                     self.republished += 1
                     backoff.wait(self.stopping.is_set)
@@ -203,8 +210,13 @@ def edge_inbox(net: Network, organ: str) -> Counter:
 
 
 def queued_messages(admin: RabbitAdmin) -> dict[str, int]:
-    """Messages waiting in the interconnect's queues (RPC reply queues of killed clients are not ours)."""
-    return {f"{q['vhost']}/{q['name']}": int(q.get("messages", 0) or 0) for q in admin.queues()
+    """Messages waiting in the interconnect's queues (RPC reply queues of killed clients are not ours). While the
+    broker restarts, its management API is away too: that counts as "not empty"."""
+    try:
+        queues = admin.queues()
+    except httpx.HTTPError as exc:
+        return {f"(management API: {exc.__class__.__name__})": -1}
+    return {f"{q['vhost']}/{q['name']}": int(q.get("messages", 0) or 0) for q in queues
             if q.get("messages") and not q["name"].startswith("rpc.reply-")}
 
 
@@ -224,7 +236,10 @@ class Chaos:
         self.kills: Counter = Counter()
         self.exited: Counter = Counter()
         self.broker_restarts = 0
-        self.restart_at = self.rng.uniform(0.2, 0.5)  # fraction of registrations at which the broker restarts
+        self.broker_error: BaseException | None = None
+        # The broker restarts once the outbox feeder has published this fraction, so it fails under the feeder,
+        # the edges and the hubs at once.
+        self.restart_at = self.rng.uniform(0.3, 0.7)
         self.victims = [f"hub:{h}" for h in HUBS] + [f"edge:{a}" for a in (SENDER, *RECEIVERS)]
 
     def supervise(self) -> None:
@@ -239,15 +254,29 @@ class Chaos:
             kind, organ = name.split(":", 1)
             {"hub": self.net.start_hub, "edge": self.net.start_edge, "registry": self.net.start_registry}[kind](organ)
 
-    def strike(self, progress: float) -> None:
-        if not self.broker_restarts and progress >= self.restart_at:
-            print(f"[chaos] restarting the broker at {progress:.0%}", flush=True)
-            self.stack.restart_rabbitmq()
-            self.broker_restarts += 1
-            return
+    def restart_broker_when_fed(self, feeder: OutboxFeeder) -> threading.Thread:
+        """A thread that restarts the broker once the feeder has published `restart_at` of the packages: on its
+        own thread so that a slow process start in the kill loop cannot delay it past the feeding."""
+        def run() -> None:
+            try:
+                while feeder.published < self.restart_at * TOTAL and not feeder.stopping.is_set():
+                    time.sleep(0.2)
+                if feeder.stopping.is_set():
+                    return
+                print(f"[chaos] restarting the broker at {feeder.published / TOTAL:.0%} fed", flush=True)
+                self.stack.restart_rabbitmq()
+                self.broker_restarts += 1
+            except BaseException as exc:  # reported by the test
+                self.broker_error = exc
+
+        thread = threading.Thread(target=run, name="broker-restart", daemon=True)
+        thread.start()
+        return thread
+
+    def strike(self) -> None:
         victim = self.rng.choice(self.victims)
         down = self.rng.uniform(*DOWN_FOR)
-        print(f"[chaos] SIGKILL {victim} at {progress:.0%}, down {down:.1f}s", flush=True)
+        print(f"[chaos] SIGKILL {victim}, down {down:.1f}s", flush=True)
         self.net.kill(victim)
         self.kills[victim] += 1
         time.sleep(down)
@@ -282,6 +311,7 @@ def test_two_thousand_packages_survive_kills_and_a_broker_restart(chaos_network:
     feeder = OutboxFeeder(net, packages)
     started = next_report = time.monotonic()
     feeder.start()
+    restarter = chaos.restart_broker_when_fed(feeder)
     try:
         while True:
             registered = sum(len(registrations(net, r)) for r in RECEIVERS)
@@ -289,6 +319,7 @@ def test_two_thousand_packages_survive_kills_and_a_broker_restart(chaos_network:
             if registered >= TOTAL and answered >= TOTAL:
                 break
             assert feeder.error is None, f"the outbox feeder failed: {feeder.error!r}"
+            assert chaos.broker_error is None, f"the broker restart failed: {chaos.broker_error!r}"
             assert time.monotonic() - started < TIMEOUT, (
                 f"not complete after {TIMEOUT:.0f}s: {registered}/{TOTAL} registered, {answered}/{TOTAL} "
                 f"statuses 01, {feeder.published} published; kills {dict(chaos.kills)}; "
@@ -301,7 +332,7 @@ def test_two_thousand_packages_survive_kills_and_a_broker_restart(chaos_network:
                 next_report = time.monotonic() + 20
             if sum(chaos.kills.values()) < MAX_KILLS:
                 time.sleep(chaos.rng.uniform(*KILL_GAP))
-                chaos.strike(registered / TOTAL)
+                chaos.strike()
             else:
                 time.sleep(1.0)
         flowed = time.monotonic() - started
@@ -315,6 +346,7 @@ def test_two_thousand_packages_survive_kills_and_a_broker_restart(chaos_network:
     finally:
         feeder.stopping.set()
         feeder.join(timeout=10)
+        restarter.join(timeout=120)
 
     on_their_own = {n: c for n, c in chaos.exited.items() if not n.startswith("registry:")}
     assert not on_their_own, f"hub or edge processes died without being killed: {on_their_own}"
