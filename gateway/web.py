@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,51 +94,71 @@ def _unit_overdue(progress: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [item | {"unit": p["unit"]} for p in progress for item in p.get("overdue_items") or []]
 
 
+Job = Callable[[], list[Panel]]
+HOME_PARALLEL = 4  # the per-agency RPC pool holds 4 proxies: a slow service delays the page by one call, not all
+
+
 def home_panels(g: Gateway, v: Viewer) -> list[Panel]:
-    panels: list[Panel] = []
+    """The role's lists, fetched side by side; the order of the jobs is the order on the page."""
+    jobs = home_jobs(g, v)
+    with ThreadPoolExecutor(max_workers=HOME_PARALLEL) as pool:
+        return [p for group in pool.map(lambda job: job(), jobs) for p in group]
+
+
+def home_jobs(g: Gateway, v: Viewer) -> list[Job]:
+    jobs: list[Job] = []
     if v.has("leader"):
-        panels += leader_panels(g, v)
+        jobs += leader_jobs(g, v)
     elif v.has("department_head", "specialist"):
-        # A delegate (ủy quyền) directs documents submitted to the leader: shown only when there are some.
-        delegated = fetch(g, v, "Chờ cho ý kiến, chỉ đạo (được ủy quyền)", "list_incoming", "handlings",
-                          "/xu-ly?hop=cho-y-kien", box="to_direct")
-        if delegated.rows:
-            panels.append(delegated)
+        jobs.append(lambda: delegated_panels(g, v))
     if v.has("department_head"):
-        panels += head_panels(g, v)
+        jobs += head_jobs(g, v)
     if v.has("specialist"):
-        panels.append(fetch(g, v, "Văn bản cần xử lý", "list_incoming", "handlings", "/xu-ly", box="mine"))
-        panels.append(fetch(g, v, "Dự thảo", "list_drafts", "drafts", "/du-thao", empty="Không có dự thảo nào."))
+        jobs.append(lambda: [fetch(g, v, "Văn bản cần xử lý", "list_incoming", "handlings", "/xu-ly", box="mine")])
+        jobs.append(lambda: [fetch(g, v, "Dự thảo", "list_drafts", "drafts", "/du-thao",
+                                   empty="Không có dự thảo nào.")])
     if v.has("leader", "department_head", "specialist"):
-        panels.append(fetch(g, v, "Công việc", "list_tasks", "tasks", "/cong-viec", empty="Không có công việc nào."))
+        jobs.append(lambda: [fetch(g, v, "Công việc", "list_tasks", "tasks", "/cong-viec",
+                                   empty="Không có công việc nào.")])
     if v.has("clerk"):
-        panels.append(panel(g, v, "Văn bản đến chờ tiếp nhận", "registry", "list_waiting_reception",
-                            "/van-ban-den/cho-tiep-nhan"))
-        panels.append(fetch(g, v, "Văn bản đến chờ trình", "list_incoming", "handlings", "/xu-ly?hop=cho-trinh",
-                            box="to_submit"))
-        panels.append(panel(g, v, "Văn bản đi chờ ban hành", "registry", "list_waiting_issue",
-                            "/van-ban-di/cho-ban-hanh"))
+        jobs.append(lambda: [panel(g, v, "Văn bản đến chờ tiếp nhận", "registry", "list_waiting_reception",
+                                   "/van-ban-den/cho-tiep-nhan")])
+        jobs.append(lambda: [fetch(g, v, "Văn bản đến chờ trình", "list_incoming", "handlings",
+                                   "/xu-ly?hop=cho-trinh", box="to_submit")])
+        jobs.append(lambda: [panel(g, v, "Văn bản đi chờ ban hành", "registry", "list_waiting_issue",
+                                   "/van-ban-di/cho-ban-hanh")])
     if not v.has("admin") or len(v.user.roles or []) > 1:
-        panels.append(fetch(g, v, "Thông báo nội bộ chưa đọc", "list_notices", "notices", "/thong-bao",
-                            keep=lambda n: not n.get("read_at"), empty="Không có thông báo mới."))
-    return panels
+        jobs.append(lambda: [fetch(g, v, "Thông báo nội bộ chưa đọc", "list_notices", "notices", "/thong-bao",
+                                   keep=lambda n: not n.get("read_at"), empty="Không có thông báo mới.")])
+    return jobs
 
 
-def leader_panels(g: Gateway, v: Viewer) -> list[Panel]:
-    progress = fetch(g, v, "Theo dõi tiến độ các đơn vị", "unit_progress", "progress", "/tien-do",
+def delegated_panels(g: Gateway, v: Viewer) -> list[Panel]:
+    """A delegate (ủy quyền) directs documents submitted to the leader: shown only when there are some."""
+    found = fetch(g, v, "Chờ cho ý kiến, chỉ đạo (được ủy quyền)", "list_incoming", "handlings",
+                  "/xu-ly?hop=cho-y-kien", box="to_direct")
+    return [found] if found.rows else []
+
+
+def _overdue_and_progress(g: Gateway, v: Viewer, overdue_title: str, progress_title: str | None) -> list[Panel]:
+    progress = fetch(g, v, progress_title or "", "unit_progress", "progress", "/tien-do",
                      empty="Chưa có văn bản nào được giao.")
-    overdue = Panel("Văn bản quá hạn", None if progress.rows is None else _unit_overdue(progress.rows),
+    overdue = Panel(overdue_title, None if progress.rows is None else _unit_overdue(progress.rows),
                     progress.error, "/tien-do", "handlings", "Không có văn bản quá hạn.")
+    return [overdue, progress] if progress_title else [overdue]
+
+
+def leader_jobs(g: Gateway, v: Viewer) -> list[Job]:
     return [
-        fetch(g, v, "Chờ cho ý kiến, chỉ đạo", "list_incoming", "handlings", "/xu-ly?hop=cho-y-kien",
-              box="to_direct"),
-        fetch(g, v, "Dự thảo chờ duyệt ký", "list_drafts", "drafts", "/du-thao", keep=is_signing_step,
-              empty="Không có dự thảo chờ duyệt ký."),
-        overdue, progress,
+        lambda: [fetch(g, v, "Chờ cho ý kiến, chỉ đạo", "list_incoming", "handlings", "/xu-ly?hop=cho-y-kien",
+                       box="to_direct")],
+        lambda: [fetch(g, v, "Dự thảo chờ duyệt ký", "list_drafts", "drafts", "/du-thao", keep=is_signing_step,
+                       empty="Không có dự thảo chờ duyệt ký.")],
+        lambda: _overdue_and_progress(g, v, "Văn bản quá hạn", "Theo dõi tiến độ các đơn vị"),
     ]
 
 
-def head_panels(g: Gateway, v: Viewer) -> list[Panel]:
+def head_jobs(g: Gateway, v: Viewer) -> list[Job]:
     unit = v.user.unit
 
     def to_assign(h: dict[str, Any]) -> bool:
@@ -148,14 +170,16 @@ def head_panels(g: Gateway, v: Viewer) -> list[Panel]:
     def mine(h: dict[str, Any]) -> bool:
         return any(a.get("active") and a.get("user_id") == v.user.id for a in h.get("assignments") or [])
 
-    progress = fetch(g, v, "Tiến độ của đơn vị", "unit_progress", "progress", "/tien-do")
-    return [
-        fetch(g, v, "Văn bản cần phân công trong đơn vị", "list_incoming", "handlings", "/xu-ly", keep=to_assign,
-              box="mine"),
-        fetch(g, v, "Văn bản tôi xử lý", "list_incoming", "handlings", "/xu-ly", keep=mine, box="mine"),
-        Panel("Văn bản quá hạn của đơn vị", None if progress.rows is None else _unit_overdue(progress.rows),
-              progress.error, "/tien-do", "handlings", "Không có văn bản quá hạn."),
-    ]
+    def unit_lists() -> list[Panel]:
+        found = fetch(g, v, "Văn bản cần phân công trong đơn vị", "list_incoming", "handlings", "/xu-ly",
+                      box="mine")
+        rows = found.rows
+        return [Panel(found.title, None if rows is None else [h for h in rows if to_assign(h)], found.error,
+                      "/xu-ly", "handlings", found.empty),
+                Panel("Văn bản tôi xử lý", None if rows is None else [h for h in rows if mine(h)], found.error,
+                      "/xu-ly", "handlings", found.empty)]
+
+    return [unit_lists, lambda: _overdue_and_progress(g, v, "Văn bản quá hạn của đơn vị", None)]
 
 
 def admin_links() -> list[tuple[str, str]]:

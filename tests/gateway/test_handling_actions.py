@@ -40,7 +40,7 @@ def test_delegate_directs_then_opinion_receipt_wait_resume_link_forward_and_clos
 
     _sender, _url, incoming = send_and_register(deployment, base, subject)
     clerk = login(deployment, base, CLERK)
-    wait_for(lambda: subject in clerk.get("/xu-ly?hop=cho-trinh").text, 60, "the document in 'chờ trình'")
+    wait_for(lambda: subject in clerk.get("/xu-ly?hop=cho-trinh").text, 180, "the document in 'chờ trình'")
     page = clerk.get(f"/xu-ly/{incoming}").text
     assert post(clerk, f"/xu-ly/{incoming}/trinh", page,
                 to_user_id=option_value(page, "to_user_id", "Lê Quang Vinh")).status_code == 303

@@ -28,7 +28,7 @@ def test_leader_writes_a_directive_in_the_browser(deployment, artifacts_dir):
     login(deployment, base, LEADER)
     _sender, _url, incoming = send_and_register(deployment, base, subject)
     clerk = login(deployment, base, CLERK)
-    wait_for(lambda: subject in clerk.get("/xu-ly?hop=cho-trinh").text, 60, "the document in 'chờ trình'")
+    wait_for(lambda: subject in clerk.get("/xu-ly?hop=cho-trinh").text, 180, "the document in 'chờ trình'")
     page_html = clerk.get(f"/xu-ly/{incoming}").text
     submitted = post(clerk, f"/xu-ly/{incoming}/trinh", page_html,
                      to_user_id=option_value(page_html, "to_user_id", "Lê Quang Vinh"))
