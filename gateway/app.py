@@ -163,13 +163,13 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     from gateway import drafting
 
     drafting.install(app)
-    from gateway import reports
-
-    reports.install(app)
     from gateway import handling, work
 
     handling.install(app)
     work.install(app)
+    from gateway import reports
+
+    reports.install(app)
     from gateway import problems
 
     problems.install(app)

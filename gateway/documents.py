@@ -11,6 +11,8 @@ from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
+from gateway.backends import ServiceUnavailable
+from gateway.drafting import settle
 from gateway.web import panel
 from services.common.errors import CongVanError, NotFound, ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES, REJECT_REASONS, STATUS_LABELS, URGENCY_LABELS
@@ -156,6 +158,15 @@ def install(app: FastAPI) -> None:
             chosen = _chosen_recipients(g, recipients)
             g.backends.call(v.actor, "registry", "issue_outgoing", doc_id, register_id, chosen, priority,
                             no_paper_copy)
+        except ServiceUnavailable as exc:
+            # Sealing is slow on a busy server: the registry may still finish after the gateway stopped waiting.
+            def issued() -> bool:
+                return g.backends.call(v.actor, "registry", "get_document", doc_id).get("state") == "issued"
+
+            if not settle(issued):
+                return _issue_page(request, g, v, doc_id, "Việc cấp số, đóng dấu đang được xử lý lâu hơn bình "
+                                   "thường. Hãy mở lại văn bản sau ít phút để kiểm tra trước khi thử lại.",
+                                   exc.http_status, recipients)
         except CongVanError as exc:
             return _issue_page(request, g, v, doc_id, exc.message_vi, exc.http_status, recipients)
         return RedirectResponse(f"/van-ban/{doc_id}?thong-bao=da-gui", status_code=303)

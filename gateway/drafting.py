@@ -8,7 +8,9 @@ import logging
 import shutil
 import subprocess
 import tempfile
+import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
+from gateway.backends import ServiceUnavailable
 from services.common.errors import CongVanError, NotFound, ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES, URGENCY_LABELS
 from services.routing.chains import ChainStep
@@ -103,6 +106,30 @@ def stream_blob(g: Gateway, v: Viewer, sha256: str, name: str) -> Response:
     headers = {"Content-Disposition": f"inline; filename*=UTF-8''{urllib.parse.quote(name)}",
                "Cache-Control": "private, no-store", "Content-Length": str(size)}
     return StreamingResponse(chunks(), media_type="application/pdf", headers=headers)
+
+
+# -- slow operations -----------------------------------------------------------------------------------------------
+
+SETTLE_SECONDS = 90.0
+
+
+def settle(check: Callable[[], bool], seconds: float = SETTLE_SECONDS, every: float = 2.0) -> bool:
+    """After an RPC gave up waiting (the gateway's timeout), the service may still finish the work: signing and
+    sealing are slow on a busy server. Look again for a while before telling the user it failed."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return True
+        except CongVanError:
+            pass  # still busy: keep looking until the deadline
+        time.sleep(every)
+    return False
+
+
+class StillWorking(CongVanError):
+    code = "still_working"
+    http_status = 503
 
 
 # -- views ---------------------------------------------------------------------------------------------------------
@@ -285,7 +312,18 @@ def install(app: FastAPI) -> None:
 
     @app.post("/du-thao/{draft_id}/duyet", include_in_schema=False)
     def approve(draft_id: int, comment: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        view = g.backends.call(v.actor, "routing", "approve_draft", draft_id, comment)
+        before = g.backends.call(v.actor, "routing", "get_draft", draft_id)
+        try:
+            view = g.backends.call(v.actor, "routing", "approve_draft", draft_id, comment)
+        except ServiceUnavailable:
+            def moved() -> bool:
+                now = g.backends.call(v.actor, "routing", "get_draft", draft_id)
+                return (now["status"], now.get("step")) != (before["status"], before.get("step"))
+
+            if not settle(moved):
+                raise StillWorking("Việc duyệt (và ký số) đang được xử lý lâu hơn bình thường. Hãy mở lại dự thảo "
+                                   "sau ít phút để xem kết quả trước khi thử lại.", draft_id=draft_id) from None
+            view = g.backends.call(v.actor, "routing", "get_draft", draft_id)
         return _back(draft_id, "da-ky" if view.get("status") == "signed" else "da-duyet")
 
     @app.post("/du-thao/{draft_id}/tra-lai", include_in_schema=False)

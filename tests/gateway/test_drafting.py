@@ -278,3 +278,19 @@ def test_the_draft_page_names_the_reviewers_of_the_step_and_warns_when_nobody_fi
     assert post(head, draft_id, "duyet", comment="Đồng ý").status_code == 303
     waiting = specialist.get(f"/du-thao/{draft_id}").text.split('id="dang-cho"')[1].split("</dd>")[0]
     assert "Văn phòng" in waiting and "chưa có cán bộ nào phù hợp" in waiting
+
+
+def test_settle_looks_again_until_the_work_is_done_or_the_bound_is_reached():
+    from gateway.backends import ServiceUnavailable
+    from gateway.drafting import settle
+
+    answers = iter([False, ServiceUnavailable("Hệ thống đang bận."), True])
+    assert settle(lambda: _next(answers), seconds=30, every=0.01)
+    assert not settle(lambda: False, seconds=0.05, every=0.01)
+
+
+def _next(answers):
+    value = next(answers)
+    if isinstance(value, Exception):
+        raise value
+    return value
