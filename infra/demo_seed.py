@@ -11,6 +11,7 @@ from services.common.clock import now_vn
 from services.common.errors import Conflict
 from services.common.rpc import ServiceClient
 from services.registry.domain import Direction
+from services.routing.chains import DEFAULT_CHAIN
 
 
 def seeding_admin(organ_id: str) -> Actor:
@@ -57,6 +58,11 @@ def bind_personal_certificates(client: ServiceClient, actor: Actor, staff: list[
                         person["full_name"])
 
 
+# The default chain has an office step for unit "VP" (legal and form check); the demo agencies have no such unit,
+# so a newcomer's draft would wait there for nobody. The demo reviews in the drafter's department, then the leader.
+DEMO_REVIEW_CHAIN = [step for step in DEFAULT_CHAIN if step["key"] != "office"]
+
+
 def seed_agency_services(agency, amqp_uri: str, data_dir: Path | None = None) -> None:
     """Idempotent: an existing register is left as it is; staff entries are overwritten with the same values.
 
@@ -73,7 +79,7 @@ def seed_agency_services(agency, amqp_uri: str, data_dir: Path | None = None) ->
             except Conflict:
                 continue
         if data_dir is not None:
-            client.call("routing", "configure", actor, agency_name=agency.name)
+            client.call("routing", "configure", actor, agency_name=agency.name, review_chain=DEMO_REVIEW_CHAIN)
             staff = demo_staff(agency.organ_id, Path(data_dir))
             client.call("routing", "sync_staff", actor, staff)
             bind_personal_certificates(client, actor, staff)
