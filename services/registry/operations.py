@@ -329,9 +329,12 @@ def _parse_dt(value: Any) -> datetime | None:
     if not value:
         return None
     try:
-        return datetime.fromisoformat(str(value))
+        moment = datetime.fromisoformat(str(value))
     except ValueError:
         return None
+    # In UTC like every other stored time: SQLite keeps the wall clock and drops the offset, so a "+07:00" status
+    # time read back would be taken for UTC and shown 7 hours late.
+    return moment.astimezone(UTC) if moment.tzinfo is not None else moment
 
 
 def _find_incoming(session: Session, agency_id: str, document_id: str, sender: str) -> Document | None:

@@ -373,6 +373,17 @@ def test_per_recipient_statuses_move_forward(db, edge, clerk, registers):
     assert actions.count("05") == 2  # 05 may repeat (STANDARDS §1.6)
 
 
+def test_a_status_time_in_vietnam_time_keeps_its_instant(db, edge, clerk, registers):
+    got = ops.register_outgoing_signed(db, clerk, {"type_code": "TB", "subject": "Thông báo giờ",
+                                                   "code_notation": "TB-UBND"}, sha("tz"), RECIPIENTS,
+                                       registers["outgoing"])
+    ops.record_status(db, edge, {"from": {"organ_id": OTHER}, "response_for": {"document_id": got["document_id"]},
+                                 "status_code": "01", "timestamp": "2026-11-21T15:11:00+07:00"})
+    row = ops.get_document(db, clerk, got["id"])["recipients"][0]
+    moment = datetime.fromisoformat(row["status_at"])
+    assert (moment if moment.tzinfo else moment.replace(tzinfo=UTC)) == datetime(2026, 11, 21, 8, 11, tzinfo=UTC)
+
+
 # --- rules --------------------------------------------------------------------------------------------------
 
 def test_another_agency_cannot_read_or_change_a_document_by_id(db, edge, clerk, registers):
