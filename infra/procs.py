@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -161,7 +162,25 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, proc: Proc 
     raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+# Ports handed to processes that bind them later. Not from the kernel's ephemeral range (32768-60999 on Linux):
+# there, any outgoing connection made in between (AMQP, HTTP) may take the port first ("Address already in use").
+# 25000-25999 holds the test stack's fixed ports.
+_PORT_RANGES = ((21000, 24999), (26000, 32000))
+_handed: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    rng = random.SystemRandom()
+    for _ in range(500):
+        low, high = rng.choice(_PORT_RANGES)
+        port = rng.randint(low, high)
+        if port in _handed:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed.add(port)
+        return port
+    raise RuntimeError("no free port outside the ephemeral range")
