@@ -232,7 +232,10 @@ def test_every_route_refuses_another_agencys_ids_for_every_role(deployment, rout
                     failures.append(f"{where}: server error {r.text[:200]}")
                 elif leaked := foreign.leaked(r.text):
                     failures.append(f"{where}: shows H17's data {leaked}")
-                elif params:
+                elif params and not any(_is_int(_annotation(p)) for p in params):
+                    # Integer ids (drafts, tasks, notices, reminders) are numbered per agency, so H17's number may
+                    # also be one of the caller's own objects: there, no leak of H17's text (above) and H17's
+                    # objects unchanged (after the sweep) are the rule; string ids must be refused outright.
                     allowed = {403, 404} if method == "GET" else {403, 404, 409, 422}
                     if r.status_code not in allowed:
                         failures.append(f"{where}: expected one of {sorted(allowed)}")
