@@ -111,3 +111,12 @@ def deployment(stack_env, tmp_path_factory):
     from tests.deployment import start_deployment
 
     yield from start_deployment(stack_env, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One Chromium for the run's browser tests; each test opens its own contexts."""
+    from tests.browser import launched
+
+    with launched() as b:
+        yield b

@@ -18,16 +18,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.deployment import demo_password
 from tests.e2e.helpers import vietnamese_pdf
 from tests.gateway.test_drafting import prepare_agency_for_drafts
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--lang=vi-VN", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 H60, SNV = "000.00.00.H60", "000.00.09.H60"
 CLERK, LEADER, HEAD, SPECIALIST, ADMIN = "hoalt.vptq", "annv.vptq", "tuanpm.thtq", "trangdt.thtq", "manhhd.vptq"
@@ -46,14 +43,6 @@ def patient_expect():
         yield
     finally:
         expect.set_options(timeout=5_000)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 class Guide:

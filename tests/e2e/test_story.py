@@ -17,30 +17,19 @@ import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from tests.deployment import demo_password
 from tests.e2e.helpers import vietnamese_pdf
 from tests.gateway.test_drafting import prepare_agency_for_drafts
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # Bounds, not timing checks: on a loaded 2-core machine a page with RPCs behind it can take several seconds,
 # and the default 5 s (assertions) / 30 s (actions) made the story flaky while other suites ran.
 expect.set_options(timeout=60_000)
 ACTION_TIMEOUT_MS = 120_000
 H60, H17 = "000.00.00.H60", "000.00.00.H17"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 class Story:

@@ -10,19 +10,16 @@ import secrets
 from datetime import date, timedelta
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from tests.deployment import demo_password
 from tests.e2e.helpers import wait_for
 from tests.gateway.test_handling_flow import CLERK, LEADER, login, option_value, post, send_and_register
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def test_leader_writes_a_directive_in_the_browser(deployment, artifacts_dir):
+def test_leader_writes_a_directive_in_the_browser(deployment, browser, artifacts_dir):
     base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
     subject = f"Về việc tổ chức tập huấn chuyển đổi số ({secrets.token_hex(3)})"
     login(deployment, base, LEADER)
@@ -34,39 +31,36 @@ def test_leader_writes_a_directive_in_the_browser(deployment, artifacts_dir):
                      to_user_id=option_value(page_html, "to_user_id", "Lê Quang Vinh"))
     assert submitted.status_code == 303
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        try:
-            page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN").new_page()
-            page.goto(f"{base}/dang-nhap")
-            page.get_by_label("Tên đăng nhập").fill(LEADER)
-            page.get_by_label("Mật khẩu").fill(demo_password(deployment, LEADER))
-            page.get_by_role("button", name="Đăng nhập").click()
-            waiting = page.locator("section", has=page.get_by_role("heading", name="Chờ cho ý kiến, chỉ đạo"))
-            expect(waiting.get_by_role("row").filter(has_text=subject)).to_have_class(re.compile("urgent"))
-            page.screenshot(path=str(artifacts_dir / "10-trang-chu-lanh-dao.png"), full_page=True)
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN").new_page()
+    page.goto(f"{base}/dang-nhap")
+    page.get_by_label("Tên đăng nhập").fill(LEADER)
+    page.get_by_label("Mật khẩu").fill(demo_password(deployment, LEADER))
+    page.get_by_role("button", name="Đăng nhập").click()
+    waiting = page.locator("section", has=page.get_by_role("heading", name="Chờ cho ý kiến, chỉ đạo"))
+    expect(waiting.get_by_role("row").filter(has_text=subject)).to_have_class(re.compile("urgent"))
+    page.screenshot(path=str(artifacts_dir / "10-trang-chu-lanh-dao.png"), full_page=True)
 
-            waiting.get_by_role("link", name=subject).click()
-            expect(page.get_by_role("heading", name="Bút phê và phân công")).to_be_visible()
-            page.get_by_label("Ý kiến chỉ đạo (bút phê)").fill("Giao phòng Tổng hợp chủ trì, tham mưu kế hoạch.")
-            page.get_by_label("Xử lý chính").select_option(label="Đơn vị THDN")
-            deadline = date.today() + timedelta(days=7)
-            page.get_by_label("Hạn xử lý").fill(deadline.isoformat())
-            page.screenshot(path=str(artifacts_dir / "11-but-phe-phan-cong.png"), full_page=True)
-            page.get_by_role("button", name="Phân công").click()
+    waiting.get_by_role("link", name=subject).click()
+    expect(page.get_by_role("heading", name="Bút phê và phân công")).to_be_visible()
+    page.get_by_label("Ý kiến chỉ đạo (bút phê)").fill("Giao phòng Tổng hợp chủ trì, tham mưu kế hoạch.")
+    page.get_by_label("Xử lý chính").select_option(label="Đơn vị THDN")
+    deadline = date.today() + timedelta(days=7)
+    page.get_by_label("Hạn xử lý").fill(deadline.isoformat())
+    page.screenshot(path=str(artifacts_dir / "11-but-phe-phan-cong.png"), full_page=True)
+    page.get_by_role("button", name="Phân công").click()
 
-            expect(page.get_by_role("status")).to_have_text("Đã bút phê và phân công xử lý.")
-            expect(page.locator("h1")).to_contain_text("Đã phân công")
-            expect(page.locator(".directive")).to_contain_text("Giao phòng Tổng hợp chủ trì")
-            expect(page.locator("ol.timeline")).to_contain_text("Bút phê, phân công xử lý")
-            expect(page.get_by_role("cell", name="Đơn vị THDN")).to_be_visible()
-            expect(page.locator("dl.meta")).to_contain_text(deadline.strftime("%d/%m/%Y"))
-            page.screenshot(path=str(artifacts_dir / "12-xu-ly-van-ban-den.png"), full_page=True)
+    expect(page.get_by_role("status")).to_have_text("Đã bút phê và phân công xử lý.")
+    expect(page.locator("h1")).to_contain_text("Đã phân công")
+    expect(page.locator(".directive")).to_contain_text("Giao phòng Tổng hợp chủ trì")
+    expect(page.locator("ol.timeline")).to_contain_text("Bút phê, phân công xử lý")
+    expect(page.get_by_role("cell", name="Đơn vị THDN")).to_be_visible()
+    expect(page.locator("dl.meta")).to_contain_text(deadline.strftime("%d/%m/%Y"))
+    page.screenshot(path=str(artifacts_dir / "12-xu-ly-van-ban-den.png"), full_page=True)
 
-            phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN",
-                                        storage_state=page.context.storage_state()).new_page()
-            phone.goto(page.url)
-            expect(phone.locator("ol.timeline")).to_contain_text("Trình lãnh đạo")
-            phone.screenshot(path=str(artifacts_dir / "13-xu-ly-dien-thoai.png"), full_page=True)
-        finally:
-            browser.close()
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="vi-VN",
+                                storage_state=page.context.storage_state()).new_page()
+    phone.goto(page.url)
+    expect(phone.locator("ol.timeline")).to_contain_text("Trình lãnh đạo")
+    phone.screenshot(path=str(artifacts_dir / "13-xu-ly-dien-thoai.png"), full_page=True)
+    phone.context.close()
+    page.context.close()
