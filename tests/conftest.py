@@ -113,9 +113,11 @@ def deployment(stack_env, tmp_path_factory):
     yield from start_deployment(stack_env, tmp_path_factory)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One Chromium for the run's browser tests; each test opens its own contexts."""
+    """Chromium for one module's browser tests; each test opens its own contexts. Module scope, not session:
+    Playwright's sync API keeps an asyncio loop running in this thread while it is open, and pyHanko's
+    asyncio.run() in later tests would fail."""
     from tests.browser import launched
 
     with launched() as b:
