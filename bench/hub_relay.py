@@ -19,7 +19,6 @@ import argparse
 import os
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 
 import pika
 
+from infra.procs import free_port
 from infra.topology import AgencySpec, HubSpec, Topology
 from services.common.rabbit_admin import RabbitAdmin
 from services.interconnect import broker, edxml
@@ -140,12 +140,6 @@ def cpu_seconds(pid: int) -> float:
     barely moves when other work shares the machine."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_hubs(top: Topology, run_dir: Path) -> list[subprocess.Popen]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from infra.procs import free_port
 from infra.topology import Topology
 from services.common.rpc import ServiceClient
 from services.common.settings import CommonSettings
@@ -26,12 +26,6 @@ from services.interconnect import broker
 from services.storage.blobs import blob_store
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Network:

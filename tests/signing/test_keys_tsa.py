@@ -12,16 +12,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
+from infra.procs import free_port
 from services.signing import pki
 from tests.signing.test_flow import issue
 
 SOFTHSM = Path("/usr/lib/softhsm/libsofthsm2.so")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
