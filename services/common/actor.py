@@ -19,6 +19,7 @@ class Role(StrEnum):
     DEPARTMENT_HEAD = "department_head"  # lãnh đạo phòng/ban
     SPECIALIST = "specialist"            # chuyên viên
     ADMIN = "admin"                      # quản trị
+    HUB_OPERATOR = "hub_operator"        # vận hành trục liên thông (the hub serving the person's agency)
     SYSTEM = "system"                    # a process of this agency (interconnect edge, scheduler)
 
 
@@ -28,6 +29,7 @@ ROLE_LABELS_VI = {
     Role.DEPARTMENT_HEAD: "Lãnh đạo phòng",
     Role.SPECIALIST: "Chuyên viên",
     Role.ADMIN: "Quản trị",
+    Role.HUB_OPERATOR: "Vận hành trục liên thông",
     Role.SYSTEM: "Hệ thống",
 }
 
