@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
@@ -20,6 +20,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 log = logging.getLogger(__name__)
 
 HealthCheck = Callable[[], dict[str, bool]]
+# An extra GET route of a process (e.g. a hub's /report): (path with query, request headers) -> (status, body, type).
+Route = Callable[[str, Mapping[str, str]], tuple[int, bytes, str]]
 
 RPC_REQUESTS = Counter(
     "congvan_rpc_requests_total", "RPC calls handled, by service, method and outcome",
@@ -31,10 +33,19 @@ RPC_DURATION = Histogram(
 )
 
 
-def _handler(health: HealthCheck | None, info: dict[str, str]) -> type[BaseHTTPRequestHandler]:
+def _handler(health: HealthCheck | None, info: dict[str, str],
+             routes: Mapping[str, Route] | None = None) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            if self.path.startswith("/metrics"):
+            route = (routes or {}).get(self.path.split("?", 1)[0])
+            if route is not None:
+                try:
+                    status, body, ctype = route(self.path, self.headers)
+                except Exception:
+                    log.exception("route %s failed", self.path.split("?", 1)[0])
+                    status, body, ctype = 500, b'{"error": "internal"}', "application/json"
+                self._reply(status, body, ctype)
+            elif self.path.startswith("/metrics"):
                 body = generate_latest()
                 self._reply(200, body, CONTENT_TYPE_LATEST)
             elif self.path.startswith("/healthz"):
@@ -64,10 +75,11 @@ def _handler(health: HealthCheck | None, info: dict[str, str]) -> type[BaseHTTPR
 
 
 def serve_metrics(port: int, health: HealthCheck | None = None, host: str = "127.0.0.1",
-                  **info: str) -> ThreadingHTTPServer | None:
+                  routes: Mapping[str, Route] | None = None, **info: str) -> ThreadingHTTPServer | None:
+    """`routes`: extra GET paths served on the same port (exact path, query string passed through)."""
     if not port:
         return None
-    server = ThreadingHTTPServer((host, port), _handler(health, info))
+    server = ThreadingHTTPServer((host, port), _handler(health, info, routes))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name=f"metrics:{port}", daemon=True).start()
     log.info("metrics and health on http://%s:%s/metrics", host, port)
