@@ -38,6 +38,7 @@ from typing import Any
 
 import pika
 import pika.exceptions
+from pika.adapters.blocking_connection import _IoloopTimerContext
 
 from infra.topology import Topology
 from services.common.rabbit_admin import RabbitAdmin
@@ -343,11 +344,15 @@ class PublishWindow:
                              f"{method.reply_text})")
 
     def _drive(self, done: Callable[[], bool], what: str) -> None:
-        deadline = time.monotonic() + self.timeout
-        while not done():
-            if time.monotonic() > deadline:
-                raise pika.exceptions.AMQPConnectionError(f"no {what} within {self.timeout:.0f}s")
-            self.conn.process_data_events(time_limit=0.05)
+        # Not process_data_events(time_limit=...): it returns early only for events of the blocking layer, and
+        # these confirms arrive on the asynchronous channel, so every call slept its whole time limit (50 ms per
+        # window per hub: a third of the idle relay rate). pika's own loop stops as soon as `done` holds.
+        if done():
+            return
+        with _IoloopTimerContext(self.timeout, self.conn._impl) as timer:
+            self.conn._flush_output(timer.is_ready, done)
+        if not done():
+            raise pika.exceptions.AMQPConnectionError(f"no {what} within {self.timeout:.0f}s")
 
     def publish(self, exchange: str, key: str, body: bytes, *, user_id: str, message_id: str,
                 headers: dict[str, Any] | None = None, mandatory: bool = False) -> None:
