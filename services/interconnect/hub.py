@@ -128,9 +128,10 @@ class Hub:
         """A neighbour hub already validated this package; route the recipients it addressed to us."""
         recipients = [str(r) for r in headers.get(H_RECIPIENTS) or []]
         sender = str(headers.get(H_ORIGIN, ""))
-        self.log.append("received", message_id, sender=sender, recipients=recipients, sha256=sha,
-                        detail=f"from {user}")
         kind = "status" if headers.get(H_TO) else "edoc"
+        # The kind is logged so that this hub's report counts documents apart from status reports.
+        self.log.append("received", message_id, sender=sender, recipients=recipients, sha256=sha,
+                        detail=f"from {user}; kind={kind}")
         return self._route(body, None, kind, sender, recipients, headers, message_id, sha)
 
     def _route(self, body: bytes, header: dict[str, Any] | None, kind: str, sender: str, recipients: list[str],
@@ -428,7 +429,8 @@ def main(argv: list[str] | None = None) -> None:
         loop.start()
     _start_poller(topology, args.hub, args.run_dir, clock)
     serve_metrics(args.metrics_port, lambda: {lp.name: lp.connected.is_set() for lp in loops},
-                  host=CommonSettings().metrics_host, hub=args.hub)  # METRICS_HOST
+                  host=CommonSettings().metrics_host, routes={"/report": _report_route(topology, hub)},
+                  hub=args.hub)  # METRICS_HOST
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -438,6 +440,17 @@ def main(argv: list[str] | None = None) -> None:
         loop.stopping.set()
     for loop in loops:
         loop.join(timeout=5)
+
+
+def _report_route(topology: Topology, hub: Hub):
+    """GET /report: this hub's figures for the operator's screen (services/reporting/hubs.py, bearer token)."""
+    import os
+
+    from services.reporting.hubs import REPORT_TOKEN_ENV, report_route
+
+    served = {a.organ_id: a.name for a in topology.agencies_of(hub.code)}
+    return report_route(hub.log.db, hub.code, hub.spec.name, served, os.environ.get(REPORT_TOKEN_ENV),
+                        {str(r): text for r, text in domain.REASON_VI.items()})
 
 
 def _start_poller(topology: Topology, code: str, run_dir: Path, clock: m.InboxClock) -> None:

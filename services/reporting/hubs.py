@@ -2,20 +2,25 @@
 per-hub report (sent, received, rejected by reason, median delivery time) and the province's usage per agency.
 
 The relay logs live in each hub's own database (one SQLite file or PostgreSQL schema per hub, under the run
-directory's data folder); only the operator's machine reaches them, so this is a CLI (`congvan report hubs`),
-not an agency RPC.
+directory's data folder); only the operator's machine reaches them: `congvan report hubs` reads them all, and each
+hub serves its own figures at `GET /report` (bearer token) for the gateway's operator screen (gateway/hub_reports.py).
 """
 
 from __future__ import annotations
 
+import hmac
+import json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import select
 
 from services.common.clock import VN_TZ
 from services.common.db import Database
+from services.common.observability import Route
 from services.common.settings import CommonSettings
 from services.reporting import domain
 
@@ -64,3 +69,41 @@ def hubs_report(topology: Any, run_dir: Path, date_from: date | None = None,
     for agency in report["agencies"]:
         agency["name"] = names.get(agency["organ_id"], "")
     return report
+
+
+# --- GET /report on the hub's own HTTP port (services/interconnect/hub.py) -----------------------------------
+
+REPORT_TOKEN_ENV = "HUB_REPORT_TOKEN"  # noqa: S105 (the name of the variable, not a secret)
+
+
+def _json(status: int, data: Any) -> tuple[int, bytes, str]:
+    return status, json.dumps(data, ensure_ascii=False).encode(), "application/json; charset=utf-8"
+
+
+def authorised(token: str | None, header: str | None) -> bool:
+    """A bearer token compared in constant time; no token configured means nobody may read the report."""
+    if not token or not header or not header.lower().startswith("bearer "):
+        return False
+    return hmac.compare_digest(header[7:].strip().encode(), token.encode())
+
+
+def report_route(database: Database, code: str, name: str, served: dict[str, str], token: str | None,
+                 reason_labels: dict[str, str] | None = None) -> Route:
+    """The hub's own figures for a period, for the gateway's operator screen (never the raw log rows):
+    `GET /report?from=YYYY-MM-DD&to=YYYY-MM-DD` with `Authorization: Bearer <token>`; 401 without the right token,
+    400 on a bad date. The token is generated at provisioning (infra/demo.py) and given in HUB_REPORT_TOKEN."""
+
+    def route(path: str, headers: Mapping[str, str]) -> tuple[int, bytes, str]:
+        if not authorised(token, headers.get("Authorization")):
+            return _json(401, {"error": "unauthorised", "message": "Cần mã truy cập báo cáo của trục (Bearer)."})
+        query = parse_qs(urlsplit(path).query)
+        try:
+            days = [date.fromisoformat(query[k][0]) if query.get(k) else None for k in ("from", "to")]
+        except ValueError:
+            return _json(400, {"error": "bad_date", "message": "Ngày không hợp lệ (dạng năm-tháng-ngày)."})
+        report = domain.hub_report(code, name, relay_entries(database, *days), served, reason_labels)
+        report["period"] = {"from": days[0].isoformat() if days[0] else None,
+                            "to": days[1].isoformat() if days[1] else None}
+        return _json(200, report)
+
+    return route

@@ -1,0 +1,190 @@
+"""The per-hub report: the pure counting rules (domain.hub_report, hubs_visible, sections) and the hub's
+`GET /report` endpoint over a real relay log (SQLite) and a real HTTP server (serve_metrics)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import httpx
+import pika
+import pytest
+
+from infra.procs import free_port
+from infra.topology import DEMO
+from services.common.clock import VN_TZ
+from services.common.db import Database
+from services.common.observability import serve_metrics
+from services.common.settings import CommonSettings
+from services.interconnect import broker, edxml
+from services.interconnect import hub as hub_module
+from services.interconnect.domain import H_ORIGIN, H_RECIPIENTS
+from services.interconnect.hub import Hub, TopologyRecipients
+from services.interconnect.models import HubBase
+from services.interconnect.relaylog import RelayLog
+from services.reporting import domain
+from services.reporting.hubs import REPORT_TOKEN_ENV, authorised, relay_entries
+from tests.interconnect.harness import edoc
+
+UB, SNV, DN, VPCP = "000.00.00.H60", "000.00.09.H60", "000.00.00.H17", "000.00.00.G22"
+SERVED = {UB: "Ủy ban nhân dân tỉnh Tuyên Quang", SNV: "Sở Nội vụ tỉnh Tuyên Quang"}
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=VN_TZ)
+
+
+def row(event: str, mid: str, seconds: float, sender: str = "", recipients: str = "", detail: str = "") -> dict:
+    return {"event": event, "message_id": mid, "sender": sender, "recipients": recipients,
+            "at": (T0 + timedelta(seconds=seconds)).isoformat(), "detail": detail}
+
+
+ENTRIES = [
+    # m1: UB -> SNV inside the province, delivered after 2 s; the window was relayed twice (rows written twice)
+    row("received", "m1", 0, UB), row("validated", "m1", 0.1, UB, SNV, "edoc"),
+    row("delivered", "m1", 2, UB, SNV, "key=000.00.09.H60"),
+    row("received", "m1", 5, UB), row("validated", "m1", 5.1, UB, SNV, "edoc"),
+    row("delivered", "m1", 6, UB, SNV, "key=000.00.09.H60"),
+    # m2: UB -> Đà Nẵng, forwarded upstream
+    row("received", "m2", 10, UB), row("validated", "m2", 10.1, UB, DN, "edoc"),
+    row("routed", "m2", 10.2, UB, DN, "key=upstream"),
+    # m3: a status 01 from SNV back to UB (not a document)
+    row("received", "m3", 20, SNV), row("validated", "m3", 20.1, SNV, UB, "status"),
+    row("delivered", "m3", 24, SNV, UB, "key=000.00.00.H60"),
+    # m4: a document from VPCP arriving from the national hub, delivered to UB and SNV after 6 s
+    row("received", "m4", 30, VPCP, f"{UB},{SNV}", "from hub.national; kind=edoc"),
+    row("delivered", "m4", 36, VPCP, f"{UB},{SNV}", "key=000.00.00.H60"),
+    # m5: a status from Đà Nẵng arriving from the national hub
+    row("received", "m5", 40, DN, UB, "from hub.national; kind=status"),
+    row("delivered", "m5", 41, DN, UB, "key=000.00.00.H60"),
+    # m6, m7: SNV's packages refused
+    row("received", "m6", 50, SNV), row("rejected", "m6", 50.1, SNV, "", "FORGED_SENDER: gói tin ghi UB"),
+    row("received", "m7", 60, SNV), row("rejected", "m7", 60.1, SNV, "", "TOO_LARGE: 60000000 byte"),
+    row("received", "m8", 70, SNV), row("rejected", "m8", 70.1, SNV, "", "TOO_LARGE: 70000000 byte"),
+]
+
+
+def test_hub_report_counts_each_package_once_and_documents_apart_from_statuses():
+    report = domain.hub_report("H60", "Trục tỉnh", ENTRIES, SERVED, {"TOO_LARGE": "Quá dung lượng"})
+    assert (report["sent"], report["received"], report["delivered"], report["routed"], report["rejected"]) == \
+        (3, 8, 5, 1, 3)
+    assert report["rejected_by_reason"] == [
+        {"reason": "TOO_LARGE", "label": "Quá dung lượng", "count": 2},
+        {"reason": "FORGED_SENDER", "label": "FORGED_SENDER", "count": 1}]
+    # delays: m1 2 s (first delivery only), m3 4 s, m4 6 s twice, m5 1 s -> median 4 s
+    assert report["deliveries_measured"] == 5
+    assert report["median_delivery_seconds"] == 4.0
+    usage = {a["organ_id"]: (a["sent"], a["received"], a["rejected"]) for a in report["agencies"]}
+    # UB: documents m1, m2 sent; m4 received (the statuses m3, m5 are not documents); SNV: m1, m4 received
+    assert usage == {UB: (2, 1, 0), SNV: (0, 2, 3)}
+    assert [a["name"] for a in report["agencies"]] == [SERVED[UB], SERVED[SNV]]
+
+
+def test_hub_report_lists_every_served_agency_even_without_traffic():
+    report = domain.hub_report("H60", "Trục tỉnh", [], SERVED)
+    assert report["sent"] == report["rejected"] == 0 and report["median_delivery_seconds"] is None
+    assert [(a["organ_id"], a["sent"], a["received"], a["rejected"]) for a in report["agencies"]] == [
+        (UB, 0, 0, 0), (SNV, 0, 0, 0)]
+
+
+def test_message_kind_of_old_rows_without_kind_is_unknown():
+    assert domain.message_kind(row("received", "x", 0, detail="from hub.national")) is None
+    assert domain.message_kind(row("received", "x", 0, detail="from hub.national; kind=status")) == "status"
+    assert domain.message_kind(row("validated", "x", 0, detail="")) == "edoc"
+
+
+HUBS = {"national": {"parent": None, "agencies": [VPCP]}, "H60": {"parent": "national", "agencies": [UB, SNV]},
+        "H17": {"parent": "national", "agencies": [DN]}}
+
+
+def test_an_operator_sees_the_hub_of_their_agency_and_the_national_operator_sees_all():
+    assert domain.hubs_visible(SNV, HUBS) == ["H60"]
+    assert domain.hubs_visible(DN, HUBS) == ["H17"]
+    assert domain.hubs_visible(VPCP, HUBS) == ["national", "H17", "H60"]
+    assert domain.hubs_visible("000.00.00.H99", HUBS) == []
+
+
+def test_duration_text_in_vietnamese():
+    assert domain.duration_text(None) == "—"
+    assert domain.duration_text(0.84) == "0,8 giây"
+    assert domain.duration_text(125) == "2 phút 5 giây"
+    assert domain.duration_text(3 * 3600 + 61) == "3 giờ 1 phút"
+
+
+def test_sections_have_the_hub_reason_and_agency_rows():
+    report = domain.hub_report("H60", "Trục tỉnh", ENTRIES, SERVED)
+    (hubs_name, hub_headers, hub_rows, _w), (_n, _h, reason_rows, _w2), (_n3, _h3, usage_rows, _w3) = \
+        domain.hub_report_sections([report])
+    assert hubs_name == "Số liệu theo trục" and "Thời gian chuyển trung vị" in hub_headers
+    assert hub_rows == [["Trục tỉnh", 3, 8, 5, 1, 3, "4,0 giây"]]
+    assert [r[1] for r in reason_rows] == ["TOO_LARGE", "FORGED_SENDER"]
+    assert usage_rows[0] == ["Trục tỉnh", UB, SERVED[UB], 2, 1, 0]
+
+
+def test_authorised_needs_the_exact_bearer_token():
+    assert authorised("s3cret", "Bearer s3cret") and authorised("s3cret", "bearer  s3cret ")
+    assert not authorised("s3cret", None) and not authorised("s3cret", "Bearer other")
+    assert not authorised("s3cret", "s3cret") and not authorised(None, "Bearer ") and not authorised("", "Bearer ")
+
+
+# -- the endpoint of a real hub object over a real relay log --------------------------------------------------------
+
+@pytest.fixture
+def hub_server(tmp_path, monkeypatch):
+    """Hub H60 of the demo topology on SQLite, its /report served on a free port with a token."""
+    monkeypatch.setenv(REPORT_TOKEN_ENV, "token-of-the-test")
+    db = Database("hub", "hub.H60", HubBase.metadata, CommonSettings(data_dir=tmp_path))
+    db.create_all()
+    hub = Hub(DEMO, "H60", TopologyRecipients(DEMO), RelayLog(db, "hub.H60"))
+    port = free_port()
+    server = serve_metrics(port, routes={"/report": hub_module._report_route(DEMO, hub)}, hub="H60")
+    try:
+        yield hub, f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        db.dispose()
+
+
+def _relay_from_national(hub: Hub, package: dict) -> None:
+    body = edxml.build_edoc(package, [])
+    props = pika.BasicProperties(message_id=package["message_id"], user_id=broker.hub_user(DEMO, "national"),
+                                 headers={H_RECIPIENTS: [t["organ_id"] for t in package["to"]],
+                                          H_ORIGIN: package["from"]["organ_id"]})
+    outcome = hub.handle(body, props)
+    assert [c.key for c in outcome.copies] == [UB]
+
+
+def test_the_hub_endpoint_requires_its_token_and_reports_a_relayed_document(hub_server):
+    hub, url = hub_server
+    _relay_from_national(hub, edoc(DEMO, VPCP, [UB], 7, []))
+    today = datetime.now(VN_TZ).date().isoformat()
+    with httpx.Client(base_url=url, timeout=10) as client:
+        assert client.get("/report").status_code == 401
+        assert client.get("/report", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        auth = {"Authorization": "Bearer token-of-the-test"}
+        assert client.get("/report?from=2026-13-01", headers=auth).status_code == 400
+        r = client.get(f"/report?from={today}&to={today}", headers=auth)
+        assert r.status_code == 200, r.text
+        report = r.json()
+        assert r.headers["content-type"].startswith("application/json")
+    assert report["hub"] == "H60" and report["name"] == DEMO.hub("H60").name
+    assert report["period"] == {"from": today, "to": today}
+    assert (report["received"], report["delivered"], report["sent"]) == (1, 1, 0)
+    usage = {a["organ_id"]: a for a in report["agencies"]}
+    assert set(usage) == {UB, SNV} and usage[UB]["received"] == 1
+    assert report["median_delivery_seconds"] is not None
+    # the hub's `received` row names the kind: what lets the report tell documents from status reports
+    received = [e for e in relay_entries(hub.log.db) if e["event"] == "received"]
+    assert [e["detail"] for e in received] == [f"from {broker.hub_user(DEMO, 'national')}; kind=edoc"]
+
+
+def test_the_endpoint_is_closed_when_no_token_was_provisioned(hub_server, monkeypatch):
+    hub, url = hub_server
+    monkeypatch.delenv(REPORT_TOKEN_ENV)
+    closed = serve_metrics(port := free_port(), routes={"/report": hub_module._report_route(DEMO, hub)})
+    try:
+        r = httpx.get(f"http://127.0.0.1:{port}/report", headers={"Authorization": "Bearer x"}, timeout=10)
+        assert r.status_code == 401
+        assert "mã truy cập" in r.json()["message"]
+    finally:
+        closed.shutdown()
+        closed.server_close()
+    # /metrics and /healthz are unchanged next to the route
+    assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
