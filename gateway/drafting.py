@@ -1,13 +1,10 @@
-"""Drafting screens (dự thảo): my drafts and drafts waiting for me, a new draft (PDF, or DOCX/ODT converted to
-PDF), versions, comments, submission along the review chain, approve / return at each step and the leader's
-"Duyệt và ký". Routing decides who may see and act; these pages only ask and show."""
+"""Drafting screens (dự thảo): my drafts and drafts waiting for me, a new draft (PDF, or DOCX/ODT that the signing
+service converts to PDF), versions, comments, submission along the review chain, approve / return at each step and
+the leader's "Duyệt và ký". Routing decides who may see and act; these pages only ask and show."""
 
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
-import tempfile
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -28,7 +25,6 @@ from services.storage.ingest import ingest
 log = logging.getLogger(__name__)
 CHUNK = 256 * 1024
 OFFICE_EXTENSIONS = (".docx", ".odt")
-CONVERT_TIMEOUT = 180
 
 STATUS_LABELS = {"drafting": "Đang soạn", "in_review": "Đang trình duyệt", "returned": "Bị trả lại",
                  "signed": "Đã ký, chờ ban hành"}
@@ -42,37 +38,14 @@ NOTICES = {"da-tao": "Đã tạo dự thảo.", "da-them-phien-ban": "Đã tải
 
 # -- files ---------------------------------------------------------------------------------------------------------
 
-def office_to_pdf(data: bytes, name: str) -> bytes:
-    """DOCX/ODT → PDF with LibreOffice (headless), in a throwaway profile so concurrent conversions never share
-    a lock. Signing works on PDF only; the converted PDF is what reviewers read and the leader signs."""
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        raise ValidationFailed("Máy chủ chưa cài bộ chuyển đổi DOCX/ODT sang PDF; hãy tải lên tệp PDF.",
-                               code="no_converter", name=name)
-    suffix = Path(name).suffix.lower()
-    with tempfile.TemporaryDirectory(prefix="congvan-convert-") as tmp:
-        src = Path(tmp) / f"du-thao{suffix}"
-        src.write_bytes(data)
-        profile = Path(tmp) / "profile"
-        cmd = [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-               "--convert-to", "pdf", "--outdir", tmp, str(src)]
-        try:
-            subprocess.run(cmd, capture_output=True, timeout=CONVERT_TIMEOUT, check=False)
-        except subprocess.TimeoutExpired as exc:
-            raise ValidationFailed("Chuyển đổi tệp sang PDF quá lâu; hãy tải lên tệp PDF.", code="convert_timeout",
-                                   name=name) from exc
-        out = Path(tmp) / "du-thao.pdf"
-        if not out.exists() or not out.read_bytes().startswith(b"%PDF"):
-            raise ValidationFailed(f"Không chuyển được tệp '{name}' sang PDF; hãy kiểm tra tệp hoặc tải lên PDF.",
-                                   code="convert_failed", name=name)
-        return out.read_bytes()
-
-
 def store_draft_file(g: Gateway, v: Viewer, upload: UploadFile, owner_ref: str) -> tuple[str, str]:
     """Checks and stores the upload; returns (sha256 of the PDF prepared for signing, display name).
 
-    A DOCX/ODT is kept as uploaded (its own record) and converted; the PDF gets the empty number/date fields and
-    the signature fields (signing.prepare_draft) so the clerk can fill them later without breaking the signature.
+    The gateway only stores what was uploaded. signing.prepare_draft turns it into the PDF the leader signs: a
+    DOCX/ODT is converted there (type read from the content, one conversion at a time, the whole LibreOffice process
+    group killed on timeout — services/signing/convert.py), then the empty number/date fields and the signature
+    fields are added so the clerk can fill them later without breaking the signature. The web process never runs
+    LibreOffice: a slow or hostile document must not tie up the pages.
     """
     name = upload.filename or "du-thao.pdf"
     if not name.strip() or upload.size == 0:
@@ -83,15 +56,32 @@ def store_draft_file(g: Gateway, v: Viewer, upload: UploadFile, owner_ref: str) 
     result = ingest(store, upload.file, name, purpose="attachment" if office else "to_sign", max_size=max_size)
     g.backends.call(v.actor, "storage", "record_file", result.sha256, result.display_name, result.content_type,
                     result.size, "draft", owner_ref)
-    pdf_sha, pdf_name = result.sha256, result.display_name
-    if office:
-        pdf = office_to_pdf(store.read(result.sha256), name)
-        info = store.put_bytes(pdf)
-        pdf_sha, pdf_name = info.sha256, f"{Path(result.display_name).stem}.pdf"
-        g.backends.call(v.actor, "storage", "record_file", pdf_sha, pdf_name, "application/pdf", len(pdf),
-                        "draft", owner_ref)
-    prepared = g.backends.call(v.actor, "signing", "prepare_draft", pdf_sha)
+    prepared = _prepare(g, v, result.sha256)
+    pdf_name = result.display_name
+    if prepared.get("pdf_sha256"):  # signing converted a DOCX/ODT: the PDF it made is a file of the draft too
+        pdf_name = f"{Path(result.display_name).stem}.pdf"
+        pdf_sha = str(prepared["pdf_sha256"])
+        g.backends.call(v.actor, "storage", "record_file", pdf_sha, pdf_name, "application/pdf",
+                        store.stat(pdf_sha).size, "draft", owner_ref)
     return str(prepared["sha256"]), pdf_name
+
+
+def _prepare(g: Gateway, v: Viewer, sha256: str) -> dict[str, Any]:
+    """signing.prepare_draft; a conversion may outlast the gateway's RPC timeout on a busy server. The operation is
+    remembered by signing, so asking again returns the finished result once the first call is done."""
+    try:
+        return g.backends.call(v.actor, "signing", "prepare_draft", sha256)
+    except ServiceUnavailable:
+        done: dict[str, Any] = {}
+
+        def finished() -> bool:
+            done.update(g.backends.call(v.actor, "signing", "prepare_draft", sha256))
+            return True
+
+        if not settle(finished, every=5.0):
+            raise StillWorking("Việc chuyển tệp dự thảo sang PDF đang lâu hơn bình thường. Hãy thử tải lên lại "
+                               "sau ít phút, hoặc tải lên tệp PDF.", sha256=sha256) from None
+        return done
 
 
 def stream_blob(g: Gateway, v: Viewer, sha256: str, name: str) -> Response:

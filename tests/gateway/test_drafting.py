@@ -187,6 +187,30 @@ def test_a_docx_draft_is_converted_to_a_pdf_prepared_for_signing(gateway):
     assert b"/LanhDao" in pdf.content or b"(LanhDao)" in pdf.content
 
 
+def test_a_broken_docx_is_refused_by_the_signing_services_checks_and_no_draft_is_made(gateway):
+    """The gateway stores the upload and signing converts it (services/signing/convert.py checks the package
+    first). LibreOffice run by the gateway itself opened a DOCX with broken XML as plain text and "converted" it."""
+    specialist = gateway(SPECIALIST)
+    title = "Về việc thử tệp DOCX hỏng (không được tạo dự thảo)"
+    buf = io.BytesIO()  # a well-formed ZIP whose main XML is cut in the middle of a paragraph
+    with zipfile.ZipFile(io.BytesIO(minimal_docx("QUY CHẾ"))) as src, \
+            zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "word/document.xml":
+                data = data.replace(b"</w:document>", "<w:p><w:r><w:t>Điều 1. Ban hành".encode())
+            out.writestr(item, data)
+    broken = buf.getvalue()
+    form = specialist.get("/du-thao/moi")
+    r = specialist.post("/du-thao/moi", data={"csrf_token": csrf_of(form.text), "title": title, "type_code": "CV",
+                                              "priority": "0", "note": ""},
+                        files={"file": ("Quy chế hỏng.docx", broken, "application/vnd.openxmlformats-officedocument."
+                                                                     "wordprocessingml.document")})
+    assert r.status_code == 422, r.text[:1000]
+    assert "Tệp DOCX bị hỏng hoặc không đúng định dạng, không chuyển được sang PDF" in r.text
+    assert title not in specialist.get("/du-thao").text
+
+
 def test_a_draft_of_another_agency_is_not_found(gateway):
     ours = gateway(SPECIALIST)
     theirs = gateway(SPECIALIST_H17)
