@@ -29,7 +29,8 @@ from __future__ import annotations
 import hashlib
 import json
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -283,11 +284,36 @@ def clear_worker() -> None:
     _workers.pop(greenlet.getcurrent(), None)
 
 
+# The acting user of a web request (the gateway is not a nameko service). A mutable holder set by the request's
+# middleware: the dependency that finds the signed-in user and the endpoint that writes may run in different
+# threads of the threadpool, each in a COPY of the request's context; a value set in one copy is invisible to the
+# other, but both copies hold the same dict.
+_request: ContextVar[dict[str, Any] | None] = ContextVar("congvan_audit_request", default=None)
+
+
+def begin_request(via: str = "") -> Token:
+    """Open the request's holder (the gateway's middleware, before the route runs); `via` says which page."""
+    return _request.set({"actor": None, "via": via})
+
+
+def end_request(token: Token) -> None:
+    _request.reset(token)
+
+
+def set_request_actor(actor: Actor) -> None:
+    """The signed-in user of the current request: the audit rows of its writes name them."""
+    holder = _request.get()
+    if holder is not None:
+        holder["actor"] = actor
+
+
 def current_actor() -> tuple[Actor | None, str]:
-    """(the acting user of the current nameko worker or None, "<service>.<method>" or "")."""
+    """(the acting user of the current nameko worker or web request, or None; "<service>.<method>", the page,
+    or "")."""
     ctx = _workers.get(greenlet.getcurrent())
     if ctx is None:
-        return None, ""
+        holder = _request.get()
+        return (holder["actor"], holder["via"]) if holder else (None, "")
     entrypoint = getattr(ctx, "entrypoint", None)
     via = f"{getattr(ctx, 'service_name', '')}.{getattr(entrypoint, 'method_name', '')}" if entrypoint else ""
     data = (getattr(ctx, "data", None) or {}).get("actor")
@@ -333,8 +359,10 @@ def _transactions(session: Session) -> tuple[Any, ...]:
     return tuple(chain)
 
 
-def _entries_of_flush(session: Session, excluded: frozenset[str]) -> list[_Entry]:
+def _entries_of_flush(session: Session, excluded: frozenset[str],
+                      ignored: Mapping[str, frozenset[str]] | None = None) -> list[_Entry]:
     entries: list[_Entry] = []
+    ignored = ignored or {}
     where = _transactions(session)
     for kind, objects in (("insert", session.new), ("update", session.dirty), ("delete", session.deleted)):
         for obj in objects:
@@ -349,6 +377,8 @@ def _entries_of_flush(session: Session, excluded: frozenset[str]) -> list[_Entry
             if kind == "update":
                 changes = {}
                 for attr in mapper.column_attrs:
+                    if attr.key in ignored.get(name, ()):
+                        continue        # bookkeeping columns (e.g. a session's last_seen): no row of their own
                     hist = state.attrs[attr.key].history
                     if hist.added or hist.deleted:
                         old = hist.deleted[0] if hist.deleted else None
@@ -386,22 +416,27 @@ def _entry_of_statement(state: Any, rowcount: int) -> _Entry:
     return _Entry(action, getattr(table, "name", str(table)), "", details, ())
 
 
-def write_entries(connection: Any, agency: str, entries: list[tuple[Actor | None, str, _Entry]]) -> None:
-    """Append the rows of one transaction to the chain, in order, on the transaction's connection."""
+def write_entries(connection: Any, agency: str, entries: list[tuple[Actor | None, str, _Entry]],
+                  default_actor: Actor | str = "system") -> None:
+    """Append the rows of one transaction to the chain, in order, on the transaction's connection. Rows without
+    an acting user name `default_actor` (a process's system actor)."""
     if not entries:
         return
+    fallback = default_actor if isinstance(default_actor, Actor) else None
+    fallback_id = default_actor.user_id if isinstance(default_actor, Actor) else str(default_actor)
     t = _generic
     if connection.dialect.name == "postgresql":
         connection.execute(text(f"LOCK TABLE {AUDIT_TABLE} IN SHARE ROW EXCLUSIVE MODE"))
     last = connection.execute(select(t.c.seq, t.c.row_hash).order_by(t.c.seq.desc()).limit(1)).first()
     seq, prev = (last.seq, last.row_hash) if last else (0, GENESIS)
     rows = []
-    for actor, via, e in entries:
+    for found, via, e in entries:
+        actor = found or fallback
         seq += 1
         details = dict(e.details, via=via) if via else e.details
         values = {"seq": seq, "at": datetime.now(UTC).isoformat(timespec="microseconds"),
                   "agency": actor.agency_id if actor else agency,
-                  "actor": actor.user_id if actor else "system",
+                  "actor": actor.user_id if actor else fallback_id,
                   "on_behalf_of": (actor.on_behalf_of or "") if actor else "",
                   "action": e.action, "entity": e.entity, "entity_id": e.entity_id, "details": canonical(details)}
         digest = row_hash(prev, **values)
@@ -410,11 +445,18 @@ def write_entries(connection: Any, agency: str, entries: list[tuple[Actor | None
     connection.execute(t.insert(), rows)
 
 
-def install(database: Database, exclude: frozenset[str] | set[str] = frozenset()) -> None:
+def install(database: Database, exclude: frozenset[str] | set[str] = frozenset(),
+            ignore_columns: Mapping[str, Iterable[str]] | None = None,
+            default_actor: Actor | str = "system") -> None:
     """Audit every INSERT, UPDATE (changed columns, old and new) and DELETE that the database's sessions make
-    on the service's tables, in the same transaction; the acting user comes from the current nameko worker."""
+    on the service's tables, in the same transaction; the acting user comes from the current nameko worker or
+    web request, else `default_actor`.
+
+    `exclude`: tables never chained; `ignore_columns`: per table, columns whose change alone makes no row (an
+    ORM update touching only those is skipped; they are left out of the row when other columns change too)."""
     make_audit_table(database.metadata)
     excluded = frozenset(NOT_AUDITED | set(exclude))
+    ignored = {table: frozenset(cols) for table, cols in (ignore_columns or {}).items()}
     factory = database.sessions
 
     def pending(session: Session) -> list:
@@ -423,7 +465,7 @@ def install(database: Database, exclude: frozenset[str] | set[str] = frozenset()
     @event.listens_for(factory, "after_flush")
     def _collect(session: Session, _flush_context) -> None:
         actor, via = current_actor()
-        pending(session).extend((actor, via, e) for e in _entries_of_flush(session, excluded))
+        pending(session).extend((actor, via, e) for e in _entries_of_flush(session, excluded, ignored))
 
     @event.listens_for(factory, "do_orm_execute")
     def _statement(state) -> Any:
@@ -448,7 +490,7 @@ def install(database: Database, exclude: frozenset[str] | set[str] = frozenset()
         session.flush()                      # the commit's own flush would come after this hook
         entries = session.info.pop(_PENDING, [])
         if entries:
-            write_entries(session.connection(), database.agency_id, entries)
+            write_entries(session.connection(), database.agency_id, entries, default_actor)
 
     @event.listens_for(factory, "after_soft_rollback")
     def _discard(session: Session, previous_transaction) -> None:
