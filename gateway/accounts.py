@@ -64,7 +64,8 @@ class LockoutPolicy:
 
 
 # Roles an administrator may give to people (the system role belongs to processes only).
-STAFF_ROLES = ("clerk", "leader", "department_head", "specialist", "admin")
+# hub_operator: the person who runs the hub serving their agency (Sở KH&CN for a provincial hub) sees its report.
+STAFF_ROLES = ("clerk", "leader", "department_head", "specialist", "admin", "hub_operator")
 UNIT_CODE_RE = re.compile(r"^[a-z0-9]{1,32}$")
 
 

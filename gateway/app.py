@@ -173,6 +173,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     from gateway import problems
 
     problems.install(app)
+    from gateway import hub_reports
+
+    hub_reports.install(app)
     return app
 
 

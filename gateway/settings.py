@@ -19,6 +19,10 @@ class GatewaySettings(CommonSettings):
     lockout_failures: int = 5
     lockout_minutes: int = 15
     rpc_timeout: float = 30.0
+    hub_reports_file: Path | None = Field(
+        None, description="JSON: hub code -> {name, parent, url (the hub's GET /report), token, agencies: [organ ids]}"
+                          " for the hub operators' screen; written at provisioning (secret: tokens)")
+    hub_report_timeout: float = 15.0
 
 
 @lru_cache

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 import httpx
@@ -188,3 +189,108 @@ def test_the_endpoint_is_closed_when_no_token_was_provisioned(hub_server, monkey
         closed.server_close()
     # /metrics and /healthz are unchanged next to the route
     assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
+
+
+# -- the gateway screen (in-process app) over real hub endpoints ------------------------------------------------------
+
+PASSWORD = "Mat-khau-2026!"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@pytest.fixture
+def operator_web(tmp_path):
+    """Endpoints of hubs H60 and H17 (SQLite relay logs, real HTTP), a gateway configured with their URLs and
+    tokens, an operator in Sở Nội vụ Tuyên Quang (H60), one at Văn phòng Chính phủ (national) and a clerk."""
+    from fastapi.testclient import TestClient
+
+    from gateway.app import create_app
+    from gateway.settings import GatewaySettings
+    from services.reporting.hubs import report_route
+
+    servers, dbs, config = [], [], {}
+    for code, served in (("H60", SERVED), ("H17", {DN: "Ủy ban nhân dân thành phố Đà Nẵng"})):
+        db = Database("hub", f"hub.{code}", HubBase.metadata, CommonSettings(data_dir=tmp_path / code))
+        db.create_all()
+        dbs.append(db)
+        port, token = free_port(), f"token-{code}"
+        servers.append(serve_metrics(port, routes={"/report": report_route(db, code, DEMO.hub(code).name, served,
+                                                                           token)}))
+        config[code] = {"name": DEMO.hub(code).name, "parent": "national", "url": f"http://127.0.0.1:{port}/report",
+                        "token": token, "agencies": sorted(served)}
+    config["national"] = {"name": DEMO.hub("national").name, "parent": None, "agencies": [VPCP],
+                          "url": f"http://127.0.0.1:{free_port()}/report", "token": "x"}  # nobody listens there
+    log = RelayLog(dbs[0], "hub.H60")
+    log.append("received", "p1", sender=SNV)
+    log.append("validated", "p1", sender=SNV, recipients=[UB], detail="edoc")
+    log.append("delivered", "p1", sender=SNV, recipients=[UB], detail=f"key={UB}")
+    log.append("received", "p2", sender=SNV)
+    log.append("rejected", "p2", sender=SNV, detail="TOO_LARGE: 60000000 byte > 52428800 byte")
+    (tmp_path / "hubs.json").write_text(json.dumps(config))
+    app = create_app(GatewaySettings(data_dir=tmp_path / "gw", agencies_file=None,
+                                     hub_reports_file=tmp_path / "hubs.json"))
+    for username, agency, roles in (("ducnv.cntt", SNV, ["hub_operator"]), ("hoalt.vp", SNV, ["clerk"]),
+                                    ("quannm.vpcp", VPCP, ["hub_operator"])):
+        app.state.gateway.accounts.create_user(username=username, full_name=username, agency_id=agency, roles=roles,
+                                               password=PASSWORD, must_change_password=False)
+    try:
+        with TestClient(app, base_url="http://127.0.0.1") as client:
+            yield client
+    finally:
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+        for db in dbs:
+            db.dispose()
+
+
+def _signed_in(client, username: str):
+    client.cookies.clear()
+    assert client.post("/dang-nhap", data={"username": username, "password": PASSWORD, "next": "/"},
+                       follow_redirects=False).status_code == 303
+    return client
+
+
+def test_operator_screen_shows_their_hub_with_charts_and_exports(operator_web):
+    import io
+
+    from openpyxl import load_workbook
+
+    client = _signed_in(operator_web, "ducnv.cntt")
+    page = client.get("/bao-cao/truc-lien-thong")
+    assert page.status_code == 200, page.text[:500]
+    text = page.text
+    assert "Báo cáo trục liên thông" in text and DEMO.hub("H60").name in text
+    assert DEMO.hub("H17").name not in text  # another province's hub is not shown
+    assert '<td data-label="Gửi đi (cơ quan của trục gửi)" data-figure="sent">1</td>' in text
+    assert '<td data-reason="TOO_LARGE">1</td>' in text and "Gói tin vượt quá" not in text  # label from the hub
+    assert f'<tr data-organ="{SNV}">' in text and "<svg" in text and "Sử dụng theo cơ quan" in text
+    assert 'href="/bao-cao/truc-lien-thong"' in text  # the menu link of the role
+    got = client.get("/bao-cao/truc-lien-thong/tai-ve", params={"dinh-dang": "xlsx"})
+    assert got.status_code == 200 and got.headers["content-type"] == XLSX
+    book = load_workbook(io.BytesIO(got.content))
+    hubs_sheet = book.worksheets[0]
+    assert hubs_sheet.cell(6, 1).value == DEMO.hub("H60").name and hubs_sheet.cell(6, 2).value == 1
+    usage = {r[1]: r for r in book.worksheets[2].iter_rows(min_row=6, values_only=True)}
+    assert usage[SNV][3:6] == (1, 0, 1) and usage[UB][3:6] == (0, 1, 0)
+    pdf = client.get("/bao-cao/truc-lien-thong/tai-ve", params={"dinh-dang": "pdf"})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    assert client.get("/bao-cao/truc-lien-thong/tai-ve", params={"dinh-dang": "doc"}).status_code == 422
+
+
+def test_national_operator_sees_every_hub_and_a_hub_down_is_named(operator_web):
+    client = _signed_in(operator_web, "quannm.vpcp")
+    page = client.get("/bao-cao/truc-lien-thong")
+    assert page.status_code == 200
+    assert DEMO.hub("H60").name in page.text and DEMO.hub("H17").name in page.text
+    assert f"Không kết nối được trục liên thông {DEMO.hub('national').name}" in page.text
+    got = client.get("/bao-cao/truc-lien-thong/tai-ve", params={"dinh-dang": "pdf"})
+    assert got.status_code == 503 and "Không kết nối được" in got.text  # no file with a hub missing
+
+
+def test_other_roles_are_refused_in_vietnamese(operator_web):
+    client = _signed_in(operator_web, "hoalt.vp")
+    for path in ("/bao-cao/truc-lien-thong", "/bao-cao/truc-lien-thong/tai-ve?dinh-dang=pdf"):
+        r = client.get(path)
+        assert r.status_code == 403 and "Vận hành trục liên thông" in r.text, (path, r.status_code)
+    client.cookies.clear()
+    assert client.get("/bao-cao/truc-lien-thong", follow_redirects=False).headers["location"].startswith("/dang-nhap")
