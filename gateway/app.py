@@ -18,8 +18,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from gateway.accounts import LockoutPolicy
 from gateway.auth import Accounts, actor_of, csrf_ok
 from gateway.backends import Backends
-from gateway.models import Base, User, WebSession
+from gateway.models import User, WebSession, open_database
 from gateway.settings import GatewaySettings, get_gateway_settings
+from services.common import audit
 from services.common.actor import ROLE_LABELS_VI, Actor, Role
 from services.common.db import Database
 from services.common.errors import CongVanError, Forbidden, Unauthenticated
@@ -39,7 +40,7 @@ class Gateway:
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.db = Database("gateway", "gateway", Base.metadata, settings)
+        self.db = open_database(settings)  # every write chained in its audit_log (gateway/models.py)
         self.db.create_all()
         self.accounts = Accounts(self.db, LockoutPolicy(settings.lockout_failures,
                                                         timedelta(minutes=settings.lockout_minutes)),
@@ -71,6 +72,7 @@ class Viewer:
         self.session = session
         self.via_token = via_token
         self.actor: Actor = actor_of(user)
+        audit.set_request_actor(self.actor)  # the audit rows of this request's writes name this person
 
     @property
     def csrf(self) -> str:
@@ -180,6 +182,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
 
 def _install_middleware(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def audit_actor(request: Request, call_next):
+        # The holder the viewer dependency fills in; the audit hook reads it for the request's writes.
+        token = audit.begin_request(f"{request.method} {request.url.path}")
+        try:
+            return await call_next(request)
+        finally:
+            audit.end_request(token)
+
     @app.middleware("http")
     async def red_metrics(request: Request, call_next):
         started = time.perf_counter()

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+if TYPE_CHECKING:
+    from services.common.db import Database
+    from services.common.settings import CommonSettings
 
 
 class Base(DeclarativeBase):
@@ -87,3 +92,28 @@ class AdminEvent(Base):
     target_user_id: Mapped[str | None] = mapped_column(String(36), index=True)
     action: Mapped[str] = mapped_column(String(32))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+# --- the audit chain of the gateway's tables (docs/operations.md "Audit chain") ---------------------------------
+
+# Not chained: every login attempt, an attacker's included, writes a login event; chaining them would let anyone
+# who can reach the login page grow the chain without bound. They stay readable in `login_events` itself.
+NOT_AUDITED = frozenset({"login_events"})
+# Bookkeeping columns whose change alone makes no audit row: a session's last_seen (touched once a minute per
+# active user), the failed-login counter and the temporary lock (written by every wrong password; the login
+# event says why). A row that changes other columns too is still chained, without these.
+IGNORED_COLUMNS = {"sessions": frozenset({"last_seen"}), "users": frozenset({"failed_logins", "locked_until"})}
+# Writes outside a signed-in request (a login opening its session, the demo's seeding) name this actor.
+SYSTEM_ACTOR = "system:gateway"
+
+
+def open_database(settings: CommonSettings) -> Database:
+    """The gateway's database (one for every agency it serves: `DATA_DIR/gateway/gateway.sqlite3` or the schema
+    `gateway__gateway`), with every write chained in its `audit_log`, naming the signed-in user of the request.
+    Password hashes, CSRF values and tokens are masked in the chain (services/common/audit.py `_SECRET_WORDS`)."""
+    from services.common import audit
+    from services.common.db import Database
+
+    database = Database("gateway", "gateway", Base.metadata, settings)
+    audit.install(database, exclude=NOT_AUDITED, ignore_columns=IGNORED_COLUMNS, default_actor=SYSTEM_ACTOR)
+    return database

@@ -28,6 +28,7 @@ import pika
 from sqlalchemy import func, select
 
 from infra.topology import Topology
+from services.common import audit
 from services.common.actor import system_actor
 from services.common.clock import now_vn
 from services.common.db import Database
@@ -44,6 +45,7 @@ from services.storage.blobs import BlobStore, blob_store
 
 log = logging.getLogger("congvan.edge")
 RPC_ATTEMPTS = 8
+EDGE_PROCESS = "interconnect-edge"  # the system actor: system:interconnect-edge in calls and audit rows
 
 
 class Edge:
@@ -59,7 +61,7 @@ class Edge:
         self.blobs = blobs
         self.registry = registry
         self.user = broker.agency_user(topology, organ_id)
-        self.actor = system_actor(organ_id, "interconnect-edge")
+        self.actor = system_actor(organ_id, EDGE_PROCESS)
         self.stopping = threading.Event()
 
     # -- outgoing -----------------------------------------------------------------------------------------
@@ -351,6 +353,9 @@ def build_edge(topology: Topology, organ_id: str, run_dir: Path, settings: Commo
     settings = settings or CommonSettings(agency_id=organ_id)
     creds = broker.Credentials.load(run_dir)
     database = Database("edge", organ_id, EdgeBase.metadata, settings)
+    # Every inbox, outbox and recipient-status write is chained in the edge's own audit_log (docs/operations.md),
+    # by the edge's system actor: no person acts here.
+    audit.install(database, default_actor=system_actor(organ_id, EDGE_PROCESS))
     database.create_all()
     registry = ServiceClient(creds.uri(broker.services_user(topology, organ_id),
                                        broker.agency_vhost(topology, organ_id)), size=2, timeout=30)
