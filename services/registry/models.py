@@ -15,9 +15,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -78,6 +82,10 @@ class Document(Base):
     document_id: Mapped[str | None] = mapped_column(String(200), index=True)   # edXML DocumentId
     dedupe_key: Mapped[str | None] = mapped_column(String(400))
     draft_id: Mapped[str | None] = mapped_column(String(64))                   # routing's draft (outgoing)
+    # The unit that drafted it (routing's draft): column 6 of the outgoing register, "Đơn vị, người nhận bản lưu".
+    # Its code, and its name as routing knew it when the draft was signed (None when unknown or not drafted here).
+    drafting_unit: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    drafting_unit_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
     business_type: Mapped[int] = mapped_column(Integer, default=0)
     source_channel: Mapped[str] = mapped_column(String(20), default="interconnect")  # paper, email, fax, ...
 
@@ -192,3 +200,23 @@ class History(Base):
 
 
 outbox = make_outbox_table(Base.metadata)
+
+
+# --- columns added after tables existed -------------------------------------------------------------------------
+# There are no migrations yet: create_all creates missing tables but never alters an existing one. Columns added
+# later are listed here and added (nullable, no default) to an existing SQLite file or PostgreSQL schema when the
+# service starts, so an agency's data from before keeps working.
+LATER_COLUMNS: dict[str, tuple[str, ...]] = {"document": ("drafting_unit", "drafting_unit_name")}
+
+
+@event.listens_for(Base.metadata, "after_create")
+def _add_later_columns(metadata: MetaData, connection, **_kw) -> None:
+    # Fired by every create_all, also when every table existed already.
+    inspector = inspect(connection)
+    for table_name, names in LATER_COLUMNS.items():
+        present = {c["name"] for c in inspector.get_columns(table_name)}
+        table = metadata.tables[table_name]
+        for name in names:
+            if name not in present:
+                kind = table.c[name].type.compile(dialect=connection.dialect)
+                connection.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {name} {kind}"))

@@ -67,6 +67,7 @@ def _row(doc: Document) -> dict[str, Any]:
         "description": doc.description, "late_entry": doc.late_entry, "source_channel": doc.source_channel,
         "no_paper_copy": doc.no_paper_copy, "reject_reason": doc.reject_reason, "handled": doc.handled,
         "verification_state": doc.verification_state,
+        "drafting_unit": doc.drafting_unit, "drafting_unit_name": doc.drafting_unit_name,
     }
 
 

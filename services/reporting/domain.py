@@ -382,6 +382,18 @@ def incoming_register_rows(rows: list[dict[str, Any]], facts: dict[str, Any] | N
     return out
 
 
+FILED_COPY_CLERK = "Văn thư (bản lưu điện tử)"
+
+
+def filed_copy_holders(row: dict[str, Any]) -> str:
+    """Column 6, "Đơn vị, người nhận bản lưu": the unit that drafted it (by name, its code when no name is known;
+    as the document's own "Lưu: VT, <đơn vị soạn thảo>" line) and the clerk's office that keeps the original."""
+    name = (row.get("drafting_unit_name") or "").strip()
+    code = (row.get("drafting_unit") or "").strip().upper()
+    unit = f"{name} ({code})" if name and code else name or code
+    return f"{unit}; {FILED_COPY_CLERK}" if unit else FILED_COPY_CLERK
+
+
 def outgoing_register_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
     """One line of the outgoing register per document, its ten columns in order."""
     out = []
@@ -402,7 +414,7 @@ def outgoing_register_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
         if r.get("description"):
             notes.append(r["description"])
         out.append([r.get("number_and_notation") or "", vn_day(r.get("issued_date")), _type_and_subject(r), signer,
-                    "; ".join(p for p in places if p), "Văn thư (bản lưu điện tử)",
+                    "; ".join(p for p in places if p), filed_copy_holders(r),
                     str(r.get("issued_amount") or ""), vn_day(r.get("registered_at")), "; ".join(receipts),
                     "; ".join(n for n in notes if n)])
     return out

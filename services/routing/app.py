@@ -43,6 +43,7 @@ from services.routing.models import (
     Task,
     TaskComment,
     TaskMember,
+    UnitName,
 )
 from services.routing.notify import notify
 
@@ -197,6 +198,25 @@ class Routing:
                     staff.roles = sorted(entry["roles"])
                 session.add(staff)
             return len(entries)
+
+    def sync_units(self, actor: Actor, entries: list[dict[str, Any]]) -> int:
+        """The directory (admin or a system process): the name of each unit code ({"code", "name"})."""
+        if not actor.has(Role.ADMIN, Role.SYSTEM):
+            actor.require(Role.ADMIN)
+        with self._unit_of_work(actor) as session:
+            for entry in entries:
+                code = str(entry.get("code") or "").strip().upper()[:40]
+                name = str(entry.get("name") or "").strip()[:200]
+                if not code or not name:
+                    raise ValidationFailed("Đơn vị cần có mã và tên.", field="code", value=code)
+                unit = session.get(UnitName, code) or UnitName(code=code, name=name)
+                unit.name = name
+                session.add(unit)
+            return len(entries)
+
+    def _unit_name(self, session: Session, code: str | None) -> str | None:
+        unit = session.get(UnitName, code.upper()) if code else None
+        return unit.name if unit else None
 
     def list_staff(self, actor: Actor, include_inactive: bool = False) -> list[dict[str, Any]]:
         """The directory for pickers (any user of the agency): by unit, then leaders first, then name."""
@@ -785,6 +805,7 @@ class Routing:
                                           if on_behalf_of else "")},
                 "on_behalf_of": authority.on_behalf_of, "on_behalf_of_leader": on_behalf_of,
                 "answers": list(draft.answers or []), "drafted_by": draft.drafted_by, "unit": draft.unit,
+                "unit_name": self._unit_name(session, draft.unit),   # the register's column 6 (registry)
                 "priority": draft.priority,
             })
             notify(session, [draft.drafted_by], "signed", f"Dự thảo đã được duyệt và ký: {draft.title}",

@@ -50,6 +50,15 @@ class Staff(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class UnitName(Base):
+    """The name of each unit of the agency (code as on people's accounts, upper case), from the directory: what
+    routing hands over names the drafting unit by its name (column 6 of the outgoing register)."""
+
+    __tablename__ = "unit_name"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
 class Handling(Base):
     """The handling record of one registered incoming document."""
 

@@ -118,6 +118,10 @@ class RoutingService(ReportQueries):
         return self._call("sync_staff", entries)
 
     @rpc
+    def sync_units(self, entries: list[dict[str, Any]]) -> int:
+        return self._call("sync_units", entries)
+
+    @rpc
     def list_staff(self, include_inactive: bool = False) -> list[dict[str, Any]]:
         return self._call("list_staff", include_inactive)
 
