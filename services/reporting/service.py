@@ -7,7 +7,8 @@ context travels with the call), so the registry and routing re-check agency and 
 RPCs: `report(date_from, date_to)`, `report_file(date_from, date_to, fmt)`, `register_file(direction,
 date_from, date_to, fmt)` (files come back as {filename, content_type, data (base64)}), `refresh_overdue()`.
 Gauge `congvan_documents_overdue{agency,unit}`: open incoming documents past their handling deadline, per unit
-of the main handler; refreshed every REPORTING_OVERDUE_INTERVAL seconds (default 300) and on demand.
+of the main handler; refreshed at start (retried after REPORTING_OVERDUE_FIRST_RETRY seconds, default 5, doubling
+up to 60, until routing first answers), then every REPORTING_OVERDUE_INTERVAL seconds (default 300), and on demand.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import base64
 import logging
 import os
 import threading
+import time
 from datetime import date
 from typing import Any
 
+from eventlet import Timeout
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
-from nameko.timer import timer
+from nameko.timer import Timer
 from prometheus_client import Gauge
 
 from services.common.actor import Actor, Role, system_actor
@@ -33,6 +36,8 @@ from services.reporting import domain, pdf, xlsx
 log = logging.getLogger(__name__)
 
 OVERDUE_INTERVAL = float(os.environ.get("REPORTING_OVERDUE_INTERVAL", "300"))
+OVERDUE_FIRST_RETRY = float(os.environ.get("REPORTING_OVERDUE_FIRST_RETRY", "5"))
+OVERDUE_MAX_RETRY = 60.0
 
 DOCUMENTS_OVERDUE = Gauge("congvan_documents_overdue",
                           "Incoming documents still open past their handling deadline, per unit of the main handler",
@@ -62,6 +67,45 @@ class OverdueGauge:
             self._units |= set(per_unit)
             if not self._units:
                 DOCUMENTS_OVERDUE.labels(self.agency, domain.NO_UNIT).set(0)
+
+
+class StartupRetryTimer(Timer):
+    """A nameko timer that fires at start and, until its method first returns True, again after a short back-off
+    (`first_retry` seconds, doubling up to `max_retry`); from the first success on, every `interval` seconds.
+
+    The overdue gauge's first refresh runs while the process is still starting routing (same process, started
+    side by side): it fails then, and waiting the full interval (5 minutes) for the next try left the SLA panel
+    empty. The back-off sleeps between tries (no busy loop) in the timer's own greenthread (start is not delayed).
+    """
+
+    def __init__(self, interval: float, first_retry: float = 5.0, max_retry: float = 60.0, **kwargs: Any) -> None:
+        super().__init__(interval, eager=True, **kwargs)
+        self.first_retry = first_retry
+        self.max_retry = max(max_retry, first_retry)
+        self.succeeded = False
+
+    def handle_result(self, worker_ctx, result, exc_info):
+        if exc_info is None and result is True:
+            self.succeeded = True
+        return super().handle_result(worker_ctx, result, exc_info)
+
+    def _run(self) -> None:
+        sleep_time, retry = 0.0, self.first_retry
+        while True:
+            with Timeout(sleep_time, exception=False):   # as nameko's Timer: leave when `stop` fires
+                self.should_stop.wait()
+                break
+            started = time.monotonic()
+            self.handle_timer_tick()
+            self.worker_complete.wait()
+            self.worker_complete.reset()
+            if self.succeeded:
+                sleep_time = max(self.interval - (time.monotonic() - started), 0.0)
+            else:
+                sleep_time, retry = retry, min(retry * 2, self.max_retry)
+
+
+startup_retry_timer = StartupRetryTimer.decorator
 
 
 class Agency(DependencyProvider):
@@ -218,12 +262,13 @@ class ReportingService:
         self._caller(*REPORT_READERS, Role.SYSTEM)
         return self._refresh_from_open()
 
-    # eager: the gauge has values from the start, not only after the first interval (routing may still be
-    # starting then: the failure is logged and the next tick tries again).
-    @timer(interval=OVERDUE_INTERVAL, eager=True)
-    def refresh_overdue_timer(self) -> None:
+    # At start, then soon again until routing first answers (it may still be starting), then every interval.
+    @startup_retry_timer(interval=OVERDUE_INTERVAL, first_retry=OVERDUE_FIRST_RETRY, max_retry=OVERDUE_MAX_RETRY)
+    def refresh_overdue_timer(self) -> bool:
         self.context.data[ACTOR_KEY] = system_actor(self.agency.agency_id, "reporting").to_dict()
         try:
             self._refresh_from_open()
-        except Exception:  # routing absent or busy: the next tick tries again; the gauge keeps its last value
+        except Exception:  # routing absent or busy: the timer tries again; the gauge keeps its last value
             log.warning("overdue gauge refresh failed", exc_info=True)
+            return False
+        return True
