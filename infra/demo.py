@@ -87,6 +87,7 @@ class Deployment:
         self.pki_dir = self.run_dir / "pki"
         self.topology_file = self.run_dir / "topology.json"
         self.agencies_file = self.run_dir / "agencies.json"
+        self.hub_reports_file = self.run_dir / "hub_reports.json"  # hubs' report URLs and tokens, for the gateway
         self.table = table
         self.rabbit_api_uri = rabbit_api_uri
         self.tsa_port = tsa_port
@@ -118,12 +119,14 @@ class Deployment:
                                      _py("-m", "services.signing.tsa", "--port", str(self.tsa_port),
                                          "--pki-dir", str(self.pki_dir)), env=env, port=self.tsa_port))
         common = ["--topology", str(self.topology_file), "--run-dir", str(self.run_dir)]
+        hub_reports = self._hub_reports()
         for hub in sorted(self.topology.hubs, key=lambda h: h.parent is not None):
             waits.append(procs.spawn(
                 self.table, f"hub.{hub.code}",
                 _py("-m", "services.interconnect.hub", "--hub", hub.code, *common,
                     "--metrics-port", str(hub.metrics_port)),
-                env=env, port=hub.metrics_port, health_url=f"http://127.0.0.1:{hub.metrics_port}/healthz"))
+                env={**env, "HUB_REPORT_TOKEN": hub_reports[hub.code]["token"]}, port=hub.metrics_port,
+                health_url=f"http://127.0.0.1:{hub.metrics_port}/healthz"))
         agencies = {}
         for agency in self.topology.agencies:
             uri = creds.uri(services_user(self.topology, agency.organ_id), agency_vhost(self.topology, agency.organ_id))
@@ -143,7 +146,8 @@ class Deployment:
                 health_url=f"http://127.0.0.1:{agency.edge_metrics_port}/healthz"))
         self.agencies_file.write_text(json.dumps(agencies, ensure_ascii=False, indent=1))
         self.agencies_file.chmod(0o600)
-        gateway_env = {**env, "AGENCIES_FILE": str(self.agencies_file), "DIRECTORY_FILE": str(self.directory_file)}
+        gateway_env = {**env, "AGENCIES_FILE": str(self.agencies_file), "DIRECTORY_FILE": str(self.directory_file),
+                       "HUB_REPORTS_FILE": str(self.hub_reports_file)}
         waits.append(procs.spawn(self.table, "gateway", _py("-m", "gateway", "--port", str(self.topology.gateway_port)),
                                  env=gateway_env, port=self.topology.gateway_port,
                                  health_url=f"http://127.0.0.1:{self.topology.gateway_port}/healthz"))
@@ -153,6 +157,17 @@ class Deployment:
                 procs.wait_until(lambda p=proc: procs.http_ok(p.health_url), 120, proc.name, proc)
             else:
                 procs.wait_until(lambda p=proc: procs.port_open(p.port), 60, proc.name, proc)
+
+    def _hub_reports(self) -> dict[str, dict]:
+        """A fresh bearer token per hub for its GET /report (never in the repo), written with the hubs' report URLs
+        for the gateway (HUB_REPORTS_FILE, mode 600); each hub gets its own token in HUB_REPORT_TOKEN."""
+        reports = {h.code: {"name": h.name, "parent": h.parent, "token": secrets.token_urlsafe(24),
+                            "url": f"http://127.0.0.1:{h.metrics_port}/report",
+                            "agencies": [a.organ_id for a in self.topology.agencies_of(h.code)]}
+                   for h in self.topology.hubs}
+        self.hub_reports_file.write_text(json.dumps(reports, ensure_ascii=False, indent=1))
+        self.hub_reports_file.chmod(0o600)
+        return reports
 
     def _with_directory(self) -> Topology:
         """The hubs seed their copy of the agency directory from the topology file's `extra.directory`."""

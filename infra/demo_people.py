@@ -20,6 +20,8 @@ PEOPLE: dict[str, tuple[Person, ...]] = {
         Person("Phạm Minh Tuấn", "thtq", ("department_head",), "Trưởng phòng Tổng hợp"),
         Person("Đỗ Thu Trang", "thtq", ("specialist",), "Chuyên viên"),
         Person("Hoàng Đức Mạnh", "vptq", ("admin",), "Quản trị hệ thống"),
+        # Runs the province's hub (Sở KH&CN in a real province; the demo has none, so UBND tỉnh's IT centre).
+        Person("Cao Minh Quân", "cntttq", ("hub_operator",), "Vận hành trục liên thông tỉnh"),
     ),
     "000.00.09.H60": (
         Person("Vũ Thị Lan", "snv", ("clerk",), "Văn thư"),
