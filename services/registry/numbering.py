@@ -4,19 +4,32 @@ The register row is the counter. Allocation locks it (SELECT ... FOR UPDATE on P
 transaction already holds the write lock from BEGIN IMMEDIATE, services/common/db.py), takes `next_number`
 and increments it in the same transaction as the document that uses the number: a rollback returns the
 number, so there are no gaps; the lock makes two clerks never get the same one.
+
+A closed register (khóa sổ, e.g. at the end of the year) gives no more numbers. Closing takes the same row lock,
+so a number is either taken before the register closes or refused after it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import DateTime, ForeignKey, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.common.clock import now_utc, vn_date
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.registry.domain import DIRECTION_LABELS, SCOPE_ALL
-from services.registry.models import Register
+from services.registry.models import Base, Register
+
+
+class RegisterClosure(Base):
+    """A closed register. Its own table (not a column of `register`) so that databases made before registers could
+    be closed gain it from create_all, with no column migration."""
+
+    __tablename__ = "register_closure"
+    register_id: Mapped[str] = mapped_column(ForeignKey("register.id"), primary_key=True)
+    closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    closed_by: Mapped[str] = mapped_column(String(100), default="")
 
 
 def numbering_year(moment: datetime | None = None) -> int:
@@ -31,7 +44,42 @@ def lock_register(session: Session, register_id: str, agency_id: str, direction:
     if reg.direction != direction:
         raise ValidationFailed(f"Phải chọn {DIRECTION_LABELS[direction].lower()}.", code="wrong_register",
                                register_id=register_id, direction=reg.direction, wanted=direction)
+    check_open(session, reg)
     return reg
+
+
+def check_open(session: Session, reg: Register) -> None:
+    closure = session.get(RegisterClosure, reg.id)
+    if closure is not None:
+        raise Conflict(f"Sổ “{reg.name}” đã khóa ngày {vn_date(closure.closed_at).strftime('%d/%m/%Y')}; không thể "
+                       f"lấy số từ sổ đã khóa. Hãy chọn sổ khác hoặc đề nghị quản trị mở sổ mới.",
+                       code="register_closed", register_id=reg.id)
+
+
+def close_register(session: Session, register_id: str, agency_id: str, user_id: str) -> tuple[Register, datetime]:
+    """Close the register (idempotent: closing a closed register changes nothing); returns it and when it closed."""
+    reg = session.execute(select(Register).where(Register.id == register_id).with_for_update()).scalar_one_or_none()
+    if reg is None or reg.agency_id != agency_id:
+        raise NotFound("Không tìm thấy sổ văn bản.", register_id=register_id)
+    closure = session.get(RegisterClosure, register_id)
+    if closure is None:
+        closure = RegisterClosure(register_id=register_id, closed_at=now_utc(), closed_by=user_id)
+        session.add(closure)
+        session.flush()
+    return reg, _utc(closure.closed_at)
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes even for timezone=True columns; everything stored is UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def closures(session: Session, register_ids: list[str]) -> dict[str, datetime]:
+    """When each of these registers closed (open ones are absent)."""
+    if not register_ids:
+        return {}
+    rows = session.execute(select(RegisterClosure).where(RegisterClosure.register_id.in_(register_ids))).scalars()
+    return {r.register_id: _utc(r.closed_at) for r in rows}
 
 
 def check_year(reg: Register, moment: datetime | None) -> None:
@@ -66,6 +114,7 @@ def peek(session: Session, register_id: str, agency_id: str, direction: str) -> 
     if reg.direction != direction:
         raise ValidationFailed(f"Phải chọn {DIRECTION_LABELS[direction].lower()}.", code="wrong_register",
                                register_id=register_id)
+    check_open(session, reg)
     return int(reg.next_number)
 
 
