@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -25,13 +26,15 @@ from gateway.accounts import (
     check_roles,
     temporary_password,
 )
-from gateway.models import AdminEvent, ApiToken, LoginEvent, Unit, User, WebSession
+from gateway.models import AdminEvent, ApiToken, ApiTokenUse, LoginEvent, Unit, User, WebSession
 from services.common.actor import Actor
 from services.common.clock import now_utc
 from services.common.db import Database
 from services.common.errors import CongVanError, Forbidden, NotFound, Unauthenticated, ValidationFailed
 
 _hasher = PasswordHasher()
+TOKEN_ID_LENGTH = 16  # hex digits of the token's SHA-256 shown as its public id
+TOKEN_USE_GRANULARITY = timedelta(minutes=5)
 # Verifying against this when the account does not exist keeps the timing of both answers alike.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
@@ -291,7 +294,41 @@ class Accounts:
             if row is None or row.revoked:
                 return None
             user = s.get(User, row.user_id)
-            return None if user is None or user.disabled else user
+            if user is None or user.disabled:
+                return None
+            self._note_use(s, row.id_hash)
+            return user
+
+    def _note_use(self, s, id_hash: str) -> None:
+        """Last use of a token, at most one write per token every few minutes (a busy client calls many times)."""
+        now = now_utc()
+        use = s.get(ApiTokenUse, id_hash)
+        if use is None:
+            s.add(ApiTokenUse(id_hash=id_hash, last_used_at=now))
+        elif now - _aware(use.last_used_at) > TOKEN_USE_GRANULARITY:
+            use.last_used_at = now
+
+    def list_api_tokens(self, user_id: str) -> list[dict]:
+        """The user's own tokens, newest first: public id, label, created, last used, revoked — never the secret
+        (only its SHA-256 is stored; the public id is the first 16 hex digits of that digest)."""
+        with self.db.session() as s:
+            rows = s.execute(select(ApiToken, ApiTokenUse.last_used_at)
+                             .outerjoin(ApiTokenUse, ApiTokenUse.id_hash == ApiToken.id_hash)
+                             .where(ApiToken.user_id == user_id).order_by(ApiToken.created_at.desc())).all()
+            return [{"id": t.id_hash[:TOKEN_ID_LENGTH], "label": t.label, "created_at": _aware(t.created_at),
+                     "last_used_at": _aware(used), "revoked": bool(t.revoked)} for t, used in rows]
+
+    def revoke_api_token(self, user_id: str, token_id: str) -> dict:
+        """Revoke one of the user's own tokens (idempotent); from then on it gets 401 on /api/v1."""
+        if not re.fullmatch(rf"[0-9a-f]{{{TOKEN_ID_LENGTH}}}", token_id or ""):
+            raise NotFound("Không tìm thấy mã truy cập.", token_id=str(token_id)[:40])
+        with self.db.session() as s:
+            row = s.execute(select(ApiToken).where(ApiToken.user_id == user_id,
+                                                   ApiToken.id_hash.startswith(token_id))).scalars().first()
+            if row is None:  # another person's token is "not found" too: ids reveal nothing
+                raise NotFound("Không tìm thấy mã truy cập.", token_id=token_id)
+            row.revoked = True
+            return {"id": token_id, "label": row.label, "revoked": True}
 
 
 def _refusal(kind: type[CongVanError], reason: str, message_vi: str) -> CongVanError:

@@ -57,6 +57,16 @@ class ApiToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class ApiTokenUse(Base):
+    """When a token was last used (shown on the owner's account page). Its own table so that gateway databases made
+    before it gain it from create_all, without altering api_tokens."""
+
+    __tablename__ = "api_token_uses"
+
+    id_hash: Mapped[str] = mapped_column(ForeignKey("api_tokens.id_hash"), primary_key=True)
+    last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class LoginEvent(Base):
     __tablename__ = "login_events"
 

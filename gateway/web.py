@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from gateway.app import Gateway, Viewer, gw, render, viewer
+from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from services.common.errors import CongVanError
 
 DUE_LABELS = {"overdue": "Quá hạn", "due_soon": "Sắp đến hạn", "on_time": "Trong hạn"}
@@ -201,8 +201,42 @@ def template_globals() -> dict[str, Any]:
 
 def install(app: FastAPI) -> None:
     app.state.gateway.templates.env.globals.update(template_globals())
+    install_account(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
         return render(request, "home.html", v, panels=home_panels(g, v), people=People(g, v.user.agency_id),
                       admin_links=admin_links() if v.has("admin") else [])
+
+
+# -- the signed-in person's own account: API tokens ---------------------------------------------------------------
+
+ACCOUNT_NOTICES = {"da-thu-hoi": "Đã thu hồi mã truy cập; hệ thống dùng mã này sẽ không truy cập được nữa."}
+
+
+def _account_page(request: Request, g: Gateway, v: Viewer, issued: dict[str, str] | None = None,
+                  error: str | None = None, status_code: int = 200) -> Response:
+    return render(request, "account.html", v, status_code=status_code, tokens=g.accounts.list_api_tokens(v.user.id),
+                  issued=issued, error=error, notice=ACCOUNT_NOTICES.get(request.query_params.get("tb") or ""))
+
+
+def install_account(app: FastAPI) -> None:
+    @app.get("/tai-khoan", response_class=HTMLResponse, include_in_schema=False)
+    def account(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        return _account_page(request, g, v)
+
+    @app.post("/tai-khoan/ma-truy-cap", include_in_schema=False)
+    def issue_token(request: Request, label: str = Form(""), v: Viewer = Depends(csrf_checked),
+                    g: Gateway = Depends(gw)):
+        label = label.strip()[:100]
+        if not label:
+            return _account_page(request, g, v, error="Hãy ghi mã truy cập dùng cho việc gì (ví dụ: hệ thống báo cáo).",
+                                 status_code=422)
+        # Shown once, on this answer only: the gateway keeps nothing but its SHA-256.
+        return _account_page(request, g, v, issued={"token": g.accounts.issue_api_token(v.user.id, label),
+                                                    "label": label})
+
+    @app.post("/tai-khoan/ma-truy-cap/{token_id}/thu-hoi", include_in_schema=False)
+    def revoke_token(token_id: str, v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        g.accounts.revoke_api_token(v.user.id, token_id)  # only the viewer's own: another's is "not found"
+        return RedirectResponse("/tai-khoan?tb=da-thu-hoi", status_code=303)
