@@ -15,6 +15,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -215,9 +216,10 @@ class Stack:
                     port=p.amqp, health_url=f"http://127.0.0.1:{p.rabbit_metrics}/metrics", kind="infra",
                     stop_grace=float(os.environ.get("RMQ_STOP_GRACE", "15")))
 
-    def restart_rabbitmq(self, *, hard: bool = False, timeout: float = 90) -> None:
-        """Stop the broker (SIGTERM, or SIGKILL with `hard`) and start it again on the same data directory,
-        keeping its epmd; returns once it accepts connections again (fault-injection tests)."""
+    def restart_rabbitmq(self, *, hard: bool = False, timeout: float = 90, down_for: float = 0.0) -> None:
+        """Stop the broker (SIGTERM, or SIGKILL with `hard`), leave it down `down_for` seconds, and start it again
+        on the same data directory, keeping its epmd; returns once it accepts connections again (fault-injection
+        tests)."""
         proc = self.table.load()["rabbitmq"]
         if hard:
             procs.kill_hard(proc)
@@ -225,6 +227,7 @@ class Stack:
             procs.stop(proc)
         procs.wait_until(lambda: not procs.port_open(self.ports.amqp) and not procs._group_alive(proc.pid), 30,
                          "RabbitMQ stopped")
+        time.sleep(down_for)
         self._spawn_rabbitmq()
         self.wait_rabbitmq(timeout)
 

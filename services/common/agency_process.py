@@ -22,8 +22,11 @@ import argparse  # noqa: E402
 import importlib  # noqa: E402
 import logging  # noqa: E402
 import signal  # noqa: E402
+import sys  # noqa: E402
 
+import nameko.rpc  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
+from nameko.utils.concurrency import SpawningProxy  # noqa: E402
 
 from services.common.observability import serve_metrics  # noqa: E402
 from services.common.settings import CommonSettings  # noqa: E402
@@ -38,6 +41,32 @@ SERVICES = [
 ]
 
 log = logging.getLogger("congvan.agency")
+
+# Exit status when a service container died: the process supervisor (docs/operations.md) starts it again.
+EXIT_CONTAINER_DIED = 70
+STOP_GRACE = 15.0   # seconds the surviving containers get to stop before the process exits anyway
+
+
+class LenientResponder(nameko.rpc.Responder):
+    """An RPC reply that cannot be published is given up, not fatal.
+
+    nameko kills the whole service container when `send_response` raises, so a worker whose reply was in flight
+    while the broker restarted took every RPC of that service down with it until the process was restarted.
+    The reply's queue belonged to a caller connection that the restart closed anyway; callers time out and call
+    again, and every handler is idempotent (at-least-once), so losing the reply loses nothing."""
+
+    def send_response(self, result, exc_info):
+        try:
+            return super().send_response(result, exc_info)
+        except Exception as exc:  # connection errors of kombu/amqp/OS: none can be answered any more
+            log.warning("reply to %s (correlation %s) lost: %s; the caller will call again",
+                        self.message.properties.get("reply_to"), self.message.properties.get("correlation_id"),
+                        exc.__class__.__name__)
+            return result, exc_info
+
+
+# The Rpc entrypoint looks Responder up in its module on every call.
+nameko.rpc.Responder = LenientResponder
 
 
 def load_services(names: list[str]) -> list[type]:
@@ -92,7 +121,27 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    runner.wait()
+    wait_or_exit(runner, running)
+
+
+def wait_or_exit(runner: ServiceRunner, running: dict) -> None:
+    """Returns when every container stopped; exits the process if one died.
+
+    Not `runner.wait()`: when one container dies it stops the others gracefully, and a graceful stop waits on
+    a broker that may be the reason of the death. The process then lingered with its consumers gone, healthy
+    to the eye and answering nothing. Here it stops what it can within STOP_GRACE and exits, so that its
+    supervisor (systemd, compose's `restart:`, `congvan up`'s watcher) starts a fresh one."""
+    try:
+        SpawningProxy(runner.containers, abort_on_error=True).wait()
+    except Exception:
+        running["ok"] = False
+        log.exception("a service container died; stopping the others and exiting (status %d) to be restarted",
+                      EXIT_CONTAINER_DIED)
+        with eventlet.Timeout(STOP_GRACE, False):
+            runner.kill()
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(EXIT_CONTAINER_DIED)
 
 
 if __name__ == "__main__":

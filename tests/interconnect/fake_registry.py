@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 from nameko.events import EventDispatcher
@@ -66,6 +67,14 @@ class FakeRegistry:
     @rpc
     def send_status(self, status: dict) -> None:
         self.dispatch("outgoing_status", status)
+
+    @rpc
+    def slow(self, seconds: float) -> str:
+        """Keeps a worker busy, so that its reply is in flight when a test restarts the broker."""
+        with self.store() as db:
+            db.execute("INSERT INTO calls VALUES ('slow', ?)", (str(seconds),))
+        time.sleep(seconds)  # green: the agency process is eventlet-patched
+        return "done"
 
     @rpc
     def registered(self) -> list[dict]:
