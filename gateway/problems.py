@@ -19,12 +19,13 @@ from xml.sax.saxutils import escape
 
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.problem_models import ProblemBase, ProblemReport
 from services.common.actor import Role
 from services.common.clock import to_vn
+from services.common.db import Database
 from services.common.errors import Forbidden, NotFound, ValidationFailed
 
 FORM_NUMBER_SUFFIX = "BBGNL-QLVBĐH"
@@ -170,17 +171,31 @@ def _next_number(session, agency_id: str, year: int) -> int:
     return (last or 0) + 1
 
 
-def create_report(g: Gateway, v: Viewer, fields: dict[str, Any], shot: tuple[str | None, str, str]) -> int:
-    now = datetime.now(UTC)
-    year = to_vn(now).year
-    with g.db.session() as s:   # SQLite: BEGIN IMMEDIATE serialises the numbering; the unique key guards the rest
-        report = ProblemReport(agency_id=v.user.agency_id, year=year, number=_next_number(s, v.user.agency_id, year),
-                               reporter_id=v.user.id, reporter_name=v.user.full_name,
-                               reporter_unit=v.user.unit or "", created_at=now, screenshot_sha256=shot[0],
-                               screenshot_name=shot[1], screenshot_type=shot[2], **fields)
+def add_numbered(db: Database, report: ProblemReport) -> tuple[int, int]:
+    """Store a new report with the next number of its agency and year; returns (id, number).
+
+    "Read the largest number, add one" must not interleave between two reports of one agency and year, or both
+    take the same number (the unique key then refuses one: a lost report). SQLite: BEGIN IMMEDIATE
+    (services/common/db.py) already serialises writers. PostgreSQL: a transaction-scoped advisory lock on
+    (agency, year), released at commit; under READ COMMITTED (the default) the max() that follows the lock sees
+    the number the previous holder committed.
+    """
+    with db.session() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                      {"key": f"problem_reports:{report.agency_id}:{report.year}"})
+        report.number = _next_number(s, report.agency_id, report.year)
         s.add(report)
         s.flush()
-        report_id = report.id
+        return report.id, report.number
+
+
+def create_report(g: Gateway, v: Viewer, fields: dict[str, Any], shot: tuple[str | None, str, str]) -> int:
+    now = datetime.now(UTC)
+    report_id, _number = add_numbered(g.db, ProblemReport(
+        agency_id=v.user.agency_id, year=to_vn(now).year, reporter_id=v.user.id, reporter_name=v.user.full_name,
+        reporter_unit=v.user.unit or "", created_at=now, screenshot_sha256=shot[0], screenshot_name=shot[1],
+        screenshot_type=shot[2], **fields))
     if shot[0]:
         # The storage service keeps the file's record (owner, kind); a failure leaves the blob, not the report.
         try:
