@@ -29,7 +29,9 @@ def _recipients(g: Gateway, v: Viewer) -> list[dict[str, str]]:
 
 
 def _registers(g: Gateway, v: Viewer, direction: str) -> list[dict[str, Any]]:
-    return g.backends.call(v.actor, "registry", "list_registers", year=date.today().year, direction=direction)
+    # A closed register (khóa sổ) gives no more numbers: never offer it to the clerk.
+    return [r for r in g.backends.call(v.actor, "registry", "list_registers", year=date.today().year,
+                                       direction=direction) if not r.get("closed")]
 
 
 def _send_page(request: Request, g: Gateway, v: Viewer, form: dict[str, Any], error: str | None = None,
@@ -65,6 +67,77 @@ def _decorate(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
+def vn_size(size: int | None) -> str:
+    """A file size as people read it, with the Vietnamese decimal comma: 512 B, 146 KB, 1,2 MB."""
+    size = int(size or 0)
+    if size < 1024:
+        return f"{size} B"
+    for unit, scale in (("KB", 1024), ("MB", 1024**2), ("GB", 1024**3)):
+        if size < scale * 1024 or unit == "GB":
+            value = size / scale
+            text = f"{value:.0f}" if value >= 100 or unit == "KB" else f"{value:.1f}".replace(".", ",")
+            return f"{text.removesuffix(',0')} {unit}"
+    return f"{size} B"  # unreachable: GB takes the rest
+
+
+def signature_label(report: dict[str, Any] | None, state: str | None = None) -> str:
+    """The "Chữ ký số" row in words: Hợp lệ, Chưa ký, Đang kiểm tra, or Không hợp lệ: <why> (signing's report,
+    docs/signing.md), never a raw verdict such as "none"."""
+    if isinstance(report, dict) and report.get("verdict"):
+        if report.get("legally_valid"):
+            return "Hợp lệ"
+        if report.get("verdict") == "unsigned":
+            return "Chưa ký"
+        return f"Không hợp lệ: {report.get('summary_vi') or report.get('verdict')}"
+    if state == "valid":
+        return "Hợp lệ"
+    if state == "pending":
+        return "Đang kiểm tra"
+    if state == "invalid":
+        why = (report.get("summary_vi") or report.get("result")) if isinstance(report, dict) else ""
+        return f"Không hợp lệ: {why}" if why else "Không hợp lệ"
+    return "Chưa ký"
+
+
+def _signed_file(doc: dict[str, Any]) -> str | None:
+    """The file whose signatures tell the outgoing document's state: the last sealed copy, else the main file."""
+    files = doc.get("attachments") or []
+    for role in ("signed", "main"):
+        found = [a["sha256"] for a in files if a.get("role") == role]
+        if found:
+            return found[-1]
+    return None
+
+
+def _decorate_page(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]:
+    """What the document page shows beyond the registry's record: real file sizes, the signature verdict in words
+    and people's full names in the history."""
+    store = blob_store(g.settings, v.user.agency_id)
+    for a in doc.get("attachments") or []:
+        if not a.get("size"):  # the registry records no size for files made in this agency
+            try:
+                a["size"] = store.stat(a["sha256"]).size
+            except Exception:  # a file not (yet) in the store: show no size rather than fail the page
+                a["size"] = None
+        a["size_label"] = vn_size(a["size"]) if a.get("size") is not None else ""
+    report = doc.get("verification")
+    if doc.get("direction") == "outgoing" and not report and (sha := _signed_file(doc)):
+        # The registry verifies incoming packages only; an outgoing document is judged by signing on its file.
+        try:
+            report = doc["verification"] = g.backends.call(v.actor, "signing", "verify", sha)
+        except CongVanError:
+            report = None
+    doc["signature_label"] = signature_label(report, doc.get("verification_state"))
+    people = {u.username: u.full_name for u in g.accounts.list_users(v.user.agency_id)}
+    for h in doc.get("history") or []:
+        username = h.get("username") or ""
+        if str(h.get("user_id") or "").startswith("system:"):
+            h["actor_name"] = "hệ thống"
+        else:
+            h["actor_name"] = people.get(username) or username
+    return doc
+
+
 def _meta(doc: dict[str, Any]) -> list[tuple[str, Any]]:
     signer = doc.get("signer") or {}
     return [
@@ -74,7 +147,8 @@ def _meta(doc: dict[str, Any]) -> list[tuple[str, Any]]:
         ("Ngày đến", doc.get("arrival_date")), ("Hạn xử lý", doc.get("due_date")),
         ("Người ký", " ".join(x for x in (signer.get("position"), signer.get("full_name")) if x)),
         ("Nơi nhận", ", ".join(doc.get("to_places") or [])),
-        ("Chữ ký số", (doc.get("verification") or {}).get("summary_vi") or doc.get("verification_state")),
+        ("Chữ ký số", doc.get("signature_label") or signature_label(doc.get("verification"),
+                                                                    doc.get("verification_state"))),
         ("Lưu ý", "; ".join(w.get("message", str(w)) if isinstance(w, dict) else str(w)
                             for w in doc.get("warnings") or [])),
     ]
@@ -125,7 +199,7 @@ def install(app: FastAPI) -> None:
 
     @app.get("/van-ban/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
     def document_page(request: Request, doc_id: str, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        doc = _decorate(g.backends.call(v.actor, "registry", "get_document", doc_id))
+        doc = _decorate_page(g, v, _decorate(g.backends.call(v.actor, "registry", "get_document", doc_id)))
         registers = []
         if doc.get("direction") == "incoming" and v.has("clerk") and doc.get("state") == "waiting_reception":
             registers = _registers(g, v, "incoming")
