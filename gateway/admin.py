@@ -28,6 +28,7 @@ PERIOD_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 NOTICES = {
     "da-luu": "Đã lưu thay đổi.", "da-khoa": "Đã khóa tài khoản; các phiên đăng nhập của tài khoản đã kết thúc.",
     "da-mo-khoa": "Đã mở khóa tài khoản.", "da-tao-so": "Đã tạo sổ văn bản.", "da-luu-don-vi": "Đã lưu đơn vị.",
+    "da-khoa-so": "Đã khóa sổ văn bản; sổ không cấp thêm số.",
     "da-luu-cau-hinh": "Đã lưu cấu hình.",
     "da-dong-bo": "Đã đồng bộ danh sách cán bộ sang dịch vụ điều hành.",
 }
@@ -308,6 +309,12 @@ def _install_registers(app: FastAPI) -> None:
             return page(request, g, v, exc.message_vi, exc.http_status,
                         {"direction": direction, "year": year, "scope": scope, "name": name})
         return RedirectResponse("/quan-tri/so-van-ban?tb=da-tao-so", status_code=303)
+
+    @app.post("/quan-tri/so-van-ban/{register_id}/khoa", include_in_schema=False)
+    def close_register(register_id: str, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
+        # The registry checks the role and the agency again and refuses numbering into the register from now on.
+        g.backends.call(v.actor, "registry", "close_register", register_id)
+        return RedirectResponse("/quan-tri/so-van-ban?tb=da-khoa-so", status_code=303)
 
 
 def _install_catalogues(app: FastAPI) -> None:
