@@ -9,12 +9,15 @@ Waiting 8 working hours is not possible in a test, so the two handlings' recorde
 assignments, deadline: every timestamp of those two handlings in routing's database, nothing else) are then moved
 three weeks back together, as if it had all happened then: the gaps between the steps stay seconds, Trang's
 holding of A now spans weeks of working time. The report (reporting RPC as the leader, figures from routing's RPC)
-must name Trang for A, still holding, and nobody for B, where everyone passed the document on within seconds.
+must name Trang for A, still holding, and nobody for B, where everyone passed the document on within seconds;
+the leader's report screen (/bao-cao) shows the same in its "Cán bộ chưa chuyển đúng hạn" section.
 """
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import uuid
 from datetime import timedelta
 
@@ -31,7 +34,8 @@ from services.common.settings import CommonSettings
 from services.routing.models import Assignment, Handling, HandlingEvent
 from services.storage.blobs import blob_store
 from services.storage.settings import StorageSettings
-from tests.e2e.helpers import vietnamese_pdf, wait_for
+from tests.deployment import demo_password
+from tests.e2e.helpers import signed_in, vietnamese_pdf, wait_for
 
 H60 = "000.00.00.H60"
 CLERK, LEADER, HEAD, SPECIALIST = "hoalt.vptq", "annv.vptq", "tuanpm.thtq", "trangdt.thtq"
@@ -102,8 +106,8 @@ def test_late_forwarders_name_who_held_a_document_too_long_and_not_who_passed_it
         move_back(deployment, [a, b], SHIFT)
 
         today = vn_date(now_utc())
-        report = client.call("reporting", "report", leader, (today - SHIFT - timedelta(days=2)).isoformat(),
-                             today.isoformat())
+        period = ((today - SHIFT - timedelta(days=2)).isoformat(), today.isoformat())
+        report = client.call("reporting", "report", leader, *period)
     finally:
         client.close()
 
@@ -125,3 +129,16 @@ def test_late_forwarders_name_who_held_a_document_too_long_and_not_who_passed_it
     overdue = {o["incoming_id"]: o for o in incoming["overdue"]}
     assert overdue[a]["handler"] == specialist.user_id and overdue[a]["working_days_late"] >= 1
     assert b not in overdue
+
+    # The leader's screen: the section lists Trang with A and does not mention B.
+    screen = signed_in(f"http://127.0.0.1:{deployment.topology.gateway_port}", LEADER,
+                       demo_password(deployment, LEADER))
+    try:
+        page = screen.get("/bao-cao", params={"tu": period[0], "den": period[1]})
+    finally:
+        screen.close()
+    assert page.status_code == 200
+    section = re.search(r"<h2>Cán bộ chưa chuyển đúng hạn</h2>(.*?)</section>", page.text, re.S)
+    assert section, "no late-forwarders section on /bao-cao"
+    shown = html.unescape(section.group(1))
+    assert "Đỗ Thu Trang" in shown and subjects["A"] in shown and subjects["B"] not in shown
