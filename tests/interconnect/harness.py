@@ -26,6 +26,7 @@ from services.interconnect import broker
 from services.storage.blobs import blob_store
 
 REPO = Path(__file__).resolve().parents[2]
+FAKE_REGISTRY = "tests.interconnect.fake_registry:FakeRegistry"
 
 
 class Network:
@@ -36,6 +37,7 @@ class Network:
         self.env.pop("DATABASE_URL", None)
         self.procs: dict[str, tuple[subprocess.Popen, int]] = {}
         self.clients: dict[str, ServiceClient] = {}
+        self.agency_services: dict[str, str] = {}
 
     # -- processes ------------------------------------------------------------------------------------
     def _spawn(self, name: str, argv: list[str], port: int) -> None:
@@ -58,11 +60,14 @@ class Network:
                                          "--metrics-port", str(port)], port)
 
     def start_registry(self, organ_id: str) -> None:
+        """The agency process behind an edge: the stand-in registry, unless `agency_services` names the real
+        services for this agency."""
         port = free_port()
+        services = self.agency_services.get(organ_id, FAKE_REGISTRY)
         self._spawn(f"registry:{organ_id}",
                     ["-m", "services.common.agency_process", "--agency", organ_id,
                      "--amqp-uri", self.services_uri(organ_id), "--metrics-port", str(port),
-                     "--services", "tests.interconnect.fake_registry:FakeRegistry"], port)
+                     "--services", services], port)
 
     def start(self, agencies: list[str]) -> None:
         for hub in self.topology.hubs:
