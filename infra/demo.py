@@ -56,10 +56,12 @@ def up(fresh: bool = False, topology: Topology = DEMO) -> None:
     _say("Starting RabbitMQ and Prometheus ...")
     stack.start(postgres=False, s3=False, prometheus=True,
                 prometheus_config=prometheus_config(topology, DEMO_PORTS))
-    deployment = Deployment(topology, DEMO_DIR, stack.table, stack.env()["RABBIT_API_URI"])
+    deployment = Deployment(topology, DEMO_DIR, stack.table, stack.env()["RABBIT_API_URI"], restart=True)
     try:
         deployment.start()
         accounts = deployment.seed(ACCOUNTS_FILE)
+        # Last in the table, so `down` stops it first and nothing is started again while the demo stops.
+        procs.spawn(stack.table, "watch", _py("-m", "infra.watch", str(STACK_DIR)), env={"PYTHONPATH": str(REPO)})
     except BaseException:
         _say("Start-up failed; stopping what was started. Logs: " + str(STACK_DIR / "log"))
         stack.stop(remove=False)
@@ -80,8 +82,9 @@ class Deployment:
     """
 
     def __init__(self, topology: Topology, run_dir: Path, table: ProcTable, rabbit_api_uri: str,
-                 tsa_port: int = TSA_PORT, directory_file: Path = DIRECTORY_FILE) -> None:
+                 tsa_port: int = TSA_PORT, directory_file: Path = DIRECTORY_FILE, restart: bool = False) -> None:
         self.topology = topology
+        self.restart = restart   # record how to start each process again, for the watcher (infra/watch.py)
         self.run_dir = Path(run_dir)
         self.data_dir = self.run_dir / "data"
         self.pki_dir = self.run_dir / "pki"
@@ -117,7 +120,8 @@ class Deployment:
         if _module_exists("services.signing.tsa"):
             waits.append(procs.spawn(self.table, "tsa",
                                      _py("-m", "services.signing.tsa", "--port", str(self.tsa_port),
-                                         "--pki-dir", str(self.pki_dir)), env=env, port=self.tsa_port))
+                                         "--pki-dir", str(self.pki_dir)),
+                                     env=env, port=self.tsa_port, restart=self.restart))
         common = ["--topology", str(self.topology_file), "--run-dir", str(self.run_dir)]
         hub_reports = self._hub_reports()
         for hub in sorted(self.topology.hubs, key=lambda h: h.parent is not None):
@@ -126,7 +130,7 @@ class Deployment:
                 _py("-m", "services.interconnect.hub", "--hub", hub.code, *common,
                     "--metrics-port", str(hub.metrics_port)),
                 env={**env, "HUB_REPORT_TOKEN": hub_reports[hub.code]["token"]}, port=hub.metrics_port,
-                health_url=f"http://127.0.0.1:{hub.metrics_port}/healthz"))
+                health_url=f"http://127.0.0.1:{hub.metrics_port}/healthz", restart=self.restart))
         agencies = {}
         for agency in self.topology.agencies:
             uri = creds.uri(services_user(self.topology, agency.organ_id), agency_vhost(self.topology, agency.organ_id))
@@ -137,20 +141,21 @@ class Deployment:
                 self.table, f"agency.{agency.organ_id}",
                 _py("-m", "services.common.agency_process", "--metrics-port", str(agency.services_metrics_port)),
                 env=agency_env, port=agency.services_metrics_port,
-                health_url=f"http://127.0.0.1:{agency.services_metrics_port}/healthz"))
+                health_url=f"http://127.0.0.1:{agency.services_metrics_port}/healthz", restart=self.restart))
             waits.append(procs.spawn(
                 self.table, f"edge.{agency.organ_id}",
                 _py("-m", "services.interconnect.edge", "--agency", agency.organ_id, *common,
                     "--metrics-port", str(agency.edge_metrics_port)),
                 env=agency_env, port=agency.edge_metrics_port,
-                health_url=f"http://127.0.0.1:{agency.edge_metrics_port}/healthz"))
+                health_url=f"http://127.0.0.1:{agency.edge_metrics_port}/healthz", restart=self.restart))
         self.agencies_file.write_text(json.dumps(agencies, ensure_ascii=False, indent=1))
         self.agencies_file.chmod(0o600)
         gateway_env = {**env, "AGENCIES_FILE": str(self.agencies_file), "DIRECTORY_FILE": str(self.directory_file),
                        "HUB_REPORTS_FILE": str(self.hub_reports_file)}
         waits.append(procs.spawn(self.table, "gateway", _py("-m", "gateway", "--port", str(self.topology.gateway_port)),
                                  env=gateway_env, port=self.topology.gateway_port,
-                                 health_url=f"http://127.0.0.1:{self.topology.gateway_port}/healthz"))
+                                 health_url=f"http://127.0.0.1:{self.topology.gateway_port}/healthz",
+                                 restart=self.restart))
         _say(f"Waiting for {len(waits)} processes ...")
         for proc in waits:
             if proc.health_url:

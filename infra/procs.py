@@ -45,6 +45,7 @@ class ProcTable:
     def save(self, procs: dict[str, Proc]) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
+        tmp.touch(mode=0o600)
         tmp.write_text(json.dumps({n: asdict(p) for n, p in procs.items()}, indent=2))
         tmp.replace(self.path)
 
@@ -61,7 +62,11 @@ class ProcTable:
 
 def spawn(table: ProcTable, name: str, argv: Sequence[str], *, env: dict[str, str] | None = None,
           port: int | None = None, health_url: str | None = None, kind: str = "service",
-          stop_grace: float = 10.0, cwd: str | Path | None = None, user: str | None = None) -> Proc:
+          stop_grace: float = 10.0, cwd: str | Path | None = None, user: str | None = None,
+          restart: bool = False) -> Proc:
+    """Starts `argv` detached and records it. With `restart`, how to start it again is recorded too (argv, the
+    environment given here, cwd) for the watcher (infra/watch.py); the table file is then readable by its owner
+    only, since that environment holds the process's broker URI."""
     log_dir = table.run_dir / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log"
@@ -73,8 +78,10 @@ def spawn(table: ProcTable, name: str, argv: Sequence[str], *, env: dict[str, st
             list(argv), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             env=full_env, cwd=cwd, start_new_session=True,
         )
+    how = {"argv": list(argv), "env": dict(env or {}), "cwd": str(cwd) if cwd else None}
+    extra = {"restart": how} if restart else {}
     proc = Proc(name=name, pid=popen.pid, port=port, health_url=health_url, log=str(log_path), kind=kind,
-                stop_grace=stop_grace)
+                stop_grace=stop_grace, extra=extra)
     table.add(proc)
     return proc
 
