@@ -128,6 +128,10 @@ def _decorate_page(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]
         except CongVanError:
             report = None
     doc["signature_label"] = signature_label(report, doc.get("verification_state"))
+    doc["signature_text"] = doc["signature_label"]
+    if isinstance(report, dict) and report.get("legally_valid") and report.get("summary_vi"):
+        # who signed, and that the document has legal value: the word alone hides what people check
+        doc["signature_text"] = f"{doc['signature_label']} — {report['summary_vi']}"
     people = {u.username: u.full_name for u in g.accounts.list_users(v.user.agency_id)}
     for h in doc.get("history") or []:
         username = h.get("username") or ""
@@ -147,8 +151,8 @@ def _meta(doc: dict[str, Any]) -> list[tuple[str, Any]]:
         ("Ngày đến", doc.get("arrival_date")), ("Hạn xử lý", doc.get("due_date")),
         ("Người ký", " ".join(x for x in (signer.get("position"), signer.get("full_name")) if x)),
         ("Nơi nhận", ", ".join(doc.get("to_places") or [])),
-        ("Chữ ký số", doc.get("signature_label") or signature_label(doc.get("verification"),
-                                                                    doc.get("verification_state"))),
+        ("Chữ ký số", doc.get("signature_text") or signature_label(doc.get("verification"),
+                                                                   doc.get("verification_state"))),
         ("Lưu ý", "; ".join(w.get("message", str(w)) if isinstance(w, dict) else str(w)
                             for w in doc.get("warnings") or [])),
     ]
