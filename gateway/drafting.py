@@ -72,16 +72,25 @@ def _prepare(g: Gateway, v: Viewer, sha256: str) -> dict[str, Any]:
     try:
         return g.backends.call(v.actor, "signing", "prepare_draft", sha256)
     except ServiceUnavailable:
-        done: dict[str, Any] = {}
+        pass
+    done: dict[str, Any] = {}
+    refused: list[CongVanError] = []
 
-        def finished() -> bool:
+    def finished() -> bool:
+        try:
             done.update(g.backends.call(v.actor, "signing", "prepare_draft", sha256))
-            return True
+        except ServiceUnavailable:
+            return False  # still converting: ask again
+        except CongVanError as exc:  # e.g. a broken DOCX: say why at once instead of waiting for the bound
+            refused.append(exc)
+        return True
 
-        if not settle(finished, every=5.0):
-            raise StillWorking("Việc chuyển tệp dự thảo sang PDF đang lâu hơn bình thường. Hãy thử tải lên lại "
-                               "sau ít phút, hoặc tải lên tệp PDF.", sha256=sha256) from None
-        return done
+    if not settle(finished, every=5.0):
+        raise StillWorking("Việc chuyển tệp dự thảo sang PDF đang lâu hơn bình thường. Hãy thử tải lên lại sau ít "
+                           "phút, hoặc tải lên tệp PDF.", sha256=sha256)
+    if refused:
+        raise refused[0]
+    return done
 
 
 def stream_blob(g: Gateway, v: Viewer, sha256: str, name: str) -> Response:

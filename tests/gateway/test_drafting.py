@@ -318,3 +318,37 @@ def _next(answers):
     if isinstance(value, Exception):
         raise value
     return value
+
+
+def test_a_conversion_that_outlasts_the_rpc_timeout_is_asked_again_and_its_refusal_is_reported():
+    """gateway.drafting._prepare over a stand-in for the backends (pure retry logic): after the gateway's RPC timeout
+    signing is asked again (it remembers the finished operation); a refusal then is the user's answer at once."""
+    from types import SimpleNamespace
+
+    from gateway.backends import ServiceUnavailable
+    from gateway.drafting import _prepare
+    from services.common.errors import ValidationFailed
+
+    def backends(*answers):
+        pending = list(answers)
+        calls = []
+
+        def call(actor, service, method, *args):
+            calls.append((service, method, args))
+            answer = pending.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+        return SimpleNamespace(backends=SimpleNamespace(call=call)), calls
+
+    viewer = SimpleNamespace(actor=None)
+    g, calls = backends(ServiceUnavailable("Hệ thống đang bận."), {"sha256": "b" * 64, "pdf_sha256": "c" * 64})
+    assert _prepare(g, viewer, "a" * 64) == {"sha256": "b" * 64, "pdf_sha256": "c" * 64}
+    assert calls == [("signing", "prepare_draft", ("a" * 64,))] * 2
+
+    broken = ValidationFailed("Tệp DOCX bị hỏng hoặc không đúng định dạng, không chuyển được sang PDF.")
+    g, calls = backends(ServiceUnavailable("Hệ thống đang bận."), broken)
+    with pytest.raises(ValidationFailed) as refused:
+        _prepare(g, viewer, "a" * 64)
+    assert refused.value is broken and len(calls) == 2
