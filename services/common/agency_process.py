@@ -23,8 +23,11 @@ import importlib  # noqa: E402
 import logging  # noqa: E402
 import signal  # noqa: E402
 import sys  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
 
 import nameko.rpc  # noqa: E402
+from nameko.messaging import QueueConsumer  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 from nameko.utils.concurrency import SpawningProxy  # noqa: E402
 
@@ -67,6 +70,25 @@ class LenientResponder(nameko.rpc.Responder):
 
 # The Rpc entrypoint looks Responder up in its module on every call.
 nameko.rpc.Responder = LenientResponder
+
+
+def _unless_connection_lost(settle: Callable[[QueueConsumer, Any], None]) -> Callable[[QueueConsumer, Any], None]:
+    """nameko ignores amqp's ConnectionError when it acks or requeues a message on a dead connection, but not the
+    OS's (ConnectionResetError, BrokenPipeError), and then kills the container. Either way the broker has
+    already taken the unacked message back and delivers it again; the handlers are idempotent."""
+
+    def settle_or_log(consumer: QueueConsumer, message: Any) -> None:
+        try:
+            settle(consumer, message)
+        except OSError as exc:
+            log.warning("%s of a message lost with its connection (%s): the broker delivers it again",
+                        settle.__name__, exc.__class__.__name__)
+
+    return settle_or_log
+
+
+QueueConsumer.ack_message = _unless_connection_lost(QueueConsumer.ack_message)
+QueueConsumer.requeue_message = _unless_connection_lost(QueueConsumer.requeue_message)
 
 
 def load_services(names: list[str]) -> list[type]:

@@ -12,34 +12,23 @@ agency process with two services, the shape of a real agency process.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
-import subprocess
-import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from infra import procs
-from infra.stack import Stack, free_stack_ports
+from infra.stack import Stack
 from services.common.db import agency_slug
 from services.common.rpc import ServiceClient
+from tests.agency import running_agency_process
 
 pytestmark = pytest.mark.chaos
 
 SERVICES = "tests.interconnect.fake_registry:FakeRegistry,services.storage.service:StorageService"
 DOWN_FOR = 30.0     # longer than nameko tries to reconnect for a reply (about 10 s): the reply is given up
-
-
-@pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[Stack]:
-    stack = Stack("cvrestart", tmp_path / "stack", free_stack_ports())
-    try:
-        stack.start(rabbitmq=True, postgres=False, s3=False, prometheus=False)
-        yield stack
-    finally:
-        stack.stop()
 
 
 def _answers(uri: str) -> str:
@@ -50,39 +39,27 @@ def _answers(uri: str) -> str:
         client.close()
 
 
-def test_a_reply_lost_to_a_broker_outage_leaves_the_process_answering(own_broker: Stack, tmp_path: Path):
-    uri = own_broker.env()["AMQP_ADMIN_URI"]
-    port = procs.free_port()
-    env = {**own_broker.env(), "DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
+def test_a_reply_lost_to_a_broker_outage_leaves_the_process_answering(chaos_stack: Stack, tmp_path: Path):
+    uri = chaos_stack.env()["AMQP_ADMIN_URI"]
+    env = {**chaos_stack.env(), "DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
     env.pop("DATABASE_URL", None)
     env.pop("S3_ENDPOINT", None)
     log_path = tmp_path / "agency.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "services.common.agency_process", "--agency", "000.00.00.H60",
-                                 "--amqp-uri", uri, "--metrics-port", str(port), "--services", SERVICES],
-                                stdout=log, stderr=subprocess.STDOUT, env=env)
-    try:
-        procs.wait_until(lambda: procs.http_ok(f"http://127.0.0.1:{port}/healthz"), 90, "agency process", None)
+    # The process is not restarted by anybody here: an answer afterwards is an answer of the same process.
+    with running_agency_process(SERVICES, uri, log_path, {**os.environ, **env}) as port:
         assert _answers(uri) == "done"
 
         # A worker sleeps through the broker's stop; its reply is due while the broker is down.
         caller = threading.Thread(target=lambda: _call_ignoring_errors(uri), daemon=True)
         caller.start()
         procs.wait_until(lambda: _slow_calls(tmp_path / "data") > 0, 30, "the slow call reaching its worker", None)
-        own_broker.restart_rabbitmq(down_for=DOWN_FOR)
+        chaos_stack.restart_rabbitmq(down_for=DOWN_FOR)
 
-        # Every consumer reconnects and the same process answers again.
+        # Every consumer reconnects and the process answers again.
         procs.wait_until(lambda: _answers_quietly(uri), 120, "an answer after the broker restart", None)
-        assert proc.poll() is None, f"the agency process exited:\n{log_path.read_text()[-3000:]}"
         assert procs.http_ok(f"http://127.0.0.1:{port}/healthz")
         assert " lost: " in log_path.read_text(), (
             "the reply was expected to be given up while the broker was down:\n" + log_path.read_text()[-3000:])
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def _call_ignoring_errors(uri: str) -> None:
