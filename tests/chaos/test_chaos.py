@@ -50,7 +50,7 @@ import httpx
 import pika
 import pytest
 
-from infra.stack import Stack, free_stack_ports
+from infra.stack import Stack
 from services.common.db import Database, agency_slug
 from services.common.rabbit_admin import RabbitAdmin
 from services.common.settings import CommonSettings
@@ -73,17 +73,6 @@ KILL_GAP = (1.0, 5.0)           # seconds between a restarted process being heal
 DOWN_FOR = (0.0, 2.0)           # seconds a killed process stays down
 MAX_KILLS = int(os.environ.get("CHAOS_MAX_KILLS", "30"))
 FEED_RATE = 40.0                # outgoing events per second: the outbox keeps filling while faults happen
-
-
-@pytest.fixture
-def chaos_stack(tmp_path: Path) -> Iterator[Stack]:
-    """A RabbitMQ of this test alone (it gets restarted), stopped and removed whatever happens."""
-    stack = Stack("cvchaos", tmp_path / "stack", free_stack_ports())
-    try:
-        stack.start(rabbitmq=True, postgres=False, s3=False, prometheus=False)
-        yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture
