@@ -700,6 +700,9 @@ def submit_for_issue(db: Database, actor: Actor, draft: dict[str, Any]) -> dict:
         doc = Document(
             agency_id=actor.agency_id, direction=Direction.OUTGOING, state=State.WAITING_ISSUE,
             draft_id=str(draft["draft_id"])[:64], type_code=draft["type_code"], type_name=type_name(draft["type_code"]),
+            # Column 6 of the outgoing register: the unit that drafted it, as routing named it at signing.
+            drafting_unit=str(draft.get("unit") or "")[:40] or None,
+            drafting_unit_name=str(draft.get("unit_name") or "")[:200] or None,
             code_notation=draft.get("code_notation") or domain.make_notation(
                 draft["type_code"], prof.abbreviation, draft.get("unit_abbr")),
             organ_id=actor.agency_id, organ_name=prof.organ_name, promulgation_place=prof.place,

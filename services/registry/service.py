@@ -14,16 +14,14 @@ from nameko.events import event_handler
 from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
-from sqlalchemy import select
 
 from services.common.actor import Role, system_actor
-from services.common.db import Database
 from services.common.outbox import OutboxRelay
 from services.common.rpc import ACTOR_KEY, ActingUser, DatabaseProvider, RpcMetrics
 from services.registry import domain, numbering
 from services.registry import operations as ops
 from services.registry.dossier_service import DossierEntrypoints
-from services.registry.models import Base, Document
+from services.registry.models import Base
 from services.registry.report_queries import ReportQueries
 
 VERIFY_TIMEOUT = 3.0     # receive_package must not wait long for a verdict: it is recorded as pending instead
@@ -42,19 +40,6 @@ def stamp_texts(number: str, date_text: str, notation: str, place: str) -> tuple
     month_text = f"{month:02d}" if month < 3 else str(month)
     date_field = f"ngày {day:02d} tháng {month_text} năm {year}"
     return domain.number_display(number, notation), f"{place}, {date_field}" if place else date_field
-
-
-def record_drafting_unit(db: Database, draft_id: str, unit: str | None, unit_name: str | None) -> None:
-    """The drafting unit of the outgoing document made from routing's draft (column 6 of the outgoing register),
-    written once: a later event never renames the unit of a document already handed over."""
-    if not draft_id or not (unit or unit_name):
-        return
-    with db.session() as session:
-        doc = session.scalar(select(Document).where(Document.agency_id == db.agency_id,
-                                                    Document.draft_id == draft_id[:64]))
-        if doc is not None and doc.drafting_unit is None and doc.drafting_unit_name is None:
-            doc.drafting_unit = str(unit or "")[:40] or None
-            doc.drafting_unit_name = str(unit_name or "")[:200] or None
 
 
 class WorkerContext(DependencyProvider):
@@ -182,9 +167,6 @@ class RegistryService(DossierEntrypoints, ReportQueries):
     def on_draft_signed(self, payload: dict) -> None:
         # Events carry no acting user: routing's signed draft is handed over by this agency's system actor.
         ops.submit_for_issue(self.db, system_actor(self.db.agency_id, "routing"), payload)
-        # Also on a redelivered (duplicate) event: a first delivery that stopped between the two is completed.
-        record_drafting_unit(self.db, str(payload.get("draft_id") or ""), payload.get("unit"),
-                             payload.get("unit_name"))
 
     @rpc
     def list_waiting_issue(self, page: int = 1, size: int = 50) -> dict:

@@ -11,7 +11,6 @@ from services.registry import operations as ops
 from services.registry.domain import Direction
 from services.registry.models import Base, Document
 from services.registry.report_queries import register_rows
-from services.registry.service import record_drafting_unit
 from services.reporting.domain import FILED_COPY_CLERK, filed_copy_holders, outgoing_register_rows
 from tests.registry.conftest import OTHER, person
 from tests.registry.test_flows import draft, fake_sign
@@ -21,9 +20,8 @@ RECIPIENTS = [{"organ_id": OTHER, "organ_name": "UBND TP Đà Nẵng"}]
 
 def test_the_drafting_unit_is_kept_once_and_printed_in_column_6(db, edge, clerk, registers):
     waiting = ops.submit_for_issue(db, edge, draft(61, unit="THTQ", unit_name="Phòng Tổng hợp"))
-    record_drafting_unit(db, "d-61", "THTQ", "Phòng Tổng hợp")
-    record_drafting_unit(db, "d-61", "VPTQ", "Văn phòng")          # a replayed or later event renames nothing
-    record_drafting_unit(db, "khong-co", "VPTQ", "Văn phòng")      # no such draft: nothing happens
+    # A replayed or later event renames nothing.
+    assert ops.submit_for_issue(db, edge, draft(61, unit="VPTQ", unit_name="Văn phòng"))["duplicate"]
     issued = ops.issue_outgoing(db, clerk, waiting["id"], registers["outgoing"], RECIPIENTS, fake_sign())
 
     day = issued["issued_date"][:10]
@@ -50,7 +48,9 @@ def test_a_database_from_before_the_column_gets_it_at_start(db, edge):
 
     Base.metadata.create_all(db.engine)       # what DatabaseProvider does when the registry starts
     assert {"drafting_unit", "drafting_unit_name"} <= {c["name"] for c in inspect(db.engine).get_columns("document")}
-    record_drafting_unit(db, "d-62", "TCCB", None)
+    ops.submit_for_issue(db, edge, draft(63, unit="TCCB"))
     with db.session() as session:
-        doc = session.query(Document).filter(Document.draft_id == "d-62").one()
-        assert (doc.drafting_unit, doc.drafting_unit_name, doc.subject) == ("TCCB", None, "Quyết định số 62")
+        old = session.query(Document).filter(Document.draft_id == "d-62").one()
+        new = session.query(Document).filter(Document.draft_id == "d-63").one()
+        assert (old.drafting_unit, old.drafting_unit_name, old.subject) == (None, None, "Quyết định số 62")
+        assert (new.drafting_unit, new.drafting_unit_name, new.subject) == ("TCCB", None, "Quyết định số 63")
