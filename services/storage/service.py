@@ -18,15 +18,14 @@ from datetime import date
 from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import select, text
 
 from services.common.actor import Actor, Role
 from services.common.errors import Forbidden
 from services.common.rpc import ActingUser, DatabaseProvider, RpcMetrics
 from services.storage import domain, records
 from services.storage.blobs import BlobStore, blob_store
-from services.storage.models import Base, FileVersion, StoredFile
+from services.storage.models import Base, StoredFile
 from services.storage.scrub import STORED_BYTES, STORED_OBJECTS, scrub
 from services.storage.settings import StorageSettings
 
@@ -34,19 +33,6 @@ log = logging.getLogger(__name__)
 
 MANAGE_ROLES = (Role.CLERK, Role.LEADER, Role.ADMIN, Role.SYSTEM)
 GAUGE_INTERVAL = float(os.environ.get("STORAGE_GAUGE_INTERVAL", "60"))
-
-
-def gauge_figures(session: Session) -> tuple[int, int]:
-    """(objects, bytes) of the distinct blobs named by live records, in one aggregate query.
-
-    The same figures as `records.stats` "objects" and "bytes", without its other four queries: the timer runs
-    every minute in every agency, so it must stay cheap.
-    """
-    blobs = (select(FileVersion.sha256, func.max(FileVersion.size).label("size")).join(StoredFile)
-             .where(StoredFile.deleted_at.is_(None)).group_by(FileVersion.sha256).subquery())
-    objects, total = session.execute(select(func.count(), func.coalesce(func.sum(blobs.c.size), 0))
-                                     .select_from(blobs)).one()
-    return int(objects or 0), int(total or 0)
 
 
 def set_gauges(agency: str, objects: int, size: int) -> None:
@@ -161,7 +147,7 @@ class StorageService:
     def refresh_gauges(self) -> None:
         try:
             with self.db.session() as s:
-                objects, size = gauge_figures(s)
+                objects, size = records.blob_totals(s)
         except Exception:  # the database briefly away: keep the last values, the next tick tries again
             log.warning("storage gauges not refreshed", exc_info=True)
             return
