@@ -10,7 +10,7 @@ from typing import Any
 
 from services.common.actor import Actor
 from services.common.errors import CongVanError, NotFound
-from services.common.rpc import ServiceClient
+from services.common.rpc_client import ServiceClient
 
 log = logging.getLogger(__name__)
 

@@ -8,21 +8,16 @@ In a service:
         metrics = RpcMetrics()                   # requests / errors / duration per method
         db = DatabaseProvider("registry", models.Base.metadata)
 
-Outside (gateway, edge, tests): `ServiceClient(amqp_uri).call("registry", "list_incoming", actor, ...)`.
+Outside (gateway, edge, tests): `services.common.rpc_client.ServiceClient`.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from nameko.standalone.rpc import ClusterRpcProxy
 from sqlalchemy import MetaData
 
 from services.common import audit as audit_chain
@@ -123,71 +118,3 @@ def sibling_database(container, attr_name: str, owner: str) -> Database:
         if getattr(dep, "attr_name", None) == attr_name and getattr(dep, "database", None) is not None:
             return dep.database
     raise RuntimeError(f"{owner}: no DatabaseProvider at attribute {attr_name!r}")
-
-
-class ServiceClient:
-    """A small pool of standalone nameko proxies for processes that are not nameko services.
-
-    A ClusterRpcProxy holds one connection and one reply queue and is not thread-safe; opening one per
-    call costs a connection each time. The pool keeps a few open and lends them out one at a time.
-    """
-
-    def __init__(self, amqp_uri: str, size: int = 4, timeout: float = 30.0) -> None:
-        self.config = {"AMQP_URI": amqp_uri}
-        self.size = size
-        self.timeout = timeout
-        self._idle: queue.LifoQueue = queue.LifoQueue()
-        self._created = 0
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def _proxy(self) -> Iterator[Any]:
-        try:
-            holder = self._idle.get_nowait()
-        except queue.Empty:
-            with self._lock:
-                create = self._created < self.size
-                if create:
-                    self._created += 1
-            if create:
-                holder = ClusterRpcProxy(self.config, timeout=self.timeout)
-                holder.proxy = holder.start()
-            else:
-                holder = self._idle.get(timeout=self.timeout)
-        broken = False
-        try:
-            yield holder
-        except CongVanError:
-            raise
-        except Exception:
-            broken = True  # the connection or reply queue may be unusable now
-            raise
-        finally:
-            if broken:
-                self._discard(holder)
-            else:
-                self._idle.put(holder)
-
-    def _discard(self, holder: Any) -> None:
-        with self._lock:
-            self._created -= 1
-        try:
-            holder.stop()
-        except Exception:  # already broken; nothing more to release
-            log.debug("stopping a broken rpc proxy failed", exc_info=True)
-
-    def call(self, service: str, method: str, actor: Actor | None, *args: Any, **kwargs: Any) -> Any:
-        with self._proxy() as holder:
-            if actor is None:
-                holder._worker_ctx.data.pop(ACTOR_KEY, None)
-            else:
-                holder._worker_ctx.data[ACTOR_KEY] = actor.to_dict()
-            return getattr(getattr(holder.proxy, service), method)(*args, **kwargs)
-
-    def close(self) -> None:
-        while True:
-            try:
-                holder = self._idle.get_nowait()
-            except queue.Empty:
-                return
-            self._discard(holder)

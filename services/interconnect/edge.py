@@ -34,7 +34,7 @@ from services.common.clock import now_vn
 from services.common.db import Database
 from services.common.errors import CongVanError
 from services.common.observability import serve_metrics
-from services.common.rpc import ServiceClient
+from services.common.rpc_client import ServiceClient
 from services.common.settings import CommonSettings
 from services.interconnect import broker, domain, edxml
 from services.interconnect import metrics as m

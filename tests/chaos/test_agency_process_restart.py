@@ -22,7 +22,7 @@ import pytest
 from infra import procs
 from infra.stack import Stack
 from services.common.db import agency_slug
-from services.common.rpc import ServiceClient
+from services.common.rpc_client import ServiceClient
 from tests.agency import running_agency_process
 
 pytestmark = pytest.mark.chaos

@@ -10,7 +10,7 @@ from nameko.exceptions import RemoteError
 
 from services.common.actor import Actor
 from services.common.errors import Unauthenticated, ValidationFailed
-from services.common.rpc import ServiceClient
+from services.common.rpc_client import ServiceClient
 from tests.agency import running_agency_process
 
 ACTOR = Actor(user_id="u1", username="hoalt.vp", agency_id="000.00.00.H60", roles=frozenset({"clerk"}),

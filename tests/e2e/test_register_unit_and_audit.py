@@ -22,7 +22,7 @@ from sqlalchemy import MetaData, create_engine, update
 from infra.demo_seed import seeding_admin
 from services.common import audit
 from services.common.clock import now_utc, vn_date
-from services.common.rpc import ServiceClient
+from services.common.rpc_client import ServiceClient
 from services.reporting.domain import FILED_COPY_CLERK
 from tests.deployment import demo_password
 from tests.e2e.helpers import csrf_of, signed_in, wait_for

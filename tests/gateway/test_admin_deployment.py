@@ -14,7 +14,7 @@ import pytest
 
 from services.common.actor import Actor
 from services.common.errors import NotFound
-from services.common.rpc import ServiceClient
+from services.common.rpc_client import ServiceClient
 from tests.e2e.helpers import csrf_of, signed_in
 from tests.gateway.test_api import base_url, csrf_token_of, session_for
 

@@ -16,7 +16,7 @@ from gateway.models import Base as GatewayBase
 from gateway.settings import GatewaySettings
 from infra.demo_seed import seeding_admin
 from services.common.db import Database
-from services.common.rpc import ServiceClient
+from services.common.rpc_client import ServiceClient
 from services.signing.pki import load_pki
 from tests.deployment import demo_password
 from tests.e2e.helpers import csrf_of, signed_in, vietnamese_pdf

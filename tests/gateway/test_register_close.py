@@ -11,7 +11,7 @@ import pytest
 
 from services.common.actor import Actor, Role
 from services.common.errors import Conflict, Forbidden, NotFound
-from services.common.rpc import ServiceClient
+from services.common.rpc_client import ServiceClient
 from services.registry.numbering import numbering_year
 from tests.agency import running_agency_process
 

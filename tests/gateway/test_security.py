@@ -25,7 +25,7 @@ from fastapi.routing import APIRoute
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from services.common.actor import Actor
-from services.common.rpc import ServiceClient
+from services.common.rpc_client import ServiceClient
 from tests.deployment import demo_password
 from tests.e2e.helpers import csrf_of, signed_in, wait_for
 from tests.gateway.test_api import base_url, csrf_token_of, request_retrying, send_document, session_for, token_for

@@ -20,7 +20,7 @@ from typing import Any
 
 from infra.procs import free_port
 from infra.topology import Topology
-from services.common.rpc import ServiceClient
+from services.common.rpc_client import ServiceClient
 from services.common.settings import CommonSettings
 from services.interconnect import broker
 from services.storage.blobs import blob_store

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, delete, select, text, update
 from services.common import audit
 from services.common.actor import Role
 from services.common.db import is_postgres
-from services.common.rpc import ServiceClient
+from services.common.rpc_client import ServiceClient
 from services.common.settings import CommonSettings
 from services.registry.numbering import numbering_year
 from tests.agency import running_agency_process

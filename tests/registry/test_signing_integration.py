@@ -19,7 +19,7 @@ from infra.topology import DEMO
 from services.common.actor import Role, system_actor
 from services.common.db import Database
 from services.common.errors import ValidationFailed
-from services.common.rpc import ServiceClient
+from services.common.rpc_client import ServiceClient
 from services.common.settings import CommonSettings
 from services.registry.domain import State
 from services.registry.numbering import numbering_year

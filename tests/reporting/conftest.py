@@ -12,7 +12,7 @@ import pytest
 from infra import procs
 from services.common.actor import Actor, Role, system_actor
 from services.common.clock import now_utc, vn_date
-from services.common.rpc import ServiceClient
+from services.common.rpc_client import ServiceClient
 from services.registry.numbering import numbering_year
 from tests.agency import running_agency_process
 

@@ -29,7 +29,7 @@ from services.common.actor import Actor
 from services.common.clock import now_utc, vn_date
 from services.common.db import make_engine
 from services.common.errors import NotFound
-from services.common.rpc import ServiceClient
+from services.common.rpc_client import ServiceClient
 from services.common.settings import CommonSettings
 from services.routing.models import Assignment, Handling, HandlingEvent
 from services.storage.blobs import blob_store

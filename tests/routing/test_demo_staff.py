@@ -8,7 +8,7 @@ import secrets
 import pytest
 
 from services.common.actor import Actor, system_actor
-from services.common.rpc import ServiceClient
+from services.common.rpc_client import ServiceClient
 from services.common.settings import CommonSettings
 from services.signing import sample
 from services.storage.blobs import blob_store

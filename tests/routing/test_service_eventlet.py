@@ -17,7 +17,8 @@ from nameko.testing.services import entrypoint_waiter
 
 from services.common.db import agency_slug
 from services.common.errors import Unauthenticated
-from services.common.rpc import ActingUser, ServiceClient
+from services.common.rpc import ActingUser
+from services.common.rpc_client import ServiceClient
 from services.routing.app import SigningUnavailable
 from services.routing.service import RoutingService
 from services.storage.blobs import LocalBlobStore

@@ -16,7 +16,7 @@ from infra.topology import DEMO
 from services.common.actor import Actor
 from services.common.clock import now_vn
 from services.common.errors import CongVanError, Forbidden, NotFound
-from services.common.rpc import ServiceClient
+from services.common.rpc_client import ServiceClient
 from services.common.settings import CommonSettings
 from services.signing import pki, sample
 from services.storage.blobs import blob_store

@@ -10,7 +10,7 @@ import pytest
 
 from infra.topology import DEMO
 from services.common.db import Database
-from services.common.rpc import ServiceClient
+from services.common.rpc_client import ServiceClient
 from services.signing import models, pki, sample
 from services.signing.settings import SigningSettings
 from services.signing.workflow import Signing

@@ -12,7 +12,7 @@ import httpx
 
 from infra import procs
 from services.common.actor import Actor, Role
-from services.common.rpc import ServiceClient
+from services.common.rpc_client import ServiceClient
 from services.storage.blobs import LocalBlobStore
 from tests.agency import running_agency_process
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from services.common.actor import Actor, Role
 from services.common.clock import now_utc, vn_date
 from services.common.errors import Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed
-from services.common.rpc import ServiceClient
+from services.common.rpc_client import ServiceClient
 from services.storage.blobs import LocalBlobStore
 
 AGENCY = "000.00.00.H60"
