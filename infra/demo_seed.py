@@ -9,7 +9,7 @@ from typing import Any
 from services.common.actor import Actor, Role
 from services.common.clock import now_vn
 from services.common.errors import Conflict
-from services.common.rpc import ServiceClient
+from services.common.rpc_client import ServiceClient
 from services.registry.domain import Direction
 from services.routing.chains import DEFAULT_CHAIN
 
