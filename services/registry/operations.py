@@ -149,8 +149,24 @@ def list_registers(db: Database, actor: Actor, year: int | None = None, directio
             query = query.where(Register.year == int(year))
         if direction:
             query = query.where(Register.direction == direction)
-        return [register_dict(r) for r in session.execute(
+        registers = [register_dict(r) for r in session.execute(
             query.order_by(Register.year.desc(), Register.direction, Register.scope)).scalars()]
+        # Closed registers are shown as such and offered to nobody for numbering.
+        closed = numbering.closures(session, [r["id"] for r in registers])
+    for r in registers:
+        r["closed"] = r["id"] in closed
+        r["closed_at"] = closed[r["id"]].isoformat() if r["id"] in closed else None
+    return registers
+
+
+def close_register(db: Database, actor: Actor, register_id: str) -> dict:
+    """Khóa sổ: the register gives no more numbers (numbering refuses with a Vietnamese error). Administrator of
+    the register's own agency only; closing a closed register again changes nothing."""
+    actor.require_agency(db.agency_id)
+    actor.require(Role.ADMIN)
+    with db.session() as session:
+        reg, closed_at = numbering.close_register(session, register_id, actor.agency_id, actor.user_id)
+        return {**register_dict(reg), "closed": True, "closed_at": closed_at.isoformat()}
 
 
 # --- incoming: from the interconnect -----------------------------------------------------------------------

@@ -15,10 +15,10 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
-from services.common.actor import Role, system_actor
+from services.common.actor import system_actor
 from services.common.outbox import OutboxRelay
 from services.common.rpc import ACTOR_KEY, ActingUser, DatabaseProvider, RpcMetrics
-from services.registry import domain, numbering
+from services.registry import domain
 from services.registry import operations as ops
 from services.registry.dossier_service import DossierEntrypoints
 from services.registry.models import Base
@@ -94,24 +94,11 @@ class RegistryService(DossierEntrypoints, ReportQueries):
 
     @rpc
     def list_registers(self, year: int | None = None, direction: str | None = None) -> list[dict]:
-        registers = ops.list_registers(self.db, self.actor.required(), year, direction)
-        with self.db.session() as session:  # closed registers are shown as such and offered to nobody for numbering
-            closed = numbering.closures(session, [r["id"] for r in registers])
-        for r in registers:
-            r["closed"] = r["id"] in closed
-            r["closed_at"] = closed[r["id"]].isoformat() if r["id"] in closed else None
-        return registers
+        return ops.list_registers(self.db, self.actor.required(), year, direction)
 
     @rpc
     def close_register(self, register_id: str) -> dict:
-        """Khóa sổ: the register gives no more numbers (numbering refuses with a Vietnamese error). Administrator of
-        the register's own agency only; closing a closed register again changes nothing."""
-        actor = self.actor.required()
-        actor.require_agency(self.db.agency_id)
-        actor.require(Role.ADMIN)
-        with self.db.session() as session:
-            reg, closed_at = numbering.close_register(session, register_id, actor.agency_id, actor.user_id)
-            return {**ops.register_dict(reg), "closed": True, "closed_at": closed_at.isoformat()}
+        return ops.close_register(self.db, self.actor.required(), register_id)
 
     # --- from the interconnect edge ---
 
