@@ -15,6 +15,7 @@ Every step is idempotent, so a crash anywhere means a redelivery, never a loss o
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import logging
 import signal
@@ -371,6 +372,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("pika").setLevel(logging.WARNING)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: every thread's stack in the log
     topology = Topology.load(args.topology)
     edge = build_edge(topology, args.agency, args.run_dir)
     loops: list[Loop] = [OutgoingLoop(edge), IncomingLoop(edge)]

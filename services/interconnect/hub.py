@@ -14,6 +14,7 @@ A message that keeps failing is dead-lettered by the broker after the delivery l
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import hashlib
 import logging
 import signal
@@ -413,6 +414,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("pika").setLevel(logging.WARNING)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: every thread's stack in the log
     topology = Topology.load(args.topology)
     creds = broker.Credentials.load(args.run_dir)
     hub = build_hub(topology, args.hub, args.run_dir)
