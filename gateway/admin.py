@@ -2,7 +2,8 @@
 people (create, edit, lock/unlock, reset password), units, registers, catalogues and routing's configuration.
 
 Every change to a person is pushed to routing (`routing.sync_staff`) so that routing knows whom it may assign,
-notify or ask to review; if routing does not answer, the change stays and the page says the sync is pending.
+notify or ask to review, and every unit's name (`routing.sync_units`) so that registers and reports print it; if
+routing does not answer, the change stays and the page says the sync is pending.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ NOTICES = {
     "da-mo-khoa": "Đã mở khóa tài khoản.", "da-tao-so": "Đã tạo sổ văn bản.", "da-luu-don-vi": "Đã lưu đơn vị.",
     "da-khoa-so": "Đã khóa sổ văn bản; sổ không cấp thêm số.",
     "da-luu-cau-hinh": "Đã lưu cấu hình.",
-    "da-dong-bo": "Đã đồng bộ danh sách cán bộ sang dịch vụ điều hành.",
+    "da-dong-bo": "Đã đồng bộ danh sách cán bộ và đơn vị sang dịch vụ điều hành.",
 }
 SYNC_PENDING = ("Thay đổi đã được lưu nhưng chưa đồng bộ được sang dịch vụ điều hành (phân công, thông báo): "
                 "{reason} Hãy lưu lại sau ít phút.")
@@ -211,8 +212,11 @@ def _install_people(app: FastAPI) -> None:
     def sync_all(request: Request, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
         """Accounts made before routing ran (or by the demo seed) are pushed to routing in one go."""
         people = g.accounts.list_users(v.user.agency_id)
+        units = [{"code": u.code, "name": u.name} for u in g.accounts.list_units(v.user.agency_id)]
         try:
             g.backends.call(v.actor, "routing", "sync_staff", [staff_entry(u) for u in people])
+            if units:
+                g.backends.call(v.actor, "routing", "sync_units", units)
         except CongVanError as exc:
             return _users_page(request, g, v, warning=SYNC_PENDING.format(reason=exc.message_vi))
         return RedirectResponse("/quan-tri/nguoi-dung?tb=da-dong-bo", status_code=303)
@@ -278,11 +282,16 @@ def _install_units(app: FastAPI) -> None:
     def save_unit(request: Request, code: str = Form(...), name: str = Form(...), v: Viewer = Depends(admin_post),
                   g: Gateway = Depends(gw)):
         try:
-            g.accounts.save_unit(v.user.agency_id, code, name)
+            unit = g.accounts.save_unit(v.user.agency_id, code, name)
         except CongVanError as exc:
             return render(request, "admin_units.html", v, status_code=exc.http_status,
                           units=_units(g, v.user.agency_id), error=exc.message_vi, form={"code": code, "name": name},
                           notices=NOTICES, section="units")
+        try:  # routing prints the unit's name (registers' column 6, reports): it keeps its own copy of the names
+            g.backends.call(v.actor, "routing", "sync_units", [{"code": unit.code, "name": unit.name}])
+        except CongVanError as exc:
+            return render(request, "admin_units.html", v, units=_units(g, v.user.agency_id), error=None, form={},
+                          warning=SYNC_PENDING.format(reason=exc.message_vi), notices=NOTICES, section="units")
         return RedirectResponse("/quan-tri/don-vi?tb=da-luu-don-vi", status_code=303)
 
 

@@ -218,17 +218,21 @@ def _module_exists(name: str) -> bool:
 def seed_accounts(topology: Topology, data_dir: Path, accounts_file: Path | None = None) -> str:
     from gateway.accounts import account_name
     from gateway.auth import Accounts
-    from gateway.models import Base
+    from gateway.models import open_database
     from gateway.settings import GatewaySettings
-    from infra.demo_people import PEOPLE
-    from services.common.db import Database
+    from infra.demo_people import PEOPLE, UNITS
 
-    db = Database("gateway", "gateway", Base.metadata, GatewaySettings(data_dir=data_dir))
+    # Through the gateway's own opening: the accounts' creation is in its audit chain, by the system actor.
+    db = open_database(GatewaySettings(data_dir=data_dir))
     db.create_all()
     accounts = Accounts(db)
     lines = []
     for agency in topology.agencies:
         lines.append(f"  {agency.name} ({agency.organ_id})")
+        declared = {u.code for u in accounts.list_units(agency.organ_id)}
+        for code, name in UNITS.get(agency.organ_id, {}).items():
+            if code not in declared:  # an administrator's later renaming stays
+                accounts.save_unit(agency.organ_id, code, name)
         for person in PEOPLE.get(agency.organ_id, ()):
             username = account_name(person.full_name, person.unit)
             shown = "(không đổi)"

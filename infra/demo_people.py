@@ -45,3 +45,13 @@ PEOPLE: dict[str, tuple[Person, ...]] = {
         Person("Đặng Văn Tài", "vpcp", ("admin",), "Quản trị hệ thống"),
     ),
 }
+
+# The units the demo's administrators declared (gateway, pushed to routing): their names are printed in the
+# registers' column 6 and in reports. Codes as in the account names.
+UNITS: dict[str, dict[str, str]] = {
+    "000.00.00.H60": {"vptq": "Văn phòng UBND tỉnh", "thtq": "Phòng Tổng hợp",
+                      "cntttq": "Trung tâm Công nghệ thông tin tỉnh"},
+    "000.00.09.H60": {"snv": "Văn phòng Sở", "tccb": "Phòng Tổ chức cán bộ"},
+    "000.00.00.H17": {"vpdn": "Văn phòng UBND thành phố", "thdn": "Phòng Tổng hợp"},
+    "000.00.00.G22": {"vpcp": "Văn phòng Chính phủ", "tkbt": "Vụ Tổng hợp"},
+}

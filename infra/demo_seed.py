@@ -1,5 +1,5 @@
 """Seed an agency's services the way its administrator would: the agency profile, this year's registers and the
-staff directory of routing (units, heads, leaders) from the demo's accounts."""
+staff directory of routing (units and their names, heads, leaders) from the demo's accounts."""
 
 from __future__ import annotations
 
@@ -19,30 +19,31 @@ def seeding_admin(organ_id: str) -> Actor:
                  roles=frozenset({Role.ADMIN, Role.SYSTEM}), full_name="Khởi tạo dữ liệu mẫu")
 
 
-def demo_staff(organ_id: str, data_dir: Path) -> list[dict[str, Any]]:
-    """The demo people of an agency (infra/demo_people.py) with the user ids the gateway gave their accounts.
+def demo_directory(organ_id: str, data_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """The demo people of an agency (infra/demo_people.py) with the user ids the gateway gave their accounts, and
+    the agency's units as declared in the gateway (code, name): what routing's sync_staff and sync_units take.
 
     Routing keys people by the gateway's user id (the actor of every call), so the accounts must exist first.
     """
     from gateway.accounts import account_name
     from gateway.auth import Accounts
-    from gateway.models import Base
+    from gateway.models import open_database
     from gateway.settings import GatewaySettings
     from infra.demo_people import PEOPLE
-    from services.common.db import Database
 
-    db = Database("gateway", "gateway", Base.metadata, GatewaySettings(data_dir=data_dir))
+    db = open_database(GatewaySettings(data_dir=data_dir))
     try:
         accounts = Accounts(db)
-        entries = []
+        staff = []
         for person in PEOPLE.get(organ_id, ()):
             user = accounts.by_username(account_name(person.full_name, person.unit))
             if user is None or user.agency_id != organ_id:
                 continue
-            entries.append({"user_id": user.id, "username": user.username, "full_name": user.full_name,
-                            "unit": user.unit, "roles": sorted(user.roles), "position": user.position or "",
-                            "email": user.email or None, "active": not user.disabled})
-        return entries
+            staff.append({"user_id": user.id, "username": user.username, "full_name": user.full_name,
+                          "unit": user.unit, "roles": sorted(user.roles), "position": user.position or "",
+                          "email": user.email or None, "active": not user.disabled})
+        units = [{"code": u.code, "name": u.name} for u in accounts.list_units(organ_id)]
+        return staff, units
     finally:
         db.dispose()
 
@@ -80,8 +81,10 @@ def seed_agency_services(agency, amqp_uri: str, data_dir: Path | None = None) ->
                 continue
         if data_dir is not None:
             client.call("routing", "configure", actor, agency_name=agency.name, review_chain=DEMO_REVIEW_CHAIN)
-            staff = demo_staff(agency.organ_id, Path(data_dir))
+            staff, units = demo_directory(agency.organ_id, Path(data_dir))
             client.call("routing", "sync_staff", actor, staff)
+            if units:
+                client.call("routing", "sync_units", actor, units)
             bind_personal_certificates(client, actor, staff)
     finally:
         client.close()

@@ -19,10 +19,8 @@ from pathlib import Path
 from openpyxl import load_workbook
 from sqlalchemy import MetaData, create_engine, update
 
-from infra.demo_seed import seeding_admin
 from services.common import audit
 from services.common.clock import now_utc, vn_date
-from services.common.rpc_client import ServiceClient
 from services.reporting.domain import FILED_COPY_CLERK
 from tests.deployment import demo_password
 from tests.e2e.helpers import csrf_of, signed_in, wait_for
@@ -30,7 +28,7 @@ from tests.gateway.test_drafting import create_draft, post, prepare_agency_for_d
 from tests.ops.test_audit_agency import tamper
 
 H60, SNV = "000.00.00.H60", "000.00.09.H60"
-SPECIALIST, HEAD, LEADER, CLERK = "trangdt.thtq", "tuanpm.thtq", "annv.vptq", "hoalt.vptq"
+SPECIALIST, HEAD, LEADER, CLERK, ADMIN = "trangdt.thtq", "tuanpm.thtq", "annv.vptq", "hoalt.vptq", "manhhd.vptq"
 UNIT_NAME = "Phòng Tổng hợp"
 COLUMN_6 = f"{UNIT_NAME} (THTQ); {FILED_COPY_CLERK}"
 EDGE_ACTOR = "system:interconnect-edge"
@@ -65,12 +63,17 @@ def waiting_issue_id(clerk, title: str) -> str | None:
 
 def test_drafting_unit_in_column_6_and_the_received_package_in_the_edge_chain(deployment, tmp_path):
     prepare_agency_for_drafts(deployment, H60, LEADER)
-    client = ServiceClient(deployment.agencies()[H60]["amqp_uri"], size=1, timeout=60)
-    try:  # what the administrator declares once: the unit's name (code as on the accounts)
-        client.call("routing", "sync_units", seeding_admin(H60), [{"code": "thtq", "name": UNIT_NAME}])
-    finally:
-        client.close()
     base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    # What the administrator declares once on the units screen: the unit's name (code as on the accounts). The
+    # gateway keeps it and pushes it to routing, which hands it to the registry with the draft.
+    admin = signed_in(base, ADMIN, demo_password(deployment, ADMIN))
+    try:
+        form = admin.get("/quan-tri/don-vi")
+        saved = admin.post("/quan-tri/don-vi", data={"csrf_token": csrf_of(form.text), "code": "thtq",
+                                                     "name": UNIT_NAME})
+        assert saved.status_code == 303, saved.text[:2000]
+    finally:
+        admin.close()
     people = {u: signed_in(base, u, demo_password(deployment, u)) for u in (SPECIALIST, HEAD, LEADER, CLERK)}
     try:
         title = f"Về việc báo cáo công tác văn thư quý IV (mã {uuid.uuid4().hex[:8]})"

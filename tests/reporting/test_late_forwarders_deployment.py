@@ -24,7 +24,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infra.demo_seed import demo_staff
+from infra.demo_seed import demo_directory
 from services.common.actor import Actor
 from services.common.clock import now_utc, vn_date
 from services.common.db import make_engine
@@ -45,7 +45,7 @@ SHIFT = timedelta(days=21)   # more working hours than any limit, even across Tá
 def actors(deployment) -> dict[str, Actor]:
     return {p["username"]: Actor(user_id=p["user_id"], username=p["username"], agency_id=H60,
                                  roles=frozenset(p["roles"]), full_name=p["full_name"], unit=p["unit"])
-            for p in demo_staff(H60, deployment.data_dir)}
+            for p in demo_directory(H60, deployment.data_dir)[0]}
 
 
 def register_paper(client: ServiceClient, deployment, clerk: Actor, subject: str) -> str:
