@@ -164,15 +164,12 @@ class Deployment:
                 procs.wait_until(lambda p=proc: procs.port_open(p.port), 60, proc.name, proc)
 
     def _hub_reports(self) -> dict[str, dict]:
-        """A fresh bearer token per hub for its GET /report (never in the repo), written with the hubs' report URLs
-        for the gateway (HUB_REPORTS_FILE, mode 600); each hub gets its own token in HUB_REPORT_TOKEN."""
-        reports = {h.code: {"name": h.name, "parent": h.parent, "token": secrets.token_urlsafe(24),
-                            "url": f"http://127.0.0.1:{h.metrics_port}/report",
-                            "agencies": [a.organ_id for a in self.topology.agencies_of(h.code)]}
-                   for h in self.topology.hubs}
-        self.hub_reports_file.write_text(json.dumps(reports, ensure_ascii=False, indent=1))
-        self.hub_reports_file.chmod(0o600)
-        return reports
+        """A bearer token per hub for its GET /report (never in the repo), with the hubs' report URLs for the
+        gateway (HUB_REPORTS_FILE, mode 600); each hub also gets its token in HUB_REPORT_TOKEN."""
+        from services.reporting.hubs import write_hub_reports
+
+        return write_hub_reports(self.topology, self.hub_reports_file,
+                                 lambda h: f"http://127.0.0.1:{h.metrics_port}/report")
 
     def _with_directory(self) -> Topology:
         """The hubs seed their copy of the agency directory from the topology file's `extra.directory`."""

@@ -1,6 +1,7 @@
 """Container entry points of the production compose file (infra/deploy/compose.yml).
 
     python -m infra.deploy.launch provision            # once: vhosts, users, queues; writes RUN_DIR/credentials.json
+                                                       # and RUN_DIR/hub_reports.json (hubs' report tokens)
     python -m infra.deploy.launch agency <organ id>    # the agency's nameko services, AMQP_URI from the credentials
     python -m infra.deploy.launch gateway              # the gateway, AGENCIES_FILE written from the credentials
 
@@ -34,6 +35,11 @@ def provision() -> None:
                          amqp_port=int(os.environ.get("AMQP_PORT", "5672")))
     finally:
         admin.close()
+    from services.reporting.hubs import HUB_REPORTS_NAME, write_hub_reports
+
+    # The hubs' report tokens beside the broker passwords; each hub reads its own, the gateway the whole file.
+    # Compose names the hub services hub-<code> and every hub serves /report on its metrics port, 9100.
+    write_hub_reports(topology, run_dir / HUB_REPORTS_NAME, lambda h: f"http://hub-{h.code.lower()}:9100/report")
 
 
 def agency_uri(topology: Topology, run_dir: Path, organ_id: str) -> str:
@@ -58,6 +64,7 @@ def gateway() -> None:
     path.write_text(json.dumps(agencies, ensure_ascii=False, indent=1))
     path.chmod(0o600)
     os.environ["AGENCIES_FILE"] = str(path)
+    os.environ.setdefault("HUB_REPORTS_FILE", str(run_dir / "hub_reports.json"))  # written by `provision`
     port = os.environ.get("GATEWAY_PORT", "8080")
     os.execv(sys.executable, [sys.executable, "-m", "gateway", "--host", "0.0.0.0", "--port", port])  # noqa: S104, S606
 

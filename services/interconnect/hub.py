@@ -431,7 +431,7 @@ def main(argv: list[str] | None = None) -> None:
         loop.start()
     _start_poller(topology, args.hub, args.run_dir, clock)
     serve_metrics(args.metrics_port, lambda: {lp.name: lp.connected.is_set() for lp in loops},
-                  host=CommonSettings().metrics_host, routes={"/report": _report_route(topology, hub)},
+                  host=CommonSettings().metrics_host, routes={"/report": _report_route(topology, hub, args.run_dir)},
                   hub=args.hub)  # METRICS_HOST
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -444,14 +444,12 @@ def main(argv: list[str] | None = None) -> None:
         loop.join(timeout=5)
 
 
-def _report_route(topology: Topology, hub: Hub):
+def _report_route(topology: Topology, hub: Hub, run_dir: Path):
     """GET /report: this hub's figures for the operator's screen (services/reporting/hubs.py, bearer token)."""
-    import os
-
-    from services.reporting.hubs import REPORT_TOKEN_ENV, report_route
+    from services.reporting.hubs import hub_report_token, report_route
 
     served = {a.organ_id: a.name for a in topology.agencies_of(hub.code)}
-    return report_route(hub.log.db, hub.code, hub.spec.name, served, os.environ.get(REPORT_TOKEN_ENV),
+    return report_route(hub.log.db, hub.code, hub.spec.name, served, hub_report_token(hub.code, run_dir),
                         {str(r): text for r, text in domain.REASON_VI.items()})
 
 

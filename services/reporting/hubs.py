@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Mapping
+import os
+import secrets
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -74,6 +76,31 @@ def hubs_report(topology: Any, run_dir: Path, date_from: date | None = None,
 # --- GET /report on the hub's own HTTP port (services/interconnect/hub.py) -----------------------------------
 
 REPORT_TOKEN_ENV = "HUB_REPORT_TOKEN"  # noqa: S105 (the name of the variable, not a secret)
+HUB_REPORTS_NAME = "hub_reports.json"  # in the run directory, beside the broker credentials (mode 600)
+
+
+def write_hub_reports(topology: Any, path: Path, url_of: Callable[[Any], str]) -> dict[str, dict[str, Any]]:
+    """The hubs' report URLs and bearer tokens for the gateway (HUB_REPORTS_FILE), one fresh token per hub, kept
+    across runs (a restarted hub or gateway still matches); the hubs read their own token from it too."""
+    old: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    reports = {h.code: {"name": h.name, "parent": h.parent,
+                        "token": (old.get(h.code) or {}).get("token") or secrets.token_urlsafe(24),
+                        "url": url_of(h), "agencies": [a.organ_id for a in topology.agencies_of(h.code)]}
+               for h in topology.hubs}
+    path.write_text(json.dumps(reports, ensure_ascii=False, indent=1))
+    path.chmod(0o600)
+    return reports
+
+
+def hub_report_token(code: str, run_dir: Path) -> str | None:
+    """HUB_REPORT_TOKEN, or this hub's token in the run directory's hub_reports.json; none: nobody may read."""
+    token = os.environ.get(REPORT_TOKEN_ENV)
+    if token:
+        return token
+    path = run_dir / HUB_REPORTS_NAME
+    if not path.exists():
+        return None
+    return (json.loads(path.read_text()).get(code) or {}).get("token")
 
 
 def _json(status: int, data: Any) -> tuple[int, bytes, str]:
@@ -91,7 +118,7 @@ def report_route(database: Database, code: str, name: str, served: dict[str, str
                  reason_labels: dict[str, str] | None = None) -> Route:
     """The hub's own figures for a period, for the gateway's operator screen (never the raw log rows):
     `GET /report?from=YYYY-MM-DD&to=YYYY-MM-DD` with `Authorization: Bearer <token>`; 401 without the right token,
-    400 on a bad date. The token is generated at provisioning (infra/demo.py) and given in HUB_REPORT_TOKEN."""
+    400 on a bad date. The token is generated at provisioning (`write_hub_reports`) and read by `hub_report_token`."""
 
     def route(path: str, headers: Mapping[str, str]) -> tuple[int, bytes, str]:
         if not authorised(token, headers.get("Authorization")):

@@ -23,7 +23,13 @@ from services.interconnect.hub import Hub, TopologyRecipients
 from services.interconnect.models import HubBase
 from services.interconnect.relaylog import RelayLog
 from services.reporting import domain
-from services.reporting.hubs import REPORT_TOKEN_ENV, authorised, relay_entries
+from services.reporting.hubs import (
+    HUB_REPORTS_NAME,
+    REPORT_TOKEN_ENV,
+    authorised,
+    relay_entries,
+    write_hub_reports,
+)
 from tests.interconnect.harness import edoc
 
 UB, SNV, DN, VPCP = "000.00.00.H60", "000.00.09.H60", "000.00.00.H17", "000.00.00.G22"
@@ -134,7 +140,7 @@ def hub_server(tmp_path, monkeypatch):
     db.create_all()
     hub = Hub(DEMO, "H60", TopologyRecipients(DEMO), RelayLog(db, "hub.H60"))
     port = free_port()
-    server = serve_metrics(port, routes={"/report": hub_module._report_route(DEMO, hub)}, hub="H60")
+    server = serve_metrics(port, routes={"/report": hub_module._report_route(DEMO, hub, tmp_path)}, hub="H60")
     try:
         yield hub, f"http://127.0.0.1:{port}"
     finally:
@@ -176,10 +182,10 @@ def test_the_hub_endpoint_requires_its_token_and_reports_a_relayed_document(hub_
     assert [e["detail"] for e in received] == [f"from {broker.hub_user(DEMO, 'national')}; kind=edoc"]
 
 
-def test_the_endpoint_is_closed_when_no_token_was_provisioned(hub_server, monkeypatch):
+def test_the_endpoint_is_closed_when_no_token_was_provisioned(hub_server, monkeypatch, tmp_path):
     hub, url = hub_server
     monkeypatch.delenv(REPORT_TOKEN_ENV)
-    closed = serve_metrics(port := free_port(), routes={"/report": hub_module._report_route(DEMO, hub)})
+    closed = serve_metrics(port := free_port(), routes={"/report": hub_module._report_route(DEMO, hub, tmp_path)})
     try:
         r = httpx.get(f"http://127.0.0.1:{port}/report", headers={"Authorization": "Bearer x"}, timeout=10)
         assert r.status_code == 401
@@ -189,6 +195,32 @@ def test_the_endpoint_is_closed_when_no_token_was_provisioned(hub_server, monkey
         closed.server_close()
     # /metrics and /healthz are unchanged next to the route
     assert httpx.get(f"{url}/healthz", timeout=10).status_code == 200
+
+
+def test_provisioned_tokens_reach_the_hub_from_the_run_directory_and_survive_a_rerun(hub_server, monkeypatch,
+                                                                                      tmp_path):
+    """Production (infra/deploy): `provision` writes the tokens beside the broker passwords; a hub started without
+    HUB_REPORT_TOKEN reads its own from there, and provisioning again keeps them (running gateways still match)."""
+    hub, _ = hub_server
+    monkeypatch.delenv(REPORT_TOKEN_ENV)
+    path = tmp_path / HUB_REPORTS_NAME
+    first = write_hub_reports(DEMO, path, lambda h: f"http://hub-{h.code.lower()}:9100/report")
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert first["H60"]["url"] == "http://hub-h60:9100/report" and UB in first["H60"]["agencies"]
+    assert len({r["token"] for r in first.values()}) == len(DEMO.hubs)  # one token per hub
+    again = write_hub_reports(DEMO, path, lambda h: f"http://hub-{h.code.lower()}:9100/report")
+    assert {c: r["token"] for c, r in again.items()} == {c: r["token"] for c, r in first.items()}
+    served = serve_metrics(port := free_port(), routes={"/report": hub_module._report_route(DEMO, hub, tmp_path)})
+    try:
+        ok = httpx.get(f"http://127.0.0.1:{port}/report", headers={"Authorization": f"Bearer {first['H60']['token']}"},
+                       timeout=10)
+        other = httpx.get(f"http://127.0.0.1:{port}/report",
+                          headers={"Authorization": f"Bearer {first['national']['token']}"}, timeout=10)
+    finally:
+        served.shutdown()
+        served.server_close()
+    assert ok.status_code == 200 and ok.json()["hub"] == "H60"
+    assert other.status_code == 401  # another hub's token opens nothing here
 
 
 # -- the gateway screen (in-process app) over real hub endpoints ------------------------------------------------------
