@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.backends import ServiceUnavailable
+from gateway.steps import TextStep, install_text_steps
 from services.common.errors import CongVanError, NotFound, ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES, URGENCY_LABELS
 from services.routing.chains import ChainStep
@@ -230,7 +231,16 @@ def _back(draft_id: int, notice: str) -> RedirectResponse:
     return RedirectResponse(f"/du-thao/{draft_id}?tb={notice}", status_code=303)
 
 
+# Review steps that carry one text to routing (approval, versions and invitations are written out below).
+TEXT_STEPS = [
+    TextStep("gop-y", "text", "comment_draft", "da-gop-y"),
+    TextStep("trinh", "note", "submit_draft", "da-trinh"),
+    TextStep("tra-lai", "comment", "return_draft", "da-tra-lai"),
+]
+
+
 def install(app: FastAPI) -> None:
+    install_text_steps(app, "/du-thao", int, TEXT_STEPS, _back)
     @app.get("/du-thao", response_class=HTMLResponse, include_in_schema=False)
     def drafts(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
         people = _people(g, v)
@@ -299,16 +309,6 @@ def install(app: FastAPI) -> None:
         g.backends.call(v.actor, "routing", "invite_commenters", draft_id, chosen)
         return _back(draft_id, "da-moi-gop-y")
 
-    @app.post("/du-thao/{draft_id}/gop-y", include_in_schema=False)
-    def comment(draft_id: int, text: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        g.backends.call(v.actor, "routing", "comment_draft", draft_id, text)
-        return _back(draft_id, "da-gop-y")
-
-    @app.post("/du-thao/{draft_id}/trinh", include_in_schema=False)
-    def submit(draft_id: int, note: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        g.backends.call(v.actor, "routing", "submit_draft", draft_id, note)
-        return _back(draft_id, "da-trinh")
-
     @app.post("/du-thao/{draft_id}/duyet", include_in_schema=False)
     def approve(draft_id: int, comment: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         before = g.backends.call(v.actor, "routing", "get_draft", draft_id)
@@ -325,8 +325,3 @@ def install(app: FastAPI) -> None:
             view = g.backends.call(v.actor, "routing", "get_draft", draft_id)
         return _back(draft_id, "da-ky" if view.get("status") == "signed" else "da-duyet")
 
-    @app.post("/du-thao/{draft_id}/tra-lai", include_in_schema=False)
-    def give_back(draft_id: int, comment: str = Form(""), v: Viewer = Depends(csrf_checked),
-                  g: Gateway = Depends(gw)):
-        g.backends.call(v.actor, "routing", "return_draft", draft_id, comment)
-        return _back(draft_id, "da-tra-lai")

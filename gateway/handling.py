@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
+from gateway.steps import TextStep, install_text_steps
 from gateway.web import Panel, People, fetch
 from services.common.errors import CongVanError, ValidationFailed
 
@@ -141,7 +142,18 @@ def _done(incoming_id: str, result: str) -> RedirectResponse:
     return RedirectResponse(f"/xu-ly/{urllib.parse.quote(incoming_id, safe='')}?ket-qua={result}", status_code=303)
 
 
+# Steps that carry one note to routing (the others take people, roles or dates: written out below).
+TEXT_STEPS = [
+    TextStep("luu-tham-khao", "note", "keep_for_reference", "da-luu"),
+    TextStep("ket-thuc", "reason", "close_no_action", "da-ket-thuc"),
+    TextStep("tam-dung", "note", "mark_waiting", "da-tam-dung"),
+    TextStep("tiep-tuc", "note", "resume_incoming", "da-tiep-tuc"),
+    TextStep("y-kien", "text", "send_opinion", "da-gui-y-kien"),
+]
+
+
 def install(app: FastAPI) -> None:
+    install_text_steps(app, "/xu-ly", str, TEXT_STEPS, _done)
     @app.get("/xu-ly", response_class=HTMLResponse, include_in_schema=False)
     def boxes(request: Request, hop: str = "", v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
         tabs = [(key, title) for key, (_box, title, roles) in BOXES.items() if v.has(*roles)]
@@ -184,34 +196,6 @@ def install(app: FastAPI) -> None:
                 v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         g.backends.call(v.actor, "routing", "forward_incoming", incoming_id, to_user_id, note)
         return _done(incoming_id, "da-chuyen")
-
-    @app.post("/xu-ly/{incoming_id}/luu-tham-khao", include_in_schema=False)
-    def keep(incoming_id: str, note: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        g.backends.call(v.actor, "routing", "keep_for_reference", incoming_id, note)
-        return _done(incoming_id, "da-luu")
-
-    @app.post("/xu-ly/{incoming_id}/ket-thuc", include_in_schema=False)
-    def close(incoming_id: str, reason: str = Form(""), v: Viewer = Depends(csrf_checked),
-              g: Gateway = Depends(gw)):
-        g.backends.call(v.actor, "routing", "close_no_action", incoming_id, reason)
-        return _done(incoming_id, "da-ket-thuc")
-
-    @app.post("/xu-ly/{incoming_id}/tam-dung", include_in_schema=False)
-    def wait(incoming_id: str, note: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        g.backends.call(v.actor, "routing", "mark_waiting", incoming_id, note)
-        return _done(incoming_id, "da-tam-dung")
-
-    @app.post("/xu-ly/{incoming_id}/tiep-tuc", include_in_schema=False)
-    def resume(incoming_id: str, note: str = Form(""), v: Viewer = Depends(csrf_checked),
-               g: Gateway = Depends(gw)):
-        g.backends.call(v.actor, "routing", "resume_incoming", incoming_id, note)
-        return _done(incoming_id, "da-tiep-tuc")
-
-    @app.post("/xu-ly/{incoming_id}/y-kien", include_in_schema=False)
-    def opinion(incoming_id: str, text: str = Form(""), v: Viewer = Depends(csrf_checked),
-                g: Gateway = Depends(gw)):
-        g.backends.call(v.actor, "routing", "send_opinion", incoming_id, text)
-        return _done(incoming_id, "da-gui-y-kien")
 
     @app.post("/xu-ly/{incoming_id}/da-doc", include_in_schema=False)
     def read(incoming_id: str, v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):

@@ -134,6 +134,15 @@ def test_leader_directs_head_reassigns_specialist_keeps_and_sender_sees_04_then_
     page = specialist.get(f"/xu-ly/{incoming}").text
     assert "Lưu tham khảo" in page and f"/du-thao/moi?tra-loi={incoming}" in page
     assert "Bút phê và phân công" not in page and "Giao trong đơn vị" not in page
+    # Waiting for others and resuming: each note reaches routing and stands in the history.
+    paused = post(specialist, f"/xu-ly/{incoming}/tam-dung", page, note="Chờ số liệu của Sở Tài chính")
+    assert paused.status_code == 303, paused.text[:1000]
+    page = specialist.get(paused.headers["location"]).text
+    assert "Chờ số liệu của Sở Tài chính" in page.split("Lịch sử xử lý", 1)[1]
+    resumed = post(specialist, f"/xu-ly/{incoming}/tiep-tuc", page, note="Đã nhận số liệu")
+    assert resumed.status_code == 303, resumed.text[:1000]
+    page = specialist.get(resumed.headers["location"]).text
+    assert "Đã nhận số liệu" in page.split("Lịch sử xử lý", 1)[1]
     kept = post(specialist, f"/xu-ly/{incoming}/luu-tham-khao", page, note="Đã nghiên cứu, lưu tham khảo")
     assert kept.status_code == 303, kept.text[:1000]
     page = specialist.get(kept.headers["location"]).text

@@ -1,0 +1,36 @@
+"""Form posts that pass one free-text field to one routing method and redirect back with a notice: most steps of
+handling an incoming document and of a draft's review are this shape, so they are declared in a table each."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Depends, FastAPI, Form
+from fastapi.responses import RedirectResponse
+
+from gateway.app import Gateway, Viewer, csrf_checked, gw
+
+
+@dataclass(frozen=True)
+class TextStep:
+    path: str          # the segment after the item: /xu-ly/{id}/<path>
+    field: str         # the form field carried to routing (note, reason, text, comment)
+    method: str        # routing's RPC, called as method(item_id, text)
+    notice: str        # the notice key of the page redirected to
+
+
+def install_text_steps(app: FastAPI, prefix: str, id_type: type, steps: list[TextStep],
+                       back: Callable[[Any, str], RedirectResponse]) -> None:
+    for step in steps:
+        _install(app, prefix, id_type, step, back)
+
+
+def _install(app: FastAPI, prefix: str, id_type: type, step: TextStep,
+             back: Callable[[Any, str], RedirectResponse]) -> None:
+    def post(item_id: id_type, text: str = Form("", alias=step.field),  # type: ignore[valid-type]
+             v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> RedirectResponse:
+        g.backends.call(v.actor, "routing", step.method, item_id, text)
+        return back(item_id, step.notice)
+
+    post.__name__ = step.method  # distinct operation ids in the app's route table
+    app.post(f"{prefix}/{{item_id}}/{step.path}", include_in_schema=False)(post)
