@@ -1,4 +1,4 @@
-"""Chaos: 2,000 packages through the hubs while hub and edge processes are SIGKILLed and the broker restarts.
+"""Chaos: 2,000 packages through the hubs while hubs, edges and registries are SIGKILLed and the broker restarts.
 
 The test runs its OWN RabbitMQ (free ports, a run dir under pytest's tmp_path), never the shared test stack,
 because it restarts the broker. On it: the three hubs (national, H60, H17) and the edges of a sender in H60
@@ -23,9 +23,10 @@ Counted afterwards, by DocumentId:
   made, so a receiver that answered twice would show two rows here;
 - every `dead` queue empty (otherwise the dead letters are printed and the test fails), every queue drained,
   every hub's relay log chain intact.
-Agency processes are not SIGKILLed here but live through the broker restart; one that exits on its own is
-restarted, as its supervisor would (services/common/agency_process.py exits when a service container dies),
-and the restarts are printed.
+The receivers' agency processes are SIGKILLed too, so that an edge sees its registry die under a call and come
+back as a new process, sometimes across the broker restart. One that exits on its own is restarted, as its
+supervisor would (services/common/agency_process.py exits when a service container dies), and such restarts are
+printed.
 
 Alone: `.venv/bin/python -m pytest tests/chaos -m chaos -s` (CHAOS_PACKAGES, CHAOS_SEED, CHAOS_TIMEOUT).
 """
@@ -242,7 +243,10 @@ class Chaos:
         # The broker restarts once the outbox feeder has published this fraction, so it fails under the feeder,
         # the edges and the hubs at once.
         self.restart_at = self.rng.uniform(0.3, 0.7)
-        self.victims = [f"hub:{h}" for h in HUBS] + [f"edge:{a}" for a in (SENDER, *RECEIVERS)]
+        # The receivers' agency processes too: an edge must ride out its registry dying under a call and coming
+        # back as a new process (possibly across the broker restart), and the registry must not register twice.
+        self.victims = ([f"hub:{h}" for h in HUBS] + [f"edge:{a}" for a in (SENDER, *RECEIVERS)]
+                        + [f"registry:{a}" for a in RECEIVERS])
 
     def supervise(self) -> None:
         """Restart a process that exited without being killed here, as the process supervisor of a deployment
@@ -254,7 +258,7 @@ class Chaos:
             self.exited[name] += 1
             print(f"[chaos] {name} exited on its own (code {proc.returncode}); restarting it", flush=True)
             kind, organ = name.split(":", 1)
-            {"hub": self.net.start_hub, "edge": self.net.start_edge, "registry": self.net.start_registry}[kind](organ)
+            self.starter(kind)(organ)
 
     def restart_broker_when_fed(self, feeder: OutboxFeeder) -> threading.Thread:
         """A thread that restarts the broker once the feeder has published `restart_at` of the packages: on its
@@ -283,8 +287,11 @@ class Chaos:
         self.kills[victim] += 1
         time.sleep(down)
         kind, name = victim.split(":", 1)
-        (self.net.start_hub if kind == "hub" else self.net.start_edge)(name)
+        self.starter(kind)(name)
         self.wait_healthy(victim)
+
+    def starter(self, kind: str):
+        return {"hub": self.net.start_hub, "edge": self.net.start_edge, "registry": self.net.start_registry}[kind]
 
     def wait_healthy(self, name: str, timeout: float = 120) -> None:
         """Until the restarted process serves /healthz: a process killed again while still importing would
