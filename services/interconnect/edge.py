@@ -14,11 +14,8 @@ Every step is idempotent, so a crash anywhere means a redelivery, never a loss o
 
 from __future__ import annotations
 
-import argparse
-import faulthandler
 import json
 import logging
-import signal
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -34,7 +31,6 @@ from services.common.actor import system_actor
 from services.common.clock import now_vn
 from services.common.db import Database
 from services.common.errors import CongVanError
-from services.common.observability import serve_metrics
 from services.common.rpc_client import ServiceClient
 from services.common.settings import CommonSettings
 from services.interconnect import broker, domain, edxml
@@ -42,6 +38,7 @@ from services.interconnect import metrics as m
 from services.interconnect.domain import H_SUBMITTED, Reason
 from services.interconnect.hub import Loop
 from services.interconnect.models import EdgeBase, EdgeInbox, EdgeOutbox, EdgeRecipientStatus
+from services.interconnect.process import process_arguments, run_until_signalled
 from services.storage.blobs import BlobStore, blob_store
 
 log = logging.getLogger("congvan.edge")
@@ -364,33 +361,14 @@ def build_edge(topology: Topology, organ_id: str, run_dir: Path, settings: Commo
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Cổng liên thông của một cơ quan")
-    parser.add_argument("--agency", required=True)
-    parser.add_argument("--topology", required=True, type=Path)
-    parser.add_argument("--run-dir", required=True, type=Path)
-    parser.add_argument("--metrics-port", type=int, default=0)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("pika").setLevel(logging.WARNING)
-    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: every thread's stack in the log
-    topology = Topology.load(args.topology)
-    edge = build_edge(topology, args.agency, args.run_dir)
-    loops: list[Loop] = [OutgoingLoop(edge), IncomingLoop(edge)]
-    for loop in loops:
-        loop.start()
-    serve_metrics(args.metrics_port, lambda: {lp.name: lp.connected.is_set() for lp in loops},
-                  host=CommonSettings().metrics_host, agency=args.agency)  # METRICS_HOST
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    log.info("edge of %s running", args.agency)
-    stop.wait()
-    edge.stopping.set()
-    for loop in loops:
-        loop.stopping.set()
-    for loop in loops:
-        loop.join(timeout=5)
-    edge.registry.close()
+    args = process_arguments("Cổng liên thông của một cơ quan", "agency", argv)
+    edge = build_edge(Topology.load(args.topology), args.agency, args.run_dir)
+    try:
+        # on_stop: a registry call waiting in its back-off gives up, so that the incoming loop can end
+        run_until_signalled(f"edge of {args.agency}", [OutgoingLoop(edge), IncomingLoop(edge)], args.metrics_port,
+                            on_stop=edge.stopping.set, agency=args.agency)
+    finally:
+        edge.registry.close()
 
 
 if __name__ == "__main__":

@@ -13,11 +13,8 @@ A message that keeps failing is dead-lettered by the broker after the delivery l
 
 from __future__ import annotations
 
-import argparse
-import faulthandler
 import hashlib
 import logging
-import signal
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -30,12 +27,12 @@ import pika.exceptions
 from infra.topology import Topology
 from services.common.clock import now_vn
 from services.common.db import Database
-from services.common.observability import serve_metrics
 from services.common.settings import CommonSettings
 from services.interconnect import broker, domain, edxml
 from services.interconnect import metrics as m
 from services.interconnect.domain import H_ORIGIN, H_READDRESSED, H_RECIPIENTS, H_SUBMITTED, H_TO, Reason
 from services.interconnect.models import HubBase
+from services.interconnect.process import process_arguments, run_until_signalled
 from services.interconnect.relaylog import RelayLog
 
 log = logging.getLogger("congvan.hub")
@@ -406,15 +403,7 @@ def build_hub(topology: Topology, code: str, run_dir: Path) -> Hub:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Trục liên thông văn bản: one hub")
-    parser.add_argument("--hub", required=True)
-    parser.add_argument("--topology", required=True, type=Path)
-    parser.add_argument("--run-dir", required=True, type=Path)
-    parser.add_argument("--metrics-port", type=int, default=0)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("pika").setLevel(logging.WARNING)
-    faulthandler.register(signal.SIGUSR1, all_threads=True)  # `kill -USR1 <pid>`: every thread's stack in the log
+    args = process_arguments("Trục liên thông văn bản: one hub", "hub", argv)
     topology = Topology.load(args.topology)
     creds = broker.Credentials.load(args.run_dir)
     hub = build_hub(topology, args.hub, args.run_dir)
@@ -427,21 +416,9 @@ def main(argv: list[str] | None = None) -> None:
     for child in hub.children:
         loops.append(Forwarder(f"downlink:{child}", creds, hub.user, vhost, broker.down_queue(child),
                                broker.hub_vhost(topology, child)))
-    for loop in loops:
-        loop.start()
     _start_poller(topology, args.hub, args.run_dir, clock)
-    serve_metrics(args.metrics_port, lambda: {lp.name: lp.connected.is_set() for lp in loops},
-                  host=CommonSettings().metrics_host, routes={"/report": _report_route(topology, hub, args.run_dir)},
-                  hub=args.hub)  # METRICS_HOST
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    log.info("hub %s running (%s)", args.hub, ", ".join(lp.name for lp in loops))
-    stop.wait()
-    for loop in loops:
-        loop.stopping.set()
-    for loop in loops:
-        loop.join(timeout=5)
+    run_until_signalled(f"hub {args.hub}", loops, args.metrics_port,
+                        routes={"/report": _report_route(topology, hub, args.run_dir)}, hub=args.hub)
 
 
 def _report_route(topology: Topology, hub: Hub, run_dir: Path):
