@@ -136,28 +136,26 @@ class ServiceClient:
         self._lock = threading.Lock()
 
     def _take(self) -> _Line:
+        """An idle line that is still fresh, else a new one while the pool has room, else the next one returned."""
         while True:
             try:
                 line = self._idle.get_nowait()
             except queue.Empty:
-                break
+                with self._lock:
+                    room = self._created < self.size
+                    if room:
+                        self._created += 1
+                if room:
+                    return self._open()
+                try:
+                    line = self._idle.get(timeout=self.timeout)
+                except queue.Empty:
+                    raise RpcTimeout(f"all {self.size} rpc connections busy for {self.timeout:.0f}s") from None
             if line.fresh():
                 return line
             self._discard(line)
-        with self._lock:
-            create = self._created < self.size
-            if create:
-                self._created += 1
-        if not create:
-            try:
-                line = self._idle.get(timeout=self.timeout)
-            except queue.Empty:
-                raise RpcTimeout(f"all {self.size} rpc connections busy for {self.timeout:.0f}s") from None
-            if line.fresh():
-                return line
-            self._discard(line)
-            with self._lock:
-                self._created += 1
+
+    def _open(self) -> _Line:
         try:
             return _Line(self.params, self.timeout)
         except BaseException:
