@@ -1,4 +1,5 @@
-"""The edXML codec against the national axis's and a provincial vendor's real packages (../shared/conformance/edxml).
+"""The edXML codec against the national axis's and a provincial vendor's real packages (tests/fixtures/edxml, copied
+from the project's conformance set so that a fresh clone has them).
 
 Every conformance file parses; re-emitting it gives the same header field by field, the same attachment
 bytes, and the same elements in the same order with the same prefixes and texts as the sample.
@@ -18,7 +19,7 @@ from services.common.clock import VN_TZ
 from services.common.settings import REPO_ROOT
 from services.interconnect import edxml
 
-CONFORMANCE = Path(os.environ.get("CONGVAN_CONFORMANCE_DIR", REPO_ROOT.parent / "shared" / "conformance" / "edxml"))
+CONFORMANCE = Path(os.environ.get("CONGVAN_CONFORMANCE_DIR", REPO_ROOT / "tests" / "fixtures" / "edxml"))
 FILES = sorted(path.name for path in CONFORMANCE.glob("*.edxml"))
 
 
