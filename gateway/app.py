@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_
 from gateway.accounts import LockoutPolicy
 from gateway.auth import Accounts, actor_of, csrf_ok
 from gateway.backends import Backends
+from gateway.ldap_directory import LdapDirectory
 from gateway.models import User, WebSession, open_database
 from gateway.settings import GatewaySettings, get_gateway_settings
 from services.common import audit
@@ -42,9 +43,11 @@ class Gateway:
         self.settings = settings
         self.db = open_database(settings)  # every write chained in its audit_log (gateway/models.py)
         self.db.create_all()
+        ldap = settings.ldap_config()
         self.accounts = Accounts(self.db, LockoutPolicy(settings.lockout_failures,
                                                         timedelta(minutes=settings.lockout_minutes)),
-                                 idle=timedelta(minutes=settings.session_idle_minutes))
+                                 idle=timedelta(minutes=settings.session_idle_minutes),
+                                 directory=LdapDirectory(ldap) if ldap else None)
         self.backends = Backends.from_file(settings.agencies_file, settings.rpc_timeout)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["ROLE_LABELS"] = {r.value: label for r, label in ROLE_LABELS_VI.items()}

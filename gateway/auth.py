@@ -26,7 +26,8 @@ from gateway.accounts import (
     check_roles,
     temporary_password,
 )
-from gateway.models import AdminEvent, ApiToken, ApiTokenUse, LoginEvent, Unit, User, WebSession
+from gateway.ldap_directory import DirectoryPerson, DirectoryUnavailable, LdapDirectory
+from gateway.models import AdminEvent, ApiToken, ApiTokenUse, DirectoryAccount, LoginEvent, Unit, User, WebSession
 from services.common.actor import Actor
 from services.common.clock import now_utc
 from services.common.db import Database
@@ -37,6 +38,8 @@ TOKEN_ID_LENGTH = 16  # hex digits of the token's SHA-256 shown as its public id
 TOKEN_USE_GRANULARITY = timedelta(minutes=5)
 # Verifying against this when the account does not exist keeps the timing of both answers alike.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+# The password hash of a directory account: no password ever verifies against it (its password is the directory's).
+DIRECTORY_HASH = "!directory"
 
 
 def _digest(token: str) -> str:
@@ -62,10 +65,12 @@ def actor_of(user: User, on_behalf_of: str | None = None) -> Actor:
 
 
 class Accounts:
-    def __init__(self, db: Database, lockout: LockoutPolicy | None = None, idle: timedelta = timedelta(hours=2)):
+    def __init__(self, db: Database, lockout: LockoutPolicy | None = None, idle: timedelta = timedelta(hours=2),
+                 directory: LdapDirectory | None = None):
         self.db = db
         self.lockout = lockout or LockoutPolicy()
         self.idle = idle
+        self.directory = directory
 
     # -- accounts ---------------------------------------------------------------------------------
     def create_user(self, *, username: str, full_name: str, agency_id: str, roles: list[str], password: str,
@@ -145,6 +150,9 @@ class Accounts:
             user = s.get(User, user_id)
             if user is None or user.agency_id != agency_id:
                 raise NotFound("Không tìm thấy tài khoản.", user_id=user_id)
+            if s.get(DirectoryAccount, user_id) is not None:
+                raise ValidationFailed("Mật khẩu của tài khoản thư mục (LDAP) do hệ thống thư mục quản lý; đặt lại "
+                                       "mật khẩu tại đó.", field="password", user_id=user_id)
             user.password_hash = hash_password(password)
             user.must_change_password = True
             user.failed_logins = 0
@@ -203,35 +211,96 @@ class Accounts:
             raise error
         return user
 
+    def is_directory_account(self, user_id: str) -> bool:
+        with self.db.session() as s:
+            return s.get(DirectoryAccount, user_id) is not None
+
     def _check_login(self, s, username: str, password: str, now: datetime):
         user = s.scalar(select(User).where(User.username == username))
+        # A local account keeps its local password even where a directory is configured; a name unknown here, or
+        # an account that came from the directory, is the directory's to check.
+        if self.directory is not None and (user is None or s.get(DirectoryAccount, user.id) is not None):
+            return self._check_directory_login(s, user, username, password, now)
         if user is None:
             with contextlib.suppress(VerificationError):
                 _hasher.verify(_DUMMY_HASH, password)
             return None, _refusal(Unauthenticated, "unknown_user", "Tên đăng nhập hoặc mật khẩu không đúng.")
-        if user.disabled:
-            return None, _refusal(Forbidden, "disabled", "Tài khoản đã bị khóa. Liên hệ quản trị viên.")
-        locked_until = _aware(user.locked_until)
-        if locked_until and locked_until > now:
-            minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
-            return None, _refusal(Forbidden, "locked_out",
-                                     f"Tài khoản tạm khóa do đăng nhập sai nhiều lần; thử lại sau {minutes} phút.")
+        if error := self._refused_here(user, now):
+            return None, error
         try:
             _hasher.verify(user.password_hash, password)
         except (VerificationError, InvalidHashError):
-            user.failed_logins += 1
-            user.locked_until = self.lockout.after_failure(user.failed_logins, now)
-            if user.locked_until:
-                user.failed_logins = 0
-                minutes = int(self.lockout.lock_for.total_seconds() // 60)
-                return None, _refusal(Forbidden, "locked_now",
-                                         f"Đăng nhập sai quá số lần cho phép; tài khoản tạm khóa {minutes} phút.")
-            return None, _refusal(Unauthenticated, "bad_password", "Tên đăng nhập hoặc mật khẩu không đúng.")
+            return None, self._failed(user, now)
         user.failed_logins = 0
         user.locked_until = None
         if _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         return user, None
+
+    def _refused_here(self, user: User, now: datetime) -> CongVanError | None:
+        """Locked by the administrator, or for now after too many wrong passwords."""
+        if user.disabled:
+            return _refusal(Forbidden, "disabled", "Tài khoản đã bị khóa. Liên hệ quản trị viên.")
+        locked_until = _aware(user.locked_until)
+        if locked_until and locked_until > now:
+            minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
+            return _refusal(Forbidden, "locked_out",
+                            f"Tài khoản tạm khóa do đăng nhập sai nhiều lần; thử lại sau {minutes} phút.")
+        return None
+
+    def _failed(self, user: User, now: datetime) -> CongVanError:
+        """A wrong password: counted, and the account locked for a while at the policy's threshold."""
+        user.failed_logins += 1
+        user.locked_until = self.lockout.after_failure(user.failed_logins, now)
+        if user.locked_until:
+            user.failed_logins = 0
+            minutes = int(self.lockout.lock_for.total_seconds() // 60)
+            return _refusal(Forbidden, "locked_now",
+                            f"Đăng nhập sai quá số lần cho phép; tài khoản tạm khóa {minutes} phút.")
+        return _refusal(Unauthenticated, "bad_password", "Tên đăng nhập hoặc mật khẩu không đúng.")
+
+    def _check_directory_login(self, s, user: User | None, username: str, password: str, now: datetime):
+        """The directory checks the password and gives the roles; the local lock and lockout still apply first, and
+        a wrong password counts towards the local lockout of an account that has signed in here before."""
+        if user is not None and (error := self._refused_here(user, now)):
+            return None, error
+        try:
+            outcome = self.directory.authenticate(username, password)
+        except DirectoryUnavailable as exc:
+            return None, _refusal(Unauthenticated, "directory_unavailable", exc.message_vi)
+        if outcome in ("bad_password", "unknown_user"):
+            if user is not None:
+                return None, self._failed(user, now)
+            return None, _refusal(Unauthenticated, outcome, "Tên đăng nhập hoặc mật khẩu không đúng.")
+        if outcome == "directory_locked":
+            return None, _refusal(Forbidden, outcome, "Tài khoản đã bị khóa trên hệ thống thư mục. Liên hệ quản "
+                                                      "trị viên.")
+        if outcome == "no_role":
+            return None, _refusal(Forbidden, outcome, "Tài khoản chưa thuộc nhóm nào được phân vai trò trong hệ "
+                                                      "thống. Liên hệ quản trị viên.")
+        return self._directory_user(s, user, outcome, now), None
+
+    def _directory_user(self, s, user: User | None, person: DirectoryPerson, now: datetime) -> User:
+        """The local row of a directory account, created at the first sign-in and refreshed at every one."""
+        if user is None:
+            user = User(id=str(uuid.uuid4()), username=person.username, agency_id=self.directory.agency_id,
+                        full_name=person.full_name, roles=list(person.roles), email=person.email, unit=person.unit,
+                        password_hash=DIRECTORY_HASH, must_change_password=False, created_at=now, position="",
+                        failed_logins=0)
+            s.add(user)
+            s.flush()  # the account row first: the link refers to it
+            s.add(DirectoryAccount(user_id=user.id, dn=person.dn[:300], synced_at=now))
+        else:
+            link = s.get(DirectoryAccount, user.id)
+            link.dn, link.synced_at = person.dn[:300], now
+            if set(user.roles or []) != set(person.roles):
+                # Moved between groups in the directory: sessions opened under the old roles end.
+                s.execute(update(WebSession).where(WebSession.user_id == user.id).values(revoked=True))
+        user.full_name, user.email, user.roles = person.full_name, person.email, list(person.roles)
+        user.unit = person.unit if person.unit is not None else user.unit
+        user.failed_logins, user.locked_until = 0, None
+        s.flush()
+        return user
 
     @staticmethod
     def _event(s, username: str, outcome: str, address: str) -> None:
@@ -240,6 +309,9 @@ class Accounts:
     def change_password(self, user_id: str, old: str, new: str) -> None:
         with self.db.session() as s:
             user = s.get(User, user_id)
+            if s.get(DirectoryAccount, user_id) is not None:
+                raise ValidationFailed("Mật khẩu của tài khoản thư mục (LDAP) được đổi trên hệ thống thư mục (thư "
+                                       "điện tử công vụ), không đổi tại đây.", field="old_password")
             try:
                 _hasher.verify(user.password_hash, old)
             except (VerificationError, InvalidHashError):

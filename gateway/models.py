@@ -67,6 +67,17 @@ class ApiTokenUse(Base):
     last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class DirectoryAccount(Base):
+    """Marks an account as the directory's (LDAP): its password and roles live there, and are refreshed at each
+    sign-in. Its own table so that gateway databases made before it gain it from create_all."""
+
+    __tablename__ = "directory_accounts"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    dn: Mapped[str] = mapped_column(String(300))
+    synced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class LoginEvent(Base):
     __tablename__ = "login_events"
 

@@ -23,6 +23,34 @@ class GatewaySettings(CommonSettings):
         None, description="JSON: hub code -> {name, parent, url (the hub's GET /report), token, agencies: [organ ids]}"
                           " for the hub operators' screen; written at provisioning (secret: tokens)")
     hub_report_timeout: float = 15.0
+    # Sign-in with the province's directory (gateway/ldap_directory.py; docs/deployment.md). Unset LDAP_URL: local
+    # accounts only.
+    ldap_url: str = Field("", description="ldap://host:389 or ldaps://host:636 of the directory; unset: none")
+    ldap_agency_id: str = Field("", description="Organ id of the directory's staff")
+    ldap_bind_dn_template: str = Field("", description="Direct bind, e.g. uid={username},ou=people,dc=...")
+    ldap_search_base: str = Field("", description="Search then bind: where people are looked up")
+    ldap_search_filter: str = "(uid={username})"
+    ldap_service_dn: str = ""
+    ldap_service_password: str = Field("", repr=False)
+    ldap_group_base: str = ""
+    ldap_group_filter: str = "(|(member={dn})(uniqueMember={dn}))"
+    ldap_role_map: dict[str, list[str]] = Field(default_factory=dict, description="JSON: group DN -> roles")
+    ldap_active_filter: str = ""
+    ldap_name_attribute: str = "cn"
+    ldap_email_attribute: str = "mail"
+    ldap_unit_attribute: str = ""
+    ldap_start_tls: bool = False
+    ldap_ca_file: Path | None = None
+    ldap_timeout: float = 5.0
+
+    def ldap_config(self):
+        """The directory's settings, checked (a wrong one stops the gateway at start), or None without LDAP_URL."""
+        from gateway.ldap_directory import LdapConfig
+
+        if not self.ldap_url:
+            return None
+        return LdapConfig(**{name[len("ldap_"):]: getattr(self, name)
+                             for name in type(self).model_fields if name.startswith("ldap_")})
 
 
 @lru_cache

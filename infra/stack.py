@@ -29,7 +29,13 @@ APT_PACKAGES = [
     "tesseract-ocr", "tesseract-ocr-vie", "ghostscript",   # OCR of scans for search (ocrmypdf)
     "libreoffice-writer-nogui",   # DOCX/ODT drafts converted to PDF before signing (gateway/drafting.py)
     "fonts-liberation2",   # Times New Roman/Arial metrics with Vietnamese glyphs for converted DOCX/ODT drafts
+    "slapd", "ldap-utils",   # a throwaway OpenLDAP directory for the LDAP login tests (tests/ldap_server.py)
 ]
+# slapd's postinst would otherwise make a database for a domain guessed from the host name, with an admin password
+# asked through debconf; the tests run their own slapd from a generated configuration, so none is made here.
+DEBCONF_PRESEEDS = "slapd slapd/no_configuration boolean true\n"
+# Services that a package's postinst enables at boot; the stacks and tests start their own processes instead.
+NO_SYSTEM_SERVICES = ("slapd",)
 
 
 @dataclass(frozen=True)
@@ -100,11 +106,22 @@ def ensure_system_packages() -> None:
         policy.chmod(0o755)
         created = True
     try:
+        subprocess.run(["debconf-set-selections"], input=DEBCONF_PRESEEDS, text=True, check=True, env=env)
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
         subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing], check=True, env=env)
     finally:
         if created:
             policy.unlink()
+    _disable_system_services([s for s in NO_SYSTEM_SERVICES if s in missing])
+
+
+def _disable_system_services(names: list[str]) -> None:
+    """Undo the boot-time enabling a postinst did (policy-rc.d only stops it from starting now)."""
+    for name in names:
+        if shutil.which("update-rc.d") and Path(f"/etc/init.d/{name}").exists():
+            subprocess.run(["update-rc.d", name, "disable"], capture_output=True, check=False)
+        if shutil.which("systemctl") and Path("/run/systemd/system").is_dir():
+            subprocess.run(["systemctl", "disable", name], capture_output=True, check=False)
 
 
 class Stack:
