@@ -16,8 +16,10 @@ per test so tests can share a broker):
         -> queue interconnect.edge.outgoing (keys outgoing_package, outgoing_status)
 
 Users: `<ns>agency.<organ id>` (on its hub's vhost: write submit, read its own inbox, configure nothing),
-`<ns>hub.<code>` (everything on its vhost; write submit on its parent's and its children's vhosts),
-`<ns>svc.<organ id>` (everything on the agency's vhost). Every publisher sets `user_id` to its own user, and
+`<ns>hub.<code>` (on its vhost: configure nothing, write submit and deliver, read its work queues and dead
+letters but no inbox; write submit on its parent's and its children's vhosts),
+`<ns>svc.<organ id>` (everything on the agency's vhost), `<ns>monitor.hub.<code>` (the management API on the
+hub's vhost only, for its queue gauges; no AMQP right). Every publisher sets `user_id` to its own user, and
 the broker refuses a message whose user_id is not the connection's user, so the hub knows who sent what.
 """
 
@@ -40,7 +42,7 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import _IoloopTimerContext
 
-from infra.topology import Topology
+from infra.topology import HubSpec, Topology
 from services.common.rabbit_admin import RabbitAdmin
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ RELAY_QUEUE = "relay"
 UPSTREAM_QUEUE = "upstream"
 DEAD_QUEUE = "dead"
 UP_KEY = "up"
+DEFAULT_EXCHANGE = "amq.default"   # the name permissions check for the nameless default exchange
 EDGE_OUTGOING = "interconnect.edge.outgoing"
 AGENCY_EVENT_EXCHANGES = ("registry.events", "routing.events")
 EDGE_EVENT_KEYS = ("outgoing_package", "outgoing_status")
@@ -97,6 +100,11 @@ def services_user(topology: Topology, organ_id: str) -> str:
     return f"{namespace(topology)}svc.{organ_id}"
 
 
+def monitor_user(topology: Topology, code: str) -> str:
+    """The management-API user a hub's queue poller reads its own vhost's queue depths with (no AMQP rights)."""
+    return f"{namespace(topology)}monitor.hub.{code}"
+
+
 def children(topology: Topology, code: str) -> list[str]:
     return [h.code for h in topology.hubs if h.parent == code]
 
@@ -114,6 +122,13 @@ class Credentials:
             return urllib.parse.quote(text, safe="")
 
         return f"amqp://{q(user)}:{q(self.passwords[user])}@{self.host}:{self.port}/{q(vhost)}"
+
+    def api_uri(self, api_uri: str, user: str) -> str:
+        """The management API's address (`api_uri`, any credentials in it dropped) with `user`'s password."""
+        parts = urllib.parse.urlsplit(api_uri)
+        netloc = (f"{urllib.parse.quote(user, safe='')}:{urllib.parse.quote(self.passwords[user], safe='')}"
+                  f"@{parts.hostname}:{parts.port}")
+        return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
     def params(self, user: str, vhost: str, heartbeat: int = 30) -> pika.ConnectionParameters:
         return pika.ConnectionParameters(
@@ -171,6 +186,12 @@ def _bind(admin: RabbitAdmin, vhost: str, exchange: str, queue: str, key: str = 
     r.raise_for_status()  # binding twice is a no-op in AMQP, so this is idempotent
 
 
+def hub_queues(topology: Topology, hub: HubSpec) -> list[str]:
+    """The queues a hub process consumes: its work queue, the links to its neighbours, its dead letters."""
+    links = [UPSTREAM_QUEUE] if hub.parent else []
+    return [RELAY_QUEUE, *links, *(down_queue(c) for c in children(topology, hub.code)), DEAD_QUEUE]
+
+
 def _exact(*names: str) -> str:
     return "^(" + "|".join(re.escape(n) for n in names) + ")$" if names else "^$"
 
@@ -191,9 +212,9 @@ def provision(admin: RabbitAdmin, topology: Topology, run_dir: Path, *, amqp_hos
         creds.port = amqp_port
     me = _basic_user(admin)
 
-    def user(name: str) -> str:
+    def user(name: str, tags: str = "") -> str:
         creds.passwords.setdefault(name, secrets.token_urlsafe(24))
-        admin.add_user(name, creds.passwords[name])
+        admin.add_user(name, creds.passwords[name], tags=tags)
         return name
 
     for hub in topology.hubs:
@@ -222,7 +243,11 @@ def provision(admin: RabbitAdmin, topology: Topology, run_dir: Path, *, amqp_hos
 
     for hub in topology.hubs:
         vhost = hub_vhost(topology, hub.code)
-        admin.set_permissions(vhost, hub_user(topology, hub.code))
+        # The hub declares nothing at run time (provisioning did), publishes into submit (its own refusals)
+        # and deliver, and into the default exchange for `dlq redrive`; it reads only its work queues and
+        # dead letters, never an agency's inbox.
+        admin.set_permissions(vhost, hub_user(topology, hub.code), configure="^$",
+                              write=_exact(SUBMIT, DELIVER, DEFAULT_EXCHANGE), read=_exact(*hub_queues(topology, hub)))
         # Neighbour hubs may only drop packages into this hub's submit exchange.
         neighbours = [c for c in children(topology, hub.code)] + ([hub.parent] if hub.parent else [])
         for other in neighbours:
@@ -230,6 +255,10 @@ def provision(admin: RabbitAdmin, topology: Topology, run_dir: Path, *, amqp_hos
         for agency in topology.agencies_of(hub.code):
             admin.set_permissions(vhost, user(agency_user(topology, agency.organ_id)), configure="^$",
                                   write=_exact(SUBMIT), read=_exact(inbox_queue(agency.organ_id)))
+        # Management access to this vhost only, and no right on any of its resources: the API then lists this
+        # vhost's queues (the depth and dead-letter gauges) and refuses to read, purge or publish anything.
+        admin.set_permissions(vhost, user(monitor_user(topology, hub.code), tags="management"), configure="^$",
+                              write="^$", read="^$")
 
     for agency in topology.agencies:
         vhost = agency_vhost(topology, agency.organ_id)
@@ -256,6 +285,7 @@ def unprovision(admin: RabbitAdmin, topology: Topology) -> None:
     for hub in topology.hubs:
         admin.delete_vhost(hub_vhost(topology, hub.code))
         admin.delete_user(hub_user(topology, hub.code))
+        admin.delete_user(monitor_user(topology, hub.code))
     for agency in topology.agencies:
         admin.delete_vhost(agency_vhost(topology, agency.organ_id))
         admin.delete_user(agency_user(topology, agency.organ_id))
