@@ -63,6 +63,14 @@ def test(ctx: typer.Context, chaos: bool = typer.Option(True, help="Also run the
     raise typer.Exit(testrun.run(list(ctx.args), chaos=chaos))
 
 
+@app.command("screenshots", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def screenshots(ctx: typer.Context) -> None:
+    """Retake the README's and the user guide's screenshots (browser tests) and write them into docs/screenshots."""
+    from infra import testrun
+
+    raise typer.Exit(testrun.screenshots(list(ctx.args)))
+
+
 @stack_app.command("up")
 def stack_up() -> None:
     """Start the test stack and leave it running (tests and `congvan test` reuse it)."""

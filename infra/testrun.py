@@ -6,12 +6,19 @@
    in which case it is reused and left running (developers keep one up with `congvan stack up`);
 4. pytest in three sessions: the plain one, the eventlet-patched one (in-process nameko containers), and the
    slow chaos job;
-5. stops what it started, whatever happened.
+5. stops what it started, whatever happened;
+6. fails if the run changed a tracked file (a test writing into docs/, a generated file rewritten): the state of
+   every tracked file is taken before and after (`tracked_state`), and any file that changed in between is named.
 Exit status is non-zero if any step failed.
+
+`congvan screenshots` runs the browser tests that take the README's and the user guide's screenshots with
+CONGVAN_PUBLISH_SCREENSHOTS=1, so that they are copied into docs/screenshots/ (tests/screenshots.py); it is the
+only command that writes there.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -24,6 +31,7 @@ from infra.stack import TEST_PORTS, Stack, ensure_system_packages
 REPO = Path(__file__).resolve().parents[1]
 TEST_STACK_DIR = Path(os.environ.get("CONGVAN_TEST_STACK_DIR", Path(tempfile.gettempdir()) / "congvan-test-stack"))
 NO_TESTS_COLLECTED = 5
+SCREENSHOT_TESTS = ["tests/e2e/test_story.py", "tests/e2e/test_guide_screens.py"]
 
 
 def make_test_stack() -> Stack:
@@ -38,22 +46,80 @@ def _run(argv: list[str], env: dict[str, str], label: str, allow_empty: bool = F
     return code == 0 or (allow_empty and code == NO_TESTS_COLLECTED)
 
 
-def run(pytest_args: list[str] | None = None, *, chaos: bool = True, lint: bool = True) -> int:
-    ensure_system_packages()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"}
-    ok = True
-    if lint:
-        ok &= _run([sys.executable, "-m", "ruff", "check", "."], env, "ruff")
+def tracked_state(repo: Path = REPO) -> dict[str, str] | None:
+    """Tracked files that differ from the index or HEAD, each with the hash of its content now ("deleted" if gone);
+    None outside a git checkout (a source tarball), where there is nothing to compare."""
+    try:
+        out = subprocess.run(["git", "-C", str(repo), "status", "--porcelain=v1", "-z", "--untracked-files=no"],
+                             capture_output=True, check=True).stdout.decode()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    entries = out.split("\0")
+    state: dict[str, str] = {}
+    i = 0
+    while i < len(entries):
+        entry = entries[i]
+        i += 1
+        if not entry:
+            continue
+        code, path = entry[:2], entry[3:]
+        if "R" in code or "C" in code:
+            i += 1  # a rename or copy is followed by its source path
+        file = repo / path
+        state[path] = hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else "deleted"
+    return state
 
-    stack = make_test_stack()
+
+def changed_by_run(before: dict[str, str] | None, after: dict[str, str] | None) -> list[str]:
+    """Tracked files whose state differs between two `tracked_state` calls (changes made before the run and left
+    as they were do not count)."""
+    if before is None or after is None:
+        return []
+    return sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+
+
+def _stack_env(stack: Stack) -> tuple[bool, dict[str, str]]:
     reuse = bool(stack.running().get("rabbitmq"))
     if reuse:
         print(f"reusing the running test stack in {stack.run_dir}", flush=True)
     else:
         stack.stop()  # leftovers of a killed run
         stack.start()
+    return reuse, stack.env()
+
+
+def screenshots(pytest_args: list[str] | None = None) -> int:
+    """Run the screenshot-taking browser tests and publish their screenshots into docs/screenshots/."""
+    ensure_system_packages()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1", "CONGVAN_PUBLISH_SCREENSHOTS": "1"}
+    stack = make_test_stack()
+    reuse, stack_env = _stack_env(stack)
     try:
-        env.update(stack.env())
+        env.update(stack_env)
+        ok = _run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-ra", *SCREENSHOT_TESTS,
+                   *(pytest_args or [])], env, "screenshots")
+    finally:
+        if not reuse:
+            stack.stop()
+    print("\nScreenshots written to docs/screenshots/ (review with `git status`, then commit)." if ok
+          else "\nSOME SCREENSHOT TESTS FAILED: docs/screenshots/ holds only what passed.", flush=True)
+    return 0 if ok else 1
+
+
+def run(pytest_args: list[str] | None = None, *, chaos: bool = True, lint: bool = True) -> int:
+    ensure_system_packages()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"}
+    # Never publish from the test command, even if the caller's environment asks for it.
+    env.pop("CONGVAN_PUBLISH_SCREENSHOTS", None)
+    before = tracked_state()
+    ok = True
+    if lint:
+        ok &= _run([sys.executable, "-m", "ruff", "check", "."], env, "ruff")
+
+    stack = make_test_stack()
+    reuse, stack_env = _stack_env(stack)
+    try:
+        env.update(stack_env)
         extra = pytest_args or []
         py = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-ra", "--durations=15"]
         ok &= _run([*py, "-m", "not eventlet and not chaos", *extra], env, "tests")
@@ -64,5 +130,10 @@ def run(pytest_args: list[str] | None = None, *, chaos: bool = True, lint: bool 
     finally:
         if not reuse:
             stack.stop()
+    changed = changed_by_run(before, tracked_state())
+    if changed:
+        ok = False
+        print(f"\n=== the run changed {len(changed)} tracked file(s); tests must not write into the repository:",
+              *changed, sep="\n  ", flush=True)
     print("\nALL CHECKS PASSED" if ok else "\nSOME CHECKS FAILED", flush=True)
     return 0 if ok else 1

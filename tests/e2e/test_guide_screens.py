@@ -8,24 +8,24 @@ department head re-assigns; the specialist drafts the reply; the chain approves,
 issues; Sở Nội vụ receives it (valid verdict) and registers it, and status 03 comes back; then tasks, notices,
 delegation, progress, reports, the printed register, search, a dossier and a problem report. Each
 screen is checked by the Vietnamese heading or element that names it, and saved as
-docs/screenshots/guide-NN-<name>.png (1280×800 viewport, full page; the home page also at phone width, 390 px).
+tests/artifacts/guide-NN-<name>.png (1280×800 viewport, full page; the home page also at phone width, 390 px), and
+into docs/screenshots/ with `./congvan screenshots` (tests/screenshots.py).
 """
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests import screenshots
 from tests.deployment import demo_password
 from tests.e2e.helpers import vietnamese_pdf
 from tests.gateway.test_drafting import prepare_agency_for_drafts
 
 pytestmark = pytest.mark.browser
-DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 H60, SNV = "000.00.00.H60", "000.00.09.H60"
 CLERK, LEADER, HEAD, SPECIALIST, ADMIN = "hoalt.vptq", "annv.vptq", "tuanpm.thtq", "trangdt.thtq", "manhhd.vptq"
 DESKTOP = {"width": 1280, "height": 800}
@@ -46,7 +46,7 @@ def patient_expect():
 
 
 class Guide:
-    """Signs people in, takes the numbered screenshots and copies them to docs/screenshots at the end."""
+    """Signs people in, takes the numbered screenshots (into docs/screenshots at the end when asked)."""
 
     def __init__(self, browser: Browser, deployment, artifacts_dir: Path) -> None:
         self.browser = browser
@@ -107,9 +107,7 @@ class Guide:
         self.shots.append(path)
 
     def publish(self) -> None:
-        DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-        for path in self.shots:
-            shutil.copyfile(path, DOCS_SHOTS / path.name)
+        screenshots.publish(self.shots)   # docs/screenshots only with `./congvan screenshots`
 
     def open_row(self, page: Page, path: str, text: str, what: str, tries: int = 180) -> None:
         """Delivery and events are asynchronous: reload the list until the row shows (bounded), then open it."""

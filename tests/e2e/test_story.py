@@ -7,24 +7,24 @@ specialist drafts the reply; the department head approves; the leader approves a
 clerk numbers, seals and issues it to Đà Nẵng; Đà Nẵng receives it, the signature verdict is valid, its clerk
 registers it; Đà Nẵng's page of its original document shows the statuses 01 → 03 → 04 sent back by Tuyên Quang.
 
-Screenshots of the key screens go to tests/artifacts/ and docs/screenshots/story-NN-*.png.
+Screenshots of the key screens go to tests/artifacts/, and to docs/screenshots/story-NN-*.png with
+`./congvan screenshots` (tests/screenshots.py).
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests import screenshots
 from tests.deployment import demo_password
 from tests.e2e.helpers import vietnamese_pdf
 from tests.gateway.test_drafting import prepare_agency_for_drafts
 
 pytestmark = pytest.mark.browser
-DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # Bounds, not timing checks: on a loaded 2-core machine a page with RPCs behind it can take several seconds,
 # and the default 5 s (assertions) / 30 s (actions) made the story flaky while other suites ran.
 expect.set_options(timeout=60_000)
@@ -68,9 +68,7 @@ class Story:
         self.shots.append(path)
 
     def publish_shots(self) -> None:
-        DOCS_SHOTS.mkdir(parents=True, exist_ok=True)
-        for path in self.shots:
-            shutil.copyfile(path, DOCS_SHOTS / path.name)
+        screenshots.publish(self.shots)   # docs/screenshots only with `./congvan screenshots`
 
     def open_row(self, page: Page, url: str, text: str, what: str, tries: int = 360) -> None:
         """Delivery and events are asynchronous: reload the list until the row shows (bounded), then open it."""

@@ -1,0 +1,69 @@
+"""The test command leaves the repository as it found it (issue 21, item 7): screenshots go to tests/artifacts/
+unless `congvan screenshots` asks for docs/screenshots/, and the run fails if it changed a tracked file."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from infra import testrun
+from tests import screenshots
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+def test_a_tracked_file_changed_during_the_run_is_named(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    for name in ("a.png", "b.md", "c.txt", "d.txt"):
+        (repo / name).write_text(name)
+    _git(repo, "add", ".")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "init")
+    (repo / "b.md").write_text("edited by the developer before the run")
+    (repo / "c.txt").write_text("edited before, left alone by the run")
+    before = testrun.tracked_state(repo)
+    assert set(before) == {"b.md", "c.txt"}
+    (repo / "a.png").write_bytes(b"rewritten by a test")
+    (repo / "b.md").write_text("edited again by a test")
+    (repo / "d.txt").unlink()
+    (repo / "new.txt").write_text("untracked output")
+    after = testrun.tracked_state(repo)
+    assert testrun.changed_by_run(before, after) == ["a.png", "b.md", "d.txt"]
+    assert testrun.changed_by_run(after, testrun.tracked_state(repo)) == []
+    assert testrun.tracked_state(tmp_path / "not-a-repo") is None
+
+
+def test_screenshots_reach_docs_only_when_asked(tmp_path, monkeypatch):
+    shot = tmp_path / "guide-01-dang-nhap.png"
+    shot.write_bytes(b"\x89PNG fake")
+    docs = tmp_path / "docs" / "screenshots"
+    monkeypatch.delenv(screenshots.PUBLISH_ENV, raising=False)
+    assert screenshots.publish([shot], docs) == [] and not docs.exists()
+    monkeypatch.setenv(screenshots.PUBLISH_ENV, "1")
+    assert screenshots.publish([shot], docs) == [docs / shot.name]
+    assert (docs / shot.name).read_bytes() == shot.read_bytes()
+
+
+def test_no_test_writes_into_docs_screenshots_by_itself():
+    """Only tests/screenshots.py names docs/screenshots as a place to write; the browser tests go through it."""
+    writers = []
+    for path in (REPO / "tests").rglob("*.py"):
+        if path.name == "screenshots.py" or path == Path(__file__):
+            continue
+        if re.search(r'"docs"\s*/\s*"screenshots"|docs/screenshots"', path.read_text()):
+            writers.append(str(path.relative_to(REPO)))
+    assert writers == []
+    for name in testrun.SCREENSHOT_TESTS:
+        assert "screenshots.publish(" in (REPO / name).read_text()
+
+
+def test_congvan_screenshots_is_a_command():
+    out = subprocess.run([str(REPO / ".venv" / "bin" / "congvan"), "--help"], capture_output=True, text=True,
+                         cwd=REPO, check=True).stdout
+    assert re.search(r"\bscreenshots\b", out)
