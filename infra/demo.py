@@ -19,6 +19,7 @@ from pathlib import Path
 from infra import procs
 from infra.procs import ProcTable
 from infra.prometheus import config as prometheus_config
+from infra.prometheus import rule_files
 from infra.stack import DEMO_PORTS, REPO, Stack, ensure_system_packages
 from infra.topology import DEMO, Topology
 
@@ -54,8 +55,7 @@ def up(fresh: bool = False, topology: Topology = DEMO) -> None:
     stack.stop(remove=False)  # leftovers of a killed run
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     _say("Starting RabbitMQ and Prometheus ...")
-    stack.start(postgres=False, s3=False, prometheus=True,
-                prometheus_config=prometheus_config(topology, DEMO_PORTS))
+    stack.start(postgres=False, s3=False, prometheus=True, prometheus_config=demo_prometheus_config(topology))
     deployment = Deployment(topology, DEMO_DIR, stack.table, stack.env()["RABBIT_API_URI"], restart=True)
     try:
         deployment.start()
@@ -72,6 +72,11 @@ def up(fresh: bool = False, topology: Topology = DEMO) -> None:
     _say(f"\nDemo accounts (also in {ACCOUNTS_FILE}):")
     _say(accounts)
     _say("Stop with: ./congvan down")
+
+
+def demo_prometheus_config(topology: Topology = DEMO) -> str:
+    """The demo's Prometheus: every process of the topology, RabbitMQ, and the alert rules (docs/operations.md)."""
+    return prometheus_config(topology, DEMO_PORTS, rule_files=rule_files())
 
 
 class Deployment:
@@ -105,7 +110,7 @@ class Deployment:
 
     def start(self) -> None:
         from services.common.rabbit_admin import RabbitAdmin
-        from services.interconnect.broker import Credentials, agency_vhost, provision, services_user
+        from services.interconnect.broker import Credentials, agency_vhost, monitor_user, provision, services_user
 
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.topology_file.write_text(self._with_directory().to_json())
@@ -129,7 +134,11 @@ class Deployment:
                 self.table, f"hub.{hub.code}",
                 _py("-m", "services.interconnect.hub", "--hub", hub.code, *common,
                     "--metrics-port", str(hub.metrics_port)),
-                env={**env, "HUB_REPORT_TOKEN": hub_reports[hub.code]["token"]}, port=hub.metrics_port,
+                # The queue poller's own management-API user (not the admin), so the depth and dead-letter
+                # gauges have data wherever the hub is started, the demo's `congvan up` included.
+                env={**env, "HUB_REPORT_TOKEN": hub_reports[hub.code]["token"],
+                     "RABBIT_API_URI": creds.api_uri(self.rabbit_api_uri, monitor_user(self.topology, hub.code))},
+                port=hub.metrics_port,
                 health_url=f"http://127.0.0.1:{hub.metrics_port}/healthz", restart=self.restart))
         agencies = {}
         for agency in self.topology.agencies:
@@ -152,7 +161,9 @@ class Deployment:
         self.agencies_file.chmod(0o600)
         gateway_env = {**env, "AGENCIES_FILE": str(self.agencies_file), "DIRECTORY_FILE": str(self.directory_file),
                        "HUB_REPORTS_FILE": str(self.hub_reports_file)}
-        waits.append(procs.spawn(self.table, "gateway", _py("-m", "gateway", "--port", str(self.topology.gateway_port)),
+        waits.append(procs.spawn(self.table, "gateway",
+                                 _py("-m", "gateway", "--port", str(self.topology.gateway_port),
+                                     "--metrics-port", str(self.topology.gateway_metrics_port)),
                                  env=gateway_env, port=self.topology.gateway_port,
                                  health_url=f"http://127.0.0.1:{self.topology.gateway_port}/healthz",
                                  restart=self.restart))
