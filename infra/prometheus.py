@@ -16,7 +16,8 @@ def scrape_targets(topology: Topology) -> dict[str, list[dict]]:
                 for a in topology.agencies]
     edges = [{"targets": [f"127.0.0.1:{a.edge_metrics_port}"], "labels": {"agency": a.organ_id}}
              for a in topology.agencies]
-    gateway = [{"targets": [f"127.0.0.1:{topology.gateway_port}"]}]
+    # The gateway's metrics listener, never its web port (where /metrics is not served).
+    gateway = [{"targets": [f"127.0.0.1:{topology.gateway_metrics_port}"]}] if topology.gateway_metrics_port else []
     return {"hub": hubs, "agency_services": services, "edge": edges, "gateway": gateway}
 
 

@@ -46,7 +46,7 @@ class Topology:
     hubs: tuple[HubSpec, ...]
     agencies: tuple[AgencySpec, ...]
     gateway_port: int = 8080
-    gateway_metrics_port: int = 0   # the gateway serves /metrics on its own HTTP port
+    gateway_metrics_port: int = 0   # the gateway's /metrics listener (loopback; not on the web port); 0: none
     extra: dict = field(default_factory=dict)
 
     def hub(self, code: str) -> HubSpec:
@@ -89,4 +89,5 @@ DEMO = Topology(
         AgencySpec("000.00.00.G22", "Văn phòng Chính phủ", "VPCP", "national", "Hà Nội", 19214, 19224),
     ),
     gateway_port=8080,
+    gateway_metrics_port=19209,
 )
