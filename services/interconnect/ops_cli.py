@@ -13,14 +13,23 @@ from typing import Any
 import typer
 
 from infra.topology import Topology
+from services.common.settings import REPO_ROOT
 from services.interconnect import broker
 from services.interconnect.domain import ORIGINAL_USER
 
-RUN_DIR = typer.Option(..., "--run-dir", envvar="CONGVAN_RUN_DIR", help="Run directory holding credentials.json")
+# Where `congvan up` provisions the demo (infra/demo.py DEMO_DIR): the commands work there without --run-dir.
+DEMO_RUN_DIR = REPO_ROOT / "var" / "demo"
+RUN_DIR = typer.Option(None, "--run-dir", envvar="CONGVAN_RUN_DIR",
+                       help="Run directory holding credentials.json (default: the demo's, var/demo)")
 TOPOLOGY = typer.Option(None, "--topology", help="Topology file (default: RUN_DIR/topology.json)")
 
 
-def _load(run_dir: Path, topology: Path | None) -> tuple[Topology, broker.Credentials]:
+def _load(run_dir: Path | None, topology: Path | None) -> tuple[Topology, broker.Credentials]:
+    run_dir = run_dir or DEMO_RUN_DIR
+    if not (run_dir / broker.CREDENTIALS_FILE).exists():
+        typer.echo(f"Không tìm thấy {run_dir / broker.CREDENTIALS_FILE}: hãy chạy ./congvan up, hoặc chỉ rõ "
+                   "--run-dir (thư mục có credentials.json do bước cấp phát broker tạo ra).", err=True)
+        raise typer.Exit(2)
     return Topology.load(topology or run_dir / "topology.json"), broker.Credentials.load(run_dir)
 
 
@@ -94,7 +103,7 @@ def register(app: typer.Typer) -> None:
 
     @dlq.command("list")
     def dlq_list(name: str = typer.Argument(..., help="Mã trục (H60, national) hoặc mã định danh cơ quan"),
-                 run_dir: Path = RUN_DIR, topology: Path | None = TOPOLOGY) -> None:
+                 run_dir: Path | None = RUN_DIR, topology: Path | None = TOPOLOGY) -> None:
         """Liệt kê các gói tin trong hàng đợi lỗi."""
         topo, creds = _load(run_dir, topology)
         rows = dead_letters(topo, creds, name)
@@ -103,13 +112,13 @@ def register(app: typer.Typer) -> None:
 
     @dlq.command("redrive")
     def dlq_redrive(name: str = typer.Argument(...), message_id: str | None = typer.Option(None, "--message-id"),
-                    run_dir: Path = RUN_DIR, topology: Path | None = TOPOLOGY) -> None:
+                    run_dir: Path | None = RUN_DIR, topology: Path | None = TOPOLOGY) -> None:
         """Đưa gói tin từ hàng đợi lỗi trở lại hàng đợi ban đầu để xử lý lại."""
         topo, creds = _load(run_dir, topology)
         typer.echo(f"Đã đưa lại {redrive(topo, creds, name, message_id)} gói tin vào hàng đợi xử lý.")
 
     @relaylog_app.command("verify")
-    def relaylog_verify(hub: str = typer.Argument(..., help="Mã trục: H60, national"), run_dir: Path = RUN_DIR,
+    def relaylog_verify(hub: str = typer.Argument(..., help="Mã trục: H60, national"), run_dir: Path | None = RUN_DIR,
                         topology: Path | None = TOPOLOGY) -> None:
         """Kiểm tra chuỗi băm của nhật ký chuyển tiếp; mã thoát 1 nếu có bản ghi bị sửa, xóa hoặc chèn."""
         from services.common.db import Database
@@ -117,6 +126,7 @@ def register(app: typer.Typer) -> None:
         from services.interconnect.models import HubBase
         from services.interconnect.relaylog import RelayLog
 
+        run_dir = run_dir or DEMO_RUN_DIR
         topo = Topology.load(topology or run_dir / "topology.json")
         db = Database("hub", f"{broker.namespace(topo)}hub.{hub}", HubBase.metadata,
                       CommonSettings(data_dir=run_dir / "data"))
