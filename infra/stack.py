@@ -34,8 +34,6 @@ APT_PACKAGES = [
 # slapd's postinst would otherwise make a database for a domain guessed from the host name, with an admin password
 # asked through debconf; the tests run their own slapd from a generated configuration, so none is made here.
 DEBCONF_PRESEEDS = "slapd slapd/no_configuration boolean true\n"
-# Services that a package's postinst enables at boot; the stacks and tests start their own processes instead.
-NO_SYSTEM_SERVICES = ("slapd",)
 
 
 @dataclass(frozen=True)
@@ -93,12 +91,49 @@ def missing_apt_packages(packages: list[str] = APT_PACKAGES) -> list[str]:
     return [p for p in packages if p not in installed]
 
 
+# Packages whose postinst enables a system service at boot, and those services (systemd units; the SysV script is
+# the unit's name without the suffix). epmd comes with erlang-base, which rabbitmq-server pulls in.
+BOOT_SERVICES = {
+    "rabbitmq-server": ["rabbitmq-server.service", "epmd.service", "epmd.socket"],
+    "prometheus": ["prometheus.service"],
+    "postgresql": ["postgresql.service"],
+    "slapd": ["slapd.service"],   # SysV only: the LDAP tests run their own slapd (tests/ldap_server.py)
+}
+
+
+def disable_at_boot(units: list[str], root: Path = Path("/")) -> list[str]:
+    """Undo what a package's postinst did to start `units` at boot; returns the links removed or renamed.
+
+    The stacks run their own RabbitMQ, Prometheus and PostgreSQL as throwaway processes on other ports, so the
+    system-wide services the packages enable would only be servers nobody configured, listening on the default
+    ports (epmd on every interface) after the next boot. This is what `systemctl disable` and `update-rc.d
+    disable` do, done on the files so that it works where systemd is not running (containers, CI): the
+    `*.wants/` links of each unit go, and the SysV start links S<nn><name> become K<nn><name>, which a later
+    upgrade's `update-rc.d defaults` leaves alone (as deb-systemd-helper leaves a unit it finds disabled).
+    """
+    changed: list[str] = []
+    etc = root / "etc"
+    for unit in units:
+        for link in sorted((etc / "systemd" / "system").glob(f"*.wants/{unit}")):
+            if link.is_symlink():
+                link.unlink()
+                changed.append(str(link.relative_to(root)))
+        script = unit.rsplit(".", 1)[0]
+        for link in sorted(etc.glob(f"rc[0-6S].d/S[0-9][0-9]{script}")):
+            if link.name[3:] == script:
+                target = link.with_name("K" + link.name[1:])
+                link.rename(target)
+                changed.append(str(target.relative_to(root)))
+    return changed
+
+
 def ensure_system_packages() -> None:
     missing = missing_apt_packages()
     if not missing:
         return
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    # Without policy-rc.d, postinst scripts would start system-wide RabbitMQ/PostgreSQL on default ports.
+    # Without policy-rc.d, postinst scripts would start system-wide RabbitMQ/PostgreSQL on default ports; it
+    # does not stop them from enabling those services at boot, which disable_at_boot undoes afterwards.
     policy = Path("/usr/sbin/policy-rc.d")
     created = False
     if not policy.exists():
@@ -112,16 +147,8 @@ def ensure_system_packages() -> None:
     finally:
         if created:
             policy.unlink()
-    _disable_system_services([s for s in NO_SYSTEM_SERVICES if s in missing])
-
-
-def _disable_system_services(names: list[str]) -> None:
-    """Undo the boot-time enabling a postinst did (policy-rc.d only stops it from starting now)."""
-    for name in names:
-        if shutil.which("update-rc.d") and Path(f"/etc/init.d/{name}").exists():
-            subprocess.run(["update-rc.d", name, "disable"], capture_output=True, check=False)
-        if shutil.which("systemctl") and Path("/run/systemd/system").is_dir():
-            subprocess.run(["systemctl", "disable", name], capture_output=True, check=False)
+        # Also after a failed install: a package configured before the failure has enabled its service already.
+        disable_at_boot([u for p in missing for u in BOOT_SERVICES.get(p, [])])
 
 
 class Stack:
