@@ -32,9 +32,9 @@ from pathlib import Path
 import pika
 
 from infra.procs import free_port
-from infra.topology import AgencySpec, HubSpec, Topology
 from services.common.rabbit_admin import RabbitAdmin
 from services.interconnect import broker, edxml
+from services.interconnect.topology import AgencySpec, HubSpec, Topology
 
 REPO = Path(__file__).resolve().parents[1]
 STACK_ENV = Path("/tmp/congvan-test-stack/env")

@@ -21,7 +21,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter
 
-from infra.topology import DEMO
+from services.interconnect.topology import DEMO
 from services.signing import fonts, layout, pades, pki, sample
 from services.signing.keys import open_signer
 from services.signing.settings import SigningSettings

@@ -1,8 +1,8 @@
 """The hub operator's report ("Báo cáo trục liên thông"): per hub sent, received, delivered, rejected by reason and
 the median delivery time; per agency of the province its usage; inline-SVG bar charts; PDF and XLSX exports.
 
-The figures come from each hub's own `GET /report` (services/reporting/hubs.py), called with the hub's bearer token
-from HUB_REPORTS_FILE: the gateway never opens a hub's database. Who sees what: a person with the role
+The figures come from each hub's own `GET /report` (services/interconnect/hub_report.py), called with the hub's
+bearer token from HUB_REPORTS_FILE: the gateway never opens a hub's database. Who sees what: a person with the role
 `hub_operator` sees the hub that serves their agency; the operator at an agency served by the national hub sees
 every configured hub (domain.hubs_visible). Everyone else is refused with a Vietnamese message.
 """

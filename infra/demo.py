@@ -21,7 +21,7 @@ from infra.procs import ProcTable
 from infra.prometheus import config as prometheus_config
 from infra.prometheus import rule_files
 from infra.stack import DEMO_PORTS, REPO, Stack, ensure_system_packages
-from infra.topology import DEMO, Topology
+from services.interconnect.topology import DEMO, Topology
 
 DEMO_DIR = REPO / "var" / "demo"
 STACK_DIR = DEMO_DIR / "stack"
@@ -177,7 +177,7 @@ class Deployment:
     def _hub_reports(self) -> dict[str, dict]:
         """A bearer token per hub for its GET /report (never in the repo), with the hubs' report URLs for the
         gateway (HUB_REPORTS_FILE, mode 600); each hub also gets its token in HUB_REPORT_TOKEN."""
-        from services.reporting.hubs import write_hub_reports
+        from services.interconnect.hub_report import write_hub_reports
 
         return write_hub_reports(self.topology, self.hub_reports_file,
                                  lambda h: f"http://127.0.0.1:{h.metrics_port}/report")

@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from infra.stack import StackPorts
-from infra.topology import Topology
+from services.interconnect.topology import Topology
 
 
 def scrape_targets(topology: Topology) -> dict[str, list[dict]]:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from infra import procs
 from infra.demo import Deployment
 from infra.procs import ProcTable
-from infra.topology import DEMO, Topology
+from services.interconnect.topology import DEMO, Topology
 
 
 def e2e_topology() -> Topology:

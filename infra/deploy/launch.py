@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from infra.topology import Topology
+from services.interconnect.topology import Topology
 
 
 def _paths() -> tuple[Topology, Path]:
@@ -35,7 +35,7 @@ def provision() -> None:
                          amqp_port=int(os.environ.get("AMQP_PORT", "5672")))
     finally:
         admin.close()
-    from services.reporting.hubs import HUB_REPORTS_NAME, write_hub_reports
+    from services.interconnect.hub_report import HUB_REPORTS_NAME, write_hub_reports
 
     # The hubs' report tokens beside the broker passwords; each hub reads its own, the gateway the whole file.
     # Compose names the hub services hub-<code> and every hub serves /report on its metrics port, 9100.

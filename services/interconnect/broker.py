@@ -42,8 +42,8 @@ import pika
 import pika.exceptions
 from pika.adapters.blocking_connection import _IoloopTimerContext
 
-from infra.topology import HubSpec, Topology
 from services.common.rabbit_admin import RabbitAdmin
+from services.interconnect.topology import HubSpec, Topology
 
 log = logging.getLogger(__name__)
 

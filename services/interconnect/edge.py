@@ -25,7 +25,6 @@ from typing import Any
 import pika
 from sqlalchemy import func, select
 
-from infra.topology import Topology
 from services.common import audit
 from services.common.actor import system_actor
 from services.common.clock import now_vn
@@ -39,6 +38,7 @@ from services.interconnect.domain import H_SUBMITTED, Reason
 from services.interconnect.hub import Loop
 from services.interconnect.models import EdgeBase, EdgeInbox, EdgeOutbox, EdgeRecipientStatus
 from services.interconnect.process import process_arguments, run_until_signalled
+from services.interconnect.topology import Topology
 from services.storage.blobs import BlobStore, blob_store
 
 log = logging.getLogger("congvan.edge")

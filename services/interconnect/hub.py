@@ -24,7 +24,6 @@ from typing import Any, Protocol
 import pika
 import pika.exceptions
 
-from infra.topology import Topology
 from services.common.clock import now_vn
 from services.common.db import Database
 from services.common.settings import CommonSettings
@@ -34,6 +33,7 @@ from services.interconnect.domain import H_ORIGIN, H_READDRESSED, H_RECIPIENTS, 
 from services.interconnect.models import HubBase
 from services.interconnect.process import process_arguments, run_until_signalled
 from services.interconnect.relaylog import RelayLog
+from services.interconnect.topology import Topology
 
 log = logging.getLogger("congvan.hub")
 PREFETCH = 32
@@ -422,8 +422,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _report_route(topology: Topology, hub: Hub, run_dir: Path):
-    """GET /report: this hub's figures for the operator's screen (services/reporting/hubs.py, bearer token)."""
-    from services.reporting.hubs import hub_report_token, report_route
+    """GET /report: this hub's figures for the operator's screen (services/interconnect/hub_report.py, bearer token)."""
+    from services.interconnect.hub_report import hub_report_token, report_route
 
     served = {a.organ_id: a.name for a in topology.agencies_of(hub.code)}
     return report_route(hub.log.db, hub.code, hub.spec.name, served, hub_report_token(hub.code, run_dir),

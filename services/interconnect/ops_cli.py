@@ -12,10 +12,10 @@ from typing import Any
 
 import typer
 
-from infra.topology import Topology
 from services.common.settings import REPO_ROOT
 from services.interconnect import broker
 from services.interconnect.domain import ORIGINAL_USER
+from services.interconnect.topology import Topology
 
 # Where `congvan up` provisions the demo (infra/demo.py DEMO_DIR): the commands work there without --run-dir.
 DEMO_RUN_DIR = REPO_ROOT / "var" / "demo"

@@ -285,7 +285,7 @@ def search(db: Database, actor: Actor, filters: dict[str, Any] | None = None, pa
             total, capped = min(total, COUNT_CAP), total > COUNT_CAP
             docs = session.execute(query.order_by(Document.issued_date.desc().nulls_last(), Document.id)
                                    .offset((page - 1) * size).limit(size)).scalars().all()
-        from services.registry.operations import summary
+        from services.registry.documents import summary
 
         items = [summary(d) for d in docs if domain.can_view(actor, d.agency_id, d.state, d.handlers or [])]
         return {"items": items, "total": total, "total_capped": capped, "page": page, "size": size}

@@ -1,4 +1,4 @@
-"""nameko service `registry`: thin entrypoints over services/registry/operations.py.
+"""nameko service `registry`: thin entrypoints over the use cases of services/registry/operations.py.
 
 Events leave through the transactional outbox (OutboxRelay dispatches them as `registry.events`):
 `outgoing_package`, `outgoing_status` (for the interconnect edge), `incoming_registered`, `outgoing_issued`.

@@ -25,8 +25,8 @@ def register(app: typer.Typer) -> None:
              date_to: str | None = typer.Option(None, "--to", help="Đến ngày (YYYY-MM-DD)"),
              as_json: bool = typer.Option(False, "--json", help="In kết quả dạng JSON")) -> None:
         """Gói tin đã gửi, đã nhận, bị từ chối theo lý do và thời gian chuyển trung vị của từng trục."""
-        from infra.topology import Topology
-        from services.reporting.hubs import hubs_report
+        from services.interconnect.hub_report import hubs_report
+        from services.interconnect.topology import Topology
 
         topo = Topology.load(topology or run_dir / "topology.json")
         report = hubs_report(topo, run_dir, _day(date_from), _day(date_to))

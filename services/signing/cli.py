@@ -20,7 +20,7 @@ from services.signing.verify import trust_store, verify_pdf
 
 
 def _agencies(spec: str) -> list[pki.AgencyEntry]:
-    from infra.topology import DEMO, Topology
+    from services.interconnect.topology import DEMO, Topology
 
     topology = DEMO if spec == "demo" else Topology.load(Path(spec))
     return pki.demo_agencies(topology.agencies)

@@ -34,8 +34,8 @@ from services.common.errors import NotFound
 DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")  # id-kp-documentSigning (RFC 9336)
 CRL_BASE = "http://pki.congvan.test"  # written in the CRL distribution points; never fetched (offline CRLs)
 
-# Demo leaders, one per demo agency (infra/topology.py DEMO), named as in infra/demo_people.py so the demo's
-# accounts find their certificates. H60 keeps the account name its tests and CLI examples use.
+# Demo leaders, one per demo agency (services/interconnect/topology.py DEMO), named as in infra/demo_people.py so the
+# demo's accounts find their certificates. H60 keeps the account name its tests and CLI examples use.
 DEMO_LEADERS: dict[str, tuple[str, str, str]] = {
     "000.00.00.H60": ("Nguyễn Văn An", "Chủ tịch", "annv.ubnd"),
     "000.00.09.H60": ("Trịnh Quang Huy", "Giám đốc", "huytq.snv"),

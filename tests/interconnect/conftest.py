@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.topology import AgencySpec, HubSpec, Topology
 from services.interconnect import broker
+from services.interconnect.topology import AgencySpec, HubSpec, Topology
 from tests.interconnect.harness import Network
 
 H60_A = "000.00.00.H60"   # UBND tỉnh Tuyên Quang

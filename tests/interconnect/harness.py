@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from infra.procs import free_port
-from infra.topology import Topology
 from services.common.rpc_client import ServiceClient
 from services.common.settings import CommonSettings
 from services.interconnect import broker
+from services.interconnect.topology import Topology
 from services.storage.blobs import blob_store
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,8 +11,8 @@ import yaml
 
 from infra.prometheus import ALERT_RULES, RULES_DIR, config, rule_files
 from infra.stack import DEMO_PORTS
-from infra.topology import DEMO
 from services.common.workcalendar import DEFAULT_REGISTRATION_LIMIT_HOURS
+from services.interconnect.topology import DEMO
 
 REPO = Path(__file__).resolve().parents[2]
 # Metrics the rules use that another area exports (told to its owner); every other name must be in the code.

@@ -14,7 +14,7 @@ from infra import procs
 from infra.demo import demo_prometheus_config
 from infra.procs import ProcTable
 from infra.prometheus import ALERT_RULES, scrape_targets
-from infra.topology import DEMO
+from services.interconnect.topology import DEMO
 
 
 def test_the_demos_prometheus_loads_every_alert_rule(tmp_path):

@@ -139,7 +139,7 @@ def test_every_command_runs_a_module_that_exists():
 
 
 def test_hubs_and_agencies_match_the_topology():
-    from infra.topology import Topology
+    from services.interconnect.topology import Topology
 
     topology = Topology.load(DEPLOY / "topology.json")
     hubs = {c[c.index("--hub") + 1] for n, s in APPS.items() if kind(n) == "hub" for c in [s["command"]]}

@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from infra import procs
-from infra.topology import DEMO
 from services.common.actor import Role, system_actor
 from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.common.rpc_client import ServiceClient
 from services.common.settings import CommonSettings
+from services.interconnect.topology import DEMO
 from services.registry.domain import State
 from services.registry.numbering import numbering_year
 from services.signing import layout, models, pki, sample

@@ -10,10 +10,10 @@ from services.common.clock import VN_TZ
 from services.common.db import Database
 from services.common.settings import CommonSettings
 from services.common.workcalendar import WorkCalendar
+from services.interconnect.hub_report import relay_entries
 from services.interconnect.models import HubBase
 from services.interconnect.relaylog import RelayLog
 from services.reporting import domain
-from services.reporting.hubs import relay_entries
 
 CAL = WorkCalendar()  # 07:30–11:30, 13:30–17:00, Vietnamese holidays
 
@@ -133,7 +133,7 @@ def test_report_hubs_command(tmp_path):
     from typer.testing import CliRunner
 
     from infra.cli import _load_plugins, app
-    from infra.topology import DEMO
+    from services.interconnect.topology import DEMO
 
     (tmp_path / "topology.json").write_text(DEMO.to_json())
     db = Database("hub", "hub.H60", HubBase.metadata, CommonSettings(data_dir=tmp_path / "data"))

@@ -11,7 +11,6 @@ import pika
 import pytest
 
 from infra.procs import free_port
-from infra.topology import DEMO
 from services.common.clock import VN_TZ
 from services.common.db import Database
 from services.common.observability import serve_metrics
@@ -20,16 +19,17 @@ from services.interconnect import broker, edxml
 from services.interconnect import hub as hub_module
 from services.interconnect.domain import H_ORIGIN, H_RECIPIENTS
 from services.interconnect.hub import Hub, TopologyRecipients
-from services.interconnect.models import HubBase
-from services.interconnect.relaylog import RelayLog
-from services.reporting import domain
-from services.reporting.hubs import (
+from services.interconnect.hub_report import (
     HUB_REPORTS_NAME,
     REPORT_TOKEN_ENV,
     authorised,
     relay_entries,
     write_hub_reports,
 )
+from services.interconnect.models import HubBase
+from services.interconnect.relaylog import RelayLog
+from services.interconnect.topology import DEMO
+from services.reporting import domain
 from tests.interconnect.harness import edoc
 
 UB, SNV, DN, VPCP = "000.00.00.H60", "000.00.09.H60", "000.00.00.H17", "000.00.00.G22"
@@ -237,7 +237,7 @@ def operator_web(tmp_path):
 
     from gateway.app import create_app
     from gateway.settings import GatewaySettings
-    from services.reporting.hubs import report_route
+    from services.interconnect.hub_report import report_route
 
     servers, dbs, config = [], [], {}
     for code, served in (("H60", SERVED), ("H17", {DN: "Ủy ban nhân dân thành phố Đà Nẵng"})):

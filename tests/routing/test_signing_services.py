@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from infra.topology import DEMO
 from services.common.actor import Actor
 from services.common.clock import now_vn
 from services.common.errors import CongVanError, Forbidden, NotFound
 from services.common.rpc_client import ServiceClient
 from services.common.settings import CommonSettings
+from services.interconnect.topology import DEMO
 from services.signing import pki, sample
 from services.storage.blobs import blob_store
 from tests.agency import running_agency_process

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.topology import DEMO
 from services.common.db import Database
 from services.common.rpc_client import ServiceClient
+from services.interconnect.topology import DEMO
 from services.signing import models, pki, sample
 from services.signing.settings import SigningSettings
 from services.signing.workflow import Signing

@@ -11,7 +11,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign.signers import SimpleSigner
 from pyhanko.stamp import TextStamp, TextStampStyle
 
-from infra.topology import DEMO
+from services.interconnect.topology import DEMO
 from services.signing import fonts, layout, pades, pki
 from services.signing.verify import trust_store, verify_pdf
 from tests.signing.test_flow import DATE, NUMBER, issue

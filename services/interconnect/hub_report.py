@@ -1,9 +1,11 @@
-"""Adapter to the hubs' relay logs (services/interconnect/relaylog.py): what the operator of a hub reads for the
-per-hub report (sent, received, rejected by reason, median delivery time) and the province's usage per agency.
+"""The hubs' figures from their own relay logs (relaylog.py): what the operator of a hub reads for the per-hub report
+(sent, received, rejected by reason, median delivery time) and the province's usage per agency.
 
 The relay logs live in each hub's own database (one SQLite file or PostgreSQL schema per hub, under the run
-directory's data folder); only the operator's machine reaches them: `congvan report hubs` reads them all, and each
-hub serves its own figures at `GET /report` (bearer token) for the gateway's operator screen (gateway/hub_reports.py).
+directory's data folder) and only the interconnect reads them: each hub serves its own figures at `GET /report`
+(bearer token) for the gateway's operator screen (gateway/hub_reports.py), and `congvan report hubs` on the
+operator's machine calls `hubs_report` here. The figures themselves are computed by the pure functions of
+services/reporting/domain.py.
 """
 
 from __future__ import annotations

@@ -1,0 +1,177 @@
+"""Changes after the fact: recall, update and replace packages received from a sender (accepted or refused by the
+clerk), recalling our own outgoing documents, and the per-recipient statuses coming back."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.common.actor import Actor, Role
+from services.common.clock import now_utc
+from services.common.db import Database
+from services.common.errors import ValidationFailed
+from services.common.outbox import enqueue
+from services.registry import domain
+from services.registry.documents import (
+    _attachments,
+    _find_incoming,
+    _history,
+    _in_agency,
+    _incoming_from_package,
+    _load,
+    _parse_dt,
+    _status_payload,
+    build_package,
+    profile,
+    summary,
+)
+from services.registry.domain import Direction, State
+from services.registry.models import (
+    Document,
+    DocumentLink,
+    RecipientStatus,
+)
+
+log = logging.getLogger(__name__)
+
+
+def _receive_change(db: Database, actor: Actor, package: dict[str, Any], key: str, kind: int) -> dict:
+    """Revoke (1) or update (2) of a document we received (STANDARDS §8.3)."""
+    business = package.get("business") or {}
+    sender = package["from"]["organ_id"]
+    target_id = business.get("target_document_id") or package["document_id"]
+    with db.session() as session:
+        target = _find_incoming(session, actor.agency_id, target_id, sender)
+        if target is None:
+            log.warning("change package %s for unknown document %s from %s", kind, target_id, sender)
+            return {"incoming_id": None, "duplicate": False, "state": "unknown_target"}
+        change = {"kind": "revoke" if kind == 1 else "update", "key": key, "reason": business.get("reason", ""),
+                  "package": package if kind == 2 else None, "received_at": now_utc().isoformat()}
+        if kind == 1 and target.state == State.WAITING_RECEPTION:
+            # Not registered yet: nothing to undo, the revocation is accepted at once.
+            target.state = State.REVOKED
+            target.dedupe_key = target.dedupe_key  # keeps the original key: a re-sent original stays a duplicate
+            _history(session, target, actor, "revoked", {"reason": change["reason"], "automatic": True})
+            enqueue(session, "outgoing_status", _status_payload(profile(session, actor.agency_id), target, sender,
+                                                                "15", "Đồng ý thu hồi văn bản", actor))
+        else:
+            target.pending_change = change
+            _history(session, target, actor, "change_requested", {"kind": change["kind"],
+                                                                  "reason": change["reason"]})
+        return {"incoming_id": target.id, "duplicate": False, "state": target.state, "change": change["kind"]}
+
+
+def _link_replacement(session: Session, actor: Actor, doc: Document, package: dict[str, Any]) -> None:
+    business = package.get("business") or {}
+    targets = [r.get("document_id") for r in business.get("replacements") or [] if r.get("document_id")]
+    if business.get("target_document_id"):
+        targets.append(business["target_document_id"])
+    for target_id in dict.fromkeys(targets):
+        old = _find_incoming(session, actor.agency_id, target_id, doc.sender_organ_id or "")
+        if old is not None and old.id != doc.id:
+            session.add(DocumentLink(from_pk=doc.id, to_pk=old.id, kind="replaces"))
+            old.replaced_by = doc.id
+            _history(session, old, actor, "replaced", {"by": doc.id})
+
+
+def decide_change(db: Database, actor: Actor, incoming_id: str, accept: bool, reason: str = "") -> dict:
+    """The clerk answers a revoke/update/take-back request: 15 (accepted) or 16 (refused) to the sender."""
+    _in_agency(db, actor)
+    actor.require(Role.CLERK)
+    with db.session() as session:
+        doc = _load(session, actor, incoming_id, Direction.INCOMING, for_update=True)
+        change = doc.pending_change
+        if not change:
+            raise ValidationFailed("Văn bản này không có yêu cầu thu hồi, cập nhật hay lấy lại.", code="no_change")
+        if not accept and not reason.strip():
+            raise ValidationFailed("Thiếu trường bắt buộc “Lý do từ chối”.", code="missing_field", field="reason")
+        if accept and change["kind"] in ("revoke", "take_back"):
+            doc.state = State.REVOKED
+        elif accept and change["kind"] == "update" and change.get("package"):
+            fresh = _incoming_from_package(actor, change["package"], doc.dedupe_key or "", 0)
+            for attr in ("subject", "content", "code_number", "code_notation", "issued_date", "priority",
+                         "due_date", "to_places", "signer_position", "signer_full_name", "type_name"):
+                setattr(doc, attr, getattr(fresh, attr))
+        doc.pending_change = None
+        code = "15" if accept else "16"
+        text = reason or ("Đồng ý " + {"revoke": "thu hồi", "update": "cập nhật", "take_back": "lấy lại"}[
+            change["kind"]] if accept else "")
+        _history(session, doc, actor, "change_accepted" if accept else "change_refused",
+                 {"kind": change["kind"], "reason": reason})
+        enqueue(session, "outgoing_status", _status_payload(profile(session, actor.agency_id), doc,
+                                                            doc.sender_organ_id or "", code, text, actor))
+        return {"incoming_id": doc.id, "state": doc.state, "status_code": code}
+
+
+def recall_outgoing(db: Database, actor: Actor, outgoing_id: str, reason: str) -> dict:
+    """Freeze the document and send a revoke package; the recipients' 15/16 (or 03/02) are then followed."""
+    _in_agency(db, actor)
+    actor.require(Role.CLERK)
+    if not (reason or "").strip():
+        raise ValidationFailed("Thiếu trường bắt buộc “Lý do thu hồi”.", code="missing_field", field="reason")
+    with db.session() as session:
+        doc = _load(session, actor, outgoing_id, Direction.OUTGOING, for_update=True)
+        domain.check_transition(Direction.OUTGOING, doc.state, State.RECALLED)
+        doc.state, doc.frozen = State.RECALLED, True
+        rows = list(session.execute(select(RecipientStatus).where(RecipientStatus.document_pk == doc.id)).scalars())
+        remote = [{"organ_id": r.organ_id, "organ_name": r.organ_name} for r in rows if r.channel == "interconnect"]
+        for r in rows:
+            r.recall_state = "requested"
+        if remote:
+            enqueue(session, "outgoing_package", build_package(profile(session, actor.agency_id), doc, remote,
+                                                               _attachments(session, doc), actor, 1, reason.strip()))
+        _history(session, doc, actor, "recalled", {"reason": reason.strip()})
+        return summary(doc)
+
+
+RECALL_ANSWERS = {"15": "accepted", "03": "accepted", "16": "refused", "02": "refused"}
+
+
+def record_status(db: Database, actor: Actor, status: dict[str, Any]) -> dict:
+    """A status about one of our outgoing documents (or a 13 about an incoming one). Idempotent."""
+    _in_agency(db, actor)
+    actor.require(Role.SYSTEM)
+    code = str(status.get("status_code") or "").strip()
+    code = code.zfill(2) if code.isdigit() else code
+    sender = (status.get("from") or {}).get("organ_id") or ""
+    about = status.get("response_for") or {}
+    doc_id = about.get("document_id") or ""
+    if not code or not sender or not doc_id:
+        raise ValidationFailed("Trạng thái thiếu mã cơ quan gửi, mã văn bản hoặc mã trạng thái.", code="bad_status")
+    with db.session() as session:
+        if code == "13":  # the sender of an incoming document wants it back
+            incoming = _find_incoming(session, actor.agency_id, doc_id, sender)
+            if incoming is None:
+                return {"matched": False}
+            if (incoming.pending_change or {}).get("kind") != "take_back" and incoming.state != State.REVOKED:
+                incoming.pending_change = {"kind": "take_back", "reason": status.get("description", ""),
+                                           "received_at": now_utc().isoformat()}
+                _history(session, incoming, actor, "change_requested", {"kind": "take_back"})
+            return {"matched": True, "incoming_id": incoming.id}
+        doc = session.execute(select(Document).where(
+            Document.agency_id == actor.agency_id, Document.direction == Direction.OUTGOING,
+            Document.document_id == doc_id).with_for_update()).scalars().first()
+        if doc is None:
+            log.warning("status %s from %s about unknown document %s", code, sender, doc_id)
+            return {"matched": False}
+        row = session.execute(select(RecipientStatus).where(RecipientStatus.document_pk == doc.id,
+                                                            RecipientStatus.organ_id == sender)).scalar_one_or_none()
+        if row is None:
+            row = RecipientStatus(document_pk=doc.id, organ_id=sender, organ_name=(status.get("from") or {}).get(
+                "organ_name", ""), seen=[])
+            session.add(row)
+        if code in (row.seen or []) and code != "05":
+            return {"matched": True, "duplicate": True, "outgoing_id": doc.id}
+        row.seen = [*(row.seen or []), code]
+        description = str(status.get("description") or "")[:1000]
+        if doc.state == State.RECALLED and code in RECALL_ANSWERS and row.recall_state == "requested":
+            row.recall_state = RECALL_ANSWERS[code]
+        else:
+            row.status_code, row.description = code, description
+            row.status_at = _parse_dt(status.get("timestamp")) or now_utc()
+        _history(session, doc, actor, "status", {"organ_id": sender, "status_code": code,
+                                                 "description": description})
+        return {"matched": True, "duplicate": False, "outgoing_id": doc.id}

@@ -1,0 +1,256 @@
+"""Outgoing documents: submit for issue, number and seal, register a document signed elsewhere, dispatch it to
+its recipients through the outbox."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.common.actor import Actor, Role
+from services.common.clock import now_utc, vn_date
+from services.common.db import Database
+from services.common.errors import Conflict, ValidationFailed
+from services.common.outbox import enqueue
+from services.registry import domain, numbering
+from services.registry.catalog import URGENCY_LABELS, type_name
+from services.registry.documents import (
+    _attachments,
+    _history,
+    _in_agency,
+    _iso,
+    _list,
+    _load,
+    build_package,
+    profile,
+    summary,
+)
+from services.registry.domain import Direction, ServiceUnavailable, State
+from services.registry.models import (
+    Attachment,
+    Document,
+    DocumentLink,
+    RecipientStatus,
+)
+
+log = logging.getLogger(__name__)
+
+
+# signing.fill_and_seal(pdf_sha256, number_text, date_text, notation, appendices) -> {"sha256", "appendices"}
+Sign = Callable[[str, str, str, str, list[str]], dict[str, Any]]
+
+
+ISSUE_RETRIES = 5
+
+
+def submit_for_issue(db: Database, actor: Actor, draft: dict[str, Any]) -> dict:
+    """A leader-signed draft lands in "waiting to issue" (chờ ban hành). Idempotent on draft_id."""
+    _in_agency(db, actor)
+    actor.require(Role.SYSTEM, Role.LEADER, Role.CLERK)
+    domain.refuse_secret(draft)
+    domain.check_required(draft, (*domain.OUTGOING_REQUIRED, ("pdf_sha256", "Tệp văn bản đã ký"),
+                                  ("draft_id", "Mã dự thảo")))
+    domain.check_type_code(draft["type_code"])
+    domain.check_lengths(draft, domain.OUTGOING_FIELDS)
+    with db.session() as session:
+        existing = session.execute(select(Document).where(Document.agency_id == actor.agency_id,
+                                                          Document.draft_id == str(draft["draft_id"]))
+                                   ).scalar_one_or_none()
+        if existing is not None:
+            return {**summary(existing), "duplicate": True}
+        prof = profile(session, actor.agency_id)
+        signer = draft.get("signer") or {}
+        doc = Document(
+            agency_id=actor.agency_id, direction=Direction.OUTGOING, state=State.WAITING_ISSUE,
+            draft_id=str(draft["draft_id"])[:64], type_code=draft["type_code"], type_name=type_name(draft["type_code"]),
+            # Column 6 of the outgoing register: the unit that drafted it, as routing named it at signing.
+            drafting_unit=str(draft.get("unit") or "")[:40] or None,
+            drafting_unit_name=str(draft.get("unit_name") or "")[:200] or None,
+            code_notation=draft.get("code_notation") or domain.make_notation(
+                draft["type_code"], prof.abbreviation, draft.get("unit_abbr")),
+            organ_id=actor.agency_id, organ_name=prof.organ_name, promulgation_place=prof.place,
+            subject=str(draft["subject"]).strip(), content=str(draft.get("content") or ""),
+            signer_competence=str(signer.get("competence") or "")[:100],
+            signer_position=str(signer.get("position") or draft.get("signer_position") or "")[:100],
+            signer_full_name=str(signer.get("full_name") or draft.get("signer_full_name") or "")[:50],
+            priority=domain.urgency(draft.get("priority")), page_amount=draft.get("page_amount"),
+            due_date=domain.parse_date(draft["due_date"]) if draft.get("due_date") else None,
+            handlers=[str(h) for h in draft.get("handlers") or []], to_places=list(draft.get("to_places") or []),
+            package={"suggested_recipients": draft.get("recipients") or [], "answers": draft.get("answers") or []},
+        )
+        session.add(doc)
+        session.flush()
+        session.add(Attachment(document_pk=doc.id, sha256=draft["pdf_sha256"], role="main",
+                               name=str(draft.get("pdf_name") or "van-ban.pdf")[:255]))
+        for sha in draft.get("appendices") or []:
+            session.add(Attachment(document_pk=doc.id, sha256=sha, role="appendix", name=f"phu-luc-{sha[:8]}.pdf"))
+        for incoming_pk in draft.get("answers") or []:
+            target = session.get(Document, incoming_pk)
+            if target is not None and target.agency_id == actor.agency_id and target.direction == Direction.INCOMING:
+                session.add(DocumentLink(from_pk=doc.id, to_pk=target.id, kind="answers"))
+        _history(session, doc, actor, "submitted_for_issue", {"draft_id": doc.draft_id})
+        return {**summary(doc), "duplicate": False}
+
+
+def list_waiting_issue(db: Database, actor: Actor, page: int = 1, size: int = 50) -> dict:
+    """Urgent ones first: they are issued immediately after signing (DOMAIN.md outgoing 4)."""
+    _in_agency(db, actor)
+    return _list(db, actor, Direction.OUTGOING, [State.WAITING_ISSUE], {}, page, size,
+                 order=(Document.priority.desc(), Document.created_at))
+
+
+def list_outgoing(db: Database, actor: Actor, filters: dict[str, Any] | None = None, page: int = 1,
+                  size: int = 50) -> dict:
+    _in_agency(db, actor)
+    filters = filters or {}
+    states = [filters["state"]] if filters.get("state") else [State.ISSUED, State.RECALLED]
+    return _list(db, actor, Direction.OUTGOING, states, filters, page, size,
+                 order=(Document.priority.desc(), Document.registered_at.desc()))
+
+
+def _dispatch_issued(session: Session, actor: Actor, doc: Document, recipients: list[dict[str, str]]) -> None:
+    """Recipients' rows, the package for the edge, answered incoming documents, and `outgoing_issued`."""
+    for r in recipients:
+        session.add(RecipientStatus(document_pk=doc.id, organ_id=r["organ_id"], organ_name=r.get("organ_name", ""),
+                                    channel=r.get("channel", "interconnect")))
+    remote = [r for r in recipients if r.get("channel", "interconnect") == "interconnect"]
+    prof = profile(session, actor.agency_id)
+    answers = [lk.to_pk for lk in session.execute(select(DocumentLink).where(
+        DocumentLink.from_pk == doc.id, DocumentLink.kind == "answers")).scalars()]
+    response_for = []
+    for incoming_pk in answers:
+        incoming = session.get(Document, incoming_pk)
+        if incoming is not None:
+            incoming.handled = True
+            _history(session, incoming, actor, "answered", {"outgoing_id": doc.id})
+            response_for.append({"organ_id": incoming.organ_id, "code": f"{incoming.code_number}/"
+                                 f"{incoming.code_notation}", "promulgation_date": _iso(incoming.issued_date),
+                                 "document_id": incoming.document_id})
+    doc.package = {**(doc.package or {}), "response_for": response_for}
+    if remote:
+        enqueue(session, "outgoing_package", build_package(prof, doc, remote, _attachments(session, doc), actor))
+    if answers:
+        enqueue(session, "outgoing_issued", {"outgoing_id": doc.id, "answers": answers})
+
+
+def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: str, recipients: list[dict[str, Any]],
+                   sign: Sign, urgency: int | None = None, no_paper_copy: bool = False,
+                   issued_amount: int | None = None, to_places: list[str] | None = None) -> dict:
+    """Number and date from the register, filled in and seal-signed by `signing`, then dispatched.
+
+    The signing call happens outside any transaction (it is a network round trip): the number is read, the PDF
+    signed with it, and the number is taken only if it is still the next one; otherwise the PDF is signed again
+    with the new number. Nothing is numbered if signing fails.
+    """
+    _in_agency(db, actor)
+    actor.require(Role.CLERK)
+    clean = domain.check_recipients(recipients)
+    priority = domain.urgency(urgency) if urgency is not None else None
+    if issued_amount is not None:
+        domain.check_lengths({"issued_amount": issued_amount}, domain.OUTGOING_FIELDS)
+    with db.session() as session:
+        doc = _load(session, actor, outgoing_id, Direction.OUTGOING)
+        domain.check_transition(Direction.OUTGOING, doc.state, State.ISSUED)
+        main = _attachments(session, doc, "main")
+        appendices = [a.sha256 for a in _attachments(session, doc, "appendix")]
+        notation = doc.code_notation or ""
+    if not main:
+        raise ValidationFailed("Thiếu trường bắt buộc “Tệp văn bản đã ký”.", code="missing_field", field="pdf")
+    domain.check_notation(notation)
+    for _attempt in range(ISSUE_RETRIES):
+        with db.session() as session:
+            number = numbering.peek(session, register_id, actor.agency_id, Direction.OUTGOING)
+        today = vn_date(now_utc())
+        try:
+            signed = sign(main[0].sha256, domain.format_number(number), f"{today:%d/%m/%Y}", notation, appendices)
+        except Exception as exc:
+            raise ServiceUnavailable(
+                "Không đóng dấu, ký số được văn bản: dịch vụ ký số không phản hồi. Văn bản chưa được cấp số; "
+                "vui lòng thử lại sau.", code="signing_unavailable", error=str(exc)[:300]) from exc
+        try:
+            with db.session() as session:
+                doc = _load(session, actor, outgoing_id, Direction.OUTGOING, for_update=True)
+                domain.check_transition(Direction.OUTGOING, doc.state, State.ISSUED)
+                got = numbering.allocate(session, register_id, actor.agency_id, Direction.OUTGOING,
+                                         expected=number)
+                doc.register_id, doc.number, doc.year = register_id, got, today.year
+                doc.code_number = domain.format_number(got)
+                doc.issued_date, doc.registered_at, doc.state = today, now_utc(), State.ISSUED
+                doc.document_id = domain.document_id(actor.agency_id, today, got, notation)
+                doc.no_paper_copy = bool(no_paper_copy)
+                if priority is not None:
+                    doc.priority = priority
+                if issued_amount is not None:
+                    doc.issued_amount = int(issued_amount)
+                if to_places is not None:
+                    doc.to_places = list(to_places)
+                session.add(Attachment(document_pk=doc.id, sha256=signed["sha256"], role="signed",
+                                       name=f"{domain.format_number(got)}-{notation}.pdf"))
+                for sha in signed.get("appendices") or []:
+                    session.add(Attachment(document_pk=doc.id, sha256=sha, role="appendix_signed",
+                                           name=f"phu-luc-{domain.format_number(got)}-{sha[:8]}.pdf"))
+                _history(session, doc, actor, "issued", {
+                    "number": domain.number_display(got, notation), "register_id": register_id,
+                    "urgency": URGENCY_LABELS.get(doc.priority), "recipients": [r["organ_id"] for r in clean]})
+                _dispatch_issued(session, actor, doc, clean)
+                session.flush()
+                return summary(doc)
+        except Conflict as exc:
+            if exc.code != "number_taken":
+                raise
+            log.info("number %s taken while signing; signing again", number)
+    raise Conflict("Sổ đang được dùng liên tục; chưa cấp được số, vui lòng thử lại.", code="number_busy")
+
+
+def register_outgoing_signed(db: Database, actor: Actor, metadata: dict[str, Any], pdf_sha256: str,
+                             recipients: list[dict[str, Any]], register_id: str) -> dict:
+    """A document already numbered and signed (e.g. uploaded by the clerk): registered under its number if that
+    number is the register's next free one, then dispatched."""
+    _in_agency(db, actor)
+    actor.require(Role.CLERK)
+    domain.refuse_secret(metadata)
+    domain.check_required(metadata, (*domain.OUTGOING_REQUIRED, ("code_notation", "Ký hiệu của văn bản")))
+    domain.check_type_code(metadata["type_code"])
+    domain.check_lengths(metadata, domain.OUTGOING_FIELDS)
+    domain.check_notation(metadata["code_notation"])
+    if not pdf_sha256:
+        raise ValidationFailed("Thiếu trường bắt buộc “Tệp văn bản đã ký”.", code="missing_field", field="pdf")
+    clean = domain.check_recipients(recipients)
+    wanted = metadata.get("code_number")
+    if wanted not in (None, "") and not domain.CODE_NUMBER_RE.match(str(wanted)):
+        raise ValidationFailed("Trường “Số của văn bản” phải là số.", code="not_a_number", field="code_number")
+    issued = domain.parse_date(metadata["issued_date"]) if metadata.get("issued_date") else vn_date(now_utc())
+    with db.session() as session:
+        number = numbering.allocate(session, register_id, actor.agency_id, Direction.OUTGOING,
+                                    expected=int(wanted) if wanted not in (None, "") else None)
+        prof = profile(session, actor.agency_id)
+        doc = Document(
+            agency_id=actor.agency_id, direction=Direction.OUTGOING, state=State.ISSUED, register_id=register_id,
+            number=number, year=numbering.numbering_year(), code_number=domain.format_number(number),
+            code_notation=metadata["code_notation"], type_code=metadata["type_code"],
+            type_name=type_name(metadata["type_code"]), issued_date=issued, registered_at=now_utc(),
+            document_id=domain.document_id(actor.agency_id, issued, number, metadata["code_notation"]),
+            organ_id=actor.agency_id, organ_name=prof.organ_name, promulgation_place=prof.place,
+            subject=str(metadata["subject"]).strip(), content=str(metadata.get("content") or ""),
+            signer_position=str(metadata.get("signer_position") or ""),
+            signer_full_name=str(metadata.get("signer_full_name") or ""),
+            priority=domain.urgency(metadata.get("priority")), no_paper_copy=bool(metadata.get("no_paper_copy")),
+            due_date=domain.parse_date(metadata["due_date"]) if metadata.get("due_date") else None,
+            to_places=list(metadata.get("to_places") or []), handlers=[actor.user_id],
+        )
+        session.add(doc)
+        session.flush()
+        session.add(Attachment(document_pk=doc.id, sha256=pdf_sha256, role="signed",
+                               name=str(metadata.get("pdf_name") or f"{doc.code_number}.pdf")[:255]))
+        for incoming_pk in metadata.get("answers") or []:
+            target = session.get(Document, incoming_pk)
+            if target is not None and target.agency_id == actor.agency_id and target.direction == Direction.INCOMING:
+                session.add(DocumentLink(from_pk=doc.id, to_pk=target.id, kind="answers"))
+        session.flush()
+        _history(session, doc, actor, "issued", {"number": domain.number_display(number, doc.code_notation or ""),
+                                                 "register_id": register_id, "already_signed": True})
+        _dispatch_issued(session, actor, doc, clean)
+        return summary(doc)

@@ -1,0 +1,112 @@
+"""The plumbing every routing use case shares: the unit of work (agency check, staff directory refresh), the agency's
+configuration and calendar, the clock, delegated authority and staff look-ups.
+
+app.py composes the use-case chapters (staff.py, handling.py, drafting.py, work.py, delegation.py) over this base.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.common.actor import Actor, Role
+from services.common.clock import now_utc, to_vn
+from services.common.db import Database
+from services.common.errors import NotFound
+from services.common.workcalendar import WorkCalendar, calendar_for
+from services.routing import domain
+from services.routing.domain import Authority, Scope
+from services.routing.models import (
+    AgencyConfig,
+    Delegation,
+    Staff,
+)
+
+Signer = Callable[..., dict[str, Any]]  # (pdf_sha256, signer_user_id, reason, on_behalf_of=None, signer_position="")
+
+_CALENDARS: dict[str, WorkCalendar] = {}
+
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return to_vn(moment).isoformat(timespec="seconds") if moment else None
+
+
+class RoutingBase:
+    def __init__(self, database: Database, agency_id: str, *, sign: Signer | None = None, blobs: Any = None,
+                 clock: Callable[[], datetime] = now_utc) -> None:
+        self.db = database
+        self.agency_id = agency_id
+        self.sign = sign
+        self.blobs = blobs
+        self.clock = clock
+        self._calendars = _CALENDARS  # shared: the service builds a Routing per call, holidays are costly
+
+    # == plumbing ================================================================================================
+
+    @contextmanager
+    def _unit_of_work(self, actor: Actor) -> Iterator[Session]:
+        actor.require_agency(self.agency_id)
+        with self.db.session() as session:
+            self._remember(session, actor)
+            yield session
+
+    def _remember(self, session: Session, actor: Actor) -> None:
+        """Keep the staff directory fresh from the actors we see (the gateway is the source of truth)."""
+        if actor.has(Role.SYSTEM):
+            return
+        staff = session.get(Staff, actor.user_id)
+        roles = sorted(actor.roles)
+        if staff is None:
+            session.add(Staff(user_id=actor.user_id, username=actor.username, full_name=actor.full_name,
+                              unit=actor.unit, roles=roles))
+        elif (staff.unit, staff.roles, staff.full_name) != (actor.unit, roles, actor.full_name or staff.full_name):
+            staff.unit, staff.roles = actor.unit, roles
+            staff.full_name = actor.full_name or staff.full_name
+
+    def _config(self, session: Session) -> AgencyConfig:
+        cfg = session.get(AgencyConfig, self.agency_id)
+        if cfg is None:
+            cfg = AgencyConfig(agency_id=self.agency_id, agency_name="", calendar={}, registration_limit_hours=8,
+                               default_deadline_days=10, due_soon_hours=8, review_chain=None)
+            session.add(cfg)
+            session.flush()
+        return cfg
+
+    def _calendar(self, cfg: AgencyConfig) -> WorkCalendar:
+        return calendar_for(cfg.calendar or {}, self._calendars)
+
+    def _now(self) -> datetime:
+        return _utc(self.clock())  # type: ignore[return-value]
+
+    def _grants(self, session: Session, user_id: str) -> list[domain.DelegationGrant]:
+        rows = session.scalars(select(Delegation).where(Delegation.delegate_user_id == user_id)).all()
+        return [domain.DelegationGrant(r.leader_user_id, r.delegate_user_id, r.starts_at, r.ends_at,
+                                       frozenset(r.scopes), revoked=r.revoked_at is not None) for r in rows]
+
+    def _authority(self, session: Session, actor: Actor, scope: Scope) -> Authority:
+        return domain.leader_authority(actor, scope, self._grants(session, actor.user_id), self._now())
+
+    def _staff(self, session: Session, user_id: str) -> Staff:
+        staff = session.get(Staff, user_id)
+        if staff is None or not staff.active:
+            raise NotFound("Không tìm thấy cán bộ được chọn trong danh bạ của cơ quan.", user_id=user_id)
+        return staff
+
+    def _unit_heads(self, session: Session, unit: str) -> list[str]:
+        return [s.user_id for s in session.scalars(select(Staff).where(Staff.unit == unit, Staff.active))
+                if Role.DEPARTMENT_HEAD.value in (s.roles or [])]
+
+    def _people_with(self, session: Session, role: str) -> list[str]:
+        return [s.user_id for s in session.scalars(select(Staff).where(Staff.active)) if role in (s.roles or [])]

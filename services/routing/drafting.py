@@ -1,0 +1,347 @@
+"""Drafting an outgoing document: drafts and their versions, comments, the review chain and the signing step.
+
+A chapter of the Routing application (app.py); the methods use the shared plumbing of base.RoutingBase and, where
+noted, methods of the other chapters through the composed class.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from services.common.actor import Actor, Role
+from services.common.errors import Conflict, CongVanError, Forbidden, NotFound, ValidationFailed
+from services.common.outbox import enqueue
+from services.routing import domain
+from services.routing.base import _iso
+from services.routing.chains import ChainStep, parse_chain, require_step
+from services.routing.domain import Authority, Scope
+from services.routing.models import (
+    Draft,
+    DraftComment,
+    DraftParticipant,
+    DraftVersion,
+    Link,
+    Staff,
+)
+from services.routing.notify import notify
+
+log = logging.getLogger(__name__)
+
+DRAFT_TYPES_MAX = 20
+
+
+class SigningUnavailable(Conflict):
+    code = "signing_unavailable"
+    http_status = 503
+
+
+class SigningTimeout(TimeoutError):
+    """The signing service did not answer within the configured time (service.py raises it)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"signing did not answer within {seconds:g} s")
+        self.seconds = seconds
+
+
+class Drafting:
+    def create_draft(self, actor: Actor, title: str, pdf_sha256: str, type_code: str = "CV",
+                     appendix_sha256s: list[str] | None = None, answers: list[str] | None = None,
+                     priority: int = 0, note: str = "") -> dict[str, Any]:
+        """A specialist (or anyone drafting) starts a draft, optionally as the reply to incoming documents."""
+        actor.require(Role.SPECIALIST, Role.DEPARTMENT_HEAD, Role.LEADER)
+        if not (title or "").strip():
+            raise ValidationFailed("Trích yếu dự thảo không được để trống.")
+        self._check_blobs([pdf_sha256, *(appendix_sha256s or [])])
+        with self._unit_of_work(actor) as session:
+            now = self._now()
+            draft = Draft(title=title.strip(), type_code=(type_code or "CV")[:DRAFT_TYPES_MAX], priority=priority,
+                          drafted_by=actor.user_id, unit=actor.unit, status="drafting",
+                          answers=[str(a) for a in answers or []], version=1, created_at=now, updated_at=now)
+            session.add(draft)
+            session.flush()
+            session.add(DraftVersion(draft_id=draft.id, number=1, pdf_sha256=pdf_sha256,
+                                     appendix_sha256s=list(appendix_sha256s or []), uploaded_by=actor.user_id,
+                                     note=note, created_at=now))
+            session.add(DraftParticipant(draft_id=draft.id, user_id=actor.user_id, role="author"))
+            for incoming_id in draft.answers:
+                handling = self._handling(session, incoming_id)
+                self._require_main_handler(session, actor, handling)
+                self._start(session, handling, actor)
+                handling.reply_draft_id = draft.id
+                self._history(session, handling, "reply_drafted", actor.user_id, None, title, {"draft_id": draft.id})
+                session.add(Link(from_kind="incoming", from_id=incoming_id, to_kind="draft", to_id=str(draft.id),
+                                 created_by=actor.user_id, created_at=now))
+            session.flush()
+            return self._draft_view(session, draft)
+
+    def _check_blobs(self, hashes: list[str]) -> None:
+        if self.blobs is None:
+            return
+        for sha in hashes:
+            if not self.blobs.exists(sha):
+                raise NotFound("Không tìm thấy tệp dự thảo trong kho lưu trữ.", sha256=sha)
+
+    def add_draft_version(self, actor: Actor, draft_id: int, pdf_sha256: str,
+                          appendix_sha256s: list[str] | None = None, note: str = "") -> dict[str, Any]:
+        self._check_blobs([pdf_sha256, *(appendix_sha256s or [])])
+        with self._unit_of_work(actor) as session:
+            draft = self._visible_draft(session, actor, draft_id)
+            self._require_author(actor, draft)
+            if draft.status not in ("drafting", "returned"):
+                raise Conflict("Chỉ sửa dự thảo khi đang soạn hoặc bị trả lại.", status=draft.status)
+            current = self._version(session, draft)
+            if current.pdf_sha256 == pdf_sha256 and current.appendix_sha256s == list(appendix_sha256s or []):
+                return self._draft_view(session, draft)  # same files: nothing new (idempotent)
+            draft.version += 1
+            session.add(DraftVersion(draft_id=draft.id, number=draft.version, pdf_sha256=pdf_sha256,
+                                     appendix_sha256s=list(appendix_sha256s or []), uploaded_by=actor.user_id,
+                                     note=note, created_at=self._now()))
+            draft.updated_at = self._now()
+            session.flush()
+            return self._draft_view(session, draft)
+
+    def invite_commenters(self, actor: Actor, draft_id: int, user_ids: list[str]) -> dict[str, Any]:
+        """Ask colleagues for comments; they become participants and may see the draft."""
+        with self._unit_of_work(actor) as session:
+            draft = self._visible_draft(session, actor, draft_id)
+            self._require_author(actor, draft)
+            for user_id in user_ids:
+                self._staff(session, user_id)
+                self._add_participant(session, draft, user_id, "commenter")
+            notify(session, user_ids, "comment_request", f"Xin ý kiến dự thảo: {draft.title}",
+                   ref_kind="draft", ref_id=draft.id)
+            return self._draft_view(session, draft)
+
+    def comment_draft(self, actor: Actor, draft_id: int, text: str) -> dict[str, Any]:
+        if not (text or "").strip():
+            raise ValidationFailed("Ý kiến không được để trống.")
+        with self._unit_of_work(actor) as session:
+            draft = self._visible_draft(session, actor, draft_id)
+            self._comment(session, draft, actor.user_id, None, "comment", text)
+            if actor.user_id != draft.drafted_by:
+                notify(session, [draft.drafted_by], "comment", f"Có ý kiến mới về dự thảo: {draft.title}",
+                       f"{actor.full_name}: {text}", "draft", draft.id)
+            return self._draft_view(session, draft)
+
+    def submit_draft(self, actor: Actor, draft_id: int, note: str = "") -> dict[str, Any]:
+        """The drafter submits along the agency's chain; a returned draft starts again from the first step."""
+        with self._unit_of_work(actor) as session:
+            draft = self._visible_draft(session, actor, draft_id)
+            self._require_author(actor, draft)
+            if draft.status == "in_review":
+                return self._draft_view(session, draft)  # retried call
+            if draft.status not in ("drafting", "returned"):
+                raise Conflict("Dự thảo này không thể trình duyệt nữa.", status=draft.status)
+            steps = parse_chain(self._config(session).review_chain)
+            draft.chain = [s.to_dict() for s in steps]
+            draft.status, draft.step = "in_review", 0
+            draft.updated_at = self._now()
+            self._comment(session, draft, actor.user_id, None, "submit", note, steps[0].key)
+            self._notify_step(session, draft, steps[0])
+            return self._draft_view(session, draft)
+
+    def approve_draft(self, actor: Actor, draft_id: int, comment: str = "") -> dict[str, Any]:
+        """Approve at the current step; at the last step the leader (or delegate) approves AND signs."""
+        with self._unit_of_work(actor) as session:
+            draft, step, authority = self._reviewer(session, actor, draft_id)
+            if not step.signs:
+                self._comment(session, draft, authority.user_id, authority.on_behalf_of, "approve", comment,
+                              step.key)
+                self._add_participant(session, draft, actor.user_id, "reviewer")
+                draft.step = (draft.step or 0) + 1
+                draft.updated_at = self._now()
+                self._notify_step(session, draft, self._steps(draft)[draft.step])
+                return self._draft_view(session, draft)
+            step_index, pdf_sha256 = int(draft.step or 0), self._version(session, draft).pdf_sha256
+        return self._sign(actor, draft_id, step_index, pdf_sha256, authority, comment)
+
+    def _sign(self, actor: Actor, draft_id: int, step_index: int, pdf_sha256: str, authority: Authority,
+              comment: str) -> dict[str, Any]:
+        # The signature is made BEFORE the transaction: if signing is unavailable nothing changes here.
+        if self.sign is None:
+            raise SigningUnavailable("Dịch vụ ký số chưa sẵn sàng; dự thảo chưa được duyệt, vui lòng thử lại sau.")
+        on_behalf_of, position = self._signing_authority(actor, authority)
+        try:
+            signed_sha = str(self.sign(pdf_sha256, actor.user_id, "Phê duyệt và ký ban hành", on_behalf_of,
+                                       position)["sha256"])
+        except CongVanError:
+            raise  # the signing service's own refusal (no key, bad PDF...) already speaks Vietnamese
+        except SigningTimeout as exc:  # nothing was written here; a late signature is remembered by signing
+            log.warning("signing timed out for draft %s: %s", draft_id, exc)
+            raise SigningUnavailable(f"Không ký được văn bản: dịch vụ ký số không trả lời trong {exc.seconds:g} "
+                                     "giây. Dự thảo chưa được duyệt, vui lòng thử lại sau.", draft_id=draft_id,
+                                     reason="timeout", seconds=exc.seconds) from exc
+        except Exception as exc:  # broker, unknown service: the approval fails cleanly
+            log.warning("signing unavailable for draft %s: %s", draft_id, exc)
+            raise SigningUnavailable("Không ký được văn bản: dịch vụ ký số đang không sẵn sàng. "
+                                     "Dự thảo chưa được duyệt, vui lòng thử lại sau.", draft_id=draft_id,
+                                     reason=type(exc).__name__) from exc
+        with self._unit_of_work(actor) as session:
+            draft, step, authority = self._reviewer(session, actor, draft_id)
+            if draft.step != step_index or self._version(session, draft).pdf_sha256 != pdf_sha256:
+                raise Conflict("Dự thảo vừa thay đổi trong lúc ký; vui lòng mở lại và duyệt lại.", draft_id=draft_id)
+            version = self._version(session, draft)
+            staff = session.get(Staff, actor.user_id)
+            draft.status, draft.step, draft.signed_sha256 = "signed", None, signed_sha
+            draft.signed_by, draft.signed_on_behalf_of = authority.user_id, authority.on_behalf_of
+            draft.updated_at = self._now()
+            self._comment(session, draft, authority.user_id, authority.on_behalf_of, "sign", comment, step.key)
+            self._add_participant(session, draft, actor.user_id, "reviewer")
+            enqueue(session, "draft_signed", {
+                "draft_id": draft.id, "title": draft.title, "subject": draft.title, "type_code": draft.type_code,
+                "pdf_sha256": signed_sha, "appendix_sha256s": list(version.appendix_sha256s or []),
+                "signer": {"user_id": actor.user_id, "full_name": actor.full_name,
+                           "position": (staff.position if staff and staff.position else ""),
+                           # edXML SignerInfo.Competence, e.g. "TUQ. CHỦ TỊCH" (empty: in their own name)
+                           "competence": (f"{on_behalf_of['form']} {on_behalf_of['position'].upper()}"
+                                          if on_behalf_of else "")},
+                "on_behalf_of": authority.on_behalf_of, "on_behalf_of_leader": on_behalf_of,
+                "answers": list(draft.answers or []), "drafted_by": draft.drafted_by, "unit": draft.unit,
+                "unit_name": self._unit_name(session, draft.unit),   # the register's column 6 (registry)
+                "priority": draft.priority,
+            })
+            notify(session, [draft.drafted_by], "signed", f"Dự thảo đã được duyệt và ký: {draft.title}",
+                   ref_kind="draft", ref_id=draft.id)
+            return self._draft_view(session, draft)
+
+    def _signing_authority(self, actor: Actor, authority: Authority) -> tuple[dict[str, str] | None, str]:
+        """The verified delegation for signing ("TUQ." + the leader's name and position) and the signer's own
+        position, from the staff directory. A leader signing in their own name gets (None, position)."""
+        with self.db.session() as session:
+            signer = session.get(Staff, actor.user_id)
+            position = signer.position if signer and signer.position else ""
+            if not authority.on_behalf_of:
+                return None, position
+            leader = session.get(Staff, authority.on_behalf_of)
+            if leader is None or not leader.position or not leader.full_name:
+                raise ValidationFailed("Chưa có họ tên, chức vụ của lãnh đạo ủy quyền trong danh bạ nên chưa ký "
+                                       "thay được; quản trị viên cần cập nhật danh bạ.",
+                                       leader_user_id=authority.on_behalf_of)
+            return {"user_id": leader.user_id, "full_name": leader.full_name, "position": leader.position,
+                    "form": "TUQ."}, position
+
+    def return_draft(self, actor: Actor, draft_id: int, comment: str) -> dict[str, Any]:
+        if not (comment or "").strip():
+            raise ValidationFailed("Phải ghi ý kiến khi trả lại dự thảo.")
+        with self._unit_of_work(actor) as session:
+            draft, step, authority = self._reviewer(session, actor, draft_id)
+            self._comment(session, draft, authority.user_id, authority.on_behalf_of, "return", comment, step.key)
+            self._add_participant(session, draft, actor.user_id, "reviewer")
+            draft.status, draft.step = "returned", None
+            draft.updated_at = self._now()
+            notify(session, [draft.drafted_by], "returned", f"Dự thảo bị trả lại: {draft.title}",
+                   f"{step.label}: {comment}", "draft", draft.id)
+            return self._draft_view(session, draft)
+
+    def get_draft(self, actor: Actor, draft_id: int) -> dict[str, Any]:
+        with self._unit_of_work(actor) as session:
+            return self._draft_view(session, self._visible_draft(session, actor, draft_id), full=True)
+
+    def list_drafts(self, actor: Actor) -> list[dict[str, Any]]:
+        """Drafts I take part in, and drafts waiting at a step I may act on."""
+        with self._unit_of_work(actor) as session:
+            mine = select(DraftParticipant.draft_id).where(DraftParticipant.user_id == actor.user_id)
+            rows = list(session.scalars(select(Draft).where(or_(Draft.id.in_(mine), Draft.status == "in_review"))))
+            visible = [d for d in rows if self._can_see(session, actor, d)]
+            visible.sort(key=lambda d: domain.list_order(d.priority, None, d.created_at))
+            return [self._draft_view(session, d) for d in visible]
+
+    # -- draft helpers --------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _steps(draft: Draft) -> list[ChainStep]:
+        return parse_chain(draft.chain)
+
+    def _version(self, session: Session, draft: Draft) -> DraftVersion:
+        return session.scalars(select(DraftVersion).where(DraftVersion.draft_id == draft.id,
+                                                          DraftVersion.number == draft.version)).one()
+
+    def _add_participant(self, session: Session, draft: Draft, user_id: str, role: str) -> None:
+        if not session.scalar(select(DraftParticipant.id).where(DraftParticipant.draft_id == draft.id,
+                                                                DraftParticipant.user_id == user_id)):
+            session.add(DraftParticipant(draft_id=draft.id, user_id=user_id, role=role))
+            session.flush()
+
+    def _comment(self, session: Session, draft: Draft, user_id: str, on_behalf_of: str | None, kind: str,
+                 text: str, step: str | None = None) -> None:
+        session.add(DraftComment(draft_id=draft.id, user_id=user_id, on_behalf_of=on_behalf_of, kind=kind,
+                                 step=step, version=draft.version, text=text or "", at=self._now()))
+
+    def _current_step_admits(self, session: Session, actor: Actor, draft: Draft) -> Authority | None:
+        if draft.status != "in_review" or draft.step is None:
+            return None
+        step = self._steps(draft)[draft.step]
+        if step.admits(actor, draft.unit):
+            return Authority(actor.user_id)
+        if step.signs:
+            try:
+                return self._authority(session, actor, Scope.APPROVE)
+            except Forbidden:
+                return None
+        return None
+
+    def _can_see(self, session: Session, actor: Actor, draft: Draft) -> bool:
+        if session.scalar(select(DraftParticipant.id).where(DraftParticipant.draft_id == draft.id,
+                                                            DraftParticipant.user_id == actor.user_id)):
+            return True
+        return self._current_step_admits(session, actor, draft) is not None
+
+    def _visible_draft(self, session: Session, actor: Actor, draft_id: int) -> Draft:
+        draft = session.get(Draft, int(draft_id))
+        # Same answer for "absent" and "not yours": a draft's existence is not public either.
+        if draft is None or not self._can_see(session, actor, draft):
+            raise NotFound("Không tìm thấy dự thảo, hoặc bạn không tham gia xử lý dự thảo này.", draft_id=draft_id)
+        return draft
+
+    @staticmethod
+    def _require_author(actor: Actor, draft: Draft) -> None:
+        if draft.drafted_by != actor.user_id:
+            raise Forbidden("Chỉ người soạn thảo mới thực hiện được thao tác này.", user=actor.username,
+                            draft_id=draft.id)
+
+    def _reviewer(self, session: Session, actor: Actor, draft_id: int) -> tuple[Draft, ChainStep, Authority]:
+        draft = self._visible_draft(session, actor, draft_id)
+        if draft.status != "in_review" or draft.step is None:
+            raise Conflict("Dự thảo không ở trạng thái chờ duyệt.", status=draft.status, draft_id=draft_id)
+        step = self._steps(draft)[draft.step]
+        authority = self._current_step_admits(session, actor, draft)
+        if authority is None:
+            require_step(step, actor, draft.unit)
+            raise AssertionError("unreachable")
+        return draft, step, authority
+
+    def _notify_step(self, session: Session, draft: Draft, step: ChainStep) -> None:
+        people = [s.user_id for s in session.scalars(select(Staff).where(Staff.active))
+                  if step.admits_person(set(s.roles or []), s.unit, draft.unit)]
+        notify(session, people, "review", f"{domain.urgency_prefix(draft.priority)}Dự thảo chờ duyệt ({step.label}): "
+               f"{draft.title}", ref_kind="draft", ref_id=draft.id)
+
+    def _draft_view(self, session: Session, draft: Draft, full: bool = False) -> dict[str, Any]:
+        steps = self._steps(draft) if draft.chain else []
+        version = self._version(session, draft)
+        view = {
+            "draft_id": draft.id, "title": draft.title, "type_code": draft.type_code, "priority": draft.priority,
+            "status": draft.status, "drafted_by": draft.drafted_by, "unit": draft.unit,
+            "answers": list(draft.answers or []), "version": draft.version, "pdf_sha256": version.pdf_sha256,
+            "appendix_sha256s": list(version.appendix_sha256s or []),
+            "step": steps[draft.step].to_dict() if steps and draft.step is not None else None,
+            "signed_sha256": draft.signed_sha256, "signed_by": draft.signed_by,
+            "signed_on_behalf_of": draft.signed_on_behalf_of, "updated_at": _iso(draft.updated_at),
+        }
+        if full:
+            view["versions"] = [{"number": v.number, "pdf_sha256": v.pdf_sha256,
+                                 "appendix_sha256s": v.appendix_sha256s, "uploaded_by": v.uploaded_by,
+                                 "note": v.note, "at": _iso(v.created_at)} for v in session.scalars(
+                select(DraftVersion).where(DraftVersion.draft_id == draft.id).order_by(DraftVersion.number))]
+            view["comments"] = [{"user_id": c.user_id, "on_behalf_of": c.on_behalf_of, "kind": c.kind,
+                                 "step": c.step, "version": c.version, "text": c.text, "at": _iso(c.at)}
+                                for c in session.scalars(select(DraftComment).where(
+                                    DraftComment.draft_id == draft.id).order_by(DraftComment.id))]
+            view["participants"] = sorted(p.user_id for p in session.scalars(
+                select(DraftParticipant).where(DraftParticipant.draft_id == draft.id)))
+            view["chain"] = [s.to_dict() for s in steps]
+        return view

@@ -1,0 +1,438 @@
+"""Handling an incoming document: submit, direct, assign, forward, keep, close, wait, resume, opinions, read marks,
+and the links between records.
+
+A chapter of the Routing application (app.py); the methods use the shared plumbing of base.RoutingBase and, where
+noted, methods of the other chapters through the composed class.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import false, or_, select
+from sqlalchemy.orm import Session
+
+from services.common.actor import Actor, Role
+from services.common.errors import Forbidden, NotFound, ValidationFailed
+from services.common.outbox import enqueue
+from services.routing import domain
+from services.routing.base import _iso, _utc
+from services.routing.domain import AssignmentKind, Authority, HandlingStatus, Outcome, Scope
+from services.routing.models import (
+    AgencyConfig,
+    Assignment,
+    Handling,
+    HandlingEvent,
+    Link,
+)
+from services.routing.notify import notify
+
+LINK_KINDS = {"incoming", "outgoing", "draft", "task", "dossier"}
+
+
+class IncomingHandling:
+    def on_incoming_registered(self, actor: Actor, event: dict[str, Any]) -> int:
+        """The registry accepted an incoming document: open its handling record (idempotent)."""
+        actor.require(Role.SYSTEM, Role.CLERK)
+        with self._unit_of_work(actor) as session:
+            incoming_id = str(event["incoming_id"])
+            existing = session.scalar(select(Handling).where(Handling.incoming_id == incoming_id))
+            if existing is not None:
+                return existing.id
+            cfg = self._config(session)
+            calendar = self._calendar(cfg)
+            doc = domain.parse_document_id(event.get("document_id") or "")
+            sender = event.get("sender") or {}
+            now = self._now()
+            handling = Handling(
+                incoming_id=incoming_id, document_id=event.get("document_id") or "",
+                subject=event.get("subject") or "", priority=int(event.get("priority") or 0),
+                registered_at=_utc(domain.parse_instant(event["registered_at"], "Thời điểm vào sổ"))
+                if event.get("registered_at") else now,
+                document_due=_utc(domain.parse_deadline(event.get("due_date"), calendar)),
+                external=domain.is_external(event),
+                sender_organ_id=sender.get("organ_id") or doc["organ_id"],
+                sender_organ_name=sender.get("organ_name") or "",
+                doc_code=event.get("code") or doc["code"],
+                promulgation_date=event.get("promulgation_date") or doc["promulgation_date"],
+                status=HandlingStatus.RECEIVED, created_at=now, updated_at=now)
+            session.add(handling)
+            session.flush()
+            self._history(session, handling, "registered", actor.user_id, None, None,
+                          {"priority": handling.priority})
+            if domain.is_urgent(handling.priority):
+                # Urgent documents are forwarded at once [000 Đ5.3]: tell the clerks it is waiting for them.
+                notify(session, self._people_with(session, Role.CLERK.value), "urgent",
+                       f"{domain.urgency_prefix(handling.priority)}Văn bản đến cần trình ngay: {handling.subject}",
+                       ref_kind="incoming", ref_id=incoming_id)
+            return handling.id
+
+    def submit_incoming(self, actor: Actor, incoming_id: str, to_user_id: str | None = None,
+                        note: str = "") -> dict[str, Any]:
+        """The clerk submits the document to the leader (or to the agency's distributor)."""
+        actor.require(Role.CLERK)
+        with self._unit_of_work(actor) as session:
+            handling = self._handling(session, incoming_id)
+            cfg = self._config(session)
+            target = to_user_id or cfg.distributor_user_id
+            if not target:
+                raise ValidationFailed("Chưa chọn lãnh đạo hoặc người phân phối để trình văn bản.",
+                                       incoming_id=incoming_id)
+            if handling.status == HandlingStatus.SUBMITTED and handling.submitted_to == target:
+                return self._handling_view(session, handling)  # a retried call changes nothing
+            domain.require_state(handling.status, {HandlingStatus.RECEIVED, HandlingStatus.SUBMITTED},
+                                 "trình văn bản")
+            self._staff(session, target)
+            handling.status, handling.submitted_to = HandlingStatus.SUBMITTED, target
+            self._touch(handling)
+            self._history(session, handling, "submitted", actor.user_id, None, note, {"to": target})
+            prefix = domain.urgency_prefix(handling.priority)
+            notify(session, [target], "urgent" if prefix else "submitted",
+                   f"{prefix}Văn bản đến chờ bút phê: {handling.subject}", note, "incoming", incoming_id)
+            return self._handling_view(session, handling)
+
+    def direct_incoming(self, actor: Actor, incoming_id: str, directive: str, main: dict[str, str],
+                        coordinators: list[dict[str, str]] | None = None,
+                        readers: list[dict[str, str]] | None = None,
+                        deadline: str | None = None) -> dict[str, Any]:
+        """The leader's directive (bút phê): main handler, coordinators, readers, deadline; sends 04."""
+        with self._unit_of_work(actor) as session:
+            handling = self._handling(session, incoming_id)
+            cfg = self._config(session)
+            if actor.user_id == cfg.distributor_user_id and not actor.on_behalf_of:
+                authority = Authority(actor.user_id)  # the agency's distributor may route without a delegation
+            else:
+                authority = self._authority(session, actor, Scope.ASSIGN)
+            if handling.status == HandlingStatus.ASSIGNED and handling.directive == directive:
+                return self._handling_view(session, handling)  # retried call
+            domain.require_state(handling.status, {HandlingStatus.RECEIVED, HandlingStatus.SUBMITTED},
+                                 "phân công xử lý")
+            if not (directive or "").strip():
+                raise ValidationFailed("Bút phê không được để trống.", incoming_id=incoming_id)
+            calendar = self._calendar(cfg)
+            now = self._now()
+            due, source = domain.handling_deadline(
+                leader=domain.parse_deadline(deadline, calendar), document=handling.document_due,
+                assigned_at=now, default_days=cfg.default_deadline_days, calendar=calendar)
+            handling.directive, handling.directed_by = directive.strip(), authority.user_id
+            handling.directed_on_behalf_of = authority.on_behalf_of
+            handling.deadline, handling.deadline_source = _utc(due), source
+            handling.status = HandlingStatus.ASSIGNED
+            self._touch(handling)
+            targets = [(AssignmentKind.MAIN, main)]
+            targets += [(AssignmentKind.COORDINATOR, c) for c in coordinators or []]
+            targets += [(AssignmentKind.INFO, r) for r in readers or []]
+            for kind, target in targets:
+                self._assign(session, handling, kind, target, authority)
+            self._history(session, handling, "directed", authority.user_id, authority.on_behalf_of, directive,
+                          {"deadline": _iso(due), "deadline_source": source})
+            self._status(session, handling, domain.STATUS_ASSIGNED, actor, cfg)
+            return self._handling_view(session, handling)
+
+    def _assign(self, session: Session, handling: Handling, kind: AssignmentKind, target: dict[str, str],
+                authority: Authority, note: str | None = None) -> Assignment:
+        user_id, unit = target.get("user_id"), target.get("unit")
+        if bool(user_id) == bool(unit):
+            raise ValidationFailed("Mỗi người nhận phải là một cán bộ hoặc một đơn vị.", target=target)
+        if user_id:
+            self._staff(session, user_id)
+        elif not self._unit_heads(session, unit):  # type: ignore[arg-type]
+            raise ValidationFailed("Đơn vị được giao chưa có lãnh đạo phòng để nhận văn bản.", unit=unit)
+        row = Assignment(handling_id=handling.id, kind=kind, user_id=user_id, unit=unit,
+                         assigned_by=authority.user_id, on_behalf_of=authority.on_behalf_of, note=note,
+                         active=True, created_at=self._now())
+        session.add(row)
+        session.flush()
+        labels = {AssignmentKind.MAIN: "xử lý chính", AssignmentKind.COORDINATOR: "phối hợp",
+                  AssignmentKind.INFO: "để biết"}
+        prefix = domain.urgency_prefix(handling.priority)
+        recipients = [user_id] if user_id else self._unit_heads(session, unit)  # type: ignore[arg-type]
+        body = f"Bút phê: {handling.directive or ''}\nHạn xử lý: {_iso(handling.deadline) or 'không có'}"
+        notify(session, recipients, "urgent" if prefix else "assigned",
+               f"{prefix}Văn bản đến giao {labels[kind]}: {handling.subject}", body, "incoming", handling.incoming_id)
+        return row
+
+    def reassign_incoming(self, actor: Actor, incoming_id: str, user_id: str, kind: str = "main",
+                          note: str = "") -> dict[str, Any]:
+        """A department head hands a document of their unit to one of their staff."""
+        actor.require(Role.DEPARTMENT_HEAD)
+        kind_enum = AssignmentKind(kind)
+        with self._unit_of_work(actor) as session:
+            handling = self._handling(session, incoming_id)
+            domain.require_state(handling.status, domain.ACTIVE_STATES, "giao lại văn bản")
+            unit_assignments = [a for a in self._assignments(session, handling) if a.unit == actor.unit]
+            domain.require_same_unit(actor, unit_assignments[0].unit if unit_assignments else None,
+                                     "giao lại văn bản được giao cho đơn vị")
+            target = self._staff(session, user_id)
+            domain.require_same_unit(actor, target.unit, "giao việc cho cán bộ")
+            if any(a.user_id == user_id and a.kind == kind_enum for a in self._assignments(session, handling)):
+                return self._handling_view(session, handling)  # retried call
+            if kind_enum == AssignmentKind.MAIN:
+                for a in self._assignments(session, handling):
+                    if a.kind == AssignmentKind.MAIN and a.user_id:
+                        a.active = False
+            self._assign(session, handling, kind_enum, {"user_id": user_id}, Authority(actor.user_id), note)
+            self._touch(handling)
+            self._history(session, handling, "reassigned", actor.user_id, None, note, {"to": user_id, "kind": kind})
+            return self._handling_view(session, handling)
+
+    def forward_incoming(self, actor: Actor, incoming_id: str, to_user_id: str, note: str = "") -> dict[str, Any]:
+        """The main handler passes the main handling to the next person."""
+        with self._unit_of_work(actor) as session:
+            handling = self._handling(session, incoming_id)
+            self._require_main_handler(session, actor, handling)
+            self._staff(session, to_user_id)
+            self._start(session, handling, actor)
+            for a in self._assignments(session, handling):
+                if a.kind == AssignmentKind.MAIN and a.user_id == actor.user_id:
+                    a.active = False
+            self._assign(session, handling, AssignmentKind.MAIN, {"user_id": to_user_id},
+                         Authority(actor.user_id), note)
+            self._history(session, handling, "forwarded", actor.user_id, None, note, {"to": to_user_id})
+            return self._handling_view(session, handling)
+
+    def keep_for_reference(self, actor: Actor, incoming_id: str, note: str = "") -> dict[str, Any]:
+        return self._finish(actor, incoming_id, Outcome.KEPT, note)
+
+    def close_no_action(self, actor: Actor, incoming_id: str, reason: str) -> dict[str, Any]:
+        if not (reason or "").strip():
+            raise ValidationFailed("Phải ghi lý do khi kết thúc văn bản không cần xử lý.", incoming_id=incoming_id)
+        return self._finish(actor, incoming_id, Outcome.NO_ACTION, reason)
+
+    def _finish(self, actor: Actor, incoming_id: str, outcome: Outcome, note: str) -> dict[str, Any]:
+        with self._unit_of_work(actor) as session:
+            handling = self._handling(session, incoming_id)
+            if handling.status == HandlingStatus.DONE and handling.outcome == outcome:
+                return self._handling_view(session, handling)
+            self._require_main_handler(session, actor, handling)
+            self._start(session, handling, actor)
+            self._close(session, handling, outcome, note, actor)
+            return self._handling_view(session, handling)
+
+    def _close(self, session: Session, handling: Handling, outcome: Outcome, note: str | None,
+               actor: Actor) -> None:
+        handling.status, handling.outcome, handling.outcome_note = HandlingStatus.DONE, outcome, note
+        handling.done_at = self._now()
+        self._touch(handling)
+        self._history(session, handling, f"done_{outcome}", actor.user_id, None, note, {})
+        self._status(session, handling, domain.STATUS_DONE, actor, self._config(session),
+                     description=f"Hoàn thành xử lý văn bản đến: {domain.OUTCOME_LABELS_VI[outcome]}")
+
+    def mark_waiting(self, actor: Actor, incoming_id: str, note: str) -> dict[str, Any]:
+        if not (note or "").strip():
+            raise ValidationFailed("Phải ghi chú lý do tạm dừng chờ.", incoming_id=incoming_id)
+        with self._unit_of_work(actor) as session:
+            handling = self._handling(session, incoming_id)
+            self._require_main_handler(session, actor, handling)
+            self._start(session, handling, actor)
+            handling.status, handling.waiting_note = HandlingStatus.WAITING, note
+            self._history(session, handling, "waiting", actor.user_id, None, note, {})
+            return self._handling_view(session, handling)
+
+    def resume_incoming(self, actor: Actor, incoming_id: str, note: str = "") -> dict[str, Any]:
+        with self._unit_of_work(actor) as session:
+            handling = self._handling(session, incoming_id)
+            self._require_main_handler(session, actor, handling)
+            self._start(session, handling, actor)
+            self._history(session, handling, "resumed", actor.user_id, None, note, {})
+            return self._handling_view(session, handling)
+
+    def send_opinion(self, actor: Actor, incoming_id: str, text: str) -> dict[str, Any]:
+        """A coordinator sends an opinion to the main handler."""
+        if not (text or "").strip():
+            raise ValidationFailed("Ý kiến phối hợp không được để trống.", incoming_id=incoming_id)
+        with self._unit_of_work(actor) as session:
+            handling = self._handling(session, incoming_id)
+            domain.require_state(handling.status, domain.ACTIVE_STATES, "gửi ý kiến phối hợp")
+            mine = [a for a in self._assignments(session, handling) if a.kind == AssignmentKind.COORDINATOR
+                    and self._holds(actor, a)]
+            if not mine:
+                raise Forbidden("Chỉ người được giao phối hợp mới gửi ý kiến phối hợp.", user=actor.username,
+                                incoming_id=incoming_id)
+            self._history(session, handling, "opinion", actor.user_id, None, text, {})
+            notify(session, self._main_handlers(session, handling), "opinion",
+                   f"Ý kiến phối hợp về văn bản: {handling.subject}", f"{actor.full_name}: {text}",
+                   "incoming", incoming_id)
+            return self._handling_view(session, handling)
+
+    def mark_read(self, actor: Actor, incoming_id: str) -> dict[str, Any]:
+        with self._unit_of_work(actor) as session:
+            handling = self._handling(session, incoming_id)
+            for a in self._assignments(session, handling):
+                if self._holds(actor, a) and a.read_at is None:
+                    a.read_at = self._now()
+            return self._handling_view(session, handling)
+
+    def on_outgoing_issued(self, actor: Actor, event: dict[str, Any]) -> list[str]:
+        """The reply was issued: the incoming documents it answers are handled (06 to external senders)."""
+        actor.require(Role.SYSTEM, Role.CLERK)
+        closed = []
+        with self._unit_of_work(actor) as session:
+            for incoming_id in event.get("answers") or []:
+                handling = session.scalar(select(Handling).where(Handling.incoming_id == str(incoming_id)))
+                if handling is None or handling.status == HandlingStatus.DONE:
+                    continue  # unknown here or already closed: a redelivered event changes nothing
+                if handling.started_at is None and handling.status in domain.ACTIVE_STATES:
+                    self._start(session, handling, actor)
+                handling.answered_by = str(event.get("outgoing_id"))
+                self._close(session, handling, Outcome.ANSWERED, f"Văn bản đi {handling.answered_by}", actor)
+                closed.append(handling.incoming_id)
+        return closed
+
+    # -- incoming helpers -----------------------------------------------------------------------------------
+
+    def _handling(self, session: Session, incoming_id: str) -> Handling:
+        handling = session.scalar(select(Handling).where(Handling.incoming_id == str(incoming_id)))
+        if handling is None:
+            raise NotFound("Không tìm thấy văn bản đến trong luồng xử lý.", incoming_id=incoming_id)
+        return handling
+
+    def _assignments(self, session: Session, handling: Handling, active: bool = True) -> list[Assignment]:
+        query = select(Assignment).where(Assignment.handling_id == handling.id)
+        if active:
+            query = query.where(Assignment.active)
+        return list(session.scalars(query.order_by(Assignment.id)))
+
+    @staticmethod
+    def _holds(actor: Actor, a: Assignment) -> bool:
+        if a.user_id:
+            return a.user_id == actor.user_id
+        return a.unit == actor.unit and actor.has(Role.DEPARTMENT_HEAD)
+
+    def _main_handlers(self, session: Session, handling: Handling) -> list[str]:
+        people: list[str] = []
+        for a in self._assignments(session, handling):
+            if a.kind == AssignmentKind.MAIN:
+                people += [a.user_id] if a.user_id else self._unit_heads(session, a.unit)  # type: ignore[arg-type]
+        return people
+
+    def _require_main_handler(self, session: Session, actor: Actor, handling: Handling) -> None:
+        if not any(a.kind == AssignmentKind.MAIN and self._holds(actor, a)
+                   for a in self._assignments(session, handling)):
+            raise Forbidden("Chỉ người xử lý chính mới thực hiện được thao tác này.", user=actor.username,
+                            incoming_id=handling.incoming_id)
+
+    def _start(self, session: Session, handling: Handling, actor: Actor) -> None:
+        status, first = domain.after_action(handling.status, handling.started_at is not None)
+        handling.status = status
+        handling.waiting_note = None
+        self._touch(handling)
+        if first:
+            handling.started_at = self._now()
+            self._status(session, handling, domain.STATUS_IN_PROGRESS, actor, self._config(session))
+
+    def _status(self, session: Session, handling: Handling, code: str, actor: Actor, cfg: AgencyConfig,
+                description: str | None = None) -> None:
+        """Status feedback to an external sender, through the outbox in this transaction."""
+        if not handling.external or not handling.sender_organ_id:
+            return
+        enqueue(session, "outgoing_status", domain.status_message(
+            code=code, agency_id=self.agency_id, agency_name=cfg.agency_name,
+            sender_organ_id=handling.sender_organ_id, document_id=handling.document_id,
+            doc_code=handling.doc_code, promulgation_date=handling.promulgation_date,
+            staff_name=actor.full_name, staff_unit=actor.unit or "", at=self._now(), description=description))
+
+    def _history(self, session: Session, handling: Handling, action: str, user_id: str, on_behalf_of: str | None,
+                 note: str | None, data: dict[str, Any]) -> None:
+        session.add(HandlingEvent(handling_id=handling.id, action=action, user_id=user_id, on_behalf_of=on_behalf_of,
+                                  note=note, data=data, at=self._now()))
+
+    def _touch(self, handling: Handling) -> None:
+        handling.updated_at = self._now()
+
+    def _handling_view(self, session: Session, handling: Handling, *, history: bool = False) -> dict[str, Any]:
+        cfg = self._config(session)
+        calendar = self._calendar(cfg)
+        due_state = (calendar.due_state(handling.deadline, self._now(), cfg.due_soon_hours)
+                     if handling.status != HandlingStatus.DONE else None)
+        view = {
+            "incoming_id": handling.incoming_id, "document_id": handling.document_id, "subject": handling.subject,
+            "priority": handling.priority, "priority_label": domain.PRIORITY_LABELS.get(handling.priority, ""),
+            "urgent": domain.is_urgent(handling.priority), "status": handling.status,
+            "status_label": domain.STATUS_LABELS_VI[HandlingStatus(handling.status)],
+            "outcome": handling.outcome, "outcome_note": handling.outcome_note,
+            "waiting_note": handling.waiting_note, "external": handling.external,
+            "sender": {"organ_id": handling.sender_organ_id, "organ_name": handling.sender_organ_name},
+            "submitted_to": handling.submitted_to, "directive": handling.directive,
+            "directed_by": handling.directed_by, "directed_on_behalf_of": handling.directed_on_behalf_of,
+            "deadline": _iso(handling.deadline), "deadline_source": handling.deadline_source,
+            "due_state": due_state, "registered_at": _iso(handling.registered_at),
+            "answered_by": handling.answered_by, "reply_draft_id": handling.reply_draft_id,
+            "assignments": [{"id": a.id, "kind": a.kind, "user_id": a.user_id, "unit": a.unit,
+                             "assigned_by": a.assigned_by, "on_behalf_of": a.on_behalf_of, "active": a.active,
+                             "read_at": _iso(a.read_at)} for a in self._assignments(session, handling, False)],
+        }
+        if history:
+            view["history"] = [{"action": e.action, "user_id": e.user_id, "on_behalf_of": e.on_behalf_of,
+                                "note": e.note, "data": e.data, "at": _iso(e.at)} for e in session.scalars(
+                select(HandlingEvent).where(HandlingEvent.handling_id == handling.id).order_by(HandlingEvent.id))]
+            view["links"] = self._links(session, "incoming", handling.incoming_id)
+        return view
+
+    def get_incoming(self, actor: Actor, incoming_id: str) -> dict[str, Any]:
+        """Registered incoming documents are visible inside the agency [003 Đ4.2]."""
+        with self._unit_of_work(actor) as session:
+            return self._handling_view(session, self._handling(session, incoming_id), history=True)
+
+    def list_incoming(self, actor: Actor, box: str = "mine") -> list[dict[str, Any]]:
+        """Lists, urgent first then the nearest deadline [000 Đ5.3].
+
+        box: mine (assigned to me or my unit, not done) | to_submit (clerk) | to_direct (submitted to me) |
+        done (mine, finished) | all (leaders and clerks).
+        """
+        with self._unit_of_work(actor) as session:
+            query = select(Handling)
+            if box == "to_submit":
+                actor.require(Role.CLERK)
+                query = query.where(Handling.status == HandlingStatus.RECEIVED)
+            elif box == "to_direct":
+                ids = {actor.user_id} | {g.leader_user_id for g in self._grants(session, actor.user_id)
+                                         if g.covers(actor.user_id, Scope.ASSIGN, self._now())}
+                query = query.where(Handling.status == HandlingStatus.SUBMITTED, Handling.submitted_to.in_(ids))
+            elif box in ("mine", "done"):
+                mine = or_(Assignment.user_id == actor.user_id,
+                           (Assignment.unit == actor.unit) if actor.has(Role.DEPARTMENT_HEAD) else false())
+                sub = select(Assignment.handling_id).where(Assignment.active, mine)
+                query = query.where(Handling.id.in_(sub))
+                query = query.where(Handling.status == HandlingStatus.DONE if box == "done"
+                                    else Handling.status != HandlingStatus.DONE)
+            elif box == "all":
+                actor.require(Role.LEADER, Role.CLERK, Role.ADMIN)
+            else:
+                raise ValidationFailed("Danh sách không hợp lệ.", box=box)
+            rows = list(session.scalars(query))
+            rows.sort(key=lambda h: domain.list_order(h.priority, h.deadline, h.registered_at))
+            return [self._handling_view(session, h) for h in rows]
+
+
+    def link(self, actor: Actor, from_kind: str, from_id: str, to_kind: str, to_id: str) -> dict[str, Any]:
+        """Link related records (documents asking the same thing, a task and its draft...)."""
+        if from_kind not in LINK_KINDS or to_kind not in LINK_KINDS:
+            raise ValidationFailed("Loại liên kết không hợp lệ.", from_kind=from_kind, to_kind=to_kind)
+        with self._unit_of_work(actor) as session:
+            if from_kind == "incoming":
+                self._handling(session, from_id)
+            if from_kind == "draft":
+                self._visible_draft(session, actor, int(from_id))
+            if from_kind == "task":
+                self._task_for(session, actor, int(from_id))
+            exists = session.scalar(select(Link.id).where(
+                Link.from_kind == from_kind, Link.from_id == str(from_id), Link.to_kind == to_kind,
+                Link.to_id == str(to_id)))
+            if not exists:
+                session.add(Link(from_kind=from_kind, from_id=str(from_id), to_kind=to_kind, to_id=str(to_id),
+                                 created_by=actor.user_id, created_at=self._now()))
+                session.flush()
+            return {"links": self._links(session, from_kind, str(from_id))}
+
+    def _links(self, session: Session, kind: str, record_id: str) -> list[dict[str, str]]:
+        rows = session.scalars(select(Link).where(or_(
+            (Link.from_kind == kind) & (Link.from_id == record_id),
+            (Link.to_kind == kind) & (Link.to_id == record_id))).order_by(Link.id))
+        out = []
+        for r in rows:
+            if r.from_kind == kind and r.from_id == record_id:
+                out.append({"kind": r.to_kind, "id": r.to_id})
+            else:
+                out.append({"kind": r.from_kind, "id": r.from_id})
+        return out

@@ -1,0 +1,117 @@
+"""The agency's settings (calendar, limits, review chain) and its staff directory and units, as routing sees them.
+
+A chapter of the Routing application (app.py); the methods use the shared plumbing of base.RoutingBase and, where
+noted, methods of the other chapters through the composed class.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.common.actor import Actor, Role
+from services.common.errors import ValidationFailed
+from services.common.workcalendar import WorkCalendar
+from services.routing import domain
+from services.routing.base import _iso
+from services.routing.chains import parse_chain
+from services.routing.models import (
+    AgencyConfig,
+    Staff,
+    UnitName,
+)
+
+
+class StaffAndSettings:
+    def configure(self, actor: Actor, **changes: Any) -> dict[str, Any]:
+        """Per-agency settings (admin): calendar, registration limit, default deadline, distributor, chain."""
+        actor.require(Role.ADMIN)
+        allowed = {"agency_name", "calendar", "registration_limit_hours", "default_deadline_days",
+                   "due_soon_hours", "distributor_user_id", "review_chain"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise ValidationFailed("Có thiết lập không được hỗ trợ.", unknown=sorted(unknown))
+        if "review_chain" in changes and changes["review_chain"] is not None:
+            parse_chain(changes["review_chain"])
+        if "calendar" in changes:
+            WorkCalendar.from_config(changes["calendar"])  # refuse a broken calendar now
+        for key in ("registration_limit_hours", "default_deadline_days", "due_soon_hours"):
+            if key in changes and int(changes[key]) <= 0:
+                raise ValidationFailed("Giá trị thời hạn phải lớn hơn 0.", field=key, value=changes[key])
+        with self._unit_of_work(actor) as session:
+            cfg = self._config(session)
+            for key, value in changes.items():
+                setattr(cfg, key, value)
+            return self._config_view(cfg)
+
+    def get_config(self, actor: Actor) -> dict[str, Any]:
+        with self._unit_of_work(actor) as session:
+            return self._config_view(self._config(session))
+
+    def _config_view(self, cfg: AgencyConfig) -> dict[str, Any]:
+        return {"agency_id": cfg.agency_id, "agency_name": cfg.agency_name,
+                "calendar": self._calendar(cfg).to_config(),
+                "registration_limit_hours": cfg.registration_limit_hours,
+                "default_deadline_days": cfg.default_deadline_days, "due_soon_hours": cfg.due_soon_hours,
+                "distributor_user_id": cfg.distributor_user_id,
+                "review_chain": [s.to_dict() for s in parse_chain(cfg.review_chain)]}
+
+    def sync_staff(self, actor: Actor, entries: list[dict[str, Any]]) -> int:
+        """The directory (admin or a system process): unit, roles, e-mail and position of each person."""
+        if not actor.has(Role.ADMIN, Role.SYSTEM):
+            actor.require(Role.ADMIN)
+        with self._unit_of_work(actor) as session:
+            for entry in entries:
+                user_id = str(entry["user_id"])
+                staff = session.get(Staff, user_id) or Staff(user_id=user_id)
+                for key in ("username", "full_name", "unit", "email", "position", "active"):
+                    if key in entry:
+                        setattr(staff, key, entry[key])
+                if "roles" in entry:
+                    staff.roles = sorted(entry["roles"])
+                session.add(staff)
+            return len(entries)
+
+    def sync_units(self, actor: Actor, entries: list[dict[str, Any]]) -> int:
+        """The directory (admin or a system process): the name of each unit code ({"code", "name"})."""
+        if not actor.has(Role.ADMIN, Role.SYSTEM):
+            actor.require(Role.ADMIN)
+        with self._unit_of_work(actor) as session:
+            for entry in entries:
+                code = str(entry.get("code") or "").strip().upper()[:40]
+                name = str(entry.get("name") or "").strip()[:200]
+                if not code or not name:
+                    raise ValidationFailed("Đơn vị cần có mã và tên.", field="code", value=code)
+                unit = session.get(UnitName, code) or UnitName(code=code, name=name)
+                unit.name = name
+                session.add(unit)
+            return len(entries)
+
+    def _unit_name(self, session: Session, code: str | None) -> str | None:
+        unit = session.get(UnitName, code.upper()) if code else None
+        return unit.name if unit else None
+
+    def list_staff(self, actor: Actor, include_inactive: bool = False) -> list[dict[str, Any]]:
+        """The directory for pickers (any user of the agency): by unit, then leaders first, then name."""
+        with self._unit_of_work(actor) as session:
+            query = select(Staff)
+            if not include_inactive:
+                query = query.where(Staff.active)
+            rows = [s for s in session.scalars(query) if not s.user_id.startswith("system:")]
+            rows.sort(key=lambda s: (s.unit or "", Role.LEADER.value not in (s.roles or []),
+                                     Role.DEPARTMENT_HEAD.value not in (s.roles or []), s.full_name or ""))
+            return [{"user_id": s.user_id, "username": s.username, "full_name": s.full_name, "unit": s.unit,
+                     "position": s.position or "", "roles": list(s.roles or []), "email": s.email,
+                     "active": bool(s.active)} for s in rows]
+
+    def registration_deadline(self, actor: Actor, arrived_at: str) -> dict[str, Any]:
+        """When an arrived document must be registered and forwarded, with the agency's limit (4 or 8 h)."""
+        with self._unit_of_work(actor) as session:
+            cfg = self._config(session)
+            calendar = self._calendar(cfg)
+            arrived = domain.parse_instant(arrived_at, "Thời điểm đến")
+            due = calendar.registration_deadline(arrived, cfg.registration_limit_hours)
+            return {"arrived_at": _iso(arrived), "limit_hours": cfg.registration_limit_hours, "due": _iso(due),
+                    "due_state": calendar.due_state(due, self._now(), cfg.due_soon_hours)}
