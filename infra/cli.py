@@ -21,6 +21,7 @@ app.add_typer(stack_app, name="stack")
 PLUGINS = [
     "services.interconnect.cli",
     "services.interconnect.ops_cli",
+    "services.interconnect.vdxp_cli",
     "services.signing.cli",
     "services.storage.cli",
     "services.registry.cli",

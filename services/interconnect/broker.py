@@ -105,6 +105,16 @@ def monitor_user(topology: Topology, code: str) -> str:
     return f"{namespace(topology)}monitor.hub.{code}"
 
 
+def gateway_user(topology: Topology, code: str) -> str:
+    """The user of a hub's VDXP API (vdxp_api.py): it submits packages for the systems it authenticated."""
+    return f"{namespace(topology)}vdxp.{code}"
+
+
+def vdxp_queue(system_id: str) -> str:
+    """The queue on a hub's deliver exchange holding packages for one VDXP system (one binding per agency)."""
+    return f"vdxp.{system_id}"
+
+
 def children(topology: Topology, code: str) -> list[str]:
     return [h.code for h in topology.hubs if h.parent == code]
 
@@ -259,6 +269,10 @@ def provision(admin: RabbitAdmin, topology: Topology, run_dir: Path, *, amqp_hos
         # vhost's queues (the depth and dead-letter gauges) and refuses to read, purge or publish anything.
         admin.set_permissions(vhost, user(monitor_user(topology, hub.code), tags="management"), configure="^$",
                               write="^$", read="^$")
+        # The VDXP API declares and binds its systems' queues at run time (registerAgency) and submits the
+        # packages it authenticated; reading `deliver` is what binding from it needs.
+        admin.set_permissions(vhost, user(gateway_user(topology, hub.code)), configure=r"^vdxp\..*$",
+                              write=rf"^({SUBMIT}|vdxp\..*)$", read=rf"^({DELIVER}|vdxp\..*)$")
 
     for agency in topology.agencies:
         vhost = agency_vhost(topology, agency.organ_id)
@@ -286,6 +300,7 @@ def unprovision(admin: RabbitAdmin, topology: Topology) -> None:
         admin.delete_vhost(hub_vhost(topology, hub.code))
         admin.delete_user(hub_user(topology, hub.code))
         admin.delete_user(monitor_user(topology, hub.code))
+        admin.delete_user(gateway_user(topology, hub.code))
     for agency in topology.agencies:
         admin.delete_vhost(agency_vhost(topology, agency.organ_id))
         admin.delete_user(agency_user(topology, agency.organ_id))

@@ -75,6 +75,7 @@ class Hub:
         self.user = broker.hub_user(topology, code)
         self._agency_users = {broker.agency_user(topology, a.organ_id): a.organ_id for a in topology.agencies}
         self._neighbour_users = {broker.hub_user(topology, h) for h in [*self.children, self.spec.parent] if h}
+        self._gateway_user = broker.gateway_user(topology, code)
 
     # -- one submitted message -> onward copies ----------------------------------------------------------
     def handle(self, body: bytes, props: pika.BasicProperties) -> Outcome:
@@ -87,6 +88,8 @@ class Hub:
         if user in self._neighbour_users:
             return self._relay_from_hub(body, headers, message_id, sha, user)
         sender = self._agency_users.get(user)
+        if user == self._gateway_user:  # the VDXP API checked the system's HMAC and that it owns the sender
+            sender = str(headers.get(H_ORIGIN) or "") or None
         self.log.append("received", message_id, sender=sender or user, sha256=sha, detail=f"user={user}")
         if sender is None:
             # Nobody to answer: the broker only lets our own users publish here, so this is a misconfiguration.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, DateTime, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, DateTime, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -21,6 +21,10 @@ class HubBase(DeclarativeBase):
 
 
 class EdgeBase(DeclarativeBase):
+    metadata = MetaData()
+
+
+class VdxpBase(DeclarativeBase):
     metadata = MetaData()
 
 
@@ -114,3 +118,73 @@ class EdgeRecipientStatus(EdgeBase):
     description: Mapped[str] = mapped_column(Text, default="")
     history: Mapped[str] = mapped_column(Text, default="")     # codes in arrival order: "01,03,04"
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- the VDXP API of a hub (VdxpBase; services/interconnect/vdxp_api.py) ----------------------------
+class VdxpSystem(VdxpBase):
+    """A vendor system that connects with the VDXP SDK: its id (`vxp.saas.03`) and the HMAC secret it was
+    issued (generated at provisioning, shown once to the operator; the SDK never sends it)."""
+
+    __tablename__ = "vdxp_system"
+
+    system_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    secret: Mapped[str] = mapped_column(String(128))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class VdxpAgency(VdxpBase):
+    """An agency a system sends for and receives for (registerAgency, or granted by the operator)."""
+
+    __tablename__ = "vdxp_agency"
+
+    organ_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    system_id: Mapped[str] = mapped_column(String(128), index=True)
+    parent: Mapped[str] = mapped_column(String(64), default="")
+    name: Mapped[str] = mapped_column(String(300), default="")
+    mail: Mapped[str] = mapped_column(String(200), default="")
+    mobile: Mapped[str] = mapped_column(String(50), default="")
+    fax: Mapped[str] = mapped_column(String(50), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    bound: Mapped[bool] = mapped_column(Boolean, default=False)   # its broker binding and directory entry exist
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class VdxpReceived(VdxpBase):
+    """A package kept for a system to fetch (getReceivedEdocList, getEdoc), once per (message, recipient)."""
+
+    __tablename__ = "vdxp_received"
+    __table_args__ = (UniqueConstraint("message_id", "recipient", name="uq_vdxp_received"),)
+
+    doc_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    system_id: Mapped[str] = mapped_column(String(128), index=True)
+    recipient: Mapped[str] = mapped_column(String(64))
+    sender: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[str] = mapped_column(String(128))
+    message_type: Mapped[str] = mapped_column(String(16))       # edoc | status
+    document_id: Mapped[str] = mapped_column(String(256), default="")   # the edoc's, or the one a status is about
+    status_code: Mapped[str] = mapped_column(String(4), default="")     # of a status package
+    status: Mapped[str] = mapped_column(String(16), default="initial")  # initial | processing | done | fail
+    status_desc: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class VdxpSent(VdxpBase):
+    """A package a system sent with sendEdoc; `doc_id` (the DocId answered) is also the relay's message id."""
+
+    __tablename__ = "vdxp_sent"
+
+    doc_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    system_id: Mapped[str] = mapped_column(String(128), index=True)
+    sender: Mapped[str] = mapped_column(String(64))
+    recipients: Mapped[str] = mapped_column(Text, default="")   # comma-separated organ ids
+    message_type: Mapped[str] = mapped_column(String(16))
+    document_id: Mapped[str] = mapped_column(String(256), default="")
+    notation: Mapped[str] = mapped_column(String(200), default="")
+    title: Mapped[str] = mapped_column(Text, default="")
+    sha256: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
