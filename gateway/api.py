@@ -8,13 +8,9 @@ from __future__ import annotations
 import re
 from typing import Any, Generic, TypeVar
 
-from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Security
-from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, FastAPI, Path, Query, Security
 from fastapi.security import HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
 from services.common.errors import NotFound
@@ -348,18 +344,6 @@ def tasks(page: int = PageNo, size: int = PageSize, include_closed: bool = False
     return _slice(g.backends.call(v.actor, "routing", "list_tasks", include_closed), page, size)
 
 
-# -- errors of the framework itself, as problem+json on /api ----------------------------------------------------
-
-HTTP_TITLES = {404: "Không tìm thấy địa chỉ yêu cầu.", 405: "Phương thức không được hỗ trợ cho địa chỉ này.",
-               401: "Cần đăng nhập hoặc mã truy cập.", 403: "Không được phép."}
-
-
-def _framework_problem(status: int, code: str, title: str, errors: Any = None) -> JSONResponse:
-    body = {"type": f"https://congvan.gov.vn/problems/{code}", "title": title, "status": status, "code": code,
-            "detail": title, "errors": errors}
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
-
-
 def _problem_media_types(app: FastAPI) -> None:
     """FastAPI documents a response model as application/json; errors are served as application/problem+json."""
     generate = app.openapi
@@ -385,18 +369,3 @@ def install(app: FastAPI) -> None:
     app.openapi_tags = TAGS
     app.include_router(router)
     _problem_media_types(app)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(request: Request, exc: RequestValidationError):
-        if not request.url.path.startswith("/api/"):
-            return await request_validation_exception_handler(request, exc)
-        errors = [{"field": ".".join(str(p) for p in e.get("loc", ())[1:]), "reason": e.get("type")}
-                  for e in exc.errors()]
-        return _framework_problem(422, "validation_failed", "Dữ liệu gửi lên không hợp lệ.", errors)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException):
-        if not request.url.path.startswith("/api/"):
-            return await http_exception_handler(request, exc)
-        title = HTTP_TITLES.get(exc.status_code, "Yêu cầu không thực hiện được.")
-        return _framework_problem(exc.status_code, f"http_{exc.status_code}", title)

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
+import re
 import time
+import urllib.parse
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Form, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from prometheus_client import Counter, Histogram
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway.accounts import LockoutPolicy
 from gateway.auth import Accounts, actor_of, csrf_ok
@@ -146,7 +152,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         yield
         app.state.gateway.backends.close()
 
-    app = FastAPI(title="Công Văn API", version="1", lifespan=lifespan, docs_url="/api/docs",
+    app = FastAPI(title="Công Văn API", version="1", lifespan=lifespan, docs_url=None,
                   openapi_url="/api/v1/openapi.json", redoc_url=None)
     app.state.gateway = Gateway(settings)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -185,30 +191,63 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
 
 def _install_middleware(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def audit_actor(request: Request, call_next):
+    # Added last = outermost: the proxy's headers are read before anything looks at the scheme or the client.
+    app.add_middleware(ObservedRequests)
+    trusted = [h.strip() for h in app.state.gateway.settings.trusted_proxies.split(",") if h.strip()]
+    if trusted:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=trusted)
+
+
+# Scripts and styles only from the gateway's own /static: an injected <script> or inline handler does not run.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                    (b"referrer-policy", b"same-origin")]
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+
+
+class ObservedRequests:
+    """Pure ASGI (BaseHTTPMiddleware costs a task and a stream per request): opens the request's audit holder,
+    counts and times the request by route, and adds the security headers a route did not set itself."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        method = scope["method"]
+        status = {"code": 500}
+        https = scope.get("scheme") == "https"
+
+        async def send_with_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                headers = list(message.get("headers") or [])
+                present = {name.lower() for name, _value in headers}
+                extra = [*SECURITY_HEADERS, (b"content-security-policy", CSP.encode())]
+                if https:
+                    extra.append(HSTS)
+                headers += [(name, value) for name, value in extra if name not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
         # The holder the viewer dependency fills in; the audit hook reads it for the request's writes.
-        token = audit.begin_request(f"{request.method} {request.url.path}")
+        token = audit.begin_request(f"{method} {scope.get('path', '')}")
         try:
-            return await call_next(request)
+            await self.app(scope, receive, send_with_headers)
         finally:
             audit.end_request(token)
-
-    @app.middleware("http")
-    async def red_metrics(request: Request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        PAGE_REQUESTS.labels(path, request.method, f"{response.status_code // 100}xx").inc()
-        PAGE_DURATION.labels(path, request.method).observe(time.perf_counter() - started)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
+            path = getattr(scope.get("route"), "path", "unmatched")
+            PAGE_REQUESTS.labels(path, method, f"{status['code'] // 100}xx").inc()
+            PAGE_DURATION.labels(path, method).observe(time.perf_counter() - started)
 
 
 def _install_errors(app: FastAPI) -> None:
+    from gateway import errors
+
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, _exc: LoginRequired):
         return RedirectResponse(f"/dang-nhap?next={request.url.path}", status_code=303)
@@ -217,22 +256,29 @@ def _install_errors(app: FastAPI) -> None:
     async def _change(_request: Request, _exc: PasswordChangeRequired):
         return RedirectResponse("/doi-mat-khau", status_code=303)
 
-    @app.exception_handler(CongVanError)
-    async def _domain_error(request: Request, exc: CongVanError):
-        status = exc.http_status
-        if status >= 500:
-            log.error("%s %s: %s %s", request.method, request.url.path, exc.code, exc.details)
-        else:
-            log.info("%s %s refused: %s %s", request.method, request.url.path, exc.code, exc.details)
-        if request.url.path.startswith("/api/"):
-            return JSONResponse(problem(exc), status_code=status, media_type="application/problem+json")
-        v = None
-        try:
-            found = gw(request).accounts.session_user(request.cookies.get(SESSION_COOKIE))
-            v = Viewer(*found) if found else None
-        except Exception:
-            log.debug("no viewer for the error page", exc_info=True)
-        return render(request, "error.html", v, status_code=status, error=exc)
+    errors.install(app)
+
+
+def error_page(request: Request, exc: CongVanError, messages: list[str]) -> Response:
+    """The Vietnamese page of a refusal, inside the signed-in person's menu when there is a session."""
+    v = None
+    try:
+        found = gw(request).accounts.session_user(request.cookies.get(SESSION_COOKIE))
+        v = Viewer(*found) if found else None
+    except Exception:
+        log.debug("no viewer for the error page", exc_info=True)
+    return render(request, "error.html", v, status_code=exc.http_status, error=exc, messages=messages,
+                  back=_same_site_referer(request))
+
+
+def _same_site_referer(request: Request) -> str | None:
+    """"Quay lại" goes to the page the person came from, when it is a page of this site."""
+    referer = request.headers.get("referer", "")
+    parsed = urllib.parse.urlsplit(referer)
+    if not referer or parsed.netloc != request.url.netloc:
+        return None
+    target = parsed.path + (f"?{parsed.query}" if parsed.query else "")
+    return target if target != request.url.path and _safe_next(target) == target else None
 
 
 def vn_time(value: str | None) -> str:
@@ -252,14 +298,29 @@ def vn_time(value: str | None) -> str:
     return to_vn(moment).strftime("%d/%m/%Y %H:%M")
 
 
-def problem(exc: CongVanError) -> dict[str, Any]:
-    """RFC 9457 problem details, with the Vietnamese message as the title people see."""
-    return {"type": f"https://congvan.gov.vn/problems/{exc.code}", "title": exc.message_vi, "status": exc.http_status,
-            "code": exc.code, "detail": exc.message_vi,
-            "errors": {k: v for k, v in exc.details.items() if k in ("field", "fields", "value", "reason")}}
+def _with_script_hashes(page: HTMLResponse, sources: str) -> HTMLResponse:
+    """The API documentation page (Swagger UI from its CDN) under a CSP of its own: its inline scripts are allowed
+    by their SHA-256, nothing else inline runs."""
+    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(body.encode()).digest()).decode()}'"
+                      for body in re.findall(r"<script>(.*?)</script>", page.body.decode(), re.S))
+    page.headers["content-security-policy"] = (
+        f"default-src 'self'; script-src 'self' {sources} {hashes}; style-src 'self' 'unsafe-inline' {sources}; "
+        f"img-src 'self' data: {sources} https://fastapi.tiangolo.com; object-src 'none'; base-uri 'self'; "
+        "frame-ancestors 'none'")
+    return page
 
 
 def _install_core_routes(app: FastAPI) -> None:
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs() -> HTMLResponse:
+        return _with_script_hashes(get_swagger_ui_html(openapi_url=app.openapi_url or "", title=f"{app.title} - docs",
+                                                       oauth2_redirect_url="/api/docs/oauth2-redirect"),
+                                   "https://cdn.jsdelivr.net")
+
+    @app.get("/api/docs/oauth2-redirect", include_in_schema=False)
+    def api_docs_redirect() -> HTMLResponse:
+        return _with_script_hashes(get_swagger_ui_oauth2_redirect_html(), "")
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok", "process": "gateway"}
@@ -280,8 +341,9 @@ def _install_core_routes(app: FastAPI) -> None:
         token, _csrf = g.accounts.open_session(user)
         target = "/doi-mat-khau" if user.must_change_password else _safe_next(next)
         response = RedirectResponse(target, status_code=303)
-        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=g.settings.cookie_secure,
-                            path="/")
+        # Secure when configured, or when this request came over HTTPS (directly or through a trusted proxy).
+        secure = g.settings.cookie_secure or request.url.scheme == "https"
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure, path="/")
         return response
 
     @app.post("/dang-xuat", include_in_schema=False)

@@ -8,9 +8,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pika.exceptions
+from nameko.exceptions import UnknownService
+
 from services.common.actor import Actor
 from services.common.errors import CongVanError, NotFound
-from services.common.rpc_client import ServiceClient
+from services.common.rpc_client import RpcTimeout, ServiceClient
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +21,20 @@ log = logging.getLogger(__name__)
 class ServiceUnavailable(CongVanError):
     code = "service_unavailable"
     http_status = 503
+
+
+class ServiceFailed(CongVanError):
+    """The service answered with an error that is not one of ours: a defect there, not a service that is away."""
+
+    code = "internal_error"
+    http_status = 500
+
+
+# What "the service is away" looks like from here: no broker, no reply in time, or nobody consuming its queue.
+DOWN = (RpcTimeout, UnknownService, pika.exceptions.AMQPError, ConnectionError, OSError)
+# ... or the service is up but what it needs is not: its database or object store does not answer.
+REMOTE_DOWN = {"OperationalError", "InterfaceError", "DisconnectionError", "TimeoutError", "ConnectionError",
+               "ConnectionRefusedError", "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"}
 
 
 class Backends:
@@ -51,11 +68,22 @@ class Backends:
             return self.client(actor.agency_id).call(service, method, actor, *args, **kwargs)
         except CongVanError:
             raise
-        except Exception as exc:  # broker down, service not running, timeout
-            log.exception("rpc %s.%s for %s failed", service, method, actor.agency_id)
-            raise ServiceUnavailable("Hệ thống đang bận hoặc dịch vụ chưa sẵn sàng; vui lòng thử lại sau.",
-                                     service=service, method=method, error=type(exc).__name__) from exc
+        except Exception as exc:
+            raise refusal(service, method, actor, exc) from exc
 
     def close(self) -> None:
         for client in self._clients.values():
             client.close()
+
+
+def refusal(service: str, method: str, actor: Actor, exc: Exception) -> CongVanError:
+    """"Đang bận" only when the service (or what it needs) is away; any other failure is a defect, said as such."""
+    where = {"service": service, "method": method, "error": type(exc).__name__}
+    if isinstance(exc, DOWN) or getattr(exc, "exc_type", None) in REMOTE_DOWN:
+        log.warning("rpc %s.%s for %s: service away (%s: %s)", service, method, actor.agency_id,
+                    type(exc).__name__, exc)
+        return ServiceUnavailable("Hệ thống đang bận hoặc dịch vụ chưa sẵn sàng; vui lòng thử lại sau.", **where)
+    # RemoteError, MethodNotFound, IncorrectSignature, ...: logged in full, the person gets no stack trace
+    log.error("rpc %s.%s for %s failed: %s", service, method, actor.agency_id, exc, exc_info=exc)
+    return ServiceFailed("Đã có lỗi hệ thống khi xử lý yêu cầu; lỗi đã được ghi lại. Hãy báo quản trị viên "
+                         "(nút “Báo lỗi”) nếu lỗi lặp lại.", **where)

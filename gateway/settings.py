@@ -13,7 +13,10 @@ from services.common.settings import CommonSettings
 class GatewaySettings(CommonSettings):
     agencies_file: Path | None = Field(None, description="JSON: organ id -> {name, amqp_uri, ...}, one per agency")
     directory_file: Path | None = Field(None, description="Agency directory (JSON/CSV) for picking recipients")
-    cookie_secure: bool = Field(False, description="Mark cookies Secure (set true behind HTTPS)")
+    cookie_secure: bool = Field(False, description="Mark cookies Secure always (they are Secure anyway on a request "
+                                                  "that came over HTTPS)")
+    trusted_proxies: str = Field("", description="Comma-separated addresses (or CIDR ranges) of the reverse proxies "
+                                                 "whose X-Forwarded-Proto and X-Forwarded-For are believed")
     session_idle_minutes: int = 120
     max_upload_mb: int = 50
     lockout_failures: int = 5

@@ -1,0 +1,107 @@
+/* The pages' only script (the Content-Security-Policy allows no inline script or handler). Without it every page
+   still works: the date fields stay plain date fields, the forms post without asking, the browser's own messages. */
+(function () {
+  "use strict";
+
+  /* Dates read dd/mm/yyyy. Chromium draws <input type="date"> in the browser's own locale (mm/dd/yyyy in an English
+     browser) whatever lang="vi" says, so each date field becomes a text field shown and typed as dd/mm/yyyy
+     (yyyy-mm-dd is accepted too), and the form still sends yyyy-mm-dd, which is what the server reads. */
+  function isoOf(y, m, d) {
+    var t = new Date(Date.UTC(+y, +m - 1, +d));
+    if (t.getUTCFullYear() !== +y || t.getUTCMonth() !== +m - 1 || t.getUTCDate() !== +d) return null;
+    return y + "-" + ("0" + m).slice(-2) + "-" + ("0" + d).slice(-2);
+  }
+  function parse(text) {
+    var t = (text || "").trim(), m;
+    if ((m = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(t))) return isoOf(m[1], m[2], m[3]);
+    if ((m = /^(\d{1,2})[\/.\-](\d{1,2})[\/.\-](\d{4})$/.exec(t))) return isoOf(m[3], m[2], m[1]);
+    return null;
+  }
+  function shown(iso) {
+    var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
+    return m ? m[3] + "/" + m[2] + "/" + m[1] : (iso || "");
+  }
+  var BAD_DATE = "Nhập ngày theo dạng dd/mm/yyyy, ví dụ 05/03/2026.";
+  var forms = new Set();
+  document.querySelectorAll('input[type="date"]').forEach(function (input) {
+    var value = input.value || input.getAttribute("value") || "";
+    input.type = "text";
+    input.value = shown(value);
+    input.placeholder = "dd/mm/yyyy";
+    input.title = "Ngày theo dạng dd/mm/yyyy, ví dụ 05/03/2026";
+    input.setAttribute("inputmode", "numeric");
+    input.setAttribute("autocomplete", "off");
+    input.setAttribute("data-vn-date", "");
+    input.addEventListener("input", function () {
+      input.setCustomValidity(!input.value.trim() || parse(input.value) ? "" : BAD_DATE);
+    });
+    if (input.form) forms.add(input.form);
+  });
+  forms.forEach(function (form) {
+    form.addEventListener("formdata", function (e) {
+      var names = {};
+      form.querySelectorAll("input[data-vn-date]").forEach(function (input) {
+        if (input.name) (names[input.name] = names[input.name] || []).push(input);
+      });
+      Object.keys(names).forEach(function (name) {
+        e.formData.delete(name);
+        names[name].forEach(function (input) {
+          if (!input.disabled) e.formData.append(name, parse(input.value) || input.value.trim());
+        });
+      });
+    });
+  });
+
+  /* "Are you sure?" before a form that cannot be undone (data-confirm holds the question). */
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (e) {
+      if (!window.confirm(form.dataset.confirm)) e.preventDefault();
+    });
+  });
+
+  /* The browser's own validation messages are in the browser's language (English on many machines): every field
+     says what is wrong in Vietnamese instead. A field's title, when it has one, explains its pattern. */
+  function message(field) {
+    var v = field.validity;
+    if (v.valueMissing) {
+      if (field.type === "checkbox") return "Hãy đánh dấu ô này để tiếp tục.";
+      if (field.type === "radio") return "Hãy chọn một trong các lựa chọn.";
+      if (field.type === "file") return "Hãy chọn tệp.";
+      if (field.tagName === "SELECT") return "Hãy chọn một mục trong danh sách.";
+      return "Hãy điền vào trường này.";
+    }
+    if (v.typeMismatch) {
+      if (field.type === "email") return "Hãy nhập địa chỉ thư điện tử hợp lệ, ví dụ ten@coquan.gov.vn.";
+      if (field.type === "url") return "Hãy nhập địa chỉ trang web hợp lệ.";
+      return "Giá trị không đúng kiểu dữ liệu.";
+    }
+    if (v.patternMismatch) return field.title || "Giá trị chưa đúng định dạng yêu cầu.";
+    if (v.tooLong) return "Tối đa " + field.maxLength + " ký tự (hiện có " + field.value.length + ").";
+    if (v.tooShort) return "Cần ít nhất " + field.minLength + " ký tự (hiện có " + field.value.length + ").";
+    if (v.badInput) return field.type === "number" ? "Hãy nhập một số." : "Giá trị không hợp lệ.";
+    if (v.rangeUnderflow) return "Giá trị phải từ " + field.min + " trở lên.";
+    if (v.rangeOverflow) return "Giá trị không được lớn hơn " + field.max + ".";
+    if (v.stepMismatch) return field.type === "number" ? "Hãy nhập số nguyên." : "Giá trị không hợp lệ.";
+    return "";
+  }
+  var ours = new WeakMap();  // the message this script set, so that one set by another script is left alone
+  function clearOurs(field) {
+    if (ours.has(field) && field.validationMessage === ours.get(field)) field.setCustomValidity("");
+    ours.delete(field);
+  }
+  document.addEventListener("invalid", function (e) {
+    var field = e.target;
+    if (field.validity.customError && !ours.has(field)) return;  // e.g. the date fields' own message
+    clearOurs(field);
+    var text = message(field);
+    if (text) {
+      field.setCustomValidity(text);
+      ours.set(field, text);
+    }
+  }, true);
+  // Only "input" (fired by typing, choosing, ticking, picking a file): a "change" also comes when the field loses
+  // focus, which happens as the browser moves to the first bad field, and would wipe the message just set.
+  document.addEventListener("input", function (e) {
+    if (e.target && e.target.validity) clearOurs(e.target);
+  }, true);
+})();
