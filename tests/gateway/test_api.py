@@ -99,12 +99,12 @@ def test_framework_errors_are_problem_json_in_vietnamese(client):
     login(client, "hoalt.vp")
     unknown = client.get("/api/v1/khong-co")
     assert unknown.status_code == 404 and unknown.headers["content-type"] == "application/problem+json"
-    assert unknown.json()["title"] == "Không tìm thấy địa chỉ yêu cầu."
+    assert unknown.json()["title"] == "Không tìm thấy trang hoặc mục được yêu cầu."
     bad = client.get("/api/v1/incoming", params={"size": 1000})
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
     assert bad.json()["title"] == "Dữ liệu gửi lên không hợp lệ." and bad.json()["errors"][0]["field"] == "size"
-    # pages keep FastAPI's own answers
-    assert client.get("/khong-co").headers["content-type"].startswith("application/json")
+    # pages answer with a Vietnamese page (tests/gateway/test_errors.py)
+    assert client.get("/khong-co").headers["content-type"].startswith("text/html")
 
 
 def test_without_backends_the_api_says_the_service_is_not_ready(client):
