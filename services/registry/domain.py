@@ -287,3 +287,9 @@ def require_view(actor: Actor, agency_id: str, state: str, handlers: list[str], 
 
 def dedupe_key(document_id_: str, sender: str, recipient: str, kind: int | str) -> str:
     return f"{document_id_}|{sender}|{recipient}|{kind}"
+
+
+def seal_operation(outgoing_id: str) -> str:
+    """The business operation of the agency's seal on an outgoing document, for signing's idempotency (the
+    number and date are part of its input: a number taken meanwhile by another document is a new signature)."""
+    return f"outgoing:{outgoing_id}:seal"

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 
 # signing.fill_and_seal(pdf_sha256, number_text, date_text, notation, appendices) -> {"sha256", "appendices"}
-Sign = Callable[[str, str, str, str, list[str]], dict[str, Any]]
+Sign = Callable[..., dict[str, Any]]  # (pdf, number_text, date_text, notation, appendices, *, operation_id)
 
 
 ISSUE_RETRIES = 5
@@ -165,7 +165,8 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
             number = numbering.peek(session, register_id, actor.agency_id, Direction.OUTGOING)
         today = vn_date(now_utc())
         try:
-            signed = sign(main[0].sha256, domain.format_number(number), f"{today:%d/%m/%Y}", notation, appendices)
+            signed = sign(main[0].sha256, domain.format_number(number), f"{today:%d/%m/%Y}", notation, appendices,
+                          operation_id=domain.seal_operation(outgoing_id))
         except Exception as exc:
             raise ServiceUnavailable(
                 "Không đóng dấu, ký số được văn bản: dịch vụ ký số không phản hồi. Văn bản chưa được cấp số; "

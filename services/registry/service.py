@@ -65,13 +65,13 @@ class RegistryService(DossierEntrypoints, ReportQueries):
             return self.signing.verify.call_async(pdf_sha256).result()
 
     def _sign(self, pdf_sha256: str, number_text: str, date_text: str, notation: str,
-              appendices: list[str]) -> dict[str, Any]:
+              appendices: list[str], operation_id: str | None = None) -> dict[str, Any]:
         with self.db.session() as session:
             place = ops.profile(session, self.db.agency_id).place or ""
         number_field, date_field = stamp_texts(number_text, date_text, notation, place)
         with eventlet.Timeout(SIGN_TIMEOUT):
             return self.signing.fill_and_seal.call_async(pdf_sha256, number_field, date_field, notation,
-                                                         appendices).result()
+                                                         appendices, operation_id).result()
 
     @timer(interval=REVERIFY_INTERVAL)
     def reverify_pending(self) -> None:

@@ -259,3 +259,9 @@ def progress_summary(items: Iterable[dict[str, Any]]) -> dict[str, int]:
         if item.get("due_state") in ("overdue", "due_soon"):
             summary[item["due_state"]] += 1
     return summary
+
+
+def sign_operation(draft_id: int, step_index: int) -> str:
+    """The business operation a leader's signature belongs to, for signing's idempotency: a retry of the same
+    approval gets the signature already made, another draft carrying the same file gets its own."""
+    return f"draft:{draft_id}:step:{step_index}:sign"

@@ -18,7 +18,7 @@ from services.common.outbox import enqueue
 from services.routing import domain
 from services.routing.base import _iso
 from services.routing.chains import ChainStep, parse_chain, require_step
-from services.routing.domain import Authority, Scope
+from services.routing.domain import Authority, Scope, sign_operation
 from services.routing.models import (
     Draft,
     DraftComment,
@@ -167,7 +167,7 @@ class Drafting:
         on_behalf_of, position = self._signing_authority(actor, authority)
         try:
             signed_sha = str(self.sign(pdf_sha256, actor.user_id, "Phê duyệt và ký ban hành", on_behalf_of,
-                                       position)["sha256"])
+                                       position, operation_id=sign_operation(draft_id, step_index))["sha256"])
         except CongVanError:
             raise  # the signing service's own refusal (no key, bad PDF...) already speaks Vietnamese
         except SigningTimeout as exc:  # nothing was written here; a late signature is remembered by signing

@@ -62,14 +62,14 @@ class RoutingService(ReportQueries):
         return Routing(self.db, self.db.agency_id, sign=self._sign, blobs=blobs)
 
     def _sign(self, pdf_sha256: str, signer_user_id: str, reason: str, on_behalf_of: dict | None = None,
-              signer_position: str = "") -> dict[str, Any]:
+              signer_position: str = "", operation_id: str | None = None) -> dict[str, Any]:
         # Failures (unknown service, broker trouble) become SigningUnavailable in Routing._sign. A signing service
         # that is stopped leaves the request queued: without a bound the approval would hang, so wait at most
-        # ROUTING_SIGNING_TIMEOUT seconds. A signature made after we gave up is remembered by signing (same
-        # input, same result) and reused when the leader approves again.
+        # ROUTING_SIGNING_TIMEOUT seconds. A signature made after we gave up is remembered by signing under
+        # its operation (the draft and step) and reused when the leader approves again.
         seconds = float(self.config.get("ROUTING_SIGNING_TIMEOUT") or SIGNING_TIMEOUT)
         reply = self.signing.sign_leader.call_async(pdf_sha256, signer_user_id, reason, on_behalf_of,
-                                                    signer_position)
+                                                    signer_position, operation_id)
         with eventlet.Timeout(seconds, SigningTimeout(seconds)):
             return reply.result()
 

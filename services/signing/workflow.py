@@ -76,9 +76,15 @@ class Signing:
 
         return RequestsHTTPTimeStamper(self.settings.signing_tsa_url, timeout=10)
 
-    def _remembered(self, operation: str, input_sha: str, params: Any) -> tuple[str, dict | None]:
-        key = hashlib.sha256(json.dumps([operation, input_sha, params], ensure_ascii=False,
-                                        sort_keys=True).encode()).hexdigest()
+    def _remembered(self, operation: str, input_sha: str, params: Any,
+                    operation_id: str | None = None) -> tuple[str, dict | None]:
+        """The result of this very operation if it was already done (a retry after a lost reply or a timeout).
+
+        `operation_id` names the business operation ("draft:7:step:2", "outgoing:<id>:seal"): two drafts that
+        carry the same file are two operations and get two signatures, each with its own time. Without it (the
+        CLI, older callers) the operation is known by its input alone."""
+        keyed = [operation, input_sha, params] if operation_id is None else [operation, operation_id, input_sha, params]
+        key = hashlib.sha256(json.dumps(keyed, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
         with self.db.session() as s:
             row = s.get(Operation, key)
             if row and all(self.blobs.exists(v) for v in _shas(row.result)):
@@ -194,14 +200,15 @@ class Signing:
         return pdf, {"converted_from": kind, "pdf_sha256": self._put(pdf)}
 
     def sign_leader(self, pdf_sha256: str, signer_user_id: str, reason: str = "",
-                    on_behalf_of: dict | None = None, signer_position: str = "") -> dict:
+                    on_behalf_of: dict | None = None, signer_position: str = "",
+                    operation_id: str | None = None) -> dict:
         """The personal signature in the leader's field: the leader's own, or a delegate's with THEIR OWN key
         and the NĐ 30 signing line ("TUQ. CHỦ TỊCH") in the appearance and the reason (service.py checks who)."""
         on_behalf = domain.parse_on_behalf_of(on_behalf_of)
         params: list[Any] = [signer_user_id, reason]
         if on_behalf is not None:  # keeps the keys of operations remembered before delegation existed
             params += [on_behalf.to_dict(), signer_position]
-        key, done = self._remembered("leader", pdf_sha256, params)
+        key, done = self._remembered("leader", pdf_sha256, params, operation_id)
         if done:
             return done
         pdf = self._pdf(pdf_sha256)
@@ -216,12 +223,12 @@ class Signing:
         return self._remember(key, "leader", pdf_sha256, {"sha256": self._put(out)})
 
     def fill_and_seal(self, pdf_sha256: str, number_text: str, date_text: str, notation: str,
-                      appendix_sha256s: list[str] | None = None) -> dict:
+                      appendix_sha256s: list[str] | None = None, operation_id: str | None = None) -> dict:
         number_text, date_text = _text(number_text, "Số văn bản"), _text(date_text, "Ngày ban hành")
         notation = _text(notation, "Số, ký hiệu")
         appendix_sha256s = list(appendix_sha256s or [])
         params = [number_text, date_text, notation, appendix_sha256s]
-        key, done = self._remembered("fill_and_seal", pdf_sha256, params)
+        key, done = self._remembered("fill_and_seal", pdf_sha256, params, operation_id)
         if done:
             return done
         pdf = self._pdf(pdf_sha256)

@@ -11,7 +11,7 @@ class SigningStandIn:
     name = "signing"
 
     @rpc
-    def fill_and_seal(self, pdf_sha256, number_text, date_text, notation, appendices):
+    def fill_and_seal(self, pdf_sha256, number_text, date_text, notation, appendices, operation_id=None):
         digest = hashlib.sha256(f"{pdf_sha256}|{number_text}|{date_text}|{notation}".encode()).hexdigest()
         return {"sha256": digest, "appendices": [hashlib.sha256(a.encode()).hexdigest() for a in appendices]}
 

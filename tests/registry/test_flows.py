@@ -22,15 +22,17 @@ def events(db, event_type: str) -> list[dict]:
         return list(rows)
 
 
-def fake_sign(calls: list | None = None):
-    def sign(pdf, number_text, date_text, notation, appendices):
+def fake_sign(calls: list | None = None, operations: list | None = None):
+    def sign(pdf, number_text, date_text, notation, appendices, operation_id=None):
         if calls is not None:
             calls.append((pdf, number_text, date_text, notation))
+        if operations is not None:
+            operations.append(operation_id)
         return {"sha256": sha(f"signed {pdf} {number_text}"), "appendices": [sha(f"s{a}") for a in appendices]}
     return sign
 
 
-def broken_sign(*_args):
+def broken_sign(*_args, **_kwargs):
     raise ConnectionError("signing is down")
 
 
@@ -256,8 +258,11 @@ def test_issue_numbers_signs_and_dispatches_through_the_outbox(db, edge, clerk, 
     assert waiting["state"] == State.WAITING_ISSUE and waiting["code_notation"] == "QĐ-UBND"
     assert ops.list_waiting_issue(db, clerk)["items"][0]["id"] == waiting["id"]
     calls: list = []
-    got = ops.issue_outgoing(db, clerk, waiting["id"], registers["outgoing"], RECIPIENTS, fake_sign(calls),
+    operations: list = []
+    got = ops.issue_outgoing(db, clerk, waiting["id"], registers["outgoing"], RECIPIENTS, fake_sign(calls, operations),
                              urgency=3, no_paper_copy=True)
+    # signing remembers a seal by its business operation (this document's seal), never by the file alone
+    assert operations == [f"outgoing:{waiting['id']}:seal"]
     assert got["state"] == State.ISSUED and got["number"] == 1 and got["number_and_notation"] == "01/QĐ-UBND"
     assert calls[0][1] == "01" and calls[0][3] == "QĐ-UBND"
     (pkg,) = events(db, "outgoing_package")
@@ -286,12 +291,12 @@ def test_a_number_taken_while_signing_is_signed_again_with_the_next(db, edge, cl
     waiting = ops.submit_for_issue(db, edge, draft(3))
     calls: list = []
 
-    def racing_sign(*args):
+    def racing_sign(*args, **kwargs):
         if not calls:  # another clerk takes the number while this PDF is being signed
             ops.register_outgoing_signed(db, clerk, {"type_code": "TB", "subject": "Thông báo",
                                                      "code_notation": "TB-UBND"}, sha("tb"), RECIPIENTS,
                                          registers["outgoing"])
-        return fake_sign(calls)(*args)
+        return fake_sign(calls)(*args, **kwargs)
 
     got = ops.issue_outgoing(db, clerk, waiting["id"], registers["outgoing"], RECIPIENTS, racing_sign)
     assert [c[1] for c in calls] == ["01", "02"] and got["number"] == 2

@@ -88,13 +88,15 @@ class SignerDouble:
         self.store = store
         self.calls: list[tuple[str, str, str]] = []
         self.on_behalf_of: list[tuple[dict | None, str]] = []
+        self.operations: list[str | None] = []
         self.available = True
 
     def __call__(self, pdf_sha256: str, signer_user_id: str, reason: str, on_behalf_of: dict | None = None,
-                 signer_position: str = "") -> dict:
+                 signer_position: str = "", operation_id: str | None = None) -> dict:
         if not self.available:
             raise ConnectionError("signing service is down")
         self.calls.append((pdf_sha256, signer_user_id, reason))
+        self.operations.append(operation_id)
         self.on_behalf_of.append((on_behalf_of, signer_position))
         signed = self.store.read(pdf_sha256) + f"\n%signed by {signer_user_id}".encode()
         return {"sha256": self.store.put_bytes(signed).sha256}

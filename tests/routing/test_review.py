@@ -35,6 +35,8 @@ def test_chain_to_signature_lands_in_waiting_to_issue(routing, database, people,
     signed = routing.approve_draft(people.leader, draft_id, "Đồng ý ban hành")
     assert signed["status"] == "signed" and signed["signed_by"] == people.leader.user_id
     assert signer.calls == [(v2["pdf_sha256"], people.leader.user_id, "Phê duyệt và ký ban hành")]
+    # the signature is remembered by signing under this draft's signing step, not under its file
+    assert signer.operations == [f"draft:{draft_id}:step:2:sign"]
     [event] = outbox_rows(database, "draft_signed")
     assert event["draft_id"] == draft_id and event["subject"] == event["title"]
     assert event["pdf_sha256"] == signed["signed_sha256"] != v2["pdf_sha256"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,29 @@ def test_operations_are_idempotent(signing, draft_bytes):
     assert signing.sign_leader(first["sha256"], LEADER) == leader
     sealed = signing.fill_and_seal(leader["sha256"], NUMBER, DATE, "15/QĐ-UBND")
     assert signing.fill_and_seal(leader["sha256"], NUMBER, DATE, "15/QĐ-UBND") == sealed
+
+
+def test_idempotency_is_keyed_by_the_operation_not_the_file(signing, draft_bytes):
+    """Two drafts that carry the same file are two signatures, each with its own time (issue: the second draft got
+    the first draft's signed PDF); a retry of one operation gets what that operation made."""
+    prepared = signing.prepare_draft(signing.blobs.put_bytes(draft_bytes).sha256)["sha256"]
+    first = signing.sign_leader(prepared, LEADER, operation_id="draft:1:step:0:sign")
+    time.sleep(1.1)  # signing times have a one-second resolution: the second signature must be later, not equal
+    second = signing.sign_leader(prepared, LEADER, operation_id="draft:2:step:0:sign")
+    assert second["sha256"] != first["sha256"]
+    assert signing.sign_leader(prepared, LEADER, operation_id="draft:1:step:0:sign") == first
+
+    def signing_time(result: dict) -> str:
+        return signing.verify(result["sha256"])["signatures"][0]["signing_time"]
+
+    assert signing_time(second) > signing_time(first)
+
+    sealed_a = signing.fill_and_seal(first["sha256"], NUMBER, DATE, "15/QĐ-UBND", operation_id="outgoing:a:seal")
+    time.sleep(1.1)
+    sealed_b = signing.fill_and_seal(first["sha256"], NUMBER, DATE, "15/QĐ-UBND", operation_id="outgoing:b:seal")
+    assert sealed_a["sha256"] != sealed_b["sha256"]
+    assert signing.fill_and_seal(first["sha256"], NUMBER, DATE, "15/QĐ-UBND",
+                                 operation_id="outgoing:a:seal") == sealed_a
 
 
 def test_seal_is_refused_before_the_leader_signed(signing, draft_bytes):
