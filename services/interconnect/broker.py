@@ -30,6 +30,7 @@ import logging
 import os
 import re
 import secrets
+import struct
 import time
 import urllib.parse
 from collections.abc import Callable, Iterator
@@ -43,6 +44,7 @@ import pika.exceptions
 from pika.adapters.blocking_connection import _IoloopTimerContext
 
 from services.common.rabbit_admin import RabbitAdmin
+from services.interconnect.domain import H_UNDECODABLE
 from services.interconnect.topology import HubSpec, Topology
 
 log = logging.getLogger(__name__)
@@ -308,6 +310,44 @@ def unprovision(admin: RabbitAdmin, topology: Topology) -> None:
 
 
 # --- pika plumbing ---------------------------------------------------------------------------------
+
+_decode_properties = pika.spec.BasicProperties.decode
+
+
+def _tolerant_decode(self: pika.spec.BasicProperties, encoded: bytes, offset: int = 0) -> pika.spec.BasicProperties:
+    """BasicProperties.decode that survives a header table pika cannot read.
+
+    pika decodes a message's properties inside its frame reader: a header it cannot decode (a timestamp
+    beyond year 9999, an unknown field type) raises there, the connection dies, the message is redelivered
+    and kills the next connection too (the hub's relay loop, `congvan dlq list`). The table is length-
+    prefixed, so it can be skipped: the message arrives with its other properties intact and, as its only
+    header, H_UNDECODABLE saying why; the hub answers it with a status 02 like any unreadable package.
+    """
+    try:
+        return _decode_properties(self, encoded, offset)
+    except Exception as exc:
+        position, flags, word = offset, 0, 0
+        while True:
+            partial = struct.unpack_from(">H", encoded, position)[0]
+            position += 2
+            flags |= partial << (word * 16)
+            word += 1
+            if not partial & 1:
+                break
+        cls = pika.spec.BasicProperties
+        if not flags & cls.FLAG_HEADERS:
+            raise
+        for flag in (cls.FLAG_CONTENT_TYPE, cls.FLAG_CONTENT_ENCODING):
+            if flags & flag:
+                position += 1 + encoded[position]
+        size = struct.unpack_from(">I", encoded, position)[0]
+        emptied = bytes(encoded[:position]) + b"\0\0\0\0" + bytes(encoded[position + 4 + size:])
+        _decode_properties(self, emptied, offset)
+        self.headers = {H_UNDECODABLE: f"{exc.__class__.__name__}: {exc}"[:200]}
+        return self
+
+
+pika.spec.BasicProperties.decode = _tolerant_decode
 
 TRANSIENT = (pika.exceptions.AMQPConnectionError, pika.exceptions.AMQPChannelError,
              pika.exceptions.StreamLostError, ConnectionError, OSError)

@@ -235,6 +235,14 @@ class Directory:
         record = self.resolve(organ_id, on)
         return record.organ_id if record is not None else organ_id
 
+    def predecessors(self, organ_id: str, on: date | None = None) -> list[str]:
+        """The agencies `organ_id` stands for on `on` (replaced, their successor chain ending at it), so that a
+        status it sends about a document addressed to one of them is its answer."""
+        with self.database.session() as session:
+            replaced = list(session.scalars(select(DirectoryAgency.organ_id)
+                                            .where(DirectoryAgency.successor.is_not(None))))
+        return sorted(old for old in replaced if old != organ_id and self.current_id(old, on) == organ_id)
+
     def serving_hub(self, organ_id: str, on: date | None = None) -> str | None:
         """The hub that delivers to `organ_id` today: the hub of the agency it resolves to; None if unknown."""
         record = self.resolve(organ_id, on)

@@ -21,6 +21,13 @@ H_ORIGIN = "x-origin"              # organ id of the submitting agency, as authe
 ORIGINAL_USER = "x-original-user"  # set by `congvan dlq redrive`: who submitted a re-driven message
 H_SUBMITTED = "x-submitted-at"     # epoch milliseconds (AMQP tables have no floats) when the edge published
 H_READDRESSED = "x-readdressed"    # {addressed organ id: successor organ id} set by a hub (2025 mergers)
+H_PREDECESSORS = "x-predecessors"  # on a status: the agencies its (authenticated) author succeeded
+H_UNDECODABLE = "x-undecodable-headers"  # put by our pika decoder in place of a header table it cannot read
+
+# Who may set what (docs/interconnect.md, "Trust"): the first hub drops every header an agency sent except
+# x-submitted-at (a number, read only for the latency metric) and sets the others itself; a hub takes these
+# headers as they come only from a neighbour hub's own broker user.
+SENDER_HEADERS = (H_SUBMITTED,)
 
 
 def epoch_ms() -> int:
@@ -63,6 +70,8 @@ class Reason(StrEnum):
     WRONG_RECIPIENT = "WRONG_RECIPIENT"
     MISSING_OR_CORRUPT_ATTACHMENT = "MISSING_OR_CORRUPT_ATTACHMENT"
     UNAUTHENTICATED = "UNAUTHENTICATED"
+    PROCESSING_ERROR = "PROCESSING_ERROR"
+    NOT_A_RECIPIENT = "NOT_A_RECIPIENT"
 
 
 REASON_VI = {
@@ -75,7 +84,32 @@ REASON_VI = {
     Reason.WRONG_RECIPIENT: "Gửi sai nơi nhận",
     Reason.MISSING_OR_CORRUPT_ATTACHMENT: "Tệp đính kèm bị thiếu hoặc hỏng",
     Reason.UNAUTHENTICATED: "Không xác định được tài khoản gửi",
+    Reason.PROCESSING_ERROR: "Trục liên thông không xử lý được gói tin",
+    Reason.NOT_A_RECIPIENT: "Cơ quan gửi trạng thái không phải nơi nhận của văn bản",
 }
+
+
+def printable(value: object, limit: int) -> str:
+    """A header or property value as text fit for a log row and a database column: decoded, without control
+    characters (PostgreSQL refuses NUL), at most `limit` characters (a long one keeps a hash of the whole)."""
+    import hashlib
+
+    if isinstance(value, bytes):
+        text = value.decode("utf-8", "backslashreplace")
+    else:
+        text = "" if value is None else str(value)
+    text = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in text)
+    if len(text) > limit:
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        text = f"{text[:limit - 18]}~{digest}"
+    return text
+
+
+def organ_ids(value: object) -> list[str]:
+    """A recipients header as a list of ids; anything else (a string, a table, numbers) is no list of ids."""
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"x-recipients không phải danh sách: {type(value).__name__}")
+    return [printable(v, 64) for v in value]
 
 
 def reason_text(reason: Reason, detail: str = "") -> str:

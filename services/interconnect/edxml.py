@@ -21,6 +21,7 @@ import io
 import mimetypes
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
@@ -537,8 +538,10 @@ def _expand_zip(raw: bytes, content_id: str, budget: _Budget, *, keep: bool) -> 
                         chunks.append(chunk)
         except EdxmlError:
             raise
-        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, ValueError, EOFError, OSError) as exc:
-            # RuntimeError: encrypted member; NotImplementedError: unsupported compression method.
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, ValueError, EOFError, OSError,
+                zlib.error) as exc:
+            # RuntimeError: encrypted member; NotImplementedError: unsupported compression method; zlib.error:
+            # a corrupt deflate stream (zipfile lets it through unwrapped).
             raise _attachment_error(f"tệp {content_id}: không giải nén được {info.filename!r} ({exc})") from None
         if not keep:
             single = b"".join(chunks)
@@ -963,12 +966,22 @@ _TRACE_LIST_END_RE = re.compile(rb"</(?:[A-Za-z_][\w.\-]*:)?TraceHeaderList\s*>"
 _MESSAGE_HEADER_END_RE = re.compile(rb"</(?P<prefix>(?:[A-Za-z_][\w.\-]*:)?)MessageHeader\s*>")
 
 
+_HIDDEN_RE = re.compile(rb"<!--.*?-->|<!\[CDATA\[.*?\]\]>|<\?.*?\?>", re.DOTALL)
+
+
+def _visible(data: bytes) -> bytes:
+    """`data` with every comment, CDATA section and processing instruction blanked out (same length, so
+    offsets still point into `data`): markup-looking text inside them must not be taken for elements."""
+    return _HIDDEN_RE.sub(lambda m: b" " * (m.end() - m.start()), data)
+
+
 def append_trace(data: bytes, organ_id: str, timestamp: datetime) -> bytes:
     """The same package with one more TraceHeader (a hub adding itself), spliced in as bytes so that the
     attachments and the rest of the package stay byte-for-byte as the sender wrote them."""
     before = peek(data)
     stamp = format_timestamp(timestamp)
-    list_match = _TRACE_LIST_RE.search(data)
+    text = _visible(data)  # searched; the splice itself goes into `data`
+    list_match = _TRACE_LIST_RE.search(text)
     if list_match is not None and list_match.group("empty"):
         prefix = list_match.group("prefix")
         entry = _trace_entry(prefix, organ_id, stamp)
@@ -977,15 +990,15 @@ def append_trace(data: bytes, organ_id: str, timestamp: datetime) -> bytes:
         result = data[:list_match.start()] + replacement + data[list_match.end():]
     elif list_match is not None:
         prefix = list_match.group("prefix")
-        end = _TRACE_LIST_END_RE.search(data, list_match.end())
+        end = _TRACE_LIST_END_RE.search(text, list_match.end())
         if end is None:
             raise _format_error("TraceHeaderList không đóng")
         position = list_match.end()
-        for item_end in _TRACE_ITEM_END_RE.finditer(data, list_match.end(), end.start()):
+        for item_end in _TRACE_ITEM_END_RE.finditer(text, list_match.end(), end.start()):
             position = item_end.end()
         result = data[:position] + _trace_entry(prefix, organ_id, stamp) + data[position:]
     else:
-        header_end = _MESSAGE_HEADER_END_RE.search(data)
+        header_end = _MESSAGE_HEADER_END_RE.search(text)
         if header_end is None:
             raise _format_error("thiếu MessageHeader")
         prefix = header_end.group("prefix")

@@ -23,19 +23,32 @@ from typing import Any, Protocol
 
 import pika
 import pika.exceptions
+import sqlalchemy.exc
 
 from services.common.clock import now_vn
 from services.common.db import Database
 from services.common.settings import CommonSettings
 from services.interconnect import broker, domain, edxml
 from services.interconnect import metrics as m
-from services.interconnect.domain import H_ORIGIN, H_READDRESSED, H_RECIPIENTS, H_SUBMITTED, H_TO, Reason
+from services.interconnect.domain import (
+    H_ORIGIN,
+    H_PREDECESSORS,
+    H_READDRESSED,
+    H_RECIPIENTS,
+    H_SUBMITTED,
+    H_TO,
+    H_UNDECODABLE,
+    Reason,
+)
 from services.interconnect.models import HubBase
 from services.interconnect.process import process_arguments, run_until_signalled
 from services.interconnect.relaylog import RelayLog
 from services.interconnect.topology import Topology
 
 log = logging.getLogger("congvan.hub")
+# Failures of the hub itself, not of the message: the message is retried (redelivered), not refused.
+INFRASTRUCTURE = (*broker.TRANSIENT, sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
+                  sqlalchemy.exc.TimeoutError)
 PREFETCH = 32
 WINDOW = PREFETCH  # packages relayed between two waits for confirms (at most the prefetch)
 
@@ -44,6 +57,7 @@ class RecipientDirectory(Protocol):
     def serving_hub(self, organ_id: str) -> str | None: ...
     def is_deliverable(self, organ_id: str) -> tuple[bool, str]: ...
     def current_id(self, organ_id: str) -> str: ...
+    def predecessors(self, organ_id: str) -> list[str]: ...
 
 
 @dataclass
@@ -79,22 +93,58 @@ class Hub:
 
     # -- one submitted message -> onward copies ----------------------------------------------------------
     def handle(self, body: bytes, props: pika.BasicProperties) -> Outcome:
-        message_id = props.message_id or hashlib.sha256(body).hexdigest()
-        headers = dict(props.headers or {})
+        """The fate of one message: its onward copies, or a status 02 to its authenticated sender.
+
+        Never raises for anything about the message itself (codec, trace, attachments, headers): such an
+        exception is answered with a 02 (PROCESSING_ERROR) like any refusal, so nothing dies in `dead`
+        unanswered. Only a failure of this hub's own database or broker propagates (the message is retried).
+        """
         sha = hashlib.sha256(body).hexdigest()
-        user = props.user_id or ""
-        if user == self.user:  # re-driven by an operator from `dead`: judge it as its first submitter
-            user = str(headers.get(domain.ORIGINAL_USER) or "")
-        if user in self._neighbour_users:
-            return self._relay_from_hub(body, headers, message_id, sha, user)
+        message_id = domain.printable(props.message_id, 128) or sha
+        headers = props.headers if isinstance(props.headers, dict) else {}
+        user = domain.printable(props.user_id, 64)
+        redriven = user == self.user
+        try:
+            if redriven:
+                # Re-driven by an operator from `dead`: judged as the submitter this hub's relay log recorded.
+                # Not logged (it died before its window was written): the agency user `congvan dlq redrive`
+                # copied from the dead message's broker-checked user_id; never a hub's, whose headers we trust.
+                fallback = domain.printable(headers.get(domain.ORIGINAL_USER), 64)
+                user = self.log.submitter(message_id) or (fallback if fallback in self._agency_users else "")
+            if user in self._neighbour_users:
+                return self._relay_from_hub(body, headers, message_id, sha, user)
+            return self._first_hop(body, headers, message_id, sha, user, redriven)
+        except INFRASTRUCTURE:
+            raise
+        except Exception as exc:
+            log.exception("relay of %s from %s failed; answered with 02", message_id, user)
+            sender = self._agency_users.get(user) or (domain.printable(headers.get(H_ORIGIN), 64)
+                                                       if user in self._neighbour_users else "")
+            if not sender:
+                self._reject_log(message_id, sha, user, Reason.PROCESSING_ERROR, repr(exc))
+                return Outcome()
+            return self._refuse_all(body, None, sender, message_id, sha, Reason.PROCESSING_ERROR,
+                                    f"{exc.__class__.__name__}: {exc}")
+
+    def _first_hop(self, body: bytes, received: dict[str, Any], message_id: str, sha: str, user: str,
+                   redriven: bool) -> Outcome:
+        """A package from one of our agencies: every header it brought is dropped but x-submitted-at (read
+        only for the latency metric); the routing headers are computed here."""
         sender = self._agency_users.get(user)
         if user == self._gateway_user:  # the VDXP API checked the system's HMAC and that it owns the sender
-            sender = str(headers.get(H_ORIGIN) or "") or None
-        self.log.append("received", message_id, sender=sender or user, sha256=sha, detail=f"user={user}")
+            sender = domain.printable(received.get(H_ORIGIN), 64) or None
+        self.log.append("received", message_id, sender=sender or user, sha256=sha,
+                        detail=f"user={user}" + ("; redriven" if redriven else ""))
         if sender is None:
-            # Nobody to answer: the broker only lets our own users publish here, so this is a misconfiguration.
+            # Nobody to answer: the broker only lets our own users publish here (or a redrive of a message this
+            # hub never recorded): a misconfiguration or a forgery, logged.
             self._reject_log(message_id, sha, user, Reason.UNAUTHENTICATED, f"user_id={user!r}")
             return Outcome()
+        submitted = received.get(H_SUBMITTED)
+        headers: dict[str, Any] = {H_SUBMITTED: submitted if type(submitted) is int else domain.epoch_ms()}
+        if H_UNDECODABLE in received:
+            return self._refuse_all(body, None, sender, message_id, sha, Reason.FORMAT_ERROR,
+                                    f"tiêu đề AMQP không đọc được ({domain.printable(received[H_UNDECODABLE], 200)})")
         if len(body) > self.max_bytes:
             return self._refuse_all(body, None, sender, message_id, sha, Reason.TOO_LARGE,
                                     f"{len(body)} byte > {self.max_bytes} byte")
@@ -113,6 +163,9 @@ class Hub:
             to = (header.get("to") or {}).get("organ_id") or (header.get("response_for") or {}).get("organ_id")
             recipients = [str(to)] if to else []
             headers[H_TO] = recipients[0] if recipients else ""
+            # The receiving edge accepts a status only from a recipient of the document; a successor answers
+            # for the agencies it replaced (2025 mergers), which only the directory knows.
+            headers[H_PREDECESSORS] = self.directory.predecessors(sender)
         else:
             recipients = [str(t.get("organ_id", "")) for t in header.get("to") or []]
         if not recipients:
@@ -121,19 +174,19 @@ class Hub:
         self.log.append("validated", message_id, document_id=self._doc_id(header), sender=sender,
                         recipients=recipients, sha256=sha, detail=parsed.kind)
         headers[H_ORIGIN] = sender
-        headers.setdefault(H_SUBMITTED, domain.epoch_ms())
         return self._route(body, header, parsed.kind, sender, recipients, headers, message_id, sha)
 
     def _relay_from_hub(self, body: bytes, headers: dict[str, Any], message_id: str, sha: str,
                         user: str) -> Outcome:
-        """A neighbour hub already validated this package; route the recipients it addressed to us."""
-        recipients = [str(r) for r in headers.get(H_RECIPIENTS) or []]
-        sender = str(headers.get(H_ORIGIN, ""))
+        """A neighbour hub already validated this package and set its headers; route the recipients it
+        addressed to us. Only a hub's own broker user gets here, so its headers are believed."""
+        recipients = domain.organ_ids(headers.get(H_RECIPIENTS))
+        sender = domain.printable(headers.get(H_ORIGIN, ""), 64)
         kind = "status" if headers.get(H_TO) else "edoc"
         # The kind is logged so that this hub's report counts documents apart from status reports.
         self.log.append("received", message_id, sender=sender, recipients=recipients, sha256=sha,
                         detail=f"from {user}; kind={kind}")
-        return self._route(body, None, kind, sender, recipients, headers, message_id, sha)
+        return self._route(body, None, kind, sender, recipients, dict(headers), message_id, sha)
 
     def _route(self, body: bytes, header: dict[str, Any] | None, kind: str, sender: str, recipients: list[str],
                headers: dict[str, Any], message_id: str, sha: str) -> Outcome:
@@ -180,7 +233,13 @@ class Hub:
         if header and header.get("status_code"):
             self._reject_log(message_id, sha, sender, reason, detail)
             return Outcome()
-        return self._refusal(header, sender, message_id, sha, reason, detail, reporter=None)
+        try:
+            return self._refusal(header, sender, message_id, sha, reason, detail, reporter=None)
+        except INFRASTRUCTURE:
+            raise
+        except Exception:  # the header's own values broke the status: answer without them
+            log.exception("status 02 for %s built without the package's header", message_id)
+            return self._refusal(None, sender, message_id, sha, reason, detail, reporter=None)
 
     def _refusal(self, header: dict[str, Any] | None, sender: str, message_id: str, sha: str, reason: Reason,
                  detail: str, reporter: str | None) -> Outcome:
@@ -368,6 +427,9 @@ class TopologyRecipients:
 
     def current_id(self, organ_id: str) -> str:
         return organ_id
+
+    def predecessors(self, organ_id: str) -> list[str]:
+        return []
 
 
 def open_directory(topology: Topology, code: str, settings: CommonSettings) -> RecipientDirectory:

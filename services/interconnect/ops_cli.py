@@ -14,7 +14,7 @@ import typer
 
 from services.common.settings import REPO_ROOT
 from services.interconnect import broker
-from services.interconnect.domain import ORIGINAL_USER
+from services.interconnect.domain import H_UNDECODABLE, ORIGINAL_USER, printable
 from services.interconnect.topology import Topology
 
 # Where `congvan up` provisions the demo (infra/demo.py DEMO_DIR): the commands work there without --run-dir.
@@ -41,11 +41,13 @@ def _where(topology: Topology, name: str) -> tuple[str, str]:
 
 
 def _origin(props: Any) -> tuple[str, str]:
-    deaths = (props.headers or {}).get("x-death") or []
-    if deaths:
+    """(queue, reason) of the latest death. RabbitMQ puts its own newest entry first in x-death; whatever else
+    a sender wrote there is not read, and a malformed header reads as no origin (the message stays put)."""
+    headers = props.headers if isinstance(props.headers, dict) else {}
+    deaths = headers.get("x-death")
+    if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict):
         first = deaths[0]
-        reason = first.get("reason", b"")
-        return str(first.get("queue", "")), reason.decode() if isinstance(reason, bytes) else str(reason)
+        return printable(first.get("queue", ""), 255), printable(first.get("reason", ""), 64)
     return "", ""
 
 
@@ -61,8 +63,10 @@ def dead_letters(topology: Topology, creds: broker.Credentials, name: str) -> li
                 break
             tags.append(method.delivery_tag)
             queue, reason = _origin(props)
-            rows.append({"message_id": props.message_id, "queue": queue, "reason": reason, "size": len(body),
-                         "user_id": props.user_id})
+            headers = props.headers if isinstance(props.headers, dict) else {}
+            rows.append({"message_id": printable(props.message_id, 128), "queue": queue, "reason": reason,
+                         "size": len(body), "user_id": printable(props.user_id, 64),
+                         "headers_unreadable": printable(headers.get(H_UNDECODABLE), 200) or None})
         for tag in tags:
             ch.basic_nack(tag, requeue=True)
     return rows
@@ -82,17 +86,40 @@ def redrive(topology: Topology, creds: broker.Credentials, name: str, message_id
             if not queue or (message_id and props.message_id != message_id):
                 keep.append(method.delivery_tag)
                 continue
-            headers = {k: v for k, v in (props.headers or {}).items() if not k.startswith("x-death")}
-            # The broker stamps our own user on the copy; the hub reads who really submitted it from here.
-            headers.setdefault(ORIGINAL_USER, props.user_id or "")
+            if queue not in _redrivable(topology, name):
+                keep.append(method.delivery_tag)
+                continue
+            headers = props.headers if isinstance(props.headers, dict) else {}
+            headers = {k: v for k, v in headers.items()
+                       if isinstance(k, str) and not k.startswith("x-death") and k != H_UNDECODABLE}
+            # The broker stamps our own user on the copy. The hub judges it as the submitter its relay log
+            # recorded, never by a header; this one only tells an operator who that was (the dead message's
+            # broker-checked user_id, overwriting anything the submitter wrote there).
+            if props.user_id != user or not headers.get(ORIGINAL_USER):  # else an earlier redrive wrote it
+                headers[ORIGINAL_USER] = printable(props.user_id, 64)
             # Republished through the default exchange straight into the original queue, confirmed, then
             # removed from `dead`: a crash in between leaves a duplicate, which every consumer tolerates.
-            broker.publish(ch, "", queue, body, user_id=user, message_id=props.message_id or "", headers=headers)
+            message = printable(props.message_id, 128)
+            try:
+                broker.publish(ch, "", queue, body, user_id=user, message_id=message, headers=headers)
+            except (TypeError, ValueError, OverflowError):  # a header pika cannot encode again: leave it behind
+                broker.publish(ch, "", queue, body, user_id=user, message_id=message,
+                               headers={ORIGINAL_USER: headers[ORIGINAL_USER]})
             ch.basic_ack(method.delivery_tag)
             moved += 1
         for tag in keep:
             ch.basic_nack(tag, requeue=True)
     return moved
+
+
+def _redrivable(topology: Topology, name: str) -> set[str]:
+    """The queues a dead letter of `name` may go back to: its own consumers' queues, nothing a sender names."""
+    if any(h.code == name for h in topology.hubs):
+        queues = {broker.RELAY_QUEUE, broker.UPSTREAM_QUEUE}
+        queues |= {broker.down_queue(child) for child in broker.children(topology, name)}
+        queues |= {broker.inbox_queue(a.organ_id) for a in topology.agencies_of(name)}
+        return queues
+    return {broker.EDGE_OUTGOING}
 
 
 def register(app: typer.Typer) -> None:

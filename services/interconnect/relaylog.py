@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from services.common.db import Database
+from services.interconnect.domain import printable
 from services.interconnect.models import RelayLogEntry
 
 GENESIS = "0" * 64
@@ -53,8 +54,11 @@ class RelayLog:
                recipients: list[str] | tuple[str, ...] = (), sha256: str = "", detail: str = "") -> None:
         if event not in EVENTS:
             raise ValueError(f"unknown relay event {event!r}")
-        row = (event, message_id, document_id, sender, ",".join(recipients), sha256, detail,
-               datetime.now(UTC).isoformat(timespec="microseconds"))
+        # Everything here may come from a hostile package or header: made printable and cut to the columns'
+        # sizes, so that a held window can always be written (a failing flush would redeliver it forever).
+        row = (event, printable(message_id, 128), printable(document_id, 256), printable(sender, 64),
+               printable(",".join(printable(r, 64) for r in recipients), 20_000), printable(sha256, 64),
+               printable(detail, 4000), datetime.now(UTC).isoformat(timespec="microseconds"))
         if self._held is not None:
             self._held.append(row)
             return
@@ -99,6 +103,19 @@ class RelayLog:
             if message_id:
                 q = q.where(RelayLogEntry.message_id == message_id)
             return list(s.execute(q).scalars())
+
+    def submitter(self, message_id: str) -> str | None:
+        """The broker user that first submitted `message_id` to this hub, as its `received` row recorded it
+        (`user=<agency user>` or `from <hub user>; ...`); None if this hub never logged it."""
+        with self.db.session() as s:
+            q = (select(RelayLogEntry.detail).where(RelayLogEntry.message_id == printable(message_id, 128),
+                                                     RelayLogEntry.event == "received").order_by(RelayLogEntry.seq))
+            for detail in s.execute(q).scalars():
+                if detail.startswith("user="):
+                    return detail.removeprefix("user=").split(";", 1)[0]
+                if detail.startswith("from "):
+                    return detail.removeprefix("from ").split(";", 1)[0]
+        return None
 
     def head(self) -> tuple[int, str]:
         with self.db.session() as s:
