@@ -109,7 +109,7 @@ class Edge:
             return self._answer_unreadable(body, exc)
         header = dict(parsed.header)
         if parsed.kind == "status":
-            return self._take_status(body, header)
+            return self._take_status(body, header, headers)
         sender = str((header.get("from") or {}).get("organ_id") or "")
         addressed = [str(t.get("organ_id")) for t in header.get("to") or []]
         if not domain.accepts(self.organ_id, addressed, headers.get(domain.H_READDRESSED)):
@@ -144,10 +144,17 @@ class Edge:
             m.EDGE_LATENCY.labels(self.organ_id).observe(age)
         return self._unsent([reply.message_id])
 
-    def _take_status(self, body: bytes, header: dict[str, Any]) -> list[EdgeOutbox]:
+    def _take_status(self, body: bytes, header: dict[str, Any], headers: dict[str, Any]) -> list[EdgeOutbox]:
         sender = str((header.get("from") or {}).get("organ_id") or "")
         kind = domain.inbox_kind(header)
         document_id = str((header.get("response_for") or {}).get("document_id") or "")
+        # Only hubs publish into our inbox, and the first hub set x-origin from the broker-checked user.
+        author = domain.printable(headers.get(domain.H_ORIGIN), 64) or sender
+        verdict = self._status_allowed(author, sender, document_id, str(header.get("status_code") or ""),
+                                       headers.get(domain.H_PREDECESSORS))
+        if verdict is None:
+            return self._refuse_status(header, author, kind)
+        extra = {"authenticated_sender": author, **({"on_behalf_of": verdict} if verdict else {})}
         with self.db.session() as s:
             exists = s.execute(select(EdgeInbox.id).where(
                 EdgeInbox.document_id == document_id, EdgeInbox.sender == sender,
@@ -157,7 +164,7 @@ class Edge:
             return []
         raw = self.blobs.put_bytes(body)
         try:
-            self._rpc("record_status", {**header, "received_at": datetime.now(UTC).isoformat(),
+            self._rpc("record_status", {**header, **extra, "received_at": datetime.now(UTC).isoformat(),
                                         "raw_sha256": raw.sha256})
         except CongVanError as exc:  # not ours to argue with: keep it in our view, log the refusal
             log.warning("registry refused status %s for %s: %s", header.get("status_code"), document_id, exc)
@@ -165,6 +172,67 @@ class Edge:
         self._update_view(document_id, sender, header)
         m.EDGE_RECEIVED.labels(self.organ_id, "status", "recorded").inc()
         return []
+
+    def _status_allowed(self, author: str, sender: str, document_id: str, code: str,
+                        predecessors: object) -> str | None:
+        """Whether a status may be taken (STANDARDS §1.6: statuses come from the document's recipients, a
+        13 from its sender): None if not; else "" or the recipient a successor answers for.
+
+        A hub's own status (a refusal of what we submitted) is taken; an agency's only about a document we
+        sent it (or, for a 13, one it sent us), or as the answer 02 to a status we sent it."""
+        if author.startswith("hub."):
+            return ""
+        if author != sender:  # the first hub refuses such a package already; never believe the XML over it
+            return None
+        with self.db.session() as s:
+            if code == "13":
+                got = s.execute(select(EdgeInbox.id).where(
+                    EdgeInbox.document_id == document_id, EdgeInbox.sender == author,
+                    EdgeInbox.recipient == self.organ_id, EdgeInbox.kind.like("edoc:%"))).first()
+                return "" if got else None
+            sent = s.execute(select(EdgeOutbox.kind, EdgeOutbox.recipients, EdgeOutbox.status_code).where(
+                EdgeOutbox.document_id == document_id)).all()
+        documents = {r for kind, recipients, _ in sent if kind == "edoc" for r in recipients.split(",") if r}
+        if author in documents:
+            return ""
+        replaced = [str(p) for p in predecessors] if isinstance(predecessors, list) else []
+        for organ in replaced:
+            if organ in documents:
+                return organ
+        # Our own 02s are not among them: nobody answers a refusal.
+        statuses = {r for kind, recipients, sent_code in sent if kind == "status" and sent_code != "02"
+                    for r in recipients.split(",") if r}
+        if code == "02" and author in statuses:
+            return ""  # its refusal of a status we sent it
+        return None
+
+    def _refuse_status(self, header: dict[str, Any], author: str, kind: str) -> list[EdgeOutbox]:
+        """A status about a document that author has no part in: logged, kept from the registry, and answered
+        with a 02 (a refused 02 is not answered, or two edges could refuse each other for ever)."""
+        about = dict(header.get("response_for") or {})
+        code = str(header.get("status_code") or "")
+        log.warning("status %s from %s about %s refused: %s is no recipient of that document here", code,
+                    author, about.get("document_id"), author)
+        m.EDGE_RECEIVED.labels(self.organ_id, "status", "refused").inc()
+        if code == "02" or not author:
+            return []
+        status = {
+            "kind": "status",
+            "message_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.organ_id}|refused|{author}|{kind}|"
+                                                             f"{about.get('document_id')}")),
+            "from": {"organ_id": self.organ_id, "organ_name": self.spec.name},
+            "to": {"organ_id": author},
+            "response_for": {"organ_id": str(about.get("organ_id") or ""), "code": str(about.get("code") or "0/KXĐ"),
+                             "promulgation_date": str(about.get("promulgation_date") or ""),
+                             "document_id": str(about.get("document_id") or "")},
+            "staff": {"department": "Văn thư", "name": "Hệ thống", "mobile": "", "email": ""},
+            "status_code": "02",
+            "description": domain.reason_text(Reason.NOT_A_RECIPIENT,
+                                              f"{author} không nhận văn bản {about.get('document_id')} từ "
+                                              f"{self.organ_id}, trạng thái {code} không được ghi nhận"),
+            "timestamp": now_vn().isoformat(timespec="seconds"),
+        }
+        return self._unsent([self.prepare_outgoing(status).message_id])
 
     def _record_inbox(self, document_id: str, sender: str, kind: str, sha: str, size: int,
                       reply_id: str | None) -> None:

@@ -157,9 +157,15 @@ def record_status(db: Database, actor: Actor, status: dict[str, Any]) -> dict:
         if doc is None:
             log.warning("status %s from %s about unknown document %s", code, sender, doc_id)
             return {"matched": False}
+        # Only a recipient of the document reports on it (a successor for the agency it replaced, as the edge
+        # established from the hubs' headers); a hub's refusal of the whole package gets its own line.
+        recipient = str(status.get("on_behalf_of") or sender)
         row = session.execute(select(RecipientStatus).where(RecipientStatus.document_pk == doc.id,
-                                                            RecipientStatus.organ_id == sender)).scalar_one_or_none()
+                                                            RecipientStatus.organ_id == recipient)).scalar_one_or_none()
         if row is None:
+            if not str(status.get("authenticated_sender") or "").startswith("hub."):
+                log.warning("status %s from %s refused: not a recipient of %s", code, sender, doc_id)
+                return {"matched": False, "refused": "not_a_recipient"}
             row = RecipientStatus(document_pk=doc.id, organ_id=sender, organ_name=(status.get("from") or {}).get(
                 "organ_name", ""), seen=[])
             session.add(row)

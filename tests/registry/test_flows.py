@@ -425,3 +425,41 @@ def test_only_clerks_register(db, edge, registers):
     with pytest.raises(Forbidden):
         ops.accept_incoming(db, person("anhnv.vp", Role.SPECIALIST), doc, registers["incoming"])
     assert AGENCY
+
+
+def test_a_status_from_an_agency_that_is_no_recipient_changes_nothing(db, edge, clerk, registers):
+    """Issue 21: agency C sent a status 06 about our document, never sent to C; it must not become a recipient."""
+    got = ops.register_outgoing_signed(db, clerk, {"type_code": "TB", "subject": "Thông báo riêng",
+                                                   "code_notation": "TB-UBND"}, sha("inj"), RECIPIENTS,
+                                       registers["outgoing"])
+    about = {"document_id": got["document_id"]}
+    stranger = {"organ_id": "000.00.05.H17", "organ_name": "Cơ quan không được gửi"}
+    answer = ops.record_status(db, edge, {"from": stranger, "response_for": about, "status_code": "06",
+                                          "description": "Đã hoàn thành", "authenticated_sender": stranger["organ_id"]})
+    assert answer["matched"] is False
+    document = ops.get_document(db, clerk, got["id"])
+    assert stranger["organ_id"] not in [r["organ_id"] for r in document["recipients"]]
+    assert all(h["details"].get("organ_id") != stranger["organ_id"] for h in document["history"])
+
+
+def test_a_successor_answers_for_the_recipient_it_replaced(db, edge, clerk, registers):
+    got = ops.register_outgoing_signed(db, clerk, {"type_code": "TB", "subject": "Thông báo sáp nhập",
+                                                   "code_notation": "TB-UBND"}, sha("merge"), RECIPIENTS,
+                                       registers["outgoing"])
+    successor = {"organ_id": "000.00.05.H17", "organ_name": "Cơ quan kế thừa"}
+    ops.record_status(db, edge, {"from": successor, "response_for": {"document_id": got["document_id"]},
+                                 "status_code": "03", "on_behalf_of": OTHER,
+                                 "authenticated_sender": successor["organ_id"]})
+    rows = {r["organ_id"]: r for r in ops.get_document(db, clerk, got["id"])["recipients"]}
+    assert rows[OTHER]["status_code"] == "03" and successor["organ_id"] not in rows
+
+
+def test_a_hubs_refusal_of_the_whole_package_is_recorded(db, edge, clerk, registers):
+    got = ops.register_outgoing_signed(db, clerk, {"type_code": "TB", "subject": "Thông báo lỗi",
+                                                   "code_notation": "TB-UBND"}, sha("hub02"), RECIPIENTS,
+                                       registers["outgoing"])
+    ops.record_status(db, edge, {"from": {"organ_id": "hub.H60", "organ_name": "Trục"}, "status_code": "02",
+                                 "response_for": {"document_id": got["document_id"]},
+                                 "authenticated_sender": "hub.H60", "description": "Gói tin edXML không hợp lệ"})
+    rows = {r["organ_id"]: r for r in ops.get_document(db, clerk, got["id"])["recipients"]}
+    assert rows["hub.H60"]["status_code"] == "02"
