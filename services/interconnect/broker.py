@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import pika
+import pika.data
 import pika.exceptions
 from pika.adapters.blocking_connection import _IoloopTimerContext
 
@@ -312,20 +313,52 @@ def unprovision(admin: RabbitAdmin, topology: Topology) -> None:
 # --- pika plumbing ---------------------------------------------------------------------------------
 
 _decode_properties = pika.spec.BasicProperties.decode
+_FIXED_SIZES = {b"t": 1, b"b": 1, b"B": 1, b"U": 2, b"u": 2, b"s": 2, b"I": 4, b"i": 4, b"f": 4, b"L": 8, b"l": 8,
+                b"d": 8, b"T": 8, b"D": 5, b"V": 0}
+
+
+def _value_size(encoded: bytes, position: int) -> int | None:
+    """Bytes taken by the field value at `position` (its type octet included); None for an unknown type."""
+    kind = encoded[position:position + 1]
+    if kind in _FIXED_SIZES:
+        return 1 + _FIXED_SIZES[kind]
+    if kind in (b"S", b"x", b"A", b"F"):
+        return 1 + 4 + struct.unpack_from(">I", encoded, position + 1)[0]
+    return None
+
+
+def _lenient_table(encoded: bytes, position: int) -> tuple[dict[str, Any], int, list[str]]:
+    """The header table at `position`, leaving out each value pika cannot decode (its length is known from its
+    type), or everything from an unknown type on; returns (table, end, what was left out)."""
+    end = position + 4 + struct.unpack_from(">I", encoded, position)[0]
+    position += 4
+    table: dict[str, Any] = {}
+    problems: list[str] = []
+    while position < end:
+        key, position = pika.data.decode_short_string(encoded, position)
+        try:
+            table[key], position = pika.data.decode_value(encoded, position)
+        except Exception as exc:
+            problems.append(f"{key!r}: {exc.__class__.__name__}: {exc}")
+            size = _value_size(encoded, position)
+            if size is None:
+                break
+            position += size
+    return table, end, problems
 
 
 def _tolerant_decode(self: pika.spec.BasicProperties, encoded: bytes, offset: int = 0) -> pika.spec.BasicProperties:
-    """BasicProperties.decode that survives a header table pika cannot read.
+    """BasicProperties.decode that survives a header pika cannot read.
 
     pika decodes a message's properties inside its frame reader: a header it cannot decode (a timestamp
     beyond year 9999, an unknown field type) raises there, the connection dies, the message is redelivered
-    and kills the next connection too (the hub's relay loop, `congvan dlq list`). The table is length-
-    prefixed, so it can be skipped: the message arrives with its other properties intact and, as its only
-    header, H_UNDECODABLE saying why; the hub answers it with a status 02 like any unreadable package.
+    and kills the next connection too (the hub's relay loop, `congvan dlq list`). Values are typed and sized,
+    so the bad one can be left out: the message arrives with its other properties and headers (the broker's
+    x-death among them) and H_UNDECODABLE saying what was left out; the hub answers it with a status 02.
     """
     try:
         return _decode_properties(self, encoded, offset)
-    except Exception as exc:
+    except Exception:
         position, flags, word = offset, 0, 0
         while True:
             partial = struct.unpack_from(">H", encoded, position)[0]
@@ -340,10 +373,9 @@ def _tolerant_decode(self: pika.spec.BasicProperties, encoded: bytes, offset: in
         for flag in (cls.FLAG_CONTENT_TYPE, cls.FLAG_CONTENT_ENCODING):
             if flags & flag:
                 position += 1 + encoded[position]
-        size = struct.unpack_from(">I", encoded, position)[0]
-        emptied = bytes(encoded[:position]) + b"\0\0\0\0" + bytes(encoded[position + 4 + size:])
-        _decode_properties(self, emptied, offset)
-        self.headers = {H_UNDECODABLE: f"{exc.__class__.__name__}: {exc}"[:200]}
+        table, end, problems = _lenient_table(encoded, position)
+        _decode_properties(self, bytes(encoded[:position]) + b"\0\0\0\0" + bytes(encoded[end:]), offset)
+        self.headers = {**table, H_UNDECODABLE: "; ".join(problems)[:500] or "header table"}
         return self
 
 

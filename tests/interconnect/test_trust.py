@@ -228,11 +228,13 @@ def test_a_strange_message_id_is_logged_and_answered(tmp_path, pg_url, message_i
 
 
 def test_the_pika_decoder_reports_a_header_table_it_cannot_read_instead_of_raising():
-    good = pika.BasicProperties(message_id="m-2", user_id="u", headers={"x-when": __import__("datetime").datetime(
-        2026, 1, 1)}, delivery_mode=2)
+    good = pika.BasicProperties(message_id="m-2", user_id="u", delivery_mode=2, headers={
+        "x-when": __import__("datetime").datetime(2026, 1, 1), "x-death": [{"queue": "relay"}]})
     encoded = b"".join(good.encode())
     stamp = encoded.index(b"T", encoded.index(b"x-when"))
     poison = encoded[:stamp + 1] + b"\xff" * 8 + encoded[stamp + 9:]  # a timestamp no datetime can hold
     decoded = pika.BasicProperties().decode(poison)
     assert decoded.message_id == "m-2" and decoded.user_id == "u" and decoded.delivery_mode == 2
-    assert set(decoded.headers) == {domain.H_UNDECODABLE}
+    assert decoded.headers["x-death"] == [{"queue": "relay"}]  # only the bad value is left out
+    assert set(decoded.headers) == {"x-death", domain.H_UNDECODABLE} and "x-when" in decoded.headers[
+        domain.H_UNDECODABLE]
