@@ -73,7 +73,12 @@ def test_dlq_list_and_redrive_survive_a_poison_header_and_never_keep_the_submitt
         got = {}
         while (answer := ch.basic_get(broker.RELAY_QUEUE, auto_ack=True))[0] is not None:
             got[answer[1].message_id] = answer[1].headers
-        assert ch.basic_get(broker.inbox_queue(H60_B))[0] is None  # the forged x-death was not followed
+    finally:
+        conn.close()
+    receiver = broker.agency_user(topology, H60_B)
+    conn = pika.BlockingConnection(creds.params(receiver, broker.hub_vhost(topology, "H60")))
+    try:  # the forged x-death naming H60_B's inbox was not followed
+        assert conn.channel().basic_get(broker.inbox_queue(H60_B))[0] is None
     finally:
         conn.close()
     agency_user = broker.agency_user(topology, H60_A)
