@@ -119,7 +119,9 @@ class VdxpApi:
         self.topology, self.code, self.store, self.directory = topology, code, store, directory
         self.log, self.gateway, self.max_bytes = relay_log, gateway, max_bytes
         self.me = domain.trace_organ_id(code)
-        self.amqp_agencies = {a.organ_id for a in topology.agencies}
+        hubs = {h.code for h in topology.hubs}
+        # Agencies one of our hubs serves over RabbitMQ; one whose `hub` is `vdxp` uses an axis's HTTP API instead.
+        self.amqp_agencies = {a.organ_id for a in topology.agencies if a.hub in hubs}
         self._reconcile_lock = threading.Lock()
 
     # -- one call ------------------------------------------------------------------------------------------
