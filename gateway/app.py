@@ -187,6 +187,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     from gateway import hub_reports
 
     hub_reports.install(app)
+    from gateway import monitoring
+
+    monitoring.install(app)
     return app
 
 

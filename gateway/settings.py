@@ -26,6 +26,9 @@ class GatewaySettings(CommonSettings):
         None, description="JSON: hub code -> {name, parent, url (the hub's GET /report), token, agencies: [organ ids]}"
                           " for the hub operators' screen; written at provisioning (secret: tokens)")
     hub_report_timeout: float = 15.0
+    prometheus_url: str | None = Field(None, description="Prometheus that scrapes the hubs and edges, for the "
+                                                         "operators' queue page (gateway/monitoring.py)")
+    prometheus_timeout: float = 10.0
     # Sign-in with the province's directory (gateway/ldap_directory.py; docs/deployment.md). Unset LDAP_URL: local
     # accounts only.
     ldap_url: str = Field("", description="ldap://host:389 or ldaps://host:636 of the directory; unset: none")

@@ -56,7 +56,8 @@ def up(fresh: bool = False, topology: Topology = DEMO) -> None:
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
     _say("Starting RabbitMQ and Prometheus ...")
     stack.start(postgres=False, s3=False, prometheus=True, prometheus_config=demo_prometheus_config(topology))
-    deployment = Deployment(topology, DEMO_DIR, stack.table, stack.env()["RABBIT_API_URI"], restart=True)
+    deployment = Deployment(topology, DEMO_DIR, stack.table, stack.env()["RABBIT_API_URI"], restart=True,
+                            prometheus_url=stack.env()["PROMETHEUS_URL"])
     try:
         deployment.start()
         accounts = deployment.seed(ACCOUNTS_FILE)
@@ -68,7 +69,10 @@ def up(fresh: bool = False, topology: Topology = DEMO) -> None:
         raise
     _say(f"\nCông Văn demo is up in {time.monotonic() - started:.0f}s.")
     _say(f"  Gateway:    http://127.0.0.1:{topology.gateway_port}/")
-    _say(f"  Prometheus: http://127.0.0.1:{DEMO_PORTS.prometheus}/   RabbitMQ: http://127.0.0.1:{DEMO_PORTS.mgmt}/")
+    _say(f"  Prometheus: http://127.0.0.1:{DEMO_PORTS.prometheus}/   RabbitMQ: http://127.0.0.1:{DEMO_PORTS.mgmt}/"
+         f" (user admin, password: key rabbit_admin of {STACK_DIR / 'secrets.json'})")
+    _say(f"  Queues, oldest waiting package, dead letters: http://127.0.0.1:{topology.gateway_port}/van-hanh/hang-doi"
+         " (a hub operator's or an administrator's account)")
     _say(f"\nDemo accounts (also in {ACCOUNTS_FILE}):")
     _say(accounts)
     _say("Stop with: ./congvan down")
@@ -87,8 +91,10 @@ class Deployment:
     """
 
     def __init__(self, topology: Topology, run_dir: Path, table: ProcTable, rabbit_api_uri: str,
-                 tsa_port: int = TSA_PORT, directory_file: Path = DIRECTORY_FILE, restart: bool = False) -> None:
+                 tsa_port: int = TSA_PORT, directory_file: Path = DIRECTORY_FILE, restart: bool = False,
+                 prometheus_url: str | None = None) -> None:
         self.topology = topology
+        self.prometheus_url = prometheus_url   # for the gateway's queue page (gateway/monitoring.py)
         self.restart = restart   # record how to start each process again, for the watcher (infra/watch.py)
         self.run_dir = Path(run_dir)
         self.data_dir = self.run_dir / "data"
@@ -160,7 +166,8 @@ class Deployment:
         self.agencies_file.write_text(json.dumps(agencies, ensure_ascii=False, indent=1))
         self.agencies_file.chmod(0o600)
         gateway_env = {**env, "AGENCIES_FILE": str(self.agencies_file), "DIRECTORY_FILE": str(self.directory_file),
-                       "HUB_REPORTS_FILE": str(self.hub_reports_file)}
+                       "HUB_REPORTS_FILE": str(self.hub_reports_file),
+                       **({"PROMETHEUS_URL": self.prometheus_url} if self.prometheus_url else {})}
         waits.append(procs.spawn(self.table, "gateway",
                                  _py("-m", "gateway", "--port", str(self.topology.gateway_port),
                                      "--metrics-port", str(self.topology.gateway_metrics_port)),

@@ -28,7 +28,10 @@ def e2e_topology() -> Topology:
 def start_deployment(stack_env, tmp_path_factory) -> Iterator[Deployment]:
     run_dir = tmp_path_factory.mktemp("deployment")
     topology = e2e_topology()
-    dep = Deployment(topology, run_dir, ProcTable(run_dir), stack_env["RABBIT_API_URI"], tsa_port=procs.free_port())
+    # The gateway's queue page reads a Prometheus at this address; tests that need it start one there
+    # (tests/e2e/test_queue_monitor.py), the others leave it unanswered.
+    dep = Deployment(topology, run_dir, ProcTable(run_dir), stack_env["RABBIT_API_URI"], tsa_port=procs.free_port(),
+                     prometheus_url=f"http://127.0.0.1:{procs.free_port()}")
     try:
         dep.start()
         dep.accounts_text = dep.seed(run_dir / "accounts.txt")
