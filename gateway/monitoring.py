@@ -256,6 +256,11 @@ def install(app: FastAPI) -> None:
 
     @app.get(PATH, response_class=HTMLResponse, include_in_schema=False)
     def queue_monitor_page(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        data = collect(g, v)
-        return render(request, "monitoring_queues.html", v, data=data, duration=domain.duration_text,
+        try:
+            data = collect(g, v)
+        except MonitoringUnavailable as exc:
+            # The page itself works: it tells the operator that the figures' source is down (the API answers 503).
+            log.warning("queue page without figures: %s %s", exc.message_vi, exc.details)
+            return render(request, "monitoring_queues.html", v, data=None, error=exc.message_vi)
+        return render(request, "monitoring_queues.html", v, data=data, duration=domain.duration_text, error=None,
                       generated=to_vn(datetime.fromisoformat(data["generated_at"])).strftime("%H:%M:%S %d/%m/%Y"))

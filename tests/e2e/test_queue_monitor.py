@@ -112,6 +112,19 @@ def test_the_page_shows_the_dashboards_figures():
                                        'vhost=~"agency\\\\.000\\\\.00\\\\.00\\\\.H60"})')
 
 
+def test_without_prometheus_the_page_says_so_and_the_api_answers_503(deployment):
+    """Runs before the module's Prometheus starts (file order): nothing answers at PROMETHEUS_URL yet."""
+    assert not procs.port_open(urllib.parse.urlsplit(deployment.prometheus_url).port)
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    operator = signed_in(base, OPERATOR, demo_password(deployment, OPERATOR))
+    page = operator.get(PAGE)
+    assert page.status_code == 200 and "Không đọc được số liệu giám sát từ Prometheus" in page.text
+    api = operator.get(API)
+    assert api.status_code == 503 and api.headers["content-type"].startswith("application/problem+json")
+    assert api.json()["title"].startswith("Không đọc được số liệu giám sát từ Prometheus")
+    operator.close()
+
+
 def test_operator_reads_queues_dead_letters_and_ages_in_the_browser(deployment, prometheus, browser, stack_env,
                                                                      artifacts_dir):
     topology = deployment.topology
