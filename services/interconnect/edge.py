@@ -358,6 +358,9 @@ class OutgoingLoop(Loop):
                                         broker.agency_vhost(self.edge.topology, self.edge.organ_id))
         try:
             with broker.confirmed_channel(params) as (_conn, ch):
+                # From the start, so an edge that has sent nothing yet shows 0, not "no data".
+                m.OUTBOX_BACKLOG.labels(self.edge.organ_id).set(self.edge.backlog())
+
                 def handle(method, _props, body) -> None:
                     try:
                         payload = json.loads(body)

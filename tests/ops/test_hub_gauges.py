@@ -52,6 +52,14 @@ def test_every_hub_sets_its_depth_and_dead_letter_gauges(deployment, stack_env):
         procs.wait_until(gauges_set, 90, f"queue gauges of hub {hub.code}")
 
 
+def test_every_edge_exports_its_outbox_backlog_from_the_start(deployment):
+    """Shown on the operators' queue page ("Chờ trục xác nhận"): 0 for an edge that has sent nothing, not no data."""
+    for agency in deployment.topology.agencies:
+        procs.wait_until(lambda a=agency: (("agency", a.organ_id),) in _samples(a.edge_metrics_port,
+                                                                                "congvan_edge_outbox_backlog"),
+                         60, f"outbox backlog gauge of {agency.organ_id}")
+
+
 def test_the_monitor_user_sees_only_its_hubs_queues(deployment, stack_env):
     topology = deployment.topology
     creds = broker.Credentials.load(deployment.run_dir)
