@@ -73,6 +73,9 @@ def up(fresh: bool = False, topology: Topology = DEMO) -> None:
          f" (user admin, password: key rabbit_admin of {STACK_DIR / 'secrets.json'})")
     _say(f"  Queues, oldest waiting package, dead letters: http://127.0.0.1:{topology.gateway_port}/van-hanh/hang-doi"
          " (a hub operator's or an administrator's account)")
+    if topology.extra.get("vdxp_api"):
+        _say(f"  VDXP API:   http://127.0.0.1:{topology.extra['vdxp_api']['port']}/ (a vendor system: "
+             f"congvan vdxp system-add SYSTEM_ID --agency ORGAN_ID --run-dir {DEMO_DIR})")
     _say(f"\nDemo accounts (also in {ACCOUNTS_FILE}):")
     _say(accounts)
     _say("Stop with: ./congvan down")
@@ -146,6 +149,18 @@ class Deployment:
                      "RABBIT_API_URI": creds.api_uri(self.rabbit_api_uri, monitor_user(self.topology, hub.code))},
                 port=hub.metrics_port,
                 health_url=f"http://127.0.0.1:{hub.metrics_port}/healthz", restart=self.restart))
+        vdxp_api = self.topology.extra.get("vdxp_api")
+        if vdxp_api:
+            # After its hub is up: the hub seeds the directory both read, and the API binds into its vhost.
+            hub = self.topology.hub(vdxp_api["hub"])
+            procs.wait_until(lambda: procs.http_ok(f"http://127.0.0.1:{hub.metrics_port}/healthz"), 120,
+                             f"hub.{hub.code}", next((p for p in waits if p.name == f"hub.{hub.code}"), None))
+            waits.append(procs.spawn(
+                self.table, f"vdxp.{hub.code}",
+                _py("-m", "services.interconnect.vdxp_api", "--hub", hub.code, *common,
+                    "--port", str(vdxp_api["port"]), "--metrics-port", str(vdxp_api["metrics_port"])),
+                env=env, port=vdxp_api["metrics_port"],
+                health_url=f"http://127.0.0.1:{vdxp_api['metrics_port']}/healthz", restart=self.restart))
         agencies = {}
         for agency in self.topology.agencies:
             uri = creds.uri(services_user(self.topology, agency.organ_id), agency_vhost(self.topology, agency.organ_id))

@@ -22,7 +22,10 @@ def e2e_topology() -> Topology:
     agencies = tuple(dataclasses.replace(a, services_metrics_port=procs.free_port(),
                                          edge_metrics_port=procs.free_port()) for a in DEMO.agencies)
     return Topology(hubs=hubs, agencies=agencies, gateway_port=procs.free_port(),
-                    gateway_metrics_port=procs.free_port(), extra={"namespace": f"e2e{secrets.token_hex(3)}."})
+                    gateway_metrics_port=procs.free_port(),
+                    extra={"namespace": f"e2e{secrets.token_hex(3)}.",
+                           "vdxp_api": {"hub": "national", "port": procs.free_port(),
+                                        "metrics_port": procs.free_port()}})
 
 
 def start_deployment(stack_env, tmp_path_factory) -> Iterator[Deployment]:

@@ -90,4 +90,6 @@ DEMO = Topology(
     ),
     gateway_port=8080,
     gateway_metrics_port=19209,
+    # The national hub's VDXP HTTP API (services/interconnect/vdxp_api.py): vendor systems on the SDK connect here.
+    extra={"vdxp_api": {"hub": "national", "port": 19290, "metrics_port": 19291}},
 )
