@@ -18,7 +18,10 @@ def scrape_targets(topology: Topology) -> dict[str, list[dict]]:
              for a in topology.agencies]
     # The gateway's metrics listener, never its web port (where /metrics is not served).
     gateway = [{"targets": [f"127.0.0.1:{topology.gateway_metrics_port}"]}] if topology.gateway_metrics_port else []
-    return {"hub": hubs, "agency_services": services, "edge": edges, "gateway": gateway}
+    vdxp_api = topology.extra.get("vdxp_api")
+    vdxp = [{"targets": [f"127.0.0.1:{vdxp_api['metrics_port']}"], "labels": {"hub": vdxp_api["hub"]}}] \
+        if vdxp_api else []
+    return {"hub": hubs, "agency_services": services, "edge": edges, "gateway": gateway, "vdxp_api": vdxp}
 
 
 def config(topology: Topology, ports: StackPorts, rule_files: list[str] | None = None,

@@ -36,6 +36,12 @@ INBOX_DEPTH = Gauge("congvan_hub_inbox_depth", "Messages waiting in an agency's 
 INBOX_OLDEST_AGE = Gauge("congvan_hub_inbox_oldest_age_seconds", "Age of the oldest message waiting in an inbox",
                          ["hub", "agency"])
 DEAD_LETTERS = Gauge("congvan_hub_dead_letters", "Messages in the hub's dead-letter queue", ["hub"])
+VDXP_CALLS = Counter("congvan_vdxp_calls_total", "Calls to a hub's VDXP API, by operation and ErrorCode",
+                     ["hub", "operation", "code"])
+VDXP_DURATION = Histogram("congvan_vdxp_call_seconds", "Time to answer a VDXP API call", ["hub", "operation"],
+                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+VDXP_WAITING = Gauge("congvan_vdxp_packages_waiting", "Packages kept for VDXP systems, not yet done or failed",
+                     ["hub"])
 
 
 class QueuePoller:

@@ -40,6 +40,7 @@ from services.common.clock import VN_TZ, now_vn
 from services.common.db import Database
 from services.common.settings import CommonSettings
 from services.interconnect import broker, domain, edxml, identifiers, vdxp
+from services.interconnect import metrics as m
 from services.interconnect.domain import H_ORIGIN, H_RECIPIENTS, H_SUBMITTED, H_TO, Reason
 from services.interconnect.hub import Loop, RecipientDirectory, open_directory
 from services.interconnect.models import HubBase, VdxpBase
@@ -127,6 +128,14 @@ class VdxpApi:
     # -- one call ------------------------------------------------------------------------------------------
     def call(self, operation: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes, str]:
         """(HTTP status, body, media type) of one request; headers lower-cased, first value each."""
+        began = time.perf_counter()
+        status, payload, media, code = self._call(operation, headers, body)
+        known = operation if operation in vdxp.OPERATIONS else "other"  # label values stay bounded
+        m.VDXP_CALLS.labels(self.code, known, code).inc()
+        m.VDXP_DURATION.labels(self.code, known).observe(time.perf_counter() - began)
+        return status, payload, media
+
+    def _call(self, operation: str, headers: dict[str, str], body: bytes) -> tuple[int, bytes, str, str]:
         system = headers.get("xroadvnpt-systemid", "")
         try:
             if operation not in vdxp.OPERATIONS:
@@ -136,17 +145,17 @@ class VdxpApi:
             request = vdxp.verify(headers, self.store.secret_of(system))
             result = getattr(self, f"op_{operation}")(request, body)
             if isinstance(result, bytes):
-                return 200, result, "application/octet-stream"
-            return 200, vdxp.encode(result), "application/json"
+                return 200, result, "application/octet-stream", Code.OK
+            return 200, vdxp.encode(result), "application/json", Code.OK
         except VdxpError as error:
             log.info("vdxp %s from %s refused: %s %s", operation, system or "?", error.code, error.detail)
             if operation == "sendEdoc":
                 self._log_refusal(system, headers, body, error)
-            return error.http_status, vdxp.encode(vdxp.failure(error)), "application/json"
+            return error.http_status, vdxp.encode(vdxp.failure(error)), "application/json", error.code
         except Exception:
             log.exception("vdxp %s from %s failed", operation, system or "?")
             error = VdxpError(Code.INTERNAL, "Trục liên thông tạm thời không xử lý được yêu cầu, vui lòng gửi lại.")
-            return error.http_status, vdxp.encode(vdxp.failure(error)), "application/json"
+            return error.http_status, vdxp.encode(vdxp.failure(error)), "application/json", error.code
 
     def _log_refusal(self, system: str, headers: dict[str, str], body: bytes, error: VdxpError) -> None:
         sha = hashlib.sha256(body).hexdigest()
@@ -373,6 +382,7 @@ class Receiver(Loop):
                             ch.queue_declare(queue, durable=True, arguments=dict(broker.QUORUM))
                             ch.basic_consume(queue, self._handler(system))
                             consumed.add(system)
+                    m.VDXP_WAITING.labels(self.api.code).set(self.api.store.waiting())
                     next_check = time.monotonic() + RECONCILE_SECONDS
                 conn.process_data_events(time_limit=0.5)
         finally:

@@ -168,6 +168,12 @@ class VdxpStore:
                 VdxpReceived.system_id == system_id, VdxpReceived.status.in_(PENDING),
                 VdxpReceived.message_type == message_type)) or 0)
 
+    def waiting(self) -> int:
+        """Packages of every system not yet acknowledged (done or fail): the gauge of a stalled vendor system."""
+        with self.db.session() as s:
+            return int(s.scalar(select(func.count()).select_from(VdxpReceived)
+                                .where(VdxpReceived.status.in_(PENDING))) or 0)
+
     def body(self, system_id: str, doc_id: str) -> bytes:
         with self.db.session() as s:
             row = s.get(VdxpReceived, doc_id)

@@ -13,6 +13,7 @@ import json
 import re
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 
@@ -167,6 +168,19 @@ def test_every_refusal_gets_its_documented_error(axis):
     rows = [r for r in _relay_log(net).entries() if r.seq > before]
     assert [r.event for r in rows] == ["rejected"] * 10  # the oversized body is refused unread, so unlogged
     assert all(r.detail.startswith(f"vdxp {SYSTEM}: ") for r in rows)
+
+    # Counted per operation and ErrorCode on the API's /metrics.
+    metrics_port = net.procs["vdxp:national"][1]
+    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+
+    def counted(operation: str, code: str) -> float:
+        found = re.search(rf'congvan_vdxp_calls_total{{code="{code}",hub="national",operation="{operation}"}} (\S+)',
+                          text)
+        return float(found.group(1)) if found else 0.0
+
+    assert counted("sendEdoc", "5") == len(hostile)
+    assert counted("sendEdoc", "3") == 1 and counted("countReceiveEdoc", "2") == 2
     assert _relay_log(net).verify() == []
 
 
