@@ -26,6 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from infra.axe import ensure_axe
 from infra.stack import TEST_PORTS, Stack, ensure_system_packages
 
 REPO = Path(__file__).resolve().parents[1]
@@ -108,6 +109,7 @@ def screenshots(pytest_args: list[str] | None = None) -> int:
 
 def run(pytest_args: list[str] | None = None, *, chaos: bool = True, lint: bool = True) -> int:
     ensure_system_packages()
+    ensure_axe()  # the accessibility crawl's checker (tests/e2e/test_phone_layout.py)
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"}
     # Never publish from the test command, even if the caller's environment asks for it.
     env.pop("CONGVAN_PUBLISH_SCREENSHOTS", None)

@@ -1,0 +1,181 @@
+"""Every role on a phone (390×844, Chromium through the demo deployment): the home page and each page of the role's
+menu fit the screen (no sideways scroll), tables read as labelled cards, controls are big enough to tap, the menu
+is one button, and the skip link and the current menu item are there. Then the same pages under axe-core
+(WCAG 2 A and AA), at phone and desktop width, with the violations printed per page.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page
+
+from infra.axe import axe_script
+from tests.deployment import demo_password
+from tests.e2e.test_guide_screens import ADMIN, CLERK, DESKTOP, HEAD, LEADER, PHONE, SPECIALIST
+
+pytestmark = pytest.mark.browser
+HUB_OPERATOR = "quancm.cntttq"
+ROLES = {"văn thư": CLERK, "lãnh đạo": LEADER, "lãnh đạo phòng": HEAD, "chuyên viên": SPECIALIST,
+         "quản trị": ADMIN, "vận hành trục": HUB_OPERATOR}
+WAIT_MS = 120_000
+BUSY = "Hệ thống đang bận hoặc dịch vụ chưa sẵn sàng"
+# Pages that answer with a file or need a document of their own are not part of the crawl.
+SKIP = ("/dang-xuat", "/tep/", ".pdf", ".xlsx")
+
+# What a person sees of each control: its box, only where it is shown.
+TAP_TARGETS = """() => {
+  const seen = el => { const r = el.getBoundingClientRect(); const s = getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden'; };
+  const q = 'main button, main .button, main input:not([type=hidden]):not([type=checkbox]):not([type=radio]), '
+          + 'main select, main .tabs a, main td a, .menu a, .who a, .who button, .menu-toggle, '
+          + 'main label.inline, main label.check';
+  return [...document.querySelectorAll(q)].filter(seen).map(el => ({
+    what: el.tagName.toLowerCase() + (el.className ? '.' + el.className : '') + ' '
+          + (el.textContent || el.name || '').trim().slice(0, 30),
+    height: Math.round(el.getBoundingClientRect().height)}));
+}"""
+# Each card cell shown with its column's name above its value (the label drawn from data-label).
+CARD_LABELS = """() => [...document.querySelectorAll('main table')]
+  .filter(t => t.tBodies.length && t.tBodies[0].rows.length)
+  .map(t => ({
+    headerShown: t.tHead ? t.tHead.getBoundingClientRect().height > 1 : false,
+    roles: t.getAttribute('role') + '/' + (t.tBodies[0].rows[0].getAttribute('role') || ''),
+    cells: [...t.tBodies[0].rows[0].cells].filter(c => c.textContent.trim()).map(c => ({
+      label: c.getAttribute('data-label'),
+      drawn: getComputedStyle(c, '::before').content,
+      role: c.getAttribute('role')}))}))"""
+
+
+class Phone:
+    def __init__(self, browser, deployment, viewport=PHONE) -> None:
+        self.base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+        self.deployment = deployment
+        # bypass_csp: axe is put into the page by the test, which the gateway's policy would rightly refuse.
+        self.context = browser.new_context(viewport=viewport, locale="vi-VN", bypass_csp=True)
+        self.page: Page = self.context.new_page()
+        self.page.set_default_timeout(WAIT_MS)
+        self.page.set_default_navigation_timeout(WAIT_MS)
+
+    def sign_in(self, username: str) -> None:
+        page = self.page
+        page.goto(f"{self.base}/dang-nhap")
+        page.get_by_label("Tên đăng nhập").fill(username)
+        page.get_by_label("Mật khẩu").fill(demo_password(self.deployment, username))
+        page.get_by_role("button", name="Đăng nhập").click()
+        page.get_by_role("heading", level=1).filter(has_text="Xin chào").wait_for()
+
+    def go(self, path: str) -> None:
+        """A page that says the system is busy is reloaded as its message asks (GET only), a bounded number of times."""
+        self.page.goto(f"{self.base}{path}")
+        for _ in range(12):
+            if not self.page.get_by_text(BUSY).count():
+                return
+            self.page.wait_for_timeout(5_000)
+            self.page.reload()
+
+    def menu_paths(self) -> list[str]:
+        hrefs = self.page.eval_on_selector_all("#thuc-don a[href]", "links => links.map(a => a.getAttribute('href'))")
+        return ["/"] + [h for h in dict.fromkeys(hrefs) if h != "/" and not any(s in h for s in SKIP)]
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_each_role_s_pages_fit_a_phone(deployment, browser, role):
+    phone = Phone(browser, deployment)
+    page = phone.page
+    try:
+        phone.sign_in(ROLES[role])
+        # The first Tab reaches the skip link, which leads to the page's content.
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Chuyển đến nội dung chính"
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "noi-dung"
+        # The menu is one button: closed at first, opened by a tap, the links then reachable.
+        toggle = page.get_by_role("button", name="Danh mục", exact=True)
+        assert toggle.is_visible() and toggle.get_attribute("aria-expanded") == "false"
+        assert not page.locator("#thuc-don").is_visible()
+        header = page.locator(".topbar").bounding_box()
+        assert header["height"] <= 0.2 * PHONE["height"], f"header takes {header['height']} px of {PHONE['height']}"
+        toggle.click()
+        assert toggle.get_attribute("aria-expanded") == "true" and page.locator("#thuc-don").is_visible()
+        assert page.locator('#thuc-don a[aria-current="page"]').inner_text() == "Trang chủ"
+
+        wide, small, unlabelled, labelled_tables = [], [], [], 0
+        for path in phone.menu_paths():
+            phone.go(path)
+            page.get_by_role("button", name="Danh mục", exact=True).click()  # opened, so its links are measured too
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > PHONE["width"]:
+                wide.append(f"{path}: {width} px")
+            small += [f"{path}: {t['what']} {t['height']} px" for t in page.evaluate(TAP_TARGETS) if t["height"] < 44]
+            if path != "/":
+                current = page.locator('#thuc-don a[aria-current="page"]')
+                assert current.count() == 1 and current.get_attribute("href") == path, f"{path}: current item"
+            for table in page.evaluate(CARD_LABELS):
+                labelled_tables += 1
+                assert not table["headerShown"] and table["roles"] == "table/row", f"{path}: {table}"
+                for cell in table["cells"]:
+                    if not cell["label"] or cell["label"] not in cell["drawn"] or cell["role"] != "cell":
+                        unlabelled.append(f"{path}: {cell}")
+        print(f"{role}: {len(phone.menu_paths())} pages, {labelled_tables} tables as cards")
+        assert not wide, f"pages wider than the phone: {wide}"
+        assert not unlabelled, f"card cells without their column's name: {unlabelled}"
+        assert not small, f"controls lower than 44 px: {small}"
+    finally:
+        phone.close()
+
+
+def test_tables_become_labelled_cards_with_rows(deployment, browser, artifacts_dir):
+    """The administrator's list of people always has rows: each shows as a card whose cells carry their names.
+    Screenshots of the phone screens (artifacts/phone-*.png) are the ones in the user guide."""
+    phone = Phone(browser, deployment)
+    page = phone.page
+    try:
+        phone.sign_in(ADMIN)
+        page.screenshot(path=str(artifacts_dir / "phone-trang-chu.png"))
+        page.get_by_role("button", name="Danh mục", exact=True).click()
+        page.screenshot(path=str(artifacts_dir / "phone-danh-muc.png"))
+        phone.go("/quan-tri/nguoi-dung")
+        tables = page.evaluate(CARD_LABELS)
+        assert tables, "no table with rows on the users page"
+        cells = tables[-1]["cells"]
+        assert {"Tên đăng nhập", "Họ và tên", "Vai trò"} <= {c["label"] for c in cells}, cells
+        assert all(c["label"] in c["drawn"] for c in cells), cells
+        row = page.locator("main table tbody tr").last.bounding_box()
+        assert row["width"] <= PHONE["width"]
+        page.locator("main table tbody tr").last.scroll_into_view_if_needed()
+        page.screenshot(path=str(artifacts_dir / "phone-bang-the.png"))
+    finally:
+        phone.close()
+
+
+@pytest.mark.parametrize(("viewport", "name"), [(PHONE, "390 px"), (DESKTOP, "1280 px")])
+def test_axe_crawl_prints_violations_per_page(deployment, browser, viewport, name):
+    """axe-core (WCAG 2 A and AA) on each role's pages. The count per page is printed; the issue's goal of none
+    everywhere is not reached yet, so this fails only on rules the phone work fixed (contrast, skip link, labels)."""
+    script = axe_script()
+    if not script.exists():
+        pytest.skip("axe-core is installed by ./congvan test (infra/axe.py, from the npm registry)")
+    fixed_rules = {"color-contrast", "bypass", "label", "target-size"}
+    total, regressions = 0, []
+    for role, username in ROLES.items():
+        phone = Phone(browser, deployment, viewport)
+        try:
+            phone.sign_in(username)
+            for path in phone.menu_paths():
+                phone.go(path)
+                phone.page.add_script_tag(path=str(script))
+                result = phone.page.evaluate(
+                    "() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})")
+                violations = result["violations"]
+                total += len(violations)
+                summary = ", ".join(f"{v['id']}×{len(v['nodes'])}" for v in violations) or "none"
+                print(f"axe {name} {role} {path}: {len(violations)} violations ({summary})")
+                regressions += [f"{role} {path}: {v['id']} {v['nodes'][0]['target']}" for v in violations
+                                if v["id"] in fixed_rules]
+        finally:
+            phone.close()
+    print(f"axe {name}: {total} violations in all")
+    assert not regressions, regressions
