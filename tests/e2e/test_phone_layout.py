@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Page
 
 from infra.axe import axe_script
+from tests import screenshots
 from tests.deployment import demo_password
 from tests.e2e.test_guide_screens import ADMIN, CLERK, DESKTOP, HEAD, LEADER, PHONE, SPECIALIST
 
@@ -129,7 +130,7 @@ def test_each_role_s_pages_fit_a_phone(deployment, browser, role):
 
 def test_tables_become_labelled_cards_with_rows(deployment, browser, artifacts_dir):
     """The administrator's list of people always has rows: each shows as a card whose cells carry their names.
-    Screenshots of the phone screens (artifacts/phone-*.png) are the ones in the user guide."""
+    Its screenshots of the phone screens are the user guide's (published by `./congvan screenshots`)."""
     phone = Phone(browser, deployment)
     page = phone.page
     try:
@@ -147,6 +148,7 @@ def test_tables_become_labelled_cards_with_rows(deployment, browser, artifacts_d
         assert row["width"] <= PHONE["width"]
         page.locator("main table tbody tr").last.scroll_into_view_if_needed()
         page.screenshot(path=str(artifacts_dir / "phone-bang-the.png"))
+        screenshots.publish([artifacts_dir / "phone-danh-muc.png", artifacts_dir / "phone-bang-the.png"])
     finally:
         phone.close()
 
