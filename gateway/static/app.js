@@ -5,7 +5,9 @@
 
   /* Dates read dd/mm/yyyy. Chromium draws <input type="date"> in the browser's own locale (mm/dd/yyyy in an English
      browser) whatever lang="vi" says, so each date field becomes a text field shown and typed as dd/mm/yyyy
-     (yyyy-mm-dd is accepted too), and the form still sends yyyy-mm-dd, which is what the server reads. */
+     (yyyy-mm-dd is accepted too), and the form still sends yyyy-mm-dd, which is what the server reads. A phone's
+     number pad has no "/" (iOS shows digits only for inputmode=numeric), so eight digits ddmmyyyy are a date too,
+     as are dd-mm-yyyy and dd.mm.yyyy; the field shows dd/mm/yyyy once the person leaves it. */
   function isoOf(y, m, d) {
     var t = new Date(Date.UTC(+y, +m - 1, +d));
     if (t.getUTCFullYear() !== +y || t.getUTCMonth() !== +m - 1 || t.getUTCDate() !== +d) return null;
@@ -14,7 +16,8 @@
   function parse(text) {
     var t = (text || "").trim(), m;
     if ((m = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(t))) return isoOf(m[1], m[2], m[3]);
-    if ((m = /^(\d{1,2})[\/.\-](\d{1,2})[\/.\-](\d{4})$/.exec(t))) return isoOf(m[3], m[2], m[1]);
+    if ((m = /^(\d{1,2})[\/.\-\s](\d{1,2})[\/.\-\s](\d{4})$/.exec(t))) return isoOf(m[3], m[2], m[1]);
+    if ((m = /^(\d{2})(\d{2})(\d{4})$/.exec(t))) return isoOf(m[3], m[2], m[1]);
     return null;
   }
   function shown(iso) {
@@ -34,6 +37,10 @@
     input.setAttribute("data-vn-date", "");
     input.addEventListener("input", function () {
       input.setCustomValidity(!input.value.trim() || parse(input.value) ? "" : BAD_DATE);
+    });
+    input.addEventListener("change", function () {
+      var iso = parse(input.value);
+      if (iso) input.value = shown(iso);
     });
     if (input.form) forms.add(input.form);
   });

@@ -179,3 +179,34 @@ def test_axe_crawl_prints_violations_per_page(deployment, browser, viewport, nam
             phone.close()
     print(f"axe {name}: {total} violations in all")
     assert not found, found
+
+
+def test_dates_are_typed_with_a_phone_number_pad(deployment, browser):
+    """An iOS number pad has digits only: 8 digits ddmmyyyy are a date, and so are dd-mm-yyyy and dd.mm.yyyy."""
+    import re
+
+    phone = Phone(browser, deployment)
+    page = phone.page
+    try:
+        phone.sign_in(CLERK)
+        phone.go("/tra-cuu")
+        page.locator("details summary").click()
+        start, end = page.locator("input[name=date_from]"), page.locator("input[name=date_to]")
+        assert start.get_attribute("inputmode") == "numeric"
+        start.press_sequentially("05032026")
+        end.press_sequentially("31-12-2026")
+        assert start.input_value() == "05/03/2026"  # shown as dd/mm/yyyy once the field is left
+        assert start.evaluate("e => e.validationMessage") == ""
+        end.press("Enter")
+        page.wait_for_url(re.compile(r"date_from=2026-03-05"))
+        assert "date_to=2026-12-31" in page.url  # the server still receives ISO dates
+        page.locator("input[name=date_from]").fill("")
+        page.locator("input[name=date_from]").press_sequentially("15.06.2026")
+        page.locator("input[name=date_from]").press("Enter")
+        page.wait_for_url(re.compile(r"date_from=2026-06-15"))
+        wrong = page.locator("input[name=date_to]")
+        wrong.fill("")
+        wrong.press_sequentially("31022026")  # no such day
+        assert wrong.evaluate("e => e.validationMessage") == "Nhập ngày theo dạng dd/mm/yyyy, ví dụ 05/03/2026."
+    finally:
+        phone.close()
