@@ -214,7 +214,8 @@ def response_for_of(header: dict[str, Any] | None, sender: str, fallback_id: str
         "organ_id": sender,
         "code": code or "0/KXĐ",
         "promulgation_date": str(header.get("promulgation_date") or ""),
-        "document_id": str(header.get("document_id") or fallback_id),
+        # Cut to what the codec accepts, so that a refusal of an over-long DocumentId can itself be read.
+        "document_id": str(header.get("document_id") or fallback_id)[:256],
     }
 
 
@@ -223,4 +224,4 @@ def inbox_kind(package: dict[str, Any]) -> str:
     if package.get("kind") == "status":
         return f"status:{package.get('status_code')}:{package.get('timestamp', '')}"
     business = package.get("business") or {}
-    return f"edoc:{business.get('doc_type', 0)}"
+    return f"edoc:{printable(business.get('doc_type', 0), 40)}"  # the column takes 64; the codec keeps text

@@ -18,11 +18,13 @@ import json
 import logging
 import threading
 import uuid
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pika
+import sqlalchemy.exc
 from sqlalchemy import func, select
 
 from services.common import audit
@@ -42,6 +44,10 @@ from services.interconnect.topology import Topology
 from services.storage.blobs import BlobStore, blob_store
 
 log = logging.getLogger("congvan.edge")
+# Errors a package's own content can cause (a bug or a limit meeting a value), answered with a 02: never the
+# connection and timeout errors of the database, the blob store, the registry or the broker, which are retried.
+DATA_ERRORS = (ValueError, TypeError, KeyError, LookupError, AttributeError, UnicodeError, zlib.error,
+               sqlalchemy.exc.DataError, sqlalchemy.exc.IntegrityError)
 RPC_ATTEMPTS = 8
 EDGE_PROCESS = "interconnect-edge"  # the system actor: system:interconnect-edge in calls and audit rows
 
@@ -102,7 +108,32 @@ class Edge:
 
     # -- incoming -----------------------------------------------------------------------------------------
     def take_incoming(self, body: bytes, headers: dict[str, Any]) -> list[EdgeOutbox]:
-        """Handle one package from the inbox; returns the outbox rows (our automatic 01/02) still to publish."""
+        """Handle one package from the inbox; returns the outbox rows (our automatic 01/02) still to publish.
+
+        An error that comes from the package itself (a value no column or rule here can take) is answered
+        with a 02 to its authenticated sender rather than retried into `dead`; a failure of our database,
+        blob store, registry or broker propagates, and the package is redelivered."""
+        try:
+            return self._take_incoming(body, headers)
+        except DATA_ERRORS as exc:
+            log.exception("incoming package could not be handled; answered with 02")
+            return self._answer_failure(body, headers, exc)
+
+    def _answer_failure(self, body: bytes, headers: dict[str, Any], exc: Exception) -> list[EdgeOutbox]:
+        m.EDGE_RECEIVED.labels(self.organ_id, "unknown", "failed").inc()
+        try:
+            facts = edxml.peek(body)
+        except Exception:
+            facts = {}
+        author = domain.printable(headers.get(domain.H_ORIGIN), 64) or str(facts.get("from") or "")
+        if facts.get("kind") != "edoc" or not author or author.startswith("hub."):
+            return []  # a status is not answered (no status loops), nor a hub
+        detail = domain.printable(f"{exc.__class__.__name__}: {exc}", 300)
+        header = {"document_id": str(facts.get("document_id") or "")[:256]}
+        return self._unsent([self._reply(header, author, "02", domain.reason_text(Reason.PROCESSING_ERROR, detail),
+                                         key="failed").message_id])
+
+    def _take_incoming(self, body: bytes, headers: dict[str, Any]) -> list[EdgeOutbox]:
         try:
             parsed = edxml.parse(body)
         except edxml.EdxmlError as exc:

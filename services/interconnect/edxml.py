@@ -41,6 +41,9 @@ MAX_ATTACHMENTS = 200
 MAX_ZIP_MEMBERS = 100
 MAX_ZIP_RATIO = 100           # expanded/compressed, checked once an archive expands beyond ZIP_RATIO_FLOOR
 ZIP_RATIO_FLOOR = 2**20
+# Identifiers become keys of the relay log, the edges' inbox and the registry (organ ids 64, DocumentId 256):
+# longer ones are refused here with a reason, not by a database in the middle of a delivery.
+MAX_IDENTIFIER = {"organ_id": 64, "document_id": 256, "target_document_id": 256}
 ZIP_CONTENT_TYPES = ("application/zip", "application/x-zip-compressed", "application/x-zip")
 
 DATE_FORMAT = "%Y/%m/%d"
@@ -658,11 +661,26 @@ def parse(data: bytes, *, max_bytes: int = MAX_BYTES, max_expanded: int = MAX_EX
     envelope, namespace = _locate(root)
     header, message, kind = _message_header(envelope)
     if kind == "status":
-        return ParsedPackage("status", _status_header(header, message), [], namespace, _signature(header))
+        head = _status_header(header, message)
+        _check_identifiers(head)
+        return ParsedPackage("status", head, [], namespace, _signature(header))
     head = _edoc_header(header, message)
+    _check_identifiers(head)
     attachments = _attachments(root, envelope, payloads, max_expanded)
     head["attachments"] = [attachment.meta() for attachment in attachments]
     return ParsedPackage("edoc", head, attachments, namespace, _signature(header))
+
+
+def _check_identifiers(value: Any, where: str = "") -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            limit = MAX_IDENTIFIER.get(key)
+            if limit is not None and isinstance(item, str) and len(item) > limit:
+                raise _format_error(f"{where}{key} dài {len(item)} ký tự, tối đa {limit}")
+            _check_identifiers(item, f"{where}{key}.")
+    elif isinstance(value, list):
+        for item in value:
+            _check_identifiers(item, where)
 
 
 def peek(data: bytes, *, max_bytes: int = MAX_BYTES) -> dict[str, Any]:

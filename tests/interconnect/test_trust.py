@@ -238,3 +238,56 @@ def test_the_pika_decoder_reports_a_header_table_it_cannot_read_instead_of_raisi
     assert decoded.headers["x-death"] == [{"queue": "relay"}]  # only the bad value is left out
     assert set(decoded.headers) == {"x-death", domain.H_UNDECODABLE} and "x-when" in decoded.headers[
         domain.H_UNDECODABLE]
+
+
+@pytest.mark.parametrize("field", ["document_id", "organ_id"])
+def test_an_over_long_identifier_is_refused_at_the_first_hub_not_by_a_database_downstream(tmp_path, field):
+    hub = make_hub(tmp_path)
+    header = edoc(TOPOLOGY, H60_A, [H60_B], 1, [])
+    if field == "document_id":
+        header["document_id"] = f"{H60_A},2026/11/21,1/" + "X" * 300
+    else:
+        header["to"].append({"organ_id": "9" * 100, "organ_name": "x"})
+    body = edxml.build_edoc(header, [])
+    outcome = hub.handle(body, props(agency(H60_A)))
+    status = _assert_refused_to(outcome, H60_A, "Gói tin edXML không hợp lệ")
+    assert "tối đa" in status["description"]
+
+
+class _Registry:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def call(self, _service, method, _actor, _payload):
+        self.calls.append(method)
+        return {"matched": True}
+
+
+class _FailingBlobs:
+    """A blob store meeting a value it cannot take (the kind of bug a package's content can trigger): the
+    incoming package; our own 02 it stores."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        from services.storage.blobs import LocalBlobStore
+
+        self.store = LocalBlobStore(tmp_path / "blobs")
+
+    def put_bytes(self, data):
+        if b"<edXML:StatusCode>" not in data:
+            raise ValueError("a value this store cannot take")
+        return self.store.put_bytes(data)
+
+
+def test_the_edge_answers_a_package_it_cannot_handle_with_02_instead_of_dead_lettering_it(tmp_path):
+    from services.interconnect.edge import Edge
+    from services.interconnect.models import EdgeBase
+
+    db = Database("edge", H60_B, EdgeBase.metadata, CommonSettings(data_dir=tmp_path))
+    db.create_all()
+    registry = _Registry()
+    edge = Edge(TOPOLOGY, H60_B, broker.Credentials("127.0.0.1", 1), db, _FailingBlobs(tmp_path), registry)
+    body = edxml.append_trace(package(), "hub.H60", edxml.now_vn())
+    replies = edge.take_incoming(body, {domain.H_ORIGIN: H60_A})
+    assert registry.calls == []  # never handed over, so the 02 is the only outcome
+    (reply,) = replies
+    assert (reply.status_code, reply.recipients) == ("02", H60_A)
