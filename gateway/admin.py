@@ -151,6 +151,7 @@ def _users_page(request: Request, g: Gateway, v: Viewer, form: dict[str, Any] | 
 def _user_page(request: Request, g: Gateway, v: Viewer, user: User, error: str | None = None,
                status_code: int = 200, issued: str | None = None, warning: str | None = None) -> Response:
     return render(request, "admin_user.html", v, status_code=status_code, person=user,
+                  directory_account=g.accounts.is_directory_account(user.id),
                   units=_units(g, v.user.agency_id), roles=STAFF_ROLES, error=error, issued=issued, warning=warning,
                   events=g.accounts.admin_events(v.user.agency_id, user.id),
                   logins=g.accounts.login_events(user.username), notices=NOTICES, section="users")

@@ -214,3 +214,19 @@ def test_group_dns_are_compared_as_directories_compare_them():
     assert roles_for(["cn=vanthu,ou=groups,dc=tuyenquang,dc=gov,dc=vn", "cn=other,dc=x"], role_map) == ["clerk"]
     assert normalize_dn(" CN = A ,  DC=B ") == "cn=a,dc=b"
     assert roles_for([], role_map) == []
+
+
+def test_the_administrator_sees_a_directory_account_as_such(app, client):
+    """The account page says the directory manages it and offers no password reset; the login history names the
+    directory's refusals in Vietnamese."""
+    assert login(client, "twohats", PEOPLE_PASSWORDS["twohats"]).status_code == 303
+    assert login(client, "twohats", "Sai-mat-khau-1").status_code == 401
+    twohats = accounts(app).by_username("twohats")
+    accounts(app).create_user(username="manhhd.vp", full_name="Hoàng Đức Mạnh", agency_id=AGENCY, roles=["admin"],
+                              password=PASSWORD, unit="VP", must_change_password=False)
+    with TestClient(app, base_url="http://127.0.0.1") as admin:
+        assert login(admin, "manhhd.vp").status_code == 303
+        page = admin.get(f"/quan-tri/nguoi-dung/{twohats.id}").text
+        assert "Tài khoản thư mục (LDAP)" in page and "Đặt lại mật khẩu</button>" not in page
+        local = admin.get(f"/quan-tri/nguoi-dung/{accounts(app).by_username('hoalt.vp').id}").text
+        assert "Tài khoản thư mục (LDAP)" not in local and "Đặt lại mật khẩu</button>" in local
