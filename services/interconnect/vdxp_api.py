@@ -336,9 +336,10 @@ class VdxpApi:
     def _directory_entry(self, organ_id: str, *, locked: bool) -> None:
         existing = self.directory.get(organ_id)  # type: ignore[attr-defined]
         agency = self.store.agency(organ_id)
+        # An agency the operator granted by its code alone, unknown to the directory, is named by its code
+        # until the directory's next load names it.
         record = existing.to_dict() if existing is not None else {
-            "organ_id": organ_id, "name": agency.name if agency else organ_id,
-            "parent": None}
+            "organ_id": organ_id, "name": (agency.name if agency else "") or organ_id, "parent": None}
         record.update(hub=self.code, locked=locked)
         if agency is not None and agency.name:
             record["name"] = agency.name
@@ -350,10 +351,19 @@ class VdxpApi:
         with self._reconcile_lock:
             for agency in self.store.agencies(active=True):
                 if not agency.bound:
-                    self.activate(agency.system_id, agency.organ_id)
+                    self._reconcile_one(self.activate, agency)
             for agency in self.store.agencies(active=False):
                 if agency.bound:
-                    self.deactivate(agency.system_id, agency.organ_id)
+                    self._reconcile_one(self.deactivate, agency)
+
+    def _reconcile_one(self, action, agency) -> None:
+        try:
+            action(agency.system_id, agency.organ_id)
+        except broker.TRANSIENT:
+            raise  # the broker is away: the receiver reconnects and reconciles again
+        except Exception:  # one agency the directory refuses must not keep the others (and the API) down
+            log.exception("vdxp: %s of %s for %s failed; retried at the next reconciliation",
+                          action.__name__, agency.organ_id, agency.system_id)
 
 
 class Receiver(Loop):

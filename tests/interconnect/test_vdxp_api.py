@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -32,6 +33,9 @@ SYSTEM = "vxp.saas.09"
 ROOT = "000.00.00.G09"   # Bộ Tài chính, connected through a vendor system on the VDXP SDK
 UNIT = "000.00.01.G09"
 MAX_BYTES = 1_000_000
+CONFORMANCE = "vxp.conformance"
+FIXTURE_SENDERS = ("000.00.00.H41", "000.00.00.A80")  # the real packages' senders but G22 (on RabbitMQ here)
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "edxml"
 
 
 def _topology():
@@ -62,6 +66,12 @@ def axis(rabbit_admin, stack_env, tmp_path_factory):
                  "--agency", ROOT, "--name", "Hệ thống QLVB Bộ Tài chính", "--run-dir", str(run_dir)],
                 cwd=REPO, env=net.env, capture_output=True, text=True, check=True).stdout
             secret = re.search(r"Khóa bí mật \(chỉ hiện một lần\): (\S+)", out).group(1)
+            # A second system speaks for the senders of the real conformance packages (tests/fixtures/edxml).
+            out = subprocess.run(
+                [sys.executable, "-c", "from infra.cli import main; main()", "vdxp", "system-add", CONFORMANCE,
+                 *[arg for organ in FIXTURE_SENDERS for arg in ("--agency", organ)], "--run-dir", str(run_dir)],
+                cwd=REPO, env=net.env, capture_output=True, text=True, check=True).stdout
+            conformance_secret = re.search(r"Khóa bí mật \(chỉ hiện một lần\): (\S+)", out).group(1)
             port, metrics = free_port(), free_port()
             net._spawn("vdxp:national", ["-m", "services.interconnect.vdxp_api", "--hub", "national",
                                          "--topology", str(run_dir / "topology.json"), "--run-dir", str(run_dir),
@@ -71,6 +81,7 @@ def axis(rabbit_admin, stack_env, tmp_path_factory):
             # Long-lived, as vendors keep it: a timestamp two days old, every key of every call re-sent.
             client = SdkClient(f"http://127.0.0.1:{port}/XrdAdapter/RestService/forward/mapi", SYSTEM, secret,
                                started=days_ago(2))
+            net.conformance = SdkClient(f"http://127.0.0.1:{port}/mapi", CONFORMANCE, conformance_secret)
             yield net, client, port
         finally:
             net.stop()
@@ -143,6 +154,14 @@ def test_every_refusal_gets_its_documented_error(axis):
         "laughs": b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aa"><!ENTITY b "&a;&a;&a;">]><edXML>&b;</edXML>',
         "deep": good.replace(b"<edXML:Subject>", b"<edXML:Subject>" + b"<a>" * 200 + b"</a>" * 200),
         "corrupt zip": _with_attachment(b"PK\x03\x04garbage", "application/zip"),
+        "doctype behind a comment": b'<?xml version="1.0"?>\n<!-- <a> -->\n<!DOCTYPE edXML [<!ENTITY l0 "lol">]>'
+                                    + good[good.index(b"<edXML xmlns"):],
+        "entity without doctype": good.replace(b"<edXML:Subject>", b"<edXML:Subject>&xxe;"),
+        "utf-16": good.decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"),
+        "invalid base64": _with_attachment(b"abcdef", "application/pdf").replace(base64.b64encode(b"abcdef"),
+                                                                                   b"YWJj*GVm"),
+        "unknown namespace": good.replace(edxml.NS_QCVN.encode(), b"urn:example:other"),
+        "duplicate recipient": _package(5, ROOT, [H60_B, H60_B])[1],
     }
     for name, data in hostile.items():
         body = _expect(client.send_edoc(ROOT, data), 400, "5")
@@ -166,7 +185,8 @@ def test_every_refusal_gets_its_documented_error(axis):
 
     # Nothing of it reached the relay; the refused sendEdocs are in the national hub's relay log.
     rows = [r for r in _relay_log(net).entries() if r.seq > before]
-    assert [r.event for r in rows] == ["rejected"] * 10  # the oversized body is refused unread, so unlogged
+    # The oversized body is refused unread, so unlogged.
+    assert [r.event for r in rows] == ["rejected"] * (5 + len(hostile))
     assert all(r.detail.startswith(f"vdxp {SYSTEM}: ") for r in rows)
 
     # Counted per operation and ErrorCode on the API's /metrics.
@@ -268,3 +288,15 @@ def test_a_package_from_rabbitmq_is_fetched_acknowledged_or_failed_over_vdxp(axi
                              if r["document_id"] == second["document_id"]], what="status 02 at the sender")
     assert rows[0]["package"]["from"]["organ_id"] == ROOT
     assert "Không đọc được tệp đính kèm" in rows[0]["package"]["description"]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("*.edxml")))
+def test_every_real_conformance_package_is_accepted_by_sendEdoc(axis, name):
+    net, _client, _port = axis
+    data = (FIXTURES / name).read_bytes()
+    facts = edxml.peek(data)
+    if facts["from"] not in FIXTURE_SENDERS:
+        pytest.skip(f"{name} is sent by {facts['from']}, an agency on RabbitMQ in this topology")
+    status, answer = net.conformance.send_edoc(facts["from"], data, message_type=facts["kind"])
+    assert (status, answer["status"], answer["ErrorCode"]) == (200, "OK", "0"), answer
+    assert answer["DocId"]
