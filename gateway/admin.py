@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from gateway.accounts import STAFF_ROLES, account_name, check_roles, next_free_name, temporary_password, unit_code
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.models import User
+from services.common import clock
 from services.common.actor import Role
 from services.common.errors import CongVanError, ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES, REJECT_REASONS, STATUS_LABELS, URGENCY_LABELS
@@ -302,7 +303,7 @@ def _install_registers(app: FastAPI) -> None:
         registers = g.backends.call(v.actor, "registry", "list_registers")
         return render(request, "admin_registers.html", v, status_code=status_code, registers=registers,
                       directions=DIRECTION_LABELS, types=sorted(DOCUMENT_TYPES.items(), key=lambda kv: kv[1]),
-                      error=error, form=form or {"year": date.today().year}, notices=NOTICES, section="registers")
+                      error=error, form=form or {"year": clock.today_vn().year}, notices=NOTICES, section="registers")
 
     @app.get("/quan-tri/so-van-ban", response_class=HTMLResponse, include_in_schema=False)
     def registers(request: Request, v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)):

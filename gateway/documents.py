@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from datetime import date
 from typing import Any
 
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
+from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer, vn_time
 from gateway.backends import ServiceUnavailable
 from gateway.drafting import settle
-from gateway.web import panel
+from gateway.hub_reports import hub_config
+from gateway.labels import attachment_role, file_kind, hub_label, province_names
+from gateway.web import People, panel
+from services.common import clock
 from services.common.errors import CongVanError, NotFound, ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES, REJECT_REASONS, STATUS_LABELS, URGENCY_LABELS
 from services.storage.blobs import blob_store
@@ -30,7 +32,7 @@ def _recipients(g: Gateway, v: Viewer) -> list[dict[str, str]]:
 
 def _registers(g: Gateway, v: Viewer, direction: str) -> list[dict[str, Any]]:
     # A closed register (khóa sổ) gives no more numbers: never offer it to the clerk.
-    return [r for r in g.backends.call(v.actor, "registry", "list_registers", year=date.today().year,
+    return [r for r in g.backends.call(v.actor, "registry", "list_registers", year=clock.today_vn().year,
                                        direction=direction) if not r.get("closed")]
 
 
@@ -39,7 +41,7 @@ def _send_page(request: Request, g: Gateway, v: Viewer, form: dict[str, Any], er
     return render(request, "send.html", v, status_code=status_code, form=form, error=error,
                   types=sorted(DOCUMENT_TYPES.items(), key=lambda kv: kv[1]),
                   priorities=[(int(k), label) for k, label in URGENCY_LABELS.items()],
-                  recipients=_recipients(g, v), max_mb=g.settings.max_upload_mb, today=date.today().isoformat())
+                  recipients=_recipients(g, v), max_mb=g.settings.max_upload_mb, today=clock.today_vn().isoformat())
 
 
 HISTORY_LABELS = {
@@ -80,12 +82,28 @@ def vn_size(size: int | None) -> str:
     return f"{size} B"  # unreachable: GB takes the rest
 
 
-def signature_label(report: dict[str, Any] | None, state: str | None = None) -> str:
+AWAITING_SEAL = "Đã có chữ ký lãnh đạo, chờ văn thư cấp số và ký số cơ quan"
+
+
+def awaiting_seal(report: Any) -> bool:
+    """A draft the leader signed and the clerk has not yet numbered and sealed: complete for its stage (NĐ 30
+    Điều 8: the seal comes with the number at issue), so not "invalid". Only an intact leader signature counts."""
+    if not isinstance(report, dict) or report.get("verdict") != "incomplete":
+        return False
+    signatures = report.get("signatures") or []
+    return (any(s.get("role") == "leader" and s.get("valid") for s in signatures)
+            and not any(s.get("role") == "seal" for s in signatures))
+
+
+def signature_label(report: dict[str, Any] | None, state: str | None = None, waiting_issue: bool = False) -> str:
     """The "Chữ ký số" row in words: Hợp lệ, Chưa ký, Đang kiểm tra, or Không hợp lệ: <why> (signing's report,
-    docs/signing.md), never a raw verdict such as "none"."""
+    docs/signing.md), never a raw verdict such as "none". An outgoing document waiting to be issued and signed by
+    the leader says so (`waiting_issue`)."""
     if isinstance(report, dict) and report.get("verdict"):
         if report.get("legally_valid"):
             return "Hợp lệ"
+        if waiting_issue and awaiting_seal(report):
+            return AWAITING_SEAL
         if report.get("verdict") == "unsigned":
             return "Chưa ký"
         return f"Không hợp lệ: {report.get('summary_vi') or report.get('verdict')}"
@@ -114,6 +132,7 @@ def _decorate_page(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]
     and people's full names in the history."""
     store = blob_store(g.settings, v.user.agency_id)
     for a in doc.get("attachments") or []:
+        a["kind_label"] = f"{attachment_role(a.get('role'))} · {file_kind(a.get('content_type'), a.get('name'))}"
         if not a.get("size"):  # the registry records no size for files made in this agency
             try:
                 a["size"] = store.stat(a["sha256"]).size
@@ -127,11 +146,19 @@ def _decorate_page(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]
             report = doc["verification"] = g.backends.call(v.actor, "signing", "verify", sha)
         except CongVanError:
             report = None
-    doc["signature_label"] = signature_label(report, doc.get("verification_state"))
+    waiting = doc.get("direction") == "outgoing" and doc.get("state") == "waiting_issue"
+    doc["signature_label"] = signature_label(report, doc.get("verification_state"), waiting)
+    doc["signature_ok"] = isinstance(report, dict) and (bool(report.get("legally_valid"))
+                                                        or (waiting and awaiting_seal(report)))
     doc["signature_text"] = doc["signature_label"]
     if isinstance(report, dict) and report.get("legally_valid") and report.get("summary_vi"):
         # who signed, and that the document has legal value: the word alone hides what people check
         doc["signature_text"] = f"{doc['signature_label']} — {report['summary_vi']}"
+    if doc.get("trace"):
+        hubs = {code: str(h.get("name")) for code, h in hub_config(g).items() if h.get("name")}
+        provinces = province_names(g.directory().deliverable())
+        for hop in doc["trace"]:
+            hop["name"] = hub_label(hop.get("organ_id"), hubs, provinces)
     people = {u.username: u.full_name for u in g.accounts.list_users(v.user.agency_id)}
     for h in doc.get("history") or []:
         username = h.get("username") or ""
@@ -146,9 +173,9 @@ def _meta(doc: dict[str, Any]) -> list[tuple[str, Any]]:
     signer = doc.get("signer") or {}
     return [
         ("Loại văn bản", doc.get("type_name")), ("Cơ quan ban hành", doc.get("organ_name")),
-        ("Ngày văn bản", doc.get("issued_date")), ("Mã văn bản", doc.get("document_id")),
+        ("Ngày văn bản", vn_time(doc.get("issued_date"))), ("Mã văn bản", doc.get("document_id")),
         ("Số đến", doc.get("number") if doc.get("direction") == "incoming" else None),
-        ("Ngày đến", doc.get("arrival_date")), ("Hạn xử lý", doc.get("due_date")),
+        ("Ngày đến", vn_time(doc.get("arrival_date"))), ("Hạn xử lý", vn_time(doc.get("due_date"))),
         ("Người ký", " ".join(x for x in (signer.get("position"), signer.get("full_name")) if x)),
         ("Nơi nhận", ", ".join(doc.get("to_places") or [])),
         ("Chữ ký số", doc.get("signature_text") or signature_label(doc.get("verification"),
@@ -208,7 +235,7 @@ def install(app: FastAPI) -> None:
         if doc.get("direction") == "incoming" and v.has("clerk") and doc.get("state") == "waiting_reception":
             registers = _registers(g, v, "incoming")
         return render(request, "document.html", v, doc=doc, meta=_meta(doc), registers=registers,
-                      reject_reasons=REJECT_REASONS)
+                      reject_reasons=REJECT_REASONS, submit_to=_submit_choices(g, v, doc))
 
     @app.post("/van-ban-den/{doc_id}/tiep-nhan", include_in_schema=False)
     def accept(doc_id: str, register_id: str = Form(...), v: Viewer = Depends(csrf_checked),
@@ -254,6 +281,22 @@ def install(app: FastAPI) -> None:
         return file_response(request, g, v, doc_id, sha256)
 
 
+def _submit_choices(g: Gateway, v: Viewer, doc: dict[str, Any]) -> list[Any]:
+    """Right after "Tiếp nhận và vào sổ" the clerk's next step is "Trình" (NĐ 30 Điều 22): the leaders to choose
+    from while the document still waits to be submitted; none once it was submitted or directed."""
+    if doc.get("direction") != "incoming" or doc.get("state") != "registered" or not v.has("clerk"):
+        return []
+    try:
+        handling = g.backends.call(v.actor, "routing", "get_incoming", doc["id"])
+        if handling.get("status") not in ("received", "submitted"):
+            return []
+    except NotFound:
+        pass  # routing has not opened the handling yet (an event away): "Trình" waits for it
+    except CongVanError:
+        return []
+    return People(g, v.user.agency_id).active("leader")
+
+
 def _chosen_recipients(g: Gateway, organ_ids: list[str]) -> list[dict[str, str]]:
     if not organ_ids:
         raise ValidationFailed("Thiếu trường bắt buộc “Nơi nhận”.", field="recipients")
@@ -293,7 +336,7 @@ def _issue_page(request: Request, g: Gateway, v: Viewer, doc_id: str, error: str
     return render(request, "drafting_issue.html", v, status_code=status_code, doc=doc, registers=registers,
                   recipients=_recipients(g, v), chosen=chosen if chosen is not None else _answered_senders(g, v, doc),
                   priorities=[(int(k), label) for k, label in URGENCY_LABELS.items()], error=error,
-                  upcoming=f"{registers[0]['next_number']:02d}" if registers else "", today=date.today())
+                  upcoming=f"{registers[0]['next_number']:02d}" if registers else "", today=clock.today_vn())
 
 
 def send_signed(g: Gateway, v: Viewer, form: dict[str, Any], file: UploadFile) -> dict[str, Any]:

@@ -5,7 +5,6 @@ and show its refusals (Vietnamese messages) next to the form that caused them.""
 from __future__ import annotations
 
 import urllib.parse
-from datetime import date
 from typing import Any
 
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
@@ -13,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.search import result_page
+from services.common import clock
 from services.common.errors import CongVanError, ValidationFailed
 from services.storage.blobs import blob_store
 from services.storage.ingest import ingest
@@ -78,9 +78,9 @@ def can_keep(v: Viewer, dossier: dict[str, Any]) -> bool:
 
 def _year(value: str | None) -> int:
     try:
-        return int(value) if value else date.today().year
+        return int(value) if value else clock.today_vn().year
     except ValueError:
-        return date.today().year
+        return clock.today_vn().year
 
 
 def _dossiers_page(request: Request, g: Gateway, v: Viewer, year: int, error: str | None = None,
@@ -91,7 +91,7 @@ def _dossiers_page(request: Request, g: Gateway, v: Viewer, year: int, error: st
     opened = {(d["file_code"]["file_notation"]) for d in dossiers}
     return render(request, "dossiers_list.html", v, status_code=status_code, year=year, plan=plan,
                   tree=plan_tree(plan), dossiers=dossiers, due=due, opened=opened, error=error,
-                  today=date.today().isoformat(), notice=NOTICES.get(request.query_params.get("tb", ""), ""))
+                  today=clock.today_vn().isoformat(), notice=NOTICES.get(request.query_params.get("tb", ""), ""))
 
 
 def _dossier_page(request: Request, g: Gateway, v: Viewer, dossier_id: str, error: str | None = None,

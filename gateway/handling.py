@@ -12,9 +12,10 @@ from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
+from gateway.drafting import settle
 from gateway.steps import TextStep, install_text_steps
 from gateway.web import Panel, People, fetch
-from services.common.errors import CongVanError, ValidationFailed
+from services.common.errors import CongVanError, NotFound, ValidationFailed
 
 BOXES = {  # URL name -> (routing box, title, who sees the tab)
     "can-xu-ly": ("mine", "Văn bản cần xử lý", ("leader", "department_head", "specialist", "clerk")),
@@ -105,10 +106,13 @@ def timeline(h: dict[str, Any], people: People) -> list[dict[str, Any]]:
             detail.append(KIND_LABELS[data["kind"]].lower())
         if data.get("deadline"):
             detail.append(f"hạn {_vn(data['deadline'])}")
+        note = e.get("note") or ""
+        if h.get("answered_by") and str(h["answered_by"]) in note:
+            note = note.replace(str(h["answered_by"]), h.get("answered_label") or "")  # the reply by its number
         out.append({"at": e.get("at"), "who": people.name(e.get("user_id")),
                     "on_behalf_of": people.name(e.get("on_behalf_of")) if e.get("on_behalf_of") else "",
                     "label": HISTORY_LABELS.get(e["action"], e["action"]), "detail": ", ".join(detail),
-                    "note": e.get("note") or ""})
+                    "note": note})
     return out
 
 
@@ -126,10 +130,44 @@ def _document(g: Gateway, v: Viewer, incoming_id: str) -> dict[str, Any] | None:
         return None
 
 
+def record_label(g: Gateway, v: Viewer, kind: str, record_id: str) -> str:
+    """A linked record by what people call it: a document by its number and subject, a draft or a task by its
+    title — never its database id (issue 18: "Dự thảo: 1" and raw UUIDs on the handling page)."""
+    try:
+        if kind in ("incoming", "outgoing"):
+            doc = g.backends.call(v.actor, "registry", "get_document", record_id)
+            number = doc.get("number_and_notation") or "chưa cấp số"
+            return f"{number} — {doc.get('subject') or ''}".strip(" —")
+        if kind == "draft":
+            return str(g.backends.call(v.actor, "routing", "get_draft", int(record_id)).get("title") or "")
+        if kind == "task":
+            return str(g.backends.call(v.actor, "routing", "get_task", int(record_id)).get("title") or "")
+        if kind == "dossier":
+            return str(g.backends.call(v.actor, "registry", "get_dossier", record_id).get("title") or "")
+    except (CongVanError, ValueError):
+        pass  # not visible to this person, or gone: a neutral word rather than an id
+    return "(không xem được)"
+
+
+def _mark_read(g: Gateway, v: Viewer, h: dict[str, Any]) -> dict[str, Any]:
+    """Opening the page is reading it: every assignment the viewer holds and has not read gets "Đã đọc" now."""
+    if any(holds(v, a) and not a.get("read_at") for a in h.get("assignments") or []):
+        try:
+            fresh = g.backends.call(v.actor, "routing", "mark_read", h["incoming_id"])
+            return {**h, "assignments": fresh.get("assignments", h.get("assignments"))}
+        except CongVanError:
+            return h  # the page still shows; the reading is recorded on the next visit
+    return h
+
+
 def handling_page(request: Request, g: Gateway, v: Viewer, incoming_id: str) -> HTMLResponse:
-    h = g.backends.call(v.actor, "routing", "get_incoming", incoming_id)
+    h = _mark_read(g, v, g.backends.call(v.actor, "routing", "get_incoming", incoming_id))
     people = People(g, v.user.agency_id)
     can = abilities(g, v, h)
+    for link in h.get("links") or []:
+        link["label"] = record_label(g, v, link.get("kind", ""), str(link.get("id")))
+    if h.get("answered_by"):
+        h["answered_label"] = record_label(g, v, "outgoing", str(h["answered_by"]))
     return render(
         request, "handling_page.html", v, h=h, doc=_document(g, v, incoming_id), can=can, people=people,
         events=timeline(h, people), KIND_LABELS=KIND_LABELS, LINK_KINDS=LINK_KINDS, link_href=link_href,
@@ -171,7 +209,13 @@ def install(app: FastAPI) -> None:
     @app.post("/xu-ly/{incoming_id}/trinh", include_in_schema=False)
     def submit(incoming_id: str, to_user_id: str = Form(...), note: str = Form(""),
                v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        g.backends.call(v.actor, "routing", "submit_incoming", incoming_id, to_user_id or None, note)
+        try:
+            g.backends.call(v.actor, "routing", "submit_incoming", incoming_id, to_user_id or None, note)
+        except NotFound:
+            # Just registered: routing opens the handling when the registry's event arrives, a moment later.
+            if not settle(lambda: bool(g.backends.call(v.actor, "routing", "get_incoming", incoming_id)), 15, 0.5):
+                raise
+            g.backends.call(v.actor, "routing", "submit_incoming", incoming_id, to_user_id or None, note)
         return _done(incoming_id, "da-trinh")
 
     @app.post("/xu-ly/{incoming_id}/but-phe", include_in_schema=False)

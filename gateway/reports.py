@@ -15,7 +15,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from gateway.app import Gateway, Viewer, gw, render, viewer
-from services.common.clock import now_utc, vn_date
+from services.common import clock
 from services.common.errors import ValidationFailed
 from services.reporting import domain
 
@@ -29,7 +29,7 @@ BAR_WIDTH = 420  # px of the longest bar
 
 def _period(tu: str | None, den: str | None) -> tuple[str, str]:
     """The period picked (YYYY-MM-DD); by default this month up to today, in Vietnam time."""
-    today = vn_date(now_utc())
+    today = clock.today_vn()
     try:
         start = date.fromisoformat(tu) if tu else today.replace(day=1)
         end = date.fromisoformat(den) if den else today

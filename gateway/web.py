@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
+from gateway.labels import file_kind, register_label
 from services.common.errors import CongVanError
 
 DUE_LABELS = {"overdue": "Quá hạn", "due_soon": "Sắp đến hạn", "on_time": "Trong hạn"}
@@ -201,6 +202,7 @@ def template_globals() -> dict[str, Any]:
 
 def install(app: FastAPI) -> None:
     app.state.gateway.templates.env.globals.update(template_globals())
+    app.state.gateway.templates.env.filters.update(register_label=register_label, file_kind=file_kind)
     install_account(app)
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)

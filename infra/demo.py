@@ -76,7 +76,7 @@ def up(fresh: bool = False, topology: Topology = DEMO) -> None:
     if topology.extra.get("vdxp_api"):
         _say(f"  VDXP API:   http://127.0.0.1:{topology.extra['vdxp_api']['port']}/ (a vendor system: "
              f"congvan vdxp system-add SYSTEM_ID --agency ORGAN_ID --run-dir {DEMO_DIR})")
-    _say(f"\nDemo accounts (also in {ACCOUNTS_FILE}):")
+    _say(f"\nTài khoản dùng thử (tên đăng nhập, mật khẩu, vai trò, họ tên; lưu cả trong {ACCOUNTS_FILE}):")
     _say(accounts)
     _say("Stop with: ./congvan down")
 
@@ -245,6 +245,15 @@ def _module_exists(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
+def account_line(username: str, password: str, roles: tuple[str, ...] | list[str], full_name: str) -> str:
+    """One demo account as printed at start-up: the roles in Vietnamese, as the screens name them ("Văn thư",
+    not "clerk"). Username and password stay the first two words (tests read them back)."""
+    from services.common.actor import ROLE_LABELS_VI, Role
+
+    words = ", ".join(ROLE_LABELS_VI.get(Role(r), r) for r in roles)
+    return f"    {username:<16} {password:<22} {words:<28} {full_name}"
+
+
 def seed_accounts(topology: Topology, data_dir: Path, accounts_file: Path | None = None) -> str:
     from gateway.accounts import account_name
     from gateway.auth import Accounts
@@ -273,7 +282,7 @@ def seed_accounts(topology: Topology, data_dir: Path, accounts_file: Path | None
                 accounts.create_user(username=username, full_name=person.full_name, agency_id=agency.organ_id,
                                      roles=list(person.roles), password=shown, unit=person.unit.upper(),
                                      position=person.position, must_change_password=False)
-            lines.append(f"    {username:<16} {shown:<22} {', '.join(person.roles):<16} {person.full_name}")
+            lines.append(account_line(username, shown, person.roles, person.full_name))
     db.dispose()
     text = "\n".join(lines)
     if accounts_file is not None:

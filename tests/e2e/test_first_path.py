@@ -43,8 +43,10 @@ def test_document_crosses_three_hubs_and_waits_for_reception(deployment):
     page = receiver.get(f"/van-ban/{doc_id}").text
     assert subject in page and "Ủy ban nhân dân tỉnh Tuyên Quang" in page
 
-    hops = re.findall(r"<code>(hub\.[A-Za-z0-9]+)</code>", page)
-    assert hops == ["hub.H60", "hub.national", "hub.H17"], hops
+    hops = re.findall(r'<span class="hop">([^<]+)</span>', page)
+    assert hops == ["Trục liên thông văn bản tỉnh Tuyên Quang", "Trục liên thông văn bản quốc gia",
+                    "Trục liên thông văn bản thành phố Đà Nẵng"], hops
+    assert "hub.H60" not in page and "application/pdf" not in page  # staff read names, not codes (issue 18)
 
     link = re.search(rf'href="(/tep/{doc_id}/[0-9a-f]{{64}})"', page)
     assert link, "no downloadable file on the received document"
