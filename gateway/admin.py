@@ -351,12 +351,15 @@ def _install_configuration(app: FastAPI) -> None:
             "make_up_days": "\n".join(calendar.get("make_up_days") or []),
             "public_holidays": calendar.get("public_holidays", True),
             "review_chain": json.dumps(config.get("review_chain") or [], ensure_ascii=False, indent=2),
+            "allow_unsigned_send": bool(config.get("allow_unsigned_send")),
         }
         return render(request, "admin_config.html", v, form=form, error=None, notices=NOTICES, section="config")
 
     @app.get("/quan-tri/cau-hinh", response_class=HTMLResponse, include_in_schema=False)
     def configuration(request: Request, v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)):
-        return page(request, v, g.backends.call(v.actor, "routing", "get_config"))
+        from gateway.documents import send_policy
+
+        return page(request, v, {**g.backends.call(v.actor, "routing", "get_config"), **send_policy(g, v)})
 
     @app.post("/quan-tri/cau-hinh", include_in_schema=False)
     async def save_configuration(request: Request, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
@@ -364,6 +367,8 @@ def _install_configuration(app: FastAPI) -> None:
         try:
             changes = config_changes(form)
             g.backends.call(v.actor, "routing", "configure", **changes)
+            # "Gửi văn bản" belongs to the registry: whether an unsigned document may leave, marked as such
+            g.backends.call(v.actor, "registry", "set_send_policy", bool(form.get("allow_unsigned_send")))
         except CongVanError as exc:
             return _config_error_page(request, v, form, exc)
         g.accounts.record_admin_event(v.user, None, "configure", keys=sorted(changes))
@@ -376,5 +381,6 @@ def _config_error_page(request: Request, v: Viewer, form: dict[str, Any], exc: C
                                           "due_soon_hours", "periods", "extra_days_off", "make_up_days",
                                           "review_chain")}
     shown["public_holidays"] = bool(form.get("public_holidays"))
+    shown["allow_unsigned_send"] = bool(form.get("allow_unsigned_send"))
     return render(request, "admin_config.html", v, status_code=exc.http_status, form=shown, error=exc.message_vi,
                   notices=NOTICES, section="config")

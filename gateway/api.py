@@ -367,5 +367,8 @@ def _problem_media_types(app: FastAPI) -> None:
 def install(app: FastAPI) -> None:
     app.description = DESCRIPTION
     app.openapi_tags = TAGS
+    from gateway import api_clerk  # its routes reuse this module's models and helpers
+
     app.include_router(router)
+    app.include_router(api_clerk.router)
     _problem_media_types(app)

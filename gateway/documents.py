@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import urllib.parse
 from typing import Any
 
@@ -11,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer, vn_time
 from gateway.backends import ServiceUnavailable
-from gateway.drafting import settle
+from gateway.drafting import settle, store_appendices
 from gateway.hub_reports import hub_config
 from gateway.labels import attachment_role, file_kind, hub_label, province_names
 from gateway.web import People, panel
@@ -36,9 +37,21 @@ def _registers(g: Gateway, v: Viewer, direction: str) -> list[dict[str, Any]]:
                                        direction=direction) if not r.get("closed")]
 
 
+def send_policy(g: Gateway, v: Viewer) -> dict[str, Any]:
+    """The agency's rule for "Gửi văn bản": whether a document without a legally valid signature may leave,
+    marked as such (registry setting, set by the administrator)."""
+    try:
+        return g.backends.call(v.actor, "registry", "get_send_policy")
+    except CongVanError:
+        return {"allow_unsigned_send": False}
+
+
 def _send_page(request: Request, g: Gateway, v: Viewer, form: dict[str, Any], error: str | None = None,
                status_code: int = 200) -> Response:
+    # One key per form shown: "back" and sending the same form again returns the first document (registry).
+    form.setdefault("form_key", secrets.token_urlsafe(18))
     return render(request, "send.html", v, status_code=status_code, form=form, error=error,
+                  policy=send_policy(g, v),
                   types=sorted(DOCUMENT_TYPES.items(), key=lambda kv: kv[1]),
                   priorities=[(int(k), label) for k, label in URGENCY_LABELS.items()],
                   recipients=_recipients(g, v), max_mb=g.settings.max_upload_mb, today=clock.today_vn().isoformat())
@@ -198,17 +211,22 @@ def install(app: FastAPI) -> None:
     def send(request: Request, code_number: str = Form(...), code_notation: str = Form(...),
              promulgation_date: str = Form(...), type_code: str = Form("CV"), priority: int = Form(0),
              subject: str = Form(...), signer_full_name: str = Form(""), signer_position: str = Form(""),
-             recipients: list[str] = Form(...), file: UploadFile = File(...), v: Viewer = Depends(csrf_checked),
-             g: Gateway = Depends(gw)):
+             recipients: list[str] = Form(...), file: UploadFile = File(...),
+             appendices: list[UploadFile] = File([]), no_paper_copy: bool = Form(False),
+             accept_not_legally_valid: bool = Form(False), form_key: str = Form(""),
+             v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         v.actor.require("clerk")
         form = {"code_number": code_number, "code_notation": code_notation, "promulgation_date": promulgation_date,
                 "type_code": type_code, "priority": priority, "subject": subject, "recipients": recipients,
-                "signer_full_name": signer_full_name, "signer_position": signer_position}
+                "signer_full_name": signer_full_name, "signer_position": signer_position,
+                "no_paper_copy": no_paper_copy, "accept_not_legally_valid": accept_not_legally_valid,
+                "form_key": form_key.strip()[:64] or None}
         try:
-            doc = send_signed(g, v, form, file)
+            doc = send_signed(g, v, form, file, appendices)
         except CongVanError as exc:
             return _send_page(request, g, v, form, exc.message_vi, exc.http_status)
-        return RedirectResponse(f"/van-ban/{doc['id']}?thong-bao=da-gui", status_code=303)
+        notice = "da-gui-truoc-do" if doc.get("duplicate") else "da-gui"
+        return RedirectResponse(f"/van-ban/{doc['id']}?thong-bao={notice}", status_code=303)
 
     @app.get("/van-ban-den/cho-tiep-nhan", response_class=HTMLResponse, include_in_schema=False)
     def waiting_reception(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
@@ -339,8 +357,10 @@ def _issue_page(request: Request, g: Gateway, v: Viewer, doc_id: str, error: str
                   upcoming=f"{registers[0]['next_number']:02d}" if registers else "", today=clock.today_vn())
 
 
-def send_signed(g: Gateway, v: Viewer, form: dict[str, Any], file: UploadFile) -> dict[str, Any]:
-    """Stream the file into the agency's blob store (checked by content), record it, register and dispatch."""
+def send_signed(g: Gateway, v: Viewer, form: dict[str, Any], file: UploadFile,
+                appendices: list[UploadFile] | None = None) -> dict[str, Any]:
+    """Stream the file (and its appendices) into the agency's blob store (checked by content), record them, then
+    the registry checks the signatures, registers and dispatches (register_outgoing_signed)."""
     if not form["recipients"]:
         raise ValidationFailed("Thiếu trường bắt buộc “Nơi nhận”.", field="recipients")
     directory = g.directory()
@@ -355,6 +375,7 @@ def send_signed(g: Gateway, v: Viewer, form: dict[str, Any], file: UploadFile) -
                     max_size=g.settings.max_upload_mb * 1024 * 1024)
     g.backends.call(v.actor, "storage", "record_file", result.sha256, result.display_name, result.content_type,
                     result.size, "signed_original", f"outgoing:{form['code_number']}/{form['code_notation']}")
+    extra = store_appendices(g, v, appendices or [], f"outgoing:{form['code_number']}/{form['code_notation']}")
     registers = _registers(g, v, "outgoing")
     if not registers:
         raise ValidationFailed("Chưa có sổ văn bản đi của năm nay; quản trị viên cần tạo sổ.", field="register")
@@ -362,7 +383,10 @@ def send_signed(g: Gateway, v: Viewer, form: dict[str, Any], file: UploadFile) -
                 "issued_date": form["promulgation_date"], "type_code": form["type_code"],
                 "subject": form["subject"], "priority": int(form["priority"]),
                 "signer_full_name": form["signer_full_name"], "signer_position": form["signer_position"],
-                "pdf_name": result.display_name}
+                "pdf_name": result.display_name, "appendices": extra,
+                "no_paper_copy": bool(form.get("no_paper_copy")),
+                "accept_not_legally_valid": bool(form.get("accept_not_legally_valid")),
+                "request_key": form.get("form_key") or None}
     return g.backends.call(v.actor, "registry", "register_outgoing_signed", metadata, result.sha256, recipients,
                            registers[0]["id"])
 

@@ -28,7 +28,7 @@ CHUNK = 256 * 1024
 OFFICE_EXTENSIONS = (".docx", ".odt")
 
 STATUS_LABELS = {"drafting": "Đang soạn", "in_review": "Đang trình duyệt", "returned": "Bị trả lại",
-                 "signed": "Đã ký, chờ ban hành"}
+                 "signed": "Đã ký, chờ ban hành", "issued": "Đã ban hành"}
 COMMENT_LABELS = {"comment": "Góp ý", "submit": "Trình duyệt", "approve": "Đồng ý, chuyển bước sau",
                   "return": "Trả lại", "sign": "Duyệt và ký"}
 NOTICES = {"da-tao": "Đã tạo dự thảo.", "da-them-phien-ban": "Đã tải lên phiên bản mới.",
@@ -65,6 +65,26 @@ def store_draft_file(g: Gateway, v: Viewer, upload: UploadFile, owner_ref: str) 
         g.backends.call(v.actor, "storage", "record_file", pdf_sha, pdf_name, "application/pdf",
                         store.stat(pdf_sha).size, "draft", owner_ref)
     return str(prepared["sha256"]), pdf_name
+
+
+def store_appendices(g: Gateway, v: Viewer, uploads: list[UploadFile], owner_ref: str) -> list[str]:
+    """Appendices (phụ lục) in separate PDF files (NĐ 30 Phụ lục I, mục II.10; Tuyên Quang Đ12.3d): stored as they
+    are — at issue each one gets the agency's seal signature at the top right of its first page."""
+    store = blob_store(g.settings, v.user.agency_id)
+    shas = []
+    for upload in chosen_files(uploads):
+        result = ingest(store, upload.file, upload.filename or "phu-luc.pdf", purpose="to_sign",
+                        max_size=g.settings.max_upload_mb * 1024 * 1024)
+        g.backends.call(v.actor, "storage", "record_file", result.sha256, result.display_name, result.content_type,
+                        result.size, "appendix", owner_ref)
+        if result.sha256 not in shas:
+            shas.append(result.sha256)
+    return shas
+
+
+def chosen_files(uploads: list[UploadFile] | None) -> list[UploadFile]:
+    """The files actually chosen: a browser sends an empty part for a file input left empty."""
+    return [u for u in uploads or [] if (u.filename or "").strip() and u.size != 0]
 
 
 def _prepare(g: Gateway, v: Viewer, sha256: str) -> dict[str, Any]:
@@ -259,7 +279,8 @@ def install(app: FastAPI) -> None:
     @app.post("/du-thao/moi", include_in_schema=False)
     def create(request: Request, title: str = Form(""), type_code: str = Form("CV"), priority: int = Form(0),
                note: str = Form(""), answers: list[str] = Form([]), file: UploadFile = File(...),
-               v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+               appendices: list[UploadFile] = File([]), v: Viewer = Depends(csrf_checked),
+               g: Gateway = Depends(gw)):
         v.actor.require("specialist", "department_head", "leader")
         form = {"title": title, "type_code": type_code, "priority": priority, "note": note,
                 "answers": [a for a in answers if a]}
@@ -269,8 +290,9 @@ def install(app: FastAPI) -> None:
             if type_code not in DOCUMENT_TYPES:
                 raise ValidationFailed("Loại văn bản không hợp lệ.", field="type_code", value=type_code)
             sha, _name = store_draft_file(g, v, file, f"draft:new:{v.user.id}")
+            extra = store_appendices(g, v, appendices, f"draft:new:{v.user.id}")
             view = g.backends.call(v.actor, "routing", "create_draft", title.strip(), sha, type_code,
-                                   None, form["answers"], int(priority), note)
+                                   extra, form["answers"], int(priority), note)
         except CongVanError as exc:
             return _new_page(request, g, v, form, exc.message_vi, exc.http_status)
         return _back(view["draft_id"], "da-tao")
@@ -285,16 +307,24 @@ def install(app: FastAPI) -> None:
         versions = {ver["pdf_sha256"]: ver["number"] for ver in view.get("versions") or []}
         if sha256 == view.get("signed_sha256"):
             return stream_blob(g, v, sha256, f"du-thao-{draft_id}-da-ky.pdf")
+        for ver in view.get("versions") or []:
+            if sha256 in (ver.get("appendix_sha256s") or []):
+                index = ver["appendix_sha256s"].index(sha256) + 1
+                return stream_blob(g, v, sha256, f"du-thao-{draft_id}-phu-luc-{index:02d}.pdf")
         if sha256 not in versions:
             raise NotFound("Không tìm thấy tệp trong dự thảo này.", draft_id=draft_id, sha256=sha256)
         return stream_blob(g, v, sha256, f"du-thao-{draft_id}-phien-ban-{versions[sha256]}.pdf")
 
     @app.post("/du-thao/{draft_id}/phien-ban", include_in_schema=False)
     def new_version(request: Request, draft_id: int, note: str = Form(""), file: UploadFile = File(...),
-                    v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+                    appendices: list[UploadFile] = File([]), v: Viewer = Depends(csrf_checked),
+                    g: Gateway = Depends(gw)):
         try:
             sha, _name = store_draft_file(g, v, file, f"draft:{draft_id}")
-            g.backends.call(v.actor, "routing", "add_draft_version", draft_id, sha, None, note)
+            extra = store_appendices(g, v, appendices, f"draft:{draft_id}")
+            if not chosen_files(appendices):  # no new appendices chosen: the current ones stay with the draft
+                extra = list(g.backends.call(v.actor, "routing", "get_draft", draft_id).get("appendix_sha256s") or [])
+            g.backends.call(v.actor, "routing", "add_draft_version", draft_id, sha, extra, note)
         except ValidationFailed as exc:  # the upload was refused: say why on the draft's page
             return _draft_page(request, g, v, draft_id, exc.message_vi, exc.http_status)
         return _back(draft_id, "da-them-phien-ban")

@@ -1,0 +1,107 @@
+"""REST API of the clerk's and the drafter's writes that issue 18 made reachable from the screens: a draft with its
+appendices, the draft's detail (issued, with its number), issuing a signed draft, and "Gửi văn bản" (an already
+signed document, its signatures checked first; one document per Idempotency-Key). Same services, same rules as the
+pages (gateway/drafting.py, gateway/documents.py); errors are problem+json (gateway/api.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Header, Path, Response, Security, UploadFile
+from pydantic import BaseModel, Field
+
+from gateway.api import COMMON_ERRORS, DOC_ID, NOT_FOUND, DocumentDetail, Draft, _document, bearer
+from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
+from services.common.errors import ValidationFailed
+from services.registry.catalog import DOCUMENT_TYPES
+
+router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Security(bearer)])
+IDEMPOTENCY = Header(None, alias="Idempotency-Key", max_length=64,
+                     description="One key per document: the same request sent again returns the first document")
+
+
+class DraftDetail(Draft):
+    appendix_sha256s: list[str] = Field([], description="Appendices (phụ lục) of the current version, PDF files")
+    signed_sha256: str | None = None
+    outgoing_id: str | None = Field(None, description="The outgoing document made of it once issued")
+    issued_number: str | None = Field(None, description="Số, ký hiệu given at issue, e.g. 05/UBND-TH")
+    issued_at: str | None = None
+
+
+class IssueRequest(BaseModel):
+    recipients: list[str] = Field(min_length=1, description="Organ ids (mã định danh) from the agency directory")
+    register_id: str | None = Field(None, description="An outgoing register of this year; default: the first open")
+    priority: int | None = Field(None, ge=0, le=3)
+    no_paper_copy: bool = Field(False, description="No paper original is sent (Không gửi kèm bản giấy)")
+
+
+@router.post("/drafts", response_model=DraftDetail, status_code=201, tags=["Dự thảo và công việc"],
+             summary="Tạo dự thảo (kèm phụ lục)")
+def create_draft(title: str = Form(..., min_length=1, max_length=500), type_code: str = Form("CV"),
+                 priority: int = Form(0, ge=0, le=3), note: str = Form("", max_length=500),
+                 answers: list[str] = Form([]), file: UploadFile = File(..., description="PDF, DOCX or ODT"),
+                 appendices: list[UploadFile] = File([], description="Appendices, one PDF each"),
+                 v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    from gateway.drafting import store_appendices, store_draft_file
+
+    v.actor.require("specialist", "department_head", "leader")
+    if type_code not in DOCUMENT_TYPES:
+        raise ValidationFailed("Loại văn bản không hợp lệ.", field="type_code", value=type_code)
+    sha, _name = store_draft_file(g, v, file, f"draft:new:{v.user.id}")
+    extra = store_appendices(g, v, appendices, f"draft:new:{v.user.id}")
+    return g.backends.call(v.actor, "routing", "create_draft", title.strip(), sha, type_code, extra,
+                           [a for a in answers if a], priority, note)
+
+
+@router.get("/drafts/{draft_id}", response_model=DraftDetail, responses=NOT_FOUND, tags=["Dự thảo và công việc"],
+            summary="Một dự thảo: phiên bản, phụ lục, trạng thái, số khi đã ban hành")
+def draft_detail(draft_id: int = Path(ge=1), v: Viewer = Depends(viewer), g: Gateway = Depends(gw)) -> dict:
+    return g.backends.call(v.actor, "routing", "get_draft", draft_id)
+
+
+@router.post("/outgoing/{doc_id}/issue", response_model=DocumentDetail, responses=NOT_FOUND, tags=["Văn bản đi"],
+             summary="Cấp số, ký số cơ quan và ban hành văn bản chờ ban hành")
+def issue(body: IssueRequest, doc_id: str = Path(pattern=DOC_ID), v: Viewer = Depends(csrf_checked),
+          g: Gateway = Depends(gw)) -> dict[str, Any]:
+    from gateway.documents import _chosen_recipients, _registers
+
+    v.actor.require("clerk")
+    register_id = body.register_id
+    if register_id is None:
+        registers = _registers(g, v, "outgoing")
+        if not registers:
+            raise ValidationFailed("Chưa có sổ văn bản đi của năm nay; quản trị viên cần tạo sổ.", field="register")
+        register_id = registers[0]["id"]
+    g.backends.call(v.actor, "registry", "issue_outgoing", doc_id, register_id, _chosen_recipients(g, body.recipients),
+                    body.priority, body.no_paper_copy)
+    return _document(g, v, doc_id, "outgoing")
+
+
+@router.post("/outgoing", response_model=DocumentDetail, status_code=201, tags=["Văn bản đi"],
+             summary="Gửi văn bản đã ký số (kiểm tra chữ ký trước khi gửi)",
+             responses={200: {"description": "Sent before with the same Idempotency-Key: that document",
+                              "model": DocumentDetail}})
+def send(response: Response, code_number: str = Form(..., max_length=11), code_notation: str = Form(..., max_length=30),
+         promulgation_date: str = Form(..., description="yyyy-mm-dd"), type_code: str = Form("CV"),
+         priority: int = Form(0, ge=0, le=3), subject: str = Form(..., min_length=1, max_length=500),
+         signer_full_name: str = Form("", max_length=50), signer_position: str = Form("", max_length=100),
+         recipients: list[str] = Form(..., description="Organ ids (mã định danh)"),
+         no_paper_copy: bool = Form(False, description="Không có văn bản giấy"),
+         accept_not_legally_valid: bool = Form(False, description="Where the agency allows it: send a document "
+                                               "without a legally valid signature, marked as such"),
+         file: UploadFile = File(..., description="The signed PDF"),
+         appendices: list[UploadFile] = File([], description="Appendices, one signed PDF each"),
+         idempotency_key: str | None = IDEMPOTENCY, v: Viewer = Depends(csrf_checked),
+         g: Gateway = Depends(gw)) -> dict[str, Any]:
+    from gateway.documents import send_signed
+
+    v.actor.require("clerk")
+    form = {"code_number": code_number, "code_notation": code_notation, "promulgation_date": promulgation_date,
+            "type_code": type_code, "priority": priority, "subject": subject, "recipients": recipients,
+            "signer_full_name": signer_full_name, "signer_position": signer_position,
+            "no_paper_copy": no_paper_copy, "accept_not_legally_valid": accept_not_legally_valid,
+            "form_key": f"api:{idempotency_key}" if idempotency_key else None}
+    sent = send_signed(g, v, form, file, appendices)
+    if sent.get("duplicate"):
+        response.status_code = 200
+    return _document(g, v, sent["id"], "outgoing")
