@@ -159,6 +159,9 @@ def _decorate_page(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]
             report = doc["verification"] = g.backends.call(v.actor, "signing", "verify", sha)
         except CongVanError:
             report = None
+    # sent on "Gửi văn bản" without a legally valid signature, where the agency allows it (issue 18)
+    doc["sent_not_legally_valid"] = any(a.get("role") in ("unsigned", "appendix_unsigned")
+                                        for a in doc.get("attachments") or [])
     waiting = doc.get("direction") == "outgoing" and doc.get("state") == "waiting_issue"
     doc["signature_label"] = signature_label(report, doc.get("verification_state"), waiting)
     doc["signature_ok"] = isinstance(report, dict) and (bool(report.get("legally_valid"))
@@ -167,6 +170,14 @@ def _decorate_page(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]
     if isinstance(report, dict) and report.get("legally_valid") and report.get("summary_vi"):
         # who signed, and that the document has legal value: the word alone hides what people check
         doc["signature_text"] = f"{doc['signature_label']} — {report['summary_vi']}"
+    for a in doc.get("attachments") or []:
+        if a.get("role") in APPENDIX_ROLES:
+            # each appendix carries its own seal signature (NĐ 30 Phụ lục I): checked file by file
+            try:
+                a["verification"] = g.backends.call(v.actor, "signing", "verify", a["sha256"])
+                a["signature_label"] = signature_label(a["verification"])
+            except CongVanError:
+                a["signature_label"] = "Đang kiểm tra"
     if doc.get("trace"):
         hubs = {code: str(h.get("name")) for code, h in hub_config(g).items() if h.get("name")}
         provinces = province_names(g.directory().deliverable())
@@ -180,6 +191,9 @@ def _decorate_page(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]
         else:
             h["actor_name"] = people.get(username) or username
     return doc
+
+
+APPENDIX_ROLES = ("appendix", "appendix_signed", "appendix_unsigned")
 
 
 def _meta(doc: dict[str, Any]) -> list[tuple[str, Any]]:

@@ -38,6 +38,7 @@ def start_deployment(stack_env, tmp_path_factory) -> Iterator[Deployment]:
     try:
         dep.start()
         dep.accounts_text = dep.seed(run_dir / "accounts.txt")
+        allow_unsigned_send(dep)
         yield dep
     finally:
         dep.stop()
@@ -47,6 +48,21 @@ def start_deployment(stack_env, tmp_path_factory) -> Iterator[Deployment]:
         admin = RabbitAdmin(stack_env["RABBIT_API_URI"])
         unprovision(admin, topology)
         admin.close()
+
+
+def allow_unsigned_send(dep: Deployment, allowed: bool = True) -> None:
+    """Most screen tests send a throwaway unsigned PDF on "Gửi văn bản", ticking "Vẫn gửi nếu chữ ký số không hợp
+    lệ"; that needs the agency's permission (registry send policy, issue 18). The demo itself keeps the default:
+    refused. tests/e2e/test_clerk_day.py turns it off to check the refusal."""
+    from infra.demo_seed import seeding_admin
+    from services.common.rpc_client import ServiceClient
+
+    for organ_id, info in dep.agencies().items():
+        client = ServiceClient(info["amqp_uri"], size=1, timeout=60)
+        try:
+            client.call("registry", "set_send_policy", seeding_admin(organ_id), allowed)
+        finally:
+            client.close()
 
 
 def demo_password(dep: Deployment, username: str) -> str:

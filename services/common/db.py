@@ -114,3 +114,22 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def add_later_columns(metadata: MetaData, columns: dict[str, tuple[str, ...]]) -> None:
+    """Columns added after a service's tables existed, added (nullable, no default) to an existing SQLite file or
+    PostgreSQL schema by every create_all: there are no migrations yet, and create_all never alters a table, so an
+    agency's data from before keeps working. `columns`: table name -> names, each declared in the model."""
+
+    @event.listens_for(metadata, "after_create")
+    def _add(target: MetaData, connection, **_kw) -> None:
+        from sqlalchemy import inspect
+
+        inspector = inspect(connection)
+        for table_name, names in columns.items():
+            present = {c["name"] for c in inspector.get_columns(table_name)}
+            table = target.tables[table_name]
+            for name in names:
+                if name not in present:
+                    kind = table.c[name].type.compile(dialect=connection.dialect)
+                    connection.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {name} {kind}"))

@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 
 
 PAGE_SIZE_MAX = 200
+# What leaves with a document: the sealed files, or — where the agency allows sending a document without a legally
+# valid signature ("Gửi văn bản", issue 18) — the files as uploaded, never counted as signed (report_queries).
+APPENDIX_SENT_ROLES = ("appendix_signed", "appendix_unsigned")
+SENT_ROLES = ("signed", "unsigned", *APPENDIX_SENT_ROLES)
 
 
 def _in_agency(db: Database, actor: Actor) -> None:
@@ -197,6 +201,15 @@ def _list(db: Database, actor: Actor, direction: str, states: list[str], filters
         total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         docs = session.execute(query.order_by(*order).offset((page - 1) * size).limit(size)).scalars().all()
         items = [summary(d) for d in docs if domain.can_view(actor, d.agency_id, d.state, d.handlers or [])]
+        if direction == Direction.OUTGOING and items:
+            # "Nơi nhận" of the outgoing register (NĐ 30 Phụ lục IV, sổ văn bản đi cột 5), in one query
+            names: dict[str, list[str]] = {}
+            for pk, name, organ in session.execute(select(
+                    RecipientStatus.document_pk, RecipientStatus.organ_name, RecipientStatus.organ_id).where(
+                    RecipientStatus.document_pk.in_([i["id"] for i in items])).order_by(RecipientStatus.id)):
+                names.setdefault(pk, []).append(name or organ)
+            for item in items:
+                item["recipient_names"] = names.get(item["id"], [])
         return {"items": items, "total": total, "page": page, "size": size}
 
 
@@ -261,10 +274,10 @@ def build_package(prof: AgencyProfile, doc: Document, recipients: list[dict[str,
         "due_date": _iso(doc.due_date), "to_places": doc.to_places or [],
         "other": {"priority": doc.priority, "sphere_of_promulgation": "", "typer_notation": "",
                   "promulgation_amount": doc.issued_amount or 1, "page_amount": doc.page_amount or 1,
-                  "appendixes": [a.name for a in attachments if a.role == "appendix"], "direction": False},
+                  "appendixes": [a.name for a in attachments if a.role in APPENDIX_SENT_ROLES], "direction": False},
         "response_for": (doc.package or {}).get("response_for", []),
         "steering_type": 0, "trace": [],
         "attachments": [{"content_id": f"cid:{a.sha256[:16]}", "name": a.name, "content_type": a.content_type,
                          "description": a.description, "size": a.size, "sha256": a.sha256} for a in attachments
-                        if a.role in ("signed", "appendix_signed")],
+                        if a.role in SENT_ROLES],
     }

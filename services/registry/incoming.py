@@ -102,12 +102,14 @@ def receive_package(db: Database, actor: Actor, package: dict[str, Any], verify:
                                                doc.organ_id)
             session.add(doc)
             session.flush()
+            appendixes = {str(n) for n in (package.get("other") or {}).get("appendixes") or []}
             for att in package.get("attachments") or []:
                 session.add(Attachment(document_pk=doc.id, name=str(att.get("name") or "")[:255],
                                        content_type=str(att.get("content_type") or "")[:100],
                                        size=att.get("size"), sha256=att["sha256"],
                                        content_id=str(att.get("content_id") or "")[:200],
-                                       description=str(att.get("description") or "")[:500], role="main"))
+                                       description=str(att.get("description") or "")[:500],
+                                       role="appendix" if is_appendix(att, appendixes) else "main"))
             if kind == 3:
                 _link_replacement(session, actor, doc, package)
             _history(session, doc, actor, "received", {"sender": sender, "business_type": kind,
@@ -120,9 +122,17 @@ def receive_package(db: Database, actor: Actor, package: dict[str, Any], verify:
             return {"incoming_id": doc.id, "duplicate": True, "state": doc.state}
 
 
+def is_appendix(attachment: dict[str, Any], appendixes: set[str]) -> bool:
+    """An appendix (phụ lục) in its own file: named in edXML `Appendixes`, or described "Phụ lục ..." by the
+    sender (our own packages do both). The main document is the first file that is not one."""
+    name, description = str(attachment.get("name") or ""), str(attachment.get("description") or "")
+    return name in appendixes or description.strip().lower().startswith("phụ lục")
+
+
 def _verify_main(package: dict[str, Any], verify: Verify | None) -> tuple[str, dict[str, Any] | None]:
-    pdfs = [a["sha256"] for a in package.get("attachments") or []
-            if str(a.get("content_type", "")).endswith("pdf") or str(a.get("name", "")).lower().endswith(".pdf")]
+    appendixes = {str(n) for n in (package.get("other") or {}).get("appendixes") or []}
+    pdfs = [a["sha256"] for a in package.get("attachments") or [] if not is_appendix(a, appendixes)
+            and (str(a.get("content_type", "")).endswith("pdf") or str(a.get("name", "")).lower().endswith(".pdf"))]
     if not pdfs:
         return "none", None
     if verify is None:
@@ -210,8 +220,9 @@ def _register_incoming(session: Session, actor: Actor, doc: Document, register_i
     return number
 
 
-def _incoming_registered_event(session: Session, doc: Document) -> None:
+def _incoming_registered_event(session: Session, doc: Document, actor: Actor) -> None:
     enqueue(session, "incoming_registered", {
+        "registered_by": actor.user_id,   # routing credits the registration to this clerk, not to "Hệ thống"
         "incoming_id": doc.id, "document_id": doc.document_id, "subject": doc.subject, "priority": doc.priority,
         "due_date": _iso(doc.due_date), "registered_at": _iso(doc.registered_at),
         "sender": {"organ_id": doc.organ_id, "organ_name": doc.organ_name}, "arrival_number": doc.number,
@@ -234,7 +245,7 @@ def accept_incoming(db: Database, actor: Actor, incoming_id: str, register_id: s
             enqueue(session, "outgoing_status", _status_payload(
                 profile(session, actor.agency_id), doc, doc.sender_organ_id, "03",
                 f"Đã tiếp nhận, vào sổ văn bản đến số {domain.format_number(number)}", actor))
-        _incoming_registered_event(session, doc)
+        _incoming_registered_event(session, doc, actor)
         return summary(doc)
 
 
@@ -326,7 +337,7 @@ def register_paper_incoming(db: Database, actor: Actor, metadata: dict[str, Any]
         arrival = _register_incoming(session, actor, doc, register_id, happened)
         _history(session, doc, actor, "registered", {"arrival_number": arrival, "channel": doc.source_channel},
                  happened_at=happened)
-        _incoming_registered_event(session, doc)
+        _incoming_registered_event(session, doc, actor)
         return summary(doc)
 
 

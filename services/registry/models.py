@@ -15,17 +15,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     UniqueConstraint,
-    event,
-    inspect,
-    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.clock import now_utc
+from services.common.db import add_later_columns
 from services.common.outbox import make_outbox_table
 
 
@@ -45,6 +42,8 @@ class AgencyProfile(Base):
     organ_name: Mapped[str] = mapped_column(String(200), default="")
     abbreviation: Mapped[str] = mapped_column(String(20), default="")   # e.g. UBND
     place: Mapped[str] = mapped_column(String(100), default="")         # địa danh, e.g. Tuyên Quang
+    # "Gửi văn bản": a document without a legally valid signature may leave, marked so (administrator's choice)
+    allow_unsigned_send: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class Register(Base):
@@ -202,21 +201,7 @@ class History(Base):
 outbox = make_outbox_table(Base.metadata)
 
 
-# --- columns added after tables existed -------------------------------------------------------------------------
-# There are no migrations yet: create_all creates missing tables but never alters an existing one. Columns added
-# later are listed here and added (nullable, no default) to an existing SQLite file or PostgreSQL schema when the
-# service starts, so an agency's data from before keeps working.
-LATER_COLUMNS: dict[str, tuple[str, ...]] = {"document": ("drafting_unit", "drafting_unit_name")}
-
-
-@event.listens_for(Base.metadata, "after_create")
-def _add_later_columns(metadata: MetaData, connection, **_kw) -> None:
-    # Fired by every create_all, also when every table existed already.
-    inspector = inspect(connection)
-    for table_name, names in LATER_COLUMNS.items():
-        present = {c["name"] for c in inspector.get_columns(table_name)}
-        table = metadata.tables[table_name]
-        for name in names:
-            if name not in present:
-                kind = table.c[name].type.compile(dialect=connection.dialect)
-                connection.execute(text(f"ALTER TABLE {table_name} ADD COLUMN {name} {kind}"))
+# Columns added after the tables existed (services/common/db.py: add_later_columns).
+LATER_COLUMNS: dict[str, tuple[str, ...]] = {"document": ("drafting_unit", "drafting_unit_name"),
+                                             "agency_profile": ("allow_unsigned_send",)}
+add_later_columns(Base.metadata, LATER_COLUMNS)

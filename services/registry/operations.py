@@ -43,9 +43,11 @@ from services.registry.outgoing import (
 from services.registry.registers import (
     close_register,
     create_register,
+    get_send_policy,
     list_registers,
     register_dict,
     set_agency_profile,
+    set_send_policy,
 )
 
 __all__ = [
@@ -60,6 +62,7 @@ __all__ = [
     "create_register",
     "decide_change",
     "get_document",
+    "get_send_policy",
     "issue_outgoing",
     "list_incoming",
     "list_outgoing",
@@ -77,6 +80,7 @@ __all__ = [
     "reject_reasons",
     "reverify_pending",
     "set_agency_profile",
+    "set_send_policy",
     "submit_for_issue",
     "summary",
     "verification_outcome",

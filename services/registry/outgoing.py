@@ -29,7 +29,9 @@ from services.registry.documents import (
     summary,
 )
 from services.registry.domain import Direction, ServiceUnavailable, State
+from services.registry.incoming import Verify
 from services.registry.models import (
+    AgencyProfile,
     Attachment,
     Document,
     DocumentLink,
@@ -85,8 +87,12 @@ def submit_for_issue(db: Database, actor: Actor, draft: dict[str, Any]) -> dict:
         session.flush()
         session.add(Attachment(document_pk=doc.id, sha256=draft["pdf_sha256"], role="main",
                                name=str(draft.get("pdf_name") or "van-ban.pdf")[:255]))
-        for sha in draft.get("appendices") or []:
-            session.add(Attachment(document_pk=doc.id, sha256=sha, role="appendix", name=f"phu-luc-{sha[:8]}.pdf"))
+        # The contract with routing's `draft_signed` (tests/contracts): the appendices are `appendix_sha256s`.
+        names = list(draft.get("appendix_names") or [])
+        for index, sha in enumerate(draft.get("appendix_sha256s") or [], start=1):
+            name = names[index - 1] if index <= len(names) and names[index - 1] else f"Phụ lục {index:02d}.pdf"
+            session.add(Attachment(document_pk=doc.id, sha256=sha, role="appendix", name=str(name)[:255],
+                                   description=f"Phụ lục {index:02d}"))
         for incoming_pk in draft.get("answers") or []:
             target = session.get(Document, incoming_pk)
             if target is not None and target.agency_id == actor.agency_id and target.direction == Direction.INCOMING:
@@ -132,8 +138,11 @@ def _dispatch_issued(session: Session, actor: Actor, doc: Document, recipients: 
     doc.package = {**(doc.package or {}), "response_for": response_for}
     if remote:
         enqueue(session, "outgoing_package", build_package(prof, doc, remote, _attachments(session, doc), actor))
-    if answers:
-        enqueue(session, "outgoing_issued", {"outgoing_id": doc.id, "answers": answers})
+    if answers or doc.draft_id:
+        # routing closes what it answers and marks the draft "Đã ban hành" with its number (tests/contracts)
+        enqueue(session, "outgoing_issued", {
+            "outgoing_id": doc.id, "answers": answers, "draft_id": doc.draft_id,
+            "number": f"{doc.code_number}/{doc.code_notation}", "issued_at": _iso(doc.registered_at)})
 
 
 def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: str, recipients: list[dict[str, Any]],
@@ -190,9 +199,11 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
                     doc.to_places = list(to_places)
                 session.add(Attachment(document_pk=doc.id, sha256=signed["sha256"], role="signed",
                                        name=f"{domain.format_number(got)}-{notation}.pdf"))
-                for sha in signed.get("appendices") or []:
-                    session.add(Attachment(document_pk=doc.id, sha256=sha, role="appendix_signed",
-                                           name=f"phu-luc-{domain.format_number(got)}-{sha[:8]}.pdf"))
+                for index, sha in enumerate(signed.get("appendices") or [], start=1):
+                    # sent with the document; the recipient knows them by this description (edXML Description)
+                    session.add(Attachment(
+                        document_pk=doc.id, sha256=sha, role="appendix_signed", description=f"Phụ lục {index:02d}",
+                        name=f"{domain.format_number(got)}-{notation} Phụ lục {index:02d}.pdf"[:255]))
                 _history(session, doc, actor, "issued", {
                     "number": domain.number_display(got, notation), "register_id": register_id,
                     "urgency": URGENCY_LABELS.get(doc.priority), "recipients": [r["organ_id"] for r in clean]})
@@ -206,10 +217,40 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
     raise Conflict("Sổ đang được dùng liên tục; chưa cấp được số, vui lòng thử lại.", code="number_busy")
 
 
+def _signature_roles(verify: Verify, pdf_sha256: str, appendices: list[str], accept_not_valid: bool,
+                     allowed: bool) -> tuple[str, str, dict[str, Any]]:
+    """"Gửi văn bản" checks the signatures first (issue 18): the roles of the main file and of the appendices, and
+    signing's report on the main file. A document without a legally valid signature is refused, or — only where
+    the agency allows it and the clerk chose so — sent marked as not legally valid, never counted as signed."""
+    reports = {}
+    for sha in [pdf_sha256, *appendices]:
+        try:
+            reports[sha] = verify(sha)
+        except Exception as exc:  # no verdict, no sending: an unchecked document must not leave as signed
+            raise ServiceUnavailable("Chưa kiểm tra được chữ ký số của văn bản: dịch vụ ký số không phản hồi. "
+                                     "Văn bản chưa được gửi; vui lòng thử lại sau.", code="signing_unavailable",
+                                     error=str(exc)[:300]) from exc
+    bad = [sha for sha, report in reports.items()
+           if not (isinstance(report, dict) and report.get("legally_valid") is True)]
+    if bad and not (allowed and accept_not_valid):
+        report = reports[bad[0]] if isinstance(reports[bad[0]], dict) else {}
+        what = "Văn bản" if bad[0] == pdf_sha256 else "Phụ lục"
+        why = report.get("summary_vi") or "chữ ký số không hợp lệ."
+        hint = (" Cơ quan cho phép gửi văn bản không có giá trị pháp lý: chọn “Vẫn gửi” nếu cần."
+                if allowed else "")
+        raise ValidationFailed(f"{what} chưa được ký số hợp lệ nên không gửi được: {why}{hint}",
+                               code="not_legally_signed", field="file" if what == "Văn bản" else "appendices",
+                               verdict=report.get("verdict"))
+    main_ok = pdf_sha256 not in bad
+    appendix_role = "appendix_unsigned" if any(a in bad for a in appendices) else "appendix_signed"
+    return ("signed" if main_ok else "unsigned"), appendix_role, reports[pdf_sha256]
+
+
 def register_outgoing_signed(db: Database, actor: Actor, metadata: dict[str, Any], pdf_sha256: str,
-                             recipients: list[dict[str, Any]], register_id: str) -> dict:
-    """A document already numbered and signed (e.g. uploaded by the clerk): registered under its number if that
-    number is the register's next free one, then dispatched."""
+                             recipients: list[dict[str, Any]], register_id: str, verify: Verify) -> dict:
+    """A document already numbered and signed (e.g. uploaded by the clerk on "Gửi văn bản"): its signatures are
+    checked, then it is registered under its number if that number is the register's next free one, and
+    dispatched. `metadata.request_key` (one per form or API Idempotency-Key): sent again, the first is returned."""
     _in_agency(db, actor)
     actor.require(Role.CLERK)
     domain.refuse_secret(metadata)
@@ -224,6 +265,18 @@ def register_outgoing_signed(db: Database, actor: Actor, metadata: dict[str, Any
     if wanted not in (None, "") and not domain.CODE_NUMBER_RE.match(str(wanted)):
         raise ValidationFailed("Trường “Số của văn bản” phải là số.", code="not_a_number", field="code_number")
     issued = domain.parse_date(metadata["issued_date"]) if metadata.get("issued_date") else vn_date(now_utc())
+    key = f"send:{str(metadata['request_key'])[:200]}" if metadata.get("request_key") else None
+    if key:
+        with db.session() as session:
+            first = session.execute(select(Document).where(Document.agency_id == actor.agency_id,
+                                                           Document.dedupe_key == key)).scalar_one_or_none()
+            if first is not None:
+                return {**summary(first), "duplicate": True}
+    appendices = [str(a) for a in metadata.get("appendices") or []]
+    with db.session() as session:
+        allowed = bool(getattr(session.get(AgencyProfile, actor.agency_id), "allow_unsigned_send", False))
+    main_role, appendix_role, report = _signature_roles(verify, pdf_sha256, appendices,
+                                                        bool(metadata.get("accept_not_legally_valid")), allowed)
     with db.session() as session:
         number = numbering.allocate(session, register_id, actor.agency_id, Direction.OUTGOING,
                                     expected=int(wanted) if wanted not in (None, "") else None)
@@ -240,18 +293,25 @@ def register_outgoing_signed(db: Database, actor: Actor, metadata: dict[str, Any
             signer_full_name=str(metadata.get("signer_full_name") or ""),
             priority=domain.urgency(metadata.get("priority")), no_paper_copy=bool(metadata.get("no_paper_copy")),
             due_date=domain.parse_date(metadata["due_date"]) if metadata.get("due_date") else None,
-            to_places=list(metadata.get("to_places") or []), handlers=[actor.user_id],
+            to_places=list(metadata.get("to_places") or []), handlers=[actor.user_id], dedupe_key=key,
+            verification_state="valid" if main_role == "signed" else "invalid", verification=report,
         )
         session.add(doc)
         session.flush()
-        session.add(Attachment(document_pk=doc.id, sha256=pdf_sha256, role="signed",
+        session.add(Attachment(document_pk=doc.id, sha256=pdf_sha256, role=main_role,
                                name=str(metadata.get("pdf_name") or f"{doc.code_number}.pdf")[:255]))
+        for index, sha in enumerate(appendices, start=1):
+            session.add(Attachment(document_pk=doc.id, sha256=sha, role=appendix_role,
+                                   description=f"Phụ lục {index:02d}",
+                                   name=f"{doc.code_number}-{doc.code_notation} Phụ lục {index:02d}.pdf"[:255]))
         for incoming_pk in metadata.get("answers") or []:
             target = session.get(Document, incoming_pk)
             if target is not None and target.agency_id == actor.agency_id and target.direction == Direction.INCOMING:
                 session.add(DocumentLink(from_pk=doc.id, to_pk=target.id, kind="answers"))
         session.flush()
-        _history(session, doc, actor, "issued", {"number": domain.number_display(number, doc.code_notation or ""),
-                                                 "register_id": register_id, "already_signed": True})
+        _history(session, doc, actor, "issued", {
+            "number": domain.number_display(number, doc.code_notation or ""), "register_id": register_id,
+            "already_signed": main_role == "signed", "no_paper_copy": doc.no_paper_copy,
+            **({} if main_role == "signed" else {"not_legally_valid": True})})
         _dispatch_issued(session, actor, doc, clean)
-        return summary(doc)
+        return {**summary(doc), "duplicate": False}

@@ -30,6 +30,25 @@ def set_agency_profile(db: Database, actor: Actor, organ_name: str, abbreviation
     return {"agency_id": actor.agency_id, "organ_name": organ_name, "abbreviation": abbreviation, "place": place}
 
 
+def get_send_policy(db: Database, actor: Actor) -> dict[str, Any]:
+    """Whether "Gửi văn bản" may send a document without a legally valid signature, marked so (default: no)."""
+    _in_agency(db, actor)
+    with db.session() as session:
+        prof = session.get(AgencyProfile, actor.agency_id)
+        return {"allow_unsigned_send": bool(prof and prof.allow_unsigned_send)}
+
+
+def set_send_policy(db: Database, actor: Actor, allow_unsigned_send: bool) -> dict[str, Any]:
+    _in_agency(db, actor)
+    actor.require(Role.ADMIN)
+    with db.session() as session:
+        prof = session.get(AgencyProfile, actor.agency_id) or AgencyProfile(
+            agency_id=actor.agency_id, organ_name=actor.agency_id, abbreviation="", place="")
+        prof.allow_unsigned_send = bool(allow_unsigned_send)
+        session.add(prof)
+    return {"allow_unsigned_send": bool(allow_unsigned_send)}
+
+
 def register_dict(reg: Register) -> dict[str, Any]:
     return {"id": reg.id, "direction": reg.direction, "scope": reg.scope, "year": reg.year, "name": reg.name,
             "next_number": int(reg.next_number), "label": domain.DIRECTION_LABELS[reg.direction]}

@@ -73,6 +73,11 @@ class RegistryService(DossierEntrypoints, ReportQueries):
             return self.signing.fill_and_seal.call_async(pdf_sha256, number_field, date_field, notation,
                                                          appendices, operation_id).result()
 
+    def _verify_to_send(self, pdf_sha256: str) -> dict[str, Any]:
+        # The clerk waits for this answer on "Gửi văn bản": as long as sealing may take, not receive_package's 3 s.
+        with eventlet.Timeout(SIGN_TIMEOUT):
+            return self.signing.verify.call_async(pdf_sha256).result()
+
     @timer(interval=REVERIFY_INTERVAL)
     def reverify_pending(self) -> None:
         """Verifications deferred by receive_package (signing absent or slow) are asked again in the background."""
@@ -87,6 +92,14 @@ class RegistryService(DossierEntrypoints, ReportQueries):
     @rpc
     def set_agency_profile(self, organ_name: str, abbreviation: str, place: str = "") -> dict:
         return ops.set_agency_profile(self.db, self.actor.required(), organ_name, abbreviation, place)
+
+    @rpc
+    def get_send_policy(self) -> dict:
+        return ops.get_send_policy(self.db, self.actor.required())
+
+    @rpc
+    def set_send_policy(self, allow_unsigned_send: bool) -> dict:
+        return ops.set_send_policy(self.db, self.actor.required(), allow_unsigned_send)
 
     @rpc
     def create_register(self, direction: str, year: int, scope: str = "all", name: str | None = None) -> dict:
@@ -174,7 +187,7 @@ class RegistryService(DossierEntrypoints, ReportQueries):
     def register_outgoing_signed(self, metadata: dict, pdf_sha256: str, recipients: list[dict],
                                  register_id: str) -> dict:
         return ops.register_outgoing_signed(self.db, self.actor.required(), metadata, pdf_sha256, recipients,
-                                            register_id)
+                                            register_id, self._verify_to_send)
 
     @rpc
     def recall_outgoing(self, outgoing_id: str, reason: str) -> dict:

@@ -202,6 +202,8 @@ class Drafting:
                 "on_behalf_of": authority.on_behalf_of, "on_behalf_of_leader": on_behalf_of,
                 "answers": list(draft.answers or []), "drafted_by": draft.drafted_by, "unit": draft.unit,
                 "unit_name": self._unit_name(session, draft.unit),   # the register's column 6 (registry)
+                # the notation's drafting unit, "12/UBND-VX" (NĐ 30 Phụ lục I): the unit's code is its abbreviation
+                "unit_abbr": draft.unit,
                 "priority": draft.priority,
             })
             notify(session, [draft.drafted_by], "signed", f"Dự thảo đã được duyệt và ký: {draft.title}",
@@ -331,6 +333,8 @@ class Drafting:
             "step": steps[draft.step].to_dict() if steps and draft.step is not None else None,
             "signed_sha256": draft.signed_sha256, "signed_by": draft.signed_by,
             "signed_on_behalf_of": draft.signed_on_behalf_of, "updated_at": _iso(draft.updated_at),
+            "outgoing_id": draft.outgoing_id, "issued_number": draft.issued_number,
+            "issued_at": _iso(draft.issued_at),
         }
         if full:
             view["versions"] = [{"number": v.number, "pdf_sha256": v.pdf_sha256,

@@ -21,6 +21,7 @@ from services.routing.domain import AssignmentKind, Authority, HandlingStatus, O
 from services.routing.models import (
     AgencyConfig,
     Assignment,
+    Draft,
     Handling,
     HandlingEvent,
     Link,
@@ -58,7 +59,9 @@ class IncomingHandling:
                 status=HandlingStatus.RECEIVED, created_at=now, updated_at=now)
             session.add(handling)
             session.flush()
-            self._history(session, handling, "registered", actor.user_id, None, None,
+            # credited to the clerk who registered it (the registry names them); the event itself is the system's
+            registrar = str(event.get("registered_by") or actor.user_id)
+            self._history(session, handling, "registered", registrar, None, None,
                           {"priority": handling.priority})
             if domain.is_urgent(handling.priority):
                 # Urgent documents are forwarded at once [000 Đ5.3]: tell the clerks it is waiting for them.
@@ -264,10 +267,20 @@ class IncomingHandling:
             return self._handling_view(session, handling)
 
     def on_outgoing_issued(self, actor: Actor, event: dict[str, Any]) -> list[str]:
-        """The reply was issued: the incoming documents it answers are handled (06 to external senders)."""
+        """An outgoing document was issued: its draft shows "Đã ban hành" with the number, and the incoming
+        documents it answers are handled (06 to external senders). Idempotent."""
         actor.require(Role.SYSTEM, Role.CLERK)
         closed = []
         with self._unit_of_work(actor) as session:
+            draft = session.get(Draft, int(event["draft_id"])) if str(event.get("draft_id") or "").isdigit() else None
+            if draft is not None and draft.status != "issued":
+                draft.status, draft.outgoing_id = "issued", str(event.get("outgoing_id") or "")
+                draft.issued_number = str(event.get("number") or "")[:60] or None
+                draft.issued_at = self._now()
+                draft.updated_at = self._now()
+                notify(session, [draft.drafted_by], "issued",
+                       f"Văn bản đã được ban hành: số {draft.issued_number or ''} — {draft.title}",
+                       ref_kind="draft", ref_id=draft.id)
             for incoming_id in event.get("answers") or []:
                 handling = session.scalar(select(Handling).where(Handling.incoming_id == str(incoming_id)))
                 if handling is None or handling.status == HandlingStatus.DONE:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.db import add_later_columns
 from services.common.outbox import make_outbox_table
 
 
@@ -146,7 +147,7 @@ class Draft(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     drafted_by: Mapped[str] = mapped_column(String(64), index=True)
     unit: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    status: Mapped[str] = mapped_column(String(20), default="drafting")  # drafting|in_review|returned|signed
+    status: Mapped[str] = mapped_column(String(20), default="drafting")  # drafting|in_review|returned|signed|issued
     answers: Mapped[list[str]] = mapped_column(JSON, default=list)
     chain: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     step: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -156,6 +157,10 @@ class Draft(Base):
     signed_on_behalf_of: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # set by the registry's `outgoing_issued`: the draft shows "Đã ban hành" with its number
+    outgoing_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    issued_number: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class DraftVersion(Base):
@@ -284,3 +289,4 @@ class Notification(Base):
 
 
 outbox = make_outbox_table(Base.metadata)
+add_later_columns(Base.metadata, {"draft": ("outgoing_id", "issued_number", "issued_at")})

@@ -53,3 +53,29 @@ def wait_for(predicate, timeout: float, what: str, every: float = 0.5):
             return last
         time.sleep(every)
     raise AssertionError(f"gave up waiting for {what}")
+
+
+def legally_signed_pdf(deployment, organ_id: str, title: str, body: str, notation: str = "UBND-VP",
+                       appendices: tuple[bytes, ...] = ()) -> tuple[bytes, list[bytes]]:
+    """A PDF with the agency's leader signature and seal (and its sealed appendices), made by the agency's own
+    signing service as at issue: what a clerk uploads on "Gửi văn bản", which now checks signatures (issue 18)."""
+    from services.common.actor import system_actor
+    from services.common.rpc_client import ServiceClient
+    from services.common.settings import CommonSettings
+    from services.signing.pki import load_pki
+    from services.storage.blobs import blob_store
+
+    leader = load_pki(deployment.pki_dir).agency(organ_id)["leaders"][0]["username"]
+    store = blob_store(CommonSettings(data_dir=deployment.data_dir), organ_id)
+    draft = store.put_bytes(vietnamese_pdf(title, body)).sha256
+    extra = [store.put_bytes(a).sha256 for a in appendices]
+    actor = system_actor(organ_id, "kiem-thu")
+    client = ServiceClient(deployment.agencies()[organ_id]["amqp_uri"], size=1, timeout=120)
+    try:
+        prepared = client.call("signing", "prepare_draft", actor, draft)
+        signed = client.call("signing", "sign_leader", actor, prepared["sha256"], leader, "Ký ban hành")
+        sealed = client.call("signing", "fill_and_seal", actor, signed["sha256"], f"Số: 12/{notation}",
+                             "ngày 20 tháng 11 năm 2026", f"12/{notation}", extra)
+    finally:
+        client.close()
+    return store.read(sealed["sha256"]), [store.read(a) for a in sealed["appendices"]]

@@ -25,7 +25,8 @@ def test_document_crosses_three_hubs_and_waits_for_reception(deployment):
     number = re.search(r'name="code_number"[^>]*value="(\d+)"', form.text).group(1)
     assert len(number) >= 2 and int(number) >= 1  # the register's next number, shown as 01, 02, ... (NĐ 30)
     sent = sender.post("/van-ban-di/gui", data={
-        "csrf_token": csrf_of(form.text), "code_number": number, "code_notation": "UBND-VX",
+        "csrf_token": csrf_of(form.text), "accept_not_legally_valid": "true",
+        "code_number": number, "code_notation": "UBND-VX",
         "promulgation_date": "2026-11-20", "type_code": "CV", "priority": "0", "subject": subject,
         "signer_full_name": "Nguyễn Văn An", "signer_position": "Chủ tịch", "recipients": [RECEIVER],
     }, files={"file": ("Công văn 12-UBND-VX.pdf", pdf, "application/pdf")})

@@ -37,7 +37,8 @@ def _send(base: str, dep, subject: str) -> str:
     number = re.search(r'name="code_number"[^>]*value="(\d+)"', form.text).group(1)
     pdf = vietnamese_pdf("ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", f"{subject}\nKính gửi: Sở Nội vụ tỉnh Tuyên Quang")
     sent = clerk.post("/van-ban-di/gui", data={
-        "csrf_token": csrf_of(form.text), "code_number": number, "code_notation": "UBND-VX",
+        "csrf_token": csrf_of(form.text), "accept_not_legally_valid": "true",
+        "code_number": number, "code_notation": "UBND-VX",
         "promulgation_date": "2026-11-20", "type_code": "CV", "priority": "0", "subject": subject,
         "signer_full_name": "Nguyễn Văn An", "signer_position": "Chủ tịch", "recipients": [RECEIVER],
     }, files={"file": ("Công văn.pdf", pdf, "application/pdf")})

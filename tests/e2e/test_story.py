@@ -116,6 +116,7 @@ def play(story: Story, tmp_path: Path) -> None:
     dn_clerk.get_by_label("Người ký", exact=True).fill("Lê Quang Vinh")
     dn_clerk.get_by_label("Nơi nhận").select_option(H60)
     dn_clerk.get_by_label("Tệp văn bản").set_input_files(str(original))
+    dn_clerk.get_by_label("Vẫn gửi nếu chữ ký số không hợp lệ").check()  # a test PDF: unsigned (issue 18)
     dn_clerk.get_by_role("button", name="Gửi văn bản").click()
     expect(dn_clerk.get_by_role("status")).to_have_text("Đã gửi văn bản.")
     original_url = dn_clerk.url

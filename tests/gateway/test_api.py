@@ -68,7 +68,8 @@ def send_document(client: httpx.Client, subject: str, recipient: str, notation: 
     number = re.search(r'name="code_number"[^>]*value="(\d+)"', form.text).group(1)
     pdf = vietnamese_pdf("ỦY BAN NHÂN DÂN", f"{subject}\nKính gửi: nơi nhận {secrets.token_hex(4)}")
     sent = client.post("/van-ban-di/gui", data={
-        "csrf_token": csrf_of(form.text), "code_number": number, "code_notation": notation,
+        "csrf_token": csrf_of(form.text), "accept_not_legally_valid": "true",
+        "code_number": number, "code_notation": notation,
         "promulgation_date": "2026-11-20", "type_code": "CV", "priority": "0", "subject": subject,
         "signer_full_name": "Nguyễn Văn An", "signer_position": "Chủ tịch", "recipients": [recipient],
     }, files={"file": ("van-ban.pdf", pdf, "application/pdf")})

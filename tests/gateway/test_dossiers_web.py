@@ -43,7 +43,8 @@ def sent(deployment):
     form = clerk.get("/van-ban-di/gui")
     number = re.search(r'name="code_number"[^>]*value="(\d+)"', form.text).group(1)
     sent = clerk.post("/van-ban-di/gui", data={
-        "csrf_token": csrf_of(form.text), "code_number": number, "code_notation": "QĐ-UBND",
+        "csrf_token": csrf_of(form.text), "accept_not_legally_valid": "true",
+        "code_number": number, "code_notation": "QĐ-UBND",
         "promulgation_date": date.today().isoformat(), "type_code": "QĐ", "priority": "0",
         "subject": f"Quyết định phê duyệt đề án chuyển đổi số {word}", "signer_full_name": "Nguyễn Văn An",
         "signer_position": "Chủ tịch", "recipients": [SAME_PROVINCE],

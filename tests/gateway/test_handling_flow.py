@@ -60,7 +60,8 @@ def send_and_register(dep, base: str, subject: str) -> tuple[httpx.Client, str, 
     assert form.status_code == 200, form.text[form.text.find("<main>"):][:1000]
     number = re.search(r'name="code_number"[^>]*value="(\d+)"', form.text).group(1)
     sent = sender.post("/van-ban-di/gui", data={
-        "csrf_token": csrf_of(form.text), "code_number": number, "code_notation": "UBND-KT",
+        "csrf_token": csrf_of(form.text), "accept_not_legally_valid": "true",
+        "code_number": number, "code_notation": "UBND-KT",
         "promulgation_date": date.today().isoformat(), "type_code": "CV", "priority": "1", "subject": subject,
         "signer_full_name": "Nguyễn Văn An", "signer_position": "Chủ tịch", "recipients": [RECEIVER],
     }, files={"file": ("cong-van.pdf", vietnamese_pdf("ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", subject),

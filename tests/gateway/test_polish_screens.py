@@ -7,11 +7,11 @@ from __future__ import annotations
 import random
 import re
 import secrets
-from datetime import date
 
 import pytest
 
 from gateway.documents import signature_label, vn_size
+from services.common import clock
 from tests.deployment import demo_password
 from tests.e2e.helpers import csrf_of
 from tests.gateway.test_api import base_url, request_retrying, send_document, session_for
@@ -110,7 +110,7 @@ def test_date_fields_read_dd_mm_yyyy_and_send_iso(deployment, browser, artifacts
 
         page.goto(f"{base}/van-ban-di/gui")
         issued = page.get_by_label("Ngày ban hành")
-        assert issued.input_value() == date.today().strftime("%d/%m/%Y")
+        assert issued.input_value() == clock.today_vn().strftime("%d/%m/%Y")  # Vietnam's today (issue 18)
         assert issued.get_attribute("placeholder") == "dd/mm/yyyy"
         page.screenshot(path=str(artifacts_dir / "ngay-dd-mm-yyyy.png"))
 

@@ -75,7 +75,8 @@ def send_document(deployment) -> None:
     form = sender.get("/van-ban-di/gui")
     number = re.search(r'name="code_number"[^>]*value="(\d+)"', form.text).group(1)
     sent = sender.post("/van-ban-di/gui", data={
-        "csrf_token": csrf_of(form.text), "code_number": number, "code_notation": "UBND-GS",
+        "csrf_token": csrf_of(form.text), "accept_not_legally_valid": "true",
+        "code_number": number, "code_notation": "UBND-GS",
         "promulgation_date": "2026-11-20", "type_code": "CV", "priority": "0", "subject": subject,
         "signer_full_name": "Nguyễn Văn An", "signer_position": "Chủ tịch", "recipients": [RECEIVER],
     }, files={"file": ("giam-sat.pdf", vietnamese_pdf("ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", subject),

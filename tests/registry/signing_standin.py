@@ -17,4 +17,6 @@ class SigningStandIn:
 
     @rpc
     def verify(self, pdf_sha256):
-        return {"valid": True, "signatures": [{"role": "ORGANISATION", "valid": True}]}
+        # signing's report on a document with the leader's signature and the seal (docs/signing.md)
+        return {"verdict": "valid", "legally_valid": True, "summary_vi": "Văn bản có giá trị pháp lý.",
+                "signatures": [{"role": "leader", "valid": True}, {"role": "seal", "valid": True}]}

@@ -244,7 +244,7 @@ def test_late_entry_keeps_its_real_time_and_is_marked(db, clerk, registers):
 def draft(n: int = 1, **extra) -> dict:
     return {"draft_id": f"d-{n}", "type_code": "QĐ", "subject": f"Quyết định số {n}", "pdf_sha256": sha(f"d{n}"),
             "signer": {"position": "Chủ tịch", "full_name": "Nguyễn Văn An"}, "handlers": ["anhnv.vp"],
-            "appendices": [sha(f"a{n}")], **extra}
+            "appendix_sha256s": [sha(f"a{n}")], **extra}
 
 
 RECIPIENTS = [{"organ_id": OTHER, "organ_name": "UBND TP Đà Nẵng"},
@@ -295,7 +295,7 @@ def test_a_number_taken_while_signing_is_signed_again_with_the_next(db, edge, cl
         if not calls:  # another clerk takes the number while this PDF is being signed
             ops.register_outgoing_signed(db, clerk, {"type_code": "TB", "subject": "Thông báo",
                                                      "code_notation": "TB-UBND"}, sha("tb"), RECIPIENTS,
-                                         registers["outgoing"])
+                                         registers["outgoing"], signed_ok)
         return fake_sign(calls)(*args, **kwargs)
 
     got = ops.issue_outgoing(db, clerk, waiting["id"], registers["outgoing"], RECIPIENTS, racing_sign)
@@ -315,13 +315,55 @@ def test_answer_marks_incoming_handled_and_tells_routing(db, edge, clerk, regist
     assert pkg["response_for"][0]["document_id"] == package(21)["document_id"]
 
 
+def signed_ok(pdf_sha256: str) -> dict:
+    """signing.verify's answer on a document with the leader's signature and the seal (docs/signing.md)."""
+    return {"verdict": "valid", "legally_valid": True, "summary_vi": "Văn bản có giá trị pháp lý."}
+
+
+def unsigned(pdf_sha256: str) -> dict:
+    return {"verdict": "unsigned", "legally_valid": False,
+            "summary_vi": "Văn bản chưa được ký số; chỉ có giá trị tham khảo."}
+
+
+SENT = {"type_code": "CV", "subject": "Công văn đã ký", "code_notation": "UBND-VP"}
+
+
+def test_send_refuses_an_unsigned_document_unless_the_agency_allows_it_marked(db, clerk, admin, registers):
+    with pytest.raises(ValidationFailed) as exc:
+        ops.register_outgoing_signed(db, clerk, SENT, sha("u"), RECIPIENTS, registers["outgoing"], unsigned)
+    assert exc.value.code == "not_legally_signed" and "chưa được ký số" in exc.value.message_vi
+    assert events(db, "outgoing_package") == [] and ops.list_registers(db, clerk)[1]["next_number"] == 1
+    with pytest.raises(ValidationFailed):  # the clerk's choice alone is not enough: the agency must allow it
+        ops.register_outgoing_signed(db, clerk, {**SENT, "accept_not_legally_valid": True}, sha("u"), RECIPIENTS,
+                                     registers["outgoing"], unsigned)
+    ops.set_send_policy(db, admin, True)
+    got = ops.register_outgoing_signed(db, clerk, {**SENT, "accept_not_legally_valid": True}, sha("u"),
+                                       RECIPIENTS, registers["outgoing"], unsigned)
+    doc = ops.get_document(db, clerk, got["id"])
+    assert [a["role"] for a in doc["attachments"]] == ["unsigned"] and doc["legally_valid"] is False
+    assert [a["sha256"] for a in events(db, "outgoing_package")[0]["attachments"]] == [sha("u")]
+
+
+def test_send_is_idempotent_per_form_and_keeps_appendices_and_no_paper(db, clerk, registers):
+    meta = {**SENT, "request_key": "form-1", "no_paper_copy": True, "appendices": [sha("a1")]}
+    first = ops.register_outgoing_signed(db, clerk, meta, sha("s"), RECIPIENTS, registers["outgoing"], signed_ok)
+    again = ops.register_outgoing_signed(db, clerk, meta, sha("s"), RECIPIENTS, registers["outgoing"], signed_ok)
+    assert again["id"] == first["id"] and again["duplicate"] and not first["duplicate"]
+    assert len(events(db, "outgoing_package")) == 1
+    doc = ops.get_document(db, clerk, first["id"])
+    assert [a["role"] for a in doc["attachments"]] == ["signed", "appendix_signed"] and doc["no_paper_copy"]
+    (pkg,) = events(db, "outgoing_package")
+    assert pkg["business"]["paper"] == 0 and len(pkg["attachments"]) == 2
+    assert pkg["other"]["appendixes"] == [doc["attachments"][1]["name"]]
+
+
 def test_register_outgoing_signed_takes_only_the_free_number(db, clerk, registers):
     meta = {"type_code": "QĐ", "subject": "Quyết định đã ký", "code_notation": "QĐ-UBND", "code_number": "5"}
     with pytest.raises(Conflict) as exc:
-        ops.register_outgoing_signed(db, clerk, meta, sha("x"), RECIPIENTS, registers["outgoing"])
+        ops.register_outgoing_signed(db, clerk, meta, sha("x"), RECIPIENTS, registers["outgoing"], signed_ok)
     assert "số tiếp theo là 01" in exc.value.message_vi
     got = ops.register_outgoing_signed(db, clerk, {**meta, "code_number": "01"}, sha("x"), RECIPIENTS,
-                                       registers["outgoing"])
+                                       registers["outgoing"], signed_ok)
     assert got["number_and_notation"] == "01/QĐ-UBND"
     assert events(db, "outgoing_package")[0]["document_id"].endswith(",01/QĐ-UBND")
 
@@ -329,15 +371,15 @@ def test_register_outgoing_signed_takes_only_the_free_number(db, clerk, register
 def test_outgoing_validation_names_fields(db, clerk, registers):
     with pytest.raises(ValidationFailed) as exc:
         ops.register_outgoing_signed(db, clerk, {"type_code": "QĐ", "subject": "x", "code_notation": "QĐ UBND"},
-                                     sha("x"), RECIPIENTS, registers["outgoing"])
+                                     sha("x"), RECIPIENTS, registers["outgoing"], signed_ok)
     assert "Ký hiệu" in exc.value.message_vi
     with pytest.raises(ValidationFailed) as exc:
         ops.register_outgoing_signed(db, clerk, {"type_code": "QĐ", "subject": "x", "code_notation": "QĐ-UBND"},
-                                     sha("x"), [], registers["outgoing"])
+                                     sha("x"), [], registers["outgoing"], signed_ok)
     assert "Nơi nhận" in exc.value.message_vi
     with pytest.raises(ValidationFailed) as exc:
         ops.register_outgoing_signed(db, clerk, {"type_code": "XX", "subject": "x", "code_notation": "QĐ-UBND"},
-                                     sha("x"), RECIPIENTS, registers["outgoing"])
+                                     sha("x"), RECIPIENTS, registers["outgoing"], signed_ok)
     assert exc.value.details["field"] == "type_code"
     with pytest.raises(ValidationFailed) as exc:
         ops.submit_for_issue(db, clerk, {**draft(9), "issued_amount": 1000})
@@ -347,7 +389,7 @@ def test_outgoing_validation_names_fields(db, clerk, registers):
 def test_recall_freezes_and_follows_the_answers(db, edge, clerk, registers):
     got = ops.register_outgoing_signed(db, clerk, {"type_code": "QĐ", "subject": "Quyết định",
                                                    "code_notation": "QĐ-UBND"}, sha("x"), RECIPIENTS,
-                                       registers["outgoing"])
+                                       registers["outgoing"], signed_ok)
     about = {"document_id": got["document_id"]}
     ops.record_status(db, edge, {"from": {"organ_id": OTHER}, "response_for": about, "status_code": "01"})
     assert ops.record_status(db, edge, {"from": {"organ_id": OTHER}, "response_for": about,
@@ -367,7 +409,7 @@ def test_recall_freezes_and_follows_the_answers(db, edge, clerk, registers):
 def test_per_recipient_statuses_move_forward(db, edge, clerk, registers):
     got = ops.register_outgoing_signed(db, clerk, {"type_code": "TB", "subject": "Thông báo",
                                                    "code_notation": "TB-UBND"}, sha("y"), RECIPIENTS,
-                                       registers["outgoing"])
+                                       registers["outgoing"], signed_ok)
     about = {"document_id": got["document_id"]}
     for code in ("01", "03", "04", "05", "05", "06"):
         ops.record_status(db, edge, {"from": {"organ_id": OTHER}, "response_for": about, "status_code": code,
@@ -381,7 +423,7 @@ def test_per_recipient_statuses_move_forward(db, edge, clerk, registers):
 def test_a_status_time_in_vietnam_time_keeps_its_instant(db, edge, clerk, registers):
     got = ops.register_outgoing_signed(db, clerk, {"type_code": "TB", "subject": "Thông báo giờ",
                                                    "code_notation": "TB-UBND"}, sha("tz"), RECIPIENTS,
-                                       registers["outgoing"])
+                                       registers["outgoing"], signed_ok)
     ops.record_status(db, edge, {"from": {"organ_id": OTHER}, "response_for": {"document_id": got["document_id"]},
                                  "status_code": "01", "timestamp": "2026-11-21T15:11:00+07:00"})
     row = ops.get_document(db, clerk, got["id"])["recipients"][0]

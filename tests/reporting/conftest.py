@@ -19,7 +19,8 @@ from tests.agency import running_agency_process
 AGENCY = "000.00.00.H60"
 OTHER = "000.00.00.H17"
 SERVICES = ("services.registry.service:RegistryService,services.routing.service:RoutingService,"
-            "services.reporting.service:ReportingService")
+            "services.reporting.service:ReportingService,"
+            "tests.registry.signing_standin:SigningStandIn")  # "Gửi văn bản" asks signing.verify (issue 18)
 
 
 def person(user: str, *roles: str, unit: str | None = None, agency: str = AGENCY, name: str = "") -> Actor:
