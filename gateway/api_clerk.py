@@ -10,12 +10,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, File, Form, Header, Path, Response, Security, UploadFile
 from pydantic import BaseModel, Field
 
-from gateway.api import COMMON_ERRORS, DOC_ID, NOT_FOUND, DocumentDetail, Draft, _document, bearer
+from gateway.api import COMMON_ERRORS, DOC_ID, NOT_FOUND, DocumentDetail, Draft, _document, _problem, bearer
 from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
 from services.common.errors import ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES
 
 router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Security(bearer)])
+WRITE_ERRORS = {**NOT_FOUND, 409: _problem("Số không còn là số tiếp theo của sổ, sổ đã khóa, hoặc trạng thái đã đổi")}
 IDEMPOTENCY = Header(None, alias="Idempotency-Key", max_length=64,
                      description="One key per document: the same request sent again returns the first document")
 
@@ -36,7 +37,7 @@ class IssueRequest(BaseModel):
 
 
 @router.post("/drafts", response_model=DraftDetail, status_code=201, tags=["Dự thảo và công việc"],
-             summary="Tạo dự thảo (kèm phụ lục)")
+             responses=WRITE_ERRORS, summary="Tạo dự thảo (kèm phụ lục)")
 def create_draft(title: str = Form(..., min_length=1, max_length=500), type_code: str = Form("CV"),
                  priority: int = Form(0, ge=0, le=3), note: str = Form("", max_length=500),
                  answers: list[str] = Form([]), file: UploadFile = File(..., description="PDF, DOCX or ODT"),
@@ -59,7 +60,7 @@ def draft_detail(draft_id: int = Path(ge=1), v: Viewer = Depends(viewer), g: Gat
     return g.backends.call(v.actor, "routing", "get_draft", draft_id)
 
 
-@router.post("/outgoing/{doc_id}/issue", response_model=DocumentDetail, responses=NOT_FOUND, tags=["Văn bản đi"],
+@router.post("/outgoing/{doc_id}/issue", response_model=DocumentDetail, responses=WRITE_ERRORS, tags=["Văn bản đi"],
              summary="Cấp số, ký số cơ quan và ban hành văn bản chờ ban hành")
 def issue(body: IssueRequest, doc_id: str = Path(pattern=DOC_ID), v: Viewer = Depends(csrf_checked),
           g: Gateway = Depends(gw)) -> dict[str, Any]:
@@ -79,8 +80,8 @@ def issue(body: IssueRequest, doc_id: str = Path(pattern=DOC_ID), v: Viewer = De
 
 @router.post("/outgoing", response_model=DocumentDetail, status_code=201, tags=["Văn bản đi"],
              summary="Gửi văn bản đã ký số (kiểm tra chữ ký trước khi gửi)",
-             responses={200: {"description": "Sent before with the same Idempotency-Key: that document",
-                              "model": DocumentDetail}})
+             responses={**WRITE_ERRORS, 200: {"description": "Sent before with the same Idempotency-Key: that document",
+                                              "model": DocumentDetail}})
 def send(response: Response, code_number: str = Form(..., max_length=11), code_notation: str = Form(..., max_length=30),
          promulgation_date: str = Form(..., description="yyyy-mm-dd"), type_code: str = Form("CV"),
          priority: int = Form(0, ge=0, le=3), subject: str = Form(..., min_length=1, max_length=500),

@@ -473,7 +473,7 @@ def test_a_status_from_an_agency_that_is_no_recipient_changes_nothing(db, edge, 
     """Issue 21: agency C sent a status 06 about our document, never sent to C; it must not become a recipient."""
     got = ops.register_outgoing_signed(db, clerk, {"type_code": "TB", "subject": "Thông báo riêng",
                                                    "code_notation": "TB-UBND"}, sha("inj"), RECIPIENTS,
-                                       registers["outgoing"])
+                                       registers["outgoing"], signed_ok)
     about = {"document_id": got["document_id"]}
     stranger = {"organ_id": "000.00.05.H17", "organ_name": "Cơ quan không được gửi"}
     answer = ops.record_status(db, edge, {"from": stranger, "response_for": about, "status_code": "06",
@@ -487,7 +487,7 @@ def test_a_status_from_an_agency_that_is_no_recipient_changes_nothing(db, edge, 
 def test_a_successor_answers_for_the_recipient_it_replaced(db, edge, clerk, registers):
     got = ops.register_outgoing_signed(db, clerk, {"type_code": "TB", "subject": "Thông báo sáp nhập",
                                                    "code_notation": "TB-UBND"}, sha("merge"), RECIPIENTS,
-                                       registers["outgoing"])
+                                       registers["outgoing"], signed_ok)
     successor = {"organ_id": "000.00.05.H17", "organ_name": "Cơ quan kế thừa"}
     ops.record_status(db, edge, {"from": successor, "response_for": {"document_id": got["document_id"]},
                                  "status_code": "03", "on_behalf_of": OTHER,
@@ -499,7 +499,7 @@ def test_a_successor_answers_for_the_recipient_it_replaced(db, edge, clerk, regi
 def test_a_hubs_refusal_of_the_whole_package_is_recorded(db, edge, clerk, registers):
     got = ops.register_outgoing_signed(db, clerk, {"type_code": "TB", "subject": "Thông báo lỗi",
                                                    "code_notation": "TB-UBND"}, sha("hub02"), RECIPIENTS,
-                                       registers["outgoing"])
+                                       registers["outgoing"], signed_ok)
     ops.record_status(db, edge, {"from": {"organ_id": "hub.H60", "organ_name": "Trục"}, "status_code": "02",
                                  "response_for": {"document_id": got["document_id"]},
                                  "authenticated_sender": "hub.H60", "description": "Gói tin edXML không hợp lệ"})
