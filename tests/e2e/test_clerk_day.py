@@ -170,6 +170,18 @@ def test_appendices_go_from_the_draft_to_the_receiver_and_the_draft_says_issued(
     read = re.search(r"Phan Thị Hằng[^<]*</td>\s*<td>[^<]*</td>\s*<td>([^<]*)</td>", assignments)
     assert read and re.fullmatch(r"\d{2}/\d{2}/\d{4} \d{2}:\d{2}", read.group(1).strip())
 
+    # she drafts the reply: the handling page names the draft by its title, never "Dự thảo: 1" or a UUID
+    reply = f"Về việc trả lời {number}"
+    form = head.get(f"/du-thao/moi?tra-loi={incoming_id}")
+    made = head.post("/du-thao/moi", data={"csrf_token": csrf_of(form.text), "title": reply, "type_code": "CV",
+                                           "priority": "0", "note": "", "answers": [incoming_id]},
+                     files={"file": ("Trả lời.pdf", vietnamese_pdf("ỦY BAN NHÂN DÂN THÀNH PHỐ ĐÀ NẴNG", reply),
+                                     "application/pdf")})
+    assert made.status_code == 303, made.text[:1000]
+    links = section(head.get(f"/xu-ly/{incoming_id}").text, "Văn bản, hồ sơ liên quan")
+    assert f">{reply}</a>" in links
+    assert not re.search(r">\d+</a>|>[0-9a-f]{8}-[0-9a-f]{4}-", links)
+
 
 def test_send_refuses_an_unsigned_pdf_and_sends_a_signed_one_once(deployment, login):
     clerk = login(CLERK)
