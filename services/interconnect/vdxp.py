@@ -138,29 +138,41 @@ def verify(headers: Mapping[str, str], secret: str | None) -> SignedRequest:
         raise VdxpError(Code.UNAUTHENTICATED, "Thiếu chữ ký HMAC (XroadVnpt-sign-header, XroadVnpt-hash-header).",
                         "missing sign-header or hash-header")
     pairs = _signed_pairs(headers)
-    if secret is None or not hmac.compare_digest(hmac_hex(secret, sign), given):
+    # As bytes: compare_digest refuses str with non-ASCII, and a header may carry anything.
+    if secret is None or not hmac.compare_digest(hmac_hex(secret, sign).encode(), given.encode("utf-8", "replace")):
         raise VdxpError(Code.UNAUTHENTICATED, "Xác thực thất bại: mã hệ thống hoặc khóa bí mật không đúng.",
                         "HMAC mismatch" if secret is not None else "unknown system")
     system = next((v for k, v in pairs if k.lower() == "systemid"), "")
     return SignedRequest(system, pairs)
 
 
+class _Pairs(list):
+    """A JSON object's members in the order written (a JSON array stays a plain list, so it is told apart)."""
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, _Pairs):
+        return {k: _plain(v) for k, v in value}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _signed_pairs(headers: Mapping[str, str]) -> list[tuple[str, str]]:
     text = headers.get(SIGN_HEADER, "")
     try:
-        pairs = json.loads(text, object_pairs_hook=list) if text else []
-    except ValueError:
+        pairs = json.loads(text, object_pairs_hook=_Pairs) if text else _Pairs()
+    except (ValueError, RecursionError):
         raise VdxpError(Code.UNAUTHENTICATED, "Phần ký (XroadVnpt-sign-header) không phải JSON hợp lệ.",
                         f"sign-header is not JSON: {text[:80]!r}") from None
-    if not isinstance(pairs, list):
+    if not isinstance(pairs, _Pairs):
         raise VdxpError(Code.UNAUTHENTICATED, "Phần ký (XroadVnpt-sign-header) phải là một đối tượng JSON.",
                         "sign-header is not a JSON object")
     out = []
     for name, value in pairs:
-        name = str(name)
         if name.lower().startswith(PREFIX.lower()):
             name = name[len(PREFIX):]
-        out.append((name, value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))))
+        out.append((name, value if isinstance(value, str) else json.dumps(_plain(value), separators=(",", ":"))))
     return out
 
 

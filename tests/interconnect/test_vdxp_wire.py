@@ -112,3 +112,19 @@ def test_required_parameters_and_allowed_values():
     with pytest.raises(vdxp.VdxpError) as bad:
         vdxp.require(request, "status", vdxp.TRANSPORT_STATUSES)
     assert "archived" in bad.value.desc
+
+
+def test_found_by_the_fuzzer_a_json_array_or_a_non_ascii_hash_is_refused_not_a_crash():
+    # tests/fuzz/test_fuzz_vdxp.py found both: an array passed for the object of pairs and failed unpacking,
+    # and compare_digest raised on a non-ASCII hash header (a 503 instead of a 401).
+    for sign in ('[["XroadVnpt-systemid","vxp.saas.03"]]', "[1,2]", "1", '"x"'):
+        with pytest.raises(vdxp.VdxpError) as caught:
+            vdxp.verify({vdxp.SIGN_HEADER: sign, vdxp.HASH_HEADER: vdxp.hmac_hex(SECRET, sign)}, SECRET)
+        assert caught.value.code == vdxp.Code.UNAUTHENTICATED
+    sign = '{"XroadVnpt-systemid":"vxp.saas.03"}'
+    with pytest.raises(vdxp.VdxpError) as caught:
+        vdxp.verify({vdxp.SIGN_HEADER: sign, vdxp.HASH_HEADER: "é" * 64}, SECRET)
+    assert caught.value.code == vdxp.Code.UNAUTHENTICATED
+    nested = '{"XroadVnpt-systemid":"s","XroadVnpt-to":[{"code":"000.00.00.G22"}]}'
+    request = vdxp.verify({vdxp.SIGN_HEADER: nested, vdxp.HASH_HEADER: vdxp.hmac_hex(SECRET, nested)}, SECRET)
+    assert request.get("to") == '[{"code":"000.00.00.G22"}]'  # a nested value is read back as its JSON
