@@ -117,7 +117,8 @@ def nameko_config(settings: CommonSettings) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--agency", help="organ id (AGENCY_ID)")
+    parser.add_argument("--agency", help="organ id whose tables are opened at start (an installation of one); "
+                        "the services serve every agency their callers act for")
     parser.add_argument("--amqp-uri")
     parser.add_argument("--metrics-port", type=int)
     parser.add_argument("--services", help="comma-separated module:Class list (default: all)")

@@ -56,7 +56,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from services.common.actor import Actor
-from services.common.db import Database, is_postgres
+from services.common.db import Database, is_postgres, table_sql
 from services.common.settings import CommonSettings
 
 AUDIT_TABLE = "audit_log"
@@ -126,7 +126,7 @@ def record(session: Session, actor: Actor | str, action: str, entity: str, entit
     t = table if table is not None else _generic
     if session.get_bind().dialect.name == "postgresql":
         # SHARE ROW EXCLUSIVE conflicts with itself: one audit writer per schema until its transaction ends.
-        session.execute(text(f"LOCK TABLE {AUDIT_TABLE} IN SHARE ROW EXCLUSIVE MODE"))
+        session.execute(text(f"LOCK TABLE {table_sql(session.connection(), t)} IN SHARE ROW EXCLUSIVE MODE"))
     last = session.execute(select(t.c.seq, t.c.row_hash).order_by(t.c.seq.desc()).limit(1)).first()
     seq, prev = (last.seq + 1, last.row_hash) if last else (1, GENESIS)
     if isinstance(actor, Actor):
@@ -426,7 +426,7 @@ def write_entries(connection: Any, agency: str, entries: list[tuple[Actor | None
     fallback_id = default_actor.user_id if isinstance(default_actor, Actor) else str(default_actor)
     t = _generic
     if connection.dialect.name == "postgresql":
-        connection.execute(text(f"LOCK TABLE {AUDIT_TABLE} IN SHARE ROW EXCLUSIVE MODE"))
+        connection.execute(text(f"LOCK TABLE {table_sql(connection, t)} IN SHARE ROW EXCLUSIVE MODE"))
     last = connection.execute(select(t.c.seq, t.c.row_hash).order_by(t.c.seq.desc()).limit(1)).first()
     seq, prev = (last.seq, last.row_hash) if last else (0, GENESIS)
     rows = []

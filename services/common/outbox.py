@@ -57,8 +57,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from services.common.clock import now_utc
-from services.common.db import Database
-from services.common.rpc import sibling_database
+from services.common.db import Database, Databases, WorkList
+from services.common.rpc import sibling_databases
 
 log = logging.getLogger(__name__)
 
@@ -100,15 +100,22 @@ _generic = make_outbox_table(MetaData())
 _relays: weakref.WeakSet[OutboxRelay] = weakref.WeakSet()
 
 
-def _kick_all(_session: Session) -> None:
+def _kick_all(session: Session) -> None:
+    service = session.info.get("service")
     for relay in list(_relays):
-        relay.kick()
+        if service is None or relay.serves(service):
+            relay.kick()
 
 
 def enqueue(session: Session, event_type: str, payload: dict[str, Any], table: Table | None = None) -> str:
-    """Write one event in the caller's transaction; returns its message_id (also put in the payload)."""
+    """Write one event in the caller's transaction; returns its message_id (also put in the payload).
+
+    The payload names its agency (`agency_id`, from the session's Database) unless it does already: the services
+    of an installation serve many agencies, and an event handler has no acting user to take it from."""
     message_id = str(payload.get("message_id") or uuid.uuid4())
     body = {**payload, "message_id": message_id}
+    if "agency_id" not in body and session.info.get("agency_id"):
+        body["agency_id"] = session.info["agency_id"]
     session.execute((table if table is not None else _generic).insert().values(
         message_id=message_id, event_type=event_type, payload=body, created_at=now_utc(), attempts=0))
     if not session.info.get("_outbox_kick"):
@@ -174,11 +181,13 @@ def _mark(session: Session, t: Table, done: list[int], error: tuple[int, str] | 
 
 
 class OutboxRelay(EventDispatcher):
-    """Dispatches a service's outbox as its nameko events, every `interval` seconds and when kicked.
+    """Dispatches a service's outboxes (one per hosted agency) as its nameko events, when kicked.
 
     It is an EventDispatcher (declares `<service>.events`, publishes with confirms), used from its own
-    managed thread instead of from workers. The service's `Database` comes from its DatabaseProvider
-    (attribute `db_attr`). `self.outbox.kick()` in a worker wakes it at once.
+    managed thread instead of from workers. The service's `Databases` come from its DatabaseProvider
+    (attribute `db_attr`). A commit that enqueued wakes it at once (`self.outbox.kick()` too). It visits only the
+    agencies of its WorkList: at start every agency with tables (rows left by a stopped process), then those that
+    wrote since and those whose rows failed to go (retried every `interval` seconds). An idle agency is never read.
     """
 
     def __init__(self, db_attr: str = "db", interval: float = 0.5, batch: int = 100, **options: Any) -> None:
@@ -192,13 +201,17 @@ class OutboxRelay(EventDispatcher):
 
     def setup(self) -> None:
         super().setup()
-        self.agency = str(self.container.config.get("AGENCY_ID", ""))
+        self._work: WorkList | None = None
 
-    def _database(self) -> Database:
-        return sibling_database(self.container, self.db_attr, "OutboxRelay")
+    def _databases(self) -> Databases:
+        return sibling_databases(self.container, self.db_attr, "OutboxRelay")
+
+    def serves(self, service: str) -> bool:
+        return self._databases().service == service
 
     def start(self) -> None:
         self._stopping = False
+        self._work = self._databases().worklist("outbox")
         _relays.add(self)
         self._thread = self.container.spawn_managed_thread(self._run, identifier="outbox_relay")
 
@@ -225,10 +238,22 @@ class OutboxRelay(EventDispatcher):
         self.publisher.publish(payload, exchange=self.exchange, routing_key=event_type)
 
     def drain(self) -> int:
-        database = self._database()
-        sent = relay_pending(database, self.publish, self.batch)
-        with database.session() as session:
-            OUTBOX_BACKLOG.labels(self.agency, self.container.service_name).set(pending_count(session))
+        """Relay the pending rows of every agency due; returns how many were sent."""
+        assert self._work is not None
+        databases, sent = self._databases(), 0
+        for agency in self._work.take():
+            try:
+                database = databases.for_agency(agency)
+                sent += relay_pending(database, self.publish, self.batch)
+                with database.session() as session:
+                    backlog = pending_count(session)
+            except Exception:  # this agency's database briefly unreachable: the others still go, this one retries
+                log.exception("outbox relay of %s for %s failed", self.container.service_name, agency)
+                self._work.again(agency)
+                continue
+            OUTBOX_BACKLOG.labels(agency, self.container.service_name).set(backlog)
+            if backlog:
+                self._work.again(agency)
         return sent
 
     def _run(self) -> None:

@@ -6,7 +6,7 @@ In a service:
         name = "registry"
         actor = ActingUser()                     # self.actor.required() -> Actor, or Unauthenticated
         metrics = RpcMetrics()                   # requests / errors / duration per method
-        db = DatabaseProvider("registry", models.Base.metadata)
+        db = DatabaseProvider("registry", models.Base.metadata)   # the Database of the actor's agency
 
 Outside (gateway, edge, tests): `services.common.rpc_client.ServiceClient`.
 """
@@ -22,7 +22,7 @@ from sqlalchemy import MetaData
 
 from services.common import audit as audit_chain
 from services.common.actor import Actor
-from services.common.db import Database
+from services.common.db import Database, Databases, WorkList
 from services.common.errors import CongVanError
 from services.common.observability import RPC_DURATION, RPC_REQUESTS
 from services.common.settings import CommonSettings
@@ -51,8 +51,10 @@ class ActingUser(DependencyProvider):
 
 
 class RpcMetrics(DependencyProvider):
+    """RED metrics per agency (the acting user's, else the event's `agency_id`; "" for timers, which serve every
+    agency that has work), service and method."""
+
     def setup(self) -> None:
-        self.agency = str(self.container.config.get("AGENCY_ID", ""))
         self._starts: dict[int, float] = {}
 
     def worker_setup(self, worker_ctx) -> None:
@@ -69,9 +71,12 @@ class RpcMetrics(DependencyProvider):
         else:
             outcome = "error"
             log.error("%s.%s failed", service, method, exc_info=exc_info)
-        RPC_REQUESTS.labels(self.agency, service, method, outcome).inc()
+        agency = worker_agency(worker_ctx)
+        if not agency and worker_ctx.args and isinstance(worker_ctx.args[0], dict):
+            agency = str(worker_ctx.args[0].get("agency_id") or "")   # an event handler: the event's agency
+        RPC_REQUESTS.labels(agency, service, method, outcome).inc()
         if started is not None:
-            RPC_DURATION.labels(self.agency, service, method).observe(time.perf_counter() - started)
+            RPC_DURATION.labels(agency, service, method).observe(time.perf_counter() - started)
 
 
 def settings_from_config(config: dict[str, Any]) -> CommonSettings:
@@ -80,20 +85,45 @@ def settings_from_config(config: dict[str, Any]) -> CommonSettings:
     return CommonSettings(**{k: v for k, v in keys.items() if k in CommonSettings.model_fields and v is not None})
 
 
+class NoAgency:
+    """What a worker without an acting user (a timer, an event handler) gets as its database: it names no agency,
+    so it opens none; the handler picks the agency from its event or its work list with `for_agency`."""
+
+    agency_id = ""
+
+    def __init__(self, databases: Databases) -> None:
+        self.databases = databases
+        self.service = databases.service
+
+    def for_agency(self, agency_id: str) -> Database:
+        return self.databases.for_agency(agency_id)
+
+    def worklist(self, job: str) -> WorkList:
+        return self.databases.worklist(job)
+
+    def session(self) -> Any:
+        raise LookupError(f"{self.service}: this unit of work has no acting user; name the agency with "
+                          "db.for_agency(agency_id)")
+
+
 class DatabaseProvider(DependencyProvider):
-    """One `Database` per container (service instance), tables created at start. Every write through it lands
-    in the service's hash-chained audit_log, naming the worker's acting user (services/common/audit.py)."""
+    """The Database of the worker's agency (from the acting user in the nameko context), out of the service's
+    `Databases` (services/common/db.py: one pool, a schema or a file per agency, opened on first use). A worker
+    without an acting user gets `NoAgency`. Every write through it lands in the service's hash-chained audit_log,
+    naming the worker's acting user (services/common/audit.py)."""
 
     def __init__(self, service: str, metadata: MetaData, audit: bool = True) -> None:
         self.service = service
         self.metadata = metadata
         self.audit = audit
-        self.database: Database | None = None
+        self.databases: Databases | None = None
 
     def setup(self) -> None:
         settings = settings_from_config(self.container.config)
-        self.database = Database(self.service, settings.agency_id, self.metadata, settings, audit=self.audit)
-        self.database.create_all()
+        self.databases = Databases(self.service, self.metadata, settings, audit=self.audit)
+        if settings.agency_id:
+            # A process started for one agency (--agency) opens it at once, so its tables exist from the start.
+            self.databases.for_agency(settings.agency_id)
 
     def worker_setup(self, worker_ctx) -> None:
         # Runs in the worker's greenthread, like the handler: the audit hook finds the acting user there.
@@ -103,18 +133,25 @@ class DatabaseProvider(DependencyProvider):
         audit_chain.clear_worker()
 
     def stop(self) -> None:
-        if self.database:
-            self.database.dispose()
+        if self.databases:
+            self.databases.dispose()
 
-    def get_dependency(self, worker_ctx) -> Database:
-        assert self.database is not None
-        return self.database
+    def get_dependency(self, worker_ctx) -> Database | NoAgency:
+        assert self.databases is not None
+        agency = worker_agency(worker_ctx)
+        return self.databases.for_agency(agency) if agency else NoAgency(self.databases)
 
 
-def sibling_database(container, attr_name: str, owner: str) -> Database:
-    """The Database of the service's DatabaseProvider at `attr_name`, for extensions (outbox relay, mail sender)
+def worker_agency(worker_ctx) -> str:
+    """The agency of the worker's acting user, or "" when it has none."""
+    actor = worker_ctx.data.get(ACTOR_KEY) or {}
+    return str(actor.get("agency_id") or "") if isinstance(actor, dict) else ""
+
+
+def sibling_databases(container, attr_name: str, owner: str) -> Databases:
+    """The `Databases` of the service's DatabaseProvider at `attr_name`, for extensions (outbox relay, mail sender)
     that read and write the service's own tables from outside a worker."""
     for dep in container.dependencies:
-        if getattr(dep, "attr_name", None) == attr_name and getattr(dep, "database", None) is not None:
-            return dep.database
+        if getattr(dep, "attr_name", None) == attr_name and getattr(dep, "databases", None) is not None:
+            return dep.databases
     raise RuntimeError(f"{owner}: no DatabaseProvider at attribute {attr_name!r}")

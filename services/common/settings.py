@@ -18,7 +18,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
 
-    agency_id: str = Field("", description="Electronic identifier (mã định danh) of the agency this process serves")
+    agency_id: str = Field("", description="The agency a process was started for (an installation of one: its "
+                           "tables are opened at start). Services take each call's agency from its acting user, "
+                           "event or package, never from here")
     amqp_uri: str = Field("amqp://guest:guest@127.0.0.1:5672/", description="Broker of the agency's vhost")
     database_url: str | None = Field(None, description="PostgreSQL URL; unset means one SQLite file per service")
     data_dir: Path = Field(REPO_ROOT / "var" / "data", description="Root of embedded databases and files")
@@ -29,6 +31,7 @@ class CommonSettings(BaseSettings):
     s3_region: str = "us-east-1"
     metrics_port: int = Field(0, description="Port of /metrics and /healthz; 0 disables the endpoint")
     metrics_host: str = "127.0.0.1"
+    open_agencies: int = Field(64, description="SQLite: the most agencies' files a service keeps open at once")
     log_level: str = "INFO"
     timezone: str = "Asia/Ho_Chi_Minh"
 

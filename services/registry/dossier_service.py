@@ -9,31 +9,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.common.rpc import settings_from_config
 from services.registry import archive_export, search
 from services.registry import dossiers as dz
-from services.storage.blobs import BlobStore, blob_store
+from services.storage.provider import AgencyBlobStore
 
 INDEX_INTERVAL = 10.0   # seconds between passes of the search indexer over new or changed documents
 
 
-class Blobs(DependencyProvider):
-    """The agency's blob store (local folder or S3), read by the indexer and the export."""
-
-    def setup(self) -> None:
-        self.settings = settings_from_config(self.container.config)
-        self.store: BlobStore = blob_store(self.settings)
-
-    def get_dependency(self, worker_ctx) -> BlobStore:
-        return self.store
+INDEX_BATCH = 50
 
 
 class DossierEntrypoints:
-    blobs = Blobs()
+    blobs = AgencyBlobStore()   # the acting user's agency's store, read by the indexer and the export
     db: Any
     actor: Any
 
@@ -131,4 +121,10 @@ class DossierEntrypoints:
 
     @timer(interval=INDEX_INTERVAL)
     def index_pending(self) -> None:
-        search.index_pending(self.db, self.blobs.read, limit=50)
+        """Index new or changed documents of the agencies that wrote since the last pass (all of them at start)."""
+        work = self.db.worklist("search_index")
+        for agency in work.take():
+            done = search.index_pending(self.db.for_agency(agency), self.blobs.for_agency(agency).read,
+                                        limit=INDEX_BATCH)
+            if done >= INDEX_BATCH:
+                work.again(agency)

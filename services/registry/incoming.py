@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -183,6 +183,13 @@ def reverify_pending(db: Database, actor: Actor, verify: Verify, limit: int = 20
             _history(session, doc, actor, "verified", {"state": state, "verdict": report.get("verdict")})
         done.append({"incoming_id": doc_pk, "verification_state": state})
     return done
+
+
+def verifications_left(db: Database) -> int:
+    """How many incoming documents of the database's agency still wait for a signature verdict."""
+    with db.session() as session:
+        return int(session.execute(select(func.count()).select_from(Document).where(
+            Document.direction == Direction.INCOMING, Document.verification_state == "pending")).scalar_one())
 
 
 def list_waiting_reception(db: Database, actor: Actor, page: int = 1, size: int = 50) -> dict:

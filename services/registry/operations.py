@@ -30,6 +30,7 @@ from services.registry.incoming import (
     reject_incoming,
     reverify_pending,
     verification_outcome,
+    verifications_left,
 )
 from services.registry.outgoing import (
     ISSUE_RETRIES,
@@ -84,4 +85,5 @@ __all__ = [
     "submit_for_issue",
     "summary",
     "verification_outcome",
+    "verifications_left",
 ]

@@ -80,12 +80,21 @@ class RegistryService(DossierEntrypoints, ReportQueries):
 
     @timer(interval=REVERIFY_INTERVAL)
     def reverify_pending(self) -> None:
-        """Verifications deferred by receive_package (signing absent or slow) are asked again in the background."""
-        actor = system_actor(self.db.agency_id, "registry")
-        self.context.data[ACTOR_KEY] = actor.to_dict()  # signing.verify requires an acting user
-        done = ops.reverify_pending(self.db, actor, self._verify)
-        if done:
-            self.outbox.kick()
+        """Verifications deferred by receive_package (signing absent or slow) are asked again in the background,
+        for the agencies that wrote since the last pass (all of them at start) and those with some still pending."""
+        work = self.db.worklist("reverify")
+        for agency in work.take():
+            actor = system_actor(agency, "registry")
+            self.context.data[ACTOR_KEY] = actor.to_dict()  # signing.verify requires an acting user
+            database = self.db.for_agency(agency)
+            try:
+                done = ops.reverify_pending(database, actor, self._verify)
+            finally:
+                self.context.data.pop(ACTOR_KEY, None)
+            if done:
+                self.outbox.kick()
+            if ops.verifications_left(database):
+                work.again(agency)
 
     # --- administration ---
 
@@ -165,8 +174,9 @@ class RegistryService(DossierEntrypoints, ReportQueries):
 
     @event_handler("routing", "draft_signed")
     def on_draft_signed(self, payload: dict) -> None:
-        # Events carry no acting user: routing's signed draft is handed over by this agency's system actor.
-        ops.submit_for_issue(self.db, system_actor(self.db.agency_id, "routing"), payload)
+        # Events carry no acting user: routing's signed draft is handed over by its agency's system actor.
+        agency = payload["agency_id"]
+        ops.submit_for_issue(self.db.for_agency(agency), system_actor(agency, "routing"), payload)
 
     @rpc
     def list_waiting_issue(self, page: int = 1, size: int = 50) -> dict:

@@ -1,4 +1,4 @@
-"""nameko service `reporting`: reports and printable registers of one agency, and the overdue gauge.
+"""nameko service `reporting`: reports and printable registers of each hosted agency, and the overdue gauge.
 
 It owns no business data: every figure comes from the read-only RPCs `registry.report_register` and
 `routing.report_handlings` (services/*/report_queries.py), called with the caller's acting user (the nameko
@@ -9,6 +9,8 @@ date_from, date_to, fmt)` (files come back as {filename, content_type, data (bas
 Gauge `congvan_documents_overdue{agency,unit}`: open incoming documents past their handling deadline, per unit
 of the main handler; refreshed at start (retried after REPORTING_OVERDUE_FIRST_RETRY seconds, default 5, doubling
 up to 60, until routing first answers), then every REPORTING_OVERDUE_INTERVAL seconds (default 300), and on demand.
+The timer refreshes the agencies this service has seen (any report call) and the one a process was started for
+(AGENCY_ID, an installation of one); an agency nobody has looked at costs nothing until someone does.
 """
 
 from __future__ import annotations
@@ -108,14 +110,28 @@ class StartupRetryTimer(Timer):
 startup_retry_timer = StartupRetryTimer.decorator
 
 
-class Agency(DependencyProvider):
-    """The agency this service serves, and its gauge."""
+class Agencies(DependencyProvider):
+    """The overdue gauge of each agency this service has seen, and which ones the timer keeps fresh."""
 
     def setup(self) -> None:
-        self.agency_id = str(self.container.config.get("AGENCY_ID", ""))
-        self.gauge = OverdueGauge(self.agency_id)
+        self._gauges: dict[str, OverdueGauge] = {}
+        self._lock = threading.Lock()
+        started_for = str(self.container.config.get("AGENCY_ID", ""))
+        if started_for:
+            self.gauge(started_for)
 
-    def get_dependency(self, worker_ctx) -> Agency:
+    def gauge(self, agency_id: str) -> OverdueGauge:
+        with self._lock:
+            gauge = self._gauges.get(agency_id)
+            if gauge is None:
+                gauge = self._gauges[agency_id] = OverdueGauge(agency_id)
+            return gauge
+
+    def watched(self) -> list[str]:
+        with self._lock:
+            return sorted(self._gauges)
+
+    def get_dependency(self, worker_ctx) -> Agencies:
         return self
 
 
@@ -153,7 +169,7 @@ class ReportingService:
     name = "reporting"
     actor = ActingUser()
     metrics = RpcMetrics()
-    agency = Agency()
+    agencies = Agencies()
     context = WorkerContext()
     registry = RpcProxy("registry")
     routing = RpcProxy("routing")
@@ -161,8 +177,8 @@ class ReportingService:
     # --- plumbing ---
 
     def _caller(self, *roles: str) -> Actor:
+        """The acting user, whose agency every figure is of (registry and routing re-check it)."""
         actor = self.actor.required()
-        actor.require_agency(self.agency.agency_id)
         actor.require(*roles)
         return actor
 
@@ -180,7 +196,7 @@ class ReportingService:
         summary = domain.incoming_summary(facts, now_utc(), unit)
         rejected = incoming["arrived_by_state"].get("rejected", 0)
         return {
-            "agency_id": self.agency.agency_id, "organ_name": incoming.get("organ_name") or self.agency.agency_id,
+            "agency_id": actor.agency_id, "organ_name": incoming.get("organ_name") or actor.agency_id,
             "date_from": date_from, "date_to": date_to, "unit": unit,
             "registered": len(incoming["rows"]), "rejected": rejected if unit is None else 0,
             "arrived_by_state": incoming["arrived_by_state"] if unit is None else {},
@@ -197,7 +213,7 @@ class ReportingService:
         actor = self._caller(*REPORT_READERS)
         start, end = _period(date_from, date_to)
         result = self._build(actor, start, end)
-        self._refresh_from_open()
+        self._refresh_from_open(actor.agency_id)
         return result
 
     @rpc
@@ -251,24 +267,29 @@ class ReportingService:
 
     # --- the overdue gauge ---
 
-    def _refresh_from_open(self) -> dict[str, int]:
+    def _refresh_from_open(self, agency_id: str) -> dict[str, int]:
+        """routing answers for the agency of the acting user in the context (the caller's, or the timer's)."""
         facts = self.routing.report_handlings(None, None, True)
         per_unit = domain.overdue_by_unit(facts, now_utc())
-        self.agency.gauge.set(per_unit)
+        self.agencies.gauge(agency_id).set(per_unit)
         return per_unit
 
     @rpc
     def refresh_overdue(self) -> dict[str, int]:
-        self._caller(*REPORT_READERS, Role.SYSTEM)
-        return self._refresh_from_open()
+        actor = self._caller(*REPORT_READERS, Role.SYSTEM)
+        return self._refresh_from_open(actor.agency_id)
 
     # At start, then soon again until routing first answers (it may still be starting), then every interval.
     @startup_retry_timer(interval=OVERDUE_INTERVAL, first_retry=OVERDUE_FIRST_RETRY, max_retry=OVERDUE_MAX_RETRY)
     def refresh_overdue_timer(self) -> bool:
-        self.context.data[ACTOR_KEY] = system_actor(self.agency.agency_id, "reporting").to_dict()
-        try:
-            self._refresh_from_open()
-        except Exception:  # routing absent or busy: the timer tries again; the gauge keeps its last value
-            log.warning("overdue gauge refresh failed", exc_info=True)
-            return False
-        return True
+        refreshed = True
+        for agency in self.agencies.watched():
+            self.context.data[ACTOR_KEY] = system_actor(agency, "reporting").to_dict()
+            try:
+                self._refresh_from_open(agency)
+            except Exception:  # routing absent or busy: the timer tries again; the gauge keeps its last value
+                log.warning("overdue gauge refresh of %s failed", agency, exc_info=True)
+                refreshed = False
+            finally:
+                self.context.data.pop(ACTOR_KEY, None)
+        return refreshed

@@ -26,8 +26,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.common.clock import now_utc
-from services.common.db import Database
-from services.common.rpc import sibling_database
+from services.common.db import Database, Databases
+from services.common.rpc import sibling_databases
 from services.routing.models import Notification, Staff
 
 log = logging.getLogger(__name__)
@@ -90,7 +90,10 @@ def notify(session: Session, user_ids: list[str] | set[str], kind: str, title: s
     return added
 
 
-def deliver_pending(database: Database, mailer: Mailer | None, limit: int = 200) -> dict[str, int]:
+DELIVERY_BATCH = 200
+
+
+def deliver_pending(database: Database, mailer: Mailer | None, limit: int = DELIVERY_BATCH) -> dict[str, int]:
     """Send the e-mail of pending notifications; people without an address get `none`."""
     counts = {"sent": 0, "failed": 0, "skipped": 0}
     if mailer is None:
@@ -161,16 +164,27 @@ class MailSender(DependencyProvider):
     def kick(self) -> None:
         self._wake.set()
 
-    def _database(self) -> Database:
-        return sibling_database(self.container, self.db_attr, "MailSender")
+    def _databases(self) -> Databases:
+        return sibling_databases(self.container, self.db_attr, "MailSender")
+
+    def deliver(self) -> None:
+        """Send the pending e-mail of the agencies that wrote since the last pass (all at start); an agency whose
+        e-mail failed (SMTP outage) is visited again at the next tick."""
+        databases = self._databases()
+        work = databases.worklist("mail")
+        for agency in work.take():
+            try:
+                counts = deliver_pending(databases.for_agency(agency), self.mailer)
+            except Exception:  # database briefly unreachable: the next tick retries
+                log.exception("notification e-mail delivery of %s failed", agency)
+                counts = {"failed": 1}
+            if counts.get("failed") or counts.get("sent", 0) + counts.get("skipped", 0) >= DELIVERY_BATCH:
+                work.again(agency)
 
     def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()
-            try:
-                deliver_pending(self._database(), self.mailer)
-            except Exception:  # database briefly unreachable: the next tick retries
-                log.exception("notification e-mail delivery failed")
+            self.deliver()
             self._wake.wait(self.interval)
 
     def get_dependency(self, worker_ctx) -> MailSender:

@@ -23,15 +23,14 @@ from nameko.timer import timer
 from services.common.actor import system_actor
 from services.common.errors import CongVanError
 from services.common.outbox import OutboxRelay
-from services.common.rpc import ActingUser, DatabaseProvider, RpcMetrics, settings_from_config
+from services.common.rpc import ActingUser, DatabaseProvider, RpcMetrics
 from services.routing.app import Routing, SigningTimeout
 from services.routing.models import Base
 from services.routing.notify import MailSender
 from services.routing.report_queries import ReportQueries
+from services.storage.provider import AgencyBlobStore
 
 log = logging.getLogger(__name__)
-
-_BLOB_STORES: dict[tuple, Any] = {}
 
 REMINDER_INTERVAL = float(os.environ.get("ROUTING_REMINDER_INTERVAL", "300"))
 SIGNING_TIMEOUT = float(os.environ.get("ROUTING_SIGNING_TIMEOUT", "30"))
@@ -45,21 +44,19 @@ class RoutingService(ReportQueries):
     db = DatabaseProvider("routing", Base.metadata)
     outbox = OutboxRelay()
     mail = MailSender()
+    blobs = AgencyBlobStore()
     signing = RpcProxy("signing")
     config = Config()
 
     # -- plumbing -----------------------------------------------------------------------------------------------
 
-    def _app(self) -> Routing:
+    def _app(self, agency_id: str | None = None) -> Routing:
+        """The routing of the acting user's agency, or of `agency_id` (events and timers have no acting user)."""
+        database = self.db.for_agency(agency_id) if agency_id else self.db
         blobs = None
         if self.config.get("ROUTING_CHECK_BLOBS", True):
-            key = (self.db.agency_id, self.config.get("S3_ENDPOINT"), str(self.config.get("DATA_DIR")))
-            if key not in _BLOB_STORES:  # one client per agency store, not one per call
-                from services.storage.blobs import blob_store
-
-                _BLOB_STORES[key] = blob_store(settings_from_config(self.config), self.db.agency_id)
-            blobs = _BLOB_STORES[key]
-        return Routing(self.db, self.db.agency_id, sign=self._sign, blobs=blobs)
+            blobs = self.blobs.for_agency(database.agency_id) if agency_id else self.blobs
+        return Routing(database, database.agency_id, sign=self._sign, blobs=blobs)
 
     def _sign(self, pdf_sha256: str, signer_user_id: str, reason: str, on_behalf_of: dict | None = None,
               signer_position: str = "", operation_id: str | None = None) -> dict[str, Any]:
@@ -78,29 +75,35 @@ class RoutingService(ReportQueries):
         self.mail.kick()  # notifications written by the call go out by e-mail now, not at the next tick
         return result
 
-    def _system(self) -> Any:
-        return system_actor(self.db.agency_id, "routing")
-
-    # -- events in ----------------------------------------------------------------------------------------------
+    # -- events in (the agency is the event's: an installation's routing serves all its agencies) ---------------
 
     @event_handler("registry", "incoming_registered", requeue_on_error=True)
     def on_incoming_registered(self, payload: dict[str, Any]) -> None:
+        agency = payload["agency_id"]
         try:
-            self._app().on_incoming_registered(self._system(), payload)
+            self._app(agency).on_incoming_registered(system_actor(agency, "routing"), payload)
         except CongVanError:  # a malformed event will not get better by retrying
             log.exception("incoming_registered refused: %s", payload.get("incoming_id"))
         self.mail.kick()
 
     @event_handler("registry", "outgoing_issued", requeue_on_error=True)
     def on_outgoing_issued(self, payload: dict[str, Any]) -> None:
+        agency = payload["agency_id"]
         try:
-            self._app().on_outgoing_issued(self._system(), payload)
+            self._app(agency).on_outgoing_issued(system_actor(agency, "routing"), payload)
         except CongVanError:
             log.exception("outgoing_issued refused: %s", payload.get("outgoing_id"))
 
     @timer(interval=REMINDER_INTERVAL)
     def reminders(self) -> None:
-        self._app().run_reminders(self._system())
+        """Due-soon and overdue reminders, for the agencies that wrote since the last pass (all at start) and
+        those with open deadlines still ahead; an agency with nothing open is not visited."""
+        work = self.db.worklist("reminders")
+        for agency in work.take():
+            app = self._app(agency)
+            app.run_reminders(system_actor(agency, "routing"))
+            if app.deadlines_ahead():
+                work.again(agency)
         self.mail.kick()
 
     # -- configuration ------------------------------------------------------------------------------------------

@@ -275,6 +275,17 @@ class Work:
                         f"Hạn hoàn thành: {_iso(task.due)}", "task", task.id, dedupe_key=f"{state}:task:{task.id}")
         return counts
 
+    def deadlines_ahead(self) -> bool:
+        """Whether an open handling or task has a deadline still ahead, so that a reminder may come due later
+        (the reminder timer keeps visiting the agency; an agency with none is left alone until it writes)."""
+        now = self._now()
+        active = [s.value for s in domain.ACTIVE_STATES]
+        with self.db.session() as session:
+            if session.scalar(select(Handling.id).where(Handling.status.in_(active), Handling.deadline > now)
+                              .limit(1)) is not None:
+                return True
+            return session.scalar(select(Task.id).where(Task.status == "open", Task.due > now).limit(1)) is not None
+
     @staticmethod
     def _reminder_title(state: str, priority: int, subject: str) -> str:
         what = "Sắp đến hạn xử lý" if state == "due_soon" else "Đã quá hạn xử lý"

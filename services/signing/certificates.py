@@ -10,7 +10,9 @@ metric must not take the service down.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +35,11 @@ CERTIFICATE_EXPIRY = Gauge(
 )
 
 
+# The label sets exported per agency, so that one agency's export removes only its own stale series.
+_EXPORTED: dict[str, set[tuple[str, str, str, str]]] = {}
+_EXPORTED_LOCK = threading.Lock()
+
+
 @dataclass(frozen=True)
 class HeldCertificate:
     holder: str
@@ -46,11 +53,11 @@ def key_refs(settings: SigningSettings, database: Database) -> dict[str, tuple[s
     """holder -> (role, key reference): registered bindings first, then the PKI manifest's defaults."""
     refs: dict[str, tuple[str, dict[str, Any]]] = {}
     try:
-        agency = load_pki(settings.pki_dir).manifest.get("agencies", {}).get(settings.agency_id) or {}
+        agency = load_pki(settings.pki_dir).manifest.get("agencies", {}).get(database.agency_id) or {}
     except (CongVanError, FileNotFoundError):  # no PKI dir: production keys are all registered
         agency = {}
     if settings.signing_key_source == "pkcs12" and agency:
-        refs[f"agency:{settings.agency_id}"] = ("seal", {"source": "pkcs12", "p12": agency["seal"]["p12"]})
+        refs[f"agency:{database.agency_id}"] = ("seal", {"source": "pkcs12", "p12": agency["seal"]["p12"]})
         for leader in agency.get("leaders") or []:
             refs[leader["username"]] = ("leader", {"source": "pkcs12", "p12": leader["p12"]})
     with database.session() as session:
@@ -75,9 +82,17 @@ def held_certificates(settings: SigningSettings, database: Database) -> list[Hel
 
 
 def export_expiry(settings: SigningSettings, database: Database) -> list[HeldCertificate]:
-    """Set the gauge to exactly the certificates held now (a replaced certificate's series disappears)."""
+    """Set the agency's series of the gauge to exactly the certificates it holds now (a replaced certificate's
+    series disappears; other agencies' series stay)."""
     certificates = held_certificates(settings, database)
-    CERTIFICATE_EXPIRY.clear()
-    for c in certificates:
-        CERTIFICATE_EXPIRY.labels(settings.agency_id, c.role, c.subject, c.serial).set(c.not_after)
+    agency = database.agency_id
+    with _EXPORTED_LOCK:
+        for labels in _EXPORTED.pop(agency, set()):
+            with contextlib.suppress(KeyError):
+                CERTIFICATE_EXPIRY.remove(*labels)
+        exported = _EXPORTED[agency] = set()
+        for c in certificates:
+            labels = (agency, c.role, c.subject, c.serial)
+            CERTIFICATE_EXPIRY.labels(*labels).set(c.not_after)
+            exported.add(labels)
     return certificates

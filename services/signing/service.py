@@ -30,19 +30,21 @@ from services.signing.certificates import export_expiry
 from services.signing.domain import parse_on_behalf_of
 from services.signing.settings import signing_settings_from_config
 from services.signing.workflow import Signing, seal_holder
+from services.storage.blobs import BlobStores
 
 
 class SigningProvider(DependencyProvider):
-    """The signing settings of the container; `workflow` makes one over the worker's database."""
+    """The signing settings of the container; `workflow` makes one over an agency's database and blob store."""
 
     def setup(self) -> None:
         self.settings = signing_settings_from_config(self.container.config)
+        self.stores = BlobStores(self.settings)
 
     def get_dependency(self, worker_ctx) -> Any:
         return self
 
     def workflow(self, database) -> Signing:
-        return Signing(self.settings, database)
+        return Signing(self.settings, database, self.stores.for_agency(database.agency_id))
 
 
 CERTIFICATE_METRICS_INTERVAL = 3600.0  # notAfter does not move; only new bindings and renewals change it
@@ -65,13 +67,15 @@ class SigningService:
 
     @timer(interval=CERTIFICATE_METRICS_INTERVAL, eager=True)
     def export_certificate_expiry(self) -> None:
-        """congvan_signing_certificate_expiry_timestamp_seconds for the keys held (certificates.py)."""
-        export_expiry(self.config.settings, self.db)
+        """congvan_signing_certificate_expiry_timestamp_seconds for the keys held (certificates.py): every agency
+        with signing tables at start, then those that wrote since (a new binding is exported at once anyway)."""
+        for agency in self.db.worklist("certificate_expiry").take():
+            export_expiry(self.config.settings, self.db.for_agency(agency))
 
     @rpc
     def prepare_draft(self, pdf_sha256: str, layout: dict | None = None) -> dict:
         actor = self.actor.required()
-        actor.require_agency(self.config.settings.agency_id)
+        actor.require_agency(self.db.agency_id)
         return self._signing().prepare_draft(pdf_sha256, layout)
 
     @rpc
@@ -81,7 +85,7 @@ class SigningService:
         """A leader signs in their own name; anyone else only with `on_behalf_of` (user_id, full_name,
         position, form "TUQ."/"KT."/"TL."): the delegation routing verified. Everyone signs with their own key."""
         actor = self.actor.required()
-        actor.require_agency(self.config.settings.agency_id)
+        actor.require_agency(self.db.agency_id)
         on_behalf = parse_on_behalf_of(on_behalf_of)
         if not actor.has(Role.SYSTEM):
             if on_behalf is None and not actor.has(Role.LEADER):
@@ -99,7 +103,7 @@ class SigningService:
     def fill_and_seal(self, pdf_sha256: str, number_text: str, date_text: str, notation: str,
                       appendix_sha256s: list[str] | None = None, operation_id: str | None = None) -> dict:
         actor = self.actor.required()
-        actor.require_agency(self.config.settings.agency_id)
+        actor.require_agency(self.db.agency_id)
         actor.require(Role.CLERK, Role.SYSTEM)
         return self._signing().fill_and_seal(pdf_sha256, number_text, date_text, notation, appendix_sha256s or [],
                                              operation_id)
@@ -107,13 +111,13 @@ class SigningService:
     @rpc
     def verify(self, pdf_sha256: str) -> dict:
         actor = self.actor.required()
-        actor.require_agency(self.config.settings.agency_id)
+        actor.require_agency(self.db.agency_id)
         return self._signing().verify(pdf_sha256)
 
     @rpc
     def set_signature_image(self, user_id: str, png_sha256: str) -> dict:
         actor = self.actor.required()
-        actor.require_agency(self.config.settings.agency_id)
+        actor.require_agency(self.db.agency_id)
         if user_id != actor.user_id:
             actor.require(Role.ADMIN, Role.SYSTEM)
         return self._signing().set_image(user_id, png_sha256)
@@ -121,15 +125,15 @@ class SigningService:
     @rpc
     def set_seal_image(self, png_sha256: str) -> dict:
         actor = self.actor.required()
-        actor.require_agency(self.config.settings.agency_id)
+        actor.require_agency(self.db.agency_id)
         actor.require(Role.ADMIN, Role.CLERK, Role.SYSTEM)
-        return self._signing().set_image(seal_holder(self.config.settings.agency_id), png_sha256)
+        return self._signing().set_image(seal_holder(self.db.agency_id), png_sha256)
 
     @rpc
     def personal_certificates(self) -> list[dict]:
         """Personal certificates issued by the PKI dir for this agency (name, title, key reference)."""
         actor = self.actor.required()
-        actor.require_agency(self.config.settings.agency_id)
+        actor.require_agency(self.db.agency_id)
         actor.require(Role.ADMIN, Role.SYSTEM)
         return self._signing().personal_certificates()
 
@@ -137,10 +141,10 @@ class SigningService:
     def register_certificate(self, holder: str, kind: str, key_ref: dict, display_name: str = "") -> dict:
         """Bind a key (PKCS#12 file or PKCS#11 labels) to a leader (user id) or, kind "seal", to the agency."""
         actor = self.actor.required()
-        actor.require_agency(self.config.settings.agency_id)
+        actor.require_agency(self.db.agency_id)
         actor.require(Role.ADMIN, Role.SYSTEM)
         if kind == "seal":
-            holder = seal_holder(self.config.settings.agency_id)
+            holder = seal_holder(self.db.agency_id)
         result = self._signing().register_certificate(holder, kind, key_ref, display_name)
         export_expiry(self.config.settings, self.db)  # the new certificate is watched at once
         return result

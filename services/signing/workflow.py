@@ -60,9 +60,9 @@ def appearance_time(moment: datetime) -> str:
 class Signing:
     def __init__(self, settings: SigningSettings, database: Database, blobs: BlobStore | None = None) -> None:
         self.settings = settings
-        self.agency_id = settings.agency_id
+        self.agency_id = database.agency_id
         self.db = database
-        self.blobs = blobs or blob_store(settings, settings.agency_id)
+        self.blobs = blobs or blob_store(settings, database.agency_id)
 
     # ------------------------------------------------------------ helpers
 

@@ -21,6 +21,8 @@ import io
 import os
 import shutil
 import tempfile
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -206,7 +208,9 @@ class LocalBlobStore:
 
 
 def blob_store(settings: CommonSettings | None = None, agency_id: str | None = None) -> BlobStore:
-    """The agency's blob store. S3 (services/storage/s3.py) when S3_ENDPOINT is set, else a local folder."""
+    """An agency's blob store. S3 (services/storage/s3.py) when S3_ENDPOINT is set, else a local folder.
+
+    Services name the agency (their workers serve many); CLIs and tests may rely on AGENCY_ID."""
     settings = settings or get_settings()
     agency = agency_id or settings.agency_id
     if settings.s3_endpoint:
@@ -214,3 +218,27 @@ def blob_store(settings: CommonSettings | None = None, agency_id: str | None = N
 
         return S3BlobStore(settings, agency)
     return LocalBlobStore(Path(settings.data_dir) / agency_slug(agency) / "blobs")
+
+
+class BlobStores:
+    """Every hosted agency's blob store in this process, made on first use (an S3 client, a folder); the
+    `max_open` most recently used are kept, so an idle agency holds nothing."""
+
+    def __init__(self, settings: CommonSettings, max_open: int = 256) -> None:
+        self.settings = settings
+        self.max_open = max_open
+        self._stores: OrderedDict[str, BlobStore] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def for_agency(self, agency_id: str) -> BlobStore:
+        if not agency_id:
+            raise LookupError("blob store: no agency named for this unit of work")
+        with self._lock:
+            store = self._stores.get(agency_id)
+            if store is None:
+                store = self._stores[agency_id] = blob_store(self.settings, agency_id)
+                while len(self._stores) > self.max_open:
+                    self._stores.popitem(last=False)
+            else:
+                self._stores.move_to_end(agency_id)
+            return store

@@ -1,12 +1,12 @@
-"""nameko service `storage`: file records, retention, deletion, scrub and statistics of one agency's files.
+"""nameko service `storage`: file records, retention, deletion, scrub and statistics of each hosted agency's files.
 
-Bytes do not travel over RPC: processes of the agency put them in the blob store directly (ingest.py, blobs.py)
-and then call `record_file` with the hash. Every call takes the actor from the nameko context and is refused
-for another agency's actor.
+Bytes do not travel over RPC: processes of the installation put them in the agency's blob store directly
+(ingest.py, blobs.py) and then call `record_file` with the hash. Every call takes the actor from the nameko context
+and works on the actor's agency's records and store only.
 
 Gauges `congvan_storage_objects{agency}` and `congvan_storage_bytes{agency}` (the distinct blobs the live records
-name, and their bytes) are set by a timer: at start and every STORAGE_GAUGE_INTERVAL seconds (default 60), with one
-aggregate query; `stats()` sets them too.
+name, and their bytes) are set by a timer: at start for every agency, then every STORAGE_GAUGE_INTERVAL seconds
+(default 60) for the agencies that wrote since, with one aggregate query each; `stats()` sets them too.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import logging
 import os
 from datetime import date
 
-from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import select, text
@@ -24,8 +23,8 @@ from services.common.actor import Actor, Role
 from services.common.errors import Forbidden
 from services.common.rpc import ActingUser, DatabaseProvider, RpcMetrics
 from services.storage import domain, records
-from services.storage.blobs import BlobStore, blob_store
 from services.storage.models import Base, StoredFile
+from services.storage.provider import AgencyBlobStore
 from services.storage.scrub import STORED_BYTES, STORED_OBJECTS, scrub
 from services.storage.settings import StorageSettings
 
@@ -45,24 +44,13 @@ def storage_settings_from_config(config: dict) -> StorageSettings:
     return StorageSettings(**{k: v for k, v in keys.items() if k in StorageSettings.model_fields and v is not None})
 
 
-class BlobStoreProvider(DependencyProvider):
-    """The agency's blob store (local folder or S3), built once per container."""
-
-    def setup(self) -> None:
-        settings = storage_settings_from_config(self.container.config)
-        self.store = blob_store(settings, settings.agency_id)
-
-    def get_dependency(self, worker_ctx) -> BlobStore:
-        return self.store
-
-
 class StorageService:
     name = "storage"
 
     actor = ActingUser()
     metrics = RpcMetrics()
     db = DatabaseProvider("storage", Base.metadata)
-    store = BlobStoreProvider()
+    store = AgencyBlobStore(storage_settings_from_config)   # the acting user's agency's store
 
     def _actor(self, *roles: str) -> Actor:
         actor = self.actor.required()
@@ -142,16 +130,20 @@ class StorageService:
         set_gauges(self.db.agency_id, result["objects"], result["bytes"])
         return result
 
-    # eager: a new agency's dashboard shows its 0 files at once, not "no data" for the first interval.
+    # eager: every agency's dashboard shows its files at once, not "no data" for the first interval. Then only
+    # the agencies that wrote since the last pass are counted again: an idle agency's figures do not move.
     @timer(interval=GAUGE_INTERVAL, eager=True)
     def refresh_gauges(self) -> None:
-        try:
-            with self.db.session() as s:
-                objects, size = records.blob_totals(s)
-        except Exception:  # the database briefly away: keep the last values, the next tick tries again
-            log.warning("storage gauges not refreshed", exc_info=True)
-            return
-        set_gauges(self.db.agency_id, objects, size)
+        work = self.db.worklist("storage_gauges")
+        for agency in work.take():
+            try:
+                with self.db.for_agency(agency).session() as s:
+                    objects, size = records.blob_totals(s)
+            except Exception:  # the database briefly away: keep the last values, the next tick tries again
+                log.warning("storage gauges of %s not refreshed", agency, exc_info=True)
+                work.again(agency)
+                continue
+            set_gauges(agency, objects, size)
 
     @rpc
     def health(self) -> dict:

@@ -41,7 +41,9 @@ def test_enqueue_is_part_of_the_callers_transaction(outbox_db):
         assert pending_count(s) == 1
         table = make_outbox_table(MetaData())
         row = s.execute(select(table)).one()
-    assert row.message_id == mid and row.payload == {"status_code": "03", "message_id": mid}
+    # The payload names its agency: the services of an installation serve many, and an event has no actor.
+    assert row.message_id == mid
+    assert row.payload == {"status_code": "03", "message_id": mid, "agency_id": "000.00.00.T01"}
 
 
 def test_relay_dispatches_in_order_and_marks_sent_only_after_publish(outbox_db):

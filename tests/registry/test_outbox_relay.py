@@ -45,9 +45,12 @@ def _read(conn: Connection, queue: Queue, count: int, timeout: float = 10.0) -> 
     return got
 
 
+AGENCY = "000.00.00.T02"
+CLERK = {"user_id": "u1", "username": "thuvt.vp", "agency_id": AGENCY, "roles": ["clerk"]}
+
+
 def test_relay_dispatches_committed_events_only(fresh_vhost, tmp_path):
-    config = {"AMQP_URI": fresh_vhost, "AGENCY_ID": "000.00.00.T02", "DATA_DIR": str(tmp_path),
-              "serializer": "json"}
+    config = {"AMQP_URI": fresh_vhost, "DATA_DIR": str(tmp_path), "serializer": "json"}
     container = ServiceContainer(OutboxDemo, config)
     container.start()
     try:
@@ -55,7 +58,7 @@ def test_relay_dispatches_committed_events_only(fresh_vhost, tmp_path):
             exchange = Exchange("outboxdemo.events", type="topic", durable=True)
             queue = Queue("test.outboxdemo", exchange=exchange, routing_key="thing_changed", durable=False)
             queue(conn.channel()).declare()
-            with entrypoint_hook(container, "change") as change:
+            with entrypoint_hook(container, "change", context_data={"actor": CLERK}) as change:
                 first = change(1)
                 with pytest.raises(ValueError):
                     change(2, fail=True)
@@ -63,8 +66,9 @@ def test_relay_dispatches_committed_events_only(fresh_vhost, tmp_path):
             bodies = _read(conn, queue, 2)
             assert [b["message_id"] for b in bodies] == [first, third]
             assert [b["n"] for b in bodies] == [1, 3]
+            assert {b["agency_id"] for b in bodies} == {AGENCY}  # events name their agency
         relay = next(d for d in container.dependencies if isinstance(d, OutboxRelay))
-        with relay._database().session() as s:
+        with relay._databases().for_agency(AGENCY).session() as s:
             assert pending_count(s) == 0
     finally:
         container.stop()

@@ -137,7 +137,7 @@ def registered_event(incoming_id: str, *, external: bool = True, priority: int =
     return {"incoming_id": incoming_id, "document_id": "000.00.00.H60,2026/02/27,12/UBND-VX", "subject": subject,
             "priority": priority, "due_date": due_date, "registered_at": "2026-03-02T08:00:00+07:00",
             "sender": {"organ_id": "000.00.00.H60", "organ_name": "Ủy ban nhân dân tỉnh Tuyên Quang"},
-            "external": external}
+            "external": external, "agency_id": AGENCY}   # the receiving agency, as the registry's outbox adds it
 
 
 def digest(data: bytes) -> str:

@@ -162,12 +162,21 @@ def test_deleting_a_plain_attachment_removes_unshared_bytes(storage):
     assert not storage.store.exists(own["sha256"])
 
 
-def test_calls_without_actor_or_from_another_agency_are_refused(storage):
+def test_calls_without_actor_are_refused_and_another_agency_reaches_only_its_own_files(storage):
     with pytest.raises(Unauthenticated):
         storage.call("stats", None)
-    with pytest.raises(Forbidden) as err:
-        storage.call("list_files", STRANGER, "document:1")
-    assert "cơ quan khác" in err.value.message_vi
+    # The process serves every agency its callers act for; another agency's actor works on its own records and
+    # store, where this agency's file does not exist (docs/architecture.md "Inside an installation").
+    mine = storage.put(b"%PDF-1.4 only for UBND tinh Tuyen Quang", owner="document:tenancy")
+    assert storage.call("list_files", STRANGER, "document:tenancy") == []
+    with pytest.raises(NotFound):
+        storage.call("get_file", STRANGER, mine["id"])
+    with pytest.raises(NotFound):
+        storage.call("delete_file", STRANGER, mine["id"])
+    with pytest.raises(NotFound):  # the bytes are in this agency's store, not in the stranger's
+        storage.call("record_file", STRANGER, mine["sha256"], "x.pdf", "application/pdf", mine["size"], "attachment",
+                     "document:stolen")
+    assert storage.call("get_file", CLERK, mine["id"])["deleted"] is False
     with pytest.raises(Forbidden):
         storage.call("scrub", CLERK)
 
