@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import Column, Engine, MetaData, PrimaryKeyConstraint, String, Table, create_engine, event, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.common.settings import CommonSettings, get_settings
@@ -285,6 +287,18 @@ class Databases:
             return database
 
     def _prepare(self, database: Database) -> None:
+        # Two processes (or workers) using a new agency at once race on CREATE SCHEMA / CREATE TABLE: PostgreSQL
+        # may refuse the loser with a duplicate error even with IF NOT EXISTS. The winner made it; try again.
+        for attempt in range(3):
+            try:
+                self._create(database)
+                return
+            except (IntegrityError, ProgrammingError):
+                if attempt == 2:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
+
+    def _create(self, database: Database) -> None:
         if self.postgres:
             assert self._engine is not None
             with self._engine.begin() as conn:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -118,6 +119,34 @@ def test_background_work_visits_only_the_agencies_that_wrote(settings):
         assert work.take() == []
     finally:
         databases.dispose()
+
+
+def test_processes_opening_a_new_agency_at_the_same_moment_all_get_it(pg_url, tmp_path):
+    """Each Databases stands for a process: they race on CREATE SCHEMA and CREATE TABLE of the same agency."""
+    settings = CommonSettings(database_url=pg_url, data_dir=tmp_path)
+    processes = [Databases("registry", Base.metadata, settings) for _ in range(4)]
+    errors: list[Exception] = []
+    start = threading.Barrier(len(processes))
+
+    def first_use(databases: Databases) -> None:
+        start.wait()
+        try:
+            with databases.for_agency(A).session() as s:
+                s.scalars(select(Document)).all()
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_use, args=(d,)) for d in processes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        assert errors == []
+        assert processes[0].known_agencies() == [A]
+    finally:
+        for databases in processes:
+            databases.dispose()
 
 
 SERVICES = ("services.storage.service:StorageService,services.registry.service:RegistryService,"
