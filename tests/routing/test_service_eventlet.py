@@ -42,7 +42,7 @@ class StubSigning:
 
     @rpc
     def sign_leader(self, pdf_sha256: str, signer_user_id: str, reason: str = "", on_behalf_of: dict | None = None,
-                    signer_position: str = "") -> dict:
+                    signer_position: str = "", operation_id: str | None = None) -> dict:
         StubSigning.calls.append((self.actor.required().user_id, signer_user_id))
         store = LocalBlobStore(Path(self.config["DATA_DIR"]) / agency_slug(AGENCY) / "blobs")
         return {"sha256": store.put_bytes(store.read(pdf_sha256) + b"\n%signed").sha256}
