@@ -210,3 +210,55 @@ def test_dates_are_typed_with_a_phone_number_pad(deployment, browser):
         assert wrong.evaluate("e => e.validationMessage") == "Nhập ngày theo dạng dd/mm/yyyy, ví dụ 05/03/2026."
     finally:
         phone.close()
+
+
+def test_the_clerk_receives_a_document_on_a_phone(deployment, browser):
+    """The page where the clerk receives a document (audit: 458 px wide on a phone) fits the screen, and axe finds
+    nothing on it. Where the "Tiếp nhận" button sits is printed (a sticky main action is still to come)."""
+    import re
+
+    from tests.e2e.helpers import csrf_of, signed_in, vietnamese_pdf, wait_for
+
+    sender_name, h60 = "lanvt.snv", "000.00.00.H60"
+    subject = "Về việc báo cáo tình hình sử dụng phần mềm quản lý văn bản trên điện thoại di động năm 2026"
+    sender = signed_in(f"http://127.0.0.1:{deployment.topology.gateway_port}", sender_name,
+                       demo_password(deployment, sender_name))
+    form = sender.get("/van-ban-di/gui")
+    number = re.search(r'name="code_number"[^>]*value="(\d+)"', form.text).group(1)
+    sent = sender.post("/van-ban-di/gui", data={
+        "csrf_token": csrf_of(form.text), "code_number": number, "code_notation": "SNV-VP",
+        "promulgation_date": "2026-11-20", "type_code": "CV", "priority": "1", "subject": subject,
+        "signer_full_name": "Trịnh Quang Huy", "signer_position": "Giám đốc", "recipients": [h60],
+    }, files={"file": ("Công văn SNV-VP.pdf", vietnamese_pdf("SỞ NỘI VỤ TỈNH TUYÊN QUANG", subject),
+                       "application/pdf")})
+    assert sent.status_code == 303, sent.text[:1000]
+
+    phone = Phone(browser, deployment)
+    page = phone.page
+    try:
+        phone.sign_in(CLERK)
+
+        def listed():
+            phone.go("/van-ban-den/cho-tiep-nhan")
+            return page.get_by_role("row").filter(has_text=f"{number}/SNV-VP").count()
+
+        wait_for(listed, 120, "the document in the clerk's waiting list", every=2)
+        row = page.get_by_role("row").filter(has_text=f"{number}/SNV-VP").first
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        row.get_by_role("link").first.click()
+        page.get_by_role("button", name="Tiếp nhận và vào sổ").wait_for()
+        width = page.evaluate("document.documentElement.scrollWidth")
+        box = page.get_by_role("button", name="Tiếp nhận và vào sổ").bounding_box()
+        print(f"document page at 390 px: {width} px wide; 'Tiếp nhận' at {box['y']:.0f} px "
+              f"({box['y'] / PHONE['height']:.1f} screens down)")
+        assert width <= PHONE["width"], f"the document page is {width} px wide"
+        script = axe_script()
+        if script.exists():
+            page.add_script_tag(path=str(script))
+            result = page.evaluate("() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})")
+            found = [f"{v['id']} {v['nodes'][0]['target']}" for v in result["violations"]]
+            print(f"axe 390 px văn thư /van-ban/…: {len(found)} violations {found}")
+            assert not found, found
+    finally:
+        phone.close()
+        sender.close()
