@@ -37,8 +37,47 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def make_tls_files(run: Path) -> tuple[Path, Path, Path]:
+    """A throwaway CA and a server certificate for localhost and 127.0.0.1: (ca, certificate, key) PEM files."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test directory CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+          .not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])).issuer_name(ca_name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost"),
+                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = run / "ca.pem", run / "server.pem", run / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                           serialization.NoEncryption()))
+    paths[2].chmod(0o600)
+    return paths
+
+
 def _config(run: Path) -> str:
-    return f"""include /etc/ldap/schema/core.schema
+    return f"""TLSCACertificateFile {run}/ca.pem
+TLSCertificateFile {run}/server.pem
+TLSCertificateKeyFile {run}/server.key
+include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
 include /etc/ldap/schema/nis.schema
@@ -70,12 +109,16 @@ class Slapd:
         self.run = Path(run_dir)
         self.port = free_port()
         self.url = f"ldap://127.0.0.1:{self.port}"
+        self.tls_port = free_port()
+        self.tls_url = f"ldaps://localhost:{self.tls_port}"  # the certificate names localhost and 127.0.0.1
+        self.ca_file = self.run / "ca.pem"
         self.admin_dn = f"cn=admin,{SUFFIX}"
         self.admin_password = secrets.token_urlsafe(18)
         self.proc: subprocess.Popen | None = None
 
     def start(self, ldif: str) -> None:
         (self.run / "data").mkdir(parents=True, exist_ok=True)
+        make_tls_files(self.run)
         conf = self.run / "slapd.conf"
         conf.write_text(_config(self.run).replace("{ROOTPW}", ssha(self.admin_password)))
         conf.chmod(0o600)
@@ -112,7 +155,8 @@ pwdMaxFailure: 0
                        capture_output=True)
         self.log = (self.run / "slapd.log").open("wb")
         # -d keeps slapd in the foreground (a child of this test run, stopped by its PID); stats logs each bind.
-        self.proc = subprocess.Popen([SLAPD, "-f", str(conf), "-h", f"{self.url}/", "-d", "stats"],
+        urls = f"{self.url}/ ldaps://127.0.0.1:{self.tls_port}/"
+        self.proc = subprocess.Popen([SLAPD, "-f", str(conf), "-h", urls, "-d", "stats"],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

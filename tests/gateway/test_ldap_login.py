@@ -230,3 +230,16 @@ def test_the_administrator_sees_a_directory_account_as_such(app, client):
         assert "Tài khoản thư mục (LDAP)" in page and "Đặt lại mật khẩu</button>" not in page
         local = admin.get(f"/quan-tri/nguoi-dung/{accounts(app).by_username('hoalt.vp').id}").text
         assert "Tài khoản thư mục (LDAP)" not in local and "Đặt lại mật khẩu</button>" in local
+
+
+def test_tls_to_the_directory_verifies_its_certificate(slapd):
+    """ldaps:// and StartTLS reach the directory only when its certificate chains to LDAP_CA_FILE."""
+    base = {k[5:]: v for k, v in ldap_settings(slapd).items()}
+    over_ldaps = LdapDirectory(LdapConfig(**base | {"url": slapd.tls_url, "ca_file": slapd.ca_file}))
+    assert over_ldaps.authenticate("anhnv", PEOPLE_PASSWORDS["anhnv"]).roles == ["specialist"]
+    assert over_ldaps.authenticate("anhnv", "Sai-mat-khau-1") == "bad_password"
+    start_tls = LdapDirectory(LdapConfig(**base | {"start_tls": True, "ca_file": slapd.ca_file}))
+    assert start_tls.authenticate("anhnv", PEOPLE_PASSWORDS["anhnv"]).roles == ["specialist"]
+    untrusted = LdapDirectory(LdapConfig(**base | {"url": slapd.tls_url}))  # the system's CAs do not know it
+    with pytest.raises(DirectoryUnavailable):
+        untrusted.authenticate("anhnv", PEOPLE_PASSWORDS["anhnv"])
