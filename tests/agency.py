@@ -13,12 +13,15 @@ from infra import procs
 
 @contextmanager
 def running_agency_process(services: str, amqp_uri: str, log_path: Path, env: dict[str, str], *,
-                           agency: str = "000.00.00.H60", ready_timeout: float = 90) -> Iterator[int]:
-    """Runs `python -m services.common.agency_process` and yields its metrics/health port once /healthz answers."""
+                           agency: str = "000.00.00.H60", installation: str = "",
+                           ready_timeout: float = 90) -> Iterator[int]:
+    """Runs `python -m services.common.agency_process` and yields its metrics/health port once /healthz answers.
+    `agency=""` with an `installation` name starts an installation process that names no agency."""
     port = procs.free_port()
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "services.common.agency_process", "--agency", agency, "--amqp-uri", amqp_uri,
+            [sys.executable, "-m", "services.common.agency_process", *(["--agency", agency] if agency else []),
+             *(["--installation", installation] if installation else []), "--amqp-uri", amqp_uri,
              "--metrics-port", str(port), "--services", services],
             stdout=log, stderr=subprocess.STDOUT, env=env)
         try:

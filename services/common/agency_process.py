@@ -1,7 +1,11 @@
-"""One agency's document service: its nameko services in one process, on the agency's own vhost.
+"""The document services of an installation: its nameko services in one process, on the installation's vhost.
 
+    python -m services.common.agency_process --installation tuyenquang --amqp-uri amqp://.../installation.tuyenquang
     python -m services.common.agency_process --agency 000.00.00.H60 --amqp-uri amqp://.../agency.000.00.00.H60 \
-        --metrics-port 19211
+        --metrics-port 19211                                       # an installation of one agency (the demo today)
+
+The services serve every agency their callers act for (docs/architecture.md "Inside an installation"): an
+installation process names no agency; `--agency` only opens that agency's tables at start.
 
 The process is eventlet-patched (nameko needs it), serves /metrics and /healthz, and runs every service
 listed in SERVICES whose module exists. Settings come from the environment (docs/configuration.md);
@@ -119,12 +123,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--agency", help="organ id whose tables are opened at start (an installation of one); "
                         "the services serve every agency their callers act for")
+    parser.add_argument("--installation", help="name of the installation this process serves (health and logs)")
     parser.add_argument("--amqp-uri")
     parser.add_argument("--metrics-port", type=int)
     parser.add_argument("--services", help="comma-separated module:Class list (default: all)")
     args = parser.parse_args()
-    overrides = {k: v for k, v in {"agency_id": args.agency, "amqp_uri": args.amqp_uri,
-                                   "metrics_port": args.metrics_port}.items() if v}
+    overrides = {k: v for k, v in {"agency_id": args.agency, "installation": args.installation,
+                                   "amqp_uri": args.amqp_uri, "metrics_port": args.metrics_port}.items() if v}
     settings = CommonSettings(**overrides)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     classes = load_services(args.services.split(",") if args.services else SERVICES)
@@ -133,10 +138,12 @@ def main() -> None:
         runner.add_service(cls)
     running = {"ok": False}
     serve_metrics(settings.metrics_port, lambda: {"services": running["ok"]}, host=settings.metrics_host,
-                  agency=settings.agency_id, services=",".join(c.name for c in classes))
+                  agency=settings.agency_id, installation=settings.installation,
+                  services=",".join(c.name for c in classes))
     runner.start()
     running["ok"] = True
-    log.info("agency %s: %s running", settings.agency_id, ", ".join(c.name for c in classes))
+    log.info("installation %s (agency %s): %s running", settings.installation or "-", settings.agency_id or "any",
+             ", ".join(c.name for c in classes))
 
     def _stop(*_):
         running["ok"] = False

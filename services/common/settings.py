@@ -31,6 +31,7 @@ class CommonSettings(BaseSettings):
     s3_region: str = "us-east-1"
     metrics_port: int = Field(0, description="Port of /metrics and /healthz; 0 disables the endpoint")
     metrics_host: str = "127.0.0.1"
+    installation: str = Field("", description="Name of the installation a process serves (shown by /healthz)")
     open_agencies: int = Field(64, description="SQLite: the most agencies' files a service keeps open at once")
     log_level: str = "INFO"
     timezone: str = "Asia/Ho_Chi_Minh"

@@ -10,8 +10,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -162,7 +164,10 @@ def installation(request, fresh_vhost, tmp_path):
         env["DATABASE_URL"] = request.getfixturevalue("pg_url")
     else:
         env.pop("DATABASE_URL", None)
-    with running_agency_process(SERVICES, fresh_vhost, tmp_path / "installation.log", env, agency=""):
+    with running_agency_process(SERVICES, fresh_vhost, tmp_path / "installation.log", env, agency="",
+                                installation="tuyenquang") as port:
+        health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=30).read())
+        assert health["installation"] == "tuyenquang" and not health["agency"]
         client = ServiceClient(fresh_vhost, size=2)
         try:
             yield client, CommonSettings(data_dir=tmp_path, database_url=env.get("DATABASE_URL"))
