@@ -384,15 +384,15 @@ def send_signed(g: Gateway, v: Viewer, form: dict[str, Any], file: UploadFile,
         if record is None:
             raise ValidationFailed(f"Không có cơ quan mã {organ_id} trong danh bạ.", field="recipients")
         recipients.append({"organ_id": record.organ_id, "organ_name": record.name})
+    registers = _registers(g, v, "outgoing")  # before storing: a refused send leaves no file behind
+    if not registers:
+        raise ValidationFailed("Chưa có sổ văn bản đi của năm nay; quản trị viên cần tạo sổ.", field="register")
     store = blob_store(g.settings, v.user.agency_id)
     result = ingest(store, file.file, file.filename or "van-ban.pdf", purpose="to_sign",
                     max_size=g.settings.max_upload_mb * 1024 * 1024)
     g.backends.call(v.actor, "storage", "record_file", result.sha256, result.display_name, result.content_type,
                     result.size, "signed_original", f"outgoing:{form['code_number']}/{form['code_notation']}")
     extra = store_appendices(g, v, appendices or [], f"outgoing:{form['code_number']}/{form['code_notation']}")
-    registers = _registers(g, v, "outgoing")
-    if not registers:
-        raise ValidationFailed("Chưa có sổ văn bản đi của năm nay; quản trị viên cần tạo sổ.", field="register")
     metadata = {"code_number": form["code_number"].strip(), "code_notation": form["code_notation"].strip(),
                 "issued_date": form["promulgation_date"], "type_code": form["type_code"],
                 "subject": form["subject"], "priority": int(form["priority"]),

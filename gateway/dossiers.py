@@ -187,6 +187,8 @@ def _install_dossier(app: FastAPI) -> None:
         """A working draft, a note or a media file that is not a registry document: stored, then referenced."""
         form = {"kind": kind, "title": title, "item_date": item_date, "pages": pages}
         try:
+            # Refused before anything is stored: a refused upload leaves no file and no record.
+            g.backends.call(v.actor, "registry", "check_dossier_item", dossier_id)
             store = blob_store(g.settings, v.user.agency_id)
             stored = ingest(store, file.file, file.filename or "tai-lieu.pdf", purpose="attachment",
                             max_size=g.settings.max_upload_mb * 1024 * 1024)

@@ -319,6 +319,8 @@ def install(app: FastAPI) -> None:
     def new_version(request: Request, draft_id: int, note: str = Form(""), file: UploadFile = File(...),
                     appendices: list[UploadFile] = File([]), v: Viewer = Depends(csrf_checked),
                     g: Gateway = Depends(gw)):
+        # Refused (not found, not the author, not editable) before anything is stored.
+        g.backends.call(v.actor, "routing", "check_draft_version", draft_id)
         try:
             sha, _name = store_draft_file(g, v, file, f"draft:{draft_id}")
             extra = store_appendices(g, v, appendices, f"draft:{draft_id}")

@@ -25,6 +25,7 @@ from services.registry.models import (
     History,
     RecipientStatus,
 )
+from services.registry.search import visible
 
 log = logging.getLogger(__name__)
 
@@ -181,8 +182,9 @@ def _list(db: Database, actor: Actor, direction: str, states: list[str], filters
           size: int, order: tuple) -> dict:
     page, size = _page(page, size)
     with db.session() as session:
-        query = select(Document).where(Document.agency_id == actor.agency_id, Document.direction == direction,
-                                       Document.state.in_(states))
+        # Visibility in the query itself: a total or a page counted before filtering told how many documents
+        # the list hid (issue 21 item 5).
+        query = visible(select(Document), actor).where(Document.direction == direction, Document.state.in_(states))
         if filters.get("year"):
             query = query.where(Document.year == int(filters["year"]))
         if filters.get("register_id"):

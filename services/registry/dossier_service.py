@@ -73,6 +73,11 @@ class DossierEntrypoints:
                            content_type)
 
     @rpc
+    def check_dossier_item(self, dossier_id: str) -> None:
+        """Refuses (NotFound, Forbidden, ValidationFailed) exactly when add_item_to_dossier would for this actor."""
+        dz.check_can_add(self.db, self.actor.required(), dossier_id)
+
+    @rpc
     def remove_from_dossier(self, dossier_id: str, item_id: str) -> dict:
         return dz.remove_item(self.db, self.actor.required(), dossier_id, item_id)
 

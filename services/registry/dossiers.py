@@ -162,7 +162,7 @@ def plan_dict(session: Session, plan: FilePlan) -> dict[str, Any]:
                        "creator": i.creator, "note": i.note} for i in items]}
 
 
-def dossier_dict(session: Session, dossier: Dossier, with_items: bool = True) -> dict[str, Any]:
+def dossier_dict(session: Session, dossier: Dossier, actor: Actor, with_items: bool = True) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": dossier.id, "file_code": {"organ_id": dossier.organ_id, "file_catalog": dossier.file_catalog,
                                         "file_notation": dossier.file_notation},
@@ -176,10 +176,25 @@ def dossier_dict(session: Session, dossier: Dossier, with_items: bool = True) ->
         "submission_due": _iso(dossier.submission_due), "return_reason": dossier.return_reason,
     }
     if with_items:
+        # A document in a dossier keeps its own access rule: one the reader may not see is not listed (its title
+        # is the document's subject); the dossier's own totals are its record (NĐ 30 Phụ lục V) and stay.
+        items = _items(session, dossier)
+        hidden = hidden_items(session, actor, items)
         data["items"] = [{"id": i.id, "ordinal": i.ordinal, "kind": i.kind, "document_pk": i.document_pk,
                           "sha256": i.sha256, "title": i.title, "item_date": _iso(i.item_date), "pages": i.pages}
-                         for i in _items(session, dossier)]
+                         for i in items if i.id not in hidden]
     return data
+
+
+def hidden_items(session: Session, actor: Actor, items: list[DossierItem]) -> set[str]:
+    """Ids of the items that are registry documents the actor may not see (domain.can_view)."""
+    pks = [i.document_pk for i in items if i.document_pk]
+    if not pks:
+        return set()
+    docs = {d.id: d for d in session.execute(select(Document).where(Document.id.in_(pks))).scalars()}
+    return {i.id for i in items if i.document_pk and not (
+        (doc := docs.get(i.document_pk)) is not None
+        and domain.can_view(actor, doc.agency_id, doc.state, doc.handlers or []))}
 
 
 def _items(session: Session, dossier: Dossier) -> list[DossierItem]:
@@ -283,7 +298,7 @@ def open_dossier(db: Database, actor: Actor, plan_item_id: str | None = None, ti
             session.add(dossier)
             session.flush()
             _event(session, dossier, actor, "opened")
-            return dossier_dict(session, dossier)
+            return dossier_dict(session, dossier, actor)
     except IntegrityError:
         raise Conflict("Hồ sơ có số và ký hiệu này trong năm đã được mở.", code="dossier_exists",
                        file_notation=file_notation) from None
@@ -292,7 +307,7 @@ def open_dossier(db: Database, actor: Actor, plan_item_id: str | None = None, ti
 def get_dossier(db: Database, actor: Actor, dossier_id: str) -> dict:
     _agency(db, actor)
     with db.session() as session:
-        return dossier_dict(session, _load(session, actor, dossier_id))
+        return dossier_dict(session, _load(session, actor, dossier_id), actor)
 
 
 def list_dossiers(db: Database, actor: Actor, state: str | None = None, year: int | None = None,
@@ -307,7 +322,7 @@ def list_dossiers(db: Database, actor: Actor, state: str | None = None, year: in
         if mine:
             query = query.where(Dossier.creator == actor.user_id)
         rows = session.execute(query.order_by(Dossier.file_catalog.desc(), Dossier.file_notation)).scalars()
-        return [dossier_dict(session, d, with_items=False) for d in rows]
+        return [dossier_dict(session, d, actor, with_items=False) for d in rows]
 
 
 def update_dossier(db: Database, actor: Actor, dossier_id: str, changes: dict[str, Any]) -> dict:
@@ -318,7 +333,7 @@ def update_dossier(db: Database, actor: Actor, dossier_id: str, changes: dict[st
         require_editable(dossier)
         _apply_changes(dossier, changes)
         _event(session, dossier, actor, "updated", ", ".join(sorted(changes)))
-        return dossier_dict(session, dossier)
+        return dossier_dict(session, dossier, actor)
 
 
 def _apply_changes(dossier: Dossier, changes: dict[str, Any]) -> None:
@@ -355,7 +370,7 @@ def add_document(db: Database, actor: Actor, dossier_id: str, document_pk: str) 
                 added_by=actor.user_id))
             _event(session, dossier, actor, "document_added", doc.id)
             session.flush()
-        return dossier_dict(session, dossier)
+        return dossier_dict(session, dossier, actor)
 
 
 def _main_sha(session: Session, doc: Document) -> str | None:
@@ -364,6 +379,15 @@ def _main_sha(session: Session, doc: Document) -> str | None:
     rows = session.execute(select(Attachment).where(Attachment.document_pk == doc.id)).scalars().all()
     main = [a for a in rows if a.role in ("main", "scan")] or rows
     return main[0].sha256 if main else None
+
+
+def check_can_add(db: Database, actor: Actor, dossier_id: str) -> None:
+    """What add_item refuses for who the actor is, asked before a file is stored: a refused upload leaves nothing."""
+    _agency(db, actor)
+    with db.session() as session:
+        dossier = _load(session, actor, dossier_id)
+        _require_keeper(actor, dossier)
+        require_editable(dossier)
 
 
 def add_item(db: Database, actor: Actor, dossier_id: str, kind: str, sha256: str, title: str,
@@ -385,7 +409,7 @@ def add_item(db: Database, actor: Actor, dossier_id: str, kind: str, sha256: str
                                 pages=int(pages or 0), content_type=content_type[:100], added_by=actor.user_id))
         _event(session, dossier, actor, "item_added", f"{kind}:{sha256}")
         session.flush()
-        return dossier_dict(session, dossier)
+        return dossier_dict(session, dossier, actor)
 
 
 def remove_item(db: Database, actor: Actor, dossier_id: str, item_id: str) -> dict:
@@ -400,7 +424,7 @@ def remove_item(db: Database, actor: Actor, dossier_id: str, item_id: str) -> di
             session.flush()
             _renumber(session, dossier)
             _event(session, dossier, actor, "item_removed", item_id)
-        return dossier_dict(session, dossier)
+        return dossier_dict(session, dossier, actor)
 
 
 def move_item(db: Database, actor: Actor, dossier_id: str, item_id: str, ordinal: int) -> dict:
@@ -424,7 +448,7 @@ def move_item(db: Database, actor: Actor, dossier_id: str, item_id: str, ordinal
                 item.ordinal = position
             _event(session, dossier, actor, "item_moved", f"{item_id}:{target}")
             session.flush()
-        return dossier_dict(session, dossier)
+        return dossier_dict(session, dossier, actor)
 
 
 def _arranged_by_hand(session: Session, dossier: Dossier) -> bool:
@@ -460,7 +484,7 @@ def close_dossier(db: Database, actor: Actor, dossier_id: str, remove_drafts: bo
         dossier = _load(session, actor, dossier_id, for_update=True)
         _require_keeper(actor, dossier)
         if dossier.state == "closed":
-            return dossier_dict(session, dossier)  # idempotent
+            return dossier_dict(session, dossier, actor)  # idempotent
         require_state(dossier, "open", action="kết thúc hồ sơ")
         changes = {k: v for k, v in (("title", title), ("retention", retention)) if v not in (None, "")}
         _apply_changes(dossier, changes)
@@ -487,7 +511,7 @@ def close_dossier(db: Database, actor: Actor, dossier_id: str, remove_drafts: bo
         dossier.state, dossier.closed_at, dossier.return_reason = "closed", now_utc(), ""
         _event(session, dossier, actor, "closed", f"{len(items) - len(kept)} removed")
         session.flush()
-        return dossier_dict(session, dossier)
+        return dossier_dict(session, dossier, actor)
 
 
 def _drop_duplicates_and_drafts(session: Session, items: list[DossierItem]) -> list[DossierItem]:
@@ -511,14 +535,14 @@ def submit_to_archive(db: Database, actor: Actor, dossier_id: str) -> dict:
         dossier = _load(session, actor, dossier_id, for_update=True)
         _require_keeper(actor, dossier)
         if dossier.state == "submitted":
-            return dossier_dict(session, dossier)
+            return dossier_dict(session, dossier, actor)
         if dossier.state == "open":
             raise ValidationFailed("Hồ sơ chưa kết thúc, không thể nộp lưu.", code="dossier_open",
                                    dossier=dossier.id)
         require_state(dossier, "closed", action="nộp lưu hồ sơ")
         dossier.state, dossier.submitted_at = "submitted", now_utc()
         _event(session, dossier, actor, "submitted")
-        return dossier_dict(session, dossier)
+        return dossier_dict(session, dossier, actor)
 
 
 def archive_decide(db: Database, actor: Actor, dossier_id: str, accept: bool, reason: str = "") -> dict:
@@ -528,7 +552,7 @@ def archive_decide(db: Database, actor: Actor, dossier_id: str, accept: bool, re
     with db.session() as session:
         dossier = _load(session, actor, dossier_id, for_update=True)
         if accept and dossier.state == "archived":
-            return dossier_dict(session, dossier)
+            return dossier_dict(session, dossier, actor)
         require_state(dossier, "submitted", action="tiếp nhận hồ sơ vào lưu trữ")
         if accept:
             dossier.state, dossier.archived_at, dossier.archived_by = "archived", now_utc(), actor.user_id
@@ -538,7 +562,7 @@ def archive_decide(db: Database, actor: Actor, dossier_id: str, accept: bool, re
                 raise ValidationFailed("Phải ghi lý do trả lại hồ sơ.", code="missing_field", field="reason")
             dossier.state, dossier.return_reason = "open", reason.strip()[:1000]
             _event(session, dossier, actor, "returned", reason.strip())
-        return dossier_dict(session, dossier)
+        return dossier_dict(session, dossier, actor)
 
 
 def due_for_submission(db: Database, actor: Actor, today: date | None = None) -> list[dict]:
@@ -550,7 +574,7 @@ def due_for_submission(db: Database, actor: Actor, today: date | None = None) ->
                                       Dossier.submission_due <= limit)
         if not actor.has(Role.CLERK, Role.ADMIN, Role.LEADER, Role.SYSTEM):
             query = query.where(Dossier.creator == actor.user_id)
-        return [dossier_dict(session, d, with_items=False)
+        return [dossier_dict(session, d, actor, with_items=False)
                 for d in session.execute(query.order_by(Dossier.submission_due)).scalars()]
 
 
@@ -560,7 +584,11 @@ def closed_dossier_files(db: Database, actor: Actor, dossier_id: str) -> tuple[d
     with db.session() as session:
         dossier = _load(session, actor, dossier_id)
         require_state(dossier, "closed", "submitted", "archived", action="xuất hồ sơ")
-        data = dossier_dict(session, dossier)
+        if hidden_items(session, actor, _items(session, dossier)):
+            # An export is the whole dossier: one with a document the actor may not see is not theirs to export.
+            raise Forbidden("Hồ sơ có văn bản bạn không có quyền xem, nên bạn không xuất được hồ sơ này.",
+                            user=actor.username, dossier=dossier.id)
+        data = dossier_dict(session, dossier, actor)
         docs = {d.id: d for d in session.execute(select(Document).where(
             Document.id.in_([i["document_pk"] for i in data["items"] if i["document_pk"]]))).scalars()}
         files = []

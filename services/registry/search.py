@@ -279,8 +279,8 @@ def search(db: Database, actor: Actor, filters: dict[str, Any] | None = None, pa
             found = {d.id: d for d in session.execute(select(Document).where(Document.id.in_(wanted))).scalars()}
             docs = [found[pk] for pk in wanted if pk in found]
         else:
-            query = _attribute_filters(_visible(select(Document), actor), filters)
-            counted = _attribute_filters(_visible(select(Document.id), actor), filters).limit(COUNT_CAP + 1)
+            query = _attribute_filters(visible(select(Document), actor), filters)
+            counted = _attribute_filters(visible(select(Document.id), actor), filters).limit(COUNT_CAP + 1)
             total = session.execute(select(func.count()).select_from(counted.subquery())).scalar_one()
             total, capped = min(total, COUNT_CAP), total > COUNT_CAP
             docs = session.execute(query.order_by(Document.issued_date.desc().nulls_last(), Document.id)
@@ -296,7 +296,7 @@ def _ranked_matches(session: Session, actor: Actor, filters: dict[str, Any], wor
     newest issued first).
 
     The full-text index finds the matches (FTS5, or PostgreSQL's GIN index); only the capped set is ranked."""
-    candidates = _attribute_filters(_visible(select(Document.id, Document.issued_date), actor), filters)
+    candidates = _attribute_filters(visible(select(Document.id, Document.issued_date), actor), filters)
     if session.get_bind().dialect.name == "sqlite":
         # FTS5 walks its doclists newest row first and stops at the cap. Not bm25: its document frequencies are
         # counted over the whole index on every query (60 ms of 66 at 1M documents); term counts of the visited
@@ -327,7 +327,8 @@ def _ranked_matches(session: Session, actor: Actor, filters: dict[str, Any], wor
     return [row.id for _, row in scored]
 
 
-def _visible(query, actor: Actor):
+def visible(query, actor: Actor):
+    """Only the documents `domain.can_view` lets the actor see, as SQL: lists count and page what they show."""
     query = query.where(Document.agency_id == actor.agency_id)
     if actor.has(Role.CLERK, Role.SYSTEM, Role.ADMIN):
         return query

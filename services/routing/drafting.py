@@ -85,14 +85,22 @@ class Drafting:
             if not self.blobs.exists(sha):
                 raise NotFound("Không tìm thấy tệp dự thảo trong kho lưu trữ.", sha256=sha)
 
+    def check_draft_version(self, actor: Actor, draft_id: int) -> None:
+        with self._unit_of_work(actor) as session:
+            self._editable_draft(session, actor, draft_id)
+
+    def _editable_draft(self, session: Session, actor: Actor, draft_id: int) -> Draft:
+        draft = self._visible_draft(session, actor, draft_id)
+        self._require_author(actor, draft)
+        if draft.status not in ("drafting", "returned"):
+            raise Conflict("Chỉ sửa dự thảo khi đang soạn hoặc bị trả lại.", status=draft.status)
+        return draft
+
     def add_draft_version(self, actor: Actor, draft_id: int, pdf_sha256: str,
                           appendix_sha256s: list[str] | None = None, note: str = "") -> dict[str, Any]:
         self._check_blobs([pdf_sha256, *(appendix_sha256s or [])])
         with self._unit_of_work(actor) as session:
-            draft = self._visible_draft(session, actor, draft_id)
-            self._require_author(actor, draft)
-            if draft.status not in ("drafting", "returned"):
-                raise Conflict("Chỉ sửa dự thảo khi đang soạn hoặc bị trả lại.", status=draft.status)
+            draft = self._editable_draft(session, actor, draft_id)
             current = self._version(session, draft)
             if current.pdf_sha256 == pdf_sha256 and current.appendix_sha256s == list(appendix_sha256s or []):
                 return self._draft_view(session, draft)  # same files: nothing new (idempotent)

@@ -423,12 +423,8 @@ class IncomingHandling:
         if from_kind not in LINK_KINDS or to_kind not in LINK_KINDS:
             raise ValidationFailed("Loại liên kết không hợp lệ.", from_kind=from_kind, to_kind=to_kind)
         with self._unit_of_work(actor) as session:
-            if from_kind == "incoming":
-                self._handling(session, from_id)
-            if from_kind == "draft":
-                self._visible_draft(session, actor, int(from_id))
-            if from_kind == "task":
-                self._task_for(session, actor, int(from_id))
+            for kind, record_id in ((from_kind, from_id), (to_kind, to_id)):
+                self._require_linkable(session, actor, kind, record_id)
             exists = session.scalar(select(Link.id).where(
                 Link.from_kind == from_kind, Link.from_id == str(from_id), Link.to_kind == to_kind,
                 Link.to_id == str(to_id)))
@@ -437,6 +433,27 @@ class IncomingHandling:
                                  created_by=actor.user_id, created_at=self._now()))
                 session.flush()
             return {"links": self._links(session, from_kind, str(from_id))}
+
+    def _require_linkable(self, session: Session, actor: Actor, kind: str, record_id: str) -> None:
+        """A link shows on both records: the actor needs a part in a handling it touches, and must see a draft
+        or task it touches. Other kinds (registry documents, dossiers) are not routing's records."""
+        if kind == "incoming":
+            handling = self._handling(session, record_id)
+            if not self._takes_part(session, actor, handling):
+                raise Forbidden("Chỉ người tham gia xử lý văn bản mới thêm được liên kết vào văn bản đó.",
+                                user=actor.username, incoming_id=handling.incoming_id)
+        elif kind == "draft":
+            self._visible_draft(session, actor, _record_number(record_id))
+        elif kind == "task":
+            self._task_for(session, actor, _record_number(record_id))
+
+    def _takes_part(self, session: Session, actor: Actor, handling: Handling) -> bool:
+        """Submitted to, directed by, or assigned (as a person or as the head of the unit): the actor, or the
+        leader the actor acts for."""
+        people = {actor.user_id} | ({actor.on_behalf_of} if actor.on_behalf_of else set())
+        if handling.submitted_to in people or handling.directed_by in people:
+            return True
+        return any(self._holds(actor, a) for a in self._assignments(session, handling))
 
     def _links(self, session: Session, kind: str, record_id: str) -> list[dict[str, str]]:
         rows = session.scalars(select(Link).where(or_(
@@ -449,3 +466,11 @@ class IncomingHandling:
             else:
                 out.append({"kind": r.from_kind, "id": r.from_id})
         return out
+
+
+def _record_number(record_id: str) -> int:
+    """Drafts and tasks are numbered: anything else is no such record."""
+    try:
+        return int(record_id)
+    except (TypeError, ValueError):
+        raise NotFound("Không tìm thấy dự thảo hoặc công việc được liên kết.", record_id=str(record_id)[:40]) from None

@@ -202,6 +202,11 @@ class RoutingService(ReportQueries):
         return self._call("add_draft_version", draft_id, pdf_sha256, appendix_sha256s, note)
 
     @rpc
+    def check_draft_version(self, draft_id: int) -> None:
+        """Refuses exactly when add_draft_version would for this actor: asked before the file is stored."""
+        return self._call("check_draft_version", draft_id)
+
+    @rpc
     def invite_commenters(self, draft_id: int, user_ids: list[str]) -> dict[str, Any]:
         return self._call("invite_commenters", draft_id, user_ids)
 

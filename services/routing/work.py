@@ -41,13 +41,12 @@ class Work:
             raise ValidationFailed("Tên công việc không được để trống.")
         with self._unit_of_work(actor) as session:
             assignee = assignee or actor.user_id
-            authority = Authority(actor.user_id)
-            if assignee != actor.user_id:
-                target = self._staff(session, assignee)
-                if actor.has(Role.DEPARTMENT_HEAD) and not actor.has(Role.LEADER):
-                    domain.require_same_unit(actor, target.unit, "giao công việc")
-                elif not actor.has(Role.DEPARTMENT_HEAD):
-                    authority = self._authority(session, actor, Scope.ASSIGN)
+            authority = self._may_give(session, actor, assignee, "giao công việc")
+            for coordinator in coordinators or []:
+                # Asking someone to coordinate is giving them work too: the same rule as for the assignee.
+                self._may_give(session, actor, coordinator, "mời phối hợp")
+            for link in links or []:
+                self._require_linkable(session, actor, str(link.get("kind")), str(link.get("id")))
             cfg = self._config(session)
             deadline = domain.parse_deadline(due, self._calendar(cfg))
             now = self._now()
@@ -71,6 +70,18 @@ class Work:
             notify(session, [u for u in members if u != actor.user_id], "task",
                    f"{domain.urgency_prefix(priority)}Công việc mới: {task.title}", description, "task", task.id)
             return self._task_view(session, task)
+
+    def _may_give(self, session: Session, actor: Actor, user_id: str, action: str) -> Authority:
+        """Anyone gives work to themselves; leaders to anyone; department heads inside their unit; others only
+        with a leader's delegated right to assign."""
+        if user_id == actor.user_id:
+            return Authority(actor.user_id)
+        target = self._staff(session, user_id)
+        if actor.has(Role.DEPARTMENT_HEAD) and not actor.has(Role.LEADER):
+            domain.require_same_unit(actor, target.unit, action)
+        elif not actor.has(Role.DEPARTMENT_HEAD):
+            return self._authority(session, actor, Scope.ASSIGN)
+        return Authority(actor.user_id)
 
     def comment_task(self, actor: Actor, task_id: int, text: str) -> dict[str, Any]:
         with self._unit_of_work(actor) as session:

@@ -171,7 +171,10 @@ def test_delegate_directs_only_inside_the_period(routing, people, system, clock)
 
 
 def test_links_between_documents(routing, people, system):
-    routing.on_incoming_registered(system, registered_event("IN-12"))
+    for incoming_id in ("IN-12", "IN-13"):  # a link needs a part in each handling it touches
+        routing.on_incoming_registered(system, registered_event(incoming_id))
+        routing.submit_incoming(people.clerk, incoming_id, people.leader.user_id)
+        routing.direct_incoming(people.leader, incoming_id, "Giao", main={"user_id": people.spec_kt.user_id})
     routing.link(people.spec_kt, "incoming", "IN-12", "incoming", "IN-13")
     routing.link(people.spec_kt, "incoming", "IN-12", "incoming", "IN-13")  # idempotent
     assert routing.get_incoming(people.spec_kt, "IN-12")["links"] == [{"kind": "incoming", "id": "IN-13"}]

@@ -10,7 +10,7 @@ from aiosmtpd.controller import Controller
 from services.common.actor import system_actor
 from services.common.errors import Forbidden
 from services.routing.notify import Mailer, deliver_pending
-from tests.routing.conftest import AGENCY, registered_event
+from tests.routing.conftest import AGENCY, pdf, registered_event
 
 
 class Inbox:
@@ -38,7 +38,11 @@ def smtp_server():
         controller.stop()
 
 
-def test_tasks_assign_coordinate_comment_progress_close(routing, people):
+def test_tasks_assign_coordinate_comment_progress_close(routing, people, blobs):
+    system = system_actor(AGENCY, "test")  # IN-1, directed to unit KT: its head takes part and may link a task to it
+    routing.on_incoming_registered(system, registered_event("IN-1"))
+    routing.submit_incoming(people.clerk, "IN-1", people.leader.user_id)
+    routing.direct_incoming(people.leader, "IN-1", "Giao phòng Kinh tế", main={"unit": "KT"})
     task = routing.create_task(people.head_kt, "Tổng hợp số liệu quý I", people.spec_kt.user_id,
                                "Gửi phòng trước ngày 10", coordinators=[people.spec_kt2.user_id], due="2026-03-10",
                                links=[{"kind": "incoming", "id": "IN-1"}])
@@ -56,12 +60,13 @@ def test_tasks_assign_coordinate_comment_progress_close(routing, people):
     routing.task_progress(people.spec_kt, task_id, 60, "Đã có 3/5 số liệu")
     with pytest.raises(Forbidden):  # outsiders see nothing
         routing.get_task(people.spec_th, task_id)
-    routing.link(people.spec_kt, "task", str(task_id), "draft", "42")
+    draft_id = str(routing.create_draft(people.spec_kt, "Báo cáo số liệu quý I", pdf(blobs, "bc"))["draft_id"])
+    routing.link(people.spec_kt, "task", str(task_id), "draft", draft_id)  # a draft the linker sees
     closed = routing.close_task(people.spec_kt, task_id, "Hoàn thành")
     full = routing.get_task(people.head_kt, task_id)
     assert closed["status"] == "closed" and full["progress"] == 60
     assert [c["kind"] for c in full["comments"]] == ["comment", "progress", "close"]
-    assert full["links"] == [{"kind": "incoming", "id": "IN-1"}, {"kind": "draft", "id": "42"}]
+    assert full["links"] == [{"kind": "incoming", "id": "IN-1"}, {"kind": "draft", "id": draft_id}]
     assert {m["kind"] for m in full["members"]} == {"creator", "assignee", "coordinator"}
     assert [t["task_id"] for t in routing.list_tasks(people.spec_kt2)] == []
     assert [t["task_id"] for t in routing.list_tasks(people.spec_kt2, include_closed=True)] == [task_id]
