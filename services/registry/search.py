@@ -47,7 +47,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from services.common.actor import Actor, Role
 from services.common.clock import now_utc
 from services.common.db import Database
-from services.common.errors import Forbidden
+from services.common.errors import Forbidden, ValidationFailed
 from services.registry import domain
 from services.registry.models import Attachment, Base, Document
 
@@ -355,6 +355,9 @@ def _attribute_filters(query, f: dict[str, Any]):
     if "signer" in f:
         query = query.where(Document.signer_full_name.ilike(f"%{f['signer']}%"))
     if "priority" in f:
+        if _int(f["priority"]) not in range(4):  # a bad filter is the person's input: say so, do not fail
+            raise ValidationFailed("Độ khẩn không hợp lệ (thường, khẩn, thượng khẩn hoặc hỏa tốc).",
+                                   code="bad_filter", field="priority", value=str(f["priority"])[:20])
         query = query.where(Document.priority == int(f["priority"]))
     if "state" in f:
         query = query.where(Document.state == f["state"])

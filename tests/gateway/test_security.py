@@ -26,6 +26,8 @@ from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from services.common.actor import Actor
 from services.common.rpc_client import ServiceClient
+from services.common.settings import CommonSettings
+from services.storage.blobs import blob_store
 from tests.deployment import demo_password
 from tests.e2e.helpers import csrf_of, signed_in, wait_for
 from tests.gateway.test_api import base_url, csrf_token_of, request_retrying, send_document, session_for, token_for
@@ -181,7 +183,8 @@ def fill_form(route: APIRoute, f: Foreign) -> tuple[dict[str, Any], dict[str, An
         name = p.alias or p.name
         if annotation is UploadFile or (inspect.isclass(annotation) and issubclass(annotation, UploadFile)) \
                 or UploadFile in typing.get_args(annotation):
-            files[name] = ("van-ban.pdf", PDF_STUB, "application/pdf")
+            # A file of its own per call: a refused upload must leave no trace of exactly this file.
+            files[name] = ("van-ban.pdf", PDF_STUB + secrets.token_bytes(12), "application/pdf")
         elif typing.get_origin(annotation) is list:
             data[name] = [str(foreign_value(name, str, f))] if "id" in name else ["Kiểm thử"]
         elif _is_int(annotation):
@@ -210,6 +213,7 @@ def _request(client: httpx.Client, method: str, path: str, **kwargs: Any) -> htt
 def test_every_route_refuses_another_agencys_ids_for_every_role(deployment, routes, foreign):
     failures: list[str] = []
     calls = 0
+    store = blob_store(CommonSettings(data_dir=deployment.data_dir, s3_endpoint=None, agency_id=A), A)
     for role, username in A_PEOPLE.items():
         client = session_for(deployment, username)
         csrf = csrf_token_of(client)
@@ -228,6 +232,10 @@ def test_every_route_refuses_another_agencys_ids_for_every_role(deployment, rout
                                  headers={"x-csrf-token": csrf})
                 calls += 1
                 where = f"{role} {method} {route.path} -> {r.status_code}"
+                uploaded = [hashlib.sha256(f[1]).hexdigest() for f in files.values()] if method == "POST" else []
+                if r.status_code in (403, 404) and any(store.exists(sha) for sha in uploaded):
+                    # (a 422 refuses the file's content, which must be read first; a permission refusal must not)
+                    failures.append(f"{where}: refused for permission, but the uploaded file was stored")
                 if r.status_code >= 500:
                     failures.append(f"{where}: server error {r.text[:200]}")
                 elif leaked := foreign.leaked(r.text):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from services.common.errors import ValidationFailed
 from services.registry import operations as ops
 from services.registry import search as sr
 from tests.registry.conftest import make_registry_db, numbering_year
@@ -80,3 +83,12 @@ def test_term_scores_favour_more_occurrences_and_shorter_texts():
     often, once, once_long = sr.term_scores([[3, 2], [1, 1], [1, 1]], [100, 100, 400])
     assert often > once > once_long > 0
     assert sr.term_scores([], []) == []
+
+
+def test_a_bad_filter_is_refused_in_vietnamese(db, clerk, registers):
+    """Typed in the address bar or a stale link: the person gets what is wrong, not a system error."""
+    for filters, field in (({"priority": "khẩn"}, "priority"), ({"priority": "9"}, "priority"),
+                           ({"date_from": "31/02/2026"}, "date")):
+        with pytest.raises(ValidationFailed) as refused:
+            sr.search(db, clerk, filters)
+        assert refused.value.details["field"] == field and "không" in refused.value.message_vi
