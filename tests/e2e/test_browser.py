@@ -63,7 +63,7 @@ def test_send_receive_and_register_in_the_browser(deployment, browser, artifacts
     expect(row).to_have_class(re.compile("urgent"))  # khẩn sorts first and is marked
     receiver.screenshot(path=str(artifacts_dir / "03-cho-tiep-nhan.png"), full_page=True)
     row.get_by_role("link").click()
-    expect(receiver.get_by_text("hub.national")).to_be_visible()
+    expect(receiver.get_by_text("Trục liên thông văn bản quốc gia")).to_be_visible()  # names, not hub codes
     receiver.screenshot(path=str(artifacts_dir / "04-van-ban-den.png"), full_page=True)
     receiver.get_by_role("button", name="Tiếp nhận và vào sổ").click()
     expect(receiver.get_by_role("status")).to_have_text("Đã tiếp nhận và vào sổ văn bản đến.")
