@@ -288,7 +288,7 @@ class ReportingService:
             try:
                 self._refresh_from_open(agency)
             except Exception:  # routing absent or busy: the timer tries again; the gauge keeps its last value
-                log.warning("overdue gauge refresh of %s failed", agency, exc_info=True)
+                log.warning("overdue gauge refresh failed for %s", agency, exc_info=True)
                 refreshed = False
             finally:
                 self.context.data.pop(ACTOR_KEY, None)
