@@ -180,6 +180,17 @@ def stop(procs: list[subprocess.Popen]) -> None:
             proc.wait(timeout=10)
 
 
+def declare_raw_queue(env: dict[str, str], creds: broker.Credentials, vhost: str,
+                      queue: str) -> tuple[pika.ConnectionParameters, str]:
+    """The raw baseline's queue and connection, as the broker's admin: a hub's own user may declare nothing."""
+    user = env["RABBIT_ADMIN_USER"]
+    params = pika.ConnectionParameters(host=creds.host, port=creds.port, virtual_host=vhost,
+                                       credentials=pika.PlainCredentials(user, env["RABBIT_ADMIN_PASSWORD"]))
+    with broker.confirmed_channel(params) as (_conn, ch):
+        ch.queue_declare(queue, durable=True, arguments=broker.QUORUM)
+    return params, user
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=400)
@@ -196,12 +207,9 @@ def main() -> None:
     try:
         creds = broker.provision(admin, top, run_dir)
         h60, h17 = broker.hub_vhost(top, "H60"), broker.hub_vhost(top, "H17")
-        hub_user = broker.hub_user(top, "H60")
         raw_queue = "bench.raw"
-        with broker.confirmed_channel(creds.params(hub_user, h60)) as (_conn, ch):
-            ch.queue_declare(raw_queue, durable=True, arguments=broker.QUORUM)
-        raw_args = (creds.params(hub_user, h60), "", raw_queue, hub_user, creds.params(hub_user, h60), raw_queue,
-                    body)
+        raw_params, raw_user = declare_raw_queue(env, creds, h60, raw_queue)
+        raw_args = (raw_params, "", raw_queue, raw_user, raw_params, raw_queue, body)
         raw = flood(*raw_args, args.count)
         raw_idle = flood(*raw_args, args.paced, paced=True, prefix="paced")
         procs = start_hubs(top, run_dir)

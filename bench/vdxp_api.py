@@ -29,7 +29,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.hub_relay import REPO, flood, package, stack_env, start_hubs, stop
+from bench.hub_relay import REPO, declare_raw_queue, flood, package, stack_env, start_hubs, stop
 from bench.hub_relay import topology as relay_topology
 from infra.procs import free_port
 from services.common.rabbit_admin import RabbitAdmin
@@ -133,15 +133,7 @@ def main() -> None:
         creds = broker.provision(admin, top, run_dir)
         vhost = broker.hub_vhost(top, "national")
         agency = broker.agency_user(top, SENDER)
-        # The raw baseline runs as the broker's admin (the hub's own user may not declare queues).
-        import pika
-
-        admin_user = env["RABBIT_ADMIN_USER"]
-        admin_params = pika.ConnectionParameters(
-            host=creds.host, port=creds.port, virtual_host=vhost,
-            credentials=pika.PlainCredentials(admin_user, env["RABBIT_ADMIN_PASSWORD"]))
-        with broker.confirmed_channel(admin_params) as (_conn, ch):
-            ch.queue_declare("bench.raw", durable=True, arguments=broker.QUORUM)
+        admin_params, admin_user = declare_raw_queue(env, creds, vhost, "bench.raw")
         raw_body = body_from(template, SENDER, RECIPIENT, 0)
         raw = flood(admin_params, "", "bench.raw", admin_user, admin_params, "bench.raw", raw_body, args.count)
         procs = start_hubs(top, run_dir)
