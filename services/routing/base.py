@@ -39,6 +39,16 @@ def _utc(moment: datetime | None) -> datetime | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
+def row_id(value: object) -> int:
+    """A record number from a request: anything that is not one the database can hold (PostgreSQL integer) is no
+    such record, not a database error."""
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0
+    return number if 0 < number < 2**31 else 0
+
+
 def _iso(moment: datetime | None) -> str | None:
     return to_vn(moment).isoformat(timespec="seconds") if moment else None
 

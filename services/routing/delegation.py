@@ -14,7 +14,7 @@ from services.common.actor import Actor, Role
 from services.common.clock import to_vn
 from services.common.errors import NotFound, ValidationFailed
 from services.routing import domain
-from services.routing.base import _iso, _utc
+from services.routing.base import _iso, _utc, row_id
 from services.routing.domain import Scope
 from services.routing.models import (
     Delegation,
@@ -47,7 +47,7 @@ class Delegations:
 
     def revoke_delegation(self, actor: Actor, delegation_id: int) -> dict[str, Any]:
         with self._unit_of_work(actor) as session:
-            row = session.get(Delegation, int(delegation_id))
+            row = session.get(Delegation, row_id(delegation_id))
             if row is None or row.leader_user_id != actor.user_id:
                 raise NotFound("Không tìm thấy ủy quyền của bạn.", delegation_id=delegation_id)
             if row.revoked_at is None:

@@ -16,7 +16,7 @@ from services.common.actor import Actor, Role
 from services.common.errors import Conflict, CongVanError, Forbidden, NotFound, ValidationFailed
 from services.common.outbox import enqueue
 from services.routing import domain
-from services.routing.base import _iso
+from services.routing.base import _iso, row_id
 from services.routing.chains import ChainStep, parse_chain, require_step
 from services.routing.domain import Authority, Scope, sign_operation
 from services.routing.models import (
@@ -301,7 +301,7 @@ class Drafting:
         return self._current_step_admits(session, actor, draft) is not None
 
     def _visible_draft(self, session: Session, actor: Actor, draft_id: int) -> Draft:
-        draft = session.get(Draft, int(draft_id))
+        draft = session.get(Draft, row_id(draft_id))
         # Same answer for "absent" and "not yours": a draft's existence is not public either.
         if draft is None or not self._can_see(session, actor, draft):
             raise NotFound("Không tìm thấy dự thảo, hoặc bạn không tham gia xử lý dự thảo này.", draft_id=draft_id)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from services.common.actor import Actor, Role
 from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from services.routing import domain
-from services.routing.base import _iso, _utc
+from services.routing.base import _iso, _utc, row_id
 from services.routing.domain import AssignmentKind, Authority, HandlingStatus, Scope
 from services.routing.models import (
     Assignment,
@@ -134,7 +134,7 @@ class Work:
         return list(session.scalars(select(TaskMember.user_id).where(TaskMember.task_id == task.id)))
 
     def _task_for(self, session: Session, actor: Actor, task_id: int) -> Task:
-        task = session.get(Task, int(task_id))
+        task = session.get(Task, row_id(task_id))
         if task is None:
             raise NotFound("Không tìm thấy công việc.", task_id=task_id)
         if actor.user_id in self._task_members(session, task) or actor.has(Role.LEADER):
@@ -186,7 +186,7 @@ class Work:
 
     def read_notice(self, actor: Actor, notice_id: int) -> dict[str, Any]:
         with self._unit_of_work(actor) as session:
-            notice = session.get(Notice, int(notice_id))
+            notice = session.get(Notice, row_id(notice_id))
             if notice is None or not self._notice_for(notice, actor):
                 raise NotFound("Không tìm thấy thông báo.", notice_id=notice_id)
             if not session.scalar(select(NoticeRead.id).where(NoticeRead.notice_id == notice.id,
@@ -198,7 +198,7 @@ class Work:
     def notice_readers(self, actor: Actor, notice_id: int) -> dict[str, Any]:
         """Who read a notice, and who in its audience has not yet (publisher and leaders)."""
         with self._unit_of_work(actor) as session:
-            notice = session.get(Notice, int(notice_id))
+            notice = session.get(Notice, row_id(notice_id))
             if notice is None:
                 raise NotFound("Không tìm thấy thông báo.", notice_id=notice_id)
             if actor.user_id != notice.published_by and not actor.has(Role.LEADER):
@@ -314,7 +314,7 @@ class Work:
 
     def mark_notification_read(self, actor: Actor, notification_id: int) -> bool:
         with self._unit_of_work(actor) as session:
-            row = session.get(Notification, int(notification_id))
+            row = session.get(Notification, row_id(notification_id))
             if row is None or row.user_id != actor.user_id:
                 raise NotFound("Không tìm thấy thông báo.", notification_id=notification_id)
             if row.read_at is None:

@@ -77,3 +77,14 @@ def test_a_new_draft_version_is_checked_before_the_file_is_stored(routing, peopl
     routing.submit_draft(people.spec_kt, draft["draft_id"])
     with pytest.raises(Conflict):  # in review: no new version
         routing.check_draft_version(people.spec_kt, draft["draft_id"])
+
+
+def test_a_record_number_past_the_databases_range_is_no_such_record(routing, people):
+    """Found by the schemathesis run: /api/v1/drafts/17241810747567181716783104 failed inside PostgreSQL (500)."""
+    for huge in (2**31, 17241810747567181716783104, "khong-phai-so"):
+        with pytest.raises(NotFound):
+            routing.get_draft(people.spec_kt, huge)
+        with pytest.raises(NotFound):
+            routing.get_task(people.spec_kt, huge)
+        with pytest.raises(NotFound):
+            routing.read_notice(people.spec_kt, huge)
