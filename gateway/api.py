@@ -54,6 +54,9 @@ class Me(BaseModel):
     agency_name: str
     unit: str | None
     roles: list[str]
+    sign_in: str = Field("local", pattern="^(local|directory)$",
+                         description="local: a password kept here; directory: the province's LDAP directory checks "
+                                     "the password and gives the roles (docs/deployment.md)")
 
 
 class TokenRequest(BaseModel):
@@ -255,7 +258,8 @@ def _filters(year: int | None, text: str | None, priority: int | None, register_
 def me(v: Viewer = Depends(viewer), g: Gateway = Depends(gw)) -> dict[str, Any]:
     u = v.user
     return {"user_id": u.id, "username": u.username, "full_name": u.full_name, "agency_id": u.agency_id,
-            "agency_name": g.backends.name_of(u.agency_id), "unit": u.unit, "roles": list(u.roles)}
+            "agency_name": g.backends.name_of(u.agency_id), "unit": u.unit, "roles": list(u.roles),
+            "sign_in": "directory" if g.accounts.is_directory_account(u.id) else "local"}
 
 
 @router.post("/tokens", response_model=TokenIssued, status_code=201, tags=["Tài khoản"],

@@ -85,6 +85,8 @@ def test_a_directory_person_signs_in_with_the_directory_password_and_gets_roles_
     assert user.email == "hoalt@tuyenquang.gov.vn"
     assert accounts(app).is_directory_account(user.id)
     assert "Lê Thị Hoa" in client.get("/").text
+    me = client.get("/api/v1/me").json()
+    assert (me["username"], me["roles"], me["sign_in"]) == ("hoalt", ["clerk"], "directory")
     assert outcomes(app, "hoalt") == ["bad_password", "ok"]
 
 
@@ -151,6 +153,7 @@ def test_an_empty_password_never_becomes_an_anonymous_bind(app, slapd):
 
 def test_local_accounts_keep_their_password_and_the_naming_rule_with_a_directory(app, client):
     assert login(client, "hoalt.vp").status_code == 303  # the local password, not the directory's
+    assert client.get("/api/v1/me").json()["sign_in"] == "local"
     assert not accounts(app).is_directory_account(accounts(app).by_username("hoalt.vp").id)
     with pytest.raises(ValidationFailed, match="quy tắc"):  # Tuyên Quang QĐ 51/2024 Đ6.3: <tên><họ đệm>.<đơn vị>
         accounts(app).create_user(username="hoalt", full_name="Lê Thị Hoa", agency_id=AGENCY, roles=["clerk"],
