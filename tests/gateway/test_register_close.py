@@ -55,7 +55,7 @@ def test_a_closed_register_gives_no_more_numbers_and_closing_is_for_its_own_admi
 
     with pytest.raises(Forbidden):  # a clerk cannot close
         call("registry", "close_register", CLERK, register["id"])
-    with pytest.raises(Forbidden):  # nor another agency's administrator
+    with pytest.raises(NotFound):  # nor another agency's administrator: in its own agency's data no such register
         call("registry", "close_register", OTHER_ADMIN, register["id"])
     with pytest.raises(NotFound):
         call("registry", "close_register", ADMIN, "khong-co-so-nay")
