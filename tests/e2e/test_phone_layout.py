@@ -226,7 +226,8 @@ def test_the_clerk_receives_a_document_on_a_phone(deployment, browser):
     form = sender.get("/van-ban-di/gui")
     number = re.search(r'name="code_number"[^>]*value="(\d+)"', form.text).group(1)
     sent = sender.post("/van-ban-di/gui", data={
-        "csrf_token": csrf_of(form.text), "code_number": number, "code_notation": "SNV-VP",
+        "csrf_token": csrf_of(form.text), "accept_not_legally_valid": "true",  # an unsigned throwaway PDF
+        "code_number": number, "code_notation": "SNV-VP",
         "promulgation_date": "2026-11-20", "type_code": "CV", "priority": "1", "subject": subject,
         "signer_full_name": "Trịnh Quang Huy", "signer_position": "Giám đốc", "recipients": [h60],
     }, files={"file": ("Công văn SNV-VP.pdf", vietnamese_pdf("SỞ NỘI VỤ TỈNH TUYÊN QUANG", subject),
