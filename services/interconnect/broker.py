@@ -412,11 +412,16 @@ def confirmed_channel(params: pika.ConnectionParameters) -> Iterator[tuple[pika.
         ch.confirm_delivery()
         yield conn, ch
     finally:
-        if conn.is_open:
-            try:
-                conn.close()
-            except Exception:  # closing a broken connection: nothing left to release
-                log.debug("close failed", exc_info=True)
+        close_quietly(conn)
+
+
+def close_quietly(conn: Any) -> None:
+    """Closes a connection that may already be broken: a failure then has nothing left to release."""
+    if conn is not None and conn.is_open:
+        try:
+            conn.close()
+        except Exception:
+            log.debug("close failed", exc_info=True)
 
 
 def publish(ch: Any, exchange: str, key: str, body: bytes, *, user_id: str, message_id: str,

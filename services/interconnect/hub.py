@@ -359,11 +359,7 @@ class RelayLoop(Loop):
             self.consume(ch, broker.RELAY_QUEUE, handle)
         finally:
             self.hub.log.discard()
-            if conn.is_open:
-                try:
-                    conn.close()
-                except Exception:  # closing a broken connection: nothing left to release
-                    log.debug("close failed", exc_info=True)
+            broker.close_quietly(conn)
 
     def _delivered(self, copies: list[Copy]) -> None:
         for copy in copies:
@@ -403,11 +399,7 @@ class Forwarder(Loop):
 
                 self.consume(local, self.queue, handle)
         finally:
-            if remote_conn.is_open:
-                try:
-                    remote_conn.close()
-                except Exception:  # closing a broken connection: nothing left to release
-                    log.debug("close failed", exc_info=True)
+            broker.close_quietly(remote_conn)
 
 
 # --- the process ----------------------------------------------------------------------------------------

@@ -104,11 +104,7 @@ class Gateway:
         self._run(lambda ch: ch.queue_unbind(broker.vdxp_queue(system_id), broker.DELIVER, routing_key=organ_id))
 
     def close(self) -> None:
-        if self.conn is not None and self.conn.is_open:
-            try:
-                self.conn.close()
-            except Exception:  # closing a broken connection: nothing left to release
-                log.debug("close failed", exc_info=True)
+        broker.close_quietly(self.conn)
         self.conn, self.ch = None, None
 
 
@@ -396,11 +392,7 @@ class Receiver(Loop):
                     next_check = time.monotonic() + RECONCILE_SECONDS
                 conn.process_data_events(time_limit=0.5)
         finally:
-            if conn.is_open:
-                try:
-                    conn.close()
-                except Exception:  # closing a broken connection: nothing left to release
-                    log.debug("close failed", exc_info=True)
+            broker.close_quietly(conn)
 
     def _handler(self, system_id: str):
         def handle(ch: Any, method: Any, props: Any, body: bytes) -> None:
