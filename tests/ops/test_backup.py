@@ -92,7 +92,7 @@ def test_sqlite_and_local_files_drill(tmp_path):
     (tmp_path / "data" / "pki").mkdir()
     (tmp_path / "data" / "pki" / "root-ca.pem").write_text("-----BEGIN CERTIFICATE-----\nMIIB\n")
     before_tables, before_files = tables(settings), files(tmp_path / "data")
-    assert len(before_tables) == 2 * 2 * 2 and len(before_files) == 11
+    assert len(before_tables) == 2 * 2 * 2 and len(before_files) == 13  # with each agency's AGENCY marker
 
     result = backup.backup(settings, tmp_path / "backups")
     manifest = backup.load_manifest(result.path)
