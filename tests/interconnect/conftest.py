@@ -1,7 +1,8 @@
 """Fixtures of the interconnect tests: a small topology with a unique namespace, provisioned on the test broker.
 
-Each test gets its own vhosts and users (`t<hex>.hub.H60`, ...), so tests of several engineers share the
-broker without colliding; everything is removed afterwards.
+`provisioned`: each test gets its own vhosts and users (`t<hex>.hub.H60`, ...), so tests of several engineers
+share the broker without colliding; everything is removed afterwards.
+`network`: one running network (hubs, edges, stand-in registries) for the whole package, see its docstring.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ H60_A = "000.00.00.H60"   # UBND tỉnh Tuyên Quang
 H60_B = "000.00.09.H60"   # Sở Nội vụ tỉnh Tuyên Quang
 H17_A = "000.00.00.H17"   # UBND thành phố Đà Nẵng
 G22 = "000.00.00.G22"     # Văn phòng Chính phủ (attached to the national hub)
+MERGED = "000.00.12.H60"  # a Tuyên Quang department merged into Sở Nội vụ (H60_B) in 2025
 
 
 def make_topology(ns: str) -> Topology:
@@ -57,13 +59,36 @@ def provisioned(rabbit_admin, topology, tmp_path) -> Iterator[tuple[Topology, br
         broker.unprovision(rabbit_admin, topology)
 
 
-@pytest.fixture
-def network(provisioned, stack_env):
-    """Hubs and the edges of four agencies as real processes on the module's provisioned topology."""
-    topology, creds, run_dir = provisioned
-    net = Network(topology, creds, run_dir, {"RABBIT_API_URI": stack_env["RABBIT_API_URI"]})
+def network_topology() -> Topology:
+    """The shared network's topology: its directory also holds an agency merged into H60_B in 2025, whose
+    packages the hubs deliver to the successor (tests/interconnect/test_relay_lifecycle.py)."""
+    topology = make_topology("")
+    records = [{"organ_id": a.organ_id, "name": a.name, "hub": a.hub, "parent": a.parent}
+               for a in topology.agencies]
+    records.append({"organ_id": MERGED, "name": "Sở Lao động - Thương binh và Xã hội tỉnh Tuyên Quang",
+                    "hub": "H60", "parent": H60_A, "valid_to": "2025-06-30", "successor": H60_B})
+    topology.extra["directory"] = records
+    return topology
+
+
+@pytest.fixture(scope="package")
+def network(rabbit_admin, stack_env, tmp_path_factory):
+    """Hubs and the edges and stand-in registries of four agencies as real processes, started once for every
+    test of the package that asks for it: starting eleven processes costs ~20 s of CPU, more than the tests
+    themselves. The tests share it safely because each sends documents of its own (distinct numbers, hence
+    distinct document and message ids), waits for what it sent and asserts only about those; none stops or
+    kills one of its processes (tests that do build their own `Network`)."""
+    topology = network_topology()
+    run_dir = tmp_path_factory.mktemp("network") / "run"
+    run_dir.mkdir()
+    (run_dir / "topology.json").write_text(topology.to_json())
     try:
-        net.start([H60_A, H60_B, H17_A, G22])
-        yield net
+        creds = broker.provision(rabbit_admin, topology, run_dir, delivery_limit=3)
+        net = Network(topology, creds, run_dir, {"RABBIT_API_URI": stack_env["RABBIT_API_URI"]})
+        try:
+            net.start([H60_A, H60_B, H17_A, G22])
+            yield net
+        finally:
+            net.stop()
     finally:
-        net.stop()
+        broker.unprovision(rabbit_admin, topology)

@@ -83,6 +83,10 @@ class FakeRegistry:
                     for d, s, k, b in db.execute("SELECT document_id, sender, kind, body FROM registered")]
 
     @rpc
-    def calls(self, method: str) -> int:
+    def calls(self, method: str, document_id: str | None = None) -> int:
+        """How many times `method` was called (about `document_id` only, if given: tests share one network)."""
         with self.store() as db:
-            return db.execute("SELECT count(*) FROM calls WHERE method = ?", (method,)).fetchone()[0]
+            if document_id is None:
+                return db.execute("SELECT count(*) FROM calls WHERE method = ?", (method,)).fetchone()[0]
+            return db.execute("SELECT count(*) FROM calls WHERE method = ? AND json_extract(body, '$.document_id')"
+                              " = ?", (method, document_id)).fetchone()[0]
