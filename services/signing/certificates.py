@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from services.common.db import Database
 from services.common.errors import CongVanError
-from services.signing.keys import open_signer
+from services.signing.keys import certificate_of
 from services.signing.models import KeyBinding
 from services.signing.pki import load_pki
 from services.signing.settings import SigningSettings
@@ -70,8 +70,7 @@ def held_certificates(settings: SigningSettings, database: Database) -> list[Hel
     out = []
     for holder, (role, ref) in key_refs(settings, database).items():
         try:
-            with open_signer(ref, settings) as signer:
-                cert = signer.signing_cert
+            cert = certificate_of(ref, settings)  # no PIN needed: a certificate is public
         except (CongVanError, OSError, ValueError) as exc:
             log.warning("certificate of %s not readable for the expiry metric: %s", holder, exc)
             continue

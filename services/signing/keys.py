@@ -2,8 +2,10 @@
 
 A key reference is a small dict stored per holder (a leader's user id, or the agency for its seal):
     {"source": "pkcs12", "p12": "agencies/000_00_00_h60/seal.p12"}          path relative to the PKI dir
-    {"source": "pkcs11", "key_label": "leader", "cert_label": "leader",     token and PIN from the settings
-     "token_label": "..."}                                                 (optional, overrides the setting)
+    {"source": "pkcs11", "key_label": "sign", "cert_label": "sign",         the holder's own token; it signs
+     "token_label": "cv-annv.ubnd"}                                        with the PIN typed at signing
+A PKCS#12 file, or a token without a typed PIN (its PIN in SIGNING_PKCS11_PIN), is a server-held key: allowed only
+with SIGNING_SERVER_HELD_KEYS (test installations, banner on every page).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pyhanko.sign.signers import SimpleSigner
 from pyhanko.sign.signers.pdf_cms import Signer
 
 from services.common.errors import NotFound, ValidationFailed
+from services.signing.pkcs11 import Pin, PinRequired, token_certificate, token_signer
 from services.signing.pki import load_certificate, password_of
 from services.signing.settings import SigningSettings
 
@@ -53,14 +56,51 @@ def check_ref(ref: dict[str, Any]) -> dict[str, Any]:
                            ref=ref)
 
 
+SERVER_HELD_REFUSED = ("Khóa ký lưu trên máy chủ chỉ được dùng ở bản cài đặt thử nghiệm; người ký phải dùng thiết "
+                       "bị ký số (token) của mình và nhập mã PIN khi ký.")
+
+
 @contextmanager
-def open_signer(ref: dict[str, Any], settings: SigningSettings) -> Iterator[Signer]:
+def open_signer(ref: dict[str, Any], settings: SigningSettings, pin: Pin | None = None) -> Iterator[Signer]:
+    """The signer of a key reference. With `pin` (typed by the holder) the key is on the holder's own token and
+    the PIN is wiped once used; without it only a server-held key of a test installation signs."""
+    ref = check_ref(ref)
+    try:
+        if ref["source"] == "pkcs11" and pin is not None:
+            ref.setdefault("token_label", settings.signing_pkcs11_token_label)
+            with token_signer(settings.signing_pkcs11_module, ref, pin, _chain(settings.pki_dir)) as signer:
+                yield signer
+            return
+        if not settings.signing_server_held_keys:
+            if ref["source"] == "pkcs11":
+                raise PinRequired("Hãy nhập mã PIN của thiết bị ký số để ký.", token=ref.get("token_label"))
+            raise KeyUnavailable(SERVER_HELD_REFUSED, source=ref["source"])
+        if ref["source"] == "pkcs12":
+            yield _pkcs12_signer(Path(ref["p12"]), settings.pki_dir)
+        else:
+            with _pkcs11_signer(ref, settings) as signer:
+                yield signer
+    finally:
+        if pin is not None:
+            pin.wipe()
+
+
+def certificate_of(ref: dict[str, Any], settings: SigningSettings) -> asn1_x509.Certificate:
+    """The certificate of a key reference, read without any PIN (a token's certificate is a public object)."""
     ref = check_ref(ref)
     if ref["source"] == "pkcs12":
-        yield _pkcs12_signer(Path(ref["p12"]), settings.pki_dir)
-    else:
-        with _pkcs11_signer(ref, settings) as signer:
-            yield signer
+        path = Path(ref["p12"]) if Path(ref["p12"]).is_absolute() else settings.pki_dir / ref["p12"]
+        if not path.exists():
+            raise NotFound("Không tìm thấy tệp khóa ký.", path=str(path))
+        from cryptography.hazmat.primitives.serialization import pkcs12
+
+        bundle = pkcs12.load_pkcs12(path.read_bytes(), password_of(settings.pki_dir))
+        if bundle.cert is None:
+            raise KeyUnavailable("Tệp khóa ký không chứa chứng thư số.", path=str(path))
+        return asn1_x509.Certificate.load(bundle.cert.certificate.public_bytes(_der()))
+    label = ref.get("token_label") or settings.signing_pkcs11_token_label
+    return asn1_x509.Certificate.load(token_certificate(settings.signing_pkcs11_module, label,
+                                                        ref.get("cert_label") or ref.get("key_label")))
 
 
 def _pkcs12_signer(p12: Path, pki_dir: Path) -> Signer:

@@ -1,10 +1,12 @@
 """nameko entrypoints of the signing service: thin wrappers over workflow.Signing with role checks.
 
     prepare_draft(pdf_sha256, layout=None)                        -> {"sha256"}
-    sign_leader(pdf_sha256, signer_user_id, reason="", on_behalf_of=None, signer_position="", operation_id=None)
-                                                                  -> {"sha256"}
-    fill_and_seal(pdf_sha256, number_text, date_text, notation, appendix_sha256s=[], operation_id=None)
+    sign_leader(pdf_sha256, signer_user_id, reason="", on_behalf_of=None, signer_position="", operation_id=None,
+                pin=None)                                         -> {"sha256"}
+    fill_and_seal(pdf_sha256, number_text, date_text, notation, appendix_sha256s=[], operation_id=None, pin=None)
                                                                   -> {"sha256", "appendices"}
+`pin` is typed by the signer (the leader for their own token, the clerk for the seal's) at that moment; it is
+used once and wiped, never stored or logged (pkcs11.Pin; docs/signing.md "PINs").
 `operation_id` names the business operation (draft and step, document and seal): a retry of it returns what it
 made, and another operation on the same file is signed anew (workflow.Signing._remembered).
     verify(pdf_sha256)                                            -> report (docs/signing.md)
@@ -28,6 +30,7 @@ from services.common.rpc import ActingUser, DatabaseProvider, RpcMetrics
 from services.signing import models
 from services.signing.certificates import export_expiry
 from services.signing.domain import parse_on_behalf_of
+from services.signing.pkcs11 import Pin
 from services.signing.settings import signing_settings_from_config
 from services.signing.workflow import Signing, seal_holder
 from services.storage.blobs import BlobStores
@@ -81,7 +84,7 @@ class SigningService:
     @rpc
     def sign_leader(self, pdf_sha256: str, signer_user_id: str, reason: str = "",
                     on_behalf_of: dict | None = None, signer_position: str = "",
-                    operation_id: str | None = None) -> dict:
+                    operation_id: str | None = None, pin: str | None = None) -> dict:
         """A leader signs in their own name; anyone else only with `on_behalf_of` (user_id, full_name,
         position, form "TUQ."/"KT."/"TL."): the delegation routing verified. Everyone signs with their own key."""
         actor = self.actor.required()
@@ -97,16 +100,17 @@ class SigningService:
             if on_behalf is not None and on_behalf.user_id == actor.user_id:
                 raise Forbidden("Không thể ký thay mặt chính mình.", actor=actor.user_id)
         return self._signing().sign_leader(pdf_sha256, signer_user_id, reason, on_behalf_of, signer_position,
-                                           operation_id)
+                                           operation_id, Pin.of(pin))
 
     @rpc
     def fill_and_seal(self, pdf_sha256: str, number_text: str, date_text: str, notation: str,
-                      appendix_sha256s: list[str] | None = None, operation_id: str | None = None) -> dict:
+                      appendix_sha256s: list[str] | None = None, operation_id: str | None = None,
+                      pin: str | None = None) -> dict:
         actor = self.actor.required()
         actor.require_agency(self.db.agency_id)
         actor.require(Role.CLERK, Role.SYSTEM)
         return self._signing().fill_and_seal(pdf_sha256, number_text, date_text, notation, appendix_sha256s or [],
-                                             operation_id)
+                                             operation_id, Pin.of(pin))
 
     @rpc
     def verify(self, pdf_sha256: str) -> dict:

@@ -25,7 +25,11 @@ class SigningSettings(CommonSettings):
     signing_pkcs11_module: str = "/usr/lib/softhsm/libsofthsm2.so"
     signing_pkcs11_token_label: str = ""
     signing_convert_timeout: float = Field(120, description="Seconds a DOCX/ODT → PDF conversion may take")
-    signing_pkcs11_pin: SecretStr = Field(SecretStr(""), description="PIN of the token (from the environment)")
+    signing_pkcs11_pin: SecretStr = Field(SecretStr(""), description="PIN of the server-held token (test only)")
+    signing_server_held_keys: bool = Field(
+        True, description="TEST INSTALLATIONS ONLY: keys the server can use without the signer's PIN (PKCS#12 "
+        "files, or a token whose PIN is SIGNING_PKCS11_PIN). Every page then shows a banner saying so. Set false "
+        "in production: every key is then on its holder's token and signs only with the PIN typed at signing.")
 
     @property
     def pki_dir(self) -> Path:

@@ -10,6 +10,8 @@ import io
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -22,8 +24,9 @@ from services.common.clock import now_vn
 from services.common.db import Database
 from services.common.errors import NotFound, ValidationFailed
 from services.signing import convert, domain, fonts, layout, pades
-from services.signing.keys import check_ref, open_signer
+from services.signing.keys import certificate_of, check_ref, open_signer
 from services.signing.models import AppearanceImage, KeyBinding, Operation
+from services.signing.pkcs11 import Pin
 from services.signing.pki import find_leader, load_pki, personal_certificates
 from services.signing.settings import SigningSettings
 from services.signing.verify import trust_store, verify_pdf
@@ -145,8 +148,11 @@ class Signing:
         if kind not in ("personal", "seal"):
             raise ValidationFailed("Loại khóa phải là personal hoặc seal.", kind=kind)
         ref = check_ref(key_ref)
-        with open_signer(ref, self.settings) as signer:  # refuse a reference that cannot sign
-            name = display_name or signer_name(signer)
+        cert = certificate_of(ref, self.settings)  # refuse a reference without a readable certificate
+        if ref["source"] == "pkcs12":
+            with open_signer(ref, self.settings):  # and a key file that cannot be opened
+                pass
+        name = display_name or str(cert.subject.native.get("common_name") or cert.subject.human_friendly)
         with self.db.session() as s:
             row = s.get(KeyBinding, holder)
             if row is None:
@@ -201,9 +207,16 @@ class Signing:
 
     def sign_leader(self, pdf_sha256: str, signer_user_id: str, reason: str = "",
                     on_behalf_of: dict | None = None, signer_position: str = "",
-                    operation_id: str | None = None) -> dict:
+                    operation_id: str | None = None, pin: Pin | str | None = None) -> dict:
         """The personal signature in the leader's field: the leader's own, or a delegate's with THEIR OWN key
-        and the NĐ 30 signing line ("TUQ. CHỦ TỊCH") in the appearance and the reason (service.py checks who)."""
+        and the NĐ 30 signing line ("TUQ. CHỦ TỊCH") in the appearance and the reason (service.py checks who).
+        `pin`: typed by the signer for their own token, wiped once used (never part of the operation's key)."""
+        with _wiped(Pin.of(pin)) as typed:
+            return self._sign_leader(pdf_sha256, signer_user_id, reason, on_behalf_of, signer_position,
+                                     operation_id, typed)
+
+    def _sign_leader(self, pdf_sha256: str, signer_user_id: str, reason: str, on_behalf_of: dict | None,
+                     signer_position: str, operation_id: str | None, pin: Pin | None) -> dict:
         on_behalf = domain.parse_on_behalf_of(on_behalf_of)
         params: list[Any] = [signer_user_id, reason]
         if on_behalf is not None:  # keeps the keys of operations remembered before delegation existed
@@ -212,7 +225,7 @@ class Signing:
         if done:
             return done
         pdf = self._pdf(pdf_sha256)
-        with open_signer(self._key_ref(signer_user_id, "personal"), self.settings) as signer:
+        with open_signer(self._key_ref(signer_user_id, "personal"), self.settings, pin) as signer:
             name = signer_name(signer)
             position = signer_position or signer_title(signer)
             image = self._image(signer_user_id) or _default_signature(name)
@@ -223,7 +236,15 @@ class Signing:
         return self._remember(key, "leader", pdf_sha256, {"sha256": self._put(out)})
 
     def fill_and_seal(self, pdf_sha256: str, number_text: str, date_text: str, notation: str,
-                      appendix_sha256s: list[str] | None = None, operation_id: str | None = None) -> dict:
+                      appendix_sha256s: list[str] | None = None, operation_id: str | None = None,
+                      pin: Pin | str | None = None) -> dict:
+        """Number and date, then the agency seal; `pin` is the seal token's, typed by the clerk at issue."""
+        with _wiped(Pin.of(pin)) as typed:
+            return self._fill_and_seal(pdf_sha256, number_text, date_text, notation, appendix_sha256s,
+                                       operation_id, typed)
+
+    def _fill_and_seal(self, pdf_sha256: str, number_text: str, date_text: str, notation: str,
+                       appendix_sha256s: list[str] | None, operation_id: str | None, pin: Pin | None) -> dict:
         number_text, date_text = _text(number_text, "Số văn bản"), _text(date_text, "Ngày ban hành")
         notation = _text(notation, "Số, ký hiệu")
         appendix_sha256s = list(appendix_sha256s or [])
@@ -239,7 +260,7 @@ class Signing:
         filled = pades.fill_fields(pdf, {layout.NUMBER_FIELD: number_text, layout.DATE_FIELD: date_text},
                                    self._font())
         stamper = self._timestamper()
-        with open_signer(self._key_ref(seal_holder(self.agency_id), "seal"), self.settings) as signer:
+        with open_signer(self._key_ref(seal_holder(self.agency_id), "seal"), self.settings, pin) as signer:
             image = self._image(seal_holder(self.agency_id)) or _default_seal(signer_name(signer))
             sealed = pades.seal(filled, signer, image, timestamper=stamper)
             text = f"{notation}\n{now_vn().isoformat(timespec='seconds')}"
@@ -287,6 +308,16 @@ def _default_signature(name: str) -> Image.Image:
 @lru_cache(maxsize=16)
 def _default_seal(agency_name: str) -> Image.Image:
     return layout.default_seal_image(agency_name, fonts.system_font(fonts.SERIF_BOLD))
+
+
+@contextmanager
+def _wiped(pin: Pin | None) -> Iterator[Pin | None]:
+    """The PIN is zeroed whatever happens: signed, refused, or a remembered operation that did not need it."""
+    try:
+        yield pin
+    finally:
+        if pin is not None:
+            pin.wipe()
 
 
 def _shas(result: dict) -> list[str]:

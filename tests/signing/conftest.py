@@ -64,3 +64,24 @@ def signing_process(fresh_vhost, settings):
             yield client, port
         finally:
             client.close()
+
+
+SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory) -> Iterator[str]:
+    """One SoftHSM2 token directory for the session (the module reads SOFTHSM2_CONF once per process); tests add
+    their own tokens with pkcs11.provision_issued under labels of their own."""
+    from services.signing.pkcs11 import softhsm_conf
+
+    if not Path(SOFTHSM_MODULE).exists():
+        pytest.skip("softhsm2 is in infra/stack.py APT_PACKAGES")
+    conf = softhsm_conf(tmp_path_factory.mktemp("softhsm") / "tokens")
+    before = os.environ.get("SOFTHSM2_CONF")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    yield SOFTHSM_MODULE
+    if before is None:
+        os.environ.pop("SOFTHSM2_CONF", None)
+    else:
+        os.environ["SOFTHSM2_CONF"] = before

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 
 from infra.procs import free_port
 from services.signing import pki
+from services.signing.pkcs11 import provision_issued
 from tests.signing.test_flow import issue
-
-SOFTHSM = Path("/usr/lib/softhsm/libsofthsm2.so")
 
 
 @pytest.fixture
@@ -48,27 +44,13 @@ def test_pades_b_t_with_the_local_tsa(signing, draft_bytes, tsa_url):
         assert sig["timestamp_time"] is not None and sig["timestamp_valid"] is True
 
 
-@pytest.mark.skipif(not SOFTHSM.exists(), reason="softhsm2 is in infra/stack.py APT_PACKAGES")
-def test_pkcs11_token_signs_and_verifies(signing, test_pki, draft_bytes, tmp_path, monkeypatch):
-    tokens = tmp_path / "tokens"
-    tokens.mkdir()
-    conf = tmp_path / "softhsm2.conf"
-    conf.write_text(f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n")
-    env = {**os.environ, "SOFTHSM2_CONF": str(conf)}
-    monkeypatch.setenv("SOFTHSM2_CONF", str(conf))
+def test_pkcs11_token_signs_and_verifies(signing, test_pki, draft_bytes, softhsm, monkeypatch):
+    """A server-held token (its PIN in the settings: test installations only) still signs."""
     label, pin = "congvan-test", "246810"
-    subprocess.run(["softhsm2-util", "--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", "13579"],
-                   env=env, check=True, capture_output=True)
-    # the leader's key and certificate, imported onto the token (a real token would generate the key inside)
     issued = pki.issue_signer(test_pki, "Hoàng Văn Token", org="Ủy ban nhân dân tỉnh Tuyên Quang",
                               title="Phó Chủ tịch")
-    (tmp_path / "key.der").write_bytes(issued.key.private_bytes(Encoding.DER, PrivateFormat.PKCS8, NoEncryption()))
-    (tmp_path / "cert.der").write_bytes(issued.cert.public_bytes(Encoding.DER))
-    for kind, path in (("privkey", "key.der"), ("cert", "cert.der")):
-        subprocess.run(["pkcs11-tool", "--module", str(SOFTHSM), "--token-label", label, "--login", "--pin", pin,
-                        "--write-object", str(tmp_path / path), "--type", kind, "--id", "01", "--label", "leader"],
-                       env=env, check=True, capture_output=True)
-    signing.settings.signing_pkcs11_module = str(SOFTHSM)
+    provision_issued(softhsm, "leader", issued, pin, label=label, object_label="leader")
+    signing.settings.signing_pkcs11_module = softhsm
     signing.settings.signing_pkcs11_token_label = label
     monkeypatch.setattr(signing.settings, "signing_pkcs11_pin", type(signing.settings.signing_pkcs11_pin)(pin))
     signing.register_certificate("hoangvt.ubnd", "personal", {"source": "pkcs11", "key_label": "leader",
