@@ -1,8 +1,11 @@
 """`congvan pki init` and `congvan pdf verify`; infra/cli.py calls register(app).
 
     congvan pki init [--dir DIR] [--agencies demo|TOPOLOGY.json]
-    congvan pdf verify FILE [--trust ROOT.pem ...]    JSON report; exit 0 only if every signature is valid
-                                                       and trusted
+    congvan pdf verify FILE [--trust ROOT.pem ...] [--pki-dir DIR]
+                                                      JSON report; exit 0 only if every signature is valid and
+                                                      trusted. Trusts the deployment's configured roots
+                                                      (SIGNING_TRUST_ROOTS, else the PKI dir's root: SIGNING_PKI_DIR,
+                                                      DATA_DIR/pki, or the local demo's var/demo/pki); --trust adds.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 import typer
 
 from services.common.errors import CongVanError
+from services.common.settings import REPO_ROOT
 from services.signing import pki
 from services.signing.settings import SigningSettings
 from services.signing.verify import trust_store, verify_pdf
@@ -38,14 +42,28 @@ def pki_init(directory: Path | None = typer.Option(None, "--dir", help="PKI dire
                           ensure_ascii=False, indent=2))
 
 
-def pdf_verify(file: Path = typer.Argument(..., exists=True, dir_okay=False),
-               trust: list[Path] = typer.Option([], "--trust", help="trusted root (PEM/DER); repeatable")) -> None:
-    """Verify every signature of FILE; print the report as JSON."""
+DEMO_PKI = REPO_ROOT / "var" / "demo" / "pki"  # where `congvan up` puts the demo's PKI (infra/demo.py)
+
+
+def deployment_settings(pki_dir: Path | None = None) -> SigningSettings:
+    """The signing settings of this machine's deployment: the environment's, else the local demo's PKI, so that
+    `congvan pdf verify` trusts what the deployment trusts without being told (issue 20 item 7)."""
     settings = SigningSettings()
-    if trust:
-        settings.signing_trust_roots = list(trust)
+    if pki_dir is not None:
+        settings.signing_pki_dir = pki_dir
+    elif not settings.signing_pki_dir and not (settings.pki_dir / "root.pem").exists() \
+            and (DEMO_PKI / "root.pem").exists():
+        settings.signing_pki_dir = DEMO_PKI
+    return settings
+
+
+def pdf_verify(file: Path = typer.Argument(..., exists=True, dir_okay=False),
+               trust: list[Path] = typer.Option([], "--trust", help="an extra trusted root (PEM/DER); repeatable"),
+               pki_dir: Path | None = typer.Option(None, "--pki-dir", help="the deployment's PKI dir")) -> None:
+    """Verify every signature of FILE against the deployment's roots (and --trust); print the report as JSON."""
+    settings = deployment_settings(pki_dir)
     try:
-        report = verify_pdf(file.read_bytes(), trust_store(settings))
+        report = verify_pdf(file.read_bytes(), trust_store(settings, extra_roots=list(trust)))
     except CongVanError as exc:
         typer.echo(json.dumps({"verdict": "error", **exc.to_dict()}, ensure_ascii=False, indent=2))
         raise typer.Exit(2) from exc

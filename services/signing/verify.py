@@ -102,14 +102,14 @@ def pinned_roots(paths: list[Path]) -> list[x509.Certificate]:
 
 def trust_store(settings: SigningSettings, extra_roots: list[Path] | None = None) -> TrustStore:
     pki = settings.pki_dir
-    root_paths = list(settings.signing_trust_roots) + list(extra_roots or [])
+    root_paths = list(settings.signing_trust_roots)
     if settings.signing_trust_store == "production":
-        roots = pinned_roots(root_paths)
+        roots = pinned_roots(root_paths + list(extra_roots or []))
         intermediates: list[x509.Certificate] = []
     else:
         if not root_paths and (pki / "root.pem").exists():
-            root_paths = [pki / "root.pem"]
-        roots = [load_certificate(p) for p in root_paths]
+            root_paths = [pki / "root.pem"]  # the deployment's configured root; extra roots add to it
+        roots = [load_certificate(p) for p in root_paths + list(extra_roots or [])]
         intermediates = [load_certificate(pki / "issuing.pem")] if (pki / "issuing.pem").exists() else []
     crl_paths = list(settings.signing_crls) + [p for p in (pki / "root.crl", pki / "issuing.crl") if p.exists()]
     return TrustStore(roots, intermediates, [load_crl(p) for p in crl_paths], settings.signing_revocation_mode,

@@ -49,3 +49,17 @@ def test_pdf_verify_exits_0_only_when_every_signature_is_valid_and_trusted(signi
     untrusted = run_cli("pdf", "verify", str(pdf), env=no_pki)
     assert untrusted.returncode == 1
     assert json.loads(untrusted.stdout)["verdict"] == "untrusted"
+
+
+def test_pdf_verify_trusts_the_deployments_roots_without_being_told(signing, test_pki, draft_bytes, tmp_path):
+    pdf = tmp_path / "issued.pdf"
+    pdf.write_bytes(signing.blobs.read(issue(signing, draft_bytes)["sha256"]))
+    deployment = {"DATA_DIR": str(tmp_path / "empty"), "SIGNING_PKI_DIR": str(test_pki.dir)}
+    done = run_cli("pdf", "verify", str(pdf), env=deployment)
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["verdict"] == "valid", report
+    assert len(report["trust_roots"]) == 1 and report["trust_roots"][0].endswith("Root CA")
+    by_option = run_cli("pdf", "verify", str(pdf), "--pki-dir", str(test_pki.dir),
+                        env={"DATA_DIR": str(tmp_path / "empty")})
+    assert by_option.returncode == 0, by_option.stdout
