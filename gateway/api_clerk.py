@@ -34,6 +34,14 @@ class IssueRequest(BaseModel):
     register_id: str | None = Field(None, description="An outgoing register of this year; default: the first open")
     priority: int | None = Field(None, ge=0, le=3)
     no_paper_copy: bool = Field(False, description="No paper original is sent (Không gửi kèm bản giấy)")
+    pin: str | None = Field(None, max_length=64, description="PIN of the agency seal's token, typed by the clerk now; "
+                            "used once, never stored (not needed on a test installation with server-held keys)")
+
+
+class ApproveRequest(BaseModel):
+    comment: str = Field("", max_length=2000, description="Ý kiến duyệt")
+    pin: str | None = Field(None, max_length=64, description="At the signing step: the PIN of the signer's own token, "
+                            "used once and never stored")
 
 
 @router.post("/drafts", response_model=DraftDetail, status_code=201, tags=["Dự thảo và công việc"],
@@ -60,6 +68,15 @@ def draft_detail(draft_id: int = Path(ge=1), v: Viewer = Depends(viewer), g: Gat
     return g.backends.call(v.actor, "routing", "get_draft", draft_id)
 
 
+@router.post("/drafts/{draft_id}/approve", response_model=DraftDetail, responses=WRITE_ERRORS,
+             tags=["Dự thảo và công việc"], summary="Duyệt dự thảo ở bước của mình; ở bước ký: duyệt và ký số bằng "
+             "thiết bị ký số của mình (mã PIN)")
+def approve_draft(body: ApproveRequest, draft_id: int = Path(ge=1), v: Viewer = Depends(csrf_checked),
+                  g: Gateway = Depends(gw)) -> dict:
+    """A wrong PIN is 422 `pin_incorrect`, a token locked by its own retry counter 403 `pin_locked`."""
+    return g.backends.call(v.actor, "routing", "approve_draft", draft_id, body.comment, pin=body.pin or None)
+
+
 @router.post("/outgoing/{doc_id}/issue", response_model=DocumentDetail, responses=WRITE_ERRORS, tags=["Văn bản đi"],
              summary="Cấp số, ký số cơ quan và ban hành văn bản chờ ban hành")
 def issue(body: IssueRequest, doc_id: str = Path(pattern=DOC_ID), v: Viewer = Depends(csrf_checked),
@@ -74,7 +91,7 @@ def issue(body: IssueRequest, doc_id: str = Path(pattern=DOC_ID), v: Viewer = De
             raise ValidationFailed("Chưa có sổ văn bản đi của năm nay; quản trị viên cần tạo sổ.", field="register")
         register_id = registers[0]["id"]
     g.backends.call(v.actor, "registry", "issue_outgoing", doc_id, register_id, _chosen_recipients(g, body.recipients),
-                    body.priority, body.no_paper_copy)
+                    body.priority, body.no_paper_copy, pin=body.pin or None)
     return _document(g, v, doc_id, "outgoing")
 
 

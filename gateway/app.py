@@ -58,6 +58,7 @@ class Gateway:
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["ROLE_LABELS"] = {r.value: label for r, label in ROLE_LABELS_VI.items()}
         self.templates.env.filters["vn_time"] = vn_time
+        self.templates.env.globals["SERVER_HELD_KEYS"] = settings.signing_server_held_keys
         self._directory = None
 
     def directory(self):

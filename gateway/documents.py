@@ -288,13 +288,13 @@ def install(app: FastAPI) -> None:
 
     @app.post("/van-ban-di/{doc_id}/ban-hanh", include_in_schema=False)
     def issue(request: Request, doc_id: str, register_id: str = Form(...), recipients: list[str] = Form([]),
-              priority: int = Form(0), no_paper_copy: bool = Form(False), v: Viewer = Depends(csrf_checked),
-              g: Gateway = Depends(gw)):
+              priority: int = Form(0), no_paper_copy: bool = Form(False), pin: str = Form("", max_length=64),
+              v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         v.actor.require("clerk")
         try:
             chosen = _chosen_recipients(g, recipients)
             g.backends.call(v.actor, "registry", "issue_outgoing", doc_id, register_id, chosen, priority,
-                            no_paper_copy)
+                            no_paper_copy, pin=pin or None)  # the seal token's PIN, typed by the clerk now
         except ServiceUnavailable as exc:
             # Sealing is slow on a busy server: the registry may still finish after the gateway stopped waiting.
             def issued() -> bool:

@@ -31,6 +31,9 @@ class GatewaySettings(CommonSettings):
     prometheus_timeout: float = 10.0
     # Sign-in with the province's directory (gateway/ldap_directory.py; docs/deployment.md). Unset LDAP_URL: local
     # accounts only.
+    signing_server_held_keys: bool = Field(
+        True, description="Same variable as the signing service's: true on a TEST installation whose keys the server "
+        "holds; every page then says so, and the PIN at signing is optional")
     ldap_url: str = Field("", description="ldap://host:389 or ldaps://host:636 of the directory; unset: none")
     ldap_agency_id: str = Field("", description="Organ id of the directory's staff")
     ldap_bind_dn_template: str = Field("", description="Direct bind, e.g. uid={username},ou=people,dc=...")

@@ -115,13 +115,19 @@ class Deployment:
                 "PKI_DIR": str(self.pki_dir), "TSA_URL": f"http://127.0.0.1:{self.tsa_port}/",
                 # The names the signing service reads (services/signing/settings.py): without them it looked
                 # for keys under DATA_DIR/pki and no leader or seal could sign in a deployment.
-                "SIGNING_PKI_DIR": str(self.pki_dir), "SIGNING_TSA_URL": f"http://127.0.0.1:{self.tsa_port}/"}
+                "SIGNING_PKI_DIR": str(self.pki_dir), "SIGNING_TSA_URL": f"http://127.0.0.1:{self.tsa_port}/",
+                # the personal SoftHSM2 tokens of the demo's people (`congvan pki token`; services/signing/pkcs11.py)
+                "SOFTHSM2_CONF": str(self.run_dir / "softhsm2.conf")}
 
     def start(self) -> None:
         from services.common.rabbit_admin import RabbitAdmin
         from services.interconnect.broker import Credentials, agency_vhost, monitor_user, provision, services_user
 
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        if _module_exists("services.signing.pkcs11"):
+            from services.signing.pkcs11 import softhsm_conf
+
+            softhsm_conf(self.run_dir / "tokens")  # writes run_dir/softhsm2.conf
         self.topology_file.write_text(self._with_directory().to_json())
         admin = RabbitAdmin(self.rabbit_api_uri)
         _say("Provisioning vhosts, users and queues ...")

@@ -6,6 +6,7 @@ Events leave through the transactional outbox (OutboxRelay dispatches them as `r
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -55,7 +56,8 @@ class RegistryService(DossierEntrypoints, ReportQueries):
     metrics = RpcMetrics()
     db = DatabaseProvider("registry", Base.metadata)
     outbox = OutboxRelay(interval=0.5)
-    signing = RpcProxy("signing")
+    # transient messages: the clerk's seal-token PIN may ride in fill_and_seal's arguments (not to the broker's disk)
+    signing = RpcProxy("signing", delivery_mode=1)
     context = WorkerContext()
 
     # --- adapters to the signing service (nameko RPC) ---
@@ -65,13 +67,14 @@ class RegistryService(DossierEntrypoints, ReportQueries):
             return self.signing.verify.call_async(pdf_sha256).result()
 
     def _sign(self, pdf_sha256: str, number_text: str, date_text: str, notation: str,
-              appendices: list[str], operation_id: str | None = None) -> dict[str, Any]:
+              appendices: list[str], operation_id: str | None = None, pin: str | None = None) -> dict[str, Any]:
         with self.db.session() as session:
             place = ops.profile(session, self.db.agency_id).place or ""
         number_field, date_field = stamp_texts(number_text, date_text, notation, place)
         with eventlet.Timeout(SIGN_TIMEOUT):
             return self.signing.fill_and_seal.call_async(pdf_sha256, number_field, date_field, notation,
-                                                         appendices, operation_id).result()
+                                                         appendices, operation_id,
+                                                         **({"pin": pin} if pin else {})).result()
 
     def _verify_to_send(self, pdf_sha256: str) -> dict[str, Any]:
         # The clerk waits for this answer on "Gửi văn bản": as long as sealing may take, not receive_package's 3 s.
@@ -189,8 +192,10 @@ class RegistryService(DossierEntrypoints, ReportQueries):
     @rpc
     def issue_outgoing(self, outgoing_id: str, register_id: str, recipients: list[dict], urgency: int | None = None,
                        no_paper_copy: bool = False, issued_amount: int | None = None,
-                       to_places: list[str] | None = None) -> dict:
-        return ops.issue_outgoing(self.db, self.actor.required(), outgoing_id, register_id, recipients, self._sign,
+                       to_places: list[str] | None = None, pin: str | None = None) -> dict:
+        """`pin`: the agency seal token's, typed by the clerk at issue; used for this issue only, never stored."""
+        sign = functools.partial(self._sign, pin=pin) if pin else self._sign
+        return ops.issue_outgoing(self.db, self.actor.required(), outgoing_id, register_id, recipients, sign,
                                   urgency, no_paper_copy, issued_amount, to_places)
 
     @rpc

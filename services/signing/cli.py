@@ -72,9 +72,40 @@ def pdf_verify(file: Path = typer.Argument(..., exists=True, dir_okay=False),
     raise typer.Exit(0 if ok else 1)
 
 
+def pki_token(holder: str = typer.Argument(..., help="the person's user id or username, or 'seal' for the agency"),
+              agency: str = typer.Option(..., "--agency", help="organ id, e.g. 000.00.00.H60"),
+              name: str = typer.Option("", "--name", help="the person's full name (certificate CN)"),
+              title: str = typer.Option("", "--title", help="the person's position (certificate title)"),
+              pki_dir: Path | None = typer.Option(None, "--pki-dir", help="the test PKI (default: the deployment's)"),
+              ) -> None:
+    """TEST/DEMO: issue a certificate from the test PKI onto a new SoftHSM2 token of one person (or of the agency
+    seal). The PIN is read from standard input, never from the command line. Prints the key reference to bind."""
+    from services.signing.pkcs11 import provision_issued
+
+    settings = deployment_settings(pki_dir)
+    made = pki.load_pki(settings.pki_dir)
+    org = (made.manifest.get("agencies", {}).get(agency) or {}).get("name") or agency
+    pin = sys.stdin.readline().rstrip("\n")
+    if not pin:
+        raise typer.BadParameter("Nhập mã PIN của thiết bị qua đầu vào chuẩn (stdin).")
+    if holder == "seal":
+        issued = pki.issue_signer(made, org, org=org, org_id=f"VN:{agency}")
+        holder = f"agency:{agency}"
+    else:
+        issued = pki.issue_signer(made, name or holder, org=org, title=title or None)
+    try:
+        ref = provision_issued(settings.signing_pkcs11_module, holder, issued, pin)
+    except CongVanError as exc:
+        typer.echo(json.dumps(exc.to_dict(), ensure_ascii=False), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(json.dumps({"holder": holder, "key_ref": ref, "serial": format(issued.cert.serial_number, "x")},
+                          ensure_ascii=False))
+
+
 def register(app: typer.Typer) -> None:
     pki_app = typer.Typer(help="Hạ tầng khóa công khai thử nghiệm (test PKI)")
     pki_app.command("init")(pki_init)
+    pki_app.command("token")(pki_token)
     pdf_app = typer.Typer(help="Kiểm tra chữ ký số trên tệp PDF")
     pdf_app.command("verify")(pdf_verify)
     app.add_typer(pki_app, name="pki")

@@ -74,7 +74,7 @@ def open_signer(ref: dict[str, Any], settings: SigningSettings, pin: Pin | None 
         if not settings.signing_server_held_keys:
             if ref["source"] == "pkcs11":
                 raise PinRequired("Hãy nhập mã PIN của thiết bị ký số để ký.", token=ref.get("token_label"))
-            raise KeyUnavailable(SERVER_HELD_REFUSED, source=ref["source"])
+            raise ValidationFailed(SERVER_HELD_REFUSED, code="server_held_key", source=ref["source"])
         if ref["source"] == "pkcs12":
             yield _pkcs12_signer(Path(ref["p12"]), settings.pki_dir)
         else:

@@ -29,20 +29,22 @@ CKF_USER_PIN_LOCKED = 0x00040000
 MAX_PIN = 64
 
 
-class PinRequired(ValidationFailed):
-    code = "pin_required"
+# Plain common errors with codes, not subclasses: nameko rebuilds a remote error only from a class the receiving
+# process imported, and routing, registry and the gateway never import this module.
+def PinRequired(message_vi: str, **details: Any) -> ValidationFailed:
+    return ValidationFailed(message_vi, code="pin_required", **details)
 
 
-class PinIncorrect(ValidationFailed):
-    code = "pin_incorrect"
+def PinIncorrect(message_vi: str, **details: Any) -> ValidationFailed:
+    return ValidationFailed(message_vi, code="pin_incorrect", **details)
 
 
-class PinLocked(Forbidden):
-    code = "pin_locked"
+def PinLocked(message_vi: str, **details: Any) -> Forbidden:
+    return Forbidden(message_vi, code="pin_locked", **details)
 
 
-class TokenUnavailable(ValidationFailed):
-    code = "key_unavailable"
+def TokenUnavailable(message_vi: str, **details: Any) -> ValidationFailed:
+    return ValidationFailed(message_vi, code="key_unavailable", **details)
 
 
 class Pin:

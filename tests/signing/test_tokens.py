@@ -10,16 +10,13 @@ import pytest
 from pkcs11 import exceptions as p11
 from sqlalchemy import func, select
 
-from services.common.errors import CongVanError
+from services.common.errors import CongVanError, Forbidden, ValidationFailed
 from services.signing import pki
 from services.signing.models import Operation
 from services.signing.pkcs11 import (
     CKF_USER_PIN_FINAL_TRY,
     CKF_USER_PIN_LOCKED,
     Pin,
-    PinIncorrect,
-    PinLocked,
-    PinRequired,
     pin_error,
     provision_issued,
 )
@@ -74,9 +71,9 @@ def test_without_a_pin_a_token_does_not_sign_and_server_held_files_are_refused(s
     signing = tokens_only
     _person_token(softhsm, test_pki, signing, "nopin.ubnd", "Không Có PIN")
     prepared = signing.prepare_draft(signing.blobs.put_bytes(draft_bytes).sha256)
-    with pytest.raises(PinRequired) as missing:
+    with pytest.raises(ValidationFailed) as missing:
         signing.sign_leader(prepared["sha256"], "nopin.ubnd")
-    assert "nhập mã PIN" in missing.value.message_vi
+    assert missing.value.code == "pin_required" and "nhập mã PIN" in missing.value.message_vi
     # the demo leader's PKCS#12 file on the server: a test installation's key, refused here
     with pytest.raises(CongVanError) as held:
         signing.sign_leader(prepared["sha256"], "annv.ubnd")
@@ -89,8 +86,9 @@ def test_a_wrong_pin_says_so_signs_nothing_and_the_right_one_then_signs(softhsm,
     pin = _person_token(softhsm, test_pki, signing, "saipin.ubnd", "Nhập Sai PIN")
     prepared = signing.prepare_draft(signing.blobs.put_bytes(draft_bytes).sha256)
     wrong = "0" + pin
-    with pytest.raises(PinIncorrect) as refused:
+    with pytest.raises(ValidationFailed) as refused:
         signing.sign_leader(prepared["sha256"], "saipin.ubnd", operation_id="draft:2:step:0:sign", pin=wrong)
+    assert refused.value.code == "pin_incorrect"
     assert refused.value.message_vi.startswith("Mã PIN của thiết bị ký số không đúng; văn bản chưa được ký.")
     assert wrong not in repr(refused.value.args) and pin not in repr(refused.value.args)
     with signing.db.session() as s:
@@ -102,10 +100,11 @@ def test_a_wrong_pin_says_so_signs_nothing_and_the_right_one_then_signs(softhsm,
 def test_the_tokens_own_lock_is_reported_as_a_lock():
     # SoftHSM2 keeps no retry counter, so the token's CKR_PIN_LOCKED (and the token flags) are mapped here
     locked = pin_error(p11.PinLocked(), "cv-annv.ubnd")
-    assert isinstance(locked, PinLocked) and "tự khóa" in locked.message_vi and "SO PIN" in locked.message_vi
-    assert isinstance(pin_error(p11.PinIncorrect(), "t", CKF_USER_PIN_LOCKED), PinLocked)
+    assert isinstance(locked, Forbidden) and locked.code == "pin_locked"
+    assert "tự khóa" in locked.message_vi and "SO PIN" in locked.message_vi
+    assert pin_error(p11.PinIncorrect(), "t", CKF_USER_PIN_LOCKED).code == "pin_locked"
     last = pin_error(p11.PinIncorrect(), "t", CKF_USER_PIN_FINAL_TRY)
-    assert isinstance(last, PinIncorrect) and "MỘT lần thử" in last.message_vi
+    assert last.code == "pin_incorrect" and "MỘT lần thử" in last.message_vi
 
 
 def test_a_pin_is_never_shown_and_is_zeroed():
@@ -115,5 +114,5 @@ def test_a_pin_is_never_shown_and_is_zeroed():
     assert "123456" not in repr(pin) and "123456" not in str(pin) and pin.encode() == b"123456"
     pin.wipe()
     assert pin.wiped
-    with pytest.raises(PinRequired):
+    with pytest.raises(ValidationFailed):
         pin.encode()
