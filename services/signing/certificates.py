@@ -14,20 +14,30 @@ import contextlib
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from asn1crypto import x509 as asn1_x509
 from prometheus_client import Gauge
 from sqlalchemy import select
 
+from services.common.clock import now_utc
 from services.common.db import Database
 from services.common.errors import CongVanError
+from services.signing.enrolment import expiry_warning
 from services.signing.keys import certificate_of
-from services.signing.models import KeyBinding
+from services.signing.models import EnrolledCertificate, KeyBinding
 from services.signing.pki import load_pki
 from services.signing.settings import SigningSettings
 
 log = logging.getLogger(__name__)
 
+CERTIFICATE_WARNING = Gauge(
+    "congvan_signing_certificate_expiry_warning_days",
+    "Expiry warning of each signing certificate: 30 within 30 days, 7 within 7 days, -1 expired, 0 none "
+    "(Tuyên Quang Quy chế Đ21.1b: heads answer for their certificates)",
+    ["agency", "role", "subject", "serial"],
+)
 CERTIFICATE_EXPIRY = Gauge(
     "congvan_signing_certificate_expiry_timestamp_seconds",
     "notAfter of each signing certificate held by the agency's signing service, Unix time",
@@ -68,7 +78,15 @@ def key_refs(settings: SigningSettings, database: Database) -> dict[str, tuple[s
 
 def held_certificates(settings: SigningSettings, database: Database) -> list[HeldCertificate]:
     out = []
+    with database.session() as session:  # an enrolled certificate is the holder's, whatever key is bound
+        enrolled = {row.holder: row for row in session.execute(select(EnrolledCertificate)).scalars()}
+        for row in enrolled.values():
+            cert = asn1_x509.Certificate.load(row.der)
+            out.append(HeldCertificate(row.holder, "seal" if row.kind == "seal" else "leader", row.subject,
+                                       row.serial, cert.not_valid_after.timestamp()))
     for holder, (role, ref) in key_refs(settings, database).items():
+        if holder in enrolled:
+            continue
         try:
             cert = certificate_of(ref, settings)  # no PIN needed: a certificate is public
         except (CongVanError, OSError, ValueError) as exc:
@@ -89,9 +107,13 @@ def export_expiry(settings: SigningSettings, database: Database) -> list[HeldCer
         for labels in _EXPORTED.pop(agency, set()):
             with contextlib.suppress(KeyError):
                 CERTIFICATE_EXPIRY.remove(*labels)
+            with contextlib.suppress(KeyError):
+                CERTIFICATE_WARNING.remove(*labels)
         exported = _EXPORTED[agency] = set()
         for c in certificates:
             labels = (agency, c.role, c.subject, c.serial)
             CERTIFICATE_EXPIRY.labels(*labels).set(c.not_after)
+            CERTIFICATE_WARNING.labels(*labels).set(
+                expiry_warning(datetime.fromtimestamp(c.not_after, UTC), now_utc()))
             exported.add(labels)
     return certificates

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, String
+from sqlalchemy import JSON, DateTime, LargeBinary, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.clock import now_utc
@@ -23,6 +23,22 @@ class KeyBinding(Base):
     key_ref: Mapped[dict] = mapped_column(JSON)             # keys.check_ref: pkcs12 file or pkcs11 labels
     display_name: Mapped[str] = mapped_column(String(300), default="")
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc)
+
+
+class EnrolledCertificate(Base):
+    """The certificate an administrator enrolled for a holder after checking chain, key usage, validity and
+    revocation (enrolment.py): the key that signs for the holder must carry exactly this certificate."""
+
+    __tablename__ = "signing_enrolled_certificates"
+    holder: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))           # personal | seal
+    der: Mapped[bytes] = mapped_column(LargeBinary)
+    subject: Mapped[str] = mapped_column(String(300))
+    serial: Mapped[str] = mapped_column(String(80))
+    not_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    trust_root: Mapped[str] = mapped_column(String(300), default="")
+    enrolled_by: Mapped[str] = mapped_column(String(200), default="")
+    enrolled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc)
 
 
 class AppearanceImage(Base):

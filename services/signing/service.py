@@ -12,6 +12,8 @@ made, and another operation on the same file is signed anew (workflow.Signing._r
     verify(pdf_sha256)                                            -> report (docs/signing.md)
     set_signature_image(user_id, png_sha256), set_seal_image(png_sha256)
     register_certificate(holder, kind, key_ref, display_name="")
+    enrol_certificate(holder, kind, certificate=None, key_ref=None) -> checked certificate (enrolment.py)
+    enrolled_certificates()                                       -> [{holder, subject, days_left, warning_vi...}]
     health()
 All PDFs and images are addressed by SHA-256 in the agency's blob store.
 """
@@ -140,6 +142,27 @@ class SigningService:
         actor.require_agency(self.db.agency_id)
         actor.require(Role.ADMIN, Role.SYSTEM)
         return self._signing().personal_certificates()
+
+    @rpc
+    def enrol_certificate(self, holder: str, kind: str, certificate: str | None = None,
+                          key_ref: dict | None = None) -> dict:
+        """An administrator enrols a person's (user id) or, kind "seal", the agency's certificate: PEM or base64 DER
+        text, or read from the holder's token (`key_ref`); checked against the configured roots, then bound."""
+        actor = self.actor.required()
+        actor.require_agency(self.db.agency_id)
+        actor.require(Role.ADMIN, Role.SYSTEM)
+        if kind == "seal":
+            holder = seal_holder(self.db.agency_id)
+        result = self._signing().enrol_certificate(holder, kind, certificate, key_ref, actor.user_id)
+        export_expiry(self.config.settings, self.db)
+        return result
+
+    @rpc
+    def enrolled_certificates(self) -> list[dict]:
+        actor = self.actor.required()
+        actor.require_agency(self.db.agency_id)
+        actor.require(Role.ADMIN, Role.SYSTEM)
+        return self._signing().enrolled_certificates()
 
     @rpc
     def register_certificate(self, holder: str, kind: str, key_ref: dict, display_name: str = "") -> dict:

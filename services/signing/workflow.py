@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -20,12 +20,13 @@ from PIL import Image, UnidentifiedImageError
 from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko.sign.timestamps.api import TimeStamper
 
-from services.common.clock import now_vn
+from services.common.clock import now_utc, now_vn
 from services.common.db import Database
 from services.common.errors import NotFound, ValidationFailed
 from services.signing import convert, domain, fonts, layout, pades
+from services.signing.enrolment import check_certificate, parse_certificate, same_certificate, warning_text
 from services.signing.keys import certificate_of, check_ref, open_signer
-from services.signing.models import AppearanceImage, KeyBinding, Operation
+from services.signing.models import AppearanceImage, EnrolledCertificate, KeyBinding, Operation
 from services.signing.pkcs11 import Pin
 from services.signing.pki import find_leader, load_pki, personal_certificates
 from services.signing.settings import SigningSettings
@@ -161,6 +162,53 @@ class Signing:
                 row.kind, row.key_ref, row.display_name = kind, ref, name
         return {"holder": holder, "kind": kind, "name": name}
 
+    def enrol_certificate(self, holder: str, kind: str, certificate: str | bytes | None = None,
+                          key_ref: dict[str, Any] | None = None, enrolled_by: str = "") -> dict:
+        """Check a holder's certificate (uploaded, or read from their token through `key_ref`) and bind it: the
+        key that signs for the holder must then carry exactly this certificate. With `key_ref` the key is bound
+        too (register_certificate)."""
+        if kind not in ("personal", "seal"):
+            raise ValidationFailed("Loại chứng thư phải là personal (cá nhân) hoặc seal (con dấu cơ quan).", kind=kind)
+        if certificate:
+            cert = parse_certificate(certificate)
+            if key_ref and not same_certificate(certificate_of(key_ref, self.settings), cert):
+                raise ValidationFailed("Chứng thư số tải lên khác chứng thư trên thiết bị ký số của người này.",
+                                       code="certificate_mismatch", holder=holder)
+        elif key_ref:
+            cert = certificate_of(key_ref, self.settings)
+        else:
+            raise ValidationFailed("Hãy chọn tệp chứng thư số (.cer, .pem) hoặc đọc từ thiết bị ký số.",
+                                   code="no_certificate")
+        now = now_utc()
+        checked = check_certificate(cert, trust_store(self.settings), now)
+        with self.db.session() as s:
+            row = s.get(EnrolledCertificate, holder) or EnrolledCertificate(holder=holder)
+            row.kind, row.der, row.subject, row.serial = kind, cert.dump(), checked.subject, checked.serial
+            row.not_after, row.trust_root, row.enrolled_by = checked.not_after, checked.trust_root, enrolled_by
+            s.merge(row)
+        if key_ref:
+            self.register_certificate(holder, kind, key_ref, checked.subject)
+        return {"holder": holder, "kind": kind, **checked.to_dict(now)}
+
+    def enrolled_certificates(self) -> list[dict]:
+        now = now_utc()
+        with self.db.session() as s:
+            rows = s.query(EnrolledCertificate).order_by(EnrolledCertificate.not_after).all()
+            return [{"holder": r.holder, "kind": r.kind, "subject": r.subject, "serial": r.serial,
+                     "not_after": r.not_after.isoformat(), "days_left": (_aware(r.not_after) - now).days,
+                     "warning_vi": warning_text(_aware(r.not_after), now), "trust_root": r.trust_root,
+                     "enrolled_by": r.enrolled_by} for r in rows]
+
+    def _require_enrolled(self, holder: str, signer: Signer) -> None:
+        """A holder with an enrolled certificate signs only with a key carrying that very certificate."""
+        with self.db.session() as s:
+            row = s.get(EnrolledCertificate, holder)
+            der = row.der if row else None
+        if der is not None and signer.signing_cert.dump() != der:
+            raise ValidationFailed("Chứng thư số trên thiết bị ký số không phải chứng thư đã đăng ký cho người ký; "
+                                   "quản trị viên cần đăng ký lại chứng thư.", code="certificate_not_enrolled",
+                                   holder=holder)
+
     def personal_certificates(self) -> list[dict]:
         """The personal certificates of this agency in the PKI dir (for an administrator to bind to accounts)."""
         try:
@@ -226,6 +274,7 @@ class Signing:
             return done
         pdf = self._pdf(pdf_sha256)
         with open_signer(self._key_ref(signer_user_id, "personal"), self.settings, pin) as signer:
+            self._require_enrolled(signer_user_id, signer)
             name = signer_name(signer)
             position = signer_position or signer_title(signer)
             image = self._image(signer_user_id) or _default_signature(name)
@@ -261,6 +310,7 @@ class Signing:
                                    self._font())
         stamper = self._timestamper()
         with open_signer(self._key_ref(seal_holder(self.agency_id), "seal"), self.settings, pin) as signer:
+            self._require_enrolled(seal_holder(self.agency_id), signer)
             image = self._image(seal_holder(self.agency_id)) or _default_seal(signer_name(signer))
             sealed = pades.seal(filled, signer, image, timestamper=stamper)
             text = f"{notation}\n{now_vn().isoformat(timespec='seconds')}"
@@ -318,6 +368,11 @@ def _wiped(pin: Pin | None) -> Iterator[Pin | None]:
     finally:
         if pin is not None:
             pin.wipe()
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite gives back naive datetimes; they were stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _shas(result: dict) -> list[str]:
