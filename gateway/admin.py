@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from gateway import rules
 from gateway.accounts import STAFF_ROLES, account_name, check_roles, next_free_name, temporary_password, unit_code
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.models import User
@@ -31,7 +32,7 @@ NOTICES = {
     "da-luu": "Đã lưu thay đổi.", "da-khoa": "Đã khóa tài khoản; các phiên đăng nhập của tài khoản đã kết thúc.",
     "da-mo-khoa": "Đã mở khóa tài khoản.", "da-tao-so": "Đã tạo sổ văn bản.", "da-luu-don-vi": "Đã lưu đơn vị.",
     "da-khoa-so": "Đã khóa sổ văn bản; sổ không cấp thêm số.",
-    "da-luu-cau-hinh": "Đã lưu cấu hình.",
+    "da-luu-cau-hinh": "Đã lưu cấu hình.", "da-luu-quy-dinh": "Đã lưu quy định áp dụng của cơ quan.",
     "da-dong-bo": "Đã đồng bộ danh sách cán bộ và đơn vị sang dịch vụ điều hành.",
 }
 SYNC_PENDING = ("Thay đổi đã được lưu nhưng chưa đồng bộ được sang dịch vụ điều hành (phân công, thông báo): "
@@ -89,7 +90,9 @@ def config_changes(form: dict[str, Any]) -> dict[str, Any]:
         raise ValidationFailed("Quy trình trình duyệt phải là một danh sách các bước.", field="review_chain")
     return {
         "agency_name": str(form.get("agency_name") or "").strip()[:200],
-        "registration_limit_hours": positive("registration_limit_hours", "Thời hạn vào sổ (giờ làm việc)"),
+        # the reception limit is one of the agency's rules (gateway/rules.py); an older form may still send it
+        **({"registration_limit_hours": positive("registration_limit_hours", "Thời hạn vào sổ (giờ làm việc)")}
+           if str(form.get("registration_limit_hours") or "").strip() else {}),
         "default_deadline_days": positive("default_deadline_days", "Hạn xử lý mặc định (ngày làm việc)"),
         "due_soon_hours": positive("due_soon_hours", "Báo sắp đến hạn trước (giờ)"),
         "calendar": {"periods": parse_periods(str(form.get("periods") or "")),
@@ -144,14 +147,17 @@ def _roles_from(form_roles: list[str]) -> list[str]:
 
 def _users_page(request: Request, g: Gateway, v: Viewer, form: dict[str, Any] | None = None, error: str | None = None,
                 status_code: int = 200, issued: dict[str, str] | None = None, warning: str | None = None) -> Response:
+    rules.delete_due_leavers(g, v)  # where the agency deletes leavers' accounts (Đà Nẵng Đ13.5d)
     return render(request, "admin_users.html", v, status_code=status_code, users=g.accounts.list_users(
         v.user.agency_id), units=_units(g, v.user.agency_id), roles=STAFF_ROLES, form=form or {"roles": []},
-        error=error, issued=issued, warning=warning, notices=NOTICES, section="users")
+        error=error, issued=issued, warning=warning, notices=NOTICES, section="users",
+        deleted=rules.deleted_ids(g, v.user.agency_id))
 
 
 def _user_page(request: Request, g: Gateway, v: Viewer, user: User, error: str | None = None,
                status_code: int = 200, issued: str | None = None, warning: str | None = None) -> Response:
     return render(request, "admin_user.html", v, status_code=status_code, person=user,
+                  deleted=user.id in rules.deleted_ids(g, v.user.agency_id),
                   directory_account=g.accounts.is_directory_account(user.id),
                   units=_units(g, v.user.agency_id), roles=STAFF_ROLES, error=error, issued=issued, warning=warning,
                   events=g.accounts.admin_events(v.user.agency_id, user.id),
@@ -170,6 +176,7 @@ def install(app: FastAPI) -> None:
     _install_registers(app)
     _install_catalogues(app)
     _install_configuration(app)
+    rules.install(app)
 
 
 def _install_people(app: FastAPI) -> None:
@@ -250,6 +257,11 @@ def _install_people(app: FastAPI) -> None:
         person = g.accounts.user_in_agency(v.user.agency_id, user_id)
         if person.id == v.user.id:
             return _user_page(request, g, v, person, "Không thể tự khóa tài khoản của chính mình.", 422)
+        if not locked:
+            try:
+                rules.refuse_unlock_of_deleted(g, v, user_id)
+            except CongVanError as exc:
+                return _user_page(request, g, v, person, exc.message_vi, exc.http_status)
         g.accounts.set_disabled(user_id, locked)
         g.accounts.record_admin_event(v.user, user_id, "lock" if locked else "unlock")
         user = g.accounts.user_in_agency(v.user.agency_id, user_id)
@@ -338,28 +350,31 @@ def _install_catalogues(app: FastAPI) -> None:
                       directions=DIRECTION_LABELS, notices=NOTICES, section="catalogues")
 
 
-def _install_configuration(app: FastAPI) -> None:
-    def page(request: Request, v: Viewer, config: dict[str, Any]) -> Response:
-        calendar = config.get("calendar") or {}
-        form = {
-            "agency_name": config.get("agency_name") or "",
-            "registration_limit_hours": config.get("registration_limit_hours"),
-            "default_deadline_days": config.get("default_deadline_days"),
-            "due_soon_hours": config.get("due_soon_hours"),
-            "periods": ", ".join(f"{a}-{b}" for a, b in calendar.get("periods") or []),
-            "extra_days_off": "\n".join(calendar.get("extra_days_off") or []),
-            "make_up_days": "\n".join(calendar.get("make_up_days") or []),
-            "public_holidays": calendar.get("public_holidays", True),
-            "review_chain": json.dumps(config.get("review_chain") or [], ensure_ascii=False, indent=2),
-            "allow_unsigned_send": bool(config.get("allow_unsigned_send")),
-        }
-        return render(request, "admin_config.html", v, form=form, error=None, notices=NOTICES, section="config")
+def config_page(request: Request, g: Gateway, v: Viewer, error: str | None = None, status_code: int = 200) -> Response:
+    """The configuration and, below it, the agency's rules (gateway/rules.py) with their legal sources."""
+    from gateway.documents import send_policy
 
+    config = {**g.backends.call(v.actor, "routing", "get_config"), **send_policy(g, v)}
+    calendar = config.get("calendar") or {}
+    form = {
+        "agency_name": config.get("agency_name") or "",
+        "default_deadline_days": config.get("default_deadline_days"),
+        "due_soon_hours": config.get("due_soon_hours"),
+        "periods": ", ".join(f"{a}-{b}" for a, b in calendar.get("periods") or []),
+        "extra_days_off": "\n".join(calendar.get("extra_days_off") or []),
+        "make_up_days": "\n".join(calendar.get("make_up_days") or []),
+        "public_holidays": calendar.get("public_holidays", True),
+        "review_chain": json.dumps(config.get("review_chain") or [], ensure_ascii=False, indent=2),
+        "allow_unsigned_send": bool(config.get("allow_unsigned_send")),
+    }
+    return render(request, "admin_config.html", v, status_code=status_code, form=form, error=error, notices=NOTICES,
+                  section="config", **rules.page_context(g, v))
+
+
+def _install_configuration(app: FastAPI) -> None:
     @app.get("/quan-tri/cau-hinh", response_class=HTMLResponse, include_in_schema=False)
     def configuration(request: Request, v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)):
-        from gateway.documents import send_policy
-
-        return page(request, v, {**g.backends.call(v.actor, "routing", "get_config"), **send_policy(g, v)})
+        return config_page(request, g, v)
 
     @app.post("/quan-tri/cau-hinh", include_in_schema=False)
     async def save_configuration(request: Request, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
@@ -370,17 +385,17 @@ def _install_configuration(app: FastAPI) -> None:
             # "Gửi văn bản" belongs to the registry: whether an unsigned document may leave, marked as such
             g.backends.call(v.actor, "registry", "set_send_policy", bool(form.get("allow_unsigned_send")))
         except CongVanError as exc:
-            return _config_error_page(request, v, form, exc)
+            return _config_error_page(request, g, v, form, exc)
         g.accounts.record_admin_event(v.user, None, "configure", keys=sorted(changes))
         return RedirectResponse("/quan-tri/cau-hinh?tb=da-luu-cau-hinh", status_code=303)
 
 
-def _config_error_page(request: Request, v: Viewer, form: dict[str, Any], exc: CongVanError) -> Response:
+def _config_error_page(request: Request, g: Gateway, v: Viewer, form: dict[str, Any], exc: CongVanError) -> Response:
     """Re-show what the admin typed, with the reason, rather than the stored configuration."""
-    shown = {k: form.get(k, "") for k in ("agency_name", "registration_limit_hours", "default_deadline_days",
+    shown = {k: form.get(k, "") for k in ("agency_name", "default_deadline_days",
                                           "due_soon_hours", "periods", "extra_days_off", "make_up_days",
                                           "review_chain")}
     shown["public_holidays"] = bool(form.get("public_holidays"))
     shown["allow_unsigned_send"] = bool(form.get("allow_unsigned_send"))
     return render(request, "admin_config.html", v, status_code=exc.http_status, form=shown, error=exc.message_vi,
-                  notices=NOTICES, section="config")
+                  notices=NOTICES, section="config", **rules.page_context(g, v))

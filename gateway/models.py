@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.agency_rules import make_rules_table
+
 if TYPE_CHECKING:
     from services.common.db import Database
     from services.common.settings import CommonSettings
@@ -113,6 +115,20 @@ class AdminEvent(Base):
     target_user_id: Mapped[str | None] = mapped_column(String(36), index=True)
     action: Mapped[str] = mapped_column(String(32))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class DeletedAccount(Base):
+    """An account deleted under the agency's rule for leavers (Đà Nẵng Đ13.5d; gateway/rules.py): it cannot sign in
+    nor be unlocked; the row of `users` stays so that the history keeps the person's name."""
+
+    __tablename__ = "deleted_accounts"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    locked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deleted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+agency_rules = make_rules_table(Base.metadata)  # the gateway's own rules, keyed by agency (services/common)
 
 
 # --- the audit chain of the gateway's tables (docs/operations.md "Audit chain") ---------------------------------

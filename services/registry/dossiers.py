@@ -19,7 +19,7 @@ from services.common.actor import Actor, Role
 from services.common.clock import now_utc, vn_date
 from services.common.db import Database
 from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from services.registry import domain
+from services.registry import domain, rules
 from services.registry.domain import State
 from services.registry.dossier_models import (
     Dossier,
@@ -507,7 +507,8 @@ def close_dossier(db: Database, actor: Actor, dossier_id: str, remove_drafts: bo
         dossier.start_date = min([*dated, *([dossier.start_date] if dossier.start_date else [])], default=None)
         dossier.end_date = domain.parse_date(end_date) if end_date else max(dated, default=vn_date(now_utc()))
         dossier.doc_total, dossier.page_total = len(kept), sum(i.pages for i in kept)
-        dossier.submission_due = submission_due(dossier.end_date, dossier.construction)
+        dossier.submission_due = rules.dossier_due(session, actor.agency_id, dossier.end_date, dossier.construction,
+                                                   submission_due(dossier.end_date, dossier.construction))
         dossier.state, dossier.closed_at, dossier.return_reason = "closed", now_utc(), ""
         _event(session, dossier, actor, "closed", f"{len(items) - len(kept)} removed")
         session.flush()

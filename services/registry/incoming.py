@@ -17,7 +17,7 @@ from services.common.clock import now_utc, to_vn, vn_date
 from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.common.outbox import enqueue
-from services.registry import domain, numbering
+from services.registry import domain, numbering, rules
 from services.registry.catalog import REJECT_REASONS, type_name
 from services.registry.changes import _link_replacement, _receive_change
 from services.registry.documents import (
@@ -73,6 +73,7 @@ def receive_package(db: Database, actor: Actor, package: dict[str, Any], verify:
     """The edge hands over a stored edoc package. Idempotent on (document_id, sender, recipient, kind)."""
     _in_agency(db, actor)
     actor.require(Role.SYSTEM)
+    verify = rules.judged(db, verify)  # the agency's own rule of legal validity (Hưng Yên Đ8.3)
     sender = (package.get("from") or {}).get("organ_id") or ""
     doc_id = package.get("document_id") or ""
     business = package.get("business") or {}
@@ -161,6 +162,7 @@ def reverify_pending(db: Database, actor: Actor, verify: Verify, limit: int = 20
     """Ask signing again for the documents whose verification was deferred (signing absent or slow)."""
     _in_agency(db, actor)
     actor.require(Role.SYSTEM)
+    verify = rules.judged(db, verify) or verify
     with db.session() as session:
         pending = session.execute(
             select(Document.id, Document.verification)

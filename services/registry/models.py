@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.agency_rules import make_rules_table
 from services.common.clock import now_utc
 from services.common.db import add_later_columns
 from services.common.outbox import make_outbox_table
@@ -199,6 +200,7 @@ class History(Base):
 
 
 outbox = make_outbox_table(Base.metadata)
+agency_rules = make_rules_table(Base.metadata)  # services/common/agency_rules.py
 
 
 # Columns added after the tables existed (services/common/db.py: add_later_columns).

@@ -15,7 +15,7 @@ from services.common.clock import now_utc, vn_date
 from services.common.db import Database
 from services.common.errors import Conflict, ValidationFailed
 from services.common.outbox import enqueue
-from services.registry import domain, numbering
+from services.registry import domain, numbering, rules
 from services.registry.catalog import URGENCY_LABELS, type_name
 from services.registry.documents import (
     _attachments,
@@ -273,6 +273,7 @@ def register_outgoing_signed(db: Database, actor: Actor, metadata: dict[str, Any
             if first is not None:
                 return {**summary(first), "duplicate": True}
     appendices = [str(a) for a in metadata.get("appendices") or []]
+    verify = rules.judged(db, verify) or verify
     with db.session() as session:
         allowed = bool(getattr(session.get(AgencyProfile, actor.agency_id), "allow_unsigned_send", False))
     main_role, appendix_role, report = _signature_roles(verify, pdf_sha256, appendices,

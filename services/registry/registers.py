@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from services.common.actor import Actor, Role
 from services.common.db import Database
 from services.common.errors import Conflict, ValidationFailed
-from services.registry import domain, numbering
+from services.registry import domain, numbering, rules
 from services.registry.catalog import type_name
 from services.registry.documents import _in_agency
 from services.registry.domain import SCOPE_ALL, Direction
@@ -57,7 +57,7 @@ def register_dict(reg: Register) -> dict[str, Any]:
 def create_register(db: Database, actor: Actor, direction: str, year: int, scope: str = SCOPE_ALL,
                     name: str | None = None) -> dict[str, Any]:
     _in_agency(db, actor)
-    actor.require(Role.ADMIN)
+    rules.require_register_opener(db, actor)
     if direction not in Direction.ALL:
         raise ValidationFailed("Loại sổ không hợp lệ (sổ văn bản đến, đi, bản sao).", code="bad_direction",
                                field="direction", value=direction)
@@ -99,9 +99,10 @@ def list_registers(db: Database, actor: Actor, year: int | None = None, directio
 
 def close_register(db: Database, actor: Actor, register_id: str) -> dict:
     """Khóa sổ: the register gives no more numbers (numbering refuses with a Vietnamese error). Administrator of
-    the register's own agency only; closing a closed register again changes nothing."""
+    the register's own agency (the clerk too where the agency says so); closing a closed register again changes
+    nothing."""
     actor.require_agency(db.agency_id)
-    actor.require(Role.ADMIN)
+    rules.require_register_opener(db, actor)
     with db.session() as session:
         reg, closed_at = numbering.close_register(session, register_id, actor.agency_id, actor.user_id)
         return {**register_dict(reg), "closed": True, "closed_at": closed_at.isoformat()}

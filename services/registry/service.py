@@ -19,7 +19,7 @@ from nameko.timer import timer
 from services.common.actor import system_actor
 from services.common.outbox import OutboxRelay
 from services.common.rpc import ACTOR_KEY, ActingUser, DatabaseProvider, RpcMetrics
-from services.registry import domain
+from services.registry import domain, rules
 from services.registry import operations as ops
 from services.registry.dossier_service import DossierEntrypoints
 from services.registry.models import Base
@@ -112,6 +112,15 @@ class RegistryService(DossierEntrypoints, ReportQueries):
     @rpc
     def set_send_policy(self, allow_unsigned_send: bool) -> dict:
         return ops.set_send_policy(self.db, self.actor.required(), allow_unsigned_send)
+
+    @rpc
+    def get_rules(self) -> list[dict]:
+        """The agency's rules that the registry applies (services/common/agency_rules.py)."""
+        return rules.get_rules(self.db, self.actor.required())
+
+    @rpc
+    def set_rules(self, changes: dict) -> list[dict]:
+        return rules.set_rules(self.db, self.actor.required(), changes)
 
     @rpc
     def create_register(self, direction: str, year: int, scope: str = "all", name: str | None = None) -> dict:

@@ -127,7 +127,8 @@ def incoming_summary(facts: dict[str, Any], now: datetime, unit: str | None = No
     overdue = sorted((v for v in views if v.overdue), key=lambda v: (-v.days_late, v.deadline or now))
     kept = {v.incoming_id for v in views}
     late = late_forwarders([h for h in facts.get("handlings") or [] if h["incoming_id"] in kept], staff, calendar,
-                           float(facts.get("registration_limit_hours") or 8), now)
+                           float(facts.get("registration_limit_hours") or 8), now,
+                           clerks_only=facts.get("late_forwarders_rule") == "clerk_only")
     return {
         "totals": totals,
         "by_unit": [{"unit": u, "unit_label": u or NO_UNIT_LABEL, **c} for u, c in sorted(by_unit.items())],
@@ -186,11 +187,14 @@ def holdings(handling: dict[str, Any]) -> list[Holding]:
 
 
 def late_forwarders(handlings: list[dict[str, Any]], staff: dict[str, dict[str, Any]], calendar: WorkCalendar,
-                    limit_hours: float, now: datetime) -> list[dict[str, Any]]:
-    """People who did not pass a document on (or act on it) within the limit, in working hours [003 Đ10]."""
+                    limit_hours: float, now: datetime, clerks_only: bool = False) -> list[dict[str, Any]]:
+    """People who did not pass a document on (or act on it) within the limit, in working hours [003 Đ10]; where the
+    agency's rule says so (agency_rules "late_forwarders": clerk_only, [000 Đ5.2]) only the clerks' desk."""
     per: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for h in handlings:
         for hold in holdings(h):
+            if clerks_only and hold.holder != CLERK_DESK:
+                continue
             end = hold.until or now
             spent = calendar.working_hours_between(hold.since, end).total_seconds() / 3600
             if spent > limit_hours:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.agency_rules import make_rules_table
 from services.common.db import add_later_columns
 from services.common.outbox import make_outbox_table
 
@@ -289,4 +290,5 @@ class Notification(Base):
 
 
 outbox = make_outbox_table(Base.metadata)
+agency_rules = make_rules_table(Base.metadata)  # services/common/agency_rules.py
 add_later_columns(Base.metadata, {"draft": ("outgoing_id", "issued_number", "issued_at")})

@@ -13,6 +13,7 @@ from typing import Any
 from nameko.rpc import rpc
 from sqlalchemy import select
 
+from services.common import agency_rules
 from services.common.actor import Actor, Role
 from services.common.clock import VN_TZ, to_vn
 from services.common.db import Database
@@ -75,6 +76,7 @@ def handling_facts(db: Database, actor: Actor, date_from: str | None = None, dat
             "agency_id": db.agency_id,
             "calendar": (cfg.calendar if cfg and cfg.calendar else WorkCalendar().to_config()),
             "registration_limit_hours": cfg.registration_limit_hours if cfg else 8,
+            "late_forwarders_rule": agency_rules.value_of(session, db.agency_id, "late_forwarders"),
             "staff": staff,
             "handlings": [{
                 "incoming_id": h.incoming_id, "document_id": h.document_id, "subject": h.subject,

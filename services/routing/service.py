@@ -118,6 +118,14 @@ class RoutingService(ReportQueries):
         return self._call("get_config")
 
     @rpc
+    def get_rules(self) -> list[dict[str, Any]]:
+        return self._call("get_rules")
+
+    @rpc
+    def set_rules(self, changes: dict[str, Any]) -> list[dict[str, Any]]:
+        return self._call("set_rules", changes)
+
+    @rpc
     def sync_staff(self, entries: list[dict[str, Any]]) -> int:
         return self._call("sync_staff", entries)
 

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.common import agency_rules
 from services.common.actor import Actor, Role
 from services.common.errors import ValidationFailed
 from services.common.workcalendar import WorkCalendar
@@ -57,6 +58,24 @@ class StaffAndSettings:
                 "default_deadline_days": cfg.default_deadline_days, "due_soon_hours": cfg.due_soon_hours,
                 "distributor_user_id": cfg.distributor_user_id,
                 "review_chain": [s.to_dict() for s in parse_chain(cfg.review_chain)]}
+
+    def get_rules(self, actor: Actor) -> list[dict[str, Any]]:
+        """The agency's rules that routing applies (services/common/agency_rules.py); the reception limit is kept
+        in the configuration's own column."""
+        with self._unit_of_work(actor) as session:
+            cfg = self._config(session)
+            return agency_rules.read(session, self.agency_id, "routing",
+                                     {"registration_limit_hours": cfg.registration_limit_hours})
+
+    def set_rules(self, actor: Actor, changes: dict[str, Any]) -> list[dict[str, Any]]:
+        actor.require(Role.ADMIN)
+        with self._unit_of_work(actor) as session:
+            checked = agency_rules.write(session, self.agency_id, "routing", changes, actor.user_id, self._now())
+            cfg = self._config(session)
+            if "registration_limit_hours" in checked:
+                cfg.registration_limit_hours = checked["registration_limit_hours"]
+            return agency_rules.read(session, self.agency_id, "routing",
+                                     {"registration_limit_hours": cfg.registration_limit_hours})
 
     def sync_staff(self, actor: Actor, entries: list[dict[str, Any]]) -> int:
         """The directory (admin or a system process): unit, roles, e-mail and position of each person."""

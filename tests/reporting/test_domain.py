@@ -64,6 +64,13 @@ def test_late_forwarders_are_who_held_a_document_beyond_the_limit():
     assert by_holder["anh"]["items"][0]["still_holding"] is True and by_holder["anh"]["name"] == "Nguyễn Thị Ánh"
     # Hùng got B on Monday 09:00 and has not directed it by Thursday 08:00.
     assert [i["incoming_id"] for i in by_holder["hung"]["items"]] == ["B"]
+    # The agency's rule "late_forwarders" = clerk_only (Đà Nẵng Đ5.2): only the clerks' desk is counted.
+    clerks = domain.late_forwarders([h, on_time], STAFF, CAL, 8, now, clerks_only=True)
+    assert [r["user_id"] for r in clerks] == [domain.CLERK_DESK]
+    facts = {"calendar": CAL.to_config(), "registration_limit_hours": 8, "staff": STAFF, "handlings": [h, on_time]}
+    assert {r["user_id"] for r in domain.incoming_summary(facts, now)["late_forwarders"]} == set(by_holder)
+    facts["late_forwarders_rule"] = "clerk_only"
+    assert [r["user_id"] for r in domain.incoming_summary(facts, now)["late_forwarders"]] == [domain.CLERK_DESK]
 
 
 def test_incoming_summary_and_gauge_values():
