@@ -1,9 +1,10 @@
-"""Fonts for stamps: DejaVu rescaled to 1000 units per em, made once per data dir at run time.
+"""Fonts for stamps: Liberation Serif (NĐ 30: Times New Roman; Liberation has its metrics and the Vietnamese
+letters) rescaled to 1000 units per em, made once per data dir at run time. DejaVu draws the generated images.
 
-pyHanko 0.38's GlyphAccumulator writes glyph widths in raw font units while PDF expects 1/1000 em; DejaVu has
-2048 units per em, so its text would render with about twice the letter spacing (notes/feasibility.md §4).
+pyHanko 0.38's GlyphAccumulator writes glyph widths in raw font units while PDF expects 1/1000 em; both fonts have
+2048 units per em, so their text would render with about twice the letter spacing (notes/feasibility.md §4).
 Rescaling the font to 1000 units with fontTools removes the problem. Fonts are never committed: they are
-taken from the system (Debian fonts-dejavu-core) and written under the data directory.
+taken from the system (Debian fonts-liberation2, fonts-dejavu-core) and written under the data directory.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from pathlib import Path
 from services.common.errors import CongVanError
 
 SYSTEM_FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+LIBERATION_DIR = Path("/usr/share/fonts/truetype/liberation2")
 SERIF = "DejaVuSerif.ttf"
 SERIF_BOLD = "DejaVuSerif-Bold.ttf"
 SERIF_ITALIC = "DejaVuSerif-Italic.ttf"
 SANS = "DejaVuSans.ttf"
+TIMES = "LiberationSerif-Regular.ttf"      # the stamps' text: number, date, name, time
 
 _lock = threading.Lock()
 
@@ -35,9 +38,10 @@ class FontMissing(CongVanError):
 
 
 def system_font(name: str) -> Path:
-    path = SYSTEM_FONT_DIR / name
+    path = (LIBERATION_DIR if name.startswith("Liberation") else SYSTEM_FONT_DIR) / name
     if not path.exists():
-        raise FontMissing("Thiếu phông chữ tiếng Việt trên máy chủ (cần gói fonts-dejavu-core).", font=str(path))
+        raise FontMissing("Thiếu phông chữ tiếng Việt trên máy chủ (cần gói fonts-liberation2 và "
+                          "fonts-dejavu-core).", font=str(path))
     return path
 
 
@@ -49,7 +53,7 @@ _STAMP_RECIPE = b"upem=1000;drop=" + ",".join(STAMP_DROP_TABLES).encode()
 _stamp_paths: dict[tuple[str, str], Path] = {}
 
 
-def stamp_font(cache_dir: Path, name: str = SERIF) -> Path:
+def stamp_font(cache_dir: Path, name: str = TIMES) -> Path:
     """Path of `name` rescaled to 1000 units per em under cache_dir (created on first use).
 
     The file is named after the SHA-256 of the system font and the recipe: a font updated by Debian, or a

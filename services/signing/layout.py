@@ -84,9 +84,11 @@ def _rect(value: Any, name: str) -> Rect:
     return (x1, y1, x2, y2)
 
 
-def resolve_layout(overrides: dict[str, Any] | None = None) -> dict[str, FieldPlace]:
-    """Defaults with the caller's overrides; the seal follows the leader unless placed explicitly."""
-    places = dict(DEFAULT_LAYOUT)
+def resolve_layout(overrides: dict[str, Any] | None = None,
+                   base: dict[str, FieldPlace] | None = None) -> dict[str, FieldPlace]:
+    """`base` (the places read from the document, placement.detect) or the defaults, with the caller's overrides;
+    the seal follows a moved leader unless placed explicitly."""
+    places = dict(base or DEFAULT_LAYOUT)
     overrides = overrides or {}
     unknown = set(overrides) - {*TEXT_FIELDS, LEADER_FIELD, SEAL_FIELD, "seal_size"}
     if unknown:
@@ -99,7 +101,8 @@ def resolve_layout(overrides: dict[str, Any] | None = None) -> dict[str, FieldPl
         default = places.get(name)
         page = int(spec.get("page", default.page if default else places[LEADER_FIELD].page))
         places[name] = FieldPlace(page, _rect(spec.get("rect"), name))
-    if SEAL_FIELD not in overrides:
+    if SEAL_FIELD not in overrides and (
+            LEADER_FIELD in overrides or "seal_size" in overrides or SEAL_FIELD not in places):
         leader = places[LEADER_FIELD]
         places[SEAL_FIELD] = FieldPlace(leader.page, seal_rect(leader.rect, float(overrides.get("seal_size",
                                                                                                  SEAL_SIZE))))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from PIL import Image
 from pyhanko.pdf_utils import generic, layout
+from pyhanko.pdf_utils.content import RawContent
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.generic import pdf_name, pdf_string
 from pyhanko.pdf_utils.images import PdfImage
@@ -316,8 +317,9 @@ def fill_fields(pdf: bytes, values: dict[str, str], font: Path, font_size: int =
             continue
         found.add(name)
         x1, y1, x2, y2 = (float(v) for v in fld["/Rect"])
-        style = TextStampStyle(stamp_text=values[name], border_width=0,
-                               text_box_style=_text_style(font, font_size),
+        # drawn on white: a field read from the document covers the draft's placeholder ("Số:      /QĐ-UBND")
+        style = TextStampStyle(stamp_text=values[name], border_width=0, background=_white(x2 - x1, y2 - y1),
+                               background_opacity=1.0, text_box_style=_text_style(font, font_size),
                                inner_content_layout=layout.SimpleBoxLayoutRule(
                                    x_align=layout.AxisAlignment.ALIGN_MID, y_align=layout.AxisAlignment.ALIGN_MID,
                                    inner_content_scaling=layout.InnerScaling.SHRINK_TO_FIT))
@@ -332,14 +334,68 @@ def fill_fields(pdf: bytes, values: dict[str, str], font: Path, font_size: int =
     return _out(writer)
 
 
+def _white(width: float, height: float) -> RawContent:
+    return RawContent(f"1 g 0 0 {width:.2f} {height:.2f} re f".encode(),
+                      box=layout.BoxConstraints(width=width, height=height))
+
+
+def field_places(pdf: bytes) -> dict[str, FieldPlace]:
+    """Where the prepared fields are: name → page index and /Rect of its widget (found in the pages' /Annots)."""
+    reader = _reader(pdf)
+    on_page: dict[int, int] = {}
+    for index in range(page_count(pdf)):
+        page = reader.find_page_for_modification(index)[0].get_object()
+        for annot in page.get("/Annots") or []:
+            if isinstance(annot, generic.IndirectObject):
+                on_page[annot.idnum] = index
+    out = {}
+    for ref in (reader.root["/AcroForm"].get("/Fields", []) if "/AcroForm" in reader.root else []):
+        fld = ref.get_object()
+        if "/Rect" in fld and ref.idnum in on_page:
+            out[str(fld["/T"])] = FieldPlace(on_page[ref.idnum], tuple(float(v) for v in fld["/Rect"]))
+    return out
+
+
+def move_fields(pdf: bytes, places: dict[str, FieldPlace]) -> bytes:
+    """Move prepared fields (new /Rect, same page) in one incremental update; only before anyone signed, since a
+    moved widget after a certification is a change DocMDP forbids."""
+    if signed_fields(pdf):
+        raise Conflict("Văn bản đã được ký số; không thể di chuyển vị trí số, ngày, chữ ký, con dấu nữa "
+                       "(sẽ làm mất hiệu lực chữ ký).", code="already_signed")
+    current = field_places(pdf)
+    for name, place in places.items():
+        if name not in current:
+            raise ValidationFailed("Văn bản chưa có trường này.", field=name, code="not_prepared")
+        if place.page != current[name].page:
+            raise ValidationFailed("Chỉ có thể di chuyển ô trong cùng trang.", field=name)
+    writer = _writer(pdf)
+    form = writer.root["/AcroForm"].get_object()
+    for ref in form["/Fields"]:
+        fld = ref.get_object()
+        name = str(fld.get("/T"))
+        if name in places:
+            fld[pdf_name("/Rect")] = generic.ArrayObject(generic.FloatObject(round(v, 2)) for v in places[name].rect)
+            writer.update_container(fld)
+    return _out(writer)
+
+
 def field_values(pdf: bytes) -> dict[str, str]:
     return {str(fld["/T"]): str(fld["/V"]) for fld in _form_fields(pdf) if fld.get("/FT") == "/Tx" and "/V" in fld}
 
 
+SEAL_IMAGE_MIN_HEIGHT = 50.0  # points: a seal box lower than this is the text form (top right, NĐ 30 ô 14 style)
+
+
 def seal(pdf: bytes, signer: Signer, image: Image.Image, *, timestamper: TimeStamper | None = None,
-         reason: str = "") -> bytes:
+         reason: str = "", text: str = "", font: Path | None = None) -> bytes:
+    """The agency's seal signature: the red seal image (ô 8), or, in a box too low for it (an agency rule that
+    puts the seal at the top right of page 1, Đà Nẵng QĐ 8849/2016 Đ8.1), `text` without an image."""
     _require_empty_sig_field(pdf, SEAL_FIELD)
-    return sign(pdf, signer, SEAL_FIELD, style=seal_style(image), reason=reason or "Ban hành văn bản",
+    place = field_places(pdf).get(SEAL_FIELD)
+    style = seal_style(image)
+    if place is not None and place.rect[3] - place.rect[1] < SEAL_IMAGE_MIN_HEIGHT and text and font is not None:
+        style = text_only_style(font, text)
+    return sign(pdf, signer, SEAL_FIELD, style=style, reason=reason or "Ban hành văn bản",
                 timestamper=timestamper)
 
 

@@ -1,6 +1,8 @@
 """nameko entrypoints of the signing service: thin wrappers over workflow.Signing with role checks.
 
-    prepare_draft(pdf_sha256, layout=None)                        -> {"sha256"}
+    prepare_draft(pdf_sha256, layout=None)                        -> {"sha256", "placement", ...}
+    placement(pdf_sha256)                                         -> boxes of the fields, pages, movable
+    move_fields(pdf_sha256, layout)                               -> {"sha256"} (before anyone signed)
     sign_leader(pdf_sha256, signer_user_id, reason="", on_behalf_of=None, signer_position="", operation_id=None,
                 pin=None)                                         -> {"sha256"}
     fill_and_seal(pdf_sha256, number_text, date_text, notation, appendix_sha256s=[], operation_id=None, pin=None)
@@ -82,6 +84,21 @@ class SigningService:
         actor = self.actor.required()
         actor.require_agency(self.db.agency_id)
         return self._signing().prepare_draft(pdf_sha256, layout)
+
+    @rpc
+    def placement(self, pdf_sha256: str) -> dict:
+        """The boxes of the number, date, signature and seal (prepared fields, or read from the text)."""
+        actor = self.actor.required()
+        actor.require_agency(self.db.agency_id)
+        return self._signing().placement(pdf_sha256)
+
+    @rpc
+    def move_fields(self, pdf_sha256: str, layout: dict) -> dict:
+        """A new PDF with the prepared boxes moved ({field: {"rect": [...]}}); refused once anyone signed."""
+        actor = self.actor.required()
+        actor.require_agency(self.db.agency_id)
+        actor.require(Role.SPECIALIST, Role.DEPARTMENT_HEAD, Role.LEADER, Role.CLERK, Role.SYSTEM)
+        return self._signing().move_fields(pdf_sha256, layout)
 
     @rpc
     def sign_leader(self, pdf_sha256: str, signer_user_id: str, reason: str = "",

@@ -24,6 +24,9 @@ class SigningSettings(CommonSettings):
     signing_key_source: Literal["pkcs12", "pkcs11"] = "pkcs12"
     signing_pkcs11_module: str = "/usr/lib/softhsm/libsofthsm2.so"
     signing_pkcs11_token_label: str = ""
+    signing_seal_position: Literal["signature", "top_right"] = Field(
+        "signature", description="Seal signature over the left third of the leader's (NĐ 30 Phụ lục I) or at the "
+                                 "top right of page 1 (an agency rule, e.g. Đà Nẵng QĐ 8849/2016 Đ8.1)")
     signing_convert_timeout: float = Field(120, description="Seconds a DOCX/ODT → PDF conversion may take")
     signing_pkcs11_pin: SecretStr = Field(SecretStr(""), description="PIN of the server-held token (test only)")
     signing_server_held_keys: bool = Field(

@@ -23,7 +23,7 @@ from pyhanko.sign.timestamps.api import TimeStamper
 from services.common.clock import now_utc, now_vn
 from services.common.db import Database
 from services.common.errors import NotFound, ValidationFailed
-from services.signing import convert, domain, fonts, layout, pades
+from services.signing import convert, domain, fonts, layout, pades, placement
 from services.signing.enrolment import check_certificate, parse_certificate, same_certificate, warning_text
 from services.signing.keys import certificate_of, check_ref, open_signer
 from services.signing.models import AppearanceImage, EnrolledCertificate, KeyBinding, Operation
@@ -70,7 +70,7 @@ class Signing:
 
     # ------------------------------------------------------------ helpers
 
-    def _font(self, name: str = fonts.SERIF):
+    def _font(self, name: str = fonts.TIMES):
         return fonts.stamp_font(self.settings.font_dir, name)
 
     def _timestamper(self) -> TimeStamper | None:
@@ -232,13 +232,49 @@ class Signing:
     # ------------------------------------------------------------ operations
 
     def prepare_draft(self, pdf_sha256: str, layout_spec: dict | None = None) -> dict:
-        places = layout.resolve_layout(layout_spec)
-        key, done = self._remembered("prepare", pdf_sha256, layout_spec)
+        """The fields go where the document's own lines put them (placement.detect), moved by `layout_spec`."""
+        layout.resolve_layout(layout_spec)  # a bad override is refused before any work
+        seal_position = self.seal_position()
+        # placed from the text since issue 20: a file prepared before with fixed places is prepared anew
+        key, done = self._remembered("prepare", pdf_sha256, {"layout": layout_spec, "placed": "text",
+                                                             "seal": seal_position})
         if done:
             return done
         pdf, result = self._draft_pdf(pdf_sha256)
-        out = pades.prepare(pdf, places)
-        return self._remember(key, "prepare", pdf_sha256, {"sha256": self._put(out), **result})
+        found = placement.detect(pdf, seal_position)
+        out = pades.prepare(pdf, layout.resolve_layout(layout_spec, found.places))
+        return self._remember(key, "prepare", pdf_sha256, {"sha256": self._put(out), **result,
+                                                           "placement": found.to_dict()})
+
+    def seal_position(self) -> str:
+        """Where this agency's seal signature goes: "signature" (NĐ 30 Phụ lục I, ô 8) or "top_right"."""
+        return self.settings.signing_seal_position
+
+    def placement(self, pdf_sha256: str) -> dict:
+        """The boxes of a prepared PDF (its fields), or of any PDF as the document's text places them."""
+        pdf = self._pdf(pdf_sha256)
+        fields = pades.field_places(pdf)
+        if not fields:
+            return placement.detect(pdf, self.seal_position()).to_dict()
+        pages = [pades.page_size(pdf, i) for i in range(pades.page_count(pdf))]
+        signed = pades.signed_fields(pdf)
+        return {"fields": {name: {"page": p.page, "rect": [round(v, 1) for v in p.rect], "found": True,
+                                  "signed": name in signed} for name, p in fields.items()},
+                "pages": [{"width": w, "height": h} for w, h in pages], "movable": not signed,
+                "seal_position": self.seal_position(), "warnings": []}
+
+    def move_fields(self, pdf_sha256: str, layout_spec: dict) -> dict:
+        """The prepared PDF with boxes moved (drafter or clerk, before anyone signed): a new PDF, same fields."""
+        pdf = self._pdf(pdf_sha256)
+        current = pades.field_places(pdf)
+        places = layout.resolve_layout(layout_spec, current)
+        moved = {name: places[name] for name in layout_spec if name in places}
+        if layout.SEAL_FIELD not in layout_spec and layout.LEADER_FIELD in layout_spec:
+            moved[layout.SEAL_FIELD] = places[layout.SEAL_FIELD]
+        pages = pades.page_count(pdf)
+        for name, place in moved.items():
+            moved[name] = layout.FieldPlace(place.page_index(pages), place.rect)
+        return {"sha256": self._put(pades.move_fields(pdf, moved))}
 
     def _draft_pdf(self, sha256: str) -> tuple[bytes, dict]:
         """The draft as PDF: a PDF as it is, a DOCX/ODT converted with LibreOffice (type read from the bytes)."""
@@ -312,8 +348,8 @@ class Signing:
         with open_signer(self._key_ref(seal_holder(self.agency_id), "seal"), self.settings, pin) as signer:
             self._require_enrolled(seal_holder(self.agency_id), signer)
             image = self._image(seal_holder(self.agency_id)) or _default_seal(signer_name(signer))
-            sealed = pades.seal(filled, signer, image, timestamper=stamper)
             text = f"{notation}\n{now_vn().isoformat(timespec='seconds')}"
+            sealed = pades.seal(filled, signer, image, timestamper=stamper, text=text, font=self._font())
             sealed_appendices = [pades.seal_appendix(a, signer, text, self._font(), timestamper=stamper)
                                  for a in appendices]
         result = {"sha256": self._put(sealed), "appendices": [self._put(a) for a in sealed_appendices]}
