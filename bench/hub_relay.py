@@ -214,8 +214,9 @@ def main() -> None:
         raw_idle = flood(*raw_args, args.paced, paced=True, prefix="paced")
         procs = start_hubs(top, run_dir)
         agency = broker.agency_user(top, SENDER)
+        inbox = creds.queue(broker.inbox_queue(RECIPIENT))
         relay_args = (creds.params(agency, h60), broker.SUBMIT, "", agency,
-                      creds.params(broker.agency_user(top, RECIPIENT), h17), broker.inbox_queue(RECIPIENT), body)
+                      creds.params(broker.agency_user(top, RECIPIENT), h17), inbox, body)
         relay_idle = flood(*relay_args, args.paced, paced=True, prefix="paced")
         cpu_before = [cpu_seconds(proc.pid) for proc in procs]
         relay = flood(*relay_args, args.count)

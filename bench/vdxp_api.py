@@ -139,7 +139,7 @@ def main() -> None:
         procs = start_hubs(top, run_dir)
         inbox_params = creds.params(broker.agency_user(top, RECIPIENT), vhost)
         relay = flood(creds.params(agency, vhost), broker.SUBMIT, "", agency, inbox_params,
-                      broker.inbox_queue(RECIPIENT), raw_body, args.count, prefix="amqp")
+                      creds.queue(broker.inbox_queue(RECIPIENT)), raw_body, args.count, prefix="amqp")
 
         os.environ.pop("DATABASE_URL", None)
         store = open_store(top, "national", CommonSettings(data_dir=run_dir / "data", database_url=None))
@@ -161,7 +161,8 @@ def main() -> None:
             ch = conn.channel()
             ch.basic_qos(prefetch_count=32)
             ready.set()
-            for method, _props, _body in ch.consume(broker.inbox_queue(RECIPIENT), inactivity_timeout=120):
+            inbox = creds.queue(broker.inbox_queue(RECIPIENT))
+            for method, _props, _body in ch.consume(inbox, inactivity_timeout=120):
                 if method is None:
                     break
                 ch.basic_ack(method.delivery_tag)

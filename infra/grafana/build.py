@@ -172,8 +172,10 @@ QUEUES = Board(
             P("Tin đã giao chưa xác nhận", "Tin đang được xử lý (đã giao, chưa ack).",
               (Q('sum by (vhost, queue) (rabbitmq_queue_messages_unacked{vhost=~"$vhost"})', "{{vhost}} {{queue}}"),),
               unit="short"),
-            P("Hàng đợi lỗi (dead)", "Tin trong các hàng đợi `dead` của trục và cơ quan.",
-              (Q('sum by (vhost) (rabbitmq_queue_messages{queue="dead", vhost=~"$vhost"})', "{{vhost}}"),),
+            P("Hàng đợi lỗi (dead)", "Tin trong hàng đợi `dead` của các cơ quan, và hàng đợi lỗi của trục (đếm bằng "
+              "congvan_hub_dead_letters, vì tên hàng đợi của trục có mã bí mật).",
+              (Q('sum by (vhost) (rabbitmq_queue_messages{queue="dead", vhost=~"$vhost"})', "{{vhost}}"),
+               Q('sum by (hub) (congvan_hub_dead_letters)', "trục {{hub}}")),
               kind="stat"),
             P("Hàng đợi không có người nhận", "Hàng đợi có tin nhưng không có consumer (tiến trình nhận đã dừng?).",
               (Q('(sum by (vhost, queue) (rabbitmq_queue_messages{vhost=~"$vhost"}) > 0) '

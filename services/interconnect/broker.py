@@ -21,10 +21,17 @@ letters but no inbox; write submit on its parent's and its children's vhosts),
 `<ns>svc.<organ id>` (everything on the agency's vhost), `<ns>monitor.hub.<code>` (the management API on the
 hub's vhost only, for its queue gauges; no AMQP right). Every publisher sets `user_id` to its own user, and
 the broker refuses a message whose user_id is not the connection's user, so the hub knows who sent what.
+
+Every queue of a hub's vhost is named above by its base name; on the broker it carries a secret tag
+(`Credentials.queue`: `inbox.<organ id>.<tag>`, `relay.<tag>`, ...), because RabbitMQ before 4.2.6 lets any
+user of a vhost passively declare, and so count, any of its queues by name.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -67,6 +74,7 @@ CREDENTIALS_FILE = "credentials.json"
 
 
 def inbox_queue(organ_id: str) -> str:
+    """The base name of an agency's inbox on its hub; the broker's queue is `Credentials.queue` of it."""
     return f"inbox.{organ_id}"
 
 
@@ -129,6 +137,21 @@ class Credentials:
     host: str
     port: int
     passwords: dict[str, str] = field(default_factory=dict)
+    queue_key: str = ""
+
+    def queue(self, name: str) -> str:
+        """The broker's name of the hub queue `name` (inbox.<organ>, relay, upstream, down.<hub>, dead, vdxp.<id>).
+
+        RabbitMQ before 4.2.6 answers a passive queue.declare for any queue of a vhost without checking a
+        permission, so any user of a hub's vhost could count another agency's inbox or the hub's dead letters by
+        name. Each name therefore carries a tag only the holders of this deployment's queue key can compute
+        (130 bits of HMAC): the provisioner, the hub processes and, for its own inbox only, the agency's edge.
+        A guessed name answers 404, exactly as a queue that does not exist.
+        """
+        if not self.queue_key:   # credentials written before the key existed: provisioning adds one
+            return name
+        digest = hmac.new(self.queue_key.encode(), name.encode(), hashlib.sha256).digest()
+        return f"{name}.{base64.b32encode(digest).decode().lower()[:26]}"
 
     def uri(self, user: str, vhost: str) -> str:
         def q(text: str) -> str:
@@ -165,7 +188,8 @@ class Credentials:
     @classmethod
     def load(cls, run_dir: Path) -> Credentials:
         data = json.loads((Path(run_dir) / CREDENTIALS_FILE).read_text())
-        return cls(host=data["host"], port=int(data["port"]), passwords=dict(data["passwords"]))
+        return cls(host=data["host"], port=int(data["port"]), passwords=dict(data["passwords"]),
+                   queue_key=str(data.get("queue_key", "")))
 
 
 def _amqp_listener(admin: RabbitAdmin) -> tuple[str, int]:
@@ -177,8 +201,6 @@ def _amqp_listener(admin: RabbitAdmin) -> tuple[str, int]:
 
 
 def _basic_user(admin: RabbitAdmin) -> str:
-    import base64
-
     header = admin.client.auth._auth_header  # httpx.BasicAuth keeps "Basic base64(user:pw)"
     return base64.b64decode(header.split(" ", 1)[1]).decode().split(":", 1)[0]
 
@@ -224,6 +246,8 @@ def provision(admin: RabbitAdmin, topology: Topology, run_dir: Path, *, amqp_hos
     if amqp_port:
         creds.port = amqp_port
     me = _basic_user(admin)
+    creds.queue_key = creds.queue_key or secrets.token_hex(32)
+    q = creds.queue
 
     def user(name: str, tags: str = "") -> str:
         creds.passwords.setdefault(name, secrets.token_urlsafe(24))
@@ -238,21 +262,21 @@ def provision(admin: RabbitAdmin, topology: Topology, run_dir: Path, *, amqp_hos
         for name, kind in ((SUBMIT, "fanout"), (DELIVER, "direct"), (DLX, "fanout")):
             _declare_exchange(admin, vhost, name, kind)
         # Dead letters first: a queue must not exist for a moment without its policy's target.
-        _declare_queue(admin, vhost, DEAD_QUEUE)
-        _bind(admin, vhost, DLX, DEAD_QUEUE)
-        admin.set_policy(vhost, "dead-letter", "^(?!dead$).*",
+        _declare_queue(admin, vhost, q(DEAD_QUEUE))
+        _bind(admin, vhost, DLX, q(DEAD_QUEUE))
+        admin.set_policy(vhost, "dead-letter", f"^(?!{re.escape(q(DEAD_QUEUE))}$).*",
                          {"delivery-limit": delivery_limit, "dead-letter-exchange": DLX}, apply_to="queues")
-        _declare_queue(admin, vhost, RELAY_QUEUE)
-        _bind(admin, vhost, SUBMIT, RELAY_QUEUE)
+        _declare_queue(admin, vhost, q(RELAY_QUEUE))
+        _bind(admin, vhost, SUBMIT, q(RELAY_QUEUE))
         if hub.parent:
-            _declare_queue(admin, vhost, UPSTREAM_QUEUE)
-            _bind(admin, vhost, DELIVER, UPSTREAM_QUEUE, UP_KEY)
+            _declare_queue(admin, vhost, q(UPSTREAM_QUEUE))
+            _bind(admin, vhost, DELIVER, q(UPSTREAM_QUEUE), UP_KEY)
         for child in children(topology, hub.code):
-            _declare_queue(admin, vhost, down_queue(child))
-            _bind(admin, vhost, DELIVER, down_queue(child), hub_key(child))
+            _declare_queue(admin, vhost, q(down_queue(child)))
+            _bind(admin, vhost, DELIVER, q(down_queue(child)), hub_key(child))
         for agency in topology.agencies_of(hub.code):
-            _declare_queue(admin, vhost, inbox_queue(agency.organ_id))
-            _bind(admin, vhost, DELIVER, inbox_queue(agency.organ_id), agency.organ_id)
+            _declare_queue(admin, vhost, q(inbox_queue(agency.organ_id)))
+            _bind(admin, vhost, DELIVER, q(inbox_queue(agency.organ_id)), agency.organ_id)
 
     for hub in topology.hubs:
         vhost = hub_vhost(topology, hub.code)
@@ -260,14 +284,15 @@ def provision(admin: RabbitAdmin, topology: Topology, run_dir: Path, *, amqp_hos
         # and deliver, and into the default exchange for `dlq redrive`; it reads only its work queues and
         # dead letters, never an agency's inbox.
         admin.set_permissions(vhost, hub_user(topology, hub.code), configure="^$",
-                              write=_exact(SUBMIT, DELIVER, DEFAULT_EXCHANGE), read=_exact(*hub_queues(topology, hub)))
+                              write=_exact(SUBMIT, DELIVER, DEFAULT_EXCHANGE),
+                              read=_exact(*map(q, hub_queues(topology, hub))))
         # Neighbour hubs may only drop packages into this hub's submit exchange.
         neighbours = [c for c in children(topology, hub.code)] + ([hub.parent] if hub.parent else [])
         for other in neighbours:
             admin.set_permissions(vhost, hub_user(topology, other), configure="^$", write=_exact(SUBMIT), read="^$")
         for agency in topology.agencies_of(hub.code):
             admin.set_permissions(vhost, user(agency_user(topology, agency.organ_id)), configure="^$",
-                                  write=_exact(SUBMIT), read=_exact(inbox_queue(agency.organ_id)))
+                                  write=_exact(SUBMIT), read=_exact(q(inbox_queue(agency.organ_id))))
         # Management access to this vhost only, and no right on any of its resources: the API then lists this
         # vhost's queues (the depth and dead-letter gauges) and refuses to read, purge or publish anything.
         admin.set_permissions(vhost, user(monitor_user(topology, hub.code), tags="management"), configure="^$",

@@ -32,12 +32,12 @@ from services.common.actor import system_actor
 from services.common.clock import now_vn
 from services.common.db import Database
 from services.common.errors import CongVanError
-from services.common.rpc_client import ServiceClient
+from services.common.rpc_client import RpcTimeout, ServiceClient
 from services.common.settings import CommonSettings
 from services.interconnect import broker, domain, edxml
 from services.interconnect import metrics as m
 from services.interconnect.domain import H_SUBMITTED, Reason
-from services.interconnect.hub import Loop
+from services.interconnect.hub import OWN_DATABASE, Loop
 from services.interconnect.models import EdgeBase, EdgeInbox, EdgeOutbox, EdgeRecipientStatus
 from services.interconnect.process import process_arguments, run_until_signalled
 from services.interconnect.topology import Topology
@@ -416,6 +416,18 @@ class IncomingLoop(Loop):
         super().__init__(f"incoming:{edge.organ_id}")
         self.edge = edge
 
+    def _own_side_answers(self, exc: BaseException) -> bool:
+        """Whether our own side is back, so that a failure that goes on is the package's. A registry that
+        does not answer is waited for as long as it takes (the inbox-age alert tells the operator)."""
+        if isinstance(exc, RpcTimeout):
+            return False
+        try:
+            with self.edge.db.session() as s:
+                s.execute(sqlalchemy.text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
     def session(self) -> None:
         publisher = HubPublisher(self.edge)
         params = self.edge.creds.params(self.edge.user, broker.hub_vhost(self.edge.topology, self.edge.spec.hub))
@@ -426,7 +438,9 @@ class IncomingLoop(Loop):
 
                 def handle(method, props, body) -> None:
                     try:
-                        replies = self.edge.take_incoming(body, dict(props.headers or {}))
+                        replies = self.hold_on(
+                            conn, lambda: self.edge.take_incoming(body, dict(props.headers or {})),
+                            (*OWN_DATABASE, RpcTimeout), self._own_side_answers, f"incoming {props.message_id}")
                     except broker.TRANSIENT:
                         raise
                     except Exception:
@@ -438,7 +452,7 @@ class IncomingLoop(Loop):
                         publisher.send(row)
                     ch.basic_ack(method.delivery_tag)
 
-                self.consume(ch, broker.inbox_queue(self.edge.organ_id), handle)
+                self.consume(ch, self.edge.creds.queue(broker.inbox_queue(self.edge.organ_id)), handle)
             finally:
                 if conn.is_open:
                     conn.close()

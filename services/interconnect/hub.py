@@ -17,9 +17,10 @@ import hashlib
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import pika
 import pika.exceptions
@@ -47,10 +48,17 @@ from services.interconnect.topology import Topology
 
 log = logging.getLogger("congvan.hub")
 # Failures of the hub itself, not of the message: the message is retried (redelivered), not refused.
-INFRASTRUCTURE = (*broker.TRANSIENT, sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError,
-                  sqlalchemy.exc.TimeoutError)
+OWN_DATABASE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, sqlalchemy.exc.TimeoutError)
+INFRASTRUCTURE = (*broker.TRANSIENT, *OWN_DATABASE)
 PREFETCH = 32
 WINDOW = PREFETCH  # packages relayed between two waits for confirms (at most the prefetch)
+OWN_FAILURE_STRIKES = 3      # failures with our own side healthy before a message is judged the cause
+OWN_FAILURE_MAX_WAIT = 30.0  # seconds between two retries while our own database or registry is away
+T = TypeVar("T")
+
+
+class MessageFailed(Exception):
+    """The message kept failing while this process's own database answered: let the broker count it."""
 
 
 class RecipientDirectory(Protocol):
@@ -299,6 +307,33 @@ class Loop(threading.Thread):
     def session(self) -> None:
         raise NotImplementedError
 
+    def hold_on(self, conn: Any, attempt: Callable[[], T], own: tuple[type[BaseException], ...],
+                healthy: Callable[[BaseException], bool], what: str) -> T:
+        """Run `attempt` again and again while it fails for a reason of our own (`own`: our database, our
+        registry), waiting on the open connection in between: the message stays unacked, so the broker neither
+        redelivers it nor counts a delivery against the queue's limit, and nothing is dead-lettered because
+        this process's own database was down for a while. When our side answers again (`healthy`) and the
+        attempt still fails, the failure is the message's: after OWN_FAILURE_STRIKES such rounds it is
+        raised as MessageFailed, and the broker's delivery limit takes over."""
+        delay, strikes = 0.5, 0
+        while True:
+            try:
+                return attempt()
+            except broker.TRANSIENT:
+                raise
+            except own as exc:
+                if healthy(exc):
+                    strikes += 1
+                    if strikes >= OWN_FAILURE_STRIKES:
+                        raise MessageFailed(f"{what}: {exc.__class__.__name__}: {exc}") from exc
+                if self.stopping.is_set():
+                    raise
+                m.HELD_BY_OWN_FAILURE.labels(self.name.split(":", 1)[0]).inc()
+                log.warning("%s: %s failed for a reason of our own (%s); holding it, retry in %.1f s",
+                            self.name, what, exc.__class__.__name__, delay)
+                conn.sleep(delay)   # heartbeats go on; deliveries wait in the client
+                delay = min(delay * 2, OWN_FAILURE_MAX_WAIT)
+
     def consume(self, ch: Any, queue: str, handle) -> None:
         ch.basic_qos(prefetch_count=PREFETCH)
         self.connected.set()
@@ -333,12 +368,20 @@ class RelayLoop(Loop):
             self.hub.log.hold()
 
             def handle(method, props, body) -> None:
+                mark = self.hub.log.mark()
+
+                def attempt() -> Outcome:
+                    self.hub.log.truncate(mark)   # rows of an attempt that failed are not the message's story
+                    return self.hub.handle(body, props)
+
                 try:
-                    outcome = self.hub.handle(body, props)
+                    outcome = self.hold_on(conn, attempt, OWN_DATABASE, self._database_answers,
+                                           f"relay of {props.message_id}")
                 except broker.TRANSIENT:
                     raise
                 except Exception:
                     log.exception("relay of %s failed; it will be retried, then dead-lettered", props.message_id)
+                    self.hub.log.truncate(mark)
                     ch.basic_nack(method.delivery_tag, requeue=True)
                     outcome = None
                 if outcome is not None:
@@ -349,17 +392,25 @@ class RelayLoop(Loop):
                     copies.extend(outcome.copies)
                 if held and (len(held) >= self.window or ch.get_waiting_message_count() == 0):
                     publisher.wait()
-                    self.hub.log.flush()
+                    self.hold_on(conn, self.hub.log.flush, OWN_DATABASE, lambda _exc: False, "relay-log window")
                     ch.basic_ack(held[-1], multiple=True)
                     self._delivered(copies)
                     held.clear()
                     copies.clear()
                     self.hub.log.hold()
 
-            self.consume(ch, broker.RELAY_QUEUE, handle)
+            self.consume(ch, self.creds.queue(broker.RELAY_QUEUE), handle)
         finally:
             self.hub.log.discard()
             broker.close_quietly(conn)
+
+    def _database_answers(self, _exc: BaseException) -> bool:
+        try:
+            with self.hub.log.db.session() as s:
+                s.execute(sqlalchemy.text("SELECT 1"))
+            return True
+        except Exception:
+            return False
 
     def _delivered(self, copies: list[Copy]) -> None:
         for copy in copies:
@@ -368,7 +419,7 @@ class RelayLoop(Loop):
                 if age is not None:
                     m.RELAY_LATENCY.labels(self.hub.code).observe(age)
                 if self.clock:
-                    self.clock.published(broker.inbox_queue(copy.key))
+                    self.clock.published(self.creds.queue(broker.inbox_queue(copy.key)))
 
 
 class Forwarder(Loop):
@@ -468,12 +519,12 @@ def main(argv: list[str] | None = None) -> None:
     loops: list[Loop] = [RelayLoop(hub, creds, clock)]
     vhost = broker.hub_vhost(topology, args.hub)
     if hub.spec.parent:
-        loops.append(Forwarder(f"uplink:{args.hub}", creds, hub.user, vhost, broker.UPSTREAM_QUEUE,
+        loops.append(Forwarder(f"uplink:{args.hub}", creds, hub.user, vhost, creds.queue(broker.UPSTREAM_QUEUE),
                                broker.hub_vhost(topology, hub.spec.parent)))
     for child in hub.children:
-        loops.append(Forwarder(f"downlink:{child}", creds, hub.user, vhost, broker.down_queue(child),
+        loops.append(Forwarder(f"downlink:{child}", creds, hub.user, vhost, creds.queue(broker.down_queue(child)),
                                broker.hub_vhost(topology, child)))
-    _start_poller(topology, args.hub, args.run_dir, clock)
+    _start_poller(topology, args.hub, creds, clock)
     run_until_signalled(f"hub {args.hub}", loops, args.metrics_port,
                         routes={"/report": _report_route(topology, hub, args.run_dir)}, hub=args.hub)
 
@@ -487,7 +538,7 @@ def _report_route(topology: Topology, hub: Hub, run_dir: Path):
                         {str(r): text for r, text in domain.REASON_VI.items()})
 
 
-def _start_poller(topology: Topology, code: str, run_dir: Path, clock: m.InboxClock) -> None:
+def _start_poller(topology: Topology, code: str, creds: broker.Credentials, clock: m.InboxClock) -> None:
     """Queue gauges need the management API; its URI comes from RABBIT_API_URI (absent: no gauges)."""
     import os
 
@@ -495,7 +546,9 @@ def _start_poller(topology: Topology, code: str, run_dir: Path, clock: m.InboxCl
 
     api = os.environ.get("RABBIT_API_URI")
     if api:
-        m.QueuePoller(RabbitAdmin(api), broker.hub_vhost(topology, code), code, oldest=clock.oldest_age).start()
+        inboxes = {creds.queue(broker.inbox_queue(a.organ_id)): a.organ_id for a in topology.agencies_of(code)}
+        m.QueuePoller(RabbitAdmin(api), broker.hub_vhost(topology, code), code, inboxes,
+                      creds.queue(broker.DEAD_QUEUE), oldest=clock.oldest_age).start()
 
 
 if __name__ == "__main__":

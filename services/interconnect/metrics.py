@@ -40,28 +40,34 @@ VDXP_CALLS = Counter("congvan_vdxp_calls_total", "Calls to a hub's VDXP API, by 
                      ["hub", "operation", "code"])
 VDXP_DURATION = Histogram("congvan_vdxp_call_seconds", "Time to answer a VDXP API call", ["hub", "operation"],
                           buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+HELD_BY_OWN_FAILURE = Counter("congvan_held_by_own_failure_total",
+                              "Retries of a message held unacked while this process's own database or registry "
+                              "was away (nothing counted against the queue's delivery limit)", ["loop"])
 VDXP_WAITING = Gauge("congvan_vdxp_packages_waiting", "Packages kept for VDXP systems, not yet done or failed",
                      ["hub"])
 
 
 class QueuePoller:
-    """Every `interval` seconds, copy queue depths from the management API into gauges (a daemon thread)."""
+    """Every `interval` seconds, copy queue depths from the management API into gauges (a daemon thread).
 
-    def __init__(self, admin: RabbitAdmin, vhost: str, hub: str, interval: float = 10.0,
-                 oldest: Callable[[str, int], float | None] | None = None) -> None:
+    `inboxes` maps each inbox's broker name to its agency and `dead` is the dead-letter queue's broker name:
+    the names carry a secret tag (broker.Credentials.queue), so they are given, not parsed."""
+
+    def __init__(self, admin: RabbitAdmin, vhost: str, hub: str, inboxes: dict[str, str], dead: str,
+                 interval: float = 10.0, oldest: Callable[[str, int], float | None] | None = None) -> None:
         self.admin, self.vhost, self.hub, self.interval = admin, vhost, hub, interval
-        self.oldest = oldest
+        self.inboxes, self.dead, self.oldest = inboxes, dead, oldest
         self._stop = threading.Event()
 
     def poll_once(self) -> None:
         for q in self.admin.queues(self.vhost):
             name, depth = q["name"], int(q.get("messages", 0) or 0)
-            if name.startswith("inbox."):
-                agency = name.removeprefix("inbox.")
+            if name in self.inboxes:
+                agency = self.inboxes[name]
                 INBOX_DEPTH.labels(self.hub, agency).set(depth)
                 age = self.oldest(name, depth) if (self.oldest and depth) else None
                 INBOX_OLDEST_AGE.labels(self.hub, agency).set(age or 0.0)
-            elif name == "dead":
+            elif name == self.dead:
                 DEAD_LETTERS.labels(self.hub).set(depth)
 
     def start(self) -> None:

@@ -33,11 +33,11 @@ def _load(run_dir: Path | None, topology: Path | None) -> tuple[Topology, broker
     return Topology.load(topology or run_dir / "topology.json"), broker.Credentials.load(run_dir)
 
 
-def _where(topology: Topology, name: str) -> tuple[str, str]:
-    """(vhost, user) of a hub code or an agency organ id."""
+def _where(topology: Topology, creds: broker.Credentials, name: str) -> tuple[str, str, str]:
+    """(vhost, user, dead-letter queue) of a hub code or an agency organ id."""
     if any(h.code == name for h in topology.hubs):
-        return broker.hub_vhost(topology, name), broker.hub_user(topology, name)
-    return broker.agency_vhost(topology, name), broker.services_user(topology, name)
+        return broker.hub_vhost(topology, name), broker.hub_user(topology, name), creds.queue(broker.DEAD_QUEUE)
+    return broker.agency_vhost(topology, name), broker.services_user(topology, name), broker.DEAD_QUEUE
 
 
 def _origin(props: Any) -> tuple[str, str]:
@@ -53,18 +53,20 @@ def _origin(props: Any) -> tuple[str, str]:
 
 def dead_letters(topology: Topology, creds: broker.Credentials, name: str) -> list[dict[str, Any]]:
     """Every dead letter of a hub or an agency vhost, read without removing any (all are requeued)."""
-    vhost, user = _where(topology, name)
+    vhost, user, dead = _where(topology, creds, name)
+    names = _redrivable(topology, creds, name)
     rows = []
     with broker.confirmed_channel(creds.params(user, vhost)) as (_conn, ch):
         tags = []
         while True:
-            method, props, body = ch.basic_get(broker.DEAD_QUEUE)
+            method, props, body = ch.basic_get(dead)
             if method is None:
                 break
             tags.append(method.delivery_tag)
             queue, reason = _origin(props)
             headers = props.headers if isinstance(props.headers, dict) else {}
-            rows.append({"message_id": printable(props.message_id, 128), "queue": queue, "reason": reason,
+            rows.append({"message_id": printable(props.message_id, 128), "queue": names.get(queue, queue),
+                         "reason": reason,
                          "size": len(body), "user_id": printable(props.user_id, 64),
                          "headers_unreadable": printable(headers.get(H_UNDECODABLE), 200) or None})
         for tag in tags:
@@ -74,19 +76,20 @@ def dead_letters(topology: Topology, creds: broker.Credentials, name: str) -> li
 
 def redrive(topology: Topology, creds: broker.Credentials, name: str, message_id: str | None) -> int:
     """Put dead letters back on the queue they died in (all of them, or one message id); returns the count."""
-    vhost, user = _where(topology, name)
+    vhost, user, dead = _where(topology, creds, name)
+    redrivable = _redrivable(topology, creds, name)
     moved = 0
     with broker.confirmed_channel(creds.params(user, vhost)) as (_conn, ch):
         keep = []
         while True:
-            method, props, body = ch.basic_get(broker.DEAD_QUEUE)
+            method, props, body = ch.basic_get(dead)
             if method is None:
                 break
             queue, _reason = _origin(props)
             if not queue or (message_id and props.message_id != message_id):
                 keep.append(method.delivery_tag)
                 continue
-            if queue not in _redrivable(topology, name):
+            if queue not in redrivable:
                 keep.append(method.delivery_tag)
                 continue
             headers = props.headers if isinstance(props.headers, dict) else {}
@@ -112,14 +115,15 @@ def redrive(topology: Topology, creds: broker.Credentials, name: str, message_id
     return moved
 
 
-def _redrivable(topology: Topology, name: str) -> set[str]:
-    """The queues a dead letter of `name` may go back to: its own consumers' queues, nothing a sender names."""
+def _redrivable(topology: Topology, creds: broker.Credentials, name: str) -> dict[str, str]:
+    """The queues a dead letter of `name` may go back to (its own consumers' queues, nothing a sender names),
+    each broker name (with its secret tag) mapped to the base name an operator reads."""
     if any(h.code == name for h in topology.hubs):
         queues = {broker.RELAY_QUEUE, broker.UPSTREAM_QUEUE}
         queues |= {broker.down_queue(child) for child in broker.children(topology, name)}
         queues |= {broker.inbox_queue(a.organ_id) for a in topology.agencies_of(name)}
-        return queues
-    return {broker.EDGE_OUTGOING}
+        return {creds.queue(q): q for q in queues}
+    return {broker.EDGE_OUTGOING: broker.EDGE_OUTGOING}
 
 
 def register(app: typer.Typer) -> None:

@@ -69,11 +69,22 @@ class RelayLog:
         if self._held is None:
             self._held = []
 
+    def mark(self) -> int:
+        """Where the held rows end now (0 when not holding), for `truncate`."""
+        return len(self._held) if self._held is not None else 0
+
+    def truncate(self, mark: int) -> None:
+        """Drop the rows held since `mark`: the attempt that appended them failed and will be made again."""
+        if self._held is not None:
+            del self._held[mark:]
+
     def flush(self) -> int:
-        """Write the held rows in one transaction, in the order they were appended; returns how many."""
-        rows, self._held = self._held or [], None
+        """Write the held rows in one transaction, in the order they were appended; returns how many. If the
+        write fails the rows stay held, so the same window can be flushed again."""
+        rows = self._held or []
         if rows:
             self._write(rows)
+        self._held = None
         return len(rows)
 
     def discard(self) -> None:

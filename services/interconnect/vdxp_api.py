@@ -92,7 +92,7 @@ class Gateway:
                                             headers=headers))
 
     def bind(self, system_id: str, organ_id: str) -> None:
-        queue = broker.vdxp_queue(system_id)
+        queue = self.creds.queue(broker.vdxp_queue(system_id))
 
         def action(ch: Any) -> None:
             ch.queue_declare(queue, durable=True, arguments=dict(broker.QUORUM))
@@ -101,7 +101,8 @@ class Gateway:
         self._run(action)
 
     def unbind(self, system_id: str, organ_id: str) -> None:
-        self._run(lambda ch: ch.queue_unbind(broker.vdxp_queue(system_id), broker.DELIVER, routing_key=organ_id))
+        queue = self.creds.queue(broker.vdxp_queue(system_id))
+        self._run(lambda ch: ch.queue_unbind(queue, broker.DELIVER, routing_key=organ_id))
 
     def close(self) -> None:
         broker.close_quietly(self.conn)
@@ -384,7 +385,7 @@ class Receiver(Loop):
                     self.api.reconcile()
                     for system in self.api.store.systems():
                         if system not in consumed:
-                            queue = broker.vdxp_queue(system)
+                            queue = self.creds.queue(broker.vdxp_queue(system))
                             ch.queue_declare(queue, durable=True, arguments=dict(broker.QUORUM))
                             ch.basic_consume(queue, self._handler(system))
                             consumed.add(system)

@@ -69,11 +69,11 @@ def _dead_letter(stack_env, vhost: str, message_id: str) -> None:
         conn.close()
 
 
-def _remove(stack_env, vhost: str, message_id: str) -> None:
+def _remove(stack_env, vhost: str, queue: str, message_id: str) -> None:
     conn, ch = _admin_channel(stack_env, vhost)
     try:
         keep = []
-        while (got := ch.basic_get(broker.DEAD_QUEUE))[0] is not None:
+        while (got := ch.basic_get(queue))[0] is not None:
             method, props, _body = got
             if props.message_id == message_id:
                 ch.basic_ack(method.delivery_tag)
@@ -169,8 +169,8 @@ def test_operator_reads_queues_dead_letters_and_ages_in_the_browser(deployment, 
         assert (by_organ[SNV]["dead_letters"], by_organ[SNV]["inbox_depth"]) == (snv_dead, snv_depth)
         operator.close()
     finally:
-        _remove(stack_env, hub_vhost, marker)
-        _remove(stack_env, snv_vhost, marker)
+        _remove(stack_env, hub_vhost, broker.Credentials.load(deployment.run_dir).queue(broker.DEAD_QUEUE), marker)
+        _remove(stack_env, snv_vhost, broker.DEAD_QUEUE, marker)
 
 
 def test_an_administrator_sees_only_their_agency_and_a_clerk_is_refused(deployment, prometheus):

@@ -16,13 +16,16 @@ def test_provision_creates_layout_and_is_idempotent(provisioned, rabbit_admin):
     topology, creds, run_dir = provisioned
     again = broker.provision(rabbit_admin, topology, run_dir, delivery_limit=3)
     assert again.passwords == creds.passwords  # a second run keeps the generated passwords
+    assert again.queue_key == creds.queue_key and len(creds.queue_key) == 64   # and the queue names' key
     mode = stat.S_IMODE((run_dir / broker.CREDENTIALS_FILE).stat().st_mode)
     assert mode == 0o600
     h60 = {q["name"]: q for q in rabbit_admin.queues(broker.hub_vhost(topology, "H60"))}
-    assert set(h60) == {"relay", "upstream", "dead", f"inbox.{H60_A}", f"inbox.{H60_B}"}
+    served = [f"inbox.{a.organ_id}" for a in topology.agencies_of("H60")]
+    assert {H60_A, H60_B} <= {a.organ_id for a in topology.agencies_of("H60")}
+    assert set(h60) == set(map(creds.queue, ["relay", "upstream", "dead", *served]))
     assert all(q["type"] == "quorum" for q in h60.values())
     national = {q["name"] for q in rabbit_admin.queues(broker.hub_vhost(topology, "national"))}
-    assert national == {"relay", "dead", "down.H60", "down.H17", f"inbox.{G22}"}
+    assert national == set(map(creds.queue, ["relay", "dead", "down.H60", "down.H17", f"inbox.{G22}"]))
     agency = {q["name"] for q in rabbit_admin.queues(broker.agency_vhost(topology, H17_A))}
     assert agency == {broker.EDGE_OUTGOING, "dead"}
 
@@ -36,10 +39,10 @@ def test_agency_cannot_read_another_agencys_inbox(provisioned):
     conn = _connect(creds, topology, broker.agency_user(topology, H60_A), "H60")
     try:
         ch = conn.channel()
-        ch.basic_get(broker.inbox_queue(H60_A))  # its own inbox: allowed
+        ch.basic_get(creds.queue(broker.inbox_queue(H60_A)))  # its own inbox: allowed
         with pytest.raises(pika.exceptions.ChannelClosedByBroker) as err:
             ch = conn.channel()
-            ch.basic_get(broker.inbox_queue(H60_B))
+            ch.basic_get(creds.queue(broker.inbox_queue(H60_B)))
         assert err.value.reply_code == 403
     finally:
         conn.close()
@@ -82,13 +85,13 @@ def test_a_message_failing_too_often_is_dead_lettered(provisioned):
         ch.confirm_delivery()
         broker.publish(ch, broker.SUBMIT, "", b"<poison/>", user_id=user, message_id="poison")
         for _ in range(10):  # each rejected delivery counts; the limit (3) sends it to `dead`
-            method, _props, _body = ch.basic_get(broker.RELAY_QUEUE)
+            method, _props, _body = ch.basic_get(creds.queue(broker.RELAY_QUEUE))
             if method is None:
                 break
             ch.basic_nack(method.delivery_tag, requeue=True)
-        method, props, body = ch.basic_get(broker.DEAD_QUEUE)
+        method, props, body = ch.basic_get(creds.queue(broker.DEAD_QUEUE))
         assert body == b"<poison/>" and props.message_id == "poison"
-        assert method is not None and ch.basic_get(broker.RELAY_QUEUE)[0] is None
+        assert method is not None and ch.basic_get(creds.queue(broker.RELAY_QUEUE))[0] is None
         ch.basic_nack(method.delivery_tag, requeue=True)
     finally:
         conn.close()
@@ -98,7 +101,7 @@ def test_a_message_failing_too_often_is_dead_lettered(provisioned):
     assert ops_cli.redrive(topology, creds, "H60", "poison") == 1
     conn = _connect(creds, topology, user, "H60")
     try:
-        _method, props, body = conn.channel().basic_get(broker.RELAY_QUEUE, auto_ack=True)
+        _method, props, body = conn.channel().basic_get(creds.queue(broker.RELAY_QUEUE), auto_ack=True)
         assert body == b"<poison/>" and props.headers[domain.ORIGINAL_USER] == user
     finally:
         conn.close()
@@ -124,7 +127,7 @@ def test_a_publish_window_confirms_many_and_refuses_an_unroutable_message(provis
     try:
         ch = conn.channel()
         got = []
-        while (msg := ch.basic_get(broker.inbox_queue(H60_B), auto_ack=True))[0] is not None:
+        while (msg := ch.basic_get(creds.queue(broker.inbox_queue(H60_B)), auto_ack=True))[0] is not None:
             got.append(msg[1].message_id)
         assert got == [f"w{i}" for i in range(20)]
     finally:

@@ -27,7 +27,7 @@ def test_dlq_list_defaults_to_the_demo_run_dir(provisioned, monkeypatch):
         ch.confirm_delivery()
         broker.publish(ch, broker.SUBMIT, "", b"<poison/>", user_id=user, message_id="dlq-default")
         for _ in range(10):  # each rejected delivery counts; the limit (3) sends it to `dead`
-            method, _props, _body = ch.basic_get(broker.RELAY_QUEUE)
+            method, _props, _body = ch.basic_get(creds.queue(broker.RELAY_QUEUE))
             if method is None:
                 break
             ch.basic_nack(method.delivery_tag, requeue=True)

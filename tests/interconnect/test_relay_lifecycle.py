@@ -166,7 +166,7 @@ def _dead(net: Network) -> int:
         conn = pika.BlockingConnection(net.creds.params(broker.hub_user(net.topology, hub.code),
                                                         broker.hub_vhost(net.topology, hub.code)))
         try:
-            total += conn.channel().queue_declare(broker.DEAD_QUEUE, passive=True).method.message_count
+            total += conn.channel().queue_declare(net.creds.queue(broker.DEAD_QUEUE), passive=True).method.message_count
         finally:
             conn.close()
     return total

@@ -49,7 +49,7 @@ def test_dlq_list_and_redrive_survive_a_poison_header_and_never_keep_the_submitt
     _header, body = _package(topology, H60_A, [H60_B], 1)
     national = broker.hub_user(topology, "national")
     forged = {domain.ORIGINAL_USER: national, domain.H_ORIGIN: "000.00.00.G22", domain.H_RECIPIENTS: [H17_A],
-              "x-death": [{"queue": broker.inbox_queue(H60_B), "reason": "expired"}]}
+              "x-death": [{"queue": creds.queue(broker.inbox_queue(H60_B)), "reason": "expired"}]}
     _publish(topology, creds, H60_A, body, "forged", headers=forged)
     _publish(topology, creds, H60_A, body, "poison", poison=True)
     hub = broker.hub_user(topology, "H60")
@@ -57,7 +57,7 @@ def test_dlq_list_and_redrive_survive_a_poison_header_and_never_keep_the_submitt
     try:  # as a hub that keeps failing would: each rejected delivery counts; the limit (3) sends both to `dead`
         ch = conn.channel()
         for _ in range(12):
-            method, _props, _body = ch.basic_get(broker.RELAY_QUEUE)
+            method, _props, _body = ch.basic_get(creds.queue(broker.RELAY_QUEUE))
             if method is None:
                 break
             ch.basic_nack(method.delivery_tag, requeue=True)
@@ -71,14 +71,14 @@ def test_dlq_list_and_redrive_survive_a_poison_header_and_never_keep_the_submitt
     try:
         ch = conn.channel()
         got = {}
-        while (answer := ch.basic_get(broker.RELAY_QUEUE, auto_ack=True))[0] is not None:
+        while (answer := ch.basic_get(creds.queue(broker.RELAY_QUEUE), auto_ack=True))[0] is not None:
             got[answer[1].message_id] = answer[1].headers
     finally:
         conn.close()
     receiver = broker.agency_user(topology, H60_B)
     conn = pika.BlockingConnection(creds.params(receiver, broker.hub_vhost(topology, "H60")))
     try:  # the forged x-death naming H60_B's inbox was not followed
-        assert conn.channel().basic_get(broker.inbox_queue(H60_B))[0] is None
+        assert conn.channel().basic_get(creds.queue(broker.inbox_queue(H60_B)))[0] is None
     finally:
         conn.close()
     agency_user = broker.agency_user(topology, H60_A)

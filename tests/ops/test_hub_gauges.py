@@ -65,9 +65,10 @@ def test_the_monitor_user_sees_only_its_hubs_queues(deployment, stack_env):
     creds = broker.Credentials.load(deployment.run_dir)
     user = broker.monitor_user(topology, "H60")
     base = creds.api_uri(stack_env["RABBIT_API_URI"], user).split("@", 1)[1]
-    vhost, inbox = _q(broker.hub_vhost(topology, "H60")), _q(broker.inbox_queue("000.00.00.H60"))
+    vhost, inbox = _q(broker.hub_vhost(topology, "H60")), _q(creds.queue(broker.inbox_queue("000.00.00.H60")))
     with httpx.Client(base_url=f"http://{base}/api", auth=(user, creds.passwords[user]), timeout=10) as client:
-        assert {q["name"] for q in client.get(f"/queues/{vhost}").json()} >= {"relay", "dead", "upstream"}
+        names = {q["name"] for q in client.get(f"/queues/{vhost}").json()}
+        assert names >= set(map(creds.queue, ("relay", "dead", "upstream")))
         assert client.get(f"/queues/{_q(broker.hub_vhost(topology, 'national'))}").status_code == 401
         assert client.get(f"/queues/{_q(broker.agency_vhost(topology, '000.00.00.H60'))}").status_code == 401
         assert client.post(f"/queues/{vhost}/{inbox}/get",
