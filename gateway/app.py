@@ -168,6 +168,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     from gateway import admin
 
     admin.install(app)
+    from gateway import certificates
+
+    certificates.install(app)
     from gateway import dossiers, search
 
     dossiers.install(app)

@@ -54,6 +54,7 @@ def deployment_settings(pki_dir: Path | None = None) -> SigningSettings:
     elif not settings.signing_pki_dir and not (settings.pki_dir / "root.pem").exists() \
             and (DEMO_PKI / "root.pem").exists():
         settings.signing_pki_dir = DEMO_PKI
+        settings.data_dir = DEMO_PKI.parent / "data"  # and the demo's agency data (infra/demo.py)
     return settings
 
 
@@ -102,10 +103,39 @@ def pki_token(holder: str = typer.Argument(..., help="the person's user id or us
                           ensure_ascii=False))
 
 
+def pki_enrol(file: Path | None = typer.Argument(None, exists=True, dir_okay=False, help=".cer or .pem"),
+              agency: str = typer.Option(..., "--agency", help="organ id, e.g. 000.00.00.H60"),
+              holder: str = typer.Option("", "--holder", help="the person's user id (not for --kind seal)"),
+              kind: str = typer.Option("personal", "--kind", help="personal or seal"),
+              token_label: str = typer.Option("", "--token-label", help="read the certificate from this token"),
+              ) -> None:
+    """Check a certificate (chain to the configured roots, key usage, validity, revocation) and bind it to a person
+    or to the agency seal, as the Chứng thư số screen does. Exit 1 with the reason if refused."""
+    from services.common.db import Database
+    from services.signing import models
+    from services.signing.workflow import Signing, seal_holder
+
+    settings = deployment_settings()
+    database = Database("signing", agency, models.Base.metadata, settings)
+    try:
+        database.create_all()
+        key_ref = {"source": "pkcs11", "token_label": token_label} if token_label else None
+        result = Signing(settings, database).enrol_certificate(
+            seal_holder(agency) if kind == "seal" else holder, kind, file.read_bytes() if file else None, key_ref,
+            enrolled_by="congvan pki enrol")
+    except CongVanError as exc:
+        typer.echo(json.dumps(exc.to_dict(), ensure_ascii=False, indent=2))
+        raise typer.Exit(1) from exc
+    finally:
+        database.dispose()
+    typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+
+
 def register(app: typer.Typer) -> None:
     pki_app = typer.Typer(help="Hạ tầng khóa công khai thử nghiệm (test PKI)")
     pki_app.command("init")(pki_init)
     pki_app.command("token")(pki_token)
+    pki_app.command("enrol")(pki_enrol)
     pdf_app = typer.Typer(help="Kiểm tra chữ ký số trên tệp PDF")
     pdf_app.command("verify")(pdf_verify)
     app.add_typer(pki_app, name="pki")

@@ -42,10 +42,10 @@ def parse_certificate(data: bytes | str) -> asn1_x509.Certificate:
     if not raw or len(raw) > MAX_CERTIFICATE:
         raise ValidationFailed("Tệp chứng thư số trống hoặc quá lớn (tối đa 64 KB).", code="bad_certificate")
     try:
+        if not asn1_pem.detect(raw) and not raw.startswith(b"\x30"):  # base64 text over RPC: .cer or .pem
+            raw = base64.b64decode(b"".join(raw.split()), validate=True)
         if asn1_pem.detect(raw):
             _, _, raw = asn1_pem.unarmor(raw)
-        elif not raw.startswith(b"\x30"):
-            raw = base64.b64decode(b"".join(raw.split()), validate=True)
         cert = asn1_x509.Certificate.load(raw)
         cert.native  # noqa: B018 -- parse it all now: asn1crypto is lazy
     except (ValueError, TypeError) as exc:

@@ -96,3 +96,17 @@ def test_read_from_the_token_and_only_that_certificate_signs(signing, test_pki, 
     with pytest.raises(ValidationFailed) as refused:
         signing.sign_leader(prepared["sha256"], LEADER)
     assert refused.value.code == "certificate_not_enrolled"
+
+
+def test_congvan_pki_enrol_checks_and_binds(signing, test_pki, tmp_path):
+    from tests.signing.test_cli import run_cli
+
+    good = pki.issue_signer(test_pki, "Vũ Thị Dòng Lệnh", org=ORG)
+    (tmp_path / "good.pem").write_text(_pem(good))
+    env = {"DATA_DIR": str(signing.settings.data_dir), "SIGNING_PKI_DIR": str(test_pki.dir)}
+    done = run_cli("pki", "enrol", str(tmp_path / "good.pem"), "--agency", AGENCY, "--holder", "vtdl.ubnd", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert {c["holder"]: c["subject"] for c in signing.enrolled_certificates()}["vtdl.ubnd"] == "Vũ Thị Dòng Lệnh"
+    (tmp_path / "bad.cer").write_bytes(b"\x30\x03garbage")
+    refused = run_cli("pki", "enrol", str(tmp_path / "bad.cer"), "--agency", AGENCY, "--holder", "x", env=env)
+    assert refused.returncode == 1 and "X.509" in refused.stdout
