@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from gateway import rules
 from gateway.accounts import STAFF_ROLES, account_name, check_roles, next_free_name, temporary_password, unit_code
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
+from gateway.handover import open_work
 from gateway.models import User
 from services.common import clock
 from services.common.actor import Role
@@ -100,6 +101,7 @@ def config_changes(form: dict[str, Any]) -> dict[str, Any]:
                      "make_up_days": parse_days(str(form.get("make_up_days") or ""), "make_up_days"),
                      "public_holidays": bool(form.get("public_holidays"))},
         "review_chain": chain,
+        "signing_delegation": bool(form.get("signing_delegation")),
     }
 
 
@@ -160,7 +162,7 @@ def _user_page(request: Request, g: Gateway, v: Viewer, user: User, error: str |
                   deleted=user.id in rules.deleted_ids(g, v.user.agency_id),
                   directory_account=g.accounts.is_directory_account(user.id),
                   units=_units(g, v.user.agency_id), roles=STAFF_ROLES, error=error, issued=issued, warning=warning,
-                  events=g.accounts.admin_events(v.user.agency_id, user.id),
+                  events=g.accounts.admin_events(v.user.agency_id, user.id), open_work=open_work(g, v, user.id),
                   logins=g.accounts.login_events(user.username), notices=NOTICES, section="users")
 
 
@@ -267,8 +269,10 @@ def _install_people(app: FastAPI) -> None:
         user = g.accounts.user_in_agency(v.user.agency_id, user_id)
         if warning := _sync(g, v, user):
             return _user_page(request, g, v, user, warning=warning)
-        return RedirectResponse(f"/quan-tri/nguoi-dung/{user_id}?tb={'da-khoa' if locked else 'da-mo-khoa'}",
-                                status_code=303)
+        notice = "da-khoa" if locked else "da-mo-khoa"
+        if locked and (open_work(g, v, user_id) or {}).get("total"):
+            notice = "da-khoa-con-viec"  # locked, never stranded: the page offers the handover
+        return RedirectResponse(f"/quan-tri/nguoi-dung/{user_id}?tb={notice}", status_code=303)
 
     @app.post("/quan-tri/nguoi-dung/{user_id}/khoa", include_in_schema=False)
     def lock_user(request: Request, user_id: str, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
@@ -366,6 +370,7 @@ def config_page(request: Request, g: Gateway, v: Viewer, error: str | None = Non
         "public_holidays": calendar.get("public_holidays", True),
         "review_chain": json.dumps(config.get("review_chain") or [], ensure_ascii=False, indent=2),
         "allow_unsigned_send": bool(config.get("allow_unsigned_send")),
+        "signing_delegation": config.get("signing_delegation", True),
     }
     return render(request, "admin_config.html", v, status_code=status_code, form=form, error=error, notices=NOTICES,
                   section="config", **rules.page_context(g, v))
@@ -397,5 +402,6 @@ def _config_error_page(request: Request, g: Gateway, v: Viewer, form: dict[str, 
                                           "review_chain")}
     shown["public_holidays"] = bool(form.get("public_holidays"))
     shown["allow_unsigned_send"] = bool(form.get("allow_unsigned_send"))
+    shown["signing_delegation"] = bool(form.get("signing_delegation"))
     return render(request, "admin_config.html", v, status_code=exc.http_status, form=shown, error=exc.message_vi,
                   notices=NOTICES, section="config", **rules.page_context(g, v))

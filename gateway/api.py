@@ -222,6 +222,7 @@ TAGS = [
     {"name": "Văn bản đến", "description": "Incoming documents: register, waiting for reception, detail"},
     {"name": "Văn bản đi", "description": "Outgoing documents and their statuses at each recipient"},
     {"name": "Dự thảo và công việc", "description": "The caller's drafts and tasks"},
+    {"name": "Điều hành", "description": "Leaders acting on assigned work, progress of units, hand-over of work"},
 ]
 
 PageNo = Query(1, ge=1, le=100_000, description="Page number, from 1")

@@ -182,6 +182,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     handling.install(app)
     work.install(app)
+    from gateway import handover, oversight
+
+    oversight.install(app)
+    handover.install(app)
     from gateway import reports
 
     reports.install(app)

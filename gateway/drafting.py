@@ -30,7 +30,7 @@ OFFICE_EXTENSIONS = (".docx", ".odt")
 STATUS_LABELS = {"drafting": "Đang soạn", "in_review": "Đang trình duyệt", "returned": "Bị trả lại",
                  "signed": "Đã ký, chờ ban hành", "issued": "Đã ban hành"}
 COMMENT_LABELS = {"comment": "Góp ý", "submit": "Trình duyệt", "approve": "Đồng ý, chuyển bước sau",
-                  "return": "Trả lại", "sign": "Duyệt và ký"}
+                  "return": "Trả lại", "sign": "Duyệt và ký", "handover": "Bàn giao"}
 NOTICES = {"da-tao": "Đã tạo dự thảo.", "da-them-phien-ban": "Đã tải lên phiên bản mới.",
            "da-moi-gop-y": "Đã mời góp ý.", "da-gop-y": "Đã gửi ý kiến.", "da-trinh": "Đã trình duyệt dự thảo.",
            "da-duyet": "Đã duyệt, dự thảo chuyển sang bước sau.", "da-tra-lai": "Đã trả lại dự thảo cho người soạn.",

@@ -31,6 +31,8 @@ HISTORY_LABELS = {
     "resumed": "Tiếp tục xử lý", "opinion": "Ý kiến phối hợp", "reply_drafted": "Soạn văn bản trả lời",
     "done_kept": "Lưu tham khảo, kết thúc", "done_no_action": "Kết thúc, không cần xử lý",
     "done_answered": "Đã trả lời bằng văn bản đi",
+    "chased": "Đôn đốc xử lý", "deadline_changed": "Điều chỉnh hạn xử lý", "directive_added": "Chỉ đạo thêm",
+    "handlers_changed": "Giao lại người xử lý", "taken_back": "Thu hồi văn bản", "handed_over": "Bàn giao công việc",
 }
 KIND_LABELS = {"main": "Xử lý chính", "coordinator": "Phối hợp", "info": "Để biết"}
 LINK_KINDS = {"incoming": "Văn bản đến", "outgoing": "Văn bản đi", "draft": "Dự thảo", "task": "Công việc",
@@ -41,6 +43,9 @@ RESULTS = {
     "da-luu": "Đã lưu tham khảo; văn bản được kết thúc.", "da-ket-thuc": "Đã kết thúc văn bản không cần xử lý.",
     "da-tam-dung": "Đã tạm dừng chờ.", "da-tiep-tuc": "Đã tiếp tục xử lý.", "da-gui-y-kien": "Đã gửi ý kiến.",
     "da-doc": "Đã xác nhận đọc.", "da-lien-ket": "Đã liên kết văn bản.",
+    "da-don-doc": "Đã đôn đốc người xử lý.", "da-doi-han": "Đã điều chỉnh hạn xử lý.",
+    "da-chi-dao": "Đã gửi ý kiến chỉ đạo thêm.", "da-giao-xu-ly": "Đã giao lại người xử lý.",
+    "da-thu-hoi": "Đã thu hồi văn bản.",
 }
 
 
@@ -48,7 +53,7 @@ def link_href(kind: str, record_id: str) -> str:
     quoted = urllib.parse.quote(str(record_id), safe="")
     return {"incoming": f"/xu-ly/{quoted}", "outgoing": f"/van-ban/{quoted}", "draft": f"/du-thao/{quoted}",
             "task": f"/cong-viec/{quoted}", "dossier": f"/ho-so/{quoted}", "notice": f"/thong-bao/{quoted}",
-            "delegation": "/uy-quyen"}.get(kind, "#")
+            "delegation": "/uy-quyen", "data_export": "/tai-khoan/du-lieu", "user": "/nhac-viec"}.get(kind, "#")
 
 
 def parse_target(value: str) -> dict[str, str]:
@@ -161,6 +166,8 @@ def _mark_read(g: Gateway, v: Viewer, h: dict[str, Any]) -> dict[str, Any]:
 
 
 def handling_page(request: Request, g: Gateway, v: Viewer, incoming_id: str) -> HTMLResponse:
+    from gateway import oversight
+
     h = _mark_read(g, v, g.backends.call(v.actor, "routing", "get_incoming", incoming_id))
     people = People(g, v.user.agency_id)
     can = abilities(g, v, h)
@@ -173,7 +180,8 @@ def handling_page(request: Request, g: Gateway, v: Viewer, incoming_id: str) -> 
         events=timeline(h, people), KIND_LABELS=KIND_LABELS, LINK_KINDS=LINK_KINDS, link_href=link_href,
         result=RESULTS.get(request.query_params.get("ket-qua", ""), ""),
         leaders=people.active("leader"), staff=people.active(exclude=v.user.id), units=people.units(),
-        unit_staff=people.active(unit=v.user.unit, exclude=v.user.id) if can["reassign"] else [])
+        unit_staff=people.active(unit=v.user.unit, exclude=v.user.id) if can["reassign"] else [],
+        oversee=oversight.options(g, v, incoming_id), operation=oversight.operation_id())
 
 
 def _done(incoming_id: str, result: str) -> RedirectResponse:

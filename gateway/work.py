@@ -20,8 +20,9 @@ RESULTS = {
     "da-ket-thuc": "Đã kết thúc công việc.", "da-dang": "Đã đăng thông báo.", "da-uy-quyen": "Đã ủy quyền.",
     "da-thu-hoi": "Đã kết thúc ủy quyền.",
 }
-SCOPE_LABELS = {"assign": "Phân công, bút phê", "approve": "Duyệt, ký văn bản"}
-COMMENT_LABELS = {"comment": "Ý kiến", "progress": "Cập nhật tiến độ", "close": "Kết thúc"}
+SCOPE_LABELS = {"assign": "Phân công, bút phê, điều chỉnh hạn, giao lại, thu hồi",
+                "supervise": "Theo dõi tiến độ các đơn vị, đôn đốc", "approve": "Duyệt, ký văn bản"}
+COMMENT_LABELS = {"comment": "Ý kiến", "progress": "Cập nhật tiến độ", "close": "Kết thúc", "handover": "Bàn giao"}
 NOTICE_ROLES = ("leader", "clerk", "admin", "department_head")
 
 
@@ -135,7 +136,13 @@ def _install_delegation(app: FastAPI) -> None:
         rows = g.backends.call(v.actor, "routing", "list_delegations")
         people = _people(g, v)
         start = now_vn().replace(second=0, microsecond=0)
-        return render(request, "work_delegations.html", v, rows=rows, people=people,
+        scopes = dict(SCOPE_LABELS)
+        if not g.backends.call(v.actor, "routing", "get_config").get("signing_delegation", True):
+            scopes.pop("approve")  # the agency switched signing delegation off
+        supervising = any(d["active"] and d["delegate_user_id"] == v.user.id and "supervise" in d["scopes"]
+                          for d in rows)
+        return render(request, "work_delegations.html", v, rows=rows, people=people, scopes=scopes,
+                      supervising=supervising,
                       staff=people.active(exclude=v.user.id), SCOPE_LABELS=SCOPE_LABELS, result=_result(request),
                       default_start=start.strftime("%Y-%m-%dT%H:%M"),
                       default_end=(start + timedelta(days=7)).replace(hour=17, minute=0).strftime("%Y-%m-%dT%H:%M"))
@@ -160,7 +167,7 @@ def _install_delegation(app: FastAPI) -> None:
 def _install_progress(app: FastAPI) -> None:
     @app.get("/tien-do", response_class=HTMLResponse, include_in_schema=False)
     def progress(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        v.actor.require("leader", "department_head")
+        # leaders, department heads and leaders' delegates with the "supervise" scope: routing decides
         unit = request.query_params.get("don-vi") or None
         rows: list[dict[str, Any]] = g.backends.call(v.actor, "routing", "unit_progress", unit)
         return render(request, "work_progress.html", v, panel=Panel("Tiến độ xử lý văn bản đến", rows,

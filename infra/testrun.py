@@ -33,7 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 TEST_STACK_DIR = Path(os.environ.get("CONGVAN_TEST_STACK_DIR", Path(tempfile.gettempdir()) / "congvan-test-stack"))
 NO_TESTS_COLLECTED = 5
 SCREENSHOT_TESTS = ["tests/e2e/test_story.py", "tests/e2e/test_guide_screens.py",
-                    "tests/e2e/test_phone_layout.py", "tests/signing/test_placement.py"]
+                    "tests/e2e/test_phone_layout.py", "tests/signing/test_placement.py",
+                    "tests/e2e/test_oversight_browser.py"]
 
 
 def make_test_stack() -> Stack:

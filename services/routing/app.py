@@ -5,8 +5,9 @@ checks the actor's agency and role, runs in one transaction, writes its history,
 (through the outbox) the events that leave the service in that same transaction.
 
 The use cases live by chapter, in the order of the user guide: staff.py (settings, people, units), handling.py
-(incoming documents), drafting.py (outgoing drafts and review), work.py (tasks, notices, reminders),
-delegation.py; base.py holds the plumbing they share.
+(incoming documents), oversight.py (leaders acting on assigned work), drafting.py (outgoing drafts and review),
+work.py (tasks, notices, reminders), delegation.py, handover.py (a leaver's work to a successor); base.py holds the
+plumbing they share.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from services.routing.base import RoutingBase, Signer
 from services.routing.delegation import Delegations
 from services.routing.drafting import Drafting, SigningTimeout, SigningUnavailable
 from services.routing.handling import IncomingHandling
+from services.routing.handover import Handover
+from services.routing.oversight import Oversight
 from services.routing.staff import StaffAndSettings
 from services.routing.work import Work
 
 __all__ = ["Routing", "Signer", "SigningTimeout", "SigningUnavailable"]
 
 
-class Routing(StaffAndSettings, IncomingHandling, Drafting, Work, Delegations, RoutingBase):
+class Routing(StaffAndSettings, IncomingHandling, Oversight, Drafting, Work, Delegations, Handover, RoutingBase):
     """One agency's routing: the chapters' use cases over the shared plumbing."""

@@ -106,7 +106,13 @@ class RoutingBase:
                                        frozenset(r.scopes), revoked=r.revoked_at is not None) for r in rows]
 
     def _authority(self, session: Session, actor: Actor, scope: Scope) -> Authority:
-        return domain.leader_authority(actor, scope, self._grants(session, actor.user_id), self._now())
+        grants = self._grants(session, actor.user_id)
+        if scope == Scope.APPROVE and not self._signing_delegation(session):
+            grants = []  # the agency switched signing delegation off: only the leader signs
+        return domain.leader_authority(actor, scope, grants, self._now())
+
+    def _signing_delegation(self, session: Session) -> bool:
+        return self._config(session).signing_delegation is not False
 
     def _staff(self, session: Session, user_id: str) -> Staff:
         staff = session.get(Staff, user_id)

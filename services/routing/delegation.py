@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 
 from services.common.actor import Actor, Role
 from services.common.clock import to_vn
-from services.common.errors import NotFound, ValidationFailed
+from services.common.errors import Forbidden, NotFound, ValidationFailed
 from services.routing import domain
 from services.routing.base import _iso, _utc, row_id
 from services.routing.domain import Scope
@@ -25,9 +25,12 @@ from services.routing.notify import notify
 class Delegations:
     def delegate(self, actor: Actor, delegate_user_id: str, starts_at: str, ends_at: str,
                  scopes: list[str] | None = None, note: str = "") -> dict[str, Any]:
-        """A leader lets someone assign and/or approve in their name for a period."""
+        """A leader lets someone act in their name for a period, only within the scopes named: assign (directives,
+        deadlines, re-assignment), supervise (see and chase the units' progress), approve (approve and sign)."""
         actor.require(Role.LEADER)
-        scopes = sorted(set(scopes or [Scope.ASSIGN.value, Scope.APPROVE.value]))
+        scopes = sorted(set(scopes or []))
+        if not scopes:  # nothing is granted by default
+            raise ValidationFailed("Chọn ít nhất một phạm vi ủy quyền.", field="scopes")
         if not set(scopes) <= {s.value for s in Scope}:
             raise ValidationFailed("Phạm vi ủy quyền không hợp lệ.", scopes=scopes)
         start = domain.parse_instant(starts_at, "Ngày bắt đầu ủy quyền")
@@ -36,6 +39,8 @@ class Delegations:
         if delegate_user_id == actor.user_id:
             raise ValidationFailed("Không thể tự ủy quyền cho chính mình.")
         with self._unit_of_work(actor) as session:
+            if Scope.APPROVE.value in scopes and not self._signing_delegation(session):
+                raise Forbidden("Cơ quan không cho phép ủy quyền duyệt, ký văn bản.", scopes=scopes)
             self._staff(session, delegate_user_id)
             row = Delegation(leader_user_id=actor.user_id, delegate_user_id=delegate_user_id, scopes=scopes,
                              starts_at=_utc(start), ends_at=_utc(end), note=note, created_at=self._now())

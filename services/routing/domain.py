@@ -181,8 +181,15 @@ def handling_deadline(*, leader: datetime | None, document: datetime | None, ass
 # -- delegation -------------------------------------------------------------------------------------------------
 
 class Scope(StrEnum):
-    ASSIGN = "assign"     # phân công, bút phê
-    APPROVE = "approve"   # duyệt, ký ban hành
+    """What a delegation (ủy quyền) lets the delegate do in the leader's name; nothing without a scope."""
+
+    ASSIGN = "assign"         # phân công, bút phê; điều chỉnh hạn, chỉ đạo thêm, giao lại, thu hồi
+    SUPERVISE = "supervise"   # theo dõi tiến độ các đơn vị và đôn đốc
+    APPROVE = "approve"       # duyệt, ký ban hành
+
+
+SCOPE_LABELS_VI = {Scope.ASSIGN: "phân công xử lý", Scope.SUPERVISE: "theo dõi, đôn đốc tiến độ",
+                   Scope.APPROVE: "duyệt, ký văn bản"}
 
 
 @dataclass(frozen=True)
@@ -214,7 +221,7 @@ def leader_authority(actor: Actor, scope: Scope, grants: Iterable[DelegationGran
     for grant in grants:
         if grant.covers(actor.user_id, scope, now) and actor.on_behalf_of in (None, grant.leader_user_id):
             return Authority(actor.user_id, on_behalf_of=grant.leader_user_id)
-    what = "phân công xử lý" if scope == Scope.ASSIGN else "duyệt, ký văn bản"
+    what = SCOPE_LABELS_VI[Scope(scope)]
     raise Forbidden(f"Bạn không có quyền {what}: cần là lãnh đạo cơ quan hoặc được ủy quyền trong thời hạn.",
                     user=actor.username, scope=str(scope))
 

@@ -313,9 +313,13 @@ class IncomingHandling:
         return a.unit == actor.unit and actor.has(Role.DEPARTMENT_HEAD)
 
     def _main_handlers(self, session: Session, handling: Handling) -> list[str]:
+        return self._holders(session, handling, AssignmentKind.MAIN)
+
+    def _holders(self, session: Session, handling: Handling, kind: AssignmentKind) -> list[str]:
+        """The people holding the active assignments of this kind (a unit's through its heads)."""
         people: list[str] = []
         for a in self._assignments(session, handling):
-            if a.kind == AssignmentKind.MAIN:
+            if a.kind == kind:
                 people += [a.user_id] if a.user_id else self._unit_heads(session, a.unit)  # type: ignore[arg-type]
         return people
 

@@ -36,6 +36,9 @@ class AgencyConfig(Base):
     due_soon_hours: Mapped[int] = mapped_column(Integer, default=8)
     distributor_user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     review_chain: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    # None (an agency from before the setting) or True: a leader may delegate "approve and sign"; False: the agency
+    # switched signing delegation off, and grants already made no longer let anyone sign.
+    signing_delegation: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class Staff(Base):
@@ -270,6 +273,30 @@ class Delegation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class OversightAction(Base):
+    """A leader's action on assigned work (chase, deadline, directive, re-assignment, take back, move), once per
+    (handling, operation): the same request sent again changes nothing."""
+
+    __tablename__ = "oversight_action"
+    __table_args__ = (UniqueConstraint("handling_id", "operation_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    handling_id: Mapped[int] = mapped_column(ForeignKey("handling.id"), index=True)
+    operation_id: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(30))
+    user_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DataExportGrant(Base):
+    """The head lets a person who leaves download what they handled (Tuyên Quang Đ21.1c)."""
+
+    __tablename__ = "data_export_grant"
+    user_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    granted_by: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
 class Notification(Base):
     """In-app notification; `email_state` pending → sent | failed | none drives the SMTP sender."""
 
@@ -291,4 +318,5 @@ class Notification(Base):
 
 outbox = make_outbox_table(Base.metadata)
 agency_rules = make_rules_table(Base.metadata)  # services/common/agency_rules.py
-add_later_columns(Base.metadata, {"draft": ("outgoing_id", "issued_number", "issued_at")})
+add_later_columns(Base.metadata, {"draft": ("outgoing_id", "issued_number", "issued_at"),
+                                  "agency_config": ("signing_delegation",)})

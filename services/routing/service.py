@@ -197,6 +197,33 @@ class RoutingService(ReportQueries):
     def link(self, from_kind: str, from_id: str, to_kind: str, to_id: str) -> dict[str, Any]:
         return self._call("link", from_kind, from_id, to_kind, to_id)
 
+    # -- leaders acting on assigned work (oversight.py); each once per (item, operation id) ------------------------
+
+    @rpc
+    def oversight_options(self, incoming_id: str) -> dict[str, bool]:
+        return self._call("oversight_options", incoming_id)
+
+    @rpc
+    def chase(self, incoming_id: str, note: str, operation_id: str) -> dict[str, Any]:
+        return self._call("chase", incoming_id, note, operation_id)
+
+    @rpc
+    def change_deadline(self, incoming_id: str, deadline: str, reason: str, operation_id: str) -> dict[str, Any]:
+        return self._call("change_deadline", incoming_id, deadline, reason, operation_id)
+
+    @rpc
+    def add_directive(self, incoming_id: str, text: str, operation_id: str) -> dict[str, Any]:
+        return self._call("add_directive", incoming_id, text, operation_id)
+
+    @rpc
+    def reassign_handlers(self, incoming_id: str, operation_id: str, main: dict[str, str] | None = None,
+                          coordinators: list[dict[str, str]] | None = None, note: str = "") -> dict[str, Any]:
+        return self._call("reassign_handlers", incoming_id, operation_id, main, coordinators, note)
+
+    @rpc
+    def take_back(self, incoming_id: str, reason: str, operation_id: str) -> dict[str, Any]:
+        return self._call("take_back", incoming_id, reason, operation_id)
+
     # -- drafts -------------------------------------------------------------------------------------------------
 
     @rpc
@@ -301,6 +328,32 @@ class RoutingService(ReportQueries):
     @rpc
     def list_delegations(self) -> list[dict[str, Any]]:
         return self._call("list_delegations")
+
+    # -- handover of a leaver's work (handover.py) -------------------------------------------------------------------
+
+    @rpc
+    def open_work(self, user_id: str) -> dict[str, Any]:
+        return self._call("open_work", user_id)
+
+    @rpc
+    def hand_over(self, user_id: str, successor_id: str, note: str = "") -> dict[str, Any]:
+        return self._call("hand_over", user_id, successor_id, note)
+
+    @rpc
+    def move_item(self, kind: str, item_id: str, from_user_id: str, to_user_id: str, reason: str) -> dict[str, Any]:
+        return self._call("move_item", kind, item_id, from_user_id, to_user_id, reason)
+
+    @rpc
+    def allow_data_export(self, user_id: str, allowed: bool = True, note: str = "") -> dict[str, Any]:
+        return self._call("allow_data_export", user_id, allowed, note)
+
+    @rpc
+    def data_export_grant(self, user_id: str | None = None) -> dict[str, Any]:
+        return self._call("data_export_grant", user_id)
+
+    @rpc
+    def handled_data(self) -> dict[str, Any]:
+        return self._call("handled_data")
 
     # -- leaders' view, notifications ---------------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ class StaffAndSettings:
         """Per-agency settings (admin): calendar, registration limit, default deadline, distributor, chain."""
         actor.require(Role.ADMIN)
         allowed = {"agency_name", "calendar", "registration_limit_hours", "default_deadline_days",
-                   "due_soon_hours", "distributor_user_id", "review_chain"}
+                   "due_soon_hours", "distributor_user_id", "review_chain", "signing_delegation"}
         unknown = set(changes) - allowed
         if unknown:
             raise ValidationFailed("Có thiết lập không được hỗ trợ.", unknown=sorted(unknown))
@@ -44,7 +44,7 @@ class StaffAndSettings:
         with self._unit_of_work(actor) as session:
             cfg = self._config(session)
             for key, value in changes.items():
-                setattr(cfg, key, value)
+                setattr(cfg, key, bool(value) if key == "signing_delegation" else value)
             return self._config_view(cfg)
 
     def get_config(self, actor: Actor) -> dict[str, Any]:
@@ -57,7 +57,8 @@ class StaffAndSettings:
                 "registration_limit_hours": cfg.registration_limit_hours,
                 "default_deadline_days": cfg.default_deadline_days, "due_soon_hours": cfg.due_soon_hours,
                 "distributor_user_id": cfg.distributor_user_id,
-                "review_chain": [s.to_dict() for s in parse_chain(cfg.review_chain)]}
+                "review_chain": [s.to_dict() for s in parse_chain(cfg.review_chain)],
+                "signing_delegation": cfg.signing_delegation is not False}
 
     def get_rules(self, actor: Actor) -> list[dict[str, Any]]:
         """The agency's rules that routing applies (services/common/agency_rules.py); the reception limit is kept

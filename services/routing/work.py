@@ -223,15 +223,17 @@ class Work:
 
 
     def unit_progress(self, actor: Actor, unit: str | None = None) -> list[dict[str, Any]]:
-        """Progress and overdue items per unit: leaders see every unit, department heads their own."""
-        if actor.has(Role.LEADER):
-            pass
-        elif actor.has(Role.DEPARTMENT_HEAD):
-            domain.require_same_unit(actor, unit or actor.unit, "xem tiến độ")
-            unit = actor.unit
-        else:
-            actor.require(Role.LEADER, Role.DEPARTMENT_HEAD)
+        """Progress, overdue and open items per unit: leaders (and their delegates with the "supervise" scope)
+        see every unit, department heads their own."""
         with self._unit_of_work(actor) as session:
+            if not actor.has(Role.LEADER):
+                try:
+                    self._authority(session, actor, Scope.SUPERVISE)  # a leader's delegate: every unit
+                except Forbidden:
+                    if not actor.has(Role.DEPARTMENT_HEAD):
+                        raise
+                    domain.require_same_unit(actor, unit or actor.unit, "xem tiến độ")
+                    unit = actor.unit
             cfg = self._config(session)
             calendar = self._calendar(cfg)
             now = self._now()
@@ -257,7 +259,8 @@ class Work:
                 items.sort(key=lambda i: i.pop("_order"))
                 out.append({"unit": unit_code, **domain.progress_summary(items),
                             "overdue_items": [i for i in items if i["due_state"] == "overdue"],
-                            "due_soon_items": [i for i in items if i["due_state"] == "due_soon"]})
+                            "due_soon_items": [i for i in items if i["due_state"] == "due_soon"],
+                            "open_items": [i for i in items if i["status"] != HandlingStatus.DONE]})
             return out
 
     def run_reminders(self, actor: Actor) -> dict[str, int]:
