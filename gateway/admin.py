@@ -33,6 +33,8 @@ NOTICES = {
     "da-luu": "Đã lưu thay đổi.", "da-khoa": "Đã khóa tài khoản; các phiên đăng nhập của tài khoản đã kết thúc.",
     "da-mo-khoa": "Đã mở khóa tài khoản.", "da-tao-so": "Đã tạo sổ văn bản.", "da-luu-don-vi": "Đã lưu đơn vị.",
     "da-khoa-so": "Đã khóa sổ văn bản; sổ không cấp thêm số.",
+    "da-khoa-con-viec": "Đã khóa tài khoản; các phiên đăng nhập đã kết thúc. Người này còn công việc đang xử lý: "
+                        "hãy bàn giao cho người khác.",
     "da-luu-cau-hinh": "Đã lưu cấu hình.", "da-luu-quy-dinh": "Đã lưu quy định áp dụng của cơ quan.",
     "da-dong-bo": "Đã đồng bộ danh sách cán bộ và đơn vị sang dịch vụ điều hành.",
 }
