@@ -55,6 +55,16 @@ class Gateway:
                                  idle=timedelta(minutes=settings.session_idle_minutes),
                                  directory=LdapDirectory(ldap) if ldap else None)
         self.backends = Backends.from_file(settings.agencies_file, settings.rpc_timeout)
+        from gateway.platform import Platform
+
+        # The agencies this installation hosts: those of AGENCIES_FILE, and those the province operator added since
+        self.platform = Platform(self.db, self.accounts, self.backends, self.directories)
+        self.backends.resolver = self.platform.info
+        self.platform.sync(self.backends.configured)
+        self._hub_directories: list | None = None
+        from gateway.province_ops import Notices
+
+        self.notices = Notices(self.db)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["ROLE_LABELS"] = {r.value: label for r, label in ROLE_LABELS_VI.items()}
         self.templates.env.filters["vn_time"] = vn_time
@@ -72,6 +82,18 @@ class Gateway:
                 directory.import_file(Path(self.settings.directory_file))
             self._directory = directory
         return self._directory
+
+    def directories(self) -> list:
+        """Every copy of the agency directory an onboarding writes: the gateway's, then the hubs' (HUB_DIRECTORIES),
+        which the hubs read for each package (a locked recipient gets status 02)."""
+        if self._hub_directories is None:
+            from services.interconnect.directory import Directory
+            from services.interconnect.models import DirectoryBase
+
+            keys = [k.strip() for k in self.settings.hub_directories.split(",") if k.strip()]
+            self._hub_directories = [Directory(Database("directory", key, DirectoryBase.metadata, self.settings))
+                                     for key in keys]
+        return [self.directory(), *self._hub_directories]
 
 
 class Viewer:
@@ -141,7 +163,7 @@ async def csrf_checked(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
 def render(request: Request, template: str, v: Viewer | None, status_code: int = 200, **context: Any) -> Response:
     g = gw(request)
     ctx = {"request": request, "viewer": v, "agency_name": g.backends.name_of(v.user.agency_id) if v else "",
-           "Role": Role, **context}
+           "Role": Role, "maintenance": g.notices.current(), **context}
     return g.templates.TemplateResponse(request, template, ctx, status_code=status_code)
 
 
@@ -198,6 +220,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     from gateway import monitoring
 
     monitoring.install(app)
+    from gateway import api_province, province
+
+    province.install(app)
+    api_province.install(app)
     return app
 
 

@@ -16,7 +16,8 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import object_session
 
 from gateway.accounts import (
     UNIT_CODE_RE,
@@ -27,7 +28,17 @@ from gateway.accounts import (
     temporary_password,
 )
 from gateway.ldap_directory import DirectoryPerson, DirectoryUnavailable, LdapDirectory
-from gateway.models import AdminEvent, ApiToken, ApiTokenUse, DirectoryAccount, LoginEvent, Unit, User, WebSession
+from gateway.models import (
+    AdminEvent,
+    ApiToken,
+    ApiTokenUse,
+    DirectoryAccount,
+    HostedAgency,
+    LoginEvent,
+    Unit,
+    User,
+    WebSession,
+)
 from services.common.actor import Actor
 from services.common.clock import now_utc
 from services.common.db import Database
@@ -102,6 +113,14 @@ class Accounts:
     def list_users(self, agency_id: str) -> list[User]:
         with self.db.session() as s:
             return list(s.scalars(select(User).where(User.agency_id == agency_id).order_by(User.username)))
+
+    def find_users(self, text: str, limit: int = 50) -> list[User]:
+        """Accounts of every agency whose name or account name contains `text` (the province operator's search)."""
+        pattern = f"%{text.strip().lower()}%"
+        with self.db.session() as s:
+            return list(s.scalars(select(User).where(or_(User.username.like(pattern),
+                                                          func.lower(User.full_name).like(pattern)))
+                                  .order_by(User.agency_id, User.username).limit(limit)))
 
     def set_disabled(self, user_id: str, disabled: bool) -> None:
         """Staff who leave are locked, never deleted, so their history stays whole."""
@@ -238,9 +257,13 @@ class Accounts:
         return user, None
 
     def _refused_here(self, user: User, now: datetime) -> CongVanError | None:
-        """Locked by the administrator, or for now after too many wrong passwords."""
+        """Locked by the administrator, for now after too many wrong passwords, or the agency was disabled."""
         if user.disabled:
             return _refusal(Forbidden, "disabled", "Tài khoản đã bị khóa. Liên hệ quản trị viên.")
+        if _agency_disabled(object_session(user), user.agency_id):
+            return _refusal(Forbidden, "agency_disabled",
+                            "Cơ quan của bạn đã ngừng sử dụng hệ thống trên nền tảng của tỉnh. Liên hệ Sở Thông tin "
+                            "và Truyền thông.")
         locked_until = _aware(user.locked_until)
         if locked_until and locked_until > now:
             minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
@@ -342,7 +365,7 @@ class Accounts:
             if sess is None or sess.revoked or now - _aware(sess.last_seen) > self.idle:
                 return None
             user = s.get(User, sess.user_id)
-            if user is None or user.disabled:
+            if user is None or user.disabled or _agency_disabled(s, user.agency_id):
                 return None
             if now - _aware(sess.last_seen) > timedelta(minutes=1):  # fewer writes per page view
                 sess.last_seen = now
@@ -366,7 +389,7 @@ class Accounts:
             if row is None or row.revoked:
                 return None
             user = s.get(User, row.user_id)
-            if user is None or user.disabled:
+            if user is None or user.disabled or _agency_disabled(s, user.agency_id):
                 return None
             self._note_use(s, row.id_hash)
             return user
@@ -401,6 +424,12 @@ class Accounts:
                 raise NotFound("Không tìm thấy mã truy cập.", token_id=token_id)
             row.revoked = True
             return {"id": token_id, "label": row.label, "revoked": True}
+
+
+def _agency_disabled(s, agency_id: str) -> bool:
+    """The province operator disabled the person's agency (gateway/platform.py): nobody of it signs in."""
+    hosted = s.get(HostedAgency, agency_id)
+    return hosted is not None and bool(hosted.disabled)
 
 
 def _refusal(kind: type[CongVanError], reason: str, message_vi: str) -> CongVanError:

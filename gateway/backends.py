@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,17 @@ REMOTE_DOWN = {"OperationalError", "InterfaceError", "DisconnectionError", "Time
 
 
 class Backends:
-    """One pooled ServiceClient per agency, created on first use."""
+    """One pooled ServiceClient per installation (the AMQP address of its services), created on first use.
 
-    def __init__(self, agencies: dict[str, dict[str, Any]], timeout: float = 30.0) -> None:
-        self.agencies = agencies
+    `configured` are the agencies of AGENCIES_FILE; an agency added later (gateway/platform.py) is found through
+    `resolver` (its installation's entry, with its own name) and remembered until `forget`."""
+
+    def __init__(self, agencies: dict[str, dict[str, Any]], timeout: float = 30.0,
+                 resolver: Callable[[str], dict[str, Any] | None] | None = None) -> None:
+        self.configured = dict(agencies)
+        self.agencies = dict(agencies)
         self.timeout = timeout
+        self.resolver = resolver
         self._clients: dict[str, ServiceClient] = {}
         self._lock = threading.Lock()
 
@@ -51,17 +58,31 @@ class Backends:
         agencies = json.loads(Path(path).read_text()) if path and Path(path).exists() else {}
         return cls(agencies, timeout)
 
+    def info(self, agency_id: str) -> dict[str, Any]:
+        found = self.agencies.get(agency_id)
+        if found is None and self.resolver is not None:
+            found = self.resolver(agency_id)
+            if found is not None:
+                self.agencies[agency_id] = found
+        return found or {}
+
+    def forget(self, agency_id: str) -> None:
+        """An agency's record changed (name, installation): read it again at next use."""
+        if agency_id not in self.configured:
+            self.agencies.pop(agency_id, None)
+
     def name_of(self, agency_id: str) -> str:
-        return self.agencies.get(agency_id, {}).get("name", agency_id)
+        return self.info(agency_id).get("name", agency_id)
 
     def client(self, agency_id: str) -> ServiceClient:
+        info = self.info(agency_id)
+        if not info.get("amqp_uri"):
+            raise NotFound("Cơ quan chưa được cấu hình trên cổng này.", agency_id=agency_id)
+        uri = info["amqp_uri"]
         with self._lock:
-            if agency_id not in self._clients:
-                info = self.agencies.get(agency_id)
-                if not info:
-                    raise NotFound("Cơ quan chưa được cấu hình trên cổng này.", agency_id=agency_id)
-                self._clients[agency_id] = ServiceClient(info["amqp_uri"], timeout=self.timeout)
-            return self._clients[agency_id]
+            if uri not in self._clients:
+                self._clients[uri] = ServiceClient(uri, timeout=self.timeout)
+            return self._clients[uri]
 
     def call(self, actor: Actor, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
         try:

@@ -131,6 +131,41 @@ class DeletedAccount(Base):
 agency_rules = make_rules_table(Base.metadata)  # the gateway's own rules, keyed by agency (services/common)
 
 
+class HostedAgency(Base):
+    """An agency this installation serves (docs/operations.md "Cơ quan trên nền tảng"): added and disabled by the
+    province operator without restarting anything. `installation` names the agency process group (an entry of
+    AGENCIES_FILE) whose services serve it; the agencies of AGENCIES_FILE are recorded here at start."""
+
+    __tablename__ = "hosted_agencies"
+
+    organ_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    parent_name: Mapped[str] = mapped_column(String(300), default="")   # cơ quan chủ quản, printed on forms
+    place: Mapped[str] = mapped_column(String(100), default="")
+    abbreviation: Mapped[str] = mapped_column(String(32), default="")
+    installation: Mapped[str] = mapped_column(String(64))
+    hub: Mapped[str] = mapped_column(String(32), default="")
+    admin_user_id: Mapped[str | None] = mapped_column(String(36))       # the admin account made at onboarding
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class MaintenanceNotice(Base):
+    """A maintenance window announced by the province operator (Tuyên Quang QĐ 51/2024 Đ19.6): every page shows it
+    from publication until the window ends."""
+
+    __tablename__ = "maintenance_notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    message: Mapped[str] = mapped_column(String(1000))
+    published_by: Mapped[str] = mapped_column(String(100))
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 # --- the audit chain of the gateway's tables (docs/operations.md "Audit chain") ---------------------------------
 
 # Not chained: every login attempt, an attacker's included, writes a login event; chaining them would let anyone

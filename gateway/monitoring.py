@@ -193,7 +193,7 @@ def collect(g: Gateway, v: Viewer) -> dict[str, Any]:
         raise MonitoringUnavailable("Chưa cấu hình máy chủ Prometheus (PROMETHEUS_URL) cho cổng thông tin nên chưa "
                                     "có số liệu giám sát hàng đợi.")
     organs = sorted({o for organs in seen.values() for o in organs})
-    vhosts = {o: vh for o in organs if (vh := vhost_of(g.backends.agencies.get(o, {}).get("amqp_uri")))}
+    vhosts = {o: vh for o in organs if (vh := vhost_of(g.backends.info(o).get("amqp_uri")))}
     names = {o: g.backends.name_of(o) for o in organs}
     results = read_all(url, queries(sorted(seen), organs, sorted(vhosts.values())), g.settings.prometheus_timeout)
     return figures(seen, show_hubs, config, names, vhosts, results, datetime.now(UTC))

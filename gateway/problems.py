@@ -364,7 +364,7 @@ def form2_pdf(report: ProblemReport, agency_name: str, parent_name: str, place: 
 
 
 def _agency_texts(g: Gateway, agency_id: str) -> tuple[str, str, str]:
-    info = g.backends.agencies.get(agency_id, {})
+    info = g.backends.info(agency_id)
     return info.get("name", agency_id), info.get("parent_name", ""), info.get("place", "") or "……"
 
 

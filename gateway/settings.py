@@ -13,6 +13,10 @@ from services.common.settings import CommonSettings
 class GatewaySettings(CommonSettings):
     agencies_file: Path | None = Field(None, description="JSON: organ id -> {name, amqp_uri, ...}, one per agency")
     directory_file: Path | None = Field(None, description="Agency directory (JSON/CSV) for picking recipients")
+    hub_directories: str = Field("", description="Comma-separated keys of the hubs' directory databases this "
+                                                 "installation writes when an agency is added or disabled (the "
+                                                 "hubs' `hub.<code>`, with the broker namespace if any), on the "
+                                                 "same DATA_DIR or DATABASE_URL as the hubs")
     cookie_secure: bool = Field(False, description="Mark cookies Secure always (they are Secure anyway on a request "
                                                   "that came over HTTPS)")
     trusted_proxies: str = Field("", description="Comma-separated addresses (or CIDR ranges) of the reverse proxies "

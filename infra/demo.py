@@ -186,8 +186,13 @@ class Deployment:
                 health_url=f"http://127.0.0.1:{agency.edge_metrics_port}/healthz", restart=self.restart))
         self.agencies_file.write_text(json.dumps(agencies, ensure_ascii=False, indent=1))
         self.agencies_file.chmod(0o600)
+        from services.interconnect.broker import namespace
+
+        # The province operator's onboarding writes new agencies (and locks disabled ones) into the hubs'
+        # directories, which the hubs read for every package: no hub restarts (gateway/platform.py).
+        hub_directories = ",".join(f"{namespace(self.topology)}hub.{hub.code}" for hub in self.topology.hubs)
         gateway_env = {**env, "AGENCIES_FILE": str(self.agencies_file), "DIRECTORY_FILE": str(self.directory_file),
-                       "HUB_REPORTS_FILE": str(self.hub_reports_file),
+                       "HUB_REPORTS_FILE": str(self.hub_reports_file), "HUB_DIRECTORIES": hub_directories,
                        **({"PROMETHEUS_URL": self.prometheus_url} if self.prometheus_url else {})}
         waits.append(procs.spawn(self.table, "gateway",
                                  _py("-m", "gateway", "--port", str(self.topology.gateway_port),

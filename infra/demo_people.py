@@ -22,6 +22,9 @@ PEOPLE: dict[str, tuple[Person, ...]] = {
         Person("Hoàng Đức Mạnh", "vptq", ("admin",), "Quản trị hệ thống"),
         # Runs the province's hub (Sở KH&CN in a real province; the demo has none, so UBND tỉnh's IT centre).
         Person("Cao Minh Quân", "cntttq", ("hub_operator",), "Vận hành trục liên thông tỉnh"),
+        # Runs the province's installation for every agency it hosts (Sở TTTT; issue 16): onboarding, maintenance
+        # notices, every agency's problem reports, usage and the six-monthly report.
+        Person("Lương Thị Thảo", "stttt", ("province_operator",), "Chuyên viên Sở Thông tin và Truyền thông"),
     ),
     "000.00.09.H60": (
         Person("Vũ Thị Lan", "snv", ("clerk",), "Văn thư"),
@@ -50,7 +53,8 @@ PEOPLE: dict[str, tuple[Person, ...]] = {
 # registers' column 6 and in reports. Codes as in the account names.
 UNITS: dict[str, dict[str, str]] = {
     "000.00.00.H60": {"vptq": "Văn phòng UBND tỉnh", "thtq": "Phòng Tổng hợp",
-                      "cntttq": "Trung tâm Công nghệ thông tin tỉnh"},
+                      "cntttq": "Trung tâm Công nghệ thông tin tỉnh",
+                      "stttt": "Sở Thông tin và Truyền thông (vận hành nền tảng)"},
     "000.00.09.H60": {"snv": "Văn phòng Sở", "tccb": "Phòng Tổ chức cán bộ"},
     "000.00.00.H17": {"vpdn": "Văn phòng UBND thành phố", "thdn": "Phòng Tổng hợp"},
     "000.00.00.G22": {"vpcp": "Văn phòng Chính phủ", "tkbt": "Vụ Tổng hợp"},

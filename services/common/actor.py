@@ -20,6 +20,7 @@ class Role(StrEnum):
     SPECIALIST = "specialist"            # chuyên viên
     ADMIN = "admin"                      # quản trị
     HUB_OPERATOR = "hub_operator"        # vận hành trục liên thông (the hub serving the person's agency)
+    PROVINCE_OPERATOR = "province_operator"  # Sở TTTT: runs the installation for every agency it hosts
     SYSTEM = "system"                    # a process of this agency (interconnect edge, scheduler)
 
 
@@ -30,6 +31,7 @@ ROLE_LABELS_VI = {
     Role.SPECIALIST: "Chuyên viên",
     Role.ADMIN: "Quản trị",
     Role.HUB_OPERATOR: "Vận hành trục liên thông",
+    Role.PROVINCE_OPERATOR: "Vận hành nền tảng (Sở TTTT)",
     Role.SYSTEM: "Hệ thống",
 }
 

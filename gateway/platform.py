@@ -1,0 +1,294 @@
+"""The agencies an installation hosts, and onboarding without restarts (issue 16, item 3).
+
+An installation serves any number of agencies with one set of processes: the agency of a unit of work comes from
+its acting user, so a new agency needs no process, no restart and no configuration file. Adding one is an
+operator action (the screen /van-hanh/co-quan, `POST /api/v1/agencies`, `congvan agency add`) that, idempotently:
+
+- records the agency in `hosted_agencies` (which installation's services serve it);
+- creates its registers for the year (registry `create_register`, one per direction) and its profile;
+- creates its administrator's account (a password generated now and shown once);
+- writes its record into the agency directories of this installation: the gateway's (recipient picker) and the
+  hubs' listed in HUB_DIRECTORIES, which the hubs read for every package.
+
+Disabling keeps every row and file of the agency: its people can no longer sign in (sessions and tokens stop at
+once) and its directory record is locked, so a hub answers a package addressed to it with status 02 ("đang bị
+khóa trên trục liên thông").
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+
+from gateway.accounts import account_name, temporary_password, unit_code
+from gateway.models import HostedAgency, User, WebSession
+from services.common.actor import Actor, Role
+from services.common.clock import now_utc, now_vn
+from services.common.errors import Conflict, CongVanError, NotFound, ValidationFailed
+
+log = logging.getLogger(__name__)
+
+ONBOARDING_ACTOR = "system:onboarding"
+
+
+def onboarding_actor(organ_id: str) -> Actor:
+    """The actor of the calls onboarding makes in a new agency (its registers, profile, staff directory)."""
+    return Actor(user_id=ONBOARDING_ACTOR, username="onboarding", agency_id=organ_id,
+                 roles=frozenset({Role.ADMIN, Role.SYSTEM}), full_name="Khởi tạo cơ quan")
+
+
+@dataclass
+class AgencyForm:
+    organ_id: str
+    name: str
+    installation: str = ""
+    parent_name: str = ""
+    place: str = ""
+    abbreviation: str = ""
+    hub: str = ""
+    admin_full_name: str = ""
+    admin_unit: str = ""
+
+    def checked(self) -> AgencyForm:
+        from services.interconnect import identifiers
+
+        try:
+            organ_id = identifiers.validate(self.organ_id.strip())
+        except identifiers.InvalidOrganId as exc:
+            raise ValidationFailed(exc.message_vi, field="organ_id", value=self.organ_id) from None
+        name = " ".join(self.name.split())
+        if not name:
+            raise ValidationFailed("Thiếu tên cơ quan.", field="name")
+        if len(name) > 300:
+            raise ValidationFailed("Tên cơ quan dài quá 300 ký tự.", field="name")
+        admin_name = " ".join(self.admin_full_name.split()) or f"Quản trị {name}"[:100]
+        unit = unit_code(self.admin_unit or self.abbreviation or "qt")[:32] or "qt"
+        return AgencyForm(organ_id=organ_id, name=name, installation=self.installation.strip(),
+                          parent_name=" ".join(self.parent_name.split())[:300], place=self.place.strip()[:100],
+                          abbreviation=self.abbreviation.strip()[:32], hub=self.hub.strip().upper()[:32],
+                          admin_full_name=admin_name, admin_unit=unit)
+
+
+@dataclass
+class Onboarded:
+    agency: dict[str, Any]
+    created: bool                               # False: it was there already (the call changed nothing of it)
+    admin: dict[str, str] | None = None         # username and password, only when the account was made now
+    warnings: list[str] = field(default_factory=list)
+
+
+def agency_view(row: HostedAgency) -> dict[str, Any]:
+    return {"organ_id": row.organ_id, "name": row.name, "parent_name": row.parent_name, "place": row.place,
+            "abbreviation": row.abbreviation, "installation": row.installation, "hub": row.hub,
+            "disabled": bool(row.disabled), "created_at": row.created_at.isoformat() if row.created_at else None,
+            "disabled_at": row.disabled_at.isoformat() if row.disabled_at else None}
+
+
+class Platform:
+    """Hosted agencies over the gateway's database; services reached through `backends`; directories through
+    `directories()` (the gateway's and the hubs' copies this installation writes)."""
+
+    def __init__(self, db, accounts, backends, directories: Callable[[], list[Any]]) -> None:
+        self.db = db
+        self.accounts = accounts
+        self.backends = backends
+        self.directories = directories
+
+    # -- records ------------------------------------------------------------------------------------------
+
+    def sync(self, agencies: dict[str, dict[str, Any]]) -> None:
+        """Record the agencies of AGENCIES_FILE (each its own installation) that are not recorded yet."""
+        with self.db.session() as s:
+            known = set(s.scalars(select(HostedAgency.organ_id)))
+            for organ_id, info in agencies.items():
+                if organ_id not in known:
+                    s.add(HostedAgency(organ_id=organ_id, name=info.get("name") or organ_id,
+                                       parent_name=info.get("parent_name", ""), place=info.get("place", ""),
+                                       abbreviation=info.get("abbreviation", ""), installation=organ_id,
+                                       hub=info.get("hub", ""), created_at=now_utc()))
+
+    def agencies(self) -> list[HostedAgency]:
+        with self.db.session() as s:
+            return list(s.scalars(select(HostedAgency).order_by(HostedAgency.organ_id)))
+
+    def get(self, organ_id: str) -> HostedAgency:
+        with self.db.session() as s:
+            row = s.get(HostedAgency, organ_id)
+        if row is None:
+            raise NotFound("Không tìm thấy cơ quan trên nền tảng.", organ_id=organ_id)
+        return row
+
+    def info(self, organ_id: str) -> dict[str, Any] | None:
+        """How the gateway reaches an agency's services: its installation's entry of AGENCIES_FILE, with the
+        agency's own name and place (gateway/backends.py asks for an agency it was not started with)."""
+        with self.db.session() as s:
+            row = s.get(HostedAgency, organ_id)
+        if row is None:
+            return None
+        base = self.backends.configured.get(row.installation) or self.backends.configured.get(organ_id)
+        if base is None:
+            return None
+        return {**base, "name": row.name, "place": row.place, "parent_name": row.parent_name,
+                "abbreviation": row.abbreviation, "installation": row.installation}
+
+    def installations(self) -> list[str]:
+        """The installations a new agency may join: the agencies whose services the gateway was configured with."""
+        return sorted(self.backends.configured)
+
+    # -- onboarding ---------------------------------------------------------------------------------------
+
+    def add(self, form: AgencyForm, by: User | None = None) -> Onboarded:
+        form = form.checked()
+        installation = form.installation or (self.installations()[0] if self.installations() else "")
+        if installation not in self.backends.configured:
+            raise ValidationFailed(f"Không có cụm máy chủ (installation) “{installation}” trên cổng này.",
+                                   field="installation", value=installation, known=self.installations())
+        with self.db.session() as s:
+            row = s.get(HostedAgency, form.organ_id)
+            created = row is None
+            if created:
+                row = HostedAgency(organ_id=form.organ_id, name=form.name, parent_name=form.parent_name,
+                                   place=form.place, abbreviation=form.abbreviation, installation=installation,
+                                   hub=form.hub or self._hub_of(installation), created_at=now_utc())
+                s.add(row)
+            elif row.disabled:
+                raise Conflict("Cơ quan này đang bị ngừng sử dụng; hãy dùng “Cho hoạt động lại”.",
+                               code="agency_disabled", organ_id=form.organ_id)
+        self.backends.forget(form.organ_id)
+        result = Onboarded(agency=agency_view(self.get(form.organ_id)), created=created)
+        result.admin = self._admin(form, by)
+        result.warnings += self._services(form)
+        result.warnings += self._write_directories(form.organ_id)
+        if by is not None and created:
+            self.accounts.record_admin_event(by, None, "agency_add", organ_id=form.organ_id, name=form.name,
+                                             installation=installation)
+        log.info("agency %s onboarded (created=%s) on installation %s", form.organ_id, created, installation)
+        return result
+
+    def _hub_of(self, installation: str) -> str:
+        for directory in self.directories():
+            record = directory.get(installation)
+            if record is not None:
+                return record.hub
+        return ""
+
+    def _admin(self, form: AgencyForm, by: User | None) -> dict[str, str] | None:
+        """The agency's first administrator, once: a second `add` finds the account and makes none."""
+        row = self.get(form.organ_id)
+        if row.admin_user_id and self.accounts.get(row.admin_user_id) is not None:
+            return None
+        user, password = self.create_admin(form.organ_id, form.admin_full_name, form.admin_unit, by)
+        with self.db.session() as s:
+            s.get(HostedAgency, form.organ_id).admin_user_id = user.id
+        return {"username": user.username, "password": password, "full_name": user.full_name}
+
+    def create_admin(self, organ_id: str, full_name: str, unit: str, by: User | None = None) -> tuple[User, str]:
+        """An administrator account of a hosted agency; its password is returned once and must be changed."""
+        self.get(organ_id)
+        full_name = " ".join((full_name or "").split())
+        try:
+            wanted = account_name(full_name, unit_code(unit or "qt"))
+        except ValueError as exc:
+            raise ValidationFailed(str(exc), field="admin_full_name") from None
+        from gateway.accounts import next_free_name
+
+        username = next_free_name(wanted, self.accounts.usernames())
+        password = temporary_password()
+        user = self.accounts.create_user(username=username, full_name=full_name, agency_id=organ_id,
+                                         roles=[Role.ADMIN.value], password=password,
+                                         unit=unit_code(unit or "qt").upper(), position="Quản trị hệ thống",
+                                         must_change_password=True)
+        if by is not None:
+            self.accounts.record_admin_event(by, user.id, "create", username=user.username, roles=user.roles,
+                                             organ_id=organ_id)
+        try:
+            from gateway.admin import staff_entry
+
+            self.backends.call(onboarding_actor(organ_id), "routing", "sync_staff", [staff_entry(user)])
+        except CongVanError as exc:
+            log.warning("admin %s of %s not yet in routing: %s", user.username, organ_id, exc)
+        return user, password
+
+    def _services(self, form: AgencyForm) -> list[str]:
+        """Profile and this year's registers in the agency's own tables (made on first use by the services)."""
+        from services.registry.domain import Direction
+
+        actor = onboarding_actor(form.organ_id)
+        try:
+            self.backends.call(actor, "registry", "set_agency_profile", form.name, form.abbreviation, form.place)
+            year = now_vn().year
+            for direction in Direction.ALL:
+                try:
+                    self.backends.call(actor, "registry", "create_register", direction, year)
+                except Conflict:
+                    continue
+            self.backends.call(actor, "routing", "configure", agency_name=form.name)
+        except CongVanError as exc:
+            log.warning("registers of %s not created: %s", form.organ_id, exc)
+            return [f"Chưa tạo được sổ văn bản năm {now_vn().year}: {exc.message_vi} Thêm lại cơ quan sau ít phút "
+                    "(thao tác lặp lại không tạo trùng)."]
+        return []
+
+    # -- directories -----------------------------------------------------------------------------------------
+
+    def _write_directories(self, organ_id: str) -> list[str]:
+        row = self.get(organ_id)
+        record = {"organ_id": row.organ_id, "name": row.name, "hub": row.hub, "locked": bool(row.disabled)}
+        warnings = []
+        for directory in self.directories():
+            try:
+                known = directory.get(organ_id)
+                if known is not None:  # keep what the directory knows (parent, validity, successor)
+                    record = {**known.to_dict(), "name": row.name, "locked": bool(row.disabled),
+                              "hub": row.hub or known.hub}
+                directory.import_records([record])
+            except Exception as exc:  # one unreachable copy must not undo the others
+                log.exception("directory %s not updated for %s", getattr(directory, "database", None), organ_id)
+                warnings.append(f"Chưa cập nhật được danh bạ liên thông: {exc}")
+        return warnings
+
+    # -- disabling ------------------------------------------------------------------------------------------
+
+    def set_disabled(self, organ_id: str, disabled: bool, by: User | None = None) -> dict[str, Any]:
+        """Idempotent. Disabling ends the agency's sessions at once; nothing of its data is deleted."""
+        if by is not None and disabled and by.agency_id == organ_id:
+            raise ValidationFailed("Không thể ngừng cơ quan của chính người vận hành.", field="organ_id")
+        with self.db.session() as s:
+            row = s.get(HostedAgency, organ_id)
+            if row is None:
+                raise NotFound("Không tìm thấy cơ quan trên nền tảng.", organ_id=organ_id)
+            changed = bool(row.disabled) != disabled
+            row.disabled = disabled
+            row.disabled_at = now_utc() if disabled and changed else (row.disabled_at if disabled else None)
+            if disabled:
+                people = select(User.id).where(User.agency_id == organ_id)
+                s.execute(update(WebSession).where(WebSession.user_id.in_(people)).values(revoked=True))
+        warnings = self._write_directories(organ_id)
+        if by is not None and changed:
+            self.accounts.record_admin_event(by, None, "agency_disable" if disabled else "agency_enable",
+                                             organ_id=organ_id)
+        return {**agency_view(self.get(organ_id)), "changed": changed, "warnings": warnings}
+
+    def update_record(self, organ_id: str, name: str, parent_name: str, place: str) -> dict[str, Any]:
+        name = " ".join(name.split())
+        if not name:
+            raise ValidationFailed("Thiếu tên cơ quan.", field="name")
+        with self.db.session() as s:
+            row = s.get(HostedAgency, organ_id)
+            if row is None:
+                raise NotFound("Không tìm thấy cơ quan trên nền tảng.", organ_id=organ_id)
+            row.name, row.parent_name, row.place = name[:300], " ".join(parent_name.split())[:300], place.strip()[:100]
+        self.backends.forget(organ_id)
+        self._write_directories(organ_id)
+        return agency_view(self.get(organ_id))
+
+    def disabled_agencies(self) -> set[str]:
+        with self.db.session() as s:
+            return set(s.scalars(select(HostedAgency.organ_id).where(HostedAgency.disabled.is_(True))))
+
+    def admins(self, organ_id: str) -> list[User]:
+        return [u for u in self.accounts.list_users(organ_id) if Role.ADMIN.value in (u.roles or [])]

@@ -1,0 +1,199 @@
+"""The province operator's platform in-process (gateway/platform.py, province.py, api_province.py): onboarding is
+idempotent and makes the record, the admin account and the directory records; a disabled agency's people cannot
+sign in (sessions and tokens stop at once) and its directory record is locked for the hubs; maintenance notices
+reach every page, the sign-in page included; every agency's problem reports in one queue, due in 3 working days;
+only the province operator reaches any of it. The services are not running here (an address nobody answers):
+registers and usage figures are on the real deployment (tests/e2e/test_platform_onboarding.py)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.province_ops import problem_due
+from gateway.settings import GatewaySettings
+from services.common.clock import to_vn
+from tests.gateway.conftest import PASSWORD, csrf_of, login
+
+H60, SNV, NEW = "000.00.00.H60", "000.00.09.H60", "000.00.12.H60"
+HUB_KEY = "hub.H60"
+
+
+@pytest.fixture
+def platform_app(tmp_path):
+    agencies = tmp_path / "agencies.json"
+    # Nobody answers at this address: a service call fails at once as "đang bận".
+    agencies.write_text(json.dumps({H60: {"name": "UBND tỉnh Tuyên Quang", "amqp_uri": "amqp://u:p@127.0.0.1:9/x"},
+                                    SNV: {"name": "Sở Nội vụ", "amqp_uri": "amqp://u:p@127.0.0.1:9/y"}}))
+    settings = GatewaySettings(data_dir=tmp_path, agencies_file=agencies, hub_directories=HUB_KEY, rpc_timeout=2)
+    app = create_app(settings)
+    accounts = app.state.gateway.accounts
+    accounts.create_user(username="thaolt.stttt", full_name="Lương Thị Thảo", agency_id=H60,
+                         roles=["province_operator"], password=PASSWORD, unit="STTTT", must_change_password=False)
+    accounts.create_user(username="manhhd.vptq", full_name="Hoàng Đức Mạnh", agency_id=H60, roles=["admin"],
+                         password=PASSWORD, unit="VPTQ", must_change_password=False)
+    accounts.create_user(username="lanvt.snv", full_name="Vũ Thị Lan", agency_id=SNV, roles=["clerk"],
+                         password=PASSWORD, unit="SNV", must_change_password=False)
+    return app
+
+
+@pytest.fixture
+def operator(platform_app):
+    with TestClient(platform_app, base_url="http://127.0.0.1") as c:
+        assert login(c, "thaolt.stttt").status_code == 303
+        yield c
+
+
+def _csrf(client) -> str:
+    return csrf_of(client.get("/van-hanh/co-quan").text)
+
+
+def _hub_directory(app):
+    return app.state.gateway.directories()[1]
+
+
+def test_adding_an_agency_twice_makes_one_record_one_admin_and_directory_records(platform_app, operator):
+    csrf = _csrf(operator)
+    body = {"organ_id": NEW, "name": "Sở Xây dựng tỉnh Tuyên Quang", "installation": H60, "place": "Tuyên Quang",
+            "abbreviation": "SXD", "admin_full_name": "Trần Văn Bình", "admin_unit": "sxd"}
+    first = operator.post("/api/v1/agencies", json=body, headers={"X-CSRF-Token": csrf})
+    assert first.status_code == 201, first.text
+    made = first.json()
+    assert made["created"] is True and made["admin"]["username"] == "binhtv.sxd" and made["admin"]["password"]
+    # The services are away here: the registers are the one thing left, said so, and a second add finishes them.
+    assert any("sổ văn bản" in w for w in made["warnings"])
+    again = operator.post("/api/v1/agencies", json=body, headers={"X-CSRF-Token": csrf})
+    assert again.status_code == 200 and again.json()["created"] is False and again.json()["admin"] is None
+    g = platform_app.state.gateway
+    assert [u.username for u in g.accounts.list_users(NEW)] == ["binhtv.sxd"]
+    assert [a.organ_id for a in g.platform.agencies()] == [H60, SNV, NEW]
+    for directory in g.directories():
+        record = directory.get(NEW)
+        assert record is not None and record.name == "Sở Xây dựng tỉnh Tuyên Quang" and not record.locked
+    # The gateway reaches it through its installation's services, under its own name.
+    assert g.backends.info(NEW)["amqp_uri"] == g.backends.info(H60)["amqp_uri"]
+    assert g.backends.name_of(NEW) == "Sở Xây dựng tỉnh Tuyên Quang"
+    # The new admin signs in (and must change the temporary password first).
+    with TestClient(platform_app, base_url="http://127.0.0.1") as admin:
+        r = admin.post("/dang-nhap", data={"username": "binhtv.sxd", "password": made["admin"]["password"]},
+                       follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/doi-mat-khau"
+
+
+def test_a_disabled_agency_cannot_sign_in_and_its_directory_record_is_locked(platform_app, operator):
+    g = platform_app.state.gateway
+    with TestClient(platform_app, base_url="http://127.0.0.1") as clerk:
+        assert login(clerk, "lanvt.snv").status_code == 303
+        token = clerk.post("/api/v1/tokens", json={"label": "cổng"},
+                           headers={"X-CSRF-Token": csrf_of(clerk.get("/tai-khoan").text)}).json()["token"]
+        assert clerk.get("/api/v1/me").status_code == 200
+        page = operator.get(f"/van-hanh/co-quan/{SNV}")
+        stopped = operator.post(f"/van-hanh/co-quan/{SNV}/ngung", data={"csrf_token": csrf_of(page.text)},
+                                follow_redirects=False)
+        assert stopped.status_code == 303
+        assert "Ngừng sử dụng" in operator.get(f"/van-hanh/co-quan/{SNV}").text
+        # The open session and the token stop at once; signing in again is refused with the reason.
+        assert clerk.get("/api/v1/me").status_code == 401
+        assert clerk.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+        refused = clerk.post("/dang-nhap", data={"username": "lanvt.snv", "password": PASSWORD, "next": "/"})
+        assert refused.status_code == 403 and "ngừng sử dụng hệ thống" in refused.text
+    # Its data stays: the account is there, only the agency is stopped; the hubs' copy says locked (status 02).
+    assert g.accounts.by_username("lanvt.snv") is not None
+    ok, reason = _hub_directory(platform_app).is_deliverable(SNV)
+    assert not ok and "đang bị khóa" in reason
+    # Disabling again changes nothing; enabling lets people in again.
+    csrf = _csrf(operator)
+    assert operator.post(f"/api/v1/agencies/{SNV}/disable", headers={"X-CSRF-Token": csrf}).json()["disabled"]
+    assert not operator.post(f"/api/v1/agencies/{SNV}/enable", headers={"X-CSRF-Token": csrf}).json()["disabled"]
+    assert _hub_directory(platform_app).is_deliverable(SNV)[0]
+    with TestClient(platform_app, base_url="http://127.0.0.1") as clerk:
+        assert login(clerk, "lanvt.snv").status_code == 303
+
+
+def test_the_operator_cannot_disable_its_own_agency(operator):
+    r = operator.post(f"/api/v1/agencies/{H60}/disable", headers={"X-CSRF-Token": _csrf(operator)})
+    assert r.status_code == 422 and r.json()["code"] == "validation_failed"
+
+
+def test_only_the_province_operator_reaches_the_platform(platform_app):
+    with TestClient(platform_app, base_url="http://127.0.0.1") as admin:
+        assert login(admin, "manhhd.vptq").status_code == 303
+        assert admin.get("/van-hanh/co-quan").status_code == 403
+        assert admin.get("/api/v1/agencies").status_code == 403
+        assert admin.get("/api/v1/problems").status_code == 403
+        csrf = csrf_of(admin.get("/tai-khoan").text)
+        r = admin.post("/api/v1/agencies", json={"organ_id": NEW, "name": "X"}, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 403
+    assert platform_app.state.gateway.accounts.list_users(NEW) == []
+
+
+def test_the_operator_locks_a_leaver_in_another_agency(platform_app, operator):
+    found = operator.get("/van-hanh/tai-khoan", params={"q": "lanvt"})
+    assert 'data-username="lanvt.snv"' in found.text and "Sở Nội vụ" in found.text
+    user = platform_app.state.gateway.accounts.by_username("lanvt.snv")
+    with TestClient(platform_app, base_url="http://127.0.0.1") as clerk:
+        assert login(clerk, "lanvt.snv").status_code == 303
+        r = operator.post(f"/van-hanh/tai-khoan/{user.id}/khoa", data={"csrf_token": csrf_of(found.text)},
+                          follow_redirects=False)
+        assert r.status_code == 303
+        assert clerk.get("/api/v1/me").status_code == 401
+    api = operator.post("/api/v1/accounts/lanvt.snv/unlock", headers={"X-CSRF-Token": csrf_of(found.text)})
+    assert api.status_code == 200 and api.json()["disabled"] is False
+
+
+def test_a_maintenance_notice_is_on_every_page_before_and_during_the_window(platform_app, operator):
+    now = to_vn(datetime.now(UTC))
+    window = {"starts_at": (now + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+              "ends_at": (now + timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M"),
+              "message": "Nâng cấp phiên bản mới của hệ thống"}
+    bad = operator.post("/van-hanh/bao-tri", data={**window, "ends_at": window["starts_at"],
+                                                   "csrf_token": _csrf(operator)})
+    assert bad.status_code == 422 and "Thời điểm kết thúc phải sau" in bad.text
+    r = operator.post("/van-hanh/bao-tri", data={**window, "csrf_token": _csrf(operator)}, follow_redirects=False)
+    assert r.status_code == 303
+    with TestClient(platform_app, base_url="http://127.0.0.1") as anyone:
+        login_page = anyone.get("/dang-nhap").text
+        assert "Thông báo bảo trì hệ thống" in login_page and "Nâng cấp phiên bản mới" in login_page
+        assert login(anyone, "lanvt.snv").status_code == 303
+        assert "Nâng cấp phiên bản mới" in anyone.get("/tai-khoan").text
+        assert anyone.get("/api/v1/maintenance").json()[0]["state"] == "upcoming"
+    # During the window the banner says so.
+    started = {**window, "starts_at": (now - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"),
+               "message": "Đang chuyển máy chủ"}
+    created = operator.post("/api/v1/maintenance", json=started, headers={"X-CSRF-Token": _csrf(operator)})
+    assert created.status_code == 201 and created.json()["state"] == "ongoing"
+    platform_app.state.gateway.notices._cached = None
+    assert "Đang bảo trì hệ thống" in operator.get("/van-hanh/bao-tri").text
+    operator.post(f"/api/v1/maintenance/{created.json()['id']}/withdraw", headers={"X-CSRF-Token": _csrf(operator)})
+    assert "Đang chuyển máy chủ" not in operator.get("/dang-nhap").text
+
+
+def test_every_agencys_problem_reports_in_one_queue_with_their_due_date(platform_app, operator):
+    from gateway.problem_models import ProblemReport
+    from gateway.problems import add_numbered
+
+    g = platform_app.state.gateway
+    old = datetime.now(UTC) - timedelta(days=20)
+    for agency, created in ((SNV, old), (H60, datetime.now(UTC))):
+        add_numbered(g.db, ProblemReport(agency_id=agency, year=to_vn(created).year, reporter_id="u",
+                                         reporter_name="Người báo", role="clerk", occurred_at=created,
+                                         function="incoming", description="Không mở được văn bản",
+                                         created_at=created))
+    queue = operator.get("/api/v1/problems").json()
+    assert {p["agency_name"] for p in queue} == {"Sở Nội vụ", "UBND tỉnh Tuyên Quang"}
+    late = next(p for p in queue if p["agency_id"] == SNV)
+    assert late["overdue"] is True and late["due_at"] == problem_due(old).isoformat()
+    assert next(p for p in queue if p["agency_id"] == H60)["overdue"] is False
+    page = operator.get("/van-hanh/bao-loi")
+    assert 'id="qua-han">1<' in page.text and "Quá hạn" in page.text
+
+
+def test_three_working_days_skip_weekends_and_holidays():
+    # Filed on Friday 2026-12-04: Monday, Tuesday, Wednesday; due at the end of Wednesday 2026-12-09.
+    assert to_vn(problem_due(datetime(2026, 12, 4, 3, 0, tzinfo=UTC))).date().isoformat() == "2026-12-09"
+    # Filed on Friday 2026-11-20: Tuesday 24 is a holiday (Ngày Văn hóa Việt Nam), so Thursday 2026-11-26.
+    assert to_vn(problem_due(datetime(2026, 11, 20, 3, 0, tzinfo=UTC))).date().isoformat() == "2026-11-26"
