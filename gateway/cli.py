@@ -111,4 +111,25 @@ def register(app: typer.Typer) -> None:
             state = "ngừng sử dụng" if row["disabled"] else "đang sử dụng"
             typer.echo(f"{row['organ_id']:<16} {state:<14} cụm {row['installation']:<16} {row['name']}")
 
+    @agency_app.command("operator-add")
+    def operator_add(full_name: str, agency: str = typer.Option(..., help="Mã định danh của Sở TTTT"),
+                     unit: str = typer.Option("stttt", help="Mã đơn vị trong tên tài khoản"),
+                     data_dir: Path | None = DATA_DIR, agencies_file: Path | None = AGENCIES) -> None:
+        """Tạo tài khoản người vận hành nền tảng (Sở TTTT); mật khẩu tạm thời chỉ in một lần."""
+        from gateway.accounts import account_name, next_free_name, temporary_password, unit_code
+        from services.common.actor import Role
+
+        g = _gateway(data_dir, agencies_file, None)
+        password = temporary_password()
+        try:
+            username = next_free_name(account_name(full_name, unit_code(unit)), g.accounts.usernames())
+            g.accounts.create_user(username=username, full_name=" ".join(full_name.split()), agency_id=agency,
+                                   roles=[Role.PROVINCE_OPERATOR.value], password=password,
+                                   unit=unit_code(unit).upper(), position="Vận hành nền tảng",
+                                   must_change_password=True)
+        except (CongVanError, ValueError) as exc:
+            typer.echo(getattr(exc, "message_vi", str(exc)), err=True)
+            raise typer.Exit(1) from None
+        typer.echo(f"Tài khoản vận hành nền tảng: {username}  mật khẩu tạm thời: {password}  (chỉ hiển thị lần này)")
+
     app.add_typer(agency_app, name="agency")
