@@ -175,7 +175,7 @@ def test_the_operator_adds_an_agency_and_announces_maintenance_in_the_browser(de
     try:
         expect(page.get_by_role("status")).to_contain_text("Đã đăng thông báo bảo trì")
         clerk = sign_in(browser, base, CLERK, demo_password(dep, CLERK))
-        expect(clerk.get_by_role("note")).to_contain_text("Nâng cấp hệ thống lên phiên bản mới")
+        expect(clerk.locator("p.maintenance")).to_contain_text("Nâng cấp hệ thống lên phiên bản mới")
         clerk.screenshot(path=str(artifacts_dir / "thong-bao-bao-tri.png"), full_page=True)
     finally:  # the deployment is shared: other tests' pages must not carry the banner
         page.goto(f"{base}/van-hanh/bao-tri")
