@@ -131,6 +131,28 @@ def pki_enrol(file: Path | None = typer.Argument(None, exists=True, dir_okay=Fal
     typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
 
 
+def archive_refresh(agency: list[str] = typer.Option([], "--agency", help="organ id; repeatable (default: all)"),
+                    within_days: int = typer.Option(365, "--within-days",
+                                                    help="re-stamp when the last stamp expires within N days")) -> None:
+    """A new archive time stamp on each issued PDF whose last time stamp's certificate expires soon (B-LTA)."""
+    from services.common.db import Databases
+    from services.signing import models
+    from services.signing.workflow import Signing
+
+    settings = deployment_settings()
+    databases = Databases("signing", models.Base.metadata, settings)
+    report, failed = {}, False
+    for organ in agency or databases.known_agencies():
+        try:
+            report[organ] = Signing(settings, databases.for_agency(organ)).refresh_archive(within_days)
+        except CongVanError as exc:
+            report[organ] = exc.to_dict()
+            failed = True
+        failed = failed or bool(report[organ].get("failed"))
+    typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    raise typer.Exit(1 if failed else 0)
+
+
 def register(app: typer.Typer) -> None:
     pki_app = typer.Typer(help="Hạ tầng khóa công khai thử nghiệm (test PKI)")
     pki_app.command("init")(pki_init)
@@ -140,6 +162,9 @@ def register(app: typer.Typer) -> None:
     pdf_app.command("verify")(pdf_verify)
     app.add_typer(pki_app, name="pki")
     app.add_typer(pdf_app, name="pdf")
+    archive_app = typer.Typer(help="Lưu trữ văn bản điện tử đã ký số (dấu thời gian lưu trữ)")
+    archive_app.command("refresh")(archive_refresh)
+    app.add_typer(archive_app, name="archive")
 
 
 def main() -> None:

@@ -60,3 +60,15 @@ class Operation(Base):
     input_sha256: Mapped[str] = mapped_column(String(64), index=True)
     result: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+
+
+class ArchiveVersion(Base):
+    """An issued PDF with a document time stamp (B-LTA) and its latest archive-stamped version: `congvan archive
+    refresh` adds a time stamp before `timestamp_expires` and moves `current_sha256` on (services/signing/ltv.py)."""
+
+    __tablename__ = "signing_archive"
+    issued_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    current_sha256: Mapped[str] = mapped_column(String(64))
+    timestamp_expires: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    refreshes: Mapped[int] = mapped_column(default=0)

@@ -151,8 +151,8 @@ def issue(issuer: Issued | None, subject: x509.Name, *, public_key=None, key: rs
 
 
 def make_crl(ca: Issued, revoked: Iterable[tuple[int, datetime]] = (),
-             days: int = 30) -> x509.CertificateRevocationList:
-    now = datetime.now(UTC)
+             days: int = 30, at: datetime | None = None) -> x509.CertificateRevocationList:
+    now = at or datetime.now(UTC)  # `at`: a CRL of another time, for the long-term validity tests
     builder = (x509.CertificateRevocationListBuilder().issuer_name(ca.cert.subject)
                .last_update(now - timedelta(minutes=5)).next_update(now + timedelta(days=days))
                .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
@@ -223,10 +223,10 @@ def load_pki(pki_dir: Path) -> Pki:
                read_p12(pki_dir / "keys/issuing.p12", password), manifest)
 
 
-def write_crls(pki: Pki, revoked: Iterable[tuple[int, datetime]] = ()) -> None:
-    (pki.dir / "root.crl").write_bytes(make_crl(pki.root).public_bytes(serialization.Encoding.DER))
+def write_crls(pki: Pki, revoked: Iterable[tuple[int, datetime]] = (), at: datetime | None = None) -> None:
+    (pki.dir / "root.crl").write_bytes(make_crl(pki.root, at=at).public_bytes(serialization.Encoding.DER))
     (pki.dir / "issuing.crl").write_bytes(
-        make_crl(pki.issuing, revoked).public_bytes(serialization.Encoding.DER))
+        make_crl(pki.issuing, revoked, at=at).public_bytes(serialization.Encoding.DER))
 
 
 def revoke(pki: Pki, serial: int, when: datetime | None = None) -> None:

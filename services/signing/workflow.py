@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -23,7 +23,7 @@ from pyhanko.sign.timestamps.api import TimeStamper
 from services.common.clock import now_utc, now_vn
 from services.common.db import Database
 from services.common.errors import NotFound, ValidationFailed
-from services.signing import convert, domain, fonts, layout, pades, placement
+from services.signing import archive, convert, domain, fonts, layout, ltv, pades, placement
 from services.signing.enrolment import check_certificate, parse_certificate, same_certificate, warning_text
 from services.signing.keys import certificate_of, check_ref, open_signer
 from services.signing.models import AppearanceImage, EnrolledCertificate, KeyBinding, Operation
@@ -352,8 +352,28 @@ class Signing:
             sealed = pades.seal(filled, signer, image, timestamper=stamper, text=text, font=self._font())
             sealed_appendices = [pades.seal_appendix(a, signer, text, self._font(), timestamper=stamper)
                                  for a in appendices]
+        if stamper is not None:  # PAdES B-LT + B-LTA: verifiable after the certificates and CRL servers are gone
+            store = trust_store(self.settings)
+            sealed = ltv.extend(sealed, store, stamper)
+            sealed_appendices = [ltv.extend(a, store, stamper) for a in sealed_appendices]
         result = {"sha256": self._put(sealed), "appendices": [self._put(a) for a in sealed_appendices]}
+        if stamper is not None:
+            archive.record(self.db, [sealed, *sealed_appendices], result)
         return self._remember(key, "fill_and_seal", pdf_sha256, result)
+
+    def refresh_archive(self, within_days: int = 365, timestamper: TimeStamper | None = None) -> dict:
+        """congvan archive refresh: a new time stamp on every issued PDF whose last one expires within the window."""
+        stamper = timestamper or self._timestamper()
+        if stamper is None:
+            raise ValidationFailed("Chưa cấu hình máy chủ cấp dấu thời gian (SIGNING_TSA_URL); không thể gia hạn "
+                                   "chữ ký số lưu trữ.", code="no_tsa")
+        return archive.refresh(self.db, self.blobs, trust_store(self.settings), stamper,
+                               within=timedelta(days=within_days))
+
+    def verify_long_term(self, pdf_sha256: str, at: datetime | None = None) -> list[dict]:
+        """Whether each signature was valid when signed, judged at `at` (default now) from the PDF alone."""
+        pdf = self._pdf(archive.current(self.db, pdf_sha256))
+        return [r.to_dict() for r in ltv.validate(pdf, trust_store(self.settings), at or now_utc())]
 
     def verify(self, pdf_sha256: str) -> dict:
         report = verify_pdf(self._pdf(pdf_sha256), trust_store(self.settings))
