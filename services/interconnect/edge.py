@@ -84,7 +84,12 @@ class Edge:
             document_id = str((payload.get("response_for") or {}).get("document_id") or "")
         else:
             attachments = [(meta, self.blobs.read(meta["sha256"])) for meta in payload.get("attachments") or []]
-            raw = edxml.build_edoc(payload, attachments)
+            # The sender's own TraceHeader first: a receiving Bkav hub fails on an empty TraceHeaderList (a
+            # NullPointerException answered with error 9999), and every real sample carries one. Built in
+            # strict mode: what real receivers refuse is refused here, with the reason, before it leaves.
+            traced = {**payload, "trace": [*(payload.get("trace") or []),
+                                           {"organ_id": self.organ_id, "timestamp": now_vn()}]}
+            raw = edxml.build_edoc(traced, attachments, strict=True)
             recipients = [str(t.get("organ_id")) for t in payload.get("to") or []]
             document_id = str(payload.get("document_id") or "")
         info = self.blobs.put_bytes(raw)
@@ -95,6 +100,19 @@ class Edge:
             if s.get(EdgeOutbox, message_id) is None:
                 s.add(row)
         return row
+
+    def refuse_unsendable(self, payload: dict[str, Any], exc: edxml.EdxmlError) -> None:
+        """Record, in our own registry, a 02 for each recipient of a package that could not be built."""
+        for recipient in payload.get("to") or []:
+            organ = str(recipient.get("organ_id") or "")
+            status = {"kind": "status", "from": {"organ_id": self.organ_id}, "on_behalf_of": organ,
+                      "response_for": {"organ_id": self.organ_id, "document_id": payload.get("document_id") or ""},
+                      "status_code": "02", "timestamp": now_vn().isoformat(timespec="seconds"),
+                      "description": f"Không gửi được qua trục liên thông: {exc.message_vi}"}
+            try:
+                self._rpc("record_status", status)
+            except CongVanError as refused:
+                log.warning("registry refused the local 02 for %s: %s", payload.get("document_id"), refused)
 
     def mark_sent(self, message_id: str) -> None:
         with self.db.session() as s:
@@ -396,7 +414,14 @@ class OutgoingLoop(Loop):
                     try:
                         payload = json.loads(body)
                         row = self.edge.prepare_outgoing(payload)
-                    except (ValueError, edxml.EdxmlError, CongVanError) as exc:
+                    except edxml.EdxmlError as exc:
+                        # A package real receivers would refuse: the sender's registry shows each recipient
+                        # "Từ chối" with the reason, and the event is done (nothing is left to retry).
+                        log.error("outgoing package refused before sending: %s", exc)
+                        self.edge.refuse_unsendable(payload, exc)
+                        ch.basic_ack(method.delivery_tag)
+                        return
+                    except (ValueError, CongVanError) as exc:
                         # Not buildable now, not buildable later: dead-letter at once for an operator.
                         log.error("outgoing event refused: %s", exc)
                         ch.basic_nack(method.delivery_tag, requeue=False)

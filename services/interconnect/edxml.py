@@ -29,6 +29,7 @@ from typing import Any, Literal
 from lxml import etree
 
 from services.common.clock import VN_TZ, now_vn
+from services.interconnect import outbound
 
 NS_QCVN = "http://www.mic.gov.vn/TBT/QCVN_102_2016"
 NS_GOVN = "http://www.go.vn/eDoc"
@@ -900,7 +901,9 @@ def build_edoc(header: dict[str, Any], attachments: list[tuple[dict[str, Any], b
     `header` is the package JSON of docs/messages.md (message_id and header["attachments"] are ignored);
     `attachments` are (meta, bytes) with meta name/content_type/description and optionally content_id and
     sha256 (checked against the bytes). `zip_attachments` zips each file on the wire as the national axis
-    does. `strict` applies the outbound rules of STANDARDS §8.4 (see validate_outgoing).
+    does. `strict` applies the outbound rules of STANDARDS §8.4 (see validate_outgoing) and puts attachment
+    names on the wire as Tuyên Quang Đ7.4 asks (outbound.wire_name). Every package carries the samples'
+    Signature skeleton (outbound.signature_placeholder).
     """
     if strict:
         problems = validate_outgoing(header)
@@ -912,14 +915,20 @@ def build_edoc(header: dict[str, Any], attachments: list[tuple[dict[str, Any], b
     header_nodes: list[Node] = [(_e("MessageHeader"), _edoc_message_nodes(header))]
     header_nodes.append((_e("TraceHeaderList"), [*_trace_nodes(header.get("trace") or []),
                                                  (_e("Bussiness"), _business_nodes(header.get("business") or {}))]))
+    header_nodes.append(outbound.signature_placeholder(header["from"]["organ_id"]))
     references: list[Node] = []
     encoded: list[tuple[str, str, str, str, bytes]] = []
+    wire_names: set[str] = set()
     for index, (meta, data) in enumerate(attachments, start=1):
         if meta.get("sha256") and meta["sha256"] != hashlib.sha256(data).hexdigest():
             raise _attachment_error(f"tệp {meta.get('name')}: SHA-256 không khớp với dữ liệu")
         content_id = meta.get("content_id") or f"cid:{index}"
         name = meta.get("name") or f"tep-{index}"
         description = meta.get("description") or ""
+        if strict:   # the Vietnamese name travels in the description when the wire name had to change
+            wire = outbound.wire_name(name, wire_names)
+            description = description or (name if wire != name else "")
+            name = wire
         content_type = meta.get("content_type") or "application/octet-stream"
         if zip_attachments:
             data, content_type = _zip_one(name, data), "application/zip"

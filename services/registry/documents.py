@@ -228,7 +228,7 @@ def get_document(db: Database, actor: Actor, doc_pk: str) -> dict[str, Any]:
             "verification": doc.verification, "page_amount": doc.page_amount, "issued_amount": doc.issued_amount,
             "description": doc.description, "language": doc.language,
             "attachments": [{"id": a.id, "name": a.name, "content_type": a.content_type, "size": a.size,
-                             "sha256": a.sha256, "role": a.role} for a in session.execute(
+                             "sha256": a.sha256, "role": a.role, "description": a.description} for a in session.execute(
                 select(Attachment).where(Attachment.document_pk == doc.id)).scalars()],
             "links": [{"to": lk.to_pk, "kind": lk.kind} for lk in session.execute(
                 select(DocumentLink).where(DocumentLink.from_pk == doc.id)).scalars()]
@@ -260,7 +260,9 @@ def build_package(prof: AgencyProfile, doc: Document, recipients: list[dict[str,
     return {
         "kind": "edoc", "document_id": doc.document_id,
         "business": {"doc_type": business_type, "reason": reason or BUSINESS_TYPES[business_type],
-                     "target_document_id": doc.document_id if business_type else None,
+                     # Every real sample names the document here, a new one its own id (issue 17: the vendors'
+                     # parsers read Bussiness/DocumentId unconditionally).
+                     "target_document_id": doc.document_id,
                      "paper": 0 if doc.no_paper_copy else 1,
                      "staff": {"department": "Văn thư", "name": actor.full_name or actor.username, "mobile": "",
                                "email": ""}, "document_info": None, "replacements": []},
@@ -273,9 +275,12 @@ def build_package(prof: AgencyProfile, doc: Document, recipients: list[dict[str,
         "subject": doc.subject, "content": doc.content,
         "signer": {"competence": doc.signer_competence, "position": doc.signer_position,
                    "full_name": doc.signer_full_name},
-        "due_date": _iso(doc.due_date), "to_places": doc.to_places or [],
+        # "Nơi nhận" as the document lists it; without one of its own, the recipients it is sent to.
+        "due_date": _iso(doc.due_date),
+        "to_places": doc.to_places or [r.get("organ_name") or r["organ_id"] for r in recipients],
         "other": {"priority": doc.priority, "sphere_of_promulgation": "", "typer_notation": "",
-                  "promulgation_amount": doc.issued_amount or 1, "page_amount": doc.page_amount or 1,
+                  # Unknown amounts are left out (None), never sent as a made-up "1".
+                  "promulgation_amount": doc.issued_amount or None, "page_amount": doc.page_amount or None,
                   "appendixes": [a.name for a in attachments if a.role in APPENDIX_SENT_ROLES], "direction": False},
         "response_for": (doc.package or {}).get("response_for", []),
         "steering_type": 0, "trace": [],
