@@ -37,7 +37,7 @@ def _statuses(net: Network, organ: str, document_id: str) -> list[str]:
 
 def test_horizontal_within_a_province_with_status_01_back(network):
     sent, got, data = _send_and_wait(network, H60_A, H60_B, 1)
-    assert [t["organ_id"] for t in got["trace"]] == ["hub.H60"]
+    assert [t["organ_id"] for t in got["trace"]] == [H60_A, "hub.H60"]   # the sender's own line first
     assert got["attachments"][0]["sha256"] == hashlib.sha256(data).hexdigest()
     assert network.read_blob(H60_B, got["attachments"][0]["sha256"]) == data  # stored at the receiver
     assert network.read_blob(H60_B, got["raw_sha256"])  # the raw .edxml is kept as evidence
@@ -46,14 +46,14 @@ def test_horizontal_within_a_province_with_status_01_back(network):
 
 def test_vertical_via_national_both_ways(network):
     _sent, got, _ = _send_and_wait(network, H60_A, G22, 2)
-    assert [t["organ_id"] for t in got["trace"]] == ["hub.H60", "hub.national"]
+    assert [t["organ_id"] for t in got["trace"]] == [H60_A, "hub.H60", "hub.national"]
     _sent, back, _ = _send_and_wait(network, G22, H60_B, 3)
-    assert [t["organ_id"] for t in back["trace"]] == ["hub.national", "hub.H60"]
+    assert [t["organ_id"] for t in back["trace"]] == [G22, "hub.national", "hub.H60"]
 
 
 def test_cross_province_trace_and_hash(network):
     sent, got, data = _send_and_wait(network, H60_A, H17_A, 4)
-    assert [t["organ_id"] for t in got["trace"]] == ["hub.H60", "hub.national", "hub.H17"]
+    assert [t["organ_id"] for t in got["trace"]] == [H60_A, "hub.H60", "hub.national", "hub.H17"]
     assert got["attachments"][0]["sha256"] == sent["attachments"][0]["sha256"] == hashlib.sha256(data).hexdigest()
     wait_for(lambda: _statuses(network, H60_A, sent["document_id"]) == ["01"], what="status 01 across provinces")
 

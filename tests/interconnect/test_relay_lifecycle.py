@@ -144,7 +144,7 @@ def test_a_recipient_replaced_by_its_successor_is_delivered_to_the_successor(net
     rows = wait_for(lambda: [r for r in _registered(network, H60_B) if r["document_id"] == package["document_id"]],
                     what="the package at the successor")
     assert [t["organ_id"] for t in rows[0]["package"]["to"]] == [MERGED]  # the package is untouched
-    assert [t["organ_id"] for t in rows[0]["package"]["trace"]] == ["hub.H17", "hub.national", "hub.H60"]
+    assert [t["organ_id"] for t in rows[0]["package"]["trace"]] == [H17_A, "hub.H17", "hub.national", "hub.H60"]
     wait_for(lambda: _statuses(network, H17_A, package["document_id"]) == ["01"], what="01 from the successor")
     answers = [r for r in _registered(network, H17_A, "status") if r["document_id"] == package["document_id"]]
     assert [(r["package"]["status_code"], r["package"]["from"]["organ_id"]) for r in answers] == [("01", H60_B)]
