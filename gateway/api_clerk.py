@@ -42,6 +42,7 @@ class ApproveRequest(BaseModel):
     comment: str = Field("", max_length=2000, description="Ý kiến duyệt")
     pin: str | None = Field(None, max_length=64, description="At the signing step: the PIN of the signer's own token, "
                             "used once and never stored")
+    otp: str | None = Field(None, max_length=12, description="One-time password, for a remote (CSC, SCAL2) signature")
 
 
 @router.post("/drafts", response_model=DraftDetail, status_code=201, tags=["Dự thảo và công việc"],
@@ -74,7 +75,8 @@ def draft_detail(draft_id: int = Path(ge=1), v: Viewer = Depends(viewer), g: Gat
 def approve_draft(body: ApproveRequest, draft_id: int = Path(ge=1), v: Viewer = Depends(csrf_checked),
                   g: Gateway = Depends(gw)) -> dict:
     """A wrong PIN is 422 `pin_incorrect`, a token locked by its own retry counter 403 `pin_locked`."""
-    return g.backends.call(v.actor, "routing", "approve_draft", draft_id, body.comment, pin=body.pin or None)
+    return g.backends.call(v.actor, "routing", "approve_draft", draft_id, body.comment, pin=body.pin or None,
+                           otp=body.otp or None)
 
 
 @router.post("/outgoing/{doc_id}/issue", response_model=DocumentDetail, responses=WRITE_ERRORS, tags=["Văn bản đi"],

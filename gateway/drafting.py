@@ -343,10 +343,11 @@ def install(app: FastAPI) -> None:
 
     @app.post("/du-thao/{draft_id}/duyet", include_in_schema=False)
     def approve(draft_id: int, comment: str = Form(""), pin: str = Form("", max_length=64),
-                v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+                otp: str = Form("", max_length=12), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         before = g.backends.call(v.actor, "routing", "get_draft", draft_id)
         try:  # the PIN of the signer's token goes to signing once (docs/signing.md "PINs"); never kept here
-            view = g.backends.call(v.actor, "routing", "approve_draft", draft_id, comment, pin=pin or None)
+            view = g.backends.call(v.actor, "routing", "approve_draft", draft_id, comment, pin=pin or None,
+                                   otp=otp or None)
         except ServiceUnavailable:
             def moved() -> bool:
                 now = g.backends.call(v.actor, "routing", "get_draft", draft_id)

@@ -152,7 +152,8 @@ class Drafting:
             self._notify_step(session, draft, steps[0])
             return self._draft_view(session, draft)
 
-    def approve_draft(self, actor: Actor, draft_id: int, comment: str = "", pin: str | None = None) -> dict[str, Any]:
+    def approve_draft(self, actor: Actor, draft_id: int, comment: str = "", pin: str | None = None,
+                      otp: str | None = None) -> dict[str, Any]:
         """Approve at the current step; at the last step the leader (or delegate) approves AND signs."""
         with self._unit_of_work(actor) as session:
             draft, step, authority = self._reviewer(session, actor, draft_id)
@@ -165,10 +166,10 @@ class Drafting:
                 self._notify_step(session, draft, self._steps(draft)[draft.step])
                 return self._draft_view(session, draft)
             step_index, pdf_sha256 = int(draft.step or 0), self._version(session, draft).pdf_sha256
-        return self._sign(actor, draft_id, step_index, pdf_sha256, authority, comment, pin)
+        return self._sign(actor, draft_id, step_index, pdf_sha256, authority, comment, pin, otp)
 
     def _sign(self, actor: Actor, draft_id: int, step_index: int, pdf_sha256: str, authority: Authority,
-              comment: str, pin: str | None = None) -> dict[str, Any]:
+              comment: str, pin: str | None = None, otp: str | None = None) -> dict[str, Any]:
         # The signature is made BEFORE the transaction: if signing is unavailable nothing changes here.
         if self.sign is None:
             raise SigningUnavailable("Dịch vụ ký số chưa sẵn sàng; dự thảo chưa được duyệt, vui lòng thử lại sau.")
@@ -177,7 +178,7 @@ class Drafting:
             # the PIN (the signer's own token) goes to signing only when typed: stand-ins and older signers take none
             signed_sha = str(self.sign(pdf_sha256, actor.user_id, "Phê duyệt và ký ban hành", on_behalf_of,
                                        position, operation_id=sign_operation(draft_id, step_index),
-                                       **({"pin": pin} if pin else {}))["sha256"])
+                                       **({"pin": pin} if pin else {}), **({"otp": otp} if otp else {}))["sha256"])
         except CongVanError:
             raise  # the signing service's own refusal (no key, bad PDF...) already speaks Vietnamese
         except SigningTimeout as exc:  # nothing was written here; a late signature is remembered by signing

@@ -60,14 +60,16 @@ class RoutingService(ReportQueries):
         return Routing(database, database.agency_id, sign=self._sign, blobs=blobs)
 
     def _sign(self, pdf_sha256: str, signer_user_id: str, reason: str, on_behalf_of: dict | None = None,
-              signer_position: str = "", operation_id: str | None = None, pin: str | None = None) -> dict[str, Any]:
+              signer_position: str = "", operation_id: str | None = None, pin: str | None = None,
+              otp: str | None = None) -> dict[str, Any]:
         # Failures (unknown service, broker trouble) become SigningUnavailable in Routing._sign. A signing service
         # that is stopped leaves the request queued: without a bound the approval would hang, so wait at most
         # ROUTING_SIGNING_TIMEOUT seconds. A signature made after we gave up is remembered by signing under
         # its operation (the draft and step) and reused when the leader approves again.
         seconds = float(self.config.get("ROUTING_SIGNING_TIMEOUT") or SIGNING_TIMEOUT)
         reply = self.signing.sign_leader.call_async(pdf_sha256, signer_user_id, reason, on_behalf_of,
-                                                    signer_position, operation_id, **({"pin": pin} if pin else {}))
+                                                    signer_position, operation_id,
+                                                    **({"pin": pin} if pin else {}), **({"otp": otp} if otp else {}))
         with eventlet.Timeout(seconds, SigningTimeout(seconds)):
             return reply.result()
 
@@ -255,10 +257,11 @@ class RoutingService(ReportQueries):
         return self._call("submit_draft", draft_id, note)
 
     @rpc
-    def approve_draft(self, draft_id: int, comment: str = "", pin: str | None = None) -> dict[str, Any]:
-        """`pin`: typed by the leader (or delegate) at the signing step for their own token; passed to signing
-        once and never stored or logged."""
-        return self._call("approve_draft", draft_id, comment, pin=pin)
+    def approve_draft(self, draft_id: int, comment: str = "", pin: str | None = None,
+                      otp: str | None = None) -> dict[str, Any]:
+        """`pin` (and `otp` for a SCAL2 remote signature): typed by the leader (or delegate) at the signing step;
+        passed to signing once and never stored or logged."""
+        return self._call("approve_draft", draft_id, comment, pin=pin, otp=otp)
 
     @rpc
     def return_draft(self, draft_id: int, comment: str) -> dict[str, Any]:

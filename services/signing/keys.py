@@ -49,6 +49,8 @@ def check_ref(ref: dict[str, Any]) -> dict[str, Any]:
     source = ref.get("source")
     if source == "pkcs12" and ref.get("p12"):
         return {"source": "pkcs12", "p12": str(ref["p12"])}
+    if source == "csc" and ref.get("url") and ref.get("credential_id"):
+        return {"source": "csc", "url": str(ref["url"]), "credential_id": str(ref["credential_id"])}
     if source == "pkcs11" and (ref.get("key_label") or ref.get("key_id")):
         return {k: str(v) for k, v in ref.items() if k in ("source", "key_label", "cert_label", "key_id",
                                                               "token_label") and v}
@@ -61,11 +63,18 @@ SERVER_HELD_REFUSED = ("Khóa ký lưu trên máy chủ chỉ được dùng ở
 
 
 @contextmanager
-def open_signer(ref: dict[str, Any], settings: SigningSettings, pin: Pin | None = None) -> Iterator[Signer]:
+def open_signer(ref: dict[str, Any], settings: SigningSettings, pin: Pin | None = None,
+                otp: str | None = None) -> Iterator[Signer]:
     """The signer of a key reference. With `pin` (typed by the holder) the key is on the holder's own token and
     the PIN is wiped once used; without it only a server-held key of a test installation signs."""
     ref = check_ref(ref)
     try:
+        if ref["source"] == "csc":  # remote: only the hash leaves, authorised by the holder's PIN (and OTP)
+            from services.signing.csc import CscClient, CscSigner
+
+            yield CscSigner(CscClient(ref["url"], settings.signing_csc_token.get_secret_value()),
+                            ref["credential_id"], pin, otp)
+            return
         if ref["source"] == "pkcs11" and pin is not None:
             ref.setdefault("token_label", settings.signing_pkcs11_token_label)
             with token_signer(settings.signing_pkcs11_module, ref, pin, _chain(settings.pki_dir)) as signer:
@@ -88,6 +97,11 @@ def open_signer(ref: dict[str, Any], settings: SigningSettings, pin: Pin | None 
 def certificate_of(ref: dict[str, Any], settings: SigningSettings) -> asn1_x509.Certificate:
     """The certificate of a key reference, read without any PIN (a token's certificate is a public object)."""
     ref = check_ref(ref)
+    if ref["source"] == "csc":
+        from services.signing.csc import CscClient, certificates_of
+
+        client = CscClient(ref["url"], settings.signing_csc_token.get_secret_value())
+        return certificates_of(client.info(ref["credential_id"]))[0]
     if ref["source"] == "pkcs12":
         path = Path(ref["p12"]) if Path(ref["p12"]).is_absolute() else settings.pki_dir / ref["p12"]
         if not path.exists():

@@ -103,7 +103,7 @@ class SigningService:
     @rpc
     def sign_leader(self, pdf_sha256: str, signer_user_id: str, reason: str = "",
                     on_behalf_of: dict | None = None, signer_position: str = "",
-                    operation_id: str | None = None, pin: str | None = None) -> dict:
+                    operation_id: str | None = None, pin: str | None = None, otp: str | None = None) -> dict:
         """A leader signs in their own name; anyone else only with `on_behalf_of` (user_id, full_name,
         position, form "TUQ."/"KT."/"TL."): the delegation routing verified. Everyone signs with their own key."""
         actor = self.actor.required()
@@ -119,7 +119,7 @@ class SigningService:
             if on_behalf is not None and on_behalf.user_id == actor.user_id:
                 raise Forbidden("Không thể ký thay mặt chính mình.", actor=actor.user_id)
         return self._signing().sign_leader(pdf_sha256, signer_user_id, reason, on_behalf_of, signer_position,
-                                           operation_id, Pin.of(pin))
+                                           operation_id, Pin.of(pin), otp)
 
     @rpc
     def fill_and_seal(self, pdf_sha256: str, number_text: str, date_text: str, notation: str,

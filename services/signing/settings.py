@@ -29,6 +29,8 @@ class SigningSettings(CommonSettings):
                                  "top right of page 1 (an agency rule, e.g. Đà Nẵng QĐ 8849/2016 Đ8.1)")
     signing_convert_timeout: float = Field(120, description="Seconds a DOCX/ODT → PDF conversion may take")
     signing_pkcs11_pin: SecretStr = Field(SecretStr(""), description="PIN of the server-held token (test only)")
+    signing_csc_token: SecretStr = Field(SecretStr(""), description="Bearer token of the installation at the remote "
+                                         "signing provider (Cloud Signature Consortium API v2; csc.py)")
     signing_server_held_keys: bool = Field(
         True, description="TEST INSTALLATIONS ONLY: keys the server can use without the signer's PIN (PKCS#12 "
         "files, or a token whose PIN is SIGNING_PKCS11_PIN). Every page then shows a banner saying so. Set false "

@@ -291,16 +291,17 @@ class Signing:
 
     def sign_leader(self, pdf_sha256: str, signer_user_id: str, reason: str = "",
                     on_behalf_of: dict | None = None, signer_position: str = "",
-                    operation_id: str | None = None, pin: Pin | str | None = None) -> dict:
+                    operation_id: str | None = None, pin: Pin | str | None = None, otp: str | None = None) -> dict:
         """The personal signature in the leader's field: the leader's own, or a delegate's with THEIR OWN key
         and the NĐ 30 signing line ("TUQ. CHỦ TỊCH") in the appearance and the reason (service.py checks who).
         `pin`: typed by the signer for their own token, wiped once used (never part of the operation's key)."""
         with _wiped(Pin.of(pin)) as typed:
             return self._sign_leader(pdf_sha256, signer_user_id, reason, on_behalf_of, signer_position,
-                                     operation_id, typed)
+                                     operation_id, typed, otp)
 
     def _sign_leader(self, pdf_sha256: str, signer_user_id: str, reason: str, on_behalf_of: dict | None,
-                     signer_position: str, operation_id: str | None, pin: Pin | None) -> dict:
+                     signer_position: str, operation_id: str | None, pin: Pin | None,
+                     otp: str | None = None) -> dict:
         on_behalf = domain.parse_on_behalf_of(on_behalf_of)
         params: list[Any] = [signer_user_id, reason]
         if on_behalf is not None:  # keeps the keys of operations remembered before delegation existed
@@ -309,7 +310,7 @@ class Signing:
         if done:
             return done
         pdf = self._pdf(pdf_sha256)
-        with open_signer(self._key_ref(signer_user_id, "personal"), self.settings, pin) as signer:
+        with open_signer(self._key_ref(signer_user_id, "personal"), self.settings, pin, otp) as signer:
             self._require_enrolled(signer_user_id, signer)
             name = signer_name(signer)
             position = signer_position or signer_title(signer)
