@@ -6,7 +6,8 @@ by SHA-256, and is recorded with the storage service. The agency's administrator
 result. Both forms print as PDF (A4, DejaVu fonts: Vietnamese text survives copy and pdftotext).
 
 Who sees what: the reporter sees their own reports; the administrators of the reporter's agency see all of that
-agency's reports and are the only ones who record a fix. Nobody sees another agency's reports (404, as if absent).
+agency's reports and record the fix; the province operator (Sở TTTT) sees and handles every agency's reports (one
+queue: gateway/province_ops.py). Nobody else sees another agency's reports (404, as if absent).
 """
 
 from __future__ import annotations
@@ -142,6 +143,8 @@ def form_number(report: ProblemReport) -> str:
 def _get(g: Gateway, v: Viewer, report_id: int) -> ProblemReport:
     with g.db.session() as s:
         report = s.get(ProblemReport, report_id)
+    if report is not None and v.has(Role.PROVINCE_OPERATOR):
+        return report   # the Sở TTTT receives every agency's reports in one queue (Đà Nẵng QĐ 8849 Đ10.3)
     if report is None or report.agency_id != v.user.agency_id:
         raise NotFound("Không tìm thấy biên bản báo lỗi.", report_id=report_id)
     if report.reporter_id != v.user.id and not v.has(Role.ADMIN):
@@ -216,7 +219,7 @@ def _blob_size(g: Gateway, v: Viewer, sha256: str) -> int:
 
 
 def record_handling(g: Gateway, v: Viewer, report_id: int, fields: dict[str, str]) -> None:
-    if not v.has(Role.ADMIN):
+    if not v.has(Role.ADMIN, Role.PROVINCE_OPERATOR):
         raise Forbidden("Chỉ quản trị phần mềm của cơ quan được ghi nhận xử lý lỗi.", user=v.user.username,
                         required="admin")
     _get(g, v, report_id)
@@ -414,13 +417,14 @@ def install(app: FastAPI) -> None:
     @app.get("/bao-loi/{report_id}", response_class=HTMLResponse, include_in_schema=False)
     def show_report(request: Request, report_id: int, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
         return render(request, "problems_detail.html", v, **_view(_get(g, v, report_id)),
-                      can_handle=v.has(Role.ADMIN), notice=request.query_params.get("thong-bao", ""))
+                      can_handle=v.has(Role.ADMIN, Role.PROVINCE_OPERATOR),
+                      notice=request.query_params.get("thong-bao", ""))
 
     @app.post("/bao-loi/{report_id}/xu-ly", include_in_schema=False)
     def handle_report(request: Request, report_id: int, cause: str = Form(""), solution: str = Form(""),
                       result: str = Form(""), result_detail: str = Form(""), v: Viewer = Depends(csrf_checked),
                       g: Gateway = Depends(gw)):
-        if not v.has(Role.ADMIN):
+        if not v.has(Role.ADMIN, Role.PROVINCE_OPERATOR):
             raise Forbidden("Chỉ quản trị phần mềm của cơ quan được ghi nhận xử lý lỗi.", user=v.user.username,
                             required="admin")
         report = _get(g, v, report_id)

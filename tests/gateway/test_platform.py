@@ -190,6 +190,19 @@ def test_every_agencys_problem_reports_in_one_queue_with_their_due_date(platform
     assert next(p for p in queue if p["agency_id"] == H60)["overdue"] is False
     page = operator.get("/van-hanh/bao-loi")
     assert 'id="qua-han">1<' in page.text and "Quá hạn" in page.text
+    # The operator opens another agency's report from the queue and records its handling (form 2).
+    detail = operator.get(f"/bao-loi/{late['id']}")
+    assert detail.status_code == 200 and "Không mở được văn bản" in detail.text
+    r = operator.post(f"/bao-loi/{late['id']}/xu-ly", data={"csrf_token": csrf_of(detail.text), "cause": "Lỗi cấu hình",
+                                                             "solution": "Sửa cấu hình", "result": "done"},
+                      follow_redirects=False)
+    assert r.status_code == 303
+    handled = next(p for p in operator.get("/api/v1/problems").json() if p["id"] == late["id"])
+    assert handled["state"] == "done" and handled["overdue"] is False and handled["handled_late"] is True
+    # An agency's administrator still sees no other agency's report.
+    with TestClient(platform_app, base_url="http://127.0.0.1") as admin:
+        assert login(admin, "manhhd.vptq").status_code == 303
+        assert admin.get(f"/bao-loi/{late['id']}").status_code == 404
 
 
 def test_three_working_days_skip_weekends_and_holidays():
