@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-
 import pytest
 
-from infra.procs import free_port
 from services.signing import pki
 from services.signing.pkcs11 import provision_issued
+from tests.signing.conftest import local_server
 from tests.signing.test_flow import issue
 
 
 @pytest.fixture
 def tsa_url(test_pki):
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "services.signing.tsa", "--port", str(port), "--pki-dir",
-                             str(test_pki.dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:  # wait until it listens (not a timed assertion: a start-up wait)
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the TSA did not start") from None
-                time.sleep(0.1)
+    with local_server("services.signing.tsa", "--pki-dir", str(test_pki.dir)) as port:
         yield f"http://127.0.0.1:{port}/"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def test_pades_b_t_with_the_local_tsa(signing, draft_bytes, tsa_url):

@@ -9,18 +9,13 @@ import base64
 import hashlib
 import json
 import secrets
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 
-from infra.procs import free_port
 from services.common.errors import CongVanError
 from services.signing import csc
 from services.signing.csc import CscClient, totp
-from tests.signing.conftest import AGENCY, LEADER
+from tests.signing.conftest import AGENCY, LEADER, local_server
 
 
 @pytest.fixture(scope="module")
@@ -34,23 +29,8 @@ def provider(test_pki, tmp_path_factory):
               "credentials": {"scal1": entry, "scal2": {**entry, "otp_secret": otp_secret.hex()},
                               "locked": dict(entry)}}
     (tmp / "config.json").write_text(json.dumps(config))
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "services.signing.csc_server", "--port", str(port), "--config",
-                             str(tmp / "config.json")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:  # a start-up wait, not a timed assertion
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the CSC server did not start") from None
-                time.sleep(0.1)
+    with local_server("services.signing.csc_server", "--config", str(tmp / "config.json")) as port:
         yield {"url": f"http://127.0.0.1:{port}/csc/v2", "token": token, "pin": pin, "otp_secret": otp_secret}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture
