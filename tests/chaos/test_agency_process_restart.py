@@ -39,8 +39,9 @@ def _answers(uri: str) -> str:
         client.close()
 
 
-def test_a_reply_lost_to_a_broker_outage_leaves_the_process_answering(chaos_stack: Stack, tmp_path: Path):
-    uri = chaos_stack.env()["AMQP_ADMIN_URI"]
+def test_a_reply_lost_to_a_broker_outage_leaves_the_process_answering(chaos_stack: Stack, chaos_vhost: str,
+                                                                      tmp_path: Path):
+    uri = chaos_vhost
     env = {**chaos_stack.env(), "DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
     env.pop("DATABASE_URL", None)
     env.pop("S3_ENDPOINT", None)

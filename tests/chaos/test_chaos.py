@@ -77,15 +77,6 @@ FEED_RATE = 40.0                # outgoing events per second: the outbox keeps f
 
 
 @pytest.fixture
-def chaos_admin(chaos_stack: Stack) -> Iterator[RabbitAdmin]:
-    admin = RabbitAdmin(chaos_stack.env()["RABBIT_API_URI"])
-    try:
-        yield admin
-    finally:
-        admin.close()
-
-
-@pytest.fixture
 def chaos_network(chaos_stack: Stack, chaos_admin: RabbitAdmin, tmp_path: Path) -> Iterator[Network]:
     env = chaos_stack.env()
     admin = chaos_admin
@@ -102,6 +93,12 @@ def chaos_network(chaos_stack: Stack, chaos_admin: RabbitAdmin, tmp_path: Path) 
         yield net
     finally:
         net.stop()
+        chaos_stack.wait_rabbitmq()  # the broker is shared by the chaos job's tests: leave it empty of ours
+        cleanup = RabbitAdmin(env["RABBIT_API_URI"])  # a new connection: the old one saw the broker restart
+        try:
+            broker.unprovision(cleanup, topology)
+        finally:
+            cleanup.close()
 
 
 # --- sending through the sender's outbox --------------------------------------------------------------------

@@ -56,8 +56,9 @@ class Hammer(threading.Thread):
         return 0.0 if started is None else time.monotonic() - started
 
 
-def test_one_client_answers_again_after_broker_and_service_restart(chaos_stack: Stack, tmp_path: Path):
-    uri = chaos_stack.env()["AMQP_ADMIN_URI"]
+def test_one_client_answers_again_after_broker_and_service_restart(chaos_stack: Stack, chaos_vhost: str,
+                                                                   tmp_path: Path):
+    uri = chaos_vhost
     env = {**os.environ, **chaos_stack.env(), "DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
     env.pop("DATABASE_URL", None)
     client = ServiceClient(uri, size=2, timeout=CALL_TIMEOUT)
