@@ -11,27 +11,18 @@ from fastapi import APIRouter, Depends, FastAPI, Path, Query, Response, Security
 from pydantic import BaseModel, Field
 
 from gateway.api import COMMON_ERRORS, NOT_FOUND, _problem, bearer
-from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
+from gateway.app import Gateway, Viewer, gw, viewer
 from gateway.platform import AgencyForm, agency_view
 from gateway.province import current_half, names, operations_file
+from gateway.province import operator_post as operator_write
+from gateway.province import operator_viewer as operator
 from gateway.province_ops import problem_queue, usage
-from services.common.actor import Role
 from services.common.errors import NotFound, ValidationFailed
 
 TAG = "Vận hành nền tảng"
 ORGAN = r"^[0-9A-Za-z.]{1,32}$"
 router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Security(bearer)], tags=[TAG])
 WRITE_ERRORS = {**NOT_FOUND, 409: _problem("Cơ quan đang bị ngừng sử dụng")}
-
-
-def operator(v: Viewer = Depends(viewer)) -> Viewer:
-    v.actor.require(Role.PROVINCE_OPERATOR)
-    return v
-
-
-def operator_write(v: Viewer = Depends(csrf_checked)) -> Viewer:
-    v.actor.require(Role.PROVINCE_OPERATOR)
-    return v
 
 
 class Agency(BaseModel):

@@ -166,6 +166,25 @@ def test_the_operator_adds_an_agency_and_announces_maintenance_in_the_browser(de
     expect(page.locator(".issued-username")).to_have_text("huongpt.stc")
     page.screenshot(path=str(artifacts_dir / "van-hanh-them-co-quan.png"), full_page=True)
 
+    # The new administrator leaves: the operator finds the account in any agency and locks it.
+    page.get_by_role("link", name="Tài khoản", exact=True).click()
+    page.get_by_label("Tên đăng nhập hoặc họ tên").fill("huongpt")
+    page.get_by_role("button", name="Tìm").click()
+    row = page.locator('tr[data-username="huongpt.stc"]')
+    expect(row).to_contain_text("Sở Tài chính tỉnh Tuyên Quang")
+    row.get_by_role("button", name="Khóa tài khoản").click()
+    expect(page.get_by_role("status")).to_contain_text("Đã khóa tài khoản")
+    expect(page.locator('tr[data-username="huongpt.stc"]')).to_contain_text("Đã khóa")
+
+    # Every agency's problem reports in one queue; usage per agency and the six-monthly report.
+    page.locator('nav.tabs a[href="/van-hanh/bao-loi"]').click()
+    expect(page.get_by_role("heading", name="Báo lỗi của các cơ quan")).to_be_visible()
+    page.get_by_role("link", name="Tình hình sử dụng").click()
+    expect(page.locator(f'tr[data-organ="{BROWSER_NEW}"]')).to_contain_text("Sở Tài chính tỉnh Tuyên Quang")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Tải XLSX").click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+
     now = to_vn(datetime.now(UTC))
     page.get_by_role("link", name="Thông báo bảo trì").click()
     page.get_by_label("Bắt đầu").fill((now + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M"))
