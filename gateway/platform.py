@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from gateway.accounts import account_name, temporary_password, unit_code
 from gateway.models import HostedAgency, User, WebSession
@@ -101,7 +102,14 @@ class Platform:
     # -- records ------------------------------------------------------------------------------------------
 
     def sync(self, agencies: dict[str, dict[str, Any]]) -> None:
-        """Record the agencies of AGENCIES_FILE (each its own installation) that are not recorded yet."""
+        """Record the agencies of AGENCIES_FILE (each its own installation) that are not recorded yet. Several
+        gateway workers starting together may race: the loser finds them recorded."""
+        try:
+            self._record_configured(agencies)
+        except IntegrityError:
+            log.info("hosted agencies recorded by another gateway worker")
+
+    def _record_configured(self, agencies: dict[str, dict[str, Any]]) -> None:
         with self.db.session() as s:
             known = set(s.scalars(select(HostedAgency.organ_id)))
             for organ_id, info in agencies.items():
