@@ -57,9 +57,11 @@ class StackPorts:
         return self.amqp + 3
 
 
-def free_stack_ports(low: int = 40000, high: int = 60000, attempts: int = 200) -> StackPorts:
+def free_stack_ports(low: int = 16000, high: int = 19000, attempts: int = 200) -> StackPorts:
     """Ports for one more stack (a fault-injection test's own broker): AMQP and the three after it, and the
-    other servers' ports, all free on 127.0.0.1 right now."""
+    other servers' ports, all free on 127.0.0.1 right now. Below the kernel's ephemeral range (32768-60999 on
+    Linux), where any outgoing connection made before the servers bind could take one of them (RabbitMQ then
+    fails to boot its management plugin), and clear of infra.procs.free_port's ranges and the fixed ports."""
     import random
     import socket
 

@@ -4,8 +4,8 @@
 2. ruff over the whole tree;
 3. starts the throwaway test stack (RabbitMQ, PostgreSQL, moto S3, Prometheus) unless one is already running,
    in which case it is reused and left running (developers keep one up with `congvan stack up`);
-4. pytest in three sessions: the plain one, the eventlet-patched one (in-process nameko containers), and the
-   slow chaos job;
+4. pytest in three sessions: the plain one, then the eventlet-patched one (in-process nameko containers) alongside
+   the slow chaos job (its output printed when it ends);
 5. stops what it started, whatever happened;
 6. fails if the run changed a tracked file (a test writing into docs/, a generated file rewritten): the state of
    every tracked file is taken before and after (`tracked_state`), and any file that changed in between is named.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,32 @@ def _run(argv: list[str], env: dict[str, str], label: str, allow_empty: bool = F
     code = subprocess.run(argv, cwd=REPO, env=env, check=False).returncode
     print(f"=== {label}: exit {code} in {time.monotonic() - started:.0f}s", flush=True)
     return code == 0 or (allow_empty and code == NO_TESTS_COLLECTED)
+
+
+class _Alongside:
+    """A pytest session run while another one runs: its output goes to a file and is printed once it has ended
+    (`finish`), so that the two sessions' lines do not interleave."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], label: str, allow_empty: bool = False) -> None:
+        self.label, self.allow_empty = label, allow_empty
+        self.scratch = Path(tempfile.mkdtemp(prefix="congvan-alongside-"))
+        # Its own pytest base directory: two sessions numbering and pruning the same one could collide.
+        argv = [*argv, f"--basetemp={self.scratch / 'tmp'}"]
+        print(f"\n=== {label} (alongside, its output follows when it ends): {' '.join(argv)}", flush=True)
+        self.output = open(self.scratch / "output.log", "w+b")  # noqa: SIM115 - closed in finish()
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(argv, cwd=REPO, env=env, stdout=self.output, stderr=subprocess.STDOUT)
+
+    def finish(self) -> bool:
+        code = self.proc.wait()
+        self.output.seek(0)
+        print(f"\n=== {self.label}: output", flush=True)
+        sys.stdout.buffer.write(self.output.read())
+        sys.stdout.flush()
+        self.output.close()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        print(f"=== {self.label}: exit {code} in {time.monotonic() - self.started:.0f}s", flush=True)
+        return code == 0 or (self.allow_empty and code == NO_TESTS_COLLECTED)
 
 
 def tracked_state(repo: Path = REPO) -> dict[str, str] | None:
@@ -127,10 +154,18 @@ def run(pytest_args: list[str] | None = None, *, chaos: bool = True, lint: bool 
         extra = pytest_args or []
         py = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-ra", "--durations=15"]
         ok &= _run([*py, "-m", "not eventlet and not chaos", *extra], env, "tests")
-        ok &= _run([sys.executable, "-m", "infra.pytest_eventlet", "-p", "no:cacheprovider", "-ra",
-                    "-m", "eventlet", *extra], env, "tests under eventlet", allow_empty=True)
+        eventlet = [sys.executable, "-m", "infra.pytest_eventlet", "-p", "no:cacheprovider", "-ra", "-m", "eventlet",
+                    *extra]
         if chaos:
-            ok &= _run([*py, "-m", "chaos", *extra], env, "chaos job", allow_empty=True)
+            # The eventlet session (~45 s of in-process nameko) runs alongside the chaos job's start, which mostly
+            # waits (its own broker booting, then a 30 s broker outage): on 2 cores the two fit where one would.
+            alongside = _Alongside(eventlet, env, "tests under eventlet", allow_empty=True)
+            try:
+                ok &= _run([*py, "-m", "chaos", *extra], env, "chaos job", allow_empty=True)
+            finally:
+                ok &= alongside.finish()
+        else:
+            ok &= _run(eventlet, env, "tests under eventlet", allow_empty=True)
     finally:
         if not reuse:
             stack.stop()

@@ -67,3 +67,33 @@ def test_congvan_screenshots_is_a_command():
     out = subprocess.run([str(REPO / ".venv" / "bin" / "congvan"), "--help"], capture_output=True, text=True,
                          cwd=REPO, check=True).stdout
     assert re.search(r"\bscreenshots\b", out)
+
+
+def test_a_chaos_stack_gets_ports_no_outgoing_connection_can_take_first():
+    from infra.stack import DEMO_PORTS, TEST_PORTS, free_stack_ports
+
+    low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    fixed = {p for ports in (DEMO_PORTS, TEST_PORTS) for p in (ports.amqp, ports.mgmt, ports.postgres, ports.s3,
+                                                               ports.prometheus, ports.rabbit_metrics)}
+    for _ in range(20):
+        ports = free_stack_ports()
+        used = set(range(ports.amqp, ports.amqp + 9))
+        assert not [p for p in used if low <= p <= high], (ports, (low, high))
+        assert not used & fixed
+
+
+def test_a_session_run_alongside_prints_its_output_only_once_it_ended(capfd):
+    import os
+    import sys
+
+    side = testrun._Alongside([sys.executable, "-c", "import sys; print('from the', 'side', sys.argv[1:]); sys.exit(5)"],
+                              dict(os.environ), "side", allow_empty=True)
+    assert side.proc.wait() == 5
+    assert "from the side" not in capfd.readouterr().out  # not mixed into the session running meanwhile
+    assert side.finish()  # 5, no test collected, is allowed here
+    out = capfd.readouterr().out
+    assert re.search(r"from the side \['--basetemp=.*congvan-alongside-[^/]+/tmp'\]", out), out
+    assert "=== side: exit 5 in" in out
+    assert not side.scratch.exists()
+    failing = testrun._Alongside([sys.executable, "-c", "raise SystemExit(1)"], dict(os.environ), "failing")
+    assert not failing.finish()
