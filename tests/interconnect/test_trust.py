@@ -14,6 +14,7 @@ from pathlib import Path
 import pika
 import pytest
 
+from services.common.clock import now_vn
 from services.common.db import Database
 from services.common.settings import CommonSettings
 from services.interconnect import broker, domain, edxml
@@ -137,7 +138,7 @@ def test_a_redrive_the_relay_log_missed_is_judged_as_the_agency_the_redrive_name
 def test_a_neighbour_hubs_headers_are_trusted(tmp_path):
     hub = make_hub(tmp_path, "H17")
     headers = {domain.H_RECIPIENTS: [H17_A], domain.H_ORIGIN: H60_A, domain.H_SUBMITTED: domain.epoch_ms()}
-    traced = edxml.append_trace(package(recipients=(H17_A,)), "hub.H60", edxml.now_vn())
+    traced = edxml.append_trace(package(recipients=(H17_A,)), "hub.H60", now_vn())
     outcome = hub.handle(traced, props(broker.hub_user(TOPOLOGY, "national"), headers=headers))
     assert deliveries(outcome) == {H17_A: [H17_A]}
 
@@ -286,7 +287,7 @@ def test_the_edge_answers_a_package_it_cannot_handle_with_02_instead_of_dead_let
     db.create_all()
     registry = _Registry()
     edge = Edge(TOPOLOGY, H60_B, broker.Credentials("127.0.0.1", 1), db, _FailingBlobs(tmp_path), registry)
-    body = edxml.append_trace(package(), "hub.H60", edxml.now_vn())
+    body = edxml.append_trace(package(), "hub.H60", now_vn())
     replies = edge.take_incoming(body, {domain.H_ORIGIN: H60_A})
     assert registry.calls == []  # never handed over, so the 02 is the only outcome
     (reply,) = replies
