@@ -86,8 +86,8 @@ def test_a_session_run_alongside_prints_its_output_only_once_it_ended(capfd):
     import os
     import sys
 
-    side = testrun._Alongside([sys.executable, "-c", "import sys; print('from the', 'side', sys.argv[1:]); sys.exit(5)"],
-                              dict(os.environ), "side", allow_empty=True)
+    script = "import sys; print('from the', 'side', sys.argv[1:]); sys.exit(5)"
+    side = testrun._Alongside([sys.executable, "-c", script], dict(os.environ), "side", allow_empty=True)
     assert side.proc.wait() == 5
     assert "from the side" not in capfd.readouterr().out  # not mixed into the session running meanwhile
     assert side.finish()  # 5, no test collected, is allowed here
