@@ -5,6 +5,9 @@
 Baseline, same run and same prepared PDF: one plain pyHanko PAdES signature (PdfSigner, no appearance) with the
 same PKCS#12 key. Ratio of interest: (fill + seal) / raw signature, i.e. what the clerk's step costs compared
 with signing once. Everything runs in a temporary directory with a fresh test PKI.
+Issue 20, same run: the clerk's issue step as B-B (fill + seal) against B-LTA (fill + seal with a signature time
+stamp + DSS + document time stamp, ltv.extend; the local TSA's signer in process), goal ≤ 2×; placement detection
+(placement.detect) over the ten NĐ 30 specimen layouts, per page, goal ≤ 50 ms.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter
 
 from bench.signing_tokens import token_rows
 from services.interconnect.topology import DEMO
-from services.signing import fonts, layout, pades, pki, sample
+from services.signing import fonts, layout, ltv, pades, pki, placement, sample, specimens, tsa
 from services.signing.keys import open_signer
 from services.signing.settings import SigningSettings
 from services.signing.verify import trust_store, verify_pdf
@@ -85,10 +88,26 @@ def main() -> None:
                 signed, {layout.NUMBER_FIELD: NUMBER, layout.DATE_FIELD: DATE}, font), runs, "fill")
             seal_ms, sealed = median_ms(lambda: pades.seal(filled, seal_key, seal_image), runs, "seal")
             verify_ms, report = median_ms(lambda: verify_pdf(sealed, store), runs, "verify")
+            stamper = tsa.timestamper(made.dir)  # the local RFC 3161 TSA's signer, in process (no HTTP)
+
+            def issue_bb() -> bytes:
+                pdf = pades.fill_fields(signed, {layout.NUMBER_FIELD: NUMBER, layout.DATE_FIELD: DATE}, font)
+                return pades.seal(pdf, seal_key, seal_image)
+
+            def issue_lta() -> bytes:
+                pdf = pades.fill_fields(signed, {layout.NUMBER_FIELD: NUMBER, layout.DATE_FIELD: DATE}, font)
+                return ltv.extend(pades.seal(pdf, seal_key, seal_image, timestamper=stamper), store, stamper)
+
+            bb_ms, _ = median_ms(issue_bb, runs, "issue_bb")
+            lta_ms, lta_pdf = median_ms(issue_lta, max(3, runs // 2), "issue_lta")
             five = five_signatures(prepared, seal_key, font)
             verify5_ms, report5 = median_ms(lambda: verify_pdf(five, store), max(3, runs // 3), "verify5")
         tokens = token_rows(Path(tmp), made, settings, prepared, runs, median_ms)
+        drafts = [f() for f in specimens.all_drafts().values()]
+        pages = sum(pades.page_count(d) for d in drafts)
+        place_ms, _ = median_ms(lambda: [placement.detect(d) for d in drafts], runs, "placement")
     assert report["verdict"] == "valid" and len(report5["signatures"]) == 5  # type: ignore[index]
+    assert b"/DocTimeStamp" in lta_pdf  # type: ignore[operator]
     rows = [("raw pyHanko signature (baseline)", raw_ms, "raw"),
             ("leader sign (visible, image, certify)", leader_ms, "leader"),
             ("fill number + date", fill_ms, "fill"), ("seal sign (visible, image)", seal_ms, "seal"),
@@ -105,6 +124,11 @@ def main() -> None:
               f"cpu ×{CPU[pin_key] / CPU[raw_key]:5.2f}")
         print(f"  {raw_name:<40} {p11_raw:8.1f}")
     print(f"  issued PDF size: {len(sealed) // 1024} KB (draft {len(prepared) // 1024} KB)")
+    print(f"  issue (fill + seal) B-B {bb_ms:8.1f} ms (cpu {CPU['issue_bb']:.1f}); B-LTA (B-T seal, DSS, document "
+          f"time stamp) {lta_ms:8.1f} ms (cpu {CPU['issue_lta']:.1f}): ×{lta_ms / bb_ms:.2f} wall, "
+          f"×{CPU['issue_lta'] / CPU['issue_bb']:.2f} cpu (goal ≤ 2); issued B-LTA {len(lta_pdf) // 1024} KB")
+    print(f"  placement detection: {len(drafts)} NĐ 30 layouts, {pages} pages: {place_ms / pages:6.1f} ms a page wall, "
+          f"{CPU['placement'] / pages:6.1f} cpu (goal ≤ 50)")
 
 
 if __name__ == "__main__":
