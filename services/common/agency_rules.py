@@ -116,6 +116,13 @@ RULES: dict[str, Rule] = {rule.key: rule for rule in (
          (Choice("no", "Không: lãnh đạo duyệt và ký số trên hệ thống", "NĐ 30/2020/NĐ-CP Điều 13"),
           Choice("allowed", "Cho phép: lãnh đạo duyệt, ký trên giấy; người xử lý “Chuyển phát hành” kèm bản scan",
                  "Quy chế ban hành kèm QĐ năm 2015 của UBND tỉnh Hưng Yên, Điều 6.3a"))),
+    Rule("seal_position", "Vị trí chữ ký số của cơ quan (con dấu) trên văn bản ban hành", "signing", "signature",
+         "NĐ 30/2020/NĐ-CP Phụ lục I (ô 8)",
+         (Choice("signature", "Hình con dấu màu đỏ, kích thước thực, trùm lên khoảng 1/3 hình chữ ký của người có "
+                              "thẩm quyền về bên trái", "NĐ 30/2020/NĐ-CP Phụ lục I (ô 8)"),
+          Choice("top_right", "Góc trên cùng bên phải trang đầu tiên (số, ký hiệu và thời gian ký, không có hình)",
+                 "QĐ 8849/QĐ-UBND Đà Nẵng Điều 8.1")),
+         hint="Áp dụng cho văn bản dự thảo tải lên từ khi thay đổi (vị trí được đặt khi chuẩn bị văn bản để ký)."),
 )}
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, LargeBinary, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.agency_rules import make_rules_table
 from services.common.clock import now_utc
 
 
@@ -72,3 +73,6 @@ class ArchiveVersion(Base):
     timestamp_expires: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     refreshes: Mapped[int] = mapped_column(default=0)
+
+
+agency_rules = make_rules_table(Base.metadata)  # the agency's rules signing applies (seal_position)

@@ -86,6 +86,20 @@ class SigningService:
         return self._signing().prepare_draft(pdf_sha256, layout)
 
     @rpc
+    def get_rules(self) -> list[dict]:
+        """The agency's rules that signing applies (services/common/agency_rules.py: seal_position)."""
+        actor = self.actor.required()
+        actor.require_agency(self.db.agency_id)
+        return self._signing().get_rules()
+
+    @rpc
+    def set_rules(self, changes: dict) -> list[dict]:
+        actor = self.actor.required()
+        actor.require_agency(self.db.agency_id)
+        actor.require(Role.ADMIN)
+        return self._signing().set_rules(changes, actor.user_id)
+
+    @rpc
     def placement(self, pdf_sha256: str) -> dict:
         """The boxes of the number, date, signature and seal (prepared fields, or read from the text)."""
         actor = self.actor.required()

@@ -108,7 +108,9 @@ def test_boxes_are_read_from_the_text_and_cover_no_text(signing, key, tmp_path):
 
 
 def test_a_seal_rule_of_the_agency_puts_the_seal_top_right_of_page_one_as_text(signing, tmp_path):
-    signing.settings.signing_seal_position = "top_right"
+    assert signing.seal_position() == "signature"  # NĐ 30 Phụ lục I unless the agency chose otherwise
+    rules = signing.set_rules({"seal_position": "top_right"}, "admin-1")  # Đà Nẵng QĐ 8849/2016 Đ8.1
+    assert next(r for r in rules if r["key"] == "seal_position")["value"] == "top_right"
     data = specimens.draft(specimens.SPECS["quyet-dinh-can-cu"])
     prepared = signing.prepare_draft(signing.blobs.put_bytes(data).sha256)
     seal = prepared["placement"]["fields"][layout.SEAL_FIELD]
