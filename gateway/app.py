@@ -197,9 +197,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     dossiers.install(app)
     search.install(app)
-    from gateway import drafting
+    from gateway import drafting, placement
 
     drafting.install(app)
+    placement.install(app)
     from gateway import handling, work
 
     handling.install(app)

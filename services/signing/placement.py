@@ -18,7 +18,10 @@ millisecond a page (bench/signing.py).
 from __future__ import annotations
 
 import re
+import subprocess
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pypdfium2 as pdfium
 
@@ -286,3 +289,20 @@ def detect(pdf: bytes, seal_position: str = "signature") -> Placement:
     elif SEAL_FIELD not in places:
         places[SEAL_FIELD] = FieldPlace(places[LEADER_FIELD].page, seal_rect(places[LEADER_FIELD].rect))
     return Placement(places, found, sizes, seal_position, replaces, warnings)
+
+
+RENDER_TIMEOUT = 30.0
+
+
+def render_page(pdf: bytes, page: int, dpi: int = 50) -> bytes:
+    """One page as PNG with poppler's pdftoppm (widgets drawn), for the preview of the boxes."""
+    with tempfile.TemporaryDirectory(prefix="congvan-page-") as tmp:
+        source = Path(tmp) / "in.pdf"
+        source.write_bytes(pdf)
+        try:
+            subprocess.run(["pdftoppm", "-r", str(dpi), "-f", str(page + 1), "-l", str(page + 1), "-png",
+                            "-singlefile", str(source), str(Path(tmp) / "page")], check=True, capture_output=True,
+                           timeout=RENDER_TIMEOUT)
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            raise ValidationFailed("Không hiển thị được trang của văn bản.", page=page, error=str(exc)) from exc
+        return (Path(tmp) / "page.png").read_bytes()

@@ -107,6 +107,13 @@ class SigningService:
         return self._signing().placement(pdf_sha256)
 
     @rpc
+    def page_image(self, pdf_sha256: str, page: int, dpi: int = 50) -> dict:
+        """A PNG of one page (blob hash) for the preview of the boxes."""
+        actor = self.actor.required()
+        actor.require_agency(self.db.agency_id)
+        return self._signing().page_image(pdf_sha256, page, dpi)
+
+    @rpc
     def move_fields(self, pdf_sha256: str, layout: dict) -> dict:
         """A new PDF with the prepared boxes moved ({field: {"rect": [...]}}); refused once anyone signed."""
         actor = self.actor.required()

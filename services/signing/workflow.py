@@ -280,6 +280,13 @@ class Signing:
                 "pages": [{"width": w, "height": h} for w, h in pages], "movable": not signed,
                 "seal_position": self.seal_position(), "warnings": []}
 
+    def page_image(self, pdf_sha256: str, page: int, dpi: int = 50) -> dict:
+        """PNG of one page (poppler's pdftoppm, as the clerk's viewer renders it) for the placement preview."""
+        pdf = self._pdf(pdf_sha256)
+        if not 0 <= page < pades.page_count(pdf):
+            raise ValidationFailed("Trang không có trong văn bản.", page=page)
+        return {"sha256": self._put(placement.render_page(pdf, page, max(20, min(int(dpi), 150))))}
+
     def move_fields(self, pdf_sha256: str, layout_spec: dict) -> dict:
         """The prepared PDF with boxes moved (drafter or clerk, before anyone signed): a new PDF, same fields."""
         pdf = self._pdf(pdf_sha256)
