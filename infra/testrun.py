@@ -66,13 +66,15 @@ class _Alongside:
 
     def finish(self) -> bool:
         code = self.proc.wait()
-        self.output.seek(0)
-        print(f"\n=== {self.label}: output", flush=True)
-        sys.stdout.buffer.write(self.output.read())
-        sys.stdout.flush()
-        self.output.close()
-        shutil.rmtree(self.scratch, ignore_errors=True)
-        print(f"=== {self.label}: exit {code} in {time.monotonic() - self.started:.0f}s", flush=True)
+        try:
+            self.output.seek(0)
+            print(f"\n=== {self.label}: output", flush=True)
+            sys.stdout.buffer.write(self.output.read())
+            sys.stdout.flush()
+            print(f"=== {self.label}: exit {code} in {time.monotonic() - self.started:.0f}s", flush=True)
+        finally:  # even when the reader of our output has gone (a closed pipe)
+            self.output.close()
+            shutil.rmtree(self.scratch, ignore_errors=True)
         return code == 0 or (self.allow_empty and code == NO_TESTS_COLLECTED)
 
 
