@@ -16,7 +16,7 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw
 
 from services.signing import layout, pades, placement, specimens
-from tests.screenshots import publish
+from tests import screenshots
 from tests.signing.conftest import LEADER
 
 DPI = 60
@@ -104,7 +104,7 @@ def test_boxes_are_read_from_the_text_and_cover_no_text(signing, key, tmp_path):
     buf = io.BytesIO()
     sheet.save(buf, format="PNG", optimize=True)
     out.write_bytes(buf.getvalue())
-    publish([out])
+    screenshots.publish([out])
 
 
 def test_a_seal_rule_of_the_agency_puts_the_seal_top_right_of_page_one_as_text(signing, tmp_path):
