@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from services.common.actor import Actor, Role
 from services.common.clock import now_utc, vn_date
 from services.common.db import Database
-from services.common.errors import Conflict, ValidationFailed
+from services.common.errors import Conflict, CongVanError, ValidationFailed
 from services.common.outbox import enqueue
 from services.registry import domain, numbering, rules
 from services.registry.catalog import URGENCY_LABELS, type_name
@@ -145,6 +145,11 @@ def _dispatch_issued(session: Session, actor: Actor, doc: Document, recipients: 
             "number": f"{doc.code_number}/{doc.code_notation}", "issued_at": _iso(doc.registered_at)})
 
 
+# Refusals of the signing service that the clerk can act on, passed through as they are (issue 20: the seal
+# token's PIN typed at issue); anything else from signing is "unavailable, try again later".
+SIGNER_REFUSALS = {"pin_incorrect", "pin_locked", "pin_required", "server_held_key"}
+
+
 def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: str, recipients: list[dict[str, Any]],
                    sign: Sign, urgency: int | None = None, no_paper_copy: bool = False,
                    issued_amount: int | None = None, to_places: list[str] | None = None) -> dict:
@@ -177,6 +182,8 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
             signed = sign(main[0].sha256, domain.format_number(number), f"{today:%d/%m/%Y}", notation, appendices,
                           operation_id=domain.seal_operation(outgoing_id))
         except Exception as exc:
+            if isinstance(exc, CongVanError) and exc.code in SIGNER_REFUSALS:
+                raise  # the seal token's own answer (wrong PIN, locked): the clerk can act on it; nothing numbered
             raise ServiceUnavailable(
                 "Không đóng dấu, ký số được văn bản: dịch vụ ký số không phản hồi. Văn bản chưa được cấp số; "
                 "vui lòng thử lại sau.", code="signing_unavailable", error=str(exc)[:300]) from exc

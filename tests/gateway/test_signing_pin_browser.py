@@ -22,6 +22,8 @@ from tests.deployment import demo_password
 from tests.e2e.helpers import signed_in
 from tests.gateway.test_api import csrf_token_of
 from tests.gateway.test_drafting import (
+    CLERK,
+    H17,
     H60,
     HEAD,
     LEADER,
@@ -104,3 +106,52 @@ def test_the_rest_approve_route_needs_a_session_csrf_token(deployment):
     base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
     with httpx.Client(base_url=base) as anonymous:
         assert anonymous.post("/api/v1/drafts/1/approve", json={"pin": "1234"}).status_code in (401, 403)
+
+
+def test_the_clerk_seals_with_the_seal_tokens_pin_at_issue(deployment):
+    """The agency seal's own token, operated by the clerk: a wrong PIN on the issue form is refused and nothing is
+    numbered; the right PIN over REST issues the document with the seal signature."""
+    import re
+
+    from tests.e2e.helpers import csrf_of, wait_for
+
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    prepare_agency_for_drafts(deployment, H60, LEADER)
+    people = {u: signed_in(base, u, demo_password(deployment, u)) for u in (SPECIALIST, HEAD, LEADER, CLERK)}
+    pin = secrets.token_hex(3)
+    rpc = ServiceClient(deployment.agencies()[H60]["amqp_uri"], size=1, timeout=60)
+    try:
+        title = f"Về việc đóng dấu bằng thiết bị của cơ quan ({secrets.token_hex(3)})"
+        draft_id = create_draft(people[SPECIALIST], title)
+        for who, action in ((SPECIALIST, "trinh"), (HEAD, "duyet"), (LEADER, "duyet")):
+            assert post(people[who], draft_id, action, comment="Đồng ý").status_code == 303
+        ref = token_for(deployment, "seal", "", pin)
+        rpc.call("signing", "register_certificate", seeding_admin(H60), "", "seal", ref)
+        clerk = people[CLERK]
+
+        def waiting():
+            rows = clerk.get("/van-ban-di/cho-ban-hanh").text
+            return re.search(rf'href="/van-ban/([^"]+)">[^<]*</a></td>\s*<td>{re.escape(title)}', rows)
+
+        doc_id = wait_for(waiting, 120, "the signed draft waiting to be issued").group(1)
+        form = clerk.get(f"/van-ban-di/{doc_id}/ban-hanh").text
+        assert 'name="pin"' in form and "Mã PIN thiết bị ký số con dấu của cơ quan" in form
+        register_id = re.search(r'name="register_id">\s*<option value="([^"]+)"', form).group(1)
+        refused = clerk.post(f"/van-ban-di/{doc_id}/ban-hanh", data={
+            "csrf_token": csrf_of(form), "register_id": register_id, "recipients": [H17], "priority": "0",
+            "pin": "0" + pin})
+        assert refused.status_code == 422 and "Mã PIN của thiết bị ký số không đúng" in refused.text
+        assert pin not in refused.text
+        assert clerk.get(f"/api/v1/outgoing/{doc_id}").json()["state"] != "issued"
+
+        issued = clerk.post(f"/api/v1/outgoing/{doc_id}/issue", json={
+            "recipients": [H17], "register_id": register_id, "pin": pin},
+            headers={"x-csrf-token": csrf_token_of(clerk)})
+        assert issued.status_code == 200, issued.text[:1000]
+        assert issued.json()["state"] == "issued"
+    finally:
+        seal = load_pki(deployment.pki_dir).agency(H60)["seal"]["p12"]
+        rpc.call("signing", "register_certificate", seeding_admin(H60), "", "seal", {"source": "pkcs12", "p12": seal})
+        rpc.close()
+        for client in people.values():
+            client.close()
