@@ -319,7 +319,10 @@ def fill_fields(pdf: bytes, values: dict[str, str], font: Path, font_size: int =
         x1, y1, x2, y2 = (float(v) for v in fld["/Rect"])
         # drawn on white: a field read from the document covers the draft's placeholder ("Số:      /QĐ-UBND")
         style = TextStampStyle(stamp_text=values[name], border_width=0, background=_white(x2 - x1, y2 - y1),
-                               background_opacity=1.0, text_box_style=_text_style(font, font_size),
+                               background_opacity=1.0, background_layout=_FILL,
+                               text_box_style=TextBoxStyle(  # no padding: 13 pt in an 18 pt line box stays 13 pt
+                                   font=GlyphAccumulatorFactory(str(font), font_size=font_size),
+                                   font_size=font_size, box_layout_rule=_TIGHT),
                                inner_content_layout=layout.SimpleBoxLayoutRule(
                                    x_align=layout.AxisAlignment.ALIGN_MID, y_align=layout.AxisAlignment.ALIGN_MID,
                                    inner_content_scaling=layout.InnerScaling.SHRINK_TO_FIT))
@@ -332,6 +335,13 @@ def fill_fields(pdf: bytes, values: dict[str, str], font: Path, font_size: int =
         raise ValidationFailed("Văn bản thiếu trường số/ngày đã chuẩn bị trước khi ký.", fields=sorted(missing),
                                code="not_prepared")
     return _out(writer)
+
+
+_FILL = layout.SimpleBoxLayoutRule(x_align=layout.AxisAlignment.ALIGN_MID, y_align=layout.AxisAlignment.ALIGN_MID,
+                                   margins=layout.Margins.uniform(0),
+                                   inner_content_scaling=layout.InnerScaling.STRETCH_TO_FIT)
+_TIGHT = layout.SimpleBoxLayoutRule(x_align=layout.AxisAlignment.ALIGN_MID, y_align=layout.AxisAlignment.ALIGN_MID,
+                                    margins=layout.Margins.uniform(0))
 
 
 def _white(width: float, height: float) -> RawContent:
