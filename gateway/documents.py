@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer, vn_time
 from gateway.backends import ServiceUnavailable
+from gateway.dates import typed_day
 from gateway.drafting import settle, store_appendices
 from gateway.hub_reports import hub_config
 from gateway.labels import attachment_role, file_kind, hub_label, province_names
@@ -230,7 +231,8 @@ def install(app: FastAPI) -> None:
              accept_not_legally_valid: bool = Form(False), form_key: str = Form(""),
              v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         v.actor.require("clerk")
-        form = {"code_number": code_number, "code_notation": code_notation, "promulgation_date": promulgation_date,
+        form = {"code_number": code_number, "code_notation": code_notation,
+                "promulgation_date": typed_day(promulgation_date) or promulgation_date,
                 "type_code": type_code, "priority": priority, "subject": subject, "recipients": recipients,
                 "signer_full_name": signer_full_name, "signer_position": signer_position,
                 "no_paper_copy": no_paper_copy, "accept_not_legally_valid": accept_not_legally_valid,

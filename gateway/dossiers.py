@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
+from gateway.dates import typed_day
 from gateway.search import result_page
 from services.common import clock
 from services.common.errors import CongVanError, ValidationFailed
@@ -151,7 +152,7 @@ def _install_plan(app: FastAPI) -> None:
         try:
             opened = g.backends.call(v.actor, "registry", "open_dossier", plan_item_id=plan_item_id or None,
                                      title=title or None, file_notation=file_notation or None,
-                                     retention=retention or None, start_date=start_date or None, year=year,
+                                     retention=retention or None, start_date=typed_day(start_date), year=year,
                                      description=description)
         except CongVanError as exc:
             return _dossiers_page(request, g, v, _year(str(year or "")), exc.message_vi, exc.http_status)
@@ -196,7 +197,7 @@ def _install_dossier(app: FastAPI) -> None:
                             stored.content_type, stored.size, "draft" if kind == "draft" else "attachment",
                             f"dossier:{dossier_id}")
             g.backends.call(v.actor, "registry", "add_item_to_dossier", dossier_id, kind, stored.sha256, title,
-                            item_date or None, pages, stored.content_type)
+                            typed_day(item_date), pages, stored.content_type)
         except CongVanError as exc:
             return _dossier_page(request, g, v, dossier_id, exc.message_vi, exc.http_status, form)
         return _back(dossier_id, "da-them")
@@ -226,7 +227,7 @@ def _install_dossier(app: FastAPI) -> None:
         form = {"title": title, "retention": retention, "end_date": end_date, "remove_drafts": remove_drafts}
         try:
             g.backends.call(v.actor, "registry", "close_dossier", dossier_id, remove_drafts=bool(remove_drafts),
-                            title=title or None, retention=retention or None, end_date=end_date or None)
+                            title=title or None, retention=retention or None, end_date=typed_day(end_date))
         except CongVanError as exc:
             return _dossier_page(request, g, v, dossier_id, exc.message_vi, exc.http_status, form)
         return _back(dossier_id, "da-ket-thuc")

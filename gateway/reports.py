@@ -15,6 +15,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from gateway.app import Gateway, Viewer, gw, render, viewer
+from gateway.dates import typed_day
 from services.common import clock
 from services.common.errors import ValidationFailed
 from services.reporting import domain
@@ -30,11 +31,13 @@ BAR_WIDTH = 420  # px of the longest bar
 def _period(tu: str | None, den: str | None) -> tuple[str, str]:
     """The period picked (YYYY-MM-DD); by default this month up to today, in Vietnam time."""
     today = clock.today_vn()
+    tu, den = typed_day(tu), typed_day(den)
     try:
         start = date.fromisoformat(tu) if tu else today.replace(day=1)
         end = date.fromisoformat(den) if den else today
     except ValueError as exc:
-        raise ValidationFailed("Ngày không hợp lệ (dạng năm-tháng-ngày).", field="tu", value=f"{tu}..{den}") from exc
+        raise ValidationFailed("Ngày không hợp lệ (nhập theo dạng dd/mm/yyyy, ví dụ 05/03/2026).", field="tu",
+                               value=f"{tu}..{den}") from exc
     return start.isoformat(), end.isoformat()
 
 

@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from gateway.app import Gateway, Viewer, gw, render, viewer
+from gateway.dates import typed_days
 from gateway.web import People
 from services.common.errors import CongVanError
 from services.registry.catalog import DOCUMENT_TYPES, URGENCY_LABELS
@@ -46,7 +47,8 @@ class ResultPage:
 
 def filters_of(params: dict[str, str]) -> dict[str, str]:
     """The filters a person filled in (empty fields ignored)."""
-    return {k: params[k].strip() for k in FILTER_FIELDS if (params.get(k) or "").strip()}
+    filled = {k: params[k].strip() for k in FILTER_FIELDS if (params.get(k) or "").strip()}
+    return typed_days(filled, "date_from", "date_to")
 
 
 def page_link(filters: dict[str, str], page: int) -> str:

@@ -10,6 +10,7 @@ from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
+from gateway.dates import typed_day
 from gateway.handling import link_href
 from gateway.web import Panel, People, fetch
 from services.common.clock import now_vn
@@ -67,7 +68,8 @@ def _install_tasks(app: FastAPI) -> None:
                     v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         links = [{"kind": link_kind, "id": link_id.strip()}] if link_kind and link_id.strip() else None
         task = g.backends.call(v.actor, "routing", "create_task", title, assignee or None, description,
-                               [c for c in coordinators if c], due or None, _int(priority, "priority", "Độ khẩn"),
+                               [c for c in coordinators if c], typed_day(due),
+                               _int(priority, "priority", "Độ khẩn"),
                                links)
         return RedirectResponse(f"/cong-viec/{task['task_id']}?ket-qua=da-tao", status_code=303)
 
