@@ -166,6 +166,20 @@ class MaintenanceNotice(Base):
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class PushSubscription(Base):
+    """A browser of a person that asked for notifications (Web Push, RFC 8030): where to send and the keys to
+    encrypt for it (RFC 8291). Removed when the person turns them off or the push service says it is gone."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(1000), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 # --- the audit chain of the gateway's tables (docs/operations.md "Audit chain") ---------------------------------
 
 # Not chained: every login attempt, an attacker's included, writes a login event; chaining them would let anyone

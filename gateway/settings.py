@@ -56,6 +56,17 @@ class GatewaySettings(CommonSettings):
     ldap_ca_file: Path | None = None
     ldap_timeout: float = 5.0
 
+    # Notifications to phones and browsers (Web Push; gateway/push.py, docs/deployment.md). Off unless enabled.
+    push_enabled: bool = Field(False, description="Offer notifications through the browsers' push services")
+    push_subject: str = Field("", description="Contact given to the push services (RFC 8292): mailto: or https: URL")
+    push_vapid_key_file: Path | None = Field(None, description="The installation's VAPID key (PEM, P-256), made at "
+                                                               "the first start; default DATA_DIR/gateway/vapid.pem")
+    push_services: str = Field("fcm.googleapis.com,push.services.mozilla.com,push.apple.com,notify.windows.com",
+                               description="Comma-separated host names (and their subdomains) of the push services "
+                                           "the gateway may post to: no other address is ever contacted")
+    push_allow_http: bool = Field(False, description="Accept http:// push endpoints (tests only)")
+    push_timeout: float = 10.0
+
     def ldap_config(self):
         """The directory's settings, checked (a wrong one stops the gateway at start), or None without LDAP_URL."""
         from gateway.ldap_directory import LdapConfig
