@@ -6,6 +6,7 @@ import base64
 import hashlib
 import logging
 import re
+import sys
 import time
 import urllib.parse
 from contextlib import asynccontextmanager
@@ -163,8 +164,18 @@ async def csrf_checked(request: Request, v: Viewer = Depends(viewer)) -> Viewer:
 def render(request: Request, template: str, v: Viewer | None, status_code: int = 200, **context: Any) -> Response:
     g = gw(request)
     ctx = {"request": request, "viewer": v, "agency_name": g.backends.name_of(v.user.agency_id) if v else "",
-           "Role": Role, "maintenance": g.notices.current(), **context}
+           "Role": Role, "maintenance": g.notices.current(), "error_field": _refused_field(), **context}
     return g.templates.TemplateResponse(request, template, ctx, status_code=status_code)
+
+
+def _refused_field() -> str | None:
+    """The form field a refusal is about, for base.html (layout.js marks it aria-invalid): a page re-rendered with
+    an error is rendered inside the `except CongVanError` that caught it, whose details name the field
+    ("recipients.organ_id": the form's "recipients")."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, CongVanError) and isinstance(exc.details.get("field"), str):
+        return exc.details["field"].split(".")[0]
+    return None
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -212,6 +223,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     from gateway import reports
 
     reports.install(app)
+    from gateway import pdf_view, push, pwa
+
+    pdf_view.install(app)
+    push.install(app)
+    pwa.install(app)
     from gateway import problems
 
     problems.install(app)

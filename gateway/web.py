@@ -207,7 +207,10 @@ def install(app: FastAPI) -> None:
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        return render(request, "home.html", v, panels=home_panels(g, v), people=People(g, v.user.agency_id),
+        panels = home_panels(g, v)
+        # The app's badge (layout.js): what waits for this person, as the lists below count it.
+        waiting = sum(len(p.rows or []) for p in panels)
+        return render(request, "home.html", v, panels=panels, people=People(g, v.user.agency_id), waiting=waiting,
                       admin_links=admin_links() if v.has("admin") else [])
 
 
@@ -219,7 +222,8 @@ ACCOUNT_NOTICES = {"da-thu-hoi": "Đã thu hồi mã truy cập; hệ thống d�
 def _account_page(request: Request, g: Gateway, v: Viewer, issued: dict[str, str] | None = None,
                   error: str | None = None, status_code: int = 200) -> Response:
     return render(request, "account.html", v, status_code=status_code, tokens=g.accounts.list_api_tokens(v.user.id),
-                  issued=issued, error=error, notice=ACCOUNT_NOTICES.get(request.query_params.get("tb") or ""))
+                  issued=issued, error=error, notice=ACCOUNT_NOTICES.get(request.query_params.get("tb") or ""),
+                  push_enabled=g.settings.push_enabled)
 
 
 def install_account(app: FastAPI) -> None:

@@ -58,4 +58,95 @@
     });
     if (best) best.setAttribute("aria-current", "page");
   });
+  /* After a form was refused by the server: the focus moves to the message (role=alert), the field it is about is
+     marked aria-invalid and described by it, and the message names the field with a link to it. The field is the
+     one the server named (data-error-field) or the one whose label the message quotes (“Nơi nhận”). */
+  var main = document.getElementById("noi-dung");
+  var refused = main && main.hasAttribute("data-form-error") && main.querySelector(".notice.error");
+  function nameOf(control) {
+    var label = (control.id && document.querySelector('label[for="' + control.id + '"]')) || control.closest("label");
+    if (!label) return "";
+    var copy = label.cloneNode(true);
+    each(copy.querySelectorAll("input, select, textarea, .hint"), function (el) { el.remove(); });
+    return copy.textContent.replace(/\s*\([^)]*\)\s*$/, "").replace(/\s+/g, " ").trim();
+  }
+  function visibleControl(field) {
+    var picker = field.hidden && field.closest(".picker");
+    return picker ? picker.querySelector(".picker-input") : field;
+  }
+  if (refused) {
+    var wanted = main.getAttribute("data-error-field"), field = null;
+    if (wanted) field = main.querySelector('form [name="' + wanted.replace(/["\\]/g, "") + '"]');
+    if (!field) {
+      var quoted = (refused.textContent.match(/“([^”]+)”/) || [])[1];
+      if (quoted) {
+        each(main.querySelectorAll("form input:not([type=hidden]), form select, form textarea"), function (c) {
+          if (!field && nameOf(visibleControl(c)).toLowerCase().indexOf(quoted.toLowerCase()) === 0) field = c;
+        });
+      }
+    }
+    refused.id = refused.id || "loi-bieu-mau";
+    refused.tabIndex = -1;
+    if (field) {
+      var control = visibleControl(field), name = nameOf(control);
+      if (!control.id) control.id = "truong-" + (field.name || "loi");
+      control.setAttribute("aria-invalid", "true");
+      var described = (control.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+      if (described.indexOf(refused.id) < 0) described.unshift(refused.id);
+      control.setAttribute("aria-describedby", described.join(" "));
+      if (name) {
+        var link = document.createElement("a");
+        link.href = "#" + control.id;
+        link.className = "error-field";
+        link.textContent = "Sửa trường “" + name + "”";
+        link.addEventListener("click", function (e) { e.preventDefault(); control.focus(); });
+        refused.appendChild(document.createTextNode(" "));
+        refused.appendChild(link);
+      }
+      control.addEventListener("input", function () { control.removeAttribute("aria-invalid"); }, {once: true});
+    }
+    refused.focus();
+  }
+
+  /* The page's main action (one per page, class main-action) sits at the bottom of a phone's screen (style.css):
+     only the first one on the page keeps the place. */
+  each(Array.prototype.slice.call(document.querySelectorAll(".main-action"), 1), function (el) {
+    el.classList.remove("main-action");
+  });
+  /* The installable app: its service worker (sw.js) keeps the home lists and the last documents readable offline. */
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register("/sw.js").catch(function () { /* the pages work without it */ });
+  }
+  /* Nothing is sent while offline without saying so: the form stays as filled in, and the page says it was not
+     sent. */
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (navigator.onLine !== false) return;
+    e.preventDefault();
+    var old = form.parentNode.querySelector(".notice.offline-form");
+    if (old) old.remove();
+    var note = document.createElement("p");
+    note.className = "notice error offline-form";
+    note.setAttribute("role", "alert");
+    note.tabIndex = -1;
+    note.textContent = "Không có mạng: chưa gửi. Nội dung vẫn còn trên trang; hãy gửi lại khi có mạng.";
+    form.parentNode.insertBefore(note, form);
+    note.focus();
+  }, true);
+  /* Signing out drops the pages kept on this device for reading offline. */
+  each(document.querySelectorAll('form[action="/dang-xuat"]'), function (form) {
+    form.addEventListener("submit", function () {
+      if (window.caches) caches.delete("congvan-pages");
+      if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+        navigator.serviceWorker.controller.postMessage("forget-pages");
+      }
+      if (navigator.clearAppBadge) navigator.clearAppBadge().catch(function () {});
+    });
+  });
+  /* The app's badge: the number of items waiting, as the home page counts them (Badging API, where present). */
+  var waiting = document.querySelector("[data-waiting]");
+  if (waiting && navigator.setAppBadge) {
+    var count = parseInt(waiting.getAttribute("data-waiting"), 10) || 0;
+    (count ? navigator.setAppBadge(count) : navigator.clearAppBadge()).catch(function () {});
+  }
 })();
