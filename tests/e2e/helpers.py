@@ -79,3 +79,12 @@ def legally_signed_pdf(deployment, organ_id: str, title: str, body: str, notatio
     finally:
         client.close()
     return store.read(sealed["sha256"]), [store.read(a) for a in sealed["appendices"]]
+
+
+def pick(scope, label: str, text: str) -> None:
+    """Choose in a searchable picker (gateway/static/picker.js) as a person does: type the name or code, then Enter
+    on the first match. `scope` is a page or a locator."""
+    box = scope.get_by_role("combobox", name=label)
+    box.fill(text)
+    box.press("Enter")
+    box.press("Escape")

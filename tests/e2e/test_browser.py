@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.deployment import demo_password
-from tests.e2e.helpers import vietnamese_pdf
+from tests.e2e.helpers import pick, vietnamese_pdf
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +42,7 @@ def test_send_receive_and_register_in_the_browser(deployment, browser, artifacts
     sender.get_by_label("Độ khẩn").select_option("1")
     sender.get_by_label("Trích yếu").fill(subject)
     sender.get_by_label("Người ký", exact=True).fill("Nguyễn Văn An")
-    sender.get_by_label("Nơi nhận").select_option("000.00.00.H17")
+    pick(sender, "Nơi nhận", "000.00.00.H17")
     sender.get_by_label("Tệp văn bản").set_input_files(str(pdf_path))
     sender.get_by_label("Vẫn gửi nếu chữ ký số không hợp lệ").check()  # a test PDF: unsigned (issue 18)
     sender.screenshot(path=str(artifacts_dir / "02-gui-van-ban.png"), full_page=True)
