@@ -50,7 +50,9 @@
       // The label now names the text field: its words stay, the hidden select leaves it.
       var name = label.cloneNode(true);
       each(name.querySelectorAll("select"), function (s) { s.remove(); });
-      var text = name.textContent.replace(/\s*\(giữ Ctrl[^)]*\)/, "").replace(/\s+/g, " ").trim();
+      // "giữ Ctrl để chọn nhiều" is the plain select's hint: the picker needs no Ctrl.
+      var text = name.textContent.replace(/\s*\(giữ Ctrl[^)]*\)/, "").replace(/;\s*giữ Ctrl[^)]*/, "")
+        .replace(/\s+/g, " ").trim();
       label.parentNode.insertBefore(box, label.nextSibling);
       label.textContent = text;
       label.htmlFor = input.id;
