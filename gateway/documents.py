@@ -409,11 +409,9 @@ def send_signed(g: Gateway, v: Viewer, form: dict[str, Any], file: UploadFile,
 
 def file_response(request: Request, g: Gateway, v: Viewer, doc_id: str, sha256: str) -> Response:
     """Only files of a document the viewer may see (the registry decides); Range requests serve previews."""
-    doc = g.backends.call(v.actor, "registry", "get_document", doc_id)
-    files = {a["sha256"]: a for a in doc.get("attachments") or []}
-    if sha256 not in files:
-        raise NotFound("Không tìm thấy tệp trong văn bản này.", doc_id=doc_id, sha256=sha256)
-    info = files[sha256]
+    from gateway.pdf_view import readable_file
+
+    _doc, info = readable_file(g, v, doc_id, sha256)
     store = blob_store(g.settings, v.user.agency_id)
     size = int(info.get("size") or store.stat(sha256).size)
     name = info.get("name") or f"{sha256[:12]}.bin"
