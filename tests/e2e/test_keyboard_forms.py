@@ -192,8 +192,8 @@ def test_five_forms_by_keyboard_on_a_phone(deployment, browser, artifacts_dir):
         cpage.keyboard.press("Enter")
         assert cpage.get_by_role("button", name=re.compile("^Bỏ chọn")).count() == 1
         tab_to(cpage, named("button.main-action"), "Tạo công việc")
-        cpage.keyboard.press("Enter")
-        cpage.wait_for_load_state()
+        with cpage.expect_navigation():
+            cpage.keyboard.press("Enter")
         assert re.search(r"/cong-viec/\d+", cpage.url), cpage.locator("main").inner_text()[:500]
         assert "05/03/2027" in cpage.locator("main").inner_text()
         screenshots.publish(shots)
