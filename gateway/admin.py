@@ -126,6 +126,18 @@ def admin_post(v: Viewer = Depends(csrf_checked)) -> Viewer:
     return v
 
 
+def register_viewer(v: Viewer = Depends(viewer)) -> Viewer:
+    """Registers: the administrator, or the clerk where the agency's rule lets clerks open registers (the registry
+    decides: services/registry/rules.py)."""
+    v.actor.require(Role.ADMIN, Role.CLERK)
+    return v
+
+
+def register_post(v: Viewer = Depends(csrf_checked)) -> Viewer:
+    v.actor.require(Role.ADMIN, Role.CLERK)
+    return v
+
+
 def _sync(g: Gateway, v: Viewer, user: User) -> str | None:
     """Push the person to routing; the warning to show when routing cannot be reached."""
     try:
@@ -324,12 +336,12 @@ def _install_registers(app: FastAPI) -> None:
                       error=error, form=form or {"year": clock.today_vn().year}, notices=NOTICES, section="registers")
 
     @app.get("/quan-tri/so-van-ban", response_class=HTMLResponse, include_in_schema=False)
-    def registers(request: Request, v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)):
+    def registers(request: Request, v: Viewer = Depends(register_viewer), g: Gateway = Depends(gw)):
         return page(request, g, v)
 
     @app.post("/quan-tri/so-van-ban", include_in_schema=False)
     def create_register(request: Request, direction: str = Form(...), year: int = Form(...),
-                        scope: str = Form(SCOPE_ALL), name: str = Form(""), v: Viewer = Depends(admin_post),
+                        scope: str = Form(SCOPE_ALL), name: str = Form(""), v: Viewer = Depends(register_post),
                         g: Gateway = Depends(gw)):
         try:
             g.backends.call(v.actor, "registry", "create_register", direction, year, scope or SCOPE_ALL,
@@ -340,7 +352,7 @@ def _install_registers(app: FastAPI) -> None:
         return RedirectResponse("/quan-tri/so-van-ban?tb=da-tao-so", status_code=303)
 
     @app.post("/quan-tri/so-van-ban/{register_id}/khoa", include_in_schema=False)
-    def close_register(register_id: str, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
+    def close_register(register_id: str, v: Viewer = Depends(register_post), g: Gateway = Depends(gw)):
         # The registry checks the role and the agency again and refuses numbering into the register from now on.
         g.backends.call(v.actor, "registry", "close_register", register_id)
         return RedirectResponse("/quan-tri/so-van-ban?tb=da-khoa-so", status_code=303)

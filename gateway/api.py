@@ -223,6 +223,9 @@ TAGS = [
     {"name": "Văn bản đi", "description": "Outgoing documents and their statuses at each recipient"},
     {"name": "Dự thảo và công việc", "description": "The caller's drafts and tasks"},
     {"name": "Điều hành", "description": "Leaders acting on assigned work, progress of units, hand-over of work"},
+    {"name": "Hồ sơ", "description": "Dossiers (hồ sơ công việc) that hold a document"},
+    {"name": "Lịch công tác", "description": "The leadership's weekly work schedule (Bình Định Đ3.1)"},
+    {"name": "Quản trị", "description": "The agency's rules, per province and agency, with their legal sources"},
 ]
 
 PageNo = Query(1, ge=1, le=100_000, description="Page number, from 1")
@@ -376,4 +379,7 @@ def install(app: FastAPI) -> None:
 
     app.include_router(router)
     app.include_router(api_clerk.router)
+    from gateway import api_office
+
+    app.include_router(api_office.router)
     _problem_media_types(app)

@@ -10,7 +10,17 @@ from typing import Any
 from fastapi import APIRouter, Depends, File, Form, Header, Path, Response, Security, UploadFile
 from pydantic import BaseModel, Field
 
-from gateway.api import COMMON_ERRORS, DOC_ID, NOT_FOUND, DocumentDetail, Draft, _document, _problem, bearer
+from gateway.api import (
+    COMMON_ERRORS,
+    DOC_ID,
+    NOT_FOUND,
+    DocumentDetail,
+    Draft,
+    Register,
+    _document,
+    _problem,
+    bearer,
+)
 from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
 from services.common.errors import ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES
@@ -125,3 +135,17 @@ def send(response: Response, code_number: str = Form(..., max_length=11), code_n
     if sent.get("duplicate"):
         response.status_code = 200
     return _document(g, v, sent["id"], "outgoing")
+
+
+class RegisterRequest(BaseModel):
+    direction: str = Field(pattern="^(incoming|outgoing|copies)$")
+    year: int = Field(ge=2000, le=2100)
+    scope: str = Field("all", description="`all` or a document type code (NĐ 30 Phụ lục III)")
+    name: str | None = Field(None, max_length=200)
+
+
+@router.post("/registers", response_model=Register, status_code=201, responses=WRITE_ERRORS, tags=["Sổ văn bản"],
+             summary="Mở sổ văn bản (quản trị viên; cả văn thư nếu quy định của cơ quan cho phép)")
+def open_register(body: RegisterRequest, v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict:
+    return g.backends.call(v.actor, "registry", "create_register", body.direction, body.year, body.scope or "all",
+                           body.name)

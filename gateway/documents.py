@@ -197,6 +197,14 @@ def _decorate_page(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]
 APPENDIX_ROLES = ("appendix", "appendix_signed", "appendix_unsigned")
 
 
+def dossiers_of(g: Gateway, v: Viewer, doc_id: str) -> list[dict[str, Any]] | None:
+    """The dossiers that hold the document (Đà Nẵng Đ5.4b item 5); None when the registry cannot say."""
+    try:
+        return g.backends.call(v.actor, "registry", "dossiers_of_document", doc_id)
+    except CongVanError:
+        return None
+
+
 def _meta(doc: dict[str, Any]) -> list[tuple[str, Any]]:
     signer = doc.get("signer") or {}
     return [
@@ -269,7 +277,8 @@ def install(app: FastAPI) -> None:
         if doc.get("direction") == "incoming" and v.has("clerk") and doc.get("state") == "waiting_reception":
             registers = _registers(g, v, "incoming")
         return render(request, "document.html", v, doc=doc, meta=_meta(doc), registers=registers,
-                      reject_reasons=REJECT_REASONS, submit_to=_submit_choices(g, v, doc))
+                      reject_reasons=REJECT_REASONS, submit_to=_submit_choices(g, v, doc),
+                      dossiers=dossiers_of(g, v, doc_id))
 
     @app.post("/van-ban-den/{doc_id}/tiep-nhan", include_in_schema=False)
     def accept(doc_id: str, register_id: str = Form(...), v: Viewer = Depends(csrf_checked),

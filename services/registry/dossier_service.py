@@ -12,7 +12,7 @@ from typing import Any
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.registry import archive_export, search
+from services.registry import archive_export, document_dossiers, search
 from services.registry import dossiers as dz
 from services.storage.provider import AgencyBlobStore
 
@@ -49,6 +49,11 @@ class DossierEntrypoints:
                      year: int | None = None, description: str = "", construction: bool = False) -> dict:
         return dz.open_dossier(self.db, self.actor.required(), plan_item_id, title, file_notation, retention,
                                start_date, year, description, construction)
+
+    @rpc
+    def dossiers_of_document(self, document_pk: str) -> list[dict]:
+        """The dossiers that hold a document (Đà Nẵng Đ5.4b item 5)."""
+        return document_dossiers.dossiers_holding(self.db, self.actor.required(), document_pk)
 
     @rpc
     def get_dossier(self, dossier_id: str) -> dict:

@@ -15,7 +15,7 @@ from services.common.clock import now_utc, vn_date
 from services.common.db import Database
 from services.common.errors import Conflict, CongVanError, ValidationFailed
 from services.common.outbox import enqueue
-from services.registry import domain, numbering, rules
+from services.registry import document_dossiers, domain, numbering, rules
 from services.registry.catalog import URGENCY_LABELS, type_name
 from services.registry.documents import (
     _attachments,
@@ -216,6 +216,7 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
                     "urgency": URGENCY_LABELS.get(doc.priority), "recipients": [r["organ_id"] for r in clean]})
                 _dispatch_issued(session, actor, doc, clean)
                 session.flush()
+                document_dossiers.file_issued(session, actor, doc)
                 return summary(doc)
         except Conflict as exc:
             if exc.code != "number_taken":

@@ -110,3 +110,48 @@ def test_configuration_round_trips_through_routing(deployment):
         admin.post("/quan-tri/cau-hinh", data={**changed, "default_deadline_days": str(original), "extra_days_off": ""})
     assert f'value="{original}"' in admin.get("/quan-tri/cau-hinh").text
     admin.close()
+
+
+def test_agency_rules_on_the_configuration_screen_and_the_api(deployment):
+    """Every rule with its legal source on the screen and in /api/v1/agency-rules; a change reaches the service
+    that keeps it (registry, routing); wrong values and non-admins are refused. Defaults restored afterwards."""
+    admin, clerk = session_for(deployment, "taidv.vpcp"), session_for(deployment, "thunt.vpcp")
+    defaults = {"register_openers": "admin", "late_forwarders": "everyone", "registration_limit_hours": 8}
+    try:
+        page = admin.get("/quan-tri/cau-hinh").text
+        assert "Quy định áp dụng của cơ quan" in page
+        for source in ("Hưng Yên, Điều 8.3", "Đà Nẵng Điều 13.5d", "Bình Định) Điều 4.3", "TP.HCM Điều 10"):
+            assert source in html.unescape(page), source
+        shown = {r["key"]: r for r in admin.get("/api/v1/agency-rules").json()}
+        assert set(shown) >= {"legal_validity", "registration_limit_hours", "late_forwarders", "leaver_accounts",
+                              "register_openers", "dossier_transfer_due", "paper_signing"}
+        assert shown["register_openers"]["value"] == "admin" and shown["registration_limit_hours"]["default"] == 8
+        csrf = {"x-csrf-token": csrf_token_of(admin)}
+        changed = admin.put("/api/v1/agency-rules", headers=csrf, json={"values": {
+            "register_openers": "admin_and_clerk", "late_forwarders": "clerk_only", "registration_limit_hours": 4}})
+        assert changed.status_code == 200, changed.text
+        now = {r["key"]: r["value"] for r in changed.json()}
+        assert (now["register_openers"], now["late_forwarders"], now["registration_limit_hours"]) == \
+            ("admin_and_clerk", "clerk_only", 4)
+        # the clerk may now open a register (the registry applies the rule), on the screen and with the API
+        clerk_csrf = {"x-csrf-token": csrf_token_of(clerk)}
+        opened = clerk.post("/api/v1/registers", headers=clerk_csrf, json={"direction": "copies", "year": 2090})
+        assert opened.status_code == 201 and opened.json()["year"] == 2090
+        screen = clerk.get("/quan-tri/so-van-ban")
+        assert screen.status_code == 200 and "2090" in screen.text
+        bad = admin.put("/api/v1/agency-rules", headers=csrf, json={"values": {"legal_validity": "bất kỳ"}})
+        assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+        refused = clerk.put("/api/v1/agency-rules", headers=clerk_csrf, json={"values": {"register_openers": "admin"}})
+        assert refused.status_code == 403
+        form = admin.post("/quan-tri/cau-hinh/quy-dinh", data={"csrf_token": csrf_of(page),
+                                                              "rule_registration_limit_hours": "6"})
+        assert form.status_code == 303
+        assert {r["key"]: r["value"] for r in admin.get("/api/v1/agency-rules").json()}[
+            "registration_limit_hours"] == 6
+        admin.put("/api/v1/agency-rules", headers=csrf, json={"values": defaults})
+        again = clerk.post("/api/v1/registers", headers=clerk_csrf, json={"direction": "copies", "year": 2091})
+        assert again.status_code == 403  # the default again: administrators only
+    finally:
+        admin.put("/api/v1/agency-rules", headers={"x-csrf-token": csrf_token_of(admin)}, json={"values": defaults})
+        admin.close()
+        clerk.close()
