@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Security
+from fastapi import APIRouter, Depends, Path, Response, Security
 from pydantic import BaseModel, Field
 
 from gateway.api import COMMON_ERRORS, DOC_ID, NOT_FOUND, bearer
-from gateway.app import Gateway, Viewer, gw, viewer
+from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
 
 router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Security(bearer)])
 
@@ -33,3 +33,98 @@ def document_dossiers(doc_id: str = Path(pattern=DOC_ID), v: Viewer = Depends(vi
                       g: Gateway = Depends(gw)) -> list[dict[str, Any]]:
     g.backends.call(v.actor, "registry", "get_document", doc_id)  # missing or not visible: 404/403 as elsewhere
     return g.backends.call(v.actor, "registry", "dossiers_of_document", doc_id)
+
+
+class ScheduleLeader(BaseModel):
+    user_id: str
+    name: str
+    position: str = ""
+
+
+class ScheduleDocument(BaseModel):
+    id: str = Field(description="A registry document id (văn bản đến or đi)")
+    label: str
+
+
+class ScheduleEntry(BaseModel):
+    id: int
+    date: str
+    time: str = Field(description="“08:00 – 11:00”, Vietnam time")
+    starts_at: str
+    ends_at: str | None = None
+    title: str
+    place: str = ""
+    leaders: list[ScheduleLeader] = []
+    attendees: str = ""
+    preparing_unit: str = ""
+    documents: list[ScheduleDocument] = []
+
+
+class ScheduleDay(BaseModel):
+    date: str
+    weekday: str
+    entries: list[ScheduleEntry]
+
+
+class ScheduleWeek(BaseModel):
+    week_start: str = Field(description="Monday of the week")
+    week_end: str
+    previous: str
+    next: str
+    published: bool = Field(description="Staff see the entries only once the office published the week")
+    published_at: str | None = None
+    note: str = ""
+    can_edit: bool
+    count: int
+    days: list[ScheduleDay]
+
+
+class ScheduleEntryIn(BaseModel):
+    starts_at: str = Field(description="YYYY-MM-DDTHH:MM, Vietnam time")
+    ends_at: str | None = None
+    title: str = Field(min_length=1, max_length=2000)
+    place: str = Field("", max_length=300)
+    leaders: list[str] = Field([], description="User ids of the leaders who chair or attend")
+    attendees: str = Field("", max_length=2000)
+    preparing_unit: str = Field("", max_length=200)
+    documents: list[ScheduleDocument] = []
+
+
+class Publish(BaseModel):
+    note: str = Field("", max_length=2000)
+
+
+WEEK = Path(pattern=r"^\d{4}-\d{2}-\d{2}$", description="Any day of the week, YYYY-MM-DD")
+
+
+@router.get("/schedule/{week}", response_model=ScheduleWeek, tags=["Lịch công tác"],
+            summary="Lịch công tác của lãnh đạo trong tuần")
+def schedule_week(week: str = WEEK, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return g.backends.call(v.actor, "routing", "schedule_week", week)
+
+
+@router.post("/schedule/entries", response_model=ScheduleEntry, status_code=201, tags=["Lịch công tác"],
+             summary="Thêm mục lịch công tác (văn phòng, lãnh đạo)")
+def add_entry(body: ScheduleEntryIn, v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return g.backends.call(v.actor, "routing", "save_schedule_entry", body.model_dump())
+
+
+@router.put("/schedule/entries/{entry_id}", response_model=ScheduleEntry, responses=NOT_FOUND,
+            tags=["Lịch công tác"], summary="Sửa mục lịch công tác")
+def change_entry(body: ScheduleEntryIn, entry_id: int = Path(ge=1), v: Viewer = Depends(csrf_checked),
+                 g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return g.backends.call(v.actor, "routing", "save_schedule_entry", {**body.model_dump(), "id": entry_id})
+
+
+@router.delete("/schedule/entries/{entry_id}", status_code=204, responses=NOT_FOUND, tags=["Lịch công tác"],
+               summary="Xóa mục lịch công tác")
+def delete_entry(entry_id: int = Path(ge=1), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> Response:
+    g.backends.call(v.actor, "routing", "delete_schedule_entry", entry_id)
+    return Response(status_code=204)
+
+
+@router.post("/schedule/{week}/publish", response_model=ScheduleWeek, tags=["Lịch công tác"],
+             summary="Công bố lịch công tác tuần")
+def publish_week(body: Publish, week: str = WEEK, v: Viewer = Depends(csrf_checked),
+                 g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return g.backends.call(v.actor, "routing", "publish_schedule", week, body.note)

@@ -241,6 +241,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     province.install(app)
     api_province.install(app)
+    from gateway import schedule
+
+    schedule.install(app)
     return app
 
 

@@ -112,3 +112,9 @@
     if (e.target && e.target.validity) clearOurs(e.target);
   }, true);
 })();
+
+/* "In lịch (khổ A4)" and any other print button: the page's print style does the rest (no inline script: CSP). */
+(function () {
+  var buttons = document.querySelectorAll("[data-print]");
+  for (var i = 0; i < buttons.length; i++) buttons[i].addEventListener("click", function () { window.print(); });
+})();

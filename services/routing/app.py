@@ -6,8 +6,8 @@ checks the actor's agency and role, runs in one transaction, writes its history,
 
 The use cases live by chapter, in the order of the user guide: staff.py (settings, people, units), handling.py
 (incoming documents), oversight.py (leaders acting on assigned work), drafting.py (outgoing drafts and review),
-work.py (tasks, notices, reminders), delegation.py, handover.py (a leaver's work to a successor); base.py holds the
-plumbing they share.
+work.py (tasks, notices, reminders), delegation.py, handover.py (a leaver's work to a successor), schedule.py
+(the leadership's work schedule); base.py holds the plumbing they share.
 """
 
 from __future__ import annotations
@@ -18,11 +18,13 @@ from services.routing.drafting import Drafting, SigningTimeout, SigningUnavailab
 from services.routing.handling import IncomingHandling
 from services.routing.handover import Handover
 from services.routing.oversight import Oversight
+from services.routing.schedule import Schedule
 from services.routing.staff import StaffAndSettings
 from services.routing.work import Work
 
 __all__ = ["Routing", "Signer", "SigningTimeout", "SigningUnavailable"]
 
 
-class Routing(StaffAndSettings, IncomingHandling, Oversight, Drafting, Work, Delegations, Handover, RoutingBase):
+class Routing(StaffAndSettings, IncomingHandling, Oversight, Drafting, Work, Delegations, Handover, Schedule,
+              RoutingBase):
     """One agency's routing: the chapters' use cases over the shared plumbing."""

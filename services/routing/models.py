@@ -320,3 +320,5 @@ outbox = make_outbox_table(Base.metadata)
 agency_rules = make_rules_table(Base.metadata)  # services/common/agency_rules.py
 add_later_columns(Base.metadata, {"draft": ("outgoing_id", "issued_number", "issued_at"),
                                   "agency_config": ("signing_delegation",)})
+
+from services.routing import schedule_models  # noqa: E402,F401 - its tables are on this metadata

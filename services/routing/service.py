@@ -128,6 +128,22 @@ class RoutingService(ReportQueries):
         return self._call("set_rules", changes)
 
     @rpc
+    def schedule_week(self, week: str) -> dict[str, Any]:
+        return self._call("schedule_week", week)
+
+    @rpc
+    def save_schedule_entry(self, entry: dict[str, Any]) -> dict[str, Any]:
+        return self._call("save_schedule_entry", entry)
+
+    @rpc
+    def delete_schedule_entry(self, entry_id: int) -> dict[str, Any]:
+        return self._call("delete_schedule_entry", entry_id)
+
+    @rpc
+    def publish_schedule(self, week: str, note: str = "") -> dict[str, Any]:
+        return self._call("publish_schedule", week, note)
+
+    @rpc
     def sync_staff(self, entries: list[dict[str, Any]]) -> int:
         return self._call("sync_staff", entries)
 

@@ -121,8 +121,14 @@ def test_dossier_life_cycle_through_the_pages(deployment, sent):
     assert f"/ho-so/them-van-ban?van_ban={sent['id']}" in doc_page
     choose = keeper.get(f"/ho-so/them-van-ban?van_ban={sent['id']}")
     assert f'action="{url}/them"' in choose.text
+    assert "Văn bản chưa thuộc hồ sơ nào." in doc_page
     added = keeper.post(f"{url}/them", data={"csrf_token": csrf_of(choose.text), "document_id": sent["id"]})
     assert added.status_code == 303
+    # The document's page and the API list the dossiers that hold it (Đà Nẵng Đ5.4b item 5).
+    holding = _text(clerk.get(f"/van-ban/{sent['id']}"))
+    assert "Thuộc hồ sơ" in holding and f'href="{url}"' in holding
+    listed = keeper.get(f"/api/v1/documents/{sent['id']}/dossiers").json()
+    assert [f"/ho-so/{d['id']}" for d in listed] == [url] and listed[0]["state"] == "open"
     draft = keeper.post(f"{url}/tai-lieu", data={"csrf_token": csrf_of(page), "kind": "draft",
                                                  "title": "Dự thảo tờ trình", "pages": "1"},
                         files={"file": ("du-thao.pdf", vietnamese_pdf("DỰ THẢO", "Tờ trình"), "application/pdf")})
