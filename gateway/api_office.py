@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Path, Response, Security
+from fastapi import APIRouter, Depends, Path, Query, Response, Security
 from pydantic import BaseModel, Field
 
 from gateway.api import COMMON_ERRORS, DOC_ID, NOT_FOUND, bearer
 from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
+from services.common.clock import today_vn
 
 router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Security(bearer)])
 
@@ -91,19 +92,20 @@ class ScheduleEntryIn(BaseModel):
 
 
 class Publish(BaseModel):
+    week: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="Any day of the week, YYYY-MM-DD")
     note: str = Field("", max_length=2000)
 
 
-WEEK = Path(pattern=r"^\d{4}-\d{2}-\d{2}$", description="Any day of the week, YYYY-MM-DD")
-
-
-@router.get("/schedule/{week}", response_model=ScheduleWeek, tags=["Lịch công tác"],
+@router.get("/schedule", response_model=ScheduleWeek, tags=["Lịch công tác"],
             summary="Lịch công tác của lãnh đạo trong tuần")
-def schedule_week(week: str = WEEK, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)) -> dict[str, Any]:
-    return g.backends.call(v.actor, "routing", "schedule_week", week)
+def schedule_week(week: str | None = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$",
+                                           description="Any day of the week, YYYY-MM-DD; default: this week"),
+                  v: Viewer = Depends(viewer), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return g.backends.call(v.actor, "routing", "schedule_week", week or today_vn().isoformat())
 
 
 @router.post("/schedule/entries", response_model=ScheduleEntry, status_code=201, tags=["Lịch công tác"],
+             responses={**NOT_FOUND},
              summary="Thêm mục lịch công tác (văn phòng, lãnh đạo)")
 def add_entry(body: ScheduleEntryIn, v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
     return g.backends.call(v.actor, "routing", "save_schedule_entry", body.model_dump())
@@ -123,8 +125,7 @@ def delete_entry(entry_id: int = Path(ge=1), v: Viewer = Depends(csrf_checked), 
     return Response(status_code=204)
 
 
-@router.post("/schedule/{week}/publish", response_model=ScheduleWeek, tags=["Lịch công tác"],
+@router.post("/schedule/publish", response_model=ScheduleWeek, tags=["Lịch công tác"],
              summary="Công bố lịch công tác tuần")
-def publish_week(body: Publish, week: str = WEEK, v: Viewer = Depends(csrf_checked),
-                 g: Gateway = Depends(gw)) -> dict[str, Any]:
-    return g.backends.call(v.actor, "routing", "publish_schedule", week, body.note)
+def publish_week(body: Publish, v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return g.backends.call(v.actor, "routing", "publish_schedule", body.week, body.note)

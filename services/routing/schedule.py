@@ -36,6 +36,11 @@ def monday_of(day: date | str) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def _text(value: Any, limit: int) -> str:
+    """Free text as kept: control characters dropped (PostgreSQL refuses NUL), trimmed, bounded."""
+    return "".join(ch for ch in str(value or "") if ch >= " " or ch in "\n\t").strip()[:limit]
+
+
 class Schedule:
     def schedule_week(self, actor: Actor, week: str) -> dict[str, Any]:
         """The week containing `week`: its entries by day. Not yet published: only editors see the entries."""
@@ -63,17 +68,17 @@ class Schedule:
     def save_schedule_entry(self, actor: Actor, entry: dict[str, Any]) -> dict[str, Any]:
         """Add an entry, or change one (`id`); the week is the one of its start."""
         actor.require(*EDITORS)
-        title = str(entry.get("title") or "").strip()
+        title = _text(entry.get("title"), 2000)
         if not title:
             raise ValidationFailed("Nội dung công tác không được để trống.", field="title")
         starts = domain.parse_instant(entry.get("starts_at") or "", "Thời gian bắt đầu")
         ends = domain.parse_instant(entry["ends_at"], "Thời gian kết thúc") if entry.get("ends_at") else None
         if ends is not None and ends <= starts:
             raise ValidationFailed("Thời gian kết thúc phải sau thời gian bắt đầu.", field="ends_at")
-        documents = [{"id": str(d.get("id") or "")[:64], "label": str(d.get("label") or d.get("id") or "")[:200]}
+        documents = [{"id": _text(d.get("id"), 64), "label": _text(d.get("label") or d.get("id"), 200)}
                      for d in entry.get("documents") or [] if isinstance(d, dict) and d.get("id")]
         with self._unit_of_work(actor) as session:
-            leaders = [str(u) for u in entry.get("leaders") or [] if u]
+            leaders = [_text(u, 64) for u in entry.get("leaders") or [] if _text(u, 64)]
             for user_id in leaders:
                 self._staff(session, user_id)
             start = monday_of(starts.date())
@@ -87,10 +92,10 @@ class Schedule:
             # stored in UTC like every routing time (SQLite keeps no offset)
             row.week_start, row.starts_at = start, starts.astimezone(UTC)
             row.ends_at = ends.astimezone(UTC) if ends else None
-            row.title, row.place = title[:2000], str(entry.get("place") or "").strip()[:300]
+            row.title, row.place = title, _text(entry.get("place"), 300)
             row.leaders, row.documents = leaders, documents
-            row.attendees = str(entry.get("attendees") or "").strip()[:2000]
-            row.preparing_unit = str(entry.get("preparing_unit") or "").strip()[:200]
+            row.attendees = _text(entry.get("attendees"), 2000)
+            row.preparing_unit = _text(entry.get("preparing_unit"), 200)
             row.updated_at = self._now()
             session.add(row)
             session.flush()
@@ -111,7 +116,7 @@ class Schedule:
         start = monday_of(week)
         with self._unit_of_work(actor) as session:
             row = session.get(ScheduleWeek, start) or ScheduleWeek(week_start=start)
-            row.published_at, row.published_by, row.note = self._now(), actor.user_id, note.strip()[:2000]
+            row.published_at, row.published_by, row.note = self._now(), actor.user_id, _text(note, 2000)
             session.add(row)
         return self.schedule_week(actor, start.isoformat())
 

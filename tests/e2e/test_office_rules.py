@@ -89,3 +89,14 @@ def test_the_office_publishes_the_work_schedule_staff_read_and_print_it(deployme
     assert len(boxes) == 1  # the week fits on one page
     specialist.context.close()
     clerk.context.close()
+
+    # The same week through the REST API: read by staff, written by the office only.
+    api = signed_in(base, SPECIALIST, demo_password(deployment, SPECIALIST))
+    week = api.get("/api/v1/schedule", params={"week": WEEK_DAY}).json()
+    assert week["published"] and week["week_start"] == "2031-03-03"
+    [entry] = [e for d in week["days"] for e in d["entries"] if e["title"].startswith("Họp giao ban lãnh đạo")]
+    assert entry["time"] == "08:00 – 11:00" and entry["leaders"][0]["name"] == "Trần Đức Long"
+    refused = api.post("/api/v1/schedule/entries", headers={"x-csrf-token": csrf_token_of(api)},
+                       json={"starts_at": "2031-03-05T09:00", "title": "Không được thêm"})
+    assert refused.status_code == 403
+    api.close()
