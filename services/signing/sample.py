@@ -14,6 +14,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from services.signing.fonts import SERIF, SERIF_BOLD, system_font
+from services.signing.specimens import wrap
 
 BODY = ("Căn cứ Luật Tổ chức chính quyền địa phương ngày 19 tháng 6 năm 2015; căn cứ Nghị định số 30/2020/NĐ-CP "
         "ngày 05 tháng 3 năm 2020 của Chính phủ về công tác văn thư; xét đề nghị của Giám đốc Sở Nội vụ, "
@@ -25,18 +26,6 @@ def _fonts() -> None:
     if "DVSerif" not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(TTFont("DVSerif", str(system_font(SERIF))))
         pdfmetrics.registerFont(TTFont("DVSerif-Bold", str(system_font(SERIF_BOLD))))
-
-
-def _wrap(text: str, width: float, font: str, size: float) -> list[str]:
-    lines, line = [], ""
-    for word in text.split():
-        candidate = f"{line} {word}".strip()
-        if pdfmetrics.stringWidth(candidate, font, size) > width and line:
-            lines.append(line)
-            line = word
-        else:
-            line = candidate
-    return [*lines, line] if line else lines
 
 
 def draft_pdf(agency_name: str = "Ủy ban nhân dân tỉnh Tuyên Quang", signer_name: str = "Nguyễn Văn An",
@@ -58,7 +47,7 @@ def draft_pdf(agency_name: str = "Ủy ban nhân dân tỉnh Tuyên Quang", sign
             y = height - 90
         c.setFont("DVSerif", 12)
         for _ in range(2 if pages > 1 else 1):
-            for line in _wrap(BODY, width - 85 - 57, "DVSerif", 12):
+            for line in wrap(BODY, width - 85 - 57, "DVSerif", 12):
                 c.drawString(85, y, line)
                 y -= 17
             y -= 8
@@ -73,7 +62,7 @@ def _header(c: canvas.Canvas, agency_name: str, subject: str) -> None:
     width = A4[0]
     left_x, right_x = 85 + 102, 425
     c.setFont("DVSerif-Bold", 11)
-    for i, line in enumerate(_wrap(agency_name.upper(), 200, "DVSerif-Bold", 11)[:2]):
+    for i, line in enumerate(wrap(agency_name.upper(), 200, "DVSerif-Bold", 11)[:2]):
         c.drawCentredString(left_x, 775 - 14 * i, line)
     c.drawCentredString(right_x, 775, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM")
     c.setFont("DVSerif-Bold", 12)

@@ -292,10 +292,30 @@ def _two_columns(left: list[str], right: list[str]) -> str:
             f'<w:tr>{cell(left, 3686)}{cell(right, 5670)}</w:tr></w:tbl>')
 
 
-def docx_draft() -> bytes:
-    """A công văn as a drafter writes it in Word (Times New Roman; header and signing block as tables)."""
+def docx_package(document_xml: str) -> bytes:
+    """The smallest DOCX Word and LibreOffice open: content types, package relationships, the document."""
     import zipfile
 
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/word/document.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>'))
+        z.writestr("_rels/.rels", (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+            'officeDocument" Target="word/document.xml"/></Relationships>'))
+        z.writestr("word/document.xml", document_xml)
+    return out.getvalue()
+
+
+def docx_draft() -> bytes:
+    """A công văn as a drafter writes it in Word (Times New Roman; header and signing block as tables)."""
     header = _two_columns(
         [_para("ỦY BAN NHÂN DÂN", "center", size=13), _para("TỈNH TUYÊN QUANG", "center", bold=True, size=13),
          _para("", "center"), _para("Số:        /UBND-NC", "center", size=13),
@@ -315,19 +335,4 @@ def docx_draft() -> bytes:
             'w:left="1701" w:header="0" w:footer="0" w:gutter="0"/></w:sectPr>')
     document = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="{W_NS}"><w:body>'
                 f'{header}{"".join(body)}{block}{sect}</w:body></w:document>')
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", (
-            '<?xml version="1.0" encoding="UTF-8"?>'
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/word/document.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>'))
-        z.writestr("_rels/.rels", (
-            '<?xml version="1.0" encoding="UTF-8"?>'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-            'officeDocument" Target="word/document.xml"/></Relationships>'))
-        z.writestr("word/document.xml", document)
-    return out.getvalue()
+    return docx_package(document)

@@ -10,7 +10,7 @@ import zipfile
 import pytest
 
 from services.common.errors import ValidationFailed
-from services.signing import convert, layout, pades
+from services.signing import convert, layout, pades, specimens
 
 TITLE = "QUYẾT ĐỊNH về việc ban hành Quy chế công tác văn thư"
 BODY = "Điều 1. Ban hành kèm theo Quyết định này Quy chế công tác văn thư, lưu trữ của Ủy ban nhân dân tỉnh."
@@ -26,22 +26,7 @@ def docx_bytes(lines=LINES, document_xml: str | None = None) -> bytes:
                          f'</w:rPr><w:t xml:space="preserve">{line}</w:t></w:r></w:p>' for line in lines)
     document_xml = document_xml or (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
                                     f'<w:document xmlns:w="{W}"><w:body>{paragraphs}</w:body></w:document>')
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", (
-            '<?xml version="1.0" encoding="UTF-8"?>'
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            '<Override PartName="/word/document.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>'))
-        z.writestr("_rels/.rels", (
-            '<?xml version="1.0" encoding="UTF-8"?>'
-            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
-            'officeDocument" Target="word/document.xml"/></Relationships>'))
-        z.writestr("word/document.xml", document_xml)
-    return buf.getvalue()
+    return specimens.docx_package(document_xml)
 
 
 def odt_bytes(lines=LINES) -> bytes:
