@@ -88,3 +88,13 @@ def pick(scope, label: str, text: str) -> None:
     box.fill(text)
     box.press("Enter")
     box.press("Escape")
+
+
+def browser_signed_in(browser, base_url: str, username: str, password: str):
+    """A laptop-sized Playwright page of a person signed in through the login form."""
+    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN").new_page()
+    page.goto(f"{base_url}/dang-nhap")
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu").fill(password)
+    page.get_by_role("button", name="Đăng nhập").click()
+    return page

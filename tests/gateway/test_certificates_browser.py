@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from services.signing import pki
 from tests.deployment import demo_password
-from tests.e2e.helpers import signed_in
+from tests.e2e.helpers import browser_signed_in, signed_in
 
 pytestmark = pytest.mark.browser
 ADMIN, HOLDER, HOLDER_NAME = "manhhd.vptq", "trangdt.thtq", "Đỗ Thu Trang"
@@ -27,11 +27,7 @@ def test_the_admin_enrols_a_certificate_and_sees_its_expiry_warning(deployment, 
     pem.write_bytes(issued.cert.public_bytes(Encoding.PEM))
     (tmp_path / "hong.cer").write_bytes(b"khong phai chung thu")
 
-    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN").new_page()
-    page.goto(f"{base}/dang-nhap")
-    page.get_by_label("Tên đăng nhập").fill(ADMIN)
-    page.get_by_label("Mật khẩu").fill(demo_password(deployment, ADMIN))
-    page.get_by_role("button", name="Đăng nhập").click()
+    page = browser_signed_in(browser, base, ADMIN, demo_password(deployment, ADMIN))
     page.goto(f"{base}/quan-tri/chung-thu-so")
     page.get_by_label("Người giữ chứng thư (với chứng thư cá nhân)").select_option(label=f"{HOLDER_NAME} ({HOLDER})")
     page.get_by_label("Tệp chứng thư số (.cer hoặc .pem)").set_input_files(str(tmp_path / "hong.cer"))

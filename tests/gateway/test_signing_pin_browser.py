@@ -19,7 +19,7 @@ from infra.demo_seed import seeding_admin
 from services.common.rpc_client import ServiceClient
 from services.signing.pki import load_pki
 from tests.deployment import demo_password
-from tests.e2e.helpers import signed_in
+from tests.e2e.helpers import browser_signed_in, signed_in
 from tests.gateway.test_api import csrf_token_of
 from tests.gateway.test_drafting import (
     CLERK,
@@ -71,11 +71,7 @@ def test_the_leader_signs_with_his_tokens_pin(deployment, browser, artifacts_dir
         assert "Mã PIN của thiết bị ký số không đúng" in wrong.text and pin not in wrong.text
         assert leader.get(f"/api/v1/drafts/{draft_id}").json()["status"] != "signed"
 
-        page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN").new_page()
-        page.goto(f"{base}/dang-nhap")
-        page.get_by_label("Tên đăng nhập").fill(LEADER)
-        page.get_by_label("Mật khẩu").fill(demo_password(deployment, LEADER))
-        page.get_by_role("button", name="Đăng nhập").click()
+        page = browser_signed_in(browser, base, LEADER, demo_password(deployment, LEADER))
         page.goto(f"{base}/du-thao/{draft_id}")
         field = page.get_by_label("Mã PIN thiết bị ký số của bạn")
         expect(field).to_have_attribute("type", "password")
