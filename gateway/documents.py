@@ -182,8 +182,14 @@ def _decorate_page(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]
     if doc.get("trace"):
         hubs = {code: str(h.get("name")) for code, h in hub_config(g).items() if h.get("name")}
         provinces = province_names(g.directory().deliverable())
+        directory = g.directory()
         for hop in doc["trace"]:
-            hop["name"] = hub_label(hop.get("organ_id"), hubs, provinces)
+            organ = str(hop.get("organ_id") or "")
+            if organ.startswith("hub."):
+                hop["name"] = hub_label(organ, hubs, provinces)
+            else:   # the sender's own line (its edge writes one first): the agency by its name
+                record = directory.get(organ)
+                hop["name"] = record.name if record is not None else organ
     people = {u.username: u.full_name for u in g.accounts.list_users(v.user.agency_id)}
     for h in doc.get("history") or []:
         username = h.get("username") or ""

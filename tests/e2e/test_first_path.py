@@ -45,7 +45,8 @@ def test_document_crosses_three_hubs_and_waits_for_reception(deployment):
     assert subject in page and "Ủy ban nhân dân tỉnh Tuyên Quang" in page
 
     hops = re.findall(r'<span class="hop">([^<]+)</span>', page)
-    assert hops == ["Trục liên thông văn bản tỉnh Tuyên Quang", "Trục liên thông văn bản quốc gia",
+    assert hops == ["Ủy ban nhân dân tỉnh Tuyên Quang", "Trục liên thông văn bản tỉnh Tuyên Quang",
+                    "Trục liên thông văn bản quốc gia",
                     "Trục liên thông văn bản thành phố Đà Nẵng"], hops
     assert "hub.H60" not in page and "application/pdf" not in page  # staff read names, not codes (issue 18)
 
