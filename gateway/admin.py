@@ -103,8 +103,24 @@ def config_changes(form: dict[str, Any]) -> dict[str, Any]:
                      "make_up_days": parse_days(str(form.get("make_up_days") or ""), "make_up_days"),
                      "public_holidays": bool(form.get("public_holidays"))},
         "review_chain": chain,
+        "review_chains": _chains_per_type(str(form.get("review_chains") or "")),
         "signing_delegation": bool(form.get("signing_delegation")),
     }
+
+
+def _chains_per_type(text: str) -> dict[str, Any] | None:
+    """{"QD": [steps], ...} as typed; empty: every type follows the agency's chain. Routing validates the steps."""
+    if not text.strip():
+        return None
+    try:
+        chains = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(f"Quy trình theo loại văn bản không phải JSON hợp lệ (dòng {exc.lineno}).",
+                               field="review_chains") from None
+    if not isinstance(chains, dict):
+        raise ValidationFailed("Quy trình theo loại văn bản phải có dạng {\"mã loại\": [các bước]}.",
+                               field="review_chains")
+    return chains
 
 
 def staff_entry(user: User) -> dict[str, Any]:
@@ -385,6 +401,8 @@ def config_page(request: Request, g: Gateway, v: Viewer, error: str | None = Non
         "review_chain": json.dumps(config.get("review_chain") or [], ensure_ascii=False, indent=2),
         "allow_unsigned_send": bool(config.get("allow_unsigned_send")),
         "signing_delegation": config.get("signing_delegation", True),
+        "review_chains": json.dumps(config.get("review_chains"), ensure_ascii=False, indent=2)
+        if config.get("review_chains") else "",
     }
     return render(request, "admin_config.html", v, status_code=status_code, form=form, error=error, notices=NOTICES,
                   section="config", **rules.page_context(g, v))
@@ -413,7 +431,7 @@ def _config_error_page(request: Request, g: Gateway, v: Viewer, form: dict[str, 
     """Re-show what the admin typed, with the reason, rather than the stored configuration."""
     shown = {k: form.get(k, "") for k in ("agency_name", "default_deadline_days",
                                           "due_soon_hours", "periods", "extra_days_off", "make_up_days",
-                                          "review_chain")}
+                                          "review_chain", "review_chains")}
     shown["public_holidays"] = bool(form.get("public_holidays"))
     shown["allow_unsigned_send"] = bool(form.get("allow_unsigned_send"))
     shown["signing_delegation"] = bool(form.get("signing_delegation"))

@@ -186,3 +186,26 @@ def api_take_back(body: TakeBackRequest, incoming_id: str = ItemId, key: str = I
 def progress(unit: str | None = Query(None, max_length=40), v: Viewer = Depends(viewer),
              g: Gateway = Depends(gw)) -> list[dict[str, Any]]:
     return g.backends.call(v.actor, "routing", "unit_progress", unit)
+
+
+class ReviewChains(BaseModel):
+    review_chain: list[dict[str, Any]] = Field(description="The agency's chain (docs/routing.md: key, label, roles, "
+                                                           "unit or same_unit; the last step signs)")
+    review_chains: dict[str, list[dict[str, Any]]] = Field(
+        {}, description="A chain per document type code, e.g. {\"QD\": [...]}; other types follow review_chain")
+
+
+@router.get("/review-chains", response_model=ReviewChains, summary="Quy trình trình duyệt dự thảo (theo loại văn bản)")
+def review_chains(v: Viewer = Depends(viewer), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    config = g.backends.call(v.actor, "routing", "get_config")
+    return {"review_chain": config.get("review_chain") or [], "review_chains": config.get("review_chains") or {}}
+
+
+@router.put("/review-chains", response_model=ReviewChains, summary="Đặt quy trình trình duyệt (quản trị)",
+            description="Administrator. Every chain is checked before it is saved; an empty `review_chains` leaves "
+                        "every type on the agency's chain.")
+def set_review_chains(body: ReviewChains, v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict:
+    v.actor.require("admin")
+    config = g.backends.call(v.actor, "routing", "configure", review_chain=body.review_chain,
+                             review_chains=body.review_chains or None)
+    return {"review_chain": config.get("review_chain") or [], "review_chains": config.get("review_chains") or {}}

@@ -11,6 +11,8 @@ A chain is a list of steps, stored per agency (routing's agency configuration) a
   drafter's unit (the department head reviews the content of their own staff's drafts).
 - The last step, and only it, `signs`: its approval is the leader's approval and personal signature; a
   delegate with the "approve" scope may act there during the delegation period.
+- A document type may have its own chain (`review_chains`, e.g. a decision goes through legal review, a
+  report does not); other types follow the agency's chain.
 - Any step approves (to the next step) or returns the draft to the drafter with comments; a resubmitted draft
   starts the chain again from the first step [001 Đ4.2, 002 Đ12].
 """
@@ -87,6 +89,28 @@ def parse_chain(raw: list[dict[str, Any]] | None) -> list[ChainStep]:
     if Role.LEADER.value not in steps[-1].roles:
         raise ValidationFailed("Bước ký phải do lãnh đạo cơ quan thực hiện.", roles=sorted(steps[-1].roles))
     return steps
+
+
+def parse_chains(raw: dict[str, Any] | None) -> dict[str, list[ChainStep]]:
+    """Chains per document type code (NĐ 30 Phụ lục III: "QD", "TTr"...): each validated like the agency's chain."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValidationFailed("Quy trình theo loại văn bản phải có dạng {\"mã loại\": [các bước]}.", chains=str(raw))
+    chains = {}
+    for type_code, steps in raw.items():
+        code = str(type_code).strip()
+        if not code or len(code) > 20:
+            raise ValidationFailed("Mã loại văn bản của quy trình không hợp lệ.", type_code=code[:40])
+        chains[code] = parse_chain(steps if isinstance(steps, list) else [])
+    return chains
+
+
+def chain_for(type_code: str | None, default: list[dict[str, Any]] | None,
+              per_type: dict[str, Any] | None) -> list[ChainStep]:
+    """The chain a draft of this type follows: its type's own chain if the agency set one, else the agency's."""
+    own = (per_type or {}).get(type_code or "")
+    return parse_chain(own if own else default)
 
 
 def chain_from_snapshot(snapshot: list[dict[str, Any]]) -> list[ChainStep]:

@@ -17,7 +17,7 @@ from services.common.errors import Conflict, CongVanError, Forbidden, NotFound, 
 from services.common.outbox import enqueue
 from services.routing import domain
 from services.routing.base import _iso, row_id
-from services.routing.chains import ChainStep, parse_chain, require_step
+from services.routing.chains import ChainStep, chain_for, parse_chain, require_step
 from services.routing.domain import Authority, Scope, sign_operation
 from services.routing.models import (
     Draft,
@@ -144,7 +144,8 @@ class Drafting:
                 return self._draft_view(session, draft)  # retried call
             if draft.status not in ("drafting", "returned"):
                 raise Conflict("Dự thảo này không thể trình duyệt nữa.", status=draft.status)
-            steps = parse_chain(self._config(session).review_chain)
+            cfg = self._config(session)
+            steps = chain_for(draft.type_code, cfg.review_chain, cfg.review_chains)
             draft.chain = [s.to_dict() for s in steps]
             draft.status, draft.step = "in_review", 0
             draft.updated_at = self._now()

@@ -39,6 +39,8 @@ class AgencyConfig(Base):
     # None (an agency from before the setting) or True: a leader may delegate "approve and sign"; False: the agency
     # switched signing delegation off, and grants already made no longer let anyone sign.
     signing_delegation: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # a chain per document type code ({"QD": [steps]}); a type not named here follows `review_chain`
+    review_chains: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class Staff(Base):
@@ -319,6 +321,6 @@ class Notification(Base):
 outbox = make_outbox_table(Base.metadata)
 agency_rules = make_rules_table(Base.metadata)  # services/common/agency_rules.py
 add_later_columns(Base.metadata, {"draft": ("outgoing_id", "issued_number", "issued_at"),
-                                  "agency_config": ("signing_delegation",)})
+                                  "agency_config": ("signing_delegation", "review_chains")})
 
 from services.routing import schedule_models  # noqa: E402,F401 - its tables are on this metadata

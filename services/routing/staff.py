@@ -17,7 +17,7 @@ from services.common.errors import ValidationFailed
 from services.common.workcalendar import WorkCalendar
 from services.routing import domain
 from services.routing.base import _iso
-from services.routing.chains import parse_chain
+from services.routing.chains import parse_chain, parse_chains
 from services.routing.models import (
     AgencyConfig,
     Staff,
@@ -30,12 +30,16 @@ class StaffAndSettings:
         """Per-agency settings (admin): calendar, registration limit, default deadline, distributor, chain."""
         actor.require(Role.ADMIN)
         allowed = {"agency_name", "calendar", "registration_limit_hours", "default_deadline_days",
-                   "due_soon_hours", "distributor_user_id", "review_chain", "signing_delegation"}
+                   "due_soon_hours", "distributor_user_id", "review_chain", "signing_delegation",
+                   "review_chains"}
         unknown = set(changes) - allowed
         if unknown:
             raise ValidationFailed("Có thiết lập không được hỗ trợ.", unknown=sorted(unknown))
         if "review_chain" in changes and changes["review_chain"] is not None:
             parse_chain(changes["review_chain"])
+        if "review_chains" in changes:
+            changes["review_chains"] = {code: [s.to_dict() for s in steps] for code, steps in
+                                        parse_chains(changes["review_chains"]).items()} or None
         if "calendar" in changes:
             WorkCalendar.from_config(changes["calendar"])  # refuse a broken calendar now
         for key in ("registration_limit_hours", "default_deadline_days", "due_soon_hours"):
@@ -58,7 +62,9 @@ class StaffAndSettings:
                 "default_deadline_days": cfg.default_deadline_days, "due_soon_hours": cfg.due_soon_hours,
                 "distributor_user_id": cfg.distributor_user_id,
                 "review_chain": [s.to_dict() for s in parse_chain(cfg.review_chain)],
-                "signing_delegation": cfg.signing_delegation is not False}
+                "signing_delegation": cfg.signing_delegation is not False,
+                "review_chains": {code: [s.to_dict() for s in steps]
+                                  for code, steps in parse_chains(cfg.review_chains).items()}}
 
     def get_rules(self, actor: Actor) -> list[dict[str, Any]]:
         """The agency's rules that routing applies (services/common/agency_rules.py); the reception limit is kept

@@ -144,3 +144,22 @@ def test_review_chain_is_per_agency_configuration(routing, people, blobs):
 def test_draft_files_must_be_in_the_blob_store(routing, people):
     with pytest.raises(NotFound):
         routing.create_draft(people.spec_kt, "Không có tệp", "0" * 64)
+
+
+def test_a_document_type_follows_its_own_chain(routing, people, blobs):
+    """A decision (QD) goes through the office's legal review; a report (BC) goes straight to the department head
+    and the leader; a type not named follows the agency's chain."""
+    head_then_leader = [{"key": "department", "label": "Lãnh đạo phòng", "roles": ["department_head"],
+                         "same_unit": True}, {"key": "leader", "label": "Lãnh đạo", "roles": ["leader"], "signs": True}]
+    with pytest.raises(ValidationFailed):  # each type's chain is checked like the agency's
+        routing.configure(people.admin, review_chains={"BC": [{"key": "x", "roles": ["specialist"]}]})
+    config = routing.configure(people.admin, review_chains={"BC": head_then_leader})
+    assert [s["key"] for s in config["review_chains"]["BC"]] == ["department", "leader"]
+    report = routing.create_draft(people.spec_kt, "Báo cáo quý I", pdf(blobs, "bc"), type_code="BC")["draft_id"]
+    decision = routing.create_draft(people.spec_kt, "Quyết định", pdf(blobs, "qd"), type_code="QD")["draft_id"]
+    routing.submit_draft(people.spec_kt, report)
+    routing.submit_draft(people.spec_kt, decision)
+    assert routing.approve_draft(people.head_kt, report)["step"]["key"] == "leader"
+    assert routing.approve_draft(people.head_kt, decision)["step"]["key"] == "office"
+    routing.configure(people.admin, review_chains=None)
+    assert routing.get_config(people.admin)["review_chains"] == {}
