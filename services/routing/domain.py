@@ -268,6 +268,11 @@ def progress_summary(items: Iterable[dict[str, Any]]) -> dict[str, int]:
     return summary
 
 
+def initials_of(full_name: str) -> str:
+    """Ký tắt as the system records it: the first letter of each word of the name, "Phạm Thị Trưởng" -> "PTT"."""
+    return "".join(word[0] for word in (full_name or "").split() if word).upper()
+
+
 def sign_operation(draft_id: int, step_index: int) -> str:
     """The business operation a leader's signature belongs to, for signing's idempotency: a retry of the same
     approval gets the signature already made, another draft carrying the same file gets its own."""

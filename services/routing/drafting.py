@@ -328,6 +328,23 @@ class Drafting:
             raise AssertionError("unreachable")
         return draft, step, authority
 
+    def _initials(self, session: Session, draft: Draft) -> list[dict[str, Any]]:
+        """The reviewers' initials (ký tắt) of the current round: each approval since the last submission, with
+        the step, the version it approved and when ("Trình dự thảo ... tới Lãnh đạo được phân công phụ trách xem
+        xét, ký tắt trước khi trình Lãnh đạo cơ quan ... ký ban hành", Tuyên Quang QĐ 51/2024 Đ12.1c)."""
+        rows = list(session.scalars(select(DraftComment).where(DraftComment.draft_id == draft.id).order_by(
+            DraftComment.id)))
+        since = max((i for i, c in enumerate(rows) if c.kind == "submit"), default=-1)
+        out = []
+        for c in rows[since + 1:]:
+            if c.kind in ("approve", "sign"):
+                staff = session.get(Staff, c.user_id)
+                name = staff.full_name if staff else c.user_id
+                out.append({"step": c.step, "user_id": c.user_id, "on_behalf_of": c.on_behalf_of,
+                            "initials": domain.initials_of(name), "full_name": name, "version": c.version,
+                            "at": _iso(c.at), "signs": c.kind == "sign"})
+        return out
+
     def _notify_step(self, session: Session, draft: Draft, step: ChainStep) -> None:
         people = [s.user_id for s in session.scalars(select(Staff).where(Staff.active))
                   if step.admits_person(set(s.roles or []), s.unit, draft.unit)]
@@ -357,6 +374,7 @@ class Drafting:
                                  "step": c.step, "version": c.version, "text": c.text, "at": _iso(c.at)}
                                 for c in session.scalars(select(DraftComment).where(
                                     DraftComment.draft_id == draft.id).order_by(DraftComment.id))]
+            view["initials"] = self._initials(session, draft)
             view["participants"] = sorted(p.user_id for p in session.scalars(
                 select(DraftParticipant).where(DraftParticipant.draft_id == draft.id)))
             view["chain"] = [s.to_dict() for s in steps]

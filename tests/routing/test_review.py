@@ -163,3 +163,17 @@ def test_a_document_type_follows_its_own_chain(routing, people, blobs):
     assert routing.approve_draft(people.head_kt, decision)["step"]["key"] == "office"
     routing.configure(people.admin, review_chains=None)
     assert routing.get_config(people.admin)["review_chains"] == {}
+
+
+def test_reviewers_initials_are_recorded_for_the_current_round(routing, people, draft):
+    draft_id = draft["draft_id"]
+    routing.submit_draft(people.spec_kt, draft_id)
+    routing.approve_draft(people.head_kt, draft_id)
+    initials = routing.get_draft(people.spec_kt, draft_id)["initials"]
+    assert [(i["initials"], i["step"], i["version"]) for i in initials] == [("PTTP", "department", 1)]
+    routing.return_draft(people.spec_vp, draft_id, "Sửa thể thức")
+    routing.submit_draft(people.spec_kt, draft_id)  # a new round: the earlier initials no longer stand
+    assert routing.get_draft(people.spec_kt, draft_id)["initials"] == []
+    routing.approve_draft(people.head_kt, draft_id)
+    routing.approve_draft(people.spec_vp, draft_id)
+    assert [i["initials"] for i in routing.get_draft(people.spec_kt, draft_id)["initials"]] == ["PTTP", "NVPC"]
