@@ -352,3 +352,17 @@ def test_a_conversion_that_outlasts_the_rpc_timeout_is_asked_again_and_its_refus
     with pytest.raises(ValidationFailed) as refused:
         _prepare(g, viewer, "a" * 64)
     assert refused.value is broken and len(calls) == 2
+
+
+def test_the_reviewers_initials_show_on_the_draft(gateway):
+    """Ký tắt (Tuyên Quang Đ12.1c): the department head's approval is their initials on the draft, page and REST."""
+    specialist, head = gateway(SPECIALIST), gateway(HEAD)
+    draft_id = create_draft(specialist, "Về việc kiểm kê tài liệu lưu trữ năm 2026 (thử ký tắt)")
+    post(specialist, draft_id, "trinh")
+    assert 'id="ky-tat"' not in specialist.get(f"/du-thao/{draft_id}").text
+    assert post(head, draft_id, "duyet", comment="Đồng ý").status_code == 303
+    page = specialist.get(f"/du-thao/{draft_id}").text
+    initials = page.split('id="ky-tat"')[1].split("</dd>")[0]
+    assert "<strong>PMT</strong>" in initials and "Phạm Minh Tuấn" in initials
+    [entry] = specialist.get(f"/api/v1/drafts/{draft_id}").json()["initials"]
+    assert (entry["initials"], entry["version"]) == ("PMT", 1)
