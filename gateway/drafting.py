@@ -30,11 +30,12 @@ OFFICE_EXTENSIONS = (".docx", ".odt")
 STATUS_LABELS = {"drafting": "Đang soạn", "in_review": "Đang trình duyệt", "returned": "Bị trả lại",
                  "signed": "Đã ký, chờ ban hành", "issued": "Đã ban hành"}
 COMMENT_LABELS = {"comment": "Góp ý", "submit": "Trình duyệt", "approve": "Đồng ý, chuyển bước sau",
-                  "return": "Trả lại", "sign": "Duyệt và ký", "handover": "Bàn giao"}
+                  "return": "Trả lại", "sign": "Duyệt và ký", "handover": "Bàn giao", "deputy": "Chọn phó phụ trách"}
 NOTICES = {"da-tao": "Đã tạo dự thảo.", "da-them-phien-ban": "Đã tải lên phiên bản mới.",
            "da-moi-gop-y": "Đã mời góp ý.", "da-gop-y": "Đã gửi ý kiến.", "da-trinh": "Đã trình duyệt dự thảo.",
            "da-duyet": "Đã duyệt, dự thảo chuyển sang bước sau.", "da-tra-lai": "Đã trả lại dự thảo cho người soạn.",
-           "da-ky": "Đã duyệt và ký số dự thảo; văn bản chuyển văn thư chờ ban hành."}
+           "da-ky": "Đã duyệt và ký số dự thảo; văn bản chuyển văn thư chờ ban hành.",
+           "da-chon-pho-phu-trach": "Đã lưu phó phụ trách của dự thảo."}
 
 
 # -- files ---------------------------------------------------------------------------------------------------------
@@ -159,7 +160,7 @@ def _step(view: dict[str, Any]) -> ChainStep | None:
     if not s:
         return None
     return ChainStep(key=s["key"], label=s["label"], roles=frozenset(s.get("roles") or ()), unit=s.get("unit"),
-                     same_unit=bool(s.get("same_unit")), signs=bool(s.get("signs")))
+                     same_unit=bool(s.get("same_unit")), signs=bool(s.get("signs")), user=s.get("user"))
 
 
 def waits_for(view: dict[str, Any], v: Viewer) -> bool:
@@ -179,7 +180,7 @@ def step_people(g: Gateway, v: Viewer, view: dict[str, Any]) -> list[str] | None
     except CongVanError:
         return None
     return [s.get("full_name") or s.get("username") or s["user_id"] for s in staff
-            if step.admits_person(set(s.get("roles") or []), s.get("unit"), view.get("unit"))]
+            if step.admits_person(set(s.get("roles") or []), s.get("unit"), view.get("unit"), s.get("user_id"))]
 
 
 def _people(g: Gateway, v: Viewer) -> dict[str, Any]:
@@ -196,6 +197,7 @@ def _decorate(view: dict[str, Any], people: dict[str, Any]) -> dict[str, Any]:
     view["priority_label"] = URGENCY_LABELS.get(view.get("priority") or 0, "")
     view["drafted_by_name"] = name(view.get("drafted_by"))
     view["signed_by_name"] = name(view.get("signed_by"))
+    view["deputy_name"] = name(view.get("deputy_user_id"))
     for c in view.get("comments") or []:
         c["user_name"] = name(c.get("user_id"))
         c["kind_label"] = COMMENT_LABELS.get(c.get("kind"), c.get("kind"))
@@ -223,7 +225,9 @@ def _draft_page(request: Request, g: Gateway, v: Viewer, draft_id: int, error: s
                   answered=answered,
                   is_author=view.get("drafted_by") == v.user.id, waits_for_me=waits_for(view, v),
                   reviewers=step_people(g, v, view),
-                  colleagues=colleagues, error=error, notice=NOTICES.get(request.query_params.get("tb", "")))
+                  colleagues=colleagues, error=error,
+                  leaders=sorted((u for u in people.values() if "leader" in (u.roles or []) and not u.disabled),
+                                 key=lambda u: u.full_name), notice=NOTICES.get(request.query_params.get("tb", "")))
 
 
 def _incoming_label(g: Gateway, v: Viewer, incoming_id: str) -> str:
@@ -314,6 +318,11 @@ def install(app: FastAPI) -> None:
         if sha256 not in versions:
             raise NotFound("Không tìm thấy tệp trong dự thảo này.", draft_id=draft_id, sha256=sha256)
         return stream_blob(g, v, sha256, f"du-thao-{draft_id}-phien-ban-{versions[sha256]}.pdf")
+
+    @app.post("/du-thao/{draft_id}/pho-phu-trach", include_in_schema=False)
+    def deputy(draft_id: int, user_id: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "routing", "name_deputy", draft_id, user_id or None)
+        return _back(draft_id, "da-chon-pho-phu-trach")
 
     @app.post("/du-thao/{draft_id}/phien-ban", include_in_schema=False)
     def new_version(request: Request, draft_id: int, note: str = Form(""), file: UploadFile = File(...),

@@ -209,3 +209,16 @@ def set_review_chains(body: ReviewChains, v: Viewer = Depends(csrf_checked), g: 
     config = g.backends.call(v.actor, "routing", "configure", review_chain=body.review_chain,
                              review_chains=body.review_chains or None)
     return {"review_chain": config.get("review_chain") or [], "review_chains": config.get("review_chains") or {}}
+
+
+class DeputyRequest(BaseModel):
+    user_id: str | None = Field(None, max_length=64, description="A leader; null clears it")
+
+
+@router.post("/drafts/{draft_id}/deputy", responses=NOT_FOUND, tags=["Dự thảo và công việc"],
+             summary="Chọn phó phụ trách (ký tắt trước khi lãnh đạo ký)",
+             description="The drafter, while drafting or returned; taken into the chain at the next submission "
+                         "(Tuyên Quang Đ12.1c).")
+def api_deputy(body: DeputyRequest, draft_id: int = Path(ge=1, lt=2**31), v: Viewer = Depends(csrf_checked),
+               g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return g.backends.call(v.actor, "routing", "name_deputy", draft_id, body.user_id or None)

@@ -43,21 +43,27 @@ class ChainStep:
     unit: str | None = None
     same_unit: bool = False
     signs: bool = False
+    user: str | None = None  # one named person only: the deputy in charge of this draft (phó phụ trách)
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "label": self.label, "roles": sorted(self.roles), "unit": self.unit,
-                "same_unit": self.same_unit, "signs": self.signs}
+                "same_unit": self.same_unit, "signs": self.signs, "user": self.user}
 
     def admits(self, actor: Actor, draft_unit: str | None) -> bool:
         """Whether the actor's own role and unit fit the step (delegation is checked by the caller)."""
+        if self.user:
+            return actor.user_id == self.user and actor.has(*self.roles)
         if not actor.has(*self.roles):
             return False
         if self.unit and actor.unit != self.unit:
             return False
         return not (self.same_unit and actor.unit != draft_unit)
 
-    def admits_person(self, roles: set[str], unit: str | None, draft_unit: str | None) -> bool:
+    def admits_person(self, roles: set[str], unit: str | None, draft_unit: str | None,
+                      user_id: str | None = None) -> bool:
         """Same test on a staff-directory entry: whom to notify when a draft reaches the step."""
+        if self.user and user_id != self.user:
+            return False
         if not roles & self.roles:
             return False
         if self.unit and unit != self.unit:
@@ -82,7 +88,7 @@ def parse_chain(raw: list[dict[str, Any]] | None) -> list[ChainStep]:
         keys.add(key)
         steps.append(ChainStep(key=key, label=str(item.get("label") or key), roles=roles,
                                unit=item.get("unit") or None, same_unit=bool(item.get("same_unit")),
-                               signs=bool(item.get("signs"))))
+                               signs=bool(item.get("signs")), user=item.get("user") or None))
     if not steps[-1].signs or any(s.signs for s in steps[:-1]):
         raise ValidationFailed("Bước cuối cùng (và chỉ bước cuối) là bước lãnh đạo duyệt và ký.",
                                chain=[s.key for s in steps])
@@ -111,6 +117,20 @@ def chain_for(type_code: str | None, default: list[dict[str, Any]] | None,
     """The chain a draft of this type follows: its type's own chain if the agency set one, else the agency's."""
     own = (per_type or {}).get(type_code or "")
     return parse_chain(own if own else default)
+
+
+DEPUTY_KEY = "deputy_in_charge"
+
+
+def with_deputy(steps: list[ChainStep], user_id: str | None) -> list[ChainStep]:
+    """The deputy in charge named for a draft reviews and initials it just before the signing step ("Trình dự thảo
+    ... tới Lãnh đạo được phân công phụ trách xem xét, ký tắt trước khi trình Lãnh đạo cơ quan ... ký ban hành",
+    Tuyên Quang QĐ 51/2024 Đ12.1c)."""
+    if not user_id:
+        return steps
+    deputy = ChainStep(key=DEPUTY_KEY, label="Phó phụ trách (ký tắt)", roles=frozenset({Role.LEADER.value}),
+                       user=user_id)
+    return [s for s in steps[:-1] if s.key != DEPUTY_KEY] + [deputy, steps[-1]]
 
 
 def chain_from_snapshot(snapshot: list[dict[str, Any]]) -> list[ChainStep]:

@@ -17,7 +17,7 @@ from services.common.errors import Conflict, CongVanError, Forbidden, NotFound, 
 from services.common.outbox import enqueue
 from services.routing import domain
 from services.routing.base import _iso, row_id
-from services.routing.chains import ChainStep, chain_for, parse_chain, require_step
+from services.routing.chains import ChainStep, chain_for, parse_chain, require_step, with_deputy
 from services.routing.domain import Authority, Scope, sign_operation
 from services.routing.models import (
     Draft,
@@ -135,6 +135,23 @@ class Drafting:
                        f"{actor.full_name}: {text}", "draft", draft.id)
             return self._draft_view(session, draft)
 
+    def name_deputy(self, actor: Actor, draft_id: int, user_id: str | None) -> dict[str, Any]:
+        """The drafter names (or clears) the deputy in charge (phó phụ trách), who reviews and initials the draft
+        just before the leader signs; taken into the chain at the next submission."""
+        with self._unit_of_work(actor) as session:
+            draft = self._editable_draft(session, actor, draft_id)
+            name = "(không có)"
+            if user_id:
+                deputy = self._staff(session, user_id)
+                if Role.LEADER.value not in (deputy.roles or []):
+                    raise ValidationFailed("Phó phụ trách phải là lãnh đạo cơ quan.", user_id=user_id)
+                name = deputy.full_name
+            if draft.deputy_user_id != (user_id or None):
+                draft.deputy_user_id = user_id or None
+                draft.updated_at = self._now()
+                self._comment(session, draft, actor.user_id, None, "deputy", name)
+            return self._draft_view(session, draft)
+
     def submit_draft(self, actor: Actor, draft_id: int, note: str = "") -> dict[str, Any]:
         """The drafter submits along the agency's chain; a returned draft starts again from the first step."""
         with self._unit_of_work(actor) as session:
@@ -145,7 +162,7 @@ class Drafting:
             if draft.status not in ("drafting", "returned"):
                 raise Conflict("Dự thảo này không thể trình duyệt nữa.", status=draft.status)
             cfg = self._config(session)
-            steps = chain_for(draft.type_code, cfg.review_chain, cfg.review_chains)
+            steps = with_deputy(chain_for(draft.type_code, cfg.review_chain, cfg.review_chains), draft.deputy_user_id)
             draft.chain = [s.to_dict() for s in steps]
             draft.status, draft.step = "in_review", 0
             draft.updated_at = self._now()
@@ -347,7 +364,7 @@ class Drafting:
 
     def _notify_step(self, session: Session, draft: Draft, step: ChainStep) -> None:
         people = [s.user_id for s in session.scalars(select(Staff).where(Staff.active))
-                  if step.admits_person(set(s.roles or []), s.unit, draft.unit)]
+                  if step.admits_person(set(s.roles or []), s.unit, draft.unit, s.user_id)]
         notify(session, people, "review", f"{domain.urgency_prefix(draft.priority)}Dự thảo chờ duyệt ({step.label}): "
                f"{draft.title}", ref_kind="draft", ref_id=draft.id)
 
@@ -362,6 +379,7 @@ class Drafting:
             "step": steps[draft.step].to_dict() if steps and draft.step is not None else None,
             "signed_sha256": draft.signed_sha256, "signed_by": draft.signed_by,
             "signed_on_behalf_of": draft.signed_on_behalf_of, "updated_at": _iso(draft.updated_at),
+            "deputy_user_id": draft.deputy_user_id,
             "outgoing_id": draft.outgoing_id, "issued_number": draft.issued_number,
             "issued_at": _iso(draft.issued_at),
         }

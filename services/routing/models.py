@@ -156,6 +156,7 @@ class Draft(Base):
     status: Mapped[str] = mapped_column(String(20), default="drafting")  # drafting|in_review|returned|signed|issued
     answers: Mapped[list[str]] = mapped_column(JSON, default=list)
     chain: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    deputy_user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # phó phụ trách, reviews last
     step: Mapped[int | None] = mapped_column(Integer, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     signed_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -320,7 +321,7 @@ class Notification(Base):
 
 outbox = make_outbox_table(Base.metadata)
 agency_rules = make_rules_table(Base.metadata)  # services/common/agency_rules.py
-add_later_columns(Base.metadata, {"draft": ("outgoing_id", "issued_number", "issued_at"),
+add_later_columns(Base.metadata, {"draft": ("outgoing_id", "issued_number", "issued_at", "deputy_user_id"),
                                   "agency_config": ("signing_delegation", "review_chains")})
 
 from services.routing import schedule_models  # noqa: E402,F401 - its tables are on this metadata

@@ -269,6 +269,10 @@ class RoutingService(ReportQueries):
         return self._call("comment_draft", draft_id, text)
 
     @rpc
+    def name_deputy(self, draft_id: int, user_id: str | None) -> dict[str, Any]:
+        return self._call("name_deputy", draft_id, user_id)
+
+    @rpc
     def submit_draft(self, draft_id: int, note: str = "") -> dict[str, Any]:
         return self._call("submit_draft", draft_id, note)
 

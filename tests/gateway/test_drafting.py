@@ -366,3 +366,29 @@ def test_the_reviewers_initials_show_on_the_draft(gateway):
     assert "<strong>PMT</strong>" in initials and "Phạm Minh Tuấn" in initials
     [entry] = specialist.get(f"/api/v1/drafts/{draft_id}").json()["initials"]
     assert (entry["initials"], entry["version"]) == ("PMT", 1)
+
+
+def test_the_deputy_in_charge_named_on_the_page_reviews_before_the_signing_step(gateway):
+    specialist, head, leader = gateway(SPECIALIST), gateway(HEAD), gateway(LEADER)
+    draft_id = create_draft(specialist, "Về việc quy hoạch kho lưu trữ (thử phó phụ trách)")
+    page = specialist.get(f"/du-thao/{draft_id}").text
+    leader_id = re.search(r'<option value="([^"]+)"[^>]*>Nguyễn Văn An', page.split('id="pho-phu-trach"')[1]).group(1)
+    named = post(specialist, draft_id, "pho-phu-trach", user_id=leader_id)
+    assert named.status_code == 303
+    page = specialist.get(named.headers["location"]).text
+    assert "Đã lưu phó phụ trách của dự thảo." in page
+    assert "Nguyễn Văn An" in page.split('id="phu-trach"')[1].split("</dd>")[0]
+    post(specialist, draft_id, "trinh")
+    assert post(head, draft_id, "duyet", comment="Đồng ý").status_code == 303
+    page = leader.get(f"/du-thao/{draft_id}").text
+    assert "Phó phụ trách (ký tắt)" in page.split('id="dang-cho"')[1].split("</dd>")[0]
+    assert post(leader, draft_id, "duyet", comment="Ký tắt").status_code == 303  # not the signature yet
+    view = specialist.get(f"/api/v1/drafts/{draft_id}").json()
+    assert view["step"]["key"] == "leader" and [i["initials"] for i in view["initials"]] == ["PMT", "NVA"]
+
+    other = create_draft(specialist, "Về việc tập huấn lưu trữ (thử phó phụ trách qua API)")
+    csrf = csrf_of(specialist.get(f"/du-thao/{other}").text)
+    r = specialist.post(f"/api/v1/drafts/{other}/deputy", json={"user_id": leader_id}, headers={"x-csrf-token": csrf})
+    assert r.status_code == 200 and r.json()["deputy_user_id"] == leader_id
+    r = specialist.post(f"/api/v1/drafts/{other}/deputy", json={"user_id": None}, headers={"x-csrf-token": csrf})
+    assert r.status_code == 200 and r.json()["deputy_user_id"] is None

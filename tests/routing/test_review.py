@@ -177,3 +177,38 @@ def test_reviewers_initials_are_recorded_for_the_current_round(routing, people, 
     routing.approve_draft(people.head_kt, draft_id)
     routing.approve_draft(people.spec_vp, draft_id)
     assert [i["initials"] for i in routing.get_draft(people.spec_kt, draft_id)["initials"]] == ["PTTP", "NVPC"]
+
+
+def test_the_deputy_in_charge_initials_before_the_leader_signs(routing, people, blobs, signer):
+    """Tuyên Quang Đ12.1c: the drafter names the deputy in charge (phó phụ trách); the draft waits for that
+    deputy alone, just before the signing step, and their approval is their initials."""
+    deputy = people.leader.__class__(**{**vars(people.leader), "user_id": "u-vice", "username": "u-vice",
+                                        "full_name": "Lý Văn Phó"})
+    other = people.leader.__class__(**{**vars(people.leader), "user_id": "u-vice2", "username": "u-vice2",
+                                       "full_name": "Mai Thị Hai"})
+    routing.sync_staff(people.admin, [{"user_id": p.user_id, "username": p.username, "full_name": p.full_name,
+                                       "unit": None, "roles": ["leader"]} for p in (deputy, other)])
+    routing.configure(people.admin, review_chain=[
+        {"key": "department", "label": "Lãnh đạo phòng", "roles": ["department_head"], "same_unit": True},
+        {"key": "leader", "label": "Lãnh đạo", "roles": ["leader"], "signs": True}])
+    draft_id = routing.create_draft(people.spec_kt, "Tờ trình", pdf(blobs, "tt"))["draft_id"]
+    with pytest.raises(ValidationFailed):  # a deputy in charge is a leader
+        routing.name_deputy(people.spec_kt, draft_id, people.head_kt.user_id)
+    with pytest.raises(NotFound):  # the drafter names them; others do not even see the draft yet
+        routing.name_deputy(people.head_kt, draft_id, deputy.user_id)
+    assert routing.name_deputy(people.spec_kt, draft_id, deputy.user_id)["deputy_user_id"] == deputy.user_id
+    routing.submit_draft(people.spec_kt, draft_id)
+    view = routing.approve_draft(people.head_kt, draft_id)
+    assert view["step"]["key"] == "deputy_in_charge" and view["step"]["user"] == deputy.user_id
+    with pytest.raises(NotFound):  # another leader may not act at the deputy's step (nor skip it by signing)
+        routing.approve_draft(other, draft_id)
+    with pytest.raises(NotFound):
+        routing.approve_draft(people.leader, draft_id)
+    assert any(n["kind"] == "review" for n in routing.list_notifications(deputy))
+    assert not any(n["kind"] == "review" for n in routing.list_notifications(other))
+    view = routing.approve_draft(deputy, draft_id, "Ký tắt")
+    assert view["step"]["key"] == "leader"
+    assert routing.approve_draft(people.leader, draft_id)["status"] == "signed"
+    initials = routing.get_draft(people.spec_kt, draft_id)["initials"]
+    assert [(i["initials"], i["step"]) for i in initials] == [
+        ("PTTP", "department"), ("LVP", "deputy_in_charge"), ("NVA", "leader")]
