@@ -18,7 +18,7 @@ from services.common.outbox import enqueue
 from services.routing import domain
 from services.routing.base import _iso, row_id
 from services.routing.chains import ChainStep, chain_for, parse_chain, require_step, with_deputy
-from services.routing.domain import Authority, Scope, sign_operation
+from services.routing.domain import AssignmentKind, Authority, Scope, sign_operation
 from services.routing.models import (
     Draft,
     DraftComment,
@@ -69,7 +69,9 @@ class Drafting:
             session.add(DraftParticipant(draft_id=draft.id, user_id=actor.user_id, role="author"))
             for incoming_id in draft.answers:
                 handling = self._handling(session, incoming_id)
-                self._require_main_handler(session, actor, handling)
+                # the main handler, or a coordinator: "tạo dự thảo văn bản tại mục 'Xử lý chính' hoặc 'Phối hợp
+                # xử lý' của văn bản đến" (Bình Định QĐ 376 Đ4.2 Bước 1)
+                self._require_main_handler(session, actor, handling, AssignmentKind.COORDINATOR)
                 self._start(session, handling, actor)
                 handling.reply_draft_id = draft.id
                 self._history(session, handling, "reply_drafted", actor.user_id, None, title, {"draft_id": draft.id})

@@ -323,9 +323,10 @@ class IncomingHandling:
                 people += [a.user_id] if a.user_id else self._unit_heads(session, a.unit)  # type: ignore[arg-type]
         return people
 
-    def _require_main_handler(self, session: Session, actor: Actor, handling: Handling) -> None:
-        if not any(a.kind == AssignmentKind.MAIN and self._holds(actor, a)
-                   for a in self._assignments(session, handling)):
+    def _require_main_handler(self, session: Session, actor: Actor, handling: Handling,
+                              *also: AssignmentKind) -> None:
+        kinds = {AssignmentKind.MAIN, *also}
+        if not any(a.kind in kinds and self._holds(actor, a) for a in self._assignments(session, handling)):
             raise Forbidden("Chỉ người xử lý chính mới thực hiện được thao tác này.", user=actor.username,
                             incoming_id=handling.incoming_id)
 

@@ -208,3 +208,17 @@ def test_statuses_follow_the_registry_external_flag_not_the_sender(routing, data
         [False, False, True]
     assert [r["response_for"]["document_id"] for r in outbox_rows(database, "outgoing_status")] == \
         [electronic["document_id"]]
+
+
+def test_a_coordinator_may_start_the_reply(routing, people, system, blobs):
+    """Bình Định QĐ 376 Đ4.2 Bước 1: the reply is drafted from "Xử lý chính" or "Phối hợp xử lý"; a reader may not."""
+    routing.on_incoming_registered(system, registered_event("IN-40"))
+    routing.submit_incoming(people.clerk, "IN-40", people.leader.user_id)
+    routing.direct_incoming(people.leader, "IN-40", "Giao", main={"user_id": people.spec_kt.user_id},
+                            coordinators=[{"user_id": people.spec_th.user_id}],
+                            readers=[{"user_id": people.spec_vp.user_id}])
+    with pytest.raises(Forbidden):
+        routing.create_draft(people.spec_vp, "Trả lời", pdf(blobs, "r0"), answers=["IN-40"])
+    draft = routing.create_draft(people.spec_th, "Trả lời", pdf(blobs, "r1"), answers=["IN-40"])
+    view = routing.get_incoming(people.spec_kt, "IN-40")
+    assert view["reply_draft_id"] == draft["draft_id"] and view["history"][-1]["action"] == "reply_drafted"
