@@ -1,7 +1,7 @@
 """The five most used forms by keyboard alone, on a phone (390×844, Chromium through the demo deployment): signing
 in, sending a document (the searchable picker for its recipients, a server-side error found and fixed), receiving
 it in the other agency (the main action at the bottom of the screen), searching for it, creating a task (a date
-typed on a number pad, a colleague chosen in the picker). Only keys are pressed once a page is open; a file is
+typed on a number pad, colleagues searched in the picker). Only keys are pressed once a page is open; a file is
 chosen in the dialog the file field opens on Space, as a person does."""
 
 from __future__ import annotations
@@ -181,16 +181,18 @@ def test_five_forms_by_keyboard_on_a_phone(deployment, browser, artifacts_dir):
         wait_for(lambda: (clerk.go(cpage.url.removeprefix(clerk.base)) or
                           cpage.get_by_text(f"{number}/SNV-VP").count()), 60, "the search result", every=2)
 
-        # 5. Creating a task: a date typed on a number pad (no "/"), a colleague chosen in the picker.
+        # 5. Creating a task: a date typed on a number pad (no "/").
         clerk.go("/cong-viec")
         tab_to(cpage, named("input[name=title]"), "Tên công việc")
         cpage.keyboard.type("Rà soát văn bản nhận bằng điện thoại")
         tab_to(cpage, named("input[name=due]"), "Hạn hoàn thành")
         cpage.keyboard.type("05032027")
+        # Coordinators are the leaders' to name (routing refuses a clerk's): the picker is only searched, then closed.
         tab_to(cpage, "el => el.getAttribute('role') === 'combobox'", "Phối hợp")
         cpage.keyboard.type("do thu trang")
-        cpage.keyboard.press("Enter")
-        assert cpage.get_by_role("button", name=re.compile("^Bỏ chọn")).count() == 1
+        assert cpage.get_by_role("option").filter(visible=True).count() == 1
+        cpage.keyboard.press("Escape")
+        assert cpage.locator(".picker-input").get_attribute("aria-expanded") == "false"
         tab_to(cpage, named("button.main-action"), "Tạo công việc")
         with cpage.expect_navigation():
             cpage.keyboard.press("Enter")
