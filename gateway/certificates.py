@@ -13,10 +13,11 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, FastAPI, File, Form, Request, Security, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.admin import admin_post, admin_viewer
+from gateway.api import COMMON_ERRORS, bearer
 from gateway.app import Gateway, Viewer, gw, render
 from services.common.errors import ValidationFailed
 
@@ -73,7 +74,8 @@ def install(app: FastAPI) -> None:
 
 
 def _router() -> APIRouter:
-    router = APIRouter(prefix="/api/v1", tags=["Chứng thư số"])
+    router = APIRouter(prefix="/api/v1", tags=["Chứng thư số"], responses=COMMON_ERRORS,
+                       dependencies=[Security(bearer)])
 
     @router.get("/certificates", summary="Chứng thư số đã đăng ký của cơ quan, kèm cảnh báo sắp hết hạn (30, 7 ngày)")
     def listed(v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)) -> list[dict[str, Any]]:

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Path, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Path, Request, Security
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
+from gateway.api import COMMON_ERRORS, NOT_FOUND, bearer
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from services.common.errors import CongVanError, ValidationFailed
 from services.storage.blobs import blob_store
@@ -17,7 +18,7 @@ from services.storage.blobs import blob_store
 LABELS = {"so_van_ban": "Số, ký hiệu (ô 2)", "ngay_ban_hanh": "Địa danh, ngày tháng (ô 4)",
           "LanhDao": "Chữ ký của người có thẩm quyền (ô 7c)", "DauCoQuan": "Chữ ký số của cơ quan, con dấu (ô 8)"}
 MOVE_NOTE = "Điều chỉnh vị trí số, ngày, chữ ký, con dấu"
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses={**COMMON_ERRORS, **NOT_FOUND}, dependencies=[Security(bearer)])
 
 
 def _current(g: Gateway, v: Viewer, draft_id: int) -> tuple[dict[str, Any], str]:

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, FastAPI, Response, Security
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
 
-from gateway.api import COMMON_ERRORS, bearer
+from gateway.api import COMMON_ERRORS, NOT_FOUND, bearer
 from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
 from gateway.models import PushSubscription
 from gateway.webpush import Vapid, unb64url
@@ -26,7 +26,7 @@ from services.common.clock import now_utc
 from services.common.errors import NotFound, ValidationFailed
 
 log = logging.getLogger("congvan.gateway.push")
-router = APIRouter(prefix="/api/v1/push", responses=COMMON_ERRORS, dependencies=[Security(bearer)],
+router = APIRouter(prefix="/api/v1/push", responses={**COMMON_ERRORS, **NOT_FOUND}, dependencies=[Security(bearer)],
                    tags=["Thông báo đẩy"])
 NOT_CONFIGURED = "Hệ thống chưa bật thông báo đẩy (PUSH_ENABLED)."
 _vapid_lock = threading.Lock()
