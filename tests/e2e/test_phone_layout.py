@@ -43,7 +43,9 @@ CARD_LABELS = """() => [...document.querySelectorAll('main table')]
   .map(t => ({
     headerShown: t.tHead ? t.tHead.getBoundingClientRect().height > 1 : false,
     roles: t.getAttribute('role') + '/' + (t.tBodies[0].rows[0].getAttribute('role') || ''),
-    cells: [...t.tBodies[0].rows[0].cells].filter(c => c.textContent.trim()).map(c => ({
+    // the first row of data: a group's heading row (one th across the columns) names no column
+    cells: [...([...t.tBodies[0].rows].find(r => [...r.cells].some(c => c.tagName === 'TD'))
+                || t.tBodies[0].rows[0]).cells].filter(c => c.textContent.trim()).map(c => ({
       label: c.getAttribute('data-label'),
       drawn: getComputedStyle(c, '::before').content,
       role: c.getAttribute('role')}))}))"""
