@@ -212,8 +212,22 @@ def sent_to_h60(deployment, subject: str) -> str:
 
 def seed_for_the_crawl(deployment) -> None:
     """Pages the crawl reaches only through data: a document waiting for the clerk (its page, its PDF read page by
-    page) and a task of the clerk's (its page). Tests make their own data; the demo's lists start empty."""
-    from tests.e2e.helpers import csrf_of, signed_in, wait_for
+    page), a task of the clerk's (its page) and a draft of the specialist's (its page, its placement preview).
+    Tests make their own data; the demo's lists start empty."""
+    from tests.e2e.helpers import csrf_of, signed_in, vietnamese_pdf, wait_for
+
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    drafter = signed_in(base, SPECIALIST, demo_password(deployment, SPECIALIST))
+    try:
+        title = "Về việc rà soát khả năng tiếp cận trên điện thoại"
+        form = drafter.get("/du-thao/moi")
+        made = drafter.post("/du-thao/moi", data={"csrf_token": csrf_of(form.text), "title": title,
+                                                  "type_code": "CV", "priority": "0", "note": ""},
+                            files=[("file", ("Dự thảo.pdf", vietnamese_pdf("ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", title),
+                                             "application/pdf"))])
+        assert made.status_code == 303, made.text[:500]
+    finally:
+        drafter.close()
 
     number = sent_to_h60(deployment, "Về việc kiểm tra khả năng tiếp cận của mọi trang trên điện thoại")
     clerk = signed_in(f"http://127.0.0.1:{deployment.topology.gateway_port}", CLERK, demo_password(deployment, CLERK))
