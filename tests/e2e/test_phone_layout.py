@@ -212,7 +212,8 @@ def sent_to_h60(deployment, subject: str) -> str:
 
 def seed_for_the_crawl(deployment) -> None:
     """Pages the crawl reaches only through data: a document waiting for the clerk (its page, its PDF read page by
-    page), a task of the clerk's (its page) and a draft of the specialist's (its page, its placement preview).
+    page), a registered one (its handling page), a task of the clerk's (its page) and a draft of the specialist's
+    (its page, its placement preview).
     Tests make their own data; the demo's lists start empty."""
     from tests.e2e.helpers import csrf_of, signed_in, vietnamese_pdf, wait_for
 
@@ -230,10 +231,22 @@ def seed_for_the_crawl(deployment) -> None:
         drafter.close()
 
     number = sent_to_h60(deployment, "Về việc kiểm tra khả năng tiếp cận của mọi trang trên điện thoại")
+    handled_subject = "Về việc kiểm tra trang xử lý văn bản đến trên điện thoại"
+    handled = sent_to_h60(deployment, handled_subject)
     clerk = signed_in(f"http://127.0.0.1:{deployment.topology.gateway_port}", CLERK, demo_password(deployment, CLERK))
     try:
-        wait_for(lambda: f"{number}/SNV-VP" in clerk.get("/van-ban-den/cho-tiep-nhan").text, 120,
-                 "the crawl's document in the clerk's waiting list", every=2)
+        wait_for(lambda: all(f"{n}/SNV-VP" in clerk.get("/van-ban-den/cho-tiep-nhan").text for n in (number, handled)),
+                 120, "the crawl's documents in the clerk's waiting list", every=2)
+        # The second is received and registered: its handling page ("chờ trình") is then reachable too.
+        waiting = clerk.get("/van-ban-den/cho-tiep-nhan").text
+        doc_id = re.search(rf'href="/van-ban/([^"]+)">{handled}/SNV-VP', waiting).group(1)
+        page = clerk.get(f"/van-ban/{doc_id}").text
+        register_id = re.search(r'<select name="register_id"><option value="([^"]+)"', page).group(1)
+        accepted = clerk.post(f"/van-ban-den/{doc_id}/tiep-nhan",
+                              data={"csrf_token": csrf_of(page), "register_id": register_id})
+        assert accepted.status_code == 303, accepted.text[:500]
+        wait_for(lambda: handled_subject in clerk.get("/xu-ly?hop=cho-trinh").text, 120,
+                 "the registered document in 'chờ trình'", every=2)
         form = clerk.get("/cong-viec")
         made = clerk.post("/cong-viec", data={"csrf_token": csrf_of(form.text), "due": "05032027",
                                               "title": "Rà soát trang trên điện thoại"})
