@@ -39,7 +39,9 @@ A_PEOPLE = {"clerk": "thunt.vpcp", "leader": "longtd.vpcp", "department_head": "
             "specialist": "yenmt.tkbt", "admin": "taidv.vpcp"}
 B_PEOPLE = {"clerk": "namtv.vpdn", "leader": "vinhlq.vpdn", "department_head": "hangpt.thdn",
             "specialist": "phuchv.thdn", "admin": "ngocvt.vpdn"}
-PUBLIC = {"/dang-nhap", "/healthz", "/metrics", "/api/docs", "/api/docs/oauth2-redirect", "/api/v1/openapi.json"}
+# The installable app's manifest, icons and service worker are fetched before anyone signs in; they carry no data.
+PUBLIC = {"/dang-nhap", "/healthz", "/metrics", "/api/docs", "/api/docs/oauth2-redirect", "/api/v1/openapi.json",
+          "/manifest.webmanifest", "/icons/{kind}-{size}.png", "/sw.js"}
 PDF_STUB = b"%PDF-1.4\n%stub\n"
 
 
@@ -406,7 +408,8 @@ SCREEN_ACTIONS = {
     "gửi văn bản đi": ("GET", "/van-ban-di/gui", {"clerk"}),
     "quản trị người dùng": ("GET", "/quan-tri/nguoi-dung", {"admin"}),
     "cấu hình": ("GET", "/quan-tri/cau-hinh", {"admin"}),
-    "sổ văn bản (quản trị)": ("GET", "/quan-tri/so-van-ban", {"admin"}),
+    # The clerk keeps the registers too (their list); opening one is the agency rule register_openers' to allow.
+    "sổ văn bản (quản trị)": ("GET", "/quan-tri/so-van-ban", {"admin", "clerk"}),
     "danh sách chờ tiếp nhận": ("GET", "/api/v1/incoming/waiting-reception", {"clerk", "leader", "admin"}),
 }
 
