@@ -39,7 +39,7 @@
     list.hidden = true;
     var status = document.createElement("p");
     status.className = "picker-status";
-    status.setAttribute("role", "status");
+    status.setAttribute("aria-live", "polite");   // announced, without a second "status" on the page
     var help = document.createElement("span");
     help.id = id + "-hd";
     help.className = "hint";
