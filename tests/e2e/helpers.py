@@ -83,10 +83,13 @@ def legally_signed_pdf(deployment, organ_id: str, title: str, body: str, notatio
 
 def pick(scope, label: str, text: str) -> None:
     """Choose in a searchable picker (gateway/static/picker.js) as a person does: type the name or code, then Enter
-    on the first match. `scope` is a page or a locator."""
+    on the first match unless it is chosen already. `scope` is a page or a locator."""
     box = scope.get_by_role("combobox", name=label)
     box.fill(text)
-    box.press("Enter")
+    # Enter toggles: a recipient the form already chose (a reply goes back to its sender) stays chosen.
+    first = scope.locator(f"#{box.get_attribute('aria-controls')} [role=option]").filter(has_text=text).first
+    if first.get_attribute("aria-selected") != "true":
+        box.press("Enter")
     box.press("Escape")
 
 
