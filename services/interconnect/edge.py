@@ -32,7 +32,7 @@ from services.common.actor import system_actor
 from services.common.clock import now_vn
 from services.common.db import Database
 from services.common.errors import CongVanError
-from services.common.rpc_client import RpcTimeout, ServiceClient
+from services.common.rpc_client import ServiceClient
 from services.common.settings import CommonSettings
 from services.interconnect import broker, domain, edxml
 from services.interconnect import metrics as m
@@ -441,11 +441,9 @@ class IncomingLoop(Loop):
         super().__init__(f"incoming:{edge.organ_id}")
         self.edge = edge
 
-    def _own_side_answers(self, exc: BaseException) -> bool:
-        """Whether our own side is back, so that a failure that goes on is the package's. A registry that
-        does not answer is waited for as long as it takes (the inbox-age alert tells the operator)."""
-        if isinstance(exc, RpcTimeout):
-            return False
+    def _own_side_answers(self, _exc: BaseException) -> bool:
+        """Whether our own database is back, so that a failure that goes on is the package's. (A registry that
+        does not answer is a TimeoutError, which ends the session like a broker failure: see docs/interconnect.md.)"""
         try:
             with self.edge.db.session() as s:
                 s.execute(sqlalchemy.text("SELECT 1"))
@@ -465,7 +463,7 @@ class IncomingLoop(Loop):
                     try:
                         replies = self.hold_on(
                             conn, lambda: self.edge.take_incoming(body, dict(props.headers or {})),
-                            (*OWN_DATABASE, RpcTimeout), self._own_side_answers, f"incoming {props.message_id}")
+                            OWN_DATABASE, self._own_side_answers, f"incoming {props.message_id}")
                     except broker.TRANSIENT:
                         raise
                     except Exception:

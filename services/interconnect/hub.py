@@ -53,7 +53,7 @@ INFRASTRUCTURE = (*broker.TRANSIENT, *OWN_DATABASE)
 PREFETCH = 32
 WINDOW = PREFETCH  # packages relayed between two waits for confirms (at most the prefetch)
 OWN_FAILURE_STRIKES = 3      # failures with our own side healthy before a message is judged the cause
-OWN_FAILURE_MAX_WAIT = 30.0  # seconds between two retries while our own database or registry is away
+OWN_FAILURE_MAX_WAIT = 30.0  # seconds between two retries while our own database is away
 T = TypeVar("T")
 
 
@@ -309,8 +309,8 @@ class Loop(threading.Thread):
 
     def hold_on(self, conn: Any, attempt: Callable[[], T], own: tuple[type[BaseException], ...],
                 healthy: Callable[[BaseException], bool], what: str) -> T:
-        """Run `attempt` again and again while it fails for a reason of our own (`own`: our database, our
-        registry), waiting on the open connection in between: the message stays unacked, so the broker neither
+        """Run `attempt` again and again while it fails for a reason of our own (`own`: our database),
+        waiting on the open connection in between: the message stays unacked, so the broker neither
         redelivers it nor counts a delivery against the queue's limit, and nothing is dead-lettered because
         this process's own database was down for a while. When our side answers again (`healthy`) and the
         attempt still fails, the failure is the message's: after OWN_FAILURE_STRIKES such rounds it is
