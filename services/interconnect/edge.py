@@ -444,12 +444,7 @@ class IncomingLoop(Loop):
     def _own_side_answers(self, _exc: BaseException) -> bool:
         """Whether our own database is back, so that a failure that goes on is the package's. (A registry that
         does not answer is a TimeoutError, which ends the session like a broker failure: see docs/interconnect.md.)"""
-        try:
-            with self.edge.db.session() as s:
-                s.execute(sqlalchemy.text("SELECT 1"))
-            return True
-        except Exception:
-            return False
+        return self.edge.db.answers()
 
     def session(self) -> None:
         publisher = HubPublisher(self.edge)

@@ -405,12 +405,7 @@ class RelayLoop(Loop):
             broker.close_quietly(conn)
 
     def _database_answers(self, _exc: BaseException) -> bool:
-        try:
-            with self.hub.log.db.session() as s:
-                s.execute(sqlalchemy.text("SELECT 1"))
-            return True
-        except Exception:
-            return False
+        return self.hub.log.db.answers()
 
     def _delivered(self, copies: list[Copy]) -> None:
         for copy in copies:
