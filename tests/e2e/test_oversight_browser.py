@@ -150,7 +150,7 @@ def newcomer_with_two_tasks(deployment, base: str) -> tuple[str, str, str, str, 
     user_id = re.search(rf'href="/quan-tri/nguoi-dung/([^"]+)">{re.escape(username)}<',
                         admin.get("/quan-tri/nguoi-dung").text).group(1)
     newcomer = signed_in(base, username, password)
-    new_password = secrets.token_urlsafe(12)
+    new_password = f"Nv-{secrets.token_urlsafe(12)}-7"  # always 3 of the 4 classes the policy asks for
     changed = newcomer.post("/doi-mat-khau", data={"csrf_token": csrf_of(newcomer.get("/doi-mat-khau").text),
                                                   "old_password": password, "new_password": new_password,
                                                   "confirm_password": new_password})
