@@ -212,8 +212,8 @@ def sent_to_h60(deployment, subject: str) -> str:
 
 def seed_for_the_crawl(deployment) -> None:
     """Pages the crawl reaches only through data: a document waiting for the clerk (its page, its PDF read page by
-    page), a registered one (its handling page), a task of the clerk's (its page) and a draft of the specialist's
-    (its page, its placement preview).
+    page), a registered one (its handling page), a task and a dossier of the clerk's (their pages) and a draft of
+    the specialist's (its page, its placement preview).
     Tests make their own data; the demo's lists start empty."""
     from tests.e2e.helpers import csrf_of, signed_in, vietnamese_pdf, wait_for
 
@@ -251,6 +251,10 @@ def seed_for_the_crawl(deployment) -> None:
         made = clerk.post("/cong-viec", data={"csrf_token": csrf_of(form.text), "due": "05032027",
                                               "title": "Rà soát trang trên điện thoại"})
         assert made.status_code == 303, made.text[:500]
+        form = clerk.get("/ho-so")
+        opened = clerk.post("/ho-so/mo", data={"csrf_token": csrf_of(form.text), "file_notation": "07.VP",
+                                               "title": "Hồ sơ rà soát khả năng tiếp cận", "retention": "10 năm"})
+        assert opened.status_code == 303, opened.text[:500]
     finally:
         clerk.close()
 
