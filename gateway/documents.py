@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 import secrets
 import urllib.parse
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, BinaryIO
 
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -440,13 +441,14 @@ def file_response(request: Request, g: Gateway, v: Viewer, doc_id: str, sha256: 
         end = min(size, int(match.group(2)) + 1) if match.group(1) and match.group(2) else size
         if start >= size or start >= end:
             return Response(status_code=416, headers={"Content-Range": f"bytes */{size}"})
-        body = store.open_range(sha256, start, end)
-        return Response(body, status_code=206, media_type=ctype,
-                        headers={**headers, "Content-Range": f"bytes {start}-{end - 1}/{size}"})
+        return StreamingResponse(_chunks(lambda: store.open_range(sha256, start, end)), status_code=206,
+                                 media_type=ctype, headers={**headers, "Content-Length": str(end - start),
+                                                            "Content-Range": f"bytes {start}-{end - 1}/{size}"})
+    return StreamingResponse(_chunks(lambda: store.open(sha256)), media_type=ctype,
+                             headers={**headers, "Content-Length": str(size)})
 
-    def chunks():
-        with store.open(sha256) as f:
-            while block := f.read(CHUNK):
-                yield block
 
-    return StreamingResponse(chunks(), media_type=ctype, headers={**headers, "Content-Length": str(size)})
+def _chunks(opened: Callable[[], BinaryIO]) -> Iterator[bytes]:
+    with opened() as f:
+        while block := f.read(CHUNK):
+            yield block

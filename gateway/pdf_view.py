@@ -10,9 +10,11 @@ import io
 import threading
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Path, Request, Security
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
 
+from gateway.api import COMMON_ERRORS, DOC_ID, NOT_FOUND, bearer
 from gateway.app import Gateway, Viewer, gw, render, viewer
 from services.common.errors import NotFound, ValidationFailed
 from services.storage.blobs import blob_store
@@ -74,7 +76,67 @@ def _pdf_bytes(g: Gateway, v: Viewer, info: dict[str, Any], sha256: str) -> byte
     return blob_store(g.settings, v.user.agency_id).read(sha256)
 
 
+SHA256 = r"^[0-9a-f]{64}$"
+TAG = "Tệp của văn bản"
+router = APIRouter(prefix="/api/v1/documents/{doc_id}/files/{sha256}", tags=[TAG],
+                   responses={**COMMON_ERRORS, **NOT_FOUND}, dependencies=[Security(bearer)])
+DocId = Path(pattern=DOC_ID, description="The document's id (as in /incoming or /outgoing)")
+Sha256 = Path(pattern=SHA256, description="The file's SHA-256 (lower-case hex), from the document's `attachments`")
+
+
+class PdfPage(BaseModel):
+    number: int
+    text: str
+    image: str  # the page's PNG: a path of this API
+
+
+class PdfPages(BaseModel):
+    document_id: str
+    sha256: str
+    name: str
+    pages: list[PdfPage]
+    capped: bool  # only the first MAX_PAGES pages are given: the rest is in the file itself
+
+
+@router.get("", summary="Tải tệp về", response_class=Response,
+            responses={200: {"content": {"application/octet-stream": {}}, "description": "The file's bytes"},
+                       206: {"description": "The requested byte range"}},
+            description="The file's bytes, with its name in Content-Disposition. Range requests are served (206).")
+def api_download(request: Request, doc_id: str = DocId, sha256: str = Sha256, v: Viewer = Depends(viewer),
+                 g: Gateway = Depends(gw)) -> Response:
+    from gateway.documents import file_response
+
+    return file_response(request, g, v, doc_id, sha256)
+
+
+@router.get("/pages", response_model=PdfPages, summary="Đọc PDF từng trang (trên điện thoại)",
+            description=f"Each page's text and the path of its image, for clients that cannot show a PDF (at most "
+                        f"{MAX_PAGES} pages). A file that is not a PDF answers 422.")
+def api_pages(doc_id: str = DocId, sha256: str = Sha256, v: Viewer = Depends(viewer),
+              g: Gateway = Depends(gw)) -> dict[str, Any]:
+    _doc, info = readable_file(g, v, doc_id, sha256)
+    texts = _pages(_pdf_bytes(g, v, info, sha256))
+    base = f"/api/v1/documents/{doc_id}/files/{sha256}/pages"
+    return {"document_id": doc_id, "sha256": sha256, "name": info.get("name") or "", "capped": len(texts) == MAX_PAGES,
+            "pages": [{"number": i, "text": t, "image": f"{base}/{i}"} for i, t in enumerate(texts, 1)]}
+
+
+@router.get("/pages/{number}", summary="Ảnh một trang PDF", response_class=Response,
+            responses={200: {"content": {"image/png": {}}, "description": f"The page, {WIDTH} px wide"}})
+def api_page_image(doc_id: str = DocId, sha256: str = Sha256, number: int = Path(ge=1, le=MAX_PAGES),
+                   v: Viewer = Depends(viewer), g: Gateway = Depends(gw)) -> Response:
+    return _page_image(g, v, doc_id, sha256, number)
+
+
+def _page_image(g: Gateway, v: Viewer, doc_id: str, sha256: str, number: int) -> Response:
+    _doc, info = readable_file(g, v, doc_id, sha256)
+    return Response(page_png(_pdf_bytes(g, v, info, sha256), number), media_type="image/png",
+                    headers={"Cache-Control": "private, max-age=3600"})
+
+
 def install(app: FastAPI) -> None:
+    app.include_router(router)
+
     @app.get("/tep/{doc_id}/{sha256}/xem", response_class=HTMLResponse, include_in_schema=False)
     def view(request: Request, doc_id: str, sha256: str, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
         doc, info = readable_file(g, v, doc_id, sha256)
@@ -85,6 +147,4 @@ def install(app: FastAPI) -> None:
 
     @app.get("/tep/{doc_id}/{sha256}/trang/{number}.png", include_in_schema=False)
     def page_image(doc_id: str, sha256: str, number: int, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        _doc, info = readable_file(g, v, doc_id, sha256)
-        return Response(page_png(_pdf_bytes(g, v, info, sha256), number), media_type="image/png",
-                        headers={"Cache-Control": "private, max-age=3600"})
+        return _page_image(g, v, doc_id, sha256, number)

@@ -172,3 +172,39 @@ def test_another_agency_and_the_wrong_role_are_refused_as_problem_json(deploymen
     assert anonymous.status_code == 401 and anonymous.json()["title"] == "Cần đăng nhập hoặc mã truy cập."
     for c in (clerk, other, specialist):
         c.close()
+
+
+def test_a_documents_file_is_downloaded_and_read_page_by_page_only_by_its_agency(deployment):
+    """The API's file routes: the bytes (and a range of them), each page's text and image, as the web's reader on a
+    phone shows them; another agency's token gets 404 for the same path."""
+    import hashlib
+
+    clerk = session_for(deployment, "hoalt.vptq")
+    api = token_for(deployment, "hoalt.vptq")
+    subject = f"Về việc đọc tệp qua API {secrets.token_hex(4)}"
+    sent = send_document(clerk, subject, H17)
+    attachment = api.get(f"/api/v1/outgoing/{sent['id']}").json()["attachments"][0]
+    base = f"/api/v1/documents/{sent['id']}/files/{attachment['sha256']}"
+
+    whole = api.get(base)
+    assert whole.status_code == 200, whole.text[:500]
+    assert hashlib.sha256(whole.content).hexdigest() == attachment["sha256"]
+    assert "attachment; filename*=UTF-8''" in whole.headers["content-disposition"]
+    head = api.get(base, headers={"range": "bytes=0-4"})
+    assert head.status_code == 206 and head.content == b"%PDF-"
+
+    pages = api.get(f"{base}/pages").json()
+    assert pages["sha256"] == attachment["sha256"] and not pages["capped"] and len(pages["pages"]) >= 1
+    assert subject in " ".join(pages["pages"][0]["text"].split())
+    image = api.get(pages["pages"][0]["image"])
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    assert image.content.startswith(b"\x89PNG")
+    missing = api.get(f"{base}/pages/{len(pages['pages']) + 1}")
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
+
+    other = token_for(deployment, "namtv.vpdn")
+    for path in (base, f"{base}/pages", pages["pages"][0]["image"]):
+        refused = other.get(path)
+        assert refused.status_code == 404 and refused.headers["content-type"] == "application/problem+json", path
+    for c in (clerk, api, other):
+        c.close()
