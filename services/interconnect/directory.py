@@ -270,11 +270,14 @@ class Directory:
         return True, ""
 
     def deliverable(self, on: date | None = None) -> list[AgencyRecord]:
-        """Every agency that can receive on that day, by level and code: a recipient picker for a small directory."""
+        """Every current agency that can receive on that day, by level and code: a recipient picker for a small
+        directory. An agency replaced in the 2025 reorganisation (a merged province: Hà Giang → Tuyên Quang) is a
+        former agency, not listed: a package addressed to its old id still reaches its successor (`resolve`), but
+        the clerk picks the successor (issue 18 item 9)."""
         with self.database.session() as session:
             rows = session.scalars(select(DirectoryAgency).order_by(DirectoryAgency.level, DirectoryAgency.organ_id))
             records = [_record(row) for row in rows]
-        return [r for r in records if self.is_deliverable(r.organ_id, on)[0]]
+        return [r for r in records if self.is_deliverable(r.organ_id, on) == (True, "")]
 
     def served_by(self, hub: str) -> list[AgencyRecord]:
         """Every agency a hub serves (its inboxes), expired ones included."""

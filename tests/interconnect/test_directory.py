@@ -86,6 +86,17 @@ def test_merged_province_resolves_to_its_successor_after_the_merger(directory):
     assert ok and "000.00.00.H17" in reason
 
 
+def test_the_recipient_list_has_no_province_merged_in_2025(directory):
+    # issue 18 item 9: Hà Giang (H22) and Quảng Nam (H47) are former agencies after 1 July 2025; the list offers
+    # their successors, while a package still addressed to the old id is delivered to the successor.
+    after = {r.organ_id for r in directory.deliverable(on=AFTER_MERGER)}
+    assert {"000.00.00.H60", "000.00.00.H17"} <= after
+    assert not after & {"000.00.00.H22", "000.00.09.H22", "000.00.00.H47", "000.00.31.H60"}
+    before = {r.organ_id for r in directory.deliverable(on=BEFORE_MERGER)}
+    assert {"000.00.00.H22", "000.00.00.H47"} <= before and "H60.101" not in before
+    assert directory.is_deliverable("000.00.00.H22", on=AFTER_MERGER)[0]
+
+
 def test_unknown_locked_and_dissolved_agencies_are_not_deliverable(directory):
     assert directory.is_deliverable("000.00.00.H60", on=AFTER_MERGER) == (True, "")
     ok, reason = directory.is_deliverable("000.00.99.H60", on=AFTER_MERGER)
