@@ -64,7 +64,8 @@ HISTORY_LABELS = {
     "rejected": "Từ chối tiếp nhận", "status": "Nhận trạng thái từ nơi nhận", "issued": "Ban hành",
     "submitted_for_issue": "Chuyển văn thư ban hành", "recalled": "Thu hồi", "change_accepted": "Đồng ý thay đổi",
     "change_refused": "Từ chối thay đổi", "revoked": "Văn bản bị thu hồi", "change_requested": "Yêu cầu thay đổi",
-    "replaced": "Được thay thế", "paper_copy_received": "Nhận bản giấy",
+    "replaced": "Được thay thế", "paper_copy_received": "Nhận bản giấy", "answered": "Đã có văn bản trả lời",
+    "answer_received": "Nhận văn bản trả lời",
 }
 
 

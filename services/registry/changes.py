@@ -77,6 +77,22 @@ def _link_replacement(session: Session, actor: Actor, doc: Document, package: di
             _history(session, old, actor, "replaced", {"by": doc.id})
 
 
+def link_answered(session: Session, actor: Actor, doc: Document, package: dict[str, Any]) -> None:
+    """A reply that arrives names what it answers (edXML ResponseFor: our organ id and the DocumentId of the
+    document we sent): the incoming document is linked to our outgoing one, "answers", as on the sender's side,
+    so that both pages say which document it answers (issue 18 item 9)."""
+    ours = {str(r.get("document_id")) for r in package.get("response_for") or []
+            if r.get("document_id") and r.get("organ_id") in (actor.agency_id, None, "")}
+    if not ours:
+        return
+    answered = session.execute(select(Document).where(
+        Document.agency_id == actor.agency_id, Document.direction == Direction.OUTGOING,
+        Document.document_id.in_(sorted(ours)))).scalars()
+    for outgoing in answered:
+        session.add(DocumentLink(from_pk=doc.id, to_pk=outgoing.id, kind="answers"))
+        _history(session, outgoing, actor, "answer_received", {"incoming_id": doc.id})
+
+
 def decide_change(db: Database, actor: Actor, incoming_id: str, accept: bool, reason: str = "") -> dict:
     """The clerk answers a revoke/update/take-back request: 15 (accepted) or 16 (refused) to the sender."""
     _in_agency(db, actor)

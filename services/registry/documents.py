@@ -230,10 +230,10 @@ def get_document(db: Database, actor: Actor, doc_pk: str) -> dict[str, Any]:
             "attachments": [{"id": a.id, "name": a.name, "content_type": a.content_type, "size": a.size,
                              "sha256": a.sha256, "role": a.role, "description": a.description} for a in session.execute(
                 select(Attachment).where(Attachment.document_pk == doc.id)).scalars()],
-            "links": [{"to": lk.to_pk, "kind": lk.kind} for lk in session.execute(
-                select(DocumentLink).where(DocumentLink.from_pk == doc.id)).scalars()]
-            + [{"from": lk.from_pk, "kind": lk.kind} for lk in session.execute(
-                select(DocumentLink).where(DocumentLink.to_pk == doc.id)).scalars()],
+            "links": [{"to": lk.to_pk, "kind": lk.kind, "label": _link_label(session, lk.to_pk)}
+                      for lk in session.execute(select(DocumentLink).where(DocumentLink.from_pk == doc.id)).scalars()]
+            + [{"from": lk.from_pk, "kind": lk.kind, "label": _link_label(session, lk.from_pk)}
+               for lk in session.execute(select(DocumentLink).where(DocumentLink.to_pk == doc.id)).scalars()],
             "recipients": [{"organ_id": r.organ_id, "organ_name": r.organ_name, "channel": r.channel,
                             "status_code": r.status_code, "description": r.description,
                             "status_at": _iso(r.status_at), "recall_state": r.recall_state}
@@ -288,3 +288,12 @@ def build_package(prof: AgencyProfile, doc: Document, recipients: list[dict[str,
                          "description": a.description, "size": a.size, "sha256": a.sha256} for a in attachments
                         if a.role in SENT_ROLES],
     }
+
+
+def _link_label(session: Session, doc_pk: str) -> str:
+    """A linked document as people name it: its number and notation, then its subject."""
+    other = session.get(Document, doc_pk)
+    if other is None:
+        return ""
+    number = f"{other.code_number}/{other.code_notation}" if other.code_number else "chưa cấp số"
+    return f"{number} – {other.subject}"[:300]

@@ -19,7 +19,7 @@ from services.common.errors import ValidationFailed
 from services.common.outbox import enqueue
 from services.registry import domain, numbering, rules
 from services.registry.catalog import REJECT_REASONS, type_name
-from services.registry.changes import _link_replacement, _receive_change
+from services.registry.changes import _link_replacement, _receive_change, link_answered
 from services.registry.documents import (
     _history,
     _in_agency,
@@ -113,6 +113,7 @@ def receive_package(db: Database, actor: Actor, package: dict[str, Any], verify:
                                        role="appendix" if is_appendix(att, appendixes) else "main"))
             if kind == 3:
                 _link_replacement(session, actor, doc, package)
+            link_answered(session, actor, doc, package)
             _history(session, doc, actor, "received", {"sender": sender, "business_type": kind,
                                                        "raw_sha256": package.get("raw_sha256")})
             return {"incoming_id": doc.id, "duplicate": False, "state": doc.state, "warnings": doc.warnings}

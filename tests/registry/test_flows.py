@@ -147,7 +147,8 @@ def test_replace_links_the_new_document_to_the_old(db, edge, clerk, registers):
     new = package(9, doc_type=3, target=package(8)["document_id"])
     new_id = ops.receive_package(db, edge, new)["incoming_id"]
     assert ops.get_document(db, clerk, old)["replaced_by"] == new_id
-    assert {"to": old, "kind": "replaces"} in ops.get_document(db, clerk, new_id)["links"]
+    assert ("to", old, "replaces") in [("to", lk.get("to"), lk["kind"])
+                                       for lk in ops.get_document(db, clerk, new_id)["links"]]
 
 
 def test_take_back_status_13_on_an_incoming_document(db, edge, clerk, registers):
@@ -313,6 +314,25 @@ def test_answer_marks_incoming_handled_and_tells_routing(db, edge, clerk, regist
     assert issued["outgoing_id"] == waiting["id"] and issued["answers"] == [incoming]
     (pkg,) = events(db, "outgoing_package")
     assert pkg["response_for"][0]["document_id"] == package(21)["document_id"]
+
+
+def test_a_reply_that_arrives_is_linked_to_the_document_it_answers(db, edge, clerk, registers):
+    # issue 18 item 9: the receiver of our document answers it; its reply names ours in ResponseFor
+    ours = ops.register_outgoing_signed(db, clerk, {"type_code": "CV", "subject": "Đề nghị báo cáo",
+                                                    "code_notation": "UBND-VP"}, sha("ask"), RECIPIENTS,
+                                        registers["outgoing"], signed_ok)
+    reply = {**package(31), "response_for": [{"organ_id": AGENCY, "code": f"{ours['code_number']}/UBND-VP",
+                                              "document_id": ours["document_id"]}]}
+    got = ops.receive_package(db, edge, reply)["incoming_id"]
+    incoming = ops.get_document(db, clerk, got)
+    assert [(lk["to"], lk["kind"]) for lk in incoming["links"]] == [(ours["id"], "answers")]
+    assert incoming["links"][0]["label"] == f"{ours['code_number']}/UBND-VP – Đề nghị báo cáo"
+    outgoing = ops.get_document(db, clerk, ours["id"])
+    assert [(lk["from"], lk["kind"]) for lk in outgoing["links"]] == [(got, "answers")]
+    assert "answer_received" in [h["action"] for h in outgoing["history"]]
+    # a reply to someone else's document (another organ in ResponseFor) links nothing here
+    other = {**package(32), "response_for": [{"organ_id": OTHER, "document_id": ours["document_id"]}]}
+    assert ops.get_document(db, clerk, ops.receive_package(db, edge, other)["incoming_id"])["links"] == []
 
 
 def signed_ok(pdf_sha256: str) -> dict:
