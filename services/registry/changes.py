@@ -1,5 +1,5 @@
 """Changes after the fact: recall, update and replace packages received from a sender (accepted or refused by the
-clerk), recalling our own outgoing documents, and the per-recipient statuses coming back."""
+clerk), and the per-recipient statuses coming back. The sender's own requests are in recall.py."""
 
 from __future__ import annotations
 
@@ -14,9 +14,8 @@ from services.common.clock import now_utc
 from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.common.outbox import enqueue
-from services.registry import domain
+from services.registry import recall
 from services.registry.documents import (
-    _attachments,
     _find_incoming,
     _history,
     _in_agency,
@@ -24,14 +23,13 @@ from services.registry.documents import (
     _load,
     _parse_dt,
     _status_payload,
-    build_package,
     profile,
-    summary,
 )
 from services.registry.domain import Direction, State
 from services.registry.models import (
     Document,
     DocumentLink,
+    History,
     RecipientStatus,
 )
 
@@ -46,8 +44,7 @@ def _receive_change(db: Database, actor: Actor, package: dict[str, Any], key: st
     with db.session() as session:
         target = _find_incoming(session, actor.agency_id, target_id, sender)
         if target is None:
-            log.warning("change package %s for unknown document %s from %s", kind, target_id, sender)
-            return {"incoming_id": None, "duplicate": False, "state": "unknown_target"}
+            recall.check_sender(session, actor, target_id, sender, "thu hồi" if kind == 1 else "cập nhật")
         change = {"kind": "revoke" if kind == 1 else "update", "key": key, "reason": business.get("reason", ""),
                   "package": package if kind == 2 else None, "received_at": now_utc().isoformat()}
         if kind == 1 and target.state == State.WAITING_RECEPTION:
@@ -55,6 +52,7 @@ def _receive_change(db: Database, actor: Actor, package: dict[str, Any], key: st
             target.state = State.REVOKED
             target.dedupe_key = target.dedupe_key  # keeps the original key: a re-sent original stays a duplicate
             _history(session, target, actor, "revoked", {"reason": change["reason"], "automatic": True})
+            recall.withdraw_content(session, actor, target)
             enqueue(session, "outgoing_status", _status_payload(profile(session, actor.agency_id), target, sender,
                                                                 "15", "Đồng ý thu hồi văn bản", actor))
         else:
@@ -93,57 +91,65 @@ def link_answered(session: Session, actor: Actor, doc: Document, package: dict[s
         _history(session, outgoing, actor, "answer_received", {"incoming_id": doc.id})
 
 
-def decide_change(db: Database, actor: Actor, incoming_id: str, accept: bool, reason: str = "") -> dict:
-    """The clerk answers a revoke/update/take-back request: 15 (accepted) or 16 (refused) to the sender."""
+CHANGE_WORDS = {"revoke": "thu hồi", "update": "cập nhật", "take_back": "lấy lại"}
+
+
+def decide_change(db: Database, actor: Actor, incoming_id: str, accept: bool, reason: str = "",
+                  request_key: str | None = None) -> dict:
+    """The clerk answers a revoke/update/take-back request: 15 (accepted) or 16 (refused) to the sender. The same
+    request key answered again returns the first answer (document + step), nothing is sent twice."""
     _in_agency(db, actor)
     actor.require(Role.CLERK)
     with db.session() as session:
         doc = _load(session, actor, incoming_id, Direction.INCOMING, for_update=True)
         change = doc.pending_change
         if not change:
+            done = _decided(session, doc, request_key)
+            if done is not None:
+                return done
             raise ValidationFailed("Văn bản này không có yêu cầu thu hồi, cập nhật hay lấy lại.", code="no_change")
         if not accept and not reason.strip():
             raise ValidationFailed("Thiếu trường bắt buộc “Lý do từ chối”.", code="missing_field", field="reason")
-        if accept and change["kind"] in ("revoke", "take_back"):
-            doc.state = State.REVOKED
-        elif accept and change["kind"] == "update" and change.get("package"):
+        code = "15" if accept else "16"
+        details: dict[str, Any] = {"kind": change["kind"], "reason": reason.strip(), "status_code": code,
+                                   "key": request_key}
+        if accept and change["kind"] == "update" and change.get("package"):
             fresh = _incoming_from_package(actor, change["package"], doc.dedupe_key or "", 0)
+            details["changes"] = {}
             for attr in ("subject", "content", "code_number", "code_notation", "issued_date", "priority",
                          "due_date", "to_places", "signer_position", "signer_full_name", "type_name"):
+                if getattr(doc, attr) != getattr(fresh, attr) and attr in ("subject", "content"):
+                    details["changes"][attr] = [getattr(doc, attr), getattr(fresh, attr)]
                 setattr(doc, attr, getattr(fresh, attr))
         doc.pending_change = None
-        code = "15" if accept else "16"
-        text = reason or ("Đồng ý " + {"revoke": "thu hồi", "update": "cập nhật", "take_back": "lấy lại"}[
-            change["kind"]] if accept else "")
-        _history(session, doc, actor, "change_accepted" if accept else "change_refused",
-                 {"kind": change["kind"], "reason": reason})
+        text = reason.strip() or ("Đồng ý " + CHANGE_WORDS[change["kind"]] if accept else "")
+        _history(session, doc, actor, "change_accepted" if accept else "change_refused", details)
+        if accept and change["kind"] in ("revoke", "take_back"):
+            doc.state = State.REVOKED
+            recall.withdraw_content(session, actor, doc)
         enqueue(session, "outgoing_status", _status_payload(profile(session, actor.agency_id), doc,
                                                             doc.sender_organ_id or "", code, text, actor))
         return {"incoming_id": doc.id, "state": doc.state, "status_code": code}
 
 
+def _decided(session: Session, doc: Document, request_key: str | None) -> dict | None:
+    if not request_key:
+        return None
+    last = session.execute(select(History).where(
+        History.document_pk == doc.id, History.action.in_(("change_accepted", "change_refused")))
+        .order_by(History.id.desc())).scalars().first()
+    if last is None or (last.details or {}).get("key") != request_key:
+        return None
+    return {"incoming_id": doc.id, "state": doc.state, "status_code": last.details.get("status_code"),
+            "duplicate": True}
+
+
 def recall_outgoing(db: Database, actor: Actor, outgoing_id: str, reason: str) -> dict:
     """Freeze the document and send a revoke package; the recipients' 15/16 (or 03/02) are then followed."""
-    _in_agency(db, actor)
-    actor.require(Role.CLERK)
-    if not (reason or "").strip():
-        raise ValidationFailed("Thiếu trường bắt buộc “Lý do thu hồi”.", code="missing_field", field="reason")
-    with db.session() as session:
-        doc = _load(session, actor, outgoing_id, Direction.OUTGOING, for_update=True)
-        domain.check_transition(Direction.OUTGOING, doc.state, State.RECALLED)
-        doc.state, doc.frozen = State.RECALLED, True
-        rows = list(session.execute(select(RecipientStatus).where(RecipientStatus.document_pk == doc.id)).scalars())
-        remote = [{"organ_id": r.organ_id, "organ_name": r.organ_name} for r in rows if r.channel == "interconnect"]
-        for r in rows:
-            r.recall_state = "requested"
-        if remote:
-            enqueue(session, "outgoing_package", build_package(profile(session, actor.agency_id), doc, remote,
-                                                               _attachments(session, doc), actor, 1, reason.strip()))
-        _history(session, doc, actor, "recalled", {"reason": reason.strip()})
-        return summary(doc)
+    return recall.request_change(db, actor, outgoing_id, "recall", reason)
 
 
-RECALL_ANSWERS = {"15": "accepted", "03": "accepted", "16": "refused", "02": "refused"}
+RECALL_ANSWERS = recall.ANSWERS["recall"]
 
 
 def record_status(db: Database, actor: Actor, status: dict[str, Any]) -> dict:
@@ -161,7 +167,8 @@ def record_status(db: Database, actor: Actor, status: dict[str, Any]) -> dict:
         if code == "13":  # the sender of an incoming document wants it back
             incoming = _find_incoming(session, actor.agency_id, doc_id, sender)
             if incoming is None:
-                return {"matched": False}
+                log.warning("status 13 from %s refused: no document %s received from it", sender, doc_id)
+                return {"matched": False, "refused": "not_the_sender"}
             if (incoming.pending_change or {}).get("kind") != "take_back" and incoming.state != State.REVOKED:
                 incoming.pending_change = {"kind": "take_back", "reason": status.get("description", ""),
                                            "received_at": now_utc().isoformat()}
@@ -189,11 +196,10 @@ def record_status(db: Database, actor: Actor, status: dict[str, Any]) -> dict:
             return {"matched": True, "duplicate": True, "outgoing_id": doc.id}
         row.seen = [*(row.seen or []), code]
         description = str(status.get("description") or "")[:1000]
-        if doc.state == State.RECALLED and code in RECALL_ANSWERS and row.recall_state == "requested":
-            row.recall_state = RECALL_ANSWERS[code]
-        else:
-            row.status_code, row.description = code, description
-            row.status_at = _parse_dt(status.get("timestamp")) or now_utc()
         _history(session, doc, actor, "status", {"organ_id": sender, "status_code": code,
                                                  "description": description})
+        session.flush()  # the answer's line before the request's closing line, in the history's order
+        if not recall.take_answer(session, actor, doc, row, code):
+            row.status_code, row.description = code, description
+            row.status_at = _parse_dt(status.get("timestamp")) or now_utc()
         return {"matched": True, "duplicate": False, "outgoing_id": doc.id}

@@ -169,6 +169,8 @@ def summary(doc: Document) -> dict[str, Any]:
         "no_paper_copy": doc.no_paper_copy, "frozen": doc.frozen, "handled": doc.handled,
         "source_channel": doc.source_channel, "business_type": doc.business_type,
         "pending_change": (doc.pending_change or {}).get("kind"), "replaced_by": doc.replaced_by,
+        "change_reason": (doc.pending_change or {}).get("reason"),
+        "content_withdrawn_at": _iso(doc.content_withdrawn_at),
         "reject_reason": doc.reject_reason, "reject_text": doc.reject_text,
     }
 

@@ -130,6 +130,8 @@ class Document(Base):
     verification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     pending_change: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # revoke/update/take-back to decide
+    # an agreed recall deleted the files; metadata and history stay (recall.py)
+    content_withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reject_reason: Mapped[str | None] = mapped_column(String(30))
     reject_text: Mapped[str] = mapped_column(String(1000), default="")
     handled: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -204,6 +206,7 @@ agency_rules = make_rules_table(Base.metadata)  # services/common/agency_rules.p
 
 
 # Columns added after the tables existed (services/common/db.py: add_later_columns).
-LATER_COLUMNS: dict[str, tuple[str, ...]] = {"document": ("drafting_unit", "drafting_unit_name"),
+LATER_COLUMNS: dict[str, tuple[str, ...]] = {"document": ("drafting_unit", "drafting_unit_name",
+                                                          "content_withdrawn_at"),
                                              "agency_profile": ("allow_unsigned_send",)}
 add_later_columns(Base.metadata, LATER_COLUMNS)

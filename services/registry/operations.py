@@ -3,7 +3,8 @@
 Every function takes the acting user and re-checks agency and role. Changes that leave the service (status and
 package events for the interconnect edge, `incoming_registered`, `outgoing_issued`) are written to the outbox in
 the same transaction as the change. The use cases live by chapter: registers.py, incoming.py, outgoing.py,
-changes.py (recall, update, replace, statuses); documents.py holds the record they share.
+changes.py (recall, update, replace received, statuses), recall.py (the sender's requests); documents.py holds
+the record they share.
 """
 
 from services.registry.changes import (
@@ -41,6 +42,11 @@ from services.registry.outgoing import (
     register_outgoing_signed,
     submit_for_issue,
 )
+from services.registry.recall import (
+    CHANGE_KINDS,
+    list_change_requests,
+    request_change,
+)
 from services.registry.registers import (
     close_register,
     create_register,
@@ -52,6 +58,7 @@ from services.registry.registers import (
 )
 
 __all__ = [
+    "CHANGE_KINDS",
     "ISSUE_RETRIES",
     "PAGE_SIZE_MAX",
     "RECALL_ANSWERS",
@@ -65,6 +72,7 @@ __all__ = [
     "get_document",
     "get_send_policy",
     "issue_outgoing",
+    "list_change_requests",
     "list_incoming",
     "list_outgoing",
     "list_registers",
@@ -79,6 +87,7 @@ __all__ = [
     "register_paper_incoming",
     "reject_incoming",
     "reject_reasons",
+    "request_change",
     "reverify_pending",
     "set_agency_profile",
     "set_send_policy",

@@ -161,8 +161,12 @@ class RegistryService(DossierEntrypoints, ReportQueries):
         return ops.reject_incoming(self.db, self.actor.required(), incoming_id, reason_code, text)
 
     @rpc
-    def decide_change(self, incoming_id: str, accept: bool, reason: str = "") -> dict:
-        return ops.decide_change(self.db, self.actor.required(), incoming_id, accept, reason)
+    def decide_change(self, incoming_id: str, accept: bool, reason: str = "", request_key: str | None = None) -> dict:
+        return ops.decide_change(self.db, self.actor.required(), incoming_id, accept, reason, request_key)
+
+    @rpc
+    def list_change_requests(self) -> dict:
+        return ops.list_change_requests(self.db, self.actor.required())
 
     @rpc
     def register_paper_incoming(self, metadata: dict, file_sha256s: list[str], late_entry_at: str | None = None,
@@ -216,3 +220,9 @@ class RegistryService(DossierEntrypoints, ReportQueries):
     @rpc
     def recall_outgoing(self, outgoing_id: str, reason: str) -> dict:
         return ops.recall_outgoing(self.db, self.actor.required(), outgoing_id, reason)
+
+    @rpc
+    def request_change(self, outgoing_id: str, kind: str, reason: str, changes: dict | None = None,
+                       request_key: str | None = None) -> dict:
+        """Recall (thu hồi), take back (lấy lại) or update (cập nhật) an issued document at its recipients."""
+        return ops.request_change(self.db, self.actor.required(), outgoing_id, kind, reason, changes, request_key)

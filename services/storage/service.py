@@ -15,6 +15,7 @@ import logging
 import os
 from datetime import date
 
+from nameko.events import event_handler
 from nameko.rpc import rpc
 from nameko.timer import timer
 from sqlalchemy import select, text
@@ -114,6 +115,20 @@ class StorageService:
                                 user=actor.username)
             removed = records.delete(s, self.store, f, actor.user_id)
             return {**records.file_dict(f), "removed_blobs": removed}
+
+    @event_handler("registry", "content_withdrawn", requeue_on_error=True)
+    def on_content_withdrawn(self, payload: dict) -> None:
+        """An agreed recall (registry recall.py): the incoming document's files go, its metadata stay. A blob a
+        live file record still names is kept; deleting twice is harmless (at-least-once)."""
+        agency = payload["agency_id"]
+        store = self.store.for_agency(agency)
+        with self.db.for_agency(agency).session() as s:
+            for sha in payload.get("sha256s") or []:
+                if records.live_shas(s, only=sha):
+                    continue
+                removed = store.delete(sha)
+                log.info("recalled document %s: blob %s %s", payload.get("incoming_id"), sha[:12],
+                         "deleted" if removed else "already gone")
 
     @rpc
     def scrub(self) -> dict:

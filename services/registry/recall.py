@@ -1,0 +1,209 @@
+"""Recall, take back and update of our own outgoing documents (the sender's side of STANDARDS §8.3), the
+recipients' answers (15/16), and the withdrawal of an incoming document's content once its recall is agreed.
+
+STANDARDS §8.3: "Recall: send type-1 package (or status 13 for 'lấy lại') and **freeze** the outgoing document; final
+state depends on recipients' 03/02 or 15/16." An update is a type-2 package with the new metadata, answered 15/16.
+On an agreed recall the receiver deletes the content and keeps the metadata and the history (NĐ 30 Phụ lục VI: the
+metadata of an incoming document are what its register keeps; the files go)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.common.actor import Actor, Role
+from services.common.clock import now_utc
+from services.common.db import Database
+from services.common.errors import ValidationFailed
+from services.common.outbox import enqueue
+from services.registry import domain
+from services.registry.documents import (
+    _attachments,
+    _history,
+    _in_agency,
+    _load,
+    _status_payload,
+    build_package,
+    profile,
+    summary,
+)
+from services.registry.domain import Direction, State
+from services.registry.models import Attachment, Document, RecipientStatus
+
+log = logging.getLogger(__name__)
+
+# what the sender may ask of its recipients, in the words of the screens
+CHANGE_KINDS = {"recall": "Thu hồi", "take_back": "Lấy lại", "update": "Cập nhật"}
+# the answers that close a request per recipient: 15/16, and for a recall also 03/02 (STANDARDS §1.6 note)
+ANSWERS = {"recall": {"15": "accepted", "03": "accepted", "16": "refused", "02": "refused"},
+           "take_back": {"15": "accepted", "16": "refused", "02": "refused"},
+           "update": {"15": "accepted", "16": "refused", "02": "refused"}}
+UPDATABLE = ("subject", "content")
+MAX_REASON = 1000
+
+
+def _reason(reason: str | None, label: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise ValidationFailed(f"Thiếu trường bắt buộc “Lý do {label.lower()}”.", code="missing_field", field="reason")
+    if len(text) > MAX_REASON:
+        raise ValidationFailed(f"Trường “Lý do {label.lower()}” dài quá {MAX_REASON} ký tự.", code="too_long",
+                               field="reason")
+    return text
+
+
+def request_change(db: Database, actor: Actor, outgoing_id: str, kind: str, reason: str,
+                   changes: dict[str, Any] | None = None, request_key: str | None = None) -> dict:
+    """The clerk asks the recipients of an issued document to let it be recalled (type-1 package), to give it back
+    (status 13) or to take new metadata (type-2 package). Idempotent by document and step: the same request key
+    returns the document as it is; another request while one waits for its answers is refused."""
+    _in_agency(db, actor)
+    actor.require(Role.CLERK)
+    if kind not in CHANGE_KINDS:
+        raise ValidationFailed("Yêu cầu phải là thu hồi, lấy lại hoặc cập nhật.", code="bad_kind", field="kind",
+                               allowed=sorted(CHANGE_KINDS))
+    text = _reason(reason, CHANGE_KINDS[kind])
+    with db.session() as session:
+        doc = _load(session, actor, outgoing_id, Direction.OUTGOING, for_update=True)
+        pending = doc.pending_change or {}
+        if request_key and pending.get("key") == request_key:
+            return {**summary(doc), "duplicate": True}
+        if pending:
+            raise ValidationFailed(f"Văn bản đang chờ nơi nhận trả lời yêu cầu {CHANGE_KINDS[pending['kind']].lower()}"
+                                   " trước đó.", code="change_pending", pending=pending["kind"])
+        rows = list(session.execute(select(RecipientStatus).where(RecipientStatus.document_pk == doc.id)
+                                    .order_by(RecipientStatus.id)).scalars())
+        remote = [r for r in rows if r.channel == "interconnect"]
+        details: dict[str, Any] = {"kind": kind, "reason": text}
+        if kind == "update":
+            if doc.state != State.ISSUED:
+                raise ValidationFailed("Chỉ cập nhật được văn bản đã ban hành, chưa bị thu hồi.",
+                                       code="invalid_transition", current=doc.state)
+            details["changes"] = _apply_update(doc, changes or {})
+        else:
+            domain.check_transition(Direction.OUTGOING, doc.state, State.RECALLED)
+            doc.state, doc.frozen = State.RECALLED, True
+        for r in remote:
+            r.recall_state = "requested"
+        _send(session, actor, doc, kind, text, remote)
+        doc.pending_change = ({"kind": kind, "reason": text, "key": request_key, "requested_at": now_utc().isoformat(),
+                               "by": actor.username} if remote else None)
+        _history(session, doc, actor, "change_sent" if kind != "recall" else "recalled", details)
+        return summary(doc)
+
+
+def _apply_update(doc: Document, changes: dict[str, Any]) -> dict[str, list[str]]:
+    changed = {}
+    for field in UPDATABLE:
+        value = changes.get(field)
+        if value is None or str(value).strip() == (getattr(doc, field) or ""):
+            continue
+        value = str(value).strip()
+        if field == "subject" and not value:
+            raise ValidationFailed("Thiếu trường bắt buộc “Trích yếu nội dung”.", code="missing_field", field=field)
+        domain.check_lengths({field: value}, domain.OUTGOING_FIELDS)
+        changed[field] = [getattr(doc, field) or "", value]
+        setattr(doc, field, value)
+    if not changed:
+        raise ValidationFailed("Không có thông tin nào thay đổi để gửi cập nhật.", code="nothing_changed",
+                               field="subject")
+    return changed
+
+
+def _send(session: Session, actor: Actor, doc: Document, kind: str, reason: str, remote: list[RecipientStatus]) -> None:
+    """Through the outbox to the edge, like the document itself: a package of business type 1 or 2, or a 13."""
+    if not remote:
+        return
+    prof = profile(session, actor.agency_id)
+    if kind == "take_back":
+        for r in remote:
+            enqueue(session, "outgoing_status", _status_payload(prof, doc, r.organ_id, "13", reason, actor))
+        return
+    to = [{"organ_id": r.organ_id, "organ_name": r.organ_name} for r in remote]
+    enqueue(session, "outgoing_package", build_package(prof, doc, to, _attachments(session, doc), actor,
+                                                       1 if kind == "recall" else 2, reason))
+
+
+def take_answer(session: Session, actor: Actor, doc: Document, row: RecipientStatus, code: str) -> bool:
+    """A recipient's answer to our pending request, if `code` is one: recorded on its line, and once every
+    recipient answered the request is closed (a recall refused by all gives the document back its issued state).
+    False when the status is not such an answer (an ordinary 01..06)."""
+    kind = (doc.pending_change or {}).get("kind")
+    if kind is None and doc.state == State.RECALLED:
+        kind = "recall"  # a recall from before requests were kept: the same answers count
+    outcome = ANSWERS.get(kind or "", {}).get(code)
+    if outcome is None or row.recall_state != "requested":
+        return False
+    row.recall_state = outcome
+    others = session.execute(select(RecipientStatus.recall_state).where(
+        RecipientStatus.document_pk == doc.id, RecipientStatus.id != row.id,
+        RecipientStatus.channel == "interconnect")).scalars().all()
+    states = [*others, outcome]
+    if "requested" in states or not doc.pending_change:
+        return True
+    accepted = states.count("accepted")
+    if kind in ("recall", "take_back") and not accepted:
+        doc.state, doc.frozen = State.ISSUED, False  # nobody agreed: the document stands as issued
+    doc.pending_change = None
+    _history(session, doc, actor, "change_closed", {"kind": kind, "accepted": accepted,
+                                                    "refused": len(states) - accepted})
+    return True
+
+
+# --- the receiver ---------------------------------------------------------------------------------------------
+
+def withdraw_content(session: Session, actor: Actor, doc: Document) -> None:
+    """Delete the content of a recalled incoming document, keep its metadata and history: its files (and the raw
+    package, which holds them too) are named to the storage service, which deletes the blobs no other record
+    names. Files another document of the agency still uses are kept for it."""
+    if doc.content_withdrawn_at is not None:
+        return
+    files = _attachments(session, doc)
+    shas = {a.sha256 for a in files} | ({doc.raw_sha256} if doc.raw_sha256 else set())
+    shared = set(session.execute(select(Attachment.sha256).where(
+        Attachment.sha256.in_(shas), Attachment.document_pk != doc.id)).scalars()) if shas else set()
+    shared |= set(session.execute(select(Document.raw_sha256).where(
+        Document.raw_sha256.in_(shas), Document.id != doc.id)).scalars()) if shas else set()
+    gone = sorted(shas - shared)
+    doc.content_withdrawn_at = now_utc()
+    if gone:
+        enqueue(session, "content_withdrawn", {"incoming_id": doc.id, "document_id": doc.document_id,
+                                               "sha256s": gone})
+    _history(session, doc, actor, "content_withdrawn", {"files": len(files), "deleted_blobs": len(gone)})
+
+
+def list_change_requests(db: Database, actor: Actor) -> dict:
+    """Incoming documents whose sender asks to recall, take back or update them, waiting for the clerk's answer."""
+    _in_agency(db, actor)
+    actor.require(Role.CLERK, Role.LEADER, Role.ADMIN)
+    with db.session() as session:
+        # A JSON column holds SQL NULL or JSON null for "none": the SQL filter is coarse, the loop exact.
+        docs = session.execute(select(Document).where(
+            Document.agency_id == actor.agency_id, Document.direction == Direction.INCOMING,
+            Document.pending_change.isnot(None)).order_by(Document.received_at.desc())).scalars().all()
+        items = []
+        for doc in docs:
+            if not doc.pending_change:
+                continue
+            item = summary(doc)
+            item["change"] = {k: doc.pending_change.get(k) for k in ("kind", "reason", "received_at")}
+            items.append(item)
+        return {"items": items, "total": len(items), "page": 1, "size": len(items) or 1}
+
+
+def check_sender(session: Session, actor: Actor, target_id: str, sender: str, what: str) -> None:
+    """A request about a document this agency received from someone else, or never received: refused (the edge
+    answers 02 with the reason) and logged, never applied."""
+    owner = session.execute(select(Document.sender_organ_id).where(
+        Document.agency_id == actor.agency_id, Document.direction == Direction.INCOMING,
+        Document.document_id == target_id)).scalars().first()
+    if owner is None:
+        log.warning("%s from %s refused: no incoming document %s", what, sender, target_id)
+        raise ValidationFailed(f"Không có văn bản {target_id} do {sender} gửi đến cơ quan này nên không thực hiện "
+                               f"được yêu cầu {what}.", code="unknown_target", document_id=target_id)
+    log.warning("%s from %s refused: document %s was sent by %s", what, sender, target_id, owner)
+    raise ValidationFailed(f"{sender} không phải cơ quan gửi văn bản {target_id} nên không được yêu cầu {what}.",
+                           code="not_the_sender", document_id=target_id, sender=sender)

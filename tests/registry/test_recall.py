@@ -1,0 +1,110 @@
+"""Recall, take back and update (STANDARDS §8.3) through the registry's use cases, both sides, on SQLite and
+PostgreSQL: the request leaves through the outbox, the answers close it, an agreed recall deletes the content."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.common.errors import ValidationFailed
+from services.registry import operations as ops
+from services.registry.domain import State
+from tests.registry.conftest import OTHER, package, sha
+from tests.registry.test_flows import RECIPIENTS, events, signed_ok
+
+
+def issued(db, clerk, registers, subject: str = "Quyết định") -> dict:
+    return ops.register_outgoing_signed(db, clerk, {"type_code": "QĐ", "subject": subject,
+                                                    "code_notation": "QĐ-UBND"}, sha(subject), RECIPIENTS,
+                                        registers["outgoing"], signed_ok)
+
+
+def answer(db, edge, doc: dict, code: str, organ: str = OTHER) -> dict:
+    return ops.record_status(db, edge, {"from": {"organ_id": organ}, "response_for": {"document_id":
+                                                                                       doc["document_id"]},
+                                        "status_code": code, "description": f"trả lời {code}"})
+
+
+def test_take_back_sends_a_13_and_a_refusal_by_all_gives_the_document_back(db, edge, clerk, registers):
+    doc = issued(db, clerk, registers)
+    with pytest.raises(ValidationFailed) as missing:
+        ops.request_change(db, clerk, doc["id"], "take_back", " ")
+    assert missing.value.code == "missing_field"
+    got = ops.request_change(db, clerk, doc["id"], "take_back", "Gửi nhầm nơi nhận", request_key="k1")
+    assert got["state"] == State.RECALLED and got["frozen"] and got["pending_change"] == "take_back"
+    again = ops.request_change(db, clerk, doc["id"], "take_back", "Gửi nhầm nơi nhận", request_key="k1")
+    assert again["duplicate"]
+    [status] = [s for s in events(db, "outgoing_status") if s["status_code"] == "13"]  # one, not two
+    assert status["to"]["organ_id"] == OTHER and status["response_for"]["document_id"] == doc["document_id"]
+    assert status["description"] == "Gửi nhầm nơi nhận"
+    with pytest.raises(ValidationFailed) as pending:
+        ops.request_change(db, clerk, doc["id"], "recall", "lần nữa", request_key="k2")
+    assert pending.value.code == "change_pending"
+    answer(db, edge, doc, "16")
+    page = ops.get_document(db, clerk, doc["id"])
+    assert page["state"] == State.ISSUED and not page["frozen"] and page["pending_change"] is None
+    assert page["recipients"][0]["recall_state"] == "refused"
+    actions = [h["action"] for h in page["history"]]
+    assert actions[-3:] == ["change_sent", "status", "change_closed"]
+
+
+def test_update_sends_the_new_metadata_and_the_receiver_applies_it(db, edge, clerk, registers):
+    doc = issued(db, clerk, registers, "Về việc họp")
+    with pytest.raises(ValidationFailed) as same:
+        ops.request_change(db, clerk, doc["id"], "update", "Sửa", {"subject": "Về việc họp"})
+    assert same.value.code == "nothing_changed"
+    got = ops.request_change(db, clerk, doc["id"], "update", "Sửa trích yếu", {"subject": "Về việc họp (sửa)"})
+    assert got["state"] == State.ISSUED and got["subject"] == "Về việc họp (sửa)"
+    update = events(db, "outgoing_package")[-1]
+    assert update["business"]["doc_type"] == 2 and update["subject"] == "Về việc họp (sửa)"
+    assert update["business"]["reason"] == "Sửa trích yếu" and [t["organ_id"] for t in update["to"]] == [OTHER]
+    answer(db, edge, doc, "15")
+    page = ops.get_document(db, clerk, doc["id"])
+    assert page["pending_change"] is None and page["recipients"][0]["recall_state"] == "accepted"
+    sent = [h for h in page["history"] if h["action"] == "change_sent"][0]
+    assert sent["details"]["changes"]["subject"] == ["Về việc họp", "Về việc họp (sửa)"]
+
+
+def test_agreed_recall_withdraws_the_content_and_keeps_the_metadata(db, edge, clerk, registers):
+    doc = ops.receive_package(db, edge, package(21))["incoming_id"]
+    ops.accept_incoming(db, clerk, doc, registers["incoming"])
+    revoke = package(21, doc_type=1, target=package(21)["document_id"])
+    ops.receive_package(db, edge, revoke)
+    waiting = ops.list_change_requests(db, clerk)["items"]
+    assert [(i["id"], i["change"]["kind"]) for i in waiting] == [(doc, "revoke")]
+    got = ops.decide_change(db, clerk, doc, True, request_key="a1")
+    assert got["status_code"] == "15" and got["state"] == State.REVOKED
+    assert ops.decide_change(db, clerk, doc, True, request_key="a1")["duplicate"]  # answered once
+    assert [s["status_code"] for s in events(db, "outgoing_status")] == ["03", "15"]
+    [withdrawn] = events(db, "content_withdrawn")
+    assert sorted(withdrawn["sha256s"]) == sorted([sha("p21"), sha("raw21")])
+    page = ops.get_document(db, clerk, doc)
+    assert page["content_withdrawn_at"] and page["subject"] == "Về việc số 21" and page["number"] == 1
+    assert [h["action"] for h in page["history"]][-3:] == ["change_requested", "change_accepted",
+                                                           "content_withdrawn"]
+    assert ops.list_change_requests(db, clerk)["items"] == []
+
+
+def test_a_file_another_document_uses_is_not_deleted(db, edge, clerk, registers):
+    first = ops.receive_package(db, edge, package(22))["incoming_id"]
+    twin = package(23)
+    twin["attachments"][0]["sha256"] = sha("p22")  # the same PDF sent again as another document
+    ops.receive_package(db, edge, twin)
+    ops.receive_package(db, edge, package(22, doc_type=1, target=package(22)["document_id"]))
+    assert ops.get_document(db, clerk, first)["state"] == State.REVOKED  # before registration: at once
+    [withdrawn] = events(db, "content_withdrawn")
+    assert withdrawn["sha256s"] == [sha("raw22")]
+
+
+def test_a_request_about_someone_elses_document_is_refused(db, edge, clerk, registers):
+    ops.receive_package(db, edge, package(24))
+    forged = package(24, sender="000.00.00.H31", doc_type=1, target=package(24)["document_id"])
+    with pytest.raises(ValidationFailed) as refused:
+        ops.receive_package(db, edge, forged)
+    assert refused.value.code == "not_the_sender" and "000.00.00.H31" in refused.value.message_vi
+    with pytest.raises(ValidationFailed) as unknown:
+        ops.receive_package(db, edge, package(25, doc_type=2, target="none,2026/01/05,1/X"))
+    assert unknown.value.code == "unknown_target"
+    status = {"from": {"organ_id": "000.00.00.H31"}, "response_for": {"document_id": package(24)["document_id"]},
+              "status_code": "13"}
+    assert ops.record_status(db, edge, status) == {"matched": False, "refused": "not_the_sender"}
+    assert ops.list_change_requests(db, clerk)["items"] == []
