@@ -17,6 +17,7 @@ from gateway.dates import typed_day
 from gateway.drafting import settle, store_appendices
 from gateway.hub_reports import hub_config
 from gateway.labels import attachment_role, file_kind, hub_label, province_names
+from gateway.recall import CHANGE_ACTIONS, change_context, history_note
 from gateway.web import People, panel
 from services.common import clock
 from services.common.errors import CongVanError, NotFound, ValidationFailed
@@ -66,6 +67,8 @@ HISTORY_LABELS = {
     "change_refused": "Từ chối thay đổi", "revoked": "Văn bản bị thu hồi", "change_requested": "Yêu cầu thay đổi",
     "replaced": "Được thay thế", "paper_copy_received": "Nhận bản giấy", "answered": "Đã có văn bản trả lời",
     "answer_received": "Nhận văn bản trả lời",
+    "change_sent": "Gửi yêu cầu đến nơi nhận", "change_closed": "Nơi nhận đã trả lời hết yêu cầu",
+    "content_withdrawn": "Xóa nội dung văn bản bị thu hồi (giữ thông tin và lịch sử)",
 }
 
 
@@ -75,6 +78,8 @@ def _decorate(doc: dict[str, Any]) -> dict[str, Any]:
         h["action_label"] = HISTORY_LABELS.get(h.get("action"), h.get("action"))
         h["actor_name"] = h.get("username") or ""
         details = h.get("details") or {}
+        if h.get("action") in CHANGE_ACTIONS:
+            h["note"] = history_note(h)
         if h.get("action") == "status" and details.get("status_code") and not h.get("note"):
             # The sender follows its document by these codes (01 → 03 → 04 ...): show them in the timeline.
             code = str(details["status_code"])
@@ -286,7 +291,7 @@ def install(app: FastAPI) -> None:
             registers = _registers(g, v, "incoming")
         return render(request, "document.html", v, doc=doc, meta=_meta(doc), registers=registers,
                       reject_reasons=REJECT_REASONS, submit_to=_submit_choices(g, v, doc),
-                      dossiers=dossiers_of(g, v, doc_id))
+                      dossiers=dossiers_of(g, v, doc_id), **change_context(doc, request))
 
     @app.post("/van-ban-den/{doc_id}/tiep-nhan", include_in_schema=False)
     def accept(doc_id: str, register_id: str = Form(...), v: Viewer = Depends(csrf_checked),

@@ -122,6 +122,9 @@ def home_jobs(g: Gateway, v: Viewer) -> list[Job]:
         jobs.append(lambda: [fetch(g, v, "Công việc", "list_tasks", "tasks", "/cong-viec",
                                    empty="Không có công việc nào.")])
     if v.has("clerk"):
+        from gateway.recall import home_panels
+
+        jobs.append(lambda: home_panels(g, v))
         jobs.append(lambda: [panel(g, v, "Văn bản đến chờ tiếp nhận", "registry", "list_waiting_reception",
                                    "/van-ban-den/cho-tiep-nhan")])
         jobs.append(lambda: [fetch(g, v, "Văn bản đến chờ trình", "list_incoming", "handlings",

@@ -5,6 +5,7 @@ No I/O here: the hub and the edge feed facts in (who published, what the directo
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -220,8 +221,18 @@ def response_for_of(header: dict[str, Any] | None, sender: str, fallback_id: str
 
 
 def inbox_kind(package: dict[str, Any]) -> str:
-    """The dedupe key's `kind` part: edoc by business type; statuses by code and timestamp (05 may repeat)."""
+    """The dedupe key's `kind` part: edoc by business type; statuses by code and timestamp (05 may repeat).
+
+    A status carries its text's digest too, and so do recall and update packages (types 1, 2) their reason's: two
+    answers (15 to an update, then 15 to a recall) may leave in the same second, and a document may be updated
+    twice; the same message delivered again has the same text and stays a duplicate."""
     if package.get("kind") == "status":
-        return f"status:{package.get('status_code')}:{package.get('timestamp', '')}"
+        text = _digest(package.get("description"))
+        return f"status:{package.get('status_code')}:{package.get('timestamp', '')}:{text}"
     business = package.get("business") or {}
-    return f"edoc:{printable(business.get('doc_type', 0), 40)}"  # the column takes 64; the codec keeps text
+    kind = f"edoc:{printable(business.get('doc_type', 0), 40)}"  # the column takes 64; the codec keeps text
+    return f"{kind}:{_digest(business.get('reason'))}" if str(business.get("doc_type")) in ("1", "2") else kind
+
+
+def _digest(text: Any) -> str:
+    return hashlib.sha256(str(text or "").encode()).hexdigest()[:8]

@@ -169,10 +169,15 @@ def record_status(db: Database, actor: Actor, status: dict[str, Any]) -> dict:
             if incoming is None:
                 log.warning("status 13 from %s refused: no document %s received from it", sender, doc_id)
                 return {"matched": False, "refused": "not_the_sender"}
-            if (incoming.pending_change or {}).get("kind") != "take_back" and incoming.state != State.REVOKED:
-                incoming.pending_change = {"kind": "take_back", "reason": status.get("description", ""),
-                                           "received_at": now_utc().isoformat()}
-                _history(session, incoming, actor, "change_requested", {"kind": "take_back"})
+            stamp = str(status.get("timestamp") or "")
+            asked = [h.details for h in session.execute(select(History).where(
+                History.document_pk == incoming.id, History.action == "change_requested")).scalars()]
+            if incoming.state == State.REVOKED or any((d or {}).get("status_timestamp") == stamp for d in asked):
+                return {"matched": True, "duplicate": True, "incoming_id": incoming.id}  # at-least-once: seen
+            reason = str(status.get("description") or "")[:1000]
+            incoming.pending_change = {"kind": "take_back", "reason": reason, "received_at": now_utc().isoformat()}
+            _history(session, incoming, actor, "change_requested", {"kind": "take_back", "reason": reason,
+                                                                    "status_timestamp": stamp})
             return {"matched": True, "incoming_id": incoming.id}
         doc = session.execute(select(Document).where(
             Document.agency_id == actor.agency_id, Document.direction == Direction.OUTGOING,
@@ -192,7 +197,8 @@ def record_status(db: Database, actor: Actor, status: dict[str, Any]) -> dict:
             row = RecipientStatus(document_pk=doc.id, organ_id=sender, organ_name=(status.get("from") or {}).get(
                 "organ_name", ""), seen=[])
             session.add(row)
-        if code in (row.seen or []) and code != "05":
+        # 05 may repeat (STANDARDS §1.6), and so may 15/16 answering each new request of ours
+        if code in (row.seen or []) and code != "05" and not recall.answers_request(doc, row, code):
             return {"matched": True, "duplicate": True, "outgoing_id": doc.id}
         row.seen = [*(row.seen or []), code]
         description = str(status.get("description") or "")[:1000]

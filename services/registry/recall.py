@@ -127,16 +127,26 @@ def _send(session: Session, actor: Actor, doc: Document, kind: str, reason: str,
                                                        1 if kind == "recall" else 2, reason))
 
 
+def _request_kind(doc: Document) -> str | None:
+    kind = (doc.pending_change or {}).get("kind")
+    if kind is None and doc.state == State.RECALLED and doc.frozen:
+        kind = "recall"  # a recall from before requests were kept: the same answers count
+    return kind
+
+
+def answers_request(doc: Document, row: RecipientStatus, code: str) -> bool:
+    """Whether `code` from this recipient answers our request still waiting for it."""
+    return row.recall_state == "requested" and code in ANSWERS.get(_request_kind(doc) or "", {})
+
+
 def take_answer(session: Session, actor: Actor, doc: Document, row: RecipientStatus, code: str) -> bool:
     """A recipient's answer to our pending request, if `code` is one: recorded on its line, and once every
     recipient answered the request is closed (a recall refused by all gives the document back its issued state).
     False when the status is not such an answer (an ordinary 01..06)."""
-    kind = (doc.pending_change or {}).get("kind")
-    if kind is None and doc.state == State.RECALLED:
-        kind = "recall"  # a recall from before requests were kept: the same answers count
-    outcome = ANSWERS.get(kind or "", {}).get(code)
-    if outcome is None or row.recall_state != "requested":
+    if not answers_request(doc, row, code):
         return False
+    kind = _request_kind(doc)
+    outcome = ANSWERS[kind or ""][code]
     row.recall_state = outcome
     others = session.execute(select(RecipientStatus.recall_state).where(
         RecipientStatus.document_pk == doc.id, RecipientStatus.id != row.id,

@@ -138,6 +138,16 @@ def delete(session: Session, store: BlobStore, f: StoredFile, user_id: str) -> l
     return removed
 
 
+def withdraw_blobs(session: Session, store: BlobStore, shas: list[str]) -> list[str]:
+    """The registry's `content_withdrawn` (an agreed recall): delete the blobs of those hashes that no live file
+    record names; returns the ones deleted now. At-least-once: a blob already gone is simply not listed."""
+    removed = []
+    for sha in shas:
+        if not live_shas(session, only=sha) and store.delete(sha):
+            removed.append(sha)
+    return removed
+
+
 def live_shas(session: Session, only: str | None = None) -> set[str]:
     q = select(distinct(FileVersion.sha256)).join(StoredFile).where(StoredFile.deleted_at.is_(None))
     if only:

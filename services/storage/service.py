@@ -121,14 +121,10 @@ class StorageService:
         """An agreed recall (registry recall.py): the incoming document's files go, its metadata stay. A blob a
         live file record still names is kept; deleting twice is harmless (at-least-once)."""
         agency = payload["agency_id"]
-        store = self.store.for_agency(agency)
         with self.db.for_agency(agency).session() as s:
-            for sha in payload.get("sha256s") or []:
-                if records.live_shas(s, only=sha):
-                    continue
-                removed = store.delete(sha)
-                log.info("recalled document %s: blob %s %s", payload.get("incoming_id"), sha[:12],
-                         "deleted" if removed else "already gone")
+            removed = records.withdraw_blobs(s, self.store.for_agency(agency), list(payload.get("sha256s") or []))
+        log.info("recalled document %s: %d of %d blobs deleted", payload.get("incoming_id"), len(removed),
+                 len(payload.get("sha256s") or []))
 
     @rpc
     def scrub(self) -> dict:

@@ -1,0 +1,148 @@
+"""Recall, take back and update (STANDARDS §8.3; statuses 13, 15, 16), from the screens and the REST API.
+
+The sender's clerk asks from the outgoing document's page with a reason (thu hồi: a type-1 package; lấy lại: a
+status 13; cập nhật: a type-2 package with the new trích yếu); the request travels as edXML through the
+interconnect. The receiver's clerk sees it on the incoming document's page and in the list "Yêu cầu thu hồi, cập
+nhật, lấy lại", and agrees or refuses; the answer goes back as 15 or 16. An agreed recall deletes the files and
+keeps the metadata and the history (services/registry/recall.py)."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Depends, FastAPI, Form, Header, Path, Request, Security
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, Field
+
+from gateway.api import (
+    COMMON_ERRORS,
+    DOC_ID,
+    NOT_FOUND,
+    DocumentDetail,
+    DocumentSummary,
+    Page,
+    _document,
+    _problem,
+    bearer,
+)
+from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
+from gateway.web import panel
+
+KINDS = {"thu-hoi": "recall", "lay-lai": "take_back", "cap-nhat": "update"}
+KIND_LABELS = {"recall": "Thu hồi", "take_back": "Lấy lại", "update": "Cập nhật", "revoke": "Thu hồi"}
+NOTICES = {"da-gui-yeu-cau": "Đã gửi yêu cầu đến nơi nhận qua trục liên thông; kết quả hiện ở “Trạng thái tại nơi "
+                             "nhận” khi nơi nhận trả lời.",
+           "da-dong-y": "Đã đồng ý và báo lại nơi gửi.", "da-tu-choi-yeu-cau": "Đã từ chối yêu cầu và báo lại nơi gửi."}
+FIELD_WORDS = {"subject": "trích yếu", "content": "nội dung"}
+RECALL_STATES = {"requested": "Đang chờ trả lời", "accepted": "Đồng ý", "refused": "Từ chối"}
+
+router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Security(bearer)])
+WRITE_ERRORS = {**NOT_FOUND, 409: _problem("Trạng thái của văn bản đã đổi")}
+IDEMPOTENCY = Header(None, alias="Idempotency-Key", max_length=64,
+                     description="One key per request: the same request sent again changes nothing more")
+
+
+CHANGE_ACTIONS = ("recalled", "change_sent", "change_requested", "change_accepted", "change_refused", "change_closed",
+                  "revoked", "content_withdrawn")
+
+
+def history_note(h: dict[str, Any]) -> str:
+    """The words beside a recall/update step in the history: what was asked, why, and what came of it."""
+    details = h.get("details") or {}
+    kind = KIND_LABELS.get(details.get("kind") or ("recall" if h.get("action") == "recalled" else ""), "")
+    if h.get("action") == "change_closed":
+        return f"{kind}: {details.get('accepted', 0)} đồng ý, {details.get('refused', 0)} từ chối"
+    if h.get("action") == "content_withdrawn":
+        return f"{details.get('files', 0)} tệp"
+    changes = (details.get("changes") or {}).items()
+    changed = "; ".join(f"{FIELD_WORDS.get(k, k)}: “{new}”" for k, (_old, new) in changes)
+    automatic = "tự động đồng ý vì chưa vào sổ" if details.get("automatic") else ""
+    parts = [kind, details.get("reason") or "", changed, automatic]
+    return " — ".join(p for p in parts if p)
+
+
+def change_context(doc: dict[str, Any], request: Request) -> dict[str, Any]:
+    """What document_changes.html needs: labels of the pending request, the recipients' answers, a form key."""
+    for r in doc.get("recipients") or []:
+        r["recall_label"] = RECALL_STATES.get(r.get("recall_state") or "", "")
+    return {"change_label": KIND_LABELS.get(doc.get("pending_change") or "", ""),
+            "change_notice": NOTICES.get(request.query_params.get("yeu-cau") or "", ""),
+            "change_key": secrets.token_urlsafe(18)}
+
+
+def home_panels(g: Gateway, v: Viewer) -> list[Any]:
+    """The clerk's home: the senders' requests waiting for an answer, only when there are some (a badge, not an
+    empty list every day)."""
+    found = panel(g, v, "Yêu cầu thu hồi, cập nhật, lấy lại chờ trả lời", "registry", "list_change_requests",
+                  "/van-ban-den/yeu-cau-thay-doi")
+    return [found] if found.rows or found.error else []
+
+
+def install(app: FastAPI) -> None:
+    @app.post("/van-ban-di/{doc_id}/yeu-cau", include_in_schema=False)
+    def ask(doc_id: str, kind: str = Form(...), reason: str = Form(""), subject: str = Form(""),
+            form_key: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        chosen = KINDS.get(kind, kind)
+        changes = {"subject": subject} if chosen == "update" else None
+        g.backends.call(v.actor, "registry", "request_change", doc_id, chosen, reason, changes,
+                        form_key.strip()[:64] or None)
+        return RedirectResponse(f"/van-ban/{doc_id}?yeu-cau=da-gui-yeu-cau", status_code=303)
+
+    @app.post("/van-ban-den/{doc_id}/tra-loi-yeu-cau", include_in_schema=False)
+    def decide(doc_id: str, decision: str = Form(...), reason: str = Form(""), form_key: str = Form(""),
+               v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        accept = decision == "dong-y"
+        g.backends.call(v.actor, "registry", "decide_change", doc_id, accept, reason, form_key.strip()[:64] or None)
+        notice = "da-dong-y" if accept else "da-tu-choi-yeu-cau"
+        return RedirectResponse(f"/van-ban/{doc_id}?yeu-cau={notice}", status_code=303)
+
+    @app.get("/van-ban-den/yeu-cau-thay-doi", response_class=HTMLResponse, include_in_schema=False)
+    def requests_page(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        return render(request, "change_requests.html", v, labels=KIND_LABELS,
+                      panel=panel(g, v, "Yêu cầu thu hồi, cập nhật, lấy lại chờ trả lời", "registry",
+                                  "list_change_requests"))
+
+    app.include_router(router)
+
+
+class ChangeRequest(BaseModel):
+    kind: str = Field(pattern="^(recall|take_back|update)$", description="recall: thu hồi (gói tin loại 1); "
+                      "take_back: lấy lại (trạng thái 13); update: cập nhật (gói tin loại 2)")
+    reason: str = Field(min_length=1, max_length=1000, description="Lý do, sent to the recipients")
+    subject: str | None = Field(None, max_length=500, description="update only: the new trích yếu")
+    content: str | None = Field(None, max_length=4000, description="update only: the new summary of content")
+
+
+class ChangeDecision(BaseModel):
+    accept: bool = Field(description="true: đồng ý (15); false: từ chối (16)")
+    reason: str = Field("", max_length=1000, description="Lý do; required to refuse")
+
+
+class ChangeRequestItem(DocumentSummary):
+    change: dict[str, Any] = Field(description="kind (revoke, update, take_back), reason, received_at")
+
+
+@router.post("/outgoing/{doc_id}/changes", response_model=DocumentDetail, responses=WRITE_ERRORS,
+             tags=["Văn bản đi"], summary="Thu hồi, lấy lại hoặc cập nhật văn bản đã gửi (có lý do)")
+def api_request_change(body: ChangeRequest, doc_id: str = Path(pattern=DOC_ID), key: str | None = IDEMPOTENCY,
+                       v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    changes = {"subject": body.subject, "content": body.content} if body.kind == "update" else None
+    g.backends.call(v.actor, "registry", "request_change", doc_id, body.kind, body.reason, changes,
+                    f"api:{key}" if key else None)
+    return _document(g, v, doc_id, "outgoing")
+
+
+@router.post("/incoming/{doc_id}/change-decision", response_model=DocumentDetail, responses=WRITE_ERRORS,
+             tags=["Văn bản đến"], summary="Đồng ý hoặc từ chối yêu cầu thu hồi, cập nhật, lấy lại của nơi gửi")
+def api_decide_change(body: ChangeDecision, doc_id: str = Path(pattern=DOC_ID), key: str | None = IDEMPOTENCY,
+                      v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    g.backends.call(v.actor, "registry", "decide_change", doc_id, body.accept, body.reason,
+                    f"api:{key}" if key else None)
+    return _document(g, v, doc_id, "incoming")
+
+
+@router.get("/change-requests", response_model=Page[ChangeRequestItem], tags=["Văn bản đến"],
+            summary="Văn bản đến có yêu cầu thu hồi, cập nhật, lấy lại chờ trả lời")
+def api_change_requests(v: Viewer = Depends(viewer), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return g.backends.call(v.actor, "registry", "list_change_requests")
