@@ -228,9 +228,6 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     pdf_view.install(app)
     push.install(app)
     pwa.install(app)
-    from gateway import recall
-
-    recall.install(app)
     from gateway import problems
 
     problems.install(app)

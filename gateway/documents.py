@@ -18,6 +18,7 @@ from gateway.drafting import settle, store_appendices
 from gateway.hub_reports import hub_config
 from gateway.labels import attachment_role, file_kind, hub_label, province_names
 from gateway.recall import CHANGE_ACTIONS, change_context, history_note
+from gateway.recall import install as recall_install
 from gateway.web import People, panel
 from services.common import clock
 from services.common.errors import CongVanError, NotFound, ValidationFailed
@@ -331,6 +332,8 @@ def install(app: FastAPI) -> None:
         except CongVanError as exc:
             return _issue_page(request, g, v, doc_id, exc.message_vi, exc.http_status, recipients)
         return RedirectResponse(f"/van-ban/{doc_id}?thong-bao=da-gui", status_code=303)
+
+    recall_install(app)  # thu hồi, lấy lại, cập nhật: the buttons of these pages and their API
 
     @app.get("/tep/{doc_id}/{sha256}", include_in_schema=False)
     def download(request: Request, doc_id: str, sha256: str, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
