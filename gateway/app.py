@@ -66,6 +66,10 @@ class Gateway:
         from gateway.province_ops import Notices
 
         self.notices = Notices(self.db)
+        from gateway.push_events import Followers
+
+        self.push_followers = Followers(self)  # Web Push of routing's notifications, where PUSH_ENABLED
+        self.backends.on_installation = self.push_followers.ensure
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.globals["ROLE_LABELS"] = {r.value: label for r, label in ROLE_LABELS_VI.items()}
         self.templates.env.filters["vn_time"] = vn_time
@@ -183,8 +187,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        g = app.state.gateway
+        g.push_followers.start()
         yield
-        app.state.gateway.backends.close()
+        g.push_followers.stop()
+        g.backends.close()
 
     app = FastAPI(title="Công Văn API", version="1", lifespan=lifespan, docs_url=None,
                   openapi_url="/api/v1/openapi.json", redoc_url=None)

@@ -52,6 +52,7 @@ class Backends:
         self.resolver = resolver
         self._clients: dict[str, ServiceClient] = {}
         self._lock = threading.Lock()
+        self.on_installation: Callable[[str], None] | None = None  # told of each installation's AMQP address
 
     @classmethod
     def from_file(cls, path: Path | None, timeout: float = 30.0) -> Backends:
@@ -80,9 +81,13 @@ class Backends:
             raise NotFound("Cơ quan chưa được cấu hình trên cổng này.", agency_id=agency_id)
         uri = info["amqp_uri"]
         with self._lock:
-            if uri not in self._clients:
+            new = uri not in self._clients
+            if new:
                 self._clients[uri] = ServiceClient(uri, timeout=self.timeout)
-            return self._clients[uri]
+            client = self._clients[uri]
+        if new and self.on_installation is not None:
+            self.on_installation(uri)
+        return client
 
     def call(self, actor: Actor, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
         try:

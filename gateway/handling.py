@@ -14,7 +14,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.dates import typed_day
 from gateway.drafting import settle
-from gateway.push import notify
 from gateway.steps import TextStep, install_text_steps
 from gateway.web import Panel, People, fetch
 from services.common.errors import CongVanError, NotFound, ValidationFailed
@@ -226,8 +225,6 @@ def install(app: FastAPI) -> None:
             if not settle(lambda: bool(g.backends.call(v.actor, "routing", "get_incoming", incoming_id)), 15, 0.5):
                 raise
             g.backends.call(v.actor, "routing", "submit_incoming", incoming_id, to_user_id or None, note)
-        notify(g, to_user_id, "Văn bản trình xin ý kiến", f"{v.user.full_name} trình một văn bản đến.",
-               f"/xu-ly/{incoming_id}")
         return _done(incoming_id, "da-trinh")
 
     @app.post("/xu-ly/{incoming_id}/but-phe", include_in_schema=False)
@@ -237,8 +234,6 @@ def install(app: FastAPI) -> None:
         g.backends.call(v.actor, "routing", "direct_incoming", incoming_id, directive, parse_target(main),
                         [parse_target(c) for c in coordinators if c], [parse_target(r) for r in readers if r],
                         typed_day(deadline))
-        notify(g, parse_target(main).get("user_id"), "Văn bản được giao xử lý chính",
-               f"{v.user.full_name} giao xử lý: {directive[:120]}", f"/xu-ly/{incoming_id}")
         return _done(incoming_id, "da-phan-cong")
 
     @app.post("/xu-ly/{incoming_id}/giao-lai", include_in_schema=False)

@@ -10,7 +10,6 @@ import ipaddress
 import logging
 import threading
 import urllib.parse
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -133,23 +132,6 @@ def send_to_user(g: Gateway, user_id: str, message: dict[str, Any]) -> Sent:
         with g.db.session() as s:
             s.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)))
     return Sent(sent=sent, failed=failed)
-
-
-_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="push")
-
-
-def notify(g: Gateway, user_id: str | None, title: str, body: str, url: str) -> None:
-    """A notification for a person about work that reached them, in the background (the page does not wait)."""
-    if not user_id or not g.settings.push_enabled:
-        return
-
-    def job() -> None:
-        try:
-            send_to_user(g, user_id, {"title": title, "body": body, "url": url})
-        except Exception:
-            log.exception("push notification for %s not sent", user_id)
-
-    _pool.submit(job)
 
 
 @router.get("/key", response_model=ServerKey, summary="Khóa máy chủ ứng dụng (VAPID) để đăng ký nhận thông báo")

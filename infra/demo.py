@@ -95,8 +95,9 @@ class Deployment:
 
     def __init__(self, topology: Topology, run_dir: Path, table: ProcTable, rabbit_api_uri: str,
                  tsa_port: int = TSA_PORT, directory_file: Path = DIRECTORY_FILE, restart: bool = False,
-                 prometheus_url: str | None = None) -> None:
+                 prometheus_url: str | None = None, gateway_env: dict[str, str] | None = None) -> None:
         self.topology = topology
+        self.gateway_extra_env = dict(gateway_env or {})  # settings of the gateway only (PUSH_*, tests)
         self.prometheus_url = prometheus_url   # for the gateway's queue page (gateway/monitoring.py)
         self.restart = restart   # record how to start each process again, for the watcher (infra/watch.py)
         self.run_dir = Path(run_dir)
@@ -193,7 +194,8 @@ class Deployment:
         hub_directories = ",".join(f"{namespace(self.topology)}hub.{hub.code}" for hub in self.topology.hubs)
         gateway_env = {**env, "AGENCIES_FILE": str(self.agencies_file), "DIRECTORY_FILE": str(self.directory_file),
                        "HUB_REPORTS_FILE": str(self.hub_reports_file), "HUB_DIRECTORIES": hub_directories,
-                       **({"PROMETHEUS_URL": self.prometheus_url} if self.prometheus_url else {})}
+                       **({"PROMETHEUS_URL": self.prometheus_url} if self.prometheus_url else {}),
+                       **self.gateway_extra_env}
         waits.append(procs.spawn(self.table, "gateway",
                                  _py("-m", "gateway", "--port", str(self.topology.gateway_port),
                                      "--metrics-port", str(self.topology.gateway_metrics_port)),

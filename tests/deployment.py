@@ -34,7 +34,10 @@ def start_deployment(stack_env, tmp_path_factory) -> Iterator[Deployment]:
     # The gateway's queue page reads a Prometheus at this address; tests that need it start one there
     # (tests/e2e/test_queue_monitor.py), the others leave it unanswered.
     dep = Deployment(topology, run_dir, ProcTable(run_dir), stack_env["RABBIT_API_URI"], tsa_port=procs.free_port(),
-                     prometheus_url=f"http://127.0.0.1:{procs.free_port()}")
+                     prometheus_url=f"http://127.0.0.1:{procs.free_port()}",
+                     # Web Push on, to the project's own push-protocol server on this machine (tests/push_service.py)
+                     gateway_env={"PUSH_ENABLED": "true", "PUSH_SERVICES": "127.0.0.1", "PUSH_ALLOW_HTTP": "true",
+                                  "PUSH_SUBJECT": "mailto:quantri@stttt.tuyenquang.gov.vn"})
     try:
         dep.start()
         dep.accounts_text = dep.seed(run_dir / "accounts.txt")

@@ -1,4 +1,5 @@
-"""Notifications: in-app rows written with the business change, e-mail sent afterwards over SMTP.
+"""Notifications: in-app rows written with the business change, e-mail sent afterwards over SMTP, and an event
+`notified` (outbox) from which the gateway sends Web Push to the person's devices.
 
 The in-app notification is part of the transaction (a rolled-back assignment notifies nobody). E-mail is sent
 after the commit by `deliver_pending`, which marks each row sent or failed, so a crash never sends twice a row
@@ -27,12 +28,14 @@ from sqlalchemy.orm import Session
 
 from services.common.clock import now_utc
 from services.common.db import Database, Databases
+from services.common.outbox import enqueue
 from services.common.rpc import sibling_databases
 from services.routing.models import Notification, Staff
 
 log = logging.getLogger(__name__)
 
 MAX_EMAIL_ATTEMPTS = 5
+NOTIFIED = "notified"  # routing's event for each in-app notification
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,9 @@ def notify(session: Session, user_ids: list[str] | set[str], kind: str, title: s
                 session.add(row)
         except IntegrityError:  # a concurrent reminder run added it first
             continue
+        # For the gateway's Web Push (gateway/push_events.py): sent with the commit, never for a rolled-back change.
+        enqueue(session, NOTIFIED, {"notification_id": row.id, "user_id": user_id, "kind": kind, "title": title,
+                                    "body": body, "ref_kind": ref_kind, "ref_id": row.ref_id})
         added += 1
     return added
 

@@ -3,7 +3,8 @@
 Every RPC takes the acting user from the nameko context; the application re-checks agency and role.
 Events in: `registry.incoming_registered`, `registry.outgoing_issued`.
 Events out (outbox, exchange `routing.events`): `outgoing_status` (04/05/06 to external senders),
-`draft_signed` (the registry puts the signed draft into the clerk's "waiting to issue").
+`draft_signed` (the registry puts the signed draft into the clerk's "waiting to issue"), `notified` (each in-app
+notification: the gateway sends it by Web Push).
 RPC out: `signing.sign_leader(pdf_sha256, signer_user_id, reason, on_behalf_of, signer_position)` when the leader
 (or a delegate, on the leader's behalf) approves and signs; bounded by ROUTING_SIGNING_TIMEOUT seconds.
 """

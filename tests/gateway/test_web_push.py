@@ -93,3 +93,34 @@ def test_only_the_allowed_push_services_are_ever_contacted(tmp_path, push_servic
     subscription["keys"]["auth"] = "c2hvcnQ"
     r = client.post("/api/v1/push/subscriptions", json=subscription, headers=csrf)
     assert r.status_code == 422 and "Khóa của trình duyệt" in r.json()["title"]
+
+
+def test_what_routing_notifies_reaches_the_persons_phone(deployment, push_service):
+    """A notification written by routing (here: a task given by the leader) reaches the assignee's subscribed browser
+    through routing's `notified` event and the gateway's follower, with the page it is about: not only what the
+    gateway itself did."""
+    from tests.e2e.helpers import wait_for
+    from tests.gateway.test_api import csrf_token_of, session_for
+
+    specialist, leader = session_for(deployment, "trangdt.thtq"), session_for(deployment, "annv.vptq")
+    try:
+        key = specialist.get("/api/v1/push/key").json()["application_server_key"]
+        sub_id, subscription = push_service.subscribe(key)
+        r = specialist.post("/api/v1/push/subscriptions", json=subscription,
+                            headers={"x-csrf-token": csrf_token_of(specialist)})
+        assert r.status_code == 201, r.text
+        me = specialist.get("/api/v1/me").json()
+
+        title = "Tổng hợp số liệu văn bản đến quý IV"
+        made = leader.post("/cong-viec", data={"csrf_token": csrf_token_of(leader), "title": title,
+                                               "assignee": me["user_id"], "due": "15/12/2026"})
+        assert made.status_code == 303, made.text[:500]
+        task_url = made.headers["location"].split("?")[0]
+        messages = wait_for(lambda: push_service.subscriptions[sub_id].messages, 60,
+                            "the task's notification on the specialist's phone", every=0.5)
+        assert len(messages) == 1 and title in messages[0]["title"], messages
+        assert messages[0]["url"] == task_url
+        assert not push_service.refusals
+    finally:
+        specialist.close()
+        leader.close()
