@@ -47,11 +47,19 @@ STATUS_LABELS = {
     "16": "Từ chối lấy lại / cập nhật / thu hồi",
 }
 
-# The only reasons for which a clerk may refuse an interconnected document (DOMAIN.md, incoming 2).
+# The only grounds on which a clerk may refuse an interconnected document (DOMAIN.md, incoming 2; Đà Nẵng QĐ 8849
+# Điều 5.6.a: "Gửi nhầm đơn vị nhận, văn bản điện tử không đủ giá trị pháp lý"), told apart by the status-02 reasons
+# of STANDARDS.md §3 (NĐ 30 Điều 21.2.b); the clerk adds free text, sent to the sender with the reason.
 REJECT_REASONS = {
     "WRONG_RECIPIENT": "Gửi sai nơi nhận",
     "INVALID_SIGNATURE": "Văn bản không có giá trị pháp lý (chữ ký số không hợp lệ)",
+    "CERTIFICATE_INVALID": "Văn bản không có giá trị pháp lý (chứng thư số không hợp lệ hoặc hết hiệu lực)",
+    "INTEGRITY_FAILURE": "Văn bản không có giá trị pháp lý (nội dung bị thay đổi sau khi ký)",
+    "MISSING_OR_CORRUPT_ATTACHMENT": "Văn bản không có giá trị pháp lý (thiếu tệp văn bản hoặc tệp bị hỏng)",
+    "FORMAT_ERROR": "Văn bản không có giá trị pháp lý (sai thể thức, sai cấu trúc gói tin)",
 }
+# Reasons that say the signature is bad: not offered once signing found it legally valid.
+SIGNATURE_REASONS = frozenset({"INVALID_SIGNATURE", "CERTIFICATE_INVALID", "INTEGRITY_FAILURE"})
 
 BUSINESS_TYPES = {0: "Văn bản điện tử mới", 1: "Thu hồi văn bản", 2: "Cập nhật văn bản", 3: "Thay thế văn bản"}
 

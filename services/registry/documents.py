@@ -15,7 +15,7 @@ from services.common.clock import now_utc, to_vn
 from services.common.db import Database
 from services.common.errors import Forbidden, NotFound, ValidationFailed
 from services.registry import domain
-from services.registry.catalog import BUSINESS_TYPES, REJECT_REASONS
+from services.registry.catalog import BUSINESS_TYPES, REJECT_REASONS, SIGNATURE_REASONS
 from services.registry.domain import Direction, State
 from services.registry.models import (
     AgencyProfile,
@@ -146,7 +146,7 @@ def _find_incoming(session: Session, agency_id: str, document_id: str, sender: s
 
 def reject_reasons(verification_state: str) -> list[str]:
     """Reasons the clerk may pick: a legally valid signature cannot be refused as invalid (DOMAIN.md, incoming 2)."""
-    return [code for code in REJECT_REASONS if code != "INVALID_SIGNATURE" or verification_state != "valid"]
+    return [code for code in REJECT_REASONS if code not in SIGNATURE_REASONS or verification_state != "valid"]
 
 
 def summary(doc: Document) -> dict[str, Any]:

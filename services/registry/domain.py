@@ -19,6 +19,7 @@ from services.registry.catalog import (
     SECRECY_MARKINGS,
     Urgency,
 )
+from services.registry.paper import CLASSIFIED_RULE
 
 
 class ServiceUnavailable(CongVanError):
@@ -185,7 +186,8 @@ def refuse_secret(metadata: dict[str, Any]) -> None:
     if marking is None or str(marking).strip().upper() in {"", "NONE", "0", "KHÔNG", "KHONG"}:
         return
     raise ValidationFailed(
-        "Không được nhập văn bản mật vào hệ thống (văn bản có đánh dấu độ mật).", code="secret_document",
+        f"Không được nhập văn bản mật vào hệ thống (văn bản có đánh dấu độ mật). {CLASSIFIED_RULE}",
+        code="secret_document",
         field="secrecy", marking=str(marking)[:30], known=str(marking).strip().upper() in SECRECY_MARKINGS)
 
 

@@ -17,7 +17,7 @@ from services.common.clock import now_utc, to_vn, vn_date
 from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.common.outbox import enqueue
-from services.registry import domain, numbering, rules
+from services.registry import domain, numbering, paper_intake, rules
 from services.registry.catalog import REJECT_REASONS, type_name
 from services.registry.changes import _link_replacement, _receive_change, link_answered
 from services.registry.documents import (
@@ -301,12 +301,23 @@ def reject_incoming(db: Database, actor: Actor, incoming_id: str, reason_code: s
         return summary(doc)
 
 
-def register_paper_incoming(db: Database, actor: Actor, metadata: dict[str, Any], file_sha256s: list[str],
+def register_paper_incoming(db: Database, actor: Actor, metadata: dict[str, Any], file_sha256s: list[Any],
                             late_entry_at: datetime | str | None = None, register_id: str | None = None) -> dict:
-    """Paper, e-mail, fax: scan plus form. A paper twin of an electronic arrival is recognised, not re-registered."""
+    """Paper, e-mail, fax: scan plus form. A paper twin of an electronic arrival is recognised, not re-registered.
+
+    `file_sha256s`: the scan's sha256s, or dicts {sha256, name, content_type, size, role} (paper_intake.py).
+    `metadata["request_key"]` (one per form or API Idempotency-Key): the same request again returns the first
+    document instead of a second arrival number."""
     _in_agency(db, actor)
     actor.require(Role.CLERK)
     domain.refuse_secret(metadata)
+    key = paper_intake.request_dedupe_key(metadata.get("request_key"))
+    if key:
+        with db.session() as session:
+            first = session.execute(select(Document).where(Document.agency_id == actor.agency_id,
+                                                           Document.dedupe_key == key)).scalar_one_or_none()
+            if first is not None:
+                return {**summary(first), "duplicate": True}
     domain.check_required(metadata, domain.PAPER_INCOMING_REQUIRED)
     if not file_sha256s:
         raise ValidationFailed("Thiếu trường bắt buộc “Tệp văn bản (bản quét)”.", code="missing_field",
@@ -315,6 +326,7 @@ def register_paper_incoming(db: Database, actor: Actor, metadata: dict[str, Any]
         raise ValidationFailed("Thiếu trường bắt buộc “Tên cơ quan, tổ chức ban hành”.", code="missing_field",
                                field="organ_name")
     domain.check_lengths(metadata, domain.INCOMING_FIELDS)
+    paper_intake.check_channel(metadata.get("channel"))
     happened = _late(late_entry_at)
     issued = domain.parse_date(metadata["issued_date"]) if metadata.get("issued_date") else None
     number, notation = str(metadata["code_number"]).strip(), str(metadata["code_notation"]).strip()
@@ -322,7 +334,8 @@ def register_paper_incoming(db: Database, actor: Actor, metadata: dict[str, Any]
         twin = _electronic_twin(session, actor.agency_id, number, notation, issued, metadata)
         if twin is not None:
             _history(session, twin, actor, "paper_copy_received",
-                     {"files": file_sha256s, "channel": metadata.get("channel", "paper")}, happened_at=happened)
+                     {"files": [paper_intake.sha_of(e) for e in file_sha256s],
+                      "channel": metadata.get("channel", "paper")}, happened_at=happened)
             return {**summary(twin), "paper_duplicate_of": twin.id}
         doc = Document(
             agency_id=actor.agency_id, direction=Direction.INCOMING, state=State.WAITING_RECEPTION,
@@ -336,14 +349,14 @@ def register_paper_incoming(db: Database, actor: Actor, metadata: dict[str, Any]
             signer_position=str(metadata.get("signer_position") or ""),
             signer_full_name=str(metadata.get("signer_full_name") or ""),
             due_date=domain.parse_date(metadata["due_date"]) if metadata.get("due_date") else None,
-            to_places=list(metadata.get("to_places") or []), received_at=happened or now_utc(),
+            to_places=list(metadata.get("to_places") or []), received_at=happened or now_utc(), dedupe_key=key,
         )
         doc.warnings = _duplicate_warnings(session, actor.agency_id, None, number, notation,
                                            doc.organ_id or doc.organ_name)
         session.add(doc)
         session.flush()
-        for sha in file_sha256s:
-            session.add(Attachment(document_pk=doc.id, sha256=sha, role="scan", name=f"{sha[:12]}.pdf"))
+        for entry in file_sha256s:
+            session.add(paper_intake.attachment_of(doc.id, entry))
         arrival = _register_incoming(session, actor, doc, register_id, happened)
         _history(session, doc, actor, "registered", {"arrival_number": arrival, "channel": doc.source_channel},
                  happened_at=happened)

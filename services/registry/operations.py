@@ -42,6 +42,7 @@ from services.registry.outgoing import (
     register_outgoing_signed,
     submit_for_issue,
 )
+from services.registry.paper_intake import check_paper_incoming, return_paper_incoming, return_slip
 from services.registry.recall import (
     CHANGE_KINDS,
     list_change_requests,
@@ -66,6 +67,7 @@ __all__ = [
     "Verify",
     "accept_incoming",
     "build_package",
+    "check_paper_incoming",
     "close_register",
     "create_register",
     "decide_change",
@@ -88,6 +90,8 @@ __all__ = [
     "reject_incoming",
     "reject_reasons",
     "request_change",
+    "return_paper_incoming",
+    "return_slip",
     "reverify_pending",
     "set_agency_profile",
     "set_send_policy",

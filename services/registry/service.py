@@ -175,6 +175,18 @@ class RegistryService(DossierEntrypoints, ReportQueries):
                                            register_id)
 
     @rpc
+    def check_paper_incoming(self, metadata: dict) -> dict:
+        return ops.check_paper_incoming(self.db, self.actor.required(), metadata)
+
+    @rpc
+    def return_paper_incoming(self, metadata: dict, files: list, defects: list[str], note: str = "") -> dict:
+        return ops.return_paper_incoming(self.db, self.actor.required(), metadata, files, defects, note)
+
+    @rpc
+    def return_slip(self, document_id: str) -> dict:
+        return ops.return_slip(self.db, self.actor.required(), document_id)
+
+    @rpc
     def list_incoming(self, filters: dict | None = None, page: int = 1, size: int = 50) -> dict:
         return ops.list_incoming(self.db, self.actor.required(), filters, page, size)
 

@@ -1,0 +1,76 @@
+"""Paper, fax and e-mail arrivals (issue 18 item 1 and 2): the check before registering, one document per request,
+the files with their names and roles, and the return slip (Phiếu trả) of a document with a wrong form."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.common.errors import ValidationFailed
+from services.registry import operations as ops
+from services.registry.domain import State
+from tests.registry.conftest import package, sha
+
+PAPER = {"code_number": "45", "code_notation": "SNV-TCBC", "subject": "Về việc tuyển dụng công chức",
+         "organ_name": "Sở Nội vụ", "issued_date": "2026-01-03", "channel": "fax"}
+
+
+def test_the_check_names_the_electronic_twin_and_the_duplicates_and_writes_nothing(db, edge, clerk, registers):
+    electronic = ops.receive_package(db, edge, package(12))["incoming_id"]
+    twin = {"code_number": "12", "code_notation": "UBND-VX", "subject": "Về việc số 12",
+            "organ_name": "Ủy ban nhân dân thành phố Đà Nẵng", "issued_date": "2026-01-05"}
+    checked = ops.check_paper_incoming(db, clerk, twin)
+    assert checked["paper_twin_of"]["id"] == electronic
+    assert ops.check_paper_incoming(db, clerk, PAPER) == {"paper_twin_of": None, "warnings": []}
+    first = ops.register_paper_incoming(db, clerk, PAPER, [sha("scan")])
+    (warning,) = ops.check_paper_incoming(db, clerk, PAPER)["warnings"]
+    assert warning["code"] == "duplicate_number" and warning["other"] == first["id"]
+    assert ops.list_incoming(db, clerk)["total"] == 1
+
+
+def test_a_secret_document_is_refused_with_the_rule_quoted(db, clerk, registers):
+    for call in (lambda: ops.check_paper_incoming(db, clerk, {**PAPER, "secrecy": "MẬT"}),
+                 lambda: ops.register_paper_incoming(db, clerk, {**PAPER, "secrecy": "MẬT"}, [sha("s")])):
+        with pytest.raises(ValidationFailed) as exc:
+            call()
+        assert exc.value.code == "secret_document" and "Điều 1 khoản 3" in exc.value.message_vi
+    assert ops.list_incoming(db, clerk)["total"] == 0
+
+
+def test_one_request_key_registers_one_document_with_its_named_files(db, clerk, registers):
+    files = [{"sha256": sha("scan"), "name": "Công văn 45.pdf", "content_type": "application/pdf", "size": 1200,
+              "role": "scan"},
+             {"sha256": sha("xlsx"), "name": "Danh sách.xlsx", "role": "attachment", "size": 300,
+              "content_type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}]
+    first = ops.register_paper_incoming(db, clerk, {**PAPER, "request_key": "form-1"}, files)
+    again = ops.register_paper_incoming(db, clerk, {**PAPER, "request_key": "form-1"}, files)
+    assert again["id"] == first["id"] and again["duplicate"] and first["number"] == 1
+    assert ops.list_incoming(db, clerk)["total"] == 1
+    doc = ops.get_document(db, clerk, first["id"])
+    assert doc["source_channel"] == "fax"
+    assert {(a["name"], a["role"]) for a in doc["attachments"]} == {("Công văn 45.pdf", "scan"),
+                                                                   ("Danh sách.xlsx", "attachment")}
+    with pytest.raises(ValidationFailed) as exc:
+        ops.register_paper_incoming(db, clerk, {**PAPER, "channel": "bồ câu"}, [sha("x")])
+    assert exc.value.code == "bad_channel"
+
+
+def test_a_returned_document_gets_no_number_and_its_slip_says_why(db, clerk, registers):
+    bad = {"organ_name": "Công ty TNHH Minh An", "subject": "Đề nghị cấp phép", "channel": "paper",
+           "request_key": "return-1"}
+    with pytest.raises(ValidationFailed) as exc:
+        ops.return_paper_incoming(db, clerk, bad, [sha("scan")], [], "")
+    assert exc.value.code == "missing_field"
+    with pytest.raises(ValidationFailed):
+        ops.return_paper_incoming(db, clerk, bad, [sha("scan")], ["NO_LUCK"], "")
+    returned = ops.return_paper_incoming(db, clerk, bad, [sha("scan")], ["NO_NUMBER", "NO_SEAL"], "Thiếu dấu")
+    assert ops.return_paper_incoming(db, clerk, bad, [sha("scan")], ["NO_NUMBER"], "")["id"] == returned["id"]
+    assert returned["state"] == State.REJECTED and returned["number"] is None
+    assert ops.list_incoming(db, clerk)["total"] == 0
+    slip = ops.return_slip(db, clerk, returned["id"])
+    assert slip["defects"] == ["Không có số, ký hiệu văn bản", "Không đóng dấu"] and slip["note"] == "Thiếu dấu"
+    assert slip["returned_by"] == clerk.username and "Điều 6" in slip["rule"]
+    assert [h["action"] for h in ops.get_document(db, clerk, returned["id"])["history"]] == ["returned"]
+    paper = ops.register_paper_incoming(db, clerk, PAPER, [sha("ok")])
+    with pytest.raises(ValidationFailed) as exc:
+        ops.return_slip(db, clerk, paper["id"])
+    assert exc.value.code == "not_returned"
