@@ -204,6 +204,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     web.install(app)
     documents.install(app)
+    from gateway import paper
+
+    paper.install(app)
     api.install(app)
     from gateway import admin
 

@@ -23,6 +23,7 @@ from gateway.web import People, panel
 from services.common import clock
 from services.common.errors import CongVanError, NotFound, ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES, REJECT_REASONS, STATUS_LABELS, URGENCY_LABELS
+from services.registry.paper import CHANNELS
 from services.storage.blobs import blob_store
 from services.storage.ingest import ingest
 
@@ -70,6 +71,7 @@ HISTORY_LABELS = {
     "answer_received": "Nhận văn bản trả lời",
     "change_sent": "Gửi yêu cầu đến nơi nhận", "change_closed": "Nơi nhận đã trả lời hết yêu cầu",
     "content_withdrawn": "Xóa nội dung văn bản bị thu hồi (giữ thông tin và lịch sử)",
+    "returned": "Lập phiếu trả văn bản giấy",
 }
 
 
@@ -225,6 +227,8 @@ def _meta(doc: dict[str, Any]) -> list[tuple[str, Any]]:
         ("Loại văn bản", doc.get("type_name")), ("Cơ quan ban hành", doc.get("organ_name")),
         ("Ngày văn bản", vn_time(doc.get("issued_date"))), ("Mã văn bản", doc.get("document_id")),
         ("Số đến", doc.get("number") if doc.get("direction") == "incoming" else None),
+        ("Nguồn", CHANNELS.get(doc.get("source_channel") or "") if doc.get("direction") == "incoming" else None),
+        ("Lý do trả lại" if doc.get("reject_reason") == "RETURNED" else "Lý do từ chối", doc.get("reject_text")),
         ("Ngày đến", vn_time(doc.get("arrival_date"))), ("Hạn xử lý", vn_time(doc.get("due_date"))),
         ("Người ký", " ".join(x for x in (signer.get("position"), signer.get("full_name")) if x)),
         ("Nơi nhận", ", ".join(doc.get("to_places") or [])),

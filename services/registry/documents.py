@@ -25,6 +25,7 @@ from services.registry.models import (
     History,
     RecipientStatus,
 )
+from services.registry.paper import CHANNEL_SHORT
 from services.registry.search import visible
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,16 @@ def reject_reasons(verification_state: str) -> list[str]:
     return [code for code in REJECT_REASONS if code not in SIGNATURE_REASONS or verification_state != "valid"]
 
 
+def requested_before(db: Database, agency_id: str, dedupe_key: str | None) -> dict[str, Any] | None:
+    """The document a request with this key made already (form key or API Idempotency-Key), as answered again."""
+    if not dedupe_key:
+        return None
+    with db.session() as session:
+        first = session.execute(select(Document).where(Document.agency_id == agency_id,
+                                                       Document.dedupe_key == dedupe_key)).scalar_one_or_none()
+        return {**summary(first), "duplicate": True} if first is not None else None
+
+
 def summary(doc: Document) -> dict[str, Any]:
     number = f"{domain.format_number(int(doc.code_number))}" if (doc.code_number or "").isdigit() else doc.code_number
     return {
@@ -167,7 +178,8 @@ def summary(doc: Document) -> dict[str, Any]:
         "reject_reasons": reject_reasons(doc.verification_state) if doc.direction == Direction.INCOMING else [],
         "warnings": doc.warnings or [],
         "no_paper_copy": doc.no_paper_copy, "frozen": doc.frozen, "handled": doc.handled,
-        "source_channel": doc.source_channel, "business_type": doc.business_type,
+        "source_channel": doc.source_channel, "channel_label": CHANNEL_SHORT.get(doc.source_channel, ""),
+        "business_type": doc.business_type,
         "pending_change": (doc.pending_change or {}).get("kind"), "replaced_by": doc.replaced_by,
         "change_reason": (doc.pending_change or {}).get("reason"),
         "content_withdrawn_at": _iso(doc.content_withdrawn_at),

@@ -31,6 +31,7 @@ from services.registry.documents import (
     _status_payload,
     profile,
     reject_reasons,
+    requested_before,
     summary,
 )
 from services.registry.domain import Direction, State
@@ -312,12 +313,8 @@ def register_paper_incoming(db: Database, actor: Actor, metadata: dict[str, Any]
     actor.require(Role.CLERK)
     domain.refuse_secret(metadata)
     key = paper_intake.request_dedupe_key(metadata.get("request_key"))
-    if key:
-        with db.session() as session:
-            first = session.execute(select(Document).where(Document.agency_id == actor.agency_id,
-                                                           Document.dedupe_key == key)).scalar_one_or_none()
-            if first is not None:
-                return {**summary(first), "duplicate": True}
+    if (first := requested_before(db, actor.agency_id, key)) is not None:
+        return first
     domain.check_required(metadata, domain.PAPER_INCOMING_REQUIRED)
     if not file_sha256s:
         raise ValidationFailed("Thiếu trường bắt buộc “Tệp văn bản (bản quét)”.", code="missing_field",

@@ -26,6 +26,7 @@ from services.registry.documents import (
     _load,
     build_package,
     profile,
+    requested_before,
     summary,
 )
 from services.registry.domain import Direction, ServiceUnavailable, State
@@ -274,12 +275,8 @@ def register_outgoing_signed(db: Database, actor: Actor, metadata: dict[str, Any
         raise ValidationFailed("Trường “Số của văn bản” phải là số.", code="not_a_number", field="code_number")
     issued = domain.parse_date(metadata["issued_date"]) if metadata.get("issued_date") else vn_date(now_utc())
     key = f"send:{str(metadata['request_key'])[:200]}" if metadata.get("request_key") else None
-    if key:
-        with db.session() as session:
-            first = session.execute(select(Document).where(Document.agency_id == actor.agency_id,
-                                                           Document.dedupe_key == key)).scalar_one_or_none()
-            if first is not None:
-                return {**summary(first), "duplicate": True}
+    if (first := requested_before(db, actor.agency_id, key)) is not None:
+        return first
     appendices = [str(a) for a in metadata.get("appendices") or []]
     verify = rules.judged(db, verify) or verify
     with db.session() as session:

@@ -23,6 +23,7 @@ from services.registry.catalog import DOCUMENT_TYPES, NO_ABBREVIATION_TYPES
 CHANNELS = {"paper": "Giấy (bưu điện, trực tiếp)", "fax": "Fax", "email": "Thư điện tử",
             "interconnect": "Liên thông điện tử"}
 PAPER_CHANNELS = ("paper", "fax", "email")
+CHANNEL_SHORT = {"paper": "Giấy", "fax": "Fax", "email": "Thư điện tử", "interconnect": "Liên thông"}
 
 # TP.HCM QĐ (Văn phòng HĐND và UBND thành phố) Điều 6.1: "văn bản không có số, ngày, không đóng dấu, mực dấu không
 # rõ ràng,... nhân viên văn thư soạn thảo và in Phiếu trả trên chương trình phần mềm ... ký trả lại nơi phát hành".
@@ -45,6 +46,7 @@ MOTTO = ("CỘNG HÒA XÃ HỘI", "CỘNG HOÀ XÃ HỘI", "ĐỘC LẬP", "Đ�
 NUMBER_RE = re.compile(r"\bS[ốô]\s*[:.]?\s*(\d{1,11})\s*/\s*"
                        r"((?:\d{4}\s*/\s*)?[0-9A-Za-zĐđ]+(?:\s*-\s*[0-9A-Za-zĐđ]+)*)")
 DATE_RE = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", re.IGNORECASE)
+BODY_WORDS = ("SỞ", "BỘ", "CỤC", "VỤ", "BAN", "PHÒNG")  # the field after them is written with a capital
 PLACE_WORDS = ("TỈNH", "THÀNH PHỐ", "HUYỆN", "QUẬN", "THỊ XÃ", "XÃ", "PHƯỜNG", "THỊ TRẤN", "ĐẶC KHU")
 SECRECY_LINES = {"MẬT": "MẬT", "TỐI MẬT": "TỐI MẬT", "TUYỆT MẬT": "TUYỆT MẬT"}
 URGENCY_LINES = {"HỎA TỐC": 3, "HOẢ TỐC": 3, "THƯỢNG KHẨN": 2, "KHẨN": 1}
@@ -95,6 +97,9 @@ def type_code_of(notation: str) -> str:
 def sentence_case(line: str) -> str:
     """"ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG" -> "Ủy ban nhân dân tỉnh Tuyên Quang": the place name keeps capitals."""
     text = line.strip()
+    head, _, rest = text.partition(" ")
+    if head in BODY_WORDS and rest and not any(f" {w} " in f" {rest} " for w in PLACE_WORDS):
+        return f"{head.capitalize()} {rest[:1]}{rest[1:].lower()}"  # "SỞ NỘI VỤ" -> "Sở Nội vụ"
     for word in sorted(PLACE_WORDS, key=len, reverse=True):
         head, sep, place = text.partition(f" {word} ")
         if sep and head:

@@ -18,7 +18,7 @@ from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.registry import domain, incoming, paper
 from services.registry.catalog import type_name
-from services.registry.documents import _history, _in_agency, _load, profile, summary
+from services.registry.documents import _history, _in_agency, _load, profile, requested_before, summary
 from services.registry.domain import Direction, State
 from services.registry.models import Attachment, Document, History
 
@@ -67,7 +67,24 @@ def check_paper_incoming(db: Database, actor: Actor, metadata: dict[str, Any]) -
             if number and notation else None
         warnings = incoming._duplicate_warnings(session, actor.agency_id, None, number or None, notation or None,
                                                 metadata.get("organ_id") or metadata.get("organ_name"))
+        if number and notation and not warnings:
+            warnings = _same_number(session, actor.agency_id, number, notation, issued)
         return {"paper_twin_of": summary(twin) if twin is not None else None, "warnings": warnings}
+
+
+def _same_number(session, agency_id: str, number: str, notation: str, issued: Any) -> list[dict[str, Any]]:
+    """Same number, notation (and date when known) under an issuer written otherwise: a name read by OCR or typed
+    differently must not hide a duplicate from the clerk."""
+    query = select(Document).where(Document.agency_id == agency_id, Document.direction == Direction.INCOMING,
+                                   Document.code_number == number, Document.code_notation == notation)
+    if issued is not None:
+        query = query.where(Document.issued_date == issued)
+    same = session.execute(query.order_by(Document.created_at)).scalars().first()
+    if same is None:
+        return []
+    return [{"code": "duplicate_number_date", "other": same.id,
+             "message": f"Trùng số, ký hiệu{' và ngày' if issued else ''} với một văn bản đến đã có "
+                        f"(cơ quan ban hành: {same.organ_name})."}]
 
 
 def return_paper_incoming(db: Database, actor: Actor, metadata: dict[str, Any], files: list[Any],
@@ -87,12 +104,9 @@ def return_paper_incoming(db: Database, actor: Actor, metadata: dict[str, Any], 
     key = request_dedupe_key(metadata.get("request_key"))
     issued = domain.parse_date(metadata["issued_date"]) if metadata.get("issued_date") else None
     reasons = "; ".join(paper.RETURN_DEFECTS[d] for d in chosen)
+    if (first := requested_before(db, actor.agency_id, key)) is not None:
+        return first
     with db.session() as session:
-        if key:
-            first = session.execute(select(Document).where(Document.agency_id == actor.agency_id,
-                                                           Document.dedupe_key == key)).scalar_one_or_none()
-            if first is not None:
-                return {**summary(first), "duplicate": True}
         doc = Document(
             agency_id=actor.agency_id, direction=Direction.INCOMING, state=State.REJECTED, dedupe_key=key,
             source_channel=str(metadata.get("channel") or "paper"), type_code=metadata.get("type_code") or None,

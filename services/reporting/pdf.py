@@ -126,3 +126,25 @@ def report_pdf(title: str, organ_name: str, period_text: str,
         else:
             story.append(_p("Không có.", st["cell"]))
     return _build(story, title)
+
+
+def letter_pdf(organ_name: str, place_date: str, title: str, paragraphs: Sequence[str], signers: Sequence[str],
+               signer_names: Sequence[str] = ()) -> bytes:
+    """A one-page A4 portrait paper in the NĐ 30 Phụ lục I layout (issuer left, national motto and place/date
+    right, title, body, signatures): the Phiếu trả of a paper document (TP.HCM Điều 6.1)."""
+    st = _styles()
+    width = A4[0] - 40 * mm
+    body = ParagraphStyle("body", fontName=FONT, fontSize=12, leading=17, spaceAfter=5)
+    head = Table([[_p(organ_name.upper(), st["sign"]),
+                   _p("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc", st["sign"])],
+                  ["", _p(place_date, st["sub"])]], colWidths=[width * 0.42, width * 0.58])
+    story: list[Any] = [head, Spacer(1, 10 * mm), _p(title, st["title"]), Spacer(1, 6 * mm)]
+    story += [_p(text, body) for text in paragraphs]
+    names = list(signer_names) + [""] * (len(signers) - len(signer_names))
+    cells = [[_p(s, st["sign"]) for s in signers], [_p("(Ký, ghi rõ họ tên)", st["sub"]) for _ in signers],
+             [Spacer(1, 18 * mm) for _ in signers], [_p(n, st["sign"]) for n in names]]
+    story += [Spacer(1, 8 * mm), Table(cells, colWidths=[width / len(signers)] * len(signers))]
+    out = io.BytesIO()
+    SimpleDocTemplate(out, pagesize=A4, leftMargin=25 * mm, rightMargin=15 * mm, topMargin=15 * mm,
+                      bottomMargin=15 * mm, title=title, author="Công Văn").build(story)
+    return out.getvalue()

@@ -24,6 +24,10 @@ def test_the_check_names_the_electronic_twin_and_the_duplicates_and_writes_nothi
     first = ops.register_paper_incoming(db, clerk, PAPER, [sha("scan")])
     (warning,) = ops.check_paper_incoming(db, clerk, PAPER)["warnings"]
     assert warning["code"] == "duplicate_number" and warning["other"] == first["id"]
+    (loose,) = ops.check_paper_incoming(db, clerk, {**PAPER, "organ_name": "Sở nội vụ tỉnh"})["warnings"]
+    assert loose["code"] == "duplicate_number_date" and loose["other"] == first["id"]
+    other_day = {**PAPER, "organ_name": "Sở nội vụ tỉnh", "issued_date": "2026-01-04"}
+    assert ops.check_paper_incoming(db, clerk, other_day)["warnings"] == []
     assert ops.list_incoming(db, clerk)["total"] == 1
 
 

@@ -44,7 +44,7 @@ def test_a_cong_van_header_gives_every_field():
 def test_a_decision_takes_its_type_from_the_notation_and_its_subject_after_its_name():
     found = read_header(QUYET_DINH)
     assert found["code_number"] == "376" and found["code_notation"] == "QĐ-SNV" and found["type_code"] == "QĐ"
-    assert found["issued_date"] == "2017-10-20" and found["organ_name"] == "Sở nội vụ"
+    assert found["issued_date"] == "2017-10-20" and found["organ_name"] == "Sở Nội vụ"
     assert found["subject"] == ("Ban hành Quy chế quản lý, sử dụng Hệ thống Văn phòng điện tử liên thông của "
                                 "Sở Nội vụ")
     assert "secrecy" not in found and "priority" not in found
@@ -65,8 +65,9 @@ def test_secrecy_mark_and_an_impossible_date():
     assert read_header("") == {}
 
 
-def test_sentence_case_keeps_the_place_name():
+def test_sentence_case_keeps_the_place_name_and_the_field_of_a_department():
     assert sentence_case("ỦY BAN NHÂN DÂN THÀNH PHỐ ĐÀ NẴNG") == "Ủy ban nhân dân thành phố Đà Nẵng"
+    assert sentence_case("SỞ Y TẾ") == "Sở Y tế"
 
 
 def test_a_return_slip_needs_a_listed_reason_and_words_for_other():
