@@ -87,7 +87,7 @@ def test_paper_fax_and_email_arrivals_and_the_return_slip(deployment, browser, a
     expect(page.get_by_text("nhận dạng chữ (OCR)")).to_be_visible()
     expect(page.get_by_label("Số", exact=True)).to_have_value(number)
     expect(page.get_by_label("Ký hiệu", exact=True)).to_have_value("SYT-NVY")
-    expect(page.get_by_label("Ngày văn bản")).to_have_value("2026-11-18")
+    expect(page.get_by_label("Ngày văn bản")).to_have_value("18/11/2026")  # typed and shown dd/mm/yyyy
     expect(page.get_by_label("Trích yếu")).to_have_value("tăng cường phòng chống sốt xuất huyết")
     organ = page.get_by_label("Cơ quan, tổ chức ban hành")
     assert "sở y tế" in organ.input_value().lower()
