@@ -28,7 +28,7 @@ from tests.gateway.test_api import H17, send_document, session_for, token_for
 
 pytestmark = pytest.mark.browser
 CLERK = "namtv.vpdn"
-WAIT_MS = 120_000
+WAIT_MS = 60_000
 TUYEN_QUANG = ("ỦY BAN NHÂN DÂN", "TỈNH TUYÊN QUANG")
 SO_Y_TE = ("UBND THÀNH PHỐ ĐÀ NẴNG", "SỞ Y TẾ")
 
