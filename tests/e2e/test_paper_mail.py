@@ -24,11 +24,12 @@ from tests import screenshots
 from tests.deployment import demo_password
 from tests.e2e.helpers import wait_for
 from tests.e2e.scans import eml, header, page_image, text_pdf
+from tests.e2e.test_guide_screens import patient_expect  # noqa: F401 (the fixture: expect() waits as pages may take)
 from tests.gateway.test_api import H17, send_document, session_for, token_for
 
 pytestmark = pytest.mark.browser
 CLERK = "namtv.vpdn"
-WAIT_MS = 60_000
+WAIT_MS = 120_000
 TUYEN_QUANG = ("ỦY BAN NHÂN DÂN", "TỈNH TUYÊN QUANG")
 SO_Y_TE = ("UBND THÀNH PHỐ ĐÀ NẴNG", "SỞ Y TẾ")
 
@@ -52,18 +53,8 @@ def upload(page: Page, base: str, paths: list, channel: str | None = None) -> No
     page.get_by_role("button", name="Đọc bản quét").click()
 
 
-@pytest.fixture
-def patient_expect():
-    """expect() waits as long as pages may take on a loaded machine, and gives the other tests their default back."""
-    expect.set_options(timeout=WAIT_MS)
-    try:
-        yield
-    finally:
-        expect.set_options(timeout=5_000)
-
-
-def test_paper_fax_and_email_arrivals_and_the_return_slip(deployment, browser, artifacts_dir, tmp_path,
-                                                          patient_expect):
+@pytest.mark.usefixtures("patient_expect")
+def test_paper_fax_and_email_arrivals_and_the_return_slip(deployment, browser, artifacts_dir, tmp_path):
     base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
     shots = Shots(artifacts_dir)
     page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN").new_page()
