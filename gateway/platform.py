@@ -102,7 +102,8 @@ class Platform:
     # -- records ------------------------------------------------------------------------------------------
 
     def sync(self, agencies: dict[str, dict[str, Any]]) -> None:
-        """Record the agencies of AGENCIES_FILE (each its own installation) that are not recorded yet. Several
+        """Record the agencies of AGENCIES_FILE (each with the installation its entry names, else its own) that
+        are not recorded yet. Several
         gateway workers starting together may race: the loser finds them recorded."""
         try:
             self._record_configured(agencies)
@@ -116,7 +117,8 @@ class Platform:
                 if organ_id not in known:
                     s.add(HostedAgency(organ_id=organ_id, name=info.get("name") or organ_id,
                                        parent_name=info.get("parent_name", ""), place=info.get("place", ""),
-                                       abbreviation=info.get("abbreviation", ""), installation=organ_id,
+                                       abbreviation=info.get("abbreviation", ""),
+                                       installation=info.get("installation") or organ_id,
                                        hub=info.get("hub", ""), created_at=now_utc()))
 
     def agencies(self) -> list[HostedAgency]:
@@ -144,8 +146,10 @@ class Platform:
                 "abbreviation": row.abbreviation, "installation": row.installation}
 
     def installations(self) -> list[str]:
-        """The installations a new agency may join: the agencies whose services the gateway was configured with."""
-        return sorted(self.backends.configured)
+        """The installations a new agency may join: the entries of AGENCIES_FILE that are installations (an
+        agency hosted by another names it in `installation`)."""
+        return sorted(organ_id for organ_id, info in self.backends.configured.items()
+                      if (info.get("installation") or organ_id) == organ_id)
 
     # -- onboarding ---------------------------------------------------------------------------------------
 
@@ -161,7 +165,7 @@ class Platform:
             if created:
                 row = HostedAgency(organ_id=form.organ_id, name=form.name, parent_name=form.parent_name,
                                    place=form.place, abbreviation=form.abbreviation, installation=installation,
-                                   hub=form.hub or self._hub_of(installation), created_at=now_utc())
+                                   hub=self._hub_of(installation) or form.hub, created_at=now_utc())
                 s.add(row)
             elif row.disabled:
                 raise Conflict("Cơ quan này đang bị ngừng sử dụng; hãy dùng “Cho hoạt động lại”.",
@@ -245,14 +249,18 @@ class Platform:
 
     def _write_directories(self, organ_id: str) -> list[str]:
         row = self.get(organ_id)
-        record = {"organ_id": row.organ_id, "name": row.name, "hub": row.hub, "locked": bool(row.disabled)}
+        # The installation hosting it: its hub routes its packages to that installation's inbox and accepts
+        # what that installation's broker identity submits in its name, from the next package on.
+        hosted_by = row.installation if row.installation and row.installation != row.organ_id else None
+        record = {"organ_id": row.organ_id, "name": row.name, "hub": row.hub, "locked": bool(row.disabled),
+                  "installation": hosted_by}
         warnings = []
         for directory in self.directories():
             try:
                 known = directory.get(organ_id)
                 if known is not None:  # keep what the directory knows (parent, validity, successor)
                     record = {**known.to_dict(), "name": row.name, "locked": bool(row.disabled),
-                              "hub": row.hub or known.hub}
+                              "hub": row.hub or known.hub, "installation": hosted_by}
                 directory.import_records([record])
             except Exception as exc:  # one unreachable copy must not undo the others
                 log.exception("directory %s not updated for %s", getattr(directory, "database", None), organ_id)

@@ -170,13 +170,19 @@ class Deployment:
                 health_url=f"http://127.0.0.1:{vdxp_api['metrics_port']}/healthz", restart=self.restart))
         agencies = {}
         for agency in self.topology.agencies:
+            # A hosted agency is reached through its installation's services (its vhost and user).
             uri = creds.uri(services_user(self.topology, agency.organ_id), agency_vhost(self.topology, agency.organ_id))
             agencies[agency.organ_id] = {"name": agency.name, "amqp_uri": uri, "abbreviation": agency.abbreviation,
-                                         "place": agency.place}
+                                         "place": agency.place, "installation": agency.installation_id,
+                                         "hub": agency.hub}
+        # One services process and one edge per installation, whatever the number of agencies it hosts.
+        for agency in self.topology.installations():
+            uri = agencies[agency.organ_id]["amqp_uri"]
             agency_env = {**env, "AGENCY_ID": agency.organ_id, "AMQP_URI": uri}
             waits.append(procs.spawn(
                 self.table, f"agency.{agency.organ_id}",
-                _py("-m", "services.common.agency_process", "--metrics-port", str(agency.services_metrics_port)),
+                _py("-m", "services.common.agency_process", "--installation", agency.organ_id,
+                    "--metrics-port", str(agency.services_metrics_port)),
                 env=agency_env, port=agency.services_metrics_port,
                 health_url=f"http://127.0.0.1:{agency.services_metrics_port}/healthz", restart=self.restart))
             waits.append(procs.spawn(
@@ -322,11 +328,44 @@ def down() -> None:
     _say(f"Stopped {len(table)} processes; no port of ours is listening.")
 
 
+def installations_text(topology: Topology, onboarded: list[tuple[str, str, str, bool]] = ()) -> str:
+    """The installations and the agencies each hosts: the topology's, then those added by onboarding
+    (`onboarded`: organ id, name, installation, disabled)."""
+    lines = ["installation (hub) / hosted agencies"]
+    known = {a.organ_id for a in topology.agencies}
+    for inst in topology.installations():
+        lines.append(f"{inst.organ_id} ({inst.hub})")
+        for agency in topology.hosted_by(inst.organ_id):
+            lines.append(f"    {agency.organ_id:<16} {agency.name}")
+        for organ_id, name, installation, disabled in onboarded:
+            if installation == inst.organ_id and organ_id not in known:
+                lines.append(f"    {organ_id:<16} {name} (thêm khi đang chạy{', ngừng sử dụng' if disabled else ''})")
+    return "\n".join(lines)
+
+
+def _onboarded(data_dir: Path) -> list[tuple[str, str, str, bool]]:
+    """The gateway's hosted agencies (SQLite under the demo's data folder); none if it has no database yet."""
+    import sqlite3
+
+    path = data_dir / "gateway" / "gateway.sqlite3"
+    if not path.exists():
+        return []
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            rows = db.execute("SELECT organ_id, name, installation, disabled FROM hosted_agencies").fetchall()
+    except sqlite3.Error:
+        return []
+    return [(str(o), str(n), str(i), bool(d)) for o, n, i, d in rows]
+
+
 def status() -> int:
     table = ProcTable(STACK_DIR).load()
     if not table:
         _say("The demo is not running. Start it with: ./congvan up")
         return 1
+    topology_file = DEMO_DIR / "topology.json"
+    if topology_file.exists():
+        _say(installations_text(Topology.load(topology_file), _onboarded(DEMO_DIR / "data")) + "\n")
     bad = 0
     _say(f"{'process':<28} {'pid':>7} {'port':>6}  state")
     for name, proc in table.items():

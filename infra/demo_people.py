@@ -33,6 +33,19 @@ PEOPLE: dict[str, tuple[Person, ...]] = {
         Person("Ngô Thị Mai", "tccb", ("specialist",), "Chuyên viên"),
         Person("Đinh Văn Khoa", "snv", ("admin",), "Quản trị hệ thống"),
     ),
+    # Two more departments of each province's installation: a clerk and an administrator each.
+    "000.00.02.H60": (
+        Person("Hà Thị Nhung", "stctq", ("clerk",), "Văn thư"),
+        Person("Kiều Văn Dũng", "stctq", ("admin",), "Quản trị hệ thống"),
+    ),
+    "000.00.09.H17": (
+        Person("Lâm Thị Thủy", "snvdn", ("clerk",), "Văn thư"),
+        Person("Tạ Văn Hải", "snvdn", ("admin",), "Quản trị hệ thống"),
+    ),
+    "000.00.02.H17": (
+        Person("Châu Thị Liên", "stcdn", ("clerk",), "Văn thư"),
+        Person("Mạc Văn Toàn", "stcdn", ("admin",), "Quản trị hệ thống"),
+    ),
     "000.00.00.H17": (
         Person("Trần Văn Nam", "vpdn", ("clerk",), "Văn thư"),
         Person("Lê Quang Vinh", "vpdn", ("leader",), "Chủ tịch"),
@@ -56,6 +69,9 @@ UNITS: dict[str, dict[str, str]] = {
                       "cntttq": "Trung tâm Công nghệ thông tin tỉnh",
                       "stttt": "Sở Thông tin và Truyền thông (vận hành nền tảng)"},
     "000.00.09.H60": {"snv": "Văn phòng Sở", "tccb": "Phòng Tổ chức cán bộ"},
+    "000.00.02.H60": {"stctq": "Văn phòng Sở Tài chính"},
     "000.00.00.H17": {"vpdn": "Văn phòng UBND thành phố", "thdn": "Phòng Tổng hợp"},
+    "000.00.09.H17": {"snvdn": "Văn phòng Sở Nội vụ"},
+    "000.00.02.H17": {"stcdn": "Văn phòng Sở Tài chính"},
     "000.00.00.G22": {"vpcp": "Văn phòng Chính phủ", "tkbt": "Vụ Tổng hợp"},
 }

@@ -12,10 +12,11 @@ from services.interconnect.topology import Topology
 
 def scrape_targets(topology: Topology) -> dict[str, list[dict]]:
     hubs = [{"targets": [f"127.0.0.1:{h.metrics_port}"], "labels": {"hub": h.code}} for h in topology.hubs]
+    # One services process and one edge per installation (named by its first agency); hosted agencies have none.
     services = [{"targets": [f"127.0.0.1:{a.services_metrics_port}"], "labels": {"agency": a.organ_id}}
-                for a in topology.agencies]
+                for a in topology.installations()]
     edges = [{"targets": [f"127.0.0.1:{a.edge_metrics_port}"], "labels": {"agency": a.organ_id}}
-             for a in topology.agencies]
+             for a in topology.installations()]
     # The gateway's metrics listener, never its web port (where /metrics is not served).
     gateway = [{"targets": [f"127.0.0.1:{topology.gateway_metrics_port}"]}] if topology.gateway_metrics_port else []
     vdxp_api = topology.extra.get("vdxp_api")

@@ -19,7 +19,9 @@ from services.interconnect.topology import DEMO, Topology
 
 def e2e_topology() -> Topology:
     hubs = tuple(dataclasses.replace(h, metrics_port=procs.free_port()) for h in DEMO.hubs)
-    agencies = tuple(dataclasses.replace(a, services_metrics_port=procs.free_port(),
+    # Ports for the installations' processes only: a hosted agency has none of its own.
+    agencies = tuple(a if a.installation else
+                     dataclasses.replace(a, services_metrics_port=procs.free_port(),
                                          edge_metrics_port=procs.free_port()) for a in DEMO.agencies)
     return Topology(hubs=hubs, agencies=agencies, gateway_port=procs.free_port(),
                     gateway_metrics_port=procs.free_port(),

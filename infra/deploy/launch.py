@@ -59,6 +59,7 @@ def agency(organ_id: str) -> None:
 def gateway() -> None:
     topology, run_dir = _paths()
     agencies = {a.organ_id: {"name": a.name, "abbreviation": a.abbreviation, "place": a.place,
+                             "installation": a.installation_id, "hub": a.hub,
                              "amqp_uri": agency_uri(topology, run_dir, a.organ_id)} for a in topology.agencies}
     path = run_dir / "agencies.json"
     path.write_text(json.dumps(agencies, ensure_ascii=False, indent=1))

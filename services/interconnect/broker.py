@@ -6,16 +6,19 @@ per test so tests can share a broker):
     vhost <ns>hub.<code>
       exchange submit   (fanout)  -> queue relay          the hub's work queue: agencies and neighbour hubs
                                                           publish here, the hub validates and routes
-      exchange deliver  (direct)  -> inbox.<organ id>     key <organ id>: one inbox per served agency
+      exchange deliver  (direct)  -> inbox.<organ id>     key <organ id>: one inbox per served installation
+                                                          (named after its first agency); the hub routes a
+                                                          hosted agency's copies to its installation's key
                                   -> upstream             key "up": to the parent hub (provincial hubs)
                                   -> down.<child code>    key "hub.<child>": to a provincial hub (national)
       exchange dlx      (fanout)  -> dead                 dead letters (delivery-limit reached)
       policy dead-letter on every queue but `dead`: delivery-limit, dead-letter-exchange dlx
-    vhost <ns>agency.<organ id>
+    vhost <ns>agency.<organ id>                           one per installation (its first agency's id)
       exchanges registry.events, routing.events (nameko's topic exchanges)
         -> queue interconnect.edge.outgoing (keys outgoing_package, outgoing_status)
 
-Users: `<ns>agency.<organ id>` (on its hub's vhost: write submit, read its own inbox, configure nothing),
+Users: `<ns>agency.<organ id>`, the installation's one broker identity, for every agency it hosts (on its
+hub's vhost: write submit, read its own inbox, configure nothing),
 `<ns>hub.<code>` (on its vhost: configure nothing, write submit and deliver, read its work queues and dead
 letters but no inbox; write submit on its parent's and its children's vhosts),
 `<ns>svc.<organ id>` (everything on the agency's vhost), `<ns>monitor.hub.<code>` (the management API on the
@@ -95,8 +98,14 @@ def hub_vhost(topology: Topology, code: str) -> str:
     return f"{namespace(topology)}hub.{code}"
 
 
+def _installation(topology: Topology, organ_id: str) -> str:
+    """The installation serving `organ_id` as the topology says (an agency it does not list: itself)."""
+    return topology.installation_of(organ_id) or organ_id
+
+
 def agency_vhost(topology: Topology, organ_id: str) -> str:
-    return f"{namespace(topology)}agency.{organ_id}"
+    """The services' vhost of the installation hosting `organ_id`."""
+    return f"{namespace(topology)}agency.{_installation(topology, organ_id)}"
 
 
 def hub_user(topology: Topology, code: str) -> str:
@@ -104,11 +113,13 @@ def hub_user(topology: Topology, code: str) -> str:
 
 
 def agency_user(topology: Topology, organ_id: str) -> str:
-    return f"{namespace(topology)}agency.{organ_id}"
+    """The broker identity of the installation hosting `organ_id` (one per installation, like an X-Road
+    security server's): its edge publishes every hosted agency's packages and reads the one inbox as it."""
+    return f"{namespace(topology)}agency.{_installation(topology, organ_id)}"
 
 
 def services_user(topology: Topology, organ_id: str) -> str:
-    return f"{namespace(topology)}svc.{organ_id}"
+    return f"{namespace(topology)}svc.{_installation(topology, organ_id)}"
 
 
 def monitor_user(topology: Topology, code: str) -> str:
@@ -274,7 +285,7 @@ def provision(admin: RabbitAdmin, topology: Topology, run_dir: Path, *, amqp_hos
         for child in children(topology, hub.code):
             _declare_queue(admin, vhost, q(down_queue(child)))
             _bind(admin, vhost, DELIVER, q(down_queue(child)), hub_key(child))
-        for agency in topology.agencies_of(hub.code):
+        for agency in topology.installations_of(hub.code):
             _declare_queue(admin, vhost, q(inbox_queue(agency.organ_id)))
             _bind(admin, vhost, DELIVER, q(inbox_queue(agency.organ_id)), agency.organ_id)
 
@@ -290,7 +301,7 @@ def provision(admin: RabbitAdmin, topology: Topology, run_dir: Path, *, amqp_hos
         neighbours = [c for c in children(topology, hub.code)] + ([hub.parent] if hub.parent else [])
         for other in neighbours:
             admin.set_permissions(vhost, hub_user(topology, other), configure="^$", write=_exact(SUBMIT), read="^$")
-        for agency in topology.agencies_of(hub.code):
+        for agency in topology.installations_of(hub.code):
             admin.set_permissions(vhost, user(agency_user(topology, agency.organ_id)), configure="^$",
                                   write=_exact(SUBMIT), read=_exact(q(inbox_queue(agency.organ_id))))
         # Management access to this vhost only, and no right on any of its resources: the API then lists this
@@ -302,7 +313,7 @@ def provision(admin: RabbitAdmin, topology: Topology, run_dir: Path, *, amqp_hos
         admin.set_permissions(vhost, user(gateway_user(topology, hub.code)), configure=r"^vdxp\..*$",
                               write=rf"^({SUBMIT}|vdxp\..*)$", read=rf"^({DELIVER}|vdxp\..*)$")
 
-    for agency in topology.agencies:
+    for agency in topology.installations():
         vhost = agency_vhost(topology, agency.organ_id)
         admin.add_vhost(vhost)
         admin.set_permissions(vhost, me)
@@ -329,7 +340,7 @@ def unprovision(admin: RabbitAdmin, topology: Topology) -> None:
         admin.delete_user(hub_user(topology, hub.code))
         admin.delete_user(monitor_user(topology, hub.code))
         admin.delete_user(gateway_user(topology, hub.code))
-    for agency in topology.agencies:
+    for agency in topology.installations():
         admin.delete_vhost(agency_vhost(topology, agency.organ_id))
         admin.delete_user(agency_user(topology, agency.organ_id))
         admin.delete_user(services_user(topology, agency.organ_id))

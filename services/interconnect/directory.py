@@ -45,6 +45,7 @@ class AgencyRecord:
     valid_to: date | None
     successor: str | None
     locked: bool
+    installation: str | None = None   # the installation hosting it; None: its own (or not on AMQP here)
 
     def valid_on(self, on: date) -> bool:
         return (self.valid_from is None or self.valid_from <= on) and (self.valid_to is None or on <= self.valid_to)
@@ -53,7 +54,7 @@ class AgencyRecord:
         return {"organ_id": self.organ_id, "name": self.name, "parent": self.parent, "level": self.level,
                 "hub": self.hub, "valid_from": self.valid_from.isoformat() if self.valid_from else None,
                 "valid_to": self.valid_to.isoformat() if self.valid_to else None, "successor": self.successor,
-                "locked": self.locked}
+                "locked": self.locked, "installation": self.installation}
 
 
 def fold(text: str) -> str:
@@ -114,6 +115,7 @@ def _normalise_record(raw: dict[str, Any], row: int) -> dict[str, Any]:
         "hub": NATIONAL if hub.lower() == NATIONAL else hub.upper(),
         "valid_from": valid_from, "valid_to": valid_to,
         "successor": _optional_id(raw.get("successor"), row, "successor"), "locked": _as_bool(raw.get("locked")),
+        "installation": _optional_id(raw.get("installation"), row, "installation"),
     }
 
 
@@ -134,7 +136,7 @@ def read_file(path: Path) -> list[dict[str, Any]]:
 def _record(row: DirectoryAgency) -> AgencyRecord:
     return AgencyRecord(organ_id=row.organ_id, name=row.name, parent=row.parent, level=row.level, hub=row.hub,
                         valid_from=row.valid_from, valid_to=row.valid_to, successor=row.successor,
-                        locked=bool(row.locked))
+                        locked=bool(row.locked), installation=row.installation)
 
 
 def _like_escape(text: str) -> str:
@@ -147,6 +149,7 @@ class Directory:
     def __init__(self, database: Database) -> None:
         self.database = database
         DirectoryBase.metadata.create_all(database.engine)
+        _add_installation_column(database)
 
     # --- import ---------------------------------------------------------------------------------------------
 
@@ -243,6 +246,19 @@ class Directory:
                                             .where(DirectoryAgency.successor.is_not(None))))
         return sorted(old for old in replaced if old != organ_id and self.current_id(old, on) == organ_id)
 
+    def installation_of(self, organ_id: str, on: date | None = None) -> str:
+        """The installation whose inbox and broker identity serve `organ_id` today (of the agency it resolves
+        to): the one its record names, else the agency itself (an installation of one, as before)."""
+        record = self.resolve(organ_id, on)
+        if record is None:
+            return organ_id
+        return record.installation or record.organ_id
+
+    def hosts(self, installation: str, organ_id: str) -> bool:
+        """Whether `installation` hosts `organ_id` as the directory records it (the hub's test of a `From`)."""
+        record = self.get(organ_id)
+        return record is not None and (record.installation or record.organ_id) == installation
+
     def serving_hub(self, organ_id: str, on: date | None = None) -> str | None:
         """The hub that delivers to `organ_id` today: the hub of the agency it resolves to; None if unknown."""
         record = self.resolve(organ_id, on)
@@ -288,6 +304,16 @@ class Directory:
     def count(self) -> int:
         with self.database.session() as session:
             return len(session.scalars(select(DirectoryAgency.organ_id)).all())
+
+
+def _add_installation_column(database: Database) -> None:
+    """Directories made before installations existed lack the column: add it (NULL: an installation of one)."""
+    from sqlalchemy import inspect, text
+
+    with database.engine.begin() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns(DirectoryAgency.__tablename__)}
+        if "installation" not in columns:
+            conn.execute(text(f"ALTER TABLE {DirectoryAgency.__tablename__} ADD COLUMN installation VARCHAR(64)"))
 
 
 def open_directory(scope: str = NATIONAL, settings: CommonSettings | None = None) -> Directory:

@@ -148,26 +148,35 @@ class Placement:
     refused: dict[str, tuple[Reason, str]]
 
 
+def is_inbox_key(key: str) -> bool:
+    """Whether a deliver-exchange key is an installation's inbox (not `up`, not `hub.<child>`)."""
+    return key != UP_KEY and not key.startswith("hub.")
+
+
 def route_key(my_hub: str, child_hubs: Iterable[str], has_parent: bool, recipient: str,
-              serving_hub: str | None) -> str | None:
+              serving_hub: str | None, inbox: str | None = None) -> str | None:
     """The deliver-exchange key of one recipient's copy at hub `my_hub`, or None if nobody serves it.
 
-    Recipients served here go to their inbox (key = organ id). A provincial hub sends every other
+    Recipients served here go to the inbox of the installation hosting them (key = `inbox`, the organ id
+    naming the installation; the recipient's own id for an installation of one). A provincial hub sends every other
     recipient up (the national hub knows the whole country); the national hub sends it down to the
     provincial hub that serves it.
     """
     if serving_hub is None:
         return None
     if serving_hub == my_hub:
-        return recipient
+        return inbox or recipient
     if serving_hub in set(child_hubs):
         return hub_key(serving_hub)
     return UP_KEY if has_parent else None
 
 
 def place(my_hub: str, child_hubs: Iterable[str], has_parent: bool, recipients: Iterable[str],
-          directory_facts: dict[str, tuple[bool, str, str | None]]) -> Placement:
-    """`directory_facts[organ] = (deliverable, reason_vi, serving_hub)` as the directory answered."""
+          directory_facts: dict[str, tuple[bool, str, str | None]],
+          inboxes: dict[str, str] | None = None) -> Placement:
+    """`directory_facts[organ] = (deliverable, reason_vi, serving_hub)` as the directory answered; `inboxes`:
+    the installation hosting each recipient served here. Recipients of one installation share one copy."""
+    inboxes = inboxes or {}
     children = list(child_hubs)
     routes: dict[str, list[str]] = {}
     refused: dict[str, tuple[Reason, str]] = {}
@@ -179,7 +188,7 @@ def place(my_hub: str, child_hubs: Iterable[str], has_parent: bool, recipients: 
         if not deliverable:
             refused[organ] = (Reason.LOCKED_RECIPIENT, reason_vi or organ)
             continue
-        key = route_key(my_hub, children, has_parent, organ, serving)
+        key = route_key(my_hub, children, has_parent, organ, serving, inboxes.get(organ))
         if key is None:
             refused[organ] = (Reason.NOT_CONNECTED, organ)
         else:

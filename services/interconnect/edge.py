@@ -1,6 +1,10 @@
-"""An agency's interconnect edge: the only part of an agency that talks to its hub (pika).
+"""An installation's interconnect edge: the only part of an installation that talks to its hub (pika).
 
-    python -m services.interconnect.edge --agency ORGAN_ID --topology FILE --run-dir DIR --metrics-port N
+    python -m services.interconnect.edge --agency INSTALLATION --topology FILE --run-dir DIR --metrics-port N
+
+One edge process serves every agency its installation hosts (`--agency` names the installation by its first
+agency), with the installation's one broker identity and one inbox (edge_installation.py: the loops). This
+module holds the rules of one hosted agency (`Edge`), each over that agency's own database and blob store.
 
 Outgoing: consume `interconnect.edge.outgoing` (the registry's and routing's `outgoing_package` /
 `outgoing_status` events) on the agency's vhost; deduplicate on message_id; build the edXML (attachment bytes
@@ -23,7 +27,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pika
 import sqlalchemy.exc
 from sqlalchemy import func, select
 
@@ -37,9 +40,7 @@ from services.common.settings import CommonSettings
 from services.interconnect import broker, domain, edxml
 from services.interconnect import metrics as m
 from services.interconnect.domain import H_SUBMITTED, Reason
-from services.interconnect.hub import OWN_DATABASE, Loop
 from services.interconnect.models import EdgeBase, EdgeInbox, EdgeOutbox, EdgeRecipientStatus
-from services.interconnect.process import process_arguments, run_until_signalled
 from services.interconnect.topology import Topology
 from services.storage.blobs import BlobStore, blob_store
 
@@ -53,20 +54,38 @@ EDGE_PROCESS = "interconnect-edge"  # the system actor: system:interconnect-edge
 
 
 class Edge:
-    """The rules of one agency's edge over its database, blob store and registry client; transport below."""
+    """The rules of one hosted agency's edge over its database, blob store and the installation's registry
+    client; the transport is in edge_installation.py.
+
+    `installation` names the installation hosting the agency (its broker user and inbox); by default the one
+    the topology says, else the agency itself. An agency added by onboarding is in no topology: its name then
+    comes from the packages addressed to it."""
 
     def __init__(self, topology: Topology, organ_id: str, creds: broker.Credentials, database: Database,
-                 blobs: BlobStore, registry: ServiceClient) -> None:
+                 blobs: BlobStore, registry: ServiceClient, installation: str | None = None) -> None:
         self.topology = topology
         self.organ_id = organ_id
-        self.spec = topology.agency(organ_id)
+        self.installation = installation or topology.installation_of(organ_id) or organ_id
+        known = next((a for a in topology.agencies if a.organ_id == organ_id), None)
+        self.name = known.name if known is not None else ""
+        self.hub = topology.agency(self.installation).hub
         self.creds = creds
         self.db = database
         self.blobs = blobs
         self.registry = registry
-        self.user = broker.agency_user(topology, organ_id)
+        self.user = broker.agency_user(topology, self.installation)
         self.actor = system_actor(organ_id, EDGE_PROCESS)
         self.stopping = threading.Event()
+
+    def _own_name(self, header: dict[str, Any]) -> str:
+        """Our name as the topology knows it, else as the sender wrote it in the package addressed to us."""
+        if self.name:
+            return self.name
+        to = header.get("to")
+        for entry in to if isinstance(to, list) else [to] if isinstance(to, dict) else []:
+            if isinstance(entry, dict) and entry.get("organ_id") == self.organ_id and entry.get("organ_name"):
+                return str(entry["organ_name"])[:300]
+        return self.organ_id
 
     # -- outgoing -----------------------------------------------------------------------------------------
     def prepare_outgoing(self, payload: dict[str, Any]) -> EdgeOutbox:
@@ -269,7 +288,7 @@ class Edge:
             "kind": "status",
             "message_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.organ_id}|refused|{author}|{kind}|"
                                                              f"{about.get('document_id')}")),
-            "from": {"organ_id": self.organ_id, "organ_name": self.spec.name},
+            "from": {"organ_id": self.organ_id, "organ_name": self._own_name(header)},
             "to": {"organ_id": author},
             "response_for": {"organ_id": str(about.get("organ_id") or ""), "code": str(about.get("code") or "0/KXĐ"),
                              "promulgation_date": str(about.get("promulgation_date") or ""),
@@ -316,7 +335,7 @@ class Edge:
         status = {
             "kind": "status",
             "message_id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.organ_id}|{document_id}|{sender}|{key}|{code}")),
-            "from": {"organ_id": self.organ_id, "organ_name": self.spec.name},
+            "from": {"organ_id": self.organ_id, "organ_name": self._own_name(header)},
             "to": {"organ_id": sender},
             "response_for": domain.response_for_of(header, sender, document_id or "0"),
             "staff": {"department": "Văn thư", "name": "Hệ thống", "mobile": "", "email": ""},
@@ -360,128 +379,13 @@ class Edge:
         raise AssertionError("unreachable")
 
 
-# --- transport -------------------------------------------------------------------------------------------
-
-
-class HubPublisher:
-    """A confirming channel to the hub as the agency's own user, opened lazily and reopened after a failure."""
-
-    def __init__(self, edge: Edge) -> None:
-        self.edge = edge
-        self._ctx = None
-        self._ch: Any = None
-
-    def send(self, row: EdgeOutbox) -> None:
-        body = self.edge.blobs.read(row.raw_sha256)
-        try:
-            if self._ch is None:
-                params = self.edge.creds.params(self.edge.user, broker.hub_vhost(self.edge.topology,
-                                                                                self.edge.spec.hub))
-                self._ctx = broker.confirmed_channel(params)
-                _conn, self._ch = self._ctx.__enter__()
-            broker.publish(self._ch, broker.SUBMIT, "", body, user_id=self.edge.user, message_id=row.message_id,
-                           headers={H_SUBMITTED: domain.epoch_ms()})
-        except BaseException:
-            self.close()
-            raise
-        self.edge.mark_sent(row.message_id)
-        m.EDGE_SENT.labels(self.edge.organ_id, row.kind).inc()
-
-    def close(self) -> None:
-        ctx, self._ctx, self._ch = self._ctx, None, None
-        if ctx is not None:
-            try:
-                ctx.__exit__(None, None, None)
-            except Exception:  # the connection is gone already
-                log.debug("closing the hub channel failed", exc_info=True)
-
-
-class OutgoingLoop(Loop):
-    def __init__(self, edge: Edge) -> None:
-        super().__init__(f"outgoing:{edge.organ_id}")
-        self.edge = edge
-
-    def session(self) -> None:
-        publisher = HubPublisher(self.edge)
-        params = self.edge.creds.params(broker.services_user(self.edge.topology, self.edge.organ_id),
-                                        broker.agency_vhost(self.edge.topology, self.edge.organ_id))
-        try:
-            with broker.confirmed_channel(params) as (_conn, ch):
-                # From the start, so an edge that has sent nothing yet shows 0, not "no data".
-                m.OUTBOX_BACKLOG.labels(self.edge.organ_id).set(self.edge.backlog())
-
-                def handle(method, _props, body) -> None:
-                    try:
-                        payload = json.loads(body)
-                        row = self.edge.prepare_outgoing(payload)
-                    except edxml.EdxmlError as exc:
-                        # A package real receivers would refuse: the sender's registry shows each recipient
-                        # "Từ chối" with the reason, and the event is done (nothing is left to retry).
-                        log.error("outgoing package refused before sending: %s", exc)
-                        self.edge.refuse_unsendable(payload, exc)
-                        ch.basic_ack(method.delivery_tag)
-                        return
-                    except (ValueError, CongVanError) as exc:
-                        # Not buildable now, not buildable later: dead-letter at once for an operator.
-                        log.error("outgoing event refused: %s", exc)
-                        ch.basic_nack(method.delivery_tag, requeue=False)
-                        return
-                    if row.sent_at is None:
-                        publisher.send(row)
-                    ch.basic_ack(method.delivery_tag)
-                    m.OUTBOX_BACKLOG.labels(self.edge.organ_id).set(self.edge.backlog())
-
-                self.consume(ch, broker.EDGE_OUTGOING, handle)
-        finally:
-            publisher.close()
-
-
-class IncomingLoop(Loop):
-    def __init__(self, edge: Edge) -> None:
-        super().__init__(f"incoming:{edge.organ_id}")
-        self.edge = edge
-
-    def _own_side_answers(self, _exc: BaseException) -> bool:
-        """Whether our own database is back, so that a failure that goes on is the package's. (A registry that
-        does not answer is a TimeoutError, which ends the session like a broker failure: see docs/interconnect.md.)"""
-        return self.edge.db.answers()
-
-    def session(self) -> None:
-        publisher = HubPublisher(self.edge)
-        params = self.edge.creds.params(self.edge.user, broker.hub_vhost(self.edge.topology, self.edge.spec.hub))
-        try:
-            conn = pika.BlockingConnection(params)
-            try:
-                ch = conn.channel()
-
-                def handle(method, props, body) -> None:
-                    try:
-                        replies = self.hold_on(
-                            conn, lambda: self.edge.take_incoming(body, dict(props.headers or {})),
-                            OWN_DATABASE, self._own_side_answers, f"incoming {props.message_id}")
-                    except broker.TRANSIENT:
-                        raise
-                    except Exception:
-                        log.exception("incoming %s failed; it will be retried, then dead-lettered",
-                                      props.message_id)
-                        ch.basic_nack(method.delivery_tag, requeue=True)
-                        return
-                    for row in replies:
-                        publisher.send(row)
-                    ch.basic_ack(method.delivery_tag)
-
-                self.consume(ch, self.edge.creds.queue(broker.inbox_queue(self.edge.organ_id)), handle)
-            finally:
-                if conn.is_open:
-                    conn.close()
-        finally:
-            publisher.close()
-
-
 # --- the process ---------------------------------------------------------------------------------------
 
 
-def build_edge(topology: Topology, organ_id: str, run_dir: Path, settings: CommonSettings | None = None) -> Edge:
+def build_edge(topology: Topology, organ_id: str, run_dir: Path, settings: CommonSettings | None = None,
+               registry: ServiceClient | None = None, installation: str | None = None) -> Edge:
+    """The edge of one agency: its own database (schema or file) and blob store; `registry`, the installation's
+    client, shared by every agency it hosts (a new one when not given)."""
     settings = settings or CommonSettings(agency_id=organ_id)
     creds = broker.Credentials.load(run_dir)
     database = Database("edge", organ_id, EdgeBase.metadata, settings)
@@ -489,20 +393,17 @@ def build_edge(topology: Topology, organ_id: str, run_dir: Path, settings: Commo
     # by the edge's system actor: no person acts here.
     audit.install(database, default_actor=system_actor(organ_id, EDGE_PROCESS))
     database.create_all()
-    registry = ServiceClient(creds.uri(broker.services_user(topology, organ_id),
-                                       broker.agency_vhost(topology, organ_id)), size=2, timeout=30)
-    return Edge(topology, organ_id, creds, database, blob_store(settings, organ_id), registry)
+    if registry is None:
+        registry = ServiceClient(creds.uri(broker.services_user(topology, installation or organ_id),
+                                           broker.agency_vhost(topology, installation or organ_id)),
+                                 size=2, timeout=30)
+    return Edge(topology, organ_id, creds, database, blob_store(settings, organ_id), registry, installation)
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = process_arguments("Cổng liên thông của một cơ quan", "agency", argv)
-    edge = build_edge(Topology.load(args.topology), args.agency, args.run_dir)
-    try:
-        # on_stop: a registry call waiting in its back-off gives up, so that the incoming loop can end
-        run_until_signalled(f"edge of {args.agency}", [OutgoingLoop(edge), IncomingLoop(edge)], args.metrics_port,
-                            on_stop=edge.stopping.set, agency=args.agency)
-    finally:
-        edge.registry.close()
+    from services.interconnect.edge_installation import main as run_installation
+
+    run_installation(argv)
 
 
 if __name__ == "__main__":

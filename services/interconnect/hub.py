@@ -63,6 +63,8 @@ class MessageFailed(Exception):
 
 class RecipientDirectory(Protocol):
     def serving_hub(self, organ_id: str) -> str | None: ...
+    def installation_of(self, organ_id: str) -> str: ...
+    def hosts(self, installation: str, organ_id: str) -> bool: ...
     def is_deliverable(self, organ_id: str) -> tuple[bool, str]: ...
     def current_id(self, organ_id: str) -> str: ...
     def predecessors(self, organ_id: str) -> list[str]: ...
@@ -95,7 +97,8 @@ class Hub:
         self.children = broker.children(topology, code)
         self.me = domain.trace_organ_id(code)
         self.user = broker.hub_user(topology, code)
-        self._agency_users = {broker.agency_user(topology, a.organ_id): a.organ_id for a in topology.agencies}
+        # One broker identity per installation: its user -> the organ id naming the installation.
+        self._agency_users = {broker.agency_user(topology, a.organ_id): a.organ_id for a in topology.installations()}
         self._neighbour_users = {broker.hub_user(topology, h) for h in [*self.children, self.spec.parent] if h}
         self._gateway_user = broker.gateway_user(topology, code)
 
@@ -138,9 +141,13 @@ class Hub:
                    redriven: bool) -> Outcome:
         """A package from one of our agencies: every header it brought is dropped but x-submitted-at (read
         only for the latency metric); the routing headers are computed here."""
+        # `sender` starts as the installation the broker-checked user stands for; below it becomes the `From`
+        # agency once the directory says that installation hosts it.
         sender = self._agency_users.get(user)
+        installation = sender
         if user == self._gateway_user:  # the VDXP API checked the system's HMAC and that it owns the sender
             sender = domain.printable(received.get(H_ORIGIN), 64) or None
+            installation = None
         self.log.append("received", message_id, sender=sender or user, sha256=sha,
                         detail=f"user={user}" + ("; redriven" if redriven else ""))
         if sender is None:
@@ -164,8 +171,11 @@ class Hub:
         header = parsed.header
         claimed = (header.get("from") or {}).get("organ_id", "")
         if claimed != sender:
-            return self._refuse_all(body, header, sender, message_id, sha, Reason.FORGED_SENDER,
-                                    f"gói tin ghi {claimed or '(trống)'}, tài khoản gửi là {sender}")
+            if not (installation and claimed and self.directory.hosts(installation, claimed)):
+                return self._refuse_all(body, header, sender, message_id, sha, Reason.FORGED_SENDER,
+                                        f"gói tin ghi {claimed or '(trống)'}, tài khoản gửi là {user}; danh bạ "
+                                        f"không ghi cơ quan đó thuộc cụm máy chủ (installation) {sender}")
+            sender = claimed  # a hosted agency of the installation that submitted it
         if parsed.kind == "status":
             # build_status puts the destination in ResponseFor/OrganId (the original recipient for a 13).
             to = (header.get("to") or {}).get("organ_id") or (header.get("response_for") or {}).get("organ_id")
@@ -207,7 +217,7 @@ class Hub:
         for organ in current:
             ok, reason_vi = self.directory.is_deliverable(organ)
             facts[organ] = (ok, reason_vi, self.directory.serving_hub(organ))
-        placement = domain.place(self.code, self.children, bool(self.spec.parent), current, facts)
+        placement = self._place(current, facts)
         traced = edxml.append_trace(body, self.me, now_vn())
         out = Outcome()
         for key, organs in placement.routes.items():
@@ -217,10 +227,11 @@ class Hub:
                 copy_headers[H_READDRESSED] = moved
             out.copies.append(Copy(key, traced, copy_headers, message_id))
             detail = f"key={key}" + "".join(f"; {old} -> {new} (kế thừa)" for old, new in moved.items())
-            self.log.append("delivered" if key in organs else "routed", message_id,
+            inbox = domain.is_inbox_key(key)
+            self.log.append("delivered" if inbox else "routed", message_id,
                             document_id=self._doc_id(header), sender=sender, recipients=organs,
                             sha256=hashlib.sha256(traced).hexdigest(), detail=detail)
-            m.RELAYED.labels(self.code, kind, "inbox" if key in organs else key).inc()
+            m.RELAYED.labels(self.code, kind, "inbox" if inbox else key).inc()
         originals = {new: old for old, new in readdressed.items()}
         for organ, (reason, detail) in placement.refused.items():
             organ = originals.get(organ, organ)  # the sender tracks the recipient it addressed
@@ -259,10 +270,16 @@ class Hub:
         body = edxml.append_trace(edxml.build_status(status), self.me, now_vn())
         status_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.me}/{message_id}/{reporter}/{reason}"))
         headers = {H_TO: sender, H_ORIGIN: self.me, H_SUBMITTED: domain.epoch_ms()}
-        placement = domain.place(self.code, self.children, bool(self.spec.parent), [sender],
-                                 {sender: (True, "", self.directory.serving_hub(sender))})
+        placement = self._place([sender], {sender: (True, "", self.directory.serving_hub(sender))})
         return Outcome([Copy(key, body, {**headers, H_RECIPIENTS: organs}, status_id)
                         for key, organs in placement.routes.items()])
+
+    def _place(self, recipients: list[str], facts: dict[str, tuple[bool, str, str | None]]) -> domain.Placement:
+        """Copies per next hop; a recipient served here goes to its installation's inbox (the directory says
+        which, so an agency onboarded a moment ago is reached at once, with no queue or binding of its own)."""
+        inboxes = {organ: self.directory.installation_of(organ) for organ in recipients
+                   if facts.get(organ, (False, "", None))[2] == self.code}
+        return domain.place(self.code, self.children, bool(self.spec.parent), recipients, facts, inboxes)
 
     def _reject_log(self, message_id: str, sha: str, sender: str, reason: Reason, detail: str,
                     recipients: list[str] | None = None) -> None:
@@ -409,7 +426,7 @@ class RelayLoop(Loop):
 
     def _delivered(self, copies: list[Copy]) -> None:
         for copy in copies:
-            if copy.key in (copy.headers.get(H_RECIPIENTS) or []):  # into a served agency's inbox
+            if domain.is_inbox_key(copy.key):  # into a served installation's inbox
                 age = domain.age_seconds(copy.headers.get(H_SUBMITTED))
                 if age is not None:
                     m.RELAY_LATENCY.labels(self.hub.code).observe(age)
@@ -456,9 +473,16 @@ class TopologyRecipients:
 
     def __init__(self, topology: Topology) -> None:
         self.hubs = {a.organ_id: a.hub for a in topology.agencies}
+        self.installations = {a.organ_id: a.installation_id for a in topology.agencies}
 
     def serving_hub(self, organ_id: str) -> str | None:
         return self.hubs.get(organ_id)
+
+    def installation_of(self, organ_id: str) -> str:
+        return self.installations.get(organ_id, organ_id)
+
+    def hosts(self, installation: str, organ_id: str) -> bool:
+        return self.installations.get(organ_id) == installation
 
     def is_deliverable(self, organ_id: str) -> tuple[bool, str]:
         return (True, "") if organ_id in self.hubs else (False, f"{organ_id} không có trong danh bạ")
@@ -494,7 +518,24 @@ def open_directory(topology: Topology, code: str, settings: CommonSettings) -> R
                 {"organ_id": a.organ_id, "name": a.name, "hub": a.hub, "parent": a.parent}
                 for a in topology.agencies]
         directory.import_records(records)
+    _record_installations(directory, topology)
     return directory
+
+
+def _record_installations(directory, topology: Topology) -> None:
+    """The topology's hosted agencies, as their installation: written into the directory at every start, so a
+    directory seeded from a national file (which knows no installations) still routes and authenticates them."""
+    hosted = [a for a in topology.agencies if a.installation]
+    missing = []
+    for agency in hosted:
+        record = directory.get(agency.organ_id)
+        if record is None:
+            missing.append({"organ_id": agency.organ_id, "name": agency.name, "hub": agency.hub,
+                            "parent": agency.parent, "installation": agency.installation})
+        elif record.installation != agency.installation:
+            missing.append({**record.to_dict(), "installation": agency.installation})
+    if missing:
+        directory.import_records(missing)
 
 
 def build_hub(topology: Topology, code: str, run_dir: Path) -> Hub:
@@ -541,7 +582,7 @@ def _start_poller(topology: Topology, code: str, creds: broker.Credentials, cloc
 
     api = os.environ.get("RABBIT_API_URI")
     if api:
-        inboxes = {creds.queue(broker.inbox_queue(a.organ_id)): a.organ_id for a in topology.agencies_of(code)}
+        inboxes = {creds.queue(broker.inbox_queue(a.organ_id)): a.organ_id for a in topology.installations_of(code)}
         m.QueuePoller(RabbitAdmin(api), broker.hub_vhost(topology, code), code, inboxes,
                       creds.queue(broker.DEAD_QUEUE), oldest=clock.oldest_age).start()
 

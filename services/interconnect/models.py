@@ -45,6 +45,9 @@ class DirectoryAgency(DirectoryBase):
     valid_to: Mapped[date | None] = mapped_column(Date, nullable=True)
     successor: Mapped[str | None] = mapped_column(String(64), nullable=True)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The installation that hosts it (the organ id naming that installation's broker identity and inbox); NULL:
+    # the agency is an installation of its own, or not reached over this hub's AMQP at all.
+    installation: Mapped[str | None] = mapped_column(String(64), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

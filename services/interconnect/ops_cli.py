@@ -121,7 +121,7 @@ def _redrivable(topology: Topology, creds: broker.Credentials, name: str) -> dic
     if any(h.code == name for h in topology.hubs):
         queues = {broker.RELAY_QUEUE, broker.UPSTREAM_QUEUE}
         queues |= {broker.down_queue(child) for child in broker.children(topology, name)}
-        queues |= {broker.inbox_queue(a.organ_id) for a in topology.agencies_of(name)}
+        queues |= {broker.inbox_queue(a.organ_id) for a in topology.installations_of(name)}
         return {creds.queue(q): q for q in queues}
     return {broker.EDGE_OUTGOING: broker.EDGE_OUTGOING}
 

@@ -1,9 +1,13 @@
 """Who runs where: hubs, agencies and their ports. The demo's topology is DEMO; tests build their own.
 
-Every agency runs one nameko process (its registry, routing, signing, storage and reporting services on
-vhost `agency.<organ id>`) and one interconnect edge (pika) that talks to its hub. Provincial hubs serve
-the agencies of their province and forward the rest to the national hub, which also serves agencies
-attached to it directly (ministries, Văn phòng Chính phủ).
+An installation is one set of processes serving any number of agencies: one nameko process (registry,
+routing, signing, storage and reporting on vhost `agency.<organ id>` of its first agency, which names the
+installation) and one interconnect edge (pika) with one broker identity and one inbox on its hub, like an
+X-Road security server hosting many members. An agency whose `installation` is set is hosted by that
+installation and has no process, vhost or broker user of its own; agencies added at run time by onboarding
+join an installation the same way (the hubs' directories record it). Provincial hubs serve the agencies of
+their province and forward the rest to the national hub, which also serves agencies attached to it directly
+(ministries, Văn phòng Chính phủ).
 """
 
 from __future__ import annotations
@@ -35,10 +39,15 @@ class AgencySpec:
     services_metrics_port: int
     edge_metrics_port: int
     parent: str | None = None
+    installation: str | None = None   # organ id of the installation hosting it; None: it is an installation
 
     @property
     def vhost(self) -> str:
-        return f"agency.{self.organ_id}"
+        return f"agency.{self.installation or self.organ_id}"
+
+    @property
+    def installation_id(self) -> str:
+        return self.installation or self.organ_id
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,21 @@ class Topology:
 
     def agencies_of(self, hub_code: str) -> list[AgencySpec]:
         return [a for a in self.agencies if a.hub == hub_code]
+
+    def installations(self) -> list[AgencySpec]:
+        """The agencies that are installations (each runs its processes and has its broker identity)."""
+        return [a for a in self.agencies if a.installation is None]
+
+    def installations_of(self, hub_code: str) -> list[AgencySpec]:
+        return [a for a in self.installations() if a.hub == hub_code]
+
+    def hosted_by(self, installation: str) -> list[AgencySpec]:
+        """Every agency an installation hosts, its own first."""
+        return [a for a in self.agencies if a.installation_id == installation]
+
+    def installation_of(self, organ_id: str) -> str | None:
+        agency = next((a for a in self.agencies if a.organ_id == organ_id), None)
+        return agency.installation_id if agency is not None else None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2)
@@ -82,10 +106,19 @@ DEMO = Topology(
         HubSpec("H17", "Trục liên thông văn bản thành phố Đà Nẵng", "national", 19203),
     ),
     agencies=(
+        # The installation of Tuyên Quang (run by its Sở TTTT) hosts UBND tỉnh and two departments.
         AgencySpec("000.00.00.H60", "Ủy ban nhân dân tỉnh Tuyên Quang", "UBND", "H60", "Tuyên Quang", 19211, 19221),
-        AgencySpec("000.00.09.H60", "Sở Nội vụ tỉnh Tuyên Quang", "SNV", "H60", "Tuyên Quang", 19212, 19222,
-                   parent="000.00.00.H60"),
+        AgencySpec("000.00.09.H60", "Sở Nội vụ tỉnh Tuyên Quang", "SNV", "H60", "Tuyên Quang", 0, 0,
+                   parent="000.00.00.H60", installation="000.00.00.H60"),
+        AgencySpec("000.00.02.H60", "Sở Tài chính tỉnh Tuyên Quang", "STC", "H60", "Tuyên Quang", 0, 0,
+                   parent="000.00.00.H60", installation="000.00.00.H60"),
+        # The installation of Đà Nẵng hosts UBND thành phố and two departments.
         AgencySpec("000.00.00.H17", "Ủy ban nhân dân thành phố Đà Nẵng", "UBND", "H17", "Đà Nẵng", 19213, 19223),
+        AgencySpec("000.00.09.H17", "Sở Nội vụ thành phố Đà Nẵng", "SNV", "H17", "Đà Nẵng", 0, 0,
+                   parent="000.00.00.H17", installation="000.00.00.H17"),
+        AgencySpec("000.00.02.H17", "Sở Tài chính thành phố Đà Nẵng", "STC", "H17", "Đà Nẵng", 0, 0,
+                   parent="000.00.00.H17", installation="000.00.00.H17"),
+        # Văn phòng Chính phủ: an installation of one on the national hub.
         AgencySpec("000.00.00.G22", "Văn phòng Chính phủ", "VPCP", "national", "Hà Nội", 19214, 19224),
     ),
     gateway_port=8080,

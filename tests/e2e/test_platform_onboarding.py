@@ -50,20 +50,102 @@ def _pids(dep) -> dict[str, int]:
     return {name: p.pid for name, p in dep.table.load().items() if p.kind != "infra"}
 
 
-def _send(base: str, dep, recipient: str, subject: str) -> str:
-    clerk = signed_in(base, CLERK, demo_password(dep, CLERK))
-    pdf = vietnamese_pdf("ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", subject)
+def _send(base: str, dep, recipient: str, subject: str, clerk=None, notation: str = "UBND-VX",
+          letterhead: str = "ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG") -> str:
+    own = clerk is None
+    clerk = clerk or signed_in(base, CLERK, demo_password(dep, CLERK))
+    pdf = vietnamese_pdf(letterhead, subject)
     form = clerk.get("/van-ban-di/gui")
     number = re.search(r'name="code_number"[^>]*value="(\d+)"', form.text).group(1)
     sent = clerk.post("/van-ban-di/gui", data={
         "csrf_token": csrf_of(form.text), "accept_not_legally_valid": "true", "code_number": number,
-        "code_notation": "UBND-VX", "promulgation_date": "2026-11-20", "type_code": "CV", "priority": "0",
+        "code_notation": notation, "promulgation_date": "2026-11-20", "type_code": "CV", "priority": "0",
         "subject": subject, "signer_full_name": "Nguyễn Văn An", "signer_position": "Chủ tịch",
         "recipients": [recipient]},
         files={"file": ("Công văn.pdf", pdf, "application/pdf")})
     assert sent.status_code == 303, sent.text[:2000]
-    clerk.close()
+    if own:
+        clerk.close()
     return sent.headers["location"].split("/van-ban/", 1)[1].split("?", 1)[0]
+
+
+def _first_sign_in(base: str, username: str, password: str, new_password: str):
+    client = signed_in(base, username, password)
+    change = client.get("/doi-mat-khau")
+    r = client.post("/doi-mat-khau", data={"csrf_token": csrf_of(change.text), "old_password": password,
+                                           "new_password": new_password, "confirm_password": new_password})
+    assert r.status_code == 303, r.text[:1000]
+    return client
+
+
+def _waiting(clerk, subject: str) -> str | None:
+    """The id of the document titled `subject` on the clerk's "waiting for reception" page, once it is there."""
+    text = clerk.get("/van-ban-den/cho-tiep-nhan").text
+    for doc_id, row in re.findall(r'href="/van-ban/([^"]+)">(.*?)</tr>', text, re.S):
+        if subject in row:
+            return doc_id
+    return None
+
+
+def test_an_added_agency_receives_registers_and_replies_through_its_installations_edge(deployment):
+    """Issue 16 item 2: an agency added to Tuyên Quang's running installation gets its hub routing at once (the
+    installation's one inbox and broker identity serve it); Đà Nẵng, another installation, sends it a document,
+    its clerk registers it, and its reply reaches Đà Nẵng. Nothing is started or restarted."""
+    from infra.demo_seed import seeding_admin
+    from services.common.rpc_client import ServiceClient
+
+    dep, base = deployment, _base(deployment)
+    added, da_nang, dn_clerk = "000.00.06.H60", "000.00.00.H17", "namtv.vpdn"
+    before = _pids(dep)
+    operator = signed_in(base, OPERATOR, demo_password(dep, OPERATOR))
+    page = operator.get("/van-hanh/co-quan")
+    made = operator.post("/api/v1/agencies", json={
+        "organ_id": added, "name": "Sở Tư pháp tỉnh Tuyên Quang", "installation": H60, "place": "Tuyên Quang",
+        "abbreviation": "STP", "admin_full_name": "Đoàn Văn Lực", "admin_unit": "stp"},
+        headers={"X-CSRF-Token": csrf_of(page.text)})
+    assert made.status_code == 201 and not made.json()["warnings"], made.text
+    admin = _first_sign_in(base, made.json()["admin"]["username"], made.json()["admin"]["password"],
+                           "Tu-phap-2026!")
+    users = admin.get("/quan-tri/nguoi-dung")
+    created = admin.post("/quan-tri/nguoi-dung", data={"csrf_token": csrf_of(users.text), "full_name": "Ông Văn Tư",
+                                                       "unit": "stp", "position": "Văn thư", "roles": ["clerk"]})
+    assert created.status_code == 200, created.text[:2000]
+    clerk = _first_sign_in(base, re.search(r'class="issued-username">([^<]+)<', created.text).group(1),
+                           re.search(r'class="issued-password">([^<]+)<', created.text).group(1), "Van-thu-2026!")
+    # Unsigned test PDFs need the agency's permission (as tests/deployment.py gives the configured agencies).
+    services = ServiceClient(dep.agencies()[H60]["amqp_uri"], size=1, timeout=60)
+    try:
+        services.call("registry", "set_send_policy", seeding_admin(added), True)
+    finally:
+        services.close()
+
+    # Đà Nẵng sends it a document: hub H17 -> national -> hub H60 -> Tuyên Quang's inbox -> its edge.
+    sender = signed_in(base, dn_clerk, demo_password(dep, dn_clerk))
+    subject = "Về việc phối hợp thẩm định văn bản quy phạm pháp luật"
+    sent_id = _send(base, dep, added, subject, clerk=sender, notation="UBND-TH",
+                    letterhead="ỦY BAN NHÂN DÂN THÀNH PHỐ ĐÀ NẴNG")
+    incoming_id = wait_for(lambda: _waiting(clerk, subject), 120, "the document at the added agency")
+    doc_page = clerk.get(f"/van-ban/{incoming_id}").text
+    accepted = clerk.post(f"/van-ban-den/{incoming_id}/tiep-nhan", data={
+        "csrf_token": csrf_of(doc_page),
+        "register_id": re.search(r'name="register_id">\s*<option value="([^"]+)"', doc_page).group(1)})
+    assert accepted.status_code == 303, accepted.text[:2000]
+
+    def arrived_status():
+        recipients = sender.get(f"/api/v1/outgoing/{sent_id}/statuses").json()["recipients"]
+        return next((r for r in recipients if r["organ_id"] == added and r["status_code"] in ("01", "03", "04")),
+                    None)
+
+    wait_for(arrived_status, 90, "the added agency's status at Đà Nẵng")
+
+    # Its reply, sent by its own clerk, reaches Đà Nẵng.
+    reply = "Về việc trả lời phối hợp thẩm định văn bản"
+    _send(base, dep, da_nang, reply, clerk=clerk, notation="STP-VP", letterhead="SỞ TƯ PHÁP TỈNH TUYÊN QUANG")
+    back_id = wait_for(lambda: _waiting(sender, reply), 120, "the reply at Đà Nẵng")
+    assert "Sở Tư pháp tỉnh Tuyên Quang" in sender.get(f"/van-ban/{back_id}").text
+    assert _pids(dep) == before
+    for client in (operator, admin, clerk, sender):
+        client.close()
 
 
 def test_an_agency_is_added_used_disabled_and_refused_by_the_hub_without_restarts(deployment):

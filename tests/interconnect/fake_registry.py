@@ -18,23 +18,30 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 
 from services.common.db import agency_slug
+from services.common.rpc import worker_agency
 
 
 class _Store(DependencyProvider):
-    def setup(self) -> None:
-        root = Path(self.container.config["DATA_DIR"]) / agency_slug(self.container.config.get("AGENCY_ID", ""))
-        root.mkdir(parents=True, exist_ok=True)
-        self.path = root / "fake_registry.sqlite3"
-        with self._conn() as db:
-            db.execute("CREATE TABLE IF NOT EXISTS calls (method TEXT, body TEXT)")
-            db.execute("CREATE TABLE IF NOT EXISTS registered (document_id TEXT, sender TEXT, kind TEXT, body TEXT,"
-                       " UNIQUE (document_id, sender, kind))")
+    """One file per agency: the acting agency of the call (an installation serves several), else the process's."""
 
-    def _conn(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=30, isolation_level=None)
+    def setup(self) -> None:
+        self.made: set[Path] = set()
+
+    def _path(self, agency: str) -> Path:
+        root = Path(self.container.config["DATA_DIR"]) / agency_slug(agency)
+        path = root / "fake_registry.sqlite3"
+        if path not in self.made:
+            root.mkdir(parents=True, exist_ok=True)
+            with sqlite3.connect(path, timeout=30, isolation_level=None) as db:
+                db.execute("CREATE TABLE IF NOT EXISTS calls (method TEXT, body TEXT)")
+                db.execute("CREATE TABLE IF NOT EXISTS registered (document_id TEXT, sender TEXT, kind TEXT,"
+                           " body TEXT, UNIQUE (document_id, sender, kind))")
+            self.made.add(path)
+        return path
 
     def get_dependency(self, worker_ctx):
-        return self._conn
+        path = self._path(worker_agency(worker_ctx) or self.container.config.get("AGENCY_ID", ""))
+        return lambda: sqlite3.connect(path, timeout=30, isolation_level=None)
 
 
 class FakeRegistry:

@@ -146,7 +146,7 @@ def test_hubs_and_agencies_match_the_topology():
     assert hubs == {h.code for h in topology.hubs}
     agencies = {s["command"][-1] for n, s in APPS.items() if kind(n) == "agency"}
     edges = {c[c.index("--agency") + 1] for n, s in APPS.items() if kind(n) == "edge" for c in [s["command"]]}
-    assert agencies == edges == {a.organ_id for a in topology.agencies}
+    assert agencies == edges == {a.organ_id for a in topology.installations()}
 
 
 @pytest.mark.parametrize("name", sorted(APPS))

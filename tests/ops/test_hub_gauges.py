@@ -42,7 +42,7 @@ def test_every_hub_sets_its_depth_and_dead_letter_gauges(deployment, stack_env):
         # The hub runs with its own monitor user's address, not the admin's this test process happens to have.
         api = _process_env(running[f"hub.{hub.code}"].pid)["RABBIT_API_URI"]
         assert api == creds.api_uri(stack_env["RABBIT_API_URI"], broker.monitor_user(topology, hub.code))
-        served = {a.organ_id for a in topology.agencies_of(hub.code)}
+        served = {a.organ_id for a in topology.installations_of(hub.code)}   # one inbox per installation
 
         def gauges_set(hub=hub, served=served) -> bool:
             depth = {dict(k)["agency"] for k in _samples(hub.metrics_port, "congvan_hub_inbox_depth")}
@@ -53,8 +53,9 @@ def test_every_hub_sets_its_depth_and_dead_letter_gauges(deployment, stack_env):
 
 
 def test_every_edge_exports_its_outbox_backlog_from_the_start(deployment):
-    """Shown on the operators' queue page ("Chờ trục xác nhận"): 0 for an edge that has sent nothing, not no data."""
-    for agency in deployment.topology.agencies:
+    """Shown on the operators' queue page ("Chờ trục xác nhận"): 0 for an edge that has sent nothing, not no data.
+    One edge per installation, labelled with the installation's own agency."""
+    for agency in deployment.topology.installations():
         procs.wait_until(lambda a=agency: (("agency", a.organ_id),) in _samples(a.edge_metrics_port,
                                                                                 "congvan_edge_outbox_backlog"),
                          60, f"outbox backlog gauge of {agency.organ_id}")
