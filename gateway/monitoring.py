@@ -143,9 +143,11 @@ def _count(value: float | None) -> int | None:
 
 def figures(seen: dict[str, list[str]], show_hubs: bool, config: dict[str, dict[str, Any]],
             names: dict[str, str], vhosts: dict[str, str], results: dict[str, list[dict[str, Any]]],
-            at: datetime) -> dict[str, Any]:
+            at: datetime, inboxes: dict[str, str] | None = None) -> dict[str, Any]:
     """The page's and the API's figures from the query results (pure: no I/O). A figure Prometheus has no series
-    for is None ("chưa có số liệu"), never a made-up 0."""
+    for is None ("chưa có số liệu"), never a made-up 0. `inboxes`: the installation whose one inbox serves each
+    hosted agency (docs/interconnect.md "One edge per installation"); its row shows that shared inbox."""
+    inboxes = inboxes or {}
     depth = {(s["metric"].get("hub"), s["metric"].get("agency")): _value(s) for s in results["inbox_depth"]}
     age = {(s["metric"].get("hub"), s["metric"].get("agency")): _value(s) for s in results["oldest_age"]}
     hub_dead = {s["metric"].get("hub"): _value(s) for s in results["hub_dead"]}
@@ -154,18 +156,22 @@ def figures(seen: dict[str, list[str]], show_hubs: bool, config: dict[str, dict[
     hubs = []
     for code in sorted(seen, key=lambda c: (bool(config.get(c, {}).get("parent")), c)):
         rows = []
+        counted: dict[str, int | None] = {}
         for organ in sorted(seen[code]):
-            oldest = age.get((code, organ))
-            waiting = depth.get((code, organ))
+            inbox = inboxes.get(organ) or organ
+            oldest = age.get((code, inbox))
+            waiting = depth.get((code, inbox))
+            counted[inbox] = _count(waiting)
             rows.append({
                 "organ_id": organ, "name": names.get(organ, organ),
+                "inbox_of": inbox if inbox != organ else None,
                 "inbox_depth": _count(waiting),
                 "oldest_age_seconds": None if oldest is None or not waiting else round(oldest, 1),
                 "over_registration_limit": bool(waiting and oldest is not None and oldest > LIMIT_SECONDS),
                 "dead_letters": _count(vhost_dead.get(vhosts[organ])) if organ in vhosts else None,
                 "outbox_backlog": _count(outbox.get(organ)),
             })
-        known = [r["inbox_depth"] for r in rows if r["inbox_depth"] is not None]
+        known = [depth for depth in counted.values() if depth is not None]   # a shared inbox counts once
         hubs.append({"code": code, "name": config.get(code, {}).get("name") or code,
                      "dead_letters": _count(hub_dead.get(code)) if show_hubs else None,
                      "inbox_total": sum(known) if known else None, "agencies": rows})
@@ -195,8 +201,10 @@ def collect(g: Gateway, v: Viewer) -> dict[str, Any]:
     organs = sorted({o for organs in seen.values() for o in organs})
     vhosts = {o: vh for o in organs if (vh := vhost_of(g.backends.info(o).get("amqp_uri")))}
     names = {o: g.backends.name_of(o) for o in organs}
-    results = read_all(url, queries(sorted(seen), organs, sorted(vhosts.values())), g.settings.prometheus_timeout)
-    return figures(seen, show_hubs, config, names, vhosts, results, datetime.now(UTC))
+    inboxes = {o: g.backends.info(o).get("installation") or o for o in organs}
+    results = read_all(url, queries(sorted(seen), sorted({*organs, *inboxes.values()}), sorted(vhosts.values())),
+                       g.settings.prometheus_timeout)
+    return figures(seen, show_hubs, config, names, vhosts, results, datetime.now(UTC), inboxes)
 
 
 # -- REST ----------------------------------------------------------------------------------------------------
@@ -204,6 +212,8 @@ def collect(g: Gateway, v: Viewer) -> dict[str, Any]:
 class AgencyQueues(BaseModel):
     organ_id: str
     name: str
+    inbox_of: str | None = Field(None, description="Cụm máy chủ (installation) có hộp thư chung phục vụ cơ quan; "
+                                                   "null: hộp thư của chính cơ quan")
     inbox_depth: int | None = Field(description="Gói tin chờ trong hộp thư của cơ quan tại trục (null: chưa có "
                                                 "số liệu)")
     oldest_age_seconds: float | None = Field(description="Tuổi của gói tin chờ lâu nhất, giây (null: không có gói chờ)")

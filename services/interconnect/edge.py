@@ -383,12 +383,14 @@ class Edge:
 
 
 def build_edge(topology: Topology, organ_id: str, run_dir: Path, settings: CommonSettings | None = None,
-               registry: ServiceClient | None = None, installation: str | None = None) -> Edge:
-    """The edge of one agency: its own database (schema or file) and blob store; `registry`, the installation's
-    client, shared by every agency it hosts (a new one when not given)."""
+               registry: ServiceClient | None = None, installation: str | None = None,
+               database: Database | None = None) -> Edge:
+    """The edge of one agency: its own database (schema or file; `database`, a view of the installation's shared
+    pool, or an engine of its own when not given) and blob store; `registry`, the installation's client, shared by
+    every agency it hosts (a new one when not given)."""
     settings = settings or CommonSettings(agency_id=organ_id)
     creds = broker.Credentials.load(run_dir)
-    database = Database("edge", organ_id, EdgeBase.metadata, settings)
+    database = database or Database("edge", organ_id, EdgeBase.metadata, settings)
     # Every inbox, outbox and recipient-status write is chained in the edge's own audit_log (docs/operations.md),
     # by the edge's system actor: no person acts here.
     audit.install(database, default_actor=system_actor(organ_id, EDGE_PROCESS))

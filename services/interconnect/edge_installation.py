@@ -26,14 +26,16 @@ from typing import Any
 
 import pika
 
+from services.common.db import Databases
 from services.common.errors import CongVanError
 from services.common.rpc_client import ServiceClient
+from services.common.settings import CommonSettings
 from services.interconnect import broker, domain, edxml
 from services.interconnect import metrics as m
 from services.interconnect.domain import H_SUBMITTED
 from services.interconnect.edge import Edge, build_edge
 from services.interconnect.hub import OWN_DATABASE, Loop
-from services.interconnect.models import EdgeOutbox
+from services.interconnect.models import EdgeBase, EdgeOutbox
 from services.interconnect.process import process_arguments, run_until_signalled
 from services.interconnect.topology import Topology
 
@@ -54,6 +56,10 @@ class HostedEdges:
                                                      broker.agency_vhost(topology, installation)),
                                       size=2, timeout=30)
         self.stopping = threading.Event()
+        self.settings = CommonSettings(agency_id=installation)
+        # The hosted agencies' edge tables as the services keep theirs (services/common/db.py): on PostgreSQL one
+        # pool and a schema per agency; on SQLite a file per agency, a bounded number of them open.
+        self.databases = Databases("edge", EdgeBase.metadata, self.settings)
         self._edges: dict[str, Edge] = {}
         self._lock = threading.Lock()
 
@@ -61,8 +67,8 @@ class HostedEdges:
         with self._lock:
             edge = self._edges.get(organ_id)
             if edge is None:
-                edge = build_edge(self.topology, organ_id, self.run_dir, registry=self.registry,
-                                  installation=self.installation)
+                edge = build_edge(self.topology, organ_id, self.run_dir, self.settings, registry=self.registry,
+                                  installation=self.installation, database=self.databases.for_agency(organ_id))
                 edge.stopping = self.stopping  # one stop for all: a registry call's back-off gives up
                 self._edges[organ_id] = edge
                 log.info("installation %s: edge of %s ready", self.installation, organ_id)
