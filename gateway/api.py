@@ -221,9 +221,11 @@ TAGS = [
     {"name": "Sổ văn bản", "description": "Registers of the agency (NĐ 30/2020)"},
     {"name": "Văn bản đến", "description": "Incoming documents: register, waiting for reception, detail"},
     {"name": "Văn bản đi", "description": "Outgoing documents and their statuses at each recipient"},
+    {"name": "Xử lý văn bản đến", "description": "Trình, bút phê và giao xử lý, chuyển, kết thúc (NĐ 30 Điều 22-24)"},
     {"name": "Dự thảo và công việc", "description": "The caller's drafts and tasks"},
     {"name": "Điều hành", "description": "Leaders acting on assigned work, progress of units, hand-over of work"},
     {"name": "Hồ sơ", "description": "Dossiers (hồ sơ công việc) that hold a document"},
+    {"name": "Tra cứu", "description": "Tra cứu văn bản theo thuộc tính và nội dung"},
     {"name": "Lịch công tác", "description": "The leadership's weekly work schedule (Bình Định Đ3.1)"},
     {"name": "Quản trị", "description": "The agency's rules, per province and agency, with their legal sources"},
 ]
@@ -379,7 +381,10 @@ def install(app: FastAPI) -> None:
 
     app.include_router(router)
     app.include_router(api_clerk.router)
-    from gateway import api_office
+    from gateway import api_drafting, api_handling, api_office, api_work, idempotency
 
     app.include_router(api_office.router)
+    idempotency.install(app.state.gateway)
+    for module in (api_handling, api_drafting, api_work):  # issue 18: every write of the screens
+        app.include_router(module.router)
     _problem_media_types(app)

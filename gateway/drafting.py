@@ -255,6 +255,44 @@ def _back(draft_id: int, notice: str) -> RedirectResponse:
     return RedirectResponse(f"/du-thao/{draft_id}?tb={notice}", status_code=303)
 
 
+# -- the actions, shared by the forms below and the REST API (gateway/api_drafting.py) ------------------------------
+
+def add_version(g: Gateway, v: Viewer, draft_id: int, note: str, file: UploadFile,
+                appendices: list[UploadFile] | None) -> dict[str, Any]:
+    """A new version of the draft (the author, while drafting or returned), with its appendices; without new
+    appendices the current ones stay with the draft."""
+    # Refused (not found, not the author, not editable) before anything is stored.
+    g.backends.call(v.actor, "routing", "check_draft_version", draft_id)
+    sha, _name = store_draft_file(g, v, file, f"draft:{draft_id}")
+    extra = store_appendices(g, v, appendices or [], f"draft:{draft_id}")
+    if not chosen_files(appendices):
+        extra = list(g.backends.call(v.actor, "routing", "get_draft", draft_id).get("appendix_sha256s") or [])
+    return g.backends.call(v.actor, "routing", "add_draft_version", draft_id, sha, extra, note)
+
+
+def invite(g: Gateway, v: Viewer, draft_id: int, user_ids: list[str]) -> dict[str, Any]:
+    people = _people(g, v)
+    chosen = [u for u in user_ids if u in people]  # only colleagues of the viewer's own agency
+    if not chosen:
+        raise ValidationFailed("Chưa chọn người được mời góp ý.", field="user_ids")
+    return g.backends.call(v.actor, "routing", "invite_commenters", draft_id, chosen)
+
+
+def draft_file_response(g: Gateway, v: Viewer, draft_id: int, sha256: str) -> Response:
+    """A version, an appendix or the signed PDF of a draft, by its SHA-256; routing decides who may see the draft."""
+    view = g.backends.call(v.actor, "routing", "get_draft", draft_id)
+    versions = {ver["pdf_sha256"]: ver["number"] for ver in view.get("versions") or []}
+    if sha256 == view.get("signed_sha256"):
+        return stream_blob(g, v, sha256, f"du-thao-{draft_id}-da-ky.pdf")
+    for ver in view.get("versions") or []:
+        if sha256 in (ver.get("appendix_sha256s") or []):
+            index = ver["appendix_sha256s"].index(sha256) + 1
+            return stream_blob(g, v, sha256, f"du-thao-{draft_id}-phu-luc-{index:02d}.pdf")
+    if sha256 not in versions:
+        raise NotFound("Không tìm thấy tệp trong dự thảo này.", draft_id=draft_id, sha256=sha256)
+    return stream_blob(g, v, sha256, f"du-thao-{draft_id}-phien-ban-{versions[sha256]}.pdf")
+
+
 # Review steps that carry one text to routing (approval, versions and invitations are written out below).
 TEXT_STEPS = [
     TextStep("gop-y", "text", "comment_draft", "da-gop-y"),
@@ -307,17 +345,7 @@ def install(app: FastAPI) -> None:
 
     @app.get("/du-thao/{draft_id}/tep/{sha256}", include_in_schema=False)
     def draft_file(draft_id: int, sha256: str, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        view = g.backends.call(v.actor, "routing", "get_draft", draft_id)  # routing decides who may see
-        versions = {ver["pdf_sha256"]: ver["number"] for ver in view.get("versions") or []}
-        if sha256 == view.get("signed_sha256"):
-            return stream_blob(g, v, sha256, f"du-thao-{draft_id}-da-ky.pdf")
-        for ver in view.get("versions") or []:
-            if sha256 in (ver.get("appendix_sha256s") or []):
-                index = ver["appendix_sha256s"].index(sha256) + 1
-                return stream_blob(g, v, sha256, f"du-thao-{draft_id}-phu-luc-{index:02d}.pdf")
-        if sha256 not in versions:
-            raise NotFound("Không tìm thấy tệp trong dự thảo này.", draft_id=draft_id, sha256=sha256)
-        return stream_blob(g, v, sha256, f"du-thao-{draft_id}-phien-ban-{versions[sha256]}.pdf")
+        return draft_file_response(g, v, draft_id, sha256)
 
     @app.post("/du-thao/{draft_id}/pho-phu-trach", include_in_schema=False)
     def deputy(draft_id: int, user_id: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
@@ -328,14 +356,8 @@ def install(app: FastAPI) -> None:
     def new_version(request: Request, draft_id: int, note: str = Form(""), file: UploadFile = File(...),
                     appendices: list[UploadFile] = File([]), v: Viewer = Depends(csrf_checked),
                     g: Gateway = Depends(gw)):
-        # Refused (not found, not the author, not editable) before anything is stored.
-        g.backends.call(v.actor, "routing", "check_draft_version", draft_id)
         try:
-            sha, _name = store_draft_file(g, v, file, f"draft:{draft_id}")
-            extra = store_appendices(g, v, appendices, f"draft:{draft_id}")
-            if not chosen_files(appendices):  # no new appendices chosen: the current ones stay with the draft
-                extra = list(g.backends.call(v.actor, "routing", "get_draft", draft_id).get("appendix_sha256s") or [])
-            g.backends.call(v.actor, "routing", "add_draft_version", draft_id, sha, extra, note)
+            add_version(g, v, draft_id, note, file, appendices)
         except ValidationFailed as exc:  # the upload was refused: say why on the draft's page
             return _draft_page(request, g, v, draft_id, exc.message_vi, exc.http_status)
         return _back(draft_id, "da-them-phien-ban")
@@ -343,11 +365,7 @@ def install(app: FastAPI) -> None:
     @app.post("/du-thao/{draft_id}/moi-gop-y", include_in_schema=False)
     def invite(draft_id: int, user_ids: list[str] = Form([]), v: Viewer = Depends(csrf_checked),
                g: Gateway = Depends(gw)):
-        people = _people(g, v)
-        chosen = [u for u in user_ids if u in people]  # only colleagues of the viewer's own agency
-        if not chosen:
-            raise ValidationFailed("Chưa chọn người được mời góp ý.", field="user_ids")
-        g.backends.call(v.actor, "routing", "invite_commenters", draft_id, chosen)
+        invite(g, v, draft_id, user_ids)
         return _back(draft_id, "da-moi-gop-y")
 
     @app.post("/du-thao/{draft_id}/duyet", include_in_schema=False)

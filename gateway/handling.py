@@ -189,6 +189,40 @@ def _done(incoming_id: str, result: str) -> RedirectResponse:
     return RedirectResponse(f"/xu-ly/{urllib.parse.quote(incoming_id, safe='')}?ket-qua={result}", status_code=303)
 
 
+# -- the actions, shared by the forms below and the REST API (gateway/api_handling.py) ------------------------------
+
+def submit_incoming(g: Gateway, v: Viewer, incoming_id: str, to_user_id: str | None, note: str) -> dict[str, Any]:
+    """Trình (NĐ 30 Điều 22): the clerk submits the registered document to a leader (routing notifies them)."""
+    try:
+        view = g.backends.call(v.actor, "routing", "submit_incoming", incoming_id, to_user_id or None, note)
+    except NotFound:
+        # Just registered: routing opens the handling when the registry's event arrives, a moment later.
+        if not settle(lambda: bool(g.backends.call(v.actor, "routing", "get_incoming", incoming_id)), 15, 0.5):
+            raise
+        view = g.backends.call(v.actor, "routing", "submit_incoming", incoming_id, to_user_id or None, note)
+    return view
+
+
+def direct_incoming(g: Gateway, v: Viewer, incoming_id: str, directive: str, main: dict[str, str],
+                    coordinators: list[dict[str, str]], readers: list[dict[str, str]],
+                    deadline: str | None) -> dict[str, Any]:
+    """Bút phê and giao xử lý: main handler (a person or a unit), coordinators, readers, deadline."""
+    return g.backends.call(v.actor, "routing", "direct_incoming", incoming_id, directive, main, coordinators,
+                           readers, deadline)
+
+
+def reassign_incoming(g: Gateway, v: Viewer, incoming_id: str, user_id: str, kind: str, note: str) -> dict[str, Any]:
+    if kind not in KIND_LABELS:
+        raise ValidationFailed("Vai trò giao việc không hợp lệ.", field="kind", value=kind)
+    return g.backends.call(v.actor, "routing", "reassign_incoming", incoming_id, user_id, kind, note)
+
+
+def link_incoming(g: Gateway, v: Viewer, incoming_id: str, kind: str, target_id: str) -> dict[str, Any]:
+    if kind not in LINK_KINDS or not target_id.strip():
+        raise ValidationFailed("Chọn loại và mã văn bản cần liên kết.", field="target_id", value=target_id)
+    return g.backends.call(v.actor, "routing", "link", "incoming", incoming_id, kind, target_id.strip())
+
+
 # Steps that carry one note to routing (the others take people, roles or dates: written out below).
 TEXT_STEPS = [
     TextStep("luu-tham-khao", "note", "keep_for_reference", "da-luu"),
@@ -218,30 +252,21 @@ def install(app: FastAPI) -> None:
     @app.post("/xu-ly/{incoming_id}/trinh", include_in_schema=False)
     def submit(incoming_id: str, to_user_id: str = Form(...), note: str = Form(""),
                v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        try:
-            g.backends.call(v.actor, "routing", "submit_incoming", incoming_id, to_user_id or None, note)
-        except NotFound:
-            # Just registered: routing opens the handling when the registry's event arrives, a moment later.
-            if not settle(lambda: bool(g.backends.call(v.actor, "routing", "get_incoming", incoming_id)), 15, 0.5):
-                raise
-            g.backends.call(v.actor, "routing", "submit_incoming", incoming_id, to_user_id or None, note)
+        submit_incoming(g, v, incoming_id, to_user_id, note)
         return _done(incoming_id, "da-trinh")
 
     @app.post("/xu-ly/{incoming_id}/but-phe", include_in_schema=False)
     def direct(incoming_id: str, directive: str = Form(...), main: str = Form(...),
                coordinators: list[str] = Form([]), readers: list[str] = Form([]), deadline: str = Form(""),
                v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        g.backends.call(v.actor, "routing", "direct_incoming", incoming_id, directive, parse_target(main),
-                        [parse_target(c) for c in coordinators if c], [parse_target(r) for r in readers if r],
-                        typed_day(deadline))
+        direct_incoming(g, v, incoming_id, directive, parse_target(main), [parse_target(c) for c in coordinators if c],
+                        [parse_target(r) for r in readers if r], typed_day(deadline))
         return _done(incoming_id, "da-phan-cong")
 
     @app.post("/xu-ly/{incoming_id}/giao-lai", include_in_schema=False)
     def reassign(incoming_id: str, user_id: str = Form(...), kind: str = Form("main"), note: str = Form(""),
                  v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        if kind not in KIND_LABELS:
-            raise ValidationFailed("Vai trò giao việc không hợp lệ.", field="kind", value=kind)
-        g.backends.call(v.actor, "routing", "reassign_incoming", incoming_id, user_id, kind, note)
+        reassign_incoming(g, v, incoming_id, user_id, kind, note)
         return _done(incoming_id, "da-giao-lai")
 
     @app.post("/xu-ly/{incoming_id}/chuyen", include_in_schema=False)
@@ -258,7 +283,5 @@ def install(app: FastAPI) -> None:
     @app.post("/xu-ly/{incoming_id}/lien-ket", include_in_schema=False)
     def link(incoming_id: str, kind: str = Form(...), target_id: str = Form(...),
              v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        if kind not in LINK_KINDS or not target_id.strip():
-            raise ValidationFailed("Chọn loại và mã văn bản cần liên kết.", field="target_id", value=target_id)
-        g.backends.call(v.actor, "routing", "link", "incoming", incoming_id, kind, target_id.strip())
+        link_incoming(g, v, incoming_id, kind, target_id)
         return _done(incoming_id, "da-lien-ket")

@@ -184,7 +184,7 @@ class PushSubscription(Base):
 
 # Not chained: every login attempt, an attacker's included, writes a login event; chaining them would let anyone
 # who can reach the login page grow the chain without bound. They stay readable in `login_events` itself.
-NOT_AUDITED = frozenset({"login_events"})
+NOT_AUDITED = frozenset({"login_events", "api_idempotency"})  # the latter: copies of answers
 # Bookkeeping columns whose change alone makes no audit row: a session's last_seen (touched once a minute per
 # active user), the failed-login counter and the temporary lock (written by every wrong password; the login
 # event says why). A row that changes other columns too is still chained, without these.

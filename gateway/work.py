@@ -42,6 +42,22 @@ def _int(value: str, field: str, label: str) -> int:
         raise ValidationFailed(f"{label} phải là số.", field=field, value=value) from None
 
 
+# -- the task actions, shared by the forms below and the REST API (gateway/api_work.py) ----------------------------
+
+def new_task(g: Gateway, v: Viewer, title: str, assignee: str | None, description: str, coordinators: list[str],
+             due: str | None, priority: int, link_kind: str = "", link_id: str = "") -> dict[str, Any]:
+    """A task given to a person (or kept by its creator), linked to the record it comes from, if any."""
+    links = [{"kind": link_kind, "id": link_id.strip()}] if link_kind and link_id.strip() else None
+    return g.backends.call(v.actor, "routing", "create_task", title, assignee or None, description,
+                           [c for c in coordinators if c], due, priority, links)
+
+
+def comment_task(g: Gateway, v: Viewer, task_id: int, text: str) -> dict[str, Any]:
+    if not text.strip():
+        raise ValidationFailed("Ý kiến không được để trống.", field="text")
+    return g.backends.call(v.actor, "routing", "comment_task", task_id, text)
+
+
 def install(app: FastAPI) -> None:
     _install_tasks(app)
     _install_notices(app)
@@ -66,11 +82,8 @@ def _install_tasks(app: FastAPI) -> None:
                     coordinators: list[str] = Form([]), due: str = Form(""), priority: str = Form("0"),
                     link_kind: str = Form(""), link_id: str = Form(""),
                     v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        links = [{"kind": link_kind, "id": link_id.strip()}] if link_kind and link_id.strip() else None
-        task = g.backends.call(v.actor, "routing", "create_task", title, assignee or None, description,
-                               [c for c in coordinators if c], typed_day(due),
-                               _int(priority, "priority", "Độ khẩn"),
-                               links)
+        task = new_task(g, v, title, assignee, description, coordinators, typed_day(due),
+                        _int(priority, "priority", "Độ khẩn"), link_kind, link_id)
         return RedirectResponse(f"/cong-viec/{task['task_id']}?ket-qua=da-tao", status_code=303)
 
     @app.get("/cong-viec/{task_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -83,9 +96,7 @@ def _install_tasks(app: FastAPI) -> None:
 
     @app.post("/cong-viec/{task_id}/y-kien", include_in_schema=False)
     def comment(task_id: int, text: str = Form(...), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        if not text.strip():
-            raise ValidationFailed("Ý kiến không được để trống.", field="text")
-        g.backends.call(v.actor, "routing", "comment_task", task_id, text)
+        comment_task(g, v, task_id, text)
         return RedirectResponse(f"/cong-viec/{task_id}?ket-qua=da-gui-y-kien", status_code=303)
 
     @app.post("/cong-viec/{task_id}/tien-do", include_in_schema=False)

@@ -1,0 +1,114 @@
+"""REST API of a draft's review, the same steps as the draft's page (gateway/drafting.py): a new version with its
+file and appendices, inviting colleagues to comment, comments, submission along the agency's review chain,
+return to the drafter, and the files themselves. Creating a draft, approving and signing (POST /drafts/{id}/approve
+at the signing step: the leader's own token and PIN) and issuing are in gateway/api_clerk.py.
+
+Routing checks who may act at each step (403 otherwise) and sees only the caller's agency (another agency's draft
+number is simply a draft the caller cannot see: 404). Writes take an optional Idempotency-Key.
+"""
+
+# No `from __future__ import annotations`: _text_step annotates its route with a model chosen at run time, which
+# FastAPI must see as a class, not as a string to look up in this module.
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, Security, UploadFile
+from fastapi.responses import Response as RawResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway import drafting
+from gateway.api import COMMON_ERRORS, DOC_ID, NOT_FOUND, bearer
+from gateway.api_clerk import DraftDetail
+from gateway.api_handling import STEP_ERRORS, operation_name
+from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
+from gateway.idempotency import KEY, once
+
+router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Security(bearer)],
+                   generate_unique_id_function=operation_name, tags=["Dự thảo và công việc"])
+DraftId = Path(ge=1, lt=2**31, description="Số của dự thảo trong cơ quan", examples=[12])
+Sha256 = Path(pattern=r"^[0-9a-f]{64}$", description="SHA-256 của tệp (như trong versions, appendix_sha256s)")
+PDF = {200: {"description": "Tệp PDF", "content": {"application/pdf": {"schema": {"type": "string",
+                                                                                  "format": "binary"}}}}}
+
+
+def _full(g: Gateway, v: Viewer, draft_id: int, _done: dict[str, Any]) -> dict[str, Any]:
+    """After an action: the whole draft (versions, comments), as GET /drafts/{id} answers it."""
+    return g.backends.call(v.actor, "routing", "get_draft", draft_id)
+
+
+class CommentRequest(BaseModel):
+    text: str = Field(min_length=1, max_length=4000, description="Nội dung góp ý")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"text": "Đề nghị bổ sung căn cứ pháp lý."}]})
+
+
+class SubmitDraftRequest(BaseModel):
+    note: str = Field("", max_length=2000, description="Lời trình")
+
+
+class ReturnRequest(BaseModel):
+    comment: str = Field(min_length=1, max_length=4000, description="Lý do trả lại, điều cần sửa")
+
+
+class InviteRequest(BaseModel):
+    user_ids: list[str] = Field(min_length=1, max_length=50, description="Đồng nghiệp trong cơ quan (GET /staff)")
+
+
+@router.post("/drafts/{draft_id}/versions", response_model=DraftDetail, status_code=201, responses=STEP_ERRORS,
+             summary="Tải lên phiên bản mới của dự thảo (kèm phụ lục)",
+             description="Người soạn, khi đang soạn hoặc bị trả lại. Tệp PDF, DOCX hoặc ODT (DOCX/ODT được chuyển "
+                         "sang PDF); không chọn phụ lục mới thì giữ phụ lục hiện có.")
+def draft_add_version(response: Response, draft_id: int = DraftId, note: str = Form("", max_length=500),
+                      file: UploadFile = File(..., description="PDF, DOCX hoặc ODT"),
+                      appendices: list[UploadFile] = File([], description="Phụ lục, mỗi phụ lục một tệp PDF"),
+                      key: str | None = KEY, v: Viewer = Depends(csrf_checked),
+                      g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return once(g, v, key, response, f"draft_add_version:{draft_id}", {"note": note},
+                lambda: _full(g, v, draft_id, drafting.add_version(g, v, draft_id, note, file, appendices)),
+                files=[file, *drafting.chosen_files(appendices)])
+
+
+@router.post("/drafts/{draft_id}/invitations", response_model=DraftDetail, responses=STEP_ERRORS,
+             summary="Mời đồng nghiệp góp ý dự thảo")
+def draft_invite(body: InviteRequest, response: Response, draft_id: int = DraftId, key: str | None = KEY,
+                 v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return once(g, v, key, response, f"draft_invite:{draft_id}", body,
+                lambda: _full(g, v, draft_id, drafting.invite(g, v, draft_id, body.user_ids)))
+
+
+def _text_step(path: str, model: type[BaseModel], field: str, method: str, summary: str, description: str) -> None:
+    """A review step that carries one text to routing: the same routing call as the page's form
+    (gateway/drafting.py TEXT_STEPS)."""
+    def step(body: model, response: Response, draft_id: int = DraftId,  # type: ignore[valid-type]
+             key: str | None = KEY, v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
+        return once(g, v, key, response, f"draft_{path}:{draft_id}", body,
+                    lambda: _full(g, v, draft_id, g.backends.call(v.actor, "routing", method, draft_id,
+                                                                  getattr(body, field))))
+
+    step.__name__ = f"draft_{path}"
+    router.post(f"/drafts/{{draft_id}}/{path}", response_model=DraftDetail, responses=STEP_ERRORS, summary=summary,
+                description=description, name=step.__name__)(step)
+
+
+_text_step("comments", CommentRequest, "text", "comment_draft", "Góp ý dự thảo",
+           "Người tham gia dự thảo, người được mời góp ý, người ở bước duyệt.")
+_text_step("submit", SubmitDraftRequest, "note", "submit_draft", "Trình duyệt dự thảo",
+           "Người soạn. Dự thảo đi theo quy trình trình duyệt của cơ quan (GET /review-chains); bước cuối là ký.")
+_text_step("return", ReturnRequest, "comment", "return_draft", "Trả lại dự thảo cho người soạn",
+           "Người ở bước duyệt hiện tại.")
+
+
+@router.get("/drafts/{draft_id}/files/{sha256}", response_class=RawResponse, responses={**PDF, **NOT_FOUND},
+            summary="Tải tệp của dự thảo (phiên bản, phụ lục, bản đã ký)")
+def draft_file(draft_id: int = DraftId, sha256: str = Sha256, v: Viewer = Depends(viewer),
+               g: Gateway = Depends(gw)) -> RawResponse:
+    return drafting.draft_file_response(g, v, draft_id, sha256)
+
+
+@router.get("/documents/{doc_id}/files/{sha256}", response_class=RawResponse, responses={**PDF, **NOT_FOUND},
+            tags=["Văn bản đến", "Văn bản đi"], summary="Tải tệp của văn bản (văn bản chính, phụ lục, tệp đính kèm)",
+            description="Chỉ tệp của văn bản người gọi được xem; hỗ trợ tải từng phần (Range).")
+def document_file(request: Request, doc_id: str = Path(pattern=DOC_ID), sha256: str = Sha256,
+                  v: Viewer = Depends(viewer), g: Gateway = Depends(gw)) -> RawResponse:
+    from gateway.documents import file_response
+
+    return file_response(request, g, v, doc_id, sha256)
