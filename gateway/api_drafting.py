@@ -11,12 +11,12 @@ number is simply a draft the caller cannot see: 404). Writes take an optional Id
 # FastAPI must see as a class, not as a string to look up in this module.
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, Request, Response, Security, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Response, Security, UploadFile
 from fastapi.responses import Response as RawResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway import drafting
-from gateway.api import COMMON_ERRORS, DOC_ID, NOT_FOUND, bearer
+from gateway.api import COMMON_ERRORS, NOT_FOUND, bearer
 from gateway.api_clerk import DraftDetail
 from gateway.api_handling import STEP_ERRORS, operation_name
 from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
@@ -102,13 +102,3 @@ _text_step("return", ReturnRequest, "comment", "return_draft", "Trả lại dự
 def draft_file(draft_id: int = DraftId, sha256: str = Sha256, v: Viewer = Depends(viewer),
                g: Gateway = Depends(gw)) -> RawResponse:
     return drafting.draft_file_response(g, v, draft_id, sha256)
-
-
-@router.get("/documents/{doc_id}/files/{sha256}", response_class=RawResponse, responses={**PDF, **NOT_FOUND},
-            tags=["Văn bản đến", "Văn bản đi"], summary="Tải tệp của văn bản (văn bản chính, phụ lục, tệp đính kèm)",
-            description="Chỉ tệp của văn bản người gọi được xem; hỗ trợ tải từng phần (Range).")
-def document_file(request: Request, doc_id: str = Path(pattern=DOC_ID), sha256: str = Sha256,
-                  v: Viewer = Depends(viewer), g: Gateway = Depends(gw)) -> RawResponse:
-    from gateway.documents import file_response
-
-    return file_response(request, g, v, doc_id, sha256)
