@@ -177,8 +177,11 @@ def test_dossiers_and_tasks_through_the_api(deployment, api):
     ok(clerk.post(f"/api/v1/dossiers/{dossier_id}/documents", json={"document_id": doc["id"]}))
     closed = ok(clerk.post(f"/api/v1/dossiers/{dossier_id}/close", json={}))
     assert closed["state"] == "closed"
-    found = ok(clerk.get("/api/v1/search", params={"text": subject}))
-    assert [d["id"] for d in found["items"]] == [doc["id"]]
+    # The registry indexes a document's words in the background: the search finds it once indexed.
+    found = wait_for(lambda: ok(clerk.get("/api/v1/search", params={"text": subject}))["items"], 120,
+                     "the document in the search")
+    assert [d["id"] for d in found] == [doc["id"]]
+    assert ok(api(CLERK_17).get("/api/v1/search", params={"text": subject}))["items"] == []
 
     task = ok(leader.post("/api/v1/tasks", headers=key(), json={
         "title": f"Tổng hợp báo cáo {notation}", "assignee": me(specialist)["user_id"],
