@@ -64,13 +64,18 @@ class CloseTask(BaseModel):
     note: str = Field("", max_length=2000, description="Kết quả")
 
 
+def _task(g: Gateway, v: Viewer, done: dict[str, Any]) -> dict[str, Any]:
+    """After an action: the whole task (members, comments, links), as GET /tasks/{id} answers it."""
+    return g.backends.call(v.actor, "routing", "get_task", done["task_id"])
+
+
 @router.post("/tasks", response_model=TaskDetail, status_code=201, responses=STEP_ERRORS, tags=[TAG_TASK],
              summary="Giao việc (tạo công việc)")
 def task_create(body: TaskRequest, response: Response, key: str | None = KEY, v: Viewer = Depends(csrf_checked),
                 g: Gateway = Depends(gw)) -> dict[str, Any]:
-    return once(g, v, key, response, "task_create", body, lambda: work.new_task(
+    return once(g, v, key, response, "task_create", body, lambda: _task(g, v, work.new_task(
         g, v, body.title, body.assignee, body.description, body.coordinators, typed_day(body.due), body.priority,
-        body.link_kind or "", body.link_id))
+        body.link_kind or "", body.link_id)))
 
 
 @router.get("/tasks/{task_id}", response_model=TaskDetail, responses=NOT_FOUND, tags=[TAG_TASK],
@@ -84,15 +89,15 @@ def task_detail(task_id: int = TaskId, v: Viewer = Depends(viewer), g: Gateway =
 def task_comment(body: TaskText, response: Response, task_id: int = TaskId, key: str | None = KEY,
                  v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
     return once(g, v, key, response, f"task_comment:{task_id}", body,
-                lambda: work.comment_task(g, v, task_id, body.text))
+                lambda: _task(g, v, work.comment_task(g, v, task_id, body.text)))
 
 
 @router.post("/tasks/{task_id}/progress", response_model=TaskDetail, responses=STEP_ERRORS, tags=[TAG_TASK],
              summary="Cập nhật tiến độ công việc", description="Người thực hiện.")
 def task_progress(body: ProgressRequest, response: Response, task_id: int = TaskId, key: str | None = KEY,
                   v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
-    return once(g, v, key, response, f"task_progress:{task_id}", body, lambda: g.backends.call(
-        v.actor, "routing", "task_progress", task_id, body.progress, body.note))
+    return once(g, v, key, response, f"task_progress:{task_id}", body, lambda: _task(g, v, g.backends.call(
+        v.actor, "routing", "task_progress", task_id, body.progress, body.note)))
 
 
 @router.post("/tasks/{task_id}/close", response_model=TaskDetail, responses=STEP_ERRORS, tags=[TAG_TASK],
@@ -100,7 +105,7 @@ def task_progress(body: ProgressRequest, response: Response, task_id: int = Task
 def task_close(body: CloseTask, response: Response, task_id: int = TaskId, key: str | None = KEY,
                v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
     return once(g, v, key, response, f"task_close:{task_id}", body,
-                lambda: g.backends.call(v.actor, "routing", "close_task", task_id, body.note))
+                lambda: _task(g, v, g.backends.call(v.actor, "routing", "close_task", task_id, body.note)))
 
 
 # -- dossiers ----------------------------------------------------------------------------------------------------------
