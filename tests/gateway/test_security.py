@@ -578,7 +578,9 @@ def test_api_answers_match_the_openapi_document(deployment):
 
     def seed(case):
         """The same request on G22's own objects: the writes get past "not found" to their rules and answers."""
-        case.path_parameters = {name: seeds.get(name, value) for name, value in (case.path_parameters or {}).items()}
+        for name in list(case.path_parameters or {}):
+            if name in seeds:
+                case.path_parameters[name] = seeds[name]
         return case
 
     schema = schemathesis.openapi.from_url(f"{base_url(deployment)}/api/v1/openapi.json")
