@@ -186,7 +186,7 @@ def test_dossiers_and_tasks_through_the_api(deployment, api):
 
     task = ok(leader.post("/api/v1/tasks", headers=key(), json={
         "title": f"Tổng hợp báo cáo {notation}", "assignee": me(specialist)["user_id"],
-        "due": (date.today() + timedelta(days=5)).isoformat(), "link_kind": "incoming", "link_id": doc["id"]}), 201)
+        "due": (date.today() + timedelta(days=5)).isoformat()}), 201)
     task_id = task["task_id"]
     assert ok(specialist.get(f"/api/v1/tasks/{task_id}"))["title"] == task["title"]
     refused(specialist.post(f"/api/v1/tasks/{task_id}/comments", json={"text": "   "}), 422)
