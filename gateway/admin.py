@@ -25,7 +25,7 @@ from services.common import clock
 from services.common.actor import Role
 from services.common.errors import CongVanError, ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES, REJECT_REASONS, STATUS_LABELS, URGENCY_LABELS
-from services.registry.domain import DIRECTION_LABELS, SCOPE_ALL
+from services.registry.domain import DIRECTION_LABELS, LEGAL_NORMATIVE_TYPES, SCOPE_ALL
 
 PERIOD_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 
@@ -349,6 +349,7 @@ def _install_registers(app: FastAPI) -> None:
         registers = g.backends.call(v.actor, "registry", "list_registers")
         return render(request, "admin_registers.html", v, status_code=status_code, registers=registers,
                       directions=DIRECTION_LABELS, types=sorted(DOCUMENT_TYPES.items(), key=lambda kv: kv[1]),
+                      legal_types=[(code, DOCUMENT_TYPES[code]) for code in LEGAL_NORMATIVE_TYPES],
                       error=error, form=form or {"year": clock.today_vn().year}, notices=NOTICES, section="registers")
 
     @app.get("/quan-tri/so-van-ban", response_class=HTMLResponse, include_in_schema=False)

@@ -115,7 +115,7 @@ class RecipientStatus(BaseModel):
 
     organ_id: str
     organ_name: str | None = None
-    channel: str | None = None
+    channel: str | None = Field(None, description="interconnect (điện tử) | paper (bản giấy) | internal (nội bộ)")
     status_code: str | None = Field(None, description="01 đã đến … 06 hoàn thành; null: queued, not confirmed yet")
     status_label: str = ""
     description: str | None = None
@@ -146,6 +146,7 @@ class DocumentDetail(DocumentSummary):
     content: str | None = None
     signer: dict[str, Any] | None = None
     to_places: list[str] | None = None
+    issued_amount: int | None = Field(None, description="Số lượng bản phát hành (column 7 of the outgoing register)")
     trace: Any = None
     verification: Any = None
     attachments: list[Attachment] = []
@@ -298,7 +299,14 @@ def incoming(page: int = PageNo, size: int = PageSize, year: int | None = Query(
             summary="Văn bản đến chờ tiếp nhận", description="Clerk, leader or admin; urgent first.")
 def waiting_reception(page: int = PageNo, size: int = PageSize, v: Viewer = Depends(viewer),
                       g: Gateway = Depends(gw)) -> dict[str, Any]:
-    return g.backends.call(v.actor, "registry", "list_waiting_reception", page, size)
+    """Each item carries its clock (gateway/reception.py): `reception_due` (Vietnam time), `reception_minutes_left`
+    (working minutes; negative once overdue), `reception_overdue`, `reception_state` (on_time, due_soon,
+    overdue) and `reception_limit_hours`, the agency's limit counted from `received_at` (arrival)."""
+    from gateway.reception import with_reception_clock
+
+    found = g.backends.call(v.actor, "registry", "list_waiting_reception", page, size)
+    with_reception_clock(g, v, found.get("items") or [])
+    return found
 
 
 @router.get("/incoming/{doc_id}", response_model=DocumentDetail, responses=NOT_FOUND, tags=["Văn bản đến"],

@@ -40,7 +40,15 @@ class DraftDetail(Draft):
 
 
 class IssueRequest(BaseModel):
-    recipients: list[str] = Field(min_length=1, description="Organ ids (mã định danh) from the agency directory")
+    recipients: list[str] = Field([], description="Electronic recipients: organ ids (mã định danh) from the agency "
+                                  "directory, sent over the interconnect")
+    paper_recipients: list[str] = Field([], max_length=50, description="Recipients of a paper copy only, by name "
+                                        "(listed in the register and on the printed list, never sent)")
+    internal_units: list[str] = Field([], description="Units of the agency (their codes) that receive it internally")
+    issued_amount: int | None = Field(None, ge=1, le=999, description="Số lượng bản phát hành (column 7 of the "
+                                      "outgoing register)")
+    legal_normative: bool = Field(False, description="Văn bản quy phạm pháp luật (NQ, QĐ): numbered in its type's own "
+                                  "register (scope QPPL-<type>), the number carries the year: 09/2026/QĐ-UBND")
     register_id: str | None = Field(None, description="An outgoing register of this year; default: the first open")
     priority: int | None = Field(None, ge=0, le=3)
     no_paper_copy: bool = Field(False, description="No paper original is sent (Không gửi kèm bản giấy)")
@@ -85,25 +93,32 @@ def draft_detail(draft_id: int = Path(ge=1), v: Viewer = Depends(viewer), g: Gat
 def approve_draft(body: ApproveRequest, draft_id: int = Path(ge=1), v: Viewer = Depends(csrf_checked),
                   g: Gateway = Depends(gw)) -> dict:
     """A wrong PIN is 422 `pin_incorrect`, a token locked by its own retry counter 403 `pin_locked`."""
-    return g.backends.call(v.actor, "routing", "approve_draft", draft_id, body.comment, pin=body.pin or None,
+    from gateway.issuing import push_urgent_signed
+
+    view = g.backends.call(v.actor, "routing", "approve_draft", draft_id, body.comment, pin=body.pin or None,
                            otp=body.otp or None)
+    push_urgent_signed(g, v, view)   # a signed urgent draft: the clerks are told at once
+    return view
 
 
 @router.post("/outgoing/{doc_id}/issue", response_model=DocumentDetail, responses=WRITE_ERRORS, tags=["Văn bản đi"],
              summary="Cấp số, ký số cơ quan và ban hành văn bản chờ ban hành")
 def issue(body: IssueRequest, doc_id: str = Path(pattern=DOC_ID), v: Viewer = Depends(csrf_checked),
           g: Gateway = Depends(gw)) -> dict[str, Any]:
-    from gateway.documents import _chosen_recipients, _registers
+    from gateway.documents import _registers
+    from gateway.issuing import recipients_by_channel
 
     v.actor.require("clerk")
+    chosen = recipients_by_channel(g, v, body.recipients, body.paper_recipients, body.internal_units)
     register_id = body.register_id
     if register_id is None:
         registers = _registers(g, v, "outgoing")
         if not registers:
             raise ValidationFailed("Chưa có sổ văn bản đi của năm nay; quản trị viên cần tạo sổ.", field="register")
         register_id = registers[0]["id"]
-    g.backends.call(v.actor, "registry", "issue_outgoing", doc_id, register_id, _chosen_recipients(g, body.recipients),
-                    body.priority, body.no_paper_copy, pin=body.pin or None)
+    g.backends.call(v.actor, "registry", "issue_outgoing", doc_id, register_id, chosen, body.priority,
+                    body.no_paper_copy, body.issued_amount, pin=body.pin or None,
+                    legal_normative=body.legal_normative)
     return _document(g, v, doc_id, "outgoing")
 
 
@@ -140,7 +155,8 @@ def send(response: Response, code_number: str = Form(..., max_length=11), code_n
 class RegisterRequest(BaseModel):
     direction: str = Field(pattern="^(incoming|outgoing|copies)$")
     year: int = Field(ge=2000, le=2100)
-    scope: str = Field("all", description="`all` or a document type code (NĐ 30 Phụ lục III)")
+    scope: str = Field("all", max_length=10, description="`all`, a document type code (NĐ 30 Phụ lục III), or "
+                       "`QPPL-NQ` / `QPPL-QĐ`: the outgoing register of that type's legal-normative documents")
     name: str | None = Field(None, max_length=200)
 
 

@@ -207,6 +207,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     from gateway import paper
 
     paper.install(app)
+    from gateway import issuing
+
+    issuing.install(app)
     api.install(app)
     from gateway import admin
 

@@ -16,13 +16,16 @@ from gateway.backends import ServiceUnavailable
 from gateway.dates import typed_day
 from gateway.drafting import settle, store_appendices
 from gateway.hub_reports import hub_config
+from gateway.issuing import copies, issue_choices, recipients_by_channel
 from gateway.labels import attachment_role, file_kind, hub_label, province_names
 from gateway.recall import CHANGE_ACTIONS, change_context, history_note
 from gateway.recall import install as recall_install
+from gateway.reception import with_reception_clock
 from gateway.web import People, panel
 from services.common import clock
 from services.common.errors import CongVanError, NotFound, ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES, REJECT_REASONS, STATUS_LABELS, URGENCY_LABELS
+from services.registry.domain import RECIPIENT_CHANNELS
 from services.registry.paper import CHANNELS
 from services.storage.blobs import blob_store
 from services.storage.ingest import ingest
@@ -90,6 +93,7 @@ def _decorate(doc: dict[str, Any]) -> dict[str, Any]:
                                                details.get("organ_id") or "") if x)
     for r in doc.get("recipients") or []:
         r["status_label"] = STATUS_LABELS.get(r.get("status_code") or "", "")
+        r["channel_label"] = RECIPIENT_CHANNELS.get(r.get("channel") or "", "")
     return doc
 
 
@@ -272,8 +276,9 @@ def install(app: FastAPI) -> None:
 
     @app.get("/van-ban-den/cho-tiep-nhan", response_class=HTMLResponse, include_in_schema=False)
     def waiting_reception(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        return render(request, "list.html", v,
-                      panel=panel(g, v, "Văn bản đến chờ tiếp nhận", "registry", "list_waiting_reception"))
+        waiting = panel(g, v, "Văn bản đến chờ tiếp nhận", "registry", "list_waiting_reception")
+        with_reception_clock(g, v, waiting.rows or [])   # the agency's limit in working hours, from arrival
+        return render(request, "list.html", v, panel=waiting)
 
     @app.get("/van-ban-den", response_class=HTMLResponse, include_in_schema=False)
     def incoming_register(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
@@ -318,12 +323,15 @@ def install(app: FastAPI) -> None:
     @app.post("/van-ban-di/{doc_id}/ban-hanh", include_in_schema=False)
     def issue(request: Request, doc_id: str, register_id: str = Form(...), recipients: list[str] = Form([]),
               priority: int = Form(0), no_paper_copy: bool = Form(False), pin: str = Form("", max_length=64),
+              paper_recipients: str = Form("", max_length=12000), internal_units: list[str] = Form([]),
+              issued_amount: str = Form("", max_length=6), legal_normative: bool = Form(False),
               v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         v.actor.require("clerk")
         try:
-            chosen = _chosen_recipients(g, recipients)
+            chosen = recipients_by_channel(g, v, recipients, paper_recipients, internal_units)
             g.backends.call(v.actor, "registry", "issue_outgoing", doc_id, register_id, chosen, priority,
-                            no_paper_copy, pin=pin or None)  # the seal token's PIN, typed by the clerk now
+                            no_paper_copy, copies(issued_amount), pin=pin or None,  # the seal token's PIN, now
+                            legal_normative=legal_normative)
         except ServiceUnavailable as exc:
             # Sealing is slow on a busy server: the registry may still finish after the gateway stopped waiting.
             def issued() -> bool:
@@ -398,6 +406,7 @@ def _issue_page(request: Request, g: Gateway, v: Viewer, doc_id: str, error: str
     registers = _registers(g, v, "outgoing")
     return render(request, "drafting_issue.html", v, status_code=status_code, doc=doc, registers=registers,
                   recipients=_recipients(g, v), chosen=chosen if chosen is not None else _answered_senders(g, v, doc),
+                  **issue_choices(g, v, doc),
                   priorities=[(int(k), label) for k, label in URGENCY_LABELS.items()], error=error,
                   upcoming=f"{registers[0]['next_number']:02d}" if registers else "", today=clock.today_vn())
 

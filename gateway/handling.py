@@ -54,7 +54,8 @@ def link_href(kind: str, record_id: str) -> str:
     quoted = urllib.parse.quote(str(record_id), safe="")
     return {"incoming": f"/xu-ly/{quoted}", "outgoing": f"/van-ban/{quoted}", "draft": f"/du-thao/{quoted}",
             "task": f"/cong-viec/{quoted}", "dossier": f"/ho-so/{quoted}", "notice": f"/thong-bao/{quoted}",
-            "delegation": "/uy-quyen", "data_export": "/tai-khoan/du-lieu", "user": "/nhac-viec"}.get(kind, "#")
+            "delegation": "/uy-quyen", "data_export": "/tai-khoan/du-lieu", "user": "/nhac-viec",
+            "waiting_issue": "/van-ban-di/cho-ban-hanh"}.get(kind, "#")
 
 
 def parse_target(value: str) -> dict[str, str]:

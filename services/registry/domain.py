@@ -237,9 +237,49 @@ def check_recipients(recipients: list[dict[str, Any]]) -> list[dict[str, str]]:
             raise ValidationFailed("Nơi nhận bị trùng.", code="duplicate_recipient", field="recipients",
                                    organ_id=organ_id)
         seen.add(organ_id)
-        clean.append({"organ_id": organ_id, "organ_name": organ_name,
-                      "channel": str(r.get("channel") or "interconnect")})
+        channel = str(r.get("channel") or "interconnect")
+        if channel not in RECIPIENT_CHANNELS:
+            raise ValidationFailed("Hình thức gửi không hợp lệ (điện tử, bản giấy, nội bộ).", code="bad_channel",
+                                   field="recipients.channel", value=channel[:20])
+        clean.append({"organ_id": organ_id, "organ_name": organ_name, "channel": channel})
     return clean
+
+
+# How a recipient gets the document, chosen at issue (issue 18 item 7): only electronic ones leave over the
+# interconnect; paper and internal ones are listed in the register and on the printed list of recipients.
+RECIPIENT_CHANNELS = {"interconnect": "Điện tử (liên thông)", "paper": "Bản giấy", "internal": "Nội bộ"}
+
+
+# --- legal-normative documents (văn bản quy phạm pháp luật) ----------------------------------------------------
+# Their number carries the year (`09/2026/QĐ-UBND`, Luật Ban hành văn bản quy phạm pháp luật; STANDARDS.md §4.3)
+# and each type has its own series (NĐ 30/2020/NĐ-CP Điều 15.1: "văn bản quy phạm pháp luật ... được đánh số theo
+# từng loại văn bản"): an outgoing register of scope `QPPL-<type>`. The types an agency using this product issues
+# as such: Nghị quyết (HĐND) and Quyết định (UBND).
+LEGAL_NORMATIVE_TYPES = ("NQ", "QĐ")
+LEGAL_SCOPE_PREFIX = "QPPL-"
+YEAR_NOTATION_RE = re.compile(r"^\d{4}/")
+
+
+def legal_scope(type_code: str) -> str:
+    if type_code not in LEGAL_NORMATIVE_TYPES:
+        raise ValidationFailed("Chỉ nghị quyết và quyết định được ban hành là văn bản quy phạm pháp luật.",
+                               code="not_legal_normative", field="type_code", value=str(type_code)[:10])
+    return f"{LEGAL_SCOPE_PREFIX}{type_code}"
+
+
+def legal_type(scope: str | None) -> str | None:
+    """The type of a legal-normative register (`QPPL-QĐ` → `QĐ`); None for any other register."""
+    text = str(scope or "")
+    return text.removeprefix(LEGAL_SCOPE_PREFIX) if text.startswith(LEGAL_SCOPE_PREFIX) else None
+
+
+def legal_notation(notation: str, year: int) -> str:
+    """`QĐ-UBND` of a legal-normative document issued in 2026 → `2026/QĐ-UBND` (its number: `09/2026/QĐ-UBND`)."""
+    return notation if YEAR_NOTATION_RE.match(notation or "") else f"{year}/{notation}"
+
+
+def is_legal_notation(notation: str | None) -> bool:
+    return bool(YEAR_NOTATION_RE.match(notation or ""))
 
 
 # --- numbering display (NĐ 30 Điều 15, Phụ lục I.II.3) ----------------------------------------------------

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from services.common.actor import Actor, Role
 from services.common.clock import now_utc, vn_date
 from services.common.db import Database
-from services.common.errors import Conflict, CongVanError, ValidationFailed
+from services.common.errors import Conflict, CongVanError, NotFound, ValidationFailed
 from services.common.outbox import enqueue
 from services.registry import document_dossiers, domain, numbering, rules
 from services.registry.catalog import URGENCY_LABELS, type_name
@@ -37,6 +37,7 @@ from services.registry.models import (
     Document,
     DocumentLink,
     RecipientStatus,
+    Register,
 )
 
 log = logging.getLogger(__name__)
@@ -153,8 +154,13 @@ SIGNER_REFUSALS = {"pin_incorrect", "pin_locked", "pin_required", "server_held_k
 
 def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: str, recipients: list[dict[str, Any]],
                    sign: Sign, urgency: int | None = None, no_paper_copy: bool = False,
-                   issued_amount: int | None = None, to_places: list[str] | None = None) -> dict:
+                   issued_amount: int | None = None, to_places: list[str] | None = None,
+                   legal_normative: bool = False) -> dict:
     """Number and date from the register, filled in and seal-signed by `signing`, then dispatched.
+
+    `recipients` carry their channel (domain.RECIPIENT_CHANNELS): only electronic ones are sent.
+    `issued_amount`: column 7 of the outgoing register (số lượng bản). `legal_normative`, or a legal-normative
+    register chosen: the number comes from the type's own series and carries the year (`09/2026/QĐ-UBND`).
 
     The signing call happens outside any transaction (it is a network round trip): the number is read, the PDF
     signed with it, and the number is taken only if it is still the next one; otherwise the PDF is signed again
@@ -166,12 +172,18 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
     priority = domain.urgency(urgency) if urgency is not None else None
     if issued_amount is not None:
         domain.check_lengths({"issued_amount": issued_amount}, domain.OUTGOING_FIELDS)
+        if int(issued_amount) < 1:
+            raise ValidationFailed("“Số lượng bản phát hành” phải từ 1 trở lên.", code="bad_amount",
+                                   field="issued_amount", value=issued_amount)
     with db.session() as session:
         doc = _load(session, actor, outgoing_id, Direction.OUTGOING)
         domain.check_transition(Direction.OUTGOING, doc.state, State.ISSUED)
         main = _attachments(session, doc, "main")
         appendices = [a.sha256 for a in _attachments(session, doc, "appendix")]
         notation = doc.code_notation or ""
+        register_id, legal = _issuing_register(session, actor, doc, register_id, legal_normative)
+    if legal:
+        notation = domain.legal_notation(notation, vn_date(now_utc()).year)
     if not main:
         raise ValidationFailed("Thiếu trường bắt buộc “Tệp văn bản đã ký”.", code="missing_field", field="pdf")
     domain.check_notation(notation)
@@ -195,7 +207,7 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
                 got = numbering.allocate(session, register_id, actor.agency_id, Direction.OUTGOING,
                                          expected=number)
                 doc.register_id, doc.number, doc.year = register_id, got, today.year
-                doc.code_number = domain.format_number(got)
+                doc.code_number, doc.code_notation = domain.format_number(got), notation
                 doc.issued_date, doc.registered_at, doc.state = today, now_utc(), State.ISSUED
                 doc.document_id = domain.document_id(actor.agency_id, today, got, notation)
                 doc.no_paper_copy = bool(no_paper_copy)
@@ -214,7 +226,9 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
                         name=f"{domain.format_number(got)}-{notation} Phụ lục {index:02d}.pdf"[:255]))
                 _history(session, doc, actor, "issued", {
                     "number": domain.number_display(got, notation), "register_id": register_id,
-                    "urgency": URGENCY_LABELS.get(doc.priority), "recipients": [r["organ_id"] for r in clean]})
+                    "urgency": URGENCY_LABELS.get(doc.priority), "recipients": [r["organ_id"] for r in clean],
+                    **({"legal_normative": True} if legal else {}),
+                    **({"issued_amount": doc.issued_amount} if doc.issued_amount else {})})
                 _dispatch_issued(session, actor, doc, clean)
                 session.flush()
                 document_dossiers.file_issued(session, actor, doc)
@@ -224,6 +238,34 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
                 raise
             log.info("number %s taken while signing; signing again", number)
     raise Conflict("Sổ đang được dùng liên tục; chưa cấp được số, vui lòng thử lại.", code="number_busy")
+
+
+def _issuing_register(session: Session, actor: Actor, doc: Document, register_id: str,
+                      legal_normative: bool) -> tuple[str, bool]:
+    """The register that numbers this issue and whether the document is legal-normative. Such a document takes
+    its number from its type's own register (NĐ 30/2020/NĐ-CP Điều 15.1), found for the clerk when she ticked
+    "văn bản quy phạm pháp luật"; a legal-normative register chosen makes the document one."""
+    chosen = session.get(Register, register_id)
+    chosen_type = domain.legal_type(chosen.scope) if chosen is not None else None
+    if not legal_normative and chosen_type is None:
+        return register_id, False
+    scope = domain.legal_scope(doc.type_code or "")
+    if chosen_type is not None:
+        if chosen_type != doc.type_code:
+            raise ValidationFailed(f"Sổ “{chosen.name}” chỉ cấp số cho {type_name(chosen_type).lower()} quy phạm "
+                                   f"pháp luật; văn bản này là {(doc.type_name or '').lower()}.",
+                                   code="wrong_register", field="register_id")
+        return register_id, True
+    year = numbering.numbering_year()
+    found = session.execute(select(Register).where(
+        Register.agency_id == actor.agency_id, Register.direction == Direction.OUTGOING, Register.year == year,
+        Register.scope == scope)).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"Chưa có sổ văn bản quy phạm pháp luật ({type_name(doc.type_code or '').lower()}) năm "
+                       f"{year}: văn bản quy phạm pháp luật được đánh số riêng theo từng loại (Nghị định "
+                       f"30/2020/NĐ-CP Điều 15.1). Cần mở sổ này trước khi ban hành.", code="no_register",
+                       scope=scope, year=year)
+    return found.id, True
 
 
 def _signature_roles(verify: Verify, pdf_sha256: str, appendices: list[str], accept_not_valid: bool,

@@ -61,12 +61,20 @@ def create_register(db: Database, actor: Actor, direction: str, year: int, scope
     if direction not in Direction.ALL:
         raise ValidationFailed("Loại sổ không hợp lệ (sổ văn bản đến, đi, bản sao).", code="bad_direction",
                                field="direction", value=direction)
-    if scope != SCOPE_ALL:
+    legal = domain.legal_type(scope)
+    if legal is not None:
+        if direction != Direction.OUTGOING:
+            raise ValidationFailed("Sổ văn bản quy phạm pháp luật là sổ văn bản đi.", code="bad_scope",
+                                   field="scope", value=scope)
+        domain.legal_scope(legal)
+    elif scope != SCOPE_ALL:
         domain.check_type_code(scope)
     if not 2000 <= int(year) <= 2100:
         raise ValidationFailed("Năm của sổ không hợp lệ.", code="bad_year", field="year", value=year)
     label = domain.DIRECTION_LABELS[direction]
-    name = name or (f"{label} năm {year}" if scope == SCOPE_ALL else f"{label} ({type_name(scope)}) năm {year}")
+    name = name or (f"{label} năm {year}" if scope == SCOPE_ALL
+                    else f"Sổ văn bản quy phạm pháp luật ({type_name(legal)}) năm {year}" if legal
+                    else f"{label} ({type_name(scope)}) năm {year}")
     try:
         with db.session() as session:
             reg = Register(agency_id=actor.agency_id, direction=direction, scope=scope, year=int(year), name=name,
@@ -91,6 +99,9 @@ def list_registers(db: Database, actor: Actor, year: int | None = None, directio
             query.order_by(Register.year.desc(), Register.direction, Register.scope)).scalars()]
         # Closed registers are shown as such and offered to nobody for numbering.
         closed = numbering.closures(session, [r["id"] for r in registers])
+    # A legal-normative register (QPPL-QĐ) is never the one offered first: it numbers only what the clerk says is
+    # legal-normative (stable sort: the rest keep their order).
+    registers.sort(key=lambda r: domain.legal_type(r["scope"]) is not None)
     for r in registers:
         r["closed"] = r["id"] in closed
         r["closed_at"] = closed[r["id"]].isoformat() if r["id"] in closed else None

@@ -217,11 +217,12 @@ class RegistryService(DossierEntrypoints, ReportQueries):
     @rpc
     def issue_outgoing(self, outgoing_id: str, register_id: str, recipients: list[dict], urgency: int | None = None,
                        no_paper_copy: bool = False, issued_amount: int | None = None,
-                       to_places: list[str] | None = None, pin: str | None = None) -> dict:
+                       to_places: list[str] | None = None, pin: str | None = None,
+                       legal_normative: bool = False) -> dict:
         """`pin`: the agency seal token's, typed by the clerk at issue; used for this issue only, never stored."""
         sign = functools.partial(self._sign, pin=pin) if pin else self._sign
         return ops.issue_outgoing(self.db, self.actor.required(), outgoing_id, register_id, recipients, sign,
-                                  urgency, no_paper_copy, issued_amount, to_places)
+                                  urgency, no_paper_copy, issued_amount, to_places, legal_normative)
 
     @rpc
     def register_outgoing_signed(self, metadata: dict, pdf_sha256: str, recipients: list[dict],

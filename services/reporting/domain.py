@@ -405,8 +405,8 @@ def outgoing_register_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
         signer = " ".join(x for x in (r.get("signer_position"), r.get("signer_full_name")) if x)
         recipients = r.get("recipients") or []
         places = list(r.get("to_places") or [])
-        places += [rc.get("organ_name") or rc.get("organ_id") for rc in recipients
-                   if (rc.get("organ_name") or rc.get("organ_id")) not in places]
+        # Column 5: every recipient, those not reached over the interconnect marked by their channel (issue 18)
+        places += [_by_channel(rc) for rc in recipients if (rc.get("organ_name") or rc.get("organ_id")) not in places]
         receipts = [f"{rc.get('organ_name') or rc.get('organ_id')}: "
                     f"{STATUS_SHORT_VI.get(rc.get('status_code') or '', 'Chưa báo nhận')}"
                     for rc in recipients if rc.get("channel", "interconnect") == "interconnect"]
@@ -422,6 +422,15 @@ def outgoing_register_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
                     str(r.get("issued_amount") or ""), vn_day(r.get("registered_at")), "; ".join(receipts),
                     "; ".join(n for n in notes if n)])
     return out
+
+
+CHANNEL_NOTES = {"paper": "bản giấy", "internal": "nội bộ"}
+
+
+def _by_channel(recipient: dict[str, Any]) -> str:
+    name = recipient.get("organ_name") or recipient.get("organ_id") or ""
+    note = CHANNEL_NOTES.get(recipient.get("channel") or "")
+    return f"{name} ({note})" if note else name
 
 
 # --- report tables (the same sections in the PDF, the XLSX and the screen) ---------------------------------------

@@ -45,6 +45,11 @@ DOCUMENTS_OVERDUE = Gauge("congvan_documents_overdue",
                           "Incoming documents still open past their handling deadline, per unit of the main handler",
                           ["agency", "unit"])
 
+# The agency's own limit to register and forward an arrived document (agency rule registration_limit_hours, kept
+# by routing), for the InboxOlderThanRegistrationLimit alert (infra/prometheus/alerts.yml): 8 h, 4 h, ...
+REGISTRATION_LIMIT = Gauge("congvan_registration_limit_seconds",
+                           "The agency's limit to register an arrived document, in (working) seconds", ["agency"])
+
 REPORT_READERS = (Role.LEADER, Role.DEPARTMENT_HEAD, Role.CLERK, Role.ADMIN)
 REGISTER_READERS = (Role.CLERK, Role.LEADER, Role.ADMIN)
 FORMATS = {"pdf": "application/pdf",
@@ -272,6 +277,8 @@ class ReportingService:
         facts = self.routing.report_handlings(None, None, True)
         per_unit = domain.overdue_by_unit(facts, now_utc())
         self.agencies.gauge(agency_id).set(per_unit)
+        if facts.get("registration_limit_hours"):
+            REGISTRATION_LIMIT.labels(agency_id).set(float(facts["registration_limit_hours"]) * 3600)
         return per_unit
 
     @rpc

@@ -55,8 +55,9 @@ def test_every_metric_in_the_rules_is_exported_by_the_code():
 
 
 def test_inbox_alert_uses_the_registration_limit():
+    # each agency's own (issue 18 item 8), the default where an agency's is not exported
     expr = alert_rules()["InboxOlderThanRegistrationLimit"]["expr"]
-    assert f"> {DEFAULT_REGISTRATION_LIMIT_HOURS} * 3600" in expr
+    assert f"> {DEFAULT_REGISTRATION_LIMIT_HOURS} * 3600" in expr and "congvan_registration_limit_seconds" in expr
 
 
 def test_generated_config_with_the_rules_passes_promtool(tmp_path):

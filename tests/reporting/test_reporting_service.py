@@ -139,3 +139,6 @@ def test_overdue_gauge(made):
     assert client.call("reporting", "refresh_overdue", LEADER) == {"KT": 1}
     lines = metric_lines(port)
     assert f'congvan_documents_overdue{{agency="{AGENCY}",unit="KT"}} 1.0' in lines
+    # the agency's own reception limit, for the inbox alert (issue 18 item 8): 8 working hours by default
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    assert f'congvan_registration_limit_seconds{{agency="{AGENCY}"}} 28800.0' in text.splitlines()

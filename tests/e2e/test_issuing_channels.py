@@ -1,0 +1,142 @@
+"""Issuing right (issue 18 item 7), in Chromium and over REST, on the demo deployment: the clerk of UBND tỉnh Tuyên
+Quang issues a legal-normative decision (văn bản quy phạm pháp luật): its number carries the year and comes from
+the decisions' own register (09/2026/QĐ-UBND); besides Sở Nội vụ, reached over the interconnect, it goes on paper to
+a company and internally to a unit; the number of copies (số lượng bản) is typed at issue. The document page names
+each recipient's channel, the printed list of recipients has them all, and the outgoing register shows the paper
+and internal recipients in column 5 and the copies in column 7. The same over POST /api/v1/outgoing/{id}/issue."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from services.common.clock import now_utc, vn_date
+from tests import screenshots
+from tests.deployment import demo_password
+from tests.e2e.helpers import browser_signed_in, csrf_of, pick, signed_in, vietnamese_pdf, wait_for
+from tests.e2e.test_register_unit_and_audit import waiting_issue_id
+from tests.gateway.test_api import csrf_token_of
+from tests.gateway.test_drafting import post, prepare_agency_for_drafts
+
+pytestmark = pytest.mark.browser
+H60, SNV = "000.00.00.H60", "000.00.09.H60"
+SPECIALIST, HEAD, LEADER, CLERK, ADMIN = "trangdt.thtq", "tuanpm.thtq", "annv.vptq", "hoalt.vptq", "manhhd.vptq"
+SNV_CLERK = "lanvt.snv"
+COMPANY = "Công ty TNHH Minh Phát"
+UNIT_CODE, UNIT_NAME = "thtq", "Phòng Tổng hợp"
+
+
+def signed_decision(people: dict, title: str) -> str:
+    """A decision (QĐ) drafted, approved and signed through the screens; its id in "chờ ban hành"."""
+    specialist = people[SPECIALIST]
+    form = specialist.get("/du-thao/moi")
+    made = specialist.post("/du-thao/moi", data={"csrf_token": csrf_of(form.text), "title": title, "type_code": "QĐ",
+                                                 "priority": "0", "note": ""},
+                           files={"file": ("Quyết định.pdf", vietnamese_pdf("ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", title),
+                                           "application/pdf")})
+    assert made.status_code == 303, made.text[:2000]
+    draft_id = int(re.search(r"/du-thao/(\d+)", made.headers["location"]).group(1))
+    assert post(specialist, draft_id, "trinh").status_code == 303
+    assert post(people[HEAD], draft_id, "duyet", comment="Đồng ý").status_code == 303
+    signed = post(people[LEADER], draft_id, "duyet", comment="Ký ban hành")
+    assert signed.status_code == 303 and "da-ky" in signed.headers["location"], signed.text[:1500]
+    return wait_for(lambda: waiting_issue_id(people[CLERK], title), 120, "the signed decision in 'chờ ban hành'")
+
+
+def test_a_legal_normative_decision_issued_to_electronic_paper_and_internal_recipients(deployment, browser,
+                                                                                          artifacts_dir):
+    prepare_agency_for_drafts(deployment, H60, LEADER)
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    year = vn_date(now_utc()).year
+    people = {u: signed_in(base, u, demo_password(deployment, u)) for u in (SPECIALIST, HEAD, LEADER, CLERK, ADMIN)}
+    try:
+        admin = people[ADMIN]
+        units = admin.get("/quan-tri/don-vi")
+        assert admin.post("/quan-tri/don-vi", data={"csrf_token": csrf_of(units.text), "code": UNIT_CODE,
+                                                    "name": UNIT_NAME}).status_code == 303
+        # the decisions' legal-normative register (its own series); another test run may have opened it already
+        opened = admin.post("/api/v1/registers", headers={"x-csrf-token": csrf_token_of(admin)},
+                            json={"direction": "outgoing", "year": year, "scope": "QPPL-QĐ"})
+        assert opened.status_code in (201, 409), opened.text
+        legal = next(r for r in admin.get("/api/v1/registers").json() if r["scope"] == "QPPL-QĐ"
+                     and r["year"] == year)
+        assert legal["name"] == f"Sổ văn bản quy phạm pháp luật (Quyết định) năm {year}"
+        expected = legal["next_number"]
+
+        tag = uuid.uuid4().hex[:6]
+        title = f"Quyết định ban hành quy chế văn thư (mã {tag})"
+        doc_id = signed_decision(people, title)
+
+        page = browser_signed_in(browser, base, CLERK, demo_password(deployment, CLERK))
+        page.goto(f"{base}/van-ban-di/{doc_id}/ban-hanh")
+        expect(page.get_by_role("heading", name="Cấp số và ban hành văn bản")).to_be_visible()
+        pick(page, "Gửi điện tử qua trục liên thông", "Sở Nội vụ tỉnh Tuyên Quang")
+        page.get_by_label("Gửi bản giấy").fill(COMPANY)
+        pick(page, "Gửi nội bộ", UNIT_NAME)
+        page.get_by_label("Số lượng bản phát hành").fill("7")
+        page.get_by_role("checkbox", name="Văn bản quy phạm pháp luật").check()
+        page.screenshot(path=str(artifacts_dir / "guide-40-ban-hanh-noi-nhan.png"), full_page=True)
+        page.get_by_role("button", name="Cấp số, đóng dấu và ban hành").click()
+        number = f"{expected:02d}/{year}/QĐ-UBND"
+        expect(page.get_by_role("heading", level=1)).to_contain_text(number, timeout=120_000)
+        table = page.locator("section", has=page.get_by_role("heading", name="Trạng thái tại nơi nhận"))
+        for name, channel in ((COMPANY, "Bản giấy"), (UNIT_NAME, "Nội bộ")):
+            expect(table.get_by_role("row", name=re.compile(f"{name}.*{channel}"))).to_be_visible()
+        expect(table.get_by_text("Số lượng bản: 7")).to_be_visible()
+        page.get_by_role("link", name="In danh sách nơi nhận").click()
+        listed = page.locator("#danh-sach-noi-nhan")
+        expect(listed).to_contain_text(number)
+        for name in ("Sở Nội vụ tỉnh Tuyên Quang", COMPANY, UNIT_NAME):
+            expect(listed).to_contain_text(name)
+        expect(listed).to_contain_text("Số lượng bản phát hành: 7")
+        shot = artifacts_dir / "guide-41-danh-sach-noi-nhan.png"
+        page.screenshot(path=str(shot), full_page=True)
+        screenshots.publish([artifacts_dir / "guide-40-ban-hanh-noi-nhan.png", shot])
+
+        clerk = people[CLERK]
+        doc = clerk.get(f"/api/v1/outgoing/{doc_id}").json()
+        assert doc["code_notation"] == f"{year}/QĐ-UBND" and doc["issued_amount"] == 7
+        assert {(r["organ_name"], r["channel"]) for r in doc["recipients"]} == {
+            ("Sở Nội vụ tỉnh Tuyên Quang", "interconnect"), (COMPANY, "paper"), (UNIT_NAME, "internal")}
+
+        # At Sở Nội vụ the decision waits for reception with its clock: the agency's limit in working hours from
+        # its arrival (issue 18 item 8), on the list and over REST
+        receiver = signed_in(base, SNV_CLERK, demo_password(deployment, SNV_CLERK))
+        people[SNV_CLERK] = receiver
+
+        def arrived() -> dict | None:
+            items = receiver.get("/api/v1/incoming/waiting-reception", params={"size": 100}).json()["items"]
+            return next((d for d in items if d.get("subject") == title), None)
+
+        waiting = wait_for(arrived, 120, "the decision in Sở Nội vụ's waiting list")
+        assert waiting["reception_limit_hours"] == 8 and waiting["reception_state"] in ("on_time", "due_soon")
+        assert 0 < waiting["reception_minutes_left"] <= 480 and waiting["reception_due"].endswith("+07:00")
+        listed_page = receiver.get("/van-ban-den/cho-tiep-nhan").text
+        row = next(r for r in listed_page.split("<tr") if title in r)
+        assert "Hạn vào sổ (từ khi đến)" in listed_page and "làm việc" in row and "hạn " in row
+
+        # REST: the next decision, legal-normative, takes the next number of the same series
+        second = signed_decision(people, f"Quyết định sửa đổi quy chế văn thư (mã {tag})")
+        issued = clerk.post(f"/api/v1/outgoing/{second}/issue", headers={"x-csrf-token": csrf_token_of(clerk)},
+                            json={"recipients": [], "paper_recipients": [COMPANY], "issued_amount": 3,
+                                  "legal_normative": True})
+        assert issued.status_code == 200, issued.text
+        body = issued.json()
+        assert (body["code_number"], body["code_notation"]) == (f"{expected + 1:02d}", f"{year}/QĐ-UBND")
+        assert [(r["organ_name"], r["channel"]) for r in body["recipients"]] == [(COMPANY, "paper")]
+        nobody = clerk.post(f"/api/v1/outgoing/{second}/issue", headers={"x-csrf-token": csrf_token_of(clerk)},
+                            json={"recipients": []})
+        assert nobody.status_code in (409, 422)
+
+        # the outgoing register: column 5 names the channels, column 7 the copies
+        today = vn_date(now_utc()).isoformat()
+        screen = clerk.get("/in-so", params={"so": "di", "tu": today, "den": today}).text
+        row = next((r for r in screen.split("<tr") if title in r), "")
+        assert f"{COMPANY} (bản giấy)" in row and f"{UNIT_NAME} (nội bộ)" in row, row[:2000]
+        assert '<td data-label="Số lượng bản">7</td>' in row, row[:2000]
+    finally:
+        for client in people.values():
+            client.close()
