@@ -93,12 +93,8 @@ def draft_detail(draft_id: int = Path(ge=1), v: Viewer = Depends(viewer), g: Gat
 def approve_draft(body: ApproveRequest, draft_id: int = Path(ge=1), v: Viewer = Depends(csrf_checked),
                   g: Gateway = Depends(gw)) -> dict:
     """A wrong PIN is 422 `pin_incorrect`, a token locked by its own retry counter 403 `pin_locked`."""
-    from gateway.issuing import push_urgent_signed
-
-    view = g.backends.call(v.actor, "routing", "approve_draft", draft_id, body.comment, pin=body.pin or None,
+    return g.backends.call(v.actor, "routing", "approve_draft", draft_id, body.comment, pin=body.pin or None,
                            otp=body.otp or None)
-    push_urgent_signed(g, v, view)   # a signed urgent draft: the clerks are told at once
-    return view
 
 
 @router.post("/outgoing/{doc_id}/issue", response_model=DocumentDetail, responses=WRITE_ERRORS, tags=["Văn bản đi"],

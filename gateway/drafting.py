@@ -16,7 +16,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.backends import ServiceUnavailable
-from gateway.issuing import push_urgent_signed
 from gateway.steps import TextStep, install_text_steps
 from services.common.errors import CongVanError, NotFound, ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES, URGENCY_LABELS
@@ -385,6 +384,5 @@ def install(app: FastAPI) -> None:
                 raise StillWorking("Việc duyệt (và ký số) đang được xử lý lâu hơn bình thường. Hãy mở lại dự thảo "
                                    "sau ít phút để xem kết quả trước khi thử lại.", draft_id=draft_id) from None
             view = g.backends.call(v.actor, "routing", "get_draft", draft_id)
-        push_urgent_signed(g, v, view)
         return _back(draft_id, "da-ky" if view.get("status") == "signed" else "da-duyet")
 

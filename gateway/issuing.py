@@ -12,10 +12,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from gateway.app import Gateway, Viewer, gw, render, viewer
-from gateway.push import notify
-from gateway.web import People
 from services.common.errors import NotFound, ValidationFailed
-from services.registry.catalog import URGENCY_LABELS
 from services.registry.domain import LEGAL_NORMATIVE_TYPES, RECIPIENT_CHANNELS
 
 PAPER_MAX = 50
@@ -64,17 +61,6 @@ def issue_choices(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]:
     legal-normative."""
     return {"units": [{"code": u.code, "name": u.name} for u in g.accounts.list_units(v.user.agency_id)],
             "legal_possible": doc.get("type_code") in LEGAL_NORMATIVE_TYPES}
-
-
-def push_urgent_signed(g: Gateway, v: Viewer, draft: dict[str, Any]) -> None:
-    """A draft just signed that is urgent (khẩn, thượng khẩn, hỏa tốc): every clerk of the agency is told at once by
-    push (routing writes the in-app notice with the signature), to number and issue it immediately."""
-    if draft.get("status") != "signed" or int(draft.get("priority") or 0) <= 0:
-        return
-    label = URGENCY_LABELS.get(int(draft["priority"]), "Khẩn")
-    for clerk in People(g, v.user.agency_id).active("clerk"):
-        notify(g, clerk.id, f"[{label}] Văn bản đi cần ban hành ngay", str(draft.get("title") or ""),
-               "/van-ban-di/cho-ban-hanh")
 
 
 def install(app: FastAPI) -> None:

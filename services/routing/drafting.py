@@ -241,7 +241,8 @@ class Drafting:
                    ref_kind="draft", ref_id=draft.id)
             if domain.is_urgent(draft.priority):
                 # An urgent document is issued as soon as it is signed (DOMAIN.md outgoing 4; Đà Nẵng Đ5.3 for the
-                # incoming side): the clerks are told at once, not when they next open "Chờ ban hành" (issue 18).
+                # incoming side): the clerks are told at once, in the app and by Web Push (the `notified` event),
+                # not when they next open "Chờ ban hành" (issue 18).
                 notify(session, self._people_with(session, Role.CLERK.value), "urgent",
                        f"{domain.urgency_prefix(draft.priority)}Văn bản đi cần cấp số, ban hành ngay: {draft.title}",
                        ref_kind="waiting_issue", ref_id=draft.id, dedupe_key=f"urgent-signed:{draft.id}")
