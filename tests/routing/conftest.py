@@ -125,10 +125,14 @@ def pdf(blobs: LocalBlobStore, text: str) -> str:
 
 
 def outbox_rows(database: Database, event_type: str | None = None) -> list[dict]:
+    """The outbox's events of one type, or its business events: `notified` (every notification's Web Push, for the
+    gateway) only when asked for by name."""
     with database.session() as session:
         query = select(outbox.c.event_type, outbox.c.payload).order_by(outbox.c.id)
         if event_type:
             query = query.where(outbox.c.event_type == event_type)
+        else:
+            query = query.where(outbox.c.event_type != "notified")
         return [{"event_type": r.event_type, **r.payload} for r in session.execute(query)]
 
 
