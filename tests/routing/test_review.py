@@ -212,20 +212,3 @@ def test_the_deputy_in_charge_initials_before_the_leader_signs(routing, people, 
     initials = routing.get_draft(people.spec_kt, draft_id)["initials"]
     assert [(i["initials"], i["step"]) for i in initials] == [
         ("PTTP", "department"), ("LVP", "deputy_in_charge"), ("NVA", "leader")]
-
-
-def test_a_signed_urgent_draft_tells_the_clerks_at_once(routing, people, blobs):
-    # issue 18 item 7: an urgent document is issued as soon as it is signed; the clerk learns it then
-    urgent = routing.create_draft(people.spec_kt, "Công điện về ứng phó bão số 5", pdf(blobs, "cd"), type_code="CĐ",
-                                  priority=3)["draft_id"]
-    plain = routing.create_draft(people.spec_kt, "Kế hoạch thường", pdf(blobs, "kh"), type_code="KH")["draft_id"]
-    for draft_id in (urgent, plain):
-        routing.submit_draft(people.spec_kt, draft_id)
-        routing.approve_draft(people.head_kt, draft_id)
-        routing.approve_draft(people.spec_vp, draft_id)
-        if draft_id == urgent:   # nothing before the signature
-            assert not [n for n in routing.list_notifications(people.clerk) if n["kind"] == "urgent"]
-        assert routing.approve_draft(people.leader, draft_id)["status"] == "signed"
-    notices = [n for n in routing.list_notifications(people.clerk) if n["kind"] == "urgent"]
-    assert [(n["title"], n["ref_kind"]) for n in notices] == [
-        ("[Hỏa tốc] Văn bản đi cần cấp số, ban hành ngay: Công điện về ứng phó bão số 5", "waiting_issue")]
