@@ -12,12 +12,18 @@ from fastapi.responses import Response
 
 from gateway.app import Gateway, Viewer
 from services.common import clock
-from services.registry.paper import CHANNELS
 from services.reporting.pdf import letter_pdf
+
+ARRIVED_BY = {"paper": "đường bưu chính hoặc trực tiếp", "fax": "fax", "email": "thư điện tử"}
 
 
 def _day(value: str | None) -> str:
-    return date.fromisoformat(value[:10]).strftime("%d/%m/%Y") if value else ""
+    """dd/mm/yyyy of a day, or of a moment in Vietnam time (a UTC evening is the next day there)."""
+    if not value:
+        return ""
+    if len(value) > 10:
+        return clock.to_vn(datetime.fromisoformat(value)).strftime("%d/%m/%Y")
+    return date.fromisoformat(value).strftime("%d/%m/%Y")
 
 
 def slip_text(slip: dict[str, Any], clerk_name: str) -> tuple[str, list[str]]:
@@ -25,14 +31,14 @@ def slip_text(slip: dict[str, Any], clerk_name: str) -> tuple[str, list[str]]:
     doc, agency = slip["document"], slip["agency"]
     made = clock.to_vn(datetime.fromisoformat(slip["returned_at"]))
     place_date = f"{agency.get('place') or ''}, ngày {made.day:02d} tháng {made.month:02d} năm {made.year}".lstrip(", ")
-    number = doc.get("number_and_notation") or "không ghi số, ký hiệu"
+    number = f"số {doc['number_and_notation']}" if doc.get("number_and_notation") else "không ghi số, ký hiệu"
     when = f" ngày {_day(doc.get('issued_date'))}" if doc.get("issued_date") else " (không ghi ngày)"
-    channel = CHANNELS.get(doc.get("source_channel") or "paper", "").lower()
+    channel = ARRIVED_BY.get(doc.get("source_channel") or "paper", "bưu chính")
     paragraphs = [
         f"Kính gửi: {doc.get('organ_name') or ''}.",
-        f"{agency.get('organ_name') or 'Cơ quan'} nhận được văn bản số {number}{when} của {doc.get('organ_name')}"
+        f"{agency.get('organ_name') or 'Cơ quan'} nhận được văn bản {number}{when} của {doc.get('organ_name')}"
         + (f" về việc: {doc['subject']}" if doc.get("subject") else "")
-        + f", đến qua đường {channel} ngày {_day(doc.get('received_at'))}.",
+        + f", đến qua {channel} ngày {_day(doc.get('received_at'))}.",
         "Văn bản không đúng thể thức theo quy định, cụ thể:",
         *[f"– {d}." for d in slip["defects"]],
         *([f"Ghi chú: {slip['note']}"] if slip.get("note") else []),
