@@ -159,6 +159,8 @@ class Platform:
         if installation not in self.backends.configured:
             raise ValidationFailed(f"Không có cụm máy chủ (installation) “{installation}” trên cổng này.",
                                    field="installation", value=installation, known=self.installations())
+        # An agency that is itself hosted names the installation hosting it: that one has the inbox and identity.
+        installation = self.backends.configured[installation].get("installation") or installation
         with self.db.session() as s:
             row = s.get(HostedAgency, form.organ_id)
             created = row is None

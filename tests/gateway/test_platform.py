@@ -28,7 +28,8 @@ def platform_app(tmp_path):
     agencies = tmp_path / "agencies.json"
     # Nobody answers at this address: a service call fails at once as "đang bận".
     agencies.write_text(json.dumps({H60: {"name": "UBND tỉnh Tuyên Quang", "amqp_uri": "amqp://u:p@127.0.0.1:9/x"},
-                                    SNV: {"name": "Sở Nội vụ", "amqp_uri": "amqp://u:p@127.0.0.1:9/y"}}))
+                                    SNV: {"name": "Sở Nội vụ", "amqp_uri": "amqp://u:p@127.0.0.1:9/x",
+                                          "installation": H60}}))   # hosted by UBND tỉnh's installation
     settings = GatewaySettings(data_dir=tmp_path, agencies_file=agencies, hub_directories=HUB_KEY, rpc_timeout=2)
     app = create_app(settings)
     accounts = app.state.gateway.accounts
@@ -74,6 +75,8 @@ def test_adding_an_agency_twice_makes_one_record_one_admin_and_directory_records
     for directory in g.directories():
         record = directory.get(NEW)
         assert record is not None and record.name == "Sở Xây dựng tỉnh Tuyên Quang" and not record.locked
+        # the hubs route its packages to, and accept its packages from, the installation that hosts it
+        assert record.installation == H60
     # The gateway reaches it through its installation's services, under its own name.
     assert g.backends.info(NEW)["amqp_uri"] == g.backends.info(H60)["amqp_uri"]
     assert g.backends.name_of(NEW) == "Sở Xây dựng tỉnh Tuyên Quang"
@@ -82,6 +85,18 @@ def test_adding_an_agency_twice_makes_one_record_one_admin_and_directory_records
         r = admin.post("/dang-nhap", data={"username": "binhtv.sxd", "password": made["admin"]["password"]},
                        follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == "/doi-mat-khau"
+
+
+def test_an_agency_added_to_a_hosted_agency_joins_the_installation_hosting_it(platform_app, operator):
+    """Only an installation has a hub inbox and a broker identity: naming a hosted agency lands on its host."""
+    g = platform_app.state.gateway
+    assert g.platform.installations() == [H60]
+    made = operator.post("/api/v1/agencies", json={"organ_id": NEW, "name": "Sở Xây dựng tỉnh Tuyên Quang",
+                                                   "installation": SNV}, headers={"X-CSRF-Token": _csrf(operator)})
+    assert made.status_code == 201, made.text
+    assert made.json()["agency"]["installation"] == H60
+    assert {d.get(NEW).installation for d in g.directories()} == {H60}
+    assert g.platform.get(SNV).installation == H60
 
 
 def test_a_disabled_agency_cannot_sign_in_and_its_directory_record_is_locked(platform_app, operator):
