@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import Header, Response, UploadFile
@@ -29,6 +29,7 @@ KEY = Header(None, alias=KEY_HEADER, min_length=1, max_length=80, pattern=r"^[\x
              description="Khóa chống gửi lặp (tùy chọn, khuyến nghị): cùng khóa gửi lại trả đúng kết quả lần đầu "
                          "và thao tác chỉ được thực hiện một lần; dùng lại khóa cho yêu cầu khác bị từ chối (422).")
 REPLAYED = "Idempotency-Replayed"
+KEPT = timedelta(hours=24)
 
 
 class IdempotencyBase(DeclarativeBase):
@@ -119,6 +120,11 @@ def _first(db: Any, v: Any, key: str, print_: str) -> tuple[str, bool, int | Non
                 found = _find(s, v, key)
                 if found is not None:
                     return found.fingerprint, found.done, found.status, found.body
+                # A key is remembered for a day (the Idempotency-Key draft's usual window): the person's older
+                # answers go as a new key comes, so the table holds at most a day of each person's writes.
+                s.execute(delete(ApiIdempotency).where(
+                    ApiIdempotency.agency_id == v.user.agency_id, ApiIdempotency.user_id == v.user.id,
+                    ApiIdempotency.created_at < now_utc() - KEPT))
                 s.add(ApiIdempotency(agency_id=v.user.agency_id, user_id=v.user.id, key=key, fingerprint=print_,
                                      done=False, created_at=now_utc()))
             return None
