@@ -72,7 +72,7 @@ def draft_add_version(response: Response, draft_id: int = DraftId, note: str = F
 def draft_invite(body: InviteRequest, response: Response, draft_id: int = DraftId, key: str | None = KEY,
                  v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
     return once(g, v, key, response, f"draft_invite:{draft_id}", body,
-                lambda: _full(g, v, draft_id, drafting.invite(g, v, draft_id, body.user_ids)))
+                lambda: _full(g, v, draft_id, drafting.invite_commenters(g, v, draft_id, body.user_ids)))
 
 
 def _text_step(path: str, model: type[BaseModel], field: str, method: str, summary: str, description: str) -> None:

@@ -270,7 +270,7 @@ def add_version(g: Gateway, v: Viewer, draft_id: int, note: str, file: UploadFil
     return g.backends.call(v.actor, "routing", "add_draft_version", draft_id, sha, extra, note)
 
 
-def invite(g: Gateway, v: Viewer, draft_id: int, user_ids: list[str]) -> dict[str, Any]:
+def invite_commenters(g: Gateway, v: Viewer, draft_id: int, user_ids: list[str]) -> dict[str, Any]:
     people = _people(g, v)
     chosen = [u for u in user_ids if u in people]  # only colleagues of the viewer's own agency
     if not chosen:
@@ -365,7 +365,7 @@ def install(app: FastAPI) -> None:
     @app.post("/du-thao/{draft_id}/moi-gop-y", include_in_schema=False)
     def invite(draft_id: int, user_ids: list[str] = Form([]), v: Viewer = Depends(csrf_checked),
                g: Gateway = Depends(gw)):
-        invite(g, v, draft_id, user_ids)
+        invite_commenters(g, v, draft_id, user_ids)
         return _back(draft_id, "da-moi-gop-y")
 
     @app.post("/du-thao/{draft_id}/duyet", include_in_schema=False)

@@ -272,7 +272,10 @@ def _methods(route: APIRoute) -> list[str]:
 def _request(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
     # Retried only after a 503 (see request_retrying): the sweep is about authorisation, and a request that keeps
     # answering 503 still fails it.
-    return request_retrying(client, method, path, **kwargs)
+    try:
+        return request_retrying(client, method, path, **kwargs)
+    except httpx.TransportError as exc:  # name the route: a dropped connection is a failure of that route
+        raise AssertionError(f"{method} {path}: {exc!r}") from exc
 
 
 # -- the sweep -------------------------------------------------------------------------------------------------------
