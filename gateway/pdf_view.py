@@ -30,6 +30,9 @@ def readable_file(g: Gateway, v: Viewer, doc_id: str, sha256: str) -> tuple[dict
     files = {a["sha256"]: a for a in doc.get("attachments") or []}
     if sha256 not in files:
         raise NotFound("Không tìm thấy tệp trong văn bản này.", doc_id=doc_id, sha256=sha256)
+    if doc.get("content_withdrawn_at"):  # an agreed recall deleted the files (gateway/recall.py)
+        raise NotFound("Tệp đã bị xóa khi nơi gửi thu hồi văn bản.", doc_id=doc_id, sha256=sha256,
+                       code="content_withdrawn")
     return doc, files[sha256]
 
 

@@ -1,0 +1,168 @@
+"""Recall both ways, in Chromium and over the REST API, between two agencies of the running deployment (issue 18
+item 6; STANDARDS §8.3, statuses 13, 15, 16).
+
+Tuyên Quang's clerk sends a document that Đà Nẵng's clerk registers. Agreed: Tuyên Quang asks to recall it from
+the outgoing document's page with a reason; the request travels as edXML through the hubs; Đà Nẵng's clerk sees it
+on her home page and in the list, agrees, the files are deleted and the metadata and history stay; the 15 comes
+back and Tuyên Quang's page says "Đồng ý". Refused: Tuyên Quang asks to take back (13) over the API, once for two
+calls with one Idempotency-Key; Đà Nẵng refuses on the screen with a reason; the 16 comes back and the document
+stands issued. Then an update of the trích yếu over the API, agreed over the API. Screenshots in tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from services.common.settings import CommonSettings
+from services.storage.blobs import blob_store
+from tests import screenshots
+from tests.e2e.helpers import csrf_of, wait_for
+from tests.e2e.test_oversight_browser import sign_in
+from tests.gateway.test_handling_flow import CLERK, CLERK_TQ, RECEIVER, login, send_and_register
+
+pytestmark = pytest.mark.browser
+PATIENCE = 240
+
+
+def outgoing_id(sent_url: str) -> str:
+    return re.search(r"/van-ban/([^?]+)", sent_url).group(1)
+
+
+def api(client: httpx.Client, path: str, body: dict, key: str | None = None) -> httpx.Response:
+    headers = {"x-csrf-token": csrf_of(client.get("/").text), **({"Idempotency-Key": key} if key else {})}
+    return client.post(path, json=body, headers=headers)
+
+
+def shot(page: Page, shots: list, artifacts_dir, name: str) -> None:
+    shots.append(artifacts_dir / name)
+    page.screenshot(path=str(shots[-1]), full_page=True)
+
+
+def test_recall_agreed_in_the_browser_deletes_the_files_and_the_sender_sees_15(deployment, browser, artifacts_dir):
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    subject = f"Về việc tổ chức hội nghị tổng kết năm ({secrets.token_hex(3)})"
+    sender_http, sent_url, incoming = send_and_register(deployment, base, subject)
+    outgoing = outgoing_id(sent_url)
+    receiver_http = login(deployment, base, CLERK)
+    files = [a["sha256"] for a in receiver_http.get(f"/api/v1/incoming/{incoming}").json()["attachments"]]
+    assert files and receiver_http.get(f"/tep/{incoming}/{files[0]}").status_code == 200
+    shots: list = []
+
+    sender = sign_in(browser, base, deployment, CLERK_TQ)
+    sender.goto(f"{base}/van-ban/{outgoing}")
+    form = sender.locator("#thu-hoi")
+    form.get_by_label("Thu hồi", exact=True).check()
+    form.get_by_label("Lý do", exact=True).fill("Văn bản ban hành sai thẩm quyền")
+    shot(sender, shots, artifacts_dir, "thu-hoi-01-yeu-cau.png")
+    form.get_by_role("button", name="Gửi yêu cầu").click()
+    expect(sender.get_by_role("status")).to_contain_text("Đã gửi yêu cầu đến nơi nhận")
+    expect(sender.locator("#thu-hoi")).to_contain_text("Đã gửi yêu cầu thu hồi")
+    expect(sender.locator("h1 .badge").last).to_have_text("Đã thu hồi")
+
+    wait_for(lambda: subject in receiver_http.get("/van-ban-den/yeu-cau-thay-doi").text, PATIENCE,
+             "the recall request in Đà Nẵng")
+    receiver = sign_in(browser, base, deployment, CLERK)
+    heading = receiver.get_by_role("heading", name="Yêu cầu thu hồi, cập nhật, lấy lại chờ trả lời")
+    expect(heading).to_be_visible()  # the home page's badge while requests wait
+    receiver.locator("section").filter(has=heading).get_by_role("link", name="Xem tất cả").click()
+    row = receiver.get_by_role("row").filter(has_text=subject)
+    expect(row).to_contain_text("Văn bản ban hành sai thẩm quyền")
+    shot(receiver, shots, artifacts_dir, "thu-hoi-02-danh-sach.png")
+    row.get_by_role("link").first.click()
+    request = receiver.locator("#yeu-cau-thay-doi")
+    expect(request).to_contain_text("yêu cầu thu hồi văn bản này")
+    shot(receiver, shots, artifacts_dir, "thu-hoi-03-nhan-yeu-cau.png")
+    request.get_by_role("button", name="Đồng ý thu hồi").click()
+    expect(receiver.get_by_role("status")).to_have_text("Đã đồng ý và báo lại nơi gửi.")
+    expect(receiver.locator("h1 .badge").last).to_have_text("Đã bị thu hồi")
+    expect(receiver.locator("#noi-dung-da-xoa")).to_contain_text("nội dung (tệp) đã được xóa")
+    history = receiver.locator("ol.trace").last
+    expect(history).to_contain_text("Yêu cầu thay đổi")
+    expect(history).to_contain_text("Đồng ý thay đổi")
+    expect(history).to_contain_text("Xóa nội dung văn bản bị thu hồi")
+    shot(receiver, shots, artifacts_dir, "thu-hoi-04-da-dong-y.png")
+    kept = receiver_http.get(f"/api/v1/incoming/{incoming}").json()
+    assert kept["subject"] == subject and kept["number"] and kept["content_withdrawn_at"]  # metadata stay
+    gone = receiver_http.get(f"/tep/{incoming}/{files[0]}")
+    assert gone.status_code == 404 and "Tệp đã bị xóa khi nơi gửi thu hồi văn bản" in gone.text
+    store = blob_store(CommonSettings(data_dir=deployment.data_dir), RECEIVER)
+    wait_for(lambda: not any(store.exists(sha) for sha in files), PATIENCE,
+             "the storage service deleting the recalled files from Đà Nẵng's store")
+
+    def answered():
+        doc = sender_http.get(f"/api/v1/outgoing/{outgoing}").json()
+        return doc if doc["recipients"][0].get("recall_state") == "accepted" else None
+
+    doc = wait_for(answered, PATIENCE, "the 15 back in Tuyên Quang")
+    assert doc["state"] == "recalled" and doc["pending_change"] is None
+    sender.reload()
+    expect(sender.get_by_role("row").filter(has_text="Đà Nẵng")).to_contain_text("Đồng ý")
+    expect(sender.locator("ol.trace").last).to_contain_text("Nơi nhận đã trả lời hết yêu cầu")
+    shot(sender, shots, artifacts_dir, "thu-hoi-05-noi-gui-thay-ket-qua.png")
+    for client in (sender_http, receiver_http):
+        client.close()
+    screenshots.publish(shots)  # docs/screenshots only with `./congvan screenshots`
+
+
+def test_take_back_refused_on_screen_and_update_agreed_over_the_api(deployment, browser, artifacts_dir):
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    subject = f"Về việc rà soát số liệu thống kê ({secrets.token_hex(3)})"
+    sender_http, sent_url, incoming = send_and_register(deployment, base, subject)
+    outgoing = outgoing_id(sent_url)
+    receiver_http = login(deployment, base, CLERK)
+
+    missing = api(sender_http, f"/api/v1/outgoing/{outgoing}/changes", {"kind": "take_back", "reason": ""})
+    assert missing.status_code == 422 and missing.headers["content-type"].startswith("application/problem+json")
+    key = secrets.token_hex(8)
+    for _ in range(2):  # sent twice (a retry): one request leaves
+        r = api(sender_http, f"/api/v1/outgoing/{outgoing}/changes", {"kind": "take_back", "reason": "Gửi nhầm"}, key)
+        assert r.status_code == 200, r.text
+    assert [h["action"] for h in r.json()["history"]].count("change_sent") == 1
+
+    def asked():
+        items = receiver_http.get("/api/v1/change-requests").json()["items"]
+        return [i for i in items if i["id"] == incoming]
+
+    [item] = wait_for(asked, PATIENCE, "the 13 in Đà Nẵng")
+    assert item["change"]["kind"] == "take_back" and item["change"]["reason"] == "Gửi nhầm"
+    bare = api(receiver_http, f"/api/v1/incoming/{incoming}/change-decision", {"accept": False})
+    assert bare.status_code == 422 and bare.json()["code"] == "missing_field"
+
+    receiver = sign_in(browser, base, deployment, CLERK)
+    receiver.goto(f"{base}/van-ban/{incoming}")
+    request = receiver.locator("#yeu-cau-thay-doi")
+    expect(request).to_contain_text("yêu cầu lấy lại văn bản này")
+    request.get_by_label("Lý do (bắt buộc khi từ chối)").fill("Văn bản đã được phân công xử lý")
+    request.get_by_role("button", name="Từ chối yêu cầu").click()
+    expect(receiver.get_by_role("status")).to_have_text("Đã từ chối yêu cầu và báo lại nơi gửi.")
+    expect(receiver.locator("h1 .badge").last).to_have_text("Đã vào sổ")
+    expect(receiver.locator("ol.trace").last).to_contain_text("Từ chối thay đổi")
+
+    def refused():
+        doc = sender_http.get(f"/api/v1/outgoing/{outgoing}").json()
+        return doc if doc["recipients"][0].get("recall_state") == "refused" else None
+
+    doc = wait_for(refused, PATIENCE, "the 16 back in Tuyên Quang")
+    assert doc["state"] == "issued" and not doc["frozen"]  # nobody agreed: it stands issued
+
+    # cập nhật over the API, agreed over the API with an Idempotency-Key
+    new_subject = f"{subject} (sửa trích yếu)"
+    r = api(sender_http, f"/api/v1/outgoing/{outgoing}/changes",
+            {"kind": "update", "reason": "Sửa trích yếu", "subject": new_subject}, secrets.token_hex(8))
+    assert r.status_code == 200 and r.json()["subject"] == new_subject, r.text
+    [item] = wait_for(lambda: [i for i in asked() if i["change"]["kind"] == "update"], PATIENCE, "the update")
+    key = secrets.token_hex(8)
+    for _ in range(2):
+        r = api(receiver_http, f"/api/v1/incoming/{incoming}/change-decision", {"accept": True}, key)
+        assert r.status_code == 200, r.text
+    assert r.json()["subject"] == new_subject
+    assert [h["action"] for h in r.json()["history"]].count("change_accepted") == 1
+    wait_for(lambda: sender_http.get(f"/api/v1/outgoing/{outgoing}").json()["recipients"][0].get("recall_state")
+             == "accepted", PATIENCE, "the 15 to the update back in Tuyên Quang")
+    for client in (sender_http, receiver_http):
+        client.close()
