@@ -11,6 +11,7 @@ from typing import Any, BinaryIO
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
+from gateway import late_entry
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer, vn_time
 from gateway.backends import ServiceUnavailable
 from gateway.dates import typed_day
@@ -304,9 +305,10 @@ def install(app: FastAPI) -> None:
                       dossiers=dossiers_of(g, v, doc_id), **change_context(doc, request))
 
     @app.post("/van-ban-den/{doc_id}/tiep-nhan", include_in_schema=False)
-    def accept(doc_id: str, register_id: str = Form(...), v: Viewer = Depends(csrf_checked),
-               g: Gateway = Depends(gw)):
-        g.backends.call(v.actor, "registry", "accept_incoming", doc_id, register_id)
+    def accept(doc_id: str, register_id: str = Form(...), late_entry_at: str = Form(""),
+               v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        # late_entry_at: the real time of a registration entered after an outage (TP.HCM Đ3.4, Hưng Yên Đ4.2)
+        g.backends.call(v.actor, "registry", "accept_incoming", doc_id, register_id, late_entry_at.strip() or None)
         return RedirectResponse(f"/van-ban/{doc_id}?thong-bao=da-tiep-nhan", status_code=303)
 
     @app.post("/van-ban-den/{doc_id}/tu-choi", include_in_schema=False)
@@ -346,6 +348,7 @@ def install(app: FastAPI) -> None:
         return RedirectResponse(f"/van-ban/{doc_id}?thong-bao=da-gui", status_code=303)
 
     recall_install(app)  # thu hồi, lấy lại, cập nhật: the buttons of these pages and their API
+    late_entry.install(app)  # registration entered after an outage, over the API
 
     @app.get("/tep/{doc_id}/{sha256}", include_in_schema=False)
     def download(request: Request, doc_id: str, sha256: str, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):

@@ -116,7 +116,8 @@ def timeline(h: dict[str, Any], people: People) -> list[dict[str, Any]]:
         note = e.get("note") or ""
         if h.get("answered_by") and str(h["answered_by"]) in note:
             note = note.replace(str(h["answered_by"]), h.get("answered_label") or "")  # the reply by its number
-        out.append({"at": e.get("at"), "who": people.name(e.get("user_id")),
+        out.append({"at": e.get("at"), "happened_at": data.get("happened_at"), "late_entry": data.get("late_entry"),
+                    "entered_at": e.get("at"), "who": people.name(e.get("user_id")),
                     "on_behalf_of": people.name(e.get("on_behalf_of")) if e.get("on_behalf_of") else "",
                     "label": HISTORY_LABELS.get(e["action"], e["action"]), "detail": ", ".join(detail),
                     "note": note})
@@ -186,6 +187,11 @@ def handling_page(request: Request, g: Gateway, v: Viewer, incoming_id: str) -> 
         oversee=oversight.options(g, v, incoming_id), operation=oversight.operation_id())
 
 
+def late_entry(value: str) -> dict[str, str]:
+    """The "Thời điểm thực tế" of a step entered after an outage (TP.HCM Đ3.4, Hưng Yên Đ4.2), when one was typed."""
+    return {"happened_at": value.strip()} if value.strip() else {}
+
+
 def _done(incoming_id: str, result: str) -> RedirectResponse:
     return RedirectResponse(f"/xu-ly/{urllib.parse.quote(incoming_id, safe='')}?ket-qua={result}", status_code=303)
 
@@ -206,10 +212,11 @@ def submit_incoming(g: Gateway, v: Viewer, incoming_id: str, to_user_id: str | N
 
 def direct_incoming(g: Gateway, v: Viewer, incoming_id: str, directive: str, main: dict[str, str],
                     coordinators: list[dict[str, str]], readers: list[dict[str, str]],
-                    deadline: str | None) -> dict[str, Any]:
-    """Bút phê and giao xử lý: main handler (a person or a unit), coordinators, readers, deadline."""
+                    deadline: str | None, happened_at: str | None = None) -> dict[str, Any]:
+    """Bút phê and giao xử lý: main handler (a person or a unit), coordinators, readers, deadline; `happened_at`: a
+    directive given during an outage, entered afterwards (TP.HCM Đ3.4, Hưng Yên Đ4.2)."""
     return g.backends.call(v.actor, "routing", "direct_incoming", incoming_id, directive, main, coordinators,
-                           readers, deadline)
+                           readers, deadline, **({"happened_at": happened_at} if happened_at else {}))
 
 
 def reassign_incoming(g: Gateway, v: Viewer, incoming_id: str, user_id: str, kind: str, note: str) -> dict[str, Any]:
@@ -259,9 +266,9 @@ def install(app: FastAPI) -> None:
     @app.post("/xu-ly/{incoming_id}/but-phe", include_in_schema=False)
     def direct(incoming_id: str, directive: str = Form(...), main: str = Form(...),
                coordinators: list[str] = Form([]), readers: list[str] = Form([]), deadline: str = Form(""),
-               v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+               late_entry_at: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         direct_incoming(g, v, incoming_id, directive, parse_target(main), [parse_target(c) for c in coordinators if c],
-                        [parse_target(r) for r in readers if r], typed_day(deadline))
+                        [parse_target(r) for r in readers if r], typed_day(deadline), late_entry_at.strip() or None)
         return _done(incoming_id, "da-phan-cong")
 
     @app.post("/xu-ly/{incoming_id}/giao-lai", include_in_schema=False)
@@ -271,9 +278,10 @@ def install(app: FastAPI) -> None:
         return _done(incoming_id, "da-giao-lai")
 
     @app.post("/xu-ly/{incoming_id}/chuyen", include_in_schema=False)
-    def forward(incoming_id: str, to_user_id: str = Form(...), note: str = Form(""),
+    def forward(incoming_id: str, to_user_id: str = Form(...), note: str = Form(""), late_entry_at: str = Form(""),
                 v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        g.backends.call(v.actor, "routing", "forward_incoming", incoming_id, to_user_id, note)
+        g.backends.call(v.actor, "routing", "forward_incoming", incoming_id, to_user_id, note,
+                        **late_entry(late_entry_at))
         return _done(incoming_id, "da-chuyen")
 
     @app.post("/xu-ly/{incoming_id}/da-doc", include_in_schema=False)

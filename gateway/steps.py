@@ -28,8 +28,11 @@ def install_text_steps(app: FastAPI, prefix: str, id_type: type, steps: list[Tex
 def _install(app: FastAPI, prefix: str, id_type: type, step: TextStep,
              back: Callable[[Any, str], RedirectResponse]) -> None:
     def post(item_id: id_type, text: str = Form("", alias=step.field),  # type: ignore[valid-type]
-             v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> RedirectResponse:
-        g.backends.call(v.actor, "routing", step.method, item_id, text)
+             late_entry_at: str = Form(""), v: Viewer = Depends(csrf_checked),
+             g: Gateway = Depends(gw)) -> RedirectResponse:
+        # a step entered after an outage carries its real time (only the forms that offer it send one)
+        late = {"happened_at": late_entry_at.strip()} if late_entry_at.strip() else {}
+        g.backends.call(v.actor, "routing", step.method, item_id, text, **late)
         return back(item_id, step.notice)
 
     post.__name__ = step.method  # distinct operation ids in the app's route table

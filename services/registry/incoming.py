@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -235,7 +235,8 @@ def _incoming_registered_event(session: Session, doc: Document, actor: Actor) ->
     enqueue(session, "incoming_registered", {
         "registered_by": actor.user_id,   # routing credits the registration to this clerk, not to "Hệ thống"
         "incoming_id": doc.id, "document_id": doc.document_id, "subject": doc.subject, "priority": doc.priority,
-        "due_date": _iso(doc.due_date), "registered_at": _iso(doc.registered_at),
+        # a registration entered after an outage happened at its real time (routing's deadlines count from it)
+        "due_date": _iso(doc.due_date), "registered_at": _iso(doc.happened_at or doc.registered_at),
         "sender": {"organ_id": doc.organ_id, "organ_name": doc.organ_name}, "arrival_number": doc.number,
         "external": doc.source_channel == "interconnect",
     })
@@ -249,6 +250,7 @@ def accept_incoming(db: Database, actor: Actor, incoming_id: str, register_id: s
     with db.session() as session:
         doc = _load(session, actor, incoming_id, Direction.INCOMING, for_update=True)
         domain.check_transition(Direction.INCOMING, doc.state, State.REGISTERED)
+        _not_before_arrival(doc, happened)
         number = _register_incoming(session, actor, doc, register_id, happened)
         _history(session, doc, actor, "registered", {"arrival_number": number, "register_id": register_id},
                  happened_at=happened)
@@ -258,6 +260,19 @@ def accept_incoming(db: Database, actor: Actor, incoming_id: str, register_id: s
                 f"Đã tiếp nhận, vào sổ văn bản đến số {domain.format_number(number)}", actor))
         _incoming_registered_event(session, doc, actor)
         return summary(doc)
+
+
+def _not_before_arrival(doc: Document, happened: datetime | None) -> None:
+    """A late entry happened after the document arrived (TP.HCM Đ3.4, Hưng Yên Đ4.2: the work done during the outage
+    is entered afterwards, as it happened)."""
+    arrived = doc.received_at
+    if happened is None or arrived is None:
+        return
+    arrived = arrived if arrived.tzinfo is not None else arrived.replace(tzinfo=UTC)
+    if happened < arrived:
+        raise ValidationFailed(f"Thời điểm thực tế không được trước lúc văn bản đến "
+                               f"({to_vn(arrived).strftime('%d/%m/%Y %H:%M')}).", code="before_arrival",
+                               field="late_entry_at", arrived_at=arrived.isoformat())
 
 
 def _late(value: datetime | str | None) -> datetime | None:

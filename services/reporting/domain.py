@@ -375,7 +375,7 @@ def incoming_register_rows(rows: list[dict[str, Any]], facts: dict[str, Any] | N
         receiver, moved, receipt = _incoming_receiver(by_id.get(r["id"]), staff)
         notes = [CHANNEL_VI.get(r.get("source_channel") or "", r.get("source_channel") or "")]
         if r.get("late_entry"):
-            notes.append("Vào sổ muộn")
+            notes.append("Nhập muộn")  # entered after an outage (TP.HCM Đ3.4, Hưng Yên Đ4.2)
         if r.get("state") == "revoked":
             notes.append("Bên gửi đã thu hồi")
         if r.get("description"):

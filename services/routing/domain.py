@@ -244,6 +244,22 @@ def parse_instant(value: str | datetime, field_vi: str) -> datetime:
     return to_vn(moment if moment.tzinfo else moment.replace(tzinfo=VN_TZ))
 
 
+def late_moment(value: str | datetime | None, now: datetime, not_before: datetime | None) -> datetime | None:
+    """The real time of a step entered after an outage (TP.HCM Đ3.4, Hưng Yên Đ4.2: "tiếp tục cập nhật các thông tin
+    đã xử lý ngay sau khi sự cố kỹ thuật đã được khắc phục"): Vietnam time when typed without a zone, never in the
+    future, never before the document was registered. None for a step entered as it happens."""
+    if value in (None, ""):
+        return None
+    moment = parse_instant(value, "Thời điểm thực tế")  # type: ignore[arg-type]
+    if moment > now:
+        raise ValidationFailed("Thời điểm thực tế không được ở tương lai.", code="future_date", field="happened_at")
+    if not_before is not None and moment < to_vn(not_before):
+        raise ValidationFailed(f"Thời điểm thực tế không được trước lúc văn bản vào sổ "
+                               f"({to_vn(not_before).strftime('%d/%m/%Y %H:%M')}).", code="before_arrival",
+                               field="happened_at")
+    return moment
+
+
 # -- permissions on units -----------------------------------------------------------------------------------
 
 def require_same_unit(actor: Actor, unit: str | None, what_vi: str) -> None:

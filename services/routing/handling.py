@@ -7,6 +7,7 @@ noted, methods of the other chapters through the composed class.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import false, or_, select
@@ -97,10 +98,12 @@ class IncomingHandling:
     def direct_incoming(self, actor: Actor, incoming_id: str, directive: str, main: dict[str, str],
                         coordinators: list[dict[str, str]] | None = None,
                         readers: list[dict[str, str]] | None = None,
-                        deadline: str | None = None) -> dict[str, Any]:
-        """The leader's directive (bút phê): main handler, coordinators, readers, deadline; sends 04."""
+                        deadline: str | None = None, happened_at: str | None = None) -> dict[str, Any]:
+        """The leader's directive (bút phê): main handler, coordinators, readers, deadline; sends 04. `happened_at`:
+        a directive given on paper during an outage, entered afterwards (late entry)."""
         with self._unit_of_work(actor) as session:
             handling = self._handling(session, incoming_id)
+            late = domain.late_moment(happened_at, self._now(), handling.registered_at)
             cfg = self._config(session)
             if actor.user_id == cfg.distributor_user_id and not actor.on_behalf_of:
                 authority = Authority(actor.user_id)  # the agency's distributor may route without a delegation
@@ -113,7 +116,7 @@ class IncomingHandling:
             if not (directive or "").strip():
                 raise ValidationFailed("Bút phê không được để trống.", incoming_id=incoming_id)
             calendar = self._calendar(cfg)
-            now = self._now()
+            now = late or self._now()
             due, source = domain.handling_deadline(
                 leader=domain.parse_deadline(deadline, calendar), document=handling.document_due,
                 assigned_at=now, default_days=cfg.default_deadline_days, calendar=calendar)
@@ -128,7 +131,7 @@ class IncomingHandling:
             for kind, target in targets:
                 self._assign(session, handling, kind, target, authority)
             self._history(session, handling, "directed", authority.user_id, authority.on_behalf_of, directive,
-                          {"deadline": _iso(due), "deadline_source": source})
+                          {"deadline": _iso(due), "deadline_source": source}, late)
             self._status(session, handling, domain.STATUS_ASSIGNED, actor, cfg)
             return self._handling_view(session, handling)
 
@@ -179,10 +182,12 @@ class IncomingHandling:
             self._history(session, handling, "reassigned", actor.user_id, None, note, {"to": user_id, "kind": kind})
             return self._handling_view(session, handling)
 
-    def forward_incoming(self, actor: Actor, incoming_id: str, to_user_id: str, note: str = "") -> dict[str, Any]:
-        """The main handler passes the main handling to the next person."""
+    def forward_incoming(self, actor: Actor, incoming_id: str, to_user_id: str, note: str = "",
+                         happened_at: str | None = None) -> dict[str, Any]:
+        """The main handler passes the main handling to the next person (`happened_at`: a late entry)."""
         with self._unit_of_work(actor) as session:
             handling = self._handling(session, incoming_id)
+            late = domain.late_moment(happened_at, self._now(), handling.registered_at)
             self._require_main_handler(session, actor, handling)
             self._staff(session, to_user_id)
             self._start(session, handling, actor)
@@ -191,33 +196,36 @@ class IncomingHandling:
                     a.active = False
             self._assign(session, handling, AssignmentKind.MAIN, {"user_id": to_user_id},
                          Authority(actor.user_id), note)
-            self._history(session, handling, "forwarded", actor.user_id, None, note, {"to": to_user_id})
+            self._history(session, handling, "forwarded", actor.user_id, None, note, {"to": to_user_id}, late)
             return self._handling_view(session, handling)
 
     def keep_for_reference(self, actor: Actor, incoming_id: str, note: str = "") -> dict[str, Any]:
         return self._finish(actor, incoming_id, Outcome.KEPT, note)
 
-    def close_no_action(self, actor: Actor, incoming_id: str, reason: str) -> dict[str, Any]:
+    def close_no_action(self, actor: Actor, incoming_id: str, reason: str,
+                        happened_at: str | None = None) -> dict[str, Any]:
         if not (reason or "").strip():
             raise ValidationFailed("Phải ghi lý do khi kết thúc văn bản không cần xử lý.", incoming_id=incoming_id)
-        return self._finish(actor, incoming_id, Outcome.NO_ACTION, reason)
+        return self._finish(actor, incoming_id, Outcome.NO_ACTION, reason, happened_at)
 
-    def _finish(self, actor: Actor, incoming_id: str, outcome: Outcome, note: str) -> dict[str, Any]:
+    def _finish(self, actor: Actor, incoming_id: str, outcome: Outcome, note: str,
+                happened_at: str | None = None) -> dict[str, Any]:
         with self._unit_of_work(actor) as session:
             handling = self._handling(session, incoming_id)
             if handling.status == HandlingStatus.DONE and handling.outcome == outcome:
                 return self._handling_view(session, handling)
+            late = domain.late_moment(happened_at, self._now(), handling.registered_at)
             self._require_main_handler(session, actor, handling)
             self._start(session, handling, actor)
-            self._close(session, handling, outcome, note, actor)
+            self._close(session, handling, outcome, note, actor, late)
             return self._handling_view(session, handling)
 
     def _close(self, session: Session, handling: Handling, outcome: Outcome, note: str | None,
-               actor: Actor) -> None:
+               actor: Actor, late: datetime | None = None) -> None:
         handling.status, handling.outcome, handling.outcome_note = HandlingStatus.DONE, outcome, note
-        handling.done_at = self._now()
+        handling.done_at = _utc(late) if late else self._now()
         self._touch(handling)
-        self._history(session, handling, f"done_{outcome}", actor.user_id, None, note, {})
+        self._history(session, handling, f"done_{outcome}", actor.user_id, None, note, {}, late)
         self._status(session, handling, domain.STATUS_DONE, actor, self._config(session),
                      description=f"Hoàn thành xử lý văn bản đến: {domain.OUTCOME_LABELS_VI[outcome]}")
 
@@ -351,7 +359,10 @@ class IncomingHandling:
             staff_name=actor.full_name, staff_unit=actor.unit or "", at=self._now(), description=description))
 
     def _history(self, session: Session, handling: Handling, action: str, user_id: str, on_behalf_of: str | None,
-                 note: str | None, data: dict[str, Any]) -> None:
+                 note: str | None, data: dict[str, Any], late: datetime | None = None) -> None:
+        """`late`: the real time of a step entered after an outage; `at` stays when (and `user_id` who) entered it."""
+        if late is not None:
+            data = {**data, "late_entry": True, "happened_at": _iso(_utc(late))}
         session.add(HandlingEvent(handling_id=handling.id, action=action, user_id=user_id, on_behalf_of=on_behalf_of,
                                   note=note, data=data, at=self._now()))
 

@@ -169,24 +169,26 @@ class RoutingService(ReportQueries):
     @rpc
     def direct_incoming(self, incoming_id: str, directive: str, main: dict[str, str],
                         coordinators: list[dict[str, str]] | None = None, readers: list[dict[str, str]] | None = None,
-                        deadline: str | None = None) -> dict[str, Any]:
-        return self._call("direct_incoming", incoming_id, directive, main, coordinators, readers, deadline)
+                        deadline: str | None = None, happened_at: str | None = None) -> dict[str, Any]:
+        return self._call("direct_incoming", incoming_id, directive, main, coordinators, readers, deadline,
+                          happened_at)
 
     @rpc
     def reassign_incoming(self, incoming_id: str, user_id: str, kind: str = "main", note: str = "") -> dict[str, Any]:
         return self._call("reassign_incoming", incoming_id, user_id, kind, note)
 
     @rpc
-    def forward_incoming(self, incoming_id: str, to_user_id: str, note: str = "") -> dict[str, Any]:
-        return self._call("forward_incoming", incoming_id, to_user_id, note)
+    def forward_incoming(self, incoming_id: str, to_user_id: str, note: str = "",
+                         happened_at: str | None = None) -> dict[str, Any]:
+        return self._call("forward_incoming", incoming_id, to_user_id, note, happened_at)
 
     @rpc
     def keep_for_reference(self, incoming_id: str, note: str = "") -> dict[str, Any]:
         return self._call("keep_for_reference", incoming_id, note)
 
     @rpc
-    def close_no_action(self, incoming_id: str, reason: str) -> dict[str, Any]:
-        return self._call("close_no_action", incoming_id, reason)
+    def close_no_action(self, incoming_id: str, reason: str, happened_at: str | None = None) -> dict[str, Any]:
+        return self._call("close_no_action", incoming_id, reason, happened_at)
 
     @rpc
     def mark_waiting(self, incoming_id: str, note: str) -> dict[str, Any]:

@@ -1,0 +1,105 @@
+"""Late entry after an outage (issue 18 item 3; TP.HCM Đ3.4, Hưng Yên Đ4.2), in Chromium and over the REST API.
+
+Tuyên Quang sends two documents to Đà Nẵng. Đà Nẵng's clerk registers the first on the screen with the time it
+was really registered on paper while the software was down: a time before the document arrived is refused, the
+right one is kept, the history and the register say "nhập muộn" with who entered it and when. The second is
+registered over the API (a time in the future refused; the same Idempotency-Key registers once).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from services.common.clock import now_vn, to_vn
+from tests import screenshots
+from tests.e2e.helpers import csrf_of, vietnamese_pdf, wait_for
+from tests.e2e.test_oversight_browser import sign_in
+from tests.gateway.test_handling_flow import CLERK, CLERK_TQ, RECEIVER, login
+
+pytestmark = pytest.mark.browser
+PATIENCE = 240
+
+
+def sent_to_da_nang(sender: httpx.Client, receiver: httpx.Client, subject: str) -> dict:
+    """Sent over the API by Tuyên Quang; Đà Nẵng's waiting document, once it arrived."""
+    web = sender.get("/van-ban-di/gui").text
+    number = re.search(r'name="code_number"[^>]*value="(\d+)"', web).group(1)
+    sent = sender.post("/api/v1/outgoing", headers={"x-csrf-token": csrf_of(web)}, data={
+        "code_number": number, "code_notation": "UBND-VP", "promulgation_date": now_vn().date().isoformat(),
+        "type_code": "CV", "subject": subject, "recipients": [RECEIVER], "accept_not_legally_valid": "true"},
+        files={"file": ("cong-van.pdf", vietnamese_pdf("ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", subject),
+                        "application/pdf")})
+    assert sent.status_code == 201, sent.text
+
+    def arrived():
+        items = receiver.get("/api/v1/incoming/waiting-reception", params={"size": 100}).json()["items"]
+        return next((i for i in items if i["subject"] == subject), None)
+
+    return wait_for(arrived, PATIENCE, f"{subject} waiting in Đà Nẵng")
+
+
+def a_minute_after(arrived_at: str) -> datetime:
+    """The first whole minute after the arrival, once it is past: the screen's field takes minutes."""
+    moment = to_vn(datetime.fromisoformat(arrived_at)).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    wait_for(lambda: now_vn() >= moment, 120, "a whole minute after the arrival")
+    return moment
+
+
+def test_registration_entered_after_an_outage_keeps_its_real_time(deployment, browser, artifacts_dir):
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    sender, receiver_http = login(deployment, base, CLERK_TQ), login(deployment, base, CLERK)
+    subject = f"Về việc kiểm tra công tác phòng cháy ({secrets.token_hex(3)})"
+    doc = sent_to_da_nang(sender, receiver_http, subject)
+    real = a_minute_after(doc["received_at"])
+    shots = []
+
+    clerk = sign_in(browser, base, deployment, CLERK)
+    clerk.goto(f"{base}/van-ban/{doc['id']}")
+    form = clerk.locator("#tiep-nhan")
+    form.get_by_text("Nhập muộn sau sự cố").click()
+    form.get_by_label("Thời điểm thực tế").fill((real - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"))
+    form.get_by_role("button", name="Tiếp nhận và vào sổ").click()
+    expect(clerk.locator("main")).to_contain_text("không được trước lúc văn bản đến")
+    clerk.goto(f"{base}/van-ban/{doc['id']}")
+    form = clerk.locator("#tiep-nhan")
+    form.get_by_text("Nhập muộn sau sự cố").click()
+    form.get_by_label("Thời điểm thực tế").fill(real.strftime("%Y-%m-%dT%H:%M"))
+    shots.append(artifacts_dir / "nhap-muon-01-tiep-nhan.png")
+    clerk.screenshot(path=str(shots[-1]), full_page=True)
+    form.get_by_role("button", name="Tiếp nhận và vào sổ").click()
+    expect(clerk.get_by_role("status")).to_have_text("Đã tiếp nhận và vào sổ văn bản đến.")
+    line = clerk.locator("ol.trace").last.locator("li").filter(has_text="Vào sổ văn bản đến")
+    expect(line).to_contain_text(real.strftime("%d/%m/%Y %H:%M"))
+    expect(line).to_contain_text("nhập muộn")
+    expect(line).to_contain_text("Trần Văn Nam")
+    expect(line).to_contain_text("nhập lúc")
+    shots.append(artifacts_dir / "nhap-muon-02-lich-su.png")
+    clerk.screenshot(path=str(shots[-1]), full_page=True)
+    clerk.goto(f"{base}/van-ban-den")
+    expect(clerk.get_by_role("row").filter(has_text=subject)).to_contain_text("nhập muộn")
+    registered = receiver_http.get(f"/api/v1/incoming/{doc['id']}").json()
+    assert registered["late_entry"] and datetime.fromisoformat(registered["happened_at"]) == real
+    entry = next(h for h in registered["history"] if h["action"] == "registered")
+    assert entry["late_entry"] and entry["username"] == CLERK and entry["at"] > entry["happened_at"]
+
+    # over the API: not in the future; one Idempotency-Key, one registration
+    second = sent_to_da_nang(sender, receiver_http, f"{subject} (2)")
+    path = f"/api/v1/incoming/{second['id']}/late-registration"
+    headers = {"x-csrf-token": csrf_of(receiver_http.get("/").text), "Idempotency-Key": secrets.token_hex(8)}
+    future = receiver_http.post(path, json={"happened_at": (now_vn() + timedelta(hours=2)).isoformat()},
+                                headers=headers)
+    assert future.status_code == 422 and future.json()["code"] == "future_date", future.text
+    when = a_minute_after(second["received_at"]).replace(tzinfo=None).isoformat()  # Vietnam time, no zone
+    for _ in range(2):
+        r = receiver_http.post(path, json={"happened_at": when}, headers=headers)
+        assert r.status_code == 200, r.text
+    assert [h["action"] for h in r.json()["history"]].count("registered") == 1 and r.json()["late_entry"]
+    for client in (sender, receiver_http):
+        client.close()
+    screenshots.publish(shots)  # docs/screenshots only with `./congvan screenshots`
