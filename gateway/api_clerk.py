@@ -101,17 +101,12 @@ def approve_draft(body: ApproveRequest, draft_id: int = Path(ge=1), v: Viewer = 
              summary="Cấp số, ký số cơ quan và ban hành văn bản chờ ban hành")
 def issue(body: IssueRequest, doc_id: str = Path(pattern=DOC_ID), v: Viewer = Depends(csrf_checked),
           g: Gateway = Depends(gw)) -> dict[str, Any]:
-    from gateway.documents import _registers
+    from gateway.documents import default_register
     from gateway.issuing import recipients_by_channel
 
     v.actor.require("clerk")
     chosen = recipients_by_channel(g, v, body.recipients, body.paper_recipients, body.internal_units)
-    register_id = body.register_id
-    if register_id is None:
-        registers = _registers(g, v, "outgoing")
-        if not registers:
-            raise ValidationFailed("Chưa có sổ văn bản đi của năm nay; quản trị viên cần tạo sổ.", field="register")
-        register_id = registers[0]["id"]
+    register_id = body.register_id or default_register(g, v, "outgoing")
     g.backends.call(v.actor, "registry", "issue_outgoing", doc_id, register_id, chosen, body.priority,
                     body.no_paper_copy, body.issued_amount, pin=body.pin or None,
                     legal_normative=body.legal_normative)

@@ -46,6 +46,15 @@ def _registers(g: Gateway, v: Viewer, direction: str) -> list[dict[str, Any]]:
                                        direction=direction) if not r.get("closed")]
 
 
+def default_register(g: Gateway, v: Viewer, direction: str) -> str:
+    """The register a request names none of: the first open one of this year, or why there is none."""
+    registers = _registers(g, v, direction)
+    if not registers:
+        word = "đến" if direction == "incoming" else "đi"
+        raise ValidationFailed(f"Chưa có sổ văn bản {word} của năm nay; quản trị viên cần tạo sổ.", field="register")
+    return registers[0]["id"]
+
+
 def send_policy(g: Gateway, v: Viewer) -> dict[str, Any]:
     """The agency's rule for "Gửi văn bản": whether a document without a legally valid signature may leave,
     marked as such (registry setting, set by the administrator)."""

@@ -17,7 +17,6 @@ from pydantic import BaseModel, Field
 
 from gateway.api import COMMON_ERRORS, DOC_ID, NOT_FOUND, DocumentDetail, _document, _problem, bearer
 from gateway.app import Gateway, Viewer, csrf_checked, gw
-from services.common.errors import ValidationFailed
 
 router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Security(bearer)])
 IDEMPOTENCY = Header(None, alias="Idempotency-Key", max_length=64,
@@ -35,18 +34,13 @@ class LateRegistration(BaseModel):
              summary="Vào sổ văn bản đến nhập muộn sau sự cố (thời điểm thực tế)")
 def late_registration(body: LateRegistration, doc_id: str = Path(pattern=DOC_ID), key: str | None = IDEMPOTENCY,
                       v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
-    from gateway.documents import _registers
+    from gateway.documents import default_register
 
     v.actor.require("clerk")
     current = _document(g, v, doc_id, "incoming")
     if current.get("state") == "registered" and current.get("late_entry") and key:
         return current  # sent again (document + step): registered once
-    register_id = body.register_id
-    if register_id is None:
-        registers = _registers(g, v, "incoming")
-        if not registers:
-            raise ValidationFailed("Chưa có sổ văn bản đến của năm nay; quản trị viên cần tạo sổ.", field="register")
-        register_id = registers[0]["id"]
+    register_id = body.register_id or default_register(g, v, "incoming")
     g.backends.call(v.actor, "registry", "accept_incoming", doc_id, register_id, body.happened_at.isoformat())
     return _document(g, v, doc_id, "incoming")
 

@@ -287,7 +287,7 @@ def _late(value: datetime | str | None) -> datetime | None:
     if moment > now_utc():
         raise ValidationFailed("Thời điểm nhập bù không được ở tương lai.", code="future_date",
                                field="late_entry_at")
-    return moment
+    return moment.astimezone(UTC)  # stored in UTC like every time here (SQLite would drop a +07:00 offset)
 
 
 def reject_incoming(db: Database, actor: Actor, incoming_id: str, reason_code: str, text: str) -> dict:

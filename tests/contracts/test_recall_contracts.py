@@ -23,7 +23,7 @@ from services.registry.models import outbox as registry_outbox
 from services.storage import records
 from services.storage.models import Base as StorageBase
 from tests.contracts.recorder import Wire
-from tests.contracts.test_event_contracts import (  # noqa: F401  (the fixture `agencies`)
+from tests.contracts.test_event_contracts import (
     CLERK_17,
     CLERK_60,
     H17,
@@ -31,10 +31,10 @@ from tests.contracts.test_event_contracts import (  # noqa: F401  (the fixture `
     RECEIVE_PACKAGE_OPTIONAL,
     RECORD_STATUS_OPTIONAL,
     Agency,
-    agencies,
     pdf,
     through_hubs,
 )
+from tests.contracts.test_event_contracts import agencies as agencies
 
 DA_NANG = {"organ_id": H17, "organ_name": "Ủy ban nhân dân thành phố Đà Nẵng"}
 

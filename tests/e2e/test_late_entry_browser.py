@@ -20,6 +20,7 @@ from services.common.clock import now_vn, to_vn
 from tests import screenshots
 from tests.e2e.helpers import csrf_of, vietnamese_pdf, wait_for
 from tests.e2e.test_oversight_browser import sign_in
+from tests.e2e.test_recall_browser import shot
 from tests.gateway.test_handling_flow import CLERK, CLERK_TQ, RECEIVER, login
 
 pytestmark = pytest.mark.browser
@@ -70,8 +71,7 @@ def test_registration_entered_after_an_outage_keeps_its_real_time(deployment, br
     form = clerk.locator("#tiep-nhan")
     form.get_by_text("Nhập muộn sau sự cố").click()
     form.get_by_label("Thời điểm thực tế").fill(real.strftime("%Y-%m-%dT%H:%M"))
-    shots.append(artifacts_dir / "nhap-muon-01-tiep-nhan.png")
-    clerk.screenshot(path=str(shots[-1]), full_page=True)
+    shot(clerk, shots, artifacts_dir, "nhap-muon-01-tiep-nhan.png")
     form.get_by_role("button", name="Tiếp nhận và vào sổ").click()
     expect(clerk.get_by_role("status")).to_have_text("Đã tiếp nhận và vào sổ văn bản đến.")
     line = clerk.locator("ol.trace").last.locator("li").filter(has_text="Vào sổ văn bản đến")
@@ -79,8 +79,7 @@ def test_registration_entered_after_an_outage_keeps_its_real_time(deployment, br
     expect(line).to_contain_text("nhập muộn")
     expect(line).to_contain_text("Trần Văn Nam")
     expect(line).to_contain_text("nhập lúc")
-    shots.append(artifacts_dir / "nhap-muon-02-lich-su.png")
-    clerk.screenshot(path=str(shots[-1]), full_page=True)
+    shot(clerk, shots, artifacts_dir, "nhap-muon-02-lich-su.png")
     clerk.goto(f"{base}/van-ban-den")
     expect(clerk.get_by_role("row").filter(has_text=subject)).to_contain_text("nhập muộn")
     registered = receiver_http.get(f"/api/v1/incoming/{doc['id']}").json()

@@ -29,13 +29,26 @@ pytestmark = pytest.mark.browser
 PATIENCE = 240
 
 
-def outgoing_id(sent_url: str) -> str:
-    return re.search(r"/van-ban/([^?]+)", sent_url).group(1)
+def exchanged(deployment, topic: str) -> tuple[str, httpx.Client, str, str, httpx.Client]:
+    """Tuyên Quang sends, Đà Nẵng registers: (base URL, sender, outgoing id, incoming id, receiver), both signed in."""
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    sender, sent_url, incoming = send_and_register(deployment, base, f"{topic} ({secrets.token_hex(3)})")
+    outgoing = re.search(r"/van-ban/([^?]+)", sent_url).group(1)
+    return base, sender, outgoing, incoming, login(deployment, base, CLERK)
 
 
 def api(client: httpx.Client, path: str, body: dict, key: str | None = None) -> httpx.Response:
     headers = {"x-csrf-token": csrf_of(client.get("/").text), **({"Idempotency-Key": key} if key else {})}
     return client.post(path, json=body, headers=headers)
+
+
+def answered(sender: httpx.Client, outgoing: str, state: str, what: str) -> dict:
+    """The sender's document once the recipient's answer (15 or 16) came back through the interconnect."""
+    def arrived():
+        doc = sender.get(f"/api/v1/outgoing/{outgoing}").json()
+        return doc if doc["recipients"][0].get("recall_state") == state else None
+
+    return wait_for(arrived, PATIENCE, what)
 
 
 def shot(page: Page, shots: list, artifacts_dir, name: str) -> None:
@@ -44,11 +57,8 @@ def shot(page: Page, shots: list, artifacts_dir, name: str) -> None:
 
 
 def test_recall_agreed_in_the_browser_deletes_the_files_and_the_sender_sees_15(deployment, browser, artifacts_dir):
-    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
-    subject = f"Về việc tổ chức hội nghị tổng kết năm ({secrets.token_hex(3)})"
-    sender_http, sent_url, incoming = send_and_register(deployment, base, subject)
-    outgoing = outgoing_id(sent_url)
-    receiver_http = login(deployment, base, CLERK)
+    base, sender_http, outgoing, incoming, receiver_http = exchanged(deployment, "Về việc tổ chức hội nghị tổng kết")
+    subject = receiver_http.get(f"/api/v1/incoming/{incoming}").json()["subject"]
     files = [a["sha256"] for a in receiver_http.get(f"/api/v1/incoming/{incoming}").json()["attachments"]]
     assert files and receiver_http.get(f"/tep/{incoming}/{files[0]}").status_code == 200
     shots: list = []
@@ -94,11 +104,7 @@ def test_recall_agreed_in_the_browser_deletes_the_files_and_the_sender_sees_15(d
     wait_for(lambda: not any(store.exists(sha) for sha in files), PATIENCE,
              "the storage service deleting the recalled files from Đà Nẵng's store")
 
-    def answered():
-        doc = sender_http.get(f"/api/v1/outgoing/{outgoing}").json()
-        return doc if doc["recipients"][0].get("recall_state") == "accepted" else None
-
-    doc = wait_for(answered, PATIENCE, "the 15 back in Tuyên Quang")
+    doc = answered(sender_http, outgoing, "accepted", "the 15 back in Tuyên Quang")
     assert doc["state"] == "recalled" and doc["pending_change"] is None
     sender.reload()
     expect(sender.get_by_role("row").filter(has_text="Đà Nẵng")).to_contain_text("Đồng ý")
@@ -110,11 +116,8 @@ def test_recall_agreed_in_the_browser_deletes_the_files_and_the_sender_sees_15(d
 
 
 def test_take_back_refused_on_screen_and_update_agreed_over_the_api(deployment, browser, artifacts_dir):
-    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
-    subject = f"Về việc rà soát số liệu thống kê ({secrets.token_hex(3)})"
-    sender_http, sent_url, incoming = send_and_register(deployment, base, subject)
-    outgoing = outgoing_id(sent_url)
-    receiver_http = login(deployment, base, CLERK)
+    base, sender_http, outgoing, incoming, receiver_http = exchanged(deployment, "Về việc rà soát số liệu thống kê")
+    subject = receiver_http.get(f"/api/v1/incoming/{incoming}").json()["subject"]
 
     missing = api(sender_http, f"/api/v1/outgoing/{outgoing}/changes", {"kind": "take_back", "reason": ""})
     assert missing.status_code == 422 and missing.headers["content-type"].startswith("application/problem+json")
@@ -143,11 +146,7 @@ def test_take_back_refused_on_screen_and_update_agreed_over_the_api(deployment, 
     expect(receiver.locator("h1 .badge").last).to_have_text("Đã vào sổ")
     expect(receiver.locator("ol.trace").last).to_contain_text("Từ chối thay đổi")
 
-    def refused():
-        doc = sender_http.get(f"/api/v1/outgoing/{outgoing}").json()
-        return doc if doc["recipients"][0].get("recall_state") == "refused" else None
-
-    doc = wait_for(refused, PATIENCE, "the 16 back in Tuyên Quang")
+    doc = answered(sender_http, outgoing, "refused", "the 16 back in Tuyên Quang")
     assert doc["state"] == "issued" and not doc["frozen"]  # nobody agreed: it stands issued
 
     # cập nhật over the API, agreed over the API with an Idempotency-Key
@@ -162,7 +161,6 @@ def test_take_back_refused_on_screen_and_update_agreed_over_the_api(deployment, 
         assert r.status_code == 200, r.text
     assert r.json()["subject"] == new_subject
     assert [h["action"] for h in r.json()["history"]].count("change_accepted") == 1
-    wait_for(lambda: sender_http.get(f"/api/v1/outgoing/{outgoing}").json()["recipients"][0].get("recall_state")
-             == "accepted", PATIENCE, "the 15 to the update back in Tuyên Quang")
+    answered(sender_http, outgoing, "accepted", "the 15 to the update back in Tuyên Quang")
     for client in (sender_http, receiver_http):
         client.close()

@@ -60,7 +60,7 @@ def test_update_sends_the_new_metadata_and_the_receiver_applies_it(db, edge, cle
     answer(db, edge, doc, "15")
     page = ops.get_document(db, clerk, doc["id"])
     assert page["pending_change"] is None and page["recipients"][0]["recall_state"] == "accepted"
-    sent = [h for h in page["history"] if h["action"] == "change_sent"][0]
+    sent = next(h for h in page["history"] if h["action"] == "change_sent")
     assert sent["details"]["changes"]["subject"] == ["Về việc họp", "Về việc họp (sửa)"]
 
 
