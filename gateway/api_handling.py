@@ -84,6 +84,15 @@ class SubmitRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"to_user_id": "6b0f…", "note": "Kính trình đồng chí"}]})
 
 
+# Late entry after an outage (TP.HCM Đ3.4, Hưng Yên Đ4.2): the real time of a step done while the software was down.
+HAPPENED_AT = Field(None, max_length=40, description="Nhập muộn sau sự cố: thời điểm thực tế (YYYY-MM-DDTHH:MM, giờ "
+                    "Việt Nam nếu không ghi múi giờ; không ở tương lai, không trước lúc vào sổ); để trống: bây giờ")
+
+
+def _late(happened_at: str | None) -> dict[str, str]:
+    return {"happened_at": happened_at} if happened_at else {}
+
+
 class DirectRequest(BaseModel):
     directive: str = Field(min_length=1, max_length=4000, description="Ý kiến chỉ đạo (bút phê)")
     main: Target = Field(description="Đơn vị hoặc người chủ trì xử lý")
@@ -91,6 +100,7 @@ class DirectRequest(BaseModel):
     readers: list[Target] = Field([], description="Nhận để biết")
     deadline: str | None = Field(None, max_length=20, description="Hạn xử lý, YYYY-MM-DD (giờ Việt Nam); mặc định: "
                                  "hạn trên văn bản hoặc hạn mặc định của cơ quan")
+    happened_at: str | None = HAPPENED_AT
 
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"directive": "Giao Phòng Tổng hợp chủ trì, tham mưu trả lời trước ngày 20.", "main": {"unit": "TH"},
@@ -107,12 +117,17 @@ class ReassignRequest(BaseModel):
 class ForwardRequest(BaseModel):
     to_user_id: str = Field(max_length=64, description="Người nhận xử lý tiếp (GET /staff)")
     note: str = Field("", max_length=2000)
+    happened_at: str | None = HAPPENED_AT
 
 
 class NoteRequest(BaseModel):
     note: str = Field("", max_length=4000, description="Ghi chú, lý do hoặc nội dung ý kiến")
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"note": "Đã trao đổi, lưu tham khảo."}]})
+
+
+class CloseRequest(NoteRequest):
+    happened_at: str | None = HAPPENED_AT
 
 
 class LinkRequest(BaseModel):
@@ -195,7 +210,7 @@ def handling_direct(body: DirectRequest, response: Response, incoming_id: str = 
         raise ValidationFailed("Chọn người hoặc đơn vị chủ trì xử lý.", field="main")
     return once(g, v, key, response, f"handling_direct:{incoming_id}", body, lambda: handling.direct_incoming(
         g, v, incoming_id, body.directive, main, [t.routing() for t in body.coordinators if t.routing()],
-        [t.routing() for t in body.readers if t.routing()], typed_day(body.deadline)))
+        [t.routing() for t in body.readers if t.routing()], typed_day(body.deadline), body.happened_at or None))
 
 
 @router.post("/handling/{incoming_id}/reassign", response_model=Handling, responses=STEP_ERRORS, tags=[TAG_DO],
@@ -211,7 +226,7 @@ def handling_reassign(body: ReassignRequest, response: Response, incoming_id: st
 def handling_forward(body: ForwardRequest, response: Response, incoming_id: str = item_id(), key: str | None = KEY,
                      v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
     return once(g, v, key, response, f"handling_forward:{incoming_id}", body, lambda: g.backends.call(
-        v.actor, "routing", "forward_incoming", incoming_id, body.to_user_id, body.note))
+        v.actor, "routing", "forward_incoming", incoming_id, body.to_user_id, body.note, **_late(body.happened_at)))
 
 
 @router.post("/handling/{incoming_id}/read", response_model=Handling, responses=NOT_FOUND, tags=[TAG_DO],
@@ -242,10 +257,13 @@ NOTE_STEPS = {
 def _note_step(path: str, method: str, summary: str, description: str) -> None:
     def step(body: NoteRequest, response: Response, incoming_id: str = item_id(), key: str | None = KEY,
              v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
+        late = _late(getattr(body, "happened_at", None))
         return once(g, v, key, response, f"handling_{path}:{incoming_id}", body,
-                    lambda: g.backends.call(v.actor, "routing", method, incoming_id, body.note))
+                    lambda: g.backends.call(v.actor, "routing", method, incoming_id, body.note, **late))
 
     step.__name__ = f"handling_{path}"
+    if method == "close_no_action":  # a close entered after an outage carries its real time
+        step.__annotations__["body"] = CloseRequest
     router.post(f"/handling/{{incoming_id}}/{path}", response_model=Handling, responses=STEP_ERRORS, tags=[TAG_DO],
                 summary=summary, description=description, name=step.__name__)(step)
 

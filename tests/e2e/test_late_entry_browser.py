@@ -21,7 +21,7 @@ from tests import screenshots
 from tests.e2e.helpers import csrf_of, vietnamese_pdf, wait_for
 from tests.e2e.test_oversight_browser import sign_in
 from tests.e2e.test_recall_browser import shot
-from tests.gateway.test_handling_flow import CLERK, CLERK_TQ, RECEIVER, login
+from tests.gateway.test_handling_flow import CLERK, CLERK_TQ, LEADER, RECEIVER, SPECIALIST, login
 
 pytestmark = pytest.mark.browser
 PATIENCE = 240
@@ -102,3 +102,44 @@ def test_registration_entered_after_an_outage_keeps_its_real_time(deployment, br
     for client in (sender, receiver_http):
         client.close()
     screenshots.publish(shots)  # docs/screenshots only with `./congvan screenshots`
+
+
+def test_directive_and_close_entered_after_an_outage_over_the_api(deployment):
+    """The leader's directive and the handler's close, given on paper during the outage, entered over the API with
+    their real times; the handling's history keeps both times and who entered them."""
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    sender, clerk = login(deployment, base, CLERK_TQ), login(deployment, base, CLERK)
+    leader, handler = login(deployment, base, LEADER), login(deployment, base, SPECIALIST)
+    doc = sent_to_da_nang(sender, clerk, f"Về việc phòng chống bão lũ ({secrets.token_hex(3)})")
+
+    def post(client: httpx.Client, path: str, body: dict) -> httpx.Response:
+        return client.post(path, json=body, headers={"x-csrf-token": csrf_of(client.get("/").text)})
+
+    assert post(clerk, f"/api/v1/incoming/{doc['id']}/register", {}).status_code == 200
+    wait_for(lambda: clerk.get(f"/api/v1/handling/{doc['id']}").status_code == 200, PATIENCE, "the handling opened")
+    registered = datetime.fromisoformat(clerk.get(f"/api/v1/handling/{doc['id']}").json()["history"][0]["at"])
+    staff = {p["username"]: p["user_id"] for p in clerk.get("/api/v1/staff").json()}
+    submitted = post(clerk, f"/api/v1/handling/{doc['id']}/submit", {"to_user_id": staff[LEADER]})
+    assert submitted.status_code == 200, submitted.text
+    directed_at = to_vn(registered).replace(second=0, microsecond=0) + timedelta(minutes=1)
+    wait_for(lambda: now_vn() >= directed_at, 120, "a whole minute after the registration")
+    future = post(leader, f"/api/v1/handling/{doc['id']}/direct", {
+        "directive": "Đồng chí Phúc xử lý", "main": {"user_id": staff[SPECIALIST]},
+        "happened_at": (now_vn() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")})
+    assert future.status_code == 422 and future.json()["code"] == "future_date", future.text
+    directed = post(leader, f"/api/v1/handling/{doc['id']}/direct", {
+        "directive": "Đồng chí Phúc xử lý", "main": {"user_id": staff[SPECIALIST]},
+        "happened_at": directed_at.strftime("%Y-%m-%dT%H:%M")})
+    assert directed.status_code == 200, directed.text
+    closed = post(handler, f"/api/v1/handling/{doc['id']}/close", {
+        "note": "Đã xử lý tại cuộc họp", "happened_at": directed_at.strftime("%Y-%m-%dT%H:%M")})
+    assert closed.status_code == 200 and closed.json()["status"] == "done", closed.text
+    history = {e["action"]: e for e in clerk.get(f"/api/v1/handling/{doc['id']}").json()["history"]}
+    for action, who in (("directed", staff[LEADER]), ("done_no_action", staff[SPECIALIST])):
+        entry = history[action]
+        assert entry["data"]["late_entry"] and entry["user_id"] == who
+        assert datetime.fromisoformat(entry["data"]["happened_at"]) == directed_at
+        assert datetime.fromisoformat(entry["at"]) >= directed_at
+    assert "late_entry" not in history["submitted"]["data"]
+    for client in (sender, clerk, leader, handler):
+        client.close()
