@@ -7,7 +7,7 @@
 - a page marked "MẬT" is refused with Đà Nẵng Đ1.3 quoted, and nothing is registered;
 - an .eml with a PDF and a spreadsheet list is registered with both files, channel "Thư điện tử";
 - a paper document without number, date or seal gets a Phiếu trả (TP.HCM Đ6.1), downloaded as a PDF;
-- refusing an electronic document offers the status-02 reasons.
+- refusing an electronic document offers the status-02 reasons; the one chosen reaches the sender with status 02.
 Screenshots go to tests/artifacts/paper-NN-*.png, and into docs/screenshots/ with `./congvan screenshots`.
 """
 
@@ -182,6 +182,17 @@ def test_paper_fax_and_email_arrivals_and_the_return_slip(deployment, browser, a
     reasons = page.get_by_label("Lý do từ chối").locator("option").all_inner_texts()
     assert "Gửi sai nơi nhận" in reasons and any("thiếu tệp văn bản" in r for r in reasons)
     shots.take(page, "tu-choi-ly-do")
+    missing = next(r for r in reasons if "thiếu tệp văn bản" in r)
+    page.get_by_label("Lý do từ chối").select_option(label=missing)
+    page.get_by_role("textbox", name="Nội dung").fill("Bản điện tử thiếu phụ lục; bản giấy đã nhận")
+    page.get_by_role("button", name="Từ chối tiếp nhận").click()
+    expect(page.get_by_role("status")).to_have_text("Đã từ chối tiếp nhận và báo lại nơi gửi.")
+    expect(page.locator("dl.meta")).to_contain_text("Bản điện tử thiếu phụ lục")
+    origin = token_for(deployment, "hoalt.vptq")
+    back = wait_for(lambda: [r for r in origin.get(f"/api/v1/outgoing/{sent['id']}/statuses").json()["recipients"]
+                             if r["status_code"] == "02"], 90, "status 02 back at Tuyên Quang")
+    assert back[0]["description"].startswith(missing)  # the reason's words, then the clerk's text
+    origin.close()
     page.goto(registered_url)
     api.close()
     screenshots.publish(shots.paths)
