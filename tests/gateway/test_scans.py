@@ -68,3 +68,18 @@ def test_an_email_gives_its_pdf_as_the_document_and_keeps_the_other_files():
     assert scan.mail["from_address"] == "vanthu@syt.vn" and scan.mail["sent"] == "20/11/2026 09:15"
     assert scans.mail_note(scan.mail) == ("Nhận qua thư điện tử từ Văn thư Sở Y tế <vanthu@syt.vn> lúc "
                                           "20/11/2026 09:15")
+
+
+def test_the_confirm_form_carries_only_the_files_this_session_stored():
+    from types import SimpleNamespace
+
+    from gateway.paper import opened_files, seal_files
+
+    mine, other = SimpleNamespace(csrf="phien-cua-toi"), SimpleNamespace(csrf="phien-khac")
+    files = [{"sha256": "a" * 64, "name": "Trang 1.pdf", "content_type": "application/pdf", "size": 10,
+              "role": "scan"}]
+    sealed = seal_files(mine, files)
+    assert opened_files(mine, sealed) == files
+    refused(lambda: opened_files(other, sealed), "stale_form")
+    refused(lambda: opened_files(mine, sealed.replace("a" * 64, "b" * 64)), "stale_form")
+    refused(lambda: opened_files(mine, ""), "stale_form")
