@@ -207,9 +207,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     from gateway import paper
 
     paper.install(app)
-    from gateway import issuing
+    from gateway import copies, issuing
 
     issuing.install(app)
+    copies.install(app)
     api.install(app)
     from gateway import admin
 

@@ -81,7 +81,7 @@ HISTORY_LABELS = {
     "submitted_for_issue": "Chuyển văn thư ban hành", "recalled": "Thu hồi", "change_accepted": "Đồng ý thay đổi",
     "change_refused": "Từ chối thay đổi", "revoked": "Văn bản bị thu hồi", "change_requested": "Yêu cầu thay đổi",
     "replaced": "Được thay thế", "paper_copy_received": "Nhận bản giấy", "answered": "Đã có văn bản trả lời",
-    "answer_received": "Nhận văn bản trả lời",
+    "answer_received": "Nhận văn bản trả lời", "copied": "Sao văn bản, cấp số bản sao", "copy_made": "Được sao",
     "change_sent": "Gửi yêu cầu đến nơi nhận", "change_closed": "Nơi nhận đã trả lời hết yêu cầu",
     "content_withdrawn": "Xóa nội dung văn bản bị thu hồi (giữ thông tin và lịch sử)",
     "returned": "Lập phiếu trả văn bản giấy",
@@ -178,7 +178,7 @@ def _decorate_page(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]
                 a["size"] = None
         a["size_label"] = vn_size(a["size"]) if a.get("size") is not None else ""
     report = doc.get("verification")
-    if doc.get("direction") == "outgoing" and not report and (sha := _signed_file(doc)):
+    if doc.get("direction") in ("outgoing", "copies") and not report and (sha := _signed_file(doc)):
         # The registry verifies incoming packages only; an outgoing document is judged by signing on its file.
         try:
             report = doc["verification"] = g.backends.call(v.actor, "signing", "verify", sha)

@@ -13,6 +13,7 @@ from services.registry.changes import (
     recall_outgoing,
     record_status,
 )
+from services.registry.copies import COPY_FORMS, list_copies, make_copy
 from services.registry.documents import (
     PAGE_SIZE_MAX,
     build_package,
@@ -60,6 +61,7 @@ from services.registry.registers import (
 
 __all__ = [
     "CHANGE_KINDS",
+    "COPY_FORMS",
     "ISSUE_RETRIES",
     "PAGE_SIZE_MAX",
     "RECALL_ANSWERS",
@@ -75,11 +77,13 @@ __all__ = [
     "get_send_policy",
     "issue_outgoing",
     "list_change_requests",
+    "list_copies",
     "list_incoming",
     "list_outgoing",
     "list_registers",
     "list_waiting_issue",
     "list_waiting_reception",
+    "make_copy",
     "profile",
     "recall_outgoing",
     "receive_package",

@@ -225,6 +225,21 @@ class RegistryService(DossierEntrypoints, ReportQueries):
                                   urgency, no_paper_copy, issued_amount, to_places, legal_normative)
 
     @rpc
+    def make_copy(self, source_id: str, form: str, register_id: str, extract_sha256: str | None = None,
+                  pin: str | None = None) -> dict:
+        """Sao y, sao lục, trích sao (services/registry/copies.py); `pin`: the seal token's, used once."""
+        def seal(pdf_sha256: str, text: str, operation_id: str | None = None) -> dict[str, Any]:
+            with eventlet.Timeout(SIGN_TIMEOUT):
+                return self.signing.seal_copy.call_async(pdf_sha256, text, operation_id,
+                                                         **({"pin": pin} if pin else {})).result()
+
+        return ops.make_copy(self.db, self.actor.required(), source_id, form, register_id, seal, extract_sha256)
+
+    @rpc
+    def list_copies(self, page: int = 1, size: int = 50) -> dict:
+        return ops.list_copies(self.db, self.actor.required(), page, size)
+
+    @rpc
     def register_outgoing_signed(self, metadata: dict, pdf_sha256: str, recipients: list[dict],
                                  register_id: str) -> dict:
         return ops.register_outgoing_signed(self.db, self.actor.required(), metadata, pdf_sha256, recipients,

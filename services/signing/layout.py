@@ -30,6 +30,7 @@ DATE_FIELD = "ngay_ban_hanh"
 LEADER_FIELD = "LanhDao"
 SEAL_FIELD = "DauCoQuan"
 APPENDIX_FIELD = "DauCoQuanPhuLuc"
+COPY_FIELD = "DauBanSao"            # an electronic copy's form and seal (sao y, sao lục, trích sao)
 TEXT_FIELDS = (NUMBER_FIELD, DATE_FIELD)
 SEAL_SIZE = 36 * MM          # a round seal of an agency is 35–42 mm across
 SIGNATURE_BLUE = (20, 40, 170)

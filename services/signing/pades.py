@@ -20,6 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+import pikepdf
 from PIL import Image
 from pyhanko.pdf_utils import generic, layout
 from pyhanko.pdf_utils.content import RawContent
@@ -39,6 +40,7 @@ from pyhanko.stamp import StaticStampStyle, TextStamp, TextStampStyle
 from services.common.errors import Conflict, ValidationFailed
 from services.signing.layout import (
     APPENDIX_FIELD,
+    COPY_FIELD,
     LEADER_FIELD,
     SEAL_FIELD,
     TEXT_FIELDS,
@@ -407,6 +409,34 @@ def seal(pdf: bytes, signer: Signer, image: Image.Image, *, timestamper: TimeSta
         style = text_only_style(font, text)
     return sign(pdf, signer, SEAL_FIELD, style=style, reason=reason or "Ban hành văn bản",
                 timestamper=timestamper)
+
+
+def flattened(pdf: bytes) -> bytes:
+    """The pages as they look, signatures' and fields' appearances drawn into the page content and the form
+    removed: the copy is a new document whose legal value is the copying agency's seal (NĐ 30 Điều 25.2), and a
+    signature added over the original's certification (DocMDP) would break it."""
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        doc.flatten_annotations("all")
+        if "/AcroForm" in doc.Root:
+            del doc.Root["/AcroForm"]
+        if "/Perms" in doc.Root:
+            del doc.Root["/Perms"]
+        out = io.BytesIO()
+        doc.save(out)
+        return out.getvalue()
+
+
+def seal_copy(pdf: bytes, signer: Signer, text: str, font: Path, *,
+              timestamper: TimeStamper | None = None) -> bytes:
+    """An electronic copy's form (NĐ 30/2020/NĐ-CP Phụ lục I, Phần II mục II: hình thức sao, tên cơ quan, số và ký
+    hiệu bản sao, thời gian ký; góc trên bên phải trang đầu, cỡ chữ 10) with the agency's seal signature, added to
+    the copied PDF as an incremental update (its own signatures stay as they were)."""
+    if COPY_FIELD in field_names(pdf):
+        raise Conflict("Văn bản này đã là bản sao được ký số.", field=COPY_FIELD)
+    pdf = flattened(pdf)
+    width, height = page_size(pdf, 0)
+    return sign(pdf, signer, COPY_FIELD, style=text_only_style(font, text), reason="Sao văn bản",
+                timestamper=timestamper, new_field=appendix_rect(width, height), page=0)
 
 
 def seal_appendix(pdf: bytes, signer: Signer, text: str, font: Path, *,

@@ -153,6 +153,13 @@ class SigningService:
                                              operation_id, Pin.of(pin))
 
     @rpc
+    def seal_copy(self, pdf_sha256: str, text: str, operation_id: str | None = None, pin: str | None = None) -> dict:
+        actor = self.actor.required()
+        actor.require_agency(self.db.agency_id)
+        actor.require(Role.CLERK, Role.SYSTEM)
+        return self._signing().seal_copy(pdf_sha256, text, operation_id, Pin.of(pin))
+
+    @rpc
     def verify(self, pdf_sha256: str) -> dict:
         actor = self.actor.required()
         actor.require_agency(self.db.agency_id)

@@ -345,6 +345,23 @@ class Signing:
                                     timestamper=self._timestamper())
         return self._remember(key, "leader", pdf_sha256, {"sha256": self._put(out)})
 
+    def seal_copy(self, pdf_sha256: str, text: str, operation_id: str | None = None,
+                  pin: Pin | str | None = None) -> dict:
+        """An electronic copy (sao y, sao lục, trích sao; NĐ 30/2020/NĐ-CP Điều 25–27): the copy form's text at the
+        top right of page 1, sealed with the agency's key like an issue; `pin` is the seal token's."""
+        with _wiped(Pin.of(pin)) as typed:
+            text = "\n".join(line.strip() for line in (text or "").strip().splitlines())
+            if not text or len(text) > 4 * MAX_TEXT:
+                raise ValidationFailed("Thể thức bản sao không hợp lệ.", value=text[:80])
+            key, done = self._remembered("seal_copy", pdf_sha256, [text], operation_id)
+            if done:
+                return done
+            pdf = self._pdf(pdf_sha256)
+            with open_signer(self._key_ref(seal_holder(self.agency_id), "seal"), self.settings, typed) as signer:
+                self._require_enrolled(seal_holder(self.agency_id), signer)
+                out = pades.seal_copy(pdf, signer, text, self._font(), timestamper=self._timestamper())
+            return self._remember(key, "seal_copy", pdf_sha256, {"sha256": self._put(out)})
+
     def fill_and_seal(self, pdf_sha256: str, number_text: str, date_text: str, notation: str,
                       appendix_sha256s: list[str] | None = None, operation_id: str | None = None,
                       pin: Pin | str | None = None) -> dict:

@@ -8,6 +8,7 @@ and internal recipients in column 5 and the copies in column 7. The same over PO
 from __future__ import annotations
 
 import re
+import subprocess
 import uuid
 
 import pytest
@@ -16,7 +17,15 @@ from playwright.sync_api import expect
 from services.common.clock import now_utc, vn_date
 from tests import screenshots
 from tests.deployment import demo_password
-from tests.e2e.helpers import browser_signed_in, csrf_of, pick, signed_in, vietnamese_pdf, wait_for
+from tests.e2e.helpers import (
+    browser_signed_in,
+    csrf_of,
+    legally_signed_pdf,
+    pick,
+    signed_in,
+    vietnamese_pdf,
+    wait_for,
+)
 from tests.e2e.test_register_unit_and_audit import waiting_issue_id
 from tests.gateway.test_api import csrf_token_of
 from tests.gateway.test_drafting import post, prepare_agency_for_drafts
@@ -99,6 +108,11 @@ def test_a_legal_normative_decision_issued_to_electronic_paper_and_internal_reci
         clerk = people[CLERK]
         doc = clerk.get(f"/api/v1/outgoing/{doc_id}").json()
         assert doc["code_notation"] == f"{year}/QĐ-UBND" and doc["issued_amount"] == 7
+        # the sealed PDF carries the number with the year in its "Số:" line
+        signed = next(a for a in doc["attachments"] if a["role"] == "signed")
+        text = subprocess.run(["pdftotext", "-", "-"], input=clerk.get(f"/tep/{doc_id}/{signed['sha256']}").content,
+                              capture_output=True, check=True).stdout.decode()
+        assert f"Số: {number}" in " ".join(text.split()), text[:500]
         assert {(r["organ_name"], r["channel"]) for r in doc["recipients"]} == {
             ("Sở Nội vụ tỉnh Tuyên Quang", "interconnect"), (COMPANY, "paper"), (UNIT_NAME, "internal")}
 
@@ -140,3 +154,73 @@ def test_a_legal_normative_decision_issued_to_electronic_paper_and_internal_reci
     finally:
         for client in people.values():
             client.close()
+
+
+def test_the_clerk_makes_a_sao_y_and_a_trich_sao_with_their_own_numbers(deployment, browser, artifacts_dir):
+    """Sao y (NĐ 30 Điều 25–27) of an issued document, in Chromium: own register, own number and notation
+    (01/SY-UBND …), the copy PDF with the copy form, sealed by the agency (legally valid); trích sao over REST."""
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    year = vn_date(now_utc()).year
+    clerk, admin = (signed_in(base, u, demo_password(deployment, u)) for u in (CLERK, ADMIN))
+    try:
+        opened = admin.post("/api/v1/registers", headers={"x-csrf-token": csrf_token_of(admin)},
+                            json={"direction": "copies", "year": year})
+        assert opened.status_code in (201, 409), opened.text
+        copies = next(r for r in clerk.get("/api/v1/registers", params={"direction": "copies"}).json()
+                      if r["year"] == year and r["scope"] == "all")
+        expected = copies["next_number"]
+        subject = f"Về việc sao văn bản (mã {uuid.uuid4().hex[:6]})"
+        web = clerk.get("/van-ban-di/gui").text
+        number = re.search(r'name="code_number"[^>]*value="(\d+)"', web).group(1)
+        signed, _ = legally_signed_pdf(deployment, H60, "ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", subject)
+        key = {"x-csrf-token": csrf_of(web), "Idempotency-Key": uuid.uuid4().hex}
+        sent = clerk.post("/api/v1/outgoing", headers=key,
+                          data={"code_number": number, "code_notation": "UBND-VP", "type_code": "CV",
+                                "promulgation_date": vn_date(now_utc()).isoformat(), "subject": subject,
+                                "recipients": [SNV]},
+                          files={"file": ("da-ky.pdf", signed, "application/pdf")})
+        assert sent.status_code == 201, sent.text
+        source = sent.json()["id"]
+
+        page = browser_signed_in(browser, base, CLERK, demo_password(deployment, CLERK))
+        page.goto(f"{base}/van-ban/{source}")
+        page.get_by_role("link", name="Sao văn bản (sao y, sao lục, trích sao)").click()
+        expect(page.get_by_role("heading", name="Sao văn bản", exact=True)).to_be_visible()
+        page.get_by_label("Hình thức sao").select_option("SY")
+        shot = artifacts_dir / "guide-42-sao-van-ban.png"
+        page.screenshot(path=str(shot), full_page=True)
+        page.get_by_role("button", name="Cấp số, đóng dấu bản sao").click()
+        copy_number = f"{expected:02d}/SY-UBND"
+        expect(page.get_by_role("heading", level=1)).to_contain_text(f"Bản sao: {copy_number}", timeout=120_000)
+        expect(page.locator("#van-ban-lien-quan")).to_contain_text(f"Bản sao của văn bản {number}/UBND-VP")
+        expect(page.get_by_text("Hợp lệ").first).to_be_visible()
+        copy_shot = artifacts_dir / "guide-43-ban-sao.png"
+        page.screenshot(path=str(copy_shot), full_page=True)
+        copy_id = page.url.split("/van-ban/")[1].split("?")[0]
+        listed = clerk.get("/api/v1/copies", params={"size": 100}).json()["items"]
+        assert copy_id in [d["id"] for d in listed]
+        detail = clerk.get(f"/api/v1/copies/{copy_id}").json()
+        assert detail["code_notation"] == "SY-UBND" and detail["direction"] == "copies"
+        sha = next(a["sha256"] for a in detail["attachments"] if a["role"] == "signed")
+        pdf = clerk.get(f"/tep/{copy_id}/{sha}").content
+        text = " ".join(subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
+                                       check=True).stdout.decode().split())
+        assert "SAO Y" in text and f"Số: {copy_number}" in text, text[:400]
+        page.goto(f"{base}/van-ban-sao")
+        expect(page.get_by_role("heading", name="Sổ bản sao")).to_be_visible()
+        expect(page.get_by_role("link", name=copy_number)).to_be_visible()
+        screenshots.publish([shot, copy_shot])
+
+        # REST: trích sao of the same document, the extract uploaded; the next number of the same series
+        extract = ("trich.pdf", vietnamese_pdf("TRÍCH SAO", subject), "application/pdf")
+        made = clerk.post(f"/api/v1/documents/{source}/copies", headers={"x-csrf-token": csrf_token_of(clerk)},
+                          data={"form": "TrS"}, files={"file": extract})
+        assert made.status_code == 201, made.text
+        assert (made.json()["code_number"], made.json()["code_notation"]) == (f"{expected + 1:02d}", "TrS-UBND")
+        refused = clerk.post(f"/api/v1/documents/{source}/copies", headers={"x-csrf-token": csrf_token_of(clerk)},
+                             data={"form": "TrS"})
+        assert refused.status_code == 422 and "phần được trích" in refused.text
+    finally:
+        clerk.close()
+        admin.close()
+

@@ -11,8 +11,8 @@ from services.registry import operations as ops
 from services.registry.domain import Direction
 from services.registry.numbering import numbering_year
 from services.reporting.domain import outgoing_register_rows
-from tests.registry.conftest import OTHER
-from tests.registry.test_flows import draft, events, fake_sign
+from tests.registry.conftest import OTHER, sha
+from tests.registry.test_flows import draft, events, fake_sign, signed_ok
 
 ELECTRONIC = {"organ_id": OTHER, "organ_name": "UBND TP Đà Nẵng"}
 
@@ -88,3 +88,46 @@ def test_paper_and_internal_recipients_stay_home_and_the_copies_are_counted(db, 
     with pytest.raises(ValidationFailed) as exc:
         ops.issue_outgoing(db, clerk, other["id"], registers["outgoing"], [ELECTRONIC], fake_sign(), issued_amount=0)
     assert exc.value.code == "bad_amount"
+
+
+# --- electronic copies (sao y, sao lục, trích sao; NĐ 30 Điều 25–27) -----------------------------------------
+
+def fake_seal(calls: list):
+    def seal(pdf, text, operation_id=None):
+        calls.append((pdf, text, operation_id))
+        return {"sha256": sha(f"copy {pdf} {text.splitlines()[2]}")}
+    return seal
+
+
+def test_copies_have_their_own_register_numbers_and_notation(db, edge, admin, clerk, registers):
+    copies = ops.create_register(db, admin, Direction.COPIES, numbering_year())
+    assert copies["name"] == f"Sổ bản sao năm {numbering_year()}"
+    source = ops.register_outgoing_signed(db, clerk, {"type_code": "QĐ", "subject": "Quyết định về nhân sự",
+                                                      "code_notation": "QĐ-UBND"}, sha("qd"), [ELECTRONIC],
+                                          registers["outgoing"], signed_ok)
+    calls: list = []
+    first = ops.make_copy(db, clerk, source["id"], "SY", copies["id"], fake_seal(calls))
+    assert (first["code_number"], first["code_notation"], first["type_name"]) == ("01", "SY-UBND", "Bản sao y")
+    pdf, text, operation = calls[0]
+    assert pdf == sha("qd") and text.splitlines()[:3] == ["SAO Y", "ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG",
+                                                         "Số: 01/SY-UBND"]
+    assert text.splitlines()[3].endswith("+07:00")                       # ISO 8601, Vietnam time
+    assert operation == f"copy:{source['id']}:SY:{copies['id']}:1"
+    got = ops.get_document(db, clerk, first["id"])
+    assert [(lk["to"], lk["kind"]) for lk in got["links"]] == [(source["id"], "copy_of")]
+    assert [a["role"] for a in got["attachments"]] == ["signed"] and got["direction"] == "copies"
+    assert "copy_made" in [h["action"] for h in ops.get_document(db, clerk, source["id"])["history"]]
+    second = ops.make_copy(db, clerk, source["id"], "TrS", copies["id"], fake_seal(calls), sha("extract"))
+    assert (second["code_number"], second["code_notation"]) == ("02", "TrS-UBND") and calls[1][0] == sha("extract")
+    assert [d["id"] for d in ops.list_copies(db, clerk)["items"]] == [second["id"], first["id"]]
+    with pytest.raises(ValidationFailed) as exc:                         # trích sao needs the extract
+        ops.make_copy(db, clerk, source["id"], "TrS", copies["id"], fake_seal(calls))
+    assert exc.value.code == "missing_field"
+    with pytest.raises(ValidationFailed) as exc:                         # the outgoing register gives no copy numbers
+        ops.make_copy(db, clerk, source["id"], "SY", registers["outgoing"], fake_seal(calls))
+    assert exc.value.code == "wrong_register"
+    with pytest.raises(ValidationFailed):
+        ops.make_copy(db, clerk, source["id"], "XX", copies["id"], fake_seal(calls))
+    with pytest.raises(ValidationFailed) as exc:                         # a copy is not copied again
+        ops.make_copy(db, clerk, first["id"], "SY", copies["id"], fake_seal(calls))
+    assert exc.value.code == "not_copyable"
