@@ -80,23 +80,15 @@ def install(app: FastAPI) -> None:
 
 
 def _api() -> APIRouter:
-    from gateway.api import (
-        COMMON_ERRORS,
-        DOC_ID,
-        NOT_FOUND,
-        DocumentDetail,
-        DocumentSummary,
-        Page,
-        PageNo,
-        PageSize,
-        bearer,
-    )
+    from gateway import api as rest
 
-    api = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Security(bearer)], tags=["Bản sao"])
+    api = APIRouter(prefix="/api/v1", responses=rest.COMMON_ERRORS, dependencies=[Security(rest.bearer)],
+                    tags=["Bản sao"])
 
-    @api.post("/documents/{doc_id}/copies", response_model=DocumentDetail, status_code=201, responses=NOT_FOUND,
+    @api.post("/documents/{doc_id}/copies", response_model=rest.DocumentDetail, status_code=201,
+              responses=rest.NOT_FOUND,
               summary="Sao y, sao lục, trích sao một văn bản (bản sao điện tử có số riêng, đóng dấu cơ quan)")
-    def create_copy(doc_id: str = Path(pattern=DOC_ID),
+    def create_copy(doc_id: str = Path(pattern=rest.DOC_ID),
                     form: str = Form(..., pattern="^(SY|SL|TrS)$", description="SY sao y, SL sao lục, TrS trích sao"),
                     register_id: str | None = Form(None, max_length=64, description="A copies register of this year; "
                                                    "default: the first open one"),
@@ -106,16 +98,15 @@ def _api() -> APIRouter:
         made = make_copy(g, v, doc_id, form, register_id, pin, file)
         return g.backends.call(v.actor, "registry", "get_document", made["id"])
 
-    @api.get("/copies/{doc_id}", response_model=DocumentDetail, responses=NOT_FOUND,
+    @api.get("/copies/{doc_id}", response_model=rest.DocumentDetail, responses=rest.NOT_FOUND,
              summary="Một bản sao: số, ký hiệu, tệp đã đóng dấu, văn bản được sao (links: copy_of)")
-    def copy_detail(doc_id: str = Path(pattern=DOC_ID), v: Viewer = Depends(viewer),
+    def copy_detail(doc_id: str = Path(pattern=rest.DOC_ID), v: Viewer = Depends(viewer),
                     g: Gateway = Depends(gw)) -> dict[str, Any]:
-        from gateway.api import _document
+        return rest._document(g, v, doc_id, "copies")
 
-        return _document(g, v, doc_id, "copies")
-
-    @api.get("/copies", response_model=Page[DocumentSummary], summary="Sổ bản sao: các bản sao của cơ quan")
-    def copies(page: int = PageNo, size: int = PageSize, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)) -> dict:
+    @api.get("/copies", response_model=rest.Page[rest.DocumentSummary], summary="Sổ bản sao: các bản sao của cơ quan")
+    def copies(page: int = rest.PageNo, size: int = rest.PageSize, v: Viewer = Depends(viewer),
+               g: Gateway = Depends(gw)) -> dict:
         return g.backends.call(v.actor, "registry", "list_copies", page, size)
 
     return api
