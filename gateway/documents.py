@@ -21,7 +21,7 @@ from gateway.issuing import copies, issue_choices, recipients_by_channel
 from gateway.labels import attachment_role, file_kind, hub_label, province_names
 from gateway.recall import CHANGE_ACTIONS, change_context, history_note
 from gateway.recall import install as recall_install
-from gateway.reception import with_reception_clock
+from gateway.reception import waiting_panel
 from gateway.web import People, panel
 from services.common import clock
 from services.common.errors import CongVanError, NotFound, ValidationFailed
@@ -286,9 +286,8 @@ def install(app: FastAPI) -> None:
 
     @app.get("/van-ban-den/cho-tiep-nhan", response_class=HTMLResponse, include_in_schema=False)
     def waiting_reception(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        waiting = panel(g, v, "Văn bản đến chờ tiếp nhận", "registry", "list_waiting_reception")
-        with_reception_clock(g, v, waiting.rows or [])   # the agency's limit in working hours, from arrival
-        return render(request, "list.html", v, panel=waiting)
+        # the agency's limit in working hours, from arrival
+        return render(request, "list.html", v, panel=waiting_panel(g, v))
 
     @app.get("/van-ban-den", response_class=HTMLResponse, include_in_schema=False)
     def incoming_register(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):

@@ -40,6 +40,15 @@ def reception_clock(arrived: datetime, calendar: WorkCalendar, limit_hours: floa
             "reception_text": text, "reception_due_label": to_vn(due).strftime("%H:%M %d/%m/%Y")}
 
 
+def waiting_panel(g: Gateway, v: Viewer, link: str | None = None) -> Any:
+    """The list "Văn bản đến chờ tiếp nhận" with each document's clock (its page and the clerk's home page)."""
+    from gateway.web import panel
+
+    waiting = panel(g, v, "Văn bản đến chờ tiếp nhận", "registry", "list_waiting_reception", link)
+    with_reception_clock(g, v, waiting.rows or [])
+    return waiting
+
+
 def with_reception_clock(g: Gateway, v: Viewer, rows: list[dict[str, Any]],
                          now: datetime | None = None) -> list[dict[str, Any]]:
     """The rows with their clock; the agency's limit and calendar are read once from routing. Rows without an

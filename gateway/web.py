@@ -125,8 +125,9 @@ def home_jobs(g: Gateway, v: Viewer) -> list[Job]:
         from gateway.recall import home_panels
 
         jobs.append(lambda: home_panels(g, v))
-        jobs.append(lambda: [panel(g, v, "Văn bản đến chờ tiếp nhận", "registry", "list_waiting_reception",
-                                   "/van-ban-den/cho-tiep-nhan")])
+        from gateway.reception import waiting_panel
+
+        jobs.append(lambda: [waiting_panel(g, v, "/van-ban-den/cho-tiep-nhan")])   # with the reception clock
         jobs.append(lambda: [fetch(g, v, "Văn bản đến chờ trình", "list_incoming", "handlings",
                                    "/xu-ly?hop=cho-trinh", box="to_submit")])
         jobs.append(lambda: [panel(g, v, "Văn bản đi chờ ban hành", "registry", "list_waiting_issue",

@@ -131,6 +131,13 @@ def test_a_legal_normative_decision_issued_to_electronic_paper_and_internal_reci
         listed_page = receiver.get("/van-ban-den/cho-tiep-nhan").text
         row = next(r for r in listed_page.split("<tr") if title in r)
         assert "Hạn vào sổ (từ khi đến)" in listed_page and "làm việc" in row and "hạn " in row
+        assert "Hạn vào sổ (từ khi đến)" in receiver.get("/").text          # the clerk's home page too
+        waiting_page = browser_signed_in(browser, base, SNV_CLERK, demo_password(deployment, SNV_CLERK))
+        waiting_page.goto(f"{base}/van-ban-den/cho-tiep-nhan")
+        expect(waiting_page.get_by_role("row", name=re.compile(re.escape(title)))).to_contain_text("làm việc")
+        clock_shot = artifacts_dir / "guide-44-cho-tiep-nhan-han-vao-so.png"
+        waiting_page.screenshot(path=str(clock_shot), full_page=True)
+        screenshots.publish([clock_shot])
 
         # REST: the next decision, legal-normative, takes the next number of the same series
         second = signed_decision(people, f"Quyết định sửa đổi quy chế văn thư (mã {tag})")
