@@ -102,8 +102,11 @@ class PdfPages(BaseModel):
 
 
 @router.get("", summary="Tải tệp về", response_class=Response,
-            responses={200: {"content": {"application/octet-stream": {}}, "description": "The file's bytes"},
-                       206: {"description": "The requested byte range"}},
+            # The file's own type (application/pdf, image/png, a DOCX...): any media type, as bytes.
+            responses={200: {"content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+                             "description": "The file's bytes, served with its own Content-Type"},
+                       206: {"content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+                             "description": "The requested byte range"}},
             description="The file's bytes, with its name in Content-Disposition. Range requests are served (206).")
 def api_download(request: Request, doc_id: str = DocId, sha256: str = Sha256, v: Viewer = Depends(viewer),
                  g: Gateway = Depends(gw)) -> Response:

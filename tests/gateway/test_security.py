@@ -621,7 +621,8 @@ def seeded_ids(dep) -> dict[str, Any]:
         registered = clerk.post(f"/api/v1/incoming/{doc['id']}/register", json={})
         assert registered.status_code == 200, registered.text
         dossier = clerk.post("/api/v1/dossiers", json={"title": f"Hồ sơ {subject}",
-                                                       "file_notation": f"{secrets.randbelow(900) + 100}.ST"})
+                                                       "file_notation": f"{secrets.randbelow(900) + 100}.ST",
+                                                       "retention": "10 năm"})
         assert dossier.status_code == 201, dossier.text
         task = clerk.post("/api/v1/tasks", json={"title": f"Công việc {subject}"})
         assert task.status_code == 201, task.text
