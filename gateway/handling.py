@@ -234,7 +234,7 @@ def link_incoming(g: Gateway, v: Viewer, incoming_id: str, kind: str, target_id:
 # Steps that carry one note to routing (the others take people, roles or dates: written out below).
 TEXT_STEPS = [
     TextStep("luu-tham-khao", "note", "keep_for_reference", "da-luu"),
-    TextStep("ket-thuc", "reason", "close_no_action", "da-ket-thuc"),
+    TextStep("ket-thuc", "reason", "close_no_action", "da-ket-thuc", late_entry=True),
     TextStep("tam-dung", "note", "mark_waiting", "da-tam-dung"),
     TextStep("tiep-tuc", "note", "resume_incoming", "da-tiep-tuc"),
     TextStep("y-kien", "text", "send_opinion", "da-gui-y-kien"),

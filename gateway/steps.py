@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI, Form
 from fastapi.responses import RedirectResponse
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw
+from services.common.errors import ValidationFailed
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,7 @@ class TextStep:
     field: str         # the form field carried to routing (note, reason, text, comment)
     method: str        # routing's RPC, called as method(item_id, text)
     notice: str        # the notice key of the page redirected to
+    late_entry: bool = False  # routing's method takes the real time of a step entered after an outage
 
 
 def install_text_steps(app: FastAPI, prefix: str, id_type: type, steps: list[TextStep],
@@ -32,6 +34,9 @@ def _install(app: FastAPI, prefix: str, id_type: type, step: TextStep,
              g: Gateway = Depends(gw)) -> RedirectResponse:
         # a step entered after an outage carries its real time (only the forms that offer it send one)
         late = {"happened_at": late_entry_at.strip()} if late_entry_at.strip() else {}
+        if late and not step.late_entry:
+            raise ValidationFailed("Bước này không nhập muộn được: bỏ trống 'Thời điểm thực tế'.",
+                                   field="late_entry_at", value=late_entry_at)
         g.backends.call(v.actor, "routing", step.method, item_id, text, **late)
         return back(item_id, step.notice)
 

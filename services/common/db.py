@@ -395,3 +395,21 @@ def add_later_columns(metadata: MetaData, columns: dict[str, tuple[str, ...]]) -
                 if name not in present:
                     kind = table.c[name].type.compile(dialect=connection.dialect)
                     connection.execute(text(f"ALTER TABLE {table_sql(connection, table)} ADD COLUMN {name} {kind}"))
+
+
+def get_or_add(session: Session, model: type, key: Any, make: Any) -> Any:
+    """The row of `model` with primary key `key`, added from `make()` when missing. Two workers (or an RPC and an
+    event of one agency) may both find it missing: the loser's insert fails in its savepoint and it reads the
+    winner's row, instead of failing the whole unit of work on the unique key."""
+    row = session.get(model, key)
+    if row is not None:
+        return row
+    row = make()
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        row = session.get(model, key, populate_existing=True)
+        if row is None:
+            raise
+    return row

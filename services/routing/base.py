@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from services.common.actor import Actor, Role
 from services.common.clock import now_utc, to_vn
-from services.common.db import Database
+from services.common.db import Database, get_or_add
 from services.common.errors import NotFound
 from services.common.workcalendar import WorkCalendar, calendar_for
 from services.routing import domain
@@ -76,23 +76,17 @@ class RoutingBase:
         """Keep the staff directory fresh from the actors we see (the gateway is the source of truth)."""
         if actor.has(Role.SYSTEM):
             return
-        staff = session.get(Staff, actor.user_id)
         roles = sorted(actor.roles)
-        if staff is None:
-            session.add(Staff(user_id=actor.user_id, username=actor.username, full_name=actor.full_name,
-                              unit=actor.unit, roles=roles))
-        elif (staff.unit, staff.roles, staff.full_name) != (actor.unit, roles, actor.full_name or staff.full_name):
+        staff = get_or_add(session, Staff, actor.user_id, lambda: Staff(
+            user_id=actor.user_id, username=actor.username, full_name=actor.full_name, unit=actor.unit, roles=roles))
+        if (staff.unit, staff.roles, staff.full_name) != (actor.unit, roles, actor.full_name or staff.full_name):
             staff.unit, staff.roles = actor.unit, roles
             staff.full_name = actor.full_name or staff.full_name
 
     def _config(self, session: Session) -> AgencyConfig:
-        cfg = session.get(AgencyConfig, self.agency_id)
-        if cfg is None:
-            cfg = AgencyConfig(agency_id=self.agency_id, agency_name="", calendar={}, registration_limit_hours=8,
-                               default_deadline_days=10, due_soon_hours=8, review_chain=None)
-            session.add(cfg)
-            session.flush()
-        return cfg
+        return get_or_add(session, AgencyConfig, self.agency_id, lambda: AgencyConfig(
+            agency_id=self.agency_id, agency_name="", calendar={}, registration_limit_hours=8,
+            default_deadline_days=10, due_soon_hours=8, review_chain=None))
 
     def _calendar(self, cfg: AgencyConfig) -> WorkCalendar:
         return calendar_for(cfg.calendar or {}, self._calendars)
