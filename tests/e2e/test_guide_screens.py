@@ -319,7 +319,7 @@ def test_screens_of_the_user_guide(deployment, browser, artifacts_dir, tmp_path,
     guide.click(clerk, clerk.get_by_role("link", name="Cấp số và ban hành"))
     expect(clerk.get_by_role("heading", level=1)).to_have_text("Cấp số và ban hành văn bản")
     expect(clerk.locator("#so-se-cap")).to_contain_text("/")
-    pick(clerk, "Nơi nhận", SNV)
+    pick(clerk, "Gửi điện tử qua trục liên thông", SNV)
     guide.shot(clerk, "van-thu-ban-hanh")
     guide.click(clerk, clerk.get_by_role("button", name="Cấp số, đóng dấu và ban hành"))
     expect(clerk.get_by_role("status")).to_have_text("Đã gửi văn bản.")

@@ -192,7 +192,7 @@ def play(story: Story, tmp_path: Path) -> None:
     story.open_row(tq_clerk, "/van-ban-di/cho-ban-hanh", reply_title, "the signed reply in 'chờ ban hành'")
     tq_clerk.get_by_role("link", name="Cấp số và ban hành").click()
     expect(tq_clerk.locator("#so-se-cap")).to_contain_text("/")
-    pick(tq_clerk, "Nơi nhận", H17)
+    pick(tq_clerk, "Gửi điện tử qua trục liên thông", H17)
     story.shot(tq_clerk, "van-thu-ban-hanh")
     tq_clerk.get_by_role("button", name="Cấp số, đóng dấu và ban hành").click()
     expect(tq_clerk.get_by_role("status")).to_have_text("Đã gửi văn bản.")
