@@ -328,6 +328,12 @@ def test_screens_of_the_user_guide(deployment, browser, artifacts_dir, tmp_path,
 
     # -- Sở Nội vụ receives the signed reply: valid verdict (the leader's signature and the seal); registers it --
     guide.open_row(sender, "/van-ban-den/cho-tiep-nhan", reply_title, "the reply at Sở Nội vụ")
+    # The package is listed once stored; signing's verdict follows it: a clerk reloads while it says "Đang kiểm tra".
+    for _ in range(240):
+        if "Đang kiểm tra" not in sender.locator("dl.meta").inner_text():
+            break
+        sender.wait_for_timeout(500)
+        sender.reload()
     expect(sender.get_by_text("Văn bản có giá trị pháp lý").first).to_be_visible()
     guide.shot(sender, "van-ban-den-chu-ky-hop-le")
     guide.click(sender, sender.get_by_role("button", name="Tiếp nhận và vào sổ"))
