@@ -229,6 +229,9 @@ TAGS = [
     {"name": "Tra cứu", "description": "Tra cứu văn bản theo thuộc tính và nội dung"},
     {"name": "Lịch công tác", "description": "The leadership's weekly work schedule (Bình Định Đ3.1)"},
     {"name": "Quản trị", "description": "The agency's rules, per province and agency, with their legal sources"},
+    {"name": "Thông báo nội bộ", "description": "Internal notices of the agency, with read receipts (/thong-bao)"},
+    {"name": "Ủy quyền", "description": "A leader's delegation of assigning, supervising, approving (/uy-quyen)"},
+    {"name": "Nhắc việc", "description": "The caller's in-app reminders (/nhac-viec)"},
 ]
 
 PageNo = Query(1, ge=1, le=100_000, description="Page number, from 1")
@@ -389,10 +392,10 @@ def install(app: FastAPI) -> None:
 
     app.include_router(router)
     app.include_router(api_clerk.router)
-    from gateway import api_drafting, api_handling, api_office, api_work, idempotency
+    from gateway import api_drafting, api_handling, api_notices, api_office, api_work, idempotency
 
     app.include_router(api_office.router)
     idempotency.install(app.state.gateway)
-    for module in (api_handling, api_drafting, api_work):  # issue 18: every write of the screens
+    for module in (api_handling, api_drafting, api_work, api_notices):  # issue 18: every write of the screens
         app.include_router(module.router)
     _problem_media_types(app)

@@ -58,6 +58,33 @@ def comment_task(g: Gateway, v: Viewer, task_id: int, text: str) -> dict[str, An
     return g.backends.call(v.actor, "routing", "comment_task", task_id, text)
 
 
+# -- notices and delegation, shared by the forms below and the REST API (gateway/api_notices.py) ------------------
+
+def publish_notice(g: Gateway, v: Viewer, title: str, body: str, units: list[str]) -> dict[str, Any]:
+    """A notice to the whole agency, or only to the units named (a department head: their own unit)."""
+    return g.backends.call(v.actor, "routing", "publish_notice", title, body, [u for u in units if u] or None)
+
+
+def open_notice(g: Gateway, v: Viewer, notice_id: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The notice, with its readers for its publisher and leaders (None for others)."""
+    # Opening the notice is the read receipt (idempotent in routing: one receipt per person).
+    notice = g.backends.call(v.actor, "routing", "read_notice", notice_id)
+    readers = None
+    if notice["published_by"] == v.user.id or v.has("leader"):
+        readers = g.backends.call(v.actor, "routing", "notice_readers", notice_id)
+    return notice, readers
+
+
+def delegate(g: Gateway, v: Viewer, delegate_user_id: str, starts_at: str, ends_at: str, scopes: list[str],
+             note: str) -> dict[str, Any]:
+    """A leader's delegation for a period and the scopes named (routing checks role, period and the agency's
+    signing-delegation rule)."""
+    if not [s for s in scopes if s]:
+        raise ValidationFailed("Chọn ít nhất một phạm vi ủy quyền.", field="scopes")
+    return g.backends.call(v.actor, "routing", "delegate", delegate_user_id, starts_at, ends_at,
+                           [s for s in scopes if s], note)
+
+
 def install(app: FastAPI) -> None:
     _install_tasks(app)
     _install_notices(app)
@@ -127,16 +154,12 @@ def _install_notices(app: FastAPI) -> None:
     @app.post("/thong-bao", include_in_schema=False)
     def publish(title: str = Form(...), body: str = Form(""), units: list[str] = Form([]),
                 v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        notice = g.backends.call(v.actor, "routing", "publish_notice", title, body, [u for u in units if u] or None)
+        notice = publish_notice(g, v, title, body, units)
         return RedirectResponse(f"/thong-bao/{notice['notice_id']}?ket-qua=da-dang", status_code=303)
 
     @app.get("/thong-bao/{notice_id}", response_class=HTMLResponse, include_in_schema=False)
     def notice_page(request: Request, notice_id: int, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        # Opening the notice is the read receipt (idempotent in routing: one receipt per person).
-        notice = g.backends.call(v.actor, "routing", "read_notice", notice_id)
-        readers = None
-        if notice["published_by"] == v.user.id or v.has("leader"):
-            readers = g.backends.call(v.actor, "routing", "notice_readers", notice_id)
+        notice, readers = open_notice(g, v, notice_id)
         return render(request, "work_notice.html", v, n=notice, readers=readers, people=_people(g, v),
                       result=_result(request))
 
@@ -161,12 +184,10 @@ def _install_delegation(app: FastAPI) -> None:
                       default_end=(start + timedelta(days=7)).replace(hour=17, minute=0).strftime("%Y-%m-%dT%H:%M"))
 
     @app.post("/uy-quyen", include_in_schema=False)
-    def delegate(delegate_user_id: str = Form(...), starts_at: str = Form(...), ends_at: str = Form(...),
-                 scopes: list[str] = Form([]), note: str = Form(""), v: Viewer = Depends(csrf_checked),
-                 g: Gateway = Depends(gw)):
-        if not scopes:
-            raise ValidationFailed("Chọn ít nhất một phạm vi ủy quyền.", field="scopes")
-        g.backends.call(v.actor, "routing", "delegate", delegate_user_id, starts_at, ends_at, scopes, note)
+    def delegate_form(delegate_user_id: str = Form(...), starts_at: str = Form(...), ends_at: str = Form(...),
+                      scopes: list[str] = Form([]), note: str = Form(""), v: Viewer = Depends(csrf_checked),
+                      g: Gateway = Depends(gw)):
+        delegate(g, v, delegate_user_id, starts_at, ends_at, scopes, note)
         return RedirectResponse("/uy-quyen?ket-qua=da-uy-quyen", status_code=303)
 
     @app.post("/uy-quyen/{delegation_id}/ket-thuc", include_in_schema=False)
