@@ -4,7 +4,7 @@ the median delivery time; per agency of the province its usage; inline-SVG bar c
 The figures come from each hub's own `GET /report` (services/interconnect/hub_report.py), called with the hub's
 bearer token from HUB_REPORTS_FILE: the gateway never opens a hub's database. Who sees what: a person with the role
 `hub_operator` sees the hub that serves their agency; the operator at an agency served by the national hub sees
-every configured hub (domain.hubs_visible). Everyone else is refused with a Vietnamese message.
+every configured hub (hub_rules.hubs_visible). Everyone else is refused with a Vietnamese message.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, Response
 from gateway.app import Gateway, Viewer, gw, render, viewer
 from gateway.reports import FORMAT, _format, _period, bars
 from services.common.errors import CongVanError, Forbidden
-from services.reporting import domain
+from services.reporting import domain, hub_rules
 
 log = logging.getLogger(__name__)
 ROLE = "hub_operator"
@@ -65,7 +65,7 @@ def fetch(hub: dict[str, Any], code: str, start: str, end: str, timeout: float) 
 def visible(g: Gateway, v: Viewer) -> dict[str, dict[str, Any]]:
     v.actor.require(ROLE)
     config = hub_config(g)
-    codes = domain.hubs_visible(v.user.agency_id, config)
+    codes = hub_rules.hubs_visible(v.user.agency_id, config)
     if not codes:
         raise Forbidden("Cơ quan của bạn không vận hành trục liên thông nào trong cấu hình của hệ thống.",
                         user=v.user.username, agency=v.user.agency_id)
@@ -104,11 +104,11 @@ def charts(reports: list[dict[str, Any]]) -> dict[str, Any]:
 def export(kind: str, organ_name: str, period: str, reports: list[dict[str, Any]], start: str, end: str) -> Response:
     from services.reporting import pdf, xlsx
 
-    sections = domain.hub_report_sections(reports)
+    sections = hub_rules.hub_report_sections(reports)
     if kind == "pdf":
-        data, ctype = pdf.report_pdf(domain.HUB_REPORT_TITLE, organ_name, period, sections), "application/pdf"
+        data, ctype = pdf.report_pdf(hub_rules.HUB_REPORT_TITLE, organ_name, period, sections), "application/pdf"
     else:
-        data = xlsx.report_xlsx(domain.HUB_REPORT_TITLE, organ_name, period, sections)
+        data = xlsx.report_xlsx(hub_rules.HUB_REPORT_TITLE, organ_name, period, sections)
         ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     name = f"bao-cao-truc-lien-thong_{start}_{end}.{kind}"
     return Response(data, media_type=ctype, headers={
@@ -125,8 +125,8 @@ def install(app: FastAPI) -> None:
         reports, errors = collect(g, hubs, start, end)
         return render(request, "hubreport_index.html", v, reports=reports, errors=errors, tu=start, den=end,
                       period=domain.period_text(start, end), charts=charts(reports),
-                      sections=domain.hub_report_sections(reports), duration=domain.duration_text,
-                      figures=domain.HUB_FIGURES_VI)
+                      sections=hub_rules.hub_report_sections(reports), duration=hub_rules.duration_text,
+                      figures=hub_rules.HUB_FIGURES_VI)
 
     @app.get(f"{PATH}/tai-ve", include_in_schema=False)
     def hub_report_download(tu: str | None = None, den: str | None = None, dinh_dang: str = FORMAT,

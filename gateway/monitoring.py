@@ -6,7 +6,7 @@ PromQL from Prometheus (PROMETHEUS_URL): per hub its dead letters; per agency th
 age of the oldest one (against the 8-hour registration limit), the dead letters of its own vhost and what its edge
 has recorded but the hub not yet confirmed; and the alerts firing for them.
 
-Who sees what: a `hub_operator` sees the hubs domain.hubs_visible gives (the hub serving their agency, every hub
+Who sees what: a `hub_operator` sees the hubs hub_rules.hubs_visible gives (the hub serving their agency, every hub
 for the national hub's operator) with all their agencies; an agency's `admin` sees their own agency's row. Everyone
 else is refused. Page: GET /van-hanh/hang-doi; REST: GET /api/v1/monitoring/queues (same figures, JSON).
 """
@@ -30,7 +30,7 @@ from gateway.hub_reports import hub_config
 from services.common.clock import to_vn
 from services.common.errors import CongVanError, Forbidden
 from services.common.workcalendar import DEFAULT_REGISTRATION_LIMIT_HOURS
-from services.reporting import domain
+from services.reporting import hub_rules
 
 log = logging.getLogger(__name__)
 PATH = "/van-hanh/hang-doi"
@@ -74,7 +74,7 @@ def scope(v: Viewer, config: dict[str, dict[str, Any]]) -> tuple[dict[str, list[
                         "hàng đợi.", user=v.user.username)
     seen: dict[str, list[str]] = {}
     if is_operator:
-        for code in domain.hubs_visible(v.user.agency_id, config):
+        for code in hub_rules.hubs_visible(v.user.agency_id, config):
             seen[code] = list(config[code].get("agencies") or [])
     if is_admin:
         for code, hub in config.items():
@@ -272,5 +272,5 @@ def install(app: FastAPI) -> None:
             # The page itself works: it tells the operator that the figures' source is down (the API answers 503).
             log.warning("queue page without figures: %s %s", exc.message_vi, exc.details)
             return render(request, "monitoring_queues.html", v, data=None, error=exc.message_vi)
-        return render(request, "monitoring_queues.html", v, data=data, duration=domain.duration_text, error=None,
+        return render(request, "monitoring_queues.html", v, data=data, duration=hub_rules.duration_text, error=None,
                       generated=to_vn(datetime.fromisoformat(data["generated_at"])).strftime("%H:%M:%S %d/%m/%Y"))

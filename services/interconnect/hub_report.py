@@ -26,7 +26,7 @@ from services.common.clock import VN_TZ
 from services.common.db import Database
 from services.common.observability import Route
 from services.common.settings import CommonSettings
-from services.reporting import domain
+from services.reporting import domain, hub_rules
 
 
 def _bound(day: date | None, shift: int = 0) -> str | None:
@@ -130,7 +130,7 @@ def report_route(database: Database, code: str, name: str, served: dict[str, str
             days = [date.fromisoformat(query[k][0]) if query.get(k) else None for k in ("from", "to")]
         except ValueError:
             return _json(400, {"error": "bad_date", "message": "Ngày không hợp lệ (dạng năm-tháng-ngày)."})
-        report = domain.hub_report(code, name, relay_entries(database, *days), served, reason_labels)
+        report = hub_rules.hub_report(code, name, relay_entries(database, *days), served, reason_labels)
         report["period"] = {"from": days[0].isoformat() if days[0] else None,
                             "to": days[1].isoformat() if days[1] else None}
         return _json(200, report)

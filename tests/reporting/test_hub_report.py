@@ -1,4 +1,4 @@
-"""The per-hub report: the pure counting rules (domain.hub_report, hubs_visible, sections) and the hub's
+"""The per-hub report: the pure counting rules (hub_rules.hub_report, hubs_visible, sections) and the hub's
 `GET /report` endpoint over a real relay log (SQLite) and a real HTTP server (serve_metrics)."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from services.interconnect.hub_report import (
 from services.interconnect.models import HubBase
 from services.interconnect.relaylog import RelayLog
 from services.interconnect.topology import DEMO
-from services.reporting import domain
+from services.reporting import hub_rules
 from tests.interconnect.harness import edoc
 
 UB, SNV, DN, VPCP = "000.00.00.H60", "000.00.09.H60", "000.00.00.H17", "000.00.00.G22"
@@ -68,7 +68,7 @@ ENTRIES = [
 
 
 def test_hub_report_counts_each_package_once_and_documents_apart_from_statuses():
-    report = domain.hub_report("H60", "Trục tỉnh", ENTRIES, SERVED, {"TOO_LARGE": "Quá dung lượng"})
+    report = hub_rules.hub_report("H60", "Trục tỉnh", ENTRIES, SERVED, {"TOO_LARGE": "Quá dung lượng"})
     assert (report["sent"], report["received"], report["delivered"], report["routed"], report["rejected"]) == \
         (3, 8, 5, 1, 3)
     assert report["rejected_by_reason"] == [
@@ -84,16 +84,16 @@ def test_hub_report_counts_each_package_once_and_documents_apart_from_statuses()
 
 
 def test_hub_report_lists_every_served_agency_even_without_traffic():
-    report = domain.hub_report("H60", "Trục tỉnh", [], SERVED)
+    report = hub_rules.hub_report("H60", "Trục tỉnh", [], SERVED)
     assert report["sent"] == report["rejected"] == 0 and report["median_delivery_seconds"] is None
     assert [(a["organ_id"], a["sent"], a["received"], a["rejected"]) for a in report["agencies"]] == [
         (UB, 0, 0, 0), (SNV, 0, 0, 0)]
 
 
 def test_message_kind_of_old_rows_without_kind_is_unknown():
-    assert domain.message_kind(row("received", "x", 0, detail="from hub.national")) is None
-    assert domain.message_kind(row("received", "x", 0, detail="from hub.national; kind=status")) == "status"
-    assert domain.message_kind(row("validated", "x", 0, detail="")) == "edoc"
+    assert hub_rules.message_kind(row("received", "x", 0, detail="from hub.national")) is None
+    assert hub_rules.message_kind(row("received", "x", 0, detail="from hub.national; kind=status")) == "status"
+    assert hub_rules.message_kind(row("validated", "x", 0, detail="")) == "edoc"
 
 
 HUBS = {"national": {"parent": None, "agencies": [VPCP]}, "H60": {"parent": "national", "agencies": [UB, SNV]},
@@ -101,23 +101,23 @@ HUBS = {"national": {"parent": None, "agencies": [VPCP]}, "H60": {"parent": "nat
 
 
 def test_an_operator_sees_the_hub_of_their_agency_and_the_national_operator_sees_all():
-    assert domain.hubs_visible(SNV, HUBS) == ["H60"]
-    assert domain.hubs_visible(DN, HUBS) == ["H17"]
-    assert domain.hubs_visible(VPCP, HUBS) == ["national", "H17", "H60"]
-    assert domain.hubs_visible("000.00.00.H99", HUBS) == []
+    assert hub_rules.hubs_visible(SNV, HUBS) == ["H60"]
+    assert hub_rules.hubs_visible(DN, HUBS) == ["H17"]
+    assert hub_rules.hubs_visible(VPCP, HUBS) == ["national", "H17", "H60"]
+    assert hub_rules.hubs_visible("000.00.00.H99", HUBS) == []
 
 
 def test_duration_text_in_vietnamese():
-    assert domain.duration_text(None) == "—"
-    assert domain.duration_text(0.84) == "0,8 giây"
-    assert domain.duration_text(125) == "2 phút 5 giây"
-    assert domain.duration_text(3 * 3600 + 61) == "3 giờ 1 phút"
+    assert hub_rules.duration_text(None) == "—"
+    assert hub_rules.duration_text(0.84) == "0,8 giây"
+    assert hub_rules.duration_text(125) == "2 phút 5 giây"
+    assert hub_rules.duration_text(3 * 3600 + 61) == "3 giờ 1 phút"
 
 
 def test_sections_have_the_hub_reason_and_agency_rows():
-    report = domain.hub_report("H60", "Trục tỉnh", ENTRIES, SERVED)
+    report = hub_rules.hub_report("H60", "Trục tỉnh", ENTRIES, SERVED)
     (hubs_name, hub_headers, hub_rows, _w), (_n, _h, reason_rows, _w2), (_n3, _h3, usage_rows, _w3) = \
-        domain.hub_report_sections([report])
+        hub_rules.hub_report_sections([report])
     assert hubs_name == "Số liệu theo trục" and "Thời gian chuyển trung vị" in hub_headers
     assert hub_rows == [["Trục tỉnh", 3, 8, 5, 1, 3, "4,0 giây"]]
     assert [r[1] for r in reason_rows] == ["TOO_LARGE", "FORGED_SENDER"]
