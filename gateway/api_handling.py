@@ -76,14 +76,6 @@ class RejectIncoming(BaseModel):
         {"reason_code": "WRONG_RECIPIENT", "text": "Văn bản gửi nhầm cơ quan, đề nghị gửi Sở Tài chính."}]})
 
 
-class SubmitRequest(BaseModel):
-    to_user_id: str | None = Field(None, max_length=64, description="Lãnh đạo được trình (GET /staff); mặc định: "
-                                   "người phân phối văn bản của cơ quan")
-    note: str = Field("", max_length=2000, description="Ý kiến đề xuất của văn thư")
-
-    model_config = ConfigDict(json_schema_extra={"examples": [{"to_user_id": "6b0f…", "note": "Kính trình đồng chí"}]})
-
-
 # Late entry after an outage (TP.HCM Đ3.4, Hưng Yên Đ4.2): the real time of a step done while the software was down.
 HAPPENED_AT = Field(None, max_length=40, description="Nhập muộn sau sự cố: thời điểm thực tế (YYYY-MM-DDTHH:MM, giờ "
                     "Việt Nam nếu không ghi múi giờ; không ở tương lai, không trước lúc vào sổ); để trống: bây giờ")
@@ -91,6 +83,15 @@ HAPPENED_AT = Field(None, max_length=40, description="Nhập muộn sau sự c�
 
 def _late(happened_at: str | None) -> dict[str, str]:
     return {"happened_at": happened_at} if happened_at else {}
+
+
+class SubmitRequest(BaseModel):
+    to_user_id: str | None = Field(None, max_length=64, description="Lãnh đạo được trình (GET /staff); mặc định: "
+                                   "người phân phối văn bản của cơ quan")
+    note: str = Field("", max_length=2000, description="Ý kiến đề xuất của văn thư")
+    happened_at: str | None = HAPPENED_AT
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"to_user_id": "6b0f…", "note": "Kính trình đồng chí"}]})
 
 
 class DirectRequest(BaseModel):
@@ -112,6 +113,7 @@ class ReassignRequest(BaseModel):
     kind: Literal["main", "coordinator", "info"] = Field("main", description="main xử lý chính, coordinator phối "
                                                          "hợp, info để biết")
     note: str = Field("", max_length=2000)
+    happened_at: str | None = HAPPENED_AT
 
 
 class ForwardRequest(BaseModel):
@@ -197,7 +199,8 @@ def staff_list(v: Viewer = Depends(viewer), g: Gateway = Depends(gw)) -> list[di
 def handling_submit(body: SubmitRequest, response: Response, incoming_id: str = item_id(), key: str | None = KEY,
                     v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
     return once(g, v, key, response, f"handling_submit:{incoming_id}", body,
-                lambda: handling.submit_incoming(g, v, incoming_id, body.to_user_id, body.note))
+                lambda: handling.submit_incoming(g, v, incoming_id, body.to_user_id, body.note,
+                                                 body.happened_at or None))
 
 
 @router.post("/handling/{incoming_id}/direct", response_model=Handling, responses=STEP_ERRORS, tags=[TAG_DO],
@@ -218,7 +221,8 @@ def handling_direct(body: DirectRequest, response: Response, incoming_id: str = 
 def handling_reassign(body: ReassignRequest, response: Response, incoming_id: str = item_id(), key: str | None = KEY,
                       v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
     return once(g, v, key, response, f"handling_reassign:{incoming_id}", body,
-                lambda: handling.reassign_incoming(g, v, incoming_id, body.user_id, body.kind, body.note))
+                lambda: handling.reassign_incoming(g, v, incoming_id, body.user_id, body.kind, body.note,
+                                                   body.happened_at or None))
 
 
 @router.post("/handling/{incoming_id}/forward", response_model=Handling, responses=STEP_ERRORS, tags=[TAG_DO],
@@ -254,6 +258,9 @@ NOTE_STEPS = {
 }
 
 
+LATE_STEPS = ("close_no_action", "keep_for_reference")
+
+
 def _note_step(path: str, method: str, summary: str, description: str) -> None:
     def step(body: NoteRequest, response: Response, incoming_id: str = item_id(), key: str | None = KEY,
              v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
@@ -262,7 +269,7 @@ def _note_step(path: str, method: str, summary: str, description: str) -> None:
                     lambda: g.backends.call(v.actor, "routing", method, incoming_id, body.note, **late))
 
     step.__name__ = f"handling_{path}"
-    if method == "close_no_action":  # a close entered after an outage carries its real time
+    if method in LATE_STEPS:  # an ending entered after an outage carries its real time
         step.__annotations__["body"] = CloseRequest
     router.post(f"/handling/{{incoming_id}}/{path}", response_model=Handling, responses=STEP_ERRORS, tags=[TAG_DO],
                 summary=summary, description=description, name=step.__name__)(step)

@@ -198,15 +198,18 @@ def _done(incoming_id: str, result: str) -> RedirectResponse:
 
 # -- the actions, shared by the forms below and the REST API (gateway/api_handling.py) ------------------------------
 
-def submit_incoming(g: Gateway, v: Viewer, incoming_id: str, to_user_id: str | None, note: str) -> dict[str, Any]:
-    """Trình (NĐ 30 Điều 22): the clerk submits the registered document to a leader (routing notifies them)."""
+def submit_incoming(g: Gateway, v: Viewer, incoming_id: str, to_user_id: str | None, note: str,
+                    happened_at: str | None = None) -> dict[str, Any]:
+    """Trình (NĐ 30 Điều 22): the clerk submits the registered document to a leader (routing notifies them);
+    `happened_at`: submitted on paper during an outage, entered afterwards (TP.HCM Đ3.4, Hưng Yên Đ4.2)."""
+    late = {"happened_at": happened_at} if happened_at else {}
     try:
-        view = g.backends.call(v.actor, "routing", "submit_incoming", incoming_id, to_user_id or None, note)
+        view = g.backends.call(v.actor, "routing", "submit_incoming", incoming_id, to_user_id or None, note, **late)
     except NotFound:
         # Just registered: routing opens the handling when the registry's event arrives, a moment later.
         if not settle(lambda: bool(g.backends.call(v.actor, "routing", "get_incoming", incoming_id)), 15, 0.5):
             raise
-        view = g.backends.call(v.actor, "routing", "submit_incoming", incoming_id, to_user_id or None, note)
+        view = g.backends.call(v.actor, "routing", "submit_incoming", incoming_id, to_user_id or None, note, **late)
     return view
 
 
@@ -219,10 +222,12 @@ def direct_incoming(g: Gateway, v: Viewer, incoming_id: str, directive: str, mai
                            readers, deadline, **({"happened_at": happened_at} if happened_at else {}))
 
 
-def reassign_incoming(g: Gateway, v: Viewer, incoming_id: str, user_id: str, kind: str, note: str) -> dict[str, Any]:
+def reassign_incoming(g: Gateway, v: Viewer, incoming_id: str, user_id: str, kind: str, note: str,
+                      happened_at: str | None = None) -> dict[str, Any]:
     if kind not in KIND_LABELS:
         raise ValidationFailed("Vai trò giao việc không hợp lệ.", field="kind", value=kind)
-    return g.backends.call(v.actor, "routing", "reassign_incoming", incoming_id, user_id, kind, note)
+    return g.backends.call(v.actor, "routing", "reassign_incoming", incoming_id, user_id, kind, note,
+                           **({"happened_at": happened_at} if happened_at else {}))
 
 
 def link_incoming(g: Gateway, v: Viewer, incoming_id: str, kind: str, target_id: str) -> dict[str, Any]:
@@ -233,7 +238,7 @@ def link_incoming(g: Gateway, v: Viewer, incoming_id: str, kind: str, target_id:
 
 # Steps that carry one note to routing (the others take people, roles or dates: written out below).
 TEXT_STEPS = [
-    TextStep("luu-tham-khao", "note", "keep_for_reference", "da-luu"),
+    TextStep("luu-tham-khao", "note", "keep_for_reference", "da-luu", late_entry=True),
     TextStep("ket-thuc", "reason", "close_no_action", "da-ket-thuc", late_entry=True),
     TextStep("tam-dung", "note", "mark_waiting", "da-tam-dung"),
     TextStep("tiep-tuc", "note", "resume_incoming", "da-tiep-tuc"),
@@ -258,9 +263,9 @@ def install(app: FastAPI) -> None:
         return handling_page(request, g, v, incoming_id)
 
     @app.post("/xu-ly/{incoming_id}/trinh", include_in_schema=False)
-    def submit(incoming_id: str, to_user_id: str = Form(...), note: str = Form(""),
+    def submit(incoming_id: str, to_user_id: str = Form(...), note: str = Form(""), late_entry_at: str = Form(""),
                v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        submit_incoming(g, v, incoming_id, to_user_id, note)
+        submit_incoming(g, v, incoming_id, to_user_id, note, late_entry_at.strip() or None)
         return _done(incoming_id, "da-trinh")
 
     @app.post("/xu-ly/{incoming_id}/but-phe", include_in_schema=False)
@@ -273,8 +278,8 @@ def install(app: FastAPI) -> None:
 
     @app.post("/xu-ly/{incoming_id}/giao-lai", include_in_schema=False)
     def reassign(incoming_id: str, user_id: str = Form(...), kind: str = Form("main"), note: str = Form(""),
-                 v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        reassign_incoming(g, v, incoming_id, user_id, kind, note)
+                 late_entry_at: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        reassign_incoming(g, v, incoming_id, user_id, kind, note, late_entry_at.strip() or None)
         return _done(incoming_id, "da-giao-lai")
 
     @app.post("/xu-ly/{incoming_id}/chuyen", include_in_schema=False)

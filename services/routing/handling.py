@@ -72,11 +72,13 @@ class IncomingHandling:
             return handling.id
 
     def submit_incoming(self, actor: Actor, incoming_id: str, to_user_id: str | None = None,
-                        note: str = "") -> dict[str, Any]:
-        """The clerk submits the document to the leader (or to the agency's distributor)."""
+                        note: str = "", happened_at: str | None = None) -> dict[str, Any]:
+        """The clerk submits the document to the leader (or to the agency's distributor); `happened_at`: submitted
+        on paper during an outage, entered afterwards (TP.HCM Đ3.4, Hưng Yên Đ4.2)."""
         actor.require(Role.CLERK)
         with self._unit_of_work(actor) as session:
             handling = self._handling(session, incoming_id)
+            late = domain.late_moment(happened_at, self._now(), handling.registered_at)
             cfg = self._config(session)
             target = to_user_id or cfg.distributor_user_id
             if not target:
@@ -89,7 +91,7 @@ class IncomingHandling:
             self._staff(session, target)
             handling.status, handling.submitted_to = HandlingStatus.SUBMITTED, target
             self._touch(handling)
-            self._history(session, handling, "submitted", actor.user_id, None, note, {"to": target})
+            self._history(session, handling, "submitted", actor.user_id, None, note, {"to": target}, late)
             prefix = domain.urgency_prefix(handling.priority)
             notify(session, [target], "urgent" if prefix else "submitted",
                    f"{prefix}Văn bản đến chờ bút phê: {handling.subject}", note, "incoming", incoming_id)
@@ -159,12 +161,13 @@ class IncomingHandling:
         return row
 
     def reassign_incoming(self, actor: Actor, incoming_id: str, user_id: str, kind: str = "main",
-                          note: str = "") -> dict[str, Any]:
-        """A department head hands a document of their unit to one of their staff."""
+                          note: str = "", happened_at: str | None = None) -> dict[str, Any]:
+        """A department head hands a document of their unit to one of their staff (`happened_at`: a late entry)."""
         actor.require(Role.DEPARTMENT_HEAD)
         kind_enum = AssignmentKind(kind)
         with self._unit_of_work(actor) as session:
             handling = self._handling(session, incoming_id)
+            late = domain.late_moment(happened_at, self._now(), handling.registered_at)
             domain.require_state(handling.status, domain.ACTIVE_STATES, "giao lại văn bản")
             unit_assignments = [a for a in self._assignments(session, handling) if a.unit == actor.unit]
             domain.require_same_unit(actor, unit_assignments[0].unit if unit_assignments else None,
@@ -179,7 +182,8 @@ class IncomingHandling:
                         a.active = False
             self._assign(session, handling, kind_enum, {"user_id": user_id}, Authority(actor.user_id), note)
             self._touch(handling)
-            self._history(session, handling, "reassigned", actor.user_id, None, note, {"to": user_id, "kind": kind})
+            self._history(session, handling, "reassigned", actor.user_id, None, note, {"to": user_id, "kind": kind},
+                          late)
             return self._handling_view(session, handling)
 
     def forward_incoming(self, actor: Actor, incoming_id: str, to_user_id: str, note: str = "",
@@ -199,8 +203,9 @@ class IncomingHandling:
             self._history(session, handling, "forwarded", actor.user_id, None, note, {"to": to_user_id}, late)
             return self._handling_view(session, handling)
 
-    def keep_for_reference(self, actor: Actor, incoming_id: str, note: str = "") -> dict[str, Any]:
-        return self._finish(actor, incoming_id, Outcome.KEPT, note)
+    def keep_for_reference(self, actor: Actor, incoming_id: str, note: str = "",
+                           happened_at: str | None = None) -> dict[str, Any]:
+        return self._finish(actor, incoming_id, Outcome.KEPT, note, happened_at)
 
     def close_no_action(self, actor: Actor, incoming_id: str, reason: str,
                         happened_at: str | None = None) -> dict[str, Any]:

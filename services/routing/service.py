@@ -163,8 +163,9 @@ class RoutingService(ReportQueries):
     # -- incoming handling --------------------------------------------------------------------------------------
 
     @rpc
-    def submit_incoming(self, incoming_id: str, to_user_id: str | None = None, note: str = "") -> dict[str, Any]:
-        return self._call("submit_incoming", incoming_id, to_user_id, note)
+    def submit_incoming(self, incoming_id: str, to_user_id: str | None = None, note: str = "",
+                        happened_at: str | None = None) -> dict[str, Any]:
+        return self._call("submit_incoming", incoming_id, to_user_id, note, happened_at)
 
     @rpc
     def direct_incoming(self, incoming_id: str, directive: str, main: dict[str, str],
@@ -174,8 +175,9 @@ class RoutingService(ReportQueries):
                           happened_at)
 
     @rpc
-    def reassign_incoming(self, incoming_id: str, user_id: str, kind: str = "main", note: str = "") -> dict[str, Any]:
-        return self._call("reassign_incoming", incoming_id, user_id, kind, note)
+    def reassign_incoming(self, incoming_id: str, user_id: str, kind: str = "main", note: str = "",
+                          happened_at: str | None = None) -> dict[str, Any]:
+        return self._call("reassign_incoming", incoming_id, user_id, kind, note, happened_at)
 
     @rpc
     def forward_incoming(self, incoming_id: str, to_user_id: str, note: str = "",
@@ -183,8 +185,8 @@ class RoutingService(ReportQueries):
         return self._call("forward_incoming", incoming_id, to_user_id, note, happened_at)
 
     @rpc
-    def keep_for_reference(self, incoming_id: str, note: str = "") -> dict[str, Any]:
-        return self._call("keep_for_reference", incoming_id, note)
+    def keep_for_reference(self, incoming_id: str, note: str = "", happened_at: str | None = None) -> dict[str, Any]:
+        return self._call("keep_for_reference", incoming_id, note, happened_at)
 
     @rpc
     def close_no_action(self, incoming_id: str, reason: str, happened_at: str | None = None) -> dict[str, Any]:
