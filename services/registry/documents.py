@@ -269,8 +269,10 @@ def _attachments(session: Session, doc: Document, role: str | None = None) -> li
 
 
 def build_package(prof: AgencyProfile, doc: Document, recipients: list[dict[str, str]], attachments: list[Attachment],
-                  actor: Actor, business_type: int = 0, reason: str = "") -> dict[str, Any]:
-    """The edoc package of messages.md for the edge (message_id is added by the outbox)."""
+                  actor: Actor, business_type: int = 0, reason: str = "",
+                  replacements: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The edoc package of messages.md for the edge (message_id is added by the outbox). `replacements`: the
+    documents a type-3 package replaces (replacement.link)."""
     return {
         "kind": "edoc", "document_id": doc.document_id,
         "business": {"doc_type": business_type, "reason": reason or BUSINESS_TYPES[business_type],
@@ -279,7 +281,7 @@ def build_package(prof: AgencyProfile, doc: Document, recipients: list[dict[str,
                      "target_document_id": doc.document_id,
                      "paper": 0 if doc.no_paper_copy else 1,
                      "staff": {"department": "Văn thư", "name": actor.full_name or actor.username, "mobile": "",
-                               "email": ""}, "document_info": None, "replacements": []},
+                               "email": ""}, "document_info": None, "replacements": replacements or []},
         "from": {"organ_id": prof.agency_id, "organ_name": prof.organ_name, "organization_in_charge": "",
                  "address": "", "email": "", "telephone": "", "fax": "", "website": ""},
         "to": [{"organ_id": r["organ_id"], "organ_name": r.get("organ_name", "")} for r in recipients],

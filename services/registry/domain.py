@@ -307,6 +307,40 @@ def document_id(organ_id: str, issued: date, number: int | str, notation: str) -
     return f"{organ_id},{issued:%Y/%m/%d},{n}/{notation}"
 
 
+# --- replacing an issued document (Thay thế văn bản; STANDARDS 2.2.8, business type 3) ------------------------
+
+@dataclass(frozen=True)
+class ReplaceTarget:
+    """What the rule needs to know of the document to be replaced."""
+    id: str
+    agency_id: str
+    direction: str
+    organ_id: str | None
+    organ_name: str | None
+    state: str
+    replaced_by: str | None
+    number: str
+
+
+def check_replaceable(agency_id: str, replacing_id: str, target: ReplaceTarget) -> None:
+    """Only one of the agency's own documents, issued and still in force, may be replaced, once, by another."""
+    if target.id == replacing_id:
+        raise ValidationFailed("Văn bản không thể thay thế chính nó: hãy chọn văn bản đã ban hành cần thay thế.",
+                               code="replaces_itself", field="replaces")
+    if target.agency_id != agency_id or target.direction != Direction.OUTGOING or target.organ_id != agency_id:
+        who = f" của {target.organ_name}" if target.organ_name and target.organ_id != agency_id else ""
+        raise ValidationFailed(f"Văn bản {target.number}{who} không phải văn bản do cơ quan mình ban hành: chỉ "
+                               "thay thế được văn bản đi của chính cơ quan.", code="replaces_other_agency",
+                               field="replaces")
+    if target.replaced_by:
+        raise ValidationFailed(f"Văn bản {target.number} đã được thay thế bằng một văn bản khác; không thay thế "
+                               "lần nữa.", code="already_replaced", field="replaces", replaced_by=target.replaced_by)
+    if target.state != State.ISSUED:
+        raise ValidationFailed(f"Văn bản {target.number} chưa được ban hành hoặc đã bị thu hồi "
+                               f"(“{STATE_LABELS.get(target.state, target.state)}”): chỉ thay thế được văn bản "
+                               "đã ban hành.", code="replaces_not_issued", field="replaces", current=target.state)
+
+
 # --- who may see what (DOMAIN.md rules; issue 5 item 5) ----------------------------------------------------
 
 PUBLIC_INSIDE_AGENCY = {State.REGISTERED, State.ISSUED, State.RECALLED, State.REVOKED}

@@ -15,7 +15,7 @@ from services.common.clock import now_utc, vn_date
 from services.common.db import Database
 from services.common.errors import Conflict, CongVanError, NotFound, ValidationFailed
 from services.common.outbox import enqueue
-from services.registry import document_dossiers, domain, numbering, rules
+from services.registry import document_dossiers, domain, numbering, replacement, rules
 from services.registry.catalog import URGENCY_LABELS, type_name
 from services.registry.documents import (
     _attachments,
@@ -119,8 +119,10 @@ def list_outgoing(db: Database, actor: Actor, filters: dict[str, Any] | None = N
                  order=(Document.priority.desc(), Document.registered_at.desc()))
 
 
-def _dispatch_issued(session: Session, actor: Actor, doc: Document, recipients: list[dict[str, str]]) -> None:
-    """Recipients' rows, the package for the edge, answered incoming documents, and `outgoing_issued`."""
+def _dispatch_issued(session: Session, actor: Actor, doc: Document, recipients: list[dict[str, str]],
+                     replaced: Document | None = None) -> None:
+    """Recipients' rows, the package for the edge (of type 3 when it replaces `replaced`), answered incoming
+    documents, and `outgoing_issued`."""
     for r in recipients:
         session.add(RecipientStatus(document_pk=doc.id, organ_id=r["organ_id"], organ_name=r.get("organ_name", ""),
                                     channel=r.get("channel", "interconnect")))
@@ -138,8 +140,11 @@ def _dispatch_issued(session: Session, actor: Actor, doc: Document, recipients: 
                                  f"{incoming.code_notation}", "promulgation_date": _iso(incoming.issued_date),
                                  "document_id": incoming.document_id})
     doc.package = {**(doc.package or {}), "response_for": response_for}
+    replacements = replacement.link(session, actor, doc, replaced) if replaced is not None else None
     if remote:
-        enqueue(session, "outgoing_package", build_package(prof, doc, remote, _attachments(session, doc), actor))
+        enqueue(session, "outgoing_package", build_package(
+            prof, doc, remote, _attachments(session, doc), actor, 3 if replaced is not None else 0,
+            replacement.reason(replaced) if replaced is not None else "", replacements))
     if answers or doc.draft_id:
         # routing closes what it answers and marks the draft "Đã ban hành" with its number (tests/contracts)
         enqueue(session, "outgoing_issued", {
@@ -155,8 +160,13 @@ SIGNER_REFUSALS = {"pin_incorrect", "pin_locked", "pin_required", "server_held_k
 def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: str, recipients: list[dict[str, Any]],
                    sign: Sign, urgency: int | None = None, no_paper_copy: bool = False,
                    issued_amount: int | None = None, to_places: list[str] | None = None,
-                   legal_normative: bool = False) -> dict:
+                   legal_normative: bool = False, replaces: str | None = None,
+                   request_key: str | None = None) -> dict:
     """Number and date from the register, filled in and seal-signed by `signing`, then dispatched.
+
+    `replaces`: one of the agency's issued outgoing documents that this one replaces (services/registry/
+    replacement.py): its recipients receive this one too, in a package of business type 3 naming it.
+    `request_key` (the form's or the API's Idempotency-Key): the same issue asked again returns the document.
 
     `recipients` carry their channel (domain.RECIPIENT_CHANNELS): only electronic ones are sent.
     `issued_amount`: column 7 of the outgoing register (số lượng bản). `legal_normative`, or a legal-normative
@@ -168,7 +178,6 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
     """
     _in_agency(db, actor)
     actor.require(Role.CLERK)
-    clean = domain.check_recipients(recipients)
     priority = domain.urgency(urgency) if urgency is not None else None
     if issued_amount is not None:
         domain.check_lengths({"issued_amount": issued_amount}, domain.OUTGOING_FIELDS)
@@ -177,7 +186,13 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
                                    field="issued_amount", value=issued_amount)
     with db.session() as session:
         doc = _load(session, actor, outgoing_id, Direction.OUTGOING)
+        if replacement.issued_before(session, doc, request_key):
+            return {**summary(doc), "duplicate": True}
         domain.check_transition(Direction.OUTGOING, doc.state, State.ISSUED)
+        if replaces:
+            target = replacement.load_target(session, actor, outgoing_id, replaces)
+            recipients = replacement.with_target_recipients(session, recipients, target)
+        clean = domain.check_recipients(recipients)
         main = _attachments(session, doc, "main")
         appendices = [a.sha256 for a in _attachments(session, doc, "appendix")]
         notation = doc.code_notation or ""
@@ -204,6 +219,9 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
             with db.session() as session:
                 doc = _load(session, actor, outgoing_id, Direction.OUTGOING, for_update=True)
                 domain.check_transition(Direction.OUTGOING, doc.state, State.ISSUED)
+                # checked again under lock: another document may have replaced it while this one was sealed
+                replaced = (replacement.load_target(session, actor, outgoing_id, replaces, for_update=True)
+                            if replaces else None)
                 got = numbering.allocate(session, register_id, actor.agency_id, Direction.OUTGOING,
                                          expected=number)
                 doc.register_id, doc.number, doc.year = register_id, got, today.year
@@ -228,8 +246,11 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
                     "number": domain.number_display(got, notation), "register_id": register_id,
                     "urgency": URGENCY_LABELS.get(doc.priority), "recipients": [r["organ_id"] for r in clean],
                     **({"legal_normative": True} if legal else {}),
+                    **({"replaces": replaced.id, "replaces_number": replacement.number_of(replaced)}
+                       if replaced is not None else {}),
+                    **({"key": request_key} if request_key else {}),
                     **({"issued_amount": doc.issued_amount} if doc.issued_amount else {})})
-                _dispatch_issued(session, actor, doc, clean)
+                _dispatch_issued(session, actor, doc, clean, replaced)
                 session.flush()
                 document_dossiers.file_issued(session, actor, doc)
                 return summary(doc)

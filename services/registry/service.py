@@ -218,11 +218,14 @@ class RegistryService(DossierEntrypoints, ReportQueries):
     def issue_outgoing(self, outgoing_id: str, register_id: str, recipients: list[dict], urgency: int | None = None,
                        no_paper_copy: bool = False, issued_amount: int | None = None,
                        to_places: list[str] | None = None, pin: str | None = None,
-                       legal_normative: bool = False) -> dict:
-        """`pin`: the agency seal token's, typed by the clerk at issue; used for this issue only, never stored."""
+                       legal_normative: bool = False, replaces: str | None = None,
+                       request_key: str | None = None) -> dict:
+        """`pin`: the agency seal token's, typed by the clerk at issue; used for this issue only, never stored.
+        `replaces`: the issued outgoing document this one replaces (Thay thế văn bản)."""
         sign = functools.partial(self._sign, pin=pin) if pin else self._sign
         return ops.issue_outgoing(self.db, self.actor.required(), outgoing_id, register_id, recipients, sign,
-                                  urgency, no_paper_copy, issued_amount, to_places, legal_normative)
+                                  urgency, no_paper_copy, issued_amount, to_places, legal_normative, replaces,
+                                  request_key)
 
     @rpc
     def make_copy(self, source_id: str, form: str, register_id: str, extract_sha256: str | None = None,
