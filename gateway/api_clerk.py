@@ -54,6 +54,11 @@ class IssueRequest(BaseModel):
     no_paper_copy: bool = Field(False, description="No paper original is sent (Không gửi kèm bản giấy)")
     pin: str | None = Field(None, max_length=64, description="PIN of the agency seal's token, typed by the clerk now; "
                             "used once, never stored (not needed on a test installation with server-held keys)")
+    replaces: str | None = Field(None, pattern=DOC_ID, description="Thay thế văn bản: the id of one of the agency's "
+                                 "issued outgoing documents that this one replaces. Sent as an edXML package of "
+                                 "business type 3 naming it (ReplacementInfo), to its recipients as well as those "
+                                 "chosen here (then `recipients` may be empty). Refused (422) for the document "
+                                 "itself, one not issued or recalled, one already replaced, another agency's")
 
 
 class ApproveRequest(BaseModel):
@@ -99,17 +104,20 @@ def approve_draft(body: ApproveRequest, draft_id: int = Path(ge=1), v: Viewer = 
 
 @router.post("/outgoing/{doc_id}/issue", response_model=DocumentDetail, responses=WRITE_ERRORS, tags=["Văn bản đi"],
              summary="Cấp số, ký số cơ quan và ban hành văn bản chờ ban hành")
-def issue(body: IssueRequest, doc_id: str = Path(pattern=DOC_ID), v: Viewer = Depends(csrf_checked),
-          g: Gateway = Depends(gw)) -> dict[str, Any]:
+def issue(body: IssueRequest, doc_id: str = Path(pattern=DOC_ID), idempotency_key: str | None = IDEMPOTENCY,
+          v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    """With an Idempotency-Key, the same issue sent again returns the issued document (200) instead of 422."""
     from gateway.documents import default_register
     from gateway.issuing import recipients_by_channel
 
     v.actor.require("clerk")
-    chosen = recipients_by_channel(g, v, body.recipients, body.paper_recipients, body.internal_units)
+    chosen = recipients_by_channel(g, v, body.recipients, body.paper_recipients, body.internal_units,
+                                   bool(body.replaces))
     register_id = body.register_id or default_register(g, v, "outgoing")
     g.backends.call(v.actor, "registry", "issue_outgoing", doc_id, register_id, chosen, body.priority,
                     body.no_paper_copy, body.issued_amount, pin=body.pin or None,
-                    legal_normative=body.legal_normative)
+                    legal_normative=body.legal_normative, replaces=body.replaces,
+                    request_key=f"api:{idempotency_key}" if idempotency_key else None)
     return _document(g, v, doc_id, "outgoing")
 
 

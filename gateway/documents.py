@@ -22,6 +22,8 @@ from gateway.labels import attachment_role, file_kind, hub_label, province_names
 from gateway.recall import CHANGE_ACTIONS, change_context, history_note
 from gateway.recall import install as recall_install
 from gateway.reception import waiting_panel
+from gateway.replacing import chosen_replacement, history_links, replace_choices, replace_context
+from gateway.replacing import install as replacing_install
 from gateway.web import People, panel
 from services.common import clock
 from services.common.errors import CongVanError, NotFound, ValidationFailed
@@ -96,6 +98,7 @@ def _decorate(doc: dict[str, Any]) -> dict[str, Any]:
         details = h.get("details") or {}
         if h.get("action") in CHANGE_ACTIONS:
             h["note"] = history_note(h)
+        history_links(h)
         if h.get("action") == "status" and details.get("status_code") and not h.get("note"):
             # The sender follows its document by these codes (01 → 03 → 04 ...): show them in the timeline.
             code = str(details["status_code"])
@@ -310,7 +313,8 @@ def install(app: FastAPI) -> None:
             registers = _registers(g, v, "incoming")
         return render(request, "document.html", v, doc=doc, meta=_meta(doc), registers=registers,
                       reject_reasons=REJECT_REASONS, submit_to=_submit_choices(g, v, doc),
-                      dossiers=dossiers_of(g, v, doc_id), **change_context(doc, request))
+                      dossiers=dossiers_of(g, v, doc_id), **change_context(doc, request),
+                      **replace_context(g, v, doc))
 
     @app.post("/van-ban-den/{doc_id}/tiep-nhan", include_in_schema=False)
     def accept(doc_id: str, register_id: str = Form(...), late_entry_at: str = Form(""),
@@ -328,20 +332,23 @@ def install(app: FastAPI) -> None:
     @app.get("/van-ban-di/{doc_id}/ban-hanh", response_class=HTMLResponse, include_in_schema=False)
     def issue_form(request: Request, doc_id: str, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
         v.actor.require("clerk")
-        return _issue_page(request, g, v, doc_id)
+        return _issue_page(request, g, v, doc_id, replaces=request.query_params.get("thay-the"))
 
     @app.post("/van-ban-di/{doc_id}/ban-hanh", include_in_schema=False)
     def issue(request: Request, doc_id: str, register_id: str = Form(...), recipients: list[str] = Form([]),
               priority: int = Form(0), no_paper_copy: bool = Form(False), pin: str = Form("", max_length=64),
               paper_recipients: str = Form("", max_length=12000), internal_units: list[str] = Form([]),
               issued_amount: str = Form("", max_length=6), legal_normative: bool = Form(False),
+              replace: bool = Form(False), replaces: str = Form("", max_length=64), form_key: str = Form(""),
               v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         v.actor.require("clerk")
         try:
-            chosen = recipients_by_channel(g, v, recipients, paper_recipients, internal_units)
+            replaced = chosen_replacement(replace, replaces)
+            chosen = recipients_by_channel(g, v, recipients, paper_recipients, internal_units, bool(replaced))
             g.backends.call(v.actor, "registry", "issue_outgoing", doc_id, register_id, chosen, priority,
                             no_paper_copy, copies(issued_amount), pin=pin or None,  # the seal token's PIN, now
-                            legal_normative=legal_normative)
+                            legal_normative=legal_normative, replaces=replaced,
+                            request_key=f"form:{form_key.strip()[:64]}" if form_key.strip() else None)
         except ServiceUnavailable as exc:
             # Sealing is slow on a busy server: the registry may still finish after the gateway stopped waiting.
             def issued() -> bool:
@@ -350,12 +357,14 @@ def install(app: FastAPI) -> None:
             if not settle(issued):
                 return _issue_page(request, g, v, doc_id, "Việc cấp số, đóng dấu đang được xử lý lâu hơn bình "
                                    "thường. Hãy mở lại văn bản sau ít phút để kiểm tra trước khi thử lại.",
-                                   exc.http_status, recipients)
+                                   exc.http_status, recipients, replaces if replace else None)
         except CongVanError as exc:
-            return _issue_page(request, g, v, doc_id, exc.message_vi, exc.http_status, recipients)
+            return _issue_page(request, g, v, doc_id, exc.message_vi, exc.http_status, recipients,
+                               replaces if replace else None)
         return RedirectResponse(f"/van-ban/{doc_id}?thong-bao=da-gui", status_code=303)
 
     recall_install(app)  # thu hồi, lấy lại, cập nhật: the buttons of these pages and their API
+    replacing_install(app)  # thay thế: from an issued document's page to the issue of its replacement
     late_entry.install(app)  # registration entered after an outage, over the API
 
     @app.get("/tep/{doc_id}/{sha256}", include_in_schema=False)
@@ -408,7 +417,7 @@ def _answered_senders(g: Gateway, v: Viewer, doc: dict[str, Any]) -> list[str]:
 
 
 def _issue_page(request: Request, g: Gateway, v: Viewer, doc_id: str, error: str | None = None,
-                status_code: int = 200, chosen: list[str] | None = None) -> Response:
+                status_code: int = 200, chosen: list[str] | None = None, replaces: str | None = None) -> Response:
     """The clerk's "ban hành": the register gives the number and date, signing fills them and seals, the
     interconnect sends to the recipients."""
     doc = _decorate(g.backends.call(v.actor, "registry", "get_document", doc_id))
@@ -417,8 +426,9 @@ def _issue_page(request: Request, g: Gateway, v: Viewer, doc_id: str, error: str
     registers = _registers(g, v, "outgoing")
     return render(request, "drafting_issue.html", v, status_code=status_code, doc=doc, registers=registers,
                   recipients=_recipients(g, v), chosen=chosen if chosen is not None else _answered_senders(g, v, doc),
-                  **issue_choices(g, v, doc),
-                  priorities=[(int(k), label) for k, label in URGENCY_LABELS.items()], error=error,
+                  **issue_choices(g, v, doc), **replace_choices(g, v, doc_id, replaces),
+                  form_key=secrets.token_urlsafe(18), error=error,
+                  priorities=[(int(k), label) for k, label in URGENCY_LABELS.items()],
                   upcoming=f"{registers[0]['next_number']:02d}" if registers else "", today=clock.today_vn())
 
 

@@ -19,9 +19,10 @@ PAPER_MAX = 50
 
 
 def recipients_by_channel(g: Gateway, v: Viewer, electronic: list[str], paper: list[str] | str | None = None,
-                          internal: list[str] | None = None) -> list[dict[str, str]]:
+                          internal: list[str] | None = None, replacing: bool = False) -> list[dict[str, str]]:
     """The recipients for the registry: agencies of the directory reached over the interconnect, paper recipients
-    by name (anyone: a company, a citizen, an agency without the interconnect), the agency's own units."""
+    by name (anyone: a company, a citizen, an agency without the interconnect), the agency's own units. A replacing
+    document may have none of its own: it goes to the replaced document's recipients (the registry adds them)."""
     chosen = []
     for organ_id in [o for o in electronic if o]:
         record = g.directory().get(organ_id)
@@ -41,7 +42,7 @@ def recipients_by_channel(g: Gateway, v: Viewer, electronic: list[str], paper: l
         if code not in units:
             raise ValidationFailed(f"Không có đơn vị mã {code} trong cơ quan.", field="internal_units")
         chosen.append({"organ_id": f"unit:{code}"[:35], "organ_name": units[code], "channel": "internal"})
-    if not chosen:
+    if not chosen and not replacing:
         raise ValidationFailed("Thiếu trường bắt buộc “Nơi nhận”.", field="recipients")
     return chosen
 
