@@ -91,6 +91,9 @@ def install(app: FastAPI) -> None:
     def replace(doc_id: str, moi: str = "", v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
         """From the replaced document's page to the issue page of the document chosen to replace it."""
         v.actor.require("clerk")
+        for either in (doc_id, moi.strip()):
+            if either:  # another agency's document is 404 here, like everywhere
+                g.backends.call(v.actor, "registry", "get_document", either)
         if not moi.strip():
             raise ValidationFailed("Chưa chọn văn bản chờ ban hành sẽ thay thế văn bản này.", field="moi")
         new, old = (urllib.parse.quote(x.strip()[:64], safe="") for x in (moi, doc_id))
