@@ -6,6 +6,7 @@ infra/cli.py calls register(app); everything a person reads is Vietnamese, machi
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import typer
@@ -111,6 +112,41 @@ def register(app: typer.Typer) -> None:
         else:
             for record in found:
                 typer.echo(_line(record))
+
+    @directory_app.command("sync")
+    def sync(endpoint: str | None = typer.Option(None, "--endpoint", help="Địa chỉ API VDXP (…/mapi) để lấy "
+                                                 "getAgenciesList; mật khẩu hệ thống trong biến VDXP_SECRET"),
+             system_id: str | None = typer.Option(None, "--system-id", help="Mã hệ thống đã đăng ký với trục"),
+             file: Path | None = typer.Option(None, "--file", help="Hoặc: tệp JSON đã lưu của getAgenciesList"),
+             as_json: bool = typer.Option(False, "--json", help="In JSON"), scope: str = scope_option,
+             database_url: str | None = database_url_option, data_dir: Path | None = data_dir_option) -> None:
+        """Đồng bộ danh bạ từ danh sách cơ quan của trục quốc gia (VDXP getAgenciesList): thêm, đổi tên, đổi cấp
+        trên, sáp nhập, ngừng; lưu lịch sử thay đổi và in báo cáo."""
+        from services.interconnect import directory_sync
+        from services.interconnect.vdxp_edge import AxisClient, AxisError
+
+        if (file is None) == (endpoint is None):
+            raise _fail("Chọn một nguồn: --endpoint (kèm --system-id và biến VDXP_SECRET) hoặc --file.")
+        directory = _open(scope, database_url, data_dir)
+        try:
+            if file is not None:
+                planned = directory_sync.sync_from_file(directory, file)
+            else:
+                secret = os.environ.get("VDXP_SECRET", "")
+                if not system_id or not secret:
+                    raise _fail("Thiếu --system-id hoặc biến môi trường VDXP_SECRET (mật khẩu hệ thống của trục).")
+                planned = directory_sync.sync_from_axis(directory, AxisClient(endpoint or "", system_id, secret))
+        except (CongVanError, OSError) as exc:
+            raise _fail(f"Không đồng bộ được danh bạ: {exc}") from None
+        except AxisError as exc:
+            raise _fail(f"Trục trả lỗi khi lấy danh sách cơ quan: {exc}") from None
+        finally:
+            directory.database.dispose()
+        if as_json:
+            typer.echo(json.dumps({"counts": planned.counts(), "skipped": planned.skipped,
+                                   "changes": [c._asdict() for c in planned.changes]}, ensure_ascii=False))
+        else:
+            typer.echo("\n".join(directory_sync.report_lines(planned)))
 
     app.add_typer(edxml_app, name="edxml")
     app.add_typer(directory_app, name="directory")

@@ -307,13 +307,18 @@ class Directory:
 
 
 def _add_installation_column(database: Database) -> None:
-    """Directories made before installations existed lack the column: add it (NULL: an installation of one)."""
+    """Directories made before installations (or the axis sync) existed lack their columns: add them (NULL: an
+    installation of one; a record of the directory's own)."""
     from sqlalchemy import inspect, text
 
+    later = {"installation": "VARCHAR(64)", "axis_seen_at": "TIMESTAMP WITH TIME ZONE"}
     with database.engine.begin() as conn:
         columns = {c["name"] for c in inspect(conn).get_columns(DirectoryAgency.__tablename__)}
-        if "installation" not in columns:
-            conn.execute(text(f"ALTER TABLE {DirectoryAgency.__tablename__} ADD COLUMN installation VARCHAR(64)"))
+        for name, kind in later.items():
+            if name not in columns:
+                if conn.dialect.name != "postgresql":
+                    kind = kind.replace("TIMESTAMP WITH TIME ZONE", "DATETIME")
+                conn.execute(text(f"ALTER TABLE {DirectoryAgency.__tablename__} ADD COLUMN {name} {kind}"))
 
 
 def open_directory(scope: str = NATIONAL, settings: CommonSettings | None = None) -> Directory:

@@ -49,6 +49,22 @@ class DirectoryAgency(DirectoryBase):
     # the agency is an installation of its own, or not reached over this hub's AMQP at all.
     installation: Mapped[str | None] = mapped_column(String(64), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The first `directory sync` that found it on the national axis; NULL: a record of this directory's own, which
+    # the axis's silence does not end (services/interconnect/directory_sync.py).
+    axis_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class DirectoryChange(DirectoryBase):
+    """One change a `directory sync` made: the directory's history beside its current rows."""
+
+    __tablename__ = "directory_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    synced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    organ_id: Mapped[str] = mapped_column(String(64), index=True)
+    change: Mapped[str] = mapped_column(String(16))        # added, renamed, moved, ended, reopened, merged
+    old_value: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    new_value: Mapped[str | None] = mapped_column(String(300), nullable=True)
 
 
 # --- hub relay log (HubBase) ----------------------------------------------------------------------

@@ -22,7 +22,8 @@ from infra.procs import free_port
 from services.common.db import Database
 from services.common.settings import CommonSettings
 from services.interconnect import broker, edxml
-from services.interconnect.models import HubBase
+from services.interconnect.directory import Directory
+from services.interconnect.models import DirectoryBase, HubBase
 from services.interconnect.relaylog import RelayLog
 from tests.interconnect.conftest import H60_A, H60_B, make_topology
 from tests.interconnect.harness import REPO, Network, edoc, wait_for
@@ -300,3 +301,31 @@ def test_every_real_conformance_package_is_accepted_by_sendEdoc(axis, name):
     status, answer = net.conformance.send_edoc(facts["from"], data, message_type=facts["kind"])
     assert (status, answer["status"], answer["ErrorCode"]) == (200, "OK", "0"), answer
     assert answer["DocId"]
+
+
+def test_directory_sync_from_the_national_hub_s_vdxp_api(axis, tmp_path):
+    """`congvan directory sync --endpoint`: the real command, in its own process, fetches getAgenciesList from the
+    national hub's real API (signed with the system's secret, as the SDK would) into an installation's directory."""
+    net, client, port = axis
+    listed = {a["code"]: a for a in _no_null(client, "getAgenciesList")["data"]}
+    data_dir = tmp_path / "installation"
+    out = subprocess.run(
+        [sys.executable, "-c", "from infra.cli import main; main()", "directory", "sync", "--endpoint",
+         f"http://127.0.0.1:{port}/mapi", "--system-id", SYSTEM, "--data-dir", str(data_dir), "--json"],
+        cwd=REPO, env={**net.env, "VDXP_SECRET": client.secret}, capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = json.loads(out.stdout)
+    assert report["counts"]["added"] == len(listed) and report["counts"]["skipped"] == 0
+    directory = Directory(Database("directory", "hub.national", DirectoryBase.metadata,
+                                   CommonSettings(data_dir=data_dir)))
+    try:
+        assert directory.count() == len(listed)
+        assert directory.get(ROOT).name == listed[ROOT]["name"]
+        assert directory.get(H60_A).valid_to is None
+    finally:
+        directory.database.dispose()
+    bad = subprocess.run(
+        [sys.executable, "-c", "from infra.cli import main; main()", "directory", "sync", "--endpoint",
+         f"http://127.0.0.1:{port}/mapi", "--system-id", SYSTEM, "--data-dir", str(data_dir)],
+        cwd=REPO, env={**net.env, "VDXP_SECRET": "not-the-secret"}, capture_output=True, text=True, check=False)
+    assert bad.returncode != 0 and "Trục trả lỗi" in bad.stdout + bad.stderr
