@@ -36,7 +36,9 @@ NO_TESTS_COLLECTED = 5
 SCREENSHOT_TESTS = ["tests/e2e/test_story.py", "tests/e2e/test_guide_screens.py",
                     "tests/e2e/test_phone_layout.py", "tests/signing/test_placement.py",
                     "tests/e2e/test_oversight_browser.py", "tests/e2e/test_keyboard_forms.py", "tests/e2e/test_pwa.py",
-                    "tests/e2e/test_paper_mail.py"]
+                    "tests/e2e/test_paper_mail.py", "tests/e2e/test_recall_browser.py",
+                    "tests/e2e/test_late_entry_browser.py", "tests/e2e/test_issuing_channels.py",
+                    "tests/e2e/test_replace_browser.py"]
 
 
 def make_test_stack() -> Stack:
