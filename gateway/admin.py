@@ -16,11 +16,12 @@ from typing import Any
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from gateway import rules
-from gateway.accounts import STAFF_ROLES, account_name, check_roles, next_free_name, temporary_password, unit_code
+from gateway import people, rules
+from gateway.accounts import STAFF_ROLES
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.handover import open_work
 from gateway.models import User
+from gateway.people import SYNC_PENDING, staff_entry
 from services.common import clock
 from services.common.actor import Role
 from services.common.errors import CongVanError, ValidationFailed
@@ -38,8 +39,7 @@ NOTICES = {
     "da-luu-cau-hinh": "Đã lưu cấu hình.", "da-luu-quy-dinh": "Đã lưu quy định áp dụng của cơ quan.",
     "da-dong-bo": "Đã đồng bộ danh sách cán bộ và đơn vị sang dịch vụ điều hành.",
 }
-SYNC_PENDING = ("Thay đổi đã được lưu nhưng chưa đồng bộ được sang dịch vụ điều hành (phân công, thông báo): "
-                "{reason} Hãy lưu lại sau ít phút.")
+__all__ = ["config_changes", "parse_days", "parse_periods", "staff_entry"]  # staff_entry: gateway/people.py
 
 
 # -- pure helpers (tested without I/O) ---------------------------------------------------------------------
@@ -123,13 +123,6 @@ def _chains_per_type(text: str) -> dict[str, Any] | None:
     return chains
 
 
-def staff_entry(user: User) -> dict[str, Any]:
-    """What routing's staff directory keeps of a person."""
-    return {"user_id": user.id, "username": user.username, "full_name": user.full_name, "unit": user.unit,
-            "email": user.email or None, "position": user.position or "", "roles": list(user.roles or []),
-            "active": not user.disabled}
-
-
 # -- dependencies ------------------------------------------------------------------------------------------
 
 def admin_viewer(v: Viewer = Depends(viewer)) -> Viewer:
@@ -154,27 +147,7 @@ def register_post(v: Viewer = Depends(csrf_checked)) -> Viewer:
     return v
 
 
-def _sync(g: Gateway, v: Viewer, user: User) -> str | None:
-    """Push the person to routing; the warning to show when routing cannot be reached."""
-    try:
-        g.backends.call(v.actor, "routing", "sync_staff", [staff_entry(user)])
-    except CongVanError as exc:
-        return SYNC_PENDING.format(reason=exc.message_vi)
-    return None
-
-
-def _units(g: Gateway, agency_id: str) -> list[dict[str, Any]]:
-    """Declared units, plus units that people carry but nobody declared yet (older accounts, the demo)."""
-    declared = {u.code: {"code": u.code, "name": u.name, "declared": True} for u in g.accounts.list_units(agency_id)}
-    for user in g.accounts.list_users(agency_id):
-        code = (user.unit or "").lower()
-        if code and code not in declared:
-            declared[code] = {"code": code, "name": "", "declared": False}
-    return sorted(declared.values(), key=lambda u: u["code"])
-
-
-def _roles_from(form_roles: list[str]) -> list[str]:
-    return [r for r in STAFF_ROLES if r in form_roles]
+_units = people.units
 
 
 def _users_page(request: Request, g: Gateway, v: Viewer, form: dict[str, Any] | None = None, error: str | None = None,
@@ -223,39 +196,23 @@ def _install_people(app: FastAPI) -> None:
         form = {"full_name": full_name, "unit": unit, "position": position, "email": email, "roles": roles,
                 "username": username}
         try:
-            if reason := check_roles(roles):
-                raise ValidationFailed(reason, field="roles")
-            wanted = username.strip().lower() or account_name(full_name, unit_code(unit))
-        except ValueError as exc:
-            return _users_page(request, g, v, form, str(exc), 422)
+            user, password, warning = people.create_account(g, v, full_name, unit, position, email, roles, username)
+        except people.NameTaken as exc:
+            form["username"] = exc.details["suggested"]
+            return _users_page(request, g, v, form, exc.message_vi.replace("rồi tạo lại", "rồi bấm Tạo tài khoản"),
+                               409)
         except CongVanError as exc:
             return _users_page(request, g, v, form, exc.message_vi, exc.http_status)
-        taken = g.accounts.usernames()
-        if wanted in taken:
-            # The rule gives the same name to two people; the administrator decides the name (a digit is offered).
-            form["username"] = next_free_name(wanted, taken)
-            return _users_page(request, g, v, form, f"Tài khoản “{wanted}” đã có người dùng. Đề xuất tên "
-                               f"“{form['username']}”; kiểm tra lại hoặc sửa rồi bấm Tạo tài khoản.", 409)
-        password = temporary_password()
-        try:
-            user = g.accounts.create_user(username=wanted, full_name=full_name.strip(), agency_id=v.user.agency_id,
-                                          roles=_roles_from(roles), password=password, unit=unit_code(unit).upper(),
-                                          position=position.strip(), email=email.strip(), must_change_password=True)
-        except CongVanError as exc:
-            return _users_page(request, g, v, form, exc.message_vi, exc.http_status)
-        g.accounts.record_admin_event(v.user, user.id, "create", username=user.username, roles=user.roles,
-                                      unit=user.unit)
-        warning = _sync(g, v, user)
         return _users_page(request, g, v, issued={"username": user.username, "password": password,
                                                    "full_name": user.full_name}, warning=warning)
 
     @app.post("/quan-tri/nguoi-dung/dong-bo", include_in_schema=False)
     def sync_all(request: Request, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
         """Accounts made before routing ran (or by the demo seed) are pushed to routing in one go."""
-        people = g.accounts.list_users(v.user.agency_id)
+        everyone = g.accounts.list_users(v.user.agency_id)
         units = [{"code": u.code, "name": u.name} for u in g.accounts.list_units(v.user.agency_id)]
         try:
-            g.backends.call(v.actor, "routing", "sync_staff", [staff_entry(u) for u in people])
+            g.backends.call(v.actor, "routing", "sync_staff", [staff_entry(u) for u in everyone])
             if units:
                 g.backends.call(v.actor, "routing", "sync_units", units)
         except CongVanError as exc:
@@ -271,36 +228,24 @@ def _install_people(app: FastAPI) -> None:
                     position: str = Form(""), email: str = Form(""), roles: list[str] = Form([]),
                     v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
         person = g.accounts.user_in_agency(v.user.agency_id, user_id)
-        if person.id == v.user.id and Role.ADMIN.value not in roles:
-            return _user_page(request, g, v, person, "Không thể tự bỏ vai trò quản trị của chính mình.", 422)
         try:
-            user = g.accounts.update_user(v.user.agency_id, user_id, full_name=full_name,
-                                          unit=unit_code(unit).upper() or None, position=position,
-                                          roles=_roles_from(roles), email=email)
+            user, warning = people.update_account(g, v, user_id, full_name, unit, position, roles, email)
         except CongVanError as exc:
             return _user_page(request, g, v, person, exc.message_vi, exc.http_status)
-        g.accounts.record_admin_event(v.user, user.id, "update", roles=user.roles, unit=user.unit,
-                                      position=user.position)
-        if warning := _sync(g, v, user):
+        if warning:
             return _user_page(request, g, v, user, warning=warning)
         return RedirectResponse(f"/quan-tri/nguoi-dung/{user_id}?tb=da-luu", status_code=303)
 
     def _set_locked(request: Request, user_id: str, locked: bool, v: Viewer, g: Gateway) -> Response:
         person = g.accounts.user_in_agency(v.user.agency_id, user_id)
-        if person.id == v.user.id:
-            return _user_page(request, g, v, person, "Không thể tự khóa tài khoản của chính mình.", 422)
-        if not locked:
-            try:
-                rules.refuse_unlock_of_deleted(g, v, user_id)
-            except CongVanError as exc:
-                return _user_page(request, g, v, person, exc.message_vi, exc.http_status)
-        g.accounts.set_disabled(user_id, locked)
-        g.accounts.record_admin_event(v.user, user_id, "lock" if locked else "unlock")
-        user = g.accounts.user_in_agency(v.user.agency_id, user_id)
-        if warning := _sync(g, v, user):
+        try:
+            user, warning, still_open = people.set_locked(g, v, user_id, locked)
+        except CongVanError as exc:
+            return _user_page(request, g, v, person, exc.message_vi, exc.http_status)
+        if warning:
             return _user_page(request, g, v, user, warning=warning)
         notice = "da-khoa" if locked else "da-mo-khoa"
-        if locked and (open_work(g, v, user_id) or {}).get("total"):
+        if still_open:
             notice = "da-khoa-con-viec"  # locked, never stranded: the page offers the handover
         return RedirectResponse(f"/quan-tri/nguoi-dung/{user_id}?tb={notice}", status_code=303)
 
@@ -314,10 +259,8 @@ def _install_people(app: FastAPI) -> None:
 
     @app.post("/quan-tri/nguoi-dung/{user_id}/dat-lai-mat-khau", include_in_schema=False)
     def reset_password(request: Request, user_id: str, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
-        g.accounts.user_in_agency(v.user.agency_id, user_id)
-        password = g.accounts.reset_password(v.user.agency_id, user_id)
-        g.accounts.record_admin_event(v.user, user_id, "reset_password")
-        return _user_page(request, g, v, g.accounts.user_in_agency(v.user.agency_id, user_id), issued=password)
+        user, password = people.reset_password(g, v, user_id)
+        return _user_page(request, g, v, user, issued=password)
 
 
 def _install_units(app: FastAPI) -> None:
@@ -330,16 +273,14 @@ def _install_units(app: FastAPI) -> None:
     def save_unit(request: Request, code: str = Form(...), name: str = Form(...), v: Viewer = Depends(admin_post),
                   g: Gateway = Depends(gw)):
         try:
-            unit = g.accounts.save_unit(v.user.agency_id, code, name)
+            _unit, warning = people.save_unit(g, v, code, name)
         except CongVanError as exc:
             return render(request, "admin_units.html", v, status_code=exc.http_status,
                           units=_units(g, v.user.agency_id), error=exc.message_vi, form={"code": code, "name": name},
                           notices=NOTICES, section="units")
-        try:  # routing prints the unit's name (registers' column 6, reports): it keeps its own copy of the names
-            g.backends.call(v.actor, "routing", "sync_units", [{"code": unit.code, "name": unit.name}])
-        except CongVanError as exc:
+        if warning:
             return render(request, "admin_units.html", v, units=_units(g, v.user.agency_id), error=None, form={},
-                          warning=SYNC_PENDING.format(reason=exc.message_vi), notices=NOTICES, section="units")
+                          warning=warning, notices=NOTICES, section="units")
         return RedirectResponse("/quan-tri/don-vi?tb=da-luu-don-vi", status_code=303)
 
 
@@ -387,9 +328,7 @@ def _install_catalogues(app: FastAPI) -> None:
 
 def config_page(request: Request, g: Gateway, v: Viewer, error: str | None = None, status_code: int = 200) -> Response:
     """The configuration and, below it, the agency's rules (gateway/rules.py) with their legal sources."""
-    from gateway.documents import send_policy
-
-    config = {**g.backends.call(v.actor, "routing", "get_config"), **send_policy(g, v)}
+    config = people.current_config(g, v)
     calendar = config.get("calendar") or {}
     form = {
         "agency_name": config.get("agency_name") or "",
@@ -418,13 +357,9 @@ def _install_configuration(app: FastAPI) -> None:
     async def save_configuration(request: Request, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
         form = dict((await request.form()).items())
         try:
-            changes = config_changes(form)
-            g.backends.call(v.actor, "routing", "configure", **changes)
-            # "Gửi văn bản" belongs to the registry: whether an unsigned document may leave, marked as such
-            g.backends.call(v.actor, "registry", "set_send_policy", bool(form.get("allow_unsigned_send")))
+            people.configure(g, v, config_changes(form), bool(form.get("allow_unsigned_send")))
         except CongVanError as exc:
             return _config_error_page(request, g, v, form, exc)
-        g.accounts.record_admin_event(v.user, None, "configure", keys=sorted(changes))
         return RedirectResponse("/quan-tri/cau-hinh?tb=da-luu-cau-hinh", status_code=303)
 
 

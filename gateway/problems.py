@@ -212,6 +212,45 @@ def create_report(g: Gateway, v: Viewer, fields: dict[str, Any], shot: tuple[str
     return report_id
 
 
+def submit_report(g: Gateway, v: Viewer, form: dict[str, str], screenshot: UploadFile | None) -> int:
+    """Form 1 checked, the screenshot stored, the report numbered: the screen's form and the REST API."""
+    fields = check_report(form)
+    return create_report(g, v, fields, _screenshot(g, v, screenshot))
+
+
+def reports_for(g: Gateway, v: Viewer) -> list[ProblemReport]:
+    """The reporter's own reports; the administrator's: all of the agency's. Newest first."""
+    query = select(ProblemReport).where(ProblemReport.agency_id == v.user.agency_id)
+    if not v.has(Role.ADMIN):
+        query = query.where(ProblemReport.reporter_id == v.user.id)
+    with g.db.session() as s:
+        return list(s.scalars(query.order_by(ProblemReport.id.desc()).limit(500)).all())
+
+
+def report_of(g: Gateway, v: Viewer, report_id: int) -> ProblemReport:
+    return _get(g, v, report_id)
+
+
+def screenshot_of(g: Gateway, v: Viewer, report_id: int) -> tuple[bytes, str]:
+    from services.storage.blobs import blob_store
+
+    report = _get(g, v, report_id)
+    if not report.screenshot_sha256:
+        raise NotFound("Biên bản không có ảnh chụp màn hình.", report_id=report_id)
+    data = blob_store(g.settings, report.agency_id).read(report.screenshot_sha256)
+    return data, report.screenshot_type or "application/octet-stream"
+
+
+def form_pdf(g: Gateway, v: Viewer, report_id: int, form: int) -> tuple[bytes, str]:
+    """Form 1 or 2 as PDF, with its file name."""
+    report = _get(g, v, report_id)
+    if form not in (1, 2):
+        raise NotFound("Không có mẫu biên bản này.", form=form)
+    texts = _agency_texts(g, report.agency_id)
+    pdf = form1_pdf(report, *texts) if form == 1 else form2_pdf(report, *texts)
+    return pdf, f"bien-ban-{'ghi-nhan' if form == 1 else 'xu-ly'}-loi-{report.number:02d}-{report.year}.pdf"
+
+
 def _blob_size(g: Gateway, v: Viewer, sha256: str) -> int:
     from services.storage.blobs import blob_store
 
@@ -390,29 +429,23 @@ def install(app: FastAPI) -> None:
                             "page_url": page})
 
     @app.post("/bao-loi", include_in_schema=False)
-    def submit_report(request: Request, role: str = Form(""), function: str = Form(""),
-                      function_other: str = Form(""), occurred_at: str = Form(""), description: str = Form(""),
-                      proposal: str = Form(""), page_url: str = Form(""), screenshot: UploadFile | None = File(None),
-                      v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+    def submit_report_form(request: Request, role: str = Form(""), function: str = Form(""),
+                           function_other: str = Form(""), occurred_at: str = Form(""), description: str = Form(""),
+                           proposal: str = Form(""), page_url: str = Form(""),
+                           screenshot: UploadFile | None = File(None), v: Viewer = Depends(csrf_checked),
+                           g: Gateway = Depends(gw)):
         form = {"role": role, "function": function, "function_other": function_other, "occurred_at": occurred_at,
                 "description": description, "proposal": proposal, "page_url": page_url}
         try:
-            fields = check_report(form)
-            shot = _screenshot(g, v, screenshot)
+            report_id = submit_report(g, v, form, screenshot)
         except ValidationFailed as exc:
             return render(request, "problems_new.html", v, status_code=exc.http_status, roles=ROLES,
                           functions=FUNCTIONS, form=form, error=exc.message_vi)
-        report_id = create_report(g, v, fields, shot)
         return RedirectResponse(f"/bao-loi/{report_id}?thong-bao=da-gui-bao-loi", status_code=303)
 
     @app.get("/bao-loi/danh-sach", response_class=HTMLResponse, include_in_schema=False)
     def list_reports(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        query = select(ProblemReport).where(ProblemReport.agency_id == v.user.agency_id)
-        if not v.has(Role.ADMIN):
-            query = query.where(ProblemReport.reporter_id == v.user.id)
-        with g.db.session() as s:
-            reports = s.scalars(query.order_by(ProblemReport.id.desc()).limit(500)).all()
-        return render(request, "problems_list.html", v, reports=[_view(r) for r in reports])
+        return render(request, "problems_list.html", v, reports=[_view(r) for r in reports_for(g, v)])
 
     @app.get("/bao-loi/{report_id}", response_class=HTMLResponse, include_in_schema=False)
     def show_report(request: Request, report_id: int, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
@@ -439,22 +472,11 @@ def install(app: FastAPI) -> None:
 
     @app.get("/bao-loi/{report_id}/anh", include_in_schema=False)
     def screenshot_file(report_id: int, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        from services.storage.blobs import blob_store
-
-        report = _get(g, v, report_id)
-        if not report.screenshot_sha256:
-            raise NotFound("Biên bản không có ảnh chụp màn hình.", report_id=report_id)
-        data = blob_store(g.settings, report.agency_id).read(report.screenshot_sha256)
-        return Response(data, media_type=report.screenshot_type or "application/octet-stream",
-                        headers={"Content-Disposition": "inline"})
+        data, media_type = screenshot_of(g, v, report_id)
+        return Response(data, media_type=media_type, headers={"Content-Disposition": "inline"})
 
     @app.get("/bao-loi/{report_id}/mau-{form}.pdf", include_in_schema=False)
     def report_pdf(report_id: int, form: int, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        report = _get(g, v, report_id)
-        if form not in (1, 2):
-            raise NotFound("Không có mẫu biên bản này.", form=form)
-        texts = _agency_texts(g, report.agency_id)
-        pdf = form1_pdf(report, *texts) if form == 1 else form2_pdf(report, *texts)
-        name = f"bien-ban-{'ghi-nhan' if form == 1 else 'xu-ly'}-loi-{report.number:02d}-{report.year}.pdf"
+        pdf, name = form_pdf(g, v, report_id, form)
         return Response(pdf, media_type="application/pdf",
                         headers={"Content-Disposition": f'inline; filename="{name}"'})

@@ -1,0 +1,153 @@
+"""The administrator's actions on the agency's people, units and configuration, shared by the screens /quan-tri
+(gateway/admin.py) and the REST API (gateway/api_admin.py): one function per action, so both follow the same
+rules, record the same admin event and push the same change to routing. Every function requires the admin role
+and the administrator's own agency (another agency's account is "not found")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway import rules
+from gateway.accounts import STAFF_ROLES, account_name, check_roles, next_free_name, temporary_password, unit_code
+from gateway.app import Gateway, Viewer
+from gateway.handover import open_work
+from gateway.models import Unit, User
+from services.common.actor import Role
+from services.common.errors import Conflict, CongVanError, ValidationFailed
+
+SYNC_PENDING = ("Thay đổi đã được lưu nhưng chưa đồng bộ được sang dịch vụ điều hành (phân công, thông báo): "
+                "{reason} Hãy lưu lại sau ít phút.")
+
+
+class NameTaken(Conflict):
+    """The naming rule gives the same account name to two people: the administrator decides (a name is offered)."""
+
+    code = "username_taken"
+
+
+def staff_entry(user: User) -> dict[str, Any]:
+    """What routing's staff directory keeps of a person."""
+    return {"user_id": user.id, "username": user.username, "full_name": user.full_name, "unit": user.unit,
+            "email": user.email or None, "position": user.position or "", "roles": list(user.roles or []),
+            "active": not user.disabled}
+
+
+def sync(g: Gateway, v: Viewer, user: User) -> str | None:
+    """Push the person to routing; the warning to show when routing cannot be reached."""
+    try:
+        g.backends.call(v.actor, "routing", "sync_staff", [staff_entry(user)])
+    except CongVanError as exc:
+        return SYNC_PENDING.format(reason=exc.message_vi)
+    return None
+
+
+def roles_from(given: list[str]) -> list[str]:
+    return [r for r in STAFF_ROLES if r in given]
+
+
+def create_account(g: Gateway, v: Viewer, full_name: str, unit: str, position: str = "", email: str = "",
+                   roles: list[str] | None = None, username: str = "") -> tuple[User, str, str | None]:
+    """A new account with a temporary password (changed at the first sign-in): (user, password, sync warning)."""
+    v.actor.require(Role.ADMIN)
+    roles = list(roles or [])
+    if reason := check_roles(roles):
+        raise ValidationFailed(reason, field="roles")
+    if not full_name.strip():
+        raise ValidationFailed("Họ tên không được để trống.", field="full_name")
+    try:
+        wanted = username.strip().lower() or account_name(full_name, unit_code(unit))
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), field="full_name") from None
+    taken = g.accounts.usernames()
+    if wanted in taken:
+        suggested = next_free_name(wanted, taken)
+        raise NameTaken(f"Tài khoản “{wanted}” đã có người dùng. Đề xuất tên “{suggested}”; kiểm tra lại hoặc sửa "
+                        "rồi tạo lại.", field="username", value=suggested, suggested=suggested)
+    password = temporary_password()
+    user = g.accounts.create_user(username=wanted, full_name=full_name.strip(), agency_id=v.user.agency_id,
+                                  roles=roles_from(roles), password=password, unit=unit_code(unit).upper(),
+                                  position=position.strip(), email=email.strip(), must_change_password=True)
+    g.accounts.record_admin_event(v.user, user.id, "create", username=user.username, roles=user.roles, unit=user.unit)
+    return user, password, sync(g, v, user)
+
+
+def update_account(g: Gateway, v: Viewer, user_id: str, full_name: str, unit: str, position: str, roles: list[str],
+                   email: str = "") -> tuple[User, str | None]:
+    """Name, unit, position, e-mail and roles; new roles end the person's open sessions."""
+    v.actor.require(Role.ADMIN)
+    person = g.accounts.user_in_agency(v.user.agency_id, user_id)
+    if person.id == v.user.id and Role.ADMIN.value not in roles:
+        raise ValidationFailed("Không thể tự bỏ vai trò quản trị của chính mình.", field="roles")
+    user = g.accounts.update_user(v.user.agency_id, user_id, full_name=full_name,
+                                  unit=unit_code(unit).upper() or None, position=position, roles=roles_from(roles),
+                                  email=email)
+    g.accounts.record_admin_event(v.user, user.id, "update", roles=user.roles, unit=user.unit,
+                                  position=user.position)
+    return user, sync(g, v, user)
+
+
+def set_locked(g: Gateway, v: Viewer, user_id: str, locked: bool) -> tuple[User, str | None, int]:
+    """Lock (sessions and tokens end at once) or unlock: (user, sync warning, open work still in their name)."""
+    v.actor.require(Role.ADMIN)
+    person = g.accounts.user_in_agency(v.user.agency_id, user_id)
+    if person.id == v.user.id:
+        raise ValidationFailed("Không thể tự khóa tài khoản của chính mình.", field="user_id")
+    if not locked:
+        rules.refuse_unlock_of_deleted(g, v, user_id)
+    g.accounts.set_disabled(user_id, locked)
+    g.accounts.record_admin_event(v.user, user_id, "lock" if locked else "unlock")
+    user = g.accounts.user_in_agency(v.user.agency_id, user_id)
+    warning = sync(g, v, user)
+    # locked, never stranded: what is still open in their name is to be handed over
+    still_open = int((open_work(g, v, user_id) or {}).get("total") or 0) if locked else 0
+    return user, warning, still_open
+
+
+def reset_password(g: Gateway, v: Viewer, user_id: str) -> tuple[User, str]:
+    """A temporary password, shown once to the administrator; sessions end and any lockout is lifted."""
+    v.actor.require(Role.ADMIN)
+    g.accounts.user_in_agency(v.user.agency_id, user_id)
+    password = g.accounts.reset_password(v.user.agency_id, user_id)
+    g.accounts.record_admin_event(v.user, user_id, "reset_password")
+    return g.accounts.user_in_agency(v.user.agency_id, user_id), password
+
+
+def units(g: Gateway, agency_id: str) -> list[dict[str, Any]]:
+    """Declared units, plus units that people carry but nobody declared yet (older accounts, the demo)."""
+    declared = {u.code: {"code": u.code, "name": u.name, "declared": True} for u in g.accounts.list_units(agency_id)}
+    for user in g.accounts.list_users(agency_id):
+        code = (user.unit or "").lower()
+        if code and code not in declared:
+            declared[code] = {"code": code, "name": "", "declared": False}
+    return sorted(declared.values(), key=lambda u: u["code"])
+
+
+def save_unit(g: Gateway, v: Viewer, code: str, name: str) -> tuple[Unit, str | None]:
+    v.actor.require(Role.ADMIN)
+    unit = g.accounts.save_unit(v.user.agency_id, code, name)
+    try:  # routing prints the unit's name (registers' column 6, reports): it keeps its own copy of the names
+        g.backends.call(v.actor, "routing", "sync_units", [{"code": unit.code, "name": unit.name}])
+    except CongVanError as exc:
+        return unit, SYNC_PENDING.format(reason=exc.message_vi)
+    return unit, None
+
+
+def current_config(g: Gateway, v: Viewer) -> dict[str, Any]:
+    """Routing's configuration of the agency with the registry's sending policy."""
+    from gateway.documents import send_policy
+
+    v.actor.require(Role.ADMIN)
+    return {**g.backends.call(v.actor, "routing", "get_config"), **send_policy(g, v)}
+
+
+def configure(g: Gateway, v: Viewer, changes: dict[str, Any], allow_unsigned_send: bool | None) -> None:
+    """`changes`: routing.configure's keyword arguments, only those to change (routing checks them again);
+    `allow_unsigned_send` None: the sending policy stays."""
+    v.actor.require(Role.ADMIN)
+    if changes:
+        g.backends.call(v.actor, "routing", "configure", **changes)
+    if allow_unsigned_send is not None:
+        # "Gửi văn bản" belongs to the registry: whether an unsigned document may leave, marked as such
+        g.backends.call(v.actor, "registry", "set_send_policy", allow_unsigned_send)
+    keys = sorted(changes) + (["allow_unsigned_send"] if allow_unsigned_send is not None else [])
+    g.accounts.record_admin_event(v.user, None, "configure", keys=keys)
