@@ -232,6 +232,7 @@ TAGS = [
     {"name": "Thông báo nội bộ", "description": "Internal notices of the agency, with read receipts (/thong-bao)"},
     {"name": "Ủy quyền", "description": "A leader's delegation of assigning, supervising, approving (/uy-quyen)"},
     {"name": "Nhắc việc", "description": "The caller's in-app reminders (/nhac-viec)"},
+    {"name": "Báo lỗi", "description": "Problem reports and their handling, forms 1 and 2 (/bao-loi)"},
 ]
 
 PageNo = Query(1, ge=1, le=100_000, description="Page number, from 1")
@@ -392,10 +393,21 @@ def install(app: FastAPI) -> None:
 
     app.include_router(router)
     app.include_router(api_clerk.router)
-    from gateway import api_drafting, api_handling, api_notices, api_office, api_work, idempotency
+    from gateway import (
+        api_accounts,
+        api_admin,
+        api_drafting,
+        api_handling,
+        api_notices,
+        api_office,
+        api_problems,
+        api_work,
+        idempotency,
+    )
 
     app.include_router(api_office.router)
     idempotency.install(app.state.gateway)
-    for module in (api_handling, api_drafting, api_work, api_notices):  # issue 18: every write of the screens
+    # issue 18: every write of the screens
+    for module in (api_handling, api_drafting, api_work, api_notices, api_accounts, api_admin, api_problems):
         app.include_router(module.router)
     _problem_media_types(app)

@@ -142,12 +142,16 @@ class PasswordChangeRequired(Exception):
     pass
 
 
+# Where a person who must change their password may still go: the form and its API route.
+PASSWORD_PATHS = ("/doi-mat-khau", "/api/v1/me/password")
+
+
 def viewer(request: Request, v: Viewer | None = Depends(optional_viewer)) -> Viewer:
     if v is None:
         if request.url.path.startswith("/api/"):
             raise Unauthenticated("Cần đăng nhập hoặc mã truy cập.")
         raise LoginRequired()
-    if v.user.must_change_password and not v.via_token and request.url.path != "/doi-mat-khau":
+    if v.user.must_change_password and not v.via_token and request.url.path not in PASSWORD_PATHS:
         raise PasswordChangeRequired()
     return v
 

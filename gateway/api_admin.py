@@ -1,0 +1,273 @@
+"""REST API of the administrator's screens (/quan-tri): the agency's accounts (create, change, roles, lock and
+unlock, reset the password), its units and its configuration (working calendar, deadlines, review chains,
+signing delegation, the sending policy). Each route calls the function its form calls (gateway/people.py), so the
+rules, the admin events and the push to routing are the same; the administrator's own agency only (another
+agency's account is 404, like a missing one). The agency's rules are at /agency-rules (gateway/rules.py).
+
+Routes whose answer carries a temporary password (create, reset) take no Idempotency-Key: the gateway would keep
+that answer for a day. Creating again the same person answers 409 `username_taken` with a free name instead.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Response, Security
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from gateway import people, rules
+from gateway.accounts import STAFF_ROLES
+from gateway.admin import admin_post, admin_viewer, parse_days, parse_periods
+from gateway.api import COMMON_ERRORS, NOT_FOUND, _problem, bearer
+from gateway.api_handling import STEP_ERRORS, operation_name
+from gateway.app import Gateway, Viewer, gw
+from gateway.idempotency import KEY, once
+from gateway.models import User
+from services.common.clock import to_vn
+
+router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Security(bearer)],
+                   generate_unique_id_function=operation_name, tags=["Quản trị"])
+UserId = Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="Mã người dùng trong cơ quan (GET /users)")
+UnitCode = Path(pattern=r"^[a-z0-9]{1,32}$", description="Mã đơn vị: chữ thường không dấu và chữ số (ví dụ vptq)")
+# PostgreSQL refuses NUL in text: such a value is refused as invalid rather than reaching the database.
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
+ROLES_TEXT = "Vai trò: " + ", ".join(f"`{r}`" for r in STAFF_ROLES)
+CREATE_ERRORS: dict[int | str, dict[str, Any]] = {
+    409: _problem("Tên tài khoản đã có người dùng (code `username_taken`; `errors.value`: tên đề xuất)"),
+    422: _problem("Dữ liệu không hợp lệ (vai trò, họ tên, đơn vị)"),
+}
+
+
+class Account(BaseModel):
+    user_id: str
+    username: str
+    full_name: str
+    unit: str | None = None
+    position: str = ""
+    email: str = ""
+    roles: list[str]
+    locked: bool = Field(description="Quản trị đã khóa (người nghỉ việc, chuyển công tác); không bao giờ xóa")
+    must_change_password: bool = Field(description="Phải đổi mật khẩu tạm ở lần đăng nhập tới")
+    sign_in: str = Field(description="local | directory (tài khoản thư mục LDAP)")
+    deleted: bool = Field(False, description="Đã xóa theo quy định của cơ quan về tài khoản người nghỉ việc")
+    created_at: datetime | None = None
+
+
+class AccountIssued(BaseModel):
+    account: Account
+    password: str = Field(description="Mật khẩu tạm, chỉ hiện một lần; người dùng phải đổi khi đăng nhập")
+    warning: str | None = Field(None, description="Chưa đồng bộ được sang dịch vụ điều hành: gửi lại sau ít phút")
+
+
+class AccountChanged(BaseModel):
+    account: Account
+    warning: str | None = Field(None, description="Chưa đồng bộ được sang dịch vụ điều hành")
+    open_work_total: int = Field(0, description="Khi khóa: số việc còn đứng tên người này, cần bàn giao "
+                                                "(POST /users/{user_id}/handover)")
+
+
+class NewAccount(BaseModel):
+    full_name: Text = Field(min_length=1, max_length=100, description="Họ và tên")
+    unit: Text = Field(min_length=1, max_length=32, description="Mã đơn vị (GET /units)")
+    position: Text = Field("", max_length=100, description="Chức vụ")
+    email: Text = Field("", max_length=100)
+    roles: list[Annotated[str, StringConstraints(max_length=40)]] = Field(max_length=10, description=ROLES_TEXT)
+    username: Text = Field("", max_length=64, description="Tên tài khoản; để trống: theo quy tắc đặt tên "
+                                                          "(tên + chữ đầu họ, tên đệm + . + mã đơn vị)")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"full_name": "Trần Văn Bình", "unit": "thtq", "position": "Chuyên viên", "email": "",
+         "roles": ["specialist"], "username": ""}]})
+
+
+class AccountChange(BaseModel):
+    full_name: Text = Field(min_length=1, max_length=100)
+    unit: Text = Field("", max_length=32, description="Mã đơn vị; để trống: không thuộc đơn vị nào")
+    position: Text = Field("", max_length=100)
+    email: Text = Field("", max_length=100)
+    roles: list[Annotated[str, StringConstraints(max_length=40)]] = Field(
+        max_length=10, description=ROLES_TEXT + ". Vai trò mới có hiệu lực ngay: các phiên đăng nhập cũ kết thúc")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"full_name": "Trần Văn Bình", "unit": "thtq", "position": "Phó trưởng phòng", "email": "",
+         "roles": ["specialist", "department_head"]}]})
+
+
+class UnitInfo(BaseModel):
+    code: str
+    name: str
+    declared: bool = Field(description="false: đơn vị có người nhưng chưa được khai báo tên")
+
+
+class UnitName(BaseModel):
+    name: Text = Field(min_length=1, max_length=200, description="Tên đơn vị", examples=["Phòng Tổng hợp"])
+
+
+class Calendar(BaseModel):
+    periods: list[Annotated[str, StringConstraints(max_length=20)]] = Field(
+        min_length=1, max_length=6, description="Giờ làm việc, HH:MM-HH:MM", examples=[["07:30-11:30", "13:30-17:00"]])
+    extra_days_off: list[Annotated[str, StringConstraints(max_length=10)]] = Field(
+        [], max_length=366, description="Ngày nghỉ thêm, YYYY-MM-DD")
+    make_up_days: list[Annotated[str, StringConstraints(max_length=10)]] = Field(
+        [], max_length=366, description="Ngày làm bù, YYYY-MM-DD")
+    public_holidays: bool = Field(True, description="Tính các ngày lễ, Tết theo Bộ luật Lao động")
+
+
+class ConfigChange(BaseModel):
+    """Only the fields sent are changed; `calendar` is replaced as a whole."""
+
+    agency_name: Text | None = Field(None, max_length=200)
+    default_deadline_days: int | None = Field(None, ge=1, le=365, description="Hạn xử lý mặc định (ngày làm việc)")
+    due_soon_hours: int | None = Field(None, ge=1, le=24 * 30, description="Báo sắp đến hạn trước (giờ)")
+    calendar: Calendar | None = None
+    review_chain: list[dict[str, Any]] | None = Field(None, max_length=20, description="Quy trình trình duyệt "
+                                                      "chung: các bước (như trong GET /agency-config)")
+    review_chains: dict[str, list[dict[str, Any]]] | None = Field(
+        None, max_length=50, description="Quy trình theo loại văn bản {mã loại: [các bước]}; {}: bỏ hết")
+    signing_delegation: bool | None = Field(None, description="Cho phép lãnh đạo ủy quyền duyệt, ký văn bản")
+    allow_unsigned_send: bool | None = Field(None, description="Cho gửi văn bản chưa có chữ ký số hợp lệ "
+                                                               "(được đánh dấu như vậy)")
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"default_deadline_days": 10, "due_soon_hours": 24}]})
+
+
+class AgencyConfig(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    agency_id: str
+    agency_name: str | None = None
+    calendar: dict[str, Any] = Field(description="periods, extra_days_off, make_up_days, public_holidays")
+    default_deadline_days: int | None = None
+    due_soon_hours: int | None = None
+    review_chain: list[dict[str, Any]] = []
+    review_chains: dict[str, Any] = {}
+    signing_delegation: bool = True
+    allow_unsigned_send: bool = False
+
+
+def _account(g: Gateway, user: User, deleted: set[str] | None = None) -> dict[str, Any]:
+    if deleted is None:
+        deleted = rules.deleted_ids(g, user.agency_id)
+    return {"user_id": user.id, "username": user.username, "full_name": user.full_name, "unit": user.unit,
+            "position": user.position or "", "email": user.email or "", "roles": list(user.roles or []),
+            "locked": bool(user.disabled), "must_change_password": bool(user.must_change_password),
+            "sign_in": "directory" if g.accounts.is_directory_account(user.id) else "local",
+            "deleted": user.id in deleted,
+            "created_at": to_vn(user.created_at) if user.created_at else None}
+
+
+# -- accounts ----------------------------------------------------------------------------------------------------------
+
+@router.get("/users", response_model=list[Account], summary="Tài khoản của cơ quan",
+            description="Quản trị. Theo tên tài khoản.")
+def user_list(v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)) -> list[dict[str, Any]]:
+    rules.delete_due_leavers(g, v)  # as the screen: where the agency deletes leavers' accounts (Đà Nẵng Đ13.5d)
+    deleted = rules.deleted_ids(g, v.user.agency_id)
+    return [_account(g, u, deleted) for u in g.accounts.list_users(v.user.agency_id)]
+
+
+@router.post("/users", response_model=AccountIssued, status_code=201, responses=CREATE_ERRORS,
+             summary="Tạo tài khoản (mật khẩu tạm)", description="Quản trị. Người mới có ngay trong danh sách cán bộ "
+                                                                  "của dịch vụ điều hành (phân công, thông báo).")
+def user_create(body: NewAccount, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    user, password, warning = people.create_account(g, v, body.full_name, body.unit, body.position, body.email,
+                                                    list(body.roles), body.username)
+    return {"account": _account(g, user), "password": password, "warning": warning}
+
+
+@router.get("/users/{user_id}", response_model=Account, responses=NOT_FOUND, summary="Một tài khoản")
+def user_detail(user_id: str = UserId, v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return _account(g, g.accounts.user_in_agency(v.user.agency_id, user_id))
+
+
+@router.put("/users/{user_id}", response_model=AccountChanged, responses=STEP_ERRORS,
+            summary="Sửa tài khoản: họ tên, đơn vị, chức vụ, vai trò",
+            description="Quản trị; không tự bỏ vai trò quản trị của mình (422).")
+def user_update(body: AccountChange, response: Response, user_id: str = UserId, key: str | None = KEY,
+                v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    def act() -> dict[str, Any]:
+        user, warning = people.update_account(g, v, user_id, body.full_name, body.unit, body.position,
+                                              list(body.roles), body.email)
+        return {"account": _account(g, user), "warning": warning}
+
+    return once(g, v, key, response, f"user_update:{user_id}", body, act)
+
+
+def _locked(g: Gateway, v: Viewer, user_id: str, locked: bool) -> dict[str, Any]:
+    user, warning, still_open = people.set_locked(g, v, user_id, locked)
+    return {"account": _account(g, user), "warning": warning, "open_work_total": still_open}
+
+
+@router.post("/users/{user_id}/lock", response_model=AccountChanged, responses=STEP_ERRORS,
+             summary="Khóa tài khoản", description="Quản trị. Các phiên đăng nhập và mã truy cập của người này "
+                                                    "ngừng ngay; tài khoản được giữ, không xóa. Không tự khóa mình.")
+def user_lock(response: Response, user_id: str = UserId, key: str | None = KEY, v: Viewer = Depends(admin_post),
+              g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return once(g, v, key, response, f"user_lock:{user_id}", None, lambda: _locked(g, v, user_id, True))
+
+
+@router.post("/users/{user_id}/unlock", response_model=AccountChanged, responses=STEP_ERRORS,
+             summary="Mở khóa tài khoản", description="Quản trị; tài khoản đã xóa theo quy định thì không mở lại.")
+def user_unlock(response: Response, user_id: str = UserId, key: str | None = KEY, v: Viewer = Depends(admin_post),
+                g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return once(g, v, key, response, f"user_unlock:{user_id}", None, lambda: _locked(g, v, user_id, False))
+
+
+@router.post("/users/{user_id}/password-reset", response_model=AccountIssued, responses=STEP_ERRORS,
+             summary="Đặt lại mật khẩu (mật khẩu tạm)",
+             description="Quản trị. Các phiên đăng nhập kết thúc, hết tạm khóa do nhập sai; tài khoản thư mục "
+                         "(LDAP) đổi mật khẩu trên hệ thống thư mục (422).")
+def user_password_reset(user_id: str = UserId, v: Viewer = Depends(admin_post),
+                        g: Gateway = Depends(gw)) -> dict[str, Any]:
+    user, password = people.reset_password(g, v, user_id)
+    return {"account": _account(g, user), "password": password, "warning": None}
+
+
+# -- units -------------------------------------------------------------------------------------------------------------
+
+@router.get("/units", response_model=list[UnitInfo], summary="Đơn vị của cơ quan", description="Quản trị.")
+def unit_list(v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)) -> list[dict[str, Any]]:
+    return people.units(g, v.user.agency_id)
+
+
+@router.put("/units/{code}", response_model=UnitInfo, responses=STEP_ERRORS, summary="Khai báo hoặc đổi tên đơn vị",
+            description="Quản trị. Mã đơn vị không đổi được (là một phần của tên tài khoản).")
+def unit_save(body: UnitName, response: Response, code: str = UnitCode, key: str | None = KEY,
+              v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    def act() -> dict[str, Any]:
+        unit, _warning = people.save_unit(g, v, code, body.name)
+        return {"code": unit.code, "name": unit.name, "declared": True}
+
+    return once(g, v, key, response, f"unit_save:{code}", body, act)
+
+
+# -- configuration -----------------------------------------------------------------------------------------------------
+
+@router.get("/agency-config", response_model=AgencyConfig, summary="Cấu hình của cơ quan",
+            description="Quản trị: lịch làm việc, hạn xử lý, quy trình trình duyệt, ủy quyền ký, gửi văn bản chưa ký.")
+def config_get(v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return people.current_config(g, v)
+
+
+@router.patch("/agency-config", response_model=AgencyConfig, responses=STEP_ERRORS, summary="Sửa cấu hình",
+              description="Quản trị. Chỉ các trường gửi lên được đổi; mọi giá trị được kiểm tra trước khi lưu (422).")
+def config_change(body: ConfigChange, response: Response, key: str | None = KEY, v: Viewer = Depends(admin_post),
+                  g: Gateway = Depends(gw)) -> dict[str, Any]:
+    given = body.model_dump(exclude_unset=True)
+    changes = {k: given[k] for k in ("agency_name", "default_deadline_days", "due_soon_hours", "review_chain",
+                                     "review_chains", "signing_delegation") if given.get(k) is not None}
+    if "agency_name" in changes:
+        changes["agency_name"] = changes["agency_name"].strip()
+    if body.calendar is not None:  # the same checks as the form's text boxes
+        changes["calendar"] = {"periods": parse_periods(", ".join(body.calendar.periods)),
+                               "extra_days_off": parse_days(", ".join(body.calendar.extra_days_off),
+                                                            "extra_days_off"),
+                               "make_up_days": parse_days(", ".join(body.calendar.make_up_days), "make_up_days"),
+                               "public_holidays": body.calendar.public_holidays}
+
+    def act() -> dict[str, Any]:
+        people.configure(g, v, changes, body.allow_unsigned_send)
+        return people.current_config(g, v)
+
+    return once(g, v, key, response, "agency_config", body, act)

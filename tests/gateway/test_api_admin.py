@@ -1,0 +1,138 @@
+"""The REST API of the administrator's screens (issue 18 item 10) against the real deployment: accounts (create
+with a temporary password, change roles, lock and unlock, reset the password), units and the agency's
+configuration; the administrator's own agency only (another agency's ids: 404), other roles refused (403)."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from contextlib import closing
+
+import httpx
+import pytest
+
+from tests.e2e.helpers import signed_in
+from tests.gateway.test_api import base_url, csrf_token_of, token_for
+from tests.gateway.test_api_writes import key, ok, refused
+
+H60_ADMIN, H17_ADMIN, H60_SPECIALIST, H60_CLERK = "manhhd.vptq", "ngocvt.vpdn", "trangdt.thtq", "hoalt.vptq"
+
+
+def own_token(dep, username: str, temporary: str) -> httpx.Client:
+    """The newcomer changes the temporary password (through the API) and issues a token of their own."""
+    with closing(signed_in(base_url(dep), username, temporary)) as web:
+        csrf = {"x-csrf-token": csrf_token_of(web)}
+        ok(web.post("/api/v1/me/password", headers=csrf,
+                    json={"current_password": temporary, "new_password": f"Moi-{secrets.token_hex(5)}-Tq"}))
+        token = ok(web.post("/api/v1/tokens", headers=csrf, json={"label": "kiểm thử"}), 201)["token"]
+    return httpx.Client(base_url=base_url(dep), timeout=60, headers={"authorization": f"Bearer {token}"})
+
+
+@pytest.fixture(scope="module")
+def admins(deployment):
+    with closing(token_for(deployment, H60_ADMIN)) as admin, closing(token_for(deployment, H17_ADMIN)) as other, \
+            closing(token_for(deployment, H60_SPECIALIST)) as specialist:
+        yield admin, other, specialist
+
+
+def test_accounts_created_changed_locked_and_reset_by_the_agencys_admin(deployment, admins):
+    admin, other, specialist = admins
+    given = "".join(secrets.choice(string.ascii_lowercase) for _ in range(8)).capitalize()
+    person = {"full_name": f"Phạm Văn {given}", "unit": "thtq", "position": "Chuyên viên", "roles": ["specialist"]}
+    refused(specialist.get("/api/v1/users"), 403)
+    refused(specialist.post("/api/v1/users", json=person), 403)
+    refused(admin.post("/api/v1/users", json={**person, "roles": ["vua"]}), 422)
+    made = ok(admin.post("/api/v1/users", json=person), 201)
+    account = made["account"]
+    assert account["username"] == f"{given.lower()}pv.thtq" and account["unit"] == "THTQ"
+    assert account["roles"] == ["specialist"] and account["must_change_password"] and not account["locked"]
+    taken = refused(admin.post("/api/v1/users", json=person), 409)
+    offered = taken["errors"]["value"]
+    assert taken["code"] == "username_taken" and offered.startswith(f"{given.lower()}pv") and offered.endswith(".thtq")
+    assert offered != account["username"] and offered in taken["title"]
+    user_id = account["user_id"]
+    assert user_id in [a["user_id"] for a in ok(admin.get("/api/v1/users"))]
+    assert ok(admin.get(f"/api/v1/users/{user_id}"))["username"] == account["username"]
+
+    # Another agency's administrator does not reach the account
+    refused(other.get(f"/api/v1/users/{user_id}"), 404)
+    assert user_id not in other.get("/api/v1/users").text
+    change = {"full_name": person["full_name"], "unit": "thtq", "roles": ["specialist", "department_head"]}
+    for path in ("lock", "unlock", "password-reset"):
+        refused(other.post(f"/api/v1/users/{user_id}/{path}"), 404)
+    refused(other.put(f"/api/v1/users/{user_id}", json=change), 404)
+    refused(specialist.post(f"/api/v1/users/{user_id}/lock"), 403)
+
+    # The newcomer signs in with the temporary password; new roles take effect at once
+    web = signed_in(base_url(deployment), account["username"], made["password"])
+    assert web.get("/", follow_redirects=False).headers["location"] == "/doi-mat-khau"
+    once = key()
+    changed = ok(admin.put(f"/api/v1/users/{user_id}", json=change, headers=once))
+    assert set(changed["account"]["roles"]) == {"specialist", "department_head"} and changed["warning"] is None
+    assert ok(admin.put(f"/api/v1/users/{user_id}", json=change, headers=once)) == changed
+    assert web.get("/", follow_redirects=False).headers["location"].startswith("/dang-nhap")  # session ended
+    web.close()
+    me = ok(admin.get("/api/v1/me"))
+    refused(admin.put(f"/api/v1/users/{me['user_id']}", json={"full_name": me["full_name"], "unit": me["unit"] or "",
+                                                               "roles": ["clerk"]}), 422)
+    refused(admin.post(f"/api/v1/users/{me['user_id']}/lock"), 422)
+
+    # Lock ends the person's tokens; unlock; a reset gives a new temporary password
+    reset = ok(admin.post(f"/api/v1/users/{user_id}/password-reset"))
+    assert reset["password"] != made["password"] and reset["account"]["must_change_password"]
+    old = httpx.post(f"{base_url(deployment)}/dang-nhap", data={"username": account["username"],
+                                                                "password": made["password"], "next": "/"})
+    assert old.status_code != 303  # the first temporary password no longer signs in
+    theirs = own_token(deployment, account["username"], reset["password"])
+    with closing(theirs):
+        assert ok(theirs.get("/api/v1/me"))["user_id"] == user_id
+        locked = ok(admin.post(f"/api/v1/users/{user_id}/lock"))
+        assert locked["account"]["locked"] and locked["open_work_total"] == 0
+        refused(theirs.get("/api/v1/me"), 401)
+        assert ok(admin.post(f"/api/v1/users/{user_id}/unlock"))["account"]["locked"] is False
+        assert theirs.get("/api/v1/me").status_code == 200
+
+
+def test_units_declared_and_renamed_by_the_agencys_admin(admins):
+    admin, other, specialist = admins
+    code = "pb" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(6))
+    refused(specialist.get("/api/v1/units"), 403)
+    refused(specialist.put(f"/api/v1/units/{code}", json={"name": "Phòng thử"}), 403)
+    refused(admin.put("/api/v1/units/Phong-Sai", json={"name": "Phòng thử"}), 422)
+    refused(admin.put(f"/api/v1/units/{code}", json={"name": ""}), 422)
+    assert ok(admin.put(f"/api/v1/units/{code}", json={"name": "Phòng Kế hoạch"})) == {
+        "code": code, "name": "Phòng Kế hoạch", "declared": True}
+    ok(admin.put(f"/api/v1/units/{code}", json={"name": "Phòng Kế hoạch - Tài chính"}))
+    units = {u["code"]: u for u in ok(admin.get("/api/v1/units"))}
+    assert units[code]["name"] == "Phòng Kế hoạch - Tài chính"
+    assert code not in [u["code"] for u in ok(other.get("/api/v1/units"))]  # the unit is this agency's
+
+
+def test_agency_configuration_read_and_changed_by_its_admin_only(admins):
+    admin, other, specialist = admins
+    refused(specialist.get("/api/v1/agency-config"), 403)
+    refused(specialist.patch("/api/v1/agency-config", json={"due_soon_hours": 5}), 403)
+    before = ok(admin.get("/api/v1/agency-config"))
+    theirs = ok(other.get("/api/v1/agency-config"))
+    assert before["agency_id"] == "000.00.00.H60" and theirs["agency_id"] == "000.00.00.H17"
+    wanted = before["due_soon_hours"] % 48 + 1
+    try:
+        changed = ok(admin.patch("/api/v1/agency-config", json={"due_soon_hours": wanted}, headers=key()))
+        assert changed["due_soon_hours"] == wanted
+        assert {k: changed[k] for k in ("calendar", "default_deadline_days", "review_chain", "signing_delegation",
+                                        "allow_unsigned_send")} == \
+            {k: before[k] for k in ("calendar", "default_deadline_days", "review_chain", "signing_delegation",
+                                    "allow_unsigned_send")}
+        bad = refused(admin.patch("/api/v1/agency-config", json={
+            "due_soon_hours": 1, "calendar": {"periods": ["17:00-07:30"]}}), 422)
+        assert "không hợp lệ" in bad["title"]
+        assert ok(admin.get("/api/v1/agency-config"))["due_soon_hours"] == wanted  # nothing of a refusal is kept
+        assert ok(other.get("/api/v1/agency-config"))["due_soon_hours"] == theirs["due_soon_hours"]
+        periods = [f"{a}-{b}" for a, b in before["calendar"]["periods"]]
+        kept = ok(admin.patch("/api/v1/agency-config", json={"calendar": {
+            "periods": periods, "extra_days_off": before["calendar"].get("extra_days_off") or [],
+            "make_up_days": before["calendar"].get("make_up_days") or [],
+            "public_holidays": before["calendar"].get("public_holidays", True)}}))
+        assert kept["calendar"] == before["calendar"]
+    finally:
+        ok(admin.patch("/api/v1/agency-config", json={"due_soon_hours": before["due_soon_hours"]}))
