@@ -168,6 +168,23 @@ def _signed_file(doc: dict[str, Any]) -> str | None:
     return None
 
 
+PREVIEW_ROLES = ("signed", "main", "unsigned", "scan")  # the document itself before its appendices
+
+
+def _preview(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The PDF whose first page the document page shows (the issued copy, else the main file), or None: a recalled
+    document's files are gone, and a document without a PDF has nothing to show."""
+    if doc.get("content_withdrawn_at"):
+        return None
+    pdfs = [a for a in doc.get("attachments") or []
+            if a.get("content_type") == "application/pdf" or str(a.get("name") or "").lower().endswith(".pdf")]
+    for role in PREVIEW_ROLES:
+        found = [a for a in pdfs if a.get("role") == role]
+        if found:
+            return found[-1]
+    return pdfs[0] if pdfs else None
+
+
 def _decorate_page(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]:
     """What the document page shows beyond the registry's record: real file sizes, the signature verdict in words
     and people's full names in the history."""
@@ -180,6 +197,7 @@ def _decorate_page(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]
             except Exception:  # a file not (yet) in the store: show no size rather than fail the page
                 a["size"] = None
         a["size_label"] = vn_size(a["size"]) if a.get("size") is not None else ""
+    doc["preview"] = _preview(doc)
     report = doc.get("verification")
     if doc.get("direction") in ("outgoing", "copies") and not report and (sha := _signed_file(doc)):
         # The registry verifies incoming packages only; an outgoing document is judged by signing on its file.

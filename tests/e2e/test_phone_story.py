@@ -52,6 +52,12 @@ def test_one_document_s_day_on_four_phones(deployment, browser):
         fits(clerk, "the clerk's waiting list")
         clerk.get_by_role("row").filter(has_text=f"{number}/SNV-VP").first.get_by_role("link").first.click()
         fits(clerk, "the document to receive")
+        # The document's first page is on its page (no download needed), and opens page by page.
+        preview = clerk.locator("#xem-truoc img")
+        preview.scroll_into_view_if_needed()
+        wait_for(lambda: clerk.evaluate("img => img.complete && img.naturalWidth", preview.element_handle()), 60,
+                 "the first page's image")
+        fits(clerk, "the document with its preview")
         tap(clerk, clerk.get_by_role("button", name="Tiếp nhận và vào sổ"), "Tiếp nhận và vào sổ")
         expect(clerk.get_by_role("status")).to_have_text("Đã tiếp nhận và vào sổ văn bản đến.")
         fits(clerk, "the registered document")
