@@ -5,7 +5,8 @@ checks the actor's agency and role, runs in one transaction, writes its history,
 (through the outbox) the events that leave the service in that same transaction.
 
 The use cases live by chapter, in the order of the user guide: staff.py (settings, people, units), handling.py
-(incoming documents), oversight.py (leaders acting on assigned work), drafting.py (outgoing drafts and review),
+(incoming documents), oversight.py (leaders acting on assigned work), drafting.py (outgoing drafts and review), paper.py
+(approval signed on paper, then "Chuyển phát hành" with the scan),
 work.py (tasks, notices, reminders), delegation.py, handover.py (a leaver's work to a successor), schedule.py
 (the leadership's work schedule); base.py holds the plumbing they share.
 """
@@ -18,6 +19,7 @@ from services.routing.drafting import Drafting, SigningTimeout, SigningUnavailab
 from services.routing.handling import IncomingHandling
 from services.routing.handover import Handover
 from services.routing.oversight import Oversight
+from services.routing.paper import PaperSigning
 from services.routing.schedule import Schedule
 from services.routing.staff import StaffAndSettings
 from services.routing.work import Work
@@ -25,6 +27,6 @@ from services.routing.work import Work
 __all__ = ["Routing", "Signer", "SigningTimeout", "SigningUnavailable"]
 
 
-class Routing(StaffAndSettings, IncomingHandling, Oversight, Drafting, Work, Delegations, Handover, Schedule,
-              RoutingBase):
+class Routing(StaffAndSettings, IncomingHandling, Oversight, PaperSigning, Drafting, Work, Delegations, Handover,
+              Schedule, RoutingBase):
     """One agency's routing: the chapters' use cases over the shared plumbing."""

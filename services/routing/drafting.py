@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from services.common import agency_rules
 from services.common.actor import Actor, Role
 from services.common.errors import Conflict, CongVanError, Forbidden, NotFound, ValidationFailed
 from services.common.outbox import enqueue
@@ -45,6 +46,13 @@ class SigningTimeout(TimeoutError):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"signing did not answer within {seconds:g} s")
         self.seconds = seconds
+
+
+def signer_entry(actor: Actor, position: str, on_behalf_of: dict[str, str] | None) -> dict[str, str]:
+    """The signer as `draft_signed` carries it to the registry (and the edXML SignerInfo)."""
+    return {"user_id": actor.user_id, "full_name": actor.full_name, "position": position,
+            # edXML SignerInfo.Competence, e.g. "TUQ. CHỦ TỊCH" (empty: in their own name)
+            "competence": f"{on_behalf_of['form']} {on_behalf_of['position'].upper()}" if on_behalf_of else ""}
 
 
 class Drafting:
@@ -222,31 +230,36 @@ class Drafting:
             draft.updated_at = self._now()
             self._comment(session, draft, authority.user_id, authority.on_behalf_of, "sign", comment, step.key)
             self._add_participant(session, draft, actor.user_id, "reviewer")
-            enqueue(session, "draft_signed", {
-                "draft_id": draft.id, "title": draft.title, "subject": draft.title, "type_code": draft.type_code,
-                "pdf_sha256": signed_sha, "appendix_sha256s": list(version.appendix_sha256s or []),
-                "signer": {"user_id": actor.user_id, "full_name": actor.full_name,
-                           "position": (staff.position if staff and staff.position else ""),
-                           # edXML SignerInfo.Competence, e.g. "TUQ. CHỦ TỊCH" (empty: in their own name)
-                           "competence": (f"{on_behalf_of['form']} {on_behalf_of['position'].upper()}"
-                                          if on_behalf_of else "")},
-                "on_behalf_of": authority.on_behalf_of, "on_behalf_of_leader": on_behalf_of,
-                "answers": list(draft.answers or []), "drafted_by": draft.drafted_by, "unit": draft.unit,
-                "unit_name": self._unit_name(session, draft.unit),   # the register's column 6 (registry)
-                # the notation's drafting unit, "12/UBND-VX" (NĐ 30 Phụ lục I): the unit's code is its abbreviation
-                "unit_abbr": draft.unit,
-                "priority": draft.priority,
-            })
+            signer = signer_entry(actor, staff.position if staff and staff.position else "", on_behalf_of)
+            self._hand_to_issue(session, draft, signed_sha, list(version.appendix_sha256s or []), signer,
+                                on_behalf_of)
             notify(session, [draft.drafted_by], "signed", f"Dự thảo đã được duyệt và ký: {draft.title}",
                    ref_kind="draft", ref_id=draft.id)
-            if domain.is_urgent(draft.priority):
-                # An urgent document is issued as soon as it is signed (DOMAIN.md outgoing 4; Đà Nẵng Đ5.3 for the
-                # incoming side): the clerks are told at once, in the app and by Web Push (the `notified` event),
-                # not when they next open "Chờ ban hành" (issue 18).
-                notify(session, self._people_with(session, Role.CLERK.value), "urgent",
-                       f"{domain.urgency_prefix(draft.priority)}Văn bản đi cần cấp số, ban hành ngay: {draft.title}",
-                       ref_kind="waiting_issue", ref_id=draft.id, dedupe_key=f"urgent-signed:{draft.id}")
             return self._draft_view(session, draft)
+
+    def _hand_to_issue(self, session: Session, draft: Draft, pdf_sha256: str, appendix_sha256s: list[str],
+                       signer: dict[str, str], on_behalf_of: dict[str, str] | None,
+                       paper_signed: dict[str, Any] | None = None) -> None:
+        """`draft_signed` to the registry (the clerk's "Chờ ban hành"), in the caller's transaction: the one way a
+        signed draft reaches issue, whether the leader signed digitally or on paper (paper.py)."""
+        enqueue(session, "draft_signed", {
+            "draft_id": draft.id, "title": draft.title, "subject": draft.title, "type_code": draft.type_code,
+            "pdf_sha256": pdf_sha256, "appendix_sha256s": appendix_sha256s, "signer": signer,
+            "on_behalf_of": draft.signed_on_behalf_of, "on_behalf_of_leader": on_behalf_of,
+            "answers": list(draft.answers or []), "drafted_by": draft.drafted_by, "unit": draft.unit,
+            "unit_name": self._unit_name(session, draft.unit),   # the register's column 6 (registry)
+            # the notation's drafting unit, "12/UBND-VX" (NĐ 30 Phụ lục I): the unit's code is its abbreviation
+            "unit_abbr": draft.unit,
+            "priority": draft.priority,
+            **({"paper_signed": paper_signed} if paper_signed else {}),
+        })
+        if domain.is_urgent(draft.priority):
+            # An urgent document is issued as soon as it is signed (DOMAIN.md outgoing 4; Đà Nẵng Đ5.3 for the
+            # incoming side): the clerks are told at once, in the app and by Web Push (the `notified` event),
+            # not when they next open "Chờ ban hành" (issue 18).
+            notify(session, self._people_with(session, Role.CLERK.value), "urgent",
+                   f"{domain.urgency_prefix(draft.priority)}Văn bản đi cần cấp số, ban hành ngay: {draft.title}",
+                   ref_kind="waiting_issue", ref_id=draft.id, dedupe_key=f"urgent-signed:{draft.id}")
 
     def _signing_authority(self, actor: Actor, authority: Authority) -> tuple[dict[str, str] | None, str]:
         """The verified delegation for signing ("TUQ." + the leader's name and position) and the signer's own
@@ -363,12 +376,12 @@ class Drafting:
         since = max((i for i, c in enumerate(rows) if c.kind == "submit"), default=-1)
         out = []
         for c in rows[since + 1:]:
-            if c.kind in ("approve", "sign"):
+            if c.kind in ("approve", "sign", "paper_sign"):
                 staff = session.get(Staff, c.user_id)
                 name = staff.full_name if staff else c.user_id
                 out.append({"step": c.step, "user_id": c.user_id, "on_behalf_of": c.on_behalf_of,
                             "initials": domain.initials_of(name), "full_name": name, "version": c.version,
-                            "at": _iso(c.at), "signs": c.kind == "sign"})
+                            "at": _iso(c.at), "signs": c.kind in ("sign", "paper_sign")})
         return out
 
     def _notify_step(self, session: Session, draft: Draft, step: ChainStep) -> None:
@@ -390,7 +403,7 @@ class Drafting:
             "signed_on_behalf_of": draft.signed_on_behalf_of, "updated_at": _iso(draft.updated_at),
             "deputy_user_id": draft.deputy_user_id,
             "outgoing_id": draft.outgoing_id, "issued_number": draft.issued_number,
-            "issued_at": _iso(draft.issued_at),
+            "issued_at": _iso(draft.issued_at), "paper": dict(draft.paper) if draft.paper else None,
         }
         if full:
             view["versions"] = [{"number": v.number, "pdf_sha256": v.pdf_sha256,
@@ -405,4 +418,6 @@ class Drafting:
             view["participants"] = sorted(p.user_id for p in session.scalars(
                 select(DraftParticipant).where(DraftParticipant.draft_id == draft.id)))
             view["chain"] = [s.to_dict() for s in steps]
+            # whether the leader may choose "Duyệt, ký trên giấy" here (the page shows the option only then)
+            view["paper_signing"] = agency_rules.value_of(session, self.agency_id, "paper_signing")
         return view

@@ -153,7 +153,8 @@ class Draft(Base):
     priority: Mapped[int] = mapped_column(Integer, default=0)
     drafted_by: Mapped[str] = mapped_column(String(64), index=True)
     unit: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    status: Mapped[str] = mapped_column(String(20), default="drafting")  # drafting|in_review|returned|signed|issued
+    # drafting | in_review | returned | paper_approved (signed on paper, waiting for the scan) | signed | issued
+    status: Mapped[str] = mapped_column(String(20), default="drafting")
     answers: Mapped[list[str]] = mapped_column(JSON, default=list)
     chain: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     deputy_user_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # phó phụ trách, reviews last
@@ -168,6 +169,9 @@ class Draft(Base):
     outgoing_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     issued_number: Mapped[str | None] = mapped_column(String(60), nullable=True)
     issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # approved and signed on paper (agency rule `paper_signing`, Hưng Yên Đ6.3a): who approved at which step, then
+    # the scan the handler forwarded for issue (services/routing/paper.py); None for a digitally signed draft
+    paper: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class DraftVersion(Base):
@@ -321,7 +325,7 @@ class Notification(Base):
 
 outbox = make_outbox_table(Base.metadata)
 agency_rules = make_rules_table(Base.metadata)  # services/common/agency_rules.py
-add_later_columns(Base.metadata, {"draft": ("outgoing_id", "issued_number", "issued_at", "deputy_user_id"),
+add_later_columns(Base.metadata, {"draft": ("outgoing_id", "issued_number", "issued_at", "deputy_user_id", "paper"),
                                   "agency_config": ("signing_delegation", "review_chains")})
 
 from services.routing import schedule_models  # noqa: E402,F401 - its tables are on this metadata

@@ -289,6 +289,14 @@ class RoutingService(ReportQueries):
         return self._call("approve_draft", draft_id, comment, pin=pin, otp=otp)
 
     @rpc
+    def approve_on_paper(self, draft_id: int, comment: str = "") -> dict[str, Any]:
+        return self._call("approve_on_paper", draft_id, comment)
+
+    @rpc
+    def forward_paper_scan(self, draft_id: int, scan_sha256: str, note: str = "") -> dict[str, Any]:
+        return self._call("forward_paper_scan", draft_id, scan_sha256, note)
+
+    @rpc
     def return_draft(self, draft_id: int, comment: str) -> dict[str, Any]:
         return self._call("return_draft", draft_id, comment)
 

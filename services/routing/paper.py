@@ -1,0 +1,101 @@
+"""Approval and signature on paper, then "Chuyển phát hành" with the scan (agency rule `paper_signing`).
+
+Hưng Yên, Quy chế ban hành kèm QĐ năm 2015 của UBND tỉnh, Điều 6.3a: "Sau khi dự thảo được lãnh đạo phê duyệt, cán
+bộ xử lý thực hiện chức năng Chuyển phát hành trên hệ thống này. Khi thực hiện Chuyển phát hành cần đính kèm tất cả
+tệp văn bản vào hệ thống." Where the agency allows it, the leader at the signing step approves and signs the paper
+original instead of signing digitally; the draft waits (`paper_approved`) for its handler to upload the scan of the
+signed original, and then goes to the clerk exactly like a digitally signed draft (`draft_signed`): numbered from
+the register and sealed by the signing service at issue, so the issued PDF carries the agency's digital seal
+(Điều 8.3 of the same regulation: the clerk's, i.e. the agency's, digital signature gives the issued document its
+validity).
+
+A chapter of the Routing application (app.py), next to drafting.py whose helpers it uses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.common import agency_rules
+from services.common.actor import Actor
+from services.common.errors import Conflict, Forbidden
+from services.routing.base import _iso
+from services.routing.drafting import signer_entry
+from services.routing.models import Draft, Staff
+from services.routing.notify import notify
+
+ALLOWED = "allowed"
+
+
+class PaperSigning:
+    def approve_on_paper(self, actor: Actor, draft_id: int, comment: str = "") -> dict[str, Any]:
+        """"Duyệt, ký trên giấy": the leader (or a delegate with scope `approve`) at the signing step. Done once
+        per (draft, step): asked again, the draft is returned as it is."""
+        with self._unit_of_work(actor) as session:
+            draft = self._visible_draft(session, actor, draft_id)
+            if self._paper_done(draft, "approved_by"):
+                return self._draft_view(session, draft)
+            self._require_paper_allowed(session)
+            draft, step, authority = self._reviewer(session, actor, draft_id)
+            if not step.signs:
+                raise Conflict("Chỉ duyệt, ký trên giấy ở bước lãnh đạo ký ban hành; bước hiện tại là "
+                               f"“{step.label}”.", code="not_signing_step", step=step.key)
+        # the delegation's "TUQ." line and the signer's position, read as a digital signature would read them
+        on_behalf_of, position = self._signing_authority(actor, authority)
+        with self._unit_of_work(actor) as session:
+            draft, step, authority = self._reviewer(session, actor, draft_id)
+            now = self._now()
+            draft.paper = {"step": draft.step, "version": draft.version, "approved_by": authority.user_id,
+                           "on_behalf_of": authority.on_behalf_of, "approved_at": _iso(now),
+                           "signer": signer_entry(actor, position, on_behalf_of), "on_behalf_of_leader": on_behalf_of}
+            draft.status, draft.step = "paper_approved", None
+            draft.signed_by, draft.signed_on_behalf_of = authority.user_id, authority.on_behalf_of
+            draft.updated_at = now
+            self._comment(session, draft, authority.user_id, authority.on_behalf_of, "paper_sign", comment, step.key)
+            self._add_participant(session, draft, actor.user_id, "reviewer")
+            notify(session, [draft.drafted_by], "paper_signed",
+                   f"Lãnh đạo đã duyệt, ký trên giấy: {draft.title}",
+                   "Tải lên bản scan văn bản giấy đã ký và “Chuyển phát hành” để văn thư cấp số, ban hành.",
+                   "draft", draft.id)
+            return self._draft_view(session, draft)
+
+    def forward_paper_scan(self, actor: Actor, draft_id: int, scan_sha256: str, note: str = "") -> dict[str, Any]:
+        """"Chuyển phát hành": the draft's handler (its author, or whoever it was handed over to) attaches the scan
+        (PDF) of the original signed by hand; the draft goes to the clerk's "Chờ ban hành" like a signed one. Done
+        once per draft: asked again (even with another file) the draft is returned as it is."""
+        self._check_blobs([scan_sha256])
+        with self._unit_of_work(actor) as session:
+            draft = self._visible_draft(session, actor, draft_id)
+            self._require_author(actor, draft)
+            if self._paper_done(draft, "forwarded_by"):
+                return self._draft_view(session, draft)
+            if draft.status != "paper_approved" or not draft.paper:
+                raise Conflict("Chỉ “Chuyển phát hành” dự thảo đã được lãnh đạo duyệt, ký trên giấy.",
+                               code="not_paper_approved", status=draft.status, draft_id=draft.id)
+            paper = dict(draft.paper)
+            version = self._version(session, draft)
+            forwarder = session.get(Staff, actor.user_id)
+            paper.update(scan_sha256=scan_sha256, forwarded_by=actor.user_id, forwarded_at=_iso(self._now()),
+                         forwarded_by_name=forwarder.full_name if forwarder else actor.full_name, note=note or "")
+            draft.paper = paper
+            draft.status, draft.signed_sha256 = "signed", scan_sha256
+            draft.updated_at = self._now()
+            self._comment(session, draft, actor.user_id, None, "paper_forward", note)
+            signer = paper["signer"]
+            self._hand_to_issue(session, draft, scan_sha256, list(version.appendix_sha256s or []), signer,
+                                paper.get("on_behalf_of_leader"), paper_signed={
+                                    "approved_by": paper["approved_by"], "approved_by_name": signer["full_name"],
+                                    "on_behalf_of": paper.get("on_behalf_of"), "approved_at": paper["approved_at"],
+                                    "forwarded_by": actor.user_id, "forwarded_by_name": paper["forwarded_by_name"],
+                                    "forwarded_at": paper["forwarded_at"]})
+            return self._draft_view(session, draft)
+
+    @staticmethod
+    def _paper_done(draft: Draft, what: str) -> bool:
+        return bool(draft.paper and draft.paper.get(what))
+
+    def _require_paper_allowed(self, session: Any) -> None:
+        if agency_rules.value_of(session, self.agency_id, "paper_signing") != ALLOWED:
+            raise Forbidden("Cơ quan không cho phép lãnh đạo duyệt, ký trên giấy (quy định “Lãnh đạo duyệt và ký "
+                            "trên giấy” đang là “Không”): lãnh đạo duyệt và ký số trên hệ thống.",
+                            code="paper_signing_not_allowed", rule="paper_signing")

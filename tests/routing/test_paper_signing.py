@@ -1,0 +1,121 @@
+"""Approval signed on paper, then "Chuyển phát hành" with the scan (agency rule `paper_signing`, Hưng Yên Đ6.3a):
+refused while the agency's rule is "no", the whole path once the admin allows it, who may do each step, delegation,
+and retries keyed by the draft and its step. Over PostgreSQL, with routing's real outbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.common.errors import Conflict, Forbidden, NotFound
+from tests.routing.conftest import outbox_rows, pdf
+
+
+@pytest.fixture
+def at_signing(routing, people, blobs):
+    """A draft of KT with its appendix, waiting at the leader's signing step."""
+    draft = routing.create_draft(people.spec_kt, "Kế hoạch chuyển đổi số năm 2026", pdf(blobs, "v1"),
+                                 type_code="KH", appendix_sha256s=[pdf(blobs, "phu luc")])
+    routing.submit_draft(people.spec_kt, draft["draft_id"])
+    routing.approve_draft(people.head_kt, draft["draft_id"])
+    routing.approve_draft(people.spec_vp, draft["draft_id"])
+    return draft
+
+
+def test_the_agency_setting_decides_whether_a_leader_may_sign_on_paper(routing, database, people, blobs, signer,
+                                                                        at_signing):
+    draft_id = at_signing["draft_id"]
+    assert routing.get_draft(people.leader, draft_id)["paper_signing"] == "no"
+    with pytest.raises(Forbidden) as refused:  # the default: leaders sign digitally (NĐ 30 Điều 13)
+        routing.approve_on_paper(people.leader, draft_id, "Đã ký bản giấy")
+    assert refused.value.code == "paper_signing_not_allowed" and "ký trên giấy" in refused.value.message_vi
+    assert routing.get_draft(people.leader, draft_id)["status"] == "in_review"
+
+    routing.set_rules(people.admin, {"paper_signing": "allowed"})
+    assert routing.get_draft(people.leader, draft_id)["paper_signing"] == "allowed"
+    approved = routing.approve_on_paper(people.leader, draft_id, "Đã ký bản giấy")
+    assert approved["status"] == "paper_approved" and approved["step"] is None
+    assert approved["paper"]["approved_by"] == people.leader.user_id
+    assert approved["paper"]["approved_at"] == "2026-03-02T08:00:00+07:00"  # Vietnam time, the test's clock
+    assert approved["paper"]["signer"]["position"] == "Chủ tịch"
+    assert signer.calls == [] and outbox_rows(database, "draft_signed") == []  # nothing signed digitally
+    assert any(n["kind"] == "paper_signed" for n in routing.list_notifications(people.spec_kt))
+
+    scan = pdf(blobs, "ban scan van ban giay da ky")
+    forwarded = routing.forward_paper_scan(people.spec_kt, draft_id, scan, "Bản gốc đã ký, đóng dấu giáp lai")
+    assert forwarded["status"] == "signed" and forwarded["signed_sha256"] == scan
+    assert forwarded["signed_by"] == people.leader.user_id
+    [event] = outbox_rows(database, "draft_signed")
+    assert event["draft_id"] == draft_id and event["pdf_sha256"] == scan
+    assert event["appendix_sha256s"] == at_signing["appendix_sha256s"]
+    assert event["signer"] == {"user_id": people.leader.user_id, "full_name": "Nguyễn Văn An",
+                               "position": "Chủ tịch", "competence": ""}
+    paper = event["paper_signed"]
+    assert (paper["approved_by_name"], paper["forwarded_by_name"]) == ("Nguyễn Văn An", "Hoàng Văn Chuyên")
+    assert paper["forwarded_at"].endswith("+07:00")
+
+    full = routing.get_draft(people.spec_kt, draft_id)
+    assert [c["kind"] for c in full["comments"]][-2:] == ["paper_sign", "paper_forward"]
+    assert full["initials"][-1]["signs"] and full["initials"][-1]["user_id"] == people.leader.user_id
+
+    # the registry reports it issued: the same ending as a digitally signed draft
+    routing.on_outgoing_issued(people.clerk, {"outgoing_id": "out-1", "draft_id": str(draft_id),
+                                              "number": "5/KH-UBND", "issued_at": "2026-03-02T09:00:00+07:00",
+                                              "answers": [], "agency_id": routing.agency_id})
+    assert routing.get_draft(people.spec_kt, draft_id)["status"] == "issued"
+
+
+def test_only_the_signing_leader_approves_on_paper_and_only_the_handler_forwards(routing, people, blobs,
+                                                                                  at_signing):
+    draft_id = at_signing["draft_id"]
+    routing.set_rules(people.admin, {"paper_signing": "allowed"})
+    with pytest.raises(Forbidden):  # the author is no leader
+        routing.approve_on_paper(people.spec_kt, draft_id)
+    with pytest.raises(NotFound):  # a department head of another unit does not even see the draft
+        routing.approve_on_paper(people.head_th, draft_id)
+    with pytest.raises(Conflict):  # nothing to forward before the leader approved on paper
+        routing.forward_paper_scan(people.spec_kt, draft_id, pdf(blobs, "scan"))
+
+    routing.approve_on_paper(people.leader, draft_id)
+    with pytest.raises(Forbidden):  # the leader does not forward: the handler does (Đ6.3a "cán bộ xử lý")
+        routing.forward_paper_scan(people.leader, draft_id, pdf(blobs, "scan"))
+    with pytest.raises(NotFound):  # a missing file is refused before anything changes
+        routing.forward_paper_scan(people.spec_kt, draft_id, "0" * 64)
+    assert routing.get_draft(people.spec_kt, draft_id)["status"] == "paper_approved"
+
+
+def test_not_before_the_signing_step(routing, people, blobs):
+    routing.set_rules(people.admin, {"paper_signing": "allowed"})
+    draft = routing.create_draft(people.spec_kt, "Báo cáo tháng 3", pdf(blobs, "bc"), type_code="BC")
+    routing.submit_draft(people.spec_kt, draft["draft_id"])
+    with pytest.raises(Conflict) as refused:  # the department head's step is an approval, not the signature
+        routing.approve_on_paper(people.head_kt, draft["draft_id"])
+    assert refused.value.code == "not_signing_step"
+
+
+def test_a_delegate_approves_on_paper_inside_the_period(routing, people, clock, at_signing):
+    draft_id = at_signing["draft_id"]
+    routing.set_rules(people.admin, {"paper_signing": "allowed"})
+    routing.delegate(people.leader, people.deputy.user_id, "2026-03-09", "2026-03-14", ["approve"])
+    with pytest.raises(NotFound):  # before the period
+        routing.approve_on_paper(people.deputy, draft_id)
+    clock.set(2026, 3, 10, 9, 0)
+    approved = routing.approve_on_paper(people.deputy, draft_id)
+    assert (approved["signed_by"], approved["signed_on_behalf_of"]) == (people.deputy.user_id, people.leader.user_id)
+    assert approved["paper"]["signer"]["competence"] == "TUQ. CHỦ TỊCH"
+
+
+def test_retries_are_keyed_by_the_draft_and_its_step_not_by_the_file(routing, database, people, blobs,
+                                                                     at_signing):
+    draft_id = at_signing["draft_id"]
+    routing.set_rules(people.admin, {"paper_signing": "allowed"})
+    first = routing.approve_on_paper(people.leader, draft_id, "Đồng ý")
+    again = routing.approve_on_paper(people.leader, draft_id, "Đồng ý")
+    assert again["paper"] == first["paper"]
+    scan = pdf(blobs, "scan 1")
+    routing.forward_paper_scan(people.spec_kt, draft_id, scan)
+    # a retried upload (even a re-scan with other bytes) changes nothing: the draft was forwarded once
+    repeated = routing.forward_paper_scan(people.spec_kt, draft_id, pdf(blobs, "scan 2"))
+    assert repeated["signed_sha256"] == scan
+    assert len(outbox_rows(database, "draft_signed")) == 1
+    kinds = [c["kind"] for c in routing.get_draft(people.spec_kt, draft_id)["comments"]]
+    assert kinds.count("paper_sign") == 1 and kinds.count("paper_forward") == 1
