@@ -241,6 +241,8 @@ def get_document(db: Database, actor: Actor, doc_pk: str) -> dict[str, Any]:
             "to_places": doc.to_places, "trace": doc.trace, "raw_sha256": doc.raw_sha256,
             "verification": doc.verification, "page_amount": doc.page_amount, "issued_amount": doc.issued_amount,
             "description": doc.description, "language": doc.language,
+            # signed by hand on paper, its scan forwarded by the handler (routing's paper.py): the page says so
+            "paper_signed": (doc.package or {}).get("paper_signed") if doc.direction == Direction.OUTGOING else None,
             "attachments": [{"id": a.id, "name": a.name, "content_type": a.content_type, "size": a.size,
                              "sha256": a.sha256, "role": a.role, "description": a.description} for a in session.execute(
                 select(Attachment).where(Attachment.document_pk == doc.id)).scalars()],

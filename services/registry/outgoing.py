@@ -83,7 +83,9 @@ def submit_for_issue(db: Database, actor: Actor, draft: dict[str, Any]) -> dict:
             priority=domain.urgency(draft.get("priority")), page_amount=draft.get("page_amount"),
             due_date=domain.parse_date(draft["due_date"]) if draft.get("due_date") else None,
             handlers=[str(h) for h in draft.get("handlers") or []], to_places=list(draft.get("to_places") or []),
-            package={"suggested_recipients": draft.get("recipients") or [], "answers": draft.get("answers") or []},
+            package={"suggested_recipients": draft.get("recipients") or [], "answers": draft.get("answers") or [],
+                     # who approved on paper and who forwarded the scan: the document page and issue read it
+                     **({"paper_signed": _paper_signed(draft["paper_signed"])} if draft.get("paper_signed") else {})},
         )
         session.add(doc)
         session.flush()
@@ -99,8 +101,22 @@ def submit_for_issue(db: Database, actor: Actor, draft: dict[str, Any]) -> dict:
             target = session.get(Document, incoming_pk)
             if target is not None and target.agency_id == actor.agency_id and target.direction == Direction.INCOMING:
                 session.add(DocumentLink(from_pk=doc.id, to_pk=target.id, kind="answers"))
-        _history(session, doc, actor, "submitted_for_issue", {"draft_id": doc.draft_id})
+        _history(session, doc, actor, "submitted_for_issue", {
+            "draft_id": doc.draft_id, **({"paper_signed": doc.package["paper_signed"]}
+                                         if doc.package.get("paper_signed") else {})})
         return {**summary(doc), "duplicate": False}
+
+
+PAPER_SIGNED_KEYS = ("approved_by", "approved_by_name", "on_behalf_of", "approved_at", "forwarded_by",
+                     "forwarded_by_name", "forwarded_at")
+
+
+def _paper_signed(value: Any) -> dict[str, str]:
+    """routing's `paper_signed` (tests/contracts): the leader who signed the paper original and the handler who
+    forwarded its scan, kept as text of bounded length."""
+    if not isinstance(value, dict):
+        raise ValidationFailed("Thông tin ký trên giấy không hợp lệ.", code="bad_paper_signed")
+    return {k: str(value.get(k) or "")[:200] for k in PAPER_SIGNED_KEYS}
 
 
 def list_waiting_issue(db: Database, actor: Actor, page: int = 1, size: int = 50) -> dict:
@@ -196,6 +212,8 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
         main = _attachments(session, doc, "main")
         appendices = [a.sha256 for a in _attachments(session, doc, "appendix")]
         notation = doc.code_notation or ""
+        # signed by hand on paper and forwarded as a scan (routing's paper.py, Hưng Yên Đ6.3a): no fields to fill
+        paper = {"paper_signed": True} if (doc.package or {}).get("paper_signed") else {}
         register_id, legal = _issuing_register(session, actor, doc, register_id, legal_normative)
     if legal:
         notation = domain.legal_notation(notation, vn_date(now_utc()).year)
@@ -208,7 +226,7 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
         today = vn_date(now_utc())
         try:
             signed = sign(main[0].sha256, domain.format_number(number), f"{today:%d/%m/%Y}", notation, appendices,
-                          operation_id=domain.seal_operation(outgoing_id))
+                          operation_id=domain.seal_operation(outgoing_id), **paper)
         except Exception as exc:
             if isinstance(exc, CongVanError) and exc.code in SIGNER_REFUSALS:
                 raise  # the seal token's own answer (wrong PIN, locked): the clerk can act on it; nothing numbered

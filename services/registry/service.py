@@ -67,14 +67,17 @@ class RegistryService(DossierEntrypoints, ReportQueries):
             return self.signing.verify.call_async(pdf_sha256).result()
 
     def _sign(self, pdf_sha256: str, number_text: str, date_text: str, notation: str,
-              appendices: list[str], operation_id: str | None = None, pin: str | None = None) -> dict[str, Any]:
+              appendices: list[str], operation_id: str | None = None, pin: str | None = None,
+              paper_signed: bool = False) -> dict[str, Any]:
         with self.db.session() as session:
             place = ops.profile(session, self.db.agency_id).place or ""
         number_field, date_field = stamp_texts(number_text, date_text, notation, place)
         with eventlet.Timeout(SIGN_TIMEOUT):
             return self.signing.fill_and_seal.call_async(pdf_sha256, number_field, date_field, notation,
                                                          appendices, operation_id,
-                                                         **({"pin": pin} if pin else {})).result()
+                                                         **({"pin": pin} if pin else {}),
+                                                         **({"paper_signed": True} if paper_signed else {})
+                                                         ).result()
 
     def _verify_to_send(self, pdf_sha256: str) -> dict[str, Any]:
         # The clerk waits for this answer on "Gửi văn bản": as long as sealing may take, not receive_package's 3 s.

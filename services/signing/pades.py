@@ -439,6 +439,19 @@ def seal_copy(pdf: bytes, signer: Signer, text: str, font: Path, *,
                 timestamper=timestamper, new_field=appendix_rect(width, height), page=0)
 
 
+def seal_scan(pdf: bytes, signer: Signer, text: str, font: Path, *,
+              timestamper: TimeStamper | None = None) -> bytes:
+    """The agency's seal on the scan of a paper original signed by hand (Hưng Yên Đ6.3a "Chuyển phát hành"; NĐ 30
+    Phụ lục I, chữ ký số của cơ quan trên bản số hóa: góc trên bên phải trang đầu): the number, date and time as
+    text, no image: the handwritten signature and any red seal are already in the scanned page."""
+    if SEAL_FIELD in field_names(pdf):
+        raise Conflict("Bản scan đã có chữ ký số của cơ quan.", field=SEAL_FIELD)
+    width, height = page_size(pdf, 0)
+    return sign(pdf, signer, SEAL_FIELD, style=text_only_style(font, text), reason="Ban hành văn bản (bản scan "
+                "văn bản giấy lãnh đạo đã ký)", timestamper=timestamper, new_field=appendix_rect(width, height),
+                page=0)
+
+
 def seal_appendix(pdf: bytes, signer: Signer, text: str, font: Path, *,
                   timestamper: TimeStamper | None = None) -> bytes:
     if APPENDIX_FIELD in field_names(pdf):

@@ -145,12 +145,12 @@ class SigningService:
     @rpc
     def fill_and_seal(self, pdf_sha256: str, number_text: str, date_text: str, notation: str,
                       appendix_sha256s: list[str] | None = None, operation_id: str | None = None,
-                      pin: str | None = None) -> dict:
+                      pin: str | None = None, paper_signed: bool = False) -> dict:
         actor = self.actor.required()
         actor.require_agency(self.db.agency_id)
         actor.require(Role.CLERK, Role.SYSTEM)
         return self._signing().fill_and_seal(pdf_sha256, number_text, date_text, notation, appendix_sha256s or [],
-                                             operation_id, Pin.of(pin))
+                                             operation_id, Pin.of(pin), paper_signed)
 
     @rpc
     def seal_copy(self, pdf_sha256: str, text: str, operation_id: str | None = None, pin: str | None = None) -> dict:

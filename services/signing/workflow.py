@@ -364,34 +364,41 @@ class Signing:
 
     def fill_and_seal(self, pdf_sha256: str, number_text: str, date_text: str, notation: str,
                       appendix_sha256s: list[str] | None = None, operation_id: str | None = None,
-                      pin: Pin | str | None = None) -> dict:
-        """Number and date, then the agency seal; `pin` is the seal token's, typed by the clerk at issue."""
+                      pin: Pin | str | None = None, paper_signed: bool = False) -> dict:
+        """Number and date, then the agency seal; `pin` is the seal token's, typed by the clerk at issue.
+        `paper_signed`: the PDF is the scan of an original the leader signed by hand (routing's paper.py, Hưng Yên
+        Đ6.3a), with no fields to fill: number, date and time go with the seal at the top right of page 1."""
         with _wiped(Pin.of(pin)) as typed:
             return self._fill_and_seal(pdf_sha256, number_text, date_text, notation, appendix_sha256s,
-                                       operation_id, typed)
+                                       operation_id, typed, paper_signed)
 
     def _fill_and_seal(self, pdf_sha256: str, number_text: str, date_text: str, notation: str,
-                       appendix_sha256s: list[str] | None, operation_id: str | None, pin: Pin | None) -> dict:
+                       appendix_sha256s: list[str] | None, operation_id: str | None, pin: Pin | None,
+                       paper_signed: bool = False) -> dict:
         number_text, date_text = _text(number_text, "Số văn bản"), _text(date_text, "Ngày ban hành")
         notation = _text(notation, "Số, ký hiệu")
         appendix_sha256s = list(appendix_sha256s or [])
-        params = [number_text, date_text, notation, appendix_sha256s]
+        params = [number_text, date_text, notation, appendix_sha256s, *(["paper"] if paper_signed else [])]
         key, done = self._remembered("fill_and_seal", pdf_sha256, params, operation_id)
         if done:
             return done
         pdf = self._pdf(pdf_sha256)
-        if layout.LEADER_FIELD not in pades.signed_fields(pdf):
+        if not paper_signed and layout.LEADER_FIELD not in pades.signed_fields(pdf):
             raise ValidationFailed("Văn bản chưa có chữ ký của người có thẩm quyền; chưa thể cấp số và đóng dấu.",
                                    code="not_signed_by_leader")
         appendices = [self._pdf(sha) for sha in appendix_sha256s]
-        filled = pades.fill_fields(pdf, {layout.NUMBER_FIELD: number_text, layout.DATE_FIELD: date_text},
-                                   self._font())
+        filled = pdf if paper_signed else pades.fill_fields(
+            pdf, {layout.NUMBER_FIELD: number_text, layout.DATE_FIELD: date_text}, self._font())
         stamper = self._timestamper()
         with open_signer(self._key_ref(seal_holder(self.agency_id), "seal"), self.settings, pin) as signer:
             self._require_enrolled(seal_holder(self.agency_id), signer)
             image = self._image(seal_holder(self.agency_id)) or _default_seal(signer_name(signer))
             text = f"{notation}\n{now_vn().isoformat(timespec='seconds')}"
-            sealed = pades.seal(filled, signer, image, timestamper=stamper, text=text, font=self._font())
+            if paper_signed:
+                sealed = pades.seal_scan(filled, signer, f"{number_text}\n{date_text}\n{text}", self._font(),
+                                         timestamper=stamper)
+            else:
+                sealed = pades.seal(filled, signer, image, timestamper=stamper, text=text, font=self._font())
             sealed_appendices = [pades.seal_appendix(a, signer, text, self._font(), timestamper=stamper)
                                  for a in appendices]
         if stamper is not None:  # PAdES B-LT + B-LTA: verifiable after the certificates and CRL servers are gone

@@ -54,6 +54,7 @@ SUBMIT_FOR_ISSUE_OPTIONAL = {
     "content", "due_date", "page_amount", "to_places", "handlers", "recipients", "pdf_name",
     "signer_position", "signer_full_name",   # submit_for_issue RPC callers' flat form; routing sends `signer`
     "appendix_names",     # names shown for the appendices; without them "Phụ lục 01", "Phụ lục 02", ...
+    "paper_signed",       # only a draft the leader signed on paper (routing's paper.py, Hưng Yên Đ6.3a)
 }
 # the edge adds these only for a successor agency or a hub's refusal (docs/interconnect.md, trust rules)
 RECORD_STATUS_OPTIONAL = {"on_behalf_of", "authenticated_sender"}
@@ -99,6 +100,7 @@ class Agency:
         self.rpc = RegistryRpc(self)
         self.edge = Edge(DEMO, organ_id, None, self.edge_db, self.blobs, self.rpc)  # type: ignore[arg-type]
         self.wires: list[tuple[str, Wire]] = []
+        self.sealed_scans: list[str] = []  # PDFs sealed as scans of a paper original (no fields to fill)
 
     # signing stand-ins: real bytes in the blob store, so that the edge can build the package from them
     def sign_leader(self, pdf_sha256: str, signer_user_id: str, reason: str, on_behalf_of: Any = None,
@@ -106,7 +108,8 @@ class Agency:
         return {"sha256": self.blobs.put_bytes(self.blobs.read(pdf_sha256) + b"\n%leader").sha256}
 
     def fill_and_seal(self, pdf_sha256: str, number: str, date_text: str, notation: str,
-                      appendices: list[str], operation_id: str | None = None) -> dict:
+                      appendices: list[str], operation_id: str | None = None, paper_signed: bool = False) -> dict:
+        self.sealed_scans += [pdf_sha256] if paper_signed else []
         sealed = self.blobs.put_bytes(self.blobs.read(pdf_sha256) + f"\n%seal {number}/{notation}".encode())
         return {"sha256": sealed.sha256,
                 "appendices": [self.blobs.put_bytes(self.blobs.read(a) + f"\n%seal {notation}".encode()).sha256
@@ -228,6 +231,33 @@ def test_issue_sends_the_sealed_appendices_and_the_recipient_sees_them(agencies)
     assert recorded.unknown_reads(RECORD_STATUS_OPTIONAL) == set()
     sent = ops.get_document(tq.registry, CLERK_60, waiting["id"])
     assert [(r["organ_id"], r["status_code"]) for r in sent["recipients"]] == [(H17, "03")]
+
+
+def test_a_draft_signed_on_paper_reaches_issue_with_its_scan_and_says_so(agencies):
+    """routing's `draft_signed` for a paper signature (Hưng Yên Đ6.3a): the scan is the document, the registry keeps
+    who signed on paper and who forwarded it, and issue seals the scan as such."""
+    tq, _dn = agencies
+    tq.routing.set_rules(ADMIN_60, {"paper_signing": "allowed"})
+    draft = tq.routing.create_draft(SPECIALIST, "Về việc kiểm kê tài sản năm 2026", pdf(tq.blobs, "dự thảo"),
+                                    type_code="CV")
+    tq.routing.submit_draft(SPECIALIST, draft["draft_id"])
+    tq.routing.approve_draft(HEAD, draft["draft_id"])
+    tq.routing.approve_on_paper(LEADER, draft["draft_id"], "Đã ký bản giấy")
+    scan = pdf(tq.blobs, "bản scan văn bản giấy đã ký")
+    tq.routing.forward_paper_scan(SPECIALIST, draft["draft_id"], scan)
+    [event] = tq.outbox(tq.routing_db, routing_outbox, "draft_signed")
+    wire = Wire(event)
+    waiting = ops.submit_for_issue(tq.registry, system_actor(H60, "routing"), wire.payload)
+    assert wire.unknown_reads(SUBMIT_FOR_ISSUE_OPTIONAL - {"paper_signed"}) == set()
+    full = ops.get_document(tq.registry, CLERK_60, waiting["id"])
+    assert [a["sha256"] for a in full["attachments"] if a["role"] == "main"] == [scan]
+    assert full["paper_signed"]["approved_by_name"] == LEADER.full_name
+    assert full["paper_signed"]["forwarded_by_name"] == SPECIALIST.full_name
+    assert full["history"][-1]["details"]["paper_signed"]["forwarded_by"] == SPECIALIST.user_id
+
+    ops.issue_outgoing(tq.registry, CLERK_60, waiting["id"], tq.registers[Direction.OUTGOING],
+                       [{"organ_id": H17, "organ_name": "Ủy ban nhân dân thành phố Đà Nẵng"}], tq.fill_and_seal)
+    assert tq.sealed_scans == [scan]
 
 
 def test_the_recorder_catches_the_drift_of_issue_18():
