@@ -147,6 +147,9 @@ class DocumentDetail(DocumentSummary):
     signer: dict[str, Any] | None = None
     to_places: list[str] | None = None
     issued_amount: int | None = Field(None, description="Số lượng bản phát hành (column 7 of the outgoing register)")
+    paper_signed: dict[str, Any] | None = Field(None, description="Signed by hand on paper, the scan forwarded for "
+                                                "issue: approved_by(_name), approved_at, forwarded_by(_name), "
+                                                "forwarded_at (Vietnam time)")
     trace: Any = None
     verification: Any = None
     attachments: list[Attachment] = []

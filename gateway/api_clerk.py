@@ -37,6 +37,11 @@ class DraftDetail(Draft):
     outgoing_id: str | None = Field(None, description="The outgoing document made of it once issued")
     issued_number: str | None = Field(None, description="Số, ký hiệu given at issue, e.g. 05/UBND-TH")
     issued_at: str | None = None
+    paper: dict[str, Any] | None = Field(None, description="Approved and signed on paper (agency rule paper_signing): "
+                                         "approved_by, on_behalf_of, approved_at, step, then scan_sha256, "
+                                         "forwarded_by, forwarded_at once the scan was forwarded for issue")
+    paper_signing: str | None = Field(None, description="The agency's rule: 'allowed' lets the leader at the "
+                                      "signing step choose POST /drafts/{id}/paper-approval; 'no' refuses it")
 
 
 class IssueRequest(BaseModel):

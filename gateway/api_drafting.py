@@ -1,6 +1,7 @@
 """REST API of a draft's review, the same steps as the draft's page (gateway/drafting.py): a new version with its
 file and appendices, inviting colleagues to comment, comments, submission along the agency's review chain,
-return to the drafter, and the files themselves. Creating a draft, approving and signing (POST /drafts/{id}/approve
+return to the drafter, the files themselves, and the approval signed on paper with its scan forwarded for issue
+(agency rule paper_signing, Hưng Yên Đ6.3a). Creating a draft, approving and signing (POST /drafts/{id}/approve
 at the signing step: the leader's own token and PIN) and issuing are in gateway/api_clerk.py.
 
 Routing checks who may act at each step (403 otherwise) and sees only the caller's agency (another agency's draft
@@ -95,6 +96,38 @@ _text_step("submit", SubmitDraftRequest, "note", "submit_draft", "Trình duyệt
            "Người soạn. Dự thảo đi theo quy trình trình duyệt của cơ quan (GET /review-chains); bước cuối là ký.")
 _text_step("return", ReturnRequest, "comment", "return_draft", "Trả lại dự thảo cho người soạn",
            "Người ở bước duyệt hiện tại.")
+
+
+class PaperApprovalRequest(BaseModel):
+    comment: str = Field("", max_length=2000, description="Ý kiến duyệt")
+
+
+@router.post("/drafts/{draft_id}/paper-approval", response_model=DraftDetail, responses=STEP_ERRORS,
+             summary="Duyệt, ký trên giấy (thay cho ký số)",
+             description="Lãnh đạo ở bước ký (hoặc người được ủy quyền “approve” trong thời hạn), chỉ khi cơ quan "
+                         "cho phép (quy định paper_signing = allowed; Quy chế Hưng Yên Điều 6.3a); nếu không: 403 "
+                         "`paper_signing_not_allowed`. Dự thảo chuyển sang `paper_approved`, chờ người soạn "
+                         "“Chuyển phát hành” kèm bản scan. Gửi lại (cùng dự thảo, cùng bước) không đổi gì.")
+def draft_paper_approval(body: PaperApprovalRequest, response: Response, draft_id: int = DraftId,
+                         key: str | None = KEY, v: Viewer = Depends(csrf_checked),
+                         g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return once(g, v, key, response, f"draft_paper_approval:{draft_id}", body,
+                lambda: _full(g, v, draft_id, drafting.approve_on_paper(g, v, draft_id, body.comment)))
+
+
+@router.post("/drafts/{draft_id}/paper-scan", response_model=DraftDetail, responses=STEP_ERRORS,
+             summary="Chuyển phát hành: bản scan văn bản giấy lãnh đạo đã ký",
+             description="Người soạn (người xử lý) của dự thảo `paper_approved`. Tệp PDF (kiểm tra theo nội dung, "
+                         "giới hạn dung lượng như các tệp khác). Dự thảo chuyển văn thư “Chờ ban hành” như văn bản "
+                         "đã ký số; khi ban hành, văn thư cấp số và ký số cơ quan lên bản scan. Gửi lại sau khi đã "
+                         "chuyển không đổi gì (kể cả với tệp khác).")
+def draft_paper_scan(response: Response, draft_id: int = DraftId, note: str = Form("", max_length=500),
+                     file: UploadFile = File(..., description="Bản scan (PDF) văn bản giấy đã ký"),
+                     key: str | None = KEY, v: Viewer = Depends(csrf_checked),
+                     g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return once(g, v, key, response, f"draft_paper_scan:{draft_id}", {"note": note},
+                lambda: _full(g, v, draft_id, drafting.forward_paper_scan(g, v, draft_id, note, file)),
+                files=[file])
 
 
 @router.get("/drafts/{draft_id}/files/{sha256}", response_class=RawResponse, responses={**PDF, **NOT_FOUND},

@@ -99,6 +99,8 @@ def _decorate(doc: dict[str, Any]) -> dict[str, Any]:
         if h.get("action") in CHANGE_ACTIONS:
             h["note"] = history_note(h)
         history_links(h)
+        if h.get("action") == "submitted_for_issue" and details.get("paper_signed"):
+            h["note"] = paper_signed_text(details["paper_signed"])
         if h.get("action") == "status" and details.get("status_code") and not h.get("note"):
             # The sender follows its document by these codes (01 → 03 → 04 ...): show them in the timeline.
             code = str(details["status_code"])
@@ -256,6 +258,15 @@ def dossiers_of(g: Gateway, v: Viewer, doc_id: str) -> list[dict[str, Any]] | No
         return None
 
 
+def paper_signed_text(paper: dict[str, Any] | None) -> str | None:
+    """"Lãnh đạo ký trên giấy; bản scan do … chuyển phát hành" for a document signed by hand (Hưng Yên Đ6.3a)."""
+    if not paper:
+        return None
+    signed = f"{paper.get('approved_by_name') or ''}, {vn_time(paper.get('approved_at'))}"
+    forwarded = f"{paper.get('forwarded_by_name') or ''} chuyển phát hành ({vn_time(paper.get('forwarded_at'))})"
+    return f"Lãnh đạo ký trên giấy ({signed}); bản scan do {forwarded}"
+
+
 def _meta(doc: dict[str, Any]) -> list[tuple[str, Any]]:
     signer = doc.get("signer") or {}
     return [
@@ -266,6 +277,7 @@ def _meta(doc: dict[str, Any]) -> list[tuple[str, Any]]:
         ("Lý do trả lại" if doc.get("reject_reason") == "RETURNED" else "Lý do từ chối", doc.get("reject_text")),
         ("Ngày đến", vn_time(doc.get("arrival_date"))), ("Hạn xử lý", vn_time(doc.get("due_date"))),
         ("Người ký", " ".join(x for x in (signer.get("position"), signer.get("full_name")) if x)),
+        ("Ký ban hành", paper_signed_text(doc.get("paper_signed"))),
         ("Nơi nhận", ", ".join(doc.get("to_places") or [])),
         ("Chữ ký số", doc.get("signature_text") or signature_label(doc.get("verification"),
                                                                    doc.get("verification_state"))),

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.backends import ServiceUnavailable
 from gateway.steps import TextStep, install_text_steps
-from services.common.errors import CongVanError, NotFound, ValidationFailed
+from services.common.errors import Conflict, CongVanError, Forbidden, NotFound, ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES, URGENCY_LABELS
 from services.routing.chains import ChainStep
 from services.storage.blobs import blob_store
@@ -28,14 +28,20 @@ CHUNK = 256 * 1024
 OFFICE_EXTENSIONS = (".docx", ".odt")
 
 STATUS_LABELS = {"drafting": "Đang soạn", "in_review": "Đang trình duyệt", "returned": "Bị trả lại",
+                 "paper_approved": "Đã duyệt, ký trên giấy — chờ chuyển phát hành",
                  "signed": "Đã ký, chờ ban hành", "issued": "Đã ban hành"}
 COMMENT_LABELS = {"comment": "Góp ý", "submit": "Trình duyệt", "approve": "Đồng ý, chuyển bước sau",
-                  "return": "Trả lại", "sign": "Duyệt và ký", "handover": "Bàn giao", "deputy": "Chọn phó phụ trách"}
+                  "return": "Trả lại", "sign": "Duyệt và ký", "handover": "Bàn giao", "deputy": "Chọn phó phụ trách",
+                  "paper_sign": "Duyệt, ký trên giấy",
+                  "paper_forward": "Chuyển phát hành (bản scan văn bản giấy đã ký)"}
 NOTICES = {"da-tao": "Đã tạo dự thảo.", "da-them-phien-ban": "Đã tải lên phiên bản mới.",
            "da-moi-gop-y": "Đã mời góp ý.", "da-gop-y": "Đã gửi ý kiến.", "da-trinh": "Đã trình duyệt dự thảo.",
            "da-duyet": "Đã duyệt, dự thảo chuyển sang bước sau.", "da-tra-lai": "Đã trả lại dự thảo cho người soạn.",
            "da-ky": "Đã duyệt và ký số dự thảo; văn bản chuyển văn thư chờ ban hành.",
-           "da-chon-pho-phu-trach": "Đã lưu phó phụ trách của dự thảo."}
+           "da-chon-pho-phu-trach": "Đã lưu phó phụ trách của dự thảo.",
+           "da-duyet-tren-giay": "Đã ghi nhận: lãnh đạo duyệt, ký trên giấy; người soạn cần “Chuyển phát hành” kèm "
+                                 "bản scan.",
+           "da-chuyen-phat-hanh": "Đã chuyển phát hành bản scan; văn bản chuyển văn thư chờ ban hành."}
 
 
 # -- files ---------------------------------------------------------------------------------------------------------
@@ -198,6 +204,10 @@ def _decorate(view: dict[str, Any], people: dict[str, Any]) -> dict[str, Any]:
     view["drafted_by_name"] = name(view.get("drafted_by"))
     view["signed_by_name"] = name(view.get("signed_by"))
     view["deputy_name"] = name(view.get("deputy_user_id"))
+    if view.get("paper"):
+        view["paper"] = {**view["paper"], "approved_by_name": name(view["paper"].get("approved_by")),
+                         "on_behalf_name": name(view["paper"].get("on_behalf_of")),
+                         "forwarded_by_name": name(view["paper"].get("forwarded_by"))}
     for c in view.get("comments") or []:
         c["user_name"] = name(c.get("user_id"))
         c["kind_label"] = COMMENT_LABELS.get(c.get("kind"), c.get("kind"))
@@ -213,7 +223,7 @@ def _draft_page(request: Request, g: Gateway, v: Viewer, draft_id: int, error: s
     people = _people(g, v)
     view = _decorate(g.backends.call(v.actor, "routing", "get_draft", draft_id), people)
     verdict = None
-    if view.get("signed_sha256"):
+    if view.get("signed_sha256") and not view.get("paper"):  # a scan signed by hand carries no signature yet
         try:
             verdict = g.backends.call(v.actor, "signing", "verify", view["signed_sha256"])
         except CongVanError as exc:
@@ -276,6 +286,34 @@ def invite_commenters(g: Gateway, v: Viewer, draft_id: int, user_ids: list[str])
     if not chosen:
         raise ValidationFailed("Chưa chọn người được mời góp ý.", field="user_ids")
     return g.backends.call(v.actor, "routing", "invite_commenters", draft_id, chosen)
+
+
+def approve_on_paper(g: Gateway, v: Viewer, draft_id: int, comment: str) -> dict[str, Any]:
+    """"Duyệt, ký trên giấy" (agency rule `paper_signing`, Hưng Yên Đ6.3a): routing refuses it where the agency
+    does not allow it, and to anyone who may not sign at this step."""
+    return g.backends.call(v.actor, "routing", "approve_on_paper", draft_id, comment)
+
+
+def forward_paper_scan(g: Gateway, v: Viewer, draft_id: int, note: str, file: UploadFile) -> dict[str, Any]:
+    """"Chuyển phát hành": the scan (PDF, read by its magic bytes, within the upload limit) of the original the
+    leader signed by hand. Routing is asked first whether this person may forward this draft, so a refused upload
+    stores nothing; a retry of a forwarded draft returns it unchanged."""
+    view = g.backends.call(v.actor, "routing", "get_draft", draft_id)
+    if (view.get("paper") or {}).get("forwarded_by"):
+        return view
+    if view.get("drafted_by") != v.user.id:
+        raise Forbidden("Chỉ người soạn thảo (người xử lý) mới “Chuyển phát hành” dự thảo.", draft_id=draft_id)
+    if view.get("status") != "paper_approved":
+        raise Conflict("Chỉ “Chuyển phát hành” dự thảo đã được lãnh đạo duyệt, ký trên giấy.",
+                       code="not_paper_approved", status=view.get("status"))
+    if not chosen_files([file]):
+        raise ValidationFailed("Chưa chọn tệp bản scan văn bản giấy đã ký (PDF).", field="file")
+    store = blob_store(g.settings, v.user.agency_id)
+    result = ingest(store, file.file, file.filename or "ban-scan.pdf", purpose="to_sign",
+                    max_size=g.settings.max_upload_mb * 1024 * 1024)
+    g.backends.call(v.actor, "storage", "record_file", result.sha256, result.display_name, result.content_type,
+                    result.size, "scan", f"draft:{draft_id}")
+    return g.backends.call(v.actor, "routing", "forward_paper_scan", draft_id, result.sha256, note)
 
 
 def draft_file_response(g: Gateway, v: Viewer, draft_id: int, sha256: str) -> Response:
@@ -385,4 +423,19 @@ def install(app: FastAPI) -> None:
                                    "sau ít phút để xem kết quả trước khi thử lại.", draft_id=draft_id) from None
             view = g.backends.call(v.actor, "routing", "get_draft", draft_id)
         return _back(draft_id, "da-ky" if view.get("status") == "signed" else "da-duyet")
+
+    @app.post("/du-thao/{draft_id}/duyet-tren-giay", include_in_schema=False)
+    def approve_paper(draft_id: int, comment: str = Form(""), v: Viewer = Depends(csrf_checked),
+                      g: Gateway = Depends(gw)):
+        approve_on_paper(g, v, draft_id, comment)
+        return _back(draft_id, "da-duyet-tren-giay")
+
+    @app.post("/du-thao/{draft_id}/chuyen-phat-hanh", include_in_schema=False)
+    def forward_scan(request: Request, draft_id: int, note: str = Form("", max_length=500),
+                     file: UploadFile = File(...), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        try:
+            forward_paper_scan(g, v, draft_id, note, file)
+        except ValidationFailed as exc:  # not a PDF, too large: say why on the draft's page
+            return _draft_page(request, g, v, draft_id, exc.message_vi, exc.http_status)
+        return _back(draft_id, "da-chuyen-phat-hanh")
 
