@@ -1,0 +1,122 @@
+"""Approval signed on paper in Chromium on the demo deployment (issue 19 item 4; Hưng Yên Đ6.3a "Sau khi dự thảo được
+lãnh đạo phê duyệt, cán bộ xử lý thực hiện chức năng Chuyển phát hành ... cần đính kèm tất cả tệp văn bản"):
+
+the leader of UBND tỉnh Tuyên Quang has no "Duyệt, ký trên giấy" while the agency's rule is "Không"; the
+administrator allows it on the rules screen; the leader approves on paper; the drafter uploads the scan of the
+signed original with "Chuyển phát hành"; the clerk issues it (number from the register, the agency's seal signed
+on the scan) and the document page says it was signed on paper and who forwarded the scan. The rule is set back to
+"Không" afterwards (the deployment is shared)."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+
+import pytest
+from PIL import Image, ImageDraw
+from playwright.sync_api import expect
+
+from tests.deployment import demo_password
+from tests.e2e.helpers import browser_signed_in, csrf_of, pick, signed_in, vietnamese_pdf, wait_for
+from tests.e2e.test_register_unit_and_audit import waiting_issue_id
+from tests.gateway.test_api import base_url, csrf_token_of
+from tests.gateway.test_drafting import post, prepare_agency_for_drafts
+
+pytestmark = pytest.mark.browser
+H60 = "000.00.00.H60"
+SPECIALIST, HEAD, LEADER, CLERK, ADMIN = "trangdt.thtq", "tuanpm.thtq", "annv.vptq", "hoalt.vptq", "manhhd.vptq"
+
+
+def scanned_original(tmp_path, tag: str):
+    """The signed paper original as the scanner gives it: an image per page, no text layer, no form."""
+    page = Image.new("RGB", (1240, 1754), "white")
+    draw = ImageDraw.Draw(page)
+    draw.text((150, 200), f"UBND TINH TUYEN QUANG - CONG VAN (ma {tag})", fill="black")
+    draw.text((800, 1300), "CHU TICH (da ky)", fill="black")
+    path = tmp_path / "ban-scan-da-ky.pdf"
+    buf = io.BytesIO()
+    page.save(buf, "PDF", resolution=150)
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def test_leader_signs_on_paper_drafter_forwards_the_scan_clerk_issues(deployment, browser, artifacts_dir, tmp_path):
+    prepare_agency_for_drafts(deployment, H60, LEADER)
+    base = base_url(deployment)
+    tag = uuid.uuid4().hex[:6]
+    title = f"V/v kiểm kê tài sản công năm 2026, lãnh đạo ký trên giấy (mã {tag})"
+    http = {u: signed_in(base, u, demo_password(deployment, u)) for u in (SPECIALIST, HEAD, CLERK, ADMIN)}
+    pages = []
+    try:
+        # drafted and approved by the department as usual: it waits at the leader's signing step
+        form = http[SPECIALIST].get("/du-thao/moi")
+        made = http[SPECIALIST].post("/du-thao/moi", data={"csrf_token": csrf_of(form.text), "title": title,
+                                                           "type_code": "CV", "priority": "0", "note": ""},
+                                     files={"file": ("Công văn.pdf", vietnamese_pdf("ỦY BAN NHÂN DÂN", title),
+                                                     "application/pdf")})
+        assert made.status_code == 303, made.text[:1500]
+        draft_id = int(re.search(r"/du-thao/(\d+)", made.headers["location"]).group(1))
+        assert post(http[SPECIALIST], draft_id, "trinh").status_code == 303
+        assert post(http[HEAD], draft_id, "duyet", comment="Đồng ý").status_code == 303
+
+        leader = browser_signed_in(browser, base, LEADER, demo_password(deployment, LEADER))
+        pages.append(leader)
+        leader.goto(f"{base}/du-thao/{draft_id}")
+        expect(leader.get_by_role("button", name="Duyệt và ký")).to_be_visible()
+        expect(leader.get_by_role("button", name="Duyệt, ký trên giấy")).to_have_count(0)  # the rule is "Không"
+
+        admin = browser_signed_in(browser, base, ADMIN, demo_password(deployment, ADMIN))
+        pages.append(admin)
+        admin.goto(f"{base}/quan-tri/cau-hinh")
+        rule = admin.locator('fieldset[data-rule="paper_signing"]')
+        rule.get_by_label(re.compile("Cho phép: lãnh đạo duyệt, ký trên giấy")).check()
+        admin.locator("#quy-dinh").get_by_role("button", name="Lưu quy định").click()
+        expect(admin.get_by_role("status")).to_contain_text("Đã lưu quy định áp dụng của cơ quan")
+        expect(admin.locator('fieldset[data-rule="paper_signing"] p.source')).to_contain_text("Hưng Yên, Điều 6.3a")
+
+        leader.reload()
+        paper = leader.locator("#duyet-tren-giay")
+        paper.get_by_label("Ý kiến duyệt").fill("Đã ký bản giấy, chuyển phát hành")
+        paper.get_by_role("button", name="Duyệt, ký trên giấy").click()
+        expect(leader.get_by_role("status")).to_contain_text("lãnh đạo duyệt, ký trên giấy")
+        expect(leader.locator("#trang-thai")).to_have_text("Đã duyệt, ký trên giấy — chờ chuyển phát hành")
+
+        drafter = browser_signed_in(browser, base, SPECIALIST, demo_password(deployment, SPECIALIST))
+        pages.append(drafter)
+        drafter.goto(f"{base}/du-thao/{draft_id}")
+        forward = drafter.locator("#chuyen-phat-hanh")
+        forward.get_by_label("Bản scan văn bản giấy đã ký (PDF)").set_input_files(scanned_original(tmp_path, tag))
+        forward.get_by_role("button", name="Chuyển phát hành").click()
+        expect(drafter.get_by_role("status")).to_contain_text("Đã chuyển phát hành bản scan")
+        expect(drafter.locator("#da-chuyen-phat-hanh")).to_contain_text("Đỗ Thu Trang chuyển phát hành")
+        history = drafter.locator("#y-kien")
+        expect(history).to_contain_text("Duyệt, ký trên giấy")
+        expect(history).to_contain_text("Chuyển phát hành (bản scan văn bản giấy đã ký)")
+        drafter.screenshot(path=str(artifacts_dir / "du-thao-ky-tren-giay.png"), full_page=True)
+
+        doc_id = wait_for(lambda: waiting_issue_id(http[CLERK], title), 120, "the scan in 'chờ ban hành'")
+        clerk = browser_signed_in(browser, base, CLERK, demo_password(deployment, CLERK))
+        pages.append(clerk)
+        clerk.goto(f"{base}/van-ban-di/{doc_id}/ban-hanh")
+        expect(clerk.locator("#ky-tren-giay")).to_contain_text("Lãnh đạo ký trên giấy (Nguyễn Văn An")
+        pick(clerk, "Gửi điện tử qua trục liên thông", "Sở Nội vụ tỉnh Tuyên Quang")
+        clerk.get_by_role("button", name="Cấp số, đóng dấu và ban hành").click()
+        expect(clerk.get_by_role("heading", level=1)).to_contain_text("/UBND-TH", timeout=120_000)
+        expect(clerk.locator("dl.meta")).to_contain_text(
+            re.compile(r"Lãnh đạo ký trên giấy \(Nguyễn Văn An, .*\); bản scan do Đỗ Thu Trang chuyển phát hành"))
+        clerk.screenshot(path=str(artifacts_dir / "van-ban-ky-tren-giay.png"), full_page=True)
+
+        doc = http[CLERK].get(f"/api/v1/outgoing/{doc_id}").json()
+        assert doc["state"] == "issued" and doc["paper_signed"]["forwarded_by_name"] == "Đỗ Thu Trang"
+        [sealed] = [a for a in doc["attachments"] if a["role"] == "signed"]
+        issued_pdf = http[CLERK].get(f"/tep/{doc_id}/{sealed['sha256']}").content
+        assert b"DauCoQuan" in issued_pdf and b"/ByteRange" in issued_pdf  # the agency's seal on the scan
+    finally:
+        admin_api = http[ADMIN]
+        admin_api.put("/api/v1/agency-rules", headers={"x-csrf-token": csrf_token_of(admin_api)},
+                      json={"values": {"paper_signing": "no"}})
+        for page in pages:
+            page.context.close()
+        for client in http.values():
+            client.close()
