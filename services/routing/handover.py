@@ -41,7 +41,8 @@ from services.routing.models import (
 )
 from services.routing.notify import notify
 
-OPEN_DRAFT = ("drafting", "in_review", "returned")
+# paper_approved: signed on paper, the scan not yet forwarded (paper.py); the successor forwards it
+OPEN_DRAFT = ("drafting", "in_review", "returned", "paper_approved")
 KINDS = ("assignments", "to_direct", "drafts", "reviews", "tasks", "delegations")
 
 

@@ -119,3 +119,16 @@ def test_retries_are_keyed_by_the_draft_and_its_step_not_by_the_file(routing, da
     assert len(outbox_rows(database, "draft_signed")) == 1
     kinds = [c["kind"] for c in routing.get_draft(people.spec_kt, draft_id)["comments"]]
     assert kinds.count("paper_sign") == 1 and kinds.count("paper_forward") == 1
+
+
+def test_a_leavers_draft_signed_on_paper_is_forwarded_by_the_successor(routing, database, people, blobs,
+                                                                        at_signing):
+    draft_id = at_signing["draft_id"]
+    routing.set_rules(people.admin, {"paper_signing": "allowed"})
+    routing.approve_on_paper(people.leader, draft_id)
+    assert [d["draft_id"] for d in routing.open_work(people.admin, people.spec_kt.user_id)["drafts"]] == [draft_id]
+    routing.hand_over(people.admin, people.spec_kt.user_id, people.spec_kt2.user_id, "Chuyển công tác")
+    with pytest.raises(Forbidden):  # the handler is now the successor
+        routing.forward_paper_scan(people.spec_kt, draft_id, pdf(blobs, "scan"))
+    assert routing.forward_paper_scan(people.spec_kt2, draft_id, pdf(blobs, "scan"))["status"] == "signed"
+    assert outbox_rows(database, "draft_signed")[0]["drafted_by"] == people.spec_kt2.user_id
