@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from services.common import agency_rules
 from services.common.actor import Actor
 from services.common.errors import Conflict, Forbidden
@@ -30,19 +32,18 @@ ALLOWED = "allowed"
 class PaperSigning:
     def approve_on_paper(self, actor: Actor, draft_id: int, comment: str = "") -> dict[str, Any]:
         """"Duyệt, ký trên giấy": the leader (or a delegate with scope `approve`) at the signing step. Done once
-        per (draft, step): asked again, the draft is returned as it is."""
+        per (draft, step): asked again, also while the first call is still running, the draft is returned as it is."""
         with self._unit_of_work(actor) as session:
-            draft = self._visible_draft(session, actor, draft_id)
-            if self._paper_done(draft, "approved_by"):
-                return self._draft_view(session, draft)
-            self._require_paper_allowed(session)
-            draft, step, authority = self._reviewer(session, actor, draft_id)
-            if not step.signs:
-                raise Conflict("Chỉ duyệt, ký trên giấy ở bước lãnh đạo ký ban hành; bước hiện tại là "
-                               f"“{step.label}”.", code="not_signing_step", step=step.key)
+            done = self._paper_step(session, actor, draft_id)
+            if done is not None:
+                return done
+            _draft, _step, authority = self._reviewer(session, actor, draft_id)
         # the delegation's "TUQ." line and the signer's position, read as a digital signature would read them
         on_behalf_of, position = self._signing_authority(actor, authority)
         with self._unit_of_work(actor) as session:
+            done = self._paper_step(session, actor, draft_id)
+            if done is not None:
+                return done
             draft, step, authority = self._reviewer(session, actor, draft_id)
             now = self._now()
             draft.paper = {"step": draft.step, "version": draft.version, "approved_by": authority.user_id,
@@ -58,6 +59,19 @@ class PaperSigning:
                    "Tải lên bản scan văn bản giấy đã ký và “Chuyển phát hành” để văn thư cấp số, ban hành.",
                    "draft", draft.id)
             return self._draft_view(session, draft)
+
+    def _paper_step(self, session: Session, actor: Actor, draft_id: int) -> dict[str, Any] | None:
+        """The draft already approved on paper (a retry: its view), else None once the agency's rule and the step
+        allow it now; the actor's authority at the step is checked by `_reviewer`."""
+        draft = self._visible_draft(session, actor, draft_id)
+        if self._paper_done(draft, "approved_by"):
+            return self._draft_view(session, draft)
+        self._require_paper_allowed(session)
+        _draft, step, _authority = self._reviewer(session, actor, draft_id)
+        if not step.signs:
+            raise Conflict("Chỉ duyệt, ký trên giấy ở bước lãnh đạo ký ban hành; bước hiện tại là "
+                           f"“{step.label}”.", code="not_signing_step", step=step.key)
+        return None
 
     def forward_paper_scan(self, actor: Actor, draft_id: int, scan_sha256: str, note: str = "") -> dict[str, Any]:
         """"Chuyển phát hành": the draft's handler (its author, or whoever it was handed over to) attaches the scan
@@ -94,7 +108,7 @@ class PaperSigning:
     def _paper_done(draft: Draft, what: str) -> bool:
         return bool(draft.paper and draft.paper.get(what))
 
-    def _require_paper_allowed(self, session: Any) -> None:
+    def _require_paper_allowed(self, session: Session) -> None:
         if agency_rules.value_of(session, self.agency_id, "paper_signing") != ALLOWED:
             raise Forbidden("Cơ quan không cho phép lãnh đạo duyệt, ký trên giấy (quy định “Lãnh đạo duyệt và ký "
                             "trên giấy” đang là “Không”): lãnh đạo duyệt và ký số trên hệ thống.",

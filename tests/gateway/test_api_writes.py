@@ -200,6 +200,8 @@ def test_dossiers_and_tasks_through_the_api(deployment, api):
 # -- in-process: the contract of the writes ------------------------------------------------------------------------
 
 SCREEN_WRITES = {  # what a person does on the screens -> its route (issue 18 item 10)
+    "duyệt, ký trên giấy": ("post", "/api/v1/drafts/{draft_id}/paper-approval"),
+    "chuyển phát hành": ("post", "/api/v1/drafts/{draft_id}/paper-scan"),
     "tiếp nhận và vào sổ": ("post", "/api/v1/incoming/{doc_id}/register"),
     "từ chối": ("post", "/api/v1/incoming/{doc_id}/reject"),
     "trình": ("post", "/api/v1/handling/{incoming_id}/submit"),
