@@ -21,7 +21,7 @@ from gateway.accounts import STAFF_ROLES
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.handover import open_work
 from gateway.models import User
-from gateway.people import SYNC_PENDING, staff_entry
+from gateway.people import staff_entry
 from services.common import clock
 from services.common.actor import Role
 from services.common.errors import CongVanError, ValidationFailed
@@ -209,14 +209,8 @@ def _install_people(app: FastAPI) -> None:
     @app.post("/quan-tri/nguoi-dung/dong-bo", include_in_schema=False)
     def sync_all(request: Request, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
         """Accounts made before routing ran (or by the demo seed) are pushed to routing in one go."""
-        everyone = g.accounts.list_users(v.user.agency_id)
-        units = [{"code": u.code, "name": u.name} for u in g.accounts.list_units(v.user.agency_id)]
-        try:
-            g.backends.call(v.actor, "routing", "sync_staff", [staff_entry(u) for u in everyone])
-            if units:
-                g.backends.call(v.actor, "routing", "sync_units", units)
-        except CongVanError as exc:
-            return _users_page(request, g, v, warning=SYNC_PENDING.format(reason=exc.message_vi))
+        if warning := people.sync_all(g, v):
+            return _users_page(request, g, v, warning=warning)
         return RedirectResponse("/quan-tri/nguoi-dung?tb=da-dong-bo", status_code=303)
 
     @app.get("/quan-tri/nguoi-dung/{user_id}", response_class=HTMLResponse, include_in_schema=False)

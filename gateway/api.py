@@ -76,6 +76,9 @@ class Register(BaseModel):
     name: str
     next_number: int = Field(description="The number the next document registered in it will carry")
     label: str
+    # documented since registers could be closed, but dropped by the model until the API could close one itself
+    closed: bool = Field(False, description="Đã khóa sổ: không cấp thêm số (409 `register_closed`)")
+    closed_at: str | None = Field(None, description="Lúc khóa sổ")
 
 
 class DocumentSummary(BaseModel):

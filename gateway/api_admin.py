@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from gateway import people, rules
 from gateway.accounts import STAFF_ROLES
-from gateway.admin import admin_post, admin_viewer, parse_days, parse_periods
-from gateway.api import COMMON_ERRORS, NOT_FOUND, _problem, bearer
+from gateway.admin import admin_post, admin_viewer, parse_days, parse_periods, register_post
+from gateway.api import COMMON_ERRORS, DOC_ID, NOT_FOUND, _problem, bearer
 from gateway.api_handling import STEP_ERRORS, operation_name
 from gateway.app import Gateway, Viewer, gw
 from gateway.idempotency import KEY, once
@@ -92,6 +92,22 @@ class AccountChange(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"full_name": "Trần Văn Bình", "unit": "thtq", "position": "Phó trưởng phòng", "email": "",
          "roles": ["specialist", "department_head"]}]})
+
+
+class Synced(BaseModel):
+    accounts: int = Field(description="Số tài khoản đã gửi sang dịch vụ điều hành")
+    warning: str | None = Field(None, description="Chưa đồng bộ được: gửi lại sau ít phút")
+
+
+class RegisterClosed(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    direction: str = Field(description="incoming | outgoing | copies")
+    year: int
+    name: str
+    closed: bool
+    closed_at: str | None = Field(None, description="Lúc khóa sổ")
 
 
 class UnitInfo(BaseModel):
@@ -222,6 +238,24 @@ def user_password_reset(user_id: str = UserId, v: Viewer = Depends(admin_post),
                         g: Gateway = Depends(gw)) -> dict[str, Any]:
     user, password = people.reset_password(g, v, user_id)
     return {"account": _account(g, user), "password": password, "warning": None}
+
+
+@router.post("/users/sync", response_model=Synced, summary="Đồng bộ lại mọi tài khoản, đơn vị sang dịch vụ điều hành",
+             description="Quản trị. Mỗi thay đổi qua màn hình hay API đã tự đồng bộ; dùng khi có cảnh báo chưa đồng "
+                         "bộ được, hoặc cho tài khoản có từ trước.")
+def user_sync(v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    warning = people.sync_all(g, v)
+    return {"accounts": len(g.accounts.list_users(v.user.agency_id)), "warning": warning}
+
+
+@router.post("/registers/{register_id}/close", response_model=RegisterClosed, responses=STEP_ERRORS,
+             summary="Khóa sổ văn bản", description="Quản trị (văn thư khi quy định của cơ quan cho phép mở sổ). Sổ "
+                                                     "đã khóa không cấp thêm số; khóa lại: không đổi gì.")
+def register_close(response: Response, register_id: str = Path(pattern=DOC_ID, description="Mã sổ (GET /registers)"),
+                   key: str | None = KEY, v: Viewer = Depends(register_post), g: Gateway = Depends(gw)) -> dict:
+    # The registry checks the role and the agency again and refuses numbering into the register from now on.
+    return once(g, v, key, response, f"register_close:{register_id}", None,
+                lambda: g.backends.call(v.actor, "registry", "close_register", register_id))
 
 
 # -- units -------------------------------------------------------------------------------------------------------------

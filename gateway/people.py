@@ -41,6 +41,21 @@ def sync(g: Gateway, v: Viewer, user: User) -> str | None:
     return None
 
 
+def sync_all(g: Gateway, v: Viewer) -> str | None:
+    """Every account and unit of the agency pushed to routing in one go (accounts made before routing ran, or by
+    the demo seed); the warning to show when routing cannot be reached."""
+    v.actor.require(Role.ADMIN)
+    everyone = g.accounts.list_users(v.user.agency_id)
+    declared = [{"code": u.code, "name": u.name} for u in g.accounts.list_units(v.user.agency_id)]
+    try:
+        g.backends.call(v.actor, "routing", "sync_staff", [staff_entry(u) for u in everyone])
+        if declared:
+            g.backends.call(v.actor, "routing", "sync_units", declared)
+    except CongVanError as exc:
+        return SYNC_PENDING.format(reason=exc.message_vi)
+    return None
+
+
 def roles_from(given: list[str]) -> list[str]:
     return [r for r in STAFF_ROLES if r in given]
 

@@ -136,3 +136,20 @@ def test_agency_configuration_read_and_changed_by_its_admin_only(admins):
         assert kept["calendar"] == before["calendar"]
     finally:
         ok(admin.patch("/api/v1/agency-config", json={"due_soon_hours": before["due_soon_hours"]}))
+
+
+def test_registers_closed_and_staff_resynchronised_by_the_admin(admins):
+    admin, other, specialist = admins
+    opened = ok(admin.post("/api/v1/registers", json={"direction": "outgoing", "year": 2099,
+                                                      "name": f"Sổ thử {secrets.token_hex(3)}"}), 201)
+    refused(specialist.post(f"/api/v1/registers/{opened['id']}/close"), 403)
+    refused(other.post(f"/api/v1/registers/{opened['id']}/close"), 404)
+    closed = ok(admin.post(f"/api/v1/registers/{opened['id']}/close", headers=key()))
+    assert closed["id"] == opened["id"] and closed["closed"] and closed["closed_at"]
+    assert ok(admin.post(f"/api/v1/registers/{opened['id']}/close"))["closed_at"] == closed["closed_at"]
+    listed = next(r for r in ok(admin.get("/api/v1/registers", params={"year": 2099})) if r["id"] == opened["id"])
+    assert listed["closed"]
+
+    refused(specialist.post("/api/v1/users/sync"), 403)
+    synced = ok(admin.post("/api/v1/users/sync"))
+    assert synced["warning"] is None and synced["accounts"] == len(ok(admin.get("/api/v1/users")))
