@@ -264,13 +264,14 @@ def _install_units(app: FastAPI) -> None:
                       notices=NOTICES, section="units")
 
     @app.post("/quan-tri/don-vi", include_in_schema=False)
-    def save_unit(request: Request, code: str = Form(...), name: str = Form(...), v: Viewer = Depends(admin_post),
-                  g: Gateway = Depends(gw)):
+    def save_unit(request: Request, code: str = Form(...), name: str = Form(...), abbreviation: str = Form(""),
+                  v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
         try:
-            _unit, warning = people.save_unit(g, v, code, name)
+            _unit, warning = people.save_unit(g, v, code, name, abbreviation)
         except CongVanError as exc:
             return render(request, "admin_units.html", v, status_code=exc.http_status,
-                          units=_units(g, v.user.agency_id), error=exc.message_vi, form={"code": code, "name": name},
+                          units=_units(g, v.user.agency_id), error=exc.message_vi,
+                          form={"code": code, "name": name, "abbreviation": abbreviation},
                           notices=NOTICES, section="units")
         if warning:
             return render(request, "admin_units.html", v, units=_units(g, v.user.agency_id), error=None, form={},

@@ -113,11 +113,14 @@ class RegisterClosed(BaseModel):
 class UnitInfo(BaseModel):
     code: str
     name: str
+    abbreviation: str | None = Field(None, description="Chữ viết tắt trong ký hiệu văn bản; null: mã đơn vị viết hoa")
     declared: bool = Field(description="false: đơn vị có người nhưng chưa được khai báo tên")
 
 
 class UnitName(BaseModel):
     name: Text = Field(min_length=1, max_length=200, description="Tên đơn vị", examples=["Phòng Tổng hợp"])
+    abbreviation: str | None = Field(None, max_length=10, description="Chữ viết tắt trong ký hiệu văn bản (12/UBND-VX"
+                                     "): chữ in hoa và chữ số; bỏ trống: mã đơn vị viết hoa", examples=["VX"])
 
 
 class Calendar(BaseModel):
@@ -270,8 +273,8 @@ def unit_list(v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)) -> li
 def unit_save(body: UnitName, response: Response, code: str = UnitCode, key: str | None = KEY,
               v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)) -> dict[str, Any]:
     def act() -> dict[str, Any]:
-        unit, _warning = people.save_unit(g, v, code, body.name)
-        return {"code": unit.code, "name": unit.name, "declared": True}
+        unit, _warning = people.save_unit(g, v, code, body.name, body.abbreviation)
+        return {"code": unit.code, "name": unit.name, "abbreviation": unit.abbreviation, "declared": True}
 
     return once(g, v, key, response, f"unit_save:{code}", body, act)
 

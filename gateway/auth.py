@@ -43,6 +43,7 @@ from services.common.actor import Actor
 from services.common.clock import now_utc
 from services.common.db import Database
 from services.common.errors import CongVanError, Forbidden, NotFound, Unauthenticated, ValidationFailed
+from services.routing.domain import unit_abbreviation
 
 _hasher = PasswordHasher()
 TOKEN_ID_LENGTH = 16  # hex digits of the token's SHA-256 shown as its public id
@@ -201,8 +202,9 @@ class Accounts:
         with self.db.session() as s:
             return list(s.scalars(select(Unit).where(Unit.agency_id == agency_id).order_by(Unit.code)))
 
-    def save_unit(self, agency_id: str, code: str, name: str) -> Unit:
-        """Create a unit, or rename it when the code exists (codes are part of account names: never changed)."""
+    def save_unit(self, agency_id: str, code: str, name: str, abbreviation: str | None = None) -> Unit:
+        """Create a unit, or rename it when the code exists (codes are part of account names: never changed);
+        `abbreviation`, its part of notations when not its code (checked as routing checks it)."""
         code = code.strip().lower()
         if not UNIT_CODE_RE.fullmatch(code):
             raise ValidationFailed("Mã đơn vị chỉ gồm chữ thường không dấu và chữ số, tối đa 32 ký tự (ví dụ vptq).",
@@ -216,6 +218,7 @@ class Accounts:
                 s.add(unit)
             else:
                 unit.name = name.strip()[:200]
+            unit.abbreviation = unit_abbreviation(abbreviation)
             s.flush()
             return unit
 

@@ -9,6 +9,7 @@ from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, S
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.common.agency_rules import make_rules_table
+from services.common.db import add_later_columns
 
 if TYPE_CHECKING:
     from services.common.db import Database
@@ -101,6 +102,8 @@ class Unit(Base):
     code: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Its part of a notation ("12/UBND-VX", NĐ 30 Phụ lục I) when not its code; routing keeps a copy (sync_units).
+    abbreviation: Mapped[str | None] = mapped_column(String(20), nullable=True)
 
 
 class AdminEvent(Base):
@@ -129,6 +132,7 @@ class DeletedAccount(Base):
 
 
 agency_rules = make_rules_table(Base.metadata)  # the gateway's own rules, keyed by agency (services/common)
+add_later_columns(Base.metadata, {"units": ("abbreviation",)})  # gateway databases made before it
 
 
 class HostedAgency(Base):

@@ -46,7 +46,7 @@ def sync_all(g: Gateway, v: Viewer) -> str | None:
     the demo seed); the warning to show when routing cannot be reached."""
     v.actor.require(Role.ADMIN)
     everyone = g.accounts.list_users(v.user.agency_id)
-    declared = [{"code": u.code, "name": u.name} for u in g.accounts.list_units(v.user.agency_id)]
+    declared = [unit_entry(u) for u in g.accounts.list_units(v.user.agency_id)]
     try:
         g.backends.call(v.actor, "routing", "sync_staff", [staff_entry(u) for u in everyone])
         if declared:
@@ -129,7 +129,8 @@ def reset_password(g: Gateway, v: Viewer, user_id: str) -> tuple[User, str]:
 
 def units(g: Gateway, agency_id: str) -> list[dict[str, Any]]:
     """Declared units, plus units that people carry but nobody declared yet (older accounts, the demo)."""
-    declared = {u.code: {"code": u.code, "name": u.name, "declared": True} for u in g.accounts.list_units(agency_id)}
+    declared = {u.code: {"code": u.code, "name": u.name, "abbreviation": u.abbreviation, "declared": True}
+                for u in g.accounts.list_units(agency_id)}
     for user in g.accounts.list_users(agency_id):
         code = (user.unit or "").lower()
         if code and code not in declared:
@@ -137,11 +138,17 @@ def units(g: Gateway, agency_id: str) -> list[dict[str, Any]]:
     return sorted(declared.values(), key=lambda u: u["code"])
 
 
-def save_unit(g: Gateway, v: Viewer, code: str, name: str) -> tuple[Unit, str | None]:
+def unit_entry(unit: Unit) -> dict[str, Any]:
+    """What routing keeps of a unit: its name (registers' column 6, reports) and its notations' abbreviation."""
+    return {"code": unit.code, "name": unit.name, "abbreviation": unit.abbreviation}
+
+
+def save_unit(g: Gateway, v: Viewer, code: str, name: str,
+              abbreviation: str | None = None) -> tuple[Unit, str | None]:
     v.actor.require(Role.ADMIN)
-    unit = g.accounts.save_unit(v.user.agency_id, code, name)
-    try:  # routing prints the unit's name (registers' column 6, reports): it keeps its own copy of the names
-        g.backends.call(v.actor, "routing", "sync_units", [{"code": unit.code, "name": unit.name}])
+    unit = g.accounts.save_unit(v.user.agency_id, code, name, abbreviation)
+    try:  # routing keeps its own copy of the units' names and abbreviations
+        g.backends.call(v.actor, "routing", "sync_units", [unit_entry(unit)])
     except CongVanError as exc:
         return unit, SYNC_PENDING.format(reason=exc.message_vi)
     return unit, None

@@ -11,6 +11,7 @@ Statuses reported to an EXTERNAL sender: 04 on the first assignment, 05 on the f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -293,3 +294,19 @@ def sign_operation(draft_id: int, step_index: int) -> str:
     """The business operation a leader's signature belongs to, for signing's idempotency: a retry of the same
     approval gets the signature already made, another draft carrying the same file gets its own."""
     return f"draft:{draft_id}:step:{step_index}:sign"
+
+
+UNIT_ABBREVIATION = re.compile(r"[A-ZĐ0-9]{1,10}")
+
+
+def unit_abbreviation(value: Any) -> str | None:
+    """A unit's abbreviation in notations ("VX" in 12/UBND-VX; NĐ 30 Phụ lục I, chữ viết tắt tên đơn vị soạn
+    thảo): capital letters (Đ included) and digits, at most 10; empty means the unit's code is used."""
+    text = str(value or "").strip().upper()
+    if not text:
+        return None
+    if not UNIT_ABBREVIATION.fullmatch(text):
+        raise ValidationFailed("Chữ viết tắt của đơn vị chỉ gồm chữ in hoa (có Đ) và chữ số, tối đa 10 ký tự "
+                               "(ví dụ VX, TCKH).", field="abbreviation", value=str(value)[:40])
+    return text
+

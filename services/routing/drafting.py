@@ -248,8 +248,8 @@ class Drafting:
             "on_behalf_of": draft.signed_on_behalf_of, "on_behalf_of_leader": on_behalf_of,
             "answers": list(draft.answers or []), "drafted_by": draft.drafted_by, "unit": draft.unit,
             "unit_name": self._unit_name(session, draft.unit),   # the register's column 6 (registry)
-            # the notation's drafting unit, "12/UBND-VX" (NĐ 30 Phụ lục I): the unit's code is its abbreviation
-            "unit_abbr": draft.unit,
+            # the notation's drafting unit, "12/UBND-VX" (NĐ 30 Phụ lục I): its abbreviation, else its code
+            "unit_abbr": self._unit_abbreviation(session, draft.unit),
             "priority": draft.priority,
             **({"paper_signed": paper_signed} if paper_signed else {}),
         })

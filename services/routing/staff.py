@@ -101,7 +101,8 @@ class StaffAndSettings:
             return len(entries)
 
     def sync_units(self, actor: Actor, entries: list[dict[str, Any]]) -> int:
-        """The directory (admin or a system process): the name of each unit code ({"code", "name"})."""
+        """The directory (admin or a system process): the name of each unit code ({"code", "name"}, and the
+        "abbreviation" its notations use when it is not the code)."""
         if not actor.has(Role.ADMIN, Role.SYSTEM):
             actor.require(Role.ADMIN)
         with self._unit_of_work(actor) as session:
@@ -112,12 +113,19 @@ class StaffAndSettings:
                     raise ValidationFailed("Đơn vị cần có mã và tên.", field="code", value=code)
                 unit = session.get(UnitName, code) or UnitName(code=code, name=name)
                 unit.name = name
+                if "abbreviation" in entry:
+                    unit.abbreviation = domain.unit_abbreviation(entry.get("abbreviation"))
                 session.add(unit)
             return len(entries)
 
     def _unit_name(self, session: Session, code: str | None) -> str | None:
         unit = session.get(UnitName, code.upper()) if code else None
         return unit.name if unit else None
+
+    def _unit_abbreviation(self, session: Session, code: str | None) -> str | None:
+        """The drafting unit's part of a notation: its declared abbreviation, else its code."""
+        unit = session.get(UnitName, code.upper()) if code else None
+        return (unit.abbreviation if unit and unit.abbreviation else None) or code
 
     def list_staff(self, actor: Actor, include_inactive: bool = False) -> list[dict[str, Any]]:
         """The directory for pickers (any user of the agency): by unit, then leaders first, then name."""

@@ -101,10 +101,12 @@ def test_units_declared_and_renamed_by_the_agencys_admin(admins):
     refused(admin.put("/api/v1/units/Phong-Sai", json={"name": "Phòng thử"}), 422)
     refused(admin.put(f"/api/v1/units/{code}", json={"name": ""}), 422)
     assert ok(admin.put(f"/api/v1/units/{code}", json={"name": "Phòng Kế hoạch"})) == {
-        "code": code, "name": "Phòng Kế hoạch", "declared": True}
-    ok(admin.put(f"/api/v1/units/{code}", json={"name": "Phòng Kế hoạch - Tài chính"}))
+        "code": code, "name": "Phòng Kế hoạch", "abbreviation": None, "declared": True}
+    # its part of notations (12/UBND-KHTC) differs from its code; one that cannot stand in a notation is refused
+    refused(admin.put(f"/api/v1/units/{code}", json={"name": "Phòng Kế hoạch", "abbreviation": "KH-TC"}), 422)
+    ok(admin.put(f"/api/v1/units/{code}", json={"name": "Phòng Kế hoạch - Tài chính", "abbreviation": "khtc"}))
     units = {u["code"]: u for u in ok(admin.get("/api/v1/units"))}
-    assert units[code]["name"] == "Phòng Kế hoạch - Tài chính"
+    assert (units[code]["name"], units[code]["abbreviation"]) == ("Phòng Kế hoạch - Tài chính", "KHTC")
     assert code not in [u["code"] for u in ok(other.get("/api/v1/units"))]  # the unit is this agency's
 
 
