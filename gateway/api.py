@@ -402,6 +402,7 @@ def install(app: FastAPI) -> None:
     from gateway import (
         api_accounts,
         api_admin,
+        api_archive,
         api_drafting,
         api_handling,
         api_notices,
@@ -414,6 +415,7 @@ def install(app: FastAPI) -> None:
     app.include_router(api_office.router)
     idempotency.install(app.state.gateway)
     # issue 18: every write of the screens
-    for module in (api_handling, api_drafting, api_work, api_notices, api_accounts, api_admin, api_problems):
+    for module in (api_handling, api_drafting, api_work, api_archive, api_notices, api_accounts, api_admin,
+                   api_problems):
         app.include_router(module.router)
     _problem_media_types(app)

@@ -188,16 +188,7 @@ def _install_dossier(app: FastAPI) -> None:
         """A working draft, a note or a media file that is not a registry document: stored, then referenced."""
         form = {"kind": kind, "title": title, "item_date": item_date, "pages": pages}
         try:
-            # Refused before anything is stored: a refused upload leaves no file and no record.
-            g.backends.call(v.actor, "registry", "check_dossier_item", dossier_id)
-            store = blob_store(g.settings, v.user.agency_id)
-            stored = ingest(store, file.file, file.filename or "tai-lieu.pdf", purpose="attachment",
-                            max_size=g.settings.max_upload_mb * 1024 * 1024)
-            g.backends.call(v.actor, "storage", "record_file", stored.sha256, stored.display_name,
-                            stored.content_type, stored.size, "draft" if kind == "draft" else "attachment",
-                            f"dossier:{dossier_id}")
-            g.backends.call(v.actor, "registry", "add_item_to_dossier", dossier_id, kind, stored.sha256, title,
-                            typed_day(item_date), pages, stored.content_type)
+            add_uploaded_item(g, v, dossier_id, kind, title, item_date, pages, file)
         except CongVanError as exc:
             return _dossier_page(request, g, v, dossier_id, exc.message_vi, exc.http_status, form)
         return _back(dossier_id, "da-them")
@@ -267,24 +258,45 @@ def _install_archive(app: FastAPI) -> None:
     def export(dossier_id: str, part: str, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
         """hoso.pdf (every document in date order), METS.xml, or the whole package (.zip). The registry builds
         the export (only of a closed dossier) and leaves the bytes in the agency's blob store."""
-        kinds = {"hoso.pdf": ("pdf", "application/pdf"), "METS.xml": ("mets", "application/xml"),
-                 "goi.zip": ("zip", "application/zip")}
-        if part not in kinds:
-            raise ValidationFailed("Không có phần xuất này.", code="bad_export_part", part=part)
-        kind, media_type = kinds[part]
-        exported = g.backends.call(v.actor, "registry", "export_dossier", dossier_id)
-        dossier = g.backends.call(v.actor, "registry", "get_dossier", dossier_id)
-        name = f"{dossier['file_code_text']}-{part}"
-        store = blob_store(g.settings, v.user.agency_id)
+        return export_part(g, v, dossier_id, part)
 
-        def chunks():
-            with store.open(exported["blobs"][kind]) as f:
-                while block := f.read(CHUNK):
-                    yield block
 
-        return StreamingResponse(chunks(), media_type=media_type, headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{urllib.parse.quote(name)}",
-            "Cache-Control": "private, no-store"})
+EXPORT_PARTS = {"hoso.pdf": ("pdf", "application/pdf"), "METS.xml": ("mets", "application/xml"),
+                "goi.zip": ("zip", "application/zip")}
+
+
+def export_part(g: Gateway, v: Viewer, dossier_id: str, part: str) -> StreamingResponse:
+    """One part of a closed dossier's export, streamed from the agency's blob store (the screen and the API)."""
+    if part not in EXPORT_PARTS:
+        raise ValidationFailed("Không có phần xuất này.", code="bad_export_part", part=part)
+    kind, media_type = EXPORT_PARTS[part]
+    exported = g.backends.call(v.actor, "registry", "export_dossier", dossier_id)
+    dossier = g.backends.call(v.actor, "registry", "get_dossier", dossier_id)
+    name = f"{dossier['file_code_text']}-{part}"
+    store = blob_store(g.settings, v.user.agency_id)
+
+    def chunks():
+        with store.open(exported["blobs"][kind]) as f:
+            while block := f.read(CHUNK):
+                yield block
+
+    return StreamingResponse(chunks(), media_type=media_type, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{urllib.parse.quote(name)}",
+        "Cache-Control": "private, no-store"})
+
+
+def add_uploaded_item(g: Gateway, v: Viewer, dossier_id: str, kind: str, title: str, item_date: str, pages: int,
+                      file: UploadFile) -> dict[str, Any]:
+    """A working draft, a note or a media file that is not a registry document, stored then referenced (the screen
+    and the API). Refused before anything is stored: a refused upload leaves no file and no record."""
+    g.backends.call(v.actor, "registry", "check_dossier_item", dossier_id)
+    store = blob_store(g.settings, v.user.agency_id)
+    stored = ingest(store, file.file, file.filename or "tai-lieu.pdf", purpose="attachment",
+                    max_size=g.settings.max_upload_mb * 1024 * 1024)
+    g.backends.call(v.actor, "storage", "record_file", stored.sha256, stored.display_name, stored.content_type,
+                    stored.size, "draft" if kind == "draft" else "attachment", f"dossier:{dossier_id}")
+    return g.backends.call(v.actor, "registry", "add_item_to_dossier", dossier_id, kind, stored.sha256, title,
+                           typed_day(item_date), pages, stored.content_type)
 
 
 def _archive_page(request: Request, g: Gateway, v: Viewer, error: str | None = None,

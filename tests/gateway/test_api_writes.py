@@ -221,6 +221,10 @@ SCREEN_WRITES = {  # what a person does on the screens -> its route (issue 18 it
     "đưa vào hồ sơ": ("post", "/api/v1/dossiers/{dossier_id}/documents"),
     "bỏ khỏi hồ sơ": ("delete", "/api/v1/dossiers/{dossier_id}/items/{item_id}"),
     "kết thúc hồ sơ": ("post", "/api/v1/dossiers/{dossier_id}/close"),
+    "lập danh mục hồ sơ": ("post", "/api/v1/file-plans"),
+    "phê duyệt danh mục hồ sơ": ("post", "/api/v1/file-plans/{plan_id}/approve"),
+    "sắp xếp hồ sơ": ("post", "/api/v1/dossiers/{dossier_id}/items/{item_id}/move"),
+    "trả lại hồ sơ nộp lưu": ("post", "/api/v1/archive/{dossier_id}/give-back"),
     "tra cứu": ("get", "/api/v1/search"),
 }
 
