@@ -263,11 +263,106 @@ def late_moment(value: str | datetime | None, now: datetime, not_before: datetim
 
 # -- permissions on units -----------------------------------------------------------------------------------
 
-def require_same_unit(actor: Actor, unit: str | None, what_vi: str) -> None:
-    """A department head acts only inside their own unit [001 Đ4.1]."""
-    if not unit or actor.unit != unit:
-        raise Forbidden(f"Lãnh đạo phòng chỉ được {what_vi} trong đơn vị của mình.",
-                        user=actor.username, own_unit=actor.unit, target_unit=unit)
+def require_same_unit(actor: Actor, unit: str | None, what_vi: str, tree: UnitTree | None = None) -> None:
+    """A department head acts only inside their own unit [001 Đ4.1], and, given the agency's tree of units, inside
+    the units under it too ("lãnh đạo các đơn vị trực thuộc Sở chuyển cho lãnh đạo các phòng thuộc đơn vị trực
+    thuộc", Bình Định QĐ 376 Đ4.1 Bước 3)."""
+    if unit and actor.unit and (tree.within(unit, actor.unit) if tree else actor.unit == unit):
+        return
+    where = "trong đơn vị của mình và các đơn vị trực thuộc" if tree and tree.children(actor.unit) else \
+        "trong đơn vị của mình"
+    raise Forbidden(f"Lãnh đạo phòng chỉ được {what_vi} {where}.",
+                    user=actor.username, own_unit=actor.unit, target_unit=unit)
+
+
+# -- the tree of units (Bình Định QĐ 376 Đ4.1 Bước 3) ------------------------------------------------------------
+
+MAX_UNIT_DEPTH = 4  # agency > Chi cục > phòng > tổ: deeper trees are a mistake in the catalogue, not an agency
+
+
+@dataclass(frozen=True)
+class UnitTree:
+    """The agency's units and the unit each one sits in (None: directly under the agency). Codes compare in upper
+    case, as on people's accounts."""
+
+    parents: dict[str, str | None]
+
+    @classmethod
+    def of(cls, pairs: Iterable[tuple[str, str | None]]) -> UnitTree:
+        return cls({code.upper(): (parent.upper() if parent else None) for code, parent in pairs})
+
+    def parent(self, code: str | None) -> str | None:
+        return self.parents.get((code or "").upper())
+
+    def ancestors(self, code: str | None) -> list[str]:
+        """The units above `code`, nearest first (a cycle in stored data stops the walk rather than looping)."""
+        out: list[str] = []
+        current = self.parent(code)
+        while current and current not in out and current != (code or "").upper():
+            out.append(current)
+            current = self.parent(current)
+        return out
+
+    def within(self, code: str | None, root: str | None) -> bool:
+        """Whether unit `code` is `root` or one of the units under it."""
+        if not code or not root:
+            return False
+        return code.upper() == root.upper() or root.upper() in self.ancestors(code)
+
+    def children(self, code: str | None) -> list[str]:
+        key = (code or "").upper()
+        return sorted(c for c, p in self.parents.items() if key and p == key)
+
+    def subtree(self, root: str | None) -> set[str]:
+        """`root` and every unit under it (empty for no unit)."""
+        if not root:
+            return set()
+        return {c for c in set(self.parents) | {root.upper()} if self.within(c, root)}
+
+    def depth(self, code: str | None) -> int:
+        """1 for a unit directly under the agency."""
+        return len(self.ancestors(code)) + 1
+
+    def height(self, code: str | None, _seen: frozenset[str] = frozenset()) -> int:
+        """Levels from `code` down to its deepest unit, itself included (1 for a unit with no sub-units)."""
+        key = (code or "").upper()
+        below = [c for c in self.children(key) if c not in _seen and c != key]
+        return 1 + max((self.height(c, _seen | {key}) for c in below), default=0)
+
+    def ordered(self) -> list[tuple[str, int]]:
+        """Every unit with its depth, each followed by the units under it (for an indented list)."""
+        out: list[tuple[str, int]] = []
+        seen: set[str] = set()
+
+        def visit(code: str, depth: int) -> None:
+            seen.add(code)
+            out.append((code, depth))
+            for child in self.children(code):
+                if child not in seen:
+                    visit(child, depth + 1)
+
+        for top in sorted(c for c, p in self.parents.items() if not p or p not in self.parents):
+            visit(top, 1)
+        return out + [(c, 1) for c in sorted(set(self.parents) - seen)]  # a loop in old data: still listed
+
+
+def check_unit_parent(code: str, parent: str | None, tree: UnitTree, max_depth: int = MAX_UNIT_DEPTH) -> None:
+    """A unit may sit under another unit of the same agency (`tree` holds only the agency's units), never under
+    itself or one of its own sub-units, and the tree stays at most `max_depth` levels deep."""
+    if not parent:
+        return
+    code, parent = code.upper(), parent.upper()
+    if parent not in tree.parents:
+        raise ValidationFailed("Đơn vị cấp trên phải là một đơn vị đã khai báo của cùng cơ quan.",
+                               code="unknown_parent", field="parent_code", value=parent.lower())
+    if parent == code or tree.within(parent, code):
+        raise ValidationFailed("Không thể đặt đơn vị dưới chính nó hoặc dưới một đơn vị trực thuộc của nó.",
+                               code="unit_cycle", field="parent_code", value=parent.lower())
+    levels = tree.depth(parent) + tree.height(code)
+    if levels > max_depth:
+        raise ValidationFailed(f"Cây đơn vị chỉ được sâu tối đa {max_depth} cấp dưới cơ quan; đặt đơn vị ở đây "
+                               f"sẽ thành {levels} cấp.", code="unit_too_deep", field="parent_code",
+                               value=parent.lower(), depth=levels, max_depth=max_depth)
 
 
 def progress_summary(items: Iterable[dict[str, Any]]) -> dict[str, int]:

@@ -160,31 +160,51 @@ class IncomingHandling:
                f"{prefix}Văn bản đến giao {labels[kind]}: {handling.subject}", body, "incoming", handling.incoming_id)
         return row
 
-    def reassign_incoming(self, actor: Actor, incoming_id: str, user_id: str, kind: str = "main",
-                          note: str = "", happened_at: str | None = None) -> dict[str, Any]:
-        """A department head hands a document of their unit to one of their staff (`happened_at`: a late entry)."""
+    def reassign_incoming(self, actor: Actor, incoming_id: str, user_id: str | None, kind: str = "main",
+                          note: str = "", happened_at: str | None = None, unit: str | None = None) -> dict[str, Any]:
+        """Giao lại: a department head hands a document of their unit to one of their staff, or to a unit under
+        theirs (whose heads then hand it on), and so down the tree: "Lãnh đạo các đơn vị trực thuộc Sở chuyển cho
+        lãnh đạo các phòng thuộc đơn vị trực thuộc; lãnh đạo các phòng thuộc đơn vị trực thuộc chuyển công chức,
+        viên chức thực hiện" (Bình Định QĐ 376 Đ4.1 Bước 3). `happened_at`: a late entry."""
         actor.require(Role.DEPARTMENT_HEAD)
         kind_enum = AssignmentKind(kind)
+        if bool(user_id) == bool(unit):
+            raise ValidationFailed("Chọn một cán bộ hoặc một đơn vị trực thuộc để giao.", user_id=user_id, unit=unit)
+        unit = (unit or "").upper() or None
         with self._unit_of_work(actor) as session:
             handling = self._handling(session, incoming_id)
             late = domain.late_moment(happened_at, self._now(), handling.registered_at)
             domain.require_state(handling.status, domain.ACTIVE_STATES, "giao lại văn bản")
-            unit_assignments = [a for a in self._assignments(session, handling) if a.unit == actor.unit]
-            domain.require_same_unit(actor, unit_assignments[0].unit if unit_assignments else None,
-                                     "giao lại văn bản được giao cho đơn vị")
-            target = self._staff(session, user_id)
-            domain.require_same_unit(actor, target.unit, "giao việc cho cán bộ")
-            if any(a.user_id == user_id and a.kind == kind_enum for a in self._assignments(session, handling)):
+            tree = self._unit_tree(session)
+            if not any(self._holds(actor, a, tree) for a in self._assignments(session, handling)):
+                domain.require_same_unit(actor, None, "giao lại văn bản được giao cho đơn vị", tree)
+            target_unit = unit or self._staff(session, user_id or "").unit
+            domain.require_same_unit(actor, target_unit, "giao việc cho cán bộ" if user_id else "giao việc", tree)
+            if unit and unit == (actor.unit or "").upper():
+                raise ValidationFailed("Văn bản đã ở đơn vị của đồng chí: chọn cán bộ hoặc đơn vị trực thuộc.",
+                                       unit=unit)
+            if any((a.user_id, a.unit) == (user_id or None, unit) and a.kind == kind_enum
+                   for a in self._assignments(session, handling)):
                 return self._handling_view(session, handling)  # retried call
             if kind_enum == AssignmentKind.MAIN:
-                for a in self._assignments(session, handling):
-                    if a.kind == AssignmentKind.MAIN and a.user_id:
-                        a.active = False
-            self._assign(session, handling, kind_enum, {"user_id": user_id}, Authority(actor.user_id), note)
+                self._hand_down(session, handling, actor, tree)
+            target = {"user_id": user_id} if user_id else {"unit": unit}
+            self._assign(session, handling, kind_enum, target, Authority(actor.user_id), note)  # type: ignore[arg-type]
             self._touch(handling)
-            self._history(session, handling, "reassigned", actor.user_id, None, note, {"to": user_id, "kind": kind},
-                          late)
+            data = {"to": user_id, "kind": kind} if user_id else {"to_unit": unit, "kind": kind}
+            self._history(session, handling, "reassigned", actor.user_id, None, note, data, late)
             return self._handling_view(session, handling)
+
+    def _hand_down(self, session: Session, handling: Handling, actor: Actor, tree: domain.UnitTree) -> None:
+        """The main handling moves down from whoever had it below the actor: personal main assignments end (as
+        before units nested), and so do those of units strictly under the actor's; the actor's unit keeps its
+        own, so that it still sees and oversees the item."""
+        own = (actor.unit or "").upper()
+        for a in self._assignments(session, handling):
+            if a.kind != AssignmentKind.MAIN:
+                continue
+            if a.user_id or (a.unit and a.unit.upper() != own and tree.within(a.unit, own)):
+                a.active = False
 
     def forward_incoming(self, actor: Actor, incoming_id: str, to_user_id: str, note: str = "",
                          happened_at: str | None = None) -> dict[str, Any]:
@@ -320,10 +340,14 @@ class IncomingHandling:
         return list(session.scalars(query.order_by(Assignment.id)))
 
     @staticmethod
-    def _holds(actor: Actor, a: Assignment) -> bool:
+    def _holds(actor: Actor, a: Assignment, tree: domain.UnitTree | None = None) -> bool:
+        """A person holds their own assignments; a department head those of their unit and, given the tree, of
+        the units under it (the head of a Chi cục answers for its phòng)."""
         if a.user_id:
             return a.user_id == actor.user_id
-        return a.unit == actor.unit and actor.has(Role.DEPARTMENT_HEAD)
+        if not actor.has(Role.DEPARTMENT_HEAD) or not actor.unit:
+            return False
+        return tree.within(a.unit, actor.unit) if tree else a.unit == actor.unit
 
     def _main_handlers(self, session: Session, handling: Handling) -> list[str]:
         return self._holders(session, handling, AssignmentKind.MAIN)
@@ -424,8 +448,10 @@ class IncomingHandling:
                                          if g.covers(actor.user_id, Scope.ASSIGN, self._now())}
                 query = query.where(Handling.status == HandlingStatus.SUBMITTED, Handling.submitted_to.in_(ids))
             elif box in ("mine", "done"):
+                # a head's box holds their unit's items and those of the units under it
+                units = self._unit_tree(session).subtree(actor.unit) if actor.has(Role.DEPARTMENT_HEAD) else set()
                 mine = or_(Assignment.user_id == actor.user_id,
-                           (Assignment.unit == actor.unit) if actor.has(Role.DEPARTMENT_HEAD) else false())
+                           Assignment.unit.in_(sorted(units)) if units else false())
                 sub = select(Assignment.handling_id).where(Assignment.active, mine)
                 query = query.where(Handling.id.in_(sub))
                 query = query.where(Handling.status == HandlingStatus.DONE if box == "done"

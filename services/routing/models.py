@@ -66,6 +66,8 @@ class UnitName(Base):
     name: Mapped[str] = mapped_column(String(200))
     # The unit's part of a notation, "12/UBND-VX" (NĐ 30 Phụ lục I), when it is not the unit's code.
     abbreviation: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # The unit it sits in (a phòng of a Chi cục; Bình Định QĐ 376 Đ4.1 Bước 3); None: directly under the agency.
+    parent: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class Handling(Base):
@@ -329,6 +331,6 @@ outbox = make_outbox_table(Base.metadata)
 agency_rules = make_rules_table(Base.metadata)  # services/common/agency_rules.py
 add_later_columns(Base.metadata, {"draft": ("outgoing_id", "issued_number", "issued_at", "deputy_user_id", "paper"),
                                   "agency_config": ("signing_delegation", "review_chains"),
-                                  "unit_name": ("abbreviation",)})
+                                  "unit_name": ("abbreviation", "parent")})
 
 from services.routing import schedule_models  # noqa: E402,F401 - its tables are on this metadata

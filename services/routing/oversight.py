@@ -6,10 +6,10 @@ lãnh đạo đơn vị phải kịp thời chỉ đạo, đôn đốc các bộ
 Đ12.2d; Hưng Yên Đ7.2b); "Lãnh đạo ... sử dụng Hệ thống ... để chỉ đạo giải quyết công việc, giám sát, đôn đốc"
 (Bình Định QĐ 376 Đ5.1).
 
-Who: a leader on every item of the agency; a department head on items whose main handler is their unit or one of
-its staff; a delegate of a leader within the delegation's scope ("supervise" chases, "assign" does the rest; the
-history records on whose behalf). Every action is written to the handling history (and so to the audit chain) and
-is done once per (item, operation id): a retried request returns the item unchanged.
+Who: a leader on every item of the agency; a department head on items whose main handler is their unit, a unit
+under it, or one of their staff; a delegate of a leader within the delegation's scope ("supervise" chases,
+"assign" does the rest; the history records on whose behalf). Every action is written to the handling history (and
+so to the audit chain) and is done once per (item, operation id): a retried request returns the item unchanged.
 
 A chapter of the Routing application (app.py).
 """
@@ -157,8 +157,11 @@ class Oversight:
                     data = {"to": handling.submitted_to, "level": "agency"}
                 else:
                     unit = actor.unit or ""
-                    for a in self._assignments(session, handling):
-                        if a.user_id and self._unit_of(session, a.user_id) == unit:
+                    tree = self._unit_tree(session)
+                    for a in self._assignments(session, handling):  # from their staff and the units under theirs
+                        below = (tree.within(self._unit_of(session, a.user_id), unit) if a.user_id
+                                 else a.unit and a.unit.upper() != unit.upper() and tree.within(a.unit, unit))
+                        if below:
                             a.active = False
                     if not any(a.kind == AssignmentKind.MAIN for a in self._assignments(session, handling)):
                         self._assign(session, handling, AssignmentKind.MAIN, {"unit": unit}, authority, reason)
@@ -197,9 +200,10 @@ class Oversight:
         domain.require_state(handling.status, domain.ACTIVE_STATES, "điều hành văn bản đã giao")
         if actor.has(Role.LEADER) and not actor.on_behalf_of:
             return Authority(actor.user_id)
-        if (actor.has(Role.DEPARTMENT_HEAD) and not actor.on_behalf_of and actor.unit
-                and actor.unit in self._handler_units(session, handling)):
-            return Authority(actor.user_id)
+        if actor.has(Role.DEPARTMENT_HEAD) and not actor.on_behalf_of and actor.unit:
+            tree = self._unit_tree(session)  # the head of a unit oversees what its sub-units handle
+            if any(tree.within(unit, actor.unit) for unit in self._handler_units(session, handling)):
+                return Authority(actor.user_id)
         # a delegate acts as the leader: supervising lets them chase, assigning lets them do it all
         scopes = (Scope.SUPERVISE, Scope.ASSIGN) if action == "chase" else (Scope.ASSIGN,)
         refusal: Forbidden | None = None
@@ -230,11 +234,12 @@ class Oversight:
         return staff.unit if staff else None
 
     def _inside_unit(self, session: Session, actor: Actor, target: dict[str, str]) -> None:
-        """A department head re-assigns only inside their unit [Bình Định 376 Đ4.1]; leaders anywhere."""
+        """A department head re-assigns only inside their unit and the units under it [Bình Định 376 Đ4.1];
+        leaders anywhere."""
         if actor.has(Role.LEADER) or not actor.has(Role.DEPARTMENT_HEAD) or actor.on_behalf_of:
             return
         unit = target.get("unit") or self._unit_of(session, target.get("user_id") or "")
-        domain.require_same_unit(actor, unit, "giao việc")
+        domain.require_same_unit(actor, unit, "giao việc", self._unit_tree(session))
 
     def _coordinators(self, session: Session, handling: Handling) -> list[str]:
         return self._holders(session, handling, AssignmentKind.COORDINATOR)

@@ -175,9 +175,9 @@ class RoutingService(ReportQueries):
                           happened_at)
 
     @rpc
-    def reassign_incoming(self, incoming_id: str, user_id: str, kind: str = "main", note: str = "",
-                          happened_at: str | None = None) -> dict[str, Any]:
-        return self._call("reassign_incoming", incoming_id, user_id, kind, note, happened_at)
+    def reassign_incoming(self, incoming_id: str, user_id: str | None, kind: str = "main", note: str = "",
+                          happened_at: str | None = None, unit: str | None = None) -> dict[str, Any]:
+        return self._call("reassign_incoming", incoming_id, user_id, kind, note, happened_at, unit)
 
     @rpc
     def forward_incoming(self, incoming_id: str, to_user_id: str, note: str = "",

@@ -101,11 +101,12 @@ class StaffAndSettings:
             return len(entries)
 
     def sync_units(self, actor: Actor, entries: list[dict[str, Any]]) -> int:
-        """The directory (admin or a system process): the name of each unit code ({"code", "name"}, and the
-        "abbreviation" its notations use when it is not the code)."""
+        """The directory (admin or a system process): the name of each unit code ({"code", "name"}, the
+        "abbreviation" its notations use when it is not the code, and the "parent" unit it sits in)."""
         if not actor.has(Role.ADMIN, Role.SYSTEM):
             actor.require(Role.ADMIN)
         with self._unit_of_work(actor) as session:
+            placed: list[str] = []
             for entry in entries:
                 code = str(entry.get("code") or "").strip().upper()[:40]
                 name = str(entry.get("name") or "").strip()[:200]
@@ -115,8 +116,20 @@ class StaffAndSettings:
                 unit.name = name
                 if "abbreviation" in entry:
                     unit.abbreviation = domain.unit_abbreviation(entry.get("abbreviation"))
+                if "parent" in entry:
+                    unit.parent = str(entry.get("parent") or "").strip().upper()[:40] or None
+                    placed.append(code)
                 session.add(unit)
+            session.flush()
+            # checked on the whole batch once written: a batch may move two units past each other
+            tree = self._unit_tree(session)
+            for code in placed:
+                domain.check_unit_parent(code, tree.parent(code), tree)
             return len(entries)
+
+    def _unit_tree(self, session: Session) -> domain.UnitTree:
+        """The agency's units and where each sits (routing's copy, kept by sync_units)."""
+        return domain.UnitTree.of((u.code, u.parent) for u in session.scalars(select(UnitName)))
 
     def _unit_name(self, session: Session, code: str | None) -> str | None:
         unit = session.get(UnitName, code.upper()) if code else None

@@ -78,7 +78,7 @@ class Work:
             return Authority(actor.user_id)
         target = self._staff(session, user_id)
         if actor.has(Role.DEPARTMENT_HEAD) and not actor.has(Role.LEADER):
-            domain.require_same_unit(actor, target.unit, action)
+            domain.require_same_unit(actor, target.unit, action, self._unit_tree(session))
         elif not actor.has(Role.DEPARTMENT_HEAD):
             return self._authority(session, actor, Scope.ASSIGN)
         return Authority(actor.user_id)
@@ -139,7 +139,7 @@ class Work:
             raise NotFound("Không tìm thấy công việc.", task_id=task_id)
         if actor.user_id in self._task_members(session, task) or actor.has(Role.LEADER):
             return task
-        if actor.has(Role.DEPARTMENT_HEAD) and task.unit == actor.unit:
+        if actor.has(Role.DEPARTMENT_HEAD) and self._unit_tree(session).within(task.unit, actor.unit):
             return task
         raise Forbidden("Bạn không tham gia công việc này.", user=actor.username, task_id=task_id)
 
@@ -224,44 +224,58 @@ class Work:
 
     def unit_progress(self, actor: Actor, unit: str | None = None) -> list[dict[str, Any]]:
         """Progress, overdue and open items per unit: leaders (and their delegates with the "supervise" scope)
-        see every unit, department heads their own."""
+        see every unit, department heads their own and the units under it. A unit's row counts the items of the
+        units under it too: a Chi cục's head follows what its phòng handle (Bình Định QĐ 376 Đ4.1 Bước 3)."""
         with self._unit_of_work(actor) as session:
+            tree = self._unit_tree(session)
             if not actor.has(Role.LEADER):
                 try:
                     self._authority(session, actor, Scope.SUPERVISE)  # a leader's delegate: every unit
                 except Forbidden:
                     if not actor.has(Role.DEPARTMENT_HEAD):
                         raise
-                    domain.require_same_unit(actor, unit or actor.unit, "xem tiến độ")
-                    unit = actor.unit
+                    domain.require_same_unit(actor, unit or actor.unit, "xem tiến độ", tree)
+                    unit = unit or actor.unit
             cfg = self._config(session)
             calendar = self._calendar(cfg)
             now = self._now()
             staff_units = {s.user_id: s.unit for s in session.scalars(select(Staff))}
-            per_unit: dict[str, list[dict[str, Any]]] = {}
+            per_unit: dict[str, dict[int, dict[str, Any]]] = {}
             query = select(Handling, Assignment).join(Assignment, Assignment.handling_id == Handling.id).where(
-                Assignment.kind == AssignmentKind.MAIN, Assignment.active)
-            seen: set[tuple[str, int]] = set()
+                Assignment.kind == AssignmentKind.MAIN, Assignment.active).order_by(Assignment.id)
             for handling, assignment in session.execute(query):
-                owner_unit = assignment.unit or staff_units.get(assignment.user_id or "") or ""
-                if (unit and owner_unit != unit) or (owner_unit, handling.id) in seen:
-                    continue
-                seen.add((owner_unit, handling.id))
-                due_state = (calendar.due_state(handling.deadline, now, cfg.due_soon_hours)
-                             if handling.status != HandlingStatus.DONE else None)
-                per_unit.setdefault(owner_unit, []).append({
-                    "incoming_id": handling.incoming_id, "subject": handling.subject, "priority": handling.priority,
-                    "status": handling.status, "deadline": _iso(handling.deadline), "due_state": due_state,
-                    "handler": assignment.user_id or assignment.unit,
-                    "_order": domain.list_order(handling.priority, handling.deadline, handling.registered_at)})
+                owner = (assignment.unit or staff_units.get(assignment.user_id or "") or "").upper()
+                for row_unit in [owner, *tree.ancestors(owner)] if owner else [""]:
+                    if unit and not tree.within(row_unit, unit):
+                        continue
+                    items = per_unit.setdefault(row_unit, {})
+                    if handling.id in items:
+                        if assignment.user_id:  # the person handling it says more than the unit it went to
+                            items[handling.id]["handler"] = assignment.user_id
+                        continue
+                    items[handling.id] = self._progress_item(handling, assignment, calendar, cfg, now)
+            order = {code: i for i, (code, _depth) in enumerate(tree.ordered())}
             out = []
-            for unit_code, items in sorted(per_unit.items()):
-                items.sort(key=lambda i: i.pop("_order"))
-                out.append({"unit": unit_code, **domain.progress_summary(items),
+            for unit_code in sorted(per_unit, key=lambda c: (order.get(c, len(order)), c)):
+                items = sorted(per_unit[unit_code].values(), key=lambda i: i["_order"])
+                for item in items:
+                    item.pop("_order")
+                out.append({"unit": unit_code, "parent": tree.parent(unit_code),
+                            "depth": tree.depth(unit_code) if unit_code else 1, **domain.progress_summary(items),
                             "overdue_items": [i for i in items if i["due_state"] == "overdue"],
                             "due_soon_items": [i for i in items if i["due_state"] == "due_soon"],
                             "open_items": [i for i in items if i["status"] != HandlingStatus.DONE]})
             return out
+
+    @staticmethod
+    def _progress_item(handling: Handling, assignment: Assignment, calendar: Any, cfg: Any,
+                       now: Any) -> dict[str, Any]:
+        due_state = (calendar.due_state(handling.deadline, now, cfg.due_soon_hours)
+                     if handling.status != HandlingStatus.DONE else None)
+        return {"incoming_id": handling.incoming_id, "subject": handling.subject, "priority": handling.priority,
+                "status": handling.status, "deadline": _iso(handling.deadline), "due_state": due_state,
+                "handler": assignment.user_id or assignment.unit,
+                "_order": domain.list_order(handling.priority, handling.deadline, handling.registered_at)}
 
     def run_reminders(self, actor: Actor) -> dict[str, int]:
         """Due-soon and overdue reminders for open handlings and tasks, once per item, state and person."""
