@@ -259,19 +259,23 @@ def _install_people(app: FastAPI) -> None:
 
 def _install_units(app: FastAPI) -> None:
     @app.get("/quan-tri/don-vi", response_class=HTMLResponse, include_in_schema=False)
-    def units(request: Request, v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)):
-        return render(request, "admin_units.html", v, units=_units(g, v.user.agency_id), error=None, form={},
+    def units(request: Request, sua: str = "", v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)):
+        listed = _units(g, v.user.agency_id)
+        # "Sửa" on a row fills the form with the unit as it is, so that renaming it does not move it
+        chosen = next((u for u in listed if u["code"] == sua and u["declared"]), None)
+        form = {k: chosen.get(k) or "" for k in ("code", "name", "abbreviation", "parent_code")} if chosen else {}
+        return render(request, "admin_units.html", v, units=listed, error=None, form=form,
                       notices=NOTICES, section="units")
 
     @app.post("/quan-tri/don-vi", include_in_schema=False)
     def save_unit(request: Request, code: str = Form(...), name: str = Form(...), abbreviation: str = Form(""),
-                  v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
+                  parent_code: str = Form(""), v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
         try:
-            _unit, warning = people.save_unit(g, v, code, name, abbreviation)
+            _unit, warning = people.save_unit(g, v, code, name, abbreviation, parent_code.strip() or None)
         except CongVanError as exc:
             return render(request, "admin_units.html", v, status_code=exc.http_status,
                           units=_units(g, v.user.agency_id), error=exc.message_vi,
-                          form={"code": code, "name": name, "abbreviation": abbreviation},
+                          form={"code": code, "name": name, "abbreviation": abbreviation, "parent_code": parent_code},
                           notices=NOTICES, section="units")
         if warning:
             return render(request, "admin_units.html", v, units=_units(g, v.user.agency_id), error=None, form={},

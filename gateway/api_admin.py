@@ -11,6 +11,7 @@ that answer for a day. Creating again the same person answers 409 `username_take
 from __future__ import annotations
 
 from datetime import datetime
+from types import EllipsisType
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Response, Security
@@ -25,6 +26,7 @@ from gateway.app import Gateway, Viewer, gw
 from gateway.idempotency import KEY, once
 from gateway.models import User
 from services.common.clock import to_vn
+from services.common.errors import Conflict
 
 router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Security(bearer)],
                    generate_unique_id_function=operation_name, tags=["Quản trị"])
@@ -115,12 +117,27 @@ class UnitInfo(BaseModel):
     name: str
     abbreviation: str | None = Field(None, description="Chữ viết tắt trong ký hiệu văn bản; null: mã đơn vị viết hoa")
     declared: bool = Field(description="false: đơn vị có người nhưng chưa được khai báo tên")
+    parent_code: str | None = Field(None, description="Đơn vị cấp trên cùng cơ quan; null: trực thuộc cơ quan")
+    depth: int = Field(1, description="Cấp trong cây đơn vị: 1 trực thuộc cơ quan (danh sách theo thứ tự cây)")
 
 
 class UnitName(BaseModel):
     name: Text = Field(min_length=1, max_length=200, description="Tên đơn vị", examples=["Phòng Tổng hợp"])
     abbreviation: str | None = Field(None, max_length=10, description="Chữ viết tắt trong ký hiệu văn bản (12/UBND-VX"
                                      "): chữ in hoa và chữ số; bỏ trống: mã đơn vị viết hoa", examples=["VX"])
+    parent_code: str | None = Field(None, pattern=r"^[a-z0-9]{0,32}$", description=(
+        "Đơn vị cấp trên cùng cơ quan (Bình Định QĐ 376 Đ4.1 Bước 3); null hoặc rỗng: trực thuộc cơ quan; không gửi: "
+        "giữ nguyên. Từ chối (422) đơn vị của cơ quan khác (`unknown_parent`), vòng lặp (`unit_cycle`), cây sâu "
+        "quá 4 cấp (`unit_too_deep`)."), examples=["tccb"])
+
+    def parent(self) -> str | EllipsisType | None:
+        """The parent to save: `...` (unchanged) when the field was not sent."""
+        return (self.parent_code or None) if "parent_code" in self.model_fields_set else ...
+
+
+class NewUnit(UnitName):
+    code: str = Field(pattern=r"^[a-z0-9]{1,32}$", description="Mã đơn vị: chữ thường không dấu và chữ số, là phần "
+                      "sau dấu chấm của tên tài khoản", examples=["ccvt"])
 
 
 class Calendar(BaseModel):
@@ -269,14 +286,30 @@ def unit_list(v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)) -> li
 
 
 @router.put("/units/{code}", response_model=UnitInfo, responses=STEP_ERRORS, summary="Khai báo hoặc đổi tên đơn vị",
-            description="Quản trị. Mã đơn vị không đổi được (là một phần của tên tài khoản).")
+            description="Quản trị. Mã đơn vị không đổi được (là một phần của tên tài khoản); `parent_code` đặt đơn "
+                        "vị dưới một đơn vị khác của cơ quan.")
 def unit_save(body: UnitName, response: Response, code: str = UnitCode, key: str | None = KEY,
               v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)) -> dict[str, Any]:
-    def act() -> dict[str, Any]:
-        unit, _warning = people.save_unit(g, v, code, body.name, body.abbreviation)
-        return {"code": unit.code, "name": unit.name, "abbreviation": unit.abbreviation, "declared": True}
+    return once(g, v, key, response, f"unit_save:{code}", body, lambda: _saved_unit(g, v, code, body))
 
-    return once(g, v, key, response, f"unit_save:{code}", body, act)
+
+@router.post("/units", response_model=UnitInfo, status_code=201, responses={**STEP_ERRORS, 409: _problem(
+             "Mã đơn vị đã có (code `unit_exists`): đổi bằng PUT /units/{code}")}, summary="Thêm đơn vị",
+             description="Quản trị. Một đơn vị mới, trực thuộc cơ quan hoặc dưới đơn vị `parent_code`.")
+def unit_create(body: NewUnit, response: Response, key: str | None = KEY, v: Viewer = Depends(admin_post),
+                g: Gateway = Depends(gw)) -> dict[str, Any]:
+    def act() -> dict[str, Any]:
+        if any(u.code == body.code for u in g.accounts.list_units(v.user.agency_id)):
+            raise Conflict("Mã đơn vị này đã có trong cơ quan; sửa đơn vị bằng PUT /units/{code}.", code="unit_exists",
+                           field="code", value=body.code)
+        return _saved_unit(g, v, body.code, body)
+
+    return once(g, v, key, response, "unit_create", body, act)
+
+
+def _saved_unit(g: Gateway, v: Viewer, code: str, body: UnitName) -> dict[str, Any]:
+    unit, _warning = people.save_unit(g, v, code, body.name, body.abbreviation, body.parent())
+    return next(u for u in people.units(g, v.user.agency_id) if u["code"] == unit.code)
 
 
 # -- configuration -----------------------------------------------------------------------------------------------------

@@ -109,7 +109,10 @@ class DirectRequest(BaseModel):
 
 
 class ReassignRequest(BaseModel):
-    user_id: str = Field(max_length=64, description="Người trong đơn vị của trưởng phòng")
+    user_id: str | None = Field(None, max_length=64, description="Người trong đơn vị của trưởng phòng hoặc một đơn "
+                                "vị trực thuộc đơn vị đó")
+    unit: str | None = Field(None, max_length=40, description="Hoặc một đơn vị trực thuộc (lãnh đạo đơn vị đó giao "
+                             "tiếp; Bình Định QĐ 376 Đ4.1 Bước 3); gửi một trong hai: user_id hoặc unit")
     kind: Literal["main", "coordinator", "info"] = Field("main", description="main xử lý chính, coordinator phối "
                                                          "hợp, info để biết")
     note: str = Field("", max_length=2000)
@@ -217,12 +220,13 @@ def handling_direct(body: DirectRequest, response: Response, incoming_id: str = 
 
 
 @router.post("/handling/{incoming_id}/reassign", response_model=Handling, responses=STEP_ERRORS, tags=[TAG_DO],
-             summary="Giao lại trong đơn vị", description="Trưởng đơn vị được giao: chọn người trong đơn vị.")
+             summary="Giao lại trong đơn vị", description="Trưởng đơn vị được giao: chọn người trong đơn vị hoặc "
+             "các đơn vị trực thuộc, hoặc một đơn vị trực thuộc (`unit`).")
 def handling_reassign(body: ReassignRequest, response: Response, incoming_id: str = item_id(), key: str | None = KEY,
                       v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
     return once(g, v, key, response, f"handling_reassign:{incoming_id}", body,
                 lambda: handling.reassign_incoming(g, v, incoming_id, body.user_id, body.kind, body.note,
-                                                   body.happened_at or None))
+                                                   body.happened_at or None, body.unit))
 
 
 @router.post("/handling/{incoming_id}/forward", response_model=Handling, responses=STEP_ERRORS, tags=[TAG_DO],

@@ -13,6 +13,8 @@ import re
 import secrets
 import uuid
 from datetime import datetime, timedelta
+from types import EllipsisType
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -43,7 +45,7 @@ from services.common.actor import Actor
 from services.common.clock import now_utc
 from services.common.db import Database
 from services.common.errors import CongVanError, Forbidden, NotFound, Unauthenticated, ValidationFailed
-from services.routing.domain import unit_abbreviation
+from services.routing.domain import UnitTree, check_unit_parent, unit_abbreviation
 
 _hasher = PasswordHasher()
 TOKEN_ID_LENGTH = 16  # hex digits of the token's SHA-256 shown as its public id
@@ -202,9 +204,12 @@ class Accounts:
         with self.db.session() as s:
             return list(s.scalars(select(Unit).where(Unit.agency_id == agency_id).order_by(Unit.code)))
 
-    def save_unit(self, agency_id: str, code: str, name: str, abbreviation: str | None = None) -> Unit:
+    def save_unit(self, agency_id: str, code: str, name: str, abbreviation: str | None = None,
+                  parent_code: str | EllipsisType | None = ...) -> tuple[Unit, dict[str, Any]]:
         """Create a unit, or rename it when the code exists (codes are part of account names: never changed);
-        `abbreviation`, its part of notations when not its code (checked as routing checks it)."""
+        `abbreviation`, its part of notations when not its code (checked as routing checks it); `parent_code`, the
+        unit of the same agency it sits in (None: directly under the agency; left out: unchanged), refused when
+        it would make a loop or a tree deeper than MAX_UNIT_DEPTH. Returns the unit and what changed."""
         code = code.strip().lower()
         if not UNIT_CODE_RE.fullmatch(code):
             raise ValidationFailed("Mã đơn vị chỉ gồm chữ thường không dấu và chữ số, tối đa 32 ký tự (ví dụ vptq).",
@@ -212,15 +217,24 @@ class Accounts:
         if not name.strip():
             raise ValidationFailed("Tên đơn vị không được để trống.", field="name")
         with self.db.session() as s:
-            unit = s.scalar(select(Unit).where(Unit.agency_id == agency_id, Unit.code == code))
+            units = list(s.scalars(select(Unit).where(Unit.agency_id == agency_id)))
+            unit = next((u for u in units if u.code == code), None)
+            before = {"name": unit.name, "abbreviation": unit.abbreviation, "parent_code": unit.parent_code} \
+                if unit else {}
             if unit is None:
                 unit = Unit(agency_id=agency_id, code=code, name=name.strip()[:200], active=True)
                 s.add(unit)
             else:
                 unit.name = name.strip()[:200]
             unit.abbreviation = unit_abbreviation(abbreviation)
+            if parent_code is not ...:
+                parent = (parent_code or "").strip().lower() or None
+                tree = UnitTree.of((u.code, u.parent_code) for u in units)  # this agency's units only
+                check_unit_parent(code, parent, tree)
+                unit.parent_code = parent
             s.flush()
-            return unit
+            after = {"name": unit.name, "abbreviation": unit.abbreviation, "parent_code": unit.parent_code}
+            return unit, {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
 
     # -- login ------------------------------------------------------------------------------------
     def authenticate(self, username: str, password: str, address: str = "") -> User:

@@ -14,9 +14,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.dates import typed_day
 from gateway.drafting import settle
+from gateway.people import unit_tree
 from gateway.steps import TextStep, install_text_steps
 from gateway.web import Panel, People, fetch
 from services.common.errors import CongVanError, NotFound, ValidationFailed
+from services.routing.domain import UnitTree
 
 BOXES = {  # URL name -> (routing box, title, who sees the tab)
     "can-xu-ly": ("mine", "Văn bản cần xử lý", ("leader", "department_head", "specialist", "clerk")),
@@ -66,17 +68,21 @@ def parse_target(value: str) -> dict[str, str]:
     return {"user_id": ref} if kind == "user" else {"unit": ref}
 
 
-def holds(v: Viewer, a: dict[str, Any]) -> bool:
-    """Mirror of routing's rule, only to decide which forms to show (routing decides again)."""
+def holds(v: Viewer, a: dict[str, Any], tree: UnitTree | None = None) -> bool:
+    """Mirror of routing's rule, only to decide which forms to show (routing decides again); given the tree, a
+    head holds the assignments of the units under theirs too."""
     if not a.get("active"):
         return False
     if a.get("user_id"):
         return a["user_id"] == v.user.id
-    return a.get("unit") == v.user.unit and v.has("department_head")
+    if not v.has("department_head") or not v.user.unit:
+        return False
+    return tree.within(a.get("unit"), v.user.unit) if tree else a.get("unit") == v.user.unit
 
 
-def abilities(g: Gateway, v: Viewer, h: dict[str, Any]) -> dict[str, bool]:
+def abilities(g: Gateway, v: Viewer, h: dict[str, Any], tree: UnitTree | None = None) -> dict[str, bool]:
     status, assignments = h["status"], h.get("assignments") or []
+    tree = tree or UnitTree({})
     open_ = status in ("assigned", "in_progress", "waiting")
     directable = status in ("received", "submitted")
     can_direct = directable and (v.has("leader") or h.get("submitted_to") == v.user.id
@@ -85,8 +91,7 @@ def abilities(g: Gateway, v: Viewer, h: dict[str, Any]) -> dict[str, bool]:
     return {
         "submit": directable and v.has("clerk"),
         "direct": bool(can_direct),
-        "reassign": open_ and v.has("department_head")
-        and any(a.get("active") and a.get("unit") == v.user.unit for a in assignments),
+        "reassign": open_ and v.has("department_head") and any(holds(v, a, tree) for a in assignments),
         "main": main, "waiting": main and status == "waiting",
         "opinion": open_ and any(a["kind"] == "coordinator" and holds(v, a) for a in assignments),
         "read": any(a["kind"] == "info" and holds(v, a) and not a.get("read_at") for a in assignments),
@@ -109,6 +114,8 @@ def timeline(h: dict[str, Any], people: People) -> list[dict[str, Any]]:
         detail = []
         if data.get("to"):
             detail.append(f"cho {people.name(data['to'])}")
+        if data.get("to_unit"):
+            detail.append(f"cho đơn vị {data['to_unit']}")
         if data.get("kind") and data["kind"] in KIND_LABELS:
             detail.append(KIND_LABELS[data["kind"]].lower())
         if data.get("deadline"):
@@ -173,7 +180,8 @@ def handling_page(request: Request, g: Gateway, v: Viewer, incoming_id: str) -> 
 
     h = _mark_read(g, v, g.backends.call(v.actor, "routing", "get_incoming", incoming_id))
     people = People(g, v.user.agency_id)
-    can = abilities(g, v, h)
+    tree = unit_tree(g, v.user.agency_id)
+    can = abilities(g, v, h, tree)
     for link in h.get("links") or []:
         link["label"] = record_label(g, v, link.get("kind", ""), str(link.get("id")))
     if h.get("answered_by"):
@@ -182,8 +190,10 @@ def handling_page(request: Request, g: Gateway, v: Viewer, incoming_id: str) -> 
         request, "handling_page.html", v, h=h, doc=_document(g, v, incoming_id), can=can, people=people,
         events=timeline(h, people), KIND_LABELS=KIND_LABELS, LINK_KINDS=LINK_KINDS, link_href=link_href,
         result=RESULTS.get(request.query_params.get("ket-qua", ""), ""),
-        leaders=people.active("leader"), staff=people.active(exclude=v.user.id), units=people.units(),
-        unit_staff=people.active(unit=v.user.unit, exclude=v.user.id) if can["reassign"] else [],
+        leaders=people.active("leader"), staff=people.active(exclude=v.user.id), units=people.unit_choices(),
+        unit_staff=people.active(units=tree.subtree(v.user.unit), exclude=v.user.id) if can["reassign"] else [],
+        sub_units=[u for u in people.unit_choices() if u["code"] != (v.user.unit or "").upper()
+                   and tree.within(u["code"], v.user.unit)] if can["reassign"] else [],
         oversee=oversight.options(g, v, incoming_id), operation=oversight.operation_id())
 
 
@@ -222,12 +232,17 @@ def direct_incoming(g: Gateway, v: Viewer, incoming_id: str, directive: str, mai
                            readers, deadline, **({"happened_at": happened_at} if happened_at else {}))
 
 
-def reassign_incoming(g: Gateway, v: Viewer, incoming_id: str, user_id: str, kind: str, note: str,
-                      happened_at: str | None = None) -> dict[str, Any]:
+def reassign_incoming(g: Gateway, v: Viewer, incoming_id: str, user_id: str | None, kind: str, note: str,
+                      happened_at: str | None = None, unit: str | None = None) -> dict[str, Any]:
+    """Giao lại: to a person of the head's unit or of a unit under it, or to such a unit (its heads hand it on;
+    Bình Định QĐ 376 Đ4.1 Bước 3)."""
     if kind not in KIND_LABELS:
         raise ValidationFailed("Vai trò giao việc không hợp lệ.", field="kind", value=kind)
-    return g.backends.call(v.actor, "routing", "reassign_incoming", incoming_id, user_id, kind, note,
-                           **({"happened_at": happened_at} if happened_at else {}))
+    extra: dict[str, Any] = {"happened_at": happened_at} if happened_at else {}
+    if unit:
+        extra["unit"] = unit
+    return g.backends.call(v.actor, "routing", "reassign_incoming", incoming_id, user_id or None, kind, note,
+                           **extra)
 
 
 def link_incoming(g: Gateway, v: Viewer, incoming_id: str, kind: str, target_id: str) -> dict[str, Any]:
@@ -279,7 +294,11 @@ def install(app: FastAPI) -> None:
     @app.post("/xu-ly/{incoming_id}/giao-lai", include_in_schema=False)
     def reassign(incoming_id: str, user_id: str = Form(...), kind: str = Form("main"), note: str = Form(""),
                  late_entry_at: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        reassign_incoming(g, v, incoming_id, user_id, kind, note, late_entry_at.strip() or None)
+        # one picker: a person's id, or `unit:<code>` for a unit under the head's
+        kind_of, _, ref = user_id.partition(":")
+        unit = ref if kind_of == "unit" and ref else None
+        reassign_incoming(g, v, incoming_id, None if unit else user_id, kind, note, late_entry_at.strip() or None,
+                          unit)
         return _done(incoming_id, "da-giao-lai")
 
     @app.post("/xu-ly/{incoming_id}/chuyen", include_in_schema=False)

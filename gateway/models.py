@@ -104,6 +104,9 @@ class Unit(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Its part of a notation ("12/UBND-VX", NĐ 30 Phụ lục I) when not its code; routing keeps a copy (sync_units).
     abbreviation: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    # The unit of the same agency it sits in (a phòng of a Chi cục: Bình Định QĐ 376 Đ4.1 Bước 3); None: directly
+    # under the agency. Routing keeps a copy (sync_units); the tree's rules are services/routing/domain.py's.
+    parent_code: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class AdminEvent(Base):
@@ -132,7 +135,7 @@ class DeletedAccount(Base):
 
 
 agency_rules = make_rules_table(Base.metadata)  # the gateway's own rules, keyed by agency (services/common)
-add_later_columns(Base.metadata, {"units": ("abbreviation",)})  # gateway databases made before it
+add_later_columns(Base.metadata, {"units": ("abbreviation", "parent_code")})  # gateway databases made before it
 
 
 class HostedAgency(Base):

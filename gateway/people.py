@@ -5,6 +5,7 @@ and the administrator's own agency (another agency's account is "not found")."""
 
 from __future__ import annotations
 
+from types import EllipsisType
 from typing import Any
 
 from gateway import rules
@@ -14,6 +15,7 @@ from gateway.handover import open_work
 from gateway.models import Unit, User
 from services.common.actor import Role
 from services.common.errors import Conflict, CongVanError, ValidationFailed
+from services.routing.domain import UnitTree
 
 SYNC_PENDING = ("Thay đổi đã được lưu nhưng chưa đồng bộ được sang dịch vụ điều hành (phân công, thông báo): "
                 "{reason} Hãy lưu lại sau ít phút.")
@@ -127,27 +129,40 @@ def reset_password(g: Gateway, v: Viewer, user_id: str) -> tuple[User, str]:
     return g.accounts.user_in_agency(v.user.agency_id, user_id), password
 
 
+def unit_tree(g: Gateway, agency_id: str) -> UnitTree:
+    """The agency's declared units and where each sits (services/routing/domain.py holds the tree's rules)."""
+    return UnitTree.of((u.code, u.parent_code) for u in g.accounts.list_units(agency_id))
+
+
 def units(g: Gateway, agency_id: str) -> list[dict[str, Any]]:
-    """Declared units, plus units that people carry but nobody declared yet (older accounts, the demo)."""
-    declared = {u.code: {"code": u.code, "name": u.name, "abbreviation": u.abbreviation, "declared": True}
-                for u in g.accounts.list_units(agency_id)}
+    """Declared units in the order of their tree (each followed by the units under it, `depth` 1 directly under
+    the agency), plus units that people carry but nobody declared yet (older accounts, the demo)."""
+    declared = {u.code: {"code": u.code, "name": u.name, "abbreviation": u.abbreviation, "declared": True,
+                         "parent_code": u.parent_code} for u in g.accounts.list_units(agency_id)}
+    tree = UnitTree.of((code, u["parent_code"]) for code, u in declared.items())
+    out = [{**declared[code.lower()], "depth": depth} for code, depth in tree.ordered()]
     for user in g.accounts.list_users(agency_id):
         code = (user.unit or "").lower()
         if code and code not in declared:
-            declared[code] = {"code": code, "name": "", "declared": False}
-    return sorted(declared.values(), key=lambda u: u["code"])
+            declared[code] = {"code": code, "name": "", "declared": False, "parent_code": None, "depth": 1}
+            out.append(declared[code])
+    return out
 
 
 def unit_entry(unit: Unit) -> dict[str, Any]:
-    """What routing keeps of a unit: its name (registers' column 6, reports) and its notations' abbreviation."""
-    return {"code": unit.code, "name": unit.name, "abbreviation": unit.abbreviation}
+    """What routing keeps of a unit: its name (registers' column 6, reports), its notations' abbreviation and the
+    unit it sits in."""
+    return {"code": unit.code, "name": unit.name, "abbreviation": unit.abbreviation, "parent": unit.parent_code}
 
 
-def save_unit(g: Gateway, v: Viewer, code: str, name: str,
-              abbreviation: str | None = None) -> tuple[Unit, str | None]:
+def save_unit(g: Gateway, v: Viewer, code: str, name: str, abbreviation: str | None = None,
+              parent_code: str | EllipsisType | None = ...) -> tuple[Unit, str | None]:
+    """Declare or change a unit (`parent_code` left out: where it sits stays); the change is an admin event."""
     v.actor.require(Role.ADMIN)
-    unit = g.accounts.save_unit(v.user.agency_id, code, name, abbreviation)
-    try:  # routing keeps its own copy of the units' names and abbreviations
+    unit, changes = g.accounts.save_unit(v.user.agency_id, code, name, abbreviation, parent_code)
+    if changes:
+        g.accounts.record_admin_event(v.user, None, "unit", code=unit.code, changes=changes)
+    try:  # routing keeps its own copy of the units' names, abbreviations and tree
         g.backends.call(v.actor, "routing", "sync_units", [unit_entry(unit)])
     except CongVanError as exc:
         return unit, SYNC_PENDING.format(reason=exc.message_vi)

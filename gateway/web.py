@@ -55,6 +55,7 @@ class People:
     def __init__(self, g: Gateway, agency_id: str) -> None:
         self.users = g.accounts.list_users(agency_id)
         self.by_id = {u.id: u for u in self.users}
+        self.declared_units = g.accounts.list_units(agency_id)
 
     def name(self, user_id: str | None) -> str:
         if not user_id:
@@ -71,19 +72,37 @@ class People:
         return f"{user.full_name} ({user.position or user.unit or ''})" if (user.position or user.unit) \
             else user.full_name
 
-    def active(self, *roles: str, unit: str | None = None, exclude: str | None = None) -> list[Any]:
-        """Staff who can receive work: not locked, not only an administrator."""
+    def active(self, *roles: str, unit: str | None = None, exclude: str | None = None,
+               units: set[str] | None = None) -> list[Any]:
+        """Staff who can receive work: not locked, not only an administrator; of `unit`, or of one of `units`
+        (a unit and those under it)."""
         out = [u for u in self.users if not u.disabled and u.id != exclude and set(u.roles or []) - {"admin"}]
         if roles:
             out = [u for u in out if set(roles) & set(u.roles or [])]
         if unit:
             out = [u for u in out if u.unit == unit]
+        if units is not None:
+            out = [u for u in out if (u.unit or "").upper() in units]
         return out
 
     def units(self) -> list[str]:
         """Units with at least one department head: only those can receive a document as a unit."""
         return sorted({u.unit for u in self.users if u.unit and not u.disabled
                        and "department_head" in (u.roles or [])})
+
+    def unit_choices(self) -> list[dict[str, Any]]:
+        """The units that can receive a document (those with a head) in the order of the agency's tree, a
+        sub-unit labelled with the unit it sits in: "Đơn vị CCVT (thuộc TCCB)"."""
+        from services.routing.domain import UnitTree
+
+        tree = UnitTree.of((u.code, u.parent_code) for u in self.declared_units)
+        order = {code: i for i, (code, _depth) in enumerate(tree.ordered())}
+        out = []
+        for code in sorted(self.units(), key=lambda c: (order.get(c.upper(), len(order)), c)):
+            parent = tree.parent(code)
+            out.append({"code": code, "depth": tree.depth(code),
+                        "label": f"Đơn vị {code}" + (f" (thuộc {parent})" if parent else "")})
+        return out
 
 
 def is_signing_step(draft: dict[str, Any]) -> bool:
