@@ -265,7 +265,7 @@ def _install_units(app: FastAPI) -> None:
         chosen = next((u for u in listed if u["code"] == sua and u["declared"]), None)
         form = {k: chosen.get(k) or "" for k in ("code", "name", "abbreviation", "parent_code")} if chosen else {}
         return render(request, "admin_units.html", v, units=listed, error=None, form=form,
-                      notices=NOTICES, section="units")
+                      changes=people.unit_changes(g, v, 20), notices=NOTICES, section="units")
 
     @app.post("/quan-tri/don-vi", include_in_schema=False)
     def save_unit(request: Request, code: str = Form(...), name: str = Form(...), abbreviation: str = Form(""),

@@ -285,6 +285,20 @@ def unit_list(v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)) -> li
     return people.units(g, v.user.agency_id)
 
 
+class UnitChange(BaseModel):
+    at: str = Field(description="Giờ Việt Nam")
+    admin: str = Field(description="Quản trị đã thay đổi")
+    code: str
+    changes: dict[str, list[Any]] = Field(description="Mỗi trường đã đổi: [trước, sau] (name, abbreviation, "
+                                                      "parent_code)")
+
+
+@router.get("/units/changes", response_model=list[UnitChange], summary="Lịch sử thay đổi đơn vị",
+            description="Quản trị: thêm, đổi tên, đổi chữ viết tắt, chuyển đơn vị cấp trên; mới nhất trước.")
+def unit_history(v: Viewer = Depends(admin_viewer), g: Gateway = Depends(gw)) -> list[dict[str, Any]]:
+    return people.unit_changes(g, v)
+
+
 @router.put("/units/{code}", response_model=UnitInfo, responses=STEP_ERRORS, summary="Khai báo hoặc đổi tên đơn vị",
             description="Quản trị. Mã đơn vị không đổi được (là một phần của tên tài khoản); `parent_code` đặt đơn "
                         "vị dưới một đơn vị khác của cơ quan.")

@@ -14,6 +14,7 @@ from gateway.app import Gateway, Viewer
 from gateway.handover import open_work
 from gateway.models import Unit, User
 from services.common.actor import Role
+from services.common.clock import to_vn
 from services.common.errors import Conflict, CongVanError, ValidationFailed
 from services.routing.domain import UnitTree
 
@@ -149,6 +150,15 @@ def units(g: Gateway, agency_id: str) -> list[dict[str, Any]]:
     return out
 
 
+def unit_changes(g: Gateway, v: Viewer, limit: int = 50) -> list[dict[str, Any]]:
+    """The administrators' changes to the agency's units, newest first: who, when, and each field's [old, new]."""
+    v.actor.require(Role.ADMIN)
+    names = {u.id: u.full_name for u in g.accounts.list_users(v.user.agency_id)}
+    events = [e for e in g.accounts.admin_events(v.user.agency_id, limit=500) if e.action == "unit"][:limit]
+    return [{"at": to_vn(e.at).isoformat(timespec="seconds"), "admin": names.get(e.admin_user_id, e.admin_user_id),
+             "code": e.details.get("code"), "changes": e.details.get("changes") or {}} for e in events]
+
+
 def unit_entry(unit: Unit) -> dict[str, Any]:
     """What routing keeps of a unit: its name (registers' column 6, reports), its notations' abbreviation and the
     unit it sits in."""
@@ -162,8 +172,12 @@ def save_unit(g: Gateway, v: Viewer, code: str, name: str, abbreviation: str | N
     unit, changes = g.accounts.save_unit(v.user.agency_id, code, name, abbreviation, parent_code)
     if changes:
         g.accounts.record_admin_event(v.user, None, "unit", code=unit.code, changes=changes)
+    # the units above it go along: routing refuses a parent it does not know (declared while it was away)
+    declared = {u.code: u for u in g.accounts.list_units(v.user.agency_id)}
+    above = [declared[c.lower()] for c in reversed(unit_tree(g, v.user.agency_id).ancestors(unit.code))
+             if c.lower() in declared]
     try:  # routing keeps its own copy of the units' names, abbreviations and tree
-        g.backends.call(v.actor, "routing", "sync_units", [unit_entry(unit)])
+        g.backends.call(v.actor, "routing", "sync_units", [unit_entry(u) for u in [*above, unit]])
     except CongVanError as exc:
         return unit, SYNC_PENDING.format(reason=exc.message_vi)
     return unit, None

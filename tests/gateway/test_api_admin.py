@@ -101,13 +101,54 @@ def test_units_declared_and_renamed_by_the_agencys_admin(admins):
     refused(admin.put("/api/v1/units/Phong-Sai", json={"name": "Phòng thử"}), 422)
     refused(admin.put(f"/api/v1/units/{code}", json={"name": ""}), 422)
     assert ok(admin.put(f"/api/v1/units/{code}", json={"name": "Phòng Kế hoạch"})) == {
-        "code": code, "name": "Phòng Kế hoạch", "abbreviation": None, "declared": True}
+        "code": code, "name": "Phòng Kế hoạch", "abbreviation": None, "declared": True, "parent_code": None,
+        "depth": 1}
     # its part of notations (12/UBND-KHTC) differs from its code; one that cannot stand in a notation is refused
     refused(admin.put(f"/api/v1/units/{code}", json={"name": "Phòng Kế hoạch", "abbreviation": "KH-TC"}), 422)
     ok(admin.put(f"/api/v1/units/{code}", json={"name": "Phòng Kế hoạch - Tài chính", "abbreviation": "khtc"}))
     units = {u["code"]: u for u in ok(admin.get("/api/v1/units"))}
     assert (units[code]["name"], units[code]["abbreviation"]) == ("Phòng Kế hoạch - Tài chính", "KHTC")
     assert code not in [u["code"] for u in ok(other.get("/api/v1/units"))]  # the unit is this agency's
+
+
+def test_units_nest_inside_one_agency_without_loops_and_at_most_four_levels(admins):
+    """Bình Định QĐ 376 Đ4.1 Bước 3 (a Sở's đơn vị trực thuộc have their own phòng): a unit sits under another unit
+    of the same agency; another agency's unit, a loop and a fifth level are refused with the reason; a change
+    without `parent_code` leaves the unit where it is; every change is in the units' history."""
+    admin, other, specialist = admins
+    stem = "".join(secrets.choice(string.ascii_lowercase) for _ in range(5))
+    a, b, c, d, e = (f"{stem}{n}" for n in "abcde")
+    refused(specialist.post("/api/v1/units", json={"code": a, "name": "Chi cục thử"}), 403)
+    made = ok(admin.post("/api/v1/units", headers=key(), json={"code": a, "name": "Chi cục Văn thư - Lưu trữ"}), 201)
+    assert (made["parent_code"], made["depth"]) == (None, 1)
+    assert refused(admin.post("/api/v1/units", json={"code": a, "name": "Lần nữa"}), 409)["code"] == "unit_exists"
+    under = ok(admin.post("/api/v1/units", json={"code": b, "name": "Phòng Nghiệp vụ", "parent_code": a}), 201)
+    assert (under["parent_code"], under["depth"]) == (a, 2)
+
+    # another agency's unit (Đà Nẵng's Phòng Tổng hợp) is no parent here, and H17 does not see H60's tree
+    wrong = refused(admin.put(f"/api/v1/units/{b}", json={"name": "Phòng Nghiệp vụ", "parent_code": "thdn"}), 422)
+    assert wrong["code"] == "unknown_parent" and "cùng cơ quan" in wrong["title"]
+    refused(other.put(f"/api/v1/units/{stem}x", json={"name": "Phòng của H17", "parent_code": a}), 422)
+    # a loop: the Chi cục under its own phòng
+    loop = refused(admin.put(f"/api/v1/units/{a}", json={"name": "Chi cục Văn thư - Lưu trữ", "parent_code": b}), 422)
+    assert loop["code"] == "unit_cycle" and "dưới chính nó" in loop["title"]
+    # four levels, not five
+    ok(admin.put(f"/api/v1/units/{c}", json={"name": "Tổ Lưu trữ", "parent_code": b}))
+    assert ok(admin.put(f"/api/v1/units/{d}", json={"name": "Nhóm số hóa", "parent_code": c}))["depth"] == 4
+    deep = refused(admin.put(f"/api/v1/units/{e}", json={"name": "Quá sâu", "parent_code": d}), 422)
+    assert deep["code"] == "unit_too_deep" and "tối đa 4 cấp" in deep["title"]
+    assert e not in [u["code"] for u in ok(admin.get("/api/v1/units"))]  # nothing half-saved
+
+    # renamed without parent_code: it stays under its parent; the list is in the tree's order
+    assert ok(admin.put(f"/api/v1/units/{c}", json={"name": "Tổ Lưu trữ lịch sử"}))["parent_code"] == b
+    listed = [(u["code"], u["depth"]) for u in ok(admin.get("/api/v1/units")) if u["code"].startswith(stem)]
+    assert listed == [(a, 1), (b, 2), (c, 3), (d, 4)]
+    ok(admin.put(f"/api/v1/units/{d}", json={"name": "Nhóm số hóa", "parent_code": None}))  # back under the agency
+    history = ok(admin.get("/api/v1/units/changes"))
+    assert history[0]["code"] == d and history[0]["changes"]["parent_code"] == [c, None]
+    assert any(h["code"] == c and h["changes"] == {"name": ["Tổ Lưu trữ", "Tổ Lưu trữ lịch sử"]} for h in history)
+    refused(specialist.get("/api/v1/units/changes"), 403)
+    assert all(not h["code"].startswith(stem) for h in ok(other.get("/api/v1/units/changes")))
 
 
 def test_agency_configuration_read_and_changed_by_its_admin_only(admins):
