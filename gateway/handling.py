@@ -91,7 +91,8 @@ def abilities(g: Gateway, v: Viewer, h: dict[str, Any], tree: UnitTree | None = 
     return {
         "submit": directable and v.has("clerk"),
         "direct": bool(can_direct),
-        "reassign": open_ and v.has("department_head") and any(holds(v, a, tree) for a in assignments),
+        "reassign": open_ and v.has("department_head") and any(
+            holds(v, a, tree) and (not a.get("user_id") or a["kind"] == "main") for a in assignments),
         "main": main, "waiting": main and status == "waiting",
         "opinion": open_ and any(a["kind"] == "coordinator" and holds(v, a) for a in assignments),
         "read": any(a["kind"] == "info" and holds(v, a) and not a.get("read_at") for a in assignments),

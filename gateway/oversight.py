@@ -182,8 +182,8 @@ def api_take_back(body: TakeBackRequest, incoming_id: str = ItemId, key: str = I
 
 @router.get("/progress", summary="Tiến độ xử lý của các đơn vị",
             description="Leaders and their delegates with the `supervise` scope: every unit; department heads: "
-                        "their own and the units under it. Per unit (`parent`, `depth`: its place in the tree): counts, "
-                        "overdue, due soon and open items, a unit's row counting those of the units under it.")
+                        "their own and the units under it. Per unit (`parent`, `depth`: its place in the tree): "
+                        "counts, overdue, due soon and open items, a unit's row counting those of the units under it.")
 def progress(unit: str | None = Query(None, max_length=40), v: Viewer = Depends(viewer),
              g: Gateway = Depends(gw)) -> list[dict[str, Any]]:
     return g.backends.call(v.actor, "routing", "unit_progress", unit)

@@ -176,7 +176,7 @@ class IncomingHandling:
             late = domain.late_moment(happened_at, self._now(), handling.registered_at)
             domain.require_state(handling.status, domain.ACTIVE_STATES, "giao lại văn bản")
             tree = self._unit_tree(session)
-            if not any(self._holds(actor, a, tree) for a in self._assignments(session, handling)):
+            if not any(self._may_hand_down(actor, a, tree) for a in self._assignments(session, handling)):
                 domain.require_same_unit(actor, None, "giao lại văn bản được giao cho đơn vị", tree)
             target_unit = unit or self._staff(session, user_id or "").unit
             domain.require_same_unit(actor, target_unit, "giao việc cho cán bộ" if user_id else "giao việc", tree)
@@ -194,6 +194,13 @@ class IncomingHandling:
             data = {"to": user_id, "kind": kind} if user_id else {"to_unit": unit, "kind": kind}
             self._history(session, handling, "reassigned", actor.user_id, None, note, data, late)
             return self._handling_view(session, handling)
+
+    def _may_hand_down(self, actor: Actor, a: Assignment, tree: domain.UnitTree) -> bool:
+        """What a head may give on: their unit's (or a sub-unit's) assignment, or the main handling given to them in
+        person (the head of a Chi cục named by the leader hands it to a phòng)."""
+        if a.user_id:
+            return a.user_id == actor.user_id and a.kind == AssignmentKind.MAIN
+        return self._holds(actor, a, tree)
 
     def _hand_down(self, session: Session, handling: Handling, actor: Actor, tree: domain.UnitTree) -> None:
         """The main handling moves down from whoever had it below the actor: personal main assignments end (as

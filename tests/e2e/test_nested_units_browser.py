@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect
 
 from tests import screenshots
 from tests.deployment import demo_password
-from tests.e2e.helpers import csrf_of, signed_in, vietnamese_pdf, wait_for
+from tests.e2e.helpers import csrf_of, pick, signed_in, vietnamese_pdf, wait_for
 from tests.gateway.test_handling_flow import (
     CLERK,
     HEAD,
@@ -117,7 +117,7 @@ def test_a_document_goes_down_a_nested_unit_and_the_parent_head_follows_it(deplo
     main = leader.locator("#but-phe select[name=main]")
     expect(main.locator("option", has_text=f"Đơn vị {code.upper()} (thuộc THDN)")).to_have_count(1)
     main.select_option(label="Đơn vị THDN")
-    leader.locator("#but-phe select[name=coordinators]").select_option(label="Huỳnh Văn Phúc (Chuyên viên)")
+    pick(leader.locator("#but-phe"), "Phối hợp (chọn nhiều)", "Huỳnh Văn Phúc")
     leader.get_by_role("button", name="Phân công").click()
     expect(leader.get_by_role("status")).to_have_text("Đã bút phê và phân công xử lý.")
 

@@ -67,6 +67,22 @@ def test_a_unit_assignment_offers_reassignment_only_to_that_units_head():
     assert not can( SPECIALIST, assigned)["main"]
 
 
+def test_with_nested_units_a_head_reassigns_what_went_to_a_unit_below_never_above():
+    from services.routing.domain import UnitTree
+
+    tree = UnitTree.of([("THDN", None), ("TDT", "THDN"), ("KTDN", None)])
+    sub_head = person("head3", ["department_head"], "TDT")
+    to_sub = handling("assigned", {"kind": "main", "unit": "TDT"})
+    assert abilities(NoDelegations, HEAD, to_sub, tree)["reassign"]  # type: ignore[arg-type]
+    assert abilities(NoDelegations, sub_head, to_sub, tree)["reassign"]  # type: ignore[arg-type]
+    assert not can(HEAD, to_sub)["reassign"]  # without the tree: its own unit only
+    to_parent = handling("assigned", {"kind": "main", "unit": "THDN"})
+    assert not abilities(NoDelegations, sub_head, to_parent, tree)["reassign"]  # type: ignore[arg-type]
+    assert not abilities(NoDelegations, OTHER_HEAD, to_sub, tree)["reassign"]  # type: ignore[arg-type]
+    named = handling("assigned", {"kind": "main", "user_id": "head3"})
+    assert abilities(NoDelegations, sub_head, named, tree)["reassign"]  # type: ignore[arg-type]
+
+
 def test_main_handler_coordinator_and_reader_each_get_their_own_forms():
     h = handling("in_progress", {"kind": "main", "user_id": "spec"}, {"kind": "coordinator", "user_id": "head"},
                  {"kind": "info", "user_id": "clerk"})

@@ -143,6 +143,22 @@ def test_a_parent_head_gives_to_a_sub_units_person_directly_and_a_task_too(neste
         routing.create_task(head_kt1, "Việc ngược", people.spec_kt.user_id)
 
 
+def test_a_head_named_in_person_hands_the_main_handling_down_but_a_coordinator_does_not(nested, people):
+    routing = nested
+    routing.on_incoming_registered(system_actor(AGENCY, "test"), registered_event("N-3"))
+    routing.submit_incoming(people.clerk, "N-3", people.leader.user_id)
+    routing.direct_incoming(people.leader, "N-3", "Đồng chí Trưởng phòng chủ trì",
+                            main={"user_id": people.head_kt.user_id}, coordinators=[{"user_id": head_kt1.user_id}])
+    with pytest.raises(Forbidden):  # a coordinator's part is not theirs to give away
+        routing.reassign_incoming(head_kt1, "N-3", spec_kt1.user_id, "main")
+    view = routing.reassign_incoming(people.head_kt, "N-3", None, "main", unit="KT1")
+    mains = {(a["user_id"], a["unit"]) for a in view["assignments"] if a["active"] and a["kind"] == "main"}
+    assert mains == {(None, "KT1")}
+    assert ids(routing.list_incoming(people.head_kt)) == ["N-3"]  # still in the box of the unit above
+    routing.reassign_incoming(head_kt1, "N-3", spec_kt1.user_id, "main")
+    assert ids(routing.list_incoming(spec_kt1)) == ["N-3"]
+
+
 def test_routing_refuses_a_cycle_or_an_unknown_parent_sent_by_the_directory(nested, people):
     routing = nested
     with pytest.raises(ValidationFailed) as cycle:
