@@ -185,11 +185,16 @@ def leader_jobs(g: Gateway, v: Viewer) -> list[Job]:
 def head_jobs(g: Gateway, v: Viewer) -> list[Job]:
     unit = v.user.unit
 
+    from gateway.people import unit_tree
+
+    tree = unit_tree(g, v.user.agency_id)
+
     def to_assign(h: dict[str, Any]) -> bool:
-        # Given to my unit and not yet handed to a person of it.
+        # Given to my unit and not yet handed down: to a person, or to a unit under mine (its heads hand it on).
         active = [a for a in h.get("assignments") or [] if a.get("active")]
-        return (any(a.get("unit") == unit for a in active)
-                and not any(a.get("kind") == "main" and a.get("user_id") for a in active))
+        below = [a for a in active if a.get("kind") == "main" and (
+            a.get("user_id") or (a.get("unit") != unit and tree.within(a.get("unit"), unit)))]
+        return any(a.get("unit") == unit for a in active) and not below
 
     def mine(h: dict[str, Any]) -> bool:
         return any(a.get("active") and a.get("user_id") == v.user.id for a in h.get("assignments") or [])

@@ -96,9 +96,9 @@ def test_a_document_goes_down_a_nested_unit_and_the_parent_head_follows_it(deplo
     admin.screenshot(path=str(shots[-1]), full_page=True)
 
     admin_http = login(deployment, base, ADMIN)
-    given = "".join(secrets.choice("bcdghklmnpqrstvx") for _ in range(6)).capitalize()
-    sub_head, sub_head_pw = new_account(admin_http, base, f"Lưu Văn {given}", code, ["department_head"], "Tổ trưởng")
-    sub_spec, sub_spec_pw = new_account(admin_http, base, f"Trịnh Thị {given}", code, ["specialist"], "Chuyên viên")
+    # account names end with the new unit's code: these names are free in it
+    sub_head, sub_head_pw = new_account(admin_http, base, "Lưu Văn Bình", code, ["department_head"], "Tổ trưởng")
+    sub_spec, sub_spec_pw = new_account(admin_http, base, "Trịnh Thị Lan", code, ["specialist"], "Chuyên viên")
     admin_http.close()
 
     # 2. A document arrives; the clerk submits it; the leader assigns it to THDN with a coordinator of THDN.
@@ -138,7 +138,7 @@ def test_a_document_goes_down_a_nested_unit_and_the_parent_head_follows_it(deplo
     sub.get_by_role("link", name=re.compile(re.escape(subject))).click()
     picker = sub.locator("#giao-lai select[name=user_id]")
     expect(picker.locator("option", has_text="Huỳnh Văn Phúc")).to_have_count(0)
-    picker.select_option(label=f"Trịnh Thị {given} (Chuyên viên)")
+    picker.select_option(label="Trịnh Thị Lan (Chuyên viên)")
     sub.locator("#giao-lai").get_by_label("Ghi chú").fill("Em rà soát, trình tổ trước thứ Năm.")
     sub.get_by_role("button", name="Giao", exact=True).click()
     expect(sub.get_by_role("status")).to_have_text("Đã giao lại trong đơn vị.")
@@ -170,7 +170,7 @@ def test_a_document_goes_down_a_nested_unit_and_the_parent_head_follows_it(deplo
     expect(sub_row).to_contain_text("thuộc THDN")
     head.get_by_role("link", name="THDN", exact=True).click()
     open_row = head.locator("#dang-xu-ly tr").filter(has_text=subject)
-    expect(open_row).to_contain_text(f"Trịnh Thị {given}")
+    expect(open_row).to_contain_text("Trịnh Thị Lan")
     shots.append(artifacts_dir / "don-vi-04-tien-do-don-vi-cap-tren.png")
     head.screenshot(path=str(shots[-1]), full_page=True)
 
