@@ -171,3 +171,22 @@ def test_routing_refuses_a_cycle_or_an_unknown_parent_sent_by_the_directory(nest
                                       {"code": "KT1", "name": "Tổ Đầu tư", "parent": None}])
     rows = {r["unit"]: r for r in routing.unit_progress(people.leader)}
     assert rows == {}  # nothing assigned yet; the call works on the moved tree
+
+
+def test_routing_s_older_unit_names_gain_the_parent_column_and_keep_their_rows(routing, database, people):
+    from sqlalchemy import inspect, text
+
+    from services.routing.models import Base
+
+    routing.sync_units(people.admin, [{"code": "KT", "name": "Phòng Kinh tế", "abbreviation": "KTĐ"}])
+    table = Base.metadata.tables["unit_name"]
+    with database.engine.begin() as conn:  # routing's copy as it was before this release
+        schema = conn.schema_for_object(table)
+        conn.execute(text(f"ALTER TABLE {schema}.unit_name DROP COLUMN parent"))
+    database.create_all()  # what the service does when it starts
+    with database.engine.connect() as conn:
+        assert "parent" in {c["name"] for c in inspect(conn).get_columns("unit_name", schema=schema)}
+    routing.sync_units(people.admin, [{"code": "KT1", "name": "Tổ Đầu tư", "parent": "KT"}])
+    with database.session() as session:  # the kept row reads as before; the new one sits under it
+        assert routing._unit_abbreviation(session, "KT") == "KTĐ"
+        assert routing._unit_tree(session).parent("KT1") == "KT"
