@@ -131,6 +131,16 @@ def pki_enrol(file: Path | None = typer.Argument(None, exists=True, dir_okay=Fal
     typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
 
 
+def pki_renew_tsa(directory: Path | None = typer.Option(None, "--dir", help="PKI directory (default DATA_DIR/pki)"),
+                  ) -> None:
+    """Renew the test time stamp authority's key and certificate (the running TSA picks it up); then
+    `congvan archive refresh` stamps with the new one before the old one expires."""
+    made = pki.load_pki(directory or SigningSettings().pki_dir)
+    tsa = pki.renew_tsa(made)
+    typer.echo(json.dumps({"tsa": tsa.cert.subject.rfc4514_string(), "serial": str(tsa.cert.serial_number),
+                           "not_after": tsa.cert.not_valid_after_utc.isoformat()}, ensure_ascii=False, indent=2))
+
+
 def archive_refresh(agency: list[str] = typer.Option([], "--agency", help="organ id; repeatable (default: all)"),
                     within_days: int = typer.Option(365, "--within-days",
                                                     help="re-stamp when the last stamp expires within N days")) -> None:
@@ -158,6 +168,7 @@ def register(app: typer.Typer) -> None:
     pki_app.command("init")(pki_init)
     pki_app.command("token")(pki_token)
     pki_app.command("enrol")(pki_enrol)
+    pki_app.command("renew-tsa")(pki_renew_tsa)
     pdf_app = typer.Typer(help="Kiểm tra chữ ký số trên tệp PDF")
     pdf_app.command("verify")(pdf_verify)
     app.add_typer(pki_app, name="pki")

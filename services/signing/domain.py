@@ -159,6 +159,17 @@ class DocumentVerdict:
     missing_vi: list[str]
 
 
+def proven_when_signed(f: SignatureFacts, signed_at: str) -> SignatureFacts:
+    """A signature that the archive time stamp chain shows valid when signed (ltv.validate): long after, its
+    certificate has expired and its CRL server is gone, so today's check cannot trust it, but its trust and
+    revocation are those of its signature time (EN 319 102-1 §5.6.2.4). A broken or altered signature stays so."""
+    if f.readable and f.intact and f.crypto_valid:
+        f.trusted, f.trust_problem = True, None
+        f.revocation, f.revocation_source = "good", "DSS"
+        f.timestamp_time, f.timestamp_ok = signed_at, True
+    return f
+
+
 def judge_document(signatures: list[SignatureFacts], empty_fields: list[str]) -> DocumentVerdict:
     if not signatures:
         return DocumentVerdict(Verdict.UNSIGNED, False, "Văn bản chưa được ký số; chỉ có giá trị tham khảo.", [])

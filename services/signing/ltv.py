@@ -1,16 +1,16 @@
 """Long-term validity: PAdES B-LT and B-LTA (ETSI EN 319 142-1 §5.4, §5.5) and the archive time stamp chain.
 
 Archives keep documents for 10, 20, 70 years or permanently (TT 10/2022/TT-BNV), far longer than a certificate
-(3 years), a CA (10 years) or a CRL (days) lives. So at issue, with a TSA configured:
+(3 years), a time stamp authority's certificate (3 years) or a CRL (days) lives. So at issue, with a TSA configured:
   - B-LT: the certificates and CRLs (or OCSP responses) of every signature and of its time stamps go into the
     document security store (/DSS), one incremental update;
   - B-LTA: a document time stamp over everything (/DocTimeStamp), which proves that the DSS existed then.
-Before the last time stamp's certificate expires, `refresh` (congvan archive refresh) adds the revocation data now
-available (CRLs issued after the signatures, the last time stamp's chain) and a new document time stamp; each
+Before the last time stamp's certificate expires, `refresh` (congvan archive refresh) adds the last stamp's chain
+and the CRLs of now to the DSS, and a new document time stamp from the TSA's renewed certificate over it; each
 stamp keeps the evidence of the ones before (EN 319 102-1 §5.6.3, the time stamps as evidence record).
 `validate` judges the document at any moment, offline, from what the PDF carries: a signature whose certificate
-has long expired, whose CA is gone and whose CRL server no longer answers is still "valid when signed" if the
-chain of time stamps proves that it was valid then (pyHanko's AdES LTA validation).
+has long expired and whose CRL server no longer answers is still "valid when signed" if the chain of time stamps
+proves that it was valid then (tests/signing/test_long_term.py moves the clock fifteen years).
 """
 
 from __future__ import annotations
@@ -24,21 +24,10 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import PdfTimeStamper
-from pyhanko.sign.ades.report import AdESPassed, AdESStatus
 from pyhanko.sign.timestamps.api import TimeStamper
-from pyhanko.sign.validation import ades
 from pyhanko.sign.validation.dss import DocumentSecurityStore, collect_validation_info
-from pyhanko.sign.validation.policy_decl import (
-    PdfSignatureValidationSpec,
-    RevinfoOnlineFetchingRule,
-    RevocationInfoGatheringSpec,
-    SignatureValidationSpec,
-)
+from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature, async_validate_pdf_timestamp
 from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator import policy_decl as cert_policy
-from pyhanko_certvalidator.context import CertValidationPolicySpec
-from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
-from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from services.signing.verify import SIGNER_KEY_USAGE, TrustStore, _asn1
 
@@ -59,9 +48,10 @@ def _with_dss(pdf: bytes, vc: ValidationContext, *, timestamps: bool) -> bytes:
     refreshing, of every document time stamp)."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     reader = writer.prev
-    signatures = list(reader.embedded_regular_signatures)
-    if timestamps:
-        signatures += list(reader.embedded_timestamp_signatures)
+    # At issue, the signatures; at a refresh, the last document time stamp only: the earlier certificates may
+    # have expired by then, and their validation data is already in the DSS, under a later stamp.
+    signatures = list(reader.embedded_timestamp_signatures)[-1:] if timestamps else \
+        list(reader.embedded_regular_signatures)
     for sig in signatures:
         paths = asyncio.run(collect_validation_info(sig, vc))
         # a VRI entry once, at issue: changing an existing one later is a modification validators refuse
@@ -85,7 +75,7 @@ def extend(pdf: bytes, store: TrustStore, timestamper: TimeStamper, moment: date
 
 
 def refresh(pdf: bytes, store: TrustStore, timestamper: TimeStamper, moment: datetime | None = None) -> bytes:
-    """A new archive time stamp over the document, after the revocation data available now (moment)."""
+    """A new archive time stamp over the document, after the last stamp's chain and revocation data of now."""
     vc = _context(store, moment)
     return _stamp(_with_dss(pdf, vc, timestamps=True), timestamper, vc)
 
@@ -118,33 +108,78 @@ class LongTermResult:
                 "valid_when_signed": self.valid_when_signed}
 
 
-def _spec(store: TrustStore) -> PdfSignatureValidationSpec:
-    trust = SimpleTrustManager.build([_asn1(c) for c in store.roots])
-    return PdfSignatureValidationSpec(SignatureValidationSpec(
-        cert_validation_policy=CertValidationPolicySpec(
-            trust_manager=trust, revinfo_policy=cert_policy.CertRevTrustPolicy(
-                revocation_checking_policy=cert_policy.REQUIRE_REVINFO,
-                freshness_req_type=cert_policy.FreshnessReqType.MAX_DIFF_REVOCATION_VALIDATION)),
-        # A time stamp authority's certificate is judged by the chain of stamps, not by a CRL fetched today
-        # (RFC 3161 TSAs commonly carry id-pkix-ocsp-nocheck for the same reason).
-        ts_cert_validation_policy=CertValidationPolicySpec(
-            trust_manager=trust, revinfo_policy=cert_policy.CertRevTrustPolicy(
-                revocation_checking_policy=cert_policy.NO_REVOCATION)),
-        # Only what the PDF carries and what the trust store holds: the CRL servers may be long gone.
-        revinfo_gathering_policy=RevocationInfoGatheringSpec(
-            online_fetching_rule=RevinfoOnlineFetchingRule.LOCAL_ONLY),
-        key_usage_settings=SIGNER_KEY_USAGE))
+def _dss_context(reader: PdfFileReader, store: TrustStore, moment: datetime) -> ValidationContext:
+    """Judge at `moment` with the certificates and CRLs the document carries, nothing else: offline, the CRL
+    servers may be long gone. Every CRL counts, whenever it was added (a CA signs it, so it speaks for itself):
+    one issued later that dates a revocation back before `moment` still revokes (retroactive), and one issued
+    after the signature still vouches for it, which is what the DSS added at issue is for."""
+    dss = DocumentSecurityStore.read_dss(reader)
+    return dss.as_validation_context({
+        "trust_roots": [_asn1(c) for c in store.roots], "allow_fetching": False, "moment": moment,
+        "best_signature_time": moment, "revocation_mode": "hard-fail", "retroactive_revinfo": True})
+
+
+def _stamp_chain(reader: PdfFileReader, store: TrustStore, at: datetime) -> tuple[datetime | None, str]:
+    """The time since which the signed revisions provably exist, from the chain of document time stamps
+    (EN 319 102-1 §5.6.2.5, the stamps as an evidence record): the newest is judged at `at` (intact, trusted,
+    its TSA certificate unexpired); each older one at the time of the next, with the revocation data the document
+    carries. Returns (the oldest proven stamp's time, "OK") or (None, why not)."""
+    stamps = list(reader.embedded_timestamp_signatures)
+    if not stamps:
+        return None, "NO_POE"
+    moment, context = at, ValidationContext(trust_roots=[_asn1(c) for c in store.roots], allow_fetching=False,
+                                            moment=at, revocation_mode="soft-fail")
+    for index in range(len(stamps) - 1, -1, -1):
+        status = asyncio.run(async_validate_pdf_timestamp(stamps[index], validation_context=context))
+        if not (status.intact and status.valid):
+            return None, "HASH_FAILURE" if not status.intact else "SIG_CRYPTO_FAILURE"
+        if not status.trusted:
+            return None, "OUT_OF_BOUNDS_NO_POE" if index == len(stamps) - 1 else "REVOKED_NO_POE"
+        moment = status.timestamp
+        context = _dss_context(reader, store, moment)
+    return moment, "OK"
+
+
+def _judge(sig, reader: PdfFileReader, store: TrustStore, proven_at: datetime) -> LongTermResult:
+    """A signature is valid when signed if the chain proves that it existed (the first document time stamp
+    came after its own signature time stamp) and, at its signature time, its certificate chained to a trusted
+    root and was not revoked according to the CRLs the document carries."""
+    ts_context = _dss_context(reader, store, proven_at)
+    probe = asyncio.run(async_validate_pdf_signature(sig, ts_validation_context=ts_context,
+                                                    signer_validation_context=ts_context, skip_diff=True))
+    stamp = probe.timestamp_validity
+    if stamp is None or not (stamp.intact and stamp.valid and stamp.trusted) or stamp.timestamp > proven_at:
+        return LongTermResult(str(sig.field_name), "indeterminate", "NO_POE", None, False)
+    signed_at = stamp.timestamp
+    context = _dss_context(reader, store, signed_at)
+    status = asyncio.run(async_validate_pdf_signature(sig, signer_validation_context=context,
+                                                     ts_validation_context=ts_context,
+                                                     key_usage_settings=SIGNER_KEY_USAGE))
+    if not (status.intact and status.valid):
+        return LongTermResult(str(sig.field_name), "failed", "HASH_FAILURE" if not status.intact
+                              else "SIG_CRYPTO_FAILURE", signed_at, False)
+    if status.revoked:
+        return LongTermResult(str(sig.field_name), "failed", "REVOKED", signed_at, False)
+    if not status.trusted:
+        return LongTermResult(str(sig.field_name), "indeterminate", "CERTIFICATE_CHAIN_GENERAL_FAILURE",
+                              signed_at, False)
+    return LongTermResult(str(sig.field_name), "passed", "OK", signed_at, True)
 
 
 def validate(pdf: bytes, store: TrustStore, at: datetime) -> list[LongTermResult]:
-    """AdES LTA validation of every signature at the moment `at` (e.g. fifteen years from now), offline."""
-    spec = _spec(store)
+    """Every signature judged at the moment `at` (e.g. fifteen years from now), offline, from what the PDF carries.
+
+    pyHanko's AdES LTA validation (0.38) is not used here: its time sliding takes CRLs issued after an old time
+    stamp's certificate expired as the latest word on it and then finds that certificate expired, and it cannot
+    place a CRL signed by the signer's issuing CA when that CA is the anchor of its truncated path; a chain of
+    renewed time stamps therefore never validates. This is the same judgment, made with pyHanko's point-in-time
+    validation at the times the chain proves."""
     reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+    proven_at, why = _stamp_chain(reader, store, at)
     out = []
     for sig in reader.embedded_regular_signatures:
-        result = asyncio.run(ades.ades_lta_validation(sig, spec, timing_info=ValidationTimingInfo(at, at, False)))
-        indic = result.ades_subindic
-        out.append(LongTermResult(str(sig.field_name), indic.status.name.lower(), indic.name,
-                                  result.best_signature_time,
-                                  indic.status == AdESStatus.PASSED and indic == AdESPassed.OK))
+        if proven_at is None:
+            out.append(LongTermResult(str(sig.field_name), "indeterminate", why, None, False))
+        else:
+            out.append(_judge(sig, reader, store, proven_at))
     return out

@@ -282,10 +282,12 @@ def init_pki(pki_dir: Path, agencies: Iterable[AgencyEntry], ca_prefix: str = "C
     password = secrets.token_urlsafe(24).encode()
     _write_private(pki_dir / ".password", password + b"\n")
     org = "Công Văn (thử nghiệm)"
+    # The CAs outlive the 3-year certificates they issue by decades, as real ones do: the time stamp authority is
+    # renewed under the same issuing CA for as long as the archive time stamp chain runs (ltv.py).
     root = issue(None, _name(f"{ca_prefix} Root CA", org=org), is_ca=True, ca_path_len=1,
-                 not_after=datetime.now(UTC) + timedelta(days=20 * 365))
+                 not_after=datetime.now(UTC) + timedelta(days=30 * 365))
     issuing = issue(root, _name(f"{ca_prefix} Issuing CA", org=org), is_ca=True,
-                    ca_path_len=0, crl_name="root.crl", not_after=datetime.now(UTC) + timedelta(days=10 * 365))
+                    ca_path_len=0, crl_name="root.crl", not_after=datetime.now(UTC) + timedelta(days=20 * 365))
     pki = Pki(pki_dir, password, root, issuing, {"root": "root.pem", "issuing": "issuing.pem",
                                                  "crls": ["root.crl", "issuing.crl"], "agencies": {},
                                                  "revoked": []})
@@ -293,9 +295,8 @@ def init_pki(pki_dir: Path, agencies: Iterable[AgencyEntry], ca_prefix: str = "C
     write_p12(pki_dir / "keys/issuing.p12", issuing, [root.cert], password, "issuing")
     (pki_dir / "root.pem").write_bytes(pem(root.cert))
     (pki_dir / "issuing.pem").write_bytes(pem(issuing.cert))
-    tsa = issue(issuing, _name(f"{ca_prefix} TSA", org=org), kind="tsa",
-                crl_name="issuing.crl")
-    pki.manifest["tsa"] = save_signer(pki, tsa, "keys/tsa.p12", "tsa")
+    pki.manifest["ca_prefix"] = ca_prefix
+    renew_tsa(pki, save=False)
     for entry in agencies:
         slug = agency_slug(entry.organ_id)
         seal = issue_signer(pki, entry.name, org=entry.name, org_id=f"VN:{entry.organ_id}")
@@ -314,6 +315,18 @@ def init_pki(pki_dir: Path, agencies: Iterable[AgencyEntry], ca_prefix: str = "C
     write_crls(pki)
     _save_manifest(pki)
     return pki
+
+
+def renew_tsa(pki: Pki, *, save: bool = True) -> Issued:
+    """A new key and certificate (3 years) for the time stamp authority, as a real TSA renews before its
+    certificate expires; the old one stays valid until then, so the stamps it made still verify
+    (`congvan pki renew-tsa`; the archive refresh then stamps with the new one)."""
+    prefix = pki.manifest.get("ca_prefix", "Công Văn Test")
+    tsa = issue(pki.issuing, _name(f"{prefix} TSA", org="Công Văn (thử nghiệm)"), kind="tsa", crl_name="issuing.crl")
+    pki.manifest["tsa"] = save_signer(pki, tsa, "keys/tsa.p12", "tsa")
+    if save:
+        _save_manifest(pki)
+    return tsa
 
 
 def personal_certificates(pki: Pki, agency_id: str) -> list[dict[str, Any]]:

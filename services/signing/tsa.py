@@ -39,17 +39,28 @@ def timestamper(pki_dir: Path) -> DummyTimeStamper:
                             certs_to_embed=[_asn1_cert(pki.issuing.cert), _asn1_cert(pki.root.cert)])
 
 
+class _Current:
+    """The TSA's stamper, reloaded when `congvan pki renew-tsa` replaces its key and certificate."""
+
+    def __init__(self, pki_dir: Path) -> None:
+        self.pki_dir, self.lock, self.seen, self.stamper = pki_dir, threading.Lock(), -1, None
+
+    def reply(self, req: tsp.TimeStampReq) -> bytes:
+        with self.lock:
+            mtime = (self.pki_dir / "manifest.json").stat().st_mtime_ns
+            if mtime != self.seen:
+                self.stamper, self.seen = timestamper(self.pki_dir), mtime
+            return self.stamper.request_tsa_response(req).dump()
+
+
 def make_server(pki_dir: Path, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
-    stamper = timestamper(pki_dir)
-    lock = threading.Lock()
+    current = _Current(pki_dir)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             try:
-                req = tsp.TimeStampReq.load(self.rfile.read(length))
-                with lock:
-                    body = stamper.request_tsa_response(req).dump()
+                body = current.reply(tsp.TimeStampReq.load(self.rfile.read(length)))
             except Exception as exc:  # a malformed request gets a 400, the server stays up
                 log.warning("bad timestamp request: %s", exc)
                 self.send_response(400)

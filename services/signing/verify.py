@@ -184,8 +184,9 @@ def _facts(embedded, store: TrustStore, context: ValidationContext) -> domain.Si
     return facts
 
 
-def verify_pdf(pdf: bytes, store: TrustStore) -> dict[str, Any]:
-    """The report of issue 4 item 6 (see docs/signing.md, "Reading a verification report")."""
+def verify_pdf(pdf: bytes, store: TrustStore, proven: dict[str, str] | None = None) -> dict[str, Any]:
+    """The report of issue 4 item 6 (see docs/signing.md, "Reading a verification report"). `proven`: the
+    signature fields that the archive time stamp chain shows valid when signed, with their signature time."""
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         embedded = list(reader.embedded_regular_signatures)
@@ -194,6 +195,7 @@ def verify_pdf(pdf: bytes, store: TrustStore) -> dict[str, Any]:
         raise ValidationFailed("Tệp không phải PDF hợp lệ hoặc bị hỏng.", error=str(exc)) from exc
     context = store.context()
     facts = [_facts(e, store, context) for e in embedded]
+    facts = [domain.proven_when_signed(f, proven[f.field]) if f.field in (proven or {}) else f for f in facts]
     doc = domain.judge_document(facts, empty)
     keep = ("field", "role", "signer", "issuer", "serial", "signing_time", "timestamp_time", "reason", "trusted",
             "trust_root", "intact", "coverage", "modification_level", "docmdp_ok", "certifying", "valid",
@@ -205,6 +207,11 @@ def verify_pdf(pdf: bytes, store: TrustStore) -> dict[str, Any]:
         row["key_usage_ok"] = f.key_usage_ok
         row["timestamp_valid"] = f.timestamp_ok
         signatures.append(row)
-    return {"verdict": str(doc.verdict), "legally_valid": doc.legally_valid, "summary_vi": doc.summary_vi,
+    summary = doc.summary_vi
+    if proven and doc.legally_valid:
+        summary += (" Chữ ký được xác nhận hợp lệ tại thời điểm ký bằng chuỗi dấu thời gian lưu trữ (chứng thư số "
+                    "của người ký nay đã hết hạn).")
+    return {"verdict": str(doc.verdict), "legally_valid": doc.legally_valid, "summary_vi": summary,
             "missing_vi": doc.missing_vi, "empty_signature_fields": empty, "signatures": signatures,
-            "trust_roots": [_cn(c.subject) for c in store.roots]}
+            "trust_roots": [_cn(c.subject) for c in store.roots],
+            "proven_by_archive_stamps": sorted(proven or {})}

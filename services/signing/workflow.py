@@ -425,8 +425,17 @@ class Signing:
         return [r.to_dict() for r in ltv.validate(pdf, trust_store(self.settings), at or now_utc())]
 
     def verify(self, pdf_sha256: str) -> dict:
-        report = verify_pdf(self._pdf(pdf_sha256), trust_store(self.settings))
-        report["sha256"] = pdf_sha256
+        """Today's check; where it fails on a document with archive time stamps (B-LTA), the long-term one decides
+        for the signatures it proves valid when signed (their certificates may have expired long ago)."""
+        pdf, store = self._pdf(pdf_sha256), trust_store(self.settings)
+        report = verify_pdf(pdf, store)
+        long_term: list[dict] = []
+        if not report["legally_valid"] and ltv.last_timestamp_expiry(pdf) is not None:
+            long_term = self.verify_long_term(pdf_sha256)
+            proven = {r["field"]: r["best_signature_time"] for r in long_term if r["valid_when_signed"]}
+            if proven:
+                report = verify_pdf(pdf, store, proven)
+        report["sha256"], report["long_term"] = pdf_sha256, long_term
         return report
 
 
