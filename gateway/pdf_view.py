@@ -134,6 +134,20 @@ def api_page_image(doc_id: str = DocId, sha256: str = Sha256, number: int = Path
     return _page_image(g, v, doc_id, sha256, number)
 
 
+@router.get("/signatures", summary="Kiểm tra chữ ký số của tệp",
+            description="Signing's verification report of a PDF of the document (docs/signing.md, \"Reading a "
+                        "verification report\"): `verdict`, `legally_valid`, `summary_vi`, one entry per signature. "
+                        "Long after issue, when the certificates have expired, the signatures that the archive "
+                        "time stamp chain proves valid when signed are listed in `proven_by_archive_stamps`, with "
+                        "the detail in `long_term`. A file that is not a PDF answers 422.")
+def api_signatures(doc_id: str = DocId, sha256: str = Sha256, v: Viewer = Depends(viewer),
+                   g: Gateway = Depends(gw)) -> dict[str, Any]:
+    _doc, info = readable_file(g, v, doc_id, sha256)
+    if not _is_pdf(info):
+        raise ValidationFailed("Chỉ kiểm tra được chữ ký số trên tệp PDF.", field="file")
+    return g.backends.call(v.actor, "signing", "verify", sha256)
+
+
 def _page_image(g: Gateway, v: Viewer, doc_id: str, sha256: str, number: int) -> Response:
     _doc, info = readable_file(g, v, doc_id, sha256)
     return Response(page_png(_pdf_bytes(g, v, info, sha256), number), media_type="image/png",

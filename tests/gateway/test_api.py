@@ -202,8 +202,13 @@ def test_a_documents_file_is_downloaded_and_read_page_by_page_only_by_its_agency
     missing = api.get(f"{base}/pages/{len(pages['pages']) + 1}")
     assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
 
+    # its signatures, as the document page judges them (long after issue, the archive stamps decide)
+    report = api.get(f"{base}/signatures").json()
+    assert report["sha256"] == attachment["sha256"] and report["verdict"] in ("valid", "incomplete", "unsigned")
+    assert report["proven_by_archive_stamps"] == [] and report["long_term"] == []
+
     other = token_for(deployment, "namtv.vpdn")
-    for path in (base, f"{base}/pages", pages["pages"][0]["image"]):
+    for path in (base, f"{base}/pages", pages["pages"][0]["image"], f"{base}/signatures"):
         refused = other.get(path)
         assert refused.status_code == 404 and refused.headers["content-type"] == "application/problem+json", path
     for c in (clerk, api, other):
