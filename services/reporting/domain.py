@@ -107,6 +107,18 @@ def _add(counts: dict[str, int], v: HandlingView) -> None:
     counts["done_late"] += int(v.done_late)
 
 
+def unit_within(code: str | None, root: str, parents: dict[str, str | None]) -> bool:
+    """Whether unit `code` is `root` or sits under it in the agency's tree (`parents`: code -> the unit it sits in,
+    routing's copy); a loop in the data ends the walk."""
+    current, seen = (code or "").upper(), set()
+    while current and current not in seen:
+        if current == root.upper():
+            return True
+        seen.add(current)
+        current = (parents.get(current) or "").upper()
+    return False
+
+
 def incoming_summary(facts: dict[str, Any], now: datetime, unit: str | None = None) -> dict[str, Any]:
     """Totals, per unit and per person; the overdue list with handler and working days late; late forwarders.
 
@@ -116,8 +128,9 @@ def incoming_summary(facts: dict[str, Any], now: datetime, unit: str | None = No
     staff = facts.get("staff") or {}
     now = to_vn(now)
     views = [view(h, staff, calendar, now) for h in facts.get("handlings") or []]
-    if unit is not None:
-        views = [v for v in views if v.unit == unit]
+    if unit is not None:  # the unit and the units under it (Bình Định QĐ 376 Đ4.1 Bước 3)
+        parents = facts.get("units") or {}
+        views = [v for v in views if unit_within(v.unit, unit, parents)]
     totals, by_unit, by_person = _counts(), defaultdict(_counts), defaultdict(_counts)
     for v in views:
         _add(totals, v)

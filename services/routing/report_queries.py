@@ -20,7 +20,7 @@ from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.common.workcalendar import WorkCalendar
 from services.routing.domain import AssignmentKind, HandlingStatus
-from services.routing.models import AgencyConfig, Assignment, Handling, HandlingEvent, Staff
+from services.routing.models import AgencyConfig, Assignment, Handling, HandlingEvent, Staff, UnitName
 
 READERS = (Role.LEADER, Role.DEPARTMENT_HEAD, Role.CLERK, Role.ADMIN, Role.SYSTEM)
 
@@ -72,12 +72,14 @@ def handling_facts(db: Database, actor: Actor, date_from: str | None = None, dat
                      "at": _iso(e.at), "to": (e.data or {}).get("to")})
         staff = {s.user_id: {"full_name": s.full_name or s.username, "unit": s.unit, "roles": s.roles or []}
                  for s in session.scalars(select(Staff))}
+        units = {u.code: u.parent for u in session.scalars(select(UnitName))}  # the tree: a head's report rolls up
         return {
             "agency_id": db.agency_id,
             "calendar": (cfg.calendar if cfg and cfg.calendar else WorkCalendar().to_config()),
             "registration_limit_hours": cfg.registration_limit_hours if cfg else 8,
             "late_forwarders_rule": agency_rules.value_of(session, db.agency_id, "late_forwarders"),
             "staff": staff,
+            "units": units,
             "handlings": [{
                 "incoming_id": h.incoming_id, "document_id": h.document_id, "subject": h.subject,
                 "priority": h.priority, "status": h.status, "outcome": h.outcome,

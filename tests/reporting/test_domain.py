@@ -86,6 +86,12 @@ def test_incoming_summary_and_gauge_values():
         ("A", "Nguyễn Thị Ánh", "KT", 2)  # Wednesday and the start of Thursday
     assert domain.overdue_by_unit(facts, now) == {"KT": 1}
     assert domain.incoming_summary(facts, now, unit="VP")["totals"]["received"] == 0
+    # units nest (Bình Định QĐ 376 Đ4.1 Bước 3): KT sits in VP, so VP's head counts KT's items; KT's head not VP's
+    nested = {**facts, "units": {"VP": None, "KT": "VP", "TH": None}}
+    assert domain.incoming_summary(nested, now, unit="VP")["totals"]["received"] == 1
+    assert domain.incoming_summary(nested, now, unit="TH")["totals"]["received"] == 0
+    assert domain.unit_within("kt", "VP", nested["units"]) and not domain.unit_within("VP", "KT", nested["units"])
+    assert not domain.unit_within("A", "C", {"A": "B", "B": "A"})  # a loop in old data ends the walk
 
 
 def test_outgoing_summary():

@@ -190,3 +190,22 @@ def test_routing_s_older_unit_names_gain_the_parent_column_and_keep_their_rows(r
     with database.session() as session:  # the kept row reads as before; the new one sits under it
         assert routing._unit_abbreviation(session, "KT") == "KTĐ"
         assert routing._unit_tree(session).parent("KT1") == "KT"
+
+
+def test_a_parent_heads_report_counts_the_sub_units_items(nested, database, people):
+    """Routing's report facts carry the tree; the reporting service's summary for KT's head rolls KT1 up."""
+    from datetime import datetime
+
+    from services.common.clock import VN_TZ
+    from services.reporting.domain import incoming_summary
+    from services.routing.report_queries import handling_facts
+
+    directed_to_kt(nested, people, "N-4")
+    nested.reassign_incoming(people.head_kt, "N-4", None, "main", unit="KT1")
+    nested.reassign_incoming(head_kt1, "N-4", spec_kt1.user_id, "main")
+    facts = handling_facts(database, people.head_kt)
+    assert facts["units"] == {"KT": None, "KT1": "KT"}
+    now = datetime(2026, 3, 3, 9, 0, tzinfo=VN_TZ)
+    assert incoming_summary(facts, now, unit="KT")["totals"]["received"] == 1
+    assert incoming_summary(facts, now, unit="KT1")["totals"]["received"] == 1
+    assert incoming_summary(facts, now, unit="TH")["totals"]["received"] == 0
