@@ -112,7 +112,7 @@ def start_api(top: Topology, run_dir: Path, port: int) -> subprocess.Popen:
 
 def main() -> None:
     from services.common.settings import CommonSettings
-    from services.interconnect.vdxp_api import open_store
+    from services.interconnect.axis_api import open_store
     from tests.interconnect.vdxp_client import SdkClient
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

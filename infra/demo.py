@@ -28,6 +28,7 @@ STACK_DIR = DEMO_DIR / "stack"
 ACCOUNTS_FILE = DEMO_DIR / "accounts.txt"
 DIRECTORY_FILE = REPO / "infra" / "demo" / "agencies.json"
 TSA_PORT = 19230
+HTTP_APIS = ("vdxp",)   # a hub's HTTP APIs, each run when the topology's extra.<protocol>_api names it
 
 
 def demo_stack() -> Stack:
@@ -156,18 +157,20 @@ class Deployment:
                      "RABBIT_API_URI": creds.api_uri(self.rabbit_api_uri, monitor_user(self.topology, hub.code))},
                 port=hub.metrics_port,
                 health_url=f"http://127.0.0.1:{hub.metrics_port}/healthz", restart=self.restart))
-        vdxp_api = self.topology.extra.get("vdxp_api")
-        if vdxp_api:
+        for protocol in HTTP_APIS:
+            http_api = self.topology.extra.get(f"{protocol}_api")
+            if not http_api:
+                continue
             # After its hub is up: the hub seeds the directory both read, and the API binds into its vhost.
-            hub = self.topology.hub(vdxp_api["hub"])
-            procs.wait_until(lambda: procs.http_ok(f"http://127.0.0.1:{hub.metrics_port}/healthz"), 120,
+            hub = self.topology.hub(http_api["hub"])
+            procs.wait_until(lambda h=hub: procs.http_ok(f"http://127.0.0.1:{h.metrics_port}/healthz"), 120,
                              f"hub.{hub.code}", next((p for p in waits if p.name == f"hub.{hub.code}"), None))
             waits.append(procs.spawn(
-                self.table, f"vdxp.{hub.code}",
-                _py("-m", "services.interconnect.vdxp_api", "--hub", hub.code, *common,
-                    "--port", str(vdxp_api["port"]), "--metrics-port", str(vdxp_api["metrics_port"])),
-                env=env, port=vdxp_api["metrics_port"],
-                health_url=f"http://127.0.0.1:{vdxp_api['metrics_port']}/healthz", restart=self.restart))
+                self.table, f"{protocol}.{hub.code}",
+                _py("-m", f"services.interconnect.{protocol}_api", "--hub", hub.code, *common,
+                    "--port", str(http_api["port"]), "--metrics-port", str(http_api["metrics_port"])),
+                env=env, port=http_api["metrics_port"],
+                health_url=f"http://127.0.0.1:{http_api['metrics_port']}/healthz", restart=self.restart))
         agencies = {}
         for agency in self.topology.agencies:
             # A hosted agency is reached through its installation's services (its vhost and user).
@@ -185,9 +188,11 @@ class Deployment:
                     "--metrics-port", str(agency.services_metrics_port)),
                 env=agency_env, port=agency.services_metrics_port,
                 health_url=f"http://127.0.0.1:{agency.services_metrics_port}/healthz", restart=self.restart))
+            # The RabbitMQ edge, or the client edge of the HTTP axis the installation is on (its secret comes from
+            # this process's environment: VDXP_SECRET or VDXP_SECRET_FILE).
             waits.append(procs.spawn(
                 self.table, f"edge.{agency.organ_id}",
-                _py("-m", "services.interconnect.edge", "--agency", agency.organ_id, *common,
+                _py("-m", self.topology.edge_module(agency.organ_id), "--agency", agency.organ_id, *common,
                     "--metrics-port", str(agency.edge_metrics_port)),
                 env=agency_env, port=agency.edge_metrics_port,
                 health_url=f"http://127.0.0.1:{agency.edge_metrics_port}/healthz", restart=self.restart))
@@ -334,7 +339,10 @@ def installations_text(topology: Topology, onboarded: list[tuple[str, str, str, 
     lines = ["installation (hub) / hosted agencies"]
     known = {a.organ_id for a in topology.agencies}
     for inst in topology.installations():
-        lines.append(f"{inst.organ_id} ({inst.hub})")
+        # An installation on an HTTP axis: where and as which system (its secret is never shown, nor kept here).
+        client = topology.axis_client(inst.organ_id)
+        reached = f": {client.get('endpoint', '?')}, hệ thống {client.get('system_id', '?')}" if client else ""
+        lines.append(f"{inst.organ_id} ({inst.hub}{reached})")
         for agency in topology.hosted_by(inst.organ_id):
             lines.append(f"    {agency.organ_id:<16} {agency.name}")
         for organ_id, name, installation, disabled in onboarded:

@@ -122,16 +122,22 @@ class Edge:
 
     def refuse_unsendable(self, payload: dict[str, Any], exc: edxml.EdxmlError) -> None:
         """Record, in our own registry, a 02 for each recipient of a package that could not be built."""
-        for recipient in payload.get("to") or []:
-            organ = str(recipient.get("organ_id") or "")
+        recipients = [str(r.get("organ_id") or "") for r in payload.get("to") or []]
+        self.refuse_recipients(str(payload.get("document_id") or ""), recipients,
+                               f"Không gửi được qua trục liên thông: {exc.message_vi}")
+
+    def refuse_recipients(self, document_id: str, recipients: list[str], description: str) -> None:
+        """Record, in our own registry, a 02 with `description` for each recipient of one of our documents that
+        will never reach them (it could not be built, or an axis refused it for good)."""
+        for organ in recipients:
             status = {"kind": "status", "from": {"organ_id": self.organ_id}, "on_behalf_of": organ,
-                      "response_for": {"organ_id": self.organ_id, "document_id": payload.get("document_id") or ""},
+                      "response_for": {"organ_id": self.organ_id, "document_id": document_id},
                       "status_code": "02", "timestamp": now_vn().isoformat(timespec="seconds"),
-                      "description": f"Không gửi được qua trục liên thông: {exc.message_vi}"}
+                      "description": description}
             try:
                 self._rpc("record_status", status)
             except CongVanError as refused:
-                log.warning("registry refused the local 02 for %s: %s", payload.get("document_id"), refused)
+                log.warning("registry refused the local 02 for %s: %s", document_id, refused)
 
     def mark_sent(self, message_id: str) -> None:
         with self.db.session() as s:

@@ -37,7 +37,7 @@ from services.interconnect.edge import Edge, build_edge
 from services.interconnect.hub import OWN_DATABASE, Loop
 from services.interconnect.models import EdgeBase, EdgeOutbox
 from services.interconnect.process import process_arguments, run_until_signalled
-from services.interconnect.topology import Topology
+from services.interconnect.topology import EDGE_MODULE, Topology
 
 log = logging.getLogger("congvan.edge")
 
@@ -215,6 +215,9 @@ def main(argv: list[str] | None = None) -> None:
     args = process_arguments("Cổng liên thông của một cụm máy chủ (mọi cơ quan nó phục vụ)", "agency", argv)
     topology = Topology.load(args.topology)
     installation = topology.installation_of(args.agency) or args.agency
+    if topology.edge_module(installation) != EDGE_MODULE:
+        raise SystemExit(f"{installation} reaches its axis over HTTP (hub {topology.agency(installation).hub!r} in "
+                         f"the topology): its edge is {topology.edge_module(installation)}, not this one")
     edges = HostedEdges(topology, installation, args.run_dir)
     for agency in topology.hosted_by(installation):
         edges.edge(agency.organ_id)  # the known ones at once: their tables exist before the first package

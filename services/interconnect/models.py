@@ -11,6 +11,8 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, DateTime, Integer, LargeBinary, MetaData, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common.db import add_later_columns
+
 
 class DirectoryBase(DeclarativeBase):
     metadata = MetaData()
@@ -139,10 +141,14 @@ class EdgeRecipientStatus(EdgeBase):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-# --- the VDXP API of a hub (VdxpBase; services/interconnect/vdxp_api.py) ----------------------------
+# --- the HTTP APIs of a hub: VDXP and LGSP (VdxpBase; vdxp_api.py, lgsp_api.py, vdxp_store.py) ----------
 class VdxpSystem(VdxpBase):
-    """A vendor system that connects with the VDXP SDK: its id (`vxp.saas.03`) and the HMAC secret it was
-    issued (generated at provisioning, shown once to the operator; the SDK never sends it)."""
+    """A system that connects to a hub over HTTP: a vendor system on the VDXP SDK (id `vxp.saas.03`) or an LGSP
+    client (id `H37.DN.001`). One table for both protocols, so that an agency is held by one system only.
+
+    `secret`: for VDXP the HMAC key itself (the server recomputes the HMAC; the SDK never sends it); for LGSP,
+    whose clients send their secret in X-SecretKey, only `sha256:<hex>` of it. Generated at provisioning and
+    shown once to the operator either way."""
 
     __tablename__ = "vdxp_system"
 
@@ -151,6 +157,7 @@ class VdxpSystem(VdxpBase):
     secret: Mapped[str] = mapped_column(String(128))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    protocol: Mapped[str | None] = mapped_column(String(16), nullable=True)   # vdxp (NULL: from before) | lgsp
 
 
 class VdxpAgency(VdxpBase):
@@ -207,3 +214,7 @@ class VdxpSent(VdxpBase):
     title: Mapped[str] = mapped_column(Text, default="")
     sha256: Mapped[str] = mapped_column(String(64))
     sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+add_later_columns(VdxpBase.metadata, {"vdxp_system": ("protocol",)})
+

@@ -8,6 +8,10 @@ installation and has no process, vhost or broker user of its own; agencies added
 join an installation the same way (the hubs' directories record it). Provincial hubs serve the agencies of
 their province and forward the rest to the national hub, which also serves agencies attached to it directly
 (ministries, Văn phòng Chính phủ).
+
+An agency whose `hub` names an HTTP axis instead of one of our hubs (CLIENT_AXES: `vdxp`, the national axis's API)
+reaches it through that axis's client edge instead of the RabbitMQ edge; its endpoint and
+system id are in `extra.axis_clients[organ id]` or on the edge's command line, its secret never in a topology.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+EDGE_MODULE = "services.interconnect.edge"
+CLIENT_AXES = {"vdxp": "services.interconnect.vdxp_edge"}
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,14 @@ class Topology:
     def installation_of(self, organ_id: str) -> str | None:
         agency = next((a for a in self.agencies if a.organ_id == organ_id), None)
         return agency.installation_id if agency is not None else None
+
+    def edge_module(self, organ_id: str) -> str:
+        """The module of an installation's edge process: its axis's client edge, else the RabbitMQ edge."""
+        return CLIENT_AXES.get(self.agency(organ_id).hub, EDGE_MODULE)
+
+    def axis_client(self, organ_id: str) -> dict:
+        """How an installation on an HTTP axis reaches it: {"endpoint", "system_id"} (no secret), or {}."""
+        return dict((self.extra.get("axis_clients") or {}).get(organ_id) or {})
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2)

@@ -24,6 +24,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+# first_headers, header_text: re-exported (both APIs read requests so; the fuzz and wire tests call them here)
+from services.interconnect.axis import Refusal, Why, first_headers, header_text  # noqa: F401
+
 PREFIX = "XroadVnpt-"
 SIGN_HEADER = "xroadvnpt-sign-header"
 SIGN_HEADER_KEY = "xroadvnpt-sign-header-key"
@@ -60,12 +63,24 @@ HTTP_STATUS = {Code.OK: 200, Code.BAD_REQUEST: 400, Code.UNAUTHENTICATED: 401, C
                Code.CONFLICT: 409, Code.INTERNAL: 503}
 
 
+# The shared refusals (axis.Why) as VDXP codes. A recipient the directory cannot serve is not refused at sendEdoc
+# (the relay answers it with a status 02, as for an agency on RabbitMQ), so those two never occur here.
+CODE_OF = {Why.BAD_REQUEST: Code.BAD_REQUEST, Why.SENDER_NOT_REGISTERED: Code.SENDER_NOT_REGISTERED,
+           Why.INVALID_EDXML: Code.INVALID_EDXML, Why.TOO_LARGE: Code.TOO_LARGE, Why.NOT_FOUND: Code.NOT_FOUND,
+           Why.CONFLICT: Code.CONFLICT, Why.RECIPIENT_UNKNOWN: Code.BAD_REQUEST,
+           Why.RECIPIENT_LOCKED: Code.BAD_REQUEST}
+
+
 class VdxpError(Exception):
     """A refused call: `code` and the Vietnamese `desc` go into the answer; `detail` (precise) into the log."""
 
     def __init__(self, code: str, desc: str, detail: str = "") -> None:
         super().__init__(f"{code}: {desc} {detail}".strip())
         self.code, self.desc, self.detail = code, desc, detail or desc
+
+    @classmethod
+    def of(cls, refusal: Refusal) -> VdxpError:
+        return cls(CODE_OF[refusal.why], refusal.desc, refusal.detail)
 
     @property
     def http_status(self) -> int:
@@ -95,22 +110,6 @@ class SignedRequest:
             if name.lower() == wanted:
                 return value
         return default
-
-
-def header_text(raw: bytes) -> str:
-    """A header value as text: UTF-8 when it decodes, else Latin-1 (HTTP's historical charset)."""
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("latin-1")
-
-
-def first_headers(raw_headers: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
-    """Lower-cased header name -> its first value (a repeated header keeps the value the current call sent)."""
-    out: dict[str, str] = {}
-    for name, value in raw_headers:
-        out.setdefault(header_text(name).lower(), header_text(value))
-    return out
 
 
 def hmac_hex(secret: str, text: str) -> str:

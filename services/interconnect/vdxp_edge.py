@@ -1,12 +1,13 @@
 """An agency's edge on a real VDXP (the national axis's HTTP API) instead of our hubs' RabbitMQ.
 
     VDXP_SECRET=... python -m services.interconnect.vdxp_edge --agency ORGAN_ID --topology FILE --run-dir DIR \
-        --endpoint URL --system-id ID [--poll-seconds 30] [--metrics-port N]
+        [--endpoint URL --system-id ID] [--poll-seconds 30] [--metrics-port N]
 
 Chosen in configuration: the agency's `hub` in the topology is `vdxp` (no hub of ours serves it), and this
-process runs in place of services/interconnect/edge.py. The rules are the same `Edge` (outbox, inbox
-deduplication on (DocumentId, sender, recipient, kind), registry hand-over, automatic 01/02); only the transport
-differs, as the SDK's callers use it (STANDARDS.md §1.8):
+process runs in place of services/interconnect/edge.py (the endpoint and system id on the command line or in the
+topology's `extra.axis_clients`; what client edges share is in axis_edge.py). The rules are the same `Edge`
+(outbox, inbox deduplication on (DocumentId, sender, recipient, kind), registry hand-over, automatic 01/02); only
+the transport differs, as the SDK's callers use it (STANDARDS.md §1.8):
 - outgoing: the registry's `outgoing_package` / `outgoing_status` events are kept in the edge outbox (then
   acked); a sender loop sends every unsent outbox row with `sendEdoc` (`messagetype` edoc or status), oldest
   first, and marks it sent. A row the axis refuses for good (bad package, sender not registered) is logged and
@@ -20,28 +21,24 @@ Progress survives a restart: the outbox is in the edge's database and the axis k
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import json
 import logging
-import os
 import threading
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 
 from services.common.clock import now_vn
-from services.common.errors import CongVanError
-from services.interconnect import broker, edxml, vdxp
+from services.interconnect import broker, vdxp
 from services.interconnect import metrics as m
+from services.interconnect.axis_edge import OutboxIntake, arguments, hand_over
 from services.interconnect.edge import Edge, build_edge
 from services.interconnect.hub import Loop
 from services.interconnect.models import EdgeOutbox
-from services.interconnect.topology import Topology
 
 log = logging.getLogger("congvan.vdxp_edge")
 TIMEOUT = 60.0
@@ -125,30 +122,6 @@ class AxisClient:
 # --- loops ---------------------------------------------------------------------------------------------
 
 
-class OutboxIntake(Loop):
-    """The registry's outgoing events into the edge outbox; acked once the row is stored (the sender sends)."""
-
-    def __init__(self, edge: Edge, wake: threading.Event) -> None:
-        super().__init__(f"outgoing:{edge.organ_id}")
-        self.edge, self.wake = edge, wake
-
-    def session(self) -> None:
-        params = self.edge.creds.params(broker.services_user(self.edge.topology, self.edge.organ_id),
-                                        broker.agency_vhost(self.edge.topology, self.edge.organ_id))
-        with broker.confirmed_channel(params) as (_conn, ch):
-            def handle(method, _props, body) -> None:
-                try:
-                    self.edge.prepare_outgoing(json.loads(body))
-                except (ValueError, edxml.EdxmlError, CongVanError) as exc:
-                    log.error("outgoing event refused: %s", exc)  # dead-lettered at once, for an operator
-                    ch.basic_nack(method.delivery_tag, requeue=False)
-                    return
-                ch.basic_ack(method.delivery_tag)
-                self.wake.set()
-
-            self.consume(ch, broker.EDGE_OUTGOING, handle)
-
-
 class AxisSender(Loop):
     """Sends unsent outbox rows with sendEdoc, oldest first; back-off while the axis is away."""
 
@@ -224,14 +197,7 @@ class AxisPoller(Loop):
             if exc.code == vdxp.Code.NOT_FOUND:
                 return
             raise ConnectionError(str(exc)) from None
-        failure = ""
-        try:
-            edxml.parse(data)
-        except edxml.EdxmlError as exc:
-            failure = exc.message_vi  # take_incoming answers the sender with a 02 as well
-        replies = self.edge.take_incoming(data, {})
-        if replies:
-            self.wake.set()  # our 01/02 are in the outbox: the sender sends them
+        failure = hand_over(self.edge, data, self.wake)
         try:
             self.client.update_status(doc_id, "fail" if failure else "done", failure)
         except AxisError as exc:
@@ -240,28 +206,10 @@ class AxisPoller(Loop):
 
 
 def main(argv: list[str] | None = None) -> None:
-    import faulthandler
-    import signal
-
     from services.interconnect.process import run_until_signalled
 
-    parser = argparse.ArgumentParser(description="Cổng liên thông của một cơ quan qua trục VDXP")
-    parser.add_argument("--agency", required=True)
-    parser.add_argument("--topology", required=True, type=Path)
-    parser.add_argument("--run-dir", required=True, type=Path)
-    parser.add_argument("--endpoint", required=True, help="the axis's endpoint, as in the SDK's properties")
-    parser.add_argument("--system-id", required=True)
-    parser.add_argument("--poll-seconds", type=float, default=30.0)
-    parser.add_argument("--metrics-port", type=int, default=0)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("pika").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll otherwise
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
-    secret = os.environ.get("VDXP_SECRET", "")
-    if not secret:
-        raise SystemExit("VDXP_SECRET is not set: the axis's secret for this system (never in a file of the repo)")
-    edge = build_edge(Topology.load(args.topology), args.agency, args.run_dir)
+    args, topology, secret = arguments("Cổng liên thông của một cơ quan qua trục VDXP", "VDXP_SECRET", 30.0, argv)
+    edge = build_edge(topology, args.agency, args.run_dir)
     client = AxisClient(args.endpoint, args.system_id, secret)
     wake = threading.Event()
     loops = [OutboxIntake(edge, wake), AxisSender(edge, client, wake),

@@ -1,9 +1,12 @@
-"""What the VDXP API of a hub keeps: connected systems and their agencies, packages waiting to be fetched, and
-packages sent (tables in models.py, VdxpBase; one database per hub, next to its relay log and directory).
+"""What the HTTP APIs of a hub keep (VDXP, vdxp_api.py; LGSP, lgsp_api.py): connected systems and their agencies,
+packages waiting to be fetched, and packages sent (tables in models.py, VdxpBase; one database per hub, next to its
+relay log and directory, shared by both APIs so that an agency is registered to one system of either protocol).
 
-Trust rules (docs/interconnect.md, "The VDXP API"):
-- a system is provisioned by the hub's operator (`congvan vdxp system-add`), with the agencies it may speak for;
-  its secret is generated then and shown once;
+Trust rules (docs/interconnect.md, "The VDXP API", "The LGSP API"):
+- a system is provisioned by the hub's operator (`congvan vdxp system-add`, `congvan lgsp system-add`), with the
+  agencies it may speak for; its secret is generated then and shown once. A VDXP secret is kept as it is (the HMAC
+  is recomputed with it); an LGSP secret, which its client sends, only as its SHA-256;
+- each API serves only the systems of its own protocol;
 - through `registerAgency` a system may add only sub-units of an agency already registered to it, never an
   agency another system holds, nor one an installation reaches over RabbitMQ (a topology agency) or that
   another hub serves;
@@ -12,6 +15,8 @@ Trust rules (docs/interconnect.md, "The VDXP API"):
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 import uuid
 from collections.abc import Iterable
@@ -25,8 +30,11 @@ from sqlalchemy.exc import IntegrityError
 from services.common.clock import VN_TZ, now_utc
 from services.common.db import Database
 from services.interconnect import identifiers
+from services.interconnect.axis import Refusal, Why
 from services.interconnect.models import VdxpAgency, VdxpReceived, VdxpSent, VdxpSystem
-from services.interconnect.vdxp import Code, VdxpError
+
+VDXP, LGSP = "vdxp", "lgsp"
+HASHED = "sha256:"
 
 PENDING = ("initial", "processing")   # listed by getReceivedEdocList until done or fail
 STATUS_DESC = {"initial": "Chờ nhận", "processing": "Đang xử lý", "done": "Đã nhận", "fail": "Nhận lỗi"}
@@ -58,26 +66,46 @@ class VdxpStore:
         database.create_all()
 
     # -- systems -------------------------------------------------------------------------------------------
-    def add_system(self, system_id: str, name: str = "", secret: str | None = None) -> str:
+    def add_system(self, system_id: str, name: str = "", secret: str | None = None, protocol: str = VDXP) -> str:
         """Create (or re-key) a system; returns its secret. Generated here, never stored in the repository."""
         secret = secret or secrets.token_urlsafe(32)
+        kept = secret if protocol == VDXP else HASHED + _digest(secret)
         with self.db.session() as s:
             row = s.get(VdxpSystem, system_id)
+            if row is not None and _protocol(row) != protocol:
+                raise Refusal(Why.CONFLICT, f"Mã hệ thống {system_id} đã dùng cho kết nối {_protocol(row).upper()}.",
+                              f"{system_id} is a {_protocol(row)} system")
             if row is None:
-                s.add(VdxpSystem(system_id=system_id, name=name, secret=secret, active=True, created_at=now_utc()))
+                s.add(VdxpSystem(system_id=system_id, name=name, secret=kept, active=True, created_at=now_utc(),
+                                 protocol=protocol))
             else:
-                row.secret, row.active = secret, True
+                row.secret, row.active = kept, True
                 row.name = name or row.name
         return secret
 
     def secret_of(self, system_id: str) -> str | None:
+        """A VDXP system's HMAC key (None for an unknown, inactive or LGSP system)."""
         with self.db.session() as s:
             row = s.get(VdxpSystem, system_id)
-            return row.secret if row is not None and row.active else None
+            return row.secret if row is not None and row.active and _protocol(row) == VDXP else None
 
-    def systems(self) -> list[str]:
+    def secret_matches(self, system_id: str, given: str, protocol: str = LGSP) -> bool:
+        """Whether `given` is the secret of an active system of `protocol`. The digests are compared in constant
+        time, and an unknown system costs the same comparison, so that neither timing nor the answer tells which
+        system ids exist."""
         with self.db.session() as s:
-            return list(s.scalars(select(VdxpSystem.system_id).where(VdxpSystem.active)))
+            row = s.get(VdxpSystem, system_id) if system_id else None
+            kept = row.secret if row is not None and row.active and _protocol(row) == protocol else ""
+        expected = kept[len(HASHED):] if kept.startswith(HASHED) else _digest(kept) if kept else "0" * 64
+        return hmac.compare_digest(expected.encode(), _digest(given).encode()) and bool(kept)
+
+    def systems(self, protocol: str = VDXP) -> list[str]:
+        return [system_id for system_id, _name in self.system_names(protocol)]
+
+    def system_names(self, protocol: str = VDXP) -> list[tuple[str, str]]:
+        with self.db.session() as s:
+            rows = s.scalars(select(VdxpSystem).where(VdxpSystem.active).order_by(VdxpSystem.system_id))
+            return [(r.system_id, r.name) for r in rows if _protocol(r) == protocol]
 
     # -- agencies ------------------------------------------------------------------------------------------
     def grant(self, system_id: str, organ_id: str, name: str = "", parent: str = "", **contact: str) -> None:
@@ -87,8 +115,8 @@ class VdxpStore:
         with self.db.session() as s:
             row = s.get(VdxpAgency, organ_id)
             if row is not None and row.active and row.system_id != system_id:
-                raise VdxpError(Code.CONFLICT, f"Cơ quan {organ_id} đã được đăng ký cho hệ thống khác.",
-                                f"{organ_id} belongs to {row.system_id}")
+                raise Refusal(Why.CONFLICT, f"Cơ quan {organ_id} đã được đăng ký cho hệ thống khác.",
+                              f"{organ_id} belongs to {row.system_id}")
             if row is None:
                 row = VdxpAgency(organ_id=organ_id, system_id=system_id)
                 s.add(row)
@@ -104,14 +132,20 @@ class VdxpStore:
             row = s.get(VdxpAgency, identifiers.normalize(organ_id))
             return Agency(row.organ_id, row.system_id, row.name, row.active, row.bound) if row else None
 
-    def agencies(self, system_id: str | None = None, *, active: bool | None = True) -> list[Agency]:
+    def agencies(self, system_id: str | None = None, *, active: bool | None = True,
+                 protocol: str | None = None) -> list[Agency]:
+        """The agencies of one system, or of every system (of one protocol, when given)."""
         with self.db.session() as s:
             q = select(VdxpAgency).order_by(VdxpAgency.organ_id)
             if system_id is not None:
                 q = q.where(VdxpAgency.system_id == system_id)
             if active is not None:
                 q = q.where(VdxpAgency.active == active)
-            return [Agency(r.organ_id, r.system_id, r.name, r.active, r.bound) for r in s.scalars(q)]
+            rows = list(s.scalars(q))
+        if protocol is not None:
+            mine = set(self.systems(protocol))
+            rows = [r for r in rows if r.system_id in mine]
+        return [Agency(r.organ_id, r.system_id, r.name, r.active, r.bound) for r in rows]
 
     def contacts(self) -> dict[str, dict[str, str]]:
         with self.db.session() as s:
@@ -168,11 +202,15 @@ class VdxpStore:
                 VdxpReceived.system_id == system_id, VdxpReceived.status.in_(PENDING),
                 VdxpReceived.message_type == message_type)) or 0)
 
-    def waiting(self) -> int:
-        """Packages of every system not yet acknowledged (done or fail): the gauge of a stalled vendor system."""
+    def waiting(self, protocol: str = VDXP) -> int:
+        """Packages of the systems of one protocol not yet acknowledged (done or fail): the gauge of a stalled
+        system."""
+        systems = self.systems(protocol)
+        if not systems:
+            return 0
         with self.db.session() as s:
-            return int(s.scalar(select(func.count()).select_from(VdxpReceived)
-                                .where(VdxpReceived.status.in_(PENDING))) or 0)
+            return int(s.scalar(select(func.count()).select_from(VdxpReceived).where(
+                VdxpReceived.status.in_(PENDING), VdxpReceived.system_id.in_(systems))) or 0)
 
     def body(self, system_id: str, doc_id: str) -> bytes:
         with self.db.session() as s:
@@ -190,8 +228,8 @@ class VdxpStore:
             if row.status == status:
                 return False, _snapshot(row)
             if row.status in FINAL:
-                raise VdxpError(Code.CONFLICT, f"Gói tin {doc_id} đã ở trạng thái cuối “{row.status}”.",
-                                f"{doc_id}: {row.status} -> {status} refused")
+                raise Refusal(Why.CONFLICT, f"Gói tin {doc_id} đã ở trạng thái cuối “{row.status}”.",
+                              f"{doc_id}: {row.status} -> {status} refused")
             row.status, row.status_desc, row.updated_at = status, description or STATUS_DESC[status], now_utc()
             return True, _snapshot(row)
 
@@ -258,6 +296,13 @@ def _aware(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
-def _not_found(doc_id: str) -> VdxpError:
-    return VdxpError(Code.NOT_FOUND, f"Không tìm thấy gói tin có mã {doc_id or '(trống)'}.",
-                     f"unknown docId {doc_id!r}")
+def _not_found(doc_id: str) -> Refusal:
+    return Refusal(Why.NOT_FOUND, f"Không tìm thấy gói tin có mã {doc_id or '(trống)'}.", f"unknown docId {doc_id!r}")
+
+
+def _protocol(row: VdxpSystem) -> str:
+    return row.protocol or VDXP   # rows from before the column existed are VDXP systems
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()

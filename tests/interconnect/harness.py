@@ -185,3 +185,22 @@ def edoc(topology: Topology, sender: str, recipients: list[str], number: int, at
                   "page_amount": 1, "appendixes": [], "direction": False},
         "response_for": [], "steering_type": 0, "trace": [], "attachments": attachments,
     }
+
+
+def foreign_package(number: int, sender: str, sender_name: str, notation: str, recipients: list[str],
+                    attachments: list | None = None) -> tuple[dict[str, Any], bytes]:
+    """An edoc (header, edXML) from an agency the topology does not list (one on an HTTP axis), addressed to
+    `recipients` by id; built like `edoc`'s, with a small PDF attached unless `attachments` are given."""
+    import copy
+
+    from services.interconnect import edxml
+    from services.interconnect.topology import AgencySpec
+
+    topology = Topology(hubs=(), agencies=(AgencySpec(sender, sender_name, notation, "", "", 0, 0),))
+    header = copy.deepcopy(edoc(topology, sender, [], number, []))
+    header["to"] = [{"organ_id": r, "organ_name": r} for r in recipients]
+    header["document_id"] = f"{sender},2026/11/21,{number}/{notation}"
+    header["code_notation"] = notation
+    data = edxml.build_edoc(header, attachments or [({"name": "cong-van.pdf", "content_type": "application/pdf"},
+                                                     b"%PDF-1.7 test " * 100)])
+    return header, data

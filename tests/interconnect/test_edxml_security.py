@@ -36,6 +36,31 @@ def _zip(members: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
+def hostile_packages(good: bytes) -> dict[str, bytes]:
+    """Every case of this module a hub's HTTP API meets through its own send operation (test_vdxp_api,
+    test_lgsp_api), made from a good package of the caller's sender: each must be refused as invalid edXML."""
+    return {
+        "malformed": b"<edXML><edXMLEnvelope><unclosed></edXML>",
+        "xxe": b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><edXML>&e;</edXML>',
+        "laughs": b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aa"><!ENTITY b "&a;&a;&a;">]><edXML>&b;</edXML>',
+        "deep": good.replace(b"<edXML:Subject>", b"<edXML:Subject>" + b"<a>" * 200 + b"</a>" * 200),
+        "corrupt zip": _with_attachment(b"PK\x03\x04garbage", "application/zip"),
+        "doctype behind a comment": b'<?xml version="1.0"?>\n<!-- <a> -->\n<!DOCTYPE edXML [<!ENTITY l0 "lol">]>'
+                                    + good[good.index(b"<edXML xmlns"):],
+        "entity without doctype": good.replace(b"<edXML:Subject>", b"<edXML:Subject>&xxe;"),
+        "utf-16": good.decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"),
+        "invalid base64": _with_attachment(b"abcdef", "application/pdf").replace(base64.b64encode(b"abcdef"),
+                                                                                   b"YWJj*GVm"),
+        "unknown namespace": good.replace(edxml.NS_QCVN.encode(), b"urn:example:other"),
+    }
+
+
+def zip_bomb(sender: str) -> bytes:
+    """A package from `sender` whose zipped attachment expands to 40 MiB of zeros (refused as too large)."""
+    bomb = _with_attachment(_zip({"van-ban.pdf": b"\0" * (40 * 2**20)}), "application/zip")
+    return bomb.replace(b"000.00.00.H60", sender.encode())
+
+
 def test_malformed_xml_is_a_format_error():
     error = _reason(b'<?xml version="1.0"?><edXML><edXML:edXMLEnvelope></edXML>')
     assert error.reason == "FORMAT_ERROR"

@@ -8,7 +8,6 @@ RabbitMQ both ways, and meet the same relay, relay log and statuses.
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import re
 import subprocess
@@ -26,8 +25,8 @@ from services.interconnect.directory import Directory
 from services.interconnect.models import DirectoryBase, HubBase
 from services.interconnect.relaylog import RelayLog
 from tests.interconnect.conftest import H60_A, H60_B, make_topology
-from tests.interconnect.harness import REPO, Network, edoc, wait_for
-from tests.interconnect.test_edxml_security import _with_attachment, _zip
+from tests.interconnect.harness import REPO, Network, edoc, foreign_package, wait_for
+from tests.interconnect.test_edxml_security import hostile_packages, zip_bomb
 from tests.interconnect.vdxp_client import SdkClient, days_ago
 
 SYSTEM = "vxp.saas.09"
@@ -99,15 +98,7 @@ def _no_null(client: SdkClient, operation: str, params: dict[str, str] | None = 
 
 
 def _package(number: int, sender: str, recipients: list[str], attachments=None) -> tuple[dict, bytes]:
-    """An edoc from a VDXP agency (not in the topology, so the header is adapted from the harness's)."""
-    header = copy.deepcopy(edoc(make_topology("x."), H60_A, [H60_B], number, []))
-    header["from"] = {**header["from"], "organ_id": sender, "organ_name": "Bộ Tài chính"}
-    header["to"] = [{"organ_id": r, "organ_name": r} for r in recipients]
-    header["document_id"] = f"{sender},2026/11/21,{number}/BTC-VP"
-    header["code_notation"] = "BTC-VP"
-    data = edxml.build_edoc(header, attachments or [({"name": "cong-van.pdf", "content_type": "application/pdf"},
-                                                     b"%PDF-1.7 test " * 100)])
-    return header, data
+    return foreign_package(number, sender, "Bộ Tài chính", "BTC-VP", recipients, attachments)
 
 
 def _registered(net: Network, organ: str, kind_prefix: str = "edoc") -> list[dict]:
@@ -149,26 +140,11 @@ def test_every_refusal_gets_its_documented_error(axis):
                                        b"x" * (MAX_BYTES + 10))])[1]
     _expect(client.send_edoc(ROOT, big), 413, "6")
 
-    hostile = {
-        "malformed": b"<edXML><edXMLEnvelope><unclosed></edXML>",
-        "xxe": b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><edXML>&e;</edXML>',
-        "laughs": b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aa"><!ENTITY b "&a;&a;&a;">]><edXML>&b;</edXML>',
-        "deep": good.replace(b"<edXML:Subject>", b"<edXML:Subject>" + b"<a>" * 200 + b"</a>" * 200),
-        "corrupt zip": _with_attachment(b"PK\x03\x04garbage", "application/zip"),
-        "doctype behind a comment": b'<?xml version="1.0"?>\n<!-- <a> -->\n<!DOCTYPE edXML [<!ENTITY l0 "lol">]>'
-                                    + good[good.index(b"<edXML xmlns"):],
-        "entity without doctype": good.replace(b"<edXML:Subject>", b"<edXML:Subject>&xxe;"),
-        "utf-16": good.decode().replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"),
-        "invalid base64": _with_attachment(b"abcdef", "application/pdf").replace(base64.b64encode(b"abcdef"),
-                                                                                   b"YWJj*GVm"),
-        "unknown namespace": good.replace(edxml.NS_QCVN.encode(), b"urn:example:other"),
-        "duplicate recipient": _package(5, ROOT, [H60_B, H60_B])[1],
-    }
+    hostile = {**hostile_packages(good), "duplicate recipient": _package(5, ROOT, [H60_B, H60_B])[1]}
     for name, data in hostile.items():
         body = _expect(client.send_edoc(ROOT, data), 400, "5")
         assert "root:" not in body["ErrorDesc"], name  # /etc/passwd was never read
-    bomb = _with_attachment(_zip({"van-ban.pdf": b"\0" * (40 * 2**20)}), "application/zip")
-    _expect(client.send_edoc(ROOT, bomb.replace(b"000.00.00.H60", ROOT.encode())), 413, "6")
+    _expect(client.send_edoc(ROOT, zip_bomb(ROOT)), 413, "6")
 
     _expect(client.get_edoc("00000000-0000-0000-0000-000000000000"), 404, "7")
     _expect(client.update_status("00000000-0000-0000-0000-000000000000", "done"), 404, "7")
