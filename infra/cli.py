@@ -22,6 +22,7 @@ PLUGINS = [
     "services.interconnect.cli",
     "services.interconnect.ops_cli",
     "services.interconnect.vdxp_cli",
+    "services.interconnect.lgsp_cli",
     "services.signing.cli",
     "services.storage.cli",
     "services.registry.cli",

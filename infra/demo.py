@@ -28,7 +28,7 @@ STACK_DIR = DEMO_DIR / "stack"
 ACCOUNTS_FILE = DEMO_DIR / "accounts.txt"
 DIRECTORY_FILE = REPO / "infra" / "demo" / "agencies.json"
 TSA_PORT = 19230
-HTTP_APIS = ("vdxp",)   # a hub's HTTP APIs, each run when the topology's extra.<protocol>_api names it
+HTTP_APIS = ("vdxp", "lgsp")   # a hub's HTTP APIs, each run when the topology's extra.<protocol>_api names it
 
 
 def demo_stack() -> Stack:
@@ -77,6 +77,10 @@ def up(fresh: bool = False, topology: Topology = DEMO) -> None:
     if topology.extra.get("vdxp_api"):
         _say(f"  VDXP API:   http://127.0.0.1:{topology.extra['vdxp_api']['port']}/ (a vendor system: "
              f"congvan vdxp system-add SYSTEM_ID --agency ORGAN_ID --run-dir {DEMO_DIR})")
+    if topology.extra.get("lgsp_api"):
+        lgsp_api = topology.extra["lgsp_api"]
+        _say(f"  LGSP API:   http://127.0.0.1:{lgsp_api['port']}/v1/ (hub {lgsp_api['hub']}; an LGSP client: "
+             f"congvan lgsp system-add SYSTEM_ID --agency ORGAN_ID --hub {lgsp_api['hub']} --run-dir {DEMO_DIR})")
     _say(f"\nTài khoản dùng thử (tên đăng nhập, mật khẩu, vai trò, họ tên; lưu cả trong {ACCOUNTS_FILE}):")
     _say(accounts)
     _say("Stop with: ./congvan down")
@@ -189,7 +193,7 @@ class Deployment:
                 env=agency_env, port=agency.services_metrics_port,
                 health_url=f"http://127.0.0.1:{agency.services_metrics_port}/healthz", restart=self.restart))
             # The RabbitMQ edge, or the client edge of the HTTP axis the installation is on (its secret comes from
-            # this process's environment: VDXP_SECRET or VDXP_SECRET_FILE).
+            # this process's environment: LGSP_SECRET / VDXP_SECRET or their _FILE).
             waits.append(procs.spawn(
                 self.table, f"edge.{agency.organ_id}",
                 _py("-m", self.topology.edge_module(agency.organ_id), "--agency", agency.organ_id, *common,

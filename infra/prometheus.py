@@ -19,10 +19,13 @@ def scrape_targets(topology: Topology) -> dict[str, list[dict]]:
              for a in topology.installations()]
     # The gateway's metrics listener, never its web port (where /metrics is not served).
     gateway = [{"targets": [f"127.0.0.1:{topology.gateway_metrics_port}"]}] if topology.gateway_metrics_port else []
-    vdxp_api = topology.extra.get("vdxp_api")
-    vdxp = [{"targets": [f"127.0.0.1:{vdxp_api['metrics_port']}"], "labels": {"hub": vdxp_api["hub"]}}] \
-        if vdxp_api else []
-    return {"hub": hubs, "agency_services": services, "edge": edges, "gateway": gateway, "vdxp_api": vdxp}
+    jobs = {"hub": hubs, "agency_services": services, "edge": edges, "gateway": gateway}
+    # A hub's HTTP APIs (VDXP, LGSP), where the topology runs them.
+    for name in ("vdxp_api", "lgsp_api"):
+        http_api = topology.extra.get(name)
+        if http_api:
+            jobs[name] = [{"targets": [f"127.0.0.1:{http_api['metrics_port']}"], "labels": {"hub": http_api["hub"]}}]
+    return jobs
 
 
 def config(topology: Topology, ports: StackPorts, rule_files: list[str] | None = None,

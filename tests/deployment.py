@@ -27,6 +27,8 @@ def e2e_topology() -> Topology:
                     gateway_metrics_port=procs.free_port(),
                     extra={"namespace": f"e2e{secrets.token_hex(3)}.",
                            "vdxp_api": {"hub": "national", "port": procs.free_port(),
+                                        "metrics_port": procs.free_port()},
+                           "lgsp_api": {"hub": "H60", "port": procs.free_port(),
                                         "metrics_port": procs.free_port()}})
 
 

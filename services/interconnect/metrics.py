@@ -45,6 +45,19 @@ HELD_BY_OWN_FAILURE = Counter("congvan_held_by_own_failure_total",
                               "was away (nothing counted against the queue's delivery limit)", ["loop"])
 VDXP_WAITING = Gauge("congvan_vdxp_packages_waiting", "Packages kept for VDXP systems, not yet done or failed",
                      ["hub"])
+LGSP_CALLS = Counter("congvan_lgsp_calls_total", "Calls to a hub's LGSP API, by operation and error code",
+                     ["hub", "operation", "code"])
+LGSP_DURATION = Histogram("congvan_lgsp_call_seconds", "Time to answer an LGSP API call", ["hub", "operation"],
+                          buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+LGSP_WAITING = Gauge("congvan_lgsp_packages_waiting", "Packages kept for LGSP systems, not yet done or failed",
+                     ["hub"])
+# An agency's client edge on an LGSP (lgsp_edge.py).
+LGSP_EDGE_CALLS = Counter("congvan_lgsp_edge_calls_total", "Calls an edge made to its LGSP, by operation and "
+                          "error code (unreachable: no answer)", ["agency", "operation", "code"])
+LGSP_EDGE_CONFIGURATION = Gauge("congvan_lgsp_edge_configuration_error",
+                                "1 while an edge has stopped calling its LGSP because the axis refused its system id, "
+                                "secret (15) or sender registration (19); the code is in the label",
+                                ["agency", "code"])
 
 
 class QueuePoller:

@@ -218,3 +218,37 @@ class VdxpSent(VdxpBase):
 
 add_later_columns(VdxpBase.metadata, {"vdxp_system": ("protocol",)})
 
+
+# --- an agency's client edge on an HTTP axis (EdgeBase; lgsp_edge.py) --------------------------------------
+class EdgeAxisSend(EdgeBase):
+    """How sending one outbox row to the axis went: tries, the next one, and its end (sent, refused, duplicate).
+    A row without an `outcome` is still to send; everything here survives a restart."""
+
+    __tablename__ = "edge_axis_send"
+
+    message_id: Mapped[str] = mapped_column(String(128), primary_key=True)   # the edge_outbox row
+    status_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # axis.status_key
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)   # sent | refused | duplicate
+    code: Mapped[int | None] = mapped_column(Integer, nullable=True)         # the axis's last error code
+    detail: Mapped[str] = mapped_column(Text, default="")
+    axis_doc_id: Mapped[str] = mapped_column(String(128), default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EdgeAxisAck(EdgeBase):
+    """The acknowledgement (updateStatus done or fail) owed for one package fetched from the axis: sent once per
+    (docId, status), retried with back-off until the axis has it."""
+
+    __tablename__ = "edge_axis_ack"
+
+    doc_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))                          # done | fail
+    description: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    acked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    detail: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

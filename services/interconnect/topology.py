@@ -9,8 +9,8 @@ join an installation the same way (the hubs' directories record it). Provincial 
 their province and forward the rest to the national hub, which also serves agencies attached to it directly
 (ministries, Văn phòng Chính phủ).
 
-An agency whose `hub` names an HTTP axis instead of one of our hubs (CLIENT_AXES: `vdxp`, the national axis's API)
-reaches it through that axis's client edge instead of the RabbitMQ edge; its endpoint and
+An agency whose `hub` names an HTTP axis instead of one of our hubs (CLIENT_AXES: `vdxp`, the national axis's API;
+`lgsp`, a provincial LGSP) reaches it through that axis's client edge instead of the RabbitMQ edge; its endpoint and
 system id are in `extra.axis_clients[organ id]` or on the edge's command line, its secret never in a topology.
 """
 
@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 EDGE_MODULE = "services.interconnect.edge"
-CLIENT_AXES = {"vdxp": "services.interconnect.vdxp_edge"}
+CLIENT_AXES = {"vdxp": "services.interconnect.vdxp_edge", "lgsp": "services.interconnect.lgsp_edge"}
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,8 @@ DEMO = Topology(
     ),
     gateway_port=8080,
     gateway_metrics_port=19209,
-    # The national hub's VDXP HTTP API (services/interconnect/vdxp_api.py): vendor systems on the SDK connect here.
-    extra={"vdxp_api": {"hub": "national", "port": 19290, "metrics_port": 19291}},
+    # The national hub's VDXP HTTP API (services/interconnect/vdxp_api.py): vendor systems on the SDK connect here;
+    # Tuyên Quang's hub's LGSP API (lgsp_api.py): document systems that are clients of a provincial LGSP.
+    extra={"vdxp_api": {"hub": "national", "port": 19290, "metrics_port": 19291},
+           "lgsp_api": {"hub": "H60", "port": 19292, "metrics_port": 19293}},
 )

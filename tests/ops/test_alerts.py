@@ -67,4 +67,4 @@ def test_generated_config_with_the_rules_passes_promtool(tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     assert f"SUCCESS: {len(alert_rules())} rules found" in out.stdout + out.stderr
     jobs = {j["job_name"] for j in yaml.safe_load(path.read_text())["scrape_configs"]}
-    assert jobs == {"rabbitmq", "hub", "agency_services", "edge", "gateway", "vdxp_api"}
+    assert jobs == {"rabbitmq", "hub", "agency_services", "edge", "gateway", "vdxp_api", "lgsp_api"}

@@ -1,14 +1,16 @@
 """The demo's shape (issue 16 item 6): two provincial installations with several agencies each and the national
 hub with Văn phòng Chính phủ, one services process and one edge per installation; `congvan status` lists the
-installations with the agencies each hosts, those added by onboarding included."""
+installations with the agencies each hosts, those added by onboarding included, and how an installation on an HTTP
+axis reaches it."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 from infra.demo import _onboarded, installations_text
 from infra.prometheus import scrape_targets
-from services.interconnect.topology import DEMO
+from services.interconnect.topology import DEMO, AgencySpec
 
 
 def test_the_demo_is_two_provincial_installations_and_the_national_one():
@@ -41,3 +43,21 @@ def test_status_lists_installations_with_their_hosted_and_onboarded_agencies(tmp
     assert "Sở Tư pháp tỉnh Tuyên Quang (thêm khi đang chạy, ngừng sử dụng)" in tuyen_quang
     assert "000.00.00.G22 (national)" in text and "Văn phòng Chính phủ" in text
     assert _onboarded(tmp_path / "nothing") == []
+
+
+def test_an_installation_on_an_http_axis_runs_its_client_edge_and_status_shows_how_it_is_reached():
+    lgsp = AgencySpec("000.00.20.H60", "Sở Giáo dục và Đào tạo tỉnh Tuyên Quang", "SGDĐT", "lgsp", "Tuyên Quang", 0, 0)
+    vdxp = AgencySpec("000.00.00.G09", "Bộ Tài chính", "BTC", "vdxp", "Hà Nội", 0, 0)
+    topology = dataclasses.replace(DEMO, agencies=(*DEMO.agencies, lgsp, vdxp), extra={
+        **DEMO.extra, "axis_clients": {lgsp.organ_id: {"endpoint": "https://lgsp.tuyenquang.gov.vn/api",
+                                                       "system_id": "H60.TQ.001"}}})
+    assert topology.edge_module("000.00.00.H60") == "services.interconnect.edge"
+    assert topology.edge_module(lgsp.organ_id) == "services.interconnect.lgsp_edge"
+    assert topology.edge_module(vdxp.organ_id) == "services.interconnect.vdxp_edge"
+    text = installations_text(topology)
+    assert "000.00.20.H60 (lgsp: https://lgsp.tuyenquang.gov.vn/api, hệ thống H60.TQ.001)" in text
+    assert "000.00.00.G09 (vdxp)" in text  # given on its edge's command line instead
+    # The demo's hubs serve their HTTP APIs: both are scraped, on Tuyên Quang's hub for LGSP.
+    targets = scrape_targets(DEMO)
+    assert targets["lgsp_api"][0]["labels"] == {"hub": "H60"}
+    assert targets["vdxp_api"][0]["labels"] == {"hub": "national"}

@@ -1,0 +1,291 @@
+"""An installation on an LGSP (services/interconnect/lgsp_edge.py) exchanging documents and statuses with
+installations on RabbitMQ. The LGSP is our own Tuyên Quang hub's LGSP API: two real processes over HTTP (the
+installation's LGSP edge and the hub's API), with the real hubs, edges and stand-in registries around them. The edge
+retries on a short schedule here (0.5 s doubling to 2 s; 30 s to 480 s in production).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+
+import pytest
+
+from infra.procs import free_port
+from services.common.db import Database
+from services.common.settings import CommonSettings
+from services.interconnect import broker
+from services.interconnect.models import EdgeAxisAck, EdgeAxisSend, EdgeBase, EdgeOutbox
+from services.interconnect.topology import AgencySpec, Topology
+from tests.interconnect.conftest import H17_A, H60_A, make_topology
+from tests.interconnect.harness import REPO, Network, edoc, wait_for
+from tests.interconnect.lgsp_client import LgspTestClient
+from tests.interconnect.test_lgsp_api import start_lgsp_api, system_add
+from tests.interconnect.test_relay_lifecycle import _status, _view
+
+SYSTEM = "H60.TQ.005"
+LG = "000.00.20.H60"          # Sở Giáo dục và Đào tạo: its document system is a client of Tuyên Quang's LGSP
+LOCKED = "000.00.15.H60"      # disabled by the province's operator: locked in the directory
+UNKNOWN = "000.00.99.H60"
+
+
+def _topology(base: str) -> Topology:
+    plain = make_topology("")
+    # `hub: lgsp`: no hub of ours serves it over RabbitMQ; its edge is the LGSP client adapter, which reaches the
+    # axis as extra.axis_clients says (the secret only in its environment).
+    agency = AgencySpec(LG, "Sở Giáo dục và Đào tạo tỉnh Tuyên Quang", "SGDĐT", "lgsp", "Tuyên Quang", 0, 0)
+    topology = Topology(hubs=plain.hubs, agencies=(*plain.agencies, agency), extra=dict(plain.extra))
+    topology.extra["directory"] = [
+        *({"organ_id": a.organ_id, "name": a.name, "parent": a.parent, "hub": "H60" if a.hub == "lgsp" else a.hub}
+          for a in topology.agencies),
+        {"organ_id": LOCKED, "name": "Sở Du lịch tỉnh Tuyên Quang", "hub": "H60", "locked": True}]
+    topology.extra["axis_clients"] = {LG: {"endpoint": base, "system_id": SYSTEM}}
+    return topology
+
+
+@pytest.fixture(scope="module")
+def installations(rabbit_admin, stack_env, tmp_path_factory):
+    port = free_port()
+    topology = _topology(f"http://127.0.0.1:{port}/lgsp/api")
+    run_dir = tmp_path_factory.mktemp("lgsp-edge") / "run"
+    run_dir.mkdir()
+    (run_dir / "topology.json").write_text(topology.to_json())
+    try:
+        creds = broker.provision(rabbit_admin, topology, run_dir, delivery_limit=3)
+        net = Network(topology, creds, run_dir, {"RABBIT_API_URI": stack_env["RABBIT_API_URI"]})
+        try:
+            net.start([H60_A, H17_A])
+            net.env["LGSP_SECRET"] = system_add(net, SYSTEM, LG)
+            net.lgsp_api = start_lgsp_api(net, port)
+            net.start_registry(LG)
+            start_lgsp_edge(net)
+            net.wait_healthy()
+            net.axis = LgspTestClient(f"http://127.0.0.1:{port}/lgsp/api", SYSTEM, net.env["LGSP_SECRET"])
+            yield net
+        finally:
+            net.stop()
+    finally:
+        broker.unprovision(rabbit_admin, topology)
+
+
+def start_lgsp_edge(net: Network, secret: str | None = None) -> None:
+    """The installation's edge as the topology chooses it (`Topology.edge_module`): endpoint and system id from
+    the topology, the secret from its environment (`secret` instead of the issued one, when given)."""
+    port = net.procs[f"edge:{LG}"][1] if f"edge:{LG}" in net.procs else free_port()
+    issued = net.env
+    if secret is not None:
+        net.env = {**issued, "LGSP_SECRET": secret}
+    try:
+        net._spawn(f"edge:{LG}", ["-m", net.topology.edge_module(LG), "--agency", LG, "--topology",
+                                  str(net.run_dir / "topology.json"), "--run-dir", str(net.run_dir),
+                                  "--poll-seconds", "0.5", "--retry-first", "0.5", "--retry-cap", "2",
+                                  "--metrics-port", str(port)], port)
+    finally:
+        net.env = issued
+
+
+def _attachment(net: Network, sender: str) -> dict:
+    data = os.urandom(30_000)
+    return {"content_id": "cid:1", "name": "Công văn.pdf", "content_type": "application/pdf", "description": "",
+            "size": len(data), "sha256": net.put_blob(sender, data)}
+
+
+def _registered(net: Network, organ: str, document_id: str, kind: str = "edoc") -> list[dict]:
+    return [r for r in net.call(organ, "registered") if r["kind"].startswith(kind) and r["document_id"] == document_id]
+
+
+def _codes(net: Network, organ: str, document_id: str) -> list[str]:
+    return sorted(r["package"]["status_code"] for r in _registered(net, organ, document_id, "status"))
+
+
+def _edge_rows(net: Network, model: type, **where: str) -> list:
+    db = Database("edge", LG, EdgeBase.metadata, CommonSettings(data_dir=net.data_dir))
+    try:
+        with db.session() as s:
+            rows = [r for r in s.query(model).all() if all(getattr(r, k) == v for k, v in where.items())]
+            s.expunge_all()
+            return rows
+    finally:
+        db.dispose()
+
+
+def _sends(net: Network, document_id: str, kind: str = "edoc") -> list[tuple[EdgeOutbox, EdgeAxisSend | None]]:
+    sends = {r.message_id: r for r in _edge_rows(net, EdgeAxisSend)}
+    return [(o, sends.get(o.message_id)) for o in _edge_rows(net, EdgeOutbox, document_id=document_id, kind=kind)]
+
+
+def _metrics(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        return response.read().decode()
+
+
+def _health(port: int) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def _edge_status(net: Network) -> str:
+    return subprocess.run([sys.executable, "-c", "from infra.cli import main; main()", "lgsp", "edge-status",
+                           "--agency", LG, "--run-dir", str(net.run_dir)], cwd=REPO, env=net.env,
+                          capture_output=True, text=True, check=True).stdout
+
+
+def test_the_lgsp_installation_sends_and_gets_statuses_01_to_06(installations):
+    net = installations
+    package = edoc(net.topology, LG, [H60_A, H17_A], 1, [_attachment(net, LG)])
+    net.call(LG, "send_package", package)
+    (row,) = wait_for(lambda: _registered(net, H60_A, package["document_id"]), what="the document at H60_A")
+    got = row["package"]
+    assert [t["organ_id"] for t in got["trace"]][-1] == "hub.H60"
+    assert net.read_blob(H60_A, got["attachments"][0]["sha256"])  # the attachment crossed intact
+    (far,) = wait_for(lambda: _registered(net, H17_A, package["document_id"]), what="the document in Đà Nẵng")
+    assert [t["organ_id"] for t in far["package"]["trace"]][-3:] == ["hub.H60", "hub.national", "hub.H17"]
+
+    steps = [("03", "Đã tiếp nhận, vào sổ văn bản đến số 7"), ("04", "Đã phân công xử lý"), ("05", "Đang xử lý"),
+             ("06", "Đã hoàn thành xử lý")]
+    for second, (code, text) in enumerate(steps, start=1):
+        net.call(H60_A, "send_status", _status(net, H60_A, LG, got, code, text, second))
+    wait_for(lambda: [r for r in _registered(net, LG, package["document_id"], "status")
+                      if r["package"]["from"]["organ_id"] == H60_A and r["package"]["status_code"] == "06"],
+             what="06 at the LGSP installation")
+    view = wait_for(lambda: (v := _view(net, LG, package["document_id"], H60_A)) and v[0] == "06" and v,
+                    what="the LGSP installation's view at 06")
+    assert sorted(view[1].split(",")) == ["01", "03", "04", "05", "06"]
+    wait_for(lambda: (v := _view(net, LG, package["document_id"], H17_A)) and v[0] == "01", what="01 from Đà Nẵng")
+    # Every package fetched from the axis was acknowledged (updateStatus done), once each.
+    wait_for(lambda: net.axis.received("status") == [], what="every status acknowledged")
+    acks = wait_for(lambda: (a := _edge_rows(net, EdgeAxisAck)) and all(r.acked_at for r in a) and a,
+                    what="every acknowledgement recorded")
+    assert {a.status for a in acks} == {"done"}
+
+
+def test_a_rabbitmq_installation_sends_to_the_lgsp_one_and_a_restart_loses_nothing(installations):
+    net = installations
+    package = edoc(net.topology, H60_A, [LG], 2, [_attachment(net, H60_A)])
+    net.call(H60_A, "send_package", package)
+    (row,) = wait_for(lambda: _registered(net, LG, package["document_id"]), what="the document over LGSP")
+    assert net.read_blob(LG, row["package"]["attachments"][0]["sha256"])
+    wait_for(lambda: _codes(net, H60_A, package["document_id"]) == ["01"], what="01 from the LGSP installation")
+    net.call(LG, "send_status", _status(net, LG, H60_A, row["package"], "02", "Từ chối: gửi nhầm cơ quan", 9))
+    wait_for(lambda: _codes(net, H60_A, package["document_id"]) == ["01", "02"], what="02 at the sender")
+
+    # The LGSP edge is killed; packages sent meanwhile wait on the axis, and arrive once after its restart.
+    net.kill(f"edge:{LG}", signal.SIGKILL)
+    later = [edoc(net.topology, H60_A, [LG], 10 + i, []) for i in range(3)]
+    for item in later:
+        net.call(H60_A, "send_package", item)
+    start_lgsp_edge(net)
+    net.wait_healthy()
+    for item in later:
+        wait_for(lambda i=item: _registered(net, LG, i["document_id"]), what="a package after restart")
+        wait_for(lambda i=item: _codes(net, H60_A, i["document_id"]) == ["01"], what="its 01")
+    wait_for(lambda: net.axis.received("edoc") == [], what="every package acknowledged")
+    for item in [package, *later]:
+        assert len(_registered(net, LG, item["document_id"])) == 1
+        assert _codes(net, H60_A, item["document_id"]) in (["01"], ["01", "02"])
+
+
+def test_while_the_axis_is_away_sending_backs_off_and_resumes_once(installations):
+    net = installations
+    net.kill("lgsp:H60", signal.SIGTERM)
+    package = edoc(net.topology, LG, [H60_A], 30, [])
+    net.call(LG, "send_package", package)
+    # Tried, failed for want of an answer, and scheduled again; progress is in the edge's database.
+    wait_for(lambda: (s := _sends(net, package["document_id"])) and s[0][1] is not None and s[0][1].attempts >= 2,
+             what="two tries while the axis is away")
+    (outbox, tried), = _sends(net, package["document_id"])
+    assert outbox.sent_at is None and tried.outcome is None and tried.code is None and tried.next_at is not None
+    assert "không kết nối được trục LGSP" in tried.detail
+    status = _edge_status(net)
+    assert f"Mã hệ thống (X-SystemId): {SYSTEM}" in status and "không in ra" in status
+    assert re.search(r"edoc .*30/SGDĐT-VX: đã thử \d+ lần", status)
+    assert net.env["LGSP_SECRET"] not in status
+
+    net._spawn("lgsp:H60", net.lgsp_api, net.procs["lgsp:H60"][1])
+    net.wait_healthy()
+    wait_for(lambda: _registered(net, H60_A, package["document_id"]), what="the document once the axis is back")
+    wait_for(lambda: _codes(net, LG, package["document_id"]) == ["01"], what="its 01")
+    (outbox, tried), = _sends(net, package["document_id"])
+    assert outbox.sent_at is not None and tried.outcome == "sent" and tried.axis_doc_id
+    assert len(_registered(net, H60_A, package["document_id"])) == 1
+
+
+def test_a_recipient_the_axis_refuses_gets_a_02_with_the_reason_and_nothing_is_resent(installations):
+    net = installations
+    unknown = edoc(net.topology, LG, [H60_A], 40, [])
+    unknown["to"] = [{"organ_id": UNKNOWN, "organ_name": "Sở không có"}]
+    locked = edoc(net.topology, LG, [H60_A], 41, [])
+    locked["to"] = [{"organ_id": LOCKED, "organ_name": "Sở Du lịch tỉnh Tuyên Quang"}]
+    for package, code, organ in ((unknown, 18, UNKNOWN), (locked, 23, LOCKED)):
+        net.call(LG, "send_package", package)
+        (row,) = wait_for(lambda p=package: _registered(net, LG, p["document_id"], "status:02"),
+                          what=f"the local 02 for code {code}")
+        assert row["package"]["on_behalf_of"] == organ
+        assert f"mã {code}" in row["package"]["description"] and organ in row["package"]["description"]
+        (_outbox, tried), = _sends(net, package["document_id"])
+        assert (tried.outcome, tried.code, tried.attempts) == ("refused", code, 1)
+    # A package real receivers would refuse is refused before it leaves, as on the RabbitMQ edge.
+    unbuildable = edoc(net.topology, LG, [H60_A], 42, [])
+    unbuildable["code_notation"] = "không hợp lệ?"
+    net.call(LG, "send_package", unbuildable)
+    (row,) = wait_for(lambda: _registered(net, LG, unbuildable["document_id"], "status:02"), what="the local 02")
+    assert row["package"]["on_behalf_of"] == H60_A and "Không gửi được" in row["package"]["description"]
+    assert _sends(net, unbuildable["document_id"]) == []
+
+
+def test_a_status_written_twice_is_sent_once(installations):
+    net = installations
+    package = edoc(net.topology, H60_A, [LG], 50, [])
+    net.call(H60_A, "send_package", package)
+    (row,) = wait_for(lambda: _registered(net, LG, package["document_id"]), what="the document")
+    first = _status(net, LG, H60_A, row["package"], "03", "Đã vào sổ văn bản đến số 15", 1)
+    again = {**first, "message_id": f"{first['message_id']}|again", "timestamp": "2026-11-21T10:05:00+07:00"}
+    net.call(LG, "send_status", first)
+    net.call(LG, "send_status", again)
+    sends = wait_for(lambda: (s := _sends(net, package["document_id"], "status")) and len(s) == 3
+                     and all(t is not None and t.outcome for _o, t in s) and s, what="both 03s handled")
+    outcomes = sorted(t.outcome for o, t in sends if o.status_code == "03")
+    assert outcomes == ["duplicate", "sent"]
+    wait_for(lambda: _codes(net, H60_A, package["document_id"]) == ["01", "03"], what="the 03 at the sender")
+    marker = edoc(net.topology, H60_A, [LG], 51, [])
+    net.call(H60_A, "send_package", marker)
+    wait_for(lambda: _codes(net, H60_A, marker["document_id"]) == ["01"], what="the marker's 01")
+    assert _codes(net, H60_A, package["document_id"]) == ["01", "03"]  # the second 03 never left
+
+
+def test_a_wrong_secret_stops_the_edge_with_an_alert_until_it_is_fixed(installations):
+    net = installations
+    right = net.env["LGSP_SECRET"]
+    net.kill(f"edge:{LG}", signal.SIGTERM)
+    start_lgsp_edge(net, secret="not-the-secret")
+    port = net.procs[f"edge:{LG}"][1]
+    wait_for(lambda: re.search(rf'congvan_lgsp_edge_configuration_error{{agency="{LG}",code="15"}} 1\.0',
+                               _metrics_or_empty(port)), what="the configuration alert's gauge")
+    assert _health(port) == 503
+    package = edoc(net.topology, LG, [H60_A], 60, [])
+    net.call(LG, "send_package", package)
+    wait_for(lambda: _sends(net, package["document_id"]), what="the document in the outbox")
+    assert "Chờ gửi: 1 gói tin" in _edge_status(net)
+    (outbox, tried), = _sends(net, package["document_id"])
+    assert outbox.sent_at is None and tried is None  # not tried: the edge stopped calling the axis
+
+    net.kill(f"edge:{LG}", signal.SIGTERM)
+    start_lgsp_edge(net, secret=right)
+    net.wait_healthy()
+    wait_for(lambda: _registered(net, H60_A, package["document_id"]), what="the document once the secret is fixed")
+    assert re.search(rf'congvan_lgsp_edge_configuration_error{{agency="{LG}",code="15"}} 0\.0', _metrics(port))
+
+
+def _metrics_or_empty(port: int) -> str:
+    try:
+        return _metrics(port)
+    except OSError:
+        return ""  # not listening yet
