@@ -43,6 +43,10 @@ class RabbitAdmin:
     def add_user(self, name: str, password: str, tags: str = "") -> None:
         self._put(f"/users/{self._q(name)}", {"password": password, "tags": tags})
 
+    def add_user_without_password(self, name: str, tags: str = "") -> None:
+        """A user that cannot log in with a password (an empty hash): only EXTERNAL, by a TLS certificate."""
+        self._put(f"/users/{self._q(name)}", {"password_hash": "", "tags": tags})
+
     def delete_user(self, name: str) -> None:
         r = self.client.delete(f"{self.base}/users/{self._q(name)}")
         if r.status_code not in (204, 404):

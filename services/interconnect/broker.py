@@ -25,6 +25,13 @@ letters but no inbox; write submit on its parent's and its children's vhosts),
 hub's vhost only, for its queue gauges; no AMQP right). Every publisher sets `user_id` to its own user, and
 the broker refuses a message whose user_id is not the connection's user, so the hub knows who sent what.
 
+One broker or one per hub: without `HubSpec.broker` every vhost above is on one RabbitMQ and a hub's links
+publish into its neighbour's vhost there. With it (issue 17 item 5) each hub's vhost, and its installations'
+vhosts, live on the hub's own RabbitMQ (`Credentials.endpoints` maps each vhost to its broker), and a link
+connects to the neighbour's broker over AMQPS with mutual TLS (`Credentials.links`, `Credentials.tls`): it
+logs in with EXTERNAL as its certificate's CN, the hub's user, which exists there without a password and may
+only write `submit` (docs/interconnect.md, "Links between brokers").
+
 Every queue of a hub's vhost is named above by its base name; on the broker it carries a secret tag
 (`Credentials.queue`: `inbox.<organ id>.<tag>`, `relay.<tag>`, ...), because RabbitMQ before 4.2.6 lets any
 user of a vhost passively declare, and so count, any of its queues by name.
@@ -40,10 +47,11 @@ import logging
 import os
 import re
 import secrets
+import ssl
 import struct
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -149,6 +157,9 @@ class Credentials:
     port: int
     passwords: dict[str, str] = field(default_factory=dict)
     queue_key: str = ""
+    endpoints: dict[str, list] = field(default_factory=dict)   # vhost -> [host, port] off the default broker
+    links: dict[str, list] = field(default_factory=dict)       # hub code -> [host, amqps port] of its broker
+    tls: dict[str, dict[str, str]] = field(default_factory=dict)  # hub user -> {cert, key, ca} of its links
 
     def queue(self, name: str) -> str:
         """The broker's name of the hub queue `name` (inbox.<organ>, relay, upstream, down.<hub>, dead, vdxp.<id>).
@@ -168,7 +179,13 @@ class Credentials:
         def q(text: str) -> str:
             return urllib.parse.quote(text, safe="")
 
-        return f"amqp://{q(user)}:{q(self.passwords[user])}@{self.host}:{self.port}/{q(vhost)}"
+        host, port = self.endpoint(vhost)
+        return f"amqp://{q(user)}:{q(self.passwords[user])}@{host}:{port}/{q(vhost)}"
+
+    def endpoint(self, vhost: str) -> tuple[str, int]:
+        """The broker holding `vhost`: its hub's own, or the one shared broker."""
+        host, port = self.endpoints.get(vhost) or (self.host, self.port)
+        return str(host), int(port)
 
     def api_uri(self, api_uri: str, user: str) -> str:
         """The management API's address (`api_uri`, any credentials in it dropped) with `user`'s password."""
@@ -178,12 +195,30 @@ class Credentials:
         return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
     def params(self, user: str, vhost: str, heartbeat: int = 30) -> pika.ConnectionParameters:
+        host, port = self.endpoint(vhost)
         return pika.ConnectionParameters(
-            host=self.host, port=self.port, virtual_host=vhost,
+            host=host, port=port, virtual_host=vhost,
             credentials=pika.PlainCredentials(user, self.passwords[user]),
             heartbeat=heartbeat, blocked_connection_timeout=60, connection_attempts=1,
             client_properties={"connection_name": f"{user}@{vhost}"},
         )
+
+    def link_params(self, user: str, hub_code: str, vhost: str, heartbeat: int = 30) -> pika.ConnectionParameters:
+        """How hub `user` reaches `vhost` of neighbour hub `hub_code`: over AMQPS with its own certificate and
+        the EXTERNAL login when that hub has its own broker, else as `params` (the same shared broker)."""
+        if hub_code not in self.links:
+            return self.params(user, vhost, heartbeat)
+        host, port = self.links[hub_code]
+        return pika.ConnectionParameters(
+            host=host, port=int(port), virtual_host=vhost, credentials=pika.credentials.ExternalCredentials(),
+            ssl_options=pika.SSLOptions(link_context(self.tls[user]), server_hostname=host),
+            heartbeat=heartbeat, blocked_connection_timeout=60, connection_attempts=1,
+            client_properties={"connection_name": f"{user}@{vhost} (link)"},
+        )
+
+    def link_address(self, hub_code: str) -> str:
+        host, port = self.links.get(hub_code) or self.endpoint("")
+        return f"amqps://{host}:{port}" if hub_code in self.links else f"amqp://{host}:{port}"
 
     def save(self, run_dir: Path) -> Path:
         path = Path(run_dir) / CREDENTIALS_FILE
@@ -200,7 +235,40 @@ class Credentials:
     def load(cls, run_dir: Path) -> Credentials:
         data = json.loads((Path(run_dir) / CREDENTIALS_FILE).read_text())
         return cls(host=data["host"], port=int(data["port"]), passwords=dict(data["passwords"]),
-                   queue_key=str(data.get("queue_key", "")))
+                   queue_key=str(data.get("queue_key", "")), endpoints=dict(data.get("endpoints", {})),
+                   links=dict(data.get("links", {})), tls=dict(data.get("tls", {})))
+
+
+def link_context(files: Mapping[str, str]) -> ssl.SSLContext:
+    """The client side of a hub link: the brokers' CA only (not the system's), the hub's certificate, the
+    broker's name checked against its certificate.
+
+    TLS 1.2: in TLS 1.3 the client's handshake is over before the server has judged the client's certificate,
+    so a refusal reaches the hub as the alert or as a bare EOF, whichever comes first, and the hub could not
+    log why its link was refused. In 1.2 the server's verdict is part of the handshake (ECDHE, AEAD ciphers:
+    still what NIST SP 800-52r2 asks for)."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=files["ca"])
+    context.load_cert_chain(files["cert"], files["key"])
+    context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+_TLS_ALERT = re.compile(r"\[SSL: ([A-Z0-9_]+)\] ([^(\]'\"]+)")
+
+
+def link_refusal(exc: BaseException) -> str | None:
+    """What a broker refused a link for, from pika's exception text (which wraps the TLS alert or the login
+    refusal several times over); None for an ordinary network failure."""
+    text = repr(exc)
+    alert = _TLS_ALERT.search(text)
+    if alert:
+        return f"TLS {alert.group(2).strip()} ({alert.group(1)})"
+    if "ACCESS_REFUSED" in text:
+        return "login refused (ACCESS_REFUSED: no such user for this certificate, or not allowed on the vhost)"
+    if "SSLEOFError" in text or "CERTIFICATE_VERIFY_FAILED" in text:
+        return ("TLS handshake failed (" + ("the broker's certificate is not of our CA or not for this host"
+                if "CERTIFICATE_VERIFY_FAILED" in text else "closed by the broker: see its log") + ")")
+    return None
 
 
 def _amqp_listener(admin: RabbitAdmin) -> tuple[str, int]:
@@ -242,108 +310,176 @@ def _exact(*names: str) -> str:
     return "^(" + "|".join(re.escape(n) for n in names) + ")$" if names else "^$"
 
 
-def provision(admin: RabbitAdmin, topology: Topology, run_dir: Path, *, amqp_host: str | None = None,
-              amqp_port: int | None = None, delivery_limit: int = DELIVERY_LIMIT) -> Credentials:
+Admins = RabbitAdmin | Mapping[str, RabbitAdmin]
+
+
+def _admins(admin: Admins, topology: Topology) -> dict[str, RabbitAdmin]:
+    """The management API of each hub's broker: one for all (shared broker) or one per hub code."""
+    if isinstance(admin, RabbitAdmin):
+        return {h.code: admin for h in topology.hubs}
+    missing = [h.code for h in topology.hubs if h.code not in admin]
+    if missing:
+        raise ValueError(f"no broker admin for hub(s) {', '.join(missing)}")
+    return dict(admin)
+
+
+def separate_brokers(topology: Topology) -> bool:
+    """Whether each hub runs its own RabbitMQ (HubSpec.broker set), linked to its neighbours over AMQPS."""
+    return any(h.broker for h in topology.hubs)
+
+
+def neighbours(topology: Topology, code: str) -> list[str]:
+    hub = topology.hub(code)
+    return [*children(topology, code), *([hub.parent] if hub.parent else [])]
+
+
+def provision(admin: Admins, topology: Topology, run_dir: Path, *, amqp_host: str | None = None,
+              amqp_port: int | None = None, delivery_limit: int = DELIVERY_LIMIT,
+              link_tls: Mapping[str, Mapping[str, str]] | None = None) -> Credentials:
     """Create (or bring up to date) every vhost, user, permission, exchange, queue and policy. Idempotent:
-    passwords already in run_dir/credentials.json are kept, declarations are repeated harmlessly."""
+    passwords already in run_dir/credentials.json are kept, declarations are repeated harmlessly.
+
+    `admin`: the shared broker's API, or with separate brokers (HubSpec.broker) a mapping hub code -> the API
+    of that hub's broker; `link_tls`: hub code -> {cert, key, ca} of the hub's link certificate (CN = its
+    broker user), needed for every hub of a topology with separate brokers."""
     run_dir = Path(run_dir)
+    admins = _admins(admin, topology)
+    first = admins[topology.hubs[0].code]
     try:
         creds = Credentials.load(run_dir)
     except FileNotFoundError:
-        host, port = _amqp_listener(admin)
+        host, port = _amqp_listener(first)
         creds = Credentials(host=amqp_host or host, port=amqp_port or port)
     if amqp_host:
         creds.host = amqp_host
     if amqp_port:
         creds.port = amqp_port
-    me = _basic_user(admin)
     creds.queue_key = creds.queue_key or secrets.token_hex(32)
-    q = creds.queue
-
-    def user(name: str, tags: str = "") -> str:
-        creds.passwords.setdefault(name, secrets.token_urlsafe(24))
-        admin.add_user(name, creds.passwords[name], tags=tags)
-        return name
-
+    _record_endpoints(creds, topology, link_tls or {})
     for hub in topology.hubs:
-        vhost = hub_vhost(topology, hub.code)
-        admin.add_vhost(vhost)
-        admin.set_permissions(vhost, me)
-        user(hub_user(topology, hub.code))
-        for name, kind in ((SUBMIT, "fanout"), (DELIVER, "direct"), (DLX, "fanout")):
-            _declare_exchange(admin, vhost, name, kind)
-        # Dead letters first: a queue must not exist for a moment without its policy's target.
-        _declare_queue(admin, vhost, q(DEAD_QUEUE))
-        _bind(admin, vhost, DLX, q(DEAD_QUEUE))
-        admin.set_policy(vhost, "dead-letter", f"^(?!{re.escape(q(DEAD_QUEUE))}$).*",
-                         {"delivery-limit": delivery_limit, "dead-letter-exchange": DLX}, apply_to="queues")
-        _declare_queue(admin, vhost, q(RELAY_QUEUE))
-        _bind(admin, vhost, SUBMIT, q(RELAY_QUEUE))
-        if hub.parent:
-            _declare_queue(admin, vhost, q(UPSTREAM_QUEUE))
-            _bind(admin, vhost, DELIVER, q(UPSTREAM_QUEUE), UP_KEY)
-        for child in children(topology, hub.code):
-            _declare_queue(admin, vhost, q(down_queue(child)))
-            _bind(admin, vhost, DELIVER, q(down_queue(child)), hub_key(child))
-        for agency in topology.installations_of(hub.code):
-            _declare_queue(admin, vhost, q(inbox_queue(agency.organ_id)))
-            _bind(admin, vhost, DELIVER, q(inbox_queue(agency.organ_id)), agency.organ_id)
-
+        _provision_hub(admins[hub.code], topology, hub, creds, delivery_limit)
     for hub in topology.hubs:
-        vhost = hub_vhost(topology, hub.code)
-        # The hub declares nothing at run time (provisioning did), publishes into submit (its own refusals)
-        # and deliver, and into the default exchange for `dlq redrive`; it reads only its work queues and
-        # dead letters, never an agency's inbox.
-        admin.set_permissions(vhost, hub_user(topology, hub.code), configure="^$",
-                              write=_exact(SUBMIT, DELIVER, DEFAULT_EXCHANGE),
-                              read=_exact(*map(q, hub_queues(topology, hub))))
-        # Neighbour hubs may only drop packages into this hub's submit exchange.
-        neighbours = [c for c in children(topology, hub.code)] + ([hub.parent] if hub.parent else [])
-        for other in neighbours:
-            admin.set_permissions(vhost, hub_user(topology, other), configure="^$", write=_exact(SUBMIT), read="^$")
-        for agency in topology.installations_of(hub.code):
-            admin.set_permissions(vhost, user(agency_user(topology, agency.organ_id)), configure="^$",
-                                  write=_exact(SUBMIT), read=_exact(q(inbox_queue(agency.organ_id))))
-        # Management access to this vhost only, and no right on any of its resources: the API then lists this
-        # vhost's queues (the depth and dead-letter gauges) and refuses to read, purge or publish anything.
-        admin.set_permissions(vhost, user(monitor_user(topology, hub.code), tags="management"), configure="^$",
-                              write="^$", read="^$")
-        # The VDXP API declares and binds its systems' queues at run time (registerAgency) and submits the
-        # packages it authenticated; reading `deliver` is what binding from it needs.
-        admin.set_permissions(vhost, user(gateway_user(topology, hub.code)), configure=r"^vdxp\..*$",
-                              write=rf"^({SUBMIT}|vdxp\..*)$", read=rf"^({DELIVER}|vdxp\..*)$")
-
+        _grant_hub(admins[hub.code], topology, hub, creds)
     for agency in topology.installations():
-        vhost = agency_vhost(topology, agency.organ_id)
-        admin.add_vhost(vhost)
-        admin.set_permissions(vhost, me)
-        admin.set_permissions(vhost, user(services_user(topology, agency.organ_id)))
-        admin.set_policy(vhost, "dead-letter", f"^{re.escape(EDGE_OUTGOING)}$",
-                         {"delivery-limit": delivery_limit, "dead-letter-exchange": DLX}, apply_to="queues")
-        _declare_exchange(admin, vhost, DLX, "fanout")
-        _declare_queue(admin, vhost, DEAD_QUEUE)
-        _bind(admin, vhost, DLX, DEAD_QUEUE)
-        _declare_queue(admin, vhost, EDGE_OUTGOING)
-        for exchange in AGENCY_EVENT_EXCHANGES:
-            _declare_exchange(admin, vhost, exchange, "topic")  # as nameko declares them: durable topic
-            for key in EDGE_EVENT_KEYS:
-                _bind(admin, vhost, exchange, EDGE_OUTGOING, key)
-
+        _provision_agency(admins[agency.hub], topology, agency.organ_id, creds, delivery_limit)
     creds.save(run_dir)
     return creds
 
 
-def unprovision(admin: RabbitAdmin, topology: Topology) -> None:
-    """Remove every vhost and user `provision` created (tests, `congvan down --fresh`)."""
+def _record_endpoints(creds: Credentials, topology: Topology, link_tls: Mapping[str, Mapping[str, str]]) -> None:
+    """Where each vhost lives and how each hub is reached by its neighbours, from the topology."""
     for hub in topology.hubs:
-        admin.delete_vhost(hub_vhost(topology, hub.code))
-        admin.delete_user(hub_user(topology, hub.code))
-        admin.delete_user(monitor_user(topology, hub.code))
-        admin.delete_user(gateway_user(topology, hub.code))
+        if not hub.broker:
+            continue
+        address = [str(hub.broker["host"]), int(hub.broker["amqp_port"])]
+        creds.endpoints[hub_vhost(topology, hub.code)] = address
+        for agency in topology.installations_of(hub.code):
+            creds.endpoints[agency_vhost(topology, agency.organ_id)] = address
+        if hub.broker.get("amqps_port"):
+            creds.links[hub.code] = [str(hub.broker["host"]), int(hub.broker["amqps_port"])]
+    if separate_brokers(topology):
+        missing = [h.code for h in topology.hubs if h.code not in link_tls and hub_user(topology, h.code)
+                   not in creds.tls]
+        if missing:
+            raise ValueError(f"hub(s) {', '.join(missing)} have no link certificate (link_tls)")
+    for code, files in link_tls.items():
+        creds.tls[hub_user(topology, code)] = {k: str(files[k]) for k in ("cert", "key", "ca")}
+
+
+def _user(admin: RabbitAdmin, creds: Credentials, name: str, tags: str = "") -> str:
+    creds.passwords.setdefault(name, secrets.token_urlsafe(24))
+    admin.add_user(name, creds.passwords[name], tags=tags)
+    return name
+
+
+def _provision_hub(admin: RabbitAdmin, topology: Topology, hub: HubSpec, creds: Credentials,
+                   delivery_limit: int) -> None:
+    q = creds.queue
+    vhost = hub_vhost(topology, hub.code)
+    admin.add_vhost(vhost)
+    admin.set_permissions(vhost, _basic_user(admin))
+    _user(admin, creds, hub_user(topology, hub.code))
+    for name, kind in ((SUBMIT, "fanout"), (DELIVER, "direct"), (DLX, "fanout")):
+        _declare_exchange(admin, vhost, name, kind)
+    # Dead letters first: a queue must not exist for a moment without its policy's target.
+    _declare_queue(admin, vhost, q(DEAD_QUEUE))
+    _bind(admin, vhost, DLX, q(DEAD_QUEUE))
+    admin.set_policy(vhost, "dead-letter", f"^(?!{re.escape(q(DEAD_QUEUE))}$).*",
+                     {"delivery-limit": delivery_limit, "dead-letter-exchange": DLX}, apply_to="queues")
+    _declare_queue(admin, vhost, q(RELAY_QUEUE))
+    _bind(admin, vhost, SUBMIT, q(RELAY_QUEUE))
+    if hub.parent:
+        _declare_queue(admin, vhost, q(UPSTREAM_QUEUE))
+        _bind(admin, vhost, DELIVER, q(UPSTREAM_QUEUE), UP_KEY)
+    for child in children(topology, hub.code):
+        _declare_queue(admin, vhost, q(down_queue(child)))
+        _bind(admin, vhost, DELIVER, q(down_queue(child)), hub_key(child))
+    for agency in topology.installations_of(hub.code):
+        _declare_queue(admin, vhost, q(inbox_queue(agency.organ_id)))
+        _bind(admin, vhost, DELIVER, q(inbox_queue(agency.organ_id)), agency.organ_id)
+
+
+def _grant_hub(admin: RabbitAdmin, topology: Topology, hub: HubSpec, creds: Credentials) -> None:
+    q = creds.queue
+    vhost = hub_vhost(topology, hub.code)
+    # The hub declares nothing at run time (provisioning did), publishes into submit (its own refusals)
+    # and deliver, and into the default exchange for `dlq redrive`; it reads only its work queues and
+    # dead letters, never an agency's inbox.
+    admin.set_permissions(vhost, hub_user(topology, hub.code), configure="^$",
+                          write=_exact(SUBMIT, DELIVER, DEFAULT_EXCHANGE),
+                          read=_exact(*map(q, hub_queues(topology, hub))))
+    # Neighbour hubs may only drop packages into this hub's submit exchange. On a hub's own broker they exist
+    # without a password: the only way in is the TLS listener's EXTERNAL login with a certificate of our CA
+    # whose CN is their user, checked against the CRL (a revoked hub is refused at the handshake).
+    for other in neighbours(topology, hub.code):
+        if separate_brokers(topology):
+            admin.add_user_without_password(hub_user(topology, other))
+        admin.set_permissions(vhost, hub_user(topology, other), configure="^$", write=_exact(SUBMIT), read="^$")
+    for agency in topology.installations_of(hub.code):
+        admin.set_permissions(vhost, _user(admin, creds, agency_user(topology, agency.organ_id)), configure="^$",
+                              write=_exact(SUBMIT), read=_exact(q(inbox_queue(agency.organ_id))))
+    # Management access to this vhost only, and no right on any of its resources: the API then lists this
+    # vhost's queues (the depth and dead-letter gauges) and refuses to read, purge or publish anything.
+    admin.set_permissions(vhost, _user(admin, creds, monitor_user(topology, hub.code), tags="management"),
+                          configure="^$", write="^$", read="^$")
+    # The VDXP API declares and binds its systems' queues at run time (registerAgency) and submits the
+    # packages it authenticated; reading `deliver` is what binding from it needs.
+    admin.set_permissions(vhost, _user(admin, creds, gateway_user(topology, hub.code)), configure=r"^vdxp\..*$",
+                          write=rf"^({SUBMIT}|vdxp\..*)$", read=rf"^({DELIVER}|vdxp\..*)$")
+
+
+def _provision_agency(admin: RabbitAdmin, topology: Topology, organ_id: str, creds: Credentials,
+                      delivery_limit: int) -> None:
+    vhost = agency_vhost(topology, organ_id)
+    admin.add_vhost(vhost)
+    admin.set_permissions(vhost, _basic_user(admin))
+    admin.set_permissions(vhost, _user(admin, creds, services_user(topology, organ_id)))
+    admin.set_policy(vhost, "dead-letter", f"^{re.escape(EDGE_OUTGOING)}$",
+                     {"delivery-limit": delivery_limit, "dead-letter-exchange": DLX}, apply_to="queues")
+    _declare_exchange(admin, vhost, DLX, "fanout")
+    _declare_queue(admin, vhost, DEAD_QUEUE)
+    _bind(admin, vhost, DLX, DEAD_QUEUE)
+    _declare_queue(admin, vhost, EDGE_OUTGOING)
+    for exchange in AGENCY_EVENT_EXCHANGES:
+        _declare_exchange(admin, vhost, exchange, "topic")  # as nameko declares them: durable topic
+        for key in EDGE_EVENT_KEYS:
+            _bind(admin, vhost, exchange, EDGE_OUTGOING, key)
+
+
+def unprovision(admin: Admins, topology: Topology) -> None:
+    """Remove every vhost and user `provision` created (tests, `congvan down --fresh`)."""
+    admins = _admins(admin, topology)
+    for hub in topology.hubs:
+        a = admins[hub.code]
+        a.delete_vhost(hub_vhost(topology, hub.code))
+        for user in (hub_user(topology, hub.code), monitor_user(topology, hub.code), gateway_user(topology, hub.code),
+                     *(hub_user(topology, other) for other in neighbours(topology, hub.code))):
+            a.delete_user(user)
     for agency in topology.installations():
-        admin.delete_vhost(agency_vhost(topology, agency.organ_id))
-        admin.delete_user(agency_user(topology, agency.organ_id))
-        admin.delete_user(services_user(topology, agency.organ_id))
+        a = admins[agency.hub]
+        a.delete_vhost(agency_vhost(topology, agency.organ_id))
+        a.delete_user(agency_user(topology, agency.organ_id))
+        a.delete_user(services_user(topology, agency.organ_id))
 
 
 # --- pika plumbing ---------------------------------------------------------------------------------

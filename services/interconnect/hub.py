@@ -435,16 +435,31 @@ class RelayLoop(Loop):
 
 
 class Forwarder(Loop):
-    """Moves one local queue into a neighbour hub's submit exchange; acks locally after the remote confirm."""
+    """Moves one local queue into a neighbour hub's submit exchange; acks locally after the remote confirm.
+
+    With separate brokers the neighbour's is reached over AMQPS with this hub's certificate (`link_params`);
+    a refusal (certificate unknown, revoked, no such user) is logged as such and retried with back-off, and
+    the packages wait in the local queue meanwhile."""
 
     def __init__(self, name: str, creds: broker.Credentials, user: str, local_vhost: str, queue: str,
-                 remote_vhost: str) -> None:
+                 remote_vhost: str, remote_hub: str = "") -> None:
         super().__init__(name)
-        self.creds, self.user, self.local_vhost, self.queue, self.remote_vhost = (
-            creds, user, local_vhost, queue, remote_vhost)
+        self.creds, self.user, self.local_vhost, self.queue, self.remote_vhost, self.remote_hub = (
+            creds, user, local_vhost, queue, remote_vhost, remote_hub)
+
+    def _connect_remote(self) -> pika.BlockingConnection:
+        try:
+            return pika.BlockingConnection(self.creds.link_params(self.user, self.remote_hub, self.remote_vhost))
+        except broker.TRANSIENT as exc:
+            refusal = broker.link_refusal(exc)
+            if refusal:
+                m.LINK_REFUSED.labels(self.name).inc()
+                log.error("%s: hub %s's broker %s refused the link of %s: %s", self.name, self.remote_hub,
+                          self.creds.link_address(self.remote_hub), self.user, refusal)
+            raise
 
     def session(self) -> None:
-        remote_conn = pika.BlockingConnection(self.creds.params(self.user, self.remote_vhost))
+        remote_conn = self._connect_remote()
         try:
             publisher = broker.PublishWindow(remote_conn, remote_conn.channel())
             with broker.confirmed_channel(self.creds.params(self.user, self.local_vhost)) as (_lc, local):
@@ -556,10 +571,10 @@ def main(argv: list[str] | None = None) -> None:
     vhost = broker.hub_vhost(topology, args.hub)
     if hub.spec.parent:
         loops.append(Forwarder(f"uplink:{args.hub}", creds, hub.user, vhost, creds.queue(broker.UPSTREAM_QUEUE),
-                               broker.hub_vhost(topology, hub.spec.parent)))
+                               broker.hub_vhost(topology, hub.spec.parent), hub.spec.parent))
     for child in hub.children:
         loops.append(Forwarder(f"downlink:{child}", creds, hub.user, vhost, creds.queue(broker.down_queue(child)),
-                               broker.hub_vhost(topology, child)))
+                               broker.hub_vhost(topology, child), child))
     _start_poller(topology, args.hub, creds, clock)
     run_until_signalled(f"hub {args.hub}", loops, args.metrics_port,
                         routes={"/report": _report_route(topology, hub, args.run_dir)}, hub=args.hub)

@@ -40,6 +40,9 @@ VDXP_CALLS = Counter("congvan_vdxp_calls_total", "Calls to a hub's VDXP API, by 
                      ["hub", "operation", "code"])
 VDXP_DURATION = Histogram("congvan_vdxp_call_seconds", "Time to answer a VDXP API call", ["hub", "operation"],
                           buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+LINK_REFUSED = Counter("congvan_hub_link_refused_total",
+                       "Connections of a hub link refused by the neighbour's broker (TLS certificate or login)",
+                       ["link"])
 HELD_BY_OWN_FAILURE = Counter("congvan_held_by_own_failure_total",
                               "Retries of a message held unacked while this process's own database "
                               "was away (nothing counted against the queue's delivery limit)", ["loop"])

@@ -30,6 +30,10 @@ class HubSpec:
     name: str
     parent: str | None        # "national" for provincial hubs
     metrics_port: int
+    # The hub's own RabbitMQ, when each hub has one (issue 17 item 5): {"host", "amqp_port", "amqps_port"}.
+    # amqp_port: the hub process and its agencies; amqps_port: the neighbour hubs' links (mutual TLS). None:
+    # the hub is a vhost of the one shared broker (Credentials.host/port), linked to its neighbours there.
+    broker: dict | None = None
 
     @property
     def vhost(self) -> str:
