@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,6 +56,8 @@ PREFETCH = 32
 WINDOW = PREFETCH  # packages relayed between two waits for confirms (at most the prefetch)
 OWN_FAILURE_STRIKES = 3      # failures with our own side healthy before a message is judged the cause
 OWN_FAILURE_MAX_WAIT = 30.0  # seconds between two retries while our own database is away
+DIRECTORY_MEMO_SECONDS = float(os.environ.get("HUB_DIRECTORY_MEMO_SECONDS", "1"))
+MEMO_ENTRIES = 10_000
 T = TypeVar("T")
 
 
@@ -101,6 +105,25 @@ class Hub:
         self._agency_users = {broker.agency_user(topology, a.organ_id): a.organ_id for a in topology.installations()}
         self._neighbour_users = {broker.hub_user(topology, h) for h in [*self.children, self.spec.parent] if h}
         self._gateway_user = broker.gateway_user(topology, code)
+        self.memo_seconds = 0.0
+        self._memo: dict[tuple[str, str], tuple[float, Any]] = {}
+
+    def _ask(self, question: str, organ_id: str) -> Any:
+        """The directory's answer, remembered for `memo_seconds` (the hub process: DIRECTORY_MEMO_SECONDS).
+        Four directory queries per recipient were two thirds of a relaying hub's CPU per package; the packages
+        of a busy second mostly share their recipients. A directory change (sync, onboarding, a lock) is
+        therefore seen by the relay up to that long after it is written."""
+        if self.memo_seconds <= 0:
+            return getattr(self.directory, question)(organ_id)
+        now = time.monotonic()
+        key = (question, organ_id)
+        known = self._memo.get(key)
+        if known is None or known[0] < now:
+            if len(self._memo) > MEMO_ENTRIES:
+                self._memo.clear()
+            known = (now + self.memo_seconds, getattr(self.directory, question)(organ_id))
+            self._memo[key] = known
+        return known[1]
 
     # -- one submitted message -> onward copies ----------------------------------------------------------
     def handle(self, body: bytes, props: pika.BasicProperties) -> Outcome:
@@ -211,14 +234,16 @@ class Hub:
         # A recipient replaced by a successor (2025 mergers) is routed, and its inbox found, under the
         # successor's id; the package itself still names the original, so the map travels in a header for
         # the receiving edge and stays in the relay log.
-        readdressed = domain.readdress(headers.get(H_READDRESSED), recipients, self.directory.current_id)
+        readdressed = domain.readdress(headers.get(H_READDRESSED), recipients,
+                                       lambda organ: self._ask("current_id", organ))
         current = [readdressed.get(organ, organ) for organ in recipients]
         facts = {}
         for organ in current:
-            ok, reason_vi = self.directory.is_deliverable(organ)
-            facts[organ] = (ok, reason_vi, self.directory.serving_hub(organ))
+            ok, reason_vi = self._ask("is_deliverable", organ)
+            facts[organ] = (ok, reason_vi, self._ask("serving_hub", organ))
         placement = self._place(current, facts)
-        traced = edxml.append_trace(body, self.me, now_vn())
+        # The first hub parsed the package and checked its own splice; a neighbour's package is spliced as bytes.
+        traced = edxml.append_trace(body, self.me, now_vn(), checked=header is not None)
         out = Outcome()
         for key, organs in placement.routes.items():
             copy_headers = {**headers, H_RECIPIENTS: organs}
@@ -558,7 +583,9 @@ def build_hub(topology: Topology, code: str, run_dir: Path) -> Hub:
     database = Database("hub", f"{broker.namespace(topology)}hub.{code}", HubBase.metadata, settings)
     database.create_all()
     relay_log = RelayLog(database, domain.trace_organ_id(code))
-    return Hub(topology, code, open_directory(topology, code, settings), relay_log)
+    hub = Hub(topology, code, open_directory(topology, code, settings), relay_log)
+    hub.memo_seconds = DIRECTORY_MEMO_SECONDS
+    return hub
 
 
 def main(argv: list[str] | None = None) -> None:

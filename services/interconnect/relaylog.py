@@ -14,7 +14,7 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from services.common.db import Database
 from services.interconnect.domain import printable
@@ -92,21 +92,24 @@ class RelayLog:
         self._held = None
 
     def _write(self, rows: list[tuple]) -> None:
-        with self._lock, self.db.session() as s:
-            if s.bind.dialect.name == "postgresql":  # serialise appenders: the chain needs the true last row
+        # Columns and one multi-row INSERT, not ORM objects: the relay loop writes a window at a time, often of
+        # one package when the hub keeps up, and the ORM's unit of work was most of a relaying hub's CPU.
+        with self._lock, self.db.engine.begin() as s:
+            if s.dialect.name == "postgresql":  # serialise appenders: the chain needs the true last row
                 s.execute(select(RelayLogEntry.seq).with_for_update().order_by(RelayLogEntry.seq.desc()).limit(1))
-            last = s.execute(select(RelayLogEntry).order_by(RelayLogEntry.seq.desc()).limit(1)).scalar_one_or_none()
-            seq = last.seq if last else 0
-            prev = last.row_hash if last else GENESIS
+            last = s.execute(select(RelayLogEntry.seq, RelayLogEntry.row_hash)
+                             .order_by(RelayLogEntry.seq.desc()).limit(1)).first()
+            seq, prev = (last.seq, last.row_hash) if last else (0, GENESIS)
+            values = []
             for event, message_id, document_id, sender, rcpt, sha256, detail, at in rows:
                 seq += 1
-                entry = RelayLogEntry(seq=seq, hub=self.hub, at=at, event=event, message_id=message_id,
-                                      document_id=document_id, sender=sender, recipients=rcpt, sha256=sha256,
-                                      detail=detail, prev_hash=prev,
-                                      row_hash=row_hash(prev, seq, self.hub, at, event, message_id, document_id,
-                                                        sender, rcpt, sha256, detail))
-                s.add(entry)
-                prev = entry.row_hash
+                digest = row_hash(prev, seq, self.hub, at, event, message_id, document_id, sender, rcpt, sha256,
+                                  detail)
+                values.append({"seq": seq, "hub": self.hub, "at": at, "event": event, "message_id": message_id,
+                               "document_id": document_id, "sender": sender, "recipients": rcpt,
+                               "sha256": sha256, "detail": detail, "prev_hash": prev, "row_hash": digest})
+                prev = digest
+            s.execute(insert(RelayLogEntry.__table__), values)
 
     def entries(self, message_id: str | None = None) -> list[RelayLogEntry]:
         with self.db.session() as s:

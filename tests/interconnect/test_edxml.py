@@ -287,6 +287,32 @@ def test_append_trace_to_a_status_without_trace_list():
     assert edxml.peek(data)["trace"] == header["trace"]
 
 
+@pytest.mark.parametrize("sample", ["vpcp-edoc_new.edxml", "vpcp-status_inbox_01.edxml", "bkav-edoc_update.edxml"])
+def test_a_relaying_hub_splices_without_parsing_exactly_as_the_checked_splice(sample):
+    """national and the destination hub add their line to what the first hub spliced and checked, without
+    parsing it again (issue 17 item 5); the bytes must be those the checked splice gives."""
+    at = datetime(2026, 11, 21, 9, 0, 1, tzinfo=VN_TZ)
+    first = edxml.append_trace(_read(sample), "hub.H60", at)
+    for hub in ("hub.national", "hub.H17"):
+        checked = edxml.append_trace(first, hub, at)
+        assert edxml.append_trace(first, hub, at, checked=False) == checked
+        first = checked
+    assert [t["organ_id"] for t in edxml.peek(first)["trace"]][-3:] == ["hub.H60", "hub.national", "hub.H17"]
+
+
+def test_the_unchecked_splice_searches_past_a_header_end_hidden_in_a_comment():
+    """A fake `</edXMLHeader>` inside a comment must not cut the search short: the region then is the whole
+    package, and the line still lands in the real trace list."""
+    at = datetime(2026, 11, 21, 9, 0, 1, tzinfo=VN_TZ)
+    original = _read("vpcp-edoc_new.edxml")
+    tricked = original.replace(b"<edXML:TraceHeaderList>", b"<!-- </edXML:edXMLHeader> --><edXML:TraceHeaderList>", 1)
+    assert tricked != original
+    first = edxml.append_trace(tricked, "hub.H60", at)
+    spliced = edxml.append_trace(first, "hub.national", at, checked=False)
+    assert spliced == edxml.append_trace(first, "hub.national", at)
+    assert [t["organ_id"] for t in edxml.peek(spliced)["trace"]][-2:] == ["hub.H60", "hub.national"]
+
+
 def test_check_recipient():
     edoc = edxml.parse(_read("bkav-edoc_update.edxml")).header
     edxml.check_recipient(edoc, "000.00.12.H53")
