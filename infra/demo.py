@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from infra import procs
+from infra import demo_brokers, procs
 from infra.procs import ProcTable
 from infra.prometheus import config as prometheus_config
 from infra.prometheus import rule_files
@@ -55,10 +55,17 @@ def up(fresh: bool = False, topology: Topology = DEMO) -> None:
         shutil.rmtree(DEMO_DIR)
     stack.stop(remove=False)  # leftovers of a killed run
     DEMO_DIR.mkdir(parents=True, exist_ok=True)
-    _say("Starting RabbitMQ and Prometheus ...")
-    stack.start(postgres=False, s3=False, prometheus=True, prometheus_config=demo_prometheus_config(topology))
-    deployment = Deployment(topology, DEMO_DIR, stack.table, stack.env()["RABBIT_API_URI"], restart=True,
-                            prometheus_url=stack.env()["PROMETHEUS_URL"])
+    _say("Starting RabbitMQ (national hub) and Prometheus ...")
+    # Each hub on its own broker, linked over mutual TLS (infra/demo_brokers.py, docs/interconnect.md).
+    brokers = demo_brokers.prepare(topology, DEMO_DIR, stack.table, DEMO_PORTS, stack.env()["RABBIT_API_URI"],
+                                   stack.secrets()["rabbit_admin"])
+    stack.start(postgres=False, s3=False, prometheus=True, rabbit_tls=brokers.national_tls,
+                prometheus_config=demo_brokers.with_broker_metrics(demo_prometheus_config(topology), brokers))
+    _say("Starting the provincial hubs' brokers (H60, H17) ...")
+    demo_brokers.start(brokers)
+    deployment = Deployment(brokers.topology, DEMO_DIR, stack.table, stack.env()["RABBIT_API_URI"], restart=True,
+                            prometheus_url=stack.env()["PROMETHEUS_URL"], hub_api_uris=brokers.api_uris,
+                            link_tls=brokers.link_tls)
     try:
         deployment.start()
         accounts = deployment.seed(ACCOUNTS_FILE)
@@ -100,8 +107,12 @@ class Deployment:
 
     def __init__(self, topology: Topology, run_dir: Path, table: ProcTable, rabbit_api_uri: str,
                  tsa_port: int = TSA_PORT, directory_file: Path = DIRECTORY_FILE, restart: bool = False,
-                 prometheus_url: str | None = None, gateway_env: dict[str, str] | None = None) -> None:
+                 prometheus_url: str | None = None, gateway_env: dict[str, str] | None = None,
+                 hub_api_uris: dict[str, str] | None = None, link_tls: dict[str, dict[str, str]] | None = None) -> None:
         self.topology = topology
+        # Each hub's own broker (its management API) and link certificate, when the hubs have one each.
+        self.hub_api_uris = dict(hub_api_uris or {})
+        self.link_tls = link_tls
         self.gateway_extra_env = dict(gateway_env or {})  # settings of the gateway only (PUSH_*, tests)
         self.prometheus_url = prometheus_url   # for the gateway's queue page (gateway/monitoring.py)
         self.restart = restart   # record how to start each process again, for the watcher (infra/watch.py)
@@ -135,10 +146,11 @@ class Deployment:
 
             softhsm_conf(self.run_dir / "tokens")  # writes run_dir/softhsm2.conf
         self.topology_file.write_text(self._with_directory().to_json())
-        admin = RabbitAdmin(self.rabbit_api_uri)
+        admins = {code: RabbitAdmin(uri) for code, uri in self.hub_api_uris.items()}
         _say("Provisioning vhosts, users and queues ...")
-        provision(admin, self.topology, self.run_dir)
-        admin.close()
+        provision(admins or RabbitAdmin(self.rabbit_api_uri), self.topology, self.run_dir, link_tls=self.link_tls)
+        for admin in admins.values():
+            admin.close()
         creds = Credentials.load(self.run_dir)
         env = self.env()
         self._init_pki()
@@ -158,7 +170,8 @@ class Deployment:
                 # The queue poller's own management-API user (not the admin), so the depth and dead-letter
                 # gauges have data wherever the hub is started, the demo's `congvan up` included.
                 env={**env, "HUB_REPORT_TOKEN": hub_reports[hub.code]["token"],
-                     "RABBIT_API_URI": creds.api_uri(self.rabbit_api_uri, monitor_user(self.topology, hub.code))},
+                     "RABBIT_API_URI": creds.api_uri(self.hub_api_uris.get(hub.code, self.rabbit_api_uri),
+                                                     monitor_user(self.topology, hub.code))},
                 port=hub.metrics_port,
                 health_url=f"http://127.0.0.1:{hub.metrics_port}/healthz", restart=self.restart))
         for protocol in HTTP_APIS:

@@ -258,8 +258,7 @@ class RabbitNode:
         """Stop (or kill), stay down `down_for` seconds, start again on the same data directory."""
         self.kill() if hard else self.stop()
         time.sleep(down_for)
-        self.configure()
-        self._spawn()
+        self._spawn()   # the configuration written at start stays (and so do the definitions it loads)
         self.wait(timeout)
 
     def remove(self) -> None:

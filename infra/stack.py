@@ -15,12 +15,12 @@ import secrets
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from infra import procs
 from infra.procs import ProcTable
+from infra.rabbit_node import NodePorts, NodeTls, RabbitNode
 
 REPO = Path(__file__).resolve().parents[1]
 APT_PACKAGES = [
@@ -55,6 +55,11 @@ class StackPorts:
     @property
     def epmd(self) -> int:
         return self.amqp + 3
+
+    @property
+    def amqps(self) -> int:
+        """The AMQPS listener, when the broker has one (the demo's national hub: links over mutual TLS)."""
+        return self.amqp + 4
 
 
 def free_stack_ports(low: int = 16000, high: int = 19000, attempts: int = 200) -> StackPorts:
@@ -162,6 +167,7 @@ class Stack:
         self.ports = ports
         self.table = ProcTable(self.run_dir)
         self.secrets_path = self.run_dir / "secrets.json"
+        self._rabbit_tls: NodeTls | None = None
 
     # -- secrets generated per run -------------------------------------------------------------
     def secrets(self) -> dict[str, str]:
@@ -204,87 +210,35 @@ class Stack:
         return {n: p for n, p in self.table.load().items() if procs.alive(p.pid)}
 
     # -- RabbitMQ ----------------------------------------------------------------------------------
+    def rabbit_node(self, tls: NodeTls | None = None) -> RabbitNode:
+        """The stack's broker as a RabbitNode (infra/rabbit_node.py) under run_dir/rabbitmq, recorded in the
+        stack's table as `rabbitmq` and `epmd`; with `tls`, an AMQPS listener on `ports.amqps`."""
+        p = self.ports
+        ports = NodePorts(amqp=p.amqp, mgmt=p.mgmt, prometheus=p.rabbit_metrics, dist=p.erlang_dist, epmd=p.epmd,
+                          amqps=p.amqps if tls else 0)
+        return RabbitNode(self.name, self.run_dir / "rabbitmq", ports, admin_password=self.secrets()["rabbit_admin"],
+                          tls=tls, table=self.table, proc_names=("rabbitmq", "epmd"),
+                          stop_grace=float(os.environ.get("RMQ_STOP_GRACE", "15")))
+
     def rabbit_env(self) -> dict[str, str]:
-        b = self.run_dir / "rabbitmq"
-        p = self.ports
-        return {
-            "HOME": str(b / "home"),
-            "RABBITMQ_NODENAME": f"{self.name}@localhost",
-            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
-            "RABBITMQ_NODE_PORT": str(p.amqp),
-            "RABBITMQ_DIST_PORT": str(p.erlang_dist),
-            "ERL_EPMD_PORT": str(p.epmd),
-            "ERL_EPMD_ADDRESS": "127.0.0.1",
-            "RABBITMQ_MNESIA_BASE": str(b / "mnesia"),
-            "RABBITMQ_LOG_BASE": str(b / "log"),
-            "RABBITMQ_CONFIG_FILE": str(b / "rabbitmq.conf"),
-            "RABBITMQ_ENABLED_PLUGINS_FILE": str(b / "enabled_plugins"),
-            "RABBITMQ_PID_FILE": str(b / "rabbit.pid"),
-            "RABBITMQ_CONF_ENV_FILE": str(b / "rabbitmq-env.conf"),
-            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
-        }
+        return self.rabbit_node(self._rabbit_tls).env()
 
-    def start_rabbitmq(self, definitions: dict | None = None) -> None:
-        b = self.run_dir / "rabbitmq"
-        for sub in ("mnesia", "log", "home"):
-            (b / sub).mkdir(parents=True, exist_ok=True)
-        p = self.ports
-        admin_pw = self.secrets()["rabbit_admin"]
-        defs = definitions or {}
-        defs = {
-            "vhosts": [{"name": "/"}, *defs.get("vhosts", [])],
-            "users": [{"name": "admin", "password": admin_pw, "tags": ["administrator"]}, *defs.get("users", [])],
-            "permissions": [{"user": "admin", "vhost": "/", "configure": ".*", "write": ".*", "read": ".*"},
-                            *defs.get("permissions", [])],
-            **{k: v for k, v in defs.items() if k not in ("vhosts", "users", "permissions")},
-        }
-        (b / "definitions.json").write_text(json.dumps(defs, indent=1))
-        (b / "definitions.json").chmod(0o600)
-        (b / "rabbitmq.conf").write_text(
-            f"listeners.tcp.1 = 127.0.0.1:{p.amqp}\n"
-            f"management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {p.mgmt}\n"
-            f"prometheus.tcp.ip = 127.0.0.1\nprometheus.tcp.port = {p.rabbit_metrics}\n"
-            "prometheus.return_per_object_metrics = true\n"
-            "loopback_users = none\nlog.console = false\nlog.file.level = warning\n"
-            f"load_definitions = {b / 'definitions.json'}\n"
-        )
-        (b / "enabled_plugins").write_text("[rabbitmq_management,rabbitmq_prometheus].\n")
-        (b / "rabbitmq-env.conf").write_text("")
-        env = self.rabbit_env()
-        # A private epmd first: otherwise the first Erlang process starts one on 0.0.0.0:4369 that outlives us.
-        procs.spawn(self.table, "epmd", ["epmd", "-address", "127.0.0.1", "-port", str(p.epmd)],
-                    env=env, port=p.epmd, kind="infra", stop_grace=2)
-        self._spawn_rabbitmq()
-
-    def _spawn_rabbitmq(self) -> None:
-        p = self.ports
-        procs.spawn(self.table, "rabbitmq", ["/usr/lib/rabbitmq/bin/rabbitmq-server"], env=self.rabbit_env(),
-                    port=p.amqp, health_url=f"http://127.0.0.1:{p.rabbit_metrics}/metrics", kind="infra",
-                    stop_grace=float(os.environ.get("RMQ_STOP_GRACE", "15")))
+    def start_rabbitmq(self, definitions: dict | None = None, tls: NodeTls | None = None) -> None:
+        """Start the broker (and its own epmd) without waiting for it (`wait_rabbitmq`)."""
+        self._rabbit_tls = tls
+        self.rabbit_node(tls).start(definitions, wait=False)
 
     def restart_rabbitmq(self, *, hard: bool = False, timeout: float = 90, down_for: float = 0.0) -> None:
         """Stop the broker (SIGTERM, or SIGKILL with `hard`), leave it down `down_for` seconds, and start it again
         on the same data directory, keeping its epmd; returns once it accepts connections again (fault-injection
         tests)."""
-        proc = self.table.load()["rabbitmq"]
-        if hard:
-            procs.kill_hard(proc)
-        else:
-            procs.stop(proc)
-        procs.wait_until(lambda: not procs.port_open(self.ports.amqp) and not procs._group_alive(proc.pid), 30,
-                         "RabbitMQ stopped")
-        time.sleep(down_for)
-        self._spawn_rabbitmq()
-        self.wait_rabbitmq(timeout)
+        self.rabbit_node(self._rabbit_tls).restart(hard=hard, down_for=down_for, timeout=timeout)
 
     def wait_rabbitmq(self, timeout: float = 90) -> None:
-        proc = self.table.load()["rabbitmq"]
-        procs.wait_until(lambda: procs.port_open(self.ports.amqp) and procs.http_ok(proc.health_url),
-                         timeout, "RabbitMQ", proc)
+        self.rabbit_node(self._rabbit_tls).wait(timeout)
 
     def rabbitmqctl(self, *args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["/usr/lib/rabbitmq/bin/rabbitmqctl", *args], env={**os.environ, **self.rabbit_env()},
-                              capture_output=True, text=True, check=False)
+        return self.rabbit_node(self._rabbit_tls).rabbitmqctl(*args)
 
     # -- PostgreSQL --------------------------------------------------------------------------------
     def start_postgres(self) -> None:
@@ -360,11 +314,12 @@ class Stack:
 
     # -- the whole stack ---------------------------------------------------------------------------
     def start(self, *, rabbitmq: bool = True, postgres: bool = True, s3: bool = True, prometheus: bool = True,
-              rabbit_definitions: dict | None = None, prometheus_config: str | None = None) -> None:
+              rabbit_definitions: dict | None = None, prometheus_config: str | None = None,
+              rabbit_tls: NodeTls | None = None) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.run_dir.chmod(0o755)
         if rabbitmq:
-            self.start_rabbitmq(rabbit_definitions)
+            self.start_rabbitmq(rabbit_definitions, rabbit_tls)
         if s3:
             self.start_moto()
         if prometheus:
