@@ -235,6 +235,16 @@ class ThreeBrokers:
     def link_tls(self, top: Topology) -> dict[str, dict[str, str]]:
         return {h.code: self.ca.client(broker.hub_user(top, h.code)).as_dict() for h in top.hubs}
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU used so far by each node (the beam process and whatever else runs in its process group)."""
+        from infra import procs
+
+        used = {}
+        for code, node in self.nodes.items():
+            leader = node.table.load()[node.broker_proc].pid
+            used[code] = sum(cpu_seconds(pid) for pid in procs._pids_in_group(leader) if Path(f"/proc/{pid}").exists())
+        return used
+
     def raw_env(self, code: str) -> dict[str, str]:
         return {"RABBIT_ADMIN_USER": "admin", "RABBIT_ADMIN_PASSWORD": self.nodes[code].admin_password}
 
@@ -280,10 +290,12 @@ def main() -> None:
                       creds.params(broker.agency_user(top, RECIPIENT), h17), inbox, body)
         relay_idle = flood(*relay_args, args.paced, paced=True, prefix="paced")
         cpu_before = [cpu_seconds(proc.pid) for proc in procs]
+        brokers_before = three.cpu_seconds() if three else {}
         relay = flood(*relay_args, args.count)
-
         cpu = {hub.code: (cpu_seconds(proc.pid) - before) / args.count
                for hub, proc, before in zip(top.hubs, procs, cpu_before, strict=True)}
+        brokers_cpu = {code: (used - brokers_before[code]) / args.count
+                       for code, used in (three.cpu_seconds() if three else {}).items()}
     finally:
         stop(procs)
         if three:
@@ -303,6 +315,11 @@ def main() -> None:
     print(f"ratio relay/raw (packages/s): {relay['rate'] / raw['rate']:.2f}")
     print("hub CPU per package per hop (ms): " + ", ".join(f"{code} {sec * 1000:.1f}" for code, sec in cpu.items())
           + f"; the busiest hub alone on one core: {1 / max(cpu.values()):.0f} packages/s")
+    if brokers_cpu:
+        hubs_total, brokers_total = sum(cpu.values()), sum(brokers_cpu.values())
+        print("broker CPU per package (ms): " + ", ".join(f"{c} {sec * 1000:.1f}" for c, sec in brokers_cpu.items())
+              + f"; hubs {hubs_total * 1000:.1f} ms, brokers {brokers_total * 1000:.1f} ms: the hubs' share "
+              f"{hubs_total / (hubs_total + brokers_total):.0%} (the bench's own publisher and consumer not counted)")
     relaying = max(cpu["national"], cpu["H17"]) * 1000
     print(f"non-validating hops (national, H17): {relaying:.1f} ms of hub CPU per package "
           f"(goal <= 2 ms): {'met' if relaying <= 2 else 'NOT met'}")
