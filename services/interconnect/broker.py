@@ -362,7 +362,8 @@ def provision(admin: Admins, topology: Topology, run_dir: Path, *, amqp_host: st
     for hub in topology.hubs:
         _grant_hub(admins[hub.code], topology, hub, creds)
     for agency in topology.installations():
-        _provision_agency(admins[agency.hub], topology, agency.organ_id, creds, delivery_limit)
+        # An installation on an HTTP axis (topology.CLIENT_AXES) has no hub of ours: its vhost is on the first's.
+        _provision_agency(admins.get(agency.hub, first), topology, agency.organ_id, creds, delivery_limit)
     creds.save(run_dir)
     return creds
 
@@ -477,7 +478,7 @@ def unprovision(admin: Admins, topology: Topology) -> None:
                      *(hub_user(topology, other) for other in neighbours(topology, hub.code))):
             a.delete_user(user)
     for agency in topology.installations():
-        a = admins[agency.hub]
+        a = admins.get(agency.hub, admins[topology.hubs[0].code])
         a.delete_vhost(agency_vhost(topology, agency.organ_id))
         a.delete_user(agency_user(topology, agency.organ_id))
         a.delete_user(services_user(topology, agency.organ_id))
