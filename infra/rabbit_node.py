@@ -11,13 +11,17 @@ an optional AMQPS listener with mutual TLS and CRL checking.
     node.remove()                  # stop everything and delete the directory
 
 The node name is `<name>@localhost`; its Erlang cookie is `cookie` (generated per node unless given), kept in
-`<dir>/home/.erlang.cookie`. Nodes meant to form a cluster are built with the same cookie and `cluster_with`
-naming the first node; `join(other)` runs `stop_app`, `join_cluster`, `start_app` (the classic CLI recipe), so
-a cluster test only has to start N nodes and join them (a node's epmd and distribution port are its own; every
-node's CLI talks to the others through them).
+`<dir>/home/.erlang.cookie`. Nodes of one cluster need the same cookie and the same epmd (Erlang nodes find
+each other's distribution port through the epmd of the host they are told, here the one on `ports.epmd`):
 
-Each node has its own epmd on its own port (feasibility.md §2 pitfall 1: otherwise the first Erlang process
-starts a shared one on 0.0.0.0:4369 that outlives everything) and every listener binds 127.0.0.1 only.
+    first = RabbitNode("c1", d / "c1", NodePorts.free(), admin_password=pw, cookie=cookie)
+    second = RabbitNode("c2", d / "c2", dataclasses.replace(NodePorts.free(), epmd=first.ports.epmd),
+                        admin_password=pw, cookie=cookie)
+    first.start(); second.start(); second.join(first)   # stop_app, join_cluster, start_app
+
+A node starts an epmd on `ports.epmd` unless one already listens there, and stops only the epmd it started
+(feasibility.md §2 pitfall 1: otherwise the first Erlang process starts a shared one on 0.0.0.0:4369 that
+outlives everything). Every listener binds 127.0.0.1 only.
 Processes are recorded in a ProcTable (infra/procs.py) under `rabbitmq-<name>` and `epmd-<name>` (or the
 `proc_names` given), so several nodes can share one run directory's table and `congvan stack down`-style code
 stops them by PID.
@@ -210,7 +214,7 @@ class RabbitNode:
         self.configure(definitions)
         running = self.table.load()
         epmd = running.get(self.epmd_proc)
-        if epmd is None or not procs.alive(epmd.pid):
+        if (epmd is None or not procs.alive(epmd.pid)) and not procs.port_open(self.ports.epmd):
             procs.spawn(self.table, self.epmd_proc, ["epmd", "-address", "127.0.0.1", "-port", str(self.ports.epmd)],
                         env=self.env(), port=self.ports.epmd, kind="infra", stop_grace=2)
         self._spawn()
