@@ -45,6 +45,13 @@ def sent_to_da_nang(sender: httpx.Client, receiver: httpx.Client, subject: str) 
     return wait_for(arrived, PATIENCE, f"{subject} waiting in Đà Nẵng")
 
 
+def a_second_after(moment_text: str) -> datetime:
+    """The API takes seconds: the first whole second after a moment, once it is past (about a second's wait)."""
+    moment = (to_vn(datetime.fromisoformat(moment_text)) + timedelta(seconds=1)).replace(microsecond=0)
+    wait_for(lambda: now_vn() >= moment, 10, "a second after")
+    return moment
+
+
 def a_minute_after(arrived_at: str) -> datetime:
     """The first whole minute after the arrival, once it is past: the screen's field takes minutes."""
     moment = to_vn(datetime.fromisoformat(arrived_at)).replace(second=0, microsecond=0) + timedelta(minutes=1)
@@ -57,6 +64,7 @@ def test_registration_entered_after_an_outage_keeps_its_real_time(deployment, br
     sender, receiver_http = login(deployment, base, CLERK_TQ), login(deployment, base, CLERK)
     subject = f"Về việc kiểm tra công tác phòng cháy ({secrets.token_hex(3)})"
     doc = sent_to_da_nang(sender, receiver_http, subject)
+    second = sent_to_da_nang(sender, receiver_http, f"{subject} (2)")  # for the API part below
     real = a_minute_after(doc["received_at"])
     shots = []
 
@@ -88,13 +96,12 @@ def test_registration_entered_after_an_outage_keeps_its_real_time(deployment, br
     assert entry["late_entry"] and entry["username"] == CLERK and entry["at"] > entry["happened_at"]
 
     # over the API: not in the future; one Idempotency-Key, one registration
-    second = sent_to_da_nang(sender, receiver_http, f"{subject} (2)")
     path = f"/api/v1/incoming/{second['id']}/late-registration"
     headers = {"x-csrf-token": csrf_of(receiver_http.get("/").text), "Idempotency-Key": secrets.token_hex(8)}
     future = receiver_http.post(path, json={"happened_at": (now_vn() + timedelta(hours=2)).isoformat()},
                                 headers=headers)
     assert future.status_code == 422 and future.json()["code"] == "future_date", future.text
-    when = a_minute_after(second["received_at"]).replace(tzinfo=None).isoformat()  # Vietnam time, no zone
+    when = a_second_after(second["received_at"]).replace(tzinfo=None).isoformat()  # Vietnam time, no zone
     for _ in range(2):
         r = receiver_http.post(path, json={"happened_at": when}, headers=headers)
         assert r.status_code == 200, r.text
@@ -119,10 +126,10 @@ def test_directive_and_close_entered_after_an_outage_over_the_api(deployment):
     wait_for(lambda: clerk.get(f"/api/v1/handling/{doc['id']}").status_code == 200, PATIENCE, "the handling opened")
     registered = datetime.fromisoformat(clerk.get(f"/api/v1/handling/{doc['id']}").json()["history"][0]["at"])
     staff = {p["username"]: p["user_id"] for p in clerk.get("/api/v1/staff").json()}
-    directed_at = to_vn(registered).replace(second=0, microsecond=0) + timedelta(minutes=1)
-    wait_for(lambda: now_vn() >= directed_at, 120, "a whole minute after the registration")
+    directed_at = a_second_after(registered.isoformat())
+    typed = directed_at.strftime("%Y-%m-%dT%H:%M:%S")
     submitted = post(clerk, f"/api/v1/handling/{doc['id']}/submit", {
-        "to_user_id": staff[LEADER], "happened_at": directed_at.strftime("%Y-%m-%dT%H:%M")})
+        "to_user_id": staff[LEADER], "happened_at": typed})
     assert submitted.status_code == 200, submitted.text
     future = post(leader, f"/api/v1/handling/{doc['id']}/direct", {
         "directive": "Đồng chí Phúc xử lý", "main": {"user_id": staff[SPECIALIST]},
@@ -130,10 +137,10 @@ def test_directive_and_close_entered_after_an_outage_over_the_api(deployment):
     assert future.status_code == 422 and future.json()["code"] == "future_date", future.text
     directed = post(leader, f"/api/v1/handling/{doc['id']}/direct", {
         "directive": "Đồng chí Phúc xử lý", "main": {"user_id": staff[SPECIALIST]},
-        "happened_at": directed_at.strftime("%Y-%m-%dT%H:%M")})
+        "happened_at": typed})
     assert directed.status_code == 200, directed.text
     closed = post(handler, f"/api/v1/handling/{doc['id']}/close", {
-        "note": "Đã xử lý tại cuộc họp", "happened_at": directed_at.strftime("%Y-%m-%dT%H:%M")})
+        "note": "Đã xử lý tại cuộc họp", "happened_at": typed})
     assert closed.status_code == 200 and closed.json()["status"] == "done", closed.text
     history = {e["action"]: e for e in clerk.get(f"/api/v1/handling/{doc['id']}").json()["history"]}
     for action, who in (("submitted", staff[CLERK]), ("directed", staff[LEADER]),
