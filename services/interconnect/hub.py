@@ -106,22 +106,22 @@ class Hub:
         self._neighbour_users = {broker.hub_user(topology, h) for h in [*self.children, self.spec.parent] if h}
         self._gateway_user = broker.gateway_user(topology, code)
         self.memo_seconds = 0.0
-        self._memo: dict[tuple[str, str], tuple[float, Any]] = {}
+        self._memo: dict[tuple[str, ...], tuple[float, Any]] = {}
 
-    def _ask(self, question: str, organ_id: str) -> Any:
+    def _ask(self, question: str, *args: str) -> Any:
         """The directory's answer, remembered for `memo_seconds` (the hub process: DIRECTORY_MEMO_SECONDS).
         Four directory queries per recipient were two thirds of a relaying hub's CPU per package; the packages
         of a busy second mostly share their recipients. A directory change (sync, onboarding, a lock) is
         therefore seen by the relay up to that long after it is written."""
         if self.memo_seconds <= 0:
-            return getattr(self.directory, question)(organ_id)
+            return getattr(self.directory, question)(*args)
         now = time.monotonic()
-        key = (question, organ_id)
+        key = (question, *args)
         known = self._memo.get(key)
         if known is None or known[0] < now:
             if len(self._memo) > MEMO_ENTRIES:
                 self._memo.clear()
-            known = (now + self.memo_seconds, getattr(self.directory, question)(organ_id))
+            known = (now + self.memo_seconds, getattr(self.directory, question)(*args))
             self._memo[key] = known
         return known[1]
 
@@ -194,7 +194,7 @@ class Hub:
         header = parsed.header
         claimed = (header.get("from") or {}).get("organ_id", "")
         if claimed != sender:
-            if not (installation and claimed and self.directory.hosts(installation, claimed)):
+            if not (installation and claimed and self._ask("hosts", installation, claimed)):
                 return self._refuse_all(body, header, sender, message_id, sha, Reason.FORGED_SENDER,
                                         f"gói tin ghi {claimed or '(trống)'}, tài khoản gửi là {user}; danh bạ "
                                         f"không ghi cơ quan đó thuộc cụm máy chủ (installation) {sender}")
@@ -206,7 +206,7 @@ class Hub:
             headers[H_TO] = recipients[0] if recipients else ""
             # The receiving edge accepts a status only from a recipient of the document; a successor answers
             # for the agencies it replaced (2025 mergers), which only the directory knows.
-            headers[H_PREDECESSORS] = self.directory.predecessors(sender)
+            headers[H_PREDECESSORS] = self._ask("predecessors", sender)
         else:
             recipients = [str(t.get("organ_id", "")) for t in header.get("to") or []]
         if not recipients:
@@ -295,14 +295,14 @@ class Hub:
         body = edxml.append_trace(edxml.build_status(status), self.me, now_vn())
         status_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.me}/{message_id}/{reporter}/{reason}"))
         headers = {H_TO: sender, H_ORIGIN: self.me, H_SUBMITTED: domain.epoch_ms()}
-        placement = self._place([sender], {sender: (True, "", self.directory.serving_hub(sender))})
+        placement = self._place([sender], {sender: (True, "", self._ask("serving_hub", sender))})
         return Outcome([Copy(key, body, {**headers, H_RECIPIENTS: organs}, status_id)
                         for key, organs in placement.routes.items()])
 
     def _place(self, recipients: list[str], facts: dict[str, tuple[bool, str, str | None]]) -> domain.Placement:
         """Copies per next hop; a recipient served here goes to its installation's inbox (the directory says
         which, so an agency onboarded a moment ago is reached at once, with no queue or binding of its own)."""
-        inboxes = {organ: self.directory.installation_of(organ) for organ in recipients
+        inboxes = {organ: self._ask("installation_of", organ) for organ in recipients
                    if facts.get(organ, (False, "", None))[2] == self.code}
         return domain.place(self.code, self.children, bool(self.spec.parent), recipients, facts, inboxes)
 
