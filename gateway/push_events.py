@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 import pika
 import pika.exceptions
 
+from services.common.rpc_client import cluster_uris
+
 if TYPE_CHECKING:
     from gateway.app import Gateway
 
@@ -45,9 +47,11 @@ class Follower:
 
     def __init__(self, g: Gateway, amqp_uri: str) -> None:
         self.g = g
-        self.params = pika.URLParameters(amqp_uri)
-        self.params.client_properties = {"connection_name": "gateway-push"}
-        self.params.heartbeat = 30
+        self.nodes = [pika.URLParameters(uri) for uri in cluster_uris(amqp_uri)]  # a cluster: each node in turn
+        for params in self.nodes:
+            params.client_properties = {"connection_name": "gateway-push"}
+            params.heartbeat = 30
+        self.params = self.nodes[0]
         self._stopping = threading.Event()
         self._connection: pika.BlockingConnection | None = None
         self._channel: Any = None
@@ -78,7 +82,7 @@ class Follower:
                 wait = min(wait * 2, RETRY_MAX)
 
     def _follow(self) -> None:
-        self._connection = connection = pika.BlockingConnection(self.params)
+        self._connection = connection = pika.BlockingConnection(self.nodes)
         try:
             self._channel = channel = connection.channel()
             # Declared as nameko declares it, so following works before routing ever dispatched an event.

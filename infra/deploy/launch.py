@@ -43,10 +43,23 @@ def provision() -> None:
 
 
 def agency_uri(topology: Topology, run_dir: Path, organ_id: str) -> str:
+    """The installation's vhost on every node of the cluster (`AMQP_CLUSTER_HOSTS`, comma-separated host[:port]),
+    as kombu and services/common/rpc_client.py take a cluster: `amqp://n1/vh;amqp://n2/vh;…`."""
     from services.interconnect import broker
 
     creds = broker.Credentials.load(run_dir)
-    return creds.uri(broker.services_user(topology, organ_id), broker.agency_vhost(topology, organ_id))
+    uri = creds.uri(broker.services_user(topology, organ_id), broker.agency_vhost(topology, organ_id))
+    hosts = [h.strip() for h in os.environ.get("AMQP_CLUSTER_HOSTS", "").split(",") if h.strip()]
+    return ";".join(_on_host(uri, h) for h in hosts) if hosts else uri
+
+
+def _on_host(uri: str, host: str) -> str:
+    import urllib.parse
+
+    parts = urllib.parse.urlsplit(uri)
+    userinfo = parts.netloc.rsplit("@", 1)[0]
+    host_port = host if ":" in host else f"{host}:{parts.port or 5672}"
+    return urllib.parse.urlunsplit((parts.scheme, f"{userinfo}@{host_port}", parts.path, parts.query, ""))
 
 
 def agency(organ_id: str) -> None:

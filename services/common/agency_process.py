@@ -30,9 +30,11 @@ import sys  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
+import nameko.events  # noqa: E402
 import nameko.rpc  # noqa: E402
 from nameko.messaging import QueueConsumer  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
+from nameko.utils import sanitize_url  # noqa: E402
 from nameko.utils.concurrency import SpawningProxy  # noqa: E402
 
 from services.common.observability import serve_metrics  # noqa: E402
@@ -95,6 +97,49 @@ QueueConsumer.ack_message = _unless_connection_lost(QueueConsumer.ack_message)
 QueueConsumer.requeue_message = _unless_connection_lost(QueueConsumer.requeue_message)
 
 
+def _quorum(setup: Callable[[Any], None]) -> Callable[[Any], None]:
+    """On a cluster, the queues a service consumes from (rpc-<service>, its event handlers' queues) must outlive
+    the node they were declared on: quorum queues, replicated on a majority of the nodes (docs/deployment.md).
+    nameko declares them durable but classic; RabbitMQ cannot change a queue's type by policy."""
+
+    def setup_quorum(entrypoint: Any) -> None:
+        setup(entrypoint)
+        queue = getattr(entrypoint, "queue", None)
+        if queue is not None and queue.durable and not queue.auto_delete and not queue.exclusive:
+            queue.queue_arguments = {**(queue.queue_arguments or {}), "x-queue-type": "quorum"}
+
+    return setup_quorum
+
+
+def _transient(setup: Callable[[Any], None]) -> Callable[[Any], None]:
+    """A service's RPC reply queue (`rpc.reply-<service>-<uuid>`, one per process life) is declared durable by
+    nameko. A durable classic queue whose node is down cannot be declared again anywhere ("home node … is down"),
+    and the process's consumer set, which holds the service's own queues too, then never reconnects: nothing is
+    served until that node returns. Transient, it is dropped with its node and declared again on another; a reply
+    in flight is lost with it and the caller calls again (every handler is idempotent)."""
+
+    def setup_transient(listener: Any) -> None:
+        setup(listener)
+        listener.queue.durable = False
+
+    return setup_transient
+
+
+def _log_connection_error(consumer: QueueConsumer, exc: Exception, interval: float) -> None:
+    # nameko masks the password of the first URI only; a cluster's URI names every node with it
+    log.warning("error connecting to the broker at %s (%s); retrying in %s s",
+                ";".join(sanitize_url(u) for u in str(consumer.amqp_uri).split(";")), exc, interval)
+
+
+def use_cluster_queues() -> None:
+    nameko.rpc.RpcConsumer.setup = _quorum(nameko.rpc.RpcConsumer.setup)
+    nameko.events.EventHandler.setup = _quorum(nameko.events.EventHandler.setup)
+    nameko.rpc.ReplyListener.setup = _transient(nameko.rpc.ReplyListener.setup)
+
+
+QueueConsumer.on_connection_error = _log_connection_error
+
+
 def load_services(names: list[str]) -> list[type]:
     classes = []
     for spec in names:
@@ -132,6 +177,8 @@ def main() -> None:
                                    "amqp_uri": args.amqp_uri, "metrics_port": args.metrics_port}.items() if v}
     settings = CommonSettings(**overrides)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.amqp_quorum_queues:
+        use_cluster_queues()
     classes = load_services(args.services.split(",") if args.services else SERVICES)
     runner = ServiceRunner(nameko_config(settings))
     for cls in classes:

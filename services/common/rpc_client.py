@@ -44,6 +44,15 @@ CALL_ID_HEADER = "nameko.call_id_stack"
 IDLE_RENEW_SECONDS = 20.0  # a connection idle this long may have missed its heartbeats: open a new one
 
 
+def cluster_uris(amqp_uri: str) -> list[str]:
+    """The nodes of a RabbitMQ cluster, written as kombu (hence nameko) takes them: `amqp://n1/vh;amqp://n2/vh`.
+    A connection tries them in order; one URI is a single broker."""
+    uris = [u.strip() for u in amqp_uri.split(";") if u.strip()]
+    if not uris:
+        raise ValueError("no AMQP URI")
+    return uris
+
+
 class RpcTimeout(TimeoutError):
     """No reply within the call's timeout (the service is down, busy, or the reply was lost)."""
 
@@ -51,9 +60,9 @@ class RpcTimeout(TimeoutError):
 class _Line:
     """One connection with its own exclusive reply queue; one call at a time."""
 
-    def __init__(self, params: pika.ConnectionParameters, timeout: float) -> None:
+    def __init__(self, params: list[pika.ConnectionParameters], timeout: float) -> None:
         self.timeout = timeout
-        self.conn = pika.BlockingConnection(params)
+        self.conn = pika.BlockingConnection(params)  # the first node of a cluster that answers
         try:
             self.ch = self.conn.channel()
             self.ch.exchange_declare(RPC_EXCHANGE, "topic", durable=True)
@@ -121,19 +130,23 @@ class ServiceClient:
     """A small pool of RPC connections to one agency's vhost, lent to one call at a time (thread-safe)."""
 
     def __init__(self, amqp_uri: str, size: int = 4, timeout: float = 30.0, heartbeat: int = 30) -> None:
-        params = pika.URLParameters(amqp_uri)
+        self.params = [self._params(uri, heartbeat, timeout) for uri in cluster_uris(amqp_uri)]
+        self.size = size
+        self.timeout = timeout
+        self._idle: queue.LifoQueue[_Line] = queue.LifoQueue()
+        self._created = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _params(uri: str, heartbeat: int, timeout: float) -> pika.URLParameters:
+        params = pika.URLParameters(uri)
         params.heartbeat = heartbeat
         params.blocked_connection_timeout = timeout
         params.socket_timeout = 10
         params.stack_timeout = 15
         params.connection_attempts = 1
         params.client_properties = {"connection_name": "rpc-client"}
-        self.params = params
-        self.size = size
-        self.timeout = timeout
-        self._idle: queue.LifoQueue[_Line] = queue.LifoQueue()
-        self._created = 0
-        self._lock = threading.Lock()
+        return params
 
     def _take(self) -> _Line:
         """An idle line that is still fresh, else a new one while the pool has room, else the next one returned."""

@@ -21,7 +21,11 @@ class CommonSettings(BaseSettings):
     agency_id: str = Field("", description="The agency a process was started for (an installation of one: its "
                            "tables are opened at start). Services take each call's agency from its acting user, "
                            "event or package, never from here")
-    amqp_uri: str = Field("amqp://guest:guest@127.0.0.1:5672/", description="Broker of the agency's vhost")
+    amqp_uri: str = Field("amqp://guest:guest@127.0.0.1:5672/", description="Broker of the agency's vhost; a "
+                          "cluster's nodes separated by ';' (amqp://n1/vh;amqp://n2/vh), tried in order")
+    amqp_quorum_queues: bool = Field(False, description="A RabbitMQ cluster: the services' durable queues are "
+                                     "quorum queues (they survive the loss of a minority of the nodes) and their "
+                                     "RPC reply queues transient (declared again on another node)")
     database_url: str | None = Field(None, description="PostgreSQL URL; unset means one SQLite file per service")
     data_dir: Path = Field(REPO_ROOT / "var" / "data", description="Root of embedded databases and files")
     s3_endpoint: str | None = Field(None, description="host:port of an S3 server; unset means a local folder")

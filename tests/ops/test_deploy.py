@@ -21,8 +21,8 @@ SERVICES = COMPOSE["services"]
 APP_IMAGE = "congvan:0.1.0"
 APPS = {n: s for n, s in SERVICES.items() if s.get("image") == APP_IMAGE}
 # Variables processes read outside the settings classes (os.environ in code), and compose-only ones.
-EXTRA_VARS = {"RABBIT_API_URI", "NAMEKO_MAX_WORKERS", "AMQP_HOST", "AMQP_PORT", "GATEWAY_PORT", "RUN_DIR",
-              "TOPOLOGY_FILE"}
+EXTRA_VARS = {"RABBIT_API_URI", "NAMEKO_MAX_WORKERS", "AMQP_HOST", "AMQP_PORT", "AMQP_CLUSTER_HOSTS", "GATEWAY_PORT",
+              "RUN_DIR", "TOPOLOGY_FILE"}
 # What a production process must NOT take from the embedded defaults.
 REQUIRED = {"DATABASE_URL", "DATA_DIR", "S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY", "METRICS_PORT",
             "METRICS_HOST"}
