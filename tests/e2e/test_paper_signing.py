@@ -17,6 +17,7 @@ import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
+from tests import screenshots
 from tests.deployment import demo_password
 from tests.e2e.helpers import browser_signed_in, csrf_of, pick, signed_in, vietnamese_pdf, wait_for
 from tests.e2e.test_register_unit_and_audit import waiting_issue_id
@@ -47,7 +48,12 @@ def test_leader_signs_on_paper_drafter_forwards_the_scan_clerk_issues(deployment
     tag = uuid.uuid4().hex[:6]
     title = f"V/v kiểm kê tài sản công năm 2026, lãnh đạo ký trên giấy (mã {tag})"
     http = {u: signed_in(base, u, demo_password(deployment, u)) for u in (SPECIALIST, HEAD, CLERK, ADMIN)}
-    pages = []
+    pages, shots = [], []
+
+    def shot(page, name: str) -> None:
+        shots.append(artifacts_dir / name)
+        page.screenshot(path=str(shots[-1]), full_page=True)
+
     try:
         # drafted and approved by the department as usual: it waits at the leader's signing step
         form = http[SPECIALIST].get("/du-thao/moi")
@@ -78,6 +84,7 @@ def test_leader_signs_on_paper_drafter_forwards_the_scan_clerk_issues(deployment
         leader.reload()
         paper = leader.locator("#duyet-tren-giay")
         paper.get_by_label("Ý kiến duyệt").fill("Đã ký bản giấy, chuyển phát hành")
+        shot(leader, "ky-giay-01-lanh-dao-duyet.png")
         paper.get_by_role("button", name="Duyệt, ký trên giấy").click()
         expect(leader.get_by_role("status")).to_contain_text("lãnh đạo duyệt, ký trên giấy")
         expect(leader.locator("#trang-thai")).to_have_text("Đã duyệt, ký trên giấy — chờ chuyển phát hành")
@@ -87,13 +94,14 @@ def test_leader_signs_on_paper_drafter_forwards_the_scan_clerk_issues(deployment
         drafter.goto(f"{base}/du-thao/{draft_id}")
         forward = drafter.locator("#chuyen-phat-hanh")
         forward.get_by_label("Bản scan văn bản giấy đã ký (PDF)").set_input_files(scanned_original(tmp_path, tag))
+        shot(drafter, "ky-giay-02-chuyen-phat-hanh.png")
         forward.get_by_role("button", name="Chuyển phát hành").click()
         expect(drafter.get_by_role("status")).to_contain_text("Đã chuyển phát hành bản scan")
         expect(drafter.locator("#da-chuyen-phat-hanh")).to_contain_text("Đỗ Thu Trang chuyển phát hành")
         history = drafter.locator("#y-kien")
         expect(history).to_contain_text("Duyệt, ký trên giấy")
         expect(history).to_contain_text("Chuyển phát hành (bản scan văn bản giấy đã ký)")
-        drafter.screenshot(path=str(artifacts_dir / "du-thao-ky-tren-giay.png"), full_page=True)
+        shot(drafter, "ky-giay-03-da-chuyen.png")
 
         doc_id = wait_for(lambda: waiting_issue_id(http[CLERK], title), 120, "the scan in 'chờ ban hành'")
         clerk = browser_signed_in(browser, base, CLERK, demo_password(deployment, CLERK))
@@ -105,13 +113,14 @@ def test_leader_signs_on_paper_drafter_forwards_the_scan_clerk_issues(deployment
         expect(clerk.get_by_role("heading", level=1)).to_contain_text("/UBND-TH", timeout=120_000)
         expect(clerk.locator("dl.meta")).to_contain_text(
             re.compile(r"Lãnh đạo ký trên giấy \(Nguyễn Văn An, .*\); bản scan do Đỗ Thu Trang chuyển phát hành"))
-        clerk.screenshot(path=str(artifacts_dir / "van-ban-ky-tren-giay.png"), full_page=True)
+        shot(clerk, "ky-giay-04-da-ban-hanh.png")
 
         doc = http[CLERK].get(f"/api/v1/outgoing/{doc_id}").json()
         assert doc["state"] == "issued" and doc["paper_signed"]["forwarded_by_name"] == "Đỗ Thu Trang"
         [sealed] = [a for a in doc["attachments"] if a["role"] == "signed"]
         issued_pdf = http[CLERK].get(f"/tep/{doc_id}/{sealed['sha256']}").content
         assert b"DauCoQuan" in issued_pdf and b"/ByteRange" in issued_pdf  # the agency's seal on the scan
+        screenshots.publish(shots)  # docs/screenshots only with `./congvan screenshots`
     finally:
         admin_api = http[ADMIN]
         admin_api.put("/api/v1/agency-rules", headers={"x-csrf-token": csrf_token_of(admin_api)},

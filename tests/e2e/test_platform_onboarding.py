@@ -20,6 +20,7 @@ import pytest
 from openpyxl import load_workbook
 
 from services.common.clock import to_vn
+from tests import screenshots
 from tests.deployment import demo_password
 from tests.e2e.helpers import csrf_of, signed_in, vietnamese_pdf, wait_for
 
@@ -246,7 +247,13 @@ def test_the_operator_adds_an_agency_and_announces_maintenance_in_the_browser(de
     page.get_by_role("button", name="Thêm cơ quan").click()
     expect(page.locator("#da-them")).to_contain_text("Đã thêm cơ quan Sở Tài chính tỉnh Tuyên Quang")
     expect(page.locator(".issued-username")).to_have_text("huongpt.stc")
-    page.screenshot(path=str(artifacts_dir / "van-hanh-them-co-quan.png"), full_page=True)
+    shots = []
+
+    def shot(on, name: str) -> None:
+        shots.append(artifacts_dir / name)
+        on.screenshot(path=str(shots[-1]), full_page=True)
+
+    shot(page, "van-hanh-01-them-co-quan.png")
 
     # The new administrator leaves: the operator finds the account in any agency and locks it.
     page.get_by_role("link", name="Tài khoản", exact=True).click()
@@ -257,12 +264,15 @@ def test_the_operator_adds_an_agency_and_announces_maintenance_in_the_browser(de
     row.get_by_role("button", name="Khóa tài khoản").click()
     expect(page.get_by_role("status")).to_contain_text("Đã khóa tài khoản")
     expect(page.locator('tr[data-username="huongpt.stc"]')).to_contain_text("Đã khóa")
+    shot(page, "van-hanh-02-khoa-tai-khoan.png")
 
     # Every agency's problem reports in one queue; usage per agency and the six-monthly report.
     page.locator('nav.tabs a[href="/van-hanh/bao-loi"]').click()
     expect(page.get_by_role("heading", name="Báo lỗi của các cơ quan")).to_be_visible()
+    shot(page, "van-hanh-03-bao-loi.png")
     page.get_by_role("link", name="Tình hình sử dụng").click()
     expect(page.locator(f'tr[data-organ="{BROWSER_NEW}"]')).to_contain_text("Sở Tài chính tỉnh Tuyên Quang")
+    shot(page, "van-hanh-04-tinh-hinh-su-dung.png")
     with page.expect_download() as download:
         page.get_by_role("button", name="Tải XLSX").click()
     assert download.value.suggested_filename.endswith(".xlsx")
@@ -277,8 +287,9 @@ def test_the_operator_adds_an_agency_and_announces_maintenance_in_the_browser(de
         expect(page.get_by_role("status")).to_contain_text("Đã đăng thông báo bảo trì")
         clerk = sign_in(browser, base, CLERK, demo_password(dep, CLERK))
         expect(clerk.locator("p.maintenance")).to_contain_text("Nâng cấp hệ thống lên phiên bản mới")
-        clerk.screenshot(path=str(artifacts_dir / "thong-bao-bao-tri.png"), full_page=True)
+        shot(clerk, "van-hanh-05-thong-bao-bao-tri.png")
     finally:  # the deployment is shared: other tests' pages must not carry the banner
         page.goto(f"{base}/van-hanh/bao-tri")
         page.get_by_role("button", name="Thu hồi").first.click()
     expect(page.get_by_role("status")).to_contain_text("Đã thu hồi thông báo bảo trì")
+    screenshots.publish(shots)  # docs/screenshots only with `./congvan screenshots`
