@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import pika
 import pika.exceptions
@@ -42,6 +42,11 @@ from services.interconnect.domain import (
     H_TO,
     H_UNDECODABLE,
     Reason,
+)
+from services.interconnect.hub_directory import (  # TopologyRecipients: tests and fuzzers build hubs on it
+    RecipientDirectory,
+    TopologyRecipients,  # noqa: F401
+    open_directory,
 )
 from services.interconnect.models import HubBase
 from services.interconnect.process import process_arguments, run_until_signalled
@@ -63,15 +68,6 @@ T = TypeVar("T")
 
 class MessageFailed(Exception):
     """The message kept failing while this process's own database answered: let the broker count it."""
-
-
-class RecipientDirectory(Protocol):
-    def serving_hub(self, organ_id: str) -> str | None: ...
-    def installation_of(self, organ_id: str) -> str: ...
-    def hosts(self, installation: str, organ_id: str) -> bool: ...
-    def is_deliverable(self, organ_id: str) -> tuple[bool, str]: ...
-    def current_id(self, organ_id: str) -> str: ...
-    def predecessors(self, organ_id: str) -> list[str]: ...
 
 
 @dataclass
@@ -506,76 +502,6 @@ class Forwarder(Loop):
 
 
 # --- the process ----------------------------------------------------------------------------------------
-
-
-class TopologyRecipients:
-    """Connected agencies as the topology file lists them: used only while directory.py is not installed."""
-
-    def __init__(self, topology: Topology) -> None:
-        self.hubs = {a.organ_id: a.hub for a in topology.agencies}
-        self.installations = {a.organ_id: a.installation_id for a in topology.agencies}
-
-    def serving_hub(self, organ_id: str) -> str | None:
-        return self.hubs.get(organ_id)
-
-    def installation_of(self, organ_id: str) -> str:
-        return self.installations.get(organ_id, organ_id)
-
-    def hosts(self, installation: str, organ_id: str) -> bool:
-        return self.installations.get(organ_id) == installation
-
-    def is_deliverable(self, organ_id: str) -> tuple[bool, str]:
-        return (True, "") if organ_id in self.hubs else (False, f"{organ_id} không có trong danh bạ")
-
-    def current_id(self, organ_id: str) -> str:
-        return organ_id
-
-    def predecessors(self, organ_id: str) -> list[str]:
-        return []
-
-
-def open_directory(topology: Topology, code: str, settings: CommonSettings) -> RecipientDirectory:
-    """The hub's copy of the agency directory (services/interconnect/directory.py). An empty one is seeded from
-    the topology: `extra.directory_file` (JSON/CSV, e.g. infra/demo/agencies.json), else `extra.directory`
-    records, else the topology's own agencies."""
-    try:
-        from services.interconnect.directory import Directory, read_file
-    except ModuleNotFoundError as exc:
-        if exc.name != "services.interconnect.directory":
-            raise
-        log.warning("services.interconnect.directory is not available: routing on the topology's agencies")
-        return TopologyRecipients(topology)
-    from services.interconnect.models import DirectoryBase
-
-    database = Database("directory", f"{broker.namespace(topology)}hub.{code}", DirectoryBase.metadata, settings)
-    database.create_all()
-    directory = Directory(database)
-    if directory.count() == 0:
-        if topology.extra.get("directory_file"):
-            records = read_file(Path(topology.extra["directory_file"]))
-        else:
-            records = topology.extra.get("directory") or [
-                {"organ_id": a.organ_id, "name": a.name, "hub": a.hub, "parent": a.parent}
-                for a in topology.agencies]
-        directory.import_records(records)
-    _record_installations(directory, topology)
-    return directory
-
-
-def _record_installations(directory, topology: Topology) -> None:
-    """The topology's hosted agencies, as their installation: written into the directory at every start, so a
-    directory seeded from a national file (which knows no installations) still routes and authenticates them."""
-    hosted = [a for a in topology.agencies if a.installation]
-    missing = []
-    for agency in hosted:
-        record = directory.get(agency.organ_id)
-        if record is None:
-            missing.append({"organ_id": agency.organ_id, "name": agency.name, "hub": agency.hub,
-                            "parent": agency.parent, "installation": agency.installation})
-        elif record.installation != agency.installation:
-            missing.append({**record.to_dict(), "installation": agency.installation})
-    if missing:
-        directory.import_records(missing)
 
 
 def build_hub(topology: Topology, code: str, run_dir: Path) -> Hub:
