@@ -33,7 +33,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -293,17 +292,3 @@ def _write_private(path: Path, text: str) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)
-
-
-def tls_handshake_refused(host: str, port: int) -> bool:
-    """Whether a TLS listener at host:port refuses a client that shows no certificate (a smoke check)."""
-    import ssl
-
-    ctx = ssl.create_default_context()
-    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
-    try:
-        with socket.create_connection((host, port), timeout=5) as raw, ctx.wrap_socket(raw) as tls:
-            tls.sendall(b"AMQP\x00\x00\x09\x01")
-            return tls.recv(8) == b""
-    except (ssl.SSLError, ConnectionError, OSError):
-        return True
