@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import signal
 import statistics
 import subprocess
@@ -300,6 +301,7 @@ def main() -> None:
         stop(procs)
         if three:
             three.remove()
+            shutil.rmtree(run_dir / "tls", ignore_errors=True)   # the minted keys go with the nodes
         elif admin:
             broker.unprovision(admin, top)
     links = "three brokers, links over AMQPS (mutual TLS)" if three else "one broker"
