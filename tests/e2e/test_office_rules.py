@@ -12,6 +12,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests import screenshots
 from tests.deployment import demo_password
 from tests.e2e.helpers import signed_in
 from tests.e2e.test_browser import sign_in
@@ -37,6 +38,7 @@ def test_the_admin_reads_and_changes_the_agencys_rules(deployment, browser, arti
         expect(admin.get_by_role("status")).to_contain_text("Đã lưu quy định áp dụng của cơ quan")
         expect(admin.locator('fieldset[data-rule="legal_validity"] p.source')).to_contain_text("Hưng Yên, Điều 8.3")
         admin.screenshot(path=str(artifacts_dir / "quy-dinh-co-quan.png"), full_page=True)
+        screenshots.publish([artifacts_dir / "quy-dinh-co-quan.png"])  # only with `./congvan screenshots`
     finally:
         api = signed_in(base, ADMIN, demo_password(deployment, ADMIN))
         api.put("/api/v1/agency-rules", headers={"x-csrf-token": csrf_token_of(api)},
@@ -80,6 +82,8 @@ def test_the_office_publishes_the_work_schedule_staff_read_and_print_it(deployme
     expect(table).to_contain_text("Trần Đức Long")
     expect(table).to_contain_text("Phòng họp tầng 2")
     expect(specialist.locator("#them-lich")).to_have_count(0)  # staff read, the office edits
+    specialist.screenshot(path=str(artifacts_dir / "lich-cong-tac.png"), full_page=True)
+    screenshots.publish([artifacts_dir / "lich-cong-tac.png"])  # only with `./congvan screenshots`
     specialist.emulate_media(media="print")
     expect(specialist.locator("nav.menu")).to_be_hidden()
     pdf = specialist.pdf(format="A4", print_background=False)
