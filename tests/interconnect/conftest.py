@@ -15,7 +15,7 @@ import pytest
 
 from services.interconnect import broker
 from services.interconnect.topology import AgencySpec, HubSpec, Topology
-from tests.interconnect.harness import Network
+from tests.interconnect.harness import provisioned_network
 
 H60_A = "000.00.00.H60"   # UBND tỉnh Tuyên Quang
 H60_B = "000.00.09.H60"   # Sở Nội vụ tỉnh Tuyên Quang
@@ -79,16 +79,6 @@ def network(rabbit_admin, stack_env, tmp_path_factory):
     distinct document and message ids), waits for what it sent and asserts only about those; none stops or
     kills one of its processes (tests that do build their own `Network`)."""
     topology = network_topology()
-    run_dir = tmp_path_factory.mktemp("network") / "run"
-    run_dir.mkdir()
-    (run_dir / "topology.json").write_text(topology.to_json())
-    try:
-        creds = broker.provision(rabbit_admin, topology, run_dir, delivery_limit=3)
-        net = Network(topology, creds, run_dir, {"RABBIT_API_URI": stack_env["RABBIT_API_URI"]})
-        try:
-            net.start([H60_A, H60_B, H17_A, G22])
-            yield net
-        finally:
-            net.stop()
-    finally:
-        broker.unprovision(rabbit_admin, topology)
+    with provisioned_network(rabbit_admin, stack_env, topology, tmp_path_factory.mktemp("network") / "run") as net:
+        net.start([H60_A, H60_B, H17_A, G22])
+        yield net

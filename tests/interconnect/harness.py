@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,24 @@ from services.storage.blobs import blob_store
 
 REPO = Path(__file__).resolve().parents[2]
 FAKE_REGISTRY = "tests.interconnect.fake_registry:FakeRegistry"
+
+
+@contextlib.contextmanager
+def provisioned_network(rabbit_admin: Any, stack_env: dict[str, str], topology: Topology,
+                        run_dir: Path) -> Iterator[Network]:
+    """`topology` written into `run_dir` and provisioned on the test broker, and a Network over it with nothing
+    started yet; afterwards every process it started is stopped and the topology unprovisioned."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "topology.json").write_text(topology.to_json())
+    try:
+        creds = broker.provision(rabbit_admin, topology, run_dir, delivery_limit=3)
+        net = Network(topology, creds, run_dir, {"RABBIT_API_URI": stack_env["RABBIT_API_URI"]})
+        try:
+            yield net
+        finally:
+            net.stop()
+    finally:
+        broker.unprovision(rabbit_admin, topology)
 
 
 class Network:
@@ -204,3 +222,45 @@ def foreign_package(number: int, sender: str, sender_name: str, notation: str, r
     data = edxml.build_edoc(header, attachments or [({"name": "cong-van.pdf", "content_type": "application/pdf"},
                                                      b"%PDF-1.7 test " * 100)])
     return header, data
+
+
+def attachment(net: Network, sender: str, size: int = 30_000) -> dict[str, Any]:
+    """An outgoing package's attachment: random bytes put in the sender's blob store."""
+    data = os.urandom(size)
+    return {"content_id": "cid:1", "name": "Công văn.pdf", "content_type": "application/pdf", "description": "",
+            "size": len(data), "sha256": net.put_blob(sender, data)}
+
+
+def registered(net: Network, organ: str, document_id: str | None = None, kind: str = "edoc") -> list[dict]:
+    """What the stand-in registry of `organ` registered, of a kind (prefix: `edoc`, `status`, `status:02`), about
+    one document or any."""
+    return [r for r in net.call(organ, "registered")
+            if r["kind"].startswith(kind) and document_id in (None, r["document_id"])]
+
+
+def status_codes(net: Network, organ: str, document_id: str) -> list[str]:
+    """The status codes `organ` registered about a document, sorted."""
+    return sorted(r["package"]["status_code"] for r in registered(net, organ, document_id, "status"))
+
+
+def hub_relay_log(net: Network, code: str):
+    """A hub's relay log (services/interconnect/relaylog.py), read from the network's data."""
+    from services.common.db import Database
+    from services.interconnect.models import HubBase
+    from services.interconnect.relaylog import RelayLog
+
+    db = Database("hub", f"{broker.namespace(net.topology)}hub.{code}", HubBase.metadata,
+                  CommonSettings(data_dir=net.data_dir))
+    return RelayLog(db, f"hub.{code}")
+
+
+def add_system(net: Network, protocol: str, system_id: str, agencies: list[str], *options: str) -> str:
+    """`congvan <protocol> system-add` (vdxp, lgsp) as the hub's operator runs it, in its own process; the secret it
+    prints once."""
+    import re
+
+    out = subprocess.run(
+        [sys.executable, "-c", "from infra.cli import main; main()", protocol, "system-add", system_id,
+         *[arg for organ in agencies for arg in ("--agency", organ)], *options, "--run-dir", str(net.run_dir)],
+        cwd=REPO, env=net.env, capture_output=True, text=True, check=True).stdout
+    return re.search(r"Khóa bí mật \(chỉ hiện một lần\): (\S+)", out).group(1)

@@ -30,7 +30,7 @@ from services.interconnect.directory import Directory
 from services.interconnect.models import DirectoryBase
 from services.interconnect.topology import AgencySpec, HubSpec, Topology
 from tests.interconnect.conftest import H17_A, H60_A, H60_B
-from tests.interconnect.harness import Network, edoc, wait_for
+from tests.interconnect.harness import Network, edoc, provisioned_network, registered, wait_for
 
 H60_C = "000.00.02.H60"   # Sở Tài chính tỉnh Tuyên Quang, hosted by H60_A's installation
 ADDED = "000.00.05.H60"   # Sở Xây dựng tỉnh Tuyên Quang, onboarded while the network runs
@@ -53,23 +53,10 @@ def _topology() -> Topology:
 @pytest.fixture(scope="module")
 def installation_net(rabbit_admin, stack_env, tmp_path_factory):
     topology = _topology()
-    run_dir = tmp_path_factory.mktemp("installation") / "run"
-    run_dir.mkdir()
-    (run_dir / "topology.json").write_text(topology.to_json())
-    try:
-        creds = broker.provision(rabbit_admin, topology, run_dir, delivery_limit=3)
-        net = Network(topology, creds, run_dir, {"RABBIT_API_URI": stack_env["RABBIT_API_URI"]})
-        try:
-            net.start([a.organ_id for a in topology.installations()])   # two services processes, two edges
-            yield net
-        finally:
-            net.stop()
-    finally:
-        broker.unprovision(rabbit_admin, topology)
-
-
-def _registered(net: Network, organ: str, document_id: str, kind: str = "edoc") -> list[dict]:
-    return [r for r in net.call(organ, "registered") if r["kind"].startswith(kind) and r["document_id"] == document_id]
+    with provisioned_network(rabbit_admin, stack_env, topology, tmp_path_factory.mktemp("installation") / "run") \
+            as net:
+        net.start([a.organ_id for a in topology.installations()])   # two services processes, two edges
+        yield net
 
 
 def _edge_counter(net: Network, installation: str, agency: str, outcome: str) -> float:
@@ -96,12 +83,12 @@ def test_one_package_for_two_hosted_agencies_reaches_both_and_a_retry_to_one_is_
     package = edoc(net.topology, H17_A, [H60_B, H60_C], 101, [])
     net.call(H17_A, "send_package", package)
     doc = package["document_id"]
-    got_b = wait_for(lambda: _registered(net, H60_B, doc), what="the document at Sở Nội vụ")
-    wait_for(lambda: _registered(net, H60_C, doc), what="the document at Sở Tài chính")
+    got_b = wait_for(lambda: registered(net, H60_B, doc), what="the document at Sở Nội vụ")
+    wait_for(lambda: registered(net, H60_C, doc), what="the document at Sở Tài chính")
     # Each hosted agency answered 01 for itself, through the installation's one identity.
-    wait_for(lambda: {r["sender"] for r in _registered(net, H17_A, doc, "status")} == {H60_B, H60_C},
+    wait_for(lambda: {r["sender"] for r in registered(net, H17_A, doc, "status")} == {H60_B, H60_C},
              what="status 01 from both hosted recipients")
-    assert not _registered(net, H60_A, doc)   # the installation's own agency was not a recipient
+    assert not registered(net, H60_A, doc)   # the installation's own agency was not a recipient
 
     # The hub's copy again, for H60_B only (a redelivery after a lost ack): H60_B's edge tables find it.
     duplicates_before = _edge_counter(net, H60_A, H60_B, "duplicate")
@@ -124,7 +111,7 @@ def test_a_from_the_submitting_installation_does_not_host_gets_status_02(install
     user = broker.agency_user(net.topology, H17_A)
     with broker.confirmed_channel(net.creds.params(user, broker.hub_vhost(net.topology, "H17"))) as (_c, ch):
         broker.publish(ch, broker.SUBMIT, "", body, user_id=user, message_id=str(uuid.uuid4()))
-    refusal = wait_for(lambda: _registered(net, H17_A, forged["document_id"], "status"),
+    refusal = wait_for(lambda: registered(net, H17_A, forged["document_id"], "status"),
                        what="the refusal at Đà Nẵng")[0]["package"]
     assert refusal["status_code"] == "02"
     assert domain.REASON_VI[domain.Reason.FORGED_SENDER] in refusal["description"]
@@ -132,8 +119,8 @@ def test_a_from_the_submitting_installation_does_not_host_gets_status_02(install
     # Nothing reached the agency named as recipient; what Tuyên Quang's own identity sends as Sở Nội vụ passes.
     genuine = edoc(net.topology, H60_B, [H17_A], 103, [])
     net.call(H60_B, "send_package", genuine)
-    wait_for(lambda: _registered(net, H17_A, genuine["document_id"]), what="the genuine package at Đà Nẵng")
-    assert not _registered(net, H60_C, forged["document_id"])
+    wait_for(lambda: registered(net, H17_A, genuine["document_id"]), what="the genuine package at Đà Nẵng")
+    assert not registered(net, H60_C, forged["document_id"])
 
 
 def _hub_directory(net: Network, code: str) -> Directory:
@@ -156,7 +143,7 @@ def test_an_agency_added_to_the_directories_at_run_time_receives_registers_and_r
     doc = package["document_id"]
     got = wait_for(lambda: net.call_as(ADDED, H60_A, "registered"), what="the document at the added agency")
     assert [r["document_id"] for r in got if r["kind"].startswith("edoc")] == [doc]
-    wait_for(lambda: [r["sender"] for r in _registered(net, H17_A, doc, "status")] == [ADDED],
+    wait_for(lambda: [r["sender"] for r in registered(net, H17_A, doc, "status")] == [ADDED],
              what="status 01 from the added agency")
 
     # It replies with a document of its own, through its installation's edge and identity.
@@ -166,7 +153,7 @@ def test_an_agency_added_to_the_directories_at_run_time_receives_registers_and_r
     reply["response_for"] = [{"organ_id": H17_A, "code": "104/UBND-VX", "promulgation_date": "2026-11-21",
                               "document_id": doc}]
     net.call_as(ADDED, H60_A, "send_package", reply)
-    back = wait_for(lambda: _registered(net, H17_A, reply["document_id"]), what="the reply at Đà Nẵng")
+    back = wait_for(lambda: registered(net, H17_A, reply["document_id"]), what="the reply at Đà Nẵng")
     assert [t["organ_id"] for t in back[0]["package"]["trace"]] == [ADDED, "hub.H60", "hub.national", "hub.H17"]
     assert {name: proc.pid for name, (proc, _port) in net.procs.items()} == before
     assert all(proc.poll() is None for proc, _port in net.procs.values())

@@ -18,13 +18,20 @@ import urllib.request
 import pytest
 
 from infra.procs import free_port
-from services.common.db import Database
-from services.common.settings import CommonSettings
-from services.interconnect import broker, edxml
-from services.interconnect.models import HubBase
+from services.interconnect import edxml
 from services.interconnect.relaylog import RelayLog
 from tests.interconnect.conftest import H60_A, H60_B, make_topology
-from tests.interconnect.harness import REPO, Network, edoc, foreign_package, wait_for
+from tests.interconnect.harness import (
+    REPO,
+    Network,
+    add_system,
+    edoc,
+    foreign_package,
+    hub_relay_log,
+    provisioned_network,
+    registered,
+    wait_for,
+)
 from tests.interconnect.lgsp_client import LgspTestClient, multipart
 from tests.interconnect.test_edxml_security import hostile_packages, zip_bomb
 from tests.interconnect.test_relay_lifecycle import _status
@@ -49,15 +56,6 @@ def _topology():
     return topology
 
 
-def system_add(net: Network, system_id: str, *agencies: str, hub: str = "H60") -> str:
-    """`congvan lgsp system-add` as the hub's operator runs it; the secret it prints once."""
-    out = subprocess.run(
-        [sys.executable, "-c", "from infra.cli import main; main()", "lgsp", "system-add", system_id,
-         *[arg for organ in agencies for arg in ("--agency", organ)], "--hub", hub, "--run-dir", str(net.run_dir)],
-        cwd=REPO, env=net.env, capture_output=True, text=True, check=True).stdout
-    return re.search(r"Khóa bí mật \(chỉ hiện một lần\): (\S+)", out).group(1)
-
-
 def start_lgsp_api(net: Network, port: int, hub: str = "H60", *more: str) -> list[str]:
     """The hub's LGSP API on `port` as a process of the network (`lgsp:<hub>`); its command line, to start it
     again."""
@@ -74,24 +72,14 @@ def lgsp_axis(rabbit_admin, stack_env, tmp_path_factory):
     """Hubs, the edges and stand-in registries of H60_A and H60_B, and Tuyên Quang's hub's LGSP API with two
     systems; shared by the module's tests, each asserting only what it caused."""
     topology = _topology()
-    run_dir = tmp_path_factory.mktemp("lgsp") / "run"
-    run_dir.mkdir()
-    (run_dir / "topology.json").write_text(topology.to_json())
-    try:
-        creds = broker.provision(rabbit_admin, topology, run_dir, delivery_limit=3)
-        net = Network(topology, creds, run_dir, {"RABBIT_API_URI": stack_env["RABBIT_API_URI"]})
-        try:
-            net.start([H60_A, H60_B])
-            secret = system_add(net, SYSTEM, ROOT)
-            system_add(net, OTHER_SYSTEM, OTHER)
-            port = free_port()
-            start_lgsp_api(net, port, "H60", "--max-bytes", str(MAX_BYTES))
-            # `{base}` with a prefix of the province's choosing, as a real LGSP's.
-            yield net, LgspTestClient(f"http://127.0.0.1:{port}/lgsp/api", SYSTEM, secret), port
-        finally:
-            net.stop()
-    finally:
-        broker.unprovision(rabbit_admin, topology)
+    with provisioned_network(rabbit_admin, stack_env, topology, tmp_path_factory.mktemp("lgsp") / "run") as net:
+        net.start([H60_A, H60_B])
+        secret = add_system(net, "lgsp", SYSTEM, [ROOT], "--hub", "H60")
+        add_system(net, "lgsp", OTHER_SYSTEM, [OTHER], "--hub", "H60")
+        port = free_port()
+        start_lgsp_api(net, port, "H60", "--max-bytes", str(MAX_BYTES))
+        # `{base}` with a prefix of the province's choosing, as a real LGSP's.
+        yield net, LgspTestClient(f"http://127.0.0.1:{port}/lgsp/api", SYSTEM, secret), port
 
 
 def _package(number: int, recipients: list[str], sender: str = ROOT, attachments=None) -> tuple[dict, bytes]:
@@ -99,14 +87,8 @@ def _package(number: int, recipients: list[str], sender: str = ROOT, attachments
                            attachments)
 
 
-def _registered(net: Network, organ: str, kind_prefix: str = "edoc") -> list[dict]:
-    return [r for r in net.call(organ, "registered") if r["kind"].startswith(kind_prefix)]
-
-
 def _relay_log(net: Network) -> RelayLog:
-    db = Database("hub", f"{broker.namespace(net.topology)}hub.H60", HubBase.metadata,
-                  CommonSettings(data_dir=net.data_dir))
-    return RelayLog(db, "hub.H60")
+    return hub_relay_log(net, "H60")
 
 
 def _expect(answer: tuple[int, dict], http: int, code: int, text: str = "") -> dict:
@@ -177,7 +159,7 @@ def test_every_refusal_gets_its_documented_code(lgsp_axis):
     rows = [r for r in _relay_log(net).entries() if r.seq > before]
     assert [r.event for r in rows] == ["rejected"] * refused
     assert all(r.detail.startswith(f"lgsp {SYSTEM}: ") for r in rows)
-    assert not [r for r in _registered(net, H60_B) if r["document_id"] == header["document_id"]]
+    assert not registered(net, H60_B, header["document_id"])
 
     metrics_port = net.procs["lgsp:H60"][1]
     with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as response:
@@ -201,8 +183,7 @@ def test_a_package_sent_with_sendEdoc_reaches_an_agency_on_rabbitmq(lgsp_axis):
     assert re.fullmatch(r"[0-9a-f-]{36}", doc_id)
     assert client.send_edoc(data)[1]["data"]["docId"] == doc_id  # a retry: the same docId, relayed once
 
-    rows = wait_for(lambda: [r for r in _registered(net, H60_B) if r["document_id"] == header["document_id"]],
-                    what="the LGSP package at H60_B")
+    rows = wait_for(lambda: registered(net, H60_B, header["document_id"]), what="the LGSP package at H60_B")
     assert [t["organ_id"] for t in rows[0]["package"]["trace"]][-1] == "hub.H60"
 
     # H60_B's status 01 comes back to the LGSP system.
@@ -244,16 +225,15 @@ def test_a_package_from_rabbitmq_is_fetched_answered_and_acknowledged_over_lgsp(
     reply = _status(net, H60_A, H60_A, about, "03", "Đã vào sổ văn bản đến số 12", 3)
     reply["from"] = {"organ_id": ROOT, "organ_name": "Sở Giáo dục và Đào tạo tỉnh Tuyên Quang"}
     assert client.send_edoc(edxml.build_status(reply), message_type="status")[1]["errorCode"] == 0
-    wait_for(lambda: [r for r in _registered(net, H60_A, "status:03") if r["document_id"] == first["document_id"]],
-             what="status 03 at the sender")
+    wait_for(lambda: registered(net, H60_A, first["document_id"], "status:03"), what="status 03 at the sender")
 
     second = edoc(net.topology, H60_A, [H60_B], 21, [])
     second["to"] = [{"organ_id": ROOT, "organ_name": "Sở Giáo dục và Đào tạo tỉnh Tuyên Quang"}]
     net.call(H60_A, "send_package", second)
     (item,) = wait_for(lambda: [i for i in client.received("edoc") if i["from"] == H60_A], what="the second package")
     assert client.update_status(item["docId"], "fail", "Không đọc được tệp đính kèm")[1]["errorCode"] == 0
-    rows = wait_for(lambda: [r for r in _registered(net, H60_A, "status:02")
-                             if r["document_id"] == second["document_id"]], what="status 02 at the sender")
+    rows = wait_for(lambda: registered(net, H60_A, second["document_id"], "status:02"),
+                    what="status 02 at the sender")
     assert rows[0]["package"]["from"]["organ_id"] == ROOT
     assert "Không đọc được tệp đính kèm" in rows[0]["package"]["description"]
 

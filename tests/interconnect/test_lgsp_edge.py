@@ -6,7 +6,6 @@ retries on a short schedule here (0.5 s doubling to 2 s; 30 s to 480 s in produc
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -19,13 +18,22 @@ import pytest
 from infra.procs import free_port
 from services.common.db import Database
 from services.common.settings import CommonSettings
-from services.interconnect import broker
 from services.interconnect.models import EdgeAxisAck, EdgeAxisSend, EdgeBase, EdgeOutbox
 from services.interconnect.topology import AgencySpec, Topology
 from tests.interconnect.conftest import H17_A, H60_A, make_topology
-from tests.interconnect.harness import REPO, Network, edoc, wait_for
+from tests.interconnect.harness import (
+    REPO,
+    Network,
+    add_system,
+    attachment,
+    edoc,
+    provisioned_network,
+    registered,
+    status_codes,
+    wait_for,
+)
 from tests.interconnect.lgsp_client import LgspTestClient
-from tests.interconnect.test_lgsp_api import start_lgsp_api, system_add
+from tests.interconnect.test_lgsp_api import start_lgsp_api
 from tests.interconnect.test_relay_lifecycle import _status, _view
 
 SYSTEM = "H60.TQ.005"
@@ -52,25 +60,15 @@ def _topology(base: str) -> Topology:
 def installations(rabbit_admin, stack_env, tmp_path_factory):
     port = free_port()
     topology = _topology(f"http://127.0.0.1:{port}/lgsp/api")
-    run_dir = tmp_path_factory.mktemp("lgsp-edge") / "run"
-    run_dir.mkdir()
-    (run_dir / "topology.json").write_text(topology.to_json())
-    try:
-        creds = broker.provision(rabbit_admin, topology, run_dir, delivery_limit=3)
-        net = Network(topology, creds, run_dir, {"RABBIT_API_URI": stack_env["RABBIT_API_URI"]})
-        try:
-            net.start([H60_A, H17_A])
-            net.env["LGSP_SECRET"] = system_add(net, SYSTEM, LG)
-            net.lgsp_api = start_lgsp_api(net, port)
-            net.start_registry(LG)
-            start_lgsp_edge(net)
-            net.wait_healthy()
-            net.axis = LgspTestClient(f"http://127.0.0.1:{port}/lgsp/api", SYSTEM, net.env["LGSP_SECRET"])
-            yield net
-        finally:
-            net.stop()
-    finally:
-        broker.unprovision(rabbit_admin, topology)
+    with provisioned_network(rabbit_admin, stack_env, topology, tmp_path_factory.mktemp("lgsp-edge") / "run") as net:
+        net.start([H60_A, H17_A])
+        net.env["LGSP_SECRET"] = add_system(net, "lgsp", SYSTEM, [LG], "--hub", "H60")
+        net.lgsp_api = start_lgsp_api(net, port)
+        net.start_registry(LG)
+        start_lgsp_edge(net)
+        net.wait_healthy()
+        net.axis = LgspTestClient(f"http://127.0.0.1:{port}/lgsp/api", SYSTEM, net.env["LGSP_SECRET"])
+        yield net
 
 
 def start_lgsp_edge(net: Network, secret: str | None = None) -> None:
@@ -87,20 +85,6 @@ def start_lgsp_edge(net: Network, secret: str | None = None) -> None:
                                   "--metrics-port", str(port)], port)
     finally:
         net.env = issued
-
-
-def _attachment(net: Network, sender: str) -> dict:
-    data = os.urandom(30_000)
-    return {"content_id": "cid:1", "name": "Công văn.pdf", "content_type": "application/pdf", "description": "",
-            "size": len(data), "sha256": net.put_blob(sender, data)}
-
-
-def _registered(net: Network, organ: str, document_id: str, kind: str = "edoc") -> list[dict]:
-    return [r for r in net.call(organ, "registered") if r["kind"].startswith(kind) and r["document_id"] == document_id]
-
-
-def _codes(net: Network, organ: str, document_id: str) -> list[str]:
-    return sorted(r["package"]["status_code"] for r in _registered(net, organ, document_id, "status"))
 
 
 def _edge_rows(net: Network, model: type, **where: str) -> list:
@@ -140,20 +124,20 @@ def _edge_status(net: Network) -> str:
 
 def test_the_lgsp_installation_sends_and_gets_statuses_01_to_06(installations):
     net = installations
-    package = edoc(net.topology, LG, [H60_A, H17_A], 1, [_attachment(net, LG)])
+    package = edoc(net.topology, LG, [H60_A, H17_A], 1, [attachment(net, LG)])
     net.call(LG, "send_package", package)
-    (row,) = wait_for(lambda: _registered(net, H60_A, package["document_id"]), what="the document at H60_A")
+    (row,) = wait_for(lambda: registered(net, H60_A, package["document_id"]), what="the document at H60_A")
     got = row["package"]
     assert [t["organ_id"] for t in got["trace"]][-1] == "hub.H60"
     assert net.read_blob(H60_A, got["attachments"][0]["sha256"])  # the attachment crossed intact
-    (far,) = wait_for(lambda: _registered(net, H17_A, package["document_id"]), what="the document in Đà Nẵng")
+    (far,) = wait_for(lambda: registered(net, H17_A, package["document_id"]), what="the document in Đà Nẵng")
     assert [t["organ_id"] for t in far["package"]["trace"]][-3:] == ["hub.H60", "hub.national", "hub.H17"]
 
     steps = [("03", "Đã tiếp nhận, vào sổ văn bản đến số 7"), ("04", "Đã phân công xử lý"), ("05", "Đang xử lý"),
              ("06", "Đã hoàn thành xử lý")]
     for second, (code, text) in enumerate(steps, start=1):
         net.call(H60_A, "send_status", _status(net, H60_A, LG, got, code, text, second))
-    wait_for(lambda: [r for r in _registered(net, LG, package["document_id"], "status")
+    wait_for(lambda: [r for r in registered(net, LG, package["document_id"], "status")
                       if r["package"]["from"]["organ_id"] == H60_A and r["package"]["status_code"] == "06"],
              what="06 at the LGSP installation")
     view = wait_for(lambda: (v := _view(net, LG, package["document_id"], H60_A)) and v[0] == "06" and v,
@@ -169,13 +153,13 @@ def test_the_lgsp_installation_sends_and_gets_statuses_01_to_06(installations):
 
 def test_a_rabbitmq_installation_sends_to_the_lgsp_one_and_a_restart_loses_nothing(installations):
     net = installations
-    package = edoc(net.topology, H60_A, [LG], 2, [_attachment(net, H60_A)])
+    package = edoc(net.topology, H60_A, [LG], 2, [attachment(net, H60_A)])
     net.call(H60_A, "send_package", package)
-    (row,) = wait_for(lambda: _registered(net, LG, package["document_id"]), what="the document over LGSP")
+    (row,) = wait_for(lambda: registered(net, LG, package["document_id"]), what="the document over LGSP")
     assert net.read_blob(LG, row["package"]["attachments"][0]["sha256"])
-    wait_for(lambda: _codes(net, H60_A, package["document_id"]) == ["01"], what="01 from the LGSP installation")
+    wait_for(lambda: status_codes(net, H60_A, package["document_id"]) == ["01"], what="01 from the LGSP installation")
     net.call(LG, "send_status", _status(net, LG, H60_A, row["package"], "02", "Từ chối: gửi nhầm cơ quan", 9))
-    wait_for(lambda: _codes(net, H60_A, package["document_id"]) == ["01", "02"], what="02 at the sender")
+    wait_for(lambda: status_codes(net, H60_A, package["document_id"]) == ["01", "02"], what="02 at the sender")
 
     # The LGSP edge is killed; packages sent meanwhile wait on the axis, and arrive once after its restart.
     net.kill(f"edge:{LG}", signal.SIGKILL)
@@ -185,12 +169,12 @@ def test_a_rabbitmq_installation_sends_to_the_lgsp_one_and_a_restart_loses_nothi
     start_lgsp_edge(net)
     net.wait_healthy()
     for item in later:
-        wait_for(lambda i=item: _registered(net, LG, i["document_id"]), what="a package after restart")
-        wait_for(lambda i=item: _codes(net, H60_A, i["document_id"]) == ["01"], what="its 01")
+        wait_for(lambda i=item: registered(net, LG, i["document_id"]), what="a package after restart")
+        wait_for(lambda i=item: status_codes(net, H60_A, i["document_id"]) == ["01"], what="its 01")
     wait_for(lambda: net.axis.received("edoc") == [], what="every package acknowledged")
     for item in [package, *later]:
-        assert len(_registered(net, LG, item["document_id"])) == 1
-        assert _codes(net, H60_A, item["document_id"]) in (["01"], ["01", "02"])
+        assert len(registered(net, LG, item["document_id"])) == 1
+        assert status_codes(net, H60_A, item["document_id"]) in (["01"], ["01", "02"])
 
 
 def test_while_the_axis_is_away_sending_backs_off_and_resumes_once(installations):
@@ -211,11 +195,11 @@ def test_while_the_axis_is_away_sending_backs_off_and_resumes_once(installations
 
     net._spawn("lgsp:H60", net.lgsp_api, net.procs["lgsp:H60"][1])
     net.wait_healthy()
-    wait_for(lambda: _registered(net, H60_A, package["document_id"]), what="the document once the axis is back")
-    wait_for(lambda: _codes(net, LG, package["document_id"]) == ["01"], what="its 01")
+    wait_for(lambda: registered(net, H60_A, package["document_id"]), what="the document once the axis is back")
+    wait_for(lambda: status_codes(net, LG, package["document_id"]) == ["01"], what="its 01")
     (outbox, tried), = _sends(net, package["document_id"])
     assert outbox.sent_at is not None and tried.outcome == "sent" and tried.axis_doc_id
-    assert len(_registered(net, H60_A, package["document_id"])) == 1
+    assert len(registered(net, H60_A, package["document_id"])) == 1
 
 
 def test_a_recipient_the_axis_refuses_gets_a_02_with_the_reason_and_nothing_is_resent(installations):
@@ -226,7 +210,7 @@ def test_a_recipient_the_axis_refuses_gets_a_02_with_the_reason_and_nothing_is_r
     locked["to"] = [{"organ_id": LOCKED, "organ_name": "Sở Du lịch tỉnh Tuyên Quang"}]
     for package, code, organ in ((unknown, 18, UNKNOWN), (locked, 23, LOCKED)):
         net.call(LG, "send_package", package)
-        (row,) = wait_for(lambda p=package: _registered(net, LG, p["document_id"], "status:02"),
+        (row,) = wait_for(lambda p=package: registered(net, LG, p["document_id"], "status:02"),
                           what=f"the local 02 for code {code}")
         assert row["package"]["on_behalf_of"] == organ
         assert f"mã {code}" in row["package"]["description"] and organ in row["package"]["description"]
@@ -236,7 +220,7 @@ def test_a_recipient_the_axis_refuses_gets_a_02_with_the_reason_and_nothing_is_r
     unbuildable = edoc(net.topology, LG, [H60_A], 42, [])
     unbuildable["code_notation"] = "không hợp lệ?"
     net.call(LG, "send_package", unbuildable)
-    (row,) = wait_for(lambda: _registered(net, LG, unbuildable["document_id"], "status:02"), what="the local 02")
+    (row,) = wait_for(lambda: registered(net, LG, unbuildable["document_id"], "status:02"), what="the local 02")
     assert row["package"]["on_behalf_of"] == H60_A and "Không gửi được" in row["package"]["description"]
     assert _sends(net, unbuildable["document_id"]) == []
 
@@ -245,7 +229,7 @@ def test_a_status_written_twice_is_sent_once(installations):
     net = installations
     package = edoc(net.topology, H60_A, [LG], 50, [])
     net.call(H60_A, "send_package", package)
-    (row,) = wait_for(lambda: _registered(net, LG, package["document_id"]), what="the document")
+    (row,) = wait_for(lambda: registered(net, LG, package["document_id"]), what="the document")
     first = _status(net, LG, H60_A, row["package"], "03", "Đã vào sổ văn bản đến số 15", 1)
     again = {**first, "message_id": f"{first['message_id']}|again", "timestamp": "2026-11-21T10:05:00+07:00"}
     net.call(LG, "send_status", first)
@@ -254,11 +238,11 @@ def test_a_status_written_twice_is_sent_once(installations):
                      and all(t is not None and t.outcome for _o, t in s) and s, what="both 03s handled")
     outcomes = sorted(t.outcome for o, t in sends if o.status_code == "03")
     assert outcomes == ["duplicate", "sent"]
-    wait_for(lambda: _codes(net, H60_A, package["document_id"]) == ["01", "03"], what="the 03 at the sender")
+    wait_for(lambda: status_codes(net, H60_A, package["document_id"]) == ["01", "03"], what="the 03 at the sender")
     marker = edoc(net.topology, H60_A, [LG], 51, [])
     net.call(H60_A, "send_package", marker)
-    wait_for(lambda: _codes(net, H60_A, marker["document_id"]) == ["01"], what="the marker's 01")
-    assert _codes(net, H60_A, package["document_id"]) == ["01", "03"]  # the second 03 never left
+    wait_for(lambda: status_codes(net, H60_A, marker["document_id"]) == ["01"], what="the marker's 01")
+    assert status_codes(net, H60_A, package["document_id"]) == ["01", "03"]  # the second 03 never left
 
 
 def test_a_wrong_secret_stops_the_edge_with_an_alert_until_it_is_fixed(installations):
@@ -280,7 +264,7 @@ def test_a_wrong_secret_stops_the_edge_with_an_alert_until_it_is_fixed(installat
     net.kill(f"edge:{LG}", signal.SIGTERM)
     start_lgsp_edge(net, secret=right)
     net.wait_healthy()
-    wait_for(lambda: _registered(net, H60_A, package["document_id"]), what="the document once the secret is fixed")
+    wait_for(lambda: registered(net, H60_A, package["document_id"]), what="the document once the secret is fixed")
     assert re.search(rf'congvan_lgsp_edge_configuration_error{{agency="{LG}",code="15"}} 0\.0', _metrics(port))
 
 

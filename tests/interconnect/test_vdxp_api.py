@@ -20,12 +20,22 @@ import pytest
 from infra.procs import free_port
 from services.common.db import Database
 from services.common.settings import CommonSettings
-from services.interconnect import broker, edxml
+from services.interconnect import edxml
 from services.interconnect.directory import Directory
-from services.interconnect.models import DirectoryBase, HubBase
+from services.interconnect.models import DirectoryBase
 from services.interconnect.relaylog import RelayLog
 from tests.interconnect.conftest import H60_A, H60_B, make_topology
-from tests.interconnect.harness import REPO, Network, edoc, foreign_package, wait_for
+from tests.interconnect.harness import (
+    REPO,
+    Network,
+    add_system,
+    edoc,
+    foreign_package,
+    hub_relay_log,
+    provisioned_network,
+    registered,
+    wait_for,
+)
 from tests.interconnect.test_edxml_security import hostile_packages, zip_bomb
 from tests.interconnect.vdxp_client import SdkClient, days_ago
 
@@ -53,40 +63,22 @@ def axis(rabbit_admin, stack_env, tmp_path_factory):
     """Hubs, the edges and stand-in registries of H60_A and H60_B, and the national hub's VDXP API; shared by
     the module's tests (starting them takes most of the time), each test asserting only what it caused."""
     topology = _topology()
-    run_dir = tmp_path_factory.mktemp("vdxp") / "run"
-    run_dir.mkdir()
-    (run_dir / "topology.json").write_text(topology.to_json())
-    try:
-        creds = broker.provision(rabbit_admin, topology, run_dir, delivery_limit=3)
-        net = Network(topology, creds, run_dir, {"RABBIT_API_URI": stack_env["RABBIT_API_URI"]})
-        try:
-            net.start([H60_A, H60_B])
-            out = subprocess.run(
-                [sys.executable, "-c", "from infra.cli import main; main()", "vdxp", "system-add", SYSTEM,
-                 "--agency", ROOT, "--name", "Hệ thống QLVB Bộ Tài chính", "--run-dir", str(run_dir)],
-                cwd=REPO, env=net.env, capture_output=True, text=True, check=True).stdout
-            secret = re.search(r"Khóa bí mật \(chỉ hiện một lần\): (\S+)", out).group(1)
-            # A second system speaks for the senders of the real conformance packages (tests/fixtures/edxml).
-            out = subprocess.run(
-                [sys.executable, "-c", "from infra.cli import main; main()", "vdxp", "system-add", CONFORMANCE,
-                 *[arg for organ in FIXTURE_SENDERS for arg in ("--agency", organ)], "--run-dir", str(run_dir)],
-                cwd=REPO, env=net.env, capture_output=True, text=True, check=True).stdout
-            conformance_secret = re.search(r"Khóa bí mật \(chỉ hiện một lần\): (\S+)", out).group(1)
-            port, metrics = free_port(), free_port()
-            net._spawn("vdxp:national", ["-m", "services.interconnect.vdxp_api", "--hub", "national",
-                                         "--topology", str(run_dir / "topology.json"), "--run-dir", str(run_dir),
-                                         "--port", str(port), "--metrics-port", str(metrics),
-                                         "--max-bytes", str(MAX_BYTES)], metrics)
-            net.wait_healthy()
-            # Long-lived, as vendors keep it: a timestamp two days old, every key of every call re-sent.
-            client = SdkClient(f"http://127.0.0.1:{port}/XrdAdapter/RestService/forward/mapi", SYSTEM, secret,
-                               started=days_ago(2))
-            net.conformance = SdkClient(f"http://127.0.0.1:{port}/mapi", CONFORMANCE, conformance_secret)
-            yield net, client, port
-        finally:
-            net.stop()
-    finally:
-        broker.unprovision(rabbit_admin, topology)
+    with provisioned_network(rabbit_admin, stack_env, topology, tmp_path_factory.mktemp("vdxp") / "run") as net:
+        net.start([H60_A, H60_B])
+        secret = add_system(net, "vdxp", SYSTEM, [ROOT], "--name", "Hệ thống QLVB Bộ Tài chính")
+        # A second system speaks for the senders of the real conformance packages (tests/fixtures/edxml).
+        conformance_secret = add_system(net, "vdxp", CONFORMANCE, list(FIXTURE_SENDERS))
+        port, metrics = free_port(), free_port()
+        net._spawn("vdxp:national", ["-m", "services.interconnect.vdxp_api", "--hub", "national",
+                                     "--topology", str(net.run_dir / "topology.json"), "--run-dir", str(net.run_dir),
+                                     "--port", str(port), "--metrics-port", str(metrics),
+                                     "--max-bytes", str(MAX_BYTES)], metrics)
+        net.wait_healthy()
+        # Long-lived, as vendors keep it: a timestamp two days old, every key of every call re-sent.
+        client = SdkClient(f"http://127.0.0.1:{port}/XrdAdapter/RestService/forward/mapi", SYSTEM, secret,
+                           started=days_ago(2))
+        net.conformance = SdkClient(f"http://127.0.0.1:{port}/mapi", CONFORMANCE, conformance_secret)
+        yield net, client, port
 
 
 def _no_null(client: SdkClient, operation: str, params: dict[str, str] | None = None) -> dict:
@@ -101,14 +93,8 @@ def _package(number: int, sender: str, recipients: list[str], attachments=None) 
     return foreign_package(number, sender, "Bộ Tài chính", "BTC-VP", recipients, attachments)
 
 
-def _registered(net: Network, organ: str, kind_prefix: str = "edoc") -> list[dict]:
-    return [r for r in net.call(organ, "registered") if r["kind"].startswith(kind_prefix)]
-
-
 def _relay_log(net: Network) -> RelayLog:
-    db = Database("hub", f"{broker.namespace(net.topology)}hub.national", HubBase.metadata,
-                  CommonSettings(data_dir=net.data_dir))
-    return RelayLog(db, "hub.national")
+    return hub_relay_log(net, "national")
 
 
 def _expect(answer: tuple[int, dict], http: int, code: str, text: str = "") -> dict:
@@ -200,7 +186,7 @@ def test_a_package_sent_with_sendEdoc_reaches_an_agency_on_rabbitmq(axis):
     assert re.fullmatch(r"[0-9a-f-]{36}", sent["DocId"])
     assert client.send_edoc(ROOT, data)[1]["DocId"] == sent["DocId"]  # a retry: the same DocId, relayed once
 
-    rows = wait_for(lambda: [r for r in _registered(net, H60_B) if r["document_id"] == header["document_id"]],
+    rows = wait_for(lambda: registered(net, H60_B, header["document_id"]),
                     what="the VDXP package at H60_B")
     assert [t["organ_id"] for t in rows[0]["package"]["trace"]][-2:] == ["hub.national", "hub.H60"]
 
@@ -261,8 +247,8 @@ def test_a_package_from_rabbitmq_is_fetched_acknowledged_or_failed_over_vdxp(axi
     client.get_edoc(item["docId"])
     assert client.update_status(item["docId"], "fail", description="Không đọc được tệp đính kèm")[1][
         "ErrorCode"] == "0"
-    rows = wait_for(lambda: [r for r in _registered(net, H60_A, "status:02")
-                             if r["document_id"] == second["document_id"]], what="status 02 at the sender")
+    rows = wait_for(lambda: registered(net, H60_A, second["document_id"], "status:02"),
+                    what="status 02 at the sender")
     assert rows[0]["package"]["from"]["organ_id"] == ROOT
     assert "Không đọc được tệp đính kèm" in rows[0]["package"]["description"]
 

@@ -5,19 +5,22 @@ with an installation on RabbitMQ. The axis is our own national hub's VDXP API: t
 
 from __future__ import annotations
 
-import os
-import re
 import signal
-import subprocess
-import sys
 
 import pytest
 
 from infra.procs import free_port
-from services.interconnect import broker
 from services.interconnect.topology import AgencySpec, Topology
 from tests.interconnect.conftest import H60_A, make_topology
-from tests.interconnect.harness import REPO, Network, edoc, wait_for
+from tests.interconnect.harness import (
+    add_system,
+    attachment,
+    edoc,
+    provisioned_network,
+    registered,
+    status_codes,
+    wait_for,
+)
 from tests.interconnect.test_relay_lifecycle import _status, _view
 
 SYSTEM = "vxp.btc.01"
@@ -38,58 +41,30 @@ def _topology() -> Topology:
 @pytest.fixture(scope="module")
 def installations(rabbit_admin, stack_env, tmp_path_factory):
     topology = _topology()
-    run_dir = tmp_path_factory.mktemp("vdxp-edge") / "run"
-    run_dir.mkdir()
-    (run_dir / "topology.json").write_text(topology.to_json())
-    try:
-        creds = broker.provision(rabbit_admin, topology, run_dir, delivery_limit=3)
-        net = Network(topology, creds, run_dir, {"RABBIT_API_URI": stack_env["RABBIT_API_URI"]})
-        try:
-            net.start([H60_A])
-            out = subprocess.run(
-                [sys.executable, "-c", "from infra.cli import main; main()", "vdxp", "system-add", SYSTEM,
-                 "--agency", VDXP_AGENCY, "--run-dir", str(run_dir)],
-                cwd=REPO, env=net.env, capture_output=True, text=True, check=True).stdout
-            secret = re.search(r"Khóa bí mật \(chỉ hiện một lần\): (\S+)", out).group(1)
-            port, metrics = free_port(), free_port()
-            net._spawn("vdxp:national", ["-m", "services.interconnect.vdxp_api", "--hub", "national",
-                                         "--topology", str(run_dir / "topology.json"), "--run-dir", str(run_dir),
-                                         "--port", str(port), "--metrics-port", str(metrics)], metrics)
-            net.wait_healthy()
-            net.env["VDXP_SECRET"] = secret
-            net.start_registry(VDXP_AGENCY)
-            net.vdxp_edge = ["-m", "services.interconnect.vdxp_edge", "--agency", VDXP_AGENCY, "--topology",
-                             str(run_dir / "topology.json"), "--run-dir", str(run_dir), "--endpoint",
-                             f"http://127.0.0.1:{port}/mapi", "--system-id", SYSTEM, "--poll-seconds", "0.5",
-                             "--metrics-port", str(free_port())]
-            net._spawn(f"edge:{VDXP_AGENCY}", net.vdxp_edge, int(net.vdxp_edge[-1]))
-            net.wait_healthy()
-            yield net
-        finally:
-            net.stop()
-    finally:
-        broker.unprovision(rabbit_admin, topology)
-
-
-def _attachment(net: Network, sender: str) -> dict:
-    data = os.urandom(30_000)
-    return {"content_id": "cid:1", "name": "Công văn.pdf", "content_type": "application/pdf", "description": "",
-            "size": len(data), "sha256": net.put_blob(sender, data)}
-
-
-def _registered(net: Network, organ: str, document_id: str, kind: str = "edoc") -> list[dict]:
-    return [r for r in net.call(organ, "registered") if r["kind"].startswith(kind) and r["document_id"] == document_id]
-
-
-def _codes(net: Network, organ: str, document_id: str) -> list[str]:
-    return sorted(r["package"]["status_code"] for r in _registered(net, organ, document_id, "status"))
+    with provisioned_network(rabbit_admin, stack_env, topology, tmp_path_factory.mktemp("vdxp-edge") / "run") as net:
+        net.start([H60_A])
+        secret = add_system(net, "vdxp", SYSTEM, [VDXP_AGENCY])
+        port, metrics = free_port(), free_port()
+        net._spawn("vdxp:national", ["-m", "services.interconnect.vdxp_api", "--hub", "national",
+                                     "--topology", str(net.run_dir / "topology.json"), "--run-dir", str(net.run_dir),
+                                     "--port", str(port), "--metrics-port", str(metrics)], metrics)
+        net.wait_healthy()
+        net.env["VDXP_SECRET"] = secret
+        net.start_registry(VDXP_AGENCY)
+        net.vdxp_edge = ["-m", "services.interconnect.vdxp_edge", "--agency", VDXP_AGENCY, "--topology",
+                         str(net.run_dir / "topology.json"), "--run-dir", str(net.run_dir), "--endpoint",
+                         f"http://127.0.0.1:{port}/mapi", "--system-id", SYSTEM, "--poll-seconds", "0.5",
+                         "--metrics-port", str(free_port())]
+        net._spawn(f"edge:{VDXP_AGENCY}", net.vdxp_edge, int(net.vdxp_edge[-1]))
+        net.wait_healthy()
+        yield net
 
 
 def test_vdxp_installation_sends_and_gets_statuses_01_to_06(installations):
     net = installations
-    package = edoc(net.topology, VDXP_AGENCY, [H60_A], 1, [_attachment(net, VDXP_AGENCY)])
+    package = edoc(net.topology, VDXP_AGENCY, [H60_A], 1, [attachment(net, VDXP_AGENCY)])
     net.call(VDXP_AGENCY, "send_package", package)
-    (row,) = wait_for(lambda: _registered(net, H60_A, package["document_id"]), what="the document at H60_A")
+    (row,) = wait_for(lambda: registered(net, H60_A, package["document_id"]), what="the document at H60_A")
     got = row["package"]
     assert [t["organ_id"] for t in got["trace"]][-2:] == ["hub.national", "hub.H60"]
     assert net.read_blob(H60_A, got["attachments"][0]["sha256"])  # the attachment crossed intact
@@ -98,7 +73,7 @@ def test_vdxp_installation_sends_and_gets_statuses_01_to_06(installations):
              ("06", "Đã hoàn thành xử lý")]
     for second, (code, text) in enumerate(steps, start=1):
         net.call(H60_A, "send_status", _status(net, H60_A, VDXP_AGENCY, got, code, text, second))
-    wait_for(lambda: _codes(net, VDXP_AGENCY, package["document_id"]) == ["01", "03", "04", "05", "06"],
+    wait_for(lambda: status_codes(net, VDXP_AGENCY, package["document_id"]) == ["01", "03", "04", "05", "06"],
              what="01, 03, 04, 05, 06 at the VDXP installation")
     view = wait_for(lambda: (v := _view(net, VDXP_AGENCY, package["document_id"], H60_A)) and v[0] == "06" and v,
                     what="the VDXP installation's view at 06")
@@ -107,14 +82,14 @@ def test_vdxp_installation_sends_and_gets_statuses_01_to_06(installations):
 
 def test_rabbitmq_installation_sends_to_vdxp_one_gets_01_and_02_and_a_restart_loses_nothing(installations):
     net = installations
-    package = edoc(net.topology, H60_A, [VDXP_AGENCY], 2, [_attachment(net, H60_A)])
+    package = edoc(net.topology, H60_A, [VDXP_AGENCY], 2, [attachment(net, H60_A)])
     net.call(H60_A, "send_package", package)
-    (row,) = wait_for(lambda: _registered(net, VDXP_AGENCY, package["document_id"]), what="the document over VDXP")
+    (row,) = wait_for(lambda: registered(net, VDXP_AGENCY, package["document_id"]), what="the document over VDXP")
     assert net.read_blob(VDXP_AGENCY, row["package"]["attachments"][0]["sha256"])
-    wait_for(lambda: _codes(net, H60_A, package["document_id"]) == ["01"], what="01 from the VDXP installation")
+    wait_for(lambda: status_codes(net, H60_A, package["document_id"]) == ["01"], what="01 from the VDXP installation")
     net.call(VDXP_AGENCY, "send_status",
              _status(net, VDXP_AGENCY, H60_A, row["package"], "02", "Từ chối: gửi nhầm cơ quan", 9))
-    wait_for(lambda: _codes(net, H60_A, package["document_id"]) == ["01", "02"], what="02 at the sender")
+    wait_for(lambda: status_codes(net, H60_A, package["document_id"]) == ["01", "02"], what="02 at the sender")
 
     # The VDXP edge is killed; packages sent meanwhile wait on the axis, and arrive once after its restart.
     net.kill(f"edge:{VDXP_AGENCY}", signal.SIGKILL)
@@ -124,11 +99,11 @@ def test_rabbitmq_installation_sends_to_vdxp_one_gets_01_and_02_and_a_restart_lo
     net._spawn(f"edge:{VDXP_AGENCY}", net.vdxp_edge, int(net.vdxp_edge[-1]))
     net.wait_healthy()
     for item in later:
-        wait_for(lambda i=item: _registered(net, VDXP_AGENCY, i["document_id"]), what="a package after restart")
-        wait_for(lambda i=item: _codes(net, H60_A, i["document_id"]) == ["01"], what="its 01")
+        wait_for(lambda i=item: registered(net, VDXP_AGENCY, i["document_id"]), what="a package after restart")
+        wait_for(lambda i=item: status_codes(net, H60_A, i["document_id"]) == ["01"], what="its 01")
     marker = edoc(net.topology, H60_A, [VDXP_AGENCY], 20, [])
     net.call(H60_A, "send_package", marker)
-    wait_for(lambda: _codes(net, H60_A, marker["document_id"]) == ["01"], what="the marker's 01")
+    wait_for(lambda: status_codes(net, H60_A, marker["document_id"]) == ["01"], what="the marker's 01")
     for item in [package, *later]:
-        assert len(_registered(net, VDXP_AGENCY, item["document_id"])) == 1
-        assert _codes(net, H60_A, item["document_id"]) in (["01"], ["01", "02"])
+        assert len(registered(net, VDXP_AGENCY, item["document_id"])) == 1
+        assert status_codes(net, H60_A, item["document_id"]) in (["01"], ["01", "02"])
