@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import secrets
 import shutil
 import sys
@@ -65,7 +66,7 @@ def up(fresh: bool = False, topology: Topology = DEMO) -> None:
     demo_brokers.start(brokers)
     deployment = Deployment(brokers.topology, DEMO_DIR, stack.table, stack.env()["RABBIT_API_URI"], restart=True,
                             prometheus_url=stack.env()["PROMETHEUS_URL"], hub_api_uris=brokers.api_uris,
-                            link_tls=brokers.link_tls)
+                            link_tls=brokers.link_tls, personal_tokens=True)
     try:
         deployment.start()
         accounts = deployment.seed(ACCOUNTS_FILE)
@@ -108,8 +109,13 @@ class Deployment:
     def __init__(self, topology: Topology, run_dir: Path, table: ProcTable, rabbit_api_uri: str,
                  tsa_port: int = TSA_PORT, directory_file: Path = DIRECTORY_FILE, restart: bool = False,
                  prometheus_url: str | None = None, gateway_env: dict[str, str] | None = None,
-                 hub_api_uris: dict[str, str] | None = None, link_tls: dict[str, dict[str, str]] | None = None) -> None:
+                 hub_api_uris: dict[str, str] | None = None, link_tls: dict[str, dict[str, str]] | None = None,
+                 personal_tokens: bool = False) -> None:
         self.topology = topology
+        # Keys on each signer's own token, typed PIN at signing (the demo); else the PKI's server-held keys, which
+        # the shared test deployment keeps (its stories sign without PINs; tests/gateway/test_signing_pin_browser.py
+        # and tests/signing/test_demo_tokens.py sign with tokens).
+        self.personal_tokens = personal_tokens
         # Each hub's own broker (its management API) and link certificate, when the hubs have one each.
         self.hub_api_uris = dict(hub_api_uris or {})
         self.link_tls = link_tls
@@ -134,7 +140,8 @@ class Deployment:
                 # for keys under DATA_DIR/pki and no leader or seal could sign in a deployment.
                 "SIGNING_PKI_DIR": str(self.pki_dir), "SIGNING_TSA_URL": f"http://127.0.0.1:{self.tsa_port}/",
                 # the personal SoftHSM2 tokens of the demo's people (`congvan pki token`; services/signing/pkcs11.py)
-                "SOFTHSM2_CONF": str(self.run_dir / "softhsm2.conf")}
+                "SOFTHSM2_CONF": str(self.run_dir / "softhsm2.conf"),
+                **({"SIGNING_SERVER_HELD_KEYS": "false"} if self.personal_tokens else {})}
 
     def start(self) -> None:
         from services.common.rabbit_admin import RabbitAdmin
@@ -269,8 +276,18 @@ class Deployment:
         text = seed_accounts(self.topology, self.data_dir, accounts_file)
         from infra.demo_seed import seed_agency_services
 
+        if self.personal_tokens:  # the tokens are provisioned from this process too
+            os.environ["SOFTHSM2_CONF"] = self.env()["SOFTHSM2_CONF"]
+        tokens: list[str] = []
         for organ_id, info in self.agencies().items():
-            seed_agency_services(self.topology.agency(organ_id), info["amqp_uri"], self.data_dir)
+            tokens += seed_agency_services(self.topology.agency(organ_id), info["amqp_uri"], self.data_dir,
+                                           self.pki_dir if self.personal_tokens else None)
+        if tokens:
+            block = "\n  Thiết bị ký số (token) của người ký và con dấu của cơ quan:\n" + "\n".join(tokens)
+            text += block
+            if accounts_file is not None:
+                with accounts_file.open("a") as f:
+                    f.write(block + "\n")
         return text
 
     def stop(self) -> None:

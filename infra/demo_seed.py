@@ -64,11 +64,15 @@ def bind_personal_certificates(client: ServiceClient, actor: Actor, staff: list[
 DEMO_REVIEW_CHAIN = [step for step in DEFAULT_CHAIN if step["key"] != "office"]
 
 
-def seed_agency_services(agency, amqp_uri: str, data_dir: Path | None = None) -> None:
+def seed_agency_services(agency, amqp_uri: str, data_dir: Path | None = None,
+                         tokens_from: Path | None = None) -> list[str]:
     """Idempotent: an existing register is left as it is; staff entries are overwritten with the same values.
 
-    With `data_dir` (where the gateway keeps its accounts), routing also learns the demo's staff.
+    With `data_dir` (where the gateway keeps its accounts), routing also learns the demo's staff. With
+    `tokens_from` (the demo PKI's directory), each signer and the seal get a token of their own
+    (infra/demo_tokens.py) instead of the PKI's server-held keys; returns the lines that give their PINs.
     """
+    lines: list[str] = []
     actor = seeding_admin(agency.organ_id)
     client = ServiceClient(amqp_uri, size=1, timeout=60)
     try:
@@ -85,6 +89,12 @@ def seed_agency_services(agency, amqp_uri: str, data_dir: Path | None = None) ->
             client.call("routing", "sync_staff", actor, staff)
             if units:
                 client.call("routing", "sync_units", actor, units)
-            bind_personal_certificates(client, actor, staff)
+            if tokens_from is not None:
+                from infra.demo_tokens import seed_tokens
+
+                lines = seed_tokens(client, actor, agency.organ_id, staff, tokens_from)
+            else:
+                bind_personal_certificates(client, actor, staff)
     finally:
         client.close()
+    return lines
