@@ -13,8 +13,6 @@
 from __future__ import annotations
 
 import logging
-import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -64,14 +62,12 @@ def _aware(moment: datetime) -> datetime:
 
 
 class Notices:
-    """Maintenance notices; what every page shows is cached a few seconds (one query per page view otherwise)."""
-
-    TTL = 5.0
+    """Maintenance notices. What every page shows is read on every page view (one query of a small table), not
+    cached in the process: with several gateway workers, a notice published or withdrawn through one worker must
+    show on the next page whichever worker serves it."""
 
     def __init__(self, db) -> None:
         self.db = db
-        self._lock = threading.Lock()
-        self._cached: tuple[float, list[dict[str, Any]]] | None = None
 
     def publish(self, starts_at: str, ends_at: str, message: str, by: str) -> dict[str, Any]:
         starts, ends = parse_local(starts_at, "starts_at"), parse_local(ends_at, "ends_at")
@@ -90,7 +86,6 @@ class Notices:
             s.add(row)
             s.flush()
             view = notice_view(row)
-        self._cached = None
         return view
 
     def withdraw(self, notice_id: int) -> dict[str, Any]:
@@ -100,7 +95,6 @@ class Notices:
                 raise NotFound("Không tìm thấy thông báo bảo trì.", notice_id=notice_id)
             row.withdrawn = True
             view = notice_view(row)
-        self._cached = None
         return view
 
     def recent(self, limit: int = 50) -> list[dict[str, Any]]:
@@ -110,18 +104,12 @@ class Notices:
 
     def current(self) -> list[dict[str, Any]]:
         """Notices not withdrawn whose window has not ended: what every person sees."""
-        with self._lock:
-            if self._cached is not None and time.monotonic() - self._cached[0] < self.TTL:
-                return self._cached[1]
         now = now_utc()
         with self.db.session() as s:
             rows = s.scalars(select(MaintenanceNotice).where(MaintenanceNotice.withdrawn.is_(False),
                                                              MaintenanceNotice.ends_at > now)
                              .order_by(MaintenanceNotice.starts_at))
-            current = [notice_view(r, now) for r in rows]
-        with self._lock:
-            self._cached = (time.monotonic(), current)
-        return current
+            return [notice_view(r, now) for r in rows]
 
     def between(self, start: datetime, end: datetime) -> list[dict[str, Any]]:
         with self.db.session() as s:

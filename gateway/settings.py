@@ -21,6 +21,9 @@ class GatewaySettings(CommonSettings):
                                                   "that came over HTTPS)")
     trusted_proxies: str = Field("", description="Comma-separated addresses (or CIDR ranges) of the reverse proxies "
                                                  "whose X-Forwarded-Proto and X-Forwarded-For are believed")
+    gateway_workers: int = Field(0, description="Worker processes of `python -m gateway` (0: as many as the cores "
+                                                "the process may run on; gateway/__main__.py)")
+    gateway_access_log: bool = Field(True, description="One log line per request (uvicorn's access log)")
     session_idle_minutes: int = 120
     max_upload_mb: int = 50
     lockout_failures: int = 5

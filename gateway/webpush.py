@@ -74,18 +74,30 @@ class Vapid:
     @classmethod
     def load_or_create(cls, path: Path, subject: str) -> Vapid:
         """The key in `path` (PEM, PKCS#8), made at the first start of an installation that enables push."""
-        if path.exists():
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-            if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
-                raise ValueError(f"{path}: not a P-256 private key (VAPID needs one)")
-        else:
-            key = ec.generate_private_key(ec.SECP256R1())
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as f:
-                f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
+        if not path.exists():
+            cls._create(path)
+        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or key.curve.name != "secp256r1":
+            raise ValueError(f"{path}: not a P-256 private key (VAPID needs one)")
         return cls(key, subject)
+
+    @staticmethod
+    def _create(path: Path) -> None:
+        """Written whole under another name, then linked into place: of several gateway workers making it at
+        once, the first link wins and every worker reads that one key (never a half-written file)."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+        try:
+            os.link(partial, path)
+        except FileExistsError:
+            pass  # another worker's key is the installation's
+        finally:
+            os.unlink(partial)
 
     @property
     def application_server_key(self) -> str:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,8 @@ RPC_DURATION = Histogram(
 )
 
 
-def _handler(health: HealthCheck | None, info: dict[str, str],
-             routes: Mapping[str, Route] | None = None) -> type[BaseHTTPRequestHandler]:
+def _handler(health: HealthCheck | None, info: dict[str, str], routes: Mapping[str, Route] | None = None,
+             registry: CollectorRegistry = REGISTRY) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             route = (routes or {}).get(self.path.split("?", 1)[0])
@@ -46,7 +46,7 @@ def _handler(health: HealthCheck | None, info: dict[str, str],
                     status, body, ctype = 500, b'{"error": "internal"}', "application/json"
                 self._reply(status, body, ctype)
             elif self.path.startswith("/metrics"):
-                body = generate_latest()
+                body = generate_latest(registry)
                 self._reply(200, body, CONTENT_TYPE_LATEST)
             elif self.path.startswith("/healthz"):
                 checks = {}
@@ -75,11 +75,13 @@ def _handler(health: HealthCheck | None, info: dict[str, str],
 
 
 def serve_metrics(port: int, health: HealthCheck | None = None, host: str = "127.0.0.1",
-                  routes: Mapping[str, Route] | None = None, **info: str) -> ThreadingHTTPServer | None:
-    """`routes`: extra GET paths served on the same port (exact path, query string passed through)."""
+                  routes: Mapping[str, Route] | None = None, registry: CollectorRegistry = REGISTRY,
+                  **info: str) -> ThreadingHTTPServer | None:
+    """`routes`: extra GET paths served on the same port (exact path, query string passed through); `registry`:
+    what /metrics exports (a multiprocess collector's, for a server of several worker processes)."""
     if not port:
         return None
-    server = ThreadingHTTPServer((host, port), _handler(health, info, routes))
+    server = ThreadingHTTPServer((host, port), _handler(health, info, routes, registry))
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name=f"metrics:{port}", daemon=True).start()
     log.info("metrics and health on http://%s:%s/metrics", host, port)

@@ -124,3 +124,26 @@ def test_what_routing_notifies_reaches_the_persons_phone(deployment, push_servic
     finally:
         specialist.close()
         leader.close()
+
+
+def test_workers_making_the_key_together_all_get_the_one_key(tmp_path):
+    """Several gateway workers start on an installation without a key: each makes one, one is kept, and every
+    worker signs with that one (else a browser subscribed through one worker would refuse the others' pushes)."""
+    from multiprocessing import get_context
+
+    from gateway.webpush import Vapid
+
+    path = tmp_path / "gateway" / "vapid.pem"
+    with get_context("spawn").Pool(4) as pool:
+        keys = pool.starmap(_key_of, [(str(path),)] * 8)
+    assert len(set(keys)) == 1
+    assert keys[0] == Vapid.load_or_create(path, "mailto:a@b.vn").application_server_key
+    assert [p.name for p in path.parent.iterdir()] == ["vapid.pem"]  # no partial file left
+
+
+def _key_of(path: str) -> str:
+    from pathlib import Path
+
+    from gateway.webpush import Vapid
+
+    return Vapid.load_or_create(Path(path), "mailto:quantri@snv.tuyenquang.gov.vn").application_server_key
