@@ -279,6 +279,9 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
                     (b"referrer-policy", b"same-origin")]
 HSTS = (b"strict-transport-security", b"max-age=31536000")
+# Built once: the headers added to every answer (HTTP, and HTTPS with HSTS).
+EXTRA_HEADERS = (*SECURITY_HEADERS, (b"content-security-policy", CSP.encode()))
+EXTRA_HEADERS_HTTPS = (*EXTRA_HEADERS, HSTS)
 
 
 class ObservedRequests:
@@ -302,9 +305,7 @@ class ObservedRequests:
                 status["code"] = message["status"]
                 headers = list(message.get("headers") or [])
                 present = {name.lower() for name, _value in headers}
-                extra = [*SECURITY_HEADERS, (b"content-security-policy", CSP.encode())]
-                if https:
-                    extra.append(HSTS)
+                extra = EXTRA_HEADERS_HTTPS if https else EXTRA_HEADERS
                 headers += [(name, value) for name, value in extra if name not in present]
                 message = {**message, "headers": headers}
             await send(message)
