@@ -42,6 +42,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,7 @@ import httpx
 
 from bench import http_load
 from bench.gateway_http import server
-from bench.platform import SERVICES, fresh_database, fresh_vhost, pid_on
+from bench.platform import SERVICES, cpu_seconds, fresh_database, fresh_vhost, pid_on
 from bench.rpc_client import stack_env
 from gateway.__main__ import default_workers
 from infra import procs
@@ -61,12 +62,6 @@ PASSWORD = "Buoi-sang-2026!"
 ROLE_MIX = ("specialist", "specialist", "department_head", "specialist", "clerk", "specialist", "leader",
             "specialist", "department_head", "specialist")
 UNITS = ("vp", "th", "kt")
-
-
-def cpu_of(pid: int) -> float:
-    from bench.platform import cpu_seconds
-
-    return cpu_seconds(pid)
 
 
 class Installation:
@@ -307,22 +302,36 @@ def main() -> None:
         cookies = asyncio.run(sign_in(port, usernames))
         say(f"{len(cookies)} staff signed in over HTTP in {time.monotonic() - started:.1f}s")
         installation_pid = pid_on(inst.metrics_port)
-        cpu0 = (http_load.group_cpu_seconds(gw_pgid), cpu_of(installation_pid), time.monotonic())
+        readers = {"gateway": lambda: http_load.group_cpu_seconds(gw_pgid),
+                   "installation process": lambda: cpu_seconds(installation_pid),
+                   "this client": lambda: time.process_time(),
+                   **{name: partial(http_load.group_cpu_seconds, g) for name, g in stack_groups().items()}}
+        cpu0 = {name: read() for name, read in readers.items()}
+        wall0 = time.monotonic()
         views, registrations, refused = http_load._run(peak(port, cookies, clerks, pdf, args))
-        wall = time.monotonic() - cpu0[2]
-        gw_cpu = (http_load.group_cpu_seconds(gw_pgid) - cpu0[0]) / wall
-        inst_cpu = (cpu_of(installation_pid) - cpu0[1]) / wall
+        wall = time.monotonic() - wall0
+        cpu = {name: (read() - cpu0[name]) / wall for name, read in readers.items()}
         load_at_peak = os.getloadavg()[0]
         pages = home_pages(inst, usernames)
         bare = bare_home(inst, pages, len(cookies), args, args.workers)
         inserted, inserts_per_s = insert_baseline(inst, len(clerks), 500)
-    report(args, views, registrations, refused, bare, inserted, inserts_per_s, gw_cpu, inst_cpu, load_at_peak,
+    report(args, views, registrations, refused, bare, inserted, inserts_per_s, cpu, load_at_peak,
            time.monotonic() - began)
 
 
+def stack_groups() -> dict[str, int]:
+    """The test stack's RabbitMQ and PostgreSQL (process groups), when its process table is readable."""
+    table = Path(os.environ.get("CONGVAN_STACK_DIR", "/tmp/congvan-test-stack")) / "procs.json"
+    try:
+        found = json.loads(table.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {name: os.getpgid(found[name]["pid"]) for name in ("rabbitmq", "postgres")
+            if name in found and procs.alive(found[name]["pid"])}
+
+
 def report(args, views: http_load.Load, registrations: list[float], refused: dict[int, int], bare: http_load.Load,
-           inserted: int, inserts_per_s: float, gw_cpu: float, inst_cpu: float, load_at_peak: float,
-           total: float) -> None:
+           inserted: int, inserts_per_s: float, cpu: dict[str, float], load_at_peak: float, total: float) -> None:
     regs = len(registrations) / args.seconds
     print(f"\nMorning peak: {args.agencies} agencies hosted, {args.active} working; {args.sessions} staff sessions "
           f"loading / (think {args.think:g}s), {args.clerks} clerks registering paper documents; gateway "
@@ -344,8 +353,11 @@ def report(args, views: http_load.Load, registrations: list[float], refused: dic
     print(f"goals: p95 home page < 500 ms: {'met' if views.percentile(95) < 0.5 else 'missed'} "
           f"({views.percentile(95) * 1000:.0f} ms); registrations >= 25% of INSERTs: "
           f"{'met' if regs >= 0.25 * inserts_per_s else 'missed'}")
-    print(f"CPU during the peak (cores): gateway {gw_cpu:.2f}, installation process {inst_cpu:.2f}; "
-          f"machine: {os.cpu_count()} cores, load average {load_at_peak:.1f} at the peak's end; "
+    work = views.per_second + regs
+    print("CPU during the peak, cores (ms per page view or registration): " + ", ".join(
+        f"{name} {used:.2f} ({used * 1000 / work:.0f})" for name, used in cpu.items())
+        + " [RabbitMQ and PostgreSQL: the test stack's, shared with other users]")
+    print(f"machine: {os.cpu_count()} cores, load average {load_at_peak:.1f} at the peak's end; "
           f"whole run {total:.0f}s")
     if views.failed or refused:
         print(f"errors by status: page views {views.failed}, registrations {refused}")
