@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -53,6 +54,8 @@ async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, reque
 
 async def _connection(port: int, requests: list[bytes], start: float, stop: float, load: Load,
                       host: str = "127.0.0.1", think: float = 0.0) -> None:
+    if think:  # people do not all click at the same instant
+        await asyncio.sleep(random.uniform(0, think))
     reader, writer = await asyncio.open_connection(host, port)
     turn = 0
     try:
@@ -61,6 +64,9 @@ async def _connection(port: int, requests: list[bytes], start: float, stop: floa
             if began >= stop:
                 return
             try:
+                if think and turn:  # idle longer than the server keeps a connection: a browser opens a new one
+                    writer.close()
+                    reader, writer = await asyncio.open_connection(host, port)
                 status = await _one(reader, writer, requests[turn % len(requests)])
             except (OSError, asyncio.IncompleteReadError, ValueError):
                 load.failed[0] = load.failed.get(0, 0) + 1
@@ -76,7 +82,7 @@ async def _connection(port: int, requests: list[bytes], start: float, stop: floa
                 else:
                     load.failed[status] = load.failed.get(status, 0) + 1
             if think:
-                await asyncio.sleep(think)
+                await asyncio.sleep(min(think, max(0.0, stop - time.perf_counter())))
     finally:
         writer.close()
         with contextlib.suppress(Exception):
@@ -112,6 +118,15 @@ def _run(coro):
 def group_cpu_seconds(pgid: int) -> float:
     """CPU time (user + system) of every process in a process group: a server and its workers. On a machine
     shared with other work, CPU per request is steadier than requests per second of wall time."""
+    return _cpu_seconds(lambda _comm, fields: int(fields[2]) == pgid)
+
+
+def command_cpu_seconds(command: str) -> float:
+    """CPU time of every process named `command` (PostgreSQL's backends each lead a process group of their own)."""
+    return _cpu_seconds(lambda comm, _fields: comm == command)
+
+
+def _cpu_seconds(chosen) -> float:
     import os
 
     tick = os.sysconf("SC_CLK_TCK")
@@ -121,10 +136,11 @@ def group_cpu_seconds(pgid: int) -> float:
             continue
         try:
             with open(f"/proc/{entry.name}/stat") as f:
-                fields = f.read().rsplit(") ", 1)[1].split()
+                head, rest = f.read().rsplit(") ", 1)
         except OSError:
             continue  # ended meanwhile
-        if int(fields[2]) == pgid:
+        fields = rest.split()
+        if chosen(head.split(" (", 1)[1], fields):
             total += int(fields[11]) + int(fields[12])
     return total / tick
 
