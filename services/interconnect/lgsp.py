@@ -201,7 +201,7 @@ def read_answer(raw: bytes) -> tuple[int | None, str, Any]:
     value = next((body[k] for k in ("errorCode", "ErrorCode", "code") if k in body), None)
     try:
         code = int(value) if value is not None and not isinstance(value, bool) else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: Infinity, which Python's json reads (fuzz)
         code = None
     desc = next((str(body[k]) for k in ("errorDesc", "ErrorDesc", "message") if body.get(k) is not None), "")
     return code, desc, body.get("data")

@@ -97,7 +97,8 @@ def test_answers_are_read_whatever_their_spelling():
     assert lgsp.read_answer(lgsp.encode(lgsp.answer(data={"docId": "x"}))) == (0, "Thành công", {"docId": "x"})
     assert lgsp.read_answer(b'{"ErrorCode": "18", "ErrorDesc": "Khong ton tai"}') == (18, "Khong ton tai", None)
     assert lgsp.read_answer(b'{"code": 0, "message": "ok", "data": []}') == (0, "ok", [])
-    for raw in (b"<html>502 Bad Gateway</html>", b"[1]", b'{"errorCode": "abc"}', b'{"errorCode": true}', b""):
+    for raw in (b"<html>502 Bad Gateway</html>", b"[1]", b'{"errorCode": "abc"}', b'{"errorCode": true}', b"",
+                b'{"errorCode": Infinity}', b'{"errorCode": NaN}', b'{"errorCode": [0]}'):  # the first two: fuzz
         assert lgsp.read_answer(raw)[0] is None
     assert json.loads(lgsp.encode(lgsp.answer(Code.RECIPIENT_LOCKED)))["errorDesc"] == lgsp.message_of(23)
 
