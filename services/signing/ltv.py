@@ -108,18 +108,18 @@ class LongTermResult:
                 "valid_when_signed": self.valid_when_signed}
 
 
-def _dss_context(reader: PdfFileReader, store: TrustStore, moment: datetime) -> ValidationContext:
+def _dss_context(dss: DocumentSecurityStore, store: TrustStore, moment: datetime) -> ValidationContext:
     """Judge at `moment` with the certificates and CRLs the document carries, nothing else: offline, the CRL
     servers may be long gone. Every CRL counts, whenever it was added (a CA signs it, so it speaks for itself):
     one issued later that dates a revocation back before `moment` still revokes (retroactive), and one issued
     after the signature still vouches for it, which is what the DSS added at issue is for."""
-    dss = DocumentSecurityStore.read_dss(reader)
     return dss.as_validation_context({
         "trust_roots": [_asn1(c) for c in store.roots], "allow_fetching": False, "moment": moment,
         "best_signature_time": moment, "revocation_mode": "hard-fail", "retroactive_revinfo": True})
 
 
-def _stamp_chain(reader: PdfFileReader, store: TrustStore, at: datetime) -> tuple[datetime | None, str]:
+def _stamp_chain(reader: PdfFileReader, dss: DocumentSecurityStore | None, store: TrustStore,
+                 at: datetime) -> tuple[datetime | None, str]:
     """The time since which the signed revisions provably exist, from the chain of document time stamps
     (EN 319 102-1 §5.6.2.5, the stamps as an evidence record): the newest is judged at `at` (intact, trusted,
     its TSA certificate unexpired); each older one at the time of the next, with the revocation data the document
@@ -136,22 +136,22 @@ def _stamp_chain(reader: PdfFileReader, store: TrustStore, at: datetime) -> tupl
         if not status.trusted:
             return None, "OUT_OF_BOUNDS_NO_POE" if index == len(stamps) - 1 else "REVOKED_NO_POE"
         moment = status.timestamp
-        context = _dss_context(reader, store, moment)
+        context = _dss_context(dss, store, moment)
     return moment, "OK"
 
 
-def _judge(sig, reader: PdfFileReader, store: TrustStore, proven_at: datetime) -> LongTermResult:
+def _judge(sig, dss: DocumentSecurityStore, store: TrustStore, proven_at: datetime) -> LongTermResult:
     """A signature is valid when signed if the chain proves that it existed (the first document time stamp
     came after its own signature time stamp) and, at its signature time, its certificate chained to a trusted
     root and was not revoked according to the CRLs the document carries."""
-    ts_context = _dss_context(reader, store, proven_at)
+    ts_context = _dss_context(dss, store, proven_at)
     probe = asyncio.run(async_validate_pdf_signature(sig, ts_validation_context=ts_context,
                                                     signer_validation_context=ts_context, skip_diff=True))
     stamp = probe.timestamp_validity
     if stamp is None or not (stamp.intact and stamp.valid and stamp.trusted) or stamp.timestamp > proven_at:
         return LongTermResult(str(sig.field_name), "indeterminate", "NO_POE", None, False)
     signed_at = stamp.timestamp
-    context = _dss_context(reader, store, signed_at)
+    context = _dss_context(dss, store, signed_at)
     status = asyncio.run(async_validate_pdf_signature(sig, signer_validation_context=context,
                                                      ts_validation_context=ts_context,
                                                      key_usage_settings=SIGNER_KEY_USAGE))
@@ -175,11 +175,13 @@ def validate(pdf: bytes, store: TrustStore, at: datetime) -> list[LongTermResult
     renewed time stamps therefore never validates. This is the same judgment, made with pyHanko's point-in-time
     validation at the times the chain proves."""
     reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-    proven_at, why = _stamp_chain(reader, store, at)
+    # read once: every link of the chain and every signature is judged with the same certificates and CRLs
+    dss = DocumentSecurityStore.read_dss(reader) if reader.embedded_timestamp_signatures else None
+    proven_at, why = _stamp_chain(reader, dss, store, at)
     out = []
     for sig in reader.embedded_regular_signatures:
         if proven_at is None:
             out.append(LongTermResult(str(sig.field_name), "indeterminate", why, None, False))
         else:
-            out.append(_judge(sig, reader, store, proven_at))
+            out.append(_judge(sig, dss, store, proven_at))
     return out
