@@ -109,6 +109,7 @@ class Viewer:
         self.session = session
         self.via_token = via_token
         self.actor: Actor = actor_of(user)
+        self.prefetched: dict[tuple, Any] = {}  # this request's reads asked in one call (gateway/reads.py)
         audit.set_request_actor(self.actor)  # the audit rows of this request's writes name this person
 
     @property

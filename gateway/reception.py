@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from gateway.app import Gateway, Viewer
+from gateway.reads import read
 from services.common.clock import now_utc, to_vn
 from services.common.errors import CongVanError
 from services.common.workcalendar import DEFAULT_REGISTRATION_LIMIT_HOURS, WorkCalendar
@@ -56,7 +57,7 @@ def with_reception_clock(g: Gateway, v: Viewer, rows: list[dict[str, Any]],
     if not rows:
         return rows
     try:
-        config = g.backends.call(v.actor, "routing", "get_config")
+        config = read(g, v, "routing", "get_config")  # asked with the home page's lists, when it is that page
     except CongVanError:
         return rows
     calendar = WorkCalendar.from_config(config.get("calendar"))

@@ -18,6 +18,7 @@ from nameko.timer import timer
 
 from services.common.actor import system_actor
 from services.common.outbox import OutboxRelay
+from services.common.reads import run_reads
 from services.common.rpc import ACTOR_KEY, ActingUser, DatabaseProvider, RpcMetrics
 from services.registry import domain, rules
 from services.registry import operations as ops
@@ -208,6 +209,14 @@ class RegistryService(DossierEntrypoints, ReportQueries):
         # Events carry no acting user: routing's signed draft is handed over by its agency's system actor.
         agency = payload["agency_id"]
         ops.submit_for_issue(self.db.for_agency(agency), system_actor(agency, "routing"), payload)
+
+    # What a page may ask for in one call: the clerk's home lists.
+    READS = ("list_waiting_reception", "list_waiting_issue", "list_change_requests")
+
+    @rpc
+    def read_many(self, reads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A page's lists in one call (services/common/reads.py): this worker's own entrypoints, called in turn."""
+        return run_reads(reads, {name: getattr(self, name) for name in self.READS})
 
     @rpc
     def list_waiting_issue(self, page: int = 1, size: int = 50) -> dict:

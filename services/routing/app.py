@@ -13,6 +13,11 @@ work.py (tasks, notices, reminders), delegation.py, handover.py (a leaver's work
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any
+
+from services.common.actor import Actor
+from services.common.reads import run_reads
 from services.routing.base import RoutingBase, Signer
 from services.routing.delegation import Delegations
 from services.routing.drafting import Drafting, SigningTimeout, SigningUnavailable
@@ -30,3 +35,12 @@ __all__ = ["Routing", "Signer", "SigningTimeout", "SigningUnavailable"]
 class Routing(StaffAndSettings, IncomingHandling, Oversight, PaperSigning, Drafting, Work, Delegations, Handover,
               Schedule, RoutingBase):
     """One agency's routing: the chapters' use cases over the shared plumbing."""
+
+    # What a page may ask for in one call (read_many): the lists of the home page, and the settings its clocks use.
+    READS = ("list_incoming", "list_drafts", "list_tasks", "list_notices", "unit_progress", "get_config")
+
+    def read_many(self, actor: Actor, reads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Several lists in one transaction (services/common/reads.py)."""
+        functions = {name: partial(getattr(self, name), actor) for name in self.READS}
+        with self.one_transaction(actor):
+            return run_reads(reads, functions)

@@ -62,15 +62,30 @@ class RoutingBase:
         self.blobs = blobs
         self.clock = clock
         self._calendars = _CALENDARS  # shared: the service builds a Routing per call, holidays are costly
+        self._shared: Session | None = None
 
     # == plumbing ================================================================================================
 
     @contextmanager
     def _unit_of_work(self, actor: Actor) -> Iterator[Session]:
+        if self._shared is not None:  # inside one_transaction: the caller's session, already checked
+            yield self._shared
+            return
         actor.require_agency(self.agency_id)
         with self.db.session() as session:
             self._remember(session, actor)
             yield session
+
+    @contextmanager
+    def one_transaction(self, actor: Actor) -> Iterator[Session]:
+        """Every use case called inside runs in this one transaction: one session, one agency check, one staff
+        refresh, the agency's configuration read once (read_many answers a page's lists this way)."""
+        with self._unit_of_work(actor) as session:
+            self._shared = session
+            try:
+                yield session
+            finally:
+                self._shared = None
 
     def _remember(self, session: Session, actor: Actor) -> None:
         """Keep the staff directory fresh from the actors we see (the gateway is the source of truth)."""

@@ -121,6 +121,11 @@ class RoutingService(ReportQueries):
         return self._call("get_config")
 
     @rpc
+    def read_many(self, reads: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A page's lists in one call and one transaction (services/common/reads.py; Routing.READS)."""
+        return self._call("read_many", reads)
+
+    @rpc
     def get_rules(self) -> list[dict[str, Any]]:
         return self._call("get_rules")
 

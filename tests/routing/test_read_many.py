@@ -1,0 +1,75 @@
+"""`read_many`: a page's lists in one call and one transaction (services/common/reads.py). Each read answers as its
+own call would, a refused read does not stop the others, and only the listed reads with their own arguments may
+be asked for."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.common.errors import ValidationFailed
+from services.common.reads import MAX_READS
+
+
+@pytest.fixture
+def with_work(routing, people):
+    routing.create_task(people.leader, "Chuẩn bị báo cáo quý IV", assignee=people.spec_kt.user_id)
+    routing.publish_notice(people.leader, "Lịch họp giao ban tuần", "Sáng thứ Hai, phòng họp số 1")
+    return routing
+
+
+def test_each_read_answers_as_its_own_call_would(with_work, people):
+    reads = [{"method": "list_tasks"}, {"method": "list_notices", "kwargs": {}},
+             {"method": "list_incoming", "kwargs": {"box": "mine"}}, {"method": "list_drafts"},
+             {"method": "get_config"}]
+    answers = with_work.read_many(people.spec_kt, reads)
+    assert [a["result"] for a in answers] == [
+        with_work.list_tasks(people.spec_kt), with_work.list_notices(people.spec_kt),
+        with_work.list_incoming(people.spec_kt, box="mine"), with_work.list_drafts(people.spec_kt),
+        with_work.get_config(people.spec_kt)]
+    assert answers[0]["result"][0]["title"] == "Chuẩn bị báo cáo quý IV"
+    assert answers[1]["result"][0]["title"] == "Lịch họp giao ban tuần"
+
+
+def test_one_transaction_for_the_whole_batch(with_work, people, database, monkeypatch):
+    opened = []
+    real = database.session
+
+    def counted():
+        opened.append(1)
+        return real()
+
+    monkeypatch.setattr(database, "session", counted)
+    with_work.read_many(people.leader, [{"method": "list_tasks"}, {"method": "list_notices"},
+                                        {"method": "unit_progress"}, {"method": "list_drafts"}])
+    assert len(opened) == 1
+    with_work.list_tasks(people.leader)
+    assert len(opened) == 2  # outside a batch, each call has its own again
+
+
+def test_a_refused_read_leaves_the_others_answered(with_work, people):
+    answers = with_work.read_many(people.spec_kt, [{"method": "list_incoming", "kwargs": {"box": "to_submit"}},
+                                                   {"method": "list_tasks"}])
+    assert answers[0]["error"]["code"] == "forbidden" and answers[0]["error"]["message"]
+    assert "result" not in answers[0]
+    assert answers[1]["result"][0]["title"] == "Chuẩn bị báo cáo quý IV"
+
+
+@pytest.mark.parametrize("reads, why", [
+    ([{"method": "configure", "kwargs": {"agency_name": "Khác"}}], "a write"),
+    ([{"method": "mark_read", "kwargs": {"incoming_id": "1"}}], "a write that is not listed"),
+    ([{"method": "_config"}], "plumbing"),
+    ([{"method": "list_tasks", "kwargs": {"actor": "u-leader"}}], "the actor given as an argument"),
+    ([{"method": "list_tasks", "kwargs": {"include_everything": True}}], "an argument the read does not take"),
+    ([{"method": "list_tasks", "kwargs": ["x"]}], "arguments that are not named"),
+    (["list_tasks"], "an item that is not an object"),
+    ([], "nothing"),
+    ([{"method": "list_tasks"}] * (MAX_READS + 1), "too many"),
+    ({"method": "list_tasks"}, "not a list"),
+])
+def test_anything_else_refuses_the_whole_call_before_any_read(with_work, people, reads, why):
+    before = with_work.get_config(people.admin)
+    with pytest.raises(ValidationFailed) as refused:
+        with_work.read_many(people.admin, [{"method": "list_notices"}, *reads] if isinstance(reads, list) and reads
+                            else reads)
+    assert refused.value.message_vi.startswith("Yêu cầu đọc gộp"), why
+    assert with_work.get_config(people.admin) == before, why
