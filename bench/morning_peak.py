@@ -1,11 +1,11 @@
 """Morning peak of a province's installation hosting 1,000 agencies (issue 16), in one run, with its baselines.
 
     .venv/bin/python -m bench.morning_peak [--agencies 1000] [--active 10] [--sessions 200] [--clerks 10]
-                                           [--seconds 60] [--think 0] [--workers <cores>]
+                                           [--seconds 60] [--think 0] [--workers <cores>] [--processes <cores>]
 
-The installation: a fresh vhost on the test stack's RabbitMQ and a fresh PostgreSQL database; one installation
-process (storage, signing, registry, routing, reporting) and the real gateway (`python -m gateway --workers N`,
-uvicorn) over real HTTP. 1,000 agencies are recorded as `congvan agency add` records them (bench/platform.py's way:
+The installation: a fresh vhost on the test stack's RabbitMQ and a fresh PostgreSQL database; `--processes`
+installation processes (each runs storage, signing, registry, routing and reporting on the same queues: replicas)
+and the real gateway (`python -m gateway --workers N`, uvicorn) over real HTTP. 1,000 agencies are recorded as `congvan agency add` records them (bench/platform.py's way:
 host_in_bulk); `--active` of them are onboarded through the platform (gateway.platform.add: registers, profile,
 administrator) and given staff accounts (gateway.auth.Accounts, the accounts the admin screens make), who sign in
 over HTTP (POST /dang-nhap, argon2 and all).
@@ -90,9 +90,11 @@ class Installation:
         started = time.monotonic()
         host_in_bulk(self.gateway, [organ(n) for n in range(1, args.agencies)])
         say(f"{args.agencies} agencies recorded in {time.monotonic() - started:.1f}s")
-        self.metrics_port = stack.enter_context(running_agency_process(
-            SERVICES, self.amqp, self.tmp / "installation.log", self.env, agency="", installation="peak",
-            ready_timeout=240))
+        # Several processes of the installation consume the same queues (docs/deployment.md, replicas): one eventlet
+        # process uses at most one core.
+        self.metrics_ports = [stack.enter_context(running_agency_process(
+            SERVICES, self.amqp, self.tmp / f"installation-{n}.log", self.env, agency="", installation="peak",
+            ready_timeout=240)) for n in range(args.processes)]
         self.active = [organ(n) for n in range(1, args.active + 1)]
 
     def onboard(self) -> None:
@@ -288,6 +290,8 @@ def main() -> None:
     parser.add_argument("--baseline-seconds", type=float, default=20.0)
     parser.add_argument("--think", type=float, default=0.0, help="Seconds a person waits between two loads")
     parser.add_argument("--workers", type=int, default=default_workers(), help="Gateway workers")
+    parser.add_argument("--processes", type=int, default=default_workers(),
+                        help="Installation processes (each runs every service; replicas on the same queues)")
     args = parser.parse_args()
     from tests.e2e.helpers import vietnamese_pdf
 
@@ -304,9 +308,9 @@ def main() -> None:
         started = time.monotonic()
         cookies = asyncio.run(sign_in(port, usernames))
         say(f"{len(cookies)} staff signed in over HTTP in {time.monotonic() - started:.1f}s")
-        installation_pid = pid_on(inst.metrics_port)
+        installation_pids = [pid_on(port) for port in inst.metrics_ports]
         readers = {"gateway": lambda: http_load.group_cpu_seconds(gw_pgid),
-                   "installation process": lambda: cpu_seconds(installation_pid),
+                   "installation": lambda: sum(cpu_seconds(pid) for pid in installation_pids),
                    "this client": lambda: time.process_time(),
                    **{name: partial(http_load.group_cpu_seconds, g) for name, g in stack_groups().items()},
                    "postgres": partial(http_load.command_cpu_seconds, "postgres")}
@@ -338,7 +342,7 @@ def report(args, views: http_load.Load, registrations: list[float], refused: dic
     regs = len(registrations) / args.seconds
     print(f"\nMorning peak: {args.agencies} agencies hosted, {args.active} working; {args.sessions} staff sessions "
           f"loading / (think {args.think:g}s), {args.clerks} clerks registering paper documents; gateway "
-          f"{args.workers} workers; {args.seconds:.0f}s window; PostgreSQL")
+          f"{args.workers} workers; {args.processes} installation processes; {args.seconds:.0f}s window; PostgreSQL")
     print(f"{'':34} {'per second':>10} {'p50 ms':>8} {'p95 ms':>8} {'errors':>7}")
     print(f"{'home page, gateway':34} {views.per_second:>10.1f} {views.percentile(50) * 1000:>8.0f} "
           f"{views.percentile(95) * 1000:>8.0f} {sum(views.failed.values()):>7}")

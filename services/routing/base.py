@@ -30,6 +30,7 @@ from services.routing.models import (
 Signer = Callable[..., dict[str, Any]]  # (pdf_sha256, signer_user_id, reason, on_behalf_of=None, signer_position="")
 
 _CALENDARS: dict[str, WorkCalendar] = {}
+_CONFIG_KEY = "routing_agency_config"
 
 
 
@@ -99,9 +100,14 @@ class RoutingBase:
             staff.full_name = actor.full_name or staff.full_name
 
     def _config(self, session: Session) -> AgencyConfig:
-        return get_or_add(session, AgencyConfig, self.agency_id, lambda: AgencyConfig(
-            agency_id=self.agency_id, agency_name="", calendar={}, registration_limit_hours=8,
-            default_deadline_days=10, due_soon_hours=8, review_chain=None))
+        # Held by the session for its unit of work: the identity map keeps rows weakly, so without this every row
+        # of a list read the configuration again from the database.
+        found = session.info.get(_CONFIG_KEY)
+        if found is None:
+            found = session.info[_CONFIG_KEY] = get_or_add(session, AgencyConfig, self.agency_id, lambda: AgencyConfig(
+                agency_id=self.agency_id, agency_name="", calendar={}, registration_limit_hours=8,
+                default_deadline_days=10, due_soon_hours=8, review_chain=None))
+        return found
 
     def _calendar(self, cfg: AgencyConfig) -> WorkCalendar:
         return calendar_for(cfg.calendar or {}, self._calendars)

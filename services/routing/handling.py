@@ -405,7 +405,18 @@ class IncomingHandling:
     def _touch(self, handling: Handling) -> None:
         handling.updated_at = self._now()
 
-    def _handling_view(self, session: Session, handling: Handling, *, history: bool = False) -> dict[str, Any]:
+    def _handling_views(self, session: Session, handlings: list[Handling]) -> list[dict[str, Any]]:
+        """Views of a list: every row's assignments read in one query, not one query a row."""
+        found: dict[int, list[Assignment]] = {h.id: [] for h in handlings}
+        ids = list(found)
+        for start in range(0, len(ids), 500):  # SQLite takes a bounded number of parameters
+            for a in session.scalars(select(Assignment).where(Assignment.handling_id.in_(ids[start:start + 500]))
+                                     .order_by(Assignment.id)):
+                found[a.handling_id].append(a)
+        return [self._handling_view(session, h, assignments=found[h.id]) for h in handlings]
+
+    def _handling_view(self, session: Session, handling: Handling, *, history: bool = False,
+                       assignments: list[Assignment] | None = None) -> dict[str, Any]:
         cfg = self._config(session)
         calendar = self._calendar(cfg)
         due_state = (calendar.due_state(handling.deadline, self._now(), cfg.due_soon_hours)
@@ -425,7 +436,9 @@ class IncomingHandling:
             "answered_by": handling.answered_by, "reply_draft_id": handling.reply_draft_id,
             "assignments": [{"id": a.id, "kind": a.kind, "user_id": a.user_id, "unit": a.unit,
                              "assigned_by": a.assigned_by, "on_behalf_of": a.on_behalf_of, "active": a.active,
-                             "read_at": _iso(a.read_at)} for a in self._assignments(session, handling, False)],
+                             "read_at": _iso(a.read_at)}
+                            for a in (self._assignments(session, handling, False) if assignments is None
+                                      else assignments)],
         }
         if history:
             view["history"] = [{"action": e.action, "user_id": e.user_id, "on_behalf_of": e.on_behalf_of,
@@ -469,7 +482,7 @@ class IncomingHandling:
                 raise ValidationFailed("Danh sách không hợp lệ.", box=box)
             rows = list(session.scalars(query))
             rows.sort(key=lambda h: domain.list_order(h.priority, h.deadline, h.registered_at))
-            return [self._handling_view(session, h) for h in rows]
+            return self._handling_views(session, rows)
 
 
     def link(self, actor: Actor, from_kind: str, from_id: str, to_kind: str, to_id: str) -> dict[str, Any]:
