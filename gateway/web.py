@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from fastapi import Depends, FastAPI, Form, Request
@@ -53,9 +54,21 @@ class People:
     pickers for assignments. Locked accounts keep their names in history but are not offered in pickers."""
 
     def __init__(self, g: Gateway, agency_id: str) -> None:
-        self.users = g.accounts.list_users(agency_id)
-        self.by_id = {u.id: u for u in self.users}
-        self.declared_units = g.accounts.list_units(agency_id)
+        self._g = g
+        self.agency_id = agency_id
+
+    # Read on first use: most home pages name nobody, and an agency may have hundreds of accounts.
+    @cached_property
+    def users(self) -> list[Any]:
+        return self._g.accounts.list_users(self.agency_id)
+
+    @cached_property
+    def by_id(self) -> dict[str, Any]:
+        return {u.id: u for u in self.users}
+
+    @cached_property
+    def declared_units(self) -> list[Any]:
+        return self._g.accounts.list_units(self.agency_id)
 
     def name(self, user_id: str | None) -> str:
         if not user_id:

@@ -31,6 +31,8 @@ from services.routing.models import (
 )
 from services.routing.notify import notify
 
+_UNKNOWN = object()  # a notice view's read time not looked up yet
+
 
 class Work:
     def create_task(self, actor: Actor, title: str, assignee: str | None = None, description: str = "",
@@ -182,7 +184,9 @@ class Work:
     def list_notices(self, actor: Actor) -> list[dict[str, Any]]:
         with self._unit_of_work(actor) as session:
             rows = session.scalars(select(Notice).order_by(Notice.published_at.desc()))
-            return [self._notice_view(session, n, actor) for n in rows if self._notice_for(n, actor)]
+            read = {r.notice_id: r.read_at for r in session.execute(select(NoticeRead.notice_id, NoticeRead.read_at)
+                                                                        .where(NoticeRead.user_id == actor.user_id))}
+            return [self._notice_view(session, n, actor, read.get(n.id)) for n in rows if self._notice_for(n, actor)]
 
     def read_notice(self, actor: Actor, notice_id: int) -> dict[str, Any]:
         with self._unit_of_work(actor) as session:
@@ -214,9 +218,10 @@ class Work:
     def _notice_for(notice: Notice, actor: Actor) -> bool:
         return not notice.units or actor.unit in notice.units or actor.user_id == notice.published_by
 
-    def _notice_view(self, session: Session, notice: Notice, actor: Actor) -> dict[str, Any]:
-        read = session.scalar(select(NoticeRead.read_at).where(NoticeRead.notice_id == notice.id,
-                                                               NoticeRead.user_id == actor.user_id))
+    def _notice_view(self, session: Session, notice: Notice, actor: Actor, read: Any = _UNKNOWN) -> dict[str, Any]:
+        if read is _UNKNOWN:
+            read = session.scalar(select(NoticeRead.read_at).where(NoticeRead.notice_id == notice.id,
+                                                                   NoticeRead.user_id == actor.user_id))
         return {"notice_id": notice.id, "title": notice.title, "body": notice.body, "units": notice.units,
                 "published_by": notice.published_by, "published_at": _iso(notice.published_at),
                 "read_at": _iso(read)}
