@@ -66,7 +66,7 @@ def up(fresh: bool = False, topology: Topology = DEMO) -> None:
     demo_brokers.start(brokers)
     deployment = Deployment(brokers.topology, DEMO_DIR, stack.table, stack.env()["RABBIT_API_URI"], restart=True,
                             prometheus_url=stack.env()["PROMETHEUS_URL"], hub_api_uris=brokers.api_uris,
-                            link_tls=brokers.link_tls, personal_tokens=True)
+                            link_tls=brokers.link_tls, link_guards=brokers.link_guards, personal_tokens=True)
     try:
         deployment.start()
         accounts = deployment.seed(ACCOUNTS_FILE)
@@ -110,7 +110,7 @@ class Deployment:
                  tsa_port: int = TSA_PORT, directory_file: Path = DIRECTORY_FILE, restart: bool = False,
                  prometheus_url: str | None = None, gateway_env: dict[str, str] | None = None,
                  hub_api_uris: dict[str, str] | None = None, link_tls: dict[str, dict[str, str]] | None = None,
-                 personal_tokens: bool = False) -> None:
+                 personal_tokens: bool = False, link_guards: dict[str, dict] | None = None) -> None:
         self.topology = topology
         # Keys on each signer's own token, typed PIN at signing (the demo); else the PKI's server-held keys, which
         # the shared test deployment keeps (its stories sign without PINs; tests/gateway/test_signing_pin_browser.py
@@ -119,6 +119,7 @@ class Deployment:
         # Each hub's own broker (its management API) and link certificate, when the hubs have one each.
         self.hub_api_uris = dict(hub_api_uris or {})
         self.link_tls = link_tls
+        self.link_guards = dict(link_guards or {})   # hub code -> {crl_dir, metrics_port}: its broker's link guard
         self.gateway_extra_env = dict(gateway_env or {})  # settings of the gateway only (PUSH_*, tests)
         self.prometheus_url = prometheus_url   # for the gateway's queue page (gateway/monitoring.py)
         self.restart = restart   # record how to start each process again, for the watcher (infra/watch.py)
@@ -181,6 +182,14 @@ class Deployment:
                                                      monitor_user(self.topology, hub.code))},
                 port=hub.metrics_port,
                 health_url=f"http://127.0.0.1:{hub.metrics_port}/healthz", restart=self.restart))
+        for code, guard in self.link_guards.items():
+            # Beside each hub's broker, with its administrator (only one may close another user's connection).
+            waits.append(procs.spawn(
+                self.table, f"linkguard.{code}",
+                _py("-m", "services.interconnect.link_guard", "--hub", code, "--crl-dir", guard["crl_dir"],
+                    "--metrics-port", str(guard["metrics_port"])),
+                env={**env, "RABBIT_API_URI": self.hub_api_uris[code]}, port=guard["metrics_port"],
+                health_url=f"http://127.0.0.1:{guard['metrics_port']}/healthz", restart=self.restart))
         for protocol in HTTP_APIS:
             http_api = self.topology.extra.get(f"{protocol}_api")
             if not http_api:

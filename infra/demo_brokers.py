@@ -27,6 +27,9 @@ PROVINCIAL_PORTS = {
     "H17": NodePorts(amqp=5702, mgmt=15702, prometheus=5703, dist=5704, epmd=5705, amqps=5706),
 }
 
+# Each broker's link guard (services/interconnect/link_guard.py): its /metrics and /healthz.
+GUARD_METRICS_PORTS = {"national": 19294, "H60": 19295, "H17": 19296}
+
 
 @dataclass
 class HubBrokers:
@@ -35,6 +38,7 @@ class HubBrokers:
     nodes: dict[str, RabbitNode]            # the provincial hubs' nodes
     link_tls: dict[str, dict[str, str]]     # hub code -> its link certificate (broker.provision)
     api_uris: dict[str, str]                # hub code -> its broker's management API (admin)
+    link_guards: dict[str, dict]            # hub code -> {crl_dir, metrics_port} of its broker's link guard
 
 
 def prepare(topology: Topology, run_dir: Path, table: ProcTable, stack_ports: StackPorts,
@@ -59,8 +63,11 @@ def prepare(topology: Topology, run_dir: Path, table: ProcTable, stack_ports: St
         endpoints[hub.code] = {"host": "localhost", "amqp_port": ports.amqp, "amqps_port": ports.amqps}
         api_uris[hub.code] = nodes[hub.code].admin_uri
     hubs = tuple(dataclasses.replace(h, broker=endpoints[h.code]) for h in topology.hubs)
-    link_tls = {h.code: ca.client(broker.hub_user(topology, h.code)).as_dict() for h in topology.hubs}
-    return HubBrokers(dataclasses.replace(topology, hubs=hubs), national_tls, nodes, link_tls, api_uris)
+    # `crl`: the hubs check their neighbours' brokers against the CA's CRL too (and cut an open link it revokes).
+    link_tls = {h.code: {**ca.client(broker.hub_user(topology, h.code)).as_dict(), "crl": str(ca.crl_dir)}
+                for h in topology.hubs}
+    guards = {h.code: {"crl_dir": str(ca.crl_dir), "metrics_port": GUARD_METRICS_PORTS[h.code]} for h in topology.hubs}
+    return HubBrokers(dataclasses.replace(topology, hubs=hubs), national_tls, nodes, link_tls, api_uris, guards)
 
 
 def start(brokers: HubBrokers) -> None:
@@ -77,4 +84,7 @@ def with_broker_metrics(config_text: str, brokers: HubBrokers) -> str:
         if job["job_name"] == "rabbitmq":
             job["static_configs"] += [{"targets": [f"127.0.0.1:{node.ports.prometheus}"], "labels": {"hub": code}}
                                       for code, node in brokers.nodes.items()]
+    doc["scrape_configs"].append({"job_name": "link_guard", "static_configs": [
+        {"targets": [f"127.0.0.1:{guard['metrics_port']}"], "labels": {"hub": code}}
+        for code, guard in brokers.link_guards.items()]})
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)

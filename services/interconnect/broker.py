@@ -158,7 +158,7 @@ class Credentials:
     queue_key: str = ""
     endpoints: dict[str, list] = field(default_factory=dict)   # vhost -> [host, port] off the default broker
     links: dict[str, list] = field(default_factory=dict)       # hub code -> [host, amqps port] of its broker
-    tls: dict[str, dict[str, str]] = field(default_factory=dict)  # hub user -> {cert, key, ca} of its links
+    tls: dict[str, dict[str, str]] = field(default_factory=dict)  # hub user -> {cert, key, ca[, crl]} of its links
 
     def queue(self, name: str) -> str:
         """The broker's name of the hub queue `name` (inbox.<organ>, relay, upstream, down.<hub>, dead, vdxp.<id>).
@@ -248,6 +248,12 @@ def link_context(files: Mapping[str, str]) -> ssl.SSLContext:
     still what NIST SP 800-52r2 asks for)."""
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=files["ca"])
     context.load_cert_chain(files["cert"], files["key"])
+    if files.get("crl"):
+        # The brokers' CA's CRL (PEM files of the hash directory the brokers read), read at every connection: a
+        # broker whose certificate is revoked is refused at the handshake (link_revocation.py cuts open links).
+        for crl in sorted(Path(files["crl"]).glob("*.r[0-9]*")):
+            context.load_verify_locations(cafile=str(crl))
+        context.verify_flags |= ssl.VERIFY_CRL_CHECK_LEAF
     context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_2
     return context
 
@@ -268,6 +274,12 @@ def link_refusal(exc: BaseException) -> str | None:
         return ("TLS handshake failed (" + ("the broker's certificate is not of our CA or not for this host"
                 if "CERTIFICATE_VERIFY_FAILED" in text else "closed by the broker: see its log") + ")")
     return None
+
+
+def refused_here(exc: BaseException) -> bool:
+    """The link failed on our side of the handshake: the broker's certificate is not of our CA, not for its
+    host name, or revoked by the CRL."""
+    return "CERTIFICATE_VERIFY_FAILED" in repr(exc)
 
 
 # Provisioning (vhosts, users, permissions, queues, on one broker or one per hub) is in provisioning.py; its

@@ -31,7 +31,7 @@ import sqlalchemy.exc
 from services.common.clock import now_vn
 from services.common.db import Database
 from services.common.settings import CommonSettings
-from services.interconnect import broker, domain, edxml
+from services.interconnect import broker, domain, edxml, link_revocation
 from services.interconnect import metrics as m
 from services.interconnect.domain import (
     H_ORIGIN,
@@ -470,14 +470,23 @@ class Forwarder(Loop):
 
     def _connect_remote(self) -> pika.BlockingConnection:
         try:
-            return pika.BlockingConnection(self.creds.link_params(self.user, self.remote_hub, self.remote_vhost))
+            conn = pika.BlockingConnection(self.creds.link_params(self.user, self.remote_hub, self.remote_vhost))
         except broker.TRANSIENT as exc:
             refusal = broker.link_refusal(exc)
             if refusal:
                 m.LINK_REFUSED.labels(self.name).inc()
-                log.error("%s: hub %s's broker %s refused the link of %s: %s", self.name, self.remote_hub,
-                          self.creds.link_address(self.remote_hub), self.user, refusal)
+                if broker.refused_here(exc):   # the broker's certificate failed our check (CA, name, CRL)
+                    log.error("%s: refused hub %s's broker %s: %s", self.name, self.remote_hub,
+                              self.creds.link_address(self.remote_hub), refusal)
+                else:
+                    log.error("%s: hub %s's broker %s refused the link of %s: %s", self.name, self.remote_hub,
+                              self.creds.link_address(self.remote_hub), self.user, refusal)
             raise
+        # Cut when a CRL revokes the neighbour broker's certificate while the link is open (link_revocation.py).
+        link_revocation.WATCH.opened(
+            conn, name=self.name, peer=f"hub {self.remote_hub}'s broker {self.creds.link_address(self.remote_hub)}",
+            crl_dir=self.creds.tls.get(self.user, {}).get("crl"), on_cut=self.connected.clear)
+        return conn
 
     def session(self) -> None:
         remote_conn = self._connect_remote()
@@ -529,6 +538,8 @@ def main(argv: list[str] | None = None) -> None:
         loops.append(Forwarder(f"downlink:{child}", creds, hub.user, vhost, creds.queue(broker.down_queue(child)),
                                broker.hub_vhost(topology, child), child))
     _start_poller(topology, args.hub, creds, clock)
+    link_revocation.WATCH.hub = args.hub
+    link_revocation.WATCH.start()
     run_until_signalled(f"hub {args.hub}", loops, args.metrics_port,
                         routes={"/report": _report_route(topology, hub, args.run_dir)}, hub=args.hub)
 

@@ -43,6 +43,12 @@ VDXP_DURATION = Histogram("congvan_vdxp_call_seconds", "Time to answer a VDXP AP
 LINK_REFUSED = Counter("congvan_hub_link_refused_total",
                        "Connections of a hub link refused by the neighbour's broker (TLS certificate or login)",
                        ["link"])
+LINK_CLOSED_BY_CRL = Counter(
+    "congvan_hub_link_closed_by_crl_total",
+    "Open hub links closed after a CRL revoked more certificates (outgoing: the neighbour broker's certificate is "
+    "revoked; incoming: accepted by our broker before the CRL, closed to be checked again)", ["hub", "direction"])
+LINK_CRL_PROBLEM = Gauge("congvan_hub_link_crl_problem",
+                         "1 while the link guard finds the broker's CRL missing, unreadable or expired", ["hub"])
 HELD_BY_OWN_FAILURE = Counter("congvan_held_by_own_failure_total",
                               "Retries of a message held unacked while this process's own database "
                               "was away (nothing counted against the queue's delivery limit)", ["loop"])

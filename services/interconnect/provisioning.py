@@ -111,7 +111,8 @@ def provision(admin: Admins, topology: Topology, run_dir: Path, *, amqp_host: st
 
     `admin`: the shared broker's API, or with separate brokers (HubSpec.broker) a mapping hub code -> the API
     of that hub's broker; `link_tls`: hub code -> {cert, key, ca} of the hub's link certificate (CN = its
-    broker user), needed for every hub of a topology with separate brokers."""
+    broker user), needed for every hub of a topology with separate brokers, and `crl`: the directory of the CA's
+    CRL as the hub reads it (its links refuse, and cut, a neighbour broker whose certificate it revokes)."""
     run_dir = Path(run_dir)
     admins = _admins(admin, topology)
     first = admins[topology.hubs[0].code]
@@ -154,7 +155,7 @@ def _record_endpoints(creds: Credentials, topology: Topology, link_tls: Mapping[
         if missing:
             raise ValueError(f"hub(s) {', '.join(missing)} have no link certificate (link_tls)")
     for code, files in link_tls.items():
-        creds.tls[hub_user(topology, code)] = {k: str(files[k]) for k in ("cert", "key", "ca")}
+        creds.tls[hub_user(topology, code)] = {k: str(files[k]) for k in ("cert", "key", "ca", "crl") if k in files}
 
 
 def _user(admin: RabbitAdmin, creds: Credentials, name: str, tags: str = "") -> str:

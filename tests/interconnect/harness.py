@@ -58,9 +58,9 @@ class Network:
         self.agency_services: dict[str, str] = {}
 
     # -- processes ------------------------------------------------------------------------------------
-    def _spawn(self, name: str, argv: list[str], port: int) -> None:
+    def _spawn(self, name: str, argv: list[str], port: int, env: dict[str, str] | None = None) -> None:
         log = open(self.run_dir / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the child's lifetime
-        proc = subprocess.Popen([sys.executable, *argv], cwd=REPO, env=self.env, stdout=log,
+        proc = subprocess.Popen([sys.executable, *argv], cwd=REPO, env={**self.env, **(env or {})}, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         self.procs[name] = (proc, port)

@@ -12,14 +12,17 @@ The national broker's 60-second outage is in the chaos job (it alone lasts longe
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
-from infra.broker_pki import BrokerCa, self_signed
+from infra.broker_pki import BrokerCa, TlsFiles, self_signed
+from infra.procs import free_port
 from infra.rabbit_node import NodePorts, NodeTls, RabbitNode
 from services.common.rabbit_admin import RabbitAdmin
 from services.interconnect import broker, hub
@@ -29,11 +32,13 @@ from tests.interconnect.harness import Network, edoc, wait_for
 from tests.interconnect.test_relay import _attachment, _registered, _statuses
 
 HUBS = ("national", "H60", "H17")
+CHECK_SECONDS_ENV = "HUB_LINK_CRL_CHECK_SECONDS"
 
 
 @dataclasses.dataclass
 class Brokers:
     ca: BrokerCa
+    servers: dict[str, TlsFiles]
     nodes: dict[str, RabbitNode]
     admins: dict[str, RabbitAdmin]
     topology: Topology
@@ -48,8 +53,9 @@ def brokers(tmp_path_factory) -> Iterator[Brokers]:
     ca = BrokerCa.create(root / "tls")
     tag = secrets.token_hex(3)
     nodes: dict[str, RabbitNode] = {}
+    servers: dict[str, TlsFiles] = {}
     for code in HUBS:
-        server = ca.server(code)
+        server = servers[code] = ca.server(code)
         nodes[code] = RabbitNode(f"cv{code.lower()}{tag}", root / f"rabbit-{code}", NodePorts.free(tls=True),
                                  admin_password=secrets.token_urlsafe(18),
                                  tls=NodeTls(server.ca, server.cert, server.key, ca.crl_dir),
@@ -69,12 +75,19 @@ def brokers(tmp_path_factory) -> Iterator[Brokers]:
         run_dir = root / "run"
         run_dir.mkdir()
         (run_dir / "topology.json").write_text(topology.to_json())
-        link_tls = {code: ca.client(broker.hub_user(topology, code)).as_dict() for code in HUBS}
+        link_tls = {code: {**ca.client(broker.hub_user(topology, code)).as_dict(), "crl": str(ca.crl_dir)}
+                    for code in HUBS}
         creds = broker.provision(admins, topology, run_dir, delivery_limit=3, link_tls=link_tls)
-        net = Network(topology, creds, run_dir, {})
+        # The hubs look at their open links' certificates every second (30 s by default).
+        net = Network(topology, creds, run_dir, {CHECK_SECONDS_ENV: "1"})
         net.env.pop("RABBIT_API_URI", None)   # the test stack's broker is none of these hubs'
         net.start([H60_A, H17_A])
-        yield Brokers(ca, nodes, admins, topology, creds, net, root)
+        for code, node in nodes.items():   # each broker's link guard, with the broker's administrator
+            net._spawn(f"guard:{code}", ["-m", "services.interconnect.link_guard", "--hub", code, "--crl-dir",
+                                         str(ca.crl_dir), "--check-seconds", "1", "--metrics-port",
+                                         str(port := free_port())], port, env={"RABBIT_API_URI": node.admin_uri})
+        net.wait_healthy()
+        yield Brokers(ca, servers, nodes, admins, topology, creds, net, root)
     finally:
         if net is not None:
             net.stop()
@@ -169,6 +182,86 @@ def test_a_revoked_certificate_is_refused(brokers, caplog):
     # The hub's own certificate is not revoked: its link still works and packages still flow.
     package = _send(brokers, 2)
     wait_for(lambda: _arrived(brokers, package["document_id"]), what="a package after the revocation")
+
+
+def _links(b: Brokers, on_hub: str, user: str) -> list[dict]:
+    return [c for c in b.admins[on_hub].connections() if c.get("user") == user and c.get("ssl")]
+
+
+def _log(b: Brokers, process: str) -> str:
+    return (b.net.run_dir / f"{process}.log").read_text(errors="replace")
+
+
+def _upstream_depth(b: Brokers, code: str, queue: str) -> int:
+    return int(b.admins[code].queue(broker.hub_vhost(b.topology, code), b.creds.queue(queue)).get("messages", 0))
+
+
+def _fresh_link(b: Brokers, on_hub: str, user: str, number: int) -> dict:
+    """Send packages to Đà Nẵng until `user`'s link on `on_hub`'s broker is one accepted after the current CRL
+    (an earlier test's revocation had every link closed and checked again; an idle forwarder reconnects only
+    at its next package)."""
+    published = max(p.stat().st_mtime for p in b.ca.crl_dir.iterdir()) * 1000
+    numbers = itertools.count(number)
+
+    def accepted_since() -> list[dict]:
+        package = _send(b, next(numbers))
+        wait_for(lambda: _arrived(b, package["document_id"]), what=f"{package['document_id']} at Đà Nẵng")
+        return [c for c in _links(b, on_hub, user) if c["connected_at"] > published]
+
+    return wait_for(accepted_since, 90, f"a link of {user} accepted after the current CRL")[0]
+
+
+def test_revoking_a_hubs_certificate_cuts_its_open_link_and_loses_nothing(brokers):
+    """Tuyên Quang's uplink is open on the national broker; its certificate is revoked and the CRL published:
+    the national broker's link guard closes the link, the broker refuses it at every reconnection, what Tuyên
+    Quang accepts meanwhile waits in its `upstream` queue, and with a new certificate it all arrives, once."""
+    b = brokers
+    user = broker.hub_user(b.topology, "H60")
+    _fresh_link(b, "national", user, 20)
+    files = b.creds.tls[user]
+    serial = x509.load_pem_x509_certificate(Path(files["cert"]).read_bytes()).serial_number
+    b.ca.revoke(TlsFiles(Path(files["cert"]), Path(files["key"]), Path(files["ca"])))
+    guard = wait_for(lambda: [ln for ln in _log(b, "guard:national").splitlines()
+                              if f"of {user} (certificate" in ln and f"revokes serial(s) {serial:x};" in ln],
+                     60, "the national broker's guard closing H60's link")
+    assert f"CN={user}" in guard[0], guard
+    # Accepted by Tuyên Quang's hub while its link is refused: relayed no further, kept in its upstream queue.
+    held = [_send(b, n) for n in (50, 51)]
+    refusal = f"refused the link of {user}: TLS sslv3 alert certificate revoked (SSLV3_ALERT_CERTIFICATE_REVOKED)"
+    wait_for(lambda: refusal in _log(b, "hub:H60"), 60, "H60's hub logging the refusal")
+    wait_for(lambda: _upstream_depth(b, "H60", broker.UPSTREAM_QUEUE) == 2, 60, "two packages held in upstream")
+    assert not _links(b, "national", user), "a revoked certificate logged in again"
+    assert all(not _arrived(b, p["document_id"]) for p in held)
+    # A new certificate for the hub (same files): the forwarder's next attempt is accepted, nothing was lost.
+    b.ca.client(user)
+    for package in held:
+        wait_for(lambda p=package: _arrived(b, p["document_id"]), 120, f"{package['document_id']} after renewal")
+    assert all(len(_arrived(b, p["document_id"])) == 1 for p in held)
+
+
+def test_a_neighbour_broker_whose_certificate_is_revoked_is_cut_by_our_hub(brokers):
+    """The national hub's downlink into Đà Nẵng's broker is open; that broker's server certificate is revoked:
+    the national hub cuts its own link within a check, refuses the broker at every reconnection (its TLS context
+    checks the CRL), keeps what is for Đà Nẵng in `down.H17`, and delivers it once the broker has a new one."""
+    b = brokers
+    national = broker.hub_user(b.topology, "national")
+    _fresh_link(b, "H17", national, 60)
+    b.ca.revoke(b.servers["H17"])
+    cut = wait_for(lambda: [ln for ln in _log(b, "hub:national").splitlines()
+                            if "downlink:H17: cutting the link to hub H17's broker" in ln], 60, "the cut in the log")
+    assert "CN=broker H17" in cut[0] and "was revoked at" in cut[0], cut
+    wait_for(lambda: not _links(b, "H17", national), 60, "the downlink gone from Đà Nẵng's broker")
+    held = _send(b, 80)
+    wait_for(lambda: _upstream_depth(b, "national", broker.down_queue("H17")) == 1, 60, "the package in down.H17")
+    address = b.creds.link_address("H17")
+    assert (f"downlink:H17: refused hub H17's broker {address}: TLS certificate verify failed: certificate revoked "
+            "(CERTIFICATE_VERIFY_FAILED)") in _log(b, "hub:national")
+    assert not _links(b, "H17", national) and not _arrived(b, held["document_id"])
+    # Đà Nẵng's broker gets a new certificate (same files; Erlang re-reads them once its PEM cache is cleared).
+    b.servers["H17"] = b.ca.server("H17")
+    assert b.nodes["H17"].rabbitmqctl("eval", "ssl:clear_pem_cache().").returncode == 0
+    wait_for(lambda: _arrived(b, held["document_id"]), 120, "the held package after the new certificate")
+    assert len(_arrived(b, held["document_id"])) == 1
 
 
 @pytest.mark.chaos
