@@ -15,13 +15,17 @@ store of connected systems, the bindings and the receiver):
 - `getReceivedEdocList`, `getEdoc/{docId}` and `updateStatus` (the acknowledgement; `fail` of a document sends its
   sender a status 02) serve what the relay delivered for the system's agencies (our assumption: the guide's receive
   operations are not in our notes);
-- refused sends are written to the hub's relay log, and every call is counted by operation and code.
+- refused sends are written to the hub's relay log, and every call is counted by operation and code;
+- `POST {base}/token` issues OAuth2 bearer tokens (client-credentials grant), which every operation then requires
+  when `LGSP_REQUIRE_TOKEN=true` (lgsp_oauth.py).
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +39,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from services.interconnect import axis_api, broker, lgsp
+from services.interconnect import axis_api, broker, lgsp, lgsp_oauth
 from services.interconnect import metrics as m
 from services.interconnect.axis import Refusal, first_headers
 from services.interconnect.axis_api import SystemsApi, read_body
@@ -46,6 +50,7 @@ log = logging.getLogger("congvan.lgsp")
 MEDIA = "application/json; charset=utf-8"
 # Failures of our own side (broker, database): "the axis cannot take the call now".
 OWN_SIDE = (*broker.TRANSIENT, sqlalchemy.exc.OperationalError)
+TOKEN_BODY_LIMIT = 16 * 1024
 
 
 @dataclass
@@ -70,6 +75,19 @@ class LgspApi(SystemsApi):
 
     protocol = LGSP
     message_type_param = "messageType"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        lifetime = int(os.environ.get("LGSP_TOKEN_SECONDS", lgsp_oauth.DEFAULT_LIFETIME))
+        self.tokens = lgsp_oauth.TokenStore(self.store.db, lifetime)
+        self.require_token = os.environ.get("LGSP_REQUIRE_TOKEN", "").strip().lower() in ("1", "true", "yes")
+
+    def token(self, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        """The token endpoint (RFC 6749 §4.4): its own answers, not the operations' `errorCode`."""
+        status, answer_ = lgsp_oauth.token_answer(
+            headers, body, self.tokens, lambda system, secret: self.store.secret_matches(system, secret, LGSP))
+        m.LGSP_CALLS.labels(self.code, "token", str(status)).inc()
+        return status, json.dumps(answer_).encode()
 
     @property
     def body_limit(self) -> int:
@@ -116,6 +134,12 @@ class LgspApi(SystemsApi):
         if not system or not secret or not self.store.secret_matches(system, secret, LGSP):
             raise LgspError(Code.UNAUTHENTICATED, detail="missing headers" if not (system and secret)
                             else "unknown system or wrong secret")
+        if self.require_token:
+            why = self.tokens.check(lgsp_oauth.bearer_of(headers), system)
+            if why:
+                raise LgspError(Code.UNAUTHENTICATED, f"{lgsp.message_of(Code.UNAUTHENTICATED)}: thiếu, sai hoặc "
+                                "hết hạn mã truy cập OAuth2 (Authorization: Bearer); lấy mã mới tại địa chỉ cấp "
+                                "mã (token) của trục.", why)
         return system
 
     # -- operations ----------------------------------------------------------------------------------------
@@ -183,13 +207,21 @@ def create_app(api: LgspApi) -> Starlette:
 
     async def endpoint(request: Request) -> Response:
         operation, path_doc_id = lgsp.operation_of(request.url.path)
+        if operation == "token" and request.method == "POST":
+            body, received = await read_body(request, TOKEN_BODY_LIMIT)
+            status, payload = await run_in_threadpool(api.token, first_headers(request.scope["headers"]),
+                                                      body if received <= TOKEN_BODY_LIMIT else b"")
+            return Response(payload, status_code=status, media_type=MEDIA,
+                            headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
         body, received = await read_body(request, api.body_limit)
         call = LgspRequest(operation, request.method, first_headers(request.scope["headers"]),
                            dict(request.query_params), path_doc_id, body, received)
         if operation == "sendEdoc" and received <= api.body_limit:
             call.fields, call.files, call.form_error = await read_form(request.headers, body)
         status, payload = await run_in_threadpool(api.call, call)
-        headers = {"Connection": "close"} if received > api.body_limit else None
+        headers = {"Connection": "close"} if received > api.body_limit else {}
+        if status == 401:   # RFC 6750 §3
+            headers["WWW-Authenticate"] = 'Bearer realm="lgsp"'
         return Response(payload, status_code=status, media_type=MEDIA, headers=headers)
 
     return Starlette(routes=[Route("/{path:path}", endpoint, methods=["GET", "POST"])])

@@ -44,6 +44,7 @@ from services.interconnect.axis_edge import OutboxIntake, arguments, hand_over
 from services.interconnect.edge import Edge, build_edge
 from services.interconnect.hub import Loop
 from services.interconnect.lgsp import Code, Handling
+from services.interconnect.lgsp_oauth import TokenError, TokenSource
 from services.interconnect.models import EdgeAxisAck, EdgeAxisSend, EdgeOutbox
 
 log = logging.getLogger("congvan.lgsp_edge")
@@ -78,24 +79,45 @@ class LgspCallError(Exception):
 
 
 class LgspClient:
-    """The guide's requests: X-SystemId and X-SecretKey on every call (and a bearer token when one is configured),
-    a timeout, and the answer's code read whatever the JSON's spelling."""
+    """The guide's requests: X-SystemId and X-SecretKey on every call, and an OAuth2 bearer token where the LGSP
+    wants one (`tokens`: fetched by the client-credentials grant, kept until shortly before it expires, fetched
+    again once when a call is answered 401; or a fixed `bearer`), a timeout, and the answer's code read whatever
+    the JSON's spelling."""
 
     def __init__(self, base: str, system_id: str, secret: str, agency: str = "", timeout: float = TIMEOUT,
-                 bearer: str = "") -> None:
-        self.base, self.agency, self.timeout = base.rstrip("/"), agency, timeout
+                 bearer: str = "", tokens: TokenSource | None = None) -> None:
+        self.base, self.agency, self.timeout, self.tokens = base.rstrip("/"), agency, timeout, tokens
         self.headers = {lgsp.SYSTEM_HEADER: system_id, lgsp.SECRET_HEADER: secret}
-        if bearer:
+        if bearer and tokens is None:
             self.headers["Authorization"] = f"Bearer {bearer}"
+
+    def _bearer(self, operation: str) -> str:
+        try:
+            return self.tokens.bearer() if self.tokens else ""
+        except TokenError as exc:
+            # Refused credentials are a configuration error (15: stop and alert); no answer, a transient one.
+            self._count(operation, "token")
+            raise LgspCallError(operation, Code.UNAUTHENTICATED if exc.refused else None, str(exc)) from None
+
+    def _request(self, method: str, operation: str, path: str, request: dict[str, Any]) -> httpx.Response:
+        for first in (True, False):
+            token = self._bearer(operation)
+            headers = {**self.headers, **({"Authorization": f"Bearer {token}"} if token else {})}
+            try:
+                response = httpx.request(method, f"{self.base}/v1/{operation}{path}", headers=headers,
+                                         timeout=self.timeout, **request)
+            except httpx.HTTPError as exc:
+                self._count(operation, "unreachable")
+                raise LgspCallError(operation, None, f"{exc.__class__.__name__}: {exc}") from None
+            if not (first and token and response.status_code == 401):
+                return response
+            log.info("%s answered 401 with our bearer token: fetching a new token, then calling once more", operation)
+            self.tokens.invalidate(token)   # type: ignore[union-attr]
+        return response
 
     def call(self, method: str, operation: str, path: str = "", **request: Any) -> Any:
         """The answer's `data` when the code is 0; else LgspCallError."""
-        try:
-            response = httpx.request(method, f"{self.base}/v1/{operation}{path}", headers=self.headers,
-                                     timeout=self.timeout, **request)
-        except httpx.HTTPError as exc:
-            self._count(operation, "unreachable")
-            raise LgspCallError(operation, None, f"{exc.__class__.__name__}: {exc}") from None
+        response = self._request(method, operation, path, request)
         code, desc, data = lgsp.read_answer(response.content)
         self._count(operation, "unreachable" if code is None else str(code))
         if code is None:
@@ -419,9 +441,12 @@ def main(argv: list[str] | None = None) -> None:
     args, topology, secret = arguments("Cổng liên thông của một cơ quan qua trục LGSP", "LGSP_SECRET", 60.0, argv,
                                        retry)
     edge = build_edge(topology, args.agency, args.run_dir)
-    # An OAuth2 bearer token, where the LGSP requires one besides the secret (obtained outside this process).
+    # An OAuth2 bearer token, where the LGSP requires one besides the secret: fetched from its token endpoint
+    # (LGSP_TOKEN_URL, client-credentials grant with the system id and secret), or given as is (LGSP_BEARER_TOKEN).
+    token_url = os.environ.get("LGSP_TOKEN_URL", "").strip()
+    tokens = TokenSource(token_url, args.system_id, secret) if token_url else None
     client = LgspClient(args.endpoint, args.system_id, secret, args.agency,
-                        bearer=os.environ.get("LGSP_BEARER_TOKEN", ""))
+                        bearer=os.environ.get("LGSP_BEARER_TOKEN", ""), tokens=tokens)
     wake, halt, schedule = threading.Event(), Halt(args.agency), Schedule(args.retry_first, args.retry_cap)
     loops = [OutboxIntake(edge, wake), LgspSender(edge, client, wake, halt, schedule),
              LgspPoller(edge, client, wake, halt, schedule, args.poll_seconds)]

@@ -160,6 +160,17 @@ class VdxpSystem(VdxpBase):
     protocol: Mapped[str | None] = mapped_column(String(16), nullable=True)   # vdxp (NULL: from before) | lgsp
 
 
+class LgspToken(VdxpBase):
+    """An OAuth2 access token the hub's LGSP API issued to a system (lgsp_oauth.py): only its SHA-256 is kept."""
+
+    __tablename__ = "lgsp_token"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    system_id: Mapped[str] = mapped_column(String(128), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class VdxpAgency(VdxpBase):
     """An agency a system sends for and receives for (registerAgency, or granted by the operator)."""
 
