@@ -29,17 +29,35 @@ def provision() -> None:
     from services.interconnect import broker
 
     topology, run_dir = _paths()
-    admin = RabbitAdmin(os.environ["RABBIT_API_URI"])
+    # One broker per hub: HUB_RABBIT_API_URIS "code=uri,code=uri" (each hub's broker's management API) and the
+    # hubs' link files under LINK_TLS_DIR as the hub containers see them; else the one broker of RABBIT_API_URI.
+    apis = dict(item.strip().split("=", 1) for item in os.environ.get("HUB_RABBIT_API_URIS", "").split(",")
+                if item.strip())
+    admins = {code: RabbitAdmin(uri) for code, uri in apis.items()} or RabbitAdmin(os.environ["RABBIT_API_URI"])
     try:
-        broker.provision(admin, topology, run_dir, amqp_host=os.environ.get("AMQP_HOST"),
-                         amqp_port=int(os.environ.get("AMQP_PORT", "5672")))
+        broker.provision(admins, topology, run_dir, amqp_host=os.environ.get("AMQP_HOST"),
+                         amqp_port=int(os.environ.get("AMQP_PORT", "5672")), link_tls=link_files(topology))
     finally:
-        admin.close()
+        for admin in admins.values() if isinstance(admins, dict) else [admins]:
+            admin.close()
     from services.interconnect.hub_report import HUB_REPORTS_NAME, write_hub_reports
 
     # The hubs' report tokens beside the broker passwords; each hub reads its own, the gateway the whole file.
     # Compose names the hub services hub-<code> and every hub serves /report on its metrics port, 9100.
     write_hub_reports(topology, run_dir / HUB_REPORTS_NAME, lambda h: f"http://hub-{h.code.lower()}:9100/report")
+
+
+def link_files(topology: Topology, directory: str | None = None) -> dict[str, dict[str, str]]:
+    """Each hub's link certificate, key, the links' CA and CRL directory, as mounted in its container
+    (compose.yml: secrets hub_<code>_cert/_key, links_ca; links/crl)."""
+    from services.interconnect import broker
+
+    base = directory or os.environ.get("LINK_TLS_DIR", "")
+    if not base:
+        return {}
+    return {h.code: {"cert": f"{base}/{broker.hub_user(topology, h.code)}.pem",
+                     "key": f"{base}/{broker.hub_user(topology, h.code)}.key",
+                     "ca": f"{base}/ca.pem", "crl": f"{base}/crl"} for h in topology.hubs}
 
 
 def agency_uri(topology: Topology, run_dir: Path, organ_id: str) -> str:

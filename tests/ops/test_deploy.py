@@ -22,7 +22,7 @@ APP_IMAGE = "congvan:0.1.0"
 APPS = {n: s for n, s in SERVICES.items() if s.get("image") == APP_IMAGE}
 # Variables processes read outside the settings classes (os.environ in code), and compose-only ones.
 EXTRA_VARS = {"RABBIT_API_URI", "NAMEKO_MAX_WORKERS", "AMQP_HOST", "AMQP_PORT", "AMQP_CLUSTER_HOSTS", "GATEWAY_PORT",
-              "RUN_DIR", "TOPOLOGY_FILE"}
+              "RUN_DIR", "TOPOLOGY_FILE", "HUB_RABBIT_API_URIS", "LINK_TLS_DIR", "HUB_LINK_CRL_CHECK_SECONDS"}
 # What a production process must NOT take from the embedded defaults.
 REQUIRED = {"DATABASE_URL", "DATA_DIR", "S3_ENDPOINT", "S3_ACCESS_KEY", "S3_SECRET_KEY", "METRICS_PORT",
             "METRICS_HOST"}
@@ -32,7 +32,8 @@ REQUIRED_BY_KIND = {
     "gateway": REQUIRED | {"DIRECTORY_FILE", "COOKIE_SECURE"},
     "hub": REQUIRED | {"RABBIT_API_URI"},
     "edge": REQUIRED | {"AGENCY_ID"},
-    "provision": {"RABBIT_API_URI", "AMQP_HOST", "AMQP_PORT"},
+    "provision": {"RABBIT_API_URI", "AMQP_HOST", "AMQP_PORT", "HUB_RABBIT_API_URIS", "LINK_TLS_DIR"},
+    "linkguard": {"RABBIT_API_URI"},
     "backup": REQUIRED,
 }
 
@@ -92,9 +93,10 @@ def test_yaml_files_parse():
 def test_the_stack_of_the_issue_is_there():
     images = {n: s.get("image", "") for n, s in SERVICES.items()}
     rabbits = [n for n, i in images.items() if i.startswith("rabbitmq:")]
-    assert len(rabbits) == 3
-    conf = (DEPLOY / "rabbitmq" / "rabbitmq.conf").read_text()
-    assert all(f"rabbit@{n}" in conf for n in rabbits) and "default_queue_type = quorum" in conf
+    assert sorted(rabbits) == ["rabbitmq-1", "rabbitmq-2", "rabbitmq-3", "rabbitmq-national"]
+    conf = (DEPLOY / "rabbitmq" / "rabbitmq.conf").read_text()   # the provincial hub's cluster
+    assert all(f"rabbit@rabbitmq-{n}" in conf for n in (1, 2, 3)) and "default_queue_type = quorum" in conf
+    assert "rabbit@rabbitmq-national" not in conf
     assert "rabbitmq_prometheus" in (DEPLOY / "rabbitmq" / "enabled_plugins").read_text()
     for prefix in ("postgres:", "minio/minio:", "prom/prometheus:", "grafana/grafana-oss:"):
         assert any(i.startswith(prefix) for i in images.values()), prefix
@@ -192,3 +194,80 @@ def test_grafana_mounts_match_the_provisioning():
     assert {p["options"]["path"] for p in providers} <= mounted and "/etc/grafana/provisioning" in mounted
     url = yaml.safe_load((REPO / "infra/grafana/provisioning/datasources/prometheus.yml").read_text())
     assert url["datasources"][0]["url"] == "http://prometheus:9090" and "prometheus" in SERVICES
+
+
+def _mounts(service: dict) -> dict[str, str]:
+    """Container path -> what provides it: a host path (volumes) or a compose secret's file."""
+    out = {}
+    for vol in service.get("volumes", []):
+        src, target = vol.split(":")[:2]
+        out[target] = src
+    for secret in service.get("secrets", []):
+        if isinstance(secret, dict):
+            out[secret["target"]] = COMPOSE["secrets"][secret["source"]]["file"]
+    return out
+
+
+def _config_of(service: dict, target: str) -> str:
+    return (DEPLOY / _mounts(service)[target]).read_text()
+
+
+def _api_host(uri: str) -> str:
+    return uri.split("@", 1)[1].split(":", 1)[0]
+
+
+def test_each_hub_has_its_own_broker_linked_over_mutual_tls():
+    """topology.json's `broker` of each hub is a RabbitMQ service here with the AMQP and AMQPS ports it names,
+    EXTERNAL login by certificate, and every file its advanced.config names mounted (certificates as compose
+    secrets under ./secrets/, never committed; the CRL directory); the hubs, provisioning and link guards agree."""
+    from infra.deploy.launch import link_files
+    from services.interconnect import broker
+    from services.interconnect.topology import Topology
+
+    topology = Topology.load(DEPLOY / "topology.json")
+    provision = env_of(SERVICES["provision"])
+    raw = SERVICES["provision"]["environment"]["HUB_RABBIT_API_URIS"]   # with the .env variables' names
+    apis = dict(item.strip().split("=", 1) for item in raw.split(","))
+    assert set(apis) == {h.code for h in topology.hubs}
+    link_tls = link_files(topology, provision["LINK_TLS_DIR"])
+    for hub in topology.hubs:
+        host = hub.broker["host"]
+        node = SERVICES[host]
+        assert node["image"].startswith("rabbitmq:") and node["hostname"] == host
+        conf = _config_of(node, "/etc/rabbitmq/rabbitmq.conf")
+        assert f"listeners.tcp.default = {hub.broker['amqp_port']}" in conf
+        assert f"listeners.ssl.default = {hub.broker['amqps_port']}" in conf
+        assert "auth_mechanisms.3 = EXTERNAL" in conf and "ssl_cert_login_from = common_name" in conf
+        assert "rabbitmq_auth_mechanism_ssl" in _config_of(node, "/etc/rabbitmq/enabled_plugins")
+        advanced = _config_of(node, "/etc/rabbitmq/advanced.config")
+        assert "{verify, verify_peer}" in advanced and "{fail_if_no_peer_cert, true}" in advanced
+        assert "{crl_check, peer}" in advanced
+        mounts = _mounts(node)
+        for path in re.findall(r'"(/etc/rabbitmq/tls/[^"]+)"', advanced):
+            assert path in mounts, f"{host}: {path} of advanced.config is not mounted"
+            source = mounts[path]
+            assert source.startswith("./secrets/") or (DEPLOY / source).is_dir(), (host, path, source)
+        # Provisioning reaches this broker's management API; its admin password is the node's own.
+        assert _api_host(apis[hub.code]) == host
+        password = node.get("environment", {}).get("RABBITMQ_DEFAULT_PASS") or \
+            COMPOSE["x-rabbitmq"]["environment"]["RABBITMQ_DEFAULT_PASS"]
+        assert password.split(":?")[0] in apis[hub.code]
+        # The hub's process: its queue gauges on its own broker, its link files where credentials.json says.
+        service = SERVICES[f"hub-{hub.code.lower()}"]
+        assert _api_host(env_of(service)["RABBIT_API_URI"]) == host
+        hub_mounts = _mounts(service)
+        files = link_tls[hub.code]
+        assert Path(files["cert"]).name == f"{broker.hub_user(topology, hub.code)}.pem"   # CN = the hub's user
+        for key in ("cert", "key", "ca"):
+            assert hub_mounts.get(files[key], "").startswith("./secrets/links/"), (hub.code, key)
+        assert files["crl"] in hub_mounts and hub_mounts[files["crl"]] == mounts["/etc/rabbitmq/tls/crl"]
+        # The broker's link guard: its administrator, the same CRL directory.
+        guard = SERVICES[f"linkguard-{hub.code.lower()}"]
+        command = guard["command"]
+        assert command[command.index("--hub") + 1] == hub.code
+        crl_dir = command[command.index("--crl-dir") + 1]
+        assert _mounts(guard)[crl_dir] == mounts["/etc/rabbitmq/tls/crl"]
+        assert _api_host(env_of(guard)["RABBIT_API_URI"]) == host
+    # Agencies connect to their own province's broker only: the cluster's nodes are the H60 hub's broker's.
+    hosts = env_of(APPS["provision"]).get("AMQP_CLUSTER_HOSTS", "") or env_of(SERVICES["gateway"])["AMQP_CLUSTER_HOSTS"]
+    assert topology.hub("H60").broker["host"] in hosts.split(",") and "rabbitmq-national" not in hosts
