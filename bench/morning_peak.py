@@ -4,11 +4,11 @@
                                            [--seconds 60] [--think 0] [--workers <cores>] [--processes <cores>]
 
 The installation: a fresh vhost on the test stack's RabbitMQ and a fresh PostgreSQL database; `--processes`
-installation processes (each runs storage, signing, registry, routing and reporting on the same queues: replicas)
-and the real gateway (`python -m gateway --workers N`, uvicorn) over real HTTP. 1,000 agencies are recorded as `congvan agency add` records them (bench/platform.py's way:
-host_in_bulk); `--active` of them are onboarded through the platform (gateway.platform.add: registers, profile,
-administrator) and given staff accounts (gateway.auth.Accounts, the accounts the admin screens make), who sign in
-over HTTP (POST /dang-nhap, argon2 and all).
+installation processes (each runs storage, signing, registry, routing and reporting on the same queues: replicas) and
+the real gateway (`python -m gateway --workers N`, uvicorn) over real HTTP. 1,000 agencies are recorded as `congvan
+agency add` records them (bench/platform.py's way: host_in_bulk); `--active` of them are onboarded through the
+platform (gateway.platform.add: registers, profile, administrator) and given staff accounts (gateway.auth.Accounts,
+the accounts the admin screens make), who sign in over HTTP (POST /dang-nhap, argon2 and all).
 
 The peak, for `--seconds`: `--sessions` signed-in staff (spread evenly over the active agencies; a mix of
 specialists, heads of unit, clerks and leaders, so every kind of home page is asked for) load their home page
