@@ -55,7 +55,8 @@ class Gateway:
                                                         timedelta(minutes=settings.lockout_minutes)),
                                  idle=timedelta(minutes=settings.session_idle_minutes),
                                  directory=LdapDirectory(ldap) if ldap else None)
-        self.backends = Backends.from_file(settings.agencies_file, settings.rpc_timeout)
+        self.backends = Backends.from_file(settings.agencies_file, settings.rpc_timeout,
+                                           write_slots=settings.gateway_write_slots)
         from gateway.platform import Platform
 
         # The agencies this installation hosts: those of AGENCIES_FILE, and those the province operator added since

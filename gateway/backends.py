@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pika.exceptions
 from nameko.exceptions import UnknownService
+from prometheus_client import Histogram
 
 from services.common.actor import Actor
 from services.common.errors import CongVanError, NotFound
@@ -38,6 +41,43 @@ REMOTE_DOWN = {"OperationalError", "InterfaceError", "DisconnectionError", "Time
                "ConnectionRefusedError", "EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"}
 
 
+# The writes that cost an installation the most: a registration (number, audit chain, outbox, the events that
+# follow) takes several times a page's CPU. At a morning peak, ten clerks registering at once kept the
+# installation's cores busy and made every home page wait behind them, for no more registrations a second than two
+# at a time gave (docs/performance.md, "Morning peak"). Each gateway worker lets GATEWAY_WRITE_SLOTS of them run
+# at once; the others wait their turn here, in order.
+HEAVY_WRITES = frozenset({("registry", "register_paper_incoming"), ("registry", "accept_incoming"),
+                          ("registry", "issue_outgoing"), ("registry", "register_outgoing_signed")})
+SLOT_WAIT = Histogram("congvan_gateway_write_slot_wait_seconds",
+                      "Time a registration or issue waited in the gateway for a write slot (GATEWAY_WRITE_SLOTS)",
+                      buckets=(0.005, 0.05, 0.25, 1, 2.5, 5, 10, 30, 60))
+
+
+class WriteSlots:
+    """At most `slots` heavy writes of this process at a time (0: no bound); a wait is bounded by `timeout`."""
+
+    def __init__(self, slots: int, timeout: float) -> None:
+        self._free = threading.BoundedSemaphore(slots) if slots > 0 else None
+        self.timeout = timeout
+
+    @contextmanager
+    def held(self, service: str, method: str, actor: Actor) -> Iterator[None]:
+        if self._free is None:
+            yield
+            return
+        began = time.monotonic()
+        if not self._free.acquire(timeout=self.timeout):
+            log.warning("rpc %s.%s for %s: no write slot within %.0fs", service, method, actor.agency_id,
+                        self.timeout)
+            raise ServiceUnavailable("Hệ thống đang bận vào sổ cho nhiều văn bản; vui lòng thử lại sau ít phút.",
+                                     service=service, method=method)
+        SLOT_WAIT.observe(time.monotonic() - began)
+        try:
+            yield
+        finally:
+            self._free.release()
+
+
 class Backends:
     """One pooled ServiceClient per installation (the AMQP address of its services), created on first use.
 
@@ -45,8 +85,9 @@ class Backends:
     `resolver` (its installation's entry, with its own name) and remembered until `forget`."""
 
     def __init__(self, agencies: dict[str, dict[str, Any]], timeout: float = 30.0,
-                 resolver: Callable[[str], dict[str, Any] | None] | None = None) -> None:
+                 resolver: Callable[[str], dict[str, Any] | None] | None = None, write_slots: int = 0) -> None:
         self.configured = dict(agencies)
+        self.write_slots = WriteSlots(write_slots, timeout)
         self.agencies = dict(agencies)
         self.timeout = timeout
         self.resolver = resolver
@@ -55,9 +96,9 @@ class Backends:
         self.on_installation: Callable[[str], None] | None = None  # told of each installation's AMQP address
 
     @classmethod
-    def from_file(cls, path: Path | None, timeout: float = 30.0) -> Backends:
+    def from_file(cls, path: Path | None, timeout: float = 30.0, write_slots: int = 0) -> Backends:
         agencies = json.loads(Path(path).read_text()) if path and Path(path).exists() else {}
-        return cls(agencies, timeout)
+        return cls(agencies, timeout, write_slots=write_slots)
 
     def info(self, agency_id: str) -> dict[str, Any]:
         found = self.agencies.get(agency_id)
@@ -90,6 +131,12 @@ class Backends:
         return client
 
     def call(self, actor: Actor, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
+        if (service, method) in HEAVY_WRITES:
+            with self.write_slots.held(service, method, actor):
+                return self._call(actor, service, method, *args, **kwargs)
+        return self._call(actor, service, method, *args, **kwargs)
+
+    def _call(self, actor: Actor, service: str, method: str, *args: Any, **kwargs: Any) -> Any:
         try:
             return self.client(actor.agency_id).call(service, method, actor, *args, **kwargs)
         except CongVanError:

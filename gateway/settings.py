@@ -29,6 +29,9 @@ class GatewaySettings(CommonSettings):
     lockout_failures: int = 5
     lockout_minutes: int = 15
     rpc_timeout: float = 30.0
+    gateway_write_slots: int = Field(1, description="Registrations and issues each gateway worker lets run at once; "
+                                                    "the others wait their turn (gateway/backends.py HEAVY_WRITES). "
+                                                    "0: no bound")
     hub_reports_file: Path | None = Field(
         None, description="JSON: hub code -> {name, parent, url (the hub's GET /report), token, agencies: [organ ids]}"
                           " for the hub operators' screen; written at provisioning (secret: tokens)")
