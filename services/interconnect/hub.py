@@ -4,10 +4,12 @@
 
 Three kinds of loops, each on its own connections and thread, each reconnecting with back-off:
 - the relay: consume `relay` (what agencies and neighbour hubs submitted), validate, append this hub to the
-  TraceHeaderList, publish one copy per next hop to `deliver` (inboxes, `upstream`, `down.<child>`), and ack
+  TraceHeaderList, publish one copy per next hop: to `deliver` for an inbox, straight into the neighbour hub's
+  `submit` for another hub while that link is up (else to `deliver` -> `upstream` / `down.<child>`), and ack
   only once every onward publish is confirmed. Refusals go back to the sender as status 02.
 - the uplink (provincial hubs): move `upstream` into the parent hub's submit exchange.
 - the downlinks (national hub): move `down.<child>` into each child hub's submit exchange.
+  Both hold what the relay's direct link could not hand over (hub_links.py).
 A message that keeps failing is dead-lettered by the broker after the delivery limit (`congvan dlq`).
 """
 
@@ -48,6 +50,7 @@ from services.interconnect.hub_directory import (  # TopologyRecipients: tests a
     TopologyRecipients,  # noqa: F401
     open_directory,
 )
+from services.interconnect.hub_links import DirectLink, connect_link
 from services.interconnect.models import HubBase
 from services.interconnect.process import process_arguments, run_until_signalled
 from services.interconnect.relaylog import RelayLog
@@ -372,13 +375,15 @@ class Loop(threading.Thread):
                 conn.sleep(delay)   # heartbeats go on; deliveries wait in the client
                 delay = min(delay * 2, OWN_FAILURE_MAX_WAIT)
 
-    def consume(self, ch: Any, queue: str, handle) -> None:
+    def consume(self, ch: Any, queue: str, handle, idle: Callable[[], None] | None = None) -> None:
         ch.basic_qos(prefetch_count=PREFETCH)
         self.connected.set()
         for method, props, body in ch.consume(queue, inactivity_timeout=0.5):
             if self.stopping.is_set():
                 break
             if method is None:
+                if idle is not None:
+                    idle()
                 continue
             handle(method, props, body)
         ch.cancel()
@@ -388,12 +393,17 @@ class RelayLoop(Loop):
     """Relays in windows: each package's onward copies are published at once; when the window is full or no
     further package is already waiting, the loop waits for all their confirms, writes the window's relay-log
     rows in one transaction, and acks the window (one multiple ack). A crash or a failed publish anywhere
-    before that ack means the whole window is redelivered and relayed again (at-least-once; receivers dedupe)."""
+    before that ack means the whole window is redelivered and relayed again (at-least-once; receivers dedupe).
+
+    `links` (deliver key -> DirectLink): a copy for a neighbour hub goes straight into its `submit` while that
+    link is up, else into the local `upstream` / `down.<child>` queue for the forwarder; copies the neighbour
+    did not confirm are queued locally before the window is acked (hub_links.py)."""
 
     def __init__(self, hub: Hub, creds: broker.Credentials, clock: m.InboxClock | None = None,
-                 window: int = WINDOW) -> None:
+                 window: int = WINDOW, links: dict[str, DirectLink] | None = None) -> None:
         super().__init__(f"relay:{hub.code}")
         self.hub, self.creds, self.clock, self.window = hub, creds, clock, window
+        self.links = links or {}
 
     def session(self) -> None:
         params = self.creds.params(self.hub.user, broker.hub_vhost(self.hub.topology, self.hub.code))
@@ -424,11 +434,15 @@ class RelayLoop(Loop):
                     outcome = None
                 if outcome is not None:
                     for copy in outcome.copies:
-                        publisher.publish(broker.DELIVER, copy.key, copy.body, user_id=self.hub.user,
-                                          message_id=copy.message_id, headers=copy.headers, mandatory=True)
+                        link = self.links.get(copy.key)
+                        if link is None or not link.publish(copy):
+                            self._queue(publisher, copy, link)
                     held.append(method.delivery_tag)
                     copies.extend(outcome.copies)
                 if held and (len(held) >= self.window or ch.get_waiting_message_count() == 0):
+                    for link in self.links.values():
+                        for copy in link.confirm():   # what the neighbour did not confirm waits locally
+                            self._queue(publisher, copy, link)
                     publisher.wait()
                     self.hold_on(conn, self.hub.log.flush, OWN_DATABASE, lambda _exc: False, "relay-log window")
                     ch.basic_ack(held[-1], multiple=True)
@@ -436,11 +450,24 @@ class RelayLoop(Loop):
                     held.clear()
                     copies.clear()
                     self.hub.log.hold()
+                    self._tend_links()
 
-            self.consume(ch, self.creds.queue(broker.RELAY_QUEUE), handle)
+            self.consume(ch, self.creds.queue(broker.RELAY_QUEUE), handle, idle=self._tend_links)
         finally:
             self.hub.log.discard()
+            for link in self.links.values():
+                link.close()
             broker.close_quietly(conn)
+
+    def _queue(self, publisher: broker.PublishWindow, copy: Copy, link: DirectLink | None) -> None:
+        publisher.publish(broker.DELIVER, copy.key, copy.body, user_id=self.hub.user,
+                          message_id=copy.message_id, headers=copy.headers, mandatory=True)
+        if link is not None:
+            m.LINK_QUEUED.labels(link.name).inc()
+
+    def _tend_links(self) -> None:
+        for link in self.links.values():
+            link.tend()
 
     def _database_answers(self, _exc: BaseException) -> bool:
         return self.hub.log.db.answers()
@@ -469,24 +496,12 @@ class Forwarder(Loop):
             creds, user, local_vhost, queue, remote_vhost, remote_hub)
 
     def _connect_remote(self) -> pika.BlockingConnection:
-        try:
-            conn = pika.BlockingConnection(self.creds.link_params(self.user, self.remote_hub, self.remote_vhost))
-        except broker.TRANSIENT as exc:
-            refusal = broker.link_refusal(exc)
-            if refusal:
-                m.LINK_REFUSED.labels(self.name).inc()
-                if broker.refused_here(exc):   # the broker's certificate failed our check (CA, name, CRL)
-                    log.error("%s: refused hub %s's broker %s: %s", self.name, self.remote_hub,
-                              self.creds.link_address(self.remote_hub), refusal)
-                else:
-                    log.error("%s: hub %s's broker %s refused the link of %s: %s", self.name, self.remote_hub,
-                              self.creds.link_address(self.remote_hub), self.user, refusal)
-            raise
-        # Cut when a CRL revokes the neighbour broker's certificate while the link is open (link_revocation.py).
-        link_revocation.WATCH.opened(
-            conn, name=self.name, peer=f"hub {self.remote_hub}'s broker {self.creds.link_address(self.remote_hub)}",
-            crl_dir=self.creds.tls.get(self.user, {}).get("crl"), on_cut=self.connected.clear)
-        return conn
+        return connect_link(self.name, self.creds, self.user, self.remote_hub, self.remote_vhost,
+                            on_cut=self.connected.clear)
+
+    def direct_link(self) -> DirectLink:
+        """The relay loop's direct link over the same hop, used while this forwarder is connected."""
+        return DirectLink(self.name, self.creds, self.user, self.remote_hub, self.remote_vhost, self.connected)
 
     def session(self) -> None:
         remote_conn = self._connect_remote()
@@ -529,14 +544,18 @@ def main(argv: list[str] | None = None) -> None:
     creds = broker.Credentials.load(args.run_dir)
     hub = build_hub(topology, args.hub, args.run_dir)
     clock = m.InboxClock()
-    loops: list[Loop] = [RelayLoop(hub, creds, clock)]
     vhost = broker.hub_vhost(topology, args.hub)
+    forwarders: dict[str, Forwarder] = {}   # deliver key -> the link's forwarder
     if hub.spec.parent:
-        loops.append(Forwarder(f"uplink:{args.hub}", creds, hub.user, vhost, creds.queue(broker.UPSTREAM_QUEUE),
-                               broker.hub_vhost(topology, hub.spec.parent), hub.spec.parent))
+        forwarders[domain.UP_KEY] = Forwarder(f"uplink:{args.hub}", creds, hub.user, vhost,
+                                              creds.queue(broker.UPSTREAM_QUEUE),
+                                              broker.hub_vhost(topology, hub.spec.parent), hub.spec.parent)
     for child in hub.children:
-        loops.append(Forwarder(f"downlink:{child}", creds, hub.user, vhost, creds.queue(broker.down_queue(child)),
-                               broker.hub_vhost(topology, child), child))
+        forwarders[broker.hub_key(child)] = Forwarder(f"downlink:{child}", creds, hub.user, vhost,
+                                                      creds.queue(broker.down_queue(child)),
+                                                      broker.hub_vhost(topology, child), child)
+    links = {key: forwarder.direct_link() for key, forwarder in forwarders.items()}
+    loops: list[Loop] = [RelayLoop(hub, creds, clock, links=links), *forwarders.values()]
     _start_poller(topology, args.hub, creds, clock)
     link_revocation.WATCH.hub = args.hub
     link_revocation.WATCH.start()

@@ -49,6 +49,9 @@ LINK_CLOSED_BY_CRL = Counter(
     "revoked; incoming: accepted by our broker before the CRL, closed to be checked again)", ["hub", "direction"])
 LINK_CRL_PROBLEM = Gauge("congvan_hub_link_crl_problem",
                          "1 while the link guard finds the broker's CRL missing, unreadable or expired", ["hub"])
+LINK_QUEUED = Counter("congvan_hub_link_queued_total",
+                      "Copies for a neighbour hub left in the local queue for the link's forwarder, because the "
+                      "relay loop's direct link to it was not up or did not confirm them", ["link"])
 HELD_BY_OWN_FAILURE = Counter("congvan_held_by_own_failure_total",
                               "Retries of a message held unacked while this process's own database "
                               "was away (nothing counted against the queue's delivery limit)", ["loop"])
