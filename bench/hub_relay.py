@@ -151,7 +151,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_hubs(top: Topology, run_dir: Path) -> list[subprocess.Popen]:
+def start_hubs(top: Topology, run_dir: Path, profile: Path | None = None) -> list[subprocess.Popen]:
+    """The three hub processes; with `profile`, each under cProfile (bench/profiled.py, a file per thread in
+    profile/<hub code>/), which slows them: their CPU figures are then not the hubs'."""
     env = {**os.environ, "DATA_DIR": str(run_dir / "data")}
     env.pop("DATABASE_URL", None)
     if broker.separate_brokers(top):
@@ -160,8 +162,9 @@ def start_hubs(top: Topology, run_dir: Path) -> list[subprocess.Popen]:
     for hub in top.hubs:
         port = free_port()
         log = open(run_dir / f"hub-{hub.code}.log", "ab")  # noqa: SIM115 - kept open for the child's lifetime
+        runner = ["-m", "bench.profiled", str(profile / hub.code)] if profile else ["-m"]
         procs.append(subprocess.Popen(
-            [sys.executable, "-m", "services.interconnect.hub", "--hub", hub.code, "--topology",
+            [sys.executable, *runner, "services.interconnect.hub", "--hub", hub.code, "--topology",
              str(run_dir / "topology.json"), "--run-dir", str(run_dir), "--metrics-port", str(port)],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
         log.close()
@@ -261,6 +264,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=200_000, help="approximate package size in bytes")
     parser.add_argument("--brokers", choices=("one", "three"), default="one",
                         help="one: the test stack's broker; three: a node per hub, links over mutual TLS")
+    parser.add_argument("--profile", type=Path, help="run each hub under cProfile, profiles into this folder")
     args = parser.parse_args()
     env = stack_env()
     top = topology()
@@ -284,7 +288,7 @@ def main() -> None:
         raw_args = (raw_params, "", raw_queue, raw_user, raw_params, raw_queue, body)
         raw = flood(*raw_args, args.count)
         raw_idle = flood(*raw_args, args.paced, paced=True, prefix="paced")
-        procs = start_hubs(top, run_dir)
+        procs = start_hubs(top, run_dir, args.profile)
         agency = broker.agency_user(top, SENDER)
         inbox = creds.queue(broker.inbox_queue(RECIPIENT))
         relay_args = (creds.params(agency, h60), broker.SUBMIT, "", agency,
