@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
@@ -266,7 +267,9 @@ def _local(element: etree._Element) -> str:
 def _children(element: etree._Element | None, name: str) -> list[etree._Element]:
     if element is None:
         return []
-    return [child for child in element if _local(child) == name]
+    # lxml's filter in C ("{*}": any namespace or none): fifty lookups per header, each comparing every
+    # sibling's local name in Python, were most of the cost of reading a header.
+    return list(element.iterchildren(f"{{*}}{name}"))
 
 
 def _child(element: etree._Element | None, name: str) -> etree._Element | None:
@@ -532,8 +535,8 @@ def peek(data: bytes, *, max_bytes: int = MAX_BYTES) -> dict[str, Any]:
     header: etree._Element | None = None
     depth = 0
     try:
-        for offset in range(0, len(data), 65536):
-            parser.feed(data[offset:offset + 65536])
+        for offset, size in _chunks(len(data)):
+            parser.feed(data[offset:offset + size])
             for event, element in parser.read_events():
                 depth += 1 if event == "start" else -1
                 if depth > MAX_DEPTH:
@@ -564,6 +567,16 @@ def peek(data: bytes, *, max_bytes: int = MAX_BYTES) -> dict[str, Any]:
     return {"kind": "edoc", "document_id": head["document_id"], "from": head["from"]["organ_id"],
             "to": [recipient["organ_id"] for recipient in head["to"]], "status_code": None,
             "doc_type": head["business"]["doc_type"], "trace": head["trace"], "namespace": namespace}
+
+
+def _chunks(length: int) -> Iterator[tuple[int, int]]:
+    """(offset, size) of the pieces `peek` feeds its parser: 4 KB, doubling to 64 KB. libxml2 parses all it is
+    fed, and a header is a few KB: a first piece of 64 KB parsed a third of a 200 KB package for nothing."""
+    offset, size = 0, 4096
+    while offset < length:
+        yield offset, size
+        offset += size
+        size = min(size * 2, 65536)
 
 
 def check_recipient(header: dict[str, Any], organ_id: str) -> None:

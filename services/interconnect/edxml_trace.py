@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Any
 
 from services.interconnect.edxml import _format_error, format_timestamp, parse_timestamp, peek
 from services.interconnect.edxml_build import _escape
@@ -25,17 +26,20 @@ def _visible(data: bytes) -> bytes:
     return _HIDDEN_RE.sub(lambda m: b" " * (m.end() - m.start()), data)
 
 
-def append_trace(data: bytes, organ_id: str, timestamp: datetime, *, checked: bool = True) -> bytes:
+def append_trace(data: bytes, organ_id: str, timestamp: datetime, *, checked: bool = True,
+                 trace: list[dict[str, Any]] | None = None) -> bytes:
     """The same package with one more TraceHeader (a hub adding itself), spliced in as bytes so that the
     attachments and the rest of the package stay byte-for-byte as the sender wrote them.
 
     `checked=False` skips parsing the header before and after the splice (two thirds of the cost for a 200 KB
     package). Only for a package a hub already spliced and checked: the byte search is deterministic and the
     first hub's splice changed the package only inside the trace list, so every later search finds the place
-    the first hub's check proved right (issue 17 item 5: a hub that does not validate need not re-parse)."""
+    the first hub's check proved right (issue 17 item 5: a hub that does not validate need not re-parse).
+    `trace`: the package's trace as the caller already read it from these bytes (the first hub parsed the
+    package), so that only the result is read again."""
     if not checked:
         return _splice(data, organ_id, format_timestamp(timestamp), _header_region(data))
-    before = peek(data)
+    before = {"trace": trace} if trace is not None else peek(data)
     stamp = format_timestamp(timestamp)
     result = _splice(data, organ_id, stamp)
     after = peek(result)

@@ -242,7 +242,8 @@ class Hub:
             facts[organ] = (ok, reason_vi, self._ask("serving_hub", organ))
         placement = self._place(current, facts)
         # The first hub parsed the package and checked its own splice; a neighbour's package is spliced as bytes.
-        traced = edxml.append_trace(body, self.me, now_vn(), checked=header is not None)
+        traced = edxml.append_trace(body, self.me, now_vn(), checked=header is not None,
+                                    trace=header.get("trace") if header is not None else None)
         out = Outcome()
         for key, organs in placement.routes.items():
             copy_headers = {**headers, H_RECIPIENTS: organs}

@@ -313,6 +313,34 @@ def test_the_unchecked_splice_searches_past_a_header_end_hidden_in_a_comment():
     assert [t["organ_id"] for t in edxml.peek(spliced)["trace"]][-2:] == ["hub.H60", "hub.national"]
 
 
+@pytest.mark.parametrize("sample", ["vpcp-edoc_new.edxml", "vpcp-status_inbox_01.edxml"])
+def test_the_first_hub_splices_with_the_trace_it_parsed_exactly_as_reading_it_again(sample):
+    """The first hub hands the splice the trace its parse read, instead of the splice reading the header again;
+    the package is the same, and a trace that is not the package's is still caught by the check after."""
+    at = datetime(2026, 11, 21, 9, 0, 1, tzinfo=VN_TZ)
+    data = _read(sample)
+    parsed = edxml.parse(data)
+    assert edxml.append_trace(data, "hub.H60", at, trace=parsed.header["trace"]) == edxml.append_trace(
+        data, "hub.H60", at)
+    with pytest.raises(edxml.EdxmlError):
+        edxml.append_trace(data, "hub.H60", at, trace=[*parsed.header["trace"], {"organ_id": "hub.X",
+                                                                                 "timestamp": at}])
+
+
+def test_peek_reads_a_header_larger_than_its_first_pieces():
+    """peek feeds its parser 4 KB first, then doubling pieces: a header of tens of KB (many recipients) is read
+    whole, whichever piece it ends in."""
+    header = _new_header()
+    header["to"] = [{"organ_id": f"000.00.{i % 100:02d}.H{i // 100 + 10}", "organ_name": f"Cơ quan số {i}"}
+                    for i in range(400)]
+    data = edxml.build_edoc(header, [({"name": "a.pdf", "content_type": "application/pdf"},
+                                      b"%PDF-1.7\n" + os.urandom(150_000))])
+    assert data.index(b"</edXML:edXMLHeader>") > 4096 * 7   # past the third piece
+    peeked = edxml.peek(data)
+    assert peeked["to"] == [item["organ_id"] for item in header["to"]]
+    assert peeked["trace"] == edxml.parse(data).header["trace"]
+
+
 def test_check_recipient():
     edoc = edxml.parse(_read("bkav-edoc_update.edxml")).header
     edxml.check_recipient(edoc, "000.00.12.H53")
