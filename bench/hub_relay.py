@@ -19,6 +19,12 @@ epmd each, memory watermark 0.2), the links hub.H60 -> hub.national -> hub.H17 o
 CRL checking (certificates minted at run time, infra/broker_pki.py). Baseline: the same bytes published and
 consumed on the sender's broker (H60's node) in the same run. Printed too: each hub's CPU per package, which is
 its hop (H60 validates; national and H17 only add their trace line and route).
+
+    .venv/bin/python -m bench.hub_relay --brokers three --profile DIR
+
+Each hub under cProfile (bench/profiled.py: a profile per thread in DIR/<hub code>/, CPU time; read them with
+`python -m bench.profiled --show FILE...`). The profiler slows the hubs, so their CPU figures in that run are not
+the hubs'.
 """
 
 from __future__ import annotations
