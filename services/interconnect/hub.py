@@ -521,7 +521,10 @@ class Forwarder(Loop):
                         local.basic_ack(held[-1], multiple=True)
                         held.clear()
 
-                self.consume(local, self.queue, handle)
+                # Idle, the neighbour's connection is still served (heartbeats, a close by its broker or its link
+                # guard): the relay loop's direct link carries most packages now, and a forwarder that noticed a
+                # dead link only at its next package would keep `connected` set and its dead link open for good.
+                self.consume(local, self.queue, handle, idle=lambda: remote_conn.process_data_events(0))
         finally:
             broker.close_quietly(remote_conn)
 
