@@ -129,7 +129,9 @@ class Document(Base):
     verification_state: Mapped[str] = mapped_column(String(20), default="none")  # pending | valid | invalid
     verification: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    pending_change: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # revoke/update/take-back to decide
+    # revoke/update/take-back to decide; a decided one is SQL NULL, not JSON null, so that the clerk's list of
+    # requests (recall.list_change_requests) reads only the documents that have one
+    pending_change: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     # an agreed recall deleted the files; metadata and history stay (recall.py)
     content_withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     reject_reason: Mapped[str | None] = mapped_column(String(30))

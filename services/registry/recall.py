@@ -190,7 +190,7 @@ def list_change_requests(db: Database, actor: Actor) -> dict:
     _in_agency(db, actor)
     actor.require(Role.CLERK, Role.LEADER, Role.ADMIN)
     with db.session() as session:
-        # A JSON column holds SQL NULL or JSON null for "none": the SQL filter is coarse, the loop exact.
+        # "None" is SQL NULL (none_as_null); rows decided before that hold JSON null, which the loop skips.
         docs = session.execute(select(Document).where(
             Document.agency_id == actor.agency_id, Document.direction == Direction.INCOMING,
             Document.pending_change.isnot(None)).order_by(Document.received_at.desc())).scalars().all()

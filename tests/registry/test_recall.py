@@ -4,10 +4,12 @@ PostgreSQL: the request leaves through the outbox, the answers close it, an agre
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from services.common.errors import ValidationFailed
 from services.registry import operations as ops
 from services.registry.domain import State
+from services.registry.models import Document
 from tests.registry.conftest import OTHER, package, sha
 from tests.registry.test_flows import RECIPIENTS, events, signed_ok
 
@@ -82,6 +84,8 @@ def test_agreed_recall_withdraws_the_content_and_keeps_the_metadata(db, edge, cl
     assert [h["action"] for h in page["history"]][-3:] == ["change_requested", "change_accepted",
                                                            "content_withdrawn"]
     assert ops.list_change_requests(db, clerk)["items"] == []
+    with db.session() as s:  # decided: SQL NULL, so the list's query no longer reads this document at all
+        assert s.execute(select(Document.id).where(Document.id == doc, Document.pending_change.is_(None))).first()
 
 
 def test_a_file_another_document_uses_is_not_deleted(db, edge, clerk, registers):
