@@ -33,6 +33,13 @@ ALLOWED_EMPTY: dict[str, str] = {
     "max by (agency, code) (congvan_lgsp_edge_configuration_error)":
         "only an installation on an LGSP exports it, and the deployment has none (its edges are on RabbitMQ); "
         "tests/interconnect/test_lgsp_edge.py reads it from a real LGSP edge, infra/prometheus/tests the rule",
+    "sum by (hub, direction) (increase(congvan_hub_link_closed_by_crl_total[15m]))":
+        "counted when a CRL cuts an open link between hubs on their own brokers; the deployment's hubs share the "
+        "test broker, with no TLS link and no link guard (tests/interconnect/test_hub_brokers_tls.py cuts such "
+        "links and checks the logs; infra/prometheus/tests/HubLinkClosedByRevocation.yml the rule)",
+    "max by (hub) (congvan_hub_link_crl_problem)":
+        "set by the link guard beside each hub's own broker, which the deployment's shared test broker does not "
+        "have (the demo runs one per broker); infra/prometheus/tests/HubLinkCrlProblem.yml tests the rule",
 }
 
 
