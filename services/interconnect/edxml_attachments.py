@@ -13,8 +13,7 @@ import zlib
 
 from lxml import etree
 
-from services.interconnect.edxml import (
-    _SLOT_ATTR,
+from services.interconnect.edxml_base import (
     MAX_ATTACHMENTS,
     MAX_ZIP_MEMBERS,
     MAX_ZIP_RATIO,
@@ -23,11 +22,9 @@ from services.interconnect.edxml import (
     Attachment,
     EdxmlError,
     _attachment_error,
-    _child,
-    _children,
     _format_error,
-    _str,
 )
+from services.interconnect.edxml_xml import _SLOT_ATTR, _child, _children, _str
 
 
 def _content_id_key(content_id: str) -> str:

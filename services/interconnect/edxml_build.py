@@ -13,7 +13,7 @@ from typing import Any
 
 from services.common.clock import now_vn
 from services.interconnect import outbound
-from services.interconnect.edxml import (
+from services.interconnect.edxml_base import (
     NS_QCVN,
     _attachment_error,
     _format_error,

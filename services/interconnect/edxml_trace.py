@@ -7,8 +7,9 @@ import re
 from datetime import datetime
 from typing import Any
 
-from services.interconnect.edxml import _format_error, format_timestamp, parse_timestamp, peek
+from services.interconnect.edxml_base import _format_error, format_timestamp, parse_timestamp
 from services.interconnect.edxml_build import _escape
+from services.interconnect.edxml_parse import peek
 
 _TRACE_LIST_RE = re.compile(
     rb"<(?P<prefix>(?:[A-Za-z_][\w.\-]*:)?)TraceHeaderList(?P<attrs>(?:\s[^<>]*?)?)(?P<empty>/?)>")
