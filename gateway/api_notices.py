@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, Security
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from gateway import work
-from gateway.api import COMMON_ERRORS, NOT_FOUND, bearer
+from gateway.api import COMMON_ERRORS, NOT_FOUND, Page, PageNo, PageSize, bearer
 from gateway.api_handling import STEP_ERRORS, operation_name
 from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
 from gateway.idempotency import KEY, once
@@ -64,11 +64,14 @@ class PublishNotice(BaseModel):
          "units": []}]})
 
 
-@router.get("/notices", response_model=list[Notice], tags=[TAG_NOTICE], summary="Thông báo nội bộ",
+@router.get("/notices", response_model=Page[Notice], tags=[TAG_NOTICE], summary="Thông báo nội bộ",
             description="Các thông báo gửi cho người gọi (toàn cơ quan hoặc đơn vị mình) và do người gọi đăng, "
-                        "mới nhất trước; `read_at` cho biết đã đọc chưa.")
-def notice_list(v: Viewer = Depends(viewer), g: Gateway = Depends(gw)) -> list[dict[str, Any]]:
-    return g.backends.call(v.actor, "routing", "list_notices")
+                        "mới nhất trước, từng trang (`total` đếm mọi thông báo người gọi đọc được); `read_at` cho "
+                        "biết đã đọc chưa.")
+def notice_list(page: int = PageNo, size: int = PageSize,
+                unread_only: bool = Query(False, description="Chỉ thông báo chưa đọc"), v: Viewer = Depends(viewer),
+                g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return g.backends.call(v.actor, "routing", "list_notices", page, size, unread_only)
 
 
 @router.post("/notices", response_model=Notice, status_code=201, responses=STEP_ERRORS, tags=[TAG_NOTICE],

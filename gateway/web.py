@@ -26,6 +26,7 @@ class Panel:
     link: str | None = None
     kind: str = "documents"  # which row template: documents | handlings | drafts | tasks | progress | notices
     empty: str = "Không có văn bản nào."
+    total: int | None = None  # every item of a paged list (`{items, total, ...}`), of which `rows` is one page
 
 
 def panel(g: Gateway, v: Viewer, title: str, service: str, method: str, link: str | None = None,
@@ -36,7 +37,8 @@ def panel(g: Gateway, v: Viewer, title: str, service: str, method: str, link: st
     except CongVanError as exc:
         return Panel(title, None, exc.message_vi, link)
     rows = result.get("items", result) if isinstance(result, dict) else result
-    return Panel(title, list(rows or []), None, link)
+    total = result.get("total") if isinstance(result, dict) else None
+    return Panel(title, list(rows or []), None, link, total=total)
 
 
 def fetch(g: Gateway, v: Viewer, title: str, method: str, kind: str, link: str | None = None,
@@ -155,7 +157,7 @@ def home_reads(v: Viewer) -> Reads:
         registry += [("list_change_requests", {}), ("list_waiting_reception", {}), ("list_waiting_issue", {})]
         routing += [("list_incoming", {"box": "to_submit"}), ("get_config", {})]  # get_config: the reception clock
     if not v.has("admin") or len(v.user.roles or []) > 1:
-        routing.append(("list_notices", {}))
+        routing.append(("list_notices", {"unread_only": True}))
     return {"routing": routing, "registry": registry}
 
 
@@ -187,7 +189,7 @@ def home_jobs(g: Gateway, v: Viewer) -> list[Job]:
                                    "/van-ban-di/cho-ban-hanh")])
     if not v.has("admin") or len(v.user.roles or []) > 1:
         jobs.append(lambda: [fetch(g, v, "Thông báo nội bộ chưa đọc", "list_notices", "notices", "/thong-bao",
-                                   keep=lambda n: not n.get("read_at"), empty="Không có thông báo mới.")])
+                                   empty="Không có thông báo mới.", unread_only=True)])
     return jobs
 
 

@@ -25,6 +25,7 @@ SCOPE_LABELS = {"assign": "Phân công, bút phê, điều chỉnh hạn, giao l
                 "supervise": "Theo dõi tiến độ các đơn vị, đôn đốc", "approve": "Duyệt, ký văn bản"}
 COMMENT_LABELS = {"comment": "Ý kiến", "progress": "Cập nhật tiến độ", "close": "Kết thúc", "handover": "Bàn giao"}
 NOTICE_ROLES = ("leader", "clerk", "admin", "department_head")
+NOTICES_PER_PAGE = 20
 
 
 def _result(request: Request) -> str:
@@ -142,14 +143,19 @@ def _install_tasks(app: FastAPI) -> None:
 
 def _install_notices(app: FastAPI) -> None:
     @app.get("/thong-bao", response_class=HTMLResponse, include_in_schema=False)
-    def notices(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        found = fetch(g, v, "Thông báo nội bộ", "list_notices", "notices", None, empty="Chưa có thông báo nào.")
+    def notices(request: Request, trang: int = 1, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        page = max(1, trang)
+        found = fetch(g, v, "Thông báo nội bộ", "list_notices", "notices", None, empty="Chưa có thông báo nào.",
+                      page=page, size=NOTICES_PER_PAGE)
+        last = max(1, -(-(found.total or 0) // NOTICES_PER_PAGE))
         people = _people(g, v)
         units = sorted({u.unit for u in people.users if u.unit})
         if v.has("department_head") and not v.has("leader", "clerk", "admin"):
             units = [v.user.unit] if v.user.unit else []
         return render(request, "work_notices.html", v, panel=found, people=people, units=units,
-                      can_publish=v.has(*NOTICE_ROLES), result=_result(request))
+                      can_publish=v.has(*NOTICE_ROLES), result=_result(request), page=page, last=last,
+                      previous=f"/thong-bao?trang={min(page, last + 1) - 1}" if page > 1 else None,
+                      next=f"/thong-bao?trang={page + 1}" if page < last else None)
 
     @app.post("/thong-bao", include_in_schema=False)
     def publish(title: str = Form(...), body: str = Form(""), units: list[str] = Form([]),

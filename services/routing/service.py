@@ -29,6 +29,7 @@ from services.routing.app import Routing, SigningTimeout
 from services.routing.models import Base
 from services.routing.notify import MailSender
 from services.routing.report_queries import ReportQueries
+from services.routing.work import NOTICE_PAGE
 from services.storage.provider import AgencyBlobStore
 
 log = logging.getLogger(__name__)
@@ -346,8 +347,8 @@ class RoutingService(ReportQueries):
         return self._call("publish_notice", title, body, units)
 
     @rpc
-    def list_notices(self) -> list[dict[str, Any]]:
-        return self._call("list_notices")
+    def list_notices(self, page: int = 1, size: int = NOTICE_PAGE, unread_only: bool = False) -> dict[str, Any]:
+        return self._call("list_notices", page, size, unread_only)
 
     @rpc
     def read_notice(self, notice_id: int) -> dict[str, Any]:

@@ -7,9 +7,10 @@ noted, methods of the other chapters through the composed class.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, String, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.common.actor import Actor, Role
@@ -32,6 +33,7 @@ from services.routing.models import (
 from services.routing.notify import notify
 
 _UNKNOWN = object()  # a notice view's read time not looked up yet
+NOTICE_PAGE, NOTICE_PAGE_MAX = 20, 100   # a person may have thousands of notices: they come a page at a time
 
 
 class Work:
@@ -181,12 +183,25 @@ class Work:
                    body, "notice", notice.id)
             return self._notice_view(session, notice, actor)
 
-    def list_notices(self, actor: Actor) -> list[dict[str, Any]]:
+    def list_notices(self, actor: Actor, page: int = 1, size: int = NOTICE_PAGE,
+                     unread_only: bool = False) -> dict[str, Any]:
+        """The notices the actor may read, newest first, a page at a time: `{items, total, page, size}` as the
+        registry's lists answer (size at most NOTICE_PAGE_MAX); `unread_only`: those the actor has not opened."""
+        page, size = max(1, int(page or 1)), max(1, min(int(size or NOTICE_PAGE), NOTICE_PAGE_MAX))
         with self._unit_of_work(actor) as session:
-            rows = session.scalars(select(Notice).order_by(Notice.published_at.desc()))
-            read = {r.notice_id: r.read_at for r in session.execute(select(NoticeRead.notice_id, NoticeRead.read_at)
-                                                                        .where(NoticeRead.user_id == actor.user_id))}
-            return [self._notice_view(session, n, actor, read.get(n.id)) for n in rows if self._notice_for(n, actor)]
+            # Who may read a notice is decided in the query, so that the total and the pages count what is shown.
+            query = select(Notice).where(self._notices_for(session, actor))
+            if unread_only:
+                query = query.where(~exists().where(NoticeRead.notice_id == Notice.id,
+                                                    NoticeRead.user_id == actor.user_id))
+            total = session.scalar(select(func.count()).select_from(query.subquery()))
+            rows = session.scalars(query.order_by(Notice.published_at.desc(), Notice.id.desc())
+                                   .offset((page - 1) * size).limit(size)).all()
+            read = {notice_id: at for notice_id, at in session.execute(
+                select(NoticeRead.notice_id, NoticeRead.read_at).where(
+                    NoticeRead.user_id == actor.user_id, NoticeRead.notice_id.in_([n.id for n in rows])))}
+            return {"items": [self._notice_view(session, n, actor, read.get(n.id)) for n in rows],
+                    "total": total, "page": page, "size": size}
 
     def read_notice(self, actor: Actor, notice_id: int) -> dict[str, Any]:
         with self._unit_of_work(actor) as session:
@@ -217,6 +232,18 @@ class Work:
     @staticmethod
     def _notice_for(notice: Notice, actor: Actor) -> bool:
         return not notice.units or actor.unit in notice.units or actor.user_id == notice.published_by
+
+    @staticmethod
+    def _notices_for(session: Session, actor: Actor) -> ColumnElement[bool]:
+        """_notice_for as SQL. `units` is a JSON list (None or [] for the whole agency, stored as SQL NULL or JSON
+        null): the actor's unit is looked for as its quoted JSON string in the list's text, case-sensitively as
+        _notice_for compares (SQLite's LIKE ignores case, hence instr/strpos)."""
+        units = cast(Notice.units, String)
+        whole_agency = or_(Notice.units.is_(None), units.in_(["null", "[]"]))
+        if not actor.unit:
+            return or_(whole_agency, Notice.published_by == actor.user_id)
+        find = func.instr if session.get_bind().dialect.name == "sqlite" else func.strpos
+        return or_(whole_agency, Notice.published_by == actor.user_id, find(units, json.dumps(actor.unit)) > 0)
 
     def _notice_view(self, session: Session, notice: Notice, actor: Actor, read: Any = _UNKNOWN) -> dict[str, Any]:
         if read is _UNKNOWN:

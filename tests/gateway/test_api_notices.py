@@ -23,8 +23,8 @@ def test_notices_published_read_with_receipts_and_kept_to_their_audience(api):
     notice = ok(clerk.post("/api/v1/notices", json={"title": title, "body": "Nghỉ từ 14/02."}, headers=once), 201)
     again = clerk.post("/api/v1/notices", json={"title": title, "body": "Nghỉ từ 14/02."}, headers=once)
     assert ok(again, 201) == notice and again.headers["idempotency-replayed"] == "true"
-    assert [n["title"] for n in ok(clerk.get("/api/v1/notices"))].count(title) == 1
-    listed = {n["notice_id"]: n for n in ok(specialist.get("/api/v1/notices"))}
+    assert [n["title"] for n in ok(clerk.get("/api/v1/notices"))["items"]].count(title) == 1
+    listed = {n["notice_id"]: n for n in ok(specialist.get("/api/v1/notices"))["items"]}
     assert listed[notice["notice_id"]]["read_at"] is None
     opened = ok(specialist.get(f"/api/v1/notices/{notice['notice_id']}"))
     assert opened["title"] == title and opened["read_at"] and opened["readers"] is None
@@ -45,6 +45,29 @@ def test_notices_published_read_with_receipts_and_kept_to_their_audience(api):
     other = api(CLERK_17).get(f"/api/v1/notices/{notice['notice_id']}")
     assert other.status_code == 404 or title not in other.text
     assert title not in api(CLERK_17).get("/api/v1/notices").text
+
+
+
+def test_notices_come_a_page_at_a_time_with_the_total_to_reach_the_next(api):
+    clerk, specialist = api(CLERK), api(SPECIALIST)
+    batch = secrets.token_hex(3)
+    ids = [ok(clerk.post("/api/v1/notices", json={"title": f"Thông báo {batch} số {i}"}), 201)["notice_id"]
+           for i in range(3)]
+    first = ok(specialist.get("/api/v1/notices", params={"size": 2}))
+    assert (first["page"], first["size"], len(first["items"])) == (1, 2, 2) and first["total"] >= 3
+    second = ok(specialist.get("/api/v1/notices", params={"page": 2, "size": 2}))
+    assert second["total"] == first["total"] and second["page"] == 2
+    assert [n["notice_id"] for n in first["items"] + second["items"]][:3] == ids[::-1]   # newest first
+    assert ok(specialist.get("/api/v1/notices"))["size"] == 20
+
+    unread = ok(specialist.get("/api/v1/notices", params={"unread_only": True, "size": 3}))
+    assert [n["notice_id"] for n in unread["items"]] == ids[::-1]
+    ok(specialist.get(f"/api/v1/notices/{ids[2]}"))   # opened: read
+    now_unread = ok(specialist.get("/api/v1/notices", params={"unread_only": True, "size": 3}))
+    assert now_unread["total"] == unread["total"] - 1 and [n["notice_id"] for n in now_unread["items"]][:2] == [
+        ids[1], ids[0]]
+    refused(specialist.get("/api/v1/notices", params={"size": 101}), 422)
+    refused(specialist.get("/api/v1/notices", params={"page": 0}), 422)
 
 
 def test_a_leader_delegates_and_revokes_and_the_delegate_is_reminded(api):

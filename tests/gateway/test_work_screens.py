@@ -10,6 +10,7 @@ import secrets
 from datetime import date, timedelta
 
 from gateway.accounts import account_name
+from gateway.work import NOTICES_PER_PAGE
 from services.common.clock import now_vn
 from tests.gateway.test_handling_flow import login, option_value, post, section
 
@@ -81,6 +82,25 @@ def test_notice_to_everyone_with_read_receipts(deployment):
     read = re.search(r"<h3>Đã đọc.*?</ul>", page, re.S).group(0)
     assert "Ngô Thị Mai" in read
     assert "Ngô Thị Mai" not in re.search(r"<h3>Chưa đọc.*?</ul>", page, re.S).group(0)
+
+
+
+def test_notices_screen_offers_the_next_page(deployment):
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    leader, specialist = login(deployment, base, LEADER), login(deployment, base, SPECIALIST)
+    batch = secrets.token_hex(3)
+    form = leader.get("/thong-bao").text
+    for number in range(NOTICES_PER_PAGE + 1):   # one more than a page, the newest of the agency
+        assert post(leader, "/thong-bao", form, title=f"Thông báo {batch} số {number:02d}").status_code == 303
+
+    first = specialist.get("/thong-bao").text
+    assert f"Thông báo {batch} số {NOTICES_PER_PAGE:02d}" in first and f"Thông báo {batch} số 00" not in first
+    assert '<a href="/thong-bao?trang=2">Trang sau</a>' in first and "Trang trước" not in first
+    second = specialist.get("/thong-bao?trang=2").text
+    assert f"Thông báo {batch} số 00" in second and f"Thông báo {batch} số 01" not in second
+    assert '<a href="/thong-bao?trang=1">Trang trước</a>' in second
+    refused = specialist.get("/thong-bao?trang=abc")
+    assert refused.status_code == 422 and "“Trang” phải là một số." in refused.text
 
 
 def test_delegation_for_a_period_then_ended_and_progress_view_is_for_leaders(deployment):

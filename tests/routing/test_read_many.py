@@ -27,7 +27,7 @@ def test_each_read_answers_as_its_own_call_would(with_work, people):
         with_work.list_incoming(people.spec_kt, box="mine"), with_work.list_drafts(people.spec_kt),
         with_work.get_config(people.spec_kt)]
     assert answers[0]["result"][0]["title"] == "Chuẩn bị báo cáo quý IV"
-    assert answers[1]["result"][0]["title"] == "Lịch họp giao ban tuần"
+    assert answers[1]["result"]["items"][0]["title"] == "Lịch họp giao ban tuần"
 
 
 def test_one_transaction_for_the_whole_batch(with_work, people, database, monkeypatch):

@@ -2,13 +2,18 @@
 
 import email
 import socket
+from dataclasses import replace
 from email.policy import default as default_policy
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from services.common.actor import system_actor
+from services.common.db import Database
 from services.common.errors import Forbidden
+from services.common.settings import CommonSettings
+from services.routing.app import Routing
+from services.routing.models import Base
 from services.routing.notify import Mailer, deliver_pending
 from tests.routing.conftest import AGENCY, pdf, registered_event
 
@@ -79,9 +84,9 @@ def test_notices_to_all_or_units_with_read_receipts(routing, people):
         routing.publish_notice(people.head_kt, "Họp phòng khác", units=["TH"])
     with pytest.raises(Forbidden):
         routing.publish_notice(people.spec_kt, "Thông báo")
-    assert [n["notice_id"] for n in routing.list_notices(people.spec_th)] == [everyone["notice_id"]]
-    assert {n["notice_id"] for n in routing.list_notices(people.spec_kt)} == {everyone["notice_id"],
-                                                                               to_kt["notice_id"]}
+    assert [n["notice_id"] for n in routing.list_notices(people.spec_th)["items"]] == [everyone["notice_id"]]
+    assert {n["notice_id"] for n in routing.list_notices(people.spec_kt)["items"]} == {everyone["notice_id"],
+                                                                                        to_kt["notice_id"]}
     assert routing.read_notice(people.spec_kt, to_kt["notice_id"])["read_at"]
     routing.read_notice(people.spec_kt, to_kt["notice_id"])  # reading twice keeps one receipt
     readers = routing.notice_readers(people.head_kt, to_kt["notice_id"])
@@ -89,6 +94,58 @@ def test_notices_to_all_or_units_with_read_receipts(routing, people):
     assert readers["not_read"] == [people.spec_kt2.user_id]
     with pytest.raises(Forbidden):
         routing.notice_readers(people.spec_kt, to_kt["notice_id"])
+
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def any_engine(request, tmp_path, people, clock, blobs, signer):
+    """Routing over PostgreSQL (the routing fixture) or an SQLite file: the notices' audience is decided in SQL."""
+    if request.param == "postgresql":
+        yield request.getfixturevalue("routing")
+        return
+    db = Database("routing", AGENCY, Base.metadata, CommonSettings(agency_id=AGENCY, data_dir=tmp_path))
+    db.create_all()
+    try:
+        app = Routing(db, AGENCY, sign=signer, blobs=blobs, clock=clock)
+        app.sync_staff(people.admin, [{"user_id": p.user_id, "username": p.username, "full_name": p.full_name,
+                                       "unit": p.unit, "roles": sorted(p.roles)} for p in people.all()])
+        yield app
+    finally:
+        db.dispose()
+
+
+def test_notices_come_a_page_at_a_time_newest_first_counting_only_the_readers_own(any_engine, people, clock):
+    routing = any_engine
+    published = []
+    for number in range(45):  # the whole agency's, KT's and TH's in turn, a minute apart
+        clock.set(2026, 3, 2, 8, number)
+        units = [None, ["KT"], ["TH"]][number % 3]
+        published.append((routing.publish_notice(people.clerk, f"Thông báo {number}", units=units), units))
+    own = routing.publish_notice(people.head_th, "Họp phòng Tổng hợp", units=["TH"])  # not KT's, but the head's
+    kt = [n["notice_id"] for n, units in reversed(published) if units != ["TH"]]   # newest first: 30 of them
+
+    first = routing.list_notices(people.spec_kt)
+    assert (first["total"], first["page"], first["size"]) == (30, 1, 20)
+    assert [n["notice_id"] for n in first["items"]] == kt[:20]
+    second = routing.list_notices(people.spec_kt, page=2)
+    assert [n["notice_id"] for n in second["items"]] == kt[20:] and second["total"] == 30
+    assert routing.list_notices(people.spec_kt, page=3)["items"] == []
+    assert [n["notice_id"] for n in routing.list_notices(people.spec_kt, page=4, size=7)["items"]] == kt[21:28]
+    assert routing.list_notices(people.spec_kt, size=1000)["size"] == 100   # at most a hundred a page
+
+    head_th = routing.list_notices(people.head_th, size=100)
+    assert head_th["total"] == 31 and head_th["items"][0]["notice_id"] == own["notice_id"]
+    assert routing.list_notices(people.spec_kt2, size=100)["total"] == 30
+    assert routing.list_notices(people.leader, size=100)["total"] == 15   # no unit: the whole agency's only
+    lower = replace(people.spec_kt, unit="kt")   # units are compared exactly, as opening a notice does
+    assert routing.list_notices(lower, size=100)["total"] == 15
+
+    routing.read_notice(people.spec_kt, kt[0])
+    routing.read_notice(people.spec_kt, kt[29])
+    unread = routing.list_notices(people.spec_kt, unread_only=True, size=100)
+    assert unread["total"] == 28 and [n["notice_id"] for n in unread["items"]] == kt[1:29]
+    assert all(n["read_at"] is None for n in unread["items"])
+    assert routing.list_notices(people.spec_kt)["items"][0]["read_at"]
 
 
 def _assigned(routing, people, incoming_id, main, deadline, priority=0):
