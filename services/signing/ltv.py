@@ -20,10 +20,12 @@ import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from asn1crypto import core, tsp
 from cryptography.hazmat.primitives.serialization import Encoding
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import PdfTimeStamper
+from pyhanko.sign.general import find_cms_attribute_iter
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.validation.dss import DocumentSecurityStore, collect_validation_info
 from pyhanko.sign.validation.pdf_embedded import async_validate_pdf_signature, async_validate_pdf_timestamp
@@ -145,16 +147,16 @@ def _judge(sig, dss: DocumentSecurityStore, store: TrustStore, proven_at: dateti
     came after its own signature time stamp) and, at its signature time, its certificate chained to a trusted
     root and was not revoked according to the CRLs the document carries."""
     ts_context = _dss_context(dss, store, proven_at)
-    probe = asyncio.run(async_validate_pdf_signature(sig, ts_validation_context=ts_context,
-                                                    signer_validation_context=ts_context, skip_diff=True))
-    stamp = probe.timestamp_validity
+    # One validation: the signer is judged at the time its time stamp states, read before the stamp is checked;
+    # the stamp is checked in the same call (at proven_at), and only a stamp it finds valid decides.
+    claimed = _stamp_time(sig)
+    status = _validate(sig, dss, store, ts_context, claimed or proven_at)
+    stamp = status.timestamp_validity
     if stamp is None or not (stamp.intact and stamp.valid and stamp.trusted) or stamp.timestamp > proven_at:
         return LongTermResult(str(sig.field_name), "indeterminate", "NO_POE", None, False)
     signed_at = stamp.timestamp
-    context = _dss_context(dss, store, signed_at)
-    status = asyncio.run(async_validate_pdf_signature(sig, signer_validation_context=context,
-                                                     ts_validation_context=ts_context,
-                                                     key_usage_settings=SIGNER_KEY_USAGE))
+    if signed_at != claimed:  # several stamps and not the first one trusted: the signer is judged at the one that is
+        status = _validate(sig, dss, store, ts_context, signed_at)
     if not (status.intact and status.valid):
         return LongTermResult(str(sig.field_name), "failed", "HASH_FAILURE" if not status.intact
                               else "SIG_CRYPTO_FAILURE", signed_at, False)
@@ -164,6 +166,26 @@ def _judge(sig, dss: DocumentSecurityStore, store: TrustStore, proven_at: dateti
         return LongTermResult(str(sig.field_name), "indeterminate", "CERTIFICATE_CHAIN_GENERAL_FAILURE",
                               signed_at, False)
     return LongTermResult(str(sig.field_name), "passed", "OK", signed_at, True)
+
+
+def _stamp_time(sig) -> datetime | None:
+    """The time the signature's first time stamp token states, unchecked; None without a readable one (then the
+    validation refuses the token as it always did)."""
+    for token in find_cms_attribute_iter(sig.signer_info["unsigned_attrs"], "signature_time_stamp_token"):
+        content = token["content"]["encap_content_info"]["content"]
+        try:
+            info = content.parsed if isinstance(content, core.ParsableOctetString) else None
+            return info["gen_time"].native if isinstance(info, tsp.TSTInfo) else None
+        except ValueError:
+            return None
+    return None
+
+
+def _validate(sig, dss: DocumentSecurityStore, store: TrustStore, ts_context: ValidationContext,
+              signed_at: datetime):
+    return asyncio.run(async_validate_pdf_signature(sig, signer_validation_context=_dss_context(dss, store, signed_at),
+                                                    ts_validation_context=ts_context,
+                                                    key_usage_settings=SIGNER_KEY_USAGE))
 
 
 def validate(pdf: bytes, store: TrustStore, at: datetime) -> list[LongTermResult]:
