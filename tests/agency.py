@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from infra import procs
+
+if TYPE_CHECKING:
+    from gateway.app import Gateway
+
+# An installation process as `./congvan up` runs one: every service a clerk's and a leader's pages call.
+INSTALLATION_SERVICES = ("services.storage.service:StorageService,services.signing.service:SigningService,"
+                         "services.registry.service:RegistryService,services.routing.service:RoutingService")
 
 
 @contextmanager
@@ -34,3 +44,20 @@ def running_agency_process(services: str, amqp_uri: str, log_path: Path, env: di
                 proc.wait(15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def embedded_installation(tmp_path: Path, amqp_uri: str, *, organ_id: str = "000.00.00.H60",
+                          name: str = "UBND tỉnh Tuyên Quang",
+                          rpc_timeout: float = 120) -> tuple[Gateway, dict[str, str]]:
+    """A gateway that knows one installation (named by its first agency, `organ_id`, on `amqp_uri`) and the
+    environment for that installation's process: SQLite and local files under `tmp_path`, whatever agency and
+    PostgreSQL the test stack's environment names."""
+    from gateway.app import Gateway  # here, not above: the services' tests use this module without the gateway
+    from gateway.settings import GatewaySettings
+
+    env = {**os.environ, "DATA_DIR": str(tmp_path)}
+    for variable in ("AGENCY_ID", "DATABASE_URL"):
+        env.pop(variable, None)
+    agencies = tmp_path / "agencies.json"
+    agencies.write_text(json.dumps({organ_id: {"name": name, "amqp_uri": amqp_uri}}))
+    return Gateway(GatewaySettings(data_dir=tmp_path, agencies_file=agencies, rpc_timeout=rpc_timeout)), env

@@ -6,8 +6,6 @@ process; the process's idle resident memory is printed."""
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import time
 from pathlib import Path
@@ -15,19 +13,16 @@ from pathlib import Path
 from gateway.app import Gateway
 from gateway.models import HostedAgency
 from gateway.platform import AgencyForm
-from gateway.settings import GatewaySettings
 from services.common.actor import Actor, Role
 from services.common.clock import now_utc
 from services.common.rpc_client import ServiceClient
 from services.common.settings import CommonSettings
 from services.storage.blobs import blob_store
-from tests.agency import running_agency_process
+from tests.agency import INSTALLATION_SERVICES, embedded_installation, running_agency_process
 from tests.e2e.helpers import vietnamese_pdf
 
 AGENCIES = 1000
 INSTALLATION = "000.00.00.H60"
-SERVICES = ("services.storage.service:StorageService,services.signing.service:SigningService,"
-            "services.registry.service:RegistryService,services.routing.service:RoutingService")
 
 
 def organ(n: int) -> str:
@@ -51,19 +46,14 @@ def host_in_bulk(gateway: Gateway, ids: list[str]) -> None:
 
 
 def test_a_thousand_agency_installation_serves_one_picked_at_random(fresh_vhost, tmp_path):
-    env = {**os.environ, "DATA_DIR": str(tmp_path)}
-    for name in ("AGENCY_ID", "DATABASE_URL"):
-        env.pop(name, None)
-    agencies_file = tmp_path / "agencies.json"
-    agencies_file.write_text(json.dumps({INSTALLATION: {"name": "UBND tỉnh Tuyên Quang", "amqp_uri": fresh_vhost}}))
-    gateway = Gateway(GatewaySettings(data_dir=tmp_path, agencies_file=agencies_file, rpc_timeout=60))
+    gateway, env = embedded_installation(tmp_path, fresh_vhost, organ_id=INSTALLATION, rpc_timeout=60)
     ids = [organ(n) for n in range(1, AGENCIES)]
     started = time.monotonic()
     host_in_bulk(gateway, ids)
     assert len(gateway.platform.agencies()) == AGENCIES and gateway.directory().count() == AGENCIES - 1
     print(f"\n{AGENCIES} agencies recorded in {time.monotonic() - started:.1f}s")
 
-    with running_agency_process(SERVICES, fresh_vhost, tmp_path / "installation.log", env, agency="",
+    with running_agency_process(INSTALLATION_SERVICES, fresh_vhost, tmp_path / "installation.log", env, agency="",
                                 installation="tuyenquang", ready_timeout=180) as port:
         from infra.procs import http_ok
 

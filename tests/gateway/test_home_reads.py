@@ -4,8 +4,6 @@ per service it reads, and shows exactly what one call per list showed before."""
 
 from __future__ import annotations
 
-import json
-import os
 import time
 
 import pytest
@@ -13,16 +11,13 @@ import pytest
 import gateway.web
 from gateway.app import Gateway, Viewer
 from gateway.platform import AgencyForm
-from gateway.settings import GatewaySettings
 from gateway.web import home_panels
 from services.common.settings import CommonSettings
 from services.storage.blobs import blob_store
-from tests.agency import running_agency_process
+from tests.agency import INSTALLATION_SERVICES, embedded_installation, running_agency_process
 from tests.e2e.helpers import vietnamese_pdf
 
 AGENCY = "000.00.00.H60"
-SERVICES = ("services.storage.service:StorageService,services.signing.service:SigningService,"
-            "services.registry.service:RegistryService,services.routing.service:RoutingService")
 STAFF = {"anld.vp": (["leader"], None), "hangpt.th": (["department_head"], "th"),
          "phuchv.th": (["specialist"], "th"), "hoalt.vp": (["clerk"], "vp"),
          "binhnv.th": (["department_head", "specialist"], "th")}
@@ -30,13 +25,8 @@ STAFF = {"anld.vp": (["leader"], None), "hangpt.th": (["department_head"], "th")
 
 @pytest.fixture
 def installation(fresh_vhost, tmp_path):
-    env = {**os.environ, "DATA_DIR": str(tmp_path)}
-    for name in ("AGENCY_ID", "DATABASE_URL"):
-        env.pop(name, None)
-    agencies = tmp_path / "agencies.json"
-    agencies.write_text(json.dumps({AGENCY: {"name": "UBND tỉnh Tuyên Quang", "amqp_uri": fresh_vhost}}))
-    g = Gateway(GatewaySettings(data_dir=tmp_path, agencies_file=agencies, rpc_timeout=120))
-    with running_agency_process(SERVICES, fresh_vhost, tmp_path / "installation.log", env, agency=AGENCY,
+    g, env = embedded_installation(tmp_path, fresh_vhost, organ_id=AGENCY)
+    with running_agency_process(INSTALLATION_SERVICES, fresh_vhost, tmp_path / "installation.log", env, agency=AGENCY,
                                 ready_timeout=180):
         g.platform.add(AgencyForm(organ_id=AGENCY, name="UBND tỉnh Tuyên Quang", installation=AGENCY,
                                   admin_full_name="Nguyễn Văn Quản", admin_unit="qt"))
