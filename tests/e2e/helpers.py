@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import re
 import time
+from typing import Any
 
 import httpx
+from playwright.sync_api import expect
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
@@ -93,11 +95,22 @@ def pick(scope, label: str, text: str) -> None:
     box.press("Escape")
 
 
-def browser_signed_in(browser, base_url: str, username: str, password: str):
-    """A laptop-sized Playwright page of a person signed in through the login form."""
-    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN").new_page()
+def browser_signed_in(browser, base_url: str, username: str, password: str, *, height: int = 900,
+                      timeout_ms: float | None = None):
+    """A laptop-sized Playwright page of a person signed in through the login form; `timeout_ms` bounds each of
+    the page's steps (Playwright's default otherwise)."""
+    page = browser.new_context(viewport={"width": 1280, "height": height}, locale="vi-VN").new_page()
+    if timeout_ms is not None:
+        page.set_default_timeout(timeout_ms)
     page.goto(f"{base_url}/dang-nhap")
     page.get_by_label("Tên đăng nhập").fill(username)
     page.get_by_label("Mật khẩu").fill(password)
     page.get_by_role("button", name="Đăng nhập").click()
+    return page
+
+
+def browser_home(browser, base_url: str, username: str, password: str, **options: Any):
+    """browser_signed_in, once the person's home page (“Xin chào, …”) has come."""
+    page = browser_signed_in(browser, base_url, username, password, **options)
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Xin chào")
     return page

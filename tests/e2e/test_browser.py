@@ -8,24 +8,18 @@ are saved in tests/artifacts/.
 from __future__ import annotations
 
 import re
+from functools import partial
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests.deployment import demo_password
-from tests.e2e.helpers import pick, vietnamese_pdf
+from tests.e2e.helpers import browser_home, pick, vietnamese_pdf
 
 pytestmark = pytest.mark.browser
 
 
-def sign_in(browser, base: str, username: str, password: str) -> Page:
-    page = browser.new_context(viewport={"width": 1280, "height": 860}, locale="vi-VN").new_page()
-    page.goto(f"{base}/dang-nhap")
-    page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu").fill(password)
-    page.get_by_role("button", name="Đăng nhập").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Xin chào")
-    return page
+sign_in = partial(browser_home, height=860)  # the height this story's screenshots have always had
 
 
 def test_send_receive_and_register_in_the_browser(deployment, browser, artifacts_dir, tmp_path):

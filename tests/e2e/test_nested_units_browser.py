@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import re
 import secrets
+from functools import partial
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from tests import screenshots
 from tests.deployment import demo_password
-from tests.e2e.helpers import csrf_of, pick, signed_in, vietnamese_pdf, wait_for
+from tests.e2e.helpers import browser_home, csrf_of, pick, signed_in, vietnamese_pdf, wait_for
 from tests.gateway.test_handling_flow import (
     CLERK,
     HEAD,
@@ -37,15 +38,7 @@ expect.set_options(timeout=60_000)  # a bound on a loaded machine, not a timing 
 ADMIN = "ngocvt.vpdn"
 
 
-def browser_page(browser, base: str, username: str, password: str) -> Page:
-    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN").new_page()
-    page.set_default_timeout(120_000)
-    page.goto(f"{base}/dang-nhap")
-    page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu").fill(password)
-    page.get_by_role("button", name="Đăng nhập").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Xin chào")
-    return page
+browser_page = partial(browser_home, timeout_ms=120_000)  # a bound on a loaded machine, not a timing check
 
 
 def new_account(admin: httpx.Client, base: str, full_name: str, unit: str, roles: list[str],
