@@ -9,7 +9,8 @@ databases, and differs from the other only in what is on the wire:
   status 02), refusals in the relay log, and the systems' agencies: bound on `deliver` and entered in the
   directory, or locked and unbound.
 - `Receiver`: keeps every copy the relay delivers to a system's queue in the store (vdxp_store.py), then acks it.
-- `Gateway`: the one publishing connection. `read_body`: a request's body up to a limit. `run`: the process.
+- `Gateway`: the one publishing connection. `read_body`: a request's body up to a limit. `HttpServer`: the HTTP
+  server, listening before /healthz can answer. `run`: the process.
 
 Both APIs' systems are in one store per hub, each API serving those of its own protocol.
 """
@@ -19,6 +20,9 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+import os
+import signal
+import socket
 import threading
 import time
 import uuid
@@ -29,6 +33,7 @@ from typing import Any
 
 import pika
 import pika.exceptions
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 
@@ -362,13 +367,60 @@ def build(cls: type[SystemsApi], topology: Topology, code: str, run_dir: Path, c
                relay_log, gateway, max_bytes)
 
 
+class _Uvicorn(uvicorn.Server):
+    """uvicorn's server, telling `ready` once it serves."""
+
+    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
+        super().__init__(config)
+        self.ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.ready.set()
+
+
+class HttpServer(threading.Thread):
+    """The API's HTTP server (uvicorn in a thread), one of the process's loops: its /healthz check (`connected`)
+    is on while uvicorn serves.
+
+    The socket is bound and listening from construction, before the receiver and /healthz start: a call made as
+    soon as /healthz answers waits in the listen backlog instead of being refused (uvicorn binds only once its
+    thread has run its start-up, which on a loaded machine came after /healthz's first 200), and a port already
+    taken ends the process at once (uvicorn's error, exit 1) instead of leaving it healthy with no API. If the
+    server ends of itself, the process stops with `failed` set."""
+
+    def __init__(self, app: Starlette, host: str, port: int, name: str) -> None:
+        super().__init__(name=name, daemon=True)
+        self.stopping, self.connected = threading.Event(), threading.Event()
+        self.failed = False
+        self.server = _Uvicorn(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False),
+                               self.connected)
+        self.sock = self.server.config.bind_socket()
+        self.sock.listen(self.server.config.backlog)
+
+    def run(self) -> None:
+        try:
+            self.server.run(sockets=[self.sock])
+        except BaseException:  # uvicorn's start-up failure is a SystemExit, which would end only this thread
+            log.exception("%s: the HTTP server failed", self.name)
+        finally:
+            self.connected.clear()
+        if not self.server.should_exit:
+            self.failed = True
+            log.error("%s: the HTTP server ended on its own; stopping the process", self.name)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+
+
 def run(description: str, cls: type[SystemsApi], create_app: Callable[[Any], Starlette], waiting: Any,
         argv: list[str] | None = None) -> None:
-    """The API process: the HTTP server (a thread) and the receiver, until SIGTERM or SIGINT."""
+    """The API process: the HTTP server (a thread) and the receiver, until SIGTERM or SIGINT; exit status 1 if
+    the HTTP server ended of itself."""
     import faulthandler
-    import signal
-
-    import uvicorn
+    import sys
 
     from services.interconnect.process import run_until_signalled
 
@@ -388,14 +440,14 @@ def run(description: str, cls: type[SystemsApi], create_app: Callable[[Any], Sta
     topology = Topology.load(args.topology)
     creds = broker.Credentials.load(args.run_dir)
     api = build(cls, topology, args.hub, args.run_dir, creds, args.max_bytes)
+    http = HttpServer(create_app(api), args.host, args.port, f"{cls.protocol}-http")
     receiver = Receiver(api, creds, waiting)
-    server = uvicorn.Server(uvicorn.Config(create_app(api), host=args.host, port=args.port, log_level="warning",
-                                           access_log=False))
-    threading.Thread(target=server.run, name=f"{cls.protocol}-http", daemon=True).start()
 
     def stop() -> None:
-        server.should_exit = True
+        http.stop()
         api.gateway.close()
 
-    run_until_signalled(f"{cls.protocol} api {args.hub} on {args.host}:{args.port}", [receiver], args.metrics_port,
-                        on_stop=stop, hub=args.hub)
+    run_until_signalled(f"{cls.protocol} api {args.hub} on {args.host}:{args.port}", [receiver, http],
+                        args.metrics_port, on_stop=stop, hub=args.hub)
+    if http.failed:
+        sys.exit(1)

@@ -100,7 +100,7 @@ class Network:
         for name, (proc, port) in self.procs.items():
             while True:
                 if proc.poll() is not None:
-                    raise RuntimeError(f"{name} exited: {(self.run_dir / f'{name}.log').read_text()[-3000:]}")
+                    raise RuntimeError(f"{name} exited with status {proc.returncode}: {self.log_tail(name)}")
                 try:
                     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
                         if r.status == 200:
@@ -108,8 +108,11 @@ class Network:
                 except OSError:
                     pass
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"{name} not healthy: {(self.run_dir / f'{name}.log').read_text()[-3000:]}")
+                    raise TimeoutError(f"{name} not healthy: {self.log_tail(name)}")
                 time.sleep(0.2)
+
+    def log_tail(self, name: str, size: int = 3000) -> str:
+        return (self.run_dir / f"{name}.log").read_text(errors="replace")[-size:]
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         proc, _port = self.procs[name]
