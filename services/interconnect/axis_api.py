@@ -387,8 +387,8 @@ class HttpServer(threading.Thread):
     The socket is bound and listening from construction, before the receiver and /healthz start: a call made as
     soon as /healthz answers waits in the listen backlog instead of being refused (uvicorn binds only once its
     thread has run its start-up, which on a loaded machine came after /healthz's first 200), and a port already
-    taken ends the process at once (uvicorn's error, exit 1) instead of leaving it healthy with no API. If the
-    server ends of itself, the process stops with `failed` set."""
+    taken ends the process at once (uvicorn's error and exit status 3) instead of leaving it healthy with no API.
+    If the server ends of itself, the process stops with `failed` set."""
 
     def __init__(self, app: Starlette, host: str, port: int, name: str) -> None:
         super().__init__(name=name, daemon=True)
