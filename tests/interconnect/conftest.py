@@ -24,7 +24,8 @@ G22 = "000.00.00.G22"     # Văn phòng Chính phủ (attached to the national h
 MERGED = "000.00.12.H60"  # a Tuyên Quang department merged into Sở Nội vụ (H60_B) in 2025
 
 
-def make_topology(ns: str) -> Topology:
+def make_topology(ns: str, *more: AgencySpec) -> Topology:
+    """The four agencies on three hubs, and `more` (an agency on an HTTP axis: `hub` lgsp or vdxp)."""
     return Topology(
         hubs=(
             HubSpec("national", "Trục liên thông văn bản quốc gia", None, 0),
@@ -36,9 +37,18 @@ def make_topology(ns: str) -> Topology:
             AgencySpec(H60_B, "Sở Nội vụ tỉnh Tuyên Quang", "SNV", "H60", "Tuyên Quang", 0, 0, parent=H60_A),
             AgencySpec(H17_A, "Ủy ban nhân dân thành phố Đà Nẵng", "UBND", "H17", "Đà Nẵng", 0, 0),
             AgencySpec(G22, "Văn phòng Chính phủ", "VPCP", "national", "Hà Nội", 0, 0),
+            *more,
         ),
         extra={"namespace": f"t{secrets.token_hex(3)}."} if not ns else {"namespace": ns},
     )
+
+
+def directory_records(topology: Topology, *more: dict, served_by: dict[str, str] | None = None) -> list[dict]:
+    """The topology's agencies as records of the hubs' directory (`extra.directory`), then `more`. An agency on an
+    HTTP axis is the directory's as served by the hub `served_by` names for its axis (lgsp: H60, vdxp: national)."""
+    served_by = served_by or {}
+    return [*({"organ_id": a.organ_id, "name": a.name, "hub": served_by.get(a.hub, a.hub), "parent": a.parent}
+              for a in topology.agencies), *more]
 
 
 @pytest.fixture
@@ -63,11 +73,9 @@ def network_topology() -> Topology:
     """The shared network's topology: its directory also holds an agency merged into H60_B in 2025, whose
     packages the hubs deliver to the successor (tests/interconnect/test_relay_lifecycle.py)."""
     topology = make_topology("")
-    records = [{"organ_id": a.organ_id, "name": a.name, "hub": a.hub, "parent": a.parent}
-               for a in topology.agencies]
-    records.append({"organ_id": MERGED, "name": "Sở Lao động - Thương binh và Xã hội tỉnh Tuyên Quang",
-                    "hub": "H60", "parent": H60_A, "valid_to": "2025-06-30", "successor": H60_B})
-    topology.extra["directory"] = records
+    topology.extra["directory"] = directory_records(
+        topology, {"organ_id": MERGED, "name": "Sở Lao động - Thương binh và Xã hội tỉnh Tuyên Quang", "hub": "H60",
+                   "parent": H60_A, "valid_to": "2025-06-30", "successor": H60_B})
     return topology
 
 

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -54,6 +55,7 @@ class Network:
         self.env = {**os.environ, **env, "DATA_DIR": str(self.data_dir), "PYTHONUNBUFFERED": "1"}
         self.env.pop("DATABASE_URL", None)
         self.procs: dict[str, tuple[subprocess.Popen, int]] = {}
+        self.commands: dict[str, tuple[list[str], dict[str, str] | None]] = {}
         self.clients: dict[str, ServiceClient] = {}
         self.agency_services: dict[str, str] = {}
 
@@ -64,18 +66,40 @@ class Network:
                                 stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
         self.procs[name] = (proc, port)
+        self.commands[name] = (argv, env)
+
+    def restart(self, name: str) -> None:
+        """`name` started again as it was last started (command line, environment, metrics port)."""
+        argv, env = self.commands[name]
+        self._spawn(name, argv, self.procs[name][1], env)
+
+    def files(self) -> list[str]:
+        """The `--topology` and `--run-dir` arguments of the network's processes."""
+        return ["--topology", str(self.run_dir / "topology.json"), "--run-dir", str(self.run_dir)]
+
+    def start_process(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> None:
+        """A process of the topology (`argv` and the network's `files()`), or the same started again on the
+        metrics port it had; `env` over the network's environment."""
+        port = self.procs[name][1] if name in self.procs else free_port()
+        self._spawn(name, [*argv, *self.files(), "--metrics-port", str(port)], port, env)
 
     def start_hub(self, code: str) -> None:
-        port = self.procs[f"hub:{code}"][1] if f"hub:{code}" in self.procs else free_port()
-        self._spawn(f"hub:{code}", ["-m", "services.interconnect.hub", "--hub", code, "--topology",
-                                    str(self.run_dir / "topology.json"), "--run-dir", str(self.run_dir),
-                                    "--metrics-port", str(port)], port)
+        self.start_process(f"hub:{code}", ["-m", "services.interconnect.hub", "--hub", code])
 
     def start_edge(self, organ_id: str) -> None:
-        port = self.procs[f"edge:{organ_id}"][1] if f"edge:{organ_id}" in self.procs else free_port()
-        self._spawn(f"edge:{organ_id}", ["-m", "services.interconnect.edge", "--agency", organ_id, "--topology",
-                                         str(self.run_dir / "topology.json"), "--run-dir", str(self.run_dir),
-                                         "--metrics-port", str(port)], port)
+        self.start_process(f"edge:{organ_id}", ["-m", "services.interconnect.edge", "--agency", organ_id])
+
+    def start_api(self, protocol: str, hub: str, *more: str, port: int | None = None, name: str | None = None,
+                  env: dict[str, str] | None = None) -> int:
+        """A hub's HTTP API (`services.interconnect.<protocol>_api`: vdxp, lgsp) as the process `name`
+        (`<protocol>:<hub>` unless given), with its further arguments `more`; its HTTP port (`port`, or a free
+        one). Not waited for: `wait_healthy` is, once /healthz answers, the API listens."""
+        port = port or free_port()
+        metrics = free_port()
+        self._spawn(name or f"{protocol}:{hub}",
+                    ["-m", f"services.interconnect.{protocol}_api", "--hub", hub, *self.files(), "--port", str(port),
+                     "--metrics-port", str(metrics), *more], metrics, env)
+        return port
 
     def start_registry(self, organ_id: str) -> None:
         """The agency process behind an edge: the stand-in registry, unless `agency_services` names the real
@@ -110,6 +134,25 @@ class Network:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{name} not healthy: {self.log_tail(name)}")
                 time.sleep(0.2)
+
+    def metrics(self, name: str) -> str:
+        """The /metrics text of the process `name`."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.procs[name][1]}/metrics", timeout=10) as response:
+            return response.read().decode()
+
+    def health(self, name: str) -> int:
+        """The HTTP status of the process's /healthz (503: a check failing)."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.procs[name][1]}/healthz", timeout=5) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    def congvan(self, *args: str, env: dict[str, str] | None = None,
+                check: bool = True) -> subprocess.CompletedProcess[str]:
+        """`congvan <args>` as the operator runs it, in its own process, in the network's environment (and `env`)."""
+        return subprocess.run([sys.executable, "-c", "from infra.cli import main; main()", *args], cwd=REPO,
+                              env={**self.env, **(env or {})}, capture_output=True, text=True, check=check)
 
     def log_tail(self, name: str, size: int = 3000) -> str:
         return (self.run_dir / f"{name}.log").read_text(errors="replace")[-size:]
@@ -262,8 +305,21 @@ def add_system(net: Network, protocol: str, system_id: str, agencies: list[str],
     prints once."""
     import re
 
-    out = subprocess.run(
-        [sys.executable, "-c", "from infra.cli import main; main()", protocol, "system-add", system_id,
-         *[arg for organ in agencies for arg in ("--agency", organ)], *options, "--run-dir", str(net.run_dir)],
-        cwd=REPO, env=net.env, capture_output=True, text=True, check=True).stdout
+    out = net.congvan(protocol, "system-add", system_id, *[arg for organ in agencies for arg in ("--agency", organ)],
+                      *options, "--run-dir", str(net.run_dir)).stdout
     return re.search(r"Khóa bí mật \(chỉ hiện một lần\): (\S+)", out).group(1)
+
+
+def api_calls(net: Network, protocol: str, hub: str) -> Callable[[str, object], float]:
+    """The calls the hub's HTTP API (`<protocol>:<hub>`) has counted so far, as `counted(operation, code)`
+    (`congvan_<protocol>_calls_total`, read from its /metrics now)."""
+    import re
+
+    text = net.metrics(f"{protocol}:{hub}")
+
+    def counted(operation: str, code: object) -> float:
+        found = re.search(rf'congvan_{protocol}_calls_total{{code="{code}",hub="{hub}",operation="{operation}"}} '
+                          r"(\S+)", text)
+        return float(found.group(1)) if found else 0.0
+
+    return counted

@@ -11,20 +11,16 @@ from __future__ import annotations
 
 import base64
 import re
-import subprocess
-import sys
-import urllib.request
 
 import pytest
 
-from infra.procs import free_port
 from services.interconnect import edxml
 from services.interconnect.relaylog import RelayLog
-from tests.interconnect.conftest import H60_A, H60_B, make_topology
+from tests.interconnect.conftest import H60_A, H60_B, directory_records, make_topology
 from tests.interconnect.harness import (
-    REPO,
     Network,
     add_system,
+    api_calls,
     edoc,
     foreign_package,
     hub_relay_log,
@@ -47,24 +43,12 @@ MAX_BYTES = 1_000_000
 
 def _topology():
     topology = make_topology("")
-    topology.extra["directory"] = [
-        *({"organ_id": a.organ_id, "name": a.name, "hub": a.hub, "parent": a.parent} for a in topology.agencies),
+    topology.extra["directory"] = directory_records(
+        topology,
         {"organ_id": ROOT, "name": "Sở Giáo dục và Đào tạo tỉnh Tuyên Quang", "hub": "H60", "parent": H60_A},
         {"organ_id": OTHER, "name": "Sở Y tế tỉnh Tuyên Quang", "hub": "H60", "parent": H60_A},
-        {"organ_id": LOCKED, "name": "Sở Du lịch tỉnh Tuyên Quang", "hub": "H60", "parent": H60_A, "locked": True},
-    ]
+        {"organ_id": LOCKED, "name": "Sở Du lịch tỉnh Tuyên Quang", "hub": "H60", "parent": H60_A, "locked": True})
     return topology
-
-
-def start_lgsp_api(net: Network, port: int, hub: str = "H60", *more: str) -> list[str]:
-    """The hub's LGSP API on `port` as a process of the network (`lgsp:<hub>`); its command line, to start it
-    again."""
-    metrics = free_port()
-    argv = ["-m", "services.interconnect.lgsp_api", "--hub", hub, "--topology", str(net.run_dir / "topology.json"),
-            "--run-dir", str(net.run_dir), "--port", str(port), "--metrics-port", str(metrics), *more]
-    net._spawn(f"lgsp:{hub}", argv, metrics)
-    net.wait_healthy()
-    return argv
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +60,8 @@ def lgsp_axis(rabbit_admin, stack_env, tmp_path_factory):
         net.start([H60_A, H60_B])
         secret = add_system(net, "lgsp", SYSTEM, [ROOT], "--hub", "H60")
         add_system(net, "lgsp", OTHER_SYSTEM, [OTHER], "--hub", "H60")
-        port = free_port()
-        start_lgsp_api(net, port, "H60", "--max-bytes", str(MAX_BYTES))
+        port = net.start_api("lgsp", "H60", "--max-bytes", str(MAX_BYTES))
+        net.wait_healthy()
         # `{base}` with a prefix of the province's choosing, as a real LGSP's.
         yield net, LgspTestClient(f"http://127.0.0.1:{port}/lgsp/api", SYSTEM, secret), port
 
@@ -161,14 +145,7 @@ def test_every_refusal_gets_its_documented_code(lgsp_axis):
     assert all(r.detail.startswith(f"lgsp {SYSTEM}: ") for r in rows)
     assert not registered(net, H60_B, header["document_id"])
 
-    metrics_port = net.procs["lgsp:H60"][1]
-    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as response:
-        text = response.read().decode()
-
-    def counted(operation: str, code: int) -> float:
-        found = re.search(rf'congvan_lgsp_calls_total{{code="{code}",hub="H60",operation="{operation}"}} (\S+)', text)
-        return float(found.group(1)) if found else 0.0
-
+    counted = api_calls(net, "lgsp", "H60")
     assert counted("sendEdoc", 22) == len(hostile) and counted("sendEdoc", 18) == 2
     assert counted("getReceivedEdocList", 15) == 3 and counted("other", 44) == 1
     assert _relay_log(net).verify() == []
@@ -240,17 +217,13 @@ def test_a_package_from_rabbitmq_is_fetched_answered_and_acknowledged_over_lgsp(
 
 def test_the_systems_command_lists_lgsp_systems_and_never_their_secrets(lgsp_axis):
     net, client, _port = lgsp_axis
-    out = subprocess.run([sys.executable, "-c", "from infra.cli import main; main()", "lgsp", "systems", "--hub",
-                          "H60", "--run-dir", str(net.run_dir)], cwd=REPO, env=net.env, capture_output=True,
-                         text=True, check=True).stdout
+    out = net.congvan("lgsp", "systems", "--hub", "H60", "--run-dir", str(net.run_dir)).stdout
     assert f"{SYSTEM}: {ROOT}" in out and f"{OTHER_SYSTEM}: {OTHER}" in out
     assert client.secret not in out and "SHA-256" in out
     # The hub's VDXP systems are another protocol's: not listed, and a VDXP id cannot be taken for LGSP.
-    vdxp = subprocess.run([sys.executable, "-c", "from infra.cli import main; main()", "vdxp", "systems", "--hub",
-                           "H60", "--run-dir", str(net.run_dir)], cwd=REPO, env=net.env, capture_output=True,
-                          text=True, check=True).stdout
+    vdxp = net.congvan("vdxp", "systems", "--hub", "H60", "--run-dir", str(net.run_dir)).stdout
     assert SYSTEM not in vdxp
-    taken = subprocess.run([sys.executable, "-c", "from infra.cli import main; main()", "vdxp", "system-add", SYSTEM,
-                            "--agency", "000.00.22.H60", "--hub", "H60", "--run-dir", str(net.run_dir)], cwd=REPO,
-                           env=net.env, capture_output=True, text=True, check=False)
+    taken = net.congvan("vdxp", "system-add", SYSTEM, "--agency", "000.00.22.H60", "--hub", "H60", "--run-dir",
+                        str(net.run_dir), check=False)
     assert taken.returncode == 1 and "LGSP" in taken.stderr
+

@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import re
 import signal
-import subprocess
-import sys
-import urllib.error
-import urllib.request
 
 import pytest
 
@@ -20,9 +16,8 @@ from services.common.db import Database
 from services.common.settings import CommonSettings
 from services.interconnect.models import EdgeAxisAck, EdgeAxisSend, EdgeBase, EdgeOutbox
 from services.interconnect.topology import AgencySpec, Topology
-from tests.interconnect.conftest import H17_A, H60_A, make_topology
+from tests.interconnect.conftest import H17_A, H60_A, directory_records, make_topology
 from tests.interconnect.harness import (
-    REPO,
     Network,
     add_system,
     attachment,
@@ -33,7 +28,6 @@ from tests.interconnect.harness import (
     wait_for,
 )
 from tests.interconnect.lgsp_client import LgspTestClient
-from tests.interconnect.test_lgsp_api import start_lgsp_api
 from tests.interconnect.test_relay_lifecycle import _status, _view
 
 SYSTEM = "H60.TQ.005"
@@ -43,15 +37,13 @@ UNKNOWN = "000.00.99.H60"
 
 
 def _topology(base: str) -> Topology:
-    plain = make_topology("")
     # `hub: lgsp`: no hub of ours serves it over RabbitMQ; its edge is the LGSP client adapter, which reaches the
     # axis as extra.axis_clients says (the secret only in its environment).
-    agency = AgencySpec(LG, "Sở Giáo dục và Đào tạo tỉnh Tuyên Quang", "SGDĐT", "lgsp", "Tuyên Quang", 0, 0)
-    topology = Topology(hubs=plain.hubs, agencies=(*plain.agencies, agency), extra=dict(plain.extra))
-    topology.extra["directory"] = [
-        *({"organ_id": a.organ_id, "name": a.name, "parent": a.parent, "hub": "H60" if a.hub == "lgsp" else a.hub}
-          for a in topology.agencies),
-        {"organ_id": LOCKED, "name": "Sở Du lịch tỉnh Tuyên Quang", "hub": "H60", "locked": True}]
+    topology = make_topology("", AgencySpec(LG, "Sở Giáo dục và Đào tạo tỉnh Tuyên Quang", "SGDĐT", "lgsp",
+                                            "Tuyên Quang", 0, 0))
+    topology.extra["directory"] = directory_records(
+        topology, {"organ_id": LOCKED, "name": "Sở Du lịch tỉnh Tuyên Quang", "hub": "H60", "locked": True},
+        served_by={"lgsp": "H60"})
     topology.extra["axis_clients"] = {LG: {"endpoint": base, "system_id": SYSTEM}}
     return topology
 
@@ -63,7 +55,7 @@ def installations(rabbit_admin, stack_env, tmp_path_factory):
     with provisioned_network(rabbit_admin, stack_env, topology, tmp_path_factory.mktemp("lgsp-edge") / "run") as net:
         net.start([H60_A, H17_A])
         net.env["LGSP_SECRET"] = add_system(net, "lgsp", SYSTEM, [LG], "--hub", "H60")
-        net.lgsp_api = start_lgsp_api(net, port)
+        net.start_api("lgsp", "H60", port=port)
         net.start_registry(LG)
         start_lgsp_edge(net)
         net.wait_healthy()
@@ -74,17 +66,9 @@ def installations(rabbit_admin, stack_env, tmp_path_factory):
 def start_lgsp_edge(net: Network, secret: str | None = None) -> None:
     """The installation's edge as the topology chooses it (`Topology.edge_module`): endpoint and system id from
     the topology, the secret from its environment (`secret` instead of the issued one, when given)."""
-    port = net.procs[f"edge:{LG}"][1] if f"edge:{LG}" in net.procs else free_port()
-    issued = net.env
-    if secret is not None:
-        net.env = {**issued, "LGSP_SECRET": secret}
-    try:
-        net._spawn(f"edge:{LG}", ["-m", net.topology.edge_module(LG), "--agency", LG, "--topology",
-                                  str(net.run_dir / "topology.json"), "--run-dir", str(net.run_dir),
-                                  "--poll-seconds", "0.5", "--retry-first", "0.5", "--retry-cap", "2",
-                                  "--metrics-port", str(port)], port)
-    finally:
-        net.env = issued
+    net.start_process(f"edge:{LG}", ["-m", net.topology.edge_module(LG), "--agency", LG, "--poll-seconds", "0.5",
+                                     "--retry-first", "0.5", "--retry-cap", "2"],
+                      env={"LGSP_SECRET": secret} if secret is not None else None)
 
 
 def _edge_rows(net: Network, model: type, **where: str) -> list:
@@ -103,23 +87,8 @@ def _sends(net: Network, document_id: str, kind: str = "edoc") -> list[tuple[Edg
     return [(o, sends.get(o.message_id)) for o in _edge_rows(net, EdgeOutbox, document_id=document_id, kind=kind)]
 
 
-def _metrics(port: int) -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        return response.read().decode()
-
-
-def _health(port: int) -> int:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
 def _edge_status(net: Network) -> str:
-    return subprocess.run([sys.executable, "-c", "from infra.cli import main; main()", "lgsp", "edge-status",
-                           "--agency", LG, "--run-dir", str(net.run_dir)], cwd=REPO, env=net.env,
-                          capture_output=True, text=True, check=True).stdout
+    return net.congvan("lgsp", "edge-status", "--agency", LG, "--run-dir", str(net.run_dir)).stdout
 
 
 def test_the_lgsp_installation_sends_and_gets_statuses_01_to_06(installations):
@@ -193,7 +162,7 @@ def test_while_the_axis_is_away_sending_backs_off_and_resumes_once(installations
     assert re.search(r"edoc .*30/SGDĐT-VX: đã thử \d+ lần", status)
     assert net.env["LGSP_SECRET"] not in status
 
-    net._spawn("lgsp:H60", net.lgsp_api, net.procs["lgsp:H60"][1])
+    net.restart("lgsp:H60")
     net.wait_healthy()
     wait_for(lambda: registered(net, H60_A, package["document_id"]), what="the document once the axis is back")
     wait_for(lambda: status_codes(net, LG, package["document_id"]) == ["01"], what="its 01")
@@ -250,10 +219,9 @@ def test_a_wrong_secret_stops_the_edge_with_an_alert_until_it_is_fixed(installat
     right = net.env["LGSP_SECRET"]
     net.kill(f"edge:{LG}", signal.SIGTERM)
     start_lgsp_edge(net, secret="not-the-secret")
-    port = net.procs[f"edge:{LG}"][1]
     wait_for(lambda: re.search(rf'congvan_lgsp_edge_configuration_error{{agency="{LG}",code="15"}} 1\.0',
-                               _metrics_or_empty(port)), what="the configuration alert's gauge")
-    assert _health(port) == 503
+                               _metrics_or_empty(net)), what="the configuration alert's gauge")
+    assert net.health(f"edge:{LG}") == 503
     package = edoc(net.topology, LG, [H60_A], 60, [])
     net.call(LG, "send_package", package)
     wait_for(lambda: _sends(net, package["document_id"]), what="the document in the outbox")
@@ -265,11 +233,12 @@ def test_a_wrong_secret_stops_the_edge_with_an_alert_until_it_is_fixed(installat
     start_lgsp_edge(net, secret=right)
     net.wait_healthy()
     wait_for(lambda: registered(net, H60_A, package["document_id"]), what="the document once the secret is fixed")
-    assert re.search(rf'congvan_lgsp_edge_configuration_error{{agency="{LG}",code="15"}} 0\.0', _metrics(port))
+    assert re.search(rf'congvan_lgsp_edge_configuration_error{{agency="{LG}",code="15"}} 0\.0',
+                     net.metrics(f"edge:{LG}"))
 
 
-def _metrics_or_empty(port: int) -> str:
+def _metrics_or_empty(net: Network) -> str:
     try:
-        return _metrics(port)
+        return net.metrics(f"edge:{LG}")
     except OSError:
         return ""  # not listening yet

@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from infra.procs import free_port
 from services.common.settings import CommonSettings
 from services.interconnect.axis_api import open_store
 from services.interconnect.lgsp_edge import LgspCallError, LgspClient
@@ -32,10 +31,7 @@ SHORT = 3   # seconds a token of the second API lives
 
 
 def _start_api(net: Network, name: str, **env: str) -> str:
-    port, metrics = free_port(), free_port()
-    net._spawn(name, ["-m", "services.interconnect.lgsp_api", "--hub", "H60", "--topology",
-                      str(net.run_dir / "topology.json"), "--run-dir", str(net.run_dir), "--port", str(port),
-                      "--metrics-port", str(metrics)], metrics, env={"LGSP_REQUIRE_TOKEN": "true", **env})
+    port = net.start_api("lgsp", "H60", name=name, env={"LGSP_REQUIRE_TOKEN": "true", **env})
     return f"http://127.0.0.1:{port}/lgsp/api"
 
 
@@ -57,7 +53,12 @@ def _token_request(base: str, form: dict[str, str], basic: tuple[str, str] | Non
     if basic:
         pair = f"{urllib.parse.quote_plus(basic[0])}:{urllib.parse.quote_plus(basic[1])}"
         headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
-    request = urllib.request.Request(f"{base}/token", urllib.parse.urlencode(form).encode(), headers, method="POST")
+    return _open(urllib.request.Request(f"{base}/token", urllib.parse.urlencode(form).encode(), headers,
+                                        method="POST"))
+
+
+def _open(request: urllib.request.Request) -> tuple[int, dict, Any]:
+    """(status, JSON answer, headers) of a call, refused or not."""
     try:
         with urllib.request.urlopen(request, timeout=30) as r:
             return r.status, json.loads(r.read()), r.headers
@@ -76,12 +77,7 @@ def _list(base: str, system: str, secret: str, token: str | None) -> tuple[int, 
     client = LgspTestClient(base, system, secret)
     auth = [("Authorization", f"Bearer {token}")] if token is not None else []
     url = urllib.parse.urlsplit(f"{client.base}/v1/getReceivedEdocList?messageType=edoc")
-    request = urllib.request.Request(url.geturl(), headers=dict([*client.auth(), *auth]))
-    try:
-        with urllib.request.urlopen(request, timeout=30) as r:
-            return r.status, json.loads(r.read()), r.headers
-    except urllib.error.HTTPError as refused:
-        return refused.code, json.loads(refused.read()), refused.headers
+    return _open(urllib.request.Request(url.geturl(), headers=dict([*client.auth(), *auth])))
 
 
 def _refused_15(answer: tuple[int, dict, Any]) -> None:

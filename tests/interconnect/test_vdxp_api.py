@@ -10,25 +10,21 @@ from __future__ import annotations
 import base64
 import json
 import re
-import subprocess
-import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from infra.procs import free_port
 from services.common.db import Database
 from services.common.settings import CommonSettings
 from services.interconnect import edxml
 from services.interconnect.directory import Directory
 from services.interconnect.models import DirectoryBase
 from services.interconnect.relaylog import RelayLog
-from tests.interconnect.conftest import H60_A, H60_B, make_topology
+from tests.interconnect.conftest import H60_A, H60_B, directory_records, make_topology
 from tests.interconnect.harness import (
-    REPO,
     Network,
     add_system,
+    api_calls,
     edoc,
     foreign_package,
     hub_relay_log,
@@ -51,10 +47,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "edxml"
 def _topology():
     topology = make_topology("")
     # Every hub's directory knows the VDXP agencies as served by the national hub (as the axis's directory says).
-    topology.extra["directory"] = [
-        *({"organ_id": a.organ_id, "name": a.name, "hub": a.hub, "parent": a.parent} for a in topology.agencies),
-        {"organ_id": ROOT, "name": "Bộ Tài chính", "hub": "national"},
-    ]
+    topology.extra["directory"] = directory_records(topology, {"organ_id": ROOT, "name": "Bộ Tài chính",
+                                                               "hub": "national"})
     return topology
 
 
@@ -68,11 +62,7 @@ def axis(rabbit_admin, stack_env, tmp_path_factory):
         secret = add_system(net, "vdxp", SYSTEM, [ROOT], "--name", "Hệ thống QLVB Bộ Tài chính")
         # A second system speaks for the senders of the real conformance packages (tests/fixtures/edxml).
         conformance_secret = add_system(net, "vdxp", CONFORMANCE, list(FIXTURE_SENDERS))
-        port, metrics = free_port(), free_port()
-        net._spawn("vdxp:national", ["-m", "services.interconnect.vdxp_api", "--hub", "national",
-                                     "--topology", str(net.run_dir / "topology.json"), "--run-dir", str(net.run_dir),
-                                     "--port", str(port), "--metrics-port", str(metrics),
-                                     "--max-bytes", str(MAX_BYTES)], metrics)
+        port = net.start_api("vdxp", "national", "--max-bytes", str(MAX_BYTES))
         net.wait_healthy()
         # Long-lived, as vendors keep it: a timestamp two days old, every key of every call re-sent.
         client = SdkClient(f"http://127.0.0.1:{port}/XrdAdapter/RestService/forward/mapi", SYSTEM, secret,
@@ -153,15 +143,7 @@ def test_every_refusal_gets_its_documented_error(axis):
     assert all(r.detail.startswith(f"vdxp {SYSTEM}: ") for r in rows)
 
     # Counted per operation and ErrorCode on the API's /metrics.
-    metrics_port = net.procs["vdxp:national"][1]
-    with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as response:
-        text = response.read().decode()
-
-    def counted(operation: str, code: str) -> float:
-        found = re.search(rf'congvan_vdxp_calls_total{{code="{code}",hub="national",operation="{operation}"}} (\S+)',
-                          text)
-        return float(found.group(1)) if found else 0.0
-
+    counted = api_calls(net, "vdxp", "national")
     assert counted("sendEdoc", "5") == len(hostile)
     assert counted("sendEdoc", "3") == 1 and counted("countReceiveEdoc", "2") == 2
     assert _relay_log(net).verify() == []
@@ -271,10 +253,8 @@ def test_directory_sync_from_the_national_hub_s_vdxp_api(axis, tmp_path):
     net, client, port = axis
     listed = {a["code"]: a for a in _no_null(client, "getAgenciesList")["data"]}
     data_dir = tmp_path / "installation"
-    out = subprocess.run(
-        [sys.executable, "-c", "from infra.cli import main; main()", "directory", "sync", "--endpoint",
-         f"http://127.0.0.1:{port}/mapi", "--system-id", SYSTEM, "--data-dir", str(data_dir), "--json"],
-        cwd=REPO, env={**net.env, "VDXP_SECRET": client.secret}, capture_output=True, text=True, check=False)
+    out = net.congvan("directory", "sync", "--endpoint", f"http://127.0.0.1:{port}/mapi", "--system-id", SYSTEM,
+                      "--data-dir", str(data_dir), "--json", env={"VDXP_SECRET": client.secret}, check=False)
     assert out.returncode == 0, out.stderr[-2000:]
     report = json.loads(out.stdout)
     assert report["counts"]["added"] == len(listed) and report["counts"]["skipped"] == 0
@@ -286,8 +266,6 @@ def test_directory_sync_from_the_national_hub_s_vdxp_api(axis, tmp_path):
         assert directory.get(H60_A).valid_to is None
     finally:
         directory.database.dispose()
-    bad = subprocess.run(
-        [sys.executable, "-c", "from infra.cli import main; main()", "directory", "sync", "--endpoint",
-         f"http://127.0.0.1:{port}/mapi", "--system-id", SYSTEM, "--data-dir", str(data_dir)],
-        cwd=REPO, env={**net.env, "VDXP_SECRET": "not-the-secret"}, capture_output=True, text=True, check=False)
+    bad = net.congvan("directory", "sync", "--endpoint", f"http://127.0.0.1:{port}/mapi", "--system-id", SYSTEM,
+                      "--data-dir", str(data_dir), env={"VDXP_SECRET": "not-the-secret"}, check=False)
     assert bad.returncode != 0 and "Trục trả lỗi" in bad.stdout + bad.stderr

@@ -9,9 +9,8 @@ import signal
 
 import pytest
 
-from infra.procs import free_port
 from services.interconnect.topology import AgencySpec, Topology
-from tests.interconnect.conftest import H60_A, make_topology
+from tests.interconnect.conftest import H60_A, directory_records, make_topology
 from tests.interconnect.harness import (
     add_system,
     attachment,
@@ -28,13 +27,9 @@ VDXP_AGENCY = "000.00.00.G09"   # Bộ Tài chính: its document system talks to
 
 
 def _topology() -> Topology:
-    base = make_topology("")
     # `hub: vdxp`: no hub of ours serves it; its edge is the VDXP client adapter.
-    agency = AgencySpec(VDXP_AGENCY, "Bộ Tài chính", "BTC", "vdxp", "Hà Nội", 0, 0)
-    topology = Topology(hubs=base.hubs, agencies=(*base.agencies, agency), extra=dict(base.extra))
-    topology.extra["directory"] = [
-        {"organ_id": a.organ_id, "name": a.name, "parent": a.parent,
-         "hub": "national" if a.hub == "vdxp" else a.hub} for a in topology.agencies]
+    topology = make_topology("", AgencySpec(VDXP_AGENCY, "Bộ Tài chính", "BTC", "vdxp", "Hà Nội", 0, 0))
+    topology.extra["directory"] = directory_records(topology, served_by={"vdxp": "national"})
     return topology
 
 
@@ -44,18 +39,13 @@ def installations(rabbit_admin, stack_env, tmp_path_factory):
     with provisioned_network(rabbit_admin, stack_env, topology, tmp_path_factory.mktemp("vdxp-edge") / "run") as net:
         net.start([H60_A])
         secret = add_system(net, "vdxp", SYSTEM, [VDXP_AGENCY])
-        port, metrics = free_port(), free_port()
-        net._spawn("vdxp:national", ["-m", "services.interconnect.vdxp_api", "--hub", "national",
-                                     "--topology", str(net.run_dir / "topology.json"), "--run-dir", str(net.run_dir),
-                                     "--port", str(port), "--metrics-port", str(metrics)], metrics)
+        port = net.start_api("vdxp", "national")
         net.wait_healthy()
         net.env["VDXP_SECRET"] = secret
         net.start_registry(VDXP_AGENCY)
-        net.vdxp_edge = ["-m", "services.interconnect.vdxp_edge", "--agency", VDXP_AGENCY, "--topology",
-                         str(net.run_dir / "topology.json"), "--run-dir", str(net.run_dir), "--endpoint",
-                         f"http://127.0.0.1:{port}/mapi", "--system-id", SYSTEM, "--poll-seconds", "0.5",
-                         "--metrics-port", str(free_port())]
-        net._spawn(f"edge:{VDXP_AGENCY}", net.vdxp_edge, int(net.vdxp_edge[-1]))
+        net.start_process(f"edge:{VDXP_AGENCY}", ["-m", "services.interconnect.vdxp_edge", "--agency", VDXP_AGENCY,
+                                                  "--endpoint", f"http://127.0.0.1:{port}/mapi", "--system-id",
+                                                  SYSTEM, "--poll-seconds", "0.5"])
         net.wait_healthy()
         yield net
 
@@ -96,7 +86,7 @@ def test_rabbitmq_installation_sends_to_vdxp_one_gets_01_and_02_and_a_restart_lo
     later = [edoc(net.topology, H60_A, [VDXP_AGENCY], 10 + i, []) for i in range(3)]
     for item in later:
         net.call(H60_A, "send_package", item)
-    net._spawn(f"edge:{VDXP_AGENCY}", net.vdxp_edge, int(net.vdxp_edge[-1]))
+    net.restart(f"edge:{VDXP_AGENCY}")
     net.wait_healthy()
     for item in later:
         wait_for(lambda i=item: registered(net, VDXP_AGENCY, i["document_id"]), what="a package after restart")
