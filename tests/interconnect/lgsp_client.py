@@ -8,11 +8,12 @@ client in another language would send it.
 
 from __future__ import annotations
 
-import http.client
 import json
 import secrets
 import urllib.parse
 from typing import Any
+
+from tests.interconnect import http_wire
 
 
 class LgspTestClient:
@@ -24,19 +25,8 @@ class LgspTestClient:
 
     def raw(self, method: str, operation: str, body: bytes = b"", headers: list[tuple[str, str]] | None = None,
             query: dict[str, str] | None = None, credentials: bool = True) -> tuple[int, bytes]:
-        url = urllib.parse.urlsplit(f"{self.base}/v1/{operation}")
-        path = url.path + (f"?{urllib.parse.urlencode(query)}" if query else "")
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
-        try:
-            conn.putrequest(method, path)
-            for name, value in [*(self.auth() if credentials else []), *(headers or [])]:
-                conn.putheader(name, value)
-            conn.putheader("Content-Length", str(len(body)))
-            conn.endheaders(body)
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
+        url = f"{self.base}/v1/{operation}" + (f"?{urllib.parse.urlencode(query)}" if query else "")
+        return http_wire.request(url, method, [*(self.auth() if credentials else []), *(headers or [])], body)
 
     def call(self, method: str, operation: str, body: bytes = b"", headers: list[tuple[str, str]] | None = None,
              query: dict[str, str] | None = None, credentials: bool = True) -> tuple[int, dict[str, Any]]:

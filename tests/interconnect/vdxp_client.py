@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import http.client
 import json
-import urllib.parse
 from datetime import datetime, timedelta
 from typing import Any
+
+from tests.interconnect import http_wire
 
 
 def java_hex(digest: bytes) -> str:
@@ -69,18 +69,9 @@ class SdkClient:
 
     def raw(self, operation: str, method: str = "POST", body: bytes = b"",
             headers: list[tuple[str, str]] | None = None) -> tuple[int, bytes]:
-        url = urllib.parse.urlsplit(f"{self.endpoint}/{operation}")
-        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
-        try:
-            conn.putrequest(method, url.path, skip_accept_encoding=True)
-            for name, value in headers if headers is not None else self.signed_headers():
-                conn.putheader(name, value.encode("utf-8"))
-            conn.putheader("Content-Length", str(len(body)))
-            conn.endheaders(body)
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
+        sent = [(name, value.encode("utf-8")) for name, value in
+                (headers if headers is not None else self.signed_headers())]
+        return http_wire.request(f"{self.endpoint}/{operation}", method, sent, body, accept_encoding=False)
 
     def call(self, operation: str, params: dict[str, str] | None = None, *, method: str = "POST",
              body: bytes = b"{}", content_type: str = "application/json") -> tuple[int, dict[str, Any]]:
