@@ -227,3 +227,14 @@ def test_the_systems_command_lists_lgsp_systems_and_never_their_secrets(lgsp_axi
                         str(net.run_dir), check=False)
     assert taken.returncode == 1 and "LGSP" in taken.stderr
 
+
+def test_an_api_whose_port_is_taken_ends_at_once_and_says_why(lgsp_axis):
+    """A second LGSP API on the first one's port: it exits, with the reason in its log, rather than run with a
+    healthy /healthz and no API behind it."""
+    net, client, port = lgsp_axis
+    net.start_api("lgsp", "H60", port=port, name="lgsp:taken")
+    proc, _metrics = net.procs["lgsp:taken"]
+    assert proc.wait(timeout=120) != 0, net.log_tail("lgsp:taken")
+    assert "address already in use" in net.log_tail("lgsp:taken").lower()
+    del net.procs["lgsp:taken"]  # ended, as it should: no later health wait of the module is to wait for it
+    client.received()  # the first API answers still (200, errorCode 0)
