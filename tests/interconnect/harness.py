@@ -93,7 +93,7 @@ class Network:
                   env: dict[str, str] | None = None) -> int:
         """A hub's HTTP API (`services.interconnect.<protocol>_api`: vdxp, lgsp) as the process `name`
         (`<protocol>:<hub>` unless given), with its further arguments `more`; its HTTP port (`port`, or a free
-        one). Not waited for: `wait_healthy` is, once /healthz answers, the API listens."""
+        one). Not waited for: call `wait_healthy` (once its /healthz answers, the API's port listens)."""
         port = port or free_port()
         metrics = free_port()
         self._spawn(name or f"{protocol}:{hub}",
