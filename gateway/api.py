@@ -261,6 +261,11 @@ def _document(g: Gateway, v: Viewer, doc_id: str, direction: str) -> dict[str, A
     doc = g.backends.call(v.actor, "registry", "get_document", doc_id)
     if doc.get("direction") != direction:
         raise NotFound("Không tìm thấy văn bản.", doc_id=doc_id)
+    return labelled(doc)
+
+
+def labelled(doc: dict[str, Any]) -> dict[str, Any]:
+    """A document's record as the API shows it: each recipient's status with its label."""
     for r in doc.get("recipients") or []:
         r["status_label"] = STATUS_LABELS.get(r.get("status_code") or "", "")
     return doc

@@ -10,7 +10,17 @@ from fastapi import APIRouter, Depends, File, Form, Path, Response, Security, Up
 from pydantic import BaseModel, Field
 
 from gateway import paper
-from gateway.api import COMMON_ERRORS, DOC_ID, NOT_FOUND, DocumentDetail, DocumentSummary, _document, _problem, bearer
+from gateway.api import (
+    COMMON_ERRORS,
+    DOC_ID,
+    NOT_FOUND,
+    DocumentDetail,
+    DocumentSummary,
+    _document,
+    _problem,
+    bearer,
+    labelled,
+)
 from gateway.api_clerk import IDEMPOTENCY, WRITE_ERRORS
 from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
 from services.registry.paper import RETURN_DEFECTS, check_return
@@ -106,15 +116,14 @@ def register_paper(response: Response, files: list[UploadFile] = SCAN_FILES, cha
                    v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
     form = _form(code_number, code_notation, issued_date, organ_name, subject, type_code, priority, secrecy, channel,
                  signer_full_name, signer_position, due_date, description, page_amount)
+    v.actor.require("clerk")
     paper.precheck(form)  # the fields' refusals, and a secret document's, come before anything is stored
-    g.backends.call(v.actor, "registry", "check_paper_incoming", paper.metadata_of(form))
     read, stored = _uploaded(g, v, files, channel)
     form["channel"] = read["channel"]
-    done = paper.register(g, v, form, stored, f"api:{idempotency_key}" if idempotency_key else None)
+    done = paper.register(g, v, form, stored, f"api:{idempotency_key}" if idempotency_key else None, detailed=True)
     if done.get("duplicate") or done.get("paper_duplicate_of"):
         response.status_code = 200
-    return {**_document(g, v, done["id"], "incoming"), "paper_duplicate_of": done.get("paper_duplicate_of"),
-            "duplicate": done.get("duplicate")}
+    return {**labelled(done), "paper_duplicate_of": done.get("paper_duplicate_of"), "duplicate": done.get("duplicate")}
 
 
 @router.post("/incoming/paper/return", response_model=DocumentDetail, status_code=201, tags=["Văn bản đến"],

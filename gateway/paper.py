@@ -96,9 +96,10 @@ def metadata_of(form: dict[str, Any]) -> dict[str, Any]:
 
 
 def precheck(fields: dict[str, Any]) -> dict[str, Any]:
-    """The registry's own rules on the fields (required, lengths, days), applied before any file is recorded, so
-    that a refused registration leaves no file record behind."""
+    """The registry's own rules on the fields (secrecy, required, lengths, days), applied before any file is
+    stored or recorded, so that a refused registration leaves nothing behind."""
     meta = metadata_of(fields)
+    domain.refuse_secret(meta)
     domain.check_required(meta, domain.PAPER_INCOMING_REQUIRED)
     if not meta.get("organ_name"):
         raise ValidationFailed("Thiếu trường bắt buộc “Tên cơ quan, tổ chức ban hành”.", field="organ_name")
@@ -119,15 +120,15 @@ def _record(g: Gateway, v: Viewer, files: list[dict[str, Any]], owner_ref: str) 
 
 
 def register(g: Gateway, v: Viewer, fields: dict[str, Any], files: list[dict[str, Any]],
-             request_key: str | None) -> dict[str, Any]:
-    """Record the files with storage, then the registry registers (or recognises the electronic twin)."""
+             request_key: str | None, detailed: bool = False) -> dict[str, Any]:
+    """Record the files with storage, then the registry registers (or recognises the electronic twin); `detailed`
+    answers the document's whole record, as the REST API shows it."""
     v.actor.require("clerk")
     meta = {**precheck(fields), "request_key": request_key}
-    domain.refuse_secret(meta)
     if not any(f["role"] == "scan" for f in files):
         raise ValidationFailed("Thiếu trường bắt buộc “Tệp văn bản (bản quét)”.", field="files")
     _record(g, v, files, f"incoming-paper:{meta.get('code_number', '')}/{meta.get('code_notation', '')}")
-    return g.backends.call(v.actor, "registry", "register_paper_incoming", meta, files)
+    return g.backends.call(v.actor, "registry", "register_paper_incoming", meta, files, detailed=detailed)
 
 
 def return_document(g: Gateway, v: Viewer, fields: dict[str, Any], files: list[dict[str, Any]], defects: list[str],

@@ -232,35 +232,40 @@ def _list(db: Database, actor: Actor, direction: str, states: list[str], filters
 def get_document(db: Database, actor: Actor, doc_pk: str) -> dict[str, Any]:
     _in_agency(db, actor)
     with db.session() as session:
-        doc = _load(session, actor, doc_pk)
-        domain.require_view(actor, doc.agency_id, doc.state, doc.handlers or [], doc.id)
-        data = summary(doc)
-        data.update({
-            "content": doc.content, "signer": {"competence": doc.signer_competence,
-                                               "position": doc.signer_position, "full_name": doc.signer_full_name},
-            "to_places": doc.to_places, "trace": doc.trace, "raw_sha256": doc.raw_sha256,
-            "verification": doc.verification, "page_amount": doc.page_amount, "issued_amount": doc.issued_amount,
-            "description": doc.description, "language": doc.language,
-            # signed by hand on paper, its scan forwarded by the handler (routing's paper.py): the page says so
-            "paper_signed": (doc.package or {}).get("paper_signed") if doc.direction == Direction.OUTGOING else None,
-            "attachments": [{"id": a.id, "name": a.name, "content_type": a.content_type, "size": a.size,
-                             "sha256": a.sha256, "role": a.role, "description": a.description} for a in session.execute(
-                select(Attachment).where(Attachment.document_pk == doc.id)).scalars()],
-            "links": [{"to": lk.to_pk, "kind": lk.kind, "label": _link_label(session, lk.to_pk)}
-                      for lk in session.execute(select(DocumentLink).where(DocumentLink.from_pk == doc.id)).scalars()]
-            + [{"from": lk.from_pk, "kind": lk.kind, "label": _link_label(session, lk.from_pk)}
-               for lk in session.execute(select(DocumentLink).where(DocumentLink.to_pk == doc.id)).scalars()],
-            "recipients": [{"organ_id": r.organ_id, "organ_name": r.organ_name, "channel": r.channel,
-                            "status_code": r.status_code, "description": r.description,
-                            "status_at": _iso(r.status_at), "recall_state": r.recall_state}
-                           for r in session.execute(select(RecipientStatus).where(
-                               RecipientStatus.document_pk == doc.id).order_by(RecipientStatus.id)).scalars()],
-            "history": [{"at": _iso(h.at), "happened_at": _iso(h.happened_at), "late_entry": h.late_entry,
-                         "user_id": h.user_id, "username": h.username, "on_behalf_of": h.on_behalf_of,
-                         "action": h.action, "details": h.details} for h in session.execute(
-                select(History).where(History.document_pk == doc.id).order_by(History.id)).scalars()],
-        })
-        return data
+        return detail(session, actor, _load(session, actor, doc_pk))
+
+
+def detail(session: Session, actor: Actor, doc: Document) -> dict[str, Any]:
+    """The document page's whole record (get_document), also answered by a registration in its own transaction so
+    that the clerk's client need not ask again."""
+    domain.require_view(actor, doc.agency_id, doc.state, doc.handlers or [], doc.id)
+    data = summary(doc)
+    data.update({
+        "content": doc.content, "signer": {"competence": doc.signer_competence,
+                                           "position": doc.signer_position, "full_name": doc.signer_full_name},
+        "to_places": doc.to_places, "trace": doc.trace, "raw_sha256": doc.raw_sha256,
+        "verification": doc.verification, "page_amount": doc.page_amount, "issued_amount": doc.issued_amount,
+        "description": doc.description, "language": doc.language,
+        # signed by hand on paper, its scan forwarded by the handler (routing's paper.py): the page says so
+        "paper_signed": (doc.package or {}).get("paper_signed") if doc.direction == Direction.OUTGOING else None,
+        "attachments": [{"id": a.id, "name": a.name, "content_type": a.content_type, "size": a.size,
+                         "sha256": a.sha256, "role": a.role, "description": a.description} for a in session.execute(
+            select(Attachment).where(Attachment.document_pk == doc.id)).scalars()],
+        "links": [{"to": lk.to_pk, "kind": lk.kind, "label": _link_label(session, lk.to_pk)}
+                  for lk in session.execute(select(DocumentLink).where(DocumentLink.from_pk == doc.id)).scalars()]
+        + [{"from": lk.from_pk, "kind": lk.kind, "label": _link_label(session, lk.from_pk)}
+           for lk in session.execute(select(DocumentLink).where(DocumentLink.to_pk == doc.id)).scalars()],
+        "recipients": [{"organ_id": r.organ_id, "organ_name": r.organ_name, "channel": r.channel,
+                        "status_code": r.status_code, "description": r.description,
+                        "status_at": _iso(r.status_at), "recall_state": r.recall_state}
+                       for r in session.execute(select(RecipientStatus).where(
+                           RecipientStatus.document_pk == doc.id).order_by(RecipientStatus.id)).scalars()],
+        "history": [{"at": _iso(h.at), "happened_at": _iso(h.happened_at), "late_entry": h.late_entry,
+                     "user_id": h.user_id, "username": h.username, "on_behalf_of": h.on_behalf_of,
+                     "action": h.action, "details": h.details} for h in session.execute(
+            select(History).where(History.document_pk == doc.id).order_by(History.id)).scalars()],
+    })
+    return data
 
 
 def _attachments(session: Session, doc: Document, role: str | None = None) -> list[Attachment]:

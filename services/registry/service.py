@@ -174,9 +174,9 @@ class RegistryService(DossierEntrypoints, ReportQueries):
 
     @rpc
     def register_paper_incoming(self, metadata: dict, file_sha256s: list[str], late_entry_at: str | None = None,
-                                register_id: str | None = None) -> dict:
+                                register_id: str | None = None, detailed: bool = False) -> dict:
         return ops.register_paper_incoming(self.db, self.actor.required(), metadata, file_sha256s, late_entry_at,
-                                           register_id)
+                                           register_id, detailed)
 
     @rpc
     def check_paper_incoming(self, metadata: dict) -> dict:

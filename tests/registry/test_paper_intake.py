@@ -58,6 +58,30 @@ def test_one_request_key_registers_one_document_with_its_named_files(db, clerk, 
     assert exc.value.code == "bad_channel"
 
 
+def test_a_detailed_registration_answers_what_the_document_page_reads(db, edge, clerk, registers):
+    """The REST API asks for the whole record in the registering call instead of a second call: it must be the
+    record get_document reads afterwards, for a new document, the same request again and a paper twin."""
+    def same(answer: dict) -> None:
+        assert {k: v for k, v in answer.items() if k not in ("duplicate", "paper_duplicate_of")} == \
+            ops.get_document(db, clerk, answer["id"])
+
+    first = ops.register_paper_incoming(db, clerk, {**PAPER, "request_key": "api:1"}, [sha("scan")], detailed=True)
+    same(first)
+    assert first["state"] == State.REGISTERED and [h["action"] for h in first["history"]] == ["registered"]
+    assert [a["sha256"] for a in first["attachments"]] == [sha("scan")]
+    again = ops.register_paper_incoming(db, clerk, {**PAPER, "request_key": "api:1"}, [sha("scan")], detailed=True)
+    same(again)
+    assert again["id"] == first["id"] and again["duplicate"]
+    electronic = ops.receive_package(db, edge, package(12))["incoming_id"]
+    twin = ops.register_paper_incoming(db, clerk, {
+        "code_number": "12", "code_notation": "UBND-VX", "subject": "Về việc số 12",
+        "organ_name": "Ủy ban nhân dân thành phố Đà Nẵng", "issued_date": "2026-01-05"}, [sha("paper")],
+        detailed=True)
+    same(twin)
+    assert twin["paper_duplicate_of"] == electronic and twin["history"][-1]["action"] == "paper_copy_received"
+    assert ops.list_incoming(db, clerk)["total"] == 1
+
+
 def test_a_returned_document_gets_no_number_and_its_slip_says_why(db, clerk, registers):
     bad = {"organ_name": "Công ty TNHH Minh An", "subject": "Đề nghị cấp phép", "channel": "paper",
            "request_key": "return-1"}
