@@ -84,9 +84,10 @@ def _form(code_number: str, code_notation: str, issued_date: str, organ_name: st
             "page_amount": page_amount}
 
 
-def _uploaded(g: Gateway, v: Viewer, files: list[UploadFile], channel: str) -> tuple[dict[str, Any], list[dict]]:
-    scanned = paper.read_scan(g, v, files, channel)
-    return scanned["fields"], scanned["files"]
+def _uploaded(g: Gateway, v: Viewer, files: list[UploadFile], channel: str) -> tuple[str, list[dict]]:
+    """The upload's channel (an .eml is e-mail) and its stored files; the fields are the ones the client sent."""
+    _scan, stored = paper.store_scan(g, v, files, channel)
+    return stored["channel"], stored["files"]
 
 
 @router.post("/incoming/paper/read", response_model=PaperReading, tags=["Văn bản đến"], responses=WRITE_ERRORS,
@@ -118,8 +119,7 @@ def register_paper(response: Response, files: list[UploadFile] = SCAN_FILES, cha
                  signer_full_name, signer_position, due_date, description, page_amount)
     v.actor.require("clerk")
     paper.precheck(form)  # the fields' refusals, and a secret document's, come before anything is stored
-    read, stored = _uploaded(g, v, files, channel)
-    form["channel"] = read["channel"]
+    form["channel"], stored = _uploaded(g, v, files, channel)
     done = paper.register(g, v, form, stored, f"api:{idempotency_key}" if idempotency_key else None, detailed=True)
     if done.get("duplicate") or done.get("paper_duplicate_of"):
         response.status_code = 200
@@ -139,7 +139,7 @@ def return_paper(files: list[UploadFile] = SCAN_FILES, channel: str = CHANNEL,
                  g: Gateway = Depends(gw)) -> dict[str, Any]:
     """The document is kept as "Đã từ chối" without an arrival number; GET …/return-slip prints the slip."""
     check_return(defects, note)
-    _read, stored = _uploaded(g, v, files, channel)
+    _channel, stored = _uploaded(g, v, files, channel)
     form = _form(code_number, code_notation, issued_date, organ_name, subject, "", 0, "", channel, "", "", "", "",
                  "")
     done = paper.return_document(g, v, form, stored, defects, note,

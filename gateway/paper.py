@@ -40,6 +40,20 @@ SECRECY_CHOICES = [("", "Không mật"), ("MẬT", "Mật"), ("TỐI MẬT", "T�
 
 def read_scan(g: Gateway, v: Viewer, uploads: list[UploadFile], channel: str) -> dict[str, Any]:
     """Read and check the upload, store its files (content-addressed), and read the fields of its first page."""
+    scan, stored = store_scan(g, v, uploads, channel)
+    text, read_by = scans.first_page_text(scan.pdf)
+    fields = {"channel": stored["channel"], **read_header(text)}
+    if not fields.get("subject") and scan.mail.get("subject"):
+        fields["subject"] = scan.mail["subject"][:500]
+    if scan.mail:
+        fields["description"] = scans.mail_note(scan.mail)[:500]
+    _match_issuer(g, fields)
+    return {"fields": fields, "files": stored["files"], "read_by": read_by, "mail": scan.mail}
+
+
+def store_scan(g: Gateway, v: Viewer, uploads: list[UploadFile], channel: str) -> tuple[scans.Scan, dict[str, Any]]:
+    """Read and check the upload and store its files (content-addressed), without reading its page: registering
+    takes the fields the clerk confirmed, so the text, OCR and directory look-up of `read_scan` are not repeated."""
     v.actor.require("clerk")
     max_bytes = g.settings.max_upload_mb * 1024 * 1024
     parts = [scans.read_upload(u, max_bytes) for u in chosen_files(uploads)]
@@ -47,19 +61,12 @@ def read_scan(g: Gateway, v: Viewer, uploads: list[UploadFile], channel: str) ->
         scan, channel = scans.mail_of(parts[0]), "email"
     else:
         scan = scans.scan_of(parts)
-    text, read_by = scans.first_page_text(scan.pdf)
-    fields = {"channel": channel if channel in PAPER_CHANNELS else "paper", **read_header(text)}
-    if not fields.get("subject") and scan.mail.get("subject"):
-        fields["subject"] = scan.mail["subject"][:500]
-    if scan.mail:
-        fields["description"] = scans.mail_note(scan.mail)[:500]
-    _match_issuer(g, fields)
     store = blob_store(g.settings, v.user.agency_id)
     files = [_stored(store, scan.pdf, scan.name, "scan", max_bytes)]
     for part in scan.others:
         files.append(_stored(store, part.data, part.name, "appendix" if scans.is_appendix(part) else "attachment",
                              max_bytes))
-    return {"fields": fields, "files": files, "read_by": read_by, "mail": scan.mail}
+    return scan, {"channel": channel if channel in PAPER_CHANNELS else "paper", "files": files}
 
 
 def _stored(store, data: bytes, name: str, role: str, max_bytes: int) -> dict[str, Any]:
