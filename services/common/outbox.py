@@ -136,6 +136,12 @@ def relay_pending(database: Database, publish: Publish, batch: int = 100, table:
     Stops at the first failing publish (keeping order): that row's attempts/last_error are recorded and it is
     retried at the next call. Rows already confirmed are committed as sent.
     """
+    return relay_all(database, publish, batch, table)[0]
+
+
+def relay_all(database: Database, publish: Publish, batch: int = 100,
+              table: Table | None = None) -> tuple[int, bool]:
+    """relay_pending, also saying whether it ended with nothing left it could claim (no failed publish)."""
     t = table if table is not None else _generic
     claim = select(t.c.id, t.c.event_type, t.c.payload).where(t.c.sent_at.is_(None)).order_by(t.c.id).limit(batch)
     sent = 0
@@ -157,7 +163,7 @@ def relay_pending(database: Database, publish: Publish, batch: int = 100, table:
                 _mark(session, t, done, error)
         sent += len(done)
         if not rows or error is not None or len(rows) < batch:
-            return sent
+            return sent, error is None
 
 
 def _publish_rows(rows, publish: Publish, service: str) -> tuple[list[int], tuple[int, str] | None]:
@@ -244,9 +250,11 @@ class OutboxRelay(EventDispatcher):
         for agency in self._work.take():
             try:
                 database = databases.for_agency(agency)
-                sent += relay_pending(database, self.publish, self.batch)
-                with database.session() as session:
-                    backlog = pending_count(session)
+                relayed, emptied = relay_all(database, self.publish, self.batch)
+                sent += relayed
+                # Counted only when a publish failed: a row committed after the claim kicked this relay again,
+                # and rows another process holds are being sent by it.
+                backlog = 0 if emptied else self._backlog(database)
             except Exception:  # this agency's database briefly unreachable: the others still go, this one retries
                 log.exception("outbox relay of %s for %s failed", self.container.service_name, agency)
                 self._work.again(agency)
@@ -255,6 +263,11 @@ class OutboxRelay(EventDispatcher):
             if backlog:
                 self._work.again(agency)
         return sent
+
+    @staticmethod
+    def _backlog(database: Database) -> int:
+        with database.session() as session:
+            return pending_count(session)
 
     def _run(self) -> None:
         while not self._stopping:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import MetaData, select
 
 from services.common.db import Database
-from services.common.outbox import enqueue, make_outbox_table, pending_count, relay_pending
+from services.common.outbox import enqueue, make_outbox_table, pending_count, relay_all, relay_pending
 from services.common.settings import CommonSettings
 
 
@@ -57,10 +57,11 @@ def test_relay_dispatches_in_order_and_marks_sent_only_after_publish(outbox_db):
             raise ConnectionError("broker went away")
         published.append((event_type, payload))
 
-    assert relay_pending(outbox_db, flaky) == 3  # stops at the failure, keeps order
+    # stops at the failure, keeps order, and says so (the relay then counts what is left for its gauge)
+    assert relay_all(outbox_db, flaky) == (3, False)
     with outbox_db.session() as s:
         assert pending_count(s) == 2
-    assert relay_pending(outbox_db, flaky) == 2
+    assert relay_all(outbox_db, flaky) == (2, True)
     delivered = [p["message_id"] for t, p in published if t == "outgoing_package"]
     assert delivered == ids
     assert relay_pending(outbox_db, flaky) == 0
