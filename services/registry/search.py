@@ -173,9 +173,7 @@ def extract_text(data: bytes, ocr: bool = True) -> tuple[str, bool]:
 
 def index_document(db: Database, document_pk: str, fetch: Fetch | None = None, ocr: bool = True) -> bool:
     """(Re)index one document: metadata, and the text of its PDF files when `fetch` can read them."""
-    with db.session() as session:
-        if session.get(Document, document_pk) is None:
-            return False
+    with db.session() as session:  # a document that is gone has no attachments, and the write below says False
         pdfs = list(session.execute(select(Attachment.sha256).where(
             Attachment.document_pk == document_pk, Attachment.content_type == "application/pdf")).scalars())
     # Extraction (pdftotext, OCR) runs with no transaction open: on SQLite a session holds the write lock, and
