@@ -130,3 +130,4 @@ def test_index_pending_picks_up_new_and_changed_documents(db, clerk, registers):
     assert sr.index_pending(db, blobs.fetch, ocr=False) >= 1
     assert ids_of(sr.search(db, clerk, {"text": "chuyen doi so"})) == {doc}
     assert sr.index_pending(db, blobs.fetch, ocr=False) == 0
+    assert sr.index_document(db, "khong-co-van-ban-nay", blobs.fetch) is False  # a document that is gone
