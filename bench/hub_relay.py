@@ -30,6 +30,8 @@ the hubs'.
 from __future__ import annotations
 
 import argparse
+import itertools
+import json
 import os
 import secrets
 import shutil
@@ -41,6 +43,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -49,6 +52,7 @@ import pika
 from infra.procs import free_port
 from services.common.rabbit_admin import RabbitAdmin
 from services.interconnect import broker, edxml
+from services.interconnect.hub import PREFETCH
 from services.interconnect.topology import AgencySpec, HubSpec, Topology
 
 REPO = Path(__file__).resolve().parents[1]
@@ -157,6 +161,19 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def measured(procs: list[subprocess.Popen], three: ThreeBrokers | None, run: Callable[[], dict[str, float]],
+             count: int) -> tuple[dict[str, float], list[float], dict[str, float]]:
+    """`run`'s figures, and the CPU seconds per package that each of `procs` and each broker node (with
+    --brokers three) used meanwhile."""
+    before = [cpu_seconds(proc.pid) for proc in procs]
+    brokers_before = three.cpu_seconds() if three else {}
+    figures = run()
+    used = [(cpu_seconds(proc.pid) - start) / count for proc, start in zip(procs, before, strict=True)]
+    brokers_now = three.cpu_seconds() if three else {}
+    brokers = {code: (now - brokers_before[code]) / count for code, now in brokers_now.items()}
+    return figures, used, brokers
+
+
 def start_hubs(top: Topology, run_dir: Path, profile: Path | None = None) -> list[subprocess.Popen]:
     """The three hub processes; with `profile`, each under cProfile (bench/profiled.py, a file per thread in
     profile/<hub code>/), which slows them: their CPU figures are then not the hubs'."""
@@ -263,6 +280,87 @@ class ThreeBrokers:
             node.remove()
 
 
+CHAIN = ("H60", "national", "H17")   # the relay's path, one broker node each with --brokers three
+CHAIN_QUEUE = "bench.chain"
+
+
+class RawChain:
+    """The raw chain baseline: the same bytes along the relay's path and kind of links, with no hub logic.
+
+    A quorum queue `bench.chain` in each hub's vhost (so under the same dead-letter policy as the hubs'
+    queues), and a forwarder process per link (bench/chain_forwarder.py): H60's queue -> national's, national's
+    -> H17's. Each forwarder reads its own broker on the plain listener as that broker's admin, and writes the
+    next one as a hub's link does: with --brokers three over AMQPS with a client certificate of the hubs' CA and
+    the EXTERNAL login (a `bench.chain` user that may only publish to the default exchange there), on one broker
+    with a password. The bench publishes into H60's queue and consumes from H17's, as for the relay.
+    """
+
+    def __init__(self, top: Topology, creds: broker.Credentials, run_dir: Path,
+                 logins: dict[str, tuple[str, str]], three: ThreeBrokers | None = None,
+                 admins: dict[str, RabbitAdmin] | None = None) -> None:
+        self.top, self.creds, self.run_dir, self.logins = top, creds, run_dir, logins
+        self.user = f"{broker.namespace(top)}bench.chain"
+        self.tls: dict[str, str] | None = None
+        for code in CHAIN:
+            vhost = broker.hub_vhost(top, code)
+            with broker.confirmed_channel(self.params(code)) as (_conn, ch):
+                ch.queue_declare(CHAIN_QUEUE, durable=True, arguments=broker.QUORUM)
+            if three and admins and code != CHAIN[0]:
+                admins[code].add_user_without_password(self.user)
+                admins[code].set_permissions(vhost, self.user, configure="^$", write=r"^amq\.default$", read="^$")
+        if three:
+            self.tls = three.ca.client(self.user).as_dict()
+        self.procs: list[subprocess.Popen] = []
+
+    def params(self, code: str) -> pika.ConnectionParameters:
+        """The admin's plain connection to hub `code`'s vhost (publishing into the chain, consuming from it)."""
+        user, password = self.logins[code]
+        host, port = self.creds.endpoint(broker.hub_vhost(self.top, code))
+        return pika.ConnectionParameters(host=host, port=port, virtual_host=broker.hub_vhost(self.top, code),
+                                         credentials=pika.PlainCredentials(user, password))
+
+    def flood_args(self, body: bytes) -> tuple:
+        return (self.params(CHAIN[0]), "", CHAIN_QUEUE, self.logins[CHAIN[0]][0], self.params(CHAIN[-1]),
+                CHAIN_QUEUE, body)
+
+    def _endpoint(self, code: str, *, link: bool) -> dict[str, object]:
+        vhost = broker.hub_vhost(self.top, code)
+        if link and self.tls:
+            host, port = self.creds.links[code]
+            return {"host": host, "port": port, "vhost": vhost, "queue": CHAIN_QUEUE, "user": self.user,
+                    "tls": self.tls}
+        host, port = self.creds.endpoint(vhost)
+        user, password = self.logins[code]
+        return {"host": host, "port": port, "vhost": vhost, "queue": CHAIN_QUEUE, "user": user, "password": password}
+
+    def start(self) -> None:
+        for source, target in itertools.pairwise(CHAIN):
+            spec, ready = self.run_dir / f"chain-{source}.json", self.run_dir / f"chain-{source}.ready"
+            # 0600 from the start: it holds a broker password or the path of a private key.
+            fd = os.open(spec, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                json.dump({"source": self._endpoint(source, link=False), "target": self._endpoint(target, link=True),
+                           "prefetch": PREFETCH, "ready": str(ready)}, f)
+            log = open(self.run_dir / f"chain-{source}.log", "ab")  # noqa: SIM115 - kept open for the child's lifetime
+            self.procs.append(subprocess.Popen([sys.executable, "-m", "bench.chain_forwarder", str(spec)], cwd=REPO,
+                                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True))
+            log.close()
+            deadline = time.monotonic() + 60
+            while not ready.exists():
+                if time.monotonic() > deadline or self.procs[-1].poll() is not None:
+                    raise RuntimeError(f"chain forwarder {source} -> {target} did not start (see {self.run_dir})")
+                time.sleep(0.1)
+
+    @staticmethod
+    def hops() -> list[str]:
+        return [f"{source}->{target}" for source, target in itertools.pairwise(CHAIN)]
+
+    def stop(self) -> None:
+        stop(self.procs)
+        for spec in self.run_dir.glob("chain-*.json"):
+            spec.unlink()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=400)
@@ -294,19 +392,25 @@ def main() -> None:
         raw_args = (raw_params, "", raw_queue, raw_user, raw_params, raw_queue, body)
         raw = flood(*raw_args, args.count)
         raw_idle = flood(*raw_args, args.paced, paced=True, prefix="paced")
+        logins = {code: (login["RABBIT_ADMIN_USER"], login["RABBIT_ADMIN_PASSWORD"])
+                  for code, login in ((c, three.raw_env(c) if three else env) for c in CHAIN)}
+        chain = RawChain(top, creds, run_dir, logins, three, admin if three else None)
+        try:
+            chain.start()
+            chain_args = chain.flood_args(body)
+            chain_idle = flood(*chain_args, args.paced, paced=True, prefix="chain-paced")
+            chain_fig, chain_cpu, chain_brokers = measured(
+                chain.procs, three, lambda: flood(*chain_args, args.count, prefix="chain"), args.count)
+        finally:
+            chain.stop()
         procs = start_hubs(top, run_dir, args.profile)
         agency = broker.agency_user(top, SENDER)
         inbox = creds.queue(broker.inbox_queue(RECIPIENT))
         relay_args = (creds.params(agency, h60), broker.SUBMIT, "", agency,
                       creds.params(broker.agency_user(top, RECIPIENT), h17), inbox, body)
         relay_idle = flood(*relay_args, args.paced, paced=True, prefix="paced")
-        cpu_before = [cpu_seconds(proc.pid) for proc in procs]
-        brokers_before = three.cpu_seconds() if three else {}
-        relay = flood(*relay_args, args.count)
-        cpu = {hub.code: (cpu_seconds(proc.pid) - before) / args.count
-               for hub, proc, before in zip(top.hubs, procs, cpu_before, strict=True)}
-        brokers_cpu = {code: (used - brokers_before[code]) / args.count
-                       for code, used in (three.cpu_seconds() if three else {}).items()}
+        relay, hubs_cpu, brokers_cpu = measured(procs, three, lambda: flood(*relay_args, args.count), args.count)
+        cpu = dict(zip([hub.code for hub in top.hubs], hubs_cpu, strict=True))
     finally:
         stop(procs)
         if three:
@@ -314,28 +418,52 @@ def main() -> None:
             shutil.rmtree(run_dir / "tls", ignore_errors=True)   # the minted keys go with the nodes
         elif admin:
             broker.unprovision(admin, top)
+    report(args, body, three is not None, {"raw": raw, "chain": chain_fig, "relay": relay},
+           {"raw": raw_idle, "chain": chain_idle, "relay": relay_idle},
+           {"hubs": cpu, "chain": dict(zip(RawChain.hops(), chain_cpu, strict=True))},
+           {"relay": brokers_cpu, "chain": chain_brokers})
+
+
+def report(args: argparse.Namespace, body: bytes, three: bool, flooded: dict[str, dict[str, float]],
+           paced: dict[str, dict[str, float]], cpu: dict[str, dict[str, float]],
+           brokers_cpu: dict[str, dict[str, float]]) -> None:
+    """The run's figures: rates, latencies, ratios against both baselines, CPU per package per process."""
     links = "three brokers, links over AMQPS (mutual TLS)" if three else "one broker"
     print(f"{args.count} packages of {len(body) / 1000:.0f} KB, {SENDER} -> hub.H60 -> hub.national -> hub.H17 "
           f"-> {RECIPIENT}; {links}")
     print(f"{'path':<44} {'packages/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'30,000 packages':>16}")
-    for name, fig in (("raw: pika publish+confirm -> consume (1 q)", raw), ("relay through three hubs", relay)):
-        day = NATIONAL_DAY / fig["rate"]
+    names = {"raw": "raw: pika publish+confirm -> consume (1 q)",
+             "chain": "raw chain: H60 -> national -> H17 (3 q)", "relay": "relay through three hubs"}
+    for key, name in names.items():
+        fig = flooded[key]
         print(f"{name:<44} {fig['rate']:>10.1f} {fig['p50'] * 1000:>9.0f} {fig['p99'] * 1000:>9.0f} "
-              f"{day / 60:>12.1f} min")
-    print(f"one at a time ({args.paced} packages), latency p50/p99 ms: raw {raw_idle['p50'] * 1000:.0f}/"
-          f"{raw_idle['p99'] * 1000:.0f}, relay {relay_idle['p50'] * 1000:.0f}/{relay_idle['p99'] * 1000:.0f}")
-    print(f"ratio relay/raw (packages/s): {relay['rate'] / raw['rate']:.2f}")
-    print("hub CPU per package per hop (ms): " + ", ".join(f"{code} {sec * 1000:.1f}" for code, sec in cpu.items())
-          + f"; the busiest hub alone on one core: {1 / max(cpu.values()):.0f} packages/s")
-    if brokers_cpu:
-        hubs_total, brokers_total = sum(cpu.values()), sum(brokers_cpu.values())
-        print("broker CPU per package (ms): " + ", ".join(f"{c} {sec * 1000:.1f}" for c, sec in brokers_cpu.items())
-              + f"; hubs {hubs_total * 1000:.1f} ms, brokers {brokers_total * 1000:.1f} ms: the hubs' share "
-              f"{hubs_total / (hubs_total + brokers_total):.0%} (the bench's own publisher and consumer not counted)")
-    relaying = max(cpu["national"], cpu["H17"]) * 1000
+              f"{NATIONAL_DAY / fig['rate'] / 60:>12.1f} min")
+    print(f"one at a time ({args.paced} packages), latency p50/p99 ms: " + ", ".join(
+        f"{key} {paced[key]['p50'] * 1000:.0f}/{paced[key]['p99'] * 1000:.0f}" for key in names))
+    relay = flooded["relay"]["rate"]
+    print(f"ratio relay/raw (packages/s): {relay / flooded['raw']['rate']:.2f} (raw: one queue of one broker)")
+    chain_ratio = relay / flooded["chain"]["rate"]
+    print(f"ratio relay/raw chain (packages/s): {chain_ratio:.2f} (the same brokers, path and links, no hub logic; "
+          f"goal >= 0.5: {'met' if chain_ratio >= 0.5 else 'NOT met'})")
+    day = NATIONAL_DAY / relay / 60
+    print(f"a national day ({NATIONAL_DAY:,} packages between two provinces) at the relay's rate: {day:.1f} min "
+          f"(goal < 5 min): {'met' if day < 5 else 'NOT met'}")
+    hubs, forwarders = cpu["hubs"], cpu["chain"]
+    print("hub CPU per package per hop (ms): " + ", ".join(f"{code} {sec * 1000:.1f}" for code, sec in hubs.items())
+          + f"; the busiest hub alone on one core: {1 / max(hubs.values()):.0f} packages/s")
+    print("chain forwarder CPU per package per hop (ms): "
+          + ", ".join(f"{hop} {sec * 1000:.1f}" for hop, sec in forwarders.items()))
+    for key, movers, what in (("relay", hubs, "hubs"), ("chain", forwarders, "forwarders")):
+        if brokers_cpu[key]:
+            movers_total, brokers_total = sum(movers.values()), sum(brokers_cpu[key].values())
+            print(f"broker CPU per package, {key} (ms): "
+                  + ", ".join(f"{c} {sec * 1000:.1f}" for c, sec in brokers_cpu[key].items())
+                  + f"; {what} {movers_total * 1000:.1f} ms, brokers {brokers_total * 1000:.1f} ms: the {what}' share "
+                  f"{movers_total / (movers_total + brokers_total):.0%} (the bench's own publisher and consumer not "
+                  "counted)")
+    relaying = max(hubs["national"], hubs["H17"]) * 1000
     print(f"non-validating hops (national, H17): {relaying:.1f} ms of hub CPU per package "
           f"(goal <= 2 ms): {'met' if relaying <= 2 else 'NOT met'}")
-
 
 if __name__ == "__main__":
     main()
