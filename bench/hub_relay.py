@@ -7,7 +7,10 @@ Relay: packages of about 200 KB (one attachment) from a Tuyên Quang agency (000
 consumed from the recipient's inbox on hub.H17: hub.H60 validates (full hardened edXML parse, SHA-256, sender
 check, directory) and routes up, hub.national routes down, hub.H17 delivers; each hub appends its trace and
 writes its relay log. The three hubs are real processes (`python -m services.interconnect.hub`).
-Baseline: the same bytes, published with confirms to one quorum queue on the same broker and consumed.
+Baselines, in the same run: the same bytes published with confirms to one quorum queue on the same broker and
+consumed ("raw"); and the same bytes along the relay's path with no hub logic ("raw chain", `RawChain`): a
+quorum queue in each of the three hubs' vhosts and a lean forwarder process per link (bench/chain_forwarder.py),
+published into H60's queue and consumed from H17's.
 Both sides flood: one publisher waits for each confirm (as the edge does), one consumer acks each message, so
 the latency percentiles include queueing behind the packages published before.
 The topology is namespaced (`b<hex>.`) and removed afterwards; nothing else on the broker is touched.
@@ -16,9 +19,12 @@ The topology is namespaced (`b<hex>.`) and removed afterwards; nothing else on t
 
 Three brokers (issue 17 item 5): each hub on its own RabbitMQ node started here (infra/rabbit_node.py, one
 epmd each, memory watermark 0.2), the links hub.H60 -> hub.national -> hub.H17 over AMQPS with mutual TLS and
-CRL checking (certificates minted at run time, infra/broker_pki.py). Baseline: the same bytes published and
-consumed on the sender's broker (H60's node) in the same run. Printed too: each hub's CPU per package, which is
-its hop (H60 validates; national and H17 only add their trace line and route).
+CRL checking (certificates minted at run time, infra/broker_pki.py). Baselines in the same run: the same bytes
+published and consumed on the sender's broker (H60's node), and the raw chain across the same three nodes, its
+forwarders linked to the next node over AMQPS with mutual TLS as the hubs are (a `bench.chain` user with its own
+certificate of the same CA, EXTERNAL login). Printed too: each hub's CPU per package, which is its hop (H60
+validates; national and H17 only add their trace line and route), each chain forwarder's, and each broker node's
+during the relay and during the chain.
 
     .venv/bin/python -m bench.hub_relay --brokers three --profile DIR
 
