@@ -167,17 +167,29 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy() -> float:
+    """CPU seconds the whole machine spent busy so far (all cores, from /proc/stat)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def measured(procs: list[subprocess.Popen], three: ThreeBrokers | None, run: Callable[[], dict[str, float]],
              count: int) -> tuple[dict[str, float], list[float], dict[str, float]]:
     """`run`'s figures, and the CPU seconds per package that each of `procs` and each broker node (with
-    --brokers three) used meanwhile."""
+    --brokers three) used meanwhile. The figures get `others` too: the cores that processes not of this run
+    (other engineers' tests; with one broker, the shared broker as well) kept busy meanwhile, on average; a
+    wall-clock rate means little without it."""
     before = [cpu_seconds(proc.pid) for proc in procs]
     brokers_before = three.cpu_seconds() if three else {}
+    machine_before, own_before, start = machine_busy(), cpu_seconds(os.getpid()), time.perf_counter()
     figures = run()
-    used = [(cpu_seconds(proc.pid) - start) / count for proc, start in zip(procs, before, strict=True)]
+    wall = time.perf_counter() - start
+    machine, own = machine_busy() - machine_before, cpu_seconds(os.getpid()) - own_before
+    used = [cpu_seconds(proc.pid) - start for proc, start in zip(procs, before, strict=True)]
     brokers_now = three.cpu_seconds() if three else {}
-    brokers = {code: (now - brokers_before[code]) / count for code, now in brokers_now.items()}
-    return figures, used, brokers
+    brokers = {code: now - brokers_before[code] for code, now in brokers_now.items()}
+    figures["others"] = max(0.0, machine - own - sum(used) - sum(brokers.values())) / wall
+    return figures, [sec / count for sec in used], {code: sec / count for code, sec in brokers.items()}
 
 
 def start_hubs(top: Topology, run_dir: Path, profile: Path | None = None) -> list[subprocess.Popen]:
@@ -396,7 +408,7 @@ def main() -> None:
         raw_queue = "bench.raw"
         raw_params, raw_user = declare_raw_queue(env, creds, h60, raw_queue)
         raw_args = (raw_params, "", raw_queue, raw_user, raw_params, raw_queue, body)
-        raw = flood(*raw_args, args.count)
+        raw, _none, raw_brokers = measured([], three, lambda: flood(*raw_args, args.count), args.count)
         raw_idle = flood(*raw_args, args.paced, paced=True, prefix="paced")
         logins = {code: (login["RABBIT_ADMIN_USER"], login["RABBIT_ADMIN_PASSWORD"])
                   for code, login in ((c, three.raw_env(c) if three else env) for c in CHAIN)}
@@ -427,7 +439,7 @@ def main() -> None:
     report(args, body, three is not None, {"raw": raw, "chain": chain_fig, "relay": relay},
            {"raw": raw_idle, "chain": chain_idle, "relay": relay_idle},
            {"hubs": cpu, "chain": dict(zip(RawChain.hops(), chain_cpu, strict=True))},
-           {"relay": brokers_cpu, "chain": chain_brokers})
+           {"raw": raw_brokers, "chain": chain_brokers, "relay": brokers_cpu})
 
 
 def report(args: argparse.Namespace, body: bytes, three: bool, flooded: dict[str, dict[str, float]],
@@ -444,6 +456,9 @@ def report(args: argparse.Namespace, body: bytes, three: bool, flooded: dict[str
         fig = flooded[key]
         print(f"{name:<44} {fig['rate']:>10.1f} {fig['p50'] * 1000:>9.0f} {fig['p99'] * 1000:>9.0f} "
               f"{NATIONAL_DAY / fig['rate'] / 60:>12.1f} min")
+    print("other work on the machine during each flood (cores busy, of 2, not counting this run's processes"
+          + ("" if three else "; the shared broker counted in") + "): "
+          + ", ".join(f"{key} {flooded[key]['others']:.2f}" for key in names))
     print(f"one at a time ({args.paced} packages), latency p50/p99 ms: " + ", ".join(
         f"{key} {paced[key]['p50'] * 1000:.0f}/{paced[key]['p99'] * 1000:.0f}" for key in names))
     relay = flooded["relay"]["rate"]
@@ -459,7 +474,9 @@ def report(args: argparse.Namespace, body: bytes, three: bool, flooded: dict[str
           + f"; the busiest hub alone on one core: {1 / max(hubs.values()):.0f} packages/s")
     print("chain forwarder CPU per package per hop (ms): "
           + ", ".join(f"{hop} {sec * 1000:.1f}" for hop, sec in forwarders.items()))
-    for key, movers, what in (("relay", hubs, "hubs"), ("chain", forwarders, "forwarders")):
+    if brokers_cpu["raw"]:
+        print(f"broker CPU per package, raw (ms): H60 {brokers_cpu['raw']['H60'] * 1000:.1f}")
+    for key, movers, what in (("chain", forwarders, "forwarders"), ("relay", hubs, "hubs")):
         if brokers_cpu[key]:
             movers_total, brokers_total = sum(movers.values()), sum(brokers_cpu[key].values())
             print(f"broker CPU per package, {key} (ms): "

@@ -35,6 +35,8 @@ def assert_both_baselines(out: str, run_dir: Path) -> None:
         assert re.search(rf"^{path}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+{NUMBER} min$", out, re.M), out
     assert re.search(rf"latency p50/p99 ms: raw {NUMBER}/{NUMBER}, chain {NUMBER}/{NUMBER}, relay {NUMBER}/{NUMBER}$",
                      out, re.M), out
+    assert re.search(rf"^other work on the machine during each flood .*: raw {NUMBER}, chain {NUMBER}, relay {NUMBER}$",
+                     out, re.M), out
     assert re.search(rf"^ratio relay/raw \(packages/s\): {NUMBER} \(raw: one queue of one broker\)$", out, re.M), out
     assert re.search(rf"^ratio relay/raw chain \(packages/s\): {NUMBER} \(.*goal >= 0\.5: (met|NOT met)\)$",
                      out, re.M), out
@@ -56,6 +58,7 @@ def assert_both_baselines(out: str, run_dir: Path) -> None:
 def test_three_brokers_prints_the_raw_chain_beside_the_relay(tmp_path):
     out, run_dir = run_bench(tmp_path, dict(os.environ), "--brokers", "three")
     assert "three brokers, links over AMQPS (mutual TLS)" in out
+    assert re.search(rf"^broker CPU per package, raw \(ms\): H60 {NUMBER}$", out, re.M), out
     for key, movers in (("relay", "hubs"), ("chain", "forwarders")):
         assert re.search(rf"^broker CPU per package, {key} \(ms\): national {NUMBER}, H60 {NUMBER}, H17 {NUMBER}; "
                          rf"{movers} {NUMBER} ms, brokers {NUMBER} ms", out, re.M), out
