@@ -176,7 +176,8 @@ def machine_busy() -> float:
 def measured(procs: list[subprocess.Popen], three: ThreeBrokers | None, run: Callable[[], dict[str, float]],
              count: int) -> tuple[dict[str, float], list[float], dict[str, float]]:
     """`run`'s figures, and the CPU seconds per package that each of `procs` and each broker node (with
-    --brokers three) used meanwhile. The figures get `others` too: the cores that processes not of this run
+    --brokers three) used meanwhile. The figures get `cpu`, the CPU seconds per package of all of these and of
+    the bench's own publisher and consumer, and `others`: the cores that processes not of this run
     (other engineers' tests; with one broker, the shared broker as well) kept busy meanwhile, on average; a
     wall-clock rate means little without it."""
     before = [cpu_seconds(proc.pid) for proc in procs]
@@ -189,6 +190,7 @@ def measured(procs: list[subprocess.Popen], three: ThreeBrokers | None, run: Cal
     brokers_now = three.cpu_seconds() if three else {}
     brokers = {code: now - brokers_before[code] for code, now in brokers_now.items()}
     figures["others"] = max(0.0, machine - own - sum(used) - sum(brokers.values())) / wall
+    figures["cpu"] = (own + sum(used) + sum(brokers.values())) / count
     return figures, [sec / count for sec in used], {code: sec / count for code, sec in brokers.items()}
 
 
@@ -466,6 +468,11 @@ def report(args: argparse.Namespace, body: bytes, three: bool, flooded: dict[str
     chain_ratio = relay / flooded["chain"]["rate"]
     print(f"ratio relay/raw chain (packages/s): {chain_ratio:.2f} (the same brokers, path and links, no hub logic; "
           f"goal >= 0.5: {'met' if chain_ratio >= 0.5 else 'NOT met'})")
+    if three:
+        cpu_ratio = flooded["chain"]["cpu"] / flooded["relay"]["cpu"]
+        print("CPU per package, every process of the path (brokers, forwarders or hubs, the bench's publisher and "
+              "consumer; ms): " + ", ".join(f"{key} {flooded[key]['cpu'] * 1000:.1f}" for key in names)
+              + f"; chain/relay {cpu_ratio:.2f}: the ratio of their rates if both were bound by CPU alone")
     day = NATIONAL_DAY / relay / 60
     print(f"a national day ({NATIONAL_DAY:,} packages between two provinces) at the relay's rate: {day:.1f} min "
           f"(goal < 5 min): {'met' if day < 5 else 'NOT met'}")
