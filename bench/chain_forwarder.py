@@ -48,6 +48,33 @@ def connection_parameters(end: dict[str, Any]) -> pika.ConnectionParameters:
     return pika.ConnectionParameters(credentials=pika.PlainCredentials(end["user"], end["password"]), **common)
 
 
+class Unconfirmed:
+    """Which source messages may be acked, from the target's confirms: a source message is acked only once its
+    copy and the copies published before it are confirmed, so one multiple ack covers them all."""
+
+    def __init__(self) -> None:
+        self.waiting: collections.deque[tuple[int, int]] = collections.deque()  # (publish number, source tag)
+        self.confirmed: set[int] = set()    # confirmed ahead of an earlier publish
+        self.published = 0
+
+    def published_one(self, source_tag: int) -> None:
+        self.published += 1
+        self.waiting.append((self.published, source_tag))
+
+    def confirm(self, number: int, multiple: bool) -> int | None:
+        """The target confirmed publish `number` (and every one before it if `multiple`): the source tag to ack
+        with multiple=True now, or None."""
+        if multiple:   # at most `prefetch` waiting: a short scan
+            self.confirmed.update(n for n, _tag in self.waiting if n <= number)
+        else:
+            self.confirmed.add(number)
+        last = None
+        while self.waiting and self.waiting[0][0] in self.confirmed:
+            sequence, last = self.waiting.popleft()
+            self.confirmed.discard(sequence)
+        return last
+
+
 class ChainForwarder:
     """Source queue -> target queue; see the module's docstring."""
 
@@ -55,10 +82,7 @@ class ChainForwarder:
         self.source, self.target = spec["source"], spec["target"]
         self.prefetch, self.ready = int(spec.get("prefetch", 32)), spec.get("ready")
         self.failure: str | None = None
-        # (publish sequence number, source delivery tag) in publish order, until the target confirmed them.
-        self.unconfirmed: collections.deque[tuple[int, int]] = collections.deque()
-        self.confirmed: set[int] = set()
-        self.published = 0
+        self.unconfirmed = Unconfirmed()
         self.source_ch: Any = None
         self.target_ch: Any = None
         self.source_conn = pika.SelectConnection(
@@ -107,26 +131,16 @@ class ChainForwarder:
         self.target_ch.basic_publish("", self.target["queue"], body, pika.BasicProperties(
             delivery_mode=2, user_id=self.target["user"], message_id=props.message_id, headers=props.headers or {},
             content_type=props.content_type, timestamp=int(time.time())), mandatory=True)
-        self.published += 1
-        self.unconfirmed.append((self.published, method.delivery_tag))
+        self.unconfirmed.published_one(method.delivery_tag)
 
     def _confirm(self, frame: Any) -> None:
         method = frame.method
         if isinstance(method, pika.spec.Basic.Nack):
             self._fail(f"the target broker nacked message(s) up to {method.delivery_tag}")
             return
-        if method.multiple:   # at most `prefetch` outstanding: a short scan
-            self.confirmed.update(seq for seq, _tag in self.unconfirmed if seq <= method.delivery_tag)
-        else:
-            self.confirmed.add(method.delivery_tag)
-        last = None
-        while self.unconfirmed and self.unconfirmed[0][0] in self.confirmed:
-            sequence, last = self.unconfirmed.popleft()
-            self.confirmed.discard(sequence)
-        if last is None:
-            return   # confirmed ahead of an earlier one: acked together with it
-        # Every source message up to `last` is confirmed by the target: one ack for all of them.
-        self.source_ch.basic_ack(last, multiple=True)
+        last = self.unconfirmed.confirm(method.delivery_tag, method.multiple)
+        if last is not None:
+            self.source_ch.basic_ack(last, multiple=True)
 
     # -- failures --------------------------------------------------------------------------------------------
     def _returned(self, _ch: Any, method: Any, props: Any, _body: bytes) -> None:
