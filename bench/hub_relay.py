@@ -186,7 +186,7 @@ def measured(procs: list[subprocess.Popen], three: ThreeBrokers | None, run: Cal
     figures = run()
     wall = time.perf_counter() - start
     machine, own = machine_busy() - machine_before, cpu_seconds(os.getpid()) - own_before
-    used = [cpu_seconds(proc.pid) - start for proc, start in zip(procs, before, strict=True)]
+    used = [cpu_seconds(proc.pid) - was for proc, was in zip(procs, before, strict=True)]
     brokers_now = three.cpu_seconds() if three else {}
     brokers = {code: now - brokers_before[code] for code, now in brokers_now.items()}
     figures["others"] = max(0.0, machine - own - sum(used) - sum(brokers.values())) / wall
