@@ -92,11 +92,16 @@ def main() -> None:
 
 
 def prepare_database(settings: GatewaySettings) -> None:
-    """The gateway's tables, made once before the workers start (workers creating them together would race)."""
+    """The gateway's tables, made once before the workers start (workers creating them together would race: one
+    of two workers died at start-up on a duplicate `problem_reports`, which only the workers created)."""
+    from gateway.idempotency import IdempotencyBase
     from gateway.models import open_database
+    from gateway.problem_models import ProblemBase
 
     database = open_database(settings)
     database.create_all()
+    for metadata in (IdempotencyBase.metadata, ProblemBase.metadata):  # the modules' own tables (their install())
+        metadata.create_all(database.engine)
     database.dispose()
 
 

@@ -54,6 +54,27 @@ def two_workers(pg_url, tmp_path) -> Iterator[tuple[int, int]]:
         print((tmp_path / "gateway.log").read_text(errors="replace")[-3000:])
 
 
+def test_every_table_is_made_before_the_workers_start(pg_url, tmp_path):
+    """Two workers creating a table together race on PostgreSQL, and the loser dies at start-up (seen: a duplicate
+    `problem_reports`, then every connection reached the one worker left)."""
+    import sqlalchemy as sa
+
+    from gateway.__main__ import prepare_database
+    from gateway.idempotency import IdempotencyBase
+    from gateway.models import Base
+    from gateway.problem_models import ProblemBase
+
+    prepare_database(GatewaySettings(data_dir=tmp_path, database_url=pg_url))
+    engine = sa.create_engine(pg_url)
+    try:
+        made = set(sa.inspect(engine).get_table_names(schema="gateway__gateway"))  # models.open_database
+    finally:
+        engine.dispose()
+    wanted = {t.name for metadata in (Base.metadata, IdempotencyBase.metadata, ProblemBase.metadata)
+              for t in metadata.sorted_tables}
+    assert wanted - made == set()
+
+
 def worker_of(conn: http.client.HTTPConnection, port: int) -> int:
     """The pid of the process holding the server side of this (connected) connection."""
     local = conn.sock.getsockname()[1]
