@@ -97,3 +97,14 @@ def test_a_session_run_alongside_prints_its_output_only_once_it_ended(capfd):
     assert not side.scratch.exists()
     failing = testrun._Alongside([sys.executable, "-c", "raise SystemExit(1)"], dict(os.environ), "failing")
     assert not failing.finish()
+
+
+def test_the_main_session_runs_a_worker_per_core_with_whole_files_unless_told(monkeypatch) -> None:
+    monkeypatch.delenv("CONGVAN_TEST_WORKERS", raising=False)
+    assert testrun.parallel(2) == ["-n", "2", "--dist", "loadfile"]
+    assert testrun.parallel(64) == ["-n", "4", "--dist", "loadfile"]  # each worker starts its own deployment
+    assert testrun.parallel(1) == []
+    monkeypatch.setenv("CONGVAN_TEST_WORKERS", "1")
+    assert testrun.parallel(2) == []
+    monkeypatch.setenv("CONGVAN_TEST_WORKERS", "3")
+    assert testrun.parallel(2) == ["-n", "3", "--dist", "loadfile"]
