@@ -46,7 +46,7 @@ from services.interconnect.edxml_base import (
     parse_timestamp,
 )
 from services.interconnect.edxml_build import build_edoc, build_status, validate_outgoing
-from services.interconnect.edxml_parse import check_recipient, parse, peek
+from services.interconnect.edxml_parse import check_recipient, parse, peek, read_trace
 from services.interconnect.edxml_trace import append_trace
 
 __all__ = [
@@ -55,6 +55,6 @@ __all__ = [
     "TIMESTAMP_FORMAT", "ZIP_CONTENT_TYPES", "ZIP_RATIO_FLOOR",
     "Attachment", "EdxmlError", "ParsedPackage",
     "append_trace", "build_edoc", "build_status", "check_recipient", "format_date", "format_timestamp",
-    "make_document_id", "normalize_status_code", "parse", "parse_date", "parse_timestamp", "peek",
+    "make_document_id", "normalize_status_code", "parse", "parse_date", "parse_timestamp", "peek", "read_trace",
     "validate_outgoing",
 ]

@@ -9,7 +9,7 @@ from typing import Any
 
 from services.interconnect.edxml_base import _format_error, format_timestamp, parse_timestamp
 from services.interconnect.edxml_build import _escape
-from services.interconnect.edxml_parse import peek
+from services.interconnect.edxml_parse import read_trace
 
 _TRACE_LIST_RE = re.compile(
     rb"<(?P<prefix>(?:[A-Za-z_][\w.\-]*:)?)TraceHeaderList(?P<attrs>(?:\s[^<>]*?)?)(?P<empty>/?)>")
@@ -40,12 +40,12 @@ def append_trace(data: bytes, organ_id: str, timestamp: datetime, *, checked: bo
     package), so that only the result is read again."""
     if not checked:
         return _splice(data, organ_id, format_timestamp(timestamp), _header_region(data))
-    before = {"trace": trace} if trace is not None else peek(data)
+    before = trace if trace is not None else read_trace(data)
     stamp = format_timestamp(timestamp)
-    result = _splice(data, organ_id, stamp)
-    after = peek(result)
+    # The search stops at the header's end here too: whatever it finds is checked by reading the trace back.
+    result = _splice(data, organ_id, stamp, _header_region(data))
     expected = {"organ_id": organ_id, "timestamp": parse_timestamp(stamp)}
-    if after["trace"] != [*before["trace"], expected]:
+    if read_trace(result) != [*before, expected]:
         # A comment or CDATA fooled the byte search: refuse rather than relay a package with a hidden trace.
         raise _format_error("không thể bổ sung TraceHeader vào gói tin")
     return result

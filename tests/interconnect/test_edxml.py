@@ -327,6 +327,19 @@ def test_the_first_hub_splices_with_the_trace_it_parsed_exactly_as_reading_it_ag
                                                                                  "timestamp": at}])
 
 
+def test_the_first_hubs_splice_is_refused_when_a_decoy_trace_list_draws_it_away():
+    """The byte search takes the first TraceHeaderList tag of the header; a decoy nested deeper (which the parser
+    does not read as the trace) draws the line away from the real list, and reading the trace back catches it."""
+    at = datetime(2026, 11, 21, 9, 0, 1, tzinfo=VN_TZ)
+    original = _read("vpcp-edoc_new.edxml")
+    decoy = b"<edXML:Note><edXML:TraceHeaderList></edXML:TraceHeaderList></edXML:Note></edXML:MessageHeader>"
+    tricked = original.replace(b"</edXML:MessageHeader>", decoy, 1)
+    assert tricked != original and edxml.read_trace(tricked) == edxml.read_trace(original)
+    with pytest.raises(edxml.EdxmlError, match="TraceHeader"):
+        edxml.append_trace(tricked, "hub.H60", at)
+    assert edxml.read_trace(edxml.append_trace(original, "hub.H60", at))[-1]["organ_id"] == "hub.H60"
+
+
 def test_peek_reads_a_header_larger_than_its_first_pieces():
     """peek feeds its parser 4 KB first, then doubling pieces: a header of tens of KB (many recipients) is read
     whole, whichever piece it ends in."""
