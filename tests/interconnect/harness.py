@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from infra.procs import free_port
+from services.common.db import Database
 from services.common.rpc_client import ServiceClient
 from services.common.settings import CommonSettings
 from services.interconnect import broker
+from services.interconnect.models import EdgeBase, EdgeRecipientStatus, HubBase
 from services.interconnect.topology import Topology
 from services.storage.blobs import blob_store
 
@@ -289,10 +291,53 @@ def status_codes(net: Network, organ: str, document_id: str) -> list[str]:
     return sorted(r["package"]["status_code"] for r in registered(net, organ, document_id, "status"))
 
 
+def status_package(net: Network, sender: str, to: str, about: dict, code: str, description: str, second: int) -> dict:
+    """A status package `sender` sends `to` about the document `about` (as registered), stamped 10:00:`second`."""
+    return {
+        "kind": "status", "message_id": f"{about['document_id']}|{sender}|{code}",
+        "from": {"organ_id": sender, "organ_name": net.topology.agency(sender).name},
+        "to": {"organ_id": to},
+        "response_for": {"organ_id": about["from"]["organ_id"],
+                         "code": f"{about['code_number']}/{about['code_notation']}",
+                         "promulgation_date": about["promulgation_date"], "document_id": about["document_id"]},
+        "staff": {"department": "Văn thư", "name": "Trần Thị Mai", "mobile": "", "email": ""},
+        "status_code": code, "description": description,
+        "timestamp": f"2026-11-21T10:00:{second:02d}+07:00",
+    }
+
+
+def sender_view(net: Network, organ: str, document_id: str, recipient: str) -> tuple[str, str] | None:
+    """The sender edge's per-recipient view (status, history) of one document."""
+    db = Database("edge", organ, EdgeBase.metadata, CommonSettings(data_dir=net.data_dir))
+    try:
+        with db.session() as s:
+            row = s.get(EdgeRecipientStatus, (document_id, recipient))
+            return (row.status_code, row.history) if row is not None else None
+    finally:
+        db.dispose()
+
+
+HANDLING_STEPS = (("03", "Đã tiếp nhận, vào sổ văn bản đến số 7"), ("04", "Đã phân công xử lý"), ("05", "Đang xử lý"),
+                  ("06", "Đã hoàn thành xử lý"))
+
+
+def answer_03_to_06(net: Network, recipient: str, sender: str, got: dict) -> None:
+    """`recipient` answers the document it registered (`got`) with each status 03, 04, 05, 06 in turn; returns
+    once `sender` has registered its 01 and all four from it, and the sender edge's view of `recipient` stands
+    at 06 with exactly that history."""
+    document_id = got["document_id"]
+    for second, (code, text) in enumerate(HANDLING_STEPS, start=1):
+        net.call(recipient, "send_status", status_package(net, recipient, sender, got, code, text, second))
+    wait_for(lambda: sorted(r["package"]["status_code"] for r in registered(net, sender, document_id, "status")
+                            if r["package"]["from"]["organ_id"] == recipient) == ["01", "03", "04", "05", "06"],
+             what=f"01, 03, 04, 05, 06 from {recipient} at {sender}")
+    view = wait_for(lambda: (v := sender_view(net, sender, document_id, recipient)) and v[0] == "06" and v,
+                    what=f"{sender}'s view of {recipient} at 06")
+    assert sorted(view[1].split(",")) == ["01", "03", "04", "05", "06"]
+
+
 def hub_relay_log(net: Network, code: str):
     """A hub's relay log (services/interconnect/relaylog.py), read from the network's data."""
-    from services.common.db import Database
-    from services.interconnect.models import HubBase
     from services.interconnect.relaylog import RelayLog
 
     db = Database("hub", f"{broker.namespace(net.topology)}hub.{code}", HubBase.metadata,

@@ -26,11 +26,11 @@ from tests.interconnect.harness import (
     hub_relay_log,
     provisioned_network,
     registered,
+    status_package,
     wait_for,
 )
 from tests.interconnect.lgsp_client import LgspTestClient, multipart
 from tests.interconnect.test_edxml_security import hostile_packages, zip_bomb
-from tests.interconnect.test_relay_lifecycle import _status
 
 SYSTEM = "H60.TQ.001"              # an LGSP client system, ids as the guide's (H37.DN.001)
 ROOT = "000.00.20.H60"             # its agency: Sở Giáo dục và Đào tạo tỉnh Tuyên Quang
@@ -199,7 +199,7 @@ def test_a_package_from_rabbitmq_is_fetched_answered_and_acknowledged_over_lgsp(
 
     # The LGSP agency answers with a business status (messageType=status): it reaches the sender's registry.
     about = edxml.parse(data).header
-    reply = _status(net, H60_A, H60_A, about, "03", "Đã vào sổ văn bản đến số 12", 3)
+    reply = status_package(net, H60_A, H60_A, about, "03", "Đã vào sổ văn bản đến số 12", 3)
     reply["from"] = {"organ_id": ROOT, "organ_name": "Sở Giáo dục và Đào tạo tỉnh Tuyên Quang"}
     assert client.send_edoc(edxml.build_status(reply), message_type="status")[1]["errorCode"] == 0
     wait_for(lambda: registered(net, H60_A, first["document_id"], "status:03"), what="status 03 at the sender")

@@ -20,15 +20,17 @@ from tests.interconnect.conftest import H17_A, H60_A, directory_records, make_to
 from tests.interconnect.harness import (
     Network,
     add_system,
+    answer_03_to_06,
     attachment,
     edoc,
     provisioned_network,
     registered,
+    sender_view,
     status_codes,
+    status_package,
     wait_for,
 )
 from tests.interconnect.lgsp_client import LgspTestClient
-from tests.interconnect.test_relay_lifecycle import _status, _view
 
 SYSTEM = "H60.TQ.005"
 LG = "000.00.20.H60"          # Sở Giáo dục và Đào tạo: its document system is a client of Tuyên Quang's LGSP
@@ -102,17 +104,9 @@ def test_the_lgsp_installation_sends_and_gets_statuses_01_to_06(installations):
     (far,) = wait_for(lambda: registered(net, H17_A, package["document_id"]), what="the document in Đà Nẵng")
     assert [t["organ_id"] for t in far["package"]["trace"]][-3:] == ["hub.H60", "hub.national", "hub.H17"]
 
-    steps = [("03", "Đã tiếp nhận, vào sổ văn bản đến số 7"), ("04", "Đã phân công xử lý"), ("05", "Đang xử lý"),
-             ("06", "Đã hoàn thành xử lý")]
-    for second, (code, text) in enumerate(steps, start=1):
-        net.call(H60_A, "send_status", _status(net, H60_A, LG, got, code, text, second))
-    wait_for(lambda: [r for r in registered(net, LG, package["document_id"], "status")
-                      if r["package"]["from"]["organ_id"] == H60_A and r["package"]["status_code"] == "06"],
-             what="06 at the LGSP installation")
-    view = wait_for(lambda: (v := _view(net, LG, package["document_id"], H60_A)) and v[0] == "06" and v,
-                    what="the LGSP installation's view at 06")
-    assert sorted(view[1].split(",")) == ["01", "03", "04", "05", "06"]
-    wait_for(lambda: (v := _view(net, LG, package["document_id"], H17_A)) and v[0] == "01", what="01 from Đà Nẵng")
+    answer_03_to_06(net, H60_A, LG, got)
+    wait_for(lambda: (v := sender_view(net, LG, package["document_id"], H17_A)) and v[0] == "01",
+             what="01 from Đà Nẵng")
     # Every package fetched from the axis was acknowledged (updateStatus done), once each.
     wait_for(lambda: net.axis.received("status") == [], what="every status acknowledged")
     acks = wait_for(lambda: (a := _edge_rows(net, EdgeAxisAck)) and all(r.acked_at for r in a) and a,
@@ -127,7 +121,7 @@ def test_a_rabbitmq_installation_sends_to_the_lgsp_one_and_a_restart_loses_nothi
     (row,) = wait_for(lambda: registered(net, LG, package["document_id"]), what="the document over LGSP")
     assert net.read_blob(LG, row["package"]["attachments"][0]["sha256"])
     wait_for(lambda: status_codes(net, H60_A, package["document_id"]) == ["01"], what="01 from the LGSP installation")
-    net.call(LG, "send_status", _status(net, LG, H60_A, row["package"], "02", "Từ chối: gửi nhầm cơ quan", 9))
+    net.call(LG, "send_status", status_package(net, LG, H60_A, row["package"], "02", "Từ chối: gửi nhầm cơ quan", 9))
     wait_for(lambda: status_codes(net, H60_A, package["document_id"]) == ["01", "02"], what="02 at the sender")
 
     # The LGSP edge is killed; packages sent meanwhile wait on the axis, and arrive once after its restart.
@@ -199,7 +193,7 @@ def test_a_status_written_twice_is_sent_once(installations):
     package = edoc(net.topology, H60_A, [LG], 50, [])
     net.call(H60_A, "send_package", package)
     (row,) = wait_for(lambda: registered(net, LG, package["document_id"]), what="the document")
-    first = _status(net, LG, H60_A, row["package"], "03", "Đã vào sổ văn bản đến số 15", 1)
+    first = status_package(net, LG, H60_A, row["package"], "03", "Đã vào sổ văn bản đến số 15", 1)
     again = {**first, "message_id": f"{first['message_id']}|again", "timestamp": "2026-11-21T10:05:00+07:00"}
     net.call(LG, "send_status", first)
     net.call(LG, "send_status", again)

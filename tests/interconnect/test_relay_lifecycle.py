@@ -14,36 +14,19 @@ import zipfile
 from services.common.db import Database
 from services.common.settings import CommonSettings
 from services.interconnect import broker, edxml
-from services.interconnect.models import EdgeBase, EdgeRecipientStatus, HubBase
+from services.interconnect.models import HubBase
 from services.interconnect.relaylog import RelayLog
 from tests.interconnect.conftest import H17_A, H60_A, H60_B, MERGED
-from tests.interconnect.harness import Network, edoc, wait_for
+from tests.interconnect.harness import (
+    Network,
+    answer_03_to_06,
+    edoc,
+    sender_view,
+    status_codes,
+    status_package,
+    wait_for,
+)
 from tests.interconnect.test_relay import _attachment, _registered, _send_and_wait, _statuses, _submit_raw
-
-
-def _status(net: Network, sender: str, to: str, about: dict, code: str, description: str, second: int) -> dict:
-    return {
-        "kind": "status", "message_id": f"{about['document_id']}|{sender}|{code}",
-        "from": {"organ_id": sender, "organ_name": net.topology.agency(sender).name},
-        "to": {"organ_id": to},
-        "response_for": {"organ_id": about["from"]["organ_id"],
-                         "code": f"{about['code_number']}/{about['code_notation']}",
-                         "promulgation_date": about["promulgation_date"], "document_id": about["document_id"]},
-        "staff": {"department": "Văn thư", "name": "Trần Thị Mai", "mobile": "", "email": ""},
-        "status_code": code, "description": description,
-        "timestamp": f"2026-11-21T10:00:{second:02d}+07:00",
-    }
-
-
-def _view(net: Network, organ: str, document_id: str, recipient: str) -> tuple[str, str] | None:
-    """The sender edge's per-recipient view (status, history) of one document."""
-    db = Database("edge", organ, EdgeBase.metadata, CommonSettings(data_dir=net.data_dir))
-    try:
-        with db.session() as s:
-            row = s.get(EdgeRecipientStatus, (document_id, recipient))
-            return (row.status_code, row.history) if row is not None else None
-    finally:
-        db.dispose()
 
 
 def _relay_log(net: Network, code: str) -> list[dict]:
@@ -98,15 +81,8 @@ def test_zip_bomb_and_unlisted_attachment_get_status_02_with_the_reason_and_the_
 def test_status_round_trip_01_to_06_is_visible_at_the_sender(network):
     sent, got, _ = _send_and_wait(network, H60_A, H17_A, 31)
     wait_for(lambda: _statuses(network, H60_A, sent["document_id"]) == ["01"], what="01")
-    steps = [("03", "Đã tiếp nhận, vào sổ văn bản đến số 45"), ("04", "Đã phân công Phòng Nội vụ xử lý"),
-             ("05", "Đang xử lý"), ("06", "Đã hoàn thành xử lý")]
-    for second, (code, text) in enumerate(steps, start=1):
-        network.call(H17_A, "send_status", _status(network, H17_A, H60_A, got, code, text, second))
-    wait_for(lambda: sorted(_statuses(network, H60_A, sent["document_id"])) == ["01", "03", "04", "05", "06"],
-             what="01, 03, 04, 05, 06 at the sender")
-    view = wait_for(lambda: (v := _view(network, H60_A, sent["document_id"], H17_A)) and v[0] == "06" and v,
-                    what="the sender's view at 06")
-    assert sorted(view[1].split(",")) == ["01", "03", "04", "05", "06"]
+    answer_03_to_06(network, H17_A, H60_A, got)
+    assert status_codes(network, H60_A, sent["document_id"]) == ["01", "03", "04", "05", "06"]
 
 
 def test_revoke_update_replace_and_take_back_13_15_16_both_ways(network):
@@ -125,15 +101,16 @@ def test_revoke_update_replace_and_take_back_13_15_16_both_ways(network):
 
     # take-back: the sender asks (13, to the recipient); the recipient agrees for one (15), refuses the other (16)
     for n, about in enumerate((first_got, second_got)):
-        network.call(H60_A, "send_status", _status(network, H60_A, H17_A, about, "13", "Đề nghị lấy lại văn bản", n))
+        network.call(H60_A, "send_status",
+                     status_package(network, H60_A, H17_A, about, "13", "Đề nghị lấy lại văn bản", n))
     for about in (first, second):
         wait_for(lambda a=about: _statuses(network, H17_A, a["document_id"]) == ["13"], what="13 at the recipient")
-    network.call(H17_A, "send_status", _status(network, H17_A, H60_A, first_got, "15", "Đồng ý cho lấy lại", 10))
-    network.call(H17_A, "send_status", _status(network, H17_A, H60_A, second_got, "16", "Từ chối: đã xử lý", 11))
+    network.call(H17_A, "send_status", status_package(network, H17_A, H60_A, first_got, "15", "Đồng ý cho lấy lại", 10))
+    network.call(H17_A, "send_status", status_package(network, H17_A, H60_A, second_got, "16", "Từ chối: đã xử lý", 11))
     wait_for(lambda: "15" in _statuses(network, H60_A, first["document_id"]), what="15 at the sender")
     wait_for(lambda: "16" in _statuses(network, H60_A, second["document_id"]), what="16 at the sender")
-    assert wait_for(lambda: (v := _view(network, H60_A, first["document_id"], H17_A)) and v[0] == "15" and v)
-    assert wait_for(lambda: (v := _view(network, H60_A, second["document_id"], H17_A)) and v[0] == "16" and v)
+    assert wait_for(lambda: (v := sender_view(network, H60_A, first["document_id"], H17_A)) and v[0] == "15" and v)
+    assert wait_for(lambda: (v := sender_view(network, H60_A, second["document_id"], H17_A)) and v[0] == "16" and v)
 
 
 def test_a_recipient_replaced_by_its_successor_is_delivered_to_the_successor(network):

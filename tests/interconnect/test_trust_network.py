@@ -9,9 +9,9 @@ import pika
 
 from services.interconnect import broker, domain, edxml, ops_cli
 from tests.interconnect.conftest import H17_A, H60_A, H60_B
-from tests.interconnect.harness import edoc, wait_for
+from tests.interconnect.harness import edoc, status_package, wait_for
 from tests.interconnect.test_relay import _registered, _send_and_wait
-from tests.interconnect.test_relay_lifecycle import _dead, _status
+from tests.interconnect.test_relay_lifecycle import _dead
 
 
 class PoisonProperties(pika.BasicProperties):
@@ -98,18 +98,18 @@ def test_a_forged_readdressing_header_does_not_reroute(network):
 
 def test_a_status_about_a_document_never_sent_to_its_author_is_refused_and_answered(network):
     sent, got, _ = _send_and_wait(network, H60_A, H60_B, 71)  # sent to H60_B only
-    injected = _status(network, H17_A, H60_A, got, "06", "Đã hoàn thành", 1)
+    injected = status_package(network, H17_A, H60_A, got, "06", "Đã hoàn thành", 1)
     network.call(H17_A, "send_status", injected)
     refusal = wait_for(lambda: [r for r in _registered(network, H17_A, "status:02")
                                 if r["document_id"] == sent["document_id"]], what="02 back to the injector")
     assert refusal[0]["package"]["from"]["organ_id"] == H60_A
     assert "không phải nơi nhận" in refusal[0]["package"]["description"]
     # A take-back (13) from an agency that never sent the document is refused by its recipient the same way.
-    network.call(H17_A, "send_status", _status(network, H17_A, H60_B, got, "13", "Đề nghị lấy lại", 2))
+    network.call(H17_A, "send_status", status_package(network, H17_A, H60_B, got, "13", "Đề nghị lấy lại", 2))
     wait_for(lambda: [r for r in _registered(network, H17_A, "status:02")
                       if r["package"]["from"]["organ_id"] == H60_B], what="02 from the recipient")
     # The sender's registry never heard of either; the real recipient's statuses still count.
-    network.call(H60_B, "send_status", _status(network, H60_B, H60_A, got, "03", "Đã tiếp nhận", 3))
+    network.call(H60_B, "send_status", status_package(network, H60_B, H60_A, got, "03", "Đã tiếp nhận", 3))
     wait_for(lambda: "03" in [r["package"]["status_code"] for r in _registered(network, H60_A, "status")
                               if r["document_id"] == sent["document_id"]], what="03 from the recipient")
     senders = {r["package"]["from"]["organ_id"] for r in _registered(network, H60_A, "status")
