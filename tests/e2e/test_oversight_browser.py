@@ -22,26 +22,16 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from services.common.clock import now_vn
 from tests import screenshots
 from tests.deployment import demo_password
-from tests.e2e.helpers import csrf_of, signed_in, wait_for
+from tests.e2e.helpers import browser_home, csrf_of, signed_in, wait_for
 from tests.gateway.test_admin_deployment import _actor, _assign_task
 from tests.gateway.test_handling_flow import CLERK, LEADER, SPECIALIST, login, option_value, post, send_and_register
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(browser, base: str, deployment, username: str) -> Page:
-    page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN").new_page()
-    page.goto(f"{base}/dang-nhap")
-    page.get_by_label("Tên đăng nhập").fill(username)
-    page.get_by_label("Mật khẩu").fill(demo_password(deployment, username))
-    page.get_by_role("button", name="Đăng nhập").click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Xin chào")
-    return page
 
 
 def assigned_document(deployment, base: str, subject: str) -> tuple[str, httpx.Client]:
@@ -68,7 +58,7 @@ def test_leader_and_delegated_supervisor_act_on_assigned_work(deployment, browse
     shots = []
     new_deadline = now_vn().date() + timedelta(days=10)
 
-    leader = sign_in(browser, base, deployment, LEADER)
+    leader = browser_home(browser, base, LEADER, demo_password(deployment, LEADER))
     leader.goto(f"{base}/tien-do")
     leader.get_by_role("link", name="THDN").click()
     row = leader.get_by_role("row").filter(has_text=subject)
@@ -99,7 +89,7 @@ def test_leader_and_delegated_supervisor_act_on_assigned_work(deployment, browse
     leader.get_by_role("button", name="Ủy quyền", exact=True).click()
     expect(leader.get_by_role("status")).to_have_text("Đã ủy quyền.")
 
-    supervisor = sign_in(browser, base, deployment, CLERK)
+    supervisor = browser_home(browser, base, CLERK, demo_password(deployment, CLERK))
     supervisor.get_by_role("link", name="Ủy quyền").click()
     supervisor.get_by_role("link", name=re.compile("Xem tiến độ các đơn vị")).click()
     supervisor.get_by_role("link", name="THDN").click()
@@ -117,7 +107,7 @@ def test_leader_and_delegated_supervisor_act_on_assigned_work(deployment, browse
     assert "Đôn đốc xử lý văn bản" in reminders and subject in reminders
 
     # Over the REST API, the same Idempotency-Key chases once.
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', leader_http.get("/").text).group(1)
+    csrf = csrf_of(leader_http.get("/").text)
     for _ in range(2):
         r = leader_http.post(f"/api/v1/handling/{incoming}/chase", json={"note": "Nhắc qua API"},
                              headers={"x-csrf-token": csrf, "Idempotency-Key": f"chase-{incoming}"})
@@ -168,7 +158,7 @@ def test_leaver_data_download_single_move_and_handover_on_lock(deployment, brows
     user_id, username, name, password, (first, second) = newcomer_with_two_tasks(deployment, base)
     shots = []
 
-    leader = sign_in(browser, base, deployment, LEADER)
+    leader = browser_home(browser, base, LEADER, demo_password(deployment, LEADER))
     leader.goto(f"{base}/tien-do")
     leader.locator("#ban-giao select[name=nguoi]").select_option(label=name)
     leader.get_by_role("button", name="Xem công việc đang xử lý").click()
@@ -184,11 +174,7 @@ def test_leaver_data_download_single_move_and_handover_on_lock(deployment, brows
     shots.append(artifacts_dir / "ban-giao-01-lanh-dao.png")
     leader.screenshot(path=str(shots[-1]), full_page=True)
 
-    leaver = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN").new_page()
-    leaver.goto(f"{base}/dang-nhap")
-    leaver.get_by_label("Tên đăng nhập").fill(username)
-    leaver.get_by_label("Mật khẩu").fill(password)
-    leaver.get_by_role("button", name="Đăng nhập").click()
+    leaver = browser_home(browser, base, username, password)
     leaver.goto(f"{base}/tai-khoan")
     leaver.get_by_role("link", name="Dữ liệu đã xử lý của tôi").click()
     with leaver.expect_download() as download:
@@ -199,7 +185,7 @@ def test_leaver_data_download_single_move_and_handover_on_lock(deployment, brows
     assert [r[0] for r in index if r[2] == second] == ["Công việc"]  # still theirs; the first one moved away
     assert "du-lieu.json" in archive.namelist()
 
-    admin = sign_in(browser, base, deployment, ADMIN)
+    admin = browser_home(browser, base, ADMIN, demo_password(deployment, ADMIN))
     admin.goto(f"{base}/quan-tri/nguoi-dung/{user_id}")
     expect(admin.locator("#cong-viec")).to_contain_text("còn 1 việc đang xử lý")
     admin.get_by_role("button", name="Khóa tài khoản").click()
