@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from infra import procs
+from services.common.rabbit_admin import RabbitAdmin
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
@@ -19,6 +21,20 @@ if TYPE_CHECKING:
 # An installation process as `./congvan up` runs one: every service a clerk's and a leader's pages call.
 INSTALLATION_SERVICES = ("services.storage.service:StorageService,services.signing.service:SigningService,"
                          "services.registry.service:RegistryService,services.routing.service:RoutingService")
+
+
+@contextmanager
+def own_vhost(rabbit_admin: RabbitAdmin, stack_env: dict[str, str], prefix: str = "t") -> Iterator[str]:
+    """An empty vhost on the test broker (`<prefix>-<random>`), the admin allowed everywhere, deleted afterwards;
+    yields its AMQP URI."""
+    name = f"{prefix}-{secrets.token_hex(4)}"
+    rabbit_admin.add_vhost(name)
+    rabbit_admin.set_permissions(name, stack_env["RABBIT_ADMIN_USER"])
+    user, pw = stack_env["RABBIT_ADMIN_USER"], stack_env["RABBIT_ADMIN_PASSWORD"]
+    try:
+        yield f"amqp://{user}:{pw}@127.0.0.1:{stack_env['RABBIT_PORT']}/{name}"
+    finally:
+        rabbit_admin.delete_vhost(name)
 
 
 @contextmanager

@@ -15,6 +15,7 @@ import pytest
 
 from infra.testrun import make_test_stack
 from services.common.rabbit_admin import RabbitAdmin
+from tests.agency import own_vhost
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -49,12 +50,8 @@ def rabbit_admin(stack_env) -> Iterator[RabbitAdmin]:
 @pytest.fixture
 def fresh_vhost(rabbit_admin, stack_env) -> Iterator[str]:
     """An empty vhost for one test, with the admin allowed everywhere; its AMQP URI is returned."""
-    name = f"t-{secrets.token_hex(4)}"
-    rabbit_admin.add_vhost(name)
-    rabbit_admin.set_permissions(name, stack_env["RABBIT_ADMIN_USER"])
-    user, pw = stack_env["RABBIT_ADMIN_USER"], stack_env["RABBIT_ADMIN_PASSWORD"]
-    yield f"amqp://{user}:{pw}@127.0.0.1:{stack_env['RABBIT_PORT']}/{name}"
-    rabbit_admin.delete_vhost(name)
+    with own_vhost(rabbit_admin, stack_env) as uri:
+        yield uri
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ shared by the reporting tests (service, files, gateway screens)."""
 from __future__ import annotations
 
 import os
-import secrets
 from datetime import timedelta
 
 import pytest
@@ -14,7 +13,7 @@ from services.common.actor import Actor, Role, system_actor
 from services.common.clock import now_utc, vn_date
 from services.common.rpc_client import ServiceClient
 from services.registry.numbering import numbering_year
-from tests.agency import running_agency_process
+from tests.agency import own_vhost, running_agency_process
 
 AGENCY = "000.00.00.H60"
 OTHER = "000.00.00.H17"
@@ -45,12 +44,8 @@ def paper(n: int, subject: str) -> dict:
 @pytest.fixture(scope="package")
 def module_vhost(rabbit_admin, stack_env):
     """A vhost of its own for the package's agency process (the data is made once, read by every test)."""
-    name = f"t-reporting-{secrets.token_hex(4)}"
-    rabbit_admin.add_vhost(name)
-    rabbit_admin.set_permissions(name, stack_env["RABBIT_ADMIN_USER"])
-    user, pw = stack_env["RABBIT_ADMIN_USER"], stack_env["RABBIT_ADMIN_PASSWORD"]
-    yield f"amqp://{user}:{pw}@127.0.0.1:{stack_env['RABBIT_PORT']}/{name}"
-    rabbit_admin.delete_vhost(name)
+    with own_vhost(rabbit_admin, stack_env, "t-reporting") as uri:
+        yield uri
 
 
 @pytest.fixture(scope="package")
