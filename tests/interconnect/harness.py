@@ -286,6 +286,17 @@ def registered(net: Network, organ: str, document_id: str | None = None, kind: s
             if r["kind"].startswith(kind) and document_id in (None, r["document_id"])]
 
 
+def reject_until_dead(channel: Any, creds: broker.Credentials, tries: int = 10) -> None:
+    """Rejects (requeued) what a hub's relay queue holds, on `channel` of the hub's vhost, as a hub that keeps
+    failing would, until the queue is empty: each rejected delivery counts, and the delivery limit (3 here) sends
+    the messages to `dead`."""
+    for _ in range(tries):
+        method, _props, _body = channel.basic_get(creds.queue(broker.RELAY_QUEUE))
+        if method is None:
+            return
+        channel.basic_nack(method.delivery_tag, requeue=True)
+
+
 def status_codes(net: Network, organ: str, document_id: str) -> list[str]:
     """The status codes `organ` registered about a document, sorted."""
     return sorted(r["package"]["status_code"] for r in registered(net, organ, document_id, "status"))

@@ -10,6 +10,7 @@ import pytest
 
 from services.interconnect import broker, domain, ops_cli
 from tests.interconnect.conftest import G22, H17_A, H60_A, H60_B
+from tests.interconnect.harness import reject_until_dead
 
 
 def test_provision_creates_layout_and_is_idempotent(provisioned, rabbit_admin):
@@ -84,11 +85,7 @@ def test_a_message_failing_too_often_is_dead_lettered(provisioned):
         ch = conn.channel()
         ch.confirm_delivery()
         broker.publish(ch, broker.SUBMIT, "", b"<poison/>", user_id=user, message_id="poison")
-        for _ in range(10):  # each rejected delivery counts; the limit (3) sends it to `dead`
-            method, _props, _body = ch.basic_get(creds.queue(broker.RELAY_QUEUE))
-            if method is None:
-                break
-            ch.basic_nack(method.delivery_tag, requeue=True)
+        reject_until_dead(ch, creds)
         method, props, body = ch.basic_get(creds.queue(broker.DEAD_QUEUE))
         assert body == b"<poison/>" and props.message_id == "poison"
         assert method is not None and ch.basic_get(creds.queue(broker.RELAY_QUEUE))[0] is None

@@ -10,6 +10,7 @@ import typer
 from typer.testing import CliRunner
 
 from services.interconnect import broker, ops_cli
+from tests.interconnect.harness import reject_until_dead
 
 
 def _app() -> typer.Typer:
@@ -26,11 +27,7 @@ def test_dlq_list_defaults_to_the_demo_run_dir(provisioned, monkeypatch):
         ch = conn.channel()
         ch.confirm_delivery()
         broker.publish(ch, broker.SUBMIT, "", b"<poison/>", user_id=user, message_id="dlq-default")
-        for _ in range(10):  # each rejected delivery counts; the limit (3) sends it to `dead`
-            method, _props, _body = ch.basic_get(creds.queue(broker.RELAY_QUEUE))
-            if method is None:
-                break
-            ch.basic_nack(method.delivery_tag, requeue=True)
+        reject_until_dead(ch, creds)
     finally:
         conn.close()
     monkeypatch.delenv("CONGVAN_RUN_DIR", raising=False)

@@ -9,7 +9,7 @@ import pika
 
 from services.interconnect import broker, domain, edxml, ops_cli
 from tests.interconnect.conftest import H17_A, H60_A, H60_B
-from tests.interconnect.harness import edoc, status_package, wait_for
+from tests.interconnect.harness import edoc, reject_until_dead, status_package, wait_for
 from tests.interconnect.test_relay import _registered, _send_and_wait
 from tests.interconnect.test_relay_lifecycle import _dead
 
@@ -54,13 +54,8 @@ def test_dlq_list_and_redrive_survive_a_poison_header_and_never_keep_the_submitt
     _publish(topology, creds, H60_A, body, "poison", poison=True)
     hub = broker.hub_user(topology, "H60")
     conn = pika.BlockingConnection(creds.params(hub, broker.hub_vhost(topology, "H60")))
-    try:  # as a hub that keeps failing would: each rejected delivery counts; the limit (3) sends both to `dead`
-        ch = conn.channel()
-        for _ in range(12):
-            method, _props, _body = ch.basic_get(creds.queue(broker.RELAY_QUEUE))
-            if method is None:
-                break
-            ch.basic_nack(method.delivery_tag, requeue=True)
+    try:
+        reject_until_dead(conn.channel(), creds, tries=12)
     finally:
         conn.close()
     rows = {r["message_id"]: r for r in ops_cli.dead_letters(topology, creds, "H60")}
