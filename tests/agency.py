@@ -16,11 +16,27 @@ from infra import procs
 from services.common.rabbit_admin import RabbitAdmin
 
 if TYPE_CHECKING:
+    from kombu import Connection, Queue
+
     from gateway.app import Gateway
 
 # An installation process as `./congvan up` runs one: every service a clerk's and a leader's pages call.
 INSTALLATION_SERVICES = ("services.storage.service:StorageService,services.signing.service:SigningService,"
                          "services.registry.service:RegistryService,services.routing.service:RoutingService")
+
+
+def consumed(conn: Connection, queue: Queue, count: int, timeout: float = 10.0) -> list[dict]:
+    """The bodies of the next `count` JSON messages on `queue` (each acknowledged); `timeout` bounds each wait."""
+    got: list[dict] = []
+
+    def on_message(body, message):
+        got.append(body)
+        message.ack()
+
+    with conn.Consumer(queue, callbacks=[on_message], accept=["json"]):
+        while len(got) < count:
+            conn.drain_events(timeout=timeout)
+    return got
 
 
 @contextmanager

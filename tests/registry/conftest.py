@@ -6,6 +6,7 @@ import hashlib
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import MetaData
 
 from services.common.actor import Actor, Role, system_actor
 from services.common.db import Database
@@ -19,14 +20,20 @@ AGENCY = "000.00.00.H60"
 OTHER = "000.00.00.H17"
 
 
-def make_registry_db(kind: str, tmp_path, request, agency: str = AGENCY) -> Database:
+def make_db(kind: str, tmp_path, request, name: str, agency: str, metadata: MetaData) -> Database:
+    """The database `name` of `agency` with the tables of `metadata`: on SQLite in `tmp_path`, or on a fresh
+    PostgreSQL database (`kind` "postgres")."""
     if kind == "postgres":
         settings = CommonSettings(agency_id=agency, database_url=request.getfixturevalue("pg_url"))
     else:
         settings = CommonSettings(agency_id=agency, data_dir=tmp_path)
-    db = Database("registry", agency, Base.metadata, settings)
+    db = Database(name, agency, metadata, settings)
     db.create_all()
     return db
+
+
+def make_registry_db(kind: str, tmp_path, request, agency: str = AGENCY) -> Database:
+    return make_db(kind, tmp_path, request, "registry", agency, Base.metadata)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

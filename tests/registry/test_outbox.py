@@ -9,19 +9,13 @@ from sqlalchemy import MetaData, select
 
 from services.common.db import Database
 from services.common.outbox import enqueue, make_outbox_table, pending_count, relay_all, relay_pending
-from services.common.settings import CommonSettings
+from tests.registry.conftest import make_db
 
 
 def _db(kind: str, tmp_path, request) -> Database:
     metadata = MetaData()
     make_outbox_table(metadata)
-    if kind == "postgres":
-        settings = CommonSettings(agency_id="000.00.00.T01", database_url=request.getfixturevalue("pg_url"))
-    else:
-        settings = CommonSettings(agency_id="000.00.00.T01", data_dir=tmp_path)
-    db = Database("outboxtest", settings.agency_id, metadata, settings)
-    db.create_all()
-    return db
+    return make_db(kind, tmp_path, request, "outboxtest", "000.00.00.T01", metadata)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -11,6 +11,7 @@ from sqlalchemy import MetaData
 
 from services.common.outbox import OutboxRelay, enqueue, make_outbox_table, pending_count
 from services.common.rpc import DatabaseProvider
+from tests.agency import consumed
 
 pytestmark = pytest.mark.eventlet
 
@@ -32,19 +33,6 @@ class OutboxDemo:
         return mid
 
 
-def _read(conn: Connection, queue: Queue, count: int, timeout: float = 10.0) -> list[dict]:
-    got: list[dict] = []
-
-    def on_message(body, message):
-        got.append(body)
-        message.ack()
-
-    with conn.Consumer(queue, callbacks=[on_message], accept=["json"]):
-        while len(got) < count:
-            conn.drain_events(timeout=timeout)
-    return got
-
-
 AGENCY = "000.00.00.T02"
 CLERK = {"user_id": "u1", "username": "thuvt.vp", "agency_id": AGENCY, "roles": ["clerk"]}
 
@@ -63,7 +51,7 @@ def test_relay_dispatches_committed_events_only(fresh_vhost, tmp_path):
                 with pytest.raises(ValueError):
                     change(2, fail=True)
                 third = change(3)
-            bodies = _read(conn, queue, 2)
+            bodies = consumed(conn, queue, 2)
             assert [b["message_id"] for b in bodies] == [first, third]
             assert [b["n"] for b in bodies] == [1, 3]
             assert {b["agency_id"] for b in bodies} == {AGENCY}  # events name their agency

@@ -22,6 +22,7 @@ from services.common.rpc_client import ServiceClient
 from services.routing.app import SigningUnavailable
 from services.routing.service import RoutingService
 from services.storage.blobs import LocalBlobStore
+from tests.agency import consumed
 from tests.routing.conftest import AGENCY, People, registered_event
 
 pytestmark = [
@@ -46,19 +47,6 @@ class StubSigning:
         StubSigning.calls.append((self.actor.required().user_id, signer_user_id))
         store = LocalBlobStore(Path(self.config["DATA_DIR"]) / agency_slug(AGENCY) / "blobs")
         return {"sha256": store.put_bytes(store.read(pdf_sha256) + b"\n%signed").sha256}
-
-
-def _read(conn: Connection, queue: Queue, count: int) -> list[dict]:
-    got: list[dict] = []
-
-    def on_message(body, message):
-        got.append(body)
-        message.ack()
-
-    with conn.Consumer(queue, callbacks=[on_message], accept=["json"]):
-        while len(got) < count:
-            conn.drain_events(timeout=20)
-    return got
 
 
 def test_routing_service_over_nameko(fresh_vhost, pg_url, tmp_path):
@@ -97,7 +85,7 @@ def test_routing_service_over_nameko(fresh_vhost, pg_url, tmp_path):
                  {"user_id": people.spec_kt.user_id}, None, None, "2026-12-31")
             done = call(people.spec_kt, "keep_for_reference", "IN-1", "Lưu tham khảo")
             assert done["status"] == "done"
-            sent = _read(conn, statuses, 3)
+            sent = consumed(conn, statuses, 3, timeout=20)
             assert [s["status_code"] for s in sent] == ["04", "05", "06"]
             assert len({s["message_id"] for s in sent}) == 3
             assert all(s["to"] == {"organ_id": "000.00.00.H60"} for s in sent)
@@ -117,7 +105,7 @@ def test_routing_service_over_nameko(fresh_vhost, pg_url, tmp_path):
             result = call(people.leader, "approve_draft", draft["draft_id"], "Đồng ý")
             assert result["status"] == "signed"
             assert StubSigning.calls == [(people.leader.user_id, people.leader.user_id)]  # actor propagated
-            [event] = _read(conn, signed, 1)
+            [event] = consumed(conn, signed, 1, timeout=20)
             assert event["draft_id"] == draft["draft_id"] and event["pdf_sha256"] == result["signed_sha256"]
             assert store.exists(event["pdf_sha256"])
     finally:
