@@ -38,6 +38,8 @@ NOTICES = {
                         "hãy bàn giao cho người khác.",
     "da-luu-cau-hinh": "Đã lưu cấu hình.", "da-luu-quy-dinh": "Đã lưu quy định áp dụng của cơ quan.",
     "da-dong-bo": "Đã đồng bộ danh sách cán bộ và đơn vị sang dịch vụ điều hành.",
+    "da-thu-hoi-ma": "Đã thu hồi mã truy cập API; hệ thống dùng mã này không truy cập được nữa.",
+    "ma-da-thu-hoi": "Mã truy cập API này đã được thu hồi từ trước; không có gì thay đổi.",
 }
 __all__ = ["config_changes", "parse_days", "parse_periods", "staff_entry"]  # staff_entry: gateway/people.py
 
@@ -166,6 +168,8 @@ def _user_page(request: Request, g: Gateway, v: Viewer, user: User, error: str |
                   directory_account=g.accounts.is_directory_account(user.id),
                   units=_units(g, v.user.agency_id), roles=STAFF_ROLES, error=error, issued=issued, warning=warning,
                   events=g.accounts.admin_events(v.user.agency_id, user.id), open_work=open_work(g, v, user.id),
+                  tokens=people.api_tokens(g, v, user.id),
+                  admins={u.id: u.full_name for u in g.accounts.list_users(v.user.agency_id)},
                   logins=g.accounts.login_events(user.username), notices=NOTICES, section="users")
 
 
@@ -250,6 +254,13 @@ def _install_people(app: FastAPI) -> None:
     @app.post("/quan-tri/nguoi-dung/{user_id}/mo-khoa", include_in_schema=False)
     def unlock_user(request: Request, user_id: str, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
         return _set_locked(request, user_id, False, v, g)
+
+    @app.post("/quan-tri/nguoi-dung/{user_id}/ma-truy-cap/{token_id}/thu-hoi", include_in_schema=False)
+    def revoke_token(user_id: str, token_id: str, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
+        # another agency's account, or a token of another account: 404, as every admin route
+        revoked = people.revoke_api_token(g, v, user_id, token_id)
+        notice = "da-thu-hoi-ma" if revoked["changed"] else "ma-da-thu-hoi"
+        return RedirectResponse(f"/quan-tri/nguoi-dung/{user_id}?tb={notice}", status_code=303)
 
     @app.post("/quan-tri/nguoi-dung/{user_id}/dat-lai-mat-khau", include_in_schema=False)
     def reset_password(request: Request, user_id: str, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):

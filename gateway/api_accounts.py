@@ -2,8 +2,8 @@
 password under the same policy (gateway/accounts.py `check_password`, through `Accounts.change_password`, the
 function the form calls), list and revoke one's own API tokens (`Accounts.list_api_tokens`, `revoke_api_token`).
 
-Nobody sees or revokes another person's tokens, on the screens or here: an administrator ends a person's tokens by
-locking the account (POST /users/{id}/lock), which ends every session and token at once.
+Nobody else sees or revokes a person's tokens here; the agency's administrator does, on the person's admin page and
+at /users/{id}/tokens (gateway/api_admin.py), or ends all of them by locking the account (POST /users/{id}/lock).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """REST API of the administrator's screens (/quan-tri): the agency's accounts (create, change, roles, lock and
-unlock, reset the password), its units and its configuration (working calendar, deadlines, review chains,
-signing delegation, the sending policy). Each route calls the function its form calls (gateway/people.py), so the
-rules, the admin events and the push to routing are the same; the administrator's own agency only (another
-agency's account is 404, like a missing one). The agency's rules are at /agency-rules (gateway/rules.py).
+unlock, reset the password, see and revoke their API tokens), its units and its configuration (working calendar,
+deadlines, review chains, signing delegation, the sending policy). Each route calls the function its form calls
+(gateway/people.py), so the rules, the admin events and the push to routing are the same; the administrator's own
+agency only (another agency's account is 404, like a missing one). The agency's rules are at /agency-rules
+(gateway/rules.py).
 
 Routes whose answer carries a temporary password (create, reset) take no Idempotency-Key: the gateway would keep
 that answer for a day. Creating again the same person answers 409 `username_taken` with a free name instead.
@@ -21,8 +22,10 @@ from gateway import people, rules
 from gateway.accounts import STAFF_ROLES
 from gateway.admin import admin_post, admin_viewer, parse_days, parse_periods, register_post
 from gateway.api import COMMON_ERRORS, DOC_ID, NOT_FOUND, _problem, bearer
+from gateway.api_accounts import TokenInfo, TokenRevoked
 from gateway.api_handling import STEP_ERRORS, operation_name
 from gateway.app import Gateway, Viewer, gw
+from gateway.auth import TOKEN_ID_LENGTH
 from gateway.idempotency import KEY, once
 from gateway.models import User
 from services.common.clock import to_vn
@@ -31,6 +34,9 @@ from services.common.errors import Conflict
 router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Security(bearer)],
                    generate_unique_id_function=operation_name, tags=["Quản trị"])
 UserId = Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="Mã người dùng trong cơ quan (GET /users)")
+AdminTokenId = Path(pattern=rf"^[0-9a-f]{{{TOKEN_ID_LENGTH}}}$",
+                    description="Mã công khai của mã truy cập (GET /users/{user_id}/tokens)",
+                    examples=["3f9c0a1b2c3d4e5f"])
 UnitCode = Path(pattern=r"^[a-z0-9]{1,32}$", description="Mã đơn vị: chữ thường không dấu và chữ số (ví dụ vptq)")
 # PostgreSQL refuses NUL in text: such a value is refused as invalid rather than reaching the database.
 Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
@@ -258,6 +264,27 @@ def user_password_reset(user_id: str = UserId, v: Viewer = Depends(admin_post),
                         g: Gateway = Depends(gw)) -> dict[str, Any]:
     user, password = people.reset_password(g, v, user_id)
     return {"account": _account(g, user), "password": password, "warning": None}
+
+
+@router.get("/users/{user_id}/tokens", response_model=list[TokenInfo], responses=NOT_FOUND,
+            summary="Mã truy cập API của một tài khoản",
+            description="Quản trị. Mới nhất trước (giờ Việt Nam); chỉ thông tin của mã, không bao giờ có mã bí mật.")
+def user_tokens(user_id: str = UserId, v: Viewer = Depends(admin_viewer),
+                g: Gateway = Depends(gw)) -> list[dict[str, Any]]:
+    return [{**t, "created_at": t["created_at"] and to_vn(t["created_at"]),
+             "last_used_at": t["last_used_at"] and to_vn(t["last_used_at"])}
+            for t in people.api_tokens(g, v, user_id)]
+
+
+@router.post("/users/{user_id}/tokens/{token_id}/revoke", response_model=TokenRevoked, responses=NOT_FOUND,
+             summary="Thu hồi một mã truy cập API của tài khoản",
+             description="Quản trị. Từ đó mã bị từ chối (401) ngay; tài khoản vẫn hoạt động. Ghi vào lịch sử quản "
+                         "trị của tài khoản. Gọi lại: không đổi gì. Mã của tài khoản khác, tài khoản của cơ quan "
+                         "khác: 404.")
+def user_token_revoke(response: Response, user_id: str = UserId, token_id: str = AdminTokenId, key: str | None = KEY,
+                      v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return once(g, v, key, response, f"user_token_revoke:{user_id}:{token_id}", None,
+                lambda: people.revoke_api_token(g, v, user_id, token_id))
 
 
 @router.post("/users/sync", response_model=Synced, summary="Đồng bộ lại mọi tài khoản, đơn vị sang dịch vụ điều hành",

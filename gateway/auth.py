@@ -431,7 +431,9 @@ class Accounts:
                      "last_used_at": _aware(used), "revoked": bool(t.revoked)} for t, used in rows]
 
     def revoke_api_token(self, user_id: str, token_id: str) -> dict:
-        """Revoke one of the user's own tokens (idempotent); from then on it gets 401 on /api/v1."""
+        """Revoke one of this user's tokens (idempotent); from then on it gets 401 on /api/v1, on every worker at
+        once (`token_user` reads the row at each call). Only by the pair (user, token id): the token id alone never
+        reaches another person's token."""
         if not re.fullmatch(rf"[0-9a-f]{{{TOKEN_ID_LENGTH}}}", token_id or ""):
             raise NotFound("Không tìm thấy mã truy cập.", token_id=str(token_id)[:40])
         with self.db.session() as s:
@@ -439,8 +441,10 @@ class Accounts:
                                                    ApiToken.id_hash.startswith(token_id))).scalars().first()
             if row is None:  # another person's token is "not found" too: ids reveal nothing
                 raise NotFound("Không tìm thấy mã truy cập.", token_id=token_id)
+            changed = not row.revoked
             row.revoked = True
-            return {"id": token_id, "label": row.label, "revoked": True}
+            # `changed`: False when it was revoked already (the answers leave it out; the admin event needs it)
+            return {"id": token_id, "label": row.label, "revoked": True, "changed": changed}
 
 
 def _agency_disabled(s, agency_id: str) -> bool:

@@ -202,3 +202,23 @@ def configure(g: Gateway, v: Viewer, changes: dict[str, Any], allow_unsigned_sen
         g.backends.call(v.actor, "registry", "set_send_policy", allow_unsigned_send)
     keys = sorted(changes) + (["allow_unsigned_send"] if allow_unsigned_send is not None else [])
     g.accounts.record_admin_event(v.user, None, "configure", keys=keys)
+
+
+def api_tokens(g: Gateway, v: Viewer, user_id: str) -> list[dict[str, Any]]:
+    """The API tokens of one account of the agency, newest first: metadata only, never the secret."""
+    v.actor.require(Role.ADMIN)
+    g.accounts.user_in_agency(v.user.agency_id, user_id)
+    return g.accounts.list_api_tokens(user_id)
+
+
+def revoke_api_token(g: Gateway, v: Viewer, user_id: str, token_id: str) -> dict[str, Any]:
+    """Revoke a token of one account of the agency (a lost phone, a retired portal, a leaver's scripts): from then
+    on it gets 401. A token of another account is "not found", as is another agency's account. Revoking a token
+    that is revoked already changes nothing and records nothing; `changed` says which it was."""
+    v.actor.require(Role.ADMIN)
+    person = g.accounts.user_in_agency(v.user.agency_id, user_id)
+    revoked = g.accounts.revoke_api_token(person.id, token_id)
+    if revoked["changed"]:
+        g.accounts.record_admin_event(v.user, person.id, "revoke_token", token_id=revoked["id"],
+                                      label=revoked["label"], username=person.username, admin_username=v.user.username)
+    return revoked
