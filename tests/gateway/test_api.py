@@ -30,11 +30,11 @@ def csrf_token_of(client: httpx.Client) -> str:
     return csrf_of(client.get("/doi-mat-khau").text)
 
 
-def token_for(dep, username: str) -> httpx.Client:
+def token_for(dep, username: str, label: str = "kiểm thử") -> httpx.Client:
     """An API client holding a bearer token (and no cookie) for the demo user."""
     web = session_for(dep, username)
     try:
-        r = web.post("/api/v1/tokens", json={"label": "kiểm thử"}, headers={"x-csrf-token": csrf_token_of(web)})
+        r = web.post("/api/v1/tokens", json={"label": label}, headers={"x-csrf-token": csrf_token_of(web)})
         assert r.status_code == 201, r.text
         token = r.json()["token"]
     finally:

@@ -11,11 +11,13 @@ from contextlib import closing
 import httpx
 import pytest
 
+from tests.deployment import demo_password
 from tests.e2e.helpers import signed_in
 from tests.gateway.test_api import base_url, csrf_token_of, token_for
 from tests.gateway.test_api_writes import key, ok, refused
 
 H60_ADMIN, H17_ADMIN, H60_SPECIALIST, H60_CLERK = "manhhd.vptq", "ngocvt.vpdn", "trangdt.thtq", "hoalt.vptq"
+H60_COLLEAGUE, H17_SPECIALIST = "tuanpm.thtq", "phuchv.thdn"
 
 
 def own_token(dep, username: str, temporary: str) -> httpx.Client:
@@ -196,3 +198,60 @@ def test_registers_closed_and_staff_resynchronised_by_the_admin(admins):
     refused(specialist.post("/api/v1/users/sync"), 403)
     synced = ok(admin.post("/api/v1/users/sync"))
     assert synced["warning"] is None and synced["accounts"] == len(ok(admin.get("/api/v1/users")))
+
+
+def test_an_accounts_tokens_seen_and_revoked_by_the_agencys_admin_only(deployment, admins):
+    """A lost phone: the administrator lists the person's tokens (never a secret) and revokes that one; it gets 401
+    at once, the person's other token goes on. The pair (account, token id) of the admin's own agency only."""
+    admin, other, _specialist = admins
+    label = f"điện thoại {secrets.token_hex(3)}"
+    with closing(token_for(deployment, H60_SPECIALIST, label)) as phone, \
+            closing(token_for(deployment, H60_SPECIALIST, f"báo cáo {secrets.token_hex(3)}")) as kept, \
+            closing(token_for(deployment, H60_CLERK)) as clerk, \
+            closing(token_for(deployment, H60_COLLEAGUE)) as colleague, \
+            closing(token_for(deployment, H17_SPECIALIST)) as foreign:
+        owner_id = ok(phone.get("/api/v1/me"))["user_id"]
+        colleague_id = ok(colleague.get("/api/v1/me"))["user_id"]
+        foreign_id = ok(foreign.get("/api/v1/me"))["user_id"]
+        secret = phone.headers["authorization"].removeprefix("Bearer ")
+        listed = ok(admin.get(f"/api/v1/users/{owner_id}/tokens"))
+        assert secret not in str(listed) and all(set(t) == {"id", "label", "created_at", "last_used_at", "revoked"}
+                                                  for t in listed)
+        token = next(t for t in listed if t["label"] == label)
+        assert not token["revoked"] and token["last_used_at"] is not None  # used for /me above
+        colleague_token = ok(colleague.get("/api/v1/tokens"))[0]["id"]
+        foreign_token = ok(foreign.get("/api/v1/tokens"))[0]["id"]
+        revoke = f"/api/v1/users/{owner_id}/tokens/{token['id']}/revoke"
+
+        for wrong_role in (clerk, colleague, phone):  # the owner too: their own route is /api/v1/tokens
+            refused(wrong_role.get(f"/api/v1/users/{owner_id}/tokens"), 403)
+            refused(wrong_role.post(revoke), 403)
+        refused(other.get(f"/api/v1/users/{owner_id}/tokens"), 404)  # another agency's administrator
+        refused(other.post(revoke), 404)
+        refused(other.post(f"/api/v1/users/{foreign_id}/tokens/{token['id']}/revoke"), 404)
+        refused(admin.get(f"/api/v1/users/{foreign_id}/tokens"), 404)  # another agency's account
+        refused(admin.post(f"/api/v1/users/{foreign_id}/tokens/{foreign_token}/revoke"), 404)
+        refused(admin.post(f"/api/v1/users/{owner_id}/tokens/{foreign_token}/revoke"), 404)
+        refused(admin.post(f"/api/v1/users/{colleague_id}/tokens/{token['id']}/revoke"), 404)  # not theirs
+        refused(admin.post(f"/api/v1/users/{owner_id}/tokens/{colleague_token}/revoke"), 404)
+        refused(admin.post(f"/api/v1/users/{owner_id}/tokens/0000000000000000/revoke"), 404)
+        refused(admin.post(f"/api/v1/users/{owner_id}/tokens/not-a-token/revoke"), 422)
+        for client in (phone, colleague, foreign):  # the refusals above changed nothing
+            assert client.get("/api/v1/me").status_code == 200
+
+        once = key()
+        revoked = ok(admin.post(revoke, headers=once))
+        assert revoked == {"id": token["id"], "label": label, "revoked": True}
+        refused(phone.get("/api/v1/me"), 401)
+        replayed = admin.post(revoke, headers=once)
+        assert replayed.json() == revoked and replayed.headers["idempotency-replayed"] == "true"
+        assert ok(admin.post(revoke)) == revoked  # again: unchanged
+        assert next(t for t in ok(admin.get(f"/api/v1/users/{owner_id}/tokens")) if t["id"] == token["id"])["revoked"]
+        assert kept.get("/api/v1/me").status_code == 200  # the account and its other token go on
+        assert next(t for t in ok(kept.get("/api/v1/tokens")) if t["id"] == token["id"])["revoked"]  # theirs too
+
+    # the account's admin history names the revocation once, with the label and the administrator
+    admin_name = ok(admin.get("/api/v1/me"))["full_name"]
+    with closing(signed_in(base_url(deployment), H60_ADMIN, demo_password(deployment, H60_ADMIN))) as web:
+        history = web.get(f"/quan-tri/nguoi-dung/{owner_id}").text
+    assert history.count(f"Thu hồi mã truy cập API “{label}” · {admin_name}") == 1

@@ -158,3 +158,33 @@ def test_the_default_is_as_many_workers_as_cores():
 
     assert default_workers() == len(os.sched_getaffinity(0))
     assert GatewaySettings(_env_file=None, gateway_workers=0).gateway_workers == 0  # 0: the cores
+
+
+def test_a_token_revoked_by_the_administrator_on_one_worker_is_refused_on_the_other(two_workers, pg_url, tmp_path):
+    """Tokens are checked against the database at every call (no worker keeps a copy): the administrator revokes a
+    person's token through one worker and the next call with it is refused on both."""
+    port, _metrics_port = two_workers
+    database = open_database(GatewaySettings(data_dir=tmp_path, database_url=pg_url))
+    try:
+        accounts = Accounts(database)
+        admin = accounts.create_user(username="manhhd.vp", full_name="Hoàng Đức Mạnh", agency_id=AGENCY,
+                                     roles=["admin"], password=PASSWORD, unit="VP", must_change_password=False)
+        owner_id = accounts.by_username(USERNAME).id
+        lost = {"Authorization": f"Bearer {accounts.issue_api_token(owner_id, 'điện thoại bị mất')}"}
+        as_admin = {"Authorization": f"Bearer {accounts.issue_api_token(admin.id, 'quản trị')}"}
+        token_id = accounts.list_api_tokens(owner_id)[0]["id"]
+    finally:
+        database.dispose()
+    by_worker = connections_by_worker(port)
+    first, second = by_worker.values()
+    try:
+        for conn in (first, second):
+            assert call(conn, "GET", "/api/v1/me", headers=lost).status == 200
+        revoked = call(first, "POST", f"/api/v1/users/{owner_id}/tokens/{token_id}/revoke", headers=as_admin)
+        assert revoked.status == 200, revoked.text
+        for conn in (second, first):
+            refused = call(conn, "GET", "/api/v1/me", headers=lost)
+            assert refused.status == 401 and "đã bị thu hồi" in refused.text
+    finally:
+        for conn in by_worker.values():
+            conn.close()
