@@ -70,7 +70,12 @@ class Foreign:
     draft_id: int
     notice_id: int
     dossier_id: str
+    token: str  # an API token of H17's clerk, whose public id fills every {token_id}
     usernames: list[str] = field(default_factory=list)
+
+    @property
+    def token_id(self) -> str:
+        return hashlib.sha256(self.token.encode()).hexdigest()[:16]  # as GET /api/v1/tokens shows it
 
     def leaked(self, body: str) -> list[str]:
         return [s for s in (self.marker, *self.usernames) if s in body]
@@ -109,11 +114,12 @@ def foreign(deployment) -> Foreign:
         task = client.call("routing", "create_task", leader, f"Công việc {marker}")
         draft = client.call("routing", "create_draft", specialist, f"Dự thảo {marker}", sha)
         notice = client.call("routing", "publish_notice", leader, f"Thông báo {marker}")
+    token = b_api.headers["authorization"].removeprefix("Bearer ")
     for c in (b_clerk, h60, b_api):
         c.close()
     return Foreign(marker=marker, doc_id=sent["id"], incoming_id=incoming["id"], sha256=sha, user_ids=users,
                    register_id=register_id, task_id=task["task_id"], draft_id=draft["draft_id"],
-                   notice_id=notice.get("notice_id") or notice.get("id"), dossier_id=dossier["id"],
+                   notice_id=notice.get("notice_id") or notice.get("id"), dossier_id=dossier["id"], token=token,
                    usernames=list(B_PEOPLE.values()))
 
 
@@ -167,6 +173,8 @@ def foreign_value(name: str, annotation: Any, f: Foreign) -> Any:
         return typing.get_args(annotation)[0]
     if "dossier" in name:
         return f.dossier_id
+    if "token" in name:
+        return f.token_id
     if _is_int(annotation):
         if "notification" in name:
             # Reminders are numbered per agency and made by every test on this deployment: any small number may be
@@ -328,6 +336,8 @@ def test_every_route_refuses_another_agencys_ids_for_every_role(deployment, rout
 
 
 def _assert_foreign_unchanged(dep, f: Foreign) -> None:
+    with httpx.Client(base_url=base_url(dep), timeout=60, headers={"authorization": f"Bearer {f.token}"}) as kept:
+        assert kept.get("/api/v1/me").status_code == 200  # H17's token: revoked by nobody of G22
     api = token_for(dep, B_PEOPLE["clerk"])
     assert api.get(f"/api/v1/incoming/{f.incoming_id}").json()["state"] == "waiting_reception"
     outgoing = api.get(f"/api/v1/outgoing/{f.doc_id}").json()
