@@ -85,7 +85,7 @@ def test_lock_unlock_and_reset_password(admin_client, client, gateway_app):
     assert accounts.get(target.id).must_change_password
     history = admin_client.get(f"/quan-tri/nguoi-dung/{target.id}").text
     for label in ("Khóa tài khoản", "Mở khóa tài khoản", "Đặt lại mật khẩu"):
-        assert f"· {label}</li>" in history
+        assert f"· {label} · Hoàng Đức Mạnh</li>" in history  # what, and which administrator
     admin_client.cookies.clear()
     assert login(admin_client, "hoalt.vp", PASSWORD).status_code == 401
     assert login(admin_client, "hoalt.vp", new_password).headers["location"] == "/doi-mat-khau"

@@ -6,12 +6,14 @@ gateway (no agency services needed); the REST routes are tested against the depl
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
 from gateway.auth import Accounts
 from gateway.models import AdminEvent
+from services.common import audit
 from tests.gateway.conftest import PASSWORD, csrf_of, login
 
 H60, H17 = "000.00.00.H60", "000.00.00.H17"
@@ -82,6 +84,11 @@ def test_the_administrator_sees_and_revokes_an_accounts_token(gateway_app, clien
         events = [e.details for e in s.query(AdminEvent).filter_by(action="revoke_token")]
     assert events == [{"token_id": listed["điện thoại bị mất"], "label": "điện thoại bị mất",
                        "username": "minhlv.vp", "admin_username": "manhhd.vp"}]  # once: the second changed nothing
+    # the audit chain of the gateway's tables: the token's row and the admin event, under the administrator
+    chained = [r for r in audit.entries(accounts.db, limit=1000) if r["actor"] == people["admin"]]
+    token_rows = [r for r in chained if r["entity"] == "api_tokens" and r["action"] == "update"]
+    assert len(token_rows) == 1 and json.loads(token_rows[0]["details"])["via"].endswith("/thu-hoi")
+    assert any(r["entity"] == "admin_events" for r in chained)
 
 
 def test_only_the_agencys_administrator_and_only_the_accounts_own_token(gateway_app, client, people):
