@@ -23,7 +23,7 @@ from gateway.auth import Accounts
 from gateway.models import open_database
 from gateway.settings import GatewaySettings
 from infra import procs
-from tests.e2e.helpers import csrf_of
+from tests.e2e.helpers import csrf_of, wait_for
 
 USERNAME, PASSWORD = "lannt.vp", "Mat-khau-rat-dai-2026!"
 AGENCY = "000.00.00.H60"
@@ -76,13 +76,18 @@ def test_every_table_is_made_before_the_workers_start(pg_url, tmp_path):
 
 
 def worker_of(conn: http.client.HTTPConnection, port: int) -> int:
-    """The pid of the process holding the server side of this (connected) connection."""
+    """The pid of the process holding the server side of this (connected) connection. Until a worker accepts it
+    (on a busy machine, a while after the client connected) it waits in the listening socket's queue and no
+    process owns it: asked again until one does."""
     local = conn.sock.getsockname()[1]
-    out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} and dport = :{local} )"],
-                         capture_output=True, text=True, check=True).stdout
-    found = re.search(r"pid=(\d+)", out)
-    assert found, f"no server socket for the connection from port {local}: {out!r}"
-    return int(found.group(1))
+
+    def owner() -> int | None:
+        out = subprocess.run(["ss", "-tnpH", "state", "established", f"( sport = :{port} and dport = :{local} )"],
+                             capture_output=True, text=True, check=True).stdout
+        found = re.search(r"pid=(\d+)", out)
+        return int(found.group(1)) if found else None
+
+    return wait_for(owner, 60, f"a worker accepting the connection from port {local}", every=0.05)
 
 
 def connections_by_worker(port: int) -> dict[int, http.client.HTTPConnection]:
