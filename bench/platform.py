@@ -1,6 +1,7 @@
 """Idle cost of one installation hosting 10, 100 and 1,000 agencies, in one run (issue 16).
 
     .venv/bin/python -m bench.platform [--counts 10,100,1000] [--idle 30] [--postgres]
+    .venv/bin/python -m bench.platform --edge [--counts 10,100,1000] [--idle 30] [--profile]
 
 For each count: one installation process (python -m services.common.agency_process --installation, every service:
 storage, signing, registry, routing, reporting) on a fresh vhost and a fresh DATA_DIR (or a fresh PostgreSQL
@@ -8,6 +9,9 @@ database with --postgres). Each hosted agency is used once, as onboarding does (
 is created: the registry's tables of that agency exist and its engine or schema view is open), then nobody works:
 the process's resident memory (VmRSS) and CPU time (utime + stime) are read over an idle window. Printed beside
 each other, with the ratios to the 10-agency run and the extra memory per agency.
+
+`--edge`: the same for the installation's one interconnect edge process, each hosted agency given its first
+package (bench/platform_edge.py).
 """
 
 from __future__ import annotations
@@ -49,6 +53,11 @@ def rss_kb(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")
+
+
+def open_files(pid: int) -> int:
+    """The process's open file descriptors (SQLite keeps three per open database: the file, its WAL and -shm)."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 def cpu_seconds(pid: int) -> float:
@@ -116,8 +125,9 @@ def measure(count: int, idle: float, env: dict[str, str], postgres: bool) -> dic
                 samples.append(rss_kb(pid))
                 time.sleep(1)
             cpu = (cpu_seconds(pid) - cpu0) / (time.monotonic() - wall0)
-    return {"count": count, "rss_mb": max(samples) / 1024, "cpu_pct": cpu * 100,
-            "onboard_s": onboarding / count}
+            files = open_files(pid)
+    return {"count": count, "rss_mb": max(samples) / 1024, "cpu_pct": cpu * 100, "files": files,
+            "onboard_ms": onboarding * 1000 / count}
 
 
 def main() -> None:
@@ -125,22 +135,39 @@ def main() -> None:
     parser.add_argument("--counts", default="10,100,1000")
     parser.add_argument("--idle", type=float, default=30.0, help="Seconds of the idle window")
     parser.add_argument("--postgres", action="store_true", help="DATABASE_URL of the test stack, a fresh database")
+    parser.add_argument("--edge", action="store_true",
+                        help="The installation's interconnect edge instead of its services (bench/platform_edge.py)")
+    parser.add_argument("--profile", action="store_true", help="--edge: tracemalloc of the memory kept per agency")
+    parser.add_argument("--rounds", type=int, default=1, help="--edge: packages per hosted agency, in rounds")
     args = parser.parse_args()
     env = stack_env()
     results = []
     for count in [int(c) for c in args.counts.split(",")]:
-        result = measure(count, args.idle, env, args.postgres)
+        if args.edge:
+            from bench.platform_edge import measure as measure_edge
+
+            result = measure_edge(count, args.idle, env, args.postgres, args.profile, args.rounds)
+            what = "edge CPU for each agency's first package"
+        else:
+            result = measure(count, args.idle, env, args.postgres)
+            what = "onboarding"
         results.append(result)
         print(f"{count:>5} agencies: {result['rss_mb']:7.1f} MB resident, {result['cpu_pct']:5.2f}% of a core idle "
-              f"(onboarding {result['onboard_s'] * 1000:.0f} ms per agency)", flush=True)
+              f"({what} {result['onboard_ms']:.0f} ms per agency)", flush=True)
+    print_table(results, "interconnect edge" if args.edge else "services", args.postgres, args.idle)
+
+
+def print_table(results: list[dict[str, float]], process: str, postgres: bool, idle: float) -> None:
     base = results[0]
-    print(f"\nengine: {'PostgreSQL' if args.postgres else 'SQLite (embedded default)'}; idle window {args.idle:.0f}s")
-    print(f"{'agencies':>8} {'RSS MB':>8} {'× ' + str(base['count']):>8} {'CPU %':>7} {'KB per extra agency':>20}")
+    print(f"\n{process}; engine: {'PostgreSQL' if postgres else 'SQLite (embedded default)'}; idle window {idle:.0f}s; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    print(f"{'agencies':>8} {'RSS MB':>8} {'× ' + str(base['count']):>8} {'CPU %':>7} {'KB per extra agency':>20} "
+          f"{'open files':>10}")
     for r in results:
         extra = r["count"] - base["count"]
         per = (r["rss_mb"] - base["rss_mb"]) * 1024 / extra if extra else 0.0
         print(f"{r['count']:>8} {r['rss_mb']:>8.1f} {r['rss_mb'] / base['rss_mb']:>8.2f} {r['cpu_pct']:>7.2f} "
-              f"{per:>20.0f}")
+              f"{per:>20.0f} {r['files']:>10}")
 
 
 if __name__ == "__main__":
