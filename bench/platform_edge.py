@@ -32,7 +32,6 @@ import json
 import os
 import re
 import secrets
-import signal
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,7 @@ from pathlib import Path
 
 import pika
 
+from bench.hub_relay import stop
 from bench.platform import cpu_seconds, fresh_database, open_files, organ, rss_kb
 from infra.procs import free_port
 from services.common.clock import VN_TZ
@@ -117,18 +117,6 @@ def wait_for(done, what: str, proc: subprocess.Popen | None = None, timeout: flo
         if time.monotonic() > deadline:
             raise TimeoutError(f"waited {timeout:.0f}s for {what}")
         time.sleep(0.5)
-
-
-def stop(procs: list[subprocess.Popen]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
 
 
 def delivered(port: int) -> float:

@@ -37,7 +37,7 @@ def test_the_edge_bench_prints_its_table_and_every_hosted_agency_got_its_edge(tm
     rows = {int(m.group(1)): m.groups()[1:] for m in re.finditer(
         rf"^\s+(\d+)\s+({NUMBER})\s+({NUMBER})\s+({NUMBER})\s+(-?{NUMBER})\s+(\d+)$", out, re.M)}
     assert set(rows) == set(COUNTS), out
-    for count, (rss, ratio, cpu, per_agency, files) in rows.items():
+    for count, (rss, ratio, cpu, _per_agency, files) in rows.items():
         assert float(rss) > 20 and float(ratio) > 0 and float(cpu) >= 0 and int(files) > 0, (count, out)
     assert float(rows[COUNTS[0]][1]) == 1.0
     for count in COUNTS:
