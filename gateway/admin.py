@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from datetime import date
 from typing import Any
 
@@ -24,7 +25,7 @@ from gateway.models import User
 from gateway.people import staff_entry
 from services.common import clock
 from services.common.actor import Role
-from services.common.errors import CongVanError, ValidationFailed
+from services.common.errors import Conflict, CongVanError, ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES, REJECT_REASONS, STATUS_LABELS, URGENCY_LABELS
 from services.registry.domain import DIRECTION_LABELS, LEGAL_NORMATIVE_TYPES, SCOPE_ALL
 
@@ -34,6 +35,8 @@ NOTICES = {
     "da-luu": "Đã lưu thay đổi.", "da-khoa": "Đã khóa tài khoản; các phiên đăng nhập của tài khoản đã kết thúc.",
     "da-mo-khoa": "Đã mở khóa tài khoản.", "da-tao-so": "Đã tạo sổ văn bản.", "da-luu-don-vi": "Đã lưu đơn vị.",
     "da-khoa-so": "Đã khóa sổ văn bản; sổ không cấp thêm số.",
+    "da-sua-so": "Đã lưu tên sổ văn bản.",
+    "da-mo-lai-so": "Đã mở lại sổ văn bản; số tiếp theo nối tiếp số cuối cùng đã cấp.",
     "da-khoa-con-viec": "Đã khóa tài khoản; các phiên đăng nhập đã kết thúc. Người này còn công việc đang xử lý: "
                         "hãy bàn giao cho người khác.",
     "da-luu-cau-hinh": "Đã lưu cấu hình.", "da-luu-quy-dinh": "Đã lưu quy định áp dụng của cơ quan.",
@@ -296,16 +299,22 @@ def _install_units(app: FastAPI) -> None:
 
 def _install_registers(app: FastAPI) -> None:
     def page(request: Request, g: Gateway, v: Viewer, error: str | None = None, status_code: int = 200,
-             form: dict[str, Any] | None = None) -> Response:
+             form: dict[str, Any] | None = None, editing: str = "", edit_name: str | None = None,
+             reopening: str = "", reason: str = "") -> Response:
         registers = g.backends.call(v.actor, "registry", "list_registers")
+        # "Sửa" on a row opens the form with the register as it is (an open one only: the registry refuses the rest)
+        edited = next((r for r in registers if r["id"] == editing and not r["closed"]), None)
         return render(request, "admin_registers.html", v, status_code=status_code, registers=registers,
                       directions=DIRECTION_LABELS, types=sorted(DOCUMENT_TYPES.items(), key=lambda kv: kv[1]),
                       legal_types=[(code, DOCUMENT_TYPES[code]) for code in LEGAL_NORMATIVE_TYPES],
-                      error=error, form=form or {"year": clock.today_vn().year}, notices=NOTICES, section="registers")
+                      error=error, form=form or {"year": clock.today_vn().year}, notices=NOTICES, section="registers",
+                      edited=edited, edit_name=edit_name if edit_name is not None else (edited or {}).get("name", ""),
+                      year=clock.today_vn().year, people=_people_names(g, v.user.agency_id),
+                      reopening=reopening, reason=reason, form_key=secrets.token_urlsafe(18))
 
     @app.get("/quan-tri/so-van-ban", response_class=HTMLResponse, include_in_schema=False)
-    def registers(request: Request, v: Viewer = Depends(register_viewer), g: Gateway = Depends(gw)):
-        return page(request, g, v)
+    def registers(request: Request, sua: str = "", v: Viewer = Depends(register_viewer), g: Gateway = Depends(gw)):
+        return page(request, g, v, editing=sua)
 
     @app.post("/quan-tri/so-van-ban", include_in_schema=False)
     def create_register(request: Request, direction: str = Form(...), year: int = Form(...),
@@ -324,6 +333,33 @@ def _install_registers(app: FastAPI) -> None:
         # The registry checks the role and the agency again and refuses numbering into the register from now on.
         g.backends.call(v.actor, "registry", "close_register", register_id)
         return RedirectResponse("/quan-tri/so-van-ban?tb=da-khoa-so", status_code=303)
+
+    @app.post("/quan-tri/so-van-ban/{register_id}/sua", include_in_schema=False)
+    def update_register(request: Request, register_id: str, name: str = Form("", max_length=400),
+                        v: Viewer = Depends(register_post), g: Gateway = Depends(gw)):
+        # Another agency's register or a refused role: the registry's 404/403, as on closing.
+        try:
+            g.backends.call(v.actor, "registry", "update_register", register_id, name)
+        except (Conflict, ValidationFailed) as exc:
+            return page(request, g, v, exc.message_vi, exc.http_status, editing=register_id, edit_name=name)
+        return RedirectResponse("/quan-tri/so-van-ban?tb=da-sua-so", status_code=303)
+
+    @app.post("/quan-tri/so-van-ban/{register_id}/mo-lai", include_in_schema=False)
+    def reopen_register(request: Request, register_id: str, reason: str = Form("", max_length=2000),
+                        form_key: str = Form("", max_length=64), v: Viewer = Depends(register_post),
+                        g: Gateway = Depends(gw)):
+        # The form's key names this reopening: the same form sent twice reopens once, even if closed in between.
+        try:
+            g.backends.call(v.actor, "registry", "reopen_register", register_id, reason,
+                            f"form:{form_key.strip()}" if form_key.strip() else None)
+        except (Conflict, ValidationFailed) as exc:
+            return page(request, g, v, exc.message_vi, exc.http_status, reopening=register_id, reason=reason)
+        return RedirectResponse("/quan-tri/so-van-ban?tb=da-mo-lai-so", status_code=303)
+
+
+def _people_names(g: Gateway, agency_id: str) -> dict[str, str]:
+    """Who closed and reopened a register, by full name (the registry keeps user ids)."""
+    return {u.id: u.full_name for u in g.accounts.list_users(agency_id)}
 
 
 def _install_catalogues(app: FastAPI) -> None:

@@ -68,6 +68,14 @@ class TokenIssued(BaseModel):
     label: str
 
 
+class RegisterReopening(BaseModel):
+    closed_at: str = Field(description="Lúc sổ đã khóa")
+    closed_by: str = Field(description="Mã người đã khóa sổ")
+    reopened_at: str = Field(description="Lúc mở lại sổ")
+    reopened_by: str = Field(description="Mã người mở lại sổ")
+    reason: str = Field(description="Lý do mở lại sổ")
+
+
 class Register(BaseModel):
     id: str
     direction: str = Field(description="incoming | outgoing | copies")
@@ -79,6 +87,7 @@ class Register(BaseModel):
     # documented since registers could be closed, but dropped by the model until the API could close one itself
     closed: bool = Field(False, description="Đã khóa sổ: không cấp thêm số (409 `register_closed`)")
     closed_at: str | None = Field(None, description="Lúc khóa sổ")
+    reopenings: list[RegisterReopening] = Field([], description="Các lần sổ đã khóa rồi được mở lại (cũ trước)")
 
 
 class DocumentSummary(BaseModel):

@@ -1,9 +1,9 @@
 """REST API of the administrator's screens (/quan-tri): the agency's accounts (create, change, roles, lock and
-unlock, reset the password, see and revoke their API tokens), its units and its configuration (working calendar,
-deadlines, review chains, signing delegation, the sending policy). Each route calls the function its form calls
-(gateway/people.py), so the rules, the admin events and the push to routing are the same; the administrator's own
-agency only (another agency's account is 404, like a missing one). The agency's rules are at /agency-rules
-(gateway/rules.py).
+unlock, reset the password, see and revoke their API tokens), its units, its registers (close, rename, reopen) and
+its configuration (working calendar, deadlines, review chains, signing delegation, the sending policy). Each route
+calls the function its form calls (gateway/people.py, or the registry for registers), so the rules, the admin
+events and the push to routing are the same; the administrator's own agency only (another agency's account or
+register is 404, like a missing one). The agency's rules are at /agency-rules (gateway/rules.py).
 
 Routes whose answer carries a temporary password (create, reset) take no Idempotency-Key: the gateway would keep
 that answer for a day. Creating again the same person answers 409 `username_taken` with a free name instead.
@@ -11,6 +11,7 @@ that answer for a day. Creating again the same person answers 409 `username_take
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from types import EllipsisType
 from typing import Annotated, Any
@@ -21,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from gateway import people, rules
 from gateway.accounts import STAFF_ROLES
 from gateway.admin import admin_post, admin_viewer, parse_days, parse_periods, register_post
-from gateway.api import COMMON_ERRORS, DOC_ID, NOT_FOUND, _problem, bearer
+from gateway.api import COMMON_ERRORS, DOC_ID, NOT_FOUND, RegisterReopening, _problem, bearer
 from gateway.api_accounts import TokenInfo, TokenRevoked
 from gateway.api_handling import STEP_ERRORS, operation_name
 from gateway.app import Gateway, Viewer, gw
@@ -107,15 +108,27 @@ class Synced(BaseModel):
     warning: str | None = Field(None, description="Chưa đồng bộ được: gửi lại sau ít phút")
 
 
-class RegisterClosed(BaseModel):
+class RegisterState(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     id: str
     direction: str = Field(description="incoming | outgoing | copies")
     year: int
     name: str
+    next_number: int = Field(description="Số sẽ cấp tiếp theo")
     closed: bool
     closed_at: str | None = Field(None, description="Lúc khóa sổ")
+    reopenings: list[RegisterReopening] = Field([], description="Các lần sổ đã khóa rồi được mở lại (cũ trước)")
+
+
+class RegisterChange(BaseModel):
+    name: Text = Field(min_length=1, max_length=200, description="Tên sổ mới; không trùng tên sổ khác cùng loại, "
+                       "cùng năm", examples=["Sổ văn bản đến năm 2026 (bản giấy và điện tử)"])
+
+
+class RegisterReopen(BaseModel):
+    reason: Text = Field(min_length=1, max_length=1000, description="Lý do mở lại sổ (bắt buộc)",
+                         examples=["Khóa nhầm sổ đang dùng"])
 
 
 class UnitInfo(BaseModel):
@@ -295,14 +308,46 @@ def user_sync(v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)) -> dict
     return {"accounts": len(g.accounts.list_users(v.user.agency_id)), "warning": warning}
 
 
-@router.post("/registers/{register_id}/close", response_model=RegisterClosed, responses=STEP_ERRORS,
+RegisterId = Path(pattern=DOC_ID, description="Mã sổ (GET /registers)")
+
+
+@router.post("/registers/{register_id}/close", response_model=RegisterState, responses=STEP_ERRORS,
              summary="Khóa sổ văn bản", description="Quản trị (văn thư khi quy định của cơ quan cho phép mở sổ). Sổ "
                                                      "đã khóa không cấp thêm số; khóa lại: không đổi gì.")
-def register_close(response: Response, register_id: str = Path(pattern=DOC_ID, description="Mã sổ (GET /registers)"),
-                   key: str | None = KEY, v: Viewer = Depends(register_post), g: Gateway = Depends(gw)) -> dict:
+def register_close(response: Response, register_id: str = RegisterId, key: str | None = KEY,
+                   v: Viewer = Depends(register_post), g: Gateway = Depends(gw)) -> dict:
     # The registry checks the role and the agency again and refuses numbering into the register from now on.
     return once(g, v, key, response, f"register_close:{register_id}", None,
                 lambda: g.backends.call(v.actor, "registry", "close_register", register_id))
+
+
+@router.patch("/registers/{register_id}", response_model=RegisterState, responses=STEP_ERRORS,
+              summary="Sửa sổ văn bản (tên sổ)",
+              description="Quản trị (văn thư khi quy định của cơ quan cho phép mở sổ). Chỉ sửa được tên của sổ đang mở "
+                          "(sổ đã khóa: 409 `register_closed`); loại sổ, năm và các số đã cấp không đổi. Tên trùng sổ "
+                          "khác cùng loại, cùng năm: 409 `register_name_taken`. Gửi lại cùng tên: không đổi gì.")
+def register_update(body: RegisterChange, response: Response, register_id: str = RegisterId, key: str | None = KEY,
+                    v: Viewer = Depends(register_post), g: Gateway = Depends(gw)) -> dict:
+    return once(g, v, key, response, f"register_update:{register_id}", body,
+                lambda: g.backends.call(v.actor, "registry", "update_register", register_id, body.name))
+
+
+@router.post("/registers/{register_id}/reopen", response_model=RegisterState, responses=STEP_ERRORS,
+             summary="Mở lại sổ văn bản đã khóa",
+             description="Quản trị (văn thư khi quy định của cơ quan cho phép mở sổ), kèm lý do. Chỉ trong năm của sổ "
+                         "(giờ Việt Nam; sổ năm trước: 409 `register_year`). Số tiếp theo nối tiếp số cuối cùng đã "
+                         "cấp. Sổ đang mở: không đổi gì. Lần khóa và lần mở lại được giữ trong `reopenings`.")
+def register_reopen(body: RegisterReopen, response: Response, register_id: str = RegisterId, key: str | None = KEY,
+                    v: Viewer = Depends(register_post), g: Gateway = Depends(gw)) -> dict:
+    # With a key, the registry knows this reopening: sent again after the register was closed anew, it does nothing.
+    return once(g, v, key, response, f"register_reopen:{register_id}", body,
+                lambda: g.backends.call(v.actor, "registry", "reopen_register", register_id, body.reason,
+                                        _operation("api", v.user.id, key) if key else None))
+
+
+def _operation(*parts: str) -> str:
+    """A caller's key as the registry keeps it: short and fixed in length whatever the key's length."""
+    return "api:" + hashlib.sha256(":".join(parts).encode()).hexdigest()
 
 
 # -- units -------------------------------------------------------------------------------------------------------------

@@ -6,16 +6,21 @@ and increments it in the same transaction as the document that uses the number: 
 number, so there are no gaps; the lock makes two clerks never get the same one.
 
 A closed register (khóa sổ, e.g. at the end of the year) gives no more numbers. Closing takes the same row lock,
-so a number is either taken before the register closes or refused after it.
+so a number is either taken before the register closes or refused after it. A register closed by mistake is reopened
+(mở lại sổ) within its own year only: `next_number` was never touched, so numbering continues from the last number
+given, with no gap and no number given twice. The closure then moves to `register_reopening`, with who reopened it,
+when and why: the history of a register's closings is kept, not overwritten.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, String, select
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from services.common import clock
 from services.common.clock import now_utc, vn_date
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.registry.domain import DIRECTION_LABELS, SCOPE_ALL
@@ -30,6 +35,24 @@ class RegisterClosure(Base):
     register_id: Mapped[str] = mapped_column(ForeignKey("register.id"), primary_key=True)
     closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
     closed_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class RegisterReopening(Base):
+    """A closing undone: when and by whom the register had been closed, and who reopened it, when and why. A table
+    of its own, like the closure, so that older databases gain it from create_all."""
+
+    __tablename__ = "register_reopening"
+    # the business operation that reopened it (a form's or an API call's key): delivered twice, reopened once
+    __table_args__ = (UniqueConstraint("register_id", "request_key", name="uq_register_reopening_key"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    register_id: Mapped[str] = mapped_column(ForeignKey("register.id"), index=True)
+    closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_by: Mapped[str] = mapped_column(String(100), default="")
+    reopened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    reopened_by: Mapped[str] = mapped_column(String(100), default="")
+    reason: Mapped[str] = mapped_column(String(1000), default="")
+    request_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
 
 def numbering_year(moment: datetime | None = None) -> int:
@@ -56,17 +79,62 @@ def check_open(session: Session, reg: Register) -> None:
                        code="register_closed", register_id=reg.id)
 
 
-def close_register(session: Session, register_id: str, agency_id: str, user_id: str) -> tuple[Register, datetime]:
-    """Close the register (idempotent: closing a closed register changes nothing); returns it and when it closed."""
+def lock_own(session: Session, register_id: str, agency_id: str) -> Register:
+    """The register, row-locked as numbering locks it; another agency's register is "not found", like a missing one."""
     reg = session.execute(select(Register).where(Register.id == register_id).with_for_update()).scalar_one_or_none()
     if reg is None or reg.agency_id != agency_id:
         raise NotFound("Không tìm thấy sổ văn bản.", register_id=register_id)
+    return reg
+
+
+def close_register(session: Session, register_id: str, agency_id: str, user_id: str) -> tuple[Register, datetime]:
+    """Close the register (idempotent: closing a closed register changes nothing); returns it and when it closed."""
+    reg = lock_own(session, register_id, agency_id)
     closure = session.get(RegisterClosure, register_id)
     if closure is None:
         closure = RegisterClosure(register_id=register_id, closed_at=now_utc(), closed_by=user_id)
         session.add(closure)
         session.flush()
     return reg, _utc(closure.closed_at)
+
+
+def reopen_register(session: Session, register_id: str, agency_id: str, user_id: str, reason: str,
+                    request_key: str | None = None) -> Register:
+    """Reopen a closed register of the current year (Vietnam time). Idempotent: an open register, or a request key
+    that already reopened this register, changes nothing. `next_number` stays as it is: the next number follows the
+    last one given."""
+    reg = lock_own(session, register_id, agency_id)
+    if request_key and session.execute(select(RegisterReopening.id).where(
+            RegisterReopening.register_id == reg.id, RegisterReopening.request_key == request_key)).first():
+        return reg
+    closure = session.get(RegisterClosure, reg.id)
+    if closure is None:
+        return reg
+    year = numbering_year(clock.now_utc())
+    if reg.year != year:
+        raise Conflict(f"Sổ “{reg.name}” là sổ năm {reg.year}; không thể mở lại sổ của năm đã qua trong năm {year}. "
+                       f"Số văn bản năm {year} phải lấy từ sổ năm {year}: hãy mở sổ năm {year}.",
+                       code="register_year", register_year=reg.year, year=year)
+    session.add(RegisterReopening(register_id=reg.id, closed_at=closure.closed_at, closed_by=closure.closed_by,
+                                  reopened_at=clock.now_utc(), reopened_by=user_id, reason=reason,
+                                  request_key=request_key))
+    session.delete(closure)
+    session.flush()
+    return reg
+
+
+def reopenings(session: Session, register_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Each register's closings undone, oldest first (registers never reopened are absent)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    if not register_ids:
+        return found
+    rows = session.execute(select(RegisterReopening).where(RegisterReopening.register_id.in_(register_ids))
+                           .order_by(RegisterReopening.reopened_at, RegisterReopening.id)).scalars()
+    for r in rows:
+        found.setdefault(r.register_id, []).append({
+            "closed_at": _utc(r.closed_at).isoformat(), "closed_by": r.closed_by,
+            "reopened_at": _utc(r.reopened_at).isoformat(), "reopened_by": r.reopened_by, "reason": r.reason})
+    return found
 
 
 def _utc(moment: datetime) -> datetime:

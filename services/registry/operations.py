@@ -55,8 +55,10 @@ from services.registry.registers import (
     get_send_policy,
     list_registers,
     register_dict,
+    reopen_register,
     set_agency_profile,
     set_send_policy,
+    update_register,
 )
 
 __all__ = [
@@ -93,6 +95,7 @@ __all__ = [
     "register_paper_incoming",
     "reject_incoming",
     "reject_reasons",
+    "reopen_register",
     "request_change",
     "return_paper_incoming",
     "return_slip",
@@ -101,6 +104,7 @@ __all__ = [
     "set_send_policy",
     "submit_for_issue",
     "summary",
+    "update_register",
     "verification_outcome",
     "verifications_left",
 ]

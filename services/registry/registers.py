@@ -6,10 +6,12 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from services.common.actor import Actor, Role
+from services.common.clock import vn_date
 from services.common.db import Database
-from services.common.errors import Conflict, ValidationFailed
+from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.registry import domain, numbering, rules
 from services.registry.catalog import type_name
 from services.registry.documents import _in_agency
@@ -18,6 +20,9 @@ from services.registry.models import (
     AgencyProfile,
     Register,
 )
+
+NAME_MAX = 200      # the column's length
+REASON_MAX = 1000
 
 
 def set_agency_profile(db: Database, actor: Actor, organ_name: str, abbreviation: str, place: str = "") -> dict:
@@ -72,15 +77,17 @@ def create_register(db: Database, actor: Actor, direction: str, year: int, scope
     if not 2000 <= int(year) <= 2100:
         raise ValidationFailed("Năm của sổ không hợp lệ.", code="bad_year", field="year", value=year)
     label = domain.DIRECTION_LABELS[direction]
-    name = name or (f"{label} năm {year}" if scope == SCOPE_ALL
-                    else f"Sổ văn bản quy phạm pháp luật ({type_name(legal)}) năm {year}" if legal
-                    else f"{label} ({type_name(scope)}) năm {year}")
+    name = register_name(name) if name and name.strip() else (
+        f"{label} năm {year}" if scope == SCOPE_ALL
+        else f"Sổ văn bản quy phạm pháp luật ({type_name(legal)}) năm {year}" if legal
+        else f"{label} ({type_name(scope)}) năm {year}")
     try:
         with db.session() as session:
             reg = Register(agency_id=actor.agency_id, direction=direction, scope=scope, year=int(year), name=name,
                            next_number=1, created_by=actor.user_id)
             session.add(reg)
-            session.flush()
+            session.flush()  # a register of this kind, year and scope already there: IntegrityError, said so below
+            _check_name_free(_peers(session, actor.agency_id, direction, int(year)), name, reg.id)
             return register_dict(reg)
     except IntegrityError:
         raise Conflict(f"{label} năm {year} cho phạm vi này đã có.", code="register_exists", direction=direction,
@@ -95,17 +102,72 @@ def list_registers(db: Database, actor: Actor, year: int | None = None, directio
             query = query.where(Register.year == int(year))
         if direction:
             query = query.where(Register.direction == direction)
-        registers = [register_dict(r) for r in session.execute(
-            query.order_by(Register.year.desc(), Register.direction, Register.scope)).scalars()]
-        # Closed registers are shown as such and offered to nobody for numbering.
-        closed = numbering.closures(session, [r["id"] for r in registers])
+        registers = _with_state(session, list(session.execute(
+            query.order_by(Register.year.desc(), Register.direction, Register.scope)).scalars()))
     # A legal-normative register (QPPL-QĐ) is never the one offered first: it numbers only what the clerk says is
     # legal-normative (stable sort: the rest keep their order).
     registers.sort(key=lambda r: domain.legal_type(r["scope"]) is not None)
-    for r in registers:
-        r["closed"] = r["id"] in closed
-        r["closed_at"] = closed[r["id"]].isoformat() if r["id"] in closed else None
     return registers
+
+
+def _with_state(session: Session, registers: list[Register]) -> list[dict[str, Any]]:
+    """The registers as listed: closed ones are shown as such and offered to nobody for numbering; the closings
+    undone (mở lại sổ) with who, when and why."""
+    ids = [r.id for r in registers]
+    closed, reopened = numbering.closures(session, ids), numbering.reopenings(session, ids)
+    return [{**register_dict(r), "closed": r.id in closed,
+             "closed_at": closed[r.id].isoformat() if r.id in closed else None,
+             "reopenings": reopened.get(r.id, [])} for r in registers]
+
+
+def register_name(name: str) -> str:
+    """A register's name as typed, spaces tidied; an empty or too long one is refused."""
+    tidy = " ".join(str(name or "").split())
+    if not tidy:
+        raise ValidationFailed("Tên sổ không được để trống.", code="bad_name", field="name")
+    if len(tidy) > NAME_MAX:
+        raise ValidationFailed(f"Tên sổ dài quá {NAME_MAX} ký tự.", code="bad_name", field="name", length=len(tidy))
+    return tidy
+
+
+def _peers(session: Session, agency_id: str, direction: str, year: int) -> list[Register]:
+    """The registers of one kind and year, row-locked in one order (by id): two renames at once wait for each
+    other instead of both taking the same name, and never deadlock."""
+    return list(session.execute(select(Register).where(
+        Register.agency_id == agency_id, Register.direction == direction, Register.year == year)
+        .order_by(Register.id).with_for_update().execution_options(populate_existing=True)).scalars())
+
+
+def _check_name_free(peers: list[Register], name: str, own_id: str) -> None:
+    """The clerk picks a register by its name: two registers of the same kind and year never share one."""
+    if any(r.id != own_id and r.name.casefold() == name.casefold() for r in peers):
+        own = next(r for r in peers if r.id == own_id)
+        raise Conflict(f"Đã có sổ “{name}” trong các {domain.DIRECTION_LABELS[own.direction].lower()} năm "
+                       f"{own.year}; hãy đặt tên khác.", code="register_name_taken", field="name", value=name)
+
+
+def update_register(db: Database, actor: Actor, register_id: str, name: str) -> dict[str, Any]:
+    """Sửa sổ: an open register's name. Its direction, scope, year and the numbers it gave never change; a closed
+    register is not edited. Setting the name it already has changes nothing (a request delivered twice)."""
+    actor.require_agency(db.agency_id)
+    rules.require_register_opener(db, actor)
+    name = register_name(name)
+    with db.session() as session:
+        found = session.get(Register, register_id)
+        if found is None or found.agency_id != actor.agency_id:
+            raise NotFound("Không tìm thấy sổ văn bản.", register_id=register_id)
+        peers = _peers(session, found.agency_id, found.direction, found.year)  # locks this register too
+        reg = next(r for r in peers if r.id == register_id)
+        closure = session.get(numbering.RegisterClosure, reg.id)
+        if closure is not None:
+            raise Conflict(f"Sổ “{reg.name}” đã khóa ngày {vn_date(closure.closed_at).strftime('%d/%m/%Y')}; không "
+                           f"sửa được sổ đã khóa. Mở lại sổ trước nếu cần sửa.", code="register_closed",
+                           register_id=reg.id)
+        if reg.name != name:
+            _check_name_free(peers, name, reg.id)
+            reg.name = name
+            session.flush()
+        return _with_state(session, [reg])[0]
 
 
 def close_register(db: Database, actor: Actor, register_id: str) -> dict:
@@ -115,5 +177,23 @@ def close_register(db: Database, actor: Actor, register_id: str) -> dict:
     actor.require_agency(db.agency_id)
     rules.require_register_opener(db, actor)
     with db.session() as session:
-        reg, closed_at = numbering.close_register(session, register_id, actor.agency_id, actor.user_id)
-        return {**register_dict(reg), "closed": True, "closed_at": closed_at.isoformat()}
+        reg, _closed_at = numbering.close_register(session, register_id, actor.agency_id, actor.user_id)
+        return _with_state(session, [reg])[0]
+
+
+def reopen_register(db: Database, actor: Actor, register_id: str, reason: str,
+                    request_key: str | None = None) -> dict[str, Any]:
+    """Mở lại sổ: a register closed by mistake gives numbers again, continuing from the last one given. Only in the
+    register's own year (Vietnam time), with a reason; the same roles as closing. Reopening an open register, or
+    the same request (`request_key`) delivered again, changes nothing."""
+    actor.require_agency(db.agency_id)
+    rules.require_register_opener(db, actor)
+    why = " ".join(str(reason or "").split())
+    if not why:
+        raise ValidationFailed("Phải ghi lý do mở lại sổ.", code="reason_required", field="reason")
+    if len(why) > REASON_MAX:
+        raise ValidationFailed(f"Lý do mở lại sổ dài quá {REASON_MAX} ký tự.", code="bad_reason", field="reason")
+    with db.session() as session:
+        reg = numbering.reopen_register(session, register_id, actor.agency_id, actor.user_id, why,
+                                        request_key[:100] if request_key else None)
+        return _with_state(session, [reg])[0]

@@ -138,6 +138,16 @@ class RegistryService(DossierEntrypoints, ReportQueries):
     def close_register(self, register_id: str) -> dict:
         return ops.close_register(self.db, self.actor.required(), register_id)
 
+    @rpc
+    def update_register(self, register_id: str, name: str) -> dict:
+        """Sửa sổ: an open register's name (services/registry/registers.py)."""
+        return ops.update_register(self.db, self.actor.required(), register_id, name)
+
+    @rpc
+    def reopen_register(self, register_id: str, reason: str, request_key: str | None = None) -> dict:
+        """Mở lại sổ đã khóa, in its own year, with a reason; `request_key`: the operation, done once."""
+        return ops.reopen_register(self.db, self.actor.required(), register_id, reason, request_key)
+
     # --- from the interconnect edge ---
 
     @rpc

@@ -11,6 +11,7 @@ from contextlib import closing
 import httpx
 import pytest
 
+from services.registry.numbering import numbering_year
 from tests.deployment import demo_password
 from tests.e2e.helpers import signed_in
 from tests.gateway.test_api import base_url, csrf_token_of, token_for
@@ -255,3 +256,59 @@ def test_an_accounts_tokens_seen_and_revoked_by_the_agencys_admin_only(deploymen
     with closing(signed_in(base_url(deployment), H60_ADMIN, demo_password(deployment, H60_ADMIN))) as web:
         history = web.get(f"/quan-tri/nguoi-dung/{owner_id}").text
     assert history.count(f"Thu hồi mã truy cập API “{label}” · {admin_name}") == 1
+
+
+def _free_scopes(admin: httpx.Client, year: int, count: int) -> list[str]:
+    """Type codes with no copies register of that year yet in the agency (the deployment is shared by the run)."""
+    used = {r["scope"] for r in ok(admin.get("/api/v1/registers", params={"year": year, "direction": "copies"}))}
+    return [code for code in ("GGT", "GNP", "PG", "PC", "HĐ", "CĐ") if code not in used][:count]
+
+
+def test_registers_renamed_and_reopened_by_the_admin(admins):
+    """Sửa sổ and mở lại sổ: an open register's name only; a closed register of this year reopened with a reason
+    (the closing kept), once per Idempotency-Key; last year's is not; other roles 403, another agency 404."""
+    admin, other, specialist = admins
+    year = numbering_year()
+    stem = secrets.token_hex(3)
+    first_scope, second_scope = _free_scopes(admin, year, 2)
+    first = ok(admin.post("/api/v1/registers", json={"direction": "copies", "year": year, "scope": first_scope,
+                                                     "name": f"Sổ sao thử {stem} A"}), 201)
+    second = ok(admin.post("/api/v1/registers", json={"direction": "copies", "year": year, "scope": second_scope,
+                                                      "name": f"Sổ sao thử {stem} B"}), 201)
+    path = f"/api/v1/registers/{first['id']}"
+
+    refused(specialist.patch(path, json={"name": "Tên khác"}), 403)
+    refused(other.patch(path, json={"name": "Tên khác"}), 404)
+    refused(admin.patch(path, json={"name": ""}), 422)
+    once = key()
+    renamed = ok(admin.patch(path, json={"name": f"Sổ sao thử {stem} đã đổi tên"}, headers=once))
+    assert renamed["name"] == f"Sổ sao thử {stem} đã đổi tên"
+    assert (renamed["year"], renamed["direction"], renamed["next_number"]) == (year, "copies", 1)
+    assert ok(admin.patch(path, json={"name": f"Sổ sao thử {stem} đã đổi tên"}, headers=once)) == renamed
+    taken = refused(admin.patch(f"/api/v1/registers/{second['id']}", json={"name": renamed["name"]}), 409)
+    assert taken["code"] == "register_name_taken" and "hãy đặt tên khác" in taken["title"]
+
+    assert ok(admin.post(f"{path}/reopen", json={"reason": "Không cần"}))["reopenings"] == []  # open: unchanged
+    ok(admin.post(f"{path}/close"))
+    assert refused(admin.patch(path, json={"name": "Sau khi khóa"}), 409)["code"] == "register_closed"
+    refused(specialist.post(f"{path}/reopen", json={"reason": "Khóa nhầm"}), 403)
+    refused(other.post(f"{path}/reopen", json={"reason": "Khóa nhầm"}), 404)
+    refused(admin.post(f"{path}/reopen", json={}), 422)
+    assert refused(admin.post(f"{path}/reopen", json={"reason": "   "}), 422)["code"] == "reason_required"
+    once = key()
+    reopened = ok(admin.post(f"{path}/reopen", json={"reason": "Khóa nhầm sổ đang dùng"}, headers=once))
+    assert not reopened["closed"] and reopened["next_number"] == 1
+    [history] = reopened["reopenings"]
+    assert history["reason"] == "Khóa nhầm sổ đang dùng" and history["closed_at"] <= history["reopened_at"]
+    assert history["reopened_by"] == history["closed_by"] == ok(admin.get("/api/v1/me"))["user_id"]
+    replayed = admin.post(f"{path}/reopen", json={"reason": "Khóa nhầm sổ đang dùng"}, headers=once)
+    assert ok(replayed) == reopened and replayed.headers.get("Idempotency-Replayed") == "true"
+    listed = next(r for r in ok(admin.get("/api/v1/registers", params={"year": year})) if r["id"] == first["id"])
+    assert not listed["closed"] and listed["reopenings"] == reopened["reopenings"]
+
+    # last year's register stays closed: its numbers ended on 31 December
+    [old_scope] = _free_scopes(admin, year - 1, 1)
+    old = ok(admin.post("/api/v1/registers", json={"direction": "copies", "year": year - 1, "scope": old_scope}), 201)
+    ok(admin.post(f"/api/v1/registers/{old['id']}/close"))
+    late = refused(admin.post(f"/api/v1/registers/{old['id']}/reopen", json={"reason": "Khóa nhầm"}), 409)
+    assert late["code"] == "register_year" and f"trong năm {year}" in late["title"]

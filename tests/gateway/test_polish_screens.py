@@ -94,6 +94,63 @@ def test_the_administrator_closes_a_register_from_its_screen(deployment):
         clerk.close()
 
 
+def test_the_administrator_renames_and_reopens_a_register_from_its_screen(deployment):
+    """The "Sửa" form and the "Mở lại sổ" button: refusals said in Vietnamese on the page, the clerk refused,
+    last year's closed register offers no reopening."""
+    admin, clerk = session_for(deployment, ADMIN), session_for(deployment, CLERK)
+    try:
+        page = admin.get("/quan-tri/so-van-ban").text
+        year = clock.today_vn().year
+        used = set(re.findall(r"<td>Sổ bản sao</td><td>(\d+)</td><td>([^<]+)</td>", page))
+        scope = next(c for c in ("PB", "BTT", "GUQ", "BGN", "PA", "ĐA")
+                     if not {(str(year), c), (str(year - 1), c)} & used)
+        name = f"Sổ sao thử sửa {secrets.token_hex(3)}"
+        created = admin.post("/quan-tri/so-van-ban", data={"csrf_token": csrf_of(page), "direction": "copies",
+                                                          "year": str(year), "scope": scope, "name": name})
+        assert created.status_code == 303, created.text[:1000]
+        page = admin.get("/quan-tri/so-van-ban").text
+        register_id = re.search(rf'<tr data-register="([^"]+)"><td>{name}</td>', page).group(1)
+        form = admin.get(f"/quan-tri/so-van-ban?sua={register_id}").text
+        assert "<h2>Sửa sổ văn bản</h2>" in form and f'value="{name}"' in form
+        csrf = {"csrf_token": csrf_of(form)}
+
+        blank = admin.post(f"/quan-tri/so-van-ban/{register_id}/sua", data={**csrf, "name": " "})
+        assert blank.status_code == 422 and "Tên sổ không được để trống." in blank.text
+        assert clerk.post(f"/quan-tri/so-van-ban/{register_id}/sua", data={
+            "csrf_token": csrf_of(clerk.get("/doi-mat-khau").text), "name": "Của văn thư"}).status_code == 403
+        renamed = admin.post(f"/quan-tri/so-van-ban/{register_id}/sua", data={**csrf, "name": f"{name} (mới)"})
+        assert renamed.status_code == 303 and renamed.headers["location"] == "/quan-tri/so-van-ban?tb=da-sua-so"
+        assert "Đã lưu tên sổ văn bản." in admin.get("/quan-tri/so-van-ban?tb=da-sua-so").text
+
+        admin.post(f"/quan-tri/so-van-ban/{register_id}/khoa", data=csrf)
+        closed = admin.get("/quan-tri/so-van-ban").text
+        row = re.search(rf'<tr data-register="{register_id}">.*?</tr>', closed, re.S).group(0)
+        assert "Mở lại sổ</button>" in row and "Sửa</a>" not in row
+        no_reason = admin.post(f"/quan-tri/so-van-ban/{register_id}/mo-lai", data={**csrf, "reason": ""})
+        assert no_reason.status_code == 422 and "Phải ghi lý do mở lại sổ." in no_reason.text
+        reopened = admin.post(f"/quan-tri/so-van-ban/{register_id}/mo-lai", data={
+            **csrf, "reason": "Khóa nhầm", "form_key": secrets.token_urlsafe(12)})
+        assert reopened.headers["location"] == "/quan-tri/so-van-ban?tb=da-mo-lai-so"
+        after = admin.get("/quan-tri/so-van-ban?tb=da-mo-lai-so").text
+        row = re.search(rf'<tr data-register="{register_id}">.*?</tr>', after, re.S).group(0)
+        assert "Đang mở" in row and re.search(
+            r"Đã mở lại ngày \d{2}/\d{2}/\d{4} \d{2}:\d{2} \(lý do: Khóa nhầm\), người mở lại: Hoàng Đức Mạnh", row)
+
+        # last year's closed register: said so, no button
+        old = admin.post("/quan-tri/so-van-ban", data={**csrf, "direction": "copies", "year": str(year - 1),
+                                                       "scope": scope, "name": f"{name} năm trước"})
+        assert old.status_code == 303, old.text[:1000]
+        old_id = re.search(rf'<tr data-register="([^"]+)"><td>{name} năm trước</td>',
+                           admin.get("/quan-tri/so-van-ban").text).group(1)
+        admin.post(f"/quan-tri/so-van-ban/{old_id}/khoa", data=csrf)
+        row = re.search(rf'<tr data-register="{old_id}">.*?</tr>', admin.get("/quan-tri/so-van-ban").text,
+                        re.S).group(0)
+        assert f"Sổ năm {year - 1} không mở lại được trong năm {year}." in row and "Mở lại sổ</button>" not in row
+    finally:
+        admin.close()
+        clerk.close()
+
+
 # -- in Chromium ---------------------------------------------------------------------------------------------------
 
 @pytest.mark.browser

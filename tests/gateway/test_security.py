@@ -549,6 +549,9 @@ RPC_GATES = {
     "ủy quyền": ("routing", "delegate", ("khong-co", "2026-01-01", "2026-01-02"), {"leader"}),
     "cấu hình điều hành": ("routing", "configure", (), {"admin"}),
     "mở sổ": ("registry", "create_register", ("incoming", 1999), {"admin"}),
+    "sửa sổ": ("registry", "update_register", ("khong-co", "Tên sổ"), {"admin"}),
+    "khóa sổ": ("registry", "close_register", ("khong-co",), {"admin"}),
+    "mở lại sổ": ("registry", "reopen_register", ("khong-co", "Khóa nhầm"), {"admin"}),
 }
 
 
