@@ -226,6 +226,8 @@ SCREEN_WRITES = {  # what a person does on the screens -> its route (issue 18 it
     "sắp xếp hồ sơ": ("post", "/api/v1/dossiers/{dossier_id}/items/{item_id}/move"),
     "trả lại hồ sơ nộp lưu": ("post", "/api/v1/archive/{dossier_id}/give-back"),
     "tra cứu": ("get", "/api/v1/search"),
+    "sửa sổ văn bản": ("patch", "/api/v1/registers/{register_id}"),
+    "mở lại sổ": ("post", "/api/v1/registers/{register_id}/reopen"),
 }
 
 

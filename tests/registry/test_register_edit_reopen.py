@@ -11,8 +11,8 @@ import pytest
 
 from services.common import clock
 from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from services.registry import rules
 from services.registry import operations as ops
+from services.registry import rules
 from services.registry.numbering import numbering_year
 from tests.registry.conftest import OTHER, make_registry_db, person, sha
 
