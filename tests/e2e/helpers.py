@@ -114,3 +114,10 @@ def browser_home(browser, base_url: str, username: str, password: str, **options
     page = browser_signed_in(browser, base_url, username, password, **options)
     expect(page.get_by_role("heading", level=1)).to_contain_text("Xin chào")
     return page
+
+
+def demo_home(browser, base_url: str, deployment, username: str, **options: Any):
+    """browser_home for one of the deployment's demo accounts, with its generated password."""
+    from tests.deployment import demo_password
+
+    return browser_home(browser, base_url, username, demo_password(deployment, username), **options)

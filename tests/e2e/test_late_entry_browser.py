@@ -18,8 +18,7 @@ from playwright.sync_api import expect
 
 from services.common.clock import now_vn, to_vn
 from tests import screenshots
-from tests.e2e.helpers import csrf_of, vietnamese_pdf, wait_for
-from tests.e2e.test_oversight_browser import sign_in
+from tests.e2e.helpers import csrf_of, demo_home, vietnamese_pdf, wait_for
 from tests.e2e.test_recall_browser import shot
 from tests.gateway.test_handling_flow import CLERK, CLERK_TQ, LEADER, RECEIVER, SPECIALIST, login
 
@@ -68,7 +67,7 @@ def test_registration_entered_after_an_outage_keeps_its_real_time(deployment, br
     real = a_minute_after(doc["received_at"])
     shots = []
 
-    clerk = sign_in(browser, base, deployment, CLERK)
+    clerk = demo_home(browser, base, deployment, CLERK)
     clerk.goto(f"{base}/van-ban/{doc['id']}")
     form = clerk.locator("#tiep-nhan")
     form.get_by_text("Nhập muộn sau sự cố").click()

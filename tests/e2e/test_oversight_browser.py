@@ -26,8 +26,7 @@ from playwright.sync_api import expect
 
 from services.common.clock import now_vn
 from tests import screenshots
-from tests.deployment import demo_password
-from tests.e2e.helpers import browser_home, csrf_of, signed_in, wait_for
+from tests.e2e.helpers import browser_home, csrf_of, demo_home, signed_in, wait_for
 from tests.gateway.test_admin_deployment import _actor, _assign_task
 from tests.gateway.test_handling_flow import CLERK, LEADER, SPECIALIST, login, option_value, post, send_and_register
 
@@ -58,7 +57,7 @@ def test_leader_and_delegated_supervisor_act_on_assigned_work(deployment, browse
     shots = []
     new_deadline = now_vn().date() + timedelta(days=10)
 
-    leader = browser_home(browser, base, LEADER, demo_password(deployment, LEADER))
+    leader = demo_home(browser, base, deployment, LEADER)
     leader.goto(f"{base}/tien-do")
     leader.get_by_role("link", name="THDN").click()
     row = leader.get_by_role("row").filter(has_text=subject)
@@ -89,7 +88,7 @@ def test_leader_and_delegated_supervisor_act_on_assigned_work(deployment, browse
     leader.get_by_role("button", name="Ủy quyền", exact=True).click()
     expect(leader.get_by_role("status")).to_have_text("Đã ủy quyền.")
 
-    supervisor = browser_home(browser, base, CLERK, demo_password(deployment, CLERK))
+    supervisor = demo_home(browser, base, deployment, CLERK)
     supervisor.get_by_role("link", name="Ủy quyền").click()
     supervisor.get_by_role("link", name=re.compile("Xem tiến độ các đơn vị")).click()
     supervisor.get_by_role("link", name="THDN").click()
@@ -158,7 +157,7 @@ def test_leaver_data_download_single_move_and_handover_on_lock(deployment, brows
     user_id, username, name, password, (first, second) = newcomer_with_two_tasks(deployment, base)
     shots = []
 
-    leader = browser_home(browser, base, LEADER, demo_password(deployment, LEADER))
+    leader = demo_home(browser, base, deployment, LEADER)
     leader.goto(f"{base}/tien-do")
     leader.locator("#ban-giao select[name=nguoi]").select_option(label=name)
     leader.get_by_role("button", name="Xem công việc đang xử lý").click()
@@ -185,7 +184,7 @@ def test_leaver_data_download_single_move_and_handover_on_lock(deployment, brows
     assert [r[0] for r in index if r[2] == second] == ["Công việc"]  # still theirs; the first one moved away
     assert "du-lieu.json" in archive.namelist()
 
-    admin = browser_home(browser, base, ADMIN, demo_password(deployment, ADMIN))
+    admin = demo_home(browser, base, deployment, ADMIN)
     admin.goto(f"{base}/quan-tri/nguoi-dung/{user_id}")
     expect(admin.locator("#cong-viec")).to_contain_text("còn 1 việc đang xử lý")
     admin.get_by_role("button", name="Khóa tài khoản").click()

@@ -21,8 +21,7 @@ from playwright.sync_api import Page, expect
 from services.common.settings import CommonSettings
 from services.storage.blobs import blob_store
 from tests import screenshots
-from tests.e2e.helpers import csrf_of, wait_for
-from tests.e2e.test_oversight_browser import sign_in
+from tests.e2e.helpers import csrf_of, demo_home, wait_for
 from tests.gateway.test_handling_flow import CLERK, CLERK_TQ, RECEIVER, login, send_and_register
 
 pytestmark = pytest.mark.browser
@@ -63,7 +62,7 @@ def test_recall_agreed_in_the_browser_deletes_the_files_and_the_sender_sees_15(d
     assert files and receiver_http.get(f"/tep/{incoming}/{files[0]}").status_code == 200
     shots: list = []
 
-    sender = sign_in(browser, base, deployment, CLERK_TQ)
+    sender = demo_home(browser, base, deployment, CLERK_TQ)
     sender.goto(f"{base}/van-ban/{outgoing}")
     form = sender.locator("#thu-hoi")
     form.get_by_label("Thu hồi", exact=True).check()
@@ -76,7 +75,7 @@ def test_recall_agreed_in_the_browser_deletes_the_files_and_the_sender_sees_15(d
 
     wait_for(lambda: subject in receiver_http.get("/van-ban-den/yeu-cau-thay-doi").text, PATIENCE,
              "the recall request in Đà Nẵng")
-    receiver = sign_in(browser, base, deployment, CLERK)
+    receiver = demo_home(browser, base, deployment, CLERK)
     heading = receiver.get_by_role("heading", name="Yêu cầu thu hồi, cập nhật, lấy lại chờ trả lời")
     expect(heading).to_be_visible()  # the home page's badge while requests wait
     receiver.locator("section").filter(has=heading).get_by_role("link", name="Xem tất cả").click()
@@ -136,7 +135,7 @@ def test_take_back_refused_on_screen_and_update_agreed_over_the_api(deployment, 
     bare = api(receiver_http, f"/api/v1/incoming/{incoming}/change-decision", {"accept": False})
     assert bare.status_code == 422 and bare.json()["code"] == "missing_field"
 
-    receiver = sign_in(browser, base, deployment, CLERK)
+    receiver = demo_home(browser, base, deployment, CLERK)
     receiver.goto(f"{base}/van-ban/{incoming}")
     request = receiver.locator("#yeu-cau-thay-doi")
     expect(request).to_contain_text("yêu cầu lấy lại văn bản này")
