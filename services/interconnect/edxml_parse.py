@@ -29,6 +29,7 @@ from services.interconnect.edxml_xml import (
     _child,
     _children,
     _local,
+    _namespace,
     _number,
     _parse_skeleton,
     _refuse_doctype,
@@ -102,7 +103,7 @@ def _locate(root: etree._Element) -> tuple[etree._Element, str]:
     envelope = root if _local(root) == "edXMLEnvelope" else _child(root, "edXMLEnvelope")
     if _local(root) not in ("edXML", "edXMLEnvelope") or envelope is None:
         raise _format_error(f"phần tử gốc “{_local(root)}” không phải edXML/edXMLEnvelope")
-    namespace = etree.QName(envelope).namespace or ""
+    namespace = _namespace(envelope)
     if namespace not in ACCEPTED_NAMESPACES:
         raise _format_error(f"không gian tên “{namespace}” không được hỗ trợ")
     return envelope, namespace
@@ -306,7 +307,7 @@ def _read_header(data: bytes, max_bytes: int) -> tuple[etree._Element, etree._El
     if header is None:
         raise _format_error("thiếu edXMLHeader/MessageHeader")
     envelope = header.getparent()
-    namespace = etree.QName(envelope).namespace or "" if envelope is not None else ""
+    namespace = _namespace(envelope) if envelope is not None else ""
     if namespace not in ACCEPTED_NAMESPACES:
         raise _format_error(f"không gian tên “{namespace}” không được hỗ trợ")
     return header, envelope, namespace

@@ -93,6 +93,13 @@ def _local(element: etree._Element) -> str:
     return tag.rpartition("}")[2] if isinstance(tag, str) else ""
 
 
+def _namespace(element: etree._Element) -> str:
+    """The element's namespace URI, "" for none. Read from the tag as `_local` does, not with etree.QName, which
+    raises ValueError on a tag libxml2 kept with an undeclared prefix ("e-XML:edXMLEnvelope")."""
+    tag = element.tag
+    return tag[1:tag.index("}")] if isinstance(tag, str) and tag.startswith("{") else ""
+
+
 def _children(element: etree._Element | None, name: str) -> list[etree._Element]:
     if element is None:
         return []

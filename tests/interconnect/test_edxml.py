@@ -340,6 +340,18 @@ def test_the_first_hubs_splice_is_refused_when_a_decoy_trace_list_draws_it_away(
     assert edxml.read_trace(edxml.append_trace(original, "hub.H60", at))[-1]["organ_id"] == "hub.H60"
 
 
+def test_an_envelope_with_an_undeclared_prefix_is_a_format_error_not_a_crash():
+    """libxml2's pull parser keeps an element whose prefix is not declared under its raw name
+    ("e-XML:edXMLEnvelope"), which lxml's QName refused with ValueError (found by the codec's fuzzer): `peek` and
+    `read_trace` read it as an element of no namespace, and the whole parse, which every hub's first hop and
+    every edge run, refuses the package."""
+    data = _read("vpcp-edoc_new.edxml").replace(b"edXML:edXMLEnvelope", b"e-XML:edXMLEnvelope")
+    with pytest.raises(edxml.EdxmlError, match="e-XML"):
+        edxml.parse(data)
+    assert edxml.peek(data)["namespace"] == ""
+    assert edxml.read_trace(data) == edxml.read_trace(_read("vpcp-edoc_new.edxml"))
+
+
 def test_peek_reads_a_header_larger_than_its_first_pieces():
     """peek feeds its parser 4 KB first, then doubling pieces: a header of tens of KB (many recipients) is read
     whole, whichever piece it ends in."""
