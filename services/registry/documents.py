@@ -248,9 +248,11 @@ def detail(session: Session, actor: Actor, doc: Document) -> dict[str, Any]:
         "description": doc.description, "language": doc.language,
         # signed by hand on paper, its scan forwarded by the handler (routing's paper.py): the page says so
         "paper_signed": (doc.package or {}).get("paper_signed") if doc.direction == Direction.OUTGOING else None,
+        # in their document's order where it has one (a copy: main first, then the appendices as in the source)
         "attachments": [{"id": a.id, "name": a.name, "content_type": a.content_type, "size": a.size,
-                         "sha256": a.sha256, "role": a.role, "description": a.description} for a in session.execute(
-            select(Attachment).where(Attachment.document_pk == doc.id)).scalars()],
+                         "sha256": a.sha256, "role": a.role, "description": a.description} for a in sorted(
+            session.execute(select(Attachment).where(Attachment.document_pk == doc.id)).scalars(),
+            key=lambda a: (a.position is None, a.position or 0))],
         "links": [{"to": lk.to_pk, "kind": lk.kind, "label": _link_label(session, lk.to_pk)}
                   for lk in session.execute(select(DocumentLink).where(DocumentLink.from_pk == doc.id)).scalars()]
         + [{"from": lk.from_pk, "kind": lk.kind, "label": _link_label(session, lk.from_pk)}

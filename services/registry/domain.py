@@ -369,3 +369,35 @@ def seal_operation(outgoing_id: str) -> str:
     """The business operation of the agency's seal on an outgoing document, for signing's idempotency (the
     number and date are part of its input: a number taken meanwhile by another document is a new signature)."""
     return f"outgoing:{outgoing_id}:seal"
+
+
+# --- the files of an electronic copy (NĐ 30 Điều 25–27) ------------------------------------------------------
+
+COPY_MAIN_ROLES = ("signed", "main", "unsigned")   # the source's main file: the issued (sealed) one first
+APPENDIX_ROLES = ("appendix", "appendix_signed", "appendix_unsigned")
+PDF_TYPE = "application/pdf"
+
+
+def is_pdf(name: str | None, content_type: str | None) -> bool:
+    """Only a PDF can carry the copy form and the seal signature; a file is judged by its declared type or name."""
+    return (content_type or "").split(";")[0].strip().lower() == PDF_TYPE or (name or "").lower().endswith(".pdf")
+
+
+def _natural(text: str | None) -> tuple:
+    """"Phụ lục 2" before "Phụ lục 10"."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+                 for part in re.split(r"(\d+)", text or "") if part)
+
+
+def source_files(files: list[Any], package: dict[str, Any] | None) -> tuple[Any | None, list[Any]]:
+    """The main file and the appendices of a document to copy, in the document's order: its files' own positions,
+    else the order of the package it came in (incoming), else the appendices' numbers ("Phụ lục 01", "Phụ lục 02")."""
+    listed = [str(a.get("sha256")) for a in (package or {}).get("attachments") or [] if isinstance(a, dict)]
+
+    def order(f: Any) -> tuple:
+        place = listed.index(f.sha256) if f.sha256 in listed else len(listed)
+        return (f.position is None, f.position or 0, place, _natural(f.description), _natural(f.name))
+
+    ordered = sorted(files, key=order)
+    main = next((f for role in COPY_MAIN_ROLES for f in ordered if f.role == role), None)
+    return main, [f for f in ordered if f.role in APPENDIX_ROLES]

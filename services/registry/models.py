@@ -156,6 +156,8 @@ class Attachment(Base):
     role: Mapped[str] = mapped_column(String(20), default="main")   # main | appendix | unsigned | scan
     content_id: Mapped[str] = mapped_column(String(200), default="")
     description: Mapped[str] = mapped_column(String(500), default="")
+    # the file's place among its document's files where the order matters (a copy: main 0, appendices 1..)
+    position: Mapped[int | None] = mapped_column(Integer)
 
 
 class DocumentLink(Base):
@@ -210,5 +212,6 @@ agency_rules = make_rules_table(Base.metadata)  # services/common/agency_rules.p
 # Columns added after the tables existed (services/common/db.py: add_later_columns).
 LATER_COLUMNS: dict[str, tuple[str, ...]] = {"document": ("drafting_unit", "drafting_unit_name",
                                                           "content_withdrawn_at"),
-                                             "agency_profile": ("allow_unsigned_send",)}
+                                             "agency_profile": ("allow_unsigned_send",),
+                                             "attachment": ("position",)}
 add_later_columns(Base.metadata, LATER_COLUMNS)

@@ -251,14 +251,16 @@ class RegistryService(DossierEntrypoints, ReportQueries):
 
     @rpc
     def make_copy(self, source_id: str, form: str, register_id: str, extract_sha256: str | None = None,
-                  pin: str | None = None) -> dict:
-        """Sao y, sao lục, trích sao (services/registry/copies.py); `pin`: the seal token's, used once."""
+                  pin: str | None = None, request_key: str | None = None) -> dict:
+        """Sao y, sao lục, trích sao (services/registry/copies.py); `pin`: the seal token's, used for each file of
+        this copy, never stored; `request_key`: the same copy asked again returns the first one."""
         def seal(pdf_sha256: str, text: str, operation_id: str | None = None) -> dict[str, Any]:
             with eventlet.Timeout(SIGN_TIMEOUT):
                 return self.signing.seal_copy.call_async(pdf_sha256, text, operation_id,
                                                          **({"pin": pin} if pin else {})).result()
 
-        return ops.make_copy(self.db, self.actor.required(), source_id, form, register_id, seal, extract_sha256)
+        return ops.make_copy(self.db, self.actor.required(), source_id, form, register_id, seal, extract_sha256,
+                             request_key)
 
     @rpc
     def list_copies(self, page: int = 1, size: int = 50) -> dict:

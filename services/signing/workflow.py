@@ -353,7 +353,9 @@ class Signing:
             text = "\n".join(line.strip() for line in (text or "").strip().splitlines())
             if not text or len(text) > 4 * MAX_TEXT:
                 raise ValidationFailed("Thể thức bản sao không hợp lệ.", value=text[:80])
-            key, done = self._remembered("seal_copy", pdf_sha256, [text], operation_id)
+            # The operation (the copy's number, which file) names it, not the text: the text carries the time of
+            # the first attempt, and a redelivered request must find that signature, not make a second one.
+            key, done = self._remembered("seal_copy", pdf_sha256, [] if operation_id else [text], operation_id)
             if done:
                 return done
             pdf = self._pdf(pdf_sha256)
