@@ -1,17 +1,23 @@
 """Electronic copies (sao y, sao lục, trích sao; NĐ 30/2020/NĐ-CP Điều 25–27; issue 18 item 7): the clerk copies a
 registered incoming or an issued outgoing document from its page; the registry numbers the copy from the copies
-register (Sổ bản sao: its own yearly series, notation `05/SY-UBND`) and signing seals the copy PDF with the copy
-form at the top right of page 1, like an issue. The list of copies is the copies register's page. REST: POST
-/api/v1/documents/{id}/copies, GET /api/v1/copies."""
+register (Sổ bản sao: its own yearly series, notation `05/SY-UBND`) and signing seals each copied PDF (the main file
+and, for sao y and sao lục, every appendix) with the copy form at the top right of page 1, like an issue; an
+appendix that is not a PDF is copied as it is. The copy's page lists its files in the source's order, each with its
+verdict. The list of copies is the copies register's page. REST: POST /api/v1/documents/{id}/copies (Idempotency-Key),
+GET /api/v1/copies/{id}, GET /api/v1/copies."""
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Path, Request, Security, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import Field
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
+from gateway.documents import APPENDIX_ROLES, file_sizes, file_verdict
+from gateway.idempotency import KEY, once
 from gateway.web import panel
 from services.common import clock
 from services.common.errors import CongVanError, ValidationFailed
@@ -28,8 +34,8 @@ def copy_registers(g: Gateway, v: Viewer) -> list[dict[str, Any]]:
 
 
 def make_copy(g: Gateway, v: Viewer, doc_id: str, form: str, register_id: str | None, pin: str | None,
-              extract: UploadFile | None) -> dict[str, Any]:
-    """Store the extract (trích sao) if any, then the registry numbers and signing seals the copy."""
+              extract: UploadFile | None, request_key: str | None = None) -> dict[str, Any]:
+    """Store the extract (trích sao) if any, then the registry numbers and signing seals the copy's files."""
     v.actor.require("clerk")
     if form not in COPY_FORMS:
         raise ValidationFailed("Hình thức sao không hợp lệ (sao y, sao lục, trích sao).", field="form")
@@ -46,14 +52,26 @@ def make_copy(g: Gateway, v: Viewer, doc_id: str, form: str, register_id: str | 
                         stored.size, "attachment", f"copy:{doc_id}")
         extract_sha = stored.sha256
     return g.backends.call(v.actor, "registry", "make_copy", doc_id, form, register_id, extract_sha,
-                           pin=pin or None)
+                           pin=pin or None, request_key=request_key)
+
+
+def with_files(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]:
+    """A copy as REST shows it: each file (main first, then the appendices in the source's order) with its size
+    and its own signature verdict; a file that is not a PDF says why it carries none."""
+    file_sizes(g, v, doc)
+    for a in doc.get("attachments") or []:
+        file_verdict(g, v, doc, a)
+        report = a.get("verification")
+        a["legally_valid"] = bool(report.get("legally_valid")) if isinstance(report, dict) else None
+    return doc
 
 
 def _page(request: Request, g: Gateway, v: Viewer, doc_id: str, error: str | None = None,
-          status_code: int = 200) -> Response:
+          status_code: int = 200, form_key: str = "") -> Response:
     doc = g.backends.call(v.actor, "registry", "get_document", doc_id)
     return render(request, "copies_new.html", v, status_code=status_code, doc=doc, forms=FORM_LABELS,
-                  registers=copy_registers(g, v), error=error)
+                  registers=copy_registers(g, v), error=error, form_key=form_key or secrets.token_urlsafe(18),
+                  appendices=[a for a in doc.get("attachments") or [] if a.get("role") in APPENDIX_ROLES])
 
 
 def install(app: FastAPI) -> None:
@@ -67,11 +85,12 @@ def install(app: FastAPI) -> None:
     @app.post("/van-ban/{doc_id}/sao", include_in_schema=False)
     def copy(request: Request, doc_id: str, form: str = Form(...), register_id: str = Form(""),
              pin: str = Form("", max_length=64), file: UploadFile | None = File(None),
-             v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        try:
-            made = make_copy(g, v, doc_id, form, register_id or None, pin, file)
+             form_key: str = Form("", max_length=64), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        key = form_key.strip()
+        try:   # the form's key: a second click, or the same form sent again, returns the first copy
+            made = make_copy(g, v, doc_id, form, register_id or None, pin, file, f"form:{key}" if key else None)
         except CongVanError as exc:
-            return _page(request, g, v, doc_id, exc.message_vi, exc.http_status)
+            return _page(request, g, v, doc_id, exc.message_vi, exc.http_status, key)
         return RedirectResponse(f"/van-ban/{made['id']}?thong-bao=da-sao", status_code=303)
 
     @app.get("/van-ban-sao", response_class=HTMLResponse, include_in_schema=False)
@@ -82,27 +101,47 @@ def install(app: FastAPI) -> None:
 def _api() -> APIRouter:
     from gateway import api as rest
 
+    class CopyFile(rest.Attachment):
+        id: str | None = None
+        description: str | None = None
+        signature_label: str | None = Field(None, description="Chữ ký số of this file in words: Hợp lệ, Không hợp "
+                                            "lệ: …, or why a file that is not a PDF carries no copy form")
+        legally_valid: bool | None = Field(None, description="signing's verdict on this file; null: not a PDF")
+        verification: Any = Field(None, description="signing's report on this file (docs/signing.md)")
+
+    class CopyDetail(rest.DocumentDetail):
+        attachments: list[CopyFile] = Field([], description="Main file first, then the appendices in the source's "
+                                            "order")
+
     api = APIRouter(prefix="/api/v1", responses=rest.COMMON_ERRORS, dependencies=[Security(rest.bearer)],
                     tags=["Bản sao"])
 
-    @api.post("/documents/{doc_id}/copies", response_model=rest.DocumentDetail, status_code=201,
+    @api.post("/documents/{doc_id}/copies", response_model=CopyDetail, status_code=201,
               responses=rest.NOT_FOUND,
-              summary="Sao y, sao lục, trích sao một văn bản (bản sao điện tử có số riêng, đóng dấu cơ quan)")
-    def create_copy(doc_id: str = Path(pattern=rest.DOC_ID),
+              summary="Sao y, sao lục, trích sao một văn bản (bản sao điện tử có số riêng, đóng dấu cơ quan; sao y, "
+                      "sao lục sao kèm các phụ lục)")
+    def create_copy(response: Response, doc_id: str = Path(pattern=rest.DOC_ID),
                     form: str = Form(..., pattern="^(SY|SL|TrS)$", description="SY sao y, SL sao lục, TrS trích sao"),
                     register_id: str | None = Form(None, max_length=64, description="A copies register of this year; "
                                                    "default: the first open one"),
                     pin: str | None = Form(None, max_length=64, description="The seal token's PIN, used once"),
                     file: UploadFile | None = File(None, description="Trích sao: the extract, one PDF"),
-                    v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
-        made = make_copy(g, v, doc_id, form, register_id, pin, file)
-        return g.backends.call(v.actor, "registry", "get_document", made["id"])
+                    key: str | None = KEY, v: Viewer = Depends(csrf_checked),
+                    g: Gateway = Depends(gw)) -> dict[str, Any]:
+        """With an Idempotency-Key, the same request again returns the first copy and seals nothing new."""
+        def run() -> dict[str, Any]:
+            made = make_copy(g, v, doc_id, form, register_id, pin, file, f"api:{key}" if key else None)
+            return with_files(g, v, g.backends.call(v.actor, "registry", "get_document", made["id"]))
 
-    @api.get("/copies/{doc_id}", response_model=rest.DocumentDetail, responses=rest.NOT_FOUND,
-             summary="Một bản sao: số, ký hiệu, tệp đã đóng dấu, văn bản được sao (links: copy_of)")
+        return once(g, v, key, response, f"copy:{doc_id}", {"form": form, "register_id": register_id}, run,
+                    [file] if file is not None and file.filename else None)
+
+    @api.get("/copies/{doc_id}", response_model=CopyDetail, responses=rest.NOT_FOUND,
+             summary="Một bản sao: số, ký hiệu, các tệp đã đóng dấu (văn bản chính, phụ lục) với kết quả kiểm tra "
+                     "chữ ký số, văn bản được sao (links: copy_of)")
     def copy_detail(doc_id: str = Path(pattern=rest.DOC_ID), v: Viewer = Depends(viewer),
                     g: Gateway = Depends(gw)) -> dict[str, Any]:
-        return rest._document(g, v, doc_id, "copies")
+        return with_files(g, v, rest._document(g, v, doc_id, "copies"))
 
     @api.get("/copies", response_model=rest.Page[rest.DocumentSummary], summary="Sổ bản sao: các bản sao của cơ quan")
     def copies(page: int = rest.PageNo, size: int = rest.PageSize, v: Viewer = Depends(viewer),

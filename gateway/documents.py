@@ -178,8 +178,7 @@ def _preview(doc: dict[str, Any]) -> dict[str, Any] | None:
     document's files are gone, and a document without a PDF has nothing to show."""
     if doc.get("content_withdrawn_at"):
         return None
-    pdfs = [a for a in doc.get("attachments") or []
-            if a.get("content_type") == "application/pdf" or str(a.get("name") or "").lower().endswith(".pdf")]
+    pdfs = [a for a in doc.get("attachments") or [] if is_pdf_file(a)]
     for role in PREVIEW_ROLES:
         found = [a for a in pdfs if a.get("role") == role]
         if found:
@@ -190,14 +189,9 @@ def _preview(doc: dict[str, Any]) -> dict[str, Any] | None:
 def _decorate_page(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]:
     """What the document page shows beyond the registry's record: real file sizes, the signature verdict in words
     and people's full names in the history."""
-    store = blob_store(g.settings, v.user.agency_id)
+    file_sizes(g, v, doc)
     for a in doc.get("attachments") or []:
         a["kind_label"] = f"{attachment_role(a.get('role'))} · {file_kind(a.get('content_type'), a.get('name'))}"
-        if not a.get("size"):  # the registry records no size for files made in this agency
-            try:
-                a["size"] = store.stat(a["sha256"]).size
-            except Exception:  # a file not (yet) in the store: show no size rather than fail the page
-                a["size"] = None
         a["size_label"] = vn_size(a["size"]) if a.get("size") is not None else ""
     doc["preview"] = _preview(doc)
     report = doc.get("verification")
@@ -221,11 +215,7 @@ def _decorate_page(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]
     for a in doc.get("attachments") or []:
         if a.get("role") in APPENDIX_ROLES:
             # each appendix carries its own seal signature (NĐ 30 Phụ lục I): checked file by file
-            try:
-                a["verification"] = g.backends.call(v.actor, "signing", "verify", a["sha256"])
-                a["signature_label"] = signature_label(a["verification"])
-            except CongVanError:
-                a["signature_label"] = "Đang kiểm tra"
+            file_verdict(g, v, doc, a)
     if doc.get("trace"):
         hubs = {code: str(h.get("name")) for code, h in hub_config(g).items() if h.get("name")}
         provinces = province_names(g.directory().deliverable())
@@ -248,6 +238,38 @@ def _decorate_page(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]
 
 
 APPENDIX_ROLES = ("appendix", "appendix_signed", "appendix_unsigned")
+NOT_PDF = "Không có chữ ký số: tệp không phải PDF"
+NOT_PDF_COPY = ("Không đóng dấu bản sao: chỉ tệp PDF mang được thể thức và chữ ký số của bản sao; tệp được sao "
+                "nguyên văn")
+
+
+def is_pdf_file(a: dict[str, Any]) -> bool:
+    return a.get("content_type") == "application/pdf" or str(a.get("name") or "").lower().endswith(".pdf")
+
+
+def file_sizes(g: Gateway, v: Viewer, doc: dict[str, Any]) -> None:
+    """Each file's size; the registry records none for the files made in this agency, the store knows it."""
+    store = blob_store(g.settings, v.user.agency_id)
+    for a in doc.get("attachments") or []:
+        if not a.get("size"):
+            try:
+                a["size"] = store.stat(a["sha256"]).size
+            except Exception:  # a file not (yet) in the store: show no size rather than fail the page
+                a["size"] = None
+
+
+def file_verdict(g: Gateway, v: Viewer, doc: dict[str, Any], a: dict[str, Any]) -> None:
+    """One file's own signature verdict (`verification`, `signature_label`): signing's report on a PDF; a file of
+    another type carries no signature, and in a copy says why it was copied without the copy form (`not_pdf`)."""
+    if not is_pdf_file(a):
+        a["not_pdf"] = True
+        a["signature_label"] = NOT_PDF_COPY if doc.get("direction") == "copies" else NOT_PDF
+        return
+    try:
+        a["verification"] = g.backends.call(v.actor, "signing", "verify", a["sha256"])
+        a["signature_label"] = signature_label(a["verification"])
+    except CongVanError:
+        a["signature_label"] = "Đang kiểm tra"
 
 
 def dossiers_of(g: Gateway, v: Viewer, doc_id: str) -> list[dict[str, Any]] | None:
