@@ -20,7 +20,6 @@ from tests.deployment import demo_password
 from tests.e2e.helpers import (
     browser_signed_in,
     csrf_of,
-    legally_signed_pdf,
     pick,
     signed_in,
     vietnamese_pdf,
@@ -28,6 +27,7 @@ from tests.e2e.helpers import (
 )
 from tests.e2e.test_register_unit_and_audit import waiting_issue_id
 from tests.gateway.test_api import csrf_token_of
+from tests.gateway.test_copies_api import open_copies_register, send_with_appendices
 from tests.gateway.test_drafting import post, prepare_agency_for_drafts
 
 pytestmark = pytest.mark.browser
@@ -164,35 +164,26 @@ def test_a_legal_normative_decision_issued_to_electronic_paper_and_internal_reci
 
 
 def test_the_clerk_makes_a_sao_y_and_a_trich_sao_with_their_own_numbers(deployment, browser, artifacts_dir):
-    """Sao y (NĐ 30 Điều 25–27) of an issued document, in Chromium: own register, own number and notation
-    (01/SY-UBND …), the copy PDF with the copy form, sealed by the agency (legally valid); trích sao over REST."""
+    """Sao y (NĐ 30 Điều 25–27) of an issued document with an appendix, in Chromium: own register, own number and
+    notation (01/SY-UBND …), the copy PDF with the copy form and the appendix copied with it, each sealed by the
+    agency (legally valid); trích sao over REST."""
     base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
     year = vn_date(now_utc()).year
     clerk, admin = (signed_in(base, u, demo_password(deployment, u)) for u in (CLERK, ADMIN))
     try:
-        opened = admin.post("/api/v1/registers", headers={"x-csrf-token": csrf_token_of(admin)},
-                            json={"direction": "copies", "year": year})
-        assert opened.status_code in (201, 409), opened.text
+        open_copies_register(admin)
         copies = next(r for r in clerk.get("/api/v1/registers", params={"direction": "copies"}).json()
                       if r["year"] == year and r["scope"] == "all")
         expected = copies["next_number"]
         subject = f"Về việc sao văn bản (mã {uuid.uuid4().hex[:6]})"
-        web = clerk.get("/van-ban-di/gui").text
-        number = re.search(r'name="code_number"[^>]*value="(\d+)"', web).group(1)
-        signed, _ = legally_signed_pdf(deployment, H60, "ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", subject)
-        key = {"x-csrf-token": csrf_of(web), "Idempotency-Key": uuid.uuid4().hex}
-        sent = clerk.post("/api/v1/outgoing", headers=key,
-                          data={"code_number": number, "code_notation": "UBND-VP", "type_code": "CV",
-                                "promulgation_date": vn_date(now_utc()).isoformat(), "subject": subject,
-                                "recipients": [SNV]},
-                          files={"file": ("da-ky.pdf", signed, "application/pdf")})
-        assert sent.status_code == 201, sent.text
-        source = sent.json()["id"]
+        sent = send_with_appendices(deployment, clerk, H60, "ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", subject, 1, SNV)
+        source, number, (appendix,) = sent["id"], sent["number"], sent["appendices"]
 
         page = browser_signed_in(browser, base, CLERK, demo_password(deployment, CLERK))
         page.goto(f"{base}/van-ban/{source}")
         page.get_by_role("link", name="Sao văn bản (sao y, sao lục, trích sao)").click()
         expect(page.get_by_role("heading", name="Sao văn bản", exact=True)).to_be_visible()
+        expect(page.locator("#phu-luc-duoc-sao")).to_contain_text(appendix)
         page.get_by_label("Hình thức sao").select_option("SY")
         shot = artifacts_dir / "guide-42-sao-van-ban.png"
         page.screenshot(path=str(shot), full_page=True)
@@ -202,12 +193,17 @@ def test_the_clerk_makes_a_sao_y_and_a_trich_sao_with_their_own_numbers(deployme
         expect(page.locator("#van-ban-lien-quan")).to_contain_text(f"Bản sao của văn bản {number}/UBND-VP")
         # The page asks signing for the verdict as it renders; a signing busy with the other tests answers late,
         # and the page then shows no verdict: a clerk reloads.
+        main_row = page.locator("tr", has_text=f"{expected:02d}-SY-UBND.pdf")
+        appendix_row = page.locator("tr", has_text=appendix)
         for _ in range(12):
-            if page.get_by_text("Hợp lệ").count():
+            if main_row.get_by_text("Hợp lệ").count() and appendix_row.get_by_text("Hợp lệ").count():
                 break
             page.wait_for_timeout(5_000)
             page.reload()
-        expect(page.get_by_text("Hợp lệ").first).to_be_visible()
+        # both files of the copy, main first, each with its own verdict
+        expect(main_row.get_by_text("Hợp lệ")).to_be_visible()
+        expect(appendix_row.get_by_text("Hợp lệ")).to_be_visible()
+        expect(appendix_row).to_contain_text("Phụ lục (đã ký số cơ quan)")
         copy_shot = artifacts_dir / "guide-43-ban-sao.png"
         page.screenshot(path=str(copy_shot), full_page=True)
         copy_id = page.url.split("/van-ban/")[1].split("?")[0]
@@ -220,6 +216,8 @@ def test_the_clerk_makes_a_sao_y_and_a_trich_sao_with_their_own_numbers(deployme
         text = " ".join(subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True,
                                        check=True).stdout.decode().split())
         assert "SAO Y" in text and f"Số: {copy_number}" in text, text[:400]
+        assert [a["name"] for a in detail["attachments"]] == [f"{expected:02d}-SY-UBND.pdf", appendix]
+        assert all(a["signature_label"] == "Hợp lệ" for a in detail["attachments"]), detail["attachments"]
         page.goto(f"{base}/van-ban-sao")
         expect(page.get_by_role("heading", name="Sổ bản sao")).to_be_visible()
         expect(page.get_by_role("link", name=copy_number)).to_be_visible()

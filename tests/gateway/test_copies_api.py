@@ -1,0 +1,94 @@
+"""POST /api/v1/documents/{id}/copies on the demo deployment: a sao y of an issued document with two sealed
+appendices returns the copy with its three files (ids, names, sizes, each verdict), sealed by the agency; the same
+Idempotency-Key again returns the same copy; bad input, the wrong role and another agency's document are refused."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+
+from services.common.clock import now_utc, vn_date
+from tests.deployment import demo_password
+from tests.e2e.helpers import csrf_of, legally_signed_pdf, signed_in, vietnamese_pdf
+from tests.gateway.test_api import base_url, csrf_token_of
+
+G22, H60 = "000.00.00.G22", "000.00.00.H60"
+CLERK, ADMIN, LEADER = "thunt.vpcp", "taidv.vpcp", "longtd.vpcp"
+OTHER_CLERK = "hoalt.vptq"   # UBND tỉnh Tuyên Quang's
+
+
+def open_copies_register(admin: httpx.Client) -> None:
+    opened = admin.post("/api/v1/registers", headers={"x-csrf-token": csrf_token_of(admin)},
+                        json={"direction": "copies", "year": vn_date(now_utc()).year})
+    assert opened.status_code in (201, 409), opened.text
+
+
+def send_with_appendices(deployment, clerk: httpx.Client, organ_id: str, organ_name: str, subject: str,
+                         appendices: int, recipient: str) -> dict:
+    """An issued outgoing document with its sealed appendices, sent over REST: its id, number and files' names."""
+    web = clerk.get("/van-ban-di/gui").text
+    number = re.search(r'name="code_number"[^>]*value="(\d+)"', web).group(1)
+    extra = tuple(vietnamese_pdf(f"PHỤ LỤC {i:02d}", subject) for i in range(1, appendices + 1))
+    signed, sealed = legally_signed_pdf(deployment, organ_id, organ_name, subject, appendices=extra)
+    sent = clerk.post("/api/v1/outgoing", headers={"x-csrf-token": csrf_of(web), "Idempotency-Key": uuid.uuid4().hex},
+                      data={"code_number": number, "code_notation": "UBND-VP", "type_code": "CV",
+                            "promulgation_date": vn_date(now_utc()).isoformat(), "subject": subject,
+                            "recipients": [recipient]},
+                      files=[("file", ("da-ky.pdf", signed, "application/pdf"))]
+                      + [("appendices", (f"phu-luc-{i}.pdf", data, "application/pdf"))
+                         for i, data in enumerate(sealed, start=1)])
+    assert sent.status_code == 201, sent.text
+    doc = sent.json()
+    return {"id": doc["id"], "number": number,
+            "appendices": [a["name"] for a in doc["attachments"] if a["role"].startswith("appendix")]}
+
+
+def test_a_sao_y_over_rest_returns_the_copy_with_each_sealed_file(deployment):
+    base = base_url(deployment)
+    clerk, admin, leader, other = (signed_in(base, u, demo_password(deployment, u))
+                                   for u in (CLERK, ADMIN, LEADER, OTHER_CLERK))
+    try:
+        open_copies_register(admin)
+        source = send_with_appendices(deployment, clerk, G22, "VĂN PHÒNG CHÍNH PHỦ",
+                                      f"Về việc sao kèm phụ lục (mã {uuid.uuid4().hex[:6]})", 2, H60)
+        assert len(source["appendices"]) == 2
+        headers = {"x-csrf-token": csrf_token_of(clerk), "Idempotency-Key": uuid.uuid4().hex}
+        made = clerk.post(f"/api/v1/documents/{source['id']}/copies", headers=headers, data={"form": "SY"})
+        assert made.status_code == 201, made.text
+        copy = made.json()
+        assert copy["direction"] == "copies" and copy["code_notation"].startswith("SY-")
+        files = copy["attachments"]
+        assert [f["role"] for f in files] == ["signed", "appendix_signed", "appendix_signed"]
+        assert sorted(f["name"] for f in files[1:]) == sorted(source["appendices"])
+        assert [f["name"][-14:] for f in files[1:]] == ["Phụ lục 01.pdf", "Phụ lục 02.pdf"]   # the source's order
+        for f in files:
+            assert f["id"] and f["size"] > 0 and f["legally_valid"] is True and f["signature_label"] == "Hợp lệ", f
+            assert [s["field"] for s in f["verification"]["signatures"]] == ["DauBanSao"]
+        # the same request again: the same copy, nothing new in the copies register
+        again = clerk.post(f"/api/v1/documents/{source['id']}/copies", headers=headers, data={"form": "SY"})
+        assert again.status_code == 201 and again.json()["id"] == copy["id"], again.text
+        assert again.headers.get("idempotency-replayed") == "true"
+        listed = [d["id"] for d in clerk.get("/api/v1/copies", params={"size": 100}).json()["items"]]
+        assert listed.count(copy["id"]) == 1
+        shown = clerk.get(f"/api/v1/copies/{copy['id']}").json()["attachments"]
+        assert [(f["id"], f["sha256"], f["signature_label"]) for f in shown] == [
+            (f["id"], f["sha256"], "Hợp lệ") for f in files]
+
+        bad = clerk.post(f"/api/v1/documents/{source['id']}/copies", headers={"x-csrf-token": csrf_token_of(clerk)},
+                         data={"form": "XX"})
+        assert bad.status_code == 422
+        again_copy = clerk.post(f"/api/v1/documents/{copy['id']}/copies",
+                                headers={"x-csrf-token": csrf_token_of(clerk)}, data={"form": "SY"})
+        assert again_copy.status_code == 422 and "Chỉ sao văn bản" in again_copy.text   # a copy is not copied
+        refused = leader.post(f"/api/v1/documents/{source['id']}/copies",
+                              headers={"x-csrf-token": csrf_token_of(leader)}, data={"form": "SY"})
+        assert refused.status_code == 403, refused.text
+        foreign = other.post(f"/api/v1/documents/{source['id']}/copies",
+                             headers={"x-csrf-token": csrf_token_of(other)}, data={"form": "SY"})
+        assert foreign.status_code == 404, foreign.text
+        assert other.get(f"/api/v1/copies/{copy['id']}").status_code == 404
+    finally:
+        for client in (clerk, admin, leader, other):
+            client.close()
