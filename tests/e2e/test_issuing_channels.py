@@ -196,13 +196,13 @@ def test_the_clerk_makes_a_sao_y_and_a_trich_sao_with_their_own_numbers(deployme
         main_row = page.locator("tr", has_text=f"{expected:02d}-SY-UBND.pdf")
         appendix_row = page.locator("tr", has_text=appendix)
         for _ in range(12):
-            if main_row.get_by_text("Hợp lệ").count() and appendix_row.get_by_text("Hợp lệ").count():
+            if main_row.get_by_text("Hợp lệ", exact=True).count() and appendix_row.get_by_text("Hợp lệ", exact=True).count():
                 break
             page.wait_for_timeout(5_000)
             page.reload()
         # both files of the copy, main first, each with its own verdict
-        expect(main_row.get_by_text("Hợp lệ")).to_be_visible()
-        expect(appendix_row.get_by_text("Hợp lệ")).to_be_visible()
+        expect(main_row.get_by_text("Hợp lệ", exact=True)).to_be_visible()
+        expect(appendix_row.get_by_text("Hợp lệ", exact=True)).to_be_visible()
         expect(appendix_row).to_contain_text("Phụ lục (đã ký số cơ quan)")
         copy_shot = artifacts_dir / "guide-43-ban-sao.png"
         page.screenshot(path=str(copy_shot), full_page=True)
