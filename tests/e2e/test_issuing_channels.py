@@ -193,16 +193,17 @@ def test_the_clerk_makes_a_sao_y_and_a_trich_sao_with_their_own_numbers(deployme
         expect(page.locator("#van-ban-lien-quan")).to_contain_text(f"Bản sao của văn bản {number}/UBND-VP")
         # The page asks signing for the verdict as it renders; a signing busy with the other tests answers late,
         # and the page then shows no verdict: a clerk reloads.
-        main_row = page.locator("tr", has_text=f"{expected:02d}-SY-UBND.pdf")
+        main_ok = page.locator("tr", has_text=f"{expected:02d}-SY-UBND.pdf").get_by_text("Hợp lệ", exact=True)
         appendix_row = page.locator("tr", has_text=appendix)
+        appendix_ok = appendix_row.get_by_text("Hợp lệ", exact=True)
         for _ in range(12):
-            if main_row.get_by_text("Hợp lệ", exact=True).count() and appendix_row.get_by_text("Hợp lệ", exact=True).count():
+            if main_ok.count() and appendix_ok.count():
                 break
             page.wait_for_timeout(5_000)
             page.reload()
         # both files of the copy, main first, each with its own verdict
-        expect(main_row.get_by_text("Hợp lệ", exact=True)).to_be_visible()
-        expect(appendix_row.get_by_text("Hợp lệ", exact=True)).to_be_visible()
+        expect(main_ok).to_be_visible()
+        expect(appendix_ok).to_be_visible()
         expect(appendix_row).to_contain_text("Phụ lục (đã ký số cơ quan)")
         copy_shot = artifacts_dir / "guide-43-ban-sao.png"
         page.screenshot(path=str(copy_shot), full_page=True)
