@@ -270,6 +270,14 @@ def detail(session: Session, actor: Actor, doc: Document) -> dict[str, Any]:
     return data
 
 
+def in_order(attachments: list[Attachment]) -> list[Attachment]:
+    """A draft's appendices in the order the drafter gave them: their ids are random, so "Phụ lục 02" could come
+    before "Phụ lục 01" and be numbered 01 at issue. Rows from before `position` existed fall back to their
+    "Phụ lục NN" description."""
+    return sorted(attachments, key=lambda a: (a.position if a.position is not None else 1 << 30, a.description,
+                                              a.id))
+
+
 def _attachments(session: Session, doc: Document, role: str | None = None) -> list[Attachment]:
     query = select(Attachment).where(Attachment.document_pk == doc.id)
     if role:

@@ -25,6 +25,7 @@ from services.registry.documents import (
     _list,
     _load,
     build_package,
+    in_order,
     profile,
     requested_before,
     summary,
@@ -96,7 +97,7 @@ def submit_for_issue(db: Database, actor: Actor, draft: dict[str, Any]) -> dict:
         for index, sha in enumerate(draft.get("appendix_sha256s") or [], start=1):
             name = names[index - 1] if index <= len(names) and names[index - 1] else f"Phụ lục {index:02d}.pdf"
             session.add(Attachment(document_pk=doc.id, sha256=sha, role="appendix", name=str(name)[:255],
-                                   description=f"Phụ lục {index:02d}"))
+                                   description=f"Phụ lục {index:02d}", position=index))
         for incoming_pk in draft.get("answers") or []:
             target = session.get(Document, incoming_pk)
             if target is not None and target.agency_id == actor.agency_id and target.direction == Direction.INCOMING:
@@ -210,7 +211,7 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
             recipients = replacement.with_target_recipients(session, recipients, target)
         clean = domain.check_recipients(recipients)
         main = _attachments(session, doc, "main")
-        appendices = [a.sha256 for a in _attachments(session, doc, "appendix")]
+        appendices = [a.sha256 for a in in_order(_attachments(session, doc, "appendix"))]
         notation = doc.code_notation or ""
         # signed by hand on paper and forwarded as a scan (routing's paper.py, Hưng Yên Đ6.3a): no fields to fill
         paper = {"paper_signed": True} if (doc.package or {}).get("paper_signed") else {}
@@ -259,6 +260,7 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
                     # sent with the document; the recipient knows them by this description (edXML Description)
                     session.add(Attachment(
                         document_pk=doc.id, sha256=sha, role="appendix_signed", description=f"Phụ lục {index:02d}",
+                        position=index,
                         name=f"{domain.format_number(got)}-{notation} Phụ lục {index:02d}.pdf"[:255]))
                 _history(session, doc, actor, "issued", {
                     "number": domain.number_display(got, notation), "register_id": register_id,

@@ -277,6 +277,24 @@ def test_issue_numbers_signs_and_dispatches_through_the_outbox(db, edge, clerk, 
         ops.issue_outgoing(db, clerk, waiting["id"], registers["outgoing"], RECIPIENTS, fake_sign())
 
 
+def test_issue_keeps_the_drafters_order_of_the_appendices(db, edge, clerk, registers):
+    """Appendix rows have random ids: read back in id order, "Phụ lục 02" could be signed and sent as 01. Twelve
+    appendices make a lucky order all but impossible (1 in 12!)."""
+    order = [sha(f"order {i}") for i in range(1, 13)]
+    waiting = ops.submit_for_issue(db, edge, draft(9, appendix_sha256s=order))
+    signed: list = []
+
+    def sign(pdf, number_text, date_text, notation, appendices, operation_id=None):
+        signed.extend(appendices)
+        return fake_sign()(pdf, number_text, date_text, notation, appendices, operation_id)
+
+    ops.issue_outgoing(db, clerk, waiting["id"], registers["outgoing"], RECIPIENTS, sign, no_paper_copy=True)
+    assert signed == order
+    (pkg,) = events(db, "outgoing_package")
+    described = {a["sha256"]: a.get("description") for a in pkg["attachments"]}
+    assert [described[sha(f"s{a}")] for a in order] == [f"Phụ lục {i:02d}" for i in range(1, 13)]
+
+
 def test_signing_unavailable_numbers_nothing(db, edge, clerk, registers):
     waiting = ops.submit_for_issue(db, edge, draft(2))
     with pytest.raises(ServiceUnavailable) as exc:
