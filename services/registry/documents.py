@@ -290,6 +290,9 @@ def build_package(prof: AgencyProfile, doc: Document, recipients: list[dict[str,
                   replacements: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The edoc package of messages.md for the edge (message_id is added by the outbox). `replacements`: the
     documents a type-3 package replaces (replacement.link)."""
+    # The main file first, then the appendices as numbered (the recipient lists them in the package's order).
+    attachments = ([a for a in attachments if a.role not in APPENDIX_SENT_ROLES]
+                   + in_order([a for a in attachments if a.role in APPENDIX_SENT_ROLES]))
     return {
         "kind": "edoc", "document_id": doc.document_id,
         "business": {"doc_type": business_type, "reason": reason or BUSINESS_TYPES[business_type],
