@@ -78,7 +78,8 @@ class RejectIncoming(BaseModel):
 
 # Late entry after an outage (TP.HCM Đ3.4, Hưng Yên Đ4.2): the real time of a step done while the software was down.
 HAPPENED_AT = Field(None, max_length=40, description="Nhập muộn sau sự cố: thời điểm thực tế (YYYY-MM-DDTHH:MM, giờ "
-                    "Việt Nam nếu không ghi múi giờ; không ở tương lai, không trước lúc vào sổ); để trống: bây giờ")
+                    "Việt Nam nếu không ghi múi giờ; không ở tương lai, không trước lúc vào sổ hay bước xử lý trước "
+                    "đó); để trống: bây giờ")
 
 
 def _late(happened_at: str | None) -> dict[str, str]:
@@ -131,7 +132,7 @@ class NoteRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"note": "Đã trao đổi, lưu tham khảo."}]})
 
 
-class CloseRequest(NoteRequest):
+class LateNoteRequest(NoteRequest):
     happened_at: str | None = HAPPENED_AT
 
 
@@ -262,19 +263,15 @@ NOTE_STEPS = {
 }
 
 
-LATE_STEPS = ("close_no_action", "keep_for_reference")
-
-
 def _note_step(path: str, method: str, summary: str, description: str) -> None:
-    def step(body: NoteRequest, response: Response, incoming_id: str = item_id(), key: str | None = KEY,
+    # each of these steps may be entered after an outage with its real time (happened_at)
+    def step(body: LateNoteRequest, response: Response, incoming_id: str = item_id(), key: str | None = KEY,
              v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
-        late = _late(getattr(body, "happened_at", None))
+        late = _late(body.happened_at)
         return once(g, v, key, response, f"handling_{path}:{incoming_id}", body,
                     lambda: g.backends.call(v.actor, "routing", method, incoming_id, body.note, **late))
 
     step.__name__ = f"handling_{path}"
-    if method in LATE_STEPS:  # an ending entered after an outage carries its real time
-        step.__annotations__["body"] = CloseRequest
     router.post(f"/handling/{{incoming_id}}/{path}", response_model=Handling, responses=STEP_ERRORS, tags=[TAG_DO],
                 summary=summary, description=description, name=step.__name__)(step)
 

@@ -256,9 +256,9 @@ def link_incoming(g: Gateway, v: Viewer, incoming_id: str, kind: str, target_id:
 TEXT_STEPS = [
     TextStep("luu-tham-khao", "note", "keep_for_reference", "da-luu", late_entry=True),
     TextStep("ket-thuc", "reason", "close_no_action", "da-ket-thuc", late_entry=True),
-    TextStep("tam-dung", "note", "mark_waiting", "da-tam-dung"),
-    TextStep("tiep-tuc", "note", "resume_incoming", "da-tiep-tuc"),
-    TextStep("y-kien", "text", "send_opinion", "da-gui-y-kien"),
+    TextStep("tam-dung", "note", "mark_waiting", "da-tam-dung", late_entry=True),
+    TextStep("tiep-tuc", "note", "resume_incoming", "da-tiep-tuc", late_entry=True),
+    TextStep("y-kien", "text", "send_opinion", "da-gui-y-kien", late_entry=True),
 ]
 
 

@@ -261,6 +261,15 @@ def late_moment(value: str | datetime | None, now: datetime, not_before: datetim
     return moment
 
 
+def require_in_order(moment: datetime, previous: datetime | None) -> None:
+    """A late step is not put before the document's previous step, so that the history reads in the order things
+    happened (pausing before the directive, resuming before the pause)."""
+    if previous is not None and moment < to_vn(previous):
+        raise ValidationFailed(f"Thời điểm thực tế không được trước bước xử lý trước đó "
+                               f"({to_vn(previous).strftime('%d/%m/%Y %H:%M')}).", code="before_previous_step",
+                               field="happened_at")
+
+
 # -- permissions on units -----------------------------------------------------------------------------------
 
 def require_same_unit(actor: Actor, unit: str | None, what_vi: str, tree: UnitTree | None = None) -> None:

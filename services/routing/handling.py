@@ -78,7 +78,7 @@ class IncomingHandling:
         actor.require(Role.CLERK)
         with self._unit_of_work(actor) as session:
             handling = self._handling(session, incoming_id)
-            late = domain.late_moment(happened_at, self._now(), handling.registered_at)
+            late, _ = self._late_step(session, handling, happened_at)
             cfg = self._config(session)
             target = to_user_id or cfg.distributor_user_id
             if not target:
@@ -105,7 +105,7 @@ class IncomingHandling:
         a directive given on paper during an outage, entered afterwards (late entry)."""
         with self._unit_of_work(actor) as session:
             handling = self._handling(session, incoming_id)
-            late = domain.late_moment(happened_at, self._now(), handling.registered_at)
+            late, _ = self._late_step(session, handling, happened_at)
             cfg = self._config(session)
             if actor.user_id == cfg.distributor_user_id and not actor.on_behalf_of:
                 authority = Authority(actor.user_id)  # the agency's distributor may route without a delegation
@@ -173,7 +173,7 @@ class IncomingHandling:
         unit = (unit or "").upper() or None
         with self._unit_of_work(actor) as session:
             handling = self._handling(session, incoming_id)
-            late = domain.late_moment(happened_at, self._now(), handling.registered_at)
+            late, _ = self._late_step(session, handling, happened_at)
             domain.require_state(handling.status, domain.ACTIVE_STATES, "giao lại văn bản")
             tree = self._unit_tree(session)
             if not any(self._may_hand_down(actor, a, tree) for a in self._assignments(session, handling)):
@@ -218,10 +218,10 @@ class IncomingHandling:
         """The main handler passes the main handling to the next person (`happened_at`: a late entry)."""
         with self._unit_of_work(actor) as session:
             handling = self._handling(session, incoming_id)
-            late = domain.late_moment(happened_at, self._now(), handling.registered_at)
+            late, _ = self._late_step(session, handling, happened_at)
             self._require_main_handler(session, actor, handling)
             self._staff(session, to_user_id)
-            self._start(session, handling, actor)
+            self._start(session, handling, actor, late)
             for a in self._assignments(session, handling):
                 if a.kind == AssignmentKind.MAIN and a.user_id == actor.user_id:
                     a.active = False
@@ -246,9 +246,9 @@ class IncomingHandling:
             handling = self._handling(session, incoming_id)
             if handling.status == HandlingStatus.DONE and handling.outcome == outcome:
                 return self._handling_view(session, handling)
-            late = domain.late_moment(happened_at, self._now(), handling.registered_at)
+            late, _ = self._late_step(session, handling, happened_at)
             self._require_main_handler(session, actor, handling)
-            self._start(session, handling, actor)
+            self._start(session, handling, actor, late)
             self._close(session, handling, outcome, note, actor, late)
             return self._handling_view(session, handling)
 
@@ -261,27 +261,39 @@ class IncomingHandling:
         self._status(session, handling, domain.STATUS_DONE, actor, self._config(session),
                      description=f"Hoàn thành xử lý văn bản đến: {domain.OUTCOME_LABELS_VI[outcome]}")
 
-    def mark_waiting(self, actor: Actor, incoming_id: str, note: str) -> dict[str, Any]:
+    def mark_waiting(self, actor: Actor, incoming_id: str, note: str,
+                     happened_at: str | None = None) -> dict[str, Any]:
+        """Tạm dừng chờ (`happened_at`: paused on paper during an outage, entered afterwards)."""
         if not (note or "").strip():
             raise ValidationFailed("Phải ghi chú lý do tạm dừng chờ.", incoming_id=incoming_id)
         with self._unit_of_work(actor) as session:
             handling = self._handling(session, incoming_id)
             self._require_main_handler(session, actor, handling)
-            self._start(session, handling, actor)
+            late, retried = self._late_step(session, handling, happened_at, "waiting", actor.user_id)
+            if retried:
+                return self._handling_view(session, handling)
+            self._start(session, handling, actor, late)
             handling.status, handling.waiting_note = HandlingStatus.WAITING, note
-            self._history(session, handling, "waiting", actor.user_id, None, note, {})
+            self._history(session, handling, "waiting", actor.user_id, None, note, {}, late)
             return self._handling_view(session, handling)
 
-    def resume_incoming(self, actor: Actor, incoming_id: str, note: str = "") -> dict[str, Any]:
+    def resume_incoming(self, actor: Actor, incoming_id: str, note: str = "",
+                        happened_at: str | None = None) -> dict[str, Any]:
+        """Tiếp tục xử lý (`happened_at`: resumed on paper during an outage, entered afterwards)."""
         with self._unit_of_work(actor) as session:
             handling = self._handling(session, incoming_id)
             self._require_main_handler(session, actor, handling)
-            self._start(session, handling, actor)
-            self._history(session, handling, "resumed", actor.user_id, None, note, {})
+            late, retried = self._late_step(session, handling, happened_at, "resumed", actor.user_id)
+            if retried:
+                return self._handling_view(session, handling)
+            self._start(session, handling, actor, late)
+            self._history(session, handling, "resumed", actor.user_id, None, note, {}, late)
             return self._handling_view(session, handling)
 
-    def send_opinion(self, actor: Actor, incoming_id: str, text: str) -> dict[str, Any]:
-        """A coordinator sends an opinion to the main handler."""
+    def send_opinion(self, actor: Actor, incoming_id: str, text: str,
+                     happened_at: str | None = None) -> dict[str, Any]:
+        """A coordinator sends an opinion to the main handler (`happened_at`: an opinion given on paper during an
+        outage, entered afterwards)."""
         if not (text or "").strip():
             raise ValidationFailed("Ý kiến phối hợp không được để trống.", incoming_id=incoming_id)
         with self._unit_of_work(actor) as session:
@@ -292,7 +304,10 @@ class IncomingHandling:
             if not mine:
                 raise Forbidden("Chỉ người được giao phối hợp mới gửi ý kiến phối hợp.", user=actor.username,
                                 incoming_id=incoming_id)
-            self._history(session, handling, "opinion", actor.user_id, None, text, {})
+            late, retried = self._late_step(session, handling, happened_at, "opinion", actor.user_id)
+            if retried:
+                return self._handling_view(session, handling)
+            self._history(session, handling, "opinion", actor.user_id, None, text, {}, late)
             notify(session, self._main_handlers(session, handling), "opinion",
                    f"Ý kiến phối hợp về văn bản: {handling.subject}", f"{actor.full_name}: {text}",
                    "incoming", incoming_id)
@@ -374,13 +389,13 @@ class IncomingHandling:
             raise Forbidden("Chỉ người xử lý chính mới thực hiện được thao tác này.", user=actor.username,
                             incoming_id=handling.incoming_id)
 
-    def _start(self, session: Session, handling: Handling, actor: Actor) -> None:
+    def _start(self, session: Session, handling: Handling, actor: Actor, late: datetime | None = None) -> None:
         status, first = domain.after_action(handling.status, handling.started_at is not None)
         handling.status = status
         handling.waiting_note = None
         self._touch(handling)
         if first:
-            handling.started_at = self._now()
+            handling.started_at = _utc(late) if late else self._now()  # a first step entered late: its real time
             self._status(session, handling, domain.STATUS_IN_PROGRESS, actor, self._config(session))
 
     def _status(self, session: Session, handling: Handling, code: str, actor: Actor, cfg: AgencyConfig,
@@ -401,6 +416,34 @@ class IncomingHandling:
             data = {**data, "late_entry": True, "happened_at": _iso(_utc(late))}
         session.add(HandlingEvent(handling_id=handling.id, action=action, user_id=user_id, on_behalf_of=on_behalf_of,
                                   note=note, data=data, at=self._now()))
+
+    def _late_step(self, session: Session, handling: Handling, happened_at: str | None, action: str | None = None,
+                   user_id: str | None = None) -> tuple[datetime | None, bool]:
+        """The real time of a step entered after an outage, kept in the order of the history: not before the
+        document's previous step. Given the step (`action`, `user_id`): whether this very step at this real time
+        is already in the history, a redelivered call that then changes nothing (the steps whose state does not
+        tell a retry: pausing, resuming, an opinion)."""
+        late = domain.late_moment(happened_at, self._now(), handling.registered_at)
+        if late is None:
+            return None, False
+        stamp = _iso(_utc(late))
+        events = list(session.scalars(select(HandlingEvent).where(HandlingEvent.handling_id == handling.id)))
+        if action and any(e.action == action and e.user_id == user_id and (e.data or {}).get("happened_at") == stamp
+                          for e in events):
+            return late, True
+        domain.require_in_order(late, max((self._real_time(handling, e) for e in events), default=None))
+        return late, False
+
+    @staticmethod
+    def _real_time(handling: Handling, event: HandlingEvent) -> datetime:
+        """When a step happened: a late entry's real time; the registration at the registry's time (the event may
+        have arrived later, or been entered late); the others when they were entered."""
+        happened = (event.data or {}).get("happened_at")
+        if happened:
+            return datetime.fromisoformat(happened)
+        if event.action == "registered" and handling.registered_at is not None:
+            return _utc(handling.registered_at)  # type: ignore[return-value]
+        return _utc(event.at)  # type: ignore[return-value]
 
     def _touch(self, handling: Handling) -> None:
         handling.updated_at = self._now()

@@ -199,16 +199,16 @@ class RoutingService(ReportQueries):
         return self._call("close_no_action", incoming_id, reason, happened_at)
 
     @rpc
-    def mark_waiting(self, incoming_id: str, note: str) -> dict[str, Any]:
-        return self._call("mark_waiting", incoming_id, note)
+    def mark_waiting(self, incoming_id: str, note: str, happened_at: str | None = None) -> dict[str, Any]:
+        return self._call("mark_waiting", incoming_id, note, happened_at)
 
     @rpc
-    def resume_incoming(self, incoming_id: str, note: str = "") -> dict[str, Any]:
-        return self._call("resume_incoming", incoming_id, note)
+    def resume_incoming(self, incoming_id: str, note: str = "", happened_at: str | None = None) -> dict[str, Any]:
+        return self._call("resume_incoming", incoming_id, note, happened_at)
 
     @rpc
-    def send_opinion(self, incoming_id: str, text: str) -> dict[str, Any]:
-        return self._call("send_opinion", incoming_id, text)
+    def send_opinion(self, incoming_id: str, text: str, happened_at: str | None = None) -> dict[str, Any]:
+        return self._call("send_opinion", incoming_id, text, happened_at)
 
     @rpc
     def mark_read(self, incoming_id: str) -> dict[str, Any]:
