@@ -20,7 +20,7 @@ from services.common.clock import now_vn, to_vn
 from tests import screenshots
 from tests.e2e.helpers import csrf_of, demo_home, vietnamese_pdf, wait_for
 from tests.e2e.test_recall_browser import shot
-from tests.gateway.test_handling_flow import CLERK, CLERK_TQ, LEADER, RECEIVER, SPECIALIST, login
+from tests.gateway.test_handling_flow import CLERK, CLERK_TQ, HEAD, LEADER, RECEIVER, SPECIALIST, login
 
 pytestmark = pytest.mark.browser
 PATIENCE = 240
@@ -110,6 +110,10 @@ def test_registration_entered_after_an_outage_keeps_its_real_time(deployment, br
     screenshots.publish(shots)  # docs/screenshots only with `./congvan screenshots`
 
 
+def post_json(client: httpx.Client, path: str, body: dict, **headers: str) -> httpx.Response:
+    return client.post(path, json=body, headers={"x-csrf-token": csrf_of(client.get("/").text), **headers})
+
+
 def test_directive_and_close_entered_after_an_outage_over_the_api(deployment):
     """The clerk's submission, the leader's directive and the handler's close, done on paper during the outage,
     entered over the API with their real times; the handling's history keeps both times and who entered them."""
@@ -118,9 +122,7 @@ def test_directive_and_close_entered_after_an_outage_over_the_api(deployment):
     leader, handler = login(deployment, base, LEADER), login(deployment, base, SPECIALIST)
     doc = sent_to_da_nang(sender, clerk, f"Về việc phòng chống bão lũ ({secrets.token_hex(3)})")
 
-    def post(client: httpx.Client, path: str, body: dict) -> httpx.Response:
-        return client.post(path, json=body, headers={"x-csrf-token": csrf_of(client.get("/").text)})
-
+    post = post_json
     assert post(clerk, f"/api/v1/incoming/{doc['id']}/register", {}).status_code == 200
     wait_for(lambda: clerk.get(f"/api/v1/handling/{doc['id']}").status_code == 200, PATIENCE, "the handling opened")
     registered = datetime.fromisoformat(clerk.get(f"/api/v1/handling/{doc['id']}").json()["history"][0]["at"])
@@ -150,3 +152,73 @@ def test_directive_and_close_entered_after_an_outage_over_the_api(deployment):
         assert datetime.fromisoformat(entry["at"]) >= directed_at
     for client in (sender, clerk, leader, handler):
         client.close()
+
+
+def test_pause_resume_and_opinion_entered_after_an_outage(deployment, browser, artifacts_dir):
+    """The handler paused the document and took it up again on paper during the outage: both entered on the screen
+    in Chromium with their real times (a resumption before the pause refused); the coordinating head's opinion
+    given on paper entered over the API (a time in the future refused, the same Idempotency-Key once)."""
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    sender, clerk = login(deployment, base, CLERK_TQ), login(deployment, base, CLERK)
+    leader, head = login(deployment, base, LEADER), login(deployment, base, HEAD)
+    doc = sent_to_da_nang(sender, clerk, f"Về việc rà soát hồ sơ đất đai ({secrets.token_hex(3)})")
+    assert post_json(clerk, f"/api/v1/incoming/{doc['id']}/register", {}).status_code == 200
+    wait_for(lambda: clerk.get(f"/api/v1/handling/{doc['id']}").status_code == 200, PATIENCE, "the handling opened")
+    staff = {p["username"]: p["user_id"] for p in clerk.get("/api/v1/staff").json()}
+    assert post_json(clerk, f"/api/v1/handling/{doc['id']}/submit", {"to_user_id": staff[LEADER]}).status_code == 200
+    directed = post_json(leader, f"/api/v1/handling/{doc['id']}/direct", {
+        "directive": "Đồng chí Phúc chủ trì, đồng chí Hằng phối hợp", "main": {"user_id": staff[SPECIALIST]},
+        "coordinators": [{"user_id": staff[HEAD]}]})
+    assert directed.status_code == 200, directed.text
+    last_step = clerk.get(f"/api/v1/handling/{doc['id']}").json()["history"][-1]["at"]
+    # the screen's field takes minutes: `earlier` is after the directive, the pause and the resumption a minute later
+    earlier = a_minute_after(last_step)
+    real = a_minute_after(earlier.isoformat())
+    shots = []
+
+    handler = demo_home(browser, base, deployment, SPECIALIST)
+    handler.goto(f"{base}/xu-ly/{doc['id']}")
+    form = handler.locator("form[action$='/tam-dung']")
+    form.get_by_label("Lý do tạm dừng chờ").fill("Chờ Sở Tài nguyên và Môi trường cung cấp hồ sơ")
+    form.get_by_text("Nhập muộn sau sự cố").click()
+    form.get_by_label("Thời điểm thực tế").fill(real.strftime("%Y-%m-%dT%H:%M"))
+    shot(handler, shots, artifacts_dir, "nhap-muon-03-tam-dung.png")
+    form.get_by_role("button", name="Tạm dừng chờ").click()
+    expect(handler.get_by_role("status")).to_have_text("Đã tạm dừng chờ.")
+    form = handler.locator("form[action$='/tiep-tuc']")
+    form.get_by_text("Nhập muộn sau sự cố").click()
+    form.get_by_label("Thời điểm thực tế").fill(earlier.strftime("%Y-%m-%dT%H:%M"))
+    form.get_by_role("button", name="Tiếp tục xử lý").click()
+    expect(handler.locator("main")).to_contain_text("không được trước bước xử lý trước đó")
+    handler.goto(f"{base}/xu-ly/{doc['id']}")
+    form = handler.locator("form[action$='/tiep-tuc']")
+    form.get_by_text("Nhập muộn sau sự cố").click()
+    form.get_by_label("Thời điểm thực tế").fill(real.strftime("%Y-%m-%dT%H:%M"))
+    form.get_by_role("button", name="Tiếp tục xử lý").click()
+    expect(handler.get_by_role("status")).to_have_text("Đã tiếp tục xử lý.")
+    for label in ("Tạm dừng chờ", "Tiếp tục xử lý"):
+        line = handler.locator("ol.timeline li").filter(has_text=f"{label} nhập muộn")
+        expect(line).to_contain_text(real.strftime("%d/%m/%Y %H:%M"))
+        expect(line).to_contain_text("Huỳnh Văn Phúc")
+        expect(line).to_contain_text("nhập lúc")
+    shot(handler, shots, artifacts_dir, "nhap-muon-04-tam-dung-tiep-tuc.png")
+
+    # the coordinating head's opinion over the API
+    path, headers = f"/api/v1/handling/{doc['id']}/opinion", {"Idempotency-Key": secrets.token_hex(8)}
+    future = post_json(head, path, {"note": "Thống nhất", "happened_at": (now_vn() + timedelta(hours=1))
+                                    .strftime("%Y-%m-%dT%H:%M")})
+    assert future.status_code == 422 and future.json()["code"] == "future_date", future.text
+    early = post_json(head, path, {"note": "Thống nhất", "happened_at": earlier.strftime("%Y-%m-%dT%H:%M")})
+    assert early.status_code == 422 and early.json()["code"] == "before_previous_step", early.text
+    typed = real.strftime("%Y-%m-%dT%H:%M")
+    for _ in range(2):
+        r = post_json(head, path, {"note": "Phòng thống nhất với đề xuất", "happened_at": typed}, **headers)
+        assert r.status_code == 200, r.text
+    history = clerk.get(f"/api/v1/handling/{doc['id']}").json()["history"]
+    for action, who in (("waiting", staff[SPECIALIST]), ("resumed", staff[SPECIALIST]), ("opinion", staff[HEAD])):
+        entries = [e for e in history if e["action"] == action]
+        assert len(entries) == 1 and entries[0]["user_id"] == who, (action, entries)
+        assert entries[0]["data"]["late_entry"] and datetime.fromisoformat(entries[0]["data"]["happened_at"]) == real
+    for client in (sender, clerk, leader, head):
+        client.close()
+    screenshots.publish(shots)  # docs/screenshots only with `./congvan screenshots`
