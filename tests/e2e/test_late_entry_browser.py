@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 
 from services.common.clock import now_vn, to_vn
 from tests import screenshots
@@ -58,6 +58,12 @@ def a_minute_after(arrived_at: str) -> datetime:
     return moment
 
 
+def fill_late(form: Locator, moment: datetime) -> None:
+    """Open a form's "Nhập muộn sau sự cố" and type the real time (the field takes minutes)."""
+    form.get_by_text("Nhập muộn sau sự cố").click()
+    form.get_by_label("Thời điểm thực tế").fill(moment.strftime("%Y-%m-%dT%H:%M"))
+
+
 def test_registration_entered_after_an_outage_keeps_its_real_time(deployment, browser, artifacts_dir):
     base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
     sender, receiver_http = login(deployment, base, CLERK_TQ), login(deployment, base, CLERK)
@@ -70,14 +76,12 @@ def test_registration_entered_after_an_outage_keeps_its_real_time(deployment, br
     clerk = demo_home(browser, base, deployment, CLERK)
     clerk.goto(f"{base}/van-ban/{doc['id']}")
     form = clerk.locator("#tiep-nhan")
-    form.get_by_text("Nhập muộn sau sự cố").click()
-    form.get_by_label("Thời điểm thực tế").fill((real - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"))
+    fill_late(form, real - timedelta(days=1))
     form.get_by_role("button", name="Tiếp nhận và vào sổ").click()
     expect(clerk.locator("main")).to_contain_text("không được trước lúc văn bản đến")
     clerk.goto(f"{base}/van-ban/{doc['id']}")
     form = clerk.locator("#tiep-nhan")
-    form.get_by_text("Nhập muộn sau sự cố").click()
-    form.get_by_label("Thời điểm thực tế").fill(real.strftime("%Y-%m-%dT%H:%M"))
+    fill_late(form, real)
     shot(clerk, shots, artifacts_dir, "nhap-muon-01-tiep-nhan.png")
     form.get_by_role("button", name="Tiếp nhận và vào sổ").click()
     expect(clerk.get_by_role("status")).to_have_text("Đã tiếp nhận và vào sổ văn bản đến.")
@@ -180,20 +184,17 @@ def test_pause_resume_and_opinion_entered_after_an_outage(deployment, browser, a
     handler.goto(f"{base}/xu-ly/{doc['id']}")
     form = handler.locator("form[action$='/tam-dung']")
     form.get_by_label("Lý do tạm dừng chờ").fill("Chờ Sở Tài nguyên và Môi trường cung cấp hồ sơ")
-    form.get_by_text("Nhập muộn sau sự cố").click()
-    form.get_by_label("Thời điểm thực tế").fill(real.strftime("%Y-%m-%dT%H:%M"))
+    fill_late(form, real)
     shot(handler, shots, artifacts_dir, "nhap-muon-03-tam-dung.png")
     form.get_by_role("button", name="Tạm dừng chờ").click()
     expect(handler.get_by_role("status")).to_have_text("Đã tạm dừng chờ.")
     form = handler.locator("form[action$='/tiep-tuc']")
-    form.get_by_text("Nhập muộn sau sự cố").click()
-    form.get_by_label("Thời điểm thực tế").fill(earlier.strftime("%Y-%m-%dT%H:%M"))
+    fill_late(form, earlier)
     form.get_by_role("button", name="Tiếp tục xử lý").click()
     expect(handler.locator("main")).to_contain_text("không được trước bước xử lý trước đó")
     handler.goto(f"{base}/xu-ly/{doc['id']}")
     form = handler.locator("form[action$='/tiep-tuc']")
-    form.get_by_text("Nhập muộn sau sự cố").click()
-    form.get_by_label("Thời điểm thực tế").fill(real.strftime("%Y-%m-%dT%H:%M"))
+    fill_late(form, real)
     form.get_by_role("button", name="Tiếp tục xử lý").click()
     expect(handler.get_by_role("status")).to_have_text("Đã tiếp tục xử lý.")
     for label in ("Tạm dừng chờ", "Tiếp tục xử lý"):
