@@ -270,14 +270,6 @@ def detail(session: Session, actor: Actor, doc: Document) -> dict[str, Any]:
     return data
 
 
-def in_order(attachments: list[Attachment]) -> list[Attachment]:
-    """A draft's appendices in the order the drafter gave them: their ids are random, so "Phụ lục 02" could come
-    before "Phụ lục 01" and be numbered 01 at issue. Rows from before `position` existed fall back to their
-    "Phụ lục NN" description."""
-    return sorted(attachments, key=lambda a: (a.position if a.position is not None else 1 << 30, a.description,
-                                              a.id))
-
-
 def _attachments(session: Session, doc: Document, role: str | None = None) -> list[Attachment]:
     query = select(Attachment).where(Attachment.document_pk == doc.id)
     if role:
@@ -292,7 +284,7 @@ def build_package(prof: AgencyProfile, doc: Document, recipients: list[dict[str,
     documents a type-3 package replaces (replacement.link)."""
     # The main file first, then the appendices as numbered (the recipient lists them in the package's order).
     attachments = ([a for a in attachments if a.role not in APPENDIX_SENT_ROLES]
-                   + in_order([a for a in attachments if a.role in APPENDIX_SENT_ROLES]))
+                   + domain.in_document_order([a for a in attachments if a.role in APPENDIX_SENT_ROLES]))
     return {
         "kind": "edoc", "document_id": doc.document_id,
         "business": {"doc_type": business_type, "reason": reason or BUSINESS_TYPES[business_type],

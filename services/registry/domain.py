@@ -389,15 +389,21 @@ def _natural(text: str | None) -> tuple:
                  for part in re.split(r"(\d+)", text or "") if part)
 
 
-def source_files(files: list[Any], package: dict[str, Any] | None) -> tuple[Any | None, list[Any]]:
-    """The main file and the appendices of a document to copy, in the document's order: its files' own positions,
-    else the order of the package it came in (incoming), else the appendices' numbers ("Phụ lục 01", "Phụ lục 02")."""
+def in_document_order(files: list[Any], package: dict[str, Any] | None = None) -> list[Any]:
+    """A document's files in the document's order: their own positions, else the order of the package it came in
+    (incoming), else the appendices' numbers ("Phụ lục 01", "Phụ lục 02"). Their rows' ids are random: read in id
+    order, the second appendix of a draft could be signed and sent as "Phụ lục 01"."""
     listed = [str(a.get("sha256")) for a in (package or {}).get("attachments") or [] if isinstance(a, dict)]
 
     def order(f: Any) -> tuple:
         place = listed.index(f.sha256) if f.sha256 in listed else len(listed)
         return (f.position is None, f.position or 0, place, _natural(f.description), _natural(f.name))
 
-    ordered = sorted(files, key=order)
+    return sorted(files, key=order)
+
+
+def source_files(files: list[Any], package: dict[str, Any] | None) -> tuple[Any | None, list[Any]]:
+    """The main file and the appendices of a document to copy, in the document's order (`in_document_order`)."""
+    ordered = in_document_order(files, package)
     main = next((f for role in COPY_MAIN_ROLES for f in ordered if f.role == role), None)
     return main, [f for f in ordered if f.role in APPENDIX_ROLES]

@@ -25,7 +25,6 @@ from services.registry.documents import (
     _list,
     _load,
     build_package,
-    in_order,
     profile,
     requested_before,
     summary,
@@ -211,7 +210,7 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
             recipients = replacement.with_target_recipients(session, recipients, target)
         clean = domain.check_recipients(recipients)
         main = _attachments(session, doc, "main")
-        appendices = [a.sha256 for a in in_order(_attachments(session, doc, "appendix"))]
+        appendices = [a.sha256 for a in domain.in_document_order(_attachments(session, doc, "appendix"))]
         notation = doc.code_notation or ""
         # signed by hand on paper and forwarded as a scan (routing's paper.py, Hưng Yên Đ6.3a): no fields to fill
         paper = {"paper_signed": True} if (doc.package or {}).get("paper_signed") else {}
