@@ -23,6 +23,7 @@ from services.routing.delegation import Delegations
 from services.routing.drafting import Drafting, SigningTimeout, SigningUnavailable
 from services.routing.handling import IncomingHandling
 from services.routing.handover import Handover
+from services.routing.links import RecordLinks
 from services.routing.oversight import Oversight
 from services.routing.paper import PaperSigning
 from services.routing.schedule import Schedule
@@ -32,8 +33,8 @@ from services.routing.work import Work
 __all__ = ["Routing", "Signer", "SigningTimeout", "SigningUnavailable"]
 
 
-class Routing(StaffAndSettings, IncomingHandling, Oversight, PaperSigning, Drafting, Work, Delegations, Handover,
-              Schedule, RoutingBase):
+class Routing(StaffAndSettings, IncomingHandling, RecordLinks, Oversight, PaperSigning, Drafting, Work, Delegations,
+              Handover, Schedule, RoutingBase):
     """One agency's routing: the chapters' use cases over the shared plumbing."""
 
     # What a page may ask for in one call (read_many): the lists of the home page, and the settings its clocks use.
