@@ -15,9 +15,11 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime
@@ -134,8 +136,47 @@ def metadata_text(doc: Document) -> str:
 
 # --- contents: text layer, else OCR ------------------------------------------------------------------------
 
+# Scratch files are named so that the ones left behind can be found: a process killed mid-extraction (kill -9, OOM)
+# never runs its cleanup, and each scan's copy would stay in the temporary folder for good.
+SCRATCH_PREFIXES = ("congvan-ocr-", "congvan-text-")
+# Older than any extraction can last (ocrmypdf's timeout below is 600 s): nobody is using it any more.
+SCRATCH_ORPHAN_AFTER = 3600.0
+_last_sweep = 0.0
+
+
+def sweep_scratch(folder: str, now: float) -> list[str]:
+    """Remove the scratch files and folders that extractions of killed processes left in `folder`."""
+    removed = []
+    for entry in os.scandir(folder):
+        if not entry.name.startswith(SCRATCH_PREFIXES):
+            continue
+        try:
+            if now - entry.stat(follow_symlinks=False).st_mtime < SCRATCH_ORPHAN_AFTER:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+        except OSError:  # another process swept it first, or it is not ours to remove
+            continue
+        removed.append(entry.name)
+    if removed:
+        log.warning("removed %d scratch files of interrupted text extractions from %s: %s", len(removed), folder,
+                    ", ".join(sorted(removed)[:10]))
+    return removed
+
+
+def _sweep_now_and_then() -> None:
+    global _last_sweep
+    now = time.time()
+    if now - _last_sweep >= SCRATCH_ORPHAN_AFTER:
+        _last_sweep = now
+        sweep_scratch(tempfile.gettempdir(), now)
+
+
 def pdf_text(data: bytes) -> str:
-    with tempfile.NamedTemporaryFile(suffix=".pdf") as tmp:
+    _sweep_now_and_then()
+    with tempfile.NamedTemporaryFile(prefix="congvan-text-", suffix=".pdf") as tmp:
         tmp.write(data)
         tmp.flush()
         run = subprocess.run(["pdftotext", "-enc", "UTF-8", tmp.name, "-"], capture_output=True, timeout=120,

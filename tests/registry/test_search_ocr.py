@@ -44,3 +44,28 @@ def test_scanned_vietnamese_page_is_found_by_a_word_after_ocr(sqlite_db, clerk, 
         assert [i["id"] for i in sr.search(sqlite_db, clerk, {"text": words})["items"]] == [doc], words
     with sqlite_db.session() as session:
         assert session.get(sr.SearchText, doc).ocr
+
+
+def test_scratch_left_by_a_killed_extraction_is_swept_and_nothing_else(tmp_path):
+    import os
+    import time
+
+    now = time.time()
+    old = now - sr.SCRATCH_ORPHAN_AFTER - 60
+    orphan_dir = tmp_path / "congvan-ocr-abc123"       # ocr_pdf's folder of a process killed mid-OCR
+    orphan_dir.mkdir()
+    (orphan_dir / "in.pdf").write_bytes(b"%PDF-1.4")
+    orphan_file = tmp_path / "congvan-text-def456.pdf"  # pdf_text's copy, likewise
+    orphan_file.write_bytes(b"%PDF-1.4")
+    running = tmp_path / "congvan-ocr-running"          # an extraction still under way
+    running.mkdir()
+    stranger = tmp_path / "congvan-test-stack"          # not a scratch file, however old
+    stranger.mkdir()
+    for path in (orphan_dir, orphan_file, stranger):
+        os.utime(path, (old, old))
+
+    removed = sr.sweep_scratch(str(tmp_path), now)
+
+    assert sorted(removed) == ["congvan-ocr-abc123", "congvan-text-def456.pdf"]
+    assert not orphan_dir.exists() and not orphan_file.exists()
+    assert running.exists() and stranger.exists()
