@@ -329,9 +329,12 @@ def _install_registers(app: FastAPI) -> None:
         return RedirectResponse("/quan-tri/so-van-ban?tb=da-tao-so", status_code=303)
 
     @app.post("/quan-tri/so-van-ban/{register_id}/khoa", include_in_schema=False)
-    def close_register(register_id: str, v: Viewer = Depends(register_post), g: Gateway = Depends(gw)):
-        # The registry checks the role and the agency again and refuses numbering into the register from now on.
-        g.backends.call(v.actor, "registry", "close_register", register_id)
+    def close_register(register_id: str, form_key: str = Form("", max_length=64), v: Viewer = Depends(register_post),
+                       g: Gateway = Depends(gw)):
+        # The registry checks the role and the agency again and refuses numbering into the register from now on; the
+        # form's key names this closing, so the same form sent again after a reopening does not close it again.
+        g.backends.call(v.actor, "registry", "close_register", register_id,
+                        f"form:{form_key.strip()}" if form_key.strip() else None)
         return RedirectResponse("/quan-tri/so-van-ban?tb=da-khoa-so", status_code=303)
 
     @app.post("/quan-tri/so-van-ban/{register_id}/sua", include_in_schema=False)

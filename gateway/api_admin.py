@@ -318,7 +318,8 @@ def register_close(response: Response, register_id: str = RegisterId, key: str |
                    v: Viewer = Depends(register_post), g: Gateway = Depends(gw)) -> dict:
     # The registry checks the role and the agency again and refuses numbering into the register from now on.
     return once(g, v, key, response, f"register_close:{register_id}", None,
-                lambda: g.backends.call(v.actor, "registry", "close_register", register_id))
+                lambda: g.backends.call(v.actor, "registry", "close_register", register_id,
+                                        _operation("api", v.user.id, key) if key else None))
 
 
 @router.patch("/registers/{register_id}", response_model=RegisterState, responses=STEP_ERRORS,

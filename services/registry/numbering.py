@@ -37,6 +37,16 @@ class RegisterClosure(Base):
     closed_by: Mapped[str] = mapped_column(String(100), default="")
 
 
+class RegisterCloseRequest(Base):
+    """A closing asked for by a form or an API call with a key. Kept after the register is reopened, so that the same
+    request delivered again (RabbitMQ delivers at least once; a client retries) does not close it a second time."""
+
+    __tablename__ = "register_close_request"
+    register_id: Mapped[str] = mapped_column(ForeignKey("register.id"), primary_key=True)
+    request_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+
+
 class RegisterReopening(Base):
     """A closing undone: when and by whom the register had been closed, and who reopened it, when and why. A table
     of its own, like the closure, so that older databases gain it from create_all."""
@@ -87,10 +97,16 @@ def lock_own(session: Session, register_id: str, agency_id: str) -> Register:
     return reg
 
 
-def close_register(session: Session, register_id: str, agency_id: str, user_id: str) -> tuple[Register, datetime]:
-    """Close the register (idempotent: closing a closed register changes nothing); returns it and when it closed."""
+def close_register(session: Session, register_id: str, agency_id: str, user_id: str,
+                   request_key: str | None = None) -> tuple[Register, datetime | None]:
+    """Close the register; returns it and when it closed (None: open). Idempotent: closing a closed register, or a
+    request key that already closed this register (even if it was reopened since), changes nothing."""
     reg = lock_own(session, register_id, agency_id)
     closure = session.get(RegisterClosure, register_id)
+    if request_key:
+        if session.get(RegisterCloseRequest, (reg.id, request_key)) is not None:
+            return reg, _utc(closure.closed_at) if closure else None
+        session.add(RegisterCloseRequest(register_id=reg.id, request_key=request_key))
     if closure is None:
         closure = RegisterClosure(register_id=register_id, closed_at=now_utc(), closed_by=user_id)
         session.add(closure)

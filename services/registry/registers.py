@@ -170,14 +170,15 @@ def update_register(db: Database, actor: Actor, register_id: str, name: str) -> 
         return _with_state(session, [reg])[0]
 
 
-def close_register(db: Database, actor: Actor, register_id: str) -> dict:
+def close_register(db: Database, actor: Actor, register_id: str, request_key: str | None = None) -> dict:
     """Khóa sổ: the register gives no more numbers (numbering refuses with a Vietnamese error). Administrator of
-    the register's own agency (the clerk too where the agency says so); closing a closed register again changes
-    nothing."""
+    the register's own agency (the clerk too where the agency says so); closing a closed register again, or the
+    same request (`request_key`) delivered again after a reopening, changes nothing."""
     actor.require_agency(db.agency_id)
     rules.require_register_opener(db, actor)
     with db.session() as session:
-        reg, _closed_at = numbering.close_register(session, register_id, actor.agency_id, actor.user_id)
+        reg, _closed_at = numbering.close_register(session, register_id, actor.agency_id, actor.user_id,
+                                                   request_key[:100] if request_key else None)
         return _with_state(session, [reg])[0]
 
 

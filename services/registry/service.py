@@ -135,8 +135,8 @@ class RegistryService(DossierEntrypoints, ReportQueries):
         return ops.list_registers(self.db, self.actor.required(), year, direction)
 
     @rpc
-    def close_register(self, register_id: str) -> dict:
-        return ops.close_register(self.db, self.actor.required(), register_id)
+    def close_register(self, register_id: str, request_key: str | None = None) -> dict:
+        return ops.close_register(self.db, self.actor.required(), register_id, request_key)
 
     @rpc
     def update_register(self, register_id: str, name: str) -> dict:

@@ -69,6 +69,21 @@ def test_reopening_asks_a_reason_and_happens_once_per_request(db, admin):
     assert [h["reason"] for h in second["reopenings"]] == ["Khóa nhầm", "Khóa nhầm lần hai"]
 
 
+def test_a_closing_delivered_again_after_a_reopening_does_not_close_again(db, admin, clerk):
+    register = ops.create_register(db, admin, "incoming", numbering_year())
+    closed = ops.close_register(db, admin, register["id"], request_key="form:k1")
+    assert ops.close_register(db, admin, register["id"], request_key="form:k1") == closed
+    ops.reopen_register(db, admin, register["id"], "Khóa nhầm", request_key="form:r1")
+    # the first closing arrives once more (a redelivered RPC, a client's retry): the register stays open
+    assert not ops.close_register(db, admin, register["id"], request_key="form:k1")["closed"]
+    paper(db, clerk, 1)  # and gives numbers
+    assert listed(db, admin, register["id"])["next_number"] == 2
+    # a new closing, with its own key, closes it; without a key, closing is idempotent by state alone
+    assert ops.close_register(db, admin, register["id"], request_key="form:k2")["closed"]
+    assert ops.close_register(db, admin, register["id"])["closed"]
+    assert len(listed(db, admin, register["id"])["reopenings"]) == 1
+
+
 def test_a_register_reopens_only_in_its_own_year_in_vietnam_time(sqlite_db, admin, monkeypatch):
     register = ops.create_register(sqlite_db, admin, "incoming", 2025)
 
