@@ -7,6 +7,7 @@ noted, methods of the other chapters through the composed class.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -17,7 +18,7 @@ from services.common.actor import Actor, Role
 from services.common.errors import Conflict, CongVanError, Forbidden, NotFound, ValidationFailed
 from services.common.outbox import enqueue
 from services.routing import domain
-from services.routing.base import _iso, row_id
+from services.routing.base import _iso, _utc, row_id
 from services.routing.chains import ChainStep, chain_for, parse_chain, require_step, with_deputy
 from services.routing.domain import AssignmentKind, Authority, Scope, sign_operation
 from services.routing.models import (
@@ -33,6 +34,10 @@ from services.routing.notify import notify
 log = logging.getLogger(__name__)
 
 DRAFT_TYPES_MAX = 20
+# The steps of a draft's review that a late entry is ordered after (its previous step). Comments, versions, the
+# deputy's choice and handovers are not steps: a draft written on paper during an outage is often uploaded only
+# afterwards, and then its steps are entered with their real times, earlier than the upload.
+REVIEW_STEPS = ("submit", "approve", "return", "sign", "paper_sign", "paper_forward")
 
 
 class SigningUnavailable(Conflict):
@@ -162,12 +167,15 @@ class Drafting:
                 self._comment(session, draft, actor.user_id, None, "deputy", name)
             return self._draft_view(session, draft)
 
-    def submit_draft(self, actor: Actor, draft_id: int, note: str = "") -> dict[str, Any]:
-        """The drafter submits along the agency's chain; a returned draft starts again from the first step."""
+    def submit_draft(self, actor: Actor, draft_id: int, note: str = "",
+                     happened_at: str | None = None) -> dict[str, Any]:
+        """The drafter submits along the agency's chain; a returned draft starts again from the first step.
+        `happened_at`: submitted on paper during an outage, entered afterwards (TP.HCM Đ3.4, Hưng Yên Đ4.2)."""
         with self._unit_of_work(actor) as session:
             draft = self._visible_draft(session, actor, draft_id)
             self._require_author(actor, draft)
-            if draft.status == "in_review":
+            late, retried = self._late_draft_step(session, draft, happened_at, "submit", actor.user_id)
+            if retried or draft.status == "in_review":
                 return self._draft_view(session, draft)  # retried call
             if draft.status not in ("drafting", "returned"):
                 raise Conflict("Dự thảo này không thể trình duyệt nữa.", status=draft.status)
@@ -176,18 +184,29 @@ class Drafting:
             draft.chain = [s.to_dict() for s in steps]
             draft.status, draft.step = "in_review", 0
             draft.updated_at = self._now()
-            self._comment(session, draft, actor.user_id, None, "submit", note, steps[0].key)
+            self._comment(session, draft, actor.user_id, None, "submit", note, steps[0].key, late)
             self._notify_step(session, draft, steps[0])
             return self._draft_view(session, draft)
 
     def approve_draft(self, actor: Actor, draft_id: int, comment: str = "", pin: str | None = None,
-                      otp: str | None = None) -> dict[str, Any]:
-        """Approve at the current step; at the last step the leader (or delegate) approves AND signs."""
+                      otp: str | None = None, happened_at: str | None = None) -> dict[str, Any]:
+        """Approve at the current step; at the last step the leader (or delegate) approves AND signs. `happened_at`:
+        an approval given on paper during an outage, entered afterwards; never for the signature, whose time is
+        the moment the key signs (docs/signing.md)."""
         with self._unit_of_work(actor) as session:
+            done = self._late_retry(session, actor, draft_id, happened_at, "approve")
+            if done is not None:
+                return done
             draft, step, authority = self._reviewer(session, actor, draft_id)
+            if step.signs and happened_at:
+                raise ValidationFailed("Không nhập muộn được việc ký số: thời điểm ký là lúc thiết bị ký số ký, "
+                                       "không ghi lùi được. Nếu lãnh đạo đã ký trên giấy trong lúc phần mềm ngừng "
+                                       "hoạt động, chọn “Duyệt, ký trên giấy” với thời điểm thực tế.",
+                                       code="signature_not_backdated", field="happened_at", draft_id=draft_id)
             if not step.signs:
+                late, _ = self._late_draft_step(session, draft, happened_at)
                 self._comment(session, draft, authority.user_id, authority.on_behalf_of, "approve", comment,
-                              step.key)
+                              step.key, late)
                 self._add_participant(session, draft, actor.user_id, "reviewer")
                 draft.step = (draft.step or 0) + 1
                 draft.updated_at = self._now()
@@ -277,12 +296,19 @@ class Drafting:
             return {"user_id": leader.user_id, "full_name": leader.full_name, "position": leader.position,
                     "form": "TUQ."}, position
 
-    def return_draft(self, actor: Actor, draft_id: int, comment: str) -> dict[str, Any]:
+    def return_draft(self, actor: Actor, draft_id: int, comment: str,
+                     happened_at: str | None = None) -> dict[str, Any]:
+        """Return to the drafter from the current step (`happened_at`: returned on paper during an outage)."""
         if not (comment or "").strip():
             raise ValidationFailed("Phải ghi ý kiến khi trả lại dự thảo.")
         with self._unit_of_work(actor) as session:
+            done = self._late_retry(session, actor, draft_id, happened_at, "return")
+            if done is not None:
+                return done
             draft, step, authority = self._reviewer(session, actor, draft_id)
-            self._comment(session, draft, authority.user_id, authority.on_behalf_of, "return", comment, step.key)
+            late, _ = self._late_draft_step(session, draft, happened_at)
+            self._comment(session, draft, authority.user_id, authority.on_behalf_of, "return", comment, step.key,
+                          late)
             self._add_participant(session, draft, actor.user_id, "reviewer")
             draft.status, draft.step = "returned", None
             draft.updated_at = self._now()
@@ -320,9 +346,37 @@ class Drafting:
             session.flush()
 
     def _comment(self, session: Session, draft: Draft, user_id: str, on_behalf_of: str | None, kind: str,
-                 text: str, step: str | None = None) -> None:
+                 text: str, step: str | None = None, late: datetime | None = None) -> None:
+        """`late`: the real time of a step entered after an outage; `at` stays when (and `user_id` who) entered it."""
         session.add(DraftComment(draft_id=draft.id, user_id=user_id, on_behalf_of=on_behalf_of, kind=kind,
-                                 step=step, version=draft.version, text=text or "", at=self._now()))
+                                 step=step, version=draft.version, text=text or "", at=self._now(),
+                                 happened_at=_utc(late)))
+
+    def _late_draft_step(self, session: Session, draft: Draft, happened_at: str | None, kind: str | None = None,
+                   user_id: str | None = None) -> tuple[datetime | None, bool]:
+        """The real time of a draft's step entered after an outage (domain.late_moment: Vietnam time, not in the
+        future), not before the draft's previous step (REVIEW_STEPS, code before_previous_step) as for the steps
+        of an incoming document. Given the step (`kind`, `user_id`): whether this very step at this real time is
+        already in the history, a redelivered call that then changes nothing."""
+        late = domain.late_moment(happened_at, self._now(), None)
+        if late is None:
+            return None, False
+        rows = list(session.scalars(select(DraftComment).where(DraftComment.draft_id == draft.id,
+                                                               DraftComment.kind.in_(REVIEW_STEPS))))
+        if kind and any(c.kind == kind and c.user_id == user_id and _iso(c.happened_at) == _iso(late) for c in rows):
+            return late, True
+        domain.require_in_order(late, max((_utc(c.happened_at or c.at) for c in rows), default=None))
+        return late, False
+
+    def _late_retry(self, session: Session, actor: Actor, draft_id: int, happened_at: str | None,
+                    kind: str) -> dict[str, Any] | None:
+        """A reviewer's late step already entered (redelivered, while the draft has moved on to a step this person
+        may no longer act at): the draft as it is; else None."""
+        if not happened_at:
+            return None
+        draft = self._visible_draft(session, actor, draft_id)
+        _late, retried = self._late_draft_step(session, draft, happened_at, kind, actor.user_id)  # Authority.user_id
+        return self._draft_view(session, draft) if retried else None
 
     def _current_step_admits(self, session: Session, actor: Actor, draft: Draft) -> Authority | None:
         if draft.status != "in_review" or draft.step is None:
@@ -381,7 +435,7 @@ class Drafting:
                 name = staff.full_name if staff else c.user_id
                 out.append({"step": c.step, "user_id": c.user_id, "on_behalf_of": c.on_behalf_of,
                             "initials": domain.initials_of(name), "full_name": name, "version": c.version,
-                            "at": _iso(c.at), "signs": c.kind in ("sign", "paper_sign")})
+                            "at": _iso(c.happened_at or c.at), "signs": c.kind in ("sign", "paper_sign")})
         return out
 
     def _notify_step(self, session: Session, draft: Draft, step: ChainStep) -> None:
@@ -410,8 +464,10 @@ class Drafting:
                                  "appendix_sha256s": v.appendix_sha256s, "uploaded_by": v.uploaded_by,
                                  "note": v.note, "at": _iso(v.created_at)} for v in session.scalars(
                 select(DraftVersion).where(DraftVersion.draft_id == draft.id).order_by(DraftVersion.number))]
+            # `at`: when entered; a late step's real time is `happened_at` (late_entry)
             view["comments"] = [{"user_id": c.user_id, "on_behalf_of": c.on_behalf_of, "kind": c.kind,
-                                 "step": c.step, "version": c.version, "text": c.text, "at": _iso(c.at)}
+                                 "step": c.step, "version": c.version, "text": c.text, "at": _iso(c.at),
+                                 "happened_at": _iso(c.happened_at), "late_entry": c.happened_at is not None}
                                 for c in session.scalars(select(DraftComment).where(
                                     DraftComment.draft_id == draft.id).order_by(DraftComment.id))]
             view["initials"] = self._initials(session, draft)

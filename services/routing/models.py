@@ -208,11 +208,14 @@ class DraftComment(Base):
     draft_id: Mapped[int] = mapped_column(ForeignKey("draft.id"), index=True)
     user_id: Mapped[str] = mapped_column(String(64))
     on_behalf_of: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    kind: Mapped[str] = mapped_column(String(20))  # comment | approve | return | submit | sign
+    # comment | approve | return | submit | sign | paper_sign | paper_forward | handover | deputy
+    kind: Mapped[str] = mapped_column(String(20))
     step: Mapped[str | None] = mapped_column(String(40), nullable=True)
     version: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text, default="")
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)  # when it was entered (by `user_id`)
+    # a step entered late after an outage (TP.HCM Đ3.4, Hưng Yên Đ4.2): when it really happened; None otherwise
+    happened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Task(Base):
@@ -331,6 +334,7 @@ outbox = make_outbox_table(Base.metadata)
 agency_rules = make_rules_table(Base.metadata)  # services/common/agency_rules.py
 add_later_columns(Base.metadata, {"draft": ("outgoing_id", "issued_number", "issued_at", "deputy_user_id", "paper"),
                                   "agency_config": ("signing_delegation", "review_chains"),
-                                  "unit_name": ("abbreviation", "parent")})
+                                  "unit_name": ("abbreviation", "parent"),
+                                  "draft_comment": ("happened_at",)})
 
 from services.routing import schedule_models  # noqa: E402,F401 - its tables are on this metadata

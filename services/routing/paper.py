@@ -30,9 +30,13 @@ ALLOWED = "allowed"
 
 
 class PaperSigning:
-    def approve_on_paper(self, actor: Actor, draft_id: int, comment: str = "") -> dict[str, Any]:
+    def approve_on_paper(self, actor: Actor, draft_id: int, comment: str = "",
+                         happened_at: str | None = None) -> dict[str, Any]:
         """"Duyệt, ký trên giấy": the leader (or a delegate with scope `approve`) at the signing step. Done once
-        per (draft, step): asked again, also while the first call is still running, the draft is returned as it is."""
+        per (draft, step): asked again, also while the first call is still running, the draft is returned as it is.
+        `happened_at`: the paper original was signed during an outage and this is entered afterwards (TP.HCM Đ3.4,
+        Hưng Yên Đ4.2); unlike a digital signature, whose time is the key's own, the hand signature's time is what
+        the leader wrote, so `approved_at` is that real time."""
         with self._unit_of_work(actor) as session:
             done = self._paper_step(session, actor, draft_id)
             if done is not None:
@@ -45,14 +49,17 @@ class PaperSigning:
             if done is not None:
                 return done
             draft, step, authority = self._reviewer(session, actor, draft_id)
+            late, _ = self._late_draft_step(session, draft, happened_at)
             now = self._now()
             draft.paper = {"step": draft.step, "version": draft.version, "approved_by": authority.user_id,
-                           "on_behalf_of": authority.on_behalf_of, "approved_at": _iso(now),
-                           "signer": signer_entry(actor, position, on_behalf_of), "on_behalf_of_leader": on_behalf_of}
+                           "on_behalf_of": authority.on_behalf_of, "approved_at": _iso(late or now),
+                           "signer": signer_entry(actor, position, on_behalf_of), "on_behalf_of_leader": on_behalf_of,
+                           **({"late_entry": True, "entered_at": _iso(now)} if late else {})}
             draft.status, draft.step = "paper_approved", None
             draft.signed_by, draft.signed_on_behalf_of = authority.user_id, authority.on_behalf_of
             draft.updated_at = now
-            self._comment(session, draft, authority.user_id, authority.on_behalf_of, "paper_sign", comment, step.key)
+            self._comment(session, draft, authority.user_id, authority.on_behalf_of, "paper_sign", comment, step.key,
+                          late)
             self._add_participant(session, draft, actor.user_id, "reviewer")
             notify(session, [draft.drafted_by], "paper_signed",
                    f"Lãnh đạo đã duyệt, ký trên giấy: {draft.title}",

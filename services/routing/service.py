@@ -284,27 +284,27 @@ class RoutingService(ReportQueries):
         return self._call("name_deputy", draft_id, user_id)
 
     @rpc
-    def submit_draft(self, draft_id: int, note: str = "") -> dict[str, Any]:
-        return self._call("submit_draft", draft_id, note)
+    def submit_draft(self, draft_id: int, note: str = "", happened_at: str | None = None) -> dict[str, Any]:
+        return self._call("submit_draft", draft_id, note, happened_at)
 
     @rpc
     def approve_draft(self, draft_id: int, comment: str = "", pin: str | None = None,
-                      otp: str | None = None) -> dict[str, Any]:
+                      otp: str | None = None, happened_at: str | None = None) -> dict[str, Any]:
         """`pin` (and `otp` for a SCAL2 remote signature): typed by the leader (or delegate) at the signing step;
-        passed to signing once and never stored or logged."""
-        return self._call("approve_draft", draft_id, comment, pin=pin, otp=otp)
+        passed to signing once and never stored or logged. `happened_at`: a late entry (not at the signing step)."""
+        return self._call("approve_draft", draft_id, comment, pin=pin, otp=otp, happened_at=happened_at)
 
     @rpc
-    def approve_on_paper(self, draft_id: int, comment: str = "") -> dict[str, Any]:
-        return self._call("approve_on_paper", draft_id, comment)
+    def approve_on_paper(self, draft_id: int, comment: str = "", happened_at: str | None = None) -> dict[str, Any]:
+        return self._call("approve_on_paper", draft_id, comment, happened_at)
 
     @rpc
     def forward_paper_scan(self, draft_id: int, scan_sha256: str, note: str = "") -> dict[str, Any]:
         return self._call("forward_paper_scan", draft_id, scan_sha256, note)
 
     @rpc
-    def return_draft(self, draft_id: int, comment: str) -> dict[str, Any]:
-        return self._call("return_draft", draft_id, comment)
+    def return_draft(self, draft_id: int, comment: str, happened_at: str | None = None) -> dict[str, Any]:
+        return self._call("return_draft", draft_id, comment, happened_at)
 
     @rpc
     def get_draft(self, draft_id: int) -> dict[str, Any]:
