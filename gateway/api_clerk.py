@@ -40,6 +40,10 @@ class DraftDetail(Draft):
     paper: dict[str, Any] | None = Field(None, description="Approved and signed on paper (agency rule paper_signing): "
                                          "approved_by, on_behalf_of, approved_at, step, then scan_sha256, "
                                          "forwarded_by, forwarded_at once the scan was forwarded for issue")
+    comments: list[dict[str, Any]] | None = Field(None, description="The draft's history (comments and steps): kind, "
+                                                  "step, user_id, on_behalf_of, version, text, at (when entered); a "
+                                                  "step entered late after an outage has late_entry and happened_at "
+                                                  "(its real time, Vietnam time)")
     paper_signing: str | None = Field(None, description="The agency's rule: 'allowed' lets the leader at the "
                                       "signing step choose POST /drafts/{id}/paper-approval; 'no' refuses it")
 
@@ -71,6 +75,10 @@ class ApproveRequest(BaseModel):
     pin: str | None = Field(None, max_length=64, description="At the signing step: the PIN of the signer's own token, "
                             "used once and never stored")
     otp: str | None = Field(None, max_length=12, description="One-time password, for a remote (CSC, SCAL2) signature")
+    happened_at: str | None = Field(None, max_length=40, description="Late entry after an outage: when the approval "
+                                    "was really given on paper (Vietnam time without a zone; not in the future, not "
+                                    "before the draft's previous step). Refused at the signing step (422 "
+                                    "signature_not_backdated): a digital signature's time is the signing itself")
 
 
 @router.post("/drafts", response_model=DraftDetail, status_code=201, tags=["Dự thảo và công việc"],
@@ -104,7 +112,7 @@ def approve_draft(body: ApproveRequest, draft_id: int = Path(ge=1), v: Viewer = 
                   g: Gateway = Depends(gw)) -> dict:
     """A wrong PIN is 422 `pin_incorrect`, a token locked by its own retry counter 403 `pin_locked`."""
     return g.backends.call(v.actor, "routing", "approve_draft", draft_id, body.comment, pin=body.pin or None,
-                           otp=body.otp or None)
+                           otp=body.otp or None, **({"happened_at": body.happened_at} if body.happened_at else {}))
 
 
 @router.post("/outgoing/{doc_id}/issue", response_model=DocumentDetail, responses=WRITE_ERRORS, tags=["Văn bản đi"],

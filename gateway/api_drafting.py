@@ -42,12 +42,20 @@ class CommentRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"text": "Đề nghị bổ sung căn cứ pháp lý."}]})
 
 
+# A step done on paper during an outage, entered afterwards (TP.HCM Đ3.4, Hưng Yên Đ4.2; gateway/late_entry.py).
+HAPPENED_AT = Field(None, max_length=40, description="Nhập muộn sau sự cố: thời điểm thực tế (YYYY-MM-DDTHH:MM, giờ "
+                    "Việt Nam nếu không ghi múi giờ; không ở tương lai, không trước bước trước đó của dự thảo); để "
+                    "trống: bây giờ")
+
+
 class SubmitDraftRequest(BaseModel):
     note: str = Field("", max_length=2000, description="Lời trình")
+    happened_at: str | None = HAPPENED_AT
 
 
 class ReturnRequest(BaseModel):
     comment: str = Field(min_length=1, max_length=4000, description="Lý do trả lại, điều cần sửa")
+    happened_at: str | None = HAPPENED_AT
 
 
 class InviteRequest(BaseModel):
@@ -81,9 +89,10 @@ def _text_step(path: str, model: type[BaseModel], field: str, method: str, summa
     (gateway/drafting.py TEXT_STEPS)."""
     def step(body: model, response: Response, draft_id: int = DraftId,  # type: ignore[valid-type]
              key: str | None = KEY, v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
+        late = {"happened_at": body.happened_at} if getattr(body, "happened_at", None) else {}
         return once(g, v, key, response, f"draft_{path}:{draft_id}", body,
                     lambda: _full(g, v, draft_id, g.backends.call(v.actor, "routing", method, draft_id,
-                                                                  getattr(body, field))))
+                                                                  getattr(body, field), **late)))
 
     step.__name__ = f"draft_{path}"
     router.post(f"/drafts/{{draft_id}}/{path}", response_model=DraftDetail, responses=STEP_ERRORS, summary=summary,
@@ -93,13 +102,15 @@ def _text_step(path: str, model: type[BaseModel], field: str, method: str, summa
 _text_step("comments", CommentRequest, "text", "comment_draft", "Góp ý dự thảo",
            "Người tham gia dự thảo, người được mời góp ý, người ở bước duyệt.")
 _text_step("submit", SubmitDraftRequest, "note", "submit_draft", "Trình duyệt dự thảo",
-           "Người soạn. Dự thảo đi theo quy trình trình duyệt của cơ quan (GET /review-chains); bước cuối là ký.")
+           "Người soạn. Dự thảo đi theo quy trình trình duyệt của cơ quan (GET /review-chains); bước cuối là ký. "
+           "`happened_at`: đã trình trên giấy lúc phần mềm ngừng hoạt động (nhập muộn).")
 _text_step("return", ReturnRequest, "comment", "return_draft", "Trả lại dự thảo cho người soạn",
-           "Người ở bước duyệt hiện tại.")
+           "Người ở bước duyệt hiện tại. `happened_at`: đã trả lại trên giấy lúc phần mềm ngừng hoạt động.")
 
 
 class PaperApprovalRequest(BaseModel):
     comment: str = Field("", max_length=2000, description="Ý kiến duyệt")
+    happened_at: str | None = HAPPENED_AT
 
 
 @router.post("/drafts/{draft_id}/paper-approval", response_model=DraftDetail, responses=STEP_ERRORS,
@@ -107,12 +118,15 @@ class PaperApprovalRequest(BaseModel):
              description="Lãnh đạo ở bước ký (hoặc người được ủy quyền “approve” trong thời hạn), chỉ khi cơ quan "
                          "cho phép (quy định paper_signing = allowed; Quy chế Hưng Yên Điều 6.3a); nếu không: 403 "
                          "`paper_signing_not_allowed`. Dự thảo chuyển sang `paper_approved`, chờ người soạn "
-                         "“Chuyển phát hành” kèm bản scan. Gửi lại (cùng dự thảo, cùng bước) không đổi gì.")
+                         "“Chuyển phát hành” kèm bản scan. Gửi lại (cùng dự thảo, cùng bước) không đổi gì. "
+                         "`happened_at`: lãnh đạo đã ký bản giấy lúc phần mềm ngừng hoạt động; `paper.approved_at` "
+                         "là thời điểm đó, kèm `late_entry` và `entered_at`.")
 def draft_paper_approval(body: PaperApprovalRequest, response: Response, draft_id: int = DraftId,
                          key: str | None = KEY, v: Viewer = Depends(csrf_checked),
                          g: Gateway = Depends(gw)) -> dict[str, Any]:
     return once(g, v, key, response, f"draft_paper_approval:{draft_id}", body,
-                lambda: _full(g, v, draft_id, drafting.approve_on_paper(g, v, draft_id, body.comment)))
+                lambda: _full(g, v, draft_id, drafting.approve_on_paper(g, v, draft_id, body.comment,
+                                                                        body.happened_at)))
 
 
 @router.post("/drafts/{draft_id}/paper-scan", response_model=DraftDetail, responses=STEP_ERRORS,

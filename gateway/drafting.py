@@ -288,10 +288,13 @@ def invite_commenters(g: Gateway, v: Viewer, draft_id: int, user_ids: list[str])
     return g.backends.call(v.actor, "routing", "invite_commenters", draft_id, chosen)
 
 
-def approve_on_paper(g: Gateway, v: Viewer, draft_id: int, comment: str) -> dict[str, Any]:
+def approve_on_paper(g: Gateway, v: Viewer, draft_id: int, comment: str,
+                     happened_at: str | None = None) -> dict[str, Any]:
     """"Duyệt, ký trên giấy" (agency rule `paper_signing`, Hưng Yên Đ6.3a): routing refuses it where the agency
-    does not allow it, and to anyone who may not sign at this step."""
-    return g.backends.call(v.actor, "routing", "approve_on_paper", draft_id, comment)
+    does not allow it, and to anyone who may not sign at this step. `happened_at`: signed on paper during an
+    outage, entered afterwards (TP.HCM Đ3.4, Hưng Yên Đ4.2)."""
+    return g.backends.call(v.actor, "routing", "approve_on_paper", draft_id, comment,
+                           **({"happened_at": happened_at} if happened_at else {}))
 
 
 def forward_paper_scan(g: Gateway, v: Viewer, draft_id: int, note: str, file: UploadFile) -> dict[str, Any]:
@@ -334,8 +337,9 @@ def draft_file_response(g: Gateway, v: Viewer, draft_id: int, sha256: str) -> Re
 # Review steps that carry one text to routing (approval, versions and invitations are written out below).
 TEXT_STEPS = [
     TextStep("gop-y", "text", "comment_draft", "da-gop-y"),
-    TextStep("trinh", "note", "submit_draft", "da-trinh"),
-    TextStep("tra-lai", "comment", "return_draft", "da-tra-lai"),
+    # submitted or returned on paper during an outage: entered afterwards with the real time (TP.HCM Đ3.4)
+    TextStep("trinh", "note", "submit_draft", "da-trinh", late_entry=True),
+    TextStep("tra-lai", "comment", "return_draft", "da-tra-lai", late_entry=True),
 ]
 
 
@@ -408,11 +412,15 @@ def install(app: FastAPI) -> None:
 
     @app.post("/du-thao/{draft_id}/duyet", include_in_schema=False)
     def approve(draft_id: int, comment: str = Form(""), pin: str = Form("", max_length=64),
-                otp: str = Form("", max_length=12), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+                otp: str = Form("", max_length=12), late_entry_at: str = Form("", max_length=40),
+                v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         before = g.backends.call(v.actor, "routing", "get_draft", draft_id)
+        # late_entry_at: approved on paper during an outage; routing refuses it at the signing step (a digital
+        # signature's time is the key's own)
+        late = {"happened_at": late_entry_at.strip()} if late_entry_at.strip() else {}
         try:  # the PIN of the signer's token goes to signing once (docs/signing.md "PINs"); never kept here
             view = g.backends.call(v.actor, "routing", "approve_draft", draft_id, comment, pin=pin or None,
-                                   otp=otp or None)
+                                   otp=otp or None, **late)
         except ServiceUnavailable:
             def moved() -> bool:
                 now = g.backends.call(v.actor, "routing", "get_draft", draft_id)
@@ -425,9 +433,9 @@ def install(app: FastAPI) -> None:
         return _back(draft_id, "da-ky" if view.get("status") == "signed" else "da-duyet")
 
     @app.post("/du-thao/{draft_id}/duyet-tren-giay", include_in_schema=False)
-    def approve_paper(draft_id: int, comment: str = Form(""), v: Viewer = Depends(csrf_checked),
-                      g: Gateway = Depends(gw)):
-        approve_on_paper(g, v, draft_id, comment)
+    def approve_paper(draft_id: int, comment: str = Form(""), late_entry_at: str = Form("", max_length=40),
+                      v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        approve_on_paper(g, v, draft_id, comment, late_entry_at.strip() or None)
         return _back(draft_id, "da-duyet-tren-giay")
 
     @app.post("/du-thao/{draft_id}/chuyen-phat-hanh", include_in_schema=False)
