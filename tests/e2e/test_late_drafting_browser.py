@@ -10,6 +10,7 @@ whole minutes, and no test waits for real time to pass."""
 from __future__ import annotations
 
 import secrets
+from contextlib import closing
 from datetime import timedelta
 
 import pytest
@@ -31,7 +32,7 @@ def test_submission_approval_and_return_entered_after_an_outage(deployment, brow
     prepare_agency_for_drafts(deployment, H60, LEADER)
     base = base_url(deployment)
     title = f"V/v kế hoạch diễn tập ứng cứu sự cố an toàn thông tin ({secrets.token_hex(3)})"
-    with session_for(deployment, SPECIALIST) as http:
+    with closing(session_for(deployment, SPECIALIST)) as http:
         draft_id = create_draft(http, title)   # uploaded once the software was back
     start = now_vn().replace(second=0, microsecond=0) - timedelta(hours=3)
     submitted_at, approved_at, returned_at = start, start + timedelta(minutes=40), start + timedelta(hours=1)
