@@ -146,3 +146,17 @@ def registered_event(incoming_id: str, *, external: bool = True, priority: int =
 
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def restart_without(database: Database, table_name: str, column: str) -> bool:
+    """Drops a later column as an older release had the table, then starts routing's schema as the service does
+    (create_all, services/common/db.py add_later_columns); whether the column is there again."""
+    from sqlalchemy import inspect, text
+
+    table = Base.metadata.tables[table_name]
+    with database.engine.begin() as conn:
+        schema = conn.schema_for_object(table)
+        conn.execute(text(f"ALTER TABLE {schema}.{table_name} DROP COLUMN {column}"))
+    database.create_all()
+    with database.engine.connect() as conn:
+        return column in {c["name"] for c in inspect(conn).get_columns(table_name, schema=schema)}

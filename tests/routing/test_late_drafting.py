@@ -10,7 +10,7 @@ from functools import partial
 import pytest
 
 from services.common.errors import ValidationFailed
-from tests.routing.conftest import outbox_rows, pdf
+from tests.routing.conftest import outbox_rows, pdf, restart_without
 
 
 def refused(step, at: str, code: str) -> None:
@@ -122,19 +122,9 @@ def test_steps_entered_as_they_happen_are_not_marked(routing, people, blobs):
 
 def test_older_drafting_histories_gain_the_real_time_column_and_keep_their_rows(routing, database, people, blobs):
     """draft_comment.happened_at is added to an agency's existing table when routing starts (add_later_columns)."""
-    from sqlalchemy import inspect, text
-
-    from services.routing.models import Base
-
     draft_id = routing.create_draft(people.spec_kt, "Tờ trình", pdf(blobs, "v1"), type_code="TTr")["draft_id"]
     routing.submit_draft(people.spec_kt, draft_id, "Kính trình")
-    table = Base.metadata.tables["draft_comment"]
-    with database.engine.begin() as conn:  # routing's table as it was before this release
-        schema = conn.schema_for_object(table)
-        conn.execute(text(f"ALTER TABLE {schema}.draft_comment DROP COLUMN happened_at"))
-    database.create_all()  # what the service does when it starts
-    with database.engine.connect() as conn:
-        assert "happened_at" in {c["name"] for c in inspect(conn).get_columns("draft_comment", schema=schema)}
+    assert restart_without(database, "draft_comment", "happened_at")
     [kept] = routing.get_draft(people.spec_kt, draft_id)["comments"]
     assert kept["text"] == "Kính trình" and not kept["late_entry"]
     routing.approve_draft(people.head_kt, draft_id, happened_at=kept["at"])

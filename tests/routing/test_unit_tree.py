@@ -8,7 +8,7 @@ import pytest
 from services.common.actor import Role, system_actor
 from services.common.errors import Forbidden, ValidationFailed
 from services.routing.domain import MAX_UNIT_DEPTH, UnitTree, check_unit_parent, require_same_unit
-from tests.routing.conftest import AGENCY, pdf, person, registered_event
+from tests.routing.conftest import AGENCY, pdf, person, registered_event, restart_without
 
 # KT (Phòng Kinh tế) has KT1 (Tổ Đầu tư) under it, which has KT1A under it; TH and VP stand alone.
 TREE = UnitTree.of([("kt", None), ("kt1", "kt"), ("kt1a", "KT1"), ("th", None), ("vp", None)])
@@ -174,18 +174,8 @@ def test_routing_refuses_a_cycle_or_an_unknown_parent_sent_by_the_directory(nest
 
 
 def test_routing_s_older_unit_names_gain_the_parent_column_and_keep_their_rows(routing, database, people):
-    from sqlalchemy import inspect, text
-
-    from services.routing.models import Base
-
     routing.sync_units(people.admin, [{"code": "KT", "name": "Phòng Kinh tế", "abbreviation": "KTĐ"}])
-    table = Base.metadata.tables["unit_name"]
-    with database.engine.begin() as conn:  # routing's copy as it was before this release
-        schema = conn.schema_for_object(table)
-        conn.execute(text(f"ALTER TABLE {schema}.unit_name DROP COLUMN parent"))
-    database.create_all()  # what the service does when it starts
-    with database.engine.connect() as conn:
-        assert "parent" in {c["name"] for c in inspect(conn).get_columns("unit_name", schema=schema)}
+    assert restart_without(database, "unit_name", "parent")  # routing's copy as it was before this release
     routing.sync_units(people.admin, [{"code": "KT1", "name": "Tổ Đầu tư", "parent": "KT"}])
     with database.session() as session:  # the kept row reads as before; the new one sits under it
         assert routing._unit_abbreviation(session, "KT") == "KTĐ"
