@@ -242,7 +242,10 @@ def parse_instant(value: str | datetime, field_vi: str) -> datetime:
         raise ValidationFailed(f"{field_vi} không hợp lệ.", value=str(value)) from exc
     if len(str(value)) == 10:
         moment = datetime.combine(moment.date(), time(0, 0))
-    return to_vn(moment if moment.tzinfo else moment.replace(tzinfo=VN_TZ))
+    try:
+        return to_vn(moment if moment.tzinfo else moment.replace(tzinfo=VN_TZ))
+    except OverflowError as exc:  # year 1 or 9999 with a zone: outside what a date can hold once converted
+        raise ValidationFailed(f"{field_vi} không hợp lệ.", value=str(value)) from exc
 
 
 def late_moment(value: str | datetime | None, now: datetime, not_before: datetime | None) -> datetime | None:

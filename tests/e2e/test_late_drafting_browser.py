@@ -2,7 +2,8 @@
 Hưng Yên Đ4.2): the drafter enters the submission with its real time, the head of the department the approval (a
 time before the submission refused on the screen), the leader the return — the leader's "Duyệt và ký" form has no
 real time, a digital signature is never backdated. The draft's history shows each step at its real time, marked
-"nhập muộn" with who entered it and when.
+"nhập muộn" with who entered it and when. Where the agency allows signing on paper, the leader who signed the paper
+original during the outage enters "Duyệt, ký trên giấy" with the time of the hand signature.
 
 The real times are chosen this morning, hours in the past and each after the one before: the screen's field takes
 whole minutes, and no test waits for real time to pass."""
@@ -19,9 +20,10 @@ from playwright.sync_api import expect
 from services.common.clock import now_vn
 from tests import screenshots
 from tests.e2e.helpers import demo_home
-from tests.e2e.test_late_entry_browser import fill_late
+from tests.e2e.test_late_entry_browser import fill_late, post_json
 from tests.e2e.test_recall_browser import shot
 from tests.gateway.test_api import base_url, session_for
+from tests.gateway.test_api_paper_signing import set_paper_signing
 from tests.gateway.test_drafting import HEAD, LEADER, SPECIALIST, create_draft, prepare_agency_for_drafts
 
 pytestmark = pytest.mark.browser
@@ -86,4 +88,40 @@ def test_submission_approval_and_return_entered_after_an_outage(deployment, brow
     shot(drafter, shots, artifacts_dir, "nhap-muon-06-lich-su-du-thao.png")
     for page in (drafter, head, leader):
         page.context.close()
+    screenshots.publish(shots)  # docs/screenshots only with `./congvan screenshots`
+
+
+def test_a_paper_signature_entered_after_an_outage(deployment, browser, artifacts_dir):
+    prepare_agency_for_drafts(deployment, H60, LEADER)
+    base = base_url(deployment)
+    start = now_vn().replace(second=0, microsecond=0) - timedelta(hours=2)
+    with closing(session_for(deployment, SPECIALIST)) as drafter, closing(session_for(deployment, HEAD)) as head:
+        draft_id = create_draft(drafter, f"V/v báo cáo khắc phục sự cố mất điện ({secrets.token_hex(3)})")
+        submitted = post_json(drafter, f"/api/v1/drafts/{draft_id}/submit",
+                              {"happened_at": start.strftime("%Y-%m-%dT%H:%M")})
+        assert submitted.status_code == 200, submitted.text
+        approved = post_json(head, f"/api/v1/drafts/{draft_id}/approve",
+                             {"happened_at": (start + timedelta(minutes=20)).strftime("%Y-%m-%dT%H:%M")})
+        assert approved.status_code == 200 and approved.json()["step"]["signs"], approved.text
+    signed_at, shots = start + timedelta(minutes=50), []
+    try:
+        set_paper_signing(deployment, "allowed")
+        leader = demo_home(browser, base, deployment, LEADER)
+        leader.goto(f"{base}/du-thao/{draft_id}")
+        form = leader.locator("#duyet-tren-giay")
+        form.get_by_label("Ý kiến duyệt").fill("Đã ký bản giấy trong lúc mất điện")
+        fill_late(form, signed_at)
+        form.get_by_role("button", name="Duyệt, ký trên giấy").click()
+        expect(leader.get_by_role("status")).to_contain_text("lãnh đạo duyệt, ký trên giấy")
+        card = leader.locator("#ky-tren-giay")
+        expect(card).to_contain_text(f"đã duyệt và ký bản giấy lúc {signed_at.strftime('%d/%m/%Y %H:%M')}")
+        expect(card).to_contain_text("nhập muộn")
+        expect(card).to_contain_text("nhập lúc")
+        line = leader.locator("#y-kien ol.trace li").filter(has_text="Duyệt, ký trên giấy")
+        expect(line).to_contain_text(signed_at.strftime("%d/%m/%Y %H:%M"))
+        expect(line).to_contain_text("nhập muộn")
+        shot(leader, shots, artifacts_dir, "nhap-muon-07-ky-tren-giay.png")
+        leader.context.close()
+    finally:
+        set_paper_signing(deployment, "no")
     screenshots.publish(shots)  # docs/screenshots only with `./congvan screenshots`

@@ -34,6 +34,9 @@ def test_review_steps_entered_after_an_outage_around_midnight(routing, people, b
     clock.set(2026, 3, 4, 0, 30)
     submit = partial(routing.submit_draft, people.spec_kt, draft_id, "Kính trình")
     refused(submit, "2026-03-04T00:40", "future_date")   # ten minutes ahead, though still 03/03 in UTC
+    for garbage in ("hôm qua", "0001-01-01T00:00+14:00"):  # not a time; a year that overflows once converted
+        with pytest.raises(ValidationFailed):
+            submit(happened_at=garbage)
     submitted = submit(happened_at="2026-03-03T23:40")
     assert submitted["status"] == "in_review" and submitted["step"]["key"] == "department"
 
