@@ -128,14 +128,16 @@ class IncomingHandling:
             targets += [(AssignmentKind.COORDINATOR, c) for c in coordinators or []]
             targets += [(AssignmentKind.INFO, r) for r in readers or []]
             for kind, target in targets:
-                self._assign(session, handling, kind, target, authority)
+                self._assign(session, handling, kind, target, authority, at=late)
             self._history(session, handling, "directed", authority.user_id, authority.on_behalf_of, directive,
                           {"deadline": _iso(due), "deadline_source": source}, late)
             self._status(session, handling, domain.STATUS_ASSIGNED, actor, cfg)
             return self._handling_view(session, handling)
 
     def _assign(self, session: Session, handling: Handling, kind: AssignmentKind, target: dict[str, str],
-                authority: Authority, note: str | None = None) -> Assignment:
+                authority: Authority, note: str | None = None, at: datetime | None = None) -> Assignment:
+        """`at`: the real time of a step entered late, from when the person held the document (the reports of who
+        kept a document too long count from it, not from when the step was typed in)."""
         user_id, unit = target.get("user_id"), target.get("unit")
         if bool(user_id) == bool(unit):
             raise ValidationFailed("Mỗi người nhận phải là một cán bộ hoặc một đơn vị.", target=target)
@@ -145,7 +147,7 @@ class IncomingHandling:
             raise ValidationFailed("Đơn vị được giao chưa có lãnh đạo phòng để nhận văn bản.", unit=unit)
         row = Assignment(handling_id=handling.id, kind=kind, user_id=user_id, unit=unit,
                          assigned_by=authority.user_id, on_behalf_of=authority.on_behalf_of, note=note,
-                         active=True, created_at=self._now())
+                         active=True, created_at=_utc(at) if at else self._now())
         session.add(row)
         session.flush()
         labels = {AssignmentKind.MAIN: "xử lý chính", AssignmentKind.COORDINATOR: "phối hợp",
@@ -186,7 +188,8 @@ class IncomingHandling:
             if kind_enum == AssignmentKind.MAIN:
                 self._hand_down(session, handling, actor, tree)
             target = {"user_id": user_id} if user_id else {"unit": unit}
-            self._assign(session, handling, kind_enum, target, Authority(actor.user_id), note)  # type: ignore[arg-type]
+            self._assign(session, handling, kind_enum, target, Authority(actor.user_id), note,  # type: ignore[arg-type]
+                         at=late)
             self._touch(handling)
             data = {"to": user_id, "kind": kind} if user_id else {"to_unit": unit, "kind": kind}
             self._history(session, handling, "reassigned", actor.user_id, None, note, data, late)
@@ -223,7 +226,7 @@ class IncomingHandling:
                 if a.kind == AssignmentKind.MAIN and a.user_id == actor.user_id:
                     a.active = False
             self._assign(session, handling, AssignmentKind.MAIN, {"user_id": to_user_id},
-                         Authority(actor.user_id), note)
+                         Authority(actor.user_id), note, at=late)
             self._history(session, handling, "forwarded", actor.user_id, None, note, {"to": to_user_id}, late)
             return self._handling_view(session, handling)
 

@@ -29,6 +29,11 @@ def _iso(moment: datetime | None) -> str | None:
     return to_vn(moment).isoformat(timespec="seconds") if moment else None
 
 
+def _real_time(event: HandlingEvent) -> datetime:
+    happened = (event.data or {}).get("happened_at")
+    return datetime.fromisoformat(happened) if happened else event.at
+
+
 def _day_start(value: str | None, shift: int = 0) -> datetime | None:
     if not value:
         return None
@@ -67,9 +72,12 @@ def handling_facts(db: Database, actor: Actor, date_from: str | None = None, dat
                     {"user_id": a.user_id, "unit": a.unit, "active": a.active, "at": _iso(a.created_at)})
             for e in session.scalars(select(HandlingEvent).where(HandlingEvent.handling_id.in_(ids))
                                      .order_by(HandlingEvent.at, HandlingEvent.id)):
+                # a step entered after an outage counts at its real time: the outage is nobody's delay
                 events.setdefault(e.handling_id, []).append(
                     {"action": e.action, "user_id": e.user_id, "on_behalf_of": e.on_behalf_of,
-                     "at": _iso(e.at), "to": (e.data or {}).get("to")})
+                     "at": _iso(_real_time(e)), "to": (e.data or {}).get("to")})
+            for steps in events.values():
+                steps.sort(key=lambda step: datetime.fromisoformat(step["at"]))
         staff = {s.user_id: {"full_name": s.full_name or s.username, "unit": s.unit, "roles": s.roles or []}
                  for s in session.scalars(select(Staff))}
         units = {u.code: u.parent for u in session.scalars(select(UnitName))}  # the tree: a head's report rolls up

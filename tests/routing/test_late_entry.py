@@ -8,8 +8,11 @@ from sqlalchemy import select
 
 from services.common.actor import system_actor
 from services.common.errors import ValidationFailed
+from services.common.workcalendar import WorkCalendar
+from services.reporting.domain import late_forwarders
 from services.routing.base import _iso
 from services.routing.models import Handling
+from services.routing.report_queries import handling_facts
 from tests.routing.conftest import AGENCY, registered_event
 
 
@@ -143,3 +146,33 @@ def test_a_step_entered_as_it_happens_is_not_marked_and_pauses_again(routing, pe
     routing.mark_waiting(people.spec_kt, "IN-L4", "Chờ hồ sơ lần hai")
     history = [e for e in routing.get_incoming(people.leader, "IN-L4")["history"] if e["action"] == "waiting"]
     assert len(history) == 2 and not any("late_entry" in e["data"] for e in history)
+
+
+def test_a_step_done_on_paper_during_an_outage_does_not_count_the_outage_as_a_delay(routing, people, clock,
+                                                                                       database):
+    """The specialist passed the document on, on paper, half an hour after it was given to them; the software was
+    down for three days. The report of people who kept documents too long [003 Đ10] counts until the real time of
+    that step, not until the day it was typed in, and the next handler holds it from that real time (routing's facts
+    into reporting's rule, as the reporting service runs them)."""
+    system = system_actor(AGENCY, "test")
+    routing.on_incoming_registered(system, registered_event("IN-O"))  # registered 02/03 08:00
+    routing.submit_incoming(people.clerk, "IN-O", people.leader.user_id)
+    clock.set(2026, 3, 2, 8, 30)
+    routing.direct_incoming(people.leader, "IN-O", "Phòng Kinh tế xử lý", main={"user_id": people.spec_kt.user_id})
+    clock.set(2026, 3, 5, 9, 0)   # back after the outage
+    routing.forward_incoming(people.spec_kt, "IN-O", people.spec_kt2.user_id, "Chuyển đồng chí Hai",
+                             happened_at="2026-03-02T09:00")
+    routing.close_no_action(people.spec_kt2, "IN-O", "Đã xử lý", happened_at="2026-03-02T10:00")
+
+    facts = handling_facts(database, people.leader)
+    [handling] = [h for h in facts["handlings"] if h["incoming_id"] == "IN-O"]
+    forwarded = next(e for e in handling["events"] if e["action"] == "forwarded")
+    assert forwarded["at"] == "2026-03-02T09:00:00+07:00"
+    assert [m["at"] for m in handling["main"]] == ["2026-03-02T08:30:00+07:00", "2026-03-02T09:00:00+07:00"]
+    late = late_forwarders([handling], facts["staff"], WorkCalendar(), 8, clock())
+    assert late == []   # before the fix: the specialist, about 22 working hours "late"
+    # and the report still sees a real delay: the same handling with the forward 3 days later, live
+    forwarded["at"] = "2026-03-05T09:00:00+07:00"
+    handling["main"][1]["at"] = "2026-03-05T09:00:00+07:00"
+    assert [p["user_id"] for p in late_forwarders([handling], facts["staff"], WorkCalendar(), 8, clock())] \
+        == [people.spec_kt.user_id]
