@@ -373,7 +373,11 @@ def seal_operation(outgoing_id: str) -> str:
 
 # --- the files of an electronic copy (NĐ 30 Điều 25–27) ------------------------------------------------------
 
-COPY_MAIN_ROLES = ("signed", "main", "unsigned")   # the source's main file: the issued (sealed) one first
+# The source's main file: the issued (sealed) one first; a paper arrival's scan last. NĐ 30/2020/NĐ-CP Điều 25
+# khoản 1 điểm c: "Sao y từ văn bản giấy sang văn bản điện tử được thực hiện bằng việc số hóa văn bản giấy và ký số
+# của cơ quan, tổ chức" (sao lục and trích sao from paper likewise, khoản 2 and 3): the scan is the digitised paper
+# document, which the copy seals with the agency's key.
+COPY_MAIN_ROLES = ("signed", "main", "unsigned", "scan")
 APPENDIX_ROLES = ("appendix", "appendix_signed", "appendix_unsigned")
 PDF_TYPE = "application/pdf"
 

@@ -92,3 +92,34 @@ def test_a_sao_y_over_rest_returns_the_copy_with_each_sealed_file(deployment):
     finally:
         for client in (clerk, admin, leader, other):
             client.close()
+
+
+def test_a_paper_arrival_is_copied_from_its_scan_over_rest(deployment):
+    """NĐ 30 Điều 25.1.c (sao từ văn bản giấy sang văn bản điện tử: số hóa văn bản giấy và ký số của cơ quan): a
+    paper arrival registered over REST is copied; its scan becomes the copy's main file, sealed by the agency."""
+    base = base_url(deployment)
+    clerk, admin = (signed_in(base, u, demo_password(deployment, u)) for u in (CLERK, ADMIN))
+    try:
+        open_copies_register(admin)
+        scan = vietnamese_pdf("BỘ NỘI VỤ", f"Công văn giấy {uuid.uuid4().hex[:6]}")
+        number = str(100 + uuid.uuid4().int % 9000)
+        arrived = clerk.post("/api/v1/incoming/paper", headers={"x-csrf-token": csrf_token_of(clerk)},
+                             data={"code_number": number, "code_notation": "BNV-VP", "subject": "Về việc bản giấy",
+                                   "organ_name": "Bộ Nội vụ", "issued_date": vn_date(now_utc()).isoformat()},
+                             files={"files": ("ban-giay.pdf", scan, "application/pdf")})
+        assert arrived.status_code == 201, arrived.text
+        paper = arrived.json()
+        assert paper["state"] == "registered" and [a["role"] for a in paper["attachments"]] == ["scan"]
+        made = clerk.post(f"/api/v1/documents/{paper['id']}/copies", data={"form": "SY"},
+                          headers={"x-csrf-token": csrf_token_of(clerk), "Idempotency-Key": uuid.uuid4().hex})
+        assert made.status_code == 201, made.text
+        copy = made.json()
+        assert copy["code_notation"].startswith("SY-") and [f["role"] for f in copy["attachments"]] == ["signed"]
+        [sealed] = copy["attachments"]
+        assert sealed["legally_valid"] is True and sealed["signature_label"] == "Hợp lệ", sealed
+        assert sealed["sha256"] != paper["attachments"][0]["sha256"]
+        assert [s["field"] for s in sealed["verification"]["signatures"]] == ["DauBanSao"]
+        assert [(link["kind"], link["to"]) for link in copy["links"]] == [("copy_of", paper["id"])]
+    finally:
+        for client in (clerk, admin):
+            client.close()

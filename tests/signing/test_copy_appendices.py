@@ -106,3 +106,30 @@ def test_a_sao_y_copies_and_seals_every_appendix_and_is_made_once(signing, regis
     part = ops.make_copy(registry_db, clerk, received, "TrS", copies, seal, extract)
     assert [a["role"] for a in ops.get_document(registry_db, clerk, part["id"])["attachments"]] == ["signed"]
     assert calls[-1][0] == extract and len(calls) == 4
+
+
+def test_a_paper_arrival_is_copied_from_its_scan_and_sealed(signing, registry_db):
+    """NĐ 30 Điều 25.1.c: a copy from paper is the digitised paper document sealed by the agency. A paper (here
+    e-mailed) arrival's scan is the copy's main file; its appendix follows, sealed too."""
+    clerk, admin = person("thuvt.vp", Role.CLERK), person("quantri", Role.ADMIN)
+    ops.set_agency_profile(registry_db, admin, "Ủy ban nhân dân tỉnh Tuyên Quang", "UBND", "Tuyên Quang")
+    ops.create_register(registry_db, admin, Direction.INCOMING, numbering_year())
+    copies = ops.create_register(registry_db, admin, Direction.COPIES, numbering_year())["id"]
+    contents = [vietnamese_pdf("SỞ NỘI VỤ", "Bản scan công văn giấy"), vietnamese_pdf("PHỤ LỤC 01", "Danh sách")]
+    for data in contents:
+        signing.blobs.put_bytes(data)
+    files = [{**_file("scan-cv-45.pdf", "application/pdf", contents[0]), "role": "scan"},
+             {**_file("Phụ lục 01.pdf", "application/pdf", contents[1], "Phụ lục 01"), "role": "appendix"}]
+    paper = {"code_number": "45", "code_notation": "SNV-TCBC", "subject": "Về việc tuyển dụng công chức",
+             "organ_name": "Sở Nội vụ", "issued_date": "2026-01-03", "channel": "email"}
+    arrival = ops.register_paper_incoming(registry_db, clerk, paper, files)["id"]
+
+    made = ops.make_copy(registry_db, clerk, arrival, "SY", copies, signing.seal_copy, request_key="form:paper")
+    got = ops.get_document(registry_db, clerk, made["id"])["attachments"]
+    assert [a["role"] for a in got] == ["signed", "appendix_signed"]
+    for a, source in zip(got, contents, strict=True):
+        report = signing.verify(a["sha256"])
+        [signature] = report["signatures"]
+        assert report["legally_valid"] and signature["field"] == layout.COPY_FIELD, report
+        assert signing.blobs.read(a["sha256"]) != source
+    assert made["code_notation"] == "SY-UBND" and made["number"] == 1
