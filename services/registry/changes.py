@@ -180,7 +180,9 @@ def record_status(db: Database, actor: Actor, status: dict[str, Any]) -> dict:
                                                                     "status_timestamp": stamp})
             return {"matched": True, "incoming_id": incoming.id}
         doc = session.execute(select(Document).where(
-            Document.agency_id == actor.agency_id, Document.direction == Direction.OUTGOING,
+            Document.agency_id == actor.agency_id,
+            # an electronic copy is sent like an outgoing document and followed by the same statuses
+            Document.direction.in_((Direction.OUTGOING, Direction.COPIES)),
             Document.document_id == doc_id).with_for_update()).scalars().first()
         if doc is None:
             log.warning("status %s from %s about unknown document %s", code, sender, doc_id)

@@ -15,7 +15,7 @@ from services.common.clock import now_utc, to_vn
 from services.common.db import Database
 from services.common.errors import Forbidden, NotFound, ValidationFailed
 from services.registry import domain
-from services.registry.catalog import BUSINESS_TYPES, REJECT_REASONS, SIGNATURE_REASONS
+from services.registry.catalog import BUSINESS_TYPES, COPY_TYPES, REJECT_REASONS, SIGNATURE_REASONS
 from services.registry.domain import Direction, State
 from services.registry.models import (
     AgencyProfile,
@@ -121,6 +121,8 @@ def _incoming_from_package(actor: Actor, p: dict[str, Any], key: str, kind: int)
         document_id=str(p.get("document_id"))[:200], dedupe_key=key[:400], business_type=kind,
         source_channel="interconnect",
         type_name=str(doc_type.get("type_name") or "")[:100], code_number=str(p.get("code_number") or "")[:11],
+        # a copy (sao y, sao lục, trích sao) another agency sent: its clerk is told so (copy_form in summary)
+        type_code=domain.copy_form_of(p.get("code_notation"), doc_type.get("type_name")),
         code_notation=str(p.get("code_notation") or "")[:30],
         issued_date=domain.parse_date(issued) if issued else None,
         organ_id=str(sender.get("organ_id"))[:35], organ_name=str(sender.get("organ_name") or "")[:200],
@@ -168,6 +170,7 @@ def summary(doc: Document) -> dict[str, Any]:
         "code_number": doc.code_number, "code_notation": doc.code_notation,
         "number_and_notation": f"{number}/{doc.code_notation}" if doc.code_number else None,
         "type_code": doc.type_code, "type_name": doc.type_name, "issued_date": _iso(doc.issued_date),
+        "copy_form": doc.type_code if doc.type_code in COPY_TYPES else None,
         "organ_id": doc.organ_id, "organ_name": doc.organ_name, "subject": doc.subject, "priority": doc.priority,
         "number": doc.number, "year": doc.year, "register_id": doc.register_id,
         "arrival_date": _iso(doc.arrival_date), "registered_at": _iso(doc.registered_at),
@@ -283,8 +286,11 @@ def build_package(prof: AgencyProfile, doc: Document, recipients: list[dict[str,
     """The edoc package of messages.md for the edge (message_id is added by the outbox). `replacements`: the
     documents a type-3 package replaces (replacement.link)."""
     # The main file first, then the appendices as numbered (the recipient lists them in the package's order).
-    attachments = ([a for a in attachments if a.role not in APPENDIX_SENT_ROLES]
-                   + domain.in_document_order([a for a in attachments if a.role in APPENDIX_SENT_ROLES]))
+    # A copy's appendix that is not a PDF was copied as it is (role `appendix`): it is one of the copy's files.
+    appendix_roles = (*APPENDIX_SENT_ROLES, "appendix") if doc.direction == Direction.COPIES else APPENDIX_SENT_ROLES
+    sent_roles = (*SENT_ROLES, "appendix") if doc.direction == Direction.COPIES else SENT_ROLES
+    attachments = ([a for a in attachments if a.role not in appendix_roles]
+                   + domain.in_document_order([a for a in attachments if a.role in appendix_roles]))
     return {
         "kind": "edoc", "document_id": doc.document_id,
         "business": {"doc_type": business_type, "reason": reason or BUSINESS_TYPES[business_type],
@@ -311,12 +317,12 @@ def build_package(prof: AgencyProfile, doc: Document, recipients: list[dict[str,
         "other": {"priority": doc.priority, "sphere_of_promulgation": "", "typer_notation": "",
                   # Unknown amounts are left out (None), never sent as a made-up "1".
                   "promulgation_amount": doc.issued_amount or None, "page_amount": doc.page_amount or None,
-                  "appendixes": [a.name for a in attachments if a.role in APPENDIX_SENT_ROLES], "direction": False},
+                  "appendixes": [a.name for a in attachments if a.role in appendix_roles], "direction": False},
         "response_for": (doc.package or {}).get("response_for", []),
         "steering_type": 0, "trace": [],
         "attachments": [{"content_id": f"cid:{a.sha256[:16]}", "name": a.name, "content_type": a.content_type,
                          "description": a.description, "size": a.size, "sha256": a.sha256} for a in attachments
-                        if a.role in SENT_ROLES],
+                        if a.role in sent_roles],
     }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from services.common.actor import Actor, Role
 from services.common.errors import CongVanError, Forbidden, ValidationFailed
 from services.registry.catalog import (
+    COPY_TYPES,
     DOCUMENT_TYPES,
     LEGACY_FLASH_TIMED,
     NO_ABBREVIATION_TYPES,
@@ -404,6 +405,17 @@ def in_document_order(files: list[Any], package: dict[str, Any] | None = None) -
         return (f.position is None, f.position or 0, place, _natural(f.description), _natural(f.name))
 
     return sorted(files, key=order)
+
+
+def copy_form_of(notation: str | None, type_name: str | None) -> str | None:
+    """The form of a copy received from another agency (SY, SL, TrS), or None for a document that is not one. A
+    copy's notation starts with its form (NĐ 30 Phụ lục I Phần II mục II.1.c, Phụ lục III: `05/SY-UBND`), which
+    every sender must write; its edXML TypeName ("Bản sao y") is free text, read when the notation says nothing."""
+    head = (notation or "").strip().split("-", 1)[0]
+    if head in COPY_TYPES:
+        return head
+    names = {DOCUMENT_TYPES[code].lower(): code for code in COPY_TYPES}
+    return names.get((type_name or "").strip().lower())
 
 
 def source_files(files: list[Any], package: dict[str, Any] | None) -> tuple[Any | None, list[Any]]:

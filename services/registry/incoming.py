@@ -107,8 +107,9 @@ def receive_package(db: Database, actor: Actor, package: dict[str, Any], verify:
             session.add(doc)
             session.flush()
             appendixes = {str(n) for n in (package.get("other") or {}).get("appendixes") or []}
-            for att in package.get("attachments") or []:
-                session.add(Attachment(document_pk=doc.id, name=str(att.get("name") or "")[:255],
+            # in the package's order (its main file, then its appendices as the sender numbered them)
+            for position, att in enumerate(package.get("attachments") or []):
+                session.add(Attachment(document_pk=doc.id, position=position, name=str(att.get("name") or "")[:255],
                                        content_type=str(att.get("content_type") or "")[:100],
                                        size=att.get("size"), sha256=att["sha256"],
                                        content_id=str(att.get("content_id") or "")[:200],

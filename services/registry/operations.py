@@ -14,6 +14,7 @@ from services.registry.changes import (
     record_status,
 )
 from services.registry.copies import COPY_FORMS, list_copies, make_copy
+from services.registry.copy_sending import send_copy
 from services.registry.documents import (
     PAGE_SIZE_MAX,
     build_package,
@@ -100,6 +101,7 @@ __all__ = [
     "return_paper_incoming",
     "return_slip",
     "reverify_pending",
+    "send_copy",
     "set_agency_profile",
     "set_send_policy",
     "submit_for_issue",

@@ -263,6 +263,11 @@ class RegistryService(DossierEntrypoints, ReportQueries):
                              request_key)
 
     @rpc
+    def send_copy(self, copy_id: str, recipients: list[dict]) -> dict:
+        """Send a copy over the interconnect (services/registry/copy_sending.py): once per copy and recipient."""
+        return ops.send_copy(self.db, self.actor.required(), copy_id, recipients)
+
+    @rpc
     def list_copies(self, page: int = 1, size: int = 50) -> dict:
         return ops.list_copies(self.db, self.actor.required(), page, size)
 
