@@ -3,8 +3,11 @@ registered incoming or an issued outgoing document from its page; the registry n
 register (Sổ bản sao: its own yearly series, notation `05/SY-UBND`) and signing seals each copied PDF (the main file
 and, for sao y and sao lục, every appendix) with the copy form at the top right of page 1, like an issue; an
 appendix that is not a PDF is copied as it is. The copy's page lists its files in the source's order, each with its
-verdict. The list of copies is the copies register's page. REST: POST /api/v1/documents/{id}/copies (Idempotency-Key),
-GET /api/v1/copies/{id}, GET /api/v1/copies."""
+verdict. The list of copies is the copies register's page. From its page, a copy is sent to agencies of the
+interconnect directory, with the send screen's recipient picker, once per recipient (registry.send_copy); the page
+shows each recipient's status like an outgoing document's. REST: POST /api/v1/documents/{id}/copies
+(Idempotency-Key), GET /api/v1/copies/{id}, GET /api/v1/copies, POST /api/v1/copies/{id}/send,
+GET /api/v1/copies/{id}/statuses."""
 
 from __future__ import annotations
 
@@ -13,10 +16,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, File, Form, Path, Request, Security, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
-from gateway.documents import APPENDIX_ROLES, file_sizes, file_verdict
+from gateway.documents import APPENDIX_ROLES, chosen_recipients, document_response, file_sizes, file_verdict
 from gateway.idempotency import KEY, once
 from gateway.web import panel
 from services.common import clock
@@ -26,6 +29,11 @@ from services.storage.blobs import blob_store
 from services.storage.ingest import ingest
 
 FORM_LABELS = {"SY": "Sao y", "SL": "Sao lục", "TrS": "Trích sao"}
+
+
+class SendCopyRequest(BaseModel):
+    recipients: list[str] = Field(..., min_length=1, max_length=200, description="Organ ids (mã định danh) from the "
+                                  "agency directory; the copy goes to each over the interconnect")
 
 
 def copy_registers(g: Gateway, v: Viewer) -> list[dict[str, Any]]:
@@ -53,6 +61,12 @@ def make_copy(g: Gateway, v: Viewer, doc_id: str, form: str, register_id: str | 
         extract_sha = stored.sha256
     return g.backends.call(v.actor, "registry", "make_copy", doc_id, form, register_id, extract_sha,
                            pin=pin or None, request_key=request_key)
+
+
+def send_copy(g: Gateway, v: Viewer, copy_id: str, organ_ids: list[str]) -> dict[str, Any]:
+    """Recipients from the directory, then the registry sends the copy to those it was not sent to yet."""
+    v.actor.require("clerk")
+    return g.backends.call(v.actor, "registry", "send_copy", copy_id, chosen_recipients(g, organ_ids))
 
 
 def with_files(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]:
@@ -92,6 +106,17 @@ def install(app: FastAPI) -> None:
         except CongVanError as exc:
             return _page(request, g, v, doc_id, exc.message_vi, exc.http_status, key)
         return RedirectResponse(f"/van-ban/{made['id']}?thong-bao=da-sao", status_code=303)
+
+    @app.post("/van-ban/{doc_id}/gui-ban-sao", include_in_schema=False)
+    def send(request: Request, doc_id: str, recipients: list[str] = Form([]), v: Viewer = Depends(csrf_checked),
+             g: Gateway = Depends(gw)):
+        try:
+            sent = send_copy(g, v, doc_id, recipients)
+        except CongVanError as exc:
+            return document_response(request, g, v, doc_id, exc.http_status, copy_send_error=exc.message_vi,
+                                     copy_chosen=recipients)
+        notice = "ban-sao-da-gui-truoc-do" if sent.get("duplicate") else "da-gui-ban-sao"
+        return RedirectResponse(f"/van-ban/{doc_id}?thong-bao={notice}", status_code=303)
 
     @app.get("/van-ban-sao", response_class=HTMLResponse, include_in_schema=False)
     def copies_register(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
@@ -142,6 +167,33 @@ def _api() -> APIRouter:
     def copy_detail(doc_id: str = Path(pattern=rest.DOC_ID), v: Viewer = Depends(viewer),
                     g: Gateway = Depends(gw)) -> dict[str, Any]:
         return with_files(g, v, rest._document(g, v, doc_id, "copies"))
+
+    class SentCopy(rest.OutgoingStatuses):
+        sent_to: list[str] = Field(description="Recipients this request sent the copy to; those it had been sent to "
+                                   "already are not sent to again")
+        duplicate: bool = Field(description="True when every recipient had the copy already: nothing was sent")
+
+    @api.post("/copies/{doc_id}/send", response_model=SentCopy, responses=rest.NOT_FOUND,
+              summary="Gửi bản sao điện tử qua trục liên thông (một lần cho mỗi nơi nhận)")
+    def send(body: SendCopyRequest, response: Response, doc_id: str = Path(pattern=rest.DOC_ID), key: str | None = KEY,
+             v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
+        """Sent once per copy and recipient, whatever the key: a recipient sent to before is left out of the package
+        (`sent_to` names those this request sent to). With an Idempotency-Key the same request again answers the
+        first answer."""
+        def run() -> dict[str, Any]:
+            sent = send_copy(g, v, doc_id, body.recipients)
+            doc = rest._document(g, v, doc_id, "copies")
+            return {"id": doc["id"], "document_id": doc.get("document_id"), "recipients": doc.get("recipients") or [],
+                    "sent_to": sent.get("sent_to") or [], "duplicate": bool(sent.get("duplicate"))}
+
+        return once(g, v, key, response, f"copy-send:{doc_id}", body, run)
+
+    @api.get("/copies/{doc_id}/statuses", response_model=rest.OutgoingStatuses, responses=rest.NOT_FOUND,
+             summary="Trạng thái bản sao tại từng nơi nhận (01 đã đến … 06 hoàn thành, 02 từ chối)")
+    def copy_statuses(doc_id: str = Path(pattern=rest.DOC_ID), v: Viewer = Depends(viewer),
+                      g: Gateway = Depends(gw)) -> dict[str, Any]:
+        doc = rest._document(g, v, doc_id, "copies")
+        return {"id": doc["id"], "document_id": doc.get("document_id"), "recipients": doc.get("recipients") or []}
 
     @api.get("/copies", response_model=rest.Page[rest.DocumentSummary], summary="Sổ bản sao: các bản sao của cơ quan")
     def copies(page: int = rest.PageNo, size: int = rest.PageSize, v: Viewer = Depends(viewer),

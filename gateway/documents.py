@@ -359,14 +359,7 @@ def install(app: FastAPI) -> None:
 
     @app.get("/van-ban/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
     def document_page(request: Request, doc_id: str, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        doc = _decorate_page(g, v, _decorate(g.backends.call(v.actor, "registry", "get_document", doc_id)))
-        registers = []
-        if doc.get("direction") == "incoming" and v.has("clerk") and doc.get("state") == "waiting_reception":
-            registers = _registers(g, v, "incoming")
-        return render(request, "document.html", v, doc=doc, meta=_meta(doc), registers=registers,
-                      reject_reasons=REJECT_REASONS, submit_to=_submit_choices(g, v, doc),
-                      dossiers=dossiers_of(g, v, doc_id), **change_context(doc, request),
-                      **replace_context(g, v, doc))
+        return document_response(request, g, v, doc_id)
 
     @app.post("/van-ban-den/{doc_id}/tiep-nhan", include_in_schema=False)
     def accept(doc_id: str, register_id: str = Form(...), late_entry_at: str = Form(""),
@@ -424,6 +417,22 @@ def install(app: FastAPI) -> None:
         return file_response(request, g, v, doc_id, sha256)
 
 
+def document_response(request: Request, g: Gateway, v: Viewer, doc_id: str, status_code: int = 200,
+                      **extra: Any) -> Response:
+    """A document's page; `extra`: what a form posted from it shows again (an error, the recipients chosen)."""
+    doc = _decorate_page(g, v, _decorate(g.backends.call(v.actor, "registry", "get_document", doc_id)))
+    registers = []
+    if doc.get("direction") == "incoming" and v.has("clerk") and doc.get("state") == "waiting_reception":
+        registers = _registers(g, v, "incoming")
+    # a copy is sent from its page to agencies of the directory (gateway/copies.py), with the send screen's picker
+    copy_recipients = (_recipients(g, v) if doc.get("direction") == "copies" and doc.get("state") == "issued"
+                       and v.has("clerk") else [])
+    return render(request, "document.html", v, status_code=status_code, doc=doc, meta=_meta(doc),
+                  registers=registers, reject_reasons=REJECT_REASONS, submit_to=_submit_choices(g, v, doc),
+                  dossiers=dossiers_of(g, v, doc_id), copy_recipients=copy_recipients,
+                  **change_context(doc, request), **replace_context(g, v, doc), **extra)
+
+
 def _submit_choices(g: Gateway, v: Viewer, doc: dict[str, Any]) -> list[Any]:
     """Right after "Tiếp nhận và vào sổ" the clerk's next step is "Trình" (NĐ 30 Điều 22): the leaders to choose
     from while the document still waits to be submitted; none once it was submitted or directed."""
@@ -440,7 +449,8 @@ def _submit_choices(g: Gateway, v: Viewer, doc: dict[str, Any]) -> list[Any]:
     return People(g, v.user.agency_id).active("leader")
 
 
-def _chosen_recipients(g: Gateway, organ_ids: list[str]) -> list[dict[str, str]]:
+def chosen_recipients(g: Gateway, organ_ids: list[str]) -> list[dict[str, str]]:
+    """Recipients chosen in the picker, by organ id: each must be in the interconnect directory."""
     if not organ_ids:
         raise ValidationFailed("Thiếu trường bắt buộc “Nơi nhận”.", field="recipients")
     chosen = []
@@ -488,15 +498,7 @@ def send_signed(g: Gateway, v: Viewer, form: dict[str, Any], file: UploadFile,
                 appendices: list[UploadFile] | None = None) -> dict[str, Any]:
     """Stream the file (and its appendices) into the agency's blob store (checked by content), record them, then
     the registry checks the signatures, registers and dispatches (register_outgoing_signed)."""
-    if not form["recipients"]:
-        raise ValidationFailed("Thiếu trường bắt buộc “Nơi nhận”.", field="recipients")
-    directory = g.directory()
-    recipients = []
-    for organ_id in form["recipients"]:
-        record = directory.get(organ_id)
-        if record is None:
-            raise ValidationFailed(f"Không có cơ quan mã {organ_id} trong danh bạ.", field="recipients")
-        recipients.append({"organ_id": record.organ_id, "organ_name": record.name})
+    recipients = chosen_recipients(g, form["recipients"])
     registers = _registers(g, v, "outgoing")  # before storing: a refused send leaves no file behind
     if not registers:
         raise ValidationFailed("Chưa có sổ văn bản đi của năm nay; quản trị viên cần tạo sổ.", field="register")

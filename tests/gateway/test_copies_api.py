@@ -11,7 +11,7 @@ import httpx
 
 from services.common.clock import now_utc, vn_date
 from tests.deployment import demo_password
-from tests.e2e.helpers import csrf_of, legally_signed_pdf, signed_in, vietnamese_pdf
+from tests.e2e.helpers import csrf_of, legally_signed_pdf, signed_in, vietnamese_pdf, wait_for
 from tests.gateway.test_api import base_url, csrf_token_of
 
 G22, H60 = "000.00.00.G22", "000.00.00.H60"
@@ -122,4 +122,76 @@ def test_a_paper_arrival_is_copied_from_its_scan_over_rest(deployment):
         assert [(link["kind"], link["to"]) for link in copy["links"]] == [("copy_of", paper["id"])]
     finally:
         for client in (clerk, admin):
+            client.close()
+
+
+def test_a_copy_is_sent_over_the_interconnect_once_per_recipient(deployment):
+    """POST /api/v1/copies/{id}/send: Văn phòng Chính phủ sends a sao y with two appendices to UBND tỉnh Tuyên Quang
+    through the real edges and hubs; Tuyên Quang's clerk sees a copy with every file in order, the 01 comes back to
+    the copy's line; sent again, nothing leaves; the wrong role and another agency are refused."""
+    base = base_url(deployment)
+    clerk, admin, leader, other = (signed_in(base, u, demo_password(deployment, u))
+                                   for u in (CLERK, ADMIN, LEADER, OTHER_CLERK))
+    try:
+        open_copies_register(admin)
+        source = send_with_appendices(deployment, clerk, G22, "VĂN PHÒNG CHÍNH PHỦ",
+                                      f"Về việc gửi bản sao (mã {uuid.uuid4().hex[:6]})", 2, H60)
+        made = clerk.post(f"/api/v1/documents/{source['id']}/copies", data={"form": "SY"},
+                          headers={"x-csrf-token": csrf_token_of(clerk), "Idempotency-Key": uuid.uuid4().hex})
+        assert made.status_code == 201, made.text
+        copy = made.json()
+
+        url = f"/api/v1/copies/{copy['id']}/send"
+        sent = clerk.post(url, json={"recipients": [H60]},
+                          headers={"x-csrf-token": csrf_token_of(clerk), "Idempotency-Key": uuid.uuid4().hex})
+        assert sent.status_code == 200, sent.text
+        body = sent.json()
+        assert body["sent_to"] == [H60] and not body["duplicate"]
+        assert body["document_id"].startswith(f"{G22},") and body["document_id"].endswith(
+            f"/{copy['code_notation']}")
+        assert [(r["organ_id"], r["channel"], r["status_code"]) for r in body["recipients"]] == [
+            (H60, "interconnect", None)]
+
+        receiver = other
+        number = f"{copy['code_number']}/{copy['code_notation']}"
+        arrived = wait_for(lambda: [d for d in receiver.get("/api/v1/incoming/waiting-reception",
+                                                            params={"size": 100}).json()["items"]
+                                    if d["document_id"] == body["document_id"]], 90, "the copy at Tuyên Quang")[0]
+        assert arrived["copy_form"] == "SY" and arrived["number_and_notation"] == number
+        assert arrived["organ_id"] == G22
+        received = receiver.get(f"/api/v1/incoming/{arrived['id']}").json()
+        assert [a["sha256"] for a in received["attachments"]] == [f["sha256"] for f in copy["attachments"]]
+        assert [a["role"] for a in received["attachments"]] == ["main", "appendix", "appendix"]
+        assert received["legally_valid"] is True and received["content"].startswith(
+            f"Sao y văn bản số {source['number'].zfill(2)}/UBND-VP")
+        page = receiver.get(f"/van-ban/{arrived['id']}").text
+        assert 'id="la-ban-sao"' in page and "Bản sao</strong> (sao y)" in page
+
+        def arrived_back():
+            lines = clerk.get(f"/api/v1/copies/{copy['id']}/statuses").json()["recipients"]
+            return lines if lines[0]["status_code"] == "01" else None
+
+        [line] = wait_for(arrived_back, 90, "status 01 back at the copy")
+        assert line["status_label"] == "Đã đến"
+
+        # again, with another key: the business operation (this copy, this recipient) was done, nothing is sent
+        again = clerk.post(url, json={"recipients": [H60]},
+                           headers={"x-csrf-token": csrf_token_of(clerk), "Idempotency-Key": uuid.uuid4().hex})
+        assert again.status_code == 200 and again.json()["duplicate"] and again.json()["sent_to"] == []
+        history = [h["action"] for h in clerk.get(f"/api/v1/copies/{copy['id']}").json()["history"]]
+        assert history.count("copy_sent") == 1
+
+        unknown = clerk.post(url, json={"recipients": ["000.00.99.Z99"]},
+                             headers={"x-csrf-token": csrf_token_of(clerk)})
+        assert unknown.status_code == 422, unknown.text
+        refused = leader.post(url, json={"recipients": [H60]}, headers={"x-csrf-token": csrf_token_of(leader)})
+        assert refused.status_code == 403, refused.text
+        foreign = other.post(url, json={"recipients": [G22]}, headers={"x-csrf-token": csrf_token_of(other)})
+        assert foreign.status_code == 404, foreign.text
+        assert other.get(f"/api/v1/copies/{copy['id']}/statuses").status_code == 404
+        not_a_copy = clerk.post(f"/api/v1/copies/{source['id']}/send", json={"recipients": [H60]},
+                                headers={"x-csrf-token": csrf_token_of(clerk)})
+        assert not_a_copy.status_code == 404, not_a_copy.text
+    finally:
+        for client in (clerk, admin, leader, other):
             client.close()

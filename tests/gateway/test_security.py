@@ -552,6 +552,7 @@ RPC_GATES = {
     "sửa sổ": ("registry", "update_register", ("khong-co", "Tên sổ"), {"admin"}),
     "khóa sổ": ("registry", "close_register", ("khong-co",), {"admin"}),
     "mở lại sổ": ("registry", "reopen_register", ("khong-co", "Khóa nhầm"), {"admin"}),
+    "gửi bản sao": ("registry", "send_copy", ("khong-co", [{"organ_id": "000.00.00.H60"}]), {"clerk"}),
 }
 
 
