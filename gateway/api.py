@@ -105,6 +105,8 @@ class DocumentSummary(BaseModel):
     number_and_notation: str | None = None
     type_code: str | None = None
     type_name: str | None = None
+    copy_form: str | None = Field(None, description="SY sao y, SL sao lục, TrS trích sao when the document is an "
+                                  "electronic copy; a received one is told by its notation (05/SY-UBND)")
     issued_date: str | None = None
     organ_id: str | None = None
     organ_name: str | None = None

@@ -45,10 +45,13 @@ def send_with_appendices(deployment, clerk: httpx.Client, organ_id: str, organ_n
             "appendices": [a["name"] for a in doc["attachments"] if a["role"].startswith("appendix")]}
 
 
+def clients(deployment, *usernames: str) -> tuple[httpx.Client, ...]:
+    """Signed-in sessions of the demo's people, in the order named."""
+    return tuple(signed_in(base_url(deployment), u, demo_password(deployment, u)) for u in usernames)
+
+
 def test_a_sao_y_over_rest_returns_the_copy_with_each_sealed_file(deployment):
-    base = base_url(deployment)
-    clerk, admin, leader, other = (signed_in(base, u, demo_password(deployment, u))
-                                   for u in (CLERK, ADMIN, LEADER, OTHER_CLERK))
+    clerk, admin, leader, other = clients(deployment, CLERK, ADMIN, LEADER, OTHER_CLERK)
     try:
         open_copies_register(admin)
         source = send_with_appendices(deployment, clerk, G22, "VĂN PHÒNG CHÍNH PHỦ",
@@ -97,8 +100,7 @@ def test_a_sao_y_over_rest_returns_the_copy_with_each_sealed_file(deployment):
 def test_a_paper_arrival_is_copied_from_its_scan_over_rest(deployment):
     """NĐ 30 Điều 25.1.c (sao từ văn bản giấy sang văn bản điện tử: số hóa văn bản giấy và ký số của cơ quan): a
     paper arrival registered over REST is copied; its scan becomes the copy's main file, sealed by the agency."""
-    base = base_url(deployment)
-    clerk, admin = (signed_in(base, u, demo_password(deployment, u)) for u in (CLERK, ADMIN))
+    clerk, admin = clients(deployment, CLERK, ADMIN)
     try:
         open_copies_register(admin)
         scan = vietnamese_pdf("BỘ NỘI VỤ", f"Công văn giấy {uuid.uuid4().hex[:6]}")
@@ -129,9 +131,7 @@ def test_a_copy_is_sent_over_the_interconnect_once_per_recipient(deployment):
     """POST /api/v1/copies/{id}/send: Văn phòng Chính phủ sends a sao y with two appendices to UBND tỉnh Tuyên Quang
     through the real edges and hubs; Tuyên Quang's clerk sees a copy with every file in order, the 01 comes back to
     the copy's line; sent again, nothing leaves; the wrong role and another agency are refused."""
-    base = base_url(deployment)
-    clerk, admin, leader, other = (signed_in(base, u, demo_password(deployment, u))
-                                   for u in (CLERK, ADMIN, LEADER, OTHER_CLERK))
+    clerk, admin, leader, other = clients(deployment, CLERK, ADMIN, LEADER, OTHER_CLERK)
     try:
         open_copies_register(admin)
         source = send_with_appendices(deployment, clerk, G22, "VĂN PHÒNG CHÍNH PHỦ",

@@ -1,0 +1,98 @@
+"""Sending an electronic copy (bản sao điện tử; NĐ 30/2020/NĐ-CP Điều 25–27) in Chromium, on the demo deployment: the
+clerk of UBND tỉnh Tuyên Quang opens a sao y of an issued document with an appendix, chooses Sở Nội vụ in the send
+screen's recipient picker and sends it; the copy's page follows the recipient's status as an outgoing document's
+does. Sở Nội vụ's clerk sees it waiting as a copy ("Bản sao (sao y)") with both files and registers it; the 03
+comes back. Sending it again to the same recipient sends nothing."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from tests import screenshots
+from tests.deployment import demo_password
+from tests.e2e.helpers import browser_signed_in, pick, signed_in
+from tests.gateway.test_api import csrf_token_of
+from tests.gateway.test_copies_api import open_copies_register, send_with_appendices
+
+pytestmark = pytest.mark.browser
+H60, STC = "000.00.00.H60", "000.00.02.H60"
+CLERK, ADMIN, SNV_CLERK = "hoalt.vptq", "manhhd.vptq", "lanvt.snv"
+SNV_NAME = "Sở Nội vụ tỉnh Tuyên Quang"
+
+
+def _status_shown(page, text: str) -> None:
+    """The recipients' table after the hubs answered: a clerk reloads the page until the status is there."""
+    row = page.locator("tr", has_text=SNV_NAME)
+    for _ in range(36):
+        if text in (row.inner_text() if row.count() else ""):
+            return
+        page.wait_for_timeout(2_500)
+        page.reload()
+    expect(row).to_contain_text(text)
+
+
+def test_the_clerk_sends_a_copy_and_the_recipient_registers_it(deployment, browser, artifacts_dir):
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    clerk, admin = (signed_in(base, u, demo_password(deployment, u)) for u in (CLERK, ADMIN))
+    try:
+        open_copies_register(admin)
+        subject = f"Về việc gửi bản sao liên thông (mã {uuid.uuid4().hex[:6]})"
+        # the original goes to Sở Tài chính; its copy to Sở Nội vụ
+        sent = send_with_appendices(deployment, clerk, H60, "ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", subject, 1, STC)
+        made = clerk.post(f"/api/v1/documents/{sent['id']}/copies", data={"form": "SY"},
+                          headers={"x-csrf-token": csrf_token_of(clerk), "Idempotency-Key": uuid.uuid4().hex})
+        assert made.status_code == 201, made.text
+        copy = made.json()
+        number = f"{copy['code_number']}/{copy['code_notation']}"
+
+        page = browser_signed_in(browser, base, CLERK, demo_password(deployment, CLERK))
+        page.goto(f"{base}/van-ban/{copy['id']}")
+        expect(page.get_by_role("heading", level=1)).to_contain_text(f"Bản sao: {number}")
+        section = page.locator("#gui-ban-sao")
+        expect(section.get_by_role("heading", name="Gửi bản sao qua trục liên thông")).to_be_visible()
+        pick(section, "Nơi nhận", SNV_NAME)
+        shot = artifacts_dir / "guide-44-gui-ban-sao.png"
+        section.screenshot(path=str(shot))
+        section.get_by_role("button", name="Gửi bản sao").click()
+        expect(page.get_by_role("status")).to_contain_text("Đã gửi bản sao qua trục liên thông")
+        expect(page.locator("tr", has_text=SNV_NAME)).to_contain_text("Điện tử")
+        _status_shown(page, "01 Đã đến")
+
+        # Sở Nội vụ: the copy waits for reception as a copy, with both files, and is registered as any document
+        receiver = browser_signed_in(browser, base, SNV_CLERK, demo_password(deployment, SNV_CLERK))
+        receiver.goto(f"{base}/van-ban-den/cho-tiep-nhan")
+        receiver.locator("tr", has_text=subject).get_by_role("link", name=number).click()
+        expect(receiver.locator("#la-ban-sao")).to_contain_text("Bản sao (sao y) do Ủy ban nhân dân tỉnh Tuyên Quang")
+        expect(receiver.locator("#la-ban-sao")).to_contain_text(f"Sao y văn bản số {sent['number']}/UBND-VP")
+        attached = receiver.get_by_role("heading", name="Tệp đính kèm")
+        files = receiver.locator("section", has=attached).locator("tbody tr")
+        expect(files).to_have_count(2)
+        expect(files.nth(1)).to_contain_text("Phụ lục")
+        for _ in range(24):   # the receiver checks the copy's seal as it arrives; the clerk reloads for the verdict
+            if "Hợp lệ" in files.nth(0).inner_text():
+                break
+            receiver.wait_for_timeout(2_500)
+            receiver.reload()
+        expect(files.nth(0)).to_contain_text("Hợp lệ")
+        receiver_shot = artifacts_dir / "guide-45-nhan-ban-sao.png"
+        receiver.screenshot(path=str(receiver_shot), full_page=True)
+        receiver.get_by_role("button", name="Tiếp nhận và vào sổ").click()
+        expect(receiver.get_by_role("status")).to_contain_text("Đã tiếp nhận và vào sổ văn bản đến")
+
+        page.goto(f"{base}/van-ban/{copy['id']}")
+        _status_shown(page, "03 Đã tiếp nhận")
+        # sent again to the same recipient: the page says so, nothing leaves
+        pick(page.locator("#gui-ban-sao"), "Nơi nhận", SNV_NAME)
+        page.locator("#gui-ban-sao").get_by_role("button", name="Gửi bản sao").click()
+        expect(page.get_by_role("status")).to_contain_text("đã được gửi đến các nơi nhận này từ trước")
+        refused = clerk.post(f"/van-ban/{copy['id']}/gui-ban-sao", data={"csrf_token": csrf_token_of(clerk)})
+        assert refused.status_code == 422 and "Thiếu trường bắt buộc “Nơi nhận”" in refused.text
+        history = [h["action"] for h in clerk.get(f"/api/v1/copies/{copy['id']}").json()["history"]]
+        assert history.count("copy_sent") == 1
+        screenshots.publish([shot, receiver_shot])
+    finally:
+        clerk.close()
+        admin.close()
