@@ -110,6 +110,15 @@ def deployment(stack_env, tmp_path_factory):
     yield from start_deployment(stack_env, tmp_path_factory)
 
 
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on a free loopback port: (inbox, port) (tests/mail_server.py)."""
+    from tests.mail_server import running_smtp
+
+    with running_smtp() as found:
+        yield found
+
+
 @pytest.fixture(scope="module")
 def browser():
     """Chromium for one module's browser tests; each test opens its own contexts. Module scope, not session:

@@ -4,7 +4,7 @@
 The in-app notification is part of the transaction (a rolled-back assignment notifies nobody). E-mail is sent
 after the commit by `deliver_pending`, which marks each row sent or failed, so a crash never sends twice a row
 already marked and an SMTP outage only delays mail. Subjects are Vietnamese, sent as RFC 2047 UTF-8
-encoded-words (base64).
+encoded-words (base64), by the project's one `Mailer` (services/common/mail.py).
 
 Settings (environment or nameko config): SMTP_HOST (unset: no e-mail), SMTP_PORT (25), SMTP_FROM.
 """
@@ -12,14 +12,8 @@ Settings (environment or nameko config): SMTP_HOST (unset: no e-mail), SMTP_PORT
 from __future__ import annotations
 
 import logging
-import os
 import smtplib
 import threading
-from dataclasses import dataclass
-from email.header import Header
-from email.mime.text import MIMEText
-from email.utils import formataddr, formatdate, make_msgid
-from typing import Any
 
 from nameko.extensions import DependencyProvider
 from sqlalchemy import select
@@ -28,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from services.common.clock import now_utc
 from services.common.db import Database, Databases
+from services.common.mail import Mailer
 from services.common.outbox import enqueue
 from services.common.rpc import sibling_databases
 from services.routing.models import Notification, Staff
@@ -36,41 +31,6 @@ log = logging.getLogger(__name__)
 
 MAX_EMAIL_ATTEMPTS = 5
 NOTIFIED = "notified"  # routing's event for each in-app notification
-
-
-@dataclass(frozen=True)
-class Mailer:
-    host: str
-    port: int = 25
-    sender: str = "congvan@localhost"
-    sender_name: str = "Hệ thống Công Văn"
-    timeout: float = 20.0
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any] | None = None) -> Mailer | None:
-        config = {str(k).upper(): v for k, v in (config or {}).items()}
-        host = config.get("SMTP_HOST") or os.environ.get("SMTP_HOST")
-        if not host:
-            return None
-        port = int(config.get("SMTP_PORT") or os.environ.get("SMTP_PORT") or 25)
-        sender = str(config.get("SMTP_FROM") or os.environ.get("SMTP_FROM") or "congvan@localhost")
-        return cls(host=str(host), port=port, sender=sender)
-
-    def build(self, to: str, subject: str, body: str) -> MIMEText:
-        # compat32 + Header: every character of the subject, spaces included, is inside base64 encoded-words.
-        # (The modern policy's folder drops the space after an encoded-word when it folds a long Vietnamese
-        # subject: "xử lý: Văn bản" arrives as "xử lý:Văn bản".)
-        msg = MIMEText(body, "plain", "utf-8")
-        msg["From"] = formataddr((self.sender_name, self.sender), charset="utf-8")
-        msg["To"] = to
-        msg["Subject"] = Header(subject, "utf-8")
-        msg["Date"] = formatdate(localtime=False)
-        msg["Message-ID"] = make_msgid(domain=self.sender.rsplit("@", 1)[-1])
-        return msg
-
-    def send(self, to: str, subject: str, body: str) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-            smtp.send_message(self.build(to, subject, body))
 
 
 def notify(session: Session, user_ids: list[str] | set[str], kind: str, title: str, body: str = "",

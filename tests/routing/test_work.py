@@ -6,41 +6,16 @@ from dataclasses import replace
 from email.policy import default as default_policy
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from services.common.actor import system_actor
 from services.common.db import Database
 from services.common.errors import Forbidden
+from services.common.mail import Mailer
 from services.common.settings import CommonSettings
 from services.routing.app import Routing
 from services.routing.models import Base
-from services.routing.notify import Mailer, deliver_pending
+from services.routing.notify import deliver_pending
 from tests.routing.conftest import AGENCY, pdf, registered_event
-
-
-class Inbox:
-    """aiosmtpd handler: keeps every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos), envelope.content))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp_server():
-    with socket.socket() as probe:  # a free loopback port for this test
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 def test_tasks_assign_coordinate_comment_progress_close(routing, people, blobs):
