@@ -44,6 +44,11 @@ def log_config(level: str) -> dict:
                           "root": {"class": "logging.StreamHandler", "formatter": "plain",
                                    "stream": "ext://sys.stderr"}}
     config["root"] = {"handlers": ["root"], "level": level.upper()}
+    # The secret of a password-reset link never reaches the access log (gateway/password_reset.py).
+    config["filters"] = {"hide_link_secret": {"()": "gateway.password_reset.HideLinkSecret"}}
+    config["loggers"] = {**LOGGING_CONFIG["loggers"],
+                         "uvicorn.access": {**LOGGING_CONFIG["loggers"]["uvicorn.access"],
+                                            "filters": ["hide_link_secret"]}}
     return config
 
 

@@ -14,6 +14,9 @@ from datetime import datetime, timedelta
 
 ACCOUNT_RE = re.compile(r"^[a-z]+[0-9]*\.[a-z0-9]+$")
 MIN_PASSWORD_LENGTH = 10
+# What `check_password` asks, as the password forms and the API's descriptions say it.
+PASSWORD_RULE_VI = (f"Ít nhất {MIN_PASSWORD_LENGTH} ký tự, gồm ít nhất 3 trong 4 loại: chữ thường, chữ hoa, chữ số, "
+                    "ký tự đặc biệt; không chứa tên tài khoản; khác mật khẩu cũ.")
 
 
 def ascii_fold(text: str) -> str:

@@ -423,6 +423,7 @@ def install(app: FastAPI) -> None:
         api_handling,
         api_notices,
         api_office,
+        api_password_reset,
         api_problems,
         api_work,
         idempotency,
@@ -432,6 +433,6 @@ def install(app: FastAPI) -> None:
     idempotency.install(app.state.gateway)
     # issue 18: every write of the screens
     for module in (api_handling, api_drafting, api_work, api_archive, api_notices, api_accounts, api_admin,
-                   api_problems):
+                   api_problems, api_password_reset):
         app.include_router(module.router)
     _problem_media_types(app)

@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Path, Response, Security
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.accounts import MIN_PASSWORD_LENGTH
+from gateway.accounts import PASSWORD_RULE_VI
 from gateway.api import COMMON_ERRORS, NOT_FOUND, _problem, bearer
 from gateway.api_handling import operation_name
 from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
@@ -33,8 +33,7 @@ class PasswordChange(BaseModel):
     current_password: str = Field(min_length=1, max_length=200, description="Mật khẩu hiện tại")
     new_password: str = Field(
         min_length=1, max_length=200,
-        description=f"Mật khẩu mới: ít nhất {MIN_PASSWORD_LENGTH} ký tự, có 3 trong 4 loại (chữ thường, chữ hoa, "
-                    "chữ số, ký tự đặc biệt); không chứa tên tài khoản; khác mật khẩu cũ")
+        description=f"Mật khẩu mới: {PASSWORD_RULE_VI}")
 
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"current_password": "Mật-khẩu-cũ-2026", "new_password": "Hà-Nội-mùa-thu-2026!"}]})

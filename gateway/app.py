@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Form, Request
+from fastapi import Depends, FastAPI, Form, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -22,7 +22,7 @@ from fastapi.templating import Jinja2Templates
 from prometheus_client import Counter, Histogram
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from gateway.accounts import LockoutPolicy
+from gateway.accounts import MIN_PASSWORD_LENGTH, PASSWORD_RULE_VI, LockoutPolicy
 from gateway.auth import Accounts, actor_of, csrf_ok
 from gateway.backends import Backends
 from gateway.ldap_directory import LdapDirectory
@@ -67,6 +67,9 @@ class Gateway:
         from gateway.province_ops import Notices
 
         self.notices = Notices(self.db)
+        from gateway.password_reset import PasswordResets
+
+        self.password_resets = PasswordResets.from_settings(self.db, settings)  # "Quên mật khẩu"
         from gateway.push_events import Followers
 
         self.push_followers = Followers(self)  # Web Push of routing's notifications, where PUSH_ENABLED
@@ -75,6 +78,8 @@ class Gateway:
         self.templates.env.globals["ROLE_LABELS"] = {r.value: label for r, label in ROLE_LABELS_VI.items()}
         self.templates.env.filters["vn_time"] = vn_time
         self.templates.env.globals["SERVER_HELD_KEYS"] = settings.signing_server_held_keys
+        self.templates.env.globals["PASSWORD_RULE"] = PASSWORD_RULE_VI
+        self.templates.env.globals["MIN_PASSWORD_LENGTH"] = MIN_PASSWORD_LENGTH
         self._directory = None
 
     def directory(self):
@@ -264,6 +269,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     from gateway import schedule
 
     schedule.install(app)
+    from gateway import password_reset_pages
+
+    password_reset_pages.install(app)
     return app
 
 
@@ -404,8 +412,9 @@ def _install_core_routes(app: FastAPI) -> None:
         return {"status": "ok", "process": "gateway"}
 
     @app.get("/dang-nhap", response_class=HTMLResponse, include_in_schema=False)
-    def login_form(request: Request, next: str = "/"):
-        return render(request, "login.html", None, next=_safe_next(next), error=None)
+    def login_form(request: Request, next: str = "/", notice: str = Query("", alias="thong-bao", max_length=40)):
+        return render(request, "login.html", None, next=_safe_next(next), error=None,
+                      notice=LOGIN_NOTICES.get(notice))
 
     @app.post("/dang-nhap", include_in_schema=False)
     def login(request: Request, username: str = Form(...), password: str = Form(...), next: str = Form("/"),
@@ -447,6 +456,9 @@ def _install_core_routes(app: FastAPI) -> None:
         except CongVanError as exc:
             return render(request, "change_password.html", v, status_code=exc.http_status, error=exc.message_vi)
         return RedirectResponse("/?thong-bao=doi-mat-khau", status_code=303)
+
+
+LOGIN_NOTICES = {"mat-khau-moi": "Đã đặt mật khẩu mới. Hãy đăng nhập bằng mật khẩu mới."}
 
 
 def _safe_next(target: str) -> str:

@@ -179,7 +179,7 @@ class Accounts:
             user.must_change_password = True
             user.failed_logins = 0
             user.locked_until = None
-            s.execute(update(WebSession).where(WebSession.user_id == user_id).values(revoked=True))
+            end_sessions(s, user_id)
         return password
 
     def record_admin_event(self, admin: User, target_user_id: str | None, action: str, **details) -> None:
@@ -277,7 +277,7 @@ class Accounts:
         """Locked by the administrator, for now after too many wrong passwords, or the agency was disabled."""
         if user.disabled:
             return _refusal(Forbidden, "disabled", "Tài khoản đã bị khóa. Liên hệ quản trị viên.")
-        if _agency_disabled(object_session(user), user.agency_id):
+        if agency_disabled(object_session(user), user.agency_id):
             return _refusal(Forbidden, "agency_disabled",
                             "Cơ quan của bạn đã ngừng sử dụng hệ thống trên nền tảng của tỉnh. Liên hệ Sở Thông tin "
                             "và Truyền thông.")
@@ -356,12 +356,7 @@ class Accounts:
                 _hasher.verify(user.password_hash, old)
             except (VerificationError, InvalidHashError):
                 raise ValidationFailed("Mật khẩu hiện tại không đúng.", field="old_password") from None
-            if old == new:
-                raise ValidationFailed("Mật khẩu mới phải khác mật khẩu cũ.", field="new_password")
-            if reason := check_password(new, user.username):
-                raise ValidationFailed(reason, field="new_password")
-            user.password_hash = hash_password(new)
-            user.must_change_password = False
+            set_own_password(user, new, old)
 
     # -- sessions ---------------------------------------------------------------------------------
     def open_session(self, user: User) -> tuple[str, str]:
@@ -382,7 +377,7 @@ class Accounts:
             if sess is None or sess.revoked or now - _aware(sess.last_seen) > self.idle:
                 return None
             user = s.get(User, sess.user_id)
-            if user is None or user.disabled or _agency_disabled(s, user.agency_id):
+            if user is None or user.disabled or agency_disabled(s, user.agency_id):
                 return None
             if now - _aware(sess.last_seen) > timedelta(minutes=1):  # fewer writes per page view
                 sess.last_seen = now
@@ -406,7 +401,7 @@ class Accounts:
             if row is None or row.revoked:
                 return None
             user = s.get(User, row.user_id)
-            if user is None or user.disabled or _agency_disabled(s, user.agency_id):
+            if user is None or user.disabled or agency_disabled(s, user.agency_id):
                 return None
             self._note_use(s, row.id_hash)
             return user
@@ -447,7 +442,30 @@ class Accounts:
             return {"id": token_id, "label": row.label, "revoked": True, "changed": changed}
 
 
-def _agency_disabled(s, agency_id: str) -> bool:
+def set_own_password(user: User, new: str, old: str | None = None) -> None:
+    """The one place where a person's own new password is checked and set: on "Đổi mật khẩu" (`old`, the password
+    they just typed) and on "Quên mật khẩu" (old None: the forgotten one is compared through its stored hash)."""
+    if new == old or (old is None and _verifies(user.password_hash, new)):
+        raise ValidationFailed("Mật khẩu mới phải khác mật khẩu cũ.", field="new_password")
+    if reason := check_password(new, user.username):
+        raise ValidationFailed(reason, field="new_password")
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+
+
+def _verifies(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def end_sessions(s, user_id: str) -> None:
+    """Every open session of the person ends (their next page asks them to sign in)."""
+    s.execute(update(WebSession).where(WebSession.user_id == user_id).values(revoked=True))
+
+
+def agency_disabled(s, agency_id: str) -> bool:
     """The province operator disabled the person's agency (gateway/platform.py): nobody of it signs in."""
     hosted = s.get(HostedAgency, agency_id)
     return hosted is not None and bool(hosted.disabled)

@@ -81,6 +81,22 @@ class DirectoryAccount(Base):
     synced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class PasswordReset(Base):
+    """A one-time link of "Quên mật khẩu" (gateway/password_reset.py): only the SHA-256 of its secret is kept, as for
+    sessions and API tokens. A link ends when used, when it expires, or when a newer one is asked for (`revoked`);
+    the rows stay, the recent ones counting towards the limit of requests per account."""
+
+    __tablename__ = "password_resets"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # masked in the audit chain ("token")
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    address: Mapped[str] = mapped_column(String(64), default="")  # where it was asked from
+
+
 class LoginEvent(Base):
     __tablename__ = "login_events"
 

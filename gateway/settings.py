@@ -73,6 +73,15 @@ class GatewaySettings(CommonSettings):
     push_allow_http: bool = Field(False, description="Accept http:// push endpoints (tests only)")
     push_timeout: float = 10.0
 
+    # Self-service password reset (gateway/password_reset.py, docs/deployment.md "E-mail"): the same SMTP variables
+    # as routing's notifications; without SMTP_HOST and PUBLIC_URL no reset e-mail is sent (the request is logged).
+    public_url: str = Field("", description="The address people open the gateway at, e.g. https://qlvb.tuyenquang."
+                                            "gov.vn: the base of the links in e-mail (never taken from a request's "
+                                            "Host header, which anyone can set)")
+    smtp_host: str = Field("", description="SMTP server for the gateway's e-mail; unset: none")
+    smtp_port: int = 25
+    smtp_from: str = "congvan@localhost"
+
     def ldap_config(self):
         """The directory's settings, checked (a wrong one stops the gateway at start), or None without LDAP_URL."""
         from gateway.ldap_directory import LdapConfig
