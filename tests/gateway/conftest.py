@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
@@ -38,3 +42,20 @@ def csrf_of(html: str) -> str:
 def login(client: TestClient, username: str, password: str = PASSWORD):
     return client.post("/dang-nhap", data={"username": username, "password": password, "next": "/"},
                        follow_redirects=False)
+
+
+@contextmanager
+def serving(app, port: int) -> Iterator[str]:
+    """The gateway app in-process under uvicorn on `port` (a free one), for Chromium: yields its base URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:  # a start-up wait, not an assertion on time
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)

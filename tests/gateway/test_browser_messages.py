@@ -4,18 +4,15 @@ their Content-Security-Policy: the gateway in-process under uvicorn on a free po
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from infra.procs import free_port
 from tests.browser import CHROMIUM, FLAGS
-from tests.gateway.conftest import PASSWORD
+from tests.gateway.conftest import PASSWORD, serving
 
 AGENCY = "000.00.00.H60"
 ENGLISH_FLAGS = [f for f in FLAGS if not f.startswith("--lang=")] + ["--lang=en-US"]
@@ -32,15 +29,8 @@ def served(tmp_path_factory) -> Iterator[str]:
     app.state.gateway.accounts.create_user(username="manhhd.vptq", full_name="Hoàng Đức Mạnh", agency_id=AGENCY,
                                            roles=["admin", "hub_operator"], password=PASSWORD, unit="vptq",
                                            must_change_password=False)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:  # a start-up wait, not an assertion on time
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(30)
+    with serving(app, free_port()) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
