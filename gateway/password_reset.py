@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 
+from gateway.accounts import check_account_name
 from gateway.auth import DIRECTORY_HASH, actor_of, agency_disabled, end_sessions, set_own_password
 from gateway.models import AdminEvent, DeletedAccount, DirectoryAccount, PasswordReset, User
 from services.common import audit, clock
@@ -115,6 +116,9 @@ class PasswordResets:
         way; why nothing is sent goes to the log only."""
         name = username.strip().lower()[:64]
         now = clock.now_utc()
+        if check_account_name(name):  # no local account has such a name (nor a NUL, which PostgreSQL refuses)
+            log.info("password reset for %r from %s: nothing sent (not an account name)", name, address)
+            return []
         with self.db.session() as s:
             user = s.scalar(select(User).where(User.username == name))
             if reason := self._not_for_reset(s, user):

@@ -147,8 +147,8 @@ def test_the_link_in_the_mail_sets_a_new_password_once_and_ends_every_session(ma
     assert (event.action, event.details["self_service"]) == ("reset_password", True)
 
 
-@pytest.mark.parametrize("username", ["khongco.vp", "namnv.vp", "binhtt.vp", "longpv.vp", "thuld.snv"],
-                         ids=["unknown", "locked", "no-email", "ldap", "agency-disabled"])
+@pytest.mark.parametrize("username", ["khongco.vp", "namnv.vp", "binhtt.vp", "longpv.vp", "thuld.snv", "hoalt.vp\x00"],
+                         ids=["unknown", "locked", "no-email", "ldap", "agency-disabled", "not-a-name"])
 def test_no_mail_for_an_account_that_may_not_reset_and_the_same_answer(mail, username, caplog):
     client, inbox = mail
     known = ask(client, "hoalt.vp")

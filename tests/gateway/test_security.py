@@ -41,8 +41,11 @@ A_PEOPLE = {"clerk": "thunt.vpcp", "leader": "longtd.vpcp", "department_head": "
 B_PEOPLE = {"clerk": "namtv.vpdn", "leader": "vinhlq.vpdn", "department_head": "hangpt.thdn",
             "specialist": "phuchv.thdn", "admin": "ngocvt.vpdn"}
 # The installable app's manifest, icons and service worker are fetched before anyone signs in; they carry no data.
+# "Quên mật khẩu" is for people who are signed out: no session, no token, no CSRF token (a link's secret proves the
+# person); they answer every account alike (test_the_password_reset_routes_answer_everybody_alike).
+RESET_ROUTES = {"/quen-mat-khau", "/dat-lai-mat-khau", "/api/v1/password-reset", "/api/v1/password-reset/confirm"}
 PUBLIC = {"/dang-nhap", "/healthz", "/metrics", "/api/docs", "/api/docs/oauth2-redirect", "/api/v1/openapi.json",
-          "/manifest.webmanifest", "/icons/{kind}-{size}.png", "/sw.js"}
+          "/manifest.webmanifest", "/icons/{kind}-{size}.png", "/sw.js", *RESET_ROUTES}
 PDF_STUB = b"%PDF-1.4\n%stub\n"
 
 
@@ -371,6 +374,36 @@ def test_anonymous_requests_are_sent_to_login_or_refused(deployment, routes, for
                 if not ok or foreign.leaked(r.text):
                     failures.append(f"anonymous {method} {route.path} -> {r.status_code}")
     assert not failures, "\n".join(failures)
+
+
+def test_the_password_reset_routes_answer_everybody_alike(deployment, routes, foreign):
+    """Signed out, or signed in as any role of G22: asking for H17's accounts is answered exactly as asking for a
+    name that exists nowhere (no hint of which accounts exist, nor of another agency's); a made-up link sets nothing
+    and shows nobody's data; H17's people keep their passwords."""
+    assert {r.path for r in routes} >= RESET_ROUTES
+    clients = {"anonymous": httpx.Client(base_url=base_url(deployment), timeout=60, follow_redirects=False)}
+    clients |= {role: session_for(deployment, username) for role, username in A_PEOPLE.items()}
+    attempt = "Kh0ng-Duoc-Dat"
+    failures = []
+    for who, client in clients.items():
+        asked = {client.post("/api/v1/password-reset", json={"username": name}).content
+                 for name in (*foreign.usernames, "khongco.vptq")}
+        pages = {client.post("/quen-mat-khau", data={"username": name}).text
+                 for name in (B_PEOPLE["admin"], "khongco.vptq")}
+        if len(asked) != 1 or len(pages) != 1:
+            failures.append(f"{who}: the answers differ between accounts")
+        made_up = secrets.token_urlsafe(32)
+        confirm = client.post("/api/v1/password-reset/confirm", json={"token": made_up, "new_password": attempt})
+        link = client.get("/dat-lai-mat-khau", params={"ma": made_up})
+        posted = client.post("/dat-lai-mat-khau", data={"ma": made_up, "new_password": attempt,
+                                                        "confirm_password": attempt})
+        for r in (confirm, link, posted):
+            if r.status_code != 400 or foreign.leaked(r.text):
+                failures.append(f"{who}: {r.request.method} {r.request.url.path} -> {r.status_code}")
+        client.close()
+    assert not failures, "\n".join(failures)
+    for username in foreign.usernames:
+        signed_in(base_url(deployment), username, demo_password(deployment, username)).close()
 
 
 @pytest.mark.parametrize("role", list(A_PEOPLE))
