@@ -141,7 +141,8 @@ class PasswordResets:
             expires = now + LINK_LIFETIME
             s.add(PasswordReset(token_hash=_digest(token), user_id=user.id, created_at=now, expires_at=expires,
                                 revoked=False, address=address[:64]))
-            log.info("password reset for %r from %s: link sent, valid until %s", name, address, expires.isoformat())
+            log.info("password reset for %r from %s: link made (e-mailed after the answer), valid until %s", name,
+                     address, expires.isoformat())
             return [self._link_mail(user, token, now, expires)]
 
     @staticmethod
