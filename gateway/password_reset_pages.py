@@ -22,9 +22,8 @@ def client_address(request: Request) -> str:
 
 
 def ask(g: Gateway, request: Request, username: str, background: BackgroundTasks) -> None:
-    """A request for a link, from the page or the API: its e-mail (if any) goes out after the answer."""
-    for mail in g.password_resets.request(username, client_address(request)):
-        background.add_task(g.password_resets.deliver, mail)
+    """A request for a link, from the page or the API, handled after the answer (PasswordResets.ask)."""
+    background.add_task(g.password_resets.ask, username, client_address(request))
 
 
 def install(app: FastAPI) -> None:
