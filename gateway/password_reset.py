@@ -29,7 +29,7 @@ import re
 import secrets
 import smtplib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 
@@ -90,8 +90,6 @@ def _digest(token: str) -> str:
 
 def _aware(moment: datetime) -> datetime:
     # SQLite gives naive datetimes back; everything stored is UTC.
-    from datetime import UTC
-
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
