@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -50,6 +48,7 @@ from services.common.actor import Actor, Role
 from services.common.clock import now_utc
 from services.common.db import Database
 from services.common.errors import Forbidden, ValidationFailed
+from services.common.textfold import terms
 from services.registry import domain
 from services.registry.models import Attachment, Base, Document
 
@@ -97,22 +96,7 @@ _fts = table("search_fts", column("document_pk"), column("body"), column("rank")
 Index("ix_document_issued", Document.agency_id, Document.issued_date)
 
 
-# --- pure: folding and query building ------------------------------------------------------------------------
-
-# The Unicode blocks of combining marks (Vietnamese tones and the horn/breve/circumflex are all in the first):
-# one regex pass instead of a Python test per character, which dominated indexing of long texts.
-_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-
-
-def fold(value: str) -> str:
-    """'Quyết định ĐIỀU CHỈNH' -> 'quyet dinh dieu chinh'."""
-    decomposed = unicodedata.normalize("NFD", value.replace("đ", "d").replace("Đ", "D"))
-    return re.sub(r"\s+", " ", _COMBINING.sub("", decomposed).lower()).strip()
-
-
-def terms(query: str) -> list[str]:
-    return re.findall(r"[0-9a-z]+", fold(query))
-
+# --- pure: query building (folding: services/common/textfold.py) ---------------------------------------------------
 
 def fts5_match(words: list[str]) -> str:
     """Every word must occur: FTS5 string with each word quoted (no operator injection)."""
