@@ -13,15 +13,18 @@ number is simply a draft the caller cannot see: 404). Writes take an optional Id
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Response, Security, UploadFile
+from fastapi.responses import JSONResponse
 from fastapi.responses import Response as RawResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway import drafting
-from gateway.api import COMMON_ERRORS, NOT_FOUND, bearer
+from gateway.api import COMMON_ERRORS, NOT_FOUND, PROBLEM, _problem, bearer
 from gateway.api_clerk import DraftDetail
 from gateway.api_handling import STEP_ERRORS, operation_name
 from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
+from gateway.errors import problem
 from gateway.idempotency import KEY, once
+from services.common.errors import Conflict
 
 router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Security(bearer)],
                    generate_unique_id_function=operation_name, tags=["Dự thảo và công việc"])
@@ -129,19 +132,41 @@ def draft_paper_approval(body: PaperApprovalRequest, response: Response, draft_i
                                                                         body.happened_at)))
 
 
-@router.post("/drafts/{draft_id}/paper-scan", response_model=DraftDetail, responses=STEP_ERRORS,
+SCAN_MISMATCH = {**STEP_ERRORS, 409: _problem(
+    "Không ở bước cho phép, hoặc `scan_mismatch`: trang đầu bản scan không khớp phiên bản lãnh đạo đã duyệt (hoặc "
+    "không đọc được chữ); thêm các trường `score` (phần trăm, null: không đọc được), `threshold`, `version`, "
+    "`missing`, `added` (vài từ khác nhau). Gửi lại với confirm_mismatch=true nếu người xử lý đã kiểm tra đúng là "
+    "bản lãnh đạo đã ký.")}
+SCAN_FIELDS = ("score", "threshold", "version", "missing", "added")
+
+
+@router.post("/drafts/{draft_id}/paper-scan", response_model=DraftDetail, responses=SCAN_MISMATCH,
              summary="Chuyển phát hành: bản scan văn bản giấy lãnh đạo đã ký",
              description="Người soạn (người xử lý) của dự thảo `paper_approved`. Tệp PDF (kiểm tra theo nội dung, "
-                         "giới hạn dung lượng như các tệp khác). Dự thảo chuyển văn thư “Chờ ban hành” như văn bản "
-                         "đã ký số; khi ban hành, văn thư cấp số và ký số cơ quan lên bản scan. Gửi lại sau khi đã "
-                         "chuyển không đổi gì (kể cả với tệp khác).")
+                         "giới hạn dung lượng như các tệp khác). Trang đầu bản scan (lớp chữ, không có thì OCR) được "
+                         "so với trang đầu phiên bản lãnh đạo đã duyệt; khớp dưới ngưỡng, hoặc không đọc được chữ: "
+                         "409 `scan_mismatch` với điểm và các từ khác nhau, trừ khi gửi kèm confirm_mismatch=true. "
+                         "Điểm, và việc người xử lý xác nhận, được ghi ở `paper.scan_check`. Dự thảo chuyển văn thư "
+                         "“Chờ ban hành” như văn bản đã ký số; khi ban hành, văn thư cấp số và ký số cơ quan lên bản "
+                         "scan. Gửi lại sau khi đã chuyển không đổi gì (kể cả với tệp khác).")
 def draft_paper_scan(response: Response, draft_id: int = DraftId, note: str = Form("", max_length=500),
                      file: UploadFile = File(..., description="Bản scan (PDF) văn bản giấy đã ký"),
+                     confirm_mismatch: bool = Form(False, description="Người xử lý đã kiểm tra: đúng là bản lãnh "
+                                                   "đạo đã ký, dù trang đầu không khớp phiên bản đã duyệt"),
                      key: str | None = KEY, v: Viewer = Depends(csrf_checked),
-                     g: Gateway = Depends(gw)) -> dict[str, Any]:
-    return once(g, v, key, response, f"draft_paper_scan:{draft_id}", {"note": note},
-                lambda: _full(g, v, draft_id, drafting.forward_paper_scan(g, v, draft_id, note, file)),
-                files=[file])
+                     g: Gateway = Depends(gw)) -> Any:
+    try:
+        return once(g, v, key, response, f"draft_paper_scan:{draft_id}",
+                    {"note": note, "confirm_mismatch": confirm_mismatch},
+                    lambda: _full(g, v, draft_id, drafting.forward_paper_scan(g, v, draft_id, note, file,
+                                                                              confirm_mismatch)),
+                    files=[file])
+    except Conflict as exc:
+        if exc.code != "scan_mismatch":
+            raise
+        # RFC 9457 extension members: what the client shows the handler before asking again with the confirmation
+        return JSONResponse({**problem(exc), **{k: exc.details.get(k) for k in SCAN_FIELDS}},
+                            status_code=exc.http_status, media_type=PROBLEM)
 
 
 @router.get("/drafts/{draft_id}/files/{sha256}", response_class=RawResponse, responses={**PDF, **NOT_FOUND},

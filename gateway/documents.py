@@ -286,7 +286,19 @@ def paper_signed_text(paper: dict[str, Any] | None) -> str | None:
         return None
     signed = f"{paper.get('approved_by_name') or ''}, {vn_time(paper.get('approved_at'))}"
     forwarded = f"{paper.get('forwarded_by_name') or ''} chuyển phát hành ({vn_time(paper.get('forwarded_at'))})"
-    return f"Lãnh đạo ký trên giấy ({signed}); bản scan do {forwarded}"
+    return f"Lãnh đạo ký trên giấy ({signed}); bản scan do {forwarded}" + scan_check_text(paper.get("scan_check"))
+
+
+def scan_check_text(check: dict[str, Any] | None) -> str:
+    """How the scan compared with the version the leader approved (gateway/scan_match.py); "" for a document
+    forwarded before the check existed."""
+    if not check:
+        return ""
+    if check.get("score") is None:
+        text = "; bản scan không đọc được chữ, chưa so được với bản lãnh đạo đã duyệt"
+    else:
+        text = f"; trang đầu bản scan {'' if check.get('matches') else 'chỉ '}khớp {check['score']} % với bản đã duyệt"
+    return text + ("; người xử lý đã xác nhận đúng là bản lãnh đạo đã ký" if check.get("confirmed") else "")
 
 
 def _meta(doc: dict[str, Any]) -> list[tuple[str, Any]]:

@@ -16,6 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.backends import ServiceUnavailable
+from gateway.scan_match import THRESHOLD, compare
+from gateway.scans import first_page_text
 from gateway.steps import TextStep, install_text_steps
 from services.common.errors import Conflict, CongVanError, Forbidden, NotFound, ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES, URGENCY_LABELS
@@ -219,7 +221,7 @@ def _decorate(view: dict[str, Any], people: dict[str, Any]) -> dict[str, Any]:
 
 
 def _draft_page(request: Request, g: Gateway, v: Viewer, draft_id: int, error: str | None = None,
-                status_code: int = 200) -> Response:
+                status_code: int = 200, scan_mismatch: dict[str, Any] | None = None) -> Response:
     people = _people(g, v)
     view = _decorate(g.backends.call(v.actor, "routing", "get_draft", draft_id), people)
     verdict = None
@@ -235,7 +237,7 @@ def _draft_page(request: Request, g: Gateway, v: Viewer, draft_id: int, error: s
                   answered=answered,
                   is_author=view.get("drafted_by") == v.user.id, waits_for_me=waits_for(view, v),
                   reviewers=step_people(g, v, view),
-                  colleagues=colleagues, error=error,
+                  colleagues=colleagues, error=error, scan_mismatch=scan_mismatch,
                   leaders=sorted((u for u in people.values() if "leader" in (u.roles or []) and not u.disabled),
                                  key=lambda u: u.full_name), notice=NOTICES.get(request.query_params.get("tb", "")))
 
@@ -297,10 +299,13 @@ def approve_on_paper(g: Gateway, v: Viewer, draft_id: int, comment: str,
                            **({"happened_at": happened_at} if happened_at else {}))
 
 
-def forward_paper_scan(g: Gateway, v: Viewer, draft_id: int, note: str, file: UploadFile) -> dict[str, Any]:
+def forward_paper_scan(g: Gateway, v: Viewer, draft_id: int, note: str, file: UploadFile,
+                       confirm_mismatch: bool = False) -> dict[str, Any]:
     """"Chuyển phát hành": the scan (PDF, read by its magic bytes, within the upload limit) of the original the
     leader signed by hand. Routing is asked first whether this person may forward this draft, so a refused upload
-    stores nothing; a retry of a forwarded draft returns it unchanged."""
+    stores nothing; a retry of a forwarded draft returns it unchanged. The scan's first page is compared with the
+    approved version's (scan_check): one that does not match, or has no readable text, is refused with code
+    `scan_mismatch` unless the handler confirmed it is the signed original (`confirm_mismatch`)."""
     view = g.backends.call(v.actor, "routing", "get_draft", draft_id)
     if (view.get("paper") or {}).get("forwarded_by"):
         return view
@@ -314,9 +319,41 @@ def forward_paper_scan(g: Gateway, v: Viewer, draft_id: int, note: str, file: Up
     store = blob_store(g.settings, v.user.agency_id)
     result = ingest(store, file.file, file.filename or "ban-scan.pdf", purpose="to_sign",
                     max_size=g.settings.max_upload_mb * 1024 * 1024)
+    check = scan_check(g, v, view, store.read(result.sha256))
+    if not check["matches"]:
+        if not confirm_mismatch:  # nothing recorded yet: the blob stays unreferenced, like an abandoned upload
+            raise Conflict(mismatch_message(check), code="scan_mismatch", **check)
+        check["confirmed"] = True
     g.backends.call(v.actor, "storage", "record_file", result.sha256, result.display_name, result.content_type,
                     result.size, "scan", f"draft:{draft_id}")
-    return g.backends.call(v.actor, "routing", "forward_paper_scan", draft_id, result.sha256, note)
+    return g.backends.call(v.actor, "routing", "forward_paper_scan", draft_id, result.sha256, note, check)
+
+
+def scan_check(g: Gateway, v: Viewer, view: dict[str, Any], scan: bytes) -> dict[str, Any]:
+    """The scan's first page (its text layer, else Tesseract) against the first page of the version the leader
+    approved on paper (routing's `paper.version`), scored by gateway/scan_match.py."""
+    number = (view.get("paper") or {}).get("version") or view.get("version")
+    approved = next((ver for ver in view.get("versions") or [] if ver.get("number") == number), None)
+    approved_text = ""
+    if approved:
+        approved_text, _how = first_page_text(blob_store(g.settings, v.user.agency_id).read(approved["pdf_sha256"]))
+    scan_text, how = first_page_text(scan)
+    match = compare(approved_text, scan_text)
+    log.info("draft %s: scan against version %s: %s %% (%s, %d words)", view.get("draft_id"), number, match.score,
+             how or "nothing read", match.scan_words)
+    return {"score": match.score, "matches": match.matches, "threshold": THRESHOLD, "version": number,
+            "missing": match.missing, "added": match.added, "unreadable_approved": not match.approved_words}
+
+
+def mismatch_message(check: dict[str, Any]) -> str:
+    if check["score"] is not None:
+        return (f"Bản scan có vẻ không phải phiên bản lãnh đạo đã duyệt: trang đầu chỉ khớp {check['score']} % "
+                f"với phiên bản {check['version']}.")
+    if check.get("unreadable_approved"):
+        return (f"Không đọc được chữ trên trang đầu của phiên bản {check['version']} lãnh đạo đã duyệt nên không so "
+                "được với bản scan.")
+    return ("Không đọc được chữ nào trên trang đầu của bản scan (ảnh mờ, trang trắng hoặc không phải văn bản) nên "
+            "không so được với phiên bản lãnh đạo đã duyệt.")
 
 
 def draft_file_response(g: Gateway, v: Viewer, draft_id: int, sha256: str) -> Response:
@@ -440,10 +477,17 @@ def install(app: FastAPI) -> None:
 
     @app.post("/du-thao/{draft_id}/chuyen-phat-hanh", include_in_schema=False)
     def forward_scan(request: Request, draft_id: int, note: str = Form("", max_length=500),
-                     file: UploadFile = File(...), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+                     file: UploadFile = File(...), confirm_mismatch: bool = Form(False),
+                     v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         try:
-            forward_paper_scan(g, v, draft_id, note, file)
+            forward_paper_scan(g, v, draft_id, note, file, confirm_mismatch)
         except ValidationFailed as exc:  # not a PDF, too large: say why on the draft's page
             return _draft_page(request, g, v, draft_id, exc.message_vi, exc.http_status)
+        except Conflict as exc:
+            if exc.code != "scan_mismatch":
+                raise
+            # the form again, with what differs and the confirmation; the file must be chosen again
+            return _draft_page(request, g, v, draft_id, status_code=exc.http_status,
+                               scan_mismatch={**exc.details, "message": exc.message_vi, "note": note})
         return _back(draft_id, "da-chuyen-phat-hanh")
 

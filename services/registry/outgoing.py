@@ -111,12 +111,20 @@ PAPER_SIGNED_KEYS = ("approved_by", "approved_by_name", "on_behalf_of", "approve
                      "forwarded_by_name", "forwarded_at")
 
 
-def _paper_signed(value: Any) -> dict[str, str]:
+def _paper_signed(value: Any) -> dict[str, Any]:
     """routing's `paper_signed` (tests/contracts): the leader who signed the paper original and the handler who
-    forwarded its scan, kept as text of bounded length."""
+    forwarded its scan, kept as text of bounded length, and the check of the scan against the approved version
+    (`scan_check`: score in per cent or None when nothing could be read, whether it reached the threshold,
+    whether the handler confirmed a scan that did not)."""
     if not isinstance(value, dict):
         raise ValidationFailed("Thông tin ký trên giấy không hợp lệ.", code="bad_paper_signed")
-    return {k: str(value.get(k) or "")[:200] for k in PAPER_SIGNED_KEYS}
+    kept: dict[str, Any] = {k: str(value.get(k) or "")[:200] for k in PAPER_SIGNED_KEYS}
+    check = value.get("scan_check")
+    if isinstance(check, dict):  # how well the scan matched the approved version, and whether the handler confirmed
+        score = check.get("score")
+        kept["scan_check"] = {"score": score if isinstance(score, int) and 0 <= score <= 100 else None,
+                              "matches": bool(check.get("matches")), "confirmed": bool(check.get("confirmed"))}
+    return kept
 
 
 def list_waiting_issue(db: Database, actor: Actor, page: int = 1, size: int = 50) -> dict:

@@ -27,6 +27,7 @@ from services.routing.models import Draft, Staff
 from services.routing.notify import notify
 
 ALLOWED = "allowed"
+SHOWN_WORDS = 8
 
 
 class PaperSigning:
@@ -80,10 +81,16 @@ class PaperSigning:
                            f"“{step.label}”.", code="not_signing_step", step=step.key)
         return None
 
-    def forward_paper_scan(self, actor: Actor, draft_id: int, scan_sha256: str, note: str = "") -> dict[str, Any]:
+    def forward_paper_scan(self, actor: Actor, draft_id: int, scan_sha256: str, note: str = "",
+                           scan_check: dict[str, Any] | None = None) -> dict[str, Any]:
         """"Chuyển phát hành": the draft's handler (its author, or whoever it was handed over to) attaches the scan
         (PDF) of the original signed by hand; the draft goes to the clerk's "Chờ ban hành" like a signed one. Done
-        once per draft: asked again (even with another file) the draft is returned as it is."""
+        once per draft: asked again (even with another file) the draft is returned as it is.
+
+        `scan_check`: the gateway's comparison of the scan's first page with the approved version's
+        (gateway/scan_match.py); kept with the forward and shown to the clerk at issue. A scan that does not match
+        goes forward only when the handler confirmed it."""
+        check = scan_check_record(scan_check)
         self._check_blobs([scan_sha256])
         with self._unit_of_work(actor) as session:
             draft = self._visible_draft(session, actor, draft_id)
@@ -93,11 +100,15 @@ class PaperSigning:
             if draft.status != "paper_approved" or not draft.paper:
                 raise Conflict("Chỉ “Chuyển phát hành” dự thảo đã được lãnh đạo duyệt, ký trên giấy.",
                                code="not_paper_approved", status=draft.status, draft_id=draft.id)
+            if check is not None and not check["matches"] and not check["confirmed"]:
+                raise Conflict("Bản scan có vẻ không phải phiên bản lãnh đạo đã duyệt; người xử lý cần xác nhận.",
+                               code="scan_mismatch", score=check["score"], draft_id=draft.id)
             paper = dict(draft.paper)
             version = self._version(session, draft)
             forwarder = session.get(Staff, actor.user_id)
             paper.update(scan_sha256=scan_sha256, forwarded_by=actor.user_id, forwarded_at=_iso(self._now()),
-                         forwarded_by_name=forwarder.full_name if forwarder else actor.full_name, note=note or "")
+                         forwarded_by_name=forwarder.full_name if forwarder else actor.full_name, note=note or "",
+                         **({"scan_check": check} if check is not None else {}))
             draft.paper = paper
             draft.status, draft.signed_sha256 = "signed", scan_sha256
             draft.updated_at = self._now()
@@ -108,7 +119,9 @@ class PaperSigning:
                                     "approved_by": paper["approved_by"], "approved_by_name": signer["full_name"],
                                     "on_behalf_of": paper.get("on_behalf_of"), "approved_at": paper["approved_at"],
                                     "forwarded_by": actor.user_id, "forwarded_by_name": paper["forwarded_by_name"],
-                                    "forwarded_at": paper["forwarded_at"]})
+                                    "forwarded_at": paper["forwarded_at"],
+                                    **({"scan_check": {k: check[k] for k in ("score", "matches", "confirmed")}}
+                                       if check is not None else {})})
             return self._draft_view(session, draft)
 
     @staticmethod
@@ -120,3 +133,19 @@ class PaperSigning:
             raise Forbidden("Cơ quan không cho phép lãnh đạo duyệt, ký trên giấy (quy định “Lãnh đạo duyệt và ký "
                             "trên giấy” đang là “Không”): lãnh đạo duyệt và ký số trên hệ thống.",
                             code="paper_signing_not_allowed", rule="paper_signing")
+
+
+def scan_check_record(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The gateway's comparison, as kept: the score in per cent (None: no text could be read on the scan), whether
+    it reached the threshold, whether the handler confirmed a scan that did not, and a few differing words."""
+    if not value:
+        return None
+    score = value.get("score")
+    score = max(0, min(100, int(score))) if isinstance(score, int | float) and not isinstance(score, bool) else None
+
+    def shown(key: str) -> list[str]:
+        return [str(w)[:40] for w in list(value.get(key) or [])[:SHOWN_WORDS]]
+
+    return {"score": score, "matches": bool(value.get("matches")) and score is not None,
+            "confirmed": bool(value.get("confirmed")), "missing": shown("missing"), "added": shown("added"),
+            "version": int(value.get("version") or 0)}

@@ -299,8 +299,9 @@ class RoutingService(ReportQueries):
         return self._call("approve_on_paper", draft_id, comment, happened_at)
 
     @rpc
-    def forward_paper_scan(self, draft_id: int, scan_sha256: str, note: str = "") -> dict[str, Any]:
-        return self._call("forward_paper_scan", draft_id, scan_sha256, note)
+    def forward_paper_scan(self, draft_id: int, scan_sha256: str, note: str = "",
+                           scan_check: dict[str, Any] | None = None) -> dict[str, Any]:
+        return self._call("forward_paper_scan", draft_id, scan_sha256, note, scan_check)
 
     @rpc
     def return_draft(self, draft_id: int, comment: str, happened_at: str | None = None) -> dict[str, Any]:

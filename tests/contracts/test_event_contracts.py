@@ -244,7 +244,8 @@ def test_a_draft_signed_on_paper_reaches_issue_with_its_scan_and_says_so(agencie
     tq.routing.approve_draft(HEAD, draft["draft_id"])
     tq.routing.approve_on_paper(LEADER, draft["draft_id"], "Đã ký bản giấy")
     scan = pdf(tq.blobs, "bản scan văn bản giấy đã ký")
-    tq.routing.forward_paper_scan(SPECIALIST, draft["draft_id"], scan)
+    tq.routing.forward_paper_scan(SPECIALIST, draft["draft_id"], scan, "",
+                                  {"score": 62, "matches": False, "confirmed": True, "version": 1})
     [event] = tq.outbox(tq.routing_db, routing_outbox, "draft_signed")
     wire = Wire(event)
     waiting = ops.submit_for_issue(tq.registry, system_actor(H60, "routing"), wire.payload)
@@ -253,6 +254,8 @@ def test_a_draft_signed_on_paper_reaches_issue_with_its_scan_and_says_so(agencie
     assert [a["sha256"] for a in full["attachments"] if a["role"] == "main"] == [scan]
     assert full["paper_signed"]["approved_by_name"] == LEADER.full_name
     assert full["paper_signed"]["forwarded_by_name"] == SPECIALIST.full_name
+    # the scan's check against the approved version (gateway/scan_match.py), shown to the clerk at issue
+    assert full["paper_signed"]["scan_check"] == {"score": 62, "matches": False, "confirmed": True}
     assert full["history"][-1]["details"]["paper_signed"]["forwarded_by"] == SPECIALIST.user_id
 
     ops.issue_outgoing(tq.registry, CLERK_60, waiting["id"], tq.registers[Direction.OUTGOING],

@@ -132,3 +132,35 @@ def test_a_leavers_draft_signed_on_paper_is_forwarded_by_the_successor(routing, 
         routing.forward_paper_scan(people.spec_kt, draft_id, pdf(blobs, "scan"))
     assert routing.forward_paper_scan(people.spec_kt2, draft_id, pdf(blobs, "scan"))["status"] == "signed"
     assert outbox_rows(database, "draft_signed")[0]["drafted_by"] == people.spec_kt2.user_id
+
+
+def test_the_scan_check_is_kept_with_the_forward_and_a_mismatch_needs_the_handlers_confirmation(
+        routing, database, people, blobs, at_signing):
+    """The gateway's comparison of the scan with the approved version (gateway/scan_match.py) travels with the
+    forward: kept in the draft's `paper`, and its score and confirmation in `paper_signed` for the clerk."""
+    draft_id = at_signing["draft_id"]
+    routing.set_rules(people.admin, {"paper_signing": "allowed"})
+    routing.approve_on_paper(people.leader, draft_id)
+    wrong = {"score": 31, "matches": False, "version": 1, "missing": ["kiểm", "kê"] * 20, "added": ["mưa", "lũ"]}
+    with pytest.raises(Conflict) as refused:  # not confirmed: nothing forwarded
+        routing.forward_paper_scan(people.spec_kt, draft_id, pdf(blobs, "scan"), "", wrong)
+    assert refused.value.code == "scan_mismatch" and refused.value.details["score"] == 31
+    assert routing.get_draft(people.spec_kt, draft_id)["status"] == "paper_approved"
+
+    forwarded = routing.forward_paper_scan(people.spec_kt, draft_id, pdf(blobs, "scan"), "",
+                                           {**wrong, "confirmed": True})
+    check = forwarded["paper"]["scan_check"]
+    assert (check["score"], check["matches"], check["confirmed"], check["version"]) == (31, False, True, 1)
+    assert len(check["missing"]) == 8 and check["added"] == ["mưa", "lũ"]   # a few words, bounded
+    [event] = outbox_rows(database, "draft_signed")
+    assert event["paper_signed"]["scan_check"] == {"score": 31, "matches": False, "confirmed": True}
+
+
+def test_a_scan_with_nothing_readable_is_recorded_as_such(routing, database, people, blobs, at_signing):
+    draft_id = at_signing["draft_id"]
+    routing.set_rules(people.admin, {"paper_signing": "allowed"})
+    routing.approve_on_paper(people.leader, draft_id)
+    forwarded = routing.forward_paper_scan(people.spec_kt, draft_id, pdf(blobs, "scan"), "",
+                                           {"score": None, "matches": True, "confirmed": True, "version": 1})
+    assert forwarded["paper"]["scan_check"]["score"] is None
+    assert forwarded["paper"]["scan_check"]["matches"] is False   # nothing read never counts as a match
