@@ -1,8 +1,10 @@
 """Approval signed on paper over the REST API against the real deployment (agency rule `paper_signing`, Hưng Yên
 Đ6.3a): refused while the agency's rule is "no"; once the admin allows it the leader approves on paper, the drafter
 forwards the scan (a PDF; anything else refused) with "Chuyển phát hành", the clerk issues it and the issued PDF
-carries the agency's seal signature; retries with the same Idempotency-Key answer the first answer. The rule is set
-back to "no" afterwards."""
+carries the agency's seal signature; retries with the same Idempotency-Key answer the first answer. The scan's first
+page is compared with the approved version's (gateway/scan_match.py): the scan of the approved page forwards with
+its score, the scan of another letter is refused (409 scan_mismatch) until the handler confirms it, and the clerk
+sees the warning at issue. The rule is set back to "no" afterwards."""
 
 from __future__ import annotations
 
@@ -10,22 +12,14 @@ import io
 import secrets
 from contextlib import closing
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from tests.e2e.helpers import vietnamese_pdf, wait_for
+from tests.e2e.helpers import wait_for
+from tests.gateway import scan_pages as pages
 from tests.gateway.test_api import csrf_token_of, session_for
 from tests.gateway.test_api_writes import CLERK, HEAD, LEADER, SPECIALIST, api, key, ok, refused  # noqa: F401
 
 ADMIN = "manhhd.vptq"
-
-
-def scanned_page(text: str) -> bytes:
-    """What a scanner gives: one image per page, no text layer, no form fields."""
-    page = Image.new("RGB", (1240, 1754), "white")
-    ImageDraw.Draw(page).text((150, 200), text, fill="black")
-    out = io.BytesIO()
-    page.save(out, "PDF", resolution=150)
-    return out.getvalue()
 
 
 def set_paper_signing(deployment, value: str) -> None:
@@ -40,8 +34,7 @@ def test_paper_approval_then_scan_forwarded_then_issued(deployment, api):  # noq
     clerk, leader, head, specialist = api(CLERK), api(LEADER), api(HEAD), api(SPECIALIST)
     title = f"V/v kiểm kê tài sản công năm 2026, ký trên giấy ({secrets.token_hex(3)})"
     created = ok(specialist.post("/api/v1/drafts", headers=key(), data={"title": title},
-                                 files={"file": ("du-thao.pdf", vietnamese_pdf("ỦY BAN NHÂN DÂN", title),
-                                                 "application/pdf")}), 201)
+                                 files={"file": ("du-thao.pdf", pages.inventory(), "application/pdf")}), 201)
     draft_id = created["draft_id"]
     ok(specialist.post(f"/api/v1/drafts/{draft_id}/submit", json={}, headers=key()))
     ok(head.post(f"/api/v1/drafts/{draft_id}/approve", json={"comment": "Đạt"}))
@@ -60,7 +53,7 @@ def test_paper_approval_then_scan_forwarded_then_issued(deployment, api):  # noq
                             headers=approval_key)
         assert ok(again) == approved and again.headers["idempotency-replayed"] == "true"
 
-        scan = scanned_page(title.encode("ascii", "ignore").decode())
+        scan = pages.scanned(pages.inventory())   # the approved page, printed, signed, stamped and scanned
         refused(leader.post(f"/api/v1/drafts/{draft_id}/paper-scan", headers=key(),
                             files={"file": ("scan.pdf", scan, "application/pdf")}), 403)   # the drafter forwards
         png = io.BytesIO()
@@ -72,6 +65,8 @@ def test_paper_approval_then_scan_forwarded_then_issued(deployment, api):  # noq
                                        data={"note": "Bản gốc lưu tại Văn phòng"},
                                        files={"file": ("ban-scan.pdf", scan, "application/pdf")}))
         assert forwarded["status"] == "signed" and forwarded["paper"]["forwarded_by"] == forwarded["drafted_by"]
+        check = forwarded["paper"]["scan_check"]   # the draft's REST view carries the recorded check
+        assert check["score"] >= 85 and check["matches"] and not check["confirmed"] and check["version"] == 1
         assert [c["kind"] for c in forwarded["comments"]][-2:] == ["paper_sign", "paper_forward"]
     finally:
         set_paper_signing(deployment, "no")
@@ -86,12 +81,64 @@ def test_paper_approval_then_scan_forwarded_then_issued(deployment, api):  # noq
     doc = ok(clerk.get(f"/api/v1/outgoing/{outgoing['id']}"))
     assert doc["paper_signed"]["forwarded_by_name"] == "Đỗ Thu Trang"
     assert doc["paper_signed"]["approved_by_name"] == "Nguyễn Văn An"
+    assert doc["paper_signed"]["scan_check"] == {"score": check["score"], "matches": True, "confirmed": False}
     [sealed] = [a for a in doc["attachments"] if a["role"] == "signed"]
     with closing(session_for(deployment, CLERK)) as web:
         page = web.get(f"/van-ban/{outgoing['id']}").text
         assert "Lãnh đạo ký trên giấy (Nguyễn Văn An" in page and "bản scan do Đỗ Thu Trang chuyển phát hành" in page
+        assert f"trang đầu bản scan khớp {check['score']} % với bản đã duyệt" in page   # in the history too
         pdf = web.get(f"/tep/{outgoing['id']}/{sealed['sha256']}").content
     # the agency seal signature (field DauCoQuan) added over the scan as an incremental update
     assert pdf.startswith(b"%PDF") and b"DauCoQuan" in pdf and b"/ByteRange" in pdf
     assert wait_for(lambda: ok(specialist.get(f"/api/v1/drafts/{draft_id}"))["status"] == "issued", 60,
                     "the draft marked issued")
+
+
+def test_a_scan_of_another_letter_is_refused_until_the_handler_confirms_and_the_clerk_sees_it(deployment,
+                                                                                             api):  # noqa: F811
+    clerk, leader, head, specialist = api(CLERK), api(LEADER), api(HEAD), api(SPECIALIST)
+    title = f"V/v kiểm kê tài sản công, bản scan khác ({secrets.token_hex(3)})"
+    draft_id = ok(specialist.post("/api/v1/drafts", headers=key(), data={"title": title},
+                                  files={"file": ("du-thao.pdf", pages.inventory(), "application/pdf")}),
+                  201)["draft_id"]
+    ok(specialist.post(f"/api/v1/drafts/{draft_id}/submit", json={}, headers=key()))
+    ok(head.post(f"/api/v1/drafts/{draft_id}/approve", json={"comment": "Đạt"}))
+    try:
+        set_paper_signing(deployment, "allowed")
+        ok(leader.post(f"/api/v1/drafts/{draft_id}/paper-approval", json={}, headers=key()))
+        blank = refused(specialist.post(f"/api/v1/drafts/{draft_id}/paper-scan", headers=key(),
+                                        files={"file": ("trang-trang.pdf", pages.blank_scan(), "application/pdf")}),
+                        409)
+        assert blank["code"] == "scan_mismatch" and blank["score"] is None and "Không đọc được chữ" in blank["title"]
+
+        wrong = pages.scanned(pages.flood(), seed=7)   # the scan of another letter of the agency
+        attempt = key()
+        mismatch = refused(specialist.post(f"/api/v1/drafts/{draft_id}/paper-scan", headers=attempt,
+                                           files={"file": ("ban-scan.pdf", wrong, "application/pdf")}), 409)
+        assert mismatch["code"] == "scan_mismatch" and mismatch["score"] < 50 and mismatch["version"] == 1
+        assert f"trang đầu chỉ khớp {mismatch['score']} %" in mismatch["title"]
+        assert mismatch["missing"] and mismatch["added"] and len(mismatch["added"]) <= 8
+        assert ok(specialist.get(f"/api/v1/drafts/{draft_id}"))["status"] == "paper_approved"   # not forwarded
+
+        # the same key again, now confirmed: the refusal kept nothing under the key
+        forwarded = ok(specialist.post(f"/api/v1/drafts/{draft_id}/paper-scan", headers=attempt,
+                                       data={"confirm_mismatch": "true"},
+                                       files={"file": ("ban-scan.pdf", wrong, "application/pdf")}))
+        assert forwarded["status"] == "signed"
+        check = forwarded["paper"]["scan_check"]
+        assert (check["score"], check["matches"], check["confirmed"]) == (mismatch["score"], False, True)
+        again = ok(specialist.post(f"/api/v1/drafts/{draft_id}/paper-scan", headers=key(),
+                                   files={"file": ("khac.pdf", pages.blank_scan(), "application/pdf")}))
+        assert again["paper"] == forwarded["paper"]   # forwarded once: a retry changes nothing, checks nothing
+    finally:
+        set_paper_signing(deployment, "no")
+
+    def waiting_issue():
+        items = clerk.get("/api/v1/outgoing/waiting-issue", params={"size": 100}).json()["items"]
+        return [d for d in items if d["subject"] == title]
+
+    outgoing = wait_for(waiting_issue, 120, "the confirmed scan waiting for issue")[0]
+    with closing(session_for(deployment, CLERK)) as web:
+        page = web.get(f"/van-ban-di/{outgoing['id']}/ban-hanh").text
+    assert f"Trang đầu bản scan chỉ khớp {check['score']} % với bản lãnh đạo đã duyệt" in page
+    assert "người xử lý đã xác nhận đúng là bản lãnh đạo đã ký" in page
