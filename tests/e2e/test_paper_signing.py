@@ -2,25 +2,28 @@
 lãnh đạo phê duyệt, cán bộ xử lý thực hiện chức năng Chuyển phát hành ... cần đính kèm tất cả tệp văn bản"):
 
 the leader of UBND tỉnh Tuyên Quang has no "Duyệt, ký trên giấy" while the agency's rule is "Không"; the
-administrator allows it on the rules screen; the leader approves on paper; the drafter uploads the scan of the
-signed original with "Chuyển phát hành"; the clerk issues it (number from the register, the agency's seal signed
-on the scan) and the document page says it was signed on paper and who forwarded the scan. The rule is set back to
-"Không" afterwards (the deployment is shared)."""
+administrator allows it on the rules screen; the leader approves on paper; the drafter uploads with "Chuyển phát
+hành" the scan of another letter by mistake: the screen does not forward it, says the first page matches the
+approved version only N %, with the words that differ, and asks for the confirmation; the drafter confirms (the
+scan of the approved page itself is forwarded with its score by tests/gateway/test_api_paper_signing.py); the clerk
+sees the warning beside "Lãnh đạo ký trên giấy", issues it (number from the register, the agency's seal signed on the
+scan) and the document page says it was signed on paper, who forwarded the scan and how it matched. The rule is set
+back to "Không" afterwards (the deployment is shared)."""
 
 from __future__ import annotations
 
-import io
 import re
 import uuid
+from pathlib import Path
 
 import pytest
-from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from tests import screenshots
 from tests.deployment import demo_password
-from tests.e2e.helpers import browser_signed_in, csrf_of, pick, signed_in, vietnamese_pdf, wait_for
+from tests.e2e.helpers import browser_signed_in, csrf_of, pick, signed_in, wait_for
 from tests.e2e.test_register_unit_and_audit import waiting_issue_id
+from tests.gateway import scan_pages
 from tests.gateway.test_api import base_url, csrf_token_of
 from tests.gateway.test_drafting import post, prepare_agency_for_drafts
 
@@ -29,16 +32,10 @@ H60 = "000.00.00.H60"
 SPECIALIST, HEAD, LEADER, CLERK, ADMIN = "trangdt.thtq", "tuanpm.thtq", "annv.vptq", "hoalt.vptq", "manhhd.vptq"
 
 
-def scanned_original(tmp_path, tag: str):
-    """The signed paper original as the scanner gives it: an image per page, no text layer, no form."""
-    page = Image.new("RGB", (1240, 1754), "white")
-    draw = ImageDraw.Draw(page)
-    draw.text((150, 200), f"UBND TINH TUYEN QUANG - CONG VAN (ma {tag})", fill="black")
-    draw.text((800, 1300), "CHU TICH (da ky)", fill="black")
+def scanned_letter(tmp_path) -> Path:
+    """The scan of another letter of the agency (a flood warning) taken for the signed original by mistake."""
     path = tmp_path / "ban-scan-da-ky.pdf"
-    buf = io.BytesIO()
-    page.save(buf, "PDF", resolution=150)
-    path.write_bytes(buf.getvalue())
+    path.write_bytes(scan_pages.scanned(scan_pages.flood(), seed=7))
     return path
 
 
@@ -59,8 +56,7 @@ def test_leader_signs_on_paper_drafter_forwards_the_scan_clerk_issues(deployment
         form = http[SPECIALIST].get("/du-thao/moi")
         made = http[SPECIALIST].post("/du-thao/moi", data={"csrf_token": csrf_of(form.text), "title": title,
                                                            "type_code": "CV", "priority": "0", "note": ""},
-                                     files={"file": ("Công văn.pdf", vietnamese_pdf("ỦY BAN NHÂN DÂN", title),
-                                                     "application/pdf")})
+                                     files={"file": ("Công văn.pdf", scan_pages.inventory(), "application/pdf")})
         assert made.status_code == 303, made.text[:1500]
         draft_id = int(re.search(r"/du-thao/(\d+)", made.headers["location"]).group(1))
         assert post(http[SPECIALIST], draft_id, "trinh").status_code == 303
@@ -93,11 +89,25 @@ def test_leader_signs_on_paper_drafter_forwards_the_scan_clerk_issues(deployment
         pages.append(drafter)
         drafter.goto(f"{base}/du-thao/{draft_id}")
         forward = drafter.locator("#chuyen-phat-hanh")
-        forward.get_by_label("Bản scan văn bản giấy đã ký (PDF)").set_input_files(scanned_original(tmp_path, tag))
+        wrong = scanned_letter(tmp_path)
+        forward.get_by_label("Bản scan văn bản giấy đã ký (PDF)").set_input_files(wrong)
         shot(drafter, "ky-giay-02-chuyen-phat-hanh.png")
         forward.get_by_role("button", name="Chuyển phát hành").click()
-        expect(drafter.get_by_role("status")).to_contain_text("Đã chuyển phát hành bản scan")
+        # not forwarded: the score, what differs, and the confirmation asked for
+        warning = drafter.locator("#scan-khong-khop")
+        expect(warning).to_contain_text(re.compile(
+            r"Bản scan có vẻ không phải phiên bản lãnh đạo đã duyệt: trang đầu chỉ khớp \d+ %"), timeout=60_000)
+        expect(warning).to_contain_text("Có trong bản đã duyệt, không thấy trên bản scan:")
+        expect(warning).to_contain_text("Có trên bản scan, không có trong bản đã duyệt:")
+        expect(drafter.locator("#trang-thai")).to_have_text("Đã duyệt, ký trên giấy — chờ chuyển phát hành")
+        shot(drafter, "ky-giay-02b-ban-scan-khong-khop.png")
+        forward.get_by_label("Bản scan văn bản giấy đã ký (PDF)").set_input_files(wrong)   # chosen again
+        forward.get_by_label("Tôi đã kiểm tra, đây đúng là bản lãnh đạo đã ký").check()
+        forward.get_by_role("button", name="Chuyển phát hành").click()
+        expect(drafter.get_by_role("status")).to_contain_text("Đã chuyển phát hành bản scan", timeout=60_000)
         expect(drafter.locator("#da-chuyen-phat-hanh")).to_contain_text("Đỗ Thu Trang chuyển phát hành")
+        expect(drafter.locator("#kiem-tra-ban-scan")).to_contain_text(re.compile(
+            r"Trang đầu bản scan chỉ khớp \d+ % với bản lãnh đạo đã duyệt — người xử lý đã xác nhận"))
         history = drafter.locator("#y-kien")
         expect(history).to_contain_text("Duyệt, ký trên giấy")
         expect(history).to_contain_text("Chuyển phát hành (bản scan văn bản giấy đã ký)")
@@ -108,15 +118,19 @@ def test_leader_signs_on_paper_drafter_forwards_the_scan_clerk_issues(deployment
         pages.append(clerk)
         clerk.goto(f"{base}/van-ban-di/{doc_id}/ban-hanh")
         expect(clerk.locator("#ky-tren-giay")).to_contain_text("Lãnh đạo ký trên giấy (Nguyễn Văn An")
+        expect(clerk.locator("#kiem-tra-ban-scan")).to_contain_text(re.compile(
+            r"chỉ khớp \d+ % với bản lãnh đạo đã duyệt — người xử lý đã xác nhận đúng là bản lãnh đạo đã ký"))
         pick(clerk, "Gửi điện tử qua trục liên thông", "Sở Nội vụ tỉnh Tuyên Quang")
         clerk.get_by_role("button", name="Cấp số, đóng dấu và ban hành").click()
         expect(clerk.get_by_role("heading", level=1)).to_contain_text("/UBND-TH", timeout=120_000)
         expect(clerk.locator("dl.meta")).to_contain_text(
-            re.compile(r"Lãnh đạo ký trên giấy \(Nguyễn Văn An, .*\); bản scan do Đỗ Thu Trang chuyển phát hành"))
+            re.compile(r"Lãnh đạo ký trên giấy \(Nguyễn Văn An, .*\); bản scan do Đỗ Thu Trang chuyển phát hành .*; "
+                       r"trang đầu bản scan chỉ khớp \d+ % với bản đã duyệt; người xử lý đã xác nhận"))
         shot(clerk, "ky-giay-04-da-ban-hanh.png")
 
         doc = http[CLERK].get(f"/api/v1/outgoing/{doc_id}").json()
         assert doc["state"] == "issued" and doc["paper_signed"]["forwarded_by_name"] == "Đỗ Thu Trang"
+        assert doc["paper_signed"]["scan_check"]["confirmed"] and not doc["paper_signed"]["scan_check"]["matches"]
         [sealed] = [a for a in doc["attachments"] if a["role"] == "signed"]
         issued_pdf = http[CLERK].get(f"/tep/{doc_id}/{sealed['sha256']}").content
         assert b"DauCoQuan" in issued_pdf and b"/ByteRange" in issued_pdf  # the agency's seal on the scan
