@@ -163,7 +163,8 @@ class DocumentDetail(DocumentSummary):
     issued_amount: int | None = Field(None, description="Số lượng bản phát hành (column 7 of the outgoing register)")
     paper_signed: dict[str, Any] | None = Field(None, description="Signed by hand on paper, the scan forwarded for "
                                                 "issue: approved_by(_name), approved_at, forwarded_by(_name), "
-                                                "forwarded_at (Vietnam time)")
+                                                "forwarded_at (Vietnam time), scan_check {score, matches, "
+                                                "confirmed}: how the scan matched the approved version")
     trace: Any = None
     verification: Any = None
     attachments: list[Attachment] = []
