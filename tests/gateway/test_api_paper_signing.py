@@ -30,14 +30,25 @@ def set_paper_signing(deployment, value: str) -> None:
         assert {x["key"]: x["value"] for x in r.json()}["paper_signing"] == value
 
 
+def at_signing(specialist, head, title: str) -> int:
+    """A draft (the inventory letter of scan_pages) approved by the department, waiting at the leader's step."""
+    draft_id = ok(specialist.post("/api/v1/drafts", headers=key(), data={"title": title},
+                                  files={"file": ("du-thao.pdf", pages.inventory(), "application/pdf")}),
+                  201)["draft_id"]
+    ok(specialist.post(f"/api/v1/drafts/{draft_id}/submit", json={}, headers=key()))
+    ok(head.post(f"/api/v1/drafts/{draft_id}/approve", json={"comment": "Đạt"}))
+    return draft_id
+
+
+def waiting_issue(clerk, title: str) -> list[dict]:
+    items = clerk.get("/api/v1/outgoing/waiting-issue", params={"size": 100}).json()["items"]
+    return [d for d in items if d["subject"] == title]
+
+
 def test_paper_approval_then_scan_forwarded_then_issued(deployment, api):  # noqa: F811
     clerk, leader, head, specialist = api(CLERK), api(LEADER), api(HEAD), api(SPECIALIST)
     title = f"V/v kiểm kê tài sản công năm 2026, ký trên giấy ({secrets.token_hex(3)})"
-    created = ok(specialist.post("/api/v1/drafts", headers=key(), data={"title": title},
-                                 files={"file": ("du-thao.pdf", pages.inventory(), "application/pdf")}), 201)
-    draft_id = created["draft_id"]
-    ok(specialist.post(f"/api/v1/drafts/{draft_id}/submit", json={}, headers=key()))
-    ok(head.post(f"/api/v1/drafts/{draft_id}/approve", json={"comment": "Đạt"}))
+    draft_id = at_signing(specialist, head, title)
 
     no = refused(leader.post(f"/api/v1/drafts/{draft_id}/paper-approval", json={}, headers=key()), 403)
     assert no["code"] == "paper_signing_not_allowed" and "ký trên giấy" in no["title"] + no.get("detail", "")
@@ -71,11 +82,7 @@ def test_paper_approval_then_scan_forwarded_then_issued(deployment, api):  # noq
     finally:
         set_paper_signing(deployment, "no")
 
-    def waiting_issue():
-        items = clerk.get("/api/v1/outgoing/waiting-issue", params={"size": 100}).json()["items"]
-        return [d for d in items if d["subject"] == title]
-
-    outgoing = wait_for(waiting_issue, 120, "the draft signed on paper waiting for issue")[0]
+    outgoing = wait_for(lambda: waiting_issue(clerk, title), 120, "the draft signed on paper waiting for issue")[0]
     issued = ok(clerk.post(f"/api/v1/outgoing/{outgoing['id']}/issue", json={"recipients": ["000.00.00.H17"]}))
     assert issued["state"] == "issued" and issued["number_and_notation"]
     doc = ok(clerk.get(f"/api/v1/outgoing/{outgoing['id']}"))
@@ -98,11 +105,7 @@ def test_a_scan_of_another_letter_is_refused_until_the_handler_confirms_and_the_
                                                                                              api):  # noqa: F811
     clerk, leader, head, specialist = api(CLERK), api(LEADER), api(HEAD), api(SPECIALIST)
     title = f"V/v kiểm kê tài sản công, bản scan khác ({secrets.token_hex(3)})"
-    draft_id = ok(specialist.post("/api/v1/drafts", headers=key(), data={"title": title},
-                                  files={"file": ("du-thao.pdf", pages.inventory(), "application/pdf")}),
-                  201)["draft_id"]
-    ok(specialist.post(f"/api/v1/drafts/{draft_id}/submit", json={}, headers=key()))
-    ok(head.post(f"/api/v1/drafts/{draft_id}/approve", json={"comment": "Đạt"}))
+    draft_id = at_signing(specialist, head, title)
     try:
         set_paper_signing(deployment, "allowed")
         ok(leader.post(f"/api/v1/drafts/{draft_id}/paper-approval", json={}, headers=key()))
@@ -133,11 +136,7 @@ def test_a_scan_of_another_letter_is_refused_until_the_handler_confirms_and_the_
     finally:
         set_paper_signing(deployment, "no")
 
-    def waiting_issue():
-        items = clerk.get("/api/v1/outgoing/waiting-issue", params={"size": 100}).json()["items"]
-        return [d for d in items if d["subject"] == title]
-
-    outgoing = wait_for(waiting_issue, 120, "the confirmed scan waiting for issue")[0]
+    outgoing = wait_for(lambda: waiting_issue(clerk, title), 120, "the confirmed scan waiting for issue")[0]
     with closing(session_for(deployment, CLERK)) as web:
         page = web.get(f"/van-ban-di/{outgoing['id']}/ban-hanh").text
     assert f"Trang đầu bản scan chỉ khớp {check['score']} % với bản lãnh đạo đã duyệt" in page
