@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +25,7 @@ from services.common.clock import now_utc, now_vn
 from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.common.settings import CommonSettings
+from services.common.textfold import terms
 from services.interconnect import identifiers
 from services.interconnect.models import DirectoryAgency, DirectoryBase
 
@@ -60,10 +60,7 @@ class AgencyRecord:
 def fold(text: str) -> str:
     """Lower-case ASCII without diacritics, for search: `Ủy ban nhân dân tỉnh Đà Nẵng` and `Uỷ ban ...` both give
     `uy ban nhan dan tinh da nang` (đ has no decomposition, so it is mapped by hand)."""
-    text = (text or "").replace("đ", "d").replace("Đ", "D")
-    stripped = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    words = re.sub(r"[^0-9a-z]+", " ", stripped.lower()).split()
-    return " ".join(_ABBREVIATIONS.get(word, word) for word in words)
+    return " ".join(_ABBREVIATIONS.get(word, word) for word in terms(text or ""))
 
 
 def _as_date(value: Any, field: str, row: int) -> date | None:
