@@ -175,10 +175,12 @@ def test_pause_resume_and_opinion_entered_after_an_outage(deployment, browser, a
         "coordinators": [{"user_id": staff[HEAD]}]})
     assert directed.status_code == 200, directed.text
     last_step = clerk.get(f"/api/v1/handling/{doc['id']}").json()["history"][-1]["at"]
-    # The screen's field takes minutes: the pause and the resumption at the first whole minute after the directive
-    # (one wait of under a minute). The refusals go over the API, which takes the directive's own instant: after
-    # every earlier step, before the pause.
-    real = a_minute_after(last_step)
+    # The refusals go over the API, which takes seconds: the second after the directive (the history shows whole
+    # seconds, so the directive's own second may be before the registration's instant) is after every earlier step.
+    # The screen's field takes minutes: the pause and the resumption at the first whole minute after that second
+    # (one wait of under a minute).
+    between = a_second_after(last_step)
+    real = a_minute_after(between.isoformat())
     shots = []
 
     handler = demo_home(browser, base, deployment, SPECIALIST)
@@ -190,7 +192,7 @@ def test_pause_resume_and_opinion_entered_after_an_outage(deployment, browser, a
     form.get_by_role("button", name="Tạm dừng chờ").click()
     expect(handler.get_by_role("status")).to_have_text("Đã tạm dừng chờ.")
     handler_http = login(deployment, base, SPECIALIST)
-    early = post_json(handler_http, f"/api/v1/handling/{doc['id']}/resume", {"happened_at": last_step})
+    early = post_json(handler_http, f"/api/v1/handling/{doc['id']}/resume", {"happened_at": between.isoformat()})
     assert early.status_code == 422 and early.json()["code"] == "before_previous_step", early.text
     handler.goto(f"{base}/xu-ly/{doc['id']}")
     form = handler.locator("form[action$='/tiep-tuc']")
@@ -209,7 +211,7 @@ def test_pause_resume_and_opinion_entered_after_an_outage(deployment, browser, a
     future = post_json(head, path, {"note": "Thống nhất", "happened_at": (now_vn() + timedelta(hours=1))
                                     .strftime("%Y-%m-%dT%H:%M")})
     assert future.status_code == 422 and future.json()["code"] == "future_date", future.text
-    early = post_json(head, path, {"note": "Thống nhất", "happened_at": last_step})
+    early = post_json(head, path, {"note": "Thống nhất", "happened_at": between.isoformat()})
     assert early.status_code == 422 and early.json()["code"] == "before_previous_step", early.text
     typed = real.strftime("%Y-%m-%dT%H:%M")
     for _ in range(2):
