@@ -189,6 +189,9 @@ def install(app: FastAPI) -> None:
     _install_catalogues(app)
     _install_configuration(app)
     rules.install(app)
+    from gateway import admin_recipient_groups
+
+    admin_recipient_groups.install(app)  # nhóm nơi nhận
 
 
 def _install_people(app: FastAPI) -> None:

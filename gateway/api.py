@@ -251,6 +251,8 @@ TAGS = [
     {"name": "Ủy quyền", "description": "A leader's delegation of assigning, supervising, approving (/uy-quyen)"},
     {"name": "Nhắc việc", "description": "The caller's in-app reminders (/nhac-viec)"},
     {"name": "Báo lỗi", "description": "Problem reports and their handling, forms 1 and 2 (/bao-loi)"},
+    {"name": "Nhóm nơi nhận", "description": "The agency's recipient groups, added at once when sending "
+                                             "(/quan-tri/nhom-noi-nhan)"},
 ]
 
 PageNo = Query(1, ge=1, le=100_000, description="Page number, from 1")
@@ -426,6 +428,7 @@ def install(app: FastAPI) -> None:
         api_office,
         api_password_reset,
         api_problems,
+        api_recipient_groups,
         api_work,
         idempotency,
     )
@@ -434,6 +437,6 @@ def install(app: FastAPI) -> None:
     idempotency.install(app.state.gateway)
     # issue 18: every write of the screens
     for module in (api_handling, api_drafting, api_work, api_archive, api_notices, api_accounts, api_admin,
-                   api_problems, api_password_reset):
+                   api_problems, api_password_reset, api_recipient_groups):
         app.include_router(module.router)
     _problem_media_types(app)

@@ -21,6 +21,7 @@ from gateway.api import (
     _problem,
     bearer,
 )
+from gateway.api_recipient_groups import SkippedRecipient
 from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
 from services.common.errors import ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES
@@ -56,6 +57,10 @@ class IssueRequest(BaseModel):
                                   "directory, sent over the interconnect")
     paper_recipients: list[str] = Field([], max_length=50, description="Recipients of a paper copy only, by name "
                                         "(listed in the register and on the printed list, never sent)")
+    recipient_groups: list[str] = Field([], max_length=100, description="Recipient groups (GET /recipient-groups): "
+                                        "their members are added to `recipients`, each agency once, never the agency "
+                                        "itself; a member that can no longer receive is skipped and named in "
+                                        "`skipped_recipients`; another agency's group is 404")
     internal_units: list[str] = Field([], description="Units of the agency (their codes) that receive it internally")
     issued_amount: int | None = Field(None, ge=1, le=999, description="Số lượng bản phát hành (column 7 of the "
                                       "outgoing register)")
@@ -71,6 +76,11 @@ class IssueRequest(BaseModel):
                                  "business type 3 naming it (ReplacementInfo), to its recipients as well as those "
                                  "chosen here (then `recipients` may be empty). Refused (422) for the document "
                                  "itself, one not issued or recalled, one already replaced, another agency's")
+
+
+class SentDocument(DocumentDetail):
+    skipped_recipients: list[SkippedRecipient] = Field([], description="Members of the chosen recipient groups that "
+                                                       "were not sent to: they left the directory or are locked")
 
 
 class ApproveRequest(BaseModel):
@@ -118,26 +128,28 @@ def approve_draft(body: ApproveRequest, draft_id: int = Path(ge=1), v: Viewer = 
                            otp=body.otp or None, **({"happened_at": body.happened_at} if body.happened_at else {}))
 
 
-@router.post("/outgoing/{doc_id}/issue", response_model=DocumentDetail, responses=WRITE_ERRORS, tags=["Văn bản đi"],
+@router.post("/outgoing/{doc_id}/issue", response_model=SentDocument, responses=WRITE_ERRORS, tags=["Văn bản đi"],
              summary="Cấp số, ký số cơ quan và ban hành văn bản chờ ban hành")
 def issue(body: IssueRequest, doc_id: str = Path(pattern=DOC_ID), idempotency_key: str | None = IDEMPOTENCY,
           v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
     """With an Idempotency-Key, the same issue sent again returns the issued document (200) instead of 422."""
     from gateway.documents import default_register
     from gateway.issuing import recipients_by_channel
+    from gateway.recipient_groups import expand
 
     v.actor.require("clerk")
-    chosen = recipients_by_channel(g, v, body.recipients, body.paper_recipients, body.internal_units,
-                                   bool(body.replaces))
+    expansion = expand(g, v, body.recipients, body.recipient_groups)
+    chosen = recipients_by_channel(g, v, expansion.organ_ids, body.paper_recipients, body.internal_units,
+                                   bool(body.replaces), expansion.skipped)
     register_id = body.register_id or default_register(g, v, "outgoing")
     g.backends.call(v.actor, "registry", "issue_outgoing", doc_id, register_id, chosen, body.priority,
                     body.no_paper_copy, body.issued_amount, pin=body.pin or None,
                     legal_normative=body.legal_normative, replaces=body.replaces,
                     request_key=f"api:{idempotency_key}" if idempotency_key else None)
-    return _document(g, v, doc_id, "outgoing")
+    return {**_document(g, v, doc_id, "outgoing"), "skipped_recipients": expansion.skipped}
 
 
-@router.post("/outgoing", response_model=DocumentDetail, status_code=201, tags=["Văn bản đi"],
+@router.post("/outgoing", response_model=SentDocument, status_code=201, tags=["Văn bản đi"],
              summary="Gửi văn bản đã ký số (kiểm tra chữ ký trước khi gửi)",
              responses={**WRITE_ERRORS, 200: {"description": "Sent before with the same Idempotency-Key: that document",
                                               "model": DocumentDetail}})
@@ -145,7 +157,11 @@ def send(response: Response, code_number: str = Form(..., max_length=11), code_n
          promulgation_date: str = Form(..., description="yyyy-mm-dd"), type_code: str = Form("CV"),
          priority: int = Form(0, ge=0, le=3), subject: str = Form(..., min_length=1, max_length=500),
          signer_full_name: str = Form("", max_length=50), signer_position: str = Form("", max_length=100),
-         recipients: list[str] = Form(..., description="Organ ids (mã định danh)"),
+         recipients: list[str] = Form([], description="Organ ids (mã định danh); with `recipient_groups`, at least "
+                                      "one of the two"),
+         recipient_groups: list[str] = Form([], description="Recipient groups (GET /recipient-groups), whose members "
+                                            "are added; members that can no longer receive are skipped and named in "
+                                            "`skipped_recipients`"),
          no_paper_copy: bool = Form(False, description="Không có văn bản giấy"),
          accept_not_legally_valid: bool = Form(False, description="Where the agency allows it: send a document "
                                                "without a legally valid signature, marked as such"),
@@ -158,13 +174,14 @@ def send(response: Response, code_number: str = Form(..., max_length=11), code_n
     v.actor.require("clerk")
     form = {"code_number": code_number, "code_notation": code_notation, "promulgation_date": promulgation_date,
             "type_code": type_code, "priority": priority, "subject": subject, "recipients": recipients,
-            "signer_full_name": signer_full_name, "signer_position": signer_position,
+            "recipient_groups": recipient_groups, "signer_full_name": signer_full_name,
+            "signer_position": signer_position,
             "no_paper_copy": no_paper_copy, "accept_not_legally_valid": accept_not_legally_valid,
             "form_key": f"api:{idempotency_key}" if idempotency_key else None}
     sent = send_signed(g, v, form, file, appendices)
     if sent.get("duplicate"):
         response.status_code = 200
-    return _document(g, v, sent["id"], "outgoing")
+    return {**_document(g, v, sent["id"], "outgoing"), "skipped_recipients": sent.get("skipped_recipients") or []}
 
 
 class RegisterRequest(BaseModel):

@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from gateway import late_entry
+from gateway import recipient_groups as rg
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer, vn_time
 from gateway.backends import ServiceUnavailable
 from gateway.dates import typed_day
@@ -70,11 +71,13 @@ def _send_page(request: Request, g: Gateway, v: Viewer, form: dict[str, Any], er
                status_code: int = 200) -> Response:
     # One key per form shown: "back" and sending the same form again returns the first document (registry).
     form.setdefault("form_key", secrets.token_urlsafe(18))
+    recipients = _recipients(g, v)
     return render(request, "send.html", v, status_code=status_code, form=form, error=error,
                   policy=send_policy(g, v),
                   types=sorted(DOCUMENT_TYPES.items(), key=lambda kv: kv[1]),
                   priorities=[(int(k), label) for k, label in URGENCY_LABELS.items()],
-                  recipients=_recipients(g, v), max_mb=g.settings.max_upload_mb, today=clock.today_vn().isoformat())
+                  recipients=recipients, recipient_groups=rg.picker_groups(g, v, recipients),
+                  max_mb=g.settings.max_upload_mb, today=clock.today_vn().isoformat())
 
 
 HISTORY_LABELS = {
@@ -333,14 +336,15 @@ def install(app: FastAPI) -> None:
     def send(request: Request, code_number: str = Form(...), code_notation: str = Form(...),
              promulgation_date: str = Form(...), type_code: str = Form("CV"), priority: int = Form(0),
              subject: str = Form(...), signer_full_name: str = Form(""), signer_position: str = Form(""),
-             recipients: list[str] = Form(...), file: UploadFile = File(...),
-             appendices: list[UploadFile] = File([]), no_paper_copy: bool = Form(False),
+             recipients: list[str] = Form([]), recipient_groups: list[str] = Form([]),
+             file: UploadFile = File(...), appendices: list[UploadFile] = File([]), no_paper_copy: bool = Form(False),
              accept_not_legally_valid: bool = Form(False), form_key: str = Form(""),
              v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         v.actor.require("clerk")
         form = {"code_number": code_number, "code_notation": code_notation,
                 "promulgation_date": typed_day(promulgation_date) or promulgation_date,
                 "type_code": type_code, "priority": priority, "subject": subject, "recipients": recipients,
+                "recipient_groups": recipient_groups,
                 "signer_full_name": signer_full_name, "signer_position": signer_position,
                 "no_paper_copy": no_paper_copy, "accept_not_legally_valid": accept_not_legally_valid,
                 "form_key": form_key.strip()[:64] or None}
@@ -349,7 +353,7 @@ def install(app: FastAPI) -> None:
         except CongVanError as exc:
             return _send_page(request, g, v, form, exc.message_vi, exc.http_status)
         notice = "da-gui-truoc-do" if doc.get("duplicate") else "da-gui"
-        return RedirectResponse(f"/van-ban/{doc['id']}?thong-bao={notice}", status_code=303)
+        return RedirectResponse(f"/van-ban/{doc['id']}?thong-bao={notice}{rg.skipped_query(doc)}", status_code=303)
 
     @app.get("/van-ban-den/cho-tiep-nhan", response_class=HTMLResponse, include_in_schema=False)
     def waiting_reception(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
@@ -371,7 +375,8 @@ def install(app: FastAPI) -> None:
 
     @app.get("/van-ban/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
     def document_page(request: Request, doc_id: str, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        return document_response(request, g, v, doc_id)
+        return document_response(request, g, v, doc_id,
+                                 skipped_warning=rg.skipped_from_query(g, request.query_params.get("khong-gui", "")))
 
     @app.post("/van-ban-den/{doc_id}/tiep-nhan", include_in_schema=False)
     def accept(doc_id: str, register_id: str = Form(...), late_entry_at: str = Form(""),
@@ -393,15 +398,19 @@ def install(app: FastAPI) -> None:
 
     @app.post("/van-ban-di/{doc_id}/ban-hanh", include_in_schema=False)
     def issue(request: Request, doc_id: str, register_id: str = Form(...), recipients: list[str] = Form([]),
+              recipient_groups: list[str] = Form([]),
               priority: int = Form(0), no_paper_copy: bool = Form(False), pin: str = Form("", max_length=64),
               paper_recipients: str = Form("", max_length=12000), internal_units: list[str] = Form([]),
               issued_amount: str = Form("", max_length=6), legal_normative: bool = Form(False),
               replace: bool = Form(False), replaces: str = Form("", max_length=64), form_key: str = Form(""),
               v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         v.actor.require("clerk")
+        expansion = rg.Expansion(list(recipients))
         try:
             replaced = chosen_replacement(replace, replaces)
-            chosen = recipients_by_channel(g, v, recipients, paper_recipients, internal_units, bool(replaced))
+            expansion = rg.expand(g, v, recipients, recipient_groups)
+            chosen = recipients_by_channel(g, v, expansion.organ_ids, paper_recipients, internal_units,
+                                           bool(replaced), expansion.skipped)
             g.backends.call(v.actor, "registry", "issue_outgoing", doc_id, register_id, chosen, priority,
                             no_paper_copy, copies(issued_amount), pin=pin or None,  # the seal token's PIN, now
                             legal_normative=legal_normative, replaces=replaced,
@@ -414,11 +423,12 @@ def install(app: FastAPI) -> None:
             if not settle(issued):
                 return _issue_page(request, g, v, doc_id, "Việc cấp số, đóng dấu đang được xử lý lâu hơn bình "
                                    "thường. Hãy mở lại văn bản sau ít phút để kiểm tra trước khi thử lại.",
-                                   exc.http_status, recipients, replaces if replace else None)
+                                   exc.http_status, expansion.organ_ids, replaces if replace else None)
         except CongVanError as exc:
             return _issue_page(request, g, v, doc_id, exc.message_vi, exc.http_status, recipients,
-                               replaces if replace else None)
-        return RedirectResponse(f"/van-ban/{doc_id}?thong-bao=da-gui", status_code=303)
+                               replaces if replace else None, recipient_groups)
+        skipped = rg.skipped_query({"skipped_recipients": expansion.skipped})
+        return RedirectResponse(f"/van-ban/{doc_id}?thong-bao=da-gui{skipped}", status_code=303)
 
     recall_install(app)  # thu hồi, lấy lại, cập nhật: the buttons of these pages and their API
     replacing_install(app)  # thay thế: from an issued document's page to the issue of its replacement
@@ -491,15 +501,19 @@ def _answered_senders(g: Gateway, v: Viewer, doc: dict[str, Any]) -> list[str]:
 
 
 def _issue_page(request: Request, g: Gateway, v: Viewer, doc_id: str, error: str | None = None,
-                status_code: int = 200, chosen: list[str] | None = None, replaces: str | None = None) -> Response:
+                status_code: int = 200, chosen: list[str] | None = None, replaces: str | None = None,
+                chosen_groups: list[str] | None = None) -> Response:
     """The clerk's "ban hành": the register gives the number and date, signing fills them and seals, the
     interconnect sends to the recipients."""
     doc = _decorate(g.backends.call(v.actor, "registry", "get_document", doc_id))
     if doc.get("direction") != "outgoing" or doc.get("state") != "waiting_issue":
         raise ValidationFailed("Văn bản này không ở trạng thái chờ ban hành.", state=doc.get("state"))
     registers = _registers(g, v, "outgoing")
+    recipients = _recipients(g, v)
     return render(request, "drafting_issue.html", v, status_code=status_code, doc=doc, registers=registers,
-                  recipients=_recipients(g, v), chosen=chosen if chosen is not None else _answered_senders(g, v, doc),
+                  recipients=recipients, recipient_groups=rg.picker_groups(g, v, recipients),
+                  chosen_groups=chosen_groups or [],
+                  chosen=chosen if chosen is not None else _answered_senders(g, v, doc),
                   **issue_choices(g, v, doc), **replace_choices(g, v, doc_id, replaces),
                   form_key=secrets.token_urlsafe(18), error=error,
                   priorities=[(int(k), label) for k, label in URGENCY_LABELS.items()],
@@ -509,8 +523,14 @@ def _issue_page(request: Request, g: Gateway, v: Viewer, doc_id: str, error: str
 def send_signed(g: Gateway, v: Viewer, form: dict[str, Any], file: UploadFile,
                 appendices: list[UploadFile] | None = None) -> dict[str, Any]:
     """Stream the file (and its appendices) into the agency's blob store (checked by content), record them, then
-    the registry checks the signatures, registers and dispatches (register_outgoing_signed)."""
-    recipients = chosen_recipients(g, form["recipients"])
+    the registry checks the signatures, registers and dispatches (register_outgoing_signed). The recipients are
+    those chosen and the members of the chosen groups; members that can no longer receive are skipped and
+    returned as `skipped_recipients`."""
+    expansion = rg.expand(g, v, form["recipients"], form.get("recipient_groups"))
+    if not expansion.organ_ids:
+        raise ValidationFailed(" ".join(x for x in ("Thiếu trường bắt buộc “Nơi nhận”.", expansion.warning()) if x),
+                               field="recipients")
+    recipients = chosen_recipients(g, expansion.organ_ids)
     registers = _registers(g, v, "outgoing")  # before storing: a refused send leaves no file behind
     if not registers:
         raise ValidationFailed("Chưa có sổ văn bản đi của năm nay; quản trị viên cần tạo sổ.", field="register")
@@ -528,8 +548,9 @@ def send_signed(g: Gateway, v: Viewer, form: dict[str, Any], file: UploadFile,
                 "no_paper_copy": bool(form.get("no_paper_copy")),
                 "accept_not_legally_valid": bool(form.get("accept_not_legally_valid")),
                 "request_key": form.get("form_key") or None}
-    return g.backends.call(v.actor, "registry", "register_outgoing_signed", metadata, result.sha256, recipients,
+    sent = g.backends.call(v.actor, "registry", "register_outgoing_signed", metadata, result.sha256, recipients,
                            registers[0]["id"])
+    return {**sent, "skipped_recipients": expansion.skipped}
 
 
 def file_response(request: Request, g: Gateway, v: Viewer, doc_id: str, sha256: str) -> Response:

@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from gateway.app import Gateway, Viewer, gw, render, viewer
+from gateway.recipient_groups import skipped_text
 from services.common.errors import NotFound, ValidationFailed
 from services.registry.domain import LEGAL_NORMATIVE_TYPES, RECIPIENT_CHANNELS
 
@@ -19,7 +20,8 @@ PAPER_MAX = 50
 
 
 def recipients_by_channel(g: Gateway, v: Viewer, electronic: list[str], paper: list[str] | str | None = None,
-                          internal: list[str] | None = None, replacing: bool = False) -> list[dict[str, str]]:
+                          internal: list[str] | None = None, replacing: bool = False,
+                          skipped: list[dict[str, str]] | None = None) -> list[dict[str, str]]:
     """The recipients for the registry: agencies of the directory reached over the interconnect, paper recipients
     by name (anyone: a company, a citizen, an agency without the interconnect), the agency's own units. A replacing
     document may have none of its own: it goes to the replaced document's recipients (the registry adds them)."""
@@ -43,7 +45,9 @@ def recipients_by_channel(g: Gateway, v: Viewer, electronic: list[str], paper: l
             raise ValidationFailed(f"Không có đơn vị mã {code} trong cơ quan.", field="internal_units")
         chosen.append({"organ_id": f"unit:{code}"[:35], "organ_name": units[code], "channel": "internal"})
     if not chosen and not replacing:
-        raise ValidationFailed("Thiếu trường bắt buộc “Nơi nhận”.", field="recipients")
+        # every member of the chosen groups has left the directory: say so, not only that nothing was chosen
+        raise ValidationFailed(" ".join(x for x in ("Thiếu trường bắt buộc “Nơi nhận”.", skipped_text(skipped or []))
+                                        if x), field="recipients")
     return chosen
 
 

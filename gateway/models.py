@@ -154,6 +154,24 @@ agency_rules = make_rules_table(Base.metadata)  # the gateway's own rules, keyed
 add_later_columns(Base.metadata, {"units": ("abbreviation", "parent_code")})  # gateway databases made before it
 
 
+class RecipientGroup(Base):
+    """A named list of recipients (nhóm nơi nhận) of one agency: organ ids of the agency directory, which the
+    clerk adds at once on "Gửi văn bản" and "Ban hành" (gateway/recipient_groups.py). Kept here, beside the units,
+    because the directory it names is the gateway's and only the gateway expands it: the registry and the
+    interconnect receive the resulting organ ids, as from a hand-made choice."""
+
+    __tablename__ = "recipient_groups"
+    __table_args__ = (UniqueConstraint("agency_id", "name_key", name="uq_recipient_group_name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    agency_id: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200))   # the name folded (case, marks, spaces): one per agency
+    members: Mapped[list] = mapped_column(JSON, default=list)   # organ ids, in the order the admin added them
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class HostedAgency(Base):
     """An agency this installation serves (docs/operations.md "Cơ quan trên nền tảng"): added and disabled by the
     province operator without restarting anything. `installation` names the agency process group (an entry of

@@ -175,6 +175,8 @@
       }
     });
     if (select.form) select.form.addEventListener("reset", function () { setTimeout(draw, 0); });
+    // Another script may choose for the person (recipient groups tick their members): it says so with "change".
+    select.addEventListener("change", draw);
     draw();
     filter();
     open(false);
