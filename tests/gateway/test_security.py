@@ -74,6 +74,7 @@ class Foreign:
     notice_id: int
     dossier_id: str
     token: str  # an API token of H17's clerk, whose public id fills every {token_id}
+    group_id: str  # a recipient group of H17 (nhóm nơi nhận), made by its administrator
     usernames: list[str] = field(default_factory=list)
 
     @property
@@ -118,12 +119,16 @@ def foreign(deployment) -> Foreign:
         draft = client.call("routing", "create_draft", specialist, f"Dự thảo {marker}", sha)
         notice = client.call("routing", "publish_notice", leader, f"Thông báo {marker}")
     token = b_api.headers["authorization"].removeprefix("Bearer ")
+    with closing(session_for(deployment, B_PEOPLE["admin"])) as c:
+        group = c.post("/api/v1/recipient-groups", json={"name": f"Nhóm {marker}", "members": [A]},
+                       headers={"x-csrf-token": csrf_token_of(c)})
+        assert group.status_code == 201, group.text
     for c in (b_clerk, h60, b_api):
         c.close()
     return Foreign(marker=marker, doc_id=sent["id"], incoming_id=incoming["id"], sha256=sha, user_ids=users,
                    register_id=register_id, task_id=task["task_id"], draft_id=draft["draft_id"],
                    notice_id=notice.get("notice_id") or notice.get("id"), dossier_id=dossier["id"], token=token,
-                   usernames=list(B_PEOPLE.values()))
+                   group_id=group.json()["id"], usernames=list(B_PEOPLE.values()))
 
 
 # -- the route table ----------------------------------------------------------------------------------------------
@@ -176,6 +181,8 @@ def foreign_value(name: str, annotation: Any, f: Foreign) -> Any:
         return typing.get_args(annotation)[0]
     if "dossier" in name:
         return f.dossier_id
+    if "group" in name:
+        return f.group_id
     if "token" in name:
         return f.token_id
     if _is_int(annotation):
@@ -343,6 +350,8 @@ def _assert_foreign_unchanged(dep, f: Foreign) -> None:
         assert kept.get("/api/v1/me").status_code == 200  # H17's token: revoked by nobody of G22
     api = token_for(dep, B_PEOPLE["clerk"])
     assert api.get(f"/api/v1/incoming/{f.incoming_id}").json()["state"] == "waiting_reception"
+    group = api.get(f"/api/v1/recipient-groups/{f.group_id}").json()  # neither renamed, emptied nor deleted
+    assert group["name"] == f"Nhóm {f.marker}" and [m["organ_id"] for m in group["members"]] == [A]
     outgoing = api.get(f"/api/v1/outgoing/{f.doc_id}").json()
     assert outgoing["subject"].endswith(f.marker)
     assert not [h for h in outgoing["history"] if h.get("username") in A_PEOPLE.values()], outgoing["history"]
@@ -500,6 +509,10 @@ SCREEN_ACTIONS = {
     # The clerk keeps the registers too (their list); opening one is the agency rule register_openers' to allow.
     "sổ văn bản (quản trị)": ("GET", "/quan-tri/so-van-ban", {"admin", "clerk"}),
     "danh sách chờ tiếp nhận": ("GET", "/api/v1/incoming/waiting-reception", {"clerk", "leader", "admin"}),
+    # Recipient groups: the administrator keeps them (no agency rule lets clerks keep catalogues); the clerk reads
+    # them to send.
+    "nhóm nơi nhận (quản trị)": ("GET", "/quan-tri/nhom-noi-nhan", {"admin"}),
+    "nhóm nơi nhận (API)": ("GET", "/api/v1/recipient-groups", {"admin", "clerk"}),
 }
 
 
