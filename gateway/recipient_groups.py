@@ -82,9 +82,8 @@ def skipped_from_query(g: Gateway, text: str) -> str:
     ids = [i for i in dict.fromkeys(text.split(",")) if i.strip()][:MEMBERS_MAX] if text else []
     if not ids:
         return ""
-    directory = g.directory()
-    return skipped_text([{"organ_id": m.organ_id, "name": m.name} for m in
-                         (member_of(directory, i.strip()[:64]) for i in ids)])
+    return skipped_text([{"organ_id": m.organ_id, "name": m.name}
+                         for m in members_of(g, [i.strip()[:64] for i in ids])])
 
 
 # -- reading ------------------------------------------------------------------------------------------------------
@@ -105,19 +104,26 @@ def group_of(g: Gateway, v: Viewer, group_id: str) -> RecipientGroup:
     return found
 
 
-def member_of(directory: Any, organ_id: str) -> Member:
-    record = directory.get(organ_id)
+def member_of(directory: Any, organ_id: str, lookup: Any = None) -> Member:
+    """A member as the directory has it today. `lookup`: the members' records read at once (Directory.lookup)."""
+    get = lookup or directory.get
+    record = get(organ_id)
     if record is None:
         return Member(organ_id, organ_id, False, "Không còn trong danh bạ liên thông")
-    ok, reason = directory.is_deliverable(organ_id)
+    ok, reason = directory.is_deliverable(organ_id, lookup=get)
     if not ok:
         return Member(organ_id, record.name, False, reason)
-    return Member(organ_id, record.name, True, reason, directory.current_id(organ_id))
+    return Member(organ_id, record.name, True, reason, directory.current_id(organ_id, lookup=get))
+
+
+def members_of(g: Gateway, organ_ids: list[str]) -> list[Member]:
+    directory = g.directory()
+    lookup = directory.lookup(organ_ids)
+    return [member_of(directory, o, lookup) for o in organ_ids]
 
 
 def describe(g: Gateway, group: RecipientGroup) -> dict[str, Any]:
-    directory = g.directory()
-    members = [member_of(directory, o) for o in group.members or []]
+    members = members_of(g, list(group.members or []))
     return {"id": group.id, "name": group.name, "members": [m.to_dict() for m in members],
             "member_count": len(members), "unavailable_count": sum(1 for m in members if not m.available),
             "updated_at": to_vn(group.updated_at).isoformat(timespec="seconds")}
@@ -134,16 +140,16 @@ def picker_groups(g: Gateway, v: Viewer, offered: list[dict[str, str]]) -> list[
     if not v.has(*READERS):
         return []
     listed_ids = {a["organ_id"] for a in offered}
-    directory = None
     shown = []
     for group in groups(g, v.user.agency_id):
         adds, left = [], []
+        missing = [o for o in group.members or [] if o not in listed_ids]
+        looked_up = {m.organ_id: m for m in members_of(g, missing)} if missing else {}
         for organ_id in group.members or []:
             if organ_id in listed_ids:
                 adds.append(organ_id)
                 continue
-            directory = directory or g.directory()
-            member = member_of(directory, organ_id)
+            member = looked_up[organ_id]
             if member.available and member.send_to in listed_ids:
                 adds.append(member.send_to)
             elif member.organ_id != v.user.agency_id:
@@ -280,11 +286,10 @@ def expand(g: Gateway, v: Viewer, recipients: list[str], group_ids: list[str] | 
     wanted = [str(i).strip() for i in group_ids or [] if str(i).strip()]
     if not wanted:
         return result
-    directory = g.directory()
     for group_id in dict.fromkeys(wanted):
         group = group_of(g, v, group_id)
-        for organ_id in group.members or []:
-            member = member_of(directory, organ_id)
+        for member in members_of(g, list(group.members or [])):
+            organ_id = member.organ_id
             if member.available and member.send_to:
                 add(member.send_to)
             elif organ_id != v.user.agency_id and organ_id not in {s["organ_id"] for s in result.skipped}:

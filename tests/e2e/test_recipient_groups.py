@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 
 from tests.deployment import demo_password
 from tests.e2e.helpers import browser_signed_in, csrf_of, signed_in, vietnamese_pdf, wait_for
-from tests.gateway.test_api import base_url, token_for
+from tests.gateway.test_api import base_url, session_for, token_for
 
 H60, SNV, STC, H17, G22 = "000.00.00.H60", "000.00.09.H60", "000.00.02.H60", "000.00.00.H17", "000.00.00.G22"
 NAMES = {SNV: "Sở Nội vụ tỉnh Tuyên Quang", STC: "Sở Tài chính tỉnh Tuyên Quang",
@@ -103,6 +103,20 @@ def test_a_group_sends_to_every_member_over_the_interconnect_and_skips_one_that_
     skipped = second["skipped_recipients"]
     assert [s["organ_id"] for s in skipped] == [LEAVING] and "khóa" in skipped[0]["reason"]
     assert skipped[0]["group"] == f"{name} (2)"
+    # On the screen: the clerk lands on the document, which names the member that was not sent to.
+    with closing(session_for(deployment, CLERK)) as web:
+        form = web.get("/van-ban-di/gui").text
+        assert "Sở Du lịch tỉnh Tuyên Quang (000.00.41.H60)" in form  # named under the group before sending
+        number = re.search(r'name="code_number"[^>]*value="(\d+)"', form).group(1)
+        third = web.post("/van-ban-di/gui", data={
+            "csrf_token": csrf_of(form), "code_number": number, "code_notation": "UBND-VP",
+            "promulgation_date": "2026-11-20", "type_code": "CV", "priority": "0", "subject": f"{subject} (lần 3)",
+            "accept_not_legally_valid": "true", "recipient_groups": [leaving_id]},
+            files={"file": ("van-ban-3.pdf", vietnamese_pdf("ỦY BAN NHÂN DÂN", f"{subject} 3"), "application/pdf")})
+        assert third.status_code == 303, third.text[:2000]
+        page = web.get(third.headers["location"]).text
+        assert "Đã gửi văn bản." in page and "Không gửi đến 1 nơi nhận" in page
+        assert "Sở Du lịch tỉnh Tuyên Quang (000.00.41.H60)" in page
     for c in (admin, clerk):
         c.close()
 

@@ -180,3 +180,16 @@ def test_identifier_normalisation():
     assert identifiers.validate(" 000.00.09.h60 ") == "000.00.09.H60"
     assert identifiers.level1_id("000.21.31.H53") == "000.00.00.H53"
     assert identifiers.level1_id("H01.151.01") == "H01"
+
+
+def test_answers_over_records_read_at_once_are_those_of_one_query_per_agency(directory):
+    """`lookup` (a recipient group's members read in one query) answers resolve, is_deliverable and current_id as
+    the per-agency queries do: a replaced agency whose successor was not asked for, a locked one, an unknown one."""
+    asked = ["000.00.00.H47", "000.00.12.H60", "000.00.99.H60", "000.00.00.H60"]
+    lookup = directory.lookup(asked)
+    for organ_id in asked:
+        for on in (BEFORE_MERGER, AFTER_MERGER):
+            assert directory.is_deliverable(organ_id, on, lookup) == directory.is_deliverable(organ_id, on)
+            assert directory.current_id(organ_id, on, lookup) == directory.current_id(organ_id, on)
+    assert lookup("000.00.99.H60") is None
+    assert directory.current_id("000.00.00.H47", AFTER_MERGER, lookup) == "000.00.00.H17"
