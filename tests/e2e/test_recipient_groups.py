@@ -15,6 +15,7 @@ from contextlib import closing
 import pytest
 from playwright.sync_api import expect
 
+from tests import screenshots
 from tests.deployment import demo_password
 from tests.e2e.helpers import browser_signed_in, csrf_of, signed_in, vietnamese_pdf, wait_for
 from tests.gateway.test_api import base_url, session_for, token_for
@@ -139,7 +140,8 @@ def test_the_admin_makes_a_group_and_the_clerk_sends_to_it_in_the_browser(deploy
         admin.get_by_role("button", name="Thêm vào nhóm").click()
         expect(admin.get_by_role("status").first).to_have_text("Đã thêm nơi nhận vào nhóm.")
     expect(admin.get_by_role("heading", name="Nơi nhận trong nhóm (3)")).to_be_visible()
-    admin.screenshot(path=str(artifacts_dir / "nhom-noi-nhan.png"), full_page=True)
+    shots = [artifacts_dir / "nhom-noi-nhan-01-quan-tri.png"]
+    admin.screenshot(path=str(shots[-1]), full_page=True)
 
     subject = f"Về việc phối hợp theo nhóm nơi nhận {secrets.token_hex(4)}"
     pdf_path = tmp_path / "Công văn phối hợp.pdf"
@@ -160,7 +162,8 @@ def test_the_admin_makes_a_group_and_the_clerk_sends_to_it_in_the_browser(deploy
     group_box.check()
     for organ_id in (SNV, H17, G22, STC):  # the group's members are chips of the picker now, beside the one chosen
         expect(clerk.get_by_role("button", name=f"Bỏ chọn {NAMES[organ_id]} ({organ_id})")).to_be_visible()
-    clerk.screenshot(path=str(artifacts_dir / "gui-theo-nhom.png"), full_page=True)
+    shots.append(artifacts_dir / "nhom-noi-nhan-02-gui-theo-nhom.png")
+    clerk.screenshot(path=str(shots[-1]), full_page=True)
     clerk.get_by_label("Tệp văn bản").set_input_files(str(pdf_path))
     clerk.get_by_label("Vẫn gửi nếu chữ ký số không hợp lệ").check()
     clerk.get_by_role("button", name="Gửi văn bản").click()
@@ -169,4 +172,6 @@ def test_the_admin_makes_a_group_and_the_clerk_sends_to_it_in_the_browser(deploy
     expect(rows).to_have_count(5)  # the header and the four recipients
     for organ_id in (STC, SNV, H17, G22):
         expect(rows.filter(has_text=NAMES[organ_id])).to_have_count(1)
-    clerk.screenshot(path=str(artifacts_dir / "gui-theo-nhom-da-gui.png"), full_page=True)
+    shots.append(artifacts_dir / "nhom-noi-nhan-03-da-gui.png")
+    clerk.screenshot(path=str(shots[-1]), full_page=True)
+    screenshots.publish(shots)  # docs/screenshots only with `./congvan screenshots`
