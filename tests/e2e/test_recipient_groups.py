@@ -175,3 +175,42 @@ def test_the_admin_makes_a_group_and_the_clerk_sends_to_it_in_the_browser(deploy
     shots.append(artifacts_dir / "nhom-noi-nhan-03-da-gui.png")
     clerk.screenshot(path=str(shots[-1]), full_page=True)
     screenshots.publish(shots)  # docs/screenshots only with `./congvan screenshots`
+
+
+def test_the_clerk_issues_a_signed_draft_to_a_group_over_rest(deployment):
+    """POST /api/v1/outgoing/{id}/issue with `recipient_groups`: the members and the agency chosen by hand, once
+    each; Sở Nội vụ's clerk finds the issued document waiting."""
+    specialist, head, leader = (token_for(deployment, u) for u in ("trangdt.thtq", "tuanpm.thtq", "annv.vptq"))
+    admin, clerk = token_for(deployment, ADMIN), token_for(deployment, CLERK)
+    group = admin.post("/api/v1/recipient-groups", json={"name": f"Sở của tỉnh {secrets.token_hex(3)}",
+                                                         "members": [SNV, STC]})
+    assert group.status_code == 201, group.text
+    title = f"V/v ban hành theo nhóm nơi nhận ({secrets.token_hex(3)})"
+    draft = specialist.post("/api/v1/drafts", data={"title": title},
+                            files={"file": ("du-thao.pdf", vietnamese_pdf("ỦY BAN NHÂN DÂN", title),
+                                            "application/pdf")})
+    assert draft.status_code == 201, draft.text
+    draft_id = draft.json()["draft_id"]
+    for client, path, body in ((specialist, "submit", {"note": "Kính trình"}), (head, "approve", {"comment": "Đạt"}),
+                               (leader, "approve", {"comment": "Đồng ý ban hành"})):
+        done = client.post(f"/api/v1/drafts/{draft_id}/{path}", json=body)
+        assert done.status_code == 200, done.text
+    assert done.json()["status"] == "signed"
+    outgoing = wait_for(lambda: [d for d in clerk.get("/api/v1/outgoing/waiting-issue", params={"size": 100})
+                                 .json()["items"] if d["subject"] == title], 120, "the draft waiting for issue")[0]
+    issued = clerk.post(f"/api/v1/outgoing/{outgoing['id']}/issue",
+                        json={"recipients": [STC], "recipient_groups": [group.json()["id"]]})
+    assert issued.status_code == 200, issued.text
+    assert [r["organ_id"] for r in issued.json()["recipients"]] == [STC, SNV]
+    assert issued.json()["skipped_recipients"] == [] and issued.json()["state"] == "issued"
+    with closing(token_for(deployment, RECEIVERS[SNV])) as receiver:
+        wait_for(lambda: [d for d in receiver.get("/api/v1/incoming/waiting-reception", params={"size": 100})
+                          .json()["items"] if d["subject"] == title], 120, "the issued document at Sở Nội vụ")
+    # another agency's group is not found, and nothing is issued with it
+    with closing(token_for(deployment, "ngocvt.vpdn")) as other:
+        theirs = other.post("/api/v1/recipient-groups", json={"name": f"Đà Nẵng {secrets.token_hex(3)}",
+                                                             "members": [SNV]}).json()
+    refused = clerk.post(f"/api/v1/outgoing/{outgoing['id']}/issue", json={"recipient_groups": [theirs["id"]]})
+    assert refused.status_code == 404, refused.text
+    for c in (specialist, head, leader, admin, clerk):
+        c.close()
