@@ -18,6 +18,8 @@ from fastapi import APIRouter, Depends, FastAPI, File, Form, Path, Request, Secu
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
+from gateway import recipient_groups as rg
+from gateway.api_recipient_groups import SkippedRecipient
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.documents import APPENDIX_ROLES, chosen_recipients, document_response, file_sizes, file_verdict
 from gateway.idempotency import KEY, once
@@ -32,8 +34,12 @@ FORM_LABELS = {"SY": "Sao y", "SL": "Sao lục", "TrS": "Trích sao"}
 
 
 class SendCopyRequest(BaseModel):
-    recipients: list[str] = Field(..., min_length=1, max_length=200, description="Organ ids (mã định danh) from the "
-                                  "agency directory; the copy goes to each over the interconnect")
+    recipients: list[str] = Field([], max_length=200, description="Organ ids (mã định danh) from the agency "
+                                  "directory; the copy goes to each over the interconnect")
+    recipient_groups: list[str] = Field([], max_length=50, description="Recipient groups of the agency (GET "
+                                        "/api/v1/recipient-groups): their members are added, each agency once; a "
+                                        "member that can no longer receive is skipped and named in "
+                                        "`skipped_recipients`; another agency's group is 404")
 
 
 def copy_registers(g: Gateway, v: Viewer) -> list[dict[str, Any]]:
@@ -63,10 +69,15 @@ def make_copy(g: Gateway, v: Viewer, doc_id: str, form: str, register_id: str | 
                            pin=pin or None, request_key=request_key)
 
 
-def send_copy(g: Gateway, v: Viewer, copy_id: str, organ_ids: list[str]) -> dict[str, Any]:
-    """Recipients from the directory, then the registry sends the copy to those it was not sent to yet."""
+def send_copy(g: Gateway, v: Viewer, copy_id: str, organ_ids: list[str],
+              group_ids: list[str] | None = None) -> dict[str, Any]:
+    """Recipients chosen one by one and the members of the chosen groups (as an outgoing document's send), checked
+    in the directory; the registry sends the copy to those it was not sent to yet. `skipped_recipients`: group
+    members that can no longer receive."""
     v.actor.require("clerk")
-    return g.backends.call(v.actor, "registry", "send_copy", copy_id, chosen_recipients(g, organ_ids))
+    expansion = rg.expand(g, v, organ_ids, group_ids)
+    sent = g.backends.call(v.actor, "registry", "send_copy", copy_id, chosen_recipients(g, expansion.organ_ids))
+    return {**sent, "skipped_recipients": expansion.skipped}
 
 
 def with_files(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]:
@@ -108,15 +119,15 @@ def install(app: FastAPI) -> None:
         return RedirectResponse(f"/van-ban/{made['id']}?thong-bao=da-sao", status_code=303)
 
     @app.post("/van-ban/{doc_id}/gui-ban-sao", include_in_schema=False)
-    def send(request: Request, doc_id: str, recipients: list[str] = Form([]), v: Viewer = Depends(csrf_checked),
-             g: Gateway = Depends(gw)):
+    def send(request: Request, doc_id: str, recipients: list[str] = Form([]),
+             recipient_groups: list[str] = Form([]), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         try:
-            sent = send_copy(g, v, doc_id, recipients)
+            sent = send_copy(g, v, doc_id, recipients, recipient_groups)
         except CongVanError as exc:
             return document_response(request, g, v, doc_id, exc.http_status, copy_send_error=exc.message_vi,
-                                     copy_chosen=recipients)
+                                     copy_chosen=recipients, copy_chosen_groups=recipient_groups)
         notice = "ban-sao-da-gui-truoc-do" if sent.get("duplicate") else "da-gui-ban-sao"
-        return RedirectResponse(f"/van-ban/{doc_id}?thong-bao={notice}", status_code=303)
+        return RedirectResponse(f"/van-ban/{doc_id}?thong-bao={notice}{rg.skipped_query(sent)}", status_code=303)
 
     @app.get("/van-ban-sao", response_class=HTMLResponse, include_in_schema=False)
     def copies_register(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
@@ -172,6 +183,8 @@ def _api() -> APIRouter:
         sent_to: list[str] = Field(description="Recipients this request sent the copy to; those it had been sent to "
                                    "already are not sent to again")
         duplicate: bool = Field(description="True when every recipient had the copy already: nothing was sent")
+        skipped_recipients: list[SkippedRecipient] = Field([], description="Members of the chosen recipient groups "
+                                                           "that can no longer receive: not sent to")
 
     @api.post("/copies/{doc_id}/send", response_model=SentCopy, responses=rest.NOT_FOUND,
               summary="Gửi bản sao điện tử qua trục liên thông (một lần cho mỗi nơi nhận)")
@@ -181,10 +194,11 @@ def _api() -> APIRouter:
         (`sent_to` names those this request sent to). With an Idempotency-Key the same request again answers the
         first answer."""
         def run() -> dict[str, Any]:
-            sent = send_copy(g, v, doc_id, body.recipients)
+            sent = send_copy(g, v, doc_id, body.recipients, body.recipient_groups)
             doc = rest._document(g, v, doc_id, "copies")
             return {"id": doc["id"], "document_id": doc.get("document_id"), "recipients": doc.get("recipients") or [],
-                    "sent_to": sent.get("sent_to") or [], "duplicate": bool(sent.get("duplicate"))}
+                    "sent_to": sent.get("sent_to") or [], "duplicate": bool(sent.get("duplicate")),
+                    "skipped_recipients": sent["skipped_recipients"]}
 
         return once(g, v, key, response, f"copy-send:{doc_id}", body, run)
 

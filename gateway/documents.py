@@ -452,6 +452,7 @@ def document_response(request: Request, g: Gateway, v: Viewer, doc_id: str, stat
     return render(request, "document.html", v, status_code=status_code, doc=doc, meta=_meta(doc),
                   registers=registers, reject_reasons=REJECT_REASONS, submit_to=_submit_choices(g, v, doc),
                   dossiers=dossiers_of(g, v, doc_id), copy_recipients=copy_recipients,
+                  copy_groups=rg.picker_groups(g, v, copy_recipients) if copy_recipients else [],
                   **change_context(doc, request), **replace_context(g, v, doc), **extra)
 
 

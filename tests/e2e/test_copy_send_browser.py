@@ -2,7 +2,8 @@
 clerk of UBND tỉnh Tuyên Quang opens a sao y of an issued document with an appendix, chooses Sở Nội vụ in the send
 screen's recipient picker and sends it; the copy's page follows the recipient's status as an outgoing document's
 does. Sở Nội vụ's clerk sees it waiting as a copy ("Bản sao (sao y)") with both files and registers it; the 03
-comes back. Sending it again to the same recipient sends nothing."""
+comes back. Sending it again to the same recipient sends nothing; ticking a recipient group sends it to the member
+not sent to yet."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from tests.gateway.test_api import csrf_token_of
 from tests.gateway.test_copies_api import open_copies_register, send_with_appendices
 
 pytestmark = pytest.mark.browser
-H60, STC = "000.00.00.H60", "000.00.02.H60"
+H60, STC, SNV = "000.00.00.H60", "000.00.02.H60", "000.00.09.H60"
 CLERK, ADMIN, SNV_CLERK = "hoalt.vptq", "manhhd.vptq", "lanvt.snv"
 SNV_NAME = "Sở Nội vụ tỉnh Tuyên Quang"
 
@@ -88,10 +89,20 @@ def test_the_clerk_sends_a_copy_and_the_recipient_registers_it(deployment, brows
         pick(page.locator("#gui-ban-sao"), "Nơi nhận", SNV_NAME)
         page.locator("#gui-ban-sao").get_by_role("button", name="Gửi bản sao").click()
         expect(page.get_by_role("status")).to_contain_text("đã được gửi đến các nơi nhận này từ trước")
+        # a recipient group of the agency, ticked on the same picker: only its member not sent to yet gets it
+        group = f"Các sở nhận bản sao {uuid.uuid4().hex[:4]}"
+        made_group = admin.post("/api/v1/recipient-groups", json={"name": group, "members": [SNV, STC]},
+                                headers={"x-csrf-token": csrf_token_of(admin)})
+        assert made_group.status_code == 201, made_group.text
+        page.goto(f"{base}/van-ban/{copy['id']}")
+        page.locator("#gui-ban-sao").get_by_label(group).check()
+        page.locator("#gui-ban-sao").get_by_role("button", name="Gửi bản sao").click()
+        expect(page.get_by_role("status")).to_contain_text("Đã gửi bản sao qua trục liên thông")
+        expect(page.locator("tr", has_text="Sở Tài chính tỉnh Tuyên Quang")).to_contain_text("Điện tử")
         refused = clerk.post(f"/van-ban/{copy['id']}/gui-ban-sao", data={"csrf_token": csrf_token_of(clerk)})
         assert refused.status_code == 422 and "Thiếu trường bắt buộc “Nơi nhận”" in refused.text
         history = [h["action"] for h in clerk.get(f"/api/v1/copies/{copy['id']}").json()["history"]]
-        assert history.count("copy_sent") == 1
+        assert history.count("copy_sent") == 2
         screenshots.publish([shot, receiver_shot])
     finally:
         clerk.close()

@@ -14,7 +14,7 @@ from tests.deployment import demo_password
 from tests.e2e.helpers import csrf_of, legally_signed_pdf, signed_in, vietnamese_pdf, wait_for
 from tests.gateway.test_api import base_url, csrf_token_of
 
-G22, H60 = "000.00.00.G22", "000.00.00.H60"
+G22, H60, H17 = "000.00.00.G22", "000.00.00.H60", "000.00.00.H17"
 CLERK, ADMIN, LEADER = "thunt.vpcp", "taidv.vpcp", "longtd.vpcp"
 OTHER_CLERK = "hoalt.vptq"   # UBND tỉnh Tuyên Quang's
 
@@ -130,7 +130,8 @@ def test_a_paper_arrival_is_copied_from_its_scan_over_rest(deployment):
 def test_a_copy_is_sent_over_the_interconnect_once_per_recipient(deployment):
     """POST /api/v1/copies/{id}/send: Văn phòng Chính phủ sends a sao y with two appendices to UBND tỉnh Tuyên Quang
     through the real edges and hubs; Tuyên Quang's clerk sees a copy with every file in order, the 01 comes back to
-    the copy's line; sent again, nothing leaves; the wrong role and another agency are refused."""
+    the copy's line; sent again, nothing leaves; sent to a recipient group, only the member not sent to yet gets it;
+    the wrong role and another agency are refused."""
     clerk, admin, leader, other = clients(deployment, CLERK, ADMIN, LEADER, OTHER_CLERK)
     try:
         open_copies_register(admin)
@@ -180,6 +181,21 @@ def test_a_copy_is_sent_over_the_interconnect_once_per_recipient(deployment):
         assert again.status_code == 200 and again.json()["duplicate"] and again.json()["sent_to"] == []
         history = [h["action"] for h in clerk.get(f"/api/v1/copies/{copy['id']}").json()["history"]]
         assert history.count("copy_sent") == 1
+
+        # to a recipient group (as an outgoing document is sent): its members are added, each once; the one sent
+        # to already is left out, the other gets the copy
+        group = admin.post("/api/v1/recipient-groups", json={"name": f"Bản sao {uuid.uuid4().hex[:6]}",
+                                                              "members": [H60, H17]},
+                           headers={"x-csrf-token": csrf_token_of(admin)})
+        assert group.status_code == 201, group.text
+        to_group = clerk.post(url, json={"recipient_groups": [group.json()["id"]]},
+                              headers={"x-csrf-token": csrf_token_of(clerk), "Idempotency-Key": uuid.uuid4().hex})
+        assert to_group.status_code == 200, to_group.text
+        assert to_group.json()["sent_to"] == [H17] and to_group.json()["skipped_recipients"] == []
+        assert sorted(r["organ_id"] for r in to_group.json()["recipients"]) == sorted([H60, H17])
+        nobody = clerk.post(url, json={"recipients": [], "recipient_groups": []},
+                            headers={"x-csrf-token": csrf_token_of(clerk)})
+        assert nobody.status_code == 422 and "Nơi nhận" in nobody.json()["detail"], nobody.text
 
         unknown = clerk.post(url, json={"recipients": ["000.00.99.Z99"]},
                              headers={"x-csrf-token": csrf_token_of(clerk)})
