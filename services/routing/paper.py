@@ -19,8 +19,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from services.common import agency_rules
-from services.common.actor import Actor
+from services.common.actor import Actor, Role
 from services.common.errors import Conflict, Forbidden
+from services.routing import domain
 from services.routing.base import _iso
 from services.routing.drafting import signer_entry
 from services.routing.models import Draft, Staff
@@ -122,6 +123,16 @@ class PaperSigning:
                                     "forwarded_at": paper["forwarded_at"],
                                     **({"scan_check": {k: check[k] for k in ("score", "matches", "confirmed")}}
                                        if check is not None else {})})
+            if not domain.is_urgent(draft.priority):  # an urgent one is announced by _hand_to_issue already
+                # Unlike a digitally signed draft, this one has a paper original that the clerks must fetch, to write
+                # its number and date on it and keep it ("Văn bản điện tử loại 2: Vẫn tồn tại văn bản giấy gốc nên
+                # ... một bản giấy gốc lưu tại văn thư cơ quan", Đà Nẵng QĐ 8849 Điều 9.3): they are told when the
+                # scan arrives, not when they next open "Chờ ban hành".
+                notify(session, self._people_with(session, Role.CLERK.value), "paper_forwarded",
+                       f"Văn bản lãnh đạo ký trên giấy chờ cấp số, ban hành: {draft.title}",
+                       f"{paper['forwarded_by_name']} đã chuyển phát hành bản scan. Nhận bản giấy gốc để ghi số, "
+                       "ngày ban hành.", ref_kind="waiting_issue", ref_id=draft.id,
+                       dedupe_key=f"paper-forwarded:{draft.id}")
             return self._draft_view(session, draft)
 
     @staticmethod

@@ -116,6 +116,12 @@ def test_leader_signs_on_paper_drafter_forwards_the_scan_clerk_issues(deployment
         doc_id = wait_for(lambda: waiting_issue_id(http[CLERK], title), 120, "the scan in 'chờ ban hành'")
         clerk = browser_signed_in(browser, base, CLERK, demo_password(deployment, CLERK))
         pages.append(clerk)
+        # the clerk is told the scan arrived (the paper original is theirs to fetch), and the notice leads to it
+        clerk.goto(f"{base}/nhac-viec")
+        told = clerk.get_by_role("link", name=f"Văn bản lãnh đạo ký trên giấy chờ cấp số, ban hành: {title}")
+        told.click()
+        expect(clerk).to_have_url(re.compile(r"/van-ban-di/cho-ban-hanh"))
+        expect(clerk.locator("main")).to_contain_text(title)
         clerk.goto(f"{base}/van-ban-di/{doc_id}/ban-hanh")
         expect(clerk.locator("#ky-tren-giay")).to_contain_text("Lãnh đạo ký trên giấy (Nguyễn Văn An")
         expect(clerk.locator("#kiem-tra-ban-scan")).to_contain_text(re.compile(

@@ -119,6 +119,11 @@ def test_retries_are_keyed_by_the_draft_and_its_step_not_by_the_file(routing, da
     assert len(outbox_rows(database, "draft_signed")) == 1
     kinds = [c["kind"] for c in routing.get_draft(people.spec_kt, draft_id)["comments"]]
     assert kinds.count("paper_sign") == 1 and kinds.count("paper_forward") == 1
+    # the clerks are told once that a scan waits, with its paper original to fetch (not only when urgent)
+    told = [n for n in routing.list_notifications(people.clerk) if n["kind"] == "paper_forwarded"]
+    assert len(told) == 1 and told[0]["title"].endswith("Kế hoạch chuyển đổi số năm 2026")
+    assert (told[0]["ref_kind"], str(told[0]["ref_id"])) == ("waiting_issue", str(draft_id))
+    assert not [n for n in routing.list_notifications(people.spec_kt) if n["kind"] == "paper_forwarded"]
 
 
 def test_a_leavers_draft_signed_on_paper_is_forwarded_by_the_successor(routing, database, people, blobs,
