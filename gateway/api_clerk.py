@@ -21,7 +21,7 @@ from gateway.api import (
     _problem,
     bearer,
 )
-from gateway.api_recipient_groups import SkippedRecipient
+from gateway.api_recipient_groups import GROUPS_TO_SEND, SkippedRecipient
 from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
 from services.common.errors import ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES
@@ -57,10 +57,7 @@ class IssueRequest(BaseModel):
                                   "directory, sent over the interconnect")
     paper_recipients: list[str] = Field([], max_length=50, description="Recipients of a paper copy only, by name "
                                         "(listed in the register and on the printed list, never sent)")
-    recipient_groups: list[str] = Field([], max_length=100, description="Recipient groups (GET /recipient-groups): "
-                                        "their members are added to `recipients`, each agency once, never the agency "
-                                        "itself; a member that can no longer receive is skipped and named in "
-                                        "`skipped_recipients`; another agency's group is 404")
+    recipient_groups: list[str] = Field([], max_length=100, description=GROUPS_TO_SEND)
     internal_units: list[str] = Field([], description="Units of the agency (their codes) that receive it internally")
     issued_amount: int | None = Field(None, ge=1, le=999, description="Số lượng bản phát hành (column 7 of the "
                                       "outgoing register)")

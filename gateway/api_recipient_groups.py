@@ -50,6 +50,12 @@ class RecipientGroupIn(BaseModel):
                                    "tự; một cơ quan thêm mới phải còn nhận văn bản; chính cơ quan mình bị từ chối")
 
 
+# The JSON bodies that send (an outgoing document's issue, a copy's send) take groups beside `recipients`.
+GROUPS_TO_SEND = ("Recipient groups (GET /api/v1/recipient-groups): their members are added to `recipients`, each "
+                  "agency once, never the agency itself; a member that can no longer receive is skipped and named "
+                  "in `skipped_recipients`; another agency's group is 404")
+
+
 class SkippedRecipient(BaseModel):
     organ_id: str
     name: str

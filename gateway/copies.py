@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from gateway import recipient_groups as rg
-from gateway.api_recipient_groups import SkippedRecipient
+from gateway.api_recipient_groups import GROUPS_TO_SEND, SkippedRecipient
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.documents import APPENDIX_ROLES, chosen_recipients, document_response, file_sizes, file_verdict
 from gateway.idempotency import KEY, once
@@ -36,10 +36,7 @@ FORM_LABELS = {"SY": "Sao y", "SL": "Sao lục", "TrS": "Trích sao"}
 class SendCopyRequest(BaseModel):
     recipients: list[str] = Field([], max_length=200, description="Organ ids (mã định danh) from the agency "
                                   "directory; the copy goes to each over the interconnect")
-    recipient_groups: list[str] = Field([], max_length=50, description="Recipient groups of the agency (GET "
-                                        "/api/v1/recipient-groups): their members are added, each agency once; a "
-                                        "member that can no longer receive is skipped and named in "
-                                        "`skipped_recipients`; another agency's group is 404")
+    recipient_groups: list[str] = Field([], max_length=100, description=GROUPS_TO_SEND)
 
 
 def copy_registers(g: Gateway, v: Viewer) -> list[dict[str, Any]]:
