@@ -154,8 +154,9 @@ def test_the_admin_makes_a_group_and_the_clerk_sends_to_it_in_the_browser(deploy
     box = clerk.get_by_role("combobox", name=re.compile("^Nơi nhận"))
     box.fill("tai chinh tuyen quang")
     shown = clerk.get_by_role("option").filter(visible=True).all_inner_texts()
-    assert shown == [f"{NAMES[STC]} ({STC})"], shown
-    box.press("Enter")
+    # other tests of this deployment may onboard an agency of the same name, under another identifier
+    assert f"{NAMES[STC]} ({STC})" in shown and all(NAMES[STC] in text for text in shown), shown
+    clerk.get_by_role("option", name=f"{NAMES[STC]} ({STC})", exact=True).click()
     box.press("Escape")
     group_box = clerk.get_by_role("checkbox", name=re.compile(re.escape(name)))
     expect(group_box).to_have_accessible_name(f"{name} (3 nơi nhận)")
