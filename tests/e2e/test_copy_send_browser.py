@@ -16,7 +16,7 @@ from tests import screenshots
 from tests.deployment import demo_password
 from tests.e2e.helpers import browser_signed_in, pick, signed_in
 from tests.gateway.test_api import csrf_token_of
-from tests.gateway.test_copies_api import open_copies_register, send_with_appendices
+from tests.gateway.test_copies_api import copy_of, open_copies_register, send_with_appendices
 
 pytestmark = pytest.mark.browser
 H60, STC, SNV = "000.00.00.H60", "000.00.02.H60", "000.00.09.H60"
@@ -43,8 +43,7 @@ def test_the_clerk_sends_a_copy_and_the_recipient_registers_it(deployment, brows
         subject = f"Về việc gửi bản sao liên thông (mã {uuid.uuid4().hex[:6]})"
         # the original goes to Sở Tài chính; its copy to Sở Nội vụ
         sent = send_with_appendices(deployment, clerk, H60, "ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", subject, 1, STC)
-        made = clerk.post(f"/api/v1/documents/{sent['id']}/copies", data={"form": "SY"},
-                          headers={"x-csrf-token": csrf_token_of(clerk), "Idempotency-Key": uuid.uuid4().hex})
+        made = copy_of(clerk, sent["id"])
         assert made.status_code == 201, made.text
         copy = made.json()
         number = f"{copy['code_number']}/{copy['code_notation']}"
