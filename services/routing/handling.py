@@ -495,11 +495,14 @@ class IncomingHandling:
         with self._unit_of_work(actor) as session:
             return self._handling_view(session, self._handling(session, incoming_id), history=True)
 
-    def list_incoming(self, actor: Actor, box: str = "mine") -> list[dict[str, Any]]:
+    def list_incoming(self, actor: Actor, box: str = "mine",
+                      limit: int | None = None) -> list[dict[str, Any]] | dict[str, Any]:
         """Lists, urgent first then the nearest deadline [000 Đ5.3].
 
         box: mine (assigned to me or my unit, not done) | to_submit (clerk) | to_direct (submitted to me) |
         done (mine, finished) | all (leaders and clerks).
+        limit: only the first `limit` are answered, as `{items, total}` (a home page's panel): a clerk's backlog of
+        hundreds is counted, not viewed.
         """
         with self._unit_of_work(actor) as session:
             query = select(Handling)
@@ -525,7 +528,9 @@ class IncomingHandling:
                 raise ValidationFailed("Danh sách không hợp lệ.", box=box)
             rows = list(session.scalars(query))
             rows.sort(key=lambda h: domain.list_order(h.priority, h.deadline, h.registered_at))
-            return self._handling_views(session, rows)
+            if limit is None:
+                return self._handling_views(session, rows)
+            return {"items": self._handling_views(session, rows[:max(0, int(limit))]), "total": len(rows)}
 
     def _takes_part(self, session: Session, actor: Actor, handling: Handling) -> bool:
         """Submitted to, directed by, or assigned (as a person or as the head of the unit): the actor, or the

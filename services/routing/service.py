@@ -219,8 +219,8 @@ class RoutingService(ReportQueries):
         return self._call("get_incoming", incoming_id)
 
     @rpc
-    def list_incoming(self, box: str = "mine") -> list[dict[str, Any]]:
-        return self._call("list_incoming", box)
+    def list_incoming(self, box: str = "mine", limit: int | None = None) -> list[dict[str, Any]] | dict[str, Any]:
+        return self._call("list_incoming", box, limit)
 
     @rpc
     def link(self, from_kind: str, from_id: str, to_kind: str, to_id: str) -> dict[str, Any]:

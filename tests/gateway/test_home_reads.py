@@ -7,15 +7,17 @@ from __future__ import annotations
 import time
 
 import pytest
+from fastapi.testclient import TestClient
 
 import gateway.web
-from gateway.app import Gateway, Viewer
+from gateway.app import Gateway, Viewer, create_app
 from gateway.platform import AgencyForm
 from gateway.web import home_panels
 from services.common.settings import CommonSettings
 from services.storage.blobs import blob_store
 from tests.agency import INSTALLATION_SERVICES, embedded_installation, running_agency_process
 from tests.e2e.helpers import vietnamese_pdf
+from tests.gateway.conftest import login
 
 AGENCY = "000.00.00.H60"
 STAFF = {"anld.vp": (["leader"], None), "hangpt.th": (["department_head"], "th"),
@@ -41,6 +43,15 @@ def viewer(g: Gateway, username: str) -> Viewer:
     return Viewer(g.accounts.by_username(username), None)
 
 
+def register_paper(g: Gateway, tmp_path, number: str, subject: str) -> None:
+    clerk = viewer(g, "hoalt.vp").actor
+    pdf = blob_store(CommonSettings(data_dir=tmp_path), AGENCY).put_bytes(
+        vietnamese_pdf("ỦY BAN NHÂN DÂN HUYỆN YÊN SƠN", subject)).sha256
+    g.backends.call(clerk, "registry", "register_paper_incoming", {
+        "code_number": number, "code_notation": "UBND-VX", "subject": subject,
+        "organ_name": "UBND huyện Yên Sơn", "issued_date": "2026-12-01"}, [pdf])
+
+
 def with_work(g: Gateway, tmp_path) -> None:
     """A task for the specialist, a notice for everyone, a paper document registered by the clerk (waiting to be
     submitted once routing has the event)."""
@@ -50,11 +61,7 @@ def with_work(g: Gateway, tmp_path) -> None:
     specialist = g.accounts.by_username("phuchv.th").id
     g.backends.call(leader, "routing", "create_task", "Chuẩn bị báo cáo quý IV", specialist)
     g.backends.call(leader, "routing", "publish_notice", "Lịch họp giao ban tuần", "Sáng thứ Hai")
-    pdf = blob_store(CommonSettings(data_dir=tmp_path), AGENCY).put_bytes(
-        vietnamese_pdf("ỦY BAN NHÂN DÂN HUYỆN YÊN SƠN", "Về việc báo cáo")).sha256
-    g.backends.call(clerk, "registry", "register_paper_incoming", {
-        "code_number": "15", "code_notation": "UBND-VX", "subject": "Về việc báo cáo tình hình buổi sáng",
-        "organ_name": "UBND huyện Yên Sơn", "issued_date": "2026-12-01"}, [pdf])
+    register_paper(g, tmp_path, "15", "Về việc báo cáo tình hình buổi sáng")
     deadline = time.monotonic() + 60  # a bound, not a timing assertion: routing takes the registry's event
     while not g.backends.call(clerk, "routing", "list_incoming", box="to_submit"):
         assert time.monotonic() < deadline, "routing never listed the registered document"
@@ -117,3 +124,38 @@ def test_a_service_that_does_not_answer_shows_its_error_on_each_of_its_panels(in
                for p in routing_panels)
     assert asked.count("routing.read_many") == 1 and len([a for a in asked if a.startswith("routing")]) == 1
     assert any(p.title == "Văn bản đi chờ ban hành" and p.error is None for p in panels)
+
+
+def test_a_panel_shows_its_first_rows_and_counts_the_whole_list(installation, monkeypatch):
+    """A clerk's backlog: the panel holds HOME_ROWS rows (viewed by routing, not cut after), its badge and the
+    app's badge count every document waiting, and the page says how many are shown."""
+    g, tmp_path = installation
+    with_work(g, tmp_path)
+    register_paper(g, tmp_path, "16", "Về việc kiểm tra công tác văn thư")
+    clerk = viewer(g, "hoalt.vp")
+    deadline = time.monotonic() + 60  # a bound, not a timing assertion: routing takes the registry's event
+    while len(g.backends.call(clerk.actor, "routing", "list_incoming", box="to_submit")) < 2:
+        assert time.monotonic() < deadline, "routing never listed the second document"
+        time.sleep(0.2)
+    monkeypatch.setattr(gateway.web, "HOME_ROWS", 1)
+    asked: list = []
+    real = g.backends.call
+
+    def spied(actor, service, method, *args, **kwargs):
+        asked.append((service, method, args))
+        return real(actor, service, method, *args, **kwargs)
+
+    monkeypatch.setattr(g.backends, "call", spied)
+    [waiting] = [p for p in home_panels(g, clerk) if p.title == "Văn bản đến chờ trình"]
+    assert len(waiting.rows) == 1 and waiting.count == 2
+    [routing_reads] = [args[0] for service, method, args in asked if (service, method) == ("routing", "read_many")]
+    assert {"method": "list_incoming", "kwargs": {"box": "to_submit", "limit": 1}} in routing_reads
+
+    app = create_app(g.settings)
+    client = TestClient(app, base_url="http://127.0.0.1")
+    assert login(client, "hoalt.vp").status_code == 303
+    page = client.get("/").text
+    section = page[page.index("Văn bản đến chờ trình"):]
+    section = section[:section.index("</section>")]
+    assert '<span class="badge">2</span>' in section and "Hiện 1 trong số 2 mục." in section
+    assert section.count('href="/xu-ly/') == 1

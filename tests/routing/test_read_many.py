@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from services.common.actor import system_actor
 from services.common.errors import ValidationFailed
 from services.common.reads import MAX_READS
+from tests.routing.conftest import AGENCY, registered_event
 
 
 @pytest.fixture
@@ -73,3 +75,17 @@ def test_anything_else_refuses_the_whole_call_before_any_read(with_work, people,
                             else reads)
     assert refused.value.message_vi.startswith("Yêu cầu đọc gộp"), why
     assert with_work.get_config(people.admin) == before, why
+
+
+def test_a_limited_list_views_its_first_rows_in_list_order_and_counts_them_all(routing, people):
+    """The home page's panels (gateway/web.py HOME_ROWS): the most pressing rows, and the count of the whole box."""
+    system = system_actor(AGENCY, "test")
+    for incoming_id, priority in [("IN-1", 0), ("IN-2", 3), ("IN-3", 1), ("IN-4", 2)]:
+        routing.on_incoming_registered(system, registered_event(incoming_id, priority=priority))
+    whole = [h["incoming_id"] for h in routing.list_incoming(people.clerk, "to_submit")]
+    assert whole == ["IN-2", "IN-4", "IN-3", "IN-1"]  # hỏa tốc, thượng khẩn, khẩn, thường
+    first = routing.list_incoming(people.clerk, "to_submit", limit=2)
+    assert [h["incoming_id"] for h in first["items"]] == whole[:2] and first["total"] == 4
+    [answer] = routing.read_many(people.clerk, [{"method": "list_incoming",
+                                                 "kwargs": {"box": "to_submit", "limit": 3}}])
+    assert [h["incoming_id"] for h in answer["result"]["items"]] == whole[:3] and answer["result"]["total"] == 4
