@@ -30,6 +30,7 @@ from gateway.models import HostedAgency, User, WebSession
 from services.common.actor import Actor, Role
 from services.common.clock import now_utc, now_vn
 from services.common.errors import Conflict, CongVanError, NotFound, ValidationFailed
+from services.common.textfold import fold
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +176,7 @@ class Platform:
         self.backends.forget(form.organ_id)
         result = Onboarded(agency=agency_view(self.get(form.organ_id)), created=created)
         result.admin = self._admin(form, by)
+        result.warnings += self._same_name(form) if created else []
         result.warnings += self._services(form)
         result.warnings += self._write_directories(form.organ_id)
         if by is not None and created:
@@ -182,6 +184,18 @@ class Platform:
                                              installation=installation)
         log.info("agency %s onboarded (created=%s) on installation %s", form.organ_id, created, installation)
         return result
+
+    def _same_name(self, form: AgencyForm) -> list[str]:
+        """Agencies of one name (and parent) are told apart by their identifiers alone: in pickers, lists and the
+        directory a clerk would choose between two identical names. Allowed (an identifier typed wrong is the
+        likelier cause, but a merger can leave two for a while), and said."""
+        wanted = (fold(form.name), fold(form.parent_name))
+        with self.db.session() as s:
+            twins = [r for r in s.scalars(select(HostedAgency).where(HostedAgency.organ_id != form.organ_id))
+                     if (fold(r.name), fold(r.parent_name)) == wanted]
+        return [f"Lưu ý: cơ quan có mã định danh {r.organ_id} cũng mang tên “{r.name}”; hai cơ quan trùng tên chỉ "
+                "phân biệt được bằng mã định danh. Hãy kiểm tra lại mã định danh vừa nhập nếu đây là nhầm lẫn."
+                for r in sorted(twins, key=lambda r: r.organ_id)]
 
     def _hub_of(self, installation: str) -> str:
         for directory in self.directories():

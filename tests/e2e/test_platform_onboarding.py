@@ -246,6 +246,9 @@ def test_the_operator_adds_an_agency_and_announces_maintenance_in_the_browser(de
     page.get_by_label("Mã đơn vị của người quản trị").fill("stc")
     page.get_by_role("button", name="Thêm cơ quan").click()
     expect(page.locator("#da-them")).to_contain_text("Đã thêm cơ quan Sở Tài chính tỉnh Tuyên Quang")
+    # The demo hosts a Sở Tài chính tỉnh Tuyên Quang already: the operator is told which, by its identifier.
+    expect(page.get_by_role("alert").filter(has_text="trùng tên")).to_contain_text(
+        "cơ quan có mã định danh 000.00.02.H60 cũng mang tên “Sở Tài chính tỉnh Tuyên Quang”")
     expect(page.locator(".issued-username")).to_have_text("huongpt.stc")
     shots = []
 

@@ -224,3 +224,20 @@ def test_three_working_days_skip_weekends_and_holidays():
     assert to_vn(problem_due(datetime(2026, 12, 4, 3, 0, tzinfo=UTC))).date().isoformat() == "2026-12-09"
     # Filed on Friday 2026-11-20: Tuesday 24 is a holiday (Ngày Văn hóa Việt Nam), so Thursday 2026-11-26.
     assert to_vn(problem_due(datetime(2026, 11, 20, 3, 0, tzinfo=UTC))).date().isoformat() == "2026-11-26"
+
+
+def test_an_agency_named_like_a_hosted_one_is_added_with_a_warning_naming_the_other(platform_app, operator):
+    """Two agencies of one name (and parent) differ only by their identifiers in every picker: most likely an
+    identifier typed wrong. The operator is told, once, when the agency is made; another parent is another name."""
+    csrf = _csrf(operator)
+    body = {"organ_id": NEW, "name": "SỞ NỘI  VỤ", "installation": H60, "admin_full_name": "Trần Văn Bình",
+            "admin_unit": "snv"}
+    first = operator.post("/api/v1/agencies", json=body, headers={"X-CSRF-Token": csrf})
+    assert first.status_code == 201, first.text
+    [twin] = [w for w in first.json()["warnings"] if "trùng tên" in w]
+    assert SNV in twin and "“Sở Nội vụ”" in twin
+    again = operator.post("/api/v1/agencies", json=body, headers={"X-CSRF-Token": csrf})
+    assert not [w for w in again.json()["warnings"] if "trùng tên" in w]  # said when made, not at each retry
+    other = operator.post("/api/v1/agencies", headers={"X-CSRF-Token": csrf}, json={
+        **body, "organ_id": "000.00.13.H60", "name": "Sở Nội vụ", "parent_name": "UBND thành phố Tuyên Quang"})
+    assert other.status_code == 201 and not [w for w in other.json()["warnings"] if "trùng tên" in w]
