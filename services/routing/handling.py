@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import false, or_, select
+from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.common.actor import Actor, Role
@@ -526,11 +526,20 @@ class IncomingHandling:
                 actor.require(Role.LEADER, Role.CLERK, Role.ADMIN)
             else:
                 raise ValidationFailed("Danh sách không hợp lệ.", box=box)
-            rows = list(session.scalars(query))
+            if limit is not None:
+                return self._first_handlings(session, query, int(limit))
+            rows = list(session.scalars(query.order_by(Handling.id)))
             rows.sort(key=lambda h: domain.list_order(h.priority, h.deadline, h.registered_at))
-            if limit is None:
-                return self._handling_views(session, rows)
-            return {"items": self._handling_views(session, rows[:max(0, int(limit))]), "total": len(rows)}
+            return self._handling_views(session, rows)
+
+    def _first_handlings(self, session: Session, query: Select, limit: int) -> dict[str, Any]:
+        """list_order in SQL (a stable sort of rows read by id breaks ties as this does): only the rows shown are
+        read, and the box is counted."""
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = session.scalars(query.order_by(
+            func.coalesce(Handling.priority, 0).desc(), Handling.deadline.asc().nulls_last(),
+            Handling.registered_at.asc().nulls_last(), Handling.id).limit(max(0, limit))).all()
+        return {"items": self._handling_views(session, list(rows)), "total": total}
 
     def _takes_part(self, session: Session, actor: Actor, handling: Handling) -> bool:
         """Submitted to, directed by, or assigned (as a person or as the head of the unit): the actor, or the

@@ -80,12 +80,17 @@ def test_anything_else_refuses_the_whole_call_before_any_read(with_work, people,
 def test_a_limited_list_views_its_first_rows_in_list_order_and_counts_them_all(routing, people):
     """The home page's panels (gateway/web.py HOME_ROWS): the most pressing rows, and the count of the whole box."""
     system = system_actor(AGENCY, "test")
-    for incoming_id, priority in [("IN-1", 0), ("IN-2", 3), ("IN-3", 1), ("IN-4", 2)]:
-        routing.on_incoming_registered(system, registered_event(incoming_id, priority=priority))
+    for incoming_id, priority, due in [("IN-1", 0, None), ("IN-2", 3, None), ("IN-3", 1, None), ("IN-4", 2, None),
+                                       ("IN-5", 0, None), ("IN-6", 0, None)]:
+        routing.on_incoming_registered(system, registered_event(incoming_id, priority=priority, due_date=due))
     whole = [h["incoming_id"] for h in routing.list_incoming(people.clerk, "to_submit")]
-    assert whole == ["IN-2", "IN-4", "IN-3", "IN-1"]  # hỏa tốc, thượng khẩn, khẩn, thường
+    # hỏa tốc, thượng khẩn, khẩn, then thường as they came (no deadline before the directive)
+    assert whole == ["IN-2", "IN-4", "IN-3", "IN-1", "IN-5", "IN-6"]
     first = routing.list_incoming(people.clerk, "to_submit", limit=2)
-    assert [h["incoming_id"] for h in first["items"]] == whole[:2] and first["total"] == 4
+    assert [h["incoming_id"] for h in first["items"]] == whole[:2] and first["total"] == 6
+    every = routing.list_incoming(people.clerk, "to_submit", limit=10)
+    assert [h["incoming_id"] for h in every["items"]] == whole and every["items"] == routing.list_incoming(
+        people.clerk, "to_submit")
     [answer] = routing.read_many(people.clerk, [{"method": "list_incoming",
                                                  "kwargs": {"box": "to_submit", "limit": 3}}])
-    assert [h["incoming_id"] for h in answer["result"]["items"]] == whole[:3] and answer["result"]["total"] == 4
+    assert [h["incoming_id"] for h in answer["result"]["items"]] == whole[:3] and answer["result"]["total"] == 6
