@@ -125,7 +125,9 @@ class PasswordResets:
             log.info("password reset for %r from %s: nothing sent (not an account name)", name, address)
             return []
         with self.db.session() as s:
-            user = s.scalar(select(User).where(User.username == name))
+            # The account's row locked until the commit: requests at once (workers side by side on PostgreSQL)
+            # count and revoke one after the other, so the limit holds and only the newest link stays live.
+            user = s.scalar(select(User).where(User.username == name).with_for_update())
             if reason := self._not_for_reset(s, user):
                 log.info("password reset for %r from %s: nothing sent (%s)", name, address, reason)
                 return []

@@ -256,3 +256,40 @@ def test_the_access_log_never_shows_the_links_secret():
                                None)
     HideLinkSecret().filter(record)
     assert record.getMessage() == '127.0.0.1:5000 - "GET /dat-lai-mat-khau?ma=*** HTTP/1.1" 200'
+
+
+def test_requests_at_once_on_postgresql_keep_the_limit_and_one_live_link(pg_url, tmp_path):
+    """Gateway workers answer requests side by side: asked many times at once (a script hammering the form), the
+    account still gets at most 3 links in 15 minutes, and only the newest one works."""
+    import threading
+
+    from gateway.auth import Accounts
+    from gateway.models import open_database
+    from gateway.password_reset import REQUESTS_PER_WINDOW, PasswordResets
+    from services.common.mail import Mailer
+
+    db = open_database(GatewaySettings(data_dir=tmp_path, database_url=pg_url))
+    try:
+        db.create_all()
+        Accounts(db).create_user(username="hoalt.vp", full_name="Lê Thị Hoa", agency_id=AGENCY, roles=["clerk"],
+                                 password=PASSWORD, unit="VP", email="hoa.lt@tuyenquang.gov.vn",
+                                 must_change_password=False)
+        resets_ = PasswordResets(db, Mailer("127.0.0.1"), PUBLIC_URL)  # request() makes the mail, sends none
+        start = threading.Barrier(8)
+        made: list[int] = []
+
+        def ask_now() -> None:
+            start.wait()
+            made.append(len(resets_.request("hoalt.vp")))
+
+        threads = [threading.Thread(target=ask_now) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        with db.session() as s:
+            rows = list(s.scalars(select(PasswordReset)))
+        assert sum(made) == len(rows) <= REQUESTS_PER_WINDOW, made
+        assert len([r for r in rows if not r.revoked]) == 1, [(r.created_at, r.revoked) for r in rows]
+    finally:
+        db.dispose()
