@@ -37,6 +37,7 @@ from gateway.models import (
     DirectoryAccount,
     HostedAgency,
     LoginEvent,
+    PasswordReset,
     Unit,
     User,
     WebSession,
@@ -162,6 +163,8 @@ class Accounts:
                 # New roles take effect at once: sessions opened under the old ones end.
                 s.execute(update(WebSession).where(WebSession.user_id == user_id).values(revoked=True))
             user.full_name, user.unit, user.position = full_name.strip()[:100], unit, position.strip()[:100]
+            if email.strip()[:100] != (user.email or ""):
+                end_reset_links(s, user_id)  # a link mailed to the old address must not outlive it
             user.roles, user.email = list(roles), email.strip()[:100]
             return user
 
@@ -180,6 +183,7 @@ class Accounts:
             user.failed_logins = 0
             user.locked_until = None
             end_sessions(s, user_id)
+            end_reset_links(s, user_id)
         return password
 
     def record_admin_event(self, admin: User, target_user_id: str | None, action: str, **details) -> None:
@@ -357,6 +361,7 @@ class Accounts:
             except (VerificationError, InvalidHashError):
                 raise ValidationFailed("Mật khẩu hiện tại không đúng.", field="old_password") from None
             set_own_password(user, new, old)
+            end_reset_links(s, user_id)
 
     # -- sessions ---------------------------------------------------------------------------------
     def open_session(self, user: User) -> tuple[str, str]:
@@ -463,6 +468,13 @@ def _verifies(password_hash: str, password: str) -> bool:
 def end_sessions(s, user_id: str) -> None:
     """Every open session of the person ends (their next page asks them to sign in)."""
     s.execute(update(WebSession).where(WebSession.user_id == user_id).values(revoked=True))
+
+
+def end_reset_links(s, user_id: str) -> None:
+    """The person's unused "Quên mật khẩu" links end (gateway/password_reset.py): their password was set another
+    way, or their e-mail address changed, since the links were mailed."""
+    s.execute(update(PasswordReset).where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None),
+                                          PasswordReset.revoked.is_(False)).values(revoked=True))
 
 
 def agency_disabled(s, agency_id: str) -> bool:

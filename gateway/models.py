@@ -83,8 +83,9 @@ class DirectoryAccount(Base):
 
 class PasswordReset(Base):
     """A one-time link of "Quên mật khẩu" (gateway/password_reset.py): only the SHA-256 of its secret is kept, as for
-    sessions and API tokens. A link ends when used, when it expires, or when a newer one is asked for (`revoked`);
-    the rows stay, the recent ones counting towards the limit of requests per account."""
+    sessions and API tokens. A link ends when used, when it expires, or when a newer one is asked for, the password is
+    set another way or the e-mail address changes (`revoked`, gateway/auth.py end_reset_links); the rows stay, the
+    recent ones counting towards the limit of requests per account."""
 
     __tablename__ = "password_resets"
 

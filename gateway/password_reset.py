@@ -8,7 +8,8 @@ các biện pháp đảm bảo an toàn thông tin cho tài khoản do mình qu�
 - the answer to a request is the same whether the account exists or not (nobody learns which accounts exist), and a
   limited request is answered the same too (only the log says so);
 - only the SHA-256 of the link's secret is stored (as for sessions and API tokens, gateway/auth.py); a link expires
-  after 30 minutes, works once, and a newer request ends the older links;
+  after 30 minutes, works once, and a newer request ends the older links, as does a password set another way (the
+  administrator's reset, "Đổi mật khẩu") or a new e-mail address;
 - a link is sent only to an account that may sign in here with a password kept here: not locked, not deleted, its
   agency not disabled (gateway/platform.py), not a directory account, whose password is the directory's (Đà Nẵng
   QĐ 8849/QĐ-UBND Đ3.1: the e-government mail password; gateway/ldap_directory.py), and with an e-mail address.
@@ -34,7 +35,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 
 from gateway.accounts import check_account_name
-from gateway.auth import DIRECTORY_HASH, actor_of, agency_disabled, end_sessions, set_own_password
+from gateway.auth import (
+    DIRECTORY_HASH,
+    actor_of,
+    agency_disabled,
+    end_reset_links,
+    end_sessions,
+    set_own_password,
+)
 from gateway.models import AdminEvent, DeletedAccount, DirectoryAccount, PasswordReset, User
 from services.common import audit, clock
 from services.common.db import Database
@@ -142,8 +150,7 @@ class PasswordResets:
                             address, recent, REQUEST_WINDOW.total_seconds() // 60)
                 return []
             # A newer request ends the links sent before it.
-            s.execute(update(PasswordReset).where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None),
-                                                  PasswordReset.revoked.is_(False)).values(revoked=True))
+            end_reset_links(s, user.id)
             token = secrets.token_urlsafe(32)
             expires = now + LINK_LIFETIME
             s.add(PasswordReset(token_hash=_digest(token), user_id=user.id, created_at=now, expires_at=expires,
@@ -218,8 +225,10 @@ class PasswordResets:
         if row.used_at is not None:
             raise _used()
         if row.revoked:
-            raise ResetLinkInvalid("Liên kết này đã được thay bằng một liên kết mới hơn: hãy dùng thư gửi sau cùng, "
-                                   "hoặc yêu cầu lại.", reason="replaced")
+            # a newer link was asked for, or the password or the address was changed another way (auth.py)
+            raise ResetLinkInvalid("Liên kết này không còn hiệu lực: đã có liên kết mới hơn, hoặc mật khẩu đã được đổi "
+                                   "hay địa chỉ thư điện tử đã thay đổi sau khi thư được gửi. Hãy dùng thư gửi sau "
+                                   "cùng, hoặc yêu cầu lại.", reason="replaced")
         if _aware(row.expires_at) <= now:
             raise ResetLinkInvalid("Liên kết đặt lại mật khẩu đã hết hạn (sau 30 phút). Hãy yêu cầu một liên kết "
                                    "mới.", reason="expired")

@@ -293,3 +293,31 @@ def test_requests_at_once_on_postgresql_keep_the_limit_and_one_live_link(pg_url,
         assert len([r for r in rows if not r.revoked]) == 1, [(r.created_at, r.revoked) for r in rows]
     finally:
         db.dispose()
+
+
+def test_a_link_ends_when_the_password_or_the_address_changes_another_way(mail):
+    """A link sent before the administrator reset the password, before the person changed it themselves, or to an
+    address the administrator has since replaced (the mailbox is no longer theirs) sets nothing."""
+    client, inbox = mail
+    accounts = client.app.state.gateway.accounts
+    user = accounts.by_username("hoalt.vp")
+
+    def link_then(change) -> None:
+        ask(client, "hoalt.vp")
+        token = token_in(inbox.parsed()[-1])
+        change()
+        r = confirm(client, token, NEW_PASSWORD)
+        assert r.status_code == 400 and r.json()["errors"]["reason"] == "replaced", r.text
+        assert "mật khẩu đã được đổi" in r.json()["title"]
+
+    temporary = ""
+
+    def admin_resets() -> None:
+        nonlocal temporary
+        temporary = accounts.reset_password(AGENCY, user.id)
+
+    link_then(admin_resets)
+    link_then(lambda: accounts.change_password(user.id, temporary, "Doi-mat-khau-Moi-2026"))
+    link_then(lambda: accounts.update_user(AGENCY, user.id, full_name="Lê Thị Hoa", unit="VP", position="",
+                                           roles=["specialist"], email="hoa.le@tuyenquang.gov.vn"))
+    assert login(client, "hoalt.vp", "Doi-mat-khau-Moi-2026").status_code == 303  # none of the links was used
