@@ -31,6 +31,7 @@ from gateway.models import RecipientGroup
 from services.common.actor import Role
 from services.common.clock import now_utc, to_vn
 from services.common.errors import Conflict, NotFound, ValidationFailed
+from services.interconnect import identifiers
 from services.interconnect.directory import fold
 
 NAME_MAX = 200
@@ -78,12 +79,14 @@ def skipped_query(doc: dict[str, Any]) -> str:
 
 
 def skipped_from_query(g: Gateway, text: str) -> str:
-    """The warning of the document page after a send that skipped members; only names from the directory."""
-    ids = [i for i in dict.fromkeys(text.split(",")) if i.strip()][:MEMBERS_MAX] if text else []
+    """The warning of the document page after a send that skipped members; only names from the directory. The
+    address is anyone's to write: what is not an agency identifier is left out, lest a made-up link put its own
+    words on the page (a member gone from the directory is named by its identifier)."""
+    ids = [i.strip() for i in dict.fromkeys(text.split(","))][:MEMBERS_MAX] if text else []
+    ids = [i for i in ids if identifiers.is_valid(i)]
     if not ids:
         return ""
-    return skipped_text([{"organ_id": m.organ_id, "name": m.name}
-                         for m in members_of(g, [i.strip()[:64] for i in ids])])
+    return skipped_text([{"organ_id": m.organ_id, "name": m.name} for m in members_of(g, ids)])
 
 
 # -- reading ------------------------------------------------------------------------------------------------------

@@ -210,3 +210,14 @@ def test_the_group_screens_search_the_directory_add_remove_rename_and_delete(adm
     assert refused.status_code == 422 and "không được để trống" in refused.text
     assert admin.post(f"{base}/xoa", data={"csrf_token": csrf}).status_code == 200
     assert "Chưa có nhóm nơi nhận nào." in admin.get("/quan-tri/nhom-noi-nhan").text
+
+
+def test_the_skipped_warning_of_the_document_page_names_only_agency_identifiers(groups_app):
+    """The page after a send reads the skipped members from its address (`khong-gui=`): a link made by anyone must
+    not put their own words in the warning of a trusted page, only agencies named by an identifier."""
+    g = groups_app.state.gateway
+    made_up = "Gọi ngay 0912 345 678 để nhận lại văn bản"
+    shown = rg.skipped_from_query(g, f"{made_up},{SNV},000.00.77.H60")
+    assert made_up not in shown
+    assert "Sở Nội vụ tỉnh Tuyên Quang" in shown and "000.00.77.H60" in shown  # one that left the directory too
+    assert rg.skipped_from_query(g, made_up) == ""
