@@ -48,8 +48,9 @@ def password_reset(body: ResetRequest, request: Request, background: BackgroundT
 
 @router.post("/password-reset/confirm", status_code=204, response_class=Response, tags=[TAG],
              summary="Quên mật khẩu: đặt mật khẩu mới bằng liên kết",
-             responses={400: _problem("Liên kết không hợp lệ, đã dùng, đã được thay bằng liên kết mới hơn hoặc hết "
-                                      "hạn (`reset_link_invalid`, `reason`: unknown, used, replaced, expired, "
+             responses={400: _problem("Liên kết không hợp lệ, đã dùng, hết hạn, hoặc không còn hiệu lực vì đã có "
+                                      "liên kết mới hơn, mật khẩu đã được đổi cách khác hay địa chỉ thư điện tử đã "
+                                      "thay đổi (`reset_link_invalid`, `reason`: unknown, used, replaced, expired, "
                                       "account)"),
                         422: _problem("Mật khẩu mới không đạt quy định hoặc trùng mật khẩu cũ (liên kết vẫn dùng "
                                       "được)")},
