@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from gateway.app import Gateway, Viewer
 from gateway.models import RecipientGroup
@@ -207,16 +208,27 @@ def _name_taken(s: Any, agency_id: str, key: str, group_id: str | None) -> None:
                        field="name", value=same.name)
 
 
+def _taken_meanwhile(g: Gateway, agency_id: str, key: str, group_id: str | None) -> None:
+    """After the unique name refused a write: another request gave the name between the check and the write (a
+    form sent twice at once, on two gateway workers); it is refused as a taken name, not a server error."""
+    with g.db.session() as s:
+        _name_taken(s, agency_id, key, group_id)
+
+
 def create(g: Gateway, v: Viewer, name: str, members: list[str] | None = None) -> RecipientGroup:
     v.actor.require(Role.ADMIN)
     text, key = _clean_name(name)
     chosen = _checked_members(g, v, members or [], [])
     now = now_utc()
-    with g.db.session() as s:
-        _name_taken(s, v.user.agency_id, key, None)
-        group = RecipientGroup(id=secrets.token_hex(8), agency_id=v.user.agency_id, name=text, name_key=key,
-                               members=chosen, created_at=now, updated_at=now)
-        s.add(group)
+    try:
+        with g.db.session() as s:
+            _name_taken(s, v.user.agency_id, key, None)
+            group = RecipientGroup(id=secrets.token_hex(8), agency_id=v.user.agency_id, name=text, name_key=key,
+                                   members=chosen, created_at=now, updated_at=now)
+            s.add(group)
+    except IntegrityError:
+        _taken_meanwhile(g, v.user.agency_id, key, None)
+        raise
     g.accounts.record_admin_event(v.user, None, "recipient_group", group_id=group.id, change="created", name=text,
                                   added=chosen)
     return group
@@ -230,11 +242,15 @@ def update(g: Gateway, v: Viewer, group_id: str, name: str | None = None,
     before, old_name = list(group.members or []), group.name
     text, key = _clean_name(name) if name is not None else (group.name, group.name_key)
     chosen = _checked_members(g, v, members, before) if members is not None else before
-    with g.db.session() as s:
-        _name_taken(s, v.user.agency_id, key, group.id)
-        row = s.get(RecipientGroup, group.id)
-        row.name, row.name_key, row.members, row.updated_at = text, key, chosen, now_utc()
-        group = row
+    try:
+        with g.db.session() as s:
+            _name_taken(s, v.user.agency_id, key, group.id)
+            row = s.get(RecipientGroup, group.id)
+            row.name, row.name_key, row.members, row.updated_at = text, key, chosen, now_utc()
+            group = row
+    except IntegrityError:
+        _taken_meanwhile(g, v.user.agency_id, key, group.id)
+        raise
     changes: dict[str, Any] = {}
     if text != old_name:
         changes["renamed"] = [old_name, text]

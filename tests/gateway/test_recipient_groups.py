@@ -221,3 +221,41 @@ def test_the_skipped_warning_of_the_document_page_names_only_agency_identifiers(
     assert made_up not in shown
     assert "Sở Nội vụ tỉnh Tuyên Quang" in shown and "000.00.77.H60" in shown  # one that left the directory too
     assert rg.skipped_from_query(g, made_up) == ""
+
+
+def test_the_same_name_created_at_once_on_postgresql_is_one_group_and_a_clear_refusal(pg_url, tmp_path):
+    """The form sent twice at once (a double click) reaches two gateway workers: one group is made, the other request
+    is told the name is taken (409), not a server error."""
+    import threading
+
+    from services.common.errors import Conflict
+
+    app = create_app(GatewaySettings(data_dir=tmp_path, agencies_file=None, database_url=pg_url))
+    g = app.state.gateway
+    try:
+        g.directory().import_records(DIRECTORY)
+        g.accounts.create_user(username="manhhd.vptq", full_name="Hoàng Đức Mạnh", agency_id=H60, roles=["admin"],
+                               password=PASSWORD, unit="vp", must_change_password=False)
+        admin = _viewer(app, "manhhd.vptq")
+        start = threading.Barrier(6)
+        outcomes: list[str] = []
+
+        def create() -> None:
+            start.wait()
+            try:
+                rg.create(g, admin, "Các sở, ban, ngành", [SNV])
+                outcomes.append("made")
+            except Conflict as exc:
+                outcomes.append(exc.code)
+            except Exception as exc:  # the failure this test looks for
+                outcomes.append(type(exc).__name__)
+
+        threads = [threading.Thread(target=create) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["group_name_taken"] * 5 + ["made"], outcomes
+        assert [gr.name for gr in rg.groups(g, H60)] == ["Các sở, ban, ngành"]
+    finally:
+        g.db.dispose()
