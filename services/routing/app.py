@@ -7,6 +7,7 @@ checks the actor's agency and role, runs in one transaction, writes its history,
 The use cases live by chapter, in the order of the user guide: staff.py (settings, people, units), handling.py
 (incoming documents), oversight.py (leaders acting on assigned work), drafting.py (outgoing drafts and review), paper.py
 (approval signed on paper, then "Chuyển phát hành" with the scan),
+entry.py (nhập thay: a leader's paper decisions typed in by the person they entrusted),
 work.py (tasks, notices, reminders), delegation.py, handover.py (a leaver's work to a successor), schedule.py
 (the leadership's work schedule); base.py holds the plumbing they share.
 """
@@ -21,6 +22,7 @@ from services.common.reads import run_reads
 from services.routing.base import RoutingBase, Signer
 from services.routing.delegation import Delegations
 from services.routing.drafting import Drafting, SigningTimeout, SigningUnavailable
+from services.routing.entry import EntryForLeader
 from services.routing.handling import IncomingHandling
 from services.routing.handover import Handover
 from services.routing.links import RecordLinks
@@ -33,8 +35,8 @@ from services.routing.work import Work
 __all__ = ["Routing", "Signer", "SigningTimeout", "SigningUnavailable"]
 
 
-class Routing(StaffAndSettings, IncomingHandling, RecordLinks, Oversight, PaperSigning, Drafting, Work, Delegations,
-              Handover, Schedule, RoutingBase):
+class Routing(StaffAndSettings, IncomingHandling, RecordLinks, Oversight, PaperSigning, Drafting, EntryForLeader, Work,
+              Delegations, Handover, Schedule, RoutingBase):
     """One agency's routing: the chapters' use cases over the shared plumbing."""
 
     # What a page may ask for in one call (read_many): the lists of the home page, and the settings its clocks use.

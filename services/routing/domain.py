@@ -187,10 +187,12 @@ class Scope(StrEnum):
     ASSIGN = "assign"         # phân công, bút phê; điều chỉnh hạn, chỉ đạo thêm, giao lại, thu hồi
     SUPERVISE = "supervise"   # theo dõi tiến độ các đơn vị và đôn đốc
     APPROVE = "approve"       # duyệt, ký ban hành
+    # nhập thay: type in what the leader decided on paper; never acting by one's own judgement (entry.py)
+    RECORD = "record"
 
 
 SCOPE_LABELS_VI = {Scope.ASSIGN: "phân công xử lý", Scope.SUPERVISE: "theo dõi, đôn đốc tiến độ",
-                   Scope.APPROVE: "duyệt, ký văn bản"}
+                   Scope.APPROVE: "duyệt, ký văn bản", Scope.RECORD: "nhập thay ý kiến lãnh đạo đã bút phê"}
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,21 @@ def leader_authority(actor: Actor, scope: Scope, grants: Iterable[DelegationGran
     what = SCOPE_LABELS_VI[Scope(scope)]
     raise Forbidden(f"Bạn không có quyền {what}: cần là lãnh đạo cơ quan hoặc được ủy quyền trong thời hạn.",
                     user=actor.username, scope=str(scope))
+
+
+def require_entry_grant(grants: Iterable[DelegationGrant], entrant_user_id: str, leader_user_id: str,
+                        leader_name: str, now: datetime) -> None:
+    """Nhập thay (TP.HCM QĐ 23/QĐ-VP Điều 3.2): the entrant types in the leader's decisions only while the leader's
+    grant of the `record` scope is in force; the refusal says whether there never was one or it has ended."""
+    mine = [g for g in grants if g.delegate_user_id == entrant_user_id and g.leader_user_id == leader_user_id
+            and Scope.RECORD.value in g.scopes]
+    if any(g.covers(entrant_user_id, Scope.RECORD.value, now) for g in mine):
+        return
+    if not mine:
+        raise Forbidden(f"Đồng chí chưa được {leader_name} ủy nhiệm nhập thay ý kiến đã bút phê (Ủy quyền, phạm vi "
+                        "“Nhập thay ý kiến đã bút phê”).", code="no_entry_grant", leader=leader_user_id)
+    raise Forbidden(f"Ủy nhiệm nhập thay của {leader_name} không còn hiệu lực (đã hết hạn, chưa đến ngày bắt đầu "
+                    "hoặc đã kết thúc).", code="entry_grant_ended", leader=leader_user_id)
 
 
 def check_delegation_period(starts_at: datetime, ends_at: datetime) -> None:

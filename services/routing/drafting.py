@@ -346,11 +346,13 @@ class Drafting:
             session.flush()
 
     def _comment(self, session: Session, draft: Draft, user_id: str, on_behalf_of: str | None, kind: str,
-                 text: str, step: str | None = None, late: datetime | None = None) -> None:
-        """`late`: the real time of a step entered after an outage; `at` stays when (and `user_id` who) entered it."""
+                 text: str, step: str | None = None, late: datetime | None = None,
+                 entered_by: str | None = None) -> None:
+        """`late`: the real time of a step entered after an outage; `at` stays when it was entered, and by
+        `user_id` unless someone typed the leader's decision in for them (`entered_by`, entry.py)."""
         session.add(DraftComment(draft_id=draft.id, user_id=user_id, on_behalf_of=on_behalf_of, kind=kind,
                                  step=step, version=draft.version, text=text or "", at=self._now(),
-                                 happened_at=_utc(late)))
+                                 happened_at=_utc(late), entered_by=entered_by))
 
     def _late_draft_step(self, session: Session, draft: Draft, happened_at: str | None, kind: str | None = None,
                    user_id: str | None = None) -> tuple[datetime | None, bool]:
@@ -395,7 +397,8 @@ class Drafting:
         if session.scalar(select(DraftParticipant.id).where(DraftParticipant.draft_id == draft.id,
                                                             DraftParticipant.user_id == actor.user_id)):
             return True
-        return self._current_step_admits(session, actor, draft) is not None
+        # a leader's entrant (nhập thay, entry.py) sees the drafts waiting at that leader's step
+        return self._current_step_admits(session, actor, draft) is not None or self._may_enter_at(session, actor, draft)
 
     def _visible_draft(self, session: Session, actor: Actor, draft_id: int) -> Draft:
         draft = session.get(Draft, row_id(draft_id))
@@ -467,7 +470,8 @@ class Drafting:
             # `at`: when entered; a late step's real time is `happened_at` (late_entry)
             view["comments"] = [{"user_id": c.user_id, "on_behalf_of": c.on_behalf_of, "kind": c.kind,
                                  "step": c.step, "version": c.version, "text": c.text, "at": _iso(c.at),
-                                 "happened_at": _iso(c.happened_at), "late_entry": c.happened_at is not None}
+                                 "happened_at": _iso(c.happened_at), "late_entry": c.happened_at is not None,
+                                 "entered_by": c.entered_by}
                                 for c in session.scalars(select(DraftComment).where(
                                     DraftComment.draft_id == draft.id).order_by(DraftComment.id))]
             view["initials"] = self._initials(session, draft)

@@ -110,29 +110,38 @@ class IncomingHandling:
                 authority = self._authority(session, actor, Scope.ASSIGN)
             if handling.status == HandlingStatus.ASSIGNED and handling.directive == directive:
                 return self._handling_view(session, handling)  # retried call
-            domain.require_state(handling.status, {HandlingStatus.RECEIVED, HandlingStatus.SUBMITTED},
-                                 "phân công xử lý")
-            if not (directive or "").strip():
-                raise ValidationFailed("Bút phê không được để trống.", incoming_id=incoming_id)
-            calendar = self._calendar(cfg)
-            now = late or self._now()
-            due, source = domain.handling_deadline(
-                leader=domain.parse_deadline(deadline, calendar), document=handling.document_due,
-                assigned_at=now, default_days=cfg.default_deadline_days, calendar=calendar)
-            handling.directive, handling.directed_by = directive.strip(), authority.user_id
-            handling.directed_on_behalf_of = authority.on_behalf_of
-            handling.deadline, handling.deadline_source = _utc(due), source
-            handling.status = HandlingStatus.ASSIGNED
-            self._touch(handling)
-            targets = [(AssignmentKind.MAIN, main)]
-            targets += [(AssignmentKind.COORDINATOR, c) for c in coordinators or []]
-            targets += [(AssignmentKind.INFO, r) for r in readers or []]
-            for kind, target in targets:
-                self._assign(session, handling, kind, target, authority, at=late)
-            self._history(session, handling, "directed", authority.user_id, authority.on_behalf_of, directive,
-                          {"deadline": _iso(due), "deadline_source": source}, late)
-            self._status(session, handling, domain.STATUS_ASSIGNED, actor, cfg)
+            self._apply_directive(session, handling, cfg, authority, actor, directive, main, coordinators, readers,
+                                  deadline, late)
             return self._handling_view(session, handling)
+
+    def _apply_directive(self, session: Session, handling: Handling, cfg: AgencyConfig, authority: Authority,
+                         status_actor: Actor, directive: str, main: dict[str, str],
+                         coordinators: list[dict[str, str]] | None, readers: list[dict[str, str]] | None,
+                         deadline: str | None, late: datetime | None, entered: dict[str, Any] | None = None) -> None:
+        """The directive recorded as `authority`'s, whoever typed it: the leader, a delegate, or (`entered`: who
+        typed it) someone entering the leader's paper directive for them (entry.py). `status_actor` names the
+        person in the 04 status sent to an external sender."""
+        domain.require_state(handling.status, {HandlingStatus.RECEIVED, HandlingStatus.SUBMITTED}, "phân công xử lý")
+        if not (directive or "").strip():
+            raise ValidationFailed("Bút phê không được để trống.", incoming_id=handling.incoming_id)
+        calendar = self._calendar(cfg)
+        now = late or self._now()
+        due, source = domain.handling_deadline(
+            leader=domain.parse_deadline(deadline, calendar), document=handling.document_due,
+            assigned_at=now, default_days=cfg.default_deadline_days, calendar=calendar)
+        handling.directive, handling.directed_by = directive.strip(), authority.user_id
+        handling.directed_on_behalf_of = authority.on_behalf_of
+        handling.deadline, handling.deadline_source = _utc(due), source
+        handling.status = HandlingStatus.ASSIGNED
+        self._touch(handling)
+        targets = [(AssignmentKind.MAIN, main)]
+        targets += [(AssignmentKind.COORDINATOR, c) for c in coordinators or []]
+        targets += [(AssignmentKind.INFO, r) for r in readers or []]
+        for kind, target in targets:
+            self._assign(session, handling, kind, target, authority, at=late)
+        self._history(session, handling, "directed", authority.user_id, authority.on_behalf_of, directive,
+                      {"deadline": _iso(due), "deadline_source": source, **(entered or {})}, late)
+        self._status(session, handling, domain.STATUS_ASSIGNED, status_actor, cfg)
 
     def _assign(self, session: Session, handling: Handling, kind: AssignmentKind, target: dict[str, str],
                 authority: Authority, note: str | None = None, at: datetime | None = None) -> Assignment:
@@ -510,8 +519,10 @@ class IncomingHandling:
                 actor.require(Role.CLERK)
                 query = query.where(Handling.status == HandlingStatus.RECEIVED)
             elif box == "to_direct":
+                # a delegate's, and an entrant's (nhập thay): the items waiting for the leaders they act or type for
                 ids = {actor.user_id} | {g.leader_user_id for g in self._grants(session, actor.user_id)
-                                         if g.covers(actor.user_id, Scope.ASSIGN, self._now())}
+                                         if g.covers(actor.user_id, Scope.ASSIGN, self._now())
+                                         or g.covers(actor.user_id, Scope.RECORD, self._now())}
                 query = query.where(Handling.status == HandlingStatus.SUBMITTED, Handling.submitted_to.in_(ids))
             elif box in ("mine", "done"):
                 # a head's box holds their unit's items and those of the units under it

@@ -216,6 +216,8 @@ class DraftComment(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)  # when it was entered (by `user_id`)
     # a step entered late after an outage (TP.HCM Đ3.4, Hưng Yên Đ4.2): when it really happened; None otherwise
     happened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # nhập thay (entry.py): who typed the leader's decision in; `user_id` stays the leader whose decision it is
+    entered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Task(Base):
@@ -335,6 +337,6 @@ agency_rules = make_rules_table(Base.metadata)  # services/common/agency_rules.p
 add_later_columns(Base.metadata, {"draft": ("outgoing_id", "issued_number", "issued_at", "deputy_user_id", "paper"),
                                   "agency_config": ("signing_delegation", "review_chains"),
                                   "unit_name": ("abbreviation", "parent"),
-                                  "draft_comment": ("happened_at",)})
+                                  "draft_comment": ("happened_at", "entered_by")})
 
 from services.routing import schedule_models  # noqa: E402,F401 - its tables are on this metadata

@@ -307,6 +307,20 @@ class RoutingService(ReportQueries):
     def return_draft(self, draft_id: int, comment: str, happened_at: str | None = None) -> dict[str, Any]:
         return self._call("return_draft", draft_id, comment, happened_at)
 
+    # -- nhập thay: a leader's paper decisions typed in by the person they entrusted (entry.py) -----------------
+
+    @rpc
+    def enter_directive(self, leader_user_id: str, incoming_id: str, directive: str, main: dict[str, str],
+                        coordinators: list[dict[str, str]] | None = None, readers: list[dict[str, str]] | None = None,
+                        deadline: str | None = None, happened_at: str | None = None) -> dict[str, Any]:
+        return self._call("enter_directive", leader_user_id, incoming_id, directive, main, coordinators, readers,
+                          deadline, happened_at)
+
+    @rpc
+    def enter_draft_decision(self, leader_user_id: str, draft_id: int, decision: str, step: str, comment: str = "",
+                             happened_at: str | None = None) -> dict[str, Any]:
+        return self._call("enter_draft_decision", leader_user_id, draft_id, decision, step, comment, happened_at)
+
     @rpc
     def get_draft(self, draft_id: int) -> dict[str, Any]:
         return self._call("get_draft", draft_id)

@@ -1,0 +1,163 @@
+"""Nhập thay: a person the leader entrusted types in a decision the leader took on paper.
+
+TP.HCM, Quy định kèm QĐ 23/QĐ-VP (2006) Điều 3:
+- khoản 2: "Do điều kiện công tác, Lãnh đạo Văn phòng có thể ủy nhiệm cho Phòng Hành chính - Tổ chức cập nhật những
+  thông tin do Lãnh đạo Văn phòng đã bút phê chỉ đạo trên văn bản đến, hồ sơ công việc (các thông tin về phân công,
+  phê duyệt tờ trình, dự thảo văn bản, chuyển xử lý...)."
+- khoản 3: "Các ý kiến của Thường trực Ủy ban nhân dân thành phố trên văn bản đến và trên hồ sơ xử lý sẽ do các Thư
+  ký chịu trách nhiệm cập nhật vào chương trình phần mềm".
+
+Unlike a delegation to act ("thay mặt", delegation.py), the decision is the leader's: the step is recorded as the
+leader's (user_id, directed_by, assigned_by, the reviewer of the draft), so reports, "who decided" and the leader's
+own lists count it as theirs; who typed it (`entered_by`) and when (`at`) are kept beside it, and the leader is told.
+The grant is a delegation with the scope `record` (docs/routing.md "Nhập thay"): checked when the entry is typed,
+like every delegation. The real time follows the late entry's rules (domain.late_moment, require_in_order). A digital
+signature is never entered for another person: the key is the leader's own.
+
+A chapter of the Routing application (app.py), using handling.py's and drafting.py's helpers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.common.actor import Actor, Role
+from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from services.routing import domain
+from services.routing.base import _iso
+from services.routing.domain import Authority, HandlingStatus, Scope
+from services.routing.models import Draft, DraftComment, HandlingEvent, Staff
+from services.routing.notify import notify
+
+DECISIONS = {"approve": "duyệt", "return": "trả lại"}
+_GRANTS_KEY = "routing_entry_grants"
+
+
+class EntryForLeader:
+    def enter_directive(self, actor: Actor, leader_user_id: str, incoming_id: str, directive: str,
+                        main: dict[str, str], coordinators: list[dict[str, str]] | None = None,
+                        readers: list[dict[str, str]] | None = None, deadline: str | None = None,
+                        happened_at: str | None = None) -> dict[str, Any]:
+        """The leader's bút phê and phân công written on the paper document, typed in by their entrant; recorded as
+        the leader's directive. Once per (document, leader, real time): a retried call answers it unchanged."""
+        with self._unit_of_work(actor) as session:
+            leader = self._entry_leader(session, actor, leader_user_id)
+            handling = self._handling(session, incoming_id)
+            late, retried = self._late_step(session, handling, happened_at, "directed", leader.user_id)
+            if retried or (late is None and self._entered_directive(session, handling, leader.user_id)):
+                return self._handling_view(session, handling)
+            self._apply_directive(session, handling, self._config(session), Authority(leader.user_id), leader,
+                                  directive, main, coordinators, readers, deadline, late,
+                                  entered={"entered_by": actor.user_id})
+            when = _iso(late or self._now())
+            notify(session, [leader.user_id], "entered_for_you",
+                   f"{actor.full_name} đã nhập thay bút phê của đồng chí: {handling.subject}",
+                   f"Bút phê: {directive.strip()}\nThời điểm đồng chí bút phê: {when}", "incoming", incoming_id)
+            return self._handling_view(session, handling)
+
+    def enter_draft_decision(self, actor: Actor, leader_user_id: str, draft_id: int, decision: str, step: str,
+                             comment: str = "", happened_at: str | None = None) -> dict[str, Any]:
+        """The leader's approval or return of a draft at `step` (the key of the step the draft waits at, as the
+        entrant saw it), given on paper and typed in by their entrant. Once per (draft, step, leader, real time)."""
+        if decision not in DECISIONS:
+            raise ValidationFailed("Chọn ý kiến của lãnh đạo: duyệt hoặc trả lại.", field="decision", value=decision)
+        if decision == "return" and not (comment or "").strip():
+            raise ValidationFailed("Phải ghi ý kiến khi trả lại dự thảo.", field="comment")
+        with self._unit_of_work(actor) as session:
+            leader = self._entry_leader(session, actor, leader_user_id)
+            draft = self._visible_draft(session, leader, draft_id)
+            if self._entered_decision(session, draft, leader.user_id, decision, step, happened_at):
+                return self._draft_view(session, draft)  # retried call
+            if draft.status != "in_review" or draft.step is None:
+                raise Conflict("Dự thảo không ở trạng thái chờ duyệt.", status=draft.status, draft_id=draft.id)
+            current = self._steps(draft)[draft.step]
+            if current.key != step:
+                raise Conflict(f"Dự thảo đã chuyển sang bước “{current.label}”; mở lại dự thảo để nhập đúng bước.",
+                               code="step_moved", step=current.key, asked=step)
+            if self._current_step_admits(session, leader, draft) is None:
+                raise Forbidden(f"{leader.full_name} không duyệt ở bước “{current.label}” của dự thảo này.",
+                                code="leader_not_at_step", step=current.key)
+            if decision == "approve" and current.signs:
+                raise ValidationFailed("Không nhập thay được việc ký số: khóa ký số là của riêng lãnh đạo, chỉ lãnh "
+                                       "đạo tự “Duyệt và ký” trên thiết bị ký số của mình. Có thể nhập thay ý kiến "
+                                       "trả lại.", code="signature_not_entered_for_another", draft_id=draft.id)
+            late, _ = self._late_draft_step(session, draft, happened_at)
+            self._comment(session, draft, leader.user_id, None, decision, comment, current.key, late,
+                          entered_by=actor.user_id)
+            self._add_participant(session, draft, leader.user_id, "reviewer")
+            self._add_participant(session, draft, actor.user_id, "entrant")
+            draft.updated_at = self._now()
+            if decision == "approve":
+                draft.step = draft.step + 1
+                self._notify_step(session, draft, self._steps(draft)[draft.step])
+            else:
+                draft.status, draft.step = "returned", None
+                notify(session, [draft.drafted_by], "returned", f"Dự thảo bị trả lại: {draft.title}",
+                       f"{current.label}: {comment}", "draft", draft.id)
+            notify(session, [leader.user_id], "entered_for_you",
+                   f"{actor.full_name} đã nhập thay ý kiến {DECISIONS[decision]} dự thảo của đồng chí: {draft.title}",
+                   f"{current.label}: {comment}\nThời điểm đồng chí cho ý kiến: {_iso(late or self._now())}",
+                   "draft", draft.id)
+            return self._draft_view(session, draft)
+
+    # -- helpers --------------------------------------------------------------------------------------------------
+
+    def _entry_leader(self, session: Session, actor: Actor, leader_user_id: str) -> Actor:
+        """The leader whose decision is typed in, as an actor of this agency, once the entrant's grant is checked."""
+        if actor.on_behalf_of:
+            raise Forbidden("Nhập thay ý kiến lãnh đạo bằng tài khoản của chính mình, không trong phiên ủy quyền.",
+                            code="entry_under_delegation")
+        if leader_user_id == actor.user_id:
+            raise ValidationFailed("Đồng chí tự nhập ý kiến của mình ở các khung xử lý, không cần nhập thay.",
+                                   code="entry_for_self", field="leader_user_id")
+        staff = session.get(Staff, str(leader_user_id or ""))
+        if staff is None or not staff.active:
+            raise NotFound("Không tìm thấy lãnh đạo được chọn trong danh bạ của cơ quan.", user_id=leader_user_id)
+        if Role.LEADER.value not in (staff.roles or []):
+            raise Forbidden(f"Chỉ nhập thay ý kiến của lãnh đạo cơ quan; {staff.full_name} không phải lãnh đạo.",
+                            code="not_a_leader", user_id=leader_user_id)
+        domain.require_entry_grant(self._grants(session, actor.user_id), actor.user_id, staff.user_id,
+                                   staff.full_name, self._now())
+        return Actor(user_id=staff.user_id, username=staff.username, agency_id=self.agency_id,
+                     roles=frozenset(staff.roles or []), full_name=staff.full_name, unit=staff.unit)
+
+    def _entered_directive(self, session: Session, handling: Any, leader_user_id: str) -> bool:
+        """A directive entered for this leader without a real time, already the document's latest: a retry."""
+        if handling.status in (HandlingStatus.RECEIVED, HandlingStatus.SUBMITTED):
+            return False
+        last = session.scalar(select(HandlingEvent).where(HandlingEvent.handling_id == handling.id,
+                                                          HandlingEvent.action == "directed")
+                              .order_by(HandlingEvent.id.desc()).limit(1))
+        return bool(last and last.user_id == leader_user_id and (last.data or {}).get("entered_by"))
+
+    def _entered_decision(self, session: Session, draft: Draft, leader_user_id: str, decision: str, step: str,
+                          happened_at: str | None) -> bool:
+        """This leader's decision at this step of the current round, entered for them at this real time (any
+        time when none is given): already in the draft's history."""
+        rows = list(session.scalars(select(DraftComment).where(DraftComment.draft_id == draft.id)
+                                    .order_by(DraftComment.id)))
+        since = max((i for i, c in enumerate(rows) if c.kind == "submit"), default=-1)
+        stamp = _iso(domain.late_moment(happened_at, self._now(), None)) if happened_at else None
+        return any(c.kind == decision and c.user_id == leader_user_id and c.step == step and c.entered_by
+                   and (stamp is None or _iso(c.happened_at) == stamp) for c in rows[since + 1:])
+
+    def _may_enter_at(self, session: Session, actor: Actor, draft: Draft) -> bool:
+        """Whether a leader who entrusted the actor with entering their decisions (scope `record`, in force) may act
+        at the step the draft waits at: the entrant then sees the draft, as the leader does."""
+        if draft.status != "in_review" or draft.step is None:
+            return False
+        cache = session.info.setdefault(_GRANTS_KEY, {})
+        if actor.user_id not in cache:  # one query per list, not per draft
+            now = self._now()
+            cache[actor.user_id] = sorted({g.leader_user_id for g in self._grants(session, actor.user_id)
+                                           if g.covers(actor.user_id, Scope.RECORD.value, now)})
+        step = self._steps(draft)[draft.step]
+        for leader_id in cache[actor.user_id]:
+            staff = session.get(Staff, leader_id)
+            if staff is not None and staff.active and step.admits_person(
+                    set(staff.roles or []), staff.unit, draft.unit, staff.user_id):
+                return True
+        return False
