@@ -248,7 +248,10 @@ TAGS = [
     {"name": "Lịch công tác", "description": "The leadership's weekly work schedule (Bình Định Đ3.1)"},
     {"name": "Quản trị", "description": "The agency's rules, per province and agency, with their legal sources"},
     {"name": "Thông báo nội bộ", "description": "Internal notices of the agency, with read receipts (/thong-bao)"},
-    {"name": "Ủy quyền", "description": "A leader's delegation of assigning, supervising, approving (/uy-quyen)"},
+    {"name": "Ủy quyền", "description": "A leader's delegation of assigning, supervising, approving, and of entering "
+                                       "their paper decisions (/uy-quyen)"},
+    {"name": "Nhập thay ý kiến lãnh đạo", "description": "A leader's paper directive, approval or return typed in by "
+                                                         "the person they entrusted (TP.HCM QĐ 23 Điều 3.2, 3.3)"},
     {"name": "Nhắc việc", "description": "The caller's in-app reminders (/nhac-viec)"},
     {"name": "Báo lỗi", "description": "Problem reports and their handling, forms 1 and 2 (/bao-loi)"},
     {"name": "Nhóm nơi nhận", "description": "The agency's recipient groups, added at once when sending "
@@ -423,6 +426,7 @@ def install(app: FastAPI) -> None:
         api_admin,
         api_archive,
         api_drafting,
+        api_entry,
         api_handling,
         api_notices,
         api_office,
@@ -436,7 +440,7 @@ def install(app: FastAPI) -> None:
     app.include_router(api_office.router)
     idempotency.install(app.state.gateway)
     # issue 18: every write of the screens
-    for module in (api_handling, api_drafting, api_work, api_archive, api_notices, api_accounts, api_admin,
+    for module in (api_handling, api_drafting, api_entry, api_work, api_archive, api_notices, api_accounts, api_admin,
                    api_problems, api_password_reset, api_recipient_groups):
         app.include_router(module.router)
     _problem_media_types(app)

@@ -100,7 +100,7 @@ class Delegation(BaseModel):
     delegation_id: int
     leader_user_id: str = Field(description="Lãnh đạo ủy quyền")
     delegate_user_id: str = Field(description="Người được ủy quyền")
-    scopes: list[str] = Field(description="assign, supervise, approve")
+    scopes: list[str] = Field(description="assign, supervise, approve, record")
     starts_at: str | None = Field(None, description="Giờ Việt Nam")
     ends_at: str | None = None
     revoked_at: str | None = Field(None, description="Lúc kết thúc trước hạn; null: chưa")
@@ -113,7 +113,7 @@ class Delegate(BaseModel):
     starts_at: str = Field(pattern=MOMENT, description="Bắt đầu, YYYY-MM-DDTHH:MM (giờ Việt Nam)")
     ends_at: str = Field(pattern=MOMENT, description="Kết thúc, YYYY-MM-DDTHH:MM (giờ Việt Nam), sau lúc bắt đầu")
     scopes: list[Literal[tuple(work.SCOPE_LABELS)]] = Field(  # type: ignore[valid-type]
-        min_length=1, max_length=3, description="Phạm vi: " + "; ".join(
+        min_length=1, max_length=4, description="Phạm vi: " + "; ".join(
             f"`{k}` {label}" for k, label in work.SCOPE_LABELS.items()) + " (`approve` khi cơ quan cho phép)")
     note: Text = Field("", max_length=2000, description="Ghi chú gửi người được ủy quyền")
 

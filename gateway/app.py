@@ -241,6 +241,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     handling.install(app)
     work.install(app)
+    from gateway import entry
+
+    entry.install(app)
     from gateway import handover, oversight
 
     oversight.install(app)

@@ -16,6 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.backends import ServiceUnavailable
+from gateway.entry import DECISIONS as ENTRY_DECISIONS
+from gateway.entry import draft_entry_leaders, entered_note
 from gateway.scan_match import THRESHOLD, compare
 from gateway.scans import first_page_text
 from gateway.steps import TextStep, install_text_steps
@@ -43,7 +45,8 @@ NOTICES = {"da-tao": "Đã tạo dự thảo.", "da-them-phien-ban": "Đã tải
            "da-chon-pho-phu-trach": "Đã lưu phó phụ trách của dự thảo.",
            "da-duyet-tren-giay": "Đã ghi nhận: lãnh đạo duyệt, ký trên giấy; người soạn cần “Chuyển phát hành” kèm "
                                  "bản scan.",
-           "da-chuyen-phat-hanh": "Đã chuyển phát hành bản scan; văn bản chuyển văn thư chờ ban hành."}
+           "da-chuyen-phat-hanh": "Đã chuyển phát hành bản scan; văn bản chuyển văn thư chờ ban hành.",
+           "da-nhap-thay": "Đã nhập thay ý kiến của lãnh đạo; lãnh đạo được báo."}
 
 
 # -- files ---------------------------------------------------------------------------------------------------------
@@ -214,6 +217,7 @@ def _decorate(view: dict[str, Any], people: dict[str, Any]) -> dict[str, Any]:
         c["user_name"] = name(c.get("user_id"))
         c["kind_label"] = COMMENT_LABELS.get(c.get("kind"), c.get("kind"))
         c["on_behalf_name"] = name(c.get("on_behalf_of")) if c.get("on_behalf_of") else ""
+        c["entered"] = entered_note(name(c["entered_by"]), c.get("at")) if c.get("entered_by") else ""
     for ver in view.get("versions") or []:
         ver["uploaded_by_name"] = name(ver.get("uploaded_by"))
     view["participant_names"] = [name(p) for p in view.get("participants") or []]
@@ -239,7 +243,8 @@ def _draft_page(request: Request, g: Gateway, v: Viewer, draft_id: int, error: s
                   reviewers=step_people(g, v, view),
                   colleagues=colleagues, error=error, scan_mismatch=scan_mismatch,
                   leaders=sorted((u for u in people.values() if "leader" in (u.roles or []) and not u.disabled),
-                                 key=lambda u: u.full_name), notice=NOTICES.get(request.query_params.get("tb", "")))
+                                 key=lambda u: u.full_name), notice=NOTICES.get(request.query_params.get("tb", "")),
+                  entry_for=draft_entry_leaders(g, v, view, people), ENTRY_DECISIONS=ENTRY_DECISIONS)
 
 
 def _incoming_label(g: Gateway, v: Viewer, incoming_id: str) -> str:

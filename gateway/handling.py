@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.dates import typed_day
 from gateway.drafting import settle
+from gateway.entry import entered_note, entry_leaders
 from gateway.people import unit_tree
 from gateway.steps import TextStep, install_text_steps
 from gateway.web import Panel, People, fetch
@@ -49,6 +50,7 @@ RESULTS = {
     "da-don-doc": "Đã đôn đốc người xử lý.", "da-doi-han": "Đã điều chỉnh hạn xử lý.",
     "da-chi-dao": "Đã gửi ý kiến chỉ đạo thêm.", "da-giao-xu-ly": "Đã giao lại người xử lý.",
     "da-thu-hoi": "Đã thu hồi văn bản.",
+    "da-nhap-thay": "Đã nhập thay bút phê, phân công của lãnh đạo; lãnh đạo được báo.",
 }
 
 
@@ -124,7 +126,9 @@ def timeline(h: dict[str, Any], people: People) -> list[dict[str, Any]]:
         note = e.get("note") or ""
         if h.get("answered_by") and str(h["answered_by"]) in note:
             note = note.replace(str(h["answered_by"]), h.get("answered_label") or "")  # the reply by its number
+        entered = entered_note(people.name(data["entered_by"]), e.get("at")) if data.get("entered_by") else ""
         out.append({"at": e.get("at"), "happened_at": data.get("happened_at"), "late_entry": data.get("late_entry"),
+                    "entered": entered,
                     "entered_at": e.get("at"), "who": people.name(e.get("user_id")),
                     "on_behalf_of": people.name(e.get("on_behalf_of")) if e.get("on_behalf_of") else "",
                     "label": HISTORY_LABELS.get(e["action"], e["action"]), "detail": ", ".join(detail),
@@ -183,6 +187,8 @@ def handling_page(request: Request, g: Gateway, v: Viewer, incoming_id: str) -> 
     people = People(g, v.user.agency_id)
     tree = unit_tree(g, v.user.agency_id)
     can = abilities(g, v, h, tree)
+    # nhập thay: the leaders who entrusted the viewer with typing in their paper directives
+    entry_for = entry_leaders(g, v) if h["status"] in ("received", "submitted") else []
     for link in h.get("links") or []:
         link["label"] = record_label(g, v, link.get("kind", ""), str(link.get("id")))
     if h.get("answered_by"):
@@ -195,7 +201,7 @@ def handling_page(request: Request, g: Gateway, v: Viewer, incoming_id: str) -> 
         unit_staff=people.active(units=tree.subtree(v.user.unit), exclude=v.user.id) if can["reassign"] else [],
         sub_units=[u for u in people.unit_choices() if u["code"] != (v.user.unit or "").upper()
                    and tree.within(u["code"], v.user.unit)] if can["reassign"] else [],
-        oversee=oversight.options(g, v, incoming_id), operation=oversight.operation_id())
+        oversee=oversight.options(g, v, incoming_id), operation=oversight.operation_id(), entry_for=entry_for)
 
 
 def late_entry(value: str) -> dict[str, str]:

@@ -1,0 +1,95 @@
+"""REST API of nhập thay: the person a leader entrusted (delegation scope `record`) types in the leader's paper
+directive on an incoming document, and the leader's approval or return of a draft (TP.HCM QĐ 23/QĐ-VP Điều 3.2,
+3.3). The same functions as the forms of the handling and draft pages (gateway/entry.py); routing checks the grant,
+the leader, the step and the real time (services/routing/entry.py). Writes take an optional Idempotency-Key.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Response, Security
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway import entry
+from gateway.api import COMMON_ERRORS, bearer
+from gateway.api_clerk import DraftDetail
+from gateway.api_drafting import DraftId
+from gateway.api_handling import HAPPENED_AT, STEP_ERRORS, item_id, operation_name
+from gateway.app import Gateway, Viewer, csrf_checked, gw
+from gateway.dates import typed_day
+from gateway.idempotency import KEY, once
+from gateway.oversight import Handling, Target
+from services.common.errors import ValidationFailed
+
+router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Security(bearer)],
+                   generate_unique_id_function=operation_name, tags=["Nhập thay ý kiến lãnh đạo"])
+LEADER = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$",
+               description="Lãnh đạo đã quyết định trên giấy, người đã ủy nhiệm cho bạn nhập thay (GET /delegations: "
+                           "phạm vi `record`, đang hiệu lực)")
+REFUSALS = {**STEP_ERRORS, 403: {"description": "Chưa được ủy nhiệm nhập thay (`no_entry_grant`), ủy nhiệm đã hết "
+                                                "hạn hoặc kết thúc (`entry_grant_ended`), người được chọn không phải "
+                                                "lãnh đạo (`not_a_leader`), lãnh đạo không duyệt ở bước này "
+                                                "(`leader_not_at_step`)"}}
+
+
+class EnterDirective(BaseModel):
+    leader_user_id: str = LEADER
+    directive: str = Field(min_length=1, max_length=4000, description="Ý kiến chỉ đạo lãnh đạo đã bút phê")
+    main: Target = Field(description="Đơn vị hoặc người chủ trì xử lý")
+    coordinators: list[Target] = Field([], description="Đơn vị, người phối hợp")
+    readers: list[Target] = Field([], description="Nhận để biết")
+    deadline: str | None = Field(None, max_length=20, description="Hạn xử lý, YYYY-MM-DD (giờ Việt Nam)")
+    happened_at: str | None = HAPPENED_AT
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"leader_user_id": "6b0f…", "directive": "Giao Phòng Tổng hợp chủ trì, báo cáo trước ngày 20.",
+         "main": {"unit": "TH"}, "coordinators": [], "readers": [], "happened_at": "2026-12-04T23:50"}]})
+
+
+class EnterDraftDecision(BaseModel):
+    leader_user_id: str = LEADER
+    decision: Literal["approve", "return"] = Field(description="`approve` đồng ý, chuyển bước sau (không ở bước ký: "
+                                                   "chữ ký số không nhập thay được); `return` trả lại người soạn")
+    step: str = Field(min_length=1, max_length=40, description="Bước dự thảo đang chờ, như `step.key` của GET "
+                      "/drafts/{id}; khác bước hiện tại: 409 `step_moved`")
+    comment: str = Field("", max_length=4000, description="Ý kiến của lãnh đạo (bắt buộc khi trả lại)")
+    happened_at: str | None = HAPPENED_AT
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"leader_user_id": "6b0f…", "decision": "return", "step": "leader", "comment": "Bổ sung số liệu",
+         "happened_at": "2026-12-04T23:55"}]})
+
+
+@router.post("/handling/{incoming_id}/enter-for-leader", response_model=Handling, responses=REFUSALS,
+             summary="Nhập thay bút phê, phân công của lãnh đạo",
+             description="Người được lãnh đạo ủy nhiệm nhập thay (phạm vi `record`). Bút phê được ghi là của lãnh "
+                         "đạo (`directed_by`, lịch sử `user_id`), kèm `data.entered_by` và lúc nhập (`at`); lãnh đạo "
+                         "được báo. Gửi lại cùng văn bản, lãnh đạo và thời điểm thực tế: không ghi thêm.")
+def handling_enter_for_leader(body: EnterDirective, response: Response, incoming_id: str = item_id(),
+                              key: str | None = KEY, v: Viewer = Depends(csrf_checked),
+                              g: Gateway = Depends(gw)) -> dict[str, Any]:
+    main = body.main.routing()
+    if not main:
+        raise ValidationFailed("Chọn người hoặc đơn vị chủ trì xử lý.", field="main")
+    return once(g, v, key, response, f"handling_enter_for_leader:{incoming_id}", body, lambda: entry.enter_directive(
+        g, v, body.leader_user_id, incoming_id, body.directive, main,
+        [t.routing() for t in body.coordinators if t.routing()], [t.routing() for t in body.readers if t.routing()],
+        typed_day(body.deadline), body.happened_at))
+
+
+@router.post("/drafts/{draft_id}/enter-for-leader", response_model=DraftDetail, responses=REFUSALS,
+             summary="Nhập thay ý kiến duyệt, trả lại dự thảo của lãnh đạo",
+             description="Người được lãnh đạo ủy nhiệm nhập thay (phạm vi `record`), khi dự thảo chờ ở bước của lãnh "
+                         "đạo đó. Ý kiến được ghi là của lãnh đạo (`comments[].user_id`), kèm `entered_by`; lãnh đạo "
+                         "được báo. `approve` ở bước ký bị từ chối (422 `signature_not_entered_for_another`). Gửi "
+                         "lại cùng dự thảo, bước, lãnh đạo và thời điểm thực tế: không ghi thêm.")
+def draft_enter_for_leader(body: EnterDraftDecision, response: Response, draft_id: int = DraftId,
+                           key: str | None = KEY, v: Viewer = Depends(csrf_checked),
+                           g: Gateway = Depends(gw)) -> dict[str, Any]:
+    def run() -> dict[str, Any]:
+        entry.enter_draft_decision(g, v, body.leader_user_id, draft_id, body.decision, body.step, body.comment,
+                                   body.happened_at)
+        return g.backends.call(v.actor, "routing", "get_draft", draft_id)
+
+    return once(g, v, key, response, f"draft_enter_for_leader:{draft_id}", body, run)

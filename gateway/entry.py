@@ -1,0 +1,101 @@
+"""Nhập thay on the screens: the person a leader entrusted (Ủy quyền, scope "Nhập thay ý kiến đã bút phê") types in the
+leader's bút phê and phân công on an incoming document, and the leader's approval or return of a draft, with the
+time the leader really did it (TP.HCM QĐ 23/QĐ-VP Điều 3.2, 3.3; services/routing/entry.py holds the rules). The
+forms sit on the handling page and the draft page; the same functions serve the REST API (gateway/api_entry.py)."""
+
+from __future__ import annotations
+
+import urllib.parse
+from datetime import datetime
+from typing import Any
+
+from fastapi import Depends, FastAPI, Form
+from fastapi.responses import RedirectResponse
+
+from gateway.app import Gateway, Viewer, csrf_checked, gw
+from gateway.dates import typed_day
+from services.common.clock import to_vn
+from services.common.errors import CongVanError, ValidationFailed
+
+DECISIONS = {"approve": "Lãnh đạo đồng ý, chuyển bước sau", "return": "Lãnh đạo trả lại người soạn"}
+
+
+def entry_leaders(g: Gateway, v: Viewer) -> list[str]:
+    """The leaders whose grant to type in their decisions the viewer holds now (routing checks again)."""
+    try:
+        grants = g.backends.call(v.actor, "routing", "list_delegations")
+    except CongVanError:
+        return []
+    return sorted({d["leader_user_id"] for d in grants if d.get("active") and "record" in (d.get("scopes") or [])
+                   and d.get("delegate_user_id") == v.user.id})
+
+
+def entered_note(name: str, at: str | None) -> str:
+    """"Trần Thị B nhập thay lúc 08:15 05/12/2026": who typed a leader's decision in, and when (Vietnam time)."""
+    if not at:
+        return f"{name} nhập thay"
+    try:
+        moment = to_vn(datetime.fromisoformat(at))
+    except ValueError:
+        return f"{name} nhập thay lúc {at}"
+    return f"{name} nhập thay lúc {moment.strftime('%H:%M %d/%m/%Y')}"
+
+
+def draft_entry_leaders(g: Gateway, v: Viewer, view: dict[str, Any], people: dict[str, Any]) -> list[Any]:
+    """The viewer's leaders who act at the step the draft waits at (the draft page's "Nhập thay" form)."""
+    from gateway.drafting import _step
+
+    step = _step(view)
+    if step is None or view.get("status") != "in_review":
+        return []
+    found = []
+    for leader_id in entry_leaders(g, v):
+        person = people.get(leader_id)
+        if person is not None and step.admits_person(set(person.roles or []), person.unit, view.get("unit"),
+                                                     person.id):
+            found.append(person)
+    return found
+
+
+# -- the actions, shared by the forms below and the REST API ------------------------------------------------------
+
+def enter_directive(g: Gateway, v: Viewer, leader_user_id: str, incoming_id: str, directive: str,
+                    main: dict[str, str], coordinators: list[dict[str, str]], readers: list[dict[str, str]],
+                    deadline: str | None, happened_at: str | None) -> dict[str, Any]:
+    if not (leader_user_id or "").strip():
+        raise ValidationFailed("Chọn lãnh đạo đã bút phê.", field="leader_user_id")
+    return g.backends.call(v.actor, "routing", "enter_directive", leader_user_id, incoming_id, directive, main,
+                           coordinators, readers, deadline, happened_at or None)
+
+
+def enter_draft_decision(g: Gateway, v: Viewer, leader_user_id: str, draft_id: int, decision: str, step: str,
+                         comment: str, happened_at: str | None) -> dict[str, Any]:
+    if not (leader_user_id or "").strip():
+        raise ValidationFailed("Chọn lãnh đạo đã cho ý kiến.", field="leader_user_id")
+    return g.backends.call(v.actor, "routing", "enter_draft_decision", leader_user_id, draft_id, decision, step,
+                           comment, happened_at or None)
+
+
+def install(app: FastAPI) -> None:
+    from gateway.handling import parse_target
+
+    @app.post("/xu-ly/{incoming_id}/nhap-thay", include_in_schema=False)
+    def directive_form(incoming_id: str, leader_user_id: str = Form(""), directive: str = Form(...),
+                       main: str = Form(...), coordinators: list[str] = Form([]), readers: list[str] = Form([]),
+                       deadline: str = Form(""), late_entry_at: str = Form("", max_length=40),
+                       v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        enter_directive(g, v, leader_user_id, incoming_id, directive, parse_target(main),
+                        [parse_target(c) for c in coordinators if c], [parse_target(r) for r in readers if r],
+                        typed_day(deadline), late_entry_at.strip() or None)
+        return RedirectResponse(f"/xu-ly/{urllib.parse.quote(incoming_id, safe='')}?ket-qua=da-nhap-thay",
+                                status_code=303)
+
+    @app.post("/du-thao/{draft_id}/nhap-thay", include_in_schema=False)
+    def draft_form(draft_id: int, leader_user_id: str = Form(""), decision: str = Form(...),
+                   step: str = Form(..., max_length=40), comment: str = Form("", max_length=4000),
+                   late_entry_at: str = Form("", max_length=40), v: Viewer = Depends(csrf_checked),
+                   g: Gateway = Depends(gw)):
+        view = enter_draft_decision(g, v, leader_user_id, draft_id, decision, step, comment,
+                                    late_entry_at.strip() or None)
+        # the entrant stays a participant (routing adds them), so the draft's page opens for them afterwards
+        return RedirectResponse(f"/du-thao/{view['draft_id']}?tb=da-nhap-thay", status_code=303)
