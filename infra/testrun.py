@@ -41,6 +41,7 @@ SCREENSHOT_TESTS = ["tests/e2e/test_story.py", "tests/e2e/test_guide_screens.py"
                     "tests/e2e/test_issuing_channels.py", "tests/e2e/test_copy_send_browser.py",
                     "tests/e2e/test_replace_browser.py", "tests/e2e/test_nested_units_browser.py",
                     "tests/e2e/test_paper_signing.py", "tests/e2e/test_office_rules.py",
+                    "tests/e2e/test_entry_for_leader_browser.py",
                     "tests/e2e/test_recipient_groups.py::test_the_admin_makes_a_group_and_the_clerk_sends_to_it_in_the_browser",
                     "tests/e2e/test_platform_onboarding.py::test_the_operator_adds_an_agency_and_announces_maintenance_in_the_browser"]
 

@@ -614,6 +614,27 @@ def test_service_actions_by_role(deployment, people, action):
             assert refused == (role not in allowed), (action, role)
 
 
+ENTRY_CALLS = {
+    # nhập thay (services/routing/entry.py): no role gate; the leader's grant (scope `record`) is what lets a person
+    # type in the leader's paper decisions. Ids that do not exist: the grant is checked first.
+    "nhập thay bút phê": ("enter_directive", ("khong-co", "Bút phê", {"unit": "KHONGCO"})),
+    "nhập thay ý kiến dự thảo": ("enter_draft_decision", (2**31 - 1, "return", "leader", "Sửa lại")),
+}
+
+
+@pytest.mark.parametrize("action", list(ENTRY_CALLS))
+def test_entry_for_the_leader_is_refused_to_every_role_without_a_grant(deployment, people, action):
+    """Every role of the agency, without a grant of its leader, is refused (403); the leader, entering for
+    themselves, is told to use their own forms (422, not a refusal of the role)."""
+    method, args = ENTRY_CALLS[action]
+    leader_id = people["leader"][1].user_id
+    with closing(rpc(deployment, A)) as client:
+        for role in ROLES:
+            actor = people[role][1]
+            refused = _refused(lambda a=actor: client.call("routing", method, a, leader_id, *args))
+            assert refused == (role != "leader"), (action, role)
+
+
 # -- schemathesis over the OpenAPI document ------------------------------------------------------------------------
 
 def test_api_answers_match_the_openapi_document(deployment):

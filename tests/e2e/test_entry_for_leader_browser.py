@@ -1,0 +1,93 @@
+"""Nhập thay in Chromium (TP.HCM QĐ 23/QĐ-VP Điều 3.2): Đà Nẵng's leader grants the clerk "Nhập thay ý kiến đã bút
+phê" on the Ủy quyền screen; the clerk enters the leader's paper directive on a paper letter with the time the leader
+wrote it; the history names the leader and says who typed it and when; the leader is told. The grant is ended at
+the end (the deployment is shared)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from services.common.clock import now_vn
+from tests import screenshots
+from tests.e2e.helpers import demo_home
+from tests.e2e.test_late_entry_browser import a_minute_after, post_json
+from tests.e2e.test_recall_browser import shot
+from tests.gateway.test_api_entry_for_leader import paper_arrival
+from tests.gateway.test_handling_flow import CLERK, LEADER, SPECIALIST, login
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_clerk_enters_the_leaders_directive_written_on_paper(deployment, browser, artifacts_dir):
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    clerk_http, leader_http = login(deployment, base, CLERK), login(deployment, base, LEADER)
+    staff = {p["username"]: p for p in clerk_http.get("/api/v1/staff").json()}
+    shots: list = []
+
+    leader = demo_home(browser, base, deployment, LEADER)
+    leader.goto(f"{base}/uy-quyen")
+    form = leader.locator("#uy-quyen-moi")
+    form.get_by_label("Người được ủy quyền").select_option(staff[CLERK]["user_id"])
+    form.get_by_label("Nhập thay ý kiến đã bút phê", exact=False).check()
+    form.get_by_label("Ghi chú").fill("Văn phòng nhập thay ý kiến bút phê trên văn bản giấy")
+    shot(leader, shots, artifacts_dir, "nhap-thay-01-uy-nhiem.png")
+    form.get_by_role("button", name="Ủy quyền").click()
+    expect(leader.get_by_role("status")).to_have_text("Đã ủy quyền.")
+    grant = next(d for d in leader_http.get("/api/v1/delegations").json()
+                 if d["delegate_user_id"] == staff[CLERK]["user_id"] and d["scopes"] == ["record"] and d["active"])
+    try:
+        subject = f"Về việc kiểm tra công tác cải cách hành chính ({secrets.token_hex(3)})"
+        incoming = paper_arrival(_api(clerk_http), subject)
+        submitted = post_json(clerk_http, f"/api/v1/handling/{incoming}/submit",
+                              {"to_user_id": staff[LEADER]["user_id"]})
+        assert submitted.status_code == 200, submitted.text
+        # the screen's field takes minutes: the first whole minute after the submission (a wait under a minute)
+        written = a_minute_after(now_vn().isoformat())
+
+        clerk = demo_home(browser, base, deployment, CLERK)
+        clerk.goto(f"{base}/xu-ly/{incoming}")
+        form = clerk.locator("#nhap-thay")
+        expect(form.get_by_label("Lãnh đạo đã bút phê")).to_have_value(staff[LEADER]["user_id"])
+        form.get_by_label("Ý kiến chỉ đạo (bút phê) của lãnh đạo").fill("Giao đồng chí Phúc kiểm tra, báo cáo.")
+        form.locator("select[name=main]").select_option(f"user:{staff[SPECIALIST]['user_id']}")
+        form.get_by_label("Thời điểm lãnh đạo bút phê").fill((now_vn() + timedelta(hours=2))
+                                                              .strftime("%Y-%m-%dT%H:%M"))
+        form.get_by_role("button", name="Nhập thay bút phê").click()
+        expect(clerk.locator("main")).to_contain_text("không được ở tương lai")   # refused, nothing recorded
+        clerk.goto(f"{base}/xu-ly/{incoming}")
+        form = clerk.locator("#nhap-thay")
+        form.get_by_label("Ý kiến chỉ đạo (bút phê) của lãnh đạo").fill("Giao đồng chí Phúc kiểm tra, báo cáo.")
+        form.locator("select[name=main]").select_option(f"user:{staff[SPECIALIST]['user_id']}")
+        form.get_by_label("Thời điểm lãnh đạo bút phê").fill(written.strftime("%Y-%m-%dT%H:%M"))
+        shot(clerk, shots, artifacts_dir, "nhap-thay-02-nhap-but-phe.png")
+        form.get_by_role("button", name="Nhập thay bút phê").click()
+        expect(clerk.get_by_role("status")).to_contain_text("Đã nhập thay bút phê")
+        line = clerk.locator("ol.timeline li").filter(has_text="Bút phê, phân công xử lý")
+        expect(line).to_contain_text(written.strftime("%d/%m/%Y %H:%M"))      # when the leader wrote it
+        expect(line).to_contain_text(staff[LEADER]["full_name"])              # the leader's step
+        expect(line).to_contain_text(f"{staff[CLERK]['full_name']} nhập thay lúc")
+        expect(clerk.locator("dd.directive")).to_contain_text(staff[LEADER]["full_name"])
+        expect(clerk.locator("#nhap-thay")).to_have_count(0)   # directed: nothing left to enter
+        shot(clerk, shots, artifacts_dir, "nhap-thay-03-lich-su.png")
+
+        told = [n for n in leader_http.get("/api/v1/reminders").json()
+                if n["kind"] == "entered_for_you" and n["ref_id"] == incoming]
+        assert len(told) == 1 and staff[CLERK]["full_name"] in told[0]["title"]
+    finally:
+        ended = post_json(leader_http, f"/api/v1/delegations/{grant['delegation_id']}/revoke", {})
+        assert ended.status_code == 200, ended.text
+        for client in (clerk_http, leader_http):
+            client.close()
+    screenshots.publish(shots)
+
+
+def _api(client):
+    """The clerk's signed-in client, sending the page's CSRF token with its writes (paper_arrival posts forms)."""
+    from tests.e2e.helpers import csrf_of
+
+    client.headers["x-csrf-token"] = csrf_of(client.get("/").text)
+    return client
