@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Response, Security
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway import entry
-from gateway.api import COMMON_ERRORS, bearer
+from gateway.api import COMMON_ERRORS, _problem, bearer
 from gateway.api_clerk import DraftDetail
 from gateway.api_drafting import DraftId
 from gateway.api_handling import HAPPENED_AT, STEP_ERRORS, item_id, operation_name
@@ -27,10 +27,9 @@ router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Secu
 LEADER = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$",
                description="Lãnh đạo đã quyết định trên giấy, người đã ủy nhiệm cho bạn nhập thay (GET /delegations: "
                            "phạm vi `record`, đang hiệu lực)")
-REFUSALS = {**STEP_ERRORS, 403: {"description": "Chưa được ủy nhiệm nhập thay (`no_entry_grant`), ủy nhiệm đã hết "
-                                                "hạn hoặc kết thúc (`entry_grant_ended`), người được chọn không phải "
-                                                "lãnh đạo (`not_a_leader`), lãnh đạo không duyệt ở bước này "
-                                                "(`leader_not_at_step`)"}}
+REFUSALS = {**STEP_ERRORS, 403: _problem("Chưa được ủy nhiệm nhập thay (`no_entry_grant`), ủy nhiệm đã hết hạn hoặc "
+                                         "kết thúc (`entry_grant_ended`), người được chọn không phải lãnh đạo "
+                                         "(`not_a_leader`), lãnh đạo không duyệt ở bước này (`leader_not_at_step`)")}
 
 
 class EnterDirective(BaseModel):

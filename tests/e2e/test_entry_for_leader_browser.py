@@ -1,6 +1,7 @@
 """Nhập thay in Chromium (TP.HCM QĐ 23/QĐ-VP Điều 3.2): Đà Nẵng's leader grants the clerk "Nhập thay ý kiến đã bút
 phê" on the Ủy quyền screen; the clerk enters the leader's paper directive on a paper letter with the time the leader
-wrote it; the history names the leader and says who typed it and when; the leader is told. The grant is ended at
+wrote it, then the leader's return of a draft at the signing step; the history names the leader and says who typed it
+and when; the leader is told. The grant is ended at
 the end (the deployment is shared)."""
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from tests.e2e.helpers import demo_home
 from tests.e2e.test_late_entry_browser import a_minute_after, post_json
 from tests.e2e.test_recall_browser import shot
 from tests.gateway.test_api_entry_for_leader import paper_arrival
-from tests.gateway.test_handling_flow import CLERK, LEADER, SPECIALIST, login
+from tests.gateway.test_drafting import create_draft, post, prepare_agency_for_drafts
+from tests.gateway.test_handling_flow import CLERK, HEAD, LEADER, SPECIALIST, login
 
 pytestmark = pytest.mark.browser
+DA_NANG = "000.00.00.H17"
 
 
 def test_the_clerk_enters_the_leaders_directive_written_on_paper(deployment, browser, artifacts_dir):
@@ -77,6 +80,33 @@ def test_the_clerk_enters_the_leaders_directive_written_on_paper(deployment, bro
         told = [n for n in leader_http.get("/api/v1/reminders").json()
                 if n["kind"] == "entered_for_you" and n["ref_id"] == incoming]
         assert len(told) == 1 and staff[CLERK]["full_name"] in told[0]["title"]
+
+        # a draft at the leader's signing step: the leader's return written on paper is entered; approving there
+        # would be the digital signature, which only the leader makes, so the form does not offer it
+        prepare_agency_for_drafts(deployment, DA_NANG, LEADER)
+        drafter, head = login(deployment, base, SPECIALIST), login(deployment, base, HEAD)
+        draft_id = create_draft(drafter, f"Kế hoạch cải cách hành chính năm 2027 ({secrets.token_hex(3)})")
+        assert post(drafter, draft_id, "trinh", note="Kính trình").status_code == 303
+        assert post(head, draft_id, "duyet", comment="Đạt").status_code == 303
+        approved_at = [c for c in drafter.get(f"/api/v1/drafts/{draft_id}").json()["comments"]
+                       if c["kind"] == "approve"][-1]["at"]
+        returned_at = a_minute_after(approved_at)
+        clerk.goto(f"{base}/du-thao/{draft_id}")
+        form = clerk.locator("#nhap-thay")
+        expect(form.get_by_label("Lãnh đạo đồng ý, chuyển bước sau")).to_have_count(0)
+        form.get_by_label("Lãnh đạo trả lại người soạn").check()
+        form.get_by_label("Nội dung ý kiến (bắt buộc khi trả lại)").fill("Bổ sung chỉ tiêu năm 2027")
+        form.get_by_label("Thời điểm lãnh đạo cho ý kiến").fill(returned_at.strftime("%Y-%m-%dT%H:%M"))
+        shot(clerk, shots, artifacts_dir, "nhap-thay-04-du-thao.png")
+        form.get_by_role("button", name="Nhập thay ý kiến").click()
+        expect(clerk.get_by_role("status")).to_contain_text("Đã nhập thay ý kiến của lãnh đạo")
+        line = clerk.locator("#y-kien li").filter(has_text="Bổ sung chỉ tiêu năm 2027")
+        expect(line).to_contain_text(returned_at.strftime("%d/%m/%Y %H:%M"))
+        expect(line).to_contain_text(staff[LEADER]["full_name"])
+        expect(line).to_contain_text(f"{staff[CLERK]['full_name']} nhập thay lúc")
+        assert drafter.get(f"/api/v1/drafts/{draft_id}").json()["status"] == "returned"
+        for client in (drafter, head):
+            client.close()
     finally:
         ended = post_json(leader_http, f"/api/v1/delegations/{grant['delegation_id']}/revoke", {})
         assert ended.status_code == 200, ended.text

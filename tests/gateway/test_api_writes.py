@@ -206,6 +206,8 @@ SCREEN_WRITES = {  # what a person does on the screens -> its route (issue 18 it
     "từ chối": ("post", "/api/v1/incoming/{doc_id}/reject"),
     "trình": ("post", "/api/v1/handling/{incoming_id}/submit"),
     "bút phê, giao xử lý": ("post", "/api/v1/handling/{incoming_id}/direct"),
+    "nhập thay bút phê của lãnh đạo": ("post", "/api/v1/handling/{incoming_id}/enter-for-leader"),
+    "nhập thay ý kiến duyệt, trả lại dự thảo": ("post", "/api/v1/drafts/{draft_id}/enter-for-leader"),
     "giao lại": ("post", "/api/v1/handling/{incoming_id}/reassign"),
     "chuyển": ("post", "/api/v1/handling/{incoming_id}/forward"),
     "kết thúc": ("post", "/api/v1/handling/{incoming_id}/close"),
