@@ -15,7 +15,7 @@ from services.common.errors import Conflict, Forbidden, NotFound, ValidationFail
 from services.common.workcalendar import WorkCalendar
 from services.reporting.domain import holdings
 from services.routing.report_queries import handling_facts
-from tests.routing.conftest import AGENCY, outbox_rows, pdf, registered_event
+from tests.routing.conftest import AGENCY, outbox_rows, pdf, registered_event, restart_without
 
 CHAIN = [{"key": "department", "label": "Lãnh đạo phòng", "roles": ["department_head"], "same_unit": True},
          {"key": "review", "label": "Lãnh đạo cho ý kiến", "roles": ["leader"]},
@@ -173,3 +173,9 @@ def test_a_draft_decision_is_refused_for_a_leader_not_at_the_step(routing, peopl
         routing.enter_draft_decision(people.clerk, people.leader.user_id, draft_id, "approve", "department")
     refused(partial(routing.enter_draft_decision, people.clerk, people.leader.user_id, draft_id, "sign",
                     "department"), ValidationFailed, "validation_failed")
+
+
+def test_an_agency_made_before_nhap_thay_gets_the_entrant_column(database):
+    """Who typed a draft's decision in (`draft_comment.entered_by`) is a column added to existing agencies' tables
+    when routing starts (services/common/db.py add_later_columns)."""
+    assert restart_without(database, "draft_comment", "entered_by")
