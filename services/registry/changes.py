@@ -3,6 +3,7 @@ clerk), and the per-recipient statuses coming back. The sender's own requests ar
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -46,20 +47,43 @@ def _receive_change(db: Database, actor: Actor, package: dict[str, Any], key: st
         if target is None:
             recall.check_sender(session, actor, target_id, sender, "thu hồi" if kind == 1 else "cập nhật")
         change = {"kind": "revoke" if kind == 1 else "update", "key": key, "reason": business.get("reason", ""),
-                  "package": package if kind == 2 else None, "received_at": now_utc().isoformat()}
+                  "package": package if kind == 2 else None, "received_at": now_utc().isoformat(),
+                  "request": _request_id(package, sender, kind)}
+        if _requested_before(session, target, change["request"]):
+            # the same request handed over again (at-least-once): already waiting for the clerk, or decided
+            return {"incoming_id": target.id, "duplicate": True, "state": target.state, "change": change["kind"]}
         if kind == 1 and target.state == State.WAITING_RECEPTION:
             # Not registered yet: nothing to undo, the revocation is accepted at once.
             target.state = State.REVOKED
             target.dedupe_key = target.dedupe_key  # keeps the original key: a re-sent original stays a duplicate
-            _history(session, target, actor, "revoked", {"reason": change["reason"], "automatic": True})
+            _history(session, target, actor, "revoked", {"reason": change["reason"], "automatic": True,
+                                                         "request": change["request"]})
             recall.withdraw_content(session, actor, target)
             enqueue(session, "outgoing_status", _status_payload(profile(session, actor.agency_id), target, sender,
                                                                 "15", "Đồng ý thu hồi văn bản", actor))
         else:
             target.pending_change = change
             _history(session, target, actor, "change_requested", {"kind": change["kind"],
-                                                                  "reason": change["reason"]})
+                                                                  "reason": change["reason"],
+                                                                  "request": change["request"]})
         return {"incoming_id": target.id, "duplicate": False, "state": target.state, "change": change["kind"]}
+
+
+def _request_id(package: dict[str, Any], sender: str, kind: int) -> str:
+    """One request of the sender, as the edge tells packages apart (its inbox key: type and reason) and by the time
+    the sender's own edge stamped it (its TraceHeader, the same in every delivery of the same message)."""
+    stamp = next((str(t.get("timestamp") or "") for t in package.get("trace") or []
+                  if t.get("organ_id") == sender), "")
+    reason = hashlib.sha256(str((package.get("business") or {}).get("reason") or "").encode()).hexdigest()[:8]
+    return f"{kind}:{stamp}:{reason}"
+
+
+def _requested_before(session: Session, target: Document, request: str) -> bool:
+    if (target.pending_change or {}).get("request") == request:
+        return True
+    steps = session.execute(select(History.details).where(
+        History.document_pk == target.id, History.action.in_(("change_requested", "revoked")))).scalars()
+    return any((d or {}).get("request") == request for d in steps)
 
 
 def _link_replacement(session: Session, actor: Actor, doc: Document, package: dict[str, Any]) -> None:

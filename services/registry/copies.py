@@ -174,7 +174,7 @@ def _made_before(session: Session, actor: Actor, key: str | None) -> dict[str, A
 
 
 def list_copies(db: Database, actor: Actor, page: int = 1, size: int = 50) -> dict:
-    """Sổ bản sao: the agency's copies, newest first."""
+    """Sổ bản sao: the agency's copies, newest first (a recalled copy keeps its number and its line)."""
     _in_agency(db, actor)
-    return _list(db, actor, Direction.COPIES, [State.ISSUED], {}, page, size,
+    return _list(db, actor, Direction.COPIES, [State.ISSUED, State.RECALLED], {}, page, size,
                  order=(Document.registered_at.desc(),))

@@ -30,6 +30,7 @@ from services.registry.copies import COPY_FORMS
 from services.registry.documents import _attachments, _history, _in_agency, _load, build_package, profile, summary
 from services.registry.domain import Direction, State
 from services.registry.models import Document, DocumentLink, RecipientStatus
+from services.registry.recall import CHANGE_KINDS
 
 
 def send_copy(db: Database, actor: Actor, copy_id: str, recipients: list[dict[str, Any]]) -> dict[str, Any]:
@@ -50,13 +51,18 @@ def send_copy(db: Database, actor: Actor, copy_id: str, recipients: list[dict[st
             copy = _load(session, actor, copy_id, Direction.COPIES, for_update=True)
             domain.require_view(actor, copy.agency_id, copy.state, copy.handlers or [], copy.id)
             if copy.state != State.ISSUED:
-                raise ValidationFailed("Bản sao chưa được cấp số, đóng dấu nên chưa gửi được.", code="not_sendable",
-                                       state=copy.state)
+                raise ValidationFailed("Bản sao chưa được cấp số, đóng dấu hoặc đã bị thu hồi nên không gửi được.",
+                                       code="not_sendable", state=copy.state)
             sent_before = set(session.execute(select(RecipientStatus.organ_id).where(
                 RecipientStatus.document_pk == copy.id)).scalars())
             new = [r for r in clean if r["organ_id"] not in sent_before]
             if not new:
                 return {**summary(copy), "duplicate": True, "sent_to": []}
+            if copy.pending_change:
+                # the recipients answering a request are counted when it closes (recall.take_answer): one set at a time
+                raise ValidationFailed("Bản sao đang chờ nơi nhận trả lời yêu cầu "
+                                       f"{CHANGE_KINDS[copy.pending_change['kind']].lower()}; gửi thêm nơi nhận sau "
+                                       "khi có trả lời.", code="change_pending", pending=copy.pending_change["kind"])
             _prepare(session, copy)
             for r in new:
                 session.add(RecipientStatus(document_pk=copy.id, organ_id=r["organ_id"], organ_name=r["organ_name"],

@@ -69,6 +69,10 @@ TRANSITIONS: dict[str, dict[str, set[str]]] = {
         State.WAITING_ISSUE: {State.ISSUED},
         State.ISSUED: {State.RECALLED},
     },
+    # a copy is issued when it is numbered and sealed; sent over the interconnect, it is recalled as a document is
+    Direction.COPIES: {
+        State.ISSUED: {State.RECALLED},
+    },
 }
 
 

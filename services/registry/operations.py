@@ -49,6 +49,7 @@ from services.registry.recall import (
     CHANGE_KINDS,
     list_change_requests,
     request_change,
+    request_copy_change,
 )
 from services.registry.registers import (
     close_register,
@@ -98,6 +99,7 @@ __all__ = [
     "reject_reasons",
     "reopen_register",
     "request_change",
+    "request_copy_change",
     "return_paper_incoming",
     "return_slip",
     "reverify_pending",

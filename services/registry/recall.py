@@ -31,7 +31,7 @@ from services.registry.documents import (
     summary,
 )
 from services.registry.domain import Direction, State
-from services.registry.models import Attachment, Document, RecipientStatus
+from services.registry.models import Attachment, Document, History, RecipientStatus
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,12 @@ def _reason(reason: str | None, label: str) -> str:
 
 
 def request_change(db: Database, actor: Actor, outgoing_id: str, kind: str, reason: str,
-                   changes: dict[str, Any] | None = None, request_key: str | None = None) -> dict:
-    """The clerk asks the recipients of an issued document to let it be recalled (type-1 package), to give it back
-    (status 13) or to take new metadata (type-2 package). Idempotent by document and step: the same request key
-    returns the document as it is; another request while one waits for its answers is refused."""
+                   changes: dict[str, Any] | None = None, request_key: str | None = None,
+                   direction: str = Direction.OUTGOING) -> dict:
+    """The clerk asks the recipients of an issued document (or of a copy sent over the interconnect, `direction`
+    copies) to let it be recalled (type-1 package), to give it back (status 13) or to take new metadata (type-2
+    package). Idempotent by document and step: the same request key returns the document as it is, also once the
+    request was answered; another request while one waits for its answers is refused."""
     _in_agency(db, actor)
     actor.require(Role.CLERK)
     if kind not in CHANGE_KINDS:
@@ -67,24 +69,29 @@ def request_change(db: Database, actor: Actor, outgoing_id: str, kind: str, reas
                                allowed=sorted(CHANGE_KINDS))
     text = _reason(reason, CHANGE_KINDS[kind])
     with db.session() as session:
-        doc = _load(session, actor, outgoing_id, Direction.OUTGOING, for_update=True)
+        doc = _load(session, actor, outgoing_id, direction, for_update=True)
         pending = doc.pending_change or {}
-        if request_key and pending.get("key") == request_key:
+        if request_key and (pending.get("key") == request_key or _asked_before(session, doc, request_key)):
             return {**summary(doc), "duplicate": True}
         if pending:
-            raise ValidationFailed(f"Văn bản đang chờ nơi nhận trả lời yêu cầu {CHANGE_KINDS[pending['kind']].lower()}"
-                                   " trước đó.", code="change_pending", pending=pending["kind"])
+            raise ValidationFailed(f"{_word(direction)} đang chờ nơi nhận trả lời yêu cầu "
+                                   f"{CHANGE_KINDS[pending['kind']].lower()} trước đó.", code="change_pending",
+                                   pending=pending["kind"])
         rows = list(session.execute(select(RecipientStatus).where(RecipientStatus.document_pk == doc.id)
                                     .order_by(RecipientStatus.id)).scalars())
         remote = [r for r in rows if r.channel == "interconnect"]
-        details: dict[str, Any] = {"kind": kind, "reason": text}
+        if direction == Direction.COPIES and not remote:
+            # a copy exists only for those it was sent to: unsent, there is nobody to ask
+            raise ValidationFailed("Bản sao chưa được gửi đến nơi nhận nào qua trục liên thông nên không có gì để "
+                                   f"{CHANGE_KINDS[kind].lower()}.", code="not_sent")
+        details: dict[str, Any] = {"kind": kind, "reason": text, "key": request_key}
         if kind == "update":
             if doc.state != State.ISSUED:
-                raise ValidationFailed("Chỉ cập nhật được văn bản đã ban hành, chưa bị thu hồi.",
+                raise ValidationFailed(f"Chỉ cập nhật được {_word(direction).lower()} đã ban hành, chưa bị thu hồi.",
                                        code="invalid_transition", current=doc.state)
             details["changes"] = _apply_update(doc, changes or {})
         else:
-            domain.check_transition(Direction.OUTGOING, doc.state, State.RECALLED)
+            domain.check_transition(direction, doc.state, State.RECALLED)
             doc.state, doc.frozen = State.RECALLED, True
         for r in remote:
             r.recall_state = "requested"
@@ -93,6 +100,25 @@ def request_change(db: Database, actor: Actor, outgoing_id: str, kind: str, reas
                                "by": actor.username} if remote else None)
         _history(session, doc, actor, "change_sent" if kind != "recall" else "recalled", details)
         return summary(doc)
+
+
+def request_copy_change(db: Database, actor: Actor, copy_id: str, kind: str, reason: str,
+                        changes: dict[str, Any] | None = None, request_key: str | None = None) -> dict:
+    """The same requests about a copy (sao y, sao lục, trích sao) sent over the interconnect (copy_sending.py): the
+    copy is named by the `DocumentId` it was sent with (its own number and notation, From the copying agency), and
+    its recipients answer 15/16 (or 03/02 to a recall) on its lines as for an outgoing document."""
+    return request_change(db, actor, copy_id, kind, reason, changes, request_key, direction=Direction.COPIES)
+
+
+def _word(direction: str) -> str:
+    return "Bản sao" if direction == Direction.COPIES else "Văn bản"
+
+
+def _asked_before(session: Session, doc: Document, request_key: str) -> bool:
+    """Whether this request key made a request already, answered since (a retry after the answers came back)."""
+    steps = session.execute(select(History.details).where(
+        History.document_pk == doc.id, History.action.in_(("recalled", "change_sent")))).scalars()
+    return any((d or {}).get("key") == request_key for d in steps)
 
 
 def _apply_update(doc: Document, changes: dict[str, Any]) -> dict[str, list[str]]:

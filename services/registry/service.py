@@ -286,3 +286,9 @@ class RegistryService(DossierEntrypoints, ReportQueries):
                        request_key: str | None = None) -> dict:
         """Recall (thu hồi), take back (lấy lại) or update (cập nhật) an issued document at its recipients."""
         return ops.request_change(self.db, self.actor.required(), outgoing_id, kind, reason, changes, request_key)
+
+    @rpc
+    def request_copy_change(self, copy_id: str, kind: str, reason: str, changes: dict | None = None,
+                            request_key: str | None = None) -> dict:
+        """The same for a copy sent over the interconnect (services/registry/recall.py)."""
+        return ops.request_copy_change(self.db, self.actor.required(), copy_id, kind, reason, changes, request_key)
