@@ -87,6 +87,7 @@ HISTORY_LABELS = {
     "change_refused": "Từ chối thay đổi", "revoked": "Văn bản bị thu hồi", "change_requested": "Yêu cầu thay đổi",
     "replaced": "Được thay thế", "paper_copy_received": "Nhận bản giấy", "answered": "Đã có văn bản trả lời",
     "answer_received": "Nhận văn bản trả lời", "copied": "Sao văn bản, cấp số bản sao", "copy_made": "Được sao",
+    "copy_sent": "Gửi bản sao qua trục liên thông",
     "change_sent": "Gửi yêu cầu đến nơi nhận", "change_closed": "Nơi nhận đã trả lời hết yêu cầu",
     "content_withdrawn": "Xóa nội dung văn bản bị thu hồi (giữ thông tin và lịch sử)",
     "returned": "Lập phiếu trả văn bản giấy",
@@ -446,9 +447,10 @@ def document_response(request: Request, g: Gateway, v: Viewer, doc_id: str, stat
     registers = []
     if doc.get("direction") == "incoming" and v.has("clerk") and doc.get("state") == "waiting_reception":
         registers = _registers(g, v, "incoming")
-    # a copy is sent from its page to agencies of the directory (gateway/copies.py), with the send screen's picker
+    # a copy is sent from its page to agencies of the directory (gateway/copies.py), with the send screen's picker;
+    # not while its recipients answer a recall, take back or update (registry: change_pending)
     copy_recipients = (_recipients(g, v) if doc.get("direction") == "copies" and doc.get("state") == "issued"
-                       and v.has("clerk") else [])
+                       and not doc.get("pending_change") and v.has("clerk") else [])
     return render(request, "document.html", v, status_code=status_code, doc=doc, meta=_meta(doc),
                   registers=registers, reject_reasons=REJECT_REASONS, submit_to=_submit_choices(g, v, doc),
                   dossiers=dossiers_of(g, v, doc_id), copy_recipients=copy_recipients,

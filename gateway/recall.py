@@ -1,10 +1,11 @@
 """Recall, take back and update (STANDARDS §8.3; statuses 13, 15, 16), from the screens and the REST API.
 
-The sender's clerk asks from the outgoing document's page with a reason (thu hồi: a type-1 package; lấy lại: a
-status 13; cập nhật: a type-2 package with the new trích yếu); the request travels as edXML through the
-interconnect. The receiver's clerk sees it on the incoming document's page and in the list "Yêu cầu thu hồi, cập
-nhật, lấy lại", and agrees or refuses; the answer goes back as 15 or 16. An agreed recall deletes the files and
-keeps the metadata and the history (services/registry/recall.py)."""
+The sender's clerk asks from the outgoing document's page, or from a copy's once it was sent (the copy is named by
+the number it was sent with), with a reason (thu hồi: a type-1 package; lấy lại: a status 13; cập nhật: a type-2
+package with the new trích yếu); the request travels as edXML through the interconnect. The receiver's clerk sees
+it on the incoming document's page (a received copy is one) and in the list "Yêu cầu thu hồi, cập nhật, lấy lại",
+and agrees or refuses; the answer goes back as 15 or 16. An agreed recall deletes the files and keeps the metadata
+and the history (services/registry/recall.py)."""
 
 from __future__ import annotations
 
@@ -79,15 +80,25 @@ def home_panels(g: Gateway, v: Viewer) -> list[Any]:
     return [found] if found.rows or found.error else []
 
 
+def _ask_on_screen(g: Gateway, v: Viewer, method: str, doc_id: str, kind: str, reason: str, subject: str,
+                   form_key: str) -> RedirectResponse:
+    """The frame "Thu hồi, lấy lại, cập nhật" of an outgoing document's page or a copy's."""
+    chosen = KINDS.get(kind, kind)
+    changes = {"subject": subject} if chosen == "update" else None
+    g.backends.call(v.actor, "registry", method, doc_id, chosen, reason, changes, form_key.strip()[:64] or None)
+    return RedirectResponse(f"/van-ban/{doc_id}?yeu-cau=da-gui-yeu-cau", status_code=303)
+
+
 def install(app: FastAPI) -> None:
     @app.post("/van-ban-di/{doc_id}/yeu-cau", include_in_schema=False)
     def ask(doc_id: str, kind: str = Form(...), reason: str = Form(""), subject: str = Form(""),
             form_key: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        chosen = KINDS.get(kind, kind)
-        changes = {"subject": subject} if chosen == "update" else None
-        g.backends.call(v.actor, "registry", "request_change", doc_id, chosen, reason, changes,
-                        form_key.strip()[:64] or None)
-        return RedirectResponse(f"/van-ban/{doc_id}?yeu-cau=da-gui-yeu-cau", status_code=303)
+        return _ask_on_screen(g, v, "request_change", doc_id, kind, reason, subject, form_key)
+
+    @app.post("/van-ban-sao/{doc_id}/yeu-cau", include_in_schema=False)
+    def ask_about_copy(doc_id: str, kind: str = Form(...), reason: str = Form(""), subject: str = Form(""),
+                       form_key: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        return _ask_on_screen(g, v, "request_copy_change", doc_id, kind, reason, subject, form_key)
 
     @app.post("/van-ban-den/{doc_id}/tra-loi-yeu-cau", include_in_schema=False)
     def decide(doc_id: str, decision: str = Form(...), reason: str = Form(""), form_key: str = Form(""),
@@ -127,10 +138,25 @@ class ChangeRequestItem(DocumentSummary):
              tags=["Văn bản đi"], summary="Thu hồi, lấy lại hoặc cập nhật văn bản đã gửi (có lý do)")
 def api_request_change(body: ChangeRequest, doc_id: str = Path(pattern=DOC_ID), key: str | None = IDEMPOTENCY,
                        v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return _ask_over_api(g, v, "request_change", doc_id, body, key, "outgoing")
+
+
+@router.post("/copies/{doc_id}/changes", response_model=DocumentDetail, responses=WRITE_ERRORS, tags=["Bản sao"],
+             operation_id="request_copy_change",
+             summary="Thu hồi, lấy lại hoặc cập nhật bản sao đã gửi qua trục liên thông (có lý do)")
+def api_request_copy_change(body: ChangeRequest, doc_id: str = Path(pattern=DOC_ID),
+                            key: str | None = IDEMPOTENCY, v: Viewer = Depends(csrf_checked),
+                            g: Gateway = Depends(gw)) -> dict[str, Any]:
+    """As for an outgoing document: the copy's recipients are asked, each answers on its line (`recall_state`)."""
+    return _ask_over_api(g, v, "request_copy_change", doc_id, body, key, "copies")
+
+
+def _ask_over_api(g: Gateway, v: Viewer, method: str, doc_id: str, body: ChangeRequest, key: str | None,
+                  direction: str) -> dict[str, Any]:
     changes = {"subject": body.subject, "content": body.content} if body.kind == "update" else None
-    g.backends.call(v.actor, "registry", "request_change", doc_id, body.kind, body.reason, changes,
+    g.backends.call(v.actor, "registry", method, doc_id, body.kind, body.reason, changes,
                     f"api:{key}" if key else None)
-    return _document(g, v, doc_id, "outgoing")
+    return _document(g, v, doc_id, direction)
 
 
 @router.post("/incoming/{doc_id}/change-decision", response_model=DocumentDetail, responses=WRITE_ERRORS,

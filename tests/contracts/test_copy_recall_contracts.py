@@ -19,16 +19,12 @@ import pytest
 from sqlalchemy import update
 
 from services.common.actor import Role
-from services.common.db import Database
 from services.common.errors import Forbidden, NotFound, ValidationFailed
-from services.common.settings import CommonSettings
 from services.interconnect import edxml
 from services.interconnect.models import EdgeInbox
 from services.registry import operations as ops
 from services.registry.domain import Direction, State
 from services.registry.models import outbox as registry_outbox
-from services.storage import records
-from services.storage.models import Base as StorageBase
 from tests.contracts.recorder import Wire
 from tests.contracts.test_copy_contracts import _copy
 from tests.contracts.test_event_contracts import (
@@ -43,7 +39,7 @@ from tests.contracts.test_event_contracts import (
     through_hubs,
 )
 from tests.contracts.test_event_contracts import agencies as agencies
-from tests.contracts.test_recall_contracts import DA_NANG, last, last_wire, relay
+from tests.contracts.test_recall_contracts import DA_NANG, files_withdrawn, last, last_wire, relay
 
 SNV_17 = "000.00.09.H17"   # Sở Nội vụ thành phố Đà Nẵng: never sent the copy
 
@@ -140,13 +136,7 @@ def test_a_copy_is_taken_back_updated_and_recalled_through_both_edges(agencies, 
     assert actions(recalled)[-2:] == ["status", "change_closed"]
     assert actions(recalled).count("recalled") == 1 and actions(recalled).count("change_sent") == 2
     # the recipient: metadata and history kept, the content withdrawn
-    storage = Database("storage", H17, StorageBase.metadata, CommonSettings(agency_id=H17, data_dir=tmp_path / "st"))
-    storage.create_all()
-    wire = Wire(last(dn, "content_withdrawn"))
-    with storage.session() as session:
-        removed = records.withdraw_blobs(session, dn.blobs, wire.payload["sha256s"])
-    assert wire.unknown_reads() == set()
-    assert set(files) <= set(removed) and not any(dn.blobs.exists(sha) for sha in files)
+    files_withdrawn(dn, files, tmp_path)
     gone = ops.get_document(dn.registry, CLERK_17, incoming)
     assert gone["state"] == State.REVOKED and gone["content_withdrawn_at"] and gone["number"] == 1
     assert [a for a in ("change_requested", "change_refused", "change_accepted", "content_withdrawn")

@@ -55,6 +55,17 @@ def last_wire(agency: Agency, method: str) -> Wire:
     return [w for m, w in agency.wires if m == method][-1]
 
 
+def files_withdrawn(dn: Agency, files: list[str], tmp_path) -> None:
+    """Đà Nẵng's storage service takes the registry's `content_withdrawn`: the recalled files leave its store."""
+    storage = Database("storage", H17, StorageBase.metadata, CommonSettings(agency_id=H17, data_dir=tmp_path / "st"))
+    storage.create_all()
+    wire = Wire(last(dn, "content_withdrawn"))
+    with storage.session() as session:
+        removed = records.withdraw_blobs(session, dn.blobs, wire.payload["sha256s"])
+    assert wire.unknown_reads() == set()
+    assert set(files) <= set(removed) and not any(dn.blobs.exists(sha) for sha in files)
+
+
 def sent_and_registered(tq: Agency, dn: Agency) -> tuple[dict, str]:
     sha = pdf(tq.blobs, "Quyết định phê duyệt kế hoạch")
     doc = ops.register_outgoing_signed(tq.registry, CLERK_60, {
@@ -106,13 +117,7 @@ def test_take_back_update_and_recall_travel_as_edxml_and_their_answers_come_back
     assert sender["state"] == State.RECALLED and sender["recipients"][0]["recall_state"] == "accepted"
     assert [h["action"] for h in sender["history"]][-2:] == ["status", "change_closed"]
 
-    storage = Database("storage", H17, StorageBase.metadata, CommonSettings(agency_id=H17, data_dir=tmp_path / "st"))
-    storage.create_all()
-    wire = Wire(last(dn, "content_withdrawn"))
-    with storage.session() as session:
-        removed = records.withdraw_blobs(session, dn.blobs, wire.payload["sha256s"])
-    assert wire.unknown_reads() == set()
-    assert set(files) <= set(removed) and not any(dn.blobs.exists(sha) for sha in files)
+    files_withdrawn(dn, files, tmp_path)
     received = ops.get_document(dn.registry, CLERK_17, incoming)
     assert received["state"] == State.REVOKED and received["content_withdrawn_at"] and received["number"] == 1
 

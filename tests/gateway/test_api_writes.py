@@ -230,6 +230,7 @@ SCREEN_WRITES = {  # what a person does on the screens -> its route (issue 18 it
     "tra cứu": ("get", "/api/v1/search"),
     "sửa sổ văn bản": ("patch", "/api/v1/registers/{register_id}"),
     "mở lại sổ": ("post", "/api/v1/registers/{register_id}/reopen"),
+    "thu hồi, lấy lại, cập nhật bản sao": ("post", "/api/v1/copies/{doc_id}/changes"),
 }
 
 

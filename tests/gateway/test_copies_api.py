@@ -59,6 +59,18 @@ def copy_of(clerk: httpx.Client, doc_id: str, form: str = "SY", key: str | None 
     return made
 
 
+def sent_and_arrived(clerk: httpx.Client, copy_id: str, organ_id: str, receiver: httpx.Client,
+                     patience: float = 90) -> dict:
+    """POST /copies/{id}/send to one agency, then the copy as that agency's clerk sees it, waiting for reception."""
+    sent = clerk.post(f"/api/v1/copies/{copy_id}/send", json={"recipients": [organ_id]},
+                      headers={"x-csrf-token": csrf_token_of(clerk)})
+    assert sent.status_code == 200, sent.text
+    document_id = sent.json()["document_id"]
+    return wait_for(lambda: [d for d in receiver.get("/api/v1/incoming/waiting-reception",
+                                                     params={"size": 100}).json()["items"]
+                             if d["document_id"] == document_id], patience, f"the copy at {organ_id}")[0]
+
+
 def clients(deployment, *usernames: str) -> tuple[httpx.Client, ...]:
     """Signed-in sessions of the demo's people, in the order named."""
     return tuple(signed_in(base_url(deployment), u, demo_password(deployment, u)) for u in usernames)
@@ -220,6 +232,83 @@ def test_a_copy_is_sent_over_the_interconnect_once_per_recipient(deployment):
         not_a_copy = clerk.post(f"/api/v1/copies/{source['id']}/send", json={"recipients": [H60]},
                                 headers={"x-csrf-token": csrf_token_of(clerk)})
         assert not_a_copy.status_code == 404, not_a_copy.text
+    finally:
+        for client in (clerk, admin, leader, other):
+            client.close()
+
+
+def test_a_sent_copy_is_taken_back_and_updated_over_rest(deployment):
+    """POST /api/v1/copies/{id}/changes, as /outgoing/{id}/changes: Văn phòng Chính phủ asks UBND tỉnh Tuyên Quang to
+    give back a copy it sent (13, once for two calls with one Idempotency-Key); Tuyên Quang's clerk finds it among
+    the requests and refuses; the 16 comes back to the copy's line. Then an update of its trích yếu, agreed: the 15
+    comes back. A copy sent to nobody, the wrong route, the wrong role and another agency are refused."""
+    clerk, admin, leader, other = clients(deployment, CLERK, ADMIN, LEADER, OTHER_CLERK)
+    try:
+        open_copies_register(admin)
+        source = send_with_appendices(deployment, clerk, G22, "VĂN PHÒNG CHÍNH PHỦ",
+                                      f"Về việc thu hồi bản sao (mã {uuid.uuid4().hex[:6]})", 1, H60)
+        made = [copy_of(clerk, source["id"]) for _ in range(2)]
+        assert [m.status_code for m in made] == [201, 201], [m.text for m in made]
+        copy, unsent = (m.json() for m in made)
+        arrived = sent_and_arrived(clerk, copy["id"], H60, other)
+        url = f"/api/v1/copies/{copy['id']}/changes"
+
+        def ask(client: httpx.Client, path: str, body: dict, key: str | None = None) -> httpx.Response:
+            return client.post(path, json=body, headers={"x-csrf-token": csrf_token_of(client),
+                                                         **({"Idempotency-Key": key} if key else {})})
+
+        missing = ask(clerk, url, {"kind": "take_back", "reason": ""})
+        assert missing.status_code == 422 and missing.headers["content-type"].startswith("application/problem+json")
+        key = uuid.uuid4().hex
+        for _ in range(2):   # a retry: one request leaves
+            asked = ask(clerk, url, {"kind": "take_back", "reason": "Gửi nhầm nơi nhận"}, key)
+            assert asked.status_code == 200, asked.text
+        body = asked.json()
+        assert body["direction"] == "copies" and body["state"] == "recalled" and body["pending_change"] == "take_back"
+        assert [h["action"] for h in body["history"]].count("change_sent") == 1
+        assert [r["recall_state"] for r in body["recipients"]] == ["requested"]
+        pending = ask(clerk, url, {"kind": "recall", "reason": "Lần nữa"})
+        assert pending.status_code == 422 and pending.json()["code"] == "change_pending", pending.text
+
+        def requested(kind: str):
+            return [i for i in other.get("/api/v1/change-requests").json()["items"]
+                    if i["id"] == arrived["id"] and i["change"]["kind"] == kind]
+
+        [item] = wait_for(lambda: requested("take_back"), 90, "the 13 at Tuyên Quang")
+        assert item["copy_form"] == "SY" and item["change"]["reason"] == "Gửi nhầm nơi nhận"
+        refused = ask(other, f"/api/v1/incoming/{arrived['id']}/change-decision",
+                      {"accept": False, "reason": "Bản sao đã được giao xử lý"})
+        assert refused.status_code == 200, refused.text
+
+        def answered(state: str):
+            lines = clerk.get(f"/api/v1/copies/{copy['id']}/statuses").json()["recipients"]
+            return lines if lines[0]["recall_state"] == state else None
+
+        wait_for(lambda: answered("refused"), 90, "the 16 back at the copy")
+        back = clerk.get(f"/api/v1/copies/{copy['id']}").json()
+        assert back["state"] == "issued" and not back["frozen"] and back["pending_change"] is None
+        assert [h["action"] for h in back["history"]][-2:] == ["status", "change_closed"]
+
+        subject = f"{back['subject']} (sửa)"
+        updated = ask(clerk, url, {"kind": "update", "reason": "Sửa trích yếu", "subject": subject},
+                      uuid.uuid4().hex)
+        assert updated.status_code == 200 and updated.json()["subject"] == subject, updated.text
+        wait_for(lambda: requested("update"), 90, "the update at Tuyên Quang")
+        agreed = ask(other, f"/api/v1/incoming/{arrived['id']}/change-decision", {"accept": True})
+        assert agreed.status_code == 200 and agreed.json()["subject"] == subject, agreed.text
+        wait_for(lambda: answered("accepted"), 90, "the 15 back at the copy")
+
+        nobody = ask(clerk, f"/api/v1/copies/{unsent['id']}/changes", {"kind": "recall", "reason": "Sao nhầm"})
+        assert nobody.status_code == 422 and nobody.json()["code"] == "not_sent", nobody.text
+        as_outgoing = ask(clerk, f"/api/v1/outgoing/{copy['id']}/changes", {"kind": "recall", "reason": "Sao nhầm"})
+        assert as_outgoing.status_code == 404, as_outgoing.text
+        not_a_copy = ask(clerk, f"/api/v1/copies/{source['id']}/changes", {"kind": "recall", "reason": "Sao nhầm"})
+        assert not_a_copy.status_code == 404, not_a_copy.text
+        assert ask(leader, url, {"kind": "recall", "reason": "Sao nhầm"}).status_code == 403
+        assert ask(other, url, {"kind": "recall", "reason": "Sao nhầm"}).status_code == 404
+        still = clerk.get(f"/api/v1/copies/{copy['id']}").json()
+        assert still["state"] == "issued" and still["pending_change"] is None   # none of those changed it
+        assert clerk.get(f"/api/v1/outgoing/{source['id']}").json()["state"] == "issued"
     finally:
         for client in (clerk, admin, leader, other):
             client.close()

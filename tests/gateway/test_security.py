@@ -599,6 +599,7 @@ RPC_GATES = {
     "khóa sổ": ("registry", "close_register", ("khong-co",), {"admin"}),
     "mở lại sổ": ("registry", "reopen_register", ("khong-co", "Khóa nhầm"), {"admin"}),
     "gửi bản sao": ("registry", "send_copy", ("khong-co", [{"organ_id": "000.00.00.H60"}]), {"clerk"}),
+    "thu hồi bản sao": ("registry", "request_copy_change", ("khong-co", "recall", "lý do"), {"clerk"}),
 }
 
 

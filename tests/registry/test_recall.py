@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from services.common.errors import ValidationFailed
 from services.registry import operations as ops
-from services.registry.domain import State
+from services.registry.domain import Direction, State
 from services.registry.models import Document
+from services.registry.numbering import numbering_year
 from tests.registry.conftest import OTHER, package, sha
 from tests.registry.test_flows import RECIPIENTS, events, signed_ok
 
@@ -112,3 +113,45 @@ def test_a_request_about_someone_elses_document_is_refused(db, edge, clerk, regi
               "status_code": "13"}
     assert ops.record_status(db, edge, status) == {"matched": False, "refused": "not_the_sender"}
     assert ops.list_change_requests(db, clerk)["items"] == []
+
+
+def test_a_sent_copy_is_taken_back_once_per_request_key(db, edge, clerk, admin, registers):
+    """A copy (request_copy_change) on both databases: the same key sends one 13, also after the answers came back;
+    the recipient's 16 closes the request on the copy's line."""
+    source = issued(db, clerk, registers, "Về việc sao gửi")
+    copies = ops.create_register(db, admin, Direction.COPIES, numbering_year())["id"]
+    copy = ops.make_copy(db, clerk, source["id"], "SY", copies, lambda sha_, text, operation_id=None: {"sha256": sha_})
+    with pytest.raises(ValidationFailed) as unsent:
+        ops.request_copy_change(db, clerk, copy["id"], "take_back", "Gửi nhầm")
+    assert unsent.value.code == "not_sent"
+    ops.send_copy(db, clerk, copy["id"], RECIPIENTS[:1])
+    copy = ops.get_document(db, clerk, copy["id"])
+    for _ in range(2):
+        got = ops.request_copy_change(db, clerk, copy["id"], "take_back", "Gửi nhầm", request_key="c1")
+    assert got["duplicate"] and got["state"] == State.RECALLED
+    answer(db, edge, copy, "16")
+    page = ops.get_document(db, clerk, copy["id"])
+    assert page["state"] == State.ISSUED and page["recipients"][0]["recall_state"] == "refused"
+    assert ops.request_copy_change(db, clerk, copy["id"], "take_back", "Gửi nhầm", request_key="c1")["duplicate"]
+    assert [s["response_for"]["document_id"] for s in events(db, "outgoing_status")
+            if s["status_code"] == "13"] == [copy["document_id"]]
+
+
+def test_a_recall_handed_over_twice_is_asked_once(db, edge, clerk, registers):
+    """At least once: the edge handed the recall over and fell before noting it; the registry takes it once, also
+    after the clerk answered."""
+    doc = ops.receive_package(db, edge, package(27))["incoming_id"]
+    ops.accept_incoming(db, clerk, doc, registers["incoming"])
+    stamp = {"organ_id": OTHER, "timestamp": "2026-01-06T08:00:00+07:00"}
+    revoke = package(27, doc_type=1, target=package(27)["document_id"], trace=[stamp])
+    assert not ops.receive_package(db, edge, revoke)["duplicate"]
+    assert ops.receive_package(db, edge, revoke)["duplicate"]
+    ops.decide_change(db, clerk, doc, False, "Đang xử lý")
+    assert ops.receive_package(db, edge, revoke)["duplicate"]
+    assert ops.list_change_requests(db, clerk)["items"] == []
+    # another recall of the same document later (its sender's edge stamped it anew) is a new request
+    again = package(27, doc_type=1, target=package(27)["document_id"],
+                    trace=[{**stamp, "timestamp": "2026-01-07T08:00:00+07:00"}])
+    assert not ops.receive_package(db, edge, again)["duplicate"]
+    history = [h["action"] for h in ops.get_document(db, clerk, doc)["history"]]
+    assert history.count("change_requested") == 2

@@ -1,0 +1,112 @@
+"""Recalling an electronic copy sent over the interconnect, in Chromium, on the demo deployment (STANDARDS §8.3;
+the copy as sent: docs/edxml.md "An electronic copy on the wire").
+
+UBND tỉnh Tuyên Quang's clerk sends a sao y to Sở Nội vụ, whose clerk registers it. From the copy's page ("Bản
+sao"), frame "Thu hồi, lấy lại, cập nhật", she asks to recall it with a reason; the request travels as edXML through
+the hub, naming the copy by its own number. Sở Nội vụ's clerk finds it in the list of requests (marked "Bản sao"),
+agrees on the copy's page: its files are deleted, its metadata and history stay. The 15 comes back: the copy's
+status table says "Đồng ý", its history "Nơi nhận đã trả lời hết yêu cầu", and it is sent to nobody else.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from tests import screenshots
+from tests.deployment import demo_password
+from tests.e2e.helpers import browser_signed_in, signed_in, wait_for
+from tests.gateway.test_api import csrf_token_of
+from tests.gateway.test_copies_api import copy_of, open_copies_register, send_with_appendices, sent_and_arrived
+
+pytestmark = pytest.mark.browser
+H60, STC, SNV = "000.00.00.H60", "000.00.02.H60", "000.00.09.H60"
+CLERK, ADMIN, SNV_CLERK = "hoalt.vptq", "manhhd.vptq", "lanvt.snv"
+SNV_NAME = "Sở Nội vụ tỉnh Tuyên Quang"
+PATIENCE = 180
+
+
+def test_the_clerk_recalls_a_sent_copy_and_the_recipient_agrees(deployment, browser, artifacts_dir):
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    clerk, admin, receiver_http = (signed_in(base, u, demo_password(deployment, u))
+                                   for u in (CLERK, ADMIN, SNV_CLERK))
+    shots: list = []
+    try:
+        open_copies_register(admin)
+        subject = f"Về việc thu hồi bản sao liên thông (mã {uuid.uuid4().hex[:6]})"
+        source = send_with_appendices(deployment, clerk, H60, "ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", subject, 0, STC)
+        made = copy_of(clerk, source["id"])
+        assert made.status_code == 201, made.text
+        copy = made.json()
+        number = f"{copy['code_number']}/{copy['code_notation']}"
+        # Sở Nội vụ registers the copy, as any incoming document
+        arrived = sent_and_arrived(clerk, copy["id"], SNV, receiver_http, PATIENCE)
+        registered = receiver_http.post(f"/api/v1/incoming/{arrived['id']}/register", json={},
+                                        headers={"x-csrf-token": csrf_token_of(receiver_http)})
+        assert registered.status_code == 200, registered.text
+        files = [a["sha256"] for a in registered.json()["attachments"]]
+
+        page = browser_signed_in(browser, base, CLERK, demo_password(deployment, CLERK))
+        page.goto(f"{base}/van-ban/{copy['id']}")
+        expect(page.get_by_role("heading", level=1)).to_contain_text(f"Bản sao: {number}")
+        frame = page.locator("#thu-hoi")
+        expect(frame.get_by_role("heading", name="Thu hồi, lấy lại, cập nhật")).to_be_visible()
+        expect(frame).to_contain_text(f"ghi số và ký hiệu bản sao ({number})")
+        frame.get_by_label("Thu hồi", exact=True).check()
+        frame.get_by_label("Lý do", exact=True).fill("Sao nhầm văn bản")
+        shots.append(artifacts_dir / "thu-hoi-ban-sao-01-yeu-cau.png")
+        frame.screenshot(path=str(shots[-1]))
+        frame.get_by_role("button", name="Gửi yêu cầu").click()
+        expect(page.get_by_role("status")).to_contain_text("Đã gửi yêu cầu đến nơi nhận")
+        expect(page.locator("#thu-hoi")).to_contain_text("Đã gửi yêu cầu thu hồi")
+        expect(page.locator("h1 .badge").last).to_have_text("Đã thu hồi")
+        expect(page.locator("tr", has_text=SNV_NAME)).to_contain_text("Đang chờ trả lời")
+        expect(page.locator("#gui-ban-sao")).to_have_count(0)   # no new recipients while they answer
+
+        wait_for(lambda: subject in receiver_http.get("/van-ban-den/yeu-cau-thay-doi").text, PATIENCE,
+                 "the recall request at Sở Nội vụ")
+        receiver = browser_signed_in(browser, base, SNV_CLERK, demo_password(deployment, SNV_CLERK))
+        receiver.goto(f"{base}/van-ban-den/yeu-cau-thay-doi")
+        row = receiver.get_by_role("row").filter(has_text=subject)
+        expect(row).to_contain_text("Bản sao")
+        expect(row).to_contain_text("Sao nhầm văn bản")
+        row.get_by_role("link", name=number).click()
+        request = receiver.locator("#yeu-cau-thay-doi")
+        expect(request).to_contain_text("yêu cầu thu hồi bản sao này")
+        shots.append(artifacts_dir / "thu-hoi-ban-sao-02-noi-nhan.png")
+        receiver.screenshot(path=str(shots[-1]), full_page=True)
+        request.get_by_role("button", name="Đồng ý thu hồi").click()
+        expect(receiver.get_by_role("status")).to_have_text("Đã đồng ý và báo lại nơi gửi.")
+        expect(receiver.locator("h1 .badge").last).to_have_text("Đã bị thu hồi")
+        expect(receiver.locator("#la-ban-sao")).to_be_visible()
+        expect(receiver.locator("#noi-dung-da-xoa")).to_contain_text("nội dung (tệp) đã được xóa")
+        history = receiver.locator("ol.trace").last
+        expect(history).to_contain_text("Yêu cầu thay đổi")
+        expect(history).to_contain_text("Đồng ý thay đổi")
+        kept = receiver_http.get(f"/api/v1/incoming/{arrived['id']}").json()
+        assert kept["number"] and kept["content_withdrawn_at"] and kept["copy_form"] == "SY"
+        gone = receiver_http.get(f"/tep/{arrived['id']}/{files[0]}")
+        assert gone.status_code == 404
+
+        def answered():
+            lines = clerk.get(f"/api/v1/copies/{copy['id']}/statuses").json()["recipients"]
+            return lines if lines[0]["recall_state"] == "accepted" else None
+
+        wait_for(answered, PATIENCE, "the 15 back at the copy")
+        page.reload()
+        expect(page.locator("tr", has_text=SNV_NAME)).to_contain_text("Đồng ý")
+        steps = page.locator("ol.trace").last
+        expect(steps).to_contain_text("Gửi bản sao qua trục liên thông")
+        expect(steps).to_contain_text("Thu hồi (Thu hồi — Sao nhầm văn bản)")
+        expect(steps).to_contain_text("Nơi nhận đã trả lời hết yêu cầu")
+        expect(page.locator("#thu-hoi")).to_contain_text("Bản sao đã được thu hồi.")
+        shots.append(artifacts_dir / "thu-hoi-ban-sao-03-noi-gui.png")
+        page.screenshot(path=str(shots[-1]), full_page=True)
+        listed = clerk.get("/api/v1/copies", params={"size": 100}).json()["items"]
+        assert [c["state"] for c in listed if c["id"] == copy["id"]] == ["recalled"]
+        screenshots.publish(shots)   # docs/screenshots only with `./congvan screenshots`
+    finally:
+        for client in (clerk, admin, receiver_http):
+            client.close()
