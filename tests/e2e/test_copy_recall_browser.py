@@ -18,13 +18,12 @@ from playwright.sync_api import expect
 from tests import screenshots
 from tests.deployment import demo_password
 from tests.e2e.helpers import browser_signed_in, signed_in, wait_for
+from tests.e2e.test_copy_send_browser import SNV, SNV_CLERK, SNV_NAME, tuyen_quang_copy
 from tests.gateway.test_api import csrf_token_of
-from tests.gateway.test_copies_api import copy_of, open_copies_register, send_with_appendices, sent_and_arrived
+from tests.gateway.test_copies_api import sent_and_arrived
 
 pytestmark = pytest.mark.browser
-H60, STC, SNV = "000.00.00.H60", "000.00.02.H60", "000.00.09.H60"
-CLERK, ADMIN, SNV_CLERK = "hoalt.vptq", "manhhd.vptq", "lanvt.snv"
-SNV_NAME = "Sở Nội vụ tỉnh Tuyên Quang"
+CLERK, ADMIN = "hoalt.vptq", "manhhd.vptq"
 PATIENCE = 180
 
 
@@ -34,12 +33,8 @@ def test_the_clerk_recalls_a_sent_copy_and_the_recipient_agrees(deployment, brow
                                    for u in (CLERK, ADMIN, SNV_CLERK))
     shots: list = []
     try:
-        open_copies_register(admin)
         subject = f"Về việc thu hồi bản sao liên thông (mã {uuid.uuid4().hex[:6]})"
-        source = send_with_appendices(deployment, clerk, H60, "ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", subject, 0, STC)
-        made = copy_of(clerk, source["id"])
-        assert made.status_code == 201, made.text
-        copy = made.json()
+        _source, copy = tuyen_quang_copy(deployment, clerk, admin, subject, 0)
         number = f"{copy['code_number']}/{copy['code_notation']}"
         # Sở Nội vụ registers the copy, as any incoming document
         arrived = sent_and_arrived(clerk, copy["id"], SNV, receiver_http, PATIENCE)

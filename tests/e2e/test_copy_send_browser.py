@@ -24,6 +24,15 @@ CLERK, ADMIN, SNV_CLERK = "hoalt.vptq", "manhhd.vptq", "lanvt.snv"
 SNV_NAME = "Sở Nội vụ tỉnh Tuyên Quang"
 
 
+def tuyen_quang_copy(deployment, clerk, admin, subject: str, appendices: int) -> tuple[dict, dict]:
+    """A sao y made by UBND tỉnh Tuyên Quang of a document it sent to Sở Tài chính: (the original, the copy)."""
+    open_copies_register(admin)
+    sent = send_with_appendices(deployment, clerk, H60, "ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", subject, appendices, STC)
+    made = copy_of(clerk, sent["id"])
+    assert made.status_code == 201, made.text
+    return sent, made.json()
+
+
 def _status_shown(page, text: str) -> None:
     """The recipients' table after the hubs answered: a clerk reloads the page until the status is there."""
     row = page.locator("tr", has_text=SNV_NAME)
@@ -39,13 +48,9 @@ def test_the_clerk_sends_a_copy_and_the_recipient_registers_it(deployment, brows
     base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
     clerk, admin = (signed_in(base, u, demo_password(deployment, u)) for u in (CLERK, ADMIN))
     try:
-        open_copies_register(admin)
         subject = f"Về việc gửi bản sao liên thông (mã {uuid.uuid4().hex[:6]})"
         # the original goes to Sở Tài chính; its copy to Sở Nội vụ
-        sent = send_with_appendices(deployment, clerk, H60, "ỦY BAN NHÂN DÂN TỈNH TUYÊN QUANG", subject, 1, STC)
-        made = copy_of(clerk, sent["id"])
-        assert made.status_code == 201, made.text
-        copy = made.json()
+        sent, copy = tuyen_quang_copy(deployment, clerk, admin, subject, 1)
         number = f"{copy['code_number']}/{copy['code_notation']}"
 
         page = browser_signed_in(browser, base, CLERK, demo_password(deployment, CLERK))
