@@ -39,6 +39,7 @@ SCREENSHOT_TESTS = ["tests/e2e/test_story.py", "tests/e2e/test_guide_screens.py"
                     "tests/e2e/test_paper_mail.py", "tests/e2e/test_recall_browser.py",
                     "tests/e2e/test_late_entry_browser.py", "tests/e2e/test_late_drafting_browser.py",
                     "tests/e2e/test_issuing_channels.py", "tests/e2e/test_copy_send_browser.py",
+                    "tests/e2e/test_copy_recall_browser.py",
                     "tests/e2e/test_replace_browser.py", "tests/e2e/test_nested_units_browser.py",
                     "tests/e2e/test_paper_signing.py", "tests/e2e/test_office_rules.py",
                     "tests/e2e/test_entry_for_leader_browser.py",

@@ -71,7 +71,7 @@ def test_the_clerk_recalls_a_sent_copy_and_the_recipient_agrees(deployment, brow
         request = receiver.locator("#yeu-cau-thay-doi")
         expect(request).to_contain_text("yêu cầu thu hồi bản sao này")
         shots.append(artifacts_dir / "thu-hoi-ban-sao-02-noi-nhan.png")
-        receiver.screenshot(path=str(shots[-1]), full_page=True)
+        request.screenshot(path=str(shots[-1]))
         request.get_by_role("button", name="Đồng ý thu hồi").click()
         expect(receiver.get_by_role("status")).to_have_text("Đã đồng ý và báo lại nơi gửi.")
         expect(receiver.locator("h1 .badge").last).to_have_text("Đã bị thu hồi")
