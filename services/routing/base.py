@@ -31,7 +31,19 @@ Signer = Callable[..., dict[str, Any]]  # (pdf_sha256, signer_user_id, reason, o
 
 _CALENDARS: dict[str, WorkCalendar] = {}
 _CONFIG_KEY = "routing_agency_config"
+_GRANTS_MEMO = "routing_grants_memo"
 
+
+
+@contextmanager
+def memo_grants(session: Session) -> Iterator[None]:
+    """Within: each person's delegation grants read once (a list checking every draft against the caller's grants).
+    Only around reads: a grant made or revoked within would not be seen."""
+    session.info[_GRANTS_MEMO] = {}
+    try:
+        yield
+    finally:
+        session.info.pop(_GRANTS_MEMO, None)
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -116,9 +128,15 @@ class RoutingBase:
         return _utc(self.clock())  # type: ignore[return-value]
 
     def _grants(self, session: Session, user_id: str) -> list[domain.DelegationGrant]:
+        memo = session.info.get(_GRANTS_MEMO)
+        if memo is not None and user_id in memo:
+            return memo[user_id]
         rows = session.scalars(select(Delegation).where(Delegation.delegate_user_id == user_id)).all()
-        return [domain.DelegationGrant(r.leader_user_id, r.delegate_user_id, r.starts_at, r.ends_at,
-                                       frozenset(r.scopes), revoked=r.revoked_at is not None) for r in rows]
+        grants = [domain.DelegationGrant(r.leader_user_id, r.delegate_user_id, r.starts_at, r.ends_at,
+                                         frozenset(r.scopes), revoked=r.revoked_at is not None) for r in rows]
+        if memo is not None:
+            memo[user_id] = grants
+        return grants
 
     def _authority(self, session: Session, actor: Actor, scope: Scope) -> Authority:
         grants = self._grants(session, actor.user_id)

@@ -18,7 +18,7 @@ from services.common.actor import Actor, Role
 from services.common.errors import Conflict, CongVanError, Forbidden, NotFound, ValidationFailed
 from services.common.outbox import enqueue
 from services.routing import domain
-from services.routing.base import _iso, _utc, row_id
+from services.routing.base import _iso, _utc, memo_grants, row_id
 from services.routing.chains import ChainStep, chain_for, parse_chain, require_step, with_deputy
 from services.routing.domain import AssignmentKind, Authority, Scope, sign_operation
 from services.routing.models import (
@@ -324,10 +324,15 @@ class Drafting:
         """Drafts I take part in, and drafts waiting at a step I may act on."""
         with self._unit_of_work(actor) as session:
             mine = select(DraftParticipant.draft_id).where(DraftParticipant.user_id == actor.user_id)
+            taking_part = set(session.scalars(mine))
             rows = list(session.scalars(select(Draft).where(or_(Draft.id.in_(mine), Draft.status == "in_review"))))
-            visible = [d for d in rows if self._can_see(session, actor, d)]
+            # Every draft in review of the agency is a candidate: its visibility, the caller's grants and its
+            # current version are read once for the list, not once a draft (every home page asks for this list).
+            with memo_grants(session):
+                visible = [d for d in rows if self._can_see(session, actor, d, participant=d.id in taking_part)]
             visible.sort(key=lambda d: domain.list_order(d.priority, None, d.created_at))
-            return [self._draft_view(session, d) for d in visible]
+            versions = self._current_versions(session, visible)
+            return [self._draft_view(session, d, version=versions[d.id]) for d in visible]
 
     # -- draft helpers --------------------------------------------------------------------------------------
 
@@ -338,6 +343,17 @@ class Drafting:
     def _version(self, session: Session, draft: Draft) -> DraftVersion:
         return session.scalars(select(DraftVersion).where(DraftVersion.draft_id == draft.id,
                                                           DraftVersion.number == draft.version)).one()
+
+    @staticmethod
+    def _current_versions(session: Session, drafts: list[Draft]) -> dict[int, DraftVersion]:
+        current = {d.id: d.version for d in drafts}
+        found: dict[int, DraftVersion] = {}
+        ids = list(current)
+        for start in range(0, len(ids), 500):  # SQLite takes a bounded number of parameters
+            for v in session.scalars(select(DraftVersion).where(DraftVersion.draft_id.in_(ids[start:start + 500]))):
+                if v.number == current[v.draft_id]:
+                    found[v.draft_id] = v
+        return found
 
     def _add_participant(self, session: Session, draft: Draft, user_id: str, role: str) -> None:
         if not session.scalar(select(DraftParticipant.id).where(DraftParticipant.draft_id == draft.id,
@@ -393,9 +409,12 @@ class Drafting:
                 return None
         return None
 
-    def _can_see(self, session: Session, actor: Actor, draft: Draft) -> bool:
-        if session.scalar(select(DraftParticipant.id).where(DraftParticipant.draft_id == draft.id,
-                                                            DraftParticipant.user_id == actor.user_id)):
+    def _can_see(self, session: Session, actor: Actor, draft: Draft, participant: bool | None = None) -> bool:
+        """`participant`: whether the actor takes part in the draft, when the caller already knows."""
+        if participant is None:
+            participant = session.scalar(select(DraftParticipant.id).where(
+                DraftParticipant.draft_id == draft.id, DraftParticipant.user_id == actor.user_id)) is not None
+        if participant:
             return True
         # a leader's entrant (nhập thay, entry.py) sees the drafts waiting at that leader's step
         return self._current_step_admits(session, actor, draft) is not None or self._may_enter_at(session, actor, draft)
@@ -447,9 +466,10 @@ class Drafting:
         notify(session, people, "review", f"{domain.urgency_prefix(draft.priority)}Dự thảo chờ duyệt ({step.label}): "
                f"{draft.title}", ref_kind="draft", ref_id=draft.id)
 
-    def _draft_view(self, session: Session, draft: Draft, full: bool = False) -> dict[str, Any]:
+    def _draft_view(self, session: Session, draft: Draft, full: bool = False,
+                    version: DraftVersion | None = None) -> dict[str, Any]:
         steps = self._steps(draft) if draft.chain else []
-        version = self._version(session, draft)
+        version = version or self._version(session, draft)
         view = {
             "draft_id": draft.id, "title": draft.title, "type_code": draft.type_code, "priority": draft.priority,
             "status": draft.status, "drafted_by": draft.drafted_by, "unit": draft.unit,

@@ -212,3 +212,39 @@ def test_the_deputy_in_charge_initials_before_the_leader_signs(routing, people, 
     initials = routing.get_draft(people.spec_kt, draft_id)["initials"]
     assert [(i["initials"], i["step"]) for i in initials] == [
         ("PTTP", "department"), ("LVP", "deputy_in_charge"), ("NVA", "leader")]
+
+
+def test_the_drafts_list_asks_the_database_as_often_for_twelve_drafts_as_for_two(routing, database, people, blobs):
+    """Every home page lists the drafts, and every draft in review of the agency is a candidate: its visibility, the
+    caller's grants and its current version are read once for the list, not once a draft."""
+    from sqlalchemy import event
+
+    def statements(actor) -> tuple[int, int]:
+        seen: list[str] = []
+
+        def count(_conn, _cursor, statement, *_args) -> None:
+            seen.append(statement)
+
+        event.listen(database.engine, "before_cursor_execute", count)
+        try:
+            shown = len(routing.list_drafts(actor))
+        finally:
+            event.remove(database.engine, "before_cursor_execute", count)
+        return len(seen), shown
+
+    def drafts(count: int) -> None:
+        for n in range(count):
+            made = routing.create_draft(people.spec_kt, f"Báo cáo số {n}", pdf(blobs, f"bc {n}"))
+            routing.submit_draft(people.spec_kt, made["draft_id"])
+            if n % 2:  # on to the leader's signing step: the leader's authority is asked for those
+                routing.approve_draft(people.head_kt, made["draft_id"])
+                routing.approve_draft(people.spec_vp, made["draft_id"])
+
+    drafts(2)
+    few = {who: statements(actor) for who, actor in (("outsider", people.spec_th), ("head", people.head_kt),
+                                                      ("leader", people.leader))}
+    drafts(10)
+    many = {who: statements(actor) for who, actor in (("outsider", people.spec_th), ("head", people.head_kt),
+                                                       ("leader", people.leader))}
+    assert [shown for _n, shown in few.values()] == [0, 2, 1] and [shown for _n, shown in many.values()] == [0, 12, 6]
+    assert {who: n for who, (n, _s) in many.items()} == {who: n for who, (n, _s) in few.items()}
