@@ -233,15 +233,21 @@ def response_for_of(header: dict[str, Any] | None, sender: str, fallback_id: str
 def inbox_kind(package: dict[str, Any]) -> str:
     """The dedupe key's `kind` part: edoc by business type; statuses by code and timestamp (05 may repeat).
 
-    A status carries its text's digest too, and so do recall and update packages (types 1, 2) their reason's: two
-    answers (15 to an update, then 15 to a recall) may leave in the same second, and a document may be updated
-    twice; the same message delivered again has the same text and stays a duplicate."""
+    A status carries its text's digest too, and so do recall and update packages (types 1, 2) their reason's and the
+    time the sender's own edge stamped them (its TraceHeader): two answers (15 to an update, then 15 to a recall)
+    may leave in the same second, and a document may be updated twice, or recalled again after a refusal, with the
+    same reason; the same message delivered again has the same text and trace and stays a duplicate."""
     if package.get("kind") == "status":
         text = _digest(package.get("description"))
         return f"status:{package.get('status_code')}:{package.get('timestamp', '')}:{text}"
     business = package.get("business") or {}
     kind = f"edoc:{printable(business.get('doc_type', 0), 40)}"  # the column takes 64; the codec keeps text
-    return f"{kind}:{_digest(business.get('reason'))}" if str(business.get("doc_type")) in ("1", "2") else kind
+    if str(business.get("doc_type")) not in ("1", "2"):
+        return kind
+    sender = (package.get("from") or {}).get("organ_id")
+    stamp = next((t.get("timestamp") for t in package.get("trace") or [] if t.get("organ_id") == sender), None)
+    # without the sender's own trace (another vendor's package) the reason alone, as before
+    return f"{kind}:{_digest(business.get('reason'))}" + (f":{_digest(stamp)}" if stamp else "")
 
 
 def _digest(text: Any) -> str:

@@ -12,6 +12,7 @@ a key the consumer reads that the producer never wrote fails the test.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from services.common.db import Database
@@ -134,3 +135,26 @@ def test_a_recall_about_a_document_the_sender_did_not_send_is_answered_02(agenci
     assert answer.status_code == "02" and answer.recipients == H17
     sender = ops.get_document(tq.registry, CLERK_60, doc["id"])
     assert sender["state"] == State.ISSUED and sender["pending_change"] is None
+
+
+def test_a_second_update_with_the_same_reason_is_taken_and_answered(agencies):
+    """Updated twice for the same reason ("Sửa trích yếu"): the receiving edge tells the two requests apart by the
+    time the sender's edge stamped each (its TraceHeader), not by type and reason alone, which dropped the second as a
+    duplicate and left the sender waiting for an answer that never came. The same package again stays one."""
+    tq, dn = agencies
+    doc, incoming = sent_and_registered(tq, dn)
+    for subject in ("Về việc phê duyệt kế hoạch năm 2026", "Về việc phê duyệt kế hoạch năm 2026 (bổ sung)"):
+        time.sleep(1.1)  # the trace's timestamp counts whole seconds: the second request is another second
+        ops.request_change(tq.registry, CLERK_60, doc["id"], "update", "Sửa trích yếu", {"subject": subject})
+        package = last(tq, "outgoing_package")
+        relay(tq, dn, package)
+        [asked] = ops.list_change_requests(dn.registry, CLERK_17)["items"]
+        assert (asked["id"], asked["change"]["kind"]) == (incoming, "update")
+        ops.decide_change(dn.registry, CLERK_17, incoming, True)
+        relay(dn, tq, last(dn, "outgoing_status"), hubs=False)
+        assert ops.get_document(dn.registry, CLERK_17, incoming)["subject"] == subject
+        sender = ops.get_document(tq.registry, CLERK_60, doc["id"])
+        assert sender["pending_change"] is None and sender["recipients"][0]["recall_state"] == "accepted"
+    received = [w for m, w in dn.wires if m == "receive_package"]
+    relay(tq, dn, package)  # the last update delivered again: a duplicate at the edge
+    assert len([w for m, w in dn.wires if m == "receive_package"]) == len(received) == 3  # the document, 2 updates
