@@ -19,7 +19,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 
 from services.common.clock import now_utc, now_vn
 from services.common.db import Database
@@ -137,6 +137,19 @@ def _record(row: DirectoryAgency) -> AgencyRecord:
                         locked=bool(row.locked), installation=row.installation)
 
 
+def _word_condition(word: str) -> Any:
+    """One typed word: its folded words all in the name (`UBND` is three of them), or, with a digit, part of the
+    code; None for a word of punctuation only."""
+    folded = [DirectoryAgency.name_key.like(f"%{_like_escape(w)}%", escape="\\") for w in fold(word).split()]
+    code = identifiers.normalize(word)
+    by_code = (DirectoryAgency.organ_id.like(f"%{_like_escape(code)}%", escape="\\")
+               if re.fullmatch(r"[0-9A-Z.]+", code) and re.search(r"\d", code) else None)
+    if not folded:
+        return by_code
+    by_name = and_(*folded)
+    return by_name if by_code is None else or_(by_name, by_code)
+
+
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -194,8 +207,9 @@ class Directory:
             return _record(row) if row is not None else None
 
     def search(self, text: str, limit: int = 20) -> list[AgencyRecord]:
-        """Agencies whose code starts (or, for a level-1 code like `H60`, ends) with `text`, then agencies whose
-        name contains every word of `text`, ignoring case and diacritics."""
+        """Agencies whose code starts (or, for a level-1 code like `H60`, ends) with `text`, then agencies of which
+        every word of `text` is in the name, ignoring case and diacritics, or, for a word with a digit, in the
+        code ("tuyen quang 000.00.00" finds UBND tỉnh Tuyên Quang `000.00.00.H60`)."""
         results: list[AgencyRecord] = []
         code = identifiers.normalize(text)
         with self.database.session() as session:
@@ -206,11 +220,9 @@ class Directory:
                                     DirectoryAgency.organ_id.like(f"%.{pattern}", escape="\\")))
                          .order_by(DirectoryAgency.level, DirectoryAgency.organ_id).limit(limit))
                 results += [_record(row) for row in session.scalars(query)]
-            words = fold(text).split()
-            if words and len(results) < limit:
-                query = select(DirectoryAgency)
-                for word in words:
-                    query = query.where(DirectoryAgency.name_key.like(f"%{_like_escape(word)}%", escape="\\"))
+            conditions = [c for c in map(_word_condition, text.split()) if c is not None]
+            if conditions and len(results) < limit:
+                query = select(DirectoryAgency).where(*conditions)
                 query = query.order_by(DirectoryAgency.level, DirectoryAgency.organ_id).limit(limit)
                 seen = {record.organ_id for record in results}
                 results += [_record(row) for row in session.scalars(query) if row.organ_id not in seen]

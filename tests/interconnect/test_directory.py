@@ -75,6 +75,14 @@ def test_lookup_by_code_prefix_and_by_level1_code(directory):
     assert directory.search("000.00.00.g22")[0].name == "Văn phòng Chính phủ"
 
 
+def test_words_of_the_name_and_of_the_code_together(directory):
+    """As the recipients' picker is typed: a name without its marks narrowed by part of the code."""
+    assert [r.organ_id for r in directory.search("uy ban tuyen quang 000.00.00")] == ["000.00.00.H60"]
+    assert [r.organ_id for r in directory.search("so noi vu .H17")] == ["000.00.09.H17"]
+    assert directory.search("so noi vu 999.99") == []
+    assert directory.search("sở nội vụ , ")[0].name.startswith("Sở Nội vụ")   # punctuation alone is no word
+
+
 def test_merged_province_resolves_to_its_successor_after_the_merger(directory):
     before = directory.resolve("000.00.00.H22", on=BEFORE_MERGER)
     assert before.organ_id == "000.00.00.H22"

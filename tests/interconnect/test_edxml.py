@@ -213,6 +213,20 @@ def test_build_from_a_message_contract_header_with_a_raw_pdf():
     assert edxml.validate_outgoing(_new_header()) == []
 
 
+def test_the_recipients_keep_the_order_the_clerk_chose_them_in_to_and_to_places():
+    """NĐ 30/2020 Phụ lục I, “Nơi nhận”: the sender lists its recipients in a deliberate order (to carry out, then to
+    be informed, then to keep): the package's To list and ToPlaces go out and are read back in that order, never
+    sorted (here against the identifiers' order)."""
+    to = [{"organ_id": "000.00.09.H60", "organ_name": "Sở Nội vụ tỉnh Tuyên Quang"},
+          {"organ_id": "000.00.00.H17", "organ_name": "Ủy ban nhân dân thành phố Đà Nẵng"},
+          {"organ_id": "000.00.02.H60", "organ_name": "Sở Tài chính tỉnh Tuyên Quang"}]
+    header = {**_new_header(), "to": to, "to_places": [t["organ_name"] for t in to]}
+    parsed = edxml.parse(edxml.build_edoc(header, [({"name": "a.pdf", "content_type": "application/pdf"},
+                                                    b"%PDF-1.7\n")]))
+    assert [t["organ_id"] for t in parsed.header["to"]] == [t["organ_id"] for t in to]
+    assert parsed.header["to_places"] == [t["organ_name"] for t in to]
+
+
 def test_zipped_attachment_comes_back_unzipped_with_the_same_hash():
     pdf = b"%PDF-1.7\n" + b"0123456789" * 5000
     data = edxml.build_edoc(_new_header(), [({"name": "a.pdf", "content_type": "application/pdf"}, pdf)],
