@@ -435,12 +435,13 @@ def install(app: FastAPI) -> None:
         api_recipient_groups,
         api_work,
         idempotency,
+        recipient_picker,
     )
 
     app.include_router(api_office.router)
     idempotency.install(app.state.gateway)
     # issue 18: every write of the screens
     for module in (api_handling, api_drafting, api_entry, api_work, api_archive, api_notices, api_accounts, api_admin,
-                   api_problems, api_password_reset, api_recipient_groups):
+                   api_problems, api_password_reset, api_recipient_groups, recipient_picker):
         app.include_router(module.router)
     _problem_media_types(app)

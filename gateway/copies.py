@@ -23,6 +23,7 @@ from gateway.api_recipient_groups import GROUPS_TO_SEND, SkippedRecipient
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.documents import APPENDIX_ROLES, chosen_recipients, document_response, file_sizes, file_verdict
 from gateway.idempotency import KEY, once
+from gateway.recipient_picker import ordered
 from gateway.web import panel
 from services.common import clock
 from services.common.errors import CongVanError, ValidationFailed
@@ -117,7 +118,9 @@ def install(app: FastAPI) -> None:
 
     @app.post("/van-ban/{doc_id}/gui-ban-sao", include_in_schema=False)
     def send(request: Request, doc_id: str, recipients: list[str] = Form([]),
-             recipient_groups: list[str] = Form([]), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+             recipient_codes: str = Form("", max_length=4000), recipient_groups: list[str] = Form([]),
+             v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        recipients = ordered(recipients, recipient_codes)
         try:
             sent = send_copy(g, v, doc_id, recipients, recipient_groups)
         except CongVanError as exc:

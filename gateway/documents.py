@@ -23,6 +23,7 @@ from gateway.labels import attachment_role, file_kind, hub_label, province_names
 from gateway.recall import CHANGE_ACTIONS, change_context, history_note
 from gateway.recall import install as recall_install
 from gateway.reception import waiting_panel
+from gateway.recipient_picker import ordered, picker_context
 from gateway.replacing import chosen_replacement, history_links, replace_choices, replace_context
 from gateway.replacing import install as replacing_install
 from gateway.web import People, panel
@@ -36,11 +37,6 @@ from services.storage.ingest import ingest
 
 CHUNK = 256 * 1024
 RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)$")
-
-
-def _recipients(g: Gateway, v: Viewer) -> list[dict[str, str]]:
-    return [{"organ_id": r.organ_id, "name": r.name} for r in g.directory().deliverable()
-            if r.organ_id != v.user.agency_id]
 
 
 def _registers(g: Gateway, v: Viewer, direction: str) -> list[dict[str, Any]]:
@@ -71,12 +67,11 @@ def _send_page(request: Request, g: Gateway, v: Viewer, form: dict[str, Any], er
                status_code: int = 200) -> Response:
     # One key per form shown: "back" and sending the same form again returns the first document (registry).
     form.setdefault("form_key", secrets.token_urlsafe(18))
-    recipients = _recipients(g, v)
     return render(request, "send.html", v, status_code=status_code, form=form, error=error,
                   policy=send_policy(g, v),
                   types=sorted(DOCUMENT_TYPES.items(), key=lambda kv: kv[1]),
                   priorities=[(int(k), label) for k, label in URGENCY_LABELS.items()],
-                  recipients=recipients, recipient_groups=rg.picker_groups(g, v, recipients),
+                  **picker_context(g, v, form.get("recipients"), form.get("recipient_groups")),
                   max_mb=g.settings.max_upload_mb, today=clock.today_vn().isoformat())
 
 
@@ -337,15 +332,16 @@ def install(app: FastAPI) -> None:
     def send(request: Request, code_number: str = Form(...), code_notation: str = Form(...),
              promulgation_date: str = Form(...), type_code: str = Form("CV"), priority: int = Form(0),
              subject: str = Form(...), signer_full_name: str = Form(""), signer_position: str = Form(""),
-             recipients: list[str] = Form([]), recipient_groups: list[str] = Form([]),
-             file: UploadFile = File(...), appendices: list[UploadFile] = File([]), no_paper_copy: bool = Form(False),
+             recipients: list[str] = Form([]), recipient_codes: str = Form("", max_length=4000),
+             recipient_groups: list[str] = Form([]), file: UploadFile = File(...),
+             appendices: list[UploadFile] = File([]), no_paper_copy: bool = Form(False),
              accept_not_legally_valid: bool = Form(False), form_key: str = Form(""),
              v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         v.actor.require("clerk")
         form = {"code_number": code_number, "code_notation": code_notation,
                 "promulgation_date": typed_day(promulgation_date) or promulgation_date,
-                "type_code": type_code, "priority": priority, "subject": subject, "recipients": recipients,
-                "recipient_groups": recipient_groups,
+                "type_code": type_code, "priority": priority, "subject": subject,
+                "recipients": ordered(recipients, recipient_codes), "recipient_groups": recipient_groups,
                 "signer_full_name": signer_full_name, "signer_position": signer_position,
                 "no_paper_copy": no_paper_copy, "accept_not_legally_valid": accept_not_legally_valid,
                 "form_key": form_key.strip()[:64] or None}
@@ -399,13 +395,14 @@ def install(app: FastAPI) -> None:
 
     @app.post("/van-ban-di/{doc_id}/ban-hanh", include_in_schema=False)
     def issue(request: Request, doc_id: str, register_id: str = Form(...), recipients: list[str] = Form([]),
-              recipient_groups: list[str] = Form([]),
+              recipient_codes: str = Form("", max_length=4000), recipient_groups: list[str] = Form([]),
               priority: int = Form(0), no_paper_copy: bool = Form(False), pin: str = Form("", max_length=64),
               paper_recipients: str = Form("", max_length=12000), internal_units: list[str] = Form([]),
               issued_amount: str = Form("", max_length=6), legal_normative: bool = Form(False),
               replace: bool = Form(False), replaces: str = Form("", max_length=64), form_key: str = Form(""),
               v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         v.actor.require("clerk")
+        recipients = ordered(recipients, recipient_codes)  # in the order chosen: "Nơi nhận" as it will be printed
         expansion = rg.Expansion(list(recipients))
         try:
             replaced = chosen_replacement(replace, replaces)
@@ -449,12 +446,13 @@ def document_response(request: Request, g: Gateway, v: Viewer, doc_id: str, stat
         registers = _registers(g, v, "incoming")
     # a copy is sent from its page to agencies of the directory (gateway/copies.py), with the send screen's picker;
     # not while its recipients answer a recall, take back or update (registry: change_pending)
-    copy_recipients = (_recipients(g, v) if doc.get("direction") == "copies" and doc.get("state") == "issued"
-                       and not doc.get("pending_change") and v.has("clerk") else [])
+    sendable = (doc.get("direction") == "copies" and doc.get("state") == "issued" and not doc.get("pending_change")
+                and v.has("clerk"))
+    picker = picker_context(g, v, extra.pop("copy_chosen", None), extra.pop("copy_chosen_groups", None),
+                            "copy_") if sendable else {}
     return render(request, "document.html", v, status_code=status_code, doc=doc, meta=_meta(doc),
                   registers=registers, reject_reasons=REJECT_REASONS, submit_to=_submit_choices(g, v, doc),
-                  dossiers=dossiers_of(g, v, doc_id), copy_recipients=copy_recipients,
-                  copy_groups=rg.picker_groups(g, v, copy_recipients) if copy_recipients else [],
+                  dossiers=dossiers_of(g, v, doc_id), copy_sendable=sendable, **picker,
                   **change_context(doc, request), **replace_context(g, v, doc), **extra)
 
 
@@ -512,11 +510,9 @@ def _issue_page(request: Request, g: Gateway, v: Viewer, doc_id: str, error: str
     if doc.get("direction") != "outgoing" or doc.get("state") != "waiting_issue":
         raise ValidationFailed("Văn bản này không ở trạng thái chờ ban hành.", state=doc.get("state"))
     registers = _registers(g, v, "outgoing")
-    recipients = _recipients(g, v)
     return render(request, "drafting_issue.html", v, status_code=status_code, doc=doc, registers=registers,
-                  recipients=recipients, recipient_groups=rg.picker_groups(g, v, recipients),
-                  chosen_groups=chosen_groups or [],
-                  chosen=chosen if chosen is not None else _answered_senders(g, v, doc),
+                  **picker_context(g, v, chosen if chosen is not None else _answered_senders(g, v, doc),
+                                   chosen_groups),
                   **issue_choices(g, v, doc), **replace_choices(g, v, doc_id, replaces),
                   form_key=secrets.token_urlsafe(18), error=error,
                   priorities=[(int(k), label) for k, label in URGENCY_LABELS.items()],

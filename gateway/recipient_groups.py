@@ -138,28 +138,18 @@ def listed(g: Gateway, v: Viewer) -> list[dict[str, Any]]:
     return [describe(g, group) for group in groups(g, v.user.agency_id)]
 
 
-def picker_groups(g: Gateway, v: Viewer, offered: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """The groups as the send and issue screens offer them: each with the ids of the listed agencies it adds (the
-    script ticks them) and the members it cannot add, named. Only members missing from the list cost a lookup."""
+def picker_groups(g: Gateway, v: Viewer) -> list[dict[str, Any]]:
+    """The groups as the send, issue and copy screens offer them: each with how many agencies it adds and the
+    members it cannot add, named. The members themselves are not in the page (the script reads them from the API
+    when the group is ticked, the server adds them on sending): one lookup per group, whatever its size."""
     if not v.has(*READERS):
         return []
-    listed_ids = {a["organ_id"] for a in offered}
     shown = []
     for group in groups(g, v.user.agency_id):
-        adds, left = [], []
-        missing = [o for o in group.members or [] if o not in listed_ids]
-        looked_up = {m.organ_id: m for m in members_of(g, missing)} if missing else {}
-        for organ_id in group.members or []:
-            if organ_id in listed_ids:
-                adds.append(organ_id)
-                continue
-            member = looked_up[organ_id]
-            if member.available and member.send_to in listed_ids:
-                adds.append(member.send_to)
-            elif member.organ_id != v.user.agency_id:
-                left.append(member)
-        shown.append({"id": group.id, "name": group.name, "adds": list(dict.fromkeys(adds)),
-                      "left": [m.to_dict() for m in left]})
+        members = members_of(g, list(group.members or []))
+        adds = {m.send_to for m in members if m.available and m.send_to and m.send_to != v.user.agency_id}
+        left = [m for m in members if not m.available and m.organ_id != v.user.agency_id]
+        shown.append({"id": group.id, "name": group.name, "count": len(adds), "left": [m.to_dict() for m in left]})
     return shown
 
 

@@ -183,5 +183,6 @@
     status.textContent = "";
   }
 
-  each(document.querySelectorAll("select[multiple]"), enhance);
+  // The recipients' picker searches the server instead (recipient_picker.js).
+  each(document.querySelectorAll("select[multiple]:not([data-search])"), enhance);
 })();
