@@ -160,6 +160,7 @@
     }
     function show(agencies) {
       found = agencies;
+      list.removeAttribute("aria-busy");
       list.textContent = "";
       agencies.forEach(function (a, i) {
         var li = document.createElement("li");
@@ -179,7 +180,7 @@
     }
     function search() {
       var query = input.value.trim();
-      if (!query) { found = []; list.textContent = ""; open(false); return; }
+      if (!query) { found = []; list.textContent = ""; list.removeAttribute("aria-busy"); open(false); return; }
       var mine = ++asked;
       say("Đang tìm…");
       fetch(url + "?" + new URLSearchParams({q: query, limit: String(LIMIT)}),
@@ -188,6 +189,7 @@
         .then(function (agencies) { if (mine === asked) show(agencies); })
         .catch(function () {
           if (mine !== asked) return;
+          list.removeAttribute("aria-busy");
           list.textContent = "";
           open(false);
           say("Không tìm được trong danh bạ (mất mạng hoặc phiên đã hết). Hãy thử lại.");
@@ -195,6 +197,8 @@
     }
 
     input.addEventListener("input", function () {
+      // busy from the first key to the answer: what the list shows until then is the previous question's
+      list.setAttribute("aria-busy", "true");
       clearTimeout(timer);
       timer = setTimeout(search, WAIT_MS);
     });

@@ -84,22 +84,31 @@ def legally_signed_pdf(deployment, organ_id: str, title: str, body: str, notatio
 
 
 def pick(scope, label: str, text: str) -> None:
-    """Choose in a searchable picker (gateway/static/picker.js) as a person does: type the name or code, then Enter
-    on the first match unless it is chosen already. `scope` is a page or a locator."""
+    """Choose in a searchable picker (gateway/static/picker.js, or recipient_picker.js which asks the server) as a
+    person does: type the name or code, then Enter on the first match unless it is chosen already. `scope` is a
+    page or a locator."""
     box = scope.get_by_role("combobox", name=label)
     box.fill(text)
+    listbox = scope.locator(f"#{box.get_attribute('aria-controls')}")
+    settled(listbox)
     # Enter toggles: a recipient the form already chose (a reply goes back to its sender) stays chosen.
-    first = scope.locator(f"#{box.get_attribute('aria-controls')} [role=option]").filter(has_text=text).first
+    first = listbox.locator("[role=option]").filter(has_text=text).first
     if first.get_attribute("aria-selected") != "true":
         box.press("Enter")
     box.press("Escape")
 
 
+def settled(listbox) -> None:
+    """The recipients' picker has the server's answer to what was typed (its list is aria-busy until then)."""
+    expect(listbox).not_to_have_attribute("aria-busy", "true")
+
+
 def browser_signed_in(browser, base_url: str, username: str, password: str, *, height: int = 900,
-                      timeout_ms: float | None = None):
+                      timeout_ms: float | None = None, javascript: bool = True):
     """A laptop-sized Playwright page of a person signed in through the login form; `timeout_ms` bounds each of
-    the page's steps (Playwright's default otherwise)."""
-    page = browser.new_context(viewport={"width": 1280, "height": height}, locale="vi-VN").new_page()
+    the page's steps (Playwright's default otherwise); `javascript=False`: a browser without script."""
+    page = browser.new_context(viewport={"width": 1280, "height": height}, locale="vi-VN",
+                               java_script_enabled=javascript).new_page()
     if timeout_ms is not None:
         page.set_default_timeout(timeout_ms)
     page.goto(f"{base_url}/dang-nhap")

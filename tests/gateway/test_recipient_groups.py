@@ -30,6 +30,11 @@ DIRECTORY = [
 
 @pytest.fixture
 def groups_app(tmp_path):
+    return make_groups_app(tmp_path)
+
+
+def make_groups_app(tmp_path):
+    """The gateway with the directory above and people of Tuyên Quang (admin, clerk, specialist) and Đà Nẵng."""
     app = create_app(GatewaySettings(data_dir=tmp_path, agencies_file=None))
     g = app.state.gateway
     g.directory().import_records(DIRECTORY)
