@@ -54,7 +54,8 @@ class DraftDetail(Draft):
 
 class IssueRequest(BaseModel):
     recipients: list[str] = Field([], description="Electronic recipients: organ ids (mã định danh) from the agency "
-                                  "directory, sent over the interconnect")
+                                  "directory, sent over the interconnect; in the order of “Nơi nhận”, kept in the "
+                                  "document and the package (GET /directory/agencies finds them)")
     paper_recipients: list[str] = Field([], max_length=50, description="Recipients of a paper copy only, by name "
                                         "(listed in the register and on the printed list, never sent)")
     recipient_groups: list[str] = Field([], max_length=100, description=GROUPS_TO_SEND)
@@ -154,8 +155,8 @@ def send(response: Response, code_number: str = Form(..., max_length=11), code_n
          promulgation_date: str = Form(..., description="yyyy-mm-dd"), type_code: str = Form("CV"),
          priority: int = Form(0, ge=0, le=3), subject: str = Form(..., min_length=1, max_length=500),
          signer_full_name: str = Form("", max_length=50), signer_position: str = Form("", max_length=100),
-         recipients: list[str] = Form([], description="Organ ids (mã định danh); with `recipient_groups`, at least "
-                                      "one of the two"),
+         recipients: list[str] = Form([], description="Organ ids (mã định danh) in the order of “Nơi nhận”, kept in "
+                                      "the document and the package; with `recipient_groups`, at least one of the two"),
          recipient_groups: list[str] = Form([], description="Recipient groups (GET /recipient-groups), whose members "
                                             "are added; members that can no longer receive are skipped and named in "
                                             "`skipped_recipients`"),

@@ -36,7 +36,8 @@ FORM_LABELS = {"SY": "Sao y", "SL": "Sao lục", "TrS": "Trích sao"}
 
 class SendCopyRequest(BaseModel):
     recipients: list[str] = Field([], max_length=200, description="Organ ids (mã định danh) from the agency "
-                                  "directory; the copy goes to each over the interconnect")
+                                  "directory, in the order of “Nơi nhận” (kept); the copy goes to each over the "
+                                  "interconnect")
     recipient_groups: list[str] = Field([], max_length=100, description=GROUPS_TO_SEND)
 
 

@@ -513,6 +513,8 @@ SCREEN_ACTIONS = {
     # them to send.
     "nhóm nơi nhận (quản trị)": ("GET", "/quan-tri/nhom-noi-nhan", {"admin"}),
     "nhóm nơi nhận (API)": ("GET", "/api/v1/recipient-groups", {"admin", "clerk"}),
+    # The recipients' picker asks the directory as the clerk types (the administrator's groups search it too).
+    "tìm nơi nhận trong danh bạ (API)": ("GET", "/api/v1/directory/agencies?q=so+noi+vu", {"admin", "clerk"}),
 }
 
 
