@@ -12,15 +12,13 @@
       .toLowerCase().replace(/\s+/g, " ").trim();
   }
 
-  function enhance(select) {
-    var n = ++counter, id = "chon-" + n;
-    var label = select.closest("label") || (select.id && document.querySelector('label[for="' + select.id + '"]'));
-    var required = select.required;
+  /* The parts of a combobox over a listbox (ARIA 1.2 pattern), shared with recipient_picker.js: the box, the chosen
+     ones (`chipsTag`: ul, or ol where their order matters), the text field, its help, the list and a polite status. */
+  function combobox(id, placeholder, helpText, chipsTag) {
     var box = document.createElement("div");
     box.className = "picker";
-    var chips = document.createElement("ul");
+    var chips = document.createElement(chipsTag || "ul");
     chips.className = "chips";
-    chips.setAttribute("aria-label", "Đã chọn");
     var input = document.createElement("input");
     input.type = "text";
     input.id = id + "-o";
@@ -30,12 +28,11 @@
     input.setAttribute("aria-expanded", "false");
     input.setAttribute("aria-controls", id + "-ds");
     input.setAttribute("autocomplete", "off");
-    input.placeholder = "Gõ để tìm, rồi chọn";
+    input.placeholder = placeholder;
     var list = document.createElement("ul");
     list.id = id + "-ds";
     list.className = "picker-list";
     list.setAttribute("role", "listbox");
-    list.setAttribute("aria-multiselectable", "true");
     list.hidden = true;
     var status = document.createElement("p");
     status.className = "picker-status";
@@ -43,33 +40,92 @@
     var help = document.createElement("span");
     help.id = id + "-hd";
     help.className = "hint";
-    help.textContent = "Mũi tên lên, xuống để di chuyển; Enter để chọn hoặc bỏ chọn; Esc để đóng danh sách.";
+    help.textContent = helpText;
     input.setAttribute("aria-describedby", help.id);
+    return {box: box, chips: chips, input: input, list: list, status: status, help: help};
+  }
 
+  /* The option made active from the text field (`items()`: the <li> shown), and the list opened or closed. */
+  function navigation(input, list, items) {
+    var nav = {active: -1};
+    nav.set = function (index) {
+      var shown = items();
+      each(list.querySelectorAll(".active"), function (li) { li.classList.remove("active"); });
+      nav.active = Math.max(-1, Math.min(index, shown.length - 1));
+      if (nav.active >= 0) {
+        shown[nav.active].classList.add("active");
+        input.setAttribute("aria-activedescendant", shown[nav.active].id);
+        shown[nav.active].scrollIntoView({block: "nearest"});
+      } else {
+        input.removeAttribute("aria-activedescendant");
+      }
+    };
+    nav.open = function (show) {
+      list.hidden = !show;
+      input.setAttribute("aria-expanded", show ? "true" : "false");
+      if (!show) nav.set(-1);
+    };
+    /* The field's keys: arrows move (`on.reopen()` when the list is closed), Enter chooses the active option
+       (`on.choose(index)`; with the list closed Enter still submits the form), Esc closes, Backspace in an empty
+       field removes the last chosen (`on.removeLast()`). */
+    nav.keys = function (on) {
+      input.addEventListener("keydown", function (e) {
+        if (e.key === "ArrowDown") {
+          e.preventDefault();
+          if (list.hidden) on.reopen();
+          nav.set(nav.active + 1);
+        } else if (e.key === "ArrowUp") {
+          e.preventDefault();
+          nav.set(nav.active - 1);
+        } else if (e.key === "Enter") {
+          if (!list.hidden && nav.active >= 0 && on.choose(nav.active)) e.preventDefault();
+        } else if (e.key === "Escape") {
+          if (!list.hidden) { e.preventDefault(); nav.open(false); }
+        } else if (e.key === "Backspace" && !input.value) {
+          on.removeLast();
+        }
+      });
+    };
+    return nav;
+  }
+  /* The picker in the page: after the select's label, which now names the text field (its words, `reword`ed, stay;
+     the select leaves it), the select hidden inside the picker, still in the form. */
+  function place(parts, select, label, reword) {
     if (label) {
-      // The label now names the text field: its words stay, the hidden select leaves it.
       var name = label.cloneNode(true);
       each(name.querySelectorAll("select"), function (s) { s.remove(); });
-      // "giữ Ctrl để chọn nhiều" is the plain select's hint: the picker needs no Ctrl.
-      var text = name.textContent.replace(/\s*\(giữ Ctrl[^)]*\)/, "").replace(/;\s*giữ Ctrl[^)]*/, "")
-        .replace(/\s+/g, " ").trim();
-      label.parentNode.insertBefore(box, label.nextSibling);
+      var text = reword(name.textContent).replace(/\s+/g, " ").trim();
+      label.parentNode.insertBefore(parts.box, label.nextSibling);
       label.textContent = text;
-      label.htmlFor = input.id;
-      list.setAttribute("aria-label", text);
+      label.htmlFor = parts.input.id;
+      parts.list.setAttribute("aria-label", text);
     } else {
-      select.parentNode.insertBefore(box, select);
+      select.parentNode.insertBefore(parts.box, select);
     }
     select.hidden = true;
-    select.required = false;  // the browser cannot point at a hidden field: the text field says it instead
     select.setAttribute("aria-hidden", "true");
     select.tabIndex = -1;
-    box.appendChild(chips);
-    box.appendChild(input);
-    box.appendChild(help);
-    box.appendChild(list);
-    box.appendChild(status);
-    box.appendChild(select);
+    [parts.chips, parts.input, parts.help, parts.list, parts.status, select].forEach(function (el) {
+      parts.box.appendChild(el);
+    });
+  }
+  window.CongVanPicker = {combobox: combobox, navigation: navigation, place: place};
+
+  function enhance(select) {
+    var n = ++counter, id = "chon-" + n;
+    var label = select.closest("label") || (select.id && document.querySelector('label[for="' + select.id + '"]'));
+    var required = select.required;
+    var parts = combobox(id, "Gõ để tìm, rồi chọn",
+                         "Mũi tên lên, xuống để di chuyển; Enter để chọn hoặc bỏ chọn; Esc để đóng danh sách.");
+    var chips = parts.chips, input = parts.input, list = parts.list, status = parts.status;
+    chips.setAttribute("aria-label", "Đã chọn");
+    list.setAttribute("aria-multiselectable", "true");
+
+    place(parts, select, label, function (words) {
+      // "giữ Ctrl để chọn nhiều" is the plain select's hint: the picker needs no Ctrl.
+      return words.replace(/\s*\(giữ Ctrl[^)]*\)/, "").replace(/;\s*giữ Ctrl[^)]*/, "");
+    });
+    select.required = false;  // the browser cannot point at a hidden field: the text field says it instead
 
     var options = [];
     each(select.options, function (option, i) {
@@ -86,26 +142,9 @@
       options.push(entry);
       list.appendChild(li);
     });
-    var active = -1;
-
     function shown() { return options.filter(function (o) { return !o.li.hidden; }); }
-    function setActive(index) {
-      var visible = shown();
-      each(list.querySelectorAll(".active"), function (li) { li.classList.remove("active"); });
-      active = Math.max(-1, Math.min(index, visible.length - 1));
-      if (active >= 0) {
-        visible[active].li.classList.add("active");
-        input.setAttribute("aria-activedescendant", visible[active].li.id);
-        visible[active].li.scrollIntoView({block: "nearest"});
-      } else {
-        input.removeAttribute("aria-activedescendant");
-      }
-    }
-    function open(show) {
-      list.hidden = !show;
-      input.setAttribute("aria-expanded", show ? "true" : "false");
-      if (!show) setActive(-1);
-    }
+    var nav = navigation(input, list, function () { return shown().map(function (o) { return o.li; }); });
+
     function filter() {
       var words = plain(input.value).split(" ").filter(Boolean), count = 0;
       options.forEach(function (o) {
@@ -113,8 +152,8 @@
         o.li.hidden = !hit;
         if (hit) count++;
       });
-      open(true);
-      setActive(words.length && count ? 0 : -1);
+      nav.open(true);
+      nav.set(words.length && count ? 0 : -1);
       status.textContent = count ? count + " kết quả" : "Không có kết quả phù hợp";
     }
     function validity() {
@@ -152,24 +191,15 @@
 
     input.addEventListener("input", filter);
     input.addEventListener("focus", function () { if (!input.value) { filter(); } });
-    input.addEventListener("blur", function () { open(false); });
-    input.addEventListener("keydown", function (e) {
-      var visible = shown();
-      if (e.key === "ArrowDown") {
-        e.preventDefault();
-        if (list.hidden) filter();
-        setActive(active + 1);
-      } else if (e.key === "ArrowUp") {
-        e.preventDefault();
-        setActive(active - 1);
-      } else if (e.key === "Enter") {
-        if (!list.hidden && active >= 0 && visible[active]) {
-          e.preventDefault();  // chooses; Enter with the list closed still submits the form
-          toggle(visible[active]);
-        }
-      } else if (e.key === "Escape") {
-        if (!list.hidden) { e.preventDefault(); open(false); }
-      } else if (e.key === "Backspace" && !input.value) {
+    input.addEventListener("blur", function () { nav.open(false); });
+    nav.keys({
+      reopen: filter,
+      choose: function (index) {
+        var visible = shown();
+        if (visible[index]) toggle(visible[index]);
+        return !!visible[index];
+      },
+      removeLast: function () {
         var chosen = options.filter(function (o) { return o.option.selected; });
         if (chosen.length) toggle(chosen[chosen.length - 1]);
       }
@@ -179,7 +209,7 @@
     select.addEventListener("change", draw);
     draw();
     filter();
-    open(false);
+    nav.open(false);
     status.textContent = "";
   }
 

@@ -13,65 +13,23 @@
   var counter = 0;
 
   function enhance(select) {
-    var n = ++counter, id = "noi-nhan-" + n;
+    var shared = window.CongVanPicker, n = ++counter, id = "noi-nhan-" + n;
     var root = select.closest(".recipient-picker") || select.parentNode;
-    var label = select.closest("label");
     var required = select.hasAttribute("data-required");
     var url = select.getAttribute("data-search");
-    var box = document.createElement("div");
-    box.className = "picker recipient-order";
-    var chips = document.createElement("ol");
-    chips.className = "chips ordered";
+    var parts = shared.combobox(id, "Gõ tên hoặc mã định danh để tìm",
+      "Gõ tên (không cần dấu) hoặc mã định danh; mũi tên lên, xuống để di chuyển; Enter để chọn; Esc để đóng. "
+      + "Nơi nhận được gửi và in theo thứ tự đã chọn; dùng nút ↑ ↓ để đổi thứ tự.", "ol");
+    var chips = parts.chips, input = parts.input, list = parts.list, status = parts.status;
+    parts.box.classList.add("recipient-order");
+    chips.classList.add("ordered");
     chips.setAttribute("aria-label", "Nơi nhận đã chọn, theo thứ tự");
-    var input = document.createElement("input");
-    input.type = "text";
-    input.id = id + "-o";
-    input.className = "picker-input";
-    input.setAttribute("role", "combobox");
-    input.setAttribute("aria-autocomplete", "list");
-    input.setAttribute("aria-expanded", "false");
-    input.setAttribute("aria-controls", id + "-ds");
-    input.setAttribute("autocomplete", "off");
-    input.placeholder = "Gõ tên hoặc mã định danh để tìm";
-    var list = document.createElement("ul");
-    list.id = id + "-ds";
-    list.className = "picker-list";
-    list.setAttribute("role", "listbox");
-    list.hidden = true;
-    var status = document.createElement("p");
-    status.className = "picker-status";
-    status.setAttribute("aria-live", "polite");
-    var help = document.createElement("span");
-    help.id = id + "-hd";
-    help.className = "hint";
-    help.textContent = "Gõ tên (không cần dấu) hoặc mã định danh; mũi tên lên, xuống để di chuyển; Enter để chọn; "
-      + "Esc để đóng. Nơi nhận được gửi và in theo thứ tự đã chọn; dùng nút ↑ ↓ để đổi thứ tự.";
-    input.setAttribute("aria-describedby", help.id);
-
-    var name = label && label.cloneNode(true);
-    if (name) each(name.querySelectorAll("select"), function (s) { s.remove(); });
-    var text = name ? name.textContent.replace(/\s+/g, " ").trim() : "Nơi nhận";
-    if (label) {
-      label.parentNode.insertBefore(box, label.nextSibling);
-      label.textContent = text;
-      label.htmlFor = input.id;
-    } else {
-      select.parentNode.insertBefore(box, select);
-    }
-    list.setAttribute("aria-label", text);
-    select.hidden = true;
-    select.setAttribute("aria-hidden", "true");
-    select.tabIndex = -1;
+    shared.place(parts, select, select.closest("label"), function (words) { return words; });
     // Identifiers typed by hand are the page without script: the search replaces them.
     each(root.querySelectorAll(".recipient-codes"), function (el) { el.hidden = true; });
-    box.appendChild(chips);
-    box.appendChild(input);
-    box.appendChild(help);
-    box.appendChild(list);
-    box.appendChild(status);
-    box.appendChild(select);
 
-    var found = [], active = -1, timer = null, asked = 0;
+    var found = [], timer = null, asked = 0;
+    var nav = shared.navigation(input, list, function () { return Array.prototype.slice.call(list.children); });
 
     function chosen() { return Array.prototype.filter.call(select.options, function (o) { return o.selected; }); }
     function optionOf(organId) {
@@ -141,23 +99,6 @@
       changed();
     }
 
-    function setActive(index) {
-      var items = list.children;
-      each(list.querySelectorAll(".active"), function (li) { li.classList.remove("active"); });
-      active = Math.max(-1, Math.min(index, items.length - 1));
-      if (active >= 0) {
-        items[active].classList.add("active");
-        input.setAttribute("aria-activedescendant", items[active].id);
-        items[active].scrollIntoView({block: "nearest"});
-      } else {
-        input.removeAttribute("aria-activedescendant");
-      }
-    }
-    function open(show) {
-      list.hidden = !show;
-      input.setAttribute("aria-expanded", show ? "true" : "false");
-      if (!show) setActive(-1);
-    }
     function show(agencies) {
       found = agencies;
       list.removeAttribute("aria-busy");
@@ -173,14 +114,14 @@
         list.appendChild(li);
       });
       draw();
-      open(true);
-      setActive(agencies.length ? 0 : -1);
+      nav.open(true);
+      nav.set(agencies.length ? 0 : -1);
       say(agencies.length ? agencies.length + " kết quả" + (agencies.length >= LIMIT ? ", gõ thêm để thu hẹp" : "")
         : "Không có cơ quan nào khớp");
     }
     function search() {
       var query = input.value.trim();
-      if (!query) { found = []; list.textContent = ""; list.removeAttribute("aria-busy"); open(false); return; }
+      if (!query) { found = []; list.textContent = ""; list.removeAttribute("aria-busy"); nav.open(false); return; }
       var mine = ++asked;
       say("Đang tìm…");
       fetch(url + "?" + new URLSearchParams({q: query, limit: String(LIMIT)}),
@@ -191,7 +132,7 @@
           if (mine !== asked) return;
           list.removeAttribute("aria-busy");
           list.textContent = "";
-          open(false);
+          nav.open(false);
           say("Không tìm được trong danh bạ (mất mạng hoặc phiên đã hết). Hãy thử lại.");
         });
     }
@@ -202,23 +143,14 @@
       clearTimeout(timer);
       timer = setTimeout(search, WAIT_MS);
     });
-    input.addEventListener("blur", function () { open(false); });
-    input.addEventListener("keydown", function (e) {
-      if (e.key === "ArrowDown") {
-        e.preventDefault();
-        if (list.hidden && found.length) open(true);
-        setActive(active + 1);
-      } else if (e.key === "ArrowUp") {
-        e.preventDefault();
-        setActive(active - 1);
-      } else if (e.key === "Enter") {
-        if (!list.hidden && active >= 0 && found[active]) {
-          e.preventDefault();  // chooses; Enter with the list closed still submits the form
-          toggle(found[active].organ_id, found[active].name);
-        }
-      } else if (e.key === "Escape") {
-        if (!list.hidden) { e.preventDefault(); open(false); }
-      } else if (e.key === "Backspace" && !input.value) {
+    input.addEventListener("blur", function () { nav.open(false); });
+    nav.keys({
+      reopen: function () { if (found.length) nav.open(true); },
+      choose: function (index) {
+        if (found[index]) toggle(found[index].organ_id, found[index].name);
+        return !!found[index];
+      },
+      removeLast: function () {
         var picked = chosen();
         if (picked.length) toggle(picked[picked.length - 1].value, "");
       }
