@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Security
 from pydantic import BaseModel, Field
 
-from gateway.api import COMMON_ERRORS, bearer
+from gateway.api import COMMON_ERRORS, _clean, bearer
 from gateway.app import Gateway, Viewer, gw, viewer
 from gateway.recipient_groups import picker_groups
 from services.common.actor import Role
@@ -42,7 +42,7 @@ def search(g: Gateway, v: Viewer, text: str, limit: int = LIMIT) -> list[dict[st
     """Agencies of the directory that can receive today and match `text` (every word in the name, folded, or in the
     identifier), never the caller's own agency; at most `limit`, by level then identifier."""
     v.actor.require(*SEARCHERS)
-    text = " ".join(text.split())[:100]
+    text = " ".join((_clean(text) or "").split())[:100]   # no control character reaches the query (NUL: PostgreSQL)
     if not text:
         return []
     directory = g.directory()

@@ -44,6 +44,8 @@ SCREENSHOT_TESTS = ["tests/e2e/test_story.py", "tests/e2e/test_guide_screens.py"
                     "tests/e2e/test_paper_signing.py", "tests/e2e/test_office_rules.py",
                     "tests/e2e/test_entry_for_leader_browser.py",
                     "tests/e2e/test_recipient_groups.py::test_the_admin_makes_a_group_and_the_clerk_sends_to_it_in_the_browser",
+                    "tests/e2e/test_recipient_order.py::"
+                    "test_recipients_chosen_against_the_directory_order_keep_that_order_to_the_recipient",
                     "tests/e2e/test_platform_onboarding.py::test_the_operator_adds_an_agency_and_announces_maintenance_in_the_browser"]
 
 

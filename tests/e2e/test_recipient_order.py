@@ -13,6 +13,7 @@ import secrets
 import pytest
 from playwright.sync_api import expect
 
+from tests import screenshots
 from tests.deployment import demo_password
 from tests.e2e.helpers import browser_signed_in, pick, vietnamese_pdf, wait_for
 from tests.gateway.test_api import base_url, token_for
@@ -37,7 +38,7 @@ def _recipient_rows(page) -> list[str]:
 
 
 def test_recipients_chosen_against_the_directory_order_keep_that_order_to_the_recipient(deployment, browser,
-                                                                                         tmp_path):
+                                                                                         tmp_path, artifacts_dir):
     base = base_url(deployment)
     subject = f"Về việc giữ thứ tự nơi nhận {secrets.token_hex(4)}"
     pdf_path = tmp_path / "Công văn thứ tự.pdf"
@@ -56,6 +57,8 @@ def test_recipients_chosen_against_the_directory_order_keep_that_order_to_the_re
     expect(page.get_by_role("button", name=f"Đưa lên trên: {label(SNV)}")).to_be_disabled()
     page.get_by_role("button", name=f"Bỏ chọn {label(G22)}").click()
     expect(page.locator(".chips.ordered li span")).to_have_text([label(SNV), label(STC)])
+    shot = artifacts_dir / "noi-nhan-theo-thu-tu.png"
+    page.locator(".recipient-picker").screenshot(path=str(shot))
     assert page.evaluate("new FormData(document.querySelector('form[action=\"/van-ban-di/gui\"]'))"
                          ".getAll('recipients')") == [SNV, STC]
     page.get_by_label("Tệp văn bản").set_input_files(str(pdf_path))
@@ -78,6 +81,7 @@ def test_recipients_chosen_against_the_directory_order_keep_that_order_to_the_re
                                     if d["subject"] == subject], 120, "the document at Sở Nội vụ")[0]
         detail = receiver.get(f"/api/v1/incoming/{arrived['id']}").json()
     assert detail["to_places"] == [NAMES[SNV], NAMES[STC]], detail["to_places"]
+    screenshots.publish([shot])  # docs/screenshots only with `./congvan screenshots`
 
 
 def test_without_script_the_identifiers_typed_are_sent_in_the_order_typed(deployment, browser, tmp_path):

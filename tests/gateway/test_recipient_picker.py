@@ -46,6 +46,7 @@ def test_the_clerk_finds_agencies_by_name_without_marks_and_by_code(groups_app):
         # never the clerk's own agency (UBND tỉnh Tuyên Quang), however it is asked
         assert H60 not in _found(clerk, "tuyen quang") and _found(clerk, H60) == []
         assert _found(clerk, "   ") == [] and _found(clerk, "khong co co quan nay") == []
+        assert _found(clerk, "so\x00 noi\x1f vu") == [SNV]                # control characters are dropped
 
 
 def test_the_search_is_limited_and_offers_only_agencies_that_can_receive_today(groups_app):
