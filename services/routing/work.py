@@ -272,31 +272,48 @@ class Work:
             calendar = self._calendar(cfg)
             now = self._now()
             staff_units = {s.user_id: s.unit for s in session.scalars(select(Staff))}
+
+            def row_units(a_unit: str | None, a_user: str | None) -> list[str]:
+                owner = (a_unit or staff_units.get(a_user or "") or "").upper()
+                return [u for u in ([owner, *tree.ancestors(owner)] if owner else [""])
+                        if not unit or tree.within(u, unit)]
+
+            main = (Assignment.kind == AssignmentKind.MAIN, Assignment.active)
+            # Open items are the units' work, viewed one by one; the finished ones (all the agency's years of them)
+            # are only counted, from their ids: a leader's home page asks for this list.
             per_unit: dict[str, dict[int, dict[str, Any]]] = {}
-            query = select(Handling, Assignment).join(Assignment, Assignment.handling_id == Handling.id).where(
-                Assignment.kind == AssignmentKind.MAIN, Assignment.active).order_by(Assignment.id)
-            for handling, assignment in session.execute(query):
-                owner = (assignment.unit or staff_units.get(assignment.user_id or "") or "").upper()
-                for row_unit in [owner, *tree.ancestors(owner)] if owner else [""]:
-                    if unit and not tree.within(row_unit, unit):
-                        continue
+            for handling, assignment in session.execute(
+                    select(Handling, Assignment).join(Assignment, Assignment.handling_id == Handling.id)
+                    .where(*main, Handling.status != HandlingStatus.DONE).order_by(Assignment.id)):
+                for row_unit in row_units(assignment.unit, assignment.user_id):
                     items = per_unit.setdefault(row_unit, {})
                     if handling.id in items:
                         if assignment.user_id:  # the person handling it says more than the unit it went to
                             items[handling.id]["handler"] = assignment.user_id
                         continue
                     items[handling.id] = self._progress_item(handling, assignment, calendar, cfg, now)
+            done: dict[str, set[int]] = {}
+            for handling_id, a_unit, a_user in session.execute(
+                    select(Assignment.handling_id, Assignment.unit, Assignment.user_id)
+                    .join(Handling, Assignment.handling_id == Handling.id)
+                    .where(*main, Handling.status == HandlingStatus.DONE)):
+                for row_unit in row_units(a_unit, a_user):
+                    done.setdefault(row_unit, set()).add(handling_id)
             order = {code: i for i, (code, _depth) in enumerate(tree.ordered())}
             out = []
-            for unit_code in sorted(per_unit, key=lambda c: (order.get(c, len(order)), c)):
-                items = sorted(per_unit[unit_code].values(), key=lambda i: i["_order"])
+            for unit_code in sorted(per_unit.keys() | done.keys(), key=lambda c: (order.get(c, len(order)), c)):
+                items = sorted(per_unit.get(unit_code, {}).values(), key=lambda i: i["_order"])
                 for item in items:
                     item.pop("_order")
+                summary = domain.progress_summary(items)
+                finished = len(done.get(unit_code, ()))
+                summary["done"] += finished
+                summary["total"] += finished
                 out.append({"unit": unit_code, "parent": tree.parent(unit_code),
-                            "depth": tree.depth(unit_code) if unit_code else 1, **domain.progress_summary(items),
+                            "depth": tree.depth(unit_code) if unit_code else 1, **summary,
                             "overdue_items": [i for i in items if i["due_state"] == "overdue"],
                             "due_soon_items": [i for i in items if i["due_state"] == "due_soon"],
-                            "open_items": [i for i in items if i["status"] != HandlingStatus.DONE]})
+                            "open_items": items})
             return out
 
     @staticmethod

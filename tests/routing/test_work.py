@@ -186,3 +186,19 @@ def test_email_waits_while_smtp_is_down(routing, database, people):
     counts = deliver_pending(database, Mailer(host="127.0.0.1", port=dead_port, timeout=2))
     assert counts["failed"] >= 1 and counts["sent"] == 0
     assert {n["email_state"] for n in routing.list_notifications(people.spec_kt)} == {"pending"}
+
+
+def test_finished_items_are_counted_for_their_unit_even_when_it_has_nothing_open(routing, people, clock):
+    """Finished documents are counted, not listed (an agency's years of them are on every leader's home page): a
+    unit whose items are all done still has its row, and a done item given to a person counts for their unit."""
+    _assigned(routing, people, "B-1", {"user_id": people.spec_th.user_id}, "2026-03-20")
+    _assigned(routing, people, "B-2", {"unit": "KT"}, "2026-03-03")
+    _assigned(routing, people, "B-3", {"user_id": people.spec_kt.user_id}, "2026-03-20")
+    routing.keep_for_reference(people.spec_th, "B-1")
+    routing.keep_for_reference(people.spec_kt, "B-3")
+    clock.set(2026, 3, 4, 9, 0)
+    units = {u["unit"]: u for u in routing.unit_progress(people.leader)}
+    th, kt = units["TH"], units["KT"]
+    assert (th["total"], th["done"], th["in_progress"], th["open_items"], th["overdue_items"]) == (1, 1, 0, [], [])
+    assert (kt["total"], kt["done"], kt["overdue"]) == (2, 1, 1)
+    assert [i["incoming_id"] for i in kt["open_items"]] == ["B-2"]

@@ -1,0 +1,91 @@
+"""`unit_progress` (the leader's "Theo dõi tiến độ các đơn vị" and "Văn bản quá hạn" on the home page) over an agency's
+years of handled documents.
+
+    .venv/bin/python -m bench.unit_progress [--sizes 1000,5000,20000] [--open-share 0.1]
+
+Routing in-process on a fresh PostgreSQL database of the test stack: `size` incoming documents given to four units,
+`--open-share` of them still open (the rest done), inserted as routing's rows. CPU ms per call for the leader, the
+answer's size as JSON, and, as the baseline of the same run, one SQL count of the same assignments by unit and state
+(what the counts alone cost the database); printed as a ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bench.platform import fresh_database
+from bench.rpc_client import stack_env
+from services.common.actor import Actor, Role
+from services.common.db import Database
+from services.common.settings import CommonSettings
+from services.routing.app import Routing
+from services.routing.models import Assignment, Base, Handling
+
+AGENCY = "000.00.00.H60"
+ADMIN = Actor(user_id="u-admin", username="admin", agency_id=AGENCY, roles=frozenset({Role.ADMIN}),
+              full_name="Quản trị", unit="VP")
+LEADER = Actor(user_id="u-leader", username="anld", agency_id=AGENCY, roles=frozenset({Role.LEADER}),
+               full_name="Nguyễn Văn An", unit=None)
+UNITS = ("KT", "TH", "VP", "NV")
+
+
+def add_documents(db: Database, start: int, stop: int, open_every: int) -> None:
+    now = datetime.now(UTC)
+    with db.session() as s:
+        for i in range(start, stop):
+            handling = Handling(incoming_id=f"IN-{i}", subject=f"Văn bản đến số {i}",
+                                status="in_progress" if i % open_every == 0 else "done",
+                                registered_at=now - timedelta(days=i % 300), deadline=now + timedelta(days=i % 20 - 10),
+                                created_at=now, updated_at=now)
+            s.add(handling)
+            s.flush()
+            s.add(Assignment(handling_id=handling.id, kind="main", unit=UNITS[i % len(UNITS)], assigned_by="u-leader",
+                             active=True, created_at=now))
+
+
+def cpu_ms(work, repeat: int = 3) -> tuple[float, object]:
+    result = None
+    start = time.thread_time()
+    for _ in range(repeat):
+        result = work()
+    return (time.thread_time() - start) * 1000 / repeat, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,5000,20000")
+    parser.add_argument("--open-share", type=float, default=0.1)
+    args = parser.parse_args()
+    open_every = max(1, round(1 / args.open_share))
+    with fresh_database(stack_env(), True) as url:
+        db = Database("routing", AGENCY, Base.metadata, CommonSettings(database_url=url, agency_id=AGENCY))
+        db.create_all()
+        routing = Routing(db, AGENCY)
+        routing.configure(ADMIN, agency_name="UBND tỉnh Tuyên Quang")
+
+        def counted() -> list:
+            with db.session() as s:
+                return list(s.execute(select(Assignment.unit, Handling.status, func.count()).join(
+                    Handling, Assignment.handling_id == Handling.id).where(Assignment.active)
+                    .group_by(Assignment.unit, Handling.status)))
+
+        made = 0
+        print(f"{'documents':>9} {'open':>6} {'CPU ms':>8} {'answer KB':>9} {'count ms':>8} {'ratio':>6}")
+        for size in [int(x) for x in args.sizes.split(",")]:
+            add_documents(db, made, size, open_every)
+            made = size
+            ms, answer = cpu_ms(lambda: routing.unit_progress(LEADER))
+            floor, _ = cpu_ms(counted)
+            opened = sum(len(u["open_items"]) for u in answer)
+            print(f"{size:>9} {opened:>6} {ms:>8.1f} {len(json.dumps(answer)) / 1024:>9.0f} {floor:>8.1f} "
+                  f"{ms / floor:>6.1f}")
+        db.dispose()
+
+
+if __name__ == "__main__":
+    main()
