@@ -185,6 +185,24 @@ def _preview(doc: dict[str, Any]) -> dict[str, Any] | None:
     return pdfs[0] if pdfs else None
 
 
+def name_trace(g: Gateway, trace: list[dict[str, Any]]) -> None:
+    """Each hop of a package's trace by its name: a hub by its provisioned name, else its province's (read from the
+    directory's record of the province's people's committee, 000.00.00.H60 for hub.H60); an agency by its own. Only
+    the agencies named in the trace are read: the whole directory is tens of thousands in a national one."""
+    hubs = {code: str(h.get("name")) for code, h in hub_config(g).items() if h.get("name")}
+    organs = [str(hop.get("organ_id") or "") for hop in trace]
+    committees = {f"000.00.00.{o.removeprefix('hub.')}" for o in organs if o.startswith("hub.") and o != "hub.national"}
+    directory = g.directory()
+    get = directory.lookup([*committees, *(o for o in organs if o and not o.startswith("hub."))])
+    provinces = province_names([r for r in map(get, sorted(committees)) if r is not None])
+    for hop, organ in zip(trace, organs, strict=True):
+        if organ.startswith("hub."):
+            hop["name"] = hub_label(organ, hubs, provinces)
+        else:   # the sender's own line (its edge writes one first): the agency by its name
+            record = get(organ) if organ else None
+            hop["name"] = record.name if record is not None else organ
+
+
 def _decorate_page(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]:
     """What the document page shows beyond the registry's record: real file sizes, the signature verdict in words
     and people's full names in the history."""
@@ -216,16 +234,7 @@ def _decorate_page(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]
             # each appendix carries its own seal signature (NĐ 30 Phụ lục I): checked file by file
             file_verdict(g, v, doc, a)
     if doc.get("trace"):
-        hubs = {code: str(h.get("name")) for code, h in hub_config(g).items() if h.get("name")}
-        provinces = province_names(g.directory().deliverable())
-        directory = g.directory()
-        for hop in doc["trace"]:
-            organ = str(hop.get("organ_id") or "")
-            if organ.startswith("hub."):
-                hop["name"] = hub_label(organ, hubs, provinces)
-            else:   # the sender's own line (its edge writes one first): the agency by its name
-                record = directory.get(organ)
-                hop["name"] = record.name if record is not None else organ
+        name_trace(g, doc["trace"])
     people = {u.username: u.full_name for u in g.accounts.list_users(v.user.agency_id)}
     for h in doc.get("history") or []:
         username = h.get("username") or ""

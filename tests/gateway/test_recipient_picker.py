@@ -100,3 +100,20 @@ def test_the_picker_shown_again_lists_the_chosen_in_their_order_and_gives_back_u
     assert ">000.99.99.X99</textarea>" in html
     assert "Sở Tài chính tỉnh Tuyên Quang (000.00.02.H60)" in html
     assert "Ủy ban nhân dân huyện Na Hang" not in html                 # the directory is not in the page
+
+
+def test_a_package_s_trace_is_named_from_the_agencies_it_names_only(groups_app, monkeypatch):
+    """The document page names each hop of the trace: the sender by its name, a hub by its province (from the
+    province's people's committee in the directory), the national hub by its own; reading only those agencies, not
+    the whole directory (tens of thousands nationally)."""
+    from gateway.documents import name_trace
+
+    g = groups_app.state.gateway
+    directory = g.directory()
+    monkeypatch.setattr(type(directory), "deliverable", lambda *_a, **_k: pytest.fail("the whole directory read"))
+    trace = [{"organ_id": SNV}, {"organ_id": "hub.H60"}, {"organ_id": "hub.national"}, {"organ_id": "hub.H17"},
+             {"organ_id": "hub.H99"}, {"organ_id": "000.00.77.H99"}]
+    name_trace(g, trace)
+    assert [hop["name"] for hop in trace] == [
+        "Sở Nội vụ tỉnh Tuyên Quang", "Trục liên thông văn bản tỉnh Tuyên Quang", "Trục liên thông văn bản quốc gia",
+        "Trục liên thông văn bản thành phố Đà Nẵng", "Trục liên thông văn bản H99", "000.00.77.H99"]
