@@ -294,6 +294,13 @@ def format_number(number: int) -> str:
     return f"{number:02d}"
 
 
+def number_spellings(number: str, width: int = 11) -> list[str]:
+    """A document number as it may have been written: '5' -> ['5', '05', '005', …] up to the column's width (a paper
+    form's "05" is the package's "5")."""
+    digits = (number or "").strip().lstrip("0")
+    return [digits.rjust(n, "0") for n in range(max(1, len(digits)), width + 1)]
+
+
 def make_notation(type_code: str, agency_abbr: str, unit_abbr: str | None = None) -> str:
     """`QĐ-UBND` for a typed document; `UBND-VX` for a công văn (agency + drafting unit)."""
     if type_code in NO_ABBREVIATION_TYPES:

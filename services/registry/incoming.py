@@ -388,6 +388,9 @@ def _electronic_twin(session: Session, agency_id: str, number: str, notation: st
     query = select(Document).where(
         Document.agency_id == agency_id, Document.direction == Direction.INCOMING,
         Document.source_channel == "interconnect", Document.code_notation == notation,
+        # the number as written with or without leading zeros ("5", "05"), in the index (ix_document_paper): the
+        # notation alone matched a whole year of an issuer's công văn, read at every paper registration
+        Document.code_number.in_(domain.number_spellings(number)),
         Document.state.in_((State.WAITING_RECEPTION, State.REGISTERED)))
     if issued is not None:
         query = query.where(Document.issued_date == issued)

@@ -20,6 +20,9 @@ def test_the_check_names_the_electronic_twin_and_the_duplicates_and_writes_nothi
             "organ_name": "Ủy ban nhân dân thành phố Đà Nẵng", "issued_date": "2026-01-05"}
     checked = ops.check_paper_incoming(db, clerk, twin)
     assert checked["paper_twin_of"]["id"] == electronic
+    # the paper form's number written with a leading zero is the same number (found through the index's spellings)
+    assert ops.check_paper_incoming(db, clerk, {**twin, "code_number": "012"})["paper_twin_of"]["id"] == electronic
+    assert ops.check_paper_incoming(db, clerk, {**twin, "code_number": "120"})["paper_twin_of"] is None
     assert ops.check_paper_incoming(db, clerk, PAPER) == {"paper_twin_of": None, "warnings": []}
     first = ops.register_paper_incoming(db, clerk, PAPER, [sha("scan")])
     (warning,) = ops.check_paper_incoming(db, clerk, PAPER)["warnings"]
