@@ -24,6 +24,7 @@ from services.routing.domain import UnitTree
 BOXES = {  # URL name -> (routing box, title, who sees the tab)
     "can-xu-ly": ("mine", "Văn bản cần xử lý", ("leader", "department_head", "specialist", "clerk")),
     "cho-trinh": ("to_submit", "Văn bản đến chờ trình", ("clerk",)),
+    # also to whoever holds a leader's `record` grant in force (nhập thay): the items submitted to that leader
     "cho-y-kien": ("to_direct", "Chờ cho ý kiến, chỉ đạo", ("leader", "department_head", "specialist")),
     "da-xu-ly": ("done", "Văn bản đã xử lý", ("leader", "department_head", "specialist", "clerk")),
     "tat-ca": ("all", "Tất cả văn bản đến trong luồng xử lý", ("leader", "clerk", "admin")),
@@ -272,7 +273,8 @@ def install(app: FastAPI) -> None:
     install_text_steps(app, "/xu-ly", str, TEXT_STEPS, _done)
     @app.get("/xu-ly", response_class=HTMLResponse, include_in_schema=False)
     def boxes(request: Request, hop: str = "", v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        tabs = [(key, title) for key, (_box, title, roles) in BOXES.items() if v.has(*roles)]
+        tabs = [(key, title) for key, (_box, title, roles) in BOXES.items()
+                if v.has(*roles) or (key == "cho-y-kien" and entry_leaders(g, v))]
         if not tabs:
             v.actor.require("leader", "department_head", "specialist", "clerk")
         chosen = hop if hop in dict(tabs) else ("cho-y-kien" if v.has("leader") else tabs[0][0])

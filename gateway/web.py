@@ -161,7 +161,7 @@ def home_reads(v: Viewer) -> Reads:
     if v.has("leader"):
         routing += [("list_incoming", {"box": "to_direct", "limit": HOME_ROWS}), ("list_drafts", {}),
                     ("unit_progress", {})]
-    elif v.has("department_head", "specialist"):
+    elif v.has("department_head", "specialist", "clerk"):
         routing.append(("list_incoming", {"box": "to_direct", "limit": HOME_ROWS}))
     if v.has("department_head"):
         routing += [("list_incoming", {"box": "mine"}), ("unit_progress", {})]
@@ -184,6 +184,8 @@ def home_jobs(g: Gateway, v: Viewer) -> list[Job]:
         jobs += leader_jobs(g, v)
     elif v.has("department_head", "specialist"):
         jobs.append(lambda: delegated_panels(g, v))
+    elif v.has("clerk"):
+        jobs.append(lambda: delegated_panels(g, v, "Chờ nhập thay bút phê"))
     if v.has("department_head"):
         jobs += head_jobs(g, v)
     if v.has("specialist"):
@@ -211,9 +213,12 @@ def home_jobs(g: Gateway, v: Viewer) -> list[Job]:
     return jobs
 
 
-def delegated_panels(g: Gateway, v: Viewer) -> list[Panel]:
-    """A delegate (ủy quyền) directs documents submitted to the leader: shown only when there are some."""
-    found = fetch(g, v, "Chờ cho ý kiến, chỉ đạo (được ủy quyền)", "list_incoming", "handlings",
+def delegated_panels(g: Gateway, v: Viewer,
+                     title: str = "Chờ cho ý kiến, chỉ đạo (được ủy quyền)") -> list[Panel]:
+    """A delegate (ủy quyền) directs documents submitted to the leader, an entrant (nhập thay, usually the clerk)
+    types in what the leader wrote on them on paper: shown only when there are some, so routing's box is asked
+    without first reading the grants (it holds only the items of the leaders whose grant is in force)."""
+    found = fetch(g, v, title, "list_incoming", "handlings",
                   "/xu-ly?hop=cho-y-kien", box="to_direct", limit=HOME_ROWS)
     return [found] if found.rows else []
 

@@ -1,8 +1,8 @@
 """Nhập thay in Chromium (TP.HCM QĐ 23/QĐ-VP Điều 3.2): Đà Nẵng's leader grants the clerk "Nhập thay ý kiến đã bút
-phê" on the Ủy quyền screen; the clerk enters the leader's paper directive on a paper letter with the time the leader
-wrote it, then the leader's return of a draft at the signing step; the history names the leader and says who typed it
-and when; the leader is told. The grant is ended at
-the end (the deployment is shared)."""
+phê" on the Ủy quyền screen; the clerk finds the letter submitted to the leader through the tab "Chờ cho ý kiến, chỉ
+đạo" (the home page has the panel "Chờ nhập thay bút phê"), enters the leader's paper directive on it with the time the
+leader wrote it, then the leader's return of a draft at the signing step; the history names the leader and says who
+typed it and when; the leader is told. The grant is ended at the end (the deployment is shared)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,14 @@ def test_the_clerk_enters_the_leaders_directive_written_on_paper(deployment, bro
         written = a_minute_after(now_vn().isoformat())
 
         clerk = demo_home(browser, base, deployment, CLERK)
-        clerk.goto(f"{base}/xu-ly/{incoming}")
+        # the clerk's home page has the leader's waiting documents (the first ten of a shared deployment's), and the
+        # handling screen's tab "Chờ cho ý kiến, chỉ đạo" holds them all
+        expect(clerk.get_by_role("heading", name="Chờ nhập thay bút phê")).to_be_visible()
+        clerk.goto(f"{base}/xu-ly")
+        clerk.locator("nav.tabs").get_by_role("link", name="Chờ cho ý kiến, chỉ đạo").click()
+        expect(clerk.get_by_role("heading", level=1)).to_have_text("Chờ cho ý kiến, chỉ đạo")
+        clerk.get_by_role("link", name=subject).click()
+        expect(clerk).to_have_url(f"{base}/xu-ly/{incoming}")
         form = clerk.locator("#nhap-thay")
         expect(form.get_by_label("Lãnh đạo đã bút phê")).to_have_value(staff[LEADER]["user_id"])
         form.get_by_label("Ý kiến chỉ đạo (bút phê) của lãnh đạo").fill("Giao đồng chí Phúc kiểm tra, báo cáo.")

@@ -90,3 +90,38 @@ def test_the_clerk_enters_the_leaders_paper_decisions_over_the_api(deployment, a
         ok(leader.post(f"/api/v1/delegations/{grant['delegation_id']}/revoke", headers=key()))
     ended = refused(clerk.post(path, json=body), 403)
     assert ended["code"] == "entry_grant_ended"
+
+
+def test_the_entrant_finds_the_documents_submitted_to_the_leader_in_their_own_tab(deployment, api):  # noqa: F811
+    """The clerk a leader entrusted with nhập thay gets the tab "Chờ cho ý kiến, chỉ đạo" (and, on the home page,
+    "Chờ nhập thay bút phê") while the grant is in force; a clerk without one is not offered the tab."""
+    from tests.gateway.test_handling_flow import login, section
+
+    clerk, leader = api(CLERK), api(LEADER)
+    leader_id, clerk_id = me(leader)["user_id"], me(clerk)["user_id"]
+    screen = login(deployment, f"http://127.0.0.1:{deployment.topology.gateway_port}", CLERK)
+    tab = 'href="/xu-ly?hop=cho-y-kien"'
+    assert tab not in screen.get("/xu-ly").text
+    assert "<h1>Văn bản cần xử lý</h1>" in screen.get("/xu-ly?hop=cho-y-kien").text   # not offered: the first tab
+    subject = f"Về việc rà soát thủ tục hành chính ({secrets.token_hex(3)})"
+    incoming = paper_arrival(clerk, subject)
+    ok(clerk.post(f"/api/v1/handling/{incoming}/submit", json={"to_user_id": leader_id}))
+    assert incoming not in [h["incoming_id"] for h in ok(clerk.get("/api/v1/handling?box=to_direct"))]
+
+    start = now_vn().replace(second=0, microsecond=0) - timedelta(hours=1)
+    grant = ok(leader.post("/api/v1/delegations", headers=key(), json={
+        "delegate_user_id": clerk_id, "starts_at": typed(start), "ends_at": typed(start + timedelta(days=1)),
+        "scopes": ["record"], "note": "Văn phòng nhập thay ý kiến bút phê"}), 201)
+    try:
+        assert incoming in [h["incoming_id"] for h in ok(clerk.get("/api/v1/handling?box=to_direct"))]
+        assert tab in screen.get("/xu-ly").text
+        box = screen.get("/xu-ly?hop=cho-y-kien").text
+        assert "<h1>Chờ cho ý kiến, chỉ đạo</h1>" in box and subject in box and f"/xu-ly/{incoming}" in box
+        # the home page's panel shows the first ten of the leader's (a shared deployment may hold more)
+        assert 'href="/xu-ly?hop=cho-y-kien"' in section(screen.get("/").text, "Chờ nhập thay bút phê")
+    finally:
+        ok(leader.post(f"/api/v1/delegations/{grant['delegation_id']}/revoke", headers=key()))
+    assert incoming not in [h["incoming_id"] for h in ok(clerk.get("/api/v1/handling?box=to_direct"))]
+    assert tab not in screen.get("/xu-ly").text
+    assert "Chờ nhập thay bút phê" not in screen.get("/").text
+    screen.close()
