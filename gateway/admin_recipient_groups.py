@@ -88,14 +88,12 @@ def install(app: FastAPI) -> None:
     @app.post(BASE + "/{group_id}/them", include_in_schema=False)
     def group_add(request: Request, group_id: str, add: list[str] = Form([]), q: str = Form("", max_length=100),
                   v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
-        members = list(rg.group_of(g, v, group_id).members or [])
-        return change(request, g, v, group_id, "da-them-noi-nhan", q, members=members + add)
+        return change(request, g, v, group_id, "da-them-noi-nhan", q, add=add)
 
     @app.post(BASE + "/{group_id}/bo", include_in_schema=False)
     def group_remove(request: Request, group_id: str, remove: list[str] = Form([]),
                      v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
-        members = [m for m in rg.group_of(g, v, group_id).members or [] if m not in remove]
-        return change(request, g, v, group_id, "da-bo-noi-nhan", members=members)
+        return change(request, g, v, group_id, "da-bo-noi-nhan", remove=remove)
 
     @app.post(BASE + "/{group_id}/xoa", include_in_schema=False)
     def group_delete(group_id: str, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):

@@ -50,6 +50,12 @@ class RecipientGroupIn(BaseModel):
                                    "tự; một cơ quan thêm mới phải còn nhận văn bản; chính cơ quan mình bị từ chối")
 
 
+class MembersChange(BaseModel):
+    add: list[OrganId] = Field([], max_length=rg.MEMBERS_MAX, description="Mã định danh các cơ quan thêm vào cuối "
+                               "nhóm (một cơ quan đã có thì giữ nguyên); phải còn nhận văn bản")
+    remove: list[OrganId] = Field([], max_length=rg.MEMBERS_MAX, description="Mã định danh các cơ quan bỏ khỏi nhóm")
+
+
 # The JSON bodies that send (an outgoing document's issue, a copy's send) take groups beside `recipients`.
 GROUPS_TO_SEND = ("Recipient groups (GET /api/v1/recipient-groups): their members are added to `recipients`, each "
                   "agency once, never the agency itself; a member that can no longer receive is skipped and named "
@@ -85,12 +91,22 @@ def group_detail(group_id: str = GroupId, v: Viewer = Depends(viewer), g: Gatewa
 
 @router.put("/recipient-groups/{group_id}", response_model=RecipientGroupOut, responses=WRITE_ERRORS,
             summary="Đổi tên và danh sách nơi nhận của nhóm",
-            description="Quản trị. `members` thay cả danh sách; một nơi đã có trong nhóm được giữ lại dù đã rời "
-                        "danh bạ.")
+            description="Quản trị. `members` thay cả danh sách (thêm, bỏ từng nơi: POST …/members); một nơi đã "
+                        "có trong nhóm được giữ lại dù đã rời danh bạ.")
 def group_update(body: RecipientGroupIn, response: Response, group_id: str = GroupId, key: str | None = KEY,
                  v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)) -> dict[str, Any]:
     return once(g, v, key, response, f"recipient_group_update:{group_id}", body,
                 lambda: rg.describe(g, rg.update(g, v, group_id, body.name, list(body.members))))
+
+
+@router.post("/recipient-groups/{group_id}/members", response_model=RecipientGroupOut, responses=WRITE_ERRORS,
+             summary="Thêm, bỏ nơi nhận của nhóm",
+             description="Quản trị. Thêm và bỏ trên danh sách hiện có của nhóm (đọc lúc ghi): hai quản trị viên "
+                         "cùng thêm một lúc thì cả hai nơi nhận đều vào nhóm.")
+def group_members(body: MembersChange, response: Response, group_id: str = GroupId, key: str | None = KEY,
+                  v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return once(g, v, key, response, f"recipient_group_members:{group_id}", body,
+                lambda: rg.describe(g, rg.update(g, v, group_id, add=list(body.add), remove=list(body.remove))))
 
 
 @router.delete("/recipient-groups/{group_id}", status_code=204, responses=NOT_FOUND, summary="Xóa nhóm nơi nhận",

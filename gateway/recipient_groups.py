@@ -224,36 +224,50 @@ def create(g: Gateway, v: Viewer, name: str, members: list[str] | None = None) -
     return group
 
 
-def update(g: Gateway, v: Viewer, group_id: str, name: str | None = None,
-           members: list[str] | None = None) -> RecipientGroup:
-    """Rename and/or set the members (None: unchanged); the admin event names what changed."""
+def update(g: Gateway, v: Viewer, group_id: str, name: str | None = None, members: list[str] | None = None,
+           add: list[str] | None = None, remove: list[str] | None = None) -> RecipientGroup:
+    """Rename (None: unchanged); set the whole list of members (`members`, the API's PUT) or add and remove some
+    (`add`, `remove`: the screens and POST …/members). The admin event names what changed.
+
+    The group's row is read locked until the commit: two administrators changing one group at the same moment
+    (two gateway workers on PostgreSQL) change it one after the other, each adding to and removing from the members
+    the other left, so no addition is lost while the log records it."""
     v.actor.require(Role.ADMIN)
-    group = group_of(g, v, group_id)
-    before, old_name = list(group.members or []), group.name
-    text, key = _clean_name(name) if name is not None else (group.name, group.name_key)
-    chosen = _checked_members(g, v, members, before) if members is not None else before
+    group = group_of(g, v, group_id)   # another agency's: not found before anything is locked
+    cleaned = _clean_name(name) if name is not None else None
     try:
         with g.db.session() as s:
-            _name_taken(s, v.user.agency_id, key, group.id)
-            row = s.get(RecipientGroup, group.id)
+            row = s.scalar(select(RecipientGroup).where(RecipientGroup.id == group.id).with_for_update())
+            if row is None:   # deleted meanwhile
+                raise NotFound("Không tìm thấy nhóm nơi nhận.", group_id=group_id)
+            before, old_name = list(row.members or []), row.name
+            text, key = cleaned or (row.name, row.name_key)
+            if members is None:
+                dropped = set(remove or [])
+                members = [m for m in before if m not in dropped] + list(add or [])
+            chosen = _checked_members(g, v, members, before)
+            _name_taken(s, v.user.agency_id, key, row.id)
             row.name, row.name_key, row.members, row.updated_at = text, key, chosen, now_utc()
             group = row
     except IntegrityError:
         _taken_meanwhile(g, v.user.agency_id, key, group.id)
         raise
+    _record_change(g, v, group.id, old_name, text, before, chosen)
+    return group
+
+
+def _record_change(g: Gateway, v: Viewer, group_id: str, old_name: str, name: str, before: list[str],
+                   after: list[str]) -> None:
     changes: dict[str, Any] = {}
-    if text != old_name:
-        changes["renamed"] = [old_name, text]
-    added = [o for o in chosen if o not in before]
-    removed = [o for o in before if o not in chosen]
-    if added:
+    if name != old_name:
+        changes["renamed"] = [old_name, name]
+    if added := [o for o in after if o not in before]:
         changes["added"] = added
-    if removed:
+    if removed := [o for o in before if o not in after]:
         changes["removed"] = removed
     if changes:
-        g.accounts.record_admin_event(v.user, None, "recipient_group", group_id=group.id, change="changed",
-                                      name=text, **changes)
-    return group
+        g.accounts.record_admin_event(v.user, None, "recipient_group", group_id=group_id, change="changed",
+                                      name=name, **changes)
 
 
 def delete(g: Gateway, v: Viewer, group_id: str) -> None:

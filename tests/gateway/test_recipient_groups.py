@@ -264,3 +264,50 @@ def test_the_same_name_created_at_once_on_postgresql_is_one_group_and_a_clear_re
         assert [gr.name for gr in rg.groups(g, H60)] == ["Các sở, ban, ngành"]
     finally:
         g.db.dispose()
+
+
+@pytest.mark.parametrize("way", ["screen", "api"])
+def test_members_added_and_removed_at_once_on_postgresql_are_all_kept_as_the_log_says(pg_url, tmp_path, way):
+    """Two administrators change one group at the same moment (two gateway workers): every addition and removal is
+    applied to the members the others left, none lost while the admin log records it."""
+    import threading
+
+    app = create_app(GatewaySettings(data_dir=tmp_path, agencies_file=None, database_url=pg_url))
+    g = app.state.gateway
+    try:
+        g.directory().import_records(DIRECTORY)
+        for username in ("manhhd.vptq", "tuanlm.vptq"):
+            g.accounts.create_user(username=username, full_name=username, agency_id=H60, roles=["admin"],
+                                   password=PASSWORD, unit="vp", must_change_password=False)
+        group = rg.create(g, _viewer(app, "manhhd.vptq"), "Các cơ quan nhận báo cáo", [SNV])
+        changes = [("add", STC), ("add", HUYEN), ("add", H17), ("add", G22), ("remove", SNV)]
+        clients = [_signed_in(app, ("manhhd.vptq", "tuanlm.vptq")[i % 2]) for i in range(len(changes))]
+        start = threading.Barrier(len(changes))
+        answers: list[int] = []
+
+        def change(client: TestClient, what: str, organ_id: str) -> None:
+            start.wait()
+            if way == "api":
+                r = client.post(f"/api/v1/recipient-groups/{group.id}/members", json={what: [organ_id]})
+            else:
+                path = f"/quan-tri/nhom-noi-nhan/{group.id}/{'them' if what == 'add' else 'bo'}"
+                r = client.post(path, data={"csrf_token": client.headers["x-csrf-token"], what: [organ_id]},
+                                follow_redirects=False)
+            answers.append(r.status_code)
+
+        threads = [threading.Thread(target=change, args=(c, *ch)) for c, ch in zip(clients, changes, strict=True)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for c in clients:
+            c.close()
+        assert answers == [200 if way == "api" else 303] * len(changes), answers
+        kept = rg.groups(g, H60)[0].members
+        assert sorted(kept) == sorted([STC, HUYEN, H17, G22]), kept
+        logged = [e.details for e in g.accounts.admin_events(H60, limit=50)
+                  if e.action == "recipient_group" and e.details.get("change") == "changed"]
+        assert sorted(o for d in logged for o in d.get("added") or []) == sorted([STC, HUYEN, H17, G22])
+        assert [o for d in logged for o in d.get("removed") or []] == [SNV]
+    finally:
+        g.db.dispose()
