@@ -114,6 +114,8 @@
         list.appendChild(li);
       });
       draw();
+      // an answer that comes once the clerk has left the field (a slow network) does not open a list there
+      if (document.activeElement !== input) return;
       nav.open(true);
       nav.set(agencies.length ? 0 : -1);
       say(agencies.length ? agencies.length + " kết quả" + (agencies.length >= LIMIT ? ", gõ thêm để thu hẹp" : "")

@@ -217,6 +217,9 @@ def play(story: Story, tmp_path: Path) -> None:
             break
         dn_clerk.wait_for_timeout(500)
     firsts = [c for i, c in enumerate(codes) if c not in codes[:i]]
-    assert firsts[:3] == ["01", "03", "04"], codes
+    # 03 and 04 leave Tuyên Quang's registry in that order; the 01 leaves its edge when it hands the package over,
+    # or, if that hand-over was retried (a loaded machine: the registry's answer outlasted the edge's call), when the
+    # package comes again (at-least-once): then after the clerk's 03. Each arrives, and 03 before 04.
+    assert {"01", "03", "04"} <= set(firsts) and firsts.index("03") < firsts.index("04"), codes
     story.shot(dn_clerk, "da-nang-trang-thai-01-03-04")
     story.publish_shots()
