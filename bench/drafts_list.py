@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench.platform import fresh_database
+from bench.platform import cpu_ms, fresh_database
 from bench.rpc_client import stack_env
 from services.common.actor import Actor, Role
 from services.common.db import Database
@@ -41,13 +40,6 @@ SPEC_KT = person("u-spec-kt", {Role.SPECIALIST}, "KT", "Hoàng Văn Chuyên")
 SPEC_TH = person("u-spec-th", {Role.SPECIALIST}, "TH", "Bùi Thị Ba")
 OFFICE = person("u-spec-vp", {Role.SPECIALIST}, "VP", "Ngô Văn Pháp Chế")
 
-
-def cpu_ms(work, repeat: int) -> tuple[float, object]:
-    result = None
-    start = time.thread_time()
-    for _ in range(repeat):
-        result = work()
-    return (time.thread_time() - start) * 1000 / repeat, result
 
 
 def main() -> None:

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from typing import Any
 
-from bench.platform import fresh_database
+from bench.platform import cpu_ms, fresh_database
 from bench.rpc_client import stack_env
 from gateway.web import HOME_ROWS
 from services.common.actor import Actor, Role, system_actor
@@ -57,13 +56,6 @@ def renderer():
 
     return lambda rows: template.render(panel={"rows": rows, "kind": "handlings"}, people=People())
 
-
-def cpu_ms(work, repeat: int) -> tuple[float, Any]:
-    result = None
-    start = time.thread_time()
-    for _ in range(repeat):
-        result = work()
-    return (time.thread_time() - start) * 1000 / repeat, result
 
 
 def measure(routing: Routing, render, limit: int | None, repeat: int) -> dict[str, float]:

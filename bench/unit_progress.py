@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bench.platform import fresh_database
+from bench.platform import cpu_ms, fresh_database
 from bench.rpc_client import stack_env
 from services.common.actor import Actor, Role
 from services.common.db import Database
@@ -47,13 +46,6 @@ def add_documents(db: Database, start: int, stop: int, open_every: int) -> None:
             s.add(Assignment(handling_id=handling.id, kind="main", unit=UNITS[i % len(UNITS)], assigned_by="u-leader",
                              active=True, created_at=now))
 
-
-def cpu_ms(work, repeat: int = 3) -> tuple[float, object]:
-    result = None
-    start = time.thread_time()
-    for _ in range(repeat):
-        result = work()
-    return (time.thread_time() - start) * 1000 / repeat, result
 
 
 def main() -> None:
