@@ -103,6 +103,24 @@ def settled(listbox) -> None:
     expect(listbox).not_to_have_attribute("aria-busy", "true")
 
 
+def expect_in_home_panel(page, heading: str, text: str) -> None:
+    """The home page's panel under `heading` lists `text`. A panel shows its first rows only (gateway.web.HOME_ROWS,
+    most pressing first), and a deployment that other tests share fills the same people's boxes: a panel without
+    `text` must then say it is cut ("Hiện … trong số … mục.") and its whole list ("Xem tất cả") must hold `text`.
+    The page is left on the home page."""
+    named = re.compile(rf"^{re.escape(heading)}\s*\d*$")  # the heading ends with the panel's count
+    panel = page.locator("section").filter(has=page.get_by_role("heading", name=named))
+    expect(panel).to_be_visible()
+    cut = panel.locator(".hint").filter(has_text=re.compile(r"Hiện \d+ trong số \d+ mục"))
+    if text in (panel.text_content() or "") or not cut.count():
+        expect(panel).to_contain_text(text)
+        return
+    home = page.url
+    panel.get_by_role("link", name="Xem tất cả").click()
+    expect(page.get_by_role("main")).to_contain_text(text)
+    page.goto(home)
+
+
 def browser_signed_in(browser, base_url: str, username: str, password: str, *, height: int = 900,
                       timeout_ms: float | None = None, javascript: bool = True):
     """A laptop-sized Playwright page of a person signed in through the login form; `timeout_ms` bounds each of

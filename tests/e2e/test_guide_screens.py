@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests import screenshots
 from tests.deployment import demo_password
-from tests.e2e.helpers import pick, vietnamese_pdf
+from tests.e2e.helpers import expect_in_home_panel, pick, vietnamese_pdf
 from tests.gateway.test_drafting import prepare_agency_for_drafts
 
 pytestmark = pytest.mark.browser
@@ -227,7 +227,7 @@ def test_screens_of_the_user_guide(deployment, browser, artifacts_dir, tmp_path,
 
     guide.go(clerk, "/")
     expect(clerk.get_by_role("heading", name="Văn bản đến chờ trình")).to_be_visible()
-    expect(clerk.locator("section").filter(has_text="Văn bản đến chờ trình").first).to_contain_text(subject)
+    expect_in_home_panel(clerk, "Văn bản đến chờ trình", subject)
     guide.shot(clerk, "trang-chu-van-thu")
     guide.open_row(clerk, "/xu-ly?hop=cho-trinh", subject, "the registered document in 'chờ trình'")
     clerk.locator("#trinh").get_by_label("Trình lãnh đạo").select_option(
@@ -240,9 +240,7 @@ def test_screens_of_the_user_guide(deployment, browser, artifacts_dir, tmp_path,
 
     # -- the leader: home, directive and assignment ---------------------------------------------------------
     leader = guide.sign_in(LEADER)
-    waiting = leader.locator("section").filter(
-        has=leader.get_by_role("heading", name="Chờ cho ý kiến, chỉ đạo"))
-    expect(waiting).to_contain_text(subject)
+    expect_in_home_panel(leader, "Chờ cho ý kiến, chỉ đạo", subject)
     guide.shot(leader, "trang-chu-lanh-dao")
     guide.go(leader, f"/xu-ly/{incoming_id}")
     expect(leader.get_by_role("heading", name="Bút phê và phân công", exact=True)).to_be_visible()
@@ -256,9 +254,7 @@ def test_screens_of_the_user_guide(deployment, browser, artifacts_dir, tmp_path,
 
     # -- the department head re-assigns inside the unit -----------------------------------------------------
     head = guide.sign_in(HEAD)
-    to_assign = head.locator("section").filter(
-        has=head.get_by_role("heading", name="Văn bản cần phân công trong đơn vị"))
-    expect(to_assign).to_contain_text(subject)
+    expect_in_home_panel(head, "Văn bản cần phân công trong đơn vị", subject)
     guide.shot(head, "trang-chu-lanh-dao-phong")
     guide.go(head, f"/xu-ly/{incoming_id}")
     expect(head.get_by_role("heading", name="Giao trong đơn vị", exact=True)).to_be_visible()
@@ -271,9 +267,7 @@ def test_screens_of_the_user_guide(deployment, browser, artifacts_dir, tmp_path,
 
     # -- the specialist: home, the handling page, the reply draft -------------------------------------------
     specialist = guide.sign_in(SPECIALIST)
-    mine = specialist.locator("section").filter(
-        has=specialist.get_by_role("heading", name="Văn bản cần xử lý"))
-    expect(mine).to_contain_text(subject)
+    expect_in_home_panel(specialist, "Văn bản cần xử lý", subject)
     guide.shot(specialist, "trang-chu-chuyen-vien")
     guide.go(specialist, f"/xu-ly/{incoming_id}")
     expect(specialist.get_by_role("heading", name="Xử lý", exact=True)).to_be_visible()

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.helpers import wait_for
+from tests.e2e.helpers import expect_in_home_panel, wait_for
 from tests.e2e.test_guide_screens import CLERK, HEAD, LEADER, PHONE, SPECIALIST, option_value
 from tests.e2e.test_phone_layout import Phone, sent_to_h60
 
@@ -78,8 +78,7 @@ def test_one_document_s_day_on_four_phones(deployment, browser):
         leader = phones[LEADER].page
         phones[LEADER].go("/")
         fits(leader, "the leader's home page")
-        expect(leader.locator("section").filter(has=leader.get_by_role(
-            "heading", name="Chờ cho ý kiến, chỉ đạo"))).to_contain_text(subject)
+        expect_in_home_panel(leader, "Chờ cho ý kiến, chỉ đạo", subject)
         phones[LEADER].go(f"/xu-ly/{incoming_id}")
         fits(leader, "the leader's directive page")
         leader.get_by_label("Ý kiến chỉ đạo (bút phê)").fill("Giao phòng Tổng hợp rà soát, báo cáo trong tuần.")
@@ -101,8 +100,7 @@ def test_one_document_s_day_on_four_phones(deployment, browser):
         specialist = phones[SPECIALIST].page
         phones[SPECIALIST].go("/")
         fits(specialist, "the specialist's home page")
-        expect(specialist.locator("section").filter(has=specialist.get_by_role(
-            "heading", name="Văn bản cần xử lý"))).to_contain_text(subject)
+        expect_in_home_panel(specialist, "Văn bản cần xử lý", subject)
         phones[SPECIALIST].go(f"/xu-ly/{incoming_id}")
         fits(specialist, "the specialist's handling page")
         expect(specialist.locator("dd.directive")).to_contain_text("Giao phòng Tổng hợp rà soát")
