@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,18 +32,28 @@ Signer = Callable[..., dict[str, Any]]  # (pdf_sha256, signer_user_id, reason, o
 _CALENDARS: dict[str, WorkCalendar] = {}
 _CONFIG_KEY = "routing_agency_config"
 _GRANTS_MEMO = "routing_grants_memo"
-
+T = TypeVar("T")
 
 
 @contextmanager
 def memo_grants(session: Session) -> Iterator[None]:
-    """Within: each person's delegation grants read once (a list checking every draft against the caller's grants).
-    Only around reads: a grant made or revoked within would not be seen."""
+    """Within: each person's delegation grants, and the leaders who entrusted them, read once (a list checking every
+    draft against the caller's grants). Only around reads: a grant made or revoked within would not be seen."""
     session.info[_GRANTS_MEMO] = {}
     try:
         yield
     finally:
         session.info.pop(_GRANTS_MEMO, None)
+
+
+def memoised(session: Session, key: tuple[str, str], make: Callable[[], T]) -> T:
+    """make(), once per key within memo_grants (held strongly: the identity map keeps rows only weakly)."""
+    memo = session.info.get(_GRANTS_MEMO)
+    if memo is None:
+        return make()
+    if key not in memo:
+        memo[key] = make()
+    return memo[key]
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -128,15 +138,12 @@ class RoutingBase:
         return _utc(self.clock())  # type: ignore[return-value]
 
     def _grants(self, session: Session, user_id: str) -> list[domain.DelegationGrant]:
-        memo = session.info.get(_GRANTS_MEMO)
-        if memo is not None and user_id in memo:
-            return memo[user_id]
-        rows = session.scalars(select(Delegation).where(Delegation.delegate_user_id == user_id)).all()
-        grants = [domain.DelegationGrant(r.leader_user_id, r.delegate_user_id, r.starts_at, r.ends_at,
-                                         frozenset(r.scopes), revoked=r.revoked_at is not None) for r in rows]
-        if memo is not None:
-            memo[user_id] = grants
-        return grants
+        def read() -> list[domain.DelegationGrant]:
+            rows = session.scalars(select(Delegation).where(Delegation.delegate_user_id == user_id)).all()
+            return [domain.DelegationGrant(r.leader_user_id, r.delegate_user_id, r.starts_at, r.ends_at,
+                                           frozenset(r.scopes), revoked=r.revoked_at is not None) for r in rows]
+
+        return memoised(session, ("grants", user_id), read)
 
     def _authority(self, session: Session, actor: Actor, scope: Scope) -> Authority:
         grants = self._grants(session, actor.user_id)

@@ -27,13 +27,12 @@ from sqlalchemy.orm import Session
 from services.common.actor import Actor, Role
 from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from services.routing import domain
-from services.routing.base import _iso
+from services.routing.base import _iso, memoised
 from services.routing.domain import Authority, HandlingStatus, Scope
 from services.routing.models import Draft, DraftComment, HandlingEvent, Staff
 from services.routing.notify import notify
 
 DECISIONS = {"approve": "duyệt", "return": "trả lại"}
-_GRANTS_KEY = "routing_entry_grants"
 
 
 class EntryForLeader:
@@ -149,15 +148,15 @@ class EntryForLeader:
         at the step the draft waits at: the entrant then sees the draft, as the leader does."""
         if draft.status != "in_review" or draft.step is None:
             return False
-        cache = session.info.setdefault(_GRANTS_KEY, {})
-        if actor.user_id not in cache:  # one query per list, not per draft
-            now = self._now()
-            cache[actor.user_id] = sorted({g.leader_user_id for g in self._grants(session, actor.user_id)
-                                           if g.covers(actor.user_id, Scope.RECORD.value, now)})
         step = self._steps(draft)[draft.step]
-        for leader_id in cache[actor.user_id]:
-            staff = session.get(Staff, leader_id)
-            if staff is not None and staff.active and step.admits_person(
-                    set(staff.roles or []), staff.unit, draft.unit, staff.user_id):
-                return True
-        return False
+        return any(step.admits_person(set(staff.roles or []), staff.unit, draft.unit, staff.user_id)
+                   for staff in memoised(session, ("entrusting", actor.user_id),
+                                         lambda: self._entrusting_leaders(session, actor)))
+
+    def _entrusting_leaders(self, session: Session, actor: Actor) -> list[Staff]:
+        """The active leaders whose `record` grant to the actor is in force: read once for a whole list
+        (list_drafts reads under memo_grants)."""
+        now = self._now()
+        ids = sorted({g.leader_user_id for g in self._grants(session, actor.user_id)
+                      if g.covers(actor.user_id, Scope.RECORD.value, now)})
+        return [s for s in (session.get(Staff, i) for i in ids) if s is not None and s.active]

@@ -240,11 +240,15 @@ def test_the_drafts_list_asks_the_database_as_often_for_twelve_drafts_as_for_two
                 routing.approve_draft(people.head_kt, made["draft_id"])
                 routing.approve_draft(people.spec_vp, made["draft_id"])
 
+    # the office enters the leader's decisions (nhập thay): it sees what waits at the leader's step
+    routing.delegate(people.leader, people.clerk.user_id, "2026-03-01T00:00", "2026-12-31T17:00", ["record"],
+                     "Văn phòng cập nhật ý kiến bút phê")
+    callers = (("outsider", people.spec_th), ("head", people.head_kt), ("leader", people.leader),
+               ("entrant", people.clerk))
     drafts(2)
-    few = {who: statements(actor) for who, actor in (("outsider", people.spec_th), ("head", people.head_kt),
-                                                      ("leader", people.leader))}
+    few = {who: statements(actor) for who, actor in callers}
     drafts(10)
-    many = {who: statements(actor) for who, actor in (("outsider", people.spec_th), ("head", people.head_kt),
-                                                       ("leader", people.leader))}
-    assert [shown for _n, shown in few.values()] == [0, 2, 1] and [shown for _n, shown in many.values()] == [0, 12, 6]
+    many = {who: statements(actor) for who, actor in callers}
+    assert [shown for _n, shown in few.values()] == [0, 2, 1, 1]
+    assert [shown for _n, shown in many.values()] == [0, 12, 6, 6]
     assert {who: n for who, (n, _s) in many.items()} == {who: n for who, (n, _s) in few.items()}
