@@ -321,11 +321,13 @@ def _install_registers(app: FastAPI) -> None:
 
     @app.post("/quan-tri/so-van-ban", include_in_schema=False)
     def create_register(request: Request, direction: str = Form(...), year: int = Form(...),
-                        scope: str = Form(SCOPE_ALL), name: str = Form(""), v: Viewer = Depends(register_post),
-                        g: Gateway = Depends(gw)):
+                        scope: str = Form(SCOPE_ALL), name: str = Form(""), form_key: str = Form("", max_length=64),
+                        v: Viewer = Depends(register_post), g: Gateway = Depends(gw)):
+        # The form's key names this opening: sent twice (a double click, a retry after a timeout) it opens one
+        # register and says so, instead of answering the second time that the register exists.
         try:
             g.backends.call(v.actor, "registry", "create_register", direction, year, scope or SCOPE_ALL,
-                            name.strip() or None)
+                            name.strip() or None, f"form:{form_key.strip()}" if form_key.strip() else None)
         except CongVanError as exc:
             return page(request, g, v, exc.message_vi, exc.http_status,
                         {"direction": direction, "year": year, "scope": scope, "name": name})

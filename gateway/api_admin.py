@@ -11,7 +11,6 @@ that answer for a day. Creating again the same person answers 409 `username_take
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from types import EllipsisType
 from typing import Annotated, Any
@@ -27,7 +26,7 @@ from gateway.api_accounts import TokenInfo, TokenRevoked
 from gateway.api_handling import STEP_ERRORS, operation_name
 from gateway.app import Gateway, Viewer, gw
 from gateway.auth import TOKEN_ID_LENGTH
-from gateway.idempotency import KEY, once
+from gateway.idempotency import KEY, once, service_key
 from gateway.models import User
 from services.common.clock import to_vn
 from services.common.errors import Conflict
@@ -319,7 +318,7 @@ def register_close(response: Response, register_id: str = RegisterId, key: str |
     # The registry checks the role and the agency again and refuses numbering into the register from now on.
     return once(g, v, key, response, f"register_close:{register_id}", None,
                 lambda: g.backends.call(v.actor, "registry", "close_register", register_id,
-                                        _operation("api", v.user.id, key) if key else None))
+                                        service_key(v, key)))
 
 
 @router.patch("/registers/{register_id}", response_model=RegisterState, responses=STEP_ERRORS,
@@ -343,12 +342,7 @@ def register_reopen(body: RegisterReopen, response: Response, register_id: str =
     # With a key, the registry knows this reopening: sent again after the register was closed anew, it does nothing.
     return once(g, v, key, response, f"register_reopen:{register_id}", body,
                 lambda: g.backends.call(v.actor, "registry", "reopen_register", register_id, body.reason,
-                                        _operation("api", v.user.id, key) if key else None))
-
-
-def _operation(*parts: str) -> str:
-    """A caller's key as the registry keeps it: short and fixed in length whatever the key's length."""
-    return "api:" + hashlib.sha256(":".join(parts).encode()).hexdigest()
+                                        service_key(v, key)))
 
 
 # -- units -------------------------------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from gateway.api import (
 )
 from gateway.api_recipient_groups import GROUPS_TO_SEND, SkippedRecipient
 from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
+from gateway.idempotency import KEY, once, service_key
 from services.common.errors import ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES
 
@@ -192,6 +193,9 @@ class RegisterRequest(BaseModel):
 
 @router.post("/registers", response_model=Register, status_code=201, responses=WRITE_ERRORS, tags=["Sổ văn bản"],
              summary="Mở sổ văn bản (quản trị viên; cả văn thư nếu quy định của cơ quan cho phép)")
-def open_register(body: RegisterRequest, v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict:
-    return g.backends.call(v.actor, "registry", "create_register", body.direction, body.year, body.scope or "all",
-                           body.name)
+def open_register(body: RegisterRequest, response: Response, key: str | None = KEY,
+                  v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict:
+    # With a key the registry knows this opening too: the call delivered to it twice opens one register, not a 409.
+    return once(g, v, key, response, "register_open", body,
+                lambda: g.backends.call(v.actor, "registry", "create_register", body.direction, body.year,
+                                        body.scope or "all", body.name, service_key(v, key)))

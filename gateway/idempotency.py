@@ -77,6 +77,13 @@ def fingerprint(operation: str, payload: Any = None, files: list[UploadFile] | N
     return digest.hexdigest()
 
 
+def service_key(v: Any, key: str | None) -> str | None:
+    """The caller's key as a service keeps it (a registry's request key): the person's, short and fixed in length
+    whatever the key's length. With it the service itself does the action once, even when the gateway's call is
+    delivered to it twice."""
+    return "api:" + hashlib.sha256(f"api:{v.user.id}:{key}".encode()).hexdigest() if key else None
+
+
 def once(g: Any, v: Any, key: str | None, response: Response, operation: str, payload: Any,
          run: Callable[[], Any], files: list[UploadFile] | None = None) -> Any:
     """run() once per key; the same key again returns the first answer (with its status code). `operation` names

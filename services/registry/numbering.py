@@ -47,6 +47,22 @@ class RegisterCloseRequest(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
 
 
+class RegisterOpenRequest(Base):
+    """The register a form or an API call with a key opened: the same request delivered again (RabbitMQ delivers at
+    least once; a client retries after a timeout) is answered with that register instead of "đã có"."""
+
+    __tablename__ = "register_open_request"
+    agency_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    request_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    register_id: Mapped[str] = mapped_column(ForeignKey("register.id"))
+
+
+def opened_by(session: Session, agency_id: str, request_key: str) -> Register | None:
+    """The register this request opened, if it did."""
+    done = session.get(RegisterOpenRequest, (agency_id, request_key))
+    return session.get(Register, done.register_id) if done is not None else None
+
+
 class RegisterReopening(Base):
     """A closing undone: when and by whom the register had been closed, and who reopened it, when and why. A table
     of its own, like the closure, so that older databases gain it from create_all."""

@@ -60,8 +60,11 @@ def register_dict(reg: Register) -> dict[str, Any]:
 
 
 def create_register(db: Database, actor: Actor, direction: str, year: int, scope: str = SCOPE_ALL,
-                    name: str | None = None) -> dict[str, Any]:
+                    name: str | None = None, request_key: str | None = None) -> dict[str, Any]:
+    """Mở sổ. `request_key` (the form's key, or the API caller's Idempotency-Key) names this opening: the same
+    request again returns the register it opened; another request for a register that exists is refused (409)."""
     _in_agency(db, actor)
+    key = request_key[:100] if request_key else None
     rules.require_register_opener(db, actor)
     if direction not in Direction.ALL:
         raise ValidationFailed("Loại sổ không hợp lệ (sổ văn bản đến, đi, bản sao).", code="bad_direction",
@@ -83,13 +86,22 @@ def create_register(db: Database, actor: Actor, direction: str, year: int, scope
         else f"{label} ({type_name(scope)}) năm {year}")
     try:
         with db.session() as session:
+            if key and (done := numbering.opened_by(session, actor.agency_id, key)) is not None:
+                return register_dict(done)
             reg = Register(agency_id=actor.agency_id, direction=direction, scope=scope, year=int(year), name=name,
                            next_number=1, created_by=actor.user_id)
             session.add(reg)
             session.flush()  # a register of this kind, year and scope already there: IntegrityError, said so below
             _check_name_free(_peers(session, actor.agency_id, direction, int(year)), name, reg.id)
+            if key:
+                session.add(numbering.RegisterOpenRequest(agency_id=actor.agency_id, request_key=key,
+                                                          register_id=reg.id))
             return register_dict(reg)
     except IntegrityError:
+        if key:  # the same request delivered twice at once: the other delivery opened it
+            with db.session() as session:
+                if (done := numbering.opened_by(session, actor.agency_id, key)) is not None:
+                    return register_dict(done)
         raise Conflict(f"{label} năm {year} cho phạm vi này đã có.", code="register_exists", direction=direction,
                        year=year, scope=scope) from None
 

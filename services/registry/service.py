@@ -127,8 +127,9 @@ class RegistryService(DossierEntrypoints, ReportQueries):
         return rules.set_rules(self.db, self.actor.required(), changes)
 
     @rpc
-    def create_register(self, direction: str, year: int, scope: str = "all", name: str | None = None) -> dict:
-        return ops.create_register(self.db, self.actor.required(), direction, year, scope, name)
+    def create_register(self, direction: str, year: int, scope: str = "all", name: str | None = None,
+                        request_key: str | None = None) -> dict:
+        return ops.create_register(self.db, self.actor.required(), direction, year, scope, name, request_key)
 
     @rpc
     def list_registers(self, year: int | None = None, direction: str | None = None) -> list[dict]:

@@ -68,6 +68,11 @@ def test_people_created_and_locked_by_the_admin_reach_routing(deployment):
         c.close()
 
 
+def form_key_of(page: str) -> str:
+    """The key of the page's first form that has one (on the registers page: "Mở sổ văn bản")."""
+    return re.search(r'name="form_key" value="([^"]+)"', page).group(1)
+
+
 def test_admin_opens_a_register_in_the_registry(deployment):
     admin = session_for(deployment, "manhhd.vptq")
     page = admin.get("/quan-tri/so-van-ban")
@@ -75,12 +80,31 @@ def test_admin_opens_a_register_in_the_registry(deployment):
     # a year with no copies register yet in this agency (the deployment is shared by the run's tests)
     year = next(y for y in secrets.SystemRandom().sample(range(2040, 2090), 50)
                 if not admin.get("/api/v1/registers", params={"year": y, "direction": "copies"}).json())
-    data = {"csrf_token": csrf_of(page.text), "direction": "copies", "year": str(year), "scope": "all", "name": ""}
+    data = {"csrf_token": csrf_of(page.text), "direction": "copies", "year": str(year), "scope": "all", "name": "",
+            "form_key": form_key_of(page.text)}
     r = admin.post("/quan-tri/so-van-ban", data=data)
     assert r.status_code == 303, re.findall(r'class="notice error"[^>]*>([^<]*)', r.text)
     assert f"Sổ bản sao năm {year}" in admin.get("/quan-tri/so-van-ban").text
-    again = admin.post("/quan-tri/so-van-ban", data=data)
+    # the same form sent again (a double click, a retry after a timeout) opened it: said so, nothing opened twice
+    same = admin.post("/quan-tri/so-van-ban", data=data)
+    assert same.status_code == 303 and same.headers["location"].endswith("tb=da-tao-so")
+    assert len(admin.get("/api/v1/registers", params={"year": year, "direction": "copies"}).json()) == 1
+    # another form for the same register: it is there already
+    again = admin.post("/quan-tri/so-van-ban", data={**data, "form_key": form_key_of(admin.get(
+        "/quan-tri/so-van-ban").text)})
     assert again.status_code == 409 and "đã có" in again.text
+    # the API: the same Idempotency-Key answers the first register again, another request hears 409
+    year = next(y for y in secrets.SystemRandom().sample(range(2040, 2090), 50)
+                if not admin.get("/api/v1/registers", params={"year": y, "direction": "copies"}).json())
+    headers = {"x-csrf-token": csrf_token_of(admin), "Idempotency-Key": f"mo-so-{secrets.token_hex(6)}"}
+    body = {"direction": "copies", "year": year}
+    opened = admin.post("/api/v1/registers", headers=headers, json=body)
+    replayed = admin.post("/api/v1/registers", headers=headers, json=body)
+    assert (opened.status_code, replayed.status_code) == (201, 201) and replayed.json()["id"] == opened.json()["id"]
+    assert replayed.headers.get("idempotency-replayed") == "true"
+    other = admin.post("/api/v1/registers", headers={**headers, "Idempotency-Key": f"mo-so-{secrets.token_hex(6)}"},
+                       json=body)
+    assert other.status_code == 409 and other.json()["code"] == "register_exists"
     clerk = session_for(deployment, "hoalt.vptq")
     assert clerk.post("/quan-tri/so-van-ban", data={**data, "csrf_token": csrf_token_of(clerk),
                                                     "year": str(year + 1)}).status_code == 403

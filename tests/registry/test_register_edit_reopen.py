@@ -5,6 +5,7 @@ the roles that open registers."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -160,3 +161,35 @@ def test_roles_and_agencies_for_editing_and_reopening(sqlite_db, admin, clerk, r
     reopened = ops.reopen_register(sqlite_db, clerk, register["id"], "Khóa nhầm")
     assert not reopened["closed"] and reopened["reopenings"][0]["reopened_by"] == clerk.user_id
     assert ops.update_register(sqlite_db, clerk, register["id"], "Sổ đến của văn thư")["name"] == "Sổ đến của văn thư"
+
+
+def test_opening_is_once_per_request_and_a_second_request_is_told_the_register_exists(db, admin):
+    """RabbitMQ delivers the registry's call at least once and a client retries after a timeout: the same request
+    (the form's key, the API caller's) answers the register it opened; only another request hears 409."""
+    year = numbering_year() + 3
+    first = ops.create_register(db, admin, "copies", year, request_key="form:k1")
+    again = ops.create_register(db, admin, "copies", year, request_key="form:k1")
+    assert again["id"] == first["id"] and again["name"] == first["name"]
+    for other in ("form:k2", None):
+        with pytest.raises(Conflict) as refused:
+            ops.create_register(db, admin, "copies", year, request_key=other)
+        assert refused.value.code == "register_exists"
+    assert [r["id"] for r in ops.list_registers(db, admin, year, "copies")] == [first["id"]]
+
+
+def test_one_request_delivered_twice_at_once_opens_one_register(db, admin):
+    year, answers, errors = numbering_year() + 4, [], []
+
+    def deliver() -> None:
+        try:
+            answers.append(ops.create_register(db, admin, "incoming", year, request_key="api:twice"))
+        except Exception as exc:  # noqa: BLE001 - the test reports whatever a delivery raised
+            errors.append(exc)
+
+    deliveries = [threading.Thread(target=deliver) for _ in range(2)]
+    for t in deliveries:
+        t.start()
+    for t in deliveries:
+        t.join()
+    assert errors == [] and len({a["id"] for a in answers}) == 1 and len(answers) == 2
+    assert [r["id"] for r in ops.list_registers(db, admin, year, "incoming")] == [answers[0]["id"]]
