@@ -270,7 +270,8 @@ def user_unlock(response: Response, user_id: str = UserId, key: str | None = KEY
 
 @router.post("/users/{user_id}/password-reset", response_model=AccountIssued, responses=STEP_ERRORS,
              summary="Đặt lại mật khẩu (mật khẩu tạm)",
-             description="Quản trị. Các phiên đăng nhập kết thúc, hết tạm khóa do nhập sai; tài khoản thư mục "
+             description="Quản trị. Các phiên đăng nhập và mã truy cập API của người này kết thúc, hết tạm khóa do "
+                         "nhập sai; tài khoản thư mục "
                          "(LDAP) đổi mật khẩu trên hệ thống thư mục (422).")
 def user_password_reset(user_id: str = UserId, v: Viewer = Depends(admin_post),
                         g: Gateway = Depends(gw)) -> dict[str, Any]:

@@ -169,7 +169,8 @@ class Accounts:
             return user
 
     def reset_password(self, agency_id: str, user_id: str) -> str:
-        """A temporary password, to be changed at the next login; open sessions end and any lockout is lifted."""
+        """A temporary password, to be changed at the next login; open sessions and API tokens end and any lockout
+        is lifted."""
         password = temporary_password()
         with self.db.session() as s:
             user = s.get(User, user_id)
@@ -182,7 +183,7 @@ class Accounts:
             user.must_change_password = True
             user.failed_logins = 0
             user.locked_until = None
-            end_sessions(s, user_id)
+            end_access(s, user_id)
             end_reset_links(s, user_id)
         return password
 
@@ -465,9 +466,13 @@ def _verifies(password_hash: str, password: str) -> bool:
         return False
 
 
-def end_sessions(s, user_id: str) -> None:
-    """Every open session of the person ends (their next page asks them to sign in)."""
+def end_access(s, user_id: str) -> int:
+    """A password reset (by the administrator, or by a "Quên mật khẩu" link): whoever held the account before has
+    no way in left. Every open session ends (the next page asks to sign in) and every API token is revoked (a phone
+    app or a portal signs in again), as a lost or stolen password may have made them. Returns the tokens revoked."""
     s.execute(update(WebSession).where(WebSession.user_id == user_id).values(revoked=True))
+    return s.execute(update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked.is_(False))
+                     .values(revoked=True)).rowcount
 
 
 def end_reset_links(s, user_id: str) -> None:

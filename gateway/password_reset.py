@@ -39,8 +39,8 @@ from gateway.auth import (
     DIRECTORY_HASH,
     actor_of,
     agency_disabled,
+    end_access,
     end_reset_links,
-    end_sessions,
     set_own_password,
 )
 from gateway.models import AdminEvent, DeletedAccount, DirectoryAccount, PasswordReset, User
@@ -207,14 +207,14 @@ class PasswordResets:
             audit.set_request_actor(actor_of(user))  # the audit chain names the person the link proved
             set_own_password(user, new_password)
             user.failed_logins, user.locked_until = 0, None
-            end_sessions(s, user.id)
+            end_access(s, user.id)
             s.add(AdminEvent(agency_id=user.agency_id, at=now, admin_user_id=user.id, target_user_id=user.id,
                              action="reset_password", details={"self_service": True, "address": address[:64]}))
             log.info("password of %r reset through its e-mail link from %s", user.username, address)
             return Mail(user.email.strip(), "Mật khẩu tài khoản Công Văn đã được đổi",
                         f"Kính gửi {user.full_name},\n\n"
                         f"Mật khẩu của tài khoản {user.username} đã được đổi lúc {_vn(now)} (giờ Việt Nam) bằng chức "
-                        "năng Quên mật khẩu. Mọi phiên đăng nhập trước đó đã kết thúc.\n\n"
+                        "năng Quên mật khẩu. Mọi phiên đăng nhập và mã truy cập API trước đó đã kết thúc.\n\n"
                         "Nếu không phải bạn đổi, hãy liên hệ ngay quản trị viên của cơ quan.\n\nHệ thống Công Văn\n")
 
     def _valid(self, s, token: str, now: datetime) -> User:

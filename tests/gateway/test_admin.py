@@ -80,7 +80,13 @@ def test_lock_unlock_and_reset_password(admin_client, client, gateway_app):
     assert accounts.get(target.id) is not None  # locked, never deleted
     admin_client.post(f"/quan-tri/nguoi-dung/{target.id}/mo-khoa", data={"csrf_token": csrf})
     assert not accounts.get(target.id).disabled
+    app_token = accounts.issue_api_token(target.id, "cổng thông tin")
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {app_token}"}).status_code == 200
     reset = admin_client.post(f"/quan-tri/nguoi-dung/{target.id}/dat-lai-mat-khau", data={"csrf_token": csrf})
+    assert "mã truy cập API của tài khoản đã kết thúc" in reset.text
+    # the reset ends the API tokens too: the password it replaces may be known to someone else
+    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {app_token}"}).status_code == 401
+    assert [t["revoked"] for t in accounts.list_api_tokens(target.id)] == [True]
     new_password = re.search(r'class="issued-password">([^<]+)<', reset.text).group(1)
     assert accounts.get(target.id).must_change_password
     history = admin_client.get(f"/quan-tri/nguoi-dung/{target.id}").text

@@ -104,6 +104,10 @@ def test_the_link_in_the_mail_sets_a_new_password_once_and_ends_every_session(ma
         assert login(client, "hoalt.vp").status_code == 303
         assert login(phone, "hoalt.vp").status_code == 303
         assert phone.get("/api/v1/me").status_code == 200
+        accounts = client.app.state.gateway.accounts
+        app_token = accounts.issue_api_token(accounts.by_username("hoalt.vp").id, "ứng dụng điện thoại")
+        bearer = {"Authorization": f"Bearer {app_token}"}
+        assert phone.get("/api/v1/me", headers=bearer).status_code == 200
 
         ask(client, "hoalt.vp")
         [message] = inbox.parsed()
@@ -125,6 +129,9 @@ def test_the_link_in_the_mail_sets_a_new_password_once_and_ends_every_session(ma
         assert r.status_code == 204, r.text
         assert phone.get("/api/v1/me").status_code == 401  # every older session ended
         assert client.get("/api/v1/me").status_code == 401
+        # and every API token: the forgotten password may have been found by whoever made them
+        phone.cookies.clear()
+        assert phone.get("/api/v1/me", headers=bearer).status_code == 401
 
     assert login(client, "hoalt.vp", PASSWORD).status_code == 401  # the old password is refused
     assert login(client, "hoalt.vp", NEW_PASSWORD).status_code == 303
@@ -142,7 +149,6 @@ def test_the_link_in_the_mail_sets_a_new_password_once_and_ends_every_session(ma
     used = client.get("/dat-lai-mat-khau", params={"ma": token})
     assert used.status_code == 400 and "đã được dùng" in used.text and 'href="/quen-mat-khau"' in used.text
 
-    accounts = client.app.state.gateway.accounts
     user_id = accounts.by_username("hoalt.vp").id
     [event] = accounts.admin_events(AGENCY, user_id)
     assert (event.action, event.details["self_service"]) == ("reset_password", True)
