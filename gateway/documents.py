@@ -80,6 +80,7 @@ HISTORY_LABELS = {
     "rejected": "Từ chối tiếp nhận", "status": "Nhận trạng thái từ nơi nhận", "issued": "Ban hành",
     "submitted_for_issue": "Chuyển văn thư ban hành", "recalled": "Thu hồi", "change_accepted": "Đồng ý thay đổi",
     "change_refused": "Từ chối thay đổi", "revoked": "Văn bản bị thu hồi", "change_requested": "Yêu cầu thay đổi",
+    "change_answered": "Tự động trả lời yêu cầu về văn bản đã thu hồi",
     "replaced": "Được thay thế", "paper_copy_received": "Nhận bản giấy", "answered": "Đã có văn bản trả lời",
     "answer_received": "Nhận văn bản trả lời", "copied": "Sao văn bản, cấp số bản sao", "copy_made": "Được sao",
     "copy_sent": "Gửi bản sao qua trục liên thông",

@@ -45,7 +45,7 @@ IDEMPOTENCY = Header(None, alias="Idempotency-Key", max_length=64,
 
 
 CHANGE_ACTIONS = ("recalled", "change_sent", "change_requested", "change_accepted", "change_refused", "change_closed",
-                  "revoked", "content_withdrawn")
+                  "revoked", "content_withdrawn", "change_answered")
 
 
 def history_note(h: dict[str, Any]) -> str:
@@ -59,6 +59,8 @@ def history_note(h: dict[str, Any]) -> str:
     changes = (details.get("changes") or {}).items()
     changed = "; ".join(f"{FIELD_WORDS.get(k, k)}: “{new}”" for k, (_old, new) in changes)
     automatic = "tự động đồng ý vì chưa vào sổ" if details.get("automatic") else ""
+    if h.get("action") == "change_answered":  # about a document recalled already: answered without the clerk
+        automatic = "tự động " + ("đồng ý" if details.get("status_code") == "15" else "từ chối")
     parts = [kind, details.get("reason") or "", changed, automatic]
     return " — ".join(p for p in parts if p)
 

@@ -52,7 +52,9 @@ def _receive_change(db: Database, actor: Actor, package: dict[str, Any], key: st
         if _requested_before(session, target, change["request"]):
             # the same request handed over again (at-least-once): already waiting for the clerk, or decided
             return {"incoming_id": target.id, "duplicate": True, "state": target.state, "change": change["kind"]}
-        if kind == 1 and target.state == State.WAITING_RECEPTION:
+        if target.state == State.REVOKED:
+            _answer_recalled(session, actor, target, sender, change)
+        elif kind == 1 and target.state == State.WAITING_RECEPTION:
             # Not registered yet: nothing to undo, the revocation is accepted at once.
             target.state = State.REVOKED
             target.dedupe_key = target.dedupe_key  # keeps the original key: a re-sent original stays a duplicate
@@ -69,6 +71,20 @@ def _receive_change(db: Database, actor: Actor, package: dict[str, Any], key: st
         return {"incoming_id": target.id, "duplicate": False, "state": target.state, "change": change["kind"]}
 
 
+def _answer_recalled(session: Session, actor: Actor, target: Document, sender: str, change: dict[str, Any]) -> None:
+    """A new request about a document recalled already (its content withdrawn): nothing is left for the clerk to
+    decide, so the sender is answered at once, a recall agreed again (15), an update refused (16), and the request
+    stays in the history."""
+    again = change["kind"] == "revoke"
+    code, text = ("15", "Văn bản đã được thu hồi trước đó") if again else (
+        "16", "Văn bản đã bị thu hồi; không thể cập nhật")
+    _history(session, target, actor, "change_answered", {"kind": change["kind"], "reason": change["reason"],
+                                                         "request": change["request"], "status_code": code,
+                                                         "automatic": True})
+    enqueue(session, "outgoing_status", _status_payload(profile(session, actor.agency_id), target, sender, code,
+                                                        text, actor))
+
+
 def _request_id(package: dict[str, Any], sender: str, kind: int) -> str:
     """One request of the sender, as the edge tells packages apart (its inbox key: type and reason) and by the time
     the sender's own edge stamped it (its TraceHeader, the same in every delivery of the same message)."""
@@ -82,7 +98,8 @@ def _requested_before(session: Session, target: Document, request: str) -> bool:
     if (target.pending_change or {}).get("request") == request:
         return True
     steps = session.execute(select(History.details).where(
-        History.document_pk == target.id, History.action.in_(("change_requested", "revoked")))).scalars()
+        History.document_pk == target.id,
+        History.action.in_(("change_requested", "revoked", "change_answered")))).scalars()
     return any((d or {}).get("request") == request for d in steps)
 
 

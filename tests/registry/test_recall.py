@@ -155,3 +155,28 @@ def test_a_recall_handed_over_twice_is_asked_once(db, edge, clerk, registers):
     assert not ops.receive_package(db, edge, again)["duplicate"]
     history = [h["action"] for h in ops.get_document(db, clerk, doc)["history"]]
     assert history.count("change_requested") == 2
+
+
+def test_a_request_about_a_document_recalled_already_is_answered_at_once(db, edge, clerk, registers):
+    """Nothing is left to decide once the content is withdrawn: another recall is agreed again (15), an update
+    refused (16), without the clerk; each request once, and the sender hears of each."""
+    doc = ops.receive_package(db, edge, package(28))["incoming_id"]
+    ops.accept_incoming(db, clerk, doc, registers["incoming"])
+    first = package(28, doc_type=1, target=package(28)["document_id"],
+                    trace=[{"organ_id": OTHER, "timestamp": "2026-01-06T08:00:00+07:00"}])
+    ops.receive_package(db, edge, first)
+    ops.decide_change(db, clerk, doc, True)
+    later = [package(28, doc_type=kind, target=package(28)["document_id"],
+                     trace=[{"organ_id": OTHER, "timestamp": f"2026-01-0{day}T08:00:00+07:00"}])
+             for kind, day in ((1, 7), (2, 8))]
+    for request in later:
+        got = ops.receive_package(db, edge, request)
+        assert not got["duplicate"] and got["state"] == State.REVOKED
+        assert ops.receive_package(db, edge, request)["duplicate"]  # handed over again: answered once
+    assert ops.list_change_requests(db, clerk)["items"] == []
+    assert [(s["status_code"], s["description"]) for s in events(db, "outgoing_status")][-2:] == [
+        ("15", "Văn bản đã được thu hồi trước đó"), ("16", "Văn bản đã bị thu hồi; không thể cập nhật")]
+    page = ops.get_document(db, clerk, doc)
+    answered = [h["details"] for h in page["history"] if h["action"] == "change_answered"]
+    assert [(d["kind"], d["status_code"]) for d in answered] == [("revoke", "15"), ("update", "16")]
+    assert page["state"] == State.REVOKED and page["pending_change"] is None
