@@ -4,8 +4,9 @@ years of handled documents.
     .venv/bin/python -m bench.unit_progress [--sizes 1000,5000,20000] [--open-share 0.1]
 
 Routing in-process on a fresh PostgreSQL database of the test stack: `size` incoming documents given to four units,
-`--open-share` of them still open (the rest done), inserted as routing's rows. CPU ms per call for the leader, the
-answer's size as JSON, and, as the baseline of the same run, one SQL count of the same assignments by unit and state
+`--open-share` of them still open (the rest done), inserted as routing's rows. CPU ms per call for the leader (with
+the answer's JSON, as the RPC sends it), the answer's size, the same for the home page's read (`open_items=False`),
+and, as the baseline of the same run, one SQL count of the same assignments by unit and state
 (what the counts alone cost the database); printed as a ratio.
 """
 
@@ -67,15 +68,18 @@ def main() -> None:
                     .group_by(Assignment.unit, Handling.status)))
 
         made = 0
-        print(f"{'documents':>9} {'open':>6} {'CPU ms':>8} {'answer KB':>9} {'count ms':>8} {'ratio':>6}")
+        print(f"{'documents':>9} {'open':>6} {'CPU ms':>8} {'answer KB':>9} {'home ms':>8} {'home KB':>8} "
+              f"{'count ms':>8} {'ratio':>6} {'home ratio':>10}")
         for size in [int(x) for x in args.sizes.split(",")]:
             add_documents(db, made, size, open_every)
             made = size
-            ms, answer = cpu_ms(lambda: routing.unit_progress(LEADER))
+            ms, answer = cpu_ms(lambda: json.dumps(routing.unit_progress(LEADER)))
+            # the home page's read: counts and overdue items only
+            home_ms, home = cpu_ms(lambda: json.dumps(routing.unit_progress(LEADER, open_items=False)))
             floor, _ = cpu_ms(counted)
-            opened = sum(len(u["open_items"]) for u in answer)
-            print(f"{size:>9} {opened:>6} {ms:>8.1f} {len(json.dumps(answer)) / 1024:>9.0f} {floor:>8.1f} "
-                  f"{ms / floor:>6.1f}")
+            opened = sum(len(u["open_items"]) for u in json.loads(answer))
+            print(f"{size:>9} {opened:>6} {ms:>8.1f} {len(answer) / 1024:>9.0f} {home_ms:>8.1f} "
+                  f"{len(home) / 1024:>8.0f} {floor:>8.1f} {ms / floor:>6.1f} {home_ms / floor:>10.1f}")
         db.dispose()
 
 

@@ -140,7 +140,13 @@ def is_signing_step(draft: dict[str, Any]) -> bool:
 
 
 def _unit_overdue(progress: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [item | {"unit": p["unit"]} for p in progress for item in p.get("overdue_items") or []]
+    """Each overdue item once, though a unit's row repeats the items of the units under it: in the place of its
+    first row (units come parent first), named after the deepest unit that lists it."""
+    found: dict[Any, dict[str, Any]] = {}
+    for p in progress:
+        for item in p.get("overdue_items") or []:
+            found[item["incoming_id"]] = item | {"unit": p["unit"]}
+    return list(found.values())
 
 
 Job = Callable[[], list[Panel]]
@@ -160,11 +166,11 @@ def home_reads(v: Viewer) -> Reads:
     registry: list[tuple[str, dict[str, Any]]] = []
     if v.has("leader"):
         routing += [("list_incoming", {"box": "to_direct", "limit": HOME_ROWS}), ("list_drafts", {}),
-                    ("unit_progress", {})]
+                    ("unit_progress", {"open_items": False})]
     elif v.has("department_head", "specialist", "clerk"):
         routing.append(("list_incoming", {"box": "to_direct", "limit": HOME_ROWS}))
     if v.has("department_head"):
-        routing += [("list_incoming", {"box": "mine"}), ("unit_progress", {})]
+        routing += [("list_incoming", {"box": "mine"}), ("unit_progress", {"open_items": False})]
     if v.has("specialist"):
         routing += [("list_incoming", {"box": "mine", "limit": HOME_ROWS}), ("list_drafts", {})]
     if v.has("leader", "department_head", "specialist"):
@@ -225,7 +231,7 @@ def delegated_panels(g: Gateway, v: Viewer,
 
 def _overdue_and_progress(g: Gateway, v: Viewer, overdue_title: str, progress_title: str | None) -> list[Panel]:
     progress = fetch(g, v, progress_title or "", "unit_progress", "progress", "/tien-do",
-                     empty="Chưa có văn bản nào được giao.")
+                     empty="Chưa có văn bản nào được giao.", open_items=False)
     overdue = Panel(overdue_title, None if progress.rows is None else _unit_overdue(progress.rows),
                     progress.error, "/tien-do", "handlings", "Không có văn bản quá hạn.")
     return [overdue, progress] if progress_title else [overdue]

@@ -415,8 +415,8 @@ class RoutingService(ReportQueries):
     # -- leaders' view, notifications ---------------------------------------------------------------------------
 
     @rpc
-    def unit_progress(self, unit: str | None = None) -> list[dict[str, Any]]:
-        return self._call("unit_progress", unit)
+    def unit_progress(self, unit: str | None = None, open_items: bool = True) -> list[dict[str, Any]]:
+        return self._call("unit_progress", unit, open_items)
 
     @rpc
     def run_reminders(self) -> dict[str, int]:
