@@ -118,6 +118,15 @@ class Accounts:
         with self.db.session() as s:
             return list(s.scalars(select(User).where(User.agency_id == agency_id).order_by(User.username)))
 
+    def full_names(self, agency_id: str, usernames: set[str]) -> dict[str, str]:
+        """The full names of these accounts of the agency (a page naming the few people of its history reads those,
+        not the agency's hundreds of accounts)."""
+        if not usernames:
+            return {}
+        with self.db.session() as s:
+            return dict(s.execute(select(User.username, User.full_name).where(
+                User.agency_id == agency_id, User.username.in_(sorted(usernames)))).tuples())
+
     def find_users(self, text: str, limit: int = 50) -> list[User]:
         """Accounts of every agency whose name or account name contains `text` (the province operator's search)."""
         pattern = f"%{text.strip().lower()}%"

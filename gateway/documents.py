@@ -236,7 +236,8 @@ def _decorate_page(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]
             file_verdict(g, v, doc, a)
     if doc.get("trace"):
         name_trace(g, doc["trace"])
-    people = {u.username: u.full_name for u in g.accounts.list_users(v.user.agency_id)}
+    people = g.accounts.full_names(v.user.agency_id, {str(h.get("username")) for h in doc.get("history") or []
+                                                      if h.get("username")})
     for h in doc.get("history") or []:
         username = h.get("username") or ""
         if str(h.get("user_id") or "").startswith("system:"):
