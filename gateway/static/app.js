@@ -24,23 +24,48 @@
     var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
     return m ? m[3] + "/" + m[2] + "/" + m[1] : (iso || "");
   }
-  var BAD_DATE = "Nhập ngày theo dạng dd/mm/yyyy, ví dụ 05/03/2026.";
+  /* A date and time (datetime-local: Chromium draws "12/05/2026, 02:26 PM" in an English browser) reads
+     dd/mm/yyyy hh:mm on the 24-hour clock, Vietnam time as the server takes it; "14h30" and twelve digits
+     ddmmyyyyhhmm are a time too, and the form sends yyyy-mm-ddThh:mm. */
+  function parseMoment(text) {
+    var t = (text || "").trim().replace(/\s+/g, " "), m, day, h, min;
+    if ((m = /^(\d{2})(\d{2})(\d{4})(\d{2})(\d{2})$/.exec(t))) {
+      day = isoOf(m[3], m[2], m[1]); h = m[4]; min = m[5];
+    } else if ((m = /^(.+?)[ T,]+(\d{1,2})[:hH.](\d{2})$/.exec(t))) {
+      day = parse(m[1].replace(/,$/, "")); h = m[2]; min = m[3];
+    }
+    if (!day || +h > 23 || +min > 59) return null;
+    return day + "T" + ("0" + h).slice(-2) + ":" + min;
+  }
+  function shownMoment(iso) {
+    var m = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2})/.exec(iso || "");
+    return m ? shown(m[1]) + " " + m[2] + ":" + m[3] : (iso || "");
+  }
+  var KINDS = {
+    "date": {parse: parse, shown: shown, placeholder: "dd/mm/yyyy",
+             title: "Ngày theo dạng dd/mm/yyyy, ví dụ 05/03/2026",
+             bad: "Nhập ngày theo dạng dd/mm/yyyy, ví dụ 05/03/2026."},
+    "datetime-local": {parse: parseMoment, shown: shownMoment, placeholder: "dd/mm/yyyy hh:mm",
+                       title: "Ngày giờ theo dạng dd/mm/yyyy hh:mm (24 giờ, giờ Việt Nam), ví dụ 05/03/2026 14:30",
+                       bad: "Nhập ngày giờ theo dạng dd/mm/yyyy hh:mm (24 giờ), ví dụ 05/03/2026 14:30."}
+  };
   var forms = new Set();
-  document.querySelectorAll('input[type="date"]').forEach(function (input) {
+  document.querySelectorAll('input[type="date"], input[type="datetime-local"]').forEach(function (input) {
+    var kind = input.type, rules = KINDS[kind];
     var value = input.value || input.getAttribute("value") || "";
     input.type = "text";
-    input.value = shown(value);
-    input.placeholder = "dd/mm/yyyy";
-    input.title = "Ngày theo dạng dd/mm/yyyy, ví dụ 05/03/2026";
+    input.value = rules.shown(value);
+    input.placeholder = rules.placeholder;
+    input.title = rules.title;
     input.setAttribute("inputmode", "numeric");
     input.setAttribute("autocomplete", "off");
-    input.setAttribute("data-vn-date", "");
+    input.setAttribute("data-vn-date", kind);
     input.addEventListener("input", function () {
-      input.setCustomValidity(!input.value.trim() || parse(input.value) ? "" : BAD_DATE);
+      input.setCustomValidity(!input.value.trim() || rules.parse(input.value) ? "" : rules.bad);
     });
     input.addEventListener("change", function () {
-      var iso = parse(input.value);
-      if (iso) input.value = shown(iso);
+      var iso = rules.parse(input.value);
+      if (iso) input.value = rules.shown(iso);
     });
     if (input.form) forms.add(input.form);
   });
@@ -53,7 +78,8 @@
       Object.keys(names).forEach(function (name) {
         e.formData.delete(name);
         names[name].forEach(function (input) {
-          if (!input.disabled) e.formData.append(name, parse(input.value) || input.value.trim());
+          var rules = KINDS[input.getAttribute("data-vn-date")] || KINDS.date;
+          if (!input.disabled) e.formData.append(name, rules.parse(input.value) || input.value.trim());
         });
       });
     });

@@ -114,4 +114,16 @@ def test_the_date_fields_still_work_under_the_policy(served, english_browser):
     assert field.get_attribute("data-vn-date") is not None and field.get_attribute("type") == "text"
     field.fill("31/02/2026")
     assert field.evaluate("e => e.validationMessage") == "Nhập ngày theo dạng dd/mm/yyyy, ví dụ 05/03/2026."
+    # a date and time (Chromium's own "03/05/2026, 02:30 PM" in this English browser): dd/mm/yyyy hh:mm, 24 hours
+    page.goto(f"{served}/bao-loi")
+    moment = page.query_selector("input[name=occurred_at]")
+    assert moment.get_attribute("data-vn-date") == "datetime-local" and moment.get_attribute("type") == "text"
+    assert moment.get_attribute("placeholder") == "dd/mm/yyyy hh:mm"
+    moment.fill("05/03/2026 14h30")
+    moment.dispatch_event("change")
+    assert moment.input_value() == "05/03/2026 14:30" and moment.evaluate("e => e.validationMessage") == ""
+    assert moment.evaluate("e => new FormData(e.form).get('occurred_at')") == "2026-03-05T14:30"  # as the server reads
+    moment.fill("31/02/2026 10:00")
+    assert moment.evaluate("e => e.validationMessage") == ("Nhập ngày giờ theo dạng dd/mm/yyyy hh:mm (24 giờ), ví dụ "
+                                                           "05/03/2026 14:30.")
     page.context.close()
