@@ -201,11 +201,14 @@ class Accounts:
             s.add(AdminEvent(agency_id=admin.agency_id, at=now_utc(), admin_user_id=admin.id,
                              target_user_id=target_user_id, action=action, details=details))
 
-    def admin_events(self, agency_id: str, target_user_id: str | None = None, limit: int = 50) -> list[AdminEvent]:
+    def admin_events(self, agency_id: str, target_user_id: str | None = None, limit: int = 50,
+                     action: str | None = None) -> list[AdminEvent]:
         with self.db.session() as s:
             query = select(AdminEvent).where(AdminEvent.agency_id == agency_id)
             if target_user_id:
                 query = query.where(AdminEvent.target_user_id == target_user_id)
+            if action:
+                query = query.where(AdminEvent.action == action)
             return list(s.scalars(query.order_by(AdminEvent.id.desc()).limit(limit)))
 
     def login_events(self, username: str, limit: int = 20) -> list[LoginEvent]:

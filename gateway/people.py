@@ -154,7 +154,7 @@ def unit_changes(g: Gateway, v: Viewer, limit: int = 50) -> list[dict[str, Any]]
     """The administrators' changes to the agency's units, newest first: who, when, and each field's [old, new]."""
     v.actor.require(Role.ADMIN)
     names = {u.id: u.full_name for u in g.accounts.list_users(v.user.agency_id)}
-    events = [e for e in g.accounts.admin_events(v.user.agency_id, limit=500) if e.action == "unit"][:limit]
+    events = g.accounts.admin_events(v.user.agency_id, limit=limit, action="unit")
     return [{"at": to_vn(e.at).isoformat(timespec="seconds"), "admin": names.get(e.admin_user_id, e.admin_user_id),
              "code": e.details.get("code"), "changes": e.details.get("changes") or {}} for e in events]
 

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from gateway.app import Gateway, Viewer
-from gateway.models import RecipientGroup
+from gateway.models import AdminEvent, RecipientGroup
 from services.common.actor import Role
 from services.common.clock import now_utc, to_vn
 from services.common.errors import Conflict, NotFound, ValidationFailed
@@ -216,11 +216,10 @@ def create(g: Gateway, v: Viewer, name: str, members: list[str] | None = None) -
             group = RecipientGroup(id=secrets.token_hex(8), agency_id=v.user.agency_id, name=text, name_key=key,
                                    members=chosen, created_at=now, updated_at=now)
             s.add(group)
+            _logged(s, v, group_id=group.id, change="created", name=text, added=chosen)
     except IntegrityError:
         _taken_meanwhile(g, v.user.agency_id, key, None)
         raise
-    g.accounts.record_admin_event(v.user, None, "recipient_group", group_id=group.id, change="created", name=text,
-                                  added=chosen)
     return group
 
 
@@ -248,15 +247,22 @@ def update(g: Gateway, v: Viewer, group_id: str, name: str | None = None, member
             chosen = _checked_members(g, v, members, before)
             _name_taken(s, v.user.agency_id, key, row.id)
             row.name, row.name_key, row.members, row.updated_at = text, key, chosen, now_utc()
+            _record_change(s, v, row.id, old_name, text, before, chosen)
             group = row
     except IntegrityError:
         _taken_meanwhile(g, v.user.agency_id, key, group.id)
         raise
-    _record_change(g, v, group.id, old_name, text, before, chosen)
     return group
 
 
-def _record_change(g: Gateway, v: Viewer, group_id: str, old_name: str, name: str, before: list[str],
+def _logged(s: Any, v: Viewer, **details: Any) -> None:
+    """The administrator's change to a group, in the group's own transaction: a change is logged if and only if
+    it is made, in the order the row lock gave the changes."""
+    s.add(AdminEvent(agency_id=v.user.agency_id, at=now_utc(), admin_user_id=v.user.id, target_user_id=None,
+                     action="recipient_group", details=details))
+
+
+def _record_change(s: Any, v: Viewer, group_id: str, old_name: str, name: str, before: list[str],
                    after: list[str]) -> None:
     changes: dict[str, Any] = {}
     if name != old_name:
@@ -266,25 +272,30 @@ def _record_change(g: Gateway, v: Viewer, group_id: str, old_name: str, name: st
     if removed := [o for o in before if o not in after]:
         changes["removed"] = removed
     if changes:
-        g.accounts.record_admin_event(v.user, None, "recipient_group", group_id=group_id, change="changed",
-                                      name=name, **changes)
+        _logged(s, v, group_id=group_id, change="changed", name=name, **changes)
 
 
 def delete(g: Gateway, v: Viewer, group_id: str) -> None:
+    """Under the row lock, as a change: the log names the members the group had when it went, and of two deletes
+    at once the second finds nothing (404)."""
     v.actor.require(Role.ADMIN)
     group = group_of(g, v, group_id)
     with g.db.session() as s:
-        s.delete(s.get(RecipientGroup, group.id))
-    g.accounts.record_admin_event(v.user, None, "recipient_group", group_id=group.id, change="deleted",
-                                  name=group.name, removed=list(group.members or []))
+        row = s.scalar(select(RecipientGroup).where(RecipientGroup.id == group.id).with_for_update())
+        if row is None:   # deleted meanwhile
+            raise NotFound("Không tìm thấy nhóm nơi nhận.", group_id=group_id)
+        _logged(s, v, group_id=row.id, change="deleted", name=row.name, removed=list(row.members or []))
+        s.delete(row)
 
 
 def changes(g: Gateway, v: Viewer, group_id: str | None = None, limit: int = 30) -> list[dict[str, Any]]:
     """The administrators' changes to the groups, newest first (admin events)."""
     v.actor.require(Role.ADMIN)
     names = {u.id: u.full_name for u in g.accounts.list_users(v.user.agency_id)}
-    events = [e for e in g.accounts.admin_events(v.user.agency_id, limit=500) if e.action == "recipient_group"
-              and (group_id is None or e.details.get("group_id") == group_id)][:limit]
+    # one group's: among the groups' newest 500 changes (its id is in the event's JSON details)
+    events = [e for e in g.accounts.admin_events(v.user.agency_id, limit=limit if group_id is None else 500,
+                                                 action="recipient_group")
+              if group_id is None or e.details.get("group_id") == group_id][:limit]
     return [{"at": to_vn(e.at).isoformat(timespec="seconds"), "admin": names.get(e.admin_user_id, e.admin_user_id),
              **{k: e.details.get(k) for k in ("group_id", "change", "name", "renamed", "added", "removed")}}
             for e in events]

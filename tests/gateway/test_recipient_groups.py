@@ -311,3 +311,47 @@ def test_members_added_and_removed_at_once_on_postgresql_are_all_kept_as_the_log
         assert [o for d in logged for o in d.get("removed") or []] == [SNV]
     finally:
         g.db.dispose()
+
+
+def test_a_group_deleted_while_another_admin_adds_to_it_is_logged_with_the_members_it_had(pg_url, tmp_path):
+    """A deletion takes the group's lock as a change does: an addition lands before it (and the deletion's log
+    names it among the members the group had) or finds the group gone (404); of two deletions, one is done."""
+    import threading
+
+    app = create_app(GatewaySettings(data_dir=tmp_path, agencies_file=None, database_url=pg_url))
+    g = app.state.gateway
+    try:
+        g.directory().import_records(DIRECTORY)
+        for username in ("manhhd.vptq", "tuanlm.vptq"):
+            g.accounts.create_user(username=username, full_name=username, agency_id=H60, roles=["admin"],
+                                   password=PASSWORD, unit="vp", must_change_password=False)
+        group = rg.create(g, _viewer(app, "manhhd.vptq"), "Các cơ quan sắp bỏ", [SNV])
+        steps = [("add", STC), ("delete", ""), ("add", HUYEN), ("delete", ""), ("add", H17)]
+        clients = [_signed_in(app, ("manhhd.vptq", "tuanlm.vptq")[i % 2]) for i in range(len(steps))]
+        start = threading.Barrier(len(steps))
+        answers: dict[str, list[tuple[str, int]]] = {"add": [], "delete": []}
+        path = f"/api/v1/recipient-groups/{group.id}"
+
+        def act(client: TestClient, what: str, organ_id: str) -> None:
+            start.wait()
+            r = client.delete(path) if what == "delete" else client.post(f"{path}/members", json={"add": [organ_id]})
+            answers[what].append((organ_id, r.status_code))
+
+        threads = [threading.Thread(target=act, args=(c, *s)) for c, s in zip(clients, steps, strict=True)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for c in clients:
+            c.close()
+        assert sorted(code for _o, code in answers["delete"]) == [204, 404], answers
+        assert {code for _o, code in answers["add"]} <= {200, 404}, answers
+        assert rg.groups(g, H60) == []
+        logged = [e.details for e in reversed(g.accounts.admin_events(H60, limit=50, action="recipient_group"))]
+        [deleted] = [d for d in logged if d["change"] == "deleted"]
+        added = sorted(o for o, code in answers["add"] if code == 200)
+        assert sorted(deleted["removed"]) == sorted([SNV, *added])  # what it had when it went
+        assert logged[-1] is deleted  # nothing logged after it
+        assert sorted(o for d in logged if d["change"] == "changed" for o in d["added"]) == added
+    finally:
+        g.db.dispose()
