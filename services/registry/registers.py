@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy import select
@@ -62,9 +63,11 @@ def register_dict(reg: Register) -> dict[str, Any]:
 def create_register(db: Database, actor: Actor, direction: str, year: int, scope: str = SCOPE_ALL,
                     name: str | None = None, request_key: str | None = None) -> dict[str, Any]:
     """Mở sổ. `request_key` (the form's key, or the API caller's Idempotency-Key) names this opening: the same
-    request again returns the register it opened; another request for a register that exists is refused (409)."""
+    request again returns the register it opened; another request for a register that exists is refused (409).
+    The key is kept with what was asked: the same form sent back for another year (the browser's Back) is another
+    opening, not the first one's answer."""
     _in_agency(db, actor)
-    key = request_key[:100] if request_key else None
+    key = hashlib.sha256(f"{request_key}|{direction}|{year}|{scope}".encode()).hexdigest() if request_key else None
     rules.require_register_opener(db, actor)
     if direction not in Direction.ALL:
         raise ValidationFailed("Loại sổ không hợp lệ (sổ văn bản đến, đi, bản sao).", code="bad_direction",

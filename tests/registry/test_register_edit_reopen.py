@@ -175,6 +175,9 @@ def test_opening_is_once_per_request_and_a_second_request_is_told_the_register_e
             ops.create_register(db, admin, "copies", year, request_key=other)
         assert refused.value.code == "register_exists"
     assert [r["id"] for r in ops.list_registers(db, admin, year, "copies")] == [first["id"]]
+    # the same form sent back for the next year (the browser's Back): another opening
+    following = ops.create_register(db, admin, "copies", year + 1, request_key="form:k1")
+    assert following["year"] == year + 1 and following["id"] != first["id"]
 
 
 def test_one_request_delivered_twice_at_once_opens_one_register(db, admin):
@@ -183,7 +186,7 @@ def test_one_request_delivered_twice_at_once_opens_one_register(db, admin):
     def deliver() -> None:
         try:
             answers.append(ops.create_register(db, admin, "incoming", year, request_key="api:twice"))
-        except Exception as exc:  # noqa: BLE001 - the test reports whatever a delivery raised
+        except Exception as exc:  # the test reports whatever a delivery raised
             errors.append(exc)
 
     deliveries = [threading.Thread(target=deliver) for _ in range(2)]
