@@ -1,6 +1,7 @@
 """Sending an electronic copy (bản sao điện tử: sao y, sao lục, trích sao; NĐ 30/2020/NĐ-CP Điều 25–27) to other
 agencies over the interconnect, as an outgoing document is sent: one package through the transactional outbox, a
-`RecipientStatus` line per recipient that the statuses coming back update.
+`RecipientStatus` line per recipient that the statuses coming back update. Paper recipients are recorded in the same
+call, not sent (copy_paper.py).
 
 The copy travels as a document of its own (docs/edxml.md "An electronic copy on the wire"): `Code` is the copy's own
 number and notation (`05/SY-UBND`, from the copies register), `From` the copying agency, `DocumentId` made from
@@ -25,7 +26,7 @@ from services.common.actor import Actor, Role
 from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.common.outbox import enqueue
-from services.registry import domain
+from services.registry import copy_paper, domain
 from services.registry.copies import COPY_FORMS
 from services.registry.documents import _attachments, _history, _in_agency, _load, build_package, profile, summary
 from services.registry.domain import Direction, State
@@ -34,15 +35,15 @@ from services.registry.recall import CHANGE_KINDS
 
 
 def send_copy(db: Database, actor: Actor, copy_id: str, recipients: list[dict[str, Any]]) -> dict[str, Any]:
-    """Send one of the agency's copies to `recipients` (directory agencies, over the interconnect). Answers the
-    copy's summary with `sent_to` (the recipients this call sent to) and `duplicate` when it sent to none."""
+    """Send one of the agency's copies to `recipients`: directory agencies over the interconnect, and paper
+    recipients by name (channel `paper`, copy_paper.py: recorded, not sent). Answers the copy's summary with
+    `sent_to` (the recipients' lines this call added, `giay-NN` for paper ones) and `duplicate` when it added none."""
     _in_agency(db, actor)
     actor.require(Role.CLERK)
     clean = domain.check_recipients(recipients)
-    for r in clean:
-        if r["channel"] != "interconnect":
-            raise ValidationFailed("Bản sao điện tử chỉ gửi được qua trục liên thông.", code="bad_channel",
-                                   field="recipients.channel", value=r["channel"])
+    paper = copy_paper.paper_names(clean)
+    electronic = [r for r in clean if r["channel"] == "interconnect"]
+    for r in electronic:
         if r["organ_id"] == actor.agency_id:
             raise ValidationFailed("Không gửi bản sao cho chính cơ quan mình.", code="own_agency",
                                    field="recipients", organ_id=r["organ_id"])
@@ -53,35 +54,48 @@ def send_copy(db: Database, actor: Actor, copy_id: str, recipients: list[dict[st
             if copy.state != State.ISSUED:
                 raise ValidationFailed("Bản sao chưa được cấp số, đóng dấu hoặc đã bị thu hồi nên không gửi được.",
                                        code="not_sendable", state=copy.state)
-            sent_before = set(session.execute(select(RecipientStatus.organ_id).where(
+            lines = list(session.execute(select(RecipientStatus).where(
                 RecipientStatus.document_pk == copy.id)).scalars())
-            new = [r for r in clean if r["organ_id"] not in sent_before]
-            if not new:
+            sent_before = {line.organ_id for line in lines}
+            new = [r for r in electronic if r["organ_id"] not in sent_before]
+            paper_new = copy_paper.unlisted(lines, paper)
+            if not new and not paper_new:
                 return {**summary(copy), "duplicate": True, "sent_to": []}
             if copy.pending_change:
                 # the recipients answering a request are counted when it closes (recall.take_answer): one set at a time
                 raise ValidationFailed("Bản sao đang chờ nơi nhận trả lời yêu cầu "
                                        f"{CHANGE_KINDS[copy.pending_change['kind']].lower()}; gửi thêm nơi nhận sau "
                                        "khi có trả lời.", code="change_pending", pending=copy.pending_change["kind"])
-            _prepare(session, copy)
-            for r in new:
-                session.add(RecipientStatus(document_pk=copy.id, organ_id=r["organ_id"], organ_name=r["organ_name"],
-                                            channel="interconnect"))
-            files = _attachments(session, copy)
-            enqueue(session, "outgoing_package", build_package(profile(session, actor.agency_id), copy, new, files,
-                                                               actor))
-            _history(session, copy, actor, "copy_sent", {"recipients": [r["organ_id"] for r in new],
-                                                         "files": len(files)})
-            return {**summary(copy), "duplicate": False, "sent_to": [r["organ_id"] for r in new]}
+            if new:
+                _send(session, actor, copy, new)
+            added = copy_paper.new_paper_lines(session, copy, lines, paper_new)
+            if added:
+                _history(session, copy, actor, "copy_paper_recipients", {
+                    "recipients": [{"organ_id": r.organ_id, "organ_name": r.organ_name} for r in added]})
+            return {**summary(copy), "duplicate": False,
+                    "sent_to": [r["organ_id"] for r in new] + [r.organ_id for r in added]}
     except IntegrityError:
         # the same recipient sent to by a concurrent request: that request sent it
         with db.session() as session:
             return {**summary(_load(session, actor, copy_id, Direction.COPIES)), "duplicate": True, "sent_to": []}
 
 
+def _send(session: Session, actor: Actor, copy: Document, new: list[dict[str, str]]) -> None:
+    """The package to the new electronic recipients, their lines, `copy_sent`."""
+    _prepare(session, copy)
+    for r in new:
+        session.add(RecipientStatus(document_pk=copy.id, organ_id=r["organ_id"], organ_name=r["organ_name"],
+                                    channel="interconnect"))
+    files = _attachments(session, copy)
+    enqueue(session, "outgoing_package", build_package(profile(session, actor.agency_id), copy, new, files, actor))
+    _history(session, copy, actor, "copy_sent", {"recipients": [r["organ_id"] for r in new], "files": len(files)})
+
+
 def _prepare(session: Session, copy: Document) -> None:
     """What a copy needs on the wire the first time it leaves: its DocumentId, the original named in `Content`; an
-    electronic copy has no paper one following it (edXML `Paper` 0)."""
+    electronic copy has no paper one following it (edXML `Paper` 0): a paper copy goes to paper recipients only,
+    never to an agency that has the electronic one. Đà Nẵng QĐ 8849/QĐ-UBND, Quy chế Điều 8: "Đối với văn bản đi chỉ gửi
+    bản điện tử (không gửi song song bản giấy) văn thư các cơ quan phải đánh dấu “Không có văn bản giấy”"."""
     if not copy.document_id:
         copy.document_id = domain.document_id(copy.agency_id, copy.issued_date, copy.number or 0,
                                               copy.code_notation or "")

@@ -220,13 +220,16 @@ def _list(db: Database, actor: Actor, direction: str, states: list[str], filters
         total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         docs = session.execute(query.order_by(*order).offset((page - 1) * size).limit(size)).scalars().all()
         items = [summary(d) for d in docs if domain.can_view(actor, d.agency_id, d.state, d.handlers or [])]
-        if direction == Direction.OUTGOING and items:
-            # "Nơi nhận" of the outgoing register (NĐ 30 Phụ lục IV, sổ văn bản đi cột 5), in one query
+        if direction in (Direction.OUTGOING, Direction.COPIES) and items:
+            # "Nơi nhận" of the outgoing register (NĐ 30 Phụ lục IV, sổ văn bản đi cột 5) and of the copies
+            # register, in one query; those not reached over the interconnect marked, as the printed register does
             names: dict[str, list[str]] = {}
-            for pk, name, organ in session.execute(select(
-                    RecipientStatus.document_pk, RecipientStatus.organ_name, RecipientStatus.organ_id).where(
+            for pk, name, organ, channel in session.execute(select(
+                    RecipientStatus.document_pk, RecipientStatus.organ_name, RecipientStatus.organ_id,
+                    RecipientStatus.channel).where(
                     RecipientStatus.document_pk.in_([i["id"] for i in items])).order_by(RecipientStatus.id)):
-                names.setdefault(pk, []).append(name or organ)
+                mark = domain.CHANNEL_MARKS.get(channel or "")
+                names.setdefault(pk, []).append(f"{name or organ} ({mark})" if mark else name or organ)
             for item in items:
                 item["recipient_names"] = names.get(item["id"], [])
         return {"items": items, "total": total, "page": page, "size": size}
@@ -262,7 +265,8 @@ def detail(session: Session, actor: Actor, doc: Document) -> dict[str, Any]:
            for lk in session.execute(select(DocumentLink).where(DocumentLink.to_pk == doc.id)).scalars()],
         "recipients": [{"organ_id": r.organ_id, "organ_name": r.organ_name, "channel": r.channel,
                         "status_code": r.status_code, "description": r.description,
-                        "status_at": _iso(r.status_at), "recall_state": r.recall_state}
+                        "status_at": _iso(r.status_at), "recall_state": r.recall_state,
+                        "returned_on": _iso(r.returned_on)}
                        for r in session.execute(select(RecipientStatus).where(
                            RecipientStatus.document_pk == doc.id).order_by(RecipientStatus.id)).scalars()],
         "history": [{"at": _iso(h.at), "happened_at": _iso(h.happened_at), "late_entry": h.late_entry,

@@ -184,7 +184,9 @@ class RecipientStatus(Base):
     status_code: Mapped[str | None] = mapped_column(String(3))   # None = queued, not yet confirmed
     description: Mapped[str] = mapped_column(String(1000), default="")
     status_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    recall_state: Mapped[str | None] = mapped_column(String(20))  # requested | accepted | refused
+    # requested | accepted | refused; a copy's paper line (copy_paper.py): paper_pending | paper_returned
+    recall_state: Mapped[str | None] = mapped_column(String(20))
+    returned_on: Mapped[date | None] = mapped_column(Date)   # the day a paper copy came back (Vietnam day)
     seen: Mapped[list[str]] = mapped_column(JSON, default=list)   # status codes received (dedupe)
 
 
@@ -213,5 +215,6 @@ agency_rules = make_rules_table(Base.metadata)  # services/common/agency_rules.p
 LATER_COLUMNS: dict[str, tuple[str, ...]] = {"document": ("drafting_unit", "drafting_unit_name",
                                                           "content_withdrawn_at"),
                                              "agency_profile": ("allow_unsigned_send",),
-                                             "attachment": ("position",)}
+                                             "attachment": ("position",),
+                                             "recipient_status": ("returned_on",)}
 add_later_columns(Base.metadata, LATER_COLUMNS)

@@ -14,6 +14,7 @@ from services.registry.changes import (
     record_status,
 )
 from services.registry.copies import COPY_FORMS, list_copies, make_copy
+from services.registry.copy_paper import record_paper_return
 from services.registry.copy_sending import send_copy
 from services.registry.documents import (
     PAGE_SIZE_MAX,
@@ -91,6 +92,7 @@ __all__ = [
     "profile",
     "recall_outgoing",
     "receive_package",
+    "record_paper_return",
     "record_status",
     "register_dict",
     "register_outgoing_signed",

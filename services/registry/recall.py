@@ -19,7 +19,7 @@ from services.common.clock import now_utc
 from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.common.outbox import enqueue
-from services.registry import domain
+from services.registry import copy_paper, domain
 from services.registry.documents import (
     _attachments,
     _history,
@@ -80,10 +80,8 @@ def request_change(db: Database, actor: Actor, outgoing_id: str, kind: str, reas
         rows = list(session.execute(select(RecipientStatus).where(RecipientStatus.document_pk == doc.id)
                                     .order_by(RecipientStatus.id)).scalars())
         remote = [r for r in rows if r.channel == "interconnect"]
-        if direction == Direction.COPIES and not remote:
-            # a copy exists only for those it was sent to: unsent, there is nobody to ask
-            raise ValidationFailed("Bản sao chưa được gửi đến nơi nhận nào qua trục liên thông nên không có gì để "
-                                   f"{CHANGE_KINDS[kind].lower()}.", code="not_sent")
+        if direction == Direction.COPIES:
+            _copy_reached(kind, remote, [r for r in rows if r.channel == copy_paper.PAPER])
         details: dict[str, Any] = {"kind": kind, "reason": text, "key": request_key}
         if kind == "update":
             if doc.state != State.ISSUED:
@@ -93,6 +91,8 @@ def request_change(db: Database, actor: Actor, outgoing_id: str, kind: str, reas
         else:
             domain.check_transition(direction, doc.state, State.RECALLED)
             doc.state, doc.frozen = State.RECALLED, True
+            if direction == Direction.COPIES and (paper := copy_paper.ask_paper_back(session, doc)):
+                details["paper_pending"] = paper   # the clerk records each paper copy given back
         for r in remote:
             r.recall_state = "requested"
         _send(session, actor, doc, kind, text, remote)
@@ -108,6 +108,17 @@ def request_copy_change(db: Database, actor: Actor, copy_id: str, kind: str, rea
     copy is named by the `DocumentId` it was sent with (its own number and notation, From the copying agency), and
     its recipients answer 15/16 (or 03/02 to a recall) on its lines as for an outgoing document."""
     return request_change(db, actor, copy_id, kind, reason, changes, request_key, direction=Direction.COPIES)
+
+
+def _copy_reached(kind: str, remote: list[RecipientStatus], paper: list[RecipientStatus]) -> None:
+    """A copy exists only for those it was sent to: unsent, there is nobody to ask. A paper recipient is asked by
+    nobody (copy_paper.py): a recall or a take-back waits for the clerk's record, an update cannot reach it."""
+    if not remote and not paper:
+        raise ValidationFailed("Bản sao chưa được gửi đến nơi nhận nào nên không có gì để "
+                               f"{CHANGE_KINDS[kind].lower()}.", code="not_sent")
+    if kind == "update" and not remote:
+        raise ValidationFailed("Bản sao chỉ gửi bản giấy: cập nhật chỉ gửi được qua trục liên thông đến nơi đã nhận "
+                               "bản sao điện tử.", code="not_sent")
 
 
 def _word(direction: str) -> str:
@@ -181,11 +192,15 @@ def take_answer(session: Session, actor: Actor, doc: Document, row: RecipientSta
     if "requested" in states or not doc.pending_change:
         return True
     accepted = states.count("accepted")
-    if kind in ("recall", "take_back") and not accepted:
+    # a copy's paper copies given back count as agreed (copy_paper.py)
+    returned = copy_paper.paper_returned(session, doc) if doc.direction == Direction.COPIES else 0
+    if kind in ("recall", "take_back") and not accepted and not returned:
         doc.state, doc.frozen = State.ISSUED, False  # nobody agreed: the document stands as issued
+        copy_paper.forget_paper_pending(session, doc)
     doc.pending_change = None
     _history(session, doc, actor, "change_closed", {"kind": kind, "accepted": accepted,
-                                                    "refused": len(states) - accepted})
+                                                    "refused": len(states) - accepted,
+                                                    **({"paper_returned": returned} if returned else {})})
     return True
 
 

@@ -269,6 +269,12 @@ class RegistryService(DossierEntrypoints, ReportQueries):
         return ops.send_copy(self.db, self.actor.required(), copy_id, recipients)
 
     @rpc
+    def record_paper_return(self, copy_id: str, organ_id: str, returned_date: str | None = None,
+                            note: str = "") -> dict:
+        """The paper copy of a recalled copy given back by a paper recipient (services/registry/copy_paper.py)."""
+        return ops.record_paper_return(self.db, self.actor.required(), copy_id, organ_id, returned_date, note)
+
+    @rpc
     def list_copies(self, page: int = 1, size: int = 50) -> dict:
         return ops.list_copies(self.db, self.actor.required(), page, size)
 

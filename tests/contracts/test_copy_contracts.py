@@ -130,7 +130,7 @@ def test_a_copy_goes_only_to_new_recipients_and_wrong_requests_are_refused(agenc
         ops.send_copy(tq.registry, CLERK_60, copy["id"], [{"organ_id": tq.organ_id}])
     assert exc.value.code == "own_agency"
     with pytest.raises(ValidationFailed) as exc:
-        ops.send_copy(tq.registry, CLERK_60, copy["id"], [{"organ_id": "Công ty A", "channel": "paper"}])
+        ops.send_copy(tq.registry, CLERK_60, copy["id"], [{"organ_id": "VP", "channel": "internal"}])
     assert exc.value.code == "bad_channel"
     with pytest.raises(Exception) as exc:
         ops.send_copy(tq.registry, LEADER, copy["id"], [DA_NANG])
