@@ -134,7 +134,10 @@ class RecipientStatus(BaseModel):
     status_label: str = ""
     description: str | None = None
     status_at: str | None = None
-    recall_state: str | None = None
+    recall_state: str | None = Field(None, description="after a recall, take back or update: requested | accepted | "
+                                     "refused; a copy's paper recipient: paper_pending (waits for the clerk's record) "
+                                     "| paper_returned")
+    returned_on: str | None = Field(None, description="a copy's paper recipient: the day its paper copy came back")
 
 
 class Attachment(BaseModel):

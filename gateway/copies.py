@@ -4,8 +4,10 @@ register (Sổ bản sao: its own yearly series, notation `05/SY-UBND`) and sign
 and, for sao y and sao lục, every appendix) with the copy form at the top right of page 1, like an issue; an
 appendix that is not a PDF is copied as it is. The copy's page lists its files in the source's order, each with its
 verdict. The list of copies is the copies register's page. From its page, a copy is sent to agencies of the
-interconnect directory, with the send screen's recipient picker, once per recipient (registry.send_copy); the page
-shows each recipient's status like an outgoing document's. REST: POST /api/v1/documents/{id}/copies
+interconnect directory, with the send screen's recipient picker, and to paper recipients typed by name (as at issue:
+gateway/issuing.py), once per recipient (registry.send_copy); the page shows each recipient's status like an
+outgoing document's, and the copies register names the recipients, paper ones marked. REST:
+POST /api/v1/documents/{id}/copies
 (Idempotency-Key), GET /api/v1/copies/{id}, GET /api/v1/copies, POST /api/v1/copies/{id}/send,
 GET /api/v1/copies/{id}/statuses."""
 
@@ -21,8 +23,9 @@ from pydantic import BaseModel, Field
 from gateway import recipient_groups as rg
 from gateway.api_recipient_groups import GROUPS_TO_SEND, SkippedRecipient
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
-from gateway.documents import APPENDIX_ROLES, chosen_recipients, document_response, file_sizes, file_verdict
+from gateway.documents import APPENDIX_ROLES, document_response, file_sizes, file_verdict
 from gateway.idempotency import KEY, once
+from gateway.issuing import PAPER_MAX, recipients_by_channel
 from gateway.recipient_picker import ordered
 from gateway.web import panel
 from services.common import clock
@@ -39,6 +42,10 @@ class SendCopyRequest(BaseModel):
                                   "directory, in the order of “Nơi nhận” (kept); the copy goes to each over the "
                                   "interconnect")
     recipient_groups: list[str] = Field([], max_length=100, description=GROUPS_TO_SEND)
+    paper_recipients: list[str] = Field([], max_length=PAPER_MAX, description="Gửi bản giấy: names (a company, a "
+                                        "citizen, an agency without the interconnect), each ≤ 200 characters; "
+                                        "recorded with channel `paper` (`giay-01`, …), listed in the copies register "
+                                        "and on the printed list of recipients, never sent over the interconnect")
 
 
 def copy_registers(g: Gateway, v: Viewer) -> list[dict[str, Any]]:
@@ -68,15 +75,27 @@ def make_copy(g: Gateway, v: Viewer, doc_id: str, form: str, register_id: str | 
                            pin=pin or None, request_key=request_key)
 
 
-def send_copy(g: Gateway, v: Viewer, copy_id: str, organ_ids: list[str],
-              group_ids: list[str] | None = None) -> dict[str, Any]:
+def send_copy(g: Gateway, v: Viewer, copy_id: str, organ_ids: list[str], group_ids: list[str] | None = None,
+              paper: list[str] | str | None = None) -> dict[str, Any]:
     """Recipients chosen one by one and the members of the chosen groups (as an outgoing document's send), checked
-    in the directory; the registry sends the copy to those it was not sent to yet. `skipped_recipients`: group
-    members that can no longer receive."""
+    in the directory, and paper recipients by name (as at issue: gateway/issuing.py); at least one of any channel.
+    The registry sends the copy to the electronic ones it was not sent to yet and records the paper ones it does
+    not list yet. `skipped_recipients`: group members that can no longer receive."""
     v.actor.require("clerk")
     expansion = rg.expand(g, v, organ_ids, group_ids)
-    sent = g.backends.call(v.actor, "registry", "send_copy", copy_id, chosen_recipients(g, expansion.organ_ids))
+    chosen = recipients_by_channel(g, v, expansion.organ_ids, paper, skipped=expansion.skipped)
+    sent = g.backends.call(v.actor, "registry", "send_copy", copy_id, chosen)
     return {**sent, "skipped_recipients": expansion.skipped}
+
+
+def sent_notice(sent: dict[str, Any]) -> str:
+    """The copy page's notice after "Gửi bản sao": sent over the interconnect, paper recipients recorded, or both."""
+    if sent.get("duplicate"):
+        return "ban-sao-da-gui-truoc-do"
+    paper = any(o.startswith("giay-") for o in sent.get("sent_to") or [])
+    electronic = any(not o.startswith("giay-") for o in sent.get("sent_to") or [])
+    return {(True, False): "da-gui-ban-sao", (False, True): "da-ghi-ban-giay"}.get((electronic, paper),
+                                                                                  "da-gui-ban-sao-va-ban-giay")
 
 
 def with_files(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]:
@@ -120,15 +139,17 @@ def install(app: FastAPI) -> None:
     @app.post("/van-ban/{doc_id}/gui-ban-sao", include_in_schema=False)
     def send(request: Request, doc_id: str, recipients: list[str] = Form([]),
              recipient_codes: str = Form("", max_length=4000), recipient_groups: list[str] = Form([]),
-             v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+             paper_recipients: str = Form("", max_length=12000), v: Viewer = Depends(csrf_checked),
+             g: Gateway = Depends(gw)):
         recipients = ordered(recipients, recipient_codes)
         try:
-            sent = send_copy(g, v, doc_id, recipients, recipient_groups)
+            sent = send_copy(g, v, doc_id, recipients, recipient_groups, paper_recipients)
         except CongVanError as exc:
             return document_response(request, g, v, doc_id, exc.http_status, copy_send_error=exc.message_vi,
-                                     copy_chosen=recipients, copy_chosen_groups=recipient_groups)
-        notice = "ban-sao-da-gui-truoc-do" if sent.get("duplicate") else "da-gui-ban-sao"
-        return RedirectResponse(f"/van-ban/{doc_id}?thong-bao={notice}{rg.skipped_query(sent)}", status_code=303)
+                                     copy_chosen=recipients, copy_chosen_groups=recipient_groups,
+                                     copy_paper=paper_recipients)
+        return RedirectResponse(f"/van-ban/{doc_id}?thong-bao={sent_notice(sent)}{rg.skipped_query(sent)}",
+                                status_code=303)
 
     @app.get("/van-ban-sao", response_class=HTMLResponse, include_in_schema=False)
     def copies_register(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
@@ -181,21 +202,23 @@ def _api() -> APIRouter:
         return with_files(g, v, rest._document(g, v, doc_id, "copies"))
 
     class SentCopy(rest.OutgoingStatuses):
-        sent_to: list[str] = Field(description="Recipients this request sent the copy to; those it had been sent to "
-                                   "already are not sent to again")
-        duplicate: bool = Field(description="True when every recipient had the copy already: nothing was sent")
+        sent_to: list[str] = Field(description="Recipients this request sent the copy to (organ ids) or recorded "
+                                   "(paper ones: `giay-NN`); those it had been sent to already are not sent to again")
+        duplicate: bool = Field(description="True when every recipient had the copy already: nothing was sent or "
+                                "recorded")
         skipped_recipients: list[SkippedRecipient] = Field([], description="Members of the chosen recipient groups "
                                                            "that can no longer receive: not sent to")
 
     @api.post("/copies/{doc_id}/send", response_model=SentCopy, responses=rest.NOT_FOUND,
-              summary="Gửi bản sao điện tử qua trục liên thông (một lần cho mỗi nơi nhận)")
+              summary="Gửi bản sao điện tử qua trục liên thông và ghi nơi nhận bản giấy (một lần cho mỗi nơi nhận)")
     def send(body: SendCopyRequest, response: Response, doc_id: str = Path(pattern=rest.DOC_ID), key: str | None = KEY,
              v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
         """Sent once per copy and recipient, whatever the key: a recipient sent to before is left out of the package
-        (`sent_to` names those this request sent to). With an Idempotency-Key the same request again answers the
+        (`sent_to` names those this request sent to), a paper recipient already listed (same name) is not listed
+        again. With an Idempotency-Key the same request again answers the
         first answer."""
         def run() -> dict[str, Any]:
-            sent = send_copy(g, v, doc_id, body.recipients, body.recipient_groups)
+            sent = send_copy(g, v, doc_id, body.recipients, body.recipient_groups, body.paper_recipients)
             doc = rest._document(g, v, doc_id, "copies")
             return {"id": doc["id"], "document_id": doc.get("document_id"), "recipients": doc.get("recipients") or [],
                     "sent_to": sent.get("sent_to") or [], "duplicate": bool(sent.get("duplicate")),

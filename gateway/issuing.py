@@ -71,9 +71,11 @@ def issue_choices(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]:
 def install(app: FastAPI) -> None:
     @app.get("/van-ban/{doc_id}/noi-nhan", response_class=HTMLResponse, include_in_schema=False)
     def recipients_list(request: Request, doc_id: str, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        """The list of recipients to print (Nơi nhận), paper and internal ones included, with the copies."""
+        """The list of recipients to print (Nơi nhận), paper and internal ones included, with the copies; a copy's
+        too (sao y, sao lục, trích sao: its sealed files carry no "Nơi nhận", so the clerk prints this one to go with
+        the paper copies)."""
         doc = g.backends.call(v.actor, "registry", "get_document", doc_id)
-        if doc.get("direction") != "outgoing" or not doc.get("recipients"):
+        if doc.get("direction") not in ("outgoing", "copies") or not doc.get("recipients"):
             raise NotFound("Văn bản chưa có danh sách nơi nhận.", doc_id=doc_id)
         for r in doc["recipients"]:
             r["channel_label"] = RECIPIENT_CHANNELS.get(r.get("channel") or "", r.get("channel") or "")

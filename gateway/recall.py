@@ -10,6 +10,7 @@ and the history (services/registry/recall.py)."""
 from __future__ import annotations
 
 import secrets
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Header, Path, Request, Security
@@ -28,15 +29,22 @@ from gateway.api import (
     bearer,
 )
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
+from gateway.dates import typed_day
 from gateway.web import panel
+from services.common import clock
 
 KINDS = {"thu-hoi": "recall", "lay-lai": "take_back", "cap-nhat": "update"}
 KIND_LABELS = {"recall": "Thu hồi", "take_back": "Lấy lại", "update": "Cập nhật", "revoke": "Thu hồi"}
 NOTICES = {"da-gui-yeu-cau": "Đã gửi yêu cầu đến nơi nhận qua trục liên thông; kết quả hiện ở “Trạng thái tại nơi "
                              "nhận” khi nơi nhận trả lời.",
-           "da-dong-y": "Đã đồng ý và báo lại nơi gửi.", "da-tu-choi-yeu-cau": "Đã từ chối yêu cầu và báo lại nơi gửi."}
+           "da-dong-y": "Đã đồng ý và báo lại nơi gửi.", "da-tu-choi-yeu-cau": "Đã từ chối yêu cầu và báo lại nơi gửi.",
+           "da-nhan-lai-ban-giay": "Đã ghi nhận bản giấy của bản sao được nhận lại.",
+           "da-thu-hoi-ban-giay": "Bản sao chỉ gửi bản giấy: không có yêu cầu nào gửi qua trục liên thông. Thu lại "
+                                  "bản giấy ở từng nơi nhận rồi ghi nhận ở khung “Nhận lại bản giấy”."}
 FIELD_WORDS = {"subject": "trích yếu", "content": "nội dung"}
-RECALL_STATES = {"requested": "Đang chờ trả lời", "accepted": "Đồng ý", "refused": "Từ chối"}
+# a copy's paper recipients (services/registry/copy_paper.py): nobody asks them, the clerk records the paper copy back
+RECALL_STATES = {"requested": "Đang chờ trả lời", "accepted": "Đồng ý", "refused": "Từ chối",
+                 "paper_pending": "Chờ nhận lại bản giấy", "paper_returned": "Đã nhận lại bản giấy"}
 
 router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Security(bearer)])
 WRITE_ERRORS = {**NOT_FOUND, 409: _problem("Trạng thái của văn bản đã đổi")}
@@ -45,15 +53,18 @@ IDEMPOTENCY = Header(None, alias="Idempotency-Key", max_length=64,
 
 
 CHANGE_ACTIONS = ("recalled", "change_sent", "change_requested", "change_accepted", "change_refused", "change_closed",
-                  "revoked", "content_withdrawn", "change_answered")
+                  "revoked", "content_withdrawn", "change_answered", "copy_paper_recipients", "paper_returned")
 
 
 def history_note(h: dict[str, Any]) -> str:
     """The words beside a recall/update step in the history: what was asked, why, and what came of it."""
     details = h.get("details") or {}
+    if h.get("action") in ("copy_paper_recipients", "paper_returned"):
+        return paper_note(h["action"], details)
     kind = KIND_LABELS.get(details.get("kind") or ("recall" if h.get("action") == "recalled" else ""), "")
     if h.get("action") == "change_closed":
-        return f"{kind}: {details.get('accepted', 0)} đồng ý, {details.get('refused', 0)} từ chối"
+        returned = f", {details['paper_returned']} bản giấy đã nhận lại" if details.get("paper_returned") else ""
+        return f"{kind}: {details.get('accepted', 0)} đồng ý, {details.get('refused', 0)} từ chối{returned}"
     if h.get("action") == "content_withdrawn":
         return f"{details.get('files', 0)} tệp"
     changes = (details.get("changes") or {}).items()
@@ -61,17 +72,33 @@ def history_note(h: dict[str, Any]) -> str:
     automatic = "tự động đồng ý vì chưa vào sổ" if details.get("automatic") else ""
     if h.get("action") == "change_answered":  # about a document recalled already: answered without the clerk
         automatic = "tự động " + ("đồng ý" if details.get("status_code") == "15" else "từ chối")
-    parts = [kind, details.get("reason") or "", changed, automatic]
+    waiting = f"{details['paper_pending']} nơi nhận bản giấy chờ nhận lại" if details.get("paper_pending") else ""
+    parts = [kind, details.get("reason") or "", changed, automatic, waiting]
     return " — ".join(p for p in parts if p)
+
+
+def paper_note(action: str, details: dict[str, Any]) -> str:
+    """A copy's paper recipients as recorded, or one paper copy given back: who, on which day, the note."""
+    if action == "copy_paper_recipients":
+        return "; ".join(r.get("organ_name") or "" for r in details.get("recipients") or [])
+    parts = [f"{details.get('organ_name') or details.get('organ_id') or ''}, ngày {_day(details.get('returned_on'))}",
+             details.get("note") or ""]
+    return " — ".join(p for p in parts if p)
+
+
+def _day(iso: str | None) -> str:
+    return date.fromisoformat(iso).strftime("%d/%m/%Y") if iso else ""
 
 
 def change_context(doc: dict[str, Any], request: Request) -> dict[str, Any]:
     """What document_changes.html needs: labels of the pending request, the recipients' answers, a form key."""
     for r in doc.get("recipients") or []:
-        r["recall_label"] = RECALL_STATES.get(r.get("recall_state") or "", "")
+        r["recall_label"] = " ".join(x for x in (RECALL_STATES.get(r.get("recall_state") or "", ""),
+                                                 f"ngày {_day(r['returned_on'])}" if r.get("returned_on") else "") if x)
     return {"change_label": KIND_LABELS.get(doc.get("pending_change") or "", ""),
             "change_notice": NOTICES.get(request.query_params.get("yeu-cau") or "", ""),
-            "change_key": secrets.token_urlsafe(18)}
+            "change_key": secrets.token_urlsafe(18), "today": clock.today_vn().isoformat(),
+            "paper_waiting": [r for r in doc.get("recipients") or [] if r.get("recall_state") == "paper_pending"]}
 
 
 def home_panels(g: Gateway, v: Viewer) -> list[Any]:
@@ -87,8 +114,11 @@ def _ask_on_screen(g: Gateway, v: Viewer, method: str, doc_id: str, kind: str, r
     """The frame "Thu hồi, lấy lại, cập nhật" of an outgoing document's page or a copy's."""
     chosen = KINDS.get(kind, kind)
     changes = {"subject": subject} if chosen == "update" else None
-    g.backends.call(v.actor, "registry", method, doc_id, chosen, reason, changes, form_key.strip()[:64] or None)
-    return RedirectResponse(f"/van-ban/{doc_id}?yeu-cau=da-gui-yeu-cau", status_code=303)
+    got = g.backends.call(v.actor, "registry", method, doc_id, chosen, reason, changes, form_key.strip()[:64] or None)
+    # a copy sent on paper only: nobody was asked over the interconnect, the clerk takes the paper copies back
+    asked = got.get("pending_change") or method != "request_copy_change"
+    return RedirectResponse(f"/van-ban/{doc_id}?yeu-cau={'da-gui-yeu-cau' if asked else 'da-thu-hoi-ban-giay'}",
+                            status_code=303)
 
 
 def install(app: FastAPI) -> None:
@@ -101,6 +131,12 @@ def install(app: FastAPI) -> None:
     def ask_about_copy(doc_id: str, kind: str = Form(...), reason: str = Form(""), subject: str = Form(""),
                        form_key: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         return _ask_on_screen(g, v, "request_copy_change", doc_id, kind, reason, subject, form_key)
+
+    @app.post("/van-ban-sao/{doc_id}/nhan-lai-ban-giay", include_in_schema=False)
+    def paper_back(doc_id: str, organ_id: str = Form(..., max_length=35), returned_date: str = Form("", max_length=20),
+                   note: str = Form("", max_length=500), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "registry", "record_paper_return", doc_id, organ_id, typed_day(returned_date), note)
+        return RedirectResponse(f"/van-ban/{doc_id}?yeu-cau=da-nhan-lai-ban-giay", status_code=303)
 
     @app.post("/van-ban-den/{doc_id}/tra-loi-yeu-cau", include_in_schema=False)
     def decide(doc_id: str, decision: str = Form(...), reason: str = Form(""), form_key: str = Form(""),
@@ -159,6 +195,27 @@ def _ask_over_api(g: Gateway, v: Viewer, method: str, doc_id: str, body: ChangeR
     g.backends.call(v.actor, "registry", method, doc_id, body.kind, body.reason, changes,
                     f"api:{key}" if key else None)
     return _document(g, v, doc_id, direction)
+
+
+class PaperReturn(BaseModel):
+    organ_id: str = Field(min_length=1, max_length=35, description="The paper recipient's line of the copy "
+                          "(`recipients[].organ_id`, `giay-01`, …), waiting with `recall_state` `paper_pending`")
+    returned_date: str | None = Field(None, max_length=20, description="The day the paper copy came back (Vietnam "
+                                      "day, YYYY-MM-DD; dd/mm/yyyy accepted); default today; not in the future, not "
+                                      "before the copy's date")
+    note: str = Field("", max_length=500, description="Ghi chú (how, by whom), shown in the recipient's “Mô tả”")
+
+
+@router.post("/copies/{doc_id}/paper-returns", response_model=DocumentDetail, responses=WRITE_ERRORS,
+             tags=["Bản sao"], operation_id="record_copy_paper_return",
+             summary="Ghi nhận đã nhận lại bản giấy của bản sao từ nơi nhận bản giấy (sau yêu cầu thu hồi, lấy lại)")
+def api_paper_return(body: PaperReturn, doc_id: str = Path(pattern=DOC_ID), v: Viewer = Depends(csrf_checked),
+                     g: Gateway = Depends(gw)) -> dict[str, Any]:
+    """Paper recipients cannot be asked over the interconnect: after a recall or a take-back of the copy, the
+    clerk records each paper copy given back. Once per copy and recipient: recorded again, nothing changes."""
+    g.backends.call(v.actor, "registry", "record_paper_return", doc_id, body.organ_id,
+                    typed_day(body.returned_date), body.note)
+    return _document(g, v, doc_id, "copies")
 
 
 @router.post("/incoming/{doc_id}/change-decision", response_model=DocumentDetail, responses=WRITE_ERRORS,
