@@ -5,7 +5,9 @@ UBND tỉnh Tuyên Quang's clerk sends a sao y to Sở Nội vụ, whose clerk r
 sao"), frame "Thu hồi, lấy lại, cập nhật", she asks to recall it with a reason; the request travels as edXML through
 the hub, naming the copy by its own number. Sở Nội vụ's clerk finds it in the list of requests (marked "Bản sao"),
 agrees on the copy's page: its files are deleted, its metadata and history stay. The 15 comes back: the copy's
-status table says "Đồng ý", its history "Nơi nhận đã trả lời hết yêu cầu", and it is sent to nobody else.
+status table says "Đồng ý", its history "Nơi nhận đã trả lời hết yêu cầu", and it is sent to nobody else. The copy also
+went to a paper recipient, whom no request reaches: the frame "Nhận lại bản giấy" lists it, and the clerk records
+the day its paper copy came back.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from tests.gateway.test_copies_api import sent_and_arrived
 
 pytestmark = pytest.mark.browser
 CLERK, ADMIN = "hoalt.vptq", "manhhd.vptq"
+PAPER_NAME = "Trường THPT Tân Trào"
 PATIENCE = 180
 
 
@@ -42,6 +45,10 @@ def test_the_clerk_recalls_a_sent_copy_and_the_recipient_agrees(deployment, brow
                                         headers={"x-csrf-token": csrf_token_of(receiver_http)})
         assert registered.status_code == 200, registered.text
         files = [a["sha256"] for a in registered.json()["attachments"]]
+        # and a paper recipient, which no request reaches: the clerk records its paper copy given back
+        on_paper = clerk.post(f"/api/v1/copies/{copy['id']}/send", json={"paper_recipients": [PAPER_NAME]},
+                              headers={"x-csrf-token": csrf_token_of(clerk)})
+        assert on_paper.status_code == 200 and on_paper.json()["sent_to"] == ["giay-01"], on_paper.text
 
         page = browser_signed_in(browser, base, CLERK, demo_password(deployment, CLERK))
         page.goto(f"{base}/van-ban/{copy['id']}")
@@ -58,6 +65,8 @@ def test_the_clerk_recalls_a_sent_copy_and_the_recipient_agrees(deployment, brow
         expect(page.locator("#thu-hoi")).to_contain_text("Đã gửi yêu cầu thu hồi")
         expect(page.locator("h1 .badge").last).to_have_text("Đã thu hồi")
         expect(page.locator("tr", has_text=SNV_NAME)).to_contain_text("Đang chờ trả lời")
+        expect(page.locator("tr", has_text=PAPER_NAME)).to_contain_text("Chờ nhận lại bản giấy")
+        expect(page.locator("#nhan-lai-ban-giay")).to_contain_text(PAPER_NAME)
         expect(page.locator("#gui-ban-sao")).to_have_count(0)   # no new recipients while they answer
 
         wait_for(lambda: subject in receiver_http.get("/van-ban-den/yeu-cau-thay-doi").text, PATIENCE,
@@ -94,9 +103,22 @@ def test_the_clerk_recalls_a_sent_copy_and_the_recipient_agrees(deployment, brow
         expect(page.locator("tr", has_text=SNV_NAME)).to_contain_text("Đồng ý")
         steps = page.locator("ol.trace").last
         expect(steps).to_contain_text("Gửi bản sao qua trục liên thông")
-        expect(steps).to_contain_text("Thu hồi (Thu hồi — Sao nhầm văn bản)")
+        expect(steps).to_contain_text("Thu hồi (Thu hồi — Sao nhầm văn bản — 1 nơi nhận bản giấy chờ nhận lại)")
         expect(steps).to_contain_text("Nơi nhận đã trả lời hết yêu cầu")
         expect(page.locator("#thu-hoi")).to_contain_text("Bản sao đã được thu hồi.")
+        # the paper copy came back: the clerk records it in the same frame (the day defaults to today)
+        paper = page.locator("#nhan-lai-ban-giay")
+        paper.get_by_label("Nơi nhận bản giấy").select_option(label=PAPER_NAME)
+        paper.get_by_label("Ghi chú").fill("Nhận lại tại bộ phận một cửa")
+        shots.append(artifacts_dir / "thu-hoi-ban-sao-04-nhan-lai-ban-giay.png")
+        page.locator("#thu-hoi").screenshot(path=str(shots[-1]))
+        paper.get_by_role("button", name="Ghi nhận đã nhận lại").click()
+        expect(page.get_by_role("status")).to_contain_text("Đã ghi nhận bản giấy của bản sao được nhận lại")
+        row = page.locator("tr", has_text=PAPER_NAME)
+        expect(row).to_contain_text("Đã nhận lại bản giấy ngày")
+        expect(row).to_contain_text("Nhận lại tại bộ phận một cửa")
+        expect(page.locator("#nhan-lai-ban-giay")).to_have_count(0)
+        expect(page.locator("ol.trace").last).to_contain_text(f"Nhận lại bản giấy của bản sao ({PAPER_NAME}, ngày")
         shots.append(artifacts_dir / "thu-hoi-ban-sao-03-noi-gui.png")
         page.screenshot(path=str(shots[-1]), full_page=True)
         listed = clerk.get("/api/v1/copies", params={"size": 100}).json()["items"]

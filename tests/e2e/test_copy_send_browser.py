@@ -3,7 +3,7 @@ clerk of UBND tỉnh Tuyên Quang opens a sao y of an issued document with an ap
 screen's recipient picker and sends it; the copy's page follows the recipient's status as an outgoing document's
 does. Sở Nội vụ's clerk sees it waiting as a copy ("Bản sao (sao y)") with both files and registers it; the 03
 comes back. Sending it again to the same recipient sends nothing; ticking a recipient group sends it to the member
-not sent to yet."""
+not sent to yet, and a paper recipient typed beside it is recorded (not sent) and named in the copies register."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ pytestmark = pytest.mark.browser
 H60, STC, SNV = "000.00.00.H60", "000.00.02.H60", "000.00.09.H60"
 CLERK, ADMIN, SNV_CLERK = "hoalt.vptq", "manhhd.vptq", "lanvt.snv"
 SNV_NAME = "Sở Nội vụ tỉnh Tuyên Quang"
+ELECTRONIC = "Gửi điện tử qua trục liên thông"   # the picker of the copy's send frame, beside "Gửi bản giấy"
+PAPER_NAME = "Công ty TNHH Minh Phát"
 
 
 def tuyen_quang_copy(deployment, clerk, admin, subject: str, appendices: int) -> tuple[dict, dict]:
@@ -57,8 +59,8 @@ def test_the_clerk_sends_a_copy_and_the_recipient_registers_it(deployment, brows
         page.goto(f"{base}/van-ban/{copy['id']}")
         expect(page.get_by_role("heading", level=1)).to_contain_text(f"Bản sao: {number}")
         section = page.locator("#gui-ban-sao")
-        expect(section.get_by_role("heading", name="Gửi bản sao qua trục liên thông")).to_be_visible()
-        pick(section, "Nơi nhận", SNV_NAME)
+        expect(section.get_by_role("heading", name="Gửi bản sao")).to_be_visible()
+        pick(section, ELECTRONIC, SNV_NAME)
         shot = artifacts_dir / "guide-44-gui-ban-sao.png"
         section.screenshot(path=str(shot))
         section.get_by_role("button", name="Gửi bản sao").click()
@@ -90,19 +92,25 @@ def test_the_clerk_sends_a_copy_and_the_recipient_registers_it(deployment, brows
         page.goto(f"{base}/van-ban/{copy['id']}")
         _status_shown(page, "03 Đã tiếp nhận")
         # sent again to the same recipient: the page says so, nothing leaves
-        pick(page.locator("#gui-ban-sao"), "Nơi nhận", SNV_NAME)
+        pick(page.locator("#gui-ban-sao"), ELECTRONIC, SNV_NAME)
         page.locator("#gui-ban-sao").get_by_role("button", name="Gửi bản sao").click()
         expect(page.get_by_role("status")).to_contain_text("đã được gửi đến các nơi nhận này từ trước")
-        # a recipient group of the agency, ticked on the same picker: only its member not sent to yet gets it
+        # a recipient group of the agency, ticked on the same picker: only its member not sent to yet gets it; a
+        # paper recipient typed beside it is recorded, not sent, and named in the copies register
         group = f"Các sở nhận bản sao {uuid.uuid4().hex[:4]}"
         made_group = admin.post("/api/v1/recipient-groups", json={"name": group, "members": [SNV, STC]},
                                 headers={"x-csrf-token": csrf_token_of(admin)})
         assert made_group.status_code == 201, made_group.text
         page.goto(f"{base}/van-ban/{copy['id']}")
         page.locator("#gui-ban-sao").get_by_label(group).check()
+        page.locator("#gui-ban-sao").get_by_label("Gửi bản giấy").fill(PAPER_NAME)
         page.locator("#gui-ban-sao").get_by_role("button", name="Gửi bản sao").click()
-        expect(page.get_by_role("status")).to_contain_text("Đã gửi bản sao qua trục liên thông")
+        expect(page.get_by_role("status")).to_contain_text("Đã gửi bản sao qua trục liên thông và ghi nơi nhận bản "
+                                                          "giấy")
         expect(page.locator("tr", has_text="Sở Tài chính tỉnh Tuyên Quang")).to_contain_text("Điện tử")
+        expect(page.locator("tr", has_text=PAPER_NAME)).to_contain_text("Bản giấy")
+        page.goto(f"{base}/van-ban-sao")
+        expect(page.get_by_role("row").filter(has_text=number)).to_contain_text(f"{PAPER_NAME} (bản giấy)")
         refused = clerk.post(f"/van-ban/{copy['id']}/gui-ban-sao", data={"csrf_token": csrf_token_of(clerk)})
         assert refused.status_code == 422 and "Thiếu trường bắt buộc “Nơi nhận”" in refused.text
         history = [h["action"] for h in clerk.get(f"/api/v1/copies/{copy['id']}").json()["history"]]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from datetime import timedelta
 
 import httpx
 
@@ -309,6 +310,68 @@ def test_a_sent_copy_is_taken_back_and_updated_over_rest(deployment):
         still = clerk.get(f"/api/v1/copies/{copy['id']}").json()
         assert still["state"] == "issued" and still["pending_change"] is None   # none of those changed it
         assert clerk.get(f"/api/v1/outgoing/{source['id']}").json()["state"] == "issued"
+    finally:
+        for client in (clerk, admin, leader, other):
+            client.close()
+
+
+def test_a_copy_goes_to_paper_recipients_and_each_paper_copy_given_back_is_recorded(deployment):
+    """POST /api/v1/copies/{id}/send with `paper_recipients`, alone or with electronic ones: recorded with channel
+    `paper`, once per name, never sent; the copies register and the printed list of recipients name them. After a
+    recall (asked of the electronic recipient only), POST /api/v1/copies/{id}/paper-returns records the paper copy
+    given back, once; a future day, an unasked copy, the wrong role and another agency are refused."""
+    clerk, admin, leader, other = clients(deployment, CLERK, ADMIN, LEADER, OTHER_CLERK)
+    try:
+        open_copies_register(admin)
+        source = send_with_appendices(deployment, clerk, G22, "VĂN PHÒNG CHÍNH PHỦ",
+                                      f"Về việc sao gửi bản giấy (mã {uuid.uuid4().hex[:6]})", 0, H60)
+        made = copy_of(clerk, source["id"])
+        assert made.status_code == 201, made.text
+        copy = made.json()
+
+        def post(client: httpx.Client, path: str, body: dict) -> httpx.Response:
+            return client.post(path, json=body, headers={"x-csrf-token": csrf_token_of(client)})
+
+        send = f"/api/v1/copies/{copy['id']}/send"
+        paper_only = post(clerk, send, {"paper_recipients": ["Công ty TNHH Minh Phát"]})
+        assert paper_only.status_code == 200, paper_only.text
+        assert paper_only.json()["sent_to"] == ["giay-01"]
+        both = post(clerk, send, {"recipients": [H60], "paper_recipients": ["Công ty TNHH Minh Phát",
+                                                                            "Trường THPT Tân Trào"]})
+        assert both.status_code == 200 and both.json()["sent_to"] == [H60, "giay-02"], both.text
+        assert [(r["organ_id"], r["organ_name"], r["channel"]) for r in both.json()["recipients"]] == [
+            ("giay-01", "Công ty TNHH Minh Phát", "paper"), (H60, "Ủy ban nhân dân tỉnh Tuyên Quang", "interconnect"),
+            ("giay-02", "Trường THPT Tân Trào", "paper")]
+        too_long = post(clerk, send, {"paper_recipients": ["x" * 201]})
+        assert too_long.status_code == 422, too_long.text
+        [listed] = [c for c in clerk.get("/api/v1/copies", params={"size": 100}).json()["items"]
+                    if c["id"] == copy["id"]]
+        assert listed["recipient_names"] == ["Công ty TNHH Minh Phát (bản giấy)", "Ủy ban nhân dân tỉnh Tuyên Quang",
+                                             "Trường THPT Tân Trào (bản giấy)"]
+        printed = clerk.get(f"/van-ban/{copy['id']}/noi-nhan")
+        assert printed.status_code == 200 and "Trường THPT Tân Trào" in printed.text and "Bản giấy" in printed.text
+
+        returns = f"/api/v1/copies/{copy['id']}/paper-returns"
+        early = post(clerk, returns, {"organ_id": "giay-01"})
+        assert early.status_code == 422 and early.json()["code"] == "not_asked", early.text
+        recalled = post(clerk, f"/api/v1/copies/{copy['id']}/changes", {"kind": "recall", "reason": "Sao nhầm"})
+        assert recalled.status_code == 200, recalled.text
+        assert [r["recall_state"] for r in recalled.json()["recipients"]] == [
+            "paper_pending", "requested", "paper_pending"]
+        future = (vn_date(now_utc()) + timedelta(days=1)).isoformat()
+        late = post(clerk, returns, {"organ_id": "giay-01", "returned_date": future})
+        assert late.status_code == 422 and late.json()["code"] == "future_date", late.text
+        assert post(leader, returns, {"organ_id": "giay-01"}).status_code == 403
+        assert post(other, returns, {"organ_id": "giay-01"}).status_code == 404
+        for _ in range(2):   # recorded once: the second answers the copy as it is
+            back = post(clerk, returns, {"organ_id": "giay-01", "note": "Nhận lại tại bộ phận một cửa"})
+            assert back.status_code == 200, back.text
+        line = back.json()["recipients"][0]
+        assert (line["recall_state"], line["returned_on"], line["description"]) == (
+            "paper_returned", vn_date(now_utc()).isoformat(), "Nhận lại tại bộ phận một cửa")
+        assert [h["action"] for h in back.json()["history"]].count("paper_returned") == 1
+        page = clerk.get(f"/van-ban/{copy['id']}").text
+        assert 'id="nhan-lai-ban-giay"' in page and "Đã nhận lại bản giấy ngày" in page
     finally:
         for client in (clerk, admin, leader, other):
             client.close()
