@@ -72,6 +72,17 @@ def sent_and_arrived(clerk: httpx.Client, copy_id: str, organ_id: str, receiver:
                              if d["document_id"] == document_id], patience, f"the copy at {organ_id}")[0]
 
 
+def sent_and_copied(deployment, clerk: httpx.Client, admin: httpx.Client, subject: str,
+                    appendices: int) -> tuple[dict, dict]:
+    """A document Văn phòng Chính phủ sent to UBND tỉnh Tuyên Quang and its sao y: (the original, the copy)."""
+    open_copies_register(admin)
+    source = send_with_appendices(deployment, clerk, G22, "VĂN PHÒNG CHÍNH PHỦ",
+                                  f"{subject} (mã {uuid.uuid4().hex[:6]})", appendices, H60)
+    made = copy_of(clerk, source["id"])
+    assert made.status_code == 201, made.text
+    return source, made.json()
+
+
 def clients(deployment, *usernames: str) -> tuple[httpx.Client, ...]:
     """Signed-in sessions of the demo's people, in the order named."""
     return tuple(signed_in(base_url(deployment), u, demo_password(deployment, u)) for u in usernames)
@@ -160,12 +171,7 @@ def test_a_copy_is_sent_over_the_interconnect_once_per_recipient(deployment):
     the wrong role and another agency are refused."""
     clerk, admin, leader, other = clients(deployment, CLERK, ADMIN, LEADER, OTHER_CLERK)
     try:
-        open_copies_register(admin)
-        source = send_with_appendices(deployment, clerk, G22, "VĂN PHÒNG CHÍNH PHỦ",
-                                      f"Về việc gửi bản sao (mã {uuid.uuid4().hex[:6]})", 2, H60)
-        made = copy_of(clerk, source["id"])
-        assert made.status_code == 201, made.text
-        copy = made.json()
+        source, copy = sent_and_copied(deployment, clerk, admin, "Về việc gửi bản sao", 2)
 
         url = f"/api/v1/copies/{copy['id']}/send"
         sent = clerk.post(url, json={"recipients": [H60]},
@@ -322,12 +328,7 @@ def test_a_copy_goes_to_paper_recipients_and_each_paper_copy_given_back_is_recor
     given back, once; a future day, an unasked copy, the wrong role and another agency are refused."""
     clerk, admin, leader, other = clients(deployment, CLERK, ADMIN, LEADER, OTHER_CLERK)
     try:
-        open_copies_register(admin)
-        source = send_with_appendices(deployment, clerk, G22, "VĂN PHÒNG CHÍNH PHỦ",
-                                      f"Về việc sao gửi bản giấy (mã {uuid.uuid4().hex[:6]})", 0, H60)
-        made = copy_of(clerk, source["id"])
-        assert made.status_code == 201, made.text
-        copy = made.json()
+        _source, copy = sent_and_copied(deployment, clerk, admin, "Về việc sao gửi bản giấy", 0)
 
         def post(client: httpx.Client, path: str, body: dict) -> httpx.Response:
             return client.post(path, json=body, headers={"x-csrf-token": csrf_token_of(client)})
