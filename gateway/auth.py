@@ -124,8 +124,9 @@ class Accounts:
         if not usernames:
             return {}
         with self.db.session() as s:
+            # .all(): a Result has keys() (its columns), so dict() would read it as a mapping and index it
             return dict(s.execute(select(User.username, User.full_name).where(
-                User.agency_id == agency_id, User.username.in_(sorted(usernames)))).tuples())
+                User.agency_id == agency_id, User.username.in_(sorted(usernames)))).all())
 
     def find_users(self, text: str, limit: int = 50) -> list[User]:
         """Accounts of every agency whose name or account name contains `text` (the province operator's search)."""
