@@ -5,9 +5,9 @@ years of handled documents.
 
 Routing in-process on a fresh PostgreSQL database of the test stack: `size` incoming documents given to four units,
 `--open-share` of them still open (the rest done), inserted as routing's rows. CPU ms per call for the leader (with
-the answer's JSON, as the RPC sends it), the answer's size, the same for the home page's read (`open_items=False`),
-and, as the baseline of the same run, one SQL count of the same assignments by unit and state
-(what the counts alone cost the database); printed as a ratio.
+the answer's JSON, as the RPC sends it), the answer's size, the same for the home page's read
+(`gateway.web.HOME_PROGRESS`: counts and each unit's first overdue items), and, as the baseline of the same run,
+one SQL count of the same assignments by unit and state (what the counts alone cost the database); printed as ratios.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from bench.platform import cpu_ms, fresh_database
 from bench.rpc_client import stack_env
+from gateway.web import HOME_PROGRESS
 from services.common.actor import Actor, Role
 from services.common.db import Database
 from services.common.settings import CommonSettings
@@ -75,7 +76,7 @@ def main() -> None:
             made = size
             ms, answer = cpu_ms(lambda: json.dumps(routing.unit_progress(LEADER)))
             # the home page's read: counts and overdue items only
-            home_ms, home = cpu_ms(lambda: json.dumps(routing.unit_progress(LEADER, open_items=False)))
+            home_ms, home = cpu_ms(lambda: json.dumps(routing.unit_progress(LEADER, **HOME_PROGRESS)))
             floor, _ = cpu_ms(counted)
             opened = sum(len(u["open_items"]) for u in json.loads(answer))
             print(f"{size:>9} {opened:>6} {ms:>8.1f} {len(answer) / 1024:>9.0f} {home_ms:>8.1f} "

@@ -415,8 +415,9 @@ class RoutingService(ReportQueries):
     # -- leaders' view, notifications ---------------------------------------------------------------------------
 
     @rpc
-    def unit_progress(self, unit: str | None = None, open_items: bool = True) -> list[dict[str, Any]]:
-        return self._call("unit_progress", unit, open_items)
+    def unit_progress(self, unit: str | None = None, open_items: bool = True,
+                      overdue_limit: int | None = None) -> list[dict[str, Any]]:
+        return self._call("unit_progress", unit, open_items, overdue_limit)
 
     @rpc
     def run_reminders(self) -> dict[str, int]:

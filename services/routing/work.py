@@ -254,12 +254,14 @@ class Work:
                 "read_at": _iso(read)}
 
 
-    def unit_progress(self, actor: Actor, unit: str | None = None, open_items: bool = True) -> list[dict[str, Any]]:
+    def unit_progress(self, actor: Actor, unit: str | None = None, open_items: bool = True,
+                      overdue_limit: int | None = None) -> list[dict[str, Any]]:
         """Progress, overdue and open items per unit: leaders (and their delegates with the "supervise" scope)
         see every unit, department heads their own and the units under it. A unit's row counts the items of the
         units under it too: a Chi cục's head follows what its phòng handle (Bình Định QĐ 376 Đ4.1 Bước 3).
         `open_items=False` (the home page: counts and the overdue items only) leaves out the open and due-soon
-        items, most of the answer."""
+        items, most of the answer; `overdue_limit`, each unit's most pressing overdue items only (the home page
+        shows the first ten of them; a unit's count stays whole)."""
         with self._unit_of_work(actor) as session:
             tree = self._unit_tree(session)
             if not actor.has(Role.LEADER):
@@ -313,7 +315,7 @@ class Work:
                 summary["total"] += finished
                 out.append({"unit": unit_code, "parent": tree.parent(unit_code),
                             "depth": tree.depth(unit_code) if unit_code else 1, **summary,
-                            "overdue_items": [i for i in items if i["due_state"] == "overdue"],
+                            "overdue_items": [i for i in items if i["due_state"] == "overdue"][:overdue_limit],
                             "due_soon_items": [i for i in items if i["due_state"] == "due_soon"] if open_items else [],
                             "open_items": items if open_items else []})
             return out
