@@ -6,7 +6,11 @@ services are not running here: sending through a group, to the interconnect, is 
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -61,6 +65,39 @@ def admin(groups_app):
 
 def _viewer(app, username: str) -> Viewer:
     return Viewer(app.state.gateway.accounts.by_username(username), None)
+
+
+@contextmanager
+def _two_admins(pg_url: str, tmp_path) -> Iterator[tuple[Any, Any]]:
+    """A gateway on PostgreSQL (what two workers share) with the directory and two administrators of H60."""
+    app = create_app(GatewaySettings(data_dir=tmp_path, agencies_file=None, database_url=pg_url))
+    g = app.state.gateway
+    try:
+        g.directory().import_records(DIRECTORY)
+        for username in ("manhhd.vptq", "tuanlm.vptq"):
+            g.accounts.create_user(username=username, full_name=username, agency_id=H60, roles=["admin"],
+                                   password=PASSWORD, unit="vp", must_change_password=False)
+        yield app, g
+    finally:
+        g.db.dispose()
+
+
+def _at_once(app, act: Callable[..., None], steps: list[tuple[str, str]]) -> None:
+    """Each step `act(client, *step)` by one of the two administrators, all released at the same moment."""
+    clients = [_signed_in(app, ("manhhd.vptq", "tuanlm.vptq")[i % 2]) for i in range(len(steps))]
+    start = threading.Barrier(len(steps))
+
+    def run(client: TestClient, step: tuple[str, str]) -> None:
+        start.wait()
+        act(client, *step)
+
+    threads = [threading.Thread(target=run, args=(c, step)) for c, step in zip(clients, steps, strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for c in clients:
+        c.close()
 
 
 def test_the_admin_creates_renames_fills_and_deletes_a_group_and_each_change_is_an_admin_event(groups_app, admin):
@@ -231,8 +268,6 @@ def test_the_skipped_warning_of_the_document_page_names_only_agency_identifiers(
 def test_the_same_name_created_at_once_on_postgresql_is_one_group_and_a_clear_refusal(pg_url, tmp_path):
     """The form sent twice at once (a double click) reaches two gateway workers: one group is made, the other request
     is told the name is taken (409), not a server error."""
-    import threading
-
     from services.common.errors import Conflict
 
     app = create_app(GatewaySettings(data_dir=tmp_path, agencies_file=None, database_url=pg_url))
@@ -270,23 +305,12 @@ def test_the_same_name_created_at_once_on_postgresql_is_one_group_and_a_clear_re
 def test_members_added_and_removed_at_once_on_postgresql_are_all_kept_as_the_log_says(pg_url, tmp_path, way):
     """Two administrators change one group at the same moment (two gateway workers): every addition and removal is
     applied to the members the others left, none lost while the admin log records it."""
-    import threading
-
-    app = create_app(GatewaySettings(data_dir=tmp_path, agencies_file=None, database_url=pg_url))
-    g = app.state.gateway
-    try:
-        g.directory().import_records(DIRECTORY)
-        for username in ("manhhd.vptq", "tuanlm.vptq"):
-            g.accounts.create_user(username=username, full_name=username, agency_id=H60, roles=["admin"],
-                                   password=PASSWORD, unit="vp", must_change_password=False)
+    with _two_admins(pg_url, tmp_path) as (app, g):
         group = rg.create(g, _viewer(app, "manhhd.vptq"), "Các cơ quan nhận báo cáo", [SNV])
         changes = [("add", STC), ("add", HUYEN), ("add", H17), ("add", G22), ("remove", SNV)]
-        clients = [_signed_in(app, ("manhhd.vptq", "tuanlm.vptq")[i % 2]) for i in range(len(changes))]
-        start = threading.Barrier(len(changes))
         answers: list[int] = []
 
         def change(client: TestClient, what: str, organ_id: str) -> None:
-            start.wait()
             if way == "api":
                 r = client.post(f"/api/v1/recipient-groups/{group.id}/members", json={what: [organ_id]})
             else:
@@ -295,13 +319,7 @@ def test_members_added_and_removed_at_once_on_postgresql_are_all_kept_as_the_log
                                 follow_redirects=False)
             answers.append(r.status_code)
 
-        threads = [threading.Thread(target=change, args=(c, *ch)) for c, ch in zip(clients, changes, strict=True)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        for c in clients:
-            c.close()
+        _at_once(app, change, changes)
         assert answers == [200 if way == "api" else 303] * len(changes), answers
         kept = rg.groups(g, H60)[0].members
         assert sorted(kept) == sorted([STC, HUYEN, H17, G22]), kept
@@ -309,41 +327,21 @@ def test_members_added_and_removed_at_once_on_postgresql_are_all_kept_as_the_log
                   if e.action == "recipient_group" and e.details.get("change") == "changed"]
         assert sorted(o for d in logged for o in d.get("added") or []) == sorted([STC, HUYEN, H17, G22])
         assert [o for d in logged for o in d.get("removed") or []] == [SNV]
-    finally:
-        g.db.dispose()
 
 
 def test_a_group_deleted_while_another_admin_adds_to_it_is_logged_with_the_members_it_had(pg_url, tmp_path):
     """A deletion takes the group's lock as a change does: an addition lands before it (and the deletion's log
     names it among the members the group had) or finds the group gone (404); of two deletions, one is done."""
-    import threading
-
-    app = create_app(GatewaySettings(data_dir=tmp_path, agencies_file=None, database_url=pg_url))
-    g = app.state.gateway
-    try:
-        g.directory().import_records(DIRECTORY)
-        for username in ("manhhd.vptq", "tuanlm.vptq"):
-            g.accounts.create_user(username=username, full_name=username, agency_id=H60, roles=["admin"],
-                                   password=PASSWORD, unit="vp", must_change_password=False)
+    with _two_admins(pg_url, tmp_path) as (app, g):
         group = rg.create(g, _viewer(app, "manhhd.vptq"), "Các cơ quan sắp bỏ", [SNV])
-        steps = [("add", STC), ("delete", ""), ("add", HUYEN), ("delete", ""), ("add", H17)]
-        clients = [_signed_in(app, ("manhhd.vptq", "tuanlm.vptq")[i % 2]) for i in range(len(steps))]
-        start = threading.Barrier(len(steps))
         answers: dict[str, list[tuple[str, int]]] = {"add": [], "delete": []}
         path = f"/api/v1/recipient-groups/{group.id}"
 
         def act(client: TestClient, what: str, organ_id: str) -> None:
-            start.wait()
             r = client.delete(path) if what == "delete" else client.post(f"{path}/members", json={"add": [organ_id]})
             answers[what].append((organ_id, r.status_code))
 
-        threads = [threading.Thread(target=act, args=(c, *s)) for c, s in zip(clients, steps, strict=True)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        for c in clients:
-            c.close()
+        _at_once(app, act, [("add", STC), ("delete", ""), ("add", HUYEN), ("delete", ""), ("add", H17)])
         assert sorted(code for _o, code in answers["delete"]) == [204, 404], answers
         assert {code for _o, code in answers["add"]} <= {200, 404}, answers
         assert rg.groups(g, H60) == []
@@ -353,5 +351,3 @@ def test_a_group_deleted_while_another_admin_adds_to_it_is_logged_with_the_membe
         assert sorted(deleted["removed"]) == sorted([SNV, *added])  # what it had when it went
         assert logged[-1] is deleted  # nothing logged after it
         assert sorted(o for d in logged if d["change"] == "changed" for o in d["added"]) == added
-    finally:
-        g.db.dispose()
