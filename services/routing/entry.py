@@ -31,8 +31,15 @@ from services.routing.base import _iso, memoised
 from services.routing.domain import Authority, HandlingStatus, Scope
 from services.routing.models import Draft, DraftComment, HandlingEvent, Staff
 from services.routing.notify import notify
+from services.routing.oversight import checked_fields, checked_operation
 
 DECISIONS = {"approve": "duyệt", "return": "trả lại"}
+# The leader's steps on a document already assigned (oversight.py) that an entrant may type in, as the notice names
+# them: "thông tin về phân công ... chuyển xử lý" (Điều 3 khoản 2) go on after the first bút phê.
+OVERSIGHT = {"deadline": "điều chỉnh hạn xử lý", "directive": "chỉ đạo thêm", "handlers": "giao lại người xử lý",
+             "take_back": "thu hồi văn bản"}
+APPLY = {"deadline": "_deadline_changed", "directive": "_directive_added", "handlers": "_handlers_changed",
+         "take_back": "_taken_back"}
 
 
 class EntryForLeader:
@@ -101,6 +108,33 @@ class EntryForLeader:
                    f"{current.label}: {comment}\nThời điểm đồng chí cho ý kiến: {_iso(late or self._now())}",
                    "draft", draft.id)
             return self._draft_view(session, draft)
+
+    def enter_oversight(self, actor: Actor, leader_user_id: str, incoming_id: str, action: str, operation_id: str,
+                        fields: dict[str, Any], happened_at: str | None = None) -> dict[str, Any]:
+        """The leader's directing step after the first assignment (điều chỉnh hạn, chỉ đạo thêm, giao lại, thu hồi),
+        written on paper and typed in by their entrant: recorded as the leader's, as if the leader had done it on
+        the handling page (oversight.py), with `entered_by` and the real time. Once per (document, operation id):
+        a redelivered call answers the document unchanged."""
+        if action not in OVERSIGHT:
+            raise ValidationFailed("Chọn việc lãnh đạo đã chỉ đạo: điều chỉnh hạn, chỉ đạo thêm, giao lại hoặc thu "
+                                   "hồi.", field="action", value=action)
+        operation, values = checked_operation(operation_id), checked_fields(action, fields)
+        with self._unit_of_work(actor) as session:
+            leader = self._entry_leader(session, actor, leader_user_id)
+            handling = self._handling(session, incoming_id)
+            if self._operation_done(session, handling, operation):
+                return self._handling_view(session, handling, history=True)
+            authority = self._overseer(session, leader, handling, action)  # the leader's own right, not the entrant's
+            late, _ = self._late_step(session, handling, happened_at)
+            self._record_operation(session, handling, operation, action, actor)
+            getattr(self, APPLY[action])(session, handling, authority, leader, **values, late=late,
+                                         entered={"entered_by": actor.user_id})
+            said = values.get("text") or values.get("reason") or values.get("note") or ""
+            notify(session, [leader.user_id], "entered_for_you",
+                   f"{actor.full_name} đã nhập thay ý kiến {OVERSIGHT[action]} của đồng chí: {handling.subject}",
+                   f"{said}\nThời điểm đồng chí cho ý kiến: {_iso(late or self._now())}".lstrip(), "incoming",
+                   incoming_id)
+            return self._handling_view(session, handling, history=True)
 
     # -- helpers --------------------------------------------------------------------------------------------------
 

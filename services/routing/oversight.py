@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -39,6 +40,31 @@ def _required(text: str | None, message_vi: str, field: str) -> str:
     if not (text or "").strip():
         raise ValidationFailed(message_vi, field=field)
     return str(text).strip()
+
+
+def checked_operation(operation_id: str | None) -> str:
+    operation = str(operation_id or "").strip()
+    if not operation or len(operation) > MAX_OPERATION:
+        raise ValidationFailed("Thiếu mã thao tác (operation id) hoặc mã quá dài.", field="operation_id")
+    return operation
+
+
+def checked_fields(action: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """An action's fields, checked before anything is read or written (the same for a leader's own step and for one
+    typed in for them)."""
+    if action == "deadline":
+        reason = _required(fields.get("reason"), "Ghi lý do điều chỉnh hạn xử lý.", "reason")
+        return {"deadline": _required(fields.get("deadline"), "Chọn hạn xử lý mới.", "deadline"), "reason": reason}
+    if action == "directive":
+        return {"text": _required(fields.get("text"), "Ý kiến chỉ đạo không được để trống.", "text")}
+    if action == "handlers":
+        main, coordinators = fields.get("main") or None, fields.get("coordinators")
+        if main is None and coordinators is None:
+            raise ValidationFailed("Chọn người xử lý chính hoặc người phối hợp mới.", field="main")
+        return {"main": main, "coordinators": coordinators, "note": str(fields.get("note") or "")}
+    if action == "take_back":
+        return {"reason": _required(fields.get("reason"), "Ghi lý do thu hồi.", "reason")}
+    raise ValidationFailed("Thao tác điều hành không hợp lệ.", field="action", value=action)
 
 
 class Oversight:
@@ -76,103 +102,124 @@ class Oversight:
     def change_deadline(self, actor: Actor, incoming_id: str, deadline: str, reason: str,
                         operation_id: str) -> dict[str, Any]:
         """Extend or shorten the deadline, with a reason; the old and new deadlines are in the history."""
-        reason = _required(reason, "Ghi lý do điều chỉnh hạn xử lý.", "reason")
-        _required(deadline, "Chọn hạn xử lý mới.", "deadline")
+        fields = checked_fields("deadline", {"deadline": deadline, "reason": reason})
         with self._oversee(actor, incoming_id, "deadline", operation_id) as (session, handling, authority):
             if authority is not None:
-                calendar = self._calendar(self._config(session))
-                new = domain.parse_deadline(deadline, calendar)
-                old = handling.deadline
-                handling.deadline, handling.deadline_source = _utc(new), "changed"
-                self._touch(handling)
-                self._history(session, handling, "deadline_changed", authority.user_id, authority.on_behalf_of,
-                              reason, {"from": _iso(old), "deadline": _iso(new)})
-                notify(session, self._main_handlers(session, handling) + self._coordinators(session, handling),
-                       "deadline", f"Hạn xử lý đã thay đổi: {handling.subject}",
-                       f"Hạn mới: {_iso(new)} (trước: {_iso(old) or 'không có'}). Lý do: {reason}",
-                       "incoming", handling.incoming_id)
+                self._deadline_changed(session, handling, authority, actor, **fields)
             return self._handling_view(session, handling, history=True)
 
     def add_directive(self, actor: Actor, incoming_id: str, text: str, operation_id: str) -> dict[str, Any]:
         """A further directive (chỉ đạo thêm) after the first bút phê."""
-        text = _required(text, "Ý kiến chỉ đạo không được để trống.", "text")
+        fields = checked_fields("directive", {"text": text})
         with self._oversee(actor, incoming_id, "directive", operation_id) as (session, handling, authority):
             if authority is not None:
-                self._touch(handling)
-                self._history(session, handling, "directive_added", authority.user_id, authority.on_behalf_of,
-                              text, {})
-                notify(session, self._main_handlers(session, handling) + self._coordinators(session, handling),
-                       "directive", f"Chỉ đạo thêm về văn bản: {handling.subject}", f"{actor.full_name}: {text}",
-                       "incoming", handling.incoming_id)
+                self._directive_added(session, handling, authority, actor, **fields)
             return self._handling_view(session, handling, history=True)
 
     def reassign_handlers(self, actor: Actor, incoming_id: str, operation_id: str, main: dict[str, str] | None = None,
                           coordinators: list[dict[str, str]] | None = None, note: str = "") -> dict[str, Any]:
         """Re-assign the main handler and/or replace the coordinators (None leaves them as they are)."""
-        if main is None and coordinators is None:
-            raise ValidationFailed("Chọn người xử lý chính hoặc người phối hợp mới.", field="main")
+        fields = checked_fields("handlers", {"main": main, "coordinators": coordinators, "note": note})
         with self._oversee(actor, incoming_id, "handlers", operation_id) as (session, handling, authority):
             if authority is not None:
-                for target in ([main] if main else []) + list(coordinators or []):
-                    self._inside_unit(session, actor, target)
-                changes: dict[str, Any] = {}
-                current = self._assignments(session, handling)
-                if main:
-                    for a in current:
-                        if a.kind == AssignmentKind.MAIN:
-                            a.active = False
-                    self._assign(session, handling, AssignmentKind.MAIN, main, authority, note or None)
-                    changes["main"] = main
-                if coordinators is not None:
-                    wanted = {(t.get("user_id"), t.get("unit")) for t in coordinators}
-                    kept = set()
-                    for a in current:
-                        if a.kind == AssignmentKind.COORDINATOR:
-                            if (a.user_id, a.unit) in wanted:
-                                kept.add((a.user_id, a.unit))
-                            else:
-                                a.active = False
-                    for target in coordinators:
-                        if (target.get("user_id"), target.get("unit")) not in kept:
-                            self._assign(session, handling, AssignmentKind.COORDINATOR, target, authority, note or None)
-                    changes["coordinators"] = coordinators
-                self._touch(handling)
-                self._history(session, handling, "handlers_changed", authority.user_id, authority.on_behalf_of,
-                              note or None, changes)
+                self._handlers_changed(session, handling, authority, actor, **fields)
             return self._handling_view(session, handling, history=True)
 
     def take_back(self, actor: Actor, incoming_id: str, reason: str, operation_id: str) -> dict[str, Any]:
         """Thu hồi. A leader takes the item back to direct it again (it waits in their "chờ cho ý kiến" box); a
         department head takes it back from their staff to the unit (they assign it again inside the unit)."""
-        reason = _required(reason, "Ghi lý do thu hồi.", "reason")
+        fields = checked_fields("take_back", {"reason": reason})
         with self._oversee(actor, incoming_id, "take_back", operation_id) as (session, handling, authority):
             if authority is not None:
-                holders = self._main_handlers(session, handling) + self._coordinators(session, handling)
-                if self._as_leader(actor, authority):
-                    for a in self._assignments(session, handling):
-                        a.active = False
-                    handling.status = HandlingStatus.SUBMITTED
-                    handling.submitted_to = authority.on_behalf_of or authority.user_id
-                    handling.waiting_note = None
-                    data = {"to": handling.submitted_to, "level": "agency"}
-                else:
-                    unit = actor.unit or ""
-                    tree = self._unit_tree(session)
-                    for a in self._assignments(session, handling):  # from their staff and the units under theirs
-                        below = (tree.within(self._unit_of(session, a.user_id), unit) if a.user_id
-                                 else a.unit and a.unit.upper() != unit.upper() and tree.within(a.unit, unit))
-                        if below:
-                            a.active = False
-                    if not any(a.kind == AssignmentKind.MAIN for a in self._assignments(session, handling)):
-                        self._assign(session, handling, AssignmentKind.MAIN, {"unit": unit}, authority, reason)
-                    data = {"unit": unit, "level": "unit"}
-                self._touch(handling)
-                self._history(session, handling, "taken_back", authority.user_id, authority.on_behalf_of, reason,
-                              data)
-                notify(session, [h for h in holders if h != actor.user_id], "taken_back",
-                       f"Văn bản đã được thu hồi: {handling.subject}", f"{actor.full_name}: {reason}",
-                       "incoming", handling.incoming_id)
+                self._taken_back(session, handling, authority, actor, **fields)
             return self._handling_view(session, handling, history=True)
+
+    # -- the steps, once the authority is known -------------------------------------------------------------------
+    # `by`: the person who decided (named in the notices); `late`: the real time of a step entered afterwards;
+    # `entered`: who typed in a leader's paper decision (nhập thay, entry.py), kept in the history's data.
+
+    def _deadline_changed(self, session: Session, handling: Handling, authority: Authority, by: Actor,
+                          deadline: str, reason: str, late: datetime | None = None,
+                          entered: dict[str, Any] | None = None) -> None:
+        calendar = self._calendar(self._config(session))
+        new = domain.parse_deadline(deadline, calendar)
+        old = handling.deadline
+        handling.deadline, handling.deadline_source = _utc(new), "changed"
+        self._touch(handling)
+        self._history(session, handling, "deadline_changed", authority.user_id, authority.on_behalf_of,
+                      reason, {"from": _iso(old), "deadline": _iso(new), **(entered or {})}, late)
+        notify(session, self._main_handlers(session, handling) + self._coordinators(session, handling),
+               "deadline", f"Hạn xử lý đã thay đổi: {handling.subject}",
+               f"Hạn mới: {_iso(new)} (trước: {_iso(old) or 'không có'}). Lý do: {reason}",
+               "incoming", handling.incoming_id)
+
+    def _directive_added(self, session: Session, handling: Handling, authority: Authority, by: Actor, text: str,
+                         late: datetime | None = None, entered: dict[str, Any] | None = None) -> None:
+        self._touch(handling)
+        self._history(session, handling, "directive_added", authority.user_id, authority.on_behalf_of,
+                      text, {**(entered or {})}, late)
+        notify(session, self._main_handlers(session, handling) + self._coordinators(session, handling),
+               "directive", f"Chỉ đạo thêm về văn bản: {handling.subject}", f"{by.full_name}: {text}",
+               "incoming", handling.incoming_id)
+
+    def _handlers_changed(self, session: Session, handling: Handling, authority: Authority, by: Actor,
+                          main: dict[str, str] | None, coordinators: list[dict[str, str]] | None, note: str,
+                          late: datetime | None = None, entered: dict[str, Any] | None = None) -> None:
+        for target in ([main] if main else []) + list(coordinators or []):
+            self._inside_unit(session, by, target)
+        changes: dict[str, Any] = {}
+        current = self._assignments(session, handling)
+        if main:
+            for a in current:
+                if a.kind == AssignmentKind.MAIN:
+                    a.active = False
+            self._assign(session, handling, AssignmentKind.MAIN, main, authority, note or None, at=late)
+            changes["main"] = main
+        if coordinators is not None:
+            wanted = {(t.get("user_id"), t.get("unit")) for t in coordinators}
+            kept = set()
+            for a in current:
+                if a.kind == AssignmentKind.COORDINATOR:
+                    if (a.user_id, a.unit) in wanted:
+                        kept.add((a.user_id, a.unit))
+                    else:
+                        a.active = False
+            for target in coordinators:
+                if (target.get("user_id"), target.get("unit")) not in kept:
+                    self._assign(session, handling, AssignmentKind.COORDINATOR, target, authority, note or None,
+                                 at=late)
+            changes["coordinators"] = coordinators
+        self._touch(handling)
+        self._history(session, handling, "handlers_changed", authority.user_id, authority.on_behalf_of,
+                      note or None, {**changes, **(entered or {})}, late)
+
+    def _taken_back(self, session: Session, handling: Handling, authority: Authority, by: Actor, reason: str,
+                    late: datetime | None = None, entered: dict[str, Any] | None = None) -> None:
+        holders = self._main_handlers(session, handling) + self._coordinators(session, handling)
+        if self._as_leader(by, authority):
+            for a in self._assignments(session, handling):
+                a.active = False
+            handling.status = HandlingStatus.SUBMITTED
+            handling.submitted_to = authority.on_behalf_of or authority.user_id
+            handling.waiting_note = None
+            data = {"to": handling.submitted_to, "level": "agency"}
+        else:
+            unit = by.unit or ""
+            tree = self._unit_tree(session)
+            for a in self._assignments(session, handling):  # from their staff and the units under theirs
+                below = (tree.within(self._unit_of(session, a.user_id), unit) if a.user_id
+                         else a.unit and a.unit.upper() != unit.upper() and tree.within(a.unit, unit))
+                if below:
+                    a.active = False
+            if not any(a.kind == AssignmentKind.MAIN for a in self._assignments(session, handling)):
+                self._assign(session, handling, AssignmentKind.MAIN, {"unit": unit}, authority, reason)
+            data = {"unit": unit, "level": "unit"}
+        self._touch(handling)
+        self._history(session, handling, "taken_back", authority.user_id, authority.on_behalf_of, reason,
+                      {**data, **(entered or {})}, late)
+        notify(session, [h for h in holders if h != by.user_id], "taken_back",
+               f"Văn bản đã được thu hồi: {handling.subject}", f"{by.full_name}: {reason}",
+               "incoming", handling.incoming_id)
 
     # -- rules --------------------------------------------------------------------------------------------------
 
@@ -181,20 +228,27 @@ class Oversight:
                  operation_id: str) -> Iterator[tuple[Session, Handling, Authority | None]]:
         """The unit of work of one action: the item, the actor's authority over it, and None as the authority
         when this operation was already done on this item (the caller then only returns the view)."""
-        operation = str(operation_id or "").strip()
-        if not operation or len(operation) > MAX_OPERATION:
-            raise ValidationFailed("Thiếu mã thao tác (operation id) hoặc mã quá dài.", field="operation_id")
+        operation = checked_operation(operation_id)
         with self._unit_of_work(actor) as session:
             handling = self._handling(session, incoming_id)
-            if session.scalar(select(OversightAction.id).where(OversightAction.handling_id == handling.id,
-                                                               OversightAction.operation_id == operation)):
+            if self._operation_done(session, handling, operation):
                 yield session, handling, None
                 return
             authority = self._overseer(session, actor, handling, action)
-            session.add(OversightAction(handling_id=handling.id, operation_id=operation, action=action,
-                                        user_id=actor.user_id, at=self._now()))
-            session.flush()
+            self._record_operation(session, handling, operation, action, actor)
             yield session, handling, authority
+
+    @staticmethod
+    def _operation_done(session: Session, handling: Handling, operation: str) -> bool:
+        return bool(session.scalar(select(OversightAction.id).where(OversightAction.handling_id == handling.id,
+                                                                    OversightAction.operation_id == operation)))
+
+    def _record_operation(self, session: Session, handling: Handling, operation: str, action: str,
+                          actor: Actor) -> None:
+        """The operation done on this item, by whoever did it (or typed it in): a redelivery finds it."""
+        session.add(OversightAction(handling_id=handling.id, operation_id=operation, action=action,
+                                    user_id=actor.user_id, at=self._now()))
+        session.flush()
 
     def _overseer(self, session: Session, actor: Actor, handling: Handling, action: str) -> Authority:
         domain.require_state(handling.status, domain.ACTIVE_STATES, "điều hành văn bản đã giao")
