@@ -19,7 +19,15 @@ from gateway.api_handling import HAPPENED_AT, STEP_ERRORS, item_id, operation_na
 from gateway.app import Gateway, Viewer, csrf_checked, gw
 from gateway.dates import typed_day
 from gateway.idempotency import KEY, once
-from gateway.oversight import Handling, Target
+from gateway.oversight import (
+    IDEMPOTENCY,
+    DeadlineRequest,
+    DirectiveRequest,
+    HandlersRequest,
+    Handling,
+    TakeBackRequest,
+    Target,
+)
 from services.common.errors import ValidationFailed
 
 router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Security(bearer)],
@@ -92,3 +100,72 @@ def draft_enter_for_leader(body: EnterDraftDecision, response: Response, draft_i
         return g.backends.call(v.actor, "routing", "get_draft", draft_id)
 
     return once(g, v, key, response, f"draft_enter_for_leader:{draft_id}", body, run)
+
+
+# -- the leader's directing steps after the first assignment (điều chỉnh hạn, chỉ đạo thêm, giao lại, thu hồi) -------
+# The fields of the leader's own routes (gateway/oversight.py), with the leader and the time the leader decided; the
+# Idempotency-Key names the business operation, as on the leader's routes: sent again, done once.
+
+class EnteredFor(BaseModel):
+    leader_user_id: str = LEADER
+    happened_at: str | None = Field(None, max_length=40, description="Thời điểm lãnh đạo chỉ đạo trên giấy "
+                                    "(YYYY-MM-DDTHH:MM, giờ Việt Nam nếu không ghi múi giờ; không ở tương lai, "
+                                    "không trước bước xử lý trước đó); để trống: bây giờ")
+
+
+class EnterDeadline(DeadlineRequest, EnteredFor):
+    pass
+
+
+class EnterFurtherDirective(DirectiveRequest, EnteredFor):
+    pass
+
+
+class EnterHandlers(HandlersRequest, EnteredFor):
+    pass
+
+
+class EnterTakeBack(TakeBackRequest, EnteredFor):
+    pass
+
+
+LATER = ("Người được lãnh đạo ủy nhiệm nhập thay (phạm vi `record`), khi văn bản đã giao (đang xử lý). Được ghi là "
+         "bước của lãnh đạo (lịch sử `user_id`), kèm `data.entered_by` và lúc nhập (`at`); lãnh đạo được báo. "
+         "Cùng Idempotency-Key: thực hiện một lần.")
+LATER_REFUSALS = {**REFUSALS, 409: _problem("Văn bản không ở trạng thái đang xử lý")}
+
+
+def _enter_later(g: Gateway, v: Viewer, body: EnteredFor, incoming_id: str, action: str, key: str,
+                 fields: dict[str, Any]) -> dict[str, Any]:
+    return entry.enter_oversight(g, v, body.leader_user_id, incoming_id, action, key, fields, body.happened_at)
+
+
+@router.post("/handling/{incoming_id}/enter-for-leader/deadline", response_model=Handling, responses=LATER_REFUSALS,
+             summary="Nhập thay điều chỉnh hạn xử lý của lãnh đạo", description=LATER)
+def handling_enter_deadline(body: EnterDeadline, incoming_id: str = item_id(), key: str = IDEMPOTENCY,
+                            v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return _enter_later(g, v, body, incoming_id, "deadline", key, {"deadline": body.deadline, "reason": body.reason})
+
+
+@router.post("/handling/{incoming_id}/enter-for-leader/directive", response_model=Handling,
+             responses=LATER_REFUSALS, summary="Nhập thay chỉ đạo thêm của lãnh đạo", description=LATER)
+def handling_enter_directive(body: EnterFurtherDirective, incoming_id: str = item_id(), key: str = IDEMPOTENCY,
+                             v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return _enter_later(g, v, body, incoming_id, "directive", key, {"text": body.text})
+
+
+@router.post("/handling/{incoming_id}/enter-for-leader/handlers", response_model=Handling, responses=LATER_REFUSALS,
+             summary="Nhập thay giao lại người xử lý của lãnh đạo", description=LATER)
+def handling_enter_handlers(body: EnterHandlers, incoming_id: str = item_id(), key: str = IDEMPOTENCY,
+                            v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    coordinators = [c.routing() for c in body.coordinators] if body.coordinators is not None else None
+    return _enter_later(g, v, body, incoming_id, "handlers", key, {
+        "main": body.main.routing() if body.main and body.main.routing() else None, "coordinators": coordinators,
+        "note": body.note})
+
+
+@router.post("/handling/{incoming_id}/enter-for-leader/take-back", response_model=Handling,
+             responses=LATER_REFUSALS, summary="Nhập thay thu hồi văn bản của lãnh đạo", description=LATER)
+def handling_enter_take_back(body: EnterTakeBack, incoming_id: str = item_id(), key: str = IDEMPOTENCY,
+                             v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return _enter_later(g, v, body, incoming_id, "take_back", key, {"reason": body.reason})

@@ -18,6 +18,10 @@ from services.common.clock import to_vn
 from services.common.errors import CongVanError, ValidationFailed
 
 DECISIONS = {"approve": "Lãnh đạo đồng ý, chuyển bước sau", "return": "Lãnh đạo trả lại người soạn"}
+# the leader's steps after the first assignment that may be typed in for them (services/routing/entry.py), by the
+# path of their form (the leader's own forms' paths, gateway/oversight.py, under …/nhap-thay/)
+ENTERED_OVERSIGHT = {"deadline": "han-xu-ly", "directive": "chi-dao", "handlers": "giao-xu-ly",
+                     "take_back": "thu-hoi"}
 
 
 def entry_leaders(g: Gateway, v: Viewer) -> list[str]:
@@ -76,8 +80,59 @@ def enter_draft_decision(g: Gateway, v: Viewer, leader_user_id: str, draft_id: i
                            comment, happened_at or None)
 
 
+def enter_oversight(g: Gateway, v: Viewer, leader_user_id: str, incoming_id: str, action: str, operation: str,
+                    fields: dict[str, Any], happened_at: str | None) -> dict[str, Any]:
+    """The leader's điều chỉnh hạn, chỉ đạo thêm, giao lại or thu hồi written on paper, typed in: `operation` names
+    the business operation (the form's id drawn with the page, the API's Idempotency-Key), done once."""
+    if not (leader_user_id or "").strip():
+        raise ValidationFailed("Chọn lãnh đạo đã chỉ đạo.", field="leader_user_id")
+    return g.backends.call(v.actor, "routing", "enter_oversight", leader_user_id, incoming_id, action, operation,
+                           fields, happened_at or None)
+
+
 def install(app: FastAPI) -> None:
     from gateway.handling import parse_target
+
+    def entered(incoming_id: str) -> RedirectResponse:
+        return RedirectResponse(f"/xu-ly/{urllib.parse.quote(incoming_id, safe='')}?ket-qua=da-nhap-thay-dieu-hanh",
+                                status_code=303)
+
+    @app.post("/xu-ly/{incoming_id}/nhap-thay/han-xu-ly", include_in_schema=False)
+    def deadline_form(incoming_id: str, leader_user_id: str = Form(""), deadline: str = Form(""),
+                      reason: str = Form("", max_length=2000), operation: str = Form(""),
+                      late_entry_at: str = Form("", max_length=40), v: Viewer = Depends(csrf_checked),
+                      g: Gateway = Depends(gw)):
+        enter_oversight(g, v, leader_user_id, incoming_id, "deadline", operation,
+                        {"deadline": typed_day(deadline) or deadline, "reason": reason}, late_entry_at.strip())
+        return entered(incoming_id)
+
+    @app.post("/xu-ly/{incoming_id}/nhap-thay/chi-dao", include_in_schema=False)
+    def directive_added_form(incoming_id: str, leader_user_id: str = Form(""), text: str = Form("", max_length=4000),
+                             operation: str = Form(""), late_entry_at: str = Form("", max_length=40),
+                             v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        enter_oversight(g, v, leader_user_id, incoming_id, "directive", operation, {"text": text},
+                        late_entry_at.strip())
+        return entered(incoming_id)
+
+    @app.post("/xu-ly/{incoming_id}/nhap-thay/giao-xu-ly", include_in_schema=False)
+    def handlers_form(incoming_id: str, leader_user_id: str = Form(""), main: str = Form(""),
+                      coordinators: list[str] = Form([]), change_coordinators: str = Form(""),
+                      note: str = Form("", max_length=2000), operation: str = Form(""),
+                      late_entry_at: str = Form("", max_length=40), v: Viewer = Depends(csrf_checked),
+                      g: Gateway = Depends(gw)):
+        chosen = [parse_target(c) for c in coordinators if c] if change_coordinators else None
+        enter_oversight(g, v, leader_user_id, incoming_id, "handlers", operation,
+                        {"main": parse_target(main) if main else None, "coordinators": chosen, "note": note},
+                        late_entry_at.strip())
+        return entered(incoming_id)
+
+    @app.post("/xu-ly/{incoming_id}/nhap-thay/thu-hoi", include_in_schema=False)
+    def take_back_form(incoming_id: str, leader_user_id: str = Form(""), reason: str = Form("", max_length=2000),
+                       operation: str = Form(""), late_entry_at: str = Form("", max_length=40),
+                       v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        enter_oversight(g, v, leader_user_id, incoming_id, "take_back", operation, {"reason": reason},
+                        late_entry_at.strip())
+        return entered(incoming_id)
 
     @app.post("/xu-ly/{incoming_id}/nhap-thay", include_in_schema=False)
     def directive_form(incoming_id: str, leader_user_id: str = Form(""), directive: str = Form(...),

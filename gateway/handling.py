@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.dates import typed_day
 from gateway.drafting import settle
-from gateway.entry import entered_note, entry_leaders
+from gateway.entry import ENTERED_OVERSIGHT, entered_note, entry_leaders
 from gateway.people import unit_tree
 from gateway.steps import TextStep, install_text_steps
 from gateway.web import Panel, People, fetch
@@ -39,6 +39,7 @@ HISTORY_LABELS = {
     "chased": "Đôn đốc xử lý", "deadline_changed": "Điều chỉnh hạn xử lý", "directive_added": "Chỉ đạo thêm",
     "handlers_changed": "Giao lại người xử lý", "taken_back": "Thu hồi văn bản", "handed_over": "Bàn giao công việc",
 }
+OPEN = ("assigned", "in_progress", "waiting")
 KIND_LABELS = {"main": "Xử lý chính", "coordinator": "Phối hợp", "info": "Để biết"}
 LINK_KINDS = {"incoming": "Văn bản đến", "outgoing": "Văn bản đi", "draft": "Dự thảo", "task": "Công việc",
               "dossier": "Hồ sơ"}
@@ -52,6 +53,7 @@ RESULTS = {
     "da-chi-dao": "Đã gửi ý kiến chỉ đạo thêm.", "da-giao-xu-ly": "Đã giao lại người xử lý.",
     "da-thu-hoi": "Đã thu hồi văn bản.",
     "da-nhap-thay": "Đã nhập thay bút phê, phân công của lãnh đạo; lãnh đạo được báo.",
+    "da-nhap-thay-dieu-hanh": "Đã nhập thay ý kiến điều hành của lãnh đạo; lãnh đạo được báo.",
 }
 
 
@@ -188,8 +190,11 @@ def handling_page(request: Request, g: Gateway, v: Viewer, incoming_id: str) -> 
     people = People(g, v.user.agency_id)
     tree = unit_tree(g, v.user.agency_id)
     can = abilities(g, v, h, tree)
-    # nhập thay: the leaders who entrusted the viewer with typing in their paper directives
-    entry_for = entry_leaders(g, v) if h["status"] in ("received", "submitted") else []
+    # nhập thay: the leaders who entrusted the viewer with typing in their paper directives, before the assignment
+    # (bút phê) and after it (điều hành: the leader's forms, for the leader; routing checks the grant again)
+    entering = entry_leaders(g, v) if h["status"] in ("received", "submitted", *OPEN) else []
+    entry_for = entering if h["status"] in ("received", "submitted") else []
+    entry_oversee = dict.fromkeys(ENTERED_OVERSIGHT, True) if entering and h["status"] in OPEN else {}
     for link in h.get("links") or []:
         link["label"] = record_label(g, v, link.get("kind", ""), str(link.get("id")))
     if h.get("answered_by"):
@@ -202,7 +207,8 @@ def handling_page(request: Request, g: Gateway, v: Viewer, incoming_id: str) -> 
         unit_staff=people.active(units=tree.subtree(v.user.unit), exclude=v.user.id) if can["reassign"] else [],
         sub_units=[u for u in people.unit_choices() if u["code"] != (v.user.unit or "").upper()
                    and tree.within(u["code"], v.user.unit)] if can["reassign"] else [],
-        oversee=oversight.options(g, v, incoming_id), operation=oversight.operation_id(), entry_for=entry_for)
+        oversee=oversight.options(g, v, incoming_id), operation=oversight.operation_id(), entry_for=entry_for,
+        entry_oversee=entry_oversee, entry_for_oversight=entering)
 
 
 def late_entry(value: str) -> dict[str, str]:
