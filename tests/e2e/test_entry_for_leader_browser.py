@@ -1,8 +1,9 @@
 """Nhập thay in Chromium (TP.HCM QĐ 23/QĐ-VP Điều 3.2): Đà Nẵng's leader grants the clerk "Nhập thay ý kiến đã bút
 phê" on the Ủy quyền screen; the clerk finds the letter submitted to the leader through the tab "Chờ cho ý kiến, chỉ
 đạo" (the home page has the panel "Chờ nhập thay bút phê"), enters the leader's paper directive on it with the time the
-leader wrote it, then the leader's return of a draft at the signing step; the history names the leader and says who
-typed it and when; the leader is told. The grant is ended at the end (the deployment is shared)."""
+leader wrote it, then the leader's further directive (chỉ đạo thêm) after the assignment, then the leader's return of
+a draft at the signing step; the history names the leader and says who typed it and when; the leader is told. The
+grant is ended at the end (the deployment is shared)."""
 
 from __future__ import annotations
 
@@ -87,6 +88,21 @@ def test_the_clerk_enters_the_leaders_directive_written_on_paper(deployment, bro
         told = [n for n in leader_http.get("/api/v1/reminders").json()
                 if n["kind"] == "entered_for_you" and n["ref_id"] == incoming]
         assert len(told) == 1 and staff[CLERK]["full_name"] in told[0]["title"]
+
+        # after the assignment: the leader's further directive written on paper, in the frame of the leader's
+        # directing forms (time left empty: now)
+        frame = clerk.locator("#nhap-thay-dieu-hanh")
+        expect(clerk.locator("#dieu-hanh")).to_have_count(0)    # the leader's own forms are not the clerk's
+        further = frame.locator("#nhap-thay-chi-dao")
+        expect(further.get_by_label("Lãnh đạo đã chỉ đạo")).to_have_value(staff[LEADER]["user_id"])
+        further.get_by_label("Ý kiến chỉ đạo thêm").fill("Phối hợp Phòng Tổng hợp, báo cáo trước thứ Sáu.")
+        shot(clerk, shots, artifacts_dir, "nhap-thay-05-dieu-hanh.png")
+        further.get_by_role("button", name="Nhập thay chỉ đạo thêm").click()
+        expect(clerk.get_by_role("status")).to_contain_text("Đã nhập thay ý kiến điều hành của lãnh đạo")
+        line = clerk.locator("ol.timeline li").filter(has_text="Chỉ đạo thêm")
+        expect(line).to_contain_text(staff[LEADER]["full_name"])
+        expect(line).to_contain_text(f"{staff[CLERK]['full_name']} nhập thay lúc")
+        expect(line).to_contain_text("báo cáo trước thứ Sáu")
 
         # a draft at the leader's signing step: the leader's return written on paper is entered; approving there
         # would be the digital signature, which only the leader makes, so the form does not offer it
