@@ -77,19 +77,12 @@ class EntryForLeader:
             draft = self._visible_draft(session, leader, draft_id)
             if self._entered_decision(session, draft, leader.user_id, decision, step, happened_at):
                 return self._draft_view(session, draft)  # retried call
-            if draft.status != "in_review" or draft.step is None:
-                raise Conflict("Dự thảo không ở trạng thái chờ duyệt.", status=draft.status, draft_id=draft.id)
-            current = self._steps(draft)[draft.step]
-            if current.key != step:
-                raise Conflict(f"Dự thảo đã chuyển sang bước “{current.label}”; mở lại dự thảo để nhập đúng bước.",
-                               code="step_moved", step=current.key, asked=step)
-            if self._current_step_admits(session, leader, draft) is None:
-                raise Forbidden(f"{leader.full_name} không duyệt ở bước “{current.label}” của dự thảo này.",
-                                code="leader_not_at_step", step=current.key)
+            current = self._entry_step(session, leader, draft, step)
             if decision == "approve" and current.signs:
                 raise ValidationFailed("Không nhập thay được việc ký số: khóa ký số là của riêng lãnh đạo, chỉ lãnh "
                                        "đạo tự “Duyệt và ký” trên thiết bị ký số của mình. Có thể nhập thay ý kiến "
-                                       "trả lại.", code="signature_not_entered_for_another", draft_id=draft.id)
+                                       "trả lại, hoặc việc lãnh đạo đã duyệt, ký trên giấy nếu cơ quan cho phép.",
+                                       code="signature_not_entered_for_another", draft_id=draft.id)
             late, _ = self._late_draft_step(session, draft, happened_at)
             self._comment(session, draft, leader.user_id, None, decision, comment, current.key, late,
                           entered_by=actor.user_id)
@@ -108,6 +101,50 @@ class EntryForLeader:
                    f"{current.label}: {comment}\nThời điểm đồng chí cho ý kiến: {_iso(late or self._now())}",
                    "draft", draft.id)
             return self._draft_view(session, draft)
+
+    def enter_paper_approval(self, actor: Actor, leader_user_id: str, draft_id: int, step: str, scan_sha256: str,
+                             comment: str = "", happened_at: str | None = None) -> dict[str, Any]:
+        """"Duyệt, ký trên giấy" at the signing step, where the agency allows it (paper.py): the leader approved and
+        signed the paper original by hand, and their entrant types it in with the scan of the signed page. Not a
+        digital signature (that is never entered for another: the key is the leader's own): the hand signature is
+        on the paper, and the scan shows it. Recorded as the leader's (`paper.approved_by`, the history), with
+        `paper.entered_by` and `paper.entered_scan_sha256`; the draft then waits for its handler's "Chuyển phát
+        hành" as when the leader clicks it. Once per draft: asked again, the draft is answered as it is."""
+        self._check_blobs([scan_sha256])
+        with self._unit_of_work(actor) as session:
+            leader = self._entry_leader(session, actor, leader_user_id)
+            if self._paper_entry_checked(session, leader, draft_id, step) is not None:
+                return self._draft_view(session, self._visible_draft(session, leader, draft_id))
+        on_behalf_of, position = self._signing_authority(leader, Authority(leader.user_id))
+        with self._unit_of_work(actor) as session:
+            leader = self._entry_leader(session, actor, leader_user_id)
+            draft = self._visible_draft(session, leader, draft_id)
+            if self._paper_entry_checked(session, leader, draft_id, step) is None:
+                current = self._steps(draft)[draft.step]
+                late, _ = self._late_draft_step(session, draft, happened_at)
+                self._paper_approved(session, draft, current, Authority(leader.user_id), leader, position,
+                                     on_behalf_of, comment, late,
+                                     entered={"entered_by": actor.user_id, "entered_scan_sha256": scan_sha256})
+                self._add_participant(session, draft, leader.user_id, "reviewer")
+                self._add_participant(session, draft, actor.user_id, "entrant")
+                notify(session, [leader.user_id], "entered_for_you",
+                       f"{actor.full_name} đã nhập thay việc đồng chí duyệt, ký trên giấy: {draft.title}",
+                       f"{current.label}: {comment}\nThời điểm đồng chí ký bản giấy: {_iso(late or self._now())}",
+                       "draft", draft.id)
+            return self._draft_view(session, draft)
+
+    def _paper_entry_checked(self, session: Session, leader: Actor, draft_id: int, step: str) -> bool | None:
+        """True when the draft was approved on paper already (a retry, or the leader's own click meanwhile: nothing
+        to enter); None once the agency's rule, the step (the signing step, where the leader acts) allow it."""
+        draft = self._visible_draft(session, leader, draft_id)
+        if self._paper_done(draft, "approved_by"):
+            return True
+        self._require_paper_allowed(session)
+        current = self._entry_step(session, leader, draft, step)
+        if not current.signs:
+            raise Conflict("Chỉ nhập thay duyệt, ký trên giấy ở bước lãnh đạo ký ban hành; bước hiện tại là "
+                           f"“{current.label}”.", code="not_signing_step", step=current.key)
+        return None
 
     def enter_oversight(self, actor: Actor, leader_user_id: str, incoming_id: str, action: str, operation_id: str,
                         fields: dict[str, Any], happened_at: str | None = None) -> dict[str, Any]:
@@ -156,6 +193,20 @@ class EntryForLeader:
                                    staff.full_name, self._now())
         return Actor(user_id=staff.user_id, username=staff.username, agency_id=self.agency_id,
                      roles=frozenset(staff.roles or []), full_name=staff.full_name, unit=staff.unit)
+
+    def _entry_step(self, session: Session, leader: Actor, draft: Draft, step: str) -> Any:
+        """The step the draft waits at, checked to be the one the entrant saw (`step`) and one where the leader
+        acts."""
+        if draft.status != "in_review" or draft.step is None:
+            raise Conflict("Dự thảo không ở trạng thái chờ duyệt.", status=draft.status, draft_id=draft.id)
+        current = self._steps(draft)[draft.step]
+        if current.key != step:
+            raise Conflict(f"Dự thảo đã chuyển sang bước “{current.label}”; mở lại dự thảo để nhập đúng bước.",
+                           code="step_moved", step=current.key, asked=step)
+        if self._current_step_admits(session, leader, draft) is None:
+            raise Forbidden(f"{leader.full_name} không duyệt ở bước “{current.label}” của dự thảo này.",
+                            code="leader_not_at_step", step=current.key)
+        return current
 
     def _entered_directive(self, session: Session, handling: Any, leader_user_id: str) -> bool:
         """A directive entered for this leader without a real time, already the document's latest: a retry."""

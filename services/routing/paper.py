@@ -14,6 +14,7 @@ A chapter of the Routing application (app.py), next to drafting.py whose helpers
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -23,6 +24,8 @@ from services.common.actor import Actor, Role
 from services.common.errors import Conflict, Forbidden
 from services.routing import domain
 from services.routing.base import _iso
+from services.routing.chains import ChainStep
+from services.routing.domain import Authority
 from services.routing.drafting import signer_entry
 from services.routing.models import Draft, Staff
 from services.routing.notify import notify
@@ -52,22 +55,32 @@ class PaperSigning:
                 return done
             draft, step, authority = self._reviewer(session, actor, draft_id)
             late, _ = self._late_draft_step(session, draft, happened_at)
-            now = self._now()
-            draft.paper = {"step": draft.step, "version": draft.version, "approved_by": authority.user_id,
-                           "on_behalf_of": authority.on_behalf_of, "approved_at": _iso(late or now),
-                           "signer": signer_entry(actor, position, on_behalf_of), "on_behalf_of_leader": on_behalf_of,
-                           **({"late_entry": True, "entered_at": _iso(now)} if late else {})}
-            draft.status, draft.step = "paper_approved", None
-            draft.signed_by, draft.signed_on_behalf_of = authority.user_id, authority.on_behalf_of
-            draft.updated_at = now
-            self._comment(session, draft, authority.user_id, authority.on_behalf_of, "paper_sign", comment, step.key,
-                          late)
+            self._paper_approved(session, draft, step, authority, actor, position, on_behalf_of, comment, late)
             self._add_participant(session, draft, actor.user_id, "reviewer")
-            notify(session, [draft.drafted_by], "paper_signed",
-                   f"Lãnh đạo đã duyệt, ký trên giấy: {draft.title}",
-                   "Tải lên bản scan văn bản giấy đã ký và “Chuyển phát hành” để văn thư cấp số, ban hành.",
-                   "draft", draft.id)
             return self._draft_view(session, draft)
+
+    def _paper_approved(self, session: Session, draft: Draft, step: ChainStep, authority: Authority, signer: Actor,
+                        position: str, on_behalf_of: dict[str, str] | None, comment: str, late: datetime | None,
+                        entered: dict[str, Any] | None = None) -> None:
+        """The approval and hand signature recorded as `authority`'s (`signer`: who signed the paper), the draft then
+        waiting for its handler's "Chuyển phát hành". `entered`: typed in for the leader by their entrant (entry.py):
+        who, and the scan of the signed original they attached."""
+        now = self._now()
+        draft.paper = {"step": draft.step, "version": draft.version, "approved_by": authority.user_id,
+                       "on_behalf_of": authority.on_behalf_of, "approved_at": _iso(late or now),
+                       "signer": signer_entry(signer, position, on_behalf_of), "on_behalf_of_leader": on_behalf_of,
+                       **({"late_entry": True, "entered_at": _iso(now)} if late else {}),
+                       **({**entered, "entered_at": _iso(now)} if entered else {})}
+        draft.status, draft.step = "paper_approved", None
+        draft.signed_by, draft.signed_on_behalf_of = authority.user_id, authority.on_behalf_of
+        draft.updated_at = now
+        self._comment(session, draft, authority.user_id, authority.on_behalf_of, "paper_sign", comment, step.key,
+                      late, entered_by=(entered or {}).get("entered_by"))
+        notify(session, [draft.drafted_by], "paper_signed",
+               f"Lãnh đạo đã duyệt, ký trên giấy: {draft.title}",
+               "Tải lên bản scan văn bản giấy đã ký và “Chuyển phát hành” để văn thư cấp số, ban hành."
+               if not entered else "Bản scan văn bản giấy lãnh đạo đã ký đã được nhập kèm: “Chuyển phát hành” để "
+               "văn thư cấp số, ban hành.", "draft", draft.id)
 
     def _paper_step(self, session: Session, actor: Actor, draft_id: int) -> dict[str, Any] | None:
         """The draft already approved on paper (a retry: its view), else None once the agency's rule and the step

@@ -322,6 +322,11 @@ class RoutingService(ReportQueries):
         return self._call("enter_draft_decision", leader_user_id, draft_id, decision, step, comment, happened_at)
 
     @rpc
+    def enter_paper_approval(self, leader_user_id: str, draft_id: int, step: str, scan_sha256: str, comment: str = "",
+                             happened_at: str | None = None) -> dict[str, Any]:
+        return self._call("enter_paper_approval", leader_user_id, draft_id, step, scan_sha256, comment, happened_at)
+
+    @rpc
     def enter_oversight(self, leader_user_id: str, incoming_id: str, action: str, operation_id: str,
                         fields: dict[str, Any], happened_at: str | None = None) -> dict[str, Any]:
         return self._call("enter_oversight", leader_user_id, incoming_id, action, operation_id, fields, happened_at)
