@@ -150,7 +150,8 @@ SCAN_FIELDS = ("score", "threshold", "version", "missing", "added")
                          "“Chờ ban hành” như văn bản đã ký số; khi ban hành, văn thư cấp số và ký số cơ quan lên bản "
                          "scan. Gửi lại sau khi đã chuyển không đổi gì (kể cả với tệp khác).")
 def draft_paper_scan(response: Response, draft_id: int = DraftId, note: str = Form("", max_length=500),
-                     file: UploadFile = File(..., description="Bản scan (PDF) văn bản giấy đã ký"),
+                     file: UploadFile | None = File(None, description="Bản scan (PDF) văn bản giấy đã ký; không "
+                                                   "gửi: bản scan người nhập thay đã kèm (paper.entered_scan_sha256)"),
                      confirm_mismatch: bool = Form(False, description="Người xử lý đã kiểm tra: đúng là bản lãnh "
                                                    "đạo đã ký, dù trang đầu không khớp phiên bản đã duyệt"),
                      key: str | None = KEY, v: Viewer = Depends(csrf_checked),
@@ -160,7 +161,7 @@ def draft_paper_scan(response: Response, draft_id: int = DraftId, note: str = Fo
                     {"note": note, "confirm_mismatch": confirm_mismatch},
                     lambda: _full(g, v, draft_id, drafting.forward_paper_scan(g, v, draft_id, note, file,
                                                                               confirm_mismatch)),
-                    files=[file])
+                    files=[file] if file else [])
     except Conflict as exc:
         if exc.code != "scan_mismatch":
             raise

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Response, Security
+from fastapi import APIRouter, Depends, File, Form, Response, Security, UploadFile
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway import entry
@@ -100,6 +100,36 @@ def draft_enter_for_leader(body: EnterDraftDecision, response: Response, draft_i
         return g.backends.call(v.actor, "routing", "get_draft", draft_id)
 
     return once(g, v, key, response, f"draft_enter_for_leader:{draft_id}", body, run)
+
+
+@router.post("/drafts/{draft_id}/enter-for-leader/paper-signature", response_model=DraftDetail, responses={
+    **REFUSALS, 409: _problem("Dự thảo đã chuyển bước (`step_moved`), không ở bước ký (`not_signing_step`) hoặc không "
+                              "chờ duyệt")},
+    summary="Nhập thay việc lãnh đạo duyệt, ký trên giấy (kèm bản scan)",
+    description="Người được lãnh đạo ủy nhiệm nhập thay (phạm vi `record`), khi dự thảo chờ lãnh đạo đó ở bước ký và "
+                "cơ quan cho phép ký trên giấy (nếu không: 403 `paper_signing_not_allowed`). Multipart: `file` bản "
+                "scan (PDF) văn bản giấy lãnh đạo đã ký. Được ghi là của lãnh đạo (`paper.approved_by`, "
+                "`comments[]` `paper_sign`), kèm `paper.entered_by`, `paper.entered_scan_sha256`; lãnh đạo được "
+                "báo; dự thảo chờ người soạn “Chuyển phát hành” (POST /drafts/{id}/paper-scan, có thể không gửi tệp "
+                "để dùng bản scan này). Dự thảo đã duyệt trên giấy: trả lại như hiện có, không lưu tệp. Chữ ký số "
+                "không nhập thay được.")
+def draft_enter_paper_signature(
+        response: Response, draft_id: int = DraftId,
+        leader_user_id: str = Form(..., min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$",
+                                   description="Lãnh đạo đã duyệt, ký trên giấy"),
+        step: str = Form(..., min_length=1, max_length=40, description="Bước ký, như `step.key` của GET /drafts/{id}"),
+        comment: str = Form("", max_length=4000, description="Ý kiến duyệt của lãnh đạo"),
+        happened_at: str | None = Form(None, max_length=40, description="Thời điểm lãnh đạo ký bản giấy "
+                                       "(YYYY-MM-DDTHH:MM, giờ Việt Nam); để trống: bây giờ"),
+        file: UploadFile = File(..., description="Bản scan (PDF) văn bản giấy lãnh đạo đã ký"),
+        key: str | None = KEY, v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    def run() -> dict[str, Any]:
+        entry.enter_paper_approval(g, v, leader_user_id, draft_id, step, comment, file, happened_at)
+        return g.backends.call(v.actor, "routing", "get_draft", draft_id)
+
+    return once(g, v, key, response, f"draft_enter_paper_signature:{draft_id}",
+                {"leader_user_id": leader_user_id, "step": step, "comment": comment, "happened_at": happened_at},
+                run, files=[file])
 
 
 # -- the leader's directing steps after the first assignment (điều chỉnh hạn, chỉ đạo thêm, giao lại, thu hồi) -------

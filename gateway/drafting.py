@@ -46,7 +46,9 @@ NOTICES = {"da-tao": "Đã tạo dự thảo.", "da-them-phien-ban": "Đã tải
            "da-duyet-tren-giay": "Đã ghi nhận: lãnh đạo duyệt, ký trên giấy; người soạn cần “Chuyển phát hành” kèm "
                                  "bản scan.",
            "da-chuyen-phat-hanh": "Đã chuyển phát hành bản scan; văn bản chuyển văn thư chờ ban hành.",
-           "da-nhap-thay": "Đã nhập thay ý kiến của lãnh đạo; lãnh đạo được báo."}
+           "da-nhap-thay": "Đã nhập thay ý kiến của lãnh đạo; lãnh đạo được báo.",
+           "da-nhap-thay-ky-giay": "Đã nhập thay việc lãnh đạo duyệt, ký trên giấy kèm bản scan; lãnh đạo được báo, "
+                                   "người soạn cần “Chuyển phát hành”."}
 
 
 # -- files ---------------------------------------------------------------------------------------------------------
@@ -212,7 +214,9 @@ def _decorate(view: dict[str, Any], people: dict[str, Any]) -> dict[str, Any]:
     if view.get("paper"):
         view["paper"] = {**view["paper"], "approved_by_name": name(view["paper"].get("approved_by")),
                          "on_behalf_name": name(view["paper"].get("on_behalf_of")),
-                         "forwarded_by_name": name(view["paper"].get("forwarded_by"))}
+                         "forwarded_by_name": name(view["paper"].get("forwarded_by")),
+                         "entered": entered_note(name(view["paper"]["entered_by"]), view["paper"].get("entered_at"))
+                         if view["paper"].get("entered_by") else ""}
     for c in view.get("comments") or []:
         c["user_name"] = name(c.get("user_id"))
         c["kind_label"] = COMMENT_LABELS.get(c.get("kind"), c.get("kind"))
@@ -304,13 +308,14 @@ def approve_on_paper(g: Gateway, v: Viewer, draft_id: int, comment: str,
                            **({"happened_at": happened_at} if happened_at else {}))
 
 
-def forward_paper_scan(g: Gateway, v: Viewer, draft_id: int, note: str, file: UploadFile,
+def forward_paper_scan(g: Gateway, v: Viewer, draft_id: int, note: str, file: UploadFile | None,
                        confirm_mismatch: bool = False) -> dict[str, Any]:
     """"Chuyển phát hành": the scan (PDF, read by its magic bytes, within the upload limit) of the original the
     leader signed by hand. Routing is asked first whether this person may forward this draft, so a refused upload
     stores nothing; a retry of a forwarded draft returns it unchanged. The scan's first page is compared with the
     approved version's (scan_check): one that does not match, or has no readable text, is refused with code
-    `scan_mismatch` unless the handler confirmed it is the signed original (`confirm_mismatch`)."""
+    `scan_mismatch` unless the handler confirmed it is the signed original (`confirm_mismatch`). No file chosen:
+    the scan the leader's entrant attached when entering the paper signature (nhập thay, gateway/entry.py)."""
     view = g.backends.call(v.actor, "routing", "get_draft", draft_id)
     if (view.get("paper") or {}).get("forwarded_by"):
         return view
@@ -319,19 +324,25 @@ def forward_paper_scan(g: Gateway, v: Viewer, draft_id: int, note: str, file: Up
     if view.get("status") != "paper_approved":
         raise Conflict("Chỉ “Chuyển phát hành” dự thảo đã được lãnh đạo duyệt, ký trên giấy.",
                        code="not_paper_approved", status=view.get("status"))
-    if not chosen_files([file]):
+    entered = (view.get("paper") or {}).get("entered_scan_sha256")
+    chosen = chosen_files([file] if file is not None else [])
+    if not chosen and not entered:
         raise ValidationFailed("Chưa chọn tệp bản scan văn bản giấy đã ký (PDF).", field="file")
     store = blob_store(g.settings, v.user.agency_id)
-    result = ingest(store, file.file, file.filename or "ban-scan.pdf", purpose="to_sign",
-                    max_size=g.settings.max_upload_mb * 1024 * 1024)
-    check = scan_check(g, v, view, store.read(result.sha256))
+    result = None
+    if file is not None and chosen:
+        result = ingest(store, file.file, file.filename or "ban-scan.pdf", purpose="to_sign",
+                        max_size=g.settings.max_upload_mb * 1024 * 1024)
+    sha256 = result.sha256 if result else entered
+    check = scan_check(g, v, view, store.read(sha256))
     if not check["matches"]:
         if not confirm_mismatch:  # nothing recorded yet: the blob stays unreferenced, like an abandoned upload
             raise Conflict(mismatch_message(check), code="scan_mismatch", **check)
         check["confirmed"] = True
-    g.backends.call(v.actor, "storage", "record_file", result.sha256, result.display_name, result.content_type,
-                    result.size, "scan", f"draft:{draft_id}")
-    return g.backends.call(v.actor, "routing", "forward_paper_scan", draft_id, result.sha256, note, check)
+    if result:  # the entered scan was recorded with storage when it was entered
+        g.backends.call(v.actor, "storage", "record_file", result.sha256, result.display_name, result.content_type,
+                        result.size, "scan", f"draft:{draft_id}")
+    return g.backends.call(v.actor, "routing", "forward_paper_scan", draft_id, sha256, note, check)
 
 
 def scan_check(g: Gateway, v: Viewer, view: dict[str, Any], scan: bytes) -> dict[str, Any]:
@@ -367,6 +378,8 @@ def draft_file_response(g: Gateway, v: Viewer, draft_id: int, sha256: str) -> Re
     versions = {ver["pdf_sha256"]: ver["number"] for ver in view.get("versions") or []}
     if sha256 == view.get("signed_sha256"):
         return stream_blob(g, v, sha256, f"du-thao-{draft_id}-da-ky.pdf")
+    if sha256 == (view.get("paper") or {}).get("entered_scan_sha256"):
+        return stream_blob(g, v, sha256, f"du-thao-{draft_id}-ban-scan-da-ky.pdf")
     for ver in view.get("versions") or []:
         if sha256 in (ver.get("appendix_sha256s") or []):
             index = ver["appendix_sha256s"].index(sha256) + 1
@@ -482,7 +495,7 @@ def install(app: FastAPI) -> None:
 
     @app.post("/du-thao/{draft_id}/chuyen-phat-hanh", include_in_schema=False)
     def forward_scan(request: Request, draft_id: int, note: str = Form("", max_length=500),
-                     file: UploadFile = File(...), confirm_mismatch: bool = Form(False),
+                     file: UploadFile | None = File(None), confirm_mismatch: bool = Form(False),
                      v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         try:
             forward_paper_scan(g, v, draft_id, note, file, confirm_mismatch)

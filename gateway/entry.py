@@ -9,13 +9,15 @@ import urllib.parse
 from datetime import datetime
 from typing import Any
 
-from fastapi import Depends, FastAPI, Form
+from fastapi import Depends, FastAPI, File, Form, UploadFile
 from fastapi.responses import RedirectResponse
 
 from gateway.app import Gateway, Viewer, csrf_checked, gw
 from gateway.dates import typed_day
 from services.common.clock import to_vn
-from services.common.errors import CongVanError, ValidationFailed
+from services.common.errors import CongVanError, NotFound, ValidationFailed
+from services.storage.blobs import blob_store
+from services.storage.ingest import ingest
 
 DECISIONS = {"approve": "Lãnh đạo đồng ý, chuyển bước sau", "return": "Lãnh đạo trả lại người soạn"}
 # the leader's steps after the first assignment that may be typed in for them (services/routing/entry.py), by the
@@ -78,6 +80,33 @@ def enter_draft_decision(g: Gateway, v: Viewer, leader_user_id: str, draft_id: i
         raise ValidationFailed("Chọn lãnh đạo đã cho ý kiến.", field="leader_user_id")
     return g.backends.call(v.actor, "routing", "enter_draft_decision", leader_user_id, draft_id, decision, step,
                            comment, happened_at or None)
+
+
+def enter_paper_approval(g: Gateway, v: Viewer, leader_user_id: str, draft_id: int, step: str, comment: str,
+                         file: UploadFile | None, happened_at: str | None) -> dict[str, Any]:
+    """"Duyệt, ký trên giấy" entered for the leader with the scan (PDF) of the original they signed by hand. The
+    draft is read first (the entrant sees it while it waits at the leader's step): one already approved on paper is
+    answered as it is, without storing the file; the scan is recorded with storage once routing took the entry (a
+    refused one leaves its blob unreferenced, like an abandoned upload)."""
+    from gateway.drafting import chosen_files
+
+    if not (leader_user_id or "").strip():
+        raise ValidationFailed("Chọn lãnh đạo đã duyệt, ký trên giấy.", field="leader_user_id")
+    try:
+        view = g.backends.call(v.actor, "routing", "get_draft", draft_id)
+        if (view.get("paper") or {}).get("approved_by"):
+            return view
+    except NotFound:
+        pass  # not visible without a grant: routing's refusal below says why (no grant, not at the step …)
+    if file is None or not chosen_files([file]):
+        raise ValidationFailed("Chưa chọn tệp bản scan văn bản giấy lãnh đạo đã ký (PDF).", field="file")
+    result = ingest(blob_store(g.settings, v.user.agency_id), file.file, file.filename or "ban-scan.pdf",
+                    purpose="to_sign", max_size=g.settings.max_upload_mb * 1024 * 1024)
+    entered = g.backends.call(v.actor, "routing", "enter_paper_approval", leader_user_id, draft_id, step,
+                              result.sha256, comment, happened_at or None)
+    g.backends.call(v.actor, "storage", "record_file", result.sha256, result.display_name, result.content_type,
+                    result.size, "scan", f"draft:{draft_id}")
+    return entered
 
 
 def enter_oversight(g: Gateway, v: Viewer, leader_user_id: str, incoming_id: str, action: str, operation: str,
@@ -144,6 +173,15 @@ def install(app: FastAPI) -> None:
                         typed_day(deadline), late_entry_at.strip() or None)
         return RedirectResponse(f"/xu-ly/{urllib.parse.quote(incoming_id, safe='')}?ket-qua=da-nhap-thay",
                                 status_code=303)
+
+    @app.post("/du-thao/{draft_id}/nhap-thay/ky-tren-giay", include_in_schema=False)
+    def paper_form(draft_id: int, leader_user_id: str = Form(""), step: str = Form(..., max_length=40),
+                   comment: str = Form("", max_length=4000), file: UploadFile | None = File(None),
+                   late_entry_at: str = Form("", max_length=40), v: Viewer = Depends(csrf_checked),
+                   g: Gateway = Depends(gw)):
+        view = enter_paper_approval(g, v, leader_user_id, draft_id, step, comment, file,
+                                    late_entry_at.strip() or None)
+        return RedirectResponse(f"/du-thao/{view['draft_id']}?tb=da-nhap-thay-ky-giay", status_code=303)
 
     @app.post("/du-thao/{draft_id}/nhap-thay", include_in_schema=False)
     def draft_form(draft_id: int, leader_user_id: str = Form(""), decision: str = Form(...),

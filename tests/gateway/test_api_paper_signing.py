@@ -22,8 +22,8 @@ from tests.gateway.test_api_writes import CLERK, HEAD, LEADER, SPECIALIST, api, 
 ADMIN = "manhhd.vptq"
 
 
-def set_paper_signing(deployment, value: str) -> None:
-    with closing(session_for(deployment, ADMIN)) as admin:
+def set_paper_signing(deployment, value: str, admin_name: str = ADMIN) -> None:
+    with closing(session_for(deployment, admin_name)) as admin:
         r = admin.put("/api/v1/agency-rules", headers={"x-csrf-token": csrf_token_of(admin)},
                       json={"values": {"paper_signing": value}})
         assert r.status_code == 200, r.text

@@ -623,6 +623,7 @@ ENTRY_CALLS = {
     # type in the leader's paper decisions. Ids that do not exist: the grant is checked first.
     "nhập thay bút phê": ("enter_directive", ("khong-co", "Bút phê", {"unit": "KHONGCO"})),
     "nhập thay ý kiến dự thảo": ("enter_draft_decision", (2**31 - 1, "return", "leader", "Sửa lại")),
+    "nhập thay ký trên giấy": ("enter_paper_approval", (2**31 - 1, "leader", "0" * 64, "Đã ký")),
     "nhập thay chỉ đạo thêm": ("enter_oversight", ("khong-co", "directive", "op-bao-mat", {"text": "Chỉ đạo thêm"})),
 }
 
