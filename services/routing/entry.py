@@ -110,11 +110,11 @@ class EntryForLeader:
         on the paper, and the scan shows it. Recorded as the leader's (`paper.approved_by`, the history), with
         `paper.entered_by` and `paper.entered_scan_sha256`; the draft then waits for its handler's "Chuyển phát
         hành" as when the leader clicks it. Once per draft: asked again, the draft is answered as it is."""
-        self._check_blobs([scan_sha256])
         with self._unit_of_work(actor) as session:
             leader = self._entry_leader(session, actor, leader_user_id)
             if self._paper_entry_checked(session, leader, draft_id, step) is not None:
                 return self._draft_view(session, self._visible_draft(session, leader, draft_id))
+        self._check_blobs([scan_sha256])  # once the grant, the rule and the step allow it: nothing asked before
         on_behalf_of, position = self._signing_authority(leader, Authority(leader.user_id))
         with self._unit_of_work(actor) as session:
             leader = self._entry_leader(session, actor, leader_user_id)
