@@ -2,8 +2,9 @@
 phê" on the Ủy quyền screen; the clerk finds the letter submitted to the leader through the tab "Chờ cho ý kiến, chỉ
 đạo" (the home page has the panel "Chờ nhập thay bút phê"), enters the leader's paper directive on it with the time the
 leader wrote it, then the leader's further directive (chỉ đạo thêm) after the assignment, then the leader's return of
-a draft at the signing step; the history names the leader and says who typed it and when; the leader is told. The
-grant is ended at the end (the deployment is shared)."""
+a draft at the signing step and, once the agency allows paper signing, the leader's "Duyệt, ký trên giấy" with the
+scan; the history names the leader and says who typed it and when; the leader is told. The grant is ended and the
+rule set back at the end (the deployment is shared)."""
 
 from __future__ import annotations
 
@@ -15,15 +16,17 @@ from playwright.sync_api import expect
 
 from services.common.clock import now_vn
 from tests import screenshots
-from tests.e2e.helpers import demo_home
+from tests.e2e.helpers import demo_home, vietnamese_pdf
 from tests.e2e.test_late_entry_browser import a_minute_after, post_json
 from tests.e2e.test_recall_browser import shot
 from tests.gateway.test_api_entry_for_leader import paper_arrival
+from tests.gateway.test_api_paper_signing import set_paper_signing
 from tests.gateway.test_drafting import create_draft, post, prepare_agency_for_drafts
 from tests.gateway.test_handling_flow import CLERK, HEAD, LEADER, SPECIALIST, login
 
 pytestmark = pytest.mark.browser
 DA_NANG = "000.00.00.H17"
+ADMIN = "ngocvt.vpdn"   # Đà Nẵng's administrator: the agency rule paper_signing
 
 
 def test_the_clerk_enters_the_leaders_directive_written_on_paper(deployment, browser, artifacts_dir):
@@ -43,6 +46,7 @@ def test_the_clerk_enters_the_leaders_directive_written_on_paper(deployment, bro
     expect(leader.get_by_role("status")).to_have_text("Đã ủy quyền.")
     grant = next(d for d in leader_http.get("/api/v1/delegations").json()
                  if d["delegate_user_id"] == staff[CLERK]["user_id"] and d["scopes"] == ["record"] and d["active"])
+    paper_allowed = False
     try:
         subject = f"Về việc kiểm tra công tác cải cách hành chính ({secrets.token_hex(3)})"
         incoming = paper_arrival(_api(clerk_http), subject)
@@ -108,7 +112,8 @@ def test_the_clerk_enters_the_leaders_directive_written_on_paper(deployment, bro
         # would be the digital signature, which only the leader makes, so the form does not offer it
         prepare_agency_for_drafts(deployment, DA_NANG, LEADER)
         drafter, head = login(deployment, base, SPECIALIST), login(deployment, base, HEAD)
-        draft_id = create_draft(drafter, f"Kế hoạch cải cách hành chính năm 2027 ({secrets.token_hex(3)})")
+        title = f"Kế hoạch cải cách hành chính năm 2027 ({secrets.token_hex(3)})"
+        draft_id = create_draft(drafter, title)
         assert post(drafter, draft_id, "trinh", note="Kính trình").status_code == 303
         assert post(head, draft_id, "duyet", comment="Đạt").status_code == 303
         approved_at = [c for c in drafter.get(f"/api/v1/drafts/{draft_id}").json()["comments"]
@@ -128,9 +133,30 @@ def test_the_clerk_enters_the_leaders_directive_written_on_paper(deployment, bro
         expect(line).to_contain_text(staff[LEADER]["full_name"])
         expect(line).to_contain_text(f"{staff[CLERK]['full_name']} nhập thay lúc")
         assert drafter.get(f"/api/v1/drafts/{draft_id}").json()["status"] == "returned"
+
+        # where the agency allows paper signing, the leader's approval and hand signature is entered, with the scan
+        set_paper_signing(deployment, "allowed", ADMIN)
+        paper_allowed = True
+        assert post(drafter, draft_id, "trinh", note="Kính trình lại").status_code == 303
+        assert post(head, draft_id, "duyet", comment="Đạt").status_code == 303
+        clerk.goto(f"{base}/du-thao/{draft_id}")
+        paper = clerk.locator("#nhap-thay-ky-giay")
+        paper.get_by_label("Ý kiến duyệt của lãnh đạo").fill("Đồng ý ban hành")
+        paper.get_by_label("Bản scan văn bản giấy lãnh đạo đã ký (PDF)").set_input_files(
+            {"name": "ban-scan-da-ky.pdf", "mimeType": "application/pdf", "buffer": vietnamese_pdf("BẢN SCAN", title)})
+        shot(clerk, shots, artifacts_dir, "nhap-thay-06-ky-tren-giay.png")
+        paper.get_by_role("button", name="Nhập thay duyệt, ký trên giấy").click()
+        expect(clerk.get_by_role("status")).to_contain_text("Đã nhập thay việc lãnh đạo duyệt, ký trên giấy")
+        signed = clerk.locator("#ky-tren-giay")
+        expect(signed).to_contain_text(f"{staff[LEADER]['full_name']} đã duyệt và ký bản giấy")
+        expect(signed).to_contain_text(f"{staff[CLERK]['full_name']} nhập thay lúc")
+        expect(signed.get_by_role("link", name="Xem bản scan (PDF)")).to_be_visible()
+        assert drafter.get(f"/api/v1/drafts/{draft_id}").json()["status"] == "paper_approved"
         for client in (drafter, head):
             client.close()
     finally:
+        if paper_allowed:
+            set_paper_signing(deployment, "no", ADMIN)
         ended = post_json(leader_http, f"/api/v1/delegations/{grant['delegation_id']}/revoke", {})
         assert ended.status_code == 200, ended.text
         for client in (clerk_http, leader_http):
