@@ -6,6 +6,7 @@ forms sit on the handling page and the draft page; the same functions serve the 
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from fastapi.responses import RedirectResponse
 from gateway.app import Gateway, Viewer, csrf_checked, gw
 from gateway.dates import typed_day
 from services.common.clock import to_vn
-from services.common.errors import CongVanError, NotFound, ValidationFailed
+from services.common.errors import CongVanError, ValidationFailed
 from services.storage.blobs import blob_store
 from services.storage.ingest import ingest
 
@@ -84,20 +85,16 @@ def enter_draft_decision(g: Gateway, v: Viewer, leader_user_id: str, draft_id: i
 
 def enter_paper_approval(g: Gateway, v: Viewer, leader_user_id: str, draft_id: int, step: str, comment: str,
                          file: UploadFile | None, happened_at: str | None) -> dict[str, Any]:
-    """"Duyệt, ký trên giấy" entered for the leader with the scan (PDF) of the original they signed by hand. The
-    draft is read first (the entrant sees it while it waits at the leader's step): one already approved on paper is
-    answered as it is, without storing the file; the scan is recorded with storage once routing took the entry (a
-    refused one leaves its blob unreferenced, like an abandoned upload)."""
+    """"Duyệt, ký trên giấy" entered for the leader with the scan (PDF) of the original they signed by hand. Routing
+    is asked first whether the entry would be taken (the grant, the agency's rule, the step), so a refused one
+    stores nothing; a draft already approved on paper is answered as it is, without storing the file. The scan is
+    recorded with storage once routing took the entry."""
     from gateway.drafting import chosen_files
 
     if not (leader_user_id or "").strip():
         raise ValidationFailed("Chọn lãnh đạo đã duyệt, ký trên giấy.", field="leader_user_id")
-    try:
-        view = g.backends.call(v.actor, "routing", "get_draft", draft_id)
-        if (view.get("paper") or {}).get("approved_by"):
-            return view
-    except NotFound:
-        pass  # not visible without a grant: routing's refusal below says why (no grant, not at the step …)
+    if g.backends.call(v.actor, "routing", "check_paper_entry", leader_user_id, draft_id, step):
+        return g.backends.call(v.actor, "routing", "get_draft", draft_id)
     if file is None or not chosen_files([file]):
         raise ValidationFailed("Chưa chọn tệp bản scan văn bản giấy lãnh đạo đã ký (PDF).", field="file")
     result = ingest(blob_store(g.settings, v.user.agency_id), file.file, file.filename or "ban-scan.pdf",
@@ -135,13 +132,9 @@ def install(app: FastAPI) -> None:
                         {"deadline": typed_day(deadline) or deadline, "reason": reason}, late_entry_at.strip())
         return entered(incoming_id)
 
-    @app.post("/xu-ly/{incoming_id}/nhap-thay/chi-dao", include_in_schema=False)
-    def directive_added_form(incoming_id: str, leader_user_id: str = Form(""), text: str = Form("", max_length=4000),
-                             operation: str = Form(""), late_entry_at: str = Form("", max_length=40),
-                             v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        enter_oversight(g, v, leader_user_id, incoming_id, "directive", operation, {"text": text},
-                        late_entry_at.strip())
-        return entered(incoming_id)
+    for path, action, field, limit in (("chi-dao", "directive", "text", 4000),
+                                       ("thu-hoi", "take_back", "reason", 2000)):
+        _install_text_entry(app, path, action, field, limit, entered)
 
     @app.post("/xu-ly/{incoming_id}/nhap-thay/giao-xu-ly", include_in_schema=False)
     def handlers_form(incoming_id: str, leader_user_id: str = Form(""), main: str = Form(""),
@@ -152,14 +145,6 @@ def install(app: FastAPI) -> None:
         chosen = [parse_target(c) for c in coordinators if c] if change_coordinators else None
         enter_oversight(g, v, leader_user_id, incoming_id, "handlers", operation,
                         {"main": parse_target(main) if main else None, "coordinators": chosen, "note": note},
-                        late_entry_at.strip())
-        return entered(incoming_id)
-
-    @app.post("/xu-ly/{incoming_id}/nhap-thay/thu-hoi", include_in_schema=False)
-    def take_back_form(incoming_id: str, leader_user_id: str = Form(""), reason: str = Form("", max_length=2000),
-                       operation: str = Form(""), late_entry_at: str = Form("", max_length=40),
-                       v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        enter_oversight(g, v, leader_user_id, incoming_id, "take_back", operation, {"reason": reason},
                         late_entry_at.strip())
         return entered(incoming_id)
 
@@ -192,3 +177,14 @@ def install(app: FastAPI) -> None:
                                     late_entry_at.strip() or None)
         # the entrant stays a participant (routing adds them), so the draft's page opens for them afterwards
         return RedirectResponse(f"/du-thao/{view['draft_id']}?tb=da-nhap-thay", status_code=303)
+
+
+def _install_text_entry(app: FastAPI, path: str, action: str, field: str, limit: int,
+                        done: Callable[[str], RedirectResponse]) -> None:
+    """The form of a leader's directing step that carries one text (`field`, as on the leader's own form)."""
+    @app.post(f"/xu-ly/{{incoming_id}}/nhap-thay/{path}", include_in_schema=False)
+    def form(incoming_id: str, leader_user_id: str = Form(""), text: str = Form("", alias=field, max_length=limit),
+             operation: str = Form(""), late_entry_at: str = Form("", max_length=40),
+             v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        enter_oversight(g, v, leader_user_id, incoming_id, action, operation, {field: text}, late_entry_at.strip())
+        return done(incoming_id)

@@ -110,20 +110,22 @@ class EntryForLeader:
         on the paper, and the scan shows it. Recorded as the leader's (`paper.approved_by`, the history), with
         `paper.entered_by` and `paper.entered_scan_sha256`; the draft then waits for its handler's "Chuyển phát
         hành" as when the leader clicks it. Once per draft: asked again, the draft is answered as it is."""
-        with self._unit_of_work(actor) as session:
-            leader = self._entry_leader(session, actor, leader_user_id)
-            if self._paper_entry_checked(session, leader, draft_id, step) is not None:
+        if self.check_paper_entry(actor, leader_user_id, draft_id, step):
+            with self._unit_of_work(actor) as session:  # as the leader sees it: the leader may have done it
+                leader = self._entry_leader(session, actor, leader_user_id)
                 return self._draft_view(session, self._visible_draft(session, leader, draft_id))
         self._check_blobs([scan_sha256])  # once the grant, the rule and the step allow it: nothing asked before
-        on_behalf_of, position = self._signing_authority(leader, Authority(leader.user_id))
         with self._unit_of_work(actor) as session:
             leader = self._entry_leader(session, actor, leader_user_id)
             draft = self._visible_draft(session, leader, draft_id)
             if self._paper_entry_checked(session, leader, draft_id, step) is None:
                 current = self._steps(draft)[draft.step]
                 late, _ = self._late_draft_step(session, draft, happened_at)
-                self._paper_approved(session, draft, current, Authority(leader.user_id), leader, position,
-                                     on_behalf_of, comment, late,
+                # the leader signed in their own name: their position as the directory has it (_signing_authority)
+                staff = session.get(Staff, leader.user_id)
+                position = staff.position if staff and staff.position else ""
+                self._paper_approved(session, draft, current, Authority(leader.user_id), leader, position, None,
+                                     comment, late,
                                      entered={"entered_by": actor.user_id, "entered_scan_sha256": scan_sha256})
                 self._add_participant(session, draft, leader.user_id, "reviewer")
                 self._add_participant(session, draft, actor.user_id, "entrant")
@@ -132,6 +134,13 @@ class EntryForLeader:
                        f"{current.label}: {comment}\nThời điểm đồng chí ký bản giấy: {_iso(late or self._now())}",
                        "draft", draft.id)
             return self._draft_view(session, draft)
+
+    def check_paper_entry(self, actor: Actor, leader_user_id: str, draft_id: int, step: str) -> bool:
+        """Refuses exactly when enter_paper_approval would before it reads the scan: asked by the gateway before
+        the file is stored (a refusal stores nothing). True: the draft was approved on paper already."""
+        with self._unit_of_work(actor) as session:
+            leader = self._entry_leader(session, actor, leader_user_id)
+            return bool(self._paper_entry_checked(session, leader, draft_id, step))
 
     def _paper_entry_checked(self, session: Session, leader: Actor, draft_id: int, step: str) -> bool | None:
         """True when the draft was approved on paper already (a retry, or the leader's own click meanwhile: nothing

@@ -327,6 +327,11 @@ class RoutingService(ReportQueries):
         return self._call("enter_paper_approval", leader_user_id, draft_id, step, scan_sha256, comment, happened_at)
 
     @rpc
+    def check_paper_entry(self, leader_user_id: str, draft_id: int, step: str) -> bool:
+        """Refuses exactly when enter_paper_approval would for this actor: asked before the scan is stored."""
+        return self._call("check_paper_entry", leader_user_id, draft_id, step)
+
+    @rpc
     def enter_oversight(self, leader_user_id: str, incoming_id: str, action: str, operation_id: str,
                         fields: dict[str, Any], happened_at: str | None = None) -> dict[str, Any]:
         return self._call("enter_oversight", leader_user_id, incoming_id, action, operation_id, fields, happened_at)
