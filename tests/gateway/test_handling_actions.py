@@ -16,10 +16,10 @@ from tests.gateway.test_handling_flow import (
     HEAD,
     LEADER,
     SPECIALIST,
+    home_panel,
     login,
     option_value,
     post,
-    section,
     send_and_register,
 )
 
@@ -46,7 +46,7 @@ def test_delegate_directs_then_opinion_receipt_wait_resume_link_forward_and_clos
                 to_user_id=option_value(page, "to_user_id", "Lê Quang Vinh")).status_code == 303
 
     # The delegate sees it waiting for a directive and writes it in the leader's name.
-    assert subject in section(head.get("/").text, "Chờ cho ý kiến, chỉ đạo (được ủy quyền)")
+    assert subject in home_panel(head, "Chờ cho ý kiến, chỉ đạo (được ủy quyền)", subject)
     page = head.get(f"/xu-ly/{incoming}").text
     assert "Bút phê và phân công" in page
     specialist_id = option_value(page, "main", "Huỳnh Văn Phúc")
@@ -58,10 +58,10 @@ def test_delegate_directs_then_opinion_receipt_wait_resume_link_forward_and_clos
     assert "(thay mặt Lê Quang Vinh)" in page
 
     # A deadline already passed: marked overdue on the handler's list and on the leader's overdue panel.
-    row = next(r for r in re.findall(r"<tr[^>]*>.*?</tr>", section(specialist.get("/").text, "Văn bản cần xử lý"),
+    row = next(r for r in re.findall(r"<tr[^>]*>.*?</tr>", home_panel(specialist, "Văn bản cần xử lý", subject),
                                      re.S) if subject in r)
     assert "Quá hạn" in row and "overdue" in row and yesterday.strftime("%d/%m/%Y") in row
-    assert subject in section(leader.get("/").text, "Văn bản quá hạn")
+    assert subject in home_panel(leader, "Văn bản quá hạn", subject)
     assert subject in leader.get("/tien-do?don-vi=THDN").text
     ended = post(leader, f"/uy-quyen/{delegation_id}/ket-thuc", leader.get("/uy-quyen").text)
     assert ended.status_code == 303
