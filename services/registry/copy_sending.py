@@ -1,7 +1,8 @@
 """Sending an electronic copy (bản sao điện tử: sao y, sao lục, trích sao; NĐ 30/2020/NĐ-CP Điều 25–27) to other
 agencies over the interconnect, as an outgoing document is sent: one package through the transactional outbox, a
 `RecipientStatus` line per recipient that the statuses coming back update. Paper recipients are recorded in the same
-call, not sent (copy_paper.py).
+call, recorded and not sent; after a recall or a take-back the clerk records each paper
+copy given back (paper_returns.py).
 
 The copy travels as a document of its own (docs/edxml.md "An electronic copy on the wire"): `Code` is the copy's own
 number and notation (`05/SY-UBND`, from the copies register), `From` the copying agency, `DocumentId` made from
@@ -26,22 +27,25 @@ from services.common.actor import Actor, Role
 from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.common.outbox import enqueue
-from services.registry import copy_paper, domain
+from services.registry import domain
 from services.registry.copies import COPY_FORMS
 from services.registry.documents import _attachments, _history, _in_agency, _load, build_package, profile, summary
 from services.registry.domain import Direction, State
 from services.registry.models import Document, DocumentLink, RecipientStatus
+from services.registry.paper_returns import PAPER
 from services.registry.recall import CHANGE_KINDS
+
+PAPER_PREFIX = "giay-"
 
 
 def send_copy(db: Database, actor: Actor, copy_id: str, recipients: list[dict[str, Any]]) -> dict[str, Any]:
     """Send one of the agency's copies to `recipients`: directory agencies over the interconnect, and paper
-    recipients by name (channel `paper`, copy_paper.py: recorded, not sent). Answers the copy's summary with
+    recipients by name (channel `paper`: recorded, not sent). Answers the copy's summary with
     `sent_to` (the recipients' lines this call added, `giay-NN` for paper ones) and `duplicate` when it added none."""
     _in_agency(db, actor)
     actor.require(Role.CLERK)
     clean = domain.check_recipients(recipients)
-    paper = copy_paper.paper_names(clean)
+    paper = _paper_names(clean)
     electronic = [r for r in clean if r["channel"] == "interconnect"]
     for r in electronic:
         if r["organ_id"] == actor.agency_id:
@@ -58,7 +62,7 @@ def send_copy(db: Database, actor: Actor, copy_id: str, recipients: list[dict[st
                 RecipientStatus.document_pk == copy.id)).scalars())
             sent_before = {line.organ_id for line in lines}
             new = [r for r in electronic if r["organ_id"] not in sent_before]
-            paper_new = copy_paper.unlisted(lines, paper)
+            paper_new = _unlisted(lines, paper)
             if not new and not paper_new:
                 return {**summary(copy), "duplicate": True, "sent_to": []}
             if copy.pending_change:
@@ -68,7 +72,7 @@ def send_copy(db: Database, actor: Actor, copy_id: str, recipients: list[dict[st
                                        "khi có trả lời.", code="change_pending", pending=copy.pending_change["kind"])
             if new:
                 _send(session, actor, copy, new)
-            added = copy_paper.new_paper_lines(session, copy, lines, paper_new)
+            added = _new_paper_lines(session, copy, lines, paper_new)
             if added:
                 _history(session, copy, actor, "copy_paper_recipients", {
                     "recipients": [{"organ_id": r.organ_id, "organ_name": r.organ_name} for r in added]})
@@ -78,6 +82,40 @@ def send_copy(db: Database, actor: Actor, copy_id: str, recipients: list[dict[st
         # the same recipient sent to by a concurrent request: that request sent it
         with db.session() as session:
             return {**summary(_load(session, actor, copy_id, Direction.COPIES)), "duplicate": True, "sent_to": []}
+
+
+def _paper_names(recipients: list[dict[str, str]]) -> list[str]:
+    """The paper recipients' names among checked recipients (domain.check_recipients), each once, in order; a copy
+    goes over the interconnect or on paper, not to the agency's own units."""
+    names: dict[str, str] = {}
+    for r in recipients:
+        if r["channel"] not in ("interconnect", PAPER):
+            raise ValidationFailed("Bản sao gửi điện tử qua trục liên thông hoặc gửi bản giấy.", code="bad_channel",
+                                   field="recipients.channel", value=r["channel"])
+        if r["channel"] == PAPER:
+            name = " ".join(r["organ_name"].split())
+            if not name:
+                raise ValidationFailed("Thiếu tên nơi nhận bản giấy.", code="missing_field",
+                                       field="paper_recipients")
+            names.setdefault(name.casefold(), name)
+    return list(names.values())
+
+
+def _unlisted(lines: list[RecipientStatus], names: list[str]) -> list[str]:
+    """The names the copy has no paper line for yet: each paper recipient once, like an electronic one."""
+    had = {(line.organ_name or "").casefold() for line in lines if line.channel == PAPER}
+    return [name for name in names if name.casefold() not in had]
+
+
+def _new_paper_lines(session: Session, copy: Document, lines: list[RecipientStatus],
+                    names: list[str]) -> list[RecipientStatus]:
+    """A line per name, numbered after the copy's paper lines: `giay-01`, `giay-02`, …"""
+    last = max((int(n) for line in lines if line.channel == PAPER
+                and (n := line.organ_id.removeprefix(PAPER_PREFIX)).isdigit()), default=0)
+    added = [RecipientStatus(document_pk=copy.id, organ_id=f"{PAPER_PREFIX}{last + i:02d}", organ_name=name,
+                             channel=PAPER) for i, name in enumerate(names, start=1)]
+    session.add_all(added)
+    return added
 
 
 def _send(session: Session, actor: Actor, copy: Document, new: list[dict[str, str]]) -> None:

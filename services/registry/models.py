@@ -184,7 +184,7 @@ class RecipientStatus(Base):
     status_code: Mapped[str | None] = mapped_column(String(3))   # None = queued, not yet confirmed
     description: Mapped[str] = mapped_column(String(1000), default="")
     status_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # requested | accepted | refused; a copy's paper line (copy_paper.py): paper_pending | paper_returned
+    # requested | accepted | refused; a paper line (paper_returns.py): paper_pending | paper_returned
     recall_state: Mapped[str | None] = mapped_column(String(20))
     returned_on: Mapped[date | None] = mapped_column(Date)   # the day a paper copy came back (Vietnam day)
     seen: Mapped[list[str]] = mapped_column(JSON, default=list)   # status codes received (dedupe)

@@ -14,7 +14,6 @@ from services.registry.changes import (
     record_status,
 )
 from services.registry.copies import COPY_FORMS, list_copies, make_copy
-from services.registry.copy_paper import record_paper_return
 from services.registry.copy_sending import send_copy
 from services.registry.documents import (
     PAGE_SIZE_MAX,
@@ -46,6 +45,7 @@ from services.registry.outgoing import (
     submit_for_issue,
 )
 from services.registry.paper_intake import check_paper_incoming, return_paper_incoming, return_slip
+from services.registry.paper_returns import record_outgoing_paper_return, record_paper_return
 from services.registry.recall import (
     CHANGE_KINDS,
     list_change_requests,
@@ -92,6 +92,7 @@ __all__ = [
     "profile",
     "recall_outgoing",
     "receive_package",
+    "record_outgoing_paper_return",
     "record_paper_return",
     "record_status",
     "register_dict",

@@ -19,7 +19,7 @@ from services.common.clock import now_utc
 from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.common.outbox import enqueue
-from services.registry import copy_paper, domain
+from services.registry import domain, paper_returns
 from services.registry.documents import (
     _attachments,
     _history,
@@ -61,7 +61,13 @@ def request_change(db: Database, actor: Actor, outgoing_id: str, kind: str, reas
     """The clerk asks the recipients of an issued document (or of a copy sent over the interconnect, `direction`
     copies) to let it be recalled (type-1 package), to give it back (status 13) or to take new metadata (type-2
     package). Idempotent by document and step: the same request key returns the document as it is, also once the
-    request was answered; another request while one waits for its answers is refused."""
+    request was answered; another request while one waits for its answers is refused.
+
+    Only electronic recipients are asked. A recall or a take-back leaves each paper recipient waiting for the clerk's
+    record of its paper given back (paper_returns.py); a document with no electronic recipient is recalled at once,
+    with nobody to wait for. Internal recipients (channel `internal`, the agency's own units) are not asked: the
+    recall is the agency's own decision, and everyone in the agency sees the document "Đã thu hồi" (domain.can_view:
+    recalled documents are visible inside the agency)."""
     _in_agency(db, actor)
     actor.require(Role.CLERK)
     if kind not in CHANGE_KINDS:
@@ -81,7 +87,7 @@ def request_change(db: Database, actor: Actor, outgoing_id: str, kind: str, reas
                                     .order_by(RecipientStatus.id)).scalars())
         remote = [r for r in rows if r.channel == "interconnect"]
         if direction == Direction.COPIES:
-            _copy_reached(kind, remote, [r for r in rows if r.channel == copy_paper.PAPER])
+            _copy_reached(kind, remote, [r for r in rows if r.channel == paper_returns.PAPER])
         details: dict[str, Any] = {"kind": kind, "reason": text, "key": request_key}
         if kind == "update":
             if doc.state != State.ISSUED:
@@ -91,8 +97,8 @@ def request_change(db: Database, actor: Actor, outgoing_id: str, kind: str, reas
         else:
             domain.check_transition(direction, doc.state, State.RECALLED)
             doc.state, doc.frozen = State.RECALLED, True
-            if direction == Direction.COPIES and (paper := copy_paper.ask_paper_back(session, doc)):
-                details["paper_pending"] = paper   # the clerk records each paper copy given back
+            if paper := paper_returns.ask_paper_back(session, doc):
+                details["paper_pending"] = paper   # the clerk records each paper given back (paper_returns.py)
         for r in remote:
             r.recall_state = "requested"
         _send(session, actor, doc, kind, text, remote)
@@ -112,7 +118,7 @@ def request_copy_change(db: Database, actor: Actor, copy_id: str, kind: str, rea
 
 def _copy_reached(kind: str, remote: list[RecipientStatus], paper: list[RecipientStatus]) -> None:
     """A copy exists only for those it was sent to: unsent, there is nobody to ask. A paper recipient is asked by
-    nobody (copy_paper.py): a recall or a take-back waits for the clerk's record, an update cannot reach it."""
+    nobody (paper_returns.py): a recall or a take-back waits for the clerk's record, an update cannot reach it."""
     if not remote and not paper:
         raise ValidationFailed("Bản sao chưa được gửi đến nơi nhận nào nên không có gì để "
                                f"{CHANGE_KINDS[kind].lower()}.", code="not_sent")
@@ -192,11 +198,11 @@ def take_answer(session: Session, actor: Actor, doc: Document, row: RecipientSta
     if "requested" in states or not doc.pending_change:
         return True
     accepted = states.count("accepted")
-    # a copy's paper copies given back count as agreed (copy_paper.py)
-    returned = copy_paper.paper_returned(session, doc) if doc.direction == Direction.COPIES else 0
+    # a paper given back by a paper recipient counts as agreed (paper_returns.py)
+    returned = paper_returns.paper_returned(session, doc)
     if kind in ("recall", "take_back") and not accepted and not returned:
         doc.state, doc.frozen = State.ISSUED, False  # nobody agreed: the document stands as issued
-        copy_paper.forget_paper_pending(session, doc)
+        paper_returns.forget_paper_pending(session, doc)
     doc.pending_change = None
     _history(session, doc, actor, "change_closed", {"kind": kind, "accepted": accepted,
                                                     "refused": len(states) - accepted,

@@ -271,8 +271,15 @@ class RegistryService(DossierEntrypoints, ReportQueries):
     @rpc
     def record_paper_return(self, copy_id: str, organ_id: str, returned_date: str | None = None,
                             note: str = "") -> dict:
-        """The paper copy of a recalled copy given back by a paper recipient (services/registry/copy_paper.py)."""
+        """The paper copy of a recalled copy given back by a paper recipient (services/registry/paper_returns.py)."""
         return ops.record_paper_return(self.db, self.actor.required(), copy_id, organ_id, returned_date, note)
+
+    @rpc
+    def record_outgoing_paper_return(self, outgoing_id: str, organ_id: str, returned_date: str | None = None,
+                                     note: str = "") -> dict:
+        """The paper of a recalled or taken back outgoing document given back by a paper recipient."""
+        return ops.record_outgoing_paper_return(self.db, self.actor.required(), outgoing_id, organ_id,
+                                                returned_date, note)
 
     @rpc
     def list_copies(self, page: int = 1, size: int = 50) -> dict:
