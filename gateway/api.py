@@ -135,9 +135,9 @@ class RecipientStatus(BaseModel):
     description: str | None = None
     status_at: str | None = None
     recall_state: str | None = Field(None, description="after a recall, take back or update: requested | accepted | "
-                                     "refused; a copy's paper recipient: paper_pending (waits for the clerk's record) "
-                                     "| paper_returned")
-    returned_on: str | None = Field(None, description="a copy's paper recipient: the day its paper copy came back")
+                                     "refused; a paper recipient (of a copy or an outgoing document): paper_pending "
+                                     "(waits for the clerk's record) | paper_returned")
+    returned_on: str | None = Field(None, description="a paper recipient: the day its paper came back")
 
 
 class Attachment(BaseModel):

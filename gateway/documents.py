@@ -95,6 +95,8 @@ def _decorate(doc: dict[str, Any]) -> dict[str, Any]:
     doc["priority_label"] = URGENCY_LABELS.get(doc.get("priority") or 0, "")
     for h in doc.get("history") or []:
         h["action_label"] = HISTORY_LABELS.get(h.get("action"), h.get("action"))
+        if h.get("action") == "paper_returned" and doc.get("direction") == "outgoing":
+            h["action_label"] = "Nhận lại bản giấy của văn bản"
         h["actor_name"] = h.get("username") or ""
         details = h.get("details") or {}
         if h.get("action") in CHANGE_ACTIONS:

@@ -39,10 +39,16 @@ NOTICES = {"da-gui-yeu-cau": "Đã gửi yêu cầu đến nơi nhận qua trụ
                              "nhận” khi nơi nhận trả lời.",
            "da-dong-y": "Đã đồng ý và báo lại nơi gửi.", "da-tu-choi-yeu-cau": "Đã từ chối yêu cầu và báo lại nơi gửi.",
            "da-nhan-lai-ban-giay": "Đã ghi nhận bản giấy của bản sao được nhận lại.",
+           "da-nhan-lai-ban-giay-van-ban": "Đã ghi nhận bản giấy của văn bản được nhận lại.",
            "da-thu-hoi-ban-giay": "Bản sao chỉ gửi bản giấy: không có yêu cầu nào gửi qua trục liên thông. Thu lại "
-                                  "bản giấy ở từng nơi nhận rồi ghi nhận ở khung “Nhận lại bản giấy”."}
+                                  "bản giấy ở từng nơi nhận rồi ghi nhận ở khung “Nhận lại bản giấy”.",
+           "da-thu-hoi-van-ban-giay": "Văn bản không có nơi nhận điện tử: không có yêu cầu nào gửi qua trục liên "
+                                      "thông. Thu lại bản giấy ở từng nơi nhận bản giấy rồi ghi nhận ở khung “Nhận "
+                                      "lại bản giấy”.",
+           "da-thu-hoi-noi-bo": "Văn bản chỉ gửi nội bộ: đã chuyển sang “Đã thu hồi”, các đơn vị trong cơ quan thấy "
+                                "văn bản đã thu hồi; không có yêu cầu nào gửi qua trục liên thông."}
 FIELD_WORDS = {"subject": "trích yếu", "content": "nội dung"}
-# a copy's paper recipients (services/registry/copy_paper.py): nobody asks them, the clerk records the paper copy back
+# paper recipients (services/registry/paper_returns.py): nobody asks them, the clerk records the paper given back
 RECALL_STATES = {"requested": "Đang chờ trả lời", "accepted": "Đồng ý", "refused": "Từ chối",
                  "paper_pending": "Chờ nhận lại bản giấy", "paper_returned": "Đã nhận lại bản giấy"}
 
@@ -78,7 +84,7 @@ def history_note(h: dict[str, Any]) -> str:
 
 
 def paper_note(action: str, details: dict[str, Any]) -> str:
-    """A copy's paper recipients as recorded, or one paper copy given back: who, on which day, the note."""
+    """A copy's paper recipients as recorded, or one paper given back: who, on which day, the note."""
     if action == "copy_paper_recipients":
         return "; ".join(r.get("organ_name") or "" for r in details.get("recipients") or [])
     parts = [f"{details.get('organ_name') or details.get('organ_id') or ''}, ngày {_day(details.get('returned_on'))}",
@@ -115,10 +121,21 @@ def _ask_on_screen(g: Gateway, v: Viewer, method: str, doc_id: str, kind: str, r
     chosen = KINDS.get(kind, kind)
     changes = {"subject": subject} if chosen == "update" else None
     got = g.backends.call(v.actor, "registry", method, doc_id, chosen, reason, changes, form_key.strip()[:64] or None)
-    # a copy sent on paper only: nobody was asked over the interconnect, the clerk takes the paper copies back
-    asked = got.get("pending_change") or method != "request_copy_change"
-    return RedirectResponse(f"/van-ban/{doc_id}?yeu-cau={'da-gui-yeu-cau' if asked else 'da-thu-hoi-ban-giay'}",
+    return RedirectResponse(f"/van-ban/{doc_id}?yeu-cau={_asked_notice(g, v, method, doc_id, chosen, got)}",
                             status_code=303)
+
+
+def _asked_notice(g: Gateway, v: Viewer, method: str, doc_id: str, kind: str, got: dict[str, Any]) -> str:
+    """What the page says after a request: sent over the interconnect, or, with no electronic recipient, nobody was
+    asked: the clerk takes the paper back (paper_returns.py); an outgoing document sent inside the agency only is
+    recalled at once."""
+    if got.get("pending_change") or kind == "update":
+        return "da-gui-yeu-cau"
+    if method == "request_copy_change":
+        return "da-thu-hoi-ban-giay"
+    doc = g.backends.call(v.actor, "registry", "get_document", doc_id)
+    on_paper = any(r.get("recall_state") == "paper_pending" for r in doc.get("recipients") or [])
+    return "da-thu-hoi-van-ban-giay" if on_paper else "da-thu-hoi-noi-bo"
 
 
 def install(app: FastAPI) -> None:
@@ -137,6 +154,14 @@ def install(app: FastAPI) -> None:
                    note: str = Form("", max_length=500), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         g.backends.call(v.actor, "registry", "record_paper_return", doc_id, organ_id, typed_day(returned_date), note)
         return RedirectResponse(f"/van-ban/{doc_id}?yeu-cau=da-nhan-lai-ban-giay", status_code=303)
+
+    @app.post("/van-ban-di/{doc_id}/nhan-lai-ban-giay", include_in_schema=False)
+    def outgoing_paper_back(doc_id: str, organ_id: str = Form(..., max_length=35),
+                            returned_date: str = Form("", max_length=20), note: str = Form("", max_length=500),
+                            v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        g.backends.call(v.actor, "registry", "record_outgoing_paper_return", doc_id, organ_id,
+                        typed_day(returned_date), note)
+        return RedirectResponse(f"/van-ban/{doc_id}?yeu-cau=da-nhan-lai-ban-giay-van-ban", status_code=303)
 
     @app.post("/van-ban-den/{doc_id}/tra-loi-yeu-cau", include_in_schema=False)
     def decide(doc_id: str, decision: str = Form(...), reason: str = Form(""), form_key: str = Form(""),
@@ -198,11 +223,12 @@ def _ask_over_api(g: Gateway, v: Viewer, method: str, doc_id: str, body: ChangeR
 
 
 class PaperReturn(BaseModel):
-    organ_id: str = Field(min_length=1, max_length=35, description="The paper recipient's line of the copy "
-                          "(`recipients[].organ_id`, `giay-01`, …), waiting with `recall_state` `paper_pending`")
-    returned_date: str | None = Field(None, max_length=20, description="The day the paper copy came back (Vietnam "
-                                      "day, YYYY-MM-DD; dd/mm/yyyy accepted); default today; not in the future, not "
-                                      "before the copy's date")
+    organ_id: str = Field(min_length=1, max_length=35, description="The paper recipient's line of the copy or "
+                          "outgoing document (`recipients[].organ_id`, `giay-01`, …), waiting with `recall_state` "
+                          "`paper_pending`")
+    returned_date: str | None = Field(None, max_length=20, description="The day the paper came back (Vietnam day, "
+                                      "YYYY-MM-DD; dd/mm/yyyy accepted); default today; not in the future, not "
+                                      "before the copy's date or the document's issue")
     note: str = Field("", max_length=500, description="Ghi chú (how, by whom), shown in the recipient's “Mô tả”")
 
 
@@ -213,9 +239,23 @@ def api_paper_return(body: PaperReturn, doc_id: str = Path(pattern=DOC_ID), v: V
                      g: Gateway = Depends(gw)) -> dict[str, Any]:
     """Paper recipients cannot be asked over the interconnect: after a recall or a take-back of the copy, the
     clerk records each paper copy given back. Once per copy and recipient: recorded again, nothing changes."""
-    g.backends.call(v.actor, "registry", "record_paper_return", doc_id, body.organ_id,
-                    typed_day(body.returned_date), body.note)
-    return _document(g, v, doc_id, "copies")
+    return _paper_over_api(g, v, "record_paper_return", doc_id, body, "copies")
+
+
+@router.post("/outgoing/{doc_id}/paper-returns", response_model=DocumentDetail, responses=WRITE_ERRORS,
+             tags=["Văn bản đi"], operation_id="record_outgoing_paper_return",
+             summary="Ghi nhận đã nhận lại bản giấy của văn bản đi từ nơi nhận bản giấy (sau yêu cầu thu hồi, lấy lại)")
+def api_outgoing_paper_return(body: PaperReturn, doc_id: str = Path(pattern=DOC_ID),
+                              v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    """As for a copy: after a recall or a take-back of the outgoing document, the clerk records each paper given
+    back by a paper recipient of its issue. Once per document and recipient."""
+    return _paper_over_api(g, v, "record_outgoing_paper_return", doc_id, body, "outgoing")
+
+
+def _paper_over_api(g: Gateway, v: Viewer, method: str, doc_id: str, body: PaperReturn,
+                    direction: str) -> dict[str, Any]:
+    g.backends.call(v.actor, "registry", method, doc_id, body.organ_id, typed_day(body.returned_date), body.note)
+    return _document(g, v, doc_id, direction)
 
 
 @router.post("/incoming/{doc_id}/change-decision", response_model=DocumentDetail, responses=WRITE_ERRORS,
