@@ -6,7 +6,9 @@ the outgoing document's page with a reason; the request travels as edXML through
 on her home page and in the list, agrees, the files are deleted and the metadata and history stay; the 15 comes
 back and Tuyên Quang's page says "Đồng ý". Refused: Tuyên Quang asks to take back (13) over the API, once for two
 calls with one Idempotency-Key; Đà Nẵng refuses on the screen with a reason; the 16 comes back and the document
-stands issued. Then an update of the trích yếu over the API, agreed over the API. Screenshots in tests/artifacts/.
+stands issued. Then an update of the trích yếu over the API, agreed over the API. A document issued on paper only is
+recalled at once from its page, and the clerk records its paper given back in the frame "Nhận lại bản giấy".
+Screenshots in tests/artifacts/.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from services.storage.blobs import blob_store
 from tests import screenshots
 from tests.e2e.helpers import csrf_of, demo_home, wait_for
 from tests.gateway.test_handling_flow import CLERK, CLERK_TQ, RECEIVER, login, send_and_register
+from tests.gateway.test_outgoing_paper_returns_api import COMPANY, issued_with_paper
 
 pytestmark = pytest.mark.browser
 PATIENCE = 240
@@ -163,3 +166,37 @@ def test_take_back_refused_on_screen_and_update_agreed_over_the_api(deployment, 
     answered(sender_http, outgoing, "accepted", "the 15 to the update back in Tuyên Quang")
     for client in (sender_http, receiver_http):
         client.close()
+
+
+def test_a_document_issued_on_paper_only_is_recalled_at_once_and_its_paper_given_back_recorded(deployment, browser,
+                                                                                              artifacts_dir):
+    """Nobody to ask over the interconnect: the recall takes effect on the clerk's click, the paper recipient waits
+    "Chờ nhận lại bản giấy" until the clerk records the day its paper came back (services/registry/paper_returns.py)."""
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    clerk, doc = issued_with_paper(deployment, f"V/v thu hồi văn bản chỉ gửi bản giấy ({secrets.token_hex(3)})", [],
+                                   [COMPANY])
+    clerk.close()
+    page = demo_home(browser, base, deployment, CLERK_TQ)
+    page.goto(f"{base}/van-ban/{doc['id']}")
+    form = page.locator("#thu-hoi")
+    form.get_by_label("Thu hồi", exact=True).check()
+    form.get_by_label("Lý do", exact=True).fill("Gửi nhầm nơi nhận")
+    form.get_by_role("button", name="Gửi yêu cầu").click()
+    expect(page.get_by_role("status")).to_contain_text("Văn bản không có nơi nhận điện tử")
+    expect(page.locator("h1 .badge").last).to_have_text("Đã thu hồi")
+    expect(page.locator("tr", has_text=COMPANY)).to_contain_text("Chờ nhận lại bản giấy")
+    paper = page.locator("#nhan-lai-ban-giay")
+    paper.get_by_label("Nơi nhận bản giấy").select_option(label=COMPANY)
+    paper.get_by_label("Ghi chú").fill("Công ty gửi trả qua bưu điện")
+    shot = artifacts_dir / "thu-hoi-06-nhan-lai-ban-giay.png"
+    page.locator("#thu-hoi").screenshot(path=str(shot))
+    paper.get_by_role("button", name="Ghi nhận đã nhận lại").click()
+    expect(page.get_by_role("status")).to_contain_text("Đã ghi nhận bản giấy của văn bản được nhận lại")
+    row = page.locator("tr", has_text=COMPANY)
+    expect(row).to_contain_text("Đã nhận lại bản giấy ngày")
+    expect(row).to_contain_text("Công ty gửi trả qua bưu điện")
+    expect(page.locator("#nhan-lai-ban-giay")).to_have_count(0)
+    steps = page.locator("ol.trace").last
+    expect(steps).to_contain_text("Thu hồi (Thu hồi — Gửi nhầm nơi nhận — 1 nơi nhận bản giấy chờ nhận lại)")
+    expect(steps).to_contain_text(f"Nhận lại bản giấy của văn bản ({COMPANY}, ngày")
+    screenshots.publish([shot])

@@ -603,6 +603,8 @@ RPC_GATES = {
     "gửi bản sao": ("registry", "send_copy", ("khong-co", [{"organ_id": "000.00.00.H60"}]), {"clerk"}),
     "thu hồi bản sao": ("registry", "request_copy_change", ("khong-co", "recall", "lý do"), {"clerk"}),
     "nhận lại bản giấy của bản sao": ("registry", "record_paper_return", ("khong-co", "giay-01", None, ""), {"clerk"}),
+    "nhận lại bản giấy của văn bản đi": ("registry", "record_outgoing_paper_return", ("khong-co", "giay-01", None, ""),
+                                        {"clerk"}),
 }
 
 
