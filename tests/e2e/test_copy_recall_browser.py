@@ -21,6 +21,7 @@ from tests import screenshots
 from tests.deployment import demo_password
 from tests.e2e.helpers import browser_signed_in, signed_in, wait_for
 from tests.e2e.test_copy_send_browser import SNV, SNV_CLERK, SNV_NAME, tuyen_quang_copy
+from tests.e2e.test_recall_browser import paper_given_back
 from tests.gateway.test_api import csrf_token_of
 from tests.gateway.test_copies_api import sent_and_arrived
 
@@ -107,17 +108,8 @@ def test_the_clerk_recalls_a_sent_copy_and_the_recipient_agrees(deployment, brow
         expect(steps).to_contain_text("Nơi nhận đã trả lời hết yêu cầu")
         expect(page.locator("#thu-hoi")).to_contain_text("Bản sao đã được thu hồi.")
         # the paper copy came back: the clerk records it in the same frame (the day defaults to today)
-        paper = page.locator("#nhan-lai-ban-giay")
-        paper.get_by_label("Nơi nhận bản giấy").select_option(label=PAPER_NAME)
-        paper.get_by_label("Ghi chú").fill("Nhận lại tại bộ phận một cửa")
         shots.append(artifacts_dir / "thu-hoi-ban-sao-04-nhan-lai-ban-giay.png")
-        page.locator("#thu-hoi").screenshot(path=str(shots[-1]))
-        paper.get_by_role("button", name="Ghi nhận đã nhận lại").click()
-        expect(page.get_by_role("status")).to_contain_text("Đã ghi nhận bản giấy của bản sao được nhận lại")
-        row = page.locator("tr", has_text=PAPER_NAME)
-        expect(row).to_contain_text("Đã nhận lại bản giấy ngày")
-        expect(row).to_contain_text("Nhận lại tại bộ phận một cửa")
-        expect(page.locator("#nhan-lai-ban-giay")).to_have_count(0)
+        paper_given_back(page, PAPER_NAME, "Nhận lại tại bộ phận một cửa", shots[-1], "bản sao")
         expect(page.locator("ol.trace").last).to_contain_text(f"Nhận lại bản giấy của bản sao ({PAPER_NAME}, ngày")
         shots.append(artifacts_dir / "thu-hoi-ban-sao-03-noi-gui.png")
         page.screenshot(path=str(shots[-1]), full_page=True)

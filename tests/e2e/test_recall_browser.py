@@ -185,18 +185,25 @@ def test_a_document_issued_on_paper_only_is_recalled_at_once_and_its_paper_given
     expect(page.get_by_role("status")).to_contain_text("Văn bản không có nơi nhận điện tử")
     expect(page.locator("h1 .badge").last).to_have_text("Đã thu hồi")
     expect(page.locator("tr", has_text=COMPANY)).to_contain_text("Chờ nhận lại bản giấy")
-    paper = page.locator("#nhan-lai-ban-giay")
-    paper.get_by_label("Nơi nhận bản giấy").select_option(label=COMPANY)
-    paper.get_by_label("Ghi chú").fill("Công ty gửi trả qua bưu điện")
     shot = artifacts_dir / "thu-hoi-06-nhan-lai-ban-giay.png"
-    page.locator("#thu-hoi").screenshot(path=str(shot))
-    paper.get_by_role("button", name="Ghi nhận đã nhận lại").click()
-    expect(page.get_by_role("status")).to_contain_text("Đã ghi nhận bản giấy của văn bản được nhận lại")
-    row = page.locator("tr", has_text=COMPANY)
-    expect(row).to_contain_text("Đã nhận lại bản giấy ngày")
-    expect(row).to_contain_text("Công ty gửi trả qua bưu điện")
-    expect(page.locator("#nhan-lai-ban-giay")).to_have_count(0)
+    paper_given_back(page, COMPANY, "Công ty gửi trả qua bưu điện", shot, "văn bản")
     steps = page.locator("ol.trace").last
     expect(steps).to_contain_text("Thu hồi (Thu hồi — Gửi nhầm nơi nhận — 1 nơi nhận bản giấy chờ nhận lại)")
     expect(steps).to_contain_text(f"Nhận lại bản giấy của văn bản ({COMPANY}, ngày")
     screenshots.publish([shot])
+
+
+def paper_given_back(page: Page, name: str, note: str, shot, what: str) -> None:
+    """In the frame "Nhận lại bản giấy" of a recalled document's or copy's page (`what`: "văn bản", "bản sao"): the
+    clerk records `name`'s paper given back today with `note` (the frame shot before the click); the line says so
+    and nobody is left waiting."""
+    paper = page.locator("#nhan-lai-ban-giay")
+    paper.get_by_label("Nơi nhận bản giấy").select_option(label=name)
+    paper.get_by_label("Ghi chú").fill(note)
+    page.locator("#thu-hoi").screenshot(path=str(shot))
+    paper.get_by_role("button", name="Ghi nhận đã nhận lại").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Đã ghi nhận bản giấy của {what} được nhận lại")
+    row = page.locator("tr", has_text=name)
+    expect(row).to_contain_text("Đã nhận lại bản giấy ngày")
+    expect(row).to_contain_text(note)
+    expect(page.locator("#nhan-lai-ban-giay")).to_have_count(0)
