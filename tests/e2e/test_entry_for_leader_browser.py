@@ -70,14 +70,14 @@ def test_the_clerk_enters_the_leaders_directive_written_on_paper(deployment, bro
         form.get_by_label("Ý kiến chỉ đạo (bút phê) của lãnh đạo").fill("Giao đồng chí Phúc kiểm tra, báo cáo.")
         form.locator("select[name=main]").select_option(f"user:{staff[SPECIALIST]['user_id']}")
         form.get_by_label("Thời điểm lãnh đạo bút phê").fill((now_vn() + timedelta(hours=2))
-                                                              .strftime("%Y-%m-%dT%H:%M"))
+                                                              .strftime("%d/%m/%Y %H:%M"))
         form.get_by_role("button", name="Nhập thay bút phê").click()
         expect(clerk.locator("main")).to_contain_text("không được ở tương lai")   # refused, nothing recorded
         clerk.goto(f"{base}/xu-ly/{incoming}")
         form = clerk.locator("#nhap-thay")
         form.get_by_label("Ý kiến chỉ đạo (bút phê) của lãnh đạo").fill("Giao đồng chí Phúc kiểm tra, báo cáo.")
         form.locator("select[name=main]").select_option(f"user:{staff[SPECIALIST]['user_id']}")
-        form.get_by_label("Thời điểm lãnh đạo bút phê").fill(written.strftime("%Y-%m-%dT%H:%M"))
+        form.get_by_label("Thời điểm lãnh đạo bút phê").fill(written.strftime("%d/%m/%Y %H:%M"))
         shot(clerk, shots, artifacts_dir, "nhap-thay-02-nhap-but-phe.png")
         form.get_by_role("button", name="Nhập thay bút phê").click()
         expect(clerk.get_by_role("status")).to_contain_text("Đã nhập thay bút phê")
@@ -96,7 +96,9 @@ def test_the_clerk_enters_the_leaders_directive_written_on_paper(deployment, bro
         # after the assignment: the leader's further directive written on paper, in the frame of the leader's
         # directing forms (time left empty: now)
         frame = clerk.locator("#nhap-thay-dieu-hanh")
-        expect(clerk.locator("#dieu-hanh")).to_have_count(0)    # the leader's own forms are not the clerk's
+        # the leader's own directing forms are not the clerk's (a supervising grant another test of the shared
+        # deployment gave the clerk may show "Đôn đốc" in #dieu-hanh: that one is not the record scope's)
+        expect(clerk.locator("#dieu-hanh form:not(#don-doc)")).to_have_count(0)
         further = frame.locator("#nhap-thay-chi-dao")
         expect(further.get_by_label("Lãnh đạo đã chỉ đạo")).to_have_value(staff[LEADER]["user_id"])
         further.get_by_label("Ý kiến chỉ đạo thêm").fill("Phối hợp Phòng Tổng hợp, báo cáo trước thứ Sáu.")
@@ -124,7 +126,7 @@ def test_the_clerk_enters_the_leaders_directive_written_on_paper(deployment, bro
         expect(form.get_by_label("Lãnh đạo đồng ý, chuyển bước sau")).to_have_count(0)
         form.get_by_label("Lãnh đạo trả lại người soạn").check()
         form.get_by_label("Nội dung ý kiến (bắt buộc khi trả lại)").fill("Bổ sung chỉ tiêu năm 2027")
-        form.get_by_label("Thời điểm lãnh đạo cho ý kiến").fill(returned_at.strftime("%Y-%m-%dT%H:%M"))
+        form.get_by_label("Thời điểm lãnh đạo cho ý kiến").fill(returned_at.strftime("%d/%m/%Y %H:%M"))
         shot(clerk, shots, artifacts_dir, "nhap-thay-04-du-thao.png")
         form.get_by_role("button", name="Nhập thay ý kiến").click()
         expect(clerk.get_by_role("status")).to_contain_text("Đã nhập thay ý kiến của lãnh đạo")

@@ -61,7 +61,7 @@ def a_minute_after(arrived_at: str) -> datetime:
 def fill_late(form: Locator, moment: datetime) -> None:
     """Open a form's "Nhập muộn sau sự cố" and type the real time (the field takes minutes)."""
     form.get_by_text("Nhập muộn sau sự cố").click()
-    form.get_by_label("Thời điểm thực tế").fill(moment.strftime("%Y-%m-%dT%H:%M"))
+    form.get_by_label("Thời điểm thực tế").fill(moment.strftime("%d/%m/%Y %H:%M"))
 
 
 def test_registration_entered_after_an_outage_keeps_its_real_time(deployment, browser, artifacts_dir):

@@ -83,7 +83,7 @@ def test_leader_and_delegated_supervisor_act_on_assigned_work(deployment, browse
     leader.goto(f"{base}/uy-quyen")
     leader.get_by_label("Người được ủy quyền").select_option(label="Trần Văn Nam (Văn thư)")
     start = now_vn().replace(second=0, microsecond=0) - timedelta(minutes=1)
-    leader.get_by_label("Từ", exact=True).fill(start.strftime("%Y-%m-%dT%H:%M"))
+    leader.get_by_label("Từ", exact=True).fill(start.strftime("%d/%m/%Y %H:%M"))
     leader.get_by_label("Theo dõi tiến độ các đơn vị, đôn đốc").check()
     leader.get_by_role("button", name="Ủy quyền", exact=True).click()
     expect(leader.get_by_role("status")).to_have_text("Đã ủy quyền.")
