@@ -14,6 +14,7 @@ from services.common.actor import Actor
 from services.common.clock import now_utc, to_vn
 from services.common.db import Database
 from services.common.errors import Forbidden, NotFound, ValidationFailed
+from services.common.recipients import recipient_label
 from services.registry import domain
 from services.registry.catalog import BUSINESS_TYPES, COPY_TYPES, REJECT_REASONS, SIGNATURE_REASONS
 from services.registry.domain import Direction, State
@@ -228,8 +229,7 @@ def _list(db: Database, actor: Actor, direction: str, states: list[str], filters
                     RecipientStatus.document_pk, RecipientStatus.organ_name, RecipientStatus.organ_id,
                     RecipientStatus.channel).where(
                     RecipientStatus.document_pk.in_([i["id"] for i in items])).order_by(RecipientStatus.id)):
-                mark = domain.CHANNEL_MARKS.get(channel or "")
-                names.setdefault(pk, []).append(f"{name or organ} ({mark})" if mark else name or organ)
+                names.setdefault(pk, []).append(recipient_label(name or organ, channel))
             for item in items:
                 item["recipient_names"] = names.get(item["id"], [])
         return {"items": items, "total": total, "page": page, "size": size}

@@ -253,8 +253,6 @@ def check_recipients(recipients: list[dict[str, Any]]) -> list[dict[str, str]]:
 # How a recipient gets the document, chosen at issue (issue 18 item 7): only electronic ones leave over the
 # interconnect; paper and internal ones are listed in the register and on the printed list of recipients.
 RECIPIENT_CHANNELS = {"interconnect": "Điện tử (liên thông)", "paper": "Bản giấy", "internal": "Nội bộ"}
-# after a recipient's name in a register's "Nơi nhận" when it is not reached over the interconnect
-CHANNEL_MARKS = {"paper": "bản giấy", "internal": "nội bộ"}
 
 
 # --- legal-normative documents (văn bản quy phạm pháp luật) ----------------------------------------------------

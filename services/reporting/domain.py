@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from services.common.clock import to_vn
+from services.common.recipients import recipient_label
 from services.common.workcalendar import WorkCalendar
 
 NO_UNIT = ""
@@ -437,13 +438,8 @@ def outgoing_register_rows(rows: list[dict[str, Any]]) -> list[list[str]]:
     return out
 
 
-CHANNEL_NOTES = {"paper": "bản giấy", "internal": "nội bộ"}
-
-
 def _by_channel(recipient: dict[str, Any]) -> str:
-    name = recipient.get("organ_name") or recipient.get("organ_id") or ""
-    note = CHANNEL_NOTES.get(recipient.get("channel") or "")
-    return f"{name} ({note})" if note else name
+    return recipient_label(recipient.get("organ_name") or recipient.get("organ_id") or "", recipient.get("channel"))
 
 
 # --- report tables (the same sections in the PDF, the XLSX and the screen) ---------------------------------------
