@@ -21,10 +21,9 @@ from services.storage.blobs import blob_store
 from services.storage.ingest import ingest
 
 DECISIONS = {"approve": "Lãnh đạo đồng ý, chuyển bước sau", "return": "Lãnh đạo trả lại người soạn"}
-# the leader's steps after the first assignment that may be typed in for them (services/routing/entry.py), by the
-# path of their form (the leader's own forms' paths, gateway/oversight.py, under …/nhap-thay/)
-ENTERED_OVERSIGHT = {"deadline": "han-xu-ly", "directive": "chi-dao", "handlers": "giao-xu-ly",
-                     "take_back": "thu-hoi"}
+# the leader's steps after the first assignment that may be typed in for them (services/routing/entry.py); their
+# forms are the leader's own (handling_oversight.html), posted under …/nhap-thay/
+ENTERED_OVERSIGHT = ("deadline", "directive", "handlers", "take_back")
 
 
 def entry_leaders(g: Gateway, v: Viewer) -> list[str]:
