@@ -26,7 +26,7 @@ from services.registry.documents import (
     _status_payload,
     profile,
 )
-from services.registry.domain import Direction, State
+from services.registry.domain import Direction, State, status_advances
 from services.registry.models import (
     Document,
     DocumentLink,
@@ -248,7 +248,7 @@ def record_status(db: Database, actor: Actor, status: dict[str, Any]) -> dict:
         _history(session, doc, actor, "status", {"organ_id": sender, "status_code": code,
                                                  "description": description})
         session.flush()  # the answer's line before the request's closing line, in the history's order
-        if not recall.take_answer(session, actor, doc, row, code):
+        if not recall.take_answer(session, actor, doc, row, code) and status_advances(row.status_code, code):
             row.status_code, row.description = code, description
             row.status_at = _parse_dt(status.get("timestamp")) or now_utc()
         return {"matched": True, "duplicate": False, "outgoing_id": doc.id}

@@ -458,6 +458,25 @@ def test_per_recipient_statuses_move_forward(db, edge, clerk, registers):
     assert actions.count("05") == 2  # 05 may repeat (STANDARDS §1.6)
 
 
+def test_a_status_arriving_late_does_not_take_the_line_back(db, edge, clerk, registers):
+    # The receiver's edge sends 01 on arrival, its registry 03 after the clerk registered: two ways, either order.
+    got = ops.register_outgoing_signed(db, clerk, {"type_code": "TB", "subject": "Thông báo thứ tự",
+                                                   "code_notation": "TB-UBND"}, sha("order"), RECIPIENTS,
+                                       registers["outgoing"], signed_ok)
+    about = {"document_id": got["document_id"]}
+    for code in ("03", "01", "05", "04"):
+        ops.record_status(db, edge, {"from": {"organ_id": OTHER}, "response_for": about, "status_code": code,
+                                     "description": f"trạng thái {code}"})
+        if code == "01":
+            row = ops.get_document(db, clerk, got["id"])["recipients"][0]
+            assert (row["status_code"], row["description"]) == ("03", "trạng thái 03")
+    doc = ops.get_document(db, clerk, got["id"])
+    assert doc["recipients"][0]["status_code"] == "05"
+    # every status is still in the history, in the order it came
+    assert [h["details"].get("status_code") for h in doc["history"] if h["action"] == "status"] == [
+        "03", "01", "05", "04"]
+
+
 def test_a_status_time_in_vietnam_time_keeps_its_instant(db, edge, clerk, registers):
     got = ops.register_outgoing_signed(db, clerk, {"type_code": "TB", "subject": "Thông báo giờ",
                                                    "code_notation": "TB-UBND"}, sha("tz"), RECIPIENTS,
