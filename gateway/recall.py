@@ -45,6 +45,9 @@ NOTICES = {"da-gui-yeu-cau": "Đã gửi yêu cầu đến nơi nhận qua trụ
            "da-thu-hoi-van-ban-giay": "Văn bản không có nơi nhận điện tử: không có yêu cầu nào gửi qua trục liên "
                                       "thông. Thu lại bản giấy ở từng nơi nhận bản giấy rồi ghi nhận ở khung “Nhận "
                                       "lại bản giấy”.",
+           "da-cap-nhat-tai-cho": "Đã cập nhật văn bản. Văn bản không có nơi nhận điện tử: không có yêu cầu nào gửi "
+                                  "qua trục liên thông. Các đơn vị trong cơ quan thấy trích yếu mới; nơi nhận bản "
+                                  "giấy (nếu có) cần được báo ngoài phần mềm.",
            "da-thu-hoi-noi-bo": "Văn bản chỉ gửi nội bộ: đã chuyển sang “Đã thu hồi”, các đơn vị trong cơ quan thấy "
                                 "văn bản đã thu hồi; không có yêu cầu nào gửi qua trục liên thông."}
 FIELD_WORDS = {"subject": "trích yếu", "content": "nội dung"}
@@ -127,10 +130,12 @@ def _ask_on_screen(g: Gateway, v: Viewer, method: str, doc_id: str, kind: str, r
 
 def _asked_notice(g: Gateway, v: Viewer, method: str, doc_id: str, kind: str, got: dict[str, Any]) -> str:
     """What the page says after a request: sent over the interconnect, or, with no electronic recipient, nobody was
-    asked: the clerk takes the paper back (paper_returns.py); an outgoing document sent inside the agency only is
-    recalled at once."""
-    if got.get("pending_change") or kind == "update":
+    asked: an update is made at once; for a recall the clerk takes the paper back (paper_returns.py); an outgoing
+    document sent inside the agency only is recalled at once."""
+    if got.get("pending_change"):
         return "da-gui-yeu-cau"
+    if kind == "update":  # changed here at once: nobody to ask
+        return "da-cap-nhat-tai-cho"
     if method == "request_copy_change":
         return "da-thu-hoi-ban-giay"
     doc = g.backends.call(v.actor, "registry", "get_document", doc_id)
