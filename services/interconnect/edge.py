@@ -37,6 +37,7 @@ from services.common.db import Database
 from services.common.errors import CongVanError
 from services.common.rpc_client import ServiceClient
 from services.common.settings import CommonSettings
+from services.common.status_codes import status_advances
 from services.interconnect import broker, domain, edxml
 from services.interconnect import metrics as m
 from services.interconnect.domain import H_SUBMITTED, Reason
@@ -331,7 +332,8 @@ class Edge:
                                           description=str(header.get("description") or ""), history=code,
                                           updated_at=datetime.now(UTC)))
             else:
-                row.status_code, row.description = code, str(header.get("description") or "")
+                if status_advances(row.status_code, code):  # 01 and 03 come back by separate ways
+                    row.status_code, row.description = code, str(header.get("description") or "")
                 row.history = f"{row.history},{code}" if row.history else code
                 row.updated_at = datetime.now(UTC)
 

@@ -15,6 +15,7 @@ from services.common.clock import now_utc
 from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.common.outbox import enqueue
+from services.common.status_codes import status_advances
 from services.registry import recall
 from services.registry.documents import (
     _find_incoming,
@@ -26,7 +27,7 @@ from services.registry.documents import (
     _status_payload,
     profile,
 )
-from services.registry.domain import Direction, State, status_advances
+from services.registry.domain import Direction, State
 from services.registry.models import (
     Document,
     DocumentLink,

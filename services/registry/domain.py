@@ -373,19 +373,6 @@ def require_view(actor: Actor, agency_id: str, state: str, handlers: list[str], 
         raise Forbidden("Bạn không có quyền xem văn bản này.", user=actor.username, document=doc_id)
 
 
-# A receiver's statuses follow its lifecycle (STANDARDS §1.6): 01 when the package arrives, 02 or 03 from its
-# clerk, then 04 → 05 → 06. The 01 comes from the receiver's edge and the rest from its registry by another way,
-# so they can reach the sender in either order; a status that arrives late never takes the recipient's line back.
-STATUS_STAGE = {"01": 1, "02": 2, "03": 2, "04": 3, "05": 4, "06": 5}
-
-
-def status_advances(current: str | None, new: str) -> bool:
-    """Whether `new` replaces `current` as a recipient's status (05 may repeat; other codes always do)."""
-    if current not in STATUS_STAGE or new not in STATUS_STAGE:
-        return True
-    return STATUS_STAGE[new] >= STATUS_STAGE[current]
-
-
 def dedupe_key(document_id_: str, sender: str, recipient: str, kind: int | str) -> str:
     return f"{document_id_}|{sender}|{recipient}|{kind}"
 
