@@ -45,7 +45,12 @@ from services.registry.outgoing import (
     submit_for_issue,
 )
 from services.registry.paper_intake import check_paper_incoming, return_paper_incoming, return_slip
-from services.registry.paper_returns import record_outgoing_paper_return, record_paper_return
+from services.registry.paper_returns import (
+    correct_paper_return,
+    record_outgoing_paper_return,
+    record_paper_return,
+    undo_paper_return,
+)
 from services.registry.recall import (
     CHANGE_KINDS,
     list_change_requests,
@@ -76,6 +81,7 @@ __all__ = [
     "build_package",
     "check_paper_incoming",
     "close_register",
+    "correct_paper_return",
     "create_register",
     "decide_change",
     "get_document",
@@ -111,6 +117,7 @@ __all__ = [
     "set_send_policy",
     "submit_for_issue",
     "summary",
+    "undo_paper_return",
     "update_register",
     "verification_outcome",
     "verifications_left",

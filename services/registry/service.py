@@ -282,6 +282,20 @@ class RegistryService(DossierEntrypoints, ReportQueries):
                                                 returned_date, note)
 
     @rpc
+    def correct_paper_return(self, doc_id: str, organ_id: str, returned_date: str | None = None, note: str = "",
+                             request_key: str | None = None, direction: str = "copies") -> dict:
+        """A paper given back recorded with the wrong day or note, corrected (paper_returns.py)."""
+        return ops.correct_paper_return(self.db, self.actor.required(), doc_id, organ_id, returned_date, note,
+                                        request_key, direction)
+
+    @rpc
+    def undo_paper_return(self, doc_id: str, organ_id: str, reason: str, request_key: str | None = None,
+                          direction: str = "copies") -> dict:
+        """A paper given back recorded for the wrong recipient, undone while no outcome counted it."""
+        return ops.undo_paper_return(self.db, self.actor.required(), doc_id, organ_id, reason, request_key,
+                                     direction)
+
+    @rpc
     def list_copies(self, page: int = 1, size: int = 50) -> dict:
         return ops.list_copies(self.db, self.actor.required(), page, size)
 
