@@ -148,7 +148,8 @@ def undo_paper_return(db: Database, actor: Actor, doc_id: str, organ_id: str, re
     (`paper_pending`, no day, its description as before the record), so that the right one can be recorded.
     History `paper_return_undone`. Refused (`request_closed`) once the electronic answers closed the request: its
     outcome counted this paper (recall.take_answer, history `change_closed`). Once per `request_key`; an undo sent
-    again with no key, the line waiting since an undo, changes nothing. Both answer `duplicate`."""
+    again under another key (another tab), the line waiting since an undo, changes nothing. Both answer
+    `duplicate`."""
     _in_agency(db, actor)
     actor.require(Role.CLERK)
     text = (reason or "").strip()
@@ -161,7 +162,7 @@ def undo_paper_return(db: Database, actor: Actor, doc_id: str, organ_id: str, re
         doc, line = _paper_line(session, actor, doc_id, organ_id, direction)
         action, last = _last_step(session, doc, line.organ_id)
         if _done_before(session, doc, UNDONE, line.organ_id, request_key) or (
-                line.recall_state == PENDING and action == UNDONE and not request_key):
+                line.recall_state == PENDING and action == UNDONE):
             return {**detail(session, actor, doc), "duplicate": True}
         _require_returned(line, direction, "hủy")
         _require_open(session, doc, direction)
