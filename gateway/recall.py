@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Header, Path, Request, Se
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
+from gateway import paper_corrections
 from gateway.api import (
     COMMON_ERRORS,
     DOC_ID,
@@ -40,6 +41,11 @@ NOTICES = {"da-gui-yeu-cau": "Đã gửi yêu cầu đến nơi nhận qua trụ
            "da-dong-y": "Đã đồng ý và báo lại nơi gửi.", "da-tu-choi-yeu-cau": "Đã từ chối yêu cầu và báo lại nơi gửi.",
            "da-nhan-lai-ban-giay": "Đã ghi nhận bản giấy của bản sao được nhận lại.",
            "da-nhan-lai-ban-giay-van-ban": "Đã ghi nhận bản giấy của văn bản được nhận lại.",
+           # a record corrected or undone (gateway/paper_corrections.py)
+           "da-sua-ghi-nhan-ban-giay": "Đã sửa ngày nhận lại và ghi chú của bản giấy.",
+           "da-huy-ghi-nhan-ban-giay": "Đã hủy ghi nhận: nơi nhận trở lại “Chờ nhận lại bản giấy”. Ghi nhận lại đúng "
+                                       "nơi nhận đã trả bản giấy.",
+           "khong-doi-ghi-nhan": "Không có gì thay đổi: ghi nhận đã như vậy, hoặc biểu mẫu này đã được gửi trước đó.",
            "da-thu-hoi-ban-giay": "Bản sao chỉ gửi bản giấy: không có yêu cầu nào gửi qua trục liên thông. Thu lại "
                                   "bản giấy ở từng nơi nhận rồi ghi nhận ở khung “Nhận lại bản giấy”.",
            "da-thu-hoi-van-ban-giay": "Văn bản không có nơi nhận điện tử: không có yêu cầu nào gửi qua trục liên "
@@ -62,13 +68,15 @@ IDEMPOTENCY = Header(None, alias="Idempotency-Key", max_length=64,
 
 
 CHANGE_ACTIONS = ("recalled", "change_sent", "change_requested", "change_accepted", "change_refused", "change_closed",
-                  "revoked", "content_withdrawn", "change_answered", "copy_paper_recipients", "paper_returned")
+                  "revoked", "content_withdrawn", "change_answered", "copy_paper_recipients", "paper_returned",
+                  "paper_return_corrected", "paper_return_undone")
+PAPER_ACTIONS = ("copy_paper_recipients", "paper_returned", "paper_return_corrected", "paper_return_undone")
 
 
 def history_note(h: dict[str, Any]) -> str:
     """The words beside a recall/update step in the history: what was asked, why, and what came of it."""
     details = h.get("details") or {}
-    if h.get("action") in ("copy_paper_recipients", "paper_returned"):
+    if h.get("action") in PAPER_ACTIONS:
         return paper_note(h["action"], details)
     kind = KIND_LABELS.get(details.get("kind") or ("recall" if h.get("action") == "recalled" else ""), "")
     if h.get("action") == "change_closed":
@@ -87,11 +95,18 @@ def history_note(h: dict[str, Any]) -> str:
 
 
 def paper_note(action: str, details: dict[str, Any]) -> str:
-    """A copy's paper recipients as recorded, or one paper given back: who, on which day, the note."""
+    """A copy's paper recipients as recorded, or one paper given back: who, on which day, the note; a correction
+    with the day and note before it, an undo with its reason."""
     if action == "copy_paper_recipients":
         return "; ".join(r.get("organ_name") or "" for r in details.get("recipients") or [])
     parts = [f"{details.get('organ_name') or details.get('organ_id') or ''}, ngày {_day(details.get('returned_on'))}",
              details.get("note") or ""]
+    if action == "paper_return_corrected":
+        before = details.get("before") or {}
+        parts.append("trước khi sửa: " + ", ".join(p for p in (f"ngày {_day(before.get('returned_on'))}",
+                                                                before.get("note") or "") if p))
+    if action == "paper_return_undone":
+        parts.append(f"lý do hủy: {details.get('reason') or ''}")
     return " — ".join(p for p in parts if p)
 
 
@@ -107,7 +122,9 @@ def change_context(doc: dict[str, Any], request: Request) -> dict[str, Any]:
     return {"change_label": KIND_LABELS.get(doc.get("pending_change") or "", ""),
             "change_notice": NOTICES.get(request.query_params.get("yeu-cau") or "", ""),
             "change_key": secrets.token_urlsafe(18), "today": clock.today_vn().isoformat(),
-            "paper_waiting": [r for r in doc.get("recipients") or [] if r.get("recall_state") == "paper_pending"]}
+            "paper_waiting": [r for r in doc.get("recipients") or [] if r.get("recall_state") == "paper_pending"],
+            "paper_back": [r for r in doc.get("recipients") or [] if r.get("recall_state") == "paper_returned"],
+            "paper_undo_open": paper_corrections.undo_open(doc)}
 
 
 def home_panels(g: Gateway, v: Viewer) -> list[Any]:
@@ -183,6 +200,7 @@ def install(app: FastAPI) -> None:
                                   "list_change_requests"))
 
     app.include_router(router)
+    paper_corrections.install(app)  # a paper given back recorded by mistake: corrected, undone
 
 
 class ChangeRequest(BaseModel):

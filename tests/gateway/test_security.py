@@ -605,6 +605,10 @@ RPC_GATES = {
     "nhận lại bản giấy của bản sao": ("registry", "record_paper_return", ("khong-co", "giay-01", None, ""), {"clerk"}),
     "nhận lại bản giấy của văn bản đi": ("registry", "record_outgoing_paper_return", ("khong-co", "giay-01", None, ""),
                                         {"clerk"}),
+    "sửa ghi nhận nhận lại bản giấy": ("registry", "correct_paper_return", ("khong-co", "giay-01", "", "", None,
+                                                                              "outgoing"), {"clerk"}),
+    "hủy ghi nhận nhận lại bản giấy": ("registry", "undo_paper_return", ("khong-co", "giay-01", "lý do", "k", "copies"),
+                                      {"clerk"}),
 }
 
 
