@@ -7,7 +7,7 @@ the hub, naming the copy by its own number. Sở Nội vụ's clerk finds it in 
 agrees on the copy's page: its files are deleted, its metadata and history stay. The 15 comes back: the copy's
 status table says "Đồng ý", its history "Nơi nhận đã trả lời hết yêu cầu", and it is sent to nobody else. The copy also
 went to a paper recipient, whom no request reaches: the frame "Nhận lại bản giấy" lists it, and the clerk records
-the day its paper copy came back.
+the day its paper copy came back; the request was closed by then, so the record can be corrected, not undone.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from services.common.clock import today_vn
 from tests import screenshots
 from tests.deployment import demo_password
 from tests.e2e.helpers import browser_signed_in, signed_in, wait_for
@@ -111,6 +112,19 @@ def test_the_clerk_recalls_a_sent_copy_and_the_recipient_agrees(deployment, brow
         shots.append(artifacts_dir / "thu-hoi-ban-sao-04-nhan-lai-ban-giay.png")
         paper_given_back(page, PAPER_NAME, "Nhận lại tại bộ phận một cửa", shots[-1], "bản sao")
         expect(page.locator("ol.trace").last).to_contain_text(f"Nhận lại bản giấy của bản sao ({PAPER_NAME}, ngày")
+        # Sở Nội vụ's answer closed the request: the record may be corrected, no longer undone (paper_returns.py)
+        fix = page.locator("details.paper-fix", has_text=PAPER_NAME)
+        fix.locator("summary").click()
+        expect(fix).to_contain_text("Không hủy được ghi nhận")
+        expect(fix.get_by_role("button", name="Hủy ghi nhận")).to_have_count(0)
+        returns = f"/api/v1/copies/{copy['id']}/paper-returns/giay-01"
+        headers = {"x-csrf-token": csrf_token_of(clerk)}
+        undo = clerk.post(f"{returns}/undo", json={"reason": "Ghi nhận nhầm"}, headers=headers)
+        assert undo.status_code == 422 and undo.json()["code"] == "request_closed", undo.text
+        fixed = clerk.put(returns, json={"returned_date": today_vn().isoformat(), "note": "Nhận lại tại văn thư"},
+                          headers=headers)
+        assert fixed.status_code == 200 and fixed.json()["recipients"][1]["description"] == "Nhận lại tại văn thư"
+        page.reload()
         shots.append(artifacts_dir / "thu-hoi-ban-sao-03-noi-gui.png")
         page.screenshot(path=str(shots[-1]), full_page=True)
         listed = clerk.get("/api/v1/copies", params={"size": 100}).json()["items"]

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from services.common.clock import today_vn
 from services.common.settings import CommonSettings
 from services.storage.blobs import blob_store
 from tests import screenshots
@@ -171,7 +172,8 @@ def test_take_back_refused_on_screen_and_update_agreed_over_the_api(deployment, 
 def test_a_document_issued_on_paper_only_is_recalled_at_once_and_its_paper_given_back_recorded(deployment, browser,
                                                                                               artifacts_dir):
     """Nobody to ask over the interconnect: the recall takes effect on the clerk's click, the paper recipient waits
-    "Chờ nhận lại bản giấy" until the clerk records the day its paper came back (services/registry/paper_returns.py)."""
+    "Chờ nhận lại bản giấy" until the clerk records the day its paper came back (services/registry/paper_returns.py);
+    the record's note is corrected, then the record undone (gateway/paper_corrections.py)."""
     base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
     clerk, doc = issued_with_paper(deployment, f"V/v thu hồi văn bản chỉ gửi bản giấy ({secrets.token_hex(3)})", [],
                                    [COMPANY])
@@ -190,14 +192,36 @@ def test_a_document_issued_on_paper_only_is_recalled_at_once_and_its_paper_given
     steps = page.locator("ol.trace").last
     expect(steps).to_contain_text("Thu hồi (Thu hồi — Gửi nhầm nơi nhận — 1 nơi nhận bản giấy chờ nhận lại)")
     expect(steps).to_contain_text(f"Nhận lại bản giấy của văn bản ({COMPANY}, ngày")
-    screenshots.publish([shot])
+    # the note was wrong: corrected in the same frame; then the record itself was for the wrong recipient: undone
+    # (no electronic recipient: nobody's answer counted it), and the company waits again
+    fix = page.locator("details.paper-fix", has_text=COMPANY)
+    fix.locator("summary").click()
+    fix.get_by_label("Ngày nhận lại").fill(today_vn().isoformat())
+    fix.get_by_label("Ghi chú").fill("Công ty gửi trả tại bộ phận một cửa")
+    fixing = artifacts_dir / "thu-hoi-07-sua-ghi-nhan-ban-giay.png"
+    page.locator("#nhan-lai-ban-giay").screenshot(path=str(fixing))
+    fix.get_by_role("button", name="Sửa ghi nhận").click()
+    expect(page.get_by_role("status")).to_have_text("Đã sửa ngày nhận lại và ghi chú của bản giấy.")
+    expect(page.locator("tr", has_text=COMPANY)).to_contain_text("Công ty gửi trả tại bộ phận một cửa")
+    expect(steps).to_contain_text("Sửa ghi nhận nhận lại bản giấy")
+    expect(steps).to_contain_text("trước khi sửa: ngày")
+    fix = page.locator("details.paper-fix", has_text=COMPANY)
+    fix.locator("summary").click()
+    fix.get_by_label("Lý do hủy ghi nhận").fill("Ghi nhận nhầm: công ty chưa trả bản giấy")
+    fix.get_by_role("button", name="Hủy ghi nhận").click()
+    expect(page.get_by_role("status")).to_contain_text("Đã hủy ghi nhận")
+    expect(page.locator("tr", has_text=COMPANY)).to_contain_text("Chờ nhận lại bản giấy")
+    expect(page.locator("#ghi-nhan-ban-giay")).to_be_visible()
+    expect(page.locator("details.paper-fix")).to_have_count(0)
+    expect(steps).to_contain_text("lý do hủy: Ghi nhận nhầm: công ty chưa trả bản giấy")
+    screenshots.publish([shot, fixing])
 
 
 def paper_given_back(page: Page, name: str, note: str, shot, what: str) -> None:
     """In the frame "Nhận lại bản giấy" of a recalled document's or copy's page (`what`: "văn bản", "bản sao"): the
     clerk records `name`'s paper given back today with `note` (the frame shot before the click); the line says so
     and nobody is left waiting."""
-    paper = page.locator("#nhan-lai-ban-giay")
+    paper = page.locator("#ghi-nhan-ban-giay")
     paper.get_by_label("Nơi nhận bản giấy").select_option(label=name)
     paper.get_by_label("Ghi chú").fill(note)
     page.locator("#thu-hoi").screenshot(path=str(shot))
@@ -206,4 +230,5 @@ def paper_given_back(page: Page, name: str, note: str, shot, what: str) -> None:
     row = page.locator("tr", has_text=name)
     expect(row).to_contain_text("Đã nhận lại bản giấy ngày")
     expect(row).to_contain_text(note)
-    expect(page.locator("#nhan-lai-ban-giay")).to_have_count(0)
+    expect(page.locator("#ghi-nhan-ban-giay")).to_have_count(0)   # nobody waits; the record can be corrected
+    expect(page.locator("details.paper-fix", has_text=name)).to_be_visible()
