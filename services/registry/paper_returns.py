@@ -216,9 +216,9 @@ def _require_open(session: Session, doc: Document, direction: str) -> None:
     electronic = session.execute(select(RecipientStatus.id).where(
         RecipientStatus.document_pk == doc.id, RecipientStatus.channel == "interconnect").limit(1)).first()
     if electronic is not None:
-        raise ValidationFailed(f"Các nơi nhận điện tử đã trả lời hết yêu cầu và kết quả đã tính bản giấy này là đã "
-                               f"nhận lại: không hủy được ghi nhận của {WORDS[direction][0]} này; chỉ sửa được ngày "
-                               "và ghi chú.", code="request_closed", field="organ_id")
+        raise ValidationFailed(f"Các nơi nhận điện tử đã trả lời hết yêu cầu, kết quả thu hồi hoặc lấy lại "
+                               f"{WORDS[direction][0]} này đã được quyết định: không hủy được ghi nhận; chỉ sửa được "
+                               "ngày nhận lại và ghi chú.", code="request_closed", field="organ_id")
 
 
 def _done_before(session: Session, doc: Document, action: str, organ_id: str, request_key: str | None) -> bool:
