@@ -200,6 +200,13 @@ def test_a_document_issued_on_paper_only_is_recalled_at_once_and_its_paper_given
     fix.get_by_label("Ghi chú").fill("Công ty gửi trả tại bộ phận một cửa")
     fixing = artifacts_dir / "thu-hoi-07-sua-ghi-nhan-ban-giay.png"
     page.locator("#nhan-lai-ban-giay").screenshot(path=str(fixing))
+    wide = page.viewport_size
+    page.set_viewport_size({"width": 390, "height": 844})   # on a phone: big enough to tap, within the screen
+    heights = fix.locator("summary, input:not([type=hidden]), textarea, button").evaluate_all(
+        "els => els.map(e => Math.round(e.getBoundingClientRect().height))")
+    assert heights and min(heights) >= 44, heights
+    assert fix.evaluate("e => e.getBoundingClientRect().right") <= 390
+    page.set_viewport_size(wide)
     fix.get_by_role("button", name="Sửa ghi nhận").click()
     expect(page.get_by_role("status")).to_have_text("Đã sửa ngày nhận lại và ghi chú của bản giấy.")
     expect(page.locator("tr", has_text=COMPANY)).to_contain_text("Công ty gửi trả tại bộ phận một cửa")
