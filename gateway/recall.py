@@ -136,10 +136,10 @@ def home_panels(g: Gateway, v: Viewer) -> list[Any]:
 
 
 def _ask_on_screen(g: Gateway, v: Viewer, method: str, doc_id: str, kind: str, reason: str, subject: str,
-                   form_key: str) -> RedirectResponse:
+                   content: str, form_key: str) -> RedirectResponse:
     """The frame "Thu hồi, lấy lại, cập nhật" of an outgoing document's page or a copy's."""
     chosen = KINDS.get(kind, kind)
-    changes = {"subject": subject} if chosen == "update" else None
+    changes = {"subject": subject, "content": content} if chosen == "update" else None
     got = g.backends.call(v.actor, "registry", method, doc_id, chosen, reason, changes, form_key.strip()[:64] or None)
     return RedirectResponse(f"/van-ban/{doc_id}?yeu-cau={_asked_notice(g, v, method, doc_id, chosen, got)}",
                             status_code=303)
@@ -163,13 +163,15 @@ def _asked_notice(g: Gateway, v: Viewer, method: str, doc_id: str, kind: str, go
 def install(app: FastAPI) -> None:
     @app.post("/van-ban-di/{doc_id}/yeu-cau", include_in_schema=False)
     def ask(doc_id: str, kind: str = Form(...), reason: str = Form(""), subject: str = Form(""),
-            form_key: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        return _ask_on_screen(g, v, "request_change", doc_id, kind, reason, subject, form_key)
+            content: str = Form("", max_length=4000), form_key: str = Form(""), v: Viewer = Depends(csrf_checked),
+            g: Gateway = Depends(gw)):
+        return _ask_on_screen(g, v, "request_change", doc_id, kind, reason, subject, content, form_key)
 
     @app.post("/van-ban-sao/{doc_id}/yeu-cau", include_in_schema=False)
     def ask_about_copy(doc_id: str, kind: str = Form(...), reason: str = Form(""), subject: str = Form(""),
-                       form_key: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        return _ask_on_screen(g, v, "request_copy_change", doc_id, kind, reason, subject, form_key)
+                       content: str = Form("", max_length=4000), form_key: str = Form(""),
+                       v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        return _ask_on_screen(g, v, "request_copy_change", doc_id, kind, reason, subject, content, form_key)
 
     @app.post("/van-ban-sao/{doc_id}/nhan-lai-ban-giay", include_in_schema=False)
     def paper_back(doc_id: str, organ_id: str = Form(..., max_length=35), returned_date: str = Form("", max_length=20),
@@ -208,7 +210,8 @@ class ChangeRequest(BaseModel):
                       "take_back: lấy lại (trạng thái 13); update: cập nhật (gói tin loại 2)")
     reason: str = Field(min_length=1, max_length=1000, description="Lý do, sent to the recipients")
     subject: str | None = Field(None, max_length=500, description="update only: the new trích yếu")
-    content: str | None = Field(None, max_length=4000, description="update only: the new summary of content")
+    content: str | None = Field(None, max_length=500, description="update only: the new summary of content (edXML "
+                                "Content, at most 500 characters)")
 
 
 class ChangeDecision(BaseModel):

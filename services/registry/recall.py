@@ -42,6 +42,9 @@ ANSWERS = {"recall": {"15": "accepted", "03": "accepted", "16": "refused", "02":
            "take_back": {"15": "accepted", "16": "refused", "02": "refused"},
            "update": {"15": "accepted", "16": "refused", "02": "refused"}}
 UPDATABLE = ("subject", "content")
+# edXML's Content (the summary sent with an update) holds at most 500 characters (STANDARDS §1.3, field 1.7): longer
+# would pass here and be refused by the edge after the document had changed
+CONTENT_MAX = 500
 MAX_REASON = 1000
 
 
@@ -148,6 +151,9 @@ def _apply_update(doc: Document, changes: dict[str, Any]) -> dict[str, list[str]
         if field == "subject" and not value:
             raise ValidationFailed("Thiếu trường bắt buộc “Trích yếu nội dung”.", code="missing_field", field=field)
         domain.check_lengths({field: value}, domain.OUTGOING_FIELDS)
+        if field == "content" and len(value) > CONTENT_MAX:
+            raise ValidationFailed(f"Trường “Nội dung tóm tắt” dài quá {CONTENT_MAX} ký tự.", code="too_long",
+                                   field=field, max_length=CONTENT_MAX)
         changed[field] = [getattr(doc, field) or "", value]
         setattr(doc, field, value)
     if not changed:

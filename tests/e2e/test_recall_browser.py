@@ -173,7 +173,8 @@ def test_a_document_issued_on_paper_only_is_recalled_at_once_and_its_paper_given
                                                                                               artifacts_dir):
     """Nobody to ask over the interconnect: the recall takes effect on the clerk's click, the paper recipient waits
     "Chờ nhận lại bản giấy" until the clerk records the day its paper came back (services/registry/paper_returns.py);
-    the record's note is corrected, then the record undone (gateway/paper_corrections.py)."""
+    the record's note is corrected, then the record undone (gateway/paper_corrections.py). Before the recall, an
+    update of its trích yếu and summary on the screen is made at once, and the page says nobody was asked."""
     base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
     clerk, doc = issued_with_paper(deployment, f"V/v thu hồi văn bản chỉ gửi bản giấy ({secrets.token_hex(3)})", [],
                                    [COMPANY])
@@ -181,6 +182,16 @@ def test_a_document_issued_on_paper_only_is_recalled_at_once_and_its_paper_given
     page = demo_home(browser, base, deployment, CLERK_TQ)
     page.goto(f"{base}/van-ban/{doc['id']}")
     form = page.locator("#thu-hoi")
+    # first an update of its trích yếu and summary: made here at once, nobody asked over the interconnect
+    new_subject, summary = f"{doc['subject']} (sửa)", "Đề nghị các đơn vị báo cáo trước ngày 20 hằng tháng."
+    form.get_by_label("Cập nhật", exact=True).check()
+    form.get_by_label("Lý do", exact=True).fill("Sửa trích yếu và nội dung tóm tắt")
+    form.get_by_label("Trích yếu mới (khi cập nhật)").fill(new_subject)
+    form.get_by_label("Nội dung tóm tắt mới (khi cập nhật)").fill(summary)
+    form.get_by_role("button", name="Gửi yêu cầu").click()
+    expect(page.get_by_role("status")).to_contain_text("Đã cập nhật văn bản. Văn bản không có nơi nhận điện tử")
+    expect(page.get_by_text(new_subject, exact=True)).to_be_visible()
+    expect(page.locator("#noi-dung-tom-tat")).to_have_text(f"Nội dung tóm tắt: {summary}")
     form.get_by_label("Thu hồi", exact=True).check()
     form.get_by_label("Lý do", exact=True).fill("Gửi nhầm nơi nhận")
     form.get_by_role("button", name="Gửi yêu cầu").click()

@@ -13,8 +13,8 @@ from datetime import timedelta
 import httpx
 
 from services.common.clock import now_utc, vn_date
-from tests.e2e.helpers import csrf_of, vietnamese_pdf, wait_for
-from tests.gateway.test_api import session_for, token_for
+from tests.e2e.helpers import vietnamese_pdf, wait_for
+from tests.gateway.test_api import token_for
 from tests.gateway.test_drafting import prepare_agency_for_drafts
 
 H60, SNV = "000.00.00.H60", "000.00.09.H60"
@@ -91,19 +91,3 @@ def test_an_outgoing_documents_paper_given_back_after_a_recall_is_recorded_once_
         for client in (clerk, leader, other):
             client.close()
 
-
-def test_an_update_of_a_document_with_no_electronic_recipient_says_nobody_was_asked(deployment):
-    """Changed at once on the screen (services/registry/recall.py: nobody to wait for); the page must not say a
-    request went over the interconnect."""
-    clerk, doc = issued_with_paper(deployment, f"V/v cập nhật văn bản chỉ gửi bản giấy ({secrets.token_hex(3)})", [],
-                                   [COMPANY])
-    clerk.close()
-    new_subject = f"V/v cập nhật trích yếu văn bản giấy ({secrets.token_hex(3)})"
-    with closing(session_for(deployment, CLERK)) as web:
-        page = web.get(f"/van-ban/{doc['id']}")
-        sent = web.post(f"/van-ban-di/{doc['id']}/yeu-cau", data={
-            "csrf_token": csrf_of(page.text), "kind": "cap-nhat", "reason": "Sửa trích yếu", "subject": new_subject,
-            "form_key": secrets.token_hex(8)}, follow_redirects=True)
-        assert sent.status_code == 200 and sent.url.params["yeu-cau"] == "da-cap-nhat-tai-cho", sent.url
-        assert "không có yêu cầu nào gửi qua trục liên thông" in sent.text and new_subject in sent.text
-        assert "Đã gửi yêu cầu đến nơi nhận" not in sent.text

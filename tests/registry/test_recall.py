@@ -67,6 +67,18 @@ def test_update_sends_the_new_metadata_and_the_receiver_applies_it(db, edge, cle
     assert sent["details"]["changes"]["subject"] == ["Về việc họp", "Về việc họp (sửa)"]
 
 
+def test_an_update_of_the_summary_longer_than_edxml_holds_is_refused_before_anything_changes(db, edge, clerk,
+                                                                                            registers):
+    doc = issued(db, clerk, registers, "Về việc tóm tắt")
+    with pytest.raises(ValidationFailed) as long:
+        ops.request_change(db, clerk, doc["id"], "update", "Sửa", {"content": "x" * 501})
+    assert long.value.code == "too_long" and long.value.details["field"] == "content"
+    page = ops.get_document(db, clerk, doc["id"])
+    assert page["pending_change"] is None and page["content"] != "x" * 501
+    got = ops.request_change(db, clerk, doc["id"], "update", "Sửa", {"content": "Tóm tắt " + "y" * 492})
+    assert got["pending_change"] == "update" and events(db, "outgoing_package")[-1]["content"].startswith("Tóm tắt")
+
+
 def test_agreed_recall_withdraws_the_content_and_keeps_the_metadata(db, edge, clerk, registers):
     doc = ops.receive_package(db, edge, package(21))["incoming_id"]
     ops.accept_incoming(db, clerk, doc, registers["incoming"])
