@@ -304,8 +304,10 @@ class Registrations:
         scratch_name = f"bench_inserts_{'whole' if whole else 'document'}"
         with self.engine.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA "{scratch_name}"'))
+            # the audit table's triggers name it unqualified: made on the scratch schema's search path
+            conn.execute(sa.text(f'SET LOCAL search_path TO "{scratch_name}"'))
+            self.metadata.create_all(conn)
         scratch = self.engine.execution_options(schema_translate_map={None: scratch_name})
-        self.metadata.create_all(scratch)
         seq = itertools.count(1)
         lock = threading.Lock()
         queue = [self.each[i % len(self.each)] for i in range(max(len(self.each), at_least))]
