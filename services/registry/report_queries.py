@@ -1,7 +1,9 @@
 """Read-only RPCs for the reporting service, mixed into the `registry` nameko service.
 
 Reporting never reads the registry's tables: it asks here for the rows of the incoming and outgoing registers in
-a date range (every column of NĐ 30 Phụ lục IV the registry knows) and for the count of what arrived, by state.
+a date range (every column of NĐ 30 Phụ lục IV the registry knows) and for the count of what arrived, by state; and
+for the copies register (Sổ bản sao: sao y, sao lục, trích sao, NĐ 30 Điều 25–27), each copy with the document it
+copies, its files, who made it and its recipients.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from typing import Any
 
 from nameko.rpc import rpc
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from services.common.actor import Actor, Role
 from services.common.clock import VN_TZ
 from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.registry.domain import Direction, State, number_display
-from services.registry.models import AgencyProfile, Attachment, Document, RecipientStatus
+from services.registry.models import AgencyProfile, Attachment, Document, DocumentLink, History, RecipientStatus
 
 READERS = (Role.LEADER, Role.DEPARTMENT_HEAD, Role.CLERK, Role.ADMIN, Role.SYSTEM)
 SIGNED_ROLES = ("signed", "appendix_signed")
@@ -73,11 +76,11 @@ def _row(doc: Document) -> dict[str, Any]:
 
 def register_rows(db: Database, actor: Actor, direction: str, date_from: str, date_to: str,
                   register_id: str | None = None) -> dict[str, Any]:
-    """The register's rows for [date_from, date_to]: incoming by arrival date, outgoing by document date."""
+    """The register's rows for [date_from, date_to]: incoming by arrival date, outgoing and copies by their date."""
     actor.require_agency(db.agency_id)
     actor.require(*READERS)
-    if direction not in (Direction.INCOMING, Direction.OUTGOING):
-        raise ValidationFailed("Loại sổ không hợp lệ (văn bản đến hoặc văn bản đi).", field="direction",
+    if direction not in Direction.ALL:
+        raise ValidationFailed("Loại sổ không hợp lệ (văn bản đến, văn bản đi hoặc bản sao).", field="direction",
                                value=direction)
     start, end = parse_range(date_from, date_to)
     with db.session() as session:
@@ -92,7 +95,7 @@ def register_rows(db: Database, actor: Actor, direction: str, date_from: str, da
             query = query.where(Document.register_id == register_id)
         docs = list(session.scalars(query.order_by(Document.year, Document.number)))
         rows = [_row(d) for d in docs]
-        if direction == Direction.OUTGOING and docs:
+        if direction != Direction.INCOMING and docs:
             by_id = {r["id"]: r for r in rows}
             for r in rows:
                 r["recipients"], r["signed"] = [], False
@@ -100,10 +103,13 @@ def register_rows(db: Database, actor: Actor, direction: str, date_from: str, da
                     RecipientStatus.document_pk.in_(list(by_id))).order_by(RecipientStatus.id)):
                 by_id[st.document_pk]["recipients"].append(
                     {"organ_id": st.organ_id, "organ_name": st.organ_name, "channel": st.channel,
-                     "status_code": st.status_code, "status_at": _iso(st.status_at)})
+                     "status_code": st.status_code, "status_at": _iso(st.status_at),
+                     "recall_state": st.recall_state, "returned_on": _iso(st.returned_on)})
             for pk in session.scalars(select(Attachment.document_pk).where(
                     Attachment.document_pk.in_(list(by_id)), Attachment.role.in_(SIGNED_ROLES))):
                 by_id[pk]["signed"] = True
+            if direction == Direction.COPIES:
+                _copy_details(session, by_id)
         arrived: dict[str, int] = {}
         if direction == Direction.INCOMING:
             lo, hi = _utc_bounds(start, end)
@@ -116,6 +122,29 @@ def register_rows(db: Database, actor: Actor, direction: str, date_from: str, da
         return {"agency_id": db.agency_id, "organ_name": prof.organ_name if prof else "",
                 "place": prof.place if prof else "", "direction": direction, "date_from": start.isoformat(),
                 "date_to": end.isoformat(), "rows": rows, "arrived_by_state": arrived}
+
+
+def _copy_details(session: Session, by_id: dict[str, dict[str, Any]]) -> None:
+    """What the copies register adds to a copy's row: the document copied (`source`, from the `copy_of` link), the
+    copy's files (main and appendices) and who made it (the clerk of the `copied` history line)."""
+    ids = list(by_id)
+    for r in by_id.values():
+        r.update(copy_form=r["type_code"], source=None, files=0, appendices=0, made_by=None, made_by_username="")
+    links = dict(session.execute(select(DocumentLink.from_pk, DocumentLink.to_pk).where(
+        DocumentLink.from_pk.in_(ids), DocumentLink.kind == "copy_of")).all())
+    sources = {d.id: d for d in session.scalars(select(Document).where(Document.id.in_(set(links.values()))))}
+    for copy_pk, source_pk in links.items():
+        if (src := sources.get(source_pk)) is not None:
+            by_id[copy_pk]["source"] = {
+                "id": src.id, "direction": src.direction, "number_and_notation": _notation(src),
+                "issued_date": _iso(src.issued_date), "organ_name": src.organ_name or src.sender_organ_name,
+                "type_name": src.type_name, "page_amount": src.page_amount}
+    for pk, role in session.execute(select(Attachment.document_pk, Attachment.role).where(
+            Attachment.document_pk.in_(ids))):
+        by_id[pk]["files"] += 1
+        by_id[pk]["appendices"] += int(role in ("appendix", "appendix_signed"))
+    for h in session.scalars(select(History).where(History.document_pk.in_(ids), History.action == "copied")):
+        by_id[h.document_pk].update(made_by=h.user_id, made_by_username=h.username)
 
 
 class ReportQueries:

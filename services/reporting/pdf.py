@@ -101,14 +101,15 @@ def _signatures(st: dict[str, ParagraphStyle]) -> Table:
 
 
 def register_pdf(title: str, organ_name: str, period_text: str, columns: Sequence[tuple[str, float]],
-                 rows: Sequence[Sequence[str]]) -> bytes:
-    """The register for a period: heading, every column of Phụ lục IV (numbered), one line per document."""
+                 rows: Sequence[Sequence[str]], counted: str = "văn bản") -> bytes:
+    """The register for a period: heading, every column of Phụ lục IV (numbered), one line per document (`counted`
+    names what a line is in the total: "văn bản", "bản sao")."""
     st = _styles()
     story: list[Any] = [_p(organ_name.upper(), st["organ"]), Spacer(1, 4 * mm), _p(title, st["title"]),
                         _p(period_text, st["sub"]), Spacer(1, 5 * mm)]
     headers = [c[0] for c in columns]
     story.append(_table(headers, rows or [["" for _ in headers]], [c[1] for c in columns], st, numbered=True))
-    story += [Spacer(1, 4 * mm), _p(f"Tổng số: {len(rows)} văn bản.", st["cell"]), Spacer(1, 8 * mm),
+    story += [Spacer(1, 4 * mm), _p(f"Tổng số: {len(rows)} {counted}.", st["cell"]), Spacer(1, 8 * mm),
               _signatures(st)]
     return _build(story, title)
 

@@ -4,8 +4,9 @@ It owns no business data: every figure comes from the read-only RPCs `registry.r
 `routing.report_handlings` (services/*/report_queries.py), called with the caller's acting user (the nameko
 context travels with the call), so the registry and routing re-check agency and role as well.
 
-RPCs: `report(date_from, date_to)`, `report_file(date_from, date_to, fmt)`, `register_file(direction,
-date_from, date_to, fmt)` (files come back as {filename, content_type, data (base64)}), `refresh_overdue()`.
+RPCs: `report(date_from, date_to)`, `report_file(date_from, date_to, fmt)`, `register_rows(direction, date_from,
+date_to)`, `register_file(direction, date_from, date_to, fmt)` (direction `incoming`, `outgoing` or `copies`;
+files come back as {filename, content_type, data (base64)}), `refresh_overdue()`.
 Gauge `congvan_documents_overdue{agency,unit}`: open incoming documents past their handling deadline, per unit
 of the main handler; refreshed at start (retried after REPORTING_OVERDUE_FIRST_RETRY seconds, default 5, doubling
 up to 60, until routing first answers), then every REPORTING_OVERDUE_INTERVAL seconds (default 300), and on demand.
@@ -33,7 +34,7 @@ from services.common.actor import Actor, Role, system_actor
 from services.common.clock import now_utc, vn_date
 from services.common.errors import ValidationFailed
 from services.common.rpc import ACTOR_KEY, ActingUser, RpcMetrics
-from services.reporting import domain, pdf, xlsx
+from services.reporting import copies_register, domain, pdf, xlsx
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,10 @@ REGISTRATION_LIMIT = Gauge("congvan_registration_limit_seconds",
 
 REPORT_READERS = (Role.LEADER, Role.DEPARTMENT_HEAD, Role.CLERK, Role.ADMIN)
 REGISTER_READERS = (Role.CLERK, Role.LEADER, Role.ADMIN)
+REGISTER_TITLES = {**domain.REGISTER_TITLES, "copies": copies_register.COPIES_TITLE}
+REGISTER_FILES = {"incoming": "so-van-ban-den", "outgoing": "so-van-ban-di", "copies": "so-ban-sao"}
+# routing keeps the staff's names; a period in which nothing can have been registered gives them without handlings
+NO_HANDLINGS_DAY = "2100-01-01"
 FORMATS = {"pdf": "application/pdf",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -238,23 +243,26 @@ class ReportingService:
 
     @rpc
     def register_rows(self, direction: str, date_from: str, date_to: str) -> dict[str, Any]:
-        """The register's lines (already in the ten columns of Phụ lục IV) for the screen."""
+        """The register's lines (already in the columns of Phụ lục IV; the copies register's own) for the screen."""
         self._caller(*REGISTER_READERS)
         start, end = _period(date_from, date_to)
         return self._register(direction, start, end)
 
     def _register(self, direction: str, start: str, end: str) -> dict[str, Any]:
-        if direction not in domain.REGISTER_TITLES:
-            raise ValidationFailed("Loại sổ không hợp lệ (văn bản đến hoặc văn bản đi).", field="direction",
+        if direction not in REGISTER_TITLES:
+            raise ValidationFailed("Loại sổ không hợp lệ (văn bản đến, văn bản đi hoặc bản sao).", field="direction",
                                    value=direction)
         data = self.registry.report_register(direction, start, end)
         if direction == "incoming":
             # A document's handling opens when it is registered, on or after its arrival day: from `start` on.
             facts = self.routing.report_handlings(start, None) if data["rows"] else None
             columns, lines = domain.INCOMING_COLUMNS, domain.incoming_register_rows(data["rows"], facts)
+        elif direction == "copies":
+            staff = self.routing.report_handlings(NO_HANDLINGS_DAY, NO_HANDLINGS_DAY)["staff"] if data["rows"] else {}
+            columns, lines = copies_register.COPIES_COLUMNS, copies_register.copies_register_rows(data["rows"], staff)
         else:
             columns, lines = domain.OUTGOING_COLUMNS, domain.outgoing_register_rows(data["rows"])
-        return {"title": domain.REGISTER_TITLES[direction], "organ_name": data.get("organ_name") or "",
+        return {"title": REGISTER_TITLES[direction], "organ_name": data.get("organ_name") or "",
                 "period": domain.period_text(start, end), "columns": [c[0] for c in columns],
                 "widths": [c[1] for c in columns], "rows": lines, "date_from": start, "date_to": end}
 
@@ -265,10 +273,12 @@ class ReportingService:
         start, end = _period(date_from, date_to)
         reg = self._register(direction, start, end)
         columns = list(zip(reg["columns"], reg["widths"], strict=True))
-        maker = pdf.register_pdf if fmt == "pdf" else xlsx.register_xlsx
-        name = "so-van-ban-den" if direction == "incoming" else "so-van-ban-di"
-        return _file(f"{name}-{start}-{end}", fmt, maker(reg["title"], reg["organ_name"], reg["period"], columns,
-                                                          reg["rows"]))
+        if fmt == "pdf":
+            data = pdf.register_pdf(reg["title"], reg["organ_name"], reg["period"], columns, reg["rows"],
+                                    "bản sao" if direction == "copies" else "văn bản")
+        else:
+            data = xlsx.register_xlsx(reg["title"], reg["organ_name"], reg["period"], columns, reg["rows"])
+        return _file(f"{REGISTER_FILES[direction]}-{start}-{end}", fmt, data)
 
     # --- the overdue gauge ---
 
