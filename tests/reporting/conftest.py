@@ -104,4 +104,20 @@ def make_data(client: ServiceClient) -> dict:
                                              "response_for": {"document_id": outgoing[0]["document_id"]},
                                              "timestamp": now_utc().isoformat()})
     return {"incoming": docs, "subjects": subjects, "overdue_id": overdue, "deadline": past,
-            "outgoing": outgoing, "today": vn_date(now_utc()).isoformat()}
+            "outgoing": outgoing, "copies": make_copies(client, docs[1], outgoing[0], recipient),
+            "today": vn_date(now_utc()).isoformat()}
+
+
+def make_copies(client: ServiceClient, incoming: dict, outgoing: dict, recipient: dict) -> list[dict]:
+    """The copies register's lines: a sao y of the first outgoing document sent over the interconnect and on paper;
+    a sao lục of a paper arrival sent on paper only, then recalled (at once: nobody to wait for)."""
+    call = client.call
+    register = call("registry", "create_register", ADMIN, "copies", numbering_year())["id"]
+    sao_y = call("registry", "make_copy", CLERK, outgoing["id"], "SY", register)
+    call("registry", "send_copy", CLERK, sao_y["id"],
+         [recipient, {"organ_id": "giay-01", "organ_name": "Công ty TNHH Minh Phát", "channel": "paper"}])
+    sao_luc = call("registry", "make_copy", CLERK, incoming["id"], "SL", register)
+    call("registry", "send_copy", CLERK, sao_luc["id"],
+         [{"organ_id": "giay-01", "organ_name": "Trường THPT Tân Trào", "channel": "paper"}])
+    call("registry", "request_copy_change", CLERK, sao_luc["id"], "recall", "Sao nhầm văn bản")
+    return [sao_y, sao_luc]

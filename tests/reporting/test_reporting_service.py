@@ -19,7 +19,7 @@ from openpyxl import load_workbook
 from services.common.clock import now_utc
 from services.common.errors import Forbidden, ValidationFailed
 from services.common.workcalendar import WorkCalendar
-from services.reporting import domain
+from services.reporting import copies_register, domain
 from tests.reporting.conftest import AGENCY, CLERK, HEAD, LEADER, SPEC1, SPEC2, STRANGER
 
 
@@ -142,3 +142,55 @@ def test_overdue_gauge(made):
     # the agency's own reception limit, for the inbox alert (issue 18 item 8): 8 working hours by default
     text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
     assert f'congvan_registration_limit_seconds{{agency="{AGENCY}"}} 28800.0' in text.splitlines()
+
+
+def copies_lines(data: dict) -> list[list[str]]:
+    """The two copies of the fixture as their register lines should read (eleven columns)."""
+    day = domain.vn_day(data["today"])
+    return [
+        ["01/SY-UBND", day, "Sao y", data["outgoing"][0]["number_and_notation"].removeprefix("Số: "), day,
+         "Ủy ban nhân dân tỉnh Hà Giang", "Về việc góp ý dự thảo quy chế", "1 tệp",
+         "Chữ ký số của cơ quan; Văn thư: Vũ Thị Thu",
+         "Ủy ban nhân dân tỉnh Tuyên Quang; Công ty TNHH Minh Phát (bản giấy)", ""],
+        ["02/SL-UBND", day, "Sao lục", "11/UBND-VX", day, "Ủy ban nhân dân tỉnh Tuyên Quang", data["subjects"][1],
+         "1 tệp", "Chữ ký số của cơ quan; Văn thư: Vũ Thị Thu", "Trường THPT Tân Trào (bản giấy)",
+         "Đã thu hồi; Trường THPT Tân Trào: chờ nhận lại bản giấy"],
+    ]
+
+
+def test_copies_register_rows_name_the_source_the_form_and_the_recipients(made):
+    client, _port, data = made
+    reg = client.call("reporting", "register_rows", CLERK, "copies", data["today"], data["today"])
+    assert reg["title"] == copies_register.COPIES_TITLE
+    assert reg["columns"] == [c[0] for c in copies_register.COPIES_COLUMNS]
+    assert reg["rows"] == copies_lines(data)
+    # another agency's clerk-level reader sees only its own (empty) copies register; a specialist nothing
+    assert client.call("reporting", "register_rows", STRANGER, "copies", data["today"], data["today"])["rows"] == []
+    with pytest.raises(Forbidden):
+        client.call("reporting", "register_rows", SPEC1, "copies", data["today"], data["today"])
+    with pytest.raises(ValidationFailed):
+        client.call("reporting", "register_rows", CLERK, "drafts", data["today"], data["today"])
+
+
+def test_copies_register_pdf_and_xlsx(made, tmp_path, artifacts_dir):
+    client, _port, data = made
+    result = client.call("reporting", "register_file", CLERK, "copies", data["today"], data["today"], "pdf")
+    assert result["filename"] == f"so-ban-sao-{data['today']}-{data['today']}.pdf"
+    pdf = decoded(result)
+    (artifacts_dir / "so-ban-sao.pdf").write_bytes(pdf)
+    flat = " ".join(pdftotext(pdf, tmp_path).split())
+    assert "SỔ ĐĂNG KÝ BẢN SAO VĂN BẢN" in flat and "ỦY BAN NHÂN DÂN TỈNH HÀ GIANG" in flat
+    for header, _width in copies_register.COPIES_COLUMNS:
+        assert header in flat, header
+    assert "(1) (2) (3) (4) (5) (6) (7) (8) (9) (10) (11)" in flat
+    assert "01/SY-UBND" in flat and "02/SL-UBND" in flat and "Sao lục" in flat
+    assert "Trường THPT Tân Trào (bản giấy)" in flat and "Tổng số: 2 bản sao." in flat
+
+    result = client.call("reporting", "register_file", CLERK, "copies", data["today"], data["today"], "xlsx")
+    assert result["filename"].endswith(".xlsx")
+    ws = load_workbook(io.BytesIO(decoded(result))).active
+    assert (ws["A1"].value, ws["A2"].value) == ("ỦY BAN NHÂN DÂN TỈNH HÀ GIANG", "SỔ ĐĂNG KÝ BẢN SAO VĂN BẢN")
+    assert ws["A3"].value == domain.period_text(data["today"], data["today"])
+    assert [ws.cell(5, c).value for c in range(1, 12)] == [c[0] for c in copies_register.COPIES_COLUMNS]
+    rows = [[ws.cell(r, c).value or "" for c in range(1, 12)] for r in range(7, ws.max_row + 1)]
+    assert rows == copies_lines(data)
