@@ -436,6 +436,7 @@ def install(app: FastAPI) -> None:
         api_password_reset,
         api_problems,
         api_recipient_groups,
+        api_reports,
         api_work,
         idempotency,
         recipient_picker,
@@ -445,6 +446,6 @@ def install(app: FastAPI) -> None:
     idempotency.install(app.state.gateway)
     # issue 18: every write of the screens
     for module in (api_handling, api_drafting, api_entry, api_work, api_archive, api_notices, api_accounts, api_admin,
-                   api_problems, api_password_reset, api_recipient_groups, recipient_picker):
+                   api_problems, api_password_reset, api_recipient_groups, api_reports, recipient_picker):
         app.include_router(module.router)
     _problem_media_types(app)

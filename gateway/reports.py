@@ -1,7 +1,8 @@
 """Reports and printable registers: "Báo cáo, thống kê" (leaders, department heads, clerks, administrators) and
-"In sổ" (clerks). Everything comes from the agency's `reporting` service with the viewer as acting user, so the
-service (and behind it the registry and routing) decides what the viewer may see: the viewer's own agency only,
-a department head only their unit. Charts are inline SVG drawn here; downloads are PDF or XLSX.
+"In sổ" (clerks, leaders, administrators: the incoming, outgoing and copies registers). Everything comes from the
+agency's `reporting` service with the viewer as acting user, so the service (and behind it the registry and
+routing) decides what the viewer may see: the viewer's own agency only, a department head only their unit. Charts
+are inline SVG drawn here; downloads are PDF or XLSX. REST: GET /api/v1/register-prints (gateway/api_reports.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from services.reporting import domain
 
 REPORT_ROLES = ("leader", "department_head", "clerk", "admin")
 REGISTER_ROLES = ("clerk", "leader", "admin")
-REGISTERS = {"den": "incoming", "di": "outgoing"}
+REGISTERS = {"den": "incoming", "di": "outgoing", "sao": "copies"}
 FORMATS = ("pdf", "xlsx")
 FORMAT = Query("pdf", alias="dinh-dang")
 BAR_WIDTH = 420  # px of the longest bar
@@ -39,6 +40,22 @@ def _period(tu: str | None, den: str | None) -> tuple[str, str]:
         raise ValidationFailed("Ngày không hợp lệ (nhập theo dạng dd/mm/yyyy, ví dụ 05/03/2026).", field="tu",
                                value=f"{tu}..{den}") from exc
     return start.isoformat(), end.isoformat()
+
+
+def register_of(so: str) -> str:
+    direction = REGISTERS.get(so)
+    if direction is None:
+        raise ValidationFailed("Sổ không hợp lệ (sổ văn bản đến, sổ văn bản đi hoặc sổ bản sao).", field="so",
+                               value=so)
+    return direction
+
+
+def register_download(g: Gateway, v: Viewer, direction: str, tu: str | None, den: str | None,
+                      fmt: str) -> Response:
+    """The printed register as a file; the screen's link and the REST route both come here."""
+    v.actor.require(*REGISTER_ROLES)
+    start, end = _period(tu, den)
+    return _download(g.backends.call(v.actor, "reporting", "register_file", direction, start, end, _format(fmt)))
 
 
 def _format(value: str) -> str:
@@ -101,19 +118,12 @@ def install(app: FastAPI) -> None:
                       v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
         v.actor.require(*REGISTER_ROLES)
         start, end = _period(tu, den)
-        direction = REGISTERS.get(so)
-        if direction is None:
-            raise ValidationFailed("Sổ không hợp lệ (sổ văn bản đến hoặc sổ văn bản đi).", field="so", value=so)
+        direction = register_of(so)
         register = g.backends.call(v.actor, "reporting", "register_rows", direction, start, end)
         return render(request, "reports_register.html", v, register=register, so=so, tu=start, den=end)
 
     @app.get("/in-so/tai-ve", include_in_schema=False)
-    def register_download(so: str = "den", tu: str | None = None, den: str | None = None, dinh_dang: str = FORMAT,
-                          v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        v.actor.require(*REGISTER_ROLES)
-        start, end = _period(tu, den)
-        direction = REGISTERS.get(so)
-        if direction is None:
-            raise ValidationFailed("Sổ không hợp lệ (sổ văn bản đến hoặc sổ văn bản đi).", field="so", value=so)
-        return _download(g.backends.call(v.actor, "reporting", "register_file", direction, start, end,
-                                         _format(dinh_dang)))
+    def register_file(so: str = "den", tu: str | None = None, den: str | None = None, dinh_dang: str = FORMAT,
+                      v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        v.actor.require(*REGISTER_ROLES)   # the role before the register's name: a stranger learns nothing
+        return register_download(g, v, register_of(so), tu, den, dinh_dang)

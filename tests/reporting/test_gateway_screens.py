@@ -80,13 +80,47 @@ def test_register_screen_and_downloads(web):
     assert client.get("/in-so/tai-ve", params={"so": "den", "dinh-dang": "docx"}).status_code == 422
 
 
+def test_copies_register_screen_download_and_rest(web):
+    client, data = web
+    signed_in(client, "hoalt.vp")
+    period = {"tu": data["today"], "den": data["today"]}
+    page = client.get("/in-so", params={"so": "sao", **period})
+    assert page.status_code == 200 and "SỔ ĐĂNG KÝ BẢN SAO VĂN BẢN" in page.text
+    assert '<option value="sao" selected>Sổ bản sao</option>' in page.text and "2 bản sao." in page.text
+    assert "01/SY-UBND" in page.text and "Sao lục" in page.text and "Trường THPT Tân Trào (bản giấy)" in page.text
+    assert 'href="/in-so/tai-ve?so=sao&' in page.text
+    got = client.get("/in-so/tai-ve", params={"so": "sao", "dinh-dang": "xlsx", **period})
+    assert got.status_code == 200 and got.headers["content-type"] == XLSX
+    assert "so-ban-sao" in got.headers["content-disposition"]
+    ws = load_workbook(io.BytesIO(got.content)).active
+    assert [ws.cell(r, 1).value for r in (2, 7, 8)] == ["SỔ ĐĂNG KÝ BẢN SAO VĂN BẢN", "01/SY-UBND", "02/SL-UBND"]
+    # REST: the same file, for each register
+    rest = client.get("/api/v1/register-prints", params={"register": "copies", "date_from": data["today"],
+                                                          "date_to": data["today"], "format": "xlsx"})
+    assert rest.status_code == 200 and rest.headers["content-type"] == XLSX
+    assert load_workbook(io.BytesIO(rest.content)).active["A8"].value == "02/SL-UBND"
+    pdf = client.get("/api/v1/register-prints", params={"register": "incoming", "date_from": data["today"],
+                                                         "date_to": data["today"]})
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF") and "so-van-ban-den" in \
+        pdf.headers["content-disposition"]
+    assert client.get("/api/v1/register-prints", params={"register": "drafts"}).status_code == 422
+    assert client.get("/in-so", params={"so": "nhap"}).status_code == 422
+
+
 @pytest.mark.parametrize("username", ["anhnt.kt", "lanpt.ubnd"])
 def test_specialist_and_other_agency_see_nothing(web, username):
     client, data = web
     signed_in(client, username)
     for path, params in (("/bao-cao", {}), ("/bao-cao/tai-ve", {"dinh-dang": "pdf"}), ("/in-so", {"so": "den"}),
-                         ("/in-so/tai-ve", {"so": "den", "dinh-dang": "xlsx"})):
+                         ("/in-so/tai-ve", {"so": "den", "dinh-dang": "xlsx"}), ("/in-so", {"so": "sao"}),
+                         ("/in-so/tai-ve", {"so": "sao", "dinh-dang": "pdf"})):
         got = client.get(path, params={"tu": data["today"], "den": data["today"], **params})
         # A specialist may not read reports; the other agency's leader reads their own agency's, empty here.
         assert got.status_code == (403 if username == "anhnt.kt" else 200), path
         assert data["subjects"][0] not in got.text
+        assert "01/SY-UBND" not in got.text
+    rest = client.get("/api/v1/register-prints", params={"register": "copies", "format": "xlsx",
+                                                          "date_from": data["today"], "date_to": data["today"]})
+    assert rest.status_code == (403 if username == "anhnt.kt" else 200)
+    if rest.status_code == 200:   # the other agency's own copies register: empty
+        assert load_workbook(io.BytesIO(rest.content)).active.max_row < 7
