@@ -3,13 +3,16 @@ clerk of UBND tỉnh Tuyên Quang opens a sao y of an issued document with an ap
 screen's recipient picker and sends it; the copy's page follows the recipient's status as an outgoing document's
 does. Sở Nội vụ's clerk sees it waiting as a copy ("Bản sao (sao y)") with both files and registers it; the 03
 comes back. Sending it again to the same recipient sends nothing; ticking a recipient group sends it to the member
-not sent to yet, and a paper recipient typed beside it is recorded (not sent) and named in the copies register."""
+not sent to yet, and a paper recipient typed beside it is recorded (not sent) and named in the copies register. From
+"In sổ" the clerk picks "Sổ bản sao" and sees and downloads (XLSX) the copy's line with the original and recipients."""
 
 from __future__ import annotations
 
+import io
 import uuid
 
 import pytest
+from openpyxl import load_workbook
 from playwright.sync_api import expect
 
 from tests import screenshots
@@ -44,6 +47,27 @@ def _status_shown(page, text: str) -> None:
         page.wait_for_timeout(2_500)
         page.reload()
     expect(row).to_contain_text(text)
+
+
+def print_copies_register(page, base: str, number: str, artifacts_dir):
+    """"In sổ" → "Sổ bản sao" → "Xem sổ": the copy's line (form, recipients), then its XLSX; the screenshot's path."""
+    page.goto(f"{base}/")
+    page.get_by_role("link", name="In sổ").click()
+    page.get_by_label("Sổ", exact=True).select_option(label="Sổ bản sao")
+    page.get_by_role("button", name="Xem sổ").click()
+    expect(page.get_by_role("heading", level=2)).to_have_text("SỔ ĐĂNG KÝ BẢN SAO VĂN BẢN")
+    line = page.locator("table.register tbody tr", has_text=number)
+    expect(line).to_contain_text("Sao y")
+    expect(line).to_contain_text(f"{SNV_NAME}; Sở Tài chính tỉnh Tuyên Quang; {PAPER_NAME} (bản giấy)")
+    shot = artifacts_dir / "guide-46-in-so-ban-sao.png"
+    page.screenshot(path=str(shot), full_page=True)
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Tải Excel (XLSX)").click()
+    assert download.value.suggested_filename.startswith("so-ban-sao-")
+    sheet = load_workbook(io.BytesIO(download.value.path().read_bytes())).active
+    row = next(r for r in sheet.iter_rows(min_row=7, values_only=True) if r[0] == number)
+    assert row[2] == "Sao y" and row[9].endswith(f"{PAPER_NAME} (bản giấy)")
+    return shot
 
 
 def test_the_clerk_sends_a_copy_and_the_recipient_registers_it(deployment, browser, artifacts_dir):
@@ -115,7 +139,8 @@ def test_the_clerk_sends_a_copy_and_the_recipient_registers_it(deployment, brows
         assert refused.status_code == 422 and "Thiếu trường bắt buộc “Nơi nhận”" in refused.text
         history = [h["action"] for h in clerk.get(f"/api/v1/copies/{copy['id']}").json()["history"]]
         assert history.count("copy_sent") == 2
-        screenshots.publish([shot, receiver_shot])
+        register_shot = print_copies_register(page, base, number, artifacts_dir)
+        screenshots.publish([shot, receiver_shot, register_shot])
     finally:
         clerk.close()
         admin.close()

@@ -609,6 +609,9 @@ RPC_GATES = {
                                                                               "outgoing"), {"clerk"}),
     "hủy ghi nhận nhận lại bản giấy": ("registry", "undo_paper_return", ("khong-co", "giay-01", "lý do", "k", "copies"),
                                       {"clerk"}),
+    # a format that does not exist: a role that passes gets 422, nothing is made
+    "in sổ bản sao": ("reporting", "register_file", ("copies", "2026-01-01", "2026-01-31", "docx"),
+                      {"clerk", "leader", "admin"}),
 }
 
 
