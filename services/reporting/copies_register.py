@@ -17,9 +17,10 @@ from services.common.recipients import recipient_label
 from services.reporting.domain import person_name, vn_day
 
 COPIES_COLUMNS = (
-    ("Số, ký hiệu bản sao", 18), ("Ngày sao", 13), ("Hình thức sao", 12), ("Số, ký hiệu văn bản được sao", 22),
-    ("Ngày tháng văn bản được sao", 14), ("Cơ quan ban hành văn bản được sao", 28), ("Trích yếu nội dung", 50),
-    ("Số tệp, số trang", 16), ("Người ký, đóng dấu bản sao", 28), ("Nơi nhận bản sao", 40), ("Ghi chú", 26),
+    # widths: a dd/mm/yyyy day keeps to one line in the PDF, as in the outgoing register
+    ("Số, ký hiệu bản sao", 18), ("Ngày sao", 17), ("Hình thức sao", 11), ("Số, ký hiệu văn bản được sao", 22),
+    ("Ngày tháng văn bản được sao", 17), ("Cơ quan ban hành văn bản được sao", 28), ("Trích yếu nội dung", 44),
+    ("Số tệp, số trang", 16), ("Người ký, đóng dấu bản sao", 28), ("Nơi nhận bản sao", 36), ("Ghi chú", 26),
 )
 COPIES_TITLE = "SỔ ĐĂNG KÝ BẢN SAO VĂN BẢN"
 FORM_LABELS_VI = {"SY": "Sao y", "SL": "Sao lục", "TrS": "Trích sao"}
