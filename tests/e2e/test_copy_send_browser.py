@@ -53,7 +53,7 @@ def print_copies_register(page, base: str, number: str, artifacts_dir):
     """"In sổ" → "Sổ bản sao" → "Xem sổ": the copy's line (form, recipients), then its XLSX; the screenshot's path."""
     page.goto(f"{base}/")
     page.get_by_role("link", name="In sổ").click()
-    page.get_by_label("Sổ", exact=True).select_option(label="Sổ bản sao")
+    page.locator('select[name="so"]').select_option(label="Sổ bản sao")
     page.get_by_role("button", name="Xem sổ").click()
     expect(page.get_by_role("heading", level=2)).to_have_text("SỔ ĐĂNG KÝ BẢN SAO VĂN BẢN")
     line = page.locator("table.register tbody tr", has_text=number)
