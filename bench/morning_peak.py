@@ -328,24 +328,16 @@ class Registrations:
                                 for e in reg["outbox"]]),
                     ("audit_log", [{**a, "seq": s} for a, s in zip(reg["audit_log"], seqs, strict=True)])]
 
-        def work() -> None:
-            while True:
-                with lock:
-                    if not queue:
-                        return
-                    reg = queue.pop()
-                rows = fresh(reg)
-                with scratch.begin() as conn:
-                    for name, values in rows:
-                        if values:
-                            conn.execute(self.tables[name].insert(), values)
+        def work(reg: dict[str, list[dict[str, Any]]]) -> None:
+            rows = fresh(reg)
+            with scratch.begin() as conn:
+                for name, values in rows:
+                    if values:
+                        conn.execute(self.tables[name].insert(), values)
 
         started = time.perf_counter()
-        workers = [threading.Thread(target=work) for _ in range(threads)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(work, queue))
         return count, count / (time.perf_counter() - started)
 
 

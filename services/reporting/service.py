@@ -1,7 +1,7 @@
 """nameko service `reporting`: reports and printable registers of each hosted agency, and the overdue gauge.
 
-It owns no business data: every figure comes from the read-only RPCs `registry.report_register` and
-`routing.report_handlings` (services/*/report_queries.py), called with the caller's acting user (the nameko
+It owns no business data: every figure comes from the read-only RPCs `registry.report_register`,
+`routing.report_handlings` and `routing.report_staff` (services/*/report_queries.py), called with the caller's acting user (the nameko
 context travels with the call), so the registry and routing re-check agency and role as well.
 
 RPCs: `report(date_from, date_to)`, `report_file(date_from, date_to, fmt)`, `register_rows(direction, date_from,
@@ -55,8 +55,6 @@ REPORT_READERS = (Role.LEADER, Role.DEPARTMENT_HEAD, Role.CLERK, Role.ADMIN)
 REGISTER_READERS = (Role.CLERK, Role.LEADER, Role.ADMIN)
 REGISTER_TITLES = {**domain.REGISTER_TITLES, "copies": copies_register.COPIES_TITLE}
 REGISTER_FILES = {"incoming": "so-van-ban-den", "outgoing": "so-van-ban-di", "copies": "so-ban-sao"}
-# routing keeps the staff's names; a period in which nothing can have been registered gives them without handlings
-NO_HANDLINGS_DAY = "2100-01-01"
 FORMATS = {"pdf": "application/pdf",
            "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
@@ -258,7 +256,7 @@ class ReportingService:
             facts = self.routing.report_handlings(start, None) if data["rows"] else None
             columns, lines = domain.INCOMING_COLUMNS, domain.incoming_register_rows(data["rows"], facts)
         elif direction == "copies":
-            staff = self.routing.report_handlings(NO_HANDLINGS_DAY, NO_HANDLINGS_DAY)["staff"] if data["rows"] else {}
+            staff = self.routing.report_staff() if data["rows"] else {}  # routing keeps the staff's names
             columns, lines = copies_register.COPIES_COLUMNS, copies_register.copies_register_rows(data["rows"], staff)
         else:
             columns, lines = domain.OUTGOING_COLUMNS, domain.outgoing_register_rows(data["rows"])

@@ -12,6 +12,7 @@ from typing import Any
 
 from nameko.rpc import rpc
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from services.common import agency_rules
 from services.common.actor import Actor, Role
@@ -78,8 +79,7 @@ def handling_facts(db: Database, actor: Actor, date_from: str | None = None, dat
                      "at": _iso(_real_time(e)), "to": (e.data or {}).get("to")})
             for steps in events.values():
                 steps.sort(key=lambda step: datetime.fromisoformat(step["at"]))
-        staff = {s.user_id: {"full_name": s.full_name or s.username, "unit": s.unit, "roles": s.roles or []}
-                 for s in session.scalars(select(Staff))}
+        staff = _staff(session)
         units = {u.code: u.parent for u in session.scalars(select(UnitName))}  # the tree: a head's report rolls up
         return {
             "agency_id": db.agency_id,
@@ -100,6 +100,19 @@ def handling_facts(db: Database, actor: Actor, date_from: str | None = None, dat
         }
 
 
+def staff_facts(db: Database, actor: Actor) -> dict[str, Any]:
+    """The agency's people as the reports name them (the copies register's maker, services/reporting)."""
+    actor.require_agency(db.agency_id)
+    actor.require(*READERS)
+    with db.session() as session:
+        return _staff(session)
+
+
+def _staff(session: Session) -> dict[str, dict[str, Any]]:
+    return {s.user_id: {"full_name": s.full_name or s.username, "unit": s.unit, "roles": s.roles or []}
+            for s in session.scalars(select(Staff))}
+
+
 class ReportQueries:
     """RPC entrypoints (nameko finds them on base classes); the service provides `db` and `actor`."""
 
@@ -110,3 +123,7 @@ class ReportQueries:
     def report_handlings(self, date_from: str | None = None, date_to: str | None = None,
                          open_only: bool = False) -> dict[str, Any]:
         return handling_facts(self.db, self.actor.required(), date_from, date_to, open_only)
+
+    @rpc
+    def report_staff(self) -> dict[str, Any]:
+        return staff_facts(self.db, self.actor.required())
