@@ -1,8 +1,9 @@
 """nameko service `reporting`: reports and printable registers of each hosted agency, and the overdue gauge.
 
 It owns no business data: every figure comes from the read-only RPCs `registry.report_register`,
-`routing.report_handlings` and `routing.report_staff` (services/*/report_queries.py), called with the caller's acting user (the nameko
-context travels with the call), so the registry and routing re-check agency and role as well.
+`routing.report_handlings` and `routing.report_staff` (services/*/report_queries.py), called with the caller's
+acting user (the nameko context travels with the call), so the registry and routing re-check agency and role as
+well.
 
 RPCs: `report(date_from, date_to)`, `report_file(date_from, date_to, fmt)`, `register_rows(direction, date_from,
 date_to)`, `register_file(direction, date_from, date_to, fmt)` (direction `incoming`, `outgoing` or `copies`;
