@@ -27,6 +27,10 @@ import uvicorn
 from gateway.settings import GatewaySettings
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# uvicorn's parent pings each worker and kills one that does not answer within this many seconds (its default, 5,
+# is shorter than a worker's start on a loaded machine: the workers were killed and started again and again, and
+# one worker served everything)
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def default_workers() -> int:
@@ -93,7 +97,7 @@ def main() -> None:
     serve_metrics(args.metrics_port, host=settings.metrics_host, registry=registry, process="gateway",
                   workers=str(args.workers))
     uvicorn.run("gateway.app:create_app", factory=True, workers=args.workers, log_config=log_config(
-        settings.log_level), **common)
+        settings.log_level), timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS, **common)
 
 
 def prepare_database(settings: GatewaySettings) -> None:

@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import urllib.request
 from collections.abc import Iterator
 
@@ -91,19 +92,23 @@ def worker_of(conn: http.client.HTTPConnection, port: int) -> int:
 
 
 def connections_by_worker(port: int) -> dict[int, http.client.HTTPConnection]:
-    """One open connection to each of the two workers (the kernel spreads new connections among them)."""
+    """One open connection to each of the two workers (the kernel spreads new connections among them). The gateway
+    answered /healthz through one worker; the other may still be starting on a loaded machine: asked for two
+    minutes."""
     found: dict[int, http.client.HTTPConnection] = {}
-    for _ in range(200):
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         conn.connect()
         pid = worker_of(conn, port)
         if pid in found:
             conn.close()
+            time.sleep(0.05)
         else:
             found[pid] = conn
         if len(found) == 2:
             return found
-    raise AssertionError(f"200 connections all reached the same worker: {list(found)}")
+    raise AssertionError(f"two minutes of connections all reached the same worker: {list(found)}")
 
 
 def call(conn: http.client.HTTPConnection, method: str, path: str, cookie: str = "", body: str = "",
