@@ -21,6 +21,7 @@ from gateway.dates import typed_day
 from gateway.idempotency import KEY, once
 from gateway.oversight import (
     IDEMPOTENCY,
+    ChaseRequest,
     DeadlineRequest,
     DirectiveRequest,
     HandlersRequest,
@@ -132,7 +133,7 @@ def draft_enter_paper_signature(
                 run, files=[file])
 
 
-# -- the leader's directing steps after the first assignment (điều chỉnh hạn, chỉ đạo thêm, giao lại, thu hồi) -------
+# -- the leader's directing steps after the first assignment (đôn đốc, điều chỉnh hạn, chỉ đạo thêm, giao lại, thu hồi)
 # The fields of the leader's own routes (gateway/oversight.py), with the leader and the time the leader decided; the
 # Idempotency-Key names the business operation, as on the leader's routes: sent again, done once.
 
@@ -141,6 +142,10 @@ class EnteredFor(BaseModel):
     happened_at: str | None = Field(None, max_length=40, description="Thời điểm lãnh đạo chỉ đạo trên giấy "
                                     "(YYYY-MM-DDTHH:MM, giờ Việt Nam nếu không ghi múi giờ; không ở tương lai, "
                                     "không trước bước xử lý trước đó); để trống: bây giờ")
+
+
+class EnterChase(ChaseRequest, EnteredFor):
+    pass
 
 
 class EnterDeadline(DeadlineRequest, EnteredFor):
@@ -168,6 +173,14 @@ LATER_REFUSALS = {**REFUSALS, 409: _problem("Văn bản không ở trạng thái
 def _enter_later(g: Gateway, v: Viewer, body: EnteredFor, incoming_id: str, action: str, key: str,
                  fields: dict[str, Any]) -> dict[str, Any]:
     return entry.enter_oversight(g, v, body.leader_user_id, incoming_id, action, key, fields, body.happened_at)
+
+
+@router.post("/handling/{incoming_id}/enter-for-leader/chase", response_model=Handling, responses=LATER_REFUSALS,
+             summary="Nhập thay đôn đốc của lãnh đạo",
+             description=LATER + " Người xử lý chính được báo đôn đốc mang tên lãnh đạo.")
+def handling_enter_chase(body: EnterChase, incoming_id: str = item_id(), key: str = IDEMPOTENCY,
+                         v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return _enter_later(g, v, body, incoming_id, "chase", key, {"note": body.note})
 
 
 @router.post("/handling/{incoming_id}/enter-for-leader/deadline", response_model=Handling, responses=LATER_REFUSALS,

@@ -23,7 +23,7 @@ from services.storage.ingest import ingest
 DECISIONS = {"approve": "Lãnh đạo đồng ý, chuyển bước sau", "return": "Lãnh đạo trả lại người soạn"}
 # the leader's steps after the first assignment that may be typed in for them (services/routing/entry.py); their
 # forms are the leader's own (handling_oversight.html), posted under …/nhap-thay/
-ENTERED_OVERSIGHT = ("deadline", "directive", "handlers", "take_back")
+ENTERED_OVERSIGHT = ("chase", "deadline", "directive", "handlers", "take_back")
 
 
 def entry_leaders(g: Gateway, v: Viewer) -> list[str]:
@@ -107,8 +107,9 @@ def enter_paper_approval(g: Gateway, v: Viewer, leader_user_id: str, draft_id: i
 
 def enter_oversight(g: Gateway, v: Viewer, leader_user_id: str, incoming_id: str, action: str, operation: str,
                     fields: dict[str, Any], happened_at: str | None) -> dict[str, Any]:
-    """The leader's điều chỉnh hạn, chỉ đạo thêm, giao lại or thu hồi written on paper, typed in: `operation` names
-    the business operation (the form's id drawn with the page, the API's Idempotency-Key), done once."""
+    """The leader's đôn đốc, điều chỉnh hạn, chỉ đạo thêm, giao lại or thu hồi written on paper, typed in:
+    `operation` names the business operation (the form's id drawn with the page, the API's Idempotency-Key), done
+    once."""
     if not (leader_user_id or "").strip():
         raise ValidationFailed("Chọn lãnh đạo đã chỉ đạo.", field="leader_user_id")
     return g.backends.call(v.actor, "routing", "enter_oversight", leader_user_id, incoming_id, action, operation,
@@ -131,7 +132,7 @@ def install(app: FastAPI) -> None:
                         {"deadline": typed_day(deadline) or deadline, "reason": reason}, late_entry_at.strip())
         return entered(incoming_id)
 
-    for path, action, field, limit in (("chi-dao", "directive", "text", 4000),
+    for path, action, field, limit in (("don-doc", "chase", "note", 2000), ("chi-dao", "directive", "text", 4000),
                                        ("thu-hoi", "take_back", "reason", 2000)):
         _install_text_entry(app, path, action, field, limit, entered)
 

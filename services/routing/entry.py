@@ -35,11 +35,14 @@ from services.routing.oversight import checked_fields, checked_operation
 
 DECISIONS = {"approve": "duyệt", "return": "trả lại"}
 # The leader's steps on a document already assigned (oversight.py) that an entrant may type in, as the notice names
-# them: "thông tin về phân công ... chuyển xử lý" (Điều 3 khoản 2) go on after the first bút phê.
-OVERSIGHT = {"deadline": "điều chỉnh hạn xử lý", "directive": "chỉ đạo thêm", "handlers": "giao lại người xử lý",
-             "take_back": "thu hồi văn bản"}
-APPLY = {"deadline": "_deadline_changed", "directive": "_directive_added", "handlers": "_handlers_changed",
-         "take_back": "_taken_back"}
+# them: "thông tin về phân công ... chuyển xử lý" (Điều 3 khoản 2) go on after the first bút phê. Đôn đốc is one of
+# them: the leader must "kịp thời đôn đốc xử lý các văn bản đến tồn đọng" (QĐ 23 Điều 19 khoản 1), and "Các ý kiến
+# của Thường trực Ủy ban nhân dân thành phố trên văn bản đến và trên hồ sơ xử lý sẽ do các Thư ký chịu trách nhiệm
+# cập nhật vào chương trình phần mềm QLVB & HSCV" (Điều 3 khoản 3).
+OVERSIGHT = {"chase": "đôn đốc", "deadline": "điều chỉnh hạn xử lý", "directive": "chỉ đạo thêm",
+             "handlers": "giao lại người xử lý", "take_back": "thu hồi văn bản"}
+APPLY = {"chase": "_chased", "deadline": "_deadline_changed", "directive": "_directive_added",
+         "handlers": "_handlers_changed", "take_back": "_taken_back"}
 
 
 class EntryForLeader:
@@ -157,13 +160,13 @@ class EntryForLeader:
 
     def enter_oversight(self, actor: Actor, leader_user_id: str, incoming_id: str, action: str, operation_id: str,
                         fields: dict[str, Any], happened_at: str | None = None) -> dict[str, Any]:
-        """The leader's directing step after the first assignment (điều chỉnh hạn, chỉ đạo thêm, giao lại, thu hồi),
-        written on paper and typed in by their entrant: recorded as the leader's, as if the leader had done it on
-        the handling page (oversight.py), with `entered_by` and the real time. Once per (document, operation id):
+        """The leader's directing step after the first assignment (đôn đốc, điều chỉnh hạn, chỉ đạo thêm, giao lại,
+        thu hồi), written on paper and typed in by their entrant: recorded as the leader's, as if the leader had done
+        it on the handling page (oversight.py), with `entered_by` and the real time. Once per (document, operation id):
         a redelivered call answers the document unchanged."""
         if action not in OVERSIGHT:
-            raise ValidationFailed("Chọn việc lãnh đạo đã chỉ đạo: điều chỉnh hạn, chỉ đạo thêm, giao lại hoặc thu "
-                                   "hồi.", field="action", value=action)
+            raise ValidationFailed("Chọn việc lãnh đạo đã chỉ đạo: đôn đốc, điều chỉnh hạn, chỉ đạo thêm, giao lại "
+                                   "hoặc thu hồi.", field="action", value=action)
         operation, values = checked_operation(operation_id), checked_fields(action, fields)
         with self._unit_of_work(actor) as session:
             leader = self._entry_leader(session, actor, leader_user_id)

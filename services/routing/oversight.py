@@ -52,6 +52,8 @@ def checked_operation(operation_id: str | None) -> str:
 def checked_fields(action: str, fields: dict[str, Any]) -> dict[str, Any]:
     """An action's fields, checked before anything is read or written (the same for a leader's own step and for one
     typed in for them)."""
+    if action == "chase":
+        return {"note": _required(fields.get("note"), "Ghi nội dung đôn đốc.", "note")}
     if action == "deadline":
         reason = _required(fields.get("reason"), "Ghi lý do điều chỉnh hạn xử lý.", "reason")
         return {"deadline": _required(fields.get("deadline"), "Chọn hạn xử lý mới.", "deadline"), "reason": reason}
@@ -89,14 +91,10 @@ class Oversight:
 
     def chase(self, actor: Actor, incoming_id: str, note: str, operation_id: str) -> dict[str, Any]:
         """Đôn đốc: a notice to the main handlers (urgent ones marked), recorded in the history."""
-        note = _required(note, "Ghi nội dung đôn đốc.", "note")
+        fields = checked_fields("chase", {"note": note})
         with self._oversee(actor, incoming_id, "chase", operation_id) as (session, handling, authority):
             if authority is not None:
-                self._history(session, handling, "chased", authority.user_id, authority.on_behalf_of, note, {})
-                notify(session, self._main_handlers(session, handling), "chase",
-                       f"{domain.urgency_prefix(handling.priority)}Đôn đốc xử lý văn bản: {handling.subject}",
-                       f"{actor.full_name}: {note}\nHạn xử lý: {_iso(handling.deadline) or 'không có'}",
-                       "incoming", handling.incoming_id)
+                self._chased(session, handling, authority, actor, **fields)
             return self._handling_view(session, handling, history=True)
 
     def change_deadline(self, actor: Actor, incoming_id: str, deadline: str, reason: str,
@@ -137,6 +135,15 @@ class Oversight:
     # -- the steps, once the authority is known -------------------------------------------------------------------
     # `by`: the person who decided (named in the notices); `late`: the real time of a step entered afterwards;
     # `entered`: who typed in a leader's paper decision (nhập thay, entry.py), kept in the history's data.
+
+    def _chased(self, session: Session, handling: Handling, authority: Authority, by: Actor, note: str,
+                late: datetime | None = None, entered: dict[str, Any] | None = None) -> None:
+        self._history(session, handling, "chased", authority.user_id, authority.on_behalf_of, note,
+                      {**(entered or {})}, late)
+        notify(session, self._main_handlers(session, handling), "chase",
+               f"{domain.urgency_prefix(handling.priority)}Đôn đốc xử lý văn bản: {handling.subject}",
+               f"{by.full_name}: {note}\nHạn xử lý: {_iso(handling.deadline) or 'không có'}",
+               "incoming", handling.incoming_id)
 
     def _deadline_changed(self, session: Session, handling: Handling, authority: Authority, by: Actor,
                           deadline: str, reason: str, late: datetime | None = None,
