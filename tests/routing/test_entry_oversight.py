@@ -1,6 +1,6 @@
 """Nhập thay after the first assignment (TP.HCM QĐ 23/QĐ-VP Điều 3.2: the office updates "những thông tin do Lãnh
-đạo Văn phòng đã bút phê chỉ đạo ... (các thông tin về phân công, ... chuyển xử lý...)"): the leader's chỉ đạo thêm,
-điều chỉnh hạn, giao lại and thu hồi written on paper are typed in by the entrant. Each is the leader's step in the
+đạo Văn phòng đã bút phê chỉ đạo ... (các thông tin về phân công, ... chuyển xử lý...)"): the leader's đôn đốc, chỉ đạo
+thêm, điều chỉnh hạn, giao lại and thu hồi written on paper are typed in by the entrant. Each is the leader's step in the
 history with `entered_by` and the real time, the leader is told, the handlers see it as the leader's; done once per
 operation id; refused without a grant in force, for someone not a leader, and for another leader's entrant. Over
 PostgreSQL."""
@@ -83,7 +83,9 @@ def test_later_directions_are_refused_to_whoever_is_not_that_leaders_entrant(rou
     refused(partial(routing.enter_oversight, people.spec_vp, people.head_kt.user_id, "IN-O2", "directive", "op-a",
                     {"text": "x"}), Forbidden, "not_a_leader")
     with pytest.raises(ValidationFailed):
-        routing.enter_oversight(people.spec_vp, people.leader.user_id, "IN-O2", "chase", "op-a", {"note": "x"})
+        routing.enter_oversight(people.spec_vp, people.leader.user_id, "IN-O2", "sign", "op-a", {"note": "x"})
+    with pytest.raises(ValidationFailed):
+        routing.enter_oversight(people.spec_vp, people.leader.user_id, "IN-O2", "chase", "op-a", {"note": " "})
     with pytest.raises(ValidationFailed):
         routing.enter_oversight(people.spec_vp, people.leader.user_id, "IN-O2", "directive", "", {"text": "x"})
     with pytest.raises(NotFound):
@@ -93,5 +95,32 @@ def test_later_directions_are_refused_to_whoever_is_not_that_leaders_entrant(rou
     clock.set(2027, 1, 4, 8, 0)       # the grant has expired
     refused(partial(routing.enter_oversight, people.spec_vp, people.leader.user_id, "IN-O2", "directive", "op-a",
                     {"text": "x"}), Forbidden, "entry_grant_ended")
+    refused(partial(routing.enter_oversight, people.spec_vp, people.leader.user_id, "IN-O2", "chase", "op-c",
+                    {"note": "x"}), Forbidden, "entry_grant_ended")
     history = routing.get_incoming(people.leader, "IN-O2")["history"]
-    assert not [e for e in history if e["action"] == "directive_added"]
+    assert not [e for e in history if e["action"] in ("directive_added", "chased")]
+
+
+def test_the_office_enters_the_leaders_chase_as_the_leaders(routing, people, clock):
+    """Đôn đốc written on the file ("kịp thời đôn đốc xử lý các văn bản đến tồn đọng", QĐ 23 Điều 19.1), typed in
+    the next morning: the leader's chase in the history, the main handler chased in the leader's name, once."""
+    assigned(routing, people, clock, "IN-O3")
+    grant(routing, people, clock)
+    clock.set(2026, 3, 5, 8, 15)
+    enter = partial(routing.enter_oversight, people.clerk, people.leader.user_id, "IN-O3", "chase")
+    refused(partial(enter, "op-c1", {"note": "Khẩn trương"}, happened_at="2026-03-02T08:00"), ValidationFailed,
+            "before_previous_step")
+    enter("op-c1", {"note": "Đề nghị báo cáo tiến độ trước 10 giờ"}, happened_at="2026-03-04T16:30")
+    view = enter("op-c1", {"note": "Đề nghị báo cáo tiến độ trước 10 giờ"})      # redelivered: once
+    chased = [e for e in view["history"] if e["action"] == "chased"]
+    assert [(e["user_id"], e["on_behalf_of"], e["note"], e["data"]["entered_by"], e["data"]["happened_at"], e["at"])
+            for e in chased] == [(people.leader.user_id, None, "Đề nghị báo cáo tiến độ trước 10 giờ",
+                                  people.clerk.user_id, "2026-03-04T16:30:00+07:00", "2026-03-05T08:15:00+07:00")]
+    said = [n for n in routing.list_notifications(people.spec_kt) if n["kind"] == "chase"]
+    assert len(said) == 1 and said[0]["body"].startswith(f"{people.leader.full_name}: Đề nghị báo cáo")
+    told = [n for n in routing.list_notifications(people.leader) if n["kind"] == "entered_for_you"]
+    assert len(told) == 1 and "đôn đốc" in told[0]["title"] and people.clerk.full_name in told[0]["title"]
+    assert "2026-03-04T16:30" in told[0]["body"]
+    # a chase of the leader's own on the same document is another operation: both stand
+    routing.chase(people.leader, "IN-O3", "Nhắc lại", "op-own")
+    assert len([e for e in routing.get_incoming(people.leader, "IN-O3")["history"] if e["action"] == "chased"]) == 2
