@@ -1,9 +1,9 @@
 """Nhập thay in Chromium (TP.HCM QĐ 23/QĐ-VP Điều 3.2): Đà Nẵng's leader grants the clerk "Nhập thay ý kiến đã bút
 phê" on the Ủy quyền screen; the clerk finds the letter submitted to the leader through the tab "Chờ cho ý kiến, chỉ
 đạo" (the home page has the panel "Chờ nhập thay bút phê"), enters the leader's paper directive on it with the time the
-leader wrote it, then the leader's further directive (chỉ đạo thêm) after the assignment, then the leader's return of
-a draft at the signing step and, once the agency allows paper signing, the leader's "Duyệt, ký trên giấy" with the
-scan; the history names the leader and says who typed it and when; the leader is told. The grant is ended and the
+leader wrote it, then the leader's further directive (chỉ đạo thêm) and chase (đôn đốc) after the assignment, then
+the leader's return of a draft at the signing step and, once the agency allows paper signing, the leader's "Duyệt, ký
+trên giấy" with the scan; the history names the leader and says who typed it and when; the leader is told. The grant is ended and the
 rule set back at the end (the deployment is shared)."""
 
 from __future__ import annotations
@@ -109,6 +109,15 @@ def test_the_clerk_enters_the_leaders_directive_written_on_paper(deployment, bro
         expect(line).to_contain_text(staff[LEADER]["full_name"])
         expect(line).to_contain_text(f"{staff[CLERK]['full_name']} nhập thay lúc")
         expect(line).to_contain_text("báo cáo trước thứ Sáu")
+        # the leader's đôn đốc written on the file: the main handler is chased in the leader's name
+        chase = clerk.locator("#nhap-thay-dieu-hanh #nhap-thay-don-doc")
+        expect(chase.get_by_label("Lãnh đạo đã chỉ đạo")).to_have_value(staff[LEADER]["user_id"])
+        chase.get_by_label("Nội dung đôn đốc").fill("Đề nghị đồng chí Phúc báo cáo tiến độ trong ngày.")
+        chase.get_by_role("button", name="Nhập thay đôn đốc").click()
+        expect(clerk.get_by_role("status")).to_contain_text("Đã nhập thay ý kiến điều hành của lãnh đạo")
+        line = clerk.locator("ol.timeline li").filter(has_text="báo cáo tiến độ trong ngày")
+        expect(line).to_contain_text(staff[LEADER]["full_name"])
+        expect(line).to_contain_text(f"{staff[CLERK]['full_name']} nhập thay lúc")
 
         # a draft at the leader's signing step: the leader's return written on paper is entered; approving there
         # would be the digital signature, which only the leader makes, so the form does not offer it

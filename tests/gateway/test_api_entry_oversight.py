@@ -1,5 +1,6 @@
 """Nhập thay after the first assignment against the real deployment (TP.HCM QĐ 23/QĐ-VP Điều 3.2): the leader
-directed a paper letter themself; their later chỉ đạo thêm, điều chỉnh hạn, giao lại and thu hồi, written on paper,
+directed a paper letter themself; their later đôn đốc, chỉ đạo thêm, điều chỉnh hạn, giao lại and thu hồi, written on
+paper,
 are typed in by the clerk they entrusted (scope `record`), over the REST API and on the handling page's frame "Nhập
 thay ý kiến điều hành của lãnh đạo". Recorded as the leader's with who typed it; the same operation sent again is
 done once; refused without a grant, to a person who is not that leader's entrant and to another agency. The grant
@@ -59,13 +60,25 @@ def test_the_clerk_enters_the_leaders_later_directions_over_the_api_and_the_page
             "reason": "Chờ số liệu của các phòng"}))
         assert later["deadline_source"] == "changed"
         assert later["history"][-1]["user_id"] == leader_id and later["history"][-1]["data"]["entered_by"] == clerk_id
+        refused(specialist.post(f"{path}/chase", json={"leader_user_id": leader_id, "note": "x"}, headers=key()),
+                403)
+        refused(other.post(f"{path}/chase", json={"leader_user_id": leader_id, "note": "x"}, headers=key()), 404)
+        chase, operation = {"leader_user_id": leader_id, "note": "Đề nghị báo cáo tiến độ"}, key()
+        for _ in range(2):   # sent again with the same operation: once
+            chased = ok(clerk.post(f"{path}/chase", json=chase, headers=operation))
+        steps = [e for e in chased["history"] if e["action"] == "chased"]
+        assert [(e["user_id"], e["note"], e["data"]["entered_by"]) for e in steps] == [
+            (leader_id, "Đề nghị báo cáo tiến độ", clerk_id)]
+        assert any(n["kind"] == "chase" and n["ref_id"] == incoming and n["body"].startswith(me(leader)["full_name"])
+                   for n in ok(head.get("/api/v1/reminders")))   # the main unit's head hears the leader
         told = [n for n in ok(leader.get("/api/v1/reminders")) if n["kind"] == "entered_for_you"
                 and n["ref_id"] == incoming]
-        assert len(told) == 2
+        assert len(told) == 3
 
         # the page: the clerk's frame of the leader's forms, giving the main handling to the specialist
         page = screen.get(f"/xu-ly/{incoming}").text
         assert 'id="nhap-thay-dieu-hanh"' in page and 'id="dieu-hanh"' not in page   # the leader's own: not theirs
+        assert 'id="nhap-thay-don-doc"' in page
         form = {"csrf_token": csrf_of(page), "leader_user_id": leader_id, "operation": secrets.token_urlsafe(9),
                 "main": f"user:{me(specialist)['user_id']}", "note": "Đồng chí Trang trực tiếp xử lý"}
         for _ in range(2):   # a double click: once

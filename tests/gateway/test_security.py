@@ -634,6 +634,7 @@ ENTRY_CALLS = {
     "nhập thay ý kiến dự thảo": ("enter_draft_decision", (2**31 - 1, "return", "leader", "Sửa lại")),
     "nhập thay ký trên giấy": ("enter_paper_approval", (2**31 - 1, "leader", "0" * 64, "Đã ký")),
     "nhập thay chỉ đạo thêm": ("enter_oversight", ("khong-co", "directive", "op-bao-mat", {"text": "Chỉ đạo thêm"})),
+    "nhập thay đôn đốc": ("enter_oversight", ("khong-co", "chase", "op-bao-mat-dd", {"note": "Đôn đốc"})),
 }
 
 
