@@ -3,8 +3,8 @@ phê" on the Ủy quyền screen; the clerk finds the letter submitted to the le
 đạo" (the home page has the panel "Chờ nhập thay bút phê"), enters the leader's paper directive on it with the time the
 leader wrote it, then the leader's further directive (chỉ đạo thêm) and chase (đôn đốc) after the assignment, then
 the leader's return of a draft at the signing step and, once the agency allows paper signing, the leader's "Duyệt, ký
-trên giấy" with the scan; the history names the leader and says who typed it and when; the leader is told. The grant is ended and the
-rule set back at the end (the deployment is shared)."""
+trên giấy" with the scan; the history names the leader and says who typed it and when; the leader is told. The
+grant is ended and the rule set back at the end (the deployment is shared)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Nhập thay after the first assignment (TP.HCM QĐ 23/QĐ-VP Điều 3.2: the office updates "những thông tin do Lãnh
 đạo Văn phòng đã bút phê chỉ đạo ... (các thông tin về phân công, ... chuyển xử lý...)"): the leader's đôn đốc, chỉ đạo
-thêm, điều chỉnh hạn, giao lại and thu hồi written on paper are typed in by the entrant. Each is the leader's step in the
-history with `entered_by` and the real time, the leader is told, the handlers see it as the leader's; done once per
-operation id; refused without a grant in force, for someone not a leader, and for another leader's entrant. Over
+thêm, điều chỉnh hạn, giao lại and thu hồi written on paper are typed in by the entrant. Each is the leader's step in
+the history with `entered_by` and the real time, the leader is told, the handlers see it as the leader's; done once
+per operation id; refused without a grant in force, for someone not a leader, and for another leader's entrant. Over
 PostgreSQL."""
 
 from __future__ import annotations
