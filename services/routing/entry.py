@@ -25,11 +25,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.common.actor import Actor, Role
+from services.common.clock import to_vn
 from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from services.routing import domain
-from services.routing.base import _iso, memoised
+from services.routing.base import _iso, _utc, memoised
 from services.routing.domain import Authority, HandlingStatus, Scope
-from services.routing.models import Draft, DraftComment, HandlingEvent, Staff
+from services.routing.models import Draft, DraftComment, HandlingEvent, Staff, Task, TaskComment, TaskMember
 from services.routing.notify import notify
 from services.routing.oversight import checked_fields, checked_operation
 
@@ -184,6 +185,62 @@ class EntryForLeader:
                    f"{said}\nThời điểm đồng chí cho ý kiến: {_iso(late or self._now())}".lstrip(), "incoming",
                    incoming_id)
             return self._handling_view(session, handling, history=True)
+
+    def enter_task_opinion(self, actor: Actor, leader_user_id: str, task_id: int, text: str, operation_id: str,
+                           happened_at: str | None = None) -> dict[str, Any]:
+        """The leader's opinion on a task (công việc) they take part in, written on the paper file ("ý kiến ... trên
+        hồ sơ xử lý", Điều 3 khoản 3) and typed in by their entrant: the task's comment is the leader's (`user_id`),
+        with `entered_by` and the real time (`happened_at`); the other members are told as for the leader's own
+        comment, and the leader is told. Once per (task, operation id)."""
+        text, operation = (text or "").strip(), checked_operation(operation_id)
+        if not text:
+            raise ValidationFailed("Ý kiến của lãnh đạo không được để trống.", field="text")
+        with self._unit_of_work(actor) as session:
+            leader = self._entry_leader(session, actor, leader_user_id)
+            task = self._task_for(session, leader, task_id)
+            if not self._entering_for(session, actor, task, leader.user_id):
+                raise Forbidden(f"{leader.full_name} không tham gia công việc này; chỉ nhập thay ý kiến của lãnh đạo "
+                                "trên công việc lãnh đạo giao, thực hiện hoặc phối hợp.", code="leader_not_in_task",
+                                task_id=task.id)
+            if session.scalar(select(TaskComment.id).where(TaskComment.task_id == task.id,
+                                                           TaskComment.operation_id == operation)):
+                return self._task_view(session, task, full=True)
+            late = self._late_task_step(session, task, happened_at)
+            session.add(TaskComment(task_id=task.id, user_id=leader.user_id, kind="comment", text=text,
+                                    at=self._now(), happened_at=_utc(late), entered_by=actor.user_id,
+                                    operation_id=operation))
+            others = [m for m in self._task_members(session, task) if m not in (leader.user_id, actor.user_id)]
+            notify(session, others, "task_comment", f"Ý kiến về công việc: {task.title}",
+                   f"{leader.full_name}: {text}", "task", task.id)
+            notify(session, [leader.user_id], "entered_for_you",
+                   f"{actor.full_name} đã nhập thay ý kiến của đồng chí về công việc: {task.title}",
+                   f"{text}\nThời điểm đồng chí cho ý kiến: {_iso(late or self._now())}", "task", task.id)
+            session.flush()
+            return self._task_view(session, task, full=True)
+
+    def _entering_for(self, session: Session, actor: Actor, task: Task, leader_user_id: str | None = None) -> bool:
+        """Whether a leader who entrusted the actor with typing in their opinions (scope `record`, in force; or the
+        one named) takes part in the task: the entrant then sees it, as the leader does."""
+        leaders = {s.user_id for s in memoised(session, ("entrusting", actor.user_id),
+                                               lambda: self._entrusting_leaders(session, actor))}
+        if leader_user_id is not None:
+            leaders &= {leader_user_id}
+        return bool(leaders) and bool(session.scalar(select(TaskMember.id).where(
+            TaskMember.task_id == task.id, TaskMember.user_id.in_(leaders)).limit(1)))
+
+    def _late_task_step(self, session: Session, task: Task, happened_at: str | None) -> Any:
+        """The real time of the leader's opinion: not in the future, not before the task was given nor before its
+        latest comment (the exchange reads in the order things happened)."""
+        late = domain.late_moment(happened_at, self._now(), None)
+        if late is None:
+            return None
+        if late < to_vn(task.created_at):
+            raise ValidationFailed("Thời điểm lãnh đạo cho ý kiến không được trước lúc giao công việc "
+                                   f"({to_vn(task.created_at).strftime('%d/%m/%Y %H:%M')}).", code="before_arrival",
+                                   field="happened_at")
+        said = session.scalars(select(TaskComment).where(TaskComment.task_id == task.id))
+        domain.require_in_order(late, max((c.happened_at or c.at for c in said), default=None))
+        return late
 
     # -- helpers --------------------------------------------------------------------------------------------------
 

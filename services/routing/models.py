@@ -255,6 +255,11 @@ class TaskComment(Base):
     progress: Mapped[int | None] = mapped_column(Integer, nullable=True)
     text: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # a leader's opinion typed in by their entrant (nhập thay, entry.py): who typed it, when the leader gave it, and
+    # the business operation it was (entered once)
+    entered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    happened_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    operation_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
 
 
 class Notice(Base):
@@ -337,6 +342,7 @@ agency_rules = make_rules_table(Base.metadata)  # services/common/agency_rules.p
 add_later_columns(Base.metadata, {"draft": ("outgoing_id", "issued_number", "issued_at", "deputy_user_id", "paper"),
                                   "agency_config": ("signing_delegation", "review_chains"),
                                   "unit_name": ("abbreviation", "parent"),
-                                  "draft_comment": ("happened_at", "entered_by")})
+                                  "draft_comment": ("happened_at", "entered_by"),
+                                  "task_comment": ("entered_by", "happened_at", "operation_id")})
 
 from services.routing import schedule_models  # noqa: E402,F401 - its tables are on this metadata

@@ -337,6 +337,11 @@ class RoutingService(ReportQueries):
         return self._call("enter_oversight", leader_user_id, incoming_id, action, operation_id, fields, happened_at)
 
     @rpc
+    def enter_task_opinion(self, leader_user_id: str, task_id: int, text: str, operation_id: str,
+                           happened_at: str | None = None) -> dict[str, Any]:
+        return self._call("enter_task_opinion", leader_user_id, task_id, text, operation_id, happened_at)
+
+    @rpc
     def get_draft(self, draft_id: int) -> dict[str, Any]:
         return self._call("get_draft", draft_id)
 

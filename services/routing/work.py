@@ -126,7 +126,9 @@ class Work:
 
     def list_tasks(self, actor: Actor, include_closed: bool = False) -> list[dict[str, Any]]:
         with self._unit_of_work(actor) as session:
-            sub = select(TaskMember.task_id).where(TaskMember.user_id == actor.user_id)
+            # the entrant also finds the tasks of the leaders who entrusted them (nhập thay ý kiến, entry.py)
+            people = [actor.user_id, *(s.user_id for s in self._entrusting_leaders(session, actor))]
+            sub = select(TaskMember.task_id).where(TaskMember.user_id.in_(people))
             query = select(Task).where(Task.id.in_(sub))
             if not include_closed:
                 query = query.where(Task.status != "closed")
@@ -145,6 +147,8 @@ class Work:
             return task
         if actor.has(Role.DEPARTMENT_HEAD) and self._unit_tree(session).within(task.unit, actor.unit):
             return task
+        if self._entering_for(session, actor, task):
+            return task
         raise Forbidden("Bạn không tham gia công việc này.", user=actor.username, task_id=task_id)
 
     def _task_view(self, session: Session, task: Task, full: bool = False) -> dict[str, Any]:
@@ -158,7 +162,8 @@ class Work:
             view["members"] = [{"user_id": m.user_id, "kind": m.kind} for m in session.scalars(
                 select(TaskMember).where(TaskMember.task_id == task.id).order_by(TaskMember.id))]
             view["comments"] = [{"user_id": c.user_id, "kind": c.kind, "progress": c.progress, "text": c.text,
-                                 "at": _iso(c.at)} for c in session.scalars(
+                                 "at": _iso(c.at), "happened_at": _iso(c.happened_at), "entered_by": c.entered_by}
+                                for c in session.scalars(
                 select(TaskComment).where(TaskComment.task_id == task.id).order_by(TaskComment.id))]
             view["links"] = self._links(session, "task", str(task.id))
         return view
