@@ -16,6 +16,7 @@ from gateway.api import COMMON_ERRORS, _problem, bearer
 from gateway.api_clerk import DraftDetail
 from gateway.api_drafting import DraftId
 from gateway.api_handling import HAPPENED_AT, STEP_ERRORS, item_id, operation_name
+from gateway.api_work import TaskDetail, TaskId
 from gateway.app import Gateway, Viewer, csrf_checked, gw
 from gateway.dates import typed_day
 from gateway.idempotency import KEY, once
@@ -212,3 +213,23 @@ def handling_enter_handlers(body: EnterHandlers, incoming_id: str = item_id(), k
 def handling_enter_take_back(body: EnterTakeBack, incoming_id: str = item_id(), key: str = IDEMPOTENCY,
                              v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
     return _enter_later(g, v, body, incoming_id, "take_back", key, {"reason": body.reason})
+
+
+# -- the leader's opinion on a task they take part in (Điều 3 khoản 3: "ý kiến ... trên hồ sơ xử lý") ---------------
+
+class EnterTaskOpinion(EnteredFor):
+    text: str = Field(min_length=1, max_length=4000, description="Ý kiến lãnh đạo đã ghi trên hồ sơ công việc")
+
+
+@router.post("/tasks/{task_id}/enter-for-leader", response_model=TaskDetail, responses={
+    **REFUSALS, 403: _problem("Chưa được ủy nhiệm nhập thay (`no_entry_grant`), ủy nhiệm đã hết hạn hoặc kết thúc "
+                              "(`entry_grant_ended`), người được chọn không phải lãnh đạo (`not_a_leader`), lãnh đạo "
+                              "không tham gia công việc (`leader_not_in_task`)")},
+    summary="Nhập thay ý kiến của lãnh đạo về công việc",
+    description="Người được lãnh đạo ủy nhiệm nhập thay (phạm vi `record`), trên công việc lãnh đạo đó giao, thực "
+                "hiện hoặc phối hợp. Ý kiến được ghi là của lãnh đạo (`comments[].user_id`), kèm `entered_by`, "
+                "`happened_at` (thời điểm lãnh đạo cho ý kiến) và lúc nhập (`at`); người tham gia và lãnh đạo được "
+                "báo. Cùng Idempotency-Key: thực hiện một lần.")
+def task_enter_for_leader(body: EnterTaskOpinion, task_id: int = TaskId, key: str = IDEMPOTENCY,
+                          v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return entry.enter_task_opinion(g, v, body.leader_user_id, task_id, body.text, key, body.happened_at)

@@ -116,8 +116,32 @@ def enter_oversight(g: Gateway, v: Viewer, leader_user_id: str, incoming_id: str
                            fields, happened_at or None)
 
 
+def enter_task_opinion(g: Gateway, v: Viewer, leader_user_id: str, task_id: int, text: str, operation: str,
+                       happened_at: str | None) -> dict[str, Any]:
+    """The leader's opinion on a task they take part in, written on the paper file, typed in once per operation."""
+    if not (leader_user_id or "").strip():
+        raise ValidationFailed("Chọn lãnh đạo đã cho ý kiến.", field="leader_user_id")
+    return g.backends.call(v.actor, "routing", "enter_task_opinion", leader_user_id, task_id, text, operation,
+                           happened_at or None)
+
+
+def task_entry_leaders(g: Gateway, v: Viewer, task: dict[str, Any]) -> list[str]:
+    """The viewer's leaders who take part in the task (the task page's "Nhập thay ý kiến" form)."""
+    if not task.get("members"):
+        return []
+    members = {m["user_id"] for m in task["members"]}
+    return [leader for leader in entry_leaders(g, v) if leader in members]
+
+
 def install(app: FastAPI) -> None:
     from gateway.handling import parse_target
+
+    @app.post("/cong-viec/{task_id}/nhap-thay", include_in_schema=False)
+    def task_form(task_id: int, leader_user_id: str = Form(""), text: str = Form("", max_length=4000),
+                  operation: str = Form(""), late_entry_at: str = Form("", max_length=40),
+                  v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        enter_task_opinion(g, v, leader_user_id, task_id, text, operation, late_entry_at.strip())
+        return RedirectResponse(f"/cong-viec/{task_id}?ket-qua=da-nhap-thay", status_code=303)
 
     def entered(incoming_id: str) -> RedirectResponse:
         return RedirectResponse(f"/xu-ly/{urllib.parse.quote(incoming_id, safe='')}?ket-qua=da-nhap-thay-dieu-hanh",

@@ -19,7 +19,7 @@ from services.common.errors import ValidationFailed
 RESULTS = {
     "da-tao": "Đã tạo công việc.", "da-gui-y-kien": "Đã gửi ý kiến.", "da-cap-nhat": "Đã cập nhật tiến độ.",
     "da-ket-thuc": "Đã kết thúc công việc.", "da-dang": "Đã đăng thông báo.", "da-uy-quyen": "Đã ủy quyền.",
-    "da-thu-hoi": "Đã kết thúc ủy quyền.",
+    "da-thu-hoi": "Đã kết thúc ủy quyền.", "da-nhap-thay": "Đã nhập thay ý kiến của lãnh đạo; lãnh đạo được báo.",
 }
 SCOPE_LABELS = {"assign": "Phân công, bút phê, điều chỉnh hạn, giao lại, thu hồi",
                 "supervise": "Theo dõi tiến độ các đơn vị, đôn đốc", "approve": "Duyệt, ký văn bản",
@@ -119,9 +119,19 @@ def _install_tasks(app: FastAPI) -> None:
 
     @app.get("/cong-viec/{task_id}", response_class=HTMLResponse, include_in_schema=False)
     def task_page(request: Request, task_id: int, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        from gateway.entry import entered_note, task_entry_leaders
+        from gateway.oversight import operation_id
+
         task = g.backends.call(v.actor, "routing", "get_task", task_id)
-        return render(request, "work_task.html", v, t=task, people=_people(g, v), result=_result(request),
+        people = _people(g, v)
+        for c in task.get("comments") or []:
+            c["entered"] = entered_note(people.name(c["entered_by"]), c.get("at")) if c.get("entered_by") else ""
+        return render(request, "work_task.html", v, t=task, people=people, result=_result(request),
                       COMMENT_LABELS=COMMENT_LABELS, link_href=link_href,
+                      entry_leaders=task_entry_leaders(g, v, task), operation=operation_id(),
+                      # the entrant of a leader taking part sees the task to type in the leader's opinions only
+                      takes_part=v.user.id in {m["user_id"] for m in task.get("members") or []}
+                      or v.has("leader") or v.has("department_head"),
                       MEMBER_LABELS={"creator": "Người giao", "assignee": "Người thực hiện",
                                      "coordinator": "Phối hợp"})
 

@@ -122,7 +122,7 @@ class Work:
 
     def get_task(self, actor: Actor, task_id: int) -> dict[str, Any]:
         with self._unit_of_work(actor) as session:
-            return self._task_view(session, self._task_for(session, actor, task_id), full=True)
+            return self._task_view(session, self._task_for(session, actor, task_id, reading=True), full=True)
 
     def list_tasks(self, actor: Actor, include_closed: bool = False) -> list[dict[str, Any]]:
         with self._unit_of_work(actor) as session:
@@ -139,7 +139,9 @@ class Work:
     def _task_members(self, session: Session, task: Task) -> list[str]:
         return list(session.scalars(select(TaskMember.user_id).where(TaskMember.task_id == task.id)))
 
-    def _task_for(self, session: Session, actor: Actor, task_id: int) -> Task:
+    def _task_for(self, session: Session, actor: Actor, task_id: int, reading: bool = False) -> Task:
+        """The task, when the actor takes part in it or oversees it; `reading`: also for the person a leader taking
+        part entrusted with typing in their opinions (entry.py), who acts on it in no other way."""
         task = session.get(Task, row_id(task_id))
         if task is None:
             raise NotFound("Không tìm thấy công việc.", task_id=task_id)
@@ -147,7 +149,7 @@ class Work:
             return task
         if actor.has(Role.DEPARTMENT_HEAD) and self._unit_tree(session).within(task.unit, actor.unit):
             return task
-        if self._entering_for(session, actor, task):
+        if reading and self._entering_for(session, actor, task):
             return task
         raise Forbidden("Bạn không tham gia công việc này.", user=actor.username, task_id=task_id)
 

@@ -26,6 +26,7 @@ def test_the_office_enters_the_leaders_opinion_on_a_task(routing, people, clock)
     assert {t["task_id"] for t in routing.list_tasks(people.clerk)} == {task["task_id"]}   # the leader's, not own
     refused(partial(enter, own["task_id"], "x", "op-0"), Forbidden, "leader_not_in_task")
     refused(partial(routing.get_task, people.clerk, own["task_id"]), Forbidden, "forbidden")
+    refused(partial(routing.comment_task, people.clerk, task["task_id"], "Ý kiến riêng"), Forbidden, "forbidden")
     refused(partial(enter, task["task_id"], "Bổ sung", "op-1", "2026-03-04T09:00"), ValidationFailed, "future_date")
     refused(partial(enter, task["task_id"], "Bổ sung", "op-1", "2026-03-01T09:00"), ValidationFailed,
             "before_arrival")
