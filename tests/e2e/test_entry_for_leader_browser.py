@@ -1,10 +1,11 @@
 """Nhập thay in Chromium (TP.HCM QĐ 23/QĐ-VP Điều 3.2): Đà Nẵng's leader grants the clerk "Nhập thay ý kiến đã bút
 phê" on the Ủy quyền screen; the clerk finds the letter submitted to the leader through the tab "Chờ cho ý kiến, chỉ
 đạo" (the home page has the panel "Chờ nhập thay bút phê"), enters the leader's paper directive on it with the time the
-leader wrote it, then the leader's further directive (chỉ đạo thêm) and chase (đôn đốc) after the assignment, then
-the leader's return of a draft at the signing step and, once the agency allows paper signing, the leader's "Duyệt, ký
-trên giấy" with the scan; the history names the leader and says who typed it and when; the leader is told. The
-grant is ended and the rule set back at the end (the deployment is shared)."""
+leader wrote it, then the leader's further directive (chỉ đạo thêm) and chase (đôn đốc) after the assignment, the
+leader's opinion on a task the leader gave, then the leader's return of a draft at the signing step and, once the
+agency allows paper signing, the leader's "Duyệt, ký trên giấy" with the scan; the history names the leader and says
+who typed it and when; the leader is told. The grant is ended and the rule set back at the end (the deployment is
+shared)."""
 
 from __future__ import annotations
 
@@ -116,6 +117,22 @@ def test_the_clerk_enters_the_leaders_directive_written_on_paper(deployment, bro
         chase.get_by_role("button", name="Nhập thay đôn đốc").click()
         expect(clerk.get_by_role("status")).to_contain_text("Đã nhập thay ý kiến điều hành của lãnh đạo")
         line = clerk.locator("ol.timeline li").filter(has_text="báo cáo tiến độ trong ngày")
+        expect(line).to_contain_text(staff[LEADER]["full_name"])
+        expect(line).to_contain_text(f"{staff[CLERK]['full_name']} nhập thay lúc")
+
+        # the leader's opinion on a task the leader gave: the clerk finds it among the tasks (Công việc) and types it
+        # in on the task's page (Điều 3 khoản 3: "ý kiến ... trên hồ sơ xử lý")
+        task_title = f"Tổng hợp kết quả kiểm tra cải cách hành chính ({secrets.token_hex(3)})"
+        made = post_json(leader_http, "/api/v1/tasks", {"title": task_title, "assignee": staff[SPECIALIST]["user_id"]})
+        assert made.status_code == 201, made.text
+        clerk.goto(f"{base}/cong-viec")
+        clerk.get_by_role("link", name=task_title).click()
+        opinion = clerk.locator("#nhap-thay")
+        expect(opinion.get_by_label("Lãnh đạo đã cho ý kiến")).to_have_value(staff[LEADER]["user_id"])
+        opinion.get_by_label("Ý kiến của lãnh đạo").fill("Đồng ý phương án 2, hoàn thành trước ngày 15.")
+        opinion.get_by_role("button", name="Nhập thay ý kiến").click()
+        expect(clerk.get_by_role("status")).to_contain_text("Đã nhập thay ý kiến của lãnh đạo")
+        line = clerk.locator("ol.timeline li").filter(has_text="phương án 2")
         expect(line).to_contain_text(staff[LEADER]["full_name"])
         expect(line).to_contain_text(f"{staff[CLERK]['full_name']} nhập thay lúc")
 

@@ -102,3 +102,52 @@ def test_the_clerk_enters_the_leaders_later_directions_over_the_api_and_the_page
     ended = refused(clerk.post(f"{path}/take-back", json={"leader_user_id": leader_id, "reason": "x"},
                                headers=key()), 403)
     assert ended["code"] == "entry_grant_ended"
+
+
+def test_the_clerk_enters_the_leaders_opinion_on_a_task_over_the_api_and_the_page(deployment, api):  # noqa: F811
+    """TP.HCM QĐ 23/QĐ-VP Điều 3 khoản 3 ("Các ý kiến ... trên văn bản đến và trên hồ sơ xử lý"): the leader's
+    opinion on a task they gave, typed in by the clerk over the REST API and on the task page; the clerk reads the
+    leader's tasks only while the grant is in force, and does nothing else on them."""
+    from tests.gateway.test_handling_flow import login
+
+    clerk, leader, specialist, other = api(CLERK), api(LEADER), api(SPECIALIST), api(CLERK_17)
+    leader_id, clerk_id, specialist_id = me(leader)["user_id"], me(clerk)["user_id"], me(specialist)["user_id"]
+    task = ok(leader.post("/api/v1/tasks", headers=key(), json={
+        "title": f"Tổng hợp báo cáo quý ({secrets.token_hex(3)})", "assignee": specialist_id}), 201)["task_id"]
+    path, body = f"/api/v1/tasks/{task}/enter-for-leader", {"leader_user_id": leader_id, "text": "Bổ sung số liệu"}
+    assert refused(clerk.post(path, json=body, headers=key()), 403)["code"] in NO_GRANT
+    refused(clerk.get(f"/api/v1/tasks/{task}"), 403)
+    screen = login(deployment, f"http://127.0.0.1:{deployment.topology.gateway_port}", CLERK)
+    start = now_vn().replace(second=0, microsecond=0) - timedelta(hours=1)
+    grant = ok(leader.post("/api/v1/delegations", headers=key(), json={
+        "delegate_user_id": clerk_id, "starts_at": typed(start), "ends_at": typed(start + timedelta(days=1)),
+        "scopes": ["record"], "note": "Văn phòng nhập thay ý kiến trên công việc"}), 201)
+    try:
+        refused(specialist.post(path, json=body, headers=key()), 403)   # not the leader's entrant
+        refused(other.post(path, json=body, headers=key()), 404)        # another agency
+        refused(clerk.post(path, json=body), 422)                       # the operation is named
+        operation = key()
+        once = ok(clerk.post(path, json=body, headers=operation))
+        assert ok(clerk.post(path, json=body, headers=operation)) == once   # sent again: once
+        assert [(c["user_id"], c["text"], c["entered_by"]) for c in once["comments"]] == [
+            (leader_id, "Bổ sung số liệu", clerk_id)]
+        assert any(n["kind"] == "task_comment" and str(n["ref_id"]) == str(task) and n["body"].startswith(
+            me(leader)["full_name"]) for n in ok(specialist.get("/api/v1/reminders")))
+        refused(clerk.post(f"/api/v1/tasks/{task}/comments", json={"text": "Ý kiến riêng"}), 403)
+
+        page = screen.get(f"/cong-viec/{task}").text
+        assert 'id="nhap-thay"' in page and "Gửi ý kiến" not in page   # the clerk's own comment: not theirs
+        form = {"csrf_token": csrf_of(page), "leader_user_id": leader_id, "operation": secrets.token_urlsafe(9),
+                "text": "Lãnh đạo đồng ý phương án 2"}
+        for _ in range(2):   # a double click: once
+            sent = screen.post(f"/cong-viec/{task}/nhap-thay", data=form)
+            assert sent.status_code == 303 and sent.headers["location"].endswith("ket-qua=da-nhap-thay")
+        comments = ok(leader.get(f"/api/v1/tasks/{task}"))["comments"]
+        assert [c["text"] for c in comments] == ["Bổ sung số liệu", "Lãnh đạo đồng ý phương án 2"]
+        shown = screen.get(f"/cong-viec/{task}?ket-qua=da-nhap-thay").text
+        assert "Đã nhập thay ý kiến của lãnh đạo" in shown and "nhập thay lúc" in shown
+    finally:
+        ok(leader.post(f"/api/v1/delegations/{grant['delegation_id']}/revoke", headers=key()))
+        screen.close()
+    refused(clerk.get(f"/api/v1/tasks/{task}"), 403)
+    assert refused(clerk.post(path, json=body, headers=key()), 403)["code"] == "entry_grant_ended"

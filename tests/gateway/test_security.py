@@ -635,6 +635,7 @@ ENTRY_CALLS = {
     "nhập thay ký trên giấy": ("enter_paper_approval", (2**31 - 1, "leader", "0" * 64, "Đã ký")),
     "nhập thay chỉ đạo thêm": ("enter_oversight", ("khong-co", "directive", "op-bao-mat", {"text": "Chỉ đạo thêm"})),
     "nhập thay đôn đốc": ("enter_oversight", ("khong-co", "chase", "op-bao-mat-dd", {"note": "Đôn đốc"})),
+    "nhập thay ý kiến công việc": ("enter_task_opinion", (2**31 - 1, "Ý kiến", "op-bao-mat-cv")),
 }
 
 
