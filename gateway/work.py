@@ -24,8 +24,8 @@ RESULTS = {
 SCOPE_LABELS = {"assign": "Phân công, bút phê, điều chỉnh hạn, giao lại, thu hồi",
                 "supervise": "Theo dõi tiến độ các đơn vị, đôn đốc", "approve": "Duyệt, ký văn bản",
                 # not acting: typing in what the leader decided on paper (TP.HCM QĐ 23/QĐ-VP Điều 3.2, 3.3)
-                "record": "Nhập thay ý kiến đã bút phê (bút phê, phân công, điều hành văn bản đã giao; duyệt, trả "
-                          "lại, duyệt ký trên giấy dự thảo)"}
+                "record": "Nhập thay ý kiến đã bút phê (bút phê, phân công, điều hành văn bản đã giao; ý kiến trên "
+                          "công việc; duyệt, trả lại, duyệt ký trên giấy dự thảo)"}
 COMMENT_LABELS = {"comment": "Ý kiến", "progress": "Cập nhật tiến độ", "close": "Kết thúc", "handover": "Bàn giao"}
 NOTICE_ROLES = ("leader", "clerk", "admin", "department_head")
 NOTICES_PER_PAGE = 20
