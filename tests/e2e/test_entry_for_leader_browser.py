@@ -111,14 +111,10 @@ def test_the_clerk_enters_the_leaders_directive_written_on_paper(deployment, bro
         expect(line).to_contain_text(f"{staff[CLERK]['full_name']} nhập thay lúc")
         expect(line).to_contain_text("báo cáo trước thứ Sáu")
         # the leader's đôn đốc written on the file: the main handler is chased in the leader's name
-        chase = clerk.locator("#nhap-thay-dieu-hanh #nhap-thay-don-doc")
-        expect(chase.get_by_label("Lãnh đạo đã chỉ đạo")).to_have_value(staff[LEADER]["user_id"])
-        chase.get_by_label("Nội dung đôn đốc").fill("Đề nghị đồng chí Phúc báo cáo tiến độ trong ngày.")
-        chase.get_by_role("button", name="Nhập thay đôn đốc").click()
-        expect(clerk.get_by_role("status")).to_contain_text("Đã nhập thay ý kiến điều hành của lãnh đạo")
-        line = clerk.locator("ol.timeline li").filter(has_text="báo cáo tiến độ trong ngày")
-        expect(line).to_contain_text(staff[LEADER]["full_name"])
-        expect(line).to_contain_text(f"{staff[CLERK]['full_name']} nhập thay lúc")
+        _enter_one_text(clerk, staff, clerk.locator("#nhap-thay-dieu-hanh #nhap-thay-don-doc"),
+                        ("Lãnh đạo đã chỉ đạo", "Nội dung đôn đốc", "Nhập thay đôn đốc"),
+                        "Đề nghị đồng chí Phúc báo cáo tiến độ trong ngày.",
+                        "Đã nhập thay ý kiến điều hành của lãnh đạo")
 
         # the leader's opinion on a task the leader gave: the clerk finds it among the tasks (Công việc) and types it
         # in on the task's page (Điều 3 khoản 3: "ý kiến ... trên hồ sơ xử lý")
@@ -127,14 +123,9 @@ def test_the_clerk_enters_the_leaders_directive_written_on_paper(deployment, bro
         assert made.status_code == 201, made.text
         clerk.goto(f"{base}/cong-viec")
         clerk.get_by_role("link", name=task_title).click()
-        opinion = clerk.locator("#nhap-thay")
-        expect(opinion.get_by_label("Lãnh đạo đã cho ý kiến")).to_have_value(staff[LEADER]["user_id"])
-        opinion.get_by_label("Ý kiến của lãnh đạo").fill("Đồng ý phương án 2, hoàn thành trước ngày 15.")
-        opinion.get_by_role("button", name="Nhập thay ý kiến").click()
-        expect(clerk.get_by_role("status")).to_contain_text("Đã nhập thay ý kiến của lãnh đạo")
-        line = clerk.locator("ol.timeline li").filter(has_text="phương án 2")
-        expect(line).to_contain_text(staff[LEADER]["full_name"])
-        expect(line).to_contain_text(f"{staff[CLERK]['full_name']} nhập thay lúc")
+        _enter_one_text(clerk, staff, clerk.locator("#nhap-thay"),
+                        ("Lãnh đạo đã cho ý kiến", "Ý kiến của lãnh đạo", "Nhập thay ý kiến"),
+                        "Đồng ý phương án 2, hoàn thành trước ngày 15.", "Đã nhập thay ý kiến của lãnh đạo")
 
         # a draft at the leader's signing step: the leader's return written on paper is entered; approving there
         # would be the digital signature, which only the leader makes, so the form does not offer it
@@ -190,6 +181,19 @@ def test_the_clerk_enters_the_leaders_directive_written_on_paper(deployment, bro
         for client in (clerk_http, leader_http):
             client.close()
     screenshots.publish(shots)
+
+
+def _enter_one_text(clerk, staff, form, labels: tuple[str, str, str], text: str, done: str) -> None:
+    """A form of one text typed in for the leader (time left empty: now); the timeline line names the leader and
+    who typed it."""
+    leader_label, text_label, button = labels
+    expect(form.get_by_label(leader_label)).to_have_value(staff[LEADER]["user_id"])
+    form.get_by_label(text_label).fill(text)
+    form.get_by_role("button", name=button).click()
+    expect(clerk.get_by_role("status")).to_contain_text(done)
+    line = clerk.locator("ol.timeline li").filter(has_text=text)
+    expect(line).to_contain_text(staff[LEADER]["full_name"])
+    expect(line).to_contain_text(f"{staff[CLERK]['full_name']} nhập thay lúc")
 
 
 def _api(client):
