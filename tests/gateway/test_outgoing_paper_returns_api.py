@@ -90,4 +90,3 @@ def test_an_outgoing_documents_paper_given_back_after_a_recall_is_recorded_once_
     finally:
         for client in (clerk, leader, other):
             client.close()
-
