@@ -46,10 +46,12 @@ def _in_agency(db: Database, actor: Actor) -> None:
 
 
 def _history(session: Session, doc: Document, actor: Actor, action: str, details: dict[str, Any] | None = None,
-             happened_at: datetime | None = None) -> None:
-    session.add(History(document_pk=doc.id, user_id=actor.user_id, username=actor.username,
-                        on_behalf_of=actor.on_behalf_of, action=action, details=details or {},
-                        happened_at=happened_at, late_entry=happened_at is not None))
+             happened_at: datetime | None = None) -> History:
+    row = History(document_pk=doc.id, user_id=actor.user_id, username=actor.username,
+                  on_behalf_of=actor.on_behalf_of, action=action, details=details or {},
+                  happened_at=happened_at, late_entry=happened_at is not None)
+    session.add(row)
+    return row
 
 
 def _load(session: Session, actor: Actor, doc_pk: str, direction: str | None = None,

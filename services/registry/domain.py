@@ -6,6 +6,7 @@ No I/O here; operations.py applies these rules to the database.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -253,6 +254,15 @@ def check_recipients(recipients: list[dict[str, Any]]) -> list[dict[str, str]]:
 # How a recipient gets the document, chosen at issue (issue 18 item 7): only electronic ones leave over the
 # interconnect; paper and internal ones are listed in the register and on the printed list of recipients.
 RECIPIENT_CHANNELS = {"interconnect": "Điện tử (liên thông)", "paper": "Bản giấy", "internal": "Nội bộ"}
+# An internal recipient is one of the agency's own units, `unit:<code>` (gateway/issuing.py): routing delivers the
+# document to the unit's people (services/routing/unit_documents.py) from the unit codes the registry's events name.
+INTERNAL_PREFIX = "unit:"
+
+
+def internal_units(recipients: Iterable[tuple[str, str]]) -> list[str]:
+    """The unit codes of the internal recipients among (organ_id, channel) pairs, in their order."""
+    return [organ_id.removeprefix(INTERNAL_PREFIX) for organ_id, channel in recipients
+            if channel == "internal" and organ_id.startswith(INTERNAL_PREFIX)]
 
 
 # --- legal-normative documents (văn bản quy phạm pháp luật) ----------------------------------------------------

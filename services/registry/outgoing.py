@@ -169,11 +169,15 @@ def _dispatch_issued(session: Session, actor: Actor, doc: Document, recipients: 
         enqueue(session, "outgoing_package", build_package(
             prof, doc, remote, _attachments(session, doc), actor, 3 if replaced is not None else 0,
             replacement.reason(replaced) if replaced is not None else "", replacements))
-    if answers or doc.draft_id:
-        # routing closes what it answers and marks the draft "Đã ban hành" with its number (tests/contracts)
+    units = domain.internal_units((r["organ_id"], r.get("channel", "interconnect")) for r in recipients)
+    if answers or doc.draft_id or units:
+        # routing closes what it answers, marks the draft "Đã ban hành" with its number and delivers the document to
+        # the agency's own units among the recipients (their people notified, the unit's list; tests/contracts)
         enqueue(session, "outgoing_issued", {
             "outgoing_id": doc.id, "answers": answers, "draft_id": doc.draft_id,
-            "number": f"{doc.code_number}/{doc.code_notation}", "issued_at": _iso(doc.registered_at)})
+            "number": f"{doc.code_number}/{doc.code_notation}", "issued_at": _iso(doc.registered_at),
+            "subject": doc.subject, "internal_units": units,
+            "replaces": replaced.id if replaced is not None else None})
 
 
 # Refusals of the signing service that the clerk can act on, passed through as they are (issue 20: the seal

@@ -70,7 +70,7 @@ def request_change(db: Database, actor: Actor, outgoing_id: str, kind: str, reas
     record of its paper given back (paper_returns.py); a document with no electronic recipient is recalled at once,
     with nobody to wait for. Internal recipients (channel `internal`, the agency's own units) are not asked: the
     recall is the agency's own decision, and everyone in the agency sees the document "Đã thu hồi" (domain.can_view:
-    recalled documents are visible inside the agency)."""
+    recalled documents are visible inside the agency); their people are told (`outgoing_changed`, _tell_units)."""
     _in_agency(db, actor)
     actor.require(Role.CLERK)
     if kind not in CHANGE_KINDS:
@@ -86,8 +86,7 @@ def request_change(db: Database, actor: Actor, outgoing_id: str, kind: str, reas
             raise ValidationFailed(f"{_word(direction)} đang chờ nơi nhận trả lời yêu cầu "
                                    f"{CHANGE_KINDS[pending['kind']].lower()} trước đó.", code="change_pending",
                                    pending=pending["kind"])
-        rows = list(session.execute(select(RecipientStatus).where(RecipientStatus.document_pk == doc.id)
-                                    .order_by(RecipientStatus.id)).scalars())
+        rows = _recipients(session, doc)
         remote = [r for r in rows if r.channel == "interconnect"]
         if direction == Direction.COPIES:
             _copy_reached(kind, remote, [r for r in rows if r.channel == paper_returns.PAPER])
@@ -107,7 +106,8 @@ def request_change(db: Database, actor: Actor, outgoing_id: str, kind: str, reas
         _send(session, actor, doc, kind, text, remote)
         doc.pending_change = ({"kind": kind, "reason": text, "key": request_key, "requested_at": now_utc().isoformat(),
                                "by": actor.username} if remote else None)
-        _history(session, doc, actor, "change_sent" if kind != "recall" else "recalled", details)
+        step = _history(session, doc, actor, "change_sent" if kind != "recall" else "recalled", details)
+        _tell_units(session, doc, rows, kind, text, step)
         return summary(doc)
 
 
@@ -206,14 +206,37 @@ def take_answer(session: Session, actor: Actor, doc: Document, row: RecipientSta
     accepted = states.count("accepted")
     # a paper given back by a paper recipient counts as agreed (paper_returns.py)
     returned = paper_returns.paper_returned(session, doc)
-    if kind in ("recall", "take_back") and not accepted and not returned:
+    restored = kind in ("recall", "take_back") and not accepted and not returned
+    if restored:
         doc.state, doc.frozen = State.ISSUED, False  # nobody agreed: the document stands as issued
         paper_returns.forget_paper_pending(session, doc)
     doc.pending_change = None
-    _history(session, doc, actor, "change_closed", {"kind": kind, "accepted": accepted,
-                                                    "refused": len(states) - accepted,
-                                                    **({"paper_returned": returned} if returned else {})})
+    step = _history(session, doc, actor, "change_closed", {"kind": kind, "accepted": accepted,
+                                                           "refused": len(states) - accepted,
+                                                           **({"paper_returned": returned} if returned else {})})
+    if restored:
+        _tell_units(session, doc, _recipients(session, doc), "restored", "Các nơi nhận không đồng ý", step)
     return True
+
+
+def _recipients(session: Session, doc: Document) -> list[RecipientStatus]:
+    return list(session.execute(select(RecipientStatus).where(RecipientStatus.document_pk == doc.id)
+                                .order_by(RecipientStatus.id)).scalars())
+
+
+def _tell_units(session: Session, doc: Document, rows: list[RecipientStatus], kind: str, reason: str,
+                step: History) -> None:
+    """The agency's own units among the recipients are asked nothing (the recall is the agency's own decision) but
+    told: routing notifies their people and shows the change on the unit's list (`outgoing_changed`). `step`, the
+    history row of the change, orders the changes and keys them: a redelivered event changes nothing."""
+    units = domain.internal_units((r.organ_id, r.channel) for r in rows)
+    if not units:
+        return
+    session.flush()  # the step's id
+    enqueue(session, "outgoing_changed", {
+        "outgoing_id": doc.id, "step": step.id, "kind": kind, "reason": reason, "state": doc.state,
+        "number": f"{doc.code_number}/{doc.code_notation}", "subject": doc.subject, "internal_units": units,
+        "changed_at": now_utc().isoformat()})
 
 
 # --- the receiver ---------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ The use cases live by chapter, in the order of the user guide: staff.py (setting
 (incoming documents), oversight.py (leaders acting on assigned work), drafting.py (outgoing drafts and review), paper.py
 (approval signed on paper, then "Chuyển phát hành" with the scan),
 entry.py (nhập thay: a leader's paper decisions typed in by the person they entrusted),
-work.py (tasks, notices, reminders), delegation.py, handover.py (a leaver's work to a successor), schedule.py
+work.py (tasks, notices, reminders), unit_documents.py (documents issued to the agency's own units),
+delegation.py, handover.py (a leaver's work to a successor), schedule.py
 (the leadership's work schedule); base.py holds the plumbing they share.
 """
 
@@ -30,13 +31,14 @@ from services.routing.oversight import Oversight
 from services.routing.paper import PaperSigning
 from services.routing.schedule import Schedule
 from services.routing.staff import StaffAndSettings
+from services.routing.unit_documents import UnitDocuments
 from services.routing.work import Work
 
 __all__ = ["Routing", "Signer", "SigningTimeout", "SigningUnavailable"]
 
 
 class Routing(StaffAndSettings, IncomingHandling, RecordLinks, Oversight, PaperSigning, Drafting, EntryForLeader, Work,
-              Delegations, Handover, Schedule, RoutingBase):
+              Delegations, Handover, Schedule, UnitDocuments, RoutingBase):
     """One agency's routing: the chapters' use cases over the shared plumbing."""
 
     # What a page may ask for in one call (read_many): the lists of the home page, and the settings its clocks use.

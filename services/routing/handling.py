@@ -331,8 +331,9 @@ class IncomingHandling:
             return self._handling_view(session, handling)
 
     def on_outgoing_issued(self, actor: Actor, event: dict[str, Any]) -> list[str]:
-        """An outgoing document was issued: its draft shows "Đã ban hành" with the number, and the incoming
-        documents it answers are handled (06 to external senders). Idempotent."""
+        """An outgoing document was issued: its draft shows "Đã ban hành" with the number, the incoming
+        documents it answers are handled (06 to external senders) and the agency's units it was sent to have it
+        (unit_documents.py). Idempotent."""
         actor.require(Role.SYSTEM, Role.CLERK)
         closed = []
         with self._unit_of_work(actor) as session:
@@ -354,6 +355,7 @@ class IncomingHandling:
                 handling.answered_by = str(event.get("outgoing_id"))
                 self._close(session, handling, Outcome.ANSWERED, f"Văn bản đi {handling.answered_by}", actor)
                 closed.append(handling.incoming_id)
+            self._issued_to_units(session, event)
         return closed
 
     # -- incoming helpers -----------------------------------------------------------------------------------

@@ -337,6 +337,26 @@ class Notification(Base):
     email_error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class UnitDocument(Base):
+    """An outgoing document issued to one of the agency's own units (channel `internal`), as the registry's events
+    told it (`outgoing_issued`, then `outgoing_changed`): the unit's list "Văn bản ban hành gửi đơn vị". `step` is
+    the registry's step of the last change applied: an older or redelivered one changes nothing."""
+
+    __tablename__ = "unit_document"
+    __table_args__ = (UniqueConstraint("outgoing_id", "unit"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    outgoing_id: Mapped[str] = mapped_column(String(64), index=True)
+    unit: Mapped[str] = mapped_column(String(40), index=True)  # upper case, as UnitName
+    number: Mapped[str] = mapped_column(String(80), default="")
+    subject: Mapped[str] = mapped_column(Text, default="")
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(20), default="issued")  # the registry's: issued | recalled
+    change: Mapped[str | None] = mapped_column(String(20), nullable=True)  # recall | take_back | update | ...
+    change_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+
+
 outbox = make_outbox_table(Base.metadata)
 agency_rules = make_rules_table(Base.metadata)  # services/common/agency_rules.py
 add_later_columns(Base.metadata, {"draft": ("outgoing_id", "issued_number", "issued_at", "deputy_user_id", "paper"),

@@ -1,7 +1,7 @@
 """The routing nameko service: thin entrypoints over services.routing.app.Routing.
 
 Every RPC takes the acting user from the nameko context; the application re-checks agency and role.
-Events in: `registry.incoming_registered`, `registry.outgoing_issued`.
+Events in: `registry.incoming_registered`, `registry.outgoing_issued`, `registry.outgoing_changed`.
 Events out (outbox, exchange `routing.events`): `outgoing_status` (04/05/06 to external senders),
 `draft_signed` (the registry puts the signed draft into the clerk's "waiting to issue"), `notified` (each in-app
 notification: the gateway sends it by Web Push).
@@ -98,6 +98,16 @@ class RoutingService(ReportQueries):
             self._app(agency).on_outgoing_issued(system_actor(agency, "routing"), payload)
         except CongVanError:
             log.exception("outgoing_issued refused: %s", payload.get("outgoing_id"))
+        self.mail.kick()  # the people of the units it was issued to (unit_documents.py)
+
+    @event_handler("registry", "outgoing_changed", requeue_on_error=True)
+    def on_outgoing_changed(self, payload: dict[str, Any]) -> None:
+        agency = payload["agency_id"]
+        try:
+            self._app(agency).on_outgoing_changed(system_actor(agency, "routing"), payload)
+        except CongVanError:
+            log.exception("outgoing_changed refused: %s", payload.get("outgoing_id"))
+        self.mail.kick()
 
     @timer(interval=REMINDER_INTERVAL)
     def reminders(self) -> None:
@@ -442,6 +452,10 @@ class RoutingService(ReportQueries):
     @rpc
     def run_reminders(self) -> dict[str, int]:
         return self._call("run_reminders")
+
+    @rpc
+    def list_unit_documents(self, page: int = 1, size: int = 50) -> dict[str, Any]:
+        return self._call("list_unit_documents", page, size)
 
     @rpc
     def list_notifications(self, unread_only: bool = False, limit: int = 100) -> list[dict[str, Any]]:
