@@ -218,9 +218,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     from gateway import paper
 
     paper.install(app)
-    from gateway import copies, issuing
+    from gateway import copies, issuing, unit_documents
 
     issuing.install(app)
+    unit_documents.install(app)
     copies.install(app)
     api.install(app)
     from gateway import admin

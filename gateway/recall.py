@@ -52,10 +52,10 @@ NOTICES = {"da-gui-yeu-cau": "Đã gửi yêu cầu đến nơi nhận qua trụ
                                       "thông. Thu lại bản giấy ở từng nơi nhận bản giấy rồi ghi nhận ở khung “Nhận "
                                       "lại bản giấy”.",
            "da-cap-nhat-tai-cho": "Đã cập nhật văn bản. Văn bản không có nơi nhận điện tử: không có yêu cầu nào gửi "
-                                  "qua trục liên thông. Các đơn vị trong cơ quan thấy trích yếu mới; nơi nhận bản "
-                                  "giấy (nếu có) cần được báo ngoài phần mềm.",
-           "da-thu-hoi-noi-bo": "Văn bản chỉ gửi nội bộ: đã chuyển sang “Đã thu hồi”, các đơn vị trong cơ quan thấy "
-                                "văn bản đã thu hồi; không có yêu cầu nào gửi qua trục liên thông."}
+                                  "qua trục liên thông. Các đơn vị trong cơ quan thấy trích yếu mới (người của đơn vị "
+                                  "nhận văn bản được báo); nơi nhận bản giấy (nếu có) cần được báo ngoài phần mềm.",
+           "da-thu-hoi-noi-bo": "Văn bản chỉ gửi nội bộ: đã chuyển sang “Đã thu hồi” và người của các đơn vị nhận "
+                                "văn bản được báo; không có yêu cầu nào gửi qua trục liên thông."}
 FIELD_WORDS = {"subject": "trích yếu", "content": "nội dung"}
 # paper recipients (services/registry/paper_returns.py): nobody asks them, the clerk records the paper given back
 RECALL_STATES = {"requested": "Đang chờ trả lời", "accepted": "Đồng ý", "refused": "Từ chối",

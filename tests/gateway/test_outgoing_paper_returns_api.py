@@ -26,6 +26,16 @@ COMPANY, SCHOOL = "Công ty TNHH Minh Phát", "Trường THPT Tân Trào"
 def issued_with_paper(deployment, title: str, recipients: list[str], paper: list[str]) -> tuple[httpx.Client, dict]:
     """A draft of Tuyên Quang drafted, approved and signed over REST, then issued by the clerk to `recipients` (over
     the interconnect) and `paper` (by name): (the clerk's API client, the issued document)."""
+    clerk, waiting = waiting_for_issue(deployment, title)
+    issued = clerk.post(f"/api/v1/outgoing/{waiting['id']}/issue",
+                        json={"recipients": recipients, "paper_recipients": paper})
+    assert issued.status_code == 200 and issued.json()["state"] == "issued", issued.text
+    return clerk, issued.json()
+
+
+def waiting_for_issue(deployment, title: str) -> tuple[httpx.Client, dict]:
+    """A draft of Tuyên Quang's Tổng hợp department drafted, approved and signed over REST: (the clerk's API client,
+    the document waiting for issue)."""
     prepare_agency_for_drafts(deployment, H60, LEADER)
     specialist, head, leader = (token_for(deployment, u) for u in (SPECIALIST, HEAD, LEADER))
     clerk = token_for(deployment, CLERK)
@@ -42,10 +52,7 @@ def issued_with_paper(deployment, title: str, recipients: list[str], paper: list
             assert done.status_code == 200, done.text
     waiting = wait_for(lambda: [d for d in clerk.get("/api/v1/outgoing/waiting-issue", params={"size": 100})
                                 .json()["items"] if d["subject"] == title], 120, "the draft waiting for issue")[0]
-    issued = clerk.post(f"/api/v1/outgoing/{waiting['id']}/issue",
-                        json={"recipients": recipients, "paper_recipients": paper})
-    assert issued.status_code == 200 and issued.json()["state"] == "issued", issued.text
-    return clerk, issued.json()
+    return clerk, waiting
 
 
 def test_an_outgoing_documents_paper_given_back_after_a_recall_is_recorded_once_over_rest(deployment):

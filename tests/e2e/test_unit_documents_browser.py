@@ -1,0 +1,84 @@
+"""A document issued to one of the agency's own units, in Chromium on the demo deployment: UBND tỉnh Tuyên Quang's
+clerk issues a signed draft to Phòng Tổng hợp ("Gửi nội bộ" on the issue page); a specialist of that unit is told
+("Nhắc việc"), finds it under "Văn bản gửi đơn vị" on her home page and opens it; the clerk recalls it from its page
+(only internal recipients: recalled at once) and the specialist is told why, the unit's list showing it recalled.
+Screenshots in tests/artifacts/."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+from playwright.sync_api import expect
+
+from tests import screenshots
+from tests.e2e.helpers import demo_home, pick, wait_for
+from tests.gateway.test_outgoing_paper_returns_api import CLERK, SPECIALIST, waiting_for_issue
+
+pytestmark = pytest.mark.browser
+UNIT_NAME = "Phòng Tổng hợp"
+PATIENCE = 120
+
+
+def test_a_member_of_the_unit_finds_the_issued_document_opens_it_and_is_told_of_its_recall(deployment, browser,
+                                                                                          artifacts_dir):
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    title = f"V/v chuẩn bị hội nghị giao ban quý của Phòng Tổng hợp ({secrets.token_hex(3)})"
+    member = demo_home(browser, base, deployment, SPECIALIST)   # routing knows her from her first page
+    clerk_api, waiting = waiting_for_issue(deployment, title)
+    shots = []
+
+    clerk = demo_home(browser, base, deployment, CLERK)
+    clerk.goto(f"{base}/van-ban-di/{waiting['id']}/ban-hanh")
+    expect(clerk.get_by_role("heading", name="Cấp số và ban hành văn bản")).to_be_visible()
+    pick(clerk, "Gửi nội bộ", UNIT_NAME)
+    clerk.get_by_role("button", name="Cấp số, đóng dấu và ban hành").click()
+    table = clerk.locator("section", has=clerk.get_by_role("heading", name="Trạng thái tại nơi nhận"))
+    expect(table.get_by_role("row", name=re.compile(f"{UNIT_NAME}.*Nội bộ"))).to_be_visible(timeout=120_000)
+    doc = clerk_api.get(f"/api/v1/outgoing/{waiting['id']}").json()
+    number = doc["number_and_notation"]
+
+    # the member: told, then the unit's list from her home page, then the document
+    member.get_by_role("link", name="Nhắc việc").click()
+    told = f"Văn bản ban hành gửi đơn vị: số {number} — {title}"
+
+    def listed(text: str) -> bool:
+        member.reload()
+        return member.get_by_role("link", name=text).count() > 0
+
+    wait_for(lambda: listed(told), PATIENCE, "the member told of the document issued to her unit")
+    member.goto(f"{base}/")
+    member.get_by_role("link", name="Văn bản gửi đơn vị").click()
+    expect(member.get_by_role("heading", level=1)).to_have_text("Văn bản ban hành gửi đơn vị")
+    expect(member.get_by_role("main")).to_contain_text(f"Đơn vị: {UNIT_NAME}")
+    row = member.get_by_role("row").filter(has_text=title)
+    expect(row).to_contain_text("Đã ban hành")
+    shots.append(artifacts_dir / "guide-47-van-ban-gui-don-vi.png")
+    member.screenshot(path=str(shots[-1]), full_page=True)
+    row.get_by_role("link", name=number).click()
+    expect(member.get_by_role("heading", level=1)).to_contain_text(number)
+    expect(member.get_by_role("main")).to_contain_text(title)
+
+    # the clerk recalls it: nobody to ask (only internal recipients), so at once
+    clerk.goto(f"{base}/van-ban/{waiting['id']}")
+    form = clerk.locator("#thu-hoi")
+    form.get_by_label("Thu hồi", exact=True).check()
+    form.get_by_label("Lý do", exact=True).fill("Ban hành nhầm đơn vị")
+    form.get_by_role("button", name="Gửi yêu cầu").click()
+    expect(clerk.get_by_role("status")).to_contain_text("người của các đơn vị nhận văn bản được báo")
+    expect(clerk.locator("h1 .badge").last).to_have_text("Đã thu hồi")
+
+    recalled = f"Văn bản số {number} đã bị thu hồi: Ban hành nhầm đơn vị"
+    member.goto(f"{base}/nhac-viec")
+    wait_for(lambda: listed(recalled), PATIENCE, "the member told of the recall")
+    shots.append(artifacts_dir / "guide-48-nhac-viec-thu-hoi.png")
+    member.screenshot(path=str(shots[-1]), full_page=True)
+    member.get_by_role("link", name=recalled).first.click()
+    expect(member.locator("h1 .badge").last).to_have_text("Đã thu hồi")
+    member.goto(f"{base}/van-ban-don-vi")
+    row = member.get_by_role("row").filter(has_text=title)
+    expect(row).to_contain_text("Đã thu hồi")
+    expect(row).to_contain_text("Ban hành nhầm đơn vị")
+    clerk_api.close()
+    screenshots.publish(shots)

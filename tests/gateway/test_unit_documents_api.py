@@ -1,0 +1,71 @@
+"""A document issued to one of the agency's own units, over REST on the demo deployment: UBND tỉnh Tuyên Quang's
+clerk issues a signed draft to its Phòng Tổng hợp ("Gửi nội bộ", POST /api/v1/outgoing/{id}/issue with
+internal_units); the unit's people find it in GET /api/v1/unit-documents and in their reminders, and read it; another
+unit's list does not have it, another agency cannot read it; an update of its trích yếu reaches the unit's people once
+(services/routing/unit_documents.py)."""
+
+from __future__ import annotations
+
+import secrets
+from contextlib import closing
+
+from tests.e2e.helpers import wait_for
+from tests.gateway.test_api import token_for
+from tests.gateway.test_outgoing_paper_returns_api import HEAD, OTHER_CLERK, SPECIALIST, waiting_for_issue
+
+UNIT, UNIT_NAME = "thtq", "Phòng Tổng hợp"
+PATIENCE = 120
+
+
+def unit_row(client, outgoing_id: str, **expected) -> dict | None:
+    """The document's row in the caller's GET /api/v1/unit-documents, once it has the `expected` values."""
+    found = client.get("/api/v1/unit-documents", params={"size": 100})
+    assert found.status_code == 200, found.text
+    row = next((d for d in found.json()["items"] if d["outgoing_id"] == outgoing_id), None)
+    return row if row and all(row.get(k) == v for k, v in expected.items()) else None
+
+
+def reminders_about(client, outgoing_id: str) -> list[str]:
+    return [n["title"] for n in client.get("/api/v1/reminders").json()
+            if n["ref_kind"] == "outgoing" and n["ref_id"] == outgoing_id]
+
+
+def test_a_document_issued_to_a_unit_reaches_its_people_and_its_update_too(deployment):
+    title = f"V/v tổng hợp báo cáo tháng gửi Phòng Tổng hợp ({secrets.token_hex(3)})"
+    member, head = token_for(deployment, SPECIALIST), token_for(deployment, HEAD)
+    other = token_for(deployment, OTHER_CLERK)
+    for person in (member, head):   # a first call to routing puts the person in its staff directory
+        assert person.get("/api/v1/reminders").status_code == 200
+    clerk, waiting = waiting_for_issue(deployment, title)
+    with closing(member), closing(head), closing(other), closing(clerk):
+        refused = clerk.post(f"/api/v1/outgoing/{waiting['id']}/issue", json={"internal_units": ["khongco"]})
+        assert refused.status_code == 422 and "Không có đơn vị mã khongco" in refused.json()["title"], refused.text
+        issued = clerk.post(f"/api/v1/outgoing/{waiting['id']}/issue", json={"internal_units": [UNIT]})
+        assert issued.status_code == 200, issued.text
+        doc = issued.json()
+        number = doc["number_and_notation"]
+        assert [(r["organ_name"], r["channel"]) for r in doc["recipients"]] == [(UNIT_NAME, "internal")]
+
+        row = wait_for(lambda: unit_row(member, doc["id"]), PATIENCE, "the document in the unit's list")
+        assert (row["number"], row["subject"], row["state"], row["state_label"], row["change"]) == (
+            number, title, "issued", "Đã ban hành", None)
+        assert row["issued_at"].endswith("+07:00")
+        listed = member.get("/api/v1/unit-documents", params={"size": 1}).json()
+        assert (listed["unit"], listed["unit_name"], listed["size"]) == (UNIT.upper(), UNIT_NAME, 1)
+        for person in (member, head):
+            assert reminders_about(person, doc["id"]) == [f"Văn bản ban hành gửi đơn vị: số {number} — {title}"]
+        assert member.get(f"/api/v1/outgoing/{doc['id']}").json()["subject"] == title   # they read it
+        assert unit_row(clerk, doc["id"]) is None                       # the clerk's unit (vptq) was not sent it
+        assert other.get(f"/api/v1/outgoing/{doc['id']}").status_code == 404   # nor is another agency's to read
+        assert member.get("/api/v1/unit-documents", params={"size": 101}).status_code == 422
+
+        new_subject = f"{title} (sửa đổi)"
+        updated = clerk.post(f"/api/v1/outgoing/{doc['id']}/changes",
+                             json={"kind": "update", "reason": "Sửa trích yếu", "subject": new_subject})
+        assert updated.status_code == 200, updated.text
+        row = wait_for(lambda: unit_row(member, doc["id"], change="update"), PATIENCE, "the update in the list")
+        assert (row["subject"], row["change_label"], row["change_reason"], row["state"]) == (
+            new_subject, "Đã cập nhật", "Sửa trích yếu", "issued")
+        told = f"Văn bản số {number} đã được cập nhật: {new_subject}"
+        wait_for(lambda: told in reminders_about(head, doc["id"]), PATIENCE, "the head told of the update")
+        assert reminders_about(member, doc["id"]).count(told) == 1
