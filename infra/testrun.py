@@ -42,7 +42,7 @@ SCREENSHOT_TESTS = ["tests/e2e/test_story.py", "tests/e2e/test_guide_screens.py"
                     "tests/e2e/test_copy_recall_browser.py",
                     "tests/e2e/test_replace_browser.py", "tests/e2e/test_nested_units_browser.py",
                     "tests/e2e/test_paper_signing.py", "tests/e2e/test_office_rules.py",
-                    "tests/e2e/test_entry_for_leader_browser.py",
+                    "tests/e2e/test_entry_for_leader_browser.py", "tests/e2e/test_unit_documents_browser.py",
                     "tests/e2e/test_recipient_groups.py::test_the_admin_makes_a_group_and_the_clerk_sends_to_it_in_the_browser",
                     "tests/e2e/test_recipient_order.py::"
                     "test_recipients_chosen_against_the_directory_order_keep_that_order_to_the_recipient",

@@ -15,7 +15,7 @@ import pytest
 from services.common.actor import Role, system_actor
 from services.common.errors import Forbidden
 from services.registry import operations as ops
-from services.registry.domain import Direction
+from services.registry.domain import Direction, State
 from services.registry.models import outbox as registry_outbox
 from services.routing.models import outbox as routing_outbox
 from tests.contracts.recorder import Wire
@@ -31,6 +31,7 @@ from tests.contracts.test_event_contracts import (
     signed_draft,
 )
 from tests.contracts.test_event_contracts import agencies as agencies
+from tests.contracts.test_recall_contracts import DA_NANG, last, relay
 
 KT_MEMBER = person("u-kt", H60, Role.SPECIALIST, unit="KT", name="Vũ Văn Kế")
 TH = {"organ_id": "unit:th", "organ_name": "Phòng Tổng hợp", "channel": "internal"}
@@ -131,3 +132,29 @@ def test_a_document_without_internal_recipients_tells_no_unit(agencies):
     ops.request_change(tq.registry, CLERK_60, issued["id"], "recall", "Ban hành nhầm")
     assert tq.outbox(tq.registry, registry_outbox, "outgoing_changed") == []
     assert tq.routing.list_unit_documents(SPECIALIST)["items"] == []
+
+
+def test_a_recall_refused_over_the_interconnect_tells_the_unit_the_document_stands(agencies):
+    """Sent to Đà Nẵng as well: the recall waits for its answer; Đà Nẵng refuses (16), the document is issued again,
+    and the unit, told of the recall, is told it stands."""
+    tq, dn = agencies
+    issued = issued_to_th(tq, [DA_NANG])
+    relay(tq, dn, last(tq, "outgoing_package"))
+    [incoming] = ops.list_waiting_reception(dn.registry, CLERK_17)["items"]
+    ops.accept_incoming(dn.registry, CLERK_17, incoming["id"], dn.registers[Direction.INCOMING])
+    relay(dn, tq, last(dn, "outgoing_status"), hubs=False)  # 03
+
+    ops.request_change(tq.registry, CLERK_60, issued["id"], "recall", "Ban hành sai thẩm quyền")
+    relay(tq, dn, last(tq, "outgoing_package"))
+    ops.decide_change(dn.registry, CLERK_17, incoming["id"], False, "Văn bản đã được phân công xử lý")
+    relay(dn, tq, last(dn, "outgoing_status"), hubs=False)  # 16
+    assert ops.get_document(tq.registry, CLERK_60, issued["id"])["state"] == State.ISSUED
+    recalled, restored = deliver_changes(tq)
+    assert (recalled["kind"], recalled["state"], restored["kind"], restored["state"]) == (
+        "recall", "recalled", "restored", "issued")
+    number = issued["number_and_notation"]
+    assert told(tq, SPECIALIST, issued["id"])[:2] == [
+        f"Văn bản số {number} vẫn có hiệu lực: Các nơi nhận không đồng ý",
+        f"Văn bản số {number} đã bị thu hồi: Ban hành sai thẩm quyền"]
+    [row] = tq.routing.list_unit_documents(HEAD)["items"]
+    assert (row["state"], row["state_label"], row["change"]) == ("issued", "Đã ban hành", "restored")
