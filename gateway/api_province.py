@@ -41,7 +41,8 @@ class Agency(BaseModel):
 class AgencyRequest(BaseModel):
     organ_id: str = Field(min_length=1, max_length=32, description="Mã định danh (QCVN 102:2016), e.g. 000.00.12.H60")
     name: str = Field(min_length=1, max_length=300)
-    installation: str = Field("", max_length=64, description="Default: the first installation of this gateway")
+    installation: str = Field("", max_length=64,
+                              description="Default: the installation serving the operator's own agency")
     parent_name: str = Field("", max_length=300)
     place: str = Field("", max_length=100)
     abbreviation: str = Field("", max_length=32)

@@ -152,11 +152,20 @@ class Platform:
         return sorted(organ_id for organ_id, info in self.backends.configured.items()
                       if (info.get("installation") or organ_id) == organ_id)
 
+    def installation_of(self, organ_id: str) -> str:
+        """The installation serving an agency, for the operator's default: a province's operator onboards into
+        their own province's installation (a gateway may front several: the demo's fronts two provinces and
+        Văn phòng Chính phủ, whose identifier sorts first)."""
+        info = self.info(organ_id) or self.backends.configured.get(organ_id) or {}
+        hosted = info.get("installation") or organ_id
+        known = self.installations()
+        return hosted if hosted in known else (known[0] if known else "")
+
     # -- onboarding ---------------------------------------------------------------------------------------
 
     def add(self, form: AgencyForm, by: User | None = None) -> Onboarded:
         form = form.checked()
-        installation = form.installation or (self.installations()[0] if self.installations() else "")
+        installation = form.installation or self.installation_of(by.agency_id if by else "")
         if installation not in self.backends.configured:
             raise ValidationFailed(f"Không có cụm máy chủ (installation) “{installation}” trên cổng này.",
                                    field="installation", value=installation, known=self.installations())

@@ -39,6 +39,12 @@ def names(g: Gateway) -> dict[str, str]:
     return {a.organ_id: a.name for a in g.platform.agencies()}
 
 
+def installation_choices(g: Gateway) -> list[tuple[str, str]]:
+    """Each installation with the name of the agency it is named after: identifiers alone all look alike."""
+    known = names(g)
+    return [(i, f"{i} — {known[i]}" if i in known else i) for i in g.platform.installations()]
+
+
 def current_half() -> tuple[int, int]:
     today = today_vn()
     return today.year, 1 if today.month <= 6 else 2
@@ -60,7 +66,8 @@ def _install_agencies(app: FastAPI) -> None:
                       status_code: int = 200, onboarded=None) -> Response:
         return _page(request, "province_agencies.html", v, "agencies", status_code,
                      agencies=[agency_view(a) for a in g.platform.agencies()],
-                     installations=g.platform.installations(), form=form or {}, error=error, onboarded=onboarded)
+                     installations=installation_choices(g), onboarded=onboarded, error=error,
+                     form=form or {"installation": g.platform.installation_of(v.user.agency_id)})
 
     @app.get("/van-hanh/co-quan", response_class=HTMLResponse, include_in_schema=False)
     def agencies(request: Request, v: Viewer = Depends(operator_viewer), g: Gateway = Depends(gw)):

@@ -222,6 +222,10 @@ def home_jobs(g: Gateway, v: Viewer) -> list[Job]:
                                    "/xu-ly?hop=cho-trinh", box="to_submit", limit=HOME_ROWS)])
         jobs.append(lambda: [panel(g, v, "Văn bản đi chờ ban hành", "registry", "list_waiting_issue",
                                    "/van-ban-di/cho-ban-hanh")])
+    if v.has("province_operator"):
+        from gateway.province_home import province_jobs
+
+        jobs += province_jobs(g, v)
     if not v.has("admin") or len(v.user.roles or []) > 1:
         jobs.append(lambda: [fetch(g, v, "Thông báo nội bộ chưa đọc", "list_notices", "notices", "/thong-bao",
                                    empty="Không có thông báo mới.", unread_only=True)])
@@ -312,7 +316,9 @@ def install(app: FastAPI) -> None:
     def home(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
         panels = home_panels(g, v)
         # The app's badge (layout.js): what waits for this person, as the lists below count it.
-        waiting = sum(p.count for p in panels if p.rows is not None)
+        from gateway.province_home import NOT_WAITING
+
+        waiting = sum(p.count for p in panels if p.rows is not None and p.kind not in NOT_WAITING)
         return render(request, "home.html", v, panels=panels, people=People(g, v.user.agency_id), waiting=waiting,
                       admin_links=admin_links() if v.has("admin") else [])
 

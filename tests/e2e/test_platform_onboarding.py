@@ -257,6 +257,16 @@ def test_the_operator_adds_an_agency_and_announces_maintenance_in_the_browser(de
         on.screenshot(path=str(shots[-1]), full_page=True)
 
     shot(page, "van-hanh-01-them-co-quan.png")
+    # Onboarded into the operator's own province's installation, the form's default.
+    expect(page.locator(f'tr[data-organ="{BROWSER_NEW}"]')).to_contain_text("000.00.00.H60")
+
+    # The operator's home page: every agency's open problem reports, and the agencies, the latest joined first.
+    page.get_by_role("link", name="Trang chủ").click()
+    expect(page.get_by_role("heading", name="Báo lỗi chờ xử lý")).to_be_visible()
+    latest = page.locator("section.panel-agencies tbody tr").first
+    expect(latest).to_have_attribute("data-organ", BROWSER_NEW)
+    expect(latest).to_contain_text("Đang sử dụng")
+    page.get_by_role("link", name="Vận hành nền tảng").click()
 
     # The new administrator leaves: the operator finds the account in any agency and locks it.
     page.get_by_role("link", name="Tài khoản", exact=True).click()
