@@ -132,9 +132,9 @@ def approve_draft(body: ApproveRequest, draft_id: int = Path(ge=1), v: Viewer = 
 def issue(body: IssueRequest, doc_id: str = Path(pattern=DOC_ID), idempotency_key: str | None = IDEMPOTENCY,
           v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
     """With an Idempotency-Key, the same issue sent again returns the issued document (200) instead of 422."""
-    from gateway.documents import default_register
     from gateway.issuing import recipients_by_channel
     from gateway.recipient_groups import expand
+    from gateway.registers import default_register
 
     v.actor.require("clerk")
     expansion = expand(g, v, body.recipients, body.recipient_groups)
@@ -168,7 +168,7 @@ def send(response: Response, code_number: str = Form(..., max_length=11), code_n
          appendices: list[UploadFile] = File([], description="Appendices, one signed PDF each"),
          idempotency_key: str | None = IDEMPOTENCY, v: Viewer = Depends(csrf_checked),
          g: Gateway = Depends(gw)) -> dict[str, Any]:
-    from gateway.documents import send_signed
+    from gateway.sending import send_signed
 
     v.actor.require("clerk")
     form = {"code_number": code_number, "code_notation": code_notation, "promulgation_date": promulgation_date,

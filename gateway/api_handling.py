@@ -19,9 +19,9 @@ from gateway import handling
 from gateway.api import COMMON_ERRORS, DOC_ID, NOT_FOUND, DocumentDetail, _document, _problem, bearer
 from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
 from gateway.dates import typed_day
-from gateway.documents import _registers
 from gateway.idempotency import KEY, once
 from gateway.oversight import Handling, Target
+from gateway.registers import _registers
 from services.common.errors import ValidationFailed
 from services.registry.catalog import REJECT_REASONS
 

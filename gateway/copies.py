@@ -23,10 +23,11 @@ from pydantic import BaseModel, Field
 from gateway import recipient_groups as rg
 from gateway.api_recipient_groups import GROUPS_TO_SEND, SkippedRecipient
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
-from gateway.documents import APPENDIX_ROLES, document_response, file_sizes, file_verdict
+from gateway.document_page import document_response, file_sizes
 from gateway.idempotency import KEY, once
 from gateway.issuing import PAPER_MAX, recipients_by_channel
 from gateway.recipient_picker import ordered
+from gateway.signature_labels import APPENDIX_ROLES, file_verdict
 from gateway.web import panel
 from services.common import clock
 from services.common.errors import CongVanError, ValidationFailed

@@ -34,7 +34,7 @@ class LateRegistration(BaseModel):
              summary="Vào sổ văn bản đến nhập muộn sau sự cố (thời điểm thực tế)")
 def late_registration(body: LateRegistration, doc_id: str = Path(pattern=DOC_ID), key: str | None = IDEMPOTENCY,
                       v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
-    from gateway.documents import default_register
+    from gateway.registers import default_register
 
     v.actor.require("clerk")
     current = _document(g, v, doc_id, "incoming")

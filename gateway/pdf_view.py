@@ -110,7 +110,7 @@ class PdfPages(BaseModel):
             description="The file's bytes, with its name in Content-Disposition. Range requests are served (206).")
 def api_download(request: Request, doc_id: str = DocId, sha256: str = Sha256, v: Viewer = Depends(viewer),
                  g: Gateway = Depends(gw)) -> Response:
-    from gateway.documents import file_response
+    from gateway.downloads import file_response
 
     return file_response(request, g, v, doc_id, sha256)
 

@@ -185,7 +185,7 @@ def save_unit(g: Gateway, v: Viewer, code: str, name: str, abbreviation: str | N
 
 def current_config(g: Gateway, v: Viewer) -> dict[str, Any]:
     """Routing's configuration of the agency with the registry's sending policy."""
-    from gateway.documents import send_policy
+    from gateway.sending import send_policy
 
     v.actor.require(Role.ADMIN)
     return {**g.backends.call(v.actor, "routing", "get_config"), **send_policy(g, v)}

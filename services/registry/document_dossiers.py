@@ -19,8 +19,10 @@ from services.common.actor import Actor
 from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.registry import domain
+from services.registry.dossier_domain import STATE_LABELS
+from services.registry.dossier_items import _next_ordinal
 from services.registry.dossier_models import Dossier, DossierEvent, DossierItem
-from services.registry.dossiers import STATE_LABELS, _agency, _next_ordinal
+from services.registry.dossiers import _agency
 from services.registry.models import Attachment, Document, DocumentLink
 
 FILED_BY_RULE = "issued: filed in the handler's dossier (Đà Nẵng Đ8.5)"

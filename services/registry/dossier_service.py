@@ -12,7 +12,7 @@ from typing import Any
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from services.registry import archive_export, document_dossiers, search
+from services.registry import archive_export, document_dossiers, dossier_items, file_plans, search
 from services.registry import dossiers as dz
 from services.storage.provider import AgencyBlobStore
 
@@ -31,15 +31,15 @@ class DossierEntrypoints:
 
     @rpc
     def create_file_plan(self, year: int, headings: list[dict], items: list[dict]) -> dict:
-        return dz.create_file_plan(self.db, self.actor.required(), year, headings, items)
+        return file_plans.create_file_plan(self.db, self.actor.required(), year, headings, items)
 
     @rpc
     def approve_file_plan(self, plan_id: str, approval_doc: str = "") -> dict:
-        return dz.approve_file_plan(self.db, self.actor.required(), plan_id, approval_doc)
+        return file_plans.approve_file_plan(self.db, self.actor.required(), plan_id, approval_doc)
 
     @rpc
     def get_file_plan(self, year: int) -> dict | None:
-        return dz.get_file_plan(self.db, self.actor.required(), year)
+        return file_plans.get_file_plan(self.db, self.actor.required(), year)
 
     # --- dossiers ---
 
@@ -69,26 +69,26 @@ class DossierEntrypoints:
 
     @rpc
     def add_to_dossier(self, dossier_id: str, document_id: str) -> dict:
-        return dz.add_document(self.db, self.actor.required(), dossier_id, document_id)
+        return dossier_items.add_document(self.db, self.actor.required(), dossier_id, document_id)
 
     @rpc
     def add_item_to_dossier(self, dossier_id: str, kind: str, sha256: str, title: str, item_date: str | None = None,
                             pages: int = 0, content_type: str = "application/pdf") -> dict:
-        return dz.add_item(self.db, self.actor.required(), dossier_id, kind, sha256, title, item_date, pages,
-                           content_type)
+        return dossier_items.add_item(self.db, self.actor.required(), dossier_id, kind, sha256, title, item_date,
+                                      pages, content_type)
 
     @rpc
     def check_dossier_item(self, dossier_id: str) -> None:
         """Refuses (NotFound, Forbidden, ValidationFailed) exactly when add_item_to_dossier would for this actor."""
-        dz.check_can_add(self.db, self.actor.required(), dossier_id)
+        dossier_items.check_can_add(self.db, self.actor.required(), dossier_id)
 
     @rpc
     def remove_from_dossier(self, dossier_id: str, item_id: str) -> dict:
-        return dz.remove_item(self.db, self.actor.required(), dossier_id, item_id)
+        return dossier_items.remove_item(self.db, self.actor.required(), dossier_id, item_id)
 
     @rpc
     def move_in_dossier(self, dossier_id: str, item_id: str, ordinal: int) -> dict:
-        return dz.move_item(self.db, self.actor.required(), dossier_id, item_id, ordinal)
+        return dossier_items.move_item(self.db, self.actor.required(), dossier_id, item_id, ordinal)
 
     @rpc
     def close_dossier(self, dossier_id: str, remove_drafts: bool = False, title: str | None = None,

@@ -1,13 +1,11 @@
-"""File plans and dossiers (hồ sơ công việc): NĐ 30 Điều 28–30, Phụ lục V, Phụ lục VI Mục III.
+"""Dossiers (hồ sơ công việc): NĐ 30 Điều 28–30, Phụ lục V, Phụ lục VI Mục III.
 
-Pure rules first (retention, notation, states, submission due date), then the use cases over a `Database`.
 Life cycle: open → closed (duplicates removed, drafts refused or removed, totals filled) → submitted to the agency
-archive → archived, or returned with a reason (back to open, so the keeper can fix it and close again).
-"""
+archive → archived, or returned with a reason (back to open, so the keeper can fix it and close again). The pure
+rules are in dossier_domain.py, the year's plan in file_plans.py, what an open dossier holds in dossier_items.py."""
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -20,94 +18,20 @@ from services.common.clock import now_utc, vn_date
 from services.common.db import Database
 from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from services.registry import domain, rules
-from services.registry.domain import State
-from services.registry.dossier_models import (
-    Dossier,
-    DossierEvent,
-    DossierItem,
-    FilePlan,
-    FilePlanHeading,
-    FilePlanItem,
+from services.registry.dossier_domain import (
+    REMINDER_DAYS,
+    STATE_LABELS,
+    check_file_notation,
+    check_title,
+    is_keeper,
+    parse_retention,
+    require_editable,
+    require_state,
+    retention_label,
+    submission_due,
 )
+from services.registry.dossier_models import Dossier, DossierEvent, DossierItem, FilePlan, FilePlanItem
 from services.registry.models import Document
-
-# --- pure rules ----------------------------------------------------------------------------------------------
-
-PERMANENT = "permanent"
-RETENTION_YEARS = (70, 50, 30, 20, 15, 10, 5)   # TT 10/2022 values used in practice; others allowed 1..100
-REMINDER_DAYS = 30
-ITEM_KINDS = ("document", "draft", "note", "media")
-STATE_LABELS = {"open": "Đang mở", "closed": "Đã kết thúc", "submitted": "Đã nộp lưu, chờ tiếp nhận",
-                "archived": "Lưu trữ cơ quan đã tiếp nhận"}
-FILE_NOTATION_RE = re.compile(r"^[0-9A-Za-zĐđ.\-/]{1,20}$")
-# A registry document still awaiting issue is a draft (signed but without number): it never goes to the archive.
-DRAFT_STATES = {State.WAITING_ISSUE}
-
-
-def parse_retention(value: Any) -> str:
-    """'Vĩnh viễn' / 'permanent' → 'permanent'; 20, '20', '20 năm', '20y' → '20y'."""
-    text = str(value or "").strip().lower()
-    if text in {PERMANENT, "vĩnh viễn", "vinh vien"}:
-        return PERMANENT
-    match = re.fullmatch(r"(\d{1,3})\s*(y|năm|nam)?", text)
-    if match and 1 <= int(match.group(1)) <= 100:
-        return f"{int(match.group(1))}y"
-    raise ValidationFailed("Thời hạn bảo quản không hợp lệ (“Vĩnh viễn” hoặc số năm, ví dụ “20 năm”).",
-                           code="bad_retention", field="retention", value=str(value)[:30])
-
-
-def retention_label(retention: str) -> str:
-    return "Vĩnh viễn" if retention == PERMANENT else f"{int(retention[:-1])} năm"
-
-
-def check_title(title: Any) -> str:
-    text = str(title or "").strip()
-    if not text:
-        raise ValidationFailed("Thiếu trường bắt buộc “Tiêu đề hồ sơ”.", code="missing_field", field="title")
-    if len(text) > 500:
-        raise ValidationFailed("Trường “Tiêu đề hồ sơ” dài quá 500 ký tự.", code="too_long", field="title",
-                               max_len=500, length=len(text))
-    return text
-
-
-def check_file_notation(notation: Any) -> str:
-    text = str(notation or "").strip()
-    if not FILE_NOTATION_RE.match(text):
-        raise ValidationFailed("Số và ký hiệu hồ sơ không hợp lệ (tối đa 20 ký tự, ví dụ 01.TCCB).",
-                               code="bad_file_notation", field="file_notation", value=text[:40])
-    return text
-
-
-def submission_due(end: date, construction: bool) -> date:
-    """Construction files within 3 months after settlement, others within 1 year after the work ends (Điều 30)."""
-    if construction:
-        month = end.month + 3
-        year, month = end.year + (month - 1) // 12, (month - 1) % 12 + 1
-        day = min(end.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30,
-                            31, 31, 30, 31, 30, 31][month - 1])
-        return date(year, month, day)
-    try:
-        return end.replace(year=end.year + 1)
-    except ValueError:  # 29 February
-        return end.replace(year=end.year + 1, day=28)
-
-
-def require_state(dossier: Dossier, *states: str, action: str) -> None:
-    if dossier.state not in states:
-        label = STATE_LABELS.get(dossier.state, dossier.state)
-        raise ValidationFailed(f"Không thể {action}: hồ sơ đang ở trạng thái “{label}”.", code="dossier_state",
-                               dossier=dossier.id, state=dossier.state, allowed=list(states))
-
-
-def require_editable(dossier: Dossier) -> None:
-    if dossier.state != "open":
-        raise ValidationFailed("Hồ sơ đã kết thúc, không được sửa đổi (chỉ sửa được hồ sơ đang mở).",
-                               code="dossier_closed", dossier=dossier.id, state=dossier.state)
-
-
-def is_keeper(actor: Actor, dossier: Dossier) -> bool:
-    return actor.user_id == dossier.creator or actor.has(Role.CLERK, Role.ADMIN)
-
 
 # --- helpers -------------------------------------------------------------------------------------------------
 
@@ -119,13 +43,6 @@ def _agency(db: Database, actor: Actor) -> None:
 
 def _event(session: Session, dossier: Dossier, actor: Actor, action: str, details: str = "") -> None:
     session.add(DossierEvent(dossier_id=dossier.id, user_id=actor.user_id, action=action, details=details[:2000]))
-
-
-def _load_plan(session: Session, actor: Actor, plan_id: str) -> FilePlan:
-    plan = session.get(FilePlan, plan_id)
-    if plan is None or plan.agency_id != actor.agency_id:
-        raise NotFound("Không tìm thấy danh mục hồ sơ.", plan=plan_id)
-    return plan
 
 
 def _load(session: Session, actor: Actor, dossier_id: str, for_update: bool = False) -> Dossier:
@@ -146,20 +63,6 @@ def _require_keeper(actor: Actor, dossier: Dossier) -> None:
 
 def _iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
-
-
-def plan_dict(session: Session, plan: FilePlan) -> dict[str, Any]:
-    headings = session.execute(select(FilePlanHeading).where(FilePlanHeading.plan_id == plan.id)
-                               .order_by(FilePlanHeading.position)).scalars().all()
-    items = session.execute(select(FilePlanItem).where(FilePlanItem.plan_id == plan.id)
-                            .order_by(FilePlanItem.file_notation)).scalars().all()
-    return {"id": plan.id, "year": plan.year, "state": plan.state, "approved_by": plan.approved_by,
-            "approved_at": _iso(plan.approved_at), "approval_doc": plan.approval_doc,
-            "headings": [{"id": h.id, "code": h.code, "title": h.title, "abbreviation": h.abbreviation,
-                          "parent_id": h.parent_id} for h in headings],
-            "items": [{"id": i.id, "heading_id": i.heading_id, "file_notation": i.file_notation, "title": i.title,
-                       "retention": i.retention, "retention_label": retention_label(i.retention),
-                       "creator": i.creator, "note": i.note} for i in items]}
 
 
 def dossier_dict(session: Session, dossier: Dossier, actor: Actor, with_items: bool = True) -> dict[str, Any]:
@@ -200,68 +103,6 @@ def hidden_items(session: Session, actor: Actor, items: list[DossierItem]) -> se
 def _items(session: Session, dossier: Dossier) -> list[DossierItem]:
     return list(session.execute(select(DossierItem).where(DossierItem.dossier_id == dossier.id)
                                 .order_by(DossierItem.ordinal)).scalars())
-
-
-# --- file plan -----------------------------------------------------------------------------------------------
-
-def create_file_plan(db: Database, actor: Actor, year: int, headings: list[dict[str, Any]],
-                     items: list[dict[str, Any]]) -> dict:
-    """The clerk drafts the year's plan: headings [{code, title, abbreviation, parent}] and items
-    [{heading (code), file_notation, title, retention, creator, note}]."""
-    _agency(db, actor)
-    actor.require(Role.CLERK, Role.ADMIN)
-    if not 2000 <= int(year) <= 2100:
-        raise ValidationFailed("Năm của danh mục hồ sơ không hợp lệ.", code="bad_year", field="year", value=year)
-    try:
-        with db.session() as session:
-            plan = FilePlan(agency_id=actor.agency_id, year=int(year), created_by=actor.user_id)
-            session.add(plan)
-            session.flush()
-            by_code: dict[str, FilePlanHeading] = {}
-            for position, h in enumerate(headings):
-                parent = by_code.get(str(h.get("parent") or ""))
-                heading = FilePlanHeading(plan_id=plan.id, parent_id=parent.id if parent else None,
-                                          code=str(h["code"])[:10], title=check_title(h.get("title")),
-                                          abbreviation=str(h.get("abbreviation") or "")[:10], position=position)
-                session.add(heading)
-                by_code[heading.code] = heading
-            session.flush()
-            seen: set[str] = set()
-            for it in items:
-                notation = check_file_notation(it.get("file_notation"))
-                if notation in seen:
-                    raise ValidationFailed("Số và ký hiệu hồ sơ bị trùng trong danh mục.", code="duplicate_notation",
-                                           field="file_notation", value=notation)
-                seen.add(notation)
-                heading = by_code.get(str(it.get("heading") or ""))
-                session.add(FilePlanItem(plan_id=plan.id, heading_id=heading.id if heading else None,
-                                         file_notation=notation, title=check_title(it.get("title")),
-                                         retention=parse_retention(it.get("retention")),
-                                         creator=str(it.get("creator") or "")[:100],
-                                         note=str(it.get("note") or "")[:500]))
-            session.flush()
-            return plan_dict(session, plan)
-    except IntegrityError:
-        raise Conflict(f"Danh mục hồ sơ năm {year} đã có.", code="file_plan_exists", year=year) from None
-
-
-def approve_file_plan(db: Database, actor: Actor, plan_id: str, approval_doc: str = "") -> dict:
-    _agency(db, actor)
-    actor.require(Role.LEADER)
-    with db.session() as session:
-        plan = _load_plan(session, actor, plan_id)
-        if plan.state != "approved":  # approving twice is a no-op (at-least-once delivery)
-            plan.state, plan.approved_by, plan.approved_at = "approved", actor.user_id, now_utc()
-            plan.approval_doc = approval_doc[:100]
-        return plan_dict(session, plan)
-
-
-def get_file_plan(db: Database, actor: Actor, year: int) -> dict | None:
-    _agency(db, actor)
-    with db.session() as session:
-        plan = session.execute(select(FilePlan).where(FilePlan.agency_id == actor.agency_id,
-                                                      FilePlan.year == int(year))).scalar_one_or_none()
-        return plan_dict(session, plan) if plan else None
 
 
 # --- dossiers ------------------------------------------------------------------------------------------------
@@ -347,127 +188,9 @@ def _apply_changes(dossier: Dossier, changes: dict[str, Any]) -> None:
         dossier.rights = str(changes["rights"] or "")[:30]
 
 
-def add_document(db: Database, actor: Actor, dossier_id: str, document_pk: str) -> dict:
-    """Adds a registry document by reference (no copy). Adding the same document again changes nothing."""
-    _agency(db, actor)
-    with db.session() as session:
-        dossier = _load(session, actor, dossier_id, for_update=True)
-        _require_keeper(actor, dossier)
-        require_editable(dossier)
-        doc = session.get(Document, document_pk)
-        if doc is None or doc.agency_id != actor.agency_id:
-            raise NotFound("Không tìm thấy văn bản.", document=document_pk)
-        domain.require_view(actor, doc.agency_id, doc.state, doc.handlers or [], doc.id)
-        existing = session.execute(select(DossierItem).where(DossierItem.dossier_id == dossier.id,
-                                                             DossierItem.document_pk == doc.id)).scalar_one_or_none()
-        if existing is None:
-            main = _main_sha(session, doc)
-            session.add(DossierItem(
-                dossier_id=dossier.id, ordinal=_next_ordinal(session, dossier), document_pk=doc.id,
-                kind="draft" if doc.state in DRAFT_STATES else "document", sha256=main,
-                title=f"{doc.type_name} {doc.code_number or ''}/{doc.code_notation or ''}: {doc.subject}"[:500],
-                item_date=doc.issued_date or doc.arrival_date, pages=int(doc.page_amount or 0),
-                added_by=actor.user_id))
-            _event(session, dossier, actor, "document_added", doc.id)
-            session.flush()
-        return dossier_dict(session, dossier, actor)
-
-
-def _main_sha(session: Session, doc: Document) -> str | None:
-    from services.registry.models import Attachment
-
-    rows = session.execute(select(Attachment).where(Attachment.document_pk == doc.id)).scalars().all()
-    main = [a for a in rows if a.role in ("main", "scan")] or rows
-    return main[0].sha256 if main else None
-
-
-def check_can_add(db: Database, actor: Actor, dossier_id: str) -> None:
-    """What add_item refuses for who the actor is, asked before a file is stored: a refused upload leaves nothing."""
-    _agency(db, actor)
-    with db.session() as session:
-        dossier = _load(session, actor, dossier_id)
-        _require_keeper(actor, dossier)
-        require_editable(dossier)
-
-
-def add_item(db: Database, actor: Actor, dossier_id: str, kind: str, sha256: str, title: str,
-             item_date: Any = None, pages: int = 0, content_type: str = "application/pdf") -> dict:
-    """A note, a media file (photo, audio) or a working draft that is not a registry document, by its blob hash."""
-    _agency(db, actor)
-    if kind not in ITEM_KINDS or kind == "document":
-        raise ValidationFailed("Loại tài liệu trong hồ sơ không hợp lệ (dự thảo, ghi chú, tư liệu).",
-                               code="bad_item_kind", field="kind", value=kind)
-    if not re.fullmatch(r"[0-9a-f]{64}", sha256 or ""):
-        raise ValidationFailed("Mã băm tệp không hợp lệ.", code="bad_sha256", field="sha256")
-    with db.session() as session:
-        dossier = _load(session, actor, dossier_id, for_update=True)
-        _require_keeper(actor, dossier)
-        require_editable(dossier)
-        session.add(DossierItem(dossier_id=dossier.id, ordinal=_next_ordinal(session, dossier), kind=kind,
-                                sha256=sha256, title=check_title(title),
-                                item_date=domain.parse_date(item_date) if item_date else vn_date(now_utc()),
-                                pages=int(pages or 0), content_type=content_type[:100], added_by=actor.user_id))
-        _event(session, dossier, actor, "item_added", f"{kind}:{sha256}")
-        session.flush()
-        return dossier_dict(session, dossier, actor)
-
-
-def remove_item(db: Database, actor: Actor, dossier_id: str, item_id: str) -> dict:
-    _agency(db, actor)
-    with db.session() as session:
-        dossier = _load(session, actor, dossier_id, for_update=True)
-        _require_keeper(actor, dossier)
-        require_editable(dossier)
-        item = session.get(DossierItem, item_id)
-        if item is not None and item.dossier_id == dossier.id:  # removing twice is a no-op
-            session.delete(item)
-            session.flush()
-            _renumber(session, dossier)
-            _event(session, dossier, actor, "item_removed", item_id)
-        return dossier_dict(session, dossier, actor)
-
-
-def move_item(db: Database, actor: Actor, dossier_id: str, item_id: str, ordinal: int) -> dict:
-    """Put an item at position `ordinal` (1 = first), the others shift: the keeper arranges the documents in the
-    order the work was done (NĐ 30 allows that order or the chronological one). Moving to where it is changes
-    nothing; once arranged by hand, closing keeps this order instead of sorting by date."""
-    _agency(db, actor)
-    with db.session() as session:
-        dossier = _load(session, actor, dossier_id, for_update=True)
-        _require_keeper(actor, dossier)
-        require_editable(dossier)
-        items = _items(session, dossier)
-        moving = next((i for i in items if i.id == item_id), None)
-        if moving is None:
-            raise NotFound("Không tìm thấy văn bản trong hồ sơ.", dossier=dossier.id, item=item_id)
-        target = max(1, min(int(ordinal), len(items)))
-        if moving.ordinal != target:
-            items.remove(moving)
-            items.insert(target - 1, moving)
-            for position, item in enumerate(items, start=1):
-                item.ordinal = position
-            _event(session, dossier, actor, "item_moved", f"{item_id}:{target}")
-            session.flush()
-        return dossier_dict(session, dossier, actor)
-
-
 def _arranged_by_hand(session: Session, dossier: Dossier) -> bool:
     return session.execute(select(func.count()).select_from(DossierEvent).where(
         DossierEvent.dossier_id == dossier.id, DossierEvent.action == "item_moved")).scalar_one() > 0
-
-
-def _next_ordinal(session: Session, dossier: Dossier) -> int:
-    current = session.execute(select(func.max(DossierItem.ordinal))
-                              .where(DossierItem.dossier_id == dossier.id)).scalar()
-    if (current or 0) >= 999:
-        raise ValidationFailed("Hồ sơ đã có 999 văn bản (số thứ tự tối đa 3 chữ số).", code="dossier_full",
-                               dossier=dossier.id)
-    return (current or 0) + 1
-
-
-def _renumber(session: Session, dossier: Dossier) -> None:
-    for ordinal, item in enumerate(_items(session, dossier), start=1):
-        item.ordinal = ordinal
 
 
 def _chronological(items: list[DossierItem]) -> list[DossierItem]:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from gateway.documents import AWAITING_SEAL
+from gateway.signature_labels import AWAITING_SEAL
 from services.common import clock
 from tests.deployment import allow_unsigned_send, demo_password
 from tests.e2e.helpers import csrf_of, legally_signed_pdf, signed_in, vietnamese_pdf, wait_for

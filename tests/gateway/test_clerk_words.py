@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
-from gateway.documents import AWAITING_SEAL, signature_label
 from gateway.labels import file_kind, hub_label, province_names, register_label
+from gateway.signature_labels import AWAITING_SEAL, signature_label
 from infra.demo import account_line
 from services.common import clock
 

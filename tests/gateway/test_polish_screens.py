@@ -10,7 +10,8 @@ import secrets
 
 import pytest
 
-from gateway.documents import signature_label, vn_size
+from gateway.document_page import vn_size
+from gateway.signature_labels import signature_label
 from services.common import clock
 from tests.deployment import demo_password
 from tests.e2e.helpers import csrf_of

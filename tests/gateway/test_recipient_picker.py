@@ -106,7 +106,7 @@ def test_a_package_s_trace_is_named_from_the_agencies_it_names_only(groups_app, 
     """The document page names each hop of the trace: the sender by its name, a hub by its province (from the
     province's people's committee in the directory), the national hub by its own; reading only those agencies, not
     the whole directory (tens of thousands nationally)."""
-    from gateway.documents import name_trace
+    from gateway.document_page import name_trace
 
     g = groups_app.state.gateway
     directory = g.directory()

@@ -13,7 +13,7 @@ from services.common.actor import Role, system_actor
 from services.common.db import Database
 from services.common.errors import Forbidden, ValidationFailed
 from services.interconnect.topology import DEMO
-from services.registry import dossiers, rules
+from services.registry import dossier_domain, dossier_items, dossiers, rules
 from services.registry import operations as ops
 from services.registry.numbering import numbering_year
 from services.signing import models, pki, sample
@@ -101,14 +101,14 @@ def test_dossier_transfer_due_one_year_after_or_first_quarter_next_year(sqlite_d
         paper = ops.register_paper_incoming(sqlite_db, clerk, {
             "code_number": str(n), "code_notation": "SNV-TCBC", "subject": f"Về việc {n}", "organ_name": "Sở Nội vụ",
             "issued_date": "2026-02-01", "page_amount": 1}, [sha(f"scan{n}")])["id"]
-        dossiers.add_document(sqlite_db, keeper, d, paper)
+        dossier_items.add_document(sqlite_db, keeper, d, paper)
         due[rule] = dossiers.close_dossier(sqlite_db, keeper, d, end_date="2026-06-15")["submission_due"]
     assert due == {"one_year_after_end": "2027-06-15", "first_quarter_next_year": "2027-03-31"}
 
     end = date(2026, 6, 15)
-    standard = dossiers.submission_due(end, False)
+    standard = dossier_domain.submission_due(end, False)
     assert standard == date(2027, 6, 15)
     assert rules.submission_due_under(end, False, "one_year_after_end", standard) == standard
     assert rules.submission_due_under(end, False, "first_quarter_next_year", standard) == date(2027, 3, 31)
-    building = dossiers.submission_due(end, True)  # construction: 3 months after settlement under both
+    building = dossier_domain.submission_due(end, True)  # construction: 3 months after settlement under both
     assert rules.submission_due_under(end, True, "first_quarter_next_year", building) == building

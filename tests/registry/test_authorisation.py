@@ -7,7 +7,7 @@ import pytest
 
 from services.common.actor import Role
 from services.common.errors import Forbidden, ValidationFailed
-from services.registry import archive_export
+from services.registry import archive_export, dossier_items
 from services.registry import dossiers as dz
 from services.registry import operations as ops
 from tests.registry.conftest import package, person
@@ -27,7 +27,7 @@ def test_a_dossier_shows_and_exports_only_what_the_reader_may_see(db, clerk, edg
     # An incoming document still waiting for reception: only the clerks' desk sees it (domain.can_view).
     waiting = ops.receive_package(db, edge, package(31, subject="Về việc mật số 31"))["incoming_id"]
     dossier = dz.open_dossier(db, clerk, title="Hồ sơ văn thư", file_notation="11.HC", retention=10)["id"]
-    dz.add_document(db, clerk, dossier, waiting)
+    dossier_items.add_document(db, clerk, dossier, waiting)
     assert [i["document_pk"] for i in dz.get_dossier(db, clerk, dossier)["items"]] == [waiting]
     seen = dz.get_dossier(db, reader, dossier)
     assert seen["items"] == [] and "mật số 31" not in str(seen)
@@ -40,17 +40,17 @@ def test_a_dossier_shows_and_exports_only_what_the_reader_may_see(db, clerk, edg
 
 def test_adding_a_file_to_a_dossier_is_checked_before_the_file_is_stored(db, clerk, reader, registers):
     dossier = dz.open_dossier(db, clerk, title="Hồ sơ của văn thư", file_notation="12.HC", retention=10)["id"]
-    dz.check_can_add(db, clerk, dossier)
+    dossier_items.check_can_add(db, clerk, dossier)
     with pytest.raises(Forbidden):  # not the keeper
-        dz.check_can_add(db, reader, dossier)
+        dossier_items.check_can_add(db, reader, dossier)
     mine = dz.open_dossier(db, reader, title="Hồ sơ của tôi", file_notation="13.HC", retention=10)["id"]
-    dz.check_can_add(db, reader, mine)
-    dz.add_document(db, reader, mine, ops.register_paper_incoming(
+    dossier_items.check_can_add(db, reader, mine)
+    dossier_items.add_document(db, reader, mine, ops.register_paper_incoming(
         db, clerk, {"code_number": "5", "code_notation": "SNV", "subject": "Về việc 5", "organ_name": "Sở Nội vụ",
                     "issued_date": "2026-01-05", "page_amount": 1}, ["ab" * 32])["id"])
     dz.close_dossier(db, reader, mine)
     with pytest.raises(ValidationFailed):  # closed: nothing more goes in
-        dz.check_can_add(db, reader, mine)
+        dossier_items.check_can_add(db, reader, mine)
 
 
 def test_list_totals_count_only_the_rows_the_reader_may_see(db, clerk, edge, leader, reader, registers):

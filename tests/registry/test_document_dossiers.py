@@ -7,7 +7,7 @@ import pytest
 
 from services.common.actor import Role
 from services.common.errors import Forbidden
-from services.registry import document_dossiers
+from services.registry import document_dossiers, dossier_items
 from services.registry import dossiers as dz
 from services.registry import operations as ops
 from tests.registry.conftest import OTHER, person, sha
@@ -33,8 +33,8 @@ def test_the_document_lists_the_dossiers_that_hold_it(db, clerk, registers):
     incoming = _incoming(db, clerk, 41)
     assert document_dossiers.dossiers_holding(db, HANDLER, incoming) == []
     first, second = _dossier(db, HANDLER, 1), _dossier(db, COLLEAGUE, 2)
-    dz.add_document(db, HANDLER, first, incoming)
-    dz.add_document(db, COLLEAGUE, second, incoming)
+    dossier_items.add_document(db, HANDLER, first, incoming)
+    dossier_items.add_document(db, COLLEAGUE, second, incoming)
     held = document_dossiers.dossiers_holding(db, clerk, incoming)
     assert {(d["file_notation"], d["keeper"], d["state_label"]) for d in held} == {
         ("01.TCCB", "anhnv.vp", "Đang mở"), ("02.TCCB", "binhtt.vp", "Đang mở")}
@@ -46,8 +46,8 @@ def test_the_issued_document_is_filed_in_the_handlers_dossier(db, edge, clerk, r
     incoming = _incoming(db, clerk, 42)
     mine, colleagues = _dossier(db, HANDLER, 3), _dossier(db, COLLEAGUE, 4)
     unrelated = _dossier(db, HANDLER, 5)
-    dz.add_document(db, HANDLER, mine, incoming)
-    dz.add_document(db, COLLEAGUE, colleagues, incoming)
+    dossier_items.add_document(db, HANDLER, mine, incoming)
+    dossier_items.add_document(db, COLLEAGUE, colleagues, incoming)
     waiting = ops.submit_for_issue(db, edge, draft(71, answers=[incoming], handlers=[HANDLER.user_id]))
     assert document_dossiers.dossiers_holding(db, clerk, waiting["id"]) == []
     ops.issue_outgoing(db, clerk, waiting["id"], registers["outgoing"], RECIPIENTS, fake_sign())
@@ -63,7 +63,7 @@ def test_the_issued_document_is_filed_in_the_handlers_dossier(db, edge, clerk, r
 def test_a_draft_filed_before_issue_becomes_the_issued_document(db, edge, clerk, registers):
     waiting = ops.submit_for_issue(db, edge, draft(72, handlers=[HANDLER.user_id]))
     mine = _dossier(db, HANDLER, 6)
-    dz.add_document(db, HANDLER, mine, waiting["id"])
+    dossier_items.add_document(db, HANDLER, mine, waiting["id"])
     assert next(i for i in dz.get_dossier(db, HANDLER, mine)["items"])["kind"] == "draft"
     issued = ops.issue_outgoing(db, clerk, waiting["id"], registers["outgoing"], RECIPIENTS, fake_sign())
     [item] = dz.get_dossier(db, HANDLER, mine)["items"]

@@ -11,7 +11,7 @@ from defusedxml import ElementTree as ET
 from services.common.actor import Role
 from services.common.errors import ValidationFailed
 from services.common.settings import CommonSettings
-from services.registry import archive_export
+from services.registry import archive_export, dossier_items
 from services.registry import dossiers as dz
 from services.registry import operations as ops
 from services.registry import search as sr
@@ -34,7 +34,7 @@ def test_export_hashes_match_the_stored_files_and_pdf_is_chronological(db, clerk
         doc = ops.register_paper_incoming(db, clerk, {"code_number": str(n), "code_notation": "UBND-VX",
                                                       "subject": f"Văn bản {n}", "organ_name": "UBND huyện",
                                                       "issued_date": issued, "page_amount": 1}, [sha])["id"]
-        dz.add_document(db, keeper, dossier, doc)
+        dossier_items.add_document(db, keeper, dossier, doc)
     dz.close_dossier(db, keeper, dossier)
 
     got = archive_export.export_dossier(db, keeper, dossier, store.read, tmp_path / "out")
@@ -73,7 +73,7 @@ def test_export_stores_pdf_mets_and_zip_in_the_blob_store(db, clerk, registers, 
     doc = ops.register_paper_incoming(db, clerk, {"code_number": "31", "code_notation": "TB-UBND",
                                                   "subject": "Thông báo", "organ_name": "UBND huyện",
                                                   "issued_date": "2026-01-20", "page_amount": 1}, [sha])["id"]
-    dz.add_document(db, keeper, dossier, doc)
+    dossier_items.add_document(db, keeper, dossier, doc)
     dz.close_dossier(db, keeper, dossier)
 
     got = archive_export.export_dossier(db, keeper, dossier, store.read, tmp_path / "out",
