@@ -17,7 +17,7 @@ from gateway.api_handling import STEP_ERRORS, operation_name
 from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
 from gateway.dates import typed_day
 from gateway.handling import LINK_KINDS
-from gateway.idempotency import KEY, once
+from gateway.idempotency import KEY, once, service_key
 from gateway.search import filters_of
 
 router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Security(bearer)],
@@ -85,11 +85,12 @@ def task_detail(task_id: int = TaskId, v: Viewer = Depends(viewer), g: Gateway =
 
 
 @router.post("/tasks/{task_id}/comments", response_model=TaskDetail, responses=STEP_ERRORS, tags=[TAG_TASK],
-             summary="Gửi ý kiến về công việc")
+             summary="Gửi ý kiến về công việc",
+             description="Cùng Idempotency-Key: ý kiến được ghi một lần, kể cả khi yêu cầu đến dịch vụ hai lần.")
 def task_comment(body: TaskText, response: Response, task_id: int = TaskId, key: str | None = KEY,
                  v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
     return once(g, v, key, response, f"task_comment:{task_id}", body,
-                lambda: _task(g, v, work.comment_task(g, v, task_id, body.text)))
+                lambda: _task(g, v, work.comment_task(g, v, task_id, body.text, service_key(v, key))))
 
 
 @router.post("/tasks/{task_id}/progress", response_model=TaskDetail, responses=STEP_ERRORS, tags=[TAG_TASK],

@@ -56,10 +56,12 @@ def new_task(g: Gateway, v: Viewer, title: str, assignee: str | None, descriptio
                            [c for c in coordinators if c], due, priority, links)
 
 
-def comment_task(g: Gateway, v: Viewer, task_id: int, text: str) -> dict[str, Any]:
+def comment_task(g: Gateway, v: Viewer, task_id: int, text: str, operation: str | None = None) -> dict[str, Any]:
+    """An opinion on the task; `operation` names the business operation (the form's id drawn with the page, the
+    API's Idempotency-Key): sent twice, it is recorded once."""
     if not text.strip():
         raise ValidationFailed("Ý kiến không được để trống.", field="text")
-    return g.backends.call(v.actor, "routing", "comment_task", task_id, text)
+    return g.backends.call(v.actor, "routing", "comment_task", task_id, text, operation or None)
 
 
 # -- notices and delegation, shared by the forms below and the REST API (gateway/api_notices.py) ------------------
@@ -129,6 +131,7 @@ def _install_tasks(app: FastAPI) -> None:
         return render(request, "work_task.html", v, t=task, people=people, result=_result(request),
                       COMMENT_LABELS=COMMENT_LABELS, link_href=link_href,
                       entry_leaders=task_entry_leaders(g, v, task), operation=operation_id(),
+                      comment_operation=operation_id(),
                       # the entrant of a leader taking part sees the task to type in the leader's opinions only
                       takes_part=v.user.id in {m["user_id"] for m in task.get("members") or []}
                       or v.has("leader") or v.has("department_head"),
@@ -136,8 +139,10 @@ def _install_tasks(app: FastAPI) -> None:
                                      "coordinator": "Phối hợp"})
 
     @app.post("/cong-viec/{task_id}/y-kien", include_in_schema=False)
-    def comment(task_id: int, text: str = Form(...), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        comment_task(g, v, task_id, text)
+    def comment(task_id: int, text: str = Form(...), operation: str = Form("", max_length=40),
+                v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+        # a double click or a slow network's second post of the same page records the opinion once
+        comment_task(g, v, task_id, text, f"form:{operation.strip()}" if operation.strip() else None)
         return RedirectResponse(f"/cong-viec/{task_id}?ket-qua=da-gui-y-kien", status_code=303)
 
     @app.post("/cong-viec/{task_id}/tien-do", include_in_schema=False)

@@ -368,8 +368,8 @@ class RoutingService(ReportQueries):
         return self._call("create_task", title, assignee, description, coordinators, due, priority, links)
 
     @rpc
-    def comment_task(self, task_id: int, text: str) -> dict[str, Any]:
-        return self._call("comment_task", task_id, text)
+    def comment_task(self, task_id: int, text: str, operation_id: str | None = None) -> dict[str, Any]:
+        return self._call("comment_task", task_id, text, operation_id)
 
     @rpc
     def task_progress(self, task_id: int, progress: int, note: str = "") -> dict[str, Any]:

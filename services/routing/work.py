@@ -31,6 +31,7 @@ from services.routing.models import (
     TaskMember,
 )
 from services.routing.notify import notify
+from services.routing.oversight import checked_operation
 
 _UNKNOWN = object()  # a notice view's read time not looked up yet
 NOTICE_PAGE, NOTICE_PAGE_MAX = 20, 100   # a person may have thousands of notices: they come a page at a time
@@ -87,10 +88,17 @@ class Work:
             return self._authority(session, actor, Scope.ASSIGN)
         return Authority(actor.user_id)
 
-    def comment_task(self, actor: Actor, task_id: int, text: str) -> dict[str, Any]:
+    def comment_task(self, actor: Actor, task_id: int, text: str, operation_id: str | None = None) -> dict[str, Any]:
+        """A member's opinion on the task; with an operation id (the form's, drawn with the page; the API's
+        Idempotency-Key) it is recorded once per (task, operation), as an entered opinion is (entry.py)."""
+        operation = checked_operation(operation_id) if operation_id is not None else None
         with self._unit_of_work(actor) as session:
             task = self._task_for(session, actor, task_id)
-            session.add(TaskComment(task_id=task.id, user_id=actor.user_id, kind="comment", text=text, at=self._now()))
+            if operation and session.scalar(select(TaskComment.id).where(TaskComment.task_id == task.id,
+                                                                         TaskComment.operation_id == operation)):
+                return self._task_view(session, task)
+            session.add(TaskComment(task_id=task.id, user_id=actor.user_id, kind="comment", text=text, at=self._now(),
+                                    operation_id=operation))
             notify(session, [m for m in self._task_members(session, task) if m != actor.user_id], "task_comment",
                    f"Ý kiến về công việc: {task.title}", text, "task", task.id)
             return self._task_view(session, task)

@@ -13,7 +13,12 @@ from datetime import date, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import delete
 
+from gateway.idempotency import ApiIdempotency
+from gateway.models import Base as GatewayBase
+from gateway.settings import GatewaySettings
+from services.common.db import Database
 from tests.e2e.helpers import vietnamese_pdf, wait_for
 from tests.gateway.test_api import send_document, session_for, token_for
 from tests.gateway.test_drafting import prepare_agency_for_drafts
@@ -195,6 +200,29 @@ def test_dossiers_and_tasks_through_the_api(deployment, api):
     assert ok(leader.post(f"/api/v1/tasks/{task_id}/close", json={"note": "Hoàn thành"}))["status"] != "open"
     foreign = api(CLERK_17).get(f"/api/v1/tasks/{task_id}")
     assert foreign.status_code in (403, 404) and task["title"] not in foreign.text
+
+
+def test_a_task_comment_retried_with_its_key_is_recorded_once_even_when_the_gateway_forgot_it(deployment, api):
+    """The gateway replays the first answer to a key; when it kept none (its call timed out after routing had
+    recorded the comment: a failed call keeps nothing), the retry reaches routing, which records the comment once."""
+    leader, specialist = api(LEADER), api(SPECIALIST)
+    task_id = ok(leader.post("/api/v1/tasks", headers=key(), json={
+        "title": f"Rà soát danh mục hồ sơ ({secrets.token_hex(3)})", "assignee": me(specialist)["user_id"]}),
+        201)["task_id"]
+    sent = key()
+    ok(specialist.post(f"/api/v1/tasks/{task_id}/comments", json={"text": "Đã nhận việc."}, headers=sent))
+    replayed = specialist.post(f"/api/v1/tasks/{task_id}/comments", json={"text": "Đã nhận việc."}, headers=sent)
+    assert replayed.status_code == 200 and replayed.headers["Idempotency-Replayed"] == "true"
+    db = Database("gateway", "gateway", GatewayBase.metadata, GatewaySettings(data_dir=deployment.data_dir))
+    try:
+        with db.session() as s:
+            assert s.execute(delete(ApiIdempotency).where(ApiIdempotency.key == sent["Idempotency-Key"])).rowcount
+    finally:
+        db.dispose()
+    retried = ok(specialist.post(f"/api/v1/tasks/{task_id}/comments", json={"text": "Đã nhận việc."}, headers=sent))
+    assert [c["text"] for c in retried["comments"]] == ["Đã nhận việc."]
+    ok(specialist.post(f"/api/v1/tasks/{task_id}/comments", json={"text": "Đã nhận việc."}, headers=key()))
+    assert len(ok(specialist.get(f"/api/v1/tasks/{task_id}"))["comments"]) == 2
 
 
 # -- in-process: the contract of the writes ------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from services.common.actor import system_actor
 from services.common.db import Database
-from services.common.errors import Forbidden
+from services.common.errors import Forbidden, ValidationFailed
 from services.common.mail import Mailer
 from services.common.settings import CommonSettings
 from services.routing.app import Routing
@@ -50,6 +50,24 @@ def test_tasks_assign_coordinate_comment_progress_close(routing, people, blobs):
     assert {m["kind"] for m in full["members"]} == {"creator", "assignee", "coordinator"}
     assert [t["task_id"] for t in routing.list_tasks(people.spec_kt2)] == []
     assert [t["task_id"] for t in routing.list_tasks(people.spec_kt2, include_closed=True)] == [task_id]
+
+
+def test_a_comment_sent_twice_as_one_operation_is_recorded_once(routing, people):
+    """A form posted twice (double click, slow network) or an API call delivered twice carries the same operation
+    id: one comment, one notice to the others; another operation, or none, is another comment."""
+    task_id = routing.create_task(people.head_kt, "Tổng hợp số liệu quý II", people.spec_kt.user_id)["task_id"]
+    routing.comment_task(people.spec_kt, task_id, "Đã nhận việc.", "form:op-1")
+    again = routing.comment_task(people.spec_kt, task_id, "Đã nhận việc.", "form:op-1")
+    assert again["task_id"] == task_id
+    said = [c["text"] for c in routing.get_task(people.head_kt, task_id)["comments"]]
+    assert said == ["Đã nhận việc."]
+    heard = [n for n in routing.list_notifications(people.head_kt) if n["kind"] == "task_comment"]
+    assert len(heard) == 1
+    routing.comment_task(people.spec_kt, task_id, "Đã nhận việc.", "form:op-2")
+    routing.comment_task(people.spec_kt, task_id, "Đã nhận việc.")
+    assert len(routing.get_task(people.head_kt, task_id)["comments"]) == 3
+    with pytest.raises(ValidationFailed):     # an operation id too long to keep is refused, not cut
+        routing.comment_task(people.spec_kt, task_id, "Ý kiến", "x" * 81)
 
 
 def test_notices_to_all_or_units_with_read_receipts(routing, people):
