@@ -169,14 +169,12 @@ class EntryForLeader:
             raise ValidationFailed("Chọn việc lãnh đạo đã chỉ đạo: đôn đốc, điều chỉnh hạn, chỉ đạo thêm, giao lại "
                                    "hoặc thu hồi.", field="action", value=action)
         operation, values = checked_operation(operation_id), checked_fields(action, fields)
-        with self._unit_of_work(actor) as session:
-            leader = self._entry_leader(session, actor, leader_user_id)
-            handling = self._handling(session, incoming_id)
-            if self._operation_done(session, handling, operation):
+        # the leader's own right counts, not the entrant's; a refused real time rolls the recorded operation back
+        with self._oversee(actor, incoming_id, action, operation, leader_user_id) as (session, handling, authority,
+                                                                                     leader):
+            if authority is None:
                 return self._handling_view(session, handling, history=True)
-            authority = self._overseer(session, leader, handling, action)  # the leader's own right, not the entrant's
             late, _ = self._late_step(session, handling, happened_at)
-            self._record_operation(session, handling, operation, action, actor)
             getattr(self, APPLY[action])(session, handling, authority, leader, **values, late=late,
                                          entered={"entered_by": actor.user_id})
             said = values.get("text") or values.get("reason") or values.get("note") or ""

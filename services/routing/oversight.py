@@ -92,7 +92,7 @@ class Oversight:
     def chase(self, actor: Actor, incoming_id: str, note: str, operation_id: str) -> dict[str, Any]:
         """Đôn đốc: a notice to the main handlers (urgent ones marked), recorded in the history."""
         fields = checked_fields("chase", {"note": note})
-        with self._oversee(actor, incoming_id, "chase", operation_id) as (session, handling, authority):
+        with self._oversee(actor, incoming_id, "chase", operation_id) as (session, handling, authority, _):
             if authority is not None:
                 self._chased(session, handling, authority, actor, **fields)
             return self._handling_view(session, handling, history=True)
@@ -101,7 +101,7 @@ class Oversight:
                         operation_id: str) -> dict[str, Any]:
         """Extend or shorten the deadline, with a reason; the old and new deadlines are in the history."""
         fields = checked_fields("deadline", {"deadline": deadline, "reason": reason})
-        with self._oversee(actor, incoming_id, "deadline", operation_id) as (session, handling, authority):
+        with self._oversee(actor, incoming_id, "deadline", operation_id) as (session, handling, authority, _):
             if authority is not None:
                 self._deadline_changed(session, handling, authority, actor, **fields)
             return self._handling_view(session, handling, history=True)
@@ -109,7 +109,7 @@ class Oversight:
     def add_directive(self, actor: Actor, incoming_id: str, text: str, operation_id: str) -> dict[str, Any]:
         """A further directive (chỉ đạo thêm) after the first bút phê."""
         fields = checked_fields("directive", {"text": text})
-        with self._oversee(actor, incoming_id, "directive", operation_id) as (session, handling, authority):
+        with self._oversee(actor, incoming_id, "directive", operation_id) as (session, handling, authority, _):
             if authority is not None:
                 self._directive_added(session, handling, authority, actor, **fields)
             return self._handling_view(session, handling, history=True)
@@ -118,7 +118,7 @@ class Oversight:
                           coordinators: list[dict[str, str]] | None = None, note: str = "") -> dict[str, Any]:
         """Re-assign the main handler and/or replace the coordinators (None leaves them as they are)."""
         fields = checked_fields("handlers", {"main": main, "coordinators": coordinators, "note": note})
-        with self._oversee(actor, incoming_id, "handlers", operation_id) as (session, handling, authority):
+        with self._oversee(actor, incoming_id, "handlers", operation_id) as (session, handling, authority, _):
             if authority is not None:
                 self._handlers_changed(session, handling, authority, actor, **fields)
             return self._handling_view(session, handling, history=True)
@@ -127,7 +127,7 @@ class Oversight:
         """Thu hồi. A leader takes the item back to direct it again (it waits in their "chờ cho ý kiến" box); a
         department head takes it back from their staff to the unit (they assign it again inside the unit)."""
         fields = checked_fields("take_back", {"reason": reason})
-        with self._oversee(actor, incoming_id, "take_back", operation_id) as (session, handling, authority):
+        with self._oversee(actor, incoming_id, "take_back", operation_id) as (session, handling, authority, _):
             if authority is not None:
                 self._taken_back(session, handling, authority, actor, **fields)
             return self._handling_view(session, handling, history=True)
@@ -231,19 +231,22 @@ class Oversight:
     # -- rules --------------------------------------------------------------------------------------------------
 
     @contextmanager
-    def _oversee(self, actor: Actor, incoming_id: str, action: str,
-                 operation_id: str) -> Iterator[tuple[Session, Handling, Authority | None]]:
-        """The unit of work of one action: the item, the actor's authority over it, and None as the authority
-        when this operation was already done on this item (the caller then only returns the view)."""
+    def _oversee(self, actor: Actor, incoming_id: str, action: str, operation_id: str,
+                 leader_user_id: str | None = None) -> Iterator[tuple[Session, Handling, Authority | None, Actor]]:
+        """The unit of work of one action: the item, the authority over it of whoever decided (the actor, or the
+        leader whose step the actor types in, `leader_user_id`: entry.py) and who decided; None as the authority
+        when this operation was already done on this item (the caller then only returns the view). The operation
+        is recorded as the actor's."""
         operation = checked_operation(operation_id)
         with self._unit_of_work(actor) as session:
+            by = actor if leader_user_id is None else self._entry_leader(session, actor, leader_user_id)
             handling = self._handling(session, incoming_id)
             if self._operation_done(session, handling, operation):
-                yield session, handling, None
+                yield session, handling, None, by
                 return
-            authority = self._overseer(session, actor, handling, action)
+            authority = self._overseer(session, by, handling, action)
             self._record_operation(session, handling, operation, action, actor)
-            yield session, handling, authority
+            yield session, handling, authority, by
 
     @staticmethod
     def _operation_done(session: Session, handling: Handling, operation: str) -> bool:
