@@ -259,6 +259,9 @@ class Platform:
             self.backends.call(actor, "registry", "set_agency_profile", form.name, form.abbreviation, form.place)
             year = now_vn().year
             for direction in Direction.ALL:
+                # No request key needed: the business operation (agency, direction, scope "all", year) is the
+                # register table's unique key (uq_register), so a retried onboarding hears 409 and never opens a
+                # second register of the year (tests/e2e/test_platform_onboarding.py adds it again, counts them).
                 try:
                     self.backends.call(actor, "registry", "create_register", direction, year)
                 except Conflict:
