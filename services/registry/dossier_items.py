@@ -14,9 +14,9 @@ from services.common.clock import now_utc, vn_date
 from services.common.db import Database
 from services.common.errors import NotFound, ValidationFailed
 from services.registry import domain
-from services.registry.dossier_domain import DRAFT_STATES, ITEM_KINDS, check_title, require_editable
+from services.registry.dossier_domain import DRAFT_STATES, ITEM_KINDS, check_title
 from services.registry.dossier_models import Dossier, DossierItem
-from services.registry.dossiers import _agency, _event, _items, _load, _require_keeper, dossier_dict
+from services.registry.dossiers import _agency, _event, _items, _load_editable, dossier_dict
 from services.registry.models import Document
 
 
@@ -24,9 +24,7 @@ def add_document(db: Database, actor: Actor, dossier_id: str, document_pk: str) 
     """Adds a registry document by reference (no copy). Adding the same document again changes nothing."""
     _agency(db, actor)
     with db.session() as session:
-        dossier = _load(session, actor, dossier_id, for_update=True)
-        _require_keeper(actor, dossier)
-        require_editable(dossier)
+        dossier = _load_editable(session, actor, dossier_id)
         doc = session.get(Document, document_pk)
         if doc is None or doc.agency_id != actor.agency_id:
             raise NotFound("Không tìm thấy văn bản.", document=document_pk)
@@ -58,9 +56,7 @@ def check_can_add(db: Database, actor: Actor, dossier_id: str) -> None:
     """What add_item refuses for who the actor is, asked before a file is stored: a refused upload leaves nothing."""
     _agency(db, actor)
     with db.session() as session:
-        dossier = _load(session, actor, dossier_id)
-        _require_keeper(actor, dossier)
-        require_editable(dossier)
+        _load_editable(session, actor, dossier_id, for_update=False)
 
 
 def add_item(db: Database, actor: Actor, dossier_id: str, kind: str, sha256: str, title: str,
@@ -73,9 +69,7 @@ def add_item(db: Database, actor: Actor, dossier_id: str, kind: str, sha256: str
     if not re.fullmatch(r"[0-9a-f]{64}", sha256 or ""):
         raise ValidationFailed("Mã băm tệp không hợp lệ.", code="bad_sha256", field="sha256")
     with db.session() as session:
-        dossier = _load(session, actor, dossier_id, for_update=True)
-        _require_keeper(actor, dossier)
-        require_editable(dossier)
+        dossier = _load_editable(session, actor, dossier_id)
         session.add(DossierItem(dossier_id=dossier.id, ordinal=_next_ordinal(session, dossier), kind=kind,
                                 sha256=sha256, title=check_title(title),
                                 item_date=domain.parse_date(item_date) if item_date else vn_date(now_utc()),
@@ -88,9 +82,7 @@ def add_item(db: Database, actor: Actor, dossier_id: str, kind: str, sha256: str
 def remove_item(db: Database, actor: Actor, dossier_id: str, item_id: str) -> dict:
     _agency(db, actor)
     with db.session() as session:
-        dossier = _load(session, actor, dossier_id, for_update=True)
-        _require_keeper(actor, dossier)
-        require_editable(dossier)
+        dossier = _load_editable(session, actor, dossier_id)
         item = session.get(DossierItem, item_id)
         if item is not None and item.dossier_id == dossier.id:  # removing twice is a no-op
             session.delete(item)
@@ -106,9 +98,7 @@ def move_item(db: Database, actor: Actor, dossier_id: str, item_id: str, ordinal
     nothing; once arranged by hand, closing keeps this order instead of sorting by date."""
     _agency(db, actor)
     with db.session() as session:
-        dossier = _load(session, actor, dossier_id, for_update=True)
-        _require_keeper(actor, dossier)
-        require_editable(dossier)
+        dossier = _load_editable(session, actor, dossier_id)
         items = _items(session, dossier)
         moving = next((i for i in items if i.id == item_id), None)
         if moving is None:

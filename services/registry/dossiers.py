@@ -55,6 +55,14 @@ def _load(session: Session, actor: Actor, dossier_id: str, for_update: bool = Fa
     return dossier
 
 
+def _load_editable(session: Session, actor: Actor, dossier_id: str, for_update: bool = True) -> Dossier:
+    """The dossier its keeper changes: theirs (or a clerk's) and still open; locked for the change."""
+    dossier = _load(session, actor, dossier_id, for_update=for_update)
+    _require_keeper(actor, dossier)
+    require_editable(dossier)
+    return dossier
+
+
 def _require_keeper(actor: Actor, dossier: Dossier) -> None:
     if not is_keeper(actor, dossier):
         raise Forbidden("Chỉ người lập hồ sơ hoặc văn thư được thay đổi hồ sơ này.", user=actor.username,
@@ -169,9 +177,7 @@ def list_dossiers(db: Database, actor: Actor, state: str | None = None, year: in
 def update_dossier(db: Database, actor: Actor, dossier_id: str, changes: dict[str, Any]) -> dict:
     _agency(db, actor)
     with db.session() as session:
-        dossier = _load(session, actor, dossier_id, for_update=True)
-        _require_keeper(actor, dossier)
-        require_editable(dossier)
+        dossier = _load_editable(session, actor, dossier_id)
         _apply_changes(dossier, changes)
         _event(session, dossier, actor, "updated", ", ".join(sorted(changes)))
         return dossier_dict(session, dossier, actor)
