@@ -34,6 +34,7 @@ class Panel:
     kind: str = "documents"  # which row template: documents | handlings | drafts | tasks | progress | notices
     empty: str = "Không có văn bản nào."
     total: int | None = None  # every item of a paged list (`{items, total, ...}`), of which `rows` is one page
+    note: str | None = None   # a line under the title (the hub operator's queues: dead letters, late inboxes)
 
     @property
     def count(self) -> int:
@@ -222,10 +223,10 @@ def home_jobs(g: Gateway, v: Viewer) -> list[Job]:
                                    "/xu-ly?hop=cho-trinh", box="to_submit", limit=HOME_ROWS)])
         jobs.append(lambda: [panel(g, v, "Văn bản đi chờ ban hành", "registry", "list_waiting_issue",
                                    "/van-ban-di/cho-ban-hanh")])
-    if v.has("province_operator"):
-        from gateway.province_home import province_jobs
+    if v.has("province_operator", "hub_operator"):
+        from gateway.operator_home import operator_jobs
 
-        jobs += province_jobs(g, v)
+        jobs += operator_jobs(g, v)
     if not v.has("admin") or len(v.user.roles or []) > 1:
         jobs.append(lambda: [fetch(g, v, "Thông báo nội bộ chưa đọc", "list_notices", "notices", "/thong-bao",
                                    empty="Không có thông báo mới.", unread_only=True)])
@@ -316,7 +317,7 @@ def install(app: FastAPI) -> None:
     def home(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
         panels = home_panels(g, v)
         # The app's badge (layout.js): what waits for this person, as the lists below count it.
-        from gateway.province_home import NOT_WAITING
+        from gateway.operator_home import NOT_WAITING
 
         waiting = sum(p.count for p in panels if p.rows is not None and p.kind not in NOT_WAITING)
         return render(request, "home.html", v, panels=panels, people=People(g, v.user.agency_id), waiting=waiting,

@@ -119,6 +119,10 @@ def test_without_prometheus_the_page_says_so_and_the_api_answers_503(deployment)
     operator = signed_in(base, OPERATOR, demo_password(deployment, OPERATOR))
     page = operator.get(PAGE)
     assert page.status_code == 200 and "Không đọc được số liệu giám sát từ Prometheus" in page.text
+    # The operator's home page still comes, its queue panel saying why it has no figures.
+    home = operator.get("/")
+    assert home.status_code == 200 and "Cảnh báo hàng đợi liên thông" in home.text
+    assert "Không đọc được số liệu giám sát từ Prometheus" in home.text
     api = operator.get(API)
     assert api.status_code == 503 and api.headers["content-type"].startswith("application/problem+json")
     assert api.json()["title"].startswith("Không đọc được số liệu giám sát từ Prometheus")
@@ -149,7 +153,11 @@ def test_operator_reads_queues_dead_letters_and_ages_in_the_browser(deployment, 
         page.get_by_label("Tên đăng nhập").fill(OPERATOR)
         page.get_by_label("Mật khẩu").fill(demo_password(deployment, OPERATOR))
         page.get_by_role("button", name="Đăng nhập").click()
-        page.get_by_role("navigation").get_by_role("link", name="Giám sát hàng đợi").click()
+        # The home page sums up what waits: the hubs' dead letters, the alerts firing (or none).
+        queues = page.locator("section.panel-alerts")
+        expect(queues.get_by_role("heading", level=2)).to_contain_text("Cảnh báo hàng đợi liên thông")
+        expect(queues.locator(".panel-note")).to_contain_text(f"Hàng đợi lỗi: {hub_dead} gói tin ở trục")
+        queues.get_by_role("link", name="Xem tất cả").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Giám sát hàng đợi liên thông")
         hub = page.locator('section[data-hub="H60"]')
         expect(hub.get_by_role("heading", level=2)).to_have_text("Trục liên thông văn bản tỉnh Tuyên Quang")

@@ -1,4 +1,4 @@
-"""The province operator's home page (gateway/province_home.py): every agency's open problem reports, the oldest due
+"""The province operator's home page (gateway/operator_home.py): every agency's open problem reports, the oldest due
 first with the overdue ones flagged, and the agencies on the platform, latest joined first; and onboarding defaults
 to the installation serving the operator's own agency, not to whichever installation's identifier sorts first. The
 services are not running here (nobody answers at the address): these panels read only the gateway's tables."""
