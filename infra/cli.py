@@ -34,11 +34,12 @@ PLUGINS = [
 
 
 @app.command()
-def up(fresh: bool = typer.Option(False, help="Delete the demo's data first")) -> None:
-    """Start the demo: RabbitMQ, the hubs, the demo agencies, the gateway, seeded data."""
+def up(fresh: bool = typer.Option(False, help="Delete the demo's data first"),
+       empty: bool = typer.Option(False, help="Accounts, registers and tokens only: no sample working day")) -> None:
+    """Start the demo: RabbitMQ, the hubs, the demo agencies, the gateway, seeded data and a sample working day."""
     from infra import demo
 
-    demo.up(fresh=fresh)
+    demo.up(fresh=fresh, sample=not empty)
 
 
 @app.command()

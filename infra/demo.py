@@ -44,7 +44,7 @@ def _py(*args: str) -> list[str]:
     return [sys.executable, *args]
 
 
-def up(fresh: bool = False, topology: Topology = DEMO) -> None:
+def up(fresh: bool = False, topology: Topology = DEMO, sample: bool = True) -> None:
     started = time.monotonic()
     stack = demo_stack()
     if stack.running().get("rabbitmq"):
@@ -76,6 +76,11 @@ def up(fresh: bool = False, topology: Topology = DEMO) -> None:
         _say("Start-up failed; stopping what was started. Logs: " + str(STACK_DIR / "log"))
         stack.stop(remove=False)
         raise
+    if sample:  # a working day made over the REST API, once per data folder (infra/demo_sample.py); never fatal
+        from infra.demo_sample import make_sample_day
+
+        make_sample_day(f"http://127.0.0.1:{topology.gateway_port}", accounts,
+                        {a.organ_id: a.name for a in topology.agencies}, DEMO_DIR, _say)
     _say(f"\nCông Văn demo is up in {time.monotonic() - started:.0f}s.")
     _say(f"  Gateway:    http://127.0.0.1:{topology.gateway_port}/")
     _say(f"  Prometheus: http://127.0.0.1:{DEMO_PORTS.prometheus}/   RabbitMQ: http://127.0.0.1:{DEMO_PORTS.mgmt}/"
