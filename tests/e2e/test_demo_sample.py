@@ -147,12 +147,15 @@ def test_what_the_people_of_the_sample_day_see(demo_like):
     in_hand = clerk.get(f"/api/v1/handling/{ids[PAPERS[1].subject]}")
     assert any(a["user_id"] == specialist.user_id and a["kind"] == "main" and a["active"]
                for a in in_hand["assignments"]), in_hand
+    assert ids[PAPERS[0].subject] in [h["incoming_id"] for h in head.get("/api/v1/handling", box="mine")]
+    assert ids[PAPERS[1].subject] in [h["incoming_id"] for h in specialist.get("/api/v1/handling", box="mine")]
     assert [h["incoming_id"] for h in leader.get("/api/v1/handling", box="to_direct")] == [ids[PAPERS[2].subject]]
     assert clerk.get(f"/api/v1/handling/{ids[PAPERS[3].subject]}")["status"] == "received"
 
     # The reply drafted by the specialist waits for the leader's signature
     drafts = [d for d in leader.get("/api/v1/drafts")["items"] if d["title"] == REPLY]
     assert len(drafts) == 1 and drafts[0]["status"] == "in_review" and drafts[0]["step"]["key"] == "leader"
+    assert REPLY in [d["title"] for d in specialist.get("/api/v1/drafts")["items"]]
 
     # The office: a notice to everyone, a task for the head, the leadership's published schedule
     assert [n["title"] for n in specialist.get("/api/v1/notices")["items"]] == [NOTICE]
