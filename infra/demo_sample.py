@@ -133,6 +133,8 @@ class Person:
         raise StepFailed(f"bước {step} ({self.username}): {method} {path} → {last}")
 
     def close(self) -> None:
+        with contextlib.suppress(httpx.HTTPError):   # sign out: no session of the scenario is left open
+            self.http.post("/dang-xuat", headers={"X-CSRF-Token": self.csrf})
         self.http.close()
 
 
@@ -465,8 +467,10 @@ def _logged_to(path: Path) -> Iterator[None]:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
+    log.propagate = False   # the terminal gets the failures once, from `say`
     try:
         yield
     finally:
+        log.propagate = True
         log.removeHandler(handler)
         handler.close()

@@ -59,6 +59,9 @@ def demo_like(stack_env, tmp_path_factory) -> Iterator[Deployment]:
         dep.accounts_text = dep.seed(run_dir / "accounts.txt")
         yield dep
     finally:
+        for someone in SIGNED_IN.values():
+            someone.close()
+        SIGNED_IN.clear()
         dep.stop()
         if softhsm is None:   # seeding pointed this process at the deployment's tokens
             os.environ.pop("SOFTHSM2_CONF", None)
@@ -76,9 +79,14 @@ def base_url(dep: Deployment) -> str:
     return f"http://127.0.0.1:{dep.topology.gateway_port}"
 
 
+SIGNED_IN: dict[str, Person] = {}   # closed with the deployment
+
+
 def person(dep: Deployment, organ_id: str, role: str) -> Person:
     username = username_of(organ_id, role)
-    return Person(base_url(dep), username, read_secrets(dep.accounts_text).passwords[username])
+    if username not in SIGNED_IN:
+        SIGNED_IN[username] = Person(base_url(dep), username, read_secrets(dep.accounts_text).passwords[username])
+    return SIGNED_IN[username]
 
 
 def with_wrong_pin(accounts_text: str, username: str) -> str:
