@@ -406,17 +406,17 @@ def run_day(base_url: str, accounts_text: str, names: dict[str, str]) -> tuple[l
 def summary(day: Day) -> list[str]:
     """Where to look, counted on the screens' own lists (the letters sent may still be on their way)."""
     names = [username_of(DN, "clerk"), username_of(VPCP, "clerk")]
-    expected = {DN: sum(DN in letter.recipients for letter in LETTERS), VPCP: 1}
+    expected = {o: sum(o in letter.recipients for letter in LETTERS) for o in (DN, VPCP)}
     arrived = {}
     for organ_id in (DN, VPCP):
         clerk = day.as_(organ_id, "clerk")
         with contextlib.suppress(StepFailed):
             wait_until(lambda c=clerk, o=organ_id: c.get("/api/v1/incoming/waiting-reception")["total"] >= expected[o],
                        ARRIVAL_WAIT, "văn bản liên thông đến nơi")
-        arrived[organ_id] = day.as_(organ_id, "clerk").get("/api/v1/incoming/waiting-reception")["total"]
+        arrived[organ_id] = clerk.get("/api/v1/incoming/waiting-reception")["total"]
     leader = day.as_(DN, "leader")
     to_direct = len(leader.get("/api/v1/handling", box="to_direct"))
-    to_sign = sum(d["status"] == "in_review" and d.get("step", {}).get("key") == "leader"
+    to_sign = sum(d["status"] == "in_review" and (d.get("step") or {}).get("key") == "leader"
                   for d in leader.get("/api/v1/drafts", size=100)["items"])
     register = day.as_(DN, "clerk").get("/api/v1/incoming", size=100)["total"]
     return [
