@@ -1,4 +1,4 @@
-"""Measures the check of a paper scan against the approved draft (gateway/scan_match.py): the score of the same
+"""Measures the check of a paper scan against the approved draft (services/routing/scan_match.py): the score of the same
 page scanned, of an earlier version with a paragraph rewritten, of an earlier version with one date changed, and
 of another document of the same agency, by difflib's ratio on folded words (what the gateway uses) and by a
 Jaccard of word 3-shingles (the alternative weighed), with the CPU time of each OCR.
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import time
 
-from gateway.scan_match import compare, words
 from gateway.scans import first_page_text
 from services.common.textfold import fold
+from services.routing.scan_match import compare, words
 from tests.gateway import scan_pages as pages
 
 

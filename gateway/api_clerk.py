@@ -42,9 +42,13 @@ class DraftDetail(Draft):
     paper: dict[str, Any] | None = Field(None, description="Approved and signed on paper (agency rule paper_signing): "
                                          "approved_by, on_behalf_of, approved_at, step, then scan_sha256, "
                                          "forwarded_by, forwarded_at once the scan was forwarded for issue, "
-                                         "with scan_check {score (per cent, null: nothing read on the scan), "
-                                         "matches, confirmed, version, missing, added}: the scan's first page "
-                                         "against the approved version's")
+                                         "with scan_check {score (per cent, the lowest page's; null: nothing "
+                                         "read on the scan), matches, confirmed, version, missing, added, "
+                                         "scan_pages, approved_pages, blank_scan_pages, pages [{page, kind, score, "
+                                         "missing, added}] (the pages that differ)}: every page of the scan "
+                                         "against the approved version's; before that, scan_upload {sha256, state "
+                                         "(checking | checked | failed), confirmed, note, check, error} (GET "
+                                         "/drafts/{id}/paper-scan says it in Vietnamese)")
     comments: list[dict[str, Any]] | None = Field(None, description="The draft's history (comments and steps): kind, "
                                                   "step, user_id, on_behalf_of, version, text, at (when entered); a "
                                                   "step entered late after an outage has late_entry and happened_at "

@@ -13,18 +13,16 @@ number is simply a draft the caller cannot see: 404). Writes take an optional Id
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Response, Security, UploadFile
-from fastapi.responses import JSONResponse
 from fastapi.responses import Response as RawResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway import drafting
-from gateway.api import COMMON_ERRORS, NOT_FOUND, PROBLEM, _problem, bearer
+from gateway import drafting, paper_scan
+from gateway.api import COMMON_ERRORS, NOT_FOUND, bearer
 from gateway.api_clerk import DraftDetail
 from gateway.api_handling import STEP_ERRORS, operation_name
 from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
-from gateway.errors import problem
 from gateway.idempotency import KEY, once
-from services.common.errors import Conflict
+from services.common.errors import NotFound
 
 router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Security(bearer)],
                    generate_unique_id_function=operation_name, tags=["Dự thảo và công việc"])
@@ -132,42 +130,64 @@ def draft_paper_approval(body: PaperApprovalRequest, response: Response, draft_i
                                                                         body.happened_at)))
 
 
-SCAN_MISMATCH = {**STEP_ERRORS, 409: _problem(
-    "Không ở bước cho phép, hoặc `scan_mismatch`: trang đầu bản scan không khớp phiên bản lãnh đạo đã duyệt (hoặc "
-    "không đọc được chữ); thêm các trường `score` (phần trăm, null: không đọc được), `threshold`, `version`, "
-    "`missing`, `added` (vài từ khác nhau). Gửi lại với confirm_mismatch=true nếu người xử lý đã kiểm tra đúng là "
-    "bản lãnh đạo đã ký.")}
-SCAN_FIELDS = ("score", "threshold", "version", "missing", "added")
+class PaperScanState(BaseModel):
+    state: str = Field(description="checking (đang đối chiếu) | checked (đã đối chiếu, bản scan khác bản đã duyệt: "
+                       "chờ người xử lý xác nhận hoặc chọn tệp khác) | failed (không đối chiếu được; `message` nói vì "
+                       "sao) | forwarded (đã chuyển phát hành)")
+    sha256: str | None = Field(None, description="The scan this state is about")
+    confirmed: bool = Field(False, description="The handler confirmed it is the original the leader signed")
+    message: str = Field(description="What the draft's page says, in Vietnamese")
+    pages: list[str] = Field([], description="One Vietnamese line per page that differs (\"Trang 2: chỉ khớp 74 % — "
+                             "…\"), then the blank pages of the scan left out")
+    check: dict[str, Any] | None = Field(None, description="The comparison as kept: score (per cent, the lowest "
+                                         "page's; null: nothing read), matches, threshold, version, scan_pages, "
+                                         "approved_pages, blank_scan_pages, pages [{page, kind (differs | missing | "
+                                         "extra | unreadable), score, missing, added}]")
+    uploaded_at: str | None = None
+    checked_at: str | None = None
 
 
-@router.post("/drafts/{draft_id}/paper-scan", response_model=DraftDetail, responses=SCAN_MISMATCH,
+@router.post("/drafts/{draft_id}/paper-scan", response_model=DraftDetail, status_code=202, responses={
+                 **STEP_ERRORS, 200: {"model": DraftDetail, "description": "Đã chuyển phát hành (hoặc đã chuyển "
+                                      "từ trước)"}},
              summary="Chuyển phát hành: bản scan văn bản giấy lãnh đạo đã ký",
              description="Người soạn (người xử lý) của dự thảo `paper_approved`. Tệp PDF (kiểm tra theo nội dung, "
-                         "giới hạn dung lượng như các tệp khác). Trang đầu bản scan (lớp chữ, không có thì OCR) được "
-                         "so với trang đầu phiên bản lãnh đạo đã duyệt; khớp dưới ngưỡng, hoặc không đọc được chữ: "
-                         "409 `scan_mismatch` với điểm và các từ khác nhau, trừ khi gửi kèm confirm_mismatch=true. "
-                         "Điểm, và việc người xử lý xác nhận, được ghi ở `paper.scan_check`. Dự thảo chuyển văn thư "
-                         "“Chờ ban hành” như văn bản đã ký số; khi ban hành, văn thư cấp số và ký số cơ quan lên bản "
-                         "scan. Gửi lại sau khi đã chuyển không đổi gì (kể cả với tệp khác).")
+                         "giới hạn dung lượng như các tệp khác, tối đa 30 trang; nếu không: 422 với lý do). Tệp được "
+                         "lưu ngay; từng trang bản scan (lớp chữ, không có thì OCR) được so với trang tương ứng của "
+                         "phiên bản lãnh đạo đã duyệt ở nền, không giữ yêu cầu: 202, `paper.scan_upload.state` = "
+                         "`checking`; theo dõi bằng GET /drafts/{id}/paper-scan. Mọi trang khớp (cùng số trang): dự "
+                         "thảo tự chuyển văn thư “Chờ ban hành”. Khác: chờ người xử lý gửi lại với "
+                         "confirm_mismatch=true (không cần gửi lại tệp) hoặc tệp khác. confirm_mismatch=true kèm tệp: "
+                         "vẫn đối chiếu (ghi điểm) rồi chuyển. Khi đã chuyển: 200, `paper.scan_check`; gửi lại sau "
+                         "khi đã chuyển không đổi gì (kể cả với tệp khác).")
 def draft_paper_scan(response: Response, draft_id: int = DraftId, note: str = Form("", max_length=500),
                      file: UploadFile | None = File(None, description="Bản scan (PDF) văn bản giấy đã ký; không "
-                                                   "gửi: bản scan người nhập thay đã kèm (paper.entered_scan_sha256)"),
+                                                   "gửi: bản scan đang chờ xác nhận (với confirm_mismatch), hoặc bản "
+                                                   "scan người nhập thay đã kèm (paper.entered_scan_sha256)"),
                      confirm_mismatch: bool = Form(False, description="Người xử lý đã kiểm tra: đúng là bản lãnh "
-                                                   "đạo đã ký, dù trang đầu không khớp phiên bản đã duyệt"),
+                                                   "đạo đã ký, dù bản scan không khớp phiên bản đã duyệt"),
                      key: str | None = KEY, v: Viewer = Depends(csrf_checked),
                      g: Gateway = Depends(gw)) -> Any:
-    try:
-        return once(g, v, key, response, f"draft_paper_scan:{draft_id}",
-                    {"note": note, "confirm_mismatch": confirm_mismatch},
-                    lambda: _full(g, v, draft_id, drafting.forward_paper_scan(g, v, draft_id, note, file,
-                                                                              confirm_mismatch)),
-                    files=[file] if file else [])
-    except Conflict as exc:
-        if exc.code != "scan_mismatch":
-            raise
-        # RFC 9457 extension members: what the client shows the handler before asking again with the confirmation
-        return JSONResponse({**problem(exc), **{k: exc.details.get(k) for k in SCAN_FIELDS}},
-                            status_code=exc.http_status, media_type=PROBLEM)
+    def run() -> dict[str, Any]:
+        view = _full(g, v, draft_id, paper_scan.forward_paper_scan(g, v, draft_id, note, file, confirm_mismatch))
+        response.status_code = 202 if view.get("status") == "paper_approved" else 200
+        return view
+
+    return once(g, v, key, response, f"draft_paper_scan:{draft_id}", {"note": note, "confirm_mismatch":
+                                                                       confirm_mismatch}, run,
+                files=[file] if file else [])
+
+
+@router.get("/drafts/{draft_id}/paper-scan", response_model=PaperScanState, responses=NOT_FOUND,
+            summary="Kết quả đối chiếu bản scan với phiên bản lãnh đạo đã duyệt",
+            description="Điều trang dự thảo hiển thị: đang đối chiếu, các trang khác nhau (tiếng Việt, kèm các từ "
+                        "khác), không đối chiếu được, hoặc đã chuyển phát hành. 404 nếu chưa tải lên bản scan nào.")
+def draft_paper_scan_state(draft_id: int = DraftId, v: Viewer = Depends(viewer),
+                           g: Gateway = Depends(gw)) -> dict[str, Any]:
+    state = paper_scan.scan_state(g.backends.call(v.actor, "routing", "get_draft", draft_id).get("paper"))
+    if state is None:
+        raise NotFound("Dự thảo chưa có bản scan nào được tải lên.", draft_id=draft_id)
+    return state
 
 
 @router.get("/drafts/{draft_id}/files/{sha256}", response_class=RawResponse, responses={**PDF, **NOT_FOUND},

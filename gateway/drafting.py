@@ -18,10 +18,9 @@ from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.backends import ServiceUnavailable
 from gateway.entry import DECISIONS as ENTRY_DECISIONS
 from gateway.entry import draft_entry_leaders, entered_note
-from gateway.scan_match import THRESHOLD, compare
-from gateway.scans import first_page_text
+from gateway.paper_scan import forward_paper_scan, scan_state
 from gateway.steps import TextStep, install_text_steps
-from services.common.errors import Conflict, CongVanError, Forbidden, NotFound, ValidationFailed
+from services.common.errors import CongVanError, NotFound, ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES, URGENCY_LABELS
 from services.routing.chains import ChainStep
 from services.storage.blobs import blob_store
@@ -46,6 +45,8 @@ NOTICES = {"da-tao": "Đã tạo dự thảo.", "da-them-phien-ban": "Đã tải
            "da-duyet-tren-giay": "Đã ghi nhận: lãnh đạo duyệt, ký trên giấy; người soạn cần “Chuyển phát hành” kèm "
                                  "bản scan.",
            "da-chuyen-phat-hanh": "Đã chuyển phát hành bản scan; văn bản chuyển văn thư chờ ban hành.",
+           "dang-doi-chieu": "Đã nhận bản scan. Bản scan được đối chiếu từng trang với phiên bản lãnh đạo đã duyệt; "
+                             "khớp thì văn bản tự chuyển văn thư.",
            "da-nhap-thay": "Đã nhập thay ý kiến của lãnh đạo; lãnh đạo được báo.",
            "da-nhap-thay-ky-giay": "Đã nhập thay việc lãnh đạo duyệt, ký trên giấy kèm bản scan; lãnh đạo được báo, "
                                    "người soạn cần “Chuyển phát hành”."}
@@ -229,7 +230,7 @@ def _decorate(view: dict[str, Any], people: dict[str, Any]) -> dict[str, Any]:
 
 
 def _draft_page(request: Request, g: Gateway, v: Viewer, draft_id: int, error: str | None = None,
-                status_code: int = 200, scan_mismatch: dict[str, Any] | None = None) -> Response:
+                status_code: int = 200) -> Response:
     people = _people(g, v)
     view = _decorate(g.backends.call(v.actor, "routing", "get_draft", draft_id), people)
     verdict = None
@@ -245,7 +246,7 @@ def _draft_page(request: Request, g: Gateway, v: Viewer, draft_id: int, error: s
                   answered=answered,
                   is_author=view.get("drafted_by") == v.user.id, waits_for_me=waits_for(view, v),
                   reviewers=step_people(g, v, view),
-                  colleagues=colleagues, error=error, scan_mismatch=scan_mismatch,
+                  colleagues=colleagues, error=error, scan=scan_state(view.get("paper")),
                   leaders=sorted((u for u in people.values() if "leader" in (u.roles or []) and not u.disabled),
                                  key=lambda u: u.full_name), notice=NOTICES.get(request.query_params.get("tb", "")),
                   entry_for=draft_entry_leaders(g, v, view, people), ENTRY_DECISIONS=ENTRY_DECISIONS)
@@ -308,77 +309,14 @@ def approve_on_paper(g: Gateway, v: Viewer, draft_id: int, comment: str,
                            **({"happened_at": happened_at} if happened_at else {}))
 
 
-def forward_paper_scan(g: Gateway, v: Viewer, draft_id: int, note: str, file: UploadFile | None,
-                       confirm_mismatch: bool = False) -> dict[str, Any]:
-    """"Chuyển phát hành": the scan (PDF, read by its magic bytes, within the upload limit) of the original the
-    leader signed by hand. Routing is asked first whether this person may forward this draft, so a refused upload
-    stores nothing; a retry of a forwarded draft returns it unchanged. The scan's first page is compared with the
-    approved version's (scan_check): one that does not match, or has no readable text, is refused with code
-    `scan_mismatch` unless the handler confirmed it is the signed original (`confirm_mismatch`). No file chosen:
-    the scan the leader's entrant attached when entering the paper signature (nhập thay, gateway/entry.py)."""
-    view = g.backends.call(v.actor, "routing", "get_draft", draft_id)
-    if (view.get("paper") or {}).get("forwarded_by"):
-        return view
-    if view.get("drafted_by") != v.user.id:
-        raise Forbidden("Chỉ người soạn thảo (người xử lý) mới “Chuyển phát hành” dự thảo.", draft_id=draft_id)
-    if view.get("status") != "paper_approved":
-        raise Conflict("Chỉ “Chuyển phát hành” dự thảo đã được lãnh đạo duyệt, ký trên giấy.",
-                       code="not_paper_approved", status=view.get("status"))
-    entered = (view.get("paper") or {}).get("entered_scan_sha256")
-    chosen = chosen_files([file] if file is not None else [])
-    if not chosen and not entered:
-        raise ValidationFailed("Chưa chọn tệp bản scan văn bản giấy đã ký (PDF).", field="file")
-    store = blob_store(g.settings, v.user.agency_id)
-    result = None
-    if file is not None and chosen:
-        result = ingest(store, file.file, file.filename or "ban-scan.pdf", purpose="to_sign",
-                        max_size=g.settings.max_upload_mb * 1024 * 1024)
-    sha256 = result.sha256 if result else entered
-    check = scan_check(g, v, view, store.read(sha256))
-    if not check["matches"]:
-        if not confirm_mismatch:  # nothing recorded yet: the blob stays unreferenced, like an abandoned upload
-            raise Conflict(mismatch_message(check), code="scan_mismatch", **check)
-        check["confirmed"] = True
-    if result:  # the entered scan was recorded with storage when it was entered
-        g.backends.call(v.actor, "storage", "record_file", result.sha256, result.display_name, result.content_type,
-                        result.size, "scan", f"draft:{draft_id}")
-    return g.backends.call(v.actor, "routing", "forward_paper_scan", draft_id, sha256, note, check)
-
-
-def scan_check(g: Gateway, v: Viewer, view: dict[str, Any], scan: bytes) -> dict[str, Any]:
-    """The scan's first page (its text layer, else Tesseract) against the first page of the version the leader
-    approved on paper (routing's `paper.version`), scored by gateway/scan_match.py."""
-    number = (view.get("paper") or {}).get("version") or view.get("version")
-    approved = next((ver for ver in view.get("versions") or [] if ver.get("number") == number), None)
-    approved_text = ""
-    if approved:
-        approved_text, _how = first_page_text(blob_store(g.settings, v.user.agency_id).read(approved["pdf_sha256"]))
-    scan_text, how = first_page_text(scan)
-    match = compare(approved_text, scan_text)
-    log.info("draft %s: scan against version %s: %s %% (%s, %d words)", view.get("draft_id"), number, match.score,
-             how or "nothing read", match.scan_words)
-    return {"score": match.score, "matches": match.matches, "threshold": THRESHOLD, "version": number,
-            "missing": match.missing, "added": match.added, "unreadable_approved": not match.approved_words}
-
-
-def mismatch_message(check: dict[str, Any]) -> str:
-    if check["score"] is not None:
-        return (f"Bản scan có vẻ không phải phiên bản lãnh đạo đã duyệt: trang đầu chỉ khớp {check['score']} % "
-                f"với phiên bản {check['version']}.")
-    if check.get("unreadable_approved"):
-        return (f"Không đọc được chữ trên trang đầu của phiên bản {check['version']} lãnh đạo đã duyệt nên không so "
-                "được với bản scan.")
-    return ("Không đọc được chữ nào trên trang đầu của bản scan (ảnh mờ, trang trắng hoặc không phải văn bản) nên "
-            "không so được với phiên bản lãnh đạo đã duyệt.")
-
-
 def draft_file_response(g: Gateway, v: Viewer, draft_id: int, sha256: str) -> Response:
     """A version, an appendix or the signed PDF of a draft, by its SHA-256; routing decides who may see the draft."""
     view = g.backends.call(v.actor, "routing", "get_draft", draft_id)
     versions = {ver["pdf_sha256"]: ver["number"] for ver in view.get("versions") or []}
     if sha256 == view.get("signed_sha256"):
         return stream_blob(g, v, sha256, f"du-thao-{draft_id}-da-ky.pdf")
-    if sha256 == (view.get("paper") or {}).get("entered_scan_sha256"):
+    paper = view.get("paper") or {}
+    if sha256 in (paper.get("entered_scan_sha256"), (paper.get("scan_upload") or {}).get("sha256")):
         return stream_blob(g, v, sha256, f"du-thao-{draft_id}-ban-scan-da-ky.pdf")
     for ver in view.get("versions") or []:
         if sha256 in (ver.get("appendix_sha256s") or []):
@@ -498,14 +436,10 @@ def install(app: FastAPI) -> None:
                      file: UploadFile | None = File(None), confirm_mismatch: bool = Form(False),
                      v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         try:
-            forward_paper_scan(g, v, draft_id, note, file, confirm_mismatch)
-        except ValidationFailed as exc:  # not a PDF, too large: say why on the draft's page
+            view = forward_paper_scan(g, v, draft_id, note, file, confirm_mismatch)
+        except ValidationFailed as exc:  # not a PDF, too large, too many pages: say why on the draft's page
             return _draft_page(request, g, v, draft_id, exc.message_vi, exc.http_status)
-        except Conflict as exc:
-            if exc.code != "scan_mismatch":
-                raise
-            # the form again, with what differs and the confirmation; the file must be chosen again
-            return _draft_page(request, g, v, draft_id, status_code=exc.http_status,
-                               scan_mismatch={**exc.details, "message": exc.message_vi, "note": note})
+        if view.get("status") == "paper_approved":  # the check runs in routing's worker: the page shows it
+            return _back(draft_id, "dang-doi-chieu")
         return _back(draft_id, "da-chuyen-phat-hanh")
 

@@ -1,7 +1,7 @@
 """Folding Vietnamese text for matching: lower case, no diacritics, đ → d, so "quyet dinh" matches "quyết định".
 
 Pure and shared: the registry's search indexes and queries with it, and the gateway compares a paper scan's text
-with the approved draft's (gateway/scan_match.py) with the same rule.
+with the approved draft's (services/routing/scan_match.py) with the same rule.
 """
 
 from __future__ import annotations

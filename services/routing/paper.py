@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.common import agency_rules
@@ -27,11 +28,12 @@ from services.routing.base import _iso
 from services.routing.chains import ChainStep
 from services.routing.domain import Authority
 from services.routing.drafting import signer_entry
-from services.routing.models import Draft, Staff
+from services.routing.models import Draft, DraftVersion, Staff
 from services.routing.notify import notify
 
 ALLOWED = "allowed"
 SHOWN_WORDS = 8
+SHOWN_PAGES = 40     # more than a scan may have (gateway MAX_SCAN_PAGES): every differing page is kept
 
 
 class PaperSigning:
@@ -97,56 +99,132 @@ class PaperSigning:
 
     def forward_paper_scan(self, actor: Actor, draft_id: int, scan_sha256: str, note: str = "",
                            scan_check: dict[str, Any] | None = None) -> dict[str, Any]:
-        """"Chuyển phát hành": the draft's handler (its author, or whoever it was handed over to) attaches the scan
-        (PDF) of the original signed by hand; the draft goes to the clerk's "Chờ ban hành" like a signed one. Done
-        once per draft: asked again (even with another file) the draft is returned as it is.
+        """"Chuyển phát hành" at once, with a check made elsewhere (or none): the draft's handler (its author, or
+        whoever it was handed over to) attaches the scan (PDF) of the original signed by hand; the draft goes to the
+        clerk's "Chờ ban hành" like a signed one. Done once per draft: asked again (even with another file) the draft
+        is returned as it is. The gateway uses submit_paper_scan, whose check runs here, off the request path.
 
-        `scan_check`: the gateway's comparison of the scan's first page with the approved version's
-        (gateway/scan_match.py); kept with the forward and shown to the clerk at issue. A scan that does not match
-        goes forward only when the handler confirmed it."""
+        `scan_check`: a comparison of the scan with the approved version (services/routing/scan_match.py); kept
+        with the forward and shown to the clerk at issue. A scan that does not match goes forward only when the
+        handler confirmed it."""
         check = scan_check_record(scan_check)
         self._check_blobs([scan_sha256])
         with self._unit_of_work(actor) as session:
-            draft = self._visible_draft(session, actor, draft_id)
-            self._require_author(actor, draft)
+            draft = self._forwardable(session, actor, draft_id)
             if self._paper_done(draft, "forwarded_by"):
                 return self._draft_view(session, draft)
-            if draft.status != "paper_approved" or not draft.paper:
-                raise Conflict("Chỉ “Chuyển phát hành” dự thảo đã được lãnh đạo duyệt, ký trên giấy.",
-                               code="not_paper_approved", status=draft.status, draft_id=draft.id)
             if check is not None and not check["matches"] and not check["confirmed"]:
                 raise Conflict("Bản scan có vẻ không phải phiên bản lãnh đạo đã duyệt; người xử lý cần xác nhận.",
                                code="scan_mismatch", score=check["score"], draft_id=draft.id)
-            paper = dict(draft.paper)
-            version = self._version(session, draft)
-            forwarder = session.get(Staff, actor.user_id)
-            paper.update(scan_sha256=scan_sha256, forwarded_by=actor.user_id, forwarded_at=_iso(self._now()),
-                         forwarded_by_name=forwarder.full_name if forwarder else actor.full_name, note=note or "",
-                         **({"scan_check": check} if check is not None else {}))
-            draft.paper = paper
-            draft.status, draft.signed_sha256 = "signed", scan_sha256
-            draft.updated_at = self._now()
-            self._comment(session, draft, actor.user_id, None, "paper_forward", note)
-            signer = paper["signer"]
-            self._hand_to_issue(session, draft, scan_sha256, list(version.appendix_sha256s or []), signer,
-                                paper.get("on_behalf_of_leader"), paper_signed={
-                                    "approved_by": paper["approved_by"], "approved_by_name": signer["full_name"],
-                                    "on_behalf_of": paper.get("on_behalf_of"), "approved_at": paper["approved_at"],
-                                    "forwarded_by": actor.user_id, "forwarded_by_name": paper["forwarded_by_name"],
-                                    "forwarded_at": paper["forwarded_at"],
-                                    **({"scan_check": {k: check[k] for k in ("score", "matches", "confirmed")}}
-                                       if check is not None else {})})
-            if not domain.is_urgent(draft.priority):  # an urgent one is announced by _hand_to_issue already
-                # Unlike a digitally signed draft, this one has a paper original that the clerks must fetch, to write
-                # its number and date on it and keep it ("Văn bản điện tử loại 2: Vẫn tồn tại văn bản giấy gốc nên
-                # ... một bản giấy gốc lưu tại văn thư cơ quan", Đà Nẵng QĐ 8849 Điều 9.3): they are told when the
-                # scan arrives, not when they next open "Chờ ban hành".
-                notify(session, self._people_with(session, Role.CLERK.value), "paper_forwarded",
-                       f"Văn bản lãnh đạo ký trên giấy chờ cấp số, ban hành: {draft.title}",
-                       f"{paper['forwarded_by_name']} đã chuyển phát hành bản scan. Nhận bản giấy gốc để ghi số, "
-                       "ngày ban hành.", ref_kind="waiting_issue", ref_id=draft.id,
-                       dedupe_key=f"paper-forwarded:{draft.id}")
+            self._forward(session, draft, actor.user_id, actor.full_name, scan_sha256, note, check)
             return self._draft_view(session, draft)
+
+    def _forwardable(self, session: Session, actor: Actor, draft_id: int) -> Draft:
+        """The draft its handler may forward; one already forwarded is returned as it is (status "signed")."""
+        draft = self._visible_draft(session, actor, draft_id)
+        self._require_author(actor, draft)
+        if self._paper_done(draft, "forwarded_by"):
+            return draft
+        if draft.status != "paper_approved" or not draft.paper:
+            raise Conflict("Chỉ “Chuyển phát hành” dự thảo đã được lãnh đạo duyệt, ký trên giấy.",
+                           code="not_paper_approved", status=draft.status, draft_id=draft.id)
+        return draft
+
+    def _forward(self, session: Session, draft: Draft, user_id: str, full_name: str, scan_sha256: str, note: str,
+                 check: dict[str, Any] | None) -> None:
+        paper = dict(draft.paper or {})
+        version = self._version(session, draft)
+        forwarder = session.get(Staff, user_id)
+        paper.update(scan_sha256=scan_sha256, forwarded_by=user_id, forwarded_at=_iso(self._now()),
+                     forwarded_by_name=forwarder.full_name if forwarder else full_name, note=note or "",
+                     **({"scan_check": check} if check is not None else {}))
+        draft.paper = paper
+        draft.status, draft.signed_sha256 = "signed", scan_sha256
+        draft.updated_at = self._now()
+        self._comment(session, draft, user_id, None, "paper_forward", note)
+        signer = paper["signer"]
+        self._hand_to_issue(session, draft, scan_sha256, list(version.appendix_sha256s or []), signer,
+                            paper.get("on_behalf_of_leader"), paper_signed={
+                                "approved_by": paper["approved_by"], "approved_by_name": signer["full_name"],
+                                "on_behalf_of": paper.get("on_behalf_of"), "approved_at": paper["approved_at"],
+                                "forwarded_by": user_id, "forwarded_by_name": paper["forwarded_by_name"],
+                                "forwarded_at": paper["forwarded_at"],
+                                **({"scan_check": {k: check[k] for k in ("score", "matches", "confirmed")}}
+                                   if check is not None else {})})
+        if not domain.is_urgent(draft.priority):  # an urgent one is announced by _hand_to_issue already
+            # Unlike a digitally signed draft, this one has a paper original that the clerks must fetch, to write
+            # its number and date on it and keep it ("Văn bản điện tử loại 2: Vẫn tồn tại văn bản giấy gốc nên
+            # ... một bản giấy gốc lưu tại văn thư cơ quan", Đà Nẵng QĐ 8849 Điều 9.3): they are told when the
+            # scan arrives, not when they next open "Chờ ban hành".
+            notify(session, self._people_with(session, Role.CLERK.value), "paper_forwarded",
+                   f"Văn bản lãnh đạo ký trên giấy chờ cấp số, ban hành: {draft.title}",
+                   f"{paper['forwarded_by_name']} đã chuyển phát hành bản scan. Nhận bản giấy gốc để ghi số, "
+                   "ngày ban hành.", ref_kind="waiting_issue", ref_id=draft.id,
+                   dedupe_key=f"paper-forwarded:{draft.id}")
+
+    # -- the scan checked off the request path (services/routing/scan_check.py) ----------------------------------
+
+    def submit_paper_scan(self, actor: Actor, draft_id: int, scan_sha256: str, note: str = "",
+                          confirmed: bool = False) -> dict[str, Any]:
+        """"Chuyển phát hành" with the check: the handler's scan is recorded in `paper.scan_upload` (state
+        "checking") and the draft forwards once routing's worker has compared every page with the approved version
+        and found it the same, or at once when the handler confirmed it is the signed original (`confirmed`, after
+        seeing the differences or up front). Idempotent by (draft, scan): the same scan again changes nothing but
+        the note and the confirmation; another scan replaces one not yet forwarded, and the same scan after a failed
+        check is checked again."""
+        self._check_blobs([scan_sha256])
+        with self._unit_of_work(actor) as session:
+            draft = self._forwardable(session, actor, draft_id)
+            if self._paper_done(draft, "forwarded_by"):
+                return self._draft_view(session, draft)
+            upload = dict((draft.paper or {}).get("scan_upload") or {})
+            if upload.get("sha256") != scan_sha256 or (upload.get("state") == "failed" and not confirmed):
+                upload = {"sha256": scan_sha256, "state": "checking", "by": actor.user_id,
+                          "at": _iso(self._now()), "confirmed": False}
+            upload.update(note=note or upload.get("note") or "", confirmed=bool(confirmed or upload["confirmed"]))
+            draft.paper = {**(draft.paper or {}), "scan_upload": upload}
+            draft.updated_at = self._now()
+            if upload["state"] != "checking" and upload["confirmed"]:   # confirmed after seeing the differences
+                check = scan_check_record({**(upload.get("check") or {}), "confirmed": True})
+                self._forward(session, draft, actor.user_id, actor.full_name, scan_sha256, upload["note"], check)
+            return self._draft_view(session, draft)
+
+    def pending_scan_checks(self, actor: Actor) -> list[dict[str, Any]]:
+        """The scans waiting for their check (the worker's list): draft, scan, and the approved version's PDF."""
+        actor.require(Role.SYSTEM.value)
+        with self._unit_of_work(actor) as session:
+            drafts = session.scalars(select(Draft).where(Draft.status == "paper_approved")).all()
+            pending = []
+            for draft in drafts:
+                upload = (draft.paper or {}).get("scan_upload") or {}
+                if upload.get("state") == "checking":
+                    version = session.scalars(select(DraftVersion).where(
+                        DraftVersion.draft_id == draft.id, DraftVersion.number == draft.paper["version"])).one()
+                    pending.append({"draft_id": draft.id, "scan_sha256": upload["sha256"],
+                                    "approved_sha256": version.pdf_sha256, "version": version.number})
+            return pending
+
+    def record_scan_check(self, actor: Actor, draft_id: int, scan_sha256: str, check: dict[str, Any] | None,
+                          error: str = "") -> bool:
+        """The worker's outcome for (draft, scan), once: kept only while that scan still waits for it (a second
+        worker, or a scan replaced meanwhile, changes nothing). A scan that matches, or that its handler confirmed,
+        is forwarded in its handler's name; one that does not waits for the handler (confirm, or another scan);
+        `error` (nothing could be compared: a broken file) likewise. True when recorded."""
+        actor.require(Role.SYSTEM.value)
+        with self._unit_of_work(actor) as session:
+            draft = session.get(Draft, draft_id)
+            upload = dict(((draft.paper or {}).get("scan_upload") or {}) if draft else {})
+            if draft is None or draft.status != "paper_approved" or upload.get("sha256") != scan_sha256 \
+                    or upload.get("state") != "checking":
+                return False
+            kept = scan_check_record({**(check or {}), "confirmed": bool(upload.get("confirmed"))}) or {}
+            upload.update(state="failed" if error else "checked", checked_at=_iso(self._now()), check=kept,
+                          **({"error": error[:300]} if error else {}))
+            draft.paper = {**draft.paper, "scan_upload": upload}
+            draft.updated_at = self._now()
+            if kept["matches"] or kept["confirmed"]:
+                self._forward(session, draft, upload["by"], "", scan_sha256, upload.get("note") or "", kept)
+            return True
 
     @staticmethod
     def _paper_done(draft: Draft, what: str) -> bool:
@@ -160,16 +238,33 @@ class PaperSigning:
 
 
 def scan_check_record(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The gateway's comparison, as kept: the score in per cent (None: no text could be read on the scan), whether
-    it reached the threshold, whether the handler confirmed a scan that did not, and a few differing words."""
+    """A comparison, as kept: the score in per cent (the lowest page's; None: no text could be read on the scan),
+    whether it matched, whether the handler confirmed a scan that did not, a few differing words (of the first page
+    that differs), and, for a check of every page, the page counts and each differing page (services/routing/
+    scan_match.py: its number, kind, score and words), all bounded."""
     if not value:
         return None
-    score = value.get("score")
-    score = max(0, min(100, int(score))) if isinstance(score, int | float) and not isinstance(score, bool) else None
+    kept = {"score": _percent(value.get("score")), "confirmed": bool(value.get("confirmed")),
+            "missing": _shown(value.get("missing")), "added": _shown(value.get("added")),
+            "version": _count(value.get("version"))}
+    kept["matches"] = bool(value.get("matches")) and kept["score"] is not None
+    if "pages" in value:
+        kept.update(scan_pages=_count(value.get("scan_pages")), approved_pages=_count(value.get("approved_pages")),
+                    blank_scan_pages=[_count(n) for n in list(value.get("blank_scan_pages") or [])[:SHOWN_PAGES]],
+                    pages=[{"page": _count(p.get("page")), "kind": str(p.get("kind") or "")[:12],
+                            "score": _percent(p.get("score")), "missing": _shown(p.get("missing")),
+                            "added": _shown(p.get("added"))}
+                           for p in list(value.get("pages") or [])[:SHOWN_PAGES] if isinstance(p, dict)])
+    return kept
 
-    def shown(key: str) -> list[str]:
-        return [str(w)[:40] for w in list(value.get(key) or [])[:SHOWN_WORDS]]
 
-    return {"score": score, "matches": bool(value.get("matches")) and score is not None,
-            "confirmed": bool(value.get("confirmed")), "missing": shown("missing"), "added": shown("added"),
-            "version": int(value.get("version") or 0)}
+def _percent(score: Any) -> int | None:
+    return max(0, min(100, int(score))) if isinstance(score, int | float) and not isinstance(score, bool) else None
+
+
+def _count(value: Any) -> int:
+    return max(0, int(value)) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+
+def _shown(words: Any) -> list[str]:
+    return [str(w)[:40] for w in list(words or [])[:SHOWN_WORDS]]

@@ -25,6 +25,7 @@ from services.common.actor import system_actor
 from services.common.errors import CongVanError
 from services.common.outbox import OutboxRelay
 from services.common.rpc import ActingUser, DatabaseProvider, RpcMetrics
+from services.routing import scan_check
 from services.routing.app import Routing, SigningTimeout
 from services.routing.models import Base
 from services.routing.notify import MailSender
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 
 REMINDER_INTERVAL = float(os.environ.get("ROUTING_REMINDER_INTERVAL", "300"))
 SIGNING_TIMEOUT = float(os.environ.get("ROUTING_SIGNING_TIMEOUT", "30"))
+# seconds between passes of the paper scan check (scan_check.py); a pass with no new scan costs nothing
+SCAN_CHECK_INTERVAL = float(os.environ.get("ROUTING_SCAN_CHECK_INTERVAL", "2"))
 
 
 class RoutingService(ReportQueries):
@@ -118,6 +121,19 @@ class RoutingService(ReportQueries):
             app = self._app(agency)
             app.run_reminders(system_actor(agency, "routing"))
             if app.deadlines_ahead():
+                work.again(agency)
+        self.mail.kick()
+
+    @timer(interval=SCAN_CHECK_INTERVAL)
+    def check_scans(self) -> None:
+        """The paper scans waiting for their check against the approved version (scan_check.py), of the agencies
+        that wrote since the last pass (all at start: a check a restart interrupted is done again)."""
+        work = self.db.worklist("scan_checks")
+        for agency in work.take():
+            try:
+                scan_check.run_pending(self._app(agency), agency, self.blobs.for_agency(agency).read)
+            except Exception:  # a database or blob store briefly unreachable: the next pass retries
+                log.exception("paper scan check of %s failed", agency)
                 work.again(agency)
         self.mail.kick()
 
@@ -307,6 +323,11 @@ class RoutingService(ReportQueries):
     @rpc
     def approve_on_paper(self, draft_id: int, comment: str = "", happened_at: str | None = None) -> dict[str, Any]:
         return self._call("approve_on_paper", draft_id, comment, happened_at)
+
+    @rpc
+    def submit_paper_scan(self, draft_id: int, scan_sha256: str, note: str = "", confirmed: bool = False
+                          ) -> dict[str, Any]:
+        return self._call("submit_paper_scan", draft_id, scan_sha256, note, confirmed)
 
     @rpc
     def forward_paper_scan(self, draft_id: int, scan_sha256: str, note: str = "",

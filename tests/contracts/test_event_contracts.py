@@ -254,7 +254,7 @@ def test_a_draft_signed_on_paper_reaches_issue_with_its_scan_and_says_so(agencie
     assert [a["sha256"] for a in full["attachments"] if a["role"] == "main"] == [scan]
     assert full["paper_signed"]["approved_by_name"] == LEADER.full_name
     assert full["paper_signed"]["forwarded_by_name"] == SPECIALIST.full_name
-    # the scan's check against the approved version (gateway/scan_match.py), shown to the clerk at issue
+    # the scan's check against the approved version (services/routing/scan_match.py), shown to the clerk at issue
     assert full["paper_signed"]["scan_check"] == {"score": 62, "matches": False, "confirmed": True}
     assert full["history"][-1]["details"]["paper_signed"]["forwarded_by"] == SPECIALIST.user_id
 

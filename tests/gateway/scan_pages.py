@@ -1,5 +1,5 @@
-"""Pages for checking a paper scan against the approved draft (gateway/scan_match.py): an official letter laid out
-as NĐ 30 Phụ lục I lays it out (the two header columns, number, place and date, the subject, the body, the
+"""Pages for checking a paper scan against the approved draft (services/routing/scan_match.py): an official letter
+laid out as NĐ 30 Phụ lục I lays it out (the two header columns, number, place and date, the subject, the body, the
 recipients and the signature block), printed to PDF with a text layer as a draft version is, and "scanned" as a
 scanner gives it back: the page rasterised at 150 dpi, turned a little, speckled, signed by hand and stamped, with
 no text layer. Shared by the tests and bench/scan_match.py, which measured the threshold."""
@@ -51,6 +51,26 @@ FLOOD = (
 )
 
 
+# Pages 2 and 3 of a longer letter (the plan the inventory asks for), and page 2 as an earlier version had it.
+PLAN = (
+    ["Các cơ quan, đơn vị thành lập hội đồng kiểm kê do thủ trưởng đơn vị làm chủ tịch, gồm đại diện bộ phận kế "
+     "toán, bộ phận quản lý tài sản và các phòng, ban có tài sản được giao quản lý, sử dụng.",
+     "Hội đồng kiểm kê lập kế hoạch chi tiết, phân công thành viên phụ trách từng nhóm tài sản: nhà, đất; xe ô tô; "
+     "máy móc, thiết bị có nguyên giá từ mười triệu đồng trở lên và tài sản cố định vô hình.",
+     "Đối với tài sản là nhà, đất, hội đồng đối chiếu hồ sơ pháp lý, giấy chứng nhận quyền sử dụng đất với hiện "
+     "trạng sử dụng, ghi rõ diện tích cho thuê, cho mượn, bị lấn chiếm hoặc đang tranh chấp.",
+     "Đối với xe ô tô, hội đồng kiểm tra số lượng, chủng loại, năm sản xuất, tình trạng kỹ thuật và việc sử dụng "
+     "xe theo đúng tiêu chuẩn, định mức do cơ quan có thẩm quyền ban hành."],
+    ["Kết quả kiểm kê được tổng hợp theo từng loại tài sản, có chữ ký của các thành viên hội đồng và thủ trưởng "
+     "đơn vị; số liệu phải khớp với báo cáo kê khai tài sản công trên cơ sở dữ liệu quốc gia.",
+     "Trong quá trình thực hiện, nếu có vướng mắc, các cơ quan, đơn vị phản ánh kịp thời về Sở Tài chính để được "
+     "hướng dẫn giải quyết theo thẩm quyền."],
+)
+EARLIER_PLAN_THIRD = ("Tài sản là nhà, đất được kiểm kê theo biên bản bàn giao gần nhất; trường hợp chưa có biên bản, "
+                      "đơn vị tự xác định diện tích theo bản vẽ hiện có và chịu trách nhiệm trước pháp luật về số "
+                      "liệu báo cáo của mình.")
+
+
 def letter(subject: str, to: str, paragraphs: list[str]) -> list[tuple[float, float, str, int]]:
     """(x, y, text, size) in points from the top left of an A4 page."""
     items = [(60, 60, HEADER[0], 11), (60, 75, HEADER[1], 11), (300, 60, HEADER[2], 11), (330, 75, HEADER[3], 11),
@@ -67,29 +87,49 @@ def letter(subject: str, to: str, paragraphs: list[str]) -> list[tuple[float, fl
     return [*items, (360, y + 110, SIGNATURE[2], 11)]
 
 
-def text_pdf(subject: str, to: str, paragraphs: list[str]) -> bytes:
-    """The draft version's PDF: text drawn with a Vietnamese font, extractable by pdftotext."""
+def text_pdf(subject: str, to: str, paragraphs: list[str], more: list[list[str]] | None = None) -> bytes:
+    """The draft version's PDF: text drawn with a Vietnamese font, extractable by pdftotext. `more`: the
+    paragraphs of each further page (a page number at its top, like a printed letter's)."""
     if "DejaVuSerif" not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(TTFont("DejaVuSerif", FONT))
     out = io.BytesIO()
     page = canvas.Canvas(out, pagesize=A4)
     height = A4[1]
-    for x, y, text, size in letter(subject, to, paragraphs):
-        page.setFont("DejaVuSerif", size)
-        page.drawString(x, height - y, text)
-    page.showPage()
+    pages = [letter(subject, to, paragraphs)] + [following(n, body) for n, body in enumerate(more or [], 2)]
+    for items in pages:
+        for x, y, text, size in items:
+            page.setFont("DejaVuSerif", size)
+            page.drawString(x, height - y, text)
+        page.showPage()
     page.save()
     return out.getvalue()
 
 
+def following(number: int, paragraphs: list[str]) -> list[tuple[float, float, str, int]]:
+    items, y = [(290, 40, str(number), 11)], 80
+    for paragraph in paragraphs:
+        for line in textwrap.wrap(paragraph, 88):
+            items.append((70, y, line, 11))
+            y += 17
+        y += 6
+    return items
+
+
 def scanned(pdf: bytes, seed: int = 1, dpi: int = 150) -> bytes:
-    """The printed page scanned back: an image only (JPEG in a PDF), slightly turned, with specks, the leader's
+    """The printed pages scanned back: images only (JPEG in a PDF), slightly turned, with specks, the leader's
     signature scrawled over the signature block and the red seal half over it."""
     import pypdfium2 as pdfium
 
     document = pdfium.PdfDocument(pdf)
-    image = document[0].render(scale=dpi / 72).to_pil().convert("RGB")
+    images = [_scanned_page(page.render(scale=dpi / 72).to_pil().convert("RGB"), seed + n)
+              for n, page in enumerate(document)]
     document.close()
+    out = io.BytesIO()
+    images[0].save(out, "PDF", resolution=float(dpi), quality=80, save_all=True, append_images=images[1:])
+    return out.getvalue()
+
+
+def _scanned_page(image: Image.Image, seed: int) -> Image.Image:
     rng = random.Random(seed)
     draw = ImageDraw.Draw(image)
     width, height = image.size
@@ -101,10 +141,7 @@ def scanned(pdf: bytes, seed: int = 1, dpi: int = 150) -> bytes:
     draw.line(strokes, fill=(20, 30, 120), width=3)
     draw.ellipse((sign_x - 80, sign_y - 60, sign_x + 80, sign_y + 100), outline=(200, 30, 30), width=4)
     image = image.rotate(rng.uniform(-0.8, 0.8), fillcolor="white", resample=Image.Resampling.BICUBIC)
-    image = image.filter(ImageFilter.GaussianBlur(0.4))
-    out = io.BytesIO()
-    image.save(out, "PDF", resolution=float(dpi), quality=80)
-    return out.getvalue()
+    return image.filter(ImageFilter.GaussianBlur(0.4))
 
 
 def blank_scan() -> bytes:
@@ -129,3 +166,23 @@ def inventory_earlier() -> bytes:
 
 def flood() -> bytes:
     return text_pdf(*FLOOD)
+
+
+def plan(pages: int = 3, earlier: bool = False) -> bytes:
+    """The inventory letter over `pages` pages (1 to 3); `earlier`: page 2 as an earlier version had it, its third
+    paragraph of four rewritten."""
+    second = [*PLAN[0][:2], EARLIER_PLAN_THIRD, PLAN[0][3]] if earlier else PLAN[0]
+    return text_pdf(*INVENTORY, more=[second, PLAN[1]][:pages - 1])
+
+
+def with_blank_backs(pdf: bytes) -> bytes:
+    """The same pages scanned in duplex: each followed by the empty back of its sheet."""
+    import pikepdf
+
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        for n in range(len(document.pages) - 1, -1, -1):
+            document.pages.insert(n + 1, pikepdf.Page(pikepdf.Dictionary(
+                Type=pikepdf.Name.Page, MediaBox=document.pages[n].mediabox)))
+        out = io.BytesIO()
+        document.save(out)
+    return out.getvalue()

@@ -13,7 +13,7 @@ from services.common.clock import now_vn
 from tests.gateway import scan_pages as pages
 from tests.gateway.test_api_entry_for_leader import NO_GRANT
 from tests.gateway.test_api_late_drafting import typed
-from tests.gateway.test_api_paper_signing import at_signing, set_paper_signing
+from tests.gateway.test_api_paper_signing import at_signing, checked, set_paper_signing
 from tests.gateway.test_api_writes import CLERK, CLERK_17, HEAD, LEADER, SPECIALIST, api, key, me, ok, refused  # noqa: F401
 
 
@@ -59,8 +59,10 @@ def test_the_clerk_enters_the_leaders_signature_on_paper_with_the_scan(deploymen
         assert "nhập thay lúc" in shown and "Để trống: chuyển bản scan đã kèm khi nhập thay" in shown
         assert page.get(f"/du-thao/{draft_id}/tep/{paper['entered_scan_sha256']}").content == scan
         page.close()
-        forwarded = ok(specialist.post(f"/api/v1/drafts/{draft_id}/paper-scan", headers=key(),
-                                       data={"note": "Bản gốc lưu tại Văn phòng"}))
+        ok(specialist.post(f"/api/v1/drafts/{draft_id}/paper-scan", headers=key(),
+                           data={"note": "Bản gốc lưu tại Văn phòng"}), 202)   # checked by routing's worker
+        checked(specialist, draft_id, "forwarded")
+        forwarded = ok(specialist.get(f"/api/v1/drafts/{draft_id}"))
         assert forwarded["status"] == "signed" and forwarded["signed_sha256"] == paper["entered_scan_sha256"]
         assert forwarded["paper"]["scan_check"]["matches"]
     finally:

@@ -1,4 +1,4 @@
-"""The score of a paper scan against the approved version (gateway/scan_match.py), on real rendered pages: the
+"""The score of a paper scan against the approved version (services/routing/scan_match.py), on real rendered pages: the
 draft's PDF with its text layer, and its printout "scanned" (an image, OCRed with Tesseract's Vietnamese data).
 Three OCR runs, a few seconds each."""
 
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.scan_match import THRESHOLD, compare
 from gateway.scans import first_page_text
+from services.routing.scan_match import THRESHOLD, compare
 from tests.gateway import scan_pages as pages
 
 

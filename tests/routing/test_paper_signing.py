@@ -141,7 +141,7 @@ def test_a_leavers_draft_signed_on_paper_is_forwarded_by_the_successor(routing, 
 
 def test_the_scan_check_is_kept_with_the_forward_and_a_mismatch_needs_the_handlers_confirmation(
         routing, database, people, blobs, at_signing):
-    """The gateway's comparison of the scan with the approved version (gateway/scan_match.py) travels with the
+    """The gateway's comparison of the scan with the approved version (services/routing/scan_match.py) travels with the
     forward: kept in the draft's `paper`, and its score and confirmation in `paper_signed` for the clerk."""
     draft_id = at_signing["draft_id"]
     routing.set_rules(people.admin, {"paper_signing": "allowed"})
