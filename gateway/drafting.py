@@ -242,13 +242,17 @@ def _draft_page(request: Request, g: Gateway, v: Viewer, draft_id: int, error: s
     colleagues = sorted((u for u in people.values() if u.id not in (view.get("participants") or [])
                          and not u.disabled and "admin" not in (u.roles or [])), key=lambda u: u.full_name)
     answered = [{"id": a, "label": _incoming_label(g, v, a)} for a in view.get("answers") or []]
+    scan = scan_state(view.get("paper"))
+    tb = request.query_params.get("tb", "")
+    if tb == "dang-doi-chieu" and (scan or {}).get("state") != "checking":  # the page reloaded: the outcome says it
+        tb = ""
     return render(request, "drafting_draft.html", v, status_code=status_code, draft=view, verdict=verdict,
                   answered=answered,
                   is_author=view.get("drafted_by") == v.user.id, waits_for_me=waits_for(view, v),
                   reviewers=step_people(g, v, view),
-                  colleagues=colleagues, error=error, scan=scan_state(view.get("paper")),
+                  colleagues=colleagues, error=error, scan=scan,
                   leaders=sorted((u for u in people.values() if "leader" in (u.roles or []) and not u.disabled),
-                                 key=lambda u: u.full_name), notice=NOTICES.get(request.query_params.get("tb", "")),
+                                 key=lambda u: u.full_name), notice=NOTICES.get(tb),
                   entry_for=draft_entry_leaders(g, v, view, people), ENTRY_DECISIONS=ENTRY_DECISIONS)
 
 
