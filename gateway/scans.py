@@ -13,7 +13,6 @@ import email
 import email.policy
 import io
 import logging
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -28,6 +27,7 @@ from PIL import Image
 
 from services.common import clock
 from services.common.errors import ValidationFailed
+from services.common.pdf_pages import run_tool
 
 log = logging.getLogger(__name__)
 
@@ -132,14 +132,7 @@ def scan_of(parts: list[FilePart]) -> Scan:
 # --- text of the first page ------------------------------------------------------------------------------------
 
 def _run(args: list[str], timeout: int) -> str:
-    try:
-        run = subprocess.run(args, capture_output=True, timeout=timeout, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        log.warning("%s failed: %s", args[0], exc)
-        return ""
-    if run.returncode != 0:
-        log.warning("%s exited %s: %s", args[0], run.returncode, run.stderr[:300])
-    return run.stdout.decode("utf-8", "replace")
+    return run_tool(args, timeout, nice=False)   # the clerk waits for the fields read: not niced
 
 
 def first_page_text(pdf: bytes) -> tuple[str, str]:

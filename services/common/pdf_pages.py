@@ -40,10 +40,10 @@ def page_count(pdf: bytes) -> int:
         return len(document.pages)
 
 
-def run_tool(args: list[str], timeout: int) -> str:
-    """A tool's standard output ("" when it failed or outlasted `timeout`), niced."""
+def run_tool(args: list[str], timeout: int, nice: bool = True) -> str:
+    """A tool's standard output ("" when it failed or outlasted `timeout`), niced unless a person waits for it."""
     try:
-        run = subprocess.run([*NICE, *args], capture_output=True, timeout=timeout, check=False)
+        run = subprocess.run([*NICE, *args] if nice else args, capture_output=True, timeout=timeout, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         log.warning("%s failed: %s", args[0], exc)
         return ""
