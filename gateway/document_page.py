@@ -193,14 +193,14 @@ def paper_signed_text(paper: dict[str, Any] | None) -> str | None:
 
 
 def scan_check_text(check: dict[str, Any] | None) -> str:
-    """How the scan compared with the version the leader approved (gateway/scan_match.py); "" for a document
-    forwarded before the check existed."""
+    """How the scan compared with the version the leader approved (services/routing/scan_match.py: the lowest page's
+    score); "" for a document forwarded before the check existed."""
     if not check:
         return ""
     if check.get("score") is None:
         text = "; bản scan không đọc được chữ, chưa so được với bản lãnh đạo đã duyệt"
     else:
-        text = f"; trang đầu bản scan {'' if check.get('matches') else 'chỉ '}khớp {check['score']} % với bản đã duyệt"
+        text = f"; bản scan {'' if check.get('matches') else 'chỉ '}khớp {check['score']} % với bản đã duyệt"
     return text + ("; người xử lý đã xác nhận đúng là bản lãnh đạo đã ký" if check.get("confirmed") else "")
 
 

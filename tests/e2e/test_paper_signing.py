@@ -140,7 +140,7 @@ def test_leader_signs_on_paper_drafter_forwards_the_scan_clerk_issues(deployment
         expect(clerk.get_by_role("heading", level=1)).to_contain_text("/UBND-TH", timeout=120_000)
         expect(clerk.locator("dl.meta")).to_contain_text(
             re.compile(r"Lãnh đạo ký trên giấy \(Nguyễn Văn An, .*\); bản scan do Đỗ Thu Trang chuyển phát hành .*"
-                       r"bản scan chỉ khớp \d+ % với bản đã duyệt; người xử lý đã xác nhận"))
+                       r"; bản scan chỉ khớp \d+ % với bản đã duyệt; người xử lý đã xác nhận"))
         shot(clerk, "ky-giay-04-da-ban-hanh.png")
 
         doc = http[CLERK].get(f"/api/v1/outgoing/{doc_id}").json()
