@@ -40,6 +40,10 @@ def run_pending(app: Any, agency_id: str, read: Read) -> int:
             check, error = check_scan(read, job["approved_sha256"], job["scan_sha256"], job["version"]), ""
         except Unreadable as exc:
             check, error = None, str(exc)
+        except Exception:  # the blob store unreachable, a tool's odd failure: said once, not retried every pass
+            log.exception("paper scan check of draft %s failed", job["draft_id"])
+            check, error = None, ("Không đọc được tệp để đối chiếu (lỗi khi đọc tệp). Hãy tải lên lại bản scan, hoặc "
+                                  "tự kiểm tra và xác nhận.")
         done += app.record_scan_check(actor, job["draft_id"], job["scan_sha256"], check, error)
     return done
 

@@ -96,3 +96,18 @@ def test_a_broken_scan_fails_in_vietnamese_and_may_be_checked_again(routing, peo
     assert upload["state"] == "failed" and "Không mở được tệp bản quét" in upload["error"]
     again = routing.submit_paper_scan(people.spec_kt, paper_approved, broken)   # the same file: checked again
     assert again["paper"]["scan_upload"]["state"] == "checking"
+
+
+def test_a_file_that_cannot_be_read_fails_once_instead_of_every_pass(routing, people, blobs, paper_approved):
+    scan = blobs.put_bytes(scan_pages.plan()).sha256
+    routing.submit_paper_scan(people.spec_kt, paper_approved, scan)
+
+    def unreachable(_sha256: str) -> bytes:
+        raise OSError("blob store unreachable")
+
+    assert scan_check.run_pending(routing, AGENCY, unreachable) == 1
+    upload = routing.get_draft(people.spec_kt, paper_approved)["paper"]["scan_upload"]
+    assert upload["state"] == "failed" and "Hãy tải lên lại bản scan" in upload["error"]
+    assert work(routing, blobs) == 0                                   # not retried by itself
+    confirmed = routing.submit_paper_scan(people.spec_kt, paper_approved, scan, "", True)   # the handler confirms
+    assert confirmed["status"] == "signed" and confirmed["paper"]["scan_check"]["confirmed"]
