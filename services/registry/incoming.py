@@ -348,6 +348,10 @@ def register_paper_incoming(db: Database, actor: Actor, metadata: dict[str, Any]
     happened = _late(late_entry_at)
     issued = domain.parse_date(metadata["issued_date"]) if metadata.get("issued_date") else None
     number, notation = str(metadata["code_number"]).strip(), str(metadata["code_notation"]).strip()
+    if register_id is None:  # numbered in this year's register found below: opened from last year's on 1 January
+        from services.registry.year_registers import open_on_first_need
+
+        open_on_first_need(db, actor.agency_id, Direction.INCOMING, numbering.numbering_year(now_utc()))
     with db.session() as session:
         twin = _electronic_twin(session, actor.agency_id, number, notation, issued, metadata)
         if twin is not None:

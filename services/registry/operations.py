@@ -68,6 +68,7 @@ from services.registry.registers import (
     set_send_policy,
     update_register,
 )
+from services.registry.year_registers import open_year_registers, year_registers
 
 __all__ = [
     "CHANGE_KINDS",
@@ -95,6 +96,7 @@ __all__ = [
     "list_waiting_issue",
     "list_waiting_reception",
     "make_copy",
+    "open_year_registers",
     "profile",
     "recall_outgoing",
     "receive_package",
@@ -121,4 +123,5 @@ __all__ = [
     "update_register",
     "verification_outcome",
     "verifications_left",
+    "year_registers",
 ]

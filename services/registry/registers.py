@@ -83,10 +83,7 @@ def create_register(db: Database, actor: Actor, direction: str, year: int, scope
     if not 2000 <= int(year) <= 2100:
         raise ValidationFailed("Năm của sổ không hợp lệ.", code="bad_year", field="year", value=year)
     label = domain.DIRECTION_LABELS[direction]
-    name = register_name(name) if name and name.strip() else (
-        f"{label} năm {year}" if scope == SCOPE_ALL
-        else f"Sổ văn bản quy phạm pháp luật ({type_name(legal)}) năm {year}" if legal
-        else f"{label} ({type_name(scope)}) năm {year}")
+    name = register_name(name) if name and name.strip() else default_name(direction, scope, int(year))
     try:
         with db.session() as session:
             if key and (done := numbering.opened_by(session, actor.agency_id, key)) is not None:
@@ -109,8 +106,28 @@ def create_register(db: Database, actor: Actor, direction: str, year: int, scope
                        year=year, scope=scope) from None
 
 
+def default_name(direction: str, scope: str, year: int) -> str:
+    """The name a register gets when none is typed: its kind, scope and year."""
+    label, legal = domain.DIRECTION_LABELS[direction], domain.legal_type(scope)
+    return (f"{label} năm {year}" if scope == SCOPE_ALL
+            else f"Sổ văn bản quy phạm pháp luật ({type_name(legal)}) năm {year}" if legal
+            else f"{label} ({type_name(scope)}) năm {year}")
+
+
 def list_registers(db: Database, actor: Actor, year: int | None = None, direction: str | None = None) -> list[dict]:
     _in_agency(db, actor)
+    registers = _listed(db, actor, year, direction)
+    if not registers and year and direction:
+        # A clerk's page asks for this year's registers to number in: on 1 January, none yet, the registry opens
+        # them from last year's (year_registers.py) rather than refuse the first clerk of the year.
+        from services.registry import year_registers
+
+        if year_registers.open_on_first_need(db, actor.agency_id, direction, int(year)):
+            registers = _listed(db, actor, year, direction)
+    return registers
+
+
+def _listed(db: Database, actor: Actor, year: int | None, direction: str | None) -> list[dict]:
     with db.session() as session:
         query = select(Register).where(Register.agency_id == actor.agency_id)
         if year:

@@ -136,6 +136,16 @@ class RegistryService(DossierEntrypoints, ReportQueries):
         return ops.list_registers(self.db, self.actor.required(), year, direction)
 
     @rpc
+    def year_registers(self, year: int | None = None) -> dict:
+        """Which of year `year`'s registers (default next year) are open, which of last year's are not yet."""
+        return ops.year_registers(self.db, self.actor.required(), year)
+
+    @rpc
+    def open_year_registers(self, year: int | None = None) -> dict:
+        """Mở các sổ năm `year` theo các sổ năm trước (services/registry/year_registers.py); idempotent."""
+        return ops.open_year_registers(self.db, self.actor.required(), year)
+
+    @rpc
     def close_register(self, register_id: str, request_key: str | None = None) -> dict:
         return ops.close_register(self.db, self.actor.required(), register_id, request_key)
 
@@ -221,8 +231,8 @@ class RegistryService(DossierEntrypoints, ReportQueries):
         agency = payload["agency_id"]
         ops.submit_for_issue(self.db.for_agency(agency), system_actor(agency, "routing"), payload)
 
-    # What a page may ask for in one call: the clerk's home lists.
-    READS = ("list_waiting_reception", "list_waiting_issue", "list_change_requests")
+    # What a page may ask for in one call: the clerk's home lists, the admin's December panel (next year's registers).
+    READS = ("list_waiting_reception", "list_waiting_issue", "list_change_requests", "year_registers")
 
     @rpc
     def read_many(self, reads: list[dict[str, Any]]) -> list[dict[str, Any]]:
