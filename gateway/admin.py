@@ -37,6 +37,7 @@ NOTICES = {
     "da-khoa-so": "Đã khóa sổ văn bản; sổ không cấp thêm số.",
     "da-sua-so": "Đã lưu tên sổ văn bản.",
     "da-mo-lai-so": "Đã mở lại sổ văn bản; số tiếp theo nối tiếp số cuối cùng đã cấp.",
+    "da-mo-so-nam-sau": "Đã mở các sổ năm sau theo các sổ năm nay; sổ đã có được giữ nguyên.",
     "da-khoa-con-viec": "Đã khóa tài khoản; các phiên đăng nhập đã kết thúc. Người này còn công việc đang xử lý: "
                         "hãy bàn giao cho người khác.",
     "da-luu-cau-hinh": "Đã lưu cấu hình.", "da-luu-quy-dinh": "Đã lưu quy định áp dụng của cơ quan.",
@@ -300,20 +301,24 @@ def _install_units(app: FastAPI) -> None:
         return RedirectResponse("/quan-tri/don-vi?tb=da-luu-don-vi", status_code=303)
 
 
+def register_page(request: Request, g: Gateway, v: Viewer, error: str | None = None, status_code: int = 200,
+                  form: dict[str, Any] | None = None, editing: str = "", edit_name: str | None = None,
+                  reopening: str = "", reason: str = "") -> Response:
+    """The page "Sổ văn bản" (gateway/year_registers.py posts its button here too)."""
+    registers = g.backends.call(v.actor, "registry", "list_registers")
+    # "Sửa" on a row opens the form with the register as it is (an open one only: the registry refuses the rest)
+    edited = next((r for r in registers if r["id"] == editing and not r["closed"]), None)
+    return render(request, "admin_registers.html", v, status_code=status_code, registers=registers,
+                  directions=DIRECTION_LABELS, types=sorted(DOCUMENT_TYPES.items(), key=lambda kv: kv[1]),
+                  legal_types=[(code, DOCUMENT_TYPES[code]) for code in LEGAL_NORMATIVE_TYPES],
+                  error=error, form=form or {"year": clock.today_vn().year}, notices=NOTICES, section="registers",
+                  edited=edited, edit_name=edit_name if edit_name is not None else (edited or {}).get("name", ""),
+                  year=clock.today_vn().year, people=_people_names(g, v.user.agency_id),
+                  reopening=reopening, reason=reason, form_key=secrets.token_urlsafe(18))
+
+
 def _install_registers(app: FastAPI) -> None:
-    def page(request: Request, g: Gateway, v: Viewer, error: str | None = None, status_code: int = 200,
-             form: dict[str, Any] | None = None, editing: str = "", edit_name: str | None = None,
-             reopening: str = "", reason: str = "") -> Response:
-        registers = g.backends.call(v.actor, "registry", "list_registers")
-        # "Sửa" on a row opens the form with the register as it is (an open one only: the registry refuses the rest)
-        edited = next((r for r in registers if r["id"] == editing and not r["closed"]), None)
-        return render(request, "admin_registers.html", v, status_code=status_code, registers=registers,
-                      directions=DIRECTION_LABELS, types=sorted(DOCUMENT_TYPES.items(), key=lambda kv: kv[1]),
-                      legal_types=[(code, DOCUMENT_TYPES[code]) for code in LEGAL_NORMATIVE_TYPES],
-                      error=error, form=form or {"year": clock.today_vn().year}, notices=NOTICES, section="registers",
-                      edited=edited, edit_name=edit_name if edit_name is not None else (edited or {}).get("name", ""),
-                      year=clock.today_vn().year, people=_people_names(g, v.user.agency_id),
-                      reopening=reopening, reason=reason, form_key=secrets.token_urlsafe(18))
+    page = register_page
 
     @app.get("/quan-tri/so-van-ban", response_class=HTMLResponse, include_in_schema=False)
     def registers(request: Request, sua: str = "", v: Viewer = Depends(register_viewer), g: Gateway = Depends(gw)):

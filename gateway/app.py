@@ -270,6 +270,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     province.install(app)
     api_province.install(app)
+    from gateway import api_year_registers, year_registers
+
+    year_registers.install(app)
+    api_year_registers.install(app)
     from gateway import schedule
 
     schedule.install(app)

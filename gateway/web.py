@@ -191,6 +191,9 @@ def home_reads(v: Viewer) -> Reads:
         routing += [("list_incoming", {"box": "to_submit", "limit": HOME_ROWS}), ("get_config", {})]
     if not v.has("admin") or len(v.user.roles or []) > 1:
         routing.append(("list_notices", {"unread_only": True}))
+    from gateway.year_registers import home_reads as december_reads
+
+    registry += december_reads(v)
     return {"routing": routing, "registry": registry}
 
 
@@ -223,6 +226,9 @@ def home_jobs(g: Gateway, v: Viewer) -> list[Job]:
                                    "/xu-ly?hop=cho-trinh", box="to_submit", limit=HOME_ROWS)])
         jobs.append(lambda: [panel(g, v, "Văn bản đi chờ ban hành", "registry", "list_waiting_issue",
                                    "/van-ban-di/cho-ban-hanh")])
+    from gateway import year_registers
+
+    jobs += year_registers.home_jobs(g, v)   # the administrator's December panel: next year's registers
     if v.has("province_operator", "hub_operator"):
         from gateway.operator_home import operator_jobs
 
