@@ -23,6 +23,7 @@ registers.
 
 from __future__ import annotations
 
+import weakref
 from datetime import date
 from typing import Any
 
@@ -70,13 +71,23 @@ def open_on_first_need(db: Database, agency_id: str, direction: str, year: int) 
     number is asked in: anything but the current year in Vietnam opens nothing."""
     if year != numbering.numbering_year(clock.now_utc()):
         return False
+    known = _HAVE_REGISTERS.setdefault(db, set())
+    if (agency_id, direction, year) in known:
+        return False
     with db.session() as session:
         if session.execute(select(Register.id).where(
                 Register.agency_id == agency_id, Register.direction == direction, Register.year == year)).first():
+            known.add((agency_id, direction, year))
             return False
         if not any(r.direction == direction for r in _carried(session, agency_id, year - 1)):
             return False
     return bool(_open(db, agency_id, year, SAFETY_NET_ACTOR)["opened"])
+
+
+# What the safety net found already there, per database: a register is never deleted, so an agency that has one of
+# the year for a direction keeps it, and the registration of each paper document (register_paper_incoming asks at
+# every one) need not look again in a transaction of its own.
+_HAVE_REGISTERS: weakref.WeakKeyDictionary[Database, set[tuple[str, str, int]]] = weakref.WeakKeyDictionary()
 
 
 def _open(db: Database, agency_id: str, year: int, by: str) -> dict[str, Any]:
