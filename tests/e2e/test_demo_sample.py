@@ -9,9 +9,10 @@ tests count their lists (waiting for reception, the register's numbers) from emp
 from __future__ import annotations
 
 import dataclasses
-import os
+import multiprocessing
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,26 +54,34 @@ def demo_like(stack_env, tmp_path_factory) -> Iterator[Deployment]:
     topology = dataclasses.replace(topology, extra={"namespace": topology.extra["namespace"]})
     dep = Deployment(topology, run_dir, ProcTable(run_dir), stack_env["RABBIT_API_URI"], tsa_port=procs.free_port(),
                      personal_tokens=True)
-    softhsm = os.environ.get("SOFTHSM2_CONF")
     try:
         dep.start()
-        dep.accounts_text = dep.seed(run_dir / "accounts.txt")
+        dep.accounts_text = _seeded(dep, run_dir / "accounts.txt")
         yield dep
     finally:
         for someone in SIGNED_IN.values():
             someone.close()
         SIGNED_IN.clear()
         dep.stop()
-        if softhsm is None:   # seeding pointed this process at the deployment's tokens
-            os.environ.pop("SOFTHSM2_CONF", None)
-        else:
-            os.environ["SOFTHSM2_CONF"] = softhsm
         from services.common.rabbit_admin import RabbitAdmin
         from services.interconnect.broker import unprovision
 
         admin = RabbitAdmin(stack_env["RABBIT_API_URI"])
         unprovision(admin, topology)
         admin.close()
+
+
+def _seeded(dep: Deployment, accounts: Path) -> str:
+    """Seed from a new process: provisioning the tokens initialises SoftHSM2 in the seeding process, which reads
+    SOFTHSM2_CONF once per process. Seeded here, this test worker would keep the deployment's token store, and a later
+    test of the same worker that provisions tokens of its own (tests/signing/test_demo_tokens.py) would find this
+    deployment's seal of 000.00.00.H60 there; or, had such a test run first, this seeding would put the deployment's
+    tokens in that test's store. Spawned, not forked: a fork would inherit an initialised library."""
+    child = multiprocessing.get_context("spawn").Process(target=dep.seed, args=(accounts,))
+    child.start()
+    child.join()
+    assert child.exitcode == 0, f"seeding the sample day's deployment failed ({child.exitcode})"
+    return accounts.read_text()
 
 
 def base_url(dep: Deployment) -> str:

@@ -148,7 +148,7 @@ def test_screens_of_the_user_guide(deployment, browser, artifacts_dir, tmp_path,
     admin = guide.sign_in(ADMIN)
     expect(admin.get_by_role("heading", name="Quản trị hệ thống", exact=True)).to_be_visible()
     guide.shot(admin, "trang-chu-quan-tri")
-    guide.click(admin, admin.get_by_role("link", name="Đơn vị").first)
+    guide.click(admin, admin.get_by_role("link", name="Đơn vị", exact=True).first)
     admin.get_by_label("Mã đơn vị").fill("kttq")
     admin.get_by_label("Tên đơn vị").fill("Phòng Kinh tế")
     guide.click(admin, admin.get_by_role("button", name="Lưu đơn vị"))
