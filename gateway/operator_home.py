@@ -1,11 +1,11 @@
 """The operators' home pages. Their work is the platform, not documents: without these panels their home page
 showed only the internal notices.
 
-The province operator (Sở TTTT): what waits for them across every hosted agency, read from the gateway's own tables
-(no service call). Maintenance notices are not repeated here: every page, this one included, shows them in its
-banner. Without the panels, and the problem reports that must be fixed "tối đa không quá 03
-(ba) ngày làm việc" (Đà Nẵng QĐ 8849/QĐ-UBND Điều 10.3) were a click further away. The rows are in
-operator_home_rows.html; the same lists over REST: GET /api/v1/problems?state=open, GET /api/v1/agencies.
+The province operator (Sở TTTT): every agency's open problem reports, which must be fixed "tối đa không quá 03 (ba)
+ngày làm việc" (Đà Nẵng QĐ 8849/QĐ-UBND Điều 10.3), and the agencies on the platform; read from the gateway's own
+tables (no service call). Maintenance notices are not repeated here: every page, this one included, shows them in
+its banner. The rows are in operator_home_rows.html; the same lists over REST: GET /api/v1/problems?state=open,
+GET /api/v1/agencies.
 
 The hub operator: the alerts firing on the hubs they run, and the dead letters and the inboxes past the registration
 limit, from Prometheus as the queue page (gateway/monitoring.py, GET /api/v1/monitoring/queues) reads them."""
