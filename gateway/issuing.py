@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from gateway.app import Gateway, Viewer, gw, render, viewer
 from gateway.recipient_groups import skipped_text
 from services.common.errors import NotFound, ValidationFailed
-from services.registry.domain import INTERNAL_PREFIX, LEGAL_NORMATIVE_TYPES, RECIPIENT_CHANNELS
+from services.registry.domain import LEGAL_NORMATIVE_TYPES, RECIPIENT_CHANNELS, internal_id
 
 PAPER_MAX = 50
 
@@ -43,7 +43,7 @@ def recipients_by_channel(g: Gateway, v: Viewer, electronic: list[str], paper: l
     for code in [c for c in internal or [] if c]:
         if code not in units:
             raise ValidationFailed(f"Không có đơn vị mã {code} trong cơ quan.", field="internal_units")
-        chosen.append({"organ_id": f"{INTERNAL_PREFIX}{code}"[:35], "organ_name": units[code], "channel": "internal"})
+        chosen.append({"organ_id": internal_id(code), "organ_name": units[code], "channel": "internal"})
     if not chosen and not replacing:
         # every member of the chosen groups has left the directory: say so, not only that nothing was chosen
         raise ValidationFailed(" ".join(x for x in ("Thiếu trường bắt buộc “Nơi nhận”.", skipped_text(skipped or []))

@@ -257,12 +257,27 @@ RECIPIENT_CHANNELS = {"interconnect": "Điện tử (liên thông)", "paper": "B
 # An internal recipient is one of the agency's own units, `unit:<code>` (gateway/issuing.py): routing delivers the
 # document to the unit's people (services/routing/unit_documents.py) from the unit codes the registry's events name.
 INTERNAL_PREFIX = "unit:"
+# A recipient's organ id holds 35 characters (edXML's OrganId) and a unit code up to 32 (gateway/accounts.py): the
+# code of 31 or 32 characters goes under this shorter prefix instead of being cut, which would reach nobody.
+SHORT_INTERNAL_PREFIX = "u:"
+ORGAN_ID_MAX = 35
+
+
+def internal_id(unit_code: str) -> str:
+    """The organ id of one of the agency's own units as a recipient."""
+    full = f"{INTERNAL_PREFIX}{unit_code}"
+    return full if len(full) <= ORGAN_ID_MAX else f"{SHORT_INTERNAL_PREFIX}{unit_code}"
 
 
 def internal_units(recipients: Iterable[tuple[str, str]]) -> list[str]:
     """The unit codes of the internal recipients among (organ_id, channel) pairs, in their order."""
-    return [organ_id.removeprefix(INTERNAL_PREFIX) for organ_id, channel in recipients
-            if channel == "internal" and organ_id.startswith(INTERNAL_PREFIX)]
+    return [_unit_code(organ_id) for organ_id, channel in recipients
+            if channel == "internal" and organ_id.startswith((INTERNAL_PREFIX, SHORT_INTERNAL_PREFIX))]
+
+
+def _unit_code(organ_id: str) -> str:
+    return organ_id.removeprefix(INTERNAL_PREFIX) if organ_id.startswith(INTERNAL_PREFIX) \
+        else organ_id.removeprefix(SHORT_INTERNAL_PREFIX)
 
 
 # --- legal-normative documents (văn bản quy phạm pháp luật) ----------------------------------------------------
