@@ -335,10 +335,11 @@ class IncomingHandling:
         documents it answers are handled (06 to external senders) and the agency's units it was sent to have it
         (unit_documents.py). Idempotent."""
         actor.require(Role.SYSTEM, Role.CLERK)
-        closed = []
+        closed, told = [], set()
         with self._unit_of_work(actor) as session:
             draft = session.get(Draft, int(event["draft_id"])) if str(event.get("draft_id") or "").isdigit() else None
             if draft is not None and draft.status != "issued":
+                told.add(draft.drafted_by)
                 draft.status, draft.outgoing_id = "issued", str(event.get("outgoing_id") or "")
                 draft.issued_number = str(event.get("number") or "")[:60] or None
                 draft.issued_at = self._now()
@@ -355,7 +356,7 @@ class IncomingHandling:
                 handling.answered_by = str(event.get("outgoing_id"))
                 self._close(session, handling, Outcome.ANSWERED, f"Văn bản đi {handling.answered_by}", actor)
                 closed.append(handling.incoming_id)
-            self._issued_to_units(session, event)
+            self._issued_to_units(session, event, told)
         return closed
 
     # -- incoming helpers -----------------------------------------------------------------------------------

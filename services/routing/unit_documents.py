@@ -31,9 +31,10 @@ PAGE_MAX = 100
 
 
 class UnitDocuments:
-    def _issued_to_units(self, session: Session, event: dict[str, Any]) -> None:
+    def _issued_to_units(self, session: Session, event: dict[str, Any], told: set[str]) -> None:
         """Part of on_outgoing_issued (handling.py): the document lands in each internal unit's list and its people
-        are told; a replaced document's rows say so."""
+        are told, except those `told` already (the drafter, notified of the issue itself: one issue, one
+        notification); a replaced document's rows say so."""
         outgoing_id = str(event.get("outgoing_id") or "")
         number, subject = str(event.get("number") or "")[:80], str(event.get("subject") or "")
         issued_at = _moment(event.get("issued_at")) or self._now()
@@ -45,7 +46,7 @@ class UnitDocuments:
                 continue  # a redelivered event: the unit has it already
             session.add(UnitDocument(outgoing_id=outgoing_id, unit=unit, number=number, subject=subject,
                                      issued_at=issued_at, state="issued", step=0))
-            notify(session, self._unit_people(session, unit), "unit_document",
+            notify(session, set(self._unit_people(session, unit)) - told, "unit_document",
                    f"Văn bản ban hành gửi đơn vị: số {number} — {subject}", ref_kind="outgoing", ref_id=outgoing_id,
                    dedupe_key=f"unit-doc:{outgoing_id}:issued")
 

@@ -79,8 +79,11 @@ def test_an_issue_to_a_unit_tells_its_people_once_and_lands_in_its_list(agencies
     issued = issued_to_th(tq, [COMPANY])
     number = issued["number_and_notation"]
     title = f"Văn bản ban hành gửi đơn vị: số {number} — {issued['subject']}"
-    for member in (SPECIALIST, HEAD):   # everyone of the unit, once though the event came twice
-        assert told(tq, member, issued["id"]) == [title]
+    assert told(tq, HEAD, issued["id"]) == [title]   # everyone of the unit, once though the event came twice
+    # the drafter, of the unit too, is told of the issue once: by its draft's notice, not a second time as the unit
+    assert told(tq, SPECIALIST, issued["id"]) == []
+    assert [n["title"] for n in tq.routing.list_notifications(SPECIALIST) if n["kind"] == "issued"] == [
+        f"Văn bản đã được ban hành: số {number} — Về việc rà soát hồ sơ công việc năm 2026"]
     assert told(tq, KT_MEMBER, issued["id"]) == [] and told(tq, CLERK_60, issued["id"]) == []
     listed = tq.routing.list_unit_documents(SPECIALIST)
     assert (listed["unit"], listed["unit_name"], listed["total"]) == ("TH", "Phòng Tổng hợp", 1)
@@ -116,7 +119,8 @@ def test_an_update_then_a_recall_reach_the_unit_once_each(agencies):
     # the update delivered again after the recall: an older step changes nothing and tells nobody
     assert tq.routing.on_outgoing_changed(system_actor(H60, "registry"), Wire(updated).payload) == 0
     assert tq.routing.list_unit_documents(SPECIALIST)["items"][0]["state"] == "recalled"
-    assert len(told(tq, SPECIALIST, issued["id"])) == 3
+    assert len(told(tq, HEAD, issued["id"])) == 3
+    assert len(told(tq, SPECIALIST, issued["id"])) == 2   # the drafter: the changes, not the issue a second time
 
 
 def test_a_document_without_internal_recipients_tells_no_unit(agencies):

@@ -1,7 +1,8 @@
 """A document issued to one of the agency's own units, in Chromium on the demo deployment: UBND tỉnh Tuyên Quang's
-clerk issues a signed draft to Phòng Tổng hợp ("Gửi nội bộ" on the issue page); a specialist of that unit is told
-("Nhắc việc"), finds it under "Văn bản gửi đơn vị" on her home page and opens it; the clerk recalls it from its page
-(only internal recipients: recalled at once) and the specialist is told why, the unit's list showing it recalled.
+clerk issues a signed draft to Phòng Tổng hợp ("Gửi nội bộ" on the issue page); the head of that unit (not its
+drafter, who is told of the issue by her draft's own notice) is told ("Nhắc việc"), finds it under "Văn bản gửi đơn vị"
+on his home page and opens it; the clerk recalls it from its page (only internal recipients: recalled at once) and the
+head is told why, the unit's list showing it recalled.
 Screenshots in tests/artifacts/."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from playwright.sync_api import expect
 
 from tests import screenshots
 from tests.e2e.helpers import demo_home, pick, wait_for
-from tests.gateway.test_outgoing_paper_returns_api import CLERK, SPECIALIST, waiting_for_issue
+from tests.gateway.test_outgoing_paper_returns_api import CLERK, HEAD, waiting_for_issue
 
 pytestmark = pytest.mark.browser
 UNIT_NAME = "Phòng Tổng hợp"
@@ -25,7 +26,7 @@ def test_a_member_of_the_unit_finds_the_issued_document_opens_it_and_is_told_of_
                                                                                           artifacts_dir):
     base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
     title = f"V/v chuẩn bị hội nghị giao ban quý của Phòng Tổng hợp ({secrets.token_hex(3)})"
-    member = demo_home(browser, base, deployment, SPECIALIST)   # routing knows her from her first page
+    member = demo_home(browser, base, deployment, HEAD)   # routing knows him from his first page
     clerk_api, waiting = waiting_for_issue(deployment, title)
     shots = []
 
@@ -39,7 +40,7 @@ def test_a_member_of_the_unit_finds_the_issued_document_opens_it_and_is_told_of_
     doc = clerk_api.get(f"/api/v1/outgoing/{waiting['id']}").json()
     number = doc["number_and_notation"]
 
-    # the member: told, then the unit's list from her home page, then the document
+    # the member: told, then the unit's list from his home page, then the document
     member.get_by_role("link", name="Nhắc việc").click()
     told = f"Văn bản ban hành gửi đơn vị: số {number} — {title}"
 
@@ -47,7 +48,7 @@ def test_a_member_of_the_unit_finds_the_issued_document_opens_it_and_is_told_of_
         member.reload()
         return member.get_by_role("link", name=text).count() > 0
 
-    wait_for(lambda: listed(told), PATIENCE, "the member told of the document issued to her unit")
+    wait_for(lambda: listed(told), PATIENCE, "the member told of the document issued to his unit")
     member.goto(f"{base}/")
     member.get_by_role("link", name="Văn bản gửi đơn vị").click()
     expect(member.get_by_role("heading", level=1)).to_have_text("Văn bản ban hành gửi đơn vị")

@@ -52,8 +52,12 @@ def test_a_document_issued_to_a_unit_reaches_its_people_and_its_update_too(deplo
         assert row["issued_at"].endswith("+07:00")
         listed = member.get("/api/v1/unit-documents", params={"size": 1}).json()
         assert (listed["unit"], listed["unit_name"], listed["size"]) == (UNIT.upper(), UNIT_NAME, 1)
-        for person in (member, head):
-            assert reminders_about(person, doc["id"]) == [f"Văn bản ban hành gửi đơn vị: số {number} — {title}"]
+        assert reminders_about(head, doc["id"]) == [f"Văn bản ban hành gửi đơn vị: số {number} — {title}"]
+        # the member drafted it: told of the issue once, by the draft's own notice
+        assert reminders_about(member, doc["id"]) == []
+        assert [n["title"] for n in member.get("/api/v1/reminders").json()
+                if n["kind"] == "issued" and title in n["title"]] == [
+            f"Văn bản đã được ban hành: số {number} — {title}"]
         assert member.get(f"/api/v1/outgoing/{doc['id']}").json()["subject"] == title   # they read it
         assert unit_row(clerk, doc["id"]) is None                       # the clerk's unit (vptq) was not sent it
         assert other.get(f"/api/v1/outgoing/{doc['id']}").status_code == 404   # nor is another agency's to read
