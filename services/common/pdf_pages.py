@@ -14,6 +14,7 @@ import io
 import logging
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,10 @@ MIN_TEXT = 40           # fewer characters in a page's text layer than this: a s
 NICE = ["nice", "-n", "10"]
 
 
+class OutOfTime(Exception):
+    """The caller's time budget (`deadline`) ran out before every page was read."""
+
+
 @dataclass(frozen=True)
 class PageText:
     text: str
@@ -40,7 +45,7 @@ def page_count(pdf: bytes) -> int:
         return len(document.pages)
 
 
-def run_tool(args: list[str], timeout: int, nice: bool = True) -> str:
+def run_tool(args: list[str], timeout: float, nice: bool = True) -> str:
     """A tool's standard output ("" when it failed or outlasted `timeout`), niced unless a person waits for it."""
     try:
         run = subprocess.run([*NICE, *args] if nice else args, capture_output=True, timeout=timeout, check=False)
@@ -52,8 +57,9 @@ def run_tool(args: list[str], timeout: int, nice: bool = True) -> str:
     return run.stdout.decode("utf-8", "replace")
 
 
-def page_texts(pdf: bytes, pages: int) -> list[PageText]:
-    """The text of pages 1..`pages` (the caller counted them with page_count and bounded them)."""
+def page_texts(pdf: bytes, pages: int, deadline: float | None = None) -> list[PageText]:
+    """The text of pages 1..`pages` (the caller counted them with page_count and bounded them). `deadline`
+    (time.monotonic()): OutOfTime once it has passed, so that many pages of OCR cannot hold the caller for hours."""
     with tempfile.TemporaryDirectory(prefix="congvan-ocr-") as tmp:
         path = Path(tmp) / "in.pdf"
         path.write_bytes(pdf)
@@ -62,17 +68,31 @@ def page_texts(pdf: bytes, pages: int) -> list[PageText]:
         found = []
         for number in range(1, pages + 1):
             text = layer[number - 1] if number <= len(layer) else ""
-            found.append(PageText(text, "text") if len(text.strip()) >= MIN_TEXT else _ocr(path, number, text))
+            found.append(PageText(text, "text") if len(text.strip()) >= MIN_TEXT
+                         else _ocr(path, number, text, deadline))
         return found
 
 
-def _ocr(path: Path, number: int, layer: str) -> PageText:
+def _left(deadline: float | None) -> float:
+    """Seconds a tool may take: OCR_TIMEOUT, or less when the caller's deadline is nearer."""
+    if deadline is None:
+        return OCR_TIMEOUT
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise OutOfTime
+    return min(OCR_TIMEOUT, left)
+
+
+def _ocr(path: Path, number: int, layer: str, deadline: float | None = None) -> PageText:
     stem = path.parent / f"page-{number}"
     run_tool(["pdftoppm", "-r", str(OCR_DPI), "-gray", "-png", "-singlefile", "-f", str(number), "-l", str(number),
-              str(path), str(stem)], OCR_TIMEOUT)
+              str(path), str(stem)], _left(deadline))
     image = stem.with_suffix(".png")
     if not image.exists():  # the page could not be rendered
+        _left(deadline)     # cut short by the deadline: not "unreadable"
         return PageText(layer, "")
-    text = run_tool(["tesseract", str(image), "stdout", "-l", "vie"], OCR_TIMEOUT)
+    text = run_tool(["tesseract", str(image), "stdout", "-l", "vie"], _left(deadline))
     image.unlink()
+    if not text.strip():
+        _left(deadline)
     return PageText(text, "ocr") if text.strip() else PageText(layer, "")

@@ -12,18 +12,24 @@ start) and recomputed, and recording is once per (draft, scan).
 from __future__ import annotations
 
 import logging
+import math
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pikepdf
 
 from services.common.actor import system_actor
-from services.common.pdf_pages import page_count, page_texts
+from services.common.pdf_pages import OutOfTime, page_count, page_texts
 from services.routing.scan_match import MAX_PAGES, THRESHOLD, PagesMatch, compare_pages
 
 log = logging.getLogger(__name__)
 
 Read = Callable[[str], bytes]
+
+# Seconds one check may spend reading both files: 30 pages of OCR on each side would otherwise hold routing's scan
+# timer (and every other agency's checks behind it) for hours. The handler then checks the pages by eye.
+CHECK_BUDGET = 600
 
 
 class Unreadable(Exception):
@@ -49,15 +55,23 @@ def run_pending(app: Any, agency_id: str, read: Read) -> int:
 
 
 def check_scan(read: Read, approved_sha256: str, scan_sha256: str, version: int) -> dict[str, Any]:
-    approved = _texts(read(approved_sha256), f"phiên bản {version} lãnh đạo đã duyệt")
-    scan = _texts(read(scan_sha256), "bản quét")
+    deadline = time.monotonic() + CHECK_BUDGET
+    try:
+        approved = _texts(read(approved_sha256), f"phiên bản {version} lãnh đạo đã duyệt", deadline)
+        scan = _texts(read(scan_sha256), "bản quét", deadline)
+    except OutOfTime:
+        log.warning("scan %s against version %s: reading the pages took over %s s; stopped", scan_sha256[:12],
+                    version, CHECK_BUDGET)
+        raise Unreadable(f"Đọc chữ các trang để đối chiếu cần quá {max(1, math.ceil(CHECK_BUDGET / 60))} phút nên "
+                         "đã dừng. Người xử lý tự kiểm tra từng trang rồi xác nhận, hoặc tải lên bản scan có lớp "
+                         "chữ.") from None
     result = compare_pages(approved, scan)
     log.info("scan %s against version %s: %s pages against %s, lowest %s %%, %d differing", scan_sha256[:12],
              version, result.scan_pages, result.approved_pages, result.score, len(result.differing))
     return as_record(result, version)
 
 
-def _texts(pdf: bytes, what: str) -> list[str]:
+def _texts(pdf: bytes, what: str, deadline: float) -> list[str]:
     try:
         pages = page_count(pdf)
     except pikepdf.PdfError:
@@ -65,7 +79,7 @@ def _texts(pdf: bytes, what: str) -> list[str]:
     if pages > MAX_PAGES:
         raise Unreadable(f"Tệp {what} có {pages} trang, quá {MAX_PAGES} trang đối chiếu được; người xử lý tự kiểm "
                          "tra từng trang rồi xác nhận.")
-    return [page.text for page in page_texts(pdf, pages)]
+    return [page.text for page in page_texts(pdf, pages, deadline)]
 
 
 def as_record(result: PagesMatch, version: int) -> dict[str, Any]:

@@ -111,3 +111,17 @@ def test_a_file_that_cannot_be_read_fails_once_instead_of_every_pass(routing, pe
     assert work(routing, blobs) == 0                                   # not retried by itself
     confirmed = routing.submit_paper_scan(people.spec_kt, paper_approved, scan, "", True)   # the handler confirms
     assert confirmed["status"] == "signed" and confirmed["paper"]["scan_check"]["confirmed"]
+
+
+def test_a_check_that_outlasts_its_time_budget_stops_and_says_so(routing, people, blobs, paper_approved, monkeypatch):
+    # an image-only scan: every page needs OCR, and the budget is spent before the first
+    scan = blobs.put_bytes(scan_pages.scanned(scan_pages.plan())).sha256
+    routing.submit_paper_scan(people.spec_kt, paper_approved, scan)
+    monkeypatch.setattr(scan_check, "CHECK_BUDGET", 0)
+    assert work(routing, blobs) == 1
+    upload = routing.get_draft(people.spec_kt, paper_approved)["paper"]["scan_upload"]
+    assert upload["state"] == "failed" and "cần quá 1 phút nên đã dừng" in upload["error"]
+    assert "tự kiểm tra từng trang rồi xác nhận" in upload["error"]
+    assert work(routing, blobs) == 0                                   # not retried by itself
+    confirmed = routing.submit_paper_scan(people.spec_kt, paper_approved, scan, "Đã đối chiếu bản giấy", True)
+    assert confirmed["status"] == "signed" and confirmed["paper"]["scan_check"]["confirmed"]
