@@ -26,7 +26,7 @@ from services.common.actor import Actor, Role
 from services.common.clock import now_utc, now_vn, vn_date
 from services.common.db import Database
 from services.common.errors import Conflict, CongVanError, ValidationFailed
-from services.registry import domain, numbering
+from services.registry import domain, numbering, year_registers
 from services.registry.catalog import type_name
 from services.registry.documents import _attachments, _history, _in_agency, _list, _load, profile, summary
 from services.registry.domain import Direction, ServiceUnavailable, State
@@ -75,17 +75,18 @@ def make_copy(db: Database, actor: Actor, source_id: str, form: str, register_id
         with db.session() as session:
             if (done := _made_before(session, actor, key)) is not None:
                 return done   # the same request, made meanwhile by a redelivery
-            number = numbering.peek(session, register_id, actor.agency_id, Direction.COPIES)
+        # last year's register on a form opened before midnight in Vietnam: its successor numbers
+        used, number = year_registers.peek_current(db, actor.agency_id, register_id, Direction.COPIES)
         text = copy_text(form, prof.organ_name, number, notation)
-        operation = f"copy:{source_pk}:{form}:{register_id}:{number}"
+        operation = f"copy:{source_pk}:{form}:{used}:{number}"
         sealed = [_sealed(seal, f, text, operation) for f in files]
         try:
             with db.session() as session:
-                got = numbering.allocate(session, register_id, actor.agency_id, Direction.COPIES, expected=number)
+                got = numbering.allocate(session, used, actor.agency_id, Direction.COPIES, expected=number)
                 today = vn_date(now_utc())
                 copy = Document(
                     agency_id=actor.agency_id, direction=Direction.COPIES, state=State.ISSUED,
-                    register_id=register_id, number=got, year=today.year, code_number=domain.format_number(got),
+                    register_id=used, number=got, year=today.year, code_number=domain.format_number(got),
                     code_notation=notation, type_code=form, type_name=type_name(form), issued_date=today,
                     registered_at=now_utc(), organ_id=actor.agency_id, organ_name=prof.organ_name,
                     promulgation_place=prof.place, subject=subject, dedupe_key=key,
@@ -96,14 +97,15 @@ def make_copy(db: Database, actor: Actor, source_id: str, form: str, register_id
                 for position, (f, sha) in enumerate(zip(files, sealed, strict=True)):
                     session.add(_copied_file(copy, notation, position, f, sha))
                 session.add(DocumentLink(from_pk=copy.id, to_pk=source_pk, kind="copy_of"))
+                turn = numbering.year_turn(session, register_id, used)
                 _history(session, copy, actor, "copied", {"number": domain.number_display(got, notation),
                                                           "form": form, "source_id": source_pk,
-                                                          "files": len(files)})
+                                                          "files": len(files), **({"year_turn": turn} if turn else {})})
                 _history(session, session.get(Document, source_pk), actor, "copy_made",
                          {"copy_id": copy.id, "number": domain.number_display(got, notation)})
-                return summary(copy)
+                return {**summary(copy), "year_turn": turn}
         except Conflict as exc:
-            if exc.code != "number_taken":
+            if exc.code != "number_taken" and not numbering.turned_meanwhile(exc):
                 raise
         except IntegrityError:
             if key is None:

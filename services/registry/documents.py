@@ -276,6 +276,9 @@ def detail(session: Session, actor: Actor, doc: Document) -> dict[str, Any]:
                      "action": h.action, "details": h.details} for h in session.execute(
             select(History).where(History.document_pk == doc.id).order_by(History.id)).scalars()],
     })
+    # numbered from the successor of last year's register chosen on a form sent after midnight (numbering.year_turn)
+    data["year_turn"] = next((h["details"]["year_turn"] for h in data["history"]
+                              if isinstance(h["details"], dict) and h["details"].get("year_turn")), None)
     return data
 
 

@@ -17,7 +17,7 @@ from services.common.clock import now_utc, to_vn, vn_date
 from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.common.outbox import enqueue
-from services.registry import domain, numbering, paper_intake, rules
+from services.registry import domain, numbering, paper_intake, rules, year_registers
 from services.registry.catalog import REJECT_REASONS, type_name
 from services.registry.changes import _link_replacement, _receive_change, link_answered
 from services.registry.documents import (
@@ -217,21 +217,25 @@ def list_incoming(db: Database, actor: Actor, filters: dict[str, Any] | None = N
 
 
 def _register_incoming(session: Session, actor: Actor, doc: Document, register_id: str | None,
-                       happened_at: datetime | None) -> int:
+                       happened_at: datetime | None) -> tuple[int, dict[str, Any] | None]:
+    """The arrival number, and the year turn (numbering.year_turn) when last year's register was chosen on a form
+    sent after midnight and its successor numbered instead."""
     moment = happened_at or now_utc()
-    if register_id is None:
-        register_id = numbering.find_register(session, actor.agency_id, Direction.INCOMING,
-                                              numbering.numbering_year(moment)).id
     # Late entries are numbered now (numbers follow the order of entry) but keep their real arrival time.
-    number = numbering.allocate(session, register_id, actor.agency_id, Direction.INCOMING,
-                                moment=now_utc() if happened_at else moment)
-    doc.register_id, doc.number, doc.year = register_id, number, numbering.numbering_year(now_utc())
+    numbered_at = now_utc() if happened_at else moment
+    if register_id is None:
+        used = numbering.find_register(session, actor.agency_id, Direction.INCOMING,
+                                       numbering.numbering_year(moment)).id
+    else:
+        used = numbering.current(session, register_id, actor.agency_id, numbered_at)
+    number = numbering.allocate(session, used, actor.agency_id, Direction.INCOMING, moment=numbered_at)
+    doc.register_id, doc.number, doc.year = used, number, numbering.numbering_year(now_utc())
     doc.arrival_date = vn_date(moment)
     doc.registered_at = now_utc()
     doc.state = State.REGISTERED
     if happened_at:
         doc.late_entry, doc.happened_at = True, happened_at
-    return number
+    return number, numbering.year_turn(session, register_id, used)
 
 
 def _incoming_registered_event(session: Session, doc: Document, actor: Actor) -> None:
@@ -250,19 +254,27 @@ def accept_incoming(db: Database, actor: Actor, incoming_id: str, register_id: s
     _in_agency(db, actor)
     actor.require(Role.CLERK)
     happened = _late(late_entry_at)
-    with db.session() as session:
-        doc = _load(session, actor, incoming_id, Direction.INCOMING, for_update=True)
-        domain.check_transition(Direction.INCOMING, doc.state, State.REGISTERED)
-        _not_before_arrival(doc, happened)
-        number = _register_incoming(session, actor, doc, register_id, happened)
-        _history(session, doc, actor, "registered", {"arrival_number": number, "register_id": register_id},
-                 happened_at=happened)
-        if doc.source_channel == "interconnect" and doc.sender_organ_id:
-            enqueue(session, "outgoing_status", _status_payload(
-                profile(session, actor.agency_id), doc, doc.sender_organ_id, "03",
-                f"Đã tiếp nhận, vào sổ văn bản đến số {domain.format_number(number)}", actor))
-        _incoming_registered_event(session, doc, actor)
-        return summary(doc)
+
+    def register() -> dict:
+        with db.session() as session:
+            doc = _load(session, actor, incoming_id, Direction.INCOMING, for_update=True)
+            domain.check_transition(Direction.INCOMING, doc.state, State.REGISTERED)
+            _not_before_arrival(doc, happened)
+            number, turn = _register_incoming(session, actor, doc, register_id, happened)
+            _history(session, doc, actor, "registered", {"arrival_number": number, "register_id": doc.register_id,
+                                                         **_turned(turn)}, happened_at=happened)
+            if doc.source_channel == "interconnect" and doc.sender_organ_id:
+                enqueue(session, "outgoing_status", _status_payload(
+                    profile(session, actor.agency_id), doc, doc.sender_organ_id, "03",
+                    f"Đã tiếp nhận, vào sổ văn bản đến số {domain.format_number(number)}", actor))
+            _incoming_registered_event(session, doc, actor)
+            return {**summary(doc), "year_turn": turn}
+
+    return year_registers.numbered(db, actor.agency_id, register_id, register)
+
+
+def _turned(turn: dict[str, Any] | None) -> dict[str, Any]:
+    return {"year_turn": turn} if turn else {}
 
 
 def _not_before_arrival(doc: Document, happened: datetime | None) -> None:
@@ -347,11 +359,17 @@ def register_paper_incoming(db: Database, actor: Actor, metadata: dict[str, Any]
     paper_intake.check_channel(metadata.get("channel"))
     happened = _late(late_entry_at)
     issued = domain.parse_date(metadata["issued_date"]) if metadata.get("issued_date") else None
-    number, notation = str(metadata["code_number"]).strip(), str(metadata["code_notation"]).strip()
     if register_id is None:  # numbered in this year's register found below: opened from last year's on 1 January
         from services.registry.year_registers import open_on_first_need
 
         open_on_first_need(db, actor.agency_id, Direction.INCOMING, numbering.numbering_year(now_utc()))
+    return year_registers.numbered(db, actor.agency_id, register_id, lambda: _register_paper(
+        db, actor, metadata, file_sha256s, key, happened, issued, register_id, detailed))
+
+
+def _register_paper(db: Database, actor: Actor, metadata: dict[str, Any], file_sha256s: list[Any], key: str | None,
+                    happened: datetime | None, issued: Any, register_id: str | None, detailed: bool) -> dict:
+    number, notation = str(metadata["code_number"]).strip(), str(metadata["code_notation"]).strip()
     with db.session() as session:
         twin = _electronic_twin(session, actor.agency_id, number, notation, issued, metadata)
         if twin is not None:
@@ -379,11 +397,11 @@ def register_paper_incoming(db: Database, actor: Actor, metadata: dict[str, Any]
         session.flush()
         for entry in file_sha256s:
             session.add(paper_intake.attachment_of(doc.id, entry))
-        arrival = _register_incoming(session, actor, doc, register_id, happened)
-        _history(session, doc, actor, "registered", {"arrival_number": arrival, "channel": doc.source_channel},
-                 happened_at=happened)
+        arrival, turn = _register_incoming(session, actor, doc, register_id, happened)
+        _history(session, doc, actor, "registered", {"arrival_number": arrival, "channel": doc.source_channel,
+                                                     **_turned(turn)}, happened_at=happened)
         _incoming_registered_event(session, doc, actor)
-        return detail(session, actor, doc) if detailed else summary(doc)
+        return {**(detail(session, actor, doc) if detailed else summary(doc)), "year_turn": turn}
 
 
 def _electronic_twin(session: Session, agency_id: str, number: str, notation: str, issued: Any,

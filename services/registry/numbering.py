@@ -189,6 +189,45 @@ def check_year(reg: Register, moment: datetime | None) -> None:
                        code="register_year", register_year=reg.year, year=year)
 
 
+def successor(session: Session, reg: Register, year: int) -> Register | None:
+    """The register of `year` that continues `reg`: the same agency, direction and scope (kind), the correspondence
+    by which next year's registers are opened from this year's (year_registers.py)."""
+    return session.execute(select(Register).where(
+        Register.agency_id == reg.agency_id, Register.direction == reg.direction, Register.scope == reg.scope,
+        Register.year == year)).scalar_one_or_none()
+
+
+def current(session: Session, register_id: str, agency_id: str, moment: datetime | None = None) -> str:
+    """The register that numbers at `moment` (default now) for the one chosen: the chosen one, or, when it is of the
+    year before (a form opened before midnight in Vietnam, sent after), its successor of the new year. A new-year
+    number never comes from last year's register: with no successor open, Conflict `register_year`, on which
+    year_registers.numbered opens it and asks again. Registers of other years are left to `allocate` to refuse."""
+    year = numbering_year(moment)
+    reg = session.get(Register, register_id)
+    if reg is None or reg.agency_id != agency_id or reg.year != year - 1:
+        return register_id
+    found = successor(session, reg, year)
+    if found is None:
+        check_year(reg, moment)
+    return found.id
+
+
+def year_turn(session: Session, chosen_id: str | None, used_id: str) -> dict[str, Any] | None:
+    """What the answer and the document's history say when the year turned between the form and the number: the
+    register chosen and the one that numbered instead (None when they are the same)."""
+    if not chosen_id or chosen_id == used_id:
+        return None
+    chosen, used = session.get(Register, chosen_id), session.get(Register, used_id)
+    return {"from_register_id": chosen.id, "from_register_name": chosen.name, "from_year": chosen.year,
+            "register_id": used.id, "register_name": used.name, "year": used.year}
+
+
+def turned_meanwhile(exc: Conflict) -> bool:
+    """A register of the year before refused by `allocate`: midnight passed between looking at the register and
+    taking the number (e.g. while the document was being sealed); looking again finds the successor."""
+    return exc.code == "register_year" and exc.details.get("register_year") == exc.details.get("year", 0) - 1
+
+
 def allocate(session: Session, register_id: str, agency_id: str, direction: str,
              moment: datetime | None = None, expected: int | None = None) -> int:
     """Take the next number of the register in the caller's transaction.

@@ -15,7 +15,7 @@ from services.common.clock import now_utc, vn_date
 from services.common.db import Database
 from services.common.errors import Conflict, CongVanError, NotFound, ValidationFailed
 from services.common.outbox import enqueue
-from services.registry import document_dossiers, domain, numbering, replacement, rules
+from services.registry import document_dossiers, domain, numbering, replacement, rules, year_registers
 from services.registry.catalog import URGENCY_LABELS, type_name
 from services.registry.documents import (
     _attachments,
@@ -232,9 +232,9 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
     if not main:
         raise ValidationFailed("Thiếu trường bắt buộc “Tệp văn bản đã ký”.", code="missing_field", field="pdf")
     domain.check_notation(notation)
+    chosen_id = register_id   # last year's on a form opened before midnight in Vietnam: its successor numbers
     for _attempt in range(ISSUE_RETRIES):
-        with db.session() as session:
-            number = numbering.peek(session, register_id, actor.agency_id, Direction.OUTGOING)
+        register_id, number = year_registers.peek_current(db, actor.agency_id, chosen_id, Direction.OUTGOING)
         today = vn_date(now_utc())
         try:
             signed = sign(main[0].sha256, domain.format_number(number), f"{today:%d/%m/%Y}", notation, appendices,
@@ -273,8 +273,10 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
                         document_pk=doc.id, sha256=sha, role="appendix_signed", description=f"Phụ lục {index:02d}",
                         position=index,
                         name=f"{domain.format_number(got)}-{notation} Phụ lục {index:02d}.pdf"[:255]))
+                turn = numbering.year_turn(session, chosen_id, register_id)
                 _history(session, doc, actor, "issued", {
                     "number": domain.number_display(got, notation), "register_id": register_id,
+                    **({"year_turn": turn} if turn else {}),
                     "urgency": URGENCY_LABELS.get(doc.priority), "recipients": [r["organ_id"] for r in clean],
                     **({"legal_normative": True} if legal else {}),
                     **({"replaces": replaced.id, "replaces_number": replacement.number_of(replaced)}
@@ -284,8 +286,10 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
                 _dispatch_issued(session, actor, doc, clean, replaced)
                 session.flush()
                 document_dossiers.file_issued(session, actor, doc)
-                return summary(doc)
+                return {**summary(doc), "year_turn": turn}
         except Conflict as exc:
+            if numbering.turned_meanwhile(exc):
+                continue   # midnight passed while sealing: sealed again with the successor's number
             if exc.code != "number_taken":
                 raise
             log.info("number %s taken while signing; signing again", number)

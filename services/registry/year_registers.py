@@ -18,14 +18,17 @@ closed in December is the year-end closing (khóa sổ cuối năm) and is.
 `open_on_first_need` is the safety net of 1 January: when a number is needed in the current year (Vietnam time) and
 the agency has no register of that year for the direction at all but had one the year before, the same operation
 runs in its own transaction first. It never opens a year before its time, nor anything for an agency that never had
-registers.
+registers. `numbered` is the same net for a form opened before midnight and sent after: the register it offered is
+last year's, and the number comes from that register's successor of the new year (same agency, direction and scope:
+numbering.successor), opened first if need be (`open_successor`); never from last year's register.
 """
 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -42,6 +45,7 @@ from services.registry.registers import default_name, register_dict
 
 SAFETY_NET_ACTOR = "system:nam-moi"   # created_by of registers the 1 January safety net opened
 ATTEMPTS = 3                          # a race lost to another opening: look again (it then finds them)
+T = TypeVar("T")
 
 
 def year_registers(db: Database, actor: Actor, year: int | None = None) -> dict[str, Any]:
@@ -82,6 +86,48 @@ def open_on_first_need(db: Database, agency_id: str, direction: str, year: int) 
         if not any(r.direction == direction for r in _carried(session, agency_id, year - 1)):
             return False
     return bool(_open(db, agency_id, year, SAFETY_NET_ACTOR)["opened"])
+
+
+def numbered(db: Database, agency_id: str, register_id: str | None, work: Callable[[], T]) -> T:
+    """Run `work`, a numbering transaction that takes its register through numbering.current. Refused because the
+    register chosen is last year's and its successor is not open (a form opened before midnight in Vietnam and sent
+    after, or midnight passing during the transaction), the year's registers are opened (`open_successor`) and
+    `work` runs once more: the clerk does not retype the form. The usual path costs no extra transaction."""
+    try:
+        return work()
+    except Conflict as exc:
+        if not register_id or not numbering.turned_meanwhile(exc):
+            raise
+    open_successor(db, agency_id, register_id)
+    return work()
+
+
+def peek_current(db: Database, agency_id: str, chosen_id: str, direction: str) -> tuple[str, int]:
+    """For the numberings that seal before they take the number (issue, copies): the register that numbers now for
+    the one chosen (numbering.current, its successor opened on need) and its next number. Midnight passing while
+    sealing makes `allocate` refuse (numbering.turned_meanwhile): the caller asks here again."""
+    def look() -> tuple[str, int]:
+        with db.session() as session:
+            used = numbering.current(session, chosen_id, agency_id)
+            return used, numbering.peek(session, used, agency_id, direction)
+
+    return numbered(db, agency_id, chosen_id, look)
+
+
+def open_successor(db: Database, agency_id: str, register_id: str) -> None:
+    """When the register is last year's and carried over (see the module's docstring) but its successor
+    (numbering.successor) is not open, the year's registers are opened as `open_on_first_need` opens them, in their
+    own transaction. A register given up during its year, or of another year, opens nothing."""
+    year = numbering.numbering_year(clock.now_utc())
+    with db.session() as session:
+        reg = session.get(Register, register_id)
+        if reg is None or reg.agency_id != agency_id or reg.year != year - 1:
+            return
+        if numbering.successor(session, reg, year) is not None:
+            return
+        if reg.id not in {r.id for r in _carried(session, agency_id, year - 1)}:
+            return   # given up during its year: not carried over, so no successor of its own
+    _open(db, agency_id, year, SAFETY_NET_ACTOR)
 
 
 # What the safety net found already there, per database: a register is never deleted, so an agency that has one of
