@@ -90,6 +90,18 @@ class Register(BaseModel):
     reopenings: list[RegisterReopening] = Field([], description="Các lần sổ đã khóa rồi được mở lại (cũ trước)")
 
 
+class YearTurn(BaseModel):
+    """The register chosen was last year's (a form opened before midnight in Vietnam, sent after): the number came
+    from its successor of the new year, the same agency, direction and scope."""
+
+    from_register_id: str = Field(description="The register chosen (last year's)")
+    from_register_name: str
+    from_year: int
+    register_id: str = Field(description="The register that numbered the document (the new year's)")
+    register_name: str
+    year: int
+
+
 class DocumentSummary(BaseModel):
     """A document as listed in a register (incoming or outgoing)."""
 
@@ -114,7 +126,10 @@ class DocumentSummary(BaseModel):
     priority: int | None = Field(None, description="0 thường, 1 khẩn, 2 thượng khẩn, 3 hỏa tốc")
     number: int | str | None = Field(None, description="Number in this agency's register")
     year: int | None = None
-    register_id: str | None = None
+    register_id: str | None = Field(None, description="The register that numbered it (after midnight on 31 "
+                                    "December, the successor of last year's register chosen: see `year_turn`)")
+    year_turn: YearTurn | None = Field(None, description="Set when the register chosen was last year's and the "
+                                       "number came from its successor of the new year")
     arrival_date: str | None = None
     registered_at: str | None = None
     due_date: str | None = None

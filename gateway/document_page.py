@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from gateway.app import Gateway, Viewer, render, vn_time
 from gateway.hub_reports import hub_config
-from gateway.labels import attachment_role, file_kind, hub_label, province_names
+from gateway.labels import attachment_role, file_kind, hub_label, province_names, register_label
 from gateway.recall import CHANGE_ACTIONS, change_context, history_note
 from gateway.recipient_picker import picker_context
 from gateway.registers import _registers
@@ -19,7 +19,7 @@ from gateway.signature_labels import APPENDIX_ROLES, awaiting_seal, file_verdict
 from gateway.web import People
 from services.common.errors import CongVanError, NotFound
 from services.registry.catalog import REJECT_REASONS, STATUS_LABELS, URGENCY_LABELS
-from services.registry.domain import RECIPIENT_CHANNELS
+from services.registry.domain import RECIPIENT_CHANNELS, format_number
 from services.registry.paper import CHANNELS
 from services.storage.blobs import blob_store
 
@@ -239,7 +239,22 @@ def document_response(request: Request, g: Gateway, v: Viewer, doc_id: str, stat
     return render(request, "document.html", v, status_code=status_code, doc=doc, meta=_meta(doc),
                   registers=registers, reject_reasons=REJECT_REASONS, submit_to=_submit_choices(g, v, doc),
                   dossiers=dossiers_of(g, v, doc_id), copy_sendable=sendable, **picker,
+                  year_turn_notice=year_turn_notice(doc, request.query_params.get("thong-bao", "")),
                   **change_context(doc, request), **replace_context(g, v, doc), **extra)
+
+
+# the notices that follow a numbering (registration, issue, copy): they say so when the year turned meanwhile
+NUMBERED_NOTICES = frozenset({"da-tiep-nhan", "da-vao-so", "da-gui", "da-sao"})
+
+
+def year_turn_notice(doc: dict[str, Any], notice: str) -> str:
+    """After a form opened before midnight (Vietnam time) was sent after it, with last year's register: which
+    register numbered the document instead (services/registry/numbering.py `current`)."""
+    turn = doc.get("year_turn")
+    if notice not in NUMBERED_NOTICES or not turn or doc.get("number") is None:
+        return ""
+    name = register_label({"name": turn["register_name"], "year": turn["year"]})
+    return f"Đã sang năm {turn['year']}: văn bản được vào {name}, số {format_number(int(doc['number']))}."
 
 
 def _submit_choices(g: Gateway, v: Viewer, doc: dict[str, Any]) -> list[Any]:

@@ -17,8 +17,10 @@ from gateway.models import HostedAgency
 from gateway.platform import onboarding_actor
 from gateway.settings import GatewaySettings
 from services.common import clock
+from services.common.actor import system_actor
 from tests.agency import running_agency_process
 from tests.gateway.conftest import PASSWORD, csrf_of, login
+from tests.registry.conftest import package
 
 H60, SNV, OLD, BAD = "000.00.00.H60", "000.00.09.H60", "000.00.10.H60", "000.00.11.H60"
 YEAR = clock.today_vn().year   # the registry process runs on the real clock: the years follow it
@@ -123,3 +125,36 @@ def test_the_first_clerk_of_the_year_finds_its_registers_opened_from_last_years(
     [opened] = clerk.get(f"/api/v1/registers?year={YEAR}&direction=incoming").json()
     assert (opened["year"], opened["name"], opened["next_number"]) == (YEAR, f"Sổ văn bản đến năm {YEAR}", 1)
     assert clerk.get(f"/api/v1/registers?year={NEXT}&direction=incoming").json() == []   # never ahead of time
+
+
+def test_a_form_with_last_years_register_sent_in_the_new_year_numbers_from_this_years(installation):
+    """A page opened before midnight (Vietnam time) offered last year's register; sent after, the registry numbers
+    from its successor of the new year. Sở Tư pháp kept registers last year only (the registry process runs on the
+    real clock: YEAR - 1 is last year): over the REST route, once per Idempotency-Key, and on the screen's form."""
+    g = installation.state.gateway
+    [old] = g.backends.call(onboarding_actor(OLD), "registry", "list_registers", YEAR - 1, "incoming")
+    edge = system_actor(OLD, "interconnect")
+    rest, screen = (g.backends.call(edge, "registry", "receive_package", package(n, to=OLD))["incoming_id"]
+                    for n in (7, 8))
+    clerk = signed_in(installation, "lanvt.snv")
+    csrf = csrf_of(clerk.get("/tai-khoan").text)
+    headers = {"X-CSRF-Token": csrf, "Idempotency-Key": "tiep-nhan-giao-thua"}
+    answers = [clerk.post(f"/api/v1/incoming/{rest}/register", json={"register_id": old["id"]}, headers=headers)
+               for _twice in range(2)]
+    assert [a.status_code for a in answers] == [200, 200] and answers[0].json() == answers[1].json()
+    [new] = clerk.get(f"/api/v1/registers?year={YEAR}&direction=incoming").json()
+    body = answers[0].json()
+    assert (body["register_id"], body["number"], body["year"]) == (new["id"], 1, YEAR)
+    assert body["year_turn"] == {"from_register_id": old["id"], "from_register_name": f"Sổ văn bản đến năm {YEAR - 1}",
+                                 "from_year": YEAR - 1, "register_id": new["id"],
+                                 "register_name": f"Sổ văn bản đến năm {YEAR}", "year": YEAR}
+
+    done = clerk.post(f"/van-ban-den/{screen}/tiep-nhan", data={"csrf_token": csrf, "register_id": old["id"]},
+                      follow_redirects=False)
+    assert done.status_code == 303 and done.headers["location"].endswith("thong-bao=da-tiep-nhan")
+    page = clerk.get(done.headers["location"]).text
+    assert (f"Đã tiếp nhận và vào sổ văn bản đến. Đã sang năm {YEAR}: văn bản được vào Sổ văn bản đến năm {YEAR}, "
+            f"số 02.") in page
+    assert "Đã sang năm" not in clerk.get(f"/van-ban/{screen}").text   # said once, after the registration
+    [listed] = clerk.get(f"/api/v1/registers?year={YEAR - 1}&direction=incoming").json()
+    assert listed["next_number"] == 1   # nothing numbered from last year's register
