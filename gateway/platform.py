@@ -18,9 +18,10 @@ khóa trên trục liên thông").
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -35,12 +36,32 @@ from services.common.textfold import fold
 log = logging.getLogger(__name__)
 
 ONBOARDING_ACTOR = "system:onboarding"
+AGENCY_WORKERS = 8   # agencies asked side by side by the province operator's screens
+
+Row = TypeVar("Row")
 
 
 def onboarding_actor(organ_id: str) -> Actor:
     """The actor of the calls onboarding makes in a new agency (its registers, profile, staff directory)."""
     return Actor(user_id=ONBOARDING_ACTOR, username="onboarding", agency_id=organ_id,
                  roles=frozenset({Role.ADMIN, Role.SYSTEM}), full_name="Khởi tạo cơ quan")
+
+
+def each_agency(agencies: Sequence[HostedAgency], call: Callable[[HostedAgency], Row],
+                failed: Callable[[HostedAgency, CongVanError], Row], workers: int = AGENCY_WORKERS) -> list[Row]:
+    """`call(agency)` for each hosted agency, at most `workers` at a time, the rows in the agencies' order. An
+    agency whose call raises CongVanError (its services not answering, a refusal) gets `failed(agency, error)`
+    instead: one agency failing leaves the others done."""
+    def one(agency: HostedAgency) -> Row:
+        try:
+            return call(agency)
+        except CongVanError as exc:
+            return failed(agency, exc)
+
+    if not agencies:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(agencies)))) as pool:
+        return list(pool.map(one, agencies))
 
 
 @dataclass

@@ -13,14 +13,13 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from gateway.models import HostedAgency, LoginEvent, MaintenanceNotice, User
-from gateway.platform import onboarding_actor
+from gateway.platform import AGENCY_WORKERS, each_agency, onboarding_actor
 from gateway.problem_models import ProblemReport
 from services.common.clock import now_utc, to_vn
 from services.common.errors import CongVanError, NotFound, ValidationFailed
@@ -185,25 +184,26 @@ def _figures(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def usage(backends, db, agencies: list[HostedAgency], start: date, end: date,
-          workers: int = 8) -> list[dict[str, Any]]:
+          workers: int = AGENCY_WORKERS) -> list[dict[str, Any]]:
     """One row per hosted agency. The figures come from each agency's reporting service (asked in parallel, as
     the agency's own administrator would); an agency whose services do not answer says so in its row."""
     users = active_users(db, start, end)
 
-    def one(row: HostedAgency) -> dict[str, Any]:
-        base = {"organ_id": row.organ_id, "name": row.name, "disabled": bool(row.disabled),
+    def base(row: HostedAgency) -> dict[str, Any]:
+        return {"organ_id": row.organ_id, "name": row.name, "disabled": bool(row.disabled),
                 "active_users": users.get(row.organ_id, 0), "available": True}
-        try:
-            report = backends.call(onboarding_actor(row.organ_id), "reporting", "report", start.isoformat(),
-                                   end.isoformat())
-        except CongVanError as exc:
-            log.warning("usage of %s not available: %s", row.organ_id, exc)
-            return {**base, "available": False, "registered": 0, "issued": 0, "sent": 0, "received": 0,
-                    "signed_share": 0.0, "overdue": 0}
-        return {**base, **_figures(report)}
 
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(agencies) or 1))) as pool:
-        return list(pool.map(one, agencies))
+    def one(row: HostedAgency) -> dict[str, Any]:
+        report = backends.call(onboarding_actor(row.organ_id), "reporting", "report", start.isoformat(),
+                               end.isoformat())
+        return {**base(row), **_figures(report)}
+
+    def failed(row: HostedAgency, exc: CongVanError) -> dict[str, Any]:
+        log.warning("usage of %s not available: %s", row.organ_id, exc)
+        return {**base(row), "available": False, "registered": 0, "issued": 0, "sent": 0, "received": 0,
+                "signed_share": 0.0, "overdue": 0}
+
+    return each_agency(agencies, one, failed, workers)
 
 
 def _pct(share: float) -> str:

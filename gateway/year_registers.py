@@ -17,7 +17,6 @@ The REST routes are in gateway/api_year_registers.py.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi import Depends, FastAPI, Form, Request
@@ -25,7 +24,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from gateway.app import Gateway, Viewer, gw
 from gateway.models import HostedAgency
-from gateway.platform import onboarding_actor
+from gateway.platform import each_agency, onboarding_actor
 from gateway.province import _page, operator_post, operator_viewer
 from gateway.reads import read
 from services.common import clock
@@ -34,7 +33,6 @@ from services.common.errors import CongVanError
 log = logging.getLogger(__name__)
 
 DECEMBER = 12
-WORKERS = 8   # agencies asked side by side, as usage per agency (gateway/province_ops.py) asks them
 
 
 def next_year() -> int:
@@ -100,42 +98,40 @@ def agencies_status(g: Gateway, agencies: list[HostedAgency], year: int) -> list
     """One row per hosted agency: its registers of `year` missing, asked of its registry in parallel. A disabled
     agency is not asked (nobody numbers there)."""
     def one(row: HostedAgency) -> dict[str, Any]:
-        base = {"organ_id": row.organ_id, "name": row.name, "disabled": bool(row.disabled), "missing": [],
-                "open": 0, "error": None}
         if row.disabled:
-            return base
-        try:
-            status = g.backends.call(onboarding_actor(row.organ_id), "registry", "year_registers", year)
-        except CongVanError as exc:
-            log.warning("registers %s of %s not read: %s", year, row.organ_id, exc)
-            return {**base, "error": exc.message_vi}
-        return {**base, "missing": status["missing"], "open": len(status["registers"])}
+            return _status_row(row)
+        return _status_row(row, g.backends.call(onboarding_actor(row.organ_id), "registry", "year_registers", year))
 
-    return _each(agencies, one)
+    def failed(row: HostedAgency, exc: CongVanError) -> dict[str, Any]:
+        log.warning("registers %s of %s not read: %s", year, row.organ_id, exc)
+        return {**_status_row(row), "error": exc.message_vi}
+
+    return each_agency(agencies, one, failed)
+
+
+def _status_row(row: HostedAgency, status: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"organ_id": row.organ_id, "name": row.name, "disabled": bool(row.disabled),
+            "missing": status["missing"] if status else [], "open": len(status["registers"]) if status else 0,
+            "error": None}
 
 
 def open_for(g: Gateway, agencies: list[HostedAgency], year: int, by: str) -> list[dict[str, Any]]:
     """Open `year`'s registers in each agency, each call on its own: one failing leaves the others done."""
+    def base(row: HostedAgency) -> dict[str, Any]:
+        return {"organ_id": row.organ_id, "name": row.name, "opened": [], "missing": [], "error": None}
+
     def one(row: HostedAgency) -> dict[str, Any]:
-        base = {"organ_id": row.organ_id, "name": row.name, "opened": [], "missing": [], "error": None}
         if row.disabled:
-            return {**base, "error": "Cơ quan đang ngừng sử dụng."}
-        try:
-            done = g.backends.call(onboarding_actor(row.organ_id), "registry", "open_year_registers", year)
-        except CongVanError as exc:
-            log.warning("registers %s of %s not opened: %s", year, row.organ_id, exc)
-            return {**base, "error": exc.message_vi}
+            return {**base(row), "error": "Cơ quan đang ngừng sử dụng."}
+        done = g.backends.call(onboarding_actor(row.organ_id), "registry", "open_year_registers", year)
         log.info("%s opened %d registers of %s for %s", by, len(done["opened"]), year, row.organ_id)
-        return {**base, "opened": done["opened"], "missing": done["missing"]}
+        return {**base(row), "opened": done["opened"], "missing": done["missing"]}
 
-    return _each(agencies, one)
+    def failed(row: HostedAgency, exc: CongVanError) -> dict[str, Any]:
+        log.warning("registers %s of %s not opened: %s", year, row.organ_id, exc)
+        return {**base(row), "error": exc.message_vi}
 
-
-def _each(agencies: list[HostedAgency], one) -> list[dict[str, Any]]:
-    if not agencies:
-        return []
-    with ThreadPoolExecutor(max_workers=min(WORKERS, len(agencies))) as pool:
-        return list(pool.map(one, agencies))
+    return each_agency(agencies, one, failed)
 
 
 def chosen(g: Gateway, organ_ids: list[str] | None) -> list[HostedAgency]:
