@@ -92,7 +92,7 @@ def test_the_admin_opens_next_years_registers_from_the_page_once(installation, d
     assert "chưa mở" not in clerk.get("/").text   # the panel is the administrator's
 
 
-def test_the_province_operator_opens_them_for_every_agency_that_has_not(installation, december):
+def test_the_province_operator_opens_them_for_every_agency_that_has_not(installation, december, monkeypatch):
     operator = signed_in(installation, "thaolt.stttt")
     page = operator.get("/van-hanh/so-nam-moi")
     assert page.status_code == 200
@@ -101,9 +101,25 @@ def test_the_province_operator_opens_them_for_every_agency_that_has_not(installa
     assert status[BAD]["error"] == "Cơ quan chưa được cấu hình trên cổng này."
     assert f"Mở sổ năm {NEXT} cho các cơ quan chưa mở (3)" in page.text   # BAD: not read, tried
 
+    backends = installation.state.gateway.backends
+    calls, call = [], backends.call
+
+    def spied(actor, service, method, *args, **kwargs):
+        calls.append((actor.agency_id, method))
+        return call(actor, service, method, *args, **kwargs)
+
+    monkeypatch.setattr(backends, "call", spied)
     done = operator.post("/van-hanh/so-nam-moi", data={"csrf_token": csrf_of(page.text),
                                                        "organ_id": [H60, SNV, BAD]})
     assert done.status_code == 200
+    # The page after the opening shows each opened agency from its opening's answer: only the agency not chosen
+    # (OLD) and the one that failed (BAD) are read again.
+    assert sorted(calls) == sorted([(H60, "open_year_registers"), (SNV, "open_year_registers"),
+                                    (BAD, "open_year_registers"), (OLD, "year_registers"), (BAD, "year_registers")])
+    def table(html: str) -> str:
+        return html.split(f"<h2>Sổ văn bản năm {NEXT} của các cơ quan</h2>", 1)[1].split("</section>", 1)[0]
+
+    assert table(done.text) == table(operator.get("/van-hanh/so-nam-moi").text)   # as the status read shows it
     assert "Đã mở sổ cho 2 cơ quan (5 sổ); 1 cơ quan chưa mở được." in done.text
     assert f'data-failed="{BAD}"' in done.text and "Cơ quan chưa được cấu hình trên cổng này." in done.text
     assert f"Mọi cơ quan đang sử dụng đã mở đủ các sổ năm {NEXT}." not in done.text   # BAD still not
