@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from gateway.api import COMMON_ERRORS, DOC_ID, NOT_FOUND, bearer
 from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
-from services.common.clock import today_vn
+from services.common import clock
 
 router = APIRouter(prefix="/api/v1", responses=COMMON_ERRORS, dependencies=[Security(bearer)])
 
@@ -101,7 +101,7 @@ class Publish(BaseModel):
 def schedule_week(week: str | None = Query(None, pattern=r"^\d{4}-\d{2}-\d{2}$",
                                            description="Any day of the week, YYYY-MM-DD; default: this week"),
                   v: Viewer = Depends(viewer), g: Gateway = Depends(gw)) -> dict[str, Any]:
-    return g.backends.call(v.actor, "routing", "schedule_week", week or today_vn().isoformat())
+    return g.backends.call(v.actor, "routing", "schedule_week", week or clock.today_vn().isoformat())
 
 
 @router.post("/schedule/entries", response_model=ScheduleEntry, status_code=201, tags=["Lịch công tác"],

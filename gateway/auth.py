@@ -42,8 +42,8 @@ from gateway.models import (
     User,
     WebSession,
 )
+from services.common import clock
 from services.common.actor import Actor
-from services.common.clock import now_utc
 from services.common.db import Database
 from services.common.errors import CongVanError, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from services.routing.domain import UnitTree, check_unit_parent, unit_abbreviation
@@ -102,7 +102,7 @@ class Accounts:
             user = User(id=str(uuid.uuid4()), username=username, full_name=full_name, agency_id=agency_id,
                         unit=unit, position=position, roles=list(roles), email=email,
                         password_hash=hash_password(password), must_change_password=must_change_password,
-                        failed_logins=0, created_at=now_utc())
+                        failed_logins=0, created_at=clock.now_utc())
             s.add(user)
         return user
 
@@ -199,7 +199,7 @@ class Accounts:
 
     def record_admin_event(self, admin: User, target_user_id: str | None, action: str, **details) -> None:
         with self.db.session() as s:
-            s.add(AdminEvent(agency_id=admin.agency_id, at=now_utc(), admin_user_id=admin.id,
+            s.add(AdminEvent(agency_id=admin.agency_id, at=clock.now_utc(), admin_user_id=admin.id,
                              target_user_id=target_user_id, action=action, details=details))
 
     def admin_events(self, agency_id: str, target_user_id: str | None = None, limit: int = 50,
@@ -259,7 +259,7 @@ class Accounts:
         # The outcome (event row, failure counter, lock) is committed before any error is raised:
         # raising inside the unit of work would roll the record of the failed attempt back.
         with self.db.session() as s:
-            user, error = self._check_login(s, username.strip().lower(), password, now_utc())
+            user, error = self._check_login(s, username.strip().lower(), password, clock.now_utc())
             self._event(s, username, "ok" if error is None else error.details["reason"], address)
         if error is not None:
             raise error
@@ -362,7 +362,7 @@ class Accounts:
 
     @staticmethod
     def _event(s, username: str, outcome: str, address: str) -> None:
-        s.add(LoginEvent(username=username[:64], at=now_utc(), outcome=outcome, address=address[:64]))
+        s.add(LoginEvent(username=username[:64], at=clock.now_utc(), outcome=outcome, address=address[:64]))
 
     def change_password(self, user_id: str, old: str, new: str) -> None:
         with self.db.session() as s:
@@ -382,7 +382,7 @@ class Accounts:
         """Returns (cookie value, csrf token)."""
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(24)
-        now = now_utc()
+        now = clock.now_utc()
         with self.db.session() as s:
             s.add(WebSession(id_hash=_digest(token), user_id=user.id, csrf_token=csrf, created_at=now, last_seen=now))
         return token, csrf
@@ -390,7 +390,7 @@ class Accounts:
     def session_user(self, token: str | None) -> tuple[User, WebSession] | None:
         if not token:
             return None
-        now = now_utc()
+        now = clock.now_utc()
         with self.db.session() as s:
             sess = s.get(WebSession, _digest(token))
             if sess is None or sess.revoked or now - _aware(sess.last_seen) > self.idle:
@@ -411,7 +411,7 @@ class Accounts:
     def issue_api_token(self, user_id: str, label: str) -> str:
         token = "cv_" + secrets.token_urlsafe(32)
         with self.db.session() as s:
-            s.add(ApiToken(id_hash=_digest(token), user_id=user_id, label=label, created_at=now_utc()))
+            s.add(ApiToken(id_hash=_digest(token), user_id=user_id, label=label, created_at=clock.now_utc()))
         return token
 
     def token_user(self, token: str) -> User | None:
@@ -427,7 +427,7 @@ class Accounts:
 
     def _note_use(self, s, id_hash: str) -> None:
         """Last use of a token, at most one write per token every few minutes (a busy client calls many times)."""
-        now = now_utc()
+        now = clock.now_utc()
         use = s.get(ApiTokenUse, id_hash)
         if use is None:
             s.add(ApiTokenUse(id_hash=id_hash, last_used_at=now))

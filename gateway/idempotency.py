@@ -21,7 +21,7 @@ from sqlalchemy import JSON, Boolean, DateTime, Integer, MetaData, String, Uniqu
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.common.clock import now_utc
+from services.common import clock
 from services.common.errors import Conflict, ValidationFailed
 
 KEY_HEADER = "Idempotency-Key"
@@ -131,9 +131,9 @@ def _first(db: Any, v: Any, key: str, print_: str) -> tuple[str, bool, int | Non
                 # answers go as a new key comes, so the table holds at most a day of each person's writes.
                 s.execute(delete(ApiIdempotency).where(
                     ApiIdempotency.agency_id == v.user.agency_id, ApiIdempotency.user_id == v.user.id,
-                    ApiIdempotency.created_at < now_utc() - KEPT))
+                    ApiIdempotency.created_at < clock.now_utc() - KEPT))
                 s.add(ApiIdempotency(agency_id=v.user.agency_id, user_id=v.user.id, key=key, fingerprint=print_,
-                                     done=False, created_at=now_utc()))
+                                     done=False, created_at=clock.now_utc()))
             return None
         except IntegrityError:
             continue  # another request with this key claimed it between the look and the insert: look again

@@ -28,8 +28,8 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.accounts import account_name, temporary_password, unit_code
 from gateway.models import HostedAgency, User, WebSession
+from services.common import clock
 from services.common.actor import Actor, Role
-from services.common.clock import now_utc, now_vn
 from services.common.errors import Conflict, CongVanError, NotFound, ValidationFailed
 from services.common.textfold import fold
 
@@ -141,7 +141,7 @@ class Platform:
                                        parent_name=info.get("parent_name", ""), place=info.get("place", ""),
                                        abbreviation=info.get("abbreviation", ""),
                                        installation=info.get("installation") or organ_id,
-                                       hub=info.get("hub", ""), created_at=now_utc()))
+                                       hub=info.get("hub", ""), created_at=clock.now_utc()))
 
     def agencies(self) -> list[HostedAgency]:
         with self.db.session() as s:
@@ -198,7 +198,7 @@ class Platform:
             if created:
                 row = HostedAgency(organ_id=form.organ_id, name=form.name, parent_name=form.parent_name,
                                    place=form.place, abbreviation=form.abbreviation, installation=installation,
-                                   hub=self._hub_of(installation) or form.hub, created_at=now_utc())
+                                   hub=self._hub_of(installation) or form.hub, created_at=clock.now_utc())
                 s.add(row)
             elif row.disabled:
                 raise Conflict("Cơ quan này đang bị ngừng sử dụng; hãy dùng “Cho hoạt động lại”.",
@@ -278,7 +278,7 @@ class Platform:
         actor = onboarding_actor(form.organ_id)
         try:
             self.backends.call(actor, "registry", "set_agency_profile", form.name, form.abbreviation, form.place)
-            year = now_vn().year
+            year = clock.now_vn().year
             for direction in Direction.ALL:
                 # No request key needed: the business operation (agency, direction, scope "all", year) is the
                 # register table's unique key (uq_register), so a retried onboarding hears 409 and never opens a
@@ -290,8 +290,8 @@ class Platform:
             self.backends.call(actor, "routing", "configure", agency_name=form.name)
         except CongVanError as exc:
             log.warning("registers of %s not created: %s", form.organ_id, exc)
-            return [f"Chưa tạo được sổ văn bản năm {now_vn().year}: {exc.message_vi} Thêm lại cơ quan sau ít phút "
-                    "(thao tác lặp lại không tạo trùng)."]
+            return [f"Chưa tạo được sổ văn bản năm {clock.now_vn().year}: {exc.message_vi} Thêm lại cơ quan sau ít "
+                    "phút (thao tác lặp lại không tạo trùng)."]
         return []
 
     # -- directories -----------------------------------------------------------------------------------------
@@ -328,7 +328,7 @@ class Platform:
                 raise NotFound("Không tìm thấy cơ quan trên nền tảng.", organ_id=organ_id)
             changed = bool(row.disabled) != disabled
             row.disabled = disabled
-            row.disabled_at = now_utc() if disabled and changed else (row.disabled_at if disabled else None)
+            row.disabled_at = clock.now_utc() if disabled and changed else (row.disabled_at if disabled else None)
             if disabled:
                 people = select(User.id).where(User.agency_id == organ_id)
                 s.execute(update(WebSession).where(WebSession.user_id.in_(people)).values(revoked=True))

@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from gateway import province_ops as ops
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.platform import AgencyForm, agency_view
+from services.common import clock
 from services.common.actor import Role
-from services.common.clock import today_vn
 from services.common.errors import CongVanError, NotFound, ValidationFailed
 
 NOTICES = {"da-ngung": "Đã ngừng cơ quan: người dùng của cơ quan không đăng nhập được; dữ liệu được giữ nguyên.",
@@ -46,7 +46,7 @@ def installation_choices(g: Gateway) -> list[tuple[str, str]]:
 
 
 def current_half() -> tuple[int, int]:
-    today = today_vn()
+    today = clock.today_vn()
     return today.year, 1 if today.month <= 6 else 2
 
 
@@ -211,8 +211,8 @@ def _install_reports(app: FastAPI) -> None:
 
 def _period(start: str, end: str) -> tuple[date, date]:
     try:
-        first = date.fromisoformat(start) if start else date(today_vn().year, 1, 1)
-        last = date.fromisoformat(end) if end else today_vn()
+        first = date.fromisoformat(start) if start else date(clock.today_vn().year, 1, 1)
+        last = date.fromisoformat(end) if end else clock.today_vn()
     except ValueError:
         raise ValidationFailed("Ngày không hợp lệ (dạng YYYY-MM-DD).", field="tu_ngay") from None
     if last < first:

@@ -21,7 +21,8 @@ from sqlalchemy import func, select
 from gateway.models import HostedAgency, LoginEvent, MaintenanceNotice, User
 from gateway.platform import AGENCY_WORKERS, each_agency, onboarding_actor
 from gateway.problem_models import ProblemReport
-from services.common.clock import now_utc, to_vn
+from services.common import clock
+from services.common.clock import to_vn
 from services.common.errors import CongVanError, NotFound, ValidationFailed
 from services.common.workcalendar import WorkCalendar
 
@@ -48,7 +49,7 @@ def parse_local(text: str, field: str) -> datetime:
 
 
 def notice_view(row: MaintenanceNotice, now: datetime | None = None) -> dict[str, Any]:
-    now = now or now_utc()
+    now = now or clock.now_utc()
     starts, ends = _aware(row.starts_at), _aware(row.ends_at)
     state = "withdrawn" if row.withdrawn else "ended" if ends <= now else "ongoing" if starts <= now else "upcoming"
     return {"id": row.id, "starts_at": starts.isoformat(), "ends_at": ends.isoformat(), "message": row.message,
@@ -77,11 +78,11 @@ class Notices:
             raise ValidationFailed(f"Nội dung thông báo dài quá {MAX_NOTICE} ký tự.", field="message")
         if ends <= starts:
             raise ValidationFailed("Thời điểm kết thúc phải sau thời điểm bắt đầu.", field="ends_at")
-        if ends <= now_utc():
+        if ends <= clock.now_utc():
             raise ValidationFailed("Khoảng bảo trì đã kết thúc; không cần thông báo.", field="ends_at")
         with self.db.session() as s:
             row = MaintenanceNotice(starts_at=starts, ends_at=ends, message=message, published_by=by,
-                                    published_at=now_utc(), withdrawn=False)
+                                    published_at=clock.now_utc(), withdrawn=False)
             s.add(row)
             s.flush()
             view = notice_view(row)
@@ -103,7 +104,7 @@ class Notices:
 
     def current(self) -> list[dict[str, Any]]:
         """Notices not withdrawn whose window has not ended: what every person sees."""
-        now = now_utc()
+        now = clock.now_utc()
         with self.db.session() as s:
             rows = s.scalars(select(MaintenanceNotice).where(MaintenanceNotice.withdrawn.is_(False),
                                                              MaintenanceNotice.ends_at > now)
@@ -150,7 +151,7 @@ def problem_queue(db, names: dict[str, str], state: str = "", agency_id: str = "
         query = query.where(ProblemReport.agency_id == agency_id)
     with db.session() as s:
         rows = s.scalars(query.order_by(ProblemReport.created_at.desc()).limit(limit)).all()
-    now = now_utc()
+    now = clock.now_utc()
     views = [problem_view(r, names.get(r.agency_id, r.agency_id), now) for r in rows]
     return sorted(views, key=lambda v: (v["state"] != "open", v["due_at"] if v["state"] == "open" else ""))
 

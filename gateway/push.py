@@ -21,7 +21,7 @@ from gateway.api import COMMON_ERRORS, NOT_FOUND, bearer
 from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
 from gateway.models import PushSubscription
 from gateway.webpush import Vapid, unb64url
-from services.common.clock import now_utc
+from services.common import clock
 from services.common.errors import NotFound, ValidationFailed
 
 log = logging.getLogger("congvan.gateway.push")
@@ -149,7 +149,7 @@ def subscribe(body: Subscription, v: Viewer = Depends(csrf_checked), g: Gateway 
         # One endpoint is one browser: a new sign-in on it takes the subscription over.
         s.execute(delete(PushSubscription).where(PushSubscription.endpoint == endpoint))
         s.add(PushSubscription(user_id=v.user.id, endpoint=endpoint, p256dh=body.keys.p256dh, auth=body.keys.auth,
-                               created_at=now_utc()))
+                               created_at=clock.now_utc()))
     return {"endpoint": endpoint}
 
 

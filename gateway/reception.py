@@ -13,7 +13,8 @@ from typing import Any
 
 from gateway.app import Gateway, Viewer
 from gateway.reads import read
-from services.common.clock import now_utc, to_vn
+from services.common import clock
+from services.common.clock import to_vn
 from services.common.errors import CongVanError
 from services.common.workcalendar import DEFAULT_REGISTRATION_LIMIT_HOURS, WorkCalendar
 
@@ -62,7 +63,7 @@ def with_reception_clock(g: Gateway, v: Viewer, rows: list[dict[str, Any]],
         return rows
     calendar = WorkCalendar.from_config(config.get("calendar"))
     limit = float(config.get("registration_limit_hours") or DEFAULT_REGISTRATION_LIMIT_HOURS)
-    moment = now or now_utc()
+    moment = now or clock.now_utc()
     for row in rows:
         arrived = row.get("received_at")
         if arrived:

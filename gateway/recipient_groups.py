@@ -29,8 +29,9 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.app import Gateway, Viewer
 from gateway.models import AdminEvent, RecipientGroup
+from services.common import clock
 from services.common.actor import Role
-from services.common.clock import now_utc, to_vn
+from services.common.clock import to_vn
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.interconnect import identifiers
 from services.interconnect.directory import fold
@@ -209,7 +210,7 @@ def create(g: Gateway, v: Viewer, name: str, members: list[str] | None = None) -
     v.actor.require(Role.ADMIN)
     text, key = _clean_name(name)
     chosen = _checked_members(g, v, members or [], [])
-    now = now_utc()
+    now = clock.now_utc()
     try:
         with g.db.session() as s:
             _name_taken(s, v.user.agency_id, key, None)
@@ -246,7 +247,7 @@ def update(g: Gateway, v: Viewer, group_id: str, name: str | None = None, member
                 members = [m for m in before if m not in dropped] + list(add or [])
             chosen = _checked_members(g, v, members, before)
             _name_taken(s, v.user.agency_id, key, row.id)
-            row.name, row.name_key, row.members, row.updated_at = text, key, chosen, now_utc()
+            row.name, row.name_key, row.members, row.updated_at = text, key, chosen, clock.now_utc()
             _record_change(s, v, row.id, old_name, text, before, chosen)
             group = row
     except IntegrityError:
@@ -258,7 +259,7 @@ def update(g: Gateway, v: Viewer, group_id: str, name: str | None = None, member
 def _logged(s: Any, v: Viewer, **details: Any) -> None:
     """The administrator's change to a group, in the group's own transaction: a change is logged if and only if
     it is made, in the order the row lock gave the changes."""
-    s.add(AdminEvent(agency_id=v.user.agency_id, at=now_utc(), admin_user_id=v.user.id, target_user_id=None,
+    s.add(AdminEvent(agency_id=v.user.agency_id, at=clock.now_utc(), admin_user_id=v.user.id, target_user_id=None,
                      action="recipient_group", details=details))
 
 

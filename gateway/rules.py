@@ -23,9 +23,8 @@ from sqlalchemy import select, update
 from gateway.api import COMMON_ERRORS, bearer
 from gateway.app import Gateway, Viewer, csrf_checked, gw, viewer
 from gateway.models import AdminEvent, ApiToken, DeletedAccount, User, WebSession
-from services.common import agency_rules
+from services.common import agency_rules, clock
 from services.common.actor import Role
-from services.common.clock import now_utc
 from services.common.errors import CongVanError, ValidationFailed
 from services.common.workcalendar import WorkCalendar
 
@@ -62,7 +61,7 @@ def save_rules(g: Gateway, v: Viewer, changes: dict[str, Any]) -> dict[str, Any]
             continue
         if owner == OWN:
             with g.db.session() as session:
-                agency_rules.write(session, v.user.agency_id, OWN, mine, v.user.id, now_utc())
+                agency_rules.write(session, v.user.agency_id, OWN, mine, v.user.id, clock.now_utc())
         else:
             g.backends.call(v.actor, owner, "set_rules", mine)
     g.accounts.record_admin_event(v.user, None, "agency_rules", **checked)
@@ -81,7 +80,7 @@ def delete_due_leavers(g: Gateway, v: Viewer, now: datetime | None = None,
     """Delete the accounts locked for one working day or more, where the agency's rule says so; their user names."""
     if leaver_rule(g, v.user.agency_id) != "delete":
         return []
-    now = now or now_utc()
+    now = now or clock.now_utc()
     if calendar is None:
         try:
             calendar = WorkCalendar.from_config(g.backends.call(v.actor, "routing", "get_config").get("calendar"))

@@ -13,7 +13,7 @@ from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.dates import typed_day
 from gateway.handling import link_href
 from gateway.web import Panel, People, fetch
-from services.common.clock import now_vn
+from services.common import clock
 from services.common.errors import ValidationFailed
 
 RESULTS = {
@@ -195,7 +195,7 @@ def _install_delegation(app: FastAPI) -> None:
     def delegations(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
         rows = g.backends.call(v.actor, "routing", "list_delegations")
         people = _people(g, v)
-        start = now_vn().replace(second=0, microsecond=0)
+        start = clock.now_vn().replace(second=0, microsecond=0)
         scopes = dict(SCOPE_LABELS)
         if not g.backends.call(v.actor, "routing", "get_config").get("signing_delegation", True):
             scopes.pop("approve")  # the agency switched signing delegation off

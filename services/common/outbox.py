@@ -56,7 +56,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from services.common.clock import now_utc
+from services.common import clock
 from services.common.db import Database, Databases, WorkList
 from services.common.rpc import sibling_databases
 
@@ -117,7 +117,7 @@ def enqueue(session: Session, event_type: str, payload: dict[str, Any], table: T
     if "agency_id" not in body and session.info.get("agency_id"):
         body["agency_id"] = session.info["agency_id"]
     session.execute((table if table is not None else _generic).insert().values(
-        message_id=message_id, event_type=event_type, payload=body, created_at=now_utc(), attempts=0))
+        message_id=message_id, event_type=event_type, payload=body, created_at=clock.now_utc(), attempts=0))
     if not session.info.get("_outbox_kick"):
         # Dispatch right after the commit rather than at the next tick; a rollback never reaches this hook.
         event.listen(session, "after_commit", _kick_all)
@@ -181,7 +181,7 @@ def _publish_rows(rows, publish: Publish, service: str) -> tuple[list[int], tupl
 def _mark(session: Session, t: Table, done: list[int], error: tuple[int, str] | None) -> None:
     if done:
         session.execute(update(t).where(t.c.id.in_(done)).values(
-            sent_at=now_utc(), attempts=t.c.attempts + 1, last_error=None))
+            sent_at=clock.now_utc(), attempts=t.c.attempts + 1, last_error=None))
     if error is not None:
         session.execute(update(t).where(t.c.id == error[0]).values(attempts=t.c.attempts + 1, last_error=error[1]))
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select
 
-from services.common.clock import now_utc, now_vn
+from services.common import clock
 from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.common.settings import CommonSettings
@@ -176,11 +176,11 @@ class Directory:
             for row in rows:
                 existing = session.get(DirectoryAgency, row["organ_id"])
                 if existing is None:
-                    session.add(DirectoryAgency(**row, updated_at=now_utc()))
+                    session.add(DirectoryAgency(**row, updated_at=clock.now_utc()))
                 else:
                     for key, value in row.items():
                         setattr(existing, key, value)
-                    existing.updated_at = now_utc()
+                    existing.updated_at = clock.now_utc()
         return len(rows)
 
     def _inherited_hub(self, session, row: dict[str, Any], batch: dict[str, dict[str, Any]]) -> str:
@@ -244,7 +244,7 @@ class Directory:
         """The agency that stands for `organ_id` on `on` (today in Vietnam by default): the agency itself, or
         its successor (followed transitively) once it has expired. None when unknown. `lookup`: records already
         read (`lookup()`), instead of a query per agency."""
-        on = on or now_vn().date()
+        on = on or clock.now_vn().date()
         get = lookup or self.get
         record = get(organ_id)
         seen: set[str] = set()
@@ -291,7 +291,7 @@ class Directory:
     def is_deliverable(self, organ_id: str, on: date | None = None,
                        lookup: Lookup | None = None) -> tuple[bool, str]:
         """Whether a package addressed to `organ_id` can be delivered on `on`, with the reason in Vietnamese."""
-        on = on or now_vn().date()
+        on = on or clock.now_vn().date()
         original = (lookup or self.get)(organ_id)
         if original is None:
             return False, f"Cơ quan nhận {organ_id} không có trong danh bạ liên thông."

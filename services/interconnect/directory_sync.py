@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import insert, select, update
 
-from services.common.clock import now_utc, now_vn
+from services.common import clock
 from services.common.errors import ValidationFailed
 from services.interconnect import identifiers
 from services.interconnect.directory import NATIONAL, Directory, fold
@@ -187,11 +187,11 @@ def apply(directory: Directory, load: Callable[[], Iterable[Any]], today: date |
     """Sync the axis's agency list (`load()`) into `directory` in one transaction; the plan it carried out. The
     list is loaded here and dropped once planned, and rows are written in batches: 111,000 agencies stay within a
     few hundred MB."""
-    at = now_utc()
+    at = clock.now_utc()
     items = load()
-    planned = plan(_known(directory), items, today or now_vn().date(), at)
+    planned = plan(_known(directory), items, today or clock.now_vn().date(), at)
     del items
-    day = today or now_vn().date()
+    day = today or clock.now_vn().date()
     with directory.database.session() as session:
         for start in range(0, len(planned.added), BATCH):
             session.execute(insert(DirectoryAgency), [

@@ -30,9 +30,8 @@ from typing import Any
 import sqlalchemy.exc
 from sqlalchemy import func, select
 
-from services.common import audit
+from services.common import audit, clock
 from services.common.actor import system_actor
-from services.common.clock import now_vn
 from services.common.db import Database
 from services.common.errors import CongVanError
 from services.common.rpc_client import ServiceClient
@@ -108,7 +107,7 @@ class Edge:
             # NullPointerException answered with error 9999), and every real sample carries one. Built in
             # strict mode: what real receivers refuse is refused here, with the reason, before it leaves.
             traced = {**payload, "trace": [*(payload.get("trace") or []),
-                                           {"organ_id": self.organ_id, "timestamp": now_vn()}]}
+                                           {"organ_id": self.organ_id, "timestamp": clock.now_vn()}]}
             raw = edxml.build_edoc(traced, attachments, strict=True)
             recipients = [str(t.get("organ_id")) for t in payload.get("to") or []]
             document_id = str(payload.get("document_id") or "")
@@ -133,7 +132,7 @@ class Edge:
         for organ in recipients:
             status = {"kind": "status", "from": {"organ_id": self.organ_id}, "on_behalf_of": organ,
                       "response_for": {"organ_id": self.organ_id, "document_id": document_id},
-                      "status_code": "02", "timestamp": now_vn().isoformat(timespec="seconds"),
+                      "status_code": "02", "timestamp": clock.now_vn().isoformat(timespec="seconds"),
                       "description": description}
             try:
                 self._rpc("record_status", status)
@@ -305,7 +304,7 @@ class Edge:
             "description": domain.reason_text(Reason.NOT_A_RECIPIENT,
                                               f"{author} không nhận văn bản {about.get('document_id')} từ "
                                               f"{self.organ_id}, trạng thái {code} không được ghi nhận"),
-            "timestamp": now_vn().isoformat(timespec="seconds"),
+            "timestamp": clock.now_vn().isoformat(timespec="seconds"),
         }
         return self._unsent([self.prepare_outgoing(status).message_id])
 
@@ -349,7 +348,7 @@ class Edge:
             "staff": {"department": "Văn thư", "name": "Hệ thống", "mobile": "", "email": ""},
             "status_code": code,
             "description": description,
-            "timestamp": now_vn().isoformat(timespec="seconds"),
+            "timestamp": clock.now_vn().isoformat(timespec="seconds"),
         }
         return self.prepare_outgoing(status)
 

@@ -11,7 +11,7 @@ import zipfile
 from datetime import date
 from typing import Any
 
-from services.common.clock import now_vn
+from services.common import clock
 from services.interconnect import outbound
 from services.interconnect.edxml_base import (
     NS_QCVN,
@@ -255,7 +255,7 @@ def build_status(header: dict[str, Any]) -> bytes:
                            (_e("Mobile"), staff.get("mobile") or ""), (_e("Email"), staff.get("email") or "")]),
         (_e("StatusCode"), normalize_status_code(header["status_code"])),
         (_e("Description"), header.get("description") or ""),
-        (_e("Timestamp"), format_timestamp(header.get("timestamp")) or format_timestamp(now_vn())),
+        (_e("Timestamp"), format_timestamp(header.get("timestamp")) or format_timestamp(clock.now_vn())),
     ]
     header_nodes: list[Node] = [(_e("MessageHeader"), message)]
     if header.get("trace"):
@@ -304,7 +304,7 @@ def validate_outgoing(header: dict[str, Any]) -> list[str]:
             problems.append(f"{key} dài quá {limit} ký tự")
     promulgation = parse_date(format_date(header.get("promulgation_date")))
     try:
-        if promulgation is None or date.fromisoformat(promulgation) > now_vn().date():
+        if promulgation is None or date.fromisoformat(promulgation) > clock.now_vn().date():
             problems.append("ngày ban hành không hợp lệ hoặc ở tương lai")
     except ValueError:
         problems.append(f"ngày ban hành “{promulgation}” không hợp lệ")

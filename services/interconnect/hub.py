@@ -30,7 +30,7 @@ import pika
 import pika.exceptions
 import sqlalchemy.exc
 
-from services.common.clock import now_vn
+from services.common import clock
 from services.common.db import Database
 from services.common.settings import CommonSettings
 from services.interconnect import broker, domain, edxml, link_revocation
@@ -242,7 +242,7 @@ class Hub:
             facts[organ] = (ok, reason_vi, self._ask("serving_hub", organ))
         placement = self._place(current, facts)
         # The first hub parsed the package and checked its own splice; a neighbour's package is spliced as bytes.
-        traced = edxml.append_trace(body, self.me, now_vn(), checked=header is not None,
+        traced = edxml.append_trace(body, self.me, clock.now_vn(), checked=header is not None,
                                     trace=header.get("trace") if header is not None else None)
         out = Outcome()
         for key, organs in placement.routes.items():
@@ -291,8 +291,8 @@ class Hub:
         status = domain.rejection_status(
             reporter={"organ_id": reporter or self.me, "organ_name": self.spec.name},
             sender=sender, response_for=domain.response_for_of(header, sender, message_id),
-            reason=reason, detail=detail, at=now_vn())
-        body = edxml.append_trace(edxml.build_status(status), self.me, now_vn())
+            reason=reason, detail=detail, at=clock.now_vn())
+        body = edxml.append_trace(edxml.build_status(status), self.me, clock.now_vn())
         status_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.me}/{message_id}/{reporter}/{reason}"))
         headers = {H_TO: sender, H_ORIGIN: self.me, H_SUBMITTED: domain.epoch_ms()}
         placement = self._place([sender], {sender: (True, "", self._ask("serving_hub", sender))})

@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from services.common.clock import now_vn
+from services.common import clock
 from services.interconnect import axis_api, identifiers, vdxp
 from services.interconnect import metrics as m
 from services.interconnect.axis import Refusal
@@ -133,7 +133,7 @@ class VdxpApi(SystemsApi):
 
         from services.interconnect.models import DirectoryAgency
 
-        today = now_vn().date()
+        today = clock.now_vn().date()
         contacts = self.store.contacts()
         with self.directory.database.session() as s:  # type: ignore[attr-defined]
             rows = list(s.scalars(select(DirectoryAgency).order_by(DirectoryAgency.organ_id)))

@@ -32,7 +32,7 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
-from services.common.clock import now_vn
+from services.common import clock
 from services.interconnect import broker, vdxp
 from services.interconnect import metrics as m
 from services.interconnect.axis_edge import OutboxIntake, arguments, hand_over
@@ -67,7 +67,7 @@ class AxisClient:
         self.endpoint, self.system_id, self.secret, self.timeout = endpoint.rstrip("/"), system_id, secret, timeout
 
     def _headers(self, params: dict[str, str], content_type: str) -> dict[str, str]:
-        now = now_vn()
+        now = clock.now_vn()
         values = {"timestamp": now.strftime("%d%m%YT%H%M%S") + f"+{now.microsecond // 1000:04d}",
                   "systemid": self.system_id, "Content-Type": content_type, **params}
         signed = {vdxp.PREFIX + k: v for k, v in values.items()}
@@ -139,7 +139,7 @@ class AxisSender(Loop):
                 if self.stopping.is_set():
                     return
                 retry_at = self.refused.get(row.message_id)
-                if retry_at is not None and now_vn() < retry_at:
+                if retry_at is not None and clock.now_vn() < retry_at:
                     continue
                 try:
                     doc_id = self.client.send_edoc(self.edge.organ_id, row.kind, self.edge.blobs.read(row.raw_sha256))
@@ -148,7 +148,7 @@ class AxisSender(Loop):
                         self.connected.clear()
                         raise ConnectionError(str(exc)) from None  # the Loop backs off and starts again
                     log.error("the axis refuses %s for good: %s %s", row.message_id, exc.code, exc.desc)
-                    self.refused[row.message_id] = now_vn() + timedelta(seconds=backoff.cap)
+                    self.refused[row.message_id] = clock.now_vn() + timedelta(seconds=backoff.cap)
                     continue
                 self.edge.mark_sent(row.message_id)
                 self.refused.pop(row.message_id, None)

@@ -27,7 +27,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from services.common.clock import VN_TZ, now_utc
+from services.common import clock
+from services.common.clock import VN_TZ
 from services.common.db import Database
 from services.interconnect import identifiers
 from services.interconnect.axis import Refusal, Why
@@ -76,7 +77,7 @@ class VdxpStore:
                 raise Refusal(Why.CONFLICT, f"Mã hệ thống {system_id} đã dùng cho kết nối {_protocol(row).upper()}.",
                               f"{system_id} is a {_protocol(row)} system")
             if row is None:
-                s.add(VdxpSystem(system_id=system_id, name=name, secret=kept, active=True, created_at=now_utc(),
+                s.add(VdxpSystem(system_id=system_id, name=name, secret=kept, active=True, created_at=clock.now_utc(),
                                  protocol=protocol))
             else:
                 row.secret, row.active = kept, True
@@ -125,7 +126,7 @@ class VdxpStore:
             row.mail = contact.get("mail", row.mail or "")
             row.mobile = contact.get("mobile", row.mobile or "")
             row.fax = contact.get("fax", row.fax or "")
-            row.updated_at = now_utc()
+            row.updated_at = clock.now_utc()
 
     def agency(self, organ_id: str) -> Agency | None:
         with self.db.session() as s:
@@ -161,7 +162,7 @@ class VdxpStore:
                 row.active = active
             if bound is not None:
                 row.bound = bound
-            row.updated_at = now_utc()
+            row.updated_at = clock.now_utc()
 
     def owns(self, system_id: str, organ_id: str) -> bool:
         found = self.agency(organ_id)
@@ -172,7 +173,7 @@ class VdxpStore:
              sha256: str, document_id: str = "", status_code: str = "") -> str:
         """Keep one package for a recipient; idempotent on (message_id, recipient). Returns its docId."""
         doc_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"vdxp/{message_id}/{recipient}"))
-        now = now_utc()
+        now = clock.now_utc()
         try:
             with self.db.session() as s:
                 if s.get(VdxpReceived, doc_id) is None:
@@ -230,7 +231,7 @@ class VdxpStore:
             if row.status in FINAL:
                 raise Refusal(Why.CONFLICT, f"Gói tin {doc_id} đã ở trạng thái cuối “{row.status}”.",
                               f"{doc_id}: {row.status} -> {status} refused")
-            row.status, row.status_desc, row.updated_at = status, description or STATUS_DESC[status], now_utc()
+            row.status, row.status_desc, row.updated_at = status, description or STATUS_DESC[status], clock.now_utc()
             return True, _snapshot(row)
 
     # -- sent ----------------------------------------------------------------------------------------------
@@ -245,7 +246,7 @@ class VdxpStore:
                 if s.get(VdxpSent, doc_id) is None:
                     s.add(VdxpSent(doc_id=doc_id, system_id=system_id, sender=sender,
                                    recipients=",".join(recipients), message_type=kind, document_id=document_id,
-                                   notation=notation, title=title, sha256=sha256, sent_at=now_utc()))
+                                   notation=notation, title=title, sha256=sha256, sent_at=clock.now_utc()))
         except IntegrityError:
             pass  # the same sendEdoc, retried concurrently
 

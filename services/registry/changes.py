@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.common import clock
 from services.common.actor import Actor, Role
-from services.common.clock import now_utc
 from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.common.outbox import enqueue
@@ -48,7 +48,7 @@ def _receive_change(db: Database, actor: Actor, package: dict[str, Any], key: st
         if target is None:
             recall.check_sender(session, actor, target_id, sender, "thu hồi" if kind == 1 else "cập nhật")
         change = {"kind": "revoke" if kind == 1 else "update", "key": key, "reason": business.get("reason", ""),
-                  "package": package if kind == 2 else None, "received_at": now_utc().isoformat(),
+                  "package": package if kind == 2 else None, "received_at": clock.now_utc().isoformat(),
                   "request": _request_id(package, sender, kind)}
         if _requested_before(session, target, change["request"]):
             # the same request handed over again (at-least-once): already waiting for the clerk, or decided
@@ -217,7 +217,8 @@ def record_status(db: Database, actor: Actor, status: dict[str, Any]) -> dict:
             if incoming.state == State.REVOKED or any((d or {}).get("status_timestamp") == stamp for d in asked):
                 return {"matched": True, "duplicate": True, "incoming_id": incoming.id}  # at-least-once: seen
             reason = str(status.get("description") or "")[:1000]
-            incoming.pending_change = {"kind": "take_back", "reason": reason, "received_at": now_utc().isoformat()}
+            incoming.pending_change = {"kind": "take_back", "reason": reason,
+                                       "received_at": clock.now_utc().isoformat()}
             _history(session, incoming, actor, "change_requested", {"kind": "take_back", "reason": reason,
                                                                     "status_timestamp": stamp})
             return {"matched": True, "incoming_id": incoming.id}
@@ -251,5 +252,5 @@ def record_status(db: Database, actor: Actor, status: dict[str, Any]) -> dict:
         session.flush()  # the answer's line before the request's closing line, in the history's order
         if not recall.take_answer(session, actor, doc, row, code) and status_advances(row.status_code, code):
             row.status_code, row.description = code, description
-            row.status_at = _parse_dt(status.get("timestamp")) or now_utc()
+            row.status_at = _parse_dt(status.get("timestamp")) or clock.now_utc()
         return {"matched": True, "duplicate": False, "outgoing_id": doc.id}

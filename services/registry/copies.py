@@ -22,8 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.common import clock
 from services.common.actor import Actor, Role
-from services.common.clock import now_utc, now_vn, vn_date
+from services.common.clock import vn_date
 from services.common.db import Database
 from services.common.errors import Conflict, CongVanError, ValidationFailed
 from services.registry import domain, numbering, year_registers
@@ -42,7 +43,7 @@ RETRIES = 5
 def copy_text(form: str, organ_name: str, number: int, notation: str) -> str:
     """The copy form printed on the copy (Phụ lục I Phần II mục II.2); the time is ISO 8601, Vietnam time."""
     return "\n".join((COPY_FORMS[form], organ_name.upper(), domain.number_display(number, notation),
-                      now_vn().isoformat(timespec="seconds")))
+                      clock.now_vn().isoformat(timespec="seconds")))
 
 
 def make_copy(db: Database, actor: Actor, source_id: str, form: str, register_id: str, seal: SealCopy,
@@ -83,12 +84,12 @@ def make_copy(db: Database, actor: Actor, source_id: str, form: str, register_id
         try:
             with db.session() as session:
                 got = numbering.allocate(session, used, actor.agency_id, Direction.COPIES, expected=number)
-                today = vn_date(now_utc())
+                today = vn_date(clock.now_utc())
                 copy = Document(
                     agency_id=actor.agency_id, direction=Direction.COPIES, state=State.ISSUED,
                     register_id=used, number=got, year=today.year, code_number=domain.format_number(got),
                     code_notation=notation, type_code=form, type_name=type_name(form), issued_date=today,
-                    registered_at=now_utc(), organ_id=actor.agency_id, organ_name=prof.organ_name,
+                    registered_at=clock.now_utc(), organ_id=actor.agency_id, organ_name=prof.organ_name,
                     promulgation_place=prof.place, subject=subject, dedupe_key=key,
                     description=f"{COPY_FORMS[form].capitalize()} văn bản {source_number}".strip(),
                     handlers=[actor.user_id])

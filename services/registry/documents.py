@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from services.common import clock
 from services.common.actor import Actor
-from services.common.clock import now_utc, to_vn
+from services.common.clock import to_vn
 from services.common.db import Database
 from services.common.errors import Forbidden, NotFound, ValidationFailed
 from services.common.recipients import recipient_label
@@ -89,7 +90,7 @@ def _status_payload(prof: AgencyProfile, doc: Document, to_organ: str, code: str
         "staff": {"department": "Văn thư", "name": actor.full_name or actor.username, "mobile": "", "email": ""},
         "status_code": code,
         "description": description,
-        "timestamp": to_vn(now_utc()).isoformat(timespec="seconds"),
+        "timestamp": to_vn(clock.now_utc()).isoformat(timespec="seconds"),
     }
 
 
@@ -138,7 +139,7 @@ def _incoming_from_package(actor: Actor, p: dict[str, Any], key: str, kind: int)
         due_date=domain.parse_date(p["due_date"]) if p.get("due_date") else None,
         to_places=list(p.get("to_places") or []),
         sender_organ_id=str(sender.get("organ_id"))[:35], sender_organ_name=str(sender.get("organ_name") or "")[:200],
-        received_at=_parse_dt(p.get("received_at")) or now_utc(), raw_sha256=p.get("raw_sha256"),
+        received_at=_parse_dt(p.get("received_at")) or clock.now_utc(), raw_sha256=p.get("raw_sha256"),
         trace=list(p.get("trace") or []), package=p,
     )
 

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.common import clock
 from services.common.actor import Actor
-from services.common.clock import now_utc, vn_date
+from services.common.clock import vn_date
 from services.common.db import Database
 from services.common.errors import NotFound, ValidationFailed
 from services.registry import domain
@@ -72,7 +73,7 @@ def add_item(db: Database, actor: Actor, dossier_id: str, kind: str, sha256: str
         dossier = _load_editable(session, actor, dossier_id)
         session.add(DossierItem(dossier_id=dossier.id, ordinal=_next_ordinal(session, dossier), kind=kind,
                                 sha256=sha256, title=check_title(title),
-                                item_date=domain.parse_date(item_date) if item_date else vn_date(now_utc()),
+                                item_date=domain.parse_date(item_date) if item_date else vn_date(clock.now_utc()),
                                 pages=int(pages or 0), content_type=content_type[:100], added_by=actor.user_id))
         _event(session, dossier, actor, "item_added", f"{kind}:{sha256}")
         session.flush()

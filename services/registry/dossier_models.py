@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.common.clock import now_utc
+from services.common import clock
 from services.registry.models import Base
 
 
@@ -87,7 +87,7 @@ class Dossier(Base):
     state: Mapped[str] = mapped_column(String(12), default="open")  # open | closed | submitted | archived
     submission_due: Mapped[date | None] = mapped_column(Date)
     return_reason: Mapped[str] = mapped_column(String(1000), default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: clock.now_utc())
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -110,7 +110,7 @@ class DossierItem(Base):
     pages: Mapped[int] = mapped_column(Integer, default=0)
     content_type: Mapped[str] = mapped_column(String(100), default="application/pdf")
     added_by: Mapped[str] = mapped_column(String(100), default="")
-    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: clock.now_utc())
 
 
 class DossierEvent(Base):
@@ -119,7 +119,7 @@ class DossierEvent(Base):
     __tablename__ = "dossier_event"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     dossier_id: Mapped[str] = mapped_column(ForeignKey("dossier.id"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: clock.now_utc())
     user_id: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(30))
     details: Mapped[str] = mapped_column(Text, default="")

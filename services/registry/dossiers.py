@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.common import clock
 from services.common.actor import Actor, Role
-from services.common.clock import now_utc, vn_date
+from services.common.clock import vn_date
 from services.common.db import Database
 from services.common.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from services.registry import domain, rules
@@ -120,7 +121,7 @@ def open_dossier(db: Database, actor: Actor, plan_item_id: str | None = None, ti
                  year: int | None = None, description: str = "", construction: bool = False) -> dict:
     """From an item of the approved plan, or ad hoc with title, notation, retention and start date."""
     _agency(db, actor)
-    start = domain.parse_date(start_date) if start_date else vn_date(now_utc())
+    start = domain.parse_date(start_date) if start_date else vn_date(clock.now_utc())
     try:
         with db.session() as session:
             if plan_item_id:
@@ -234,11 +235,11 @@ def close_dossier(db: Database, actor: Actor, dossier_id: str, remove_drafts: bo
             item.ordinal = ordinal
         dated = [i.item_date for i in kept if i.item_date]
         dossier.start_date = min([*dated, *([dossier.start_date] if dossier.start_date else [])], default=None)
-        dossier.end_date = domain.parse_date(end_date) if end_date else max(dated, default=vn_date(now_utc()))
+        dossier.end_date = domain.parse_date(end_date) if end_date else max(dated, default=vn_date(clock.now_utc()))
         dossier.doc_total, dossier.page_total = len(kept), sum(i.pages for i in kept)
         dossier.submission_due = rules.dossier_due(session, actor.agency_id, dossier.end_date, dossier.construction,
                                                    submission_due(dossier.end_date, dossier.construction))
-        dossier.state, dossier.closed_at, dossier.return_reason = "closed", now_utc(), ""
+        dossier.state, dossier.closed_at, dossier.return_reason = "closed", clock.now_utc(), ""
         _event(session, dossier, actor, "closed", f"{len(items) - len(kept)} removed")
         session.flush()
         return dossier_dict(session, dossier, actor)
@@ -270,7 +271,7 @@ def submit_to_archive(db: Database, actor: Actor, dossier_id: str) -> dict:
             raise ValidationFailed("Hồ sơ chưa kết thúc, không thể nộp lưu.", code="dossier_open",
                                    dossier=dossier.id)
         require_state(dossier, "closed", action="nộp lưu hồ sơ")
-        dossier.state, dossier.submitted_at = "submitted", now_utc()
+        dossier.state, dossier.submitted_at = "submitted", clock.now_utc()
         _event(session, dossier, actor, "submitted")
         return dossier_dict(session, dossier, actor)
 
@@ -285,7 +286,7 @@ def archive_decide(db: Database, actor: Actor, dossier_id: str, accept: bool, re
             return dossier_dict(session, dossier, actor)
         require_state(dossier, "submitted", action="tiếp nhận hồ sơ vào lưu trữ")
         if accept:
-            dossier.state, dossier.archived_at, dossier.archived_by = "archived", now_utc(), actor.user_id
+            dossier.state, dossier.archived_at, dossier.archived_by = "archived", clock.now_utc(), actor.user_id
             _event(session, dossier, actor, "archived")
         else:
             if not reason.strip():
@@ -298,7 +299,7 @@ def archive_decide(db: Database, actor: Actor, dossier_id: str, accept: bool, re
 def due_for_submission(db: Database, actor: Actor, today: date | None = None) -> list[dict]:
     """Closed dossiers whose submission is due within 30 days (or overdue): the reminder list (Phụ lục VI)."""
     _agency(db, actor)
-    limit = (today or vn_date(now_utc())) + timedelta(days=REMINDER_DAYS)
+    limit = (today or vn_date(clock.now_utc())) + timedelta(days=REMINDER_DAYS)
     with db.session() as session:
         query = select(Dossier).where(Dossier.agency_id == actor.agency_id, Dossier.state == "closed",
                                       Dossier.submission_due <= limit)

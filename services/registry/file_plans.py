@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.common import clock
 from services.common.actor import Actor, Role
-from services.common.clock import now_utc
 from services.common.db import Database
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.registry.dossier_domain import check_file_notation, check_title, parse_retention, retention_label
@@ -85,7 +85,7 @@ def approve_file_plan(db: Database, actor: Actor, plan_id: str, approval_doc: st
     with db.session() as session:
         plan = _load_plan(session, actor, plan_id)
         if plan.state != "approved":  # approving twice is a no-op (at-least-once delivery)
-            plan.state, plan.approved_by, plan.approved_at = "approved", actor.user_id, now_utc()
+            plan.state, plan.approved_by, plan.approved_at = "approved", actor.user_id, clock.now_utc()
             plan.approval_doc = approval_doc[:100]
         return plan_dict(session, plan)
 

@@ -12,8 +12,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.common import clock
 from services.common.actor import Actor, Role
-from services.common.clock import now_utc, to_vn, vn_date
+from services.common.clock import to_vn, vn_date
 from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.common.outbox import enqueue
@@ -220,18 +221,18 @@ def _register_incoming(session: Session, actor: Actor, doc: Document, register_i
                        happened_at: datetime | None) -> tuple[int, dict[str, Any] | None]:
     """The arrival number, and the year turn (numbering.year_turn) when last year's register was chosen on a form
     sent after midnight and its successor numbered instead."""
-    moment = happened_at or now_utc()
+    moment = happened_at or clock.now_utc()
     # Late entries are numbered now (numbers follow the order of entry) but keep their real arrival time.
-    numbered_at = now_utc() if happened_at else moment
+    numbered_at = clock.now_utc() if happened_at else moment
     if register_id is None:
         used = numbering.find_register(session, actor.agency_id, Direction.INCOMING,
                                        numbering.numbering_year(moment)).id
     else:
         used = numbering.current(session, register_id, actor.agency_id, numbered_at)
     number = numbering.allocate(session, used, actor.agency_id, Direction.INCOMING, moment=numbered_at)
-    doc.register_id, doc.number, doc.year = used, number, numbering.numbering_year(now_utc())
+    doc.register_id, doc.number, doc.year = used, number, numbering.numbering_year(clock.now_utc())
     doc.arrival_date = vn_date(moment)
-    doc.registered_at = now_utc()
+    doc.registered_at = clock.now_utc()
     doc.state = State.REGISTERED
     if happened_at:
         doc.late_entry, doc.happened_at = True, happened_at
@@ -298,8 +299,8 @@ def _late(value: datetime | str | None) -> datetime | None:
         raise ValidationFailed("Thời điểm thực tế của việc nhập bù không hợp lệ.", code="bad_date",
                                field="late_entry_at")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=to_vn(now_utc()).tzinfo)  # a time typed by a clerk is Vietnam time
-    if moment > now_utc():
+        moment = moment.replace(tzinfo=to_vn(clock.now_utc()).tzinfo)  # a time typed by a clerk is Vietnam time
+    if moment > clock.now_utc():
         raise ValidationFailed("Thời điểm nhập bù không được ở tương lai.", code="future_date",
                                field="late_entry_at")
     return moment.astimezone(UTC)  # stored in UTC like every time here (SQLite would drop a +07:00 offset)
@@ -362,7 +363,7 @@ def register_paper_incoming(db: Database, actor: Actor, metadata: dict[str, Any]
     if register_id is None:  # numbered in this year's register found below: opened from last year's on 1 January
         from services.registry.year_registers import open_on_first_need
 
-        open_on_first_need(db, actor.agency_id, Direction.INCOMING, numbering.numbering_year(now_utc()))
+        open_on_first_need(db, actor.agency_id, Direction.INCOMING, numbering.numbering_year(clock.now_utc()))
     return year_registers.numbered(db, actor.agency_id, register_id, lambda: _register_paper(
         db, actor, metadata, file_sha256s, key, happened, issued, register_id, detailed))
 
@@ -389,7 +390,7 @@ def _register_paper(db: Database, actor: Actor, metadata: dict[str, Any], file_s
             signer_position=str(metadata.get("signer_position") or ""),
             signer_full_name=str(metadata.get("signer_full_name") or ""),
             due_date=domain.parse_date(metadata["due_date"]) if metadata.get("due_date") else None,
-            to_places=list(metadata.get("to_places") or []), received_at=happened or now_utc(), dedupe_key=key,
+            to_places=list(metadata.get("to_places") or []), received_at=happened or clock.now_utc(), dedupe_key=key,
         )
         doc.warnings = _duplicate_warnings(session, actor.agency_id, None, number, notation,
                                            doc.organ_id or doc.organ_name)

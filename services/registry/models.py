@@ -21,8 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common import clock
 from services.common.agency_rules import make_rules_table
-from services.common.clock import now_utc
 from services.common.db import add_later_columns
 from services.common.outbox import make_outbox_table
 
@@ -59,7 +59,7 @@ class Register(Base):
     year: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(200))
     next_number: Mapped[int] = mapped_column(BigInteger, default=1)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: clock.now_utc())
     created_by: Mapped[str] = mapped_column(String(100), default="")
 
 
@@ -141,8 +141,9 @@ class Document(Base):
 
     handlers: Mapped[list[str]] = mapped_column(JSON, default=list)     # user ids who may see a draft
     frozen: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: clock.now_utc())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: clock.now_utc(),
+                                                 onupdate=lambda: clock.now_utc())
 
 
 class Attachment(Base):
@@ -197,7 +198,7 @@ class History(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                     autoincrement=True)
     document_pk: Mapped[str] = mapped_column(ForeignKey("document.id"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: clock.now_utc())
     happened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     late_entry: Mapped[bool] = mapped_column(Boolean, default=False)
     user_id: Mapped[str] = mapped_column(String(100))

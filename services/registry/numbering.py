@@ -21,7 +21,7 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, Integer, String, Unique
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.common import clock
-from services.common.clock import now_utc, vn_date
+from services.common.clock import vn_date
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.registry.domain import DIRECTION_LABELS, SCOPE_ALL
 from services.registry.models import Base, Register
@@ -33,7 +33,7 @@ class RegisterClosure(Base):
 
     __tablename__ = "register_closure"
     register_id: Mapped[str] = mapped_column(ForeignKey("register.id"), primary_key=True)
-    closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: clock.now_utc())
     closed_by: Mapped[str] = mapped_column(String(100), default="")
 
 
@@ -44,7 +44,7 @@ class RegisterCloseRequest(Base):
     __tablename__ = "register_close_request"
     register_id: Mapped[str] = mapped_column(ForeignKey("register.id"), primary_key=True)
     request_key: Mapped[str] = mapped_column(String(100), primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: clock.now_utc())
 
 
 class RegisterOpenRequest(Base):
@@ -75,7 +75,7 @@ class RegisterReopening(Base):
     register_id: Mapped[str] = mapped_column(ForeignKey("register.id"), index=True)
     closed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     closed_by: Mapped[str] = mapped_column(String(100), default="")
-    reopened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    reopened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: clock.now_utc())
     reopened_by: Mapped[str] = mapped_column(String(100), default="")
     reason: Mapped[str] = mapped_column(String(1000), default="")
     request_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
@@ -83,7 +83,7 @@ class RegisterReopening(Base):
 
 def numbering_year(moment: datetime | None = None) -> int:
     """The register year of an instant: the calendar year in Vietnam (31 Dec 17:00 UTC is 1 Jan there)."""
-    return vn_date(moment or now_utc()).year
+    return vn_date(moment or clock.now_utc()).year
 
 
 def lock_register(session: Session, register_id: str, agency_id: str, direction: str) -> Register:
@@ -124,7 +124,7 @@ def close_register(session: Session, register_id: str, agency_id: str, user_id: 
             return reg, _utc(closure.closed_at) if closure else None
         session.add(RegisterCloseRequest(register_id=reg.id, request_key=request_key))
     if closure is None:
-        closure = RegisterClosure(register_id=register_id, closed_at=now_utc(), closed_by=user_id)
+        closure = RegisterClosure(register_id=register_id, closed_at=clock.now_utc(), closed_by=user_id)
         session.add(closure)
         session.flush()
     return reg, _utc(closure.closed_at)

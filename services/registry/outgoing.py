@@ -10,8 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.common import clock
 from services.common.actor import Actor, Role
-from services.common.clock import now_utc, vn_date
+from services.common.clock import vn_date
 from services.common.db import Database
 from services.common.errors import Conflict, CongVanError, NotFound, ValidationFailed
 from services.common.outbox import enqueue
@@ -228,14 +229,14 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
         paper = {"paper_signed": True} if (doc.package or {}).get("paper_signed") else {}
         register_id, legal = _issuing_register(session, actor, doc, register_id, legal_normative)
     if legal:
-        notation = domain.legal_notation(notation, vn_date(now_utc()).year)
+        notation = domain.legal_notation(notation, vn_date(clock.now_utc()).year)
     if not main:
         raise ValidationFailed("Thiếu trường bắt buộc “Tệp văn bản đã ký”.", code="missing_field", field="pdf")
     domain.check_notation(notation)
     chosen_id = register_id   # last year's on a form opened before midnight in Vietnam: its successor numbers
     for _attempt in range(ISSUE_RETRIES):
         register_id, number = year_registers.peek_current(db, actor.agency_id, chosen_id, Direction.OUTGOING)
-        today = vn_date(now_utc())
+        today = vn_date(clock.now_utc())
         try:
             signed = sign(main[0].sha256, domain.format_number(number), f"{today:%d/%m/%Y}", notation, appendices,
                           operation_id=domain.seal_operation(outgoing_id), **paper)
@@ -256,7 +257,7 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
                                          expected=number)
                 doc.register_id, doc.number, doc.year = register_id, got, today.year
                 doc.code_number, doc.code_notation = domain.format_number(got), notation
-                doc.issued_date, doc.registered_at, doc.state = today, now_utc(), State.ISSUED
+                doc.issued_date, doc.registered_at, doc.state = today, clock.now_utc(), State.ISSUED
                 doc.document_id = domain.document_id(actor.agency_id, today, got, notation)
                 doc.no_paper_copy = bool(no_paper_copy)
                 if priority is not None:
@@ -371,7 +372,7 @@ def register_outgoing_signed(db: Database, actor: Actor, metadata: dict[str, Any
     wanted = metadata.get("code_number")
     if wanted not in (None, "") and not domain.CODE_NUMBER_RE.match(str(wanted)):
         raise ValidationFailed("Trường “Số của văn bản” phải là số.", code="not_a_number", field="code_number")
-    issued = domain.parse_date(metadata["issued_date"]) if metadata.get("issued_date") else vn_date(now_utc())
+    issued = domain.parse_date(metadata["issued_date"]) if metadata.get("issued_date") else vn_date(clock.now_utc())
     key = f"send:{str(metadata['request_key'])[:200]}" if metadata.get("request_key") else None
     if (first := requested_before(db, actor.agency_id, key)) is not None:
         return first
@@ -389,7 +390,7 @@ def register_outgoing_signed(db: Database, actor: Actor, metadata: dict[str, Any
             agency_id=actor.agency_id, direction=Direction.OUTGOING, state=State.ISSUED, register_id=register_id,
             number=number, year=numbering.numbering_year(), code_number=domain.format_number(number),
             code_notation=metadata["code_notation"], type_code=metadata["type_code"],
-            type_name=type_name(metadata["type_code"]), issued_date=issued, registered_at=now_utc(),
+            type_name=type_name(metadata["type_code"]), issued_date=issued, registered_at=clock.now_utc(),
             document_id=domain.document_id(actor.agency_id, issued, number, metadata["code_notation"]),
             organ_id=actor.agency_id, organ_name=prof.organ_name, promulgation_place=prof.place,
             subject=str(metadata["subject"]).strip(), content=str(metadata.get("content") or ""),

@@ -12,8 +12,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from services.common import clock
 from services.common.actor import Actor, Role
-from services.common.clock import now_utc
 from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.registry import domain, incoming, paper
@@ -114,7 +114,7 @@ def return_paper_incoming(db: Database, actor: Actor, metadata: dict[str, Any], 
             code_number=str(metadata.get("code_number") or "").strip() or None,
             code_notation=str(metadata.get("code_notation") or "").strip() or None, issued_date=issued,
             organ_id=metadata.get("organ_id") or None, organ_name=str(metadata["organ_name"]).strip(),
-            subject=str(metadata.get("subject") or "").strip(), received_at=now_utc(),
+            subject=str(metadata.get("subject") or "").strip(), received_at=clock.now_utc(),
             reject_reason=RETURNED,
             reject_text=(reasons + (f". {note.strip()}" if (note or "").strip() else ""))[:1000],
         )

@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.common import clock
 from services.common.actor import Actor, Role
-from services.common.clock import today_vn
 from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.registry import domain
@@ -102,8 +102,8 @@ def record_outgoing_paper_return(db: Database, actor: Actor, outgoing_id: str, o
 
 
 def _returned_day(value: str | date | None, doc: Document, direction: str) -> date:
-    day = domain.parse_date(value, domain.Field("returned_date", "Ngày nhận lại", 10)) if value else today_vn()
-    if day > today_vn():
+    day = domain.parse_date(value, domain.Field("returned_date", "Ngày nhận lại", 10)) if value else clock.today_vn()
+    if day > clock.today_vn():
         raise ValidationFailed("Ngày nhận lại bản giấy không được sau hôm nay.", code="future_date",
                                field="returned_date", value=day.isoformat())
     _word, since, code = WORDS[direction]

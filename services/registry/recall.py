@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.common import clock
 from services.common.actor import Actor, Role
-from services.common.clock import now_utc
 from services.common.db import Database
 from services.common.errors import ValidationFailed
 from services.common.outbox import enqueue
@@ -104,8 +104,8 @@ def request_change(db: Database, actor: Actor, outgoing_id: str, kind: str, reas
         for r in remote:
             r.recall_state = "requested"
         _send(session, actor, doc, kind, text, remote)
-        doc.pending_change = ({"kind": kind, "reason": text, "key": request_key, "requested_at": now_utc().isoformat(),
-                               "by": actor.username} if remote else None)
+        doc.pending_change = ({"kind": kind, "reason": text, "key": request_key,
+                               "requested_at": clock.now_utc().isoformat(), "by": actor.username} if remote else None)
         step = _history(session, doc, actor, "change_sent" if kind != "recall" else "recalled", details)
         _tell_units(session, doc, rows, kind, text, step)
         return summary(doc)
@@ -236,7 +236,7 @@ def _tell_units(session: Session, doc: Document, rows: list[RecipientStatus], ki
     enqueue(session, "outgoing_changed", {
         "outgoing_id": doc.id, "step": step.id, "kind": kind, "reason": reason, "state": doc.state,
         "number": f"{doc.code_number}/{doc.code_notation}", "subject": doc.subject, "internal_units": units,
-        "changed_at": now_utc().isoformat()})
+        "changed_at": clock.now_utc().isoformat()})
 
 
 # --- the receiver ---------------------------------------------------------------------------------------------
@@ -254,7 +254,7 @@ def withdraw_content(session: Session, actor: Actor, doc: Document) -> None:
     shared |= set(session.execute(select(Document.raw_sha256).where(
         Document.raw_sha256.in_(shas), Document.id != doc.id)).scalars()) if shas else set()
     gone = sorted(shas - shared)
-    doc.content_withdrawn_at = now_utc()
+    doc.content_withdrawn_at = clock.now_utc()
     if gone:
         enqueue(session, "content_withdrawn", {"incoming_id": doc.id, "document_id": doc.document_id,
                                                "sha256s": gone})

@@ -9,9 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.common import agency_rules
+from services.common import agency_rules, clock
 from services.common.actor import Actor, Role
-from services.common.clock import now_utc
 from services.common.db import Database
 from services.registry.documents import _in_agency
 
@@ -30,7 +29,7 @@ def set_rules(db: Database, actor: Actor, changes: dict[str, Any]) -> list[dict[
     _in_agency(db, actor)
     actor.require(Role.ADMIN)
     with db.session() as session:
-        agency_rules.write(session, actor.agency_id, OWNER, changes, actor.user_id, now_utc())
+        agency_rules.write(session, actor.agency_id, OWNER, changes, actor.user_id, clock.now_utc())
         return agency_rules.read(session, actor.agency_id, OWNER)
 
 

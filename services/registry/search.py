@@ -44,8 +44,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from services.common import clock
 from services.common.actor import Actor, Role
-from services.common.clock import now_utc
 from services.common.db import Database
 from services.common.errors import Forbidden, ValidationFailed
 from services.common.textfold import terms
@@ -70,7 +70,7 @@ class SearchText(Base):
     body: Mapped[str] = mapped_column(Text, default="")           # folded metadata + contents
     file_text: Mapped[str] = mapped_column(Text, default="")      # extracted contents, as extracted
     ocr: Mapped[bool] = mapped_column(default=False)
-    indexed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    indexed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: clock.now_utc())
     source_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -231,7 +231,7 @@ def index_new_batch(session: Session, batch: list[tuple[Document, str]]) -> None
     if not batch:
         return
     session.flush()
-    now = now_utc()
+    now = clock.now_utc()
     session.execute(insert(SearchText), [
         {"document_pk": doc.id, "body": body_of(doc, file_text), "file_text": file_text, "ocr": False,
          "indexed_at": now, "source_updated_at": doc.updated_at} for doc, file_text in batch])
@@ -250,7 +250,7 @@ def _write(session: Session, doc: Document, file_text: str, used_ocr: bool) -> N
     body = body_of(doc, file_text)
     row = session.get(SearchText, doc.id) or SearchText(document_pk=doc.id)
     row.body, row.file_text, row.ocr = body, file_text, used_ocr
-    row.indexed_at, row.source_updated_at = now_utc(), doc.updated_at
+    row.indexed_at, row.source_updated_at = clock.now_utc(), doc.updated_at
     session.add(row)
     if session.get_bind().dialect.name == "sqlite":
         # The FTS row shares search_text's rowid: replacing it is a lookup by rowid, where a DELETE on the

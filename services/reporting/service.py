@@ -31,8 +31,9 @@ from nameko.rpc import RpcProxy, rpc
 from nameko.timer import Timer
 from prometheus_client import Gauge
 
+from services.common import clock
 from services.common.actor import Actor, Role, system_actor
-from services.common.clock import now_utc, vn_date
+from services.common.clock import vn_date
 from services.common.errors import ValidationFailed
 from services.common.rpc import ACTOR_KEY, ActingUser, RpcMetrics
 from services.reporting import copies_register, domain, pdf, xlsx
@@ -153,8 +154,8 @@ class WorkerContext(DependencyProvider):
 
 def _period(date_from: str | None, date_to: str | None) -> tuple[str, str]:
     try:
-        start = date.fromisoformat(str(date_from)[:10]) if date_from else vn_date(now_utc()).replace(day=1)
-        end = date.fromisoformat(str(date_to)[:10]) if date_to else vn_date(now_utc())
+        start = date.fromisoformat(str(date_from)[:10]) if date_from else vn_date(clock.now_utc()).replace(day=1)
+        end = date.fromisoformat(str(date_to)[:10]) if date_to else vn_date(clock.now_utc())
     except ValueError as exc:
         raise ValidationFailed("Ngày không hợp lệ (dạng YYYY-MM-DD).", field="date",
                                value=f"{date_from}..{date_to}") from exc
@@ -202,7 +203,7 @@ class ReportingService:
         facts = self.routing.report_handlings(date_from, date_to)
         incoming = self.registry.report_register("incoming", date_from, date_to)
         outgoing = self.registry.report_register("outgoing", date_from, date_to)
-        summary = domain.incoming_summary(facts, now_utc(), unit)
+        summary = domain.incoming_summary(facts, clock.now_utc(), unit)
         rejected = incoming["arrived_by_state"].get("rejected", 0)
         return {
             "agency_id": actor.agency_id, "organ_name": incoming.get("organ_name") or actor.agency_id,
@@ -212,7 +213,7 @@ class ReportingService:
             "incoming": summary,
             # Outgoing figures are the agency's: a department head sees them only for the whole agency view.
             "outgoing": domain.outgoing_summary(outgoing["rows"] if unit is None else []),
-            "generated_at": now_utc().isoformat(timespec="seconds"),
+            "generated_at": clock.now_utc().isoformat(timespec="seconds"),
         }
 
     # --- reports ---
@@ -284,7 +285,7 @@ class ReportingService:
     def _refresh_from_open(self, agency_id: str) -> dict[str, int]:
         """routing answers for the agency of the acting user in the context (the caller's, or the timer's)."""
         facts = self.routing.report_handlings(None, None, True)
-        per_unit = domain.overdue_by_unit(facts, now_utc())
+        per_unit = domain.overdue_by_unit(facts, clock.now_utc())
         self.agencies.gauge(agency_id).set(per_unit)
         if facts.get("registration_limit_hours"):
             REGISTRATION_LIMIT.labels(agency_id).set(float(facts["registration_limit_hours"]) * 3600)

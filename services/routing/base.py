@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.common import clock
 from services.common.actor import Actor, Role
-from services.common.clock import now_utc, to_vn
+from services.common.clock import to_vn
 from services.common.db import Database, get_or_add
 from services.common.errors import NotFound
 from services.common.workcalendar import WorkCalendar, calendar_for
@@ -76,9 +77,13 @@ def _iso(moment: datetime | None) -> str | None:
     return to_vn(moment).isoformat(timespec="seconds") if moment else None
 
 
+def _now_utc() -> datetime:
+    return clock.now_utc()   # looked up at each call, so a test's patch of services.common.clock reaches routing
+
+
 class RoutingBase:
     def __init__(self, database: Database, agency_id: str, *, sign: Signer | None = None, blobs: Any = None,
-                 clock: Callable[[], datetime] = now_utc) -> None:
+                 clock: Callable[[], datetime] = _now_utc) -> None:
         self.db = database
         self.agency_id = agency_id
         self.sign = sign

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common.clock import now_utc
+from services.common import clock
 from services.common.db import Database, Databases
 from services.common.mail import Mailer
 from services.common.outbox import enqueue
@@ -43,7 +43,7 @@ def notify(session: Session, user_ids: list[str] | set[str], kind: str, title: s
             continue
         row = Notification(user_id=user_id, kind=kind, title=title, body=body, ref_kind=ref_kind,
                            ref_id=str(ref_id) if ref_id is not None else None, dedupe_key=key,
-                           created_at=now_utc(), email_state="pending")
+                           created_at=clock.now_utc(), email_state="pending")
         try:
             with session.begin_nested():
                 session.add(row)

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from services.common.clock import now_utc
+from services.common import clock
 from services.common.db import Database
 from services.signing import ltv
 from services.signing.models import ArchiveVersion
@@ -46,7 +46,7 @@ def current(db: Database, issued_sha256: str) -> str:
 def refresh(db: Database, blobs: BlobStore, store: TrustStore, timestamper, *,
             within: timedelta = ltv.DEFAULT_REFRESH_WITHIN, now: datetime | None = None) -> dict:
     """Re-stamp every recorded PDF whose last time stamp's certificate expires within `within` of `now`."""
-    now = now or now_utc()
+    now = now or clock.now_utc()
     done, failed = [], []
     with db.session() as s:
         due = [(r.issued_sha256, r.current_sha256) for r in s.scalars(

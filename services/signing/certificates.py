@@ -21,7 +21,7 @@ from asn1crypto import x509 as asn1_x509
 from prometheus_client import Gauge
 from sqlalchemy import select
 
-from services.common.clock import now_utc
+from services.common import clock
 from services.common.db import Database
 from services.common.errors import CongVanError
 from services.signing.enrolment import expiry_warning
@@ -114,6 +114,6 @@ def export_expiry(settings: SigningSettings, database: Database) -> list[HeldCer
             labels = (agency, c.role, c.subject, c.serial)
             CERTIFICATE_EXPIRY.labels(*labels).set(c.not_after)
             CERTIFICATE_WARNING.labels(*labels).set(
-                expiry_warning(datetime.fromtimestamp(c.not_after, UTC), now_utc()))
+                expiry_warning(datetime.fromtimestamp(c.not_after, UTC), clock.now_utc()))
             exported.add(labels)
     return certificates

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, LargeBinary, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.common import clock
 from services.common.agency_rules import make_rules_table
-from services.common.clock import now_utc
 
 
 class Base(DeclarativeBase):
@@ -23,7 +23,8 @@ class KeyBinding(Base):
     kind: Mapped[str] = mapped_column(String(20))           # personal | seal
     key_ref: Mapped[dict] = mapped_column(JSON)             # keys.check_ref: pkcs12 file or pkcs11 labels
     display_name: Mapped[str] = mapped_column(String(300), default="")
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: clock.now_utc(),
+                                                 onupdate=lambda: clock.now_utc())
 
 
 class EnrolledCertificate(Base):
@@ -39,7 +40,8 @@ class EnrolledCertificate(Base):
     not_after: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     trust_root: Mapped[str] = mapped_column(String(300), default="")
     enrolled_by: Mapped[str] = mapped_column(String(200), default="")
-    enrolled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc)
+    enrolled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: clock.now_utc(),
+                                                  onupdate=lambda: clock.now_utc())
 
 
 class AppearanceImage(Base):
@@ -48,7 +50,8 @@ class AppearanceImage(Base):
     __tablename__ = "signing_images"
     holder: Mapped[str] = mapped_column(String(200), primary_key=True)
     png_sha256: Mapped[str] = mapped_column(String(64))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc, onupdate=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: clock.now_utc(),
+                                                 onupdate=lambda: clock.now_utc())
 
 
 class Operation(Base):
@@ -60,7 +63,7 @@ class Operation(Base):
     operation: Mapped[str] = mapped_column(String(40))
     input_sha256: Mapped[str] = mapped_column(String(64), index=True)
     result: Mapped[dict] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=lambda: clock.now_utc())
 
 
 class ArchiveVersion(Base):

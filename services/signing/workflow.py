@@ -20,8 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from pyhanko.sign.signers.pdf_cms import Signer
 from pyhanko.sign.timestamps.api import TimeStamper
 
-from services.common import agency_rules
-from services.common.clock import now_utc, now_vn
+from services.common import agency_rules, clock
 from services.common.db import Database
 from services.common.errors import NotFound, ValidationFailed
 from services.signing import archive, convert, domain, fonts, layout, ltv, pades, placement
@@ -180,7 +179,7 @@ class Signing:
         else:
             raise ValidationFailed("Hãy chọn tệp chứng thư số (.cer, .pem) hoặc đọc từ thiết bị ký số.",
                                    code="no_certificate")
-        now = now_utc()
+        now = clock.now_utc()
         checked = check_certificate(cert, trust_store(self.settings), now)
         with self.db.session() as s:
             row = s.get(EnrolledCertificate, holder) or EnrolledCertificate(holder=holder)
@@ -192,7 +191,7 @@ class Signing:
         return {"holder": holder, "kind": kind, **checked.to_dict(now)}
 
     def enrolled_certificates(self) -> list[dict]:
-        now = now_utc()
+        now = clock.now_utc()
         with self.db.session() as s:
             rows = s.query(EnrolledCertificate).order_by(EnrolledCertificate.not_after).all()
             return [{"holder": r.holder, "kind": r.kind, "subject": r.subject, "serial": r.serial,
@@ -264,7 +263,7 @@ class Signing:
 
     def set_rules(self, changes: dict, user_id: str) -> list[dict]:
         with self.db.session() as s:
-            agency_rules.write(s, self.agency_id, "signing", changes, user_id, now_utc())
+            agency_rules.write(s, self.agency_id, "signing", changes, user_id, clock.now_utc())
         return self.get_rules()
 
     def placement(self, pdf_sha256: str) -> dict:
@@ -339,7 +338,7 @@ class Signing:
             name = signer_name(signer)
             position = signer_position or signer_title(signer)
             image = self._image(signer_user_id) or _default_signature(name)
-            text = domain.signature_text(name, position, appearance_time(now_vn()), on_behalf)
+            text = domain.signature_text(name, position, appearance_time(clock.now_vn()), on_behalf)
             out = pades.sign_leader(pdf, signer, pades.Appearance(font=self._font(), image=image, text=text),
                                     reason=domain.signature_reason(reason, name, position, on_behalf),
                                     timestamper=self._timestamper())
@@ -395,7 +394,7 @@ class Signing:
         with open_signer(self._key_ref(seal_holder(self.agency_id), "seal"), self.settings, pin) as signer:
             self._require_enrolled(seal_holder(self.agency_id), signer)
             image = self._image(seal_holder(self.agency_id)) or _default_seal(signer_name(signer))
-            text = f"{notation}\n{now_vn().isoformat(timespec='seconds')}"
+            text = f"{notation}\n{clock.now_vn().isoformat(timespec='seconds')}"
             if paper_signed:
                 sealed = pades.seal_scan(filled, signer, f"{number_text}\n{date_text}\n{text}", self._font(),
                                          timestamper=stamper)
@@ -424,7 +423,7 @@ class Signing:
     def verify_long_term(self, pdf_sha256: str, at: datetime | None = None) -> list[dict]:
         """Whether each signature was valid when signed, judged at `at` (default now) from the PDF alone."""
         pdf = self._pdf(archive.current(self.db, pdf_sha256))
-        return [r.to_dict() for r in ltv.validate(pdf, trust_store(self.settings), at or now_utc())]
+        return [r.to_dict() for r in ltv.validate(pdf, trust_store(self.settings), at or clock.now_utc())]
 
     def verify(self, pdf_sha256: str) -> dict:
         """Today's check; where it fails on a document with archive time stamps (B-LTA), the long-term one decides

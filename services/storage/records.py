@@ -8,7 +8,8 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.common.clock import now_utc, vn_date
+from services.common import clock
+from services.common.clock import vn_date
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.storage import domain
 from services.storage.blobs import BlobStore
@@ -71,9 +72,9 @@ def record(session: Session, store: BlobStore, *, sha256: str, display_name: str
         return existing
     f = StoredFile(owner_ref=owner_ref, display_name=display, stored_name=domain.stored_name(display), kind=kind,
                    origin_sha256=sha256, current_version=1, legal_hold=False, created_by=user_id,
-                   created_at=now_utc())
+                   created_at=clock.now_utc())
     f.versions.append(FileVersion(version=1, sha256=sha256, size=int(size), content_type=content_type,
-                                  uploaded_by=user_id, uploaded_at=now_utc()))
+                                  uploaded_by=user_id, uploaded_at=clock.now_utc()))
     try:
         with session.begin_nested():
             session.add(f)
@@ -94,7 +95,7 @@ def _add_version(session: Session, f: StoredFile, sha256: str, content_type: str
         return f  # idempotent
     f.current_version += 1
     f.versions.append(FileVersion(version=f.current_version, sha256=sha256, size=int(size),
-                                  content_type=content_type, uploaded_by=user_id, uploaded_at=now_utc()))
+                                  content_type=content_type, uploaded_by=user_id, uploaded_at=clock.now_utc()))
     session.flush()
     return f
 
@@ -112,7 +113,7 @@ def files_for(session: Session, *, file_id: int | None, sha256: str | None) -> l
 
 
 def set_retention(session: Session, store: BlobStore, files: list[StoredFile], until: date) -> None:
-    today = vn_date(now_utc())
+    today = vn_date(clock.now_utc())
     for f in files:
         f.retention_until = domain.extend_retention(f.retention_until, until, today)
         for v in f.versions:
@@ -123,11 +124,11 @@ def delete(session: Session, store: BlobStore, f: StoredFile, user_id: str) -> l
     """Mark a file deleted and remove the blobs no other live file names. Refused under retention or hold."""
     if f.deleted_at is not None:
         return []
-    reason = domain.deletion_refusal(f.kind, f.retention_until, f.legal_hold, vn_date(now_utc()))
+    reason = domain.deletion_refusal(f.kind, f.retention_until, f.legal_hold, vn_date(clock.now_utc()))
     if reason:
         raise Conflict(reason, code="retained", file_id=f.id, kind=f.kind,
                        retention_until=_retention_out(f.retention_until), legal_hold=f.legal_hold)
-    f.deleted_at = now_utc()
+    f.deleted_at = clock.now_utc()
     f.deleted_by = user_id
     session.flush()
     removed = []
@@ -173,6 +174,6 @@ def stats(session: Session) -> dict:
     by_kind = dict(session.execute(select(StoredFile.kind, func.count()).where(live).group_by(StoredFile.kind))
                    .tuples().all())
     retained = session.scalar(select(func.count()).select_from(StoredFile).where(
-        live, StoredFile.retention_until >= vn_date(now_utc()))) or 0
+        live, StoredFile.retention_until >= vn_date(clock.now_utc()))) or 0
     return {"files": files, "versions": versions, "objects": objects, "bytes": int(total), "by_kind": by_kind,
             "retained": retained}

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 from prometheus_client import Counter, Gauge
 
-from services.common.clock import now_utc
+from services.common import clock
 from services.common.errors import NotFound
 from services.storage.blobs import CHUNK, BlobStore
 
@@ -62,7 +62,7 @@ def rehash(store: BlobStore, sha256: str) -> tuple[str, int] | None:
 
 
 def scrub(store: BlobStore, expected: Iterable[str] | None = None, agency: str = "") -> ScrubReport:
-    report = ScrubReport(started_at=now_utc().isoformat())
+    report = ScrubReport(started_at=clock.now_utc().isoformat())
     present = set(store.iter_blobs())
     wanted = set(expected) if expected is not None else set()
     for sha in sorted(present | wanted):
@@ -77,7 +77,7 @@ def scrub(store: BlobStore, expected: Iterable[str] | None = None, agency: str =
             report.corrupt.append({"sha256": sha, "actual": actual, "size": size})
     if expected is not None:
         report.unreferenced = sorted(present - wanted)
-    report.finished_at = now_utc().isoformat()
+    report.finished_at = clock.now_utc().isoformat()
     _record_metrics(report, agency)
     return report
 

@@ -13,8 +13,8 @@ from services.common import audit, clock
 from services.common.db import Database
 from services.common.errors import Forbidden, NotFound, ValidationFailed
 from services.common.settings import CommonSettings
-from services.registry import incoming, numbering, rules
 from services.registry import operations as ops
+from services.registry import rules
 from services.registry.models import Base
 from tests.registry.conftest import AGENCY, person, sha
 
@@ -26,9 +26,7 @@ DECEMBER_2026 = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
 @pytest.fixture
 def at(monkeypatch):
     def stand(moment: datetime) -> None:
-        monkeypatch.setattr(clock, "now_utc", lambda: moment)
-        for module in (incoming, numbering):   # they imported it by name
-            monkeypatch.setattr(module, "now_utc", lambda: moment)
+        monkeypatch.setattr(clock, "now_utc", lambda: moment)   # callers use clock.now_utc(): the patch reaches them
     return stand
 
 

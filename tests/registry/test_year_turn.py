@@ -12,7 +12,6 @@ import pytest
 
 from services.common import clock
 from services.common.errors import Conflict
-from services.registry import copies, documents, incoming, numbering, outgoing
 from services.registry import operations as ops
 from tests.registry.conftest import package, sha
 from tests.registry.test_flows import RECIPIENTS, draft, fake_sign
@@ -26,9 +25,7 @@ AFTER = datetime(2026, 12, 31, 17, 0, 1, tzinfo=UTC)      # 00:00:01 on 1 Januar
 @pytest.fixture
 def at(monkeypatch):
     def stand(moment: datetime) -> None:
-        monkeypatch.setattr(clock, "now_utc", lambda: moment)
-        for module in (incoming, numbering, outgoing, copies, documents):   # they imported it by name
-            monkeypatch.setattr(module, "now_utc", lambda: moment)
+        monkeypatch.setattr(clock, "now_utc", lambda: moment)   # callers use clock.now_utc(): the patch reaches them
     return stand
 
 
