@@ -20,7 +20,7 @@ from typing import Any
 
 from services.common.actor import Actor
 from services.common.reads import run_reads
-from services.routing.base import RoutingBase, Signer
+from services.routing.base import RoutingBase, Signer, memo_grants
 from services.routing.delegation import Delegations
 from services.routing.drafting import Drafting, SigningTimeout, SigningUnavailable
 from services.routing.entry import EntryForLeader
@@ -45,7 +45,8 @@ class Routing(StaffAndSettings, IncomingHandling, RecordLinks, Oversight, PaperS
     READS = ("list_incoming", "list_drafts", "list_tasks", "list_notices", "unit_progress", "get_config")
 
     def read_many(self, actor: Actor, reads: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Several lists in one transaction (services/common/reads.py)."""
+        """Several lists in one transaction (services/common/reads.py); reads only, so the caller's grants and the
+        leaders who entrusted them are read once for all of them (memo_grants)."""
         functions = {name: partial(getattr(self, name), actor) for name in self.READS}
-        with self.one_transaction(actor):
+        with self.one_transaction(actor) as session, memo_grants(session):
             return run_reads(reads, functions)

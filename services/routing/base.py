@@ -39,7 +39,11 @@ T = TypeVar("T")
 @contextmanager
 def memo_grants(session: Session) -> Iterator[None]:
     """Within: each person's delegation grants, and the leaders who entrusted them, read once (a list checking every
-    draft against the caller's grants). Only around reads: a grant made or revoked within would not be seen."""
+    draft against the caller's grants; read_many's lists). Only around reads: a grant made or revoked within would
+    not be seen. Nested, the outer one's memo serves and outlives the inner."""
+    if _GRANTS_MEMO in session.info:
+        yield
+        return
     session.info[_GRANTS_MEMO] = {}
     try:
         yield

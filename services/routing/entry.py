@@ -219,8 +219,7 @@ class EntryForLeader:
     def _entering_for(self, session: Session, actor: Actor, task: Task, leader_user_id: str | None = None) -> bool:
         """Whether a leader who entrusted the actor with typing in their opinions (scope `record`, in force; or the
         one named) takes part in the task: the entrant then sees it, as the leader does."""
-        leaders = {s.user_id for s in memoised(session, ("entrusting", actor.user_id),
-                                               lambda: self._entrusting_leaders(session, actor))}
+        leaders = {s.user_id for s in self._entrusting_leaders(session, actor)}
         if leader_user_id is not None:
             leaders &= {leader_user_id}
         return bool(leaders) and bool(session.scalar(select(TaskMember.id).where(
@@ -302,13 +301,15 @@ class EntryForLeader:
             return False
         step = self._steps(draft)[draft.step]
         return any(step.admits_person(set(staff.roles or []), staff.unit, draft.unit, staff.user_id)
-                   for staff in memoised(session, ("entrusting", actor.user_id),
-                                         lambda: self._entrusting_leaders(session, actor)))
+                   for staff in self._entrusting_leaders(session, actor))
 
     def _entrusting_leaders(self, session: Session, actor: Actor) -> list[Staff]:
-        """The active leaders whose `record` grant to the actor is in force: read once for a whole list
-        (list_drafts reads under memo_grants)."""
-        now = self._now()
-        ids = sorted({g.leader_user_id for g in self._grants(session, actor.user_id)
-                      if g.covers(actor.user_id, Scope.RECORD.value, now)})
-        return [s for s in (session.get(Staff, i) for i in ids) if s is not None and s.active]
+        """The active leaders whose `record` grant to the actor is in force: read once for a whole list, and once for
+        all the lists of a read_many (both read under memo_grants)."""
+        def read() -> list[Staff]:
+            now = self._now()
+            ids = sorted({g.leader_user_id for g in self._grants(session, actor.user_id)
+                          if g.covers(actor.user_id, Scope.RECORD.value, now)})
+            return [s for s in (session.get(Staff, i) for i in ids) if s is not None and s.active]
+
+        return memoised(session, ("entrusting", actor.user_id), read)

@@ -4,12 +4,14 @@ be asked for."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from services.common.actor import system_actor
 from services.common.errors import ValidationFailed
 from services.common.reads import MAX_READS
-from tests.routing.conftest import AGENCY, registered_event
+from tests.routing.conftest import AGENCY, pdf, registered_event
 
 
 @pytest.fixture
@@ -46,6 +48,31 @@ def test_one_transaction_for_the_whole_batch(with_work, people, database, monkey
     assert len(opened) == 1
     with_work.list_tasks(people.leader)
     assert len(opened) == 2  # outside a batch, each call has its own again
+
+
+def test_the_entrusting_leaders_are_read_once_for_the_whole_batch(with_work, people, database, blobs):
+    """The office enters the leader's opinions (nhập thay): its drafts and tasks lists both ask which leaders
+    entrusted it; within one read_many the delegations are read once for both, and each list answers as alone."""
+    from sqlalchemy import event
+
+    with_work.delegate(people.leader, people.clerk.user_id, "2026-03-01T00:00", "2026-12-31T17:00", ["record"])
+    draft = with_work.create_draft(people.spec_kt, "Báo cáo quý IV", pdf(blobs, "bc"))   # in review: the office's
+    with_work.submit_draft(people.spec_kt, draft["draft_id"])                             # list asks about it
+    reads = [{"method": "list_drafts"}, {"method": "list_tasks"}, {"method": "list_incoming", "kwargs": {}}]
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        answers = with_work.read_many(people.clerk, reads)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
+    assert len([s for s in seen if re.search(r"\bFROM\s+(\S+\.)?delegation\b", s)]) == 1
+    assert [a["result"] for a in answers] == [
+        with_work.list_drafts(people.clerk), with_work.list_tasks(people.clerk), with_work.list_incoming(people.clerk)]
+    assert [t["title"] for t in answers[1]["result"]] == ["Chuẩn bị báo cáo quý IV"]   # the leader's task
 
 
 def test_a_refused_read_leaves_the_others_answered(with_work, people):
