@@ -43,8 +43,8 @@ from services.common.settings import CommonSettings
 from services.interconnect import broker, domain, edxml
 from services.interconnect.axis import Refusal, Why
 from services.interconnect.domain import H_ORIGIN, H_RECIPIENTS, H_SUBMITTED, H_TO, Reason
-from services.interconnect.hub import Loop
 from services.interconnect.hub_directory import RecipientDirectory, open_directory
+from services.interconnect.loop import Loop
 from services.interconnect.models import HubBase, VdxpBase
 from services.interconnect.relaylog import RelayLog
 from services.interconnect.topology import Topology

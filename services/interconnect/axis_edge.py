@@ -26,7 +26,7 @@ from pathlib import Path
 from services.common.errors import CongVanError
 from services.interconnect import broker, edxml
 from services.interconnect.edge import Edge
-from services.interconnect.hub import Loop
+from services.interconnect.loop import Loop
 from services.interconnect.topology import Topology
 
 log = logging.getLogger("congvan.axis_edge")

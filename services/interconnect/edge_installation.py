@@ -35,7 +35,7 @@ from services.interconnect import broker, domain, edxml
 from services.interconnect import metrics as m
 from services.interconnect.domain import H_SUBMITTED
 from services.interconnect.edge import Edge, build_edge
-from services.interconnect.hub import OWN_DATABASE, Loop
+from services.interconnect.loop import OWN_DATABASE, Loop
 from services.interconnect.models import EdgeBase, EdgeOutbox
 from services.interconnect.process import process_arguments, run_until_signalled
 from services.interconnect.topology import EDGE_MODULE, Topology

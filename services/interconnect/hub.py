@@ -18,17 +18,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pika
 import pika.exceptions
-import sqlalchemy.exc
 
 from services.common import clock
 from services.common.db import Database
@@ -51,6 +48,7 @@ from services.interconnect.hub_directory import (  # TopologyRecipients: tests a
     open_directory,
 )
 from services.interconnect.hub_links import DirectLink, connect_link
+from services.interconnect.loop import OWN_DATABASE, PREFETCH, Loop
 from services.interconnect.models import HubBase
 from services.interconnect.process import process_arguments, run_until_signalled
 from services.interconnect.relaylog import RelayLog
@@ -58,19 +56,10 @@ from services.interconnect.topology import Topology
 
 log = logging.getLogger("congvan.hub")
 # Failures of the hub itself, not of the message: the message is retried (redelivered), not refused.
-OWN_DATABASE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, sqlalchemy.exc.TimeoutError)
 INFRASTRUCTURE = (*broker.TRANSIENT, *OWN_DATABASE)
-PREFETCH = 32
 WINDOW = PREFETCH  # packages relayed between two waits for confirms (at most the prefetch)
-OWN_FAILURE_STRIKES = 3      # failures with our own side healthy before a message is judged the cause
-OWN_FAILURE_MAX_WAIT = 30.0  # seconds between two retries while our own database is away
 DIRECTORY_MEMO_SECONDS = float(os.environ.get("HUB_DIRECTORY_MEMO_SECONDS", "1"))
 MEMO_ENTRIES = 10_000
-T = TypeVar("T")
-
-
-class MessageFailed(Exception):
-    """The message kept failing while this process's own database answered: let the broker count it."""
 
 
 @dataclass
@@ -321,73 +310,6 @@ class Hub:
 
 
 # --- transport ------------------------------------------------------------------------------------------
-
-
-class Loop(threading.Thread):
-    """A consumer that reconnects with back-off until stopped; `once(conn)` runs one connected session."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name=name, daemon=True)
-        self.stopping = threading.Event()
-        self.connected = threading.Event()
-
-    def run(self) -> None:
-        backoff = broker.Backoff()
-        while not self.stopping.is_set():
-            try:
-                self.session()
-                backoff.reset()
-            except broker.TRANSIENT as exc:
-                self.connected.clear()
-                log.warning("%s: %s; reconnecting", self.name, exc.__class__.__name__)
-                backoff.wait(self.stopping.is_set)
-            except Exception:
-                self.connected.clear()
-                log.exception("%s failed; restarting", self.name)
-                backoff.wait(self.stopping.is_set)
-
-    def session(self) -> None:
-        raise NotImplementedError
-
-    def hold_on(self, conn: Any, attempt: Callable[[], T], own: tuple[type[BaseException], ...],
-                healthy: Callable[[BaseException], bool], what: str) -> T:
-        """Run `attempt` again and again while it fails for a reason of our own (`own`: our database),
-        waiting on the open connection in between: the message stays unacked, so the broker neither
-        redelivers it nor counts a delivery against the queue's limit, and nothing is dead-lettered because
-        this process's own database was down for a while. When our side answers again (`healthy`) and the
-        attempt still fails, the failure is the message's: after OWN_FAILURE_STRIKES such rounds it is
-        raised as MessageFailed, and the broker's delivery limit takes over."""
-        delay, strikes = 0.5, 0
-        while True:
-            try:
-                return attempt()
-            except broker.TRANSIENT:
-                raise
-            except own as exc:
-                if healthy(exc):
-                    strikes += 1
-                    if strikes >= OWN_FAILURE_STRIKES:
-                        raise MessageFailed(f"{what}: {exc.__class__.__name__}: {exc}") from exc
-                if self.stopping.is_set():
-                    raise
-                m.HELD_BY_OWN_FAILURE.labels(self.name.split(":", 1)[0]).inc()
-                log.warning("%s: %s failed for a reason of our own (%s); holding it, retry in %.1f s",
-                            self.name, what, exc.__class__.__name__, delay)
-                conn.sleep(delay)   # heartbeats go on; deliveries wait in the client
-                delay = min(delay * 2, OWN_FAILURE_MAX_WAIT)
-
-    def consume(self, ch: Any, queue: str, handle, idle: Callable[[], None] | None = None) -> None:
-        ch.basic_qos(prefetch_count=PREFETCH)
-        self.connected.set()
-        for method, props, body in ch.consume(queue, inactivity_timeout=0.5):
-            if self.stopping.is_set():
-                break
-            if method is None:
-                if idle is not None:
-                    idle()
-                continue
-            handle(method, props, body)
-        ch.cancel()
 
 
 class RelayLoop(Loop):

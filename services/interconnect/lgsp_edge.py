@@ -42,9 +42,9 @@ from services.interconnect import metrics as m
 from services.interconnect.axis import retry_delay, status_key
 from services.interconnect.axis_edge import OutboxIntake, arguments, hand_over
 from services.interconnect.edge import Edge, build_edge
-from services.interconnect.hub import Loop
 from services.interconnect.lgsp import Code, Handling
 from services.interconnect.lgsp_oauth import TokenError, TokenSource
+from services.interconnect.loop import Loop
 from services.interconnect.models import EdgeAxisAck, EdgeAxisSend, EdgeOutbox
 
 log = logging.getLogger("congvan.lgsp_edge")

@@ -37,7 +37,7 @@ from services.interconnect import broker, vdxp
 from services.interconnect import metrics as m
 from services.interconnect.axis_edge import OutboxIntake, arguments, hand_over
 from services.interconnect.edge import Edge, build_edge
-from services.interconnect.hub import Loop
+from services.interconnect.loop import Loop
 from services.interconnect.models import EdgeOutbox
 
 log = logging.getLogger("congvan.vdxp_edge")
