@@ -4,6 +4,7 @@ its summary and lists, the agency profile, and the mapping between a record and 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -248,6 +249,32 @@ def detail(session: Session, actor: Actor, doc: Document) -> dict[str, Any]:
     """The document page's whole record (get_document), also answered by a registration in its own transaction so
     that the clerk's client need not ask again."""
     domain.require_view(actor, doc.agency_id, doc.state, doc.handlers or [], doc.id)
+    return _record(
+        doc,
+        # in their document's order where it has one (a copy: main first, then the appendices as in the source)
+        sorted(session.execute(select(Attachment).where(Attachment.document_pk == doc.id)).scalars(),
+               key=lambda a: (a.position is None, a.position or 0)),
+        [{"to": lk.to_pk, "kind": lk.kind, "label": _link_label(session, lk.to_pk)}
+         for lk in session.execute(select(DocumentLink).where(DocumentLink.from_pk == doc.id)).scalars()]
+        + [{"from": lk.from_pk, "kind": lk.kind, "label": _link_label(session, lk.from_pk)}
+           for lk in session.execute(select(DocumentLink).where(DocumentLink.to_pk == doc.id)).scalars()],
+        session.execute(select(RecipientStatus).where(RecipientStatus.document_pk == doc.id)
+                        .order_by(RecipientStatus.id)).scalars().all(),
+        session.execute(select(History).where(History.document_pk == doc.id).order_by(History.id)).scalars().all())
+
+
+def new_detail(session: Session, actor: Actor, doc: Document, attachments: list[Attachment],
+               history: list[History]) -> dict[str, Any]:
+    """detail() of a document this transaction has just made, from the rows it wrote: nothing links to it and it has
+    no recipients yet, so nothing needs reading back. Flushes first: the rows' defaults (ids, times) are what
+    get_document will read."""
+    domain.require_view(actor, doc.agency_id, doc.state, doc.handlers or [], doc.id)
+    session.flush()
+    return _record(doc, sorted(attachments, key=lambda a: (a.position is None, a.position or 0)), [], [], history)
+
+
+def _record(doc: Document, attachments: Iterable[Attachment], links: list[dict[str, Any]],
+            recipients: Iterable[RecipientStatus], history: Iterable[History]) -> dict[str, Any]:
     data = summary(doc)
     data.update({
         "content": doc.content, "signer": {"competence": doc.signer_competence,
@@ -257,25 +284,16 @@ def detail(session: Session, actor: Actor, doc: Document) -> dict[str, Any]:
         "description": doc.description, "language": doc.language,
         # signed by hand on paper, its scan forwarded by the handler (routing's paper.py): the page says so
         "paper_signed": (doc.package or {}).get("paper_signed") if doc.direction == Direction.OUTGOING else None,
-        # in their document's order where it has one (a copy: main first, then the appendices as in the source)
         "attachments": [{"id": a.id, "name": a.name, "content_type": a.content_type, "size": a.size,
-                         "sha256": a.sha256, "role": a.role, "description": a.description} for a in sorted(
-            session.execute(select(Attachment).where(Attachment.document_pk == doc.id)).scalars(),
-            key=lambda a: (a.position is None, a.position or 0))],
-        "links": [{"to": lk.to_pk, "kind": lk.kind, "label": _link_label(session, lk.to_pk)}
-                  for lk in session.execute(select(DocumentLink).where(DocumentLink.from_pk == doc.id)).scalars()]
-        + [{"from": lk.from_pk, "kind": lk.kind, "label": _link_label(session, lk.from_pk)}
-           for lk in session.execute(select(DocumentLink).where(DocumentLink.to_pk == doc.id)).scalars()],
+                         "sha256": a.sha256, "role": a.role, "description": a.description} for a in attachments],
+        "links": links,
         "recipients": [{"organ_id": r.organ_id, "organ_name": r.organ_name, "channel": r.channel,
                         "status_code": r.status_code, "description": r.description,
                         "status_at": _iso(r.status_at), "recall_state": r.recall_state,
-                        "returned_on": _iso(r.returned_on)}
-                       for r in session.execute(select(RecipientStatus).where(
-                           RecipientStatus.document_pk == doc.id).order_by(RecipientStatus.id)).scalars()],
+                        "returned_on": _iso(r.returned_on)} for r in recipients],
         "history": [{"at": _iso(h.at), "happened_at": _iso(h.happened_at), "late_entry": h.late_entry,
                      "user_id": h.user_id, "username": h.username, "on_behalf_of": h.on_behalf_of,
-                     "action": h.action, "details": h.details} for h in session.execute(
-            select(History).where(History.document_pk == doc.id).order_by(History.id)).scalars()],
+                     "action": h.action, "details": h.details} for h in history],
     })
     # numbered from the successor of last year's register chosen on a form sent after midnight (numbering.year_turn)
     data["year_turn"] = next((h["details"]["year_turn"] for h in data["history"]

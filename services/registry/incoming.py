@@ -32,6 +32,7 @@ from services.registry.documents import (
     _status_payload,
     detail,
     get_document,
+    new_detail,
     profile,
     reject_reasons,
     requested_before,
@@ -41,6 +42,7 @@ from services.registry.domain import Direction, State
 from services.registry.models import (
     Attachment,
     Document,
+    new_id,
 )
 
 log = logging.getLogger(__name__)
@@ -225,11 +227,11 @@ def _register_incoming(session: Session, actor: Actor, doc: Document, register_i
     # Late entries are numbered now (numbers follow the order of entry) but keep their real arrival time.
     numbered_at = clock.now_utc() if happened_at else moment
     if register_id is None:
-        used = numbering.find_register(session, actor.agency_id, Direction.INCOMING,
-                                       numbering.numbering_year(moment)).id
+        used, number = numbering.allocate_in_year(session, actor.agency_id, Direction.INCOMING,
+                                                  numbering.numbering_year(moment), moment=numbered_at)
     else:
         used = numbering.current(session, register_id, actor.agency_id, numbered_at)
-    number = numbering.allocate(session, used, actor.agency_id, Direction.INCOMING, moment=numbered_at)
+        number = numbering.allocate(session, used, actor.agency_id, Direction.INCOMING, moment=numbered_at)
     doc.register_id, doc.number, doc.year = used, number, numbering.numbering_year(clock.now_utc())
     doc.arrival_date = vn_date(moment)
     doc.registered_at = clock.now_utc()
@@ -378,8 +380,10 @@ def _register_paper(db: Database, actor: Actor, metadata: dict[str, Any], file_s
                      {"files": [paper_intake.sha_of(e) for e in file_sha256s],
                       "channel": metadata.get("channel", "paper")}, happened_at=happened)
             return {**(detail(session, actor, twin) if detailed else summary(twin)), "paper_duplicate_of": twin.id}
+        # Its id and number before its row is written: one INSERT of the registered document, not an INSERT of a
+        # waiting one and an UPDATE; the files and the history line name it by that id.
         doc = Document(
-            agency_id=actor.agency_id, direction=Direction.INCOMING, state=State.WAITING_RECEPTION,
+            id=new_id(), agency_id=actor.agency_id, direction=Direction.INCOMING, state=State.WAITING_RECEPTION,
             source_channel=str(metadata.get("channel") or "paper")[:20],
             type_code=metadata.get("type_code"), type_name=str(metadata.get("type_name") or
                                                                type_name(metadata.get("type_code") or ""))[:100],
@@ -394,15 +398,16 @@ def _register_paper(db: Database, actor: Actor, metadata: dict[str, Any], file_s
         )
         doc.warnings = _duplicate_warnings(session, actor.agency_id, None, number, notation,
                                            doc.organ_id or doc.organ_name)
-        session.add(doc)
-        session.flush()
-        for entry in file_sha256s:
-            session.add(paper_intake.attachment_of(doc.id, entry))
         arrival, turn = _register_incoming(session, actor, doc, register_id, happened)
-        _history(session, doc, actor, "registered", {"arrival_number": arrival, "channel": doc.source_channel,
-                                                     **_turned(turn)}, happened_at=happened)
+        session.add(doc)
+        session.flush()  # the document before the rows naming it (a flush orders unrelated tables by name)
+        files = [paper_intake.attachment_of(doc.id, entry) for entry in file_sha256s]
+        session.add_all(files)
+        registered = _history(session, doc, actor, "registered", {
+            "arrival_number": arrival, "channel": doc.source_channel, **_turned(turn)}, happened_at=happened)
         _incoming_registered_event(session, doc, actor)
-        return {**(detail(session, actor, doc) if detailed else summary(doc)), "year_turn": turn}
+        return {**(new_detail(session, actor, doc, files, [registered]) if detailed else summary(doc)),
+                "year_turn": turn}
 
 
 def _electronic_twin(session: Session, agency_id: str, number: str, notation: str, issued: Any,

@@ -31,7 +31,8 @@ class Base(DeclarativeBase):
     pass
 
 
-def _uuid() -> str:
+def new_id() -> str:
+    """A new row id (the default of the tables keyed by a uuid), for a row named before it is written."""
     return str(uuid.uuid4())
 
 
@@ -52,7 +53,7 @@ class Register(Base):
 
     __tablename__ = "register"
     __table_args__ = (UniqueConstraint("agency_id", "direction", "scope", "year", name="uq_register"),)
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_uuid)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     agency_id: Mapped[str] = mapped_column(String(35), index=True)
     direction: Mapped[str] = mapped_column(String(10))
     scope: Mapped[str] = mapped_column(String(10))          # "all" or a type code (QĐ, TB, ...)
@@ -75,7 +76,7 @@ class Document(Base):
         Index("ix_document_list", "agency_id", "direction", "state", "priority"),
         Index("ix_document_paper", "agency_id", "code_number", "code_notation"),
     )
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_uuid)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     agency_id: Mapped[str] = mapped_column(String(35), index=True)
     direction: Mapped[str] = mapped_column(String(10))
     state: Mapped[str] = mapped_column(String(20))
@@ -148,7 +149,7 @@ class Document(Base):
 
 class Attachment(Base):
     __tablename__ = "attachment"
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=_uuid)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     document_pk: Mapped[str] = mapped_column(ForeignKey("document.id"), index=True)
     name: Mapped[str] = mapped_column(String(255), default="")
     content_type: Mapped[str] = mapped_column(String(100), default="application/pdf")

@@ -235,7 +235,25 @@ def allocate(session: Session, register_id: str, agency_id: str, direction: str,
     `expected`: the number the caller already used (e.g. printed into a signed PDF); if another clerk took it
     meanwhile, Conflict is raised and nothing is taken.
     """
-    reg = lock_register(session, register_id, agency_id, direction)
+    return _take(session, lock_register(session, register_id, agency_id, direction), moment, expected)
+
+
+def allocate_in_year(session: Session, agency_id: str, direction: str, year: int,
+                     moment: datetime | None = None) -> tuple[str, int]:
+    """find_register's book of the year (the 'all' one) and allocate() from it: (its id, the number). The register
+    is found by the locking SELECT itself, one statement instead of a lookup and then a lock by id. Its closure is
+    still read by a statement of its own after the lock: one SELECT joining it would see the snapshot taken before
+    the wait, and miss a closing committed while it waited for the lock (READ COMMITTED)."""
+    reg = session.execute(select(Register).where(
+        Register.agency_id == agency_id, Register.direction == direction, Register.year == year,
+        Register.scope == SCOPE_ALL).with_for_update()).scalar_one_or_none()
+    if reg is None:
+        raise _no_register(direction, year)
+    check_open(session, reg)
+    return reg.id, _take(session, reg, moment, None)
+
+
+def _take(session: Session, reg: Register, moment: datetime | None, expected: int | None) -> int:
     check_year(reg, moment)
     number = int(reg.next_number)
     if expected is not None and expected != number:
@@ -267,5 +285,9 @@ def find_register(session: Session, agency_id: str, direction: str, year: int,
     for scope in scopes:
         if scope in regs:
             return regs[scope]
-    raise NotFound(f"Chưa có {DIRECTION_LABELS[direction].lower()} năm {year}; quản trị cần tạo sổ trước.",
-                   code="no_register", direction=direction, year=year)
+    raise _no_register(direction, year)
+
+
+def _no_register(direction: str, year: int) -> NotFound:
+    return NotFound(f"Chưa có {DIRECTION_LABELS[direction].lower()} năm {year}; quản trị cần tạo sổ trước.",
+                    code="no_register", direction=direction, year=year)

@@ -3,6 +3,8 @@ the files with their names and roles, and the return slip (Phiếu trả) of a d
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from services.common.errors import ValidationFailed
@@ -83,6 +85,21 @@ def test_a_detailed_registration_answers_what_the_document_page_reads(db, edge, 
     same(twin)
     assert twin["paper_duplicate_of"] == electronic and twin["history"][-1]["action"] == "paper_copy_received"
     assert ops.list_incoming(db, clerk)["total"] == 1
+    # built from the rows the registration wrote (not read back): several files, named and bare, in their order;
+    # a late entry's real time; the duplicate warning; the arrival number
+    files = [{"sha256": sha("45"), "name": "Công văn 45.pdf", "size": 1200, "role": "scan"}, sha("bare"),
+             {"sha256": sha("list"), "name": "Danh sách.xlsx", "role": "attachment", "description": "Phụ lục",
+              "content_type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}]
+    real = datetime.now(UTC) - timedelta(hours=3)
+    late = ops.register_paper_incoming(db, clerk, {**PAPER, "request_key": "api:2", "due_date": "2026-02-01",
+                                                   "to_places": ["UBND tỉnh"], "page_amount": 2}, files,
+                                       late_entry_at=real.isoformat(), detailed=True)
+    same(late)
+    assert [a["name"] for a in late["attachments"]] == ["Công văn 45.pdf", f"{sha('bare')[:12]}.pdf",
+                                                         "Danh sách.xlsx"]
+    assert late["late_entry"] and late["history"][0]["late_entry"] and late["number"] == first["number"] + 1
+    assert [w["code"] for w in late["warnings"]] == ["duplicate_number"]
+    assert late["links"] == [] and late["recipients"] == []
 
 
 def test_a_returned_document_gets_no_number_and_its_slip_says_why(db, clerk, registers):
