@@ -4,11 +4,11 @@ documents and late entries."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -349,19 +349,13 @@ def register_paper_incoming(db: Database, actor: Actor, metadata: dict[str, Any]
     actor.require(Role.CLERK)
     domain.refuse_secret(metadata)
     key = paper_intake.request_dedupe_key(metadata.get("request_key"))
-    if (first := requested_before(db, actor.agency_id, key)) is not None:
-        return {**get_document(db, actor, first["id"]), "duplicate": True} if detailed else first
-    domain.check_required(metadata, domain.PAPER_INCOMING_REQUIRED)
-    if not file_sha256s:
-        raise ValidationFailed("Thiếu trường bắt buộc “Tệp văn bản (bản quét)”.", code="missing_field",
-                               field="files")
-    if not (metadata.get("organ_name") or metadata.get("organ_id")):
-        raise ValidationFailed("Thiếu trường bắt buộc “Tên cơ quan, tổ chức ban hành”.", code="missing_field",
-                               field="organ_name")
-    domain.check_lengths(metadata, domain.INCOMING_FIELDS)
-    paper_intake.check_channel(metadata.get("channel"))
-    happened = _late(late_entry_at)
-    issued = domain.parse_date(metadata["issued_date"]) if metadata.get("issued_date") else None
+    try:
+        happened, issued = _paper_form(metadata, file_sha256s, late_entry_at)
+    except ValidationFailed:
+        # the same request again gets the document it made, whatever its form says now
+        if (first := requested_before(db, actor.agency_id, key)) is not None:
+            return {**get_document(db, actor, first["id"]), "duplicate": True} if detailed else first
+        raise
     if register_id is None:  # numbered in this year's register found below: opened from last year's on 1 January
         from services.registry.year_registers import open_on_first_need
 
@@ -374,7 +368,9 @@ def _register_paper(db: Database, actor: Actor, metadata: dict[str, Any], file_s
                     happened: datetime | None, issued: Any, register_id: str | None, detailed: bool) -> dict:
     number, notation = str(metadata["code_number"]).strip(), str(metadata["code_notation"]).strip()
     with db.session() as session:
-        twin = _electronic_twin(session, actor.agency_id, number, notation, issued, metadata)
+        first, twin = _made_before(session, actor.agency_id, key, number, notation, issued, metadata)
+        if first is not None:
+            return {**(detail(session, actor, first) if detailed else summary(first)), "duplicate": True}
         if twin is not None:
             _history(session, twin, actor, "paper_copy_received",
                      {"files": [paper_intake.sha_of(e) for e in file_sha256s],
@@ -410,20 +406,58 @@ def _register_paper(db: Database, actor: Actor, metadata: dict[str, Any], file_s
                 "year_turn": turn}
 
 
+def _paper_form(metadata: dict[str, Any], file_sha256s: list[Any],
+                late_entry_at: datetime | str | None) -> tuple[datetime | None, Any]:
+    """A paper form's checks (no database): (the late entry's real time, the issued date)."""
+    domain.check_required(metadata, domain.PAPER_INCOMING_REQUIRED)
+    if not file_sha256s:
+        raise ValidationFailed("Thiếu trường bắt buộc “Tệp văn bản (bản quét)”.", code="missing_field",
+                               field="files")
+    if not (metadata.get("organ_name") or metadata.get("organ_id")):
+        raise ValidationFailed("Thiếu trường bắt buộc “Tên cơ quan, tổ chức ban hành”.", code="missing_field",
+                               field="organ_name")
+    domain.check_lengths(metadata, domain.INCOMING_FIELDS)
+    paper_intake.check_channel(metadata.get("channel"))
+    happened = _late(late_entry_at)
+    return happened, domain.parse_date(metadata["issued_date"]) if metadata.get("issued_date") else None
+
+
+def _made_before(session: Session, agency_id: str, key: str | None, number: str, notation: str, issued: Any,
+                 metadata: dict[str, Any]) -> tuple[Document | None, Document | None]:
+    """(the document this request made already, else None; the electronic twin, else None), in one SELECT: the
+    request key's document (requested_before) or a twin's candidates (_electronic_twin)."""
+    twins = _twin_candidates(number, notation, issued)
+    query = select(Document).where(Document.agency_id == agency_id,
+                                   or_(Document.dedupe_key == key, twins) if key else twins)
+    found = session.execute(query).scalars().all()
+    first = next((doc for doc in found if key and doc.dedupe_key == key), None)
+    # without the key's document, every row found is a twin's candidate
+    return (first, None) if first is not None else (None, _twin_among(found, number, metadata))
+
+
 def _electronic_twin(session: Session, agency_id: str, number: str, notation: str, issued: Any,
                      metadata: dict[str, Any]) -> Document | None:
     """Same issuer + number/notation + date among incoming documents that arrived electronically."""
-    query = select(Document).where(
-        Document.agency_id == agency_id, Document.direction == Direction.INCOMING,
+    query = select(Document).where(Document.agency_id == agency_id, _twin_candidates(number, notation, issued))
+    return _twin_among(session.execute(query).scalars(), number, metadata)
+
+
+def _twin_candidates(number: str, notation: str, issued: Any) -> ColumnElement[bool]:
+    conditions = [
+        Document.direction == Direction.INCOMING,
         Document.source_channel == "interconnect", Document.code_notation == notation,
         # the number as written with or without leading zeros ("5", "05"), in the index (ix_document_paper): the
         # notation alone matched a whole year of an issuer's công văn, read at every paper registration
         Document.code_number.in_(domain.number_spellings(number)),
-        Document.state.in_((State.WAITING_RECEPTION, State.REGISTERED)))
+        Document.state.in_((State.WAITING_RECEPTION, State.REGISTERED))]
     if issued is not None:
-        query = query.where(Document.issued_date == issued)
+        conditions.append(Document.issued_date == issued)
+    return and_(*conditions)
+
+
+def _twin_among(candidates: Iterable[Document], number: str, metadata: dict[str, Any]) -> Document | None:
     issuer_id, issuer_name = metadata.get("organ_id"), (metadata.get("organ_name") or "").strip().lower()
-    for doc in session.execute(query).scalars():
+    for doc in candidates:
         same_number = (doc.code_number or "").lstrip("0") == number.lstrip("0")
         same_issuer = (issuer_id and doc.organ_id == issuer_id) or (
             issuer_name and doc.organ_name.strip().lower() == issuer_name)

@@ -63,6 +63,26 @@ def test_one_request_key_registers_one_document_with_its_named_files(db, clerk, 
     assert exc.value.code == "bad_channel"
 
 
+def test_the_same_request_again_gets_its_document_even_when_its_form_is_refused_or_a_twin_arrived(db, edge, clerk,
+                                                                                                  registers):
+    """The request key is asked first: neither the form's checks nor an electronic twin that arrived since
+    (read by the same SELECT as the key) turn a repeated request into a refusal or a paper copy of the twin."""
+    form = {"code_number": "12", "code_notation": "UBND-VX", "subject": "Về việc số 12", "request_key": "api:12",
+            "organ_name": "Ủy ban nhân dân thành phố Đà Nẵng", "issued_date": "2026-01-05"}
+    first = ops.register_paper_incoming(db, clerk, form, [sha("paper 12")])
+    electronic = ops.receive_package(db, edge, package(12))["incoming_id"]
+    for detailed in (False, True):
+        again = ops.register_paper_incoming(db, clerk, form, [sha("paper 12")], detailed=detailed)
+        assert again["id"] == first["id"] and again["duplicate"] and "paper_duplicate_of" not in again
+        refused = ops.register_paper_incoming(db, clerk, {**form, "issued_date": "ngày 5"}, [], detailed=detailed)
+        assert refused["id"] == first["id"] and refused["duplicate"]
+    assert ops.register_paper_incoming(db, clerk, {**form, "request_key": "api:13"}, [sha("paper 12")],
+                                       )["paper_duplicate_of"] == electronic
+    with pytest.raises(ValidationFailed):
+        ops.register_paper_incoming(db, clerk, {**form, "request_key": "api:14", "issued_date": "ngày 5"}, [])
+    assert [h["action"] for h in ops.get_document(db, clerk, first["id"])["history"]] == ["registered"]
+
+
 def test_a_detailed_registration_answers_what_the_document_page_reads(db, edge, clerk, registers):
     """The REST API asks for the whole record in the registering call instead of a second call: it must be the
     record get_document reads afterwards, for a new document, the same request again and a paper twin."""
