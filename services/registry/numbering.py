@@ -243,24 +243,26 @@ def allocate_in_year(session: Session, agency_id: str, direction: str, year: int
     """find_register's book of the year (the 'all' one) and allocate() from it: (its id, the number). The register
     is found by the locking SELECT itself, one statement instead of a lookup and then a lock by id. Its closure is
     still read by a statement of its own after the lock: one SELECT joining it would see the snapshot taken before
-    the wait, and miss a closing committed while it waited for the lock (READ COMMITTED)."""
+    the wait, and miss a closing committed while it waited for the lock (READ COMMITTED). The counter's UPDATE goes
+    with the caller's next flush or its commit (the row stays locked until then)."""
     reg = session.execute(select(Register).where(
         Register.agency_id == agency_id, Register.direction == direction, Register.year == year,
         Register.scope == SCOPE_ALL).with_for_update()).scalar_one_or_none()
     if reg is None:
         raise _no_register(direction, year)
     check_open(session, reg)
-    return reg.id, _take(session, reg, moment, None)
+    return reg.id, _take(session, reg, moment, None, flush=False)
 
 
-def _take(session: Session, reg: Register, moment: datetime | None, expected: int | None) -> int:
+def _take(session: Session, reg: Register, moment: datetime | None, expected: int | None, flush: bool = True) -> int:
     check_year(reg, moment)
     number = int(reg.next_number)
     if expected is not None and expected != number:
         raise Conflict(f"Số {expected:02d} không còn trống trong sổ “{reg.name}”; số tiếp theo là {number:02d}.",
                        code="number_taken", expected=expected, next_number=number)
     reg.next_number = number + 1
-    session.flush()
+    if flush:
+        session.flush()
     return number
 
 

@@ -67,7 +67,8 @@ def test_eight_clerks_500_arrival_numbers_each_are_gap_free_on_postgres(request,
                 ops.register_paper_incoming(db, clerk, {
                     "code_number": str(k + 1), "code_notation": f"UBND-X{i}", "subject": f"Công văn {i}/{k}",
                     "organ_name": f"Sở số {i}", "issued_date": "2026-01-02"}, [f"{i:032x}{k:032x}"],
-                    register_id=reg)
+                    # half the clerks leave the register to be found (the year's, by the locking SELECT)
+                    register_id=reg if i % 2 else None)
 
         assert _run_clerks(work) == []
         with db.session() as s:
@@ -75,6 +76,34 @@ def test_eight_clerks_500_arrival_numbers_each_are_gap_free_on_postgres(request,
         assert numbers == list(range(1, CLERKS * EACH + 1))
     finally:
         db.dispose()
+
+
+def test_a_registration_waiting_for_the_register_is_refused_when_the_register_closes_meanwhile(db, admin, clerk):
+    """The register is found and locked by one SELECT; its closure is read after the lock, by another statement:
+    a closing committed while the registration waited for the lock is seen (a SELECT joining the closure would
+    read it from the snapshot taken before the wait, and number the document from a closed register)."""
+    reg = ops.create_register(db, admin, Direction.INCOMING, numbering.numbering_year())["id"]
+    outcome: list[BaseException | dict] = []
+
+    def register() -> None:
+        try:
+            outcome.append(ops.register_paper_incoming(db, clerk, {
+                "code_number": "7", "code_notation": "UBND-VX", "subject": "Về việc khóa sổ",
+                "organ_name": "Sở Nội vụ", "issued_date": "2026-01-02"}, ["ab" * 32]))
+        except BaseException as exc:  # asserted below
+            outcome.append(exc)
+
+    waiting = threading.Thread(target=register)
+    with db.session() as s:
+        numbering.close_register(s, reg, admin.agency_id, admin.user_id)   # holds the register's lock
+        waiting.start()
+        waiting.join(1.0)
+        assert waiting.is_alive()     # blocked on the register's lock (PostgreSQL) or the write lock (SQLite)
+    waiting.join(30)
+    (refused,) = outcome
+    assert isinstance(refused, Conflict) and refused.code == "register_closed"
+    with db.session() as s:
+        assert s.execute(select(Document.id)).first() is None
 
 
 def test_sqlite_writers_are_serialised_too(sqlite_db, admin):
