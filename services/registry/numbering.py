@@ -87,7 +87,10 @@ def numbering_year(moment: datetime | None = None) -> int:
 
 
 def lock_register(session: Session, register_id: str, agency_id: str, direction: str) -> Register:
-    reg = session.execute(select(Register).where(Register.id == register_id).with_for_update()).scalar_one_or_none()
+    """The register, locked, as the lock read it: `populate_existing`, because a copy the session already holds
+    (read before the lock, while another clerk took a number) would otherwise be handed back as it was."""
+    reg = session.execute(select(Register).where(Register.id == register_id).with_for_update()
+                          .execution_options(populate_existing=True)).scalar_one_or_none()
     if reg is None or reg.agency_id != agency_id:
         raise NotFound("Không tìm thấy sổ văn bản.", register_id=register_id)
     if reg.direction != direction:
@@ -107,7 +110,8 @@ def check_open(session: Session, reg: Register) -> None:
 
 def lock_own(session: Session, register_id: str, agency_id: str) -> Register:
     """The register, row-locked as numbering locks it; another agency's register is "not found", like a missing one."""
-    reg = session.execute(select(Register).where(Register.id == register_id).with_for_update()).scalar_one_or_none()
+    reg = session.execute(select(Register).where(Register.id == register_id).with_for_update()
+                          .execution_options(populate_existing=True)).scalar_one_or_none()
     if reg is None or reg.agency_id != agency_id:
         raise NotFound("Không tìm thấy sổ văn bản.", register_id=register_id)
     return reg
@@ -247,7 +251,7 @@ def allocate_in_year(session: Session, agency_id: str, direction: str, year: int
     with the caller's next flush or its commit (the row stays locked until then)."""
     reg = session.execute(select(Register).where(
         Register.agency_id == agency_id, Register.direction == direction, Register.year == year,
-        Register.scope == SCOPE_ALL).with_for_update()).scalar_one_or_none()
+        Register.scope == SCOPE_ALL).with_for_update().execution_options(populate_existing=True)).scalar_one_or_none()
     if reg is None:
         raise _no_register(direction, year)
     check_open(session, reg)

@@ -12,7 +12,7 @@ from services.common.errors import Conflict
 from services.registry import domain, numbering
 from services.registry import operations as ops
 from services.registry.domain import Direction
-from services.registry.models import Document
+from services.registry.models import Document, Register
 from tests.registry.conftest import make_registry_db, person
 
 CLERKS = 8
@@ -170,3 +170,22 @@ def test_admin_creates_registers_once_per_scope_and_year(db, admin, clerk):
         assert numbering.find_register(s, admin.agency_id, Direction.OUTGOING, 2026, "TB").scope == "all"
     names = {r["name"] for r in ops.list_registers(db, admin, 2026)}
     assert names == {"Sổ văn bản đi năm 2026", "Sổ văn bản đi (Quyết định) năm 2026"}
+
+
+def test_a_register_read_before_its_lock_is_numbered_from_the_row_the_lock_read(request, tmp_path, admin):
+    # A transaction that holds the register (read before its lock, e.g. to show or check it) and then takes the
+    # lock must number from the row as the lock read it, not from the copy in its session: another clerk's number
+    # was committed in between (PostgreSQL; SQLite serialises the two writers, test_sqlite_writers_are_serialised_too).
+    db = make_registry_db("postgres", tmp_path, request)
+    try:
+        reg = ops.create_register(db, admin, Direction.INCOMING, numbering.numbering_year())["id"]
+        for take in (lambda s: numbering.allocate(s, reg, admin.agency_id, Direction.INCOMING),
+                     lambda s: numbering.allocate_in_year(s, admin.agency_id, Direction.INCOMING,
+                                                          numbering.numbering_year())[1]):
+            with db.session() as first:
+                held = first.get(Register, reg)                 # the register as it was, in first's session
+                with db.session() as other:
+                    taken = numbering.allocate(other, reg, admin.agency_id, Direction.INCOMING)
+                assert take(first) == taken + 1 and held.next_number == taken + 2
+    finally:
+        db.dispose()
