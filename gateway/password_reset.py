@@ -135,7 +135,8 @@ class PasswordResets:
         with self.db.session() as s:
             # The account's row locked until the commit: requests at once (workers side by side on PostgreSQL)
             # count and revoke one after the other, so the limit holds and only the newest link stays live.
-            user = s.scalar(select(User).where(User.username == name).with_for_update())
+            user = s.scalar(select(User).where(User.username == name).with_for_update()
+                            .execution_options(populate_existing=True))
             if reason := self._not_for_reset(s, user):
                 log.info("password reset for %r from %s: nothing sent (%s)", name, address, reason)
                 return []

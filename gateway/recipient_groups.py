@@ -237,7 +237,8 @@ def update(g: Gateway, v: Viewer, group_id: str, name: str | None = None, member
     cleaned = _clean_name(name) if name is not None else None
     try:
         with g.db.session() as s:
-            row = s.scalar(select(RecipientGroup).where(RecipientGroup.id == group.id).with_for_update())
+            row = s.scalar(select(RecipientGroup).where(RecipientGroup.id == group.id).with_for_update()
+                      .execution_options(populate_existing=True))
             if row is None:   # deleted meanwhile
                 raise NotFound("Không tìm thấy nhóm nơi nhận.", group_id=group_id)
             before, old_name = list(row.members or []), row.name
@@ -282,7 +283,8 @@ def delete(g: Gateway, v: Viewer, group_id: str) -> None:
     v.actor.require(Role.ADMIN)
     group = group_of(g, v, group_id)
     with g.db.session() as s:
-        row = s.scalar(select(RecipientGroup).where(RecipientGroup.id == group.id).with_for_update())
+        row = s.scalar(select(RecipientGroup).where(RecipientGroup.id == group.id).with_for_update()
+                      .execution_options(populate_existing=True))
         if row is None:   # deleted meanwhile
             raise NotFound("Không tìm thấy nhóm nơi nhận.", group_id=group_id)
         _logged(s, v, group_id=row.id, change="deleted", name=row.name, removed=list(row.members or []))

@@ -226,7 +226,8 @@ def record_status(db: Database, actor: Actor, status: dict[str, Any]) -> dict:
             Document.agency_id == actor.agency_id,
             # an electronic copy is sent like an outgoing document and followed by the same statuses
             Document.direction.in_((Direction.OUTGOING, Direction.COPIES)),
-            Document.document_id == doc_id).with_for_update()).scalars().first()
+            Document.document_id == doc_id).with_for_update()
+            .execution_options(populate_existing=True)).scalars().first()
         if doc is None:
             log.warning("status %s from %s about unknown document %s", code, sender, doc_id)
             return {"matched": False}

@@ -60,7 +60,7 @@ def _load(session: Session, actor: Actor, doc_pk: str, direction: str | None = N
           for_update: bool = False) -> Document:
     query = select(Document).where(Document.id == doc_pk)
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update().execution_options(populate_existing=True)   # as the lock read it
     doc = session.execute(query).scalar_one_or_none()
     # Another agency's document looks exactly like a missing one: no hint that the id exists.
     if doc is None or doc.agency_id != actor.agency_id or (direction and doc.direction != direction):

@@ -49,7 +49,7 @@ def _event(session: Session, dossier: Dossier, actor: Actor, action: str, detail
 def _load(session: Session, actor: Actor, dossier_id: str, for_update: bool = False) -> Dossier:
     query = select(Dossier).where(Dossier.id == dossier_id)
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update().execution_options(populate_existing=True)
     dossier = session.execute(query).scalar_one_or_none()
     if dossier is None or dossier.agency_id != actor.agency_id:
         raise NotFound("Không tìm thấy hồ sơ.", dossier=dossier_id)

@@ -31,7 +31,7 @@ def load_target(session: Session, actor: Actor, replacing_id: str, replaces: str
     that two documents cannot both replace it."""
     query = select(Document).where(Document.id == str(replaces))
     if for_update:
-        query = query.with_for_update()
+        query = query.with_for_update().execution_options(populate_existing=True)
     target = session.execute(query).scalar_one_or_none()
     if target is None or target.agency_id != actor.agency_id:
         # Another agency's document looks exactly like a missing one (documents._load): no hint that it exists.
