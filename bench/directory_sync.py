@@ -18,7 +18,7 @@ from pathlib import Path
 
 from sqlalchemy import Column, Date, DateTime, Integer, MetaData, String, Table, insert
 
-from services.common.clock import now_utc
+from services.common import clock
 from services.common.db import Database
 from services.common.settings import CommonSettings
 from services.interconnect.directory import Directory
@@ -56,7 +56,7 @@ def baseline(settings: CommonSettings, items: list[dict]) -> float:
     database = Database("directory", "bench.baseline", metadata, settings)
     metadata.create_all(database.engine)
     rows = [{"organ_id": i["code"], "name": i["name"], "name_key": i["name"].lower(), "parent": i.get("pid"),
-             "level": 2, "hub": "national", "valid_from": None, "updated_at": now_utc()} for i in items]
+             "level": 2, "hub": "national", "valid_from": None, "updated_at": clock.now_utc()} for i in items]
     started = time.perf_counter()
     with database.engine.begin() as conn:
         conn.execute(insert(table), rows)

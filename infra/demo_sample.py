@@ -32,7 +32,7 @@ from typing import Any
 
 import httpx
 
-from services.common.clock import today_vn
+from services.common import clock
 
 log = logging.getLogger("congvan.demo_sample")
 
@@ -288,7 +288,7 @@ def register_paper(day: Day, paper: Paper) -> str:
     mine = [d for d in found if d["subject"] == paper.subject]
     if mine:
         return mine[0]["id"]
-    issued = today_vn() - timedelta(days=paper.days_ago)
+    issued = clock.today_vn() - timedelta(days=paper.days_ago)
     scan = letter_pdf(paper.organ_name, paper.subject, paper.signer, paper.position)
     done = clerk.send("POST", "/api/v1/incoming/paper", f"{paper.step}:vao-so", files=[
         ("files", ("ban-quet.pdf", scan, "application/pdf"))], data={
@@ -324,7 +324,7 @@ def direct_to_unit(day: Day, paper: Paper, incoming_id: str, directive: str, day
         head = day.as_(DN, "department_head")
         state = day.as_(DN, "leader").send("POST", f"/api/v1/handling/{incoming_id}/direct", f"{paper.step}:but-phe",
                                            json={"directive": directive, "main": {"unit": head.unit},
-                                                 "deadline": working_day(today_vn(), days).isoformat()})
+                                                 "deadline": working_day(clock.today_vn(), days).isoformat()})
     return state
 
 
@@ -359,7 +359,7 @@ def working_day(start: date, days: int) -> date:
 
 def meeting_day() -> date:
     """Today, or Monday when the demo starts at the weekend: the schedule's default week shows it."""
-    return working_day(today_vn(), 1) if today_vn().weekday() >= 5 else today_vn()
+    return working_day(clock.today_vn(), 1) if clock.today_vn().weekday() >= 5 else clock.today_vn()
 
 
 def dn_office(day: Day) -> None:
@@ -373,7 +373,7 @@ def dn_office(day: Day) -> None:
         leader.send("POST", "/api/v1/tasks", "dn-cong-viec", json={
             "title": TASK, "assignee": head.user_id, "coordinators": [day.as_(DN, "specialist").user_id],
             "description": "Tổng hợp số liệu từ các sở, ngành; nêu rõ các chỉ tiêu chưa đạt và giải pháp.",
-            "due": working_day(today_vn(), 5).isoformat(), "priority": 0})
+            "due": working_day(clock.today_vn(), 5).isoformat(), "priority": 0})
     meeting = meeting_day()
     week = clerk.get("/api/v1/schedule", week=meeting.isoformat())
     if not any(e["title"] == MEETING for d in week["days"] for e in d["entries"]):
@@ -453,7 +453,7 @@ def make_sample_day(base_url: str, accounts_text: str, names: dict[str, str], de
         say(f"Dữ liệu mẫu chưa đủ ({len(failures)} phần lỗi, chi tiết ở trên và trong {demo_dir / 'stack/log'}); "
             "lần `./congvan up` sau sẽ làm tiếp phần còn thiếu.")
         return False
-    marker.write_text(f"{today_vn().isoformat()}\n")
+    marker.write_text(f"{clock.today_vn().isoformat()}\n")
     say(f"Ngày làm việc mẫu đã sẵn sàng ({time.monotonic() - started:.0f}s). Đăng nhập để xem:")
     for line in lines:
         say(line)

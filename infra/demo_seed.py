@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from services.common import clock
 from services.common.actor import Actor, Role
-from services.common.clock import now_vn
 from services.common.errors import Conflict
 from services.common.rpc_client import ServiceClient
 from services.registry.domain import Direction
@@ -77,7 +77,7 @@ def seed_agency_services(agency, amqp_uri: str, data_dir: Path | None = None,
     client = ServiceClient(amqp_uri, size=1, timeout=60)
     try:
         client.call("registry", "set_agency_profile", actor, agency.name, agency.abbreviation, agency.place)
-        year = now_vn().year
+        year = clock.now_vn().year
         for direction in Direction.ALL:
             try:
                 client.call("registry", "create_register", actor, direction, year)
