@@ -38,8 +38,10 @@ class IncomingHandling:
             existing = session.scalar(select(Handling).where(Handling.incoming_id == incoming_id))
             if existing is not None:
                 return existing.id
-            cfg = self._config(session)
-            calendar = self._calendar(cfg)
+            due_date = event.get("due_date")
+            # The calendar only places a due date given as a day at its end: without one, the agency's
+            # configuration is not read (a statement of every registration).
+            document_due = domain.parse_deadline(due_date, self._calendar(self._config(session))) if due_date else None
             doc = domain.parse_document_id(event.get("document_id") or "")
             sender = event.get("sender") or {}
             now = self._now()
@@ -48,7 +50,7 @@ class IncomingHandling:
                 subject=event.get("subject") or "", priority=int(event.get("priority") or 0),
                 registered_at=_utc(domain.parse_instant(event["registered_at"], "Thời điểm vào sổ"))
                 if event.get("registered_at") else now,
-                document_due=_utc(domain.parse_deadline(event.get("due_date"), calendar)),
+                document_due=_utc(document_due),
                 external=domain.is_external(event),
                 sender_organ_id=sender.get("organ_id") or doc["organ_id"],
                 sender_organ_name=sender.get("organ_name") or "",
