@@ -30,6 +30,7 @@ from sqlalchemy import (
     Index,
     String,
     Text,
+    and_,
     bindparam,
     cast,
     column,
@@ -42,6 +43,8 @@ from sqlalchemy import (
     table,
     text,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.common import clock
@@ -198,9 +201,15 @@ def extract_text(data: bytes, ocr: bool = True) -> tuple[str, bool]:
 
 def index_document(db: Database, document_pk: str, fetch: Fetch | None = None, ocr: bool = True) -> bool:
     """(Re)index one document: metadata, and the text of its PDF files when `fetch` can read them."""
-    with db.session() as session:  # a document that is gone has no attachments, and the write below says False
-        pdfs = list(session.execute(select(Attachment.sha256).where(
-            Attachment.document_pk == document_pk, Attachment.content_type == "application/pdf")).scalars())
+    with db.session() as session:  # the document and its PDFs in one statement (a row per PDF, or one without)
+        rows = session.execute(select(Document, Attachment.sha256).outerjoin(Attachment, and_(
+            Attachment.document_pk == Document.id, Attachment.content_type == "application/pdf"))
+            .where(Document.id == document_pk)).all()
+    if not rows:
+        return False
+    # Indexed as read now, and marked with this reading's updated_at: a change made during the extraction leaves
+    # the row older than its document, and the next pass (index_pending) indexes it again.
+    doc, pdfs = rows[0][0], [sha256 for _, sha256 in rows if sha256 is not None]
     # Extraction (pdftotext, OCR) runs with no transaction open: on SQLite a session holds the write lock, and
     # under eventlet a writer waiting on that lock blocks the whole agency process for the busy timeout.
     contents, used_ocr = [], False
@@ -213,11 +222,8 @@ def index_document(db: Database, document_pk: str, fetch: Fetch | None = None, o
         contents.append(found)
         used_ocr = used_ocr or was_ocr
     with db.session() as session:
-        doc = session.get(Document, document_pk)
-        if doc is None:
-            return False
         _write(session, doc, "\n".join(contents), used_ocr)
-        return True
+    return True
 
 
 def index_metadata_only(session: Session, doc: Document, file_text: str = "") -> None:
@@ -248,14 +254,16 @@ def body_of(doc: Document, file_text: str) -> str:
 
 def _write(session: Session, doc: Document, file_text: str, used_ocr: bool) -> None:
     body = body_of(doc, file_text)
-    row = session.get(SearchText, doc.id) or SearchText(document_pk=doc.id)
-    row.body, row.file_text, row.ocr = body, file_text, used_ocr
-    row.indexed_at, row.source_updated_at = clock.now_utc(), doc.updated_at
-    session.add(row)
-    if session.get_bind().dialect.name == "sqlite":
+    values = {"document_pk": doc.id, "body": body, "file_text": file_text, "ocr": used_ocr,
+              "indexed_at": clock.now_utc(), "source_updated_at": doc.updated_at}
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    # A document indexed before has its row replaced: the INSERT itself finds it (no SELECT of the row first).
+    upsert = (sqlite_insert if sqlite else pg_insert)(SearchText).values(values)
+    session.execute(upsert.on_conflict_do_update(
+        index_elements=[SearchText.document_pk], set_={k: upsert.excluded[k] for k in values if k != "document_pk"}))
+    if sqlite:
         # The FTS row shares search_text's rowid: replacing it is a lookup by rowid, where a DELETE on the
         # UNINDEXED document_pk column scanned the whole FTS table on every write (quadratic bulk loads).
-        session.flush()
         rowid = session.execute(text("SELECT rowid FROM search_text WHERE document_pk = :pk"),
                                 {"pk": doc.id}).scalar_one()
         session.execute(text("DELETE FROM search_fts WHERE rowid = :rowid"), {"rowid": rowid})

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import io
+from datetime import timedelta
 
 import pytest
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
+from sqlalchemy import func, select
 
 from services.common.actor import Role
 from services.common.errors import Forbidden
 from services.registry import operations as ops
 from services.registry import search as sr
+from services.registry.models import Document
 from tests.registry.conftest import AGENCY, OTHER, make_registry_db, person
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -131,3 +134,22 @@ def test_index_pending_picks_up_new_and_changed_documents(db, clerk, registers):
     assert ids_of(sr.search(db, clerk, {"text": "chuyen doi so"})) == {doc}
     assert sr.index_pending(db, blobs.fetch, ocr=False) == 0
     assert sr.index_document(db, "khong-co-van-ban-nay", blobs.fetch) is False  # a document that is gone
+
+
+def test_a_changed_document_is_indexed_again_in_its_one_row(db, clerk, registers):
+    blobs = Blobs()
+    doc = ops.register_paper_incoming(db, clerk, {"code_number": "10", "code_notation": "KH-UBND",
+                                                  "subject": "Kế hoạch chuyển đổi số", "organ_name": "UBND"},
+                                      [blobs.put(text_pdf("Phu luc kinh phi nam nay"))])["id"]
+    assert sr.index_pending(db, blobs.fetch, ocr=False) >= 1
+    with db.session() as session:
+        found = session.get(Document, doc)
+        found.subject, found.updated_at = "Kế hoạch phòng chống thiên tai", found.updated_at + timedelta(seconds=1)
+    assert sr.index_pending(db, blobs.fetch, ocr=False) == 1
+    assert ids_of(sr.search(db, clerk, {"text": "phong chong thien tai"})) == {doc}
+    assert sr.search(db, clerk, {"text": "chuyen doi so"})["total"] == 0
+    assert ids_of(sr.search(db, clerk, {"text": "kinh phi"})) == {doc}  # the file's text is indexed again too
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(sr.SearchText)
+                              .where(sr.SearchText.document_pk == doc)) == 1
+    assert sr.index_pending(db, blobs.fetch, ocr=False) == 0
