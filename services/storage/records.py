@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import distinct, func, select
 from sqlalchemy.exc import IntegrityError
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.common import clock
 from services.common.clock import vn_date
+from services.common.db import Database
 from services.common.errors import Conflict, NotFound, ValidationFailed
 from services.storage import domain
 from services.storage.blobs import BlobStore
@@ -75,16 +77,25 @@ def record(session: Session, store: BlobStore, *, sha256: str, display_name: str
                    created_at=clock.now_utc())
     f.versions.append(FileVersion(version=1, sha256=sha256, size=int(size), content_type=content_type,
                                   uploaded_by=user_id, uploaded_at=clock.now_utc()))
-    try:
-        with session.begin_nested():
-            session.add(f)
-    except IntegrityError:  # the same call delivered twice at once: the other one won
-        existing = session.scalar(select(StoredFile).where(StoredFile.owner_ref == owner_ref,
-                                                           StoredFile.origin_sha256 == sha256))
-        if existing is None:
-            raise
-        return existing
+    session.add(f)  # the same call delivered twice at once fails here (uq_files_owner_origin): see record_file
     return f
+
+
+def record_file(db: Database, store: BlobStore, **fields: Any) -> dict:
+    """record() in a transaction of its own, as file_dict. The same call delivered twice at once: the later INSERT
+    waits for the earlier's commit, then fails on the unique key; its transaction is run once more and finds the
+    file the other one recorded. (A savepoint around the INSERT did that in place, for two statements on every
+    new file.)"""
+    for attempt in (1, 2):
+        try:
+            with db.session() as session:
+                f = record(session, store, **fields)
+                session.flush()
+                return file_dict(f)
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _add_version(session: Session, f: StoredFile, sha256: str, content_type: str, size: int,

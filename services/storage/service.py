@@ -64,11 +64,9 @@ class StorageService:
     def record_file(self, sha256: str, display_name: str, content_type: str, size: int, kind: str,
                     owner_ref: str, replaces: int | None = None) -> dict:
         actor = self._actor()
-        with self.db.session() as s:
-            f = records.record(s, self.store, sha256=sha256, display_name=display_name, content_type=content_type,
-                               size=size, kind=kind, owner_ref=owner_ref, user_id=actor.user_id, replaces=replaces)
-            s.flush()
-            return records.file_dict(f)
+        return records.record_file(self.db, self.store, sha256=sha256, display_name=display_name,
+                                   content_type=content_type, size=size, kind=kind, owner_ref=owner_ref,
+                                   user_id=actor.user_id, replaces=replaces)
 
     @rpc
     def get_file(self, file_id: int) -> dict:
