@@ -77,7 +77,8 @@ def record(session: Session, store: BlobStore, *, sha256: str, display_name: str
                    created_at=clock.now_utc())
     f.versions.append(FileVersion(version=1, sha256=sha256, size=int(size), content_type=content_type,
                                   uploaded_by=user_id, uploaded_at=clock.now_utc()))
-    session.add(f)  # the same call delivered twice at once fails here (uq_files_owner_origin): see record_file
+    session.add(f)
+    session.flush()  # the same call delivered twice at once fails here (uq_files_owner_origin): see record_file
     return f
 
 
@@ -89,9 +90,7 @@ def record_file(db: Database, store: BlobStore, **fields: Any) -> dict:
     for attempt in (1, 2):
         try:
             with db.session() as session:
-                f = record(session, store, **fields)
-                session.flush()
-                return file_dict(f)
+                return file_dict(record(session, store, **fields))
         except IntegrityError:
             if attempt == 2:
                 raise
