@@ -101,7 +101,7 @@ def make_copy(db: Database, actor: Actor, source_id: str, form: str, register_id
                 turn = numbering.year_turn(session, register_id, used)
                 _history(session, copy, actor, "copied", {"number": domain.number_display(got, notation),
                                                           "form": form, "source_id": source_pk,
-                                                          "files": len(files), **({"year_turn": turn} if turn else {})})
+                                                          "files": len(files), **numbering.turn_details(turn)})
                 _history(session, session.get(Document, source_pk), actor, "copy_made",
                          {"copy_id": copy.id, "number": domain.number_display(got, notation)})
                 return {**summary(copy), "year_turn": turn}

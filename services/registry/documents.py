@@ -251,9 +251,7 @@ def detail(session: Session, actor: Actor, doc: Document) -> dict[str, Any]:
     domain.require_view(actor, doc.agency_id, doc.state, doc.handlers or [], doc.id)
     return _record(
         doc,
-        # in their document's order where it has one (a copy: main first, then the appendices as in the source)
-        sorted(session.execute(select(Attachment).where(Attachment.document_pk == doc.id)).scalars(),
-               key=lambda a: (a.position is None, a.position or 0)),
+        _in_order(session.execute(select(Attachment).where(Attachment.document_pk == doc.id)).scalars()),
         [{"to": lk.to_pk, "kind": lk.kind, "label": _link_label(session, lk.to_pk)}
          for lk in session.execute(select(DocumentLink).where(DocumentLink.from_pk == doc.id)).scalars()]
         + [{"from": lk.from_pk, "kind": lk.kind, "label": _link_label(session, lk.from_pk)}
@@ -270,7 +268,12 @@ def new_detail(session: Session, actor: Actor, doc: Document, attachments: list[
     get_document will read."""
     domain.require_view(actor, doc.agency_id, doc.state, doc.handlers or [], doc.id)
     session.flush()
-    return _record(doc, sorted(attachments, key=lambda a: (a.position is None, a.position or 0)), [], [], history)
+    return _record(doc, _in_order(attachments), [], [], history)
+
+
+def _in_order(attachments: Iterable[Attachment]) -> list[Attachment]:
+    """In their document's order where it has one (a copy: main first, then the appendices as in the source)."""
+    return sorted(attachments, key=lambda a: (a.position is None, a.position or 0))
 
 
 def _record(doc: Document, attachments: Iterable[Attachment], links: list[dict[str, Any]],

@@ -265,7 +265,7 @@ def accept_incoming(db: Database, actor: Actor, incoming_id: str, register_id: s
             _not_before_arrival(doc, happened)
             number, turn = _register_incoming(session, actor, doc, register_id, happened)
             _history(session, doc, actor, "registered", {"arrival_number": number, "register_id": doc.register_id,
-                                                         **_turned(turn)}, happened_at=happened)
+                                                         **numbering.turn_details(turn)}, happened_at=happened)
             if doc.source_channel == "interconnect" and doc.sender_organ_id:
                 enqueue(session, "outgoing_status", _status_payload(
                     profile(session, actor.agency_id), doc, doc.sender_organ_id, "03",
@@ -274,10 +274,6 @@ def accept_incoming(db: Database, actor: Actor, incoming_id: str, register_id: s
             return {**summary(doc), "year_turn": turn}
 
     return year_registers.numbered(db, actor.agency_id, register_id, register)
-
-
-def _turned(turn: dict[str, Any] | None) -> dict[str, Any]:
-    return {"year_turn": turn} if turn else {}
 
 
 def _not_before_arrival(doc: Document, happened: datetime | None) -> None:
@@ -357,9 +353,8 @@ def register_paper_incoming(db: Database, actor: Actor, metadata: dict[str, Any]
             return {**get_document(db, actor, first["id"]), "duplicate": True} if detailed else first
         raise
     if register_id is None:  # numbered in this year's register found below: opened from last year's on 1 January
-        from services.registry.year_registers import open_on_first_need
-
-        open_on_first_need(db, actor.agency_id, Direction.INCOMING, numbering.numbering_year(clock.now_utc()))
+        year_registers.open_on_first_need(db, actor.agency_id, Direction.INCOMING,
+                                          numbering.numbering_year(clock.now_utc()))
     return year_registers.numbered(db, actor.agency_id, register_id, lambda: _register_paper(
         db, actor, metadata, file_sha256s, key, happened, issued, register_id, detailed))
 
@@ -400,7 +395,8 @@ def _register_paper(db: Database, actor: Actor, metadata: dict[str, Any], file_s
         files = [paper_intake.attachment_of(doc.id, entry) for entry in file_sha256s]
         session.add_all(files)
         registered = _history(session, doc, actor, "registered", {
-            "arrival_number": arrival, "channel": doc.source_channel, **_turned(turn)}, happened_at=happened)
+            "arrival_number": arrival, "channel": doc.source_channel, **numbering.turn_details(turn)},
+            happened_at=happened)
         _incoming_registered_event(session, doc, actor)
         return {**(new_detail(session, actor, doc, files, [registered]) if detailed else summary(doc)),
                 "year_turn": turn}

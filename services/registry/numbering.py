@@ -226,6 +226,11 @@ def year_turn(session: Session, chosen_id: str | None, used_id: str) -> dict[str
             "register_id": used.id, "register_name": used.name, "year": used.year}
 
 
+def turn_details(turn: dict[str, Any] | None) -> dict[str, Any]:
+    """The history line's share of a year turn: {"year_turn": turn}, or nothing when the year did not turn."""
+    return {"year_turn": turn} if turn else {}
+
+
 def turned_meanwhile(exc: Conflict) -> bool:
     """A register of the year before refused by `allocate`: midnight passed between looking at the register and
     taking the number (e.g. while the document was being sealed); looking again finds the successor."""

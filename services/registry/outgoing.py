@@ -277,7 +277,7 @@ def issue_outgoing(db: Database, actor: Actor, outgoing_id: str, register_id: st
                 turn = numbering.year_turn(session, chosen_id, register_id)
                 _history(session, doc, actor, "issued", {
                     "number": domain.number_display(got, notation), "register_id": register_id,
-                    **({"year_turn": turn} if turn else {}),
+                    **numbering.turn_details(turn),
                     "urgency": URGENCY_LABELS.get(doc.priority), "recipients": [r["organ_id"] for r in clean],
                     **({"legal_normative": True} if legal else {}),
                     **({"replaces": replaced.id, "replaces_number": replacement.number_of(replaced)}
