@@ -87,14 +87,15 @@ def record_file(db: Database, store: BlobStore, **fields: Any) -> dict:
     waits for the earlier's commit, then fails on the unique key; its transaction is run once more and finds the
     file the other one recorded. (A savepoint around the INSERT did that in place, for two statements on every
     new file.)"""
-    for attempt in (1, 2):
-        try:
-            with db.session() as session:
-                return file_dict(record(session, store, **fields))
-        except IntegrityError:
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")
+    def run() -> dict:
+        with db.session() as session:
+            return file_dict(record(session, store, **fields))
+
+    try:
+        return run()
+    except IntegrityError:
+        pass  # the other delivery has committed: run again, outside the handler, so a second failure stands alone
+    return run()
 
 
 def _add_version(session: Session, f: StoredFile, sha256: str, content_type: str, size: int,
