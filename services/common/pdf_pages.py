@@ -73,14 +73,16 @@ def page_texts(pdf: bytes, pages: int, deadline: float | None = None) -> list[Pa
         return found
 
 
-def _left(deadline: float | None) -> float:
-    """Seconds a tool may take: OCR_TIMEOUT, or less when the caller's deadline is nearer."""
-    if deadline is None:
-        return OCR_TIMEOUT
-    left = deadline - time.monotonic()
-    if left <= 0:
+def _check(deadline: float | None) -> None:
+    """OutOfTime once the caller's deadline has passed."""
+    if deadline is not None and time.monotonic() >= deadline:
         raise OutOfTime
-    return min(OCR_TIMEOUT, left)
+
+
+def _left(deadline: float | None) -> float:
+    """Seconds a tool may take: OCR_TIMEOUT, or less when the caller's deadline is nearer (OutOfTime once passed)."""
+    _check(deadline)
+    return OCR_TIMEOUT if deadline is None else min(OCR_TIMEOUT, deadline - time.monotonic())
 
 
 def _ocr(path: Path, number: int, layer: str, deadline: float | None = None) -> PageText:
@@ -89,10 +91,10 @@ def _ocr(path: Path, number: int, layer: str, deadline: float | None = None) -> 
               str(path), str(stem)], _left(deadline))
     image = stem.with_suffix(".png")
     if not image.exists():  # the page could not be rendered
-        _left(deadline)     # cut short by the deadline: not "unreadable"
+        _check(deadline)    # if the deadline cut pdftoppm short, that is OutOfTime, not "unreadable"
         return PageText(layer, "")
     text = run_tool(["tesseract", str(image), "stdout", "-l", "vie"], _left(deadline))
     image.unlink()
     if not text.strip():
-        _left(deadline)
+        _check(deadline)    # the same for tesseract
     return PageText(text, "ocr") if text.strip() else PageText(layer, "")
