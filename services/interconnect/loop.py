@@ -14,7 +14,7 @@ import sqlalchemy.exc
 from services.interconnect import broker
 from services.interconnect import metrics as m
 
-log = logging.getLogger("congvan.hub")
+log = logging.getLogger("congvan.interconnect.loop")  # hub and edges alike, like process.py's "congvan.interconnect"
 # Failures of this process's own database, not of the message: the message is held and retried, not refused.
 OWN_DATABASE = (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError, sqlalchemy.exc.TimeoutError)
 PREFETCH = 32
