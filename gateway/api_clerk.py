@@ -65,6 +65,9 @@ class IssueRequest(BaseModel):
                                         "(listed in the register and on the printed list, never sent)")
     recipient_groups: list[str] = Field([], max_length=100, description=GROUPS_TO_SEND)
     internal_units: list[str] = Field([], description="Units of the agency (their codes) that receive it internally")
+    internal_units_with_subunits: bool = Field(False, description="Each unit of `internal_units` receives it together "
+                                               "with the active units of every level under it (Cây đơn vị): each is "
+                                               "recorded as an internal recipient of its own")
     issued_amount: int | None = Field(None, ge=1, le=999, description="Số lượng bản phát hành (column 7 of the "
                                       "outgoing register)")
     legal_normative: bool = Field(False, description="Văn bản quy phạm pháp luật (NQ, QĐ): numbered in its type's own "
@@ -143,7 +146,7 @@ def issue(body: IssueRequest, doc_id: str = Path(pattern=DOC_ID), idempotency_ke
     v.actor.require("clerk")
     expansion = expand(g, v, body.recipients, body.recipient_groups)
     chosen = recipients_by_channel(g, v, expansion.organ_ids, body.paper_recipients, body.internal_units,
-                                   bool(body.replaces), expansion.skipped)
+                                   bool(body.replaces), expansion.skipped, body.internal_units_with_subunits)
     register_id = body.register_id or default_register(g, v, "outgoing")
     g.backends.call(v.actor, "registry", "issue_outgoing", doc_id, register_id, chosen, body.priority,
                     body.no_paper_copy, body.issued_amount, pin=body.pin or None,

@@ -110,6 +110,7 @@ def install(app: FastAPI) -> None:
               recipient_codes: str = Form("", max_length=4000), recipient_groups: list[str] = Form([]),
               priority: int = Form(0), no_paper_copy: bool = Form(False), pin: str = Form("", max_length=64),
               paper_recipients: str = Form("", max_length=12000), internal_units: list[str] = Form([]),
+              internal_subunits: bool = Form(False),
               issued_amount: str = Form("", max_length=6), legal_normative: bool = Form(False),
               replace: bool = Form(False), replaces: str = Form("", max_length=64), form_key: str = Form(""),
               v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
@@ -120,7 +121,7 @@ def install(app: FastAPI) -> None:
             replaced = chosen_replacement(replace, replaces)
             expansion = rg.expand(g, v, recipients, recipient_groups)
             chosen = recipients_by_channel(g, v, expansion.organ_ids, paper_recipients, internal_units,
-                                           bool(replaced), expansion.skipped)
+                                           bool(replaced), expansion.skipped, internal_subunits)
             g.backends.call(v.actor, "registry", "issue_outgoing", doc_id, register_id, chosen, priority,
                             no_paper_copy, copies(issued_amount), pin=pin or None,  # the seal token's PIN, now
                             legal_normative=legal_normative, replaces=replaced,

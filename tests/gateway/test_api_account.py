@@ -16,12 +16,12 @@ from tests.gateway.test_api_writes import ok, refused
 H60_ADMIN = "manhhd.vptq"
 
 
-def newcomer(dep, roles: tuple[str, ...] = ("specialist",)) -> tuple[str, str]:
-    """A person made on the administrator's screen: (account name, temporary password)."""
+def newcomer(dep, roles: tuple[str, ...] = ("specialist",), unit: str = "thtq") -> tuple[str, str]:
+    """A person of `unit` made on the administrator's screen: (account name, temporary password)."""
     given = "".join(secrets.choice(string.ascii_lowercase) for _ in range(8)).capitalize()
     with closing(session_for(dep, H60_ADMIN)) as admin:
         page = admin.get("/quan-tri/nguoi-dung")
-        created = admin.post("/quan-tri/nguoi-dung", data={"csrf_token": csrf_of(page.text), "unit": "thtq",
+        created = admin.post("/quan-tri/nguoi-dung", data={"csrf_token": csrf_of(page.text), "unit": unit,
                                                           "full_name": f"Phạm Thị {given}", "roles": list(roles)})
     assert created.status_code == 200, created.text[:1000]
     return (re.search(r'class="issued-username">([^<]+)<', created.text).group(1),

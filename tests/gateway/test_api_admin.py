@@ -21,12 +21,13 @@ H60_ADMIN, H17_ADMIN, H60_SPECIALIST, H60_CLERK = "manhhd.vptq", "ngocvt.vpdn", 
 H60_COLLEAGUE, H17_SPECIALIST = "tuanpm.thtq", "phuchv.thdn"
 
 
-def own_token(dep, username: str, temporary: str) -> httpx.Client:
-    """The newcomer changes the temporary password (through the API) and issues a token of their own."""
+def own_token(dep, username: str, temporary: str, new_password: str | None = None) -> httpx.Client:
+    """The newcomer changes the temporary password (through the API; to `new_password` when the test signs in with
+    it later) and issues a token of their own."""
     with closing(signed_in(base_url(dep), username, temporary)) as web:
         csrf = {"x-csrf-token": csrf_token_of(web)}
-        ok(web.post("/api/v1/me/password", headers=csrf,
-                    json={"current_password": temporary, "new_password": f"Moi-{secrets.token_hex(5)}-Tq"}))
+        ok(web.post("/api/v1/me/password", headers=csrf, json={
+            "current_password": temporary, "new_password": new_password or f"Moi-{secrets.token_hex(5)}-Tq"}))
         token = ok(web.post("/api/v1/tokens", headers=csrf, json={"label": "kiểm thử"}), 201)["token"]
     return httpx.Client(base_url=base_url(dep), timeout=60, headers={"authorization": f"Bearer {token}"})
 

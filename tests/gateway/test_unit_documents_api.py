@@ -2,15 +2,23 @@
 clerk issues a signed draft to its Phòng Tổng hợp ("Gửi nội bộ", POST /api/v1/outgoing/{id}/issue with
 internal_units); the unit's people find it in GET /api/v1/unit-documents and in their reminders, and read it; another
 unit's list does not have it, another agency cannot read it; an update of its trích yếu reaches the unit's people once
-(services/routing/unit_documents.py)."""
+(services/routing/unit_documents.py). Sent to a unit "together with its subordinate units"
+(internal_units_with_subunits), the document reaches a person two levels below it the same way."""
 
 from __future__ import annotations
 
 import secrets
+import string
 from contextlib import closing
+from dataclasses import dataclass
+
+import httpx
 
 from tests.e2e.helpers import wait_for
 from tests.gateway.test_api import token_for
+from tests.gateway.test_api_account import H60_ADMIN, newcomer
+from tests.gateway.test_api_admin import own_token
+from tests.gateway.test_api_writes import ok
 from tests.gateway.test_outgoing_paper_returns_api import HEAD, OTHER_CLERK, SPECIALIST, waiting_for_issue
 
 UNIT, UNIT_NAME = "thtq", "Phòng Tổng hợp"
@@ -73,3 +81,71 @@ def test_a_document_issued_to_a_unit_reaches_its_people_and_its_update_too(deplo
         told = f"Văn bản số {number} đã được cập nhật: {new_subject}"
         wait_for(lambda: told in reminders_about(head, doc["id"]), PATIENCE, "the head told of the update")
         assert reminders_about(member, doc["id"]).count(told) == 1
+
+
+@dataclass(frozen=True)
+class SubunitTree:
+    """Units of UBND tỉnh Tuyên Quang made for one test: a Chi cục, a phòng under it and a tổ under that, with a
+    newcomer of the tổ (who has changed the temporary password to `password`) and an API client of theirs (`person`,
+    for the caller to close)."""
+
+    top: str
+    middle: str
+    leaf: str
+    top_name: str
+    username: str
+    password: str
+    person: httpx.Client
+
+    @property
+    def recipients(self) -> list[tuple[str, str]]:
+        """The document's internal recipients once issued to `top` with its subunits: (name, channel)."""
+        return [(self.top_name, "internal"), (f"Phòng Nghiệp vụ (thuộc {self.top_name})", "internal"),
+                ("Tổ Lưu trữ (thuộc Phòng Nghiệp vụ)", "internal")]
+
+
+def subunit_tree(deployment) -> SubunitTree:
+    stem = "".join(secrets.choice(string.ascii_lowercase) for _ in range(6))
+    top, middle, leaf, top_name = f"{stem}cc", f"{stem}nv", f"{stem}lt", f"Chi cục thử {stem.upper()}"
+    with closing(token_for(deployment, H60_ADMIN)) as admin:
+        ok(admin.post("/api/v1/units", json={"code": top, "name": top_name}), 201)
+        ok(admin.post("/api/v1/units", json={"code": middle, "name": "Phòng Nghiệp vụ", "parent_code": top}), 201)
+        ok(admin.post("/api/v1/units", json={"code": leaf, "name": "Tổ Lưu trữ", "parent_code": middle}), 201)
+    username, temporary = newcomer(deployment, unit=leaf)
+    password = f"Moi-{secrets.token_hex(5)}-Tq"
+    person = own_token(deployment, username, temporary, password)
+    # a first call to routing puts the person in its staff directory
+    assert person.get("/api/v1/reminders").status_code == 200
+    return SubunitTree(top, middle, leaf, top_name, username, password, person)
+
+
+def test_a_unit_with_its_subunits_reaches_a_person_two_levels_below_it(deployment):
+    tree = subunit_tree(deployment)
+    title = f"V/v kiểm tra công tác lưu trữ của Chi cục và các đơn vị trực thuộc ({secrets.token_hex(3)})"
+    person = tree.person
+    clerk, waiting = waiting_for_issue(deployment, title)
+    with closing(person), closing(clerk):
+        issue = f"/api/v1/outgoing/{waiting['id']}/issue"
+        body = {"internal_units": [tree.top], "internal_units_with_subunits": True}
+        # Đà Nẵng's Phòng Tổng hợp is no unit of Tuyên Quang's, subunits or not; nothing is issued
+        refused = clerk.post(issue, json={**body, "internal_units": [tree.top, "thdn"]})
+        assert refused.status_code == 422 and refused.json()["title"] == "Không có đơn vị mã thdn trong cơ quan.", \
+            refused.text
+        once = {"Idempotency-Key": f"don-vi-truc-thuoc-{waiting['id']}"}
+        issued = clerk.post(issue, json=body, headers=once)
+        assert issued.status_code == 200, issued.text
+        doc = issued.json()
+        number = doc["number_and_notation"]
+        assert [(r["organ_name"], r["channel"]) for r in doc["recipients"]] == tree.recipients
+        again = clerk.post(issue, json=body, headers=once)   # the same issue, sent again: the same document
+        assert again.status_code == 200, again.text
+        assert (again.json()["id"], again.json()["number_and_notation"], again.json()["recipients"]) == (
+            doc["id"], number, doc["recipients"])
+
+        row = wait_for(lambda: unit_row(person, doc["id"]), PATIENCE, "the document in the tổ's list")
+        assert (row["number"], row["subject"], row["state"]) == (number, title, "issued")
+        listed = person.get("/api/v1/unit-documents", params={"size": 1}).json()
+        assert (listed["unit"], listed["unit_name"]) == (tree.leaf.upper(), "Tổ Lưu trữ")
+        told = f"Văn bản ban hành gửi đơn vị: số {number} — {title}"
+        wait_for(lambda: reminders_about(person, doc["id"]), PATIENCE, "the person of the tổ told")
+        assert reminders_about(person, doc["id"]) == [told]   # once, though the issue was sent twice
