@@ -2,7 +2,9 @@
 clerk issues a signed draft to Phòng Tổng hợp ("Gửi nội bộ" on the issue page); the head of that unit (not its
 drafter, who is told of the issue by her draft's own notice) is told ("Nhắc việc"), finds it under "Văn bản gửi đơn vị"
 on his home page and opens it; the clerk recalls it from its page (only internal recipients: recalled at once) and the
-head is told why, the unit's list showing it recalled.
+head is told why, the unit's list showing it recalled. Then a document issued to a Chi cục "together with its
+subordinate units" ("Gửi cả các đơn vị trực thuộc"): a person of a tổ two levels below it is told and finds it in her
+unit's list, and the document's page lists the three units.
 Screenshots in tests/artifacts/."""
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import screenshots
-from tests.e2e.helpers import demo_home, pick, wait_for
+from tests.e2e.helpers import browser_home, demo_home, pick, wait_for
 from tests.gateway.test_outgoing_paper_returns_api import CLERK, HEAD, waiting_for_issue
+from tests.gateway.test_unit_documents_api import subunit_tree
 
 pytestmark = pytest.mark.browser
 UNIT_NAME = "Phòng Tổng hợp"
@@ -83,3 +86,47 @@ def test_a_member_of_the_unit_finds_the_issued_document_opens_it_and_is_told_of_
     expect(row).to_contain_text("Ban hành nhầm đơn vị")
     clerk_api.close()
     screenshots.publish(shots)
+
+
+def test_a_person_of_a_subunit_is_told_of_the_document_issued_to_the_unit_above_and_finds_it(deployment, browser,
+                                                                                            artifacts_dir):
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    tree = subunit_tree(deployment)
+    tree.person.close()
+    title = f"V/v rà soát hồ sơ lưu trữ của Chi cục và các đơn vị trực thuộc ({secrets.token_hex(3)})"
+    member = browser_home(browser, base, tree.username, tree.password)   # a person of the tổ, two levels below
+    clerk_api, waiting = waiting_for_issue(deployment, title)
+
+    clerk = demo_home(browser, base, deployment, CLERK)
+    clerk.goto(f"{base}/van-ban-di/{waiting['id']}/ban-hanh")
+    expect(clerk.get_by_role("heading", name="Cấp số và ban hành văn bản")).to_be_visible()
+    pick(clerk, "Gửi nội bộ", tree.top_name)   # the Chi cục comes first: its units follow it in the list
+    clerk.get_by_label("Gửi cả các đơn vị trực thuộc của đơn vị được chọn").check()
+    clerk.screenshot(path=str(artifacts_dir / "ban-hanh-don-vi-truc-thuoc.png"), full_page=True)
+    clerk.get_by_role("button", name="Cấp số, đóng dấu và ban hành").click()
+    table = clerk.locator("section", has=clerk.get_by_role("heading", name="Trạng thái tại nơi nhận"))
+    expect(table.get_by_role("row", name=re.compile(f"{re.escape(tree.top_name)}.*Nội bộ")).first).to_be_visible(
+        timeout=120_000)
+    expect(table.locator("tbody tr td:first-child")).to_have_text([name for name, _ in tree.recipients])
+    number = clerk_api.get(f"/api/v1/outgoing/{waiting['id']}").json()["number_and_notation"]
+
+    member.get_by_role("link", name="Nhắc việc").click()
+    told = f"Văn bản ban hành gửi đơn vị: số {number} — {title}"
+
+    def listed(text: str) -> bool:
+        member.reload()
+        return member.get_by_role("link", name=text).count() > 0
+
+    wait_for(lambda: listed(told), PATIENCE, "the person of the tổ told of the document issued to the Chi cục")
+    member.goto(f"{base}/")
+    member.get_by_role("link", name="Văn bản gửi đơn vị").click()
+    expect(member.get_by_role("heading", level=1)).to_have_text("Văn bản ban hành gửi đơn vị")
+    expect(member.get_by_role("main")).to_contain_text("Đơn vị: Tổ Lưu trữ")
+    row = member.get_by_role("row").filter(has_text=title)
+    expect(row).to_contain_text("Đã ban hành")
+    member.screenshot(path=str(artifacts_dir / "van-ban-gui-don-vi-truc-thuoc.png"), full_page=True)
+    row.get_by_role("link", name=number).click()
+    expect(member.get_by_role("heading", level=1)).to_contain_text(number)
+    clerk_api.close()
+    for page in (member, clerk):
+        page.context.close()
