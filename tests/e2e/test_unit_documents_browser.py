@@ -25,6 +25,27 @@ UNIT_NAME = "Phòng Tổng hợp"
 PATIENCE = 120
 
 
+def listed(page, text: str) -> bool:
+    """The page, loaded again, links `text` (a notification on "Nhắc việc")."""
+    page.reload()
+    return page.get_by_role("link", name=text).count() > 0
+
+
+def told_and_listed(member, base: str, number: str, title: str, unit_name: str):
+    """The member is told of the document issued to `unit_name` (her unit) and finds it, issued, in the unit's list
+    from her home page: its row."""
+    member.get_by_role("link", name="Nhắc việc").click()
+    told = f"Văn bản ban hành gửi đơn vị: số {number} — {title}"
+    wait_for(lambda: listed(member, told), PATIENCE, f"the member of {unit_name} told of the document")
+    member.goto(f"{base}/")
+    member.get_by_role("link", name="Văn bản gửi đơn vị").click()
+    expect(member.get_by_role("heading", level=1)).to_have_text("Văn bản ban hành gửi đơn vị")
+    expect(member.get_by_role("main")).to_contain_text(f"Đơn vị: {unit_name}")
+    row = member.get_by_role("row").filter(has_text=title)
+    expect(row).to_contain_text("Đã ban hành")
+    return row
+
+
 def test_a_member_of_the_unit_finds_the_issued_document_opens_it_and_is_told_of_its_recall(deployment, browser,
                                                                                           artifacts_dir):
     base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
@@ -44,20 +65,7 @@ def test_a_member_of_the_unit_finds_the_issued_document_opens_it_and_is_told_of_
     number = doc["number_and_notation"]
 
     # the member: told, then the unit's list from his home page, then the document
-    member.get_by_role("link", name="Nhắc việc").click()
-    told = f"Văn bản ban hành gửi đơn vị: số {number} — {title}"
-
-    def listed(text: str) -> bool:
-        member.reload()
-        return member.get_by_role("link", name=text).count() > 0
-
-    wait_for(lambda: listed(told), PATIENCE, "the member told of the document issued to his unit")
-    member.goto(f"{base}/")
-    member.get_by_role("link", name="Văn bản gửi đơn vị").click()
-    expect(member.get_by_role("heading", level=1)).to_have_text("Văn bản ban hành gửi đơn vị")
-    expect(member.get_by_role("main")).to_contain_text(f"Đơn vị: {UNIT_NAME}")
-    row = member.get_by_role("row").filter(has_text=title)
-    expect(row).to_contain_text("Đã ban hành")
+    row = told_and_listed(member, base, number, title, UNIT_NAME)
     shots.append(artifacts_dir / "guide-47-van-ban-gui-don-vi.png")
     member.screenshot(path=str(shots[-1]), full_page=True)
     row.get_by_role("link", name=number).click()
@@ -75,7 +83,7 @@ def test_a_member_of_the_unit_finds_the_issued_document_opens_it_and_is_told_of_
 
     recalled = f"Văn bản số {number} đã bị thu hồi: Ban hành nhầm đơn vị"
     member.goto(f"{base}/nhac-viec")
-    wait_for(lambda: listed(recalled), PATIENCE, "the member told of the recall")
+    wait_for(lambda: listed(member, recalled), PATIENCE, "the member told of the recall")
     shots.append(artifacts_dir / "guide-48-nhac-viec-thu-hoi.png")
     member.screenshot(path=str(shots[-1]), full_page=True)
     member.get_by_role("link", name=recalled).first.click()
@@ -110,20 +118,7 @@ def test_a_person_of_a_subunit_is_told_of_the_document_issued_to_the_unit_above_
     expect(table.locator("tbody tr td:first-child")).to_have_text([name for name, _ in tree.recipients])
     number = clerk_api.get(f"/api/v1/outgoing/{waiting['id']}").json()["number_and_notation"]
 
-    member.get_by_role("link", name="Nhắc việc").click()
-    told = f"Văn bản ban hành gửi đơn vị: số {number} — {title}"
-
-    def listed(text: str) -> bool:
-        member.reload()
-        return member.get_by_role("link", name=text).count() > 0
-
-    wait_for(lambda: listed(told), PATIENCE, "the person of the tổ told of the document issued to the Chi cục")
-    member.goto(f"{base}/")
-    member.get_by_role("link", name="Văn bản gửi đơn vị").click()
-    expect(member.get_by_role("heading", level=1)).to_have_text("Văn bản ban hành gửi đơn vị")
-    expect(member.get_by_role("main")).to_contain_text("Đơn vị: Tổ Lưu trữ")
-    row = member.get_by_role("row").filter(has_text=title)
-    expect(row).to_contain_text("Đã ban hành")
+    row = told_and_listed(member, base, number, title, "Tổ Lưu trữ")   # her own unit, two levels below
     member.screenshot(path=str(artifacts_dir / "van-ban-gui-don-vi-truc-thuoc.png"), full_page=True)
     row.get_by_role("link", name=number).click()
     expect(member.get_by_role("heading", level=1)).to_contain_text(number)
