@@ -182,7 +182,10 @@ class DocumentDetail(DocumentSummary):
     paper_signed: dict[str, Any] | None = Field(None, description="Signed by hand on paper, the scan forwarded for "
                                                 "issue: approved_by(_name), approved_at, forwarded_by(_name), "
                                                 "forwarded_at (Vietnam time), scan_check {score, matches, "
-                                                "confirmed}: how the scan matched the approved version")
+                                                "confirmed}: how the scan matched the approved version; "
+                                                "appendix_scans, replaced_appendices: the appendices are that many "
+                                                "scans of the paper appendices, instead of that many files of the "
+                                                "approved version")
     trace: Any = None
     verification: Any = None
     attachments: list[Attachment] = []

@@ -135,6 +135,8 @@ class PaperScanState(BaseModel):
                        "chờ người xử lý xác nhận hoặc chọn tệp khác) | failed (không đối chiếu được; `message` nói vì "
                        "sao) | forwarded (đã chuyển phát hành)")
     sha256: str | None = Field(None, description="The scan this state is about")
+    appendix_scans: list[str] = Field([], description="SHA-256 of the scans of the paper appendices sent with it, "
+                                      "issued instead of the approved version's appendix files")
     confirmed: bool = Field(False, description="The handler confirmed it is the original the leader signed")
     message: str = Field(description="What the draft's page says, in Vietnamese")
     pages: list[str] = Field([], description="One Vietnamese line per page that differs (\"Trang 2: chỉ khớp 74 % — "
@@ -159,23 +161,31 @@ class PaperScanState(BaseModel):
                          "thảo tự chuyển văn thư “Chờ ban hành”. Khác: chờ người xử lý gửi lại với "
                          "confirm_mismatch=true (không cần gửi lại tệp) hoặc tệp khác. confirm_mismatch=true kèm tệp: "
                          "vẫn đối chiếu (ghi điểm) rồi chuyển. Khi đã chuyển: 200, `paper.scan_check`; gửi lại sau "
-                         "khi đã chuyển không đổi gì (kể cả với tệp khác).")
+                         "khi đã chuyển không đổi gì (kể cả với tệp khác). `appendix_scans` (không bắt buộc, nhiều "
+                         "tệp): bản scan phụ lục giấy đã ký, mỗi tệp kiểm tra như bản scan (PDF mở được, không mật "
+                         "khẩu, giới hạn dung lượng; không giới hạn trang, không đối chiếu); khi có, văn bản ban "
+                         "hành kèm các bản scan này THAY CHO các tệp phụ lục của phiên bản đã duyệt.")
 def draft_paper_scan(response: Response, draft_id: int = DraftId, note: str = Form("", max_length=500),
                      file: UploadFile | None = File(None, description="Bản scan (PDF) văn bản giấy đã ký; không "
                                                    "gửi: bản scan đang chờ xác nhận (với confirm_mismatch), hoặc bản "
                                                    "scan người nhập thay đã kèm (paper.entered_scan_sha256)"),
                      confirm_mismatch: bool = Form(False, description="Người xử lý đã kiểm tra: đúng là bản lãnh "
                                                    "đạo đã ký, dù bản scan không khớp phiên bản đã duyệt"),
+                     appendix_scans: list[UploadFile] = File([], description="Bản scan (PDF) phụ lục giấy đã ký, "
+                                                              "theo thứ tự Phụ lục 01, 02, …; thay cho các tệp phụ "
+                                                              "lục của phiên bản đã duyệt. Không gửi: giữ các bản "
+                                                              "đã gửi kèm bản scan đang chờ đối chiếu"),
                      key: str | None = KEY, v: Viewer = Depends(csrf_checked),
                      g: Gateway = Depends(gw)) -> Any:
     def run() -> dict[str, Any]:
-        view = _full(g, v, draft_id, paper_scan.forward_paper_scan(g, v, draft_id, note, file, confirm_mismatch))
+        view = _full(g, v, draft_id, paper_scan.forward_paper_scan(g, v, draft_id, note, file, confirm_mismatch,
+                                                                   appendix_scans))
         response.status_code = 202 if view.get("status") == "paper_approved" else 200
         return view
 
     return once(g, v, key, response, f"draft_paper_scan:{draft_id}", {"note": note, "confirm_mismatch":
                                                                        confirm_mismatch}, run,
-                files=[file] if file else [])
+                files=[*([file] if file else []), *drafting.chosen_files(appendix_scans)])
 
 
 @router.get("/drafts/{draft_id}/paper-scan", response_model=PaperScanState, responses=NOT_FOUND,

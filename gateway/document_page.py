@@ -189,7 +189,10 @@ def paper_signed_text(paper: dict[str, Any] | None) -> str | None:
         return None
     signed = f"{paper.get('approved_by_name') or ''}, {vn_time(paper.get('approved_at'))}"
     forwarded = f"{paper.get('forwarded_by_name') or ''} chuyển phát hành ({vn_time(paper.get('forwarded_at'))})"
-    return f"Lãnh đạo ký trên giấy ({signed}); bản scan do {forwarded}" + scan_check_text(paper.get("scan_check"))
+    scans = paper.get("appendix_scans")
+    appendices = f"; phụ lục: {scans} bản scan phụ lục giấy đã ký" if scans else ""
+    return (f"Lãnh đạo ký trên giấy ({signed}); bản scan do {forwarded}" + scan_check_text(paper.get("scan_check"))
+            + appendices)
 
 
 def scan_check_text(check: dict[str, Any] | None) -> str:

@@ -322,6 +322,9 @@ def draft_file_response(g: Gateway, v: Viewer, draft_id: int, sha256: str) -> Re
     paper = view.get("paper") or {}
     if sha256 in (paper.get("entered_scan_sha256"), (paper.get("scan_upload") or {}).get("sha256")):
         return stream_blob(g, v, sha256, f"du-thao-{draft_id}-ban-scan-da-ky.pdf")
+    for scans in (paper.get("appendix_scan_sha256s"), (paper.get("scan_upload") or {}).get("appendix_sha256s")):
+        if sha256 in (scans or []):
+            return stream_blob(g, v, sha256, f"du-thao-{draft_id}-ban-scan-phu-luc-{scans.index(sha256) + 1:02d}.pdf")
     for ver in view.get("versions") or []:
         if sha256 in (ver.get("appendix_sha256s") or []):
             index = ver["appendix_sha256s"].index(sha256) + 1
@@ -438,9 +441,10 @@ def install(app: FastAPI) -> None:
     @app.post("/du-thao/{draft_id}/chuyen-phat-hanh", include_in_schema=False)
     def forward_scan(request: Request, draft_id: int, note: str = Form("", max_length=500),
                      file: UploadFile | None = File(None), confirm_mismatch: bool = Form(False),
-                     v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
+                     appendix_scans: list[UploadFile] = File([]), v: Viewer = Depends(csrf_checked),
+                     g: Gateway = Depends(gw)):
         try:
-            view = forward_paper_scan(g, v, draft_id, note, file, confirm_mismatch)
+            view = forward_paper_scan(g, v, draft_id, note, file, confirm_mismatch, appendix_scans)
         except ValidationFailed as exc:  # not a PDF, too large, too many pages: say why on the draft's page
             return _draft_page(request, g, v, draft_id, exc.message_vi, exc.http_status)
         if view.get("status") == "paper_approved":  # the check runs in routing's worker: the page shows it

@@ -23,12 +23,19 @@ STATES = {"checking": "Đang đối chiếu bản quét với phiên bản lãnh
 
 
 def forward_paper_scan(g: Gateway, v: Viewer, draft_id: int, note: str, file: UploadFile | None,
-                       confirm_mismatch: bool = False) -> dict[str, Any]:
+                       confirm_mismatch: bool = False,
+                       appendix_scans: list[UploadFile] | None = None) -> dict[str, Any]:
     """Routing is asked first whether this person may forward this draft, so a refused upload stores nothing; a
     retry of a forwarded draft returns it unchanged. The chosen file, else (no file) the scan being checked when the
     handler confirms it, else the scan the leader's entrant attached (nhập thay, gateway/entry.py). The draft is
     forwarded by routing once the check finds every page the same, or at once with `confirm_mismatch` (the handler
-    checked it is the signed original)."""
+    checked it is the signed original).
+
+    `appendix_scans`: the scans of the paper appendices (optional), each checked like the scan but not compared
+    with the version (no page bound); issued instead of the approved version's appendix files (routing's paper.py
+    says why). None chosen: those of the scan being checked stay."""
+    from gateway.drafting import chosen_files  # drafting imports this module
+
     view = g.backends.call(v.actor, "routing", "get_draft", draft_id)
     paper = view.get("paper") or {}
     if paper.get("forwarded_by"):
@@ -41,28 +48,34 @@ def forward_paper_scan(g: Gateway, v: Viewer, draft_id: int, note: str, file: Up
     chosen = file is not None and (file.filename or "").strip() and file.size != 0
     uploaded = (paper.get("scan_upload") or {}).get("sha256") if confirm_mismatch else None
     sha256 = uploaded or paper.get("entered_scan_sha256")
+    if not chosen and not sha256:
+        raise ValidationFailed("Chưa chọn tệp bản scan văn bản giấy đã ký (PDF).", field="file")
+    # every file checked before routing hears of any: one bad appendix scan forwards nothing
+    appendices = [_store(g, v, draft_id, a, f"Tệp bản scan phụ lục '{a.filename}'", "appendix_scans")
+                  for a in chosen_files(appendix_scans)] or None
     if chosen:
         sha256 = _store(g, v, draft_id, file)
-    elif not sha256:
-        raise ValidationFailed("Chưa chọn tệp bản scan văn bản giấy đã ký (PDF).", field="file")
-    return g.backends.call(v.actor, "routing", "submit_paper_scan", draft_id, sha256, note, confirm_mismatch)
+    return g.backends.call(v.actor, "routing", "submit_paper_scan", draft_id, sha256, note, confirm_mismatch,
+                           appendices)
 
 
-def _store(g: Gateway, v: Viewer, draft_id: int, file: Any) -> str:
+def _store(g: Gateway, v: Viewer, draft_id: int, file: Any, what: str = "Tệp bản scan", field: str = "file") -> str:
+    """Stored and recorded once it is a PDF that opens without a password; the main scan (`field` "file") also
+    within the pages the check compares. `what` names the file in the refusal."""
     store = blob_store(g.settings, v.user.agency_id)
     result = ingest(store, file.file, file.filename or "ban-scan.pdf", purpose="to_sign",
                     max_size=g.settings.max_upload_mb * 1024 * 1024)
     try:
         pages = page_count(store.read(result.sha256))
     except pikepdf.PasswordError:
-        raise ValidationFailed("Tệp bản scan có mật khẩu; hãy quét hoặc lưu lại không mật khẩu.", code="bad_pdf",
-                               field="file") from None
+        raise ValidationFailed(f"{what} có mật khẩu; hãy quét hoặc lưu lại không mật khẩu.", code="bad_pdf",
+                               field=field) from None
     except pikepdf.PdfError:
-        raise ValidationFailed("Tệp bản scan bị hỏng, không đọc được như một tệp PDF.", code="bad_pdf",
-                               field="file") from None
-    if pages > MAX_PAGES:
-        raise ValidationFailed(f"Bản scan có {pages} trang, quá {MAX_PAGES} trang đối chiếu được. Phụ lục là tệp "
-                               "riêng của dự thảo; hãy quét riêng văn bản chính.", code="too_many_pages",
+        raise ValidationFailed(f"{what} bị hỏng, không đọc được như một tệp PDF.", code="bad_pdf",
+                               field=field) from None
+    if field == "file" and pages > MAX_PAGES:
+        raise ValidationFailed(f"Bản scan có {pages} trang, quá {MAX_PAGES} trang đối chiếu được. Phụ lục giấy "
+                               "hãy quét riêng, chọn ở ô “Bản scan phụ lục giấy”.", code="too_many_pages",
                                field="file", pages=pages, max_pages=MAX_PAGES)
     # recorded with storage before routing hears of it: an upload whose check is still running is not lost
     g.backends.call(v.actor, "storage", "record_file", result.sha256, result.display_name, result.content_type,
@@ -72,8 +85,8 @@ def _store(g: Gateway, v: Viewer, draft_id: int, file: Any) -> str:
 
 def scan_state(paper: dict[str, Any] | None) -> dict[str, Any] | None:
     """The check of the last scan uploaded, as the screen and GET /drafts/{id}/paper-scan show it: state
-    (checking | checked | failed | forwarded), the Vietnamese message, a line per differing page, and the check
-    itself. None before any scan was uploaded."""
+    (checking | checked | failed | forwarded), the Vietnamese message, a line per differing page, the check
+    itself, and the scans of the paper appendices sent with it. None before any scan was uploaded."""
     paper = paper or {}
     upload = paper.get("scan_upload") or {}
     if paper.get("forwarded_by"):
@@ -88,7 +101,9 @@ def scan_state(paper: dict[str, Any] | None) -> dict[str, Any] | None:
         message = f"{message} {upload.get('error') or ''}".strip()
     elif check:
         message = check_message(check)
+    appendices = paper.get("appendix_scan_sha256s") if state == "forwarded" else upload.get("appendix_sha256s")
     return {"state": state, "sha256": paper.get("scan_sha256") if state == "forwarded" else upload.get("sha256"),
+            "appendix_scans": list(appendices or []),
             "confirmed": bool(upload.get("confirmed") or check.get("confirmed")), "message": message,
             "pages": page_lines(check), "check": check or None, "uploaded_at": upload.get("at"),
             "checked_at": upload.get("checked_at")}

@@ -116,7 +116,9 @@ def _paper_signed(value: Any) -> dict[str, Any]:
     """routing's `paper_signed` (tests/contracts): the leader who signed the paper original and the handler who
     forwarded its scan, kept as text of bounded length, and the check of the scan against the approved version
     (`scan_check`: score in per cent or None when nothing could be read, whether it reached the threshold,
-    whether the handler confirmed a scan that did not)."""
+    whether the handler confirmed a scan that did not), and, when the appendices are scans of the paper appendices
+    (routing's paper.py: they replace the approved version's appendix files), how many (`appendix_scans`) and how
+    many of the version's files they replaced (`replaced_appendices`)."""
     if not isinstance(value, dict):
         raise ValidationFailed("Thông tin ký trên giấy không hợp lệ.", code="bad_paper_signed")
     kept: dict[str, Any] = {k: str(value.get(k) or "")[:200] for k in PAPER_SIGNED_KEYS}
@@ -125,6 +127,11 @@ def _paper_signed(value: Any) -> dict[str, Any]:
         score = check.get("score")
         kept["scan_check"] = {"score": score if isinstance(score, int) and 0 <= score <= 100 else None,
                               "matches": bool(check.get("matches")), "confirmed": bool(check.get("confirmed"))}
+    scans = value.get("appendix_scans")
+    if isinstance(scans, int) and not isinstance(scans, bool) and scans > 0:
+        replaced = value.get("replaced_appendices")
+        kept.update(appendix_scans=min(scans, 999), replaced_appendices=min(replaced, 999) if isinstance(
+            replaced, int) and not isinstance(replaced, bool) and replaced > 0 else 0)
     return kept
 
 

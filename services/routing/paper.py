@@ -9,6 +9,18 @@ the register and sealed by the signing service at issue, so the issued PDF carri
 (Điều 8.3 of the same regulation: the clerk's, i.e. the agency's, digital signature gives the issued document its
 validity).
 
+Appendices signed on paper: the handler may forward, with the scan, the scans of the paper appendices (phụ lục
+giấy, signed or stamped with the original). They then REPLACE the approved version's appendix files instead of
+going beside them: what is issued is what was signed, and the signed original is the paper with its appendices
+("Văn bản điện tử loại 2: Là tệp tin được số hóa từ bản gốc, bản chính văn bản giấy và sau đó cơ quan ban hành văn
+bản ký bằng chữ số của cơ quan lên tệp tin", Đà Nẵng QĐ 8849 Điều 2.1b), while the version's files are the drafts
+that were printed. Sent beside them, each recipient would get every appendix twice, one of them unsigned and
+possibly not what the leader signed, and "Phụ lục 01" would no longer name one file. The clerk must still attach
+every appendix and seal each one ("phải đính kèm đủ các phụ lục của văn bản và phải thực hiện ký số các phụ lục",
+Tuyên Quang QĐ 51/2024 Điều 12.3d): the scans are sealed at issue like any appendix, and the handler is told on the
+form that the scans stand for all of the version's appendix files. Without appendix scans nothing changes: the
+version's files are issued.
+
 A chapter of the Routing application (app.py), next to drafting.py whose helpers it uses.
 """
 
@@ -98,7 +110,8 @@ class PaperSigning:
         return None
 
     def forward_paper_scan(self, actor: Actor, draft_id: int, scan_sha256: str, note: str = "",
-                           scan_check: dict[str, Any] | None = None) -> dict[str, Any]:
+                           scan_check: dict[str, Any] | None = None,
+                           appendix_scan_sha256s: list[str] | None = None) -> dict[str, Any]:
         """"Chuyển phát hành" at once, with a check made elsewhere (or none): the draft's handler (its author, or
         whoever it was handed over to) attaches the scan (PDF) of the original signed by hand; the draft goes to the
         clerk's "Chờ ban hành" like a signed one. Done once per draft: asked again (even with another file) the draft
@@ -106,9 +119,11 @@ class PaperSigning:
 
         `scan_check`: a comparison of the scan with the approved version (services/routing/scan_match.py); kept
         with the forward and shown to the clerk at issue. A scan that does not match goes forward only when the
-        handler confirmed it."""
+        handler confirmed it. `appendix_scan_sha256s`: the scans of the paper appendices, issued instead of the
+        approved version's appendix files (the module's docstring says why)."""
         check = scan_check_record(scan_check)
-        self._check_blobs([scan_sha256])
+        appendix_scans = distinct(appendix_scan_sha256s)
+        self._check_blobs([scan_sha256, *appendix_scans])
         with self._unit_of_work(actor) as session:
             draft = self._forwardable(session, actor, draft_id)
             if self._paper_done(draft, "forwarded_by"):
@@ -116,7 +131,7 @@ class PaperSigning:
             if check is not None and not check["matches"] and not check["confirmed"]:
                 raise Conflict("Bản scan có vẻ không phải phiên bản lãnh đạo đã duyệt; người xử lý cần xác nhận.",
                                code="scan_mismatch", score=check["score"], draft_id=draft.id)
-            self._forward(session, draft, actor.user_id, actor.full_name, scan_sha256, note, check)
+            self._forward(session, draft, actor.user_id, actor.full_name, scan_sha256, note, check, appendix_scans)
             return self._draft_view(session, draft)
 
     def _forwardable(self, session: Session, actor: Actor, draft_id: int) -> Draft:
@@ -131,26 +146,31 @@ class PaperSigning:
         return draft
 
     def _forward(self, session: Session, draft: Draft, user_id: str, full_name: str, scan_sha256: str, note: str,
-                 check: dict[str, Any] | None) -> None:
+                 check: dict[str, Any] | None, appendix_scans: list[str]) -> None:
         paper = dict(draft.paper or {})
         version = self._version(session, draft)
         forwarder = session.get(Staff, user_id)
+        approved_appendices = list(version.appendix_sha256s or [])
         paper.update(scan_sha256=scan_sha256, forwarded_by=user_id, forwarded_at=_iso(self._now()),
                      forwarded_by_name=forwarder.full_name if forwarder else full_name, note=note or "",
-                     **({"scan_check": check} if check is not None else {}))
+                     **({"scan_check": check} if check is not None else {}),
+                     **({"appendix_scan_sha256s": appendix_scans} if appendix_scans else {}))
         draft.paper = paper
         draft.status, draft.signed_sha256 = "signed", scan_sha256
         draft.updated_at = self._now()
         self._comment(session, draft, user_id, None, "paper_forward", note)
         signer = paper["signer"]
-        self._hand_to_issue(session, draft, scan_sha256, list(version.appendix_sha256s or []), signer,
+        # the scans of the paper appendices, when given, are what was signed: they replace the version's files
+        self._hand_to_issue(session, draft, scan_sha256, appendix_scans or approved_appendices, signer,
                             paper.get("on_behalf_of_leader"), paper_signed={
                                 "approved_by": paper["approved_by"], "approved_by_name": signer["full_name"],
                                 "on_behalf_of": paper.get("on_behalf_of"), "approved_at": paper["approved_at"],
                                 "forwarded_by": user_id, "forwarded_by_name": paper["forwarded_by_name"],
                                 "forwarded_at": paper["forwarded_at"],
                                 **({"scan_check": {k: check[k] for k in ("score", "matches", "confirmed")}}
-                                   if check is not None else {})})
+                                   if check is not None else {}),
+                                **({"appendix_scans": len(appendix_scans),
+                                    "replaced_appendices": len(approved_appendices)} if appendix_scans else {})})
         if not domain.is_urgent(draft.priority):  # an urgent one is announced by _hand_to_issue already
             # Unlike a digitally signed draft, this one has a paper original that the clerks must fetch, to write
             # its number and date on it and keep it ("Văn bản điện tử loại 2: Vẫn tồn tại văn bản giấy gốc nên
@@ -165,14 +185,18 @@ class PaperSigning:
     # -- the scan checked off the request path (services/routing/scan_check.py) ----------------------------------
 
     def submit_paper_scan(self, actor: Actor, draft_id: int, scan_sha256: str, note: str = "",
-                          confirmed: bool = False) -> dict[str, Any]:
+                          confirmed: bool = False, appendix_scan_sha256s: list[str] | None = None) -> dict[str, Any]:
         """"Chuyển phát hành" with the check: the handler's scan is recorded in `paper.scan_upload` (state
         "checking") and the draft forwards once routing's worker has compared every page with the approved version
         and found it the same, or at once when the handler confirmed it is the signed original (`confirmed`, after
         seeing the differences or up front). Idempotent by (draft, scan): the same scan again changes nothing but
         the note and the confirmation; another scan replaces one not yet forwarded, and the same scan after a failed
-        check is checked again."""
-        self._check_blobs([scan_sha256])
+        check is checked again. `appendix_scan_sha256s`: the scans of the paper appendices, kept with the upload and
+        issued instead of the version's appendix files; None (none sent with this request) keeps those of the same
+        upload, a new upload has only those sent with it. They are not compared with the version (only the main
+        scan is)."""
+        appendix_scans = distinct(appendix_scan_sha256s)
+        self._check_blobs([scan_sha256, *appendix_scans])
         with self._unit_of_work(actor) as session:
             draft = self._forwardable(session, actor, draft_id)
             if self._paper_done(draft, "forwarded_by"):
@@ -182,11 +206,14 @@ class PaperSigning:
                 upload = {"sha256": scan_sha256, "state": "checking", "by": actor.user_id,
                           "at": _iso(self._now()), "confirmed": False}
             upload.update(note=note or upload.get("note") or "", confirmed=bool(confirmed or upload["confirmed"]))
+            if appendix_scan_sha256s is not None or "appendix_sha256s" not in upload:
+                upload["appendix_sha256s"] = appendix_scans
             draft.paper = {**(draft.paper or {}), "scan_upload": upload}
             draft.updated_at = self._now()
             if upload["state"] != "checking" and upload["confirmed"]:   # confirmed after seeing the differences
                 check = scan_check_record({**(upload.get("check") or {}), "confirmed": True})
-                self._forward(session, draft, actor.user_id, actor.full_name, scan_sha256, upload["note"], check)
+                self._forward(session, draft, actor.user_id, actor.full_name, scan_sha256, upload["note"], check,
+                              upload["appendix_sha256s"])
             return self._draft_view(session, draft)
 
     def pending_scan_checks(self, actor: Actor) -> list[dict[str, Any]]:
@@ -223,7 +250,8 @@ class PaperSigning:
             draft.paper = {**draft.paper, "scan_upload": upload}
             draft.updated_at = self._now()
             if kept["matches"] or kept["confirmed"]:
-                self._forward(session, draft, upload["by"], "", scan_sha256, upload.get("note") or "", kept)
+                self._forward(session, draft, upload["by"], "", scan_sha256, upload.get("note") or "", kept,
+                              list(upload.get("appendix_sha256s") or []))
             return True
 
     @staticmethod
@@ -235,6 +263,11 @@ class PaperSigning:
             raise Forbidden("Cơ quan không cho phép lãnh đạo duyệt, ký trên giấy (quy định “Lãnh đạo duyệt và ký "
                             "trên giấy” đang là “Không”): lãnh đạo duyệt và ký số trên hệ thống.",
                             code="paper_signing_not_allowed", rule="paper_signing")
+
+
+def distinct(sha256s: list[str] | None) -> list[str]:
+    """The files in the order chosen, each once (the same scan chosen twice is one appendix)."""
+    return list(dict.fromkeys(str(s) for s in sha256s or []))
 
 
 def scan_check_record(value: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -325,14 +325,15 @@ class RoutingService(ReportQueries):
         return self._call("approve_on_paper", draft_id, comment, happened_at)
 
     @rpc
-    def submit_paper_scan(self, draft_id: int, scan_sha256: str, note: str = "", confirmed: bool = False
-                          ) -> dict[str, Any]:
-        return self._call("submit_paper_scan", draft_id, scan_sha256, note, confirmed)
+    def submit_paper_scan(self, draft_id: int, scan_sha256: str, note: str = "", confirmed: bool = False,
+                          appendix_scan_sha256s: list[str] | None = None) -> dict[str, Any]:
+        return self._call("submit_paper_scan", draft_id, scan_sha256, note, confirmed, appendix_scan_sha256s)
 
     @rpc
     def forward_paper_scan(self, draft_id: int, scan_sha256: str, note: str = "",
-                           scan_check: dict[str, Any] | None = None) -> dict[str, Any]:
-        return self._call("forward_paper_scan", draft_id, scan_sha256, note, scan_check)
+                           scan_check: dict[str, Any] | None = None,
+                           appendix_scan_sha256s: list[str] | None = None) -> dict[str, Any]:
+        return self._call("forward_paper_scan", draft_id, scan_sha256, note, scan_check, appendix_scan_sha256s)
 
     @rpc
     def return_draft(self, draft_id: int, comment: str, happened_at: str | None = None) -> dict[str, Any]:

@@ -235,17 +235,21 @@ def test_issue_sends_the_sealed_appendices_and_the_recipient_sees_them(agencies)
 
 def test_a_draft_signed_on_paper_reaches_issue_with_its_scan_and_says_so(agencies):
     """routing's `draft_signed` for a paper signature (Hưng Yên Đ6.3a): the scan is the document, the registry keeps
-    who signed on paper and who forwarded it, and issue seals the scan as such."""
-    tq, _dn = agencies
+    who signed on paper and who forwarded it, and issue seals the scan as such. The paper appendix was signed too:
+    its scan replaces the approved version's appendix file, is sealed at issue and reaches the recipient in the
+    edXML package, the version's file does not."""
+    tq, dn = agencies
     tq.routing.set_rules(ADMIN_60, {"paper_signing": "allowed"})
+    approved_appendix = pdf(tq.blobs, "Phụ lục: danh mục tài sản (tệp của phiên bản)")
     draft = tq.routing.create_draft(SPECIALIST, "Về việc kiểm kê tài sản năm 2026", pdf(tq.blobs, "dự thảo"),
-                                    type_code="CV")
+                                    type_code="CV", appendix_sha256s=[approved_appendix])
     tq.routing.submit_draft(SPECIALIST, draft["draft_id"])
     tq.routing.approve_draft(HEAD, draft["draft_id"])
     tq.routing.approve_on_paper(LEADER, draft["draft_id"], "Đã ký bản giấy")
     scan = pdf(tq.blobs, "bản scan văn bản giấy đã ký")
+    appendix_scan = pdf(tq.blobs, "bản scan phụ lục giấy đã ký, đóng dấu")
     tq.routing.forward_paper_scan(SPECIALIST, draft["draft_id"], scan, "",
-                                  {"score": 62, "matches": False, "confirmed": True, "version": 1})
+                                  {"score": 62, "matches": False, "confirmed": True, "version": 1}, [appendix_scan])
     [event] = tq.outbox(tq.routing_db, routing_outbox, "draft_signed")
     wire = Wire(event)
     waiting = ops.submit_for_issue(tq.registry, system_actor(H60, "routing"), wire.payload)
@@ -257,10 +261,30 @@ def test_a_draft_signed_on_paper_reaches_issue_with_its_scan_and_says_so(agencie
     # the scan's check against the approved version (services/routing/scan_match.py), shown to the clerk at issue
     assert full["paper_signed"]["scan_check"] == {"score": 62, "matches": False, "confirmed": True}
     assert full["history"][-1]["details"]["paper_signed"]["forwarded_by"] == SPECIALIST.user_id
+    # the clerk's "Cấp số và ban hành" reads these to mark the appendices as scans (drafting_issue.html)
+    assert [a["sha256"] for a in full["attachments"] if a["role"] == "appendix"] == [appendix_scan]
+    assert (full["paper_signed"]["appendix_scans"], full["paper_signed"]["replaced_appendices"]) == (1, 1)
 
     ops.issue_outgoing(tq.registry, CLERK_60, waiting["id"], tq.registers[Direction.OUTGOING],
                        [{"organ_id": H17, "organ_name": "Ủy ban nhân dân thành phố Đà Nẵng"}], tq.fill_and_seal)
     assert tq.sealed_scans == [scan]
+
+    # registry → sender's edge: the edXML package carries the sealed scan of the paper appendix as an attachment
+    [package] = tq.outbox(tq.registry, registry_outbox, "outgoing_package")
+    row = tq.edge.prepare_outgoing(Wire(package).payload)
+    raw = tq.blobs.read(row.raw_sha256)
+    parsed = edxml.parse(raw)
+    sent = [a for a in parsed.attachments if (a.description or "").startswith("Phụ lục")]
+    assert len(sent) == 1 and sent[0].data.startswith(tq.blobs.read(appendix_scan))
+    assert sent[0].data.endswith(b"%seal UBND-TH")
+    assert not any(a.data.startswith(tq.blobs.read(approved_appendix)) for a in parsed.attachments)
+    dn.edge.take_incoming(through_hubs(raw), {})
+    [(_method, received)] = [(m, w) for m, w in dn.wires if m == "receive_package"]
+    assert received.unknown_reads(RECEIVE_PACKAGE_OPTIONAL) == set()
+    [incoming] = ops.list_waiting_reception(dn.registry, CLERK_17)["items"]
+    doc = ops.get_document(dn.registry, CLERK_17, incoming["id"])
+    [appendix] = [a for a in doc["attachments"] if a["role"] == "appendix"]
+    assert dn.blobs.read(appendix["sha256"]).startswith(tq.blobs.read(appendix_scan))
 
 
 def test_the_recorder_catches_the_drift_of_issue_18():

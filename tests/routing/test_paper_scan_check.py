@@ -125,3 +125,25 @@ def test_a_check_that_outlasts_its_time_budget_stops_and_says_so(routing, people
     assert work(routing, blobs) == 0                                   # not retried by itself
     confirmed = routing.submit_paper_scan(people.spec_kt, paper_approved, scan, "Đã đối chiếu bản giấy", True)
     assert confirmed["status"] == "signed" and confirmed["paper"]["scan_check"]["confirmed"]
+
+
+def test_the_appendix_scans_stay_with_the_scan_until_it_is_forwarded(routing, database, people, blobs,
+                                                                    paper_approved):
+    """Sent with the scan, the paper appendices' scans wait with it through the check and the handler's
+    confirmation (sent without files); a new scan has only the appendix scans sent with it."""
+    appendix = blobs.put_bytes(scan_pages.scanned(scan_pages.inventory())).sha256
+    wrong = blobs.put_bytes(scan_pages.plan(earlier=True)).sha256
+    routing.submit_paper_scan(people.spec_kt, paper_approved, wrong, "", False, [appendix])
+    other = blobs.put_bytes(scan_pages.plan(pages=2)).sha256
+    replaced = routing.submit_paper_scan(people.spec_kt, paper_approved, other)   # another scan, no appendix scans
+    assert replaced["paper"]["scan_upload"]["appendix_sha256s"] == []
+    routing.submit_paper_scan(people.spec_kt, paper_approved, wrong, "", False, [appendix])
+    assert work(routing, blobs) == 1
+    upload = routing.get_draft(people.spec_kt, paper_approved)["paper"]["scan_upload"]
+    assert upload["state"] == "checked" and upload["appendix_sha256s"] == [appendix]
+
+    confirmed = routing.submit_paper_scan(people.spec_kt, paper_approved, wrong, "", True)   # no files again
+    assert confirmed["status"] == "signed" and confirmed["paper"]["appendix_scan_sha256s"] == [appendix]
+    [event] = outbox_rows(database, "draft_signed")
+    assert event["appendix_sha256s"] == [appendix]
+    assert (event["paper_signed"]["appendix_scans"], event["paper_signed"]["replaced_appendices"]) == (1, 0)

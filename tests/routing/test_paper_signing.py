@@ -169,3 +169,28 @@ def test_a_scan_with_nothing_readable_is_recorded_as_such(routing, database, peo
                                            {"score": None, "matches": True, "confirmed": True, "version": 1})
     assert forwarded["paper"]["scan_check"]["score"] is None
     assert forwarded["paper"]["scan_check"]["matches"] is False   # nothing read never counts as a match
+
+
+def test_scans_of_the_paper_appendices_replace_the_approved_versions_appendix_files(routing, database, people, blobs,
+                                                                                  at_signing):
+    """What is issued is what was signed (routing's paper.py): the scans of the signed paper appendices are the
+    document's appendices, in the order chosen and each once, instead of the version's files, not beside them."""
+    draft_id = at_signing["draft_id"]
+    routing.set_rules(people.admin, {"paper_signing": "allowed"})
+    routing.approve_on_paper(people.leader, draft_id)
+    first, second = pdf(blobs, "ban scan phu luc 01 da dong dau"), pdf(blobs, "ban scan phu luc 02 da dong dau")
+    with pytest.raises(NotFound):  # an appendix scan that was never stored: nothing forwarded
+        routing.forward_paper_scan(people.spec_kt, draft_id, pdf(blobs, "scan"), "", None, [first, "0" * 64])
+    assert routing.get_draft(people.spec_kt, draft_id)["status"] == "paper_approved"
+
+    scan = pdf(blobs, "ban scan van ban giay da ky")
+    forwarded = routing.forward_paper_scan(people.spec_kt, draft_id, scan, "", None, [first, second, first])
+    assert forwarded["paper"]["appendix_scan_sha256s"] == [first, second]
+    assert forwarded["appendix_sha256s"] == at_signing["appendix_sha256s"]   # the version itself is kept as it was
+    [event] = outbox_rows(database, "draft_signed")
+    assert event["appendix_sha256s"] == [first, second]
+    assert (event["paper_signed"]["appendix_scans"], event["paper_signed"]["replaced_appendices"]) == (2, 1)
+    # a retry with other appendix scans changes nothing: forwarded once
+    again = routing.forward_paper_scan(people.spec_kt, draft_id, scan, "", None, [second])
+    assert again["paper"]["appendix_scan_sha256s"] == [first, second]
+    assert len(outbox_rows(database, "draft_signed")) == 1
