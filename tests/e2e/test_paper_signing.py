@@ -9,8 +9,12 @@ page (OCR off the request path) and reloads itself, then says the scan differs a
 N % …" and the words that differ, and asks for the confirmation; the drafter confirms without choosing the file
 again (the scan of the approved pages is forwarded by itself: tests/gateway/test_api_paper_signing.py); the clerk
 sees the warning beside "Lãnh đạo ký trên giấy", issues it (number from the register, the agency's seal signed on the
-scan) and the document page says it was signed on paper, who forwarded the scan and how it matched. The rule is set
-back to "Không" afterwards (the deployment is shared)."""
+scan) and the document page says it was signed on paper, who forwarded the scan and how it matched. The letter
+has an appendix, signed and stamped on paper too: the drafter first chooses a broken file as its scan and is told
+which file is wrong, nothing forwarded; then adds its scan ("Bản scan phụ lục giấy") beside the letter's; the clerk
+sees on "Cấp số và ban hành" that the appendix is a scan of the paper appendix, standing for the approved version's
+file, and the issued document carries that scan sealed. The rule is set back to "Không" afterwards (the deployment
+is shared)."""
 
 from __future__ import annotations
 
@@ -41,6 +45,14 @@ def scanned_letter(tmp_path) -> Path:
     return path
 
 
+def scanned_appendix(tmp_path) -> Path:
+    """The appendix (the inventory's list) as printed, stamped and scanned."""
+    path = tmp_path / "phu-luc-01-da-dong-dau.pdf"
+    if not path.exists():
+        path.write_bytes(scan_pages.scanned(scan_pages.inventory(), seed=4))
+    return path
+
+
 def test_leader_signs_on_paper_drafter_forwards_the_scan_clerk_issues(deployment, browser, artifacts_dir, tmp_path):
     prepare_agency_for_drafts(deployment, H60, LEADER)
     base = base_url(deployment)
@@ -58,7 +70,9 @@ def test_leader_signs_on_paper_drafter_forwards_the_scan_clerk_issues(deployment
         form = http[SPECIALIST].get("/du-thao/moi")
         made = http[SPECIALIST].post("/du-thao/moi", data={"csrf_token": csrf_of(form.text), "title": title,
                                                            "type_code": "CV", "priority": "0", "note": ""},
-                                     files={"file": ("Công văn.pdf", scan_pages.plan(), "application/pdf")})
+                                     files=[("file", ("Công văn.pdf", scan_pages.plan(), "application/pdf")),
+                                            ("appendices", ("Phụ lục.pdf", scan_pages.inventory(),
+                                                            "application/pdf"))])
         assert made.status_code == 303, made.text[:1500]
         draft_id = int(re.search(r"/du-thao/(\d+)", made.headers["location"]).group(1))
         assert post(http[SPECIALIST], draft_id, "trinh").status_code == 303
@@ -92,13 +106,27 @@ def test_leader_signs_on_paper_drafter_forwards_the_scan_clerk_issues(deployment
         drafter.goto(f"{base}/du-thao/{draft_id}")
         forward = drafter.locator("#chuyen-phat-hanh")
         wrong = scanned_letter(tmp_path)
+        broken = tmp_path / "phu-luc-hong.pdf"
+        broken.write_bytes(b"%PDF-1.7\nkhong doc duoc\n")
         forward.get_by_label("Bản scan văn bản giấy đã ký (PDF)").set_input_files(wrong)
+        forward.get_by_label("Bản scan phụ lục giấy").set_input_files(broken)
+        forward.get_by_role("button", name="Chuyển phát hành").click()
+        # refused with the file named; nothing forwarded or recorded, the form is there to choose again
+        expect(drafter.locator("p.notice.error")).to_contain_text(
+            "Tệp bản scan phụ lục 'phu-luc-hong.pdf' bị hỏng, không đọc được như một tệp PDF.")
+        expect(drafter.locator("#trang-thai")).to_have_text("Đã duyệt, ký trên giấy — chờ chuyển phát hành")
+        expect(drafter.locator("#doi-chieu-ban-scan")).to_have_count(0)
+        forward = drafter.locator("#chuyen-phat-hanh")
+        expect(forward).to_contain_text("thay cho 1 tệp phụ lục của phiên bản đã duyệt")
+        forward.get_by_label("Bản scan văn bản giấy đã ký (PDF)").set_input_files(wrong)
+        forward.get_by_label("Bản scan phụ lục giấy").set_input_files(scanned_appendix(tmp_path))
         shot(drafter, "ky-giay-02-chuyen-phat-hanh.png")
         forward.get_by_role("button", name="Chuyển phát hành").click()
         # stored at once; the check runs in routing's worker while the page says so and reloads itself
         expect(drafter.get_by_role("status")).to_contain_text("Đã nhận bản scan")
         check = drafter.locator("#doi-chieu-ban-scan")
         expect(check).to_contain_text("Đang đối chiếu bản quét với phiên bản lãnh đạo đã duyệt…")
+        expect(drafter.locator("#ban-scan-phu-luc-cho")).to_contain_text("kèm bản scan phụ lục giấy: Phụ lục 01")
         # not forwarded: the page that differs, its score and words, and the confirmation asked for
         expect(check).to_contain_text(re.compile(
             r"Bản scan có vẻ không phải phiên bản 1 lãnh đạo đã duyệt: khác ở trang 2 \(bản scan 3 trang"),
@@ -114,6 +142,8 @@ def test_leader_signs_on_paper_drafter_forwards_the_scan_clerk_issues(deployment
         confirm.get_by_role("button", name="Xác nhận và chuyển phát hành").click()
         expect(drafter.get_by_role("status")).to_contain_text("Đã chuyển phát hành bản scan", timeout=60_000)
         expect(drafter.locator("#da-chuyen-phat-hanh")).to_contain_text("Đỗ Thu Trang chuyển phát hành")
+        # the appendix scan sent with the first request stayed with the scan through the confirmation
+        expect(drafter.locator("#ban-scan-phu-luc")).to_contain_text("Bản scan phụ lục giấy đã ký, ban hành thay cho")
         expect(drafter.locator("#kiem-tra-ban-scan")).to_contain_text(re.compile(
             r"Bản scan khác bản lãnh đạo đã duyệt ở trang 2 \(trang thấp nhất chỉ khớp \d+ %\) — người xử lý đã "
             r"xác nhận"))
@@ -135,12 +165,19 @@ def test_leader_signs_on_paper_drafter_forwards_the_scan_clerk_issues(deployment
         expect(clerk.locator("#ky-tren-giay")).to_contain_text("Lãnh đạo ký trên giấy (Nguyễn Văn An")
         expect(clerk.locator("#kiem-tra-ban-scan")).to_contain_text(re.compile(
             r"chỉ khớp \d+ % với bản lãnh đạo đã duyệt — người xử lý đã xác nhận đúng là bản lãnh đạo đã ký"))
+        # which appendix is a scan of the paper appendix, and what it stands for
+        expect(clerk.locator(".ban-scan-phu-luc")).to_have_count(1)
+        expect(clerk.locator(".ban-scan-phu-luc")).to_contain_text("Phụ lục 01.pdf bản scan phụ lục giấy đã ký")
+        expect(clerk.locator("#phu-luc-ban-scan")).to_contain_text(
+            "Phụ lục: 1 bản scan phụ lục giấy đã ký, thay cho 1 tệp phụ lục của phiên bản lãnh đạo đã duyệt.")
+        shot(clerk, "ky-giay-03b-cap-so-phu-luc-scan.png")
         pick(clerk, "Gửi điện tử qua trục liên thông", "Sở Nội vụ tỉnh Tuyên Quang")
         clerk.get_by_role("button", name="Cấp số, đóng dấu và ban hành").click()
         expect(clerk.get_by_role("heading", level=1)).to_contain_text("/UBND-TH", timeout=120_000)
         expect(clerk.locator("dl.meta")).to_contain_text(
             re.compile(r"Lãnh đạo ký trên giấy \(Nguyễn Văn An, .*\); bản scan do Đỗ Thu Trang chuyển phát hành .*"
-                       r"; bản scan chỉ khớp \d+ % với bản đã duyệt; người xử lý đã xác nhận"))
+                       r"; bản scan chỉ khớp \d+ % với bản đã duyệt; người xử lý đã xác nhận[^;]*"
+                       r"; phụ lục: 1 bản scan phụ lục giấy đã ký"))
         shot(clerk, "ky-giay-04-da-ban-hanh.png")
 
         doc = http[CLERK].get(f"/api/v1/outgoing/{doc_id}").json()
@@ -149,6 +186,11 @@ def test_leader_signs_on_paper_drafter_forwards_the_scan_clerk_issues(deployment
         [sealed] = [a for a in doc["attachments"] if a["role"] == "signed"]
         issued_pdf = http[CLERK].get(f"/tep/{doc_id}/{sealed['sha256']}").content
         assert b"DauCoQuan" in issued_pdf and b"/ByteRange" in issued_pdf  # the agency's seal on the scan
+        [appendix] = [a for a in doc["attachments"] if a["role"] == "appendix_signed"]
+        issued_appendix = http[CLERK].get(f"/tep/{doc_id}/{appendix['sha256']}").content
+        # the paper appendix's scan, sealed over its bytes, not the version's appendix file
+        assert issued_appendix.startswith(scanned_appendix(tmp_path).read_bytes())
+        assert b"DauCoQuanPhuLuc" in issued_appendix
         screenshots.publish(shots)  # docs/screenshots only with `./congvan screenshots`
     finally:
         admin_api = http[ADMIN]

@@ -31,10 +31,12 @@ def set_paper_signing(deployment, value: str, admin_name: str = ADMIN) -> None:
         assert {x["key"]: x["value"] for x in r.json()}["paper_signing"] == value
 
 
-def at_signing(specialist, head, title: str, pdf: bytes | None = None) -> int:
-    """A draft (the inventory letter of scan_pages) approved by the department, waiting at the leader's step."""
-    draft_id = ok(specialist.post("/api/v1/drafts", headers=key(), data={"title": title},
-                                  files={"file": ("du-thao.pdf", pdf or pages.inventory(), "application/pdf")}),
+def at_signing(specialist, head, title: str, pdf: bytes | None = None, appendices: list[bytes] = ()) -> int:
+    """A draft (the inventory letter of scan_pages, with `appendices`) approved by the department, waiting at the
+    leader's step."""
+    files = [("file", ("du-thao.pdf", pdf or pages.inventory(), "application/pdf")),
+             *[("appendices", (f"phu-luc-{i}.pdf", a, "application/pdf")) for i, a in enumerate(appendices, 1)]]
+    draft_id = ok(specialist.post("/api/v1/drafts", headers=key(), data={"title": title}, files=files),
                   201)["draft_id"]
     ok(specialist.post(f"/api/v1/drafts/{draft_id}/submit", json={}, headers=key()))
     ok(head.post(f"/api/v1/drafts/{draft_id}/approve", json={"comment": "Đạt"}))
@@ -55,7 +57,7 @@ def waiting_issue(clerk, title: str) -> list[dict]:
 def test_paper_approval_then_scan_forwarded_then_issued(deployment, api):  # noqa: F811
     clerk, leader, head, specialist = api(CLERK), api(LEADER), api(HEAD), api(SPECIALIST)
     title = f"V/v kiểm kê tài sản công năm 2026, ký trên giấy ({secrets.token_hex(3)})"
-    draft_id = at_signing(specialist, head, title)
+    draft_id = at_signing(specialist, head, title, appendices=[blank_pages(1)])
 
     no = refused(leader.post(f"/api/v1/drafts/{draft_id}/paper-approval", json={}, headers=key()), 403)
     assert no["code"] == "paper_signing_not_allowed" and "ký trên giấy" in no["title"] + no.get("detail", "")
@@ -79,11 +81,26 @@ def test_paper_approval_then_scan_forwarded_then_issued(deployment, api):  # noq
         not_pdf = refused(specialist.post(f"/api/v1/drafts/{draft_id}/paper-scan", headers=key(),
                                           files={"file": ("scan.pdf", png.getvalue(), "application/pdf")}), 422)
         assert not_pdf["code"] in ("bad_content", "content_mismatch", "must_be_pdf", "validation_failed"), not_pdf
+        # the scans of the paper appendix, signed and stamped with the original: each checked like the scan, and a
+        # broken one refuses the whole request, nothing recorded (GET paper-scan: still nothing uploaded)
+        appendix_scan = pages.scanned(pages.inventory_earlier(), seed=3)
+        broken = refused(specialist.post(f"/api/v1/drafts/{draft_id}/paper-scan", headers=key(), files=[
+            ("file", ("ban-scan.pdf", scan, "application/pdf")),
+            ("appendix_scans", ("phu-luc-01.pdf", appendix_scan, "application/pdf")),
+            ("appendix_scans", ("phu-luc-02.pdf", b"%PDF-1.7\nkhong phai pdf\n", "application/pdf"))]), 422)
+        assert broken["code"] == "bad_pdf" and broken["errors"]["field"] == "appendix_scans", broken
+        assert "Tệp bản scan phụ lục 'phu-luc-02.pdf' bị hỏng" in broken["title"], broken
+        refused(specialist.get(f"/api/v1/drafts/{draft_id}/paper-scan"), 404)
         uploaded = ok(specialist.post(f"/api/v1/drafts/{draft_id}/paper-scan", headers=key(),
-                                      data={"note": "Bản gốc lưu tại Văn phòng"},
-                                      files={"file": ("ban-scan.pdf", scan, "application/pdf")}), 202)
+                                      data={"note": "Bản gốc lưu tại Văn phòng"}, files=[
+                                          ("file", ("ban-scan.pdf", scan, "application/pdf")),
+                                          ("appendix_scans", ("phu-luc-01.pdf", appendix_scan, "application/pdf"))]),
+                      202)
         assert uploaded["status"] == "paper_approved" and uploaded["paper"]["scan_upload"]["state"] == "checking"
+        [appendix_sha] = uploaded["paper"]["scan_upload"]["appendix_sha256s"]
+        assert specialist.get(f"/api/v1/drafts/{draft_id}/files/{appendix_sha}").content == appendix_scan
         state = checked(specialist, draft_id, "forwarded")
+        assert state["appendix_scans"] == [appendix_sha]
         assert state["message"].startswith("Bản scan khớp phiên bản 1 lãnh đạo đã duyệt: cả 1 trang khớp")
         forwarded = ok(specialist.get(f"/api/v1/drafts/{draft_id}"))
         assert forwarded["status"] == "signed" and forwarded["paper"]["forwarded_by"] == forwarded["drafted_by"]
@@ -100,11 +117,19 @@ def test_paper_approval_then_scan_forwarded_then_issued(deployment, api):  # noq
     assert doc["paper_signed"]["forwarded_by_name"] == "Đỗ Thu Trang"
     assert doc["paper_signed"]["approved_by_name"] == "Nguyễn Văn An"
     assert doc["paper_signed"]["scan_check"] == {"score": check["score"], "matches": True, "confirmed": False}
+    assert (doc["paper_signed"]["appendix_scans"], doc["paper_signed"]["replaced_appendices"]) == (1, 1)
     [sealed] = [a for a in doc["attachments"] if a["role"] == "signed"]
+    # issued with the scan of the paper appendix, sealed (an incremental update over the scan's bytes), and not
+    # with the approved version's appendix file
+    [sealed_appendix] = [a for a in doc["attachments"] if a["role"] == "appendix_signed"]
+    with closing(session_for(deployment, CLERK)) as web:
+        appendix_pdf = web.get(f"/tep/{outgoing['id']}/{sealed_appendix['sha256']}").content
+    assert appendix_pdf.startswith(appendix_scan) and b"DauCoQuanPhuLuc" in appendix_pdf
     with closing(session_for(deployment, CLERK)) as web:
         page = web.get(f"/van-ban/{outgoing['id']}").text
         assert "Lãnh đạo ký trên giấy (Nguyễn Văn An" in page and "bản scan do Đỗ Thu Trang chuyển phát hành" in page
         assert f"; bản scan khớp {check['score']} % với bản đã duyệt" in page   # in the history too
+        assert "; phụ lục: 1 bản scan phụ lục giấy đã ký" in page
         pdf = web.get(f"/tep/{outgoing['id']}/{sealed['sha256']}").content
     # the agency seal signature (field DauCoQuan) added over the scan as an incremental update
     assert pdf.startswith(b"%PDF") and b"DauCoQuan" in pdf and b"/ByteRange" in pdf
