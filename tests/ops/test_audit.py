@@ -151,3 +151,46 @@ def test_discover_finds_every_database_with_the_table(make_db, settings):
     found = [where for where, _engine in audit.discover(settings)]
     assert len(found) == 2
     assert any("registry" in w for w in found) and any("routing" in w for w in found)
+
+
+def test_rows_chained_by_the_database_hash_as_row_hash_does(make_db):
+    # On PostgreSQL the chain is written by a function in the schema, which hashes in SQL: its text must be hashed
+    # exactly as row_hash() does, whatever the characters, or verify() would report every row as changed.
+    db = make_db()
+    odd = ["Nguyễn Thị Ánh – Sở TT&TT", "dòng 1\ndòng 2\t\"trích\" \\ 'yếu'", "𝔄 emoji 📄 ký tự ngoài BMP", "",
+           "a:b:1:"]
+    actor = Actor(user_id=odd[0], username="x", agency_id="000.00.00.H60", roles=frozenset({"clerk"}),
+                  on_behalf_of=odd[4])
+    with db.session() as s:
+        last = audit.append(s.connection(), [
+            {"at": "2026-12-31T16:59:59.999999+00:00", "agency": "000.00.00.H60", "actor": text_, "on_behalf_of": "",
+             "action": "note", "entity": "letter", "entity_id": str(i), "details": audit.canonical({"t": text_})}
+            for i, text_ in enumerate(odd)])
+        audit.record(s, actor, "note", "letter", odd[1], {"subject": odd[2], "nested": {"list": odd}})
+    assert last == len(odd)
+    report = audit.verify(db)
+    assert report.ok and report.rows == len(odd) + 1, report.problems
+    with db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT * FROM audit_log ORDER BY seq")).all()
+    prev = audit.GENESIS
+    for r in rows:                                 # recomputed here too, not only through verify()
+        assert r.prev_hash == prev
+        assert r.row_hash == audit.row_hash(prev, r.seq, r.at, r.agency, r.actor, r.on_behalf_of, r.action,
+                                            r.entity, r.entity_id, r.details)
+        prev = r.row_hash
+    assert rows[-1].actor == odd[0] and rows[-1].on_behalf_of == odd[4] and rows[1].actor == odd[1]
+
+
+def test_a_schema_made_before_the_append_function_gets_it_at_the_next_start(make_db):
+    db = make_db()
+    write(db, 2)
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:           # as a schema made by a version without the function
+            conn.exec_driver_sql("DROP FUNCTION audit_log_append_v1(json)")
+        with pytest.raises(DBAPIError, match="audit_log_append_v1"):
+            write(db, 1, start=3)
+    db.create_all()                                # what every process does with an agency it opens
+    db.create_all()                                # and again: finding the function there is not an error
+    write(db, 2, start=3)
+    report = audit.verify(db)
+    assert report.ok and report.rows == 4
