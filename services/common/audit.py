@@ -483,12 +483,17 @@ def _entry_of_statement(state: Any, rowcount: int) -> _Entry:
         params = {k: _plain(str(k), v) for k, v in params.items()}
     elif isinstance(params, list):
         params = [{k: _plain(str(k), v) for k, v in p.items()} for p in params[:20]]
-    try:
-        compiled = {k: _plain(k, v) for k, v in stmt.compile().params.items()}
-    except Exception:  # parameters of some constructs only exist at execution
-        compiled = {}
-    details["params"] = params or compiled
+    details["params"] = params or _compiled_params(stmt)
     return _Entry(action, getattr(table, "name", str(table)), "", details, ())
+
+
+def _compiled_params(stmt: Any) -> dict[str, Any]:
+    """The values written into the statement itself (`.values(...)`): compiling it costs more than the rest of the
+    entry, so only when the execution passed none."""
+    try:
+        return {k: _plain(k, v) for k, v in stmt.compile().params.items()}
+    except Exception:  # parameters of some constructs only exist at execution
+        return {}
 
 
 def write_entries(connection: Any, agency: str, entries: list[tuple[Actor | None, str, _Entry]],
