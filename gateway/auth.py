@@ -18,8 +18,8 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import object_session
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.orm import Session, object_session
 
 from gateway.accounts import (
     UNIT_CODE_RE,
@@ -392,11 +392,12 @@ class Accounts:
             return None
         now = clock.now_utc()
         with self.db.session() as s:
-            sess = s.get(WebSession, _digest(token))
-            if sess is None or sess.revoked or now - _aware(sess.last_seen) > self.idle:
+            found = s.execute(_signed_in(WebSession, WebSession.user_id)
+                              .where(WebSession.id_hash == _digest(token))).first()
+            if found is None:
                 return None
-            user = s.get(User, sess.user_id)
-            if user is None or user.disabled or agency_disabled(s, user.agency_id):
+            sess, user, disabled = found
+            if sess.revoked or now - _aware(sess.last_seen) > self.idle or user.disabled or disabled:
                 return None
             if now - _aware(sess.last_seen) > timedelta(minutes=1):  # fewer writes per page view
                 sess.last_seen = now
@@ -416,23 +417,16 @@ class Accounts:
 
     def token_user(self, token: str) -> User | None:
         with self.db.session() as s:
-            row = s.get(ApiToken, _digest(token))
-            if row is None or row.revoked:
+            found = s.execute(_signed_in(ApiToken, ApiToken.user_id).add_columns(ApiTokenUse)
+                              .outerjoin(ApiTokenUse, ApiTokenUse.id_hash == ApiToken.id_hash)
+                              .where(ApiToken.id_hash == _digest(token))).first()
+            if found is None:
                 return None
-            user = s.get(User, row.user_id)
-            if user is None or user.disabled or agency_disabled(s, user.agency_id):
+            row, user, disabled, use = found
+            if row.revoked or user.disabled or disabled:
                 return None
-            self._note_use(s, row.id_hash)
+            _note_use(s, row.id_hash, use)
             return user
-
-    def _note_use(self, s, id_hash: str) -> None:
-        """Last use of a token, at most one write per token every few minutes (a busy client calls many times)."""
-        now = clock.now_utc()
-        use = s.get(ApiTokenUse, id_hash)
-        if use is None:
-            s.add(ApiTokenUse(id_hash=id_hash, last_used_at=now))
-        elif now - _aware(use.last_used_at) > TOKEN_USE_GRANULARITY:
-            use.last_used_at = now
 
     def list_api_tokens(self, user_id: str) -> list[dict]:
         """The user's own tokens, newest first: public id, label, created, last used, revoked — never the secret
@@ -493,6 +487,22 @@ def end_reset_links(s, user_id: str) -> None:
     way, or their e-mail address changed, since the links were mailed."""
     s.execute(update(PasswordReset).where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None),
                                           PasswordReset.revoked.is_(False)).values(revoked=True))
+
+
+def _signed_in(entity: type, user_id: Any) -> Select:
+    """A session's or token's row with its person and whether the person's agency is disabled, in one statement: it
+    runs on every page view and every API call."""
+    return select(entity, User, func.coalesce(HostedAgency.disabled, False)) \
+        .join(User, User.id == user_id).outerjoin(HostedAgency, HostedAgency.organ_id == User.agency_id)
+
+
+def _note_use(s: Session, id_hash: str, use: ApiTokenUse | None) -> None:
+    """Last use of a token, at most one write per token every few minutes (a busy client calls many times)."""
+    now = clock.now_utc()
+    if use is None:
+        s.add(ApiTokenUse(id_hash=id_hash, last_used_at=now))
+    elif now - _aware(use.last_used_at) > TOKEN_USE_GRANULARITY:
+        use.last_used_at = now
 
 
 def agency_disabled(s, agency_id: str) -> bool:
