@@ -25,6 +25,7 @@ from services.routing.models import (
     Draft,
     Handling,
     HandlingEvent,
+    UnitName,
 )
 from services.routing.notify import notify
 
@@ -154,6 +155,9 @@ class IncomingHandling:
             raise ValidationFailed("Mỗi người nhận phải là một cán bộ hoặc một đơn vị.", target=target)
         if user_id:
             self._staff(session, user_id)
+        elif (named := session.get(UnitName, (unit or "").upper())) is not None and named.active is False:
+            raise ValidationFailed(f"Đơn vị {named.name} đã ngừng hoạt động; chọn đơn vị khác.", code="unit_retired",
+                                   field="unit", value=unit)
         elif not self._unit_heads(session, unit):  # type: ignore[arg-type]
             raise ValidationFailed("Đơn vị được giao chưa có lãnh đạo phòng để nhận văn bản.", unit=unit)
         row = Assignment(handling_id=handling.id, kind=kind, user_id=user_id, unit=unit,

@@ -68,6 +68,9 @@ class UnitName(Base):
     abbreviation: Mapped[str | None] = mapped_column(String(20), nullable=True)
     # The unit it sits in (a phòng of a Chi cục; Bình Định QĐ 376 Đ4.1 Bước 3); None: directly under the agency.
     parent: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # False: the unit no longer works (merged or dissolved); it keeps its name for history but receives no new work.
+    # None (rows from before the flag): active.
+    active: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class Handling(Base):
@@ -361,7 +364,7 @@ outbox = make_outbox_table(Base.metadata)
 agency_rules = make_rules_table(Base.metadata)  # services/common/agency_rules.py
 add_later_columns(Base.metadata, {"draft": ("outgoing_id", "issued_number", "issued_at", "deputy_user_id", "paper"),
                                   "agency_config": ("signing_delegation", "review_chains"),
-                                  "unit_name": ("abbreviation", "parent"),
+                                  "unit_name": ("abbreviation", "parent", "active"),
                                   "draft_comment": ("happened_at", "entered_by"),
                                   "task_comment": ("entered_by", "happened_at", "operation_id")})
 

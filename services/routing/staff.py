@@ -13,13 +13,15 @@ from sqlalchemy.orm import Session
 
 from services.common import agency_rules
 from services.common.actor import Actor, Role
-from services.common.errors import ValidationFailed
+from services.common.errors import Conflict, ValidationFailed
 from services.common.workcalendar import WorkCalendar
 from services.routing import domain
 from services.routing.base import _iso
 from services.routing.chains import parse_chain, parse_chains
 from services.routing.models import (
     AgencyConfig,
+    Assignment,
+    Handling,
     Staff,
     UnitName,
 )
@@ -102,7 +104,8 @@ class StaffAndSettings:
 
     def sync_units(self, actor: Actor, entries: list[dict[str, Any]]) -> int:
         """The directory (admin or a system process): the name of each unit code ({"code", "name"}, the
-        "abbreviation" its notations use when it is not the code, and the "parent" unit it sits in)."""
+        "abbreviation" its notations use when it is not the code, the "parent" unit it sits in, and whether it is
+        "active"). A unit is not retired while documents given to it are still being handled (_refuse_retiring)."""
         if not actor.has(Role.ADMIN, Role.SYSTEM):
             actor.require(Role.ADMIN)
         with self._unit_of_work(actor) as session:
@@ -119,6 +122,10 @@ class StaffAndSettings:
                 if "parent" in entry:
                     unit.parent = str(entry.get("parent") or "").strip().upper()[:40] or None
                     placed.append(code)
+                if "active" in entry:
+                    if not entry["active"] and unit.active is not False:
+                        self._refuse_retiring(session, code, name)
+                    unit.active = bool(entry["active"])
                 session.add(unit)
             session.flush()
             # checked on the whole batch once written: a batch may move two units past each other
@@ -126,6 +133,22 @@ class StaffAndSettings:
             for code in placed:
                 domain.check_unit_parent(code, tree.parent(code), tree)
             return len(entries)
+
+    def _refuse_retiring(self, session: Session, code: str, name: str) -> None:
+        """A unit given a document to handle (main, coordinating or for information) keeps it until the handling
+        is done: its head sees it in the unit's list and the leader follows it under the unit's name on the progress
+        page. Retired, the unit would hold it where nobody looks (it has no one left), so the handling finishes, or
+        the unit's head hands it on, first."""
+        open_items = list({h.id: h.subject for h in session.scalars(
+            select(Handling).join(Assignment, Assignment.handling_id == Handling.id)
+            .where(Assignment.unit == code, Assignment.active, Handling.status.in_(list(domain.ACTIVE_STATES)))
+            .order_by(Handling.id))}.values())
+        if open_items:
+            shown = "; ".join(f"“{s}”" for s in open_items[:3]) + ("; ..." if len(open_items) > 3 else "")
+            raise Conflict(f"Chưa thể cho đơn vị {name} ngừng hoạt động: đơn vị còn {len(open_items)} văn bản đến "
+                           f"đang được giao xử lý ({shown}). Đề nghị lãnh đạo đơn vị giao các văn bản này cho cán "
+                           "bộ xử lý tiếp hoặc hoàn thành xử lý trước.", code="unit_has_open_work", unit=code,
+                           open_items=len(open_items))
 
     def _unit_tree(self, session: Session) -> domain.UnitTree:
         """The agency's units and where each sits (routing's copy, kept by sync_units)."""
