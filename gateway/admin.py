@@ -25,7 +25,7 @@ from gateway.models import User
 from gateway.people import staff_entry
 from services.common import clock
 from services.common.actor import Role
-from services.common.errors import Conflict, CongVanError, ValidationFailed
+from services.common.errors import Conflict, CongVanError, NotFound, ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES, REJECT_REASONS, STATUS_LABELS, URGENCY_LABELS
 from services.registry.domain import DIRECTION_LABELS, LEGAL_NORMATIVE_TYPES, SCOPE_ALL
 
@@ -34,6 +34,8 @@ PERIOD_RE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 NOTICES = {
     "da-luu": "Đã lưu thay đổi.", "da-khoa": "Đã khóa tài khoản; các phiên đăng nhập của tài khoản đã kết thúc.",
     "da-mo-khoa": "Đã mở khóa tài khoản.", "da-tao-so": "Đã tạo sổ văn bản.", "da-luu-don-vi": "Đã lưu đơn vị.",
+    "da-ngung-don-vi": "Đơn vị đã ngừng hoạt động: giữ tên trong lịch sử, không còn được chọn cho việc mới.",
+    "da-mo-don-vi": "Đơn vị đã hoạt động lại.",
     "da-khoa-so": "Đã khóa sổ văn bản; sổ không cấp thêm số.",
     "da-sua-so": "Đã lưu tên sổ văn bản.",
     "da-mo-lai-so": "Đã mở lại sổ văn bản; số tiếp theo nối tiếp số cuối cùng đã cấp.",
@@ -299,6 +301,26 @@ def _install_units(app: FastAPI) -> None:
             return render(request, "admin_units.html", v, units=_units(g, v.user.agency_id), error=None, form={},
                           warning=warning, notices=NOTICES, section="units")
         return RedirectResponse("/quan-tri/don-vi?tb=da-luu-don-vi", status_code=303)
+
+    @app.post("/quan-tri/don-vi/{code}/ngung-hoat-dong", include_in_schema=False)
+    def retire_unit(request: Request, code: str, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
+        return _set_unit_active(request, code, False, v, g)
+
+    @app.post("/quan-tri/don-vi/{code}/hoat-dong-lai", include_in_schema=False)
+    def reactivate_unit(request: Request, code: str, v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)):
+        return _set_unit_active(request, code, True, v, g)
+
+
+def _set_unit_active(request: Request, code: str, active: bool, v: Viewer, g: Gateway) -> Response:
+    try:
+        people.set_unit_active(g, v, code, active)
+    except CongVanError as exc:  # what to do first, above the tree
+        if isinstance(exc, NotFound):  # another agency's unit: 404, as every admin route
+            raise
+        return render(request, "admin_units.html", v, status_code=exc.http_status, units=_units(g, v.user.agency_id),
+                      error=exc.message_vi, form={}, changes=people.unit_changes(g, v, 20), notices=NOTICES,
+                      section="units")
+    return RedirectResponse(f"/quan-tri/don-vi?tb={'da-mo-don-vi' if active else 'da-ngung-don-vi'}", status_code=303)
 
 
 def register_page(request: Request, g: Gateway, v: Viewer, error: str | None = None, status_code: int = 200,

@@ -137,6 +137,8 @@ class UnitInfo(BaseModel):
     declared: bool = Field(description="false: đơn vị có người nhưng chưa được khai báo tên")
     parent_code: str | None = Field(None, description="Đơn vị cấp trên cùng cơ quan; null: trực thuộc cơ quan")
     depth: int = Field(1, description="Cấp trong cây đơn vị: 1 trực thuộc cơ quan (danh sách theo thứ tự cây)")
+    active: bool = Field(True, description="false: đơn vị đã ngừng hoạt động (sáp nhập, giải thể): giữ tên trong lịch "
+                         "sử, không nhận việc mới (POST /units/{code}/retire, /reactivate)")
 
 
 class UnitName(BaseModel):
@@ -387,6 +389,33 @@ def unit_create(body: NewUnit, response: Response, key: str | None = KEY, v: Vie
         return _saved_unit(g, v, body.code, body)
 
     return once(g, v, key, response, "unit_create", body, act)
+
+
+@router.post("/units/{code}/retire", response_model=UnitInfo, responses={**STEP_ERRORS, 409: _problem(
+             "Đơn vị còn người (`unit_has_people`), còn đơn vị trực thuộc đang hoạt động (`unit_has_subunits`) hoặc "
+             "còn văn bản đến đang giao xử lý (`unit_has_open_work`): làm các việc được nêu trước")},
+             summary="Cho đơn vị ngừng hoạt động",
+             description="Quản trị. Đơn vị bị sáp nhập hoặc giải thể: giữ tên và lịch sử (văn bản đã gửi, sổ, báo cáo "
+                         "kỳ trước), không còn được chọn cho việc mới (nơi nhận nội bộ, giao xử lý, đơn vị của tài "
+                         "khoản, đơn vị cấp trên): gửi vẫn bị từ chối 422 `unit_retired`. Đơn vị đã ngừng hoạt động: "
+                         "không đổi gì. Đơn vị của cơ quan khác: 404.")
+def unit_retire(response: Response, code: str = UnitCode, key: str | None = KEY, v: Viewer = Depends(admin_post),
+                g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return once(g, v, key, response, f"unit_retire:{code}", None, lambda: _unit_active(g, v, code, False))
+
+
+@router.post("/units/{code}/reactivate", response_model=UnitInfo, responses={**STEP_ERRORS, 409: _problem(
+             "Đơn vị cấp trên đang ngừng hoạt động (`unit_parent_retired`)")}, summary="Cho đơn vị hoạt động lại",
+             description="Quản trị. Đơn vị ngừng hoạt động nhầm được chọn lại như trước. Đơn vị đang hoạt động: không "
+                         "đổi gì.")
+def unit_reactivate(response: Response, code: str = UnitCode, key: str | None = KEY,
+                    v: Viewer = Depends(admin_post), g: Gateway = Depends(gw)) -> dict[str, Any]:
+    return once(g, v, key, response, f"unit_reactivate:{code}", None, lambda: _unit_active(g, v, code, True))
+
+
+def _unit_active(g: Gateway, v: Viewer, code: str, active: bool) -> dict[str, Any]:
+    unit = people.set_unit_active(g, v, code, active)
+    return next(u for u in people.units(g, v.user.agency_id) if u["code"] == unit.code)
 
 
 def _saved_unit(g: Gateway, v: Viewer, code: str, body: UnitName) -> dict[str, Any]:

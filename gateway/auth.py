@@ -249,10 +249,30 @@ class Accounts:
                 parent = (parent_code or "").strip().lower() or None
                 tree = UnitTree.of((u.code, u.parent_code) for u in units)  # this agency's units only
                 check_unit_parent(code, parent, tree)
+                if parent != unit.parent_code:  # where a unit already sits under a retired one, it may stay
+                    refuse_retired(next((u for u in units if u.code == parent), None), "parent_code",
+                                   "Đơn vị cấp trên")
                 unit.parent_code = parent
             s.flush()
             after = {"name": unit.name, "abbreviation": unit.abbreviation, "parent_code": unit.parent_code}
             return unit, {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+
+    def unit_in_agency(self, agency_id: str, code: str) -> Unit:
+        """A declared unit of the agency; another agency's, like a missing one, is "not found"."""
+        with self.db.session() as s:
+            unit = s.scalar(select(Unit).where(Unit.agency_id == agency_id, Unit.code == code.strip().lower()))
+            if unit is None:
+                raise NotFound("Không tìm thấy đơn vị.", code=code)
+            return unit
+
+    def set_unit_active(self, agency_id: str, code: str, active: bool) -> bool:
+        """Mark the unit working or not (people.set_unit_active checks first); whether it changed."""
+        with self.db.session() as s:
+            unit = s.scalar(select(Unit).where(Unit.agency_id == agency_id, Unit.code == code))
+            if unit is None:
+                raise NotFound("Không tìm thấy đơn vị.", code=code)
+            changed, unit.active = unit.active != active, active
+            return changed
 
     # -- login ------------------------------------------------------------------------------------
     def authenticate(self, username: str, password: str, address: str = "") -> User:
@@ -453,6 +473,14 @@ class Accounts:
             row.revoked = True
             # `changed`: False when it was revoked already (the answers leave it out; the admin event needs it)
             return {"id": token_id, "label": row.label, "revoked": True, "changed": changed}
+
+
+def refuse_retired(unit: Unit | None, field: str, what: str = "Đơn vị") -> None:
+    """A retired unit (ngừng hoạt động) keeps its name in history but is chosen for no new work: not as an internal
+    recipient, a person's unit, nor a parent of another unit."""
+    if unit is not None and not unit.active:
+        raise ValidationFailed(f"{what} {unit.name} (mã {unit.code}) đã ngừng hoạt động; chọn đơn vị khác.",
+                               code="unit_retired", field=field, value=unit.code)
 
 
 def set_own_password(user: User, new: str, old: str | None = None) -> None:

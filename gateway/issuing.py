@@ -21,6 +21,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from gateway.app import Gateway, Viewer, gw, render, viewer
+from gateway.auth import refuse_retired
 from gateway.models import Unit
 from gateway.recipient_groups import skipped_text
 from services.common.errors import NotFound, ValidationFailed
@@ -72,6 +73,7 @@ def internal_recipients(units: Sequence[Unit], chosen: Iterable[str], with_subun
     for code in [c for c in chosen if c]:
         if code not in by_code:
             raise ValidationFailed(f"Không có đơn vị mã {code} trong cơ quan.", field="internal_units")
+        refuse_retired(by_code[code], "internal_units")  # kept for history, sent nothing new
         reached.append(code)
         if with_subunits:  # an inactive unit receives nothing; active units under it still do (they are below)
             reached += [u.code for u in ordered if u.code != code and u.active
@@ -105,13 +107,14 @@ def copies(value: str | int | None) -> int | None:
 
 
 def issue_choices(g: Gateway, v: Viewer, doc: dict[str, Any]) -> dict[str, Any]:
-    """What the issue page offers besides the directory: the agency's units in the tree's order, whether any unit
+    """What the issue page offers besides the directory: the agency's working units in the tree's order (a retired
+    one is not offered), whether any unit
     has units under it (then "Gửi cả các đơn vị trực thuộc" is offered), and whether the type can be
     legal-normative."""
     units = g.accounts.list_units(v.user.agency_id)
     by_code = {u.code: u for u in units}
-    return {"units": [{"code": u.code, "name": unit_label(u, by_code)} for u in in_tree_order(units)],
-            "units_nested": any(u.parent_code in by_code for u in units),
+    return {"units": [{"code": u.code, "name": unit_label(u, by_code)} for u in in_tree_order(units) if u.active],
+            "units_nested": any(u.parent_code in by_code for u in units if u.active),
             "legal_possible": doc.get("type_code") in LEGAL_NORMATIVE_TYPES}
 
 

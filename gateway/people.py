@@ -11,6 +11,7 @@ from typing import Any
 from gateway import rules
 from gateway.accounts import STAFF_ROLES, account_name, check_roles, next_free_name, temporary_password, unit_code
 from gateway.app import Gateway, Viewer
+from gateway.auth import refuse_retired
 from gateway.handover import open_work
 from gateway.models import Unit, User
 from services.common.actor import Role
@@ -76,6 +77,7 @@ def create_account(g: Gateway, v: Viewer, full_name: str, unit: str, position: s
         wanted = username.strip().lower() or account_name(full_name, unit_code(unit))
     except ValueError as exc:
         raise ValidationFailed(str(exc), field="full_name") from None
+    refuse_retired_unit(g, v, unit)
     taken = g.accounts.usernames()
     if wanted in taken:
         suggested = next_free_name(wanted, taken)
@@ -96,6 +98,8 @@ def update_account(g: Gateway, v: Viewer, user_id: str, full_name: str, unit: st
     person = g.accounts.user_in_agency(v.user.agency_id, user_id)
     if person.id == v.user.id and Role.ADMIN.value not in roles:
         raise ValidationFailed("Không thể tự bỏ vai trò quản trị của chính mình.", field="roles")
+    if unit_code(unit) != (person.unit or "").lower():  # a person left in a retired unit may keep it (history)
+        refuse_retired_unit(g, v, unit)
     user = g.accounts.update_user(v.user.agency_id, user_id, full_name=full_name,
                                   unit=unit_code(unit).upper() or None, position=position, roles=roles_from(roles),
                                   email=email)
@@ -130,6 +134,15 @@ def reset_password(g: Gateway, v: Viewer, user_id: str) -> tuple[User, str]:
     return g.accounts.user_in_agency(v.user.agency_id, user_id), password
 
 
+def refuse_retired_unit(g: Gateway, v: Viewer, unit: str) -> None:
+    """A person is not placed in a retired unit (an undeclared code is the administrator's to type)."""
+    refuse_retired(declared_unit(g, v.user.agency_id, unit_code(unit)), "unit")
+
+
+def declared_unit(g: Gateway, agency_id: str, code: str | None) -> Unit | None:
+    return next((u for u in g.accounts.list_units(agency_id) if code and u.code == code), None)
+
+
 def unit_tree(g: Gateway, agency_id: str) -> UnitTree:
     """The agency's declared units and where each sits (services/routing/domain.py holds the tree's rules)."""
     return UnitTree.of((u.code, u.parent_code) for u in g.accounts.list_units(agency_id))
@@ -139,13 +152,15 @@ def units(g: Gateway, agency_id: str) -> list[dict[str, Any]]:
     """Declared units in the order of their tree (each followed by the units under it, `depth` 1 directly under
     the agency), plus units that people carry but nobody declared yet (older accounts, the demo)."""
     declared = {u.code: {"code": u.code, "name": u.name, "abbreviation": u.abbreviation, "declared": True,
-                         "parent_code": u.parent_code} for u in g.accounts.list_units(agency_id)}
+                         "parent_code": u.parent_code, "active": bool(u.active)}
+                for u in g.accounts.list_units(agency_id)}
     tree = UnitTree.of((code, u["parent_code"]) for code, u in declared.items())
     out = [{**declared[code.lower()], "depth": depth} for code, depth in tree.ordered()]
     for user in g.accounts.list_users(agency_id):
         code = (user.unit or "").lower()
         if code and code not in declared:
-            declared[code] = {"code": code, "name": "", "declared": False, "parent_code": None, "depth": 1}
+            declared[code] = {"code": code, "name": "", "declared": False, "parent_code": None, "depth": 1,
+                              "active": True}
             out.append(declared[code])
     return out
 
@@ -160,9 +175,10 @@ def unit_changes(g: Gateway, v: Viewer, limit: int = 50) -> list[dict[str, Any]]
 
 
 def unit_entry(unit: Unit) -> dict[str, Any]:
-    """What routing keeps of a unit: its name (registers' column 6, reports), its notations' abbreviation and the
-    unit it sits in."""
-    return {"code": unit.code, "name": unit.name, "abbreviation": unit.abbreviation, "parent": unit.parent_code}
+    """What routing keeps of a unit: its name (registers' column 6, reports), its notations' abbreviation, the
+    unit it sits in and whether it still works (routing gives no new work to a retired unit)."""
+    return {"code": unit.code, "name": unit.name, "abbreviation": unit.abbreviation, "parent": unit.parent_code,
+            "active": bool(unit.active)}
 
 
 def save_unit(g: Gateway, v: Viewer, code: str, name: str, abbreviation: str | None = None,
@@ -181,6 +197,50 @@ def save_unit(g: Gateway, v: Viewer, code: str, name: str, abbreviation: str | N
     except CongVanError as exc:
         return unit, SYNC_PENDING.format(reason=exc.message_vi)
     return unit, None
+
+
+def set_unit_active(g: Gateway, v: Viewer, code: str, active: bool) -> Unit:
+    """Retire a unit (ngừng hoạt động: merged into another or dissolved) or make it work again. Retiring is refused
+    while people still work in it or units under it still work (the administrator moves or retires them first),
+    and, by routing, while documents given to it are still being handled. Routing is told first: it refuses the
+    retirement or gives the unit no new work from then on; unreachable, nothing changes. Asked again, it answers
+    the same and records nothing."""
+    v.actor.require(Role.ADMIN)
+    unit = g.accounts.unit_in_agency(v.user.agency_id, code)
+    if bool(unit.active) == active:
+        return unit
+    if active:
+        parent = declared_unit(g, v.user.agency_id, unit.parent_code)
+        if parent is not None and not parent.active:  # a working unit never sits under a retired one
+            raise Conflict(f"Chưa thể cho đơn vị {unit.name} hoạt động lại: đơn vị cấp trên {parent.name} đang ngừng "
+                           "hoạt động. Cho đơn vị cấp trên hoạt động lại, hoặc chuyển đơn vị này sang đơn vị cấp "
+                           "trên khác (Sửa), trước.", code="unit_parent_retired", field="parent_code",
+                           value=parent.code)
+    else:
+        refuse_retiring(g, v, unit)
+    g.backends.call(v.actor, "routing", "sync_units", [{**unit_entry(unit), "active": active}])
+    if g.accounts.set_unit_active(v.user.agency_id, unit.code, active):
+        g.accounts.record_admin_event(v.user, None, "unit", code=unit.code, changes={"active": [not active, active]})
+    return g.accounts.unit_in_agency(v.user.agency_id, code)
+
+
+def refuse_retiring(g: Gateway, v: Viewer, unit: Unit) -> None:
+    """People still in the unit and units still working under it come first, named so the administrator knows
+    whom to move (Sửa tài khoản) and which units to retire or move."""
+    people = [u for u in g.accounts.list_users(v.user.agency_id)
+              if (u.unit or "").lower() == unit.code and not u.disabled]
+    if people:
+        names = ", ".join(p.full_name for p in people[:5]) + (", ..." if len(people) > 5 else "")
+        raise Conflict(f"Chưa thể cho đơn vị {unit.name} ngừng hoạt động: còn {len(people)} tài khoản đang hoạt động "
+                       f"thuộc đơn vị ({names}). Chuyển những người này sang đơn vị khác (Sửa tài khoản) hoặc khóa "
+                       "tài khoản của người đã nghỉ trước.", code="unit_has_people", field="code", value=unit.code,
+                       people=len(people))
+    below = [u for u in g.accounts.list_units(v.user.agency_id) if u.parent_code == unit.code and u.active]
+    if below:
+        raise Conflict(f"Chưa thể cho đơn vị {unit.name} ngừng hoạt động: còn đơn vị trực thuộc đang hoạt động ("
+                       + ", ".join(f"{u.name} ({u.code})" for u in below) + "). Cho các đơn vị này ngừng hoạt động "
+                       "hoặc chuyển sang đơn vị cấp trên khác trước.", code="unit_has_subunits", field="code",
+                       value=unit.code)
 
 
 def current_config(g: Gateway, v: Viewer) -> dict[str, Any]:

@@ -119,9 +119,10 @@ class People:
         return out
 
     def units(self) -> list[str]:
-        """Units with at least one department head: only those can receive a document as a unit."""
+        """Units with at least one department head, not retired: only those can receive a document as a unit."""
+        retired = {u.code.upper() for u in self.declared_units if not u.active}
         return sorted({u.unit for u in self.users if u.unit and not u.disabled
-                       and "department_head" in (u.roles or [])})
+                       and "department_head" in (u.roles or []) and u.unit.upper() not in retired})
 
     def unit_choices(self) -> list[dict[str, Any]]:
         """The units that can receive a document (those with a head) in the order of the agency's tree, a

@@ -1,8 +1,9 @@
 """Internal recipients sent "together with their subordinate units" (gateway/issuing.py internal_recipients), on the
 gateway's own store of units: a Chi cục with two levels under it, one of its phòng no longer active. The chosen unit
 is followed by the active units of its subtree, each recorded as an internal recipient of its own and named with the
-unit it sits in; without the choice only the chosen unit; another agency's unit is refused with the same Vietnamese
-error as an unknown code. Delivery to each unit is routing's, tested in tests/gateway/test_unit_documents_api.py."""
+unit it sits in; without the choice only the chosen unit, a retired one refused; another agency's unit is refused
+with the same Vietnamese error as an unknown code. Delivery to each unit is routing's, tested in
+tests/gateway/test_unit_documents_api.py."""
 
 from __future__ import annotations
 
@@ -54,8 +55,11 @@ def test_without_the_choice_only_the_chosen_units_and_each_unit_once(accounts):
     # chosen by hand and reached again under a chosen unit: listed once, where first reached
     assert [r[0] for r in reached(accounts, ["tlt", "ccvt", "kh"], True)] == [
         "unit:tlt", "unit:ccvt", "unit:tsh", "unit:pnv", "unit:kh"]
-    # a unit chosen by hand is taken as before, active or not
-    assert [r[0] for r in reached(accounts, ["pcu"], False)] == ["unit:pcu"]
+    # a retired unit (ngừng hoạt động) chosen anyway is refused: it keeps its name in history, receives nothing new
+    with pytest.raises(ValidationFailed) as retired:
+        reached(accounts, ["kh", "pcu"], False)
+    assert retired.value.code == "unit_retired" and retired.value.details.get("field") == "internal_units"
+    assert retired.value.message_vi == "Đơn vị Phòng Hành chính cũ (mã pcu) đã ngừng hoạt động; chọn đơn vị khác."
 
 
 @pytest.mark.parametrize("code", ["thdn", "khongco"])

@@ -1,0 +1,93 @@
+"""A unit retired ("Ngừng hoạt động": merged into another phòng or dissolved by the province's decision on
+organisation) and made to work again, over REST and on the administrator's screens of the real deployment: refused
+while people or working units are still in it (the message says what to do first), idempotent, the administrator's
+own agency only (another agency's unit: 404), the admin role only (403), recorded in the units' history; retired, it
+keeps its name and is offered nowhere new work is given (the account forms, the parent of a unit) and refused when
+sent anyway. Open documents of the unit: tests/routing/test_unit_retired.py; the issue form: tests/e2e."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from contextlib import closing
+
+import pytest
+
+from tests.gateway.test_api import session_for, token_for
+from tests.gateway.test_api_admin import H17_ADMIN, H60_ADMIN, H60_SPECIALIST
+from tests.gateway.test_api_writes import key, ok, refused
+
+
+@pytest.fixture(scope="module")
+def clients(deployment):
+    with closing(token_for(deployment, H60_ADMIN)) as admin, closing(token_for(deployment, H17_ADMIN)) as other, \
+            closing(token_for(deployment, H60_SPECIALIST)) as specialist, \
+            closing(session_for(deployment, H60_ADMIN)) as screens:
+        yield admin, other, specialist, screens
+
+
+def offered(html: str, select_or_list: str) -> set[str]:
+    """The unit codes a <select name=...> or <datalist id=...> of the page offers."""
+    block = re.search(rf'<(?:select name|datalist id)="{select_or_list}".*?</(?:select|datalist)>', html, re.S)
+    assert block, select_or_list
+    return set(re.findall(r'<option value="([^"]*)"', block.group(0)))
+
+
+def test_a_unit_is_retired_once_emptied_offered_nowhere_then_works_again(clients):
+    admin, other, specialist, screens = clients
+    stem = "".join(secrets.choice(string.ascii_lowercase) for _ in range(5))
+    chi_cuc, phong, late = f"{stem}a", f"{stem}b", f"{stem}c"
+    ok(admin.post("/api/v1/units", json={"code": chi_cuc, "name": "Chi cục Thủy lợi"}), 201)
+    ok(admin.post("/api/v1/units", json={"code": phong, "name": "Phòng Đê điều", "parent_code": chi_cuc}), 201)
+    given = "".join(secrets.choice(string.ascii_lowercase) for _ in range(7)).capitalize()
+    person = {"full_name": f"Đỗ Văn {given}", "unit": phong, "position": "Chuyên viên", "roles": ["specialist"]}
+    account = ok(admin.post("/api/v1/users", json=person), 201)["account"]
+
+    refused(specialist.post(f"/api/v1/units/{phong}/retire"), 403)
+    refused(other.post(f"/api/v1/units/{phong}/retire"), 404)     # Đà Nẵng's admin: not a unit of Đà Nẵng
+    refused(other.post(f"/api/v1/units/{phong}/reactivate"), 404)
+    # what to do first: the units still working under it, then the people still in it
+    below = refused(admin.post(f"/api/v1/units/{chi_cuc}/retire"), 409)
+    assert below["code"] == "unit_has_subunits" and f"Phòng Đê điều ({phong})" in below["title"]
+    people = refused(admin.post(f"/api/v1/units/{phong}/retire"), 409)
+    assert people["code"] == "unit_has_people" and person["full_name"] in people["title"]
+    assert "Sửa tài khoản" in people["title"]
+
+    # the administrator moves the person (account edit), then retires the phòng: asked again, the same answer
+    ok(admin.put(f"/api/v1/users/{account['user_id']}", json={**person, "unit": "thtq"}))
+    retired = ok(admin.post(f"/api/v1/units/{phong}/retire", headers=key()))
+    assert (retired["active"], retired["name"], retired["parent_code"]) == (False, "Phòng Đê điều", chi_cuc)
+    assert ok(admin.post(f"/api/v1/units/{phong}/retire")) == retired
+    assert [h["changes"] for h in ok(admin.get("/api/v1/units/changes"))
+            if h["code"] == phong and "active" in h["changes"]] == [{"active": [True, False]}]
+    assert {u["code"]: u["active"] for u in ok(admin.get("/api/v1/units"))}[phong] is False
+
+    # retired: sent anyway, refused the same way as a unit not allowed; nothing half-saved
+    for refusal in (admin.post("/api/v1/users", json={**person, "full_name": f"Lê Thị {given}"}),
+                    admin.put(f"/api/v1/users/{account['user_id']}", json=person),
+                    admin.post("/api/v1/units", json={"code": late, "name": "Tổ mới", "parent_code": phong})):
+        body = refused(refusal, 422)
+        assert body["code"] == "unit_retired" and "Phòng Đê điều" in body["title"]
+        assert "đã ngừng hoạt động" in body["title"]
+    assert late not in [u["code"] for u in ok(admin.get("/api/v1/units"))]
+    assert ok(admin.get(f"/api/v1/users/{account['user_id']}"))["unit"] == "THTQ"
+    # ... and offered nowhere: the account forms, the parent of a unit; greyed in the tree, its name kept
+    page = screens.get("/quan-tri/don-vi").text
+    assert phong not in offered(page, "parent_code") and chi_cuc in offered(page, "parent_code")
+    row = re.search(rf'<tr class="depth-2 inactive"><td><code>{phong}</code>.*?</tr>', page, re.S)
+    assert row and "Phòng Đê điều" in row.group(0) and "(ngừng hoạt động)" in row.group(0)
+    assert f"Hoạt động lại đơn vị {phong}" in row.group(0)
+    for path in ("/quan-tri/nguoi-dung", f"/quan-tri/nguoi-dung/{account['user_id']}"):
+        assert phong not in offered(screens.get(path).text, "units") and chi_cuc in offered(screens.get(path).text,
+                                                                                             "units")
+
+    # the Chi cục, now empty, retires too; the phòng comes back only under a working unit
+    ok(admin.post(f"/api/v1/units/{chi_cuc}/retire"))
+    first = refused(admin.post(f"/api/v1/units/{phong}/reactivate"), 409)
+    assert first["code"] == "unit_parent_retired" and "Chi cục Thủy lợi" in first["title"]
+    assert ok(admin.post(f"/api/v1/units/{chi_cuc}/reactivate"))["active"] is True
+    back = ok(admin.post(f"/api/v1/units/{phong}/reactivate", headers=key()))
+    assert back["active"] is True and ok(admin.post(f"/api/v1/units/{phong}/reactivate")) == back
+    assert ok(admin.put(f"/api/v1/users/{account['user_id']}", json=person))["account"]["unit"] == phong.upper()
+    assert phong in offered(screens.get("/quan-tri/don-vi").text, "parent_code")
