@@ -21,7 +21,9 @@ from playwright.sync_api import expect
 
 from tests import screenshots
 from tests.deployment import demo_password
-from tests.e2e.helpers import browser_home, csrf_of, pick, signed_in, vietnamese_pdf, wait_for
+from tests.e2e.helpers import browser_home, csrf_of, demo_home, pick, signed_in, vietnamese_pdf, wait_for
+from tests.gateway.test_api_admin import H60_ADMIN as TQ_ADMIN
+from tests.gateway.test_api_admin import H60_CLERK as TQ_CLERK
 from tests.gateway.test_handling_flow import (
     CLERK,
     HEAD,
@@ -32,6 +34,7 @@ from tests.gateway.test_handling_flow import (
     post,
     send_and_register,
 )
+from tests.gateway.test_outgoing_paper_returns_api import waiting_for_issue
 
 pytestmark = pytest.mark.browser
 expect.set_options(timeout=60_000)  # a bound on a loaded machine, not a timing check
@@ -174,3 +177,50 @@ def test_a_document_goes_down_a_nested_unit_and_the_parent_head_follows_it(deplo
     assert subject in str(rows["THDN"]["open_items"]) and rows[code.upper()]["parent"] == "THDN"
     head_http.close()
     screenshots.publish(shots)  # docs/screenshots only with `./congvan screenshots`
+
+
+def test_an_empty_unit_retired_on_the_tree_is_no_longer_offered_at_issue(deployment, browser, artifacts_dir):
+    """A phòng dissolved by the province's decision (Tuyên Quang): the administrator cannot retire a unit that still
+    has people (the message says to move them first), retires an empty one, which stays greyed in the tree, and the
+    clerk's issue form no longer offers it among the internal units; sent anyway over REST, it is refused."""
+    base = f"http://127.0.0.1:{deployment.topology.gateway_port}"
+    code = "pgt" + "".join(secrets.choice("abcdefghkmnpqrstuvxy") for _ in range(4))
+    name = f"Phòng Giải thể {code[3:].upper()}"
+    title = f"V/v thông báo sắp xếp lại tổ chức các phòng ({secrets.token_hex(3)})"
+    clerk_api, waiting = waiting_for_issue(deployment, title)
+
+    admin = demo_home(browser, base, deployment, TQ_ADMIN)
+    admin.goto(f"{base}/quan-tri/don-vi")
+    form = admin.locator("#don-vi-form")
+    form.get_by_label("Mã đơn vị").fill(code)
+    form.get_by_label("Tên đơn vị").fill(name)
+    form.get_by_role("button", name="Lưu đơn vị").click()
+    expect(admin.locator("table.unit-tree tr").filter(has_text=name)).to_be_visible()
+
+    clerk = demo_home(browser, base, deployment, TQ_CLERK)
+    issue_page = f"{base}/van-ban-di/{waiting['id']}/ban-hanh"
+    clerk.goto(issue_page)
+    internal = clerk.locator("select[name=internal_units]")
+    expect(internal.locator("option", has_text=name)).to_have_count(1)
+
+    # Phòng Tổng hợp still has people: refused, saying what to do first
+    admin.get_by_role("button", name="Ngừng hoạt động đơn vị thtq").click()
+    expect(admin.get_by_role("alert")).to_contain_text("Chuyển những người này sang đơn vị khác")
+    admin.goto(f"{base}/quan-tri/don-vi")
+    admin.get_by_role("button", name=f"Ngừng hoạt động đơn vị {code}").click()
+    expect(admin.get_by_role("status")).to_contain_text("Đơn vị đã ngừng hoạt động")
+    row = admin.locator("table.unit-tree tr").filter(has_text=name)
+    expect(row).to_contain_text("(ngừng hoạt động)")
+    expect(row).to_have_class(re.compile("inactive"))
+    expect(row.get_by_role("button", name=f"Hoạt động lại đơn vị {code}")).to_be_visible()
+    expect(admin.locator("#lich-su-don-vi")).to_contain_text("Ngừng hoạt động")
+    shot = artifacts_dir / "don-vi-05-ngung-hoat-dong.png"
+    admin.screenshot(path=str(shot), full_page=True)
+
+    clerk.goto(issue_page)
+    expect(internal.locator("option", has_text="Phòng Tổng hợp")).to_have_count(1)
+    expect(internal.locator("option", has_text=name)).to_have_count(0)
+    sent = clerk_api.post(f"/api/v1/outgoing/{waiting['id']}/issue", json={"internal_units": [code]})
+    assert sent.status_code == 422 and sent.json()["code"] == "unit_retired", sent.text
+    assert clerk_api.get(f"/api/v1/outgoing/{waiting['id']}").json().get("number_and_notation") in (None, "")
+    clerk_api.close()
