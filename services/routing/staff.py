@@ -138,7 +138,8 @@ class StaffAndSettings:
         """A unit given a document to handle (main, coordinating or for information) keeps it until the handling
         is done: its head sees it in the unit's list and the leader follows it under the unit's name on the progress
         page. Retired, the unit would hold it where nobody looks (it has no one left), so the handling finishes, or
-        the unit's head hands it on, first."""
+        the unit's head hands it on, first: "cơ quan, đơn vị sau khi sáp nhập, tiếp nhận chức năng, nhiệm vụ có trách
+        nhiệm tiếp nhận thực hiện các nhiệm vụ ... của cơ quan, đơn vị được sáp nhập" (Tuyên Quang QĐ 51/2024 Đ23)."""
         open_items = list({h.id: h.subject for h in session.scalars(
             select(Handling).join(Assignment, Assignment.handling_id == Handling.id)
             .where(Assignment.unit == code, Assignment.active, Handling.status.in_(list(domain.ACTIVE_STATES)))
