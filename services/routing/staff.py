@@ -18,6 +18,7 @@ from services.common.workcalendar import WorkCalendar
 from services.routing import domain
 from services.routing.base import _iso
 from services.routing.chains import parse_chain, parse_chains
+from services.routing.domain import AssignmentKind
 from services.routing.models import (
     AgencyConfig,
     Assignment,
@@ -135,21 +136,24 @@ class StaffAndSettings:
             return len(entries)
 
     def _refuse_retiring(self, session: Session, code: str, name: str) -> None:
-        """A unit given a document to handle (main, coordinating or for information) keeps it until the handling
-        is done: its head sees it in the unit's list and the leader follows it under the unit's name on the progress
-        page. Retired, the unit would hold it where nobody looks (it has no one left), so the handling finishes, or
-        the unit's head hands it on, first: "cơ quan, đơn vị sau khi sáp nhập, tiếp nhận chức năng, nhiệm vụ có trách
-        nhiệm tiếp nhận thực hiện các nhiệm vụ ... của cơ quan, đơn vị được sáp nhập" (Tuyên Quang QĐ 51/2024 Đ23)."""
+        """A unit handling a document (main or coordinating) keeps it until the handling is done: its heads see it in
+        the unit's list and the leader follows it under the unit's name on the progress page. Retired, the unit would
+        hold it where nobody looks (it has no one left), so the leader gives it to another unit or person (Giao lại),
+        takes it back, or it is finished first: "cơ quan, đơn vị sau khi sáp nhập, tiếp nhận chức năng, nhiệm vụ có
+        trách nhiệm tiếp nhận thực hiện các nhiệm vụ ... của cơ quan, đơn vị được sáp nhập" (Tuyên Quang QĐ 51/2024
+        Đ23). A document the unit was only to know of (để biết) asks nothing of it and does not hold it back."""
         open_items = list({h.id: h.subject for h in session.scalars(
             select(Handling).join(Assignment, Assignment.handling_id == Handling.id)
-            .where(Assignment.unit == code, Assignment.active, Handling.status.in_(list(domain.ACTIVE_STATES)))
+            .where(Assignment.unit == code, Assignment.active,
+                   Assignment.kind.in_([AssignmentKind.MAIN, AssignmentKind.COORDINATOR]),
+                   Handling.status.in_(list(domain.ACTIVE_STATES)))
             .order_by(Handling.id))}.values())
         if open_items:
             shown = "; ".join(f"“{s}”" for s in open_items[:3]) + ("; ..." if len(open_items) > 3 else "")
-            raise Conflict(f"Chưa thể cho đơn vị {name} ngừng hoạt động: đơn vị còn {len(open_items)} văn bản đến "
-                           f"đang được giao xử lý ({shown}). Đề nghị lãnh đạo đơn vị giao các văn bản này cho cán "
-                           "bộ xử lý tiếp hoặc hoàn thành xử lý trước.", code="unit_has_open_work", unit=code,
-                           open_items=len(open_items))
+            raise Conflict(f"Chưa thể cho đơn vị {name} ngừng hoạt động: đơn vị còn xử lý {len(open_items)} văn bản "
+                           f"đến chưa xong ({shown}). Đề nghị lãnh đạo giao lại các văn bản này cho đơn vị hoặc người "
+                           "khác (Giao lại: người xử lý chính mới, người phối hợp), thu hồi, hoặc hoàn thành xử lý "
+                           "trước.", code="unit_has_open_work", unit=code, open_items=len(open_items))
 
     def _unit_tree(self, session: Session) -> domain.UnitTree:
         """The agency's units and where each sits (routing's copy, kept by sync_units)."""
