@@ -106,7 +106,7 @@ def test_units_declared_and_renamed_by_the_agencys_admin(admins):
     refused(admin.put(f"/api/v1/units/{code}", json={"name": ""}), 422)
     assert ok(admin.put(f"/api/v1/units/{code}", json={"name": "Phòng Kế hoạch"})) == {
         "code": code, "name": "Phòng Kế hoạch", "abbreviation": None, "declared": True, "parent_code": None,
-        "depth": 1}
+        "depth": 1, "active": True}
     # its part of notations (12/UBND-KHTC) differs from its code; one that cannot stand in a notation is refused
     refused(admin.put(f"/api/v1/units/{code}", json={"name": "Phòng Kế hoạch", "abbreviation": "KH-TC"}), 422)
     ok(admin.put(f"/api/v1/units/{code}", json={"name": "Phòng Kế hoạch - Tài chính", "abbreviation": "khtc"}))
