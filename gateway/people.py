@@ -202,7 +202,7 @@ def save_unit(g: Gateway, v: Viewer, code: str, name: str, abbreviation: str | N
 def set_unit_active(g: Gateway, v: Viewer, code: str, active: bool) -> Unit:
     """Retire a unit (ngừng hoạt động: merged into another or dissolved) or make it work again. Retiring is refused
     while people still work in it or units under it still work (the administrator moves or retires them first),
-    and, by routing, while documents given to it are still being handled. Routing is told first: it refuses the
+    and, by routing, while it still handles a document (main or coordinating). Routing is told first: it refuses the
     retirement or gives the unit no new work from then on; unreachable, nothing changes. Asked again, it answers
     the same and records nothing."""
     v.actor.require(Role.ADMIN)
