@@ -44,7 +44,7 @@ from gateway.models import (
 )
 from services.common import clock
 from services.common.actor import Actor
-from services.common.db import Database
+from services.common.db import Database, get_or_add
 from services.common.errors import CongVanError, Forbidden, NotFound, Unauthenticated, ValidationFailed
 from services.routing.domain import UnitTree, check_unit_parent, unit_abbreviation
 
@@ -528,7 +528,9 @@ def _note_use(s: Session, id_hash: str, use: ApiTokenUse | None) -> None:
     """Last use of a token, at most one write per token every few minutes (a busy client calls many times)."""
     now = clock.now_utc()
     if use is None:
-        s.add(ApiTokenUse(id_hash=id_hash, last_used_at=now))
+        # A token's first calls may come at once, on several workers: the one that loses the race keeps the other's
+        # row instead of failing the call on the key.
+        get_or_add(s, ApiTokenUse, id_hash, lambda: ApiTokenUse(id_hash=id_hash, last_used_at=now))
     elif now - _aware(use.last_used_at) > TOKEN_USE_GRANULARITY:
         use.last_used_at = now
 

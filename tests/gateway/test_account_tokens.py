@@ -90,3 +90,23 @@ def test_an_unknown_notice_shows_no_notice_box(client):
     for value in ("khong-co", "", "<script>"):
         page = client.get("/doi-mat-khau", params={"thong-bao": value}).text
         assert 'class="notice ok"' not in page, value
+
+
+def test_a_tokens_first_calls_on_two_workers_at_once_both_succeed(gateway_app):
+    from sqlalchemy import func, select
+
+    from gateway.auth import _digest, _note_use
+    from gateway.models import ApiTokenUse
+    from services.common import clock
+
+    accounts = gateway_app.state.gateway.accounts
+    user = accounts.by_username("hoalt.vp")
+    token = accounts.issue_api_token(user.id, "hai máy chủ")
+    key = _digest(token)
+    with accounts.db.session() as s:                # the other worker's first call, committed meanwhile
+        s.add(ApiTokenUse(id_hash=key, last_used_at=clock.now_utc()))
+    with accounts.db.session() as s:                # this call read the token before it: no use row then
+        _note_use(s, key, None)
+    assert accounts.token_user(token).id == user.id
+    with accounts.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(ApiTokenUse).where(ApiTokenUse.id_hash == key)) == 1
