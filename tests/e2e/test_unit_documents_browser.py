@@ -5,7 +5,8 @@ on his home page and opens it; the clerk recalls it from its page (only internal
 head is told why, the unit's list showing it recalled. Then a document issued to a Chi cục "together with its
 subordinate units" ("Gửi cả các đơn vị trực thuộc"): a person of a tổ two levels below it is told and finds it in her
 unit's list, and the document's page lists the three units.
-Screenshots in tests/artifacts/."""
+Screenshots in tests/artifacts/ (the issue form with the subunits' box and the recipients' table also in
+docs/screenshots/ with `./congvan screenshots`)."""
 
 from __future__ import annotations
 
@@ -104,18 +105,22 @@ def test_a_person_of_a_subunit_is_told_of_the_document_issued_to_the_unit_above_
     title = f"V/v rà soát hồ sơ lưu trữ của Chi cục và các đơn vị trực thuộc ({secrets.token_hex(3)})"
     member = browser_home(browser, base, tree.username, tree.password)   # a person of the tổ, two levels below
     clerk_api, waiting = waiting_for_issue(deployment, title)
+    shots = []
 
     clerk = demo_home(browser, base, deployment, CLERK)
     clerk.goto(f"{base}/van-ban-di/{waiting['id']}/ban-hanh")
     expect(clerk.get_by_role("heading", name="Cấp số và ban hành văn bản")).to_be_visible()
     pick(clerk, "Gửi nội bộ", tree.top_name)   # the Chi cục comes first: its units follow it in the list
-    clerk.get_by_label("Gửi cả các đơn vị trực thuộc của đơn vị được chọn").check()
-    clerk.screenshot(path=str(artifacts_dir / "ban-hanh-don-vi-truc-thuoc.png"), full_page=True)
+    clerk.get_by_label("Gửi cả các đơn vị trực thuộc của đơn vị được chọn (mọi cấp)").check()
+    shots.append(artifacts_dir / "guide-49-ban-hanh-don-vi-truc-thuoc.png")
+    clerk.screenshot(path=str(shots[-1]), full_page=True)
     clerk.get_by_role("button", name="Cấp số, đóng dấu và ban hành").click()
     table = clerk.locator("section", has=clerk.get_by_role("heading", name="Trạng thái tại nơi nhận"))
     expect(table.get_by_role("row", name=re.compile(f"{re.escape(tree.top_name)}.*Nội bộ")).first).to_be_visible(
         timeout=120_000)
     expect(table.locator("tbody tr td:first-child")).to_have_text([name for name, _ in tree.recipients])
+    shots.append(artifacts_dir / "guide-50-noi-nhan-don-vi-truc-thuoc.png")
+    clerk.screenshot(path=str(shots[-1]), full_page=True)
     number = clerk_api.get(f"/api/v1/outgoing/{waiting['id']}").json()["number_and_notation"]
 
     row = told_and_listed(member, base, number, title, "Tổ Lưu trữ")   # her own unit, two levels below
@@ -125,3 +130,4 @@ def test_a_person_of_a_subunit_is_told_of_the_document_issued_to_the_unit_above_
     clerk_api.close()
     for page in (member, clerk):
         page.context.close()
+    screenshots.publish(shots)  # docs/screenshots only with `./congvan screenshots`
