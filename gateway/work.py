@@ -9,7 +9,10 @@ from typing import Any
 from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from gateway import people as agency_people
+from gateway.accounts import unit_code
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
+from gateway.auth import refuse_retired
 from gateway.dates import typed_day
 from gateway.handling import link_href
 from gateway.web import Panel, People, fetch
@@ -66,8 +69,20 @@ def comment_task(g: Gateway, v: Viewer, task_id: int, text: str, operation: str 
 
 # -- notices and delegation, shared by the forms below and the REST API (gateway/api_notices.py) ------------------
 
+def notice_units(g: Gateway, v: Viewer) -> list[dict[str, str]]:
+    """The units a notice can go to: the agency's working units in the order of its tree, and the codes people carry
+    that nobody declared; a retired unit (ngừng hoạt động) is not offered. Codes as people carry them (upper case):
+    routing reaches a unit's people by that code."""
+    working = [u for u in agency_people.units(g, v.user.agency_id) if u["active"]]
+    return [{"code": u["code"].upper(), "label": " – ".join(filter(None, (u["code"].upper(), u["name"])))}
+            for u in working]
+
+
 def publish_notice(g: Gateway, v: Viewer, title: str, body: str, units: list[str]) -> dict[str, Any]:
-    """A notice to the whole agency, or only to the units named (a department head: their own unit)."""
+    """A notice to the whole agency, or only to the units named (a department head: their own unit). A retired unit
+    sent anyway is refused: it keeps its name in history but is given nothing new."""
+    for unit in [u for u in units if u]:
+        refuse_retired(agency_people.declared_unit(g, v.user.agency_id, unit_code(unit)), "units")
     return g.backends.call(v.actor, "routing", "publish_notice", title, body, [u for u in units if u] or None)
 
 
@@ -166,11 +181,11 @@ def _install_notices(app: FastAPI) -> None:
         found = fetch(g, v, "Thông báo nội bộ", "list_notices", "notices", None, empty="Chưa có thông báo nào.",
                       page=page, size=NOTICES_PER_PAGE)
         last = max(1, -(-(found.total or 0) // NOTICES_PER_PAGE))
-        people = _people(g, v)
-        units = sorted({u.unit for u in people.users if u.unit})
         if v.has("department_head") and not v.has("leader", "clerk", "admin"):
-            units = [v.user.unit] if v.user.unit else []
-        return render(request, "work_notices.html", v, panel=found, people=people, units=units,
+            units = [{"code": v.user.unit, "label": v.user.unit}] if v.user.unit else []
+        else:
+            units = notice_units(g, v)
+        return render(request, "work_notices.html", v, panel=found, people=_people(g, v), units=units,
                       can_publish=v.has(*NOTICE_ROLES), result=_result(request), page=page, last=last,
                       previous=f"/thong-bao?trang={min(page, last + 1) - 1}" if page > 1 else None,
                       next=f"/thong-bao?trang={page + 1}" if page < last else None)

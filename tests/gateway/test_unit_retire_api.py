@@ -2,8 +2,9 @@
 organisation) and made to work again, over REST and on the administrator's screens of the real deployment: refused
 while people or working units are still in it (the message says what to do first), idempotent, the administrator's
 own agency only (another agency's unit: 404), the admin role only (403), recorded in the units' history; retired, it
-keeps its name and is offered nowhere new work is given (the account forms, the parent of a unit) and refused when
-sent anyway. Open documents of the unit: tests/routing/test_unit_retired.py; the issue form: tests/e2e."""
+keeps its name and is offered nowhere new work is given (the account forms, the parent of a unit, the internal
+notices) and refused when sent anyway. Open documents of the unit: tests/routing/test_unit_retired.py; the issue
+form: tests/e2e."""
 
 from __future__ import annotations
 
@@ -43,6 +44,9 @@ def test_a_unit_is_retired_once_emptied_offered_nowhere_then_works_again(clients
     given = "".join(secrets.choice(string.ascii_lowercase) for _ in range(7)).capitalize()
     person = {"full_name": f"Đỗ Văn {given}", "unit": phong, "position": "Chuyên viên", "roles": ["specialist"]}
     account = ok(admin.post("/api/v1/users", json=person), 201)["account"]
+    # a leaver's account, locked, stays in the phòng: it does not hold the retirement up, nor offers the unit anywhere
+    leaver = ok(admin.post("/api/v1/users", json={**person, "full_name": f"Trần Văn {given}"}), 201)["account"]
+    ok(admin.post(f"/api/v1/users/{leaver['user_id']}/lock"))
 
     refused(specialist.post(f"/api/v1/units/{phong}/retire"), 403)
     refused(other.post(f"/api/v1/units/{phong}/retire"), 404)     # Đà Nẵng's admin: not a unit of Đà Nẵng
@@ -81,6 +85,15 @@ def test_a_unit_is_retired_once_emptied_offered_nowhere_then_works_again(clients
     for path in ("/quan-tri/nguoi-dung", f"/quan-tri/nguoi-dung/{account['user_id']}"):
         assert phong not in offered(screens.get(path).text, "units") and chi_cuc in offered(screens.get(path).text,
                                                                                              "units")
+    # ... nor to a notice (Thông báo nội bộ: the agency's working units, codes as people carry them); sent anyway,
+    # refused, and no notice is published
+    notices = offered(screens.get("/thong-bao").text, "units")
+    assert phong.upper() not in notices and chi_cuc.upper() in notices and "THTQ" in notices
+    title = f"Thông báo {given}"
+    body = refused(admin.post("/api/v1/notices", json={"title": title, "units": [chi_cuc.upper(), phong.upper()]}),
+                   422)
+    assert body["code"] == "unit_retired" and "Phòng Đê điều" in body["title"] and "đã ngừng hoạt động" in body["title"]
+    assert title not in [n["title"] for n in ok(admin.get("/api/v1/notices", params={"size": 100}))["items"]]
 
     # the Chi cục, now empty, retires too; the phòng comes back only under a working unit
     ok(admin.post(f"/api/v1/units/{chi_cuc}/retire"))
