@@ -116,8 +116,11 @@ def test_leader_signs_on_paper_drafter_forwards_the_scan_clerk_issues(deployment
             "Tệp bản scan phụ lục 'phu-luc-hong.pdf' bị hỏng, không đọc được như một tệp PDF.")
         expect(drafter.locator("#trang-thai")).to_have_text("Đã duyệt, ký trên giấy — chờ chuyển phát hành")
         expect(drafter.locator("#doi-chieu-ban-scan")).to_have_count(0)
+        expect(drafter.locator("#chuyen-phat-hanh")).to_contain_text("thay cho 1 tệp phụ lục của phiên bản đã duyệt")
+        # the drafter opens the draft again to choose the files: the guide's shot is the form, not the refusal
+        drafter.goto(f"{base}/du-thao/{draft_id}")
+        expect(drafter.locator("p.notice.error")).to_have_count(0)
         forward = drafter.locator("#chuyen-phat-hanh")
-        expect(forward).to_contain_text("thay cho 1 tệp phụ lục của phiên bản đã duyệt")
         forward.get_by_label("Bản scan văn bản giấy đã ký (PDF)").set_input_files(wrong)
         forward.get_by_label("Bản scan phụ lục giấy").set_input_files(scanned_appendix(tmp_path))
         shot(drafter, "ky-giay-02-chuyen-phat-hanh.png")
