@@ -284,8 +284,7 @@ def _install_units(app: FastAPI) -> None:
         # "Sửa" on a row fills the form with the unit as it is, so that renaming it does not move it
         chosen = next((u for u in listed if u["code"] == sua and u["declared"]), None)
         form = {k: chosen.get(k) or "" for k in ("code", "name", "abbreviation", "parent_code")} if chosen else {}
-        return render(request, "admin_units.html", v, units=listed, error=None, form=form,
-                      changes=people.unit_changes(g, v, 20), notices=NOTICES, section="units")
+        return _units_page(request, g, v, form=form, listed=listed)
 
     @app.post("/quan-tri/don-vi", include_in_schema=False)
     def save_unit(request: Request, code: str = Form(...), name: str = Form(...), abbreviation: str = Form(""),
@@ -293,13 +292,11 @@ def _install_units(app: FastAPI) -> None:
         try:
             _unit, warning = people.save_unit(g, v, code, name, abbreviation, parent_code.strip() or None)
         except CongVanError as exc:
-            return render(request, "admin_units.html", v, status_code=exc.http_status,
-                          units=_units(g, v.user.agency_id), error=exc.message_vi,
-                          form={"code": code, "name": name, "abbreviation": abbreviation, "parent_code": parent_code},
-                          notices=NOTICES, section="units")
+            return _units_page(request, g, v, error=exc.message_vi, status_code=exc.http_status,
+                               form={"code": code, "name": name, "abbreviation": abbreviation,
+                                     "parent_code": parent_code})
         if warning:
-            return render(request, "admin_units.html", v, units=_units(g, v.user.agency_id), error=None, form={},
-                          warning=warning, notices=NOTICES, section="units")
+            return _units_page(request, g, v, warning=warning)
         return RedirectResponse("/quan-tri/don-vi?tb=da-luu-don-vi", status_code=303)
 
     @app.post("/quan-tri/don-vi/{code}/ngung-hoat-dong", include_in_schema=False)
@@ -317,10 +314,17 @@ def _set_unit_active(request: Request, code: str, active: bool, v: Viewer, g: Ga
     except CongVanError as exc:  # what to do first, above the tree
         if isinstance(exc, NotFound):  # another agency's unit: 404, as every admin route
             raise
-        return render(request, "admin_units.html", v, status_code=exc.http_status, units=_units(g, v.user.agency_id),
-                      error=exc.message_vi, form={}, changes=people.unit_changes(g, v, 20), notices=NOTICES,
-                      section="units")
+        return _units_page(request, g, v, error=exc.message_vi, status_code=exc.http_status)
     return RedirectResponse(f"/quan-tri/don-vi?tb={'da-mo-don-vi' if active else 'da-ngung-don-vi'}", status_code=303)
+
+
+def _units_page(request: Request, g: Gateway, v: Viewer, *, error: str | None = None, warning: str | None = None,
+                form: dict[str, Any] | None = None, status_code: int = 200,
+                listed: list[dict[str, Any]] | None = None) -> Response:
+    """The page "Đơn vị": the tree, the form, a refusal or warning above them, and the recent changes."""
+    return render(request, "admin_units.html", v, status_code=status_code,
+                  units=listed if listed is not None else _units(g, v.user.agency_id), error=error, warning=warning,
+                  form=form or {}, changes=people.unit_changes(g, v, 20), notices=NOTICES, section="units")
 
 
 def register_page(request: Request, g: Gateway, v: Viewer, error: str | None = None, status_code: int = 200,
