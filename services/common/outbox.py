@@ -23,8 +23,9 @@ The relay dispatches pending rows in id order as nameko events of the owning ser
 broker confirmed it. Delivery is at least once: a crash between confirm and commit re-sends the row, so every
 payload carries `message_id` (uuid4) and consumers deduplicate on it.
 
-Several instances of a service may run: each claims a batch with SELECT ... FOR UPDATE SKIP LOCKED on
-PostgreSQL (strict order within a batch; across instances batches may interleave). On SQLite, BEGIN IMMEDIATE
+Several instances of a service may run: on PostgreSQL each claims a batch and marks it sent in one UPDATE over a
+SELECT ... FOR UPDATE SKIP LOCKED, committed after the broker's confirms (strict order within a batch; across
+instances batches may interleave). On SQLite, BEGIN IMMEDIATE
 in services/common/db.py makes the relay a single writer.
 """
 
@@ -147,11 +148,12 @@ def relay_all(database: Database, publish: Publish, batch: int = 100,
     sent = 0
     while True:
         if database.engine.dialect.name == "postgresql":
-            # The claimed rows stay locked while they are published, so a second relay skips them.
             with database.session() as session:
-                rows = session.execute(claim.with_for_update(skip_locked=True)).all()
+                rows = _claim_and_mark(session, t, batch)
                 done, error = _publish_rows(rows, publish, database.service)
-                _mark(session, t, done, error)
+                if error is not None:  # rare: the marks were for the whole batch; record what really went
+                    session.rollback()
+                    _mark(session, t, done, error)
         else:
             # SQLite: BEGIN IMMEDIATE locks the whole file, and a writer waiting on it blocks in C (under eventlet,
             # the whole process). Never hold it across the broker round trip: read, publish, then mark. One relay
@@ -164,6 +166,20 @@ def relay_all(database: Database, publish: Publish, batch: int = 100,
         sent += len(done)
         if not rows or error is not None or len(rows) < batch:
             return sent, error is None
+
+
+def _claim_and_mark(session: Session, t: Table, batch: int) -> list[Any]:
+    """The next pending rows, in id order, marked sent in one statement.
+
+    The mark is seen by nobody before the commit, which follows the broker's confirms; until then the rows stay
+    locked, so a second relay skips them (SKIP LOCKED) as it would skip rows merely claimed. One statement where a
+    claim and a mark took two: every event of the installation goes through here."""
+    pending = (select(t.c.id).where(t.c.sent_at.is_(None)).order_by(t.c.id).limit(batch)
+               .with_for_update(skip_locked=True).scalar_subquery())
+    marked = (update(t).where(t.c.id.in_(pending))
+              .values(sent_at=clock.now_utc(), attempts=t.c.attempts + 1, last_error=None)
+              .returning(t.c.id, t.c.event_type, t.c.payload))
+    return sorted(session.execute(marked).all(), key=lambda row: row.id)
 
 
 def _publish_rows(rows, publish: Publish, service: str) -> tuple[list[int], tuple[int, str] | None]:

@@ -55,6 +55,10 @@ def test_relay_dispatches_in_order_and_marks_sent_only_after_publish(outbox_db):
     assert relay_all(outbox_db, flaky) == (3, False)
     with outbox_db.session() as s:
         assert pending_count(s) == 2
+        rows = s.execute(select(make_outbox_table(MetaData())).order_by("id")).all()
+    # the three confirmed are sent; the failed one says why; the one after it was never tried
+    assert [(r.sent_at is not None, r.attempts, r.last_error) for r in rows] == [
+        (True, 1, None), (True, 1, None), (True, 1, None), (False, 1, "broker went away"), (False, 0, None)]
     assert relay_all(outbox_db, flaky) == (2, True)
     delivered = [p["message_id"] for t, p in published if t == "outgoing_package"]
     assert delivered == ids
