@@ -244,12 +244,15 @@ class Databases:
         self._lock = threading.RLock()
         self._worklists: dict[str, WorkList] = {}
 
-    def worklist(self, job: str) -> WorkList:
-        """The list of agencies a background job of this process must visit (see WorkList), one per job name."""
+    def worklist(self, job: str, *, on_writes: bool = True) -> WorkList:
+        """The list of agencies a background job of this process must visit (see WorkList), one per job name.
+
+        `on_writes=False`: a commit that wrote does not note its agency; the job notes the agencies it must visit
+        itself (the outbox relay: only commits that enqueued an event)."""
         with self._lock:
             work = self._worklists.get(job)
             if work is None:
-                work = self._worklists[job] = WorkList(self)
+                work = self._worklists[job] = WorkList(self, on_writes)
             return work
 
     def _watch(self, database: Database) -> None:
@@ -269,7 +272,8 @@ class Databases:
         def _committed(session: Session) -> None:
             if session.info.pop("_wrote", False):
                 for work in list(self._worklists.values()):
-                    work.note(database.agency_id)
+                    if work.on_writes:
+                        work.note(database.agency_id)
 
         @event.listens_for(database.sessions, "after_rollback")
         def _rolled_back(session: Session) -> None:
@@ -352,12 +356,14 @@ class WorkList:
     """The agencies a background job (outbox relay, mail, reminders, index, gauges) must visit.
 
     At its first visit: every agency that has the service's tables (a sweep at start, which also finds work left
-    by a process that died). Then only the agencies whose sessions committed since its last visit, and those it
-    left unfinished (`again`). An idle agency is never visited, so it costs no CPU however many there are.
+    by a process that died). Then only the agencies whose sessions committed a write since its last visit (or, for
+    a list not fed `on_writes`, those its job noted), and those it left unfinished (`again`). An idle agency is
+    never visited, so it costs no CPU however many there are.
     """
 
-    def __init__(self, databases: Databases) -> None:
+    def __init__(self, databases: Databases, on_writes: bool = True) -> None:
         self.databases = databases
+        self.on_writes = on_writes
         self._swept = False
         self._due: set[str] = set()
 

@@ -102,10 +102,10 @@ _relays: weakref.WeakSet[OutboxRelay] = weakref.WeakSet()
 
 
 def _kick_all(session: Session) -> None:
-    service = session.info.get("service")
+    service, agency = session.info.get("service"), session.info.get("agency_id")
     for relay in list(_relays):
         if service is None or relay.serves(service):
-            relay.kick()
+            relay.kick(agency)
 
 
 def enqueue(session: Session, event_type: str, payload: dict[str, Any], table: Table | None = None) -> str:
@@ -233,7 +233,9 @@ class OutboxRelay(EventDispatcher):
 
     def start(self) -> None:
         self._stopping = False
-        self._work = self._databases().worklist("outbox")
+        # Fed by the commits that enqueued (enqueue's hook), not by every write: the relay's own marks, and the
+        # service's transactions that send nothing, would otherwise bring the agency back for an empty claim.
+        self._work = self._databases().worklist("outbox", on_writes=False)
         _relays.add(self)
         self._thread = self.container.spawn_managed_thread(self._run, identifier="outbox_relay")
 
@@ -252,7 +254,10 @@ class OutboxRelay(EventDispatcher):
             self._thread.kill()
             self._thread = None
 
-    def kick(self) -> None:
+    def kick(self, agency_id: str | None = None) -> None:
+        """Dispatch now: `agency_id`'s rows (a commit that enqueued), else the agencies already due."""
+        if agency_id and self._work is not None:
+            self._work.note(agency_id)
         self._wake.set()
 
     def publish(self, event_type: str, payload: dict[str, Any]) -> None:
