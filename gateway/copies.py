@@ -28,7 +28,7 @@ from gateway.idempotency import KEY, once
 from gateway.issuing import PAPER_MAX, recipients_by_channel
 from gateway.recipient_picker import ordered
 from gateway.signature_labels import APPENDIX_ROLES, file_verdict
-from gateway.web import panel
+from gateway.web import list_panel
 from services.common import clock
 from services.common.errors import CongVanError, ValidationFailed
 from services.registry.copies import COPY_FORMS
@@ -153,8 +153,8 @@ def install(app: FastAPI) -> None:
                                 status_code=303)
 
     @app.get("/van-ban-sao", response_class=HTMLResponse, include_in_schema=False)
-    def copies_register(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        return render(request, "list.html", v, panel=panel(g, v, "Sổ bản sao", "registry", "list_copies"))
+    def copies_register(request: Request, trang: int = 1, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        return render(request, "list.html", v, panel=list_panel(g, v, "Sổ bản sao", "list_copies", trang))
 
 
 def _api() -> APIRouter:

@@ -25,7 +25,7 @@ from gateway.registers import _registers
 from gateway.replacing import chosen_replacement, replace_choices
 from gateway.replacing import install as replacing_install
 from gateway.sending import _send_page, send_signed
-from gateway.web import panel
+from gateway.web import list_panel
 from services.common import clock
 from services.common.errors import CongVanError, ValidationFailed
 from services.registry.catalog import URGENCY_LABELS
@@ -65,22 +65,24 @@ def install(app: FastAPI) -> None:
         return RedirectResponse(f"/van-ban/{doc['id']}?thong-bao={notice}{rg.skipped_query(doc)}", status_code=303)
 
     @app.get("/van-ban-den/cho-tiep-nhan", response_class=HTMLResponse, include_in_schema=False)
-    def waiting_reception(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+    def waiting_reception(request: Request, trang: int = 1, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
         # the agency's limit in working hours, from arrival
-        return render(request, "list.html", v, panel=waiting_panel(g, v))
+        return render(request, "list.html", v, panel=waiting_panel(g, v, page=trang))
 
     @app.get("/van-ban-den", response_class=HTMLResponse, include_in_schema=False)
-    def incoming_register(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        return render(request, "list.html", v, panel=panel(g, v, "Sổ văn bản đến", "registry", "list_incoming"))
+    def incoming_register(request: Request, trang: int = 1, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        found = list_panel(g, v, "Sổ văn bản đến", "list_incoming", trang)
+        found.arrival = True
+        return render(request, "list.html", v, panel=found)
 
     @app.get("/van-ban-di", response_class=HTMLResponse, include_in_schema=False)
-    def outgoing_register(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
-        return render(request, "list.html", v, panel=panel(g, v, "Sổ văn bản đi", "registry", "list_outgoing"))
+    def outgoing_register(request: Request, trang: int = 1, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+        return render(request, "list.html", v, panel=list_panel(g, v, "Sổ văn bản đi", "list_outgoing", trang))
 
     @app.get("/van-ban-di/cho-ban-hanh", response_class=HTMLResponse, include_in_schema=False)
-    def waiting_issue(request: Request, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
+    def waiting_issue(request: Request, trang: int = 1, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
         return render(request, "list.html", v,
-                      panel=panel(g, v, "Văn bản đi chờ ban hành", "registry", "list_waiting_issue"))
+                      panel=list_panel(g, v, "Văn bản đi chờ ban hành", "list_waiting_issue", trang))
 
     @app.get("/van-ban/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
     def document_page(request: Request, doc_id: str, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):

@@ -42,11 +42,14 @@ def reception_clock(arrived: datetime, calendar: WorkCalendar, limit_hours: floa
             "reception_text": text, "reception_due_label": to_vn(due).strftime("%H:%M %d/%m/%Y")}
 
 
-def waiting_panel(g: Gateway, v: Viewer, link: str | None = None) -> Any:
-    """The list "Văn bản đến chờ tiếp nhận" with each document's clock (its page and the clerk's home page)."""
-    from gateway.web import panel
+def waiting_panel(g: Gateway, v: Viewer, link: str | None = None, page: int | None = None) -> Any:
+    """The list "Văn bản đến chờ tiếp nhận" with each document's clock: on the clerk's home page (its first rows),
+    or page `page` of the whole list on its own page."""
+    from gateway.web import list_panel, panel
 
-    waiting = panel(g, v, "Văn bản đến chờ tiếp nhận", "registry", "list_waiting_reception", link)
+    title = "Văn bản đến chờ tiếp nhận"
+    waiting = (panel(g, v, title, "registry", "list_waiting_reception", link) if page is None
+               else list_panel(g, v, title, "list_waiting_reception", page))
     with_reception_clock(g, v, waiting.rows or [])
     return waiting
 

@@ -19,6 +19,9 @@ DUE_LABELS = {"overdue": "Quá hạn", "due_soon": "Sắp đến hạn", "on_tim
 # A home page panel shows the most pressing rows and counts the rest ("Xem tất cả" opens the whole list): a clerk
 # with a backlog of hundreds gets a page that is read at a glance and costs the same as with ten.
 HOME_ROWS = 10
+# A whole list ("Xem tất cả", the registers) a page at a time: a city's "Sổ văn bản đến" holds thousands of lines,
+# and the page says how many there are and where it ends, so that nothing past the first page goes unseen.
+LIST_ROWS = 50
 CAPPED_KINDS = {"documents", "handlings", "drafts", "tasks", "notices"}  # not "progress": a row per unit
 # Progress on the home page: the counts, and each unit's most pressing overdue items, enough for the first rows of
 # "Văn bản quá hạn" (a child unit's items are its parent's too, in the same order: cut alike, merged alike).
@@ -35,10 +38,21 @@ class Panel:
     empty: str = "Không có văn bản nào."
     total: int | None = None  # every item of a paged list (`{items, total, ...}`), of which `rows` is one page
     note: str | None = None   # a line under the title (the hub operator's queues: dead letters, late inboxes)
+    page: int = 1
+    size: int | None = None   # a whole list's page size (list_panel); None: the rows are the whole list
+    arrival: bool = False     # the incoming register: each line's "Số đến" and "Ngày đến" (NĐ 30 Phụ lục IV)
 
     @property
     def count(self) -> int:
         return len(self.rows or []) if self.total is None else self.total
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.count // self.size)) if self.size else 1
+
+    @property
+    def first_row(self) -> int:
+        return (self.page - 1) * (self.size or 0) + 1
 
     def capped(self, size: int | None = None) -> Panel:
         size = HOME_ROWS if size is None else size
@@ -57,6 +71,14 @@ def panel(g: Gateway, v: Viewer, title: str, service: str, method: str, link: st
     rows = result.get("items", result) if isinstance(result, dict) else result
     total = result.get("total") if isinstance(result, dict) else None
     return Panel(title, list(rows or []), None, link, total=total)
+
+
+def list_panel(g: Gateway, v: Viewer, title: str, method: str, page: int, **kwargs: Any) -> Panel:
+    """One of the registry's whole lists, page `page` (`?trang=`) of LIST_ROWS rows, counted whole."""
+    page = max(1, page)
+    found = panel(g, v, title, "registry", method, page=page, size=LIST_ROWS, **kwargs)
+    found.page, found.size = page, LIST_ROWS
+    return found
 
 
 def fetch(g: Gateway, v: Viewer, title: str, method: str, kind: str, link: str | None = None,

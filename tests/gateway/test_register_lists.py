@@ -1,0 +1,85 @@
+"""The clerk's whole lists and the printed incoming register, through a real installation process.
+
+- "Sổ văn bản đến" (and the other registry lists: "Chờ tiếp nhận", "Chờ ban hành", "Sổ văn bản đi", "Sổ bản sao")
+  go a page at a time and say how many documents there are: the lines past the first page were once simply not
+  shown, with nothing to tell the clerk they existed. The incoming register's screen shows each line's arrival
+  number and day (NĐ 30/2020 Phụ lục IV, columns 1 and 2)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+import gateway.web
+from gateway.app import Gateway, Viewer, create_app
+from gateway.platform import AgencyForm
+from services.common.clock import now_utc, vn_date
+from services.common.settings import CommonSettings
+from services.storage.blobs import blob_store
+from tests.agency import INSTALLATION_SERVICES, embedded_installation, running_agency_process
+from tests.e2e.helpers import vietnamese_pdf
+from tests.gateway.conftest import login
+
+AGENCY = "000.00.00.H60"
+SERVICES = f"{INSTALLATION_SERVICES},services.reporting.service:ReportingService"  # the register printed, the report
+STAFF = {"anld.vp": (["leader"], "vp"), "hangpt.th": (["department_head"], "th"), "hoalt.vp": (["clerk"], "vp"),
+         "khoadv.vp": (["admin"], "vp")}
+
+
+@pytest.fixture
+def installation(fresh_vhost, tmp_path):
+    g, env = embedded_installation(tmp_path, fresh_vhost, organ_id=AGENCY)
+    with running_agency_process(SERVICES, fresh_vhost, tmp_path / "installation.log", env, agency=AGENCY,
+                                ready_timeout=180):
+        g.platform.add(AgencyForm(organ_id=AGENCY, name="UBND tỉnh Tuyên Quang", installation=AGENCY,
+                                  admin_full_name="Nguyễn Văn Quản", admin_unit="qt"))
+        for username, (roles, unit) in STAFF.items():
+            g.accounts.create_user(username=username, full_name=f"Cán bộ {username}", agency_id=AGENCY, roles=roles,
+                                   password="Mat-khau-2026!", unit=unit, position="", must_change_password=False)
+        yield g, tmp_path
+    g.backends.close()
+
+
+def viewer(g: Gateway, username: str) -> Viewer:
+    return Viewer(g.accounts.by_username(username), None)
+
+
+def register_paper(g: Gateway, tmp_path, number: str, subject: str) -> dict:
+    clerk = viewer(g, "hoalt.vp").actor
+    pdf = blob_store(CommonSettings(data_dir=tmp_path), AGENCY).put_bytes(
+        vietnamese_pdf("ỦY BAN NHÂN DÂN HUYỆN YÊN SƠN", subject)).sha256
+    return g.backends.call(clerk, "registry", "register_paper_incoming", {
+        "code_number": number, "code_notation": "UBND-VX", "subject": subject,
+        "organ_name": "UBND huyện Yên Sơn", "issued_date": "2026-12-01"}, [pdf])
+
+
+def main_text(html: str) -> str:
+    body = re.search(r"<main.*?</main>", html, re.S).group(0)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body))
+
+
+def test_the_incoming_register_goes_a_page_at_a_time_with_arrival_numbers(installation, monkeypatch):
+    g, tmp_path = installation
+    docs = [register_paper(g, tmp_path, str(40 + i), f"Về việc thứ {i} của sổ") for i in range(1, 4)]
+    monkeypatch.setattr(gateway.web, "LIST_ROWS", 2)  # three lines, two to a page
+    client = TestClient(create_app(g.settings), base_url="http://127.0.0.1")
+    assert login(client, "hoalt.vp").status_code == 303
+
+    first = main_text(client.get("/van-ban-den").text)
+    assert "Số đến Ngày đến Số, ký hiệu" in first
+    assert "Hiện 1–2 trong số 3 văn bản. Trang 1/2" in first and "Trang sau" in first
+    second_page = client.get("/van-ban-den?trang=2")
+    assert 'href="?trang=1">Trang trước' in second_page.text
+    second = main_text(second_page.text)
+    assert "Hiện 3–3 trong số 3 văn bản. Trang 2/2" in second and "Trang sau" not in second
+    shown = [d for d in docs if d["id"] in client.get("/van-ban-den").text + second_page.text]
+    assert len(shown) == 3, "a document of the register is on no page"
+    # the newest line first: arrival number 3, today, with the sender's own number beside it
+    today = vn_date(now_utc()).strftime("%d/%m/%Y")
+    assert f" 3 {today} 43/UBND-VX " in first
+    assert "Không có văn bản nào ở trang 5." in main_text(client.get("/van-ban-den?trang=5").text)
+    # a list that fits on one page has no pager
+    monkeypatch.setattr(gateway.web, "LIST_ROWS", 50)
+    assert "Trang 1/" not in main_text(client.get("/van-ban-den").text)
