@@ -127,6 +127,7 @@ def incoming_summary(facts: dict[str, Any], now: datetime, unit: str | None = No
     """
     calendar = WorkCalendar.from_config(facts.get("calendar"))
     staff = facts.get("staff") or {}
+    names = facts.get("unit_names") or {}
     now = to_vn(now)
     views = [view(h, staff, calendar, now) for h in facts.get("handlings") or []]
     if unit is not None:  # the unit and the units under it (Bình Định QĐ 376 Đ4.1 Bước 3)
@@ -145,7 +146,8 @@ def incoming_summary(facts: dict[str, Any], now: datetime, unit: str | None = No
                            clerks_only=facts.get("late_forwarders_rule") == "clerk_only")
     return {
         "totals": totals,
-        "by_unit": [{"unit": u, "unit_label": u or NO_UNIT_LABEL, **c} for u, c in sorted(by_unit.items())],
+        "by_unit": [{"unit": u, "unit_label": unit_name(u, names) or NO_UNIT_LABEL, **c}
+                    for u, c in sorted(by_unit.items())],
         "by_person": sorted(({"user_id": p, "name": person_name(p, staff), "unit": staff.get(p, {}).get("unit") or "",
                               **c} for p, c in by_person.items()), key=lambda r: (r["unit"], r["name"])),
         "overdue": [{"incoming_id": v.incoming_id, "subject": v.subject, "status": v.status,
@@ -155,6 +157,7 @@ def incoming_summary(facts: dict[str, Any], now: datetime, unit: str | None = No
                      "working_days_late": v.days_late} for v in overdue],
         "late_forwarders": late,
         "registration_limit_hours": facts.get("registration_limit_hours"),
+        "unit_names": names,
     }
 
 
@@ -358,15 +361,21 @@ def _type_and_subject(row: dict[str, Any]) -> str:
     return f"{type_name}: {subject}" if type_name and subject else type_name or subject
 
 
-def _incoming_receiver(handling: dict[str, Any] | None, staff: dict[str, dict[str, Any]]) -> tuple[str, str, str]:
+def unit_name(code: str | None, names: dict[str, str]) -> str:
+    """A unit as a register or a report prints it: its declared name (routing's `unit_names`), else its code."""
+    return names.get((code or "").upper()) or code or ""
+
+
+def _incoming_receiver(handling: dict[str, Any] | None, staff: dict[str, dict[str, Any]],
+                       names: dict[str, str]) -> tuple[str, str, str]:
     """(unit or person it was passed to, the date it was passed on, electronic receipt) from routing's facts."""
     if not handling:
         return "", "", ""
     mains = [a for a in handling.get("main") or []]
     first = mains[0] if mains else None
     if first:
-        who = person_name(first.get("user_id"), staff) if first.get("user_id") else first.get("unit") or ""
-        unit = first.get("unit") or staff.get(first.get("user_id") or "", {}).get("unit") or ""
+        unit = unit_name(first.get("unit") or staff.get(first.get("user_id") or "", {}).get("unit"), names)
+        who = person_name(first.get("user_id"), staff) if first.get("user_id") else unit
         receiver = f"{who} ({unit})" if unit and unit != who else who
         moved = first.get("at")
         acted = next((e.get("at") for e in handling.get("events") or []
@@ -383,10 +392,11 @@ def _incoming_receiver(handling: dict[str, Any] | None, staff: dict[str, dict[st
 def incoming_register_rows(rows: list[dict[str, Any]], facts: dict[str, Any] | None) -> list[list[str]]:
     """One line of the incoming register per document, its ten columns in order."""
     staff = (facts or {}).get("staff") or {}
+    names = (facts or {}).get("unit_names") or {}
     by_id = {h["incoming_id"]: h for h in (facts or {}).get("handlings") or []}
     out = []
     for r in rows:
-        receiver, moved, receipt = _incoming_receiver(by_id.get(r["id"]), staff)
+        receiver, moved, receipt = _incoming_receiver(by_id.get(r["id"]), staff, names)
         notes = [CHANNEL_VI.get(r.get("source_channel") or "", r.get("source_channel") or "")]
         if r.get("late_entry"):
             notes.append("Nhập muộn")  # entered after an outage (TP.HCM Đ3.4, Hưng Yên Đ4.2)
@@ -456,6 +466,7 @@ def report_sections(report: dict[str, Any]) -> list[tuple[str, list[str], list[l
     """(section name, headers, rows, column widths) of a report made by the reporting service."""
     inc, out = report["incoming"], report["outgoing"]
     t = inc["totals"]
+    names = inc.get("unit_names") or {}
     count_headers = ["Tổng số văn bản đến", "Đã xử lý", "Đang xử lý", "Quá hạn", "Xử lý trễ hạn"]
 
     def counts(c: dict[str, int]) -> list[int]:
@@ -467,13 +478,14 @@ def report_sections(report: dict[str, Any]) -> list[tuple[str, list[str], list[l
         ("Theo đơn vị", ["Đơn vị", *count_headers],
          [[u["unit_label"], *counts(u)] for u in inc["by_unit"]], [30, 16, 12, 12, 12, 14]),
         ("Theo cán bộ", ["Cán bộ", "Đơn vị", *count_headers],
-         [[p["name"], p["unit"], *counts(p)] for p in inc["by_person"]], [30, 16, 16, 12, 12, 12, 14]),
+         [[p["name"], unit_name(p["unit"], names), *counts(p)] for p in inc["by_person"]],
+         [30, 16, 16, 12, 12, 12, 14]),
         ("Văn bản đến quá hạn", ["Trích yếu", "Người xử lý chính", "Đơn vị", "Hạn xử lý", "Số ngày làm việc trễ",
                                  "Trạng thái"],
-         [[o["subject"], o["handler_name"], o["unit"], vn_moment(o["deadline"]), o["working_days_late"],
-           o["status_label"]] for o in inc["overdue"]], [50, 26, 14, 18, 14, 16]),
+         [[o["subject"], o["handler_name"], unit_name(o["unit"], names), vn_moment(o["deadline"]),
+           o["working_days_late"], o["status_label"]] for o in inc["overdue"]], [50, 26, 14, 18, 14, 16]),
         ("Cán bộ chưa chuyển đúng hạn", ["Cán bộ", "Đơn vị", "Số văn bản", "Văn bản (giờ làm việc đã giữ)"],
-         [[p["name"], p["unit"], p["count"], "; ".join(f"{i['subject']} ({i['working_hours']} giờ)"
+         [[p["name"], unit_name(p["unit"], names), p["count"], "; ".join(f"{i['subject']} ({i['working_hours']} giờ)"
                                                          for i in p["items"])] for p in inc["late_forwarders"]],
          [28, 14, 12, 70]),
         ("Văn bản đi", ["Tổng số văn bản đi", "Ký số", "Tỷ lệ ký số", "Đã thu hồi", "Lượt nơi nhận liên thông",

@@ -80,7 +80,8 @@ def handling_facts(db: Database, actor: Actor, date_from: str | None = None, dat
             for steps in events.values():
                 steps.sort(key=lambda step: datetime.fromisoformat(step["at"]))
         staff = _staff(session)
-        units = {u.code: u.parent for u in session.scalars(select(UnitName))}  # the tree: a head's report rolls up
+        declared = list(session.scalars(select(UnitName)))
+        units = {u.code: u.parent for u in declared}  # the tree: a head's report rolls up
         return {
             "agency_id": db.agency_id,
             "calendar": (cfg.calendar if cfg and cfg.calendar else WorkCalendar().to_config()),
@@ -88,6 +89,8 @@ def handling_facts(db: Database, actor: Actor, date_from: str | None = None, dat
             "late_forwarders_rule": agency_rules.value_of(session, db.agency_id, "late_forwarders"),
             "staff": staff,
             "units": units,
+            # what the register and the reports print for a unit: its name, as the admin declared it, not its code
+            "unit_names": {u.code: u.name for u in declared if u.name},
             "handlings": [{
                 "incoming_id": h.incoming_id, "document_id": h.document_id, "subject": h.subject,
                 "priority": h.priority, "status": h.status, "outcome": h.outcome,

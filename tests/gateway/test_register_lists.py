@@ -3,17 +3,21 @@
 - "Sổ văn bản đến" (and the other registry lists: "Chờ tiếp nhận", "Chờ ban hành", "Sổ văn bản đi", "Sổ bản sao")
   go a page at a time and say how many documents there are: the lines past the first page were once simply not
   shown, with nothing to tell the clerk they existed. The incoming register's screen shows each line's arrival
-  number and day (NĐ 30/2020 Phụ lục IV, columns 1 and 2)."""
+  number and day (NĐ 30/2020 Phụ lục IV, columns 1 and 2).
+- Column 7 of the printed incoming register and the report's units name a unit as the administrator declared it
+  ("Phòng Tổng hợp"), not by its code ("TH")."""
 
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from fastapi.testclient import TestClient
 
 import gateway.web
 from gateway.app import Gateway, Viewer, create_app
+from gateway.people import save_unit
 from gateway.platform import AgencyForm
 from services.common.clock import now_utc, vn_date
 from services.common.settings import CommonSettings
@@ -83,3 +87,26 @@ def test_the_incoming_register_goes_a_page_at_a_time_with_arrival_numbers(instal
     # a list that fits on one page has no pager
     monkeypatch.setattr(gateway.web, "LIST_ROWS", 50)
     assert "Trang 1/" not in main_text(client.get("/van-ban-den").text)
+
+
+def test_the_printed_register_and_the_report_name_the_unit(installation):
+    g, tmp_path = installation
+    for username in STAFF:  # a first page puts each person in routing's staff directory
+        gateway.web.home_panels(g, viewer(g, username))
+    admin, clerk, leader = (viewer(g, u) for u in ("khoadv.vp", "hoalt.vp", "anld.vp"))
+    _unit, pending = save_unit(g, admin, "th", "Phòng Tổng hợp")
+    assert pending is None
+    doc = register_paper(g, tmp_path, "77", "Về việc giao cho phòng")
+    deadline = time.monotonic() + 60  # a bound, not a timing assertion: routing takes the registry's event
+    while not g.backends.call(clerk.actor, "routing", "list_incoming", box="to_submit"):
+        assert time.monotonic() < deadline, "routing never listed the registered document"
+        time.sleep(0.2)
+    g.backends.call(clerk.actor, "routing", "submit_incoming", doc["id"], leader.user.id, "")
+    g.backends.call(leader.actor, "routing", "direct_incoming", doc["id"], "Giao Phòng Tổng hợp", {"unit": "th"})
+
+    today = vn_date(now_utc()).isoformat()
+    printed = g.backends.call(clerk.actor, "reporting", "register_rows", "incoming", today, today)
+    [line] = [r for r in printed["rows"] if r[3] == "77/UBND-VX"]
+    assert line[6] == "Phòng Tổng hợp", line  # column 7, "Đơn vị hoặc người nhận"
+    report = g.backends.call(leader.actor, "reporting", "report", today, today)
+    assert [u["unit_label"] for u in report["incoming"]["by_unit"]] == ["Phòng Tổng hợp"]
