@@ -5,6 +5,9 @@ per service it reads, and shows exactly what one call per list showed before."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,29 +28,37 @@ STAFF = {"anld.vp": (["leader"], None), "hangpt.th": (["department_head"], "th")
          "binhnv.th": (["department_head", "specialist"], "th")}
 
 
-@pytest.fixture
-def installation(fresh_vhost, tmp_path):
+@contextmanager
+def agency_with(fresh_vhost: str, tmp_path, staff: dict[str, tuple[list[str], str | None]],
+                services: str = INSTALLATION_SERVICES) -> Iterator[tuple[Gateway, Any]]:
+    """A gateway and one installation process of `services` serving AGENCY, with `staff` (username: roles, unit)."""
     g, env = embedded_installation(tmp_path, fresh_vhost, organ_id=AGENCY)
-    with running_agency_process(INSTALLATION_SERVICES, fresh_vhost, tmp_path / "installation.log", env, agency=AGENCY,
+    with running_agency_process(services, fresh_vhost, tmp_path / "installation.log", env, agency=AGENCY,
                                 ready_timeout=180):
         g.platform.add(AgencyForm(organ_id=AGENCY, name="UBND tỉnh Tuyên Quang", installation=AGENCY,
                                   admin_full_name="Nguyễn Văn Quản", admin_unit="qt"))
-        for username, (roles, unit) in STAFF.items():
+        for username, (roles, unit) in staff.items():
             g.accounts.create_user(username=username, full_name=f"Cán bộ {username}", agency_id=AGENCY, roles=roles,
                                    password="Mat-khau-2026!", unit=unit, position="", must_change_password=False)
         yield g, tmp_path
     g.backends.close()
 
 
+@pytest.fixture
+def installation(fresh_vhost, tmp_path):
+    with agency_with(fresh_vhost, tmp_path, STAFF) as made:
+        yield made
+
+
 def viewer(g: Gateway, username: str) -> Viewer:
     return Viewer(g.accounts.by_username(username), None)
 
 
-def register_paper(g: Gateway, tmp_path, number: str, subject: str) -> None:
+def register_paper(g: Gateway, tmp_path, number: str, subject: str) -> dict:
     clerk = viewer(g, "hoalt.vp").actor
     pdf = blob_store(CommonSettings(data_dir=tmp_path), AGENCY).put_bytes(
         vietnamese_pdf("ỦY BAN NHÂN DÂN HUYỆN YÊN SƠN", subject)).sha256
-    g.backends.call(clerk, "registry", "register_paper_incoming", {
+    return g.backends.call(clerk, "registry", "register_paper_incoming", {
         "code_number": number, "code_notation": "UBND-VX", "subject": subject,
         "organ_name": "UBND huyện Yên Sơn", "issued_date": "2026-12-01"}, [pdf])
 

@@ -16,17 +16,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 import gateway.web
-from gateway.app import Gateway, Viewer, create_app
+from gateway.app import create_app
 from gateway.people import save_unit
-from gateway.platform import AgencyForm
 from services.common.clock import now_utc, vn_date
-from services.common.settings import CommonSettings
-from services.storage.blobs import blob_store
-from tests.agency import INSTALLATION_SERVICES, embedded_installation, running_agency_process
-from tests.e2e.helpers import vietnamese_pdf
+from tests.agency import INSTALLATION_SERVICES
 from tests.gateway.conftest import login
+from tests.gateway.test_home_reads import agency_with, register_paper, viewer
 
-AGENCY = "000.00.00.H60"
 SERVICES = f"{INSTALLATION_SERVICES},services.reporting.service:ReportingService"  # the register printed, the report
 STAFF = {"anld.vp": (["leader"], "vp"), "hangpt.th": (["department_head"], "th"), "hoalt.vp": (["clerk"], "vp"),
          "khoadv.vp": (["admin"], "vp")}
@@ -34,29 +30,8 @@ STAFF = {"anld.vp": (["leader"], "vp"), "hangpt.th": (["department_head"], "th")
 
 @pytest.fixture
 def installation(fresh_vhost, tmp_path):
-    g, env = embedded_installation(tmp_path, fresh_vhost, organ_id=AGENCY)
-    with running_agency_process(SERVICES, fresh_vhost, tmp_path / "installation.log", env, agency=AGENCY,
-                                ready_timeout=180):
-        g.platform.add(AgencyForm(organ_id=AGENCY, name="UBND tỉnh Tuyên Quang", installation=AGENCY,
-                                  admin_full_name="Nguyễn Văn Quản", admin_unit="qt"))
-        for username, (roles, unit) in STAFF.items():
-            g.accounts.create_user(username=username, full_name=f"Cán bộ {username}", agency_id=AGENCY, roles=roles,
-                                   password="Mat-khau-2026!", unit=unit, position="", must_change_password=False)
-        yield g, tmp_path
-    g.backends.close()
-
-
-def viewer(g: Gateway, username: str) -> Viewer:
-    return Viewer(g.accounts.by_username(username), None)
-
-
-def register_paper(g: Gateway, tmp_path, number: str, subject: str) -> dict:
-    clerk = viewer(g, "hoalt.vp").actor
-    pdf = blob_store(CommonSettings(data_dir=tmp_path), AGENCY).put_bytes(
-        vietnamese_pdf("ỦY BAN NHÂN DÂN HUYỆN YÊN SƠN", subject)).sha256
-    return g.backends.call(clerk, "registry", "register_paper_incoming", {
-        "code_number": number, "code_notation": "UBND-VX", "subject": subject,
-        "organ_name": "UBND huyện Yên Sơn", "issued_date": "2026-12-01"}, [pdf])
+    with agency_with(fresh_vhost, tmp_path, STAFF, SERVICES) as made:
+        yield made
 
 
 def main_text(html: str) -> str:
