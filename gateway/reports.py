@@ -39,7 +39,17 @@ def _period(tu: str | None, den: str | None) -> tuple[str, str]:
     except ValueError as exc:
         raise ValidationFailed("Ngày không hợp lệ (nhập theo dạng dd/mm/yyyy, ví dụ 05/03/2026).", field="tu",
                                value=f"{tu}..{den}") from exc
+    if end < start:
+        raise ValidationFailed(f"“Đến ngày” ({end:%d/%m/%Y}) không được trước “Từ ngày” ({start:%d/%m/%Y}); hãy "
+                               "sửa khoảng ngày rồi xem lại.", field="den", value=f"{tu}..{den}")
     return start.isoformat(), end.isoformat()
+
+
+def _refused(request: Request, v: Viewer, template: str, exc: ValidationFailed, tu: str | None, den: str | None,
+             **context: Any) -> Response:
+    """The period form again, as typed, with what is wrong: a wrong day never ends on a page with no form."""
+    return render(request, template, v, status_code=exc.http_status, error=exc.message_vi, tu=tu or "", den=den or "",
+                  **context)
 
 
 def register_of(so: str) -> str:
@@ -100,7 +110,10 @@ def install(app: FastAPI) -> None:
     def reports_page(request: Request, tu: str | None = None, den: str | None = None,
                      v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
         v.actor.require(*REPORT_ROLES)
-        start, end = _period(tu, den)
+        try:
+            start, end = _period(tu, den)
+        except ValidationFailed as exc:
+            return _refused(request, v, "reports_index.html", exc, tu, den, report=None)
         report = g.backends.call(v.actor, "reporting", "report", start, end)
         return render(request, "reports_index.html", v, report=report, tu=start, den=end,
                       period=domain.period_text(start, end), charts=_charts(report),
@@ -117,8 +130,11 @@ def install(app: FastAPI) -> None:
     def register_page(request: Request, so: str = "den", tu: str | None = None, den: str | None = None,
                       v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
         v.actor.require(*REGISTER_ROLES)
-        start, end = _period(tu, den)
         direction = register_of(so)
+        try:
+            start, end = _period(tu, den)
+        except ValidationFailed as exc:
+            return _refused(request, v, "reports_register.html", exc, tu, den, register=None, so=so)
         register = g.backends.call(v.actor, "reporting", "register_rows", direction, start, end)
         return render(request, "reports_register.html", v, register=register, so=so, tu=start, den=end)
 

@@ -124,3 +124,19 @@ def test_specialist_and_other_agency_see_nothing(web, username):
     assert rest.status_code == (403 if username == "anhnt.kt" else 200)
     if rest.status_code == 200:   # the other agency's own copies register: empty
         assert load_workbook(io.BytesIO(rest.content)).active.max_row < 7
+
+
+def test_a_wrong_period_keeps_the_form(web):
+    """The end before the start, or a day that does not exist: the page says so above its form, as typed (it was an
+    error page with only a link home), and nothing is read."""
+    client, _data = web
+    signed_in(client, "hoalt.vp")
+    for path, extra in (("/in-so", {"so": "di"}), ("/bao-cao", {})):
+        page = client.get(path, params={"tu": "2026-12-06", "den": "2026-12-01", **extra})
+        assert page.status_code == 422, path
+        assert "“Đến ngày” (01/12/2026) không được trước “Từ ngày” (06/12/2026)" in page.text, path
+        assert 'name="tu" value="2026-12-06"' in page.text and 'name="den" value="2026-12-01"' in page.text, path
+        assert "Tổng số" not in page.text and "Không có văn bản nào" not in page.text, path
+    page = client.get("/in-so", params={"so": "di", "tu": "31/02/2026", "den": "01/12/2026"})
+    assert page.status_code == 422 and "Ngày không hợp lệ" in page.text and 'value="di" selected' in page.text
+    assert 'name="tu" value="31/02/2026"' in page.text
