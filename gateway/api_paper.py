@@ -113,14 +113,18 @@ def register_paper(response: Response, files: list[UploadFile] = SCAN_FILES, cha
                    secrecy: str = Form("", description="Empty: not secret. Any mark is refused (Đà Nẵng Đ1.3)"),
                    signer_full_name: str = Form("", max_length=50), signer_position: str = Form("", max_length=100),
                    due_date: str = Form(""), description: str = Form("", max_length=500),
-                   page_amount: str = Form(""), idempotency_key: str | None = IDEMPOTENCY,
+                   page_amount: str = Form(""),
+                   register_id: str = Form("", max_length=64, description="The incoming register (GET /registers?"
+                                           "direction=incoming); empty: the year's register of every type"),
+                   idempotency_key: str | None = IDEMPOTENCY,
                    v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)) -> dict[str, Any]:
     form = _form(code_number, code_notation, issued_date, organ_name, subject, type_code, priority, secrecy, channel,
                  signer_full_name, signer_position, due_date, description, page_amount)
     v.actor.require("clerk")
     paper.precheck(form)  # the fields' refusals, and a secret document's, come before anything is stored
     form["channel"], stored = _uploaded(g, v, files, channel)
-    done = paper.register(g, v, form, stored, f"api:{idempotency_key}" if idempotency_key else None, detailed=True)
+    done = paper.register(g, v, form, stored, f"api:{idempotency_key}" if idempotency_key else None, detailed=True,
+                          register_id=register_id.strip() or None)
     if done.get("duplicate") or done.get("paper_duplicate_of"):
         response.status_code = 200
     return {**labelled(done), "paper_duplicate_of": done.get("paper_duplicate_of"), "duplicate": done.get("duplicate")}

@@ -22,6 +22,7 @@ from gateway import scans
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.dates import typed_day
 from gateway.drafting import chosen_files
+from gateway.registers import _registers
 from services.common import clock
 from services.common.errors import CongVanError, ValidationFailed
 from services.registry import domain
@@ -127,15 +128,18 @@ def _record(g: Gateway, v: Viewer, files: list[dict[str, Any]], owner_ref: str) 
 
 
 def register(g: Gateway, v: Viewer, fields: dict[str, Any], files: list[dict[str, Any]],
-             request_key: str | None, detailed: bool = False) -> dict[str, Any]:
+             request_key: str | None, detailed: bool = False, register_id: str | None = None) -> dict[str, Any]:
     """Record the files with storage, then the registry registers (or recognises the electronic twin); `detailed`
-    answers the document's whole record, as the REST API shows it."""
+    answers the document's whole record, as the REST API shows it. `register_id`: the incoming register the clerk
+    chose, as for an electronic arrival (an agency may keep one per type of document); None: the year's register
+    of every type."""
     v.actor.require("clerk")
     meta = {**precheck(fields), "request_key": request_key}
     if not any(f["role"] == "scan" for f in files):
         raise ValidationFailed("Thiếu trường bắt buộc “Tệp văn bản (bản quét)”.", field="files")
     _record(g, v, files, f"incoming-paper:{meta.get('code_number', '')}/{meta.get('code_notation', '')}")
-    return g.backends.call(v.actor, "registry", "register_paper_incoming", meta, files, detailed=detailed)
+    return g.backends.call(v.actor, "registry", "register_paper_incoming", meta, files, detailed=detailed,
+                           register_id=register_id or None)
 
 
 def return_document(g: Gateway, v: Viewer, fields: dict[str, Any], files: list[dict[str, Any]], defects: list[str],
@@ -189,7 +193,8 @@ def _confirm_page(request: Request, g: Gateway, v: Viewer, form: dict[str, Any],
             checked, error = {"paper_twin_of": None, "warnings": []}, error or exc.message_vi
     return render(request, "paper_confirm.html", v, status_code=status_code, form=form, files=files,
                   sealed=seal_files(v, files), error=error, read_by=read_by, twin=checked.get("paper_twin_of"),
-                  warnings=checked.get("warnings") or [], today=clock.today_vn().isoformat(), **_choices())
+                  warnings=checked.get("warnings") or [], today=clock.today_vn().isoformat(),
+                  registers=_registers(g, v, "incoming"), **_choices())
 
 
 def install(app: FastAPI) -> None:
@@ -210,7 +215,7 @@ def install(app: FastAPI) -> None:
     @app.post("/van-ban-den/nhap-van-ban-giay", include_in_schema=False)
     async def confirm(request: Request, v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
         posted = await request.form()
-        form = {k: str(posted.get(k) or "") for k in (*FIELDS, "form_key", "note")}
+        form = {k: str(posted.get(k) or "") for k in (*FIELDS, "form_key", "note", "register_id")}
         files = opened_files(v, str(posted.get("files") or ""))
         key = form["form_key"].strip()[:64] or None
         try:
@@ -218,7 +223,7 @@ def install(app: FastAPI) -> None:
                 doc = return_document(g, v, form, files, [str(d) for d in posted.getlist("defects")],
                                       form["note"], f"return:{key}" if key else None)
                 return RedirectResponse(f"/van-ban/{doc['id']}?thong-bao=da-tra-lai", status_code=303)
-            doc = register(g, v, form, files, key)
+            doc = register(g, v, form, files, key, register_id=form["register_id"].strip()[:64] or None)
         except CongVanError as exc:
             return _confirm_page(request, g, v, form, files, exc.message_vi, exc.http_status)
         notice = "ban-giay-da-co" if doc.get("paper_duplicate_of") else "da-vao-so"

@@ -20,7 +20,8 @@ from gateway.app import create_app
 from gateway.people import save_unit
 from services.common.clock import now_utc, vn_date
 from tests.agency import INSTALLATION_SERVICES
-from tests.gateway.conftest import login
+from tests.e2e.helpers import vietnamese_pdf
+from tests.gateway.conftest import csrf_of, login
 from tests.gateway.test_home_reads import agency_with, register_paper, viewer
 
 SERVICES = f"{INSTALLATION_SERVICES},services.reporting.service:ReportingService"  # the register printed, the report
@@ -85,3 +86,46 @@ def test_the_printed_register_and_the_report_name_the_unit(installation):
     assert line[6] == "Phòng Tổng hợp", line  # column 7, "Đơn vị hoặc người nhận"
     report = g.backends.call(leader.actor, "reporting", "report", today, today)
     assert [u["unit_label"] for u in report["incoming"]["by_unit"]] == ["Phòng Tổng hợp"]
+
+
+def test_a_paper_arrival_goes_into_the_incoming_register_the_clerk_chooses(installation):
+    """An agency keeping a register of its own for invitations (Giấy mời) numbers a paper invitation there, on the
+    screen and over REST, as it does an electronic arrival; left unchosen, the year's register of every type."""
+    g, _tmp_path = installation
+    admin = viewer(g, "khoadv.vp")
+    year = vn_date(now_utc()).year
+    invitations = g.backends.call(admin.actor, "registry", "create_register", "incoming", year, "GM")
+    client = TestClient(create_app(g.settings), base_url="http://127.0.0.1")
+    assert login(client, "hoalt.vp").status_code == 303
+    csrf = csrf_of(client.get("/van-ban-den/nhap-van-ban-giay").text)
+    pdf = vietnamese_pdf("UBND HUYỆN YÊN SƠN", "Giấy mời dự hội nghị tổng kết năm")
+    read = client.post("/van-ban-den/nhap-van-ban-giay/doc", data={"csrf_token": csrf, "channel": "paper"},
+                       files={"files": ("giay-moi.pdf", pdf, "application/pdf")})
+    assert read.status_code == 200, read.text[-500:]
+    picker = re.search(r'<select name="register_id">(.*?)</select>', read.text, re.S)
+    assert picker, "the confirm page offers no choice of register"
+    assert "Sổ văn bản đến (Giấy mời)" in picker.group(1)
+    assert re.search(r'selected>Sổ văn bản đến năm', picker.group(1)), "the register of every type is not the default"
+    sealed = re.search(r'name="files" value="([^"]+)"', read.text).group(1).replace("&#34;", '"').replace("&quot;", '"')
+    fields = {"csrf_token": csrf, "files": sealed, "form_key": "giay-moi-1", "action": "register", "channel": "paper",
+              "code_number": "12", "code_notation": "GM-UBND", "organ_name": "UBND huyện Yên Sơn", "type_code": "GM",
+              "subject": "Giấy mời dự hội nghị tổng kết năm", "issued_date": "2026-12-01",
+              "register_id": invitations["id"]}
+    done = client.post("/van-ban-den/nhap-van-ban-giay", data=fields, follow_redirects=False)
+    assert done.status_code == 303, done.text[-800:]
+    doc = g.backends.call(viewer(g, "hoalt.vp").actor, "registry", "get_document",
+                          done.headers["location"].split("/van-ban/")[1].split("?")[0])
+    assert (doc["register_id"], doc["number"]) == (invitations["id"], 1)
+
+    def over_rest(number: str, register_id: str | None) -> dict:
+        got = client.post("/api/v1/incoming/paper", headers={"x-csrf-token": csrf},
+                          data={"code_number": number, "code_notation": "GM-UBND", "organ_name": "UBND huyện Yên Sơn",
+                                "subject": f"Giấy mời số {number}", "type_code": "GM", "issued_date": "2026-12-01",
+                                **({"register_id": register_id} if register_id else {})},
+                          files={"files": ("gm.pdf", vietnamese_pdf("GIẤY MỜI", number), "application/pdf")})
+        assert got.status_code == 201, got.text
+        return got.json()
+
+    assert (over_rest("13", invitations["id"])["number"]) == 2
+    every_type = over_rest("14", None)
+    assert every_type["register_id"] != invitations["id"] and every_type["number"] == 1
