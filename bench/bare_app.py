@@ -3,6 +3,7 @@
 
     uvicorn --factory bench.bare_app:healthz_app  # GET /healthz, the gateway's route (bench/gateway_http.py)
     uvicorn --factory bench.bare_app:home_app     # GET /?as=N: home.html with static data (bench/morning_peak.py)
+    uvicorn --factory bench.bare_app:registration_app  # POST /api/v1/incoming/paper (bench/registration_floor.py)
 
 `home_app` renders the gateway's own home page template (templates, globals and filters set up as the gateway
 sets them) for the viewers, panels and colleagues the morning-peak bench captured from the real gateway at the
@@ -17,7 +18,7 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, File, Form, Header, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
 
 
@@ -75,5 +76,53 @@ def home_app() -> FastAPI:
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request, as_: int = Query(0, alias="as")):
         return templates.TemplateResponse(request, "home.html", {"request": request, **contexts[as_ % len(contexts)]})
+
+    return app
+
+
+def token_table():
+    """API tokens as the bare registration app checks them: the SHA-256 of the bearer token, its person and agency."""
+    from sqlalchemy import Column, MetaData, String, Table
+
+    return Table("api_tokens", MetaData(schema="floor_gateway"), Column("id_hash", String(64), primary_key=True),
+                 Column("user_id", String(36), nullable=False), Column("agency_id", String(35), nullable=False))
+
+
+def registration_app() -> FastAPI:
+    """POST /api/v1/incoming/paper with the gateway's multipart fields (bench/morning_peak.py `register` is the
+    client): the bearer token checked with one indexed SELECT (as gateway/auth.py `token_user`), the scan read and
+    hashed, then one RPC through ServiceClient to `floor_c.register` (bench/floor_service.py). Nothing else: no
+    checks of the form, no file store, no idempotency lookup. BENCH_FLOOR_DB, BENCH_FLOOR_AMQP."""
+    import hashlib
+
+    from sqlalchemy import create_engine, select
+
+    from services.common.actor import Actor, Role
+    from services.common.rpc_client import ServiceClient
+
+    engine = create_engine(os.environ["BENCH_FLOOR_DB"])
+    client = ServiceClient(os.environ["BENCH_FLOOR_AMQP"], timeout=120)  # the gateway's pool (4 connections)
+    tokens = token_table()
+    app = FastAPI()
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/api/v1/incoming/paper", status_code=201)
+    def register(files: list[UploadFile] = File(...), code_number: str = Form(..., max_length=11),
+                 code_notation: str = Form(...), organ_name: str = Form(...), subject: str = Form(...),
+                 authorization: str = Header("")) -> dict[str, str]:
+        digest = hashlib.sha256(authorization.removeprefix("Bearer ").encode()).hexdigest()
+        with engine.connect() as conn:
+            found = conn.execute(select(tokens.c.user_id, tokens.c.agency_id)
+                                 .where(tokens.c.id_hash == digest)).first()
+        if found is None:
+            raise HTTPException(401)
+        scan = files[0].file.read()
+        actor = Actor(user_id=found.user_id, username="vt.floor", agency_id=found.agency_id,
+                      roles=frozenset({Role.CLERK}))
+        return client.call("floor_c", "register", actor, int(code_number), hashlib.sha256(scan).hexdigest(),
+                           len(scan))
 
     return app
