@@ -53,7 +53,7 @@ def registration_rows(agency_id: str, user_id: str, n: int, sha256: str, size: i
                 "source_channel": "paper", "type_code": "CV", "type_name": "Công văn", "code_number": str(n)[-11:],
                 "code_notation": "UBND-VX", "issued_date": date(2026, 12, 1), "organ_name": "UBND huyện Yên Sơn",
                 "subject": f"Về việc báo cáo tình hình buổi sáng số {n}", "received_at": now, "number": n,
-                "year": now.year, "arrival_date": now.date(), "registered_at": now, "dedupe_key": f"api:floor-{n}"}
+                "year": now.year, "arrival_date": now.date(), "registered_at": now, "dedupe_key": f"api:{doc_id}"}
     attachment = {"id": str(uuid.uuid4()), "document_pk": doc_id, "name": "cong-van.pdf",
                   "content_type": "application/pdf", "size": size, "sha256": sha256, "role": "scan"}
     history = {"document_pk": doc_id, "at": now, "user_id": user_id, "username": "vt.floor", "action": "registered",
@@ -129,7 +129,8 @@ class FloorRouting:
 
 def open_handling(session: Session, payload: dict[str, Any]) -> None:
     now = clock.now_utc()
-    session.execute(pg_insert(routing.Handling.__table__).values(
-        incoming_id=payload["incoming_id"], subject=payload["subject"], priority=payload["priority"],
-        registered_at=now, doc_code=payload["code"], status="received", created_at=now, updated_at=now,
-    ).on_conflict_do_nothing(index_elements=["incoming_id"]))
+    # The values as parameters of the execution, not in the statement: the audit hook then need not compile it.
+    session.execute(pg_insert(routing.Handling.__table__).on_conflict_do_nothing(index_elements=["incoming_id"]), {
+        "incoming_id": payload["incoming_id"], "subject": payload["subject"], "priority": payload["priority"],
+        "registered_at": now, "doc_code": payload["code"], "status": "received", "created_at": now,
+        "updated_at": now})
