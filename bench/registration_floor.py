@@ -36,7 +36,6 @@ import hashlib
 import itertools
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -51,7 +50,7 @@ import sqlalchemy as sa
 from bench import http_load
 from bench.bare_app import token_table
 from bench.floor_service import TABLES, numbered, registration_rows, write_rows
-from bench.gateway_http import bare_argv, server
+from bench.gateway_http import bare_argv, gateway_argv, server
 from bench.morning_peak import Installation, register, say, stack_groups
 from bench.platform import cpu_seconds, fresh_database, fresh_vhost, organ, pid_on
 from bench.rpc_client import stack_env
@@ -288,9 +287,7 @@ def stage_e(args: argparse.Namespace, pdf: bytes) -> Stage:
         inst.onboard()
         _sessions, clerks = inst.staff()
         port = procs.free_port()
-        argv = [sys.executable, "-m", "gateway", "--port", str(port), "--metrics-port", "0",
-                "--workers", str(args.workers)]
-        pgid = stack.enter_context(server(argv, inst.env, port, inst.tmp / "gateway.log"))
+        pgid = stack.enter_context(server(gateway_argv(port, args.workers), inst.env, port, inst.tmp / "gateway.log"))
         pids = [pid_on(p) for p in inst.metrics_ports]
         readers = {**base_readers(), "services": lambda: sum(cpu_seconds(pid) for pid in pids),
                    "gateway": partial(http_load.group_cpu_seconds, pgid)}
