@@ -4,6 +4,7 @@
     uvicorn --factory bench.bare_app:healthz_app  # GET /healthz, the gateway's route (bench/gateway_http.py)
     uvicorn --factory bench.bare_app:home_app     # GET /?as=N: home.html with static data (bench/morning_peak.py)
     uvicorn --factory bench.bare_app:registration_app  # POST /api/v1/incoming/paper (bench/registration_floor.py)
+    uvicorn --factory bench.bare_app:direct_registration_app  # the same, writing the rows itself (no RPC)
 
 `home_app` renders the gateway's own home page template (templates, globals and filters set up as the gateway
 sets them) for the viewers, panels and colleagues the morning-peak bench captured from the real gateway at the
@@ -15,11 +16,13 @@ from __future__ import annotations
 
 import os
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, File, Form, Header, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse
+from sqlalchemy import create_engine
 
 
 def healthz_app() -> FastAPI:
@@ -93,15 +96,40 @@ def registration_app() -> FastAPI:
     client): the bearer token checked with one indexed SELECT (as gateway/auth.py `token_user`), the scan read and
     hashed, then one RPC through ServiceClient to `floor_c.register` (bench/floor_service.py). Nothing else: no
     checks of the form, no file store, no idempotency lookup. BENCH_FLOOR_DB, BENCH_FLOOR_AMQP."""
-    import hashlib
-
-    from sqlalchemy import create_engine, select
-
-    from services.common.actor import Actor, Role
     from services.common.rpc_client import ServiceClient
 
-    engine = create_engine(os.environ["BENCH_FLOOR_DB"])
     client = ServiceClient(os.environ["BENCH_FLOOR_AMQP"], timeout=120)  # the gateway's pool (4 connections)
+    return _registration_app(lambda actor, n, sha256, size: client.call("floor_c", "register", actor, n, sha256,
+                                                                        size))
+
+
+def direct_registration_app() -> FastAPI:
+    """The same route, writing the registration's rows itself in one transaction (bench/floor_service.py
+    `registration_rows`, stage A's INSERTs) into the schema BENCH_FLOOR_SCHEMA: no RPC, no audit chain, no outbox.
+    The least any registration arriving over HTTP can cost, in a design the architecture does not allow (the
+    gateway writing the registry's tables)."""
+    from bench.floor_service import PROCESS_SEQS, numbered, registration_rows, write_rows
+
+    engine = create_engine(os.environ["BENCH_FLOOR_DB"], pool_size=10)
+    scratch = engine.execution_options(schema_translate_map={None: os.environ["BENCH_FLOOR_SCHEMA"]})
+
+    def write(actor: Any, n: int, sha256: str, size: int) -> dict[str, str]:
+        rows = numbered(registration_rows(actor.agency_id, actor.user_id, n, sha256, size), PROCESS_SEQS)
+        with scratch.begin() as conn:
+            write_rows(conn, rows)
+        return {"id": rows["document"][0]["id"]}
+
+    return _registration_app(write, engine)
+
+
+def _registration_app(act: Callable[[Any, int, str, int], dict[str, str]], engine: Any = None) -> FastAPI:
+    import hashlib
+
+    from sqlalchemy import select
+
+    from services.common.actor import Actor, Role
+
+    engine = engine if engine is not None else create_engine(os.environ["BENCH_FLOOR_DB"])
     tokens = token_table()
     app = FastAPI()
 
@@ -122,7 +150,6 @@ def registration_app() -> FastAPI:
         scan = files[0].file.read()
         actor = Actor(user_id=found.user_id, username="vt.floor", agency_id=found.agency_id,
                       roles=frozenset({Role.CLERK}))
-        return client.call("floor_c", "register", actor, int(code_number), hashlib.sha256(scan).hexdigest(),
-                           len(scan))
+        return act(actor, int(code_number), hashlib.sha256(scan).hexdigest(), len(scan))
 
     return app

@@ -77,7 +77,7 @@ def write_rows(conn: Any, rows: dict[str, list[dict[str, Any]]], names: tuple[st
 
 
 # Plain audit rows need distinct keys; replicas of the service (one per process) must not collide.
-_seq = itertools.count(os.getpid() << 24)
+PROCESS_SEQS = itertools.count(os.getpid() << 24)
 
 
 def numbered(rows: dict[str, list[dict[str, Any]]], seqs: itertools.count) -> dict[str, list[dict[str, Any]]]:
@@ -93,7 +93,7 @@ class FloorB:
     @rpc
     def register(self, n: int, sha256: str, size: int) -> dict[str, str]:
         actor = self.actor.required()
-        rows = numbered(registration_rows(actor.agency_id, actor.user_id, n, sha256, size), _seq)
+        rows = numbered(registration_rows(actor.agency_id, actor.user_id, n, sha256, size), PROCESS_SEQS)
         with self.db.session() as session:
             write_rows(session, rows)
         return {"id": rows["document"][0]["id"]}

@@ -2,7 +2,7 @@
 the developers' guide mandates, with no business logic, against the morning peak's INSERT baseline, in one run.
 
     .venv/bin/python -m bench.registration_floor [--seconds 20] [--clients 10] [--processes <cores>]
-                                                 [--workers <cores>] [--stages ABCDE]
+                                                 [--workers <cores>] [--stages AHBCDE]
 
 On the running test stack: a fresh vhost and a fresh PostgreSQL database. Each stage runs for `--seconds` (after 2 s
 of warm-up) with `--clients` concurrent clients, each registering one document after another; a registration counts
@@ -12,6 +12,10 @@ when it started and ended inside the window.
   its history line, its outbox event, the audit entries of the three business rows; 7 rows, the shape the morning
   peak's baseline copies) as plain SQLAlchemy Core INSERTs, one per table, one transaction per registration, from
   the clients' threads, into a scratch schema with the registry's own table definitions.
+- H. HTTP alone: the bare FastAPI app of D (below) writing A's rows itself in its own process, one transaction a
+  request (bench/bare_app.py `direct_registration_app`): no RPC, no audit chain, no outbox. The least a
+  registration arriving over HTTP can cost, in a design the architecture rules out (the gateway writing the
+  registry's tables).
 - B. the same transaction in a nameko service (`floor_b.register`: DatabaseProvider, ActingUser, RpcMetrics; audit
   chain off), called through ServiceClient from the same threads: one RPC hop.
 - C. B with the real audit chain and the real outbox (`floor_c.register`), and a second service consuming the
@@ -214,6 +218,8 @@ def floor_stages(args: argparse.Namespace, pdf: bytes, stack: ExitStack, tmp: Pa
     if "A" in args.stages:
         stages.append(stage_a(db_url, args, sha, size))
         say(f"A: {stages[-1].per_second:.1f}/s")
+    if "H" in args.stages:
+        stages.append(stage_h(args, pdf, db_url, tmp))
     if not set(args.stages) & set("BCD"):
         return stages
     proc_env = {**os.environ, "DATA_DIR": str(tmp), "DATABASE_URL": db_url}
@@ -259,15 +265,39 @@ def rows_of(engine: sa.Engine, service: str, table: str) -> int:
             sa.table(table, schema=schema_name(service, AGENCY)))).scalar_one())
 
 
-def stage_d(args: argparse.Namespace, pdf: bytes, amqp: str, db_url: str, engine: sa.Engine, readers: Readers,
-            tmp: Path) -> Stage:
+def new_token(engine: sa.Engine) -> str:
+    """A bearer token of the floor's clerk, in the bare apps' token table (made on first use)."""
     token = "cv_floor_" + hashlib.sha256(os.urandom(16)).hexdigest()[:32]
     tokens = token_table()
     with engine.begin() as conn:
         conn.execute(sa.text('CREATE SCHEMA IF NOT EXISTS "floor_gateway"'))
-        tokens.create(conn)
+        tokens.create(conn, checkfirst=True)
         conn.execute(tokens.insert().values(id_hash=hashlib.sha256(token.encode()).hexdigest(),
                                             user_id=ACTOR.user_id, agency_id=AGENCY))
+    return token
+
+
+def stage_h(args: argparse.Namespace, pdf: bytes, db_url: str, tmp: Path) -> Stage:
+    """The bare app writing A's rows itself (bench/bare_app.py direct_registration_app): HTTP and nothing else."""
+    engine = sa.create_engine(db_url)
+    try:
+        scratch_schema(engine, "floor_direct")
+        token = new_token(engine)
+    finally:
+        engine.dispose()
+    port = procs.free_port()
+    env = {**os.environ, "BENCH_FLOOR_DB": db_url, "BENCH_FLOOR_SCHEMA": "floor_direct"}
+    argv = bare_argv(port, args.workers, "bench.bare_app:direct_registration_app", access_log=False)
+    with server(argv, env, port, tmp / "bare-direct.log") as pgid:
+        stage = over_http(Stage("H. HTTP alone (the app writes A's rows)", args.seconds), port, token, pdf,
+                          args.clients, {**base_readers(), "gateway": partial(http_load.group_cpu_seconds, pgid)})
+    say(f"H: {stage.per_second:.1f}/s")
+    return stage
+
+
+def stage_d(args: argparse.Namespace, pdf: bytes, amqp: str, db_url: str, engine: sa.Engine, readers: Readers,
+            tmp: Path) -> Stage:
+    token = new_token(engine)
     port = procs.free_port()
     env = {**os.environ, "BENCH_FLOOR_DB": db_url, "BENCH_FLOOR_AMQP": amqp}
     argv = bare_argv(port, args.workers, "bench.bare_app:registration_app", access_log=False)
@@ -336,8 +366,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--processes", type=int, default=default_workers(), help="Service processes (replicas)")
-    parser.add_argument("--workers", type=int, default=default_workers(), help="HTTP workers (D and E)")
-    parser.add_argument("--stages", default="ABCDE")
+    parser.add_argument("--workers", type=int, default=default_workers(), help="HTTP workers (H, D and E)")
+    parser.add_argument("--stages", default="AHBCDE")
     parser.add_argument("--logs", type=Path, help="Keep the processes' logs in this folder (default: removed)")
     args = parser.parse_args()
     args.idle = "not measured"
