@@ -215,6 +215,8 @@ def _period(start: str, end: str) -> tuple[date, date]:
         last = date.fromisoformat(end) if end else clock.today_vn()
     except ValueError:
         raise ValidationFailed("Ngày không hợp lệ (dạng YYYY-MM-DD).", field="tu_ngay") from None
+    ops.check_year(first.year, "tu_ngay")
+    ops.check_year(last.year, "den_ngay")
     if last < first:
         raise ValidationFailed("Đến ngày phải sau từ ngày.", field="den_ngay")
     return first, last

@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 PROBLEM_DUE_WORKING_DAYS = 3
 MAX_NOTICE = 1000
+# The years a report may cover, as the other year fields of the API (a year 1 or 99999 made a 500 from date maths).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 _CALENDAR = WorkCalendar()
 
 
@@ -158,7 +160,15 @@ def problem_queue(db, names: dict[str, str], state: str = "", agency_id: str = "
 
 # -- usage per agency ---------------------------------------------------------------------------------------------
 
+def check_year(year: int, field: str = "year") -> int:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValidationFailed(f"Năm {year} không hợp lệ: năm báo cáo từ {FIRST_YEAR} đến {LAST_YEAR}.", field=field,
+                               value=year)
+    return year
+
+
 def half_year(year: int, half: int) -> tuple[date, date]:
+    check_year(year)
     if half not in (1, 2):
         raise ValidationFailed("Kỳ báo cáo là 6 tháng đầu năm (1) hoặc 6 tháng cuối năm (2).", field="half")
     return (date(year, 1, 1), date(year, 6, 30)) if half == 1 else (date(year, 7, 1), date(year, 12, 31))

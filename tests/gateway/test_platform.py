@@ -241,3 +241,16 @@ def test_an_agency_named_like_a_hosted_one_is_added_with_a_warning_naming_the_ot
     other = operator.post("/api/v1/agencies", headers={"X-CSRF-Token": csrf}, json={
         **body, "organ_id": "000.00.13.H60", "name": "Sở Nội vụ", "parent_name": "UBND thành phố Tuyên Quang"})
     assert other.status_code == 201 and not [w for w in other.json()["warnings"] if "trùng tên" in w]
+
+
+def test_a_report_year_out_of_range_is_refused_in_vietnamese_not_a_server_error(operator):
+    """A year typed into the address (1, 99999) went into date arithmetic and answered 500."""
+    for year in (1, 1999, 2101, 99999):
+        page = operator.get("/van-hanh/bao-cao-6-thang", params={"nam": year, "ky": 1, "dinh_dang": "pdf"})
+        assert page.status_code == 422 and f"Năm {year} không hợp lệ" in page.text
+    api = operator.get("/api/v1/operations-report", params={"year": 1, "half": 1})
+    assert api.status_code == 422 and api.json()["code"] == "validation_failed"
+    assert "từ 2000 đến 2100" in api.json()["detail"]
+    usage = operator.get("/api/v1/usage", params={"date_from": "0001-01-01"})
+    assert usage.status_code == 422 and "Năm 1 không hợp lệ" in usage.json()["detail"]
+    assert operator.get("/van-hanh/su-dung", params={"tu_ngay": "0001-01-01"}).status_code == 422
