@@ -1,0 +1,91 @@
+"""The province operator is asked before what stops people at once (Chromium, the gateway in-process under uvicorn):
+stopping an agency (every person of it signed out, packages to it refused by the hubs) and locking an account. Said
+"no", nothing changes; said "yes", it is done. The services are away here, as in tests/gateway/test_platform.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from infra.procs import free_port
+from tests.browser import launched
+from tests.gateway.conftest import PASSWORD, serving
+
+H60, SNV = "000.00.00.H60", "000.00.09.H60"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Iterator[tuple[str, object]]:
+    data = tmp_path_factory.mktemp("gw")
+    agencies = data / "agencies.json"
+    agencies.write_text(json.dumps({H60: {"name": "UBND tỉnh Tuyên Quang", "amqp_uri": "amqp://u:p@127.0.0.1:9/x"},
+                                    SNV: {"name": "Sở Nội vụ tỉnh Tuyên Quang", "amqp_uri": "amqp://u:p@127.0.0.1:9/x",
+                                          "installation": H60}}))
+    app = create_app(GatewaySettings(data_dir=data, agencies_file=agencies, rpc_timeout=2))
+    accounts = app.state.gateway.accounts
+    accounts.create_user(username="thaolt.stttt", full_name="Lương Thị Thảo", agency_id=H60,
+                         roles=["province_operator"], password=PASSWORD, unit="STTTT", must_change_password=False)
+    accounts.create_user(username="lanvt.snv", full_name="Vũ Thị Lan", agency_id=SNV, roles=["clerk"],
+                         password=PASSWORD, unit="SNV", must_change_password=False)
+    with serving(app, free_port()) as base:
+        yield base, app.state.gateway
+
+
+@pytest.fixture(scope="module")
+def operator_page(served):
+    base, _g = served
+    with launched() as browser:
+        page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN").new_page()
+        page.goto(f"{base}/dang-nhap")
+        page.get_by_label("Tên đăng nhập").fill("thaolt.stttt")
+        page.get_by_label("Mật khẩu").fill(PASSWORD)
+        page.get_by_role("button", name="Đăng nhập").click()
+        page.get_by_role("heading", level=1).filter(has_text="Xin chào").wait_for()
+        yield page
+
+
+def _answer(page, accept: bool, asked: list[str]) -> None:
+    def reply(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", reply)
+
+
+def test_stopping_an_agency_is_asked_first(served, operator_page):
+    base, g = served
+    page = operator_page
+    page.goto(f"{base}/van-hanh/co-quan/{SNV}")
+    asked: list[str] = []
+    _answer(page, False, asked)
+    page.get_by_role("button", name="Ngừng sử dụng").click()
+    assert asked and "Sở Nội vụ tỉnh Tuyên Quang" in asked[0] and "đăng xuất ngay" in asked[0]
+    page.reload()
+    assert page.locator("#trang-thai").inner_text() == "Đang sử dụng"
+    assert not g.platform.get(SNV).disabled
+    _answer(page, True, asked)
+    page.get_by_role("button", name="Ngừng sử dụng").click()
+    page.get_by_text("Đã ngừng cơ quan").wait_for()
+    assert g.platform.get(SNV).disabled
+    page.get_by_role("button", name="Cho hoạt động lại").click()   # reversible: no question
+    page.get_by_text("Cơ quan đã hoạt động lại").wait_for()
+
+
+def test_locking_an_account_is_asked_first(served, operator_page):
+    base, g = served
+    page = operator_page
+    page.goto(f"{base}/van-hanh/tai-khoan?q=lanvt")
+    asked: list[str] = []
+    _answer(page, False, asked)
+    page.get_by_role("button", name="Khóa tài khoản").click()
+    assert asked and "lanvt.snv (Vũ Thị Lan)" in asked[0] and "dừng ngay" in asked[0]
+    page.reload()
+    assert not g.accounts.by_username("lanvt.snv").disabled
+    _answer(page, True, asked)
+    page.get_by_role("button", name="Khóa tài khoản").click()
+    page.get_by_text("Đã khóa tài khoản").wait_for()
+    assert g.accounts.by_username("lanvt.snv").disabled
