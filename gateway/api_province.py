@@ -116,6 +116,7 @@ class Usage(BaseModel):
     issued: int
     sent: int
     received: int
+    signed: int = Field(description="outgoing documents issued in the period and signed electronically")
     signed_share: float
     overdue: int
     active_users: int

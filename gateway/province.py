@@ -199,8 +199,8 @@ def _install_reports(app: FastAPI) -> None:
         start, end = _period(tu_ngay, den_ngay)
         rows = ops.usage(g.backends, g.db, g.platform.agencies(), start, end)
         year, half = current_half()
-        return _page(request, "province_usage.html", v, "usage", rows=rows, start=start, end=end, year=year,
-                     half=half)
+        return _page(request, "province_usage.html", v, "usage", rows=rows, totals=ops.usage_totals(rows),
+                     percent=ops.percent, start=start, end=end, year=year, half=half)
 
     @app.get("/van-hanh/bao-cao-6-thang", include_in_schema=False)
     def six_monthly(nam: int = 0, ky: int = 0, dinh_dang: str = "pdf", v: Viewer = Depends(operator_viewer),

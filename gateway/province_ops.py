@@ -190,7 +190,7 @@ def _figures(report: dict[str, Any]) -> dict[str, Any]:
     out = report.get("outgoing") or {}
     return {"registered": report.get("registered", 0), "issued": out.get("total", 0),
             "sent": out.get("recipients", 0), "received": sum((report.get("arrived_by_state") or {}).values()),
-            "signed_share": out.get("signed_share", 0.0),
+            "signed": out.get("signed", 0), "signed_share": out.get("signed_share", 0.0),
             "overdue": ((report.get("incoming") or {}).get("totals") or {}).get("overdue", 0)}
 
 
@@ -212,13 +212,24 @@ def usage(backends, db, agencies: list[HostedAgency], start: date, end: date,
     def failed(row: HostedAgency, exc: CongVanError) -> dict[str, Any]:
         log.warning("usage of %s not available: %s", row.organ_id, exc)
         return {**base(row), "available": False, "registered": 0, "issued": 0, "sent": 0, "received": 0,
-                "signed_share": 0.0, "overdue": 0}
+                "signed": 0, "signed_share": 0.0, "overdue": 0}
 
     return each_agency(agencies, one, failed, workers)
 
 
-def _pct(share: float) -> str:
+def percent(share: float) -> str:
+    """A share as Vietnamese write it: a decimal comma (100,0%)."""
     return f"{share * 100:.1f}%".replace(".", ",")
+
+
+USAGE_FIGURES = ("registered", "issued", "sent", "received", "signed", "overdue", "active_users")
+
+
+def usage_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The province's totals of the usage rows; the signed share is that of every agency's issued documents."""
+    totals: dict[str, Any] = {k: sum(r.get(k, 0) for r in rows) for k in USAGE_FIGURES}
+    totals["signed_share"] = totals["signed"] / totals["issued"] if totals["issued"] else 0.0
+    return totals
 
 
 def operations_sections(agencies: list[HostedAgency], rows: list[dict[str, Any]], problems: list[dict[str, Any]],
@@ -235,8 +246,7 @@ def operations_sections(agencies: list[HostedAgency], rows: list[dict[str, Any]]
         counts[1] += int(p["state"] != "open")
         counts[2] += int(p["state"] != "open" and not p["handled_late"])
         counts[3] += int(p["overdue"])
-    totals = [sum(r[k] for r in rows) for k in ("registered", "issued", "sent", "received", "overdue",
-                                                "active_users")]
+    totals = usage_totals(rows)
     return [
         ("Cơ quan sử dụng hệ thống", ["Mã định danh", "Tên cơ quan", "Trạng thái", "Ngày tham gia"], joined,
          [30, 80, 25, 25]),
@@ -244,8 +254,9 @@ def operations_sections(agencies: list[HostedAgency], rows: list[dict[str, Any]]
          ["Cơ quan", "VB đến vào sổ", "VB đi phát hành", "Gửi liên thông", "Nhận liên thông", "Tỷ lệ ký số",
           "Quá hạn", "Người dùng hoạt động"],
          [[r["name"] + ("" if r["available"] else " (không lấy được số liệu)"), r["registered"], r["issued"],
-           r["sent"], r["received"], _pct(r["signed_share"]), r["overdue"], r["active_users"]] for r in rows]
-         + [["Tổng cộng", *totals[:4], "", *totals[4:]]],
+           r["sent"], r["received"], percent(r["signed_share"]), r["overdue"], r["active_users"]] for r in rows]
+         + [["Tổng cộng", *(totals[k] for k in ("registered", "issued", "sent", "received")),
+             percent(totals["signed_share"]), totals["overdue"], totals["active_users"]]],
          [60, 18, 18, 18, 18, 16, 14, 18]),
         ("Báo lỗi phần mềm và xử lý (hạn 03 ngày làm việc)",
          ["Cơ quan", "Số biên bản", "Đã xử lý", "Xử lý đúng hạn", "Quá hạn chưa xử lý"],

@@ -274,8 +274,11 @@ def test_the_operator_adds_an_agency_and_announces_maintenance_in_the_browser(de
     page.get_by_role("button", name="Tìm").click()
     row = page.locator('tr[data-username="huongpt.stc"]')
     expect(row).to_contain_text("Sở Tài chính tỉnh Tuyên Quang")
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     row.get_by_role("button", name="Khóa tài khoản").click()
     expect(page.get_by_role("status")).to_contain_text("Đã khóa tài khoản")
+    assert "huongpt.stc" in asked[0]   # asked first, naming the account
     expect(page.locator('tr[data-username="huongpt.stc"]')).to_contain_text("Đã khóa")
     shot(page, "van-hanh-02-khoa-tai-khoan.png")
 
@@ -303,6 +306,7 @@ def test_the_operator_adds_an_agency_and_announces_maintenance_in_the_browser(de
         shot(clerk, "van-hanh-05-thong-bao-bao-tri.png")
     finally:  # the deployment is shared: other tests' pages must not carry the banner
         page.goto(f"{base}/van-hanh/bao-tri")
+        page.once("dialog", lambda dialog: dialog.accept())
         page.get_by_role("button", name="Thu hồi").first.click()
     expect(page.get_by_role("status")).to_contain_text("Đã thu hồi thông báo bảo trì")
     screenshots.publish(shots)  # docs/screenshots only with `./congvan screenshots`

@@ -8,7 +8,7 @@ registers and usage figures are on the real deployment (tests/e2e/test_platform_
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -254,3 +254,22 @@ def test_a_report_year_out_of_range_is_refused_in_vietnamese_not_a_server_error(
     usage = operator.get("/api/v1/usage", params={"date_from": "0001-01-01"})
     assert usage.status_code == 422 and "Năm 1 không hợp lệ" in usage.json()["detail"]
     assert operator.get("/van-hanh/su-dung", params={"tu_ngay": "0001-01-01"}).status_code == 422
+
+
+def test_usage_shows_shares_with_a_decimal_comma_and_the_provinces_totals(operator):
+    from gateway.province_ops import operations_sections, percent, usage_totals
+
+    rows = [{"name": "A", "available": True, "registered": 4, "issued": 3, "sent": 5, "received": 6, "signed": 2,
+             "signed_share": 2 / 3, "overdue": 1, "active_users": 5},
+            {"name": "B", "available": True, "registered": 0, "issued": 1, "sent": 1, "received": 0, "signed": 1,
+             "signed_share": 1.0, "overdue": 0, "active_users": 4}]
+    totals = usage_totals(rows)
+    assert (totals["registered"], totals["issued"], totals["signed"], totals["active_users"]) == (4, 4, 3, 9)
+    assert percent(rows[0]["signed_share"]) == "66,7%" and percent(totals["signed_share"]) == "75,0%"
+    usage = operations_sections([], rows, [], [], date(2026, 7, 1), date(2026, 12, 31))[1]
+    assert usage[2][-1] == ["Tổng cộng", 4, 4, 6, 6, "75,0%", 1, 9]   # the report's totals: the share too
+    # The screen: the services are away here, so every figure is 0, written as Vietnamese write it, with totals.
+    page = operator.get("/van-hanh/su-dung").text
+    assert '<td data-figure="signed_share">0,0%</td>' in page and "0.0%" not in page
+    assert 'id="tong-cong"' in page and "Tổng cộng" in page
+    assert "signed" in operator.get("/api/v1/usage").json()[0]
