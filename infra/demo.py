@@ -386,13 +386,16 @@ def installations_text(topology: Topology, onboarded: list[tuple[str, str, str, 
     (`onboarded`: organ id, name, installation, disabled)."""
     lines = ["installation (hub) / hosted agencies"]
     known = {a.organ_id for a in topology.agencies}
+    # The platform's record wins over the topology's: the operator may have renamed or stopped a demo agency.
+    platform = {organ_id: (name, disabled) for organ_id, name, _inst, disabled in onboarded}
     for inst in topology.installations():
         # An installation on an HTTP axis: where and as which system (its secret is never shown, nor kept here).
         client = topology.axis_client(inst.organ_id)
         reached = f": {client.get('endpoint', '?')}, hệ thống {client.get('system_id', '?')}" if client else ""
         lines.append(f"{inst.organ_id} ({inst.hub}{reached})")
         for agency in topology.hosted_by(inst.organ_id):
-            lines.append(f"    {agency.organ_id:<16} {agency.name}")
+            name, disabled = platform.get(agency.organ_id, (agency.name, False))
+            lines.append(f"    {agency.organ_id:<16} {name}{' (ngừng sử dụng)' if disabled else ''}")
         for organ_id, name, installation, disabled in onboarded:
             if installation == inst.organ_id and organ_id not in known:
                 lines.append(f"    {organ_id:<16} {name} (thêm khi đang chạy{', ngừng sử dụng' if disabled else ''})")

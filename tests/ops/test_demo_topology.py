@@ -35,12 +35,18 @@ def test_status_lists_installations_with_their_hosted_and_onboarded_agencies(tmp
         s.add(HostedAgency(organ_id="000.00.06.H60", name="Sở Tư pháp tỉnh Tuyên Quang", parent_name="",
                            place="Tuyên Quang", abbreviation="STP", installation="000.00.00.H60", hub="H60",
                            disabled=True, created_at=datetime.now(UTC)))
+        # A demo agency the operator stopped on the platform's screen is said stopped too.
+        s.add(HostedAgency(organ_id="000.00.09.H17", name="Sở Nội vụ thành phố Đà Nẵng", parent_name="",
+                           place="Đà Nẵng", abbreviation="SNV", installation="000.00.00.H17", hub="H17",
+                           disabled=True, created_at=datetime.now(UTC)))
     db.dispose()
     text = installations_text(DEMO, _onboarded(tmp_path / "data"))
     tuyen_quang = text.split("000.00.00.H60 (H60)", 1)[1].split("000.00.00.H17 (H17)", 1)[0]
     for organ in ("000.00.00.H60", "000.00.09.H60", "000.00.02.H60", "000.00.06.H60"):
         assert organ in tuyen_quang
     assert "Sở Tư pháp tỉnh Tuyên Quang (thêm khi đang chạy, ngừng sử dụng)" in tuyen_quang
+    assert "000.00.09.H17    Sở Nội vụ thành phố Đà Nẵng (ngừng sử dụng)" in text
+    assert "000.00.00.H17    Ủy ban nhân dân thành phố Đà Nẵng\n" in text   # in use: nothing added
     assert "000.00.00.G22 (national)" in text and "Văn phòng Chính phủ" in text
     assert _onboarded(tmp_path / "nothing") == []
 
