@@ -36,6 +36,8 @@ class Agency(BaseModel):
     disabled: bool
     created_at: str | None = None
     disabled_at: str | None = None
+    warnings: list[str] = Field([], description="After a change: what is not done yet, in Vietnamese (a copy of the "
+                                                "directory the hubs read was not written)")
 
 
 class AgencyRequest(BaseModel):

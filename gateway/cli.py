@@ -84,6 +84,10 @@ def register(app: typer.Typer) -> None:
             g.backends.close()
         state = "ngừng sử dụng" if disabled else "đang sử dụng"
         typer.echo(f"{organ_id}: {state}{'' if result['changed'] else ' (không đổi)'}.")
+        for warning in result["warnings"]:
+            typer.echo(f"Cảnh báo: {warning}", err=True)
+        if result["warnings"]:   # the hubs route as before: the operator runs it again
+            raise typer.Exit(2)
 
     @agency_app.command("disable")
     def disable(organ_id: str, data_dir: Path | None = DATA_DIR, agencies_file: Path | None = AGENCIES,

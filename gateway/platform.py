@@ -313,7 +313,9 @@ class Platform:
                 directory.import_records([record])
             except Exception as exc:  # one unreachable copy must not undo the others
                 log.exception("directory %s not updated for %s", getattr(directory, "database", None), organ_id)
-                warnings.append(f"Chưa cập nhật được danh bạ liên thông: {exc}")
+                warnings.append(f"Chưa cập nhật được danh bạ liên thông ({exc}): các trục liên thông chưa biết "
+                                "thay đổi này. Khi danh bạ sẵn sàng, bấm “Lưu hồ sơ” của cơ quan (hoặc làm lại thao "
+                                "tác) để ghi lại.")
         return warnings
 
     # -- disabling ------------------------------------------------------------------------------------------
@@ -348,8 +350,8 @@ class Platform:
                 raise NotFound("Không tìm thấy cơ quan trên nền tảng.", organ_id=organ_id)
             row.name, row.parent_name, row.place = name[:300], " ".join(parent_name.split())[:300], place.strip()[:100]
         self.backends.forget(organ_id)
-        self._write_directories(organ_id)
-        return agency_view(self.get(organ_id))
+        warnings = self._write_directories(organ_id)
+        return {**agency_view(self.get(organ_id)), "warnings": warnings}
 
     def disabled_agencies(self) -> set[str]:
         with self.db.session() as s:

@@ -95,23 +95,22 @@ def _install_agencies(app: FastAPI) -> None:
     def save_agency(request: Request, organ_id: str, name: str = Form(""), parent_name: str = Form(""),
                     place: str = Form(""), v: Viewer = Depends(operator_post), g: Gateway = Depends(gw)):
         try:
-            g.platform.update_record(organ_id, name, parent_name, place)
+            done = g.platform.update_record(organ_id, name, parent_name, place)
         except CongVanError as exc:
             return _agency_page(request, g, v, organ_id, error=exc.message_vi, status_code=exc.http_status)
-        return RedirectResponse(f"/van-hanh/co-quan/{organ_id}?tb=da-luu", status_code=303)
+        return _changed(request, g, v, organ_id, done, "da-luu")
 
     @app.post("/van-hanh/co-quan/{organ_id}/ngung", include_in_schema=False)
     def disable(request: Request, organ_id: str, v: Viewer = Depends(operator_post), g: Gateway = Depends(gw)):
         try:
-            g.platform.set_disabled(organ_id, True, v.user)
+            done = g.platform.set_disabled(organ_id, True, v.user)
         except CongVanError as exc:
             return _agency_page(request, g, v, organ_id, error=exc.message_vi, status_code=exc.http_status)
-        return RedirectResponse(f"/van-hanh/co-quan/{organ_id}?tb=da-ngung", status_code=303)
+        return _changed(request, g, v, organ_id, done, "da-ngung")
 
     @app.post("/van-hanh/co-quan/{organ_id}/mo", include_in_schema=False)
-    def enable(organ_id: str, v: Viewer = Depends(operator_post), g: Gateway = Depends(gw)):
-        g.platform.set_disabled(organ_id, False, v.user)
-        return RedirectResponse(f"/van-hanh/co-quan/{organ_id}?tb=da-mo", status_code=303)
+    def enable(request: Request, organ_id: str, v: Viewer = Depends(operator_post), g: Gateway = Depends(gw)):
+        return _changed(request, g, v, organ_id, g.platform.set_disabled(organ_id, False, v.user), "da-mo")
 
     @app.post("/van-hanh/co-quan/{organ_id}/quan-tri", include_in_schema=False)
     def add_admin(request: Request, organ_id: str, full_name: str = Form(""), unit: str = Form(""),
@@ -124,11 +123,21 @@ def _install_agencies(app: FastAPI) -> None:
                                                              "full_name": user.full_name})
 
 
+def _changed(request: Request, g: Gateway, v: Viewer, organ_id: str, done: dict, notice: str) -> Response:
+    """After a change of the agency's record or state: its page, with what is not done yet when a copy of the
+    directory was not written (the hubs would still route as before), else the page anew with the notice."""
+    if done["warnings"]:
+        return _agency_page(request, g, v, organ_id, warnings=done["warnings"], done_notice=NOTICES[notice])
+    return RedirectResponse(f"/van-hanh/co-quan/{organ_id}?tb={notice}", status_code=303)
+
+
 def _agency_page(request: Request, g: Gateway, v: Viewer, organ_id: str, error: str | None = None,
-                 status_code: int = 200, issued: dict | None = None) -> Response:
+                 status_code: int = 200, issued: dict | None = None, warnings: list[str] | None = None,
+                 done_notice: str = "") -> Response:
     row = g.platform.get(organ_id)
     return _page(request, "province_agency.html", v, "agencies", status_code, agency=agency_view(row),
-                 admins=g.platform.admins(organ_id), error=error, issued=issued,
+                 admins=g.platform.admins(organ_id), error=error, issued=issued, warnings=warnings or [],
+                 done_notice=done_notice,
                  problems=ops.problem_queue(g.db, {row.organ_id: row.name}, agency_id=organ_id, limit=20))
 
 

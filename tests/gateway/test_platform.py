@@ -273,3 +273,35 @@ def test_usage_shows_shares_with_a_decimal_comma_and_the_provinces_totals(operat
     assert '<td data-figure="signed_share">0,0%</td>' in page and "0.0%" not in page
     assert 'id="tong-cong"' in page and "Tổng cộng" in page
     assert "signed" in operator.get("/api/v1/usage").json()[0]
+
+
+def test_a_change_the_hubs_directory_did_not_take_is_said_not_hidden(platform_app, operator):
+    """Stopping an agency locks its record in the directory the hubs read (status 02 to whoever sends to it). When
+    that copy cannot be written, the gateway's part is done but the hubs still deliver: the operator is told so and
+    how to finish, on the page and over the API, instead of "Đã ngừng cơ quan" alone."""
+    from services.interconnect.models import DirectoryBase
+
+    g = platform_app.state.gateway
+    hub = _hub_directory(platform_app)
+    with hub.database.engine.begin() as c:   # the hubs' copy breaks (its tables gone)
+        for table in reversed(DirectoryBase.metadata.sorted_tables):
+            c.exec_driver_sql(f'DROP TABLE IF EXISTS "{table.name}"')
+    page = operator.get(f"/van-hanh/co-quan/{SNV}")
+    stopped = operator.post(f"/van-hanh/co-quan/{SNV}/ngung", data={"csrf_token": csrf_of(page.text)},
+                            follow_redirects=False)
+    assert stopped.status_code == 200 and "Đã ngừng cơ quan" in stopped.text
+    assert "Chưa cập nhật được danh bạ liên thông" in stopped.text and "Lưu hồ sơ" in stopped.text
+    assert g.platform.get(SNV).disabled and g.directory().get(SNV).locked   # the gateway's own part is done
+    saved = operator.post(f"/van-hanh/co-quan/{SNV}", data={"csrf_token": csrf_of(page.text), "name": "Sở Nội vụ",
+                                                             "parent_name": "", "place": "Tuyên Quang"},
+                          follow_redirects=False)
+    assert saved.status_code == 200 and "Chưa cập nhật được danh bạ liên thông" in saved.text
+    api = operator.post(f"/api/v1/agencies/{SNV}/enable", headers={"X-CSRF-Token": csrf_of(page.text)})
+    assert api.status_code == 200 and api.json()["disabled"] is False
+    assert any("danh bạ liên thông" in w for w in api.json()["warnings"])
+    DirectoryBase.metadata.create_all(hub.database.engine)   # the copy is back: saving again finishes, said plainly
+    again = operator.post(f"/van-hanh/co-quan/{SNV}", data={"csrf_token": csrf_of(page.text), "name": "Sở Nội vụ",
+                                                             "parent_name": "", "place": "Tuyên Quang"},
+                          follow_redirects=False)
+    assert again.status_code == 303 and again.headers["location"].endswith("?tb=da-luu")
+    assert hub.get(SNV) is not None and not hub.get(SNV).locked
