@@ -6,6 +6,7 @@ nothing: the running processes serve the new agency at its first request. Reads 
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import typer
@@ -16,6 +17,10 @@ from services.common.errors import CongVanError
 def _gateway(data_dir: Path | None, agencies_file: Path | None, hub_directories: str | None):
     from gateway.app import Gateway
     from gateway.settings import GatewaySettings
+
+    # Services away: pika logs every failed connection with its traceback, dozens of lines burying the one
+    # Vietnamese line that says what is left to do (the gateway's own warning says the service was away).
+    logging.getLogger("pika").setLevel(logging.CRITICAL)
 
     update: dict = {}
     if data_dir:
@@ -111,6 +116,8 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(rows, ensure_ascii=False))
             return
+        if not rows:
+            typer.echo("Chưa có cơ quan nào trên nền tảng (DATA_DIR hoặc DATABASE_URL của cổng đúng chưa?).")
         for row in rows:
             state = "ngừng sử dụng" if row["disabled"] else "đang sử dụng"
             typer.echo(f"{row['organ_id']:<16} {state:<14} cụm {row['installation']:<16} {row['name']}")

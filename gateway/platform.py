@@ -187,9 +187,13 @@ class Platform:
     def add(self, form: AgencyForm, by: User | None = None) -> Onboarded:
         form = form.checked()
         installation = form.installation or self.installation_of(by.agency_id if by else "")
+        if not installation:
+            raise ValidationFailed("Cổng này chưa có cụm máy chủ nào phục vụ cơ quan (AGENCIES_FILE trống hoặc chưa "
+                                   "đặt): chưa thêm được cơ quan.", field="installation")
         if installation not in self.backends.configured:
-            raise ValidationFailed(f"Không có cụm máy chủ (installation) “{installation}” trên cổng này.",
-                                   field="installation", value=installation, known=self.installations())
+            raise ValidationFailed(f"Không có cụm máy chủ “{installation}” trên cổng này; các cụm máy chủ: "
+                                   f"{', '.join(self.installations())}.", field="installation", value=installation,
+                                   known=self.installations())
         # An agency that is itself hosted names the installation hosting it: that one has the inbox and identity.
         installation = self.backends.configured[installation].get("installation") or installation
         with self.db.session() as s:
