@@ -204,6 +204,9 @@ def test_every_agencys_problem_reports_in_one_queue_with_their_due_date(platform
     assert next(p for p in queue if p["agency_id"] == H60)["overdue"] is False
     page = operator.get("/van-hanh/bao-loi")
     assert 'id="qua-han">1<' in page.text and "Quá hạn" in page.text
+    # The agency's own page lists its recent reports, each opening the report with its due date.
+    agency_page = operator.get(f"/van-hanh/co-quan/{SNV}").text
+    assert f'<a href="/bao-loi/{late["id"]}">' in agency_page and "Người báo" in agency_page
     # The operator opens another agency's report from the queue and records its handling (form 2).
     detail = operator.get(f"/bao-loi/{late['id']}")
     assert detail.status_code == 200 and "Không mở được văn bản" in detail.text
