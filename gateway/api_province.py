@@ -52,6 +52,12 @@ class AgencyRequest(BaseModel):
     admin_unit: str = Field("", max_length=32, description="Unit code in the admin's account name")
 
 
+class RecordRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=300)
+    parent_name: str = Field("", max_length=300)
+    place: str = Field("", max_length=100)
+
+
 class AdminIssued(BaseModel):
     username: str
     password: str = Field(description="Shown once; the person must change it at first sign-in")
@@ -147,6 +153,13 @@ def add_agency(body: AgencyRequest, response: Response, v: Viewer = Depends(oper
 def get_agency(organ_id: str = Path(pattern=ORGAN), _v: Viewer = Depends(operator),
                g: Gateway = Depends(gw)) -> dict:
     return agency_view(g.platform.get(organ_id))
+
+
+@router.put("/agencies/{organ_id}", response_model=Agency, responses=NOT_FOUND,
+            summary="Sửa hồ sơ cơ quan (tên, cơ quan chủ quản, địa danh), như nút “Lưu hồ sơ”")
+def update_agency(body: RecordRequest, organ_id: str = Path(pattern=ORGAN), v: Viewer = Depends(operator_write),
+                  g: Gateway = Depends(gw)) -> dict:
+    return g.platform.update_record(organ_id, body.name, body.parent_name, body.place, v.user)
 
 
 @router.post("/agencies/{organ_id}/disable", response_model=Agency, responses=NOT_FOUND,

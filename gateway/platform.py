@@ -281,7 +281,7 @@ class Platform:
 
         actor = onboarding_actor(form.organ_id)
         try:
-            self.backends.call(actor, "registry", "set_agency_profile", form.name, form.abbreviation, form.place)
+            self._profile(form.organ_id, form.name, form.abbreviation, form.place)
             year = clock.now_vn().year
             for direction in Direction.ALL:
                 # No request key needed: the business operation (agency, direction, scope "all", year) is the
@@ -291,12 +291,18 @@ class Platform:
                     self.backends.call(actor, "registry", "create_register", direction, year)
                 except Conflict:
                     continue
-            self.backends.call(actor, "routing", "configure", agency_name=form.name)
         except CongVanError as exc:
             log.warning("registers of %s not created: %s", form.organ_id, exc)
             return [f"Chưa tạo được sổ văn bản năm {clock.now_vn().year}: {exc.message_vi} Thêm lại cơ quan sau ít "
                     "phút (thao tác lặp lại không tạo trùng)."]
         return []
+
+    def _profile(self, organ_id: str, name: str, abbreviation: str, place: str) -> None:
+        """The agency's name where its services write it: the registry's profile (the sender of its edXML packages,
+        its registers' headings) and routing's (its forms)."""
+        actor = onboarding_actor(organ_id)
+        self.backends.call(actor, "registry", "set_agency_profile", name, abbreviation, place)
+        self.backends.call(actor, "routing", "configure", agency_name=name)
 
     # -- directories -----------------------------------------------------------------------------------------
 
@@ -344,7 +350,11 @@ class Platform:
                                              organ_id=organ_id)
         return {**agency_view(self.get(organ_id)), "changed": changed, "warnings": warnings}
 
-    def update_record(self, organ_id: str, name: str, parent_name: str, place: str) -> dict[str, Any]:
+    def update_record(self, organ_id: str, name: str, parent_name: str, place: str,
+                      by: User | None = None) -> dict[str, Any]:
+        """The record, then each copy of it: the gateway's and the hubs' directories and the agency's services (a
+        renamed agency sends under its new name). What could not be written is said in `warnings`; saving again
+        writes everything again."""
         name = " ".join(name.split())
         if not name:
             raise ValidationFailed("Thiếu tên cơ quan.", field="name")
@@ -352,9 +362,21 @@ class Platform:
             row = s.get(HostedAgency, organ_id)
             if row is None:
                 raise NotFound("Không tìm thấy cơ quan trên nền tảng.", organ_id=organ_id)
+            before = {"name": row.name, "parent_name": row.parent_name, "place": row.place}
             row.name, row.parent_name, row.place = name[:300], " ".join(parent_name.split())[:300], place.strip()[:100]
+            after = {"name": row.name, "parent_name": row.parent_name, "place": row.place}
+            abbreviation = row.abbreviation or ""
         self.backends.forget(organ_id)
         warnings = self._write_directories(organ_id)
+        try:
+            self._profile(organ_id, after["name"], abbreviation, after["place"])
+        except CongVanError as exc:
+            log.warning("profile of %s not updated: %s", organ_id, exc)
+            warnings.append(f"Chưa cập nhật được tên cơ quan trong sổ văn bản và gói tin liên thông của cơ quan: "
+                            f"{exc.message_vi} Bấm “Lưu hồ sơ” lại sau ít phút.")
+        if by is not None and before != after:
+            self.accounts.record_admin_event(by, None, "agency_update", organ_id=organ_id, before=before,
+                                             after=after)
         return {**agency_view(self.get(organ_id)), "warnings": warnings}
 
     def disabled_agencies(self) -> set[str]:

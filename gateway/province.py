@@ -95,7 +95,7 @@ def _install_agencies(app: FastAPI) -> None:
     def save_agency(request: Request, organ_id: str, name: str = Form(""), parent_name: str = Form(""),
                     place: str = Form(""), v: Viewer = Depends(operator_post), g: Gateway = Depends(gw)):
         try:
-            done = g.platform.update_record(organ_id, name, parent_name, place)
+            done = g.platform.update_record(organ_id, name, parent_name, place, v.user)
         except CongVanError as exc:
             return _agency_page(request, g, v, organ_id, error=exc.message_vi, status_code=exc.http_status)
         return _changed(request, g, v, organ_id, done, "da-luu")

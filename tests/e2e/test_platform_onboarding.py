@@ -139,11 +139,17 @@ def test_an_added_agency_receives_registers_and_replies_through_its_installation
 
     wait_for(arrived_status, 90, "the added agency's status at Đà Nẵng")
 
-    # Its reply, sent by its own clerk, reaches Đà Nẵng.
+    # The operator renames it (its record, as "Lưu hồ sơ"): the running services take the new name at once.
+    renamed = operator.put(f"/api/v1/agencies/{added}", json={"name": "Sở Tư pháp và Hộ tịch tỉnh Tuyên Quang",
+                                                               "place": "Tuyên Quang"},
+                           headers={"X-CSRF-Token": csrf_of(page.text)})
+    assert renamed.status_code == 200 and not renamed.json()["warnings"], renamed.text
+
+    # Its reply, sent by its own clerk, reaches Đà Nẵng under the new name (the sender named in its edXML package).
     reply = "Về việc trả lời phối hợp thẩm định văn bản"
     _send(base, dep, da_nang, reply, clerk=clerk, notation="STP-VP", letterhead="SỞ TƯ PHÁP TỈNH TUYÊN QUANG")
     back_id = wait_for(lambda: _waiting(sender, reply), 120, "the reply at Đà Nẵng")
-    assert "Sở Tư pháp tỉnh Tuyên Quang" in sender.get(f"/van-ban/{back_id}").text
+    assert "Sở Tư pháp và Hộ tịch tỉnh Tuyên Quang" in sender.get(f"/van-ban/{back_id}").text
     assert _pids(dep) == before
     for client in (operator, admin, clerk, sender):
         client.close()
