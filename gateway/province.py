@@ -241,7 +241,7 @@ def operations_file(g: Gateway, year: int, half: int, fmt: str) -> tuple[bytes, 
     default_year, default_half = current_half()
     year, half = year or default_year, half or default_half
     start, end = ops.half_year(year, half)
-    agencies = g.platform.agencies()
+    agencies = ops.joined_by(g.platform.agencies(), end)
     rows = ops.usage(g.backends, g.db, agencies, start, end)
     problems = ops.problem_queue(g.db, names(g), limit=100_000)
     begin = datetime(start.year, start.month, start.day, tzinfo=UTC) - timedelta(hours=7)

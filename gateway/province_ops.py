@@ -266,14 +266,23 @@ def operations_sections(agencies: list[HostedAgency], rows: list[dict[str, Any]]
     ]
 
 
-def operations_report(fmt: str, sections: list[tuple], start: date, end: date, half: int) -> tuple[bytes, str]:
+def joined_by(agencies: list[HostedAgency], end: date) -> list[HostedAgency]:
+    """The agencies on the platform by the end of the period (one that joined later was not using it then)."""
+    return [a for a in agencies if a.created_at is None or to_vn(_aware(a.created_at)).date() <= end]
+
+
+def operations_report(fmt: str, sections: list[tuple], start: date, end: date, half: int,
+                      today: date | None = None) -> tuple[bytes, str]:
     from services.reporting import pdf, xlsx
 
     if fmt not in ("pdf", "xlsx"):
         raise ValidationFailed("Định dạng phải là pdf hoặc xlsx.", field="format", value=fmt)
+    today = today or clock.today_vn()
     title = "BÁO CÁO TÌNH HÌNH HOẠT ĐỘNG HỆ THỐNG QUẢN LÝ VĂN BẢN VÀ ĐIỀU HÀNH 06 THÁNG"
     period = f"{'6 tháng đầu năm' if half == 1 else '6 tháng cuối năm'} {start.year} (từ ngày {start:%d/%m/%Y} " \
              f"đến ngày {end:%d/%m/%Y})"
+    if today < end:   # an early or mid-period report: its figures stop today, not at the period's end
+        period += f"; số liệu tính đến ngày {today:%d/%m/%Y}"
     maker = pdf.report_pdf if fmt == "pdf" else xlsx.report_xlsx
     data = maker(title, "SỞ THÔNG TIN VÀ TRUYỀN THÔNG", period, sections)
     return data, f"bao-cao-van-hanh-{start.year}-{half}.{fmt}"

@@ -72,13 +72,24 @@ def register_xlsx(title: str, organ_name: str, period_text: str, columns: Sequen
     return _save(wb)
 
 
+def sheet_title(index: int, name: str) -> str:
+    """`1. name` within Excel's 31 characters, cut after a whole word ("2. Tình hình sử dụng theo", not "… theo cơ
+    qu"); the number keeps the titles apart."""
+    full = f"{index}. {name}"
+    if len(full) <= 31:
+        return full
+    cut = full[:32]
+    cut = cut[:cut.rindex(" ")] if " " in cut[len(f"{index}. "):] else full[:31]
+    return cut.rstrip(" ,;:(-–")
+
+
 def report_xlsx(title: str, organ_name: str, period_text: str,
                 sections: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]], Sequence[float]]]) -> bytes:
-    """One sheet per section (its name shortened to Excel's 31 characters), numbers kept as numbers."""
+    """One sheet per section (its name shortened to Excel's 31 characters at a word), numbers kept as numbers."""
     wb = Workbook()
     wb.remove(wb.active)
     for index, (name, headers, rows, widths) in enumerate(sections, start=1):
-        ws = wb.create_sheet(f"{index}. {name}"[:31])
+        ws = wb.create_sheet(sheet_title(index, name))
         _heading(ws, organ_name, f"{title}: {name}", period_text, max(len(headers), 1))
         _header_cells(ws, HEADER_ROW, headers)
         for col, width in enumerate(widths, start=1):

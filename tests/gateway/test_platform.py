@@ -330,3 +330,36 @@ def test_renaming_an_agency_reaches_every_copy_of_its_name_over_the_screen_and_t
     assert operator.put(f"/api/v1/agencies/{SNV}", json={"name": ""}, headers={"X-CSRF-Token": csrf}).status_code == 422
     assert operator.put("/api/v1/agencies/000.00.99.H60", json={"name": "X"},
                         headers={"X-CSRF-Token": csrf}).status_code == 404
+
+
+def test_the_six_monthly_report_covers_its_periods_agencies_and_says_when_its_figures_stop():
+    """Tuyên Quang QĐ 51/2024 Đ19.9: the report is of the half year. An agency that joined after it was not on the
+    platform then; a report made before the half year ends says its figures stop on the day it was made."""
+    import io
+    import subprocess
+
+    from openpyxl import load_workbook
+
+    from gateway.models import HostedAgency
+    from gateway.province_ops import joined_by, operations_report, operations_sections
+
+    def agency(organ_id: str, joined: datetime) -> HostedAgency:
+        return HostedAgency(organ_id=organ_id, name=organ_id, installation=H60, disabled=False, created_at=joined)
+
+    # 23:30 on 30 June in Vietnam is still the first half; 00:30 on 1 July is not.
+    first, last = agency(H60, datetime(2026, 6, 30, 16, 30, tzinfo=UTC)), agency(NEW, datetime(2026, 6, 30, 17, 30,
+                                                                                                 tzinfo=UTC))
+    assert joined_by([first, last], date(2026, 6, 30)) == [first]
+    sections = operations_sections([first], [], [], [], date(2026, 7, 1), date(2026, 12, 31))
+    data, name = operations_report("pdf", sections, date(2026, 7, 1), date(2026, 12, 31), 2, today=date(2026, 12, 6))
+    text = " ".join(subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True,
+                                   check=True).stdout.decode().split())
+    assert "đến ngày 31/12/2026); số liệu tính đến ngày 06/12/2026" in text and name == "bao-cao-van-hanh-2026-2.pdf"
+    done, _ = operations_report("pdf", sections, date(2026, 1, 1), date(2026, 6, 30), 1, today=date(2026, 12, 6))
+    assert "số liệu tính đến" not in subprocess.run(["pdftotext", "-", "-"], input=done, capture_output=True,
+                                                     check=True).stdout.decode()
+    book = load_workbook(io.BytesIO(operations_report("xlsx", operations_sections(
+        [first], [], [], [], date(2026, 7, 1), date(2026, 12, 31)), date(2026, 7, 1), date(2026, 12, 31), 2)[0]))
+    # Sheet names within Excel's 31 characters, cut after a whole word, not inside one ("… theo cơ qu").
+    assert book.sheetnames == ["1. Cơ quan sử dụng hệ thống", "2. Tình hình sử dụng theo cơ",
+                               "3. Báo lỗi phần mềm và xử lý", "4. Thông báo bảo trì"]
