@@ -48,30 +48,31 @@ def operator_page(served):
         yield page
 
 
-def _answer(page, accept: bool, asked: list[str]) -> None:
+def _asked(page, button: str, accept: bool) -> str:
+    """Clicks `button`, answers the question it asks, and returns the question ("" if none was asked)."""
+    asked: list[str] = []
+
     def reply(dialog) -> None:
         asked.append(dialog.message)
         dialog.accept() if accept else dialog.dismiss()
 
     page.once("dialog", reply)
+    page.get_by_role("button", name=button).click()
+    return asked[0] if asked else ""
 
 
 def test_stopping_an_agency_is_asked_first(served, operator_page):
     base, g = served
     page = operator_page
     page.goto(f"{base}/van-hanh/co-quan/{SNV}")
-    asked: list[str] = []
-    _answer(page, False, asked)
-    page.get_by_role("button", name="Ngừng sử dụng").click()
-    assert asked and "Sở Nội vụ tỉnh Tuyên Quang" in asked[0] and "đăng xuất ngay" in asked[0]
+    question = _asked(page, "Ngừng sử dụng", accept=False)
+    assert "Sở Nội vụ tỉnh Tuyên Quang" in question and "đăng xuất ngay" in question
     page.reload()
-    assert page.locator("#trang-thai").inner_text() == "Đang sử dụng"
-    assert not g.platform.get(SNV).disabled
-    _answer(page, True, asked)
-    page.get_by_role("button", name="Ngừng sử dụng").click()
+    assert page.locator("#trang-thai").inner_text() == "Đang sử dụng" and not g.platform.get(SNV).disabled
+    _asked(page, "Ngừng sử dụng", accept=True)
     page.get_by_text("Đã ngừng cơ quan").wait_for()
     assert g.platform.get(SNV).disabled
-    page.get_by_role("button", name="Cho hoạt động lại").click()   # reversible: no question
+    assert _asked(page, "Cho hoạt động lại", accept=False) == ""   # reversible: no question
     page.get_by_text("Cơ quan đã hoạt động lại").wait_for()
 
 
@@ -79,13 +80,10 @@ def test_locking_an_account_is_asked_first(served, operator_page):
     base, g = served
     page = operator_page
     page.goto(f"{base}/van-hanh/tai-khoan?q=lanvt")
-    asked: list[str] = []
-    _answer(page, False, asked)
-    page.get_by_role("button", name="Khóa tài khoản").click()
-    assert asked and "lanvt.snv (Vũ Thị Lan)" in asked[0] and "dừng ngay" in asked[0]
+    question = _asked(page, "Khóa tài khoản", accept=False)
+    assert "lanvt.snv (Vũ Thị Lan)" in question and "dừng ngay" in question
     page.reload()
     assert not g.accounts.by_username("lanvt.snv").disabled
-    _answer(page, True, asked)
-    page.get_by_role("button", name="Khóa tài khoản").click()
+    _asked(page, "Khóa tài khoản", accept=True)
     page.get_by_text("Đã khóa tài khoản").wait_for()
     assert g.accounts.by_username("lanvt.snv").disabled
