@@ -198,8 +198,8 @@ def _lock(username: str, locked: bool, v: Viewer, g: Gateway) -> dict:
     if user.id == v.user.id:
         raise ValidationFailed("Không thể tự khóa tài khoản của chính mình.", field="username")
     g.accounts.set_disabled(user.id, locked)
-    g.accounts.record_admin_event(v.user, user.id, "lock" if locked else "unlock", by_province=True,
-                                  organ_id=user.agency_id)
+    g.accounts.record_admin_event(v.user, user.id, "lock" if locked else "unlock", agency_id=user.agency_id,
+                                  by_province=True, by_name=v.user.full_name, organ_id=user.agency_id)
     return _account(g.accounts.get(user.id))
 
 

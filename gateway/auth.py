@@ -197,9 +197,12 @@ class Accounts:
             end_reset_links(s, user_id)
         return password
 
-    def record_admin_event(self, admin: User, target_user_id: str | None, action: str, **details) -> None:
+    def record_admin_event(self, admin: User, target_user_id: str | None, action: str, *,
+                           agency_id: str | None = None, **details) -> None:
+        """`agency_id`: the agency whose history the event belongs to, when not the admin's own (the province
+        operator acting on a person of another agency: that agency's administrators see it on the person's page)."""
         with self.db.session() as s:
-            s.add(AdminEvent(agency_id=admin.agency_id, at=clock.now_utc(), admin_user_id=admin.id,
+            s.add(AdminEvent(agency_id=agency_id or admin.agency_id, at=clock.now_utc(), admin_user_id=admin.id,
                              target_user_id=target_user_id, action=action, details=details))
 
     def admin_events(self, agency_id: str, target_user_id: str | None = None, limit: int = 50,

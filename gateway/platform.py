@@ -265,7 +265,8 @@ class Platform:
                                          unit=unit_code(unit or "qt").upper(), position="Quản trị hệ thống",
                                          must_change_password=True)
         if by is not None:
-            self.accounts.record_admin_event(by, user.id, "create", username=user.username, roles=user.roles,
+            self.accounts.record_admin_event(by, user.id, "create", agency_id=organ_id, by_province=True,
+                                             by_name=by.full_name, username=user.username, roles=user.roles,
                                              organ_id=organ_id)
         try:
             from gateway.admin import staff_entry

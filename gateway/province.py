@@ -154,8 +154,8 @@ def _install_accounts(app: FastAPI) -> None:
         if person.id == v.user.id:
             raise ValidationFailed("Không thể tự khóa tài khoản của chính mình.", field="user_id")
         g.accounts.set_disabled(user_id, locked)
-        g.accounts.record_admin_event(v.user, user_id, "lock" if locked else "unlock", by_province=True,
-                                      organ_id=person.agency_id)
+        g.accounts.record_admin_event(v.user, user_id, "lock" if locked else "unlock", agency_id=person.agency_id,
+                                      by_province=True, by_name=v.user.full_name, organ_id=person.agency_id)
         return RedirectResponse(f"/van-hanh/tai-khoan?q={person.username}&tb={'da-khoa' if locked else 'da-mo-khoa'}",
                                 status_code=303)
 

@@ -363,3 +363,20 @@ def test_the_six_monthly_report_covers_its_periods_agencies_and_says_when_its_fi
     # Sheet names within Excel's 31 characters, cut after a whole word, not inside one ("… theo cơ qu").
     assert book.sheetnames == ["1. Cơ quan sử dụng hệ thống", "2. Tình hình sử dụng theo cơ",
                                "3. Báo lỗi phần mềm và xử lý", "4. Thông báo bảo trì"]
+
+
+def test_the_lock_by_the_operator_is_in_the_persons_agency_history(platform_app, operator):
+    """The agency's administrators answer for its accounts (Đà Nẵng QĐ 8849 Đ13.5): a person the province operator
+    locked shows it, and who did it, on the person's page of the agency, as the agency's own locks do."""
+    g = platform_app.state.gateway
+    g.accounts.create_user(username="haitv.snv", full_name="Tạ Văn Hải", agency_id=SNV, roles=["admin"],
+                           password=PASSWORD, unit="SNV", must_change_password=False)
+    user = g.accounts.by_username("lanvt.snv")
+    found = operator.get("/van-hanh/tai-khoan", params={"q": "lanvt"})
+    operator.post(f"/van-hanh/tai-khoan/{user.id}/khoa", data={"csrf_token": csrf_of(found.text)})
+    [event] = g.accounts.admin_events(SNV, user.id)
+    assert event.action == "lock" and event.details["by_name"] == "Lương Thị Thảo"
+    with TestClient(platform_app, base_url="http://127.0.0.1") as admin:
+        assert login(admin, "haitv.snv").status_code == 303
+        page = admin.get(f"/quan-tri/nguoi-dung/{user.id}").text
+        assert "Khóa tài khoản · Lương Thị Thảo (vận hành nền tảng, Sở TTTT)" in page
