@@ -51,17 +51,20 @@ def forward_paper_scan(g: Gateway, v: Viewer, draft_id: int, note: str, file: Up
     if not chosen and not sha256:
         raise ValidationFailed("Chưa chọn tệp bản scan văn bản giấy đã ký (PDF).", field="file")
     # every file checked before routing hears of any: one bad appendix scan forwards nothing
-    appendices = [_store(g, v, draft_id, a, f"Tệp bản scan phụ lục '{a.filename}'", "appendix_scans")
+    appendices = [_store(g, v, draft_id, a, bounded=False, what=f"Tệp bản scan phụ lục '{a.filename}'",
+                         field="appendix_scans")
                   for a in chosen_files(appendix_scans)] or None
     if chosen:
-        sha256 = _store(g, v, draft_id, file)
+        sha256 = _store(g, v, draft_id, file, bounded=True)
     return g.backends.call(v.actor, "routing", "submit_paper_scan", draft_id, sha256, note, confirm_mismatch,
                            appendices)
 
 
-def _store(g: Gateway, v: Viewer, draft_id: int, file: Any, what: str = "Tệp bản scan", field: str = "file") -> str:
-    """Stored and recorded once it is a PDF that opens without a password; the main scan (`field` "file") also
-    within the pages the check compares. `what` names the file in the refusal."""
+def _store(g: Gateway, v: Viewer, draft_id: int, file: Any, *, bounded: bool, what: str = "Tệp bản scan",
+           field: str = "file") -> str:
+    """Stored and recorded once it is a PDF that opens without a password; `bounded` (the main scan, which the
+    check compares page by page) also within the pages the check compares. `what` names the file in the refusal,
+    `field` the form field the refusal is shown at."""
     store = blob_store(g.settings, v.user.agency_id)
     result = ingest(store, file.file, file.filename or "ban-scan.pdf", purpose="to_sign",
                     max_size=g.settings.max_upload_mb * 1024 * 1024)
@@ -73,10 +76,10 @@ def _store(g: Gateway, v: Viewer, draft_id: int, file: Any, what: str = "Tệp b
     except pikepdf.PdfError:
         raise ValidationFailed(f"{what} bị hỏng, không đọc được như một tệp PDF.", code="bad_pdf",
                                field=field) from None
-    if field == "file" and pages > MAX_PAGES:
+    if bounded and pages > MAX_PAGES:
         raise ValidationFailed(f"Bản scan có {pages} trang, quá {MAX_PAGES} trang đối chiếu được. Phụ lục giấy "
                                "hãy quét riêng, chọn ở ô “Bản scan phụ lục giấy”.", code="too_many_pages",
-                               field="file", pages=pages, max_pages=MAX_PAGES)
+                               field=field, pages=pages, max_pages=MAX_PAGES)
     # recorded with storage before routing hears of it: an upload whose check is still running is not lost
     g.backends.call(v.actor, "storage", "record_file", result.sha256, result.display_name, result.content_type,
                     result.size, "scan", f"draft:{draft_id}")
