@@ -27,7 +27,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, select, text
 
 from bench.platform import cpu_seconds, fresh_database
 from bench.rpc_client import stack_env
-from services.common import audit
+from services.common import audit, audit_verify
 from services.common.db import Database, table_sql
 from services.common.settings import CommonSettings
 
@@ -39,7 +39,7 @@ audit.make_audit_table(metadata)
 
 def three_statements(connection, rows: list[dict[str, str]], table=None) -> int:
     """The append as it was: lock, last row, one INSERT of the transaction's rows hashed in Python."""
-    t = table if table is not None else audit._generic
+    t = table if table is not None else audit.generic_log
     connection.execute(text(f"LOCK TABLE {table_sql(connection, t)} IN SHARE ROW EXCLUSIVE MODE"))
     last = connection.execute(select(t.c.seq, t.c.row_hash).order_by(t.c.seq.desc()).limit(1)).first()
     seq, prev = (last.seq, last.row_hash) if last else (0, audit.GENESIS)
@@ -116,7 +116,7 @@ def main() -> None:
             print(f"{way.name:22}{cells[0][0]:8.2f}{cells[0][1]:8.2f}{cells[1][0]:10.2f}{cells[1][1]:8.2f}"
                   f"{cells[2][0]:12.2f}{cells[2][1]:8.2f}")
         for way in ways[1:]:
-            report = audit.verify(way.db)
+            report = audit_verify.verify(way.db)
             print(f"{way.name}: chain of {report.rows} rows {'verified' if report.ok else 'BROKEN'}")
         load = Path("/proc/loadavg").read_text().split()[0]
         print(json.dumps({"load_average": float(load)}))

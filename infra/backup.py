@@ -39,7 +39,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, make_url, text
 
-from services.common import audit
+from services.common import audit_verify
 from services.common.db import is_postgres
 from services.common.errors import ValidationFailed
 from services.common.settings import CommonSettings
@@ -157,12 +157,12 @@ def _audit_heads(settings: CommonSettings, work: Path) -> dict[str, list]:
     """Heads of every audit chain, as backed up: a later `congvan audit verify` compares against them."""
     heads = {}
     if is_postgres(settings.database_url):
-        for where, engine in audit.discover(settings):
-            heads[where] = list(audit.head(engine))
+        for where, engine in audit_verify.discover(settings):
+            heads[where] = list(audit_verify.head(engine))
     else:
         copy = CommonSettings(data_dir=work / "databases")
-        for where, engine in audit.discover(copy):
-            heads[Path(where).relative_to(work / "databases").as_posix()] = list(audit.head(engine))
+        for where, engine in audit_verify.discover(copy):
+            heads[Path(where).relative_to(work / "databases").as_posix()] = list(audit_verify.head(engine))
     return heads
 
 
@@ -371,10 +371,10 @@ def audit_key(settings: CommonSettings, where: str) -> str:
 def _check_audit(settings: CommonSettings, manifest: dict[str, Any]) -> list[str]:
     """Every restored audit chain must verify and end exactly at the head recorded when the backup was taken."""
     problems = []
-    for where, engine in audit.discover(settings):
+    for where, engine in audit_verify.discover(settings):
         key = audit_key(settings, where)
         expected = manifest["audit_heads"].get(key)
-        report = audit.verify(engine, expected_head=tuple(expected) if expected else None, where=key)
+        report = audit_verify.verify(engine, expected_head=tuple(expected) if expected else None, where=key)
         if expected and report.head != tuple(expected):
             problems.append(f"{key}: chuỗi kiểm toán kết thúc ở bản ghi {report.head[0]}, "
                             f"bản sao lưu ghi nhận {expected[0]}")

@@ -79,15 +79,15 @@ def register(app: typer.Typer) -> None:
                   as_json: bool = typer.Option(False, "--json")) -> None:
         """Ai đã thay đổi gì: các bản ghi mới nhất của nhật ký kiểm toán, lọc theo bảng, khóa, người thực hiện."""
         from infra import backup
-        from services.common import audit
+        from services.common import audit_verify
 
         settings = _settings(data_dir)
         found = []
-        for place, engine in audit.discover(settings):
+        for place, engine in audit_verify.discover(settings):
             key = backup.audit_key(settings, place)
             if where and where not in key:
                 continue
-            for row in audit.entries(engine, entity=entity, entity_id=entity_id, actor=actor, limit=limit):
+            for row in audit_verify.entries(engine, entity=entity, entity_id=entity_id, actor=actor, limit=limit):
                 found.append({"where": key, **row})
         if as_json:
             typer.echo(json.dumps(found, ensure_ascii=False, indent=1))
@@ -106,15 +106,15 @@ def register(app: typer.Typer) -> None:
         """Kiểm tra chuỗi băm của nhật ký kiểm toán trong mọi cơ sở dữ liệu; mã thoát 1 nếu có bản ghi bị sửa,
         xóa hoặc chèn."""
         from infra import backup
-        from services.common import audit
+        from services.common import audit_verify
 
         settings = _settings(data_dir)
         heads = backup.load_manifest(against)["audit_heads"] if against else {}
         reports = []
-        for where, engine in audit.discover(settings):
+        for where, engine in audit_verify.discover(settings):
             key = backup.audit_key(settings, where)
             expected = heads.get(key)
-            reports.append(audit.verify(engine, expected_head=tuple(expected) if expected else None, where=key))
+            reports.append(audit_verify.verify(engine, expected_head=tuple(expected) if expected else None, where=key))
         bad = [r for r in reports if not r.ok]
         if as_json:
             typer.echo(json.dumps([{"where": r.where, "rows": r.rows, "head": list(r.head),

@@ -11,7 +11,8 @@ A service adds the table to its own metadata (like the outbox) and records in th
         record(session, actor, "register_incoming", "incoming_document", doc.id, {"number": 45})
 
 Each row stores `row_hash = SHA-256(prev_hash | seq | at | agency | actor | on_behalf_of | action | entity |
-entity_id | details)` and the previous row's hash; `seq` is contiguous from 1. `verify()` recomputes the chain, so
+entity_id | details)` and the previous row's hash; `seq` is contiguous from 1. `verify()` (audit_verify.py, with
+the other readers of a chain: `head`, `entries`, `discover`) recomputes the chain, so
 a changed field, a removed row (a gap or a broken link) or an inserted row (a broken link) is found. Removing
 rows from the END leaves a valid shorter chain: it is only visible against a head recorded elsewhere (the daily
 backup's manifest records every database's head, `verify(..., expected_head=...)` compares).
@@ -34,11 +35,10 @@ from __future__ import annotations
 import hashlib
 import json
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import greenlet
@@ -46,13 +46,11 @@ from sqlalchemy import (
     DDL,
     BigInteger,
     Column,
-    Engine,
     Integer,
     MetaData,
     String,
     Table,
     Text,
-    create_engine,
     event,
     inspect,
     select,
@@ -61,8 +59,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from services.common.actor import Actor
-from services.common.db import Database, is_postgres
-from services.common.settings import CommonSettings
+from services.common.db import Database
 
 AUDIT_TABLE = "audit_log"
 GENESIS = "0" * 64
@@ -164,7 +161,7 @@ def _create_append_function(_metadata: MetaData, connection: Any, **_kw: Any) ->
 
 
 # Same name and columns in every service's schema/file, so one Table object reads and writes any of them.
-_generic = make_audit_table(MetaData())
+generic_log = make_audit_table(MetaData())
 
 
 def canonical(details: dict[str, Any] | None) -> str:
@@ -197,7 +194,7 @@ def _now() -> str:
 def append(connection: Any, rows: list[dict[str, str]], table: Table | None = None) -> int:
     """Chain `rows` (every column but seq and the hashes, in order) onto the log in the connection's transaction;
     returns the last one's seq."""
-    t = table if table is not None else _generic
+    t = table if table is not None else generic_log
     if connection.dialect.name == "postgresql":
         schema = connection.schema_for_object(t)
         function = f"{connection.dialect.identifier_preparer.quote_schema(schema)}.{_PG_APPEND}" if schema \
@@ -214,120 +211,6 @@ def append(connection: Any, rows: list[dict[str, str]], table: Table | None = No
         prev = digest
     connection.execute(t.insert(), chained)
     return seq
-
-
-@dataclass(frozen=True)
-class Problem:
-    seq: int
-    kind: str          # changed | removed | inserted
-    message_vi: str
-
-
-@dataclass
-class AuditReport:
-    where: str                       # file or schema verified
-    rows: int = 0
-    head: tuple[int, str] = (0, GENESIS)
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-def _engine(target: Database | Engine) -> Engine:
-    return target.engine if isinstance(target, Database) else target
-
-
-def has_audit_table(target: Database | Engine) -> bool:
-    return inspect(_engine(target)).has_table(AUDIT_TABLE)
-
-
-def head(target: Database | Engine) -> tuple[int, str]:
-    with _engine(target).connect() as conn:
-        last = conn.execute(select(_generic.c.seq, _generic.c.row_hash)
-                            .order_by(_generic.c.seq.desc()).limit(1)).first()
-    return (int(last.seq), last.row_hash) if last else (0, GENESIS)
-
-
-def verify(target: Database | Engine, expected_head: tuple[int, str] | None = None,
-           where: str = "") -> AuditReport:
-    """Recompute the chain of one database (an engine whose search_path/file holds `audit_log`)."""
-    engine = _engine(target)
-    report = AuditReport(where=where or str(engine.url.render_as_string(hide_password=True)))
-    prev, expected_seq = GENESIS, 1
-    at_expected: str | None = None
-    with engine.connect() as conn:
-        for r in conn.execute(select(_generic).order_by(_generic.c.seq)):
-            report.rows += 1
-            if r.seq > expected_seq:
-                report.problems.append(Problem(r.seq, "removed",
-                                               f"Thiếu bản ghi số {expected_seq}–{r.seq - 1} trong nhật ký kiểm toán."))
-            if r.prev_hash != prev:
-                kind = "inserted" if r.seq == expected_seq else "removed"
-                report.problems.append(Problem(r.seq, kind, f"Bản ghi số {r.seq} không nối tiếp bản ghi trước "
-                                                            "(chuỗi băm bị đứt): có bản ghi bị chèn hoặc xóa."))
-            actual = row_hash(r.prev_hash, r.seq, r.at, r.agency, r.actor, r.on_behalf_of, r.action, r.entity,
-                              r.entity_id, r.details)
-            if actual != r.row_hash:
-                report.problems.append(Problem(r.seq, "changed",
-                                               f"Bản ghi số {r.seq} đã bị sửa (mã băm không khớp nội dung)."))
-            if expected_head and r.seq == expected_head[0]:
-                at_expected = r.row_hash
-            prev, expected_seq = r.row_hash, r.seq + 1
-    report.head = (expected_seq - 1, prev)
-    if expected_head and expected_head[0] > 0:
-        seq, digest = expected_head
-        if seq >= expected_seq:
-            report.problems.append(Problem(seq, "removed",
-                                           f"Các bản ghi cuối từ số {expected_seq} đến {seq} đã bị xóa."))
-        elif at_expected != digest:
-            report.problems.append(Problem(seq, "changed", f"Bản ghi số {seq} khác với mã băm đã ghi nhận trước đó "
-                                                           "(chuỗi đã bị viết lại)."))
-    return report
-
-
-def entries(target: Database | Engine, entity: str | None = None, entity_id: str | None = None,
-            actor: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    """The newest rows of one chain (oldest first), filtered: who changed what."""
-    query = select(_generic).order_by(_generic.c.seq.desc()).limit(limit)
-    if entity:
-        query = query.where(_generic.c.entity == entity)
-    if entity_id:
-        query = query.where(_generic.c.entity_id == str(entity_id))
-    if actor:
-        query = query.where(_generic.c.actor == actor)
-    with _engine(target).connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(query)]
-    return rows[::-1]
-
-
-def discover(settings: CommonSettings) -> Iterator[tuple[str, Engine]]:
-    """Every database of a deployment that holds an audit table: SQLite files under DATA_DIR, or PostgreSQL
-    schemas of DATABASE_URL. Yields (where, engine); the caller disposes of nothing (engines are disposed here)."""
-    if is_postgres(settings.database_url):
-        admin = create_engine(settings.database_url)
-        try:
-            with admin.connect() as conn:
-                schemas = list(conn.execute(text(
-                    "SELECT table_schema FROM information_schema.tables WHERE table_name = :t ORDER BY 1"),
-                    {"t": AUDIT_TABLE}).scalars())
-        finally:
-            admin.dispose()
-        for schema in schemas:
-            engine = create_engine(settings.database_url, connect_args={"options": f"-csearch_path={schema}"})
-            try:
-                yield schema, engine
-            finally:
-                engine.dispose()
-        return
-    for path in sorted(Path(settings.data_dir).rglob("*.sqlite3")):
-        engine = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
-        try:
-            if has_audit_table(engine):
-                yield str(path), engine
-        finally:
-            engine.dispose()
 
 
 # --- automatic audit of every write of a service (installed by `Database(..., audit=True)`) ------------------

@@ -19,7 +19,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 from sqlalchemy import MetaData, create_engine, update
 
-from services.common import audit
+from services.common import audit, audit_verify
 from services.common.clock import now_utc, vn_date
 from services.reporting.domain import FILED_COPY_CLERK
 from tests.deployment import demo_password
@@ -42,7 +42,7 @@ def cli(*args: str, data_dir: Path) -> subprocess.CompletedProcess:
 def edge_rows(data_dir: Path, agency_slug: str) -> list[dict]:
     engine = create_engine(f"sqlite:///file:{data_dir / agency_slug / 'edge.sqlite3'}?mode=ro&uri=true")
     try:
-        return audit.entries(engine, limit=10_000)
+        return audit_verify.entries(engine, limit=10_000)
     finally:
         engine.dispose()
 
@@ -50,7 +50,7 @@ def edge_rows(data_dir: Path, agency_slug: str) -> list[dict]:
 def edge_head(data_dir: Path, agency_slug: str) -> int:
     engine = create_engine(f"sqlite:///file:{data_dir / agency_slug / 'edge.sqlite3'}?mode=ro&uri=true")
     try:
-        return audit.head(engine)[0]
+        return audit_verify.head(engine)[0]
     finally:
         engine.dispose()
 

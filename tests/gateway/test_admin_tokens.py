@@ -13,7 +13,7 @@ import pytest
 
 from gateway.auth import Accounts
 from gateway.models import AdminEvent
-from services.common import audit
+from services.common import audit_verify
 from tests.gateway.conftest import PASSWORD, csrf_of, login
 
 H60, H17 = "000.00.00.H60", "000.00.00.H17"
@@ -85,7 +85,7 @@ def test_the_administrator_sees_and_revokes_an_accounts_token(gateway_app, clien
     assert events == [{"token_id": listed["điện thoại bị mất"], "label": "điện thoại bị mất",
                        "username": "minhlv.vp", "admin_username": "manhhd.vp"}]  # once: the second changed nothing
     # the audit chain of the gateway's tables: the token's row and the admin event, under the administrator
-    chained = [r for r in audit.entries(accounts.db, limit=1000) if r["actor"] == people["admin"]]
+    chained = [r for r in audit_verify.entries(accounts.db, limit=1000) if r["actor"] == people["admin"]]
     token_rows = [r for r in chained if r["entity"] == "api_tokens" and r["action"] == "update"]
     assert len(token_rows) == 1 and json.loads(token_rows[0]["details"])["via"].endswith("/thu-hoi")
     assert any(r["entity"] == "admin_events" for r in chained)

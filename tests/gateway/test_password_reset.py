@@ -18,7 +18,7 @@ from gateway.auth import DIRECTORY_HASH
 from gateway.models import DirectoryAccount, HostedAgency, PasswordReset
 from gateway.password_reset import NEUTRAL_VI, HideLinkSecret
 from gateway.settings import GatewaySettings
-from services.common import audit, clock
+from services.common import audit_verify, clock
 from tests.gateway.conftest import PASSWORD, login
 
 AGENCY, CLOSED_AGENCY = "000.00.00.H60", "000.00.09.H60"
@@ -153,7 +153,7 @@ def test_the_link_in_the_mail_sets_a_new_password_once_and_ends_every_session(ma
     [event] = accounts.admin_events(AGENCY, user_id)
     assert (event.action, event.details["self_service"]) == ("reset_password", True)
     # the audit chain names the person the link proved, and never holds the password's hash
-    [reset] = [r for r in audit.entries(client.app.state.gateway.db, entity="users", entity_id=user_id)
+    [reset] = [r for r in audit_verify.entries(client.app.state.gateway.db, entity="users", entity_id=user_id)
                if r["action"] == "update" and "password_hash" in str(r["details"])]
     assert reset["actor"] == user_id and "argon2" not in str(reset["details"]), reset
 

@@ -10,7 +10,7 @@ import secrets
 
 import pytest
 
-from services.common import audit
+from services.common import audit_verify
 from services.common.actor import Actor, Role
 from services.common.errors import Conflict, Forbidden, NotFound
 from services.common.rpc_client import ServiceClient
@@ -92,9 +92,9 @@ def test_a_closed_register_gives_no_more_numbers_and_closing_is_for_its_own_admi
 def audit_rows(settings: CommonSettings, entity: str) -> list[dict]:
     """The registry's audit rows about one table (its database: the agency's registry file or schema)."""
     rows = []
-    for where, engine in audit.discover(settings):
+    for where, engine in audit_verify.discover(settings):
         if "registry" in where:
-            rows += audit.entries(engine, entity=entity, limit=1000)
+            rows += audit_verify.entries(engine, entity=entity, limit=1000)
     return rows
 
 

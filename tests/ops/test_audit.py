@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from services.common import audit
+from services.common import audit, audit_verify
 from services.common.actor import Actor
 from tests.ops.conftest import audit_log, letters
 
@@ -48,7 +48,7 @@ def test_rows_are_written_in_the_business_transaction_and_chain(make_db):
         s.execute(letters.insert().values(id=99, subject="bị hủy", state="draft"))
         audit.record(s, CLERK, "register_incoming", "letter", 99)
         raise RuntimeError("the business change failed")
-    report = audit.verify(db)
+    report = audit_verify.verify(db)
     assert report.ok and report.rows == 5          # the rolled-back change left no audit row and no gap
     with db.engine.connect() as conn:
         rows = conn.execute(text("SELECT seq, actor, agency, entity_id, details, prev_hash, row_hash "
@@ -57,7 +57,7 @@ def test_rows_are_written_in_the_business_transaction_and_chain(make_db):
     assert rows[0].prev_hash == audit.GENESIS and all(rows[i].prev_hash == rows[i - 1].row_hash for i in range(1, 5))
     assert rows[2].actor == "u-7" and rows[2].agency == "000.00.00.H60" and rows[2].entity_id == "3"
     assert '"subject":"Công văn số 3"' in rows[2].details
-    assert report.head == (5, rows[-1].row_hash) == audit.head(db)
+    assert report.head == (5, rows[-1].row_hash) == audit_verify.head(db)
 
 
 def test_database_refuses_update_and_delete(make_db):
@@ -66,14 +66,14 @@ def test_database_refuses_update_and_delete(make_db):
     for stmt in ("UPDATE audit_log SET actor = 'x' WHERE seq = 1", "DELETE FROM audit_log WHERE seq = 2"):
         with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
             conn.exec_driver_sql(stmt)
-    assert audit.verify(db).ok
+    assert audit_verify.verify(db).ok
 
 
 def test_changed_row_is_detected(make_db):
     db = make_db()
     write(db, 5)
     raw(db, "UPDATE audit_log SET details = '{\"number\":33}' WHERE seq = 3")
-    report = audit.verify(db)
+    report = audit_verify.verify(db)
     assert kinds(report) == {(3, "changed")}
     assert "Bản ghi số 3 đã bị sửa" in report.problems[0].message_vi
 
@@ -82,8 +82,8 @@ def test_removed_row_is_detected(make_db):
     db = make_db()
     write(db, 5)
     raw(db, "DELETE FROM audit_log WHERE seq = 2")
-    assert {k for _, k in kinds(audit.verify(db))} == {"removed"}
-    assert (3, "removed") in kinds(audit.verify(db))
+    assert {k for _, k in kinds(audit_verify.verify(db))} == {"removed"}
+    assert (3, "removed") in kinds(audit_verify.verify(db))
 
 
 def test_inserted_row_is_detected(make_db):
@@ -100,7 +100,7 @@ def test_inserted_row_is_detected(make_db):
         audit_log.insert().values(seq=3, at=forged_at, agency="000.00.00.H60", actor="u-7", on_behalf_of="",
                                   action="delete", entity="letter", entity_id="1", details="{}", prev_hash=prev,
                                   row_hash=digest))
-    report = audit.verify(db)
+    report = audit_verify.verify(db)
     assert (4, "inserted") in kinds(report)      # old row 3, now 4, does not chain onto the forged row
     assert (4, "changed") in kinds(report)       # and its seq is part of what its hash covers
 
@@ -108,20 +108,20 @@ def test_inserted_row_is_detected(make_db):
 def test_truncated_tail_is_detected_against_a_recorded_head(make_db):
     db = make_db()
     write(db, 5)
-    recorded = audit.head(db)
+    recorded = audit_verify.head(db)
     raw(db, "DELETE FROM audit_log WHERE seq >= 4")
-    assert audit.verify(db).ok                    # a shorter chain is self-consistent ...
-    assert kinds(audit.verify(db, expected_head=recorded)) == {(5, "removed")}   # ... but not the recorded head
+    assert audit_verify.verify(db).ok                    # a shorter chain is self-consistent ...
+    assert kinds(audit_verify.verify(db, expected_head=recorded)) == {(5, "removed")}   # ... but not the recorded head
 
 
 def test_rewritten_chain_is_detected_against_a_recorded_head(make_db):
     db = make_db()
     write(db, 3)
-    recorded = audit.head(db)
+    recorded = audit_verify.head(db)
     raw(db, "DELETE FROM audit_log")
     write(db, 3, start=10)                        # a fresh, self-consistent chain of the same length
-    assert audit.verify(db).ok
-    assert kinds(audit.verify(db, expected_head=recorded)) == {(3, "changed")}
+    assert audit_verify.verify(db).ok
+    assert kinds(audit_verify.verify(db, expected_head=recorded)) == {(3, "changed")}
 
 
 def test_concurrent_writers_keep_the_chain_contiguous(make_db):
@@ -141,14 +141,14 @@ def test_concurrent_writers_keep_the_chain_contiguous(make_db):
     for t in threads:
         t.join()
     assert not errors
-    report = audit.verify(db)
+    report = audit_verify.verify(db)
     assert report.ok and report.rows == 60 and report.head[0] == 60
 
 
 def test_discover_finds_every_database_with_the_table(make_db, settings):
     make_db("registry", "000.00.00.H60")
     make_db("routing", "000.00.09.H60")
-    found = [where for where, _engine in audit.discover(settings)]
+    found = [where for where, _engine in audit_verify.discover(settings)]
     assert len(found) == 2
     assert any("registry" in w for w in found) and any("routing" in w for w in found)
 
@@ -168,7 +168,7 @@ def test_rows_chained_by_the_database_hash_as_row_hash_does(make_db):
             for i, text_ in enumerate(odd)])
         audit.record(s, actor, "note", "letter", odd[1], {"subject": odd[2], "nested": {"list": odd}})
     assert last == len(odd)
-    report = audit.verify(db)
+    report = audit_verify.verify(db)
     assert report.ok and report.rows == len(odd) + 1, report.problems
     with db.engine.connect() as conn:
         rows = conn.execute(text("SELECT * FROM audit_log ORDER BY seq")).all()
@@ -192,5 +192,5 @@ def test_a_schema_made_before_the_append_function_gets_it_at_the_next_start(make
     db.create_all()                                # what every process does with an agency it opens
     db.create_all()                                # and again: finding the function there is not an error
     write(db, 2, start=3)
-    report = audit.verify(db)
+    report = audit_verify.verify(db)
     assert report.ok and report.rows == 4

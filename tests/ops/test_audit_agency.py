@@ -78,7 +78,7 @@ def test_registry_flow_is_audited_and_tampering_is_found(agency):
     engine = registry_engine(env)
     try:
         with engine.connect() as conn:
-            rows = conn.execute(select(audit._generic).order_by(audit._generic.c.seq)).all()
+            rows = conn.execute(select(audit.generic_log).order_by(audit.generic_log.c.seq)).all()
         by_entity = {(r.entity, r.action): r for r in rows}
         assert by_entity[("agency_profile", "insert")].actor == "quantri"
         assert by_entity[("register", "insert")].actor == "quantri"
@@ -106,19 +106,19 @@ def test_registry_flow_is_audited_and_tampering_is_found(agency):
 
         n = len(rows)
         changed, removed = 2, n - 2
-        log = audit._generic
+        log = audit.generic_log
         tamper(engine, update(log).where(log.c.seq == changed).values(actor="ke.gian"),
                delete(log).where(log.c.seq == removed))
         # An inserted row: a copy of the last one, rehashed over its own content, slipped in before it.
         with engine.connect() as conn:
-            last = conn.execute(select(audit._generic).where(audit._generic.c.seq == n)).one()._asdict()
+            last = conn.execute(select(audit.generic_log).where(audit.generic_log.c.seq == n)).one()._asdict()
         tamper(engine, update(log).where(log.c.seq == n).values(seq=n + 1))
         forged = {**last, "details": '{"forged":true}'}
         forged["row_hash"] = audit.row_hash(forged["prev_hash"], n, forged["at"], forged["agency"], forged["actor"],
                                             forged["on_behalf_of"], forged["action"], forged["entity"],
                                             forged["entity_id"], forged["details"])
         with engine.begin() as conn:
-            conn.execute(audit._generic.insert().values(forged))
+            conn.execute(audit.generic_log.insert().values(forged))
             assert conn.execute(text("SELECT count(*) FROM audit_log")).scalar() == n
     finally:
         engine.dispose()

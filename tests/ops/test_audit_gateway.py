@@ -17,7 +17,7 @@ from sqlalchemy import MetaData, update
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
-from services.common import audit
+from services.common import audit, audit_verify
 from tests.ops.test_audit_agency import tamper
 
 H60 = "000.00.00.H60"
@@ -47,7 +47,7 @@ def csrf_of(html: str) -> str:
 
 
 def rows(app) -> list[dict]:
-    return audit.entries(app.state.gateway.db, limit=1000)
+    return audit_verify.entries(app.state.gateway.db, limit=1000)
 
 
 def test_admin_changes_are_chained_with_the_admin_as_actor_and_tampering_is_found(gateway):

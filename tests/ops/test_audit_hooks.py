@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, String, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from services.common import audit
+from services.common import audit, audit_verify
 from services.common.actor import Actor
 from services.common.db import Database
 from services.common.outbox import enqueue, make_outbox_table
@@ -62,7 +62,7 @@ def db(settings):
 
 def rows(db) -> list:
     with db.engine.connect() as conn:
-        return conn.execute(select(audit._generic).order_by(audit._generic.c.seq)).all()
+        return conn.execute(select(audit.generic_log).order_by(audit.generic_log.c.seq)).all()
 
 
 def test_orm_insert_update_delete_are_audited_with_the_actor(db):
@@ -92,7 +92,7 @@ def test_orm_insert_update_delete_are_audited_with_the_actor(db):
     assert json.loads(got[2].details)["changes"] == {"state": ["draft", "registered"]}
     deleted = next(json.loads(r.details) for r in got[3:] if r.entity == "letter")
     assert deleted["values"]["state"] == "registered"                    # the row as it was when deleted
-    assert audit.verify(db).ok and audit.verify(db).rows == 5
+    assert audit_verify.verify(db).ok and audit_verify.verify(db).rows == 5
 
 
 def test_core_statements_through_the_session_are_audited(db):
@@ -138,7 +138,7 @@ def test_rolled_back_transactions_and_savepoints_leave_nothing(db):
             pass
     got = rows(db)
     assert [(r.entity_id, r.action) for r in got] == [("1", "insert"), ("2", "insert")]
-    assert audit.verify(db).ok
+    assert audit_verify.verify(db).ok
 
 
 def test_audit_rows_commit_with_the_change_only(db):

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from infra import backup
 from infra.ops_cli import register
-from services.common import audit
+from services.common import audit, audit_verify
 from services.common.actor import Actor
 from services.common.db import Database
 from services.common.errors import ValidationFailed
@@ -109,8 +109,8 @@ def test_sqlite_and_local_files_drill(tmp_path):
     assert tables(settings) == before_tables
     assert files(tmp_path / "data") == before_files
     assert restored.moved_aside is not None and restored.moved_aside.exists()   # nothing was thrown away
-    for where, engine in audit.discover(settings):
-        assert audit.verify(engine).ok, where
+    for where, engine in audit_verify.discover(settings):
+        assert audit_verify.verify(engine).ok, where
 
 
 def test_postgresql_and_s3_drill(tmp_path, pg_url, s3_config):
@@ -184,8 +184,8 @@ def test_backup_while_writing_is_consistent(tmp_path):
         thread.join()
         db.dispose()
     copy = CommonSettings(data_dir=result.path / "databases")
-    for where, engine in audit.discover(copy):
-        report = audit.verify(engine)
+    for where, engine in audit_verify.discover(copy):
+        report = audit_verify.verify(engine)
         with engine.connect() as conn:
             count = conn.execute(text("SELECT count(*) FROM letters")).scalar_one()
         assert report.ok and report.rows == count, where   # every letter has its audit row, and only those

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.common import audit, clock
+from services.common import audit_verify, clock
 from services.common.db import Database
 from services.common.errors import Forbidden, NotFound, ValidationFailed
 from services.common.settings import CommonSettings
@@ -164,6 +164,6 @@ def test_registers_opened_are_in_the_audit_chain(tmp_path, admin, at):
     db.create_all()
     ops.create_register(db, admin, "incoming", 2026)
     opened = ops.open_year_registers(db, admin)["opened"]
-    rows = audit.entries(db, entity="register", entity_id=opened[0]["id"])
-    assert [r["action"] for r in rows] == ["insert"] and audit.verify(db).ok
+    rows = audit_verify.entries(db, entity="register", entity_id=opened[0]["id"])
+    assert [r["action"] for r in rows] == ["insert"] and audit_verify.verify(db).ok
     db.dispose()
