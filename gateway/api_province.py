@@ -236,8 +236,9 @@ def withdraw_notice(notice_id: int = Path(ge=1, le=2**31 - 1), _v: Viewer = Depe
 
 @router.get("/problems", response_model=list[ProblemItem],
             summary="Báo lỗi của mọi cơ quan: hạn 03 ngày làm việc, đánh dấu quá hạn")
-def problems(state: str = Query("", pattern="^(|open|done|not_done)$"), agency_id: str = Query("", max_length=32),
-             _v: Viewer = Depends(operator), g: Gateway = Depends(gw)) -> list[dict]:
+def problems(state: str = Query("", pattern="^(|open|overdue|done|not_done)$"),
+             agency_id: str = Query("", max_length=32), _v: Viewer = Depends(operator),
+             g: Gateway = Depends(gw)) -> list[dict]:
     return problem_queue(g.db, names(g), state=state, agency_id=agency_id)
 
 

@@ -198,9 +198,14 @@ def _install_reports(app: FastAPI) -> None:
     @app.get("/van-hanh/bao-loi", response_class=HTMLResponse, include_in_schema=False)
     def problems(request: Request, trang_thai: str = "", v: Viewer = Depends(operator_viewer),
                  g: Gateway = Depends(gw)):
-        queue = ops.problem_queue(g.db, names(g), state=trang_thai)
+        known = names(g)
+        queue = ops.problem_queue(g.db, known, state=trang_thai)
+        # Whatever the filter shows, the count of overdue reports is of them all (a list of handled ones has none).
+        shown_all_open = trang_thai in ("", "open", "overdue")
+        overdue = sum(p["overdue"] for p in queue) if shown_all_open else len(ops.problem_queue(g.db, known,
+                                                                                                 state="overdue"))
         return _page(request, "province_problems.html", v, "problems", queue=queue, state=trang_thai,
-                     overdue=sum(p["overdue"] for p in queue))
+                     overdue=overdue)
 
     @app.get("/van-hanh/su-dung", response_class=HTMLResponse, include_in_schema=False)
     def usage(request: Request, tu_ngay: str = "", den_ngay: str = "", v: Viewer = Depends(operator_viewer),

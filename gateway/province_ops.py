@@ -145,16 +145,19 @@ def problem_view(report: ProblemReport, agency_name: str, now: datetime) -> dict
 
 def problem_queue(db, names: dict[str, str], state: str = "", agency_id: str = "",
                   limit: int = 500) -> list[dict[str, Any]]:
-    """Every agency's reports, open ones first and the oldest due first."""
+    """Every agency's reports, open ones first and the oldest due first. `state` "overdue": the open ones past their
+    due date (Đà Nẵng QĐ 8849 Đ10.3), the operator's first worry."""
     query = select(ProblemReport)
-    if state in ("open", "done", "not_done"):
-        query = query.where(ProblemReport.state == state)
+    if state in ("open", "done", "not_done", "overdue"):
+        query = query.where(ProblemReport.state == ("open" if state == "overdue" else state))
     if agency_id:
         query = query.where(ProblemReport.agency_id == agency_id)
     with db.session() as s:
         rows = s.scalars(query.order_by(ProblemReport.created_at.desc()).limit(limit)).all()
     now = clock.now_utc()
     views = [problem_view(r, names.get(r.agency_id, r.agency_id), now) for r in rows]
+    if state == "overdue":
+        views = [v for v in views if v["overdue"]]
     return sorted(views, key=lambda v: (v["state"] != "open", v["due_at"] if v["state"] == "open" else ""))
 
 

@@ -204,6 +204,11 @@ def test_every_agencys_problem_reports_in_one_queue_with_their_due_date(platform
     assert next(p for p in queue if p["agency_id"] == H60)["overdue"] is False
     page = operator.get("/van-hanh/bao-loi")
     assert 'id="qua-han">1<' in page.text and "Quá hạn" in page.text
+    # The overdue ones alone (screen and API); a list of handled reports still counts the overdue ones.
+    overdue = operator.get("/van-hanh/bao-loi", params={"trang_thai": "overdue"}).text
+    assert f'data-problem="{late["id"]}"' in overdue and overdue.count("data-problem=") == 1
+    assert [p["id"] for p in operator.get("/api/v1/problems", params={"state": "overdue"}).json()] == [late["id"]]
+    assert 'id="qua-han">1<' in operator.get("/van-hanh/bao-loi", params={"trang_thai": "done"}).text
     # The agency's own page lists its recent reports, each opening the report with its due date.
     agency_page = operator.get(f"/van-hanh/co-quan/{SNV}").text
     assert f'<a href="/bao-loi/{late["id"]}">' in agency_page and "Người báo" in agency_page
