@@ -263,7 +263,9 @@ def operations_sections(agencies: list[HostedAgency], rows: list[dict[str, Any]]
          [60, 18, 18, 18, 18, 16, 14, 18]),
         ("Báo lỗi phần mềm và xử lý (hạn 03 ngày làm việc)",
          ["Cơ quan", "Số biên bản", "Đã xử lý", "Xử lý đúng hạn", "Quá hạn chưa xử lý"],
-         [[name, *counts] for name, counts in sorted(by_agency.items())], [70, 20, 20, 22, 24]),
+         [[name, *counts] for name, counts in sorted(by_agency.items())]
+         + ([["Tổng cộng", *(sum(c[i] for c in by_agency.values()) for i in range(4))]] if by_agency else []),
+         [70, 20, 20, 22, 24]),
         ("Thông báo bảo trì", ["Bắt đầu", "Kết thúc", "Nội dung"],
          [[n["starts_vn"], n["ends_vn"], n["message"]] for n in notices], [35, 35, 90]),
     ]

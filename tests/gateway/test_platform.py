@@ -274,8 +274,13 @@ def test_usage_shows_shares_with_a_decimal_comma_and_the_provinces_totals(operat
     totals = usage_totals(rows)
     assert (totals["registered"], totals["issued"], totals["signed"], totals["active_users"]) == (4, 4, 3, 9)
     assert percent(rows[0]["signed_share"]) == "66,7%" and percent(totals["signed_share"]) == "75,0%"
-    usage = operations_sections([], rows, [], [], date(2026, 7, 1), date(2026, 12, 31))[1]
-    assert usage[2][-1] == ["Tổng cộng", 4, 4, 6, 6, "75,0%", 1, 9]   # the report's totals: the share too
+    problems = [{"agency_name": name, "created_at": "2026-09-01T03:00:00+00:00", "state": state,
+                 "handled_late": late, "overdue": state == "open"}
+                for name, state, late in (("A", "open", False), ("A", "done", True), ("B", "done", False))]
+    sections = operations_sections([], rows, problems, [], date(2026, 7, 1), date(2026, 12, 31))
+    assert sections[1][2][-1] == ["Tổng cộng", 4, 4, 6, 6, "75,0%", 1, 9]   # the report's totals: the share too
+    # Problem reports per agency (received, handled, in time, overdue) and the province's totals.
+    assert sections[2][2] == [["A", 2, 1, 0, 1], ["B", 1, 1, 1, 0], ["Tổng cộng", 3, 2, 1, 1]]
     # The screen: the services are away here, so every figure is 0, written as Vietnamese write it, with totals.
     page = operator.get("/van-hanh/su-dung").text
     assert '<td data-figure="signed_share">0,0%</td>' in page and "0.0%" not in page
