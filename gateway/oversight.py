@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Header, Path, Query, Security
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # The notices after each action and the history's words are in gateway/handling.py with the page's others.
 from gateway.api import COMMON_ERRORS, DOC_ID, NOT_FOUND, _problem, bearer
@@ -91,6 +91,12 @@ IDEMPOTENCY = Header(..., alias="Idempotency-Key", min_length=1, max_length=80, 
 class Target(BaseModel):
     user_id: str | None = Field(None, description="A person of the agency")
     unit: str | None = Field(None, description="A unit: its department heads act for it")
+
+    @field_validator("unit")
+    @classmethod
+    def _unit_code(cls, unit: str | None) -> str | None:
+        # People's unit codes are kept in capitals (gateway/people.py): "th" from a client is Phòng TH.
+        return (unit.strip().upper() or None) if unit else unit
 
     def routing(self) -> dict[str, str]:
         return {k: v for k, v in self.model_dump().items() if v}

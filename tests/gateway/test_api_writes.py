@@ -115,7 +115,9 @@ def test_whole_flow_from_registration_to_the_reply_at_the_sender(deployment, api
     refused(specialist.post(f"/api/v1/handling/{incoming}/direct",
                             json={"directive": "Tự giao", "main": {"user_id": specialist_id}}), 403)
     directed = ok(leader.post(f"/api/v1/handling/{incoming}/direct", headers=key(), json={
-        "directive": "Giao Phòng Tổng hợp chủ trì, dự thảo văn bản trả lời.", "main": {"unit": me(head)["unit"]},
+        # the unit's code as a client may type it: another case, spaces around
+        "directive": "Giao Phòng Tổng hợp chủ trì, dự thảo văn bản trả lời.",
+        "main": {"unit": f" {me(head)['unit'].lower()} "},
         "readers": [{"user_id": me(clerk)["user_id"]}], "deadline": deadline}))
     assert directed["status"] == "assigned" and directed["deadline"].startswith(deadline)
     assigned = ok(head.post(f"/api/v1/handling/{incoming}/reassign", headers=key(),
