@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from services.common.errors import ValidationFailed
+
 _DAY_FIRST = re.compile(r"^(\d{1,2})[/.\-\s]+(\d{1,2})[/.\-\s]+(\d{4})$")
 _DIGITS = re.compile(r"^(\d{2})(\d{2})(\d{4})$")
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -42,3 +44,14 @@ def typed_days(params: dict[str, str], *names: str) -> dict[str, str]:
             else:
                 out[name] = day
     return out
+
+
+# The years a report may cover, as the other year fields of the API (a year 1 or 99999 made a 500 from date maths).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def check_year(year: int, field: str = "year") -> int:
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValidationFailed(f"Năm {year} không hợp lệ: năm báo cáo từ {FIRST_YEAR} đến {LAST_YEAR}.", field=field,
+                               value=year)
+    return year

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway import province_ops as ops
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
+from gateway.dates import check_year
 from gateway.platform import AgencyForm, agency_view
 from services.common import clock
 from services.common.actor import Role
@@ -229,8 +230,8 @@ def _period(start: str, end: str) -> tuple[date, date]:
         last = date.fromisoformat(end) if end else clock.today_vn()
     except ValueError:
         raise ValidationFailed("Ngày không hợp lệ (dạng YYYY-MM-DD).", field="tu_ngay") from None
-    ops.check_year(first.year, "tu_ngay")
-    ops.check_year(last.year, "den_ngay")
+    check_year(first.year, "tu_ngay")
+    check_year(last.year, "den_ngay")
     if last < first:
         raise ValidationFailed("Đến ngày phải sau từ ngày.", field="den_ngay")
     return first, last

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from gateway.dates import check_year
 from gateway.models import HostedAgency, LoginEvent, MaintenanceNotice, User
 from gateway.platform import AGENCY_WORKERS, each_agency, onboarding_actor
 from gateway.problem_models import ProblemReport
@@ -30,8 +31,6 @@ log = logging.getLogger(__name__)
 
 PROBLEM_DUE_WORKING_DAYS = 3
 MAX_NOTICE = 1000
-# The years a report may cover, as the other year fields of the API (a year 1 or 99999 made a 500 from date maths).
-FIRST_YEAR, LAST_YEAR = 2000, 2100
 _CALENDAR = WorkCalendar()
 
 
@@ -162,13 +161,6 @@ def problem_queue(db, names: dict[str, str], state: str = "", agency_id: str = "
 
 
 # -- usage per agency ---------------------------------------------------------------------------------------------
-
-def check_year(year: int, field: str = "year") -> int:
-    if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise ValidationFailed(f"Năm {year} không hợp lệ: năm báo cáo từ {FIRST_YEAR} đến {LAST_YEAR}.", field=field,
-                               value=year)
-    return year
-
 
 def half_year(year: int, half: int) -> tuple[date, date]:
     check_year(year)

@@ -16,7 +16,7 @@ from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from gateway.app import Gateway, Viewer, gw, render, viewer
-from gateway.dates import typed_day
+from gateway.dates import check_year, typed_day
 from services.common import clock
 from services.common.errors import ValidationFailed
 from services.reporting import domain
@@ -39,6 +39,8 @@ def _period(tu: str | None, den: str | None) -> tuple[str, str]:
     except ValueError as exc:
         raise ValidationFailed("Ngày không hợp lệ (nhập theo dạng dd/mm/yyyy, ví dụ 05/03/2026).", field="tu",
                                value=f"{tu}..{den}") from exc
+    check_year(start.year, "tu")  # a year 1 reached the services' and hubs' date arithmetic: a 500, or a 503
+    check_year(end.year, "den")
     if end < start:
         raise ValidationFailed(f"“Đến ngày” ({end:%d/%m/%Y}) không được trước “Từ ngày” ({start:%d/%m/%Y}); hãy "
                                "sửa khoảng ngày rồi xem lại.", field="den", value=f"{tu}..{den}")

@@ -140,3 +140,8 @@ def test_a_wrong_period_keeps_the_form(web):
     page = client.get("/in-so", params={"so": "di", "tu": "31/02/2026", "den": "01/12/2026"})
     assert page.status_code == 422 and "Ngày không hợp lệ" in page.text and 'value="di" selected' in page.text
     assert 'name="tu" value="31/02/2026"' in page.text
+    page = client.get("/bao-cao", params={"tu": "0001-01-01", "den": "2026-12-01"})
+    assert page.status_code == 422 and "Năm 1 không hợp lệ" in page.text and 'name="tu" value="0001-01-01"' in page.text
+    rest = client.get("/api/v1/register-prints", params={"register": "copies", "date_from": "0001-01-01",
+                                                          "date_to": "2026-12-01"})
+    assert rest.status_code == 422
