@@ -247,7 +247,7 @@ def usage_per_agency(date_from: str = Query("", max_length=10), date_to: str = Q
                      _v: Viewer = Depends(operator), g: Gateway = Depends(gw)) -> list[dict]:
     from gateway.province import _period
 
-    start, end = _period(date_from, date_to)
+    start, end = _period(date_from, date_to, ("date_from", "date_to"))
     return usage(g.backends, g.db, g.platform.agencies(), start, end)
 
 

@@ -224,17 +224,22 @@ def _install_reports(app: FastAPI) -> None:
         return Response(data, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
-def _period(start: str, end: str) -> tuple[date, date]:
-    try:
-        first = date.fromisoformat(start) if start else date(clock.today_vn().year, 1, 1)
-        last = date.fromisoformat(end) if end else clock.today_vn()
-    except ValueError:
-        raise ValidationFailed("Ngày không hợp lệ (dạng YYYY-MM-DD).", field="tu_ngay") from None
-    check_year(first.year, "tu_ngay")
-    check_year(last.year, "den_ngay")
+def _period(start: str, end: str, fields: tuple[str, str] = ("tu_ngay", "den_ngay")) -> tuple[date, date]:
+    """The usage period; `fields` name the start and end as the caller's form or REST query does."""
+    today = clock.today_vn()
+    first, last = _day(start, date(today.year, 1, 1), fields[0]), _day(end, today, fields[1])
     if last < first:
-        raise ValidationFailed("Đến ngày phải sau từ ngày.", field="den_ngay")
+        raise ValidationFailed("Đến ngày phải sau từ ngày.", field=fields[1])
     return first, last
+
+
+def _day(text: str, default: date, field: str) -> date:
+    try:
+        day = date.fromisoformat(text) if text else default
+    except ValueError:
+        raise ValidationFailed("Ngày không hợp lệ (dạng YYYY-MM-DD).", field=field, value=text) from None
+    check_year(day.year, field)
+    return day
 
 
 MEDIA = {"pdf": "application/pdf", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}

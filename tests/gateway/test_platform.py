@@ -261,6 +261,10 @@ def test_a_report_year_out_of_range_is_refused_in_vietnamese_not_a_server_error(
     assert "từ 2000 đến 2100" in api.json()["detail"]
     usage = operator.get("/api/v1/usage", params={"date_from": "0001-01-01"})
     assert usage.status_code == 422 and "Năm 1 không hợp lệ" in usage.json()["detail"]
+    # the REST query's own names, not the screen's (tu_ngay, den_ngay)
+    assert usage.json()["errors"]["field"] == "date_from"
+    wrong = operator.get("/api/v1/usage", params={"date_from": "2026-01-01", "date_to": "2026-02-30"})
+    assert wrong.status_code == 422 and wrong.json()["errors"]["field"] == "date_to"
     assert operator.get("/van-hanh/su-dung", params={"tu_ngay": "0001-01-01"}).status_code == 422
 
 
