@@ -321,8 +321,10 @@ def head_jobs(g: Gateway, v: Viewer) -> list[Job]:
 
 
 def admin_links() -> list[tuple[str, str]]:
+    """Every page of "Quản trị", in the order of its tabs (admin_nav.html)."""
     return [("/quan-tri/nguoi-dung", "Người dùng"), ("/quan-tri/don-vi", "Đơn vị"),
-            ("/quan-tri/so-van-ban", "Sổ văn bản"), ("/quan-tri/danh-muc", "Danh mục"),
+            ("/quan-tri/so-van-ban", "Sổ văn bản"), ("/quan-tri/nhom-noi-nhan", "Nhóm nơi nhận"),
+            ("/quan-tri/danh-muc", "Danh mục"), ("/quan-tri/chung-thu-so", "Chứng thư số"),
             ("/quan-tri/cau-hinh", "Cấu hình")]
 
 

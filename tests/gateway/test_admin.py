@@ -184,3 +184,14 @@ def test_staff_entry_carries_what_routing_needs(gateway_app):
     entry = staff_entry(user)
     assert entry == {"user_id": user.id, "username": "hoalt.vp", "full_name": "Lê Thị Hoa", "unit": "VP",
                      "email": None, "position": "", "roles": ["clerk"], "active": True}
+
+
+def test_the_admin_home_links_every_administration_page(admin_client):
+    """The home page's "Quản trị hệ thống" offers each tab of the administration pages (it left out "Nhóm nơi nhận"
+    and "Chứng thư số", reached only from inside another administration page)."""
+    home = admin_client.get("/").text
+    card = re.search(r"<h2>Quản trị hệ thống</h2>(.*?)</section>", home, re.S).group(1)
+    nav = re.search(r'<nav class="tabs" aria-label="Quản trị">(.*?)</nav>', admin_client.get("/quan-tri/don-vi").text,
+                    re.S).group(1)
+    assert re.findall(r'<a href="(/quan-tri/[^"]+)"', card) == re.findall(r'<a href="(/quan-tri/[^"]+)"', nav)
+    assert "/quan-tri/nhom-noi-nhan" in card and "/quan-tri/chung-thu-so" in card
