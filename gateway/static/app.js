@@ -85,10 +85,16 @@
     });
   });
 
-  /* "Are you sure?" before a form that cannot be undone (data-confirm holds the question). */
+  /* "Are you sure?" before a form that cannot be undone (data-confirm holds the question), or before one of its
+     buttons that cannot (a button's own data-confirm: "Đồng ý thu hồi" beside "Từ chối yêu cầu"). */
   document.querySelectorAll("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (e) {
       if (!window.confirm(form.dataset.confirm)) e.preventDefault();
+    });
+  });
+  document.querySelectorAll("button[data-confirm]").forEach(function (button) {
+    button.addEventListener("click", function (e) {
+      if (!window.confirm(button.dataset.confirm)) e.preventDefault();
     });
   });
 

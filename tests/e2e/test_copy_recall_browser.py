@@ -83,8 +83,11 @@ def test_the_clerk_recalls_a_sent_copy_and_the_recipient_agrees(deployment, brow
         expect(request).to_contain_text("yêu cầu thu hồi bản sao này")
         shots.append(artifacts_dir / "thu-hoi-ban-sao-02-noi-nhan.png")
         request.screenshot(path=str(shots[-1]))
+        asked: list[str] = []  # agreeing deletes the files: the clerk is asked first, and accepts
+        receiver.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
         request.get_by_role("button", name="Đồng ý thu hồi").click()
         expect(receiver.get_by_role("status")).to_have_text("Đã đồng ý và báo lại nơi gửi.")
+        assert asked and "sẽ bị xóa khỏi kho lưu trữ" in asked[0], asked
         expect(receiver.locator("h1 .badge").last).to_have_text("Đã bị thu hồi")
         expect(receiver.locator("#la-ban-sao")).to_be_visible()
         expect(receiver.locator("#noi-dung-da-xoa")).to_contain_text("nội dung (tệp) đã được xóa")

@@ -90,8 +90,11 @@ def test_recall_agreed_in_the_browser_deletes_the_files_and_the_sender_sees_15(d
     request = receiver.locator("#yeu-cau-thay-doi")
     expect(request).to_contain_text("yêu cầu thu hồi văn bản này")
     shot(receiver, shots, artifacts_dir, "thu-hoi-03-nhan-yeu-cau.png")
+    asked: list[str] = []  # agreeing deletes the files: the clerk is asked first, and accepts
+    receiver.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
     request.get_by_role("button", name="Đồng ý thu hồi").click()
     expect(receiver.get_by_role("status")).to_have_text("Đã đồng ý và báo lại nơi gửi.")
+    assert asked and "sẽ bị xóa khỏi kho lưu trữ" in asked[0], asked
     expect(receiver.locator("h1 .badge").last).to_have_text("Đã bị thu hồi")
     expect(receiver.locator("#noi-dung-da-xoa")).to_contain_text("nội dung (tệp) đã được xóa")
     history = receiver.locator("ol.trace").last
