@@ -313,25 +313,33 @@ def approve_on_paper(g: Gateway, v: Viewer, draft_id: int, comment: str,
                            **({"happened_at": happened_at} if happened_at else {}))
 
 
-def draft_file_response(g: Gateway, v: Viewer, draft_id: int, sha256: str) -> Response:
-    """A version, an appendix or the signed PDF of a draft, by its SHA-256; routing decides who may see the draft."""
-    view = g.backends.call(v.actor, "routing", "get_draft", draft_id)
-    versions = {ver["pdf_sha256"]: ver["number"] for ver in view.get("versions") or []}
+def draft_file_name(view: dict[str, Any], draft_id: int, sha256: str) -> tuple[str, str]:
+    """(the download name, what the file is in Vietnamese) of a version, an appendix, a scan or the signed PDF of a
+    draft, by its SHA-256; NotFound when the file is not the draft's (the caller got `view` from routing, which
+    decides who may see the draft)."""
     if sha256 == view.get("signed_sha256"):
-        return stream_blob(g, v, sha256, f"du-thao-{draft_id}-da-ky.pdf")
+        return f"du-thao-{draft_id}-da-ky.pdf", "Văn bản đã ký"
     paper = view.get("paper") or {}
     if sha256 in (paper.get("entered_scan_sha256"), (paper.get("scan_upload") or {}).get("sha256")):
-        return stream_blob(g, v, sha256, f"du-thao-{draft_id}-ban-scan-da-ky.pdf")
+        return f"du-thao-{draft_id}-ban-scan-da-ky.pdf", "Bản scan văn bản giấy đã ký"
     for scans in (paper.get("appendix_scan_sha256s"), (paper.get("scan_upload") or {}).get("appendix_sha256s")):
         if sha256 in (scans or []):
-            return stream_blob(g, v, sha256, f"du-thao-{draft_id}-ban-scan-phu-luc-{scans.index(sha256) + 1:02d}.pdf")
+            index = scans.index(sha256) + 1
+            return f"du-thao-{draft_id}-ban-scan-phu-luc-{index:02d}.pdf", f"Bản scan phụ lục {index:02d}"
     for ver in view.get("versions") or []:
         if sha256 in (ver.get("appendix_sha256s") or []):
             index = ver["appendix_sha256s"].index(sha256) + 1
-            return stream_blob(g, v, sha256, f"du-thao-{draft_id}-phu-luc-{index:02d}.pdf")
-    if sha256 not in versions:
-        raise NotFound("Không tìm thấy tệp trong dự thảo này.", draft_id=draft_id, sha256=sha256)
-    return stream_blob(g, v, sha256, f"du-thao-{draft_id}-phien-ban-{versions[sha256]}.pdf")
+            return f"du-thao-{draft_id}-phu-luc-{index:02d}.pdf", f"Phụ lục {index:02d}"
+    for ver in reversed(view.get("versions") or []):  # the same file uploaded twice: named after the later
+        if sha256 == ver["pdf_sha256"]:
+            return f"du-thao-{draft_id}-phien-ban-{ver['number']}.pdf", f"Phiên bản {ver['number']}"
+    raise NotFound("Không tìm thấy tệp trong dự thảo này.", draft_id=draft_id, sha256=sha256)
+
+
+def draft_file_response(g: Gateway, v: Viewer, draft_id: int, sha256: str) -> Response:
+    """A file of a draft, streamed; routing decides who may see the draft."""
+    view = g.backends.call(v.actor, "routing", "get_draft", draft_id)
+    return stream_blob(g, v, sha256, draft_file_name(view, draft_id, sha256)[0])
 
 
 # Review steps that carry one text to routing (approval, versions and invitations are written out below).

@@ -2,7 +2,8 @@
 page's text under it for screen readers and for copying. Phone browsers do not all show a PDF inside a page
 (iOS shows only the first page, many Android browsers only download it), and the gateway's CSP forbids frames and
 objects anyway; an image and text is readable everywhere. Rendered by PDFium (pypdfium2) from the agency's blob
-store, only for a file of a document the viewer may see (the registry decides, as for the download)."""
+store, only for a file of a document the viewer may see (the registry decides, as for the download), or of a draft
+the viewer may see (routing decides): the leader reads the draft page by page before signing it on the phone."""
 
 from __future__ import annotations
 
@@ -150,21 +151,88 @@ def api_signatures(doc_id: str = DocId, sha256: str = Sha256, v: Viewer = Depend
 
 def _page_image(g: Gateway, v: Viewer, doc_id: str, sha256: str, number: int) -> Response:
     _doc, info = readable_file(g, v, doc_id, sha256)
-    return Response(page_png(_pdf_bytes(g, v, info, sha256), number), media_type="image/png",
-                    headers={"Cache-Control": "private, max-age=3600"})
+    return _png(page_png(_pdf_bytes(g, v, info, sha256), number))
+
+
+def _png(data: bytes) -> Response:
+    return Response(data, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
+
+
+def draft_pdf(g: Gateway, v: Viewer, draft_id: int, sha256: str) -> tuple[dict[str, Any], tuple[str, str], bytes]:
+    """(the draft, the file's name and label, its bytes) when the file is one of a draft the viewer may see. Every
+    file of a draft is a PDF: an office file is converted when uploaded, scans and appendices are refused unless
+    PDF."""
+    from gateway.drafting import draft_file_name
+
+    view = g.backends.call(v.actor, "routing", "get_draft", draft_id)
+    return view, draft_file_name(view, draft_id, sha256), blob_store(g.settings, v.user.agency_id).read(sha256)
+
+
+draft_router = APIRouter(prefix="/api/v1/drafts/{draft_id}/files/{sha256}", tags=["Dự thảo và công việc"],
+                         responses={**COMMON_ERRORS, **NOT_FOUND}, dependencies=[Security(bearer)])
+DraftId = Path(ge=1, lt=2**31, description="Số của dự thảo trong cơ quan", examples=[12])
+DraftSha256 = Path(pattern=SHA256, description="SHA-256 của tệp (như trong versions, appendix_sha256s, signed_sha256)")
+
+
+class DraftPdfPages(BaseModel):
+    draft_id: int
+    sha256: str
+    name: str
+    pages: list[PdfPage]
+    capped: bool  # only the first MAX_PAGES pages are given: the rest is in the file itself
+
+
+@draft_router.get("/pages", response_model=DraftPdfPages, summary="Đọc tệp của dự thảo từng trang (trên điện thoại)",
+                  description=f"Each page's text and the path of its image, for clients that cannot show a PDF (at "
+                              f"most {MAX_PAGES} pages): a version, an appendix, a scan or the signed PDF of a draft "
+                              "the caller may see.")
+def api_draft_pages(draft_id: int = DraftId, sha256: str = DraftSha256, v: Viewer = Depends(viewer),
+                    g: Gateway = Depends(gw)) -> dict[str, Any]:
+    _view, (name, _label), data = draft_pdf(g, v, draft_id, sha256)
+    texts = _pages(data)
+    base = f"/api/v1/drafts/{draft_id}/files/{sha256}/pages"
+    return {"draft_id": draft_id, "sha256": sha256, "name": name, "capped": len(texts) == MAX_PAGES,
+            "pages": [{"number": i, "text": t, "image": f"{base}/{i}"} for i, t in enumerate(texts, 1)]}
+
+
+@draft_router.get("/pages/{number}", summary="Ảnh một trang tệp của dự thảo", response_class=Response,
+                  responses={200: {"content": {"image/png": {}}, "description": f"The page, {WIDTH} px wide"}})
+def api_draft_page_image(draft_id: int = DraftId, sha256: str = DraftSha256, number: int = Path(ge=1, le=MAX_PAGES),
+                         v: Viewer = Depends(viewer), g: Gateway = Depends(gw)) -> Response:
+    return _png(page_png(draft_pdf(g, v, draft_id, sha256)[2], number))
 
 
 def install(app: FastAPI) -> None:
     app.include_router(router)
+    app.include_router(draft_router)
 
     @app.get("/tep/{doc_id}/{sha256}/xem", response_class=HTMLResponse, include_in_schema=False)
     def view(request: Request, doc_id: str, sha256: str, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
         doc, info = readable_file(g, v, doc_id, sha256)
         data = _pdf_bytes(g, v, info, sha256)
         texts = _pages(data)
-        return render(request, "pdf_view.html", v, doc=doc, file=info, sha256=sha256, texts=texts,
-                      capped=len(texts) == MAX_PAGES)
+        number = f"{doc.get('code_number') or ''}{'/' + doc['code_notation'] if doc.get('code_notation') else ''}"
+        return render(request, "pdf_view.html", v, name=info.get("name") or "", texts=texts,
+                      capped=len(texts) == MAX_PAGES, back=("Văn bản", f"/van-ban/{doc_id}",
+                                                            f"{number} {doc.get('subject') or ''}".strip()),
+                      download=(f"/tep/{doc_id}/{sha256}", "Tải tệp PDF gốc (có chữ ký số)"),
+                      pages_at=f"/tep/{doc_id}/{sha256}/trang")
 
     @app.get("/tep/{doc_id}/{sha256}/trang/{number}.png", include_in_schema=False)
     def page_image(doc_id: str, sha256: str, number: int, v: Viewer = Depends(viewer), g: Gateway = Depends(gw)):
         return _page_image(g, v, doc_id, sha256, number)
+
+    @app.get("/du-thao/{draft_id}/tep/{sha256}/xem", response_class=HTMLResponse, include_in_schema=False)
+    def draft_view(request: Request, draft_id: int, sha256: str, v: Viewer = Depends(viewer),
+                   g: Gateway = Depends(gw)):
+        draft, (_name, label), data = draft_pdf(g, v, draft_id, sha256)
+        texts = _pages(data)
+        return render(request, "pdf_view.html", v, name=label, texts=texts, capped=len(texts) == MAX_PAGES,
+                      back=("Dự thảo", f"/du-thao/{draft_id}", draft.get("title") or ""),
+                      download=(f"/du-thao/{draft_id}/tep/{sha256}", "Tải tệp PDF"),
+                      pages_at=f"/du-thao/{draft_id}/tep/{sha256}/trang")
+
+    @app.get("/du-thao/{draft_id}/tep/{sha256}/trang/{number}.png", include_in_schema=False)
+    def draft_page_image(draft_id: int, sha256: str, number: int, v: Viewer = Depends(viewer),
+                         g: Gateway = Depends(gw)):
+        return _png(page_png(draft_pdf(g, v, draft_id, sha256)[2], number))

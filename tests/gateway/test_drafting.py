@@ -233,6 +233,46 @@ def test_a_draft_of_another_agency_is_not_found(gateway):
         "csrf_token": csrf_of(ours.get(f"/du-thao/{mine}").text)}).status_code == 404
 
 
+def test_the_reviewer_reads_the_draft_page_by_page_and_another_agency_cannot(gateway):
+    """A PDF inside a page is not shown on most phones: the leader reads the draft he is asked to sign as page
+    images with their text, on the page and over REST, and only in his own agency."""
+    specialist, head = gateway(SPECIALIST), gateway(HEAD)
+    title = "Về việc kiểm tra công tác cải cách hành chính (đọc từng trang)"
+    draft_id = create_draft(specialist, title)
+    assert post(specialist, draft_id, "trinh").status_code == 303
+
+    page = head.get(f"/du-thao/{draft_id}").text
+    preview = page.split('id="xem-truoc"')[1].split("</section>")[0]
+    reader = re.search(rf'href="(/du-thao/{draft_id}/tep/([0-9a-f]{{64}})/xem)"', preview)
+    assert reader, "the draft page has no preview leading to the page-by-page reader"
+    sha = reader.group(2)
+    versions = page.split('id="phien-ban"')[1].split("</table>")[0]
+    assert f"/du-thao/{draft_id}/tep/{sha}/xem" in versions and "Xem từng trang" in versions
+
+    pages = head.get(reader.group(1))
+    assert pages.status_code == 200 and "Trang 1/1" in pages.text and title in pages.text
+    assert "<h1>Phiên bản 1</h1>" in pages.text
+    assert f'src="/du-thao/{draft_id}/tep/{sha}/trang/1.png"' in pages.text
+    image = head.get(f"/du-thao/{draft_id}/tep/{sha}/trang/1.png")
+    assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+    assert head.get(f"/du-thao/{draft_id}/tep/{sha}/trang/2.png").status_code == 404
+
+    api = head.get(f"/api/v1/drafts/{draft_id}/files/{sha}/pages")
+    assert api.status_code == 200, api.text[:500]
+    body = api.json()
+    assert body["draft_id"] == draft_id and body["name"] == f"du-thao-{draft_id}-phien-ban-1.pdf"
+    assert [p["number"] for p in body["pages"]] == [1] and title in body["pages"][0]["text"]
+    assert head.get(body["pages"][0]["image"]).content.startswith(b"\x89PNG")
+    assert head.get(f"/api/v1/drafts/{draft_id}/files/{'0' * 64}/pages").status_code == 404
+
+    # Đà Nẵng's specialist, with the same draft number in his own agency or none, never sees Tuyên Quang's file.
+    other = gateway(SPECIALIST_H17)
+    for path in (f"/du-thao/{draft_id}/tep/{sha}/xem", f"/du-thao/{draft_id}/tep/{sha}/trang/1.png",
+                 f"/api/v1/drafts/{draft_id}/files/{sha}/pages", f"/api/v1/drafts/{draft_id}/files/{sha}/pages/1"):
+        r = other.get(path)
+        assert r.status_code == 404 and title not in r.text, path
+
+
 def test_an_invited_colleague_sees_the_draft_and_comments_others_do_not(gateway):
     specialist, head, clerk = gateway(SPECIALIST), gateway(HEAD), gateway(CLERK)
     title = "Về việc lấy ý kiến dự thảo kế hoạch chuyển đổi số (thử mời góp ý)"
