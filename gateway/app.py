@@ -28,7 +28,7 @@ from gateway.backends import Backends
 from gateway.ldap_directory import LdapDirectory
 from gateway.models import User, WebSession, open_database
 from gateway.settings import GatewaySettings, get_gateway_settings
-from services.common import audit
+from services.common import audit, clock
 from services.common.actor import ROLE_LABELS_VI, Actor, Role
 from services.common.db import Database
 from services.common.errors import CongVanError, Forbidden, Unauthenticated
@@ -80,6 +80,8 @@ class Gateway:
         self.templates.env.globals["SERVER_HELD_KEYS"] = settings.signing_server_held_keys
         self.templates.env.globals["PASSWORD_RULE"] = PASSWORD_RULE_VI
         self.templates.env.globals["MIN_PASSWORD_LENGTH"] = MIN_PASSWORD_LENGTH
+        # the earliest day a deadline field offers: a day already past is a slip (static/app.js says so)
+        self.templates.env.globals["today_vn"] = lambda: clock.today_vn().isoformat()
         self._directory = None
 
     def directory(self):

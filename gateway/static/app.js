@@ -50,9 +50,24 @@
                        bad: "Nhập ngày giờ theo dạng dd/mm/yyyy hh:mm (24 giờ), ví dụ 05/03/2026 14:30."}
   };
   var forms = new Set();
+  /* A date field with min (a deadline: a day already past is nearly always a slip of the year or month, and would
+     show the work overdue from the start) says so before the form is sent, so nothing typed is lost. A decision
+     entered late (the form's "Thời điểm thực tế" or "Thời điểm lãnh đạo ...", late_entry_at) is judged on its own
+     day. The server takes any day (the REST API, a page without script). */
+  function tooEarly(input) {
+    var iso = KINDS.date.parse(input.value), floor = input.getAttribute("data-min");
+    var late = input.form && input.form.querySelector('[name="late_entry_at"]');
+    var lateDay = late && parseMoment(late.value);
+    if (lateDay) floor = lateDay.slice(0, 10);
+    return iso && floor && iso < floor ? "Ngày này đã qua: chọn từ ngày " + shown(floor) + " trở đi." : "";
+  }
   document.querySelectorAll('input[type="date"], input[type="datetime-local"]').forEach(function (input) {
     var kind = input.type, rules = KINDS[kind];
     var value = input.value || input.getAttribute("value") || "";
+    if (kind === "date" && input.min) {
+      input.setAttribute("data-min", input.min);
+      input.removeAttribute("min");
+    }
     input.type = "text";
     input.value = rules.shown(value);
     input.placeholder = rules.placeholder;
@@ -60,9 +75,15 @@
     input.setAttribute("inputmode", "numeric");
     input.setAttribute("autocomplete", "off");
     input.setAttribute("data-vn-date", kind);
-    input.addEventListener("input", function () {
-      input.setCustomValidity(!input.value.trim() || rules.parse(input.value) ? "" : rules.bad);
-    });
+    function check() {
+      var bad = input.value.trim() && !rules.parse(input.value) ? rules.bad : "";
+      input.setCustomValidity(bad || (input.hasAttribute("data-min") ? tooEarly(input) : ""));
+    }
+    input.addEventListener("input", check);
+    if (input.hasAttribute("data-min") && input.form) {
+      var late = input.form.querySelector('[name="late_entry_at"]');
+      if (late) late.addEventListener("input", check);
+    }
     input.addEventListener("change", function () {
       var iso = rules.parse(input.value);
       if (iso) input.value = rules.shown(iso);

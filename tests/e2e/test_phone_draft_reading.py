@@ -1,14 +1,20 @@
-"""The leader signs a draft on his phone (390×844, Chromium through the demo deployment): from the home page's
-"Dự thảo chờ duyệt ký" to the draft, whose first page shows as an image; a tap opens the draft page by page (phone
-browsers mostly download a PDF instead of showing it); back on the draft, "Duyệt và ký". Every page fits the screen.
+"""The leader's day on his phone (390×844, Chromium through the demo deployment).
+
+He signs a draft: from the home page's "Dự thảo chờ duyệt ký" to the draft, whose first page shows as an image; a
+tap opens the draft page by page (phone browsers mostly download a PDF instead of showing it); back on the draft,
+"Duyệt và ký". Every page fits the screen. He gives a task with a deadline already past (a slip of the year): the
+form says so before it is sent and keeps what he typed.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
+from services.common import clock
 from tests.deployment import demo_password
 from tests.e2e.helpers import expect_in_home_panel, signed_in, wait_for
 from tests.e2e.test_guide_screens import HEAD, LEADER, SPECIALIST
@@ -70,4 +76,26 @@ def test_the_leader_reads_the_draft_page_by_page_and_signs_it_on_his_phone(deplo
         image_shown(page, "#xem-truoc img")
     finally:
         expect.set_options(timeout=5_000)
+        phone.close()
+
+
+def test_a_task_s_deadline_already_past_is_refused_before_the_form_is_sent(deployment, browser):
+    today = clock.today_vn()
+    a_year_ago = (today - timedelta(days=365)).strftime("%d/%m/%Y")
+    title = "Rà soát hồ sơ công việc năm nay (hạn gõ nhầm năm)"
+    phone = Phone(browser, deployment)
+    page = phone.page
+    try:
+        phone.sign_in(LEADER)
+        phone.go("/cong-viec")
+        page.get_by_label("Tên công việc").fill(title)
+        due = page.get_by_label("Hạn hoàn thành")
+        due.fill(a_year_ago)
+        page.get_by_role("button", name="Tạo công việc").click()
+        expect(due).to_have_js_property("validationMessage",
+                                        f"Ngày này đã qua: chọn từ ngày {today.strftime('%d/%m/%Y')} trở đi.")
+        assert page.url.endswith("/cong-viec") and page.get_by_label("Tên công việc").input_value() == title
+        due.fill(today.strftime("%d/%m/%Y"))  # today is still a deadline one can keep
+        expect(due).to_have_js_property("validationMessage", "")
+    finally:
         phone.close()

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
+from services.common import clock
 from tests.e2e.helpers import expect_in_home_panel, wait_for
 from tests.e2e.test_guide_screens import CLERK, HEAD, LEADER, PHONE, SPECIALIST, option_value
 from tests.e2e.test_phone_layout import Phone, sent_to_h60
@@ -83,7 +84,21 @@ def test_one_document_s_day_on_four_phones(deployment, browser):
         fits(leader, "the leader's directive page")
         leader.get_by_label("Ý kiến chỉ đạo (bút phê)").fill("Giao phòng Tổng hợp rà soát, báo cáo trong tuần.")
         leader.locator("#but-phe select[name=main]").select_option(label="Đơn vị THTQ")
-        leader.locator("#but-phe input[name=deadline]").fill((date.today() + timedelta(days=7)).isoformat())
+        # A deadline on a day already past (a slip of the year) is caught before the form is sent; a directive
+        # given on paper on an earlier day (entered late) may carry that day's deadline.
+        deadline = leader.locator("#but-phe input[name=deadline]")
+        today = clock.today_vn()
+        deadline.fill((today - timedelta(days=1)).strftime("%d/%m/%Y"))
+        leader.get_by_role("button", name="Phân công").click()
+        expect(deadline).to_have_js_property("validationMessage",
+                                             f"Ngày này đã qua: chọn từ ngày {today.strftime('%d/%m/%Y')} trở đi.")
+        leader.locator("#but-phe summary").filter(has_text="Nhập muộn sau sự cố").click()
+        late = leader.locator("#but-phe input[name=late_entry_at]")
+        late.fill((today - timedelta(days=2)).strftime("%d/%m/%Y 08:00"))
+        expect(deadline).to_have_js_property("validationMessage", "")
+        late.fill("")
+        leader.locator("#but-phe summary").filter(has_text="Nhập muộn sau sự cố").click()
+        deadline.fill((date.today() + timedelta(days=7)).isoformat())
         tap(leader, leader.get_by_role("button", name="Phân công"), "Phân công")
         expect(leader.get_by_role("status")).to_have_text("Đã bút phê và phân công xử lý.")
 
