@@ -20,7 +20,7 @@ from gateway.entry import DECISIONS as ENTRY_DECISIONS
 from gateway.entry import draft_entry_leaders, entered_note
 from gateway.paper_scan import forward_paper_scan, scan_state
 from gateway.steps import TextStep, install_text_steps
-from services.common.errors import CongVanError, NotFound, ValidationFailed
+from services.common.errors import CongVanError, Forbidden, NotFound, ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES, URGENCY_LABELS
 from services.routing.chains import ChainStep
 from services.storage.blobs import blob_store
@@ -230,7 +230,9 @@ def _decorate(view: dict[str, Any], people: dict[str, Any]) -> dict[str, Any]:
 
 
 def _draft_page(request: Request, g: Gateway, v: Viewer, draft_id: int, error: str | None = None,
-                status_code: int = 200) -> Response:
+                status_code: int = 200, approval_comment: str = "") -> Response:
+    """The draft's page; after a refused approval (a wrong PIN, a locked token) with the error and the comment the
+    reviewer typed, so that only the PIN is typed again."""
     people = _people(g, v)
     view = _decorate(g.backends.call(v.actor, "routing", "get_draft", draft_id), people)
     verdict = None
@@ -253,7 +255,8 @@ def _draft_page(request: Request, g: Gateway, v: Viewer, draft_id: int, error: s
                   colleagues=colleagues, error=error, scan=scan,
                   leaders=sorted((u for u in people.values() if "leader" in (u.roles or []) and not u.disabled),
                                  key=lambda u: u.full_name), notice=NOTICES.get(tb),
-                  entry_for=draft_entry_leaders(g, v, view, people), ENTRY_DECISIONS=ENTRY_DECISIONS)
+                  entry_for=draft_entry_leaders(g, v, view, people), ENTRY_DECISIONS=ENTRY_DECISIONS,
+                  approval_comment=approval_comment)
 
 
 def _incoming_label(g: Gateway, v: Viewer, incoming_id: str) -> str:
@@ -342,6 +345,27 @@ def draft_file_response(g: Gateway, v: Viewer, draft_id: int, sha256: str) -> Re
     return stream_blob(g, v, sha256, draft_file_name(view, draft_id, sha256)[0])
 
 
+def _approve(g: Gateway, v: Viewer, draft_id: int, comment: str, pin: str, otp: str,
+             late_entry_at: str) -> Response:
+    before = g.backends.call(v.actor, "routing", "get_draft", draft_id)
+    # late_entry_at: approved on paper during an outage; routing refuses it at the signing step (a digital
+    # signature's time is the key's own)
+    late = {"happened_at": late_entry_at.strip()} if late_entry_at.strip() else {}
+    try:  # the PIN of the signer's token goes to signing once (docs/signing.md "PINs"); never kept here
+        view = g.backends.call(v.actor, "routing", "approve_draft", draft_id, comment, pin=pin or None,
+                               otp=otp or None, **late)
+    except ServiceUnavailable:
+        def moved() -> bool:
+            now = g.backends.call(v.actor, "routing", "get_draft", draft_id)
+            return (now["status"], now.get("step")) != (before["status"], before.get("step"))
+
+        if not settle(moved):
+            raise StillWorking("Việc duyệt (và ký số) đang được xử lý lâu hơn bình thường. Hãy mở lại dự thảo "
+                               "sau ít phút để xem kết quả trước khi thử lại.", draft_id=draft_id) from None
+        view = g.backends.call(v.actor, "routing", "get_draft", draft_id)
+    return _back(draft_id, "da-ky" if view.get("status") == "signed" else "da-duyet")
+
+
 # Review steps that carry one text to routing (approval, versions and invitations are written out below).
 TEXT_STEPS = [
     TextStep("gop-y", "text", "comment_draft", "da-gop-y"),
@@ -419,26 +443,13 @@ def install(app: FastAPI) -> None:
         return _back(draft_id, "da-moi-gop-y")
 
     @app.post("/du-thao/{draft_id}/duyet", include_in_schema=False)
-    def approve(draft_id: int, comment: str = Form(""), pin: str = Form("", max_length=64),
+    def approve(request: Request, draft_id: int, comment: str = Form(""), pin: str = Form("", max_length=64),
                 otp: str = Form("", max_length=12), late_entry_at: str = Form("", max_length=40),
                 v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        before = g.backends.call(v.actor, "routing", "get_draft", draft_id)
-        # late_entry_at: approved on paper during an outage; routing refuses it at the signing step (a digital
-        # signature's time is the key's own)
-        late = {"happened_at": late_entry_at.strip()} if late_entry_at.strip() else {}
-        try:  # the PIN of the signer's token goes to signing once (docs/signing.md "PINs"); never kept here
-            view = g.backends.call(v.actor, "routing", "approve_draft", draft_id, comment, pin=pin or None,
-                                   otp=otp or None, **late)
-        except ServiceUnavailable:
-            def moved() -> bool:
-                now = g.backends.call(v.actor, "routing", "get_draft", draft_id)
-                return (now["status"], now.get("step")) != (before["status"], before.get("step"))
-
-            if not settle(moved):
-                raise StillWorking("Việc duyệt (và ký số) đang được xử lý lâu hơn bình thường. Hãy mở lại dự thảo "
-                                   "sau ít phút để xem kết quả trước khi thử lại.", draft_id=draft_id) from None
-            view = g.backends.call(v.actor, "routing", "get_draft", draft_id)
-        return _back(draft_id, "da-ky" if view.get("status") == "signed" else "da-duyet")
+        try:
+            return _approve(g, v, draft_id, comment, pin, otp, late_entry_at)
+        except (ValidationFailed, Forbidden) as exc:  # a wrong PIN, a locked token, not this reviewer's step
+            return _draft_page(request, g, v, draft_id, exc.message_vi, exc.http_status, comment)
 
     @app.post("/du-thao/{draft_id}/duyet-tren-giay", include_in_schema=False)
     def approve_paper(draft_id: int, comment: str = Form(""), late_entry_at: str = Form("", max_length=40),

@@ -161,8 +161,8 @@ def pin_error(exc: Exception, label: str, flags: int = 0) -> Exception:
         hint = ""
         if flags & CKF_USER_PIN_FINAL_TRY:
             hint = " Chỉ còn MỘT lần thử: nhập sai nữa thiết bị sẽ tự khóa."
-        elif flags & CKF_USER_PIN_COUNT_LOW:
-            hint = " Đã nhập sai nhiều lần; thiết bị sẽ tự khóa nếu tiếp tục sai."
+        elif flags & CKF_USER_PIN_COUNT_LOW:  # PKCS#11: a wrong PIN at least once since the last good login
+            hint = " Đã có lần nhập sai mã PIN từ lần ký trước; nhập sai quá số lần cho phép, thiết bị sẽ tự khóa."
         return PinIncorrect("Mã PIN của thiết bị ký số không đúng; văn bản chưa được ký." + hint, token=label)
     if isinstance(exc, p11.PinExpired):
         return PinIncorrect("Mã PIN của thiết bị ký số đã hết hạn; hãy đổi mã PIN trên thiết bị rồi ký lại.",

@@ -75,12 +75,16 @@ def test_the_leader_signs_with_his_tokens_pin(deployment, browser, artifacts_dir
         page.goto(f"{base}/du-thao/{draft_id}")
         field = page.get_by_label("Mã PIN thiết bị ký số của bạn")
         expect(field).to_have_attribute("type", "password")
+        comment = page.get_by_role("textbox", name="Ý kiến duyệt")
+        comment.fill("Đồng ý ban hành; giữ nguyên khi nhập sai mã PIN.")
         field.fill("9" + pin)
         page.get_by_role("button", name="Duyệt và ký").click()
-        expect(page.get_by_text("Mã PIN của thiết bị ký số không đúng; văn bản chưa được ký.")).to_be_visible()
+        expect(page.get_by_role("alert")).to_contain_text("Mã PIN của thiết bị ký số không đúng; văn bản chưa được ký.")
         assert pin not in page.content()
+        # The draft's own page again, not a dead end: the comment typed is kept, only the PIN is typed again.
+        expect(comment).to_have_value("Đồng ý ban hành; giữ nguyên khi nhập sai mã PIN.")
+        expect(page.get_by_label("Mã PIN thiết bị ký số của bạn")).to_have_value("")
 
-        page.goto(f"{base}/du-thao/{draft_id}")
         page.get_by_label("Mã PIN thiết bị ký số của bạn").fill(pin)
         page.get_by_role("button", name="Duyệt và ký").click()
         expect(page.get_by_role("heading", name="Văn bản đã ký")).to_be_visible()
@@ -89,6 +93,8 @@ def test_the_leader_signs_with_his_tokens_pin(deployment, browser, artifacts_dir
         report = rpc.call("signing", "verify", seeding_admin(H60),
                           leader.get(f"/api/v1/drafts/{draft_id}").json()["signed_sha256"])
         assert [s["signer"] for s in report["signatures"]] == ["Nguyễn Văn An"] and report["signatures"][0]["intact"]
+        comments = leader.get(f"/api/v1/drafts/{draft_id}").json()["comments"]
+        assert comments[-1]["text"] == "Đồng ý ban hành; giữ nguyên khi nhập sai mã PIN."
     finally:
         p12 = load_pki(deployment.pki_dir).agency(H60)["leaders"][0]["p12"]
         rpc.call("signing", "register_certificate", seeding_admin(H60), leader_id, "personal",

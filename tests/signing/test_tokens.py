@@ -14,6 +14,7 @@ from services.common.errors import CongVanError, Forbidden, ValidationFailed
 from services.signing import pki
 from services.signing.models import Operation
 from services.signing.pkcs11 import (
+    CKF_USER_PIN_COUNT_LOW,
     CKF_USER_PIN_FINAL_TRY,
     CKF_USER_PIN_LOCKED,
     Pin,
@@ -105,6 +106,9 @@ def test_the_tokens_own_lock_is_reported_as_a_lock():
     assert pin_error(p11.PinIncorrect(), "t", CKF_USER_PIN_LOCKED).code == "pin_locked"
     last = pin_error(p11.PinIncorrect(), "t", CKF_USER_PIN_FINAL_TRY)
     assert last.code == "pin_incorrect" and "MỘT lần thử" in last.message_vi
+    # COUNT_LOW is set by a single wrong PIN (PKCS#11): the message must not say "many times"
+    once = pin_error(p11.PinIncorrect(), "t", CKF_USER_PIN_COUNT_LOW).message_vi
+    assert "Đã có lần nhập sai mã PIN" in once and "nhiều lần" not in once
 
 
 def test_a_pin_is_never_shown_and_is_zeroed():
