@@ -18,7 +18,7 @@ from gateway.entry import ENTERED_OVERSIGHT, entered_note, entry_leaders
 from gateway.people import unit_tree
 from gateway.steps import TextStep, install_text_steps
 from gateway.web import Panel, People, fetch
-from services.common.errors import CongVanError, NotFound, ValidationFailed
+from services.common.errors import CongVanError, Forbidden, NotFound, ValidationFailed
 from services.routing.domain import UnitTree
 
 BOXES = {  # URL name -> (routing box, title, who sees the tab)
@@ -183,7 +183,9 @@ def _mark_read(g: Gateway, v: Viewer, h: dict[str, Any]) -> dict[str, Any]:
     return h
 
 
-def handling_page(request: Request, g: Gateway, v: Viewer, incoming_id: str) -> HTMLResponse:
+def handling_page(request: Request, g: Gateway, v: Viewer, incoming_id: str, *, status_code: int = 200,
+                  refused: str = "", typed: dict[str, Any] | None = None) -> HTMLResponse:
+    """The handling page; `refused` and `typed`: the bút phê form came back refused, shown again as typed."""
     from gateway import oversight
 
     h = _mark_read(g, v, g.backends.call(v.actor, "routing", "get_incoming", incoming_id))
@@ -200,7 +202,8 @@ def handling_page(request: Request, g: Gateway, v: Viewer, incoming_id: str) -> 
     if h.get("answered_by"):
         h["answered_label"] = record_label(g, v, "outgoing", str(h["answered_by"]))
     return render(
-        request, "handling_page.html", v, h=h, doc=_document(g, v, incoming_id), can=can, people=people,
+        request, "handling_page.html", v, status_code=status_code, refused=refused, typed=typed or {},
+        h=h, doc=_document(g, v, incoming_id), can=can, people=people,
         events=timeline(h, people), KIND_LABELS=KIND_LABELS, LINK_KINDS=LINK_KINDS, link_href=link_href,
         result=RESULTS.get(request.query_params.get("ket-qua", ""), ""),
         leaders=people.active("leader"), staff=people.active(exclude=v.user.id), units=people.unit_choices(),
@@ -299,11 +302,22 @@ def install(app: FastAPI) -> None:
         return _done(incoming_id, "da-trinh")
 
     @app.post("/xu-ly/{incoming_id}/but-phe", include_in_schema=False)
-    def direct(incoming_id: str, directive: str = Form(...), main: str = Form(...),
+    def direct(request: Request, incoming_id: str, directive: str = Form(...), main: str = Form(...),
                coordinators: list[str] = Form([]), readers: list[str] = Form([]), deadline: str = Form(""),
                late_entry_at: str = Form(""), v: Viewer = Depends(csrf_checked), g: Gateway = Depends(gw)):
-        direct_incoming(g, v, incoming_id, directive, parse_target(main), [parse_target(c) for c in coordinators if c],
-                        [parse_target(r) for r in readers if r], typed_day(deadline), late_entry_at.strip() or None)
+        try:
+            direct_incoming(g, v, incoming_id, directive, parse_target(main),
+                            [parse_target(c) for c in coordinators if c], [parse_target(r) for r in readers if r],
+                            typed_day(deadline), late_entry_at.strip() or None)
+        except CongVanError as exc:
+            # A refused time or handler: the leader corrects it on the same form, nothing typed lost. Who may not
+            # direct, or a document not found, has no form to come back to.
+            if isinstance(exc, (NotFound, Forbidden)):
+                raise
+            typed = {"directive": directive, "main": [main], "coordinators": coordinators, "readers": readers,
+                     "deadline": deadline, "late_entry_at": late_entry_at}
+            return handling_page(request, g, v, incoming_id, status_code=exc.http_status, refused=exc.message_vi,
+                                 typed=typed)
         return _done(incoming_id, "da-phan-cong")
 
     @app.post("/xu-ly/{incoming_id}/giao-lai", include_in_schema=False)

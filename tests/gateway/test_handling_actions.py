@@ -50,6 +50,17 @@ def test_delegate_directs_then_opinion_receipt_wait_resume_link_forward_and_clos
     page = head.get(f"/xu-ly/{incoming}").text
     assert "Bút phê và phân công" in page
     specialist_id = option_value(page, "main", "Huỳnh Văn Phúc")
+    # A refused bút phê (a late-entry time in the future) comes back on the same form with everything typed.
+    coordinator = option_value(page, "coordinators", "Lê Quang Vinh")
+    future = (now_vn() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    refused = post(head, f"/xu-ly/{incoming}/but-phe", page, directive="Đồng chí Phúc nghiên cứu (bản nháp).",
+                   main=specialist_id, coordinators=[coordinator], deadline=yesterday.isoformat(),
+                   late_entry_at=future)
+    assert refused.status_code == 422, refused.text[:1000]
+    assert 'role="alert">Chưa phân công:' in refused.text
+    assert "Đồng chí Phúc nghiên cứu (bản nháp).</textarea>" in refused.text
+    assert f'value="{specialist_id}" selected' in refused.text and f'value="{coordinator}" selected' in refused.text
+    assert f'value="{yesterday.isoformat()}"' in refused.text and f'value="{future}"' in refused.text
     directed = post(head, f"/xu-ly/{incoming}/but-phe", page, directive="Đồng chí Phúc nghiên cứu, tham mưu góp ý.",
                     main=specialist_id, coordinators=[option_value(page, "coordinators", "Lê Quang Vinh")],
                     readers=[option_value(page, "readers", "Trần Văn Nam")], deadline=yesterday.isoformat())
