@@ -101,7 +101,8 @@ class DirectRequest(BaseModel):
     coordinators: list[Target] = Field([], description="Đơn vị, người phối hợp")
     readers: list[Target] = Field([], description="Nhận để biết")
     deadline: str | None = Field(None, max_length=20, description="Hạn xử lý, YYYY-MM-DD (giờ Việt Nam); mặc định: "
-                                 "hạn trên văn bản hoặc hạn mặc định của cơ quan")
+                                 "hạn trên văn bản hoặc hạn mặc định của cơ quan; ngày đã qua: 422 "
+                                 "deadline_past")
     happened_at: str | None = HAPPENED_AT
 
     model_config = ConfigDict(json_schema_extra={"examples": [

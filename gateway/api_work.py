@@ -40,7 +40,8 @@ class TaskRequest(BaseModel):
     assignee: str | None = Field(None, max_length=64, description="Người thực hiện (GET /staff); mặc định: người tạo")
     description: str = Field("", max_length=4000)
     coordinators: list[str] = Field([], max_length=50, description="Người phối hợp")
-    due: str | None = Field(None, max_length=20, description="Hạn hoàn thành, YYYY-MM-DD (giờ Việt Nam)")
+    due: str | None = Field(None, max_length=20, description="Hạn hoàn thành, YYYY-MM-DD (giờ Việt Nam); "
+                     "ngày đã qua: 422 deadline_past")
     priority: int = Field(0, ge=0, le=3, description="0 thường, 1 khẩn, 2 thượng khẩn, 3 hỏa tốc")
     link_kind: Literal[tuple(LINK_KINDS)] | None = Field(  # type: ignore[valid-type]
         None, description="Loại của việc gốc: " + ", ".join(LINK_KINDS))

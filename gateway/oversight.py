@@ -122,7 +122,8 @@ class ChaseRequest(BaseModel):
 
 
 class DeadlineRequest(BaseModel):
-    deadline: str = Field(description="YYYY-MM-DD (17:00 that day) or YYYY-MM-DDTHH:MM, Vietnam time")
+    deadline: str = Field(description="YYYY-MM-DD (17:00 that day) or YYYY-MM-DDTHH:MM, Vietnam time; a day already "
+                          "past: 422 deadline_past")
     reason: str = Field(min_length=1, max_length=2000)
 
 

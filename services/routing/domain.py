@@ -169,6 +169,21 @@ def parse_deadline(value: str | date | datetime | None, calendar: WorkCalendar) 
     return to_vn(moment if moment.tzinfo else moment.replace(tzinfo=VN_TZ))
 
 
+def set_deadline(value: str | date | datetime | None, calendar: WorkCalendar, decided_at: datetime,
+                 what: str = "Hạn xử lý", field: str = "deadline") -> datetime | None:
+    """A deadline a person sets (a directive's, a changed one, a task's): not on a day already past when it is set.
+    "Bộ phận, cá nhân được giao trách nhiệm chủ trì giải quyết công việc phải thực hiện đúng thời hạn yêu cầu của
+    các cấp lãnh đạo" (Quy chế Đà Nẵng QĐ 8849 Điều 7.1): a day already past cannot be kept, and is nearly always a
+    slip of the year or month that would show the work overdue from the start. `decided_at`: when the leader
+    decided (a paper decision entered late is judged on its own day); a deadline earlier on that same day passes."""
+    due = parse_deadline(value, calendar)
+    if due is not None and due.date() < to_vn(decided_at).date():
+        day = to_vn(decided_at).strftime("%d/%m/%Y")
+        raise ValidationFailed(f"{what} {due.strftime('%d/%m/%Y')} đã qua: chọn từ ngày {day} trở đi.",
+                               code="deadline_past", field=field, value=str(value))
+    return due
+
+
 def handling_deadline(*, leader: datetime | None, document: datetime | None, assigned_at: datetime,
                       default_days: int, calendar: WorkCalendar) -> tuple[datetime, str]:
     """Deadline and where it came from: the leader's, else the document's, else the agency default [000 Đ7]."""

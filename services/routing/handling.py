@@ -130,7 +130,7 @@ class IncomingHandling:
         calendar = self._calendar(cfg)
         now = late or self._now()
         due, source = domain.handling_deadline(
-            leader=domain.parse_deadline(deadline, calendar), document=handling.document_due,
+            leader=domain.set_deadline(deadline, calendar, now), document=handling.document_due,
             assigned_at=now, default_days=cfg.default_deadline_days, calendar=calendar)
         handling.directive, handling.directed_by = directive.strip(), authority.user_id
         handling.directed_on_behalf_of = authority.on_behalf_of

@@ -149,7 +149,7 @@ class Oversight:
                           deadline: str, reason: str, late: datetime | None = None,
                           entered: dict[str, Any] | None = None) -> None:
         calendar = self._calendar(self._config(session))
-        new = domain.parse_deadline(deadline, calendar)
+        new = domain.set_deadline(deadline, calendar, late or self._now())
         old = handling.deadline
         handling.deadline, handling.deadline_source = _utc(new), "changed"
         self._touch(handling)

@@ -53,8 +53,8 @@ class Work:
             for link in links or []:
                 self._require_linkable(session, actor, str(link.get("kind")), str(link.get("id")))
             cfg = self._config(session)
-            deadline = domain.parse_deadline(due, self._calendar(cfg))
             now = self._now()
+            deadline = domain.set_deadline(due, self._calendar(cfg), now, "Hạn hoàn thành", "due")
             staff = session.get(Staff, assignee)
             task = Task(title=title.strip(), description=description, priority=priority,
                         created_by=actor.user_id, on_behalf_of=authority.on_behalf_of, assignee=assignee,

@@ -1,5 +1,7 @@
 """The rest of the handling screens over HTTP against the real deployment: a delegate directs on the leader's
-behalf with a deadline already passed (overdue marks on the lists); the coordinator's opinion, the reader's
+behalf a paper letter whose own due date has already passed (a deadline already past typed in the bút phê is
+refused, the form comes back as typed; with none, the document's due date is the deadline: overdue marks on the
+lists); the coordinator's opinion, the reader's
 receipt; the main handler waits (a reason is required), resumes, links a related document and forwards; the next
 handler closes with no action (a reason is required)."""
 
@@ -10,7 +12,9 @@ import secrets
 from datetime import timedelta
 
 from services.common.clock import now_vn
-from tests.e2e.helpers import wait_for
+from tests.e2e.helpers import vietnamese_pdf, wait_for
+from tests.gateway.test_api import token_for
+from tests.gateway.test_api_writes import key, ok
 from tests.gateway.test_handling_flow import (
     CLERK,
     HEAD,
@@ -20,8 +24,19 @@ from tests.gateway.test_handling_flow import (
     login,
     option_value,
     post,
-    send_and_register,
 )
+
+
+def paper_arrival_due(deployment, subject: str, due: str) -> str:
+    """A paper letter registered by the clerk with its own "Thời hạn giải quyết" `due`; returns the incoming id."""
+    clerk = token_for(deployment, CLERK)
+    with clerk:
+        arrived = ok(clerk.post("/api/v1/incoming/paper", headers=key(), data={
+            "code_number": str(100 + secrets.randbelow(9000)), "code_notation": "STP-VP", "subject": subject,
+            "organ_name": "Sở Tư pháp thành phố Đà Nẵng", "issued_date": now_vn().date().isoformat(),
+            "due_date": due}, files={"files": ("ban-giay.pdf", vietnamese_pdf("SỞ TƯ PHÁP", subject),
+                                               "application/pdf")}), 201)
+    return arrived["id"]
 
 
 def test_delegate_directs_then_opinion_receipt_wait_resume_link_forward_and_close(deployment):
@@ -38,7 +53,7 @@ def test_delegate_directs_then_opinion_receipt_wait_resume_link_forward_and_clos
     assert made.status_code == 303, made.text[:1000]
     delegation_id = re.findall(r'action="/uy-quyen/(\d+)/ket-thuc"', leader.get("/uy-quyen").text)[-1]
 
-    _sender, _url, incoming = send_and_register(deployment, base, subject)
+    incoming = paper_arrival_due(deployment, subject, yesterday.isoformat())
     clerk = login(deployment, base, CLERK)
     wait_for(lambda: subject in clerk.get("/xu-ly?hop=cho-trinh").text, 180, "the document in 'chờ trình'")
     page = clerk.get(f"/xu-ly/{incoming}").text
@@ -61,9 +76,18 @@ def test_delegate_directs_then_opinion_receipt_wait_resume_link_forward_and_clos
     assert "Đồng chí Phúc nghiên cứu (bản nháp).</textarea>" in refused.text
     assert f'value="{specialist_id}" selected' in refused.text and f'value="{coordinator}" selected' in refused.text
     assert f'value="{yesterday.isoformat()}"' in refused.text and f'value="{future}"' in refused.text
+    # A deadline on a day already past makes the work overdue from the start (nearly always a slip of the year):
+    # refused by the service too (Đà Nẵng QĐ 8849 Điều 7.1), the form comes back as typed.
+    past = post(head, f"/xu-ly/{incoming}/but-phe", page, directive="Đồng chí Phúc nghiên cứu (hạn nhầm).",
+                main=specialist_id, deadline=yesterday.isoformat())
+    assert past.status_code == 422, past.text[:1000]
+    assert f'role="alert">Chưa phân công: Hạn xử lý {yesterday.strftime("%d/%m/%Y")} đã qua' in past.text
+    assert "Đồng chí Phúc nghiên cứu (hạn nhầm).</textarea>" in past.text
+    assert f'value="{yesterday.isoformat()}"' in past.text
+    # No deadline typed: the document's own due date, already passed, is the handling's deadline.
     directed = post(head, f"/xu-ly/{incoming}/but-phe", page, directive="Đồng chí Phúc nghiên cứu, tham mưu góp ý.",
                     main=specialist_id, coordinators=[option_value(page, "coordinators", "Lê Quang Vinh")],
-                    readers=[option_value(page, "readers", "Trần Văn Nam")], deadline=yesterday.isoformat())
+                    readers=[option_value(page, "readers", "Trần Văn Nam")])
     assert directed.status_code == 303, directed.text[:1000]
     page = head.get(directed.headers["location"]).text
     assert "(thay mặt Lê Quang Vinh)" in page

@@ -75,16 +75,20 @@ def make_data(client: ServiceClient) -> dict:
     subjects = ["Về việc triển khai kế hoạch chuyển đổi số năm 2026",
                 "Về việc báo cáo tình hình thực hiện dự án đường tỉnh",
                 "Về việc tổ chức hội nghị tổng kết công tác văn thư"]
-    docs = [call("registry", "register_paper_incoming", CLERK, paper(10 + i, s), [f"{i:064x}"])
-            for i, s in enumerate(subjects)]
+    # The overdue one: a document arriving after its own "Thời hạn giải quyết" had passed; the leader sets no
+    # deadline (a day already past is refused), so the handling's deadline is the document's.
+    past = (vn_date(now_utc()) - timedelta(days=20)).isoformat()
+    future = (vn_date(now_utc()) + timedelta(days=40)).isoformat()
+    papers = [paper(10 + i, s) for i, s in enumerate(subjects)]
+    papers[0]["due_date"] = past
+    docs = [call("registry", "register_paper_incoming", CLERK, p, [f"{i:064x}"]) for i, p in enumerate(papers)]
     procs.wait_until(lambda: len(call("routing", "report_handlings", LEADER)["handlings"]) == 3, 60,
                      "routing opened the three handlings")
     overdue, handled, _waiting = (d["id"] for d in docs)
-    past = (vn_date(now_utc()) - timedelta(days=20)).isoformat()
-    future = (vn_date(now_utc()) + timedelta(days=40)).isoformat()
     call("routing", "submit_incoming", CLERK, overdue, LEADER.user_id)
-    call("routing", "direct_incoming", LEADER, overdue, "Phòng Kinh tế chủ trì, tham mưu",
-         {"user_id": SPEC1.user_id}, None, None, past)
+    directed = call("routing", "direct_incoming", LEADER, overdue, "Phòng Kinh tế chủ trì, tham mưu",
+                    {"user_id": SPEC1.user_id}, None, None, None)
+    assert directed["deadline_source"] == "document", directed
     call("routing", "submit_incoming", CLERK, handled, LEADER.user_id)
     call("routing", "direct_incoming", LEADER, handled, "Giao Phòng Nội vụ", {"user_id": SPEC2.user_id},
          None, None, future)
