@@ -66,9 +66,16 @@ class LockoutPolicy:
         return now + self.lock_for if failures >= self.max_failures else None
 
 
-# Roles an administrator may give to people (the system role belongs to processes only).
+# Roles a person may hold (the system role belongs to processes only).
 # hub_operator: the person who runs the hub serving their agency (Sở KH&CN for a provincial hub) sees its report.
 STAFF_ROLES = ("clerk", "leader", "department_head", "specialist", "admin", "hub_operator")
+# Roles only the province operator grants and removes (gateway/platform.py): hub_operator shows the whole hub's
+# traffic, queues and dead letters, every agency of the province, beyond what an agency's administrator answers for.
+PROVINCE_GRANTED_ROLES = ("hub_operator",)
+# Roles an agency's administrator gives to its people (their form and REST API).
+AGENCY_ROLES = tuple(r for r in STAFF_ROLES if r not in PROVINCE_GRANTED_ROLES)
+PROVINCE_GRANTS_ONLY = ("Vai trò “Vận hành trục liên thông” do vận hành nền tảng (Sở TTTT) cấp và thu hồi; quản trị "
+                        "cơ quan không cấp được vai trò này.")
 UNIT_CODE_RE = re.compile(r"^[a-z0-9]{1,32}$")
 
 

@@ -18,7 +18,7 @@ from fastapi import Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway import people, rules
-from gateway.accounts import STAFF_ROLES
+from gateway.accounts import AGENCY_ROLES
 from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.handover import open_work
 from gateway.models import User
@@ -162,7 +162,7 @@ def _users_page(request: Request, g: Gateway, v: Viewer, form: dict[str, Any] | 
                 status_code: int = 200, issued: dict[str, str] | None = None, warning: str | None = None) -> Response:
     rules.delete_due_leavers(g, v)  # where the agency deletes leavers' accounts (Đà Nẵng Đ13.5d)
     return render(request, "admin_users.html", v, status_code=status_code, users=g.accounts.list_users(
-        v.user.agency_id), units=_units(g, v.user.agency_id), roles=STAFF_ROLES, form=form or {"roles": []},
+        v.user.agency_id), units=_units(g, v.user.agency_id), roles=AGENCY_ROLES, form=form or {"roles": []},
         error=error, issued=issued, warning=warning, notices=NOTICES, section="users",
         deleted=rules.deleted_ids(g, v.user.agency_id))
 
@@ -172,7 +172,7 @@ def _user_page(request: Request, g: Gateway, v: Viewer, user: User, error: str |
     return render(request, "admin_user.html", v, status_code=status_code, person=user,
                   deleted=user.id in rules.deleted_ids(g, v.user.agency_id),
                   directory_account=g.accounts.is_directory_account(user.id),
-                  units=_units(g, v.user.agency_id), roles=STAFF_ROLES, error=error, issued=issued, warning=warning,
+                  units=_units(g, v.user.agency_id), roles=AGENCY_ROLES, error=error, issued=issued, warning=warning,
                   events=g.accounts.admin_events(v.user.agency_id, user.id), open_work=open_work(g, v, user.id),
                   tokens=people.api_tokens(g, v, user.id),
                   admins={u.id: u.full_name for u in g.accounts.list_users(v.user.agency_id)},

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Path, Response, Security
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from gateway import people, rules
-from gateway.accounts import STAFF_ROLES
+from gateway.accounts import AGENCY_ROLES
 from gateway.admin import admin_post, admin_viewer, parse_days, parse_periods, register_post
 from gateway.api import COMMON_ERRORS, DOC_ID, NOT_FOUND, RegisterReopening, _problem, bearer
 from gateway.api_accounts import TokenInfo, TokenRevoked
@@ -40,7 +40,8 @@ AdminTokenId = Path(pattern=rf"^[0-9a-f]{{{TOKEN_ID_LENGTH}}}$",
 UnitCode = Path(pattern=r"^[a-z0-9]{1,32}$", description="Mã đơn vị: chữ thường không dấu và chữ số (ví dụ vptq)")
 # PostgreSQL refuses NUL in text: such a value is refused as invalid rather than reaching the database.
 Text = Annotated[str, StringConstraints(pattern=r"^[^\x00]*$")]
-ROLES_TEXT = "Vai trò: " + ", ".join(f"`{r}`" for r in STAFF_ROLES)
+ROLES_TEXT = ("Vai trò: " + ", ".join(f"`{r}`" for r in AGENCY_ROLES) + ". `hub_operator` do vận hành nền tảng cấp "
+              "(`POST /api/v1/agencies/{organ_id}/hub-operators`): thêm vào thì `403`; người đang có vẫn giữ khi sửa")
 CREATE_ERRORS: dict[int | str, dict[str, Any]] = {
     409: _problem("Tên tài khoản đã có người dùng (code `username_taken`; `errors.value`: tên đề xuất)"),
     422: _problem("Dữ liệu không hợp lệ (vai trò, họ tên, đơn vị)"),

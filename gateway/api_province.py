@@ -185,6 +185,39 @@ def add_admin(body: AdminRequest, organ_id: str = Path(pattern=ORGAN), v: Viewer
     return {"username": user.username, "password": password, "full_name": user.full_name}
 
 
+class HubOperatorRequest(BaseModel):
+    username: str = Field(pattern=r"^[a-z0-9.]{1,64}$", description="A person of the agency")
+
+
+def _user_id(username: str, g: Gateway) -> str:
+    user = g.accounts.by_username(username)
+    if user is None:
+        raise NotFound("Không tìm thấy tài khoản.", username=username)
+    return user.id
+
+
+@router.get("/agencies/{organ_id}/hub-operators", response_model=list[Account], responses=NOT_FOUND,
+            summary="Người vận hành trục liên thông của cơ quan")
+def hub_operators(organ_id: str = Path(pattern=ORGAN), _v: Viewer = Depends(operator),
+                  g: Gateway = Depends(gw)) -> list[dict]:
+    g.platform.get(organ_id)
+    return [_account(u) for u in g.platform.hub_operators(organ_id)]
+
+
+@router.post("/agencies/{organ_id}/hub-operators", response_model=Account, responses=NOT_FOUND,
+             summary="Giao vai trò Vận hành trục liên thông (hub_operator) cho một người của cơ quan")
+def grant_hub_operator(body: HubOperatorRequest, organ_id: str = Path(pattern=ORGAN),
+                       v: Viewer = Depends(operator_write), g: Gateway = Depends(gw)) -> dict:
+    return _account(g.platform.set_hub_operator(organ_id, _user_id(body.username, g), True, v.user))
+
+
+@router.delete("/agencies/{organ_id}/hub-operators/{username}", response_model=Account, responses=NOT_FOUND,
+               summary="Thu hồi vai trò Vận hành trục liên thông")
+def remove_hub_operator(organ_id: str = Path(pattern=ORGAN), username: str = Path(pattern=r"^[a-z0-9.]{1,64}$"),
+                        v: Viewer = Depends(operator_write), g: Gateway = Depends(gw)) -> dict:
+    return _account(g.platform.set_hub_operator(organ_id, _user_id(username, g), False, v.user))
+
+
 @router.get("/accounts", response_model=list[Account], summary="Tìm tài khoản ở mọi cơ quan")
 def find_accounts(q: str = Query(min_length=2, max_length=100), _v: Viewer = Depends(operator),
                   g: Gateway = Depends(gw)) -> list[dict]:

@@ -9,14 +9,23 @@ from types import EllipsisType
 from typing import Any
 
 from gateway import rules
-from gateway.accounts import STAFF_ROLES, account_name, check_roles, next_free_name, temporary_password, unit_code
+from gateway.accounts import (
+    PROVINCE_GRANTED_ROLES,
+    PROVINCE_GRANTS_ONLY,
+    STAFF_ROLES,
+    account_name,
+    check_roles,
+    next_free_name,
+    temporary_password,
+    unit_code,
+)
 from gateway.app import Gateway, Viewer
 from gateway.auth import refuse_retired
 from gateway.handover import open_work
 from gateway.models import Unit, User
 from services.common.actor import Role
 from services.common.clock import to_vn
-from services.common.errors import Conflict, CongVanError, ValidationFailed
+from services.common.errors import Conflict, CongVanError, Forbidden, ValidationFailed
 from services.routing.domain import UnitTree
 
 SYNC_PENDING = ("Thay đổi đã được lưu nhưng chưa đồng bộ được sang dịch vụ điều hành (phân công, thông báo): "
@@ -64,6 +73,19 @@ def roles_from(given: list[str]) -> list[str]:
     return [r for r in STAFF_ROLES if r in given]
 
 
+def refuse_province_roles(v: Viewer, given: list[str], held: list[str]) -> None:
+    """An agency's administrator adds no role that only the province operator grants (403)."""
+    if added := [r for r in given if r in PROVINCE_GRANTED_ROLES and r not in held]:
+        raise Forbidden(PROVINCE_GRANTS_ONLY, field="roles", roles=added, user=v.user.username)
+
+
+def admin_roles(given: list[str], held: list[str]) -> list[str]:
+    """The roles after an administrator's edit: theirs to give as ticked, the province-granted ones as held (the
+    administrator neither adds nor removes them; their form does not offer them)."""
+    return roles_from([r for r in given if r not in PROVINCE_GRANTED_ROLES]
+                      + [r for r in held if r in PROVINCE_GRANTED_ROLES])
+
+
 def create_account(g: Gateway, v: Viewer, full_name: str, unit: str, position: str = "", email: str = "",
                    roles: list[str] | None = None, username: str = "") -> tuple[User, str, str | None]:
     """A new account with a temporary password (changed at the first sign-in): (user, password, sync warning)."""
@@ -71,6 +93,7 @@ def create_account(g: Gateway, v: Viewer, full_name: str, unit: str, position: s
     roles = list(roles or [])
     if reason := check_roles(roles):
         raise ValidationFailed(reason, field="roles")
+    refuse_province_roles(v, roles, [])
     if not full_name.strip():
         raise ValidationFailed("Họ tên không được để trống.", field="full_name")
     try:
@@ -98,11 +121,13 @@ def update_account(g: Gateway, v: Viewer, user_id: str, full_name: str, unit: st
     person = g.accounts.user_in_agency(v.user.agency_id, user_id)
     if person.id == v.user.id and Role.ADMIN.value not in roles:
         raise ValidationFailed("Không thể tự bỏ vai trò quản trị của chính mình.", field="roles")
+    held = list(person.roles or [])
+    refuse_province_roles(v, roles, held)
     if unit_code(unit) != (person.unit or "").lower():  # a person left in a retired unit may keep it (history)
         refuse_retired_unit(g, v, unit)
     user = g.accounts.update_user(v.user.agency_id, user_id, full_name=full_name,
-                                  unit=unit_code(unit).upper() or None, position=position, roles=roles_from(roles),
-                                  email=email)
+                                  unit=unit_code(unit).upper() or None, position=position,
+                                  roles=admin_roles(roles, held), email=email)
     g.accounts.record_admin_event(v.user, user.id, "update", roles=user.roles, unit=user.unit,
                                   position=user.position)
     return user, sync(g, v, user)

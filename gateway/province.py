@@ -23,7 +23,9 @@ NOTICES = {"da-ngung": "Đã ngừng cơ quan: người dùng của cơ quan kh�
            "da-mo": "Cơ quan đã hoạt động lại.", "da-luu": "Đã lưu hồ sơ cơ quan.",
            "da-khoa": "Đã khóa tài khoản; các phiên đăng nhập của tài khoản đã kết thúc.",
            "da-mo-khoa": "Đã mở khóa tài khoản.", "da-dang": "Đã đăng thông báo bảo trì; mọi người dùng đều thấy.",
-           "da-thu-hoi": "Đã thu hồi thông báo bảo trì."}
+           "da-thu-hoi": "Đã thu hồi thông báo bảo trì.",
+           "da-giao-van-hanh-truc": "Đã giao vai trò Vận hành trục liên thông; người này đăng nhập lại để dùng.",
+           "da-thu-hoi-van-hanh-truc": "Đã thu hồi vai trò Vận hành trục liên thông."}
 
 
 def operator_viewer(v: Viewer = Depends(viewer)) -> Viewer:
@@ -123,6 +125,25 @@ def _install_agencies(app: FastAPI) -> None:
         return _agency_page(request, g, v, organ_id, issued={"username": user.username, "password": password,
                                                              "full_name": user.full_name})
 
+    def set_hub_operator(request: Request, organ_id: str, user_id: str, granted: bool, v: Viewer,
+                         g: Gateway) -> Response:
+        try:
+            g.platform.set_hub_operator(organ_id, user_id, granted, v.user)
+        except CongVanError as exc:
+            return _agency_page(request, g, v, organ_id, error=exc.message_vi, status_code=exc.http_status)
+        notice = "da-giao-van-hanh-truc" if granted else "da-thu-hoi-van-hanh-truc"
+        return RedirectResponse(f"/van-hanh/co-quan/{organ_id}?tb={notice}#van-hanh-truc", status_code=303)
+
+    @app.post("/van-hanh/co-quan/{organ_id}/van-hanh-truc", include_in_schema=False)
+    def grant_hub_operator(request: Request, organ_id: str, user_id: str = Form(""),
+                           v: Viewer = Depends(operator_post), g: Gateway = Depends(gw)):
+        return set_hub_operator(request, organ_id, user_id, True, v, g)
+
+    @app.post("/van-hanh/co-quan/{organ_id}/van-hanh-truc/{user_id}/thu-hoi", include_in_schema=False)
+    def remove_hub_operator(request: Request, organ_id: str, user_id: str, v: Viewer = Depends(operator_post),
+                            g: Gateway = Depends(gw)):
+        return set_hub_operator(request, organ_id, user_id, False, v, g)
+
 
 def _changed(request: Request, g: Gateway, v: Viewer, organ_id: str, done: dict, notice: str) -> Response:
     """After a change of the agency's record or state: its page, with what is not done yet when a copy of the
@@ -137,7 +158,8 @@ def _agency_page(request: Request, g: Gateway, v: Viewer, organ_id: str, error: 
                  done_notice: str = "") -> Response:
     row = g.platform.get(organ_id)
     return _page(request, "province_agency.html", v, "agencies", status_code, agency=agency_view(row),
-                 admins=g.platform.admins(organ_id), error=error, issued=issued, warnings=warnings or [],
+                 admins=g.platform.admins(organ_id), people=g.accounts.list_users(organ_id), error=error,
+                 issued=issued, warnings=warnings or [],
                  done_notice=done_notice,
                  problems=ops.problem_queue(g.db, {row.organ_id: row.name}, agency_id=organ_id, limit=20))
 

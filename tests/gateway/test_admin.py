@@ -195,3 +195,46 @@ def test_the_admin_home_links_every_administration_page(admin_client):
                     re.S).group(1)
     assert re.findall(r'<a href="(/quan-tri/[^"]+)"', card) == re.findall(r'<a href="(/quan-tri/[^"]+)"', nav)
     assert "/quan-tri/nhom-noi-nhan" in card and "/quan-tri/chung-thu-so" in card
+
+
+def test_an_admin_cannot_give_the_hub_operator_role(admin_client, gateway_app):
+    """hub_operator shows the whole province hub's traffic, queues and dead letters: the province operator gives it
+    (tests/gateway/test_platform.py), never an agency's administrator, on the form or over REST."""
+    accounts = gateway_app.state.gateway.accounts
+    page = admin_client.get("/quan-tri/nguoi-dung")
+    assert 'value="specialist"' in page.text and 'value="hub_operator"' not in page.text
+    r = _create(admin_client, full_name="Cao Minh Quân", roles=["specialist", "hub_operator"])
+    assert r.status_code == 403 and "do vận hành nền tảng (Sở TTTT) cấp" in r.text
+    assert accounts.by_username("quancm.stttt") is None
+    person = {"full_name": "Cao Minh Quân", "unit": "stttt", "roles": ["hub_operator"]}
+    refused = admin_client.post("/api/v1/users", json=person, headers={"X-CSRF-Token": csrf_of(page.text)})
+    assert refused.status_code == 403 and "Sở TTTT" in refused.text
+    assert accounts.by_username("quancm.stttt") is None
+    # Nor by editing someone who does not hold it.
+    target = accounts.by_username("hoalt.vp")
+    body = {"full_name": "Lê Thị Hoa", "unit": "vp", "roles": ["clerk", "hub_operator"]}
+    r = admin_client.put(f"/api/v1/users/{target.id}", json=body, headers={"X-CSRF-Token": csrf_of(page.text)})
+    assert r.status_code == 403 and accounts.get(target.id).roles == ["clerk"]
+    r = admin_client.post(f"/quan-tri/nguoi-dung/{target.id}", data={"csrf_token": csrf_of(page.text), **body})
+    assert r.status_code == 403 and accounts.get(target.id).roles == ["clerk"]
+
+
+def test_an_admins_edit_keeps_the_hub_operator_role(admin_client, gateway_app):
+    """A person the province operator made hub operator keeps the role whatever their administrator ticks."""
+    accounts = gateway_app.state.gateway.accounts
+    quan = accounts.create_user(username="quancm.stttt", full_name="Cao Minh Quân", agency_id=AGENCY,
+                                roles=["specialist", "hub_operator"], password=PASSWORD, unit="STTTT",
+                                must_change_password=False)
+    page = admin_client.get(f"/quan-tri/nguoi-dung/{quan.id}")
+    assert 'value="hub_operator"' not in page.text and "do vận hành nền tảng (Sở TTTT) cấp" in page.text
+    r = admin_client.post(f"/quan-tri/nguoi-dung/{quan.id}", data={
+        "csrf_token": csrf_of(page.text), "full_name": "Cao Minh Quân", "unit": "stttt", "roles": ["clerk"]})
+    assert r.status_code == 200 and "chưa đồng bộ" in r.text   # saved; routing is absent here
+    assert accounts.get(quan.id).roles == ["clerk", "hub_operator"]
+    # Over REST: neither removed by leaving it out nor refused when sent back as held.
+    headers = {"X-CSRF-Token": csrf_of(page.text)}
+    for roles in (["specialist"], ["specialist", "hub_operator"]):
+        r = admin_client.put(f"/api/v1/users/{quan.id}", json={"full_name": "Cao Minh Quân", "unit": "stttt",
+                                                                "roles": roles}, headers=headers)
+        assert r.status_code == 200, r.text
+        assert accounts.get(quan.id).roles == ["specialist", "hub_operator"]

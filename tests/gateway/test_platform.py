@@ -394,3 +394,71 @@ def test_the_lock_by_the_operator_is_in_the_persons_agency_history(platform_app,
         assert login(admin, "haitv.snv").status_code == 303
         page = admin.get(f"/quan-tri/nguoi-dung/{user.id}").text
         assert "Khóa tài khoản · Lương Thị Thảo (vận hành nền tảng, Sở TTTT)" in page
+
+
+def test_the_province_operator_grants_and_removes_the_hub_operator_role(platform_app, operator):
+    """hub_operator is the province operator's to give (an agency's administrator cannot: test_admin.py), on the
+    agency's page or over REST, for a person of that agency; each change is in the person's agency history."""
+    g = platform_app.state.gateway
+    lan = g.accounts.by_username("lanvt.snv")
+    page = operator.get(f"/van-hanh/co-quan/{SNV}")
+    assert "Chưa có người vận hành trục." in page.text and f'<option value="{lan.id}">' in page.text
+    csrf = csrf_of(page.text)
+    page = operator.post(f"/van-hanh/co-quan/{SNV}/van-hanh-truc", data={"csrf_token": csrf, "user_id": lan.id})
+    assert page.status_code == 200 and g.accounts.get(lan.id).roles == ["clerk", "hub_operator"]
+    assert "Đã giao vai trò Vận hành trục liên thông" in page.text and f"/van-hanh-truc/{lan.id}/thu-hoi" in page.text
+    # A person of another agency is not found under this one.
+    manh = g.accounts.by_username("manhhd.vptq")
+    assert operator.post(f"/van-hanh/co-quan/{SNV}/van-hanh-truc",
+                         data={"csrf_token": csrf, "user_id": manh.id}).status_code == 404
+    page = operator.post(f"/van-hanh/co-quan/{SNV}/van-hanh-truc/{lan.id}/thu-hoi", data={"csrf_token": csrf})
+    assert "Đã thu hồi vai trò Vận hành trục liên thông" in page.text and g.accounts.get(lan.id).roles == ["clerk"]
+    headers = {"X-CSRF-Token": csrf}
+    made = operator.post(f"/api/v1/agencies/{SNV}/hub-operators", json={"username": "lanvt.snv"}, headers=headers)
+    assert made.status_code == 200 and made.json()["roles"] == ["clerk", "hub_operator"]
+    listed = operator.get(f"/api/v1/agencies/{SNV}/hub-operators").json()
+    assert [a["username"] for a in listed] == ["lanvt.snv"]
+    # Again: unchanged, and nothing more recorded.
+    assert operator.post(f"/api/v1/agencies/{SNV}/hub-operators", json={"username": "lanvt.snv"},
+                         headers=headers).status_code == 200
+    removed = operator.delete(f"/api/v1/agencies/{SNV}/hub-operators/lanvt.snv", headers=headers)
+    assert removed.status_code == 200 and removed.json()["roles"] == ["clerk"]
+    events = g.accounts.admin_events(SNV, lan.id)
+    assert sorted(e.action for e in events) == ["grant_hub_operator", "grant_hub_operator", "remove_hub_operator",
+                                                "remove_hub_operator"]
+    assert all(e.details["by_name"] == "Lương Thị Thảo" for e in events)
+    g.accounts.create_user(username="haitv.snv", full_name="Tạ Văn Hải", agency_id=SNV, roles=["admin"],
+                           password=PASSWORD, unit="SNV", must_change_password=False)
+    with TestClient(platform_app, base_url="http://127.0.0.1") as admin:
+        assert login(admin, "haitv.snv").status_code == 303
+        history = admin.get(f"/quan-tri/nguoi-dung/{lan.id}").text
+        assert "Giao vai trò Vận hành trục liên thông · Lương Thị Thảo (vận hành nền tảng, Sở TTTT)" in history
+        assert "Thu hồi vai trò Vận hành trục liên thông · Lương Thị Thảo (vận hành nền tảng, Sở TTTT)" in history
+    # Only the province operator: the agency's administrator is refused on the operator's routes.
+    with TestClient(platform_app, base_url="http://127.0.0.1") as admin:
+        login(admin, "haitv.snv")
+        token = csrf_of(admin.get("/").text)
+        assert admin.post(f"/api/v1/agencies/{SNV}/hub-operators", json={"username": "lanvt.snv"},
+                          headers={"X-CSRF-Token": token}).status_code == 403
+    assert g.accounts.get(lan.id).roles == ["clerk"]
+
+
+def test_a_person_made_hub_operator_by_the_province_reaches_the_queue_page(platform_app, operator, stack_env,
+                                                                           tmp_path):
+    g = platform_app.state.gateway
+    hubs = tmp_path / "hubs.json"
+    hubs.write_text(json.dumps({"H60": {"name": "Trục liên thông tỉnh Tuyên Quang", "parent": "national",
+                                        "agencies": [H60, SNV]}}))
+    g.settings.hub_reports_file, g.settings.prometheus_url = hubs, stack_env["PROMETHEUS_URL"]
+    lan = g.accounts.by_username("lanvt.snv")
+    with TestClient(platform_app, base_url="http://127.0.0.1") as person:
+        assert login(person, "lanvt.snv").status_code == 303
+        assert person.get("/van-hanh/hang-doi").status_code == 403
+        operator.post(f"/van-hanh/co-quan/{SNV}/van-hanh-truc", data={"csrf_token": _csrf(operator), "user_id": lan.id})
+        assert "hub_operator" in g.accounts.get(lan.id).roles
+        person.cookies.clear()   # the new role ends the old session
+        assert login(person, "lanvt.snv").status_code == 303
+        page = person.get("/van-hanh/hang-doi")
+        assert page.status_code == 200, page.text
+        # the whole hub: every agency it serves, not only the person's own
+        assert "Trục liên thông tỉnh Tuyên Quang" in page.text and H60 in page.text and SNV in page.text
