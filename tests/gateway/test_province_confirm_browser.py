@@ -1,6 +1,7 @@
 """The province operator is asked before what stops people at once (Chromium, the gateway in-process under uvicorn):
 stopping an agency (every person of it signed out, packages to it refused by the hubs) and locking an account. Said
-"no", nothing changes; said "yes", it is done. The services are away here, as in tests/gateway/test_platform.py."""
+"no", nothing changes; said "yes", it is done. Also the hub operator's role, granted and removed on the agency's page.
+The services are away here, as in tests/gateway/test_platform.py."""
 
 from __future__ import annotations
 
@@ -87,3 +88,24 @@ def test_locking_an_account_is_asked_first(served, operator_page):
     _asked(page, "Khóa tài khoản", accept=True)
     page.get_by_text("Đã khóa tài khoản").wait_for()
     assert g.accounts.by_username("lanvt.snv").disabled
+
+
+def test_the_operator_grants_and_removes_the_hub_operator_role_on_the_agency_page(served, operator_page):
+    """Only the province operator gives "Vận hành trục liên thông" (the whole hub's figures): chosen among the agency's
+    people on its page; removing it is asked first."""
+    base, g = served
+    page = operator_page
+    lan = g.accounts.create_user(username="hungnv.snv", full_name="Nguyễn Văn Hùng", agency_id=SNV, roles=["clerk"],
+                                 password=PASSWORD, unit="SNV", must_change_password=False)
+    page.goto(f"{base}/van-hanh/co-quan/{SNV}")
+    section = page.locator("#van-hanh-truc")
+    section.get_by_label("Người dùng của cơ quan").select_option(lan.id)
+    section.get_by_role("button", name="Giao vai trò vận hành trục").click()
+    page.get_by_text("Đã giao vai trò Vận hành trục liên thông").wait_for()
+    assert "hub_operator" in g.accounts.get(lan.id).roles
+    assert "hungnv.snv" in page.locator("#van-hanh-truc table").inner_text()
+    question = _asked(page, "Thu hồi vai trò", accept=False)
+    assert "Nguyễn Văn Hùng" in question and "hub_operator" in g.accounts.get(lan.id).roles
+    _asked(page, "Thu hồi vai trò", accept=True)
+    page.get_by_text("Đã thu hồi vai trò Vận hành trục liên thông").wait_for()
+    assert g.accounts.get(lan.id).roles == ["clerk"]
