@@ -23,6 +23,7 @@ from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.handover import open_work
 from gateway.models import User
 from gateway.people import staff_entry
+from gateway.web import People
 from services.common import clock
 from services.common.actor import Role
 from services.common.errors import Conflict, CongVanError, NotFound, ValidationFailed
@@ -164,7 +165,7 @@ def _users_page(request: Request, g: Gateway, v: Viewer, form: dict[str, Any] | 
     return render(request, "admin_users.html", v, status_code=status_code, users=g.accounts.list_users(
         v.user.agency_id), units=_units(g, v.user.agency_id), roles=AGENCY_ROLES, form=form or {"roles": []},
         error=error, issued=issued, warning=warning, notices=NOTICES, section="users",
-        deleted=rules.deleted_ids(g, v.user.agency_id))
+        deleted=rules.deleted_ids(g, v.user.agency_id), unit_name=People(g, v.user.agency_id).unit_name)
 
 
 def _user_page(request: Request, g: Gateway, v: Viewer, user: User, error: str | None = None,

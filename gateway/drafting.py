@@ -20,6 +20,7 @@ from gateway.entry import DECISIONS as ENTRY_DECISIONS
 from gateway.entry import draft_entry_leaders, entered_note
 from gateway.paper_scan import forward_paper_scan, scan_state
 from gateway.steps import TextStep, install_text_steps
+from gateway.web import People
 from services.common.errors import CongVanError, Forbidden, NotFound, ValidationFailed
 from services.registry.catalog import DOCUMENT_TYPES, URGENCY_LABELS
 from services.routing.chains import ChainStep
@@ -256,7 +257,7 @@ def _draft_page(request: Request, g: Gateway, v: Viewer, draft_id: int, error: s
                   leaders=sorted((u for u in people.values() if "leader" in (u.roles or []) and not u.disabled),
                                  key=lambda u: u.full_name), notice=NOTICES.get(tb),
                   entry_for=draft_entry_leaders(g, v, view, people), ENTRY_DECISIONS=ENTRY_DECISIONS,
-                  approval_comment=approval_comment)
+                  approval_comment=approval_comment, unit_name=People(g, v.user.agency_id).unit_name)
 
 
 def _incoming_label(g: Gateway, v: Viewer, incoming_id: str) -> str:

@@ -121,7 +121,7 @@ def timeline(h: dict[str, Any], people: People) -> list[dict[str, Any]]:
         if data.get("to"):
             detail.append(f"cho {people.name(data['to'])}")
         if data.get("to_unit"):
-            detail.append(f"cho đơn vị {data['to_unit']}")
+            detail.append(f"cho đơn vị {people.unit_name(data['to_unit'])}")
         if data.get("kind") and data["kind"] in KIND_LABELS:
             detail.append(KIND_LABELS[data["kind"]].lower())
         if data.get("deadline"):
@@ -208,7 +208,7 @@ def handling_page(request: Request, g: Gateway, v: Viewer, incoming_id: str, *, 
         result=RESULTS.get(request.query_params.get("ket-qua", ""), ""),
         leaders=people.active("leader"), staff=people.active(exclude=v.user.id), units=people.unit_choices(),
         unit_staff=people.active(units=tree.subtree(v.user.unit), exclude=v.user.id) if can["reassign"] else [],
-        sub_units=[u for u in people.unit_choices() if u["code"] != (v.user.unit or "").upper()
+        sub_units=[u for u in people.unit_choices() if u["code"].upper() != (v.user.unit or "").upper()
                    and tree.within(u["code"], v.user.unit)] if can["reassign"] else [],
         oversee=oversight.options(g, v, incoming_id), operation=oversight.operation_id(), entry_for=entry_for,
         entry_oversee=entry_oversee, entry_for_oversight=entering)

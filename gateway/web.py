@@ -14,6 +14,7 @@ from gateway.app import Gateway, Viewer, csrf_checked, gw, render, viewer
 from gateway.labels import file_kind, register_label
 from gateway.reads import Reads, prefetch, read
 from services.common.errors import CongVanError
+from services.reporting.domain import unit_name
 
 DUE_LABELS = {"overdue": "Quá hạn", "due_soon": "Sắp đến hạn", "on_time": "Trong hạn"}
 # A home page panel shows the most pressing rows and counts the rest ("Xem tất cả" opens the whole list): a clerk
@@ -112,6 +113,20 @@ class People:
     def declared_units(self) -> list[Any]:
         return self._g.accounts.list_units(self.agency_id)
 
+    @cached_property
+    def unit_names(self) -> dict[str, str]:
+        """Declared units' names by upper-case code (people carry codes in either case)."""
+        return {u.code.upper(): u.name for u in self.declared_units if u.name}
+
+    def unit_name(self, code: str | None) -> str:
+        """A unit as a screen shows it: the name the agency declared, the code only when nobody declared it (as
+        the registers and reports print it)."""
+        return unit_name(code, self.unit_names)
+
+    def unit_label(self, code: str | None) -> str:
+        """A unit where people are listed too (pickers, assignments): its name, or "Đơn vị <code>" undeclared."""
+        return self.unit_names.get((code or "").upper()) or f"Đơn vị {code or ''}"
+
     def name(self, user_id: str | None) -> str:
         if not user_id:
             return ""
@@ -148,7 +163,8 @@ class People:
 
     def unit_choices(self) -> list[dict[str, Any]]:
         """The units that can receive a document (those with a head) in the order of the agency's tree, a
-        sub-unit labelled with the unit it sits in: "Đơn vị CCVT (thuộc TCCB)"."""
+        sub-unit labelled with the unit it sits in: "Tổ Lưu trữ (thuộc Chi cục Văn thư)" ("Đơn vị CCVT (thuộc
+        TCCB)" for codes nobody declared)."""
         from services.routing.domain import UnitTree
 
         tree = UnitTree.of((u.code, u.parent_code) for u in self.declared_units)
@@ -157,7 +173,7 @@ class People:
         for code in sorted(self.units(), key=lambda c: (order.get(c.upper(), len(order)), c)):
             parent = tree.parent(code)
             out.append({"code": code, "depth": tree.depth(code),
-                        "label": f"Đơn vị {code}" + (f" (thuộc {parent})" if parent else "")})
+                        "label": self.unit_label(code) + (f" (thuộc {self.unit_name(parent)})" if parent else "")})
         return out
 
 

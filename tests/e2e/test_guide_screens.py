@@ -246,7 +246,7 @@ def test_screens_of_the_user_guide(deployment, browser, artifacts_dir, tmp_path,
     expect(leader.get_by_role("heading", name="Bút phê và phân công", exact=True)).to_be_visible()
     leader.get_by_label("Ý kiến chỉ đạo (bút phê)").fill(
         "Giao phòng Tổng hợp chủ trì, tham mưu báo cáo kết quả triển khai gửi Sở Nội vụ.")
-    leader.locator("#but-phe select[name=main]").select_option(label="Đơn vị THTQ")
+    leader.locator("#but-phe select[name=main]").select_option(label="Phòng Tổng hợp")
     leader.locator("#but-phe input[name=deadline]").fill((date.today() + timedelta(days=10)).isoformat())
     guide.shot(leader, "lanh-dao-but-phe-phan-cong")
     guide.click(leader, leader.get_by_role("button", name="Phân công"))

@@ -6,7 +6,9 @@ The administrator declares a sub-unit under Phòng Tổng hợp (THDN) and gives
 assigns an incoming document to THDN, with a THDN specialist as coordinator; THDN's head (Phan Thị Hằng) hands it
 to the sub-unit, whose head hands it to the sub-unit's specialist. The coordinator starts the reply from the
 "Phối hợp xử lý" card (Đ4.2 Bước 1). THDN's head finds the item on her progress page, in THDN's row and in the
-sub-unit's, indented under it. Screenshots in tests/artifacts/ (docs/screenshots/ with `./congvan screenshots`).
+sub-unit's, indented under it. Every screen names the units as the administrator declared them ("Phòng Tổng
+hợp", "Tổ Đầu tư công … (thuộc Phòng Tổng hợp)"), not by their codes. Screenshots in tests/artifacts/
+(docs/screenshots/ with `./congvan screenshots`).
 """
 
 from __future__ import annotations
@@ -111,8 +113,8 @@ def test_a_document_goes_down_a_nested_unit_and_the_parent_head_follows_it(deplo
     leader.goto(f"{base}/xu-ly/{incoming}")
     leader.get_by_label("Ý kiến chỉ đạo (bút phê)").fill("Giao phòng Tổng hợp chủ trì; đồng chí Phúc phối hợp.")
     main = leader.locator("#but-phe select[name=main]")
-    expect(main.locator("option", has_text=f"Đơn vị {code.upper()} (thuộc THDN)")).to_have_count(1)
-    main.select_option(label="Đơn vị THDN")
+    expect(main.locator("option", has_text=f"{sub_name} (thuộc Phòng Tổng hợp)")).to_have_count(1)
+    main.select_option(label="Phòng Tổng hợp")
     pick(leader.locator("#but-phe"), "Phối hợp (chọn nhiều)", "Huỳnh Văn Phúc")
     leader.get_by_role("button", name="Phân công").click()
     expect(leader.get_by_role("status")).to_have_text("Đã bút phê và phân công xử lý.")
@@ -120,13 +122,13 @@ def test_a_document_goes_down_a_nested_unit_and_the_parent_head_follows_it(deplo
     # 3. THDN's head hands it to the sub-unit (not to a person): its head hands it on.
     head = browser_page(browser, base, HEAD, demo_password(deployment, HEAD))
     head.goto(f"{base}/xu-ly/{incoming}")
-    head.locator("#giao-lai select[name=user_id]").select_option(label=f"Đơn vị {code.upper()} (thuộc THDN)")
+    head.locator("#giao-lai select[name=user_id]").select_option(label=f"{sub_name} (thuộc Phòng Tổng hợp)")
     head.locator("#giao-lai").get_by_label("Ghi chú").fill("Tổ Đầu tư công rà soát, báo cáo phòng.")
     shots.append(artifacts_dir / "don-vi-02-giao-don-vi-truc-thuoc.png")
     head.screenshot(path=str(shots[-1]), full_page=True)
     head.get_by_role("button", name="Giao", exact=True).click()
     expect(head.get_by_role("status")).to_have_text("Đã giao lại trong đơn vị.")
-    expect(head.locator("ol.timeline")).to_contain_text(f"cho đơn vị {code.upper()}")
+    expect(head.locator("ol.timeline")).to_contain_text(f"cho đơn vị {sub_name}")
 
     # 4. The sub-unit's head finds it in their box and hands it to their specialist; THDN's staff are not offered.
     sub = browser_page(browser, base, sub_head, sub_head_pw)
@@ -161,10 +163,11 @@ def test_a_document_goes_down_a_nested_unit_and_the_parent_head_follows_it(deplo
 
     # 6. THDN's head follows it on her progress page: THDN's row counts it, the sub-unit's row sits under it.
     head.goto(f"{base}/tien-do")
-    sub_row = head.locator("table.progress tr").filter(has_text=code.upper())
+    sub_row = head.locator("table.progress tr").filter(has_text=sub_name)
     expect(sub_row).to_have_class(re.compile("depth-2"))
-    expect(sub_row).to_contain_text("thuộc THDN")
-    head.get_by_role("link", name="THDN", exact=True).click()
+    expect(sub_row).to_contain_text("thuộc Phòng Tổng hợp")
+    head.get_by_role("link", name="Phòng Tổng hợp", exact=True).click()
+    expect(head.locator("h1")).to_contain_text("— Phòng Tổng hợp")
     open_row = head.locator("#dang-xu-ly tr").filter(has_text=subject)
     expect(open_row).to_contain_text("Trịnh Thị Lan")
     shots.append(artifacts_dir / "don-vi-04-tien-do-don-vi-cap-tren.png")

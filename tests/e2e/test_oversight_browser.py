@@ -59,7 +59,7 @@ def test_leader_and_delegated_supervisor_act_on_assigned_work(deployment, browse
 
     leader = demo_home(browser, base, deployment, LEADER)
     leader.goto(f"{base}/tien-do")
-    leader.get_by_role("link", name="THDN").click()
+    leader.get_by_role("link", name="Phòng Tổng hợp", exact=True).click()
     row = leader.get_by_role("row").filter(has_text=subject)
     shots.append(artifacts_dir / "dieu-hanh-01-tien-do.png")
     leader.screenshot(path=str(shots[-1]), full_page=True)
@@ -91,7 +91,7 @@ def test_leader_and_delegated_supervisor_act_on_assigned_work(deployment, browse
     supervisor = demo_home(browser, base, deployment, CLERK)
     supervisor.get_by_role("link", name="Ủy quyền").click()
     supervisor.get_by_role("link", name=re.compile("Xem tiến độ các đơn vị")).click()
-    supervisor.get_by_role("link", name="THDN").click()
+    supervisor.get_by_role("link", name="Phòng Tổng hợp", exact=True).click()
     supervisor.get_by_role("row").filter(has_text=subject).get_by_role("link", name="Đôn đốc").click()
     supervisor.get_by_label("Nội dung đôn đốc").fill("Đề nghị báo cáo trước 16 giờ hôm nay.")
     supervisor.get_by_role("button", name="Đôn đốc", exact=True).click()

@@ -83,7 +83,7 @@ def test_one_document_s_day_on_four_phones(deployment, browser):
         phones[LEADER].go(f"/xu-ly/{incoming_id}")
         fits(leader, "the leader's directive page")
         leader.get_by_label("Ý kiến chỉ đạo (bút phê)").fill("Giao phòng Tổng hợp rà soát, báo cáo trong tuần.")
-        leader.locator("#but-phe select[name=main]").select_option(label="Đơn vị THTQ")
+        leader.locator("#but-phe select[name=main]").select_option(label="Phòng Tổng hợp")
         # A deadline on a day already past (a slip of the year) is caught before the form is sent; a directive
         # given on paper on an earlier day (entered late) may carry that day's deadline.
         deadline = leader.locator("#but-phe input[name=deadline]")

@@ -140,7 +140,7 @@ def play(story: Story, tmp_path: Path) -> None:
     story.open_row(leader, "/xu-ly?hop=cho-y-kien", subject, "the document waiting for the leader")
     directive = "Giao phòng Tổng hợp chủ trì, dự thảo văn bản trả lời Đà Nẵng trong tuần."
     leader.get_by_label("Ý kiến chỉ đạo (bút phê)").fill(directive)
-    leader.locator("#but-phe select[name=main]").select_option(label="Đơn vị THTQ")
+    leader.locator("#but-phe select[name=main]").select_option(label="Phòng Tổng hợp")
     story.shot(leader, "lanh-dao-but-phe")
     leader.get_by_role("button", name="Phân công").click()
     expect(leader.get_by_role("status")).to_have_text("Đã bút phê và phân công xử lý.")

@@ -43,7 +43,7 @@ def test_leader_writes_a_directive_in_the_browser(deployment, browser, artifacts
     waiting.get_by_role("link", name=subject).click()
     expect(page.get_by_role("heading", name="Bút phê và phân công")).to_be_visible()
     page.get_by_label("Ý kiến chỉ đạo (bút phê)").fill("Giao phòng Tổng hợp chủ trì, tham mưu kế hoạch.")
-    page.get_by_label("Xử lý chính").select_option(label="Đơn vị THDN")
+    page.get_by_label("Xử lý chính").select_option(label="Phòng Tổng hợp")
     deadline = date.today() + timedelta(days=7)
     page.get_by_label("Hạn xử lý").fill(deadline.isoformat())
     page.screenshot(path=str(artifacts_dir / "11-but-phe-phan-cong.png"), full_page=True)
@@ -53,7 +53,7 @@ def test_leader_writes_a_directive_in_the_browser(deployment, browser, artifacts
     expect(page.locator("h1")).to_contain_text("Đã phân công")
     expect(page.locator(".directive")).to_contain_text("Giao phòng Tổng hợp chủ trì")
     expect(page.locator("ol.timeline")).to_contain_text("Bút phê, phân công xử lý")
-    expect(page.get_by_role("cell", name="Đơn vị THDN")).to_be_visible()
+    expect(page.get_by_role("cell", name="Phòng Tổng hợp", exact=True)).to_be_visible()
     expect(page.locator("dl.meta")).to_contain_text(deadline.strftime("%d/%m/%Y"))
     page.screenshot(path=str(artifacts_dir / "12-xu-ly-van-ban-den.png"), full_page=True)
 

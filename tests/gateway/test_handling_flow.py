@@ -127,7 +127,7 @@ def test_leader_directs_head_reassigns_specialist_keeps_and_sender_sees_04_then_
     assert directed.status_code == 303, directed.text[:1000]
     page = leader.get(directed.headers["location"]).text
     assert "Đã bút phê và phân công xử lý." in page and "Giao phòng Tổng hợp chủ trì" in page
-    assert "Đã phân công" in page and "Đơn vị THDN" in page
+    assert "Đã phân công" in page and "<td>Phòng Tổng hợp</td>" in page
     assert date.fromisoformat(deadline).strftime("%d/%m/%Y") in page
 
     wait_for(lambda: "04 Phân công" in sender.get(sent_url).text, 180, "status 04 at the sender")

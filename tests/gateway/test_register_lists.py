@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import gateway.web
-from gateway.app import create_app
+from gateway.app import Gateway, Viewer, create_app
 from gateway.people import save_unit
 from services.common.clock import now_utc, vn_date
 from tests.agency import INSTALLATION_SERVICES
@@ -65,6 +65,17 @@ def test_the_incoming_register_goes_a_page_at_a_time_with_arrival_numbers(instal
     assert "Trang 1/" not in main_text(client.get("/van-ban-den").text)
 
 
+def submitted(g: Gateway, tmp_path, number: str, subject: str, clerk: Viewer, leader: Viewer) -> dict:
+    """A paper document registered by `clerk` and submitted to `leader`, once routing has the registry's event."""
+    doc = register_paper(g, tmp_path, number, subject)
+    deadline = time.monotonic() + 60  # a bound, not a timing assertion: routing takes the registry's event
+    while not g.backends.call(clerk.actor, "routing", "list_incoming", box="to_submit"):
+        assert time.monotonic() < deadline, "routing never listed the registered document"
+        time.sleep(0.2)
+    g.backends.call(clerk.actor, "routing", "submit_incoming", doc["id"], leader.user.id, "")
+    return doc
+
+
 def test_the_printed_register_and_the_report_name_the_unit(installation):
     g, tmp_path = installation
     for username in STAFF:  # a first page puts each person in routing's staff directory
@@ -72,12 +83,7 @@ def test_the_printed_register_and_the_report_name_the_unit(installation):
     admin, clerk, leader = (viewer(g, u) for u in ("khoadv.vp", "hoalt.vp", "anld.vp"))
     _unit, pending = save_unit(g, admin, "th", "Phòng Tổng hợp")
     assert pending is None
-    doc = register_paper(g, tmp_path, "77", "Về việc giao cho phòng")
-    deadline = time.monotonic() + 60  # a bound, not a timing assertion: routing takes the registry's event
-    while not g.backends.call(clerk.actor, "routing", "list_incoming", box="to_submit"):
-        assert time.monotonic() < deadline, "routing never listed the registered document"
-        time.sleep(0.2)
-    g.backends.call(clerk.actor, "routing", "submit_incoming", doc["id"], leader.user.id, "")
+    doc = submitted(g, tmp_path, "77", "Về việc giao cho phòng", clerk, leader)
     g.backends.call(leader.actor, "routing", "direct_incoming", doc["id"], "Giao Phòng Tổng hợp", {"unit": "th"})
 
     today = vn_date(now_utc()).isoformat()
