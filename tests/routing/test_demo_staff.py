@@ -4,9 +4,11 @@ registered document at once: the leader directs it to the department head."""
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 import pytest
 
+from services.common import clock
 from services.common.actor import Actor, system_actor
 from services.common.rpc_client import ServiceClient
 from services.common.settings import CommonSettings
@@ -60,9 +62,10 @@ def test_seeded_staff_lets_the_leader_direct_to_the_department_head(deployment, 
 
     wait_for(waiting_to_submit, 60, "routing's handling record of the registered document")
     h60.call("routing", "submit_incoming", actor_of(clerk), incoming_id, leader["user_id"], "Kính trình Chủ tịch")
+    due = clock.today_vn() + timedelta(days=20)  # a day already past is refused (routing.domain.set_deadline)
     view = h60.call("routing", "direct_incoming", actor_of(leader), incoming_id,
-                    "Giao phòng Tổng hợp chủ trì rà soát, báo cáo trước ngày 30/11.",
-                    {"user_id": head["user_id"]}, None, None, "2026-11-30")
+                    f"Giao phòng Tổng hợp chủ trì rà soát, báo cáo trước ngày {due:%d/%m}.",
+                    {"user_id": head["user_id"]}, None, None, due.isoformat())
     assert view["status"] == "assigned" and view["directed_by"] == leader["user_id"]
     assert view["external"] is False  # a paper arrival: the registry says so, no status goes back
     assert any(h["incoming_id"] == incoming_id for h in h60.call("routing", "list_incoming", actor_of(head), "mine"))
